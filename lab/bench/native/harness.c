@@ -1,0 +1,486 @@
+/*
+ * perf-lab native benchmark harness.
+ *
+ * Usage: perf-lab-harness SPEC_FILE
+ *
+ * The spec file (written by lab/bench/harness.ts) has one "key value" per line:
+ *   compressed PATH | expected PATH | rounds N | warmup N | timeout-ms N | max-seconds N
+ *   contender NAME libdeflate LIBRARY_PATH
+ *   contender NAME cabi LIBRARY_PATH
+ *   contender NAME cli          (followed by "arg VALUE" lines and "end")
+ *
+ * Every contender runs in its own worker process, so a crash or hang is reported
+ * for that contender alone. Workers load the input once; the parent drives
+ * interleaved rounds (the order rotates each round: AB, BA, ...) and the worker
+ * times each decode with the raw monotonic clock and verifies the whole output
+ * byte for byte against the expected file (plus a canary and a guard page after
+ * the output buffer). Results are JSON lines on stdout.
+ */
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE
+#else
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONTENDERS 8
+#define MAX_ARGS 64
+#define CANARY_BYTES 64
+#define CANARY_VALUE 0xC3
+
+enum kind { KIND_LIBDEFLATE, KIND_CABI, KIND_CLI };
+
+struct contender {
+    char name[128];
+    enum kind kind;
+    char library[4096];
+    char *argv[MAX_ARGS + 1];
+    int argc;
+    pid_t pid;
+    int command_fd;
+    int result_fd;
+    int failed;
+};
+
+static struct contender contenders[MAX_CONTENDERS];
+static int contender_count;
+static char compressed_path[4096];
+static char expected_path[4096];
+static long rounds = 10;
+static long warmup = 1;
+static long timeout_ms = 60000;
+static double max_seconds = 0;
+
+static uint64_t now_ns(void) {
+#if defined(__APPLE__)
+    return clock_gettime_nsec_np(CLOCK_UPTIME_RAW);
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static void json_string(FILE *out, const char *text) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f) fprintf(out, "\\u%04x", *p);
+        else fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void fatal(const char *format, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    printf("{\"type\":\"fatal\",\"message\":");
+    json_string(stdout, message);
+    printf("}\n");
+    fflush(stdout);
+    exit(2);
+}
+
+static void trim_newline(char *line) {
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+}
+
+static void read_spec(const char *path) {
+    FILE *spec = fopen(path, "r");
+    if (!spec) fatal("cannot open spec file %s: %s", path, strerror(errno));
+    char line[8192];
+    struct contender *open_cli = NULL;
+    while (fgets(line, sizeof line, spec)) {
+        trim_newline(line);
+        char *value = strchr(line, ' ');
+        if (value) *value++ = '\0';
+        else value = line + strlen(line);
+        if (open_cli) {
+            if (strcmp(line, "arg") == 0) {
+                if (open_cli->argc >= MAX_ARGS) fatal("contender %s has more than %d arguments", open_cli->name, MAX_ARGS);
+                open_cli->argv[open_cli->argc++] = strdup(value);
+            } else if (strcmp(line, "end") == 0) {
+                if (open_cli->argc == 0) fatal("contender %s has an empty command", open_cli->name);
+                open_cli = NULL;
+            } else {
+                fatal("spec: expected 'arg' or 'end' inside contender %s, got '%s'", open_cli->name, line);
+            }
+        } else if (strcmp(line, "compressed") == 0) {
+            snprintf(compressed_path, sizeof compressed_path, "%s", value);
+        } else if (strcmp(line, "expected") == 0) {
+            snprintf(expected_path, sizeof expected_path, "%s", value);
+        } else if (strcmp(line, "rounds") == 0) {
+            rounds = strtol(value, NULL, 10);
+        } else if (strcmp(line, "warmup") == 0) {
+            warmup = strtol(value, NULL, 10);
+        } else if (strcmp(line, "timeout-ms") == 0) {
+            timeout_ms = strtol(value, NULL, 10);
+        } else if (strcmp(line, "max-seconds") == 0) {
+            max_seconds = strtod(value, NULL);
+        } else if (strcmp(line, "contender") == 0) {
+            if (contender_count >= MAX_CONTENDERS) fatal("more than %d contenders", MAX_CONTENDERS);
+            struct contender *c = &contenders[contender_count++];
+            char kind[32];
+            int used = 0;
+            if (sscanf(value, "%127s %31s %n", c->name, kind, &used) < 2) fatal("spec: bad contender line '%s'", value);
+            if (strcmp(kind, "cli") == 0) {
+                c->kind = KIND_CLI;
+                open_cli = c;
+            } else {
+                c->kind = strcmp(kind, "libdeflate") == 0 ? KIND_LIBDEFLATE : strcmp(kind, "cabi") == 0 ? KIND_CABI : -1;
+                if ((int)c->kind < 0) fatal("spec: unknown contender kind '%s'", kind);
+                snprintf(c->library, sizeof c->library, "%s", value + used);
+            }
+        } else if (line[0] != '\0' && line[0] != '#') {
+            fatal("spec: unknown key '%s'", line);
+        }
+    }
+    fclose(spec);
+    if (open_cli) fatal("spec: contender %s is missing 'end'", open_cli->name);
+    if (!compressed_path[0] || !expected_path[0]) fatal("spec: 'compressed' and 'expected' are required");
+    if (contender_count == 0) fatal("spec: no contenders");
+    if (rounds < 1 || warmup < 0 || timeout_ms < 1) fatal("spec: rounds must be >= 1, warmup >= 0, timeout-ms >= 1");
+}
+
+/* ---- worker ---------------------------------------------------------------- */
+
+typedef int (*cabi_decompress_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *);
+typedef void *(*libdeflate_alloc_fn)(void);
+typedef int (*libdeflate_gzip_fn)(void *, const void *, size_t, void *, size_t, size_t *);
+
+static void reply(int fd, const char *format, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(message, sizeof message - 1, format, args);
+    va_end(args);
+    if (n < 0) n = 0;
+    if (n > (int)sizeof message - 2) n = (int)sizeof message - 2;
+    message[n++] = '\n';
+    ssize_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, message + off, (size_t)(n - off));
+        if (w <= 0) _exit(3);
+        off += w;
+    }
+}
+
+static uint8_t *read_whole_file(const char *path, size_t *size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0) { close(fd); return NULL; }
+    uint8_t *data = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    size_t done = 0;
+    while (data && done < (size_t)st.st_size) {
+        ssize_t r = read(fd, data + done, (size_t)st.st_size - done);
+        if (r <= 0) { free(data); data = NULL; break; }
+        done += (size_t)r;
+    }
+    close(fd);
+    *size = done;
+    return data;
+}
+
+/* Runs a CLI decoder once, capturing its stdout into out; returns a reason string on failure. */
+static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, size_t *out_len) {
+    static char reason[512];
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return "cannot create a pipe";
+    pid_t child = fork();
+    if (child < 0) return "cannot fork";
+    if (child == 0) {
+        dup2(pipe_fds[1], STDOUT_FILENO);
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        execvp(c->argv[0], c->argv);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    size_t total = 0;
+    uint8_t scratch[65536];
+    for (;;) {
+        uint8_t *target = total < out_cap ? out + total : scratch;
+        size_t room = total < out_cap ? out_cap - total : sizeof scratch;
+        ssize_t r = read(pipe_fds[0], target, room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        total += (size_t)r;
+    }
+    close(pipe_fds[0]);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    *out_len = total;
+    if (WIFSIGNALED(status)) {
+        snprintf(reason, sizeof reason, "command killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return reason;
+    }
+    if (WEXITSTATUS(status) == 127) return "command could not be executed (exit 127)";
+    if (WEXITSTATUS(status) != 0) {
+        snprintf(reason, sizeof reason, "command exited with status %d", WEXITSTATUS(status));
+        return reason;
+    }
+    return NULL;
+}
+
+static void worker_main(struct contender *c, int command_fd, int result_fd) {
+    size_t in_len = 0;
+    uint8_t *input = read_whole_file(compressed_path, &in_len);
+    if (!input) { reply(result_fd, "error cannot read %s: %s", compressed_path, strerror(errno)); _exit(1); }
+    int expected_fd = open(expected_path, O_RDONLY);
+    struct stat st;
+    if (expected_fd < 0 || fstat(expected_fd, &st) != 0) { reply(result_fd, "error cannot open %s: %s", expected_path, strerror(errno)); _exit(1); }
+    size_t expected_len = (size_t)st.st_size;
+    const uint8_t *expected = expected_len
+        ? mmap(NULL, expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
+    if (expected == MAP_FAILED) { reply(result_fd, "error cannot map %s: %s", expected_path, strerror(errno)); _exit(1); }
+
+    /* Output: 64-byte aligned start, a canary after the expected length, then a PROT_NONE guard page. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t payload = (expected_len + CANARY_BYTES + 63) & ~(size_t)63;
+    size_t span = (payload + page - 1) / page * page;
+    uint8_t *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) { reply(result_fd, "error cannot allocate %zu output bytes", span); _exit(1); }
+    if (mprotect(base + span, page, PROT_NONE) != 0) { reply(result_fd, "error cannot protect the guard page"); _exit(1); }
+    uint8_t *out = base + (span - payload);
+    size_t out_cap = expected_len;
+    uint8_t *canary = out + expected_len;
+
+    void *decompressor = NULL;
+    cabi_decompress_fn cabi = NULL;
+    libdeflate_gzip_fn gzip_decompress = NULL;
+    if (c->kind != KIND_CLI) {
+        void *library = dlopen(c->library, RTLD_NOW | RTLD_LOCAL);
+        if (!library) { reply(result_fd, "error cannot load %s: %s", c->library, dlerror()); _exit(1); }
+        if (c->kind == KIND_CABI) {
+            cabi = (cabi_decompress_fn)dlsym(library, "perf_lab_gzip_decompress");
+            if (!cabi) { reply(result_fd, "error %s does not export perf_lab_gzip_decompress", c->library); _exit(1); }
+        } else {
+            libdeflate_alloc_fn alloc = (libdeflate_alloc_fn)dlsym(library, "libdeflate_alloc_decompressor");
+            gzip_decompress = (libdeflate_gzip_fn)dlsym(library, "libdeflate_gzip_decompress");
+            if (!alloc || !gzip_decompress) { reply(result_fd, "error %s does not export the libdeflate decompression API", c->library); _exit(1); }
+            decompressor = alloc();
+            if (!decompressor) { reply(result_fd, "error libdeflate_alloc_decompressor failed"); _exit(1); }
+        }
+    }
+    reply(result_fd, "ready");
+
+    unsigned round = 0;
+    for (;;) {
+        char command;
+        ssize_t r = read(command_fd, &command, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0 || command == 'Q') _exit(0);
+        /* Fresh fill each round, so a decoder that leaves the buffer alone can't pass on the last round's output. */
+        memset(out, (round++ & 1) ? 0xA5 : 0x5A, out_cap);
+        memset(canary, CANARY_VALUE, CANARY_BYTES);
+        size_t out_len = 0;
+        const char *failure = NULL;
+        char reason[256];
+        uint64_t start = now_ns();
+        if (c->kind == KIND_CABI) {
+            int rc = cabi(input, in_len, out, out_cap, &out_len);
+            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress returned error code %d", rc); failure = reason; }
+        } else if (c->kind == KIND_LIBDEFLATE) {
+            int rc = gzip_decompress(decompressor, input, in_len, out, out_cap, &out_len);
+            if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
+        } else {
+            failure = run_cli(c, out, out_cap, &out_len);
+        }
+        uint64_t elapsed = now_ns() - start;
+        if (!failure && out_len != expected_len) {
+            snprintf(reason, sizeof reason, "wrong length: produced %zu bytes, expected %zu", out_len, expected_len);
+            failure = reason;
+        }
+        if (!failure && expected_len && memcmp(out, expected, expected_len) != 0) {
+            size_t at = 0;
+            while (at < expected_len && out[at] == expected[at]) at++;
+            snprintf(reason, sizeof reason, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at, out[at], expected[at]);
+            failure = reason;
+        }
+        for (size_t i = 0; !failure && i < CANARY_BYTES; i++) {
+            if (canary[i] != CANARY_VALUE) {
+                snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
+                failure = reason;
+            }
+        }
+        if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
+        else reply(result_fd, "ok %llu", (unsigned long long)elapsed);
+    }
+}
+
+/* ---- parent ---------------------------------------------------------------- */
+
+/* Reads one line from fd within timeout; returns 1 on a line, 0 on EOF, -1 on timeout. */
+static int read_line(int fd, char *line, size_t cap, long timeout) {
+    size_t n = 0;
+    uint64_t deadline = now_ns() + (uint64_t)timeout * 1000000ull;
+    while (n + 1 < cap) {
+        uint64_t now = now_ns();
+        if (now >= deadline) return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) return -1;
+        char ch;
+        ssize_t r = read(fd, &ch, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return 0;
+        if (ch == '\n') break;
+        line[n++] = ch;
+    }
+    line[n] = '\0';
+    return 1;
+}
+
+static void report_failure(struct contender *c, long round, const char *reason) {
+    c->failed = 1;
+    printf("{\"type\":\"failure\",\"contender\":");
+    json_string(stdout, c->name);
+    printf(",\"round\":%ld,\"reason\":", round);
+    json_string(stdout, reason);
+    printf("}\n");
+    fflush(stdout);
+}
+
+/* Ends a worker (and any command it started) and describes how it ended. */
+static void end_worker(struct contender *c, int kill_it, char *how, size_t cap) {
+    if (c->pid <= 0) return;
+    if (kill_it) kill(-c->pid, SIGKILL), kill(c->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {}
+    if (how) {
+        if (WIFSIGNALED(status))
+            snprintf(how, cap, "crashed: killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(how, cap, "worker exited with status %d", WEXITSTATUS(status));
+    }
+    close(c->command_fd);
+    close(c->result_fd);
+    c->pid = -1;
+}
+
+static void start_worker(struct contender *c) {
+    int to_worker[2], from_worker[2];
+    if (pipe(to_worker) != 0 || pipe(from_worker) != 0) fatal("cannot create pipes: %s", strerror(errno));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) fatal("cannot fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        close(to_worker[1]);
+        close(from_worker[0]);
+        int null_fd = open("/dev/null", O_WRONLY);
+        if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO); /* stdout belongs to the parent's JSON stream */
+        worker_main(c, to_worker[0], from_worker[1]);
+        _exit(0);
+    }
+    setpgid(pid, pid);
+    close(to_worker[0]);
+    close(from_worker[1]);
+    c->pid = pid;
+    c->command_fd = to_worker[1];
+    c->result_fd = from_worker[0];
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SPEC_FILE\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    read_spec(argv[1]);
+    char line[1024], how[512];
+    for (int i = 0; i < contender_count; i++) {
+        struct contender *c = &contenders[i];
+        start_worker(c);
+        int got = read_line(c->result_fd, line, sizeof line, timeout_ms);
+        if (got == 1 && strcmp(line, "ready") == 0) {
+            printf("{\"type\":\"ready\",\"contender\":");
+            json_string(stdout, c->name);
+            printf("}\n");
+            continue;
+        }
+        if (got == 1 && strncmp(line, "error ", 6) == 0) {
+            end_worker(c, 1, NULL, 0);
+            report_failure(c, -1, line + 6);
+        } else if (got == 0) {
+            end_worker(c, 0, how, sizeof how);
+            report_failure(c, -1, how);
+        } else {
+            end_worker(c, 1, NULL, 0);
+            report_failure(c, -1, "timeout: worker did not become ready");
+        }
+    }
+    fflush(stdout);
+
+    uint64_t started = now_ns();
+    long total = warmup + rounds, completed = 0;
+    for (long round = 0; round < total; round++) {
+        if (max_seconds > 0 && round > warmup && (double)(now_ns() - started) / 1e9 > max_seconds) break;
+        for (int k = 0; k < contender_count; k++) {
+            struct contender *c = &contenders[(round + k) % contender_count];
+            if (c->failed) continue;
+            if (write(c->command_fd, "D", 1) != 1) {
+                end_worker(c, 0, how, sizeof how);
+                report_failure(c, round, how);
+                continue;
+            }
+            int got = read_line(c->result_fd, line, sizeof line, timeout_ms);
+            if (got == -1) {
+                end_worker(c, 1, NULL, 0);
+                snprintf(how, sizeof how, "timeout: no result within %ld ms (hung or far too slow)", timeout_ms);
+                report_failure(c, round, how);
+            } else if (got == 0) {
+                end_worker(c, 0, how, sizeof how);
+                report_failure(c, round, how);
+            } else if (strncmp(line, "ok ", 3) == 0) {
+                printf("{\"type\":\"sample\",\"contender\":");
+                json_string(stdout, c->name);
+                printf(",\"round\":%ld,\"warmup\":%s,\"ns\":%s}\n", round, round < warmup ? "true" : "false", line + 3);
+            } else if (strncmp(line, "bad ", 4) == 0) {
+                char *reason = strchr(line + 4, ' ');
+                end_worker(c, 1, NULL, 0);
+                report_failure(c, round, reason ? reason + 1 : "unknown failure");
+            } else {
+                end_worker(c, 1, NULL, 0);
+                report_failure(c, round, "worker sent an unreadable reply");
+            }
+        }
+        fflush(stdout);
+        if (round >= warmup) completed++;
+    }
+    int any_failed = 0;
+    for (int i = 0; i < contender_count; i++) {
+        struct contender *c = &contenders[i];
+        if (c->failed) any_failed = 1;
+        if (c->pid > 0) {
+            if (write(c->command_fd, "Q", 1) != 1) {}
+            end_worker(c, 0, NULL, 0);
+        }
+    }
+    printf("{\"type\":\"done\",\"rounds\":%ld}\n", completed);
+    fflush(stdout);
+    return any_failed ? 3 : 0;
+}

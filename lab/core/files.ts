@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { LabError } from './errors.js';
+
+/** A temp path beside `finalPath`, so the final rename stays on one file system. */
+export function tempPathFor(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Produces `finalPath` through `produce(tempPath)` and renames it into place
+ * only when production succeeded, so a crash or error never leaves a
+ * half-written file under the final name.
+ */
+export async function writeAtomically<T>(finalPath: string, produce: (tempPath: string) => Promise<T>): Promise<T> {
+  await mkdir(dirname(finalPath), { recursive: true });
+  const tempPath = tempPathFor(finalPath);
+  try {
+    const result = await produce(tempPath);
+    const handle = await open(tempPath, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tempPath, finalPath);
+    return result;
+  } catch (error) {
+    await rm(tempPath, { force: true, recursive: true });
+    throw error;
+  }
+}
+
+export async function writeFileAtomically(finalPath: string, contents: string | Uint8Array): Promise<void> {
+  await writeAtomically(finalPath, async (tempPath) => {
+    const handle = await open(tempPath, 'w');
+    try {
+      await handle.writeFile(contents);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+export async function digestFile(path: string): Promise<FileDigest> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      const buffer = chunk as Buffer;
+      bytes += buffer.length;
+      hash.update(buffer);
+    }
+  } catch (error) {
+    throw new LabError('hash', `cannot read ${path}: ${(error as Error).message}`, 'check that the file exists and is readable, or regenerate it.');
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,211 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { LabError } from '../core/errors.js';
+import { digestFile, fileExists, writeAtomically } from '../core/files.js';
+import { info, startProgress, warn } from '../core/log.js';
+import { cacheRoot, sharedCorporaDir } from '../core/paths.js';
+import { commandLine } from '../core/process.js';
+import { FULL_DATASET_BYTES, QUICK_DATASET_BYTES, logChunks, softwareChunks } from './generators.js';
+import {
+  DATASET_NAMES,
+  readManifest,
+  verifyDatasetFiles,
+  writeManifest,
+  type DatasetEntry,
+  type DatasetName,
+  type Manifest,
+  type Scale,
+} from './manifest.js';
+import { SILESIA_URL, silesiaTarFromZip, standInTar } from './silesia.js';
+
+export interface PrepareOptions {
+  dir: string;
+  scale: Scale;
+  only?: readonly DatasetName[];
+  silesiaZip?: string;
+  /** Never try to download the Silesia corpus (the stand-in is used when no zip is at hand). */
+  offline?: boolean;
+  /** The gzip program used to compress (GNU gzip by default). */
+  gzip?: string;
+  corporaDir?: string;
+}
+
+export const DATASET_LEVELS: Readonly<Record<DatasetName, number>> = { silesia: 9, software: 9, logs: 1 };
+
+export function targetBytes(scale: Scale): number {
+  return scale === 'quick' ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
+}
+
+export function defaultDatasetsDir(scale: Scale): string {
+  return join(cacheRoot(), 'datasets', scale);
+}
+
+async function writeChunks(path: string, chunks: Iterable<string>): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    for (const chunk of chunks) await handle.write(chunk, null, 'latin1');
+  } catch (error) {
+    throw new LabError('datasets: generate', `cannot write ${path}: ${(error as Error).message}`, 'check free disk space and permissions of the datasets folder.');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Copies the first `limitBytes` of a file (the quick-scale prefix of the Silesia tar). */
+async function copyPrefix(source: string, target: string, limitBytes: number): Promise<void> {
+  await pipeline(createReadStream(source, { start: 0, end: limitBytes - 1 }), createWriteStream(target));
+}
+
+export async function compressorVersion(gzip: string): Promise<string> {
+  const result = await execa(gzip, ['--version'], { reject: false, stdin: 'ignore' });
+  const line = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n')[0]?.trim();
+  if (result.failed || !line) {
+    throw new LabError('datasets: compress', `cannot run \`${gzip} --version\` (${result.shortMessage ?? 'no output'}).`, 'install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.');
+  }
+  return line;
+}
+
+async function compress(gzip: string, level: number, rawPath: string, compressedPath: string): Promise<void> {
+  await writeAtomically(compressedPath, async (tempPath) => {
+    const args = [`-${level}`, '-n', '-c', rawPath];
+    const result = await execa(gzip, args, { stdout: { file: tempPath }, stdin: 'ignore', reject: false });
+    if (result.failed) {
+      throw new LabError('datasets: compress', `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, 'check free disk space and that gzip works.');
+    }
+  });
+}
+
+type RawSource = { source: string; standIn: boolean; produce: (rawPath: string) => Promise<void> };
+
+async function downloadSilesia(target: string): Promise<boolean> {
+  const progress = startProgress('datasets: download silesia.zip');
+  try {
+    await writeAtomically(target, async (tempPath) => {
+      const response = await fetch(SILESIA_URL, { signal: AbortSignal.timeout(600_000) });
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      await pipeline(response.body as unknown as NodeJS.ReadableStream, createWriteStream(tempPath));
+    });
+    progress.done();
+    return true;
+  } catch (error) {
+    progress.done(`failed (${(error as Error).cause ?? (error as Error).message})`);
+    return false;
+  }
+}
+
+async function silesiaSource(options: PrepareOptions, scale: Scale): Promise<RawSource> {
+  const cachedZip = join(cacheRoot(), 'downloads', 'silesia.zip');
+  let zip = options.silesiaZip ? resolve(options.silesiaZip) : undefined;
+  if (zip && !(await fileExists(zip))) {
+    throw new LabError('datasets: silesia', `--silesia-zip ${zip} does not exist.`, `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`);
+  }
+  if (!zip && (await fileExists(cachedZip))) zip = cachedZip;
+  if (!zip && !options.offline && (await downloadSilesia(cachedZip))) zip = cachedZip;
+  const limit = targetBytes(scale);
+  if (zip) {
+    const zipPath = zip;
+    const zipDigest = await digestFile(zipPath);
+    return {
+      source: `silesia.zip sha256 ${zipDigest.sha256}, deterministic tar${scale === 'quick' ? `, first ${limit} bytes` : ''}`,
+      standIn: false,
+      produce: async (rawPath) => {
+        const fullTar = `${rawPath}.full-tar`;
+        try {
+          await silesiaTarFromZip(zipPath, fullTar);
+          if (scale === 'quick') await copyPrefix(fullTar, rawPath, limit);
+          else await copyFile(fullTar, rawPath);
+        } finally {
+          await rm(fullTar, { force: true });
+        }
+      },
+    };
+  }
+  const corporaDir = options.corporaDir ?? sharedCorporaDir();
+  warn(
+    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options.offline ? 'offline' : 'download failed'}); ` +
+      `using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`,
+  );
+  return {
+    source: 'stand-in: deterministic tar of calgary.tar.gz + cantrbry.tar.gz',
+    standIn: true,
+    produce: (rawPath) => standInTar(corporaDir, rawPath),
+  };
+}
+
+async function rawSourceFor(name: DatasetName, options: PrepareOptions): Promise<RawSource> {
+  const limit = targetBytes(options.scale);
+  if (name === 'software') {
+    return { source: `SOFTWARE generator v1, records until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, softwareChunks(limit)) };
+  }
+  if (name === 'logs') {
+    return { source: `LOGS generator v1, lines until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, logChunks(limit)) };
+  }
+  return silesiaSource(options, options.scale);
+}
+
+async function isReusable(dir: string, entry: DatasetEntry | undefined, wanted: { source: string; compressor: string; level: number; scale: Scale }): Promise<boolean> {
+  if (!entry) return false;
+  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale) return false;
+  try {
+    await verifyDatasetFiles(dir, entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Prepares the requested datasets in `dir` and writes its manifest.json. Files
+ * already present and matching the manifest are reused; everything new is
+ * written under a temp name and renamed only once complete.
+ */
+export async function prepareDatasets(options: PrepareOptions): Promise<Manifest> {
+  const dir = resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  const gzip = options.gzip ?? 'gzip';
+  const compressor = await compressorVersion(gzip);
+  const existing = await readManifest(dir).catch((error: unknown) => {
+    warn(`${(error as Error).message} It will be rewritten.`);
+    return undefined;
+  });
+  const entries = new Map<DatasetName, DatasetEntry>((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
+  const names = options.only?.length ? options.only : DATASET_NAMES;
+
+  for (const name of names) {
+    const level = DATASET_LEVELS[name];
+    const rawSource = await rawSourceFor(name, options);
+    const wanted = { source: rawSource.source, compressor, level, scale: options.scale };
+    if (await isReusable(dir, entries.get(name), wanted)) {
+      info(`datasets: ${name} is up to date in ${dir}`);
+      continue;
+    }
+    const rawFile = `${name}.raw`;
+    const compressedFile = `${name}.raw.gz`;
+    const progress = startProgress(`datasets: ${name}`);
+    progress.update('generating raw bytes');
+    await writeAtomically(join(dir, rawFile), rawSource.produce);
+    progress.update(`compressing with ${compressor} -${level}`);
+    await compress(gzip, level, join(dir, rawFile), join(dir, compressedFile));
+    const raw = await digestFile(join(dir, rawFile));
+    const compressed = await digestFile(join(dir, compressedFile));
+    const entry: DatasetEntry = {
+      name,
+      label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
+      standIn: rawSource.standIn,
+      scale: options.scale,
+      source: rawSource.source,
+      raw: { path: rawFile, ...raw },
+      compressed: { path: compressedFile, ...compressed, compressor, level },
+    };
+    entries.set(name, entry);
+    progress.done(`${raw.bytes} raw bytes → ${compressed.bytes} compressed bytes`);
+    // The manifest is rewritten after each dataset so an interrupted run keeps what it finished.
+    await writeManifest(dir, { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) });
+  }
+  const manifest: Manifest = { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) };
+  await writeManifest(dir, manifest);
+  return manifest;
+}
