@@ -8,4 +8,5 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('perf-lab: the CLI is not built (dist/lab/cli/main.js is missing).\n  Run `npm ci` (or `npm run build`) in the perf-lab checkout first.');
   process.exit(2);
 }
-await import(entry.href);
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv);

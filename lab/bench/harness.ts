@@ -1,0 +1,148 @@
+import { readFile, rm, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { LabError } from '../core/errors.js';
+import { fileExists, sha256Hex } from '../core/files.js';
+import { cacheRoot, projectRoot } from '../core/paths.js';
+import { run } from '../core/process.js';
+import { publishBuild } from '../build/cache.js';
+import { cCompiler } from '../build/toolchain.js';
+
+/** One contender as the native harness runs it. */
+export type HarnessContender =
+  | { name: string; kind: 'libdeflate' | 'cabi'; library: string }
+  | { name: string; kind: 'cli'; argv: string[] };
+
+export interface HarnessRun {
+  compressedPath: string;
+  expectedPath: string;
+  contenders: HarnessContender[];
+  rounds: number;
+  warmupRounds: number;
+  timeoutMs: number;
+  /** Stop starting new rounds after this many seconds (0: no limit). */
+  maxSeconds: number;
+}
+
+const lineSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), contender: z.string() }),
+  z.object({ type: z.literal('sample'), contender: z.string(), round: z.number().int().nonnegative(), warmup: z.boolean(), ns: z.number().int().positive() }),
+  z.object({ type: z.literal('failure'), contender: z.string(), round: z.number().int(), reason: z.string() }),
+  z.object({ type: z.literal('done'), rounds: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('fatal'), message: z.string() }),
+]);
+export type HarnessLine = z.infer<typeof lineSchema>;
+
+export interface HarnessOutcome {
+  /** Per contender, measured (non-warm-up) decode times in ns, indexed by round. */
+  samplesNs: Map<string, Map<number, number>>;
+  failures: Map<string, string>;
+  rounds: number;
+}
+
+const step = 'bench: native harness';
+
+/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache. */
+export async function buildHarness(): Promise<string> {
+  const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'harness.c');
+  const source = await readFile(sourcePath);
+  const compiler = await cCompiler();
+  const key = sha256Hex(`${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}`).slice(0, 24);
+  const dir = join(cacheRoot(), 'builds', `harness-${key}`);
+  const binary = join(dir, 'perf-lab-harness');
+  if (await fileExists(join(dir, 'build.json'))) return binary;
+  await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
+  const temp = await mkdtemp(`${dir}.tmp-`);
+  try {
+    const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-harness'), sourcePath];
+    if (process.platform === 'linux') args.push('-ldl');
+    await run(compiler.command, args, { step: `${step}: compile`, hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).' });
+    await writeFile(join(temp, 'build.json'), `${JSON.stringify({ compiler: compiler.version, key })}\n`);
+    await publishBuild(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return binary;
+}
+
+export function harnessSpec(request: HarnessRun): string {
+  const line = (key: string, value: string | number) => {
+    const text = String(value);
+    if (/[\r\n]/.test(text)) throw new LabError(step, `${key} contains a line break: ${JSON.stringify(text)}`, 'rename the file or argument without line breaks.');
+    return `${key} ${text}\n`;
+  };
+  let spec = line('compressed', request.compressedPath) + line('expected', request.expectedPath);
+  spec += line('rounds', request.rounds) + line('warmup', request.warmupRounds) + line('timeout-ms', request.timeoutMs) + line('max-seconds', request.maxSeconds);
+  for (const contender of request.contenders) {
+    if (contender.kind === 'cli') {
+      spec += line('contender', `${contender.name} cli`);
+      for (const arg of contender.argv) spec += line('arg', arg);
+      spec += 'end\n';
+    } else {
+      spec += line('contender', `${contender.name} ${contender.kind} ${contender.library}`);
+    }
+  }
+  return spec;
+}
+
+/** Parses the harness's JSON lines, refusing anything malformed (its output is tool output, not trusted). */
+export function parseHarnessOutput(stdout: string, contenderNames: readonly string[]): HarnessOutcome {
+  const samplesNs = new Map<string, Map<number, number>>(contenderNames.map((name) => [name, new Map()]));
+  const failures = new Map<string, string>();
+  let rounds: number | undefined;
+  for (const [index, text] of stdout.split('\n').entries()) {
+    if (!text.trim()) continue;
+    let parsed: HarnessLine;
+    try {
+      parsed = lineSchema.parse(JSON.parse(text));
+    } catch {
+      throw new LabError(step, `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`, 'this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.');
+    }
+    if (parsed.type === 'fatal') throw new LabError(step, parsed.message, 'check the benchmark inputs named above.');
+    if (parsed.type === 'done') rounds = parsed.rounds;
+    if (parsed.type === 'ready') continue;
+    if (parsed.type !== 'done' && !samplesNs.has(parsed.contender)) {
+      throw new LabError(step, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, 'this is a perf-lab bug; please report it.');
+    }
+    if (parsed.type === 'sample' && !parsed.warmup) samplesNs.get(parsed.contender)!.set(parsed.round, parsed.ns);
+    if (parsed.type === 'failure') failures.set(parsed.contender, parsed.reason);
+  }
+  if (rounds === undefined) throw new LabError(step, 'the harness ended without its closing line (it crashed or was killed).', 'rerun; if it repeats, report it with the output above.');
+  return { samplesNs, failures, rounds };
+}
+
+/** Runs one interleaved benchmark of all contenders on one dataset. */
+export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
+  const names = request.contenders.map((contender) => contender.name);
+  if (new Set(names).size !== names.length) throw new LabError(step, `contender names must be unique, got ${names.join(', ')}`, 'give each contender its own name.');
+  const binary = await buildHarness();
+  const specDir = await mkdtemp(join(cacheRoot(), 'harness-spec-'));
+  const specPath = join(specDir, 'spec.txt');
+  try {
+    await writeFile(specPath, harnessSpec(request));
+    // The parent's own budget: every round can take up to timeout per contender, plus start-up.
+    const budgetMs = (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000;
+    const result = await execa(binary, [specPath], { reject: false, stdin: 'ignore', timeout: budgetMs, maxBuffer: 256 * 1024 * 1024 });
+    if (result.exitCode !== 0 && result.exitCode !== 3) {
+      const fatal = parseFatal(String(result.stdout ?? ''));
+      throw new LabError(step, fatal ?? `the harness ${result.timedOut ? 'timed out' : `failed (${result.shortMessage})`}.\n${String(result.stderr ?? '').slice(-2000)}`, 'check the inputs named above; rerun with fewer rounds if it timed out.');
+    }
+    return parseHarnessOutput(String(result.stdout), names);
+  } finally {
+    await rm(specDir, { recursive: true, force: true });
+  }
+}
+
+function parseFatal(stdout: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    try {
+      const parsed = lineSchema.parse(JSON.parse(line));
+      if (parsed.type === 'fatal') return parsed.message;
+    } catch {
+      // not a fatal line
+    }
+  }
+  return undefined;
+}

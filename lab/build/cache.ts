@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { z } from 'zod';
+import { fileExists } from '../core/files.js';
+
+/** Hashes every regular file under `root` (path + contents), skipping build outputs and VCS data. */
+export async function hashTree(root: string, skip: readonly string[] = ['.git', 'target', 'build', 'node_modules']): Promise<string> {
+  const hash = createHash('sha256');
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'))
+    .filter((path) => !path.split('/').some((part) => skip.includes(part)))
+    .sort();
+  for (const path of files) {
+    hash.update(`${path}\0`);
+    hash.update(await readFile(join(root, path)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+export function cacheKey(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
+}
+
+/**
+ * Returns the cached record in `dir` if it parses and its artifacts still exist;
+ * a damaged or mismatched cache entry is removed so it gets rebuilt.
+ */
+export async function readCachedBuild<T>(dir: string, schema: z.ZodType<T>, artifacts: (record: T) => string[]): Promise<T | undefined> {
+  const recordPath = join(dir, 'build.json');
+  if (!(await fileExists(recordPath))) return undefined;
+  try {
+    const record = schema.parse(JSON.parse(await readFile(recordPath, 'utf8')));
+    for (const path of artifacts(record)) if (!(await fileExists(path))) throw new Error(`missing ${path}`);
+    return record;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+/** Moves a finished build folder into its cache slot (a concurrent identical build may have won). */
+export async function publishBuild(tempDir: string, finalDir: string): Promise<void> {
+  try {
+    await rename(tempDir, finalDir);
+  } catch (error) {
+    if (await fileExists(join(finalDir, 'build.json'))) await rm(tempDir, { recursive: true, force: true });
+    else throw error;
+  }
+}

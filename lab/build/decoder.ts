@@ -1,0 +1,186 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { simpleGit } from 'simple-git';
+import { z } from 'zod';
+import { LabError } from '../core/errors.js';
+import { fileExists, sha256Hex } from '../core/files.js';
+import { startProgress } from '../core/log.js';
+import { cacheRoot } from '../core/paths.js';
+import { commandLine, tail } from '../core/process.js';
+import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
+import { parseRustcVersion, type RustToolchain } from './toolchain.js';
+
+export const contenderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
+
+export const cargoAdapterSchema = z.discriminatedUnion('kind', [
+  /** A cdylib exporting `perf_lab_gzip_decompress` (lab/bench/README.md), timed in-process. */
+  z.object({ kind: z.literal('cabi') }),
+  /** A program timed as a whole process; `{bin}` and `{input}` are filled in; it must write the output to stdout. */
+  z.object({
+    kind: z.literal('cli'),
+    binary: z.string().min(1),
+    command: z.array(z.string()).min(1).default(['{bin}', '-d', '-c', '{input}']),
+  }),
+]);
+
+export const cargoDecoderSchema = z.object({
+  name: contenderNameSchema,
+  cargo: z.union([
+    z.object({ path: z.string().min(1) }).strict(),
+    z.object({ git: z.string().min(1), ref: z.string().min(1) }).strict(),
+  ]),
+  /** A shell command run in the project folder before `cargo build` (the real decoder generates code first). */
+  codegen: z.string().min(1).optional(),
+  package: z.string().optional(),
+  features: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  adapter: cargoAdapterSchema,
+});
+export type CargoDecoderSpec = z.infer<typeof cargoDecoderSchema>;
+
+export const decoderBuildSchema = z.object({
+  name: z.string(),
+  adapter: z.enum(['cabi', 'cli']),
+  description: z.string(),
+  /** File name of the artifact inside the build folder. */
+  artifact: z.string(),
+  command: z.array(z.string()).nullable(),
+  toolchain: z.object({ rustc: z.string(), release: z.string(), llvm: z.string(), commitHash: z.string(), host: z.string() }),
+  cacheKey: z.string(),
+});
+export type DecoderBuildRecord = z.infer<typeof decoderBuildSchema>;
+export interface DecoderBuild extends DecoderBuildRecord {
+  artifactPath: string;
+}
+
+const step = 'build decoder';
+
+async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ dir: string; description: string }> {
+  if ('path' in spec.cargo) {
+    const dir = resolve(baseDir, spec.cargo.path);
+    if (!(await fileExists(join(dir, 'Cargo.toml')))) {
+      throw new LabError(`${step} ${spec.name}`, `${dir} has no Cargo.toml.`, 'set decoder.cargo.path to the root of the cargo project.');
+    }
+    return { dir, description: `cargo project ${dir}` };
+  }
+  const { git: url, ref } = spec.cargo;
+  const dir = join(cacheRoot(), 'sources', `cargo-${sha256Hex(url).slice(0, 24)}`);
+  try {
+    if (!(await fileExists(join(dir, '.git')))) {
+      await mkdir(join(cacheRoot(), 'sources'), { recursive: true });
+      await simpleGit().clone(url, dir);
+    } else {
+      await simpleGit(dir).fetch(['--tags', '--force', 'origin']);
+    }
+    const repo = simpleGit(dir);
+    await repo.checkout(['--force', ref]);
+    await repo.clean('f', ['-d', '-x', '-e', 'target']);
+    const commit = (await repo.revparse(['HEAD'])).trim();
+    return { dir, description: `git ${url} @ ${ref} (commit ${commit.slice(0, 12)})` };
+  } catch (error) {
+    throw new LabError(`${step} ${spec.name}`, `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-2).join(' ')}`, 'check the git URL, the ref and the network.');
+  }
+}
+
+interface CargoArtifactMessage {
+  reason: string;
+  target?: { kind?: string[]; name?: string };
+  filenames?: string[];
+  executable?: string | null;
+}
+
+/** Picks the artifact the adapter needs from cargo's JSON messages. */
+export function pickArtifact(messages: readonly CargoArtifactMessage[], adapter: CargoDecoderSpec['adapter']): string | undefined {
+  for (const message of messages) {
+    if (message.reason !== 'compiler-artifact') continue;
+    const kinds = message.target?.kind ?? [];
+    if (adapter.kind === 'cabi' && kinds.includes('cdylib')) {
+      return message.filenames?.find((file) => /\.(so|dylib)$/.test(file));
+    }
+    if (adapter.kind === 'cli' && kinds.includes('bin') && message.target?.name === adapter.binary && message.executable) {
+      return message.executable;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds a cargo decoder (running its code-generation step first) and copies
+ * the artifact into a cache folder keyed by the project's contents and the
+ * toolchain, so base and head builds never overwrite each other.
+ */
+export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = process.cwd()): Promise<DecoderBuild> {
+  const name = `${step} ${spec.name}`;
+  const progress = startProgress(name);
+  const project = await projectDir(spec, baseDir);
+  const env = { ...process.env, ...spec.env };
+  if (spec.codegen) {
+    progress.update('running the code-generation step');
+    const result = await execa('sh', ['-c', spec.codegen], { cwd: project.dir, env, reject: false, all: true, stdin: 'ignore' });
+    if (result.failed) {
+      progress.done('failed');
+      throw new LabError(`${name}: codegen step`, `\`${spec.codegen}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : 'could not run'}.\n--- last lines of its output ---\n${tail(String(result.all ?? ''))}\n---`, `fix the code-generation step. Reproduce with: ${commandLine('sh', ['-c', spec.codegen], project.dir)}`);
+    }
+  }
+  const rustcText = await execa('rustc', ['-vV'], { cwd: project.dir, env, reject: false, stdin: 'ignore' });
+  if (rustcText.failed) {
+    throw new LabError(name, '`rustc -vV` failed: no Rust toolchain.', 'install Rust (rustup, or Debian: apt-get install rustc cargo).');
+  }
+  const toolchain: RustToolchain = parseRustcVersion(String(rustcText.stdout));
+  const key = cacheKey({ tree: await hashTree(project.dir), toolchain, spec: { ...spec, name: undefined }, rustflags: env.RUSTFLAGS ?? '' });
+  const finalDir = join(cacheRoot(), 'builds', `decoder-${spec.name}-${key}`);
+  const cached = await readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
+  if (cached) {
+    progress.done(`${spec.name} (cached)`);
+    return { ...cached, artifactPath: join(finalDir, cached.artifact) };
+  }
+
+  progress.update(`cargo build --release (${toolchain.rustc})`);
+  const targetDir = join(cacheRoot(), 'cargo-target', sha256Hex(project.dir).slice(0, 16));
+  const args = ['build', '--release', '--message-format=json-render-diagnostics'];
+  if (spec.package) args.push('--package', spec.package);
+  if (spec.features.length) args.push('--features', spec.features.join(','));
+  const cargo = await execa('cargo', args, { cwd: project.dir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: 'ignore' });
+  if (cargo.failed) {
+    progress.done('failed');
+    throw new LabError(name, `cargo build ${cargo.exitCode !== undefined ? `exited with code ${cargo.exitCode}` : 'could not start'}.\n--- last lines of its output ---\n${tail(String(cargo.stderr ?? ''))}\n---`, `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`);
+  }
+  const messages = String(cargo.stdout)
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as CargoArtifactMessage];
+      } catch {
+        return [];
+      }
+    });
+  const artifact = pickArtifact(messages, spec.adapter);
+  if (!artifact) {
+    const wanted = spec.adapter.kind === 'cabi' ? 'a cdylib (crate-type = ["cdylib"])' : `a binary named ${spec.adapter.binary}`;
+    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === 'cabi' ? 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the cli adapter.' : 'set adapter.binary to the name of the [[bin]] target.');
+  }
+  await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
+  const temp = await mkdtemp(`${finalDir}.tmp-`);
+  try {
+    const artifactName = basename(artifact);
+    await copyFile(artifact, join(temp, artifactName));
+    await chmod(join(temp, artifactName), 0o755);
+    const record: DecoderBuildRecord = {
+      name: spec.name,
+      adapter: spec.adapter.kind,
+      description: project.description,
+      artifact: artifactName,
+      command: spec.adapter.kind === 'cli' ? spec.adapter.command : null,
+      toolchain,
+      cacheKey: key,
+    };
+    await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await publishBuild(temp, finalDir);
+    progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
+    return { ...record, artifactPath: join(finalDir, artifactName) };
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,152 @@
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadBenchConfig } from '../bench/config.js';
+import { readResults, writeResults, type BenchResults } from '../bench/results.js';
+import { runBenchmark } from '../bench/run.js';
+import { formatError } from '../core/errors.js';
+import { writeFileAtomically } from '../core/files.js';
+import { info } from '../core/log.js';
+import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
+import { demoConfig, demoOutputPaths } from '../demo/index.js';
+import { markdownReport } from '../report/index.js';
+
+/** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
+export const EXIT_CONTENDER_FAILED = 3;
+
+function datasetList(value: string): DatasetName[] {
+  const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  for (const name of names) {
+    if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown dataset "${name}" (choose from ${DATASET_NAMES.join(', ')})`);
+  }
+  return names as DatasetName[];
+}
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return number;
+}
+
+const scaleOption = () => new Option('--scale <scale>', 'dataset size: quick (16 MiB prefixes) or full (~211 MB)').choices(SCALES).default('quick');
+
+async function writeOutputs(results: BenchResults, jsonPath: string | undefined, markdownPath: string | undefined): Promise<string> {
+  const markdown = markdownReport(results);
+  if (jsonPath) await writeResults(resolve(jsonPath), results);
+  if (markdownPath) await writeFileAtomically(resolve(markdownPath), markdown);
+  return markdown;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('perf-lab')
+    .description('Benchmarks a Rust deflate decoder against libdeflate: datasets, builds, verified paired timing, ratio reports.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(`perf-lab: ${text}`) });
+
+  const datasets = program.command('datasets').description('prepare and check the SILESIA, SOFTWARE and LOGS datasets');
+  datasets
+    .command('prepare')
+    .description('generate/compress the datasets and write DIR/manifest.json')
+    .addOption(scaleOption())
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--dir <dir>', 'output folder (default: .perf-lab/datasets/<scale>)')
+    .option('--silesia-zip <path>', 'the Silesia corpus silesia.zip (otherwise cached, downloaded, or a labelled stand-in)')
+    .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
+    .option('--gzip <program>', 'the gzip used to compress', 'gzip')
+    .action(async (options: { scale: Scale; only?: DatasetName[]; dir?: string; silesiaZip?: string; offline?: boolean; gzip: string }) => {
+      const dir = resolve(options.dir ?? defaultDatasetsDir(options.scale));
+      const manifest = await prepareDatasets({ dir, scale: options.scale, only: options.only, silesiaZip: options.silesiaZip, offline: options.offline, gzip: options.gzip });
+      for (const entry of manifest.datasets) {
+        process.stdout.write(`${entry.label.padEnd(20)} raw ${String(entry.raw.bytes).padStart(10)} B  sha256 ${entry.raw.sha256.slice(0, 16)}…  ${entry.compressed.compressor} -${entry.compressed.level} → ${String(entry.compressed.bytes).padStart(9)} B  sha256 ${entry.compressed.sha256.slice(0, 16)}…\n`);
+      }
+      process.stdout.write(`manifest: ${resolve(dir, 'manifest.json')}\n`);
+    });
+  datasets
+    .command('verify')
+    .description('re-check sizes and sha256 of every file in DIR/manifest.json')
+    .addOption(scaleOption())
+    .option('--dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .action(async (options: { scale: Scale; dir?: string }) => {
+      const dir = resolve(options.dir ?? defaultDatasetsDir(options.scale));
+      const manifest = await requireManifest(dir);
+      for (const entry of manifest.datasets) {
+        await verifyDatasetFiles(dir, entry);
+        process.stdout.write(`${entry.label}: ok (${entry.raw.bytes} raw bytes, ${entry.compressed.bytes} compressed bytes)\n`);
+      }
+    });
+
+  program
+    .command('bench')
+    .description('build libdeflate and the decoder under test from a config file, then benchmark them interleaved on each dataset')
+    .requiredOption('--config <file>', 'bench config (JSON, see README)')
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--silesia-zip <path>', 'the Silesia corpus silesia.zip, if datasets must be prepared')
+    .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
+    .option('--json <file>', 'write the results JSON here')
+    .option('--markdown <file>', 'write the markdown report here')
+    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
+      const config = await loadBenchConfig(options.config);
+      const results = await runBenchmark({
+        config,
+        scale: options.scale,
+        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
+        only: options.only,
+        silesiaZip: options.silesiaZip,
+        offline: options.offline,
+      });
+      process.stdout.write(await writeOutputs(results, options.json, options.markdown));
+      if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+    });
+
+  program
+    .command('demo')
+    .description('the main job on an embedded default: reachable libdeflate vs a real Rust decoder (miniz_oxide shim), quick datasets, verified paired benchmark, report')
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--rounds <n>', 'measured rounds per dataset', positiveInt, 15)
+    .option('--warmup <n>', 'warm-up rounds per dataset', (value) => (value === '0' ? 0 : positiveInt(value)), 2)
+    .option('--silesia-zip <path>', 'the Silesia corpus silesia.zip')
+    .option('--offline', 'never download (libdeflate from Debian or the system; SILESIA stand-in)')
+    .option('--json <file>', 'write the results JSON here (default: .perf-lab/results/demo-<time>.json)')
+    .option('--markdown <file>', 'write the markdown report here (default: beside the JSON)')
+    .action(async (options: { scale: Scale; datasetsDir?: string; only?: DatasetName[]; rounds: number; warmup: number; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
+      const config = await demoConfig({ rounds: options.rounds, warmupRounds: options.warmup, offline: Boolean(options.offline) });
+      const results = await runBenchmark({
+        config,
+        scale: options.scale,
+        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
+        only: options.only,
+        silesiaZip: options.silesiaZip,
+        offline: options.offline,
+      });
+      const defaults = demoOutputPaths();
+      const jsonPath = options.json ?? defaults.json;
+      const markdownPath = options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
+      process.stdout.write(await writeOutputs(results, jsonPath, markdownPath));
+      info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
+      if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+    });
+
+  program
+    .command('report')
+    .description('render the markdown report of a results JSON file')
+    .requiredOption('--results <file>', 'results JSON written by bench or demo')
+    .action(async (options: { results: string }) => {
+      process.stdout.write(markdownReport(await readResults(resolve(options.results))));
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    const { text, exitCode } = formatError(error);
+    process.stderr.write(`${text}\n`);
+    return exitCode;
+  }
+}
