@@ -128,7 +128,8 @@ export async function buildLibdeflate(source: LibdeflateSource, options: Libdefl
   const cached = await readCachedBuild(finalDir, libdeflateBuildSchema, (record) => [join(finalDir, record.sharedLibrary)]);
   if (cached) {
     progress.done(`libdeflate ${version} (cached)`);
-    return resolveRecord(finalDir, cached);
+    // The same tree may arrive by another route (a path, a tarball): the build is the same, the description is this one's.
+    return resolveRecord(finalDir, { ...cached, source: tree.description });
   }
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
   const temp = await mkdtemp(`${finalDir}.tmp-`);

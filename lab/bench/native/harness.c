@@ -309,6 +309,13 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             failure = run_cli(c, out, out_cap, &out_len);
         }
         uint64_t elapsed = now_ns() - start;
+        /* Checked first: an overrun is the most serious fault, whatever else went wrong. */
+        for (size_t i = 0; !failure && i < CANARY_BYTES; i++) {
+            if (canary[i] != CANARY_VALUE) {
+                snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
+                failure = reason;
+            }
+        }
         if (!failure && out_len != expected_len) {
             snprintf(reason, sizeof reason, "wrong length: produced %zu bytes, expected %zu", out_len, expected_len);
             failure = reason;
@@ -318,12 +325,6 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             while (at < expected_len && out[at] == expected[at]) at++;
             snprintf(reason, sizeof reason, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at, out[at], expected[at]);
             failure = reason;
-        }
-        for (size_t i = 0; !failure && i < CANARY_BYTES; i++) {
-            if (canary[i] != CANARY_VALUE) {
-                snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
-                failure = reason;
-            }
         }
         if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
         else reply(result_fd, "ok %llu", (unsigned long long)elapsed);

@@ -52,8 +52,9 @@ pub unsafe extern "C" fn perf_lab_gzip_decompress(
     }
     let input = std::slice::from_raw_parts(input, in_len);
     let output = std::slice::from_raw_parts_mut(out, out_cap);
-    let Some(start) = gzip_header_len(input) else {
-        return 2;
+    let start = match gzip_header_len(input) {
+        Some(start) => start,
+        None => return 2,
     };
     let mut state = Box::<DecompressorOxide>::default();
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
@@ -62,8 +63,9 @@ pub unsafe extern "C" fn perf_lab_gzip_decompress(
         return 3;
     }
     let trailer = start + consumed;
-    let Some(trailer_bytes) = input.get(trailer..trailer + 8) else {
-        return 4;
+    let trailer_bytes = match input.get(trailer..trailer + 8) {
+        Some(bytes) => bytes,
+        None => return 4,
     };
     let crc = u32::from_le_bytes([trailer_bytes[0], trailer_bytes[1], trailer_bytes[2], trailer_bytes[3]]);
     let size = u32::from_le_bytes([trailer_bytes[4], trailer_bytes[5], trailer_bytes[6], trailer_bytes[7]]);

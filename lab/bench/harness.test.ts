@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
+import { logChunks } from '../datasets/generators.js';
+import { harnessSpec, parseHarnessOutput, runHarness, type HarnessContender } from './harness.js';
+
+let work: string;
+let compressedPath: string;
+let expectedPath: string;
+let libdeflate: LibdeflateBuild;
+const BAD_MODES = { crash: 1, hang: 2, silent: 3, overrun: 4, short: 5, error: 6, guard: 7 } as const;
+const badLibraries: Record<string, string> = {};
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-harness-'));
+  expectedPath = join(work, 'logs.raw');
+  compressedPath = join(work, 'logs.raw.gz');
+  await writeFile(expectedPath, [...logChunks(300_000)].join(''));
+  await execa('gzip', ['-9', '-n', '-k', expectedPath]);
+  libdeflate = await buildLibdeflate({ kind: 'system' });
+  const source = join(import.meta.dirname, 'fixtures', 'bad-decoders.c');
+  const suffix = process.platform === 'darwin' ? 'dylib' : 'so';
+  for (const [name, mode] of Object.entries(BAD_MODES)) {
+    badLibraries[name] = join(work, `bad-${name}.${suffix}`);
+    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name]!, source]);
+  }
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const reference = (): HarnessContender => ({ name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath });
+const run = (contenders: HarnessContender[], overrides: { timeoutMs?: number; rounds?: number } = {}) =>
+  runHarness({ compressedPath, expectedPath, contenders, rounds: overrides.rounds ?? 4, warmupRounds: 1, timeoutMs: overrides.timeoutMs ?? 20_000, maxSeconds: 0 });
+
+describe('native harness', () => {
+  it('times verified decodes of every contender in interleaved rounds', async () => {
+    const outcome = await run([reference(), { name: 'libdeflate-cli', kind: 'cli', argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath] }], { rounds: 5 });
+    assert.equal(outcome.failures.size, 0);
+    assert.equal(outcome.rounds, 5);
+    for (const name of ['libdeflate', 'libdeflate-cli']) {
+      const samples = outcome.samplesNs.get(name)!;
+      assert.deepEqual([...samples.keys()].sort(), [1, 2, 3, 4, 5], 'warm-up round 0 is excluded');
+      for (const ns of samples.values()) assert.ok(ns > 0);
+    }
+  });
+
+  const misbehaviours: ReadonlyArray<{ mode: keyof typeof BAD_MODES; does: string; reported: RegExp }> = [
+    { mode: 'crash', does: 'crashes', reported: /crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)/ },
+    { mode: 'silent', does: 'claims success but writes nothing', reported: /wrong bytes: first difference at offset 0/ },
+    { mode: 'overrun', does: 'writes just past its buffer', reported: /wrote past the end of its output buffer \(canary at \+0 overwritten\)/ },
+    { mode: 'guard', does: 'runs into the guard page', reported: /crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)/ },
+    { mode: 'short', does: 'reports a short length', reported: /wrong length: produced \d+ bytes, expected \d+/ },
+    { mode: 'error', does: 'returns an error code', reported: /perf_lab_gzip_decompress returned error code 7/ },
+  ];
+  for (const { mode, does, reported } of misbehaviours) {
+    it(`reports a decoder that ${does} as failed, and keeps timing the others`, async () => {
+      const outcome = await run([{ name: mode, kind: 'cabi', library: badLibraries[mode]! }, reference()]);
+      assert.match(outcome.failures.get(mode) ?? '', reported);
+      assert.equal(outcome.samplesNs.get(mode)!.size, 0, 'no speed for a failed contender');
+      assert.equal(outcome.failures.has('libdeflate'), false);
+      assert.equal(outcome.samplesNs.get('libdeflate')!.size, 4);
+    });
+  }
+
+  it('kills a hanging decoder after the timeout and reports it', async () => {
+    const outcome = await run([{ name: 'hang', kind: 'cabi', library: badLibraries.hang! }, reference()], { timeoutMs: 1500, rounds: 2 });
+    assert.match(outcome.failures.get('hang') ?? '', /timeout: no result within 1500 ms/);
+    assert.equal(outcome.samplesNs.get('libdeflate')!.size, 2);
+  });
+
+  it('reports a library without the C ABI symbol', async () => {
+    const outcome = await run([{ name: 'not-cabi', kind: 'cabi', library: libdeflate.sharedLibraryPath }, reference()]);
+    assert.match(outcome.failures.get('not-cabi') ?? '', /does not export perf_lab_gzip_decompress/);
+  });
+
+  it('reports a CLI decoder that exits non-zero', async () => {
+    const outcome = await run([{ name: 'false', kind: 'cli', argv: ['sh', '-c', 'exit 4'] }, reference()]);
+    assert.match(outcome.failures.get('false') ?? '', /command exited with status 4/);
+  });
+});
+
+describe('harness protocol', () => {
+  it('refuses malformed or unknown output lines', () => {
+    assert.throws(() => parseHarnessOutput('{"type":"sample","contender":"a","round":0,"warmup":false,"ns":-5}\n{"type":"done","rounds":1}', ['a']), /unreadable harness output on line 1/);
+    assert.throws(() => parseHarnessOutput('{"type":"sample","contender":"zz","round":0,"warmup":false,"ns":5}\n{"type":"done","rounds":1}', ['a']), /unknown contender "zz"/);
+    assert.throws(() => parseHarnessOutput('{"type":"ready","contender":"a"}', ['a']), /without its closing line/);
+  });
+
+  it('refuses spec values with line breaks (they would inject spec lines)', () => {
+    assert.throws(() => harnessSpec({ compressedPath: 'a\ncontender x cabi /tmp/evil.so', expectedPath: 'b', contenders: [], rounds: 1, warmupRounds: 0, timeoutMs: 1, maxSeconds: 0 }), /contains a line break/);
+  });
+});

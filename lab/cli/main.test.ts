@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { readResults } from '../bench/results.js';
+import { materializeMinizOxideShim } from '../build/shim.js';
+import { projectRoot } from '../core/paths.js';
+
+/** The CLI as a user runs it: a separate process, its stdout, stderr and exit code. */
+async function perfLab(...args: string[]) {
+  const result = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], { cwd: projectRoot(), reject: false, env: { CI: 'true' } });
+  return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+let work: string;
+let datasets: string;
+let shimPath: string;
+const reference = { source: { kind: 'debian', suite: 'trixie' } };
+const quickBench = { rounds: 3, warmupRounds: 1, timeoutSeconds: 60 };
+
+async function writeConfig(name: string, config: unknown): Promise<string> {
+  const path = join(work, `${name}.json`);
+  await writeFile(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-cli-'));
+  datasets = join(work, 'datasets');
+  shimPath = (await materializeMinizOxideShim()).cargo.path as string;
+  const prepared = await perfLab('datasets', 'prepare', '--offline', '--dir', datasets);
+  assert.equal(prepared.code, 0, prepared.stderr);
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('perf-lab bench, end to end with real builds', () => {
+  it('benchmarks the real Rust decoder against a libdeflate built from source, verified, with ratio CIs', async () => {
+    const config = await writeConfig('shim', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const json = join(work, 'shim-results.json');
+    const markdown = join(work, 'shim-results.md');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--json', json, '--markdown', markdown);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    assert.equal(results.ok, true);
+    assert.equal(results.mode, 'in-process');
+    assert.equal(results.libdeflate.version, '1.23');
+    assert.match(results.decoder.rustc ?? '', /^rustc \d+\.\d+/);
+    assert.match(results.decoder.llvm ?? '', /^\d+\.\d+/);
+    assert.deepEqual(results.datasets.map((dataset) => dataset.label), ['SILESIA (stand-in)', 'SOFTWARE', 'LOGS']);
+    for (const dataset of results.datasets) {
+      assert.equal(dataset.verified, true);
+      assert.equal(dataset.rounds, 3);
+      for (const contender of dataset.contenders) assert.equal(contender.samplesNs.length, 3);
+      const ratio = dataset.ratio!;
+      assert.ok(ratio.low <= ratio.estimate && ratio.estimate <= ratio.high, JSON.stringify(ratio));
+      // miniz_oxide is a portable decoder: it is slower than libdeflate, but not by 100x.
+      assert.ok(ratio.estimate > 0.05 && ratio.estimate < 2, `ratio ${ratio.estimate}`);
+    }
+    const report = await readFile(markdown, 'utf8');
+    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \| 95% CI \| verified \|/);
+    assert.match(report, /\| SILESIA \(stand-in\) \| 5\.8 MiB \|/);
+    assert.match(report, /not comparable with SILESIA results/);
+    assert.equal(run.stdout, report.trimEnd(), 'stdout shows the same report');
+
+    const rendered = await perfLab('report', '--results', json);
+    assert.equal(rendered.code, 0);
+    assert.equal(rendered.stdout, report.trimEnd());
+  });
+
+  it('catches a decoder that flips one byte: no speed reported, exit code 3', async () => {
+    const config = await writeConfig('flip', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'flipper', cargo: { path: shimPath }, features: ['flip-byte'], adapter: { kind: 'cabi' } }, bench: quickBench });
+    const json = join(work, 'flip.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    assert.equal(run.code, 3, run.stderr);
+    const results = await readResults(json);
+    assert.equal(results.ok, false);
+    const logs = results.datasets[0]!;
+    const decoder = logs.contenders.find((contender) => contender.role === 'decoder')!;
+    assert.match(decoder.failure ?? '', /^wrong bytes: first difference at offset 8388630 /);
+    assert.equal(decoder.megabytesPerSecond, null);
+    assert.equal(logs.ratio, null);
+    assert.match(run.stdout, /❌ flipper: wrong bytes/);
+  });
+
+  it('times a CLI decoder against libdeflate\'s own gzip program (whole process, like for like)', async () => {
+    const config = await writeConfig('cli', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'gunzip-rs', cargo: { path: shimPath }, adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command: ['{bin}', '{input}'] } },
+      bench: quickBench,
+    });
+    const json = join(work, 'cli.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'software', '--json', json);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    assert.equal(results.mode, 'process');
+    assert.equal(results.datasets[0]!.verified, true);
+    assert.match(run.stdout, /whole process \(CLI\)/);
+  });
+
+  it('benchmarks libdeflate at another version (1.14, Makefile build) as the decoder under test', async () => {
+    const config = await writeConfig('ld114', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'libdeflate-1.14-test', libdeflate: { source: { kind: 'debian', suite: 'bookworm', version: '1.14' } } }, bench: quickBench });
+    const json = join(work, 'ld114.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    assert.match(results.decoder.description, /^libdeflate 1\.14 from Debian bookworm source package/);
+    assert.ok(results.datasets[0]!.ratio!.estimate > 0.3 && results.datasets[0]!.ratio!.estimate < 3);
+  });
+
+  it('runs the code-generation step before cargo build, and stops with its log when it fails', async () => {
+    const project = join(work, 'codegen-project');
+    await cp(shimPath, project, { recursive: true });
+    await rename(join(project, 'src', 'lib.rs'), join(project, 'lib.rs.in'));
+    const decoder = { name: 'generated', cargo: { path: project }, adapter: { kind: 'cabi' } };
+    const good = await writeConfig('codegen', { schemaVersion: 1, libdeflate: reference, decoder: { ...decoder, codegen: 'cp lib.rs.in src/lib.rs' }, bench: quickBench });
+    const ok = await perfLab('bench', '--config', good, '--datasets-dir', datasets, '--only', 'logs');
+    assert.equal(ok.code, 0, ok.stderr);
+
+    await rm(join(project, 'src', 'lib.rs'));
+    const bad = await writeConfig('codegen-bad', { schemaVersion: 1, libdeflate: reference, decoder: { ...decoder, codegen: 'echo generator exploded >&2; exit 9' }, bench: quickBench });
+    const failed = await perfLab('bench', '--config', bad, '--datasets-dir', datasets, '--only', 'logs');
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /perf-lab: build decoder generated: codegen step: `echo generator exploded >&2; exit 9` exited with code 9/);
+    assert.match(failed.stderr, /generator exploded/);
+    assert.match(failed.stderr, /Reproduce with: \(cd .*codegen-project && sh -c/);
+  });
+
+  it('shows the tail of a failing cargo build and how to reproduce it', async () => {
+    const project = join(work, 'broken-project');
+    await cp(shimPath, project, { recursive: true });
+    await writeFile(join(project, 'src', 'lib.rs'), 'pub fn broken( {}\n');
+    const config = await writeConfig('broken', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'broken', cargo: { path: project }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /perf-lab: build decoder broken: cargo build exited with code 101/);
+    assert.match(run.stderr, /error/);
+    assert.match(run.stderr, /Reproduce with: \(cd .*broken-project && cargo build --release/);
+  });
+});
+
+describe('perf-lab bench refuses bad input with a clear message', () => {
+  it('names the invalid config fields', async () => {
+    const config = await writeConfig('invalid', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'x y', cargo: { path: '.' }, adapter: { kind: 'cabi' } }, bench: { rounds: 1, surprise: true } });
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /perf-lab: bench: config: .*invalid\.json is invalid:/);
+    assert.match(run.stderr, /bench\.rounds: /);
+    assert.match(run.stderr, /bench: Unrecognized key: "surprise"/);
+    assert.match(run.stderr, /what to do: fix the named field/);
+  });
+
+  it('reports a missing config file and malformed JSON', async () => {
+    const missing = await perfLab('bench', '--config', join(work, 'nope.json'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read .*nope\.json: ENOENT/);
+    const broken = join(work, 'broken.json');
+    await writeFile(broken, '{ "schemaVersion": 1,');
+    const malformed = await perfLab('bench', '--config', broken);
+    assert.equal(malformed.code, 1);
+    assert.match(malformed.stderr, /broken\.json is not valid JSON/);
+  });
+
+  it('refuses to benchmark a tampered dataset, naming the file and both hashes', async () => {
+    const tampered = join(work, 'tampered');
+    await cp(datasets, tampered, { recursive: true });
+    const handle = await open(join(tampered, 'logs.raw.gz'), 'r+');
+    await handle.write(Buffer.from([0x00, 0x11, 0x22]), 0, 3, 5000);
+    await handle.close();
+    const config = await writeConfig('tamper', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', tampered, '--only', 'logs');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256 [0-9a-f]{64}/);
+  });
+
+  it('rejects unknown datasets and scales at the command line', async () => {
+    const run = await perfLab('datasets', 'prepare', '--only', 'silesia,enwik9');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /unknown dataset "enwik9"/);
+    const scale = await perfLab('datasets', 'prepare', '--scale', 'huge');
+    assert.notEqual(scale.code, 0);
+    assert.match(scale.stderr, /Allowed choices are quick, full/);
+  });
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what perf-lab needs on a fresh machine, then its npm dependencies.
+# Debian/Ubuntu (as root or with sudo): apt packages. macOS: Homebrew packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Build tools, gzip, libdeflate (system library + its gzip program), and Debian's
+  # crate sources for the offline demo decoder (miniz_oxide + crc32fast).
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    build-essential cmake pkg-config gzip git ca-certificates debian-archive-keyring \
+    libdeflate-dev libdeflate-tools \
+    librust-miniz-oxide-dev librust-crc32fast-dev >/dev/null
+  if ! command -v cargo >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
+  fi
+elif command -v brew >/dev/null 2>&1; then
+  brew install --quiet gzip cmake pkg-config libdeflate
+  command -v cargo >/dev/null 2>&1 || brew install --quiet rust
+else
+  echo "setup: neither apt-get nor brew found; install a C compiler, cmake, gzip, pkg-config, libdeflate and Rust (cargo) by hand." >&2
+fi
+
+for tool in node npm cc cargo rustc gzip cmake; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "setup: '$tool' is still missing after installation; install it and rerun." >&2; exit 1; }
+done
+npm ci --no-audit --no-fund
