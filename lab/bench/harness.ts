@@ -23,6 +23,8 @@ export interface HarnessRun {
   timeoutMs: number;
   /** Stop starting new rounds after this many seconds (0: no limit). */
   maxSeconds: number;
+  /** Run every contender on one core (Linux; default true). */
+  pinCpu?: boolean;
 }
 
 const lineSchema = z.discriminatedUnion('type', [
@@ -30,6 +32,7 @@ const lineSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sample'), contender: z.string(), round: z.number().int().nonnegative(), warmup: z.boolean(), ns: z.number().int().positive() }),
   z.object({ type: z.literal('failure'), contender: z.string(), round: z.number().int(), reason: z.string() }),
   z.object({ type: z.literal('done'), rounds: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('placement'), pinnedCpu: z.number().int().nonnegative().nullable(), detail: z.string() }),
   z.object({ type: z.literal('fatal'), message: z.string() }),
 ]);
 export type HarnessLine = z.infer<typeof lineSchema>;
@@ -39,6 +42,8 @@ export interface HarnessOutcome {
   samplesNs: Map<string, Map<number, number>>;
   failures: Map<string, string>;
   rounds: number;
+  /** Where the contenders ran, e.g. "pinned to CPU 1 (sched_setaffinity)". */
+  placement: string;
 }
 
 const step = 'bench: native harness';
@@ -75,6 +80,7 @@ export function harnessSpec(request: HarnessRun): string {
   };
   let spec = line('compressed', request.compressedPath) + line('expected', request.expectedPath);
   spec += line('rounds', request.rounds) + line('warmup', request.warmupRounds) + line('timeout-ms', request.timeoutMs) + line('max-seconds', request.maxSeconds);
+  spec += line('pin-cpu', request.pinCpu === false ? 'no' : 'yes');
   for (const contender of request.contenders) {
     if (contender.kind === 'cli') {
       spec += line('contender', `${contender.name} cli`);
@@ -92,6 +98,7 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
   const samplesNs = new Map<string, Map<number, number>>(contenderNames.map((name) => [name, new Map()]));
   const failures = new Map<string, string>();
   let rounds: number | undefined;
+  let placement = 'unknown';
   for (const [index, text] of stdout.split('\n').entries()) {
     if (!text.trim()) continue;
     let parsed: HarnessLine;
@@ -102,6 +109,10 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     }
     if (parsed.type === 'fatal') throw new LabError(step, parsed.message, 'check the benchmark inputs named above.');
     if (parsed.type === 'done') rounds = parsed.rounds;
+    if (parsed.type === 'placement') {
+      placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
+      continue;
+    }
     if (parsed.type === 'ready') continue;
     if (parsed.type !== 'done' && !samplesNs.has(parsed.contender)) {
       throw new LabError(step, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, 'this is a perf-lab bug; please report it.');
@@ -110,7 +121,7 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     if (parsed.type === 'failure') failures.set(parsed.contender, parsed.reason);
   }
   if (rounds === undefined) throw new LabError(step, 'the harness ended without its closing line (it crashed or was killed).', 'rerun; if it repeats, report it with the output above.');
-  return { samplesNs, failures, rounds };
+  return { samplesNs, failures, rounds, placement };
 }
 
 /** Runs one interleaved benchmark of all contenders on one dataset. */

@@ -37,6 +37,8 @@ export const datasetResultSchema = z.object({
   compressor: z.string(),
   level: z.number().int(),
   rounds: z.number().int().nonnegative(),
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: z.string(),
   /** True when every sample of every contender decoded to the expected bytes. */
   verified: z.boolean(),
   contenders: z.array(contenderResultSchema),

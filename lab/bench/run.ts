@@ -5,7 +5,7 @@ import { startProgress } from '../core/log.js';
 import { buildCargoDecoder, type DecoderBuild } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
-import { medianInterval, megabytesPerSecond, pairedSpeedRatios } from '../stats/index.js';
+import { cycleRatios, medianInterval, megabytesPerSecond, pairedSpeedRatios } from '../stats/index.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import type { BenchResults, DatasetResult } from './results.js';
@@ -131,7 +131,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       return { name: side.name, role, samplesNs, failure, megabytesPerSecond: failure || samplesNs.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, samplesNs) };
     });
     const failed = contenderResults.some((contender) => contender.failure !== null);
-    const ratios = failed ? [] : pairedSpeedRatios(outcome.samplesNs.get(decoder.name)!, outcome.samplesNs.get(reference.name)!);
+    const ratios = failed ? [] : cycleRatios(pairedSpeedRatios(outcome.samplesNs.get(decoder.name)!, outcome.samplesNs.get(reference.name)!), 2);
     // Seeded by the dataset so a results file's interval can be recomputed exactly.
     const ratio = ratios.length > 0 ? medianInterval(ratios, { seed: parseInt(entry.compressed.sha256.slice(0, 8), 16) }) : null;
     results.push({
@@ -146,6 +146,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       compressor: entry.compressed.compressor,
       level: entry.compressed.level,
       rounds: outcome.rounds,
+      placement: outcome.placement,
       verified: !failed && contenderResults.every((contender) => contender.samplesNs.length > 0),
       contenders: contenderResults,
       ratio,

@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .addOption(scaleOption())
     .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
     .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
-    .option('--rounds <n>', 'measured rounds per dataset', positiveInt, 15)
+    .option('--rounds <n>', 'measured rounds per dataset', positiveInt, 30)
     .option('--warmup <n>', 'warm-up rounds per dataset', (value) => (value === '0' ? 0 : positiveInt(value)), 2)
     .option('--silesia-zip <path>', 'the Silesia corpus silesia.zip')
     .option('--offline', 'never download (libdeflate from Debian or the system; SILESIA stand-in)')

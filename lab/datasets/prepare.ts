@@ -59,18 +59,24 @@ async function copyPrefix(source: string, target: string, limitBytes: number): P
   await pipeline(createReadStream(source, { start: 0, end: limitBytes - 1 }), createWriteStream(target));
 }
 
+/** The compressor's version line; GNU gzip answers --version, libdeflate's gzip program -V. */
 export async function compressorVersion(gzip: string): Promise<string> {
-  const result = await execa(gzip, ['--version'], { reject: false, stdin: 'ignore' });
-  const line = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n')[0]?.trim();
-  if (result.failed || !line) {
-    throw new LabError('datasets: compress', `cannot run \`${gzip} --version\` (${result.shortMessage ?? 'no output'}).`, 'install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.');
+  for (const flag of ['--version', '-V']) {
+    const result = await execa(gzip, [flag], { reject: false, stdin: 'ignore' });
+    const line = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n')[0]?.trim();
+    if (!result.failed && line) return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
   }
-  return line;
+  throw new LabError('datasets: compress', `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`, 'install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.');
 }
 
-async function compress(gzip: string, level: number, rawPath: string, compressedPath: string): Promise<void> {
+/** GNU gzip gets -n (no name or time stamp in the header, so output is reproducible); libdeflate's gzip has no such flag. */
+export function compressArgs(compressor: string, level: number, rawPath: string): string[] {
+  return compressor.startsWith('libdeflate-gzip') ? [`-${level}`, '-c', rawPath] : [`-${level}`, '-n', '-c', rawPath];
+}
+
+async function compress(gzip: string, compressor: string, level: number, rawPath: string, compressedPath: string): Promise<void> {
   await writeAtomically(compressedPath, async (tempPath) => {
-    const args = [`-${level}`, '-n', '-c', rawPath];
+    const args = compressArgs(compressor, level, rawPath);
     const result = await execa(gzip, args, { stdout: { file: tempPath }, stdin: 'ignore', reject: false });
     if (result.failed) {
       throw new LabError('datasets: compress', `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, 'check free disk space and that gzip works.');
@@ -188,7 +194,7 @@ export async function prepareDatasets(options: PrepareOptions): Promise<Manifest
     progress.update('generating raw bytes');
     await writeAtomically(join(dir, rawFile), rawSource.produce);
     progress.update(`compressing with ${compressor} -${level}`);
-    await compress(gzip, level, join(dir, rawFile), join(dir, compressedFile));
+    await compress(gzip, compressor, level, join(dir, rawFile), join(dir, compressedFile));
     const raw = await digestFile(join(dir, rawFile));
     const compressed = await digestFile(join(dir, compressedFile));
     const entry: DatasetEntry = {

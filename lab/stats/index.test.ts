@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
+import { cycleRatios, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
 
 describe('pairedSpeedRatios', () => {
   it('pairs rounds by number and gives reference time / decoder time', () => {
@@ -15,7 +15,25 @@ describe('pairedSpeedRatios', () => {
       [2, 100],
       [4, 10],
     ]);
-    assert.deepEqual(pairedSpeedRatios(decoder, reference), [0.5, 2]);
+    assert.deepEqual([...pairedSpeedRatios(decoder, reference)], [
+      [1, 0.5],
+      [2, 2],
+    ]);
+  });
+});
+
+describe('cycleRatios', () => {
+  it('cancels an order effect: the contender that ran just before gets a bonus', () => {
+    // True ratio 1.1; the round's first contender (which ran last in the round before) is 10% faster.
+    const roundRatios = new Map<number, number>();
+    for (let round = 2; round < 12; round++) roundRatios.set(round, round % 2 === 0 ? 1.1 * 1.1 : 1.1 / 1.1);
+    const cycles = cycleRatios(roundRatios, 2);
+    assert.equal(cycles.length, 5);
+    for (const ratio of cycles) assert.ok(Math.abs(ratio - 1.1) < 1e-12);
+  });
+
+  it('drops incomplete cycles', () => {
+    assert.deepEqual(cycleRatios(new Map([[2, 2], [3, 0.5], [4, 3]]), 2), [1]);
   });
 });
 

@@ -4,7 +4,7 @@
  * Usage: perf-lab-harness SPEC_FILE
  *
  * The spec file (written by lab/bench/harness.ts) has one "key value" per line:
- *   compressed PATH | expected PATH | rounds N | warmup N | timeout-ms N | max-seconds N
+ *   compressed PATH | expected PATH | rounds N | warmup N | timeout-ms N | max-seconds N | pin-cpu yes|no
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
@@ -22,6 +22,12 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#if defined(__APPLE__)
+#include <pthread.h>
+#include <sys/qos.h>
+#else
+#include <sched.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,6 +48,9 @@
 #define MAX_ARGS 64
 #define CANARY_BYTES 64
 #define CANARY_VALUE 0xC3
+/* Larger than the last-level cache of the machines we run on (Apple M1-M3 L2 + SLC, x86 L3). */
+#define EVICT_BYTES (96u << 20)
+#define POISON_STRIDE 4096
 
 enum kind { KIND_LIBDEFLATE, KIND_CABI, KIND_CLI };
 
@@ -65,6 +74,7 @@ static long rounds = 10;
 static long warmup = 1;
 static long timeout_ms = 60000;
 static double max_seconds = 0;
+static int pin_cpu = 1;
 
 static uint64_t now_ns(void) {
 #if defined(__APPLE__)
@@ -134,6 +144,8 @@ static void read_spec(const char *path) {
             warmup = strtol(value, NULL, 10);
         } else if (strcmp(line, "timeout-ms") == 0) {
             timeout_ms = strtol(value, NULL, 10);
+        } else if (strcmp(line, "pin-cpu") == 0) {
+            pin_cpu = strcmp(value, "no") != 0;
         } else if (strcmp(line, "max-seconds") == 0) {
             max_seconds = strtod(value, NULL);
         } else if (strcmp(line, "contender") == 0) {
@@ -286,15 +298,37 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
     }
     reply(result_fd, "ready");
 
-    unsigned round = 0;
+    /*
+     * The timed decode always starts from the same cache state, the one
+     * libdeflate's own benchmark program measures in: output pages mapped but
+     * not in cache, compressed input in cache. So before each decode: poison
+     * one byte per 4 KiB of output (with the complement of the expected byte,
+     * so a decoder that skips any page fails verification), stream through an
+     * eviction buffer larger than the last-level cache, then read the input.
+     */
+    memset(out, 0, out_cap); /* maps every output page once, outside timing */
+    uint8_t *evict = malloc(EVICT_BYTES);
+    if (!evict) { reply(result_fd, "error cannot allocate the cache-eviction buffer"); _exit(1); }
+    memset(evict, 1, EVICT_BYTES);
+    volatile uint64_t sink = 0;
+    uint64_t poison_state = 0x9E3779B97F4A7C15ull;
+
     for (;;) {
         char command;
         ssize_t r = read(command_fd, &command, 1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0 || command == 'Q') _exit(0);
-        /* Fresh fill each round, so a decoder that leaves the buffer alone can't pass on the last round's output. */
-        memset(out, (round++ & 1) ? 0xA5 : 0x5A, out_cap);
+        for (size_t page = 0; page < out_cap; page += POISON_STRIDE) {
+            poison_state ^= poison_state << 13, poison_state ^= poison_state >> 7, poison_state ^= poison_state << 17;
+            size_t span = out_cap - page < POISON_STRIDE ? out_cap - page : POISON_STRIDE;
+            size_t at = page + (size_t)(poison_state % span);
+            out[at] = (uint8_t)~expected[at];
+        }
         memset(canary, CANARY_VALUE, CANARY_BYTES);
+        uint64_t sum = 0;
+        for (size_t i = 0; i < EVICT_BYTES; i += 64) sum += evict[i];
+        for (size_t i = 0; i < in_len; i += 64) sum += input[i];
+        sink += sum;
         size_t out_len = 0;
         const char *failure = NULL;
         char reason[256];
@@ -405,6 +439,37 @@ static void start_worker(struct contender *c) {
     c->result_fd = from_worker[0];
 }
 
+/*
+ * Puts every contender on the same core. Only one process decodes at a time,
+ * so they never compete; without this, each worker tends to stay on the core it
+ * last ran on, and on a shared VM two cores can differ by 10% or more for the
+ * whole run (measured here in A/A runs). Linux: pin to the parent's current
+ * CPU (inherited by the workers). macOS cannot pin; the highest QoS class keeps
+ * the workers on performance cores.
+ */
+static void place_processes(void) {
+#if defined(__APPLE__)
+    pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
+    printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":\"QOS_CLASS_USER_INTERACTIVE (macOS cannot pin to a core)\"}\n");
+#else
+    if (!pin_cpu) {
+        printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":\"not pinned (pin-cpu no)\"}\n");
+        return;
+    }
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0) CPU_SET(cpu, &set);
+    if (cpu < 0 || sched_setaffinity(0, sizeof set, &set) != 0) {
+        printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":");
+        json_string(stdout, strerror(errno));
+        printf("}\n");
+        return;
+    }
+    printf("{\"type\":\"placement\",\"pinnedCpu\":%d,\"detail\":\"sched_setaffinity\"}\n", cpu);
+#endif
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s SPEC_FILE\n", argv[0]);
@@ -412,6 +477,7 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     read_spec(argv[1]);
+    place_processes();
     char line[1024], how[512];
     for (int i = 0; i < contender_count; i++) {
         struct contender *c = &contenders[i];
