@@ -17,42 +17,71 @@ const libdeflateSection = z
 /** A decoder under test that is itself a libdeflate build (e.g. another version), timed in-process. */
 const libdeflateDecoderSchema = z.object({ name: contenderNameSchema, libdeflate: libdeflateSection }).strict();
 
+const decoderSchema = z.union([libdeflateDecoderSchema, cargoDecoderSchema.strict()]);
+
+export const samplingDefaults = {
+  rounds: 24,
+  warmupRounds: 3,
+  timeoutSeconds: 120,
+  minBatches: 6,
+  maxBatches: 20,
+  targetHalfWidth: 0.005,
+  budgetSeconds: 120,
+  verdictConfidence: 0.99,
+};
+
 export const benchConfigSchema = z
   .object({
     schemaVersion: z.literal(1),
     libdeflate: libdeflateSection,
-    decoder: z.union([libdeflateDecoderSchema, cargoDecoderSchema.strict()]),
+    /** The decoder under test (the PR's head when `base` is given). */
+    decoder: decoderSchema,
+    /** The same decoder before the change: enables the three-way run and the head-vs-base verdict. */
+    base: decoderSchema.optional(),
     bench: z
       .object({
-        rounds: z.number().int().min(2).max(100_000).default(15),
-        warmupRounds: z.number().int().min(0).max(1000).default(2),
-        timeoutSeconds: z.number().positive().max(3600).default(120),
-        /** Stop starting new rounds on a dataset after this long (0: run all rounds). */
-        maxSecondsPerDataset: z.number().nonnegative().default(0),
+        /** Measured rounds per batch; every batch starts fresh worker processes. */
+        rounds: z.number().int().min(2).max(100_000).default(samplingDefaults.rounds),
+        warmupRounds: z.number().int().min(0).max(1000).default(samplingDefaults.warmupRounds),
+        timeoutSeconds: z.number().positive().max(3600).default(samplingDefaults.timeoutSeconds),
+        minBatches: z.number().int().min(1).max(1000).default(samplingDefaults.minBatches),
+        maxBatches: z.number().int().min(1).max(1000).default(samplingDefaults.maxBatches),
+        /** Stop sampling a dataset once the primary ratio's 95% CI is within ±this (relative). */
+        targetHalfWidth: z.number().positive().max(1).default(samplingDefaults.targetHalfWidth),
+        /** Time budget per dataset, in seconds. */
+        budgetSeconds: z.number().positive().max(86_400).default(samplingDefaults.budgetSeconds),
+        /** Confidence of the interval head-vs-base verdicts are decided on. */
+        verdictConfidence: z.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
       })
       .strict()
-      .default({ rounds: 15, warmupRounds: 2, timeoutSeconds: 120, maxSecondsPerDataset: 0 }),
+      .default(samplingDefaults),
   })
-  .strict();
+  .strict()
+  .refine((config) => !config.base || config.base.name !== config.decoder.name, { message: 'base.name must differ from decoder.name', path: ['base', 'name'] })
+  .refine((config) => config.bench.minBatches <= config.bench.maxBatches, { message: 'minBatches must not exceed maxBatches', path: ['bench', 'minBatches'] });
 export type BenchConfig = z.infer<typeof benchConfigSchema>;
+
+type LibdeflateSourceConfig = BenchConfig['libdeflate']['source'];
+type DecoderConfig = BenchConfig['decoder'];
 
 /** Makes every relative path in the config relative to the config file's folder. */
 function resolvePaths(config: BenchConfig, baseDir: string): BenchConfig {
-  const fixSource = (source: BenchConfig['libdeflate']['source']) => {
+  const fixSource = (source: LibdeflateSourceConfig): LibdeflateSourceConfig => {
     if (source.kind === 'path') return { ...source, path: resolve(baseDir, source.path) };
     if (source.kind === 'tarball' && !/^https?:\/\//.test(source.location)) return { ...source, location: resolve(baseDir, source.location) };
     return source;
   };
-  const decoder = config.decoder;
+  const fixDecoder = (decoder: DecoderConfig): DecoderConfig =>
+    'libdeflate' in decoder
+      ? { ...decoder, libdeflate: { ...decoder.libdeflate, source: fixSource(decoder.libdeflate.source) } }
+      : 'path' in decoder.cargo
+        ? { ...decoder, cargo: { path: resolve(baseDir, decoder.cargo.path) } }
+        : decoder;
   return {
     ...config,
     libdeflate: { ...config.libdeflate, source: fixSource(config.libdeflate.source) },
-    decoder:
-      'libdeflate' in decoder
-        ? { ...decoder, libdeflate: { ...decoder.libdeflate, source: fixSource(decoder.libdeflate.source) } }
-        : 'path' in decoder.cargo
-          ? { ...decoder, cargo: { path: resolve(baseDir, decoder.cargo.path) } }
-          : decoder,
+    decoder: fixDecoder(config.decoder),
+    ...(config.base ? { base: fixDecoder(config.base) } : {}),
   };
 }
 

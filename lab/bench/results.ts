@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
+import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
 
 const positive = z.number().finite().positive();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const intervalSchema = z.object({
   estimate: positive,
@@ -16,59 +18,166 @@ export const intervalSchema = z.object({
   method: z.string(),
 });
 
-export const contenderResultSchema = z.object({
-  name: z.string(),
-  role: z.enum(['decoder', 'libdeflate']),
-  /** Measured decode times in ns, one per round, in round order (warm-up rounds excluded). */
-  samplesNs: z.array(positive),
-  megabytesPerSecond: positive.nullable(),
-  failure: z.string().nullable(),
+/** One speed ratio (numerator speed / denominator speed) with the cycle ratios it came from, per batch. */
+export const comparisonSchema = z.object({
+  interval: intervalSchema,
+  cycleRatios: z.array(z.array(positive)),
 });
 
-export const datasetResultSchema = z.object({
+export const verdictSchema = z.object({
+  kind: z.enum(['regression', 'improvement', 'no change', 'inconclusive']),
+  effect: z.number().finite(),
+  interval: intervalSchema,
+  threshold: z.number().nonnegative(),
+  thresholdSource: z.string(),
+});
+
+const machineSchema = z.object({ os: z.string(), osRelease: z.string(), arch: z.string(), cpuModel: z.string(), logicalCpus: z.number().int() });
+const libdeflateSchema = z.object({ name: z.string(), version: z.string(), source: z.string(), buildSystem: z.string(), compiler: z.string(), cflags: z.string() });
+const decoderSchema = z.object({ name: z.string(), adapter: z.string(), description: z.string(), rustc: z.string().nullable(), llvm: z.string().nullable(), compiler: z.string().nullable() });
+
+const datasetBase = {
   name: z.string(),
   label: z.string(),
   standIn: z.boolean(),
   scale: z.enum(['quick', 'full']),
   rawBytes: z.number().int().nonnegative(),
-  rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  rawSha256: sha256,
   compressedBytes: z.number().int().nonnegative(),
-  compressedSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  compressedSha256: sha256,
   compressor: z.string(),
   level: z.number().int(),
-  rounds: z.number().int().nonnegative(),
+};
+
+export const datasetResultSchema = z.object({
+  ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: z.string(),
+  batches: z.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: z.number().int().nonnegative(),
+  targetMet: z.boolean(),
+  stoppedBecause: z.string(),
+  elapsedSeconds: z.number().nonnegative(),
   /** True when every sample of every contender decoded to the expected bytes. */
   verified: z.boolean(),
-  contenders: z.array(contenderResultSchema),
-  /** Decoder speed / libdeflate speed, from paired rounds; null when a contender failed. */
-  ratio: intervalSchema.nullable(),
+  contenders: z.array(
+    z.object({
+      name: z.string(),
+      role: z.enum(['head', 'base', 'libdeflate']),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: z.array(z.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: z.string().nullable(),
+    }),
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
 });
 
+export const RESULTS_SCHEMA_VERSION = 2;
+
 export const resultsSchema = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   createdAt: z.string(),
-  machine: z.object({ os: z.string(), osRelease: z.string(), arch: z.string(), cpuModel: z.string(), logicalCpus: z.number().int() }),
+  machine: machineSchema,
   mode: z.enum(['in-process', 'process']),
-  libdeflate: z.object({ name: z.string(), version: z.string(), source: z.string(), buildSystem: z.string(), compiler: z.string(), cflags: z.string() }),
-  decoder: z.object({
-    name: z.string(),
-    adapter: z.string(),
-    description: z.string(),
-    rustc: z.string().nullable(),
-    llvm: z.string().nullable(),
-    compiler: z.string().nullable(),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema,
+  base: decoderSchema.nullable(),
+  settings: z.object({
+    roundsPerBatch: z.number().int(),
+    warmupRounds: z.number().int(),
+    timeoutMs: z.number().int(),
+    minBatches: z.number().int(),
+    maxBatches: z.number().int(),
+    targetHalfWidth: z.number(),
+    budgetSeconds: z.number(),
+    verdictConfidence: z.number(),
   }),
-  settings: z.object({ rounds: z.number().int(), warmupRounds: z.number().int(), timeoutMs: z.number().int(), maxSecondsPerDataset: z.number() }),
   datasets: z.array(datasetResultSchema),
   ok: z.boolean(),
 });
 export type BenchResults = z.infer<typeof resultsSchema>;
 export type DatasetResult = z.infer<typeof datasetResultSchema>;
+export type Comparison = z.infer<typeof comparisonSchema>;
+
+/** Version 1 (issue #3's first format): one batch, role "decoder", a single `ratio`. */
+const resultsV1Schema = z.object({
+  schemaVersion: z.literal(1),
+  createdAt: z.string(),
+  machine: machineSchema,
+  mode: z.enum(['in-process', 'process']),
+  libdeflate: libdeflateSchema,
+  decoder: decoderSchema,
+  settings: z.object({ rounds: z.number().int(), warmupRounds: z.number().int(), timeoutMs: z.number().int(), maxSecondsPerDataset: z.number() }),
+  datasets: z.array(
+    z.object({
+      ...datasetBase,
+      rounds: z.number().int().nonnegative(),
+      placement: z.string().optional(),
+      verified: z.boolean(),
+      contenders: z.array(z.object({ name: z.string(), role: z.enum(['decoder', 'libdeflate']), samplesNs: z.array(positive), megabytesPerSecond: positive.nullable(), failure: z.string().nullable() })),
+      ratio: intervalSchema.nullable(),
+    }),
+  ),
+  ok: z.boolean(),
+});
+
+/** Upgrades a version-1 results file: its samples become one batch, its ratio the head-vs-libdeflate comparison. */
+export function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResults {
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    createdAt: v1.createdAt,
+    machine: v1.machine,
+    mode: v1.mode,
+    libdeflate: v1.libdeflate,
+    head: v1.decoder,
+    base: null,
+    settings: { roundsPerBatch: v1.settings.rounds, warmupRounds: v1.settings.warmupRounds, timeoutMs: v1.settings.timeoutMs, minBatches: 1, maxBatches: 1, targetHalfWidth: 0, budgetSeconds: v1.settings.maxSecondsPerDataset, verdictConfidence: 0.99 },
+    datasets: v1.datasets.map((dataset) => {
+      const decoder = dataset.contenders.find((contender) => contender.role === 'decoder');
+      const reference = dataset.contenders.find((contender) => contender.role === 'libdeflate');
+      // v1 samples were consecutive measured rounds after the warm-up.
+      const byRound = (samples: number[]) => new Map(samples.map((ns, i) => [v1.settings.warmupRounds + i, ns]));
+      const cycles = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
+      const { ratio, contenders, placement, ...rest } = dataset;
+      return {
+        ...rest,
+        placement: placement ?? 'unknown (results version 1)',
+        batches: 1,
+        targetMet: false,
+        stoppedBecause: 'migrated from results version 1',
+        elapsedSeconds: 0,
+        contenders: contenders.map((contender) => ({ ...contender, role: contender.role === 'decoder' ? ('head' as const) : ('libdeflate' as const), samplesNs: [contender.samplesNs] })),
+        headVsLibdeflate: ratio && cycles[0]!.length > 0 ? { interval: ratio, cycleRatios: cycles } : null,
+        baseVsLibdeflate: null,
+        headVsBase: null,
+      };
+    }),
+    ok: v1.ok,
+  };
+}
 
 export async function writeResults(path: string, results: BenchResults): Promise<void> {
   await writeFileAtomically(path, `${JSON.stringify(resultsSchema.parse(results), null, 2)}\n`);
+}
+
+/** Validates untrusted results JSON (any supported version) and returns the current version. */
+export function parseResults(json: unknown, source: string): BenchResults {
+  const version = typeof json === 'object' && json !== null ? (json as { schemaVersion?: unknown }).schemaVersion : undefined;
+  if (version === 1) {
+    const parsed = resultsV1Schema.safeParse(json);
+    if (!parsed.success) throw new LabError('results', `${source} is not a valid version-1 results file: ${describeIssues(parsed.error)}`, 'pass a results file written by `perf-lab bench --json`.');
+    return migrateResultsV1(parsed.data);
+  }
+  if (version !== RESULTS_SCHEMA_VERSION) {
+    throw new LabError('results', `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`, 'write it again with this version of perf-lab, or upgrade perf-lab.');
+  }
+  const parsed = resultsSchema.safeParse(json);
+  if (!parsed.success) throw new LabError('results', `${source} is not a valid results file: ${describeIssues(parsed.error)}`, 'pass a results file written by `perf-lab bench --json`.');
+  return parsed.data;
 }
 
 export async function readResults(path: string): Promise<BenchResults> {
@@ -78,7 +187,5 @@ export async function readResults(path: string): Promise<BenchResults> {
   } catch (error) {
     throw new LabError('results', `cannot read ${path} as JSON: ${(error as Error).message}`, 'pass a results file written by `perf-lab bench --json`.');
   }
-  const parsed = resultsSchema.safeParse(json);
-  if (!parsed.success) throw new LabError('results', `${path} is not a valid results file: ${describeIssues(parsed.error)}`, 'pass a results file written by `perf-lab bench --json` (schemaVersion 1).');
-  return parsed.data;
+  return parseResults(json, path);
 }

@@ -1,14 +1,16 @@
-import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { startProgress } from '../core/log.js';
-import { buildCargoDecoder, type DecoderBuild } from '../build/decoder.js';
+import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
-import { cycleRatios, medianInterval, megabytesPerSecond, pairedSpeedRatios } from '../stats/index.js';
+import { clusteredMedianInterval, decideVerdict, megabytesPerSecond } from '../stats/index.js';
+import { readCalibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
-import type { BenchResults, DatasetResult } from './results.js';
+import { machineInfo } from './machine.js';
+import type { BenchResults, Comparison, DatasetResult } from './results.js';
+import { comparisonCycles, sampleSequentially, type BatchSamples } from './sampling.js';
 
 export interface BenchOptions {
   config: BenchConfig;
@@ -19,62 +21,67 @@ export interface BenchOptions {
   offline?: boolean;
 }
 
-/** What the harness runs for each side, built and described. */
-interface Contenders {
-  mode: BenchResults['mode'];
-  decoder: { spec: (input: string) => HarnessContender; summary: BenchResults['decoder'] };
-  libdeflate: { spec: (input: string) => HarnessContender; summary: BenchResults['libdeflate'] };
-}
+type Role = 'head' | 'base' | 'libdeflate';
+type DecoderSummary = BenchResults['head'];
 
-function libdeflateSummary(name: string, build: LibdeflateBuild): BenchResults['libdeflate'] {
-  return { name, version: build.version, source: build.source, buildSystem: build.buildSystem, compiler: build.compiler, cflags: build.cflags };
+/** One side of the run, built: how the harness runs it on a given input, and how reports describe it. */
+interface Side {
+  role: Role;
+  name: string;
+  contender: (input: string) => HarnessContender;
+  summary: DecoderSummary;
+  /** Whether it can only be timed as a whole process. */
+  cli: boolean;
 }
 
 function fillCommand(template: readonly string[], bin: string, input: string): string[] {
   return template.map((arg) => arg.replaceAll('{bin}', bin).replaceAll('{input}', input));
 }
 
-async function buildContenders(config: BenchConfig): Promise<Contenders> {
-  const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
-  const referenceName = `libdeflate-${reference.version}`;
-  const decoderConfig = config.decoder;
-  if (decoderConfig.name === referenceName) {
-    throw new LabError('bench: config', `decoder.name ${JSON.stringify(decoderConfig.name)} is the name the reference libdeflate gets.`, 'give the decoder under test another name.');
-  }
-  const inProcessReference = (): HarnessContender => ({ name: referenceName, kind: 'libdeflate', library: reference.sharedLibraryPath });
-
-  if ('libdeflate' in decoderConfig) {
-    const build = await buildLibdeflate(decoderConfig.libdeflate.source, { cc: decoderConfig.libdeflate.cc, cflags: decoderConfig.libdeflate.cflags });
+async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder']): Promise<Side> {
+  if ('libdeflate' in decoder) {
+    const build = await buildLibdeflate(decoder.libdeflate.source, { cc: decoder.libdeflate.cc, cflags: decoder.libdeflate.cflags });
     return {
-      mode: 'in-process',
-      decoder: {
-        spec: () => ({ name: decoderConfig.name, kind: 'libdeflate', library: build.sharedLibraryPath }),
-        summary: { name: decoderConfig.name, adapter: 'libdeflate', description: `libdeflate ${build.version} from ${build.source}`, rustc: null, llvm: null, compiler: build.compiler },
-      },
-      libdeflate: { spec: inProcessReference, summary: libdeflateSummary(referenceName, reference) },
+      role,
+      name: decoder.name,
+      contender: () => ({ name: decoder.name, kind: 'libdeflate', library: build.sharedLibraryPath }),
+      summary: { name: decoder.name, adapter: 'libdeflate', description: `libdeflate ${build.version} from ${build.source}`, rustc: null, llvm: null, compiler: build.compiler },
+      cli: false,
     };
   }
-
-  const build: DecoderBuild = await buildCargoDecoder(decoderConfig);
+  const build = await buildCargoDecoder(decoder);
   const summary = { name: build.name, adapter: build.adapter, description: build.description, rustc: build.toolchain.rustc, llvm: build.toolchain.llvm, compiler: null };
-  if (build.adapter === 'cabi') {
-    return {
-      mode: 'in-process',
-      decoder: { spec: () => ({ name: build.name, kind: 'cabi', library: build.artifactPath }), summary },
-      libdeflate: { spec: inProcessReference, summary: libdeflateSummary(referenceName, reference) },
-    };
-  }
-  // A CLI decoder is timed as a whole process, so libdeflate is too (through its own gzip program): like for like.
+  if (build.adapter === 'cabi') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library: build.artifactPath }), summary, cli: false };
+  const command = build.command!;
+  return { role, name: build.name, contender: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, build.artifactPath, input) }), summary, cli: true };
+}
+
+function referenceSide(reference: LibdeflateBuild, processMode: boolean): Side {
+  const name = `libdeflate-${reference.version}`;
+  const summary = { name, adapter: processMode ? 'cli' : 'libdeflate', description: reference.source, rustc: null, llvm: null, compiler: reference.compiler };
+  if (!processMode) return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }), summary, cli: false };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
     throw new LabError('bench: contenders', `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`, 'build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.');
   }
-  const command = build.command!;
-  return {
-    mode: 'process',
-    decoder: { spec: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, build.artifactPath, input) }), summary },
-    libdeflate: { spec: (input) => ({ name: referenceName, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary: libdeflateSummary(referenceName, reference) },
-  };
+  // A CLI decoder is timed as a whole process, so libdeflate is too (through its own gzip program): like for like.
+  return { role: 'libdeflate', name, contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary, cli: true };
+}
+
+async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
+  const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
+  const head = await buildSide('head', config.decoder);
+  const base = config.base ? await buildSide('base', config.base) : undefined;
+  if (base && base.cli !== head.cli) {
+    throw new LabError('bench: config', 'decoder and base use different adapter kinds (one cli, one in-process).', 'give base the same adapter kind as decoder so the three are timed alike.');
+  }
+  const libdeflate = referenceSide(reference, head.cli);
+  const sides = [head, ...(base ? [base] : []), libdeflate];
+  const names = sides.map((side) => side.name);
+  if (new Set(names).size !== names.length) {
+    throw new LabError('bench: config', `contender names must be unique, got ${names.join(', ')} (the reference is named after its version).`, 'rename decoder or base.');
+  }
+  return { sides, reference, mode: head.cli ? 'process' : 'in-process' };
 }
 
 async function ensureDatasets(options: BenchOptions): Promise<DatasetEntry[]> {
@@ -89,51 +96,75 @@ async function ensureDatasets(options: BenchOptions): Promise<DatasetEntry[]> {
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name)!);
 }
 
-export function machineInfo(): BenchResults['machine'] {
-  return {
-    os: process.platform,
-    osRelease: release(),
-    arch: process.arch,
-    cpuModel: cpus()[0]?.model?.trim() || 'unknown',
-    logicalCpus: cpus().length,
-  };
+function comparison(batches: readonly BatchSamples[], numerator: Side | undefined, denominator: Side | undefined, contenders: number, seed: number): Comparison | null {
+  if (!numerator || !denominator) return null;
+  const cycles = comparisonCycles(batches, numerator.name, denominator.name, contenders);
+  if (!cycles.some((cluster) => cluster.length > 0)) return null;
+  return { interval: clusteredMedianInterval(cycles, { seed, resamples: 10_000 }), cycleRatios: cycles };
 }
 
-/** Builds both sides, verifies the datasets, runs the interleaved harness on each and summarises. */
+/**
+ * Builds every side, verifies each dataset, samples it in batches of fresh
+ * worker processes until the primary ratio is tight enough or the budget ends,
+ * and summarises: ratios vs libdeflate, and head vs base with a verdict.
+ */
 export async function runBenchmark(options: BenchOptions): Promise<BenchResults> {
-  const contenders = await buildContenders(options.config);
+  const { sides, reference, mode } = await buildSides(options.config);
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
+  const machine = machineInfo();
+  const calibration = await readCalibration();
+  const head = sides.find((side) => side.role === 'head')!;
+  const base = sides.find((side) => side.role === 'base');
+  const libdeflate = sides.find((side) => side.role === 'libdeflate')!;
   const results: DatasetResult[] = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
-    const decoder = contenders.decoder.spec(input);
-    const reference = contenders.libdeflate.spec(input);
+    const contenders = sides.map((side) => side.contender(input));
     const progress = startProgress(`bench ${entry.label}`);
-    progress.update(`${settings.rounds} interleaved rounds of ${decoder.name} and ${reference.name}`);
-    const outcome = await runHarness({
-      compressedPath: input,
-      expectedPath: join(options.datasetsDir, entry.raw.path),
-      contenders: [decoder, reference],
-      rounds: settings.rounds,
-      warmupRounds: settings.warmupRounds,
-      timeoutMs: Math.round(settings.timeoutSeconds * 1000),
-      maxSeconds: settings.maxSecondsPerDataset,
-    });
-    const contenderResults = [
-      { side: decoder, role: 'decoder' as const },
-      { side: reference, role: 'libdeflate' as const },
-    ].map(({ side, role }) => {
-      const byRound = outcome.samplesNs.get(side.name)!;
-      const samplesNs = [...byRound].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns);
+    const placements = new Set<string>();
+    const outcome = await sampleSequentially(
+      async (index, remainingSeconds) => {
+        progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c) => c.name).join(', ')}`);
+        const batch = await runHarness({
+          compressedPath: input,
+          expectedPath: join(options.datasetsDir, entry.raw.path),
+          contenders,
+          rounds: settings.rounds,
+          warmupRounds: settings.warmupRounds,
+          timeoutMs: Math.round(settings.timeoutSeconds * 1000),
+          maxSeconds: Math.max(1, remainingSeconds),
+        });
+        placements.add(batch.placement);
+        return batch;
+      },
+      { targetHalfWidth: settings.targetHalfWidth, confidence: 0.95, minBatches: settings.minBatches, maxBatches: settings.maxBatches, budgetSeconds: settings.budgetSeconds },
+      // The PR question (head vs base) drives sampling when there is a base.
+      { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length },
+    );
+    const failed = outcome.failures.size > 0;
+    const seed = parseInt(entry.compressed.sha256.slice(0, 8), 16);
+    const contenderResults = sides.map((side) => {
+      const samplesNs = outcome.batches.map((batch) => [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number));
       const failure = outcome.failures.get(side.name) ?? null;
-      return { name: side.name, role, samplesNs, failure, megabytesPerSecond: failure || samplesNs.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, samplesNs) };
+      const all = samplesNs.flat();
+      return { name: side.name, role: side.role, samplesNs, failure, megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all) };
     });
-    const failed = contenderResults.some((contender) => contender.failure !== null);
-    const ratios = failed ? [] : cycleRatios(pairedSpeedRatios(outcome.samplesNs.get(decoder.name)!, outcome.samplesNs.get(reference.name)!), 2);
-    // Seeded by the dataset so a results file's interval can be recomputed exactly.
-    const ratio = ratios.length > 0 ? medianInterval(ratios, { seed: parseInt(entry.compressed.sha256.slice(0, 8), 16) }) : null;
+    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length, seed);
+    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length, seed + 1);
+    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length, seed + 2);
+    const calibrated = calibration?.datasets[entry.label];
+    const headVsBase = headVsBaseComparison
+      ? {
+          ...headVsBaseComparison,
+          verdict: decideVerdict(
+            clusteredMedianInterval(headVsBaseComparison.cycleRatios, { confidence: settings.verdictConfidence, seed: seed + 3, resamples: 10_000 }),
+            calibrated?.threshold ?? 0,
+            calibrated ? `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)} (${calibrated.batchesRecorded} batches)` : 'none: this machine is not calibrated (run `perf-lab calibrate`)',
+          ),
+        }
+      : null;
     results.push({
       name: entry.name,
       label: entry.label,
@@ -145,26 +176,42 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       compressedSha256: entry.compressed.sha256,
       compressor: entry.compressed.compressor,
       level: entry.compressed.level,
-      rounds: outcome.rounds,
-      placement: outcome.placement,
-      verified: !failed && contenderResults.every((contender) => contender.samplesNs.length > 0),
+      placement: [...placements].join(', '),
+      batches: outcome.batches.length,
+      rounds: contenderResults[0]!.samplesNs.reduce((sum, batch) => sum + batch.length, 0),
+      targetMet: outcome.targetMet,
+      stoppedBecause: outcome.stoppedBecause,
+      elapsedSeconds: outcome.elapsedSeconds,
+      verified: !failed && contenderResults.every((contender) => contender.samplesNs.flat().length > 0),
       contenders: contenderResults,
-      ratio,
+      headVsLibdeflate,
+      baseVsLibdeflate,
+      headVsBase,
     });
     progress.done(
       failed
         ? `FAILED: ${contenderResults.filter((c) => c.failure).map((c) => `${c.name}: ${c.failure}`).join('; ')}`
-        : `ratio ${ratio ? ratio.estimate.toFixed(3) : 'n/a'} over ${outcome.rounds} rounds, all outputs verified`,
+        : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
     );
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     createdAt: new Date().toISOString(),
-    machine: machineInfo(),
-    mode: contenders.mode,
-    libdeflate: contenders.libdeflate.summary,
-    decoder: contenders.decoder.summary,
-    settings: { rounds: settings.rounds, warmupRounds: settings.warmupRounds, timeoutMs: Math.round(settings.timeoutSeconds * 1000), maxSecondsPerDataset: settings.maxSecondsPerDataset },
+    machine,
+    mode,
+    libdeflate: { name: libdeflate.name, version: reference.version, source: reference.source, buildSystem: reference.buildSystem, compiler: reference.compiler, cflags: reference.cflags },
+    head: head.summary,
+    base: base?.summary ?? null,
+    settings: {
+      roundsPerBatch: settings.rounds,
+      warmupRounds: settings.warmupRounds,
+      timeoutMs: Math.round(settings.timeoutSeconds * 1000),
+      minBatches: settings.minBatches,
+      maxBatches: settings.maxBatches,
+      targetHalfWidth: settings.targetHalfWidth,
+      budgetSeconds: settings.budgetSeconds,
+      verdictConfidence: settings.verdictConfidence,
+    },
     datasets: results,
     ok: results.every((dataset) => dataset.verified),
   };

@@ -18,7 +18,7 @@ let work: string;
 let datasets: string;
 let shimPath: string;
 const reference = { source: { kind: 'debian', suite: 'trixie' } };
-const quickBench = { rounds: 3, warmupRounds: 1, timeoutSeconds: 60 };
+const quickBench = { rounds: 4, warmupRounds: 1, timeoutSeconds: 60, minBatches: 2, maxBatches: 2, budgetSeconds: 60 };
 
 async function writeConfig(name: string, config: unknown): Promise<string> {
   const path = join(work, `${name}.json`);
@@ -48,20 +48,23 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.equal(results.ok, true);
     assert.equal(results.mode, 'in-process');
     assert.equal(results.libdeflate.version, '1.23');
-    assert.match(results.decoder.rustc ?? '', /^rustc \d+\.\d+/);
-    assert.match(results.decoder.llvm ?? '', /^\d+\.\d+/);
+    assert.match(results.head.rustc ?? '', /^rustc \d+\.\d+/);
+    assert.match(results.head.llvm ?? '', /^\d+\.\d+/);
+    assert.equal(results.base, null);
     assert.deepEqual(results.datasets.map((dataset) => dataset.label), ['SILESIA (stand-in)', 'SOFTWARE', 'LOGS']);
     for (const dataset of results.datasets) {
       assert.equal(dataset.verified, true);
-      assert.equal(dataset.rounds, 3);
-      for (const contender of dataset.contenders) assert.equal(contender.samplesNs.length, 3);
-      const ratio = dataset.ratio!;
+      assert.equal(dataset.batches, 2);
+      assert.equal(dataset.rounds, 8);
+      for (const contender of dataset.contenders) assert.deepEqual(contender.samplesNs.map((batch) => batch.length), [4, 4]);
+      const ratio = dataset.headVsLibdeflate!.interval;
       assert.ok(ratio.low <= ratio.estimate && ratio.estimate <= ratio.high, JSON.stringify(ratio));
       // miniz_oxide is a portable decoder: it is slower than libdeflate, but not by 100x.
       assert.ok(ratio.estimate > 0.05 && ratio.estimate < 2, `ratio ${ratio.estimate}`);
     }
     const report = await readFile(markdown, 'utf8');
-    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \| 95% CI \| verified \|/);
+    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \(95% CI\) \| verified \|/);
+    assert.match(report, /\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\./);
     assert.match(report, /\| SILESIA \(stand-in\) \| 5\.8 MiB \|/);
     assert.match(report, /not comparable with SILESIA results/);
     assert.equal(run.stdout, report.trimEnd(), 'stdout shows the same report');
@@ -79,10 +82,11 @@ describe('perf-lab bench, end to end with real builds', () => {
     const results = await readResults(json);
     assert.equal(results.ok, false);
     const logs = results.datasets[0]!;
-    const decoder = logs.contenders.find((contender) => contender.role === 'decoder')!;
+    const decoder = logs.contenders.find((contender) => contender.role === 'head')!;
     assert.match(decoder.failure ?? '', /^wrong bytes: first difference at offset 8388630 /);
     assert.equal(decoder.megabytesPerSecond, null);
-    assert.equal(logs.ratio, null);
+    assert.equal(logs.headVsLibdeflate, null);
+    assert.equal(logs.batches, 1, 'sampling stops at the first failed batch');
     assert.match(run.stdout, /❌ flipper: wrong bytes/);
   });
 
@@ -108,8 +112,35 @@ describe('perf-lab bench, end to end with real builds', () => {
     const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
-    assert.match(results.decoder.description, /^libdeflate 1\.14 from Debian bookworm source package/);
-    assert.ok(results.datasets[0]!.ratio!.estimate > 0.3 && results.datasets[0]!.ratio!.estimate < 3);
+    assert.match(results.head.description, /^libdeflate 1\.14 from Debian bookworm source package/);
+    const ratio = results.datasets[0]!.headVsLibdeflate!.interval.estimate;
+    assert.ok(ratio > 0.3 && ratio < 3);
+  });
+
+  it('runs base, head and libdeflate three-way and decides head vs base', async () => {
+    const config = await writeConfig('three-way', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      decoder: { name: 'shim-head', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      bench: { ...quickBench, rounds: 6 },
+    });
+    const json = join(work, 'three-way.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    const logs = results.datasets[0]!;
+    assert.deepEqual(logs.contenders.map((contender) => contender.role), ['head', 'base', 'libdeflate']);
+    assert.deepEqual(logs.contenders.map((contender) => contender.samplesNs.flat().length), [12, 12, 12]);
+    // 6 rounds a batch, 3 contenders: 2 rotation cycles per batch, one ratio each.
+    assert.deepEqual(logs.headVsBase!.cycleRatios.map((batch) => batch.length), [2, 2]);
+    const verdict = logs.headVsBase!.verdict;
+    assert.ok(['regression', 'improvement', 'no change', 'inconclusive'].includes(verdict.kind));
+    assert.equal(verdict.interval.confidence, 0.99);
+    assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
+    assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
+    assert.match(run.stdout, /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% CI\) \| verdict \| verified \|/);
+    assert.match(run.stdout, /\*\*Summary: (regression|improvement|no change|inconclusive)\*\* — head vs base: LOGS /);
   });
 
   it('runs the code-generation step before cargo build, and stops with its log when it fails', async () => {

@@ -6,7 +6,9 @@ import { runBenchmark } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { writeFileAtomically } from '../core/files.js';
 import { info } from '../core/log.js';
-import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
+import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, readManifest, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
+import { calibrateFromTraces, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import { LabError } from '../core/errors.js';
 import { demoConfig, demoOutputPaths } from '../demo/index.js';
 import { markdownReport } from '../report/index.js';
 
@@ -105,14 +107,15 @@ export function buildProgram(): Command {
     .addOption(scaleOption())
     .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
     .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
-    .option('--rounds <n>', 'measured rounds per dataset', positiveInt, 30)
-    .option('--warmup <n>', 'warm-up rounds per dataset', (value) => (value === '0' ? 0 : positiveInt(value)), 2)
+    .option('--rounds <n>', 'measured rounds per batch (each batch starts fresh worker processes)', positiveInt, 12)
+    .option('--warmup <n>', 'warm-up rounds per batch', (value) => (value === '0' ? 0 : positiveInt(value)), 2)
+    .option('--budget <seconds>', 'sampling time budget per dataset', positiveInt, 20)
     .option('--silesia-zip <path>', 'the Silesia corpus silesia.zip')
     .option('--offline', 'never download (libdeflate from Debian or the system; SILESIA stand-in)')
     .option('--json <file>', 'write the results JSON here (default: .perf-lab/results/demo-<time>.json)')
     .option('--markdown <file>', 'write the markdown report here (default: beside the JSON)')
-    .action(async (options: { scale: Scale; datasetsDir?: string; only?: DatasetName[]; rounds: number; warmup: number; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
-      const config = await demoConfig({ rounds: options.rounds, warmupRounds: options.warmup, offline: Boolean(options.offline) });
+    .action(async (options: { scale: Scale; datasetsDir?: string; only?: DatasetName[]; rounds: number; warmup: number; budget: number; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
+      const config = await demoConfig({ rounds: options.rounds, warmupRounds: options.warmup, budgetSeconds: options.budget, offline: Boolean(options.offline) });
       const results = await runBenchmark({
         config,
         scale: options.scale,
@@ -127,6 +130,35 @@ export function buildProgram(): Command {
       process.stdout.write(await writeOutputs(results, jsonPath, markdownPath));
       info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
       if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+    });
+
+  program
+    .command('calibrate')
+    .description('measure this machine\'s noise: A/A/A runs of libdeflate, replayed through the sampling plan to derive verdict thresholds and the minimum detectable effect')
+    .requiredOption('--config <file>', 'bench config (its libdeflate and bench settings are used)')
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--batches <n>', 'A/A/A batches to record per dataset', positiveInt, 30)
+    .option('--traces-dir <dir>', 'also keep the recorded traces here (JSON, one file a dataset)')
+    .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
+    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; batches: number; tracesDir?: string; offline?: boolean }) => {
+      const config = await loadBenchConfig(options.config);
+      const datasetsDir = resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale));
+      const wanted = options.only?.length ? options.only : DATASET_NAMES;
+      const manifest = (await readManifest(datasetsDir)) ?? (await prepareDatasets({ dir: datasetsDir, scale: options.scale, only: wanted, offline: options.offline }));
+      for (const name of wanted) {
+        const entry = manifest.datasets.find((dataset) => dataset.name === name);
+        if (!entry) throw new LabError('calibrate', `dataset ${name} is not in ${datasetsDir}/manifest.json.`, 'run `perf-lab datasets prepare` with the same --scale and --dir first.');
+        const traces = await recordNoiseTraces(config, datasetsDir, entry, options.batches, config.bench.rounds);
+        if (options.tracesDir) await writeNoiseTraces(resolve(options.tracesDir, `noise-${entry.name}-${entry.scale}.json`), traces);
+        const plan = { targetHalfWidth: config.bench.targetHalfWidth, confidence: 0.95, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, budgetSeconds: config.bench.budgetSeconds };
+        const result = await calibrateFromTraces(traces, plan, config.bench.verdictConfidence);
+        await saveCalibration(entry.label, traces, result);
+        process.stdout.write(
+          `${entry.label}: threshold ±${(result.threshold * 100).toFixed(2)}%, A/A false-positive rate ${(result.falsePositiveRate * 100).toFixed(1)}% over ${result.simulatedChecks} simulated checks, minimum detectable slowdown ${result.minimumDetectableEffect === null ? 'above 10%' : `${(result.minimumDetectableEffect * 100).toFixed(1)}%`}\n`,
+        );
+      }
     });
 
   program

@@ -4,7 +4,7 @@ import { LIBDEFLATE_GIT_URL, LIBDEFLATE_PINNED_TAG, type LibdeflateSource } from
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
-import type { BenchConfig } from '../bench/config.js';
+import { samplingDefaults, type BenchConfig } from '../bench/config.js';
 
 /** Where libdeflate may come from, best first: the pinned tag, then Debian's source packages, then the system library. */
 export const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
@@ -18,7 +18,7 @@ export const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
  * The embedded default job: the first libdeflate this machine can reach, and a
  * real Rust decoder (the miniz_oxide C-ABI shim), as a bench config.
  */
-export async function demoConfig(options: { rounds: number; warmupRounds: number; offline: boolean }): Promise<BenchConfig> {
+export async function demoConfig(options: { rounds: number; warmupRounds: number; budgetSeconds: number; offline: boolean }): Promise<BenchConfig> {
   const sources = options.offline ? DEMO_LIBDEFLATE_SOURCES.filter((source) => source.kind !== 'git') : DEMO_LIBDEFLATE_SOURCES;
   const { build, skipped } = await buildFirstAvailableLibdeflate(sources);
   for (const reason of skipped) info(`demo: skipped libdeflate source ${reason}`);
@@ -30,7 +30,7 @@ export async function demoConfig(options: { rounds: number; warmupRounds: number
     schemaVersion: 1,
     libdeflate: { source: chosen },
     decoder,
-    bench: { rounds: options.rounds, warmupRounds: options.warmupRounds, timeoutSeconds: 120, maxSecondsPerDataset: 0 },
+    bench: { ...samplingDefaults, rounds: options.rounds, warmupRounds: options.warmupRounds, budgetSeconds: options.budgetSeconds },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { BenchResults, DatasetResult } from '../bench/results.js';
+import type { BenchResults, Comparison, DatasetResult } from '../bench/results.js';
 
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
 export function escapeCell(text: string): string {
@@ -19,55 +19,87 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-const mbps = (value: number | null) => (value === null ? '—' : value.toFixed(1));
+const mbps = (value: number | null | undefined) => (value === null || value === undefined ? '—' : value.toFixed(1));
+const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
-function ratioCells(dataset: DatasetResult): [string, string] {
-  if (!dataset.ratio) return ['—', '—'];
-  const { estimate, low, high, confidence } = dataset.ratio;
-  return [`**${estimate.toFixed(3)}**`, `${low.toFixed(3)} – ${high.toFixed(3)} (${Math.round(confidence * 100)}%)`];
+function ratioCell(comparison: Comparison | null): string {
+  if (!comparison) return '—';
+  const { estimate, low, high } = comparison.interval;
+  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})`;
 }
 
+const VERDICT_MARKS: Record<string, string> = { regression: '🔴 regression', improvement: '🟢 improvement', 'no change': '⚪ no change', inconclusive: '🟡 inconclusive' };
+
 function verifiedCell(dataset: DatasetResult): string {
-  if (dataset.verified) return `✅ ${dataset.rounds} rounds`;
+  if (dataset.verified) return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? '' : ' (CI target not met)'}`;
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `❌ ${escapeCell(failures.join('; ') || 'no samples')}`;
 }
 
-/** The ratio table: one row a dataset, decoder vs libdeflate, with the paired-ratio CI. */
+const speed = (dataset: DatasetResult, role: string) => dataset.contenders.find((contender) => contender.role === role)?.megabytesPerSecond;
+
+/** The ratio table: one row a dataset; with a base, also base, head/base with CI and the verdict. */
 export function ratioTable(results: BenchResults): string {
-  const decoderName = escapeCell(results.decoder.name);
-  const libdeflateName = escapeCell(results.libdeflate.name);
+  const head = escapeCell(results.head.name);
+  const libdeflate = escapeCell(results.libdeflate.name);
+  if (!results.base) {
+    const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% CI) | verified |`, '|---|---:|---:|---:|---:|---|'];
+    for (const dataset of results.datasets) {
+      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset)} |`);
+    }
+    return lines.join('\n');
+  }
+  const base = escapeCell(results.base.name);
   const lines = [
-    `| dataset | size | ${decoderName} MB/s | ${libdeflateName} MB/s | ratio | 95% CI | verified |`,
-    '|---|---:|---:|---:|---:|---:|---|',
+    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | Δ head vs base (${Math.round(results.settings.verdictConfidence * 100)}% CI) | verdict | verified |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const dataset of results.datasets) {
-    const decoder = dataset.contenders.find((contender) => contender.role === 'decoder');
-    const libdeflate = dataset.contenders.find((contender) => contender.role === 'libdeflate');
-    const [ratio, interval] = ratioCells(dataset);
+    const verdict = dataset.headVsBase ? VERDICT_MARKS[dataset.headVsBase.verdict.kind] : '—';
+    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(decoder?.megabytesPerSecond ?? null)} | ${mbps(libdeflate?.megabytesPerSecond ?? null)} | ${ratio} | ${interval} | ${verifiedCell(dataset)} |`,
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset)} |`,
     );
   }
   return lines.join('\n');
 }
 
+/** One line a reviewer reads in two seconds. */
+export function summaryLine(results: BenchResults): string {
+  if (!results.ok) return '**Summary: verification failed** — a contender produced wrong output, crashed or hung; see the table.';
+  const vsLibdeflate = results.datasets
+    .filter((dataset) => dataset.headVsLibdeflate)
+    .map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate!.interval.estimate.toFixed(2)}×`)
+    .join(', ');
+  if (!results.base) return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
+  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
+  const worst = verdicts.some((v) => v.verdict.kind === 'regression') ? 'regression' : verdicts.some((v) => v.verdict.kind === 'improvement') ? 'improvement' : verdicts.every((v) => v.verdict.kind === 'no change') ? 'no change' : 'inconclusive';
+  const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${v.verdict.kind === 'regression' || v.verdict.kind === 'improvement' ? ` (${percent(v.verdict.effect)})` : ''}`).join(', ');
+  return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
+}
+
 /** The full markdown report of one benchmark run. */
 export function markdownReport(results: BenchResults): string {
-  const { machine, decoder, libdeflate, settings } = results;
+  const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
-  const toolchain = decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown');
+  const toolchain = (decoder: BenchResults['head']) => (decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown'));
+  const thresholds = [...new Set(results.datasets.flatMap((dataset) => (dataset.headVsBase ? [`${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}% (${escapeCell(dataset.headVsBase.verdict.thresholdSource)})`] : [])))];
   const parts = [
-    `## perf-lab: ${escapeCell(decoder.name)} vs ${escapeCell(libdeflate.name)}`,
+    `## perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`,
+    '',
+    summaryLine(results),
     '',
     ratioTable(results),
     '',
-    `ratio = ${escapeCell(decoder.name)} speed / libdeflate speed (above 1: the decoder is faster): rounds paired, combined per AB|BA rotation cycle, median with a seeded percentile-bootstrap CI. MB/s = 10⁶ bytes of output per second at the median decode time.`,
+    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, median over cycles, with a two-level (batch, cycle) seeded percentile-bootstrap 95% CI. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
     `- machine: ${escapeCell(machine.cpuModel)}, ${machine.os} ${escapeCell(machine.osRelease)} ${machine.arch}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), both sides through their command-line programs'}; ${settings.rounds} interleaved rounds after ${settings.warmupRounds} warm-up; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
-    `- decoder: ${escapeCell(decoder.description)} (${escapeCell(toolchain)})`,
+    `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), every side through its command-line program'}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% CI is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
+    ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
+    `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
+    ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags \`${libdeflate.cflags.replace(/`/g, "'")}\``,
+    ...(thresholds.length ? [`- verdict threshold (${Math.round(settings.verdictConfidence * 100)}% CI must exclude 1 and the change must exceed it): ${thresholds.join('; ')}`] : []),
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join('; ')}`,
   ];
   if (standIns.length > 0) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { cycleRatios, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
+import { clusteredMedianInterval, cycleRatios, decideVerdict, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
 
 describe('pairedSpeedRatios', () => {
   it('pairs rounds by number and gives reference time / decoder time', () => {
@@ -32,8 +32,8 @@ describe('cycleRatios', () => {
     for (const ratio of cycles) assert.ok(Math.abs(ratio - 1.1) < 1e-12);
   });
 
-  it('drops incomplete cycles', () => {
-    assert.deepEqual(cycleRatios(new Map([[2, 2], [3, 0.5], [4, 3]]), 2), [1]);
+  it('counts cycles from the first measured round and drops an incomplete last one', () => {
+    assert.deepEqual(cycleRatios(new Map([[3, 2], [4, 0.5], [5, 3]]), 2), [1]);
   });
 });
 
@@ -88,5 +88,47 @@ describe('medianInterval', () => {
 describe('megabytesPerSecond', () => {
   it('uses the median time and 10^6-byte megabytes', () => {
     assert.equal(megabytesPerSecond(2_000_000, [1e9, 2e9, 3e9]), 1);
+  });
+});
+
+describe('clusteredMedianInterval', () => {
+  it('widens the interval when batches disagree (a per-process bias), unlike pooling', () => {
+    const clusters = [
+      [1.04, 1.041, 1.039, 1.04],
+      [0.96, 0.961, 0.959, 0.96],
+      [1.0, 1.001, 0.999, 1.0],
+    ];
+    const clustered = clusteredMedianInterval(clusters, { seed: 3 });
+    const pooled = medianInterval(clusters.flat(), { seed: 3 });
+    assert.ok(clustered.high - clustered.low > pooled.high - pooled.low);
+    assert.ok(clustered.low < 0.97 && clustered.high > 1.03, JSON.stringify(clustered));
+    assert.equal(clustered.estimate, pooled.estimate);
+  });
+
+  it('is reproducible and symmetric: swapping A and B inverts the interval', () => {
+    const clusters = [
+      [1.02, 1.03, 1.01],
+      [1.0, 1.04, 1.02],
+      [1.03, 1.01, 1.02],
+    ];
+    const ab = clusteredMedianInterval(clusters, { seed: 9 });
+    assert.deepEqual(ab, clusteredMedianInterval(clusters, { seed: 9 }));
+    const ba = clusteredMedianInterval(clusters.map((cluster) => cluster.map((ratio) => 1 / ratio)), { seed: 9 });
+    assert.ok(Math.abs(ba.estimate - 1 / ab.estimate) < 1e-12);
+    assert.ok(Math.abs(ba.low - 1 / ab.high) < 1e-12 && Math.abs(ba.high - 1 / ab.low) < 1e-12);
+  });
+});
+
+describe('decideVerdict', () => {
+  const interval = (estimate: number, low: number, high: number) => ({ estimate, low, high, confidence: 0.99, samples: 30, resamples: 1000, method: 'test' });
+  it('calls a change only outside both the interval and the threshold', () => {
+    assert.equal(decideVerdict(interval(0.97, 0.96, 0.98), 0.01, 't').kind, 'regression');
+    assert.equal(decideVerdict(interval(1.03, 1.02, 1.04), 0.01, 't').kind, 'improvement');
+    assert.equal(decideVerdict(interval(0.995, 0.99, 0.999), 0.01, 't').kind, 'no change');
+    assert.equal(decideVerdict(interval(0.98, 0.95, 1.01), 0.01, 't').kind, 'inconclusive');
+    assert.equal(decideVerdict(interval(0.995, 0.992, 0.998), 0, 'none').kind, 'regression');
+    const verdict = decideVerdict(interval(0.97, 0.96, 0.98), 0.01, 'A/A');
+    assert.ok(Math.abs(verdict.effect + 0.03) < 1e-12);
+    assert.equal(verdict.thresholdSource, 'A/A');
   });
 });

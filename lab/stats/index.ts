@@ -1,5 +1,21 @@
-import { xoroshiro128plus, unsafeUniformIntDistribution } from 'pure-rand';
-import { median, quantileSorted } from 'simple-statistics';
+import { xoroshiro128plus, type RandomGenerator } from 'pure-rand';
+import { mean, median, probit, quantileSorted, quickselect, sampleStandardDeviation } from 'simple-statistics';
+
+/** A uniform index below n; the modulo bias (n / 2^32) is far below bootstrap noise. */
+function randomIndex(rng: RandomGenerator, n: number): number {
+  return (rng.unsafeNext() >>> 0) % n;
+}
+
+/** The median of values[0..count) in O(count), reordering them (bootstrap inner loop). */
+function medianInPlace(values: Float64Array, count: number): number {
+  const window = values.subarray(0, count);
+  const upper = count >> 1;
+  quickselect(window as unknown as number[], upper);
+  if (count % 2 === 1) return window[upper]!;
+  let lowerMax = -Infinity;
+  for (let i = 0; i < upper; i++) if (window[i]! > lowerMax) lowerMax = window[i]!;
+  return (lowerMax + window[upper]!) / 2;
+}
 
 /**
  * Per-round speed ratios decoder/libdeflate (= libdeflate time / decoder time)
@@ -26,8 +42,10 @@ export function pairedSpeedRatios(decoderNs: ReadonlyMap<number, number>, refere
  */
 export function cycleRatios(roundRatios: ReadonlyMap<number, number>, contenders: number): number[] {
   const cycles = new Map<number, number[]>();
+  // Any `contenders` consecutive rounds hold each rotation once, so cycles count from the first measured round.
+  const first = Math.min(...roundRatios.keys());
   for (const [round, ratio] of roundRatios) {
-    const cycle = Math.floor(round / contenders);
+    const cycle = Math.floor((round - first) / contenders);
     cycles.set(cycle, [...(cycles.get(cycle) ?? []), ratio]);
   }
   return [...cycles]
@@ -66,9 +84,8 @@ export function medianInterval(values: readonly number[], options: IntervalOptio
   const medians = new Float64Array(resamples);
   const sample = new Float64Array(n);
   for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) sample[i] = values[unsafeUniformIntDistribution(0, n - 1, rng)]!;
-    sample.sort();
-    medians[r] = n % 2 === 1 ? sample[(n - 1) / 2]! : (sample[n / 2 - 1]! + sample[n / 2]!) / 2;
+    for (let i = 0; i < n; i++) sample[i] = values[randomIndex(rng, n)]!;
+    medians[r] = medianInPlace(sample, n);
   }
   medians.sort();
   const sorted = Array.from(medians);
@@ -87,4 +104,97 @@ export function medianInterval(values: readonly number[], options: IntervalOptio
 /** MB/s (10^6 bytes per second) of decoding `bytes` in the median of `timesNs`. */
 export function megabytesPerSecond(bytes: number, timesNs: readonly number[]): number {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
+}
+
+/**
+ * A percentile-bootstrap CI for the median of pooled values that come in
+ * clusters (one cluster = one batch of fresh worker processes). Each worker
+ * process carries its own persistent bias (code and data layout after ASLR:
+ * measured here, A/A runs of one libdeflate build in two processes differed by
+ * up to ±5% for a whole run with tight within-run CIs). Resampling clusters
+ * first, then values within each, puts that between-process variance into the
+ * interval instead of hiding it.
+ */
+export function clusteredMedianInterval(clusters: readonly (readonly number[])[], options: IntervalOptions = {}): Interval {
+  const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
+  if (nonEmpty.length === 0) throw new Error('clusteredMedianInterval needs at least one value');
+  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value)))) throw new Error('clusteredMedianInterval needs finite values');
+  if (nonEmpty.length === 1) return { ...medianInterval(nonEmpty[0]!, options), method: 'median with percentile-bootstrap CI (one batch)' };
+  const confidence = options.confidence ?? 0.95;
+  const resamples = options.resamples ?? 5_000;
+  const pooled = nonEmpty.flat();
+  const estimate = median(pooled);
+  const rng = xoroshiro128plus(options.seed ?? 0x5eed);
+  const medians = new Float64Array(resamples);
+  const buffer = new Float64Array(pooled.length * 2);
+  for (let r = 0; r < resamples; r++) {
+    let count = 0;
+    for (let c = 0; c < nonEmpty.length; c++) {
+      const cluster = nonEmpty[randomIndex(rng, nonEmpty.length)]!;
+      for (let i = 0; i < cluster.length; i++) {
+        if (count === buffer.length) break;
+        buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
+      }
+    }
+    medians[r] = medianInPlace(buffer, count);
+  }
+  medians.sort();
+  const sorted = Array.from(medians);
+  const alpha = (1 - confidence) / 2;
+  return {
+    estimate,
+    low: quantileSorted(sorted, alpha),
+    high: quantileSorted(sorted, 1 - alpha),
+    confidence,
+    samples: pooled.length,
+    resamples,
+    method: `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`,
+  };
+}
+
+/** Half the interval's width relative to its estimate: 0.005 is ±0.5%. */
+export function relativeHalfWidth(interval: Interval): number {
+  return (interval.high - interval.low) / 2 / interval.estimate;
+}
+
+export type VerdictKind = 'regression' | 'improvement' | 'no change' | 'inconclusive';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** Relative speed change, e.g. -0.021 = 2.1% slower. */
+  effect: number;
+  interval: Interval;
+  /** The smallest relative change called a change (from A/A calibration, or 0 when uncalibrated). */
+  threshold: number;
+  thresholdSource: string;
+}
+
+/**
+ * Decides a speed ratio (above 1: faster) against 1 with an equivalence margin:
+ * a change must be outside the interval's reach of 1 *and* at least the noise
+ * threshold in size; "no change" needs the whole interval inside ±threshold;
+ * anything else is inconclusive (more rounds or a quieter machine would tell).
+ */
+export function decideVerdict(interval: Interval, threshold: number, thresholdSource: string): Verdict {
+  const effect = interval.estimate - 1;
+  let kind: VerdictKind = 'inconclusive';
+  if (interval.high < 1 && effect <= -threshold) kind = 'regression';
+  else if (interval.low > 1 && effect >= threshold) kind = 'improvement';
+  else if (interval.low >= 1 - threshold && interval.high <= 1 + threshold) kind = 'no change';
+  return { kind, effect, interval, threshold, thresholdSource };
+}
+
+/**
+ * A cheap estimate of the relative half-width a clustered interval will have:
+ * the cluster-robust standard error of the mean log ratio (spread of the
+ * per-batch means over the number of batches) times the normal quantile. Used
+ * to decide whether to sample on; reports use the bootstrap.
+ */
+export function approximateHalfWidth(clusters: readonly (readonly number[])[], confidence = 0.95): number {
+  const means = clusters.filter((cluster) => cluster.length > 0).map((cluster) => mean(cluster.map(Math.log)));
+  const z = probit(1 - (1 - confidence) / 2);
+  if (means.length >= 2) return Math.expm1(z * (sampleStandardDeviation(means) / Math.sqrt(means.length)));
+  const only = clusters.find((cluster) => cluster.length > 1);
+  if (!only) return Number.POSITIVE_INFINITY;
+  return Math.expm1(z * (sampleStandardDeviation(only.map(Math.log)) / Math.sqrt(only.length)));
 }

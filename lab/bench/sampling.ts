@@ -1,0 +1,80 @@
+import { approximateHalfWidth, cycleRatios, pairedSpeedRatios } from '../stats/index.js';
+
+/** Decode times of one batch (one harness run, fresh worker processes), per contender by round. */
+export interface BatchSamples {
+  samplesNs: Map<string, Map<number, number>>;
+  failures: Map<string, string>;
+  placement?: string;
+}
+
+export interface SamplingPlan {
+  /** Stop once the primary ratio's interval is this tight (relative half-width; 0.005 = ±0.5%). */
+  targetHalfWidth: number;
+  confidence: number;
+  minBatches: number;
+  maxBatches: number;
+  /** Stop starting batches once this much time has passed (seconds). */
+  budgetSeconds: number;
+}
+
+export interface SamplingOutcome {
+  batches: BatchSamples[];
+  failures: Map<string, string>;
+  targetMet: boolean;
+  stoppedBecause: 'target met' | 'time budget' | 'batch limit' | 'contender failed';
+  elapsedSeconds: number;
+  /** The primary ratio's approximate relative half-width when sampling stopped (null if none could be computed). */
+  finalHalfWidth: number | null;
+}
+
+/**
+ * Per batch, the cycle ratios of numerator speed / denominator speed (see
+ * cycleRatios); `contenders` is the rotation length the harness used.
+ */
+export function comparisonCycles(batches: readonly BatchSamples[], numerator: string, denominator: string, contenders: number): number[][] {
+  return batches.map((batch) => {
+    const numeratorNs = batch.samplesNs.get(numerator);
+    const denominatorNs = batch.samplesNs.get(denominator);
+    if (!numeratorNs || !denominatorNs) return [];
+    return cycleRatios(pairedSpeedRatios(numeratorNs, denominatorNs), contenders);
+  });
+}
+
+/**
+ * Runs batches until the primary comparison's interval reaches the target
+ * width, the time budget or the batch limit ends, or a contender fails.
+ * `runBatch` and `nowSeconds` are injected so simulations can replay recorded
+ * noise traces through the very same procedure.
+ */
+export async function sampleSequentially(
+  runBatch: (index: number, remainingSeconds: number) => Promise<BatchSamples>,
+  plan: SamplingPlan,
+  primary: { numerator: string; denominator: string; contenders: number },
+  nowSeconds: () => number = () => performance.now() / 1000,
+): Promise<SamplingOutcome> {
+  const started = nowSeconds();
+  const batches: BatchSamples[] = [];
+  const failures = new Map<string, string>();
+  let finalHalfWidth: number | null = null;
+  const finish = (stoppedBecause: SamplingOutcome['stoppedBecause']): SamplingOutcome => ({
+    batches,
+    failures,
+    targetMet: stoppedBecause === 'target met',
+    stoppedBecause,
+    elapsedSeconds: nowSeconds() - started,
+    finalHalfWidth,
+  });
+  for (;;) {
+    const batch = await runBatch(batches.length, plan.budgetSeconds - (nowSeconds() - started));
+    batches.push(batch);
+    for (const [name, reason] of batch.failures) if (!failures.has(name)) failures.set(name, reason);
+    if (failures.size > 0) return finish('contender failed');
+    const cycles = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
+    if (cycles.some((cluster) => cluster.length > 0)) finalHalfWidth = approximateHalfWidth(cycles, plan.confidence);
+    if (batches.length >= plan.minBatches && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish('target met');
+    if (batches.length >= plan.maxBatches) return finish('batch limit');
+    const elapsed = nowSeconds() - started;
+    const perBatch = elapsed / batches.length;
+    if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2)) return finish('time budget');
+  }
+}
