@@ -1,19 +1,27 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
 import { readResults, writeResults, type BenchResults } from '../bench/results.js';
 import { runBenchmark } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
-import { writeFileAtomically } from '../core/files.js';
 import { info } from '../core/log.js';
 import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, readManifest, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
-import { calibrateFromTraces, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import { calibrateFromTraces, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
+import { projectRoot } from '../core/paths.js';
+import { digestFile, writeFileAtomically } from '../core/files.js';
 import { LabError } from '../core/errors.js';
 import { demoConfig, demoOutputPaths } from '../demo/index.js';
-import { markdownReport } from '../report/index.js';
+import { driftTable, markdownReport } from '../report/index.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
+/** Exit code of `compare` when a dataset shows what --fail-on names. */
+export const EXIT_BASELINE_FAILED = 4;
+
+function defaultBaselinesDir(): string {
+  return join(projectRoot(), 'baselines');
+}
 
 function datasetList(value: string): DatasetName[] {
   const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
@@ -159,6 +167,35 @@ export function buildProgram(): Command {
           `${entry.label}: threshold ±${(result.threshold * 100).toFixed(2)}%, A/A false-positive rate ${(result.falsePositiveRate * 100).toFixed(1)}% over ${result.simulatedChecks} simulated checks, minimum detectable slowdown ${result.minimumDetectableEffect === null ? 'above 10%' : `${(result.minimumDetectableEffect * 100).toFixed(1)}%`}\n`,
         );
       }
+    });
+
+  const baseline = program.command('baseline').description('the stored baselines (decoder/libdeflate ratio per machine, dataset, libdeflate and toolchain)');
+  baseline
+    .command('update')
+    .description('append the ratios of a verified results file to their baselines (refuses failed, stand-in or mismatched results)')
+    .requiredOption('--results <file>', 'results JSON written by bench')
+    .option('--baselines <dir>', 'baseline folder', defaultBaselinesDir())
+    .action(async (options: { results: string; baselines: string }) => {
+      const path = resolve(options.results);
+      const results = await readResults(path);
+      const outcomes = await updateBaselines(results, (await digestFile(path)).sha256, resolve(options.baselines));
+      for (const outcome of outcomes) process.stdout.write(`${outcome.dataset}: ${outcome.path} (${outcome.entries} entries)\n`);
+    });
+
+  program
+    .command('compare')
+    .description('compare the decoder/libdeflate ratios of a results file with the stored baselines of the same key')
+    .requiredOption('--results <file>', 'results JSON written by bench')
+    .option('--baselines <dir>', 'baseline folder', defaultBaselinesDir())
+    .addOption(new Option('--fail-on <what>', 'exit with code 4 when a dataset shows this').choices(['regression', 'change', 'never']).default('regression'))
+    .action(async (options: { results: string; baselines: string; failOn: 'regression' | 'change' | 'never' }) => {
+      const results = await readResults(resolve(options.results));
+      const calibration = await readCalibration();
+      const thresholds = Object.fromEntries(Object.entries(calibration?.datasets ?? {}).map(([label, value]) => [label, { threshold: value.threshold, source: `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)}` }]));
+      const drifts = await compareWithBaselines(results, resolve(options.baselines), thresholds);
+      process.stdout.write(driftTable(drifts));
+      const failing = drifts.filter((drift) => drift.verdict && (options.failOn === 'change' ? drift.verdict.kind === 'regression' || drift.verdict.kind === 'improvement' : options.failOn === 'regression' && drift.verdict.kind === 'regression'));
+      if (failing.length > 0) process.exitCode = EXIT_BASELINE_FAILED;
     });
 
   program

@@ -1,3 +1,4 @@
+import type { Drift } from '../baselines/index.js';
 import type { BenchResults, Comparison, DatasetResult } from '../bench/results.js';
 
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
@@ -107,4 +108,17 @@ export function markdownReport(results: BenchResults): string {
   }
   if (!results.ok) parts.push('', '**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.');
   return `${parts.join('\n')}\n`;
+}
+
+/** The baseline comparison: stored vs current decoder/libdeflate ratio, drift with CI and verdict. */
+export function driftTable(drifts: readonly Drift[]): string {
+  const lines = ['| dataset | baseline ratio | current ratio | drift (CI) | verdict | note |', '|---|---:|---:|---:|---|---|'];
+  for (const drift of drifts) {
+    const verdict = drift.verdict;
+    const driftCell = verdict ? `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})` : '—';
+    lines.push(
+      `| ${escapeCell(drift.dataset)} | ${drift.baseline ? drift.baseline.ratio.estimate.toFixed(3) : '—'} | ${drift.current === null ? '—' : drift.current.toFixed(3)} | ${driftCell} | ${verdict ? VERDICT_MARKS[verdict.kind] : '—'} | ${escapeCell(drift.note)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

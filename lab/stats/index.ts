@@ -106,6 +106,16 @@ export function megabytesPerSecond(bytes: number, timesNs: readonly number[]): n
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
 }
 
+/** One two-level bootstrap draw: resample clusters, then values within each; returns the median. */
+function clusteredResampleMedian(clusters: readonly (readonly number[])[], rng: RandomGenerator, buffer: Float64Array): number {
+  let count = 0;
+  for (let c = 0; c < clusters.length; c++) {
+    const cluster = clusters[randomIndex(rng, clusters.length)]!;
+    for (let i = 0; i < cluster.length && count < buffer.length; i++) buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
+  }
+  return medianInPlace(buffer, count);
+}
+
 /**
  * A percentile-bootstrap CI for the median of pooled values that come in
  * clusters (one cluster = one batch of fresh worker processes). Each worker
@@ -127,17 +137,7 @@ export function clusteredMedianInterval(clusters: readonly (readonly number[])[]
   const rng = xoroshiro128plus(options.seed ?? 0x5eed);
   const medians = new Float64Array(resamples);
   const buffer = new Float64Array(pooled.length * 2);
-  for (let r = 0; r < resamples; r++) {
-    let count = 0;
-    for (let c = 0; c < nonEmpty.length; c++) {
-      const cluster = nonEmpty[randomIndex(rng, nonEmpty.length)]!;
-      for (let i = 0; i < cluster.length; i++) {
-        if (count === buffer.length) break;
-        buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
-      }
-    }
-    medians[r] = medianInPlace(buffer, count);
-  }
+  for (let r = 0; r < resamples; r++) medians[r] = clusteredResampleMedian(nonEmpty, rng, buffer);
   medians.sort();
   const sorted = Array.from(medians);
   const alpha = (1 - confidence) / 2;
@@ -197,4 +197,34 @@ export function approximateHalfWidth(clusters: readonly (readonly number[])[], c
   const only = clusters.find((cluster) => cluster.length > 1);
   if (!only) return Number.POSITIVE_INFINITY;
   return Math.expm1(z * (sampleStandardDeviation(only.map(Math.log)) / Math.sqrt(only.length)));
+}
+
+/**
+ * The ratio of two clustered medians (current / baseline) with a percentile
+ * bootstrap that resamples each side independently at both levels: for drift
+ * of a stored ratio between two separate runs.
+ */
+export function clusteredMedianRatioInterval(current: readonly (readonly number[])[], baseline: readonly (readonly number[])[], options: IntervalOptions = {}): Interval {
+  const a = current.filter((cluster) => cluster.length > 0);
+  const b = baseline.filter((cluster) => cluster.length > 0);
+  if (a.length === 0 || b.length === 0) throw new Error('clusteredMedianRatioInterval needs values on both sides');
+  const confidence = options.confidence ?? 0.95;
+  const resamples = options.resamples ?? 5_000;
+  const rng = xoroshiro128plus(options.seed ?? 0x5eed);
+  const bufferA = new Float64Array(a.flat().length * 2);
+  const bufferB = new Float64Array(b.flat().length * 2);
+  const ratios = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) ratios[r] = clusteredResampleMedian(a, rng, bufferA) / clusteredResampleMedian(b, rng, bufferB);
+  ratios.sort();
+  const sorted = Array.from(ratios);
+  const alpha = (1 - confidence) / 2;
+  return {
+    estimate: median(a.flat()) / median(b.flat()),
+    low: quantileSorted(sorted, alpha),
+    high: quantileSorted(sorted, 1 - alpha),
+    confidence,
+    samples: a.flat().length + b.flat().length,
+    resamples,
+    method: 'ratio of medians, two-sample two-level percentile bootstrap',
+  };
 }
