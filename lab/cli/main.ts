@@ -13,6 +13,8 @@ import { digestFile, writeFileAtomically } from '../core/files.js';
 import { LabError } from '../core/errors.js';
 import { demoConfig, demoOutputPaths } from '../demo/index.js';
 import { driftTable, markdownReport } from '../report/index.js';
+import { criticalPathDiff } from '../report/critical-path.js';
+import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
@@ -196,6 +198,37 @@ export function buildProgram(): Command {
       process.stdout.write(driftTable(drifts));
       const failing = drifts.filter((drift) => drift.verdict && (options.failOn === 'change' ? drift.verdict.kind === 'regression' || drift.verdict.kind === 'improvement' : options.failOn === 'regression' && drift.verdict.kind === 'regression'));
       if (failing.length > 0) process.exitCode = EXIT_BASELINE_FAILED;
+    });
+
+  program
+    .command('analyze')
+    .description('critical-path analysis of the hot decode loop of an ARM64 function on an Apple core model; or a base/head/libdeflate diff')
+    .option('--binary <file>', 'ARM64 binary, object or library, or a listing (llvm-objdump -d, objdump -d, otool -tvV)')
+    .option('--function <name>', 'function name (mangled or demangled, or /regex/)')
+    .option('--cpu <model>', 'CPU model (lab/uarch/models): apple-m1, apple-m2, apple-m3, llvm-mca-apple-m1', 'apple-m1')
+    .option('--loop <address>', 'analyse the loop whose header is at this address (hex) instead of the hot-loop rule')
+    .option('--base <file>', 'diff mode: the base build (binary or listing)')
+    .option('--head <file>', 'diff mode: the head build (binary or listing)')
+    .option('--reference <file>', 'diff mode: libdeflate (binary, object or listing)')
+    .option('--reference-function <name>', 'function in --reference', 'libdeflate_deflate_decompress_ex')
+    .option('--json <file>', 'write the analysis as JSON')
+    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string }) => {
+      const loopAddress = options.loop === undefined ? undefined : parseInt(options.loop.replace(/^0x/, ''), 16);
+      if (options.loop !== undefined && !Number.isFinite(loopAddress)) throw new LabError('analyze', `--loop ${options.loop} is not a hex address.`, 'pass the loop header address as printed, e.g. --loop 0x5e4.');
+      const model = await loadCpuModel(options.cpu);
+      if (options.base || options.head) {
+        if (!options.base || !options.head || !options.function) throw new LabError('analyze', 'diff mode needs --base, --head and --function.', 'pass all three (and --reference for libdeflate).');
+        const base = await analyzeLoop({ path: options.base, functionName: options.function, cpu: options.cpu, loopAddress }, model);
+        const head = await analyzeLoop({ path: options.head, functionName: options.function, cpu: options.cpu, loopAddress }, model);
+        const reference = options.reference ? await analyzeLoop({ path: options.reference, functionName: options.referenceFunction, cpu: options.cpu }, model) : undefined;
+        if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify({ base, head, reference: reference ?? null }, null, 2)}\n`);
+        process.stdout.write(criticalPathDiff(base, head, reference));
+        return;
+      }
+      if (!options.binary || !options.function) throw new LabError('analyze', 'pass --binary and --function (or --base/--head for a diff).', 'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex --cpu apple-m1');
+      const report = await analyzeLoop({ path: options.binary, functionName: options.function, cpu: options.cpu, loopAddress }, model);
+      if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(textReport(report));
     });
 
   program

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { LabError } from '../core/errors.js';
+import { findFunctions, parseListing, type AsmFunction } from './parse.js';
+
+export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
+export { buildControlFlow, pickHotLoop, fallThroughPath, iterationPaths, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
+
+/** Disassemblers to try, in order: LLVM's (ELF and Mach-O), GNU's for AArch64, then macOS otool. */
+const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
+  { command: ['llvm-objdump', '-d', '--no-show-raw-insn'], name: 'llvm-objdump' },
+  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn'], name: 'xcrun llvm-objdump' },
+  { command: ['aarch64-linux-gnu-objdump', '-d'], name: 'aarch64-linux-gnu-objdump' },
+  { command: ['otool', '-tvV'], name: 'otool' },
+];
+
+/** Disassembles a binary (object, executable or library) with the first disassembler that works. */
+export async function disassemble(binary: string): Promise<{ listing: string; tool: string }> {
+  const failures: string[] = [];
+  for (const { command, name } of DISASSEMBLERS) {
+    const result = await execa(command[0]!, [...command.slice(1), binary], { reject: false, stdin: 'ignore', maxBuffer: 1 << 30 });
+    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
+    failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`);
+  }
+  throw new LabError('analyze: disassemble', `no disassembler could read ${binary} (${failures.join('; ')}).`, 'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.');
+}
+
+async function demangle(names: readonly string[]): Promise<Map<string, string>> {
+  const result = await execa('llvm-cxxfilt', [], { input: names.join('\n'), reject: false });
+  if (result.failed) return new Map();
+  const out = String(result.stdout).split('\n');
+  return new Map(names.map((name, i) => [name, out[i] ?? name]));
+}
+
+/**
+ * Mach-O objects label a function with the first local symbol at its address
+ * (ltmp0); the symbol table names the global function that starts there.
+ */
+async function nameFromSymbolTable(binary: string, functions: AsmFunction[]): Promise<AsmFunction[]> {
+  if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
+  const table = await execa('llvm-objdump', ['-t', binary], { reject: false, stdin: 'ignore' });
+  if (table.failed) return functions;
+  const names = new Map<number, string>();
+  for (const line of String(table.stdout).split('\n')) {
+    const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
+    if (match) names.set(parseInt(match[1]!, 16), match[2]!);
+  }
+  return functions.map((fn) => (/^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0]!.address) ? { ...fn, name: names.get(fn.instructions[0]!.address)! } : fn));
+}
+
+/** Reads a listing file, or disassembles a binary; returns its functions. */
+export async function loadFunctions(path: string): Promise<{ functions: AsmFunction[]; source: string }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new LabError('analyze', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'pass an existing binary or disassembly listing.');
+  }
+  const looksLikeText = !bytes.subarray(0, 4096).includes(0);
+  const { listing, tool } = looksLikeText ? { listing: bytes.toString('utf8'), tool: 'listing file' } : await disassemble(path);
+  const parsed = parseListing(listing);
+  const functions = looksLikeText ? parsed : await nameFromSymbolTable(path, parsed);
+  if (functions.length === 0) throw new LabError('analyze', `${path} holds no ARM64 instructions that perf-lab can read (${tool}).`, 'pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.');
+  return { functions, source: `${path} (${tool})` };
+}
+
+/** Finds one function by mangled or demangled name (Rust or C), or a /regex/. */
+export async function selectFunction(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction> {
+  let matches = findFunctions(functions, name);
+  if (matches.length === 0) {
+    const demangled = await demangle(functions.map((fn) => fn.name));
+    matches = findFunctions(
+      functions.map((fn) => ({ ...fn, name: demangled.get(fn.name) ?? fn.name })),
+      name,
+    );
+  }
+  if (matches.length === 0) {
+    const sample = functions.slice(0, 8).map((fn) => fn.name).join(', ');
+    throw new LabError('analyze', `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ', …' : ''}); a /regex/ also works.`);
+  }
+  // Several matches: the largest is the one with the hot loop (e.g. the inlined decompressor, not a wrapper).
+  return [...matches].sort((a, b) => b.instructions.length - a.instructions.length)[0]!;
+}

@@ -1,0 +1,82 @@
+import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction } from '../asm/index.js';
+import { LabError } from '../core/errors.js';
+import { analyzeIteration, type LoopAnalysis } from './analyze.js';
+import { findIdioms, type IdiomFinding } from './idioms.js';
+import { loadCpuModel, type CpuModel } from './model.js';
+
+export { loadCpuModel, listModels, type CpuModel } from './model.js';
+export { analyzeIteration, type LoopAnalysis } from './analyze.js';
+
+export interface LoopReport {
+  function: string;
+  source: string;
+  model: { name: string; core: string; inheritedFrom: string | null };
+  loops: Array<{ headerAddress: number; depth: number; instructions: number; ownInstructions: number; innermost: boolean }>;
+  hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathInstructions: { min: number; max: number } };
+  /** The analysed iteration: the fall-through path from the header back to it. */
+  pathAddresses: number[];
+  analysis: Omit<LoopAnalysis, 'nodes' | 'edges'> & { listing: Array<{ address: number; text: string; class: string; slackCycles: number }> };
+  idioms: IdiomFinding[];
+}
+
+export interface AnalyzeOptions {
+  path: string;
+  functionName: string;
+  cpu: string;
+  /** Header address of the loop to analyse instead of the hot-loop rule's pick. */
+  loopAddress?: number;
+}
+
+/** Disassembles (or reads) `path`, finds the function and its hot loop, and analyses one iteration on a CPU model. */
+export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
+  const cpu = model ?? (await loadCpuModel(options.cpu));
+  const { functions, source } = await loadFunctions(options.path);
+  const fn = await selectFunction(functions, options.functionName, source);
+  const flow = buildControlFlow(fn);
+  const loop = pickHotLoop(flow, options.loopAddress);
+  if (!loop) {
+    throw new LabError('analyze', options.loopAddress !== undefined ? `no loop with its header at 0x${options.loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(', ') || 'none'}; pass --loop ADDRESS of one.`);
+  }
+  const path = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
+  if (!path) throw new LabError('analyze', `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, 'pick another loop with --loop.');
+  const instructions = path.flatMap((id) => flow.blocks[id]!.instructions);
+  const analysis = analyzeIteration(instructions, cpu);
+  const paths = iterationPaths(flow, loop, 64);
+  const sizes = paths.map((p) => p.reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0));
+  const { nodes, edges, ...summary } = analysis;
+  void edges;
+  return {
+    function: fn.name,
+    source,
+    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
+    loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a, b) => a.headerAddress - b.headerAddress),
+    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.length, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    pathAddresses: path.map((id) => flow.blocks[id]!.instructions[0]!.address),
+    analysis: { ...summary, listing: nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
+    idioms: findIdioms(analysis, flow),
+  };
+}
+
+const hex = (address: number) => `0x${address.toString(16)}`;
+const cycles = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
+
+/** Plain-text report; has a `critical path: N cycles/iteration` line for the loop. */
+export function textReport(report: LoopReport): string {
+  const a = report.analysis;
+  const lines = [
+    `function ${report.function} in ${report.source}`,
+    `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}`,
+    `loops: ${report.loops.length}; hot loop at ${hex(report.hotLoop.headerAddress)} (depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops; ${report.hotLoop.paths}${report.hotLoop.paths >= 64 ? '+' : ''} paths per iteration, ${report.hotLoop.pathInstructions.min}–${report.hotLoop.pathInstructions.max} instructions)`,
+    `analysed iteration: the fall-through path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
+    `critical path: ${cycles(a.criticalPathCycles)} cycles/iteration`,
+    `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
+    `resource bound: ${cycles(a.resourceBoundCycles)} cycles/iteration (${a.resourceBottleneck})`,
+    `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
+    `predicted: ${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.ilp.toFixed(2)}`,
+    `idioms: ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.at.slice(0, 3).map(hex).join(', ')})` : ''}`).join('; ')}`,
+    `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
+    'slack (cycles each instruction could slip without lengthening the loop):',
+    ...a.listing.map((row) => `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${cycles(row.slackCycles)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}

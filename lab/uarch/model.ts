@@ -1,0 +1,111 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { InstructionClass } from '../asm/semantics.js';
+import { LabError } from '../core/errors.js';
+import { projectRoot } from '../core/paths.js';
+import { describeIssues } from '../datasets/manifest.js';
+
+/** Every number in a model carries where it came from. */
+const sourced = z.string().min(3);
+
+const classTimingSchema = z
+  .object({
+    /** Cycles from issue to result available to a dependent ALU op. */
+    latency: z.number().nonnegative(),
+    /** For loads: cycles until the value can be used as another load's address. */
+    addressLatency: z.number().nonnegative().optional(),
+    /** Latency of the register-register form, where a model distinguishes it from the immediate form. */
+    registerLatency: z.number().nonnegative().optional(),
+    /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
+    indexedLatency: z.number().nonnegative().optional(),
+    uops: z.number().int().nonnegative(),
+    /** The execution units it may issue to (empty: handled at rename, no unit). */
+    units: z.array(z.string()),
+    source: sourced,
+    inherited: z.boolean().optional(),
+  })
+  .strict();
+export type ClassTiming = z.infer<typeof classTimingSchema>;
+
+const CLASSES = ['alu', 'alu-shifted', 'flags', 'bitfield-insert', 'mul', 'madd', 'div', 'load', 'store', 'branch', 'move', 'simd', 'nop', 'call', 'unknown'] as const;
+
+export const cpuModelSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]+$/),
+    core: z.string(),
+    /** A model that only overrides some numbers of another. */
+    inherits: z.string().nullable(),
+    /** Micro-ops the front end takes per cycle (decode/dispatch width). */
+    decodeWidth: z.object({ value: z.number().int().positive(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
+    compareBranchFusion: z.object({ value: z.boolean(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
+    /** Cycles from a store to a load of the same address (store-to-load forwarding). */
+    storeToLoadLatency: z.object({ value: z.number().nonnegative(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
+    classes: z.record(z.enum(CLASSES), classTimingSchema).optional(),
+    /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
+    mnemonicOverrides: z.record(z.string(), classTimingSchema).optional(),
+    notes: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export interface CpuModel {
+  name: string;
+  core: string;
+  decodeWidth: number;
+  compareBranchFusion: boolean;
+  storeToLoadLatency: number;
+  classes: Record<InstructionClass, ClassTiming>;
+  mnemonicOverrides: Record<string, ClassTiming>;
+  /** Which numbers were inherited from another model rather than sourced for this one. */
+  inheritedFrom: string | null;
+  notes: string[];
+}
+
+function modelsDir(): string {
+  return join(projectRoot(), 'lab', 'uarch', 'models');
+}
+
+export async function listModels(): Promise<string[]> {
+  return (await readdir(modelsDir())).filter((name) => name.endsWith('.json')).map((name) => name.replace(/\.json$/, '')).sort();
+}
+
+async function readRaw(name: string): Promise<z.infer<typeof cpuModelSchema>> {
+  const path = join(modelsDir(), `${name}.json`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new LabError('uarch', `no CPU model "${name}" (${path}).`, `choose one of: ${(await listModels()).join(', ')}.`);
+  }
+  const parsed = cpuModelSchema.safeParse(json);
+  if (!parsed.success) throw new LabError('uarch', `${path} is invalid: ${describeIssues(parsed.error)}.`, 'fix the model file; every number needs a source.');
+  return parsed.data;
+}
+
+/** Loads a model, resolving `inherits` (numbers taken from the parent are marked inherited). */
+export async function loadCpuModel(name: string, seen: string[] = []): Promise<CpuModel> {
+  if (seen.includes(name)) throw new LabError('uarch', `CPU models inherit in a cycle: ${[...seen, name].join(' → ')}.`, 'fix the inherits fields.');
+  const raw = await readRaw(name);
+  const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : undefined;
+  const classes = { ...(parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {}), ...(raw.classes ?? {}) } as Record<InstructionClass, ClassTiming>;
+  for (const key of CLASSES) {
+    if (!classes[key]) throw new LabError('uarch', `CPU model ${name} has no timing for instruction class "${key}".`, 'add it (or inherit from a model that has it).');
+  }
+  const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
+  const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
+  const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
+  if (decodeWidth === undefined || compareBranchFusion === undefined || storeToLoadLatency === undefined) {
+    throw new LabError('uarch', `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`, 'add them (or inherit).');
+  }
+  return {
+    name: raw.name,
+    core: raw.core,
+    decodeWidth,
+    compareBranchFusion,
+    storeToLoadLatency,
+    classes,
+    mnemonicOverrides: { ...(parent?.mnemonicOverrides ?? {}), ...(raw.mnemonicOverrides ?? {}) },
+    inheritedFrom: raw.inherits,
+    notes: [...(raw.notes ?? []), ...(parent ? [`numbers not given here are inherited from ${parent.name}`] : [])],
+  };
+}
