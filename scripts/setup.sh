@@ -9,17 +9,22 @@ if command -v apt-get >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # Build tools, gzip, libdeflate (system library + its gzip program), and Debian's
-  # crate sources for the offline demo decoder (miniz_oxide + crc32fast).
+  # Build tools, gzip, libdeflate (system library + its gzip program), Debian's crate
+  # sources for the offline demo decoder (miniz_oxide + crc32fast), and the ARM64
+  # toolchain the analyzer is tested with (clang cross-compiles, llvm-objdump,
+  # llvm-mca, GNU objdump for AArch64).
   $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config gzip git ca-certificates debian-archive-keyring \
     libdeflate-dev libdeflate-tools \
-    librust-miniz-oxide-dev librust-crc32fast-dev >/dev/null
+    librust-miniz-oxide-dev librust-crc32fast-dev \
+    clang llvm binutils-aarch64-linux-gnu >/dev/null
   if ! command -v cargo >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi
 elif command -v brew >/dev/null 2>&1; then
-  brew install --quiet gzip cmake pkg-config libdeflate
+  brew install --quiet gzip cmake pkg-config libdeflate llvm
+  # Homebrew's llvm (llvm-objdump, llvm-mca, llvm-cxxfilt) is keg-only.
+  export PATH="$(brew --prefix llvm)/bin:$PATH"
   command -v cargo >/dev/null 2>&1 || brew install --quiet rust
 else
   echo "setup: neither apt-get nor brew found; install a C compiler, cmake, gzip, pkg-config, libdeflate and Rust (cargo) by hand." >&2

@@ -105,13 +105,11 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
 
 function makeInstruction(address: string, mnemonic: string, operands: string, text: string): Instruction {
   const normalisedMnemonic = normaliseMnemonic(mnemonic);
-  return {
-    address: parseInt(address, 16),
-    mnemonic: normalisedMnemonic,
-    operands: normaliseOperands(normalisedMnemonic, operands),
-    target: branchTarget(normalisedMnemonic, operands),
-    text,
-  };
+  const target = branchTarget(normalisedMnemonic, operands);
+  let normalised = normaliseOperands(normalisedMnemonic, operands);
+  // Branch targets print as 0x1c, 1c or 0x1c <f+0x1c>: one canonical form.
+  if (target !== null) normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead: string) => `${lead}0x${target.toString(16)}`);
+  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
 }
 
 /** Finds functions whose name contains `pattern` (plain text) or matches it (/regex/). */

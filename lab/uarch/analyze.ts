@@ -43,8 +43,8 @@ export interface LoopAnalysis {
   bound: 'critical path' | 'resources' | 'front end';
   /** Instruction-level parallelism: instructions / critical path. */
   ilp: number;
-  /** Per instruction: how many cycles it could slip without lengthening the steady state. */
-  slackCycles: number[];
+  /** Per instruction: latency it could gain before the loop slows (null: on no loop-carried cycle). */
+  slackCycles: (number | null)[];
   nodes: Node[];
   edges: Edge[];
   unknownMnemonics: string[];
@@ -163,40 +163,50 @@ function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; 
   return { ratio: distance > 0 ? latency / distance : low, cycle };
 }
 
-/** Slack by the critical-path method on the iteration unrolled `copies` times (middle copy reported). */
-function slackPerInstruction(n: number, edges: readonly Edge[], copies = 8): number[] {
-  const total = n * copies;
-  const earliest = new Float64Array(total).fill(0);
-  const incoming: Edge[][] = Array.from({ length: n }, () => []);
-  for (const edge of edges) incoming[edge.to]!.push(edge);
-  for (let copy = 0; copy < copies; copy++) {
-    for (let j = 0; j < n; j++) {
-      let start = 0;
-      for (const edge of incoming[j]!) {
-        const fromCopy = copy - edge.distance;
-        if (fromCopy < 0) continue;
-        start = Math.max(start, earliest[fromCopy * n + edge.from]! + edge.latencyCycles);
+/**
+ * Per instruction, the latency it could gain before the loop slows down: the
+ * smallest spare time (cycle time × iterations − latency) over the dependency
+ * cycles through it, found by reweighting edges with steady-state start times
+ * (all reweighted edges are then ≥ 0) and a shortest-cycle search from each
+ * instruction. null: on no loop-carried cycle (only resources can slow it).
+ */
+function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: number): (number | null)[] {
+  if (cycleTime <= 0) return new Array(n).fill(null);
+  // Steady-state start times: longest paths with edge weights latency − cycleTime × distance.
+  const start = new Float64Array(n).fill(0);
+  for (let round = 0; round < n; round++) {
+    let changed = false;
+    for (const edge of edges) {
+      const candidate = start[edge.from]! + edge.latencyCycles - cycleTime * edge.distance;
+      if (candidate > start[edge.to]! + 1e-9) {
+        start[edge.to] = candidate;
+        changed = true;
       }
-      earliest[copy * n + j] = start;
     }
+    if (!changed) break;
   }
-  const finish = Math.max(...Array.from(earliest));
-  const latest = new Float64Array(total).fill(finish);
+  const spare = (edge: Edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to]! - start[edge.from]!);
   const outgoing: Edge[][] = Array.from({ length: n }, () => []);
   for (const edge of edges) outgoing[edge.from]!.push(edge);
-  for (let copy = copies - 1; copy >= 0; copy--) {
-    for (let j = n - 1; j >= 0; j--) {
-      let end = finish;
-      for (const edge of outgoing[j]!) {
-        const toCopy = copy + edge.distance;
-        if (toCopy >= copies) continue;
-        end = Math.min(end, latest[toCopy * n + edge.to]! - edge.latencyCycles);
+  return Array.from({ length: n }, (_, source) => {
+    // Dijkstra (dense, n is small) from `source`; the cycle closes on an edge back into it.
+    const distance = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    const done = new Uint8Array(n);
+    distance[source] = 0;
+    let best = Number.POSITIVE_INFINITY;
+    for (;;) {
+      let u = -1;
+      for (let v = 0; v < n; v++) if (!done[v] && distance[v]! < Number.POSITIVE_INFINITY && (u < 0 || distance[v]! < distance[u]!)) u = v;
+      if (u < 0) break;
+      done[u] = 1;
+      for (const edge of outgoing[u]!) {
+        const through = distance[u]! + spare(edge);
+        if (edge.to === source) best = Math.min(best, through);
+        else if (through < distance[edge.to]!) distance[edge.to] = through;
       }
-      latest[copy * n + j] = end;
     }
-  }
-  const middle = Math.floor(copies / 2);
-  return Array.from({ length: n }, (_, j) => Math.max(0, latest[middle * n + j]! - earliest[middle * n + j]!));
+    return Number.isFinite(best) ? Math.round(best * 1000) / 1000 : null;
+  });
 }
 
 function resourceBound(nodes: readonly Node[]): { cycles: number; bottleneck: string } {
@@ -234,7 +244,7 @@ export function analyzeIteration(instructions: readonly Instruction[], model: Cp
     predictedCycles,
     bound,
     ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
-    slackCycles: slackPerInstruction(nodes.length, edges),
+    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
     nodes,
     edges,
     unknownMnemonics: [...new Set(nodes.filter((node) => node.semantics.class === 'unknown').map((node) => node.instruction.mnemonic))],

@@ -1,4 +1,4 @@
-import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction } from '../asm/index.js';
+import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
 import { LabError } from '../core/errors.js';
 import { analyzeIteration, type LoopAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
@@ -15,7 +15,7 @@ export interface LoopReport {
   hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathInstructions: { min: number; max: number } };
   /** The analysed iteration: the fall-through path from the header back to it. */
   pathAddresses: number[];
-  analysis: Omit<LoopAnalysis, 'nodes' | 'edges'> & { listing: Array<{ address: number; text: string; class: string; slackCycles: number }> };
+  analysis: Omit<LoopAnalysis, 'nodes' | 'edges'> & { listing: Array<{ address: number; text: string; class: string; slackCycles: number | null }> };
   idioms: IdiomFinding[];
 }
 
@@ -27,20 +27,24 @@ export interface AnalyzeOptions {
   loopAddress?: number;
 }
 
+/** The hot loop of a parsed function (or the loop at `loopAddress`) and the analysis of its fall-through iteration. */
+export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, loopAddress?: number): { flow: ControlFlow; loop: Loop; path: number[]; analysis: LoopAnalysis } {
+  const flow = buildControlFlow(fn);
+  const loop = pickHotLoop(flow, loopAddress);
+  if (!loop) {
+    throw new LabError('analyze', loopAddress !== undefined ? `no loop with its header at 0x${loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(', ') || 'none'}; pass --loop ADDRESS of one.`);
+  }
+  const path = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
+  if (!path) throw new LabError('analyze', `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, 'pick another loop with --loop.');
+  return { flow, loop, path, analysis: analyzeIteration(path.flatMap((id) => flow.blocks[id]!.instructions), cpu) };
+}
+
 /** Disassembles (or reads) `path`, finds the function and its hot loop, and analyses one iteration on a CPU model. */
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await loadCpuModel(options.cpu));
   const { functions, source } = await loadFunctions(options.path);
   const fn = await selectFunction(functions, options.functionName, source);
-  const flow = buildControlFlow(fn);
-  const loop = pickHotLoop(flow, options.loopAddress);
-  if (!loop) {
-    throw new LabError('analyze', options.loopAddress !== undefined ? `no loop with its header at 0x${options.loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(', ') || 'none'}; pass --loop ADDRESS of one.`);
-  }
-  const path = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
-  if (!path) throw new LabError('analyze', `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, 'pick another loop with --loop.');
-  const instructions = path.flatMap((id) => flow.blocks[id]!.instructions);
-  const analysis = analyzeIteration(instructions, cpu);
+  const { flow, loop, path, analysis } = analyzeHotLoop(fn, cpu, options.loopAddress);
   const paths = iterationPaths(flow, loop, 64);
   const sizes = paths.map((p) => p.reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0));
   const { nodes, edges, ...summary } = analysis;
@@ -75,8 +79,8 @@ export function textReport(report: LoopReport): string {
     `predicted: ${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.ilp.toFixed(2)}`,
     `idioms: ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.at.slice(0, 3).map(hex).join(', ')})` : ''}`).join('; ')}`,
     `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
-    'slack (cycles each instruction could slip without lengthening the loop):',
-    ...a.listing.map((row) => `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${cycles(row.slackCycles)}`),
+    'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',
+    ...a.listing.map((row) => `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`),
   ];
   return `${lines.join('\n')}\n`;
 }

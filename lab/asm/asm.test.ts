@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildControlFlow, fallThroughPath, pickHotLoop } from './cfg.js';
+import { detectFormat, parseListing, type Instruction } from './parse.js';
+import { semanticsOf } from './semantics.js';
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+const comparable = (instructions: readonly Instruction[]) => instructions.map(({ address, mnemonic, operands, target }) => ({ address, mnemonic, operands, target }));
+
+describe('listing parsers', () => {
+  const llvm = parseListing(fixture('llvm-objdump-loops.txt'));
+  const gnu = parseListing(fixture('gnu-objdump-loops.txt'));
+  const otool = parseListing(fixture('otool-loops.txt'));
+
+  it('detects the three formats', () => {
+    assert.equal(detectFormat(fixture('llvm-objdump-loops.txt')), 'llvm-objdump');
+    assert.equal(detectFormat(fixture('gnu-objdump-loops.txt')), 'gnu-objdump');
+    assert.equal(detectFormat(fixture('otool-loops.txt')), 'otool');
+  });
+
+  it('reads llvm-objdump and GNU objdump listings of one object to the same instructions', () => {
+    assert.deepEqual(llvm.map((fn) => fn.name), ['chain4', 'two_chains', 'flag_chain', 'pointer_chase', 'load_add_chain', 'refill_step']);
+    assert.deepEqual(gnu.map((fn) => fn.name), llvm.map((fn) => fn.name));
+    for (const [i, fn] of llvm.entries()) assert.deepEqual(comparable(gnu[i]!.instructions), comparable(fn.instructions), fn.name);
+  });
+
+  it('reads otool -tvV (hex immediates, _ prefixes) to the same instructions', () => {
+    assert.deepEqual(otool.map((fn) => fn.name), ['_chain4', '_flag_chain', '_refill_step']);
+    for (const fn of otool) assert.deepEqual(comparable(fn.instructions), comparable(llvm.find((other) => `_${other.name}` === fn.name)!.instructions), fn.name);
+  });
+
+  it('normalises branch targets, condition aliases, hex immediates and Apple vector syntax', () => {
+    const [fn] = parseListing(
+      [
+        '0000000000000000 <f>:',
+        '       0:\t9a883088 \tcsel\tx8, x4, x8, cc\t// cc = lo, ul, last',
+        '       4:\t54005ba9 \tb.cs\t0 <f>  // b.hs, b.nlast',
+        '       8:\tf104ac9f \tcmp\tx4, #0x12b',
+        '       c:\t4e080d00 \tdup.2d\tv0, x8',
+      ].join('\n'),
+      'gnu-objdump',
+    );
+    assert.deepEqual(comparable(fn!.instructions), [
+      { address: 0, mnemonic: 'csel', operands: 'x8, x4, x8, lo', target: null },
+      { address: 4, mnemonic: 'b.hs', operands: '0x0', target: 0 },
+      { address: 8, mnemonic: 'cmp', operands: 'x4, #299', target: null },
+      { address: 12, mnemonic: 'dup', operands: 'v0, x8', target: null },
+    ]);
+  });
+});
+
+describe('instruction semantics', () => {
+  const sem = (mnemonic: string, operands: string) => semanticsOf({ address: 0, mnemonic, operands, target: null, text: '' });
+  it('knows destinations, sources and flags', () => {
+    assert.deepEqual(sem('add', 'x0, x1, x2, lsl #3'), { ...sem('add', 'x0, x1, x2, lsl #3'), class: 'alu-shifted', reads: ['r1', 'r2'], writes: ['r0'] });
+    assert.equal(sem('add', 'x0, x1, #3').registerForm, false);
+    assert.equal(sem('orr', 'x2, x2, x8').registerForm, true);
+    const subs = sem('subs', 'w1, w1, #1');
+    assert.deepEqual([subs.class, subs.writes, subs.writesFlags, subs.readsFlags], ['flags', ['r1'], true, false]);
+    const ccmp = sem('ccmp', 'x0, x3, #4, ne');
+    assert.deepEqual([ccmp.reads, ccmp.writes, ccmp.readsFlags, ccmp.writesFlags], [['r0', 'r3'], [], true, true]);
+    assert.deepEqual(sem('csel', 'x0, x0, x4, lo').reads, ['r0', 'r4']);
+    assert.deepEqual(sem('cmp', 'x1, x6').writes, []);
+    assert.deepEqual(sem('bfxil', 'x13, x12, #0, #8').reads.sort(), ['r12', 'r13'], 'a bitfield insert reads its destination');
+    assert.equal(sem('bfxil', 'x13, x12, #0, #8').class, 'bitfield-insert');
+    assert.deepEqual(sem('movk', 'x1, #5, lsl #16').reads, ['r1']);
+    assert.equal(sem('mov', 'x12, x2').class, 'move');
+    assert.equal(sem('mov', 'w8, #299').class, 'alu');
+    assert.equal(sem('madd', 'x0, x1, x2, x3').class, 'madd');
+  });
+
+  it('knows loads and stores, with pre/post-index writeback and index registers', () => {
+    const post = sem('ldr', 'x8, [x1], #8');
+    assert.deepEqual([post.class, post.reads, post.writes, post.writeback, post.addressReads], ['load', ['r1'], ['r8', 'r1'], 'r1', ['r1']]);
+    const pre = sem('ldr', 'x8, [x1, #16]!');
+    assert.equal(pre.writeback, 'r1');
+    const indexed = sem('ldr', 'w11, [x5, x10, lsl #2]');
+    assert.deepEqual([indexed.reads, indexed.indexedAddress, indexed.address], [['r5', 'r10'], true, { base: 'r5', offset: 'x10, lsl #2' }]);
+    const pair = sem('ldp', 'x1, x2, [sp, #16]');
+    assert.deepEqual(pair.writes, ['r1', 'r2']);
+    const store = sem('strb', 'w11, [x4], #1');
+    assert.deepEqual([store.class, store.reads, store.writes], ['store', ['r11', 'r4'], ['r4']]);
+    const stp = sem('stp', 'x1, x2, [x0]');
+    assert.deepEqual([stp.reads, stp.writes], [['r1', 'r2', 'r0'], []]);
+    const neon = sem('ld1', '{ v0.16b }, [x1]');
+    assert.deepEqual([neon.class, neon.writes], ['load', ['v0']]);
+  });
+
+  it('knows branches and reports what it does not know', () => {
+    assert.deepEqual(sem('cbnz', 'x0, 0x10').reads, ['r0']);
+    assert.equal(sem('b.ne', '0x0').readsFlags, true);
+    assert.deepEqual(sem('tbz', 'w9, #31, 0x748').reads, ['r9']);
+    assert.equal(sem('frobnicate', 'x0, x1').class, 'unknown');
+  });
+});
+
+describe('control flow and loops', () => {
+  const listing = [
+    '0000000000000000 <nested>:',
+    '       0: \tmov\tx3, #0', //                       block 0
+    '       4: \tldr\tx4, [x0]', //          outer header, block 1
+    '       8: \tadd\tx5, x4, #1', //       inner header, block 2
+    '       c: \tsubs\tx5, x5, #1',
+    '      10: \tb.ne\t0x8 <nested+0x8>',
+    '      14: \tadd\tx3, x3, x4', //                     block 3
+    '      18: \tcbz\tx3, 0x24 <nested+0x24>',
+    '      1c: \tsubs\tx1, x1, #1', //                    block 4
+    '      20: \tb.ne\t0x4 <nested+0x4>',
+    '      24: \tret', //                                 block 5
+  ].join('\n');
+  const [fn] = parseListing(listing, 'llvm-objdump');
+  const flow = buildControlFlow(fn!);
+
+  it('finds blocks, dominators, back edges and nesting', () => {
+    assert.equal(flow.blocks.length, 6);
+    assert.deepEqual(flow.blocks.map((block) => block.successors), [[1], [2], [2, 3], [5, 4], [1, 5], []]);
+    assert.deepEqual([...flow.dominators[4]!].sort(), [0, 1, 2, 3, 4]);
+    const loops = flow.loops.map((loop) => ({ header: loop.headerAddress, blocks: loop.blocks, depth: loop.depth, innermost: loop.innermost }));
+    assert.deepEqual(loops.sort((a, b) => a.header - b.header), [
+      { header: 4, blocks: [1, 2, 3, 4], depth: 1, innermost: false },
+      { header: 8, blocks: [2], depth: 2, innermost: true },
+    ]);
+  });
+
+  it('picks the loop with the largest own body below an enclosing outer loop, or one given by address', () => {
+    assert.equal(pickHotLoop(flow)!.headerAddress, 8);
+    assert.equal(pickHotLoop(flow, 4)!.headerAddress, 4);
+    assert.equal(pickHotLoop(flow, 0x99), undefined);
+  });
+
+  it('follows the fall-through path from the header back to it', () => {
+    const outer = flow.loops.find((loop) => loop.headerAddress === 4)!;
+    assert.deepEqual(fallThroughPath(flow, outer), [1, 2, 3, 4]);
+  });
+});

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parseListing, type AsmFunction } from '../asm/parse.js';
+import { cpuModelSchema, listModels, loadCpuModel, type CpuModel } from './model.js';
+import { analyzeHotLoop } from './index.js';
+import { findIdioms } from './idioms.js';
+
+const functions = parseListing(readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'));
+
+const analyzeFunction = (fn: AsmFunction, model: CpuModel) => analyzeHotLoop(fn, model);
+
+let m1: CpuModel;
+before(async () => {
+  m1 = await loadCpuModel('apple-m1');
+});
+const analyse = (name: string, model = m1) => analyzeFunction(functions.find((fn) => fn.name === name)!, model).analysis;
+
+describe('critical path on hand-checked loops (apple-m1)', () => {
+  // Worked out by hand from the Firestorm table: ALU 1, flag ops 1, load 4 into an ALU op, 3 into an address.
+  const expected: Array<[string, number, string]> = [
+    ['chain4', 4, 'four dependent adds'],
+    ['two_chains', 3, 'the longer of two independent chains (3 vs 2)'],
+    ['flag_chain', 3, 'subs → ccmp (flags) → csel → next subs'],
+    ['pointer_chase', 3, 'a load feeding the next load\'s address'],
+    ['load_add_chain', 6, 'load 4 + add 1 + and 1, the and feeding the next address'],
+    ['refill_step', 8, 'lsl 1 → orr 1 → and 1 → table load 4 → sub bitsleft 1 → next lsl'],
+  ];
+  for (const [name, cycles, why] of expected) {
+    it(`${name}: ${cycles} cycles/iteration (${why})`, () => {
+      const analysis = analyse(name);
+      assert.equal(analysis.criticalPathCycles, cycles);
+      const chainLatency = analysis.criticalChain.reduce((sum, link) => sum + link.latencyCycles, 0);
+      assert.equal(chainLatency, cycles, 'the reported chain adds up to the critical path');
+      for (const link of analysis.criticalChain) assert.equal(analysis.slackCycles[link.index], 0, `${link.text} is on the critical path: no slack`);
+      assert.deepEqual(analysis.unknownMnemonics, []);
+    });
+  }
+
+  it('reports the chain of the refill step in order, with the load-to-use latency', () => {
+    const chain = analyse('refill_step').criticalChain.map((link) => `${link.text} [${link.latencyCycles}]`);
+    assert.deepEqual(chain, ['and x10, x2, #2047 [1]', 'ldr w11, [x5, x10, lsl #2] [4]', 'sub x3, x3, x11 [1]', 'lsl x8, x8, x3 [1]', 'orr x2, x2, x8 [1]']);
+  });
+
+  it('gives independent work slack', () => {
+    const analysis = analyse('two_chains');
+    const shortChain = analysis.nodes.filter((node) => node.instruction.operands.startsWith('x2'));
+    for (const node of shortChain) assert.equal(analysis.slackCycles[node.index], 1, node.instruction.operands);
+  });
+
+  it('computes resource and front-end bounds and ILP', () => {
+    const refill = analyse('refill_step');
+    // 16 instructions; cmp+b.lo fuse: 15 decode slots / 8 wide.
+    assert.equal(refill.frontEndBoundCycles, 15 / 8);
+    assert.equal(refill.ilp, 16 / 8);
+    assert.equal(refill.bound, 'critical path');
+    assert.equal(refill.predictedCycles, 8);
+  });
+
+  it('finds the libdeflate idioms the refill step is written with', () => {
+    const { analysis, flow } = analyzeFunction(functions.find((fn) => fn.name === 'refill_step')!, m1);
+    const found = Object.fromEntries(findIdioms(analysis, flow).map((idiom) => [idiom.idiom, idiom.found]));
+    assert.deepEqual(found, {
+      'branchless refill': true,
+      'bitsleft -= entry': true,
+      'saved_bitbuf': false,
+      'BFXIL insert': true,
+      'CCMP chain': false,
+      'batched literal stores': true,
+      'unrolled match copy': false,
+    });
+    const flagLoop = analyzeFunction(functions.find((fn) => fn.name === 'flag_chain')!, m1);
+    assert.equal(findIdioms(flagLoop.analysis, flagLoop.flow).find((idiom) => idiom.idiom === 'CCMP chain')!.found, true);
+  });
+});
+
+describe('resource bound', () => {
+  it('puts BFXIL on its single unit', () => {
+    const [fn] = parseListing(['0000000000000000 <bfm>:', '       0: \tbfxil\tx1, x5, #0, #8', '       4: \tbfxil\tx2, x5, #0, #8', '       8: \tbfxil\tx3, x5, #0, #8', '       c: \tbfxil\tx4, x5, #0, #8', '      10: \tb\t0x0 <bfm>'].join('\n'));
+    const { analysis } = analyzeFunction(fn!, m1);
+    assert.equal(analysis.resourceBoundCycles, 4);
+    assert.match(analysis.resourceBottleneck, /4 uops on u6/);
+    assert.equal(analysis.bound, 'resources');
+  });
+});
+
+describe('CPU models are data', () => {
+  it('ships M1, M2 and M3 P-cores and the llvm-mca model, every number with a source', async () => {
+    assert.deepEqual(await listModels(), ['apple-m1', 'apple-m2', 'apple-m3', 'llvm-mca-apple-m1']);
+    for (const name of await listModels()) {
+      const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'models', `${name}.json`), 'utf8'));
+      assert.ok(cpuModelSchema.safeParse(raw).success, name);
+      for (const timing of Object.values<{ source: string }>(raw.classes ?? {})) assert.ok(timing.source.length > 10);
+    }
+  });
+
+  it('marks M2/M3 numbers as inherited from M1', async () => {
+    const m3 = await loadCpuModel('apple-m3');
+    assert.equal(m3.inheritedFrom, 'apple-m1');
+    assert.equal(m3.classes.load.inherited, true);
+    assert.equal(m3.decodeWidth, 8);
+    assert.equal(analyse('refill_step', m3).criticalPathCycles, 8);
+  });
+
+  it('refuses a model without sources or an unknown model name', async () => {
+    assert.equal(cpuModelSchema.safeParse({ name: 'x', core: 'x', inherits: null, decodeWidth: { value: 8 } }).success, false);
+    await assert.rejects(loadCpuModel('apple-m9'), /no CPU model "apple-m9"/);
+  });
+});

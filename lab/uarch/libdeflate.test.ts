@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { obtainLibdeflateSource } from '../build/libdeflate-source.js';
+import { criticalPathDiff } from '../report/critical-path.js';
+import { analyzeLoop, loadCpuModel, textReport, type CpuModel, type LoopReport } from './index.js';
+
+/**
+ * Real ARM64 code: libdeflate 1.23's decompressor (Debian's source package)
+ * compiled here by clang for aarch64 Linux (ELF) and arm64 macOS (Mach-O).
+ */
+const clang = (await execa('clang', ['--version'], { reject: false })).exitCode === 0;
+let work: string;
+let model: CpuModel;
+const reports: Record<string, LoopReport> = {};
+
+before(async () => {
+  if (!clang) return;
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-libdeflate-arm64-'));
+  model = await loadCpuModel('apple-m1');
+  const source = (await obtainLibdeflateSource({ kind: 'debian', suite: 'trixie' }))!.dir;
+  const input = join(source, 'lib', 'deflate_decompress.c');
+  await execa('clang', ['--target=aarch64-linux-gnu', '-O2', '-c', `-I${source}`, input, '-o', join(work, 'linux.o')]);
+  // The macOS target has no headers here: libdeflate's freestanding mode needs none.
+  await execa('clang', ['--target=arm64-apple-macos', '-O2', '-c', '-DFREESTANDING', '-ffreestanding', `-I${source}`, input, '-o', join(work, 'mac.o')]);
+  await writeFile(join(work, 'gnu.txt'), String((await execa('aarch64-linux-gnu-objdump', ['-d', join(work, 'linux.o')], { reject: false })).stdout));
+  for (const [name, path] of [
+    ['elf', join(work, 'linux.o')],
+    ['macho', join(work, 'mac.o')],
+    ['gnu', join(work, 'gnu.txt')],
+  ] as const) {
+    reports[name] = await analyzeLoop({ path, functionName: 'libdeflate_deflate_decompress_ex', cpu: 'apple-m1' }, model);
+  }
+});
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('libdeflate\'s decompressor compiled for ARM64', { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' }, () => {
+  it('finds the function in ELF and Mach-O objects and picks the fastloop', () => {
+    assert.equal(reports.elf!.function, 'libdeflate_deflate_decompress_ex');
+    assert.equal(reports.macho!.function, '_libdeflate_deflate_decompress_ex', 'named from the Mach-O symbol table, not ltmp0');
+    for (const report of [reports.elf!, reports.macho!]) {
+      assert.ok(report.loops.length >= 10, `${report.loops.length} loops`);
+      assert.equal(report.hotLoop.depth, 2, 'inside the per-block loop');
+      assert.ok(report.hotLoop.ownInstructions >= 150, `hot loop own body ${report.hotLoop.ownInstructions}`);
+    }
+  });
+
+  it('reports a loop-carried critical path through the table lookups, with no unknown instructions', () => {
+    for (const report of [reports.elf!, reports.macho!]) {
+      const a = report.analysis;
+      assert.ok(a.criticalPathCycles >= 8 && a.criticalPathCycles <= 30, `critical path ${a.criticalPathCycles}`);
+      assert.ok(a.criticalChain.some((link) => link.text.startsWith('ldr w')), 'a 32-bit table entry load is on the chain');
+      assert.ok(a.predictedCycles >= a.criticalPathCycles && a.ilp > 1);
+      assert.deepEqual(a.unknownMnemonics, []);
+      assert.match(textReport(report), /^critical path: \d+(\.\d+)? cycles\/iteration$/m);
+    }
+    assert.ok(Math.abs(reports.elf!.analysis.criticalPathCycles - reports.macho!.analysis.criticalPathCycles) <= 2);
+  });
+
+  it('reads the GNU objdump listing of the same object to the same answer', () => {
+    assert.equal(reports.gnu!.analysis.criticalPathCycles, reports.elf!.analysis.criticalPathCycles);
+    assert.equal(reports.gnu!.analysis.instructions, reports.elf!.analysis.instructions);
+    assert.equal(reports.gnu!.hotLoop.headerAddress, reports.elf!.hotLoop.headerAddress);
+  });
+
+  it('recognises libdeflate\'s idioms in libdeflate itself', () => {
+    const found = new Set(reports.elf!.idioms.filter((idiom) => idiom.found).map((idiom) => idiom.idiom));
+    for (const idiom of ['branchless refill', 'bitsleft -= entry', 'saved_bitbuf', 'unrolled match copy']) assert.ok(found.has(idiom), idiom);
+  });
+
+  it('renders a compact diff for a PR comment', () => {
+    const markdown = criticalPathDiff(reports.elf!, reports.macho!, reports.elf!);
+    assert.match(markdown, /^### Hot decode loop on apple-m1 /m);
+    assert.match(markdown, /^\| predicted cycles\/iteration \| \d+ \| \d+ \| [−+]?\d+ \| \d+ \|$/m);
+    assert.match(markdown, /^\| branchless refill \| ✓ \| ✓ \| ✓ \|$/m);
+    assert.ok(markdown.length < 6000, `${markdown.length} characters`);
+  });
+});
