@@ -15,6 +15,7 @@ import { demoConfig, demoOutputPaths } from '../demo/index.js';
 import { driftTable, markdownReport } from '../report/index.js';
 import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
+import { commentOnPullRequest } from '../github/index.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
@@ -229,6 +230,32 @@ export function buildProgram(): Command {
       const report = await analyzeLoop({ path: options.binary, functionName: options.function, cpu: options.cpu, loopAddress }, model);
       if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(textReport(report));
+    });
+
+  program
+    .command('comment')
+    .description('post or update the sticky PR comment from a perf-pr artifact (token from GITHUB_TOKEN; the PR is verified against the run)')
+    .requiredOption('--artifact <dir>', 'the downloaded perf-pr artifact folder')
+    .requiredOption('--repo <owner/name>', 'the repository')
+    .requiredOption('--run-id <id>', 'the perf-pr workflow run that produced the artifact', positiveInt)
+    .option('--api-url <url>', 'GitHub REST API root', process.env.GITHUB_API_URL)
+    .option('--author <login>', 'the login the sticky comment is posted as', 'github-actions[bot]')
+    .option('--full-report-url <url>', 'linked when the comment must be cut')
+    .action(async (options: { artifact: string; repo: string; runId: number; apiUrl?: string; author: string; fullReportUrl?: string }) => {
+      const token = process.env.GITHUB_TOKEN;
+      if (!token) throw new LabError('comment', 'GITHUB_TOKEN is not set.', 'pass the workflow token as the GITHUB_TOKEN environment variable.');
+      const { outcome, prNumber } = await commentOnPullRequest({
+        artifactDir: resolve(options.artifact),
+        repository: options.repo,
+        runId: options.runId,
+        token,
+        apiUrl: options.apiUrl,
+        author: options.author,
+        fullReportUrl: options.fullReportUrl,
+        summaryPath: process.env.GITHUB_STEP_SUMMARY,
+        retryBaseMs: process.env.PERF_LAB_RETRY_BASE_MS ? Number(process.env.PERF_LAB_RETRY_BASE_MS) : undefined,
+      });
+      process.stdout.write(outcome.action === 'skipped' ? `PR #${prNumber}: comment skipped (${outcome.reason})\n` : `PR #${prNumber}: comment ${outcome.action} (${outcome.url})\n`);
     });
 
   program

@@ -4,7 +4,10 @@ import type { BenchResults, Comparison, DatasetResult } from '../bench/results.j
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
 export function escapeCell(text: string): string {
   return text
-    .replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`)
     .replace(/@/g, '@\u200b')
     .replace(/[\r\n]+/g, ' ');
 }
@@ -67,15 +70,20 @@ export function ratioTable(results: BenchResults): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
-  if (!results.ok) return '**Summary: verification failed** — a contender produced wrong output, crashed or hung; see the table.';
+  const failed = results.datasets.filter((dataset) => !dataset.verified);
+  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(', ') || 'no samples'})`).join(', ');
   const vsLibdeflate = results.datasets
     .filter((dataset) => dataset.headVsLibdeflate)
     .map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate!.interval.estimate.toFixed(2)}×`)
     .join(', ');
-  if (!results.base) return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
+  if (!results.base) {
+    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
+    return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
+  }
   const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
   const worst = verdicts.some((v) => v.verdict.kind === 'regression') ? 'regression' : verdicts.some((v) => v.verdict.kind === 'improvement') ? 'improvement' : verdicts.every((v) => v.verdict.kind === 'no change') ? 'no change' : 'inconclusive';
   const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${v.verdict.kind === 'regression' || v.verdict.kind === 'improvement' ? ` (${percent(v.verdict.effect)})` : ''}`).join(', ');
+  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` — elsewhere head vs base: ${detail}` : ''}.`;
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 

@@ -1,0 +1,71 @@
+import type { BenchResults } from '../bench/results.js';
+import { escapeCell, markdownReport } from '../report/index.js';
+import type { GitHubClient } from './client.js';
+
+/** Hidden marker that identifies perf-lab's one sticky comment on a PR. */
+export const COMMENT_MARKER = '<!-- perf-lab:sticky-comment -->';
+/** GitHub refuses comment bodies over 65,536 characters. */
+export const MAX_COMMENT_CHARS = 65_536;
+
+/**
+ * The comment body: marker, the results report (ratio table, verdicts,
+ * summary) and the critical-path section; cut to GitHub's limit with a link to
+ * the full report when too long. Everything from untrusted data is escaped by
+ * the report renderers; the analysis section is passed through a fence guard.
+ */
+export function renderComment(results: BenchResults, options: { analysisMarkdown?: string; fullReportUrl?: string; headSha?: string } = {}): string {
+  const parts = [COMMENT_MARKER, markdownReport(results)];
+  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(options.analysisMarkdown));
+  parts.push(`<sub>perf-lab${options.headSha ? ` · head ${escapeCell(options.headSha.slice(0, 12))}` : ''} · updated ${results.createdAt}</sub>`);
+  return truncateComment(parts.join('\n\n'), options.fullReportUrl);
+}
+
+/** Removes what could break out of the comment: HTML other than the few tags the renderers emit, and @mentions. */
+export function neutraliseMarkdown(markdown: string): string {
+  return markdown
+    .replace(/<(?!\/?(details|summary|b|sub)>)/g, '&lt;')
+    .replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, '$1@\u200b');
+}
+
+export function truncateComment(body: string, fullReportUrl?: string): string {
+  if (body.length <= MAX_COMMENT_CHARS) return body;
+  const notice = `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : ' The full report is in the workflow run\'s artifacts.'}`;
+  let cut = body.slice(0, MAX_COMMENT_CHARS - notice.length);
+  // Close an open code fence so the notice renders as text.
+  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}\n\`\`\``;
+  return `${cut}${notice}`;
+}
+
+export interface CommentTarget {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  /** Only a marked comment by this login counts as ours (a copied marker in someone else's comment does not). */
+  author?: string;
+}
+
+export type UpsertOutcome = { action: 'created' | 'updated'; id: number; url: string } | { action: 'skipped'; reason: string };
+
+/**
+ * Creates perf-lab's comment on the PR, or updates it when one with the marker
+ * exists (only one by the same author is ever kept). A 403 — a token that may
+ * not write, as on pull requests from forks — is reported as skipped, not as a
+ * failure: the job summary still carries the report.
+ */
+export async function upsertStickyComment(client: GitHubClient, target: CommentTarget, body: string): Promise<UpsertOutcome> {
+  try {
+    const comments = await client.paginate(client.rest.issues.listComments, { owner: target.owner, repo: target.repo, issue_number: target.issueNumber, per_page: 100 });
+    const author = target.author ?? 'github-actions[bot]';
+    const existing = comments.find((comment) => typeof comment.body === 'string' && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author);
+    if (existing) {
+      const updated = await client.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
+      return { action: 'updated', id: updated.data.id, url: updated.data.html_url };
+    }
+    const created = await client.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+    return { action: 'created', id: created.data.id, url: created.data.html_url };
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 403) return { action: 'skipped', reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.` };
+    throw error;
+  }
+}

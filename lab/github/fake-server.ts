@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local GitHub REST server (loopback only) implementing the endpoints perf-lab
+ * calls, with in-memory state and injectable failures, for tests.
+ */
+export interface FakeComment {
+  id: number;
+  body: string;
+  user: { login: string; type: string };
+  issueNumber: number;
+}
+
+interface Failure {
+  method: string;
+  path: RegExp;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  times: number;
+}
+
+export class FakeGitHub {
+  readonly comments: FakeComment[] = [];
+  readonly pulls = new Map<number, { headSha: string; headRepo: string }>();
+  readonly runs = new Map<number, { headSha: string; event: string }>();
+  readonly requests: Array<{ method: string; path: string; authorization: string | undefined }> = [];
+  /** The login that comments are created as. */
+  commenter = 'github-actions[bot]';
+  private failures: Failure[] = [];
+  private nextId = 1000;
+  private server: Server | undefined;
+  url = '';
+
+  failNext(method: string, path: RegExp, status: number, options: { times?: number; headers?: Record<string, string>; body?: unknown } = {}): void {
+    this.failures.push({ method, path, status, headers: options.headers ?? {}, body: options.body ?? { message: `injected ${status}` }, times: options.times ?? 1 });
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    const url = new URL(request.url ?? '/', this.url);
+    const method = request.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname, authorization: request.headers.authorization });
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(JSON.stringify(payload));
+    };
+    const failure = this.failures.find((f) => f.method === method && f.path.test(url.pathname) && f.times > 0);
+    if (failure) {
+      failure.times--;
+      send(failure.status, failure.body, failure.headers);
+      return;
+    }
+    let match: RegExpExecArray | null;
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))) {
+      const issueNumber = Number(match[1]);
+      if (!this.pulls.has(issueNumber)) return send(404, { message: 'Not Found' });
+      if (method === 'GET') {
+        const perPage = Number(url.searchParams.get('per_page') ?? 30);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const all = this.comments.filter((comment) => comment.issueNumber === issueNumber);
+        const slice = all.slice((page - 1) * perPage, page * perPage);
+        const headers: Record<string, string> = {};
+        if (page * perPage < all.length) headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
+        return send(200, slice.map((comment) => this.commentJson(comment)), headers);
+      }
+      if (method === 'POST') {
+        if (typeof body?.body !== 'string' || body.body.length > 65_536) return send(422, { message: 'Validation Failed: body is too long (maximum is 65536 characters)' });
+        const comment = { id: this.nextId++, body: body.body, user: { login: this.commenter, type: this.commenter.endsWith('[bot]') ? 'Bot' : 'User' }, issueNumber };
+        this.comments.push(comment);
+        return send(201, this.commentJson(comment));
+      }
+    }
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(url.pathname)) && method === 'PATCH') {
+      const comment = this.comments.find((c) => c.id === Number(match![1]));
+      if (!comment) return send(404, { message: 'Not Found' });
+      if (typeof body?.body !== 'string' || body.body.length > 65_536) return send(422, { message: 'Validation Failed' });
+      comment.body = body.body;
+      return send(200, this.commentJson(comment));
+    }
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(url.pathname)) && method === 'GET') {
+      const pull = this.pulls.get(Number(match[1]));
+      if (!pull) return send(404, { message: 'Not Found' });
+      return send(200, { number: Number(match[1]), head: { sha: pull.headSha, repo: { full_name: pull.headRepo } } });
+    }
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)$/.exec(url.pathname)) && method === 'GET') {
+      const run = this.runs.get(Number(match[1]));
+      if (!run) return send(404, { message: 'Not Found' });
+      return send(200, { id: Number(match[1]), head_sha: run.headSha, event: run.event });
+    }
+    send(404, { message: `Not Found: ${method} ${url.pathname}` });
+  }
+
+  private commentJson(comment: FakeComment) {
+    return { id: comment.id, body: comment.body, user: comment.user, html_url: `${this.url}/comment/${comment.id}` };
+  }
+}

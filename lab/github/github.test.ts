@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { parseResults, type BenchResults } from '../bench/results.js';
+import { projectRoot } from '../core/paths.js';
+import { createGitHubClient } from './client.js';
+import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, upsertStickyComment } from './comment.js';
+import { FakeGitHub } from './fake-server.js';
+import { commentOnPullRequest } from './index.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+/** A real three-way run from this machine (libdeflate 1.14 as base, 1.23 as head and reference). */
+const realRun = async (): Promise<BenchResults> => parseResults(JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')), 'fixture');
+
+/** The real run reshaped into every case a reviewer must see: improvement, regression, failed verification, stand-in, hostile names. */
+async function mixedResults(): Promise<BenchResults> {
+  const results = structuredClone(await realRun());
+  results.head.name = 'gzippy<img src=x onerror=alert(1)>';
+  const software = results.datasets.find((dataset) => dataset.name === 'software')!;
+  // Swap head and base for SOFTWARE: the real +35.7% improvement becomes a real regression.
+  const swap = (interval: { estimate: number; low: number; high: number }) => ({ ...interval, estimate: 1 / interval.estimate, low: 1 / interval.high, high: 1 / interval.low });
+  const verdict = software.headVsBase!.verdict;
+  software.headVsBase = { ...software.headVsBase!, interval: { ...software.headVsBase!.interval, ...swap(software.headVsBase!.interval) }, verdict: { ...verdict, kind: 'regression', effect: 1 / verdict.interval.estimate - 1, interval: { ...verdict.interval, ...swap(verdict.interval) } } };
+  const logs = results.datasets.find((dataset) => dataset.name === 'logs')!;
+  logs.verified = false;
+  logs.headVsLibdeflate = null;
+  logs.baseVsLibdeflate = null;
+  logs.headVsBase = null;
+  logs.contenders[0] = { ...logs.contenders[0]!, megabytesPerSecond: null, failure: 'wrong bytes: first difference at offset 8388630 <script>alert(1)</script> @octocat | ```' };
+  results.ok = false;
+  return results;
+}
+
+let github: FakeGitHub;
+let work: string;
+const HEAD = 'a'.repeat(40);
+const token = 'ghs_perflabtesttoken0123456789';
+
+async function writeArtifact(name: string, results: BenchResults, pr: { prNumber: number; headSha: string }, analysis?: string): Promise<string> {
+  const dir = join(work, name);
+  await execa('mkdir', ['-p', dir]);
+  await writeFile(join(dir, 'results.json'), JSON.stringify(results));
+  await writeFile(join(dir, 'pr.json'), JSON.stringify(pr));
+  if (analysis) await writeFile(join(dir, 'analysis.md'), analysis);
+  return dir;
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-github-'));
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await github?.stop();
+});
+
+async function startServer(): Promise<string> {
+  github = new FakeGitHub();
+  github.pulls.set(42, { headSha: HEAD, headRepo: 'fork/decoder' });
+  github.pulls.set(7, { headSha: 'b'.repeat(40), headRepo: 'owner/decoder' });
+  github.runs.set(1001, { headSha: HEAD, event: 'pull_request' });
+  return github.start();
+}
+
+describe('sticky PR comment against a local GitHub server', () => {
+  it('creates exactly one comment, then updates it on the next run', async () => {
+    const api = await startServer();
+    const artifact = await writeArtifact('a1', await realRun(), { prNumber: 42, headSha: HEAD });
+    const first = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    assert.equal(first.outcome.action, 'created');
+    const second = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    assert.equal(second.outcome.action, 'updated');
+    assert.equal(github.comments.length, 1);
+    assert.ok(github.comments[0]!.body.startsWith(COMMENT_MARKER));
+    assert.match(github.comments[0]!.body, /\*\*Summary: improvement\*\*/);
+    assert.ok(github.requests.every((request) => request.authorization === `token ${token}`));
+  });
+
+  it('finds its comment among many (pagination) and ignores a copied marker in someone else\'s comment', async () => {
+    const api = await startServer();
+    for (let i = 0; i < 120; i++) github.comments.push({ id: i + 1, body: i === 5 ? `quoting ${COMMENT_MARKER}` : `comment ${i}`, user: { login: 'someone', type: 'User' }, issueNumber: 42 });
+    github.comments.push({ id: 500, body: `${COMMENT_MARKER}\nold`, user: { login: 'github-actions[bot]', type: 'Bot' }, issueNumber: 42 });
+    const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
+    const outcome = await upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nnew`);
+    assert.deepEqual([outcome.action, 'id' in outcome ? outcome.id : 0], ['updated', 500]);
+    assert.equal(github.comments.find((comment) => comment.id === 6)!.body, `quoting ${COMMENT_MARKER}`);
+  });
+
+  it('rejects an artifact whose PR number is forged (that PR\'s head is another commit)', async () => {
+    const api = await startServer();
+    const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
+    await assert.rejects(commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /PR #7's head is b{40}, not a{40}.*forged or stale/);
+    assert.equal(github.comments.length, 0);
+  });
+
+  it('rejects an artifact that claims another commit than the run measured, and unexpected files', async () => {
+    const api = await startServer();
+    const wrongSha = await writeArtifact('wrong-sha', await realRun(), { prNumber: 42, headSha: 'c'.repeat(40) });
+    await assert.rejects(commentOnPullRequest({ artifactDir: wrongSha, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /the artifact says it measured c{40}, but workflow run 1001 ran on a{40}/);
+    const extra = await writeArtifact('extra', await realRun(), { prNumber: 42, headSha: HEAD });
+    await writeFile(join(extra, 'payload.sh'), 'curl evil');
+    await assert.rejects(commentOnPullRequest({ artifactDir: extra, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /unexpected file "payload\.sh"/);
+    const badResults = await writeArtifact('bad-results', { ...(await realRun()), ok: 'yes' } as unknown as BenchResults, { prNumber: 42, headSha: HEAD });
+    await assert.rejects(commentOnPullRequest({ artifactDir: badResults, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /results\.json in the artifact is not a valid results file: ok:/);
+    assert.equal(github.comments.length, 0);
+  });
+
+  it('cuts an oversize report to GitHub\'s limit with a link to the full report', async () => {
+    const api = await startServer();
+    const artifact = await writeArtifact('big', await realRun(), { prNumber: 42, headSha: HEAD }, `### analysis\n\n${'x'.repeat(59_000)}\n\`\`\`\n${'y'.repeat(20_000)}`);
+    const results = await realRun();
+    const body = renderComment(results, { analysisMarkdown: 'z'.repeat(80_000), fullReportUrl: 'https://github.com/owner/decoder/actions/runs/1001' });
+    assert.ok(body.length <= MAX_COMMENT_CHARS);
+    assert.match(body, /cut to fit GitHub's 65536-character limit\. The full report is in \[the run's artifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$/);
+    const posted = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1, fullReportUrl: 'https://example.invalid/run' });
+    assert.equal(posted.outcome.action, 'created');
+    assert.ok(github.comments[0]!.body.length <= MAX_COMMENT_CHARS);
+  });
+
+  it('retries a 5xx and succeeds', async () => {
+    const api = await startServer();
+    github.failNext('POST', /\/issues\/42\/comments$/, 502, { times: 2 });
+    const artifact = await writeArtifact('retry', await realRun(), { prNumber: 42, headSha: HEAD });
+    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    assert.equal(result.outcome.action, 'created');
+    assert.equal(github.requests.filter((request) => request.method === 'POST').length, 3);
+  });
+
+  it('waits out a primary rate limit and goes on', async () => {
+    const api = await startServer();
+    github.failNext('GET', /\/pulls\/42$/, 403, { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) }, body: { message: 'API rate limit exceeded' } });
+    const artifact = await writeArtifact('ratelimit', await realRun(), { prNumber: 42, headSha: HEAD });
+    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    assert.equal(result.outcome.action, 'created');
+    assert.equal(github.requests.filter((request) => request.path.endsWith('/pulls/42')).length, 2);
+  });
+
+  it('on a 403 (fork token) writes the job summary and warns instead of failing; the token never reaches the output', async () => {
+    const api = await startServer();
+    github.failNext('POST', /\/issues\/42\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
+    const artifact = await writeArtifact('fork', await realRun(), { prNumber: 42, headSha: HEAD });
+    const summary = join(work, 'summary.md');
+    const run = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '1001', '--api-url', api], {
+      reject: false,
+      cwd: projectRoot(),
+      env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
+    });
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    assert.match(String(run.stdout), /PR #42: comment skipped \(GitHub answered 403/);
+    assert.match(String(run.stderr), /warning: .*may not comment here, as on pull requests from forks\. The report is in the job summary\./);
+    assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
+    assert.equal(github.comments.length, 0);
+    const failing = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '999', '--api-url', api], { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } });
+    assert.notEqual(failing.exitCode, 0);
+    for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr]) assert.ok(!String(output).includes(token), 'the token is never printed');
+  });
+});
+
+describe('the comment a reviewer reads', () => {
+  it('matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, hostile names)', async () => {
+    const body = renderComment(await mixedResults(), { analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat', headSha: HEAD });
+    const golden = join(fixtures, 'comment-mixed.golden.md');
+    if (process.env.PERF_LAB_UPDATE_GOLDEN) await writeFile(golden, body);
+    assert.equal(body, await readFile(golden, 'utf8'));
+  });
+
+  it('escapes untrusted text: no raw HTML, no live mentions, no table breaks', async () => {
+    const body = renderComment(await mixedResults(), { analysisMarkdown: '<script>x</script> thanks @octocat' });
+    assert.ok(!body.includes('<img'), 'decoder name HTML escaped');
+    assert.ok(!body.includes('<script>'), 'error text and analysis HTML escaped');
+    assert.ok(!/@octocat/.test(body), 'every mention is broken by a zero-width space');
+    assert.match(body, /❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;script&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\`\\`\\`/);
+  });
+});

@@ -1,0 +1,44 @@
+import { appendFile } from 'node:fs/promises';
+import { LabError } from '../core/errors.js';
+import { warn } from '../core/log.js';
+import { createGitHubClient } from './client.js';
+import { renderComment, upsertStickyComment, type UpsertOutcome } from './comment.js';
+import { readArtifact, verifyPullRequest } from './trust.js';
+
+export { createGitHubClient, type GitHubClient } from './client.js';
+export { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, truncateComment, upsertStickyComment } from './comment.js';
+export { readArtifact, verifyPullRequest } from './trust.js';
+
+export interface CommentOptions {
+  artifactDir: string;
+  /** owner/name */
+  repository: string;
+  runId: number;
+  token: string;
+  apiUrl?: string;
+  author?: string;
+  fullReportUrl?: string;
+  /** The job summary file ($GITHUB_STEP_SUMMARY), written whatever happens to the comment. */
+  summaryPath?: string;
+  retryBaseMs?: number;
+}
+
+/**
+ * The perf-comment job: validate the artifact, make sure the PR it names is
+ * the one the run measured, then create or update the sticky comment. A token
+ * that may not comment (forks) yields a warning and the job summary only.
+ */
+export async function commentOnPullRequest(options: CommentOptions): Promise<{ outcome: UpsertOutcome; prNumber: number; body: string }> {
+  const [owner, repo] = options.repository.split('/');
+  if (!owner || !repo || options.repository.split('/').length !== 2) {
+    throw new LabError('comment', `--repo ${JSON.stringify(options.repository)} is not owner/name.`, 'pass the repository as owner/name (in Actions: ${{ github.repository }}).');
+  }
+  const artifact = await readArtifact(options.artifactDir);
+  const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, retryBaseMs: options.retryBaseMs, onWarning: warn });
+  const prNumber = await verifyPullRequest(client, owner, repo, options.runId, artifact.pr);
+  const body = renderComment(artifact.results, { analysisMarkdown: artifact.analysisMarkdown, fullReportUrl: options.fullReportUrl, headSha: artifact.pr.headSha });
+  if (options.summaryPath) await appendFile(options.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, '')}\n`);
+  const outcome = await upsertStickyComment(client, { owner, repo, issueNumber: prNumber, author: options.author }, body);
+  if (outcome.action === 'skipped') warn(`${outcome.reason} The report is in the job summary.`);
+  return { outcome, prNumber, body };
+}

@@ -1,0 +1,78 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseResults, type BenchResults } from '../bench/results.js';
+import { LabError } from '../core/errors.js';
+import type { GitHubClient } from './client.js';
+
+/** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
+export const prInfoSchema = z.object({ prNumber: z.number().int().positive(), headSha: z.string().regex(/^[0-9a-f]{40}$/) }).strict();
+export type PrInfo = z.infer<typeof prInfoSchema>;
+
+export const ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 60_000 };
+
+export interface TrustedArtifact {
+  results: BenchResults;
+  analysisMarkdown: string | undefined;
+  pr: PrInfo;
+}
+
+const step = 'comment: artifact';
+
+/**
+ * Reads a downloaded perf-pr artifact folder, refusing anything unexpected:
+ * unknown or too many files, oversize content, results or PR info that fail
+ * their schemas.
+ */
+export async function readArtifact(dir: string): Promise<TrustedArtifact> {
+  const allowed = new Set(['results.json', 'pr.json', 'analysis.md', 'report.md']);
+  const names = await readdir(dir).catch(() => {
+    throw new LabError(step, `cannot read the artifact folder ${dir}.`, 'download the perf-pr artifact there first.');
+  });
+  if (names.length > ARTIFACT_LIMITS.files) throw new LabError(step, `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`, 'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.');
+  let total = 0;
+  for (const name of names) {
+    if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, 'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.');
+    const info = await stat(join(dir, name));
+    if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file.`, 'refusing it.');
+    total += info.size;
+  }
+  if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, 'refusing it.');
+  const readJson = async (name: string): Promise<unknown> => {
+    try {
+      return JSON.parse(await readFile(join(dir, name), 'utf8'));
+    } catch (error) {
+      throw new LabError(step, `${name} in the artifact is missing or not JSON (${(error as Error).message}).`, 'refusing it.');
+    }
+  };
+  const results = parseResults(await readJson('results.json'), 'results.json in the artifact');
+  const pr = prInfoSchema.safeParse(await readJson('pr.json'));
+  if (!pr.success) throw new LabError(step, 'pr.json in the artifact is invalid.', 'refusing it.');
+  let analysisMarkdown: string | undefined;
+  if (names.includes('analysis.md')) {
+    analysisMarkdown = await readFile(join(dir, 'analysis.md'), 'utf8');
+    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}\n\n… (analysis cut)`;
+  }
+  return { results, analysisMarkdown, pr: pr.data };
+}
+
+/**
+ * The PR a workflow run may comment on: the artifact's claim is believed only
+ * when GitHub says that PR's head is the commit the run measured, so a fork
+ * cannot steer the comment onto another PR.
+ */
+export async function verifyPullRequest(client: GitHubClient, owner: string, repo: string, runId: number, claimed: PrInfo): Promise<number> {
+  const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId });
+  const runSha = run.data.head_sha;
+  if (claimed.headSha !== runSha) {
+    throw new LabError('comment: verify', `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`, 'refusing to comment: the artifact does not belong to this run.');
+  }
+  const pull = await client.rest.pulls.get({ owner, repo, pull_number: claimed.prNumber }).catch((error: { status?: number }) => {
+    if (error.status === 404) throw new LabError('comment: verify', `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`, 'refusing to comment.');
+    throw error;
+  });
+  if (pull.data.head.sha !== runSha) {
+    throw new LabError('comment: verify', `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR number in the artifact is forged or stale.`, 'refusing to comment; a newer push will post its own results.');
+  }
+  return claimed.prNumber;
+}
