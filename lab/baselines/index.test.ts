@@ -4,60 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { writeResults, type BenchResults } from '../bench/results.js';
+import { writeResults } from '../bench/results.js';
+import { sampleResults } from './sample-results.js';
 import { projectRoot } from '../core/paths.js';
-import { clusteredMedianInterval } from '../stats/index.js';
 import { baselineKey, compareWithBaselines, parseBaseline, updateBaselines } from './index.js';
-
-/** A valid results file with one dataset whose cycle ratios are `ratios` (3 batches). */
-function results(options: { ratioScale?: number; ok?: boolean; standIn?: boolean; createdAt?: string; cpuModel?: string } = {}): BenchResults {
-  const scale = options.ratioScale ?? 1;
-  const cycleRatios = [
-    [0.52, 0.53, 0.51, 0.52],
-    [0.5, 0.51, 0.52, 0.5],
-    [0.53, 0.52, 0.52, 0.54],
-  ].map((batch) => batch.map((ratio) => ratio * scale));
-  const interval = clusteredMedianInterval(cycleRatios, { seed: 1, resamples: 500 });
-  return {
-    schemaVersion: 2,
-    createdAt: options.createdAt ?? '2026-11-25T10:00:00.000Z',
-    machine: { os: 'darwin', osRelease: '23.6.0', arch: 'arm64', cpuModel: options.cpuModel ?? 'Apple M1 (Virtual)', logicalCpus: 3 },
-    mode: 'in-process',
-    libdeflate: { name: 'libdeflate-1.24', version: '1.24', source: 'git', buildSystem: 'cmake', compiler: 'Apple clang 15', cflags: '-O3' },
-    head: { name: 'gzippy', adapter: 'cabi', description: 'git', rustc: 'rustc 1.95.0', llvm: '22.1.2', compiler: null },
-    base: null,
-    settings: { roundsPerBatch: 8, warmupRounds: 2, timeoutMs: 1000, minBatches: 3, maxBatches: 3, targetHalfWidth: 0.005, budgetSeconds: 60, verdictConfidence: 0.99 },
-    datasets: [
-      {
-        name: 'silesia',
-        label: options.standIn ? 'SILESIA (stand-in)' : 'SILESIA',
-        standIn: options.standIn ?? false,
-        scale: 'full',
-        rawBytes: 211_957_760,
-        rawSha256: 'a'.repeat(64),
-        compressedBytes: 67_000_000,
-        compressedSha256: 'b'.repeat(64),
-        compressor: 'gzip 1.12',
-        level: 9,
-        placement: 'QOS_CLASS_USER_INTERACTIVE',
-        batches: 3,
-        rounds: 24,
-        targetMet: true,
-        stoppedBecause: 'target met',
-        elapsedSeconds: 30,
-        verified: options.ok ?? true,
-        contenders: [
-          { name: 'gzippy', role: 'head', samplesNs: [[1, 2]], megabytesPerSecond: 100, failure: null },
-          { name: 'libdeflate-1.24', role: 'libdeflate', samplesNs: [[1, 2]], megabytesPerSecond: 200, failure: null },
-        ],
-        headVsLibdeflate: { interval, cycleRatios },
-        baseVsLibdeflate: null,
-        headVsBase: null,
-      },
-    ],
-    ok: options.ok ?? true,
-  };
-}
 
 let dir: string;
 before(async () => {
@@ -70,21 +20,21 @@ after(async () => {
 describe('baseline update', () => {
   it('stores one file per key and appends new runs, never the same run twice', async () => {
     const store = join(dir, 'append');
-    const first = await updateBaselines(results(), 'c'.repeat(64), store);
+    const first = await updateBaselines(sampleResults(), 'c'.repeat(64), store);
     assert.equal(first.length, 1);
     assert.match(first[0]!.path, /silesia-apple-m1-virtual-[0-9a-f]{16}\.json$/);
-    await updateBaselines(results({ createdAt: '2026-11-26T10:00:00.000Z' }), 'd'.repeat(64), store);
-    const again = await updateBaselines(results({ createdAt: '2026-11-26T10:00:00.000Z' }), 'd'.repeat(64), store);
+    await updateBaselines(sampleResults({ createdAt: '2026-11-26T10:00:00.000Z' }), 'd'.repeat(64), store);
+    const again = await updateBaselines(sampleResults({ createdAt: '2026-11-26T10:00:00.000Z' }), 'd'.repeat(64), store);
     assert.equal(again[0]!.entries, 2);
     const stored = parseBaseline(JSON.parse(await readFile(first[0]!.path, 'utf8')), 'test');
-    assert.deepEqual(stored.key, baselineKey(results(), results().datasets[0]!));
+    assert.deepEqual(stored.key, baselineKey(sampleResults(), sampleResults().datasets[0]!));
     assert.deepEqual(stored.entries.map((entry) => entry.resultsSha256[0]), ['c', 'd']);
   });
 
   it('refuses results that failed verification, used a stand-in, or lack a ratio', async () => {
-    await assert.rejects(updateBaselines(results({ ok: false }), 'e'.repeat(64), join(dir, 'x')), /failed verification/);
-    await assert.rejects(updateBaselines(results({ standIn: true }), 'e'.repeat(64), join(dir, 'x')), /SILESIA \(stand-in\) is a stand-in/);
-    const noRatio = results();
+    await assert.rejects(updateBaselines(sampleResults({ ok: false }), 'e'.repeat(64), join(dir, 'x')), /failed verification/);
+    await assert.rejects(updateBaselines(sampleResults({ standIn: true }), 'e'.repeat(64), join(dir, 'x')), /SILESIA \(stand-in\) is a stand-in/);
+    const noRatio = sampleResults();
     noRatio.datasets[0]!.headVsLibdeflate = null;
     await assert.rejects(updateBaselines(noRatio, 'e'.repeat(64), join(dir, 'x')), /no decoder\/libdeflate ratio for SILESIA/);
     assert.deepEqual(await readdir(dir).then((names) => names.filter((name) => name === 'x')), [], 'nothing was written');
@@ -92,18 +42,18 @@ describe('baseline update', () => {
 
   it('refuses to append to a file that holds another key', async () => {
     const store = join(dir, 'tampered');
-    const [outcome] = await updateBaselines(results(), 'c'.repeat(64), store);
+    const [outcome] = await updateBaselines(sampleResults(), 'c'.repeat(64), store);
     const file = JSON.parse(await readFile(outcome!.path, 'utf8'));
     file.key.cpuModel = 'Apple M3';
     await writeFile(outcome!.path, JSON.stringify(file));
     const before = await readFile(outcome!.path, 'utf8');
-    await assert.rejects(updateBaselines(results({ createdAt: '2026-11-27T10:00:00.000Z' }), 'f'.repeat(64), store), /holds a baseline for a different key/);
+    await assert.rejects(updateBaselines(sampleResults({ createdAt: '2026-11-27T10:00:00.000Z' }), 'f'.repeat(64), store), /holds a baseline for a different key/);
     assert.equal(await readFile(outcome!.path, 'utf8'), before, 'the file is left as it was');
   });
 
   it('keeps every write when updates run concurrently', async () => {
     const store = join(dir, 'concurrent');
-    const writers = Array.from({ length: 8 }, (_, i) => updateBaselines(results({ createdAt: `2026-11-2${i}T10:00:00.000Z` }), String(i).repeat(64), store));
+    const writers = Array.from({ length: 8 }, (_, i) => updateBaselines(sampleResults({ createdAt: `2026-11-2${i}T10:00:00.000Z` }), String(i).repeat(64), store));
     await Promise.all(writers);
     const [name] = await readdir(store).then((names) => names.filter((n) => n.endsWith('.json')));
     const stored = parseBaseline(JSON.parse(await readFile(join(store, name!), 'utf8')), 'test');
@@ -113,7 +63,7 @@ describe('baseline update', () => {
 });
 
 describe('baseline files are validated', () => {
-  const valid = () => ({ schemaVersion: 1, key: baselineKey(results(), results().datasets[0]!), entries: [{ recordedAt: '2026-11-25T10:00:00.000Z', ratio: results().datasets[0]!.headVsLibdeflate!.interval, cycleRatios: [[0.5, 0.51]], batches: 1, rounds: 4, resultsSha256: 'c'.repeat(64) }] });
+  const valid = () => ({ schemaVersion: 1, key: baselineKey(sampleResults(), sampleResults().datasets[0]!), entries: [{ recordedAt: '2026-11-25T10:00:00.000Z', ratio: sampleResults().datasets[0]!.headVsLibdeflate!.interval, cycleRatios: [[0.5, 0.51]], batches: 1, rounds: 4, resultsSha256: 'c'.repeat(64) }] });
   it('accepts a valid file', () => {
     assert.equal(parseBaseline(valid(), 'f').entries.length, 1);
   });
@@ -139,17 +89,17 @@ describe('compare with baselines', () => {
   it('reports a missing baseline, no change for the same ratios, and a regression for 10% slower', async () => {
     const store = join(dir, 'compare');
     const thresholds = { SILESIA: { threshold: 0.01, source: 'test calibration' } };
-    const [none] = await compareWithBaselines(results(), store, thresholds);
+    const [none] = await compareWithBaselines(sampleResults(), store, thresholds);
     assert.equal(none!.verdict, null);
     assert.match(none!.note, /no baseline for this key \(Apple M1 \(Virtual\), darwin\/arm64, libdeflate 1\.24/);
-    await updateBaselines(results(), 'c'.repeat(64), store);
-    const [same] = await compareWithBaselines(results(), store, thresholds);
+    await updateBaselines(sampleResults(), 'c'.repeat(64), store);
+    const [same] = await compareWithBaselines(sampleResults(), store, thresholds);
     assert.equal(same!.verdict!.kind, 'inconclusive', 'identical ratios: drift 0, but 12 cycles cannot show it is inside ±1%');
     assert.equal(same!.verdict!.interval.estimate, 1);
-    const [slower] = await compareWithBaselines(results({ ratioScale: 0.9 }), store, thresholds);
+    const [slower] = await compareWithBaselines(sampleResults({ ratioScale: 0.9 }), store, thresholds);
     assert.equal(slower!.verdict!.kind, 'regression');
     assert.ok(Math.abs(slower!.verdict!.effect + 0.1) < 1e-9);
-    const [otherCpu] = await compareWithBaselines(results({ cpuModel: 'Apple M3' }), store, thresholds);
+    const [otherCpu] = await compareWithBaselines(sampleResults({ cpuModel: 'Apple M3' }), store, thresholds);
     assert.equal(otherCpu!.verdict, null, 'another CPU is another key');
   });
 
@@ -157,8 +107,8 @@ describe('compare with baselines', () => {
     const store = join(dir, 'cli');
     const baselinePath = join(dir, 'baseline-results.json');
     const currentPath = join(dir, 'current-results.json');
-    await writeResults(baselinePath, results());
-    await writeResults(currentPath, results({ ratioScale: 0.9, createdAt: '2026-11-26T10:00:00.000Z' }));
+    await writeResults(baselinePath, sampleResults());
+    await writeResults(currentPath, sampleResults({ ratioScale: 0.9, createdAt: '2026-11-26T10:00:00.000Z' }));
     const cli = (...args: string[]) => execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], { reject: false, cwd: projectRoot() });
     const update = await cli('baseline', 'update', '--results', baselinePath, '--baselines', store);
     assert.equal(update.exitCode, 0, String(update.stderr));
@@ -169,7 +119,7 @@ describe('compare with baselines', () => {
     const lenient = await cli('compare', '--results', currentPath, '--baselines', store, '--fail-on', 'never');
     assert.equal(lenient.exitCode, 0);
     const standIn = join(dir, 'stand-in.json');
-    await writeResults(standIn, results({ standIn: true }));
+    await writeResults(standIn, sampleResults({ standIn: true }));
     const refused = await cli('baseline', 'update', '--results', standIn, '--baselines', store);
     assert.equal(refused.exitCode, 1);
     assert.match(String(refused.stderr), /perf-lab: baseline update: SILESIA \(stand-in\) is a stand-in/);

@@ -27,6 +27,8 @@ export const calibrationSchema = z.object({
       falsePositiveRate: z.number(),
       batchesRecorded: z.number().int(),
       simulatedChecks: z.number().int(),
+      /** The sampling plan the threshold holds for (a threshold is only valid for the plan it was derived with). */
+      plan: z.object({ rounds: z.number().int(), minBatches: z.number().int(), maxBatches: z.number().int(), verdictConfidence: z.number() }).optional(),
     }),
   ),
 });
@@ -102,14 +104,14 @@ export async function calibrateFromTraces(traces: NoiseTraces, plan: SamplingPla
   return { threshold, minimumDetectableEffect, falsePositiveRate: check.changeRate, simulatedChecks: checks };
 }
 
-export async function saveCalibration(label: string, traces: NoiseTraces, result: Awaited<ReturnType<typeof calibrateFromTraces>>, path = calibrationPath()): Promise<Calibration> {
+export async function saveCalibration(label: string, traces: NoiseTraces, result: Awaited<ReturnType<typeof calibrateFromTraces>>, plan: { rounds: number; minBatches: number; maxBatches: number; verdictConfidence: number }, path = calibrationPath()): Promise<Calibration> {
   const existing = await readCalibration(path);
   const machine = machineInfo();
   const calibration: Calibration = {
     schemaVersion: 1,
     calibratedAt: new Date().toISOString(),
     machine: { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel },
-    datasets: { ...(existing?.datasets ?? {}), [label]: { ...result, batchesRecorded: traces.batches.length } },
+    datasets: { ...(existing?.datasets ?? {}), [label]: { ...result, batchesRecorded: traces.batches.length, plan } },
   };
   await writeFileAtomically(path, `${JSON.stringify(calibrationSchema.parse(calibration), null, 2)}\n`);
   info(`calibration: ${path}`);

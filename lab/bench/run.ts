@@ -5,7 +5,7 @@ import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
 import { clusteredMedianInterval, decideVerdict, megabytesPerSecond } from '../stats/index.js';
-import { readCalibration } from './calibrate.js';
+import { readCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';
@@ -103,6 +103,21 @@ function comparison(batches: readonly BatchSamples[], numerator: Side | undefine
   return { interval: clusteredMedianInterval(cycles, { seed, resamples: 10_000 }), cycleRatios: cycles };
 }
 
+/** Fewer batches than this cannot show between-process variance: no change is called then. */
+export const MIN_BATCHES_FOR_VERDICT = 3;
+
+function headVsBaseVerdict(comparison: Comparison, calibration: Calibration | undefined, label: string, settings: BenchConfig['bench'], seed: number) {
+  const interval = clusteredMedianInterval(comparison.cycleRatios, { confidence: settings.verdictConfidence, seed, resamples: 10_000 });
+  const batches = comparison.cycleRatios.filter((cluster) => cluster.length > 0).length;
+  if (batches < MIN_BATCHES_FOR_VERDICT) {
+    return { kind: 'inconclusive' as const, effect: interval.estimate - 1, interval, threshold: 0, thresholdSource: `none: ${batches} batch(es), a verdict needs ${MIN_BATCHES_FOR_VERDICT}` };
+  }
+  const calibrated = calibration?.datasets[label];
+  const samePlan = calibrated?.plan && calibrated.plan.rounds === settings.rounds && calibrated.plan.minBatches === settings.minBatches && calibrated.plan.maxBatches === settings.maxBatches && calibrated.plan.verdictConfidence === settings.verdictConfidence;
+  if (calibrated && samePlan) return decideVerdict(interval, calibrated.threshold, `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)} (${calibrated.batchesRecorded} batches)`);
+  return decideVerdict(interval, 0, calibrated ? 'none: the calibration was made for another sampling plan (run `perf-lab calibrate` with this config)' : 'none: this machine is not calibrated (run `perf-lab calibrate`)');
+}
+
 /**
  * Builds every side, verifies each dataset, samples it in batches of fresh
  * worker processes until the primary ratio is tight enough or the budget ends,
@@ -154,17 +169,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length, seed);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length, seed + 1);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length, seed + 2);
-    const calibrated = calibration?.datasets[entry.label];
-    const headVsBase = headVsBaseComparison
-      ? {
-          ...headVsBaseComparison,
-          verdict: decideVerdict(
-            clusteredMedianInterval(headVsBaseComparison.cycleRatios, { confidence: settings.verdictConfidence, seed: seed + 3, resamples: 10_000 }),
-            calibrated?.threshold ?? 0,
-            calibrated ? `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)} (${calibrated.batchesRecorded} batches)` : 'none: this machine is not calibrated (run `perf-lab calibrate`)',
-          ),
-        }
-      : null;
+    const headVsBase = headVsBaseComparison ? { ...headVsBaseComparison, verdict: headVsBaseVerdict(headVsBaseComparison, calibration, entry.label, settings, seed + 3) } : null;
     results.push({
       name: entry.name,
       label: entry.label,

@@ -8,6 +8,7 @@ import { info } from '../core/log.js';
 import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, readManifest, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
 import { calibrateFromTraces, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
 import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
+import { publishBaselines } from '../baselines/publish.js';
 import { projectRoot } from '../core/paths.js';
 import { digestFile, writeFileAtomically } from '../core/files.js';
 import { LabError } from '../core/errors.js';
@@ -16,6 +17,7 @@ import { driftTable, markdownReport } from '../report/index.js';
 import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
 import { commentOnPullRequest } from '../github/index.js';
+import { prCheck } from '../prcheck/index.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
@@ -165,7 +167,7 @@ export function buildProgram(): Command {
         if (options.tracesDir) await writeNoiseTraces(resolve(options.tracesDir, `noise-${entry.name}-${entry.scale}.json`), traces);
         const plan = { targetHalfWidth: config.bench.targetHalfWidth, confidence: 0.95, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, budgetSeconds: config.bench.budgetSeconds };
         const result = await calibrateFromTraces(traces, plan, config.bench.verdictConfidence);
-        await saveCalibration(entry.label, traces, result);
+        await saveCalibration(entry.label, traces, result, { rounds: config.bench.rounds, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, verdictConfidence: config.bench.verdictConfidence });
         process.stdout.write(
           `${entry.label}: threshold ±${(result.threshold * 100).toFixed(2)}%, A/A false-positive rate ${(result.falsePositiveRate * 100).toFixed(1)}% over ${result.simulatedChecks} simulated checks, minimum detectable slowdown ${result.minimumDetectableEffect === null ? 'above 10%' : `${(result.minimumDetectableEffect * 100).toFixed(1)}%`}\n`,
         );
@@ -183,6 +185,32 @@ export function buildProgram(): Command {
       const results = await readResults(path);
       const outcomes = await updateBaselines(results, (await digestFile(path)).sha256, resolve(options.baselines));
       for (const outcome of outcomes) process.stdout.write(`${outcome.dataset}: ${outcome.path} (${outcome.entries} entries)\n`);
+    });
+
+  baseline
+    .command('publish')
+    .description('update baselines/ in a clone of the baseline repository and push (to its branch, or a new branch with a PR); replays the update when the branch moved')
+    .requiredOption('--results <file>', 'results JSON written by bench')
+    .requiredOption('--repo-dir <dir>', 'a clone of the repository holding baselines/')
+    .option('--message <text>', 'commit message and PR title', 'Update perf-lab baselines')
+    .option('--push-directly', 'push to the checked-out branch instead of opening a PR')
+    .option('--remote <name>', 'git remote', 'origin')
+    .option('--github-repo <owner/name>', 'open the PR there (token from GITHUB_TOKEN)')
+    .option('--api-url <url>', 'GitHub REST API root', process.env.GITHUB_API_URL)
+    .action(async (options: { results: string; repoDir: string; message: string; pushDirectly?: boolean; remote: string; githubRepo?: string; apiUrl?: string }) => {
+      const path = resolve(options.results);
+      const outcome = await publishBaselines({
+        results: await readResults(path),
+        resultsSha256: (await digestFile(path)).sha256,
+        repoDir: resolve(options.repoDir),
+        message: options.message,
+        pushDirectly: Boolean(options.pushDirectly),
+        remote: options.remote,
+        githubRepository: options.githubRepo,
+        token: process.env.GITHUB_TOKEN,
+        apiUrl: options.apiUrl,
+      });
+      process.stdout.write(`pushed ${outcome.commit.slice(0, 12)} to ${outcome.branch} after ${outcome.attempts} attempt(s)${outcome.pullRequestUrl ? `; pull request ${outcome.pullRequestUrl}` : ''}\n`);
     });
 
   program
@@ -256,6 +284,40 @@ export function buildProgram(): Command {
         retryBaseMs: process.env.PERF_LAB_RETRY_BASE_MS ? Number(process.env.PERF_LAB_RETRY_BASE_MS) : undefined,
       });
       process.stdout.write(outcome.action === 'skipped' ? `PR #${prNumber}: comment skipped (${outcome.reason})\n` : `PR #${prNumber}: comment ${outcome.action} (${outcome.url})\n`);
+    });
+
+  program
+    .command('pr-check')
+    .description('the PR check, locally: build base and head of a decoder repository, benchmark three-way, analyse, and print the comment it would post')
+    .requiredOption('--base <ref>', 'base commit/branch/tag')
+    .requiredOption('--head <ref>', 'head commit/branch/tag')
+    .option('--repo <path>', 'the decoder repository', '.')
+    .option('--config <file>', 'bench config inside the repository (cargo.path relative to its root)', '.github/perf-lab.json')
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--function <name>', 'the decoder\'s hot function, for the critical-path section (ARM64 hosts)')
+    .option('--cpu <model>', 'CPU model for the analysis', 'apple-m1')
+    .option('--artifact-dir <dir>', 'also write the perf-pr artifact (results.json, pr.json, analysis.md, report.md)')
+    .option('--pr <number>', 'PR number recorded in pr.json', positiveInt)
+    .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
+    .action(async (options: { base: string; head: string; repo: string; config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; function?: string; cpu: string; artifactDir?: string; pr?: number; offline?: boolean }) => {
+      const outcome = await prCheck({
+        repo: options.repo,
+        baseRef: options.base,
+        headRef: options.head,
+        config: options.config,
+        scale: options.scale,
+        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
+        only: options.only,
+        functionName: options.function,
+        cpu: options.cpu,
+        artifactDir: options.artifactDir,
+        prNumber: options.pr,
+        offline: options.offline,
+      });
+      process.stdout.write(`${outcome.body}\n`);
+      if (!outcome.results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
     });
 
   program

@@ -1,13 +1,30 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The perf-lab checkout (works from lab/ sources and from compiled dist/lab/). */
+let root: string | undefined;
+
+/**
+ * The perf-lab checkout: the nearest folder above this module whose
+ * package.json is perf-lab's. Works from lab/ sources, compiled dist/lab/ and
+ * the bundled actions/<name>/dist/ alike (an action runs from a full checkout).
+ */
 export function projectRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const parts = here.split(/[\\/]/);
-  const distIndex = parts.lastIndexOf('dist');
-  const root = distIndex >= 0 ? parts.slice(0, distIndex).join('/') : resolve(here, '..', '..');
-  return root || '/';
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'perf-lab') return (root = dir);
+      } catch {
+        // not ours; keep climbing
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
 }
 
 /** Everything the lab caches (datasets, builds) lives here unless overridden; git ignores it. */
@@ -17,7 +34,5 @@ export function cacheRoot(): string {
 
 /** The shared corpora shipped beside the checkout (../shared/corpora), overridable for CI layouts. */
 export function sharedCorporaDir(): string {
-  return process.env.PERF_LAB_SHARED_CORPORA
-    ? resolve(process.env.PERF_LAB_SHARED_CORPORA)
-    : resolve(projectRoot(), '..', 'shared', 'corpora');
+  return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), '..', 'shared', 'corpora');
 }

@@ -25,6 +25,7 @@ export class FakeGitHub {
   readonly comments: FakeComment[] = [];
   readonly pulls = new Map<number, { headSha: string; headRepo: string }>();
   readonly runs = new Map<number, { headSha: string; event: string }>();
+  readonly pullRequestsCreated: Array<{ head: string; base: string; title: string }> = [];
   readonly requests: Array<{ method: string; path: string; authorization: string | undefined }> = [];
   /** The login that comments are created as. */
   commenter = 'github-actions[bot]';
@@ -91,6 +92,11 @@ export class FakeGitHub {
       if (typeof body?.body !== 'string' || body.body.length > 65_536) return send(422, { message: 'Validation Failed' });
       comment.body = body.body;
       return send(200, this.commentJson(comment));
+    }
+    if (/^\/repos\/[^/]+\/[^/]+\/pulls$/.test(url.pathname) && method === 'POST') {
+      if (!body?.head || !body?.base || !body?.title) return send(422, { message: 'Validation Failed' });
+      this.pullRequestsCreated.push({ head: body.head, base: body.base, title: body.title });
+      return send(201, { number: 900 + this.pullRequestsCreated.length, html_url: `${this.url}/pull/${900 + this.pullRequestsCreated.length}` });
     }
     if ((match = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(url.pathname)) && method === 'GET') {
       const pull = this.pulls.get(Number(match[1]));

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { simpleGit } from 'simple-git';
+import { materializeMinizOxideShim } from '../build/shim.js';
+import { projectRoot } from '../core/paths.js';
+import { COMMENT_MARKER } from '../github/comment.js';
+import { readArtifact } from '../github/trust.js';
+
+let work: string;
+let repo: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-pr-check-'));
+  repo = join(work, 'decoder');
+  await cp((await materializeMinizOxideShim()).cargo.path as string, repo, { recursive: true, filter: (path) => !path.endsWith('Cargo.lock') });
+  await execa('mkdir', ['-p', join(repo, '.github')]);
+  await writeFile(
+    join(repo, '.github', 'perf-lab.json'),
+    JSON.stringify({ schemaVersion: 1, libdeflate: { source: { kind: 'system' } }, decoder: { name: 'shim', cargo: { path: '.' }, adapter: { kind: 'cabi' } }, bench: { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 } }),
+  );
+  const git = simpleGit(repo);
+  await git.init().addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
+  await git.add('.').commit('base');
+  const manifest = await readFile(join(repo, 'Cargo.toml'), 'utf8');
+  await writeFile(join(repo, 'Cargo.toml'), manifest.replace('opt-level = 3', 'opt-level = 2'));
+  await git.add('.').commit('head: opt-level 2');
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('perf-lab pr-check (local parity with the PR workflow)', () => {
+  it('builds base and head from their commits, runs three-way, and writes the comment and the artifact perf-comment reads', async () => {
+    const datasets = join(work, 'datasets');
+    const artifact = join(work, 'artifact');
+    const run = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, '--base', 'HEAD~1', '--head', 'HEAD', '--offline', '--only', 'logs', '--datasets-dir', datasets, '--function', 'perf_lab_gzip_decompress', '--artifact-dir', artifact, '--pr', '12'], { reject: false, cwd: projectRoot(), env: { CI: 'true' } });
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    const body = String(run.stdout);
+    assert.ok(body.startsWith(COMMENT_MARKER));
+    assert.match(body, /## perf-lab: shim-head \(head\) vs shim-base \(base\) vs libdeflate-/);
+    assert.match(body, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    assert.match(body, /(inconclusive|no change|improvement|regression)/);
+    if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
+
+    const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();
+    const read = await readArtifact(artifact);
+    assert.deepEqual(read.pr, { prNumber: 12, headSha });
+    assert.equal(read.results.base?.name, 'shim-base');
+    assert.equal(read.results.datasets[0]!.contenders.length, 3);
+    const worktrees = await simpleGit(repo).raw(['worktree', 'list']);
+    assert.equal(worktrees.trim().split('\n').length, 1, 'the temporary worktrees are removed');
+  });
+
+  it('says clearly when a ref does not exist or the config is missing', async () => {
+    const cli = (...args: string[]) => execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, ...args], { reject: false, cwd: projectRoot() });
+    const badRef = await cli('--base', 'no-such-branch', '--head', 'HEAD');
+    assert.equal(badRef.exitCode, 1);
+    assert.match(String(badRef.stderr), /perf-lab: pr-check: no-such-branch is not a commit in /);
+    const noConfig = await cli('--base', 'HEAD~1', '--head', 'HEAD', '--config', 'nope.json');
+    assert.equal(noConfig.exitCode, 1);
+    assert.match(String(noConfig.stderr), /perf-lab: pr-check: config: cannot read nope\.json at [0-9a-f]{12}/);
+  });
+});

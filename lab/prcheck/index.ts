@@ -1,0 +1,119 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { parseBenchConfig, type BenchConfig } from '../bench/config.js';
+import { writeResults, type BenchResults } from '../bench/results.js';
+import { runBenchmark } from '../bench/run.js';
+import { buildCargoDecoder } from '../build/decoder.js';
+import { buildLibdeflate } from '../build/libdeflate.js';
+import { LabError } from '../core/errors.js';
+import { writeFileAtomically } from '../core/files.js';
+import { info } from '../core/log.js';
+import { cacheRoot } from '../core/paths.js';
+import type { DatasetName, Scale } from '../datasets/index.js';
+import { renderComment } from '../github/comment.js';
+import { criticalPathDiff } from '../report/critical-path.js';
+import { markdownReport } from '../report/index.js';
+import { analyzeLoop, loadCpuModel } from '../uarch/index.js';
+
+export interface PrCheckOptions {
+  /** The decoder's git repository. */
+  repo: string;
+  baseRef: string;
+  headRef: string;
+  /** Bench config inside the repository (its cargo.path is relative to the repository root). */
+  config: string;
+  scale: Scale;
+  datasetsDir: string;
+  only?: readonly DatasetName[];
+  /** The decoder's hot function, for the critical-path section (ARM64 hosts only). */
+  functionName?: string;
+  cpu: string;
+  /** Write the perf-pr artifact (results.json, pr.json, analysis.md, report.md) here. */
+  artifactDir?: string;
+  prNumber?: number;
+  offline?: boolean;
+}
+
+export interface PrCheckOutcome {
+  results: BenchResults;
+  body: string;
+  baseSha: string;
+  headSha: string;
+  analysisMarkdown: string | undefined;
+}
+
+/**
+ * The PR check, runnable anywhere: check out base and head of the decoder as
+ * git worktrees, build both (and libdeflate), run the three-way benchmark,
+ * analyse the hot loop when the host is ARM64, and render the comment body the
+ * perf-comment workflow would post. CI runs exactly this.
+ */
+export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> {
+  const repo = resolve(options.repo);
+  const git = simpleGit(repo);
+  const resolveRef = async (ref: string) => {
+    try {
+      return (await git.revparse([`${ref}^{commit}`])).trim();
+    } catch {
+      throw new LabError('pr-check', `${ref} is not a commit in ${repo}.`, 'pass refs that exist there (fetch them first).');
+    }
+  };
+  const baseSha = await resolveRef(options.baseRef);
+  const headSha = await resolveRef(options.headRef);
+  await mkdir(join(cacheRoot(), 'worktrees'), { recursive: true });
+  const work = await mkdtemp(join(cacheRoot(), 'worktrees', 'pr-check-'));
+  const baseDir = join(work, 'base');
+  const headDir = join(work, 'head');
+  try {
+    await git.raw(['worktree', 'add', '--detach', baseDir, baseSha]);
+    await git.raw(['worktree', 'add', '--detach', headDir, headSha]);
+    let json: unknown;
+    const configPath = join(headDir, options.config);
+    try {
+      json = JSON.parse(await readFile(configPath, 'utf8'));
+    } catch (error) {
+      throw new LabError('pr-check: config', `cannot read ${options.config} at ${headSha.slice(0, 12)}: ${(error as Error).message}`, 'commit a perf-lab bench config (JSON) to the repository and pass its path with --config.');
+    }
+    const template = parseBenchConfig(json, `${options.config} (head)`, headDir);
+    if ('libdeflate' in template.decoder) throw new LabError('pr-check: config', 'decoder must be a cargo project for a PR check.', 'set decoder.cargo.path to "." (the repository root).');
+    const decoder = template.decoder;
+    if (!('path' in decoder.cargo)) throw new LabError('pr-check: config', 'decoder.cargo must be a path (the repository itself) for a PR check.', 'set decoder.cargo.path to "." (or the crate\'s folder in the repository).');
+    const relative = 'path' in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : '';
+    if (!('path' in decoder.cargo) || !decoder.cargo.path.startsWith(headDir)) throw new LabError('pr-check: config', 'decoder.cargo.path must lie inside the repository.', 'use a path relative to the repository root, such as ".".');
+    const config: BenchConfig = {
+      ...template,
+      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative } },
+      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative } },
+    };
+    info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
+    const results = await runBenchmark({ config, scale: options.scale, datasetsDir: options.datasetsDir, only: options.only, offline: options.offline });
+
+    let analysisMarkdown: string | undefined;
+    if (options.functionName && process.arch === 'arm64') {
+      // Cached: these return the builds the benchmark just made.
+      const head = await buildCargoDecoder(config.decoder as typeof decoder);
+      const base = await buildCargoDecoder(config.base as typeof decoder);
+      const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
+      const model = await loadCpuModel(options.cpu);
+      const analyse = (path: string, name: string) => analyzeLoop({ path, functionName: name, cpu: options.cpu }, model);
+      analysisMarkdown = criticalPathDiff(await analyse(base.artifactPath, options.functionName), await analyse(head.artifactPath, options.functionName), await analyse(reference.sharedLibraryPath, 'libdeflate_deflate_decompress_ex'));
+    } else if (options.functionName) {
+      analysisMarkdown = `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
+    }
+    const body = renderComment(results, { analysisMarkdown, headSha });
+    if (options.artifactDir) {
+      const dir = resolve(options.artifactDir);
+      await writeResults(join(dir, 'results.json'), results);
+      await writeFileAtomically(join(dir, 'report.md'), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join(dir, 'analysis.md'), analysisMarkdown);
+      if (options.prNumber) await writeFileAtomically(join(dir, 'pr.json'), `${JSON.stringify({ prNumber: options.prNumber, headSha })}\n`);
+    }
+    return { results, body, baseSha, headSha, analysisMarkdown };
+  } finally {
+    await git.raw(['worktree', 'remove', '--force', baseDir]).catch(() => undefined);
+    await git.raw(['worktree', 'remove', '--force', headDir]).catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+    await git.raw(['worktree', 'prune']).catch(() => undefined);
+  }
+}
