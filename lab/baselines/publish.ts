@@ -3,7 +3,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import type { BenchResults } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
 import { info, warn } from '../core/log.js';
-import { createGitHubClient } from '../github/client.js';
+import { apiError, createGitHubClient } from '../github/client.js';
 import { updateBaselines } from './index.js';
 
 export interface PublishOptions {
@@ -63,7 +63,11 @@ export async function publishBaselines(options: PublishOptions): Promise<Publish
       if (!options.pushDirectly && options.githubRepository && options.token) {
         const [owner, repo] = options.githubRepository.split('/');
         const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, onWarning: warn });
-        const pull = await client.rest.pulls.create({ owner: owner!, repo: repo!, head: branch, base: upstream, title: options.message, body: 'Baselines measured by the perf-baseline workflow (perf-lab baseline publish).' });
+        const pull = await client.rest.pulls
+          .create({ owner: owner!, repo: repo!, head: branch, base: upstream, title: options.message, body: 'Baselines measured by the perf-baseline workflow (perf-lab baseline publish).' })
+          .catch((error: unknown) => {
+            throw apiError('baseline publish', `opening a pull request from ${branch} in ${options.githubRepository}`, error);
+          });
         pullRequestUrl = pull.data.html_url;
       }
       return { branch, commit, attempts: attempt, pullRequestUrl };

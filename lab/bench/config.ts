@@ -28,6 +28,7 @@ export const samplingDefaults = {
   targetHalfWidth: 0.005,
   budgetSeconds: 120,
   verdictConfidence: 0.99,
+  memoryLimitMb: 4096,
 };
 
 export const benchConfigSchema = z
@@ -52,6 +53,8 @@ export const benchConfigSchema = z
         budgetSeconds: z.number().positive().max(86_400).default(samplingDefaults.budgetSeconds),
         /** Confidence of the interval head-vs-base verdicts are decided on. */
         verdictConfidence: z.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
+        /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
+        memoryLimitMb: z.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
       })
       .strict()
       .default(samplingDefaults),

@@ -25,6 +25,8 @@ export interface HarnessRun {
   maxSeconds: number;
   /** Run every contender on one core (Linux; default true). */
   pinCpu?: boolean;
+  /** Extra address space each decoder may use, in MiB (Linux; 0 = no limit). */
+  memoryLimitMb?: number;
 }
 
 const lineSchema = z.discriminatedUnion('type', [
@@ -81,6 +83,7 @@ export function harnessSpec(request: HarnessRun): string {
   let spec = line('compressed', request.compressedPath) + line('expected', request.expectedPath);
   spec += line('rounds', request.rounds) + line('warmup', request.warmupRounds) + line('timeout-ms', request.timeoutMs) + line('max-seconds', request.maxSeconds);
   spec += line('pin-cpu', request.pinCpu === false ? 'no' : 'yes');
+  spec += line('memory-limit-mb', request.memoryLimitMb ?? 0);
   for (const contender of request.contenders) {
     if (contender.kind === 'cli') {
       spec += line('contender', `${contender.name} cli`);

@@ -150,6 +150,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1000),
           maxSeconds: Math.max(1, remainingSeconds),
+          memoryLimitMb: settings.memoryLimitMb,
         });
         placements.add(batch.placement);
         return batch;

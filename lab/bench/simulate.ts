@@ -70,6 +70,8 @@ export interface SimulationSummary {
   /** Share of checks whose verdict was regression or improvement. */
   changeRate: number;
   regressionRate: number;
+  /** Share of checks that could not decide. */
+  inconclusiveRate: number;
   /** Share of checks whose 95% interval held the true ratio (1 / headSlowdown). */
   coverage: number;
   meanBatches: number;
@@ -82,6 +84,7 @@ export async function simulateChecks(traces: NoiseTraces, checks: number, option
   const truth = 1 / options.headSlowdown;
   let changes = 0;
   let regressions = 0;
+  let inconclusive = 0;
   let covered = 0;
   let batches = 0;
   let targetMet = 0;
@@ -90,13 +93,14 @@ export async function simulateChecks(traces: NoiseTraces, checks: number, option
     const result = await simulateCheck(traces, { ...options, seed: (options.seed ?? 1) * 100_003 + check });
     if (result.verdict.kind === 'regression' || result.verdict.kind === 'improvement') changes++;
     if (result.verdict.kind === 'regression') regressions++;
+    if (result.verdict.kind === 'inconclusive') inconclusive++;
     if (result.coverageInterval.low <= truth && truth <= result.coverageInterval.high) covered++;
     batches += result.batches;
     if (result.targetMet) targetMet++;
     absoluteEffects.push(Math.abs(result.verdict.effect));
   }
   absoluteEffects.sort((a, b) => a - b);
-  return { checks, changeRate: changes / checks, regressionRate: regressions / checks, coverage: covered / checks, meanBatches: batches / checks, targetMetRate: targetMet / checks, absoluteEffects };
+  return { checks, changeRate: changes / checks, regressionRate: regressions / checks, inconclusiveRate: inconclusive / checks, coverage: covered / checks, meanBatches: batches / checks, targetMetRate: targetMet / checks, absoluteEffects };
 }
 
 /** The noise threshold: the given quantile of |A/A effect| over simulated A/A checks. */

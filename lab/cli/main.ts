@@ -18,6 +18,7 @@ import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
 import { commentOnPullRequest } from '../github/index.js';
 import { prCheck } from '../prcheck/index.js';
+import { doctorReport, runDoctor } from '../doctor/index.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
@@ -43,6 +44,19 @@ function positiveInt(value: string): number {
 }
 
 const scaleOption = () => new Option('--scale <scale>', 'dataset size: quick (16 MiB prefixes) or full (~211 MB)').choices(SCALES).default('quick');
+
+interface DatasetSelection {
+  scale: Scale;
+  datasetsDir?: string;
+  only?: DatasetName[];
+  silesiaZip?: string;
+  offline?: boolean;
+}
+
+/** The benchmark run a bench-like command's dataset options ask for. */
+function benchRun(config: Awaited<ReturnType<typeof loadBenchConfig>>, options: DatasetSelection) {
+  return runBenchmark({ config, scale: options.scale, datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)), only: options.only, silesiaZip: options.silesiaZip, offline: options.offline });
+}
 
 async function writeOutputs(results: BenchResults, jsonPath: string | undefined, markdownPath: string | undefined): Promise<string> {
   const markdown = markdownReport(results);
@@ -101,15 +115,7 @@ export function buildProgram(): Command {
     .option('--json <file>', 'write the results JSON here')
     .option('--markdown <file>', 'write the markdown report here')
     .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
-      const config = await loadBenchConfig(options.config);
-      const results = await runBenchmark({
-        config,
-        scale: options.scale,
-        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
-        only: options.only,
-        silesiaZip: options.silesiaZip,
-        offline: options.offline,
-      });
+      const results = await benchRun(await loadBenchConfig(options.config), options);
       process.stdout.write(await writeOutputs(results, options.json, options.markdown));
       if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
     });
@@ -129,14 +135,7 @@ export function buildProgram(): Command {
     .option('--markdown <file>', 'write the markdown report here (default: beside the JSON)')
     .action(async (options: { scale: Scale; datasetsDir?: string; only?: DatasetName[]; rounds: number; warmup: number; budget: number; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
       const config = await demoConfig({ rounds: options.rounds, warmupRounds: options.warmup, budgetSeconds: options.budget, offline: Boolean(options.offline) });
-      const results = await runBenchmark({
-        config,
-        scale: options.scale,
-        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
-        only: options.only,
-        silesiaZip: options.silesiaZip,
-        offline: options.offline,
-      });
+      const results = await benchRun(config, options);
       const defaults = demoOutputPaths();
       const jsonPath = options.json ?? defaults.json;
       const markdownPath = options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
@@ -318,6 +317,16 @@ export function buildProgram(): Command {
       });
       process.stdout.write(`${outcome.body}\n`);
       if (!outcome.results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+    });
+
+  program
+    .command('doctor')
+    .description('check the tools and inputs the lab needs on this machine, and say what to install')
+    .option('--network', 'also check that libdeflate\'s git repository is reachable')
+    .action(async (options: { network?: boolean }) => {
+      const checks = await runDoctor({ network: options.network });
+      process.stdout.write(doctorReport(checks));
+      if (checks.some((check) => !check.ok && check.needed === 'required')) process.exitCode = 1;
     });
 
   program

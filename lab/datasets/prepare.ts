@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -43,10 +43,22 @@ export function defaultDatasetsDir(scale: Scale): string {
   return join(cacheRoot(), 'datasets', scale);
 }
 
+/** Test hook: simulate a full disk after this many bytes (PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES). */
+function simulatedDiskLimit(): number {
+  const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
+  return Number.isFinite(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
+}
+
 async function writeChunks(path: string, chunks: Iterable<string>): Promise<void> {
   const handle = await open(path, 'w');
+  const limit = simulatedDiskLimit();
+  let written = 0;
   try {
-    for (const chunk of chunks) await handle.write(chunk, null, 'latin1');
+    for (const chunk of chunks) {
+      written += chunk.length;
+      if (written > limit) throw Object.assign(new Error('ENOSPC: no space left on device, write (simulated)'), { code: 'ENOSPC' });
+      await handle.write(chunk, null, 'latin1');
+    }
   } catch (error) {
     throw new LabError('datasets: generate', `cannot write ${path}: ${(error as Error).message}`, 'check free disk space and permissions of the datasets folder.');
   } finally {
@@ -168,9 +180,32 @@ async function isReusable(dir: string, entry: DatasetEntry | undefined, wanted: 
  * already present and matching the manifest are reused; everything new is
  * written under a temp name and renamed only once complete.
  */
+/** Removes temp files left by a run that was killed (their process is gone). */
+async function removeStaleTempFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      await rm(join(dir, name), { recursive: true, force: true });
+      info(`datasets: removed ${name}, left by an interrupted run`);
+    }
+  }
+}
+
 export async function prepareDatasets(options: PrepareOptions): Promise<Manifest> {
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true });
+  await removeStaleTempFiles(dir);
   const gzip = options.gzip ?? 'gzip';
   const compressor = await compressorVersion(gzip);
   const existing = await readManifest(dir).catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import { LabError } from '../core/errors.js';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
@@ -42,4 +43,22 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
     retry,
     throttling,
   );
+}
+
+const HINTS: Record<number, string> = {
+  401: 'the token is missing or expired; pass a valid GITHUB_TOKEN.',
+  403: "the token lacks a permission this call needs (check the workflow's permissions).",
+  404: 'check the repository name, the PR number and the run id (and that the token can see the repository).',
+  422: 'GitHub refused the request body; this is a perf-lab bug if it repeats.',
+};
+
+/**
+ * Turns a failed API call into a LabError naming the call, GitHub's answer and
+ * what to do; the token never appears (only status and GitHub's message).
+ */
+export function apiError(step: string, what: string, error: unknown): LabError {
+  const status = (error as { status?: number }).status;
+  if (status === undefined) return new LabError(step, `${what} failed: ${(error as Error).message}`, 'check the network and the API URL.');
+  const message = String((error as { response?: { data?: { message?: string } } }).response?.data?.message ?? (error as Error).message).split('\n')[0];
+  return new LabError(step, `${what}: GitHub answered ${status} (${message}).`, HINTS[status] ?? (status >= 500 ? 'GitHub is failing; the call was retried. Run the job again later.' : 'check the request.'));
 }

@@ -1,6 +1,6 @@
 import type { BenchResults } from '../bench/results.js';
 import { escapeCell, markdownReport } from '../report/index.js';
-import type { GitHubClient } from './client.js';
+import { apiError, type GitHubClient } from './client.js';
 
 /** Hidden marker that identifies perf-lab's one sticky comment on a PR. */
 export const COMMENT_MARKER = '<!-- perf-lab:sticky-comment -->';
@@ -66,6 +66,6 @@ export async function upsertStickyComment(client: GitHubClient, target: CommentT
   } catch (error) {
     const status = (error as { status?: number }).status;
     if (status === 403) return { action: 'skipped', reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.` };
-    throw error;
+    throw apiError('comment', `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error);
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseResults, type BenchResults } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
-import type { GitHubClient } from './client.js';
+import { apiError, type GitHubClient } from './client.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
 export const prInfoSchema = z.object({ prNumber: z.number().int().positive(), headSha: z.string().regex(/^[0-9a-f]{40}$/) }).strict();
@@ -62,14 +62,16 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
  * cannot steer the comment onto another PR.
  */
 export async function verifyPullRequest(client: GitHubClient, owner: string, repo: string, runId: number, claimed: PrInfo): Promise<number> {
-  const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId });
+  const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId }).catch((error: unknown) => {
+    throw apiError('comment: verify', `reading workflow run ${runId} of ${owner}/${repo}`, error);
+  });
   const runSha = run.data.head_sha;
   if (claimed.headSha !== runSha) {
     throw new LabError('comment: verify', `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`, 'refusing to comment: the artifact does not belong to this run.');
   }
   const pull = await client.rest.pulls.get({ owner, repo, pull_number: claimed.prNumber }).catch((error: { status?: number }) => {
     if (error.status === 404) throw new LabError('comment: verify', `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`, 'refusing to comment.');
-    throw error;
+    throw apiError('comment: verify', `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error);
   });
   if (pull.data.head.sha !== runSha) {
     throw new LabError('comment: verify', `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR number in the artifact is forged or stale.`, 'refusing to comment; a newer push will post its own results.');

@@ -72,6 +72,14 @@ export interface IntervalOptions {
   seed?: number;
 }
 
+/** The percentile interval of bootstrap replicates around an estimate. */
+function percentileInterval(replicates: Float64Array, estimate: number, confidence: number, samples: number, method: string): Interval {
+  replicates.sort();
+  const sorted = Array.from(replicates);
+  const alpha = (1 - confidence) / 2;
+  return { estimate, low: quantileSorted(sorted, alpha), high: quantileSorted(sorted, 1 - alpha), confidence, samples, resamples: replicates.length, method };
+}
+
 /** A seeded percentile-bootstrap confidence interval for the median of `values`. */
 export function medianInterval(values: readonly number[], options: IntervalOptions = {}): Interval {
   const confidence = options.confidence ?? 0.95;
@@ -87,18 +95,7 @@ export function medianInterval(values: readonly number[], options: IntervalOptio
     for (let i = 0; i < n; i++) sample[i] = values[randomIndex(rng, n)]!;
     medians[r] = medianInPlace(sample, n);
   }
-  medians.sort();
-  const sorted = Array.from(medians);
-  const alpha = (1 - confidence) / 2;
-  return {
-    estimate,
-    low: quantileSorted(sorted, alpha),
-    high: quantileSorted(sorted, 1 - alpha),
-    confidence,
-    samples: n,
-    resamples,
-    method: 'median with percentile-bootstrap CI',
-  };
+  return percentileInterval(medians, estimate, confidence, n, 'median with percentile-bootstrap CI');
 }
 
 /** MB/s (10^6 bytes per second) of decoding `bytes` in the median of `timesNs`. */
@@ -138,18 +135,7 @@ export function clusteredMedianInterval(clusters: readonly (readonly number[])[]
   const medians = new Float64Array(resamples);
   const buffer = new Float64Array(pooled.length * 2);
   for (let r = 0; r < resamples; r++) medians[r] = clusteredResampleMedian(nonEmpty, rng, buffer);
-  medians.sort();
-  const sorted = Array.from(medians);
-  const alpha = (1 - confidence) / 2;
-  return {
-    estimate,
-    low: quantileSorted(sorted, alpha),
-    high: quantileSorted(sorted, 1 - alpha),
-    confidence,
-    samples: pooled.length,
-    resamples,
-    method: `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`,
-  };
+  return percentileInterval(medians, estimate, confidence, pooled.length, `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`);
 }
 
 /** Half the interval's width relative to its estimate: 0.005 is ±0.5%. */
@@ -215,16 +201,5 @@ export function clusteredMedianRatioInterval(current: readonly (readonly number[
   const bufferB = new Float64Array(b.flat().length * 2);
   const ratios = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) ratios[r] = clusteredResampleMedian(a, rng, bufferA) / clusteredResampleMedian(b, rng, bufferB);
-  ratios.sort();
-  const sorted = Array.from(ratios);
-  const alpha = (1 - confidence) / 2;
-  return {
-    estimate: median(a.flat()) / median(b.flat()),
-    low: quantileSorted(sorted, alpha),
-    high: quantileSorted(sorted, 1 - alpha),
-    confidence,
-    samples: a.flat().length + b.flat().length,
-    resamples,
-    method: 'ratio of medians, two-sample two-level percentile bootstrap',
-  };
+  return percentileInterval(ratios, median(a.flat()) / median(b.flat()), confidence, a.flat().length + b.flat().length, 'ratio of medians, two-sample two-level percentile bootstrap');
 }

@@ -57530,7 +57530,8 @@ var samplingDefaults = {
   maxBatches: 20,
   targetHalfWidth: 5e-3,
   budgetSeconds: 120,
-  verdictConfidence: 0.99
+  verdictConfidence: 0.99,
+  memoryLimitMb: 4096
 };
 var benchConfigSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -57551,7 +57552,9 @@ var benchConfigSchema = external_exports.object({
     /** Time budget per dataset, in seconds. */
     budgetSeconds: external_exports.number().positive().max(86400).default(samplingDefaults.budgetSeconds),
     /** Confidence of the interval head-vs-base verdicts are decided on. */
-    verdictConfidence: external_exports.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence)
+    verdictConfidence: external_exports.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
+    /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
+    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb)
   }).strict().default(samplingDefaults)
 }).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, { message: "base.name must differ from decoder.name", path: ["base", "name"] }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, { message: "minBatches must not exceed maxBatches", path: ["bench", "minBatches"] });
 function resolvePaths(config2, baseDir) {
@@ -58251,6 +58254,12 @@ function cycleRatios(roundRatios, contenders) {
   }
   return [...cycles].sort((a2, b3) => a2[0] - b3[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum2, ratio) => sum2 + Math.log(ratio), 0) / ratios.length));
 }
+function percentileInterval(replicates, estimate, confidence, samples, method) {
+  replicates.sort();
+  const sorted2 = Array.from(replicates);
+  const alpha = (1 - confidence) / 2;
+  return { estimate, low: quantileSorted(sorted2, alpha), high: quantileSorted(sorted2, 1 - alpha), confidence, samples, resamples: replicates.length, method };
+}
 function medianInterval(values, options2 = {}) {
   const confidence = options2.confidence ?? 0.95;
   const resamples = options2.resamples ?? 1e4;
@@ -58265,18 +58274,7 @@ function medianInterval(values, options2 = {}) {
     for (let i3 = 0; i3 < n2; i3++) sample[i3] = values[randomIndex(rng, n2)];
     medians[r2] = medianInPlace(sample, n2);
   }
-  medians.sort();
-  const sorted2 = Array.from(medians);
-  const alpha = (1 - confidence) / 2;
-  return {
-    estimate,
-    low: quantileSorted(sorted2, alpha),
-    high: quantileSorted(sorted2, 1 - alpha),
-    confidence,
-    samples: n2,
-    resamples,
-    method: "median with percentile-bootstrap CI"
-  };
+  return percentileInterval(medians, estimate, confidence, n2, "median with percentile-bootstrap CI");
 }
 function megabytesPerSecond(bytes, timesNs) {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
@@ -58302,18 +58300,7 @@ function clusteredMedianInterval(clusters, options2 = {}) {
   const medians = new Float64Array(resamples);
   const buffer = new Float64Array(pooled.length * 2);
   for (let r2 = 0; r2 < resamples; r2++) medians[r2] = clusteredResampleMedian(nonEmpty, rng, buffer);
-  medians.sort();
-  const sorted2 = Array.from(medians);
-  const alpha = (1 - confidence) / 2;
-  return {
-    estimate,
-    low: quantileSorted(sorted2, alpha),
-    high: quantileSorted(sorted2, 1 - alpha),
-    confidence,
-    samples: pooled.length,
-    resamples,
-    method: `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`
-  };
+  return percentileInterval(medians, estimate, confidence, pooled.length, `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`);
 }
 function decideVerdict(interval, threshold, thresholdSource) {
   const effect = interval.estimate - 1;
@@ -58562,7 +58549,7 @@ async function buildLibdeflate(source, options2 = {}) {
 
 // lab/datasets/prepare.ts
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
-import { copyFile as copyFile3, mkdir as mkdir7, open as open4, rm as rm8 } from "node:fs/promises";
+import { copyFile as copyFile3, mkdir as mkdir7, open as open4, readdir as readdir6, rm as rm8 } from "node:fs/promises";
 import { join as join10, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
 
@@ -58807,10 +58794,20 @@ function targetBytes(scale) {
 function defaultDatasetsDir(scale) {
   return join10(cacheRoot(), "datasets", scale);
 }
+function simulatedDiskLimit() {
+  const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
+  return Number.isFinite(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
+}
 async function writeChunks(path6, chunks) {
   const handle = await open4(path6, "w");
+  const limit = simulatedDiskLimit();
+  let written = 0;
   try {
-    for (const chunk of chunks) await handle.write(chunk, null, "latin1");
+    for (const chunk of chunks) {
+      written += chunk.length;
+      if (written > limit) throw Object.assign(new Error("ENOSPC: no space left on device, write (simulated)"), { code: "ENOSPC" });
+      await handle.write(chunk, null, "latin1");
+    }
   } catch (error63) {
     throw new LabError("datasets: generate", `cannot write ${path6}: ${error63.message}`, "check free disk space and permissions of the datasets folder.");
   } finally {
@@ -58913,9 +58910,30 @@ async function isReusable(dir, entry, wanted) {
     return false;
   }
 }
+async function removeStaleTempFiles(dir) {
+  for (const name of await readdir6(dir)) {
+    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      await rm8(join10(dir, name), { recursive: true, force: true });
+      info(`datasets: removed ${name}, left by an interrupted run`);
+    }
+  }
+}
 async function prepareDatasets(options2) {
   const dir = resolve5(options2.dir);
   await mkdir7(dir, { recursive: true });
+  await removeStaleTempFiles(dir);
   const gzip = options2.gzip ?? "gzip";
   const compressor = await compressorVersion(gzip);
   const existing = await readManifest(dir).catch((error63) => {
@@ -59011,6 +59029,7 @@ function harnessSpec(request) {
   let spec = line("compressed", request.compressedPath) + line("expected", request.expectedPath);
   spec += line("rounds", request.rounds) + line("warmup", request.warmupRounds) + line("timeout-ms", request.timeoutMs) + line("max-seconds", request.maxSeconds);
   spec += line("pin-cpu", request.pinCpu === false ? "no" : "yes");
+  spec += line("memory-limit-mb", request.memoryLimitMb ?? 0);
   for (const contender of request.contenders) {
     if (contender.kind === "cli") {
       spec += line("contender", `${contender.name} cli`);
@@ -59281,7 +59300,8 @@ async function runBenchmark(options2) {
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
-          maxSeconds: Math.max(1, remainingSeconds)
+          maxSeconds: Math.max(1, remainingSeconds),
+          memoryLimitMb: settings.memoryLimitMb
         });
         placements.add(batch.placement);
         return batch;

@@ -26325,6 +26325,18 @@ function createGitHubClient(options) {
     throttling
   );
 }
+var HINTS = {
+  401: "the token is missing or expired; pass a valid GITHUB_TOKEN.",
+  403: "the token lacks a permission this call needs (check the workflow's permissions).",
+  404: "check the repository name, the PR number and the run id (and that the token can see the repository).",
+  422: "GitHub refused the request body; this is a perf-lab bug if it repeats."
+};
+function apiError(step2, what, error63) {
+  const status = error63.status;
+  if (status === void 0) return new LabError(step2, `${what} failed: ${error63.message}`, "check the network and the API URL.");
+  const message = String(error63.response?.data?.message ?? error63.message).split("\n")[0];
+  return new LabError(step2, `${what}: GitHub answered ${status} (${message}).`, HINTS[status] ?? (status >= 500 ? "GitHub is failing; the call was retried. Run the job again later." : "check the request."));
+}
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -26459,7 +26471,7 @@ async function upsertStickyComment(client, target, body) {
   } catch (error63) {
     const status = error63.status;
     if (status === 403) return { action: "skipped", reason: `GitHub answered 403 (${error63.message.split("\n")[0]}): the token may not comment here, as on pull requests from forks.` };
-    throw error63;
+    throw apiError("comment", `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error63);
   }
 }
 
@@ -46837,14 +46849,16 @@ async function readArtifact(dir) {
   return { results, analysisMarkdown, pr: pr.data };
 }
 async function verifyPullRequest(client, owner, repo, runId, claimed) {
-  const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId });
+  const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId }).catch((error63) => {
+    throw apiError("comment: verify", `reading workflow run ${runId} of ${owner}/${repo}`, error63);
+  });
   const runSha = run.data.head_sha;
   if (claimed.headSha !== runSha) {
     throw new LabError("comment: verify", `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`, "refusing to comment: the artifact does not belong to this run.");
   }
   const pull = await client.rest.pulls.get({ owner, repo, pull_number: claimed.prNumber }).catch((error63) => {
     if (error63.status === 404) throw new LabError("comment: verify", `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`, "refusing to comment.");
-    throw error63;
+    throw apiError("comment: verify", `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error63);
   });
   if (pull.data.head.sha !== runSha) {
     throw new LabError("comment: verify", `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR number in the artifact is forged or stale.`, "refusing to comment; a newer push will post its own results.");

@@ -5,6 +5,7 @@
  *
  * The spec file (written by lab/bench/harness.ts) has one "key value" per line:
  *   compressed PATH | expected PATH | rounds N | warmup N | timeout-ms N | max-seconds N | pin-cpu yes|no
+ *   memory-limit-mb N (extra address space a decoder may use; Linux)
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -75,6 +77,7 @@ static long warmup = 1;
 static long timeout_ms = 60000;
 static double max_seconds = 0;
 static int pin_cpu = 1;
+static long memory_limit_mb = 0;
 
 static uint64_t now_ns(void) {
 #if defined(__APPLE__)
@@ -144,6 +147,8 @@ static void read_spec(const char *path) {
             warmup = strtol(value, NULL, 10);
         } else if (strcmp(line, "timeout-ms") == 0) {
             timeout_ms = strtol(value, NULL, 10);
+        } else if (strcmp(line, "memory-limit-mb") == 0) {
+            memory_limit_mb = strtol(value, NULL, 10);
         } else if (strcmp(line, "pin-cpu") == 0) {
             pin_cpu = strcmp(value, "no") != 0;
         } else if (strcmp(line, "max-seconds") == 0) {
@@ -296,6 +301,24 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             if (!decompressor) { reply(result_fd, "error libdeflate_alloc_decompressor failed"); _exit(1); }
         }
     }
+    /*
+     * Cap the address space the decoder may add (Linux): a decoder that runs out of
+     * memory then fails alone (its allocation fails or it is killed) instead of the
+     * machine swapping or the kernel killing another process.
+     */
+#if defined(__linux__)
+    if (memory_limit_mb > 0) {
+        long pages = 0;
+        FILE *statm = fopen("/proc/self/statm", "r");
+        if (statm) {
+            if (fscanf(statm, "%ld", &pages) != 1) pages = 0;
+            fclose(statm);
+        }
+        rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)memory_limit_mb * 1024 * 1024;
+        struct rlimit rl = {limit, limit};
+        setrlimit(RLIMIT_AS, &rl);
+    }
+#endif
     reply(result_fd, "ready");
 
     /*

@@ -1,0 +1,390 @@
+/**
+ * The fault-injection suite: every bad input or failing tool gets a clear
+ * message (what failed, where, what to do), a non-zero exit where the run
+ * cannot be trusted, and no stored file changed or half-written.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { runHarness, type HarnessContender } from '../bench/harness.js';
+import { writeResults } from '../bench/results.js';
+import { simulateChecks, thresholdFromNull } from '../bench/simulate.js';
+import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';
+import { samplingDefaults } from '../bench/config.js';
+import { sampleResults } from '../baselines/sample-results.js';
+import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
+import { materializeMinizOxideShim } from '../build/shim.js';
+import { projectRoot } from '../core/paths.js';
+import { FakeGitHub } from '../github/fake-server.js';
+import { commentOnPullRequest, renderComment } from '../github/index.js';
+
+let work: string;
+let datasets: string;
+let libdeflate: LibdeflateBuild;
+let shimPath: string;
+const badLibraries: Record<string, string> = {};
+const BAD = { crash: 1, hang: 2, silent: 3, overrun: 4, short: 5, error: 6, guard: 7, hungry: 8 } as const;
+
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], { reject: false, cwd: projectRoot(), env: { CI: 'true', ...env } });
+
+/** sha256 of every file under a folder: to show a failure left stored data exactly as it was. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[path.slice(dir.length)] = createHash('sha256').update(await readFile(path)).digest('hex');
+  }
+  return out;
+}
+
+async function copyDatasets(name: string): Promise<string> {
+  const dir = join(work, name);
+  await cp(datasets, dir, { recursive: true });
+  return dir;
+}
+
+async function writeJson(name: string, value: unknown): Promise<string> {
+  const path = join(work, name);
+  await writeFile(path, JSON.stringify(value));
+  return path;
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'perf-lab-faults-'));
+  datasets = join(work, 'datasets');
+  const prepared = await cli(['datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs']);
+  assert.equal(prepared.exitCode, 0, String(prepared.stderr));
+  libdeflate = await buildLibdeflate({ kind: 'system' });
+  shimPath = (await materializeMinizOxideShim()).cargo.path as string;
+  const source = join(projectRoot(), 'lab', 'bench', 'fixtures', 'bad-decoders.c');
+  for (const [name, mode] of Object.entries(BAD)) {
+    badLibraries[name] = join(work, `bad-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name]!, source]);
+  }
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+type Case = [name: string, run: () => Promise<void>];
+
+const datasetCases: Case[] = [
+  ['truncated compressed file', async () => {
+    const dir = await copyDatasets('truncated');
+    const handle = await open(join(dir, 'logs.raw.gz'), 'r+');
+    await handle.truncate(1000);
+    await handle.close();
+    const before = await snapshot(dir);
+    const run = await cli(['datasets', 'verify', '--dir', dir]);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found 1000 bytes/);
+    assert.match(String(run.stderr), /what to do: .*prepare/);
+    assert.deepEqual(await snapshot(dir), before);
+  }],
+  ['bit-flipped compressed file', async () => {
+    const dir = await copyDatasets('flipped');
+    const handle = await open(join(dir, 'logs.raw.gz'), 'r+');
+    await handle.write(Buffer.from([0xff]), 0, 1, 4096);
+    await handle.close();
+    const run = await cli(['datasets', 'verify', '--dir', dir]);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /expected (\d+) bytes sha256 ([0-9a-f]{64}), found \1 bytes sha256 (?!\2)[0-9a-f]{64}/);
+  }],
+  ['manifest with a wrong hash', async () => {
+    const dir = await copyDatasets('wrong-hash');
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    manifest.datasets[0].raw.sha256 = '0'.repeat(64);
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const run = await cli(['datasets', 'verify', '--dir', dir]);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /the expected output .*logs\.raw does not match the manifest: expected \d+ bytes sha256 0{64}/);
+  }],
+  ['a Silesia zip that is not there (offline)', async () => {
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', join(work, 'nozip'), '--only', 'silesia', '--silesia-zip', join(work, 'silesia.zip')]);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: datasets: silesia: --silesia-zip .*silesia\.zip does not exist\.\n {2}what to do: download it from .* or omit --silesia-zip to use the stand-in\./);
+  }],
+  ['disk full while generating (simulated)', async () => {
+    const dir = join(work, 'full-disk');
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs'], { PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES: '3000000' });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: datasets: generate: cannot write .*logs\.raw.*ENOSPC: no space left on device/);
+    assert.match(String(run.stderr), /what to do: check free disk space/);
+    assert.deepEqual(await readdir(dir), [], 'no half-written file, no temp file, no manifest');
+  }],
+  ['generation interrupted, then run again', async () => {
+    const dir = await copyDatasets('interrupted');
+    // What a killed run leaves: a temp file of a dead process and a manifest without that dataset.
+    await writeFile(join(dir, '.software.raw.tmp-999999-deadbeef'), 'partial');
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'software']);
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    assert.match(String(run.stderr), /removed \.software\.raw\.tmp-999999-deadbeef, left by an interrupted run/);
+    assert.ok(!(await readdir(dir)).some((name) => name.includes('.tmp-')));
+    const verify = await cli(['datasets', 'verify', '--dir', dir]);
+    assert.equal(verify.exitCode, 0);
+    assert.match(String(verify.stdout), /SOFTWARE: ok/);
+    assert.match(String(verify.stdout), /LOGS: ok/);
+  }],
+];
+
+const reference = { source: { kind: 'system' } };
+const quickBench = { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 };
+const benchWith = async (name: string, config: Record<string, unknown>) => cli(['bench', '--config', await writeJson(`${name}.json`, { schemaVersion: 1, libdeflate: reference, bench: quickBench, ...config }), '--datasets-dir', datasets, '--only', 'logs']);
+
+const buildCases: Case[] = [
+  ['C compiler missing', async () => {
+    const run = await benchWith('no-cc', { libdeflate: { source: { kind: 'debian', suite: 'bookworm' }, cc: '/nonexistent/cc' }, decoder: { name: 'd', cargo: { path: shimPath }, adapter: { kind: 'cabi' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: build: toolchain: `\/nonexistent\/cc --version` failed: no C compiler found\.\n {2}what to do: install a C compiler/);
+  }],
+  ['cargo build failure', async () => {
+    const project = join(work, 'broken');
+    await cp(shimPath, project, { recursive: true });
+    await writeFile(join(project, 'src', 'lib.rs'), 'fn broken( {}\n');
+    const run = await benchWith('broken', { decoder: { name: 'broken', cargo: { path: project }, adapter: { kind: 'cabi' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /build decoder broken: cargo build exited with code 101\.\n--- last lines of its output ---/);
+    assert.match(String(run.stderr), /Reproduce with: \(cd .*broken && cargo build --release/);
+  }],
+  ['code-generation step failure', async () => {
+    const run = await benchWith('codegen', { decoder: { name: 'gen', cargo: { path: shimPath }, codegen: 'echo "generator: missing template" >&2; exit 3', adapter: { kind: 'cabi' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /build decoder gen: codegen step: .* exited with code 3\.\n--- last lines of its output ---\ngenerator: missing template/);
+  }],
+  ['libdeflate version not to be had', async () => {
+    const run = await benchWith('no-version', { libdeflate: { source: { kind: 'debian', suite: 'bookworm', version: '1.99' } }, decoder: { name: 'd', cargo: { path: shimPath }, adapter: { kind: 'cabi' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /libdeflate 1\.99 can't be had from Debian suite bookworm: it has 1\.14/);
+  }],
+  ['cached build whose record does not match its files', async () => {
+    const cache = join(work, 'cache');
+    const env = { ...process.env };
+    process.env.PERF_LAB_CACHE = cache;
+    try {
+      const first = await buildLibdeflate({ kind: 'debian', suite: 'bookworm' });
+      const recordPath = join(first.sharedLibraryPath.slice(0, first.sharedLibraryPath.indexOf(first.sharedLibrary)), 'build.json');
+      const record = JSON.parse(await readFile(recordPath, 'utf8'));
+      await writeFile(recordPath, JSON.stringify({ ...record, sharedLibrary: 'src/not-the-library.so' }));
+      const second = await buildLibdeflate({ kind: 'debian', suite: 'bookworm' });
+      assert.equal(second.sharedLibrary, record.sharedLibrary, 'the damaged record was discarded and the build redone');
+      assert.equal(JSON.parse(await readFile(recordPath, 'utf8')).sharedLibrary, record.sharedLibrary);
+    } finally {
+      process.env = env;
+    }
+  }],
+];
+
+const harness = (bad: keyof typeof BAD, options: { timeoutMs?: number; memoryLimitMb?: number } = {}) =>
+  runHarness({
+    compressedPath: join(datasets, 'logs.raw.gz'),
+    expectedPath: join(datasets, 'logs.raw'),
+    contenders: [{ name: bad, kind: 'cabi', library: badLibraries[bad]! }, { name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath } satisfies HarnessContender],
+    rounds: 2,
+    warmupRounds: 0,
+    timeoutMs: options.timeoutMs ?? 20_000,
+    maxSeconds: 0,
+    memoryLimitMb: options.memoryLimitMb ?? 0,
+  });
+const benchCase = (name: string, bad: keyof typeof BAD, reported: RegExp, options: { timeoutMs?: number; memoryLimitMb?: number } = {}): Case => [
+  name,
+  async () => {
+    const outcome = await harness(bad, options);
+    assert.match(outcome.failures.get(bad) ?? '(no failure)', reported);
+    assert.equal(outcome.samplesNs.get(bad)!.size, 0, 'no speed is reported for it');
+    assert.equal(outcome.samplesNs.get('libdeflate')!.size, 2, 'the other contender is still measured');
+  },
+];
+
+let noisy: NoiseTraces;
+const benchCases: Case[] = [
+  benchCase('decoder returns wrong bytes', 'silent', /^wrong bytes: first difference at offset \d+/),
+  benchCase('decoder reports a wrong length', 'short', /^wrong length: produced \d+ bytes, expected \d+$/),
+  benchCase('decoder crashes (SIGSEGV)', 'crash', /^crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)$/),
+  benchCase('decoder hangs (timeout)', 'hang', /^timeout: no result within 1000 ms \(hung or far too slow\)$/, { timeoutMs: 1000 }),
+  benchCase('decoder writes just past its buffer (canary)', 'overrun', /^wrote past the end of its output buffer \(canary at \+0 overwritten\)$/),
+  benchCase('decoder writes far past its buffer (guard page)', 'guard', /^crashed: killed by signal \d+/),
+  benchCase('decoder runs out of memory (address-space limit)', 'hungry', process.platform === 'linux' ? /^perf_lab_gzip_decompress returned error code 12$/ : /./, { memoryLimitMb: 512 }),
+  ['machine too noisy to reach the CI target: inconclusive, never a false verdict', async () => {
+    const traces = await readNoiseTraces(join(projectRoot(), 'lab', 'bench', 'fixtures', 'noise-logs-quick-x86_64.json'));
+    const plan = { targetHalfWidth: samplingDefaults.targetHalfWidth, confidence: 0.95, minBatches: samplingDefaults.minBatches, maxBatches: samplingDefaults.maxBatches, budgetSeconds: samplingDefaults.budgetSeconds };
+    const calm = await simulateChecks(traces, 200, { plan, verdictConfidence: 0.99, threshold: 0, headSlowdown: 1, batchIndexes: traces.batches.map((_, i) => i) });
+    const threshold = thresholdFromNull(calm.absoluteEffects);
+    // The same machine with 20x the noise: every sample scaled by a deterministic factor of up to ±30%.
+    noisy = { ...traces, batches: traces.batches.map((batch, b) => ({ ...batch, samples: batch.samples.map((samples, s) => samples.map(([round, ns]) => [round, Math.round(ns * (1 + 0.3 * Math.sin(round * 7.1 + s * 3.3 + b * 1.7)))] as [number, number])) })) };
+    const result = await simulateChecks(noisy, 200, { plan, verdictConfidence: 0.99, threshold, headSlowdown: 1, batchIndexes: noisy.batches.map((_, i) => i) });
+    assert.ok(result.changeRate <= 0.01, `false verdicts ${result.changeRate}`);
+    assert.ok(result.inconclusiveRate >= 0.9, `inconclusive ${result.inconclusiveRate}`);
+    assert.ok(result.targetMetRate <= 0.02, `CI target met in ${result.targetMetRate} of checks`);
+  }],
+];
+
+const storedCases: Case[] = [];
+{
+  const storeWith = async (name: string) => {
+    const store = join(work, name);
+    const resultsPath = join(work, `${name}-results.json`);
+    await writeResults(resultsPath, sampleResults());
+    const update = await cli(['baseline', 'update', '--results', resultsPath, '--baselines', store]);
+    assert.equal(update.exitCode, 0, String(update.stderr));
+    const [file] = (await readdir(store)).filter((n) => n.endsWith('.json'));
+    return { store, resultsPath, file: join(store, file!) };
+  };
+  storedCases.push(
+    ['baseline file that is not JSON', async () => {
+      const { store, resultsPath, file } = await storeWith('malformed');
+      await writeFile(file, '{"schemaVersion": 1, "key": ');
+      const before = await snapshot(store);
+      const run = await cli(['compare', '--results', resultsPath, '--baselines', store]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /perf-lab: baselines: .*\.json is not valid JSON .*\n {2}what to do: restore it from git history/);
+      assert.deepEqual(await snapshot(store), before);
+    }],
+    ['baseline of an unknown schema version', async () => {
+      const { store, resultsPath, file } = await storeWith('version');
+      await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), schemaVersion: 9 }));
+      const before = await snapshot(store);
+      const run = await cli(['baseline', 'update', '--results', resultsPath, '--baselines', store]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /has schemaVersion 9; this perf-lab reads version 1/);
+      assert.deepEqual(await snapshot(store), before);
+    }],
+    ['baseline file holding another key', async () => {
+      const { store, file } = await storeWith('key');
+      const stored = JSON.parse(await readFile(file, 'utf8'));
+      await writeFile(file, JSON.stringify({ ...stored, key: { ...stored.key, libdeflateVersion: '9.9' } }));
+      const before = await snapshot(store);
+      const other = join(work, 'key-other.json');
+      await writeResults(other, sampleResults({ createdAt: '2026-12-01T00:00:00.000Z' }));
+      const run = await cli(['baseline', 'update', '--results', other, '--baselines', store]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /holds a baseline for a different key/);
+      assert.deepEqual(await snapshot(store), before);
+    }],
+    ['results that failed verification are never stored', async () => {
+      const { store } = await storeWith('failed');
+      const failed = join(work, 'failed.json');
+      await writeResults(failed, sampleResults({ ok: false }));
+      const before = await snapshot(store);
+      const run = await cli(['baseline', 'update', '--results', failed, '--baselines', store]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /perf-lab: baseline update: these results failed verification.*\n {2}what to do: fix the decoder and measure again/);
+      assert.deepEqual(await snapshot(store), before);
+    }],
+    ['concurrent baseline updates from separate processes', async () => {
+      const store = join(work, 'concurrent');
+      const paths = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+        const path = join(work, `concurrent-${i}.json`);
+        await writeResults(path, sampleResults({ createdAt: `2026-11-0${i + 1}T00:00:00.000Z` }));
+        return path;
+      }));
+      const runs = await Promise.all(paths.map((path) => cli(['baseline', 'update', '--results', path, '--baselines', store])));
+      for (const run of runs) assert.equal(run.exitCode, 0, String(run.stderr));
+      const [file] = (await readdir(store)).filter((n) => n.endsWith('.json'));
+      assert.equal(JSON.parse(await readFile(join(store, file!), 'utf8')).entries.length, 6, 'every write survived');
+      assert.ok(!(await readdir(store)).some((name) => name.includes('.tmp-') || name.endsWith('.lock')), 'no temp or lock left');
+    }],
+  );
+}
+
+const HEAD = 'e'.repeat(40);
+const token = 'ghs_faultsuitetoken9876543210';
+async function githubSetup(name: string): Promise<{ github: FakeGitHub; api: string; artifact: string }> {
+  const github = new FakeGitHub();
+  const api = await github.start();
+  github.pulls.set(3, { headSha: HEAD, headRepo: 'fork/decoder' });
+  github.pulls.set(4, { headSha: 'f'.repeat(40), headRepo: 'owner/decoder' });
+  github.runs.set(77, { headSha: HEAD, event: 'pull_request' });
+  const artifact = join(work, name);
+  await execa('mkdir', ['-p', artifact]);
+  await writeResults(join(artifact, 'results.json'), sampleResults());
+  await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 3, headSha: HEAD }));
+  return { github, api, artifact };
+}
+const comment = (api: string, artifact: string) => commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 77, token, apiUrl: api, retryBaseMs: 1 });
+
+const githubCases: Case[] = [
+  ['403 on a fork PR: warning and job summary, not a failure', async () => {
+    const { github, api, artifact } = await githubSetup('gh-403');
+    try {
+      github.failNext('POST', /\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
+      const result = await comment(api, artifact);
+      assert.equal(result.outcome.action, 'skipped');
+    } finally {
+      await github.stop();
+    }
+  }],
+  ['rate limit: waits for the reset and goes on', async () => {
+    const { github, api, artifact } = await githubSetup('gh-rate');
+    try {
+      github.failNext('GET', /\/actions\/runs\/77$/, 429, { headers: { 'retry-after': '0' }, body: { message: 'You have exceeded a secondary rate limit' } });
+      assert.equal((await comment(api, artifact)).outcome.action, 'created');
+    } finally {
+      await github.stop();
+    }
+  }],
+  ['5xx from GitHub: retried', async () => {
+    const { github, api, artifact } = await githubSetup('gh-5xx');
+    try {
+      github.failNext('GET', /\/pulls\/3$/, 503, { times: 2 });
+      assert.equal((await comment(api, artifact)).outcome.action, 'created');
+    } finally {
+      await github.stop();
+    }
+  }],
+  ['artifact with a forged PR number', async () => {
+    const { github, api, artifact } = await githubSetup('gh-forged');
+    try {
+      await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 4, headSha: HEAD }));
+      await assert.rejects(comment(api, artifact), /PR #4's head is f{40}, not e{40}/);
+      assert.equal(github.comments.length, 0);
+    } finally {
+      await github.stop();
+    }
+  }],
+  ['hostile markdown in a decoder name or error text', async () => {
+    const results = sampleResults();
+    results.head.name = '<script>alert(1)</script>@admins';
+    results.datasets[0]!.contenders[0]!.failure = '```\n</table><img src=x>';
+    results.datasets[0]!.verified = false;
+    results.ok = false;
+    const body = renderComment(results);
+    assert.ok(!/<script|<img|<\/table/.test(body));
+    assert.ok(!/@admins/.test(body));
+  }],
+  ['the token is never printed, even when the API call fails', async () => {
+    const { github, api, artifact } = await githubSetup('gh-token');
+    try {
+      const run = await cli(['comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '12345', '--api-url', api], { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' });
+      assert.equal(run.exitCode, 1);
+      assert.ok(!`${run.stdout}${run.stderr}`.includes(token));
+      assert.match(String(run.stderr), /perf-lab: comment: verify: reading workflow run 12345 of owner\/decoder: GitHub answered 404 \(Not Found\)\.\n {2}what to do: check the repository name, the PR number and the run id/);
+    } finally {
+      await github.stop();
+    }
+  }],
+];
+
+const catalog: Array<[string, Case[]]> = [
+  ['datasets', datasetCases],
+  ['builds', buildCases],
+  ['bench', benchCases],
+  ['stored data', storedCases],
+  ['GitHub', githubCases],
+];
+
+describe('fault-injection suite', () => {
+  it('has at least 25 named cases', () => {
+    assert.ok(catalog.reduce((sum, [, cases]) => sum + cases.length, 0) >= 25);
+  });
+  for (const [area, cases] of catalog) {
+    describe(area, () => {
+      for (const [name, run] of cases) it(name, run);
+    });
+  }
+});
