@@ -19,6 +19,9 @@ import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
 import { commentOnPullRequest } from '../github/index.js';
 import { prCheck } from '../prcheck/index.js';
 import { doctorReport, runDoctor } from '../doctor/index.js';
+import { defaultHistoryPath, runNightly } from '../history/nightly.js';
+import { readHistory } from '../history/store.js';
+import { historyEvents } from '../history/changes.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
@@ -327,6 +330,62 @@ export function buildProgram(): Command {
       const checks = await runDoctor({ network: options.network });
       process.stdout.write(doctorReport(checks));
       if (checks.some((check) => !check.ok && check.needed === 'required')) process.exitCode = 1;
+    });
+
+  program
+    .command('nightly')
+    .description('build the decoder with several Rust toolchains (and libdeflate with several C compilers), measure the ratios, append them to the history and report events')
+    .requiredOption('--config <file>', 'bench config')
+    .option('--toolchains <list>', 'rustup toolchains, comma-separated', 'stable')
+    .option('--clang <list>', 'clang versions for libdeflate, comma-separated (e.g. 14,19 → clang-14, clang-19)')
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
+    .option('--history <file>', 'history file (JSON lines)')
+    .option('--function <name>', 'the decoder\'s hot function, for the critical path per toolchain (ARM64 hosts)')
+    .option('--cpu <model>', 'CPU model for the analysis', 'apple-m1')
+    .option('--date <yyyy-mm-dd>', 'the night to record (default: today, UTC)')
+    .option('--markdown <file>', 'write the report here')
+    .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
+    .option('--publish <repo-dir>', 'commit the history and charts in this clone and push (retried when the branch moved)')
+    .option('--github-repo <owner/name>', 'open or update the tracking issue there when tonight has events (token from GITHUB_TOKEN)')
+    .option('--api-url <url>', 'GitHub REST API root', process.env.GITHUB_API_URL)
+    .action(async (options: { config: string; toolchains: string; clang?: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; history?: string; function?: string; cpu: string; date?: string; markdown?: string; offline?: boolean; publish?: string; githubRepo?: string; apiUrl?: string }) => {
+      if (options.date && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) throw new LabError('nightly', `--date ${options.date} is not YYYY-MM-DD.`, 'pass a date like 2026-11-25.');
+      const outcome = await runNightly({
+        config: await loadBenchConfig(options.config),
+        toolchains: options.toolchains.split(',').map((t) => t.trim()).filter(Boolean),
+        compilers: (options.clang ?? '').split(',').map((v) => v.trim()).filter(Boolean).map((v) => (/^\d+$/.test(v) ? `clang-${v}` : v)),
+        scale: options.scale,
+        datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
+        only: options.only,
+        historyPath: resolve(options.history ?? defaultHistoryPath()),
+        functionName: options.function,
+        cpu: options.cpu,
+        date: options.date,
+        offline: options.offline,
+        publishRepoDir: options.publish,
+        githubRepository: options.githubRepo,
+        token: process.env.GITHUB_TOKEN,
+        apiUrl: options.apiUrl,
+      });
+      if (options.markdown) await writeFileAtomically(resolve(options.markdown), outcome.markdown);
+      if (outcome.issueUrl) info(`tracking issue: ${outcome.issueUrl}`);
+      process.stdout.write(outcome.markdown);
+      if (outcome.runs.some((run) => !run.results || !run.results.ok)) process.exitCode = EXIT_CONTENDER_FAILED;
+    });
+
+  program
+    .command('history')
+    .description('query the nightly history: records and detected events')
+    .option('--history <file>', 'history file (JSON lines)')
+    .option('--dataset <label>', 'only this dataset (e.g. LOGS)')
+    .option('--toolchain <name>', 'only this toolchain')
+    .action(async (options: { history?: string; dataset?: string; toolchain?: string }) => {
+      const records = (await readHistory(resolve(options.history ?? defaultHistoryPath()))).filter((r) => (!options.dataset || r.dataset === options.dataset) && (!options.toolchain || r.toolchain === options.toolchain));
+      for (const r of records) process.stdout.write(`${r.date}  ${r.toolchain.padEnd(10)} ${r.dataset.padEnd(20)} ratio ${r.ratio.estimate.toFixed(3)} (${r.ratio.low.toFixed(3)}–${r.ratio.high.toFixed(3)})  ${r.rustc}, LLVM ${r.llvm}\n`);
+      const events = historyEvents(records);
+      process.stdout.write(`${records.length} records; ${events.length} events${events.length ? ':' : ''}\n${events.map((event) => `  ${event.kind}: ${event.text}\n`).join('')}`);
     });
 
   program

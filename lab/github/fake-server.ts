@@ -26,6 +26,7 @@ export class FakeGitHub {
   readonly pulls = new Map<number, { headSha: string; headRepo: string }>();
   readonly runs = new Map<number, { headSha: string; event: string }>();
   readonly pullRequestsCreated: Array<{ head: string; base: string; title: string }> = [];
+  readonly issues: Array<{ number: number; title: string; body: string; state: string }> = [];
   readonly requests: Array<{ method: string; path: string; authorization: string | undefined }> = [];
   /** The login that comments are created as. */
   commenter = 'github-actions[bot]';
@@ -67,9 +68,24 @@ export class FakeGitHub {
       return;
     }
     let match: RegExpExecArray | null;
+    if (/^\/repos\/[^/]+\/[^/]+\/issues$/.test(url.pathname)) {
+      if (method === 'GET') return send(200, this.issues.filter((issue) => issue.state === (url.searchParams.get('state') ?? 'open')).map((issue) => this.issueJson(issue)));
+      if (method === 'POST') {
+        if (!body?.title) return send(422, { message: 'Validation Failed' });
+        const issue = { number: 2000 + this.issues.length, title: body.title, body: body.body ?? '', state: 'open' };
+        this.issues.push(issue);
+        return send(201, this.issueJson(issue));
+      }
+    }
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)$/.exec(url.pathname)) && method === 'PATCH') {
+      const issue = this.issues.find((i) => i.number === Number(match![1]));
+      if (!issue) return send(404, { message: 'Not Found' });
+      if (typeof body?.body === 'string') issue.body = body.body;
+      return send(200, this.issueJson(issue));
+    }
     if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))) {
       const issueNumber = Number(match[1]);
-      if (!this.pulls.has(issueNumber)) return send(404, { message: 'Not Found' });
+      if (!this.pulls.has(issueNumber) && !this.issues.some((issue) => issue.number === issueNumber)) return send(404, { message: 'Not Found' });
       if (method === 'GET') {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
@@ -109,6 +125,10 @@ export class FakeGitHub {
       return send(200, { id: Number(match[1]), head_sha: run.headSha, event: run.event });
     }
     send(404, { message: `Not Found: ${method} ${url.pathname}` });
+  }
+
+  private issueJson(issue: { number: number; title: string; body: string; state: string }) {
+    return { number: issue.number, title: issue.title, body: issue.body, state: issue.state, html_url: `${this.url}/issues/${issue.number}` };
   }
 
   private commentJson(comment: FakeComment) {

@@ -23,8 +23,16 @@ const load = async (name: string) => {
 const steps = (workflow: Workflow) => Object.values(workflow.jobs).flatMap((job) => job.steps);
 
 describe('workflows', () => {
-  it('ships the four workflows', () => {
-    assert.deepEqual(workflowFiles, ['lab-ci.yml', 'perf-baseline.yml', 'perf-comment.yml', 'perf-pr.yml']);
+  it('ships the five workflows', () => {
+    assert.deepEqual(workflowFiles, ['lab-ci.yml', 'perf-baseline.yml', 'perf-comment.yml', 'perf-nightly.yml', 'perf-pr.yml']);
+  });
+
+  it('perf-nightly runs on a schedule and by hand, one toolchain a job, on macos-14, publishing the history', async () => {
+    const { text, workflow } = await load('perf-nightly.yml');
+    assert.ok('schedule' in workflow.on && 'workflow_dispatch' in workflow.on);
+    assert.match(text, /toolchain: \$\{\{ fromJSON\(/);
+    assert.match(text, /runs-on: macos-14/);
+    assert.match(text, /nightly --config [\s\S]* --publish perf-lab --github-repo/);
   });
 
   for (const name of workflowFiles) {

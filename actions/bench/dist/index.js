@@ -54311,7 +54311,8 @@ ${tail(String(result.all ?? ""))}
   }
   const rustcText = await execa("rustc", ["-vV"], { cwd: project.dir, env, reject: false, stdin: "ignore" });
   if (rustcText.failed) {
-    throw new LabError(name, "`rustc -vV` failed: no Rust toolchain.", "install Rust (rustup, or Debian: apt-get install rustc cargo).");
+    const said = String(rustcText.stderr ?? "").trim().split("\n")[0];
+    throw new LabError(name, `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ""}: ${said || "no Rust toolchain"}.`, env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : "install Rust (rustup, or Debian: apt-get install rustc cargo).");
   }
   const toolchain = parseRustcVersion(String(rustcText.stdout));
   const key = cacheKey({ tree: await hashTree(project.dir), toolchain, spec: { ...spec, name: void 0 }, rustflags: env.RUSTFLAGS ?? "" });
