@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { intervalSchema, type BenchResults, type DatasetResult } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
-import { fileExists, writeFileAtomically } from '../core/files.js';
+import { fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
 import { clusteredMedianRatioInterval, decideVerdict, type Verdict } from '../stats/index.js';
 
@@ -100,13 +100,7 @@ export function parseBaseline(json: unknown, source: string): BaselineFile {
 
 async function readBaselineFile(path: string): Promise<BaselineFile | undefined> {
   if (!(await fileExists(path))) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new LabError('baselines', `${path} is not valid JSON (${(error as Error).message}).`, 'restore it from git history or delete it and run `perf-lab baseline update` again.');
-  }
-  return parseBaseline(json, path);
+  return parseBaseline(await readJsonFile(path, 'baselines', 'restore it from git history or delete it and run `perf-lab baseline update` again.'), path);
 }
 
 export interface UpdateOutcome {

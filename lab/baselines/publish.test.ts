@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
 import { FakeGitHub } from '../github/fake-server.js';
+import { cloneWithCommitter, remoteWithClone } from '../github/git-fixture.js';
 import { parseBaseline } from './index.js';
 import { publishBaselines } from './publish.js';
 import { sampleResults } from './sample-results.js';
@@ -12,25 +13,11 @@ import { sampleResults } from './sample-results.js';
 let work: string;
 let remote: string;
 
-async function clone(name: string): Promise<string> {
-  const dir = join(work, name);
-  await simpleGit().clone(remote, dir);
-  await simpleGit(dir).addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
-  return dir;
-}
+const clone = (name: string) => cloneWithCommitter(remote, join(work, name));
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-publish-'));
-  remote = join(work, 'remote.git');
-  await simpleGit().raw(['init', '--bare', '--initial-branch=main', remote]);
-  const seed = join(work, 'seed');
-  await simpleGit().clone(remote, seed);
-  const git = simpleGit(seed);
-  await git.addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
-  await git.raw(['checkout', '-b', 'main']);
-  await writeFile(join(seed, 'README.md'), 'baselines live here\n');
-  await git.add('.').commit('start');
-  await git.push('origin', 'main');
+  remote = (await remoteWithClone(work, 'seed')).remote;
 });
 after(async () => {
   await rm(work, { recursive: true, force: true });

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
+import { readJsonFile } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
 import { cargoDecoderSchema, contenderNameSchema } from '../build/decoder.js';
 import { libdeflateSourceSchema } from '../build/libdeflate-source.js';
@@ -98,17 +98,6 @@ export function parseBenchConfig(json: unknown, source: string, baseDir: string)
 
 export async function loadBenchConfig(path: string): Promise<BenchConfig> {
   const absolute = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    throw new LabError('bench: config', `cannot read ${absolute}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'pass an existing config file with --config.');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new LabError('bench: config', `${absolute} is not valid JSON: ${(error as Error).message}.`, 'fix the JSON syntax.');
-  }
+  const json = await readJsonFile(absolute, 'bench: config', 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
   return parseBenchConfig(json, absolute, dirname(absolute));
 }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { writeFileAtomically } from '../core/files.js';
+import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
 import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
 
@@ -181,11 +180,5 @@ export function parseResults(json: unknown, source: string): BenchResults {
 }
 
 export async function readResults(path: string): Promise<BenchResults> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new LabError('results', `cannot read ${path} as JSON: ${(error as Error).message}`, 'pass a results file written by `perf-lab bench --json`.');
-  }
-  return parseResults(json, path);
+  return parseResults(await readJsonFile(path, 'results', 'pass a results file written by `perf-lab bench --json`.'), path);
 }

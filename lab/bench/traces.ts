@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { writeFileAtomically } from '../core/files.js';
+import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
 import type { BatchSamples } from './sampling.js';
 
@@ -32,14 +31,9 @@ export const noiseTracesSchema = z.object({
 export type NoiseTraces = z.infer<typeof noiseTracesSchema>;
 
 export async function readNoiseTraces(path: string): Promise<NoiseTraces> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new LabError('noise traces', `cannot read ${path} as JSON: ${(error as Error).message}`, 'pass a traces file written by `perf-lab calibrate --traces`.');
-  }
+  const json = await readJsonFile(path, 'noise traces', 'pass a traces file written by `perf-lab calibrate --traces-dir`.');
   const parsed = noiseTracesSchema.safeParse(json);
-  if (!parsed.success) throw new LabError('noise traces', `${path} is invalid: ${describeIssues(parsed.error)}`, 'record it again with `perf-lab calibrate --traces`.');
+  if (!parsed.success) throw new LabError('noise traces', `${path} is invalid: ${describeIssues(parsed.error)}`, 'record it again with `perf-lab calibrate --traces-dir`.');
   return parsed.data;
 }
 

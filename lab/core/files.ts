@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from './errors.js';
 
@@ -74,5 +74,23 @@ export async function fileExists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Reads and parses a JSON file the lab does not trust: a missing file or bad
+ * JSON becomes a LabError naming the file; schema checks stay with the caller.
+ */
+export async function readJsonFile(path: string, step: string, hint: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new LabError(step, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, hint);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new LabError(step, `${path} is not valid JSON (${(error as Error).message}).`, hint);
   }
 }

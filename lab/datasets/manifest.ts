@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { digestFile, writeFileAtomically } from '../core/files.js';
+import { digestFile, fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
 
 export const DATASET_NAMES = ['silesia', 'software', 'logs'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -52,18 +51,8 @@ export function describeIssues(error: z.ZodError): string {
 /** Reads DIR/manifest.json; returns undefined when absent, throws a LabError when invalid. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
   const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new LabError('datasets: manifest', `${path} is not valid JSON (${(error as Error).message}).`, 'delete it and run `perf-lab datasets prepare` again.');
-  }
+  if (!(await fileExists(path))) return undefined;
+  const json = await readJsonFile(path, 'datasets: manifest', 'delete it and run `perf-lab datasets prepare` again.');
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     throw new LabError('datasets: manifest', `${path} is invalid: ${describeIssues(parsed.error)}.`, 'delete it and run `perf-lab datasets prepare` again.');

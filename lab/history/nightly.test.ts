@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { parseBenchConfig } from '../bench/config.js';
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { createGitHubClient } from '../github/client.js';
 import { FakeGitHub } from '../github/fake-server.js';
+import { remoteWithClone } from '../github/git-fixture.js';
 import { TRACKING_MARKER, upsertTrackingIssue } from '../github/issue.js';
 import { trendChartSvg } from './chart.js';
 import { runNightly } from './nightly.js';
@@ -31,16 +32,7 @@ after(async () => {
 
 describe('perf-lab nightly', { skip: rustup ? false : 'rustup is not installed (toolchains are chosen through RUSTUP_TOOLCHAIN)' }, () => {
   it('measures each installed toolchain, reports one that is not, appends the history once per night, and publishes it', async () => {
-    const remote = join(work, 'remote.git');
-    await simpleGit().raw(['init', '--bare', '--initial-branch=main', remote]);
-    const clone = join(work, 'clone');
-    await simpleGit().clone(remote, clone);
-    const git = simpleGit(clone);
-    await git.addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
-    await git.raw(['checkout', '-b', 'main']);
-    await writeFile(join(clone, 'README.md'), 'perf-lab\n');
-    await git.add('.').commit('start');
-    await git.push('origin', 'main');
+    const { remote, clone } = await remoteWithClone(work);
 
     const historyPath = join(clone, 'baselines', 'history', 'nightly.jsonl');
     const options = { config, toolchains: ['stable', 'perf-lab-no-such-toolchain'], compilers: [], scale: 'quick' as const, datasetsDir: join(work, 'datasets'), only: ['logs' as const], historyPath, cpu: 'apple-m1', date: '2026-11-25', offline: true, publishRepoDir: clone };

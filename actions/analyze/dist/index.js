@@ -20196,7 +20196,7 @@ import { resolve as resolve2 } from "node:path";
 
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir as mkdir2, open as open2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { mkdir as mkdir2, open as open2, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 // lab/core/errors.ts
@@ -20316,7 +20316,7 @@ function criticalPathDiff(base, head, reference) {
 }
 
 // lab/asm/index.ts
-import { readFile } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -27361,7 +27361,7 @@ async function nameFromSymbolTable(binary, functions) {
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile(path6);
+    bytes = await readFile2(path6);
   } catch (error63) {
     throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
   }
@@ -27745,7 +27745,7 @@ function findIdioms(analysis, flow) {
 }
 
 // lab/uarch/model.ts
-import { readFile as readFile2, readdir as readdir2 } from "node:fs/promises";
+import { readFile as readFile3, readdir as readdir2 } from "node:fs/promises";
 import { join as join4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
@@ -47562,7 +47562,7 @@ async function readRaw(name) {
   const path6 = join4(modelsDir(), `${name}.json`);
   let json2;
   try {
-    json2 = JSON.parse(await readFile2(path6, "utf8"));
+    json2 = JSON.parse(await readFile3(path6, "utf8"));
   } catch {
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
   }

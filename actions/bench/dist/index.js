@@ -22399,7 +22399,6 @@ function group(name, fn) {
 import { resolve as resolve6 } from "node:path";
 
 // lab/bench/config.ts
-import { readFile as readFile4 } from "node:fs/promises";
 import { dirname as dirname3, resolve as resolve4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
@@ -42148,14 +42147,10 @@ function formatError2(error63) {
   };
 }
 
-// lab/datasets/manifest.ts
-import { readFile } from "node:fs/promises";
-import { isAbsolute, join as join2, normalize } from "node:path";
-
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir as mkdir2, open as open3, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { mkdir as mkdir2, open as open3, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 function tempPathFor(finalPath) {
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
@@ -42213,8 +42208,22 @@ async function fileExists(path6) {
     return false;
   }
 }
+async function readJsonFile(path6, step5, hint) {
+  let text;
+  try {
+    text = await readFile(path6, "utf8");
+  } catch (error63) {
+    throw new LabError(step5, `cannot read ${path6}: ${error63.code ?? error63.message}.`, hint);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error63) {
+    throw new LabError(step5, `${path6} is not valid JSON (${error63.message}).`, hint);
+  }
+}
 
 // lab/datasets/manifest.ts
+import { isAbsolute, join as join2, normalize } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
 var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."), "must be a path inside the manifest folder");
@@ -42247,18 +42256,8 @@ function describeIssues(error63) {
 }
 async function readManifest(dir) {
   const path6 = join2(dir, MANIFEST_FILE);
-  let text;
-  try {
-    text = await readFile(path6, "utf8");
-  } catch {
-    return void 0;
-  }
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error63) {
-    throw new LabError("datasets: manifest", `${path6} is not valid JSON (${error63.message}).`, "delete it and run `perf-lab datasets prepare` again.");
-  }
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
   const parsed = manifestSchema.safeParse(json2);
   if (!parsed.success) {
     throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
@@ -57581,18 +57580,7 @@ function parseBenchConfig(json2, source, baseDir) {
 }
 async function loadBenchConfig(path6) {
   const absolute = resolve4(path6);
-  let text;
-  try {
-    text = await readFile4(absolute, "utf8");
-  } catch (error63) {
-    throw new LabError("bench: config", `cannot read ${absolute}: ${error63.code ?? error63.message}.`, "pass an existing config file with --config.");
-  }
-  let json2;
-  try {
-    json2 = JSON.parse(text);
-  } catch (error63) {
-    throw new LabError("bench: config", `${absolute} is not valid JSON: ${error63.message}.`, "fix the JSON syntax.");
-  }
+  const json2 = await readJsonFile(absolute, "bench: config", 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
   return parseBenchConfig(json2, absolute, dirname3(absolute));
 }
 
@@ -58435,7 +58423,7 @@ async function writeResults(path6, results) {
 import { join as join13 } from "node:path";
 
 // lab/build/libdeflate.ts
-import { cp as cp2, mkdir as mkdir5, mkdtemp as mkdtemp3, readFile as readFile5, readdir as readdir4, rm as rm6, writeFile as writeFile4 } from "node:fs/promises";
+import { cp as cp2, mkdir as mkdir5, mkdtemp as mkdtemp3, readFile as readFile4, readdir as readdir4, rm as rm6, writeFile as writeFile4 } from "node:fs/promises";
 import { dirname as dirname4, join as join7 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
@@ -58465,7 +58453,7 @@ async function buildWithCmake(dir, cc, extraCflags) {
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
   await run("cmake", args, { cwd: dir, step: `${step3}: cmake configure`, hint: "install cmake and a C compiler." });
   await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step3}: cmake build` });
-  const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
+  const cache = await readFile4(join7(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
   if (!sharedLibrary) throw new LabError(step3, `cmake built no shared libdeflate library in ${join7(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
@@ -58476,7 +58464,7 @@ async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
   await run("make", args, { cwd: dir, step: `${step3}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
+  const config2 = await readFile4(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
   if (!sharedLibrary) throw new LabError(step3, `make built no shared libdeflate library in ${join7(dir, "src")}.`, "check the build log with the command above.");
@@ -58979,11 +58967,11 @@ async function prepareDatasets(options2) {
 }
 
 // lab/bench/calibrate.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { readFile as readFile6 } from "node:fs/promises";
 import { join as join12 } from "node:path";
 
 // lab/bench/harness.ts
-import { readFile as readFile6, rm as rm9, writeFile as writeFile5, mkdir as mkdir8, mkdtemp as mkdtemp5 } from "node:fs/promises";
+import { readFile as readFile5, rm as rm9, writeFile as writeFile5, mkdir as mkdir8, mkdtemp as mkdtemp5 } from "node:fs/promises";
 import { join as join11 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
@@ -58996,7 +58984,7 @@ var lineSchema = external_exports.discriminatedUnion("type", [
 var step4 = "bench: native harness";
 async function buildHarness() {
   const sourcePath = join11(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile6(sourcePath);
+  const source = await readFile5(sourcePath);
   const compiler = await cCompiler();
   const key = sha256Hex(`${sha256Hex(source)}
 ${compiler.command}
@@ -59197,7 +59185,7 @@ function calibrationPath() {
 }
 async function readCalibration(path6 = calibrationPath()) {
   try {
-    return calibrationSchema.parse(JSON.parse(await readFile7(path6, "utf8")));
+    return calibrationSchema.parse(JSON.parse(await readFile6(path6, "utf8")));
   } catch {
     return void 0;
   }
