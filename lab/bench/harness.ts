@@ -50,8 +50,18 @@ export interface HarnessOutcome {
 
 const step = 'bench: native harness';
 
-/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache. */
-export async function buildHarness(): Promise<string> {
+let harnessBinary: Promise<string> | undefined;
+
+/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process). */
+export function buildHarness(): Promise<string> {
+  harnessBinary ??= compileHarness().catch((error: unknown) => {
+    harnessBinary = undefined;
+    throw error;
+  });
+  return harnessBinary;
+}
+
+async function compileHarness(): Promise<string> {
   const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'harness.c');
   const source = await readFile(sourcePath);
   const compiler = await cCompiler();

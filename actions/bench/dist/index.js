@@ -58982,7 +58982,15 @@ var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
 var step4 = "bench: native harness";
-async function buildHarness() {
+var harnessBinary;
+function buildHarness() {
+  harnessBinary ??= compileHarness().catch((error63) => {
+    harnessBinary = void 0;
+    throw error63;
+  });
+  return harnessBinary;
+}
+async function compileHarness() {
   const sourcePath = join11(projectRoot(), "lab", "bench", "native", "harness.c");
   const source = await readFile5(sourcePath);
   const compiler = await cCompiler();
