@@ -50,15 +50,20 @@ export interface HarnessOutcome {
 
 const step = 'bench: native harness';
 
-let harnessBinary: Promise<string> | undefined;
+const harnessBinaries = new Map<string, Promise<string>>();
 
-/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process). */
+/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process and cache). */
 export function buildHarness(): Promise<string> {
-  harnessBinary ??= compileHarness().catch((error: unknown) => {
-    harnessBinary = undefined;
-    throw error;
-  });
-  return harnessBinary;
+  const root = cacheRoot();
+  let binary = harnessBinaries.get(root);
+  if (!binary) {
+    binary = compileHarness().catch((error: unknown) => {
+      harnessBinaries.delete(root);
+      throw error;
+    });
+    harnessBinaries.set(root, binary);
+  }
+  return binary;
 }
 
 async function compileHarness(): Promise<string> {

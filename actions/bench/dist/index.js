@@ -58982,13 +58982,18 @@ var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
 var step4 = "bench: native harness";
-var harnessBinary;
+var harnessBinaries = /* @__PURE__ */ new Map();
 function buildHarness() {
-  harnessBinary ??= compileHarness().catch((error63) => {
-    harnessBinary = void 0;
-    throw error63;
-  });
-  return harnessBinary;
+  const root2 = cacheRoot();
+  let binary = harnessBinaries.get(root2);
+  if (!binary) {
+    binary = compileHarness().catch((error63) => {
+      harnessBinaries.delete(root2);
+      throw error63;
+    });
+    harnessBinaries.set(root2, binary);
+  }
+  return binary;
 }
 async function compileHarness() {
   const sourcePath = join11(projectRoot(), "lab", "bench", "native", "harness.c");
