@@ -64,8 +64,8 @@ export async function loadFunctions(path: string): Promise<{ functions: AsmFunct
   return { functions, source: `${path} (${tool})` };
 }
 
-/** Finds one function by mangled or demangled name (Rust or C), or a /regex/. */
-export async function selectFunction(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction> {
+/** Every function matching a mangled or demangled name (Rust or C), or a /regex/, largest first. */
+export async function selectFunctions(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction[]> {
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -78,6 +78,10 @@ export async function selectFunction(functions: readonly AsmFunction[], name: st
     const sample = functions.slice(0, 8).map((fn) => fn.name).join(', ');
     throw new LabError('analyze', `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ', …' : ''}); a /regex/ also works.`);
   }
-  // Several matches: the largest is the one with the hot loop (e.g. the inlined decompressor, not a wrapper).
-  return [...matches].sort((a, b) => b.instructions.length - a.instructions.length)[0]!;
+  return [...matches].sort((a, b) => b.instructions.length - a.instructions.length);
+}
+
+/** One function by name: of several matches the largest, the one with the hot loop (e.g. the inlined decompressor, not a wrapper). */
+export async function selectFunction(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction> {
+  return (await selectFunctions(functions, name, where))[0]!;
 }

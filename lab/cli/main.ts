@@ -15,7 +15,7 @@ import { LabError } from '../core/errors.js';
 import { demoConfig, demoOutputPaths } from '../demo/index.js';
 import { driftTable, markdownReport } from '../report/index.js';
 import { criticalPathDiff } from '../report/critical-path.js';
-import { analyzeLoop, loadCpuModel, textReport } from '../uarch/index.js';
+import { analyzeLoop, analyzeMatchingLoops, loadCpuModel, textReport } from '../uarch/index.js';
 import { commentOnPullRequest } from '../github/index.js';
 import { prCheck } from '../prcheck/index.js';
 import { doctorReport, runDoctor } from '../doctor/index.js';
@@ -243,7 +243,8 @@ export function buildProgram(): Command {
     .option('--reference <file>', 'diff mode: libdeflate (binary, object or listing)')
     .option('--reference-function <name>', 'function in --reference', 'libdeflate_deflate_decompress_ex')
     .option('--json <file>', 'write the analysis as JSON')
-    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string }) => {
+    .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
+    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string; all?: boolean }) => {
       const loopAddress = options.loop === undefined ? undefined : parseInt(options.loop.replace(/^0x/, ''), 16);
       if (options.loop !== undefined && !Number.isFinite(loopAddress)) throw new LabError('analyze', `--loop ${options.loop} is not a hex address.`, 'pass the loop header address as printed, e.g. --loop 0x5e4.');
       const model = await loadCpuModel(options.cpu);
@@ -257,6 +258,12 @@ export function buildProgram(): Command {
         return;
       }
       if (!options.binary || !options.function) throw new LabError('analyze', 'pass --binary and --function (or --base/--head for a diff).', 'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex --cpu apple-m1');
+      if (options.all) {
+        const reports = await analyzeMatchingLoops({ path: options.binary, functionName: options.function, cpu: options.cpu }, model);
+        if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify(reports, null, 2)}\n`);
+        process.stdout.write(reports.map(textReport).join('\n'));
+        return;
+      }
       const report = await analyzeLoop({ path: options.binary, functionName: options.function, cpu: options.cpu, loopAddress }, model);
       if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(textReport(report));

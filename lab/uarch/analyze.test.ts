@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseListing, type AsmFunction } from '../asm/parse.js';
 import { cpuModelSchema, listModels, loadCpuModel, type CpuModel } from './model.js';
-import { analyzeHotLoop } from './index.js';
+import { analyzeHotLoop, analyzeMatchingLoops, textReport } from './index.js';
 import { findIdioms } from './idioms.js';
 
 const functions = parseListing(readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'));
@@ -72,6 +72,14 @@ describe('critical path on hand-checked loops (apple-m1)', () => {
     });
     const flagLoop = analyzeFunction(functions.find((fn) => fn.name === 'flag_chain')!, m1);
     assert.equal(findIdioms(flagLoop.analysis, flagLoop.flow).find((idiom) => idiom.idiom === 'CCMP chain')!.found, true);
+  });
+});
+
+describe('several functions', () => {
+  it('analyses every function matching a /regex/, each with its own critical-path line', async () => {
+    const reports = await analyzeMatchingLoops({ path: join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), functionName: '/chain/', cpu: 'apple-m1' }, m1);
+    assert.deepEqual(reports.map((report) => [report.function, report.analysis.criticalPathCycles]).sort(), [['chain4', 4], ['flag_chain', 3], ['load_add_chain', 6], ['two_chains', 3]]);
+    for (const report of reports) assert.match(textReport(report), new RegExp(`^critical path: ${report.analysis.criticalPathCycles} cycles/iteration$`, 'm'));
   });
 });
 

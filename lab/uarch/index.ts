@@ -1,4 +1,4 @@
-import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
+import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction, selectFunctions, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
 import { LabError } from '../core/errors.js';
 import { analyzeIteration, type LoopAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
@@ -43,8 +43,21 @@ export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, loopAddress?: num
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await loadCpuModel(options.cpu));
   const { functions, source } = await loadFunctions(options.path);
-  const fn = await selectFunction(functions, options.functionName, source);
-  const { flow, loop, path, analysis } = analyzeHotLoop(fn, cpu, options.loopAddress);
+  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loopAddress);
+}
+
+/** Every function matching the name or /regex/ that has a loop, each with its hot loop analysed. */
+export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport[]> {
+  const cpu = model ?? (await loadCpuModel(options.cpu));
+  const { functions, source } = await loadFunctions(options.path);
+  const matching = await selectFunctions(functions, options.functionName, source);
+  const withLoops = matching.filter((fn) => buildControlFlow(fn).loops.length > 0);
+  if (withLoops.length === 0) throw new LabError('analyze', `none of the ${matching.length} function(s) matching "${options.functionName}" has a loop.`, 'name a function with a decode loop.');
+  return withLoops.map((fn) => reportHotLoop(fn, source, cpu));
+}
+
+function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, loopAddress?: number): LoopReport {
+  const { flow, loop, path, analysis } = analyzeHotLoop(fn, cpu, loopAddress);
   const paths = iterationPaths(flow, loop, 64);
   const sizes = paths.map((p) => p.reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0));
   const { nodes, edges, ...summary } = analysis;

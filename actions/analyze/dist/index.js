@@ -27372,7 +27372,7 @@ async function loadFunctions(path6) {
   if (functions.length === 0) throw new LabError("analyze", `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`, "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.");
   return { functions, source: `${path6} (${tool})` };
 }
-async function selectFunction(functions, name, where) {
+async function selectFunctions(functions, name, where) {
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -27385,7 +27385,10 @@ async function selectFunction(functions, name, where) {
     const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
     throw new LabError("analyze", `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`);
   }
-  return [...matches].sort((a2, b) => b.instructions.length - a2.instructions.length)[0];
+  return [...matches].sort((a2, b) => b.instructions.length - a2.instructions.length);
+}
+async function selectFunction(functions, name, where) {
+  return (await selectFunctions(functions, name, where))[0];
 }
 
 // lab/asm/semantics.ts
@@ -47611,8 +47614,10 @@ function analyzeHotLoop(fn, cpu, loopAddress) {
 async function analyzeLoop(options, model) {
   const cpu = model ?? await loadCpuModel(options.cpu);
   const { functions, source } = await loadFunctions(options.path);
-  const fn = await selectFunction(functions, options.functionName, source);
-  const { flow, loop, path: path6, analysis } = analyzeHotLoop(fn, cpu, options.loopAddress);
+  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loopAddress);
+}
+function reportHotLoop(fn, source, cpu, loopAddress) {
+  const { flow, loop, path: path6, analysis } = analyzeHotLoop(fn, cpu, loopAddress);
   const paths = iterationPaths(flow, loop, 64);
   const sizes = paths.map((p) => p.reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0));
   const { nodes, edges, ...summary2 } = analysis;
