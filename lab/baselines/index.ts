@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
@@ -175,12 +175,11 @@ export interface Drift {
 
 /** Compares each dataset's decoder/libdeflate ratio with the stored baseline of the same key. */
 export async function compareWithBaselines(results: BenchResults, dir: string, thresholds: Readonly<Record<string, { threshold: number; source: string }>>): Promise<Drift[]> {
-  const names = new Set(await readdir(dir).catch(() => [] as string[]));
   const drifts: Drift[] = [];
   for (const dataset of results.datasets) {
     const key = baselineKey(results, dataset);
     const fileName = baselineFileName(key);
-    const stored = names.has(fileName) ? await readBaselineFile(join(dir, fileName)) : undefined;
+    const stored = await readBaselineFile(join(dir, fileName));
     if (stored && keyHash(stored.key) !== keyHash(key)) {
       throw new LabError('compare', `${join(dir, fileName)} holds a baseline for a different key.`, 'restore it from git history.');
     }

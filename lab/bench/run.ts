@@ -84,7 +84,8 @@ async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; referen
   return { sides, reference, mode: head.cli ? 'process' : 'in-process' };
 }
 
-async function ensureDatasets(options: BenchOptions): Promise<DatasetEntry[]> {
+/** The requested datasets from the folder's manifest, preparing those missing at this scale. */
+export async function ensureDatasets(options: Pick<BenchOptions, 'datasetsDir' | 'scale' | 'only' | 'silesiaZip' | 'offline'>): Promise<DatasetEntry[]> {
   const wanted = options.only?.length ? options.only : DATASET_NAMES;
   const manifest = await readManifest(options.datasetsDir);
   const present = new Set(manifest?.datasets.filter((entry) => entry.scale === options.scale).map((entry) => entry.name) ?? []);

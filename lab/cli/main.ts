@@ -2,10 +2,10 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
 import { readResults, writeResults, type BenchResults } from '../bench/results.js';
-import { runBenchmark } from '../bench/run.js';
+import { ensureDatasets, runBenchmark } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { info } from '../core/log.js';
-import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, readManifest, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
+import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
 import { calibrateFromTraces, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
 import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
 import { publishBaselines } from '../baselines/publish.js';
@@ -160,11 +160,7 @@ export function buildProgram(): Command {
     .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; batches: number; tracesDir?: string; offline?: boolean }) => {
       const config = await loadBenchConfig(options.config);
       const datasetsDir = resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale));
-      const wanted = options.only?.length ? options.only : DATASET_NAMES;
-      const manifest = (await readManifest(datasetsDir)) ?? (await prepareDatasets({ dir: datasetsDir, scale: options.scale, only: wanted, offline: options.offline }));
-      for (const name of wanted) {
-        const entry = manifest.datasets.find((dataset) => dataset.name === name);
-        if (!entry) throw new LabError('calibrate', `dataset ${name} is not in ${datasetsDir}/manifest.json.`, 'run `perf-lab datasets prepare` with the same --scale and --dir first.');
+      for (const entry of await ensureDatasets({ datasetsDir, scale: options.scale, only: options.only, offline: options.offline })) {
         const traces = await recordNoiseTraces(config, datasetsDir, entry, options.batches, config.bench.rounds);
         if (options.tracesDir) await writeNoiseTraces(resolve(options.tracesDir, `noise-${entry.name}-${entry.scale}.json`), traces);
         const plan = { targetHalfWidth: config.bench.targetHalfWidth, confidence: 0.95, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, budgetSeconds: config.bench.budgetSeconds };

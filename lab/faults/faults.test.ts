@@ -306,47 +306,40 @@ async function githubSetup(name: string): Promise<{ github: FakeGitHub; api: str
   await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 3, headSha: HEAD }));
   return { github, api, artifact };
 }
+/** Runs a GitHub case against its own local server, stopping the server whatever happens. */
+async function withGitHub(name: string, body: (setup: Awaited<ReturnType<typeof githubSetup>>) => Promise<void>): Promise<void> {
+  const setup = await githubSetup(name);
+  try {
+    await body(setup);
+  } finally {
+    await setup.github.stop();
+  }
+}
 const comment = (api: string, artifact: string) => commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 77, token, apiUrl: api, retryBaseMs: 1 });
 
 const githubCases: Case[] = [
-  ['403 on a fork PR: warning and job summary, not a failure', async () => {
-    const { github, api, artifact } = await githubSetup('gh-403');
-    try {
+  ['403 on a fork PR: warning and job summary, not a failure', () =>
+    withGitHub('gh-403', async ({ github, api, artifact }) => {
       github.failNext('POST', /\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
       const result = await comment(api, artifact);
       assert.equal(result.outcome.action, 'skipped');
-    } finally {
-      await github.stop();
-    }
-  }],
-  ['rate limit: waits for the reset and goes on', async () => {
-    const { github, api, artifact } = await githubSetup('gh-rate');
-    try {
+    })],
+  ['rate limit: waits for the reset and goes on', () =>
+    withGitHub('gh-rate', async ({ github, api, artifact }) => {
       github.failNext('GET', /\/actions\/runs\/77$/, 429, { headers: { 'retry-after': '0' }, body: { message: 'You have exceeded a secondary rate limit' } });
       assert.equal((await comment(api, artifact)).outcome.action, 'created');
-    } finally {
-      await github.stop();
-    }
-  }],
-  ['5xx from GitHub: retried', async () => {
-    const { github, api, artifact } = await githubSetup('gh-5xx');
-    try {
+    })],
+  ['5xx from GitHub: retried', () =>
+    withGitHub('gh-5xx', async ({ github, api, artifact }) => {
       github.failNext('GET', /\/pulls\/3$/, 503, { times: 2 });
       assert.equal((await comment(api, artifact)).outcome.action, 'created');
-    } finally {
-      await github.stop();
-    }
-  }],
-  ['artifact with a forged PR number', async () => {
-    const { github, api, artifact } = await githubSetup('gh-forged');
-    try {
+    })],
+  ['artifact with a forged PR number', () =>
+    withGitHub('gh-forged', async ({ github, api, artifact }) => {
       await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 4, headSha: HEAD }));
       await assert.rejects(comment(api, artifact), /PR #4's head is f{40}, not e{40}/);
       assert.equal(github.comments.length, 0);
-    } finally {
-      await github.stop();
-    }
-  }],
+    })],
   ['hostile markdown in a decoder name or error text', async () => {
     const results = sampleResults();
     results.head.name = '<script>alert(1)</script>@admins';
@@ -357,17 +350,13 @@ const githubCases: Case[] = [
     assert.ok(!/<script|<img|<\/table/.test(body));
     assert.ok(!/@admins/.test(body));
   }],
-  ['the token is never printed, even when the API call fails', async () => {
-    const { github, api, artifact } = await githubSetup('gh-token');
-    try {
+  ['the token is never printed, even when the API call fails', () =>
+    withGitHub('gh-token', async ({ api, artifact }) => {
       const run = await cli(['comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '12345', '--api-url', api], { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' });
       assert.equal(run.exitCode, 1);
       assert.ok(!`${run.stdout}${run.stderr}`.includes(token));
       assert.match(String(run.stderr), /perf-lab: comment: verify: reading workflow run 12345 of owner\/decoder: GitHub answered 404 \(Not Found\)\.\n {2}what to do: check the repository name, the PR number and the run id/);
-    } finally {
-      await github.stop();
-    }
-  }],
+    })],
 ];
 
 const catalog: Array<[string, Case[]]> = [
