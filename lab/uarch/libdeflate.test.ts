@@ -23,9 +23,10 @@ before(async () => {
   model = await loadCpuModel('apple-m1');
   const source = (await obtainLibdeflateSource({ kind: 'debian', suite: 'trixie' }))!.dir;
   const input = join(source, 'lib', 'deflate_decompress.c');
-  await execa('clang', ['--target=aarch64-linux-gnu', '-O2', '-c', `-I${source}`, input, '-o', join(work, 'linux.o')]);
-  // The macOS target has no headers here: libdeflate's freestanding mode needs none.
-  await execa('clang', ['--target=arm64-apple-macos', '-O2', '-c', '-DFREESTANDING', '-ffreestanding', `-I${source}`, input, '-o', join(work, 'mac.o')]);
+  // Neither target has C library headers on a fresh machine: libdeflate's freestanding mode needs none.
+  const freestanding = ['-O2', '-c', '-DFREESTANDING', '-ffreestanding', `-I${source}`, input];
+  await execa('clang', ['--target=aarch64-linux-gnu', ...freestanding, '-o', join(work, 'linux.o')]);
+  await execa('clang', ['--target=arm64-apple-macos', ...freestanding, '-o', join(work, 'mac.o')]);
   await writeFile(join(work, 'gnu.txt'), String((await execa('aarch64-linux-gnu-objdump', ['-d', join(work, 'linux.o')], { reject: false })).stdout));
   for (const [name, path] of [
     ['elf', join(work, 'linux.o')],
