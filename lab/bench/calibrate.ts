@@ -1,38 +1,54 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { buildLibdeflate } from '../build/libdeflate.js';
-import { writeFileAtomically } from '../core/files.js';
-import { info, startProgress } from '../core/log.js';
+import { mean } from 'simple-statistics';
+import { LabError } from '../core/errors.js';
+import { fileExists, writeFileAtomically } from '../core/files.js';
+import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { verifyDatasetFiles, type DatasetEntry } from '../datasets/index.js';
 import type { BenchConfig } from './config.js';
-import { runHarness } from './harness.js';
+import { describeIssues } from '../datasets/manifest.js';
+import { batchLogScale, cycleRatios, TRIM, pairedSpeedRatios, type VerdictPolicy } from '../stats/index.js';
+import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';
 import type { SamplingPlan } from './sampling.js';
-import { simulateChecks, thresholdFromNull } from './simulate.js';
+import { simulateChecks } from './simulate.js';
 import { writeNoiseTraces, type NoiseTraces } from './traces.js';
 
+const calibratedDatasetSchema = z.object({
+  /** The dataset the noise was recorded on (a calibration holds only for the same compressed bytes). */
+  compressedSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The batch shape the noise holds for: one batch's scatter depends on its rounds. */
+  rounds: z.number().int().positive(),
+  warmupRounds: z.number().int().nonnegative(),
+  /** Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor. */
+  batchLogScale: z.number().positive(),
+  /** Degrees of freedom of that scale's estimate. */
+  df: z.number().int().positive(),
+  /** Per calibrated subject (libdeflate, head, base: A/A of that build): its batch noise scale. */
+  subjects: z.record(z.string(), z.object({ batchLogScale: z.number().positive(), df: z.number().int().positive(), batches: z.number().int().positive() })),
+  /** Replayed through the sampling plan on the recorded noise: what a PR check on this machine would say. */
+  simulation: z.object({
+    checks: z.number().int().positive(),
+    noChangeRate: z.number().min(0).max(1),
+    falsePositiveRate: z.number().min(0).max(1),
+    coverage: z.number().min(0).max(1),
+    meanBatches: z.number().nonnegative(),
+    meanMargin: z.number().nonnegative(),
+    /** Smallest slowdown called a regression in ≥95% of simulated checks (null: none up to 10%). */
+    minimumDetectableEffect: z.number().positive().nullable(),
+  }),
+});
+
 export const calibrationSchema = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(2),
   calibratedAt: z.string(),
   machine: z.object({ os: z.string(), arch: z.string(), cpuModel: z.string() }),
-  datasets: z.record(
-    z.string(),
-    z.object({
-      /** Relative speed change below which head vs base is not called a change. */
-      threshold: z.number().nonnegative(),
-      /** Smallest slowdown the default plan detects in ≥95% of simulated checks (null: none tried was). */
-      minimumDetectableEffect: z.number().positive().nullable(),
-      falsePositiveRate: z.number(),
-      batchesRecorded: z.number().int(),
-      simulatedChecks: z.number().int(),
-      /** The sampling plan the threshold holds for (a threshold is only valid for the plan it was derived with). */
-      plan: z.object({ rounds: z.number().int(), minBatches: z.number().int(), maxBatches: z.number().int(), verdictConfidence: z.number() }).optional(),
-    }),
-  ),
+  datasets: z.record(z.string(), calibratedDatasetSchema),
 });
 export type Calibration = z.infer<typeof calibrationSchema>;
+export type CalibratedDataset = z.infer<typeof calibratedDatasetSchema>;
 
 export function calibrationPath(): string {
   const machine = machineInfo();
@@ -40,82 +56,206 @@ export function calibrationPath(): string {
   return join(cacheRoot(), 'calibration', `${slug}.json`);
 }
 
+/**
+ * The stored calibration of this machine, or undefined. A damaged or outdated
+ * file is not silently treated as absent: the warning names it (verdicts then
+ * rest on the run's own scatter).
+ */
 export async function readCalibration(path = calibrationPath()): Promise<Calibration | undefined> {
+  if (!(await fileExists(path))) return undefined;
+  let json: unknown;
   try {
-    return calibrationSchema.parse(JSON.parse(await readFile(path, 'utf8')));
-  } catch {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    warn(`calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return undefined;
   }
+  const parsed = calibrationSchema.safeParse(json);
+  if (!parsed.success) {
+    const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
+    const why = version === 1 ? 'was written before equivalence margins (schema 1)' : `is invalid: ${describeIssues(parsed.error)}`;
+    warn(`calibration ${path} ${why}; verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
+    return undefined;
+  }
+  return parsed.data;
 }
 
-/** Records A/A/A batches: one libdeflate build in three worker processes, fresh processes each batch. */
-export async function recordNoiseTraces(config: BenchConfig, datasetsDir: string, entry: DatasetEntry, batches: number, roundsPerBatch: number): Promise<NoiseTraces> {
-  const libdeflate = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
+/** The calibration that holds for this dataset and batch shape, or why none does (said in the report). */
+export function calibrationFor(
+  calibration: Calibration | undefined,
+  dataset: { label: string; compressedSha256: string },
+  batch: { rounds: number; warmupRounds: number },
+): { batchLogScale: number; df: number; source: string } | { missing: string } {
+  if (!calibration) return { missing: 'no calibration on this machine' };
+  const entry = calibration.datasets[dataset.label];
+  if (!entry) return { missing: `the calibration of ${calibration.calibratedAt.slice(0, 10)} has no ${dataset.label}` };
+  if (entry.compressedSha256 !== dataset.compressedSha256) return { missing: `the calibration of ${dataset.label} was made on other data` };
+  if (entry.rounds !== batch.rounds || entry.warmupRounds !== batch.warmupRounds) {
+    return { missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}` };
+  }
+  const subjects = Object.keys(entry.subjects).join(', ');
+  return { batchLogScale: entry.batchLogScale, df: entry.df, source: `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} (${subjects})` };
+}
+
+/** One calibrated build: three worker processes of it make an A/A/A batch. */
+export interface CalibrationSubject {
+  name: string;
+  description: string;
+  contender: (input: string) => HarnessContender;
+}
+
+/** Records A/A/A batches: one build in three worker processes, fresh processes each batch. */
+export async function recordNoiseTraces(subject: CalibrationSubject, settings: BenchConfig['bench'], datasetsDir: string, entry: DatasetEntry, batches: number): Promise<NoiseTraces> {
   await verifyDatasetFiles(datasetsDir, entry);
   const names = ['aa-1', 'aa-2', 'aa-3'] as const;
   const machine = machineInfo();
+  const input = join(datasetsDir, entry.compressed.path);
   const traces: NoiseTraces = {
     schemaVersion: 1,
     recordedAt: new Date().toISOString(),
     machine: { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel },
     dataset: { label: entry.label, compressedSha256: entry.compressed.sha256, rawBytes: entry.raw.bytes },
-    libdeflate: `libdeflate ${libdeflate.version} (${libdeflate.source})`,
+    libdeflate: subject.description,
     contenders: [...names],
-    roundsPerBatch,
-    warmupRounds: config.bench.warmupRounds,
+    roundsPerBatch: settings.rounds,
+    warmupRounds: settings.warmupRounds,
     batches: [],
   };
-  const progress = startProgress(`calibrate ${entry.label}`);
+  const progress = startProgress(`calibrate ${entry.label} (${subject.name})`);
   for (let batch = 0; batch < batches; batch++) {
     progress.update(`A/A/A batch ${batch + 1}/${batches}`);
     const started = performance.now();
     const outcome = await runHarness({
-      compressedPath: join(datasetsDir, entry.compressed.path),
+      compressedPath: input,
       expectedPath: join(datasetsDir, entry.raw.path),
-      contenders: names.map((name) => ({ name, kind: 'libdeflate' as const, library: libdeflate.sharedLibraryPath })),
-      rounds: roundsPerBatch,
-      warmupRounds: config.bench.warmupRounds,
-      timeoutMs: Math.round(config.bench.timeoutSeconds * 1000),
+      contenders: names.map((name) => ({ ...subject.contender(input), name })),
+      rounds: settings.rounds,
+      warmupRounds: settings.warmupRounds,
+      timeoutMs: Math.round(settings.timeoutSeconds * 1000),
       maxSeconds: 0,
+      memoryLimitMb: settings.memoryLimitMb,
     });
+    const failure = [...outcome.failures].map(([name, reason]) => `${name}: ${reason}`).join('; ');
+    if (failure) {
+      progress.done('failed');
+      throw new LabError(`calibrate ${entry.label}`, `${subject.name} failed in an A/A/A batch: ${failure}`, 'fix the contender (it must decode every sample correctly) before calibrating on it.', 3);
+    }
     traces.batches.push({
       wallSeconds: (performance.now() - started) / 1000,
       samples: names.map((name) => [...outcome.samplesNs.get(name)!].sort((a, b) => a[0] - b[0])),
     });
   }
-  progress.done(`${batches} batches × ${roundsPerBatch} rounds`);
+  progress.done(`${batches} batches × ${settings.rounds} rounds`);
   return traces;
 }
 
-/** Derives the verdict threshold and the minimum detectable effect by replaying the sampling plan on recorded A/A noise. */
-export async function calibrateFromTraces(traces: NoiseTraces, plan: SamplingPlan, verdictConfidence: number, checks = 400) {
+/**
+ * The noise scale of one batch's log-ratio estimate (see batchLogScale) in
+ * recorded A/A noise: per pair of the three recorded processes, pooled (root
+ * mean square) over the three pairs.
+ */
+export function batchLogScaleFromTraces(traces: NoiseTraces): { batchLogScale: number; df: number } {
+  const squares = [
+    [0, 1],
+    [0, 2],
+    [1, 2],
+  ].map(([a, b]) => {
+    const clusters = traces.batches.map((batch) => cycleRatios(pairedSpeedRatios(new Map(batch.samples[a!]!), new Map(batch.samples[b!]!)), 3));
+    return batchLogScale(clusters) ** 2;
+  });
+  // The three pairs share processes, so they count as one estimate's degrees of freedom (Yuen's h − 1).
+  const n = traces.batches.length;
+  return { batchLogScale: Math.sqrt(mean(squares)), df: n - 2 * Math.floor(TRIM * n) - 1 };
+}
+
+/**
+ * Calibrates one dataset from the A/A/A traces of each subject: the batch
+ * standard deviation (the noisiest subject's is the verdict's floor), then the
+ * sampling plan and verdict replayed on the noisiest subject's recording to say
+ * what a PR check here would report: no-change rate, false positives, coverage,
+ * the margin, and the smallest slowdown found in ≥95% of checks.
+ */
+export async function calibrateFromTraces(
+  subjects: ReadonlyMap<string, NoiseTraces>,
+  plan: SamplingPlan,
+  policy: Omit<VerdictPolicy, 'calibration'>,
+  checks = 400,
+): Promise<CalibratedDataset> {
+  const perSubject = [...subjects].map(([name, traces]) => ({ name, traces, ...batchLogScaleFromTraces(traces) }));
+  if (perSubject.length === 0) throw new Error('calibrateFromTraces needs at least one subject');
+  const noisiest = perSubject.reduce((worst, subject) => (subject.batchLogScale > worst.batchLogScale ? subject : worst));
+  const traces = noisiest.traces;
+  const calibrated = { ...policy, calibration: { batchLogScale: noisiest.batchLogScale, df: noisiest.df, source: 'calibration' } };
   const all = traces.batches.map((_, index) => index);
-  const nullRun = await simulateChecks(traces, checks, { plan, verdictConfidence, threshold: 0, headSlowdown: 1, batchIndexes: all });
-  const threshold = thresholdFromNull(nullRun.absoluteEffects, 0.99);
-  const check = await simulateChecks(traces, checks, { plan, verdictConfidence, threshold, headSlowdown: 1, batchIndexes: all, seed: 7 });
+  const aa = await simulateChecks(traces, checks, { plan, policy: calibrated, headSlowdown: 1, batchIndexes: all, seed: 7 });
   let minimumDetectableEffect: number | null = null;
   for (const effect of [0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1]) {
-    const power = await simulateChecks(traces, Math.round(checks / 2), { plan, verdictConfidence, threshold, headSlowdown: 1 + effect, batchIndexes: all, seed: 11 });
+    const power = await simulateChecks(traces, Math.round(checks / 2), { plan, policy: calibrated, headSlowdown: 1 + effect, batchIndexes: all, seed: 11 });
     if (power.regressionRate >= 0.95) {
       minimumDetectableEffect = effect;
       break;
     }
   }
-  return { threshold, minimumDetectableEffect, falsePositiveRate: check.changeRate, simulatedChecks: checks };
+  return {
+    compressedSha256: traces.dataset.compressedSha256,
+    rounds: traces.roundsPerBatch,
+    warmupRounds: traces.warmupRounds,
+    batchLogScale: noisiest.batchLogScale,
+    df: noisiest.df,
+    subjects: Object.fromEntries(
+      perSubject.map((subject) => [subject.name, { batchLogScale: subject.batchLogScale, df: subject.df, batches: subject.traces.batches.length }]),
+    ),
+    simulation: {
+      checks,
+      noChangeRate: aa.noChangeRate,
+      falsePositiveRate: aa.changeRate,
+      coverage: aa.verdictCoverage,
+      meanBatches: aa.meanBatches,
+      meanMargin: aa.meanMargin,
+      minimumDetectableEffect,
+    },
+  };
 }
 
-export async function saveCalibration(label: string, traces: NoiseTraces, result: Awaited<ReturnType<typeof calibrateFromTraces>>, plan: { rounds: number; minBatches: number; maxBatches: number; verdictConfidence: number }, path = calibrationPath()): Promise<Calibration> {
+export async function saveCalibration(label: string, entry: CalibratedDataset, path = calibrationPath()): Promise<Calibration> {
   const existing = await readCalibration(path);
   const machine = machineInfo();
   const calibration: Calibration = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     calibratedAt: new Date().toISOString(),
     machine: { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel },
-    datasets: { ...(existing?.datasets ?? {}), [label]: { ...result, batchesRecorded: traces.batches.length, plan } },
+    datasets: { ...(existing?.datasets ?? {}), [label]: entry },
   };
   await writeFileAtomically(path, `${JSON.stringify(calibrationSchema.parse(calibration), null, 2)}\n`);
   info(`calibration: ${path}`);
   return calibration;
+}
+
+/** One line a dataset for the `calibrate` command. */
+export function calibrationSummary(label: string, entry: CalibratedDataset): string {
+  const pct = (value: number, digits = 1) => `${(value * 100).toFixed(digits)}%`;
+  const subjects = Object.entries(entry.subjects).map(([name, subject]) => `${name} ${pct(subject.batchLogScale, 2)}`).join(', ');
+  const sim = entry.simulation;
+  const mde = sim.minimumDetectableEffect === null ? 'above 10%' : pct(sim.minimumDetectableEffect);
+  return (
+    `${label}: batch noise scale ${subjects}; over ${sim.checks} simulated A/A checks: ` +
+    `no change ${pct(sim.noChangeRate)} (mean margin ±${pct(sim.meanMargin, 2)}), false changes ${pct(sim.falsePositiveRate)}, ` +
+    `coverage ${pct(sim.coverage)}, ${sim.meanBatches.toFixed(1)} batches; slowdown detected in ≥95%: ${mde}`
+  );
+}
+
+/**
+ * Thresholds for baseline drift (two separate runs): the margin a PR check on
+ * this machine typically resolves, from the calibration's simulation.
+ */
+export function driftThresholds(calibration: Calibration | undefined): Record<string, { threshold: number; source: string }> {
+  if (!calibration) return {};
+  return Object.fromEntries(
+    Object.entries(calibration.datasets).map(([label, entry]) => [
+      label,
+      { threshold: entry.simulation.meanMargin, source: `mean margin of the A/A calibration of ${calibration.calibratedAt.slice(0, 10)}` },
+    ]),
+  );
 }
 
 export { writeNoiseTraces };

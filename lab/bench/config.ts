@@ -28,6 +28,8 @@ export const samplingDefaults = {
   targetHalfWidth: 0.005,
   budgetSeconds: 120,
   verdictConfidence: 0.99,
+  minimumEffect: 0.005,
+  maximumMargin: 0.03,
   memoryLimitMb: 4096,
 };
 
@@ -53,6 +55,10 @@ export const benchConfigSchema = z
         budgetSeconds: z.number().positive().max(86_400).default(samplingDefaults.budgetSeconds),
         /** Confidence of the interval head-vs-base verdicts are decided on. */
         verdictConfidence: z.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
+        /** The smallest head-vs-base change worth a verdict (relative); smaller ones count as no change. */
+        minimumEffect: z.number().nonnegative().max(0.5).default(samplingDefaults.minimumEffect),
+        /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
+        maximumMargin: z.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
         /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
         memoryLimitMb: z.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
       })

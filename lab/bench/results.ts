@@ -13,7 +13,8 @@ export const intervalSchema = z.object({
   high: positive,
   confidence: z.number().gt(0).lt(1),
   samples: z.number().int().positive(),
-  resamples: z.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: z.number().int().nonnegative(),
   method: z.string(),
 });
 
@@ -27,8 +28,12 @@ export const verdictSchema = z.object({
   kind: z.enum(['regression', 'improvement', 'no change', 'inconclusive']),
   effect: z.number().finite(),
   interval: intervalSchema,
+  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
   threshold: z.number().nonnegative(),
   thresholdSource: z.string(),
+  reason: z.string().optional(),
+  batches: z.number().int().nonnegative().optional(),
+  standardError: z.number().nonnegative().nullable().optional(),
 });
 
 const machineSchema = z.object({ os: z.string(), osRelease: z.string(), arch: z.string(), cpuModel: z.string(), logicalCpus: z.number().int() });
@@ -94,6 +99,8 @@ export const resultsSchema = z.object({
     targetHalfWidth: z.number(),
     budgetSeconds: z.number(),
     verdictConfidence: z.number(),
+    minimumEffect: z.number().optional(),
+    maximumMargin: z.number().optional(),
   }),
   datasets: z.array(datasetResultSchema),
   ok: z.boolean(),

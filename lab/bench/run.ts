@@ -4,13 +4,13 @@ import { startProgress } from '../core/log.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
-import { clusteredMedianInterval, decideVerdict, megabytesPerSecond } from '../stats/index.js';
-import { readCalibration, type Calibration } from './calibrate.js';
+import { batchInterval, decideChange, megabytesPerSecond } from '../stats/index.js';
+import { calibrationFor, readCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';
 import type { BenchResults, Comparison, DatasetResult } from './results.js';
-import { comparisonCycles, sampleSequentially, type BatchSamples } from './sampling.js';
+import { comparisonCycles, contenderOrder, sampleSequentially, type BatchSamples } from './sampling.js';
 
 export interface BenchOptions {
   config: BenchConfig;
@@ -21,11 +21,11 @@ export interface BenchOptions {
   offline?: boolean;
 }
 
-type Role = 'head' | 'base' | 'libdeflate';
+export type Role = 'head' | 'base' | 'libdeflate';
 type DecoderSummary = BenchResults['head'];
 
 /** One side of the run, built: how the harness runs it on a given input, and how reports describe it. */
-interface Side {
+export interface Side {
   role: Role;
   name: string;
   contender: (input: string) => HarnessContender;
@@ -68,7 +68,8 @@ function referenceSide(reference: LibdeflateBuild, processMode: boolean): Side {
   return { role: 'libdeflate', name, contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary, cli: true };
 }
 
-async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
+/** Builds every contender of a config (also for `calibrate`, which measures each against itself). */
+export async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
   const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
   const head = await buildSide('head', config.decoder);
   const base = config.base ? await buildSide('base', config.base) : undefined;
@@ -97,26 +98,29 @@ export async function ensureDatasets(options: Pick<BenchOptions, 'datasetsDir' |
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name)!);
 }
 
-function comparison(batches: readonly BatchSamples[], numerator: Side | undefined, denominator: Side | undefined, contenders: number, seed: number): Comparison | null {
+function comparison(batches: readonly BatchSamples[], numerator: Side | undefined, denominator: Side | undefined, contenders: number): Comparison | null {
   if (!numerator || !denominator) return null;
   const cycles = comparisonCycles(batches, numerator.name, denominator.name, contenders);
   if (!cycles.some((cluster) => cluster.length > 0)) return null;
-  return { interval: clusteredMedianInterval(cycles, { seed, resamples: 10_000 }), cycleRatios: cycles };
+  return { interval: batchInterval(cycles, 0.95), cycleRatios: cycles };
 }
 
-/** Fewer batches than this cannot show between-process variance: no change is called then. */
-export const MIN_BATCHES_FOR_VERDICT = 3;
-
-function headVsBaseVerdict(comparison: Comparison, calibration: Calibration | undefined, label: string, settings: BenchConfig['bench'], seed: number) {
-  const interval = clusteredMedianInterval(comparison.cycleRatios, { confidence: settings.verdictConfidence, seed, resamples: 10_000 });
-  const batches = comparison.cycleRatios.filter((cluster) => cluster.length > 0).length;
-  if (batches < MIN_BATCHES_FOR_VERDICT) {
-    return { kind: 'inconclusive' as const, effect: interval.estimate - 1, interval, threshold: 0, thresholdSource: `none: ${batches} batch(es), a verdict needs ${MIN_BATCHES_FOR_VERDICT}` };
-  }
-  const calibrated = calibration?.datasets[label];
-  const samePlan = calibrated?.plan && calibrated.plan.rounds === settings.rounds && calibrated.plan.minBatches === settings.minBatches && calibrated.plan.maxBatches === settings.maxBatches && calibrated.plan.verdictConfidence === settings.verdictConfidence;
-  if (calibrated && samePlan) return decideVerdict(interval, calibrated.threshold, `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)} (${calibrated.batchesRecorded} batches)`);
-  return decideVerdict(interval, 0, calibrated ? 'none: the calibration was made for another sampling plan (run `perf-lab calibrate` with this config)' : 'none: this machine is not calibrated (run `perf-lab calibrate`)');
+/** Head vs base: the verdict on this run's batches, with the stored calibration as a noise floor when one holds. */
+export function headVsBaseVerdict(
+  comparison: Comparison,
+  calibration: Calibration | undefined,
+  dataset: { label: string; compressedSha256: string },
+  settings: BenchConfig['bench'],
+) {
+  const calibrated = calibrationFor(calibration, dataset, { rounds: settings.rounds, warmupRounds: settings.warmupRounds });
+  const verdict = decideChange(comparison.cycleRatios, {
+    confidence: settings.verdictConfidence,
+    minimumEffect: settings.minimumEffect,
+    maximumMargin: settings.maximumMargin,
+    ...('missing' in calibrated ? {} : { calibration: calibrated }),
+  });
+  // Say where the noise estimate came from, and why a stored calibration was not used.
+  return 'missing' in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
 }
 
 /**
@@ -138,6 +142,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input));
+    // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
+    const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = new Set<string>();
     const outcome = await sampleSequentially(
@@ -146,7 +152,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
         const batch = await runHarness({
           compressedPath: input,
           expectedPath: join(options.datasetsDir, entry.raw.path),
-          contenders,
+          contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1000),
@@ -156,22 +162,25 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
         placements.add(batch.placement);
         return batch;
       },
+      // The stop rule reads the same 95% interval the report prints.
       { targetHalfWidth: settings.targetHalfWidth, confidence: 0.95, minBatches: settings.minBatches, maxBatches: settings.maxBatches, budgetSeconds: settings.budgetSeconds },
       // The PR question (head vs base) drives sampling when there is a base.
       { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length },
     );
     const failed = outcome.failures.size > 0;
-    const seed = parseInt(entry.compressed.sha256.slice(0, 8), 16);
     const contenderResults = sides.map((side) => {
       const samplesNs = outcome.batches.map((batch) => [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number));
       const failure = outcome.failures.get(side.name) ?? null;
       const all = samplesNs.flat();
       return { name: side.name, role: side.role, samplesNs, failure, megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all) };
     });
-    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length, seed);
-    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length, seed + 1);
-    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length, seed + 2);
-    const headVsBase = headVsBaseComparison ? { ...headVsBaseComparison, verdict: headVsBaseVerdict(headVsBaseComparison, calibration, entry.label, settings, seed + 3) } : null;
+    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
+    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
+    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
+    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
+    const headVsBase = headVsBaseComparison
+      ? { ...headVsBaseComparison, verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings) }
+      : null;
     results.push({
       name: entry.name,
       label: entry.label,
@@ -218,6 +227,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       targetHalfWidth: settings.targetHalfWidth,
       budgetSeconds: settings.budgetSeconds,
       verdictConfidence: settings.verdictConfidence,
+      minimumEffect: settings.minimumEffect,
+      maximumMargin: settings.maximumMargin,
     },
     datasets: results,
     ok: results.every((dataset) => dataset.verified),

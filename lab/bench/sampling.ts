@@ -1,4 +1,4 @@
-import { approximateHalfWidth, cycleRatios, pairedSpeedRatios } from '../stats/index.js';
+import { batchInterval, cycleRatios, pairedSpeedRatios, relativeHalfWidth } from '../stats/index.js';
 
 /** Decode times of one batch (one harness run, fresh worker processes), per contender by round. */
 export interface BatchSamples {
@@ -23,8 +23,29 @@ export interface SamplingOutcome {
   targetMet: boolean;
   stoppedBecause: 'target met' | 'time budget' | 'batch limit' | 'contender failed';
   elapsedSeconds: number;
-  /** The primary ratio's approximate relative half-width when sampling stopped (null if none could be computed). */
+  /** The relative half-width of the primary ratio's reported 95% interval when sampling stopped (null: none yet). */
   finalHalfWidth: number | null;
+}
+
+/** Every order of `count` items, in a fixed sequence (lexicographic). */
+function permutations(count: number): number[][] {
+  if (count <= 1) return [[0]];
+  return permutations(count - 1).flatMap((rest) =>
+    Array.from({ length: count }, (_, at) => [...rest.slice(0, at), count - 1, ...rest.slice(at)]),
+  );
+}
+
+/**
+ * The order of the contenders in batch `batch`: which one gets worker slot 0, 1, …
+ * (and so starts first). Cycling through every permutation puts each contender
+ * in each slot, after each other contender, equally often: a fixed-position
+ * effect (the first-started worker measured slower here) cancels between
+ * batches like the round-order effect cancels inside one. Index i of the
+ * returned array is the slot, its value the contender's index in the config.
+ */
+export function contenderOrder(batch: number, count: number): number[] {
+  const all = permutations(count).sort((a, b) => a.join().localeCompare(b.join()));
+  return all[batch % all.length]!;
 }
 
 /**
@@ -70,8 +91,11 @@ export async function sampleSequentially(
     for (const [name, reason] of batch.failures) if (!failures.has(name)) failures.set(name, reason);
     if (failures.size > 0) return finish('contender failed');
     const cycles = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
-    if (cycles.some((cluster) => cluster.length > 0)) finalHalfWidth = approximateHalfWidth(cycles, plan.confidence);
-    if (batches.length >= plan.minBatches && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish('target met');
+    // The very interval the report prints (one estimator for stopping and reporting).
+    const withSamples = cycles.filter((cluster) => cluster.length > 0).length;
+    if (withSamples > 0) finalHalfWidth = relativeHalfWidth(batchInterval(cycles, plan.confidence));
+    const enough = batches.length >= plan.minBatches && withSamples >= 2;
+    if (enough && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish('target met');
     if (batches.length >= plan.maxBatches) return finish('batch limit');
     const elapsed = nowSeconds() - started;
     const perBatch = elapsed / batches.length;

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { batchLogScaleFromTraces, calibrateFromTraces } from './calibrate.js';
 import { samplingDefaults } from './config.js';
-import { simulateChecks, thresholdFromNull } from './simulate.js';
+import { simulateChecks, type SimulationOptions } from './simulate.js';
 import { readNoiseTraces, type NoiseTraces } from './traces.js';
 
 /**
  * These tests replay real noise: A/A/A batches of libdeflate 1.23 recorded by
  * `perf-lab calibrate` on this project's development machine (x86_64, 2 shared
  * cores), quick-scale LOGS (80 batches) and SILESIA stand-in (60 batches), 24
- * rounds each. The threshold is calibrated on the even batches and every rate
+ * rounds each. The calibration floor comes from the even batches and every rate
  * is measured on the odd ones, so nothing is checked on the data it was fit to.
  */
 const plan = {
@@ -19,43 +20,80 @@ const plan = {
   maxBatches: samplingDefaults.maxBatches,
   budgetSeconds: samplingDefaults.budgetSeconds,
 };
-const verdictConfidence = samplingDefaults.verdictConfidence;
+const policy = {
+  confidence: samplingDefaults.verdictConfidence,
+  minimumEffect: samplingDefaults.minimumEffect,
+  maximumMargin: samplingDefaults.maximumMargin,
+};
 
-async function load(name: string): Promise<{ traces: NoiseTraces; calibration: number[]; heldOut: number[] }> {
+async function load(name: string): Promise<{ traces: NoiseTraces; calibration: NoiseTraces; heldOut: number[] }> {
   const traces = await readNoiseTraces(join(import.meta.dirname, 'fixtures', `noise-${name}-quick-x86_64.json`));
   const all = traces.batches.map((_, index) => index);
-  return { traces, calibration: all.filter((i) => i % 2 === 0), heldOut: all.filter((i) => i % 2 === 1) };
+  const calibration = { ...traces, batches: traces.batches.filter((_, index) => index % 2 === 0) };
+  return { traces, calibration, heldOut: all.filter((i) => i % 2 === 1) };
 }
 
 for (const [name, checks] of [
-  ['logs', 1000],
-  ['silesia', 1000],
+  ['logs', 600],
+  ['silesia', 600],
 ] as const) {
   describe(`sequential PR checks replayed on recorded ${name} noise`, async () => {
     const { traces, calibration, heldOut } = await load(name);
-    const nullRun = await simulateChecks(traces, 300, { plan, verdictConfidence, threshold: 0, headSlowdown: 1, batchIndexes: calibration, seed: 1 });
-    const threshold = thresholdFromNull(nullRun.absoluteEffects, 0.99);
-
-    it('calibrates a threshold below 2% (else a 2% change could never be called)', () => {
-      assert.ok(threshold > 0 && threshold < 0.015, `threshold ${threshold}`);
+    const floor = { ...batchLogScaleFromTraces(calibration), source: 'even batches' };
+    const options = (overrides: Partial<SimulationOptions>): Omit<SimulationOptions, 'seed'> => ({
+      plan,
+      policy: { ...policy, calibration: floor },
+      headSlowdown: 1,
+      batchIndexes: heldOut,
+      ...overrides,
     });
 
-    it(`keeps the A/A false-positive rate at or below 1% over ${checks} checks, with ≥95% CI coverage of 1`, async () => {
-      const aa = await simulateChecks(traces, checks, { plan, verdictConfidence, threshold, headSlowdown: 1, batchIndexes: heldOut, seed: 2 });
+    it(`says "no change" for ≥90% of ${checks} A/A checks, a change for ≤1%, with ≥95% coverage`, async () => {
+      const aa = await simulateChecks(traces, checks, { ...options({}), seed: 2 });
       assert.equal(aa.checks, checks);
+      assert.ok(aa.noChangeRate >= 0.9, `no-change rate ${aa.noChangeRate} (margin ${aa.meanMargin})`);
       assert.ok(aa.changeRate <= 0.01, `A/A false-positive rate ${aa.changeRate}`);
-      assert.ok(aa.coverage >= 0.95, `coverage ${aa.coverage}`);
+      assert.ok(aa.verdictCoverage >= 0.95, `coverage ${aa.verdictCoverage}`);
+      assert.ok(aa.meanMargin > 0 && aa.meanMargin <= 0.02, `mean margin ${aa.meanMargin}`);
     });
 
-    it('detects an injected 2% slowdown in at least 95% of checks at the default budget, with ≥95% coverage of the true ratio', async () => {
-      const slow = await simulateChecks(traces, 300, { plan, verdictConfidence, threshold, headSlowdown: 1.02, batchIndexes: heldOut, seed: 3 });
+    it('calls an injected 2% slowdown a regression in ≥95% of checks, with ≥95% coverage of the true ratio', async () => {
+      const slow = await simulateChecks(traces, 300, { ...options({ headSlowdown: 1.02 }), seed: 3 });
       assert.ok(slow.regressionRate >= 0.95, `detection rate ${slow.regressionRate}`);
-      assert.ok(slow.coverage >= 0.95, `coverage ${slow.coverage}`);
+      assert.ok(slow.verdictCoverage >= 0.95, `coverage ${slow.verdictCoverage}`);
+      assert.equal(slow.changeRate, slow.regressionRate, 'a slowdown is never called an improvement');
     });
 
-    it('never calls an injected 2% slowdown an improvement', async () => {
-      const slow = await simulateChecks(traces, 100, { plan, verdictConfidence, threshold, headSlowdown: 1.02, batchIndexes: heldOut, seed: 4 });
-      assert.equal(slow.changeRate, slow.regressionRate);
+    it('cancels a worker-slot bias by rotating the contenders, which a fixed order does not', async () => {
+      // The first slot made 1% slower in every batch: a fixed-position effect like the one measured end to end.
+      const slotFactors = [1.01, 1, 1] as const;
+      const rotated = await simulateChecks(traces, 300, { ...options({ slotFactors }), seed: 5 });
+      const fixed = await simulateChecks(traces, 300, { ...options({ slotFactors, rotate: false }), seed: 5 });
+      // Fixed order: head always sits in slot 0, so its estimate is biased by ≈ −1%.
+      assert.ok(fixed.meanLogBias < -0.008, `fixed-order bias ${fixed.meanLogBias}`);
+      assert.ok(Math.abs(rotated.meanLogBias) < 0.002, `rotated bias ${rotated.meanLogBias} ± ${rotated.meanLogBiasSe}`);
+      assert.ok(rotated.changeRate <= 0.02, `rotated A/A false changes ${rotated.changeRate}`);
     });
   });
 }
+
+describe('calibration from recorded noise', () => {
+  it('takes the noisiest subject as the floor and reports what a PR check here would say', async () => {
+    const logs = await readNoiseTraces(join(import.meta.dirname, 'fixtures', 'noise-logs-quick-x86_64.json'));
+    const quiet = { ...logs, batches: logs.batches.slice(0, 40) };
+    // A noisier subject: every batch's aa-1 process 2% slower or faster, alternately (a per-process bias).
+    const noisy = {
+      ...logs,
+      batches: logs.batches.slice(40).map((batch, index) => ({
+        ...batch,
+        samples: batch.samples.map((slot, at) => (at === 0 ? slot.map(([round, ns]) => [round, ns * (index % 2 ? 1.02 : 0.98)] as [number, number]) : slot)),
+      })),
+    };
+    const entry = await calibrateFromTraces(new Map([['libdeflate', quiet], ['head', noisy]]), plan, policy, 100);
+    assert.ok(entry.subjects.head!.batchLogScale > entry.subjects.libdeflate!.batchLogScale);
+    assert.equal(entry.batchLogScale, entry.subjects.head!.batchLogScale);
+    assert.equal(entry.rounds, logs.roundsPerBatch);
+    assert.equal(entry.compressedSha256, logs.dataset.compressedSha256);
+    assert.ok(entry.simulation.meanMargin > 0.01, `a 2% per-process bias must widen the margin: ${entry.simulation.meanMargin}`);
+  });
+});

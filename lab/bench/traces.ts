@@ -41,12 +41,21 @@ export async function writeNoiseTraces(path: string, traces: NoiseTraces): Promi
   await writeFileAtomically(path, `${JSON.stringify(noiseTracesSchema.parse(traces))}\n`);
 }
 
-/** One recorded batch as harness samples, under the given names (a role assignment). */
-export function traceBatch(traces: NoiseTraces, index: number, names: readonly [string, string, string], scale: Readonly<Record<string, number>> = {}): BatchSamples {
+/**
+ * One recorded batch as harness samples, under the given names (names[slot]: who
+ * sat in that worker slot); `scale` multiplies a name's times, `slotFactors` a slot's.
+ */
+export function traceBatch(
+  traces: NoiseTraces,
+  index: number,
+  names: readonly [string, string, string],
+  scale: Readonly<Record<string, number>> = {},
+  slotFactors: readonly number[] = [1, 1, 1],
+): BatchSamples {
   const batch = traces.batches[index]!;
   const samplesNs = new Map<string, Map<number, number>>();
   names.forEach((name, slot) => {
-    const factor = scale[name] ?? 1;
+    const factor = (scale[name] ?? 1) * (slotFactors[slot] ?? 1);
     samplesNs.set(name, new Map(batch.samples[slot]!.map(([round, ns]) => [round, ns * factor])));
   });
   return { samplesNs, failures: new Map() };

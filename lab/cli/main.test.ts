@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readResults } from '../bench/results.js';
+import { decideChange } from '../stats/index.js';
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 
@@ -63,7 +64,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       assert.ok(ratio.estimate > 0.05 && ratio.estimate < 2, `ratio ${ratio.estimate}`);
     }
     const report = await readFile(markdown, 'utf8');
-    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \(95% CI\) \| verified \|/);
+    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \(95% interval\) \| verified \|/);
     assert.match(report, /\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\./);
     assert.match(report, /\| SILESIA \(stand-in\) \| 5\.8 MiB \|/);
     assert.match(report, /not comparable with SILESIA results/);
@@ -135,12 +136,19 @@ describe('perf-lab bench, end to end with real builds', () => {
     // 6 rounds a batch, 3 contenders: 2 rotation cycles per batch, one ratio each.
     assert.deepEqual(logs.headVsBase!.cycleRatios.map((batch) => batch.length), [2, 2]);
     const verdict = logs.headVsBase!.verdict;
-    assert.ok(['regression', 'improvement', 'no change', 'inconclusive'].includes(verdict.kind));
+    // The stored verdict is exactly what the rule gives on the stored batches (two batches: t with 1 df).
+    const policy = { confidence: 0.99, minimumEffect: results.settings.minimumEffect!, maximumMargin: results.settings.maximumMargin! };
+    const expected = decideChange(logs.headVsBase!.cycleRatios, policy);
+    assert.equal(verdict.kind, expected.kind);
+    assert.equal(verdict.threshold, expected.threshold);
+    assert.equal(verdict.batches, 2);
+    assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
+    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches/);
     assert.equal(verdict.interval.confidence, 0.99);
     assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
     assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
-    assert.match(run.stdout, /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% CI\) \| verdict \| verified \|/);
-    assert.match(run.stdout, /\*\*Summary: (regression|improvement|no change|inconclusive)\*\* — head vs base: LOGS /);
+    assert.match(run.stdout, /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% interval\) \| verdict \| verified \|/);
+    assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
   });
 
   it('runs the code-generation step before cargo build, and stops with its log when it fails', async () => {

@@ -2,11 +2,12 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
 import { readResults, writeResults, type BenchResults } from '../bench/results.js';
-import { ensureDatasets, runBenchmark } from '../bench/run.js';
+import { buildSides, ensureDatasets, runBenchmark, type Role } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { info } from '../core/log.js';
 import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
-import { calibrateFromTraces, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import { calibrateFromTraces, calibrationSummary, driftThresholds, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import type { NoiseTraces } from '../bench/traces.js';
 import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
 import { publishBaselines } from '../baselines/publish.js';
 import { projectRoot } from '../core/paths.js';
@@ -38,6 +39,17 @@ function datasetList(value: string): DatasetName[] {
     if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown dataset "${name}" (choose from ${DATASET_NAMES.join(', ')})`);
   }
   return names as DatasetName[];
+}
+
+const SUBJECTS: readonly Role[] = ['libdeflate', 'head', 'base'];
+
+function subjectList(value: string): Role[] {
+  const roles = [...new Set(value.split(',').map((role) => role.trim().toLowerCase()).filter(Boolean))];
+  for (const role of roles) {
+    if (!(SUBJECTS as readonly string[]).includes(role)) throw new InvalidArgumentError(`unknown subject "${role}" (choose from ${SUBJECTS.join(', ')})`);
+  }
+  if (roles.length === 0) throw new InvalidArgumentError('name at least one subject');
+  return roles as Role[];
 }
 
 function positiveInt(value: string): number {
@@ -149,26 +161,36 @@ export function buildProgram(): Command {
 
   program
     .command('calibrate')
-    .description('measure this machine\'s noise: A/A/A runs of libdeflate, replayed through the sampling plan to derive verdict thresholds and the minimum detectable effect')
-    .requiredOption('--config <file>', 'bench config (its libdeflate and bench settings are used)')
+    .description('measure this machine\'s noise: A/A/A runs of each subject (libdeflate, and the configured head/base), replayed through the sampling plan: batch noise, no-change and false-positive rates, minimum detectable effect')
+    .requiredOption('--config <file>', 'bench config (its contenders and bench settings are used)')
     .addOption(scaleOption())
     .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
     .option('--only <names>', 'comma-separated subset of silesia,software,logs', datasetList)
-    .option('--batches <n>', 'A/A/A batches to record per dataset', positiveInt, 30)
-    .option('--traces-dir <dir>', 'also keep the recorded traces here (JSON, one file a dataset)')
+    .option('--subjects <roles>', 'comma-separated contenders to calibrate on: libdeflate, head, base (the noisiest decides)', subjectList, ['libdeflate'])
+    .option('--batches <n>', 'A/A/A batches to record per dataset and subject', positiveInt, 30)
+    .option('--traces-dir <dir>', 'also keep the recorded traces here (JSON, one file a dataset and subject)')
     .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
-    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; batches: number; tracesDir?: string; offline?: boolean }) => {
+    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; subjects: Role[]; batches: number; tracesDir?: string; offline?: boolean }) => {
       const config = await loadBenchConfig(options.config);
+      const { sides } = await buildSides(config);
+      const subjects = options.subjects.map((role) => {
+        const side = sides.find((candidate) => candidate.role === role);
+        if (!side) throw new LabError('calibrate', `the config has no ${role} contender to calibrate on.`, 'drop it from --subjects, or add it to the config.');
+        return { name: role, description: side.summary.description, contender: side.contender };
+      });
       const datasetsDir = resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale));
       for (const entry of await ensureDatasets({ datasetsDir, scale: options.scale, only: options.only, offline: options.offline })) {
-        const traces = await recordNoiseTraces(config, datasetsDir, entry, options.batches, config.bench.rounds);
-        if (options.tracesDir) await writeNoiseTraces(resolve(options.tracesDir, `noise-${entry.name}-${entry.scale}.json`), traces);
+        const recorded = new Map<string, NoiseTraces>();
+        for (const subject of subjects) {
+          const traces = await recordNoiseTraces(subject, config.bench, datasetsDir, entry, options.batches);
+          if (options.tracesDir) await writeNoiseTraces(resolve(options.tracesDir, `noise-${entry.name}-${entry.scale}-${subject.name}.json`), traces);
+          recorded.set(subject.name, traces);
+        }
         const plan = { targetHalfWidth: config.bench.targetHalfWidth, confidence: 0.95, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, budgetSeconds: config.bench.budgetSeconds };
-        const result = await calibrateFromTraces(traces, plan, config.bench.verdictConfidence);
-        await saveCalibration(entry.label, traces, result, { rounds: config.bench.rounds, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, verdictConfidence: config.bench.verdictConfidence });
-        process.stdout.write(
-          `${entry.label}: threshold ±${(result.threshold * 100).toFixed(2)}%, A/A false-positive rate ${(result.falsePositiveRate * 100).toFixed(1)}% over ${result.simulatedChecks} simulated checks, minimum detectable slowdown ${result.minimumDetectableEffect === null ? 'above 10%' : `${(result.minimumDetectableEffect * 100).toFixed(1)}%`}\n`,
-        );
+        const policy = { confidence: config.bench.verdictConfidence, minimumEffect: config.bench.minimumEffect, maximumMargin: config.bench.maximumMargin };
+        const calibrated = await calibrateFromTraces(recorded, plan, policy);
+        await saveCalibration(entry.label, calibrated);
+        process.stdout.write(`${calibrationSummary(entry.label, calibrated)}\n`);
       }
     });
 
@@ -220,8 +242,7 @@ export function buildProgram(): Command {
     .action(async (options: { results: string; baselines: string; failOn: 'regression' | 'change' | 'never' }) => {
       const results = await readResults(resolve(options.results));
       const calibration = await readCalibration();
-      const thresholds = Object.fromEntries(Object.entries(calibration?.datasets ?? {}).map(([label, value]) => [label, { threshold: value.threshold, source: `A/A calibration of ${calibration!.calibratedAt.slice(0, 10)}` }]));
-      const drifts = await compareWithBaselines(results, resolve(options.baselines), thresholds);
+      const drifts = await compareWithBaselines(results, resolve(options.baselines), driftThresholds(calibration));
       process.stdout.write(driftTable(drifts));
       const failing = drifts.filter((drift) => drift.verdict && (options.failOn === 'change' ? drift.verdict.kind === 'regression' || drift.verdict.kind === 'improvement' : options.failOn === 'regression' && drift.verdict.kind === 'regression'));
       if (failing.length > 0) process.exitCode = EXIT_BASELINE_FAILED;

@@ -34,8 +34,18 @@ function ratioCell(comparison: Comparison | null): string {
 
 const VERDICT_MARKS: Record<string, string> = { regression: '🔴 regression', improvement: '🟢 improvement', 'no change': '⚪ no change', inconclusive: '🟡 inconclusive' };
 
+type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
+
+/** The verdict as a reader needs it: no change with the margin it holds for, inconclusive with why. */
+export function verdictText(verdict: VerdictView): string {
+  const mark = VERDICT_MARKS[verdict.kind];
+  if (verdict.kind === 'no change' && verdict.threshold > 0) return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === 'inconclusive' && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
+  return mark!;
+}
+
 function verifiedCell(dataset: DatasetResult): string {
-  if (dataset.verified) return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? '' : ' (CI target not met)'}`;
+  if (dataset.verified) return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? '' : ' (interval target not met)'}`;
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `❌ ${escapeCell(failures.join('; ') || 'no samples')}`;
 }
@@ -47,7 +57,7 @@ export function ratioTable(results: BenchResults): string {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
   if (!results.base) {
-    const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% CI) | verified |`, '|---|---:|---:|---:|---:|---|'];
+    const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, '|---|---:|---:|---:|---:|---|'];
     for (const dataset of results.datasets) {
       lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset)} |`);
     }
@@ -55,11 +65,11 @@ export function ratioTable(results: BenchResults): string {
   }
   const base = escapeCell(results.base.name);
   const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | Δ head vs base (${Math.round(results.settings.verdictConfidence * 100)}% CI) | verdict | verified |`,
+    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | Δ head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? VERDICT_MARKS[dataset.headVsBase.verdict.kind] : '—';
+    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
     lines.push(
       `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset)} |`,
@@ -82,7 +92,12 @@ export function summaryLine(results: BenchResults): string {
   }
   const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
   const worst = verdicts.some((v) => v.verdict.kind === 'regression') ? 'regression' : verdicts.some((v) => v.verdict.kind === 'improvement') ? 'improvement' : verdicts.every((v) => v.verdict.kind === 'no change') ? 'no change' : 'inconclusive';
-  const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${v.verdict.kind === 'regression' || v.verdict.kind === 'improvement' ? ` (${percent(v.verdict.effect)})` : ''}`).join(', ');
+  const note = (verdict: VerdictView) => {
+    if (verdict.kind === 'regression' || verdict.kind === 'improvement') return ` (${percent(verdict.effect)})`;
+    if (verdict.kind === 'no change' && verdict.threshold > 0) return ` (±${(verdict.threshold * 100).toFixed(1)}%)`;
+    return '';
+  };
+  const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${note(v.verdict)}`).join(', ');
   if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` — elsewhere head vs base: ${detail}` : ''}.`;
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
@@ -92,7 +107,7 @@ export function markdownReport(results: BenchResults): string {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   const toolchain = (decoder: BenchResults['head']) => (decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown'));
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => (dataset.headVsBase ? [`${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}% (${escapeCell(dataset.headVsBase.verdict.thresholdSource)})`] : [])))];
+  const thresholds = [...new Set(results.datasets.flatMap((dataset) => (dataset.headVsBase ? [`${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : [])))];
   const parts = [
     `## perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`,
     '',
@@ -100,15 +115,19 @@ export function markdownReport(results: BenchResults): string {
     '',
     ratioTable(results),
     '',
-    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, median over cycles, with a two-level (batch, cycle) seeded percentile-bootstrap 95% CI. MB/s = 10⁶ bytes of output per second at the median decode time.`,
+    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
     `- machine: ${escapeCell(machine.cpuModel)}, ${machine.os} ${escapeCell(machine.osRelease)} ${machine.arch}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), every side through its command-line program'}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% CI is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
+    `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), every side through its command-line program'}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags \`${libdeflate.cflags.replace(/`/g, "'")}\``,
-    ...(thresholds.length ? [`- verdict threshold (${Math.round(settings.verdictConfidence * 100)}% CI must exclude 1 and the change must exceed it): ${thresholds.join('; ')}`] : []),
+    ...(thresholds.length
+      ? [
+          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join('; ')}`,
+        ]
+      : []),
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join('; ')}`,
   ];
   if (standIns.length > 0) {

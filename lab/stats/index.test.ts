@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { clusteredMedianInterval, cycleRatios, decideVerdict, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
+import { batchInterval, clusteredMedianInterval, cycleRatios, decideChange, decideVerdict, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
 
 describe('pairedSpeedRatios', () => {
   it('pairs rounds by number and gives reference time / decoder time', () => {
@@ -130,5 +130,89 @@ describe('decideVerdict', () => {
     const verdict = decideVerdict(interval(0.97, 0.96, 0.98), 0.01, 'A/A');
     assert.ok(Math.abs(verdict.effect + 0.03) < 1e-12);
     assert.equal(verdict.thresholdSource, 'A/A');
+  });
+});
+
+describe('batchInterval (the estimator both the stop rule and the report use)', () => {
+  it('is the trimmed mean of per-batch medians: one wild batch out of ten barely moves it', () => {
+    const calm = Array.from({ length: 9 }, (_, i) => [1 + (i - 4) * 0.001, 1 + (i - 4) * 0.001]);
+    const interval = batchInterval([...calm, [1.3, 1.3]]);
+    assert.ok(Math.abs(interval.estimate - 1.0005) < 0.001, JSON.stringify(interval));
+    assert.ok(interval.low < 1 && interval.high > 1);
+    assert.equal(interval.samples, 10);
+    assert.equal(interval.confidence, 0.95);
+  });
+
+  it('is symmetric in log space: swapping A and B inverts it', () => {
+    const clusters = [[1.02, 1.03], [1.0, 1.01], [1.03, 1.02], [1.01, 1.015]];
+    const ab = batchInterval(clusters);
+    const ba = batchInterval(clusters.map((cluster) => cluster.map((ratio) => 1 / ratio)));
+    assert.ok(Math.abs(ba.estimate - 1 / ab.estimate) < 1e-12);
+    assert.ok(Math.abs(ba.low - 1 / ab.high) < 1e-12 && Math.abs(ba.high - 1 / ab.low) < 1e-12);
+  });
+
+  it('with two batches uses t with 1 degree of freedom (wide), not a bootstrap of two values', () => {
+    const interval = batchInterval([[1.0], [1.02]], 0.95);
+    // mean 1.01, SE 0.01, t(0.975, 1) = 12.7: ±12.7% in log space
+    assert.ok(interval.low < 0.9 && interval.high > 1.12, JSON.stringify(interval));
+  });
+});
+
+describe('decideChange (head vs base, with an equivalence margin)', () => {
+  const policy = { confidence: 0.99, minimumEffect: 0.005, maximumMargin: 0.03 };
+  const around = (center: number, spread: number, batches: number) =>
+    Array.from({ length: batches }, (_, i) => [center * (1 + spread * ((i % 5) - 2))]);
+
+  it('says "no change (±margin)" when the 90% interval lies inside the margin the run can resolve', () => {
+    const verdict = decideChange(around(1.0005, 0.002, 20), policy);
+    assert.equal(verdict.kind, 'no change');
+    assert.ok(verdict.threshold >= 0.005 && verdict.threshold < 0.01, `margin ${verdict.threshold}`);
+    assert.match(verdict.reason ?? '', /90% interval inside ±0\.\d% \(two one-sided tests\)/);
+    assert.equal(verdict.batches, 20);
+  });
+
+  it('calls a clear 2% slowdown a regression, and a 2% speed-up an improvement', () => {
+    assert.equal(decideChange(around(0.98, 0.002, 20), policy).kind, 'regression');
+    assert.equal(decideChange(around(1.02, 0.002, 20), policy).kind, 'improvement');
+  });
+
+  it('calls a 46% slowdown seen in only two batches a regression (t with 1 df still excludes 1)', () => {
+    // Two batches 0.6% apart, as in the full-scale pr-check that printed "inconclusive" for −46%.
+    const verdict = decideChange([[0.538, 0.54, 0.536], [0.544, 0.542, 0.546]], policy);
+    assert.equal(verdict.kind, 'regression');
+    assert.ok(verdict.interval.high < 1, JSON.stringify(verdict.interval));
+    assert.equal(verdict.batches, 2);
+    // …but two batches 46% and 5% slow do not make a verdict: the interval says so.
+    assert.equal(decideChange([[0.54], [0.95]], policy).kind, 'inconclusive');
+  });
+
+  it('is inconclusive, saying why, when the run resolves less than the widest margin allowed', () => {
+    const verdict = decideChange(around(1.0, 0.02, 4), policy);
+    assert.equal(verdict.kind, 'inconclusive');
+    assert.match(verdict.reason ?? '', /resolved only ±\d+\.\d% \(4 batches\), wider than the ±3\.0%/);
+  });
+
+  it('is inconclusive with one batch and no calibration (between-process variance unknown)', () => {
+    const verdict = decideChange([[0.97, 0.971, 0.969]], policy);
+    assert.equal(verdict.kind, 'inconclusive');
+    assert.match(verdict.reason ?? '', /only one batch/);
+    assert.equal(verdict.standardError, null);
+  });
+
+  it('counts a significant change smaller than minimumEffect as no change', () => {
+    const verdict = decideChange(around(0.998, 0.0002, 20), policy);
+    assert.ok(verdict.interval.high < 1, 'significant');
+    assert.equal(verdict.kind, 'no change');
+  });
+
+  it('keeps its own scatter when it is the noisier, and pools with a noisier calibration', () => {
+    const clusters = around(1.0, 0.004, 10);
+    const own = decideChange(clusters, policy);
+    const quiet = decideChange(clusters, { ...policy, calibration: { batchLogScale: 0.001, df: 30, source: 'quiet calibration' } });
+    const loud = decideChange(clusters, { ...policy, calibration: { batchLogScale: 0.05, df: 30, source: 'loud calibration' } });
+    assert.equal(quiet.standardError, own.standardError, 'the run is the noisier: its own scatter decides');
+    assert.match(quiet.thresholdSource, /between-batch scatter of 10 batches \(noisier than the quiet calibration\)/);
+    assert.ok(loud.standardError! > own.standardError!, 'a noisier calibration raises the SE');
+    assert.match(loud.thresholdSource, /loud calibration pooled with the between-batch scatter of 10 batches/);
   });
 });

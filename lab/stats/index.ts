@@ -1,5 +1,5 @@
 import { xoroshiro128plus, type RandomGenerator } from 'pure-rand';
-import { mean, median, probit, quantileSorted, quickselect, sampleStandardDeviation } from 'simple-statistics';
+import { median, quantileSorted, quickselect } from 'simple-statistics';
 
 /** A uniform index below n; the modulo bias (n / 2^32) is far below bootstrap noise. */
 function randomIndex(rng: RandomGenerator, n: number): number {
@@ -138,11 +138,6 @@ export function clusteredMedianInterval(clusters: readonly (readonly number[])[]
   return percentileInterval(medians, estimate, confidence, pooled.length, `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`);
 }
 
-/** Half the interval's width relative to its estimate: 0.005 is ±0.5%. */
-export function relativeHalfWidth(interval: Interval): number {
-  return (interval.high - interval.low) / 2 / interval.estimate;
-}
-
 export type VerdictKind = 'regression' | 'improvement' | 'no change' | 'inconclusive';
 
 export interface Verdict {
@@ -153,6 +148,11 @@ export interface Verdict {
   /** The smallest relative change called a change (from A/A calibration, or 0 when uncalibrated). */
   threshold: number;
   thresholdSource: string;
+  /** Why this verdict (what decided it, or what an inconclusive run lacked). */
+  reason?: string;
+  /** Batches the verdict rests on, and the standard error of the mean batch log-ratio (null: unknown). */
+  batches?: number;
+  standardError?: number | null;
 }
 
 /**
@@ -168,21 +168,6 @@ export function decideVerdict(interval: Interval, threshold: number, thresholdSo
   else if (interval.low > 1 && effect >= threshold) kind = 'improvement';
   else if (interval.low >= 1 - threshold && interval.high <= 1 + threshold) kind = 'no change';
   return { kind, effect, interval, threshold, thresholdSource };
-}
-
-/**
- * A cheap estimate of the relative half-width a clustered interval will have:
- * the cluster-robust standard error of the mean log ratio (spread of the
- * per-batch means over the number of batches) times the normal quantile. Used
- * to decide whether to sample on; reports use the bootstrap.
- */
-export function approximateHalfWidth(clusters: readonly (readonly number[])[], confidence = 0.95): number {
-  const means = clusters.filter((cluster) => cluster.length > 0).map((cluster) => mean(cluster.map(Math.log)));
-  const z = probit(1 - (1 - confidence) / 2);
-  if (means.length >= 2) return Math.expm1(z * (sampleStandardDeviation(means) / Math.sqrt(means.length)));
-  const only = clusters.find((cluster) => cluster.length > 1);
-  if (!only) return Number.POSITIVE_INFINITY;
-  return Math.expm1(z * (sampleStandardDeviation(only.map(Math.log)) / Math.sqrt(only.length)));
 }
 
 /**
@@ -203,3 +188,5 @@ export function clusteredMedianRatioInterval(current: readonly (readonly number[
   for (let r = 0; r < resamples; r++) ratios[r] = clusteredResampleMedian(a, rng, bufferA) / clusteredResampleMedian(b, rng, bufferB);
   return percentileInterval(ratios, median(a.flat()) / median(b.flat()), confidence, a.flat().length + b.flat().length, 'ratio of medians, two-sample two-level percentile bootstrap');
 }
+
+export { batchInterval, batchLogEstimates, batchLogScale, TRIM, decideChange, EQUIVALENCE_CONFIDENCE, MARGIN_POWER, relativeHalfWidth, type VerdictPolicy } from './verdict.js';
