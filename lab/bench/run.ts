@@ -4,7 +4,7 @@ import { startProgress } from '../core/log.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
-import { batchInterval, decideChange, megabytesPerSecond } from '../stats/index.js';
+import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, readCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
@@ -105,21 +105,27 @@ function comparison(batches: readonly BatchSamples[], numerator: Side | undefine
   return { interval: batchInterval(cycles, 0.95), cycleRatios: cycles };
 }
 
-/** Head vs base: the verdict on this run's batches, with the stored calibration as a noise floor when one holds. */
+/**
+ * Head vs base: the verdict on this run's batches. The noise floor is the
+ * stored calibration when one holds for this dataset and batch shape, else the
+ * in-job A/A (head/libdeflate and base/libdeflate scatter); the report says which.
+ */
 export function headVsBaseVerdict(
   comparison: Comparison,
   calibration: Calibration | undefined,
   dataset: { label: string; compressedSha256: string },
   settings: BenchConfig['bench'],
+  inJob: ReturnType<typeof inJobNoise>,
 ) {
   const calibrated = calibrationFor(calibration, dataset, { rounds: settings.rounds, warmupRounds: settings.warmupRounds });
+  const floor = 'missing' in calibrated ? inJob : calibrated;
   const verdict = decideChange(comparison.cycleRatios, {
     confidence: settings.verdictConfidence,
     minimumEffect: settings.minimumEffect,
     maximumMargin: settings.maximumMargin,
-    ...('missing' in calibrated ? {} : { calibration: calibrated }),
+    ...(floor ? { calibration: floor } : {}),
   });
-  // Say where the noise estimate came from, and why a stored calibration was not used.
+  // Say why a stored calibration was not used.
   return 'missing' in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
 }
 
@@ -179,7 +185,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
     const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
     const headVsBase = headVsBaseComparison
-      ? { ...headVsBaseComparison, verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings) }
+      ? {
+          ...headVsBaseComparison,
+          verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios])),
+        }
       : null;
     results.push({
       name: entry.name,

@@ -102,3 +102,4 @@ export async function sampleSequentially(
     if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2)) return finish('time budget');
   }
 }
+

@@ -1,5 +1,5 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { batchInterval, decideChange, type Verdict, type VerdictPolicy } from '../stats/index.js';
+import { batchInterval, decideChange, inJobNoise, type Verdict, type VerdictPolicy } from '../stats/index.js';
 import { sampleStandardDeviation } from 'simple-statistics';
 import { comparisonCycles, contenderOrder, sampleSequentially, type SamplingPlan } from './sampling.js';
 import { traceBatch, type NoiseTraces } from './traces.js';
@@ -54,8 +54,9 @@ export async function simulateCheck(traces: NoiseTraces, options: SimulationOpti
   );
   const cycles = comparisonCycles(outcome.batches, 'head', 'base', 3);
   const reported = batchInterval(cycles, 0.95);
+  const inJob = inJobNoise(['head', 'base'].map((name) => comparisonCycles(outcome.batches, name, 'libdeflate', 3)));
   return {
-    verdict: decideChange(cycles, options.policy),
+    verdict: decideChange(cycles, { ...options.policy, calibration: options.policy.calibration ?? inJob }),
     reportedInterval: { low: reported.low, high: reported.high },
     batches: outcome.batches.length,
     targetMet: outcome.targetMet,

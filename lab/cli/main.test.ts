@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readResults } from '../bench/results.js';
-import { decideChange } from '../stats/index.js';
+import { decideChange, inJobNoise } from '../stats/index.js';
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 
@@ -136,14 +136,16 @@ describe('perf-lab bench, end to end with real builds', () => {
     // 6 rounds a batch, 3 contenders: 2 rotation cycles per batch, one ratio each.
     assert.deepEqual(logs.headVsBase!.cycleRatios.map((batch) => batch.length), [2, 2]);
     const verdict = logs.headVsBase!.verdict;
-    // The stored verdict is exactly what the rule gives on the stored batches (two batches: t with 1 df).
-    const policy = { confidence: 0.99, minimumEffect: results.settings.minimumEffect!, maximumMargin: results.settings.maximumMargin! };
+    // The stored verdict is exactly what the rule gives on the stored batches (two batches: t with 1 df),
+    // with the in-job A/A of the same run as the noise floor (no calibration here).
+    const inJob = inJobNoise([logs.headVsLibdeflate!.cycleRatios, logs.baseVsLibdeflate!.cycleRatios]);
+    const policy = { confidence: 0.99, minimumEffect: results.settings.minimumEffect!, maximumMargin: results.settings.maximumMargin!, calibration: inJob };
     const expected = decideChange(logs.headVsBase!.cycleRatios, policy);
     assert.equal(verdict.kind, expected.kind);
     assert.equal(verdict.threshold, expected.threshold);
     assert.equal(verdict.batches, 2);
     assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
-    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches/);
+    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches.*; no calibration on this machine$/);
     assert.equal(verdict.interval.confidence, 0.99);
     assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
     assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);

@@ -86,6 +86,21 @@ export function batchLogScale(clusters: readonly (readonly number[])[]): number 
   return spread.standardError * Math.sqrt(spread.batches);
 }
 
+/**
+ * An in-job A/A estimate of this machine's process noise, for a run with no
+ * stored calibration: the batch noise scale (root mean square) of the other
+ * comparisons of the run, head/libdeflate and base/libdeflate. The stop rule
+ * watches head/base only, so stopping when head/base happened to look quiet
+ * does not make this estimate small too. Undefined with fewer than 2 batches.
+ */
+export function inJobNoise(comparisons: readonly (readonly (readonly number[])[])[]): { batchLogScale: number; df: number; source: string } | undefined {
+  const usable = comparisons.filter((clusters) => clusters.filter((cluster) => cluster.length > 0).length >= 2);
+  if (usable.length === 0) return undefined;
+  const scale = Math.sqrt(usable.reduce((sum, clusters) => sum + batchLogScale(clusters) ** 2, 0) / usable.length);
+  const n = Math.min(...usable.map((clusters) => clusters.filter((cluster) => cluster.length > 0).length));
+  return { batchLogScale: scale, df: Math.max(1, n - 2 * Math.floor(TRIM * n) - 1), source: 'in-job A/A (head/libdeflate and base/libdeflate scatter)' };
+}
+
 function intervalFrom(spread: LogSpread, standardError: number, df: number, confidence: number, method: string): Interval {
   const half = twoSidedQuantile(confidence, df) * standardError;
   const finiteHalf = Number.isFinite(half) ? half : 50; // e^±50: "anything", still a finite schema value
