@@ -22,10 +22,20 @@ if command -v apt-get >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi
 elif command -v brew >/dev/null 2>&1; then
-  brew install --quiet gzip cmake pkg-config libdeflate llvm
-  # Homebrew's llvm (llvm-objdump, llvm-mca, llvm-cxxfilt) is keg-only.
-  export PATH="$(brew --prefix llvm)/bin:$PATH"
-  command -v cargo >/dev/null 2>&1 || brew install --quiet rust
+  # Only what is missing (a hosted runner has most of it; brew install of a present formula still
+  # updates Homebrew first, minutes on a macOS runner).
+  export HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1
+  missing=()
+  for formula in gzip cmake pkg-config libdeflate llvm; do
+    brew list --versions "$formula" >/dev/null 2>&1 || missing+=("$formula")
+  done
+  command -v cargo >/dev/null 2>&1 || missing+=(rust)
+  [ ${#missing[@]} -eq 0 ] || brew install --quiet "${missing[@]}"
+  # Homebrew's llvm (llvm-objdump, llvm-mca, llvm-cxxfilt) is keg-only: put it on this shell's PATH and,
+  # in GitHub Actions, on every later step's.
+  llvm_bin="$(brew --prefix llvm)/bin"
+  export PATH="$llvm_bin:$PATH"
+  if [ -n "${GITHUB_PATH:-}" ]; then echo "$llvm_bin" >> "$GITHUB_PATH"; fi
 else
   echo "setup: neither apt-get nor brew found; install a C compiler, cmake, gzip, pkg-config, libdeflate and Rust (cargo) by hand." >&2
 fi

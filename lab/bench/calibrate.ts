@@ -5,7 +5,7 @@ import { mean } from 'simple-statistics';
 import { LabError } from '../core/errors.js';
 import { fileExists, writeFileAtomically } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
-import { cacheRoot } from '../core/paths.js';
+import { cacheRoot, projectRoot } from '../core/paths.js';
 import { verifyDatasetFiles, type DatasetEntry } from '../datasets/index.js';
 import type { BenchConfig } from './config.js';
 import { describeIssues } from '../datasets/manifest.js';
@@ -44,16 +44,41 @@ const calibratedDatasetSchema = z.object({
 export const calibrationSchema = z.object({
   schemaVersion: z.literal(2),
   calibratedAt: z.string(),
-  machine: z.object({ os: z.string(), arch: z.string(), cpuModel: z.string() }),
+  /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
+  machine: z.object({ os: z.string(), arch: z.string(), cpuModel: z.string(), image: z.string().nullable().optional() }),
   datasets: z.record(z.string(), calibratedDatasetSchema),
 });
 export type Calibration = z.infer<typeof calibrationSchema>;
 export type CalibratedDataset = z.infer<typeof calibratedDatasetSchema>;
 
-export function calibrationPath(): string {
+/**
+ * The runner class a calibration holds for: OS, architecture, CPU model and,
+ * on a GitHub-hosted runner, the image (ImageOS, e.g. macos14); the image's
+ * weekly version is recorded in the file but does not split the class.
+ */
+export function runnerClass(): { os: string; arch: string; cpuModel: string; image: string | null; slug: string } {
   const machine = machineInfo();
-  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  return join(cacheRoot(), 'calibration', `${slug}.json`);
+  const image = process.env.ImageOS ? `${process.env.ImageOS}${process.env.ImageVersion ? ` ${process.env.ImageVersion}` : ''}` : null;
+  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}-${process.env.ImageOS ?? 'local'}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
+}
+
+/** Where calibrations are kept: committed beside the baselines (hosted runners), then this machine's cache. */
+export function calibrationDirs(): string[] {
+  return [join(projectRoot(), 'baselines', 'calibration'), join(cacheRoot(), 'calibration')];
+}
+
+export function calibrationPath(dir = join(cacheRoot(), 'calibration')): string {
+  return join(dir, `${runnerClass().slug}.json`);
+}
+
+/** This runner class's calibration from the first folder that has one (a fresh hosted runner has only the committed one). */
+export async function findCalibration(dirs = calibrationDirs()): Promise<Calibration | undefined> {
+  for (const dir of dirs) {
+    const found = await readCalibration(calibrationPath(dir));
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -94,7 +119,12 @@ export function calibrationFor(
     return { missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}` };
   }
   const subjects = Object.keys(entry.subjects).join(', ');
-  return { batchLogScale: entry.batchLogScale, df: entry.df, source: `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} (${subjects})` };
+  const runner = `${calibration.machine.cpuModel}${calibration.machine.image ? `, ${calibration.machine.image}` : ''}`;
+  return {
+    batchLogScale: entry.batchLogScale,
+    df: entry.df,
+    source: `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} on ${runner}, ${entry.rounds} rounds a batch (${subjects})`,
+  };
 }
 
 /** One calibrated build: three worker processes of it make an A/A/A batch. */
@@ -219,11 +249,11 @@ export async function calibrateFromTraces(
 
 export async function saveCalibration(label: string, entry: CalibratedDataset, path = calibrationPath()): Promise<Calibration> {
   const existing = await readCalibration(path);
-  const machine = machineInfo();
+  const runner = runnerClass();
   const calibration: Calibration = {
     schemaVersion: 2,
     calibratedAt: new Date().toISOString(),
-    machine: { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel },
+    machine: { os: runner.os, arch: runner.arch, cpuModel: runner.cpuModel, image: runner.image },
     datasets: { ...(existing?.datasets ?? {}), [label]: entry },
   };
   await writeFileAtomically(path, `${JSON.stringify(calibrationSchema.parse(calibration), null, 2)}\n`);

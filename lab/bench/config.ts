@@ -102,8 +102,13 @@ export function parseBenchConfig(json: unknown, source: string, baseDir: string)
   return resolvePaths(parsed.data, baseDir);
 }
 
-export async function loadBenchConfig(path: string): Promise<BenchConfig> {
-  const absolute = resolve(path);
+/**
+ * Reads a bench config. Relative paths in it are relative to the config's
+ * folder, or to `repositoryRoot` when given (a decoder repository's
+ * .github/perf-lab.json names its crate as "." — the repository root).
+ */
+export async function loadBenchConfig(path: string, repositoryRoot?: string): Promise<BenchConfig> {
+  const absolute = repositoryRoot ? resolve(repositoryRoot, path) : resolve(path);
   const json = await readJsonFile(absolute, 'bench: config', 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
-  return parseBenchConfig(json, absolute, dirname(absolute));
+  return parseBenchConfig(json, absolute, repositoryRoot ? resolve(repositoryRoot) : dirname(absolute));
 }

@@ -189,3 +189,12 @@ export function parseResults(json: unknown, source: string): BenchResults {
 export async function readResults(path: string): Promise<BenchResults> {
   return parseResults(await readJsonFile(path, 'results', 'pass a results file written by `perf-lab bench --json`.'), path);
 }
+
+export type FailOn = 'regression' | 'change' | 'never';
+
+/** The datasets whose head-vs-base verdict is what `failOn` names (a PR check fails on them when asked to). */
+export function verdictFailures(results: BenchResults, failOn: FailOn): string[] {
+  if (failOn === 'never') return [];
+  const failing = (kind: string) => kind === 'regression' || (failOn === 'change' && kind === 'improvement');
+  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map((dataset) => `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`);
+}

@@ -5,7 +5,7 @@ import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
 import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
-import { calibrationFor, readCalibration, type Calibration } from './calibrate.js';
+import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';
@@ -19,6 +19,8 @@ export interface BenchOptions {
   only?: readonly DatasetName[];
   silesiaZip?: string;
   offline?: boolean;
+  /** Where to look for this runner class's calibration (default: baselines/calibration, then the cache). */
+  calibrationDirs?: string[];
 }
 
 export type Role = 'head' | 'base' | 'libdeflate';
@@ -139,7 +141,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
   const machine = machineInfo();
-  const calibration = await readCalibration();
+  const calibration = await findCalibration(options.calibrationDirs);
   const head = sides.find((side) => side.role === 'head')!;
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;

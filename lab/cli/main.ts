@@ -1,12 +1,13 @@
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
-import { readResults, writeResults, type BenchResults } from '../bench/results.js';
+import { readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../bench/results.js';
 import { buildSides, ensureDatasets, runBenchmark, type Role } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { info } from '../core/log.js';
 import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
-import { calibrateFromTraces, calibrationSummary, driftThresholds, readCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces } from '../bench/calibrate.js';
+import { calibrateFromTraces, calibrationPath, calibrationSummary, driftThresholds, findCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces, type CalibratedDataset } from '../bench/calibrate.js';
+import { publishChanges } from '../github/publish.js';
 import type { NoiseTraces } from '../bench/traces.js';
 import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
 import { publishBaselines } from '../baselines/publish.js';
@@ -26,8 +27,8 @@ import { historyEvents } from '../history/changes.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
-/** Exit code of `compare` when a dataset shows what --fail-on names. */
-export const EXIT_BASELINE_FAILED = 4;
+/** Exit code of `compare` and `pr-check` when a dataset shows what --fail-on names. */
+export const EXIT_VERDICT_FAILED = 4;
 
 function defaultBaselinesDir(): string {
   return join(projectRoot(), 'baselines');
@@ -169,9 +170,12 @@ export function buildProgram(): Command {
     .option('--subjects <roles>', 'comma-separated contenders to calibrate on: libdeflate, head, base (the noisiest decides)', subjectList, ['libdeflate'])
     .option('--batches <n>', 'A/A/A batches to record per dataset and subject', positiveInt, 30)
     .option('--traces-dir <dir>', 'also keep the recorded traces here (JSON, one file a dataset and subject)')
+    .option('--repo <dir>', 'a decoder repository: --config is inside it and its relative paths are from its root (as in pr-check)')
+    .option('--store-dir <dir>', 'write the calibration to this folder (default: the cache; baselines/calibration is what hosted runners read)')
+    .option('--publish <repo-dir>', 'write it to <repo-dir>/baselines/calibration and commit and push there (replayed when the branch moved)')
     .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
-    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; subjects: Role[]; batches: number; tracesDir?: string; offline?: boolean }) => {
-      const config = await loadBenchConfig(options.config);
+    .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; subjects: Role[]; batches: number; tracesDir?: string; storeDir?: string; publish?: string; repo?: string; offline?: boolean }) => {
+      const config = await loadBenchConfig(options.config, options.repo);
       const { sides } = await buildSides(config);
       const subjects = options.subjects.map((role) => {
         const side = sides.find((candidate) => candidate.role === role);
@@ -179,6 +183,7 @@ export function buildProgram(): Command {
         return { name: role, description: side.summary.description, contender: side.contender };
       });
       const datasetsDir = resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale));
+      const calibrated = new Map<string, CalibratedDataset>();
       for (const entry of await ensureDatasets({ datasetsDir, scale: options.scale, only: options.only, offline: options.offline })) {
         const recorded = new Map<string, NoiseTraces>();
         for (const subject of subjects) {
@@ -188,9 +193,26 @@ export function buildProgram(): Command {
         }
         const plan = { targetHalfWidth: config.bench.targetHalfWidth, confidence: 0.95, minBatches: config.bench.minBatches, maxBatches: config.bench.maxBatches, budgetSeconds: config.bench.budgetSeconds };
         const policy = { confidence: config.bench.verdictConfidence, minimumEffect: config.bench.minimumEffect, maximumMargin: config.bench.maximumMargin };
-        const calibrated = await calibrateFromTraces(recorded, plan, policy);
-        await saveCalibration(entry.label, calibrated);
-        process.stdout.write(`${calibrationSummary(entry.label, calibrated)}\n`);
+        const result = await calibrateFromTraces(recorded, plan, policy);
+        calibrated.set(entry.label, result);
+        process.stdout.write(`${calibrationSummary(entry.label, result)}\n`);
+      }
+      const store = async (path: string) => {
+        for (const [label, result] of calibrated) await saveCalibration(label, result, path);
+      };
+      if (options.publish) {
+        const repoDir = resolve(options.publish);
+        const path = calibrationPath(join(repoDir, 'baselines', 'calibration'));
+        const outcome = await publishChanges({
+          repoDir,
+          paths: [relative(repoDir, path)],
+          message: `perf-lab calibration for ${relative(join(repoDir, 'baselines', 'calibration'), path)}`,
+          apply: () => store(path),
+          step: 'calibrate: publish',
+        });
+        process.stdout.write(`calibration ${outcome.commit ? `pushed as ${outcome.commit.slice(0, 12)} to ${outcome.branch}` : 'unchanged'}\n`);
+      } else {
+        await store(calibrationPath(options.storeDir ? resolve(options.storeDir) : undefined));
       }
     });
 
@@ -241,11 +263,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--fail-on <what>', 'exit with code 4 when a dataset shows this').choices(['regression', 'change', 'never']).default('regression'))
     .action(async (options: { results: string; baselines: string; failOn: 'regression' | 'change' | 'never' }) => {
       const results = await readResults(resolve(options.results));
-      const calibration = await readCalibration();
+      const calibration = await findCalibration();
       const drifts = await compareWithBaselines(results, resolve(options.baselines), driftThresholds(calibration));
       process.stdout.write(driftTable(drifts));
       const failing = drifts.filter((drift) => drift.verdict && (options.failOn === 'change' ? drift.verdict.kind === 'regression' || drift.verdict.kind === 'improvement' : options.failOn === 'regression' && drift.verdict.kind === 'regression'));
-      if (failing.length > 0) process.exitCode = EXIT_BASELINE_FAILED;
+      if (failing.length > 0) process.exitCode = EXIT_VERDICT_FAILED;
     });
 
   program
@@ -326,8 +348,9 @@ export function buildProgram(): Command {
     .option('--cpu <model>', 'CPU model for the analysis', 'apple-m1')
     .option('--artifact-dir <dir>', 'also write the perf-pr artifact (results.json, pr.json, analysis.md, report.md)')
     .option('--pr <number>', 'PR number recorded in pr.json', positiveInt)
+    .addOption(new Option('--fail-on <what>', 'exit with code 4 when a dataset\'s head-vs-base verdict is this').choices(['regression', 'change', 'never']).default('never'))
     .option('--offline', 'never download; use the SILESIA stand-in when no zip is at hand')
-    .action(async (options: { base: string; head: string; repo: string; config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; function?: string; cpu: string; artifactDir?: string; pr?: number; offline?: boolean }) => {
+    .action(async (options: { base: string; head: string; repo: string; config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; function?: string; cpu: string; artifactDir?: string; pr?: number; failOn: FailOn; offline?: boolean }) => {
       const outcome = await prCheck({
         repo: options.repo,
         baseRef: options.base,
@@ -343,6 +366,11 @@ export function buildProgram(): Command {
         offline: options.offline,
       });
       process.stdout.write(`${outcome.body}\n`);
+      const failing = verdictFailures(outcome.results, options.failOn);
+      if (failing.length > 0) {
+        info(`pr-check: --fail-on ${options.failOn}: ${failing.join('; ')}`);
+        process.exitCode = EXIT_VERDICT_FAILED;
+      }
       if (!outcome.results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
     });
 

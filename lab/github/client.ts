@@ -17,16 +17,18 @@ export interface ClientOptions {
 /**
  * Octokit with retries for server errors and the throttling plugin for rate
  * limits: a 5xx is retried (3 times), a primary rate limit waits for its reset
- * (twice at most), a secondary limit once; 4xx client errors fail at once.
+ * (twice at most), a secondary limit once, a 429 twice after its Retry-After;
+ * other 4xx client errors fail at once.
  */
 export function createGitHubClient(options: ClientOptions): GitHubClient {
   const warn = options.onWarning ?? (() => {});
   const base = options.retryBaseMs ?? 1000;
-  return getOctokit(
+  const client = getOctokit(
     options.token,
     {
       ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-      retry: { retries: 3, retryAfterBaseValue: base },
+      // 429 is left to the hook below, which waits as long as GitHub's Retry-After says.
+      retry: { retries: 3, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
       throttle: {
         retryAfterBaseValue: base,
         fallbackSecondaryRateRetryAfter: 1,
@@ -43,6 +45,21 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
     retry,
     throttling,
   );
+  client.hook.wrap('request', async (request, requestOptions) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request(requestOptions);
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status !== 429 || attempt > 2) throw error;
+        const header = (error as { response?: { headers?: Record<string, string | undefined> } }).response?.headers?.['retry-after'];
+        const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : 60;
+        warn(`GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`);
+        await new Promise((resolve) => setTimeout(resolve, seconds * base));
+      }
+    }
+  });
+  return client;
 }
 
 const HINTS: Record<number, string> = {

@@ -1,5 +1,6 @@
 import type { BenchResults } from '../bench/results.js';
-import { escapeCell, markdownReport } from '../report/index.js';
+import { compactTable, escapeCell, methodDetails, ratioTable, reportTitle, summaryLine, withoutAbsolutePaths } from '../report/index.js';
+import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';
 
 /** Hidden marker that identifies perf-lab's one sticky comment on a PR. */
@@ -8,15 +9,30 @@ export const COMMENT_MARKER = '<!-- perf-lab:sticky-comment -->';
 export const MAX_COMMENT_CHARS = 65_536;
 
 /**
- * The comment body: marker, the results report (ratio table, verdicts,
- * summary) and the critical-path section; cut to GitHub's limit with a link to
- * the full report when too long. Everything from untrusted data is escaped by
- * the report renderers; the analysis section is passed through a fence guard.
+ * The comment body, read top-down in ten seconds: the summary line (verdict
+ * per dataset, head/libdeflate ratios), a compact table, the commits; then the
+ * method, machine, toolchains and full table collapsed; then the critical-path
+ * section. Everything from untrusted data is escaped by the report renderers;
+ * the analysis section is passed through a fence guard; runner paths are cut.
+ * Cut to GitHub's limit with a link to the full report when too long.
  */
-export function renderComment(results: BenchResults, options: { analysisMarkdown?: string; fullReportUrl?: string; headSha?: string } = {}): string {
-  const parts = [COMMENT_MARKER, markdownReport(results)];
-  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(options.analysisMarkdown));
-  parts.push(`<sub>perf-lab${options.headSha ? ` · head ${escapeCell(options.headSha.slice(0, 12))}` : ''} · updated ${results.createdAt}</sub>`);
+export function renderComment(
+  results: BenchResults,
+  options: { analysisMarkdown?: string; fullReportUrl?: string; headSha?: string; baseSha?: string } = {},
+): string {
+  const sha = (value: string | undefined) => (value ? `\`${escapeCell(value.slice(0, 12))}\`` : undefined);
+  const commits = [options.baseSha ? `base ${sha(options.baseSha)}` : '', options.headSha ? `head ${sha(options.headSha)}` : ''].filter(Boolean).join(' → ');
+  const details = withoutAbsolutePaths(`${ratioTable(results)}\n\n${methodDetails(results)}`);
+  const parts = [
+    COMMENT_MARKER,
+    `### ${reportTitle(results)}`,
+    summaryLine(results),
+    compactTable(results),
+    ...(commits ? [commits] : []),
+    `<details><summary>Method, machine, toolchains and the full table</summary>\n\n${details}\n\n</details>`,
+  ];
+  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options.analysisMarkdown)));
+  parts.push(`<sub>perf-lab · updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join('\n\n'), options.fullReportUrl);
 }
 
@@ -65,6 +81,10 @@ export async function upsertStickyComment(client: GitHubClient, target: CommentT
     return { action: 'created', id: created.data.id, url: created.data.html_url };
   } catch (error) {
     const status = (error as { status?: number }).status;
+    const message = (error as Error).message.split('\n')[0] ?? '';
+    if (status === 403 && /secondary rate limit/i.test(message)) {
+      throw new LabError('comment', `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`, 'too many requests in a short time from this token; run the job again in a few minutes.');
+    }
     if (status === 403) return { action: 'skipped', reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.` };
     throw apiError('comment', `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error);
   }

@@ -24,6 +24,11 @@ async function mixedResults(): Promise<BenchResults> {
   const swap = (interval: { estimate: number; low: number; high: number }) => ({ ...interval, estimate: 1 / interval.estimate, low: 1 / interval.high, high: 1 / interval.low });
   const verdict = software.headVsBase!.verdict;
   software.headVsBase = { ...software.headVsBase!, interval: { ...software.headVsBase!.interval, ...swap(software.headVsBase!.interval) }, verdict: { ...verdict, kind: 'regression', effect: 1 / verdict.interval.estimate - 1, interval: { ...verdict.interval, ...swap(verdict.interval) } } };
+  // …consistently: head's and base's speeds and their ratios to libdeflate trade places too.
+  const [headSide, baseSide] = [software.contenders.find((c) => c.role === 'head')!, software.contenders.find((c) => c.role === 'base')!];
+  [headSide.megabytesPerSecond, baseSide.megabytesPerSecond] = [baseSide.megabytesPerSecond, headSide.megabytesPerSecond];
+  [headSide.samplesNs, baseSide.samplesNs] = [baseSide.samplesNs, headSide.samplesNs];
+  [software.headVsLibdeflate, software.baseVsLibdeflate] = [software.baseVsLibdeflate, software.headVsLibdeflate];
   const logs = results.datasets.find((dataset) => dataset.name === 'logs')!;
   logs.verified = false;
   logs.headVsLibdeflate = null;
@@ -90,10 +95,12 @@ describe('sticky PR comment against a local GitHub server', () => {
     assert.equal(github.comments.find((comment) => comment.id === 6)!.body, `quoting ${COMMENT_MARKER}`);
   });
 
-  it('rejects an artifact whose PR number is forged (that PR\'s head is another commit)', async () => {
+  it('does not comment for an artifact whose PR number is forged or whose PR moved on (that PR\'s head is another commit): a notice, not a failure', async () => {
     const api = await startServer();
     const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
-    await assert.rejects(commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /PR #7's head is b{40}, not a{40}.*forged or stale/);
+    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    assert.equal(result.outcome.action, 'skipped');
+    assert.match(result.outcome.action === 'skipped' ? result.outcome.reason : '', /PR #7's head is b{40}, not a{40}.*forged or stale/);
     assert.equal(github.comments.length, 0);
   });
 
@@ -139,6 +146,48 @@ describe('sticky PR comment against a local GitHub server', () => {
     assert.equal(github.requests.filter((request) => request.path.endsWith('/pulls/42')).length, 2);
   });
 
+  it('honours Retry-After on a 429 and goes on', async () => {
+    const api = await startServer();
+    github.failNext('POST', /\/issues\/42\/comments$/, 429, { headers: { 'retry-after': '2' }, body: { message: 'Too many requests' } });
+    const artifact = await writeArtifact('429', await realRun(), { prNumber: 42, headSha: HEAD });
+    const warnings: string[] = [];
+    const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1, onWarning: (message) => warnings.push(message) });
+    const outcome = await upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nbody`);
+    assert.equal(outcome.action, 'created');
+    assert.equal(github.requests.filter((request) => request.method === 'POST').length, 2);
+    assert.ok(warnings.some((message) => /retrying after 2 s/.test(message)), warnings.join('\n'));
+    assert.ok(artifact);
+  });
+
+  it('names a secondary rate limit that outlasts the retry as such (not as a fork token)', async () => {
+    const api = await startServer();
+    const limited = { headers: { 'retry-after': '0' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, times: 5 };
+    github.failNext('POST', /\/issues\/42\/comments$/, 403, limited);
+    const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
+    await assert.rejects(upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nbody`), (error: Error) => {
+      assert.match(error.message, /secondary rate limit/);
+      assert.doesNotMatch(error.message, /fork/);
+      return true;
+    });
+  });
+
+  it('with an author (a GitHub App or PAT login), updates only that author\'s marked comment', async () => {
+    const api = await startServer();
+    const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
+    const target = { owner: 'owner', repo: 'decoder', issueNumber: 42 };
+    github.commenter = 'perf-lab-app[bot]';
+    const first = await upsertStickyComment(client, { ...target, author: 'perf-lab-app[bot]' }, `${COMMENT_MARKER}\none`);
+    assert.equal(first.action, 'created');
+    // The default author (github-actions[bot]) does not own that comment: it makes its own.
+    github.commenter = 'github-actions[bot]';
+    const other = await upsertStickyComment(client, target, `${COMMENT_MARKER}\ntwo`);
+    assert.equal(other.action, 'created');
+    github.commenter = 'perf-lab-app[bot]';
+    const again = await upsertStickyComment(client, { ...target, author: 'perf-lab-app[bot]' }, `${COMMENT_MARKER}\nthree`);
+    assert.equal(again.action, 'updated');
+    assert.equal(again.action === 'updated' && first.action === 'created' ? again.id : 0, first.action === 'created' ? first.id : -1);
+  });
+
   it('on a 403 (fork token) writes the job summary and warns instead of failing; the token never reaches the output', async () => {
     const api = await startServer();
     github.failNext('POST', /\/issues\/42\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
@@ -162,7 +211,7 @@ describe('sticky PR comment against a local GitHub server', () => {
 
 describe('the comment a reviewer reads', () => {
   it('matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, hostile names)', async () => {
-    const body = renderComment(await mixedResults(), { analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat', headSha: HEAD });
+    const body = renderComment(await mixedResults(), { analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat', headSha: HEAD, baseSha: 'b'.repeat(40) });
     const golden = join(fixtures, 'comment-mixed.golden.md');
     if (process.env.PERF_LAB_UPDATE_GOLDEN) await writeFile(golden, body);
     assert.equal(body, await readFile(golden, 'utf8'));
@@ -174,5 +223,48 @@ describe('the comment a reviewer reads', () => {
     assert.ok(!body.includes('<script>'), 'error text and analysis HTML escaped');
     assert.ok(!/@octocat/.test(body), 'every mention is broken by a zero-width space');
     assert.match(body, /❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;script&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\`\\`\\`/);
+  });
+});
+
+describe('every string an artifact carries is escaped in the comment', () => {
+  const HOSTILE = '@everyone <img src=x onerror=alert(1)> ```\n\n# PWNED';
+  /** Every path to a string leaf of a JSON value. */
+  const stringPaths = (value: unknown, path: (string | number)[] = []): (string | number)[][] => {
+    if (typeof value === 'string') return [path];
+    if (Array.isArray(value)) return value.flatMap((item, index) => stringPaths(item, [...path, index]));
+    if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => stringPaths(item, [...path, key]));
+    return [];
+  };
+  const setAt = (root: unknown, path: (string | number)[], text: string) => {
+    let node = root as Record<string | number, unknown>;
+    for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+    node[path.at(-1)!] = text;
+  };
+
+  it('injects a mention, HTML, a code-fence breaker and a blank line into each string field in turn', async () => {
+    const original = JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')) as unknown;
+    // Give every verdict a reason too, so that optional field is walked as well.
+    for (const dataset of (original as { datasets: { headVsBase: { verdict: Record<string, unknown> } }[] }).datasets) dataset.headVsBase.verdict.reason = 'r';
+    const paths = stringPaths(original);
+    let accepted = 0;
+    for (const path of paths) {
+      const hostile = structuredClone(original);
+      setAt(hostile, path, HOSTILE);
+      let results: BenchResults;
+      try {
+        results = parseResults(hostile, 'hostile');
+      } catch {
+        continue; // the schema refuses this field's value (hashes, enums): nothing reaches markdown
+      }
+      accepted++;
+      const body = renderComment(results, { headSha: HEAD, baseSha: 'b'.repeat(40) });
+      const where = path.join('.');
+      assert.ok(!body.includes('<img'), `${where}: raw HTML`);
+      assert.ok(!/@everyone/.test(body), `${where}: a live mention`);
+      assert.ok(!body.includes('```'), `${where}: a code fence`);
+      assert.ok(!/^# PWNED/m.test(body), `${where}: a line break that starts a heading`);
+    }
+    // Which string fields are open to any text (names, descriptions, machine, timestamps, sources, reasons):
+    assert.ok(accepted >= 25, `only ${accepted} of ${paths.length} string fields were accepted by the schema`);
   });
 });

@@ -35,8 +35,10 @@ export async function commentOnPullRequest(options: CommentOptions): Promise<{ o
   }
   const artifact = await readArtifact(options.artifactDir);
   const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, retryBaseMs: options.retryBaseMs, onWarning: warn });
-  const prNumber = await verifyPullRequest(client, owner, repo, options.runId, artifact.pr);
-  const body = renderComment(artifact.results, { analysisMarkdown: artifact.analysisMarkdown, fullReportUrl: options.fullReportUrl, headSha: artifact.pr.headSha });
+  const verified = await verifyPullRequest(client, owner, repo, options.runId, artifact.pr);
+  if ('stale' in verified) return { outcome: { action: 'skipped', reason: verified.stale }, prNumber: artifact.pr.prNumber, body: '' };
+  const prNumber = verified.prNumber;
+  const body = renderComment(artifact.results, { analysisMarkdown: artifact.analysisMarkdown, fullReportUrl: options.fullReportUrl, headSha: artifact.pr.headSha, baseSha: artifact.pr.baseSha });
   if (options.summaryPath) await appendFile(options.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, '')}\n`);
   const outcome = await upsertStickyComment(client, { owner, repo, issueNumber: prNumber, author: options.author }, body);
   if (outcome.action === 'skipped') warn(`${outcome.reason} The report is in the job summary.`);

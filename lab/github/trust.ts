@@ -1,4 +1,5 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseResults, type BenchResults } from '../bench/results.js';
@@ -6,7 +7,9 @@ import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
-export const prInfoSchema = z.object({ prNumber: z.number().int().positive(), headSha: z.string().regex(/^[0-9a-f]{40}$/) }).strict();
+export const prInfoSchema = z
+  .object({ prNumber: z.number().int().positive(), headSha: z.string().regex(/^[0-9a-f]{40}$/), baseSha: z.string().regex(/^[0-9a-f]{40}$/).optional() })
+  .strict();
 export type PrInfo = z.infer<typeof prInfoSchema>;
 
 export const ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 60_000 };
@@ -18,6 +21,24 @@ export interface TrustedArtifact {
 }
 
 const step = 'comment: artifact';
+
+function fileKind(info: Awaited<ReturnType<typeof lstat>>): string {
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a named pipe';
+  return 'a special file';
+}
+
+/** Reads a file that must be regular, without following a symlink swapped in after the check (O_NOFOLLOW). */
+async function readRegularFile(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
  * Reads a downloaded perf-pr artifact folder, refusing anything unexpected:
@@ -33,14 +54,15 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   let total = 0;
   for (const name of names) {
     if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, 'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.');
-    const info = await stat(join(dir, name));
-    if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file.`, 'refusing it.');
+    // lstat: a symlink (to a runner secret, say) is refused whatever the unzip tool made of it.
+    const info = await lstat(join(dir, name));
+    if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, 'refusing it.');
     total += info.size;
   }
   if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, 'refusing it.');
   const readJson = async (name: string): Promise<unknown> => {
     try {
-      return JSON.parse(await readFile(join(dir, name), 'utf8'));
+      return JSON.parse(await readRegularFile(join(dir, name)));
     } catch (error) {
       throw new LabError(step, `${name} in the artifact is missing or not JSON (${(error as Error).message}).`, 'refusing it.');
     }
@@ -50,7 +72,7 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   if (!pr.success) throw new LabError(step, 'pr.json in the artifact is invalid.', 'refusing it.');
   let analysisMarkdown: string | undefined;
   if (names.includes('analysis.md')) {
-    analysisMarkdown = await readFile(join(dir, 'analysis.md'), 'utf8');
+    analysisMarkdown = await readRegularFile(join(dir, 'analysis.md'));
     if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}\n\n… (analysis cut)`;
   }
   return { results, analysisMarkdown, pr: pr.data };
@@ -59,9 +81,10 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
 /**
  * The PR a workflow run may comment on: the artifact's claim is believed only
  * when GitHub says that PR's head is the commit the run measured, so a fork
- * cannot steer the comment onto another PR.
+ * cannot steer the comment onto another PR. A PR whose head moved on is
+ * `stale`: skipped with a notice, not a failed job.
  */
-export async function verifyPullRequest(client: GitHubClient, owner: string, repo: string, runId: number, claimed: PrInfo): Promise<number> {
+export async function verifyPullRequest(client: GitHubClient, owner: string, repo: string, runId: number, claimed: PrInfo): Promise<{ prNumber: number } | { stale: string }> {
   const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId }).catch((error: unknown) => {
     throw apiError('comment: verify', `reading workflow run ${runId} of ${owner}/${repo}`, error);
   });
@@ -74,7 +97,8 @@ export async function verifyPullRequest(client: GitHubClient, owner: string, rep
     throw apiError('comment: verify', `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error);
   });
   if (pull.data.head.sha !== runSha) {
-    throw new LabError('comment: verify', `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR number in the artifact is forged or stale.`, 'refusing to comment; a newer push will post its own results.');
+    // A push since the run (or a forged PR number): nothing is written; a newer run posts its own results.
+    return { stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.` };
   }
-  return claimed.prNumber;
+  return { prNumber: claimed.prNumber };
 }

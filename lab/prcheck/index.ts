@@ -33,6 +33,8 @@ export interface PrCheckOptions {
   artifactDir?: string;
   prNumber?: number;
   offline?: boolean;
+  /** Run the critical-path analysis here (default true; the GitHub workflow runs the analyze action instead). */
+  analyze?: boolean;
 }
 
 export interface PrCheckOutcome {
@@ -41,6 +43,8 @@ export interface PrCheckOutcome {
   baseSha: string;
   headSha: string;
   analysisMarkdown: string | undefined;
+  /** The built artifacts (in the cache), for a separate analysis step. */
+  builds: { base: string; head: string; reference: string };
 }
 
 /**
@@ -89,31 +93,39 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
     const results = await runBenchmark({ config, scale: options.scale, datasetsDir: options.datasetsDir, only: options.only, offline: options.offline });
 
-    let analysisMarkdown: string | undefined;
-    if (options.functionName && process.arch === 'arm64') {
-      // Cached: these return the builds the benchmark just made.
-      const head = await buildCargoDecoder(config.decoder as typeof decoder);
-      const base = await buildCargoDecoder(config.base as typeof decoder);
-      const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
-      const model = await loadCpuModel(options.cpu);
-      const analyse = (path: string, name: string) => analyzeLoop({ path, functionName: name, cpu: options.cpu }, model);
-      analysisMarkdown = criticalPathDiff(await analyse(base.artifactPath, options.functionName), await analyse(head.artifactPath, options.functionName), await analyse(reference.sharedLibraryPath, 'libdeflate_deflate_decompress_ex'));
-    } else if (options.functionName) {
-      analysisMarkdown = `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
-    }
-    const body = renderComment(results, { analysisMarkdown, headSha });
+    // Cached: these return the builds the benchmark just made.
+    const builds = {
+      head: (await buildCargoDecoder(config.decoder as typeof decoder)).artifactPath,
+      base: (await buildCargoDecoder(config.base as typeof decoder)).artifactPath,
+      reference: (await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags })).sharedLibraryPath,
+    };
+    const analysisMarkdown = options.functionName && options.analyze !== false ? await hotLoopSection(builds, options.functionName, options.cpu) : undefined;
+    const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options.artifactDir) {
       const dir = resolve(options.artifactDir);
       await writeResults(join(dir, 'results.json'), results);
       await writeFileAtomically(join(dir, 'report.md'), markdownReport(results));
       if (analysisMarkdown) await writeFileAtomically(join(dir, 'analysis.md'), analysisMarkdown);
-      if (options.prNumber) await writeFileAtomically(join(dir, 'pr.json'), `${JSON.stringify({ prNumber: options.prNumber, headSha })}\n`);
+      if (options.prNumber) await writeFileAtomically(join(dir, 'pr.json'), `${JSON.stringify({ prNumber: options.prNumber, headSha, baseSha })}\n`);
     }
-    return { results, body, baseSha, headSha, analysisMarkdown };
+    return { results, body, baseSha, headSha, analysisMarkdown, builds };
   } finally {
     await git.raw(['worktree', 'remove', '--force', baseDir]).catch(() => undefined);
     await git.raw(['worktree', 'remove', '--force', headDir]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
     await git.raw(['worktree', 'prune']).catch(() => undefined);
   }
+}
+
+/**
+ * The critical-path section for base, head and libdeflate builds. It reads
+ * ARM64 code: on another host the builds are not ARM64, and the section says so.
+ */
+export async function hotLoopSection(builds: { base: string; head: string; reference: string }, functionName: string, cpu: string): Promise<string> {
+  if (process.arch !== 'arm64') {
+    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
+  }
+  const model = await loadCpuModel(cpu);
+  const analyse = (path: string, name: string) => analyzeLoop({ path, functionName: name, cpu }, model);
+  return criticalPathDiff(await analyse(builds.base, functionName), await analyse(builds.head, functionName), await analyse(builds.reference, 'libdeflate_deflate_decompress_ex'));
 }

@@ -102,27 +102,21 @@ export function summaryLine(results: BenchResults): string {
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 
-/** The full markdown report of one benchmark run. */
-export function markdownReport(results: BenchResults): string {
+/** The method, machine, toolchains and datasets behind a run, as a markdown list (every string escaped). */
+export function methodDetails(results: BenchResults): string {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   const toolchain = (decoder: BenchResults['head']) => (decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown'));
   const thresholds = [...new Set(results.datasets.flatMap((dataset) => (dataset.headVsBase ? [`${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : [])))];
   const parts = [
-    `## perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`,
-    '',
-    summaryLine(results),
-    '',
-    ratioTable(results),
-    '',
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
-    `- machine: ${escapeCell(machine.cpuModel)}, ${machine.os} ${escapeCell(machine.osRelease)} ${machine.arch}, ${machine.logicalCpus} logical CPUs`,
+    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
     `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), every side through its command-line program'}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
-    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags \`${libdeflate.cflags.replace(/`/g, "'")}\``,
+    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...(thresholds.length
       ? [
           `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join('; ')}`,
@@ -134,7 +128,53 @@ export function markdownReport(results: BenchResults): string {
     parts.push(`- ⚠️ ${standIns.map((dataset) => escapeCell(dataset.label)).join(', ')}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
   }
   if (!results.ok) parts.push('', '**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.');
-  return `${parts.join('\n')}\n`;
+  return parts.join('\n');
+}
+
+export function reportTitle(results: BenchResults): string {
+  const { head, base, libdeflate } = results;
+  return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`;
+}
+
+/** The full markdown report of one benchmark run. */
+export function markdownReport(results: BenchResults): string {
+  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', methodDetails(results)].join('\n')}\n`;
+}
+
+/**
+ * The table a reviewer reads in ten seconds: dataset, head MB/s, Δ vs base with
+ * the verdict's interval, verdict, head/libdeflate (without a base: head and
+ * libdeflate MB/s and their ratio).
+ */
+export function compactTable(results: BenchResults): string {
+  const failure = (dataset: DatasetResult) =>
+    `❌ ${escapeCell(dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`).join('; ') || 'no samples')}`;
+  const ratio = (comparison: Comparison | null) => (comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
+  if (!results.base) {
+    const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
+    for (const dataset of results.datasets) {
+      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate)] : [failure(dataset), '', ''];
+      lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
+    }
+    return lines.join('\n');
+  }
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  const lines = [`| dataset | head MB/s | Δ vs base (${confidence}% interval) | verdict | head / libdeflate |`, '|---|---:|---:|---|---:|'];
+  for (const dataset of results.datasets) {
+    if (!dataset.verified || !dataset.headVsBase) {
+      lines.push(`| ${escapeCell(dataset.label)} | — | — | ${dataset.verified ? '—' : failure(dataset)} | — |`);
+      continue;
+    }
+    const verdict = dataset.headVsBase.verdict;
+    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`;
+    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, 'head'))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Absolute paths of the machine that ran the job, cut to their last part (a comment shows no runner paths). */
+export function withoutAbsolutePaths(text: string): string {
+  return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, '…/$1');
 }
 
 /** The baseline comparison: stored vs current decoder/libdeflate ratio, drift with CI and verdict. */

@@ -1229,31 +1229,31 @@ var require_util = __commonJS({
     function isBuffer(buffer) {
       return buffer instanceof Uint8Array || Buffer.isBuffer(buffer);
     }
-    function validateHandler(handler, method, upgrade) {
-      if (!handler || typeof handler !== "object") {
+    function validateHandler(handler2, method, upgrade) {
+      if (!handler2 || typeof handler2 !== "object") {
         throw new InvalidArgumentError("handler must be an object");
       }
-      if (typeof handler.onConnect !== "function") {
+      if (typeof handler2.onConnect !== "function") {
         throw new InvalidArgumentError("invalid onConnect method");
       }
-      if (typeof handler.onError !== "function") {
+      if (typeof handler2.onError !== "function") {
         throw new InvalidArgumentError("invalid onError method");
       }
-      if (typeof handler.onBodySent !== "function" && handler.onBodySent !== void 0) {
+      if (typeof handler2.onBodySent !== "function" && handler2.onBodySent !== void 0) {
         throw new InvalidArgumentError("invalid onBodySent method");
       }
       if (upgrade || method === "CONNECT") {
-        if (typeof handler.onUpgrade !== "function") {
+        if (typeof handler2.onUpgrade !== "function") {
           throw new InvalidArgumentError("invalid onUpgrade method");
         }
       } else {
-        if (typeof handler.onHeaders !== "function") {
+        if (typeof handler2.onHeaders !== "function") {
           throw new InvalidArgumentError("invalid onHeaders method");
         }
-        if (typeof handler.onData !== "function") {
+        if (typeof handler2.onData !== "function") {
           throw new InvalidArgumentError("invalid onData method");
         }
-        if (typeof handler.onComplete !== "function") {
+        if (typeof handler2.onComplete !== "function") {
           throw new InvalidArgumentError("invalid onComplete method");
         }
       }
@@ -1280,14 +1280,14 @@ var require_util = __commonJS({
       };
     }
     function ReadableStreamFrom(iterable) {
-      let iterator;
+      let iterator2;
       return new ReadableStream(
         {
           async start() {
-            iterator = iterable[Symbol.asyncIterator]();
+            iterator2 = iterable[Symbol.asyncIterator]();
           },
           async pull(controller) {
-            const { done, value } = await iterator.next();
+            const { done, value } = await iterator2.next();
             if (done) {
               queueMicrotask(() => {
                 controller.close();
@@ -1302,7 +1302,7 @@ var require_util = __commonJS({
             return controller.desiredSize > 0;
           },
           async cancel(reason) {
-            await iterator.return();
+            await iterator2.return();
           },
           type: "bytes"
         }
@@ -1387,10 +1387,10 @@ var require_util = __commonJS({
       }
       obj[kListeners] = null;
     }
-    function errorRequest(client, request, err) {
+    function errorRequest(client, request2, err) {
       try {
-        request.onError(err);
-        assert2(request.aborted);
+        request2.onError(err);
+        assert2(request2.aborted);
       } catch (err2) {
         client.emit("error", err2);
       }
@@ -1696,7 +1696,7 @@ var require_request = __commonJS({
         throwOnError,
         expectContinue,
         servername
-      }, handler) {
+      }, handler2) {
         if (typeof path6 !== "string") {
           throw new InvalidArgumentError("path must be a string");
         } else if (path6[0] !== "/" && !(path6.startsWith("http://") || path6.startsWith("https://")) && method !== "CONNECT") {
@@ -1801,9 +1801,9 @@ var require_request = __commonJS({
         } else if (headers != null) {
           throw new InvalidArgumentError("headers must be an object or an array");
         }
-        validateHandler(handler, method, upgrade);
+        validateHandler(handler2, method, upgrade);
         this.servername = servername || getServerName(this.host);
-        this[kHandler] = handler;
+        this[kHandler] = handler2;
         if (channels.create.hasSubscribers) {
           channels.create.publish({ request: this });
         }
@@ -1964,7 +1964,7 @@ var require_request = __commonJS({
         return this;
       }
     };
-    function processHeader(request, key, val) {
+    function processHeader(request2, key, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
         throw new InvalidArgumentError(`invalid ${key} header`);
       } else if (val === void 0) {
@@ -2011,24 +2011,24 @@ var require_request = __commonJS({
         }
       }
       if (headerName === "host") {
-        if (request.host !== null) {
+        if (request2.host !== null) {
           throw new InvalidArgumentError("duplicate host header");
         }
         if (typeof val !== "string") {
           throw new InvalidArgumentError("invalid host header");
         }
-        request.host = val;
+        request2.host = val;
       } else if (headerName === "content-length") {
-        if (request.contentLength !== null) {
+        if (request2.contentLength !== null) {
           throw new InvalidArgumentError("duplicate content-length header");
         }
-        request.contentLength = parseInt(val, 10);
-        if (!Number.isFinite(request.contentLength)) {
+        request2.contentLength = parseInt(val, 10);
+        if (!Number.isFinite(request2.contentLength)) {
           throw new InvalidArgumentError("invalid content-length header");
         }
-      } else if (request.contentType === null && headerName === "content-type") {
-        request.contentType = val;
-        request.headers.push(key, val);
+      } else if (request2.contentType === null && headerName === "content-type") {
+        request2.contentType = val;
+        request2.headers.push(key, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -2037,12 +2037,12 @@ var require_request = __commonJS({
           throw new InvalidArgumentError("invalid connection header");
         }
         if (value === "close") {
-          request.reset = true;
+          request2.reset = true;
         }
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request.headers.push(key, val);
+        request2.headers.push(key, val);
       }
     }
     module.exports = Request;
@@ -2164,9 +2164,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve7(data);
+              return err ? reject(err) : resolve8(data);
             });
           });
         }
@@ -2204,12 +2204,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve7(data);
+              ) : resolve8(data);
             });
           });
         }
@@ -2241,20 +2241,20 @@ var require_dispatcher_base = __commonJS({
           queueMicrotask(onDestroyed);
         });
       }
-      [kInterceptedDispatch](opts, handler) {
+      [kInterceptedDispatch](opts, handler2) {
         if (!this[kInterceptors] || this[kInterceptors].length === 0) {
           this[kInterceptedDispatch] = this[kDispatch];
-          return this[kDispatch](opts, handler);
+          return this[kDispatch](opts, handler2);
         }
         let dispatch = this[kDispatch].bind(this);
         for (let i3 = this[kInterceptors].length - 1; i3 >= 0; i3--) {
           dispatch = this[kInterceptors][i3](dispatch);
         }
         this[kInterceptedDispatch] = dispatch;
-        return dispatch(opts, handler);
+        return dispatch(opts, handler2);
       }
-      dispatch(opts, handler) {
-        if (!handler || typeof handler !== "object") {
+      dispatch(opts, handler2) {
+        if (!handler2 || typeof handler2 !== "object") {
           throw new InvalidArgumentError("handler must be an object");
         }
         try {
@@ -2267,12 +2267,12 @@ var require_dispatcher_base = __commonJS({
           if (this[kClosed]) {
             throw new ClientClosedError();
           }
-          return this[kInterceptedDispatch](opts, handler);
+          return this[kInterceptedDispatch](opts, handler2);
         } catch (err) {
-          if (typeof handler.onError !== "function") {
+          if (typeof handler2.onError !== "function") {
             throw new InvalidArgumentError("invalid onError method");
           }
-          handler.onError(err);
+          handler2.onError(err);
           return false;
         }
       }
@@ -2521,7 +2521,7 @@ var require_connect = __commonJS({
     var util = require_util();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
     var timers = require_timers();
-    function noop3() {
+    function noop5() {
     }
     var tls;
     var SessionCache;
@@ -2646,7 +2646,7 @@ var require_connect = __commonJS({
     }
     var setupConnectTimeout = process.platform === "win32" ? (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop3;
+        return noop5;
       }
       let s1 = null;
       let s22 = null;
@@ -2662,7 +2662,7 @@ var require_connect = __commonJS({
       };
     } : (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop3;
+        return noop5;
       }
       let s1 = null;
       const fastTimer = timers.setFastTimeout(() => {
@@ -3671,18 +3671,18 @@ var require_webidl = __commonJS({
     webidl.errors.exception = function(message) {
       return new TypeError(`${message.header}: ${message.message}`);
     };
-    webidl.errors.conversionFailed = function(context) {
-      const plural2 = context.types.length === 1 ? "" : " one of";
-      const message = `${context.argument} could not be converted to${plural2}: ${context.types.join(", ")}.`;
+    webidl.errors.conversionFailed = function(context3) {
+      const plural2 = context3.types.length === 1 ? "" : " one of";
+      const message = `${context3.argument} could not be converted to${plural2}: ${context3.types.join(", ")}.`;
       return webidl.errors.exception({
-        header: context.prefix,
+        header: context3.prefix,
         message
       });
     };
-    webidl.errors.invalidArgument = function(context) {
+    webidl.errors.invalidArgument = function(context3) {
       return webidl.errors.exception({
-        header: context.prefix,
-        message: `"${context.value}" is an invalid ${context.type}.`
+        header: context3.prefix,
+        message: `"${context3.value}" is an invalid ${context3.type}.`
       });
     };
     webidl.brandCheck = function(V3, I3, opts) {
@@ -4132,11 +4132,11 @@ var require_util2 = __commonJS({
     function normalizeBinaryStringToUtf8(value) {
       return Buffer.from(value, "binary").toString("utf8");
     }
-    function requestCurrentURL(request) {
-      return request.urlList[request.urlList.length - 1];
+    function requestCurrentURL(request2) {
+      return request2.urlList[request2.urlList.length - 1];
     }
-    function requestBadPort(request) {
-      const url2 = requestCurrentURL(request);
+    function requestBadPort(request2) {
+      const url2 = requestCurrentURL(request2);
       if (urlIsHttpHttpsScheme(url2) && badPortsSet.has(url2.port)) {
         return "blocked";
       }
@@ -4160,7 +4160,7 @@ var require_util2 = __commonJS({
     function isValidHeaderValue(potentialValue) {
       return (potentialValue[0] === "	" || potentialValue[0] === " " || potentialValue[potentialValue.length - 1] === "	" || potentialValue[potentialValue.length - 1] === " " || potentialValue.includes("\n") || potentialValue.includes("\r") || potentialValue.includes("\0")) === false;
     }
-    function setRequestReferrerPolicyOnRedirect(request, actualResponse) {
+    function setRequestReferrerPolicyOnRedirect(request2, actualResponse) {
       const { headersList } = actualResponse;
       const policyHeader = (headersList.get("referrer-policy", true) ?? "").split(",");
       let policy = "";
@@ -4174,7 +4174,7 @@ var require_util2 = __commonJS({
         }
       }
       if (policy !== "") {
-        request.referrerPolicy = policy;
+        request2.referrerPolicy = policy;
       }
     }
     function crossOriginResourcePolicyCheck() {
@@ -4191,33 +4191,33 @@ var require_util2 = __commonJS({
       header = httpRequest.mode;
       httpRequest.headersList.set("sec-fetch-mode", header, true);
     }
-    function appendRequestOriginHeader(request) {
-      let serializedOrigin = request.origin;
+    function appendRequestOriginHeader(request2) {
+      let serializedOrigin = request2.origin;
       if (serializedOrigin === "client" || serializedOrigin === void 0) {
         return;
       }
-      if (request.responseTainting === "cors" || request.mode === "websocket") {
-        request.headersList.append("origin", serializedOrigin, true);
-      } else if (request.method !== "GET" && request.method !== "HEAD") {
-        switch (request.referrerPolicy) {
+      if (request2.responseTainting === "cors" || request2.mode === "websocket") {
+        request2.headersList.append("origin", serializedOrigin, true);
+      } else if (request2.method !== "GET" && request2.method !== "HEAD") {
+        switch (request2.referrerPolicy) {
           case "no-referrer":
             serializedOrigin = null;
             break;
           case "no-referrer-when-downgrade":
           case "strict-origin":
           case "strict-origin-when-cross-origin":
-            if (request.origin && urlHasHttpsScheme(request.origin) && !urlHasHttpsScheme(requestCurrentURL(request))) {
+            if (request2.origin && urlHasHttpsScheme(request2.origin) && !urlHasHttpsScheme(requestCurrentURL(request2))) {
               serializedOrigin = null;
             }
             break;
           case "same-origin":
-            if (!sameOrigin(request, requestCurrentURL(request))) {
+            if (!sameOrigin(request2, requestCurrentURL(request2))) {
               serializedOrigin = null;
             }
             break;
           default:
         }
-        request.headersList.append("origin", serializedOrigin, true);
+        request2.headersList.append("origin", serializedOrigin, true);
       }
     }
     function coarsenTime(timestamp, crossOriginIsolatedCapability) {
@@ -4271,26 +4271,26 @@ var require_util2 = __commonJS({
         referrerPolicy: policyContainer.referrerPolicy
       };
     }
-    function determineRequestsReferrer(request) {
-      const policy = request.referrerPolicy;
+    function determineRequestsReferrer(request2) {
+      const policy = request2.referrerPolicy;
       assert2(policy);
       let referrerSource = null;
-      if (request.referrer === "client") {
+      if (request2.referrer === "client") {
         const globalOrigin = getGlobalOrigin();
         if (!globalOrigin || globalOrigin.origin === "null") {
           return "no-referrer";
         }
         referrerSource = new URL(globalOrigin);
-      } else if (request.referrer instanceof URL) {
-        referrerSource = request.referrer;
+      } else if (request2.referrer instanceof URL) {
+        referrerSource = request2.referrer;
       }
       let referrerURL = stripURLForReferrer(referrerSource);
       const referrerOrigin = stripURLForReferrer(referrerSource, true);
       if (referrerURL.toString().length > 4096) {
         referrerURL = referrerOrigin;
       }
-      const areSameOrigin = sameOrigin(request, referrerURL);
-      const isNonPotentiallyTrustWorthy = isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(request.url);
+      const areSameOrigin = sameOrigin(request2, referrerURL);
+      const isNonPotentiallyTrustWorthy = isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(request2.url);
       switch (policy) {
         case "origin":
           return referrerOrigin != null ? referrerOrigin : stripURLForReferrer(referrerSource, true);
@@ -4301,7 +4301,7 @@ var require_util2 = __commonJS({
         case "origin-when-cross-origin":
           return areSameOrigin ? referrerURL : referrerOrigin;
         case "strict-origin-when-cross-origin": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           if (sameOrigin(referrerURL, currentURL)) {
             return referrerURL;
           }
@@ -4462,7 +4462,7 @@ var require_util2 = __commonJS({
       }
       return true;
     }
-    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request) {
+    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request2) {
     }
     function sameOrigin(A3, B3) {
       if (A3.origin === B3.origin && A3.origin === "null") {
@@ -4476,8 +4476,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve7, reject) => {
-        res = resolve7;
+      const promise2 = new Promise((resolve8, reject) => {
+        res = resolve8;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -5453,7 +5453,7 @@ var require_body = __commonJS({
       random = (max) => Math.floor(Math.random(max));
     }
     var textEncoder3 = new TextEncoder();
-    function noop3() {
+    function noop5() {
     }
     var hasFinalizationRegistry = globalThis.FinalizationRegistry && process.version.indexOf("v18") !== 0;
     var streamRegistry;
@@ -5461,7 +5461,7 @@ var require_body = __commonJS({
       streamRegistry = new FinalizationRegistry((weakRef) => {
         const stream = weakRef.deref();
         if (stream && !stream.locked && !isDisturbed(stream) && !isErrored(stream)) {
-          stream.cancel("Response object has been garbage collected").catch(noop3);
+          stream.cancel("Response object has been garbage collected").catch(noop5);
         }
       });
     }
@@ -5570,13 +5570,13 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         length = Buffer.byteLength(source);
       }
       if (action != null) {
-        let iterator;
+        let iterator2;
         stream = new ReadableStream({
           async start() {
-            iterator = action(object2)[Symbol.asyncIterator]();
+            iterator2 = action(object2)[Symbol.asyncIterator]();
           },
           async pull(controller) {
-            const { value, done } = await iterator.next();
+            const { value, done } = await iterator2.next();
             if (done) {
               queueMicrotask(() => {
                 controller.close();
@@ -5593,7 +5593,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             return controller.desiredSize > 0;
           },
           async cancel(reason) {
-            await iterator.return();
+            await iterator2.return();
           },
           type: "bytes"
         });
@@ -6031,11 +6031,11 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        if (!request) {
+        const request2 = client[kQueue][client[kRunningIdx]];
+        if (!request2) {
           return -1;
         }
-        request.onResponseStarted();
+        request2.onResponseStarted();
       }
       onHeaderField(buf) {
         const len = this.headers.length;
@@ -6080,9 +6080,9 @@ var require_client_h1 = __commonJS({
         assert2(!socket.destroyed);
         assert2(!this.paused);
         assert2((headers.length & 1) === 0);
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
-        assert2(request.upgrade || request.method === "CONNECT");
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
+        assert2(request2.upgrade || request2.method === "CONNECT");
         this.statusCode = null;
         this.statusText = "";
         this.shouldKeepAlive = null;
@@ -6099,9 +6099,9 @@ var require_client_h1 = __commonJS({
         client[kQueue][client[kRunningIdx]++] = null;
         client.emit("disconnect", client[kUrl], [client], new InformationalError("upgrade"));
         try {
-          request.onUpgrade(statusCode, headers, socket, statusText);
+          request2.onUpgrade(statusCode, headers, socket, statusText);
         } catch (error63) {
-          util.errorRequest(client, request, error63);
+          util.errorRequest(client, request2, error63);
           util.destroy(socket, error63);
         }
         client[kResume]();
@@ -6115,8 +6115,8 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        if (!request) {
+        const request2 = client[kQueue][client[kRunningIdx]];
+        if (!request2) {
           return -1;
         }
         assert2(!this.upgrade);
@@ -6125,23 +6125,23 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        if (upgrade && !request.upgrade) {
+        if (upgrade && !request2.upgrade) {
           util.destroy(socket, new SocketError("bad upgrade", util.getSocketInfo(socket)));
           return -1;
         }
         assert2(this.timeoutType === TIMEOUT_HEADERS);
         this.statusCode = statusCode;
         this.shouldKeepAlive = shouldKeepAlive || // Override llhttp value which does not allow keepAlive for HEAD.
-        request.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
+        request2.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
         if (this.statusCode >= 200) {
-          const bodyTimeout = request.bodyTimeout != null ? request.bodyTimeout : client[kBodyTimeout];
+          const bodyTimeout = request2.bodyTimeout != null ? request2.bodyTimeout : client[kBodyTimeout];
           this.setTimeout(bodyTimeout, TIMEOUT_BODY);
         } else if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
           }
         }
-        if (request.method === "CONNECT") {
+        if (request2.method === "CONNECT") {
           assert2(client[kRunning] === 1);
           this.upgrade = true;
           return 2;
@@ -6172,11 +6172,11 @@ var require_client_h1 = __commonJS({
         } else {
           socket[kReset] = true;
         }
-        const pause = request.onHeaders(statusCode, headers, this.resume, statusText) === false;
-        if (request.aborted) {
+        const pause = request2.onHeaders(statusCode, headers, this.resume, statusText) === false;
+        if (request2.aborted) {
           return -1;
         }
-        if (request.method === "HEAD") {
+        if (request2.method === "HEAD") {
           return 1;
         }
         if (statusCode < 200) {
@@ -6193,8 +6193,8 @@ var require_client_h1 = __commonJS({
         if (socket.destroyed) {
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
         assert2(this.timeoutType === TIMEOUT_BODY);
         if (this.timeout) {
           if (this.timeout.refresh) {
@@ -6207,7 +6207,7 @@ var require_client_h1 = __commonJS({
           return -1;
         }
         this.bytesRead += buf.length;
-        if (request.onData(buf) === false) {
+        if (request2.onData(buf) === false) {
           return constants6.ERROR.PAUSED;
         }
       }
@@ -6221,8 +6221,8 @@ var require_client_h1 = __commonJS({
         }
         assert2(statusCode >= 100);
         assert2((this.headers.length & 1) === 0);
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
         this.statusCode = null;
         this.statusText = "";
         this.bytesRead = 0;
@@ -6234,11 +6234,11 @@ var require_client_h1 = __commonJS({
         if (statusCode < 200) {
           return;
         }
-        if (request.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
+        if (request2.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
           util.destroy(socket, new ResponseContentLengthMismatchError());
           return -1;
         }
-        request.onComplete(headers);
+        request2.onComplete(headers);
         client[kQueue][client[kRunningIdx]++] = null;
         socket[kSocketUsed] = true;
         if (socket[kWriting]) {
@@ -6336,13 +6336,13 @@ var require_client_h1 = __commonJS({
           assert2(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
           for (let i3 = 0; i3 < requests.length; i3++) {
-            const request = requests[i3];
-            util.errorRequest(client2, request, err);
+            const request2 = requests[i3];
+            util.errorRequest(client2, request2, err);
           }
         } else if (client2[kRunning] > 0 && err.code !== "UND_ERR_INFO") {
-          const request = client2[kQueue][client2[kRunningIdx]];
+          const request2 = client2[kQueue][client2[kRunningIdx]];
           client2[kQueue][client2[kRunningIdx]++] = null;
-          util.errorRequest(client2, request, err);
+          util.errorRequest(client2, request2, err);
         }
         client2[kPendingIdx] = client2[kRunningIdx];
         assert2(client2[kRunning] === 0);
@@ -6372,18 +6372,18 @@ var require_client_h1 = __commonJS({
         get destroyed() {
           return socket.destroyed;
         },
-        busy(request) {
+        busy(request2) {
           if (socket[kWriting] || socket[kReset] || socket[kBlocking] || socket[kIdleSocketValidation] === 1) {
             return true;
           }
-          if (request) {
-            if (client[kRunning] > 0 && !request.idempotent) {
+          if (request2) {
+            if (client[kRunning] > 0 && !request2.idempotent) {
               return true;
             }
-            if (client[kRunning] > 0 && (request.upgrade || request.method === "CONNECT")) {
+            if (client[kRunning] > 0 && (request2.upgrade || request2.method === "CONNECT")) {
               return true;
             }
-            if (client[kRunning] > 0 && util.bodyLength(request.body) !== 0 && (util.isStream(request.body) || util.isAsyncIterable(request.body) || util.isFormDataLike(request.body))) {
+            if (client[kRunning] > 0 && util.bodyLength(request2.body) !== 0 && (util.isStream(request2.body) || util.isAsyncIterable(request2.body) || util.isFormDataLike(request2.body))) {
               return true;
             }
           }
@@ -6449,8 +6449,8 @@ var require_client_h1 = __commonJS({
           }
         } else if (client[kRunning] > 0 && socket[kParser].statusCode < 200) {
           if (socket[kParser].timeoutType !== TIMEOUT_HEADERS) {
-            const request = client[kQueue][client[kRunningIdx]];
-            const headersTimeout = request.headersTimeout != null ? request.headersTimeout : client[kHeadersTimeout];
+            const request2 = client[kQueue][client[kRunningIdx]];
+            const headersTimeout = request2.headersTimeout != null ? request2.headersTimeout : client[kHeadersTimeout];
             socket[kParser].setTimeout(headersTimeout, TIMEOUT_HEADERS);
           }
         }
@@ -6459,26 +6459,26 @@ var require_client_h1 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function writeH1(client, request) {
-      const { method, path: path6, host, upgrade, blocking, reset: reset2 } = request;
-      let { body, headers, contentLength } = request;
+    function writeH1(client, request2) {
+      const { method, path: path6, host, upgrade, blocking, reset: reset2 } = request2;
+      let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
         if (!extractBody) {
           extractBody = require_body().extractBody;
         }
         const [bodyStream, contentType] = extractBody(body);
-        if (request.contentType == null) {
+        if (request2.contentType == null) {
           headers.push("content-type", contentType);
         }
         body = bodyStream.stream;
         contentLength = bodyStream.length;
-      } else if (util.isBlobLike(body) && request.contentType == null) {
+      } else if (util.isBlobLike(body) && request2.contentType == null) {
         const contentType = body.type;
         if (contentType) {
           const contentTypeValue = `${contentType}`;
           if (!util.isValidHeaderValue(contentTypeValue)) {
-            util.errorRequest(client, request, new InvalidArgumentError("invalid content-type header"));
+            util.errorRequest(client, request2, new InvalidArgumentError("invalid content-type header"));
             return false;
           }
           headers.push("content-type", contentTypeValue);
@@ -6490,14 +6490,14 @@ var require_client_h1 = __commonJS({
       const bodyLength = util.bodyLength(body);
       contentLength = bodyLength ?? contentLength;
       if (contentLength === null) {
-        contentLength = request.contentLength;
+        contentLength = request2.contentLength;
       }
       if (contentLength === 0 && !expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength !== null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request2.contentLength !== null && request2.contentLength !== contentLength) {
         if (client[kStrictContentLength]) {
-          util.errorRequest(client, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client, request2, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -6505,25 +6505,25 @@ var require_client_h1 = __commonJS({
       const socket = client[kSocket];
       clearIdleSocketValidation(socket);
       const abort = (error63) => {
-        if (request.aborted) {
+        if (request2.aborted) {
           return;
         }
-        if (request.completed) {
-          if (request.upgrade || request.method === "CONNECT") {
+        if (request2.completed) {
+          if (request2.upgrade || request2.method === "CONNECT") {
             util.destroy(socket, new InformationalError("aborted"));
           }
           return;
         }
-        util.errorRequest(client, request, error63 || new RequestAbortedError());
+        util.errorRequest(client, request2, error63 || new RequestAbortedError());
         util.destroy(body);
         util.destroy(socket, new InformationalError("aborted"));
       };
       try {
-        request.onConnect(abort);
+        request2.onConnect(abort);
       } catch (err) {
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
       }
-      if (request.aborted) {
+      if (request2.aborted) {
         return false;
       }
       if (method === "HEAD") {
@@ -6574,31 +6574,31 @@ upgrade: ${upgrade}\r
         }
       }
       if (channels.sendHeaders.hasSubscribers) {
-        channels.sendHeaders.publish({ request, headers: header, socket });
+        channels.sendHeaders.publish({ request: request2, headers: header, socket });
       }
       if (!body || bodyLength === 0) {
-        writeBuffer(abort, null, client, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, null, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isBuffer(body)) {
-        writeBuffer(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isBlobLike(body)) {
         if (typeof body.stream === "function") {
-          writeIterable(abort, body.stream(), client, request, socket, contentLength, header, expectsPayload);
+          writeIterable(abort, body.stream(), client, request2, socket, contentLength, header, expectsPayload);
         } else {
-          writeBlob(abort, body, client, request, socket, contentLength, header, expectsPayload);
+          writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload);
         }
       } else if (util.isStream(body)) {
-        writeStream(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isIterable(body)) {
-        writeIterable(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else {
         assert2(false);
       }
       return true;
     }
-    function writeStream(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    function writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       let finished7 = false;
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       const onData = function(chunk) {
         if (finished7) {
           return;
@@ -6664,7 +6664,7 @@ upgrade: ${upgrade}\r
         setImmediate(onClose);
       }
     }
-    function writeBuffer(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    function writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       try {
         if (!body) {
           if (contentLength === 0) {
@@ -6684,18 +6684,18 @@ upgrade: ${upgrade}\r
 `, "latin1");
           socket.write(body);
           socket.uncork();
-          request.onBodySent(body);
-          if (!expectsPayload && request.reset !== false) {
+          request2.onBodySent(body);
+          if (!expectsPayload && request2.reset !== false) {
             socket[kReset] = true;
           }
         }
-        request.onRequestSent();
+        request2.onRequestSent();
         client[kResume]();
       } catch (err) {
         abort(err);
       }
     }
-    async function writeBlob(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -6708,9 +6708,9 @@ upgrade: ${upgrade}\r
 `, "latin1");
         socket.write(buffer);
         socket.uncork();
-        request.onBodySent(buffer);
-        request.onRequestSent();
-        if (!expectsPayload && request.reset !== false) {
+        request2.onBodySent(buffer);
+        request2.onRequestSent();
+        if (!expectsPayload && request2.reset !== false) {
           socket[kReset] = true;
         }
         client[kResume]();
@@ -6718,7 +6718,7 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeIterable(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -6728,16 +6728,16 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       try {
         for await (const chunk of body) {
           if (socket[kError]) {
@@ -6755,9 +6755,9 @@ upgrade: ${upgrade}\r
       }
     }
     var AsyncWriter = class {
-      constructor({ abort, socket, request, contentLength, client, expectsPayload, header }) {
+      constructor({ abort, socket, request: request2, contentLength, client, expectsPayload, header }) {
         this.socket = socket;
-        this.request = request;
+        this.request = request2;
         this.contentLength = contentLength;
         this.client = client;
         this.bytesWritten = 0;
@@ -6767,7 +6767,7 @@ upgrade: ${upgrade}\r
         socket[kWriting] = true;
       }
       write(chunk) {
-        const { socket, request, contentLength, client, bytesWritten, expectsPayload, header } = this;
+        const { socket, request: request2, contentLength, client, bytesWritten, expectsPayload, header } = this;
         if (socket[kError]) {
           throw socket[kError];
         }
@@ -6786,7 +6786,7 @@ upgrade: ${upgrade}\r
         }
         socket.cork();
         if (bytesWritten === 0) {
-          if (!expectsPayload && request.reset !== false) {
+          if (!expectsPayload && request2.reset !== false) {
             socket[kReset] = true;
           }
           if (contentLength === null) {
@@ -6806,7 +6806,7 @@ ${len.toString(16)}\r
         this.bytesWritten += len;
         const ret = socket.write(chunk);
         socket.uncork();
-        request.onBodySent(chunk);
+        request2.onBodySent(chunk);
         if (!ret) {
           if (socket[kParser].timeout && socket[kParser].timeoutType === TIMEOUT_HEADERS) {
             if (socket[kParser].timeout.refresh) {
@@ -6817,8 +6817,8 @@ ${len.toString(16)}\r
         return ret;
       }
       end() {
-        const { socket, contentLength, client, bytesWritten, expectsPayload, header, request } = this;
-        request.onRequestSent();
+        const { socket, contentLength, client, bytesWritten, expectsPayload, header, request: request2 } = this;
+        request2.onRequestSent();
         socket[kWriting] = false;
         if (socket[kError]) {
           throw socket[kError];
@@ -6963,8 +6963,8 @@ var require_client_h2 = __commonJS({
           assert2(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
           for (let i3 = 0; i3 < requests.length; i3++) {
-            const request = requests[i3];
-            util.errorRequest(client2, request, err);
+            const request2 = requests[i3];
+            util.errorRequest(client2, request2, err);
           }
         }
       });
@@ -7056,9 +7056,9 @@ var require_client_h2 = __commonJS({
       }
       util.destroy(this[kSocket], err);
       if (client[kRunningIdx] < client[kQueue].length) {
-        const request = client[kQueue][client[kRunningIdx]];
+        const request2 = client[kQueue][client[kRunningIdx]];
         client[kQueue][client[kRunningIdx]++] = null;
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
         client[kPendingIdx] = client[kRunningIdx];
       }
       assert2(client[kRunning] === 0);
@@ -7068,12 +7068,12 @@ var require_client_h2 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function writeH2(client, request) {
+    function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
-      let { body } = request;
+      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      let { body } = request2;
       if (upgrade) {
-        util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
+        util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
         return false;
       }
       const headers = {};
@@ -7097,17 +7097,17 @@ var require_client_h2 = __commonJS({
       headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
-        if (request.aborted) {
+        if (request2.aborted) {
           return;
         }
-        if (request.completed) {
+        if (request2.completed) {
           if (method === "CONNECT" && stream != null) {
             util.destroy(stream, error63 || new RequestAbortedError());
           }
           return;
         }
         error63 = error63 || new RequestAbortedError();
-        util.errorRequest(client, request, error63);
+        util.errorRequest(client, request2, error63);
         if (stream != null) {
           util.destroy(stream, error63);
         }
@@ -7116,11 +7116,11 @@ var require_client_h2 = __commonJS({
         client[kResume]();
       };
       try {
-        request.onConnect(abort);
+        request2.onConnect(abort);
       } catch (err) {
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
       }
-      if (request.aborted) {
+      if (request2.aborted) {
         return false;
       }
       if (method === "CONNECT") {
@@ -7130,22 +7130,22 @@ var require_client_h2 = __commonJS({
         const onResponse = (headers2) => {
           upgradeResponseFinished = true;
           stream.off(errorMonitor, onUpgradeError);
-          request.onUpgradeResponse(Number(headers2[HTTP2_HEADER_STATUS]), headers2, parseH2ResponseHeaders);
+          request2.onUpgradeResponse(Number(headers2[HTTP2_HEADER_STATUS]), headers2, parseH2ResponseHeaders);
         };
         const onUpgradeError = (error63) => {
           upgradeResponseFinished = true;
           stream.off("response", onResponse);
-          request.onUpgradeError(error63);
+          request2.onUpgradeError(error63);
         };
         const onReady = () => {
           try {
-            request.onUpgrade(null, null, stream);
+            request2.onUpgrade(null, null, stream);
           } catch (error63) {
             stream.off("response", onResponse);
             abort(error63);
             return;
           }
-          if (request.aborted) {
+          if (request2.aborted) {
             return;
           }
           stream.off("error", abort);
@@ -7157,10 +7157,10 @@ var require_client_h2 = __commonJS({
         ++session[kOpenStreams];
         onReady();
         stream.once("close", () => {
-          if (!upgradeResponseFinished && request.completed) {
+          if (!upgradeResponseFinished && request2.completed) {
             stream.off("response", onResponse);
             stream.off(errorMonitor, onUpgradeError);
-            request.onUpgradeError(new InformationalError(`HTTP/2: "stream error" received - code ${stream.rstCode}`));
+            request2.onUpgradeError(new InformationalError(`HTTP/2: "stream error" received - code ${stream.rstCode}`));
           }
           session[kOpenStreams] -= 1;
           if (session[kOpenStreams] === 0) session.unref();
@@ -7182,14 +7182,14 @@ var require_client_h2 = __commonJS({
         contentLength = bodyStream.length;
       }
       if (contentLength == null) {
-        contentLength = request.contentLength;
+        contentLength = request2.contentLength;
       }
       if (contentLength === 0 || !expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength != null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request2.contentLength != null && request2.contentLength !== contentLength) {
         if (client[kStrictContentLength]) {
-          util.errorRequest(client, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client, request2, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -7214,25 +7214,25 @@ var require_client_h2 = __commonJS({
       ++session[kOpenStreams];
       stream.once("response", (headers2) => {
         const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
-        request.onResponseStarted();
-        if (request.aborted) {
+        request2.onResponseStarted();
+        if (request2.aborted) {
           const err = new RequestAbortedError();
-          util.errorRequest(client, request, err);
+          util.errorRequest(client, request2, err);
           util.destroy(stream, err);
           return;
         }
-        if (request.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
+        if (request2.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
           stream.pause();
         }
         stream.on("data", (chunk) => {
-          if (request.onData(chunk) === false) {
+          if (request2.onData(chunk) === false) {
             stream.pause();
           }
         });
       });
       stream.once("end", () => {
         if (stream.state?.state == null || stream.state.state < 6) {
-          request.onComplete([]);
+          request2.onComplete([]);
         }
         if (session[kOpenStreams] === 0) {
           session.unref();
@@ -7262,7 +7262,7 @@ var require_client_h2 = __commonJS({
             stream,
             null,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7273,7 +7273,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7285,7 +7285,7 @@ var require_client_h2 = __commonJS({
               stream,
               body.stream(),
               client,
-              request,
+              request2,
               client[kSocket],
               contentLength,
               expectsPayload
@@ -7296,7 +7296,7 @@ var require_client_h2 = __commonJS({
               stream,
               body,
               client,
-              request,
+              request2,
               client[kSocket],
               contentLength,
               expectsPayload
@@ -7310,7 +7310,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             contentLength
           );
         } else if (util.isIterable(body)) {
@@ -7319,7 +7319,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7329,7 +7329,7 @@ var require_client_h2 = __commonJS({
         }
       }
     }
-    function writeBuffer(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    function writeBuffer(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       try {
         if (body != null && util.isBuffer(body)) {
           assert2(contentLength === body.byteLength, "buffer body must have content length");
@@ -7337,18 +7337,18 @@ var require_client_h2 = __commonJS({
           h2stream.write(body);
           h2stream.uncork();
           h2stream.end();
-          request.onBodySent(body);
+          request2.onBodySent(body);
         }
         if (!expectsPayload) {
           socket[kReset] = true;
         }
-        request.onRequestSent();
+        request2.onRequestSent();
         client[kResume]();
       } catch (error63) {
         abort(error63);
       }
     }
-    function writeStream(abort, socket, expectsPayload, h2stream, body, client, request, contentLength) {
+    function writeStream(abort, socket, expectsPayload, h2stream, body, client, request2, contentLength) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       const pipe2 = pipeline3(
         body,
@@ -7359,7 +7359,7 @@ var require_client_h2 = __commonJS({
             abort(err);
           } else {
             util.removeAllListeners(pipe2);
-            request.onRequestSent();
+            request2.onRequestSent();
             if (!expectsPayload) {
               socket[kReset] = true;
             }
@@ -7369,10 +7369,10 @@ var require_client_h2 = __commonJS({
       );
       util.addListener(pipe2, "data", onPipeData);
       function onPipeData(chunk) {
-        request.onBodySent(chunk);
+        request2.onBodySent(chunk);
       }
     }
-    async function writeBlob(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    async function writeBlob(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       assert2(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -7383,8 +7383,8 @@ var require_client_h2 = __commonJS({
         h2stream.write(buffer);
         h2stream.uncork();
         h2stream.end();
-        request.onBodySent(buffer);
-        request.onRequestSent();
+        request2.onBodySent(buffer);
+        request2.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -7393,7 +7393,7 @@ var require_client_h2 = __commonJS({
         abort(err);
       }
     }
-    async function writeIterable(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    async function writeIterable(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -7403,12 +7403,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7418,13 +7418,13 @@ var require_client_h2 = __commonJS({
             throw socket[kError];
           }
           const res = h2stream.write(chunk);
-          request.onBodySent(chunk);
+          request2.onBodySent(chunk);
           if (!res) {
             await waitForDrain();
           }
         }
         h2stream.end();
-        request.onRequestSent();
+        request2.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -7462,17 +7462,17 @@ var require_redirect_handler = __commonJS({
       }
     };
     var RedirectHandler = class {
-      constructor(dispatch, maxRedirections, opts, handler) {
+      constructor(dispatch, maxRedirections, opts, handler2) {
         if (maxRedirections != null && (!Number.isInteger(maxRedirections) || maxRedirections < 0)) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
-        util.validateHandler(handler, opts.method, opts.upgrade);
+        util.validateHandler(handler2, opts.method, opts.upgrade);
         this.dispatch = dispatch;
         this.location = null;
         this.abort = null;
         this.opts = { ...opts, maxRedirections: 0 };
         this.maxRedirections = maxRedirections;
-        this.handler = handler;
+        this.handler = handler2;
         this.history = [];
         this.redirectionLimitReached = false;
         if (util.isStream(this.opts.body)) {
@@ -7605,12 +7605,12 @@ var require_redirect_interceptor = __commonJS({
     var RedirectHandler = require_redirect_handler();
     function createRedirectInterceptor({ maxRedirections: defaultMaxRedirections }) {
       return (dispatch) => {
-        return function Intercept(opts, handler) {
+        return function Intercept(opts, handler2) {
           const { maxRedirections = defaultMaxRedirections } = opts;
           if (!maxRedirections) {
-            return dispatch(opts, handler);
+            return dispatch(opts, handler2);
           }
-          const redirectHandler = new RedirectHandler(dispatch, maxRedirections, opts, handler);
+          const redirectHandler = new RedirectHandler(dispatch, maxRedirections, opts, handler2);
           opts = { ...opts, maxRedirections: 0 };
           return dispatch(opts, redirectHandler);
         };
@@ -7683,7 +7683,7 @@ var require_client = __commonJS({
     var connectH2 = require_client_h2();
     var deprecatedInterceptorWarned = false;
     var kClosedResolve = /* @__PURE__ */ Symbol("kClosedResolve");
-    var noop3 = () => {
+    var noop5 = () => {
     };
     function getPipelining(client) {
       return client[kPipelining] ?? client[kHTTPContext]?.defaultPipelining ?? 1;
@@ -7870,12 +7870,12 @@ var require_client = __commonJS({
         connect(this);
         this.once("connect", cb);
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const origin = opts.origin || this[kUrl].origin;
-        const request = new Request(origin, opts, handler);
-        this[kQueue].push(request);
+        const request2 = new Request(origin, opts, handler2);
+        this[kQueue].push(request2);
         if (this[kResuming]) {
-        } else if (util.bodyLength(request.body) == null && util.isIterable(request.body)) {
+        } else if (util.bodyLength(request2.body) == null && util.isIterable(request2.body)) {
           this[kResuming] = 1;
           queueMicrotask(() => resume(this));
         } else {
@@ -7887,27 +7887,27 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve7;
+            this[kClosedResolve] = resolve8;
           } else {
-            resolve7(null);
+            resolve8(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i3 = 0; i3 < requests.length; i3++) {
-            const request = requests[i3];
-            util.errorRequest(this, request, err);
+            const request2 = requests[i3];
+            util.errorRequest(this, request2, err);
           }
           const callback = () => {
             if (this[kClosedResolve]) {
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve7(null);
+            resolve8(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7925,8 +7925,8 @@ var require_client = __commonJS({
         assert2(client[kPendingIdx] === client[kRunningIdx]);
         const requests = client[kQueue].splice(client[kRunningIdx]);
         for (let i3 = 0; i3 < requests.length; i3++) {
-          const request = requests[i3];
-          util.errorRequest(client, request, err);
+          const request2 = requests[i3];
+          util.errorRequest(client, request2, err);
         }
         assert2(client[kSize] === 0);
       }
@@ -7958,7 +7958,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve7, reject) => {
+        const socket = await new Promise((resolve8, reject) => {
           client[kConnector]({
             host,
             hostname: hostname3,
@@ -7970,19 +7970,19 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve7(socket2);
+              resolve8(socket2);
             }
           });
         });
         if (client.destroyed) {
-          util.destroy(socket.on("error", noop3), new ClientDestroyedError());
+          util.destroy(socket.on("error", noop5), new ClientDestroyedError());
           return;
         }
         assert2(socket);
         try {
           client[kHTTPContext] = socket.alpnProtocol === "h2" ? await connectH2(client, socket) : await connectH1(client, socket);
         } catch (err) {
-          socket.destroy().on("error", noop3);
+          socket.destroy().on("error", noop5);
           throw err;
         }
         client[kConnecting] = false;
@@ -8029,8 +8029,8 @@ var require_client = __commonJS({
         if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
           assert2(client[kRunning] === 0);
           while (client[kPending] > 0 && client[kQueue][client[kPendingIdx]].servername === client[kServerName]) {
-            const request = client[kQueue][client[kPendingIdx]++];
-            util.errorRequest(client, request, err);
+            const request2 = client[kQueue][client[kPendingIdx]++];
+            util.errorRequest(client, request2, err);
           }
         } else {
           onError2(client, err);
@@ -8087,12 +8087,12 @@ var require_client = __commonJS({
         if (client[kRunning] >= (getPipelining(client) || 1)) {
           return;
         }
-        const request = client[kQueue][client[kPendingIdx]];
-        if (client[kUrl].protocol === "https:" && client[kServerName] !== request.servername) {
+        const request2 = client[kQueue][client[kPendingIdx]];
+        if (client[kUrl].protocol === "https:" && client[kServerName] !== request2.servername) {
           if (client[kRunning] > 0) {
             return;
           }
-          client[kServerName] = request.servername;
+          client[kServerName] = request2.servername;
           client[kHTTPContext]?.destroy(new InformationalError("servername changed"), () => {
             client[kHTTPContext] = null;
             resume(client);
@@ -8108,10 +8108,10 @@ var require_client = __commonJS({
         if (client[kHTTPContext].destroyed) {
           return;
         }
-        if (client[kHTTPContext].busy(request)) {
+        if (client[kHTTPContext].busy(request2)) {
           return;
         }
-        if (!request.aborted && client[kHTTPContext].write(request)) {
+        if (!request2.aborted && client[kHTTPContext].write(request2)) {
           client[kPendingIdx]++;
         } else {
           client[kQueue].splice(client[kPendingIdx], 1);
@@ -8306,8 +8306,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c5) => c5.close()));
         } else {
-          await new Promise((resolve7) => {
-            this[kClosedResolve] = resolve7;
+          await new Promise((resolve8) => {
+            this[kClosedResolve] = resolve8;
           });
         }
       }
@@ -8321,13 +8321,13 @@ var require_pool_base = __commonJS({
         }
         await Promise.all(this[kClients].map((c5) => c5.destroy(err)));
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const dispatcher = this[kGetDispatcher]();
         if (!dispatcher) {
           this[kNeedDrain] = true;
-          this[kQueue].push({ opts, handler });
+          this[kQueue].push({ opts, handler: handler2 });
           this[kQueued]++;
-        } else if (!dispatcher.dispatch(opts, handler)) {
+        } else if (!dispatcher.dispatch(opts, handler2)) {
           dispatcher[kNeedDrain] = true;
           this[kNeedDrain] = !this[kGetDispatcher]();
         }
@@ -8666,7 +8666,7 @@ var require_agent = __commonJS({
         }
         return ret;
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         let key;
         if (opts.origin && (typeof opts.origin === "string" || opts.origin instanceof URL)) {
           key = String(opts.origin);
@@ -8678,7 +8678,7 @@ var require_agent = __commonJS({
           dispatcher = this[kFactory](opts.origin, this[kOptions]).on("drain", this[kOnDrain]).on("connect", this[kOnConnect]).on("disconnect", this[kOnDisconnect]).on("connectionError", this[kOnConnectionError]);
           this[kClients].set(key, dispatcher);
         }
-        return dispatcher.dispatch(opts, handler);
+        return dispatcher.dispatch(opts, handler2);
       }
       async [kClose]() {
         const closePromises = [];
@@ -8726,7 +8726,7 @@ var require_proxy_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return new Pool(origin, opts);
     }
-    var noop3 = () => {
+    var noop5 = () => {
     };
     function defaultAgentFactory(origin, opts) {
       if (opts.connections === 1) {
@@ -8748,12 +8748,12 @@ var require_proxy_agent = __commonJS({
           this.#client = new Client(proxyUrl, { connect });
         }
       }
-      [kDispatch](opts, handler) {
-        const onHeaders = handler.onHeaders;
-        handler.onHeaders = function(statusCode, data, resume) {
+      [kDispatch](opts, handler2) {
+        const onHeaders = handler2.onHeaders;
+        handler2.onHeaders = function(statusCode, data, resume) {
           if (statusCode === 407) {
-            if (typeof handler.onError === "function") {
-              handler.onError(new InvalidArgumentError("Proxy Authentication Required (407)"));
+            if (typeof handler2.onError === "function") {
+              handler2.onError(new InvalidArgumentError("Proxy Authentication Required (407)"));
             }
             return;
           }
@@ -8770,7 +8770,7 @@ var require_proxy_agent = __commonJS({
           headers.host = host;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
-        return this.#client[kDispatch](opts, handler);
+        return this.#client[kDispatch](opts, handler2);
       }
       async [kClose]() {
         return this.#client.close();
@@ -8843,7 +8843,7 @@ var require_proxy_agent = __commonJS({
                 servername: this[kProxyTls]?.servername || proxyHostname
               });
               if (statusCode !== 200) {
-                socket.on("error", noop3).destroy();
+                socket.on("error", noop5).destroy();
                 callback(new RequestAbortedError(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`));
               }
               if (opts2.protocol !== "https:") {
@@ -8867,7 +8867,7 @@ var require_proxy_agent = __commonJS({
           }
         });
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
@@ -8879,7 +8879,7 @@ var require_proxy_agent = __commonJS({
             ...opts,
             headers
           },
-          handler
+          handler2
         );
       }
       /**
@@ -8966,10 +8966,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
         this.#parseNoProxy();
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const url2 = new URL(opts.origin);
         const agent = this.#getProxyAgentForUrl(url2);
-        return agent.dispatch(opts, handler);
+        return agent.dispatch(opts, handler2);
       }
       async [kClose]() {
         await this[kNoProxyAgent].close();
@@ -9423,13 +9423,13 @@ var require_retry_agent = __commonJS({
         this.#agent = agent;
         this.#options = options2;
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         const retry = new RetryHandler({
           ...opts,
           retryOptions: this.#options
         }, {
           dispatch: this.#agent.dispatch.bind(this.#agent),
-          handler
+          handler: handler2
         });
         return this.#agent.dispatch(opts, retry);
       }
@@ -9459,7 +9459,7 @@ var require_readable = __commonJS({
     var kAbort = /* @__PURE__ */ Symbol("kAbort");
     var kContentType = /* @__PURE__ */ Symbol("kContentType");
     var kContentLength = /* @__PURE__ */ Symbol("kContentLength");
-    var noop3 = () => {
+    var noop5 = () => {
     };
     var BodyReadable = class extends Readable4 {
       constructor({
@@ -9576,7 +9576,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve7, reject) => {
+        return await new Promise((resolve8, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9589,9 +9589,9 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve7(null);
+              resolve8(null);
             }
-          }).on("error", noop3).on("data", function(chunk) {
+          }).on("error", noop5).on("data", function(chunk) {
             limit -= chunk.length;
             if (limit <= 0) {
               this.destroy();
@@ -9608,7 +9608,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9625,7 +9625,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve7,
+              resolve: resolve8,
               reject,
               length: 0,
               body: []
@@ -9695,18 +9695,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve7, stream, length } = consume2;
+      const { type, body, resolve: resolve8, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve7(chunksDecode(body, length));
+          resolve8(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve7(JSON.parse(chunksDecode(body, length)));
+          resolve8(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve7(chunksConcat(body, length).buffer);
+          resolve8(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve7(new Blob(body, { type: stream[kContentType] }));
+          resolve8(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve7(chunksConcat(body, length));
+          resolve8(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9877,17 +9877,17 @@ var require_api_request = __commonJS({
           }
         }
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { callback, opaque, abort, context, responseHeaders, highWaterMark } = this;
+        const { callback, opaque, abort, context: context3, responseHeaders, highWaterMark } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -9924,7 +9924,7 @@ var require_api_request = __commonJS({
               trailers: this.trailers,
               opaque,
               body: res,
-              context
+              context: context3
             });
           }
         }
@@ -9961,11 +9961,11 @@ var require_api_request = __commonJS({
         }
       }
     };
-    function request(opts, callback) {
+    function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
-          request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+        return new Promise((resolve8, reject) => {
+          request2.call(this, opts, (err, data) => {
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -9979,7 +9979,7 @@ var require_api_request = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module.exports = request;
+    module.exports = request2;
     module.exports.RequestHandler = RequestHandler;
   }
 });
@@ -10093,17 +10093,17 @@ var require_api_stream = __commonJS({
         }
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { factory, opaque, context, callback, responseHeaders } = this;
+        const { factory, opaque, context: context3, callback, responseHeaders } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -10131,7 +10131,7 @@ var require_api_stream = __commonJS({
             statusCode,
             headers,
             opaque,
-            context
+            context: context3
           });
           if (!res || typeof res.write !== "function" || typeof res.end !== "function" || typeof res.on !== "function") {
             throw new InvalidReturnValueError("expected Writable");
@@ -10188,9 +10188,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -10260,11 +10260,11 @@ var require_api_pipeline = __commonJS({
       }
     };
     var PipelineHandler = class extends AsyncResource {
-      constructor(opts, handler) {
+      constructor(opts, handler2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        if (typeof handler !== "function") {
+        if (typeof handler2 !== "function") {
           throw new InvalidArgumentError("invalid handler");
         }
         const { signal, method, opaque, onInfo, responseHeaders } = opts;
@@ -10280,7 +10280,7 @@ var require_api_pipeline = __commonJS({
         super("UNDICI_PIPELINE");
         this.opaque = opaque || null;
         this.responseHeaders = responseHeaders || null;
-        this.handler = handler;
+        this.handler = handler2;
         this.abort = null;
         this.context = null;
         this.onInfo = onInfo || null;
@@ -10323,7 +10323,7 @@ var require_api_pipeline = __commonJS({
         this.res = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         const { ret, res } = this;
         if (this.reason) {
           abort(this.reason);
@@ -10332,10 +10332,10 @@ var require_api_pipeline = __commonJS({
         assert2(!res, "pipeline cannot be retried");
         assert2(!ret.destroyed);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume) {
-        const { opaque, handler, context } = this;
+        const { opaque, handler: handler2, context: context3 } = this;
         if (statusCode < 200) {
           if (this.onInfo) {
             const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10348,12 +10348,12 @@ var require_api_pipeline = __commonJS({
         try {
           this.handler = null;
           const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
-          body = this.runInAsyncScope(handler, null, {
+          body = this.runInAsyncScope(handler2, null, {
             statusCode,
             headers,
             opaque,
             body: this.res,
-            context
+            context: context3
           });
         } catch (err) {
           this.res.on("error", util.nop);
@@ -10395,9 +10395,9 @@ var require_api_pipeline = __commonJS({
         util.destroy(ret, err);
       }
     };
-    function pipeline3(opts, handler) {
+    function pipeline3(opts, handler2) {
       try {
-        const pipelineHandler = new PipelineHandler(opts, handler);
+        const pipelineHandler = new PipelineHandler(opts, handler2);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
         return pipelineHandler.ret;
       } catch (err) {
@@ -10437,7 +10437,7 @@ var require_api_upgrade = __commonJS({
         this.context = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
@@ -10451,7 +10451,7 @@ var require_api_upgrade = __commonJS({
       }
       onUpgrade(statusCode, rawHeaders, socket) {
         assert2(statusCode === 101);
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context3 } = this;
         removeSignal(this);
         this.callback = null;
         const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10459,7 +10459,7 @@ var require_api_upgrade = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context3
         });
       }
       onError(err) {
@@ -10475,9 +10475,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -10528,20 +10528,20 @@ var require_api_connect = __commonJS({
         this.abort = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders() {
         throw new SocketError("bad connect", null);
       }
       onUpgrade(statusCode, rawHeaders, socket) {
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context3 } = this;
         removeSignal(this);
         this.callback = null;
         let headers = rawHeaders;
@@ -10553,7 +10553,7 @@ var require_api_connect = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context3
         });
       }
       onError(err) {
@@ -10569,9 +10569,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -10755,7 +10755,7 @@ var require_mock_utils = __commonJS({
       const headersMatch = matchHeaders(mockDispatch2, headers);
       return pathMatch && methodMatch && bodyMatch && headersMatch;
     }
-    function getResponseData(data) {
+    function getResponseData2(data) {
       if (Buffer.isBuffer(data)) {
         return data;
       } else if (data instanceof Uint8Array) {
@@ -10845,7 +10845,7 @@ var require_mock_utils = __commonJS({
       }
       return Buffer.concat(buffers).toString("utf8");
     }
-    function mockDispatch(opts, handler) {
+    function mockDispatch(opts, handler2) {
       const key = buildKey(opts);
       const mockDispatch2 = getMockDispatch(this[kDispatches], key);
       mockDispatch2.timesInvoked++;
@@ -10858,7 +10858,7 @@ var require_mock_utils = __commonJS({
       mockDispatch2.pending = timesInvoked < times;
       if (error63 !== null) {
         deleteMockDispatch(this[kDispatches], key);
-        handler.onError(error63);
+        handler2.onError(error63);
         return true;
       }
       if (typeof delay2 === "number" && delay2 > 0) {
@@ -10875,13 +10875,13 @@ var require_mock_utils = __commonJS({
           body.then((newData) => handleReply(mockDispatches, newData));
           return;
         }
-        const responseData = getResponseData(body);
+        const responseData = getResponseData2(body);
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
-        handler.onConnect?.((err) => handler.onError(err), null);
-        handler.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
-        handler.onData?.(Buffer.from(responseData));
-        handler.onComplete?.(responseTrailers);
+        handler2.onConnect?.((err) => handler2.onError(err), null);
+        handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
+        handler2.onData?.(Buffer.from(responseData));
+        handler2.onComplete?.(responseTrailers);
         deleteMockDispatch(mockDispatches, key);
       }
       function resume() {
@@ -10892,10 +10892,10 @@ var require_mock_utils = __commonJS({
       const agent = this[kMockAgent];
       const origin = this[kOrigin];
       const originalDispatch = this[kOriginalDispatch];
-      return function dispatch(opts, handler) {
+      return function dispatch(opts, handler2) {
         if (agent.isMockActive) {
           try {
-            mockDispatch.call(this, opts, handler);
+            mockDispatch.call(this, opts, handler2);
           } catch (error63) {
             if (error63 instanceof MockNotMatchedError) {
               const netConnect = agent[kGetNetConnect]();
@@ -10903,7 +10903,7 @@ var require_mock_utils = __commonJS({
                 throw new MockNotMatchedError(`${error63.message}: subsequent request to origin ${origin} was not allowed (net.connect disabled)`);
               }
               if (checkNetConnect(netConnect, origin)) {
-                originalDispatch.call(this, opts, handler);
+                originalDispatch.call(this, opts, handler2);
               } else {
                 throw new MockNotMatchedError(`${error63.message}: subsequent request to origin ${origin} was not allowed (net.connect is not enabled for this origin)`);
               }
@@ -10912,7 +10912,7 @@ var require_mock_utils = __commonJS({
             }
           }
         } else {
-          originalDispatch.call(this, opts, handler);
+          originalDispatch.call(this, opts, handler2);
         }
       };
     }
@@ -10932,7 +10932,7 @@ var require_mock_utils = __commonJS({
       }
     }
     module.exports = {
-      getResponseData,
+      getResponseData: getResponseData2,
       getMockDispatch,
       addMockDispatch,
       deleteMockDispatch,
@@ -10955,7 +10955,7 @@ var require_mock_utils = __commonJS({
 var require_mock_interceptor = __commonJS({
   "node_modules/undici/lib/mock/mock-interceptor.js"(exports, module) {
     "use strict";
-    var { getResponseData, buildKey, addMockDispatch } = require_mock_utils();
+    var { getResponseData: getResponseData2, buildKey, addMockDispatch } = require_mock_utils();
     var {
       kDispatches,
       kDispatchKey,
@@ -11027,7 +11027,7 @@ var require_mock_interceptor = __commonJS({
         this[kContentLength] = false;
       }
       createMockScopeDispatchData({ statusCode, data, responseOptions }) {
-        const responseData = getResponseData(data);
+        const responseData = getResponseData2(data);
         const contentLength = this[kContentLength] ? { "content-length": responseData.length } : {};
         const headers = { ...this[kDefaultHeaders], ...contentLength, ...responseOptions.headers };
         const trailers = { ...this[kDefaultTrailers], ...responseOptions.trailers };
@@ -11336,9 +11336,9 @@ var require_mock_agent = __commonJS({
         }
         return dispatcher;
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         this.get(opts.origin);
-        return this[kAgent].dispatch(opts, handler);
+        return this[kAgent].dispatch(opts, handler2);
       }
       async close() {
         await this[kAgent].close();
@@ -11458,11 +11458,11 @@ var require_decorator_handler = __commonJS({
     "use strict";
     module.exports = class DecoratorHandler {
       #handler;
-      constructor(handler) {
-        if (typeof handler !== "object" || handler === null) {
+      constructor(handler2) {
+        if (typeof handler2 !== "object" || handler2 === null) {
           throw new TypeError("handler must be an object");
         }
-        this.#handler = handler;
+        this.#handler = handler2;
       }
       onConnect(...args) {
         return this.#handler.onConnect?.(...args);
@@ -11500,16 +11500,16 @@ var require_redirect = __commonJS({
     module.exports = (opts) => {
       const globalMaxRedirections = opts?.maxRedirections;
       return (dispatch) => {
-        return function redirectInterceptor(opts2, handler) {
+        return function redirectInterceptor(opts2, handler2) {
           const { maxRedirections = globalMaxRedirections, ...baseOpts } = opts2;
           if (!maxRedirections) {
-            return dispatch(opts2, handler);
+            return dispatch(opts2, handler2);
           }
           const redirectHandler = new RedirectHandler(
             dispatch,
             maxRedirections,
             opts2,
-            handler
+            handler2
           );
           return dispatch(baseOpts, redirectHandler);
         };
@@ -11525,13 +11525,13 @@ var require_retry = __commonJS({
     var RetryHandler = require_retry_handler();
     module.exports = (globalOpts) => {
       return (dispatch) => {
-        return function retryInterceptor(opts, handler) {
+        return function retryInterceptor(opts, handler2) {
           return dispatch(
             opts,
             new RetryHandler(
               { ...opts, retryOptions: { ...globalOpts, ...opts.retryOptions } },
               {
-                handler,
+                handler: handler2,
                 dispatch
               }
             )
@@ -11557,13 +11557,13 @@ var require_dump = __commonJS({
       #size = 0;
       #reason = null;
       #handler = null;
-      constructor({ maxSize }, handler) {
-        super(handler);
+      constructor({ maxSize }, handler2) {
+        super(handler2);
         if (maxSize != null && (!Number.isFinite(maxSize) || maxSize < 1)) {
           throw new InvalidArgumentError("maxSize must be a number greater than 0");
         }
         this.#maxSize = maxSize ?? this.#maxSize;
-        this.#handler = handler;
+        this.#handler = handler2;
       }
       onConnect(abort) {
         this.#abort = abort;
@@ -11626,11 +11626,11 @@ var require_dump = __commonJS({
       maxSize: 1024 * 1024
     }) {
       return (dispatch) => {
-        return function Intercept(opts, handler) {
+        return function Intercept(opts, handler2) {
           const { dumpMaxSize = defaultMaxSize } = opts;
           const dumpHandler = new DumpHandler(
             { maxSize: dumpMaxSize },
-            handler
+            handler2
           );
           return dispatch(opts, dumpHandler);
         };
@@ -11821,10 +11821,10 @@ var require_dns = __commonJS({
       #dispatch = null;
       #handler = null;
       #origin = null;
-      constructor(state, { origin, handler, dispatch }, opts) {
-        super(handler);
+      constructor(state, { origin, handler: handler2, dispatch }, opts) {
+        super(handler2);
         this.#origin = origin;
-        this.#handler = handler;
+        this.#handler = handler2;
         this.#opts = { ...opts };
         this.#state = state;
         this.#dispatch = dispatch;
@@ -11897,14 +11897,14 @@ var require_dns = __commonJS({
       };
       const instance = new DNSInstance(opts);
       return (dispatch) => {
-        return function dnsInterceptor(origDispatchOpts, handler) {
+        return function dnsInterceptor(origDispatchOpts, handler2) {
           const origin = origDispatchOpts.origin.constructor === URL ? origDispatchOpts.origin : new URL(origDispatchOpts.origin);
           if (isIP(origin.hostname) !== 0) {
-            return dispatch(origDispatchOpts, handler);
+            return dispatch(origDispatchOpts, handler2);
           }
           instance.runLookup(origin, origDispatchOpts, (err, newOrigin) => {
             if (err) {
-              return handler.onError(err);
+              return handler2.onError(err);
             }
             let dispatchOpts = null;
             dispatchOpts = {
@@ -11919,7 +11919,7 @@ var require_dns = __commonJS({
             };
             dispatch(
               dispatchOpts,
-              instance.getHandler({ origin, dispatch, handler }, origDispatchOpts)
+              instance.getHandler({ origin, dispatch, handler: handler2 }, origDispatchOpts)
             );
           });
           return true;
@@ -12128,12 +12128,12 @@ var require_headers = __commonJS({
           if (size === 0) {
             return array2;
           }
-          const iterator = this[kHeadersMap][Symbol.iterator]();
-          const firstValue = iterator.next().value;
+          const iterator2 = this[kHeadersMap][Symbol.iterator]();
+          const firstValue = iterator2.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
           assert2(firstValue[1].value !== null);
           for (let i3 = 1, j3 = 0, right = 0, left = 0, pivot = 0, x2, value; i3 < size; ++i3) {
-            value = iterator.next().value;
+            value = iterator2.next().value;
             x2 = array2[i3] = [value[0], value[1].value];
             assert2(x2[1] !== null);
             left = 0;
@@ -12154,7 +12154,7 @@ var require_headers = __commonJS({
               array2[left] = x2;
             }
           }
-          if (!iterator.next().done) {
+          if (!iterator2.next().done) {
             throw new TypeError("Unreachable");
           }
           return array2;
@@ -12341,15 +12341,15 @@ var require_headers = __commonJS({
     });
     webidl.converters.HeadersInit = function(V3, prefix, argument) {
       if (webidl.util.Type(V3) === "Object") {
-        const iterator = Reflect.get(V3, Symbol.iterator);
-        if (!util.types.isProxy(V3) && iterator === Headers2.prototype.entries) {
+        const iterator2 = Reflect.get(V3, Symbol.iterator);
+        if (!util.types.isProxy(V3) && iterator2 === Headers2.prototype.entries) {
           try {
             return getHeadersList(V3).entriesList;
           } catch {
           }
         }
-        if (typeof iterator === "function") {
-          return webidl.converters["sequence<sequence<ByteString>>"](V3, prefix, argument, iterator.bind(V3));
+        if (typeof iterator2 === "function") {
+          return webidl.converters["sequence<sequence<ByteString>>"](V3, prefix, argument, iterator2.bind(V3));
         }
         return webidl.converters["record<ByteString, ByteString>"](V3, prefix, argument);
       }
@@ -12886,15 +12886,15 @@ var require_request2 = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         input2 = webidl.converters.RequestInfo(input2, prefix, "input");
         init = webidl.converters.RequestInit(init, prefix, "init");
-        let request = null;
+        let request2 = null;
         let fallbackMode = null;
-        const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
+        const baseUrl2 = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
         if (typeof input2 === "string") {
           this[kDispatcher] = init.dispatcher;
           let parsedURL;
           try {
-            parsedURL = new URL(input2, baseUrl);
+            parsedURL = new URL(input2, baseUrl2);
           } catch (err) {
             throw new TypeError("Failed to parse URL from " + input2, { cause: err });
           }
@@ -12903,18 +12903,18 @@ var require_request2 = __commonJS({
               "Request cannot be constructed from a URL that includes credentials: " + input2
             );
           }
-          request = makeRequest({ urlList: [parsedURL] });
+          request2 = makeRequest({ urlList: [parsedURL] });
           fallbackMode = "cors";
         } else {
           this[kDispatcher] = init.dispatcher || input2[kDispatcher];
           assert2(input2 instanceof _Request);
-          request = input2[kState];
+          request2 = input2[kState];
           signal = input2[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
         let window2 = "client";
-        if (request.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request.window, origin)) {
-          window2 = request.window;
+        if (request2.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request2.window, origin)) {
+          window2 = request2.window;
         }
         if (init.window != null) {
           throw new TypeError(`'window' option '${window2}' must be null`);
@@ -12922,82 +12922,82 @@ var require_request2 = __commonJS({
         if ("window" in init) {
           window2 = "no-window";
         }
-        request = makeRequest({
+        request2 = makeRequest({
           // URL request’s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
           // method request’s method.
-          method: request.method,
+          method: request2.method,
           // header list A copy of request’s header list.
           // undici implementation note: headersList is cloned in makeRequest
-          headersList: request.headersList,
+          headersList: request2.headersList,
           // unsafe-request flag Set.
-          unsafeRequest: request.unsafeRequest,
+          unsafeRequest: request2.unsafeRequest,
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window: window2,
           // priority request’s priority.
-          priority: request.priority,
+          priority: request2.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
-          origin: request.origin,
+          origin: request2.origin,
           // referrer request’s referrer.
-          referrer: request.referrer,
+          referrer: request2.referrer,
           // referrer policy request’s referrer policy.
-          referrerPolicy: request.referrerPolicy,
+          referrerPolicy: request2.referrerPolicy,
           // mode request’s mode.
-          mode: request.mode,
+          mode: request2.mode,
           // credentials mode request’s credentials mode.
-          credentials: request.credentials,
+          credentials: request2.credentials,
           // cache mode request’s cache mode.
-          cache: request.cache,
+          cache: request2.cache,
           // redirect mode request’s redirect mode.
-          redirect: request.redirect,
+          redirect: request2.redirect,
           // integrity metadata request’s integrity metadata.
-          integrity: request.integrity,
+          integrity: request2.integrity,
           // keepalive request’s keepalive.
-          keepalive: request.keepalive,
+          keepalive: request2.keepalive,
           // reload-navigation flag request’s reload-navigation flag.
-          reloadNavigation: request.reloadNavigation,
+          reloadNavigation: request2.reloadNavigation,
           // history-navigation flag request’s history-navigation flag.
-          historyNavigation: request.historyNavigation,
+          historyNavigation: request2.historyNavigation,
           // URL list A clone of request’s URL list.
-          urlList: [...request.urlList]
+          urlList: [...request2.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
         if (initHasKey) {
-          if (request.mode === "navigate") {
-            request.mode = "same-origin";
+          if (request2.mode === "navigate") {
+            request2.mode = "same-origin";
           }
-          request.reloadNavigation = false;
-          request.historyNavigation = false;
-          request.origin = "client";
-          request.referrer = "client";
-          request.referrerPolicy = "";
-          request.url = request.urlList[request.urlList.length - 1];
-          request.urlList = [request.url];
+          request2.reloadNavigation = false;
+          request2.historyNavigation = false;
+          request2.origin = "client";
+          request2.referrer = "client";
+          request2.referrerPolicy = "";
+          request2.url = request2.urlList[request2.urlList.length - 1];
+          request2.urlList = [request2.url];
         }
         if (init.referrer !== void 0) {
           const referrer = init.referrer;
           if (referrer === "") {
-            request.referrer = "no-referrer";
+            request2.referrer = "no-referrer";
           } else {
             let parsedReferrer;
             try {
-              parsedReferrer = new URL(referrer, baseUrl);
+              parsedReferrer = new URL(referrer, baseUrl2);
             } catch (err) {
               throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err });
             }
             if (parsedReferrer.protocol === "about:" && parsedReferrer.hostname === "client" || origin && !sameOrigin(parsedReferrer, environmentSettingsObject.settingsObject.baseUrl)) {
-              request.referrer = "client";
+              request2.referrer = "client";
             } else {
-              request.referrer = parsedReferrer;
+              request2.referrer = parsedReferrer;
             }
           }
         }
         if (init.referrerPolicy !== void 0) {
-          request.referrerPolicy = init.referrerPolicy;
+          request2.referrerPolicy = init.referrerPolicy;
         }
         let mode;
         if (init.mode !== void 0) {
@@ -13012,33 +13012,33 @@ var require_request2 = __commonJS({
           });
         }
         if (mode != null) {
-          request.mode = mode;
+          request2.mode = mode;
         }
         if (init.credentials !== void 0) {
-          request.credentials = init.credentials;
+          request2.credentials = init.credentials;
         }
         if (init.cache !== void 0) {
-          request.cache = init.cache;
+          request2.cache = init.cache;
         }
-        if (request.cache === "only-if-cached" && request.mode !== "same-origin") {
+        if (request2.cache === "only-if-cached" && request2.mode !== "same-origin") {
           throw new TypeError(
             "'only-if-cached' can be set only with 'same-origin' mode"
           );
         }
         if (init.redirect !== void 0) {
-          request.redirect = init.redirect;
+          request2.redirect = init.redirect;
         }
         if (init.integrity != null) {
-          request.integrity = String(init.integrity);
+          request2.integrity = String(init.integrity);
         }
         if (init.keepalive !== void 0) {
-          request.keepalive = Boolean(init.keepalive);
+          request2.keepalive = Boolean(init.keepalive);
         }
         if (init.method !== void 0) {
           let method = init.method;
           const mayBeNormalized = normalizedMethodRecords[method];
           if (mayBeNormalized !== void 0) {
-            request.method = mayBeNormalized;
+            request2.method = mayBeNormalized;
           } else {
             if (!isValidHTTPToken(method)) {
               throw new TypeError(`'${method}' is not a valid HTTP method.`);
@@ -13048,9 +13048,9 @@ var require_request2 = __commonJS({
               throw new TypeError(`'${method}' HTTP method is unsupported.`);
             }
             method = normalizedMethodRecordsBase[upperCase] ?? method;
-            request.method = method;
+            request2.method = method;
           }
-          if (!patchMethodWarning && request.method === "patch") {
+          if (!patchMethodWarning && request2.method === "patch") {
             process.emitWarning("Using `patch` is highly likely to result in a `405 Method Not Allowed`. `PATCH` is much more likely to succeed.", {
               code: "UNDICI-FETCH-patch"
             });
@@ -13060,7 +13060,7 @@ var require_request2 = __commonJS({
         if (init.signal !== void 0) {
           signal = init.signal;
         }
-        this[kState] = request;
+        this[kState] = request2;
         const ac = new AbortController();
         this[kSignal] = ac.signal;
         if (signal != null) {
@@ -13088,12 +13088,12 @@ var require_request2 = __commonJS({
           }
         }
         this[kHeaders] = new Headers2(kConstruct);
-        setHeadersList(this[kHeaders], request.headersList);
+        setHeadersList(this[kHeaders], request2.headersList);
         setHeadersGuard(this[kHeaders], "request");
         if (mode === "no-cors") {
-          if (!corsSafeListedMethodsSet.has(request.method)) {
+          if (!corsSafeListedMethodsSet.has(request2.method)) {
             throw new TypeError(
-              `'${request.method} is unsupported in no-cors mode.`
+              `'${request2.method} is unsupported in no-cors mode.`
             );
           }
           setHeadersGuard(this[kHeaders], "request-no-cors");
@@ -13112,14 +13112,14 @@ var require_request2 = __commonJS({
           }
         }
         const inputBody = input2 instanceof _Request ? input2[kState].body : null;
-        if ((init.body != null || inputBody != null) && (request.method === "GET" || request.method === "HEAD")) {
+        if ((init.body != null || inputBody != null) && (request2.method === "GET" || request2.method === "HEAD")) {
           throw new TypeError("Request with GET/HEAD method cannot have body.");
         }
         let initBody = null;
         if (init.body != null) {
           const [extractedBody, contentType] = extractBody(
             init.body,
-            request.keepalive
+            request2.keepalive
           );
           initBody = extractedBody;
           if (contentType && !getHeadersList(this[kHeaders]).contains("content-type", true)) {
@@ -13131,12 +13131,12 @@ var require_request2 = __commonJS({
           if (initBody != null && init.duplex == null) {
             throw new TypeError("RequestInit: duplex option is required when sending a body.");
           }
-          if (request.mode !== "same-origin" && request.mode !== "cors") {
+          if (request2.mode !== "same-origin" && request2.mode !== "cors") {
             throw new TypeError(
               'If request is made from ReadableStream, mode should be "same-origin" or "cors"'
             );
           }
-          request.useCORSPreflightFlag = true;
+          request2.useCORSPreflightFlag = true;
         }
         let finalBody = inputOrInitBody;
         if (initBody == null && inputBody != null) {
@@ -13365,21 +13365,21 @@ var require_request2 = __commonJS({
         headersList: init.headersList ? new HeadersList(init.headersList) : new HeadersList()
       };
     }
-    function cloneRequest(request) {
-      const newRequest = makeRequest({ ...request, body: null });
-      if (request.body != null) {
-        newRequest.body = cloneBody(newRequest, request.body);
+    function cloneRequest(request2) {
+      const newRequest = makeRequest({ ...request2, body: null });
+      if (request2.body != null) {
+        newRequest.body = cloneBody(newRequest, request2.body);
       }
       return newRequest;
     }
     function fromInnerRequest(innerRequest, signal, guard) {
-      const request = new Request(kConstruct);
-      request[kState] = innerRequest;
-      request[kSignal] = signal;
-      request[kHeaders] = new Headers2(kConstruct);
-      setHeadersList(request[kHeaders], innerRequest.headersList);
-      setHeadersGuard(request[kHeaders], guard);
-      return request;
+      const request2 = new Request(kConstruct);
+      request2[kState] = innerRequest;
+      request2[kSignal] = signal;
+      request2[kHeaders] = new Headers2(kConstruct);
+      setHeadersList(request2[kHeaders], innerRequest.headersList);
+      setHeadersGuard(request2[kHeaders], guard);
+      return request2;
     }
     Object.defineProperties(Request.prototype, {
       method: kEnumerableProperty,
@@ -13611,7 +13611,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch2(input2, init = void 0) {
+    function fetch3(input2, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p3 = createDeferredPromise();
       let requestObject;
@@ -13621,14 +13621,14 @@ var require_fetch = __commonJS({
         p3.reject(e);
         return p3.promise;
       }
-      const request = requestObject[kState];
+      const request2 = requestObject[kState];
       if (requestObject.signal.aborted) {
-        abortFetch(p3, request, null, requestObject.signal.reason);
+        abortFetch(p3, request2, null, requestObject.signal.reason);
         return p3.promise;
       }
-      const globalObject = request.client.globalObject;
+      const globalObject = request2.client.globalObject;
       if (globalObject?.constructor?.name === "ServiceWorkerGlobalScope") {
-        request.serviceWorkers = "none";
+        request2.serviceWorkers = "none";
       }
       let responseObject = null;
       let locallyAborted = false;
@@ -13640,7 +13640,7 @@ var require_fetch = __commonJS({
           assert2(controller != null);
           controller.abort(requestObject.signal.reason);
           const realResponse = responseObject?.deref();
-          abortFetch(p3, request, realResponse, requestObject.signal.reason);
+          abortFetch(p3, request2, realResponse, requestObject.signal.reason);
         }
       );
       const processResponse = (response) => {
@@ -13648,7 +13648,7 @@ var require_fetch = __commonJS({
           return;
         }
         if (response.aborted) {
-          abortFetch(p3, request, responseObject, controller.serializedAbortReason);
+          abortFetch(p3, request2, responseObject, controller.serializedAbortReason);
           return;
         }
         if (response.type === "error") {
@@ -13660,7 +13660,7 @@ var require_fetch = __commonJS({
         p3 = null;
       };
       controller = fetching({
-        request,
+        request: request2,
         processResponseEndOfBody: handleFetchDone,
         processResponse,
         dispatcher: requestObject[kDispatcher]
@@ -13701,12 +13701,12 @@ var require_fetch = __commonJS({
       );
     }
     var markResourceTiming = performance.markResourceTiming;
-    function abortFetch(p3, request, responseObject, error63) {
+    function abortFetch(p3, request2, responseObject, error63) {
       if (p3) {
         p3.reject(error63);
       }
-      if (request.body != null && isReadable(request.body?.stream)) {
-        request.body.stream.cancel(error63).catch((err) => {
+      if (request2.body != null && isReadable(request2.body?.stream)) {
+        request2.body.stream.cancel(error63).catch((err) => {
           if (err.code === "ERR_INVALID_STATE") {
             return;
           }
@@ -13727,7 +13727,7 @@ var require_fetch = __commonJS({
       }
     }
     function fetching({
-      request,
+      request: request2,
       processRequestBodyChunkLength,
       processRequestEndOfBody,
       processResponse,
@@ -13740,9 +13740,9 @@ var require_fetch = __commonJS({
       assert2(dispatcher);
       let taskDestination = null;
       let crossOriginIsolatedCapability = false;
-      if (request.client != null) {
-        taskDestination = request.client.globalObject;
-        crossOriginIsolatedCapability = request.client.crossOriginIsolatedCapability;
+      if (request2.client != null) {
+        taskDestination = request2.client.globalObject;
+        crossOriginIsolatedCapability = request2.client.crossOriginIsolatedCapability;
       }
       const currentTime = coarsenedSharedCurrentTime(crossOriginIsolatedCapability);
       const timingInfo = createOpaqueTimingInfo({
@@ -13750,7 +13750,7 @@ var require_fetch = __commonJS({
       });
       const fetchParams = {
         controller: new Fetch(dispatcher),
-        request,
+        request: request2,
         timingInfo,
         processRequestBodyChunkLength,
         processRequestEndOfBody,
@@ -13760,32 +13760,32 @@ var require_fetch = __commonJS({
         taskDestination,
         crossOriginIsolatedCapability
       };
-      assert2(!request.body || request.body.stream);
-      if (request.window === "client") {
-        request.window = request.client?.globalObject?.constructor?.name === "Window" ? request.client : "no-window";
+      assert2(!request2.body || request2.body.stream);
+      if (request2.window === "client") {
+        request2.window = request2.client?.globalObject?.constructor?.name === "Window" ? request2.client : "no-window";
       }
-      if (request.origin === "client") {
-        request.origin = request.client.origin;
+      if (request2.origin === "client") {
+        request2.origin = request2.client.origin;
       }
-      if (request.policyContainer === "client") {
-        if (request.client != null) {
-          request.policyContainer = clonePolicyContainer(
-            request.client.policyContainer
+      if (request2.policyContainer === "client") {
+        if (request2.client != null) {
+          request2.policyContainer = clonePolicyContainer(
+            request2.client.policyContainer
           );
         } else {
-          request.policyContainer = makePolicyContainer();
+          request2.policyContainer = makePolicyContainer();
         }
       }
-      if (!request.headersList.contains("accept", true)) {
+      if (!request2.headersList.contains("accept", true)) {
         const value = "*/*";
-        request.headersList.append("accept", value, true);
+        request2.headersList.append("accept", value, true);
       }
-      if (!request.headersList.contains("accept-language", true)) {
-        request.headersList.append("accept-language", "*", true);
+      if (!request2.headersList.contains("accept-language", true)) {
+        request2.headersList.append("accept-language", "*", true);
       }
-      if (request.priority === null) {
+      if (request2.priority === null) {
       }
-      if (subresourceSet.has(request.destination)) {
+      if (subresourceSet.has(request2.destination)) {
       }
       mainFetch(fetchParams).catch((err) => {
         fetchParams.controller.terminate(err);
@@ -13793,50 +13793,50 @@ var require_fetch = __commonJS({
       return fetchParams.controller;
     }
     async function mainFetch(fetchParams, recursive2 = false) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
-      if (request.localURLsOnly && !urlIsLocal(requestCurrentURL(request))) {
+      if (request2.localURLsOnly && !urlIsLocal(requestCurrentURL(request2))) {
         response = makeNetworkError("local URLs only");
       }
-      tryUpgradeRequestToAPotentiallyTrustworthyURL(request);
-      if (requestBadPort(request) === "blocked") {
+      tryUpgradeRequestToAPotentiallyTrustworthyURL(request2);
+      if (requestBadPort(request2) === "blocked") {
         response = makeNetworkError("bad port");
       }
-      if (request.referrerPolicy === "") {
-        request.referrerPolicy = request.policyContainer.referrerPolicy;
+      if (request2.referrerPolicy === "") {
+        request2.referrerPolicy = request2.policyContainer.referrerPolicy;
       }
-      if (request.referrer !== "no-referrer") {
-        request.referrer = determineRequestsReferrer(request);
+      if (request2.referrer !== "no-referrer") {
+        request2.referrer = determineRequestsReferrer(request2);
       }
       if (response === null) {
         response = await (async () => {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           if (
             // - request’s current URL’s origin is same origin with request’s origin,
             //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request.url) && request.responseTainting === "basic" || // request’s current URL’s scheme is "data"
+            sameOrigin(currentURL, request2.url) && request2.responseTainting === "basic" || // request’s current URL’s scheme is "data"
             currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
-            (request.mode === "navigate" || request.mode === "websocket")
+            (request2.mode === "navigate" || request2.mode === "websocket")
           ) {
-            request.responseTainting = "basic";
+            request2.responseTainting = "basic";
             return await schemeFetch(fetchParams);
           }
-          if (request.mode === "same-origin") {
+          if (request2.mode === "same-origin") {
             return makeNetworkError('request mode cannot be "same-origin"');
           }
-          if (request.mode === "no-cors") {
-            if (request.redirect !== "follow") {
+          if (request2.mode === "no-cors") {
+            if (request2.redirect !== "follow") {
               return makeNetworkError(
                 'redirect mode cannot be "follow" for "no-cors" request'
               );
             }
-            request.responseTainting = "opaque";
+            request2.responseTainting = "opaque";
             return await schemeFetch(fetchParams);
           }
-          if (!urlIsHttpHttpsScheme(requestCurrentURL(request))) {
+          if (!urlIsHttpHttpsScheme(requestCurrentURL(request2))) {
             return makeNetworkError("URL scheme must be a HTTP(S) scheme");
           }
-          request.responseTainting = "cors";
+          request2.responseTainting = "cors";
           return await httpFetch(fetchParams);
         })();
       }
@@ -13844,13 +13844,13 @@ var require_fetch = __commonJS({
         return response;
       }
       if (response.status !== 0 && !response.internalResponse) {
-        if (request.responseTainting === "cors") {
+        if (request2.responseTainting === "cors") {
         }
-        if (request.responseTainting === "basic") {
+        if (request2.responseTainting === "basic") {
           response = filterResponse(response, "basic");
-        } else if (request.responseTainting === "cors") {
+        } else if (request2.responseTainting === "cors") {
           response = filterResponse(response, "cors");
-        } else if (request.responseTainting === "opaque") {
+        } else if (request2.responseTainting === "opaque") {
           response = filterResponse(response, "opaque");
         } else {
           assert2(false);
@@ -13858,26 +13858,26 @@ var require_fetch = __commonJS({
       }
       let internalResponse = response.status === 0 ? response : response.internalResponse;
       if (internalResponse.urlList.length === 0) {
-        internalResponse.urlList.push(...request.urlList);
+        internalResponse.urlList.push(...request2.urlList);
       }
-      if (!request.timingAllowFailed) {
+      if (!request2.timingAllowFailed) {
         response.timingAllowPassed = true;
       }
-      if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request.headers.contains("range", true)) {
+      if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request2.headers.contains("range", true)) {
         response = internalResponse = makeNetworkError();
       }
-      if (response.status !== 0 && (request.method === "HEAD" || request.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
+      if (response.status !== 0 && (request2.method === "HEAD" || request2.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
         internalResponse.body = null;
         fetchParams.controller.dump = true;
       }
-      if (request.integrity) {
+      if (request2.integrity) {
         const processBodyError = (reason) => fetchFinale(fetchParams, makeNetworkError(reason));
-        if (request.responseTainting === "opaque" || response.body == null) {
+        if (request2.responseTainting === "opaque" || response.body == null) {
           processBodyError(response.error);
           return;
         }
         const processBody = (bytes) => {
-          if (!bytesMatch(bytes, request.integrity)) {
+          if (!bytesMatch(bytes, request2.integrity)) {
             processBodyError("integrity mismatch");
             return;
           }
@@ -13893,8 +13893,8 @@ var require_fetch = __commonJS({
       if (isCancelled(fetchParams) && fetchParams.request.redirectCount === 0) {
         return Promise.resolve(makeAppropriateNetworkError(fetchParams));
       }
-      const { request } = fetchParams;
-      const { protocol: scheme } = requestCurrentURL(request);
+      const { request: request2 } = fetchParams;
+      const { protocol: scheme } = requestCurrentURL(request2);
       switch (scheme) {
         case "about:": {
           return Promise.resolve(makeNetworkError("about scheme is not supported"));
@@ -13903,19 +13903,19 @@ var require_fetch = __commonJS({
           if (!resolveObjectURL) {
             resolveObjectURL = __require("node:buffer").resolveObjectURL;
           }
-          const blobURLEntry = requestCurrentURL(request);
+          const blobURLEntry = requestCurrentURL(request2);
           if (blobURLEntry.search.length !== 0) {
             return Promise.resolve(makeNetworkError("NetworkError when attempting to fetch resource."));
           }
           const blob = resolveObjectURL(blobURLEntry.toString());
-          if (request.method !== "GET" || !isBlobLike(blob)) {
+          if (request2.method !== "GET" || !isBlobLike(blob)) {
             return Promise.resolve(makeNetworkError("invalid method"));
           }
           const response = makeResponse();
           const fullLength = blob.size;
           const serializedFullLength = isomorphicEncode(`${fullLength}`);
           const type = blob.type;
-          if (!request.headersList.contains("range", true)) {
+          if (!request2.headersList.contains("range", true)) {
             const bodyWithType = extractBody(blob);
             response.statusText = "OK";
             response.body = bodyWithType[0];
@@ -13923,7 +13923,7 @@ var require_fetch = __commonJS({
             response.headersList.set("content-type", type, true);
           } else {
             response.rangeRequested = true;
-            const rangeHeader = request.headersList.get("range", true);
+            const rangeHeader = request2.headersList.get("range", true);
             const rangeValue = simpleRangeHeaderValue(rangeHeader, true);
             if (rangeValue === "failure") {
               return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -13954,7 +13954,7 @@ var require_fetch = __commonJS({
           return Promise.resolve(response);
         }
         case "data:": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           const dataURLStruct = dataURLProcessor(currentURL);
           if (dataURLStruct === "failure") {
             return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -14043,41 +14043,41 @@ var require_fetch = __commonJS({
       }
     }
     async function httpFetch(fetchParams) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
       let actualResponse = null;
       const timingInfo = fetchParams.timingInfo;
-      if (request.serviceWorkers === "all") {
+      if (request2.serviceWorkers === "all") {
       }
       if (response === null) {
-        if (request.redirect === "follow") {
-          request.serviceWorkers = "none";
+        if (request2.redirect === "follow") {
+          request2.serviceWorkers = "none";
         }
         actualResponse = response = await httpNetworkOrCacheFetch(fetchParams);
-        if (request.responseTainting === "cors" && corsCheck(request, response) === "failure") {
+        if (request2.responseTainting === "cors" && corsCheck(request2, response) === "failure") {
           return makeNetworkError("cors failure");
         }
-        if (TAOCheck(request, response) === "failure") {
-          request.timingAllowFailed = true;
+        if (TAOCheck(request2, response) === "failure") {
+          request2.timingAllowFailed = true;
         }
       }
-      if ((request.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
-        request.origin,
-        request.client,
-        request.destination,
+      if ((request2.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
+        request2.origin,
+        request2.client,
+        request2.destination,
         actualResponse
       ) === "blocked") {
         return makeNetworkError("blocked");
       }
       if (redirectStatusSet.has(actualResponse.status)) {
-        if (request.redirect !== "manual") {
+        if (request2.redirect !== "manual") {
           fetchParams.controller.connection.destroy(void 0, false);
         }
-        if (request.redirect === "error") {
+        if (request2.redirect === "error") {
           response = makeNetworkError("unexpected redirect");
-        } else if (request.redirect === "manual") {
+        } else if (request2.redirect === "manual") {
           response = actualResponse;
-        } else if (request.redirect === "follow") {
+        } else if (request2.redirect === "follow") {
           response = await httpRedirectFetch(fetchParams, response);
         } else {
           assert2(false);
@@ -14087,13 +14087,13 @@ var require_fetch = __commonJS({
       return response;
     }
     function httpRedirectFetch(fetchParams, response) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       const actualResponse = response.internalResponse ? response.internalResponse : response;
       let locationURL;
       try {
         locationURL = responseLocationURL(
           actualResponse,
-          requestCurrentURL(request).hash
+          requestCurrentURL(request2).hash
         );
         if (locationURL == null) {
           return response;
@@ -14104,63 +14104,63 @@ var require_fetch = __commonJS({
       if (!urlIsHttpHttpsScheme(locationURL)) {
         return Promise.resolve(makeNetworkError("URL scheme must be a HTTP(S) scheme"));
       }
-      if (request.redirectCount === 20) {
+      if (request2.redirectCount === 20) {
         return Promise.resolve(makeNetworkError("redirect count exceeded"));
       }
-      request.redirectCount += 1;
-      if (request.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request, locationURL)) {
+      request2.redirectCount += 1;
+      if (request2.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request2, locationURL)) {
         return Promise.resolve(makeNetworkError('cross origin not allowed for request mode "cors"'));
       }
-      if (request.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
+      if (request2.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
         return Promise.resolve(makeNetworkError(
           'URL cannot contain credentials for request mode "cors"'
         ));
       }
-      if (actualResponse.status !== 303 && request.body != null && request.body.source == null) {
+      if (actualResponse.status !== 303 && request2.body != null && request2.body.source == null) {
         return Promise.resolve(makeNetworkError());
       }
-      if ([301, 302].includes(actualResponse.status) && request.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request.method)) {
-        request.method = "GET";
-        request.body = null;
+      if ([301, 302].includes(actualResponse.status) && request2.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request2.method)) {
+        request2.method = "GET";
+        request2.body = null;
         for (const headerName of requestBodyHeader) {
-          request.headersList.delete(headerName);
+          request2.headersList.delete(headerName);
         }
       }
-      if (!sameOrigin(requestCurrentURL(request), locationURL)) {
-        request.headersList.delete("authorization", true);
-        request.headersList.delete("proxy-authorization", true);
-        request.headersList.delete("cookie", true);
-        request.headersList.delete("host", true);
+      if (!sameOrigin(requestCurrentURL(request2), locationURL)) {
+        request2.headersList.delete("authorization", true);
+        request2.headersList.delete("proxy-authorization", true);
+        request2.headersList.delete("cookie", true);
+        request2.headersList.delete("host", true);
       }
-      if (request.body != null) {
-        assert2(request.body.source != null);
-        request.body = safelyExtractBody(request.body.source)[0];
+      if (request2.body != null) {
+        assert2(request2.body.source != null);
+        request2.body = safelyExtractBody(request2.body.source)[0];
       }
       const timingInfo = fetchParams.timingInfo;
       timingInfo.redirectEndTime = timingInfo.postRedirectStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
       if (timingInfo.redirectStartTime === 0) {
         timingInfo.redirectStartTime = timingInfo.startTime;
       }
-      request.urlList.push(locationURL);
-      setRequestReferrerPolicyOnRedirect(request, actualResponse);
+      request2.urlList.push(locationURL);
+      setRequestReferrerPolicyOnRedirect(request2, actualResponse);
       return mainFetch(fetchParams, true);
     }
     async function httpNetworkOrCacheFetch(fetchParams, isAuthenticationFetch = false, isNewConnectionFetch = false) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let httpFetchParams = null;
       let httpRequest = null;
       let response = null;
       const httpCache = null;
       const revalidatingFlag = false;
-      if (request.window === "no-window" && request.redirect === "error") {
+      if (request2.window === "no-window" && request2.redirect === "error") {
         httpFetchParams = fetchParams;
-        httpRequest = request;
+        httpRequest = request2;
       } else {
-        httpRequest = cloneRequest(request);
+        httpRequest = cloneRequest(request2);
         httpFetchParams = { ...fetchParams };
         httpFetchParams.request = httpRequest;
       }
-      const includeCredentials = request.credentials === "include" || request.credentials === "same-origin" && request.responseTainting === "basic";
+      const includeCredentials = request2.credentials === "include" || request2.credentials === "same-origin" && request2.responseTainting === "basic";
       const contentLength = httpRequest.body ? httpRequest.body.length : null;
       let contentLengthHeaderValue = null;
       if (httpRequest.body == null && ["POST", "PUT"].includes(httpRequest.method)) {
@@ -14237,7 +14237,7 @@ var require_fetch = __commonJS({
       }
       response.requestIncludesCredentials = includeCredentials;
       if (response.status === 407) {
-        if (request.window === "no-window") {
+        if (request2.window === "no-window") {
           return makeNetworkError();
         }
         if (isCancelled(fetchParams)) {
@@ -14249,7 +14249,7 @@ var require_fetch = __commonJS({
         // response’s status is 421
         response.status === 421 && // isNewConnectionFetch is false
         !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
-        (request.body == null || request.body.source != null)
+        (request2.body == null || request2.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
           return makeAppropriateNetworkError(fetchParams);
@@ -14279,21 +14279,21 @@ var require_fetch = __commonJS({
           }
         }
       };
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
       const timingInfo = fetchParams.timingInfo;
       const httpCache = null;
       if (httpCache == null) {
-        request.cache = "no-store";
+        request2.cache = "no-store";
       }
       const newConnection = forceNewConnection ? "yes" : "no";
-      if (request.mode === "websocket") {
+      if (request2.mode === "websocket") {
       } else {
       }
       let requestBody = null;
-      if (request.body == null && fetchParams.processRequestEndOfBody) {
+      if (request2.body == null && fetchParams.processRequestEndOfBody) {
         queueMicrotask(() => fetchParams.processRequestEndOfBody());
-      } else if (request.body != null) {
+      } else if (request2.body != null) {
         const processBodyChunk = async function* (bytes) {
           if (isCancelled(fetchParams)) {
             return;
@@ -14321,7 +14321,7 @@ var require_fetch = __commonJS({
         };
         requestBody = (async function* () {
           try {
-            for await (const bytes of request.body.stream) {
+            for await (const bytes of request2.body.stream) {
               yield* processBodyChunk(bytes);
             }
             processEndOfBody();
@@ -14335,8 +14335,8 @@ var require_fetch = __commonJS({
         if (socket) {
           response = makeResponse({ status, statusText, headersList, socket });
         } else {
-          const iterator = body[Symbol.asyncIterator]();
-          fetchParams.controller.next = () => iterator.next();
+          const iterator2 = body[Symbol.asyncIterator]();
+          fetchParams.controller.next = () => iterator2.next();
           response = makeResponse({ status, statusText, headersList });
         }
       } catch (err) {
@@ -14432,17 +14432,17 @@ var require_fetch = __commonJS({
       }
       return response;
       function dispatch({ body }) {
-        const url2 = requestCurrentURL(request);
+        const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve7, reject) => agent.dispatch(
+        return new Promise((resolve8, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
-            method: request.method,
-            body: agent.isMockActive ? request.body && (request.body.source || request.body.stream) : body,
-            headers: request.headersList.entries,
+            method: request2.method,
+            body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body,
+            headers: request2.headersList.entries,
             maxRedirections: 0,
-            upgrade: request.mode === "websocket" ? "websocket" : void 0
+            upgrade: request2.mode === "websocket" ? "websocket" : void 0
           },
           {
             body: null,
@@ -14472,8 +14472,8 @@ var require_fetch = __commonJS({
               }
               location = headersList.get("location", true);
               const decoders = [];
-              const willFollow = location && request.redirect === "follow" && redirectStatusSet.has(status);
-              if (request.method !== "HEAD" && request.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
+              const willFollow = location && request2.redirect === "follow" && redirectStatusSet.has(status);
+              if (request2.method !== "HEAD" && request2.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
                 const codings = contentEncoding ? contentEncoding.toLowerCase().split(",") : [];
                 const maxContentEncodings = 5;
@@ -14510,7 +14510,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable4({ read: resume });
               const onError2 = this.onError.bind(this);
-              resolve7({
+              resolve8({
                 status,
                 statusText,
                 headersList,
@@ -14553,7 +14553,7 @@ var require_fetch = __commonJS({
               for (let i3 = 0; i3 < rawHeaders.length; i3 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i3]), rawHeaders[i3 + 1].toString("latin1"), true);
               }
-              resolve7({
+              resolve8({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -14566,7 +14566,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch2,
+      fetch: fetch3,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -15454,31 +15454,31 @@ var require_cache = __commonJS({
         webidl.util.markAsUncloneable(this);
         this.#relevantRequestResponseList = arguments[1];
       }
-      async match(request, options2 = {}) {
+      async match(request2, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.match";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
-        const p3 = this.#internalMatchAll(request, options2, 1);
+        const p3 = this.#internalMatchAll(request2, options2, 1);
         if (p3.length === 0) {
           return;
         }
         return p3[0];
       }
-      async matchAll(request = void 0, options2 = {}) {
+      async matchAll(request2 = void 0, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.matchAll";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request, prefix, "request");
+        if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
-        return this.#internalMatchAll(request, options2);
+        return this.#internalMatchAll(request2, options2);
       }
-      async add(request) {
+      async add(request2) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.add";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
-        const requests = [request];
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
+        const requests = [request2];
         const responseArrayPromise = this.addAll(requests);
         return await responseArrayPromise;
       }
@@ -15488,19 +15488,19 @@ var require_cache = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         const responsePromises = [];
         const requestList = [];
-        for (let request of requests) {
-          if (request === void 0) {
+        for (let request2 of requests) {
+          if (request2 === void 0) {
             throw webidl.errors.conversionFailed({
               prefix,
               argument: "Argument 1",
               types: ["undefined is not allowed"]
             });
           }
-          request = webidl.converters.RequestInfo(request);
-          if (typeof request === "string") {
+          request2 = webidl.converters.RequestInfo(request2);
+          if (typeof request2 === "string") {
             continue;
           }
-          const r2 = request[kState];
+          const r2 = request2[kState];
           if (!urlIsHttpHttpsScheme(r2.url) || r2.method !== "GET") {
             throw webidl.errors.exception({
               header: prefix,
@@ -15509,8 +15509,8 @@ var require_cache = __commonJS({
           }
         }
         const fetchControllers = [];
-        for (const request of requests) {
-          const r2 = new Request(request)[kState];
+        for (const request2 of requests) {
+          const r2 = new Request(request2)[kState];
           if (!urlIsHttpHttpsScheme(r2.url)) {
             throw webidl.errors.exception({
               header: prefix,
@@ -15587,17 +15587,17 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async put(request, response) {
+      async put(request2, response) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.put";
         webidl.argumentLengthCheck(arguments, 2, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         response = webidl.converters.Response(response, prefix, "response");
         let innerRequest = null;
-        if (request instanceof Request) {
-          innerRequest = request[kState];
+        if (request2 instanceof Request) {
+          innerRequest = request2[kState];
         } else {
-          innerRequest = new Request(request)[kState];
+          innerRequest = new Request(request2)[kState];
         }
         if (!urlIsHttpHttpsScheme(innerRequest.url) || innerRequest.method !== "GET") {
           throw webidl.errors.exception({
@@ -15668,21 +15668,21 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async delete(request, options2 = {}) {
+      async delete(request2, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
         let r2 = null;
-        if (request instanceof Request) {
-          r2 = request[kState];
+        if (request2 instanceof Request) {
+          r2 = request2[kState];
           if (r2.method !== "GET" && !options2.ignoreMethod) {
             return false;
           }
         } else {
-          assert2(typeof request === "string");
-          r2 = new Request(request)[kState];
+          assert2(typeof request2 === "string");
+          r2 = new Request(request2)[kState];
         }
         const operations = [];
         const operation = {
@@ -15714,25 +15714,25 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions} options
        * @returns {Promise<readonly Request[]>}
        */
-      async keys(request = void 0, options2 = {}) {
+      async keys(request2 = void 0, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.keys";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request, prefix, "request");
+        if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
         let r2 = null;
-        if (request !== void 0) {
-          if (request instanceof Request) {
-            r2 = request[kState];
+        if (request2 !== void 0) {
+          if (request2 instanceof Request) {
+            r2 = request2[kState];
             if (r2.method !== "GET" && !options2.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r2 = new Request(request)[kState];
+          } else if (typeof request2 === "string") {
+            r2 = new Request(request2)[kState];
           }
         }
         const promise2 = createDeferredPromise();
         const requests = [];
-        if (request === void 0) {
+        if (request2 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             requests.push(requestResponse[0]);
           }
@@ -15744,9 +15744,9 @@ var require_cache = __commonJS({
         }
         queueMicrotask(() => {
           const requestList = [];
-          for (const request2 of requests) {
+          for (const request3 of requests) {
             const requestObject = fromInnerRequest(
-              request2,
+              request3,
               new AbortController().signal,
               "immutable"
             );
@@ -15864,9 +15864,9 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions | undefined} options
        * @returns {boolean}
        */
-      #requestMatchesCachedItem(requestQuery, request, response = null, options2) {
+      #requestMatchesCachedItem(requestQuery, request2, response = null, options2) {
         const queryURL = new URL(requestQuery.url);
-        const cachedURL = new URL(request.url);
+        const cachedURL = new URL(request2.url);
         if (options2?.ignoreSearch) {
           cachedURL.search = "";
           queryURL.search = "";
@@ -15882,7 +15882,7 @@ var require_cache = __commonJS({
           if (fieldValue === "*") {
             return false;
           }
-          const requestValue = request.headersList.get(fieldValue);
+          const requestValue = request2.headersList.get(fieldValue);
           const queryValue = requestQuery.headersList.get(fieldValue);
           if (requestValue !== queryValue) {
             return false;
@@ -15890,20 +15890,20 @@ var require_cache = __commonJS({
         }
         return true;
       }
-      #internalMatchAll(request, options2, maxResponses = Infinity) {
+      #internalMatchAll(request2, options2, maxResponses = Infinity) {
         let r2 = null;
-        if (request !== void 0) {
-          if (request instanceof Request) {
-            r2 = request[kState];
+        if (request2 !== void 0) {
+          if (request2 instanceof Request) {
+            r2 = request2[kState];
             if (r2.method !== "GET" && !options2.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r2 = new Request(request)[kState];
+          } else if (typeof request2 === "string") {
+            r2 = new Request(request2)[kState];
           }
         }
         const responses = [];
-        if (request === void 0) {
+        if (request2 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             responses.push(requestResponse[1]);
           }
@@ -15992,21 +15992,21 @@ var require_cachestorage = __commonJS({
         }
         webidl.util.markAsUncloneable(this);
       }
-      async match(request, options2 = {}) {
+      async match(request2, options2 = {}) {
         webidl.brandCheck(this, _CacheStorage);
         webidl.argumentLengthCheck(arguments, 1, "CacheStorage.match");
-        request = webidl.converters.RequestInfo(request);
+        request2 = webidl.converters.RequestInfo(request2);
         options2 = webidl.converters.MultiCacheQueryOptions(options2);
         if (options2.cacheName != null) {
           if (this.#caches.has(options2.cacheName)) {
             const cacheList = this.#caches.get(options2.cacheName);
             const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request, options2);
+            return await cache.match(request2, options2);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
             const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request, options2);
+            const response = await cache.match(request2, options2);
             if (response !== void 0) {
               return response;
             }
@@ -17186,7 +17186,7 @@ var require_connection = __commonJS({
     function establishWebSocketConnection(url2, protocols, client, ws2, onEstablish, options2) {
       const requestURL = url2;
       requestURL.protocol = url2.protocol === "ws:" ? "http:" : "https:";
-      const request = makeRequest({
+      const request2 = makeRequest({
         urlList: [requestURL],
         client,
         serviceWorkers: "none",
@@ -17198,18 +17198,18 @@ var require_connection = __commonJS({
       });
       if (options2.headers) {
         const headersList = getHeadersList(new Headers2(options2.headers));
-        request.headersList = headersList;
+        request2.headersList = headersList;
       }
       const keyValue = crypto2.randomBytes(16).toString("base64");
-      request.headersList.append("sec-websocket-key", keyValue);
-      request.headersList.append("sec-websocket-version", "13");
+      request2.headersList.append("sec-websocket-key", keyValue);
+      request2.headersList.append("sec-websocket-version", "13");
       for (const protocol of protocols) {
-        request.headersList.append("sec-websocket-protocol", protocol);
+        request2.headersList.append("sec-websocket-protocol", protocol);
       }
       const permessageDeflate = "permessage-deflate; client_max_window_bits";
-      request.headersList.append("sec-websocket-extensions", permessageDeflate);
+      request2.headersList.append("sec-websocket-extensions", permessageDeflate);
       const controller = fetching({
-        request,
+        request: request2,
         useParallelQueue: true,
         dispatcher: options2.dispatcher,
         processResponse(response) {
@@ -17246,7 +17246,7 @@ var require_connection = __commonJS({
           }
           const secProtocol = response.headersList.get("Sec-WebSocket-Protocol");
           if (secProtocol !== null) {
-            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request.headersList);
+            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request2.headersList);
             if (requestProtocols === null || !requestProtocols.includes(secProtocol)) {
               failWebsocketConnection(ws2, "Protocol was not set in the opening handshake.");
               return;
@@ -18294,8 +18294,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay2(ms2) {
-      return new Promise((resolve7) => {
-        setTimeout(resolve7, ms2).unref();
+      return new Promise((resolve8) => {
+        setTimeout(resolve8, ms2).unref();
       });
     }
     module.exports = {
@@ -19063,9 +19063,9 @@ var require_undici = __commonJS({
       headerNameToString: util.headerNameToString
     };
     function makeDispatcher(fn) {
-      return (url2, opts, handler) => {
+      return (url2, opts, handler2) => {
         if (typeof opts === "function") {
-          handler = opts;
+          handler2 = opts;
           opts = null;
         }
         if (!url2 || typeof url2 !== "string" && typeof url2 !== "object" && !(url2 instanceof URL)) {
@@ -19098,13 +19098,13 @@ var require_undici = __commonJS({
           origin: url2.origin,
           path: url2.search ? `${url2.pathname}${url2.search}` : url2.pathname,
           method: opts.method || (opts.body ? "PUT" : "GET")
-        }, handler);
+        }, handler2);
       };
     }
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch2(init, options2 = void 0) {
+    module.exports.fetch = async function fetch3(init, options2 = void 0) {
       try {
         return await fetchImpl(init, options2);
       } catch (err) {
@@ -19247,12 +19247,12 @@ var require_isexe = __commonJS({
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
-        return new Promise(function(resolve7, reject) {
+        return new Promise(function(resolve8, reject) {
           isexe(path6, options2 || {}, function(er2, is2) {
             if (er2) {
               reject(er2);
             } else {
-              resolve7(is2);
+              resolve8(is2);
             }
           });
         });
@@ -19318,27 +19318,27 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step5 = (i3) => new Promise((resolve7, reject) => {
+      const step5 = (i3) => new Promise((resolve8, reject) => {
         if (i3 === pathEnv.length)
-          return opt.all && found.length ? resolve7(found) : reject(getNotFoundError(cmd));
+          return opt.all && found.length ? resolve8(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i3];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
         const p3 = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve7(subStep(p3, i3, 0));
+        resolve8(subStep(p3, i3, 0));
       });
-      const subStep = (p3, i3, ii2) => new Promise((resolve7, reject) => {
+      const subStep = (p3, i3, ii2) => new Promise((resolve8, reject) => {
         if (ii2 === pathExt.length)
-          return resolve7(step5(i3 + 1));
+          return resolve8(step5(i3 + 1));
         const ext = pathExt[ii2];
         isexe(p3 + ext, { pathExt: pathExtExe }, (er2, is2) => {
           if (!er2 && is2) {
             if (opt.all)
               found.push(p3 + ext);
             else
-              return resolve7(p3 + ext);
+              return resolve8(p3 + ext);
           }
-          return resolve7(subStep(p3, i3, ii2 + 1));
+          return resolve8(subStep(p3, i3, ii2 + 1));
         });
       });
       return cb ? step5(0).then((res) => cb(null, res), cb) : step5(0);
@@ -19550,7 +19550,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse3(command, args, options2) {
+    function parse5(command, args, options2) {
       if (args && !Array.isArray(args)) {
         options2 = args;
         args = null;
@@ -19569,7 +19569,7 @@ var require_parse2 = __commonJS({
       };
       return options2.shell ? parsed : parseNonShell(parsed);
     }
-    module.exports = parse3;
+    module.exports = parse5;
   }
 });
 
@@ -19628,16 +19628,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp3 = __require("child_process");
-    var parse3 = require_parse2();
+    var parse5 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options2) {
-      const parsed = parse3(command, args, options2);
+      const parsed = parse5(command, args, options2);
       const spawned = cp3.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options2) {
-      const parsed = parse3(command, args, options2);
+      const parsed = parse5(command, args, options2);
       const result = cp3.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -19645,7 +19645,7 @@ var require_cross_spawn = __commonJS({
     module.exports = spawn3;
     module.exports.spawn = spawn3;
     module.exports.sync = spawnSync2;
-    module.exports._parse = parse3;
+    module.exports._parse = parse5;
     module.exports._enoent = enoent;
   }
 });
@@ -19663,7 +19663,7 @@ var require_ms = __commonJS({
       options2 = options2 || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse3(val);
+        return parse5(val);
       } else if (type === "number" && isFinite(val)) {
         return options2.long ? fmtLong(val) : fmtShort(val);
       }
@@ -19671,7 +19671,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse3(str) {
+    function parse5(str) {
       str = String(str);
       if (str.length > 100) {
         return;
@@ -20511,6 +20511,3857 @@ var require_dist2 = __commonJS({
   }
 });
 
+// node_modules/jstat/dist/jstat.js
+var require_jstat = __commonJS({
+  "node_modules/jstat/dist/jstat.js"(exports, module) {
+    (function(window2, factory) {
+      if (typeof exports === "object") {
+        module.exports = factory();
+      } else if (typeof define === "function" && define.amd) {
+        define(factory);
+      } else {
+        window2.jStat = factory();
+      }
+    })(exports, function() {
+      var jStat = (function(Math2, undefined2) {
+        var concat = Array.prototype.concat;
+        var slice = Array.prototype.slice;
+        var toString2 = Object.prototype.toString;
+        function calcRdx(n2, m2) {
+          var val = n2 > m2 ? n2 : m2;
+          return Math2.pow(
+            10,
+            17 - ~~(Math2.log(val > 0 ? val : -val) * Math2.LOG10E)
+          );
+        }
+        var isArray = Array.isArray || function isArray2(arg) {
+          return toString2.call(arg) === "[object Array]";
+        };
+        function isFunction(arg) {
+          return toString2.call(arg) === "[object Function]";
+        }
+        function isNumber(num) {
+          return typeof num === "number" ? num - num === 0 : false;
+        }
+        function toVector(arr) {
+          return concat.apply([], arr);
+        }
+        function jStat2() {
+          return new jStat2._init(arguments);
+        }
+        jStat2.fn = jStat2.prototype;
+        jStat2._init = function _init(args) {
+          if (isArray(args[0])) {
+            if (isArray(args[0][0])) {
+              if (isFunction(args[1]))
+                args[0] = jStat2.map(args[0], args[1]);
+              for (var i3 = 0; i3 < args[0].length; i3++)
+                this[i3] = args[0][i3];
+              this.length = args[0].length;
+            } else {
+              this[0] = isFunction(args[1]) ? jStat2.map(args[0], args[1]) : args[0];
+              this.length = 1;
+            }
+          } else if (isNumber(args[0])) {
+            this[0] = jStat2.seq.apply(null, args);
+            this.length = 1;
+          } else if (args[0] instanceof jStat2) {
+            return jStat2(args[0].toArray());
+          } else {
+            this[0] = [];
+            this.length = 1;
+          }
+          return this;
+        };
+        jStat2._init.prototype = jStat2.prototype;
+        jStat2._init.constructor = jStat2;
+        jStat2.utils = {
+          calcRdx,
+          isArray,
+          isFunction,
+          isNumber,
+          toVector
+        };
+        jStat2._random_fn = Math2.random;
+        jStat2.setRandom = function setRandom(fn) {
+          if (typeof fn !== "function")
+            throw new TypeError("fn is not a function");
+          jStat2._random_fn = fn;
+        };
+        jStat2.extend = function extend2(obj) {
+          var i3, j3;
+          if (arguments.length === 1) {
+            for (j3 in obj)
+              jStat2[j3] = obj[j3];
+            return this;
+          }
+          for (i3 = 1; i3 < arguments.length; i3++) {
+            for (j3 in arguments[i3])
+              obj[j3] = arguments[i3][j3];
+          }
+          return obj;
+        };
+        jStat2.rows = function rows(arr) {
+          return arr.length || 1;
+        };
+        jStat2.cols = function cols(arr) {
+          return arr[0].length || 1;
+        };
+        jStat2.dimensions = function dimensions(arr) {
+          return {
+            rows: jStat2.rows(arr),
+            cols: jStat2.cols(arr)
+          };
+        };
+        jStat2.row = function row(arr, index) {
+          if (isArray(index)) {
+            return index.map(function(i3) {
+              return jStat2.row(arr, i3);
+            });
+          }
+          return arr[index];
+        };
+        jStat2.rowa = function rowa(arr, i3) {
+          return jStat2.row(arr, i3);
+        };
+        jStat2.col = function col(arr, index) {
+          if (isArray(index)) {
+            var submat = jStat2.arange(arr.length).map(function() {
+              return new Array(index.length);
+            });
+            index.forEach(function(ind, i4) {
+              jStat2.arange(arr.length).forEach(function(j3) {
+                submat[j3][i4] = arr[j3][ind];
+              });
+            });
+            return submat;
+          }
+          var column = new Array(arr.length);
+          for (var i3 = 0; i3 < arr.length; i3++)
+            column[i3] = [arr[i3][index]];
+          return column;
+        };
+        jStat2.cola = function cola(arr, i3) {
+          return jStat2.col(arr, i3).map(function(a2) {
+            return a2[0];
+          });
+        };
+        jStat2.diag = function diag(arr) {
+          var nrow = jStat2.rows(arr);
+          var res = new Array(nrow);
+          for (var row = 0; row < nrow; row++)
+            res[row] = [arr[row][row]];
+          return res;
+        };
+        jStat2.antidiag = function antidiag(arr) {
+          var nrow = jStat2.rows(arr) - 1;
+          var res = new Array(nrow);
+          for (var i3 = 0; nrow >= 0; nrow--, i3++)
+            res[i3] = [arr[i3][nrow]];
+          return res;
+        };
+        jStat2.transpose = function transpose(arr) {
+          var obj = [];
+          var objArr, rows, cols, j3, i3;
+          if (!isArray(arr[0]))
+            arr = [arr];
+          rows = arr.length;
+          cols = arr[0].length;
+          for (i3 = 0; i3 < cols; i3++) {
+            objArr = new Array(rows);
+            for (j3 = 0; j3 < rows; j3++)
+              objArr[j3] = arr[j3][i3];
+            obj.push(objArr);
+          }
+          return obj.length === 1 ? obj[0] : obj;
+        };
+        jStat2.map = function map2(arr, func, toAlter) {
+          var row, nrow, ncol, res, col;
+          if (!isArray(arr[0]))
+            arr = [arr];
+          nrow = arr.length;
+          ncol = arr[0].length;
+          res = toAlter ? arr : new Array(nrow);
+          for (row = 0; row < nrow; row++) {
+            if (!res[row])
+              res[row] = new Array(ncol);
+            for (col = 0; col < ncol; col++)
+              res[row][col] = func(arr[row][col], row, col);
+          }
+          return res.length === 1 ? res[0] : res;
+        };
+        jStat2.cumreduce = function cumreduce(arr, func, toAlter) {
+          var row, nrow, ncol, res, col;
+          if (!isArray(arr[0]))
+            arr = [arr];
+          nrow = arr.length;
+          ncol = arr[0].length;
+          res = toAlter ? arr : new Array(nrow);
+          for (row = 0; row < nrow; row++) {
+            if (!res[row])
+              res[row] = new Array(ncol);
+            if (ncol > 0)
+              res[row][0] = arr[row][0];
+            for (col = 1; col < ncol; col++)
+              res[row][col] = func(res[row][col - 1], arr[row][col]);
+          }
+          return res.length === 1 ? res[0] : res;
+        };
+        jStat2.alter = function alter(arr, func) {
+          return jStat2.map(arr, func, true);
+        };
+        jStat2.create = function create(rows, cols, func) {
+          var res = new Array(rows);
+          var i3, j3;
+          if (isFunction(cols)) {
+            func = cols;
+            cols = rows;
+          }
+          for (i3 = 0; i3 < rows; i3++) {
+            res[i3] = new Array(cols);
+            for (j3 = 0; j3 < cols; j3++)
+              res[i3][j3] = func(i3, j3);
+          }
+          return res;
+        };
+        function retZero() {
+          return 0;
+        }
+        jStat2.zeros = function zeros(rows, cols) {
+          if (!isNumber(cols))
+            cols = rows;
+          return jStat2.create(rows, cols, retZero);
+        };
+        function retOne() {
+          return 1;
+        }
+        jStat2.ones = function ones(rows, cols) {
+          if (!isNumber(cols))
+            cols = rows;
+          return jStat2.create(rows, cols, retOne);
+        };
+        jStat2.rand = function rand(rows, cols) {
+          if (!isNumber(cols))
+            cols = rows;
+          return jStat2.create(rows, cols, jStat2._random_fn);
+        };
+        function retIdent(i3, j3) {
+          return i3 === j3 ? 1 : 0;
+        }
+        jStat2.identity = function identity3(rows, cols) {
+          if (!isNumber(cols))
+            cols = rows;
+          return jStat2.create(rows, cols, retIdent);
+        };
+        jStat2.symmetric = function symmetric(arr) {
+          var size = arr.length;
+          var row, col;
+          if (arr.length !== arr[0].length)
+            return false;
+          for (row = 0; row < size; row++) {
+            for (col = 0; col < size; col++)
+              if (arr[col][row] !== arr[row][col])
+                return false;
+          }
+          return true;
+        };
+        jStat2.clear = function clear(arr) {
+          return jStat2.alter(arr, retZero);
+        };
+        jStat2.seq = function seq(min, max, length, func) {
+          if (!isFunction(func))
+            func = false;
+          var arr = [];
+          var hival = calcRdx(min, max);
+          var step5 = (max * hival - min * hival) / ((length - 1) * hival);
+          var current = min;
+          var cnt;
+          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step5 * hival * cnt) / hival) {
+            arr.push(func ? func(current, cnt) : current);
+          }
+          return arr;
+        };
+        jStat2.arange = function arange(start, end, step5) {
+          var rl = [];
+          var i3;
+          step5 = step5 || 1;
+          if (end === undefined2) {
+            end = start;
+            start = 0;
+          }
+          if (start === end || step5 === 0) {
+            return [];
+          }
+          if (start < end && step5 < 0) {
+            return [];
+          }
+          if (start > end && step5 > 0) {
+            return [];
+          }
+          if (step5 > 0) {
+            for (i3 = start; i3 < end; i3 += step5) {
+              rl.push(i3);
+            }
+          } else {
+            for (i3 = start; i3 > end; i3 += step5) {
+              rl.push(i3);
+            }
+          }
+          return rl;
+        };
+        jStat2.slice = /* @__PURE__ */ (function() {
+          function _slice(list, start, end, step5) {
+            var i3;
+            var rl = [];
+            var length = list.length;
+            if (start === undefined2 && end === undefined2 && step5 === undefined2) {
+              return jStat2.copy(list);
+            }
+            start = start || 0;
+            end = end || list.length;
+            start = start >= 0 ? start : length + start;
+            end = end >= 0 ? end : length + end;
+            step5 = step5 || 1;
+            if (start === end || step5 === 0) {
+              return [];
+            }
+            if (start < end && step5 < 0) {
+              return [];
+            }
+            if (start > end && step5 > 0) {
+              return [];
+            }
+            if (step5 > 0) {
+              for (i3 = start; i3 < end; i3 += step5) {
+                rl.push(list[i3]);
+              }
+            } else {
+              for (i3 = start; i3 > end; i3 += step5) {
+                rl.push(list[i3]);
+              }
+            }
+            return rl;
+          }
+          function slice2(list, rcSlice) {
+            var colSlice, rowSlice;
+            rcSlice = rcSlice || {};
+            if (isNumber(rcSlice.row)) {
+              if (isNumber(rcSlice.col))
+                return list[rcSlice.row][rcSlice.col];
+              var row = jStat2.rowa(list, rcSlice.row);
+              colSlice = rcSlice.col || {};
+              return _slice(row, colSlice.start, colSlice.end, colSlice.step);
+            }
+            if (isNumber(rcSlice.col)) {
+              var col = jStat2.cola(list, rcSlice.col);
+              rowSlice = rcSlice.row || {};
+              return _slice(col, rowSlice.start, rowSlice.end, rowSlice.step);
+            }
+            rowSlice = rcSlice.row || {};
+            colSlice = rcSlice.col || {};
+            var rows = _slice(list, rowSlice.start, rowSlice.end, rowSlice.step);
+            return rows.map(function(row2) {
+              return _slice(row2, colSlice.start, colSlice.end, colSlice.step);
+            });
+          }
+          return slice2;
+        })();
+        jStat2.sliceAssign = function sliceAssign(A3, rcSlice, B3) {
+          var nl, ml;
+          if (isNumber(rcSlice.row)) {
+            if (isNumber(rcSlice.col))
+              return A3[rcSlice.row][rcSlice.col] = B3;
+            rcSlice.col = rcSlice.col || {};
+            rcSlice.col.start = rcSlice.col.start || 0;
+            rcSlice.col.end = rcSlice.col.end || A3[0].length;
+            rcSlice.col.step = rcSlice.col.step || 1;
+            nl = jStat2.arange(
+              rcSlice.col.start,
+              Math2.min(A3.length, rcSlice.col.end),
+              rcSlice.col.step
+            );
+            var m2 = rcSlice.row;
+            nl.forEach(function(n3, i3) {
+              A3[m2][n3] = B3[i3];
+            });
+            return A3;
+          }
+          if (isNumber(rcSlice.col)) {
+            rcSlice.row = rcSlice.row || {};
+            rcSlice.row.start = rcSlice.row.start || 0;
+            rcSlice.row.end = rcSlice.row.end || A3.length;
+            rcSlice.row.step = rcSlice.row.step || 1;
+            ml = jStat2.arange(
+              rcSlice.row.start,
+              Math2.min(A3[0].length, rcSlice.row.end),
+              rcSlice.row.step
+            );
+            var n2 = rcSlice.col;
+            ml.forEach(function(m3, j3) {
+              A3[m3][n2] = B3[j3];
+            });
+            return A3;
+          }
+          if (B3[0].length === undefined2) {
+            B3 = [B3];
+          }
+          rcSlice.row.start = rcSlice.row.start || 0;
+          rcSlice.row.end = rcSlice.row.end || A3.length;
+          rcSlice.row.step = rcSlice.row.step || 1;
+          rcSlice.col.start = rcSlice.col.start || 0;
+          rcSlice.col.end = rcSlice.col.end || A3[0].length;
+          rcSlice.col.step = rcSlice.col.step || 1;
+          ml = jStat2.arange(
+            rcSlice.row.start,
+            Math2.min(A3.length, rcSlice.row.end),
+            rcSlice.row.step
+          );
+          nl = jStat2.arange(
+            rcSlice.col.start,
+            Math2.min(A3[0].length, rcSlice.col.end),
+            rcSlice.col.step
+          );
+          ml.forEach(function(m3, i3) {
+            nl.forEach(function(n3, j3) {
+              A3[m3][n3] = B3[i3][j3];
+            });
+          });
+          return A3;
+        };
+        jStat2.diagonal = function diagonal(diagArray) {
+          var mat = jStat2.zeros(diagArray.length, diagArray.length);
+          diagArray.forEach(function(t2, i3) {
+            mat[i3][i3] = t2;
+          });
+          return mat;
+        };
+        jStat2.copy = function copy(A3) {
+          return A3.map(function(row) {
+            if (isNumber(row))
+              return row;
+            return row.map(function(t2) {
+              return t2;
+            });
+          });
+        };
+        var jProto = jStat2.prototype;
+        jProto.length = 0;
+        jProto.push = Array.prototype.push;
+        jProto.sort = Array.prototype.sort;
+        jProto.splice = Array.prototype.splice;
+        jProto.slice = Array.prototype.slice;
+        jProto.toArray = function toArray() {
+          return this.length > 1 ? slice.call(this) : slice.call(this)[0];
+        };
+        jProto.map = function map2(func, toAlter) {
+          return jStat2(jStat2.map(this, func, toAlter));
+        };
+        jProto.cumreduce = function cumreduce(func, toAlter) {
+          return jStat2(jStat2.cumreduce(this, func, toAlter));
+        };
+        jProto.alter = function alter(func) {
+          jStat2.alter(this, func);
+          return this;
+        };
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function(func) {
+              var self = this, results;
+              if (func) {
+                setTimeout(function() {
+                  func.call(self, jProto[passfunc].call(self));
+                });
+                return this;
+              }
+              results = jStat2[passfunc](this);
+              return isArray(results) ? jStat2(results) : results;
+            };
+          })(funcs[i3]);
+        })("transpose clear symmetric rows cols dimensions diag antidiag".split(" "));
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function(index, func) {
+              var self = this;
+              if (func) {
+                setTimeout(function() {
+                  func.call(self, jProto[passfunc].call(self, index));
+                });
+                return this;
+              }
+              return jStat2(jStat2[passfunc](this, index));
+            };
+          })(funcs[i3]);
+        })("row col".split(" "));
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function() {
+              return jStat2(jStat2[passfunc].apply(null, arguments));
+            };
+          })(funcs[i3]);
+        })("create zeros ones rand identity".split(" "));
+        return jStat2;
+      })(Math);
+      (function(jStat2, Math2) {
+        var isFunction = jStat2.utils.isFunction;
+        function ascNum(a2, b3) {
+          return a2 - b3;
+        }
+        function clip(arg, min, max) {
+          return Math2.max(min, Math2.min(arg, max));
+        }
+        jStat2.sum = function sum2(arr) {
+          var sum3 = 0;
+          var i3 = arr.length;
+          while (--i3 >= 0)
+            sum3 += arr[i3];
+          return sum3;
+        };
+        jStat2.sumsqrd = function sumsqrd(arr) {
+          var sum2 = 0;
+          var i3 = arr.length;
+          while (--i3 >= 0)
+            sum2 += arr[i3] * arr[i3];
+          return sum2;
+        };
+        jStat2.sumsqerr = function sumsqerr(arr) {
+          var mean2 = jStat2.mean(arr);
+          var sum2 = 0;
+          var i3 = arr.length;
+          var tmp;
+          while (--i3 >= 0) {
+            tmp = arr[i3] - mean2;
+            sum2 += tmp * tmp;
+          }
+          return sum2;
+        };
+        jStat2.sumrow = function sumrow(arr) {
+          var sum2 = 0;
+          var i3 = arr.length;
+          while (--i3 >= 0)
+            sum2 += arr[i3];
+          return sum2;
+        };
+        jStat2.product = function product(arr) {
+          var prod = 1;
+          var i3 = arr.length;
+          while (--i3 >= 0)
+            prod *= arr[i3];
+          return prod;
+        };
+        jStat2.min = function min(arr) {
+          var low = arr[0];
+          var i3 = 0;
+          while (++i3 < arr.length)
+            if (arr[i3] < low)
+              low = arr[i3];
+          return low;
+        };
+        jStat2.max = function max(arr) {
+          var high = arr[0];
+          var i3 = 0;
+          while (++i3 < arr.length)
+            if (arr[i3] > high)
+              high = arr[i3];
+          return high;
+        };
+        jStat2.unique = function unique2(arr) {
+          var hash2 = {}, _arr = [];
+          for (var i3 = 0; i3 < arr.length; i3++) {
+            if (!hash2[arr[i3]]) {
+              hash2[arr[i3]] = true;
+              _arr.push(arr[i3]);
+            }
+          }
+          return _arr;
+        };
+        jStat2.mean = function mean2(arr) {
+          return jStat2.sum(arr) / arr.length;
+        };
+        jStat2.meansqerr = function meansqerr(arr) {
+          return jStat2.sumsqerr(arr) / arr.length;
+        };
+        jStat2.geomean = function geomean(arr) {
+          var logs = arr.map(Math2.log);
+          var meanOfLogs = jStat2.mean(logs);
+          return Math2.exp(meanOfLogs);
+        };
+        jStat2.median = function median2(arr) {
+          var arrlen = arr.length;
+          var _arr = arr.slice().sort(ascNum);
+          return !(arrlen & 1) ? (_arr[arrlen / 2 - 1] + _arr[arrlen / 2]) / 2 : _arr[arrlen / 2 | 0];
+        };
+        jStat2.cumsum = function cumsum(arr) {
+          return jStat2.cumreduce(arr, function(a2, b3) {
+            return a2 + b3;
+          });
+        };
+        jStat2.cumprod = function cumprod(arr) {
+          return jStat2.cumreduce(arr, function(a2, b3) {
+            return a2 * b3;
+          });
+        };
+        jStat2.diff = function diff(arr) {
+          var diffs = [];
+          var arrLen = arr.length;
+          var i3;
+          for (i3 = 1; i3 < arrLen; i3++)
+            diffs.push(arr[i3] - arr[i3 - 1]);
+          return diffs;
+        };
+        jStat2.rank = function(arr) {
+          var i3;
+          var distinctNumbers = [];
+          var numberCounts = {};
+          for (i3 = 0; i3 < arr.length; i3++) {
+            var number4 = arr[i3];
+            if (numberCounts[number4]) {
+              numberCounts[number4]++;
+            } else {
+              numberCounts[number4] = 1;
+              distinctNumbers.push(number4);
+            }
+          }
+          var sortedDistinctNumbers = distinctNumbers.sort(ascNum);
+          var numberRanks = {};
+          var currentRank = 1;
+          for (i3 = 0; i3 < sortedDistinctNumbers.length; i3++) {
+            var number4 = sortedDistinctNumbers[i3];
+            var count2 = numberCounts[number4];
+            var first2 = currentRank;
+            var last2 = currentRank + count2 - 1;
+            var rank = (first2 + last2) / 2;
+            numberRanks[number4] = rank;
+            currentRank += count2;
+          }
+          return arr.map(function(number5) {
+            return numberRanks[number5];
+          });
+        };
+        jStat2.mode = function mode(arr) {
+          var arrLen = arr.length;
+          var _arr = arr.slice().sort(ascNum);
+          var count2 = 1;
+          var maxCount = 0;
+          var numMaxCount = 0;
+          var mode_arr = [];
+          var i3;
+          for (i3 = 0; i3 < arrLen; i3++) {
+            if (_arr[i3] === _arr[i3 + 1]) {
+              count2++;
+            } else {
+              if (count2 > maxCount) {
+                mode_arr = [_arr[i3]];
+                maxCount = count2;
+                numMaxCount = 0;
+              } else if (count2 === maxCount) {
+                mode_arr.push(_arr[i3]);
+                numMaxCount++;
+              }
+              count2 = 1;
+            }
+          }
+          return numMaxCount === 0 ? mode_arr[0] : mode_arr;
+        };
+        jStat2.range = function range(arr) {
+          return jStat2.max(arr) - jStat2.min(arr);
+        };
+        jStat2.variance = function variance(arr, flag) {
+          return jStat2.sumsqerr(arr) / (arr.length - (flag ? 1 : 0));
+        };
+        jStat2.pooledvariance = function pooledvariance(arr) {
+          var sumsqerr = arr.reduce(function(a2, samples) {
+            return a2 + jStat2.sumsqerr(samples);
+          }, 0);
+          var count2 = arr.reduce(function(a2, samples) {
+            return a2 + samples.length;
+          }, 0);
+          return sumsqerr / (count2 - arr.length);
+        };
+        jStat2.deviation = function(arr) {
+          var mean2 = jStat2.mean(arr);
+          var arrlen = arr.length;
+          var dev = new Array(arrlen);
+          for (var i3 = 0; i3 < arrlen; i3++) {
+            dev[i3] = arr[i3] - mean2;
+          }
+          return dev;
+        };
+        jStat2.stdev = function stdev(arr, flag) {
+          return Math2.sqrt(jStat2.variance(arr, flag));
+        };
+        jStat2.pooledstdev = function pooledstdev(arr) {
+          return Math2.sqrt(jStat2.pooledvariance(arr));
+        };
+        jStat2.meandev = function meandev(arr) {
+          var mean2 = jStat2.mean(arr);
+          var a2 = [];
+          for (var i3 = arr.length - 1; i3 >= 0; i3--) {
+            a2.push(Math2.abs(arr[i3] - mean2));
+          }
+          return jStat2.mean(a2);
+        };
+        jStat2.meddev = function meddev(arr) {
+          var median2 = jStat2.median(arr);
+          var a2 = [];
+          for (var i3 = arr.length - 1; i3 >= 0; i3--) {
+            a2.push(Math2.abs(arr[i3] - median2));
+          }
+          return jStat2.median(a2);
+        };
+        jStat2.coeffvar = function coeffvar(arr) {
+          return jStat2.stdev(arr) / jStat2.mean(arr);
+        };
+        jStat2.quartiles = function quartiles(arr) {
+          var arrlen = arr.length;
+          var _arr = arr.slice().sort(ascNum);
+          return [
+            _arr[Math2.round(arrlen / 4) - 1],
+            _arr[Math2.round(arrlen / 2) - 1],
+            _arr[Math2.round(arrlen * 3 / 4) - 1]
+          ];
+        };
+        jStat2.quantiles = function quantiles(arr, quantilesArray, alphap, betap) {
+          var sortedArray = arr.slice().sort(ascNum);
+          var quantileVals = [quantilesArray.length];
+          var n2 = arr.length;
+          var i3, p3, m2, aleph, k3, gamma;
+          if (typeof alphap === "undefined")
+            alphap = 3 / 8;
+          if (typeof betap === "undefined")
+            betap = 3 / 8;
+          for (i3 = 0; i3 < quantilesArray.length; i3++) {
+            p3 = quantilesArray[i3];
+            m2 = alphap + p3 * (1 - alphap - betap);
+            aleph = n2 * p3 + m2;
+            k3 = Math2.floor(clip(aleph, 1, n2 - 1));
+            gamma = clip(aleph - k3, 0, 1);
+            quantileVals[i3] = (1 - gamma) * sortedArray[k3 - 1] + gamma * sortedArray[k3];
+          }
+          return quantileVals;
+        };
+        jStat2.percentile = function percentile(arr, k3, exclusive) {
+          var _arr = arr.slice().sort(ascNum);
+          var realIndex = k3 * (_arr.length + (exclusive ? 1 : -1)) + (exclusive ? 0 : 1);
+          var index = parseInt(realIndex);
+          var frac = realIndex - index;
+          if (index + 1 < _arr.length) {
+            return _arr[index - 1] + frac * (_arr[index] - _arr[index - 1]);
+          } else {
+            return _arr[index - 1];
+          }
+        };
+        jStat2.percentileOfScore = function percentileOfScore(arr, score2, kind) {
+          var counter = 0;
+          var len = arr.length;
+          var strict = false;
+          var value, i3;
+          if (kind === "strict")
+            strict = true;
+          for (i3 = 0; i3 < len; i3++) {
+            value = arr[i3];
+            if (strict && value < score2 || !strict && value <= score2) {
+              counter++;
+            }
+          }
+          return counter / len;
+        };
+        jStat2.histogram = function histogram(arr, binCnt) {
+          binCnt = binCnt || 4;
+          var first2 = jStat2.min(arr);
+          var binWidth = (jStat2.max(arr) - first2) / binCnt;
+          var len = arr.length;
+          var bins = [];
+          var i3;
+          for (i3 = 0; i3 < binCnt; i3++)
+            bins[i3] = 0;
+          for (i3 = 0; i3 < len; i3++)
+            bins[Math2.min(Math2.floor((arr[i3] - first2) / binWidth), binCnt - 1)] += 1;
+          return bins;
+        };
+        jStat2.covariance = function covariance(arr1, arr2) {
+          var u3 = jStat2.mean(arr1);
+          var v2 = jStat2.mean(arr2);
+          var arr1Len = arr1.length;
+          var sq_dev = new Array(arr1Len);
+          var i3;
+          for (i3 = 0; i3 < arr1Len; i3++)
+            sq_dev[i3] = (arr1[i3] - u3) * (arr2[i3] - v2);
+          return jStat2.sum(sq_dev) / (arr1Len - 1);
+        };
+        jStat2.corrcoeff = function corrcoeff(arr1, arr2) {
+          return jStat2.covariance(arr1, arr2) / jStat2.stdev(arr1, 1) / jStat2.stdev(arr2, 1);
+        };
+        jStat2.spearmancoeff = function(arr1, arr2) {
+          arr1 = jStat2.rank(arr1);
+          arr2 = jStat2.rank(arr2);
+          return jStat2.corrcoeff(arr1, arr2);
+        };
+        jStat2.stanMoment = function stanMoment(arr, n2) {
+          var mu = jStat2.mean(arr);
+          var sigma = jStat2.stdev(arr);
+          var len = arr.length;
+          var skewSum = 0;
+          for (var i3 = 0; i3 < len; i3++)
+            skewSum += Math2.pow((arr[i3] - mu) / sigma, n2);
+          return skewSum / arr.length;
+        };
+        jStat2.skewness = function skewness(arr) {
+          return jStat2.stanMoment(arr, 3);
+        };
+        jStat2.kurtosis = function kurtosis(arr) {
+          return jStat2.stanMoment(arr, 4) - 3;
+        };
+        var jProto = jStat2.prototype;
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function(fullbool, func) {
+              var arr = [];
+              var i4 = 0;
+              var tmpthis = this;
+              if (isFunction(fullbool)) {
+                func = fullbool;
+                fullbool = false;
+              }
+              if (func) {
+                setTimeout(function() {
+                  func.call(tmpthis, jProto[passfunc].call(tmpthis, fullbool));
+                });
+                return this;
+              }
+              if (this.length > 1) {
+                tmpthis = fullbool === true ? this : this.transpose();
+                for (; i4 < tmpthis.length; i4++)
+                  arr[i4] = jStat2[passfunc](tmpthis[i4]);
+                return arr;
+              }
+              return jStat2[passfunc](this[0], fullbool);
+            };
+          })(funcs[i3]);
+        })("cumsum cumprod".split(" "));
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function(fullbool, func) {
+              var arr = [];
+              var i4 = 0;
+              var tmpthis = this;
+              if (isFunction(fullbool)) {
+                func = fullbool;
+                fullbool = false;
+              }
+              if (func) {
+                setTimeout(function() {
+                  func.call(tmpthis, jProto[passfunc].call(tmpthis, fullbool));
+                });
+                return this;
+              }
+              if (this.length > 1) {
+                if (passfunc !== "sumrow")
+                  tmpthis = fullbool === true ? this : this.transpose();
+                for (; i4 < tmpthis.length; i4++)
+                  arr[i4] = jStat2[passfunc](tmpthis[i4]);
+                return fullbool === true ? jStat2[passfunc](jStat2.utils.toVector(arr)) : arr;
+              }
+              return jStat2[passfunc](this[0], fullbool);
+            };
+          })(funcs[i3]);
+        })("sum sumsqrd sumsqerr sumrow product min max unique mean meansqerr geomean median diff rank mode range variance deviation stdev meandev meddev coeffvar quartiles histogram skewness kurtosis".split(" "));
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jProto[passfunc] = function() {
+              var arr = [];
+              var i4 = 0;
+              var tmpthis = this;
+              var args = Array.prototype.slice.call(arguments);
+              var callbackFunction;
+              if (isFunction(args[args.length - 1])) {
+                callbackFunction = args[args.length - 1];
+                var argsToPass = args.slice(0, args.length - 1);
+                setTimeout(function() {
+                  callbackFunction.call(
+                    tmpthis,
+                    jProto[passfunc].apply(tmpthis, argsToPass)
+                  );
+                });
+                return this;
+              } else {
+                callbackFunction = void 0;
+                var curriedFunction = function curriedFunction2(vector) {
+                  return jStat2[passfunc].apply(tmpthis, [vector].concat(args));
+                };
+              }
+              if (this.length > 1) {
+                tmpthis = tmpthis.transpose();
+                for (; i4 < tmpthis.length; i4++)
+                  arr[i4] = curriedFunction(tmpthis[i4]);
+                return arr;
+              }
+              return curriedFunction(this[0]);
+            };
+          })(funcs[i3]);
+        })("quantiles percentileOfScore".split(" "));
+      })(jStat, Math);
+      (function(jStat2, Math2) {
+        jStat2.gammaln = function gammaln(x2) {
+          var j3 = 0;
+          var cof = [
+            76.18009172947146,
+            -86.50532032941678,
+            24.01409824083091,
+            -1.231739572450155,
+            0.001208650973866179,
+            -5395239384953e-18
+          ];
+          var ser = 1.000000000190015;
+          var xx, y2, tmp;
+          tmp = (y2 = xx = x2) + 5.5;
+          tmp -= (xx + 0.5) * Math2.log(tmp);
+          for (; j3 < 6; j3++)
+            ser += cof[j3] / ++y2;
+          return Math2.log(2.5066282746310007 * ser / xx) - tmp;
+        };
+        jStat2.loggam = function loggam(x2) {
+          var x0, x22, xp, gl, gl0;
+          var k3, n2;
+          var a2 = [
+            0.08333333333333333,
+            -0.002777777777777778,
+            7936507936507937e-19,
+            -5952380952380952e-19,
+            8417508417508418e-19,
+            -0.001917526917526918,
+            0.00641025641025641,
+            -0.02955065359477124,
+            0.1796443723688307,
+            -1.3924322169059
+          ];
+          x0 = x2;
+          n2 = 0;
+          if (x2 == 1 || x2 == 2) {
+            return 0;
+          }
+          if (x2 <= 7) {
+            n2 = Math2.floor(7 - x2);
+            x0 = x2 + n2;
+          }
+          x22 = 1 / (x0 * x0);
+          xp = 2 * Math2.PI;
+          gl0 = a2[9];
+          for (k3 = 8; k3 >= 0; k3--) {
+            gl0 *= x22;
+            gl0 += a2[k3];
+          }
+          gl = gl0 / x0 + 0.5 * Math2.log(xp) + (x0 - 0.5) * Math2.log(x0) - x0;
+          if (x2 <= 7) {
+            for (k3 = 1; k3 <= n2; k3++) {
+              gl -= Math2.log(x0 - 1);
+              x0 -= 1;
+            }
+          }
+          return gl;
+        };
+        jStat2.gammafn = function gammafn(x2) {
+          var p3 = [
+            -1.716185138865495,
+            24.76565080557592,
+            -379.80425647094563,
+            629.3311553128184,
+            866.9662027904133,
+            -31451.272968848367,
+            -36144.413418691176,
+            66456.14382024054
+          ];
+          var q3 = [
+            -30.8402300119739,
+            315.35062697960416,
+            -1015.1563674902192,
+            -3107.771671572311,
+            22538.11842098015,
+            4755.846277527881,
+            -134659.9598649693,
+            -115132.2596755535
+          ];
+          var fact = false;
+          var n2 = 0;
+          var xden = 0;
+          var xnum = 0;
+          var y2 = x2;
+          var i3, z5, yi2, res;
+          if (x2 > 171.6243769536076) {
+            return Infinity;
+          }
+          if (y2 <= 0) {
+            res = y2 % 1 + 36e-17;
+            if (res) {
+              fact = (!(y2 & 1) ? 1 : -1) * Math2.PI / Math2.sin(Math2.PI * res);
+              y2 = 1 - y2;
+            } else {
+              return Infinity;
+            }
+          }
+          yi2 = y2;
+          if (y2 < 1) {
+            z5 = y2++;
+          } else {
+            z5 = (y2 -= n2 = (y2 | 0) - 1) - 1;
+          }
+          for (i3 = 0; i3 < 8; ++i3) {
+            xnum = (xnum + p3[i3]) * z5;
+            xden = xden * z5 + q3[i3];
+          }
+          res = xnum / xden + 1;
+          if (yi2 < y2) {
+            res /= yi2;
+          } else if (yi2 > y2) {
+            for (i3 = 0; i3 < n2; ++i3) {
+              res *= y2;
+              y2++;
+            }
+          }
+          if (fact) {
+            res = fact / res;
+          }
+          return res;
+        };
+        jStat2.gammap = function gammap(a2, x2) {
+          return jStat2.lowRegGamma(a2, x2) * jStat2.gammafn(a2);
+        };
+        jStat2.lowRegGamma = function lowRegGamma(a2, x2) {
+          var aln = jStat2.gammaln(a2);
+          var ap = a2;
+          var sum2 = 1 / a2;
+          var del = sum2;
+          var b3 = x2 + 1 - a2;
+          var c5 = 1 / 1e-30;
+          var d = 1 / b3;
+          var h3 = d;
+          var i3 = 1;
+          var ITMAX = -~(Math2.log(a2 >= 1 ? a2 : 1 / a2) * 8.5 + a2 * 0.4 + 17);
+          var an2;
+          if (x2 < 0 || a2 <= 0) {
+            return NaN;
+          } else if (x2 < a2 + 1) {
+            for (; i3 <= ITMAX; i3++) {
+              sum2 += del *= x2 / ++ap;
+            }
+            return sum2 * Math2.exp(-x2 + a2 * Math2.log(x2) - aln);
+          }
+          for (; i3 <= ITMAX; i3++) {
+            an2 = -i3 * (i3 - a2);
+            b3 += 2;
+            d = an2 * d + b3;
+            c5 = b3 + an2 / c5;
+            d = 1 / d;
+            h3 *= d * c5;
+          }
+          return 1 - h3 * Math2.exp(-x2 + a2 * Math2.log(x2) - aln);
+        };
+        jStat2.factorialln = function factorialln(n2) {
+          return n2 < 0 ? NaN : jStat2.gammaln(n2 + 1);
+        };
+        jStat2.factorial = function factorial(n2) {
+          return n2 < 0 ? NaN : jStat2.gammafn(n2 + 1);
+        };
+        jStat2.combination = function combination(n2, m2) {
+          return n2 > 170 || m2 > 170 ? Math2.exp(jStat2.combinationln(n2, m2)) : jStat2.factorial(n2) / jStat2.factorial(m2) / jStat2.factorial(n2 - m2);
+        };
+        jStat2.combinationln = function combinationln(n2, m2) {
+          return jStat2.factorialln(n2) - jStat2.factorialln(m2) - jStat2.factorialln(n2 - m2);
+        };
+        jStat2.permutation = function permutation(n2, m2) {
+          return jStat2.factorial(n2) / jStat2.factorial(n2 - m2);
+        };
+        jStat2.betafn = function betafn(x2, y2) {
+          if (x2 <= 0 || y2 <= 0)
+            return void 0;
+          return x2 + y2 > 170 ? Math2.exp(jStat2.betaln(x2, y2)) : jStat2.gammafn(x2) * jStat2.gammafn(y2) / jStat2.gammafn(x2 + y2);
+        };
+        jStat2.betaln = function betaln(x2, y2) {
+          return jStat2.gammaln(x2) + jStat2.gammaln(y2) - jStat2.gammaln(x2 + y2);
+        };
+        jStat2.betacf = function betacf(x2, a2, b3) {
+          var fpmin = 1e-30;
+          var m2 = 1;
+          var qab = a2 + b3;
+          var qap = a2 + 1;
+          var qam = a2 - 1;
+          var c5 = 1;
+          var d = 1 - qab * x2 / qap;
+          var m22, aa, del, h3;
+          if (Math2.abs(d) < fpmin)
+            d = fpmin;
+          d = 1 / d;
+          h3 = d;
+          for (; m2 <= 100; m2++) {
+            m22 = 2 * m2;
+            aa = m2 * (b3 - m2) * x2 / ((qam + m22) * (a2 + m22));
+            d = 1 + aa * d;
+            if (Math2.abs(d) < fpmin)
+              d = fpmin;
+            c5 = 1 + aa / c5;
+            if (Math2.abs(c5) < fpmin)
+              c5 = fpmin;
+            d = 1 / d;
+            h3 *= d * c5;
+            aa = -(a2 + m2) * (qab + m2) * x2 / ((a2 + m22) * (qap + m22));
+            d = 1 + aa * d;
+            if (Math2.abs(d) < fpmin)
+              d = fpmin;
+            c5 = 1 + aa / c5;
+            if (Math2.abs(c5) < fpmin)
+              c5 = fpmin;
+            d = 1 / d;
+            del = d * c5;
+            h3 *= del;
+            if (Math2.abs(del - 1) < 3e-7)
+              break;
+          }
+          return h3;
+        };
+        jStat2.gammapinv = function gammapinv(p3, a2) {
+          var j3 = 0;
+          var a1 = a2 - 1;
+          var EPS = 1e-8;
+          var gln = jStat2.gammaln(a2);
+          var x2, err, t2, u3, pp, lna1, afac;
+          if (p3 >= 1)
+            return Math2.max(100, a2 + 100 * Math2.sqrt(a2));
+          if (p3 <= 0)
+            return 0;
+          if (a2 > 1) {
+            lna1 = Math2.log(a1);
+            afac = Math2.exp(a1 * (lna1 - 1) - gln);
+            pp = p3 < 0.5 ? p3 : 1 - p3;
+            t2 = Math2.sqrt(-2 * Math2.log(pp));
+            x2 = (2.30753 + t2 * 0.27061) / (1 + t2 * (0.99229 + t2 * 0.04481)) - t2;
+            if (p3 < 0.5)
+              x2 = -x2;
+            x2 = Math2.max(
+              1e-3,
+              a2 * Math2.pow(1 - 1 / (9 * a2) - x2 / (3 * Math2.sqrt(a2)), 3)
+            );
+          } else {
+            t2 = 1 - a2 * (0.253 + a2 * 0.12);
+            if (p3 < t2)
+              x2 = Math2.pow(p3 / t2, 1 / a2);
+            else
+              x2 = 1 - Math2.log(1 - (p3 - t2) / (1 - t2));
+          }
+          for (; j3 < 12; j3++) {
+            if (x2 <= 0)
+              return 0;
+            err = jStat2.lowRegGamma(a2, x2) - p3;
+            if (a2 > 1)
+              t2 = afac * Math2.exp(-(x2 - a1) + a1 * (Math2.log(x2) - lna1));
+            else
+              t2 = Math2.exp(-x2 + a1 * Math2.log(x2) - gln);
+            u3 = err / t2;
+            x2 -= t2 = u3 / (1 - 0.5 * Math2.min(1, u3 * ((a2 - 1) / x2 - 1)));
+            if (x2 <= 0)
+              x2 = 0.5 * (x2 + t2);
+            if (Math2.abs(t2) < EPS * x2)
+              break;
+          }
+          return x2;
+        };
+        jStat2.erf = function erf(x2) {
+          var cof = [
+            -1.3026537197817094,
+            0.6419697923564902,
+            0.019476473204185836,
+            -0.00956151478680863,
+            -946595344482036e-18,
+            366839497852761e-18,
+            42523324806907e-18,
+            -20278578112534e-18,
+            -1624290004647e-18,
+            130365583558e-17,
+            15626441722e-18,
+            -85238095915e-18,
+            6529054439e-18,
+            5059343495e-18,
+            -991364156e-18,
+            -227365122e-18,
+            96467911e-18,
+            2394038e-18,
+            -6886027e-18,
+            894487e-18,
+            313092e-18,
+            -112708e-18,
+            381e-18,
+            7106e-18,
+            -1523e-18,
+            -94e-18,
+            121e-18,
+            -28e-18
+          ];
+          var j3 = cof.length - 1;
+          var isneg = false;
+          var d = 0;
+          var dd = 0;
+          var t2, ty, tmp, res;
+          if (x2 < 0) {
+            x2 = -x2;
+            isneg = true;
+          }
+          t2 = 2 / (2 + x2);
+          ty = 4 * t2 - 2;
+          for (; j3 > 0; j3--) {
+            tmp = d;
+            d = ty * d - dd + cof[j3];
+            dd = tmp;
+          }
+          res = t2 * Math2.exp(-x2 * x2 + 0.5 * (cof[0] + ty * d) - dd);
+          return isneg ? res - 1 : 1 - res;
+        };
+        jStat2.erfc = function erfc(x2) {
+          return 1 - jStat2.erf(x2);
+        };
+        jStat2.erfcinv = function erfcinv(p3) {
+          var j3 = 0;
+          var x2, err, t2, pp;
+          if (p3 >= 2)
+            return -100;
+          if (p3 <= 0)
+            return 100;
+          pp = p3 < 1 ? p3 : 2 - p3;
+          t2 = Math2.sqrt(-2 * Math2.log(pp / 2));
+          x2 = -0.70711 * ((2.30753 + t2 * 0.27061) / (1 + t2 * (0.99229 + t2 * 0.04481)) - t2);
+          for (; j3 < 2; j3++) {
+            err = jStat2.erfc(x2) - pp;
+            x2 += err / (1.1283791670955126 * Math2.exp(-x2 * x2) - x2 * err);
+          }
+          return p3 < 1 ? x2 : -x2;
+        };
+        jStat2.ibetainv = function ibetainv(p3, a2, b3) {
+          var EPS = 1e-8;
+          var a1 = a2 - 1;
+          var b1 = b3 - 1;
+          var j3 = 0;
+          var lna, lnb, pp, t2, u3, err, x2, al, h3, w2, afac;
+          if (p3 <= 0)
+            return 0;
+          if (p3 >= 1)
+            return 1;
+          if (a2 >= 1 && b3 >= 1) {
+            pp = p3 < 0.5 ? p3 : 1 - p3;
+            t2 = Math2.sqrt(-2 * Math2.log(pp));
+            x2 = (2.30753 + t2 * 0.27061) / (1 + t2 * (0.99229 + t2 * 0.04481)) - t2;
+            if (p3 < 0.5)
+              x2 = -x2;
+            al = (x2 * x2 - 3) / 6;
+            h3 = 2 / (1 / (2 * a2 - 1) + 1 / (2 * b3 - 1));
+            w2 = x2 * Math2.sqrt(al + h3) / h3 - (1 / (2 * b3 - 1) - 1 / (2 * a2 - 1)) * (al + 5 / 6 - 2 / (3 * h3));
+            x2 = a2 / (a2 + b3 * Math2.exp(2 * w2));
+          } else {
+            lna = Math2.log(a2 / (a2 + b3));
+            lnb = Math2.log(b3 / (a2 + b3));
+            t2 = Math2.exp(a2 * lna) / a2;
+            u3 = Math2.exp(b3 * lnb) / b3;
+            w2 = t2 + u3;
+            if (p3 < t2 / w2)
+              x2 = Math2.pow(a2 * w2 * p3, 1 / a2);
+            else
+              x2 = 1 - Math2.pow(b3 * w2 * (1 - p3), 1 / b3);
+          }
+          afac = -jStat2.gammaln(a2) - jStat2.gammaln(b3) + jStat2.gammaln(a2 + b3);
+          for (; j3 < 10; j3++) {
+            if (x2 === 0 || x2 === 1)
+              return x2;
+            err = jStat2.ibeta(x2, a2, b3) - p3;
+            t2 = Math2.exp(a1 * Math2.log(x2) + b1 * Math2.log(1 - x2) + afac);
+            u3 = err / t2;
+            x2 -= t2 = u3 / (1 - 0.5 * Math2.min(1, u3 * (a1 / x2 - b1 / (1 - x2))));
+            if (x2 <= 0)
+              x2 = 0.5 * (x2 + t2);
+            if (x2 >= 1)
+              x2 = 0.5 * (x2 + t2 + 1);
+            if (Math2.abs(t2) < EPS * x2 && j3 > 0)
+              break;
+          }
+          return x2;
+        };
+        jStat2.ibeta = function ibeta(x2, a2, b3) {
+          var bt2 = x2 === 0 || x2 === 1 ? 0 : Math2.exp(jStat2.gammaln(a2 + b3) - jStat2.gammaln(a2) - jStat2.gammaln(b3) + a2 * Math2.log(x2) + b3 * Math2.log(1 - x2));
+          if (x2 < 0 || x2 > 1)
+            return false;
+          if (x2 < (a2 + 1) / (a2 + b3 + 2))
+            return bt2 * jStat2.betacf(x2, a2, b3) / a2;
+          return 1 - bt2 * jStat2.betacf(1 - x2, b3, a2) / b3;
+        };
+        jStat2.randn = function randn(n2, m2) {
+          var u3, v2, x2, y2, q3;
+          if (!m2)
+            m2 = n2;
+          if (n2)
+            return jStat2.create(n2, m2, function() {
+              return jStat2.randn();
+            });
+          do {
+            u3 = jStat2._random_fn();
+            v2 = 1.7156 * (jStat2._random_fn() - 0.5);
+            x2 = u3 - 0.449871;
+            y2 = Math2.abs(v2) + 0.386595;
+            q3 = x2 * x2 + y2 * (0.196 * y2 - 0.25472 * x2);
+          } while (q3 > 0.27597 && (q3 > 0.27846 || v2 * v2 > -4 * Math2.log(u3) * u3 * u3));
+          return v2 / u3;
+        };
+        jStat2.randg = function randg(shape, n2, m2) {
+          var oalph = shape;
+          var a1, a2, u3, v2, x2, mat;
+          if (!m2)
+            m2 = n2;
+          if (!shape)
+            shape = 1;
+          if (n2) {
+            mat = jStat2.zeros(n2, m2);
+            mat.alter(function() {
+              return jStat2.randg(shape);
+            });
+            return mat;
+          }
+          if (shape < 1)
+            shape += 1;
+          a1 = shape - 1 / 3;
+          a2 = 1 / Math2.sqrt(9 * a1);
+          do {
+            do {
+              x2 = jStat2.randn();
+              v2 = 1 + a2 * x2;
+            } while (v2 <= 0);
+            v2 = v2 * v2 * v2;
+            u3 = jStat2._random_fn();
+          } while (u3 > 1 - 0.331 * Math2.pow(x2, 4) && Math2.log(u3) > 0.5 * x2 * x2 + a1 * (1 - v2 + Math2.log(v2)));
+          if (shape == oalph)
+            return a1 * v2;
+          do {
+            u3 = jStat2._random_fn();
+          } while (u3 === 0);
+          return Math2.pow(u3, 1 / oalph) * a1 * v2;
+        };
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jStat2.fn[passfunc] = function() {
+              return jStat2(
+                jStat2.map(this, function(value) {
+                  return jStat2[passfunc](value);
+                })
+              );
+            };
+          })(funcs[i3]);
+        })("gammaln gammafn factorial factorialln".split(" "));
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jStat2.fn[passfunc] = function() {
+              return jStat2(jStat2[passfunc].apply(null, arguments));
+            };
+          })(funcs[i3]);
+        })("randn".split(" "));
+      })(jStat, Math);
+      (function(jStat2, Math2) {
+        (function(list) {
+          for (var i3 = 0; i3 < list.length; i3++) (function(func) {
+            jStat2[func] = function f2(a2, b3, c5) {
+              if (!(this instanceof f2))
+                return new f2(a2, b3, c5);
+              this._a = a2;
+              this._b = b3;
+              this._c = c5;
+              return this;
+            };
+            jStat2.fn[func] = function(a2, b3, c5) {
+              var newthis = jStat2[func](a2, b3, c5);
+              newthis.data = this;
+              return newthis;
+            };
+            jStat2[func].prototype.sample = function(arr) {
+              var a2 = this._a;
+              var b3 = this._b;
+              var c5 = this._c;
+              if (arr)
+                return jStat2.alter(arr, function() {
+                  return jStat2[func].sample(a2, b3, c5);
+                });
+              else
+                return jStat2[func].sample(a2, b3, c5);
+            };
+            (function(vals) {
+              for (var i4 = 0; i4 < vals.length; i4++) (function(fnfunc) {
+                jStat2[func].prototype[fnfunc] = function(x2) {
+                  var a2 = this._a;
+                  var b3 = this._b;
+                  var c5 = this._c;
+                  if (!x2 && x2 !== 0)
+                    x2 = this.data;
+                  if (typeof x2 !== "number") {
+                    return jStat2.fn.map.call(x2, function(x3) {
+                      return jStat2[func][fnfunc](x3, a2, b3, c5);
+                    });
+                  }
+                  return jStat2[func][fnfunc](x2, a2, b3, c5);
+                };
+              })(vals[i4]);
+            })("pdf cdf inv".split(" "));
+            (function(vals) {
+              for (var i4 = 0; i4 < vals.length; i4++) (function(fnfunc) {
+                jStat2[func].prototype[fnfunc] = function() {
+                  return jStat2[func][fnfunc](this._a, this._b, this._c);
+                };
+              })(vals[i4]);
+            })("mean median mode variance".split(" "));
+          })(list[i3]);
+        })("beta centralF cauchy chisquare exponential gamma invgamma kumaraswamy laplace lognormal noncentralt normal pareto studentt weibull uniform binomial negbin hypgeom poisson triangular tukey arcsine".split(" "));
+        jStat2.extend(jStat2.beta, {
+          pdf: function pdf(x2, alpha, beta) {
+            if (x2 > 1 || x2 < 0)
+              return 0;
+            if (alpha == 1 && beta == 1)
+              return 1;
+            if (alpha < 512 && beta < 512) {
+              return Math2.pow(x2, alpha - 1) * Math2.pow(1 - x2, beta - 1) / jStat2.betafn(alpha, beta);
+            } else {
+              return Math2.exp((alpha - 1) * Math2.log(x2) + (beta - 1) * Math2.log(1 - x2) - jStat2.betaln(alpha, beta));
+            }
+          },
+          cdf: function cdf(x2, alpha, beta) {
+            return x2 > 1 || x2 < 0 ? (x2 > 1) * 1 : jStat2.ibeta(x2, alpha, beta);
+          },
+          inv: function inv(x2, alpha, beta) {
+            return jStat2.ibetainv(x2, alpha, beta);
+          },
+          mean: function mean2(alpha, beta) {
+            return alpha / (alpha + beta);
+          },
+          median: function median2(alpha, beta) {
+            return jStat2.ibetainv(0.5, alpha, beta);
+          },
+          mode: function mode(alpha, beta) {
+            return (alpha - 1) / (alpha + beta - 2);
+          },
+          // return a random sample
+          sample: function sample(alpha, beta) {
+            var u3 = jStat2.randg(alpha);
+            return u3 / (u3 + jStat2.randg(beta));
+          },
+          variance: function variance(alpha, beta) {
+            return alpha * beta / (Math2.pow(alpha + beta, 2) * (alpha + beta + 1));
+          }
+        });
+        jStat2.extend(jStat2.centralF, {
+          // This implementation of the pdf function avoids float overflow
+          // See the way that R calculates this value:
+          // https://svn.r-project.org/R/trunk/src/nmath/df.c
+          pdf: function pdf(x2, df1, df2) {
+            var p3, q3, f2;
+            if (x2 < 0)
+              return 0;
+            if (df1 <= 2) {
+              if (x2 === 0 && df1 < 2) {
+                return Infinity;
+              }
+              if (x2 === 0 && df1 === 2) {
+                return 1;
+              }
+              return 1 / jStat2.betafn(df1 / 2, df2 / 2) * Math2.pow(df1 / df2, df1 / 2) * Math2.pow(x2, df1 / 2 - 1) * Math2.pow(1 + df1 / df2 * x2, -(df1 + df2) / 2);
+            }
+            p3 = df1 * x2 / (df2 + x2 * df1);
+            q3 = df2 / (df2 + x2 * df1);
+            f2 = df1 * q3 / 2;
+            return f2 * jStat2.binomial.pdf((df1 - 2) / 2, (df1 + df2 - 2) / 2, p3);
+          },
+          cdf: function cdf(x2, df1, df2) {
+            if (x2 < 0)
+              return 0;
+            return jStat2.ibeta(df1 * x2 / (df1 * x2 + df2), df1 / 2, df2 / 2);
+          },
+          inv: function inv(x2, df1, df2) {
+            return df2 / (df1 * (1 / jStat2.ibetainv(x2, df1 / 2, df2 / 2) - 1));
+          },
+          mean: function mean2(df1, df2) {
+            return df2 > 2 ? df2 / (df2 - 2) : void 0;
+          },
+          mode: function mode(df1, df2) {
+            return df1 > 2 ? df2 * (df1 - 2) / (df1 * (df2 + 2)) : void 0;
+          },
+          // return a random sample
+          sample: function sample(df1, df2) {
+            var x1 = jStat2.randg(df1 / 2) * 2;
+            var x2 = jStat2.randg(df2 / 2) * 2;
+            return x1 / df1 / (x2 / df2);
+          },
+          variance: function variance(df1, df2) {
+            if (df2 <= 4)
+              return void 0;
+            return 2 * df2 * df2 * (df1 + df2 - 2) / (df1 * (df2 - 2) * (df2 - 2) * (df2 - 4));
+          }
+        });
+        jStat2.extend(jStat2.cauchy, {
+          pdf: function pdf(x2, local, scale) {
+            if (scale < 0) {
+              return 0;
+            }
+            return scale / (Math2.pow(x2 - local, 2) + Math2.pow(scale, 2)) / Math2.PI;
+          },
+          cdf: function cdf(x2, local, scale) {
+            return Math2.atan((x2 - local) / scale) / Math2.PI + 0.5;
+          },
+          inv: function(p3, local, scale) {
+            return local + scale * Math2.tan(Math2.PI * (p3 - 0.5));
+          },
+          median: function median2(local) {
+            return local;
+          },
+          mode: function mode(local) {
+            return local;
+          },
+          sample: function sample(local, scale) {
+            return jStat2.randn() * Math2.sqrt(1 / (2 * jStat2.randg(0.5))) * scale + local;
+          }
+        });
+        jStat2.extend(jStat2.chisquare, {
+          pdf: function pdf(x2, dof) {
+            if (x2 < 0)
+              return 0;
+            return x2 === 0 && dof === 2 ? 0.5 : Math2.exp((dof / 2 - 1) * Math2.log(x2) - x2 / 2 - dof / 2 * Math2.log(2) - jStat2.gammaln(dof / 2));
+          },
+          cdf: function cdf(x2, dof) {
+            if (x2 < 0)
+              return 0;
+            return jStat2.lowRegGamma(dof / 2, x2 / 2);
+          },
+          inv: function(p3, dof) {
+            return 2 * jStat2.gammapinv(p3, 0.5 * dof);
+          },
+          mean: function(dof) {
+            return dof;
+          },
+          // TODO: this is an approximation (is there a better way?)
+          median: function median2(dof) {
+            return dof * Math2.pow(1 - 2 / (9 * dof), 3);
+          },
+          mode: function mode(dof) {
+            return dof - 2 > 0 ? dof - 2 : 0;
+          },
+          sample: function sample(dof) {
+            return jStat2.randg(dof / 2) * 2;
+          },
+          variance: function variance(dof) {
+            return 2 * dof;
+          }
+        });
+        jStat2.extend(jStat2.exponential, {
+          pdf: function pdf(x2, rate) {
+            return x2 < 0 ? 0 : rate * Math2.exp(-rate * x2);
+          },
+          cdf: function cdf(x2, rate) {
+            return x2 < 0 ? 0 : 1 - Math2.exp(-rate * x2);
+          },
+          inv: function(p3, rate) {
+            return -Math2.log(1 - p3) / rate;
+          },
+          mean: function(rate) {
+            return 1 / rate;
+          },
+          median: function(rate) {
+            return 1 / rate * Math2.log(2);
+          },
+          mode: function mode() {
+            return 0;
+          },
+          sample: function sample(rate) {
+            return -1 / rate * Math2.log(jStat2._random_fn());
+          },
+          variance: function(rate) {
+            return Math2.pow(rate, -2);
+          }
+        });
+        jStat2.extend(jStat2.gamma, {
+          pdf: function pdf(x2, shape, scale) {
+            if (x2 < 0)
+              return 0;
+            return x2 === 0 && shape === 1 ? 1 / scale : Math2.exp((shape - 1) * Math2.log(x2) - x2 / scale - jStat2.gammaln(shape) - shape * Math2.log(scale));
+          },
+          cdf: function cdf(x2, shape, scale) {
+            if (x2 < 0)
+              return 0;
+            return jStat2.lowRegGamma(shape, x2 / scale);
+          },
+          inv: function(p3, shape, scale) {
+            return jStat2.gammapinv(p3, shape) * scale;
+          },
+          mean: function(shape, scale) {
+            return shape * scale;
+          },
+          mode: function mode(shape, scale) {
+            if (shape > 1) return (shape - 1) * scale;
+            return void 0;
+          },
+          sample: function sample(shape, scale) {
+            return jStat2.randg(shape) * scale;
+          },
+          variance: function variance(shape, scale) {
+            return shape * scale * scale;
+          }
+        });
+        jStat2.extend(jStat2.invgamma, {
+          pdf: function pdf(x2, shape, scale) {
+            if (x2 <= 0)
+              return 0;
+            return Math2.exp(-(shape + 1) * Math2.log(x2) - scale / x2 - jStat2.gammaln(shape) + shape * Math2.log(scale));
+          },
+          cdf: function cdf(x2, shape, scale) {
+            if (x2 <= 0)
+              return 0;
+            return 1 - jStat2.lowRegGamma(shape, scale / x2);
+          },
+          inv: function(p3, shape, scale) {
+            return scale / jStat2.gammapinv(1 - p3, shape);
+          },
+          mean: function(shape, scale) {
+            return shape > 1 ? scale / (shape - 1) : void 0;
+          },
+          mode: function mode(shape, scale) {
+            return scale / (shape + 1);
+          },
+          sample: function sample(shape, scale) {
+            return scale / jStat2.randg(shape);
+          },
+          variance: function variance(shape, scale) {
+            if (shape <= 2)
+              return void 0;
+            return scale * scale / ((shape - 1) * (shape - 1) * (shape - 2));
+          }
+        });
+        jStat2.extend(jStat2.kumaraswamy, {
+          pdf: function pdf(x2, alpha, beta) {
+            if (x2 === 0 && alpha === 1)
+              return beta;
+            else if (x2 === 1 && beta === 1)
+              return alpha;
+            return Math2.exp(Math2.log(alpha) + Math2.log(beta) + (alpha - 1) * Math2.log(x2) + (beta - 1) * Math2.log(1 - Math2.pow(x2, alpha)));
+          },
+          cdf: function cdf(x2, alpha, beta) {
+            if (x2 < 0)
+              return 0;
+            else if (x2 > 1)
+              return 1;
+            return 1 - Math2.pow(1 - Math2.pow(x2, alpha), beta);
+          },
+          inv: function inv(p3, alpha, beta) {
+            return Math2.pow(1 - Math2.pow(1 - p3, 1 / beta), 1 / alpha);
+          },
+          mean: function(alpha, beta) {
+            return beta * jStat2.gammafn(1 + 1 / alpha) * jStat2.gammafn(beta) / jStat2.gammafn(1 + 1 / alpha + beta);
+          },
+          median: function median2(alpha, beta) {
+            return Math2.pow(1 - Math2.pow(2, -1 / beta), 1 / alpha);
+          },
+          mode: function mode(alpha, beta) {
+            if (!(alpha >= 1 && beta >= 1 && (alpha !== 1 && beta !== 1)))
+              return void 0;
+            return Math2.pow((alpha - 1) / (alpha * beta - 1), 1 / alpha);
+          },
+          variance: function variance() {
+            throw new Error("variance not yet implemented");
+          }
+        });
+        jStat2.extend(jStat2.lognormal, {
+          pdf: function pdf(x2, mu, sigma) {
+            if (x2 <= 0)
+              return 0;
+            return Math2.exp(-Math2.log(x2) - 0.5 * Math2.log(2 * Math2.PI) - Math2.log(sigma) - Math2.pow(Math2.log(x2) - mu, 2) / (2 * sigma * sigma));
+          },
+          cdf: function cdf(x2, mu, sigma) {
+            if (x2 < 0)
+              return 0;
+            return 0.5 + 0.5 * jStat2.erf((Math2.log(x2) - mu) / Math2.sqrt(2 * sigma * sigma));
+          },
+          inv: function(p3, mu, sigma) {
+            return Math2.exp(-1.4142135623730951 * sigma * jStat2.erfcinv(2 * p3) + mu);
+          },
+          mean: function mean2(mu, sigma) {
+            return Math2.exp(mu + sigma * sigma / 2);
+          },
+          median: function median2(mu) {
+            return Math2.exp(mu);
+          },
+          mode: function mode(mu, sigma) {
+            return Math2.exp(mu - sigma * sigma);
+          },
+          sample: function sample(mu, sigma) {
+            return Math2.exp(jStat2.randn() * sigma + mu);
+          },
+          variance: function variance(mu, sigma) {
+            return (Math2.exp(sigma * sigma) - 1) * Math2.exp(2 * mu + sigma * sigma);
+          }
+        });
+        jStat2.extend(jStat2.noncentralt, {
+          pdf: function pdf(x2, dof, ncp) {
+            var tol = 1e-14;
+            if (Math2.abs(ncp) < tol)
+              return jStat2.studentt.pdf(x2, dof);
+            if (Math2.abs(x2) < tol) {
+              return Math2.exp(jStat2.gammaln((dof + 1) / 2) - ncp * ncp / 2 - 0.5 * Math2.log(Math2.PI * dof) - jStat2.gammaln(dof / 2));
+            }
+            return dof / x2 * (jStat2.noncentralt.cdf(x2 * Math2.sqrt(1 + 2 / dof), dof + 2, ncp) - jStat2.noncentralt.cdf(x2, dof, ncp));
+          },
+          cdf: function cdf(x2, dof, ncp) {
+            var tol = 1e-14;
+            var min_iterations = 200;
+            if (Math2.abs(ncp) < tol)
+              return jStat2.studentt.cdf(x2, dof);
+            var flip = false;
+            if (x2 < 0) {
+              flip = true;
+              ncp = -ncp;
+            }
+            var prob = jStat2.normal.cdf(-ncp, 0, 1);
+            var value = tol + 1;
+            var lastvalue = value;
+            var y2 = x2 * x2 / (x2 * x2 + dof);
+            var j3 = 0;
+            var p3 = Math2.exp(-ncp * ncp / 2);
+            var q3 = Math2.exp(-ncp * ncp / 2 - 0.5 * Math2.log(2) - jStat2.gammaln(3 / 2)) * ncp;
+            while (j3 < min_iterations || lastvalue > tol || value > tol) {
+              lastvalue = value;
+              if (j3 > 0) {
+                p3 *= ncp * ncp / (2 * j3);
+                q3 *= ncp * ncp / (2 * (j3 + 1 / 2));
+              }
+              value = p3 * jStat2.beta.cdf(y2, j3 + 0.5, dof / 2) + q3 * jStat2.beta.cdf(y2, j3 + 1, dof / 2);
+              prob += 0.5 * value;
+              j3++;
+            }
+            return flip ? 1 - prob : prob;
+          }
+        });
+        jStat2.extend(jStat2.normal, {
+          pdf: function pdf(x2, mean2, std) {
+            return Math2.exp(-0.5 * Math2.log(2 * Math2.PI) - Math2.log(std) - Math2.pow(x2 - mean2, 2) / (2 * std * std));
+          },
+          cdf: function cdf(x2, mean2, std) {
+            return 0.5 * (1 + jStat2.erf((x2 - mean2) / Math2.sqrt(2 * std * std)));
+          },
+          inv: function(p3, mean2, std) {
+            return -1.4142135623730951 * std * jStat2.erfcinv(2 * p3) + mean2;
+          },
+          mean: function(mean2) {
+            return mean2;
+          },
+          median: function median2(mean2) {
+            return mean2;
+          },
+          mode: function(mean2) {
+            return mean2;
+          },
+          sample: function sample(mean2, std) {
+            return jStat2.randn() * std + mean2;
+          },
+          variance: function(mean2, std) {
+            return std * std;
+          }
+        });
+        jStat2.extend(jStat2.pareto, {
+          pdf: function pdf(x2, scale, shape) {
+            if (x2 < scale)
+              return 0;
+            return shape * Math2.pow(scale, shape) / Math2.pow(x2, shape + 1);
+          },
+          cdf: function cdf(x2, scale, shape) {
+            if (x2 < scale)
+              return 0;
+            return 1 - Math2.pow(scale / x2, shape);
+          },
+          inv: function inv(p3, scale, shape) {
+            return scale / Math2.pow(1 - p3, 1 / shape);
+          },
+          mean: function mean2(scale, shape) {
+            if (shape <= 1)
+              return void 0;
+            return shape * Math2.pow(scale, shape) / (shape - 1);
+          },
+          median: function median2(scale, shape) {
+            return scale * (shape * Math2.SQRT2);
+          },
+          mode: function mode(scale) {
+            return scale;
+          },
+          variance: function(scale, shape) {
+            if (shape <= 2)
+              return void 0;
+            return scale * scale * shape / (Math2.pow(shape - 1, 2) * (shape - 2));
+          }
+        });
+        jStat2.extend(jStat2.studentt, {
+          pdf: function pdf(x2, dof) {
+            dof = dof > 1e100 ? 1e100 : dof;
+            return 1 / (Math2.sqrt(dof) * jStat2.betafn(0.5, dof / 2)) * Math2.pow(1 + x2 * x2 / dof, -((dof + 1) / 2));
+          },
+          cdf: function cdf(x2, dof) {
+            var dof2 = dof / 2;
+            return jStat2.ibeta((x2 + Math2.sqrt(x2 * x2 + dof)) / (2 * Math2.sqrt(x2 * x2 + dof)), dof2, dof2);
+          },
+          inv: function(p3, dof) {
+            var x2 = jStat2.ibetainv(2 * Math2.min(p3, 1 - p3), 0.5 * dof, 0.5);
+            x2 = Math2.sqrt(dof * (1 - x2) / x2);
+            return p3 > 0.5 ? x2 : -x2;
+          },
+          mean: function mean2(dof) {
+            return dof > 1 ? 0 : void 0;
+          },
+          median: function median2() {
+            return 0;
+          },
+          mode: function mode() {
+            return 0;
+          },
+          sample: function sample(dof) {
+            return jStat2.randn() * Math2.sqrt(dof / (2 * jStat2.randg(dof / 2)));
+          },
+          variance: function variance(dof) {
+            return dof > 2 ? dof / (dof - 2) : dof > 1 ? Infinity : void 0;
+          }
+        });
+        jStat2.extend(jStat2.weibull, {
+          pdf: function pdf(x2, scale, shape) {
+            if (x2 < 0 || scale < 0 || shape < 0)
+              return 0;
+            return shape / scale * Math2.pow(x2 / scale, shape - 1) * Math2.exp(-Math2.pow(x2 / scale, shape));
+          },
+          cdf: function cdf(x2, scale, shape) {
+            return x2 < 0 ? 0 : 1 - Math2.exp(-Math2.pow(x2 / scale, shape));
+          },
+          inv: function(p3, scale, shape) {
+            return scale * Math2.pow(-Math2.log(1 - p3), 1 / shape);
+          },
+          mean: function(scale, shape) {
+            return scale * jStat2.gammafn(1 + 1 / shape);
+          },
+          median: function median2(scale, shape) {
+            return scale * Math2.pow(Math2.log(2), 1 / shape);
+          },
+          mode: function mode(scale, shape) {
+            if (shape <= 1)
+              return 0;
+            return scale * Math2.pow((shape - 1) / shape, 1 / shape);
+          },
+          sample: function sample(scale, shape) {
+            return scale * Math2.pow(-Math2.log(jStat2._random_fn()), 1 / shape);
+          },
+          variance: function variance(scale, shape) {
+            return scale * scale * jStat2.gammafn(1 + 2 / shape) - Math2.pow(jStat2.weibull.mean(scale, shape), 2);
+          }
+        });
+        jStat2.extend(jStat2.uniform, {
+          pdf: function pdf(x2, a2, b3) {
+            return x2 < a2 || x2 > b3 ? 0 : 1 / (b3 - a2);
+          },
+          cdf: function cdf(x2, a2, b3) {
+            if (x2 < a2)
+              return 0;
+            else if (x2 < b3)
+              return (x2 - a2) / (b3 - a2);
+            return 1;
+          },
+          inv: function(p3, a2, b3) {
+            return a2 + p3 * (b3 - a2);
+          },
+          mean: function mean2(a2, b3) {
+            return 0.5 * (a2 + b3);
+          },
+          median: function median2(a2, b3) {
+            return jStat2.mean(a2, b3);
+          },
+          mode: function mode() {
+            throw new Error("mode is not yet implemented");
+          },
+          sample: function sample(a2, b3) {
+            return a2 / 2 + b3 / 2 + (b3 / 2 - a2 / 2) * (2 * jStat2._random_fn() - 1);
+          },
+          variance: function variance(a2, b3) {
+            return Math2.pow(b3 - a2, 2) / 12;
+          }
+        });
+        function betinc(x2, a2, b3, eps) {
+          var a0 = 0;
+          var b0 = 1;
+          var a1 = 1;
+          var b1 = 1;
+          var m9 = 0;
+          var a22 = 0;
+          var c9;
+          while (Math2.abs((a1 - a22) / a1) > eps) {
+            a22 = a1;
+            c9 = -(a2 + m9) * (a2 + b3 + m9) * x2 / (a2 + 2 * m9) / (a2 + 2 * m9 + 1);
+            a0 = a1 + c9 * a0;
+            b0 = b1 + c9 * b0;
+            m9 = m9 + 1;
+            c9 = m9 * (b3 - m9) * x2 / (a2 + 2 * m9 - 1) / (a2 + 2 * m9);
+            a1 = a0 + c9 * a1;
+            b1 = b0 + c9 * b1;
+            a0 = a0 / b1;
+            b0 = b0 / b1;
+            a1 = a1 / b1;
+            b1 = 1;
+          }
+          return a1 / a2;
+        }
+        jStat2.extend(jStat2.binomial, {
+          pdf: function pdf(k3, n2, p3) {
+            return p3 === 0 || p3 === 1 ? n2 * p3 === k3 ? 1 : 0 : jStat2.combination(n2, k3) * Math2.pow(p3, k3) * Math2.pow(1 - p3, n2 - k3);
+          },
+          cdf: function cdf(x2, n2, p3) {
+            var betacdf;
+            var eps = 1e-10;
+            if (x2 < 0)
+              return 0;
+            if (x2 >= n2)
+              return 1;
+            if (p3 < 0 || p3 > 1 || n2 <= 0)
+              return NaN;
+            x2 = Math2.floor(x2);
+            var z5 = p3;
+            var a2 = x2 + 1;
+            var b3 = n2 - x2;
+            var s3 = a2 + b3;
+            var bt2 = Math2.exp(jStat2.gammaln(s3) - jStat2.gammaln(b3) - jStat2.gammaln(a2) + a2 * Math2.log(z5) + b3 * Math2.log(1 - z5));
+            if (z5 < (a2 + 1) / (s3 + 2))
+              betacdf = bt2 * betinc(z5, a2, b3, eps);
+            else
+              betacdf = 1 - bt2 * betinc(1 - z5, b3, a2, eps);
+            return Math2.round((1 - betacdf) * (1 / eps)) / (1 / eps);
+          }
+        });
+        jStat2.extend(jStat2.negbin, {
+          pdf: function pdf(k3, r2, p3) {
+            if (k3 !== k3 >>> 0)
+              return false;
+            if (k3 < 0)
+              return 0;
+            return jStat2.combination(k3 + r2 - 1, r2 - 1) * Math2.pow(1 - p3, k3) * Math2.pow(p3, r2);
+          },
+          cdf: function cdf(x2, r2, p3) {
+            var sum2 = 0, k3 = 0;
+            if (x2 < 0) return 0;
+            for (; k3 <= x2; k3++) {
+              sum2 += jStat2.negbin.pdf(k3, r2, p3);
+            }
+            return sum2;
+          }
+        });
+        jStat2.extend(jStat2.hypgeom, {
+          pdf: function pdf(k3, N3, m2, n2) {
+            if (k3 !== k3 | 0) {
+              return false;
+            } else if (k3 < 0 || k3 < m2 - (N3 - n2)) {
+              return 0;
+            } else if (k3 > n2 || k3 > m2) {
+              return 0;
+            } else if (m2 * 2 > N3) {
+              if (n2 * 2 > N3) {
+                return jStat2.hypgeom.pdf(N3 - m2 - n2 + k3, N3, N3 - m2, N3 - n2);
+              } else {
+                return jStat2.hypgeom.pdf(n2 - k3, N3, N3 - m2, n2);
+              }
+            } else if (n2 * 2 > N3) {
+              return jStat2.hypgeom.pdf(m2 - k3, N3, m2, N3 - n2);
+            } else if (m2 < n2) {
+              return jStat2.hypgeom.pdf(k3, N3, n2, m2);
+            } else {
+              var scaledPDF = 1;
+              var samplesDone = 0;
+              for (var i3 = 0; i3 < k3; i3++) {
+                while (scaledPDF > 1 && samplesDone < n2) {
+                  scaledPDF *= 1 - m2 / (N3 - samplesDone);
+                  samplesDone++;
+                }
+                scaledPDF *= (n2 - i3) * (m2 - i3) / ((i3 + 1) * (N3 - m2 - n2 + i3 + 1));
+              }
+              for (; samplesDone < n2; samplesDone++) {
+                scaledPDF *= 1 - m2 / (N3 - samplesDone);
+              }
+              return Math2.min(1, Math2.max(0, scaledPDF));
+            }
+          },
+          cdf: function cdf(x2, N3, m2, n2) {
+            if (x2 < 0 || x2 < m2 - (N3 - n2)) {
+              return 0;
+            } else if (x2 >= n2 || x2 >= m2) {
+              return 1;
+            } else if (m2 * 2 > N3) {
+              if (n2 * 2 > N3) {
+                return jStat2.hypgeom.cdf(N3 - m2 - n2 + x2, N3, N3 - m2, N3 - n2);
+              } else {
+                return 1 - jStat2.hypgeom.cdf(n2 - x2 - 1, N3, N3 - m2, n2);
+              }
+            } else if (n2 * 2 > N3) {
+              return 1 - jStat2.hypgeom.cdf(m2 - x2 - 1, N3, m2, N3 - n2);
+            } else if (m2 < n2) {
+              return jStat2.hypgeom.cdf(x2, N3, n2, m2);
+            } else {
+              var scaledCDF = 1;
+              var scaledPDF = 1;
+              var samplesDone = 0;
+              for (var i3 = 0; i3 < x2; i3++) {
+                while (scaledCDF > 1 && samplesDone < n2) {
+                  var factor = 1 - m2 / (N3 - samplesDone);
+                  scaledPDF *= factor;
+                  scaledCDF *= factor;
+                  samplesDone++;
+                }
+                scaledPDF *= (n2 - i3) * (m2 - i3) / ((i3 + 1) * (N3 - m2 - n2 + i3 + 1));
+                scaledCDF += scaledPDF;
+              }
+              for (; samplesDone < n2; samplesDone++) {
+                scaledCDF *= 1 - m2 / (N3 - samplesDone);
+              }
+              return Math2.min(1, Math2.max(0, scaledCDF));
+            }
+          }
+        });
+        jStat2.extend(jStat2.poisson, {
+          pdf: function pdf(k3, l) {
+            if (l < 0 || k3 % 1 !== 0 || k3 < 0) {
+              return 0;
+            }
+            return Math2.pow(l, k3) * Math2.exp(-l) / jStat2.factorial(k3);
+          },
+          cdf: function cdf(x2, l) {
+            var sumarr = [], k3 = 0;
+            if (x2 < 0) return 0;
+            for (; k3 <= x2; k3++) {
+              sumarr.push(jStat2.poisson.pdf(k3, l));
+            }
+            return jStat2.sum(sumarr);
+          },
+          mean: function(l) {
+            return l;
+          },
+          variance: function(l) {
+            return l;
+          },
+          sampleSmall: function sampleSmall(l) {
+            var p3 = 1, k3 = 0, L3 = Math2.exp(-l);
+            do {
+              k3++;
+              p3 *= jStat2._random_fn();
+            } while (p3 > L3);
+            return k3 - 1;
+          },
+          sampleLarge: function sampleLarge(l) {
+            var lam = l;
+            var k3;
+            var U3, V3, slam, loglam, a2, b3, invalpha, vr2, us2;
+            slam = Math2.sqrt(lam);
+            loglam = Math2.log(lam);
+            b3 = 0.931 + 2.53 * slam;
+            a2 = -0.059 + 0.02483 * b3;
+            invalpha = 1.1239 + 1.1328 / (b3 - 3.4);
+            vr2 = 0.9277 - 3.6224 / (b3 - 2);
+            while (1) {
+              U3 = Math2.random() - 0.5;
+              V3 = Math2.random();
+              us2 = 0.5 - Math2.abs(U3);
+              k3 = Math2.floor((2 * a2 / us2 + b3) * U3 + lam + 0.43);
+              if (us2 >= 0.07 && V3 <= vr2) {
+                return k3;
+              }
+              if (k3 < 0 || us2 < 0.013 && V3 > us2) {
+                continue;
+              }
+              if (Math2.log(V3) + Math2.log(invalpha) - Math2.log(a2 / (us2 * us2) + b3) <= -lam + k3 * loglam - jStat2.loggam(k3 + 1)) {
+                return k3;
+              }
+            }
+          },
+          sample: function sample(l) {
+            if (l < 10)
+              return this.sampleSmall(l);
+            else
+              return this.sampleLarge(l);
+          }
+        });
+        jStat2.extend(jStat2.triangular, {
+          pdf: function pdf(x2, a2, b3, c5) {
+            if (b3 <= a2 || c5 < a2 || c5 > b3) {
+              return NaN;
+            } else {
+              if (x2 < a2 || x2 > b3) {
+                return 0;
+              } else if (x2 < c5) {
+                return 2 * (x2 - a2) / ((b3 - a2) * (c5 - a2));
+              } else if (x2 === c5) {
+                return 2 / (b3 - a2);
+              } else {
+                return 2 * (b3 - x2) / ((b3 - a2) * (b3 - c5));
+              }
+            }
+          },
+          cdf: function cdf(x2, a2, b3, c5) {
+            if (b3 <= a2 || c5 < a2 || c5 > b3)
+              return NaN;
+            if (x2 <= a2)
+              return 0;
+            else if (x2 >= b3)
+              return 1;
+            if (x2 <= c5)
+              return Math2.pow(x2 - a2, 2) / ((b3 - a2) * (c5 - a2));
+            else
+              return 1 - Math2.pow(b3 - x2, 2) / ((b3 - a2) * (b3 - c5));
+          },
+          inv: function inv(p3, a2, b3, c5) {
+            if (b3 <= a2 || c5 < a2 || c5 > b3) {
+              return NaN;
+            } else {
+              if (p3 <= (c5 - a2) / (b3 - a2)) {
+                return a2 + (b3 - a2) * Math2.sqrt(p3 * ((c5 - a2) / (b3 - a2)));
+              } else {
+                return a2 + (b3 - a2) * (1 - Math2.sqrt((1 - p3) * (1 - (c5 - a2) / (b3 - a2))));
+              }
+            }
+          },
+          mean: function mean2(a2, b3, c5) {
+            return (a2 + b3 + c5) / 3;
+          },
+          median: function median2(a2, b3, c5) {
+            if (c5 <= (a2 + b3) / 2) {
+              return b3 - Math2.sqrt((b3 - a2) * (b3 - c5)) / Math2.sqrt(2);
+            } else if (c5 > (a2 + b3) / 2) {
+              return a2 + Math2.sqrt((b3 - a2) * (c5 - a2)) / Math2.sqrt(2);
+            }
+          },
+          mode: function mode(a2, b3, c5) {
+            return c5;
+          },
+          sample: function sample(a2, b3, c5) {
+            var u3 = jStat2._random_fn();
+            if (u3 < (c5 - a2) / (b3 - a2))
+              return a2 + Math2.sqrt(u3 * (b3 - a2) * (c5 - a2));
+            return b3 - Math2.sqrt((1 - u3) * (b3 - a2) * (b3 - c5));
+          },
+          variance: function variance(a2, b3, c5) {
+            return (a2 * a2 + b3 * b3 + c5 * c5 - a2 * b3 - a2 * c5 - b3 * c5) / 18;
+          }
+        });
+        jStat2.extend(jStat2.arcsine, {
+          pdf: function pdf(x2, a2, b3) {
+            if (b3 <= a2) return NaN;
+            return x2 <= a2 || x2 >= b3 ? 0 : 2 / Math2.PI * Math2.pow(Math2.pow(b3 - a2, 2) - Math2.pow(2 * x2 - a2 - b3, 2), -0.5);
+          },
+          cdf: function cdf(x2, a2, b3) {
+            if (x2 < a2)
+              return 0;
+            else if (x2 < b3)
+              return 2 / Math2.PI * Math2.asin(Math2.sqrt((x2 - a2) / (b3 - a2)));
+            return 1;
+          },
+          inv: function(p3, a2, b3) {
+            return a2 + (0.5 - 0.5 * Math2.cos(Math2.PI * p3)) * (b3 - a2);
+          },
+          mean: function mean2(a2, b3) {
+            if (b3 <= a2) return NaN;
+            return (a2 + b3) / 2;
+          },
+          median: function median2(a2, b3) {
+            if (b3 <= a2) return NaN;
+            return (a2 + b3) / 2;
+          },
+          mode: function mode() {
+            throw new Error("mode is not yet implemented");
+          },
+          sample: function sample(a2, b3) {
+            return (a2 + b3) / 2 + (b3 - a2) / 2 * Math2.sin(2 * Math2.PI * jStat2.uniform.sample(0, 1));
+          },
+          variance: function variance(a2, b3) {
+            if (b3 <= a2) return NaN;
+            return Math2.pow(b3 - a2, 2) / 8;
+          }
+        });
+        function laplaceSign(x2) {
+          return x2 / Math2.abs(x2);
+        }
+        jStat2.extend(jStat2.laplace, {
+          pdf: function pdf(x2, mu, b3) {
+            return b3 <= 0 ? 0 : Math2.exp(-Math2.abs(x2 - mu) / b3) / (2 * b3);
+          },
+          cdf: function cdf(x2, mu, b3) {
+            if (b3 <= 0) {
+              return 0;
+            }
+            if (x2 < mu) {
+              return 0.5 * Math2.exp((x2 - mu) / b3);
+            } else {
+              return 1 - 0.5 * Math2.exp(-(x2 - mu) / b3);
+            }
+          },
+          mean: function(mu) {
+            return mu;
+          },
+          median: function(mu) {
+            return mu;
+          },
+          mode: function(mu) {
+            return mu;
+          },
+          variance: function(mu, b3) {
+            return 2 * b3 * b3;
+          },
+          sample: function sample(mu, b3) {
+            var u3 = jStat2._random_fn() - 0.5;
+            return mu - b3 * laplaceSign(u3) * Math2.log(1 - 2 * Math2.abs(u3));
+          }
+        });
+        function tukeyWprob(w2, rr2, cc) {
+          var nleg = 12;
+          var ihalf = 6;
+          var C1 = -30;
+          var C22 = -50;
+          var C3 = 60;
+          var bb = 8;
+          var wlar = 3;
+          var wincr1 = 2;
+          var wincr2 = 3;
+          var xleg = [
+            0.9815606342467192,
+            0.9041172563704749,
+            0.7699026741943047,
+            0.5873179542866175,
+            0.3678314989981802,
+            0.1252334085114689
+          ];
+          var aleg = [
+            0.04717533638651183,
+            0.10693932599531843,
+            0.16007832854334622,
+            0.20316742672306592,
+            0.2334925365383548,
+            0.24914704581340277
+          ];
+          var qsqz = w2 * 0.5;
+          if (qsqz >= bb)
+            return 1;
+          var pr_w = 2 * jStat2.normal.cdf(qsqz, 0, 1, 1, 0) - 1;
+          if (pr_w >= Math2.exp(C22 / cc))
+            pr_w = Math2.pow(pr_w, cc);
+          else
+            pr_w = 0;
+          var wincr;
+          if (w2 > wlar)
+            wincr = wincr1;
+          else
+            wincr = wincr2;
+          var blb = qsqz;
+          var binc = (bb - qsqz) / wincr;
+          var bub = blb + binc;
+          var einsum = 0;
+          var cc1 = cc - 1;
+          for (var wi2 = 1; wi2 <= wincr; wi2++) {
+            var elsum = 0;
+            var a2 = 0.5 * (bub + blb);
+            var b3 = 0.5 * (bub - blb);
+            for (var jj = 1; jj <= nleg; jj++) {
+              var j3, xx;
+              if (ihalf < jj) {
+                j3 = nleg - jj + 1;
+                xx = xleg[j3 - 1];
+              } else {
+                j3 = jj;
+                xx = -xleg[j3 - 1];
+              }
+              var c5 = b3 * xx;
+              var ac = a2 + c5;
+              var qexpo = ac * ac;
+              if (qexpo > C3)
+                break;
+              var pplus = 2 * jStat2.normal.cdf(ac, 0, 1, 1, 0);
+              var pminus = 2 * jStat2.normal.cdf(ac, w2, 1, 1, 0);
+              var rinsum = pplus * 0.5 - pminus * 0.5;
+              if (rinsum >= Math2.exp(C1 / cc1)) {
+                rinsum = aleg[j3 - 1] * Math2.exp(-(0.5 * qexpo)) * Math2.pow(rinsum, cc1);
+                elsum += rinsum;
+              }
+            }
+            elsum *= 2 * b3 * cc / Math2.sqrt(2 * Math2.PI);
+            einsum += elsum;
+            blb = bub;
+            bub += binc;
+          }
+          pr_w += einsum;
+          if (pr_w <= Math2.exp(C1 / rr2))
+            return 0;
+          pr_w = Math2.pow(pr_w, rr2);
+          if (pr_w >= 1)
+            return 1;
+          return pr_w;
+        }
+        function tukeyQinv(p3, c5, v2) {
+          var p0 = 0.322232421088;
+          var q0 = 0.099348462606;
+          var p1 = -1;
+          var q1 = 0.588581570495;
+          var p22 = -0.342242088547;
+          var q22 = 0.531103462366;
+          var p32 = -0.204231210125;
+          var q3 = 0.10353775285;
+          var p4 = -453642210148e-16;
+          var q4 = 0.0038560700634;
+          var c1 = 0.8832;
+          var c22 = 0.2368;
+          var c32 = 1.214;
+          var c42 = 1.208;
+          var c52 = 1.4142;
+          var vmax = 120;
+          var ps2 = 0.5 - 0.5 * p3;
+          var yi2 = Math2.sqrt(Math2.log(1 / (ps2 * ps2)));
+          var t2 = yi2 + ((((yi2 * p4 + p32) * yi2 + p22) * yi2 + p1) * yi2 + p0) / ((((yi2 * q4 + q3) * yi2 + q22) * yi2 + q1) * yi2 + q0);
+          if (v2 < vmax) t2 += (t2 * t2 * t2 + t2) / v2 / 4;
+          var q5 = c1 - c22 * t2;
+          if (v2 < vmax) q5 += -c32 / v2 + c42 * t2 / v2;
+          return t2 * (q5 * Math2.log(c5 - 1) + c52);
+        }
+        jStat2.extend(jStat2.tukey, {
+          cdf: function cdf(q3, nmeans, df) {
+            var rr2 = 1;
+            var cc = nmeans;
+            var nlegq = 16;
+            var ihalfq = 8;
+            var eps1 = -30;
+            var eps2 = 1e-14;
+            var dhaf = 100;
+            var dquar = 800;
+            var deigh = 5e3;
+            var dlarg = 25e3;
+            var ulen1 = 1;
+            var ulen2 = 0.5;
+            var ulen3 = 0.25;
+            var ulen4 = 0.125;
+            var xlegq = [
+              0.9894009349916499,
+              0.9445750230732326,
+              0.8656312023878318,
+              0.755404408355003,
+              0.6178762444026438,
+              0.45801677765722737,
+              0.2816035507792589,
+              0.09501250983763744
+            ];
+            var alegq = [
+              0.027152459411754096,
+              0.062253523938647894,
+              0.09515851168249279,
+              0.12462897125553388,
+              0.14959598881657674,
+              0.16915651939500254,
+              0.18260341504492358,
+              0.1894506104550685
+            ];
+            if (q3 <= 0)
+              return 0;
+            if (df < 2 || rr2 < 1 || cc < 2) return NaN;
+            if (!Number.isFinite(q3))
+              return 1;
+            if (df > dlarg)
+              return tukeyWprob(q3, rr2, cc);
+            var f2 = df * 0.5;
+            var f2lf = f2 * Math2.log(df) - df * Math2.log(2) - jStat2.gammaln(f2);
+            var f21 = f2 - 1;
+            var ff4 = df * 0.25;
+            var ulen;
+            if (df <= dhaf) ulen = ulen1;
+            else if (df <= dquar) ulen = ulen2;
+            else if (df <= deigh) ulen = ulen3;
+            else ulen = ulen4;
+            f2lf += Math2.log(ulen);
+            var ans = 0;
+            for (var i3 = 1; i3 <= 50; i3++) {
+              var otsum = 0;
+              var twa1 = (2 * i3 - 1) * ulen;
+              for (var jj = 1; jj <= nlegq; jj++) {
+                var j3, t1;
+                if (ihalfq < jj) {
+                  j3 = jj - ihalfq - 1;
+                  t1 = f2lf + f21 * Math2.log(twa1 + xlegq[j3] * ulen) - (xlegq[j3] * ulen + twa1) * ff4;
+                } else {
+                  j3 = jj - 1;
+                  t1 = f2lf + f21 * Math2.log(twa1 - xlegq[j3] * ulen) + (xlegq[j3] * ulen - twa1) * ff4;
+                }
+                var qsqz;
+                if (t1 >= eps1) {
+                  if (ihalfq < jj) {
+                    qsqz = q3 * Math2.sqrt((xlegq[j3] * ulen + twa1) * 0.5);
+                  } else {
+                    qsqz = q3 * Math2.sqrt((-(xlegq[j3] * ulen) + twa1) * 0.5);
+                  }
+                  var wprb = tukeyWprob(qsqz, rr2, cc);
+                  var rotsum = wprb * alegq[j3] * Math2.exp(t1);
+                  otsum += rotsum;
+                }
+              }
+              if (i3 * ulen >= 1 && otsum <= eps2)
+                break;
+              ans += otsum;
+            }
+            if (otsum > eps2) {
+              throw new Error("tukey.cdf failed to converge");
+            }
+            if (ans > 1)
+              ans = 1;
+            return ans;
+          },
+          inv: function(p3, nmeans, df) {
+            var rr2 = 1;
+            var cc = nmeans;
+            var eps = 1e-4;
+            var maxiter = 50;
+            if (df < 2 || rr2 < 1 || cc < 2) return NaN;
+            if (p3 < 0 || p3 > 1) return NaN;
+            if (p3 === 0) return 0;
+            if (p3 === 1) return Infinity;
+            var x0 = tukeyQinv(p3, cc, df);
+            var valx0 = jStat2.tukey.cdf(x0, nmeans, df) - p3;
+            var x1;
+            if (valx0 > 0)
+              x1 = Math2.max(0, x0 - 1);
+            else
+              x1 = x0 + 1;
+            var valx1 = jStat2.tukey.cdf(x1, nmeans, df) - p3;
+            var ans;
+            for (var iter = 1; iter < maxiter; iter++) {
+              ans = x1 - valx1 * (x1 - x0) / (valx1 - valx0);
+              valx0 = valx1;
+              x0 = x1;
+              if (ans < 0) {
+                ans = 0;
+                valx1 = -p3;
+              }
+              valx1 = jStat2.tukey.cdf(ans, nmeans, df) - p3;
+              x1 = ans;
+              var xabs = Math2.abs(x1 - x0);
+              if (xabs < eps)
+                return ans;
+            }
+            throw new Error("tukey.inv failed to converge");
+          }
+        });
+      })(jStat, Math);
+      (function(jStat2, Math2) {
+        var push = Array.prototype.push;
+        var isArray = jStat2.utils.isArray;
+        function isUsable(arg) {
+          return isArray(arg) || arg instanceof jStat2;
+        }
+        jStat2.extend({
+          // add a vector/matrix to a vector/matrix or scalar
+          add: function add(arr, arg) {
+            if (isUsable(arg)) {
+              if (!isUsable(arg[0])) arg = [arg];
+              return jStat2.map(arr, function(value, row, col) {
+                return value + arg[row][col];
+              });
+            }
+            return jStat2.map(arr, function(value) {
+              return value + arg;
+            });
+          },
+          // subtract a vector or scalar from the vector
+          subtract: function subtract(arr, arg) {
+            if (isUsable(arg)) {
+              if (!isUsable(arg[0])) arg = [arg];
+              return jStat2.map(arr, function(value, row, col) {
+                return value - arg[row][col] || 0;
+              });
+            }
+            return jStat2.map(arr, function(value) {
+              return value - arg;
+            });
+          },
+          // matrix division
+          divide: function divide(arr, arg) {
+            if (isUsable(arg)) {
+              if (!isUsable(arg[0])) arg = [arg];
+              return jStat2.multiply(arr, jStat2.inv(arg));
+            }
+            return jStat2.map(arr, function(value) {
+              return value / arg;
+            });
+          },
+          // matrix multiplication
+          multiply: function multiply(arr, arg) {
+            var row, col, nrescols, sum2, nrow, ncol, res, rescols;
+            if (arr.length === void 0 && arg.length === void 0) {
+              return arr * arg;
+            }
+            nrow = arr.length, ncol = arr[0].length, res = jStat2.zeros(nrow, nrescols = isUsable(arg) ? arg[0].length : ncol), rescols = 0;
+            if (isUsable(arg)) {
+              for (; rescols < nrescols; rescols++) {
+                for (row = 0; row < nrow; row++) {
+                  sum2 = 0;
+                  for (col = 0; col < ncol; col++)
+                    sum2 += arr[row][col] * arg[col][rescols];
+                  res[row][rescols] = sum2;
+                }
+              }
+              return nrow === 1 && rescols === 1 ? res[0][0] : res;
+            }
+            return jStat2.map(arr, function(value) {
+              return value * arg;
+            });
+          },
+          // outer([1,2,3],[4,5,6])
+          // ===
+          // [[1],[2],[3]] times [[4,5,6]]
+          // ->
+          // [[4,5,6],[8,10,12],[12,15,18]]
+          outer: function outer(A3, B3) {
+            return jStat2.multiply(A3.map(function(t2) {
+              return [t2];
+            }), [B3]);
+          },
+          // Returns the dot product of two matricies
+          dot: function dot(arr, arg) {
+            if (!isUsable(arr[0])) arr = [arr];
+            if (!isUsable(arg[0])) arg = [arg];
+            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum2, col;
+            for (; row < nrow; row++) {
+              res[row] = [];
+              sum2 = 0;
+              for (col = 0; col < ncol; col++)
+                sum2 += left[row][col] * right[row][col];
+              res[row] = sum2;
+            }
+            return res.length === 1 ? res[0] : res;
+          },
+          // raise every element by a scalar
+          pow: function pow(arr, arg) {
+            return jStat2.map(arr, function(value) {
+              return Math2.pow(value, arg);
+            });
+          },
+          // exponentiate every element
+          exp: function exp(arr) {
+            return jStat2.map(arr, function(value) {
+              return Math2.exp(value);
+            });
+          },
+          // generate the natural log of every element
+          log: function exp(arr) {
+            return jStat2.map(arr, function(value) {
+              return Math2.log(value);
+            });
+          },
+          // generate the absolute values of the vector
+          abs: function abs(arr) {
+            return jStat2.map(arr, function(value) {
+              return Math2.abs(value);
+            });
+          },
+          // computes the p-norm of the vector
+          // In the case that a matrix is passed, uses the first row as the vector
+          norm: function norm(arr, p3) {
+            var nnorm = 0, i3 = 0;
+            if (isNaN(p3)) p3 = 2;
+            if (isUsable(arr[0])) arr = arr[0];
+            for (; i3 < arr.length; i3++) {
+              nnorm += Math2.pow(Math2.abs(arr[i3]), p3);
+            }
+            return Math2.pow(nnorm, 1 / p3);
+          },
+          // computes the angle between two vectors in rads
+          // In case a matrix is passed, this uses the first row as the vector
+          angle: function angle(arr, arg) {
+            return Math2.acos(jStat2.dot(arr, arg) / (jStat2.norm(arr) * jStat2.norm(arg)));
+          },
+          // augment one matrix by another
+          // Note: this function returns a matrix, not a jStat object
+          aug: function aug(a2, b3) {
+            var newarr = [];
+            var i3;
+            for (i3 = 0; i3 < a2.length; i3++) {
+              newarr.push(a2[i3].slice());
+            }
+            for (i3 = 0; i3 < newarr.length; i3++) {
+              push.apply(newarr[i3], b3[i3]);
+            }
+            return newarr;
+          },
+          // The inv() function calculates the inverse of a matrix
+          // Create the inverse by augmenting the matrix by the identity matrix of the
+          // appropriate size, and then use G-J elimination on the augmented matrix.
+          inv: function inv(a2) {
+            var rows = a2.length;
+            var cols = a2[0].length;
+            var b3 = jStat2.identity(rows, cols);
+            var c5 = jStat2.gauss_jordan(a2, b3);
+            var result = [];
+            var i3 = 0;
+            var j3;
+            for (; i3 < rows; i3++) {
+              result[i3] = [];
+              for (j3 = cols; j3 < c5[0].length; j3++)
+                result[i3][j3 - cols] = c5[i3][j3];
+            }
+            return result;
+          },
+          // calculate the determinant of a matrix
+          det: function det(a2) {
+            if (a2.length === 2) {
+              return a2[0][0] * a2[1][1] - a2[0][1] * a2[1][0];
+            }
+            var determinant = 0;
+            for (var i3 = 0; i3 < a2.length; i3++) {
+              var submatrix = [];
+              for (var row = 1; row < a2.length; row++) {
+                submatrix[row - 1] = [];
+                for (var col = 0; col < a2.length; col++) {
+                  if (col < i3) {
+                    submatrix[row - 1][col] = a2[row][col];
+                  } else if (col > i3) {
+                    submatrix[row - 1][col - 1] = a2[row][col];
+                  }
+                }
+              }
+              var sign = i3 % 2 ? -1 : 1;
+              determinant += det(submatrix) * a2[0][i3] * sign;
+            }
+            return determinant;
+          },
+          gauss_elimination: function gauss_elimination(a2, b3) {
+            var i3 = 0, j3 = 0, n2 = a2.length, m2 = a2[0].length, factor = 1, sum2 = 0, x2 = [], maug, pivot, temp, k3;
+            a2 = jStat2.aug(a2, b3);
+            maug = a2[0].length;
+            for (i3 = 0; i3 < n2; i3++) {
+              pivot = a2[i3][i3];
+              j3 = i3;
+              for (k3 = i3 + 1; k3 < m2; k3++) {
+                if (pivot < Math2.abs(a2[k3][i3])) {
+                  pivot = a2[k3][i3];
+                  j3 = k3;
+                }
+              }
+              if (j3 != i3) {
+                for (k3 = 0; k3 < maug; k3++) {
+                  temp = a2[i3][k3];
+                  a2[i3][k3] = a2[j3][k3];
+                  a2[j3][k3] = temp;
+                }
+              }
+              for (j3 = i3 + 1; j3 < n2; j3++) {
+                factor = a2[j3][i3] / a2[i3][i3];
+                for (k3 = i3; k3 < maug; k3++) {
+                  a2[j3][k3] = a2[j3][k3] - factor * a2[i3][k3];
+                }
+              }
+            }
+            for (i3 = n2 - 1; i3 >= 0; i3--) {
+              sum2 = 0;
+              for (j3 = i3 + 1; j3 <= n2 - 1; j3++) {
+                sum2 = sum2 + x2[j3] * a2[i3][j3];
+              }
+              x2[i3] = (a2[i3][maug - 1] - sum2) / a2[i3][i3];
+            }
+            return x2;
+          },
+          gauss_jordan: function gauss_jordan(a2, b3) {
+            var m2 = jStat2.aug(a2, b3);
+            var h3 = m2.length;
+            var w2 = m2[0].length;
+            var c5 = 0;
+            var x2, y2, y22;
+            for (y2 = 0; y2 < h3; y2++) {
+              var maxrow = y2;
+              for (y22 = y2 + 1; y22 < h3; y22++) {
+                if (Math2.abs(m2[y22][y2]) > Math2.abs(m2[maxrow][y2]))
+                  maxrow = y22;
+              }
+              var tmp = m2[y2];
+              m2[y2] = m2[maxrow];
+              m2[maxrow] = tmp;
+              for (y22 = y2 + 1; y22 < h3; y22++) {
+                c5 = m2[y22][y2] / m2[y2][y2];
+                for (x2 = y2; x2 < w2; x2++) {
+                  m2[y22][x2] -= m2[y2][x2] * c5;
+                }
+              }
+            }
+            for (y2 = h3 - 1; y2 >= 0; y2--) {
+              c5 = m2[y2][y2];
+              for (y22 = 0; y22 < y2; y22++) {
+                for (x2 = w2 - 1; x2 > y2 - 1; x2--) {
+                  m2[y22][x2] -= m2[y2][x2] * m2[y22][y2] / c5;
+                }
+              }
+              m2[y2][y2] /= c5;
+              for (x2 = h3; x2 < w2; x2++) {
+                m2[y2][x2] /= c5;
+              }
+            }
+            return m2;
+          },
+          // solve equation
+          // Ax=b
+          // A is upper triangular matrix
+          // A=[[1,2,3],[0,4,5],[0,6,7]]
+          // b=[1,2,3]
+          // triaUpSolve(A,b) // -> [2.666,0.1666,1.666]
+          // if you use matrix style
+          // A=[[1,2,3],[0,4,5],[0,6,7]]
+          // b=[[1],[2],[3]]
+          // will return [[2.666],[0.1666],[1.666]]
+          triaUpSolve: function triaUpSolve(A3, b3) {
+            var size = A3[0].length;
+            var x2 = jStat2.zeros(1, size)[0];
+            var parts;
+            var matrix_mode = false;
+            if (b3[0].length != void 0) {
+              b3 = b3.map(function(i3) {
+                return i3[0];
+              });
+              matrix_mode = true;
+            }
+            jStat2.arange(size - 1, -1, -1).forEach(function(i3) {
+              parts = jStat2.arange(i3 + 1, size).map(function(j3) {
+                return x2[j3] * A3[i3][j3];
+              });
+              x2[i3] = (b3[i3] - jStat2.sum(parts)) / A3[i3][i3];
+            });
+            if (matrix_mode)
+              return x2.map(function(i3) {
+                return [i3];
+              });
+            return x2;
+          },
+          triaLowSolve: function triaLowSolve(A3, b3) {
+            var size = A3[0].length;
+            var x2 = jStat2.zeros(1, size)[0];
+            var parts;
+            var matrix_mode = false;
+            if (b3[0].length != void 0) {
+              b3 = b3.map(function(i3) {
+                return i3[0];
+              });
+              matrix_mode = true;
+            }
+            jStat2.arange(size).forEach(function(i3) {
+              parts = jStat2.arange(i3).map(function(j3) {
+                return A3[i3][j3] * x2[j3];
+              });
+              x2[i3] = (b3[i3] - jStat2.sum(parts)) / A3[i3][i3];
+            });
+            if (matrix_mode)
+              return x2.map(function(i3) {
+                return [i3];
+              });
+            return x2;
+          },
+          // A -> [L,U]
+          // A=LU
+          // L is lower triangular matrix
+          // U is upper triangular matrix
+          lu: function lu(A3) {
+            var size = A3.length;
+            var L3 = jStat2.identity(size);
+            var R3 = jStat2.zeros(A3.length, A3[0].length);
+            var parts;
+            jStat2.arange(size).forEach(function(t2) {
+              R3[0][t2] = A3[0][t2];
+            });
+            jStat2.arange(1, size).forEach(function(l) {
+              jStat2.arange(l).forEach(function(i3) {
+                parts = jStat2.arange(i3).map(function(jj) {
+                  return L3[l][jj] * R3[jj][i3];
+                });
+                L3[l][i3] = (A3[l][i3] - jStat2.sum(parts)) / R3[i3][i3];
+              });
+              jStat2.arange(l, size).forEach(function(j3) {
+                parts = jStat2.arange(l).map(function(jj) {
+                  return L3[l][jj] * R3[jj][j3];
+                });
+                R3[l][j3] = A3[parts.length][j3] - jStat2.sum(parts);
+              });
+            });
+            return [L3, R3];
+          },
+          // A -> T
+          // A=TT'
+          // T is lower triangular matrix
+          cholesky: function cholesky(A3) {
+            var size = A3.length;
+            var T2 = jStat2.zeros(A3.length, A3[0].length);
+            var parts;
+            jStat2.arange(size).forEach(function(i3) {
+              parts = jStat2.arange(i3).map(function(t2) {
+                return Math2.pow(T2[i3][t2], 2);
+              });
+              T2[i3][i3] = Math2.sqrt(A3[i3][i3] - jStat2.sum(parts));
+              jStat2.arange(i3 + 1, size).forEach(function(j3) {
+                parts = jStat2.arange(i3).map(function(t2) {
+                  return T2[i3][t2] * T2[j3][t2];
+                });
+                T2[j3][i3] = (A3[i3][j3] - jStat2.sum(parts)) / T2[i3][i3];
+              });
+            });
+            return T2;
+          },
+          gauss_jacobi: function gauss_jacobi(a2, b3, x2, r2) {
+            var i3 = 0;
+            var j3 = 0;
+            var n2 = a2.length;
+            var l = [];
+            var u3 = [];
+            var d = [];
+            var xv, c5, h3, xk;
+            for (; i3 < n2; i3++) {
+              l[i3] = [];
+              u3[i3] = [];
+              d[i3] = [];
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 > j3) {
+                  l[i3][j3] = a2[i3][j3];
+                  u3[i3][j3] = d[i3][j3] = 0;
+                } else if (i3 < j3) {
+                  u3[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = d[i3][j3] = 0;
+                } else {
+                  d[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = u3[i3][j3] = 0;
+                }
+              }
+            }
+            h3 = jStat2.multiply(jStat2.multiply(jStat2.inv(d), jStat2.add(l, u3)), -1);
+            c5 = jStat2.multiply(jStat2.inv(d), b3);
+            xv = x2;
+            xk = jStat2.add(jStat2.multiply(h3, x2), c5);
+            i3 = 2;
+            while (Math2.abs(jStat2.norm(jStat2.subtract(xk, xv))) > r2) {
+              xv = xk;
+              xk = jStat2.add(jStat2.multiply(h3, xv), c5);
+              i3++;
+            }
+            return xk;
+          },
+          gauss_seidel: function gauss_seidel(a2, b3, x2, r2) {
+            var i3 = 0;
+            var n2 = a2.length;
+            var l = [];
+            var u3 = [];
+            var d = [];
+            var j3, xv, c5, h3, xk;
+            for (; i3 < n2; i3++) {
+              l[i3] = [];
+              u3[i3] = [];
+              d[i3] = [];
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 > j3) {
+                  l[i3][j3] = a2[i3][j3];
+                  u3[i3][j3] = d[i3][j3] = 0;
+                } else if (i3 < j3) {
+                  u3[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = d[i3][j3] = 0;
+                } else {
+                  d[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = u3[i3][j3] = 0;
+                }
+              }
+            }
+            h3 = jStat2.multiply(jStat2.multiply(jStat2.inv(jStat2.add(d, l)), u3), -1);
+            c5 = jStat2.multiply(jStat2.inv(jStat2.add(d, l)), b3);
+            xv = x2;
+            xk = jStat2.add(jStat2.multiply(h3, x2), c5);
+            i3 = 2;
+            while (Math2.abs(jStat2.norm(jStat2.subtract(xk, xv))) > r2) {
+              xv = xk;
+              xk = jStat2.add(jStat2.multiply(h3, xv), c5);
+              i3 = i3 + 1;
+            }
+            return xk;
+          },
+          SOR: function SOR(a2, b3, x2, r2, w2) {
+            var i3 = 0;
+            var n2 = a2.length;
+            var l = [];
+            var u3 = [];
+            var d = [];
+            var j3, xv, c5, h3, xk;
+            for (; i3 < n2; i3++) {
+              l[i3] = [];
+              u3[i3] = [];
+              d[i3] = [];
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 > j3) {
+                  l[i3][j3] = a2[i3][j3];
+                  u3[i3][j3] = d[i3][j3] = 0;
+                } else if (i3 < j3) {
+                  u3[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = d[i3][j3] = 0;
+                } else {
+                  d[i3][j3] = a2[i3][j3];
+                  l[i3][j3] = u3[i3][j3] = 0;
+                }
+              }
+            }
+            h3 = jStat2.multiply(
+              jStat2.inv(jStat2.add(d, jStat2.multiply(l, w2))),
+              jStat2.subtract(
+                jStat2.multiply(d, 1 - w2),
+                jStat2.multiply(u3, w2)
+              )
+            );
+            c5 = jStat2.multiply(jStat2.multiply(jStat2.inv(jStat2.add(
+              d,
+              jStat2.multiply(l, w2)
+            )), b3), w2);
+            xv = x2;
+            xk = jStat2.add(jStat2.multiply(h3, x2), c5);
+            i3 = 2;
+            while (Math2.abs(jStat2.norm(jStat2.subtract(xk, xv))) > r2) {
+              xv = xk;
+              xk = jStat2.add(jStat2.multiply(h3, xv), c5);
+              i3++;
+            }
+            return xk;
+          },
+          householder: function householder(a2) {
+            var m2 = a2.length;
+            var n2 = a2[0].length;
+            var i3 = 0;
+            var w2 = [];
+            var p3 = [];
+            var alpha, r2, k3, j3, factor;
+            for (; i3 < m2 - 1; i3++) {
+              alpha = 0;
+              for (j3 = i3 + 1; j3 < n2; j3++)
+                alpha += a2[j3][i3] * a2[j3][i3];
+              factor = a2[i3 + 1][i3] > 0 ? -1 : 1;
+              alpha = factor * Math2.sqrt(alpha);
+              r2 = Math2.sqrt((alpha * alpha - a2[i3 + 1][i3] * alpha) / 2);
+              w2 = jStat2.zeros(m2, 1);
+              w2[i3 + 1][0] = (a2[i3 + 1][i3] - alpha) / (2 * r2);
+              for (k3 = i3 + 2; k3 < m2; k3++) w2[k3][0] = a2[k3][i3] / (2 * r2);
+              p3 = jStat2.subtract(
+                jStat2.identity(m2, n2),
+                jStat2.multiply(jStat2.multiply(w2, jStat2.transpose(w2)), 2)
+              );
+              a2 = jStat2.multiply(p3, jStat2.multiply(a2, p3));
+            }
+            return a2;
+          },
+          // A -> [Q,R]
+          // Q is orthogonal matrix
+          // R is upper triangular
+          QR: (function() {
+            var sum2 = jStat2.sum;
+            var range = jStat2.arange;
+            function qr2(x2) {
+              var n2 = x2.length;
+              var p3 = x2[0].length;
+              var r2 = jStat2.zeros(p3, p3);
+              x2 = jStat2.copy(x2);
+              var i3, j3, k3;
+              for (j3 = 0; j3 < p3; j3++) {
+                r2[j3][j3] = Math2.sqrt(sum2(range(n2).map(function(i4) {
+                  return x2[i4][j3] * x2[i4][j3];
+                })));
+                for (i3 = 0; i3 < n2; i3++) {
+                  x2[i3][j3] = x2[i3][j3] / r2[j3][j3];
+                }
+                for (k3 = j3 + 1; k3 < p3; k3++) {
+                  r2[j3][k3] = sum2(range(n2).map(function(i4) {
+                    return x2[i4][j3] * x2[i4][k3];
+                  }));
+                  for (i3 = 0; i3 < n2; i3++) {
+                    x2[i3][k3] = x2[i3][k3] - x2[i3][j3] * r2[j3][k3];
+                  }
+                }
+              }
+              return [x2, r2];
+            }
+            return qr2;
+          })(),
+          lstsq: /* @__PURE__ */ (function() {
+            function R_I(A3) {
+              A3 = jStat2.copy(A3);
+              var size = A3.length;
+              var I3 = jStat2.identity(size);
+              jStat2.arange(size - 1, -1, -1).forEach(function(i3) {
+                jStat2.sliceAssign(
+                  I3,
+                  { row: i3 },
+                  jStat2.divide(jStat2.slice(I3, { row: i3 }), A3[i3][i3])
+                );
+                jStat2.sliceAssign(
+                  A3,
+                  { row: i3 },
+                  jStat2.divide(jStat2.slice(A3, { row: i3 }), A3[i3][i3])
+                );
+                jStat2.arange(i3).forEach(function(j3) {
+                  var c5 = jStat2.multiply(A3[j3][i3], -1);
+                  var Aj = jStat2.slice(A3, { row: j3 });
+                  var cAi = jStat2.multiply(jStat2.slice(A3, { row: i3 }), c5);
+                  jStat2.sliceAssign(A3, { row: j3 }, jStat2.add(Aj, cAi));
+                  var Ij = jStat2.slice(I3, { row: j3 });
+                  var cIi = jStat2.multiply(jStat2.slice(I3, { row: i3 }), c5);
+                  jStat2.sliceAssign(I3, { row: j3 }, jStat2.add(Ij, cIi));
+                });
+              });
+              return I3;
+            }
+            function qr_solve(A3, b3) {
+              var array_mode = false;
+              if (b3[0].length === void 0) {
+                b3 = b3.map(function(x3) {
+                  return [x3];
+                });
+                array_mode = true;
+              }
+              var QR = jStat2.QR(A3);
+              var Q3 = QR[0];
+              var R3 = QR[1];
+              var attrs = A3[0].length;
+              var Q1 = jStat2.slice(Q3, { col: { end: attrs } });
+              var R1 = jStat2.slice(R3, { row: { end: attrs } });
+              var RI = R_I(R1);
+              var Q22 = jStat2.transpose(Q1);
+              if (Q22[0].length === void 0) {
+                Q22 = [Q22];
+              }
+              var x2 = jStat2.multiply(jStat2.multiply(RI, Q22), b3);
+              if (x2.length === void 0) {
+                x2 = [[x2]];
+              }
+              if (array_mode)
+                return x2.map(function(i3) {
+                  return i3[0];
+                });
+              return x2;
+            }
+            return qr_solve;
+          })(),
+          jacobi: function jacobi(a2) {
+            var condition = 1;
+            var n2 = a2.length;
+            var e = jStat2.identity(n2, n2);
+            var ev = [];
+            var b3, i3, j3, p3, q3, maxim, theta, s3;
+            while (condition === 1) {
+              maxim = a2[0][1];
+              p3 = 0;
+              q3 = 1;
+              for (i3 = 0; i3 < n2; i3++) {
+                for (j3 = 0; j3 < n2; j3++) {
+                  if (i3 != j3) {
+                    if (maxim < Math2.abs(a2[i3][j3])) {
+                      maxim = Math2.abs(a2[i3][j3]);
+                      p3 = i3;
+                      q3 = j3;
+                    }
+                  }
+                }
+              }
+              if (a2[p3][p3] === a2[q3][q3])
+                theta = a2[p3][q3] > 0 ? Math2.PI / 4 : -Math2.PI / 4;
+              else
+                theta = Math2.atan(2 * a2[p3][q3] / (a2[p3][p3] - a2[q3][q3])) / 2;
+              s3 = jStat2.identity(n2, n2);
+              s3[p3][p3] = Math2.cos(theta);
+              s3[p3][q3] = -Math2.sin(theta);
+              s3[q3][p3] = Math2.sin(theta);
+              s3[q3][q3] = Math2.cos(theta);
+              e = jStat2.multiply(e, s3);
+              b3 = jStat2.multiply(jStat2.multiply(jStat2.inv(s3), a2), s3);
+              a2 = b3;
+              condition = 0;
+              for (i3 = 1; i3 < n2; i3++) {
+                for (j3 = 1; j3 < n2; j3++) {
+                  if (i3 != j3 && Math2.abs(a2[i3][j3]) > 1e-3) {
+                    condition = 1;
+                  }
+                }
+              }
+            }
+            for (i3 = 0; i3 < n2; i3++) ev.push(a2[i3][i3]);
+            return [e, ev];
+          },
+          rungekutta: function rungekutta(f2, h3, p3, t_j, u_j, order) {
+            var k1, k22, u_j1, k3, k4;
+            if (order === 2) {
+              while (t_j <= p3) {
+                k1 = h3 * f2(t_j, u_j);
+                k22 = h3 * f2(t_j + h3, u_j + k1);
+                u_j1 = u_j + (k1 + k22) / 2;
+                u_j = u_j1;
+                t_j = t_j + h3;
+              }
+            }
+            if (order === 4) {
+              while (t_j <= p3) {
+                k1 = h3 * f2(t_j, u_j);
+                k22 = h3 * f2(t_j + h3 / 2, u_j + k1 / 2);
+                k3 = h3 * f2(t_j + h3 / 2, u_j + k22 / 2);
+                k4 = h3 * f2(t_j + h3, u_j + k3);
+                u_j1 = u_j + (k1 + 2 * k22 + 2 * k3 + k4) / 6;
+                u_j = u_j1;
+                t_j = t_j + h3;
+              }
+            }
+            return u_j;
+          },
+          romberg: function romberg(f2, a2, b3, order) {
+            var i3 = 0;
+            var h3 = (b3 - a2) / 2;
+            var x2 = [];
+            var h1 = [];
+            var g3 = [];
+            var m2, a1, j3, k3, I3;
+            while (i3 < order / 2) {
+              I3 = f2(a2);
+              for (j3 = a2, k3 = 0; j3 <= b3; j3 = j3 + h3, k3++) x2[k3] = j3;
+              m2 = x2.length;
+              for (j3 = 1; j3 < m2 - 1; j3++) {
+                I3 += (j3 % 2 !== 0 ? 4 : 2) * f2(x2[j3]);
+              }
+              I3 = h3 / 3 * (I3 + f2(b3));
+              g3[i3] = I3;
+              h3 /= 2;
+              i3++;
+            }
+            a1 = g3.length;
+            m2 = 1;
+            while (a1 !== 1) {
+              for (j3 = 0; j3 < a1 - 1; j3++)
+                h1[j3] = (Math2.pow(4, m2) * g3[j3 + 1] - g3[j3]) / (Math2.pow(4, m2) - 1);
+              a1 = h1.length;
+              g3 = h1;
+              h1 = [];
+              m2++;
+            }
+            return g3;
+          },
+          richardson: function richardson(X3, f2, x2, h3) {
+            function pos(X4, x3) {
+              var i4 = 0;
+              var n2 = X4.length;
+              var p3;
+              for (; i4 < n2; i4++)
+                if (X4[i4] === x3) p3 = i4;
+              return p3;
+            }
+            var h_min = Math2.abs(x2 - X3[pos(X3, x2) + 1]);
+            var i3 = 0;
+            var g3 = [];
+            var h1 = [];
+            var y1, y2, m2, a2, j3;
+            while (h3 >= h_min) {
+              y1 = pos(X3, x2 + h3);
+              y2 = pos(X3, x2);
+              g3[i3] = (f2[y1] - 2 * f2[y2] + f2[2 * y2 - y1]) / (h3 * h3);
+              h3 /= 2;
+              i3++;
+            }
+            a2 = g3.length;
+            m2 = 1;
+            while (a2 != 1) {
+              for (j3 = 0; j3 < a2 - 1; j3++)
+                h1[j3] = (Math2.pow(4, m2) * g3[j3 + 1] - g3[j3]) / (Math2.pow(4, m2) - 1);
+              a2 = h1.length;
+              g3 = h1;
+              h1 = [];
+              m2++;
+            }
+            return g3;
+          },
+          simpson: function simpson(f2, a2, b3, n2) {
+            var h3 = (b3 - a2) / n2;
+            var I3 = f2(a2);
+            var x2 = [];
+            var j3 = a2;
+            var k3 = 0;
+            var i3 = 1;
+            var m2;
+            for (; j3 <= b3; j3 = j3 + h3, k3++)
+              x2[k3] = j3;
+            m2 = x2.length;
+            for (; i3 < m2 - 1; i3++) {
+              I3 += (i3 % 2 !== 0 ? 4 : 2) * f2(x2[i3]);
+            }
+            return h3 / 3 * (I3 + f2(b3));
+          },
+          hermite: function hermite(X3, F3, dF, value) {
+            var n2 = X3.length;
+            var p3 = 0;
+            var i3 = 0;
+            var l = [];
+            var dl = [];
+            var A3 = [];
+            var B3 = [];
+            var j3;
+            for (; i3 < n2; i3++) {
+              l[i3] = 1;
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 != j3) l[i3] *= (value - X3[j3]) / (X3[i3] - X3[j3]);
+              }
+              dl[i3] = 0;
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 != j3) dl[i3] += 1 / (X3[i3] - X3[j3]);
+              }
+              A3[i3] = (1 - 2 * (value - X3[i3]) * dl[i3]) * (l[i3] * l[i3]);
+              B3[i3] = (value - X3[i3]) * (l[i3] * l[i3]);
+              p3 += A3[i3] * F3[i3] + B3[i3] * dF[i3];
+            }
+            return p3;
+          },
+          lagrange: function lagrange(X3, F3, value) {
+            var p3 = 0;
+            var i3 = 0;
+            var j3, l;
+            var n2 = X3.length;
+            for (; i3 < n2; i3++) {
+              l = F3[i3];
+              for (j3 = 0; j3 < n2; j3++) {
+                if (i3 != j3) l *= (value - X3[j3]) / (X3[i3] - X3[j3]);
+              }
+              p3 += l;
+            }
+            return p3;
+          },
+          cubic_spline: function cubic_spline(X3, F3, value) {
+            var n2 = X3.length;
+            var i3 = 0, j3;
+            var A3 = [];
+            var B3 = [];
+            var alpha = [];
+            var c5 = [];
+            var h3 = [];
+            var b3 = [];
+            var d = [];
+            for (; i3 < n2 - 1; i3++)
+              h3[i3] = X3[i3 + 1] - X3[i3];
+            alpha[0] = 0;
+            for (i3 = 1; i3 < n2 - 1; i3++) {
+              alpha[i3] = 3 / h3[i3] * (F3[i3 + 1] - F3[i3]) - 3 / h3[i3 - 1] * (F3[i3] - F3[i3 - 1]);
+            }
+            for (i3 = 1; i3 < n2 - 1; i3++) {
+              A3[i3] = [];
+              B3[i3] = [];
+              A3[i3][i3 - 1] = h3[i3 - 1];
+              A3[i3][i3] = 2 * (h3[i3 - 1] + h3[i3]);
+              A3[i3][i3 + 1] = h3[i3];
+              B3[i3][0] = alpha[i3];
+            }
+            c5 = jStat2.multiply(jStat2.inv(A3), B3);
+            for (j3 = 0; j3 < n2 - 1; j3++) {
+              b3[j3] = (F3[j3 + 1] - F3[j3]) / h3[j3] - h3[j3] * (c5[j3 + 1][0] + 2 * c5[j3][0]) / 3;
+              d[j3] = (c5[j3 + 1][0] - c5[j3][0]) / (3 * h3[j3]);
+            }
+            for (j3 = 0; j3 < n2; j3++) {
+              if (X3[j3] > value) break;
+            }
+            j3 -= 1;
+            return F3[j3] + (value - X3[j3]) * b3[j3] + jStat2.sq(value - X3[j3]) * c5[j3] + (value - X3[j3]) * jStat2.sq(value - X3[j3]) * d[j3];
+          },
+          gauss_quadrature: function gauss_quadrature() {
+            throw new Error("gauss_quadrature not yet implemented");
+          },
+          PCA: function PCA(X3) {
+            var m2 = X3.length;
+            var n2 = X3[0].length;
+            var i3 = 0;
+            var j3, temp1;
+            var u3 = [];
+            var D2 = [];
+            var result = [];
+            var temp2 = [];
+            var Y3 = [];
+            var Bt2 = [];
+            var B3 = [];
+            var C3 = [];
+            var V3 = [];
+            var Vt2 = [];
+            for (i3 = 0; i3 < m2; i3++) {
+              u3[i3] = jStat2.sum(X3[i3]) / n2;
+            }
+            for (i3 = 0; i3 < n2; i3++) {
+              B3[i3] = [];
+              for (j3 = 0; j3 < m2; j3++) {
+                B3[i3][j3] = X3[j3][i3] - u3[j3];
+              }
+            }
+            B3 = jStat2.transpose(B3);
+            for (i3 = 0; i3 < m2; i3++) {
+              C3[i3] = [];
+              for (j3 = 0; j3 < m2; j3++) {
+                C3[i3][j3] = jStat2.dot([B3[i3]], [B3[j3]]) / (n2 - 1);
+              }
+            }
+            result = jStat2.jacobi(C3);
+            V3 = result[0];
+            D2 = result[1];
+            Vt2 = jStat2.transpose(V3);
+            for (i3 = 0; i3 < D2.length; i3++) {
+              for (j3 = i3; j3 < D2.length; j3++) {
+                if (D2[i3] < D2[j3]) {
+                  temp1 = D2[i3];
+                  D2[i3] = D2[j3];
+                  D2[j3] = temp1;
+                  temp2 = Vt2[i3];
+                  Vt2[i3] = Vt2[j3];
+                  Vt2[j3] = temp2;
+                }
+              }
+            }
+            Bt2 = jStat2.transpose(B3);
+            for (i3 = 0; i3 < m2; i3++) {
+              Y3[i3] = [];
+              for (j3 = 0; j3 < Bt2.length; j3++) {
+                Y3[i3][j3] = jStat2.dot([Vt2[i3]], [Bt2[j3]]);
+              }
+            }
+            return [X3, D2, Vt2, Y3];
+          }
+        });
+        (function(funcs) {
+          for (var i3 = 0; i3 < funcs.length; i3++) (function(passfunc) {
+            jStat2.fn[passfunc] = function(arg, func) {
+              var tmpthis = this;
+              if (func) {
+                setTimeout(function() {
+                  func.call(tmpthis, jStat2.fn[passfunc].call(tmpthis, arg));
+                }, 15);
+                return this;
+              }
+              if (typeof jStat2[passfunc](this, arg) === "number")
+                return jStat2[passfunc](this, arg);
+              else
+                return jStat2(jStat2[passfunc](this, arg));
+            };
+          })(funcs[i3]);
+        })("add divide multiply subtract dot pow exp log abs norm angle".split(" "));
+      })(jStat, Math);
+      (function(jStat2, Math2) {
+        var slice = [].slice;
+        var isNumber = jStat2.utils.isNumber;
+        var isArray = jStat2.utils.isArray;
+        jStat2.extend({
+          // 2 different parameter lists:
+          // (value, mean, sd)
+          // (value, array, flag)
+          zscore: function zscore() {
+            var args = slice.call(arguments);
+            if (isNumber(args[1])) {
+              return (args[0] - args[1]) / args[2];
+            }
+            return (args[0] - jStat2.mean(args[1])) / jStat2.stdev(args[1], args[2]);
+          },
+          // 3 different paramter lists:
+          // (value, mean, sd, sides)
+          // (zscore, sides)
+          // (value, array, sides, flag)
+          ztest: function ztest() {
+            var args = slice.call(arguments);
+            var z5;
+            if (isArray(args[1])) {
+              z5 = jStat2.zscore(args[0], args[1], args[3]);
+              return args[2] === 1 ? jStat2.normal.cdf(-Math2.abs(z5), 0, 1) : jStat2.normal.cdf(-Math2.abs(z5), 0, 1) * 2;
+            } else {
+              if (args.length > 2) {
+                z5 = jStat2.zscore(args[0], args[1], args[2]);
+                return args[3] === 1 ? jStat2.normal.cdf(-Math2.abs(z5), 0, 1) : jStat2.normal.cdf(-Math2.abs(z5), 0, 1) * 2;
+              } else {
+                z5 = args[0];
+                return args[1] === 1 ? jStat2.normal.cdf(-Math2.abs(z5), 0, 1) : jStat2.normal.cdf(-Math2.abs(z5), 0, 1) * 2;
+              }
+            }
+          }
+        });
+        jStat2.extend(jStat2.fn, {
+          zscore: function zscore(value, flag) {
+            return (value - this.mean()) / this.stdev(flag);
+          },
+          ztest: function ztest(value, sides, flag) {
+            var zscore = Math2.abs(this.zscore(value, flag));
+            return sides === 1 ? jStat2.normal.cdf(-zscore, 0, 1) : jStat2.normal.cdf(-zscore, 0, 1) * 2;
+          }
+        });
+        jStat2.extend({
+          // 2 parameter lists
+          // (value, mean, sd, n)
+          // (value, array)
+          tscore: function tscore() {
+            var args = slice.call(arguments);
+            return args.length === 4 ? (args[0] - args[1]) / (args[2] / Math2.sqrt(args[3])) : (args[0] - jStat2.mean(args[1])) / (jStat2.stdev(args[1], true) / Math2.sqrt(args[1].length));
+          },
+          // 3 different paramter lists:
+          // (value, mean, sd, n, sides)
+          // (tscore, n, sides)
+          // (value, array, sides)
+          ttest: function ttest() {
+            var args = slice.call(arguments);
+            var tscore;
+            if (args.length === 5) {
+              tscore = Math2.abs(jStat2.tscore(args[0], args[1], args[2], args[3]));
+              return args[4] === 1 ? jStat2.studentt.cdf(-tscore, args[3] - 1) : jStat2.studentt.cdf(-tscore, args[3] - 1) * 2;
+            }
+            if (isNumber(args[1])) {
+              tscore = Math2.abs(args[0]);
+              return args[2] == 1 ? jStat2.studentt.cdf(-tscore, args[1] - 1) : jStat2.studentt.cdf(-tscore, args[1] - 1) * 2;
+            }
+            tscore = Math2.abs(jStat2.tscore(args[0], args[1]));
+            return args[2] == 1 ? jStat2.studentt.cdf(-tscore, args[1].length - 1) : jStat2.studentt.cdf(-tscore, args[1].length - 1) * 2;
+          }
+        });
+        jStat2.extend(jStat2.fn, {
+          tscore: function tscore(value) {
+            return (value - this.mean()) / (this.stdev(true) / Math2.sqrt(this.cols()));
+          },
+          ttest: function ttest(value, sides) {
+            return sides === 1 ? 1 - jStat2.studentt.cdf(Math2.abs(this.tscore(value)), this.cols() - 1) : jStat2.studentt.cdf(-Math2.abs(this.tscore(value)), this.cols() - 1) * 2;
+          }
+        });
+        jStat2.extend({
+          // Paramter list is as follows:
+          // (array1, array2, array3, ...)
+          // or it is an array of arrays
+          // array of arrays conversion
+          anovafscore: function anovafscore() {
+            var args = slice.call(arguments), expVar, sample, sampMean, sampSampMean, tmpargs, unexpVar, i3, j3;
+            if (args.length === 1) {
+              tmpargs = new Array(args[0].length);
+              for (i3 = 0; i3 < args[0].length; i3++) {
+                tmpargs[i3] = args[0][i3];
+              }
+              args = tmpargs;
+            }
+            sample = new Array();
+            for (i3 = 0; i3 < args.length; i3++) {
+              sample = sample.concat(args[i3]);
+            }
+            sampMean = jStat2.mean(sample);
+            expVar = 0;
+            for (i3 = 0; i3 < args.length; i3++) {
+              expVar = expVar + args[i3].length * Math2.pow(jStat2.mean(args[i3]) - sampMean, 2);
+            }
+            expVar /= args.length - 1;
+            unexpVar = 0;
+            for (i3 = 0; i3 < args.length; i3++) {
+              sampSampMean = jStat2.mean(args[i3]);
+              for (j3 = 0; j3 < args[i3].length; j3++) {
+                unexpVar += Math2.pow(args[i3][j3] - sampSampMean, 2);
+              }
+            }
+            unexpVar /= sample.length - args.length;
+            return expVar / unexpVar;
+          },
+          // 2 different paramter setups
+          // (array1, array2, array3, ...)
+          // (anovafscore, df1, df2)
+          anovaftest: function anovaftest() {
+            var args = slice.call(arguments), df1, df2, n2, i3;
+            if (isNumber(args[0])) {
+              return 1 - jStat2.centralF.cdf(args[0], args[1], args[2]);
+            }
+            var anovafscore = jStat2.anovafscore(args);
+            df1 = args.length - 1;
+            n2 = 0;
+            for (i3 = 0; i3 < args.length; i3++) {
+              n2 = n2 + args[i3].length;
+            }
+            df2 = n2 - df1 - 1;
+            return 1 - jStat2.centralF.cdf(anovafscore, df1, df2);
+          },
+          ftest: function ftest(fscore, df1, df2) {
+            return 1 - jStat2.centralF.cdf(fscore, df1, df2);
+          }
+        });
+        jStat2.extend(jStat2.fn, {
+          anovafscore: function anovafscore() {
+            return jStat2.anovafscore(this.toArray());
+          },
+          anovaftes: function anovaftes() {
+            var n2 = 0;
+            var i3;
+            for (i3 = 0; i3 < this.length; i3++) {
+              n2 = n2 + this[i3].length;
+            }
+            return jStat2.ftest(this.anovafscore(), this.length - 1, n2 - this.length);
+          }
+        });
+        jStat2.extend({
+          // 2 parameter lists
+          // (mean1, mean2, n1, n2, sd)
+          // (array1, array2, sd)
+          qscore: function qscore() {
+            var args = slice.call(arguments);
+            var mean1, mean2, n1, n2, sd;
+            if (isNumber(args[0])) {
+              mean1 = args[0];
+              mean2 = args[1];
+              n1 = args[2];
+              n2 = args[3];
+              sd = args[4];
+            } else {
+              mean1 = jStat2.mean(args[0]);
+              mean2 = jStat2.mean(args[1]);
+              n1 = args[0].length;
+              n2 = args[1].length;
+              sd = args[2];
+            }
+            return Math2.abs(mean1 - mean2) / (sd * Math2.sqrt((1 / n1 + 1 / n2) / 2));
+          },
+          // 3 different parameter lists:
+          // (qscore, n, k)
+          // (mean1, mean2, n1, n2, sd, n, k)
+          // (array1, array2, sd, n, k)
+          qtest: function qtest() {
+            var args = slice.call(arguments);
+            var qscore;
+            if (args.length === 3) {
+              qscore = args[0];
+              args = args.slice(1);
+            } else if (args.length === 7) {
+              qscore = jStat2.qscore(args[0], args[1], args[2], args[3], args[4]);
+              args = args.slice(5);
+            } else {
+              qscore = jStat2.qscore(args[0], args[1], args[2]);
+              args = args.slice(3);
+            }
+            var n2 = args[0];
+            var k3 = args[1];
+            return 1 - jStat2.tukey.cdf(qscore, k3, n2 - k3);
+          },
+          tukeyhsd: function tukeyhsd(arrays) {
+            var sd = jStat2.pooledstdev(arrays);
+            var means = arrays.map(function(arr) {
+              return jStat2.mean(arr);
+            });
+            var n2 = arrays.reduce(function(n3, arr) {
+              return n3 + arr.length;
+            }, 0);
+            var results = [];
+            for (var i3 = 0; i3 < arrays.length; ++i3) {
+              for (var j3 = i3 + 1; j3 < arrays.length; ++j3) {
+                var p3 = jStat2.qtest(means[i3], means[j3], arrays[i3].length, arrays[j3].length, sd, n2, arrays.length);
+                results.push([[i3, j3], p3]);
+              }
+            }
+            return results;
+          }
+        });
+        jStat2.extend({
+          // 2 different parameter setups
+          // (value, alpha, sd, n)
+          // (value, alpha, array)
+          normalci: function normalci() {
+            var args = slice.call(arguments), ans = new Array(2), change;
+            if (args.length === 4) {
+              change = Math2.abs(jStat2.normal.inv(args[1] / 2, 0, 1) * args[2] / Math2.sqrt(args[3]));
+            } else {
+              change = Math2.abs(jStat2.normal.inv(args[1] / 2, 0, 1) * jStat2.stdev(args[2]) / Math2.sqrt(args[2].length));
+            }
+            ans[0] = args[0] - change;
+            ans[1] = args[0] + change;
+            return ans;
+          },
+          // 2 different parameter setups
+          // (value, alpha, sd, n)
+          // (value, alpha, array)
+          tci: function tci() {
+            var args = slice.call(arguments), ans = new Array(2), change;
+            if (args.length === 4) {
+              change = Math2.abs(jStat2.studentt.inv(args[1] / 2, args[3] - 1) * args[2] / Math2.sqrt(args[3]));
+            } else {
+              change = Math2.abs(jStat2.studentt.inv(args[1] / 2, args[2].length - 1) * jStat2.stdev(args[2], true) / Math2.sqrt(args[2].length));
+            }
+            ans[0] = args[0] - change;
+            ans[1] = args[0] + change;
+            return ans;
+          },
+          significant: function significant(pvalue, alpha) {
+            return pvalue < alpha;
+          }
+        });
+        jStat2.extend(jStat2.fn, {
+          normalci: function normalci(value, alpha) {
+            return jStat2.normalci(value, alpha, this.toArray());
+          },
+          tci: function tci(value, alpha) {
+            return jStat2.tci(value, alpha, this.toArray());
+          }
+        });
+        function differenceOfProportions(p1, n1, p22, n2) {
+          if (p1 > 1 || p22 > 1 || p1 <= 0 || p22 <= 0) {
+            throw new Error("Proportions should be greater than 0 and less than 1");
+          }
+          var pooled = (p1 * n1 + p22 * n2) / (n1 + n2);
+          var se2 = Math2.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+          return (p1 - p22) / se2;
+        }
+        jStat2.extend(jStat2.fn, {
+          oneSidedDifferenceOfProportions: function oneSidedDifferenceOfProportions(p1, n1, p22, n2) {
+            var z5 = differenceOfProportions(p1, n1, p22, n2);
+            return jStat2.ztest(z5, 1);
+          },
+          twoSidedDifferenceOfProportions: function twoSidedDifferenceOfProportions(p1, n1, p22, n2) {
+            var z5 = differenceOfProportions(p1, n1, p22, n2);
+            return jStat2.ztest(z5, 2);
+          }
+        });
+      })(jStat, Math);
+      jStat.models = /* @__PURE__ */ (function() {
+        function sub_regress(exog) {
+          var var_count = exog[0].length;
+          var modelList = jStat.arange(var_count).map(function(endog_index) {
+            var exog_index = jStat.arange(var_count).filter(function(i3) {
+              return i3 !== endog_index;
+            });
+            return ols(
+              jStat.col(exog, endog_index).map(function(x2) {
+                return x2[0];
+              }),
+              jStat.col(exog, exog_index)
+            );
+          });
+          return modelList;
+        }
+        function ols(endog, exog) {
+          var nobs = endog.length;
+          var df_model = exog[0].length - 1;
+          var df_resid = nobs - df_model - 1;
+          var coef = jStat.lstsq(exog, endog);
+          var predict2 = jStat.multiply(exog, coef.map(function(x2) {
+            return [x2];
+          })).map(function(p3) {
+            return p3[0];
+          });
+          var resid = jStat.subtract(endog, predict2);
+          var ybar = jStat.mean(endog);
+          var SSE = jStat.sum(predict2.map(function(f2) {
+            return Math.pow(f2 - ybar, 2);
+          }));
+          var SSR = jStat.sum(endog.map(function(y2, i3) {
+            return Math.pow(y2 - predict2[i3], 2);
+          }));
+          var SST = SSE + SSR;
+          var R22 = SSE / SST;
+          return {
+            exog,
+            endog,
+            nobs,
+            df_model,
+            df_resid,
+            coef,
+            predict: predict2,
+            resid,
+            ybar,
+            SST,
+            SSE,
+            SSR,
+            R2: R22
+          };
+        }
+        function t_test(model) {
+          var subModelList = sub_regress(model.exog);
+          var sigmaHat = Math.sqrt(model.SSR / model.df_resid);
+          var seBetaHat = subModelList.map(function(mod) {
+            var SST = mod.SST;
+            var R22 = mod.R2;
+            return sigmaHat / Math.sqrt(SST * (1 - R22));
+          });
+          var tStatistic = model.coef.map(function(coef, i3) {
+            return (coef - 0) / seBetaHat[i3];
+          });
+          var pValue = tStatistic.map(function(t2) {
+            var leftppf = jStat.studentt.cdf(t2, model.df_resid);
+            return (leftppf > 0.5 ? 1 - leftppf : leftppf) * 2;
+          });
+          var c5 = jStat.studentt.inv(0.975, model.df_resid);
+          var interval95 = model.coef.map(function(coef, i3) {
+            var d = c5 * seBetaHat[i3];
+            return [coef - d, coef + d];
+          });
+          return {
+            se: seBetaHat,
+            t: tStatistic,
+            p: pValue,
+            sigmaHat,
+            interval95
+          };
+        }
+        function F_test(model) {
+          var F_statistic = model.R2 / model.df_model / ((1 - model.R2) / model.df_resid);
+          var fcdf = function(x2, n1, n2) {
+            return jStat.beta.cdf(x2 / (n2 / n1 + x2), n1 / 2, n2 / 2);
+          };
+          var pvalue = 1 - fcdf(F_statistic, model.df_model, model.df_resid);
+          return { F_statistic, pvalue };
+        }
+        function ols_wrap(endog, exog) {
+          var model = ols(endog, exog);
+          var ttest = t_test(model);
+          var ftest = F_test(model);
+          var adjust_R2 = 1 - (1 - model.R2) * ((model.nobs - 1) / model.df_resid);
+          model.t = ttest;
+          model.f = ftest;
+          model.adjust_R2 = adjust_R2;
+          return model;
+        }
+        return { ols: ols_wrap };
+      })();
+      jStat.extend({
+        buildxmatrix: function buildxmatrix() {
+          var matrixRows = new Array(arguments.length);
+          for (var i3 = 0; i3 < arguments.length; i3++) {
+            var array2 = [1];
+            matrixRows[i3] = array2.concat(arguments[i3]);
+          }
+          return jStat(matrixRows);
+        },
+        builddxmatrix: function builddxmatrix() {
+          var matrixRows = new Array(arguments[0].length);
+          for (var i3 = 0; i3 < arguments[0].length; i3++) {
+            var array2 = [1];
+            matrixRows[i3] = array2.concat(arguments[0][i3]);
+          }
+          return jStat(matrixRows);
+        },
+        buildjxmatrix: function buildjxmatrix(jMat) {
+          var pass = new Array(jMat.length);
+          for (var i3 = 0; i3 < jMat.length; i3++) {
+            pass[i3] = jMat[i3];
+          }
+          return jStat.builddxmatrix(pass);
+        },
+        buildymatrix: function buildymatrix(array2) {
+          return jStat(array2).transpose();
+        },
+        buildjymatrix: function buildjymatrix(jMat) {
+          return jMat.transpose();
+        },
+        matrixmult: function matrixmult(A3, B3) {
+          var i3, j3, k3, result, sum2;
+          if (A3.cols() == B3.rows()) {
+            if (B3.rows() > 1) {
+              result = [];
+              for (i3 = 0; i3 < A3.rows(); i3++) {
+                result[i3] = [];
+                for (j3 = 0; j3 < B3.cols(); j3++) {
+                  sum2 = 0;
+                  for (k3 = 0; k3 < A3.cols(); k3++) {
+                    sum2 += A3.toArray()[i3][k3] * B3.toArray()[k3][j3];
+                  }
+                  result[i3][j3] = sum2;
+                }
+              }
+              return jStat(result);
+            }
+            result = [];
+            for (i3 = 0; i3 < A3.rows(); i3++) {
+              result[i3] = [];
+              for (j3 = 0; j3 < B3.cols(); j3++) {
+                sum2 = 0;
+                for (k3 = 0; k3 < A3.cols(); k3++) {
+                  sum2 += A3.toArray()[i3][k3] * B3.toArray()[j3];
+                }
+                result[i3][j3] = sum2;
+              }
+            }
+            return jStat(result);
+          }
+        },
+        //regress and regresst to be fixed
+        regress: function regress(jMatX, jMatY) {
+          var innerinv = jStat.xtranspxinv(jMatX);
+          var xtransp = jMatX.transpose();
+          var next = jStat.matrixmult(jStat(innerinv), xtransp);
+          return jStat.matrixmult(next, jMatY);
+        },
+        regresst: function regresst(jMatX, jMatY, sides) {
+          var beta = jStat.regress(jMatX, jMatY);
+          var compile2 = {};
+          compile2.anova = {};
+          var jMatYBar = jStat.jMatYBar(jMatX, beta);
+          compile2.yBar = jMatYBar;
+          var yAverage = jMatY.mean();
+          compile2.anova.residuals = jStat.residuals(jMatY, jMatYBar);
+          compile2.anova.ssr = jStat.ssr(jMatYBar, yAverage);
+          compile2.anova.msr = compile2.anova.ssr / (jMatX[0].length - 1);
+          compile2.anova.sse = jStat.sse(jMatY, jMatYBar);
+          compile2.anova.mse = compile2.anova.sse / (jMatY.length - (jMatX[0].length - 1) - 1);
+          compile2.anova.sst = jStat.sst(jMatY, yAverage);
+          compile2.anova.mst = compile2.anova.sst / (jMatY.length - 1);
+          compile2.anova.r2 = 1 - compile2.anova.sse / compile2.anova.sst;
+          if (compile2.anova.r2 < 0) compile2.anova.r2 = 0;
+          compile2.anova.fratio = compile2.anova.msr / compile2.anova.mse;
+          compile2.anova.pvalue = jStat.anovaftest(
+            compile2.anova.fratio,
+            jMatX[0].length - 1,
+            jMatY.length - (jMatX[0].length - 1) - 1
+          );
+          compile2.anova.rmse = Math.sqrt(compile2.anova.mse);
+          compile2.anova.r2adj = 1 - compile2.anova.mse / compile2.anova.mst;
+          if (compile2.anova.r2adj < 0) compile2.anova.r2adj = 0;
+          compile2.stats = new Array(jMatX[0].length);
+          var covar = jStat.xtranspxinv(jMatX);
+          var sds, ts2, ps2;
+          for (var i3 = 0; i3 < beta.length; i3++) {
+            sds = Math.sqrt(compile2.anova.mse * Math.abs(covar[i3][i3]));
+            ts2 = Math.abs(beta[i3] / sds);
+            ps2 = jStat.ttest(ts2, jMatY.length - jMatX[0].length - 1, sides);
+            compile2.stats[i3] = [beta[i3], sds, ts2, ps2];
+          }
+          compile2.regress = beta;
+          return compile2;
+        },
+        xtranspx: function xtranspx(jMatX) {
+          return jStat.matrixmult(jMatX.transpose(), jMatX);
+        },
+        xtranspxinv: function xtranspxinv(jMatX) {
+          var inner = jStat.matrixmult(jMatX.transpose(), jMatX);
+          var innerinv = jStat.inv(inner);
+          return innerinv;
+        },
+        jMatYBar: function jMatYBar(jMatX, beta) {
+          var yBar = jStat.matrixmult(jMatX, beta);
+          return new jStat(yBar);
+        },
+        residuals: function residuals(jMatY, jMatYBar) {
+          return jStat.matrixsubtract(jMatY, jMatYBar);
+        },
+        ssr: function ssr(jMatYBar, yAverage) {
+          var ssr2 = 0;
+          for (var i3 = 0; i3 < jMatYBar.length; i3++) {
+            ssr2 += Math.pow(jMatYBar[i3] - yAverage, 2);
+          }
+          return ssr2;
+        },
+        sse: function sse(jMatY, jMatYBar) {
+          var sse2 = 0;
+          for (var i3 = 0; i3 < jMatY.length; i3++) {
+            sse2 += Math.pow(jMatY[i3] - jMatYBar[i3], 2);
+          }
+          return sse2;
+        },
+        sst: function sst(jMatY, yAverage) {
+          var sst2 = 0;
+          for (var i3 = 0; i3 < jMatY.length; i3++) {
+            sst2 += Math.pow(jMatY[i3] - yAverage, 2);
+          }
+          return sst2;
+        },
+        matrixsubtract: function matrixsubtract(A3, B3) {
+          var ans = new Array(A3.length);
+          for (var i3 = 0; i3 < A3.length; i3++) {
+            ans[i3] = new Array(A3[i3].length);
+            for (var j3 = 0; j3 < A3[i3].length; j3++) {
+              ans[i3][j3] = A3[i3][j3] - B3[i3][j3];
+            }
+          }
+          return jStat(ans);
+        }
+      });
+      jStat.jStat = jStat;
+      return jStat;
+    });
+  }
+});
+
 // node_modules/pend/index.js
 var require_pend = __commonJS({
   "node_modules/pend/index.js"(exports, module) {
@@ -20616,10 +24467,10 @@ var require_fd_slicer = __commonJS({
       }
     };
     util.inherits(ReadStream, Readable4);
-    function ReadStream(context, options2) {
+    function ReadStream(context3, options2) {
       options2 = options2 || {};
       Readable4.call(this, options2);
-      this.context = context;
+      this.context = context3;
       this.context.ref();
       this.start = options2.start || 0;
       this.endOffset = options2.end;
@@ -21024,34 +24875,34 @@ var require_yauzl = __commonJS({
     exports.LocalFileHeader = LocalFileHeader;
     exports.RandomAccessReader = RandomAccessReader;
     function openPromise(path6, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         open5(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
-          resolve7(zipfile);
+          resolve8(zipfile);
         });
       });
     }
     function fromFdPromise(fd, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         fromFd(fd, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
-          resolve7(zipfile);
+          resolve8(zipfile);
         });
       });
     }
     function fromBufferPromise(buffer, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         fromBuffer(buffer, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
-          resolve7(zipfile);
+          resolve8(zipfile);
         });
       });
     }
     function fromRandomAccessReaderPromise(reader, totalSize, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         fromRandomAccessReader(reader, totalSize, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
-          resolve7(zipfile);
+          resolve8(zipfile);
         });
       });
     }
@@ -21335,15 +25186,15 @@ var require_yauzl = __commonJS({
         if (self.autoClose) self.close();
       }
       function onEntry(entry) {
-        let { resolve: resolve7 } = pendingResolveReject;
+        let { resolve: resolve8 } = pendingResolveReject;
         pendingResolveReject = null;
-        resolve7({ value: entry });
+        resolve8({ value: entry });
       }
       function onEnd() {
-        let { resolve: resolve7 } = pendingResolveReject;
+        let { resolve: resolve8 } = pendingResolveReject;
         pendingResolveReject = null;
         cleanup();
-        resolve7({ done: true });
+        resolve8({ done: true });
       }
       function onError2(err) {
         let { reject } = pendingResolveReject;
@@ -21356,9 +25207,9 @@ var require_yauzl = __commonJS({
           return this;
         },
         next() {
-          const promise2 = new Promise((resolve7, reject) => {
+          const promise2 = new Promise((resolve8, reject) => {
             if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
-            pendingResolveReject = { resolve: resolve7, reject };
+            pendingResolveReject = { resolve: resolve8, reject };
           });
           self.readEntry();
           return promise2;
@@ -21547,26 +25398,26 @@ var require_yauzl = __commonJS({
       });
     };
     ZipFile.prototype.openReadStreamPromise = function(entry, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         this.openReadStream(entry, options2, function(err, readStream) {
           if (err) return reject(err);
-          resolve7(readStream);
+          resolve8(readStream);
         });
       });
     };
     ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
           if (err) return reject(err);
-          resolve7(readStream);
+          resolve8(readStream);
         });
       });
     };
     ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options2) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         this.readLocalFileHeader(entry, options2, function(err, localFileHeader) {
           if (err) return reject(err);
-          resolve7(localFileHeader);
+          resolve8(localFileHeader);
         });
       });
     };
@@ -21796,9 +25647,9 @@ var require_yauzl = __commonJS({
       setImmediate(callback);
     };
     util.inherits(RefUnrefFilter, PassThrough2);
-    function RefUnrefFilter(context) {
+    function RefUnrefFilter(context3) {
       PassThrough2.call(this);
-      this.context = context;
+      this.context = context3;
       this.context.ref();
       this.unreffedYet = false;
     }
@@ -21851,6 +25702,778 @@ var require_yauzl = __commonJS({
     function defaultCallback(err) {
       if (err) throw err;
     }
+  }
+});
+
+// node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
+var require_proxy = __commonJS({
+  "node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getProxyUrl = getProxyUrl2;
+    exports.checkBypass = checkBypass;
+    function getProxyUrl2(reqUrl) {
+      const usingSsl = reqUrl.protocol === "https:";
+      if (checkBypass(reqUrl)) {
+        return void 0;
+      }
+      const proxyVar = (() => {
+        if (usingSsl) {
+          return process.env["https_proxy"] || process.env["HTTPS_PROXY"];
+        } else {
+          return process.env["http_proxy"] || process.env["HTTP_PROXY"];
+        }
+      })();
+      if (proxyVar) {
+        try {
+          return new DecodedURL(proxyVar);
+        } catch (_a4) {
+          if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
+            return new DecodedURL(`http://${proxyVar}`);
+        }
+      } else {
+        return void 0;
+      }
+    }
+    function checkBypass(reqUrl) {
+      if (!reqUrl.hostname) {
+        return false;
+      }
+      const reqHost = reqUrl.hostname;
+      if (isLoopbackAddress(reqHost)) {
+        return true;
+      }
+      const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
+      if (!noProxy) {
+        return false;
+      }
+      let reqPort;
+      if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+      } else if (reqUrl.protocol === "http:") {
+        reqPort = 80;
+      } else if (reqUrl.protocol === "https:") {
+        reqPort = 443;
+      }
+      const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+      if (typeof reqPort === "number") {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+      }
+      for (const upperNoProxyItem of noProxy.split(",").map((x2) => x2.trim().toUpperCase()).filter((x2) => x2)) {
+        if (upperNoProxyItem === "*" || upperReqHosts.some((x2) => x2 === upperNoProxyItem || x2.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x2.endsWith(`${upperNoProxyItem}`))) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function isLoopbackAddress(host) {
+      const hostLower = host.toLowerCase();
+      return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
+    }
+    var DecodedURL = class extends URL {
+      constructor(url2, base) {
+        super(url2, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+      }
+      get username() {
+        return this._decodedUsername;
+      }
+      get password() {
+        return this._decodedPassword;
+      }
+    };
+  }
+});
+
+// node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o3, m2, k3, k22) {
+      if (k22 === void 0) k22 = k3;
+      var desc = Object.getOwnPropertyDescriptor(m2, k3);
+      if (!desc || ("get" in desc ? !m2.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m2[k3];
+        } };
+      }
+      Object.defineProperty(o3, k22, desc);
+    }) : (function(o3, m2, k3, k22) {
+      if (k22 === void 0) k22 = k3;
+      o3[k22] = m2[k3];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o3, v2) {
+      Object.defineProperty(o3, "default", { enumerable: true, value: v2 });
+    }) : function(o3, v2) {
+      o3["default"] = v2;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o3) {
+        ownKeys = Object.getOwnPropertyNames || function(o4) {
+          var ar2 = [];
+          for (var k3 in o4) if (Object.prototype.hasOwnProperty.call(o4, k3)) ar2[ar2.length] = k3;
+          return ar2;
+        };
+        return ownKeys(o3);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k3 = ownKeys(mod), i3 = 0; i3 < k3.length; i3++) if (k3[i3] !== "default") __createBinding(result, mod, k3[i3]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    var __awaiter4 = exports && exports.__awaiter || function(thisArg, _arguments, P3, generator) {
+      function adopt(value) {
+        return value instanceof P3 ? value : new P3(function(resolve8) {
+          resolve8(value);
+        });
+      }
+      return new (P3 || (P3 = Promise))(function(resolve8, reject) {
+        function fulfilled(value) {
+          try {
+            step5(generator.next(value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function rejected(value) {
+          try {
+            step5(generator["throw"](value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function step5(result) {
+          result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
+        }
+        step5((generator = generator.apply(thisArg, _arguments || [])).next());
+      });
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
+    exports.getProxyUrl = getProxyUrl2;
+    exports.isHttps = isHttps;
+    var http = __importStar(__require("http"));
+    var https = __importStar(__require("https"));
+    var pm = __importStar(require_proxy());
+    var tunnel2 = __importStar(require_tunnel2());
+    var undici_1 = require_undici();
+    var HttpCodes2;
+    (function(HttpCodes3) {
+      HttpCodes3[HttpCodes3["OK"] = 200] = "OK";
+      HttpCodes3[HttpCodes3["MultipleChoices"] = 300] = "MultipleChoices";
+      HttpCodes3[HttpCodes3["MovedPermanently"] = 301] = "MovedPermanently";
+      HttpCodes3[HttpCodes3["ResourceMoved"] = 302] = "ResourceMoved";
+      HttpCodes3[HttpCodes3["SeeOther"] = 303] = "SeeOther";
+      HttpCodes3[HttpCodes3["NotModified"] = 304] = "NotModified";
+      HttpCodes3[HttpCodes3["UseProxy"] = 305] = "UseProxy";
+      HttpCodes3[HttpCodes3["SwitchProxy"] = 306] = "SwitchProxy";
+      HttpCodes3[HttpCodes3["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+      HttpCodes3[HttpCodes3["PermanentRedirect"] = 308] = "PermanentRedirect";
+      HttpCodes3[HttpCodes3["BadRequest"] = 400] = "BadRequest";
+      HttpCodes3[HttpCodes3["Unauthorized"] = 401] = "Unauthorized";
+      HttpCodes3[HttpCodes3["PaymentRequired"] = 402] = "PaymentRequired";
+      HttpCodes3[HttpCodes3["Forbidden"] = 403] = "Forbidden";
+      HttpCodes3[HttpCodes3["NotFound"] = 404] = "NotFound";
+      HttpCodes3[HttpCodes3["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+      HttpCodes3[HttpCodes3["NotAcceptable"] = 406] = "NotAcceptable";
+      HttpCodes3[HttpCodes3["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+      HttpCodes3[HttpCodes3["RequestTimeout"] = 408] = "RequestTimeout";
+      HttpCodes3[HttpCodes3["Conflict"] = 409] = "Conflict";
+      HttpCodes3[HttpCodes3["Gone"] = 410] = "Gone";
+      HttpCodes3[HttpCodes3["TooManyRequests"] = 429] = "TooManyRequests";
+      HttpCodes3[HttpCodes3["InternalServerError"] = 500] = "InternalServerError";
+      HttpCodes3[HttpCodes3["NotImplemented"] = 501] = "NotImplemented";
+      HttpCodes3[HttpCodes3["BadGateway"] = 502] = "BadGateway";
+      HttpCodes3[HttpCodes3["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+      HttpCodes3[HttpCodes3["GatewayTimeout"] = 504] = "GatewayTimeout";
+    })(HttpCodes2 || (exports.HttpCodes = HttpCodes2 = {}));
+    var Headers2;
+    (function(Headers3) {
+      Headers3["Accept"] = "accept";
+      Headers3["ContentType"] = "content-type";
+    })(Headers2 || (exports.Headers = Headers2 = {}));
+    var MediaTypes2;
+    (function(MediaTypes3) {
+      MediaTypes3["ApplicationJson"] = "application/json";
+    })(MediaTypes2 || (exports.MediaTypes = MediaTypes2 = {}));
+    function getProxyUrl2(serverUrl) {
+      const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+      return proxyUrl ? proxyUrl.href : "";
+    }
+    var HttpRedirectCodes2 = [
+      HttpCodes2.MovedPermanently,
+      HttpCodes2.ResourceMoved,
+      HttpCodes2.SeeOther,
+      HttpCodes2.TemporaryRedirect,
+      HttpCodes2.PermanentRedirect
+    ];
+    var HttpResponseRetryCodes2 = [
+      HttpCodes2.BadGateway,
+      HttpCodes2.ServiceUnavailable,
+      HttpCodes2.GatewayTimeout
+    ];
+    var RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
+    var ExponentialBackoffCeiling = 10;
+    var ExponentialBackoffTimeSlice = 5;
+    var HttpClientError = class _HttpClientError extends Error {
+      constructor(message, statusCode) {
+        super(message);
+        this.name = "HttpClientError";
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, _HttpClientError.prototype);
+      }
+    };
+    exports.HttpClientError = HttpClientError;
+    var HttpClientResponse = class {
+      constructor(message) {
+        this.message = message;
+      }
+      readBody() {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve8) => __awaiter4(this, void 0, void 0, function* () {
+            let output2 = Buffer.alloc(0);
+            this.message.on("data", (chunk) => {
+              output2 = Buffer.concat([output2, chunk]);
+            });
+            this.message.on("end", () => {
+              resolve8(output2.toString());
+            });
+          }));
+        });
+      }
+      readBodyBuffer() {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve8) => __awaiter4(this, void 0, void 0, function* () {
+            const chunks = [];
+            this.message.on("data", (chunk) => {
+              chunks.push(chunk);
+            });
+            this.message.on("end", () => {
+              resolve8(Buffer.concat(chunks));
+            });
+          }));
+        });
+      }
+    };
+    exports.HttpClientResponse = HttpClientResponse;
+    function isHttps(requestUrl) {
+      const parsedUrl = new URL(requestUrl);
+      return parsedUrl.protocol === "https:";
+    }
+    var HttpClient3 = class {
+      constructor(userAgent2, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent2);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+          if (requestOptions.ignoreSslError != null) {
+            this._ignoreSslError = requestOptions.ignoreSslError;
+          }
+          this._socketTimeout = requestOptions.socketTimeout;
+          if (requestOptions.allowRedirects != null) {
+            this._allowRedirects = requestOptions.allowRedirects;
+          }
+          if (requestOptions.allowRedirectDowngrade != null) {
+            this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+          }
+          if (requestOptions.maxRedirects != null) {
+            this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+          }
+          if (requestOptions.keepAlive != null) {
+            this._keepAlive = requestOptions.keepAlive;
+          }
+          if (requestOptions.allowRetries != null) {
+            this._allowRetries = requestOptions.allowRetries;
+          }
+          if (requestOptions.maxRetries != null) {
+            this._maxRetries = requestOptions.maxRetries;
+          }
+        }
+      }
+      options(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      get(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("GET", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      del(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("DELETE", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      post(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("POST", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      patch(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("PATCH", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      put(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("PUT", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      head(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("HEAD", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+      }
+      /**
+       * Gets a typed object from an endpoint
+       * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+       */
+      getJson(requestUrl_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          const res = yield this.get(requestUrl, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      postJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.post(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      putJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.put(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      patchJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.patch(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      /**
+       * Makes a raw http request.
+       * All other methods such as get, post, patch, and request ultimately call this.
+       * Prefer get, del, post and patch
+       */
+      request(verb, requestUrl, data, headers) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          if (this._disposed) {
+            throw new Error("Client has already been disposed.");
+          }
+          const parsedUrl = new URL(requestUrl);
+          let info2 = this._prepareRequest(verb, parsedUrl, headers);
+          const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
+          let numTries = 0;
+          let response;
+          do {
+            response = yield this.requestRaw(info2, data);
+            if (response && response.message && response.message.statusCode === HttpCodes2.Unauthorized) {
+              let authenticationHandler;
+              for (const handler2 of this.handlers) {
+                if (handler2.canHandleAuthentication(response)) {
+                  authenticationHandler = handler2;
+                  break;
+                }
+              }
+              if (authenticationHandler) {
+                return authenticationHandler.handleAuthentication(this, info2, data);
+              } else {
+                return response;
+              }
+            }
+            let redirectsRemaining = this._maxRedirects;
+            while (response.message.statusCode && HttpRedirectCodes2.includes(response.message.statusCode) && this._allowRedirects && redirectsRemaining > 0) {
+              const redirectUrl = response.message.headers["location"];
+              if (!redirectUrl) {
+                break;
+              }
+              const parsedRedirectUrl = new URL(redirectUrl);
+              if (parsedUrl.protocol === "https:" && parsedUrl.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
+                throw new Error("Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.");
+              }
+              yield response.readBody();
+              if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                for (const header in headers) {
+                  if (header.toLowerCase() === "authorization") {
+                    delete headers[header];
+                  }
+                }
+              }
+              info2 = this._prepareRequest(verb, parsedRedirectUrl, headers);
+              response = yield this.requestRaw(info2, data);
+              redirectsRemaining--;
+            }
+            if (!response.message.statusCode || !HttpResponseRetryCodes2.includes(response.message.statusCode)) {
+              return response;
+            }
+            numTries += 1;
+            if (numTries < maxTries) {
+              yield response.readBody();
+              yield this._performExponentialBackoff(numTries);
+            }
+          } while (numTries < maxTries);
+          return response;
+        });
+      }
+      /**
+       * Needs to be called if keepAlive is set to true in request options.
+       */
+      dispose() {
+        if (this._agent) {
+          this._agent.destroy();
+        }
+        this._disposed = true;
+      }
+      /**
+       * Raw request.
+       * @param info
+       * @param data
+       */
+      requestRaw(info2, data) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve8, reject) => {
+            function callbackForResult(err, res) {
+              if (err) {
+                reject(err);
+              } else if (!res) {
+                reject(new Error("Unknown error"));
+              } else {
+                resolve8(res);
+              }
+            }
+            this.requestRawWithCallback(info2, data, callbackForResult);
+          });
+        });
+      }
+      /**
+       * Raw request with callback.
+       * @param info
+       * @param data
+       * @param onResult
+       */
+      requestRawWithCallback(info2, data, onResult) {
+        if (typeof data === "string") {
+          if (!info2.options.headers) {
+            info2.options.headers = {};
+          }
+          info2.options.headers["Content-Length"] = Buffer.byteLength(data, "utf8");
+        }
+        let callbackCalled = false;
+        function handleResult2(err, res) {
+          if (!callbackCalled) {
+            callbackCalled = true;
+            onResult(err, res);
+          }
+        }
+        const req = info2.httpModule.request(info2.options, (msg) => {
+          const res = new HttpClientResponse(msg);
+          handleResult2(void 0, res);
+        });
+        let socket;
+        req.on("socket", (sock) => {
+          socket = sock;
+        });
+        req.setTimeout(this._socketTimeout || 3 * 6e4, () => {
+          if (socket) {
+            socket.end();
+          }
+          handleResult2(new Error(`Request timeout: ${info2.options.path}`));
+        });
+        req.on("error", function(err) {
+          handleResult2(err);
+        });
+        if (data && typeof data === "string") {
+          req.write(data, "utf8");
+        }
+        if (data && typeof data !== "string") {
+          data.on("close", function() {
+            req.end();
+          });
+          data.pipe(req);
+        } else {
+          req.end();
+        }
+      }
+      /**
+       * Gets an http agent. This function is useful when you need an http agent that handles
+       * routing through a proxy server - depending upon the url and proxy environment variables.
+       * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+       */
+      getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+      }
+      getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+          return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+      }
+      _prepareRequest(method, requestUrl, headers) {
+        const info2 = {};
+        info2.parsedUrl = requestUrl;
+        const usingSsl = info2.parsedUrl.protocol === "https:";
+        info2.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info2.options = {};
+        info2.options.host = info2.parsedUrl.hostname;
+        info2.options.port = info2.parsedUrl.port ? parseInt(info2.parsedUrl.port) : defaultPort;
+        info2.options.path = (info2.parsedUrl.pathname || "") + (info2.parsedUrl.search || "");
+        info2.options.method = method;
+        info2.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+          info2.options.headers["user-agent"] = this.userAgent;
+        }
+        info2.options.agent = this._getAgent(info2.parsedUrl);
+        if (this.handlers) {
+          for (const handler2 of this.handlers) {
+            handler2.prepareRequest(info2.options);
+          }
+        }
+        return info2;
+      }
+      _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+          return Object.assign({}, lowercaseKeys2(this.requestOptions.headers), lowercaseKeys2(headers || {}));
+        }
+        return lowercaseKeys2(headers || {});
+      }
+      /**
+       * Gets an existing header value or returns a default.
+       * Handles converting number header values to strings since HTTP headers must be strings.
+       * Note: This returns string | string[] since some headers can have multiple values.
+       * For headers that must always be a single string (like Content-Type), use the
+       * specialized _getExistingOrDefaultContentTypeHeader method instead.
+       */
+      _getExistingOrDefaultHeader(additionalHeaders, header, _default3) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header];
+          if (headerValue) {
+            clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
+          }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== void 0) {
+          return typeof additionalValue === "number" ? additionalValue.toString() : additionalValue;
+        }
+        if (clientHeader !== void 0) {
+          return clientHeader;
+        }
+        return _default3;
+      }
+      /**
+       * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+       * Always returns a single string (not an array) since Content-Type should be a single value.
+       * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+       * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+       * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+       */
+      _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default3) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[Headers2.ContentType];
+          if (headerValue) {
+            if (typeof headerValue === "number") {
+              clientHeader = String(headerValue);
+            } else if (Array.isArray(headerValue)) {
+              clientHeader = headerValue.join(", ");
+            } else {
+              clientHeader = headerValue;
+            }
+          }
+        }
+        const additionalValue = additionalHeaders[Headers2.ContentType];
+        if (additionalValue !== void 0) {
+          if (typeof additionalValue === "number") {
+            return String(additionalValue);
+          } else if (Array.isArray(additionalValue)) {
+            return additionalValue.join(", ");
+          } else {
+            return additionalValue;
+          }
+        }
+        if (clientHeader !== void 0) {
+          return clientHeader;
+        }
+        return _default3;
+      }
+      _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+          agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+          agent = this._agent;
+        }
+        if (agent) {
+          return agent;
+        }
+        const usingSsl = parsedUrl.protocol === "https:";
+        let maxSockets = 100;
+        if (this.requestOptions) {
+          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        if (proxyUrl && proxyUrl.hostname) {
+          const agentOptions = {
+            maxSockets,
+            keepAlive: this._keepAlive,
+            proxy: Object.assign(Object.assign({}, (proxyUrl.username || proxyUrl.password) && {
+              proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+            }), { host: proxyUrl.hostname, port: proxyUrl.port })
+          };
+          let tunnelAgent;
+          const overHttps = proxyUrl.protocol === "https:";
+          if (usingSsl) {
+            tunnelAgent = overHttps ? tunnel2.httpsOverHttps : tunnel2.httpsOverHttp;
+          } else {
+            tunnelAgent = overHttps ? tunnel2.httpOverHttps : tunnel2.httpOverHttp;
+          }
+          agent = tunnelAgent(agentOptions);
+          this._proxyAgent = agent;
+        }
+        if (!agent) {
+          const options2 = { keepAlive: this._keepAlive, maxSockets };
+          agent = usingSsl ? new https.Agent(options2) : new http.Agent(options2);
+          this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+          agent.options = Object.assign(agent.options || {}, {
+            rejectUnauthorized: false
+          });
+        }
+        return agent;
+      }
+      _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+          proxyAgent = this._proxyAgentDispatcher;
+        }
+        if (proxyAgent) {
+          return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === "https:";
+        proxyAgent = new undici_1.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, (proxyUrl.username || proxyUrl.password) && {
+          token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString("base64")}`
+        }));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+          proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+            rejectUnauthorized: false
+          });
+        }
+        return proxyAgent;
+      }
+      _getUserAgentWithOrchestrationId(userAgent2) {
+        const baseUserAgent = userAgent2 || "actions/http-client";
+        const orchId = process.env["ACTIONS_ORCHESTRATION_ID"];
+        if (orchId) {
+          const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, "_");
+          return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+      }
+      _performExponentialBackoff(retryNumber) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+          const ms2 = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+          return new Promise((resolve8) => setTimeout(() => resolve8(), ms2));
+        });
+      }
+      _processResponse(res, options2) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve8, reject) => __awaiter4(this, void 0, void 0, function* () {
+            const statusCode = res.message.statusCode || 0;
+            const response = {
+              statusCode,
+              result: null,
+              headers: {}
+            };
+            if (statusCode === HttpCodes2.NotFound) {
+              resolve8(response);
+            }
+            function dateTimeDeserializer(key, value) {
+              if (typeof value === "string") {
+                const a2 = new Date(value);
+                if (!isNaN(a2.valueOf())) {
+                  return a2;
+                }
+              }
+              return value;
+            }
+            let obj;
+            let contents;
+            try {
+              contents = yield res.readBody();
+              if (contents && contents.length > 0) {
+                if (options2 && options2.deserializeDates) {
+                  obj = JSON.parse(contents, dateTimeDeserializer);
+                } else {
+                  obj = JSON.parse(contents);
+                }
+                response.result = obj;
+              }
+              response.headers = res.message.headers;
+            } catch (err) {
+            }
+            if (statusCode > 299) {
+              let msg;
+              if (obj && obj.message) {
+                msg = obj.message;
+              } else if (contents && contents.length > 0) {
+                msg = contents;
+              } else {
+                msg = `Failed request: (${statusCode})`;
+              }
+              const err = new HttpClientError(msg, statusCode);
+              err.result = response.result;
+              reject(err);
+            } else {
+              resolve8(response);
+            }
+          }));
+        });
+      }
+    };
+    exports.HttpClient = HttpClient3;
+    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c5, k3) => (c5[k3.toLowerCase()] = obj[k3], c5), {});
   }
 });
 
@@ -22019,11 +26642,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P3, generator) {
   function adopt(value) {
-    return value instanceof P3 ? value : new P3(function(resolve7) {
-      resolve7(value);
+    return value instanceof P3 ? value : new P3(function(resolve8) {
+      resolve8(value);
     });
   }
-  return new (P3 || (P3 = Promise))(function(resolve7, reject) {
+  return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
         step5(generator.next(value));
@@ -22039,7 +26662,7 @@ var __awaiter = function(thisArg, _arguments, P3, generator) {
       }
     }
     function step5(result) {
-      result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step5((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -22318,11 +26941,11 @@ var arch = os3.arch();
 // node_modules/@actions/core/lib/core.js
 var __awaiter2 = function(thisArg, _arguments, P3, generator) {
   function adopt(value) {
-    return value instanceof P3 ? value : new P3(function(resolve7) {
-      resolve7(value);
+    return value instanceof P3 ? value : new P3(function(resolve8) {
+      resolve8(value);
     });
   }
-  return new (P3 || (P3 = Promise))(function(resolve7, reject) {
+  return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
         step5(generator.next(value));
@@ -22338,7 +26961,7 @@ var __awaiter2 = function(thisArg, _arguments, P3, generator) {
       }
     }
     function step5(result) {
-      result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step5((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -22396,7 +27019,7 @@ function group(name, fn) {
 }
 
 // actions/bench/src/index.ts
-import { resolve as resolve6 } from "node:path";
+import { resolve as resolve7 } from "node:path";
 
 // lab/bench/config.ts
 import { dirname as dirname3, resolve as resolve4 } from "node:path";
@@ -23705,8 +28328,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex3) {
-  const cleanHex = hex3.replace(/^0x/, "");
+function hexToUint8Array(hex4) {
+  const cleanHex = hex4.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -24259,18 +28882,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse3 = _parse(_Err);
+  const parse5 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse3(schema, value, ctx, finalizeParams(fn, _params));
+    return parse5(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse3 = _parse(_Err);
+  const parse5 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse3(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -25765,7 +30388,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse3 = inst._zod.parse;
+  const parse5 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -25779,7 +30402,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse3(payload, ctx);
+    return parse5(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -27468,7 +32091,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve7) {
+function isRecursive(inst, stack, resolve8) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -27478,7 +32101,7 @@ function isRecursive(inst, stack, resolve7) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve7);
+      const answer = isRecursive(child, stack, resolve8);
       if (answer > result)
         result = answer;
     }
@@ -27489,13 +32112,13 @@ function isRecursive(inst, stack, resolve7) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve7) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve8) : NONE;
       if (child > answer)
         answer = child;
     }
     return answer;
   };
-  const merge2 = (answer) => {
+  const merge3 = (answer) => {
     if (answer > result)
       result = answer;
   };
@@ -27504,7 +32127,7 @@ function isRecursive(inst, stack, resolve7) {
   switch (kind) {
     case "object": {
       const raw = rawShape(def);
-      merge2(raw ? shape(raw, true) : ASSUMED);
+      merge3(raw ? shape(raw, true) : ASSUMED);
       check2(def.catchall);
       break;
     }
@@ -27553,8 +32176,8 @@ function isRecursive(inst, stack, resolve7) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve7 ? inst._zod.innerType : void 0);
-      merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
+      const inner = def._cachedInner ?? (resolve8 ? inst._zod.innerType : void 0);
+      merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
     // a leaf by choice: `parts` are regex fragments, not data positions
@@ -35423,13 +40046,13 @@ function installCompiledUserMethods(target, source, parser4) {
     };
   }
   if (typeof sourceAny.parse === "function") {
-    const originalParse = sourceAny.parse;
+    const originalParse2 = sourceAny.parse;
     targetAny.parse = (data, params) => {
       const out = parser4(data);
       if (out !== INVALID) {
         return out;
       }
-      return originalParse(data, params);
+      return originalParse2(data, params);
     };
   }
 }
@@ -43706,7 +48329,7 @@ var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
   return forceKillAfterDelay;
 };
 var DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
-var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
+var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context: context3, controller }, signalOrError, errorArgument) => {
   const { signal, error: error63 } = parseKillArguments(signalOrError, errorArgument, killSignal);
   emitKillError(error63, onInternalError);
   const killResult = kill(signal);
@@ -43716,7 +48339,7 @@ var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onIn
     forceKillAfterDelay,
     killSignal,
     killResult,
-    context,
+    context: context3,
     controller
   });
   return killResult;
@@ -43736,24 +48359,24 @@ var emitKillError = (error63, onInternalError) => {
     onInternalError.reject(error63);
   }
 };
-var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
+var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context: context3, controller }) => {
   if (signal === killSignal && killResult) {
     killOnTimeout({
       kill,
       forceKillAfterDelay,
-      context,
+      context: context3,
       controllerSignal: controller.signal
     });
   }
 };
-var killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSignal }) => {
+var killOnTimeout = async ({ kill, forceKillAfterDelay, context: context3, controllerSignal }) => {
   if (forceKillAfterDelay === false) {
     return;
   }
   try {
     await setTimeout2(forceKillAfterDelay, void 0, { signal: controllerSignal });
     if (kill("SIGKILL")) {
-      context.isForcefullyTerminated ??= true;
+      context3.isForcefullyTerminated ??= true;
     }
   } catch {
   }
@@ -43773,10 +48396,10 @@ var validateCancelSignal = ({ cancelSignal }) => {
     throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
   }
 };
-var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
-var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
+var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context: context3, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context3, controller)];
+var terminateOnCancel = async (subprocess, cancelSignal, context3, { signal }) => {
   await onAbortedSignal(cancelSignal, signal);
-  context.terminationReason ??= "cancel";
+  context3.terminationReason ??= "cancel";
   subprocess.kill();
   throw cancelSignal.reason;
 };
@@ -43862,8 +48485,8 @@ var disconnect = (anyProcess) => {
 // node_modules/execa/lib/utils/deferred.js
 var createDeferred = () => {
   const methods = {};
-  const promise2 = new Promise((resolve7, reject) => {
-    Object.assign(methods, { resolve: resolve7, reject });
+  const promise2 = new Promise((resolve8, reject) => {
+    Object.assign(methods, { resolve: resolve8, reject });
   });
   return Object.assign(promise2, methods);
 };
@@ -44332,26 +48955,26 @@ var throwOnGracefulCancel = ({
   cancelSignal,
   gracefulCancel,
   forceKillAfterDelay,
-  context,
+  context: context3,
   controller
 }) => gracefulCancel ? [sendOnAbort({
   subprocess,
   cancelSignal,
   forceKillAfterDelay,
-  context,
+  context: context3,
   controller
 })] : [];
-var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
+var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context: context3, controller: { signal } }) => {
   await onAbortedSignal(cancelSignal, signal);
   const reason = getReason(cancelSignal);
   await sendAbort(subprocess, reason);
   killOnTimeout({
     kill: subprocess.kill,
     forceKillAfterDelay,
-    context,
+    context: context3,
     controllerSignal: signal
   });
-  context.terminationReason ??= "gracefulCancel";
+  context3.terminationReason ??= "gracefulCancel";
   throw cancelSignal.reason;
 };
 var getReason = ({ reason }) => {
@@ -44375,10 +48998,10 @@ var validateTimeout = ({ timeout }) => {
     throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
   }
 };
-var throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
-var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
+var throwOnTimeout = (subprocess, timeout, context3, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context3, controller)];
+var killAfterTimeout = async (subprocess, timeout, context3, { signal }) => {
   await setTimeout3(timeout, void 0, { signal });
-  context.terminationReason ??= "timeout";
+  context3.terminationReason ??= "timeout";
   subprocess.kill();
   throw new DiscardedError();
 };
@@ -46732,9 +51355,9 @@ var getAllSync = ([, stdout, stderr], options2) => {
 
 // node_modules/execa/lib/resolve/exit-async.js
 import { once as once4 } from "node:events";
-var waitForExit = async (subprocess, context) => {
+var waitForExit = async (subprocess, context3) => {
   const [exitCode, signal] = await waitForExitOrError(subprocess);
-  context.isForcefullyTerminated ??= false;
+  context3.isForcefullyTerminated ??= false;
   return [exitCode, signal];
 };
 var waitForExitOrError = async (subprocess) => {
@@ -47588,16 +52211,16 @@ var Emitter = class {
 };
 var SignalExitBase = class {
 };
-var signalExitWrap = (handler) => {
+var signalExitWrap = (handler2) => {
   return {
     onExit(cb, opts) {
-      return handler.onExit(cb, opts);
+      return handler2.onExit(cb, opts);
     },
     load() {
-      return handler.load();
+      return handler2.load();
     },
     unload() {
-      return handler.unload();
+      return handler2.unload();
     }
   };
 };
@@ -48392,14 +53015,14 @@ var waitForSubprocessResult = async ({
     ipc,
     ipcInput
   },
-  context,
+  context: context3,
   verboseInfo,
   fileDescriptors,
   originalStreams,
   onInternalError,
   controller
 }) => {
-  const exitPromise = waitForExit(subprocess, context);
+  const exitPromise = waitForExit(subprocess, context3);
   const streamInfo = {
     originalStreams,
     fileDescriptors,
@@ -48452,12 +53075,12 @@ var waitForSubprocessResult = async ({
       ]),
       onInternalError,
       throwOnSubprocessError(subprocess, controller),
-      ...throwOnTimeout(subprocess, timeout, context, controller),
+      ...throwOnTimeout(subprocess, timeout, context3, controller),
       ...throwOnCancel({
         subprocess,
         cancelSignal,
         gracefulCancel,
-        context,
+        context: context3,
         controller
       }),
       ...throwOnGracefulCancel({
@@ -48465,12 +53088,12 @@ var waitForSubprocessResult = async ({
         cancelSignal,
         gracefulCancel,
         forceKillAfterDelay,
-        context,
+        context: context3,
         controller
       })
     ]);
   } catch (error63) {
-    context.terminationReason ??= "other";
+    context3.terminationReason ??= "other";
     return Promise.all([
       { error: error63 },
       exitPromise,
@@ -48506,11 +53129,11 @@ var addConcurrentStream = (concurrentStreams, stream, waitName) => {
   const promises3 = weakMap.get(stream);
   const promise2 = createDeferred();
   promises3.push(promise2);
-  const resolve7 = promise2.resolve.bind(promise2);
-  return { resolve: resolve7, promises: promises3 };
+  const resolve8 = promise2.resolve.bind(promise2);
+  return { resolve: resolve8, promises: promises3 };
 };
-var waitForConcurrentStreams = async ({ resolve: resolve7, promises: promises3 }, subprocess) => {
-  resolve7();
+var waitForConcurrentStreams = async ({ resolve: resolve8, promises: promises3 }, subprocess) => {
+  resolve8();
   const [isSubprocessExit] = await Promise.race([
     Promise.allSettled([true, subprocess]),
     Promise.all([false, ...promises3])
@@ -48885,13 +53508,13 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, 
   const originalStreams = [...subprocess.stdio];
   pipeOutputAsync(subprocess, fileDescriptors, controller);
   cleanupOnExit(subprocess, options2, controller);
-  const context = {};
+  const context3 = {};
   const onInternalError = createDeferred();
   subprocess.kill = subprocessKill.bind(void 0, {
     kill: subprocess.kill.bind(subprocess),
     options: options2,
     onInternalError,
-    context,
+    context: context3,
     controller
   });
   subprocess.all = makeAllStream(subprocess, options2);
@@ -48906,13 +53529,13 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, 
     originalStreams,
     command,
     escapedCommand,
-    context,
+    context: context3,
     onInternalError,
     controller
   });
   return { subprocess, promise: promise2 };
 };
-var handlePromise = async ({ subprocess, options: options2, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context, onInternalError, controller }) => {
+var handlePromise = async ({ subprocess, options: options2, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
   const [
     errorInfo,
     [exitCode, signal],
@@ -48922,7 +53545,7 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
   ] = await waitForSubprocessResult({
     subprocess,
     options: options2,
-    context,
+    context: context3,
     verboseInfo,
     fileDescriptors,
     originalStreams,
@@ -48940,7 +53563,7 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
     stdio,
     all,
     ipcOutput,
-    context,
+    context: context3,
     options: options2,
     command,
     escapedCommand,
@@ -48948,15 +53571,15 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
   });
   return handleResult(result, verboseInfo, options2);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options: options2, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options: options2, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
-  timedOut: context.terminationReason === "timeout",
-  isCanceled: context.terminationReason === "cancel" || context.terminationReason === "gracefulCancel",
-  isGracefullyCanceled: context.terminationReason === "gracefulCancel",
+  timedOut: context3.terminationReason === "timeout",
+  isCanceled: context3.terminationReason === "cancel" || context3.terminationReason === "gracefulCancel",
+  isGracefullyCanceled: context3.terminationReason === "gracefulCancel",
   isMaxBuffer: errorInfo.error instanceof MaxBufferError,
-  isForcefullyTerminated: context.isForcefullyTerminated,
+  isForcefullyTerminated: context3.isForcefullyTerminated,
   exitCode,
   signal,
   stdio,
@@ -49781,9 +54404,9 @@ function filterType(input2, filter, def) {
   }
   return arguments.length > 2 ? def : void 0;
 }
-function filterPrimitives(input2, omit2) {
+function filterPrimitives(input2, omit3) {
   const type = r(input2) ? "string" : typeof input2;
-  return /number|string|boolean/.test(type) && (!omit2 || !omit2.includes(type));
+  return /number|string|boolean/.test(type) && (!omit3 || !omit3.includes(type));
 }
 function filterPlainObject(input2) {
   return !!input2 && objectToString3(input2) === "[object Object]";
@@ -49989,7 +54612,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse3 }) => parse3(line, result));
+      parsers12.some(({ parse: parse5 }) => parse5(line, result));
     }
   });
   return result;
@@ -51996,11 +56619,11 @@ function mergeTask(customArgs) {
     commands: ["merge", ...customArgs],
     format: "utf-8",
     parser(stdOut, stdErr) {
-      const merge2 = parseMergeResult(stdOut, stdErr);
-      if (merge2.failed) {
-        throw new GitResponseError(merge2);
+      const merge3 = parseMergeResult(stdOut, stdErr);
+      if (merge3.failed) {
+        throw new GitResponseError(merge3);
       }
-      return merge2;
+      return merge3;
     }
   };
 }
@@ -52175,8 +56798,8 @@ function renamedFile(line) {
     to: to2
   };
 }
-function parser3(indexX, indexY, handler) {
-  return [`${indexX}${indexY}`, handler];
+function parser3(indexX, indexY, handler2) {
+  return [`${indexX}${indexY}`, handler2];
 }
 function conflicts(indexX, ...indexY) {
   return indexY.map((y2) => parser3(indexX, y2, (result, file2) => result.conflicted.push(file2)));
@@ -52193,9 +56816,9 @@ function splitLine(result, lineStr) {
   }
   function data(index, workingDir, path6) {
     const raw = `${index}${workingDir}`;
-    const handler = parsers6.get(raw);
-    if (handler) {
-      handler(result, path6);
+    const handler2 = parsers6.get(raw);
+    if (handler2) {
+      handler2(result, path6);
     }
     if (raw !== "##" && raw !== "!!") {
       result.files.push(new FileStatusSummary(path6, index, workingDir));
@@ -52513,15 +57136,15 @@ var init_simple_git_api = __esm({
         this._executor = _executor;
       }
       _runTask(task, then) {
-        const chain = this._executor.chain();
-        const promise2 = chain.push(task);
+        const chain2 = this._executor.chain();
+        const promise2 = chain2.push(task);
         if (then) {
           taskCallback(task, promise2, then);
         }
         return Object.create(this, {
           then: { value: promise2.then.bind(promise2) },
           catch: { value: promise2.catch.bind(promise2) },
-          _executor: { value: chain }
+          _executor: { value: chain2 }
         });
       }
       add(files) {
@@ -52580,8 +57203,8 @@ var init_simple_git_api = __esm({
           trailingFunctionArgument(arguments, false)
         );
       }
-      outputHandler(handler) {
-        this._executor.outputHandler = handler;
+      outputHandler(handler2) {
+        this._executor.outputHandler = handler2;
         return this;
       }
       push() {
@@ -53102,8 +57725,8 @@ function parseGetRemotesVerbose(text) {
   });
   return Object.values(remotes);
 }
-function forEach(text, handler) {
-  forEachLineWithContent(text, (line) => handler(line.split(/\s+/)));
+function forEach(text, handler2) {
+  forEachLineWithContent(text, (line) => handler2(line.split(/\s+/)));
 }
 var init_GetRemoteSummary = __esm({
   "src/lib/responses/GetRemoteSummary.ts"() {
@@ -53590,20 +58213,20 @@ var require_git = __commonJS2({
       return this._catFile("buffer", arguments);
     };
     Git2.prototype._catFile = function(format2, args) {
-      var handler = trailingFunctionArgument2(args);
+      var handler2 = trailingFunctionArgument2(args);
       var command = ["cat-file"];
       var options2 = args[0];
       if (typeof options2 === "string") {
         return this._runTask(
           configurationErrorTask2("Git.catFile: options must be supplied as an array of strings"),
-          handler
+          handler2
         );
       }
       if (Array.isArray(options2)) {
         command.push.apply(command, options2);
       }
       const task = format2 === "buffer" ? straightThroughBufferTask2(command) : straightThroughStringTask2(command);
-      return this._runTask(task, handler);
+      return this._runTask(task, handler2);
     };
     Git2.prototype.diff = function(options2, then) {
       const task = filterString2(options2) ? configurationErrorTask2(
@@ -53706,19 +58329,19 @@ function abortPlugin(signal) {
   }
   const onSpawnAfter = {
     type: "spawn.after",
-    action(_data, context) {
+    action(_data, context3) {
       function kill() {
-        context.kill(new GitPluginError(void 0, "abort", "Abort signal received"));
+        context3.kill(new GitPluginError(void 0, "abort", "Abort signal received"));
       }
       signal.addEventListener("abort", kill);
-      context.spawned.on("close", () => signal.removeEventListener("abort", kill));
+      context3.spawned.on("close", () => signal.removeEventListener("abort", kill));
     }
   };
   const onSpawnBefore = {
     type: "spawn.before",
-    action(_data, context) {
+    action(_data, context3) {
       if (signal.aborted) {
-        context.kill(new GitPluginError(void 0, "abort", "Abort already signaled"));
+        context3.kill(new GitPluginError(void 0, "abort", "Abort already signaled"));
       }
     }
   };
@@ -53865,11 +58488,11 @@ function errorDetectionHandler(overwrite = false, isError = isTaskError, errorMe
 function errorDetectionPlugin(config2) {
   return {
     type: "task.error",
-    action(data, context) {
+    action(data, context3) {
       const error63 = config2(data.error, {
-        stdErr: context.stdErr,
-        stdOut: context.stdOut,
-        exitCode: context.exitCode
+        stdErr: context3.stdErr,
+        stdOut: context3.stdOut,
+        exitCode: context3.exitCode
       });
       if (Buffer.isBuffer(error63)) {
         return { error: new GitError(void 0, error63.toString("utf-8")) };
@@ -53903,9 +58526,9 @@ var PluginStore = class {
       plugins.forEach((plugin2) => this.plugins.delete(plugin2));
     };
   }
-  exec(type, data, context) {
+  exec(type, data, context3) {
     let output2 = data;
-    const contextual = Object.freeze(Object.create(context));
+    const contextual = Object.freeze(Object.create(context3));
     for (const plugin of this.plugins) {
       if (plugin.type === type) {
         output2 = plugin.action(output2, contextual);
@@ -53920,17 +58543,17 @@ function progressMonitorPlugin(progress) {
   const progressMethods = ["checkout", "clone", "fetch", "pull", "push"];
   const onProgress = {
     type: "spawn.after",
-    action(_data, context) {
-      if (!context.commands.includes(progressCommand)) {
+    action(_data, context3) {
+      if (!context3.commands.includes(progressCommand)) {
         return;
       }
-      context.spawned.stderr?.on("data", (chunk) => {
+      context3.spawned.stderr?.on("data", (chunk) => {
         const message = /^([\s\S]+?):\s*(\d+)% \((\d+)\/(\d+)\)/.exec(chunk.toString("utf8"));
         if (!message) {
           return;
         }
         progress({
-          method: context.method,
+          method: context3.method,
           stage: progressEventStage(message[1]),
           progress: asNumber(message[2]),
           processed: asNumber(message[3]),
@@ -53941,8 +58564,8 @@ function progressMonitorPlugin(progress) {
   };
   const onArgs = {
     type: "spawn.args",
-    action(args, context) {
-      if (!progressMethods.includes(context.method)) {
+    action(args, context3) {
+      if (!progressMethods.includes(context3.method)) {
         return args;
       }
       return including(args, progressCommand);
@@ -53971,27 +58594,27 @@ function timeoutPlugin({
   if (block > 0) {
     return {
       type: "spawn.after",
-      action(_data, context) {
+      action(_data, context3) {
         let timeout;
         function wait() {
           timeout && clearTimeout(timeout);
           timeout = setTimeout(kill, block);
         }
         function stop() {
-          context.spawned.stdout?.off("data", wait);
-          context.spawned.stderr?.off("data", wait);
-          context.spawned.off("exit", stop);
-          context.spawned.off("close", stop);
+          context3.spawned.stdout?.off("data", wait);
+          context3.spawned.stderr?.off("data", wait);
+          context3.spawned.off("exit", stop);
+          context3.spawned.off("close", stop);
           timeout && clearTimeout(timeout);
         }
         function kill() {
           stop();
-          context.kill(new GitPluginError(void 0, "timeout", `block timeout reached`));
+          context3.kill(new GitPluginError(void 0, "timeout", `block timeout reached`));
         }
-        stdOut && context.spawned.stdout?.on("data", wait);
-        stdErr && context.spawned.stderr?.on("data", wait);
-        context.spawned.on("exit", stop);
-        context.spawned.on("close", stop);
+        stdOut && context3.spawned.stdout?.on("data", wait);
+        stdErr && context3.spawned.stderr?.on("data", wait);
+        context3.spawned.on("exit", stop);
+        context3.spawned.on("close", stop);
         wait();
       }
     };
@@ -57531,6 +62154,8 @@ var samplingDefaults = {
   targetHalfWidth: 5e-3,
   budgetSeconds: 120,
   verdictConfidence: 0.99,
+  minimumEffect: 5e-3,
+  maximumMargin: 0.03,
   memoryLimitMb: 4096
 };
 var benchConfigSchema = external_exports.object({
@@ -57553,6 +62178,10 @@ var benchConfigSchema = external_exports.object({
     budgetSeconds: external_exports.number().positive().max(86400).default(samplingDefaults.budgetSeconds),
     /** Confidence of the interval head-vs-base verdicts are decided on. */
     verdictConfidence: external_exports.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
+    /** The smallest head-vs-base change worth a verdict (relative); smaller ones count as no change. */
+    minimumEffect: external_exports.number().nonnegative().max(0.5).default(samplingDefaults.minimumEffect),
+    /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
+    maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
     memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb)
   }).strict().default(samplingDefaults)
@@ -57578,10 +62207,10 @@ function parseBenchConfig(json2, source, baseDir) {
   }
   return resolvePaths(parsed.data, baseDir);
 }
-async function loadBenchConfig(path6) {
-  const absolute = resolve4(path6);
+async function loadBenchConfig(path6, repositoryRoot) {
+  const absolute = repositoryRoot ? resolve4(repositoryRoot, path6) : resolve4(path6);
   const json2 = await readJsonFile(absolute, "bench: config", 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
-  return parseBenchConfig(json2, absolute, dirname3(absolute));
+  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname3(absolute));
 }
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -58213,19 +62842,137 @@ function probit(p3) {
   return Math.sqrt(2) * inverseErrorFunction(2 * p3 - 1);
 }
 
+// lab/stats/verdict.ts
+var import_jstat = __toESM(require_jstat(), 1);
+function batchLogEstimates(clusters) {
+  const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
+  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value) || value <= 0))) {
+    throw new Error("batchLogEstimates needs positive finite ratios");
+  }
+  return nonEmpty.map((cluster) => median(cluster.map(Math.log)));
+}
+function twoSidedQuantile(confidence, df) {
+  const p3 = 1 - (1 - confidence) / 2;
+  return Number.isFinite(df) ? import_jstat.default.jStat.studentt.inv(p3, df) : probit(p3);
+}
+var TRIM = 0.2;
+function logSpread(clusters) {
+  const estimates = batchLogEstimates(clusters);
+  const n2 = estimates.length;
+  if (n2 === 0) throw new Error("a batch interval needs at least one cycle ratio");
+  if (n2 >= 2) {
+    const sorted2 = [...estimates].sort((a2, b3) => a2 - b3);
+    const g3 = Math.floor(TRIM * n2);
+    const kept = n2 - 2 * g3;
+    const winsorized = sorted2.map((value) => Math.min(Math.max(value, sorted2[g3]), sorted2[n2 - g3 - 1]));
+    const winsorizedVariance = sampleVariance(winsorized);
+    return {
+      logMean: mean(sorted2.slice(g3, n2 - g3)),
+      batches: n2,
+      standardError: Math.sqrt((n2 - 1) * winsorizedVariance / (kept * (kept - 1))),
+      df: kept - 1,
+      basis: `between-batch scatter of ${n2} batches`
+    };
+  }
+  const cycles2 = clusters.find((cluster) => cluster.length > 0).map(Math.log);
+  const withinSe = cycles2.length >= 2 ? sampleStandardDeviation(cycles2) / Math.sqrt(cycles2.length) : Number.POSITIVE_INFINITY;
+  return {
+    logMean: estimates[0],
+    batches: 1,
+    standardError: withinSe,
+    df: Math.max(1, cycles2.length - 1),
+    basis: "one batch: scatter of its cycles only (between-process variance unknown)"
+  };
+}
+function batchLogScale(clusters) {
+  const spread = logSpread(clusters);
+  if (spread.batches < 2) throw new Error("batchLogScale needs at least two batches");
+  return spread.standardError * Math.sqrt(spread.batches);
+}
+function inJobNoise(comparisons) {
+  const usable = comparisons.filter((clusters) => clusters.filter((cluster) => cluster.length > 0).length >= 2);
+  if (usable.length === 0) return void 0;
+  const scale = Math.sqrt(usable.reduce((sum2, clusters) => sum2 + batchLogScale(clusters) ** 2, 0) / usable.length);
+  const n2 = Math.min(...usable.map((clusters) => clusters.filter((cluster) => cluster.length > 0).length));
+  return { batchLogScale: scale, df: Math.max(1, n2 - 2 * Math.floor(TRIM * n2) - 1), source: "in-job A/A (head/libdeflate and base/libdeflate scatter)" };
+}
+function intervalFrom(spread, standardError, df, confidence, method) {
+  const half = twoSidedQuantile(confidence, df) * standardError;
+  const finiteHalf = Number.isFinite(half) ? half : 50;
+  return {
+    estimate: Math.exp(spread.logMean),
+    low: Math.exp(spread.logMean - finiteHalf),
+    high: Math.exp(spread.logMean + finiteHalf),
+    confidence,
+    samples: spread.batches,
+    resamples: 0,
+    method
+  };
+}
+function batchInterval(clusters, confidence = 0.95) {
+  const spread = logSpread(clusters);
+  const method = spread.batches >= 2 ? `20% trimmed mean of per-batch median cycle log-ratios, Yuen t interval over ${spread.batches} batches` : "median cycle log-ratio of ONE batch, t interval of its cycles only (between-process variance not included)";
+  return intervalFrom(spread, spread.standardError, spread.df, confidence, method);
+}
+function relativeHalfWidth(interval) {
+  return (interval.high - interval.low) / 2 / interval.estimate;
+}
+var EQUIVALENCE_CONFIDENCE = 0.9;
+var MARGIN_POWER = 0.95;
+function decideChange(clusters, policy) {
+  const spread = logSpread(clusters);
+  const calibration = policy.calibration;
+  const observedSe = spread.batches >= 2 ? spread.standardError : null;
+  const effect = Math.expm1(spread.logMean);
+  if (observedSe === null && !calibration) {
+    const interval2 = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, batchInterval(clusters).method);
+    return {
+      kind: "inconclusive",
+      effect,
+      interval: interval2,
+      threshold: 0,
+      thresholdSource: "none",
+      reason: "only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)",
+      batches: 1,
+      standardError: null
+    };
+  }
+  let standardError;
+  let df;
+  let basis;
+  const calibratedSe = calibration ? calibration.batchLogScale / Math.sqrt(spread.batches) : Number.POSITIVE_INFINITY;
+  if (observedSe !== null && (!calibration || observedSe >= calibratedSe)) {
+    [standardError, df, basis] = [observedSe, spread.df, spread.basis + (calibration ? ` (noisier than the ${calibration.source})` : "")];
+  } else {
+    const runDf = observedSe === null ? 0 : spread.df;
+    df = runDf + calibration.df;
+    standardError = Math.sqrt((runDf * (observedSe ?? 0) ** 2 + calibration.df * calibratedSe ** 2) / df);
+    basis = `${calibration.source} pooled with the ${spread.basis}`;
+  }
+  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${Number.isFinite(df) ? `${df} df` : "normal"}) with the SE of the ${basis}`;
+  const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
+  const marginLog = Math.max(Math.log1p(policy.minimumEffect), (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError);
+  const margin = Math.expm1(marginLog);
+  const equivalenceHalf = twoSidedQuantile(EQUIVALENCE_CONFIDENCE, df) * standardError;
+  const base = { effect, interval, threshold: margin, thresholdSource: basis, batches: spread.batches, standardError };
+  const logLow = Math.log(interval.low);
+  const logHigh = Math.log(interval.high);
+  const big = Math.abs(effect) >= policy.minimumEffect;
+  if (logHigh < 0 && big) return { ...base, kind: "regression", reason: `${pct(policy.confidence)} interval below 1` };
+  if (logLow > 0 && big) return { ...base, kind: "improvement", reason: `${pct(policy.confidence)} interval above 1` };
+  const inside = Math.abs(spread.logMean) + equivalenceHalf <= marginLog;
+  if (inside && margin <= policy.maximumMargin) {
+    return { ...base, kind: "no change", reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside \xB1${pct(margin, 1)} (two one-sided tests)` };
+  }
+  const batches = `${spread.batches} batch${spread.batches === 1 ? "" : "es"}`;
+  const reason = margin > policy.maximumMargin ? `the run resolved only \xB1${pct(margin, 1)} (${batches}), wider than the \xB1${pct(policy.maximumMargin, 1)} a no-change verdict may claim: give it more batches or budget` : `the ${pct(EQUIVALENCE_CONFIDENCE)} interval reaches past the \xB1${pct(margin, 1)} margin (${batches}) and the change is not clear at ${pct(policy.confidence)}`;
+  return { ...base, kind: "inconclusive", reason };
+}
+function pct(value, digits = 0) {
+  return `${(value * 100).toFixed(digits)}%`;
+}
+
 // lab/stats/index.ts
-function randomIndex(rng, n2) {
-  return (rng.unsafeNext() >>> 0) % n2;
-}
-function medianInPlace(values, count2) {
-  const window2 = values.subarray(0, count2);
-  const upper = count2 >> 1;
-  quickselect(window2, upper);
-  if (count2 % 2 === 1) return window2[upper];
-  let lowerMax = -Infinity;
-  for (let i3 = 0; i3 < upper; i3++) if (window2[i3] > lowerMax) lowerMax = window2[i3];
-  return (lowerMax + window2[upper]) / 2;
-}
 function pairedSpeedRatios(decoderNs, referenceNs) {
   const ratios = /* @__PURE__ */ new Map();
   for (const [round, decoder] of [...decoderNs].sort((a2, b3) => a2[0] - b3[0])) {
@@ -58235,77 +62982,16 @@ function pairedSpeedRatios(decoderNs, referenceNs) {
   return ratios;
 }
 function cycleRatios(roundRatios, contenders) {
-  const cycles = /* @__PURE__ */ new Map();
+  const cycles2 = /* @__PURE__ */ new Map();
   const first2 = Math.min(...roundRatios.keys());
   for (const [round, ratio] of roundRatios) {
     const cycle = Math.floor((round - first2) / contenders);
-    cycles.set(cycle, [...cycles.get(cycle) ?? [], ratio]);
+    cycles2.set(cycle, [...cycles2.get(cycle) ?? [], ratio]);
   }
-  return [...cycles].sort((a2, b3) => a2[0] - b3[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum2, ratio) => sum2 + Math.log(ratio), 0) / ratios.length));
-}
-function percentileInterval(replicates, estimate, confidence, samples, method) {
-  replicates.sort();
-  const sorted2 = Array.from(replicates);
-  const alpha = (1 - confidence) / 2;
-  return { estimate, low: quantileSorted(sorted2, alpha), high: quantileSorted(sorted2, 1 - alpha), confidence, samples, resamples: replicates.length, method };
-}
-function medianInterval(values, options2 = {}) {
-  const confidence = options2.confidence ?? 0.95;
-  const resamples = options2.resamples ?? 1e4;
-  if (values.length === 0) throw new Error("medianInterval needs at least one value");
-  if (values.some((value) => !Number.isFinite(value))) throw new Error("medianInterval needs finite values");
-  const estimate = median([...values]);
-  const n2 = values.length;
-  const rng = xoroshiro128plus(options2.seed ?? 24301);
-  const medians = new Float64Array(resamples);
-  const sample = new Float64Array(n2);
-  for (let r2 = 0; r2 < resamples; r2++) {
-    for (let i3 = 0; i3 < n2; i3++) sample[i3] = values[randomIndex(rng, n2)];
-    medians[r2] = medianInPlace(sample, n2);
-  }
-  return percentileInterval(medians, estimate, confidence, n2, "median with percentile-bootstrap CI");
+  return [...cycles2].sort((a2, b3) => a2[0] - b3[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum2, ratio) => sum2 + Math.log(ratio), 0) / ratios.length));
 }
 function megabytesPerSecond(bytes, timesNs) {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
-}
-function clusteredResampleMedian(clusters, rng, buffer) {
-  let count2 = 0;
-  for (let c5 = 0; c5 < clusters.length; c5++) {
-    const cluster = clusters[randomIndex(rng, clusters.length)];
-    for (let i3 = 0; i3 < cluster.length && count2 < buffer.length; i3++) buffer[count2++] = cluster[randomIndex(rng, cluster.length)];
-  }
-  return medianInPlace(buffer, count2);
-}
-function clusteredMedianInterval(clusters, options2 = {}) {
-  const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
-  if (nonEmpty.length === 0) throw new Error("clusteredMedianInterval needs at least one value");
-  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value)))) throw new Error("clusteredMedianInterval needs finite values");
-  if (nonEmpty.length === 1) return { ...medianInterval(nonEmpty[0], options2), method: "median with percentile-bootstrap CI (one batch)" };
-  const confidence = options2.confidence ?? 0.95;
-  const resamples = options2.resamples ?? 5e3;
-  const pooled = nonEmpty.flat();
-  const estimate = median(pooled);
-  const rng = xoroshiro128plus(options2.seed ?? 24301);
-  const medians = new Float64Array(resamples);
-  const buffer = new Float64Array(pooled.length * 2);
-  for (let r2 = 0; r2 < resamples; r2++) medians[r2] = clusteredResampleMedian(nonEmpty, rng, buffer);
-  return percentileInterval(medians, estimate, confidence, pooled.length, `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`);
-}
-function decideVerdict(interval, threshold, thresholdSource) {
-  const effect = interval.estimate - 1;
-  let kind = "inconclusive";
-  if (interval.high < 1 && effect <= -threshold) kind = "regression";
-  else if (interval.low > 1 && effect >= threshold) kind = "improvement";
-  else if (interval.low >= 1 - threshold && interval.high <= 1 + threshold) kind = "no change";
-  return { kind, effect, interval, threshold, thresholdSource };
-}
-function approximateHalfWidth(clusters, confidence = 0.95) {
-  const means = clusters.filter((cluster) => cluster.length > 0).map((cluster) => mean(cluster.map(Math.log)));
-  const z5 = probit(1 - (1 - confidence) / 2);
-  if (means.length >= 2) return Math.expm1(z5 * (sampleStandardDeviation(means) / Math.sqrt(means.length)));
-  const only = clusters.find((cluster) => cluster.length > 1);
-  if (!only) return Number.POSITIVE_INFINITY;
-  return Math.expm1(z5 * (sampleStandardDeviation(only.map(Math.log)) / Math.sqrt(only.length)));
 }
 
 // lab/bench/results.ts
@@ -58317,7 +63003,8 @@ var intervalSchema = external_exports.object({
   high: positive,
   confidence: external_exports.number().gt(0).lt(1),
   samples: external_exports.number().int().positive(),
-  resamples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
   method: external_exports.string()
 });
 var comparisonSchema = external_exports.object({
@@ -58328,8 +63015,12 @@ var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
   effect: external_exports.number().finite(),
   interval: intervalSchema,
+  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
   threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string()
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional()
 });
 var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
 var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
@@ -58389,7 +63080,9 @@ var resultsSchema = external_exports.object({
     maxBatches: external_exports.number().int(),
     targetHalfWidth: external_exports.number(),
     budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number()
+    verdictConfidence: external_exports.number(),
+    minimumEffect: external_exports.number().optional(),
+    maximumMargin: external_exports.number().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
   ok: external_exports.boolean()
@@ -58417,6 +63110,11 @@ var resultsV1Schema = external_exports.object({
 async function writeResults(path6, results) {
   await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
 `);
+}
+function verdictFailures(results, failOn) {
+  if (failOn === "never") return [];
+  const failing = (kind) => kind === "regression" || failOn === "change" && kind === "improvement";
+  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map((dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`);
 }
 
 // lab/bench/run.ts
@@ -59021,18 +63719,18 @@ ${process.platform}-${process.arch}`).slice(0, 24);
   }
   return binary;
 }
-function harnessSpec(request) {
+function harnessSpec(request2) {
   const line = (key, value) => {
     const text = String(value);
     if (/[\r\n]/.test(text)) throw new LabError(step4, `${key} contains a line break: ${JSON.stringify(text)}`, "rename the file or argument without line breaks.");
     return `${key} ${text}
 `;
   };
-  let spec = line("compressed", request.compressedPath) + line("expected", request.expectedPath);
-  spec += line("rounds", request.rounds) + line("warmup", request.warmupRounds) + line("timeout-ms", request.timeoutMs) + line("max-seconds", request.maxSeconds);
-  spec += line("pin-cpu", request.pinCpu === false ? "no" : "yes");
-  spec += line("memory-limit-mb", request.memoryLimitMb ?? 0);
-  for (const contender of request.contenders) {
+  let spec = line("compressed", request2.compressedPath) + line("expected", request2.expectedPath);
+  spec += line("rounds", request2.rounds) + line("warmup", request2.warmupRounds) + line("timeout-ms", request2.timeoutMs) + line("max-seconds", request2.maxSeconds);
+  spec += line("pin-cpu", request2.pinCpu === false ? "no" : "yes");
+  spec += line("memory-limit-mb", request2.memoryLimitMb ?? 0);
+  for (const contender of request2.contenders) {
     if (contender.kind === "cli") {
       spec += line("contender", `${contender.name} cli`);
       for (const arg of contender.argv) spec += line("arg", arg);
@@ -59072,15 +63770,15 @@ function parseHarnessOutput(stdout, contenderNames) {
   if (rounds === void 0) throw new LabError(step4, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
   return { samplesNs, failures, rounds, placement };
 }
-async function runHarness(request) {
-  const names = request.contenders.map((contender) => contender.name);
+async function runHarness(request2) {
+  const names = request2.contenders.map((contender) => contender.name);
   if (new Set(names).size !== names.length) throw new LabError(step4, `contender names must be unique, got ${names.join(", ")}`, "give each contender its own name.");
   const binary = await buildHarness();
   const specDir = await mkdtemp5(join11(cacheRoot(), "harness-spec-"));
   const specPath = join11(specDir, "spec.txt");
   try {
-    await writeFile5(specPath, harnessSpec(request));
-    const budgetMs = (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 6e4;
+    await writeFile5(specPath, harnessSpec(request2));
+    const budgetMs = (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4;
     const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ""));
@@ -59116,6 +63814,16 @@ function machineInfo() {
 }
 
 // lab/bench/sampling.ts
+function permutations(count2) {
+  if (count2 <= 1) return [[0]];
+  return permutations(count2 - 1).flatMap(
+    (rest) => Array.from({ length: count2 }, (_3, at2) => [...rest.slice(0, at2), count2 - 1, ...rest.slice(at2)])
+  );
+}
+function contenderOrder(batch, count2) {
+  const all = permutations(count2).sort((a2, b3) => a2.join().localeCompare(b3.join()));
+  return all[batch % all.length];
+}
 function comparisonCycles(batches, numerator, denominator, contenders) {
   return batches.map((batch) => {
     const numeratorNs = batch.samplesNs.get(numerator);
@@ -59142,9 +63850,11 @@ async function sampleSequentially(runBatch, plan, primary, nowSeconds = () => pe
     batches.push(batch);
     for (const [name, reason] of batch.failures) if (!failures.has(name)) failures.set(name, reason);
     if (failures.size > 0) return finish("contender failed");
-    const cycles = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
-    if (cycles.some((cluster) => cluster.length > 0)) finalHalfWidth = approximateHalfWidth(cycles, plan.confidence);
-    if (batches.length >= plan.minBatches && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish("target met");
+    const cycles2 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
+    const withSamples = cycles2.filter((cluster) => cluster.length > 0).length;
+    if (withSamples > 0) finalHalfWidth = relativeHalfWidth(batchInterval(cycles2, plan.confidence));
+    const enough = batches.length >= plan.minBatches && withSamples >= 2;
+    if (enough && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish("target met");
     if (batches.length >= plan.maxBatches) return finish("batch limit");
     const elapsed = nowSeconds() - started;
     const perBatch = elapsed / batches.length;
@@ -59172,36 +63882,89 @@ var noiseTracesSchema = external_exports.object({
 });
 
 // lab/bench/calibrate.ts
-var calibrationSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  calibratedAt: external_exports.string(),
-  machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string() }),
-  datasets: external_exports.record(
-    external_exports.string(),
-    external_exports.object({
-      /** Relative speed change below which head vs base is not called a change. */
-      threshold: external_exports.number().nonnegative(),
-      /** Smallest slowdown the default plan detects in ≥95% of simulated checks (null: none tried was). */
-      minimumDetectableEffect: external_exports.number().positive().nullable(),
-      falsePositiveRate: external_exports.number(),
-      batchesRecorded: external_exports.number().int(),
-      simulatedChecks: external_exports.number().int(),
-      /** The sampling plan the threshold holds for (a threshold is only valid for the plan it was derived with). */
-      plan: external_exports.object({ rounds: external_exports.number().int(), minBatches: external_exports.number().int(), maxBatches: external_exports.number().int(), verdictConfidence: external_exports.number() }).optional()
-    })
-  )
+var calibratedDatasetSchema = external_exports.object({
+  /** The dataset the noise was recorded on (a calibration holds only for the same compressed bytes). */
+  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  /** The batch shape the noise holds for: one batch's scatter depends on its rounds. */
+  rounds: external_exports.number().int().positive(),
+  warmupRounds: external_exports.number().int().nonnegative(),
+  /** Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor. */
+  batchLogScale: external_exports.number().positive(),
+  /** Degrees of freedom of that scale's estimate. */
+  df: external_exports.number().int().positive(),
+  /** Per calibrated subject (libdeflate, head, base: A/A of that build): its batch noise scale. */
+  subjects: external_exports.record(external_exports.string(), external_exports.object({ batchLogScale: external_exports.number().positive(), df: external_exports.number().int().positive(), batches: external_exports.number().int().positive() })),
+  /** Replayed through the sampling plan on the recorded noise: what a PR check on this machine would say. */
+  simulation: external_exports.object({
+    checks: external_exports.number().int().positive(),
+    noChangeRate: external_exports.number().min(0).max(1),
+    falsePositiveRate: external_exports.number().min(0).max(1),
+    coverage: external_exports.number().min(0).max(1),
+    meanBatches: external_exports.number().nonnegative(),
+    meanMargin: external_exports.number().nonnegative(),
+    /** Smallest slowdown called a regression in ≥95% of simulated checks (null: none up to 10%). */
+    minimumDetectableEffect: external_exports.number().positive().nullable()
+  })
 });
-function calibrationPath() {
+var calibrationSchema = external_exports.object({
+  schemaVersion: external_exports.literal(2),
+  calibratedAt: external_exports.string(),
+  /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
+  machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), image: external_exports.string().nullable().optional() }),
+  datasets: external_exports.record(external_exports.string(), calibratedDatasetSchema)
+});
+function runnerClass() {
   const machine = machineInfo();
-  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}`.toLowerCase().replace(/[^a-z0-9]+/g, "-");
-  return join12(cacheRoot(), "calibration", `${slug}.json`);
+  const image = process.env.ImageOS ? `${process.env.ImageOS}${process.env.ImageVersion ? ` ${process.env.ImageVersion}` : ""}` : null;
+  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}-${process.env.ImageOS ?? "local"}`.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
+}
+function calibrationDirs() {
+  return [join12(projectRoot(), "baselines", "calibration"), join12(cacheRoot(), "calibration")];
+}
+function calibrationPath(dir = join12(cacheRoot(), "calibration")) {
+  return join12(dir, `${runnerClass().slug}.json`);
+}
+async function findCalibration(dirs = calibrationDirs()) {
+  for (const dir of dirs) {
+    const found = await readCalibration(calibrationPath(dir));
+    if (found) return found;
+  }
+  return void 0;
 }
 async function readCalibration(path6 = calibrationPath()) {
+  if (!await fileExists(path6)) return void 0;
+  let json2;
   try {
-    return calibrationSchema.parse(JSON.parse(await readFile6(path6, "utf8")));
-  } catch {
+    json2 = JSON.parse(await readFile6(path6, "utf8"));
+  } catch (error63) {
+    warn(`calibration ${path6} is unreadable (${error63.message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return void 0;
   }
+  const parsed = calibrationSchema.safeParse(json2);
+  if (!parsed.success) {
+    const version2 = json2?.schemaVersion;
+    const why = version2 === 1 ? "was written before equivalence margins (schema 1)" : `is invalid: ${describeIssues(parsed.error)}`;
+    warn(`calibration ${path6} ${why}; verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
+    return void 0;
+  }
+  return parsed.data;
+}
+function calibrationFor(calibration, dataset, batch) {
+  if (!calibration) return { missing: "no calibration on this machine" };
+  const entry = calibration.datasets[dataset.label];
+  if (!entry) return { missing: `the calibration of ${calibration.calibratedAt.slice(0, 10)} has no ${dataset.label}` };
+  if (entry.compressedSha256 !== dataset.compressedSha256) return { missing: `the calibration of ${dataset.label} was made on other data` };
+  if (entry.rounds !== batch.rounds || entry.warmupRounds !== batch.warmupRounds) {
+    return { missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}` };
+  }
+  const subjects = Object.keys(entry.subjects).join(", ");
+  const runner = `${calibration.machine.cpuModel}${calibration.machine.image ? `, ${calibration.machine.image}` : ""}`;
+  return {
+    batchLogScale: entry.batchLogScale,
+    df: entry.df,
+    source: `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} on ${runner}, ${entry.rounds} rounds a batch (${subjects})`
+  };
 }
 
 // lab/bench/run.ts
@@ -59258,30 +64021,29 @@ async function ensureDatasets(options2) {
   const prepared = missing.length > 0 ? await prepareDatasets({ dir: options2.datasetsDir, scale: options2.scale, only: missing, silesiaZip: options2.silesiaZip, offline: options2.offline }) : manifest;
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name));
 }
-function comparison(batches, numerator, denominator, contenders, seed) {
+function comparison(batches, numerator, denominator, contenders) {
   if (!numerator || !denominator) return null;
-  const cycles = comparisonCycles(batches, numerator.name, denominator.name, contenders);
-  if (!cycles.some((cluster) => cluster.length > 0)) return null;
-  return { interval: clusteredMedianInterval(cycles, { seed, resamples: 1e4 }), cycleRatios: cycles };
+  const cycles2 = comparisonCycles(batches, numerator.name, denominator.name, contenders);
+  if (!cycles2.some((cluster) => cluster.length > 0)) return null;
+  return { interval: batchInterval(cycles2, 0.95), cycleRatios: cycles2 };
 }
-var MIN_BATCHES_FOR_VERDICT = 3;
-function headVsBaseVerdict(comparison2, calibration, label, settings, seed) {
-  const interval = clusteredMedianInterval(comparison2.cycleRatios, { confidence: settings.verdictConfidence, seed, resamples: 1e4 });
-  const batches = comparison2.cycleRatios.filter((cluster) => cluster.length > 0).length;
-  if (batches < MIN_BATCHES_FOR_VERDICT) {
-    return { kind: "inconclusive", effect: interval.estimate - 1, interval, threshold: 0, thresholdSource: `none: ${batches} batch(es), a verdict needs ${MIN_BATCHES_FOR_VERDICT}` };
-  }
-  const calibrated = calibration?.datasets[label];
-  const samePlan = calibrated?.plan && calibrated.plan.rounds === settings.rounds && calibrated.plan.minBatches === settings.minBatches && calibrated.plan.maxBatches === settings.maxBatches && calibrated.plan.verdictConfidence === settings.verdictConfidence;
-  if (calibrated && samePlan) return decideVerdict(interval, calibrated.threshold, `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} (${calibrated.batchesRecorded} batches)`);
-  return decideVerdict(interval, 0, calibrated ? "none: the calibration was made for another sampling plan (run `perf-lab calibrate` with this config)" : "none: this machine is not calibrated (run `perf-lab calibrate`)");
+function headVsBaseVerdict(comparison2, calibration, dataset, settings, inJob) {
+  const calibrated = calibrationFor(calibration, dataset, { rounds: settings.rounds, warmupRounds: settings.warmupRounds });
+  const floor = "missing" in calibrated ? inJob : calibrated;
+  const verdict = decideChange(comparison2.cycleRatios, {
+    confidence: settings.verdictConfidence,
+    minimumEffect: settings.minimumEffect,
+    maximumMargin: settings.maximumMargin,
+    ...floor ? { calibration: floor } : {}
+  });
+  return "missing" in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
 }
 async function runBenchmark(options2) {
   const { sides, reference, mode } = await buildSides(options2.config);
   const datasets = await ensureDatasets(options2);
   const settings = options2.config.bench;
   const machine = machineInfo();
-  const calibration = await readCalibration();
+  const calibration = await findCalibration(options2.calibrationDirs);
   const head = sides.find((side) => side.role === "head");
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
@@ -59290,6 +64052,7 @@ async function runBenchmark(options2) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join13(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
+    const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = /* @__PURE__ */ new Set();
     const outcome = await sampleSequentially(
@@ -59298,7 +64061,7 @@ async function runBenchmark(options2) {
         const batch = await runHarness({
           compressedPath: input2,
           expectedPath: join13(options2.datasetsDir, entry.raw.path),
-          contenders,
+          contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
@@ -59308,22 +64071,26 @@ async function runBenchmark(options2) {
         placements.add(batch.placement);
         return batch;
       },
+      // The stop rule reads the same 95% interval the report prints.
       { targetHalfWidth: settings.targetHalfWidth, confidence: 0.95, minBatches: settings.minBatches, maxBatches: settings.maxBatches, budgetSeconds: settings.budgetSeconds },
       // The PR question (head vs base) drives sampling when there is a base.
       { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length }
     );
     const failed = outcome.failures.size > 0;
-    const seed = parseInt(entry.compressed.sha256.slice(0, 8), 16);
     const contenderResults = sides.map((side) => {
       const samplesNs = outcome.batches.map((batch) => [...batch.samplesNs.get(side.name) ?? /* @__PURE__ */ new Map()].sort((a2, b3) => a2[0] - b3[0]).map(([, ns2]) => ns2));
       const failure2 = outcome.failures.get(side.name) ?? null;
       const all = samplesNs.flat();
       return { name: side.name, role: side.role, samplesNs, failure: failure2, megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all) };
     });
-    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length, seed);
-    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length, seed + 1);
-    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length, seed + 2);
-    const headVsBase = headVsBaseComparison ? { ...headVsBaseComparison, verdict: headVsBaseVerdict(headVsBaseComparison, calibration, entry.label, settings, seed + 3) } : null;
+    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
+    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
+    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
+    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
+    const headVsBase = headVsBaseComparison ? {
+      ...headVsBaseComparison,
+      verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios]))
+    } : null;
     results.push({
       name: entry.name,
       label: entry.label,
@@ -59367,12 +64134,18 @@ async function runBenchmark(options2) {
       maxBatches: settings.maxBatches,
       targetHalfWidth: settings.targetHalfWidth,
       budgetSeconds: settings.budgetSeconds,
-      verdictConfidence: settings.verdictConfidence
+      verdictConfidence: settings.verdictConfidence,
+      minimumEffect: settings.minimumEffect,
+      maximumMargin: settings.maximumMargin
     },
     datasets: results,
     ok: results.every((dataset) => dataset.verified)
   };
 }
+
+// lab/prcheck/index.ts
+import { mkdir as mkdir9, mkdtemp as mkdtemp6, readFile as readFile9, rm as rm10 } from "node:fs/promises";
+import { join as join15, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -59396,8 +64169,14 @@ function ratioCell(comparison2) {
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
 }
 var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
+function verdictText(verdict) {
+  const mark = VERDICT_MARKS[verdict.kind];
+  if (verdict.kind === "no change" && verdict.threshold > 0) return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
+  return mark;
+}
 function verifiedCell(dataset) {
-  if (dataset.verified) return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? "" : " (CI target not met)"}`;
+  if (dataset.verified) return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? "" : " (interval target not met)"}`;
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
 }
@@ -59406,7 +64185,7 @@ function ratioTable(results) {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
   if (!results.base) {
-    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% CI) | verified |`, "|---|---:|---:|---:|---:|---|"];
+    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
       lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset)} |`);
     }
@@ -59414,11 +64193,11 @@ function ratioTable(results) {
   }
   const base = escapeCell(results.base.name);
   const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% CI) | verdict | verified |`,
+    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
   ];
   for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? VERDICT_MARKS[dataset.headVsBase.verdict.kind] : "\u2014";
+    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
       `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset)} |`
@@ -59436,39 +64215,5110 @@ function summaryLine(results) {
   }
   const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
   const worst = verdicts.some((v2) => v2.verdict.kind === "regression") ? "regression" : verdicts.some((v2) => v2.verdict.kind === "improvement") ? "improvement" : verdicts.every((v2) => v2.verdict.kind === "no change") ? "no change" : "inconclusive";
-  const detail = verdicts.map((v2) => `${v2.label} ${v2.verdict.kind}${v2.verdict.kind === "regression" || v2.verdict.kind === "improvement" ? ` (${percent(v2.verdict.effect)})` : ""}`).join(", ");
+  const note = (verdict) => {
+    if (verdict.kind === "regression" || verdict.kind === "improvement") return ` (${percent(verdict.effect)})`;
+    if (verdict.kind === "no change" && verdict.threshold > 0) return ` (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+    return "";
+  };
+  const detail = verdicts.map((v2) => `${v2.label} ${v2.verdict.kind}${note(v2.verdict)}`).join(", ");
   if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
   return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
-function markdownReport(results) {
+function methodDetails(results) {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   const toolchain = (decoder) => decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : decoder.compiler ?? "unknown";
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}% (${escapeCell(dataset.headVsBase.verdict.thresholdSource)})`] : []))];
+  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : []))];
   const parts = [
-    `## perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`,
+    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
-    summaryLine(results),
-    "",
-    ratioTable(results),
-    "",
-    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, median over cycles, with a two-level (batch, cycle) seeded percentile-bootstrap 95% CI. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
-    "",
-    `- machine: ${escapeCell(machine.cpuModel)}, ${machine.os} ${escapeCell(machine.osRelease)} ${machine.arch}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% CI is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
-    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags \`${libdeflate.cflags.replace(/`/g, "'")}\``,
-    ...thresholds.length ? [`- verdict threshold (${Math.round(settings.verdictConfidence * 100)}% CI must exclude 1 and the change must exceed it): ${thresholds.join("; ")}`] : [],
+    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
+    ...thresholds.length ? [
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
+    ] : [],
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
   ];
   if (standIns.length > 0) {
     parts.push(`- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
   }
   if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
-  return `${parts.join("\n")}
+  return parts.join("\n");
+}
+function reportTitle(results) {
+  const { head, base, libdeflate } = results;
+  return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
+}
+function markdownReport(results) {
+  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", methodDetails(results)].join("\n")}
 `;
+}
+function compactTable(results) {
+  const failure2 = (dataset) => `\u274C ${escapeCell(dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`).join("; ") || "no samples")}`;
+  const ratio = (comparison2) => comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  if (!results.base) {
+    const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
+    for (const dataset of results.datasets) {
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failure2(dataset), "", ""];
+      lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
+    }
+    return lines2.join("\n");
+  }
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
+  for (const dataset of results.datasets) {
+    if (!dataset.verified || !dataset.headVsBase) {
+      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failure2(dataset)} | \u2014 |`);
+      continue;
+    }
+    const verdict = dataset.headVsBase.verdict;
+    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
+    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, "head"))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
+  }
+  return lines.join("\n");
+}
+function withoutAbsolutePaths(text) {
+  return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
+}
+
+// node_modules/@actions/github/lib/context.js
+import { readFileSync as readFileSync4, existsSync as existsSync3 } from "fs";
+import { EOL as EOL5 } from "os";
+var Context = class {
+  /**
+   * Hydrate the context from the environment
+   */
+  constructor() {
+    var _a4, _b, _c;
+    this.payload = {};
+    if (process.env.GITHUB_EVENT_PATH) {
+      if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse(readFileSync4(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      } else {
+        const path6 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path6} does not exist${EOL5}`);
+      }
+    }
+    this.eventName = process.env.GITHUB_EVENT_NAME;
+    this.sha = process.env.GITHUB_SHA;
+    this.ref = process.env.GITHUB_REF;
+    this.workflow = process.env.GITHUB_WORKFLOW;
+    this.action = process.env.GITHUB_ACTION;
+    this.actor = process.env.GITHUB_ACTOR;
+    this.job = process.env.GITHUB_JOB;
+    this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
+    this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
+    this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
+    this.apiUrl = (_a4 = process.env.GITHUB_API_URL) !== null && _a4 !== void 0 ? _a4 : `https://api.github.com`;
+    this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
+    this.graphqlUrl = (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
+  }
+  get issue() {
+    const payload = this.payload;
+    return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
+  }
+  get repo() {
+    if (process.env.GITHUB_REPOSITORY) {
+      const [owner, repo] = process.env.GITHUB_REPOSITORY.split("/");
+      return { owner, repo };
+    }
+    if (this.payload.repository) {
+      return {
+        owner: this.payload.repository.owner.login,
+        repo: this.payload.repository.name
+      };
+    }
+    throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
+  }
+};
+
+// node_modules/@actions/github/lib/internal/utils.js
+var httpClient = __toESM(require_lib(), 1);
+var import_undici2 = __toESM(require_undici(), 1);
+var __awaiter3 = function(thisArg, _arguments, P3, generator) {
+  function adopt(value) {
+    return value instanceof P3 ? value : new P3(function(resolve8) {
+      resolve8(value);
+    });
+  }
+  return new (P3 || (P3 = Promise))(function(resolve8, reject) {
+    function fulfilled(value) {
+      try {
+        step5(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step5(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step5(result) {
+      result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step5((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+function getProxyAgent(destinationUrl) {
+  const hc = new httpClient.HttpClient();
+  return hc.getAgent(destinationUrl);
+}
+function getProxyAgentDispatcher(destinationUrl) {
+  const hc = new httpClient.HttpClient();
+  return hc.getAgentDispatcher(destinationUrl);
+}
+function getProxyFetch(destinationUrl) {
+  const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
+  const proxyFetch = (url2, opts) => __awaiter3(this, void 0, void 0, function* () {
+    return (0, import_undici2.fetch)(url2, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+  });
+  return proxyFetch;
+}
+function getApiBaseUrl() {
+  return process.env["GITHUB_API_URL"] || "https://api.github.com";
+}
+
+// node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+  if (typeof process === "object" && process.version !== void 0) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${process.arch})`;
+  }
+  return "<environment undetectable>";
+}
+
+// node_modules/before-after-hook/lib/register.js
+function register(state, name, method, options2) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+  if (!options2) {
+    options2 = {};
+  }
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name2) => {
+      return register.bind(null, state, name2, callback, options2);
+    }, method)();
+  }
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options2);
+    }
+    return state.registry[name].reduce((method2, registered) => {
+      return registered.hook.bind(null, method2, options2);
+    }, method)();
+  });
+}
+
+// node_modules/before-after-hook/lib/add.js
+function addHook(state, kind, name, hook2) {
+  const orig = hook2;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+  if (kind === "before") {
+    hook2 = (method, options2) => {
+      return Promise.resolve().then(orig.bind(null, options2)).then(method.bind(null, options2));
+    };
+  }
+  if (kind === "after") {
+    hook2 = (method, options2) => {
+      let result;
+      return Promise.resolve().then(method.bind(null, options2)).then((result_) => {
+        result = result_;
+        return orig(result, options2);
+      }).then(() => {
+        return result;
+      });
+    };
+  }
+  if (kind === "error") {
+    hook2 = (method, options2) => {
+      return Promise.resolve().then(method.bind(null, options2)).catch((error63) => {
+        return orig(error63, options2);
+      });
+    };
+  }
+  state.registry[name].push({
+    hook: hook2,
+    orig
+  });
+}
+
+// node_modules/before-after-hook/lib/remove.js
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+  const index = state.registry[name].map((registered) => {
+    return registered.orig;
+  }).indexOf(method);
+  if (index === -1) {
+    return;
+  }
+  state.registry[name].splice(index, 1);
+}
+
+// node_modules/before-after-hook/index.js
+var bind = Function.bind;
+var bindable = bind.bind(bind);
+function bindApi(hook2, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook2.api = { remove: removeHookRef };
+  hook2.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook2[kind] = hook2.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+function Singular() {
+  const singularHookName = /* @__PURE__ */ Symbol("Singular");
+  const singularHookState = {
+    registry: {}
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+function Collection() {
+  const state = {
+    registry: {}
+  };
+  const hook2 = register.bind(null, state);
+  bindApi(hook2, state);
+  return hook2;
+}
+var before_after_hook_default = { Singular, Collection };
+
+// node_modules/@octokit/endpoint/dist-bundle/index.js
+var VERSION = "0.0.0-development";
+var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+function lowercaseKeys(object2) {
+  if (!object2) {
+    return {};
+  }
+  return Object.keys(object2).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object2[key];
+    return newObj;
+  }, {});
+}
+function isPlainObject3(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+function mergeDeep(defaults2, options2) {
+  const result = Object.assign({}, defaults2);
+  Object.keys(options2).forEach((key) => {
+    if (isPlainObject3(options2[key])) {
+      if (!(key in defaults2)) Object.assign(result, { [key]: options2[key] });
+      else result[key] = mergeDeep(defaults2[key], options2[key]);
+    } else {
+      Object.assign(result, { [key]: options2[key] });
+    }
+  });
+  return result;
+}
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+function merge2(defaults2, route, options2) {
+  if (typeof route === "string") {
+    let [method, url2] = route.split(" ");
+    options2 = Object.assign(url2 ? { method, url: url2 } : { url: method }, options2);
+  } else {
+    options2 = Object.assign({}, route);
+  }
+  options2.headers = lowercaseKeys(options2.headers);
+  removeUndefinedProperties(options2);
+  removeUndefinedProperties(options2.headers);
+  const mergedOptions = mergeDeep(defaults2 || {}, options2);
+  if (options2.url === "/graphql") {
+    if (defaults2 && defaults2.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+function addQueryParameters(url2, parameters) {
+  const separator = /\?/.test(url2) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url2;
+  }
+  return url2 + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url2) {
+  const matches = url2.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a2, b3) => a2.concat(b3), []);
+}
+function omit2(object2, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object2)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object2[key];
+    }
+  }
+  return result;
+}
+function encodeReserved(str) {
+  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str) {
+  return encodeURIComponent(str).replace(/[!'()*]/g, function(c5) {
+    return "%" + c5.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context3, operator, key, modifier) {
+  var value = context3[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k3) {
+            if (isDefined(value[k3])) {
+              result.push(encodeValue(operator, value[k3], k3));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k3) {
+            if (isDefined(value[k3])) {
+              tmp.push(encodeUnreserved(k3));
+              tmp.push(encodeValue(operator, value[k3].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context3) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_3, expression, literal2) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(getValues(context3, operator, tmp[1], tmp[2] || tmp[3]));
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal2);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+function parse3(options2) {
+  let method = options2.method.toUpperCase();
+  let url2 = (options2.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options2.headers);
+  let body;
+  let parameters = omit2(options2, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url2);
+  url2 = parseUrl(url2).expand(parameters);
+  if (!/^http/.test(url2)) {
+    url2 = options2.baseUrl + url2;
+  }
+  const omittedParameters = Object.keys(options2).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit2(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options2.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format2) => format2.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options2.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url2.endsWith("/graphql")) {
+      if (options2.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options2.mediaType.previews).map((preview) => {
+          const format2 = options2.mediaType.format ? `.${options2.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format2}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url2 = addQueryParameters(url2, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url: url2, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options2.request ? { request: options2.request } : null
+  );
+}
+function endpointWithDefaults(defaults2, route, options2) {
+  return parse3(merge2(defaults2, route, options2));
+}
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS2 = merge2(oldDefaults, newDefaults);
+  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
+  return Object.assign(endpoint2, {
+    DEFAULTS: DEFAULTS2,
+    defaults: withDefaults.bind(null, DEFAULTS2),
+    merge: merge2.bind(null, DEFAULTS2),
+    parse: parse3
+  });
+}
+var endpoint = withDefaults(null, DEFAULTS);
+
+// node_modules/content-type/dist/index.js
+var SP = 32;
+var HTAB = 9;
+var SEMI = 59;
+var EQ = 61;
+var DQUOTE = 34;
+var BSLASH = 92;
+var COMMA = 44;
+var LOWER_CASE = 1;
+var OWS = 2;
+var SEMI_FLAG = 4;
+var COMMA_FLAG = 8;
+var TOKEN_FLAG = 16;
+var NON_ASCII = 65280;
+var CASE_FLAGS = LOWER_CASE | NON_ASCII;
+var CHAR_MAP = new Uint8Array(256);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 128; code <= 255; code++) {
+  CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+  CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 48; code <= 57; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 65; code <= 90; code++) {
+  CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 97; code <= 122; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+var NullObject = /* @__PURE__ */ (() => {
+  const C3 = function() {
+  };
+  C3.prototype = /* @__PURE__ */ Object.create(null);
+  return C3;
+})();
+function parse4(header, options2) {
+  const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
+  const len = header.length;
+  let valueStart = options2?.start ?? 0;
+  while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+    valueStart++;
+  }
+  let index = valueStart;
+  let typeFlags = 0;
+  let whitespace = -1;
+  let stop = options2?.parameters === false ? COMMA_FLAG : 0;
+  while (index < len) {
+    const code = header.charCodeAt(index);
+    const flags = CHAR_MAP[code];
+    if ((flags & stopFlags) !== 0) {
+      stop |= flags & COMMA_FLAG;
+      break;
+    }
+    if ((flags & OWS) !== 0) {
+      if (whitespace === -1)
+        whitespace = index;
+    } else {
+      whitespace = -1;
+    }
+    typeFlags |= code & NON_ASCII | flags;
+    index++;
+  }
+  const valueEnd = whitespace === -1 ? index : whitespace;
+  const value = header.slice(valueStart, valueEnd);
+  const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+  if (index === len || stop !== 0) {
+    return { type, index, parameters: new NullObject() };
+  }
+  return parseParameters(header, type, index, len, stopFlags);
+}
+function parseParameters(header, type, index, len, stopFlags) {
+  const parameters = new NullObject();
+  parameter: while (index < len) {
+    index++;
+    while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+      index++;
+    }
+    const keyStart = index;
+    let keyFlags = 0;
+    let keyWhitespace = -1;
+    while (index < len) {
+      const code = header.charCodeAt(index);
+      const flags = CHAR_MAP[code];
+      if ((flags & stopFlags) !== 0) {
+        if ((flags & COMMA_FLAG) !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if (code === EQ) {
+        const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+        const value = header.slice(keyStart, keyEnd);
+        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        index++;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+          index++;
+        }
+        if (index < len && header.charCodeAt(index) === DQUOTE) {
+          const quotedStart = ++index;
+          let escaped = false;
+          while (index < len) {
+            const code2 = header.charCodeAt(index);
+            if (code2 === DQUOTE) {
+              if (parameters[key] === void 0) {
+                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              }
+              index++;
+              let stop2 = 0;
+              while (index < len) {
+                const code3 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code3];
+                if ((flags2 & stopFlags) !== 0) {
+                  stop2 = flags2 & COMMA_FLAG;
+                  break;
+                }
+                index++;
+              }
+              if (stop2 !== 0)
+                break parameter;
+              continue parameter;
+            }
+            if (code2 === BSLASH && index + 1 < len) {
+              escaped = true;
+              index += 2;
+              continue;
+            }
+            index++;
+          }
+          continue parameter;
+        }
+        const valueStart = index;
+        let stop = 0;
+        let valueWhitespace = -1;
+        while (index < len) {
+          const code2 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code2];
+          if ((flags2 & stopFlags) !== 0) {
+            stop = flags2 & COMMA_FLAG;
+            break;
+          }
+          if ((flags2 & OWS) !== 0) {
+            if (valueWhitespace === -1)
+              valueWhitespace = index;
+          } else {
+            valueWhitespace = -1;
+          }
+          index++;
+        }
+        if (parameters[key] === void 0) {
+          const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+          parameters[key] = header.slice(valueStart, valueEnd);
+        }
+        if (stop !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if ((flags & OWS) !== 0) {
+        if (keyWhitespace === -1)
+          keyWhitespace = index;
+      } else {
+        keyWhitespace = -1;
+      }
+      keyFlags |= code & NON_ASCII | flags;
+      index++;
+    }
+  }
+  return { type, index, parameters };
+}
+function unescapeQuotedPairs(str, start, end) {
+  let result = "";
+  for (let index = start; index < end; index++) {
+    if (str.charCodeAt(index) === BSLASH) {
+      result += str.slice(start, index);
+      start = ++index;
+    }
+  }
+  return result + str.slice(start, end);
+}
+
+// node_modules/json-with-bigint/json-with-bigint.js
+var intRegex = /^-?\d+$/;
+var noiseValue = /^-?\d+n+$/;
+var originalStringify = JSON.stringify;
+var originalParse = JSON.parse;
+var customFormat = /^-?\d+n$/;
+var bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+var noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+var isUnstringifiable = (val) => val === void 0 || typeof val === "function" || typeof val === "symbol";
+var isRawJSON = (val) => val !== null && typeof val === "object" && val.constructor && val.constructor.name === "RawJSON";
+var stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
+  const prepareVal = (parent, key, val) => {
+    const isObject3 = val !== null && typeof val === "object";
+    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+    if (isNoise) return val + "n";
+    const isBigInt = typeof val === "bigint";
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+      return val.toString() + "n";
+    }
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+    const isPostReplacerObject = val !== null && typeof val === "object";
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper = val instanceof Number || val instanceof String || val instanceof Boolean;
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+    return val;
+  };
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+  if (isUnstringifiable(rootProcessed)) {
+    return void 0;
+  }
+  const isRootPrimitive = rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+  const chunks = [];
+  let level = 0;
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true
+    }
+  ];
+  const visited = new WeakSet([rootProcessed]);
+  while (stack.length > 0) {
+    const node2 = stack[stack.length - 1];
+    if (node2.index === 0) {
+      chunks.push(node2.isArray ? "[" : "{");
+      level++;
+    }
+    let isDone = false;
+    if (node2.isArray) {
+      if (node2.index < node2.val.length) {
+        if (!node2.first) chunks.push(",");
+        if (space) chunks.push("\n" + space.repeat(level));
+        const childRaw = node2.val[node2.index];
+        const childVal = prepareVal(node2.val, String(node2.index), childRaw);
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node2.first = false;
+          node2.index++;
+        } else {
+          const isComplexObject = childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+            visited.add(childVal);
+            stack.push({
+              parent: node2.val,
+              key: String(node2.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true
+            });
+            node2.first = false;
+            node2.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node2.first = false;
+            node2.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node2.index < node2.keys.length) {
+        const k3 = node2.keys[node2.index++];
+        const isFilteredOutByArray = propertyList && !propertyList.has(k3);
+        if (isFilteredOutByArray) continue;
+        const childRaw = node2.val[k3];
+        const childVal = prepareVal(node2.val, k3, childRaw);
+        if (isUnstringifiable(childVal)) continue;
+        if (!node2.first) chunks.push(",");
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k3) + ": ");
+        } else {
+          chunks.push(originalStringify(k3) + ":");
+        }
+        const isComplexObject = childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+          visited.add(childVal);
+          stack.push({
+            parent: node2.val,
+            key: k3,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true
+          });
+          node2.first = false;
+          break;
+        } else {
+          chunks.push(originalStringify(childVal));
+          node2.first = false;
+        }
+      }
+      const isNodeFullyProcessed = node2.index >= node2.keys.length && stack[stack.length - 1] === node2;
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+    if (isDone) {
+      level--;
+      if (!node2.first && space) chunks.push("\n" + space.repeat(level));
+      chunks.push(node2.isArray ? "]" : "}");
+      visited.delete(node2.val);
+      stack.pop();
+    }
+  }
+  return chunks.join("");
+};
+var JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+          const hasFunctionReplacer = typeof replacer === "function";
+          if (hasFunctionReplacer) return replacer(key, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (isKeyInArrayReplacer) return val;
+          return val;
+        },
+        space
+      );
+    }
+    if (!value) return originalStringify(value, replacer, space);
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+        if (isNoise) return val.toString() + "n";
+        if (typeof val === "bigint") return val.toString() + "n";
+        const hasFunctionReplacer = typeof replacer === "function";
+        if (hasFunctionReplacer) return replacer(key, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (isKeyInArrayReplacer) return val;
+        return val;
+      },
+      space
+    );
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3"
+    );
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3");
+    return denoisedJSON;
+  } catch (error63) {
+    if (error63 instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+      if (convertedJSON === void 0) return void 0;
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return convertedJSON;
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+    throw error63;
+  }
+};
+var featureCache = /* @__PURE__ */ new Map();
+var isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+  try {
+    const result = JSON.parse(
+      "1",
+      (_3, __, context3) => !!context3?.source && context3.source === "1"
+    );
+    featureCache.set(parseFingerprint, result);
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+    return false;
+  }
+};
+var convertMarkedBigIntsReviver = (key, value, context3, userReviver) => {
+  const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+  const hasUserReviver = typeof userReviver === "function";
+  if (!hasUserReviver) return value;
+  return userReviver(key, value, context3);
+};
+var JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context3) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context3 && intRegex.test(context3.source);
+    const isBigInt = isBigNumber && isInt;
+    if (isBigInt) return BigInt(context3.source);
+    const hasCustomReviver = typeof reviver === "function";
+    if (!hasCustomReviver) return value;
+    return reviver(key, value, context3);
+  });
+};
+var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+var MAX_DIGITS = MAX_INT.length;
+var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+var noiseValueWithQuotes = /^"-?\d+n+"$/;
+var applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+  while (stack.length > 0) {
+    const node2 = stack[stack.length - 1];
+    if (!node2.visited) {
+      node2.visited = true;
+      const value = node2.parent[node2.key];
+      const isComplexObject = value !== null && typeof value === "object";
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+        for (let i3 = keys.length - 1; i3 >= 0; i3--) {
+          stack.push({ parent: value, key: keys[i3], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node2;
+      let value = parent[key];
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+      const hasUserReviver = typeof userReviver === "function";
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+      const isDeleted = value === void 0;
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+      stack.pop();
+    }
+  }
+  return rootHolder[""];
+};
+var serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"';
+      const hasFractionalOrExponential = fractional || exponential;
+      const isLessThanMaxSafeInt = digits && (digits.length < MAX_DIGITS || digits.length === MAX_DIGITS && digits <= MAX_INT);
+      const isStandardValue = isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+      if (isStandardValue) return match;
+      return '"' + match + 'n"';
+    }
+  );
+};
+var JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
+    const serializedData = serializeBigInts(text);
+    return originalParse(
+      serializedData,
+      (key, value, context3) => convertMarkedBigIntsReviver(key, value, context3, reviver)
+    );
+  } catch (error63) {
+    if (error63 instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+      return applyReviverIteratively(parsed, reviver);
+    }
+    throw error63;
+  }
+};
+
+// node_modules/@octokit/request-error/dist-src/index.js
+var RequestError = class extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options2) {
+    super(message, { cause: options2.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    if ("response" in options2) {
+      this.response = options2.response;
+    }
+    const requestCopy = Object.assign({}, options2.request);
+    if (options2.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options2.request.headers, {
+        authorization: options2.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+};
+
+// node_modules/@octokit/request/dist-bundle/index.js
+var VERSION2 = "10.0.16";
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${VERSION2} ${getUserAgent()}`
+  }
+};
+function isPlainObject4(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+var noop3 = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch3 = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch3) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = isPlainObject4(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch3(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error63) {
+    let message = "Unknown Error";
+    if (error63 instanceof Error) {
+      if (error63.name === "AbortError") {
+        error63.status = 500;
+        throw error63;
+      }
+      message = error63.message;
+      if (error63.name === "TypeError" && "cause" in error63) {
+        if (error63.cause instanceof Error) {
+          message = error63.cause.message;
+        } else if (typeof error63.cause === "string") {
+          message = error63.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error63;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url2 = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url: url2,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop3);
+  }
+  const mimetype = parse4(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop3);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v2) => JSON.stringify(v2)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+function withDefaults2(oldEndpoint, newDefaults) {
+  const endpoint2 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint2.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint2.parse(endpointOptions));
+    }
+    const request2 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint2.parse(endpoint2.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request2, {
+      endpoint: endpoint2,
+      defaults: withDefaults2.bind(null, endpoint2)
+    });
+    return endpointOptions.request.hook(request2, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint2,
+    defaults: withDefaults2.bind(null, endpoint2)
+  });
+}
+var request = withDefaults2(endpoint, defaults_default);
+
+// node_modules/@octokit/graphql/dist-bundle/index.js
+var VERSION3 = "0.0.0-development";
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request2, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request2;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request2, query, options2) {
+  if (options2) {
+    if (typeof query === "string" && "query" in options2) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options2) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options2) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl2 = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl2)) {
+    requestOptions.url = baseUrl2.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request2(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+function withDefaults3(request2, newDefaults) {
+  const newRequest = request2.defaults(newDefaults);
+  const newApi = (query, options2) => {
+    return graphql(newRequest, query, options2);
+  };
+  return Object.assign(newApi, {
+    defaults: withDefaults3.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+var graphql2 = withDefaults3(request, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${VERSION3} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return withDefaults3(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+// node_modules/@octokit/auth-token/dist-bundle/index.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep3 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep3}${b64url}${sep3}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+async function hook(token, request2, route, parameters) {
+  const endpoint2 = request2.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint2.headers.authorization = withAuthorizationPrefix(token);
+  return request2(endpoint2);
+}
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+// node_modules/@octokit/core/dist-src/version.js
+var VERSION4 = "7.0.8";
+
+// node_modules/@octokit/core/dist-src/index.js
+var noop4 = () => {
+};
+var consoleWarn = console.warn.bind(console);
+var consoleError = console.error.bind(console);
+function createLogger2(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = noop4;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = noop4;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+var userAgentTrail = `octokit-core.js/${VERSION4} ${getUserAgent()}`;
+var Octokit = class {
+  static VERSION = VERSION4;
+  static defaults(defaults2) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options2 = args[0] || {};
+        if (typeof defaults2 === "function") {
+          super(defaults2(options2));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults2,
+            options2,
+            options2.userAgent && defaults2.userAgent ? {
+              userAgent: `${options2.userAgent} ${defaults2.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options2 = {}) {
+    const hook2 = new before_after_hook_default.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options2.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook2.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options2.userAgent ? `${options2.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options2.baseUrl) {
+      requestDefaults.baseUrl = options2.baseUrl;
+    }
+    if (options2.previews) {
+      requestDefaults.mediaType.previews = options2.previews;
+    }
+    if (options2.timeZone) {
+      requestDefaults.headers["time-zone"] = options2.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger2(options2.log);
+    this.hook = hook2;
+    if (!options2.authStrategy) {
+      if (!options2.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth2 = createTokenAuth(options2.auth);
+        hook2.wrap("request", auth2.hook);
+        this.auth = auth2;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options2;
+      const auth2 = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options2.auth
+        )
+      );
+      hook2.wrap("request", auth2.hook);
+      this.auth = auth2;
+    }
+    const classConstructor = this.constructor;
+    for (let i3 = 0; i3 < classConstructor.plugins.length; ++i3) {
+      Object.assign(this, classConstructor.plugins[i3](this, options2));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+};
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+var VERSION5 = "17.0.0";
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+var Endpoints = {
+  actions: {
+    addCustomLabelsToSelfHostedRunnerForOrg: [
+      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    addCustomLabelsToSelfHostedRunnerForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    addRepoAccessToSelfHostedRunnerGroupInOrg: [
+      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    approveWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
+    ],
+    cancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+    ],
+    createEnvironmentVariable: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
+    createOrUpdateEnvironmentSecret: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
+    createRegistrationTokenForOrg: [
+      "POST /orgs/{org}/actions/runners/registration-token"
+    ],
+    createRegistrationTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
+    ],
+    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
+    createRemoveTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
+    ],
+    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
+    createWorkflowDispatch: [
+      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+    ],
+    deleteActionsCacheById: [
+      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
+    ],
+    deleteActionsCacheByKey: [
+      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
+    ],
+    deleteArtifact: [
+      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
+    ],
+    deleteCustomImageFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    deleteCustomImageVersionFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    deleteEnvironmentSecret: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    deleteEnvironmentVariable: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    deleteHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
+    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    deleteRepoVariable: [
+      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
+    ],
+    deleteSelfHostedRunnerFromOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}"
+    ],
+    deleteSelfHostedRunnerFromRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    deleteWorkflowRunLogs: [
+      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    disableSelectedRepositoryGithubActionsOrganization: [
+      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    disableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
+    ],
+    downloadArtifact: [
+      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
+    ],
+    downloadJobLogsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+    ],
+    downloadWorkflowRunAttemptLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
+    ],
+    downloadWorkflowRunLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    enableSelectedRepositoryGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    enableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
+    ],
+    forceCancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+    ],
+    generateRunnerJitconfigForOrg: [
+      "POST /orgs/{org}/actions/runners/generate-jitconfig"
+    ],
+    generateRunnerJitconfigForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
+    ],
+    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
+    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
+    getActionsCacheUsageByRepoForOrg: [
+      "GET /orgs/{org}/actions/cache/usage-by-repository"
+    ],
+    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
+    getAllowedActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    getAllowedActionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
+    getCustomImageForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    getCustomImageVersionForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    getCustomOidcSubClaimForRepo: [
+      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    getEnvironmentPublicKey: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
+    ],
+    getEnvironmentSecret: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    getEnvironmentVariable: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/workflow"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    getGithubActionsPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions"
+    ],
+    getGithubActionsPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions"
+    ],
+    getHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    getHostedRunnersGithubOwnedImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
+    ],
+    getHostedRunnersLimitsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/limits"
+    ],
+    getHostedRunnersMachineSpecsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
+    ],
+    getHostedRunnersPartnerImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/partner"
+    ],
+    getHostedRunnersPlatformsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/platforms"
+    ],
+    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
+    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
+    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
+    getPendingDeploymentsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    getRepoPermissions: [
+      "GET /repos/{owner}/{repo}/actions/permissions",
+      {},
+      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
+    ],
+    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
+    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
+    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
+    getReviewsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    ],
+    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
+    getSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
+    getWorkflowAccessToRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    getWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
+    ],
+    getWorkflowRunUsage: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
+    ],
+    getWorkflowUsage: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
+    ],
+    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
+    listCustomImageVersionsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
+    ],
+    listCustomImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom"
+    ],
+    listEnvironmentSecrets: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    ],
+    listEnvironmentVariables: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    listGithubHostedRunnersInGroupForOrg: [
+      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
+    ],
+    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
+    listJobsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+    ],
+    listJobsForWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+    ],
+    listLabelsForSelfHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    listLabelsForSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
+    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
+    listRepoOrganizationSecrets: [
+      "GET /repos/{owner}/{repo}/actions/organization-secrets"
+    ],
+    listRepoOrganizationVariables: [
+      "GET /repos/{owner}/{repo}/actions/organization-variables"
+    ],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
+    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
+    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
+    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
+    listRunnerApplicationsForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/downloads"
+    ],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    listSelectedReposForOrgVariable: [
+      "GET /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    listSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/repositories"
+    ],
+    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
+    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
+    listWorkflowRunArtifacts: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
+    ],
+    listWorkflowRuns: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+    ],
+    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
+    reRunJobForWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+    ],
+    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
+    reRunWorkflowFailedJobs: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgVariable: [
+      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    reviewCustomGatesForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    ],
+    reviewPendingDeploymentsForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    setAllowedActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    setAllowedActionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    setCustomLabelsForSelfHostedRunnerForOrg: [
+      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomLabelsForSelfHostedRunnerForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomOidcSubClaimForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/workflow"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    setGithubActionsPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions"
+    ],
+    setGithubActionsPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    setSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories"
+    ],
+    setWorkflowAccessToRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    updateEnvironmentVariable: [
+      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    updateHostedRunnerForOrg: [
+      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
+    updateRepoVariable: [
+      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
+    ]
+  },
+  activity: {
+    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
+    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
+    deleteThreadSubscription: [
+      "DELETE /notifications/threads/{thread_id}/subscription"
+    ],
+    getFeeds: ["GET /feeds"],
+    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
+    getThread: ["GET /notifications/threads/{thread_id}"],
+    getThreadSubscriptionForAuthenticatedUser: [
+      "GET /notifications/threads/{thread_id}/subscription"
+    ],
+    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
+    listNotificationsForAuthenticatedUser: ["GET /notifications"],
+    listOrgEventsForAuthenticatedUser: [
+      "GET /users/{username}/events/orgs/{org}"
+    ],
+    listPublicEvents: ["GET /events"],
+    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
+    listPublicEventsForUser: ["GET /users/{username}/events/public"],
+    listPublicOrgEvents: ["GET /orgs/{org}/events"],
+    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
+    listReceivedPublicEventsForUser: [
+      "GET /users/{username}/received_events/public"
+    ],
+    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
+    listRepoNotificationsForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/notifications"
+    ],
+    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
+    listReposStarredByUser: ["GET /users/{username}/starred"],
+    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
+    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
+    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
+    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
+    markNotificationsAsRead: ["PUT /notifications"],
+    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
+    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
+    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
+    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
+    setThreadSubscription: [
+      "PUT /notifications/threads/{thread_id}/subscription"
+    ],
+    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
+    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
+  },
+  apps: {
+    addRepoToInstallation: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
+    ],
+    addRepoToInstallationForAuthenticatedUser: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    checkToken: ["POST /applications/{client_id}/token"],
+    createFromManifest: ["POST /app-manifests/{code}/conversions"],
+    createInstallationAccessToken: [
+      "POST /app/installations/{installation_id}/access_tokens"
+    ],
+    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
+    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
+    deleteToken: ["DELETE /applications/{client_id}/token"],
+    getAuthenticated: ["GET /app"],
+    getBySlug: ["GET /apps/{app_slug}"],
+    getInstallation: ["GET /app/installations/{installation_id}"],
+    getOrgInstallation: ["GET /orgs/{org}/installation"],
+    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
+    getSubscriptionPlanForAccount: [
+      "GET /marketplace_listing/accounts/{account_id}"
+    ],
+    getSubscriptionPlanForAccountStubbed: [
+      "GET /marketplace_listing/stubbed/accounts/{account_id}"
+    ],
+    getUserInstallation: ["GET /users/{username}/installation"],
+    getWebhookConfigForApp: ["GET /app/hook/config"],
+    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
+    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
+    listAccountsForPlanStubbed: [
+      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
+    ],
+    listInstallationReposForAuthenticatedUser: [
+      "GET /user/installations/{installation_id}/repositories"
+    ],
+    listInstallationRequestsForAuthenticatedApp: [
+      "GET /app/installation-requests"
+    ],
+    listInstallations: ["GET /app/installations"],
+    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
+    listPlans: ["GET /marketplace_listing/plans"],
+    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
+    listReposAccessibleToInstallation: ["GET /installation/repositories"],
+    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
+    listSubscriptionsForAuthenticatedUserStubbed: [
+      "GET /user/marketplace_purchases/stubbed"
+    ],
+    listWebhookDeliveries: ["GET /app/hook/deliveries"],
+    redeliverWebhookDelivery: [
+      "POST /app/hook/deliveries/{delivery_id}/attempts"
+    ],
+    removeRepoFromInstallation: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
+    ],
+    removeRepoFromInstallationForAuthenticatedUser: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    resetToken: ["PATCH /applications/{client_id}/token"],
+    revokeInstallationAccessToken: ["DELETE /installation/token"],
+    scopeToken: ["POST /applications/{client_id}/token/scoped"],
+    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
+    unsuspendInstallation: [
+      "DELETE /app/installations/{installation_id}/suspended"
+    ],
+    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
+  },
+  billing: {
+    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
+    getGithubActionsBillingUser: [
+      "GET /users/{username}/settings/billing/actions"
+    ],
+    getGithubBillingPremiumRequestUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingPremiumRequestUsageReportUser: [
+      "GET /users/{username}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/usage"
+    ],
+    getGithubBillingUsageReportUser: [
+      "GET /users/{username}/settings/billing/usage"
+    ],
+    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
+    getGithubPackagesBillingUser: [
+      "GET /users/{username}/settings/billing/packages"
+    ],
+    getSharedStorageBillingOrg: [
+      "GET /orgs/{org}/settings/billing/shared-storage"
+    ],
+    getSharedStorageBillingUser: [
+      "GET /users/{username}/settings/billing/shared-storage"
+    ]
+  },
+  campaigns: {
+    createCampaign: ["POST /orgs/{org}/campaigns"],
+    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
+    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
+    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
+    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
+  },
+  checks: {
+    create: ["POST /repos/{owner}/{repo}/check-runs"],
+    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
+    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
+    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
+    listAnnotations: [
+      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+    ],
+    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
+    listForSuite: [
+      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
+    ],
+    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    rerequestRun: [
+      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
+    ],
+    rerequestSuite: [
+      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
+    ],
+    setSuitesPreferences: [
+      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+  },
+  codeScanning: {
+    commitAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
+    ],
+    createAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    createVariantAnalysis: [
+      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
+    ],
+    deleteAnalysis: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
+    ],
+    deleteCodeqlDatabase: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
+      {},
+      { renamedParameters: { alert_id: "alert_number" } }
+    ],
+    getAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
+    ],
+    getAutofix: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    getCodeqlDatabase: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
+    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
+    getVariantAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
+    ],
+    getVariantAnalysisRepoTask: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
+    ],
+    listAlertInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
+    listAlertsInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+      {},
+      { renamed: ["codeScanning", "listAlertInstances"] }
+    ],
+    listCodeqlDatabases: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
+    ],
+    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
+    ],
+    updateDefaultSetup: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
+    ],
+    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
+  },
+  codeSecurity: {
+    attachConfiguration: [
+      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
+    ],
+    attachEnterpriseConfiguration: [
+      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
+    ],
+    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
+    createConfigurationForEnterprise: [
+      "POST /enterprises/{enterprise}/code-security/configurations"
+    ],
+    deleteConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    deleteConfigurationForEnterprise: [
+      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    detachConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/detach"
+    ],
+    getConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    getConfigurationForRepository: [
+      "GET /repos/{owner}/{repo}/code-security-configuration"
+    ],
+    getConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations"
+    ],
+    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
+    getDefaultConfigurations: [
+      "GET /orgs/{org}/code-security/configurations/defaults"
+    ],
+    getDefaultConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
+    ],
+    getRepositoriesForConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getRepositoriesForEnterpriseConfiguration: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getSingleConfigurationForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    setConfigurationAsDefault: [
+      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    setConfigurationAsDefaultForEnterprise: [
+      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    updateConfiguration: [
+      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    updateEnterpriseConfiguration: [
+      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ]
+  },
+  codesOfConduct: {
+    getAllCodesOfConduct: ["GET /codes_of_conduct"],
+    getConductCode: ["GET /codes_of_conduct/{key}"]
+  },
+  codespaces: {
+    addRepositoryForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    checkPermissionsForDevcontainer: [
+      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
+    ],
+    codespaceMachinesForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/machines"
+    ],
+    createForAuthenticatedUser: ["POST /user/codespaces"],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}"
+    ],
+    createWithPrForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
+    ],
+    createWithRepoForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/codespaces"
+    ],
+    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
+    deleteFromOrganization: [
+      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    deleteSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}"
+    ],
+    exportForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/exports"
+    ],
+    getCodespacesForUserInOrg: [
+      "GET /orgs/{org}/members/{username}/codespaces"
+    ],
+    getExportDetailsForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
+    ],
+    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
+    getPublicKeyForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/public-key"
+    ],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    getSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}"
+    ],
+    listDevcontainersInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
+    ],
+    listForAuthenticatedUser: ["GET /user/codespaces"],
+    listInOrganization: [
+      "GET /orgs/{org}/codespaces",
+      {},
+      { renamedParameters: { org_id: "org" } }
+    ],
+    listInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
+    listRepositoriesForSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    preFlightWithRepoForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/new"
+    ],
+    publishForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/publish"
+    ],
+    removeRepositoryForSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repoMachinesForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/machines"
+    ],
+    setRepositoriesForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
+    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
+    stopInOrganization: [
+      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
+    ],
+    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
+  },
+  copilot: {
+    addCopilotSeatsForTeams: [
+      "POST /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    addCopilotSeatsForUsers: [
+      "POST /orgs/{org}/copilot/billing/selected_users"
+    ],
+    cancelCopilotSeatAssignmentForTeams: [
+      "DELETE /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    cancelCopilotSeatAssignmentForUsers: [
+      "DELETE /orgs/{org}/copilot/billing/selected_users"
+    ],
+    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
+    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
+    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
+    getCopilotSeatDetailsForUser: [
+      "GET /orgs/{org}/members/{username}/copilot"
+    ],
+    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
+  },
+  credentials: { revoke: ["POST /credentials/revoke"] },
+  dependabot: {
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
+    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    listAlertsForEnterprise: [
+      "GET /enterprises/{enterprise}/dependabot/alerts"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
+    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repositoryAccessForOrg: [
+      "GET /organizations/{org}/dependabot/repository-access"
+    ],
+    setRepositoryAccessDefaultLevel: [
+      "PUT /organizations/{org}/dependabot/repository-access/default-level"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
+    ],
+    updateRepositoryAccessForOrg: [
+      "PATCH /organizations/{org}/dependabot/repository-access"
+    ]
+  },
+  dependencyGraph: {
+    createRepositorySnapshot: [
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
+    ],
+    diffRange: [
+      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+    ],
+    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
+  },
+  emojis: { get: ["GET /emojis"] },
+  enterpriseTeamMemberships: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
+    ],
+    get: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
+    remove: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ]
+  },
+  enterpriseTeamOrganizations: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
+    ],
+    delete: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignment: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignments: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
+    ]
+  },
+  enterpriseTeams: {
+    create: ["POST /enterprises/{enterprise}/teams"],
+    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
+    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
+    list: ["GET /enterprises/{enterprise}/teams"],
+    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
+  },
+  gists: {
+    checkIsStarred: ["GET /gists/{gist_id}/star"],
+    create: ["POST /gists"],
+    createComment: ["POST /gists/{gist_id}/comments"],
+    delete: ["DELETE /gists/{gist_id}"],
+    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
+    fork: ["POST /gists/{gist_id}/forks"],
+    get: ["GET /gists/{gist_id}"],
+    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
+    getRevision: ["GET /gists/{gist_id}/{sha}"],
+    list: ["GET /gists"],
+    listComments: ["GET /gists/{gist_id}/comments"],
+    listCommits: ["GET /gists/{gist_id}/commits"],
+    listForUser: ["GET /users/{username}/gists"],
+    listForks: ["GET /gists/{gist_id}/forks"],
+    listPublic: ["GET /gists/public"],
+    listStarred: ["GET /gists/starred"],
+    star: ["PUT /gists/{gist_id}/star"],
+    unstar: ["DELETE /gists/{gist_id}/star"],
+    update: ["PATCH /gists/{gist_id}"],
+    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
+  },
+  git: {
+    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
+    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
+    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
+    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
+    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
+    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
+    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
+    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
+    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
+    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
+    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
+    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
+    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
+  },
+  gitignore: {
+    getAllTemplates: ["GET /gitignore/templates"],
+    getTemplate: ["GET /gitignore/templates/{name}"]
+  },
+  hostedCompute: {
+    createNetworkConfigurationForOrg: [
+      "POST /orgs/{org}/settings/network-configurations"
+    ],
+    deleteNetworkConfigurationFromOrg: [
+      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkConfigurationForOrg: [
+      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkSettingsForOrg: [
+      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
+    ],
+    listNetworkConfigurationsForOrg: [
+      "GET /orgs/{org}/settings/network-configurations"
+    ],
+    updateNetworkConfigurationForOrg: [
+      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ]
+  },
+  interactions: {
+    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
+    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
+    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
+    getRestrictionsForYourPublicRepos: [
+      "GET /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
+    ],
+    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
+    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
+    removeRestrictionsForRepo: [
+      "DELETE /repos/{owner}/{repo}/interaction-limits"
+    ],
+    removeRestrictionsForYourPublicRepos: [
+      "DELETE /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
+    ],
+    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
+    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
+    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
+    setRestrictionsForYourPublicRepos: [
+      "PUT /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
+    ]
+  },
+  issues: {
+    addAssignees: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    addBlockedByDependency: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    addSubIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
+    checkUserCanBeAssignedToIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
+    ],
+    create: ["POST /repos/{owner}/{repo}/issues"],
+    createComment: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+    ],
+    createLabel: ["POST /repos/{owner}/{repo}/labels"],
+    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
+    deleteComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
+    ],
+    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
+    deleteMilestone: [
+      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ],
+    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
+    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
+    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
+    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
+    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
+    list: ["GET /issues"],
+    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
+    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
+    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
+    listDependenciesBlockedBy: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    listDependenciesBlocking: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
+    ],
+    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
+    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
+    listEventsForTimeline: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+    ],
+    listForAuthenticatedUser: ["GET /user/issues"],
+    listForOrg: ["GET /orgs/{org}/issues"],
+    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
+    listLabelsForMilestone: [
+      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
+    ],
+    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
+    listLabelsOnIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
+    listSubIssues: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    removeAllLabels: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    removeAssignees: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    removeDependencyBlockedBy: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
+    ],
+    removeLabel: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+    ],
+    removeSubIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
+    ],
+    reprioritizeSubIssue: [
+      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
+    ],
+    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
+    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
+    updateMilestone: [
+      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ]
+  },
+  licenses: {
+    get: ["GET /licenses/{license}"],
+    getAllCommonlyUsed: ["GET /licenses"],
+    getForRepo: ["GET /repos/{owner}/{repo}/license"]
+  },
+  markdown: {
+    render: ["POST /markdown"],
+    renderRaw: [
+      "POST /markdown/raw",
+      { headers: { "content-type": "text/plain; charset=utf-8" } }
+    ]
+  },
+  meta: {
+    get: ["GET /meta"],
+    getAllVersions: ["GET /versions"],
+    getOctocat: ["GET /octocat"],
+    getZen: ["GET /zen"],
+    root: ["GET /"]
+  },
+  migrations: {
+    deleteArchiveForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/archive"
+    ],
+    deleteArchiveForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    downloadArchiveForOrg: [
+      "GET /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    getArchiveForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/archive"
+    ],
+    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
+    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
+    listForAuthenticatedUser: ["GET /user/migrations"],
+    listForOrg: ["GET /orgs/{org}/migrations"],
+    listReposForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/repositories"
+    ],
+    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
+    listReposForUser: [
+      "GET /user/migrations/{migration_id}/repositories",
+      {},
+      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
+    ],
+    startForAuthenticatedUser: ["POST /user/migrations"],
+    startForOrg: ["POST /orgs/{org}/migrations"],
+    unlockRepoForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
+    ],
+    unlockRepoForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
+    ]
+  },
+  oidc: {
+    getOidcCustomSubTemplateForOrg: [
+      "GET /orgs/{org}/actions/oidc/customization/sub"
+    ],
+    updateOidcCustomSubTemplateForOrg: [
+      "PUT /orgs/{org}/actions/oidc/customization/sub"
+    ]
+  },
+  orgs: {
+    addSecurityManagerTeam: [
+      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
+      }
+    ],
+    assignTeamToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    assignUserToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
+    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
+    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
+    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
+    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
+    convertMemberToOutsideCollaborator: [
+      "PUT /orgs/{org}/outside_collaborators/{username}"
+    ],
+    createArtifactStorageRecord: [
+      "POST /orgs/{org}/artifacts/metadata/storage-record"
+    ],
+    createInvitation: ["POST /orgs/{org}/invitations"],
+    createIssueType: ["POST /orgs/{org}/issue-types"],
+    createWebhook: ["POST /orgs/{org}/hooks"],
+    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
+      "PATCH /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForOrgsGetOrganizationValues: [
+      "GET /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
+      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
+      "PATCH /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationValues: [
+      "PATCH /orgs/{org}/properties/values"
+    ],
+    customPropertiesForReposDeleteOrganizationDefinition: [
+      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinition: [
+      "GET /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinitions: [
+      "GET /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposGetOrganizationValues: [
+      "GET /orgs/{org}/properties/values"
+    ],
+    delete: ["DELETE /orgs/{org}"],
+    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
+    deleteAttestationsById: [
+      "DELETE /orgs/{org}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
+    ],
+    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
+    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
+    disableSelectedRepositoryImmutableReleasesOrganization: [
+      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    enableSelectedRepositoryImmutableReleasesOrganization: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    get: ["GET /orgs/{org}"],
+    getImmutableReleasesSettings: [
+      "GET /orgs/{org}/settings/immutable-releases"
+    ],
+    getImmutableReleasesSettingsRepositories: [
+      "GET /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
+    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
+    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
+    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
+    getOrgRulesetVersion: [
+      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
+    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
+    getWebhookDelivery: [
+      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    list: ["GET /organizations"],
+    listAppInstallations: ["GET /orgs/{org}/installations"],
+    listArtifactStorageRecords: [
+      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
+    ],
+    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
+    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedUsers: ["GET /orgs/{org}/blocks"],
+    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
+    listForAuthenticatedUser: ["GET /user/orgs"],
+    listForUser: ["GET /users/{username}/orgs"],
+    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
+    listIssueTypes: ["GET /orgs/{org}/issue-types"],
+    listMembers: ["GET /orgs/{org}/members"],
+    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
+    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
+    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
+    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
+    listOrganizationFineGrainedPermissions: [
+      "GET /orgs/{org}/organization-fine-grained-permissions"
+    ],
+    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
+    listPatGrantRepositories: [
+      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
+    ],
+    listPatGrantRequestRepositories: [
+      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
+    ],
+    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
+    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
+    listPendingInvitations: ["GET /orgs/{org}/invitations"],
+    listPublicMembers: ["GET /orgs/{org}/public_members"],
+    listSecurityManagerTeams: [
+      "GET /orgs/{org}/security-managers",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
+      }
+    ],
+    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
+    listWebhooks: ["GET /orgs/{org}/hooks"],
+    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeMember: ["DELETE /orgs/{org}/members/{username}"],
+    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
+    removeOutsideCollaborator: [
+      "DELETE /orgs/{org}/outside_collaborators/{username}"
+    ],
+    removePublicMembershipForAuthenticatedUser: [
+      "DELETE /orgs/{org}/public_members/{username}"
+    ],
+    removeSecurityManagerTeam: [
+      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
+      }
+    ],
+    reviewPatGrantRequest: [
+      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
+    ],
+    reviewPatGrantRequestsInBulk: [
+      "POST /orgs/{org}/personal-access-token-requests"
+    ],
+    revokeAllOrgRolesTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
+    ],
+    revokeAllOrgRolesUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}"
+    ],
+    revokeOrgRoleTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    revokeOrgRoleUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    setImmutableReleasesSettings: [
+      "PUT /orgs/{org}/settings/immutable-releases"
+    ],
+    setImmutableReleasesSettingsRepositories: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
+    setPublicMembershipForAuthenticatedUser: [
+      "PUT /orgs/{org}/public_members/{username}"
+    ],
+    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
+    update: ["PATCH /orgs/{org}"],
+    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
+    updateMembershipForAuthenticatedUser: [
+      "PATCH /user/memberships/orgs/{org}"
+    ],
+    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
+    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
+    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
+    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
+  },
+  packages: {
+    deletePackageForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageVersionForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getAllPackageVersionsForAPackageOwnedByAnOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+      {},
+      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
+    ],
+    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions",
+      {},
+      {
+        renamed: [
+          "packages",
+          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
+        ]
+      }
+    ],
+    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
+    ],
+    getPackageForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}"
+    ],
+    getPackageForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    getPackageForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    getPackageVersionForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
+      "GET /user/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForOrganization: [
+      "GET /orgs/{org}/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForUser: [
+      "GET /users/{username}/docker/conflicts"
+    ],
+    listPackagesForAuthenticatedUser: ["GET /user/packages"],
+    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
+    listPackagesForUser: ["GET /users/{username}/packages"],
+    restorePackageForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageVersionForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ]
+  },
+  privateRegistries: {
+    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
+    deleteOrgPrivateRegistry: [
+      "DELETE /orgs/{org}/private-registries/{secret_name}"
+    ],
+    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
+    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
+    updateOrgPrivateRegistry: [
+      "PATCH /orgs/{org}/private-registries/{secret_name}"
+    ]
+  },
+  projects: {
+    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
+    addItemForUser: [
+      "POST /users/{username}/projectsV2/{project_number}/items"
+    ],
+    deleteItemForOrg: [
+      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    deleteItemForUser: [
+      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    getFieldForOrg: [
+      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getFieldForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
+    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
+    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
+    getUserItem: [
+      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
+    listFieldsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields"
+    ],
+    listForOrg: ["GET /orgs/{org}/projectsV2"],
+    listForUser: ["GET /users/{username}/projectsV2"],
+    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
+    listItemsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/items"
+    ],
+    updateItemForOrg: [
+      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    updateItemForUser: [
+      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ]
+  },
+  pulls: {
+    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    create: ["POST /repos/{owner}/{repo}/pulls"],
+    createReplyForReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
+    ],
+    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    createReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    deletePendingReview: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    deleteReviewComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ],
+    dismissReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
+    ],
+    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
+    getReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
+    list: ["GET /repos/{owner}/{repo}/pulls"],
+    listCommentsForReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
+    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
+    listRequestedReviewers: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    listReviewComments: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
+    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    removeRequestedReviewers: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    requestReviewers: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    submitReview: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
+    updateBranch: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
+    ],
+    updateReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    updateReviewComment: [
+      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ]
+  },
+  rateLimit: { get: ["GET /rate_limit"] },
+  reactions: {
+    createForCommitComment: [
+      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    createForIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
+    ],
+    createForIssueComment: [
+      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    createForPullRequestReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    createForRelease: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    createForTeamDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    createForTeamDiscussionInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ],
+    deleteForCommitComment: [
+      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
+    ],
+    deleteForIssueComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForPullRequestComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForRelease: [
+      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussion: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussionComment: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
+    ],
+    listForCommitComment: [
+      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
+    listForIssueComment: [
+      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    listForPullRequestReviewComment: [
+      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    listForRelease: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    listForTeamDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    listForTeamDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ]
+  },
+  repos: {
+    acceptInvitation: [
+      "PATCH /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
+    ],
+    acceptInvitationForAuthenticatedUser: [
+      "PATCH /user/repository_invitations/{invitation_id}"
+    ],
+    addAppAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
+    addStatusCheckContexts: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    addTeamAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    addUserAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    cancelPagesDeployment: [
+      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
+    ],
+    checkAutomatedSecurityFixes: [
+      "GET /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
+    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
+    checkPrivateVulnerabilityReporting: [
+      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    checkVulnerabilityAlerts: [
+      "GET /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
+    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
+    compareCommitsWithBasehead: [
+      "GET /repos/{owner}/{repo}/compare/{basehead}"
+    ],
+    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
+    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
+    createCommitComment: [
+      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    createCommitSignatureProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
+    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
+    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
+    createDeploymentBranchPolicy: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    createDeploymentProtectionRule: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    createDeploymentStatus: [
+      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
+    createForAuthenticatedUser: ["POST /user/repos"],
+    createFork: ["POST /repos/{owner}/{repo}/forks"],
+    createInOrg: ["POST /orgs/{org}/repos"],
+    createOrUpdateEnvironment: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
+    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
+    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
+    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
+    createRelease: ["POST /repos/{owner}/{repo}/releases"],
+    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
+    createUsingTemplate: [
+      "POST /repos/{template_owner}/{template_repo}/generate"
+    ],
+    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
+    customPropertiesForReposCreateOrUpdateRepositoryValues: [
+      "PATCH /repos/{owner}/{repo}/properties/values"
+    ],
+    customPropertiesForReposGetRepositoryValues: [
+      "GET /repos/{owner}/{repo}/properties/values"
+    ],
+    declineInvitation: [
+      "DELETE /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
+    ],
+    declineInvitationForAuthenticatedUser: [
+      "DELETE /user/repository_invitations/{invitation_id}"
+    ],
+    delete: ["DELETE /repos/{owner}/{repo}"],
+    deleteAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    deleteAdminBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    deleteAnEnvironment: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    deleteBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
+    deleteCommitSignatureProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
+    deleteDeployment: [
+      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
+    ],
+    deleteDeploymentBranchPolicy: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
+    deleteInvitation: [
+      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
+    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
+    deletePullRequestReviewProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
+    deleteReleaseAsset: [
+      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
+    disableAutomatedSecurityFixes: [
+      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    disableDeploymentProtectionRule: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    disableImmutableReleases: [
+      "DELETE /repos/{owner}/{repo}/immutable-releases"
+    ],
+    disablePrivateVulnerabilityReporting: [
+      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    disableVulnerabilityAlerts: [
+      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    downloadArchive: [
+      "GET /repos/{owner}/{repo}/zipball/{ref}",
+      {},
+      { renamed: ["repos", "downloadZipballArchive"] }
+    ],
+    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
+    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
+    enableAutomatedSecurityFixes: [
+      "PUT /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
+    enablePrivateVulnerabilityReporting: [
+      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    enableVulnerabilityAlerts: [
+      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    generateReleaseNotes: [
+      "POST /repos/{owner}/{repo}/releases/generate-notes"
+    ],
+    get: ["GET /repos/{owner}/{repo}"],
+    getAccessRestrictions: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    getAdminBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    getAllDeploymentProtectionRules: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
+    getAllStatusCheckContexts: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
+    ],
+    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
+    getAppsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
+    ],
+    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
+    getBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
+    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
+    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
+    getCollaboratorPermissionLevel: [
+      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+    ],
+    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
+    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
+    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
+    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
+    getCommitSignatureProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
+    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
+    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
+    getCustomDeploymentProtectionRule: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
+    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
+    getDeploymentBranchPolicy: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    getDeploymentStatus: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
+    ],
+    getEnvironment: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
+    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
+    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
+    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
+    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
+    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
+    getPages: ["GET /repos/{owner}/{repo}/pages"],
+    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
+    getPagesDeployment: [
+      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
+    ],
+    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
+    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
+    getPullRequestReviewProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
+    getReadme: ["GET /repos/{owner}/{repo}/readme"],
+    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
+    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
+    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
+    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
+    getRepoRuleSuite: [
+      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
+    ],
+    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
+    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    getRepoRulesetHistory: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
+    ],
+    getRepoRulesetVersion: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
+    getStatusChecksProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    getTeamsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
+    ],
+    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
+    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
+    getUsersWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
+    ],
+    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
+    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
+    getWebhookConfigForRepo: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    getWebhookDelivery: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    listActivities: ["GET /repos/{owner}/{repo}/activity"],
+    listAttestations: [
+      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
+    ],
+    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
+    listBranches: ["GET /repos/{owner}/{repo}/branches"],
+    listBranchesForHeadCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
+    ],
+    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
+    listCommentsForCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
+    listCommitStatusesForRef: [
+      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/commits"],
+    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
+    listCustomDeploymentRuleIntegrations: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
+    ],
+    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
+    listDeploymentBranchPolicies: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    listDeploymentStatuses: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
+    listForAuthenticatedUser: ["GET /user/repos"],
+    listForOrg: ["GET /orgs/{org}/repos"],
+    listForUser: ["GET /users/{username}/repos"],
+    listForks: ["GET /repos/{owner}/{repo}/forks"],
+    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
+    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
+    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
+    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
+    listPublic: ["GET /repositories"],
+    listPullRequestsAssociatedWithCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    ],
+    listReleaseAssets: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
+    ],
+    listReleases: ["GET /repos/{owner}/{repo}/releases"],
+    listTags: ["GET /repos/{owner}/{repo}/tags"],
+    listTeams: ["GET /repos/{owner}/{repo}/teams"],
+    listWebhookDeliveries: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
+    ],
+    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
+    merge: ["POST /repos/{owner}/{repo}/merges"],
+    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
+    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeAppAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    removeCollaborator: [
+      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
+    ],
+    removeStatusCheckContexts: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    removeStatusCheckProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    removeTeamAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    removeUserAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
+    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
+    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
+    setAdminBranchProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    setAppAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    setStatusCheckContexts: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    setTeamAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    setUserAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
+    transfer: ["POST /repos/{owner}/{repo}/transfer"],
+    update: ["PATCH /repos/{owner}/{repo}"],
+    updateBranchProtection: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
+    updateDeploymentBranchPolicy: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
+    updateInvitation: [
+      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
+    updatePullRequestReviewProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
+    updateReleaseAsset: [
+      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    updateStatusCheckPotection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+      {},
+      { renamed: ["repos", "updateStatusCheckProtection"] }
+    ],
+    updateStatusCheckProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
+    updateWebhookConfigForRepo: [
+      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    uploadReleaseAsset: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
+      { baseUrl: "https://uploads.github.com" }
+    ]
+  },
+  search: {
+    code: ["GET /search/code"],
+    commits: ["GET /search/commits"],
+    issuesAndPullRequests: ["GET /search/issues"],
+    labels: ["GET /search/labels"],
+    repos: ["GET /search/repositories"],
+    topics: ["GET /search/topics"],
+    users: ["GET /search/users"]
+  },
+  secretScanning: {
+    createPushProtectionBypass: [
+      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
+    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
+    listLocationsForAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
+    ],
+    listOrgPatternConfigs: [
+      "GET /orgs/{org}/secret-scanning/pattern-configurations"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    updateOrgPatternConfigs: [
+      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
+    ]
+  },
+  securityAdvisories: {
+    createFork: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
+    ],
+    createPrivateVulnerabilityReport: [
+      "POST /repos/{owner}/{repo}/security-advisories/reports"
+    ],
+    createRepositoryAdvisory: [
+      "POST /repos/{owner}/{repo}/security-advisories"
+    ],
+    createRepositoryAdvisoryCveRequest: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
+    ],
+    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
+    getRepositoryAdvisory: [
+      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ],
+    listGlobalAdvisories: ["GET /advisories"],
+    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
+    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
+    updateRepositoryAdvisory: [
+      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ]
+  },
+  teams: {
+    addOrUpdateMembershipForUserInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    addOrUpdateRepoPermissionsInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    checkPermissionsForRepoInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    create: ["POST /orgs/{org}/teams"],
+    createDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
+    deleteDiscussionCommentInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    deleteDiscussionInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
+    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
+    getDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    getDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    getMembershipForUserInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    list: ["GET /orgs/{org}/teams"],
+    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
+    listDiscussionCommentsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
+    listForAuthenticatedUser: ["GET /user/teams"],
+    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
+    listPendingInvitationsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/invitations"
+    ],
+    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
+    removeMembershipForUserInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    removeRepoInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    updateDiscussionCommentInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    updateDiscussionInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
+  },
+  users: {
+    addEmailForAuthenticated: [
+      "POST /user/emails",
+      {},
+      { renamed: ["users", "addEmailForAuthenticatedUser"] }
+    ],
+    addEmailForAuthenticatedUser: ["POST /user/emails"],
+    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
+    block: ["PUT /user/blocks/{username}"],
+    checkBlocked: ["GET /user/blocks/{username}"],
+    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
+    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
+    createGpgKeyForAuthenticated: [
+      "POST /user/gpg_keys",
+      {},
+      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
+    ],
+    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
+    createPublicSshKeyForAuthenticated: [
+      "POST /user/keys",
+      {},
+      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
+    ],
+    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
+    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
+    deleteAttestationsBulk: [
+      "POST /users/{username}/attestations/delete-request"
+    ],
+    deleteAttestationsById: [
+      "DELETE /users/{username}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /users/{username}/attestations/digest/{subject_digest}"
+    ],
+    deleteEmailForAuthenticated: [
+      "DELETE /user/emails",
+      {},
+      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
+    ],
+    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
+    deleteGpgKeyForAuthenticated: [
+      "DELETE /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
+    ],
+    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
+    deletePublicSshKeyForAuthenticated: [
+      "DELETE /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
+    ],
+    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
+    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
+    deleteSshSigningKeyForAuthenticatedUser: [
+      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    follow: ["PUT /user/following/{username}"],
+    getAuthenticated: ["GET /user"],
+    getById: ["GET /user/{account_id}"],
+    getByUsername: ["GET /users/{username}"],
+    getContextForUser: ["GET /users/{username}/hovercard"],
+    getGpgKeyForAuthenticated: [
+      "GET /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
+    ],
+    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
+    getPublicSshKeyForAuthenticated: [
+      "GET /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
+    ],
+    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
+    getSshSigningKeyForAuthenticatedUser: [
+      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    list: ["GET /users"],
+    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedByAuthenticated: [
+      "GET /user/blocks",
+      {},
+      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
+    ],
+    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
+    listEmailsForAuthenticated: [
+      "GET /user/emails",
+      {},
+      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
+    ],
+    listEmailsForAuthenticatedUser: ["GET /user/emails"],
+    listFollowedByAuthenticated: [
+      "GET /user/following",
+      {},
+      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
+    ],
+    listFollowedByAuthenticatedUser: ["GET /user/following"],
+    listFollowersForAuthenticatedUser: ["GET /user/followers"],
+    listFollowersForUser: ["GET /users/{username}/followers"],
+    listFollowingForUser: ["GET /users/{username}/following"],
+    listGpgKeysForAuthenticated: [
+      "GET /user/gpg_keys",
+      {},
+      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
+    ],
+    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
+    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
+    listPublicEmailsForAuthenticated: [
+      "GET /user/public_emails",
+      {},
+      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
+    ],
+    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
+    listPublicKeysForUser: ["GET /users/{username}/keys"],
+    listPublicSshKeysForAuthenticated: [
+      "GET /user/keys",
+      {},
+      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
+    ],
+    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
+    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
+    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
+    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
+    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
+    setPrimaryEmailVisibilityForAuthenticated: [
+      "PATCH /user/email/visibility",
+      {},
+      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
+    ],
+    setPrimaryEmailVisibilityForAuthenticatedUser: [
+      "PATCH /user/email/visibility"
+    ],
+    unblock: ["DELETE /user/blocks/{username}"],
+    unfollow: ["DELETE /user/following/{username}"],
+    updateAuthenticated: ["PATCH /user"]
+  }
+};
+var endpoints_default = Endpoints;
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+var endpointMethodsMap = /* @__PURE__ */ new Map();
+for (const [scope, endpoints] of Object.entries(endpoints_default)) {
+  for (const [methodName, endpoint2] of Object.entries(endpoints)) {
+    const [route, defaults2, decorations] = endpoint2;
+    const [method, url2] = route.split(/ /);
+    const endpointDefaults = Object.assign(
+      {
+        method,
+        url: url2
+      },
+      defaults2
+    );
+    if (!endpointMethodsMap.has(scope)) {
+      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
+    }
+    endpointMethodsMap.get(scope).set(methodName, {
+      scope,
+      methodName,
+      endpointDefaults,
+      decorations
+    });
+  }
+}
+var handler = {
+  has({ scope }, methodName) {
+    return endpointMethodsMap.get(scope).has(methodName);
+  },
+  getOwnPropertyDescriptor(target, methodName) {
+    return {
+      value: this.get(target, methodName),
+      // ensures method is in the cache
+      configurable: true,
+      writable: true,
+      enumerable: true
+    };
+  },
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
+    return true;
+  },
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
+    return true;
+  },
+  ownKeys({ scope }) {
+    return [...endpointMethodsMap.get(scope).keys()];
+  },
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
+  },
+  get({ octokit, scope, cache }, methodName) {
+    if (cache[methodName]) {
+      return cache[methodName];
+    }
+    const method = endpointMethodsMap.get(scope).get(methodName);
+    if (!method) {
+      return void 0;
+    }
+    const { endpointDefaults, decorations } = method;
+    if (decorations) {
+      cache[methodName] = decorate(
+        octokit,
+        scope,
+        methodName,
+        endpointDefaults,
+        decorations
+      );
+    } else {
+      cache[methodName] = octokit.request.defaults(endpointDefaults);
+    }
+    return cache[methodName];
+  }
+};
+function endpointsToMethods(octokit) {
+  const newMethods = {};
+  for (const scope of endpointMethodsMap.keys()) {
+    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
+  }
+  return newMethods;
+}
+function decorate(octokit, scope, methodName, defaults2, decorations) {
+  const requestWithDefaults = octokit.request.defaults(defaults2);
+  function withDecorations(...args) {
+    let options2 = requestWithDefaults.endpoint.merge(...args);
+    if (decorations.mapToData) {
+      options2 = Object.assign({}, options2, {
+        data: options2[decorations.mapToData],
+        [decorations.mapToData]: void 0
+      });
+      return requestWithDefaults(options2);
+    }
+    if (decorations.renamed) {
+      const [newScope, newMethodName] = decorations.renamed;
+      octokit.log.warn(
+        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
+      );
+    }
+    if (decorations.deprecated) {
+      octokit.log.warn(decorations.deprecated);
+    }
+    if (decorations.renamedParameters) {
+      const options22 = requestWithDefaults.endpoint.merge(...args);
+      for (const [name, alias] of Object.entries(
+        decorations.renamedParameters
+      )) {
+        if (name in options22) {
+          octokit.log.warn(
+            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
+          );
+          if (!(alias in options22)) {
+            options22[alias] = options22[name];
+          }
+          delete options22[name];
+        }
+      }
+      return requestWithDefaults(options22);
+    }
+    return requestWithDefaults(...args);
+  }
+  return Object.assign(withDecorations, requestWithDefaults);
+}
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+function restEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    rest: api
+  };
+}
+restEndpointMethods.VERSION = VERSION5;
+function legacyRestEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    ...api,
+    rest: api
+  };
+}
+legacyRestEndpointMethods.VERSION = VERSION5;
+
+// node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+var VERSION6 = "0.0.0-development";
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+function iterator(octokit, route, parameters) {
+  const options2 = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options2.method;
+  const headers = options2.headers;
+  let url2 = options2.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url2) return { done: true };
+        try {
+          const response = await requestMethod({ method, url: url2, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url2 = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url2 && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url2 = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error63) {
+          if (error63.status !== 409) throw error63;
+          url2 = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = VERSION6;
+
+// node_modules/@actions/github/lib/utils.js
+var context = new Context();
+var baseUrl = getApiBaseUrl();
+var defaults = {
+  baseUrl,
+  request: {
+    agent: getProxyAgent(baseUrl),
+    fetch: getProxyFetch(baseUrl)
+  }
+};
+var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults);
+
+// node_modules/@actions/github/lib/github.js
+var context2 = new Context();
+
+// lab/github/comment.ts
+var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
+var MAX_COMMENT_CHARS = 65536;
+function renderComment(results, options2 = {}) {
+  const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
+  const commits = [options2.baseSha ? `base ${sha(options2.baseSha)}` : "", options2.headSha ? `head ${sha(options2.headSha)}` : ""].filter(Boolean).join(" \u2192 ");
+  const details = withoutAbsolutePaths(`${ratioTable(results)}
+
+${methodDetails(results)}`);
+  const parts = [
+    COMMENT_MARKER,
+    `### ${reportTitle(results)}`,
+    summaryLine(results),
+    compactTable(results),
+    ...commits ? [commits] : [],
+    `<details><summary>Method, machine, toolchains and the full table</summary>
+
+${details}
+
+</details>`
+  ];
+  if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options2.analysisMarkdown)));
+  parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
+  return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
+}
+function neutraliseMarkdown(markdown) {
+  return markdown.replace(/<(?!\/?(details|summary|b|sub)>)/g, "&lt;").replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, "$1@\u200B");
+}
+function truncateComment(body, fullReportUrl) {
+  if (body.length <= MAX_COMMENT_CHARS) return body;
+  const notice = `
+
+\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
+  let cut = body.slice(0, MAX_COMMENT_CHARS - notice.length);
+  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}
+\`\`\``;
+  return `${cut}${notice}`;
+}
+
+// lab/report/critical-path.ts
+var hex3 = (address) => `0x${address.toString(16)}`;
+var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
+var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
+function instructionShape(text) {
+  return text.replace(/\b[xwvqdshb]\d+\b/g, "R").replace(/\s+/g, " ").trim();
+}
+function chain(report, changedAgainst) {
+  const before = /* @__PURE__ */ new Map();
+  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
+  const links = report.analysis.criticalChain.map((link) => {
+    const shape = instructionShape(link.text);
+    const left = before.get(shape) ?? 0;
+    const changed = changedAgainst !== void 0 && left === 0;
+    if (left > 0) before.set(shape, left - 1);
+    return `${changed ? "**+** " : ""}\`${link.text.replace(/`/g, "'")}\` (${link.latencyCycles})`;
+  });
+  return links.length ? links.join(" \u2192 ") : "(no loop-carried dependency)";
+}
+function criticalPathDiff(base, head, reference) {
+  const columns = [base, head, ...reference ? [reference] : []];
+  const row = (label, value, format2 = cycles) => `| ${label} | ${format2(value(base))} | ${format2(value(head))} | ${signed(Math.round((value(head) - value(base)) * 100) / 100)} |${reference ? ` ${format2(value(reference))} |` : ""}`;
+  const lines = [
+    `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`,
+    "",
+    `| | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
+    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
+    row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
+    row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
+    row("instructions/iteration", (r2) => r2.analysis.instructions, String),
+    row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2)),
+    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ""}`,
+    "",
+    `| idiom | base | head |${reference ? " libdeflate |" : ""}`,
+    `|---|:-:|:-:|${reference ? ":-:|" : ""}`,
+    ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
+    "",
+    "<details><summary>critical chains (head instructions new against base marked <b>+</b>)</summary>",
+    "",
+    `- **head** (${escapeCell(head.function)}, loop at ${hex3(head.hotLoop.headerAddress)}): ${chain(head, base)}`,
+    `- **base** (${escapeCell(base.function)}, loop at ${hex3(base.hotLoop.headerAddress)}): ${chain(base)}`,
+    ...reference ? [`- **libdeflate** (${escapeCell(reference.function)}, loop at ${hex3(reference.hotLoop.headerAddress)}): ${chain(reference)}`] : [],
+    "",
+    "</details>"
+  ];
+  return `${lines.join("\n")}
+`;
+}
+
+// lab/asm/index.ts
+import { readFile as readFile7 } from "node:fs/promises";
+
+// lab/asm/parse.ts
+var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
+var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
+function isDirectBranch(mnemonic) {
+  return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
+}
+function normaliseMnemonic(mnemonic) {
+  const lower = mnemonic.toLowerCase().replace(/^(?!b\.)([a-z][a-z0-9]*)\.(\d+[bhsd]|[bhsdq])$/, "$1");
+  const conditional = /^b\.(\w+)$/.exec(lower);
+  if (conditional) return `b.${CONDITION_ALIASES[conditional[1]] ?? conditional[1]}`;
+  return lower;
+}
+function normaliseOperands(mnemonic, operands) {
+  let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex4) => `#${sign}${parseInt(hex4, 16)}`);
+  text = text.toLowerCase();
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic)) text = text.replace(/,\s*(\w+)$/, (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2);
+  return text.replace(/\s*,\s*/g, ", ");
+}
+function branchTarget(mnemonic, operands) {
+  if (!isDirectBranch(mnemonic)) return null;
+  const last2 = operands.replace(/\s*(\/\/|;).*$/, "").replace(/<[^>]*>/g, "").split(",").pop().trim();
+  const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last2);
+  return match ? parseInt(match[1], 16) : null;
+}
+var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
+var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
+var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
+var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
+function detectFormat(listing) {
+  if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
+  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)) return "gnu-objdump";
+  return "llvm-objdump";
+}
+function parseListing(listing, format2 = detectFormat(listing)) {
+  const functions = [];
+  let current;
+  for (const raw of listing.split("\n")) {
+    const line = raw.replace(/\s+$/, "");
+    if (!line) continue;
+    if (format2 === "otool") {
+      if (/^\(__TEXT,__text\) section/.test(line)) continue;
+      const instruction2 = OTOOL_LINE.exec(line);
+      if (instruction2) {
+        if (!current) functions.push(current = { name: "(unnamed)", instructions: [] });
+        current.instructions.push(makeInstruction(instruction2[1], instruction2[2], instruction2[3], line));
+        continue;
+      }
+      const header2 = OTOOL_FUNCTION_HEADER.exec(line);
+      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1])) functions.push(current = { name: header2[1], instructions: [] });
+      continue;
+    }
+    const header = FUNCTION_HEADER.exec(line);
+    if (header) {
+      functions.push(current = { name: header[2], instructions: [] });
+      continue;
+    }
+    const instruction = LLVM_OR_GNU_LINE.exec(line);
+    if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
+      if (/^\.(word|inst|long)$/.test(instruction[2])) continue;
+      current.instructions.push(makeInstruction(instruction[1], instruction[2], instruction[3], line.trim()));
+    }
+  }
+  return functions.filter((fn) => fn.instructions.length > 0);
+}
+function makeInstruction(address, mnemonic, operands, text) {
+  const normalisedMnemonic = normaliseMnemonic(mnemonic);
+  const target = branchTarget(normalisedMnemonic, operands);
+  let normalised = normaliseOperands(normalisedMnemonic, operands);
+  if (target !== null) normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
+  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
+}
+function findFunctions(functions, pattern) {
+  const regex = /^\/(.+)\/$/.exec(pattern);
+  const matches = (name) => regex ? new RegExp(regex[1]).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
+  const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
+  return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
+}
+
+// lab/asm/cfg.ts
+var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+function buildControlFlow(fn) {
+  const instructions = fn.instructions;
+  const addresses = new Set(instructions.map((instruction) => instruction.address));
+  const leaders = /* @__PURE__ */ new Set([instructions[0].address]);
+  instructions.forEach((instruction, index) => {
+    if (instruction.target !== null && addresses.has(instruction.target)) leaders.add(instruction.target);
+    if (ENDS_BLOCK.test(instruction.mnemonic) && instructions[index + 1]) leaders.add(instructions[index + 1].address);
+  });
+  const blocks = [];
+  for (const instruction of instructions) {
+    if (leaders.has(instruction.address)) blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
+    blocks.at(-1).instructions.push(instruction);
+  }
+  const blockAt = new Map(blocks.map((block) => [block.instructions[0].address, block.id]));
+  for (const block of blocks) {
+    const last2 = block.instructions.at(-1);
+    const next = blocks[block.id + 1];
+    const successors = [];
+    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic))) successors.push(blockAt.get(last2.target));
+    const fallsThrough = !/^(b|br|ret)$/.test(last2.mnemonic);
+    if (fallsThrough && next) successors.push(next.id);
+    block.successors = [...new Set(successors)];
+  }
+  for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
+  const dominators = computeDominators(blocks);
+  const loops = naturalLoops(blocks, dominators);
+  return { blocks, dominators, loops };
+}
+function computeDominators(blocks) {
+  const all = new Set(blocks.map((block) => block.id));
+  const dominators = blocks.map((block) => block.id === 0 ? /* @__PURE__ */ new Set([0]) : new Set(all));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const block of blocks) {
+      if (block.id === 0) continue;
+      const predecessors = block.predecessors;
+      let next;
+      if (predecessors.length === 0) next = /* @__PURE__ */ new Set([block.id]);
+      else {
+        next = new Set(dominators[predecessors[0]]);
+        for (const p3 of predecessors.slice(1)) for (const d of next) if (!dominators[p3].has(d)) next.delete(d);
+        next.add(block.id);
+      }
+      if (next.size !== dominators[block.id].size || [...next].some((d) => !dominators[block.id].has(d))) {
+        dominators[block.id] = next;
+        changed = true;
+      }
+    }
+  }
+  return dominators;
+}
+function naturalLoops(blocks, dominators) {
+  const byHeader = /* @__PURE__ */ new Map();
+  for (const block of blocks) {
+    for (const successor of block.successors) {
+      if (!dominators[block.id].has(successor)) continue;
+      const loop = byHeader.get(successor) ?? { blocks: /* @__PURE__ */ new Set([successor]), latches: [] };
+      loop.latches.push(block.id);
+      const stack = [block.id];
+      while (stack.length) {
+        const node2 = stack.pop();
+        if (loop.blocks.has(node2)) continue;
+        loop.blocks.add(node2);
+        stack.push(...blocks[node2].predecessors);
+      }
+      byHeader.set(successor, loop);
+    }
+  }
+  const loops = [...byHeader].map(([header, loop]) => ({ header, blocks: [...loop.blocks].sort((a2, b3) => a2 - b3), latches: loop.latches }));
+  return loops.map((loop) => {
+    const containing = loops.filter((other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b3) => other.blocks.includes(b3)));
+    const contained = loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3)));
+    return {
+      ...loop,
+      depth: containing.length + 1,
+      innermost: contained.length === 0,
+      instructionCount: loop.blocks.reduce((sum2, id) => sum2 + blocks[id].instructions.length, 0),
+      headerAddress: blocks[loop.header].instructions[0].address
+    };
+  });
+}
+function ownInstructionCount(flow, loop) {
+  const nested = new Set(flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3))).flatMap((other) => other.blocks));
+  return loop.blocks.filter((id) => !nested.has(id)).reduce((sum2, id) => sum2 + flow.blocks[id].instructions.length, 0);
+}
+function pickHotLoop(flow, address) {
+  if (address !== void 0) return flow.loops.find((loop) => loop.headerAddress === address);
+  const candidates = flow.loops.filter((loop) => loop.innermost || loop.depth > 1);
+  const pool = candidates.length > 0 ? candidates : flow.loops;
+  return [...pool].sort((a2, b3) => ownInstructionCount(flow, b3) - ownInstructionCount(flow, a2) || a2.headerAddress - b3.headerAddress)[0];
+}
+function iterationPaths(flow, loop, limit = 64) {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const paths = [];
+  const walk = (block, path6) => {
+    if (paths.length >= limit * 4) return;
+    const next = [...path6, block];
+    if (latches.has(block)) paths.push(next);
+    for (const successor of flow.blocks[block].successors) {
+      if (successor === loop.header || !inLoop.has(successor) || next.includes(successor)) continue;
+      walk(successor, next);
+    }
+  };
+  walk(loop.header, []);
+  const size = (path6) => path6.reduce((sum2, id) => sum2 + flow.blocks[id].instructions.length, 0);
+  return paths.sort((a2, b3) => size(b3) - size(a2)).slice(0, limit);
+}
+function fallThroughPath(flow, loop) {
+  const inLoop = new Set(loop.blocks);
+  const path6 = [];
+  let block = loop.header;
+  for (; ; ) {
+    path6.push(block);
+    const successors = flow.blocks[block].successors;
+    if (loop.latches.includes(block) && successors.includes(loop.header)) return path6;
+    const ordered = [...successors].sort((a2, b3) => a2 === block + 1 ? -1 : b3 === block + 1 ? 1 : 0);
+    const next = ordered.find((candidate) => inLoop.has(candidate) && candidate !== loop.header && !path6.includes(candidate));
+    if (next === void 0) return void 0;
+    block = next;
+  }
+}
+
+// lab/asm/index.ts
+var DISASSEMBLERS = [
+  { command: ["llvm-objdump", "-d", "--no-show-raw-insn"], name: "llvm-objdump" },
+  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn"], name: "xcrun llvm-objdump" },
+  { command: ["aarch64-linux-gnu-objdump", "-d"], name: "aarch64-linux-gnu-objdump" },
+  { command: ["otool", "-tvV"], name: "otool" }
+];
+async function disassemble(binary) {
+  const failures = [];
+  for (const { command, name } of DISASSEMBLERS) {
+    const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
+    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
+    failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
+  }
+  throw new LabError("analyze: disassemble", `no disassembler could read ${binary} (${failures.join("; ")}).`, "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.");
+}
+async function demangle(names) {
+  const result = await execa("llvm-cxxfilt", [], { input: names.join("\n"), reject: false });
+  if (result.failed) return /* @__PURE__ */ new Map();
+  const out = String(result.stdout).split("\n");
+  return new Map(names.map((name, i3) => [name, out[i3] ?? name]));
+}
+async function nameFromSymbolTable(binary, functions) {
+  if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
+  const table = await execa("llvm-objdump", ["-t", binary], { reject: false, stdin: "ignore" });
+  if (table.failed) return functions;
+  const names = /* @__PURE__ */ new Map();
+  for (const line of String(table.stdout).split("\n")) {
+    const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
+    if (match) names.set(parseInt(match[1], 16), match[2]);
+  }
+  return functions.map((fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn);
+}
+async function loadFunctions(path6) {
+  let bytes;
+  try {
+    bytes = await readFile7(path6);
+  } catch (error63) {
+    throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
+  }
+  const looksLikeText = !bytes.subarray(0, 4096).includes(0);
+  const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
+  const parsed = parseListing(listing);
+  const functions = looksLikeText ? parsed : await nameFromSymbolTable(path6, parsed);
+  if (functions.length === 0) throw new LabError("analyze", `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`, "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.");
+  return { functions, source: `${path6} (${tool})` };
+}
+async function selectFunctions(functions, name, where) {
+  let matches = findFunctions(functions, name);
+  if (matches.length === 0) {
+    const demangled = await demangle(functions.map((fn) => fn.name));
+    matches = findFunctions(
+      functions.map((fn) => ({ ...fn, name: demangled.get(fn.name) ?? fn.name })),
+      name
+    );
+  }
+  if (matches.length === 0) {
+    const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
+    throw new LabError("analyze", `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`);
+  }
+  return [...matches].sort((a2, b3) => b3.instructions.length - a2.instructions.length);
+}
+async function selectFunction(functions, name, where) {
+  return (await selectFunctions(functions, name, where))[0];
+}
+
+// lab/asm/semantics.ts
+var ALU = /* @__PURE__ */ new Set(["add", "sub", "and", "orr", "eor", "bic", "orn", "eon", "lsl", "lsr", "asr", "ror", "lslv", "lsrv", "asrv", "rorv", "neg", "negs", "mvn", "movz", "movk", "movn", "ubfx", "sbfx", "ubfiz", "sbfiz", "ubfm", "sbfm", "sxtw", "sxth", "sxtb", "uxtw", "uxth", "uxtb", "clz", "cls", "rbit", "rev", "rev16", "rev32", "adr", "adrp", "abs"]);
+var FLAG_SETTERS = /* @__PURE__ */ new Set(["adds", "subs", "ands", "bics", "cmp", "cmn", "tst", "negs"]);
+var FLAG_READERS = /* @__PURE__ */ new Set(["csel", "csinc", "csinv", "csneg", "cset", "csetm", "cinc", "cinv", "cneg", "adc", "sbc", "adcs", "sbcs", "fcsel"]);
+var FLAG_READ_WRITE = /* @__PURE__ */ new Set(["ccmp", "ccmn"]);
+var NO_DESTINATION = /* @__PURE__ */ new Set(["cmp", "cmn", "tst", "ccmp", "ccmn"]);
+var READS_DESTINATION = /* @__PURE__ */ new Set(["movk", "bfi", "bfxil", "bfm"]);
+var BITFIELD_INSERT = /* @__PURE__ */ new Set(["bfi", "bfxil", "bfm", "extr"]);
+var MUL = /* @__PURE__ */ new Set(["mul", "mneg", "umull", "smull", "umulh", "smulh", "umnegl", "smnegl"]);
+var MADD = /* @__PURE__ */ new Set(["madd", "msub", "umaddl", "smaddl", "umsubl", "smsubl"]);
+var DIV = /* @__PURE__ */ new Set(["udiv", "sdiv"]);
+var LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+var STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
+var SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+function physicalRegister(token) {
+  const name = token.trim().toLowerCase().replace(/\..*$/, "");
+  if (name === "xzr" || name === "wzr") return void 0;
+  if (name === "sp" || name === "wsp") return "sp";
+  if (name === "lr") return "r30";
+  if (name === "fp") return "r29";
+  const integer2 = /^[xw](\d+)$/.exec(name);
+  if (integer2) return `r${integer2[1]}`;
+  const vector = /^[vqdshb](\d+)$/.exec(name);
+  if (vector) return `v${vector[1]}`;
+  return void 0;
+}
+function splitOperands(operands) {
+  const parts = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of operands) {
+    if (ch === "[" || ch === "{") depth++;
+    if (ch === "]" || ch === "}") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(current.trim());
+      current = "";
+    } else current += ch;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+function registersIn(text) {
+  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap((token) => physicalRegister(token) ?? []);
+}
+function hasShiftOrExtend(parts) {
+  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
+}
+var unique = (values) => [...new Set(values)];
+function semanticsOf(instruction) {
+  const mnemonic = instruction.mnemonic;
+  const parts = splitOperands(instruction.operands);
+  const none = { class: "unknown", reads: [], writes: [], addressReads: [], readsFlags: false, writesFlags: false, memory: "none", registerForm: false, indexedAddress: false };
+  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum")) return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+  if (mnemonic === "bl" || mnemonic === "blr") return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
+  if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
+    const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
+    return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
+  }
+  const memoryOperand = parts.find((part) => part.startsWith("["));
+  if (LOADS.test(mnemonic) || STORES.test(mnemonic)) {
+    const isLoad = LOADS.test(mnemonic);
+    const memoryIndex = parts.findIndex((part) => part.startsWith("["));
+    const valueParts = parts.slice(0, memoryIndex < 0 ? parts.length : memoryIndex);
+    const inside = /^\[([^\]]*)\](!?)$/.exec(memoryOperand ?? "") ?? [];
+    const addressParts = splitOperands(inside[1] ?? "");
+    const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
+    const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
+    const preIndex = inside[2] === "!";
+    const addressReads = unique(registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : []));
+    const values = unique(valueParts.flatMap((part) => registersIn(part)));
+    const writeback = preIndex || postIndex ? base : void 0;
+    return {
+      ...none,
+      class: isLoad ? "load" : "store",
+      reads: unique(isLoad ? addressReads : [...values, ...addressReads]),
+      writes: unique([...isLoad ? values : [], ...writeback ? [writeback] : []]),
+      addressReads,
+      memory: isLoad ? "load" : "store",
+      address: { base, offset: preIndex || postIndex ? "(writeback)" : addressParts.slice(1).join(", ") || "0" },
+      writeback,
+      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0)
+    };
+  }
+  const destination = physicalRegister(parts[0] ?? "");
+  const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
+  const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
+  const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
+  const flags = { readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic), writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic) };
+  const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
+  const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
+  const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
+  if (isMove) {
+    const source = physicalRegister(parts[parts.length - 1] ?? "");
+    const vectorMove = destination?.startsWith("v");
+    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? "")) return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
+    return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
+  }
+  if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
+    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "flags", reads, writes, registerForm, ...flags };
+  }
+  if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: "bitfield-insert", reads, writes };
+  if (MUL.has(mnemonic)) return { ...none, class: "mul", reads, writes };
+  if (MADD.has(mnemonic)) return { ...none, class: "madd", reads, writes };
+  if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
+  if (ALU.has(mnemonic)) {
+    if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
+    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "alu", reads, writes, registerForm };
+  }
+  if (SIMD.test(mnemonic)) return { ...none, class: "simd", reads, writes };
+  return { ...none, class: "unknown", reads, writes };
+}
+
+// lab/uarch/analyze.ts
+function timingOf(model, instruction, semantics) {
+  return model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+}
+var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
+function dependencyGraph(instructions, model) {
+  const nodes = instructions.map((instruction, index) => {
+    const semantics = semanticsOf(instruction);
+    return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
+  });
+  if (model.compareBranchFusion) {
+    nodes.forEach((node2, i3) => {
+      const next = nodes[i3 + 1];
+      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b.")) node2.fusedWithNext = true;
+    });
+  }
+  const edges = [];
+  const n2 = nodes.length;
+  const resultLatency = (producer, register2, consumer) => {
+    if (producer.semantics.writeback === register2) return model.classes.alu.latency;
+    const timing = producer.timing;
+    if (producer.semantics.class === "load") {
+      if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
+      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0) return timing.addressLatency;
+    }
+    if (producer.semantics.registerForm && timing.registerLatency !== void 0) return timing.registerLatency;
+    return timing.latency;
+  };
+  for (const [j3, consumer] of nodes.entries()) {
+    const needs = [...consumer.semantics.reads.map((register2) => ({ register: register2 })), ...consumer.semantics.readsFlags ? [{ register: "nzcv" }] : []];
+    for (const { register: register2 } of needs) {
+      const writes = (node2) => register2 === "nzcv" ? node2.semantics.writesFlags : node2.semantics.writes.includes(register2);
+      let producer = -1;
+      let distance = 0;
+      for (let i3 = j3 - 1; i3 >= 0; i3--) if (writes(nodes[i3])) {
+        producer = i3;
+        break;
+      }
+      if (producer < 0) {
+        for (let i3 = n2 - 1; i3 >= j3; i3--) if (writes(nodes[i3])) {
+          producer = i3;
+          distance = 1;
+          break;
+        }
+      }
+      if (producer < 0) continue;
+      const from = nodes[producer];
+      const flagLatency = from.semantics.registerForm && from.timing.registerLatency !== void 0 ? from.timing.registerLatency : from.timing.latency;
+      edges.push({ from: producer, to: j3, latencyCycles: register2 === "nzcv" ? flagLatency : resultLatency(from, register2, consumer), distance, via: register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x") });
+    }
+  }
+  let memoryPairsAssumedIndependent = 0;
+  for (const [j3, load2] of nodes.entries()) {
+    if (load2.semantics.memory !== "load") continue;
+    for (const [i3, store] of nodes.entries()) {
+      if (store.semantics.memory !== "store") continue;
+      const sameAddress = store.semantics.address && load2.semantics.address && store.semantics.address.base === load2.semantics.address.base && store.semantics.address.offset === load2.semantics.address.offset && store.semantics.address.offset !== "(writeback)";
+      const between = i3 < j3 ? nodes.slice(i3 + 1, j3) : [...nodes.slice(i3 + 1), ...nodes.slice(0, j3)];
+      const baseStable = !between.some((node2) => node2.semantics.writes.includes(store.semantics.address?.base ?? ""));
+      if (sameAddress && baseStable) edges.push({ from: i3, to: j3, latencyCycles: model.storeToLoadLatency, distance: i3 < j3 ? 0 : 1, via: "memory" });
+      else memoryPairsAssumedIndependent++;
+    }
+  }
+  return { nodes, edges, memoryPairsAssumedIndependent };
+}
+function maximumCycleRatio(n2, edges) {
+  const carried = edges.filter((edge) => edge.distance === 1);
+  if (carried.length === 0 || n2 === 0) return { ratio: 0, cycle: [] };
+  const positiveCycle = (ratio) => {
+    const best = new Float64Array(n2).fill(0);
+    const parent = new Array(n2).fill(null);
+    let updated = -1;
+    for (let round = 0; round < n2; round++) {
+      updated = -1;
+      for (const edge of edges) {
+        const weight = edge.latencyCycles - ratio * edge.distance;
+        if (best[edge.from] + weight > best[edge.to] + 1e-12) {
+          best[edge.to] = best[edge.from] + weight;
+          parent[edge.to] = edge;
+          updated = edge.to;
+        }
+      }
+      if (updated < 0) return null;
+    }
+    let node2 = updated;
+    for (let k3 = 0; k3 < n2; k3++) node2 = parent[node2].from;
+    const cycle2 = [];
+    let current = node2;
+    do {
+      const edge = parent[current];
+      cycle2.unshift(edge);
+      current = edge.from;
+    } while (current !== node2 && cycle2.length <= n2);
+    return cycle2;
+  };
+  let low = 0;
+  let high = edges.reduce((sum2, edge) => sum2 + edge.latencyCycles, 0) + 1;
+  if (!positiveCycle(low + 1e-9)) return { ratio: 0, cycle: [] };
+  for (let iteration = 0; iteration < 60 && high - low > 1e-7; iteration++) {
+    const middle = (low + high) / 2;
+    if (positiveCycle(middle)) low = middle;
+    else high = middle;
+  }
+  const cycle = positiveCycle(low - 1e-6) ?? [];
+  const latency = cycle.reduce((sum2, edge) => sum2 + edge.latencyCycles, 0);
+  const distance = cycle.reduce((sum2, edge) => sum2 + edge.distance, 0);
+  return { ratio: distance > 0 ? latency / distance : low, cycle };
+}
+function slackPerInstruction(n2, edges, cycleTime) {
+  if (cycleTime <= 0) return new Array(n2).fill(null);
+  const start = new Float64Array(n2).fill(0);
+  for (let round = 0; round < n2; round++) {
+    let changed = false;
+    for (const edge of edges) {
+      const candidate = start[edge.from] + edge.latencyCycles - cycleTime * edge.distance;
+      if (candidate > start[edge.to] + 1e-9) {
+        start[edge.to] = candidate;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const spare = (edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to] - start[edge.from]);
+  const outgoing = Array.from({ length: n2 }, () => []);
+  for (const edge of edges) outgoing[edge.from].push(edge);
+  return Array.from({ length: n2 }, (_3, source) => {
+    const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
+    const done = new Uint8Array(n2);
+    distance[source] = 0;
+    let best = Number.POSITIVE_INFINITY;
+    for (; ; ) {
+      let u3 = -1;
+      for (let v2 = 0; v2 < n2; v2++) if (!done[v2] && distance[v2] < Number.POSITIVE_INFINITY && (u3 < 0 || distance[v2] < distance[u3])) u3 = v2;
+      if (u3 < 0) break;
+      done[u3] = 1;
+      for (const edge of outgoing[u3]) {
+        const through = distance[u3] + spare(edge);
+        if (edge.to === source) best = Math.min(best, through);
+        else if (through < distance[edge.to]) distance[edge.to] = through;
+      }
+    }
+    return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
+  });
+}
+function resourceBound(nodes) {
+  const unitSets = /* @__PURE__ */ new Map();
+  for (const node2 of nodes) if (node2.timing.units.length) unitSets.set([...node2.timing.units].sort().join(","), node2.timing.units);
+  let best = { cycles: 0, bottleneck: "none" };
+  for (const units of unitSets.values()) {
+    const set2 = new Set(units);
+    const uops = nodes.filter((node2) => node2.timing.units.length > 0 && node2.timing.units.every((unit) => set2.has(unit))).reduce((sum2, node2) => sum2 + (node2.fusedWithNext ? 0 : node2.timing.uops), 0);
+    const cycles2 = uops / set2.size;
+    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${[...set2].sort().join("/")}` };
+  }
+  return best;
+}
+function analyzeIteration(instructions, model) {
+  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
+  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
+  const criticalPathCycles = Math.round(ratio * 1e3) / 1e3;
+  const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  const resources = resourceBound(nodes);
+  const decodeSlots = nodes.filter((node2) => !node2.fusedWithNext).length;
+  const frontEndBoundCycles = decodeSlots / model.decodeWidth;
+  const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
+  const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
+  return {
+    instructions: nodes.length,
+    criticalPathCycles,
+    criticalChain,
+    resourceBoundCycles: resources.cycles,
+    resourceBottleneck: resources.bottleneck,
+    frontEndBoundCycles,
+    predictedCycles,
+    bound,
+    ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
+    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
+    nodes,
+    edges,
+    unknownMnemonics: [...new Set(nodes.filter((node2) => node2.semantics.class === "unknown").map((node2) => node2.instruction.mnemonic))],
+    memoryPairsAssumedIndependent
+  };
+}
+
+// lab/uarch/idioms.ts
+function producersOf(analysis, index, via) {
+  return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
+}
+function sourcesOf(analysis, index, seen = /* @__PURE__ */ new Set()) {
+  return producersOf(analysis, index).flatMap((node2) => {
+    if (node2.semantics.class !== "move" || seen.has(node2.index)) return [node2];
+    seen.add(node2.index);
+    return sourcesOf(analysis, node2.index, seen);
+  });
+}
+function loopCarried(analysis, index) {
+  return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
+}
+function consumersOf(analysis, index) {
+  return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]);
+}
+var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
+var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
+var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
+var tableLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
+function findIdioms(analysis, flow) {
+  const nodes = analysis.nodes;
+  const findings = [];
+  const refill = nodes.flatMap((or2) => {
+    if (or2.instruction.mnemonic !== "orr" || !(accumulates(or2) || loopCarried(analysis, or2.index))) return [];
+    for (const shift of sourcesOf(analysis, or2.index).filter(registerShift)) {
+      const load2 = sourcesOf(analysis, shift.index).find(wideLoad);
+      if (load2) return [[load2, shift, or2]];
+    }
+    return [];
+  })[0];
+  findings.push({ idiom: "branchless refill", found: Boolean(refill), at: refill?.map((node2) => node2.instruction.address) ?? [], what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf" });
+  const subtract = nodes.find((node2) => {
+    if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
+    const sources = producersOf(analysis, node2.index);
+    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some((edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])) || sources.some((source) => loopCarried(analysis, source.index)));
+  });
+  findings.push({ idiom: "bitsleft -= entry", found: Boolean(subtract), at: subtract ? [subtract.instruction.address] : [], what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)" });
+  const saved = nodes.find(
+    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some((source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)) && consumersOf(analysis, node2.index).some((consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic))
+  );
+  findings.push({ idiom: "saved_bitbuf", found: Boolean(saved), at: saved ? [saved.instruction.address] : [], what: "a copy of bitbuf kept across the shift, for the extra-bits extract" });
+  const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
+  findings.push({ idiom: "BFXIL insert", found: bfxil.length > 0, at: bfxil.map((node2) => node2.instruction.address), what: "bitfield insert (one unit on Firestorm)" });
+  const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
+  findings.push({ idiom: "CCMP chain", found: ccmp.length > 0, at: ccmp.map((node2) => node2.instruction.address), what: "conditional compares folding several exit tests into one branch" });
+  const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
+  findings.push({ idiom: "batched literal stores", found: literalStores.length >= 2, at: literalStores.map((node2) => node2.instruction.address), what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)` });
+  const copyLoop = flow.loops.find((loop) => {
+    const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
+      const semantics = semanticsOf(instruction);
+      return semantics.memory === "store" && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
+    });
+    return loop.innermost && wideStores.length >= 2;
+  });
+  findings.push({ idiom: "unrolled match copy", found: Boolean(copyLoop), at: copyLoop ? [copyLoop.headerAddress] : [], what: "an inner loop with two or more 8/16-byte stores per iteration" });
+  return findings;
+}
+
+// lab/uarch/model.ts
+import { readFile as readFile8, readdir as readdir7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+var sourced = external_exports.string().min(3);
+var classTimingSchema = external_exports.object({
+  /** Cycles from issue to result available to a dependent ALU op. */
+  latency: external_exports.number().nonnegative(),
+  /** For loads: cycles until the value can be used as another load's address. */
+  addressLatency: external_exports.number().nonnegative().optional(),
+  /** Latency of the register-register form, where a model distinguishes it from the immediate form. */
+  registerLatency: external_exports.number().nonnegative().optional(),
+  /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
+  indexedLatency: external_exports.number().nonnegative().optional(),
+  uops: external_exports.number().int().nonnegative(),
+  /** The execution units it may issue to (empty: handled at rename, no unit). */
+  units: external_exports.array(external_exports.string()),
+  source: sourced,
+  inherited: external_exports.boolean().optional()
+}).strict();
+var CLASSES = ["alu", "alu-shifted", "flags", "bitfield-insert", "mul", "madd", "div", "load", "store", "branch", "move", "simd", "nop", "call", "unknown"];
+var cpuModelSchema = external_exports.object({
+  name: external_exports.string().regex(/^[a-z0-9-]+$/),
+  core: external_exports.string(),
+  /** A model that only overrides some numbers of another. */
+  inherits: external_exports.string().nullable(),
+  /** Micro-ops the front end takes per cycle (decode/dispatch width). */
+  decodeWidth: external_exports.object({ value: external_exports.number().int().positive(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  compareBranchFusion: external_exports.object({ value: external_exports.boolean(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  /** Cycles from a store to a load of the same address (store-to-load forwarding). */
+  storeToLoadLatency: external_exports.object({ value: external_exports.number().nonnegative(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  classes: external_exports.record(external_exports.enum(CLASSES), classTimingSchema).optional(),
+  /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
+  mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
+  notes: external_exports.array(external_exports.string()).optional()
+}).strict();
+function modelsDir() {
+  return join14(projectRoot(), "lab", "uarch", "models");
+}
+async function listModels() {
+  return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
+}
+async function readRaw(name) {
+  const path6 = join14(modelsDir(), `${name}.json`);
+  let json2;
+  try {
+    json2 = JSON.parse(await readFile8(path6, "utf8"));
+  } catch {
+    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
+  }
+  const parsed = cpuModelSchema.safeParse(json2);
+  if (!parsed.success) throw new LabError("uarch", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "fix the model file; every number needs a source.");
+  return parsed.data;
+}
+async function loadCpuModel(name, seen = []) {
+  if (seen.includes(name)) throw new LabError("uarch", `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`, "fix the inherits fields.");
+  const raw = await readRaw(name);
+  const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : void 0;
+  const classes = { ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {}, ...raw.classes ?? {} };
+  for (const key of CLASSES) {
+    if (!classes[key]) throw new LabError("uarch", `CPU model ${name} has no timing for instruction class "${key}".`, "add it (or inherit from a model that has it).");
+  }
+  const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
+  const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
+  const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
+  if (decodeWidth === void 0 || compareBranchFusion === void 0 || storeToLoadLatency === void 0) {
+    throw new LabError("uarch", `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`, "add them (or inherit).");
+  }
+  return {
+    name: raw.name,
+    core: raw.core,
+    decodeWidth,
+    compareBranchFusion,
+    storeToLoadLatency,
+    classes,
+    mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
+    inheritedFrom: raw.inherits,
+    notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
+  };
+}
+
+// lab/uarch/index.ts
+function analyzeHotLoop(fn, cpu, loopAddress) {
+  const flow = buildControlFlow(fn);
+  const loop = pickHotLoop(flow, loopAddress);
+  if (!loop) {
+    throw new LabError("analyze", loopAddress !== void 0 ? `no loop with its header at 0x${loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(", ") || "none"}; pass --loop ADDRESS of one.`);
+  }
+  const path6 = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
+  if (!path6) throw new LabError("analyze", `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, "pick another loop with --loop.");
+  return { flow, loop, path: path6, analysis: analyzeIteration(path6.flatMap((id) => flow.blocks[id].instructions), cpu) };
+}
+async function analyzeLoop(options2, model) {
+  const cpu = model ?? await loadCpuModel(options2.cpu);
+  const { functions, source } = await loadFunctions(options2.path);
+  return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loopAddress);
+}
+function reportHotLoop(fn, source, cpu, loopAddress) {
+  const { flow, loop, path: path6, analysis } = analyzeHotLoop(fn, cpu, loopAddress);
+  const paths = iterationPaths(flow, loop, 64);
+  const sizes = paths.map((p3) => p3.reduce((sum2, id) => sum2 + flow.blocks[id].instructions.length, 0));
+  const { nodes, edges, ...summary2 } = analysis;
+  void edges;
+  return {
+    function: fn.name,
+    source,
+    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
+    loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a2, b3) => a2.headerAddress - b3.headerAddress),
+    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.length, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    pathAddresses: path6.map((id) => flow.blocks[id].instructions[0].address),
+    analysis: { ...summary2, listing: nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
+    idioms: findIdioms(analysis, flow)
+  };
+}
+
+// lab/prcheck/index.ts
+async function prCheck(options2) {
+  const repo = resolve6(options2.repo);
+  const git = simpleGit(repo);
+  const resolveRef2 = async (ref) => {
+    try {
+      return (await git.revparse([`${ref}^{commit}`])).trim();
+    } catch {
+      throw new LabError("pr-check", `${ref} is not a commit in ${repo}.`, "pass refs that exist there (fetch them first).");
+    }
+  };
+  const baseSha = await resolveRef2(options2.baseRef);
+  const headSha = await resolveRef2(options2.headRef);
+  await mkdir9(join15(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await mkdtemp6(join15(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join15(work, "base");
+  const headDir = join15(work, "head");
+  try {
+    await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
+    await git.raw(["worktree", "add", "--detach", headDir, headSha]);
+    let json2;
+    const configPath = join15(headDir, options2.config);
+    try {
+      json2 = JSON.parse(await readFile9(configPath, "utf8"));
+    } catch (error63) {
+      throw new LabError("pr-check: config", `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`, "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.");
+    }
+    const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
+    if ("libdeflate" in template.decoder) throw new LabError("pr-check: config", "decoder must be a cargo project for a PR check.", 'set decoder.cargo.path to "." (the repository root).');
+    const decoder = template.decoder;
+    if (!("path" in decoder.cargo)) throw new LabError("pr-check: config", "decoder.cargo must be a path (the repository itself) for a PR check.", `set decoder.cargo.path to "." (or the crate's folder in the repository).`);
+    const relative3 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
+    if (!("path" in decoder.cargo) || !decoder.cargo.path.startsWith(headDir)) throw new LabError("pr-check: config", "decoder.cargo.path must lie inside the repository.", 'use a path relative to the repository root, such as ".".');
+    const config2 = {
+      ...template,
+      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative3 } },
+      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative3 } }
+    };
+    info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
+    const results = await runBenchmark({ config: config2, scale: options2.scale, datasetsDir: options2.datasetsDir, only: options2.only, offline: options2.offline });
+    const builds = {
+      head: (await buildCargoDecoder(config2.decoder)).artifactPath,
+      base: (await buildCargoDecoder(config2.base)).artifactPath,
+      reference: (await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags })).sharedLibraryPath
+    };
+    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(builds, options2.functionName, options2.cpu) : void 0;
+    const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
+    if (options2.artifactDir) {
+      const dir = resolve6(options2.artifactDir);
+      await writeResults(join15(dir, "results.json"), results);
+      await writeFileAtomically(join15(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join15(dir, "analysis.md"), analysisMarkdown);
+      if (options2.prNumber) await writeFileAtomically(join15(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+`);
+    }
+    return { results, body, baseSha, headSha, analysisMarkdown, builds };
+  } finally {
+    await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
+    await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
+    await rm10(work, { recursive: true, force: true });
+    await git.raw(["worktree", "prune"]).catch(() => void 0);
+  }
+}
+async function hotLoopSection(builds, functionName, cpu) {
+  if (process.arch !== "arm64") {
+    return `### Hot decode loop
+
+Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).
+`;
+  }
+  const model = await loadCpuModel(cpu);
+  const analyse = (path6, name) => analyzeLoop({ path: path6, functionName: name, cpu }, model);
+  return criticalPathDiff(await analyse(builds.base, functionName), await analyse(builds.head, functionName), await analyse(builds.reference, "libdeflate_deflate_decompress_ex"));
 }
 
 // actions/shared.ts
@@ -59488,19 +69338,58 @@ async function runAction(body) {
 
 // actions/bench/src/index.ts
 await runAction(async () => {
+  const cacheDir = getInput("cache-dir");
+  if (cacheDir) process.env.PERF_LAB_CACHE = resolve7(cacheDir);
   const scale = getInput("scale") || "full";
   if (scale !== "quick" && scale !== "full") throw new Error(`input scale must be quick or full, not ${scale}`);
   const only = getInput("datasets").split(",").map((name) => name.trim()).filter(Boolean);
   for (const name of only) if (!DATASET_NAMES.includes(name)) throw new Error(`input datasets: unknown dataset ${name}`);
-  const config2 = await loadBenchConfig(getInput("config", { required: true }));
-  const datasetsDir = resolve6(getInput("datasets-dir") || defaultDatasetsDir(scale));
-  const results = await group("perf-lab bench", () => runBenchmark({ config: config2, scale, datasetsDir, only, silesiaZip: getInput("silesia-zip") || void 0 }));
-  const jsonPath = resolve6(getInput("results") || "perf-lab-results.json");
+  const failOn = getInput("fail-on") || "never";
+  if (!["never", "regression", "change"].includes(failOn)) throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
+  const datasetsDir = resolve7(getInput("datasets-dir") || defaultDatasetsDir(scale));
+  const base = getInput("base");
+  const head = getInput("head");
+  if (Boolean(base) !== Boolean(head)) throw new Error("inputs base and head go together (both commits, for a PR check)");
+  const prNumber = getInput("pr-number") ? Number(getInput("pr-number")) : void 0;
+  if (prNumber !== void 0 && !(Number.isInteger(prNumber) && prNumber > 0)) throw new Error("input pr-number must be a PR number");
+  let results;
+  if (base && head) {
+    const outcome = await group(
+      "perf-lab PR check (base, head, libdeflate)",
+      () => prCheck({
+        repo: getInput("repository") || ".",
+        baseRef: base,
+        headRef: head,
+        config: getInput("config") || ".github/perf-lab.json",
+        scale,
+        datasetsDir,
+        only,
+        cpu: "apple-m1",
+        artifactDir: getInput("artifact-dir") || "perf-lab-artifact",
+        prNumber,
+        analyze: false
+      })
+    );
+    results = outcome.results;
+    setOutput("base-build", outcome.builds.base);
+    setOutput("head-build", outcome.builds.head);
+    setOutput("reference-build", outcome.builds.reference);
+  } else {
+    const config2 = await loadBenchConfig(getInput("config", { required: true }));
+    results = await group("perf-lab bench", () => runBenchmark({ config: config2, scale, datasetsDir, only, silesiaZip: getInput("silesia-zip") || void 0 }));
+  }
+  const jsonPath = resolve7(getInput("results") || "perf-lab-results.json");
   const report = markdownReport(results);
   await writeResults(jsonPath, results);
-  await writeFileAtomically(jsonPath.replace(/\.json$/, "") + ".md", report);
+  await writeFileAtomically(`${jsonPath.replace(/\.json$/, "")}.md`, report);
   setOutput("results", jsonPath);
   setOutput("ok", String(results.ok));
   await summary.addRaw(report).write();
-  if (!results.ok) setFailed("perf-lab: a contender failed verification, crashed or hung; see the report.");
+  if (!results.ok) {
+    const failed = results.datasets.flatMap((dataset) => dataset.contenders.filter((c5) => c5.failure).map((c5) => `${dataset.label} ${c5.name}: ${c5.failure}`));
+    setFailed(`perf-lab: verification failed (exit 3): ${failed.join("; ")}. The report is in the job summary.`);
+    return;
+  }
+  const failing = verdictFailures(results, failOn);
+  if (failing.length > 0) setFailed(`perf-lab: fail-on ${failOn}: ${failing.join("; ")}. The report is in the job summary.`);
 });

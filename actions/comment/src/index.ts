@@ -15,10 +15,11 @@ await runAction(async () => {
       token,
       apiUrl: process.env.GITHUB_API_URL,
       fullReportUrl: core.getInput('full-report-url') || undefined,
+      author: core.getInput('author') || undefined,
       summaryPath: process.env.GITHUB_STEP_SUMMARY,
     }),
   );
-  if (outcome.action === 'skipped') core.warning(outcome.reason);
+  if (outcome.action === 'skipped') core.notice(outcome.reason);
   core.setOutput('pr', String(prNumber));
   core.setOutput('comment-url', outcome.action === 'skipped' ? '' : outcome.url);
 });
