@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -144,6 +144,21 @@ describe('sticky PR comment against a local GitHub server', () => {
     const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
     assert.equal(result.outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.path.endsWith('/pulls/42')).length, 2);
+  });
+
+  it('refuses symlinks and special files in the artifact, whatever the unzip step made of them', async () => {
+    const api = await startServer();
+    const linked = await writeArtifact('symlink', await realRun(), { prNumber: 42, headSha: HEAD });
+    await rm(join(linked, 'results.json'));
+    await symlink('/etc/passwd', join(linked, 'results.json'));
+    await assert.rejects(commentOnPullRequest({ artifactDir: linked, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /results\.json in the artifact is not a regular file \(a symbolic link\)/);
+    const piped = await writeArtifact('fifo', await realRun(), { prNumber: 42, headSha: HEAD });
+    await execa('mkfifo', [join(piped, 'analysis.md')]);
+    await assert.rejects(commentOnPullRequest({ artifactDir: piped, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /analysis\.md in the artifact is not a regular file \(a named pipe\)/);
+    const folder = await writeArtifact('folder', await realRun(), { prNumber: 42, headSha: HEAD });
+    await execa('mkdir', [join(folder, 'report.md')]);
+    await assert.rejects(commentOnPullRequest({ artifactDir: folder, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /report\.md in the artifact is not a regular file \(a folder\)/);
+    assert.equal(github.comments.length, 0);
   });
 
   it('honours Retry-After on a 429 and goes on', async () => {
