@@ -9,7 +9,7 @@ import { cacheRoot, projectRoot } from '../core/paths.js';
 import { verifyDatasetFiles, type DatasetEntry } from '../datasets/index.js';
 import type { BenchConfig } from './config.js';
 import { describeIssues } from '../datasets/manifest.js';
-import { batchLogScale, cycleRatios, TRIM, pairedSpeedRatios, type VerdictPolicy } from '../stats/index.js';
+import { batchLogScale, cycleRatios, trimmedDf, pairedSpeedRatios, type VerdictPolicy } from '../stats/index.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';
 import type { SamplingPlan } from './sampling.js';
@@ -194,8 +194,7 @@ export function batchLogScaleFromTraces(traces: NoiseTraces): { batchLogScale: n
     return batchLogScale(clusters) ** 2;
   });
   // The three pairs share processes, so they count as one estimate's degrees of freedom (Yuen's h − 1).
-  const n = traces.batches.length;
-  return { batchLogScale: Math.sqrt(mean(squares)), df: n - 2 * Math.floor(TRIM * n) - 1 };
+  return { batchLogScale: Math.sqrt(mean(squares)), df: trimmedDf(traces.batches.length) };
 }
 
 /**

@@ -24,7 +24,7 @@ export const samplingDefaults = {
   warmupRounds: 3,
   timeoutSeconds: 120,
   minBatches: 6,
-  maxBatches: 20,
+  maxBatches: 21,
   targetHalfWidth: 0.005,
   budgetSeconds: 120,
   verdictConfidence: 0.99,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { batchLogScaleFromTraces, calibrateFromTraces } from './calibrate.js';
 import { samplingDefaults } from './config.js';
 import { simulateChecks, type SimulationOptions } from './simulate.js';
+import { contenderOrder, sampleSequentially } from './sampling.js';
 import { readNoiseTraces, type NoiseTraces } from './traces.js';
 
 /**
@@ -103,5 +104,27 @@ describe('calibration from recorded noise', () => {
     assert.equal(entry.rounds, logs.roundsPerBatch);
     assert.equal(entry.compressedSha256, logs.dataset.compressedSha256);
     assert.ok(entry.simulation.meanMargin > 0.01, `a 2% per-process bias must widen the margin: ${entry.simulation.meanMargin}`);
+  });
+});
+
+describe('worker-slot rotation', () => {
+  it('puts each of 3 contenders in each slot once every 3 batches, and uses all 6 orders every 6', () => {
+    for (let start = 0; start < 12; start += 3) {
+      const orders = [0, 1, 2].map((offset) => contenderOrder(start + offset, 3));
+      for (let slot = 0; slot < 3; slot++) assert.deepEqual(orders.map((order) => order[slot]).sort(), [0, 1, 2], `batches ${start}…${start + 2}, slot ${slot}`);
+    }
+    const six = new Set([0, 1, 2, 3, 4, 5].map((batch) => contenderOrder(batch, 3).join()));
+    assert.equal(six.size, 6);
+    assert.deepEqual([0, 1, 2, 3].map((batch) => contenderOrder(batch, 2)), [[0, 1], [1, 0], [0, 1], [1, 0]]);
+  });
+
+  it('stops on target only after whole rotations', async () => {
+    let batch = 0;
+    // Six rounds (two full rotation cycles of three contenders), slightly different each batch.
+    const rounds = (ns: number) => new Map([0, 1, 2, 3, 4, 5].map((round) => [round, ns + round]));
+    const quiet = () => ({ samplesNs: new Map([['a', rounds(100 + batch)], ['b', rounds(100)], ['c', rounds(100)]]), failures: new Map<string, string>() });
+    const outcome = await sampleSequentially(async () => (batch++, quiet()), { ...plan, minBatches: 2, targetHalfWidth: 0.5 }, { numerator: 'a', denominator: 'b', contenders: 3 }, () => batch);
+    assert.equal(outcome.stoppedBecause, 'target met');
+    assert.equal(outcome.batches.length, 3);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -181,6 +181,33 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(run.stderr, /perf-lab: build decoder broken: cargo build exited with code 101/);
     assert.match(run.stderr, /error/);
     assert.match(run.stderr, /Reproduce with: \(cd .*broken-project && cargo build --release/);
+  });
+});
+
+describe('perf-lab calibrate', () => {
+  it('calibrates on libdeflate and on the configured head and stores the noisier as the floor', async () => {
+    const config = await writeConfig('calibrate', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      decoder: { name: 'shim-head', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      bench: { ...quickBench, rounds: 6 },
+    });
+    const store = join(work, 'calibration');
+    const run = await perfLab('calibrate', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--subjects', 'libdeflate,head', '--batches', '4', '--store-dir', store);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^LOGS: batch noise scale libdeflate \d+\.\d\d%, head \d+\.\d\d%; over 400 simulated A\/A checks: no change \d+\.\d%/m);
+    const files = await readdir(store);
+    assert.equal(files.length, 1);
+    const stored = JSON.parse(await readFile(join(store, files[0]!), 'utf8')) as { schemaVersion: number; datasets: Record<string, { rounds: number; batchLogScale: number; subjects: Record<string, { batchLogScale: number }> }> };
+    assert.equal(stored.schemaVersion, 2);
+    const logs = stored.datasets.LOGS!;
+    assert.equal(logs.rounds, 6);
+    assert.deepEqual(Object.keys(logs.subjects).sort(), ['head', 'libdeflate']);
+    assert.equal(logs.batchLogScale, Math.max(logs.subjects.head!.batchLogScale, logs.subjects.libdeflate!.batchLogScale));
+    const unknown = await perfLab('calibrate', '--config', config, '--subjects', 'libdeflate,nobody');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown subject "nobody" \(choose from libdeflate, head, base\)/);
   });
 });
 

@@ -189,4 +189,4 @@ export function clusteredMedianRatioInterval(current: readonly (readonly number[
   return percentileInterval(ratios, median(a.flat()) / median(b.flat()), confidence, a.flat().length + b.flat().length, 'ratio of medians, two-sample two-level percentile bootstrap');
 }
 
-export { batchInterval, batchLogEstimates, batchLogScale, TRIM, decideChange, EQUIVALENCE_CONFIDENCE, inJobNoise, MARGIN_POWER, relativeHalfWidth, type VerdictPolicy } from './verdict.js';
+export { batchInterval, batchLogEstimates, batchLogScale, trimmedDf, decideChange, EQUIVALENCE_CONFIDENCE, inJobNoise, MARGIN_POWER, relativeHalfWidth, type VerdictPolicy } from './verdict.js';

@@ -35,6 +35,11 @@ interface LogSpread {
 /** Share trimmed from each end of the sorted batch estimates (Wilcox's usual choice). */
 export const TRIM = 0.2;
 
+/** Degrees of freedom of Yuen's standard error over `batches` estimates: the kept ones less one. */
+export function trimmedDf(batches: number): number {
+  return Math.max(1, batches - 2 * Math.floor(TRIM * batches) - 1);
+}
+
 /**
  * The 20% trimmed mean of the batch estimates and Yuen's standard error
  * (winsorized variance, Student t with h − 1 degrees of freedom, h the batches
@@ -60,7 +65,7 @@ function logSpread(clusters: readonly (readonly number[])[]): LogSpread {
       logMean: mean(sorted.slice(g, n - g)),
       batches: n,
       standardError: Math.sqrt(((n - 1) * winsorizedVariance) / (kept * (kept - 1))),
-      df: kept - 1,
+      df: trimmedDf(n),
       basis: `between-batch scatter of ${n} batches`,
     };
   }
@@ -98,7 +103,7 @@ export function inJobNoise(comparisons: readonly (readonly (readonly number[])[]
   if (usable.length === 0) return undefined;
   const scale = Math.sqrt(usable.reduce((sum, clusters) => sum + batchLogScale(clusters) ** 2, 0) / usable.length);
   const n = Math.min(...usable.map((clusters) => clusters.filter((cluster) => cluster.length > 0).length));
-  return { batchLogScale: scale, df: Math.max(1, n - 2 * Math.floor(TRIM * n) - 1), source: 'in-job A/A (head/libdeflate and base/libdeflate scatter)' };
+  return { batchLogScale: scale, df: trimmedDf(n), source: 'in-job A/A (head/libdeflate and base/libdeflate scatter)' };
 }
 
 function intervalFrom(spread: LogSpread, standardError: number, df: number, confidence: number, method: string): Interval {

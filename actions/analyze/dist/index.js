@@ -60922,7 +60922,7 @@ var samplingDefaults = {
   warmupRounds: 3,
   timeoutSeconds: 120,
   minBatches: 6,
-  maxBatches: 20,
+  maxBatches: 21,
   targetHalfWidth: 5e-3,
   budgetSeconds: 120,
   verdictConfidence: 0.99,

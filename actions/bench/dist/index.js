@@ -62150,7 +62150,7 @@ var samplingDefaults = {
   warmupRounds: 3,
   timeoutSeconds: 120,
   minBatches: 6,
-  maxBatches: 20,
+  maxBatches: 21,
   targetHalfWidth: 5e-3,
   budgetSeconds: 120,
   verdictConfidence: 0.99,
@@ -62856,6 +62856,9 @@ function twoSidedQuantile(confidence, df) {
   return Number.isFinite(df) ? import_jstat.default.jStat.studentt.inv(p3, df) : probit(p3);
 }
 var TRIM = 0.2;
+function trimmedDf(batches) {
+  return Math.max(1, batches - 2 * Math.floor(TRIM * batches) - 1);
+}
 function logSpread(clusters) {
   const estimates = batchLogEstimates(clusters);
   const n2 = estimates.length;
@@ -62870,7 +62873,7 @@ function logSpread(clusters) {
       logMean: mean(sorted2.slice(g3, n2 - g3)),
       batches: n2,
       standardError: Math.sqrt((n2 - 1) * winsorizedVariance / (kept * (kept - 1))),
-      df: kept - 1,
+      df: trimmedDf(n2),
       basis: `between-batch scatter of ${n2} batches`
     };
   }
@@ -62894,7 +62897,7 @@ function inJobNoise(comparisons) {
   if (usable.length === 0) return void 0;
   const scale = Math.sqrt(usable.reduce((sum2, clusters) => sum2 + batchLogScale(clusters) ** 2, 0) / usable.length);
   const n2 = Math.min(...usable.map((clusters) => clusters.filter((cluster) => cluster.length > 0).length));
-  return { batchLogScale: scale, df: Math.max(1, n2 - 2 * Math.floor(TRIM * n2) - 1), source: "in-job A/A (head/libdeflate and base/libdeflate scatter)" };
+  return { batchLogScale: scale, df: trimmedDf(n2), source: "in-job A/A (head/libdeflate and base/libdeflate scatter)" };
 }
 function intervalFrom(spread, standardError, df, confidence, method) {
   const half = twoSidedQuantile(confidence, df) * standardError;
@@ -63814,15 +63817,15 @@ function machineInfo() {
 }
 
 // lab/bench/sampling.ts
-function permutations(count2) {
-  if (count2 <= 1) return [[0]];
-  return permutations(count2 - 1).flatMap(
-    (rest) => Array.from({ length: count2 }, (_3, at2) => [...rest.slice(0, at2), count2 - 1, ...rest.slice(at2)])
-  );
+function slotOrders(count2) {
+  const shifts = (order) => order.map((_3, shift) => order.map((_4, slot) => order[(slot + shift) % count2]));
+  const forward = Array.from({ length: count2 }, (_3, index) => index);
+  const orders = [...shifts(forward), ...shifts([...forward].reverse())];
+  return orders.filter((order, index) => orders.findIndex((other) => other.join() === order.join()) === index);
 }
 function contenderOrder(batch, count2) {
-  const all = permutations(count2).sort((a2, b3) => a2.join().localeCompare(b3.join()));
-  return all[batch % all.length];
+  const orders = slotOrders(count2);
+  return orders[batch % orders.length];
 }
 function comparisonCycles(batches, numerator, denominator, contenders) {
   return batches.map((batch) => {
@@ -63853,7 +63856,7 @@ async function sampleSequentially(runBatch, plan, primary, nowSeconds = () => pe
     const cycles2 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
     const withSamples = cycles2.filter((cluster) => cluster.length > 0).length;
     if (withSamples > 0) finalHalfWidth = relativeHalfWidth(batchInterval(cycles2, plan.confidence));
-    const enough = batches.length >= plan.minBatches && withSamples >= 2;
+    const enough = batches.length >= plan.minBatches && withSamples >= 2 && batches.length % primary.contenders === 0;
     if (enough && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish("target met");
     if (batches.length >= plan.maxBatches) return finish("batch limit");
     const elapsed = nowSeconds() - started;
@@ -64175,8 +64178,13 @@ function verdictText(verdict) {
   if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
 }
-function verifiedCell(dataset) {
-  if (dataset.verified) return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${dataset.targetMet ? "" : " (interval target not met)"}`;
+function verifiedCell(dataset, targetHalfWidth) {
+  if (dataset.verified) {
+    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
+    const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
+    const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+    return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
+  }
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
 }
@@ -64187,7 +64195,7 @@ function ratioTable(results) {
   if (!results.base) {
     const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset)} |`);
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines2.join("\n");
   }
@@ -64200,7 +64208,7 @@ function ratioTable(results) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset)} |`
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
     );
   }
   return lines.join("\n");
