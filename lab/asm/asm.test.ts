@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { disassemble } from './index.js';
 import { buildControlFlow, fallThroughPath, pickHotLoop } from './cfg.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
@@ -133,5 +137,30 @@ describe('control flow and loops', () => {
   it('follows the fall-through path from the header back to it', () => {
     const outer = flow.loops.find((loop) => loop.headerAddress === 4)!;
     assert.deepEqual(fallThroughPath(flow, outer), [1, 2, 3, 4]);
+  });
+});
+
+describe('disassembly with every CPU feature', () => {
+  const clang = spawnSync('clang', ['--version']).status === 0;
+  it('decodes CRC32 and LSE atomics instead of printing <unknown>', { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-features-'));
+    try {
+      const source = join(dir, 'f.c');
+      await writeFile(
+        source,
+        '#include <stdint.h>\n' +
+          'uint32_t crcloop(const uint64_t *p, long n, uint32_t c) { for (long i = 0; i < n; i++) c = __builtin_arm_crc32cd(c, p[i]); return c; }\n' +
+          'long addloop(long *p, long n) { long s = 0; for (long i = 0; i < n; i++) s += __atomic_fetch_add(p, i, __ATOMIC_RELAXED); return s; }\n',
+      );
+      const object = join(dir, 'f.o');
+      const compiled = spawnSync('clang', ['--target=aarch64-linux-gnu', '-march=armv8.1-a+crc', '-O2', '-ffreestanding', '-c', source, '-o', object]);
+      assert.equal(compiled.status, 0, String(compiled.stderr));
+      const { listing } = await disassemble(object);
+      assert.match(listing, /\tcrc32cx\t/);
+      assert.match(listing, /\tldadd\t/);
+      assert.doesNotMatch(listing, /<unknown>/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

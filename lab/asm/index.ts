@@ -6,10 +6,16 @@ import { findFunctions, parseListing, type AsmFunction } from './parse.js';
 export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
 export { buildControlFlow, pickHotLoop, fallThroughPath, iterationPaths, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
 
-/** Disassemblers to try, in order: LLVM's (ELF and Mach-O), GNU's for AArch64, then macOS otool. */
+/**
+ * Disassemblers to try, in order: LLVM's (ELF and Mach-O), GNU's for AArch64, then macOS otool.
+ * LLVM decodes only the features it is told of: without them CRC32 and LSE atomics print as
+ * `<unknown>`. Every feature (`--mattr=+all`, LLVM 16+), else the Apple M1's (`--mcpu=apple-m1`).
+ */
 const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
-  { command: ['llvm-objdump', '-d', '--no-show-raw-insn'], name: 'llvm-objdump' },
-  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn'], name: 'xcrun llvm-objdump' },
+  { command: ['llvm-objdump', '-d', '--no-show-raw-insn', '--mattr=+all'], name: 'llvm-objdump' },
+  { command: ['llvm-objdump', '-d', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'llvm-objdump' },
+  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn', '--mattr=+all'], name: 'xcrun llvm-objdump' },
+  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'xcrun llvm-objdump' },
   { command: ['aarch64-linux-gnu-objdump', '-d'], name: 'aarch64-linux-gnu-objdump' },
   { command: ['otool', '-tvV'], name: 'otool' },
 ];
@@ -19,6 +25,8 @@ export async function disassemble(binary: string): Promise<{ listing: string; to
   const failures: string[] = [];
   for (const { command, name } of DISASSEMBLERS) {
     const result = await execa(command[0]!, [...command.slice(1), binary], { reject: false, stdin: 'ignore', maxBuffer: 1 << 30 });
+    // An LLVM that does not know `+all` says so and decodes the base set only: try the next form.
+    if (/is not a recognized feature/.test(String(result.stderr))) continue;
     if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
     failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`);
   }

@@ -62,6 +62,7 @@ function branchTarget(mnemonic: string, operands: string): number | null {
 const LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
 const OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 const FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
+const UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
 const OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
 
 export function detectFormat(listing: string): ListingFormat {
@@ -94,9 +95,16 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
       functions.push((current = { name: header[2]!, instructions: [] }));
       continue;
     }
+    // An encoding the disassembler could not decode (llvm-objdump `<unknown>`, GNU `.inst`) is still an
+    // instruction: kept as `unknown`, so the loop keeps its shape and the result is marked inexact.
+    const undecoded = UNDECODED_LINE.exec(line);
+    if (undecoded && current) {
+      current.instructions.push({ address: parseInt(undecoded[1]!, 16), mnemonic: 'unknown', operands: '', target: null, text: line.trim() });
+      continue;
+    }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
-      if (/^\.(word|inst|long)$/.test(instruction[2]!)) continue;
+      if (/^\.(word|long)$/.test(instruction[2]!)) continue; // data in the text section, not executed
       current.instructions.push(makeInstruction(instruction[1]!, instruction[2]!, instruction[3]!, line.trim()));
     }
   }

@@ -1,4 +1,5 @@
 import type { LoopReport } from '../uarch/index.js';
+import { atLeast, unknownNote } from '../uarch/index.js';
 import { escapeCell } from './index.js';
 
 const hex = (address: number) => `0x${address.toString(16)}`;
@@ -30,8 +31,15 @@ function chain(report: LoopReport, changedAgainst?: LoopReport): string {
  */
 export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?: LoopReport): string {
   const columns = [base, head, ...(reference ? [reference] : [])];
-  const row = (label: string, value: (report: LoopReport) => number, format: (n: number) => string = cycles) =>
-    `| ${label} | ${format(value(base))} | ${format(value(head))} | ${signed(Math.round((value(head) - value(base)) * 100) / 100)} |${reference ? ` ${format(value(reference))} |` : ''}`;
+  const inexact = columns.filter((report) => !report.analysis.exact);
+  // A figure resting on an instruction without a model entry is a lower bound, and so is any difference taken with it.
+  const bounded = (report: LoopReport, text: string) => `${atLeast(report.analysis)}${text}`;
+  const row = (label: string, value: (report: LoopReport) => number, format: (n: number) => string = cycles, lowerBound = true) => {
+    const cell = (report: LoopReport) => (lowerBound ? bounded(report, format(value(report))) : format(value(report)));
+    const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
+    const deltaCell = lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
+    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${reference ? ` ${cell(reference)} |` : ''}`;
+  };
   const lines = [
     `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})`,
     '',
@@ -39,9 +47,10 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     `|---|---:|---:|---:|${reference ? '---:|' : ''}`,
     row('predicted cycles/iteration', (r) => r.analysis.predictedCycles),
     row('critical path (cycles/iteration)', (r) => r.analysis.criticalPathCycles),
-    row('instructions/iteration', (r) => r.analysis.instructions, String),
-    row('ILP (instructions / critical path)', (r) => r.analysis.ilp, (n) => n.toFixed(2)),
+    row('instructions/iteration', (r) => r.analysis.instructions, String, false),
+    row('ILP (instructions / critical path)', (r) => r.analysis.ilp, (n) => n.toFixed(2), false),
     `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ''}`,
+    ...inexact.map((report) => `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`),
     '',
     `| idiom | base | head |${reference ? ' libdeflate |' : ''}`,
     `|---|:-:|:-:|${reference ? ':-:|' : ''}`,

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseListing, type AsmFunction } from '../asm/parse.js';
 import { cpuModelSchema, listModels, loadCpuModel, type CpuModel } from './model.js';
-import { analyzeHotLoop, analyzeMatchingLoops, textReport } from './index.js';
+import { criticalPathDiff } from '../report/critical-path.js';
+import { analyzeHotLoop, analyzeLoop, analyzeMatchingLoops, textReport } from './index.js';
 import { findIdioms } from './idioms.js';
 
 const functions = parseListing(readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'));
@@ -114,5 +116,55 @@ describe('CPU models are data', () => {
   it('refuses a model without sources or an unknown model name', async () => {
     assert.equal(cpuModelSchema.safeParse({ name: 'x', core: 'x', inherits: null, decodeWidth: { value: 8 } }).success, false);
     await assert.rejects(loadCpuModel('apple-m9'), /no CPU model "apple-m9"/);
+  });
+});
+
+describe('instructions the disassembler or the model does not know', () => {
+  // llvm-objdump 14 without CPU features: the CRC32 instruction of a CRC loop prints as <unknown> (real output).
+  const undecoded = [
+    '0000000000000000 <crcloop>:',
+    '       0:      \tcmp\tx1, #1',
+    '       4:      \tb.lt\t0x18 <crcloop+0x18>',
+    '       8:      \tldr\tx8, [x0], #8',
+    '       c:      \tsubs\tx1, x1, #1',
+    '      10:      \t<unknown>',
+    '      14:      \tb.ne\t0x8 <crcloop+0x8>',
+    '      18:      \tmov\tw0, w2',
+    '      1c:      \tret',
+  ].join('\n');
+  // The same loop decoded (--mcpu=apple-m1), and GNU objdump's form of an undecodable word.
+  const decoded = undecoded.replace('<unknown>', 'crc32cx\tw2, w2, x8');
+  const gnu = undecoded.replace('      10:      \t<unknown>', '  10:\t9ac85c42 \t.inst\t0x9ac85c42 ; undefined');
+
+  it('keeps an undecoded instruction in the loop as "unknown" and marks every cycle figure as a lower bound', async () => {
+    for (const listing of [undecoded, gnu]) {
+      const [fn] = parseListing(listing);
+      assert.equal(fn!.instructions.length, 8, 'no line dropped');
+      assert.equal(fn!.instructions[4]!.mnemonic, 'unknown');
+      const { loop, analysis } = analyzeHotLoop(fn!, m1);
+      assert.equal(loop.headerAddress, 0x8);
+      assert.equal(analysis.instructions, 4);
+      assert.equal(analysis.exact, false);
+      assert.equal(analysis.unknownInstructions, 1);
+      assert.deepEqual(analysis.unknownMnemonics, ['unknown']);
+    }
+  });
+
+  it('says "≥ N cycles (K unknown)" for an instruction the model has no entry for, in the text report and the PR section', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-lab-unknown-'));
+    try {
+      writeFileSync(join(dir, 'crc.txt'), decoded);
+      const report = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
+      assert.equal(report.analysis.exact, false);
+      assert.deepEqual(report.analysis.unknownMnemonics, ['crc32cx']);
+      const text = textReport(report);
+      assert.match(text, /^critical path: ≥ 1 cycles\/iteration \(1 unknown instruction, each counted as 1 cycle: crc32cx\)$/m);
+      assert.match(text, /^predicted: ≥ 1 cycles\/iteration/m);
+      const section = criticalPathDiff(report, report);
+      assert.match(section, /\| critical path \(cycles\/iteration\) \| ≥ 1 \| ≥ 1 \| 0 \(not exact\) \|/);
+      assert.match(section, /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

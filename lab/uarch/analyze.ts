@@ -48,6 +48,10 @@ export interface LoopAnalysis {
   nodes: Node[];
   edges: Edge[];
   unknownMnemonics: string[];
+  /** Instructions in the iteration without a model entry (each counted as 1 cycle, so every bound is a lower bound). */
+  unknownInstructions: number;
+  /** False when unknownInstructions > 0: the cycle figures are then only lower bounds ("≥"). */
+  exact: boolean;
   memoryPairsAssumedIndependent: number;
 }
 
@@ -248,6 +252,8 @@ export function analyzeIteration(instructions: readonly Instruction[], model: Cp
     nodes,
     edges,
     unknownMnemonics: [...new Set(nodes.filter((node) => node.semantics.class === 'unknown').map((node) => node.instruction.mnemonic))],
+    unknownInstructions: nodes.filter((node) => node.semantics.class === 'unknown').length,
+    exact: !nodes.some((node) => node.semantics.class === 'unknown'),
     memoryPairsAssumedIndependent,
   };
 }

@@ -77,6 +77,16 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, loopAddre
 const hex = (address: number) => `0x${address.toString(16)}`;
 const cycles = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
 
+/** "≥ " when an instruction of the iteration has no model entry: its figures are then lower bounds. */
+export const atLeast = (analysis: { exact: boolean }) => (analysis.exact ? '' : '≥ ');
+
+/** " (2 unknown instructions, each counted as 1 cycle: crc32cx, unknown)", or nothing when all are modelled. */
+export function unknownNote(analysis: { exact: boolean; unknownInstructions: number; unknownMnemonics: readonly string[] }): string {
+  if (analysis.exact) return '';
+  const count = analysis.unknownInstructions;
+  return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')})`;
+}
+
 /** Plain-text report; has a `critical path: N cycles/iteration` line for the loop. */
 export function textReport(report: LoopReport): string {
   const a = report.analysis;
@@ -85,11 +95,11 @@ export function textReport(report: LoopReport): string {
     `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}`,
     `loops: ${report.loops.length}; hot loop at ${hex(report.hotLoop.headerAddress)} (depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops; ${report.hotLoop.paths}${report.hotLoop.paths >= 64 ? '+' : ''} paths per iteration, ${report.hotLoop.pathInstructions.min}–${report.hotLoop.pathInstructions.max} instructions)`,
     `analysed iteration: the fall-through path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
-    `critical path: ${cycles(a.criticalPathCycles)} cycles/iteration`,
+    `critical path: ${atLeast(a)}${cycles(a.criticalPathCycles)} cycles/iteration${unknownNote(a)}`,
     `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
     `resource bound: ${cycles(a.resourceBoundCycles)} cycles/iteration (${a.resourceBottleneck})`,
     `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
-    `predicted: ${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.ilp.toFixed(2)}`,
+    `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
     `idioms: ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.at.slice(0, 3).map(hex).join(', ')})` : ''}`).join('; ')}`,
     `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
     'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',

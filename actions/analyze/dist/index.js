@@ -65704,55 +65704,6 @@ var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults
 // node_modules/@actions/github/lib/github.js
 var context2 = new Context();
 
-// lab/report/critical-path.ts
-var hex3 = (address) => `0x${address.toString(16)}`;
-var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
-var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
-function instructionShape(text) {
-  return text.replace(/\b[xwvqdshb]\d+\b/g, "R").replace(/\s+/g, " ").trim();
-}
-function chain(report, changedAgainst) {
-  const before = /* @__PURE__ */ new Map();
-  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
-  const links = report.analysis.criticalChain.map((link) => {
-    const shape = instructionShape(link.text);
-    const left = before.get(shape) ?? 0;
-    const changed = changedAgainst !== void 0 && left === 0;
-    if (left > 0) before.set(shape, left - 1);
-    return `${changed ? "**+** " : ""}\`${link.text.replace(/`/g, "'")}\` (${link.latencyCycles})`;
-  });
-  return links.length ? links.join(" \u2192 ") : "(no loop-carried dependency)";
-}
-function criticalPathDiff(base, head, reference) {
-  const columns = [base, head, ...reference ? [reference] : []];
-  const row = (label, value, format2 = cycles) => `| ${label} | ${format2(value(base))} | ${format2(value(head))} | ${signed(Math.round((value(head) - value(base)) * 100) / 100)} |${reference ? ` ${format2(value(reference))} |` : ""}`;
-  const lines = [
-    `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`,
-    "",
-    `| | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
-    row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
-    row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
-    row("instructions/iteration", (r2) => r2.analysis.instructions, String),
-    row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2)),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ""}`,
-    "",
-    `| idiom | base | head |${reference ? " libdeflate |" : ""}`,
-    `|---|:-:|:-:|${reference ? ":-:|" : ""}`,
-    ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
-    "",
-    "<details><summary>critical chains (head instructions new against base marked <b>+</b>)</summary>",
-    "",
-    `- **head** (${escapeCell(head.function)}, loop at ${hex3(head.hotLoop.headerAddress)}): ${chain(head, base)}`,
-    `- **base** (${escapeCell(base.function)}, loop at ${hex3(base.hotLoop.headerAddress)}): ${chain(base)}`,
-    ...reference ? [`- **libdeflate** (${escapeCell(reference.function)}, loop at ${hex3(reference.hotLoop.headerAddress)}): ${chain(reference)}`] : [],
-    "",
-    "</details>"
-  ];
-  return `${lines.join("\n")}
-`;
-}
-
 // lab/asm/index.ts
 import { readFile as readFile2 } from "node:fs/promises";
 
@@ -65784,6 +65735,7 @@ function branchTarget(mnemonic, operands) {
 var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
 var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
+var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
 var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
 function detectFormat(listing) {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
@@ -65813,9 +65765,14 @@ function parseListing(listing, format2 = detectFormat(listing)) {
       functions.push(current = { name: header[2], instructions: [] });
       continue;
     }
+    const undecoded = UNDECODED_LINE.exec(line);
+    if (undecoded && current) {
+      current.instructions.push({ address: parseInt(undecoded[1], 16), mnemonic: "unknown", operands: "", target: null, text: line.trim() });
+      continue;
+    }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
-      if (/^\.(word|inst|long)$/.test(instruction[2])) continue;
+      if (/^\.(word|long)$/.test(instruction[2])) continue;
       current.instructions.push(makeInstruction(instruction[1], instruction[2], instruction[3], line.trim()));
     }
   }
@@ -65964,8 +65921,10 @@ function fallThroughPath(flow, loop) {
 
 // lab/asm/index.ts
 var DISASSEMBLERS = [
-  { command: ["llvm-objdump", "-d", "--no-show-raw-insn"], name: "llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn"], name: "xcrun llvm-objdump" },
+  { command: ["llvm-objdump", "-d", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
+  { command: ["llvm-objdump", "-d", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
+  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn", "--mattr=+all"], name: "xcrun llvm-objdump" },
+  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "xcrun llvm-objdump" },
   { command: ["aarch64-linux-gnu-objdump", "-d"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
@@ -65973,6 +65932,7 @@ async function disassemble(binary) {
   const failures = [];
   for (const { command, name } of DISASSEMBLERS) {
     const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
+    if (/is not a recognized feature/.test(String(result.stderr))) continue;
     if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
     failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
   }
@@ -66320,6 +66280,8 @@ function analyzeIteration(instructions, model) {
     nodes,
     edges,
     unknownMnemonics: [...new Set(nodes.filter((node2) => node2.semantics.class === "unknown").map((node2) => node2.instruction.mnemonic))],
+    unknownInstructions: nodes.filter((node2) => node2.semantics.class === "unknown").length,
+    exact: !nodes.some((node2) => node2.semantics.class === "unknown"),
     memoryPairsAssumedIndependent
   };
 }
@@ -66496,6 +66458,70 @@ function reportHotLoop(fn, source, cpu, loopAddress) {
     analysis: { ...summary2, listing: nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
     idioms: findIdioms(analysis, flow)
   };
+}
+var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
+function unknownNote(analysis) {
+  if (analysis.exact) return "";
+  const count2 = analysis.unknownInstructions;
+  return ` (${count2} unknown instruction${count2 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
+}
+
+// lab/report/critical-path.ts
+var hex3 = (address) => `0x${address.toString(16)}`;
+var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
+var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
+function instructionShape(text) {
+  return text.replace(/\b[xwvqdshb]\d+\b/g, "R").replace(/\s+/g, " ").trim();
+}
+function chain(report, changedAgainst) {
+  const before = /* @__PURE__ */ new Map();
+  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
+  const links = report.analysis.criticalChain.map((link) => {
+    const shape = instructionShape(link.text);
+    const left = before.get(shape) ?? 0;
+    const changed = changedAgainst !== void 0 && left === 0;
+    if (left > 0) before.set(shape, left - 1);
+    return `${changed ? "**+** " : ""}\`${link.text.replace(/`/g, "'")}\` (${link.latencyCycles})`;
+  });
+  return links.length ? links.join(" \u2192 ") : "(no loop-carried dependency)";
+}
+function criticalPathDiff(base, head, reference) {
+  const columns = [base, head, ...reference ? [reference] : []];
+  const inexact = columns.filter((report) => !report.analysis.exact);
+  const bounded = (report, text) => `${atLeast(report.analysis)}${text}`;
+  const row = (label, value, format2 = cycles, lowerBound = true) => {
+    const cell = (report) => lowerBound ? bounded(report, format2(value(report))) : format2(value(report));
+    const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
+    const deltaCell = lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
+    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${reference ? ` ${cell(reference)} |` : ""}`;
+  };
+  const lines = [
+    `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`,
+    "",
+    `| | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
+    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
+    row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
+    row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
+    row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
+    row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2), false),
+    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ""}`,
+    ...inexact.map((report) => `
+\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`),
+    "",
+    `| idiom | base | head |${reference ? " libdeflate |" : ""}`,
+    `|---|:-:|:-:|${reference ? ":-:|" : ""}`,
+    ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
+    "",
+    "<details><summary>critical chains (head instructions new against base marked <b>+</b>)</summary>",
+    "",
+    `- **head** (${escapeCell(head.function)}, loop at ${hex3(head.hotLoop.headerAddress)}): ${chain(head, base)}`,
+    `- **base** (${escapeCell(base.function)}, loop at ${hex3(base.hotLoop.headerAddress)}): ${chain(base)}`,
+    ...reference ? [`- **libdeflate** (${escapeCell(reference.function)}, loop at ${hex3(reference.hotLoop.headerAddress)}): ${chain(reference)}`] : [],
+    "",
+    "</details>"
+  ];
+  return `${lines.join("\n")}
+`;
 }
 
 // lab/prcheck/index.ts
