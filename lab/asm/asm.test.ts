@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { disassemble } from './index.js';
+import { disassemble, loadFunctions } from './index.js';
 import { buildControlFlow, fallThroughPath, pickHotLoop } from './cfg.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
@@ -159,6 +159,38 @@ describe('disassembly with every CPU feature', () => {
       assert.match(listing, /\tcrc32cx\t/);
       assert.match(listing, /\tldadd\t/);
       assert.doesNotMatch(listing, /<unknown>/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says clearly when the code is not AArch64, when an object is empty, and reads the arm64 slice of a universal binary', { skip: clang ? false : 'clang is not installed' }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-formats-'));
+    try {
+      const source = join(dir, 'f.c');
+      await writeFile(source, 'int f(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }\n');
+      const build = (target: string, output: string, file = source) => {
+        const result = spawnSync('clang', [`--target=${target}`, '-O2', '-ffreestanding', '-c', file, '-o', join(dir, output)]);
+        assert.equal(result.status, 0, String(result.stderr));
+        return join(dir, output);
+      };
+      const x86 = build('x86_64-linux-gnu', 'x86.o');
+      await assert.rejects(loadFunctions(x86), /is not AArch64 code \(llvm-objdump: file format elf64-x86-64\)/);
+      await writeFile(join(dir, 'empty.c'), '');
+      const empty = build('aarch64-linux-gnu', 'empty.o', join(dir, 'empty.c'));
+      await assert.rejects(loadFunctions(empty), (error: Error) => {
+        assert.match(error.message, /holds no code: llvm-objdump read it as AArch64 and found no instructions/);
+        assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /install llvm/);
+        return true;
+      });
+      const lipo = ['lipo', 'llvm-lipo', 'llvm-lipo-14'].find((tool) => spawnSync(tool, ['-version']).error === undefined);
+      if (!lipo) return;
+      const fat = join(dir, 'fat.o');
+      const made = spawnSync(lipo, ['-create', build('arm64-apple-macos', 'arm.o'), build('x86_64-apple-macos', 'x86mac.o'), '-output', fat]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const { functions, source: where } = await loadFunctions(fat);
+      assert.match(where, /arm64 slice of a universal binary/);
+      assert.ok(functions.some((fn) => fn.name === '_f' && fn.instructions.some((instruction) => instruction.mnemonic === 'ldr')));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

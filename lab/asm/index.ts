@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
 import { findFunctions, parseListing, type AsmFunction } from './parse.js';
@@ -20,15 +22,60 @@ const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
   { command: ['otool', '-tvV'], name: 'otool' },
 ];
 
+/** A universal (fat) Mach-O starts with 0xcafebabe or 0xcafebabf; its arm64 slice is what we read. */
+function isUniversalMachO(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0xca && bytes[1] === 0xfe && bytes[2] === 0xba && (bytes[3] === 0xbe || bytes[3] === 0xbf);
+}
+
+/** Extracts the arm64 slice of a universal Mach-O (lipo on macOS, llvm-lipo elsewhere) into `dir`. */
+async function arm64Slice(binary: string, dir: string): Promise<string> {
+  const slice = join(dir, `${basename(binary)}.arm64`);
+  const tried: string[] = [];
+  for (const lipo of ['lipo', 'llvm-lipo', 'llvm-lipo-14', 'llvm-lipo-15', 'llvm-lipo-16', 'llvm-lipo-19']) {
+    const result = await execa(lipo, ['-thin', 'arm64', binary, '-output', slice], { reject: false, stdin: 'ignore' });
+    if (!result.failed) return slice;
+    if ((result as { code?: string }).code === 'ENOENT') continue;
+    tried.push(`${lipo}: ${String(result.stderr).trim().split('\n')[0]}`);
+    const archs = await execa(lipo, ['-archs', binary], { reject: false, stdin: 'ignore' });
+    throw new LabError('analyze', `${binary} is a universal binary without an arm64 slice${archs.failed ? '' : ` (it holds ${String(archs.stdout).trim()})`}.`, 'build it for arm64 (aarch64-apple-darwin).');
+  }
+  throw new LabError('analyze', `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join('; ')})` : ''}.`, 'install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).');
+}
+
+/** The architecture an LLVM or GNU listing says the file is for, when it says ("file format elf64-x86-64"). */
+function listedFormat(listing: string): string | undefined {
+  return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
+}
+
 /** Disassembles a binary (object, executable or library) with the first disassembler that works. */
 export async function disassemble(binary: string): Promise<{ listing: string; tool: string }> {
+  const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  if (isUniversalMachO(head)) {
+    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-slice-'));
+    try {
+      const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
+      return { listing, tool: `${tool}, arm64 slice of a universal binary` };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
   const failures: string[] = [];
+  let emptyListing: string | undefined;
   for (const { command, name } of DISASSEMBLERS) {
     const result = await execa(command[0]!, [...command.slice(1), binary], { reject: false, stdin: 'ignore', maxBuffer: 1 << 30 });
     // An LLVM that does not know `+all` says so and decodes the base set only: try the next form.
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
-    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
+    const stdout = String(result.stdout);
+    const format = listedFormat(stdout);
+    if (!result.failed && format && !/aarch64|arm64/i.test(format)) {
+      throw new LabError('analyze', `${binary} is not AArch64 code (${name}: file format ${format}).`, 'build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.');
+    }
+    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (!result.failed && format) emptyListing ??= name;
     failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`);
+  }
+  if (emptyListing) {
+    throw new LabError('analyze', `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, 'pass the object or library that holds the decoder\'s compiled code.');
   }
   throw new LabError('analyze: disassemble', `no disassembler could read ${binary} (${failures.join('; ')}).`, 'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.');
 }

@@ -27019,7 +27019,7 @@ function group(name, fn) {
 }
 
 // actions/analyze/src/index.ts
-import { join as join5, resolve as resolve2 } from "node:path";
+import { join as join6, resolve as resolve2 } from "node:path";
 
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
@@ -65705,7 +65705,9 @@ var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults
 var context2 = new Context();
 
 // lab/asm/index.ts
-import { readFile as readFile2 } from "node:fs/promises";
+import { mkdtemp, readFile as readFile2, rm as rm3 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename as basename2, join as join4 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
@@ -65928,13 +65930,52 @@ var DISASSEMBLERS = [
   { command: ["aarch64-linux-gnu-objdump", "-d"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
+function isUniversalMachO(bytes) {
+  return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
+}
+async function arm64Slice(binary, dir) {
+  const slice = join4(dir, `${basename2(binary)}.arm64`);
+  const tried = [];
+  for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
+    const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
+    if (!result.failed) return slice;
+    if (result.code === "ENOENT") continue;
+    tried.push(`${lipo}: ${String(result.stderr).trim().split("\n")[0]}`);
+    const archs = await execa(lipo, ["-archs", binary], { reject: false, stdin: "ignore" });
+    throw new LabError("analyze", `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`, "build it for arm64 (aarch64-apple-darwin).");
+  }
+  throw new LabError("analyze", `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`, "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).");
+}
+function listedFormat(listing) {
+  return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
+}
 async function disassemble(binary) {
+  const head = await readFile2(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  if (isUniversalMachO(head)) {
+    const dir = await mkdtemp(join4(tmpdir(), "perf-lab-slice-"));
+    try {
+      const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
+      return { listing, tool: `${tool}, arm64 slice of a universal binary` };
+    } finally {
+      await rm3(dir, { recursive: true, force: true });
+    }
+  }
   const failures = [];
+  let emptyListing;
   for (const { command, name } of DISASSEMBLERS) {
     const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
-    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
+    const stdout = String(result.stdout);
+    const format2 = listedFormat(stdout);
+    if (!result.failed && format2 && !/aarch64|arm64/i.test(format2)) {
+      throw new LabError("analyze", `${binary} is not AArch64 code (${name}: file format ${format2}).`, "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.");
+    }
+    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (!result.failed && format2) emptyListing ??= name;
     failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
+  }
+  if (emptyListing) {
+    throw new LabError("analyze", `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, "pass the object or library that holds the decoder's compiled code.");
   }
   throw new LabError("analyze: disassemble", `no disassembler could read ${binary} (${failures.join("; ")}).`, "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.");
 }
@@ -66348,7 +66389,7 @@ function findIdioms(analysis, flow) {
 
 // lab/uarch/model.ts
 import { readFile as readFile3, readdir as readdir2 } from "node:fs/promises";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -66382,13 +66423,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join4(projectRoot(), "lab", "uarch", "models");
+  return join5(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir2(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join4(modelsDir(), `${name}.json`);
+  const path6 = join5(modelsDir(), `${name}.json`);
   let json2;
   try {
     json2 = JSON.parse(await readFile3(path6, "utf8"));
@@ -66561,7 +66602,7 @@ await runAction(async () => {
   const output2 = resolve2(getInput("output") || "perf-lab-analysis.md");
   await writeFileAtomically(output2, markdown);
   const artifactDir = getInput("artifact-dir");
-  if (artifactDir) await writeFileAtomically(join5(resolve2(artifactDir), "analysis.md"), markdown);
+  if (artifactDir) await writeFileAtomically(join6(resolve2(artifactDir), "analysis.md"), markdown);
   setOutput("markdown", output2);
   await summary.addRaw(markdown).write();
 });

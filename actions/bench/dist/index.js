@@ -64147,8 +64147,8 @@ async function runBenchmark(options2) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, mkdtemp as mkdtemp6, readFile as readFile9, rm as rm10 } from "node:fs/promises";
-import { join as join15, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile9, rm as rm11 } from "node:fs/promises";
+import { join as join16, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -68461,7 +68461,9 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/asm/index.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { mkdtemp as mkdtemp6, readFile as readFile7, rm as rm10 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename as basename3, join as join14 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
@@ -68684,13 +68686,52 @@ var DISASSEMBLERS = [
   { command: ["aarch64-linux-gnu-objdump", "-d"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
+function isUniversalMachO(bytes) {
+  return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
+}
+async function arm64Slice(binary, dir) {
+  const slice = join14(dir, `${basename3(binary)}.arm64`);
+  const tried = [];
+  for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
+    const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
+    if (!result.failed) return slice;
+    if (result.code === "ENOENT") continue;
+    tried.push(`${lipo}: ${String(result.stderr).trim().split("\n")[0]}`);
+    const archs = await execa(lipo, ["-archs", binary], { reject: false, stdin: "ignore" });
+    throw new LabError("analyze", `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`, "build it for arm64 (aarch64-apple-darwin).");
+  }
+  throw new LabError("analyze", `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`, "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).");
+}
+function listedFormat(listing) {
+  return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
+}
 async function disassemble(binary) {
+  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  if (isUniversalMachO(head)) {
+    const dir = await mkdtemp6(join14(tmpdir(), "perf-lab-slice-"));
+    try {
+      const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
+      return { listing, tool: `${tool}, arm64 slice of a universal binary` };
+    } finally {
+      await rm10(dir, { recursive: true, force: true });
+    }
+  }
   const failures = [];
+  let emptyListing;
   for (const { command, name } of DISASSEMBLERS) {
     const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
-    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(String(result.stdout))) return { listing: String(result.stdout), tool: name };
+    const stdout = String(result.stdout);
+    const format2 = listedFormat(stdout);
+    if (!result.failed && format2 && !/aarch64|arm64/i.test(format2)) {
+      throw new LabError("analyze", `${binary} is not AArch64 code (${name}: file format ${format2}).`, "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.");
+    }
+    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (!result.failed && format2) emptyListing ??= name;
     failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
+  }
+  if (emptyListing) {
+    throw new LabError("analyze", `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, "pass the object or library that holds the decoder's compiled code.");
   }
   throw new LabError("analyze: disassemble", `no disassembler could read ${binary} (${failures.join("; ")}).`, "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.");
 }
@@ -69104,7 +69145,7 @@ function findIdioms(analysis, flow) {
 
 // lab/uarch/model.ts
 import { readFile as readFile8, readdir as readdir7 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -69138,13 +69179,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join14(projectRoot(), "lab", "uarch", "models");
+  return join15(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join14(modelsDir(), `${name}.json`);
+  const path6 = join15(modelsDir(), `${name}.json`);
   let json2;
   try {
     json2 = JSON.parse(await readFile8(path6, "utf8"));
@@ -69293,15 +69334,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join15(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await mkdtemp6(join15(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join15(work, "base");
-  const headDir = join15(work, "head");
+  await mkdir9(join16(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await mkdtemp7(join16(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join16(work, "base");
+  const headDir = join16(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join15(headDir, options2.config);
+    const configPath = join16(headDir, options2.config);
     try {
       json2 = JSON.parse(await readFile9(configPath, "utf8"));
     } catch (error63) {
@@ -69329,17 +69370,17 @@ async function prCheck(options2) {
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join15(dir, "results.json"), results);
-      await writeFileAtomically(join15(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join15(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber) await writeFileAtomically(join15(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+      await writeResults(join16(dir, "results.json"), results);
+      await writeFileAtomically(join16(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join16(dir, "analysis.md"), analysisMarkdown);
+      if (options2.prNumber) await writeFileAtomically(join16(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
 `);
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm10(work, { recursive: true, force: true });
+    await rm11(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }
