@@ -145,7 +145,8 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.equal(verdict.threshold, expected.threshold);
     assert.equal(verdict.batches, 2);
     assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
-    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches.*; no calibration on this machine$/);
+    // No stored calibration holds for 6-round batches (a machine may hold one for the default 24): the reason is given.
+    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches.*; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/);
     assert.equal(verdict.interval.confidence, 0.99);
     assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
     assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
