@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { runHarness, type HarnessContender } from '../bench/harness.js';
 import { writeResults } from '../bench/results.js';
-import { simulateChecks, thresholdFromNull } from '../bench/simulate.js';
+import { batchLogScaleFromTraces } from '../bench/calibrate.js';
+import { simulateChecks } from '../bench/simulate.js';
 import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';
 import { samplingDefaults } from '../bench/config.js';
 import { sampleResults } from '../baselines/sample-results.js';
@@ -213,11 +214,11 @@ const benchCases: Case[] = [
   ['machine too noisy to reach the CI target: inconclusive, never a false verdict', async () => {
     const traces = await readNoiseTraces(join(projectRoot(), 'lab', 'bench', 'fixtures', 'noise-logs-quick-x86_64.json'));
     const plan = { targetHalfWidth: samplingDefaults.targetHalfWidth, confidence: 0.95, minBatches: samplingDefaults.minBatches, maxBatches: samplingDefaults.maxBatches, budgetSeconds: samplingDefaults.budgetSeconds };
-    const calm = await simulateChecks(traces, 200, { plan, verdictConfidence: 0.99, threshold: 0, headSlowdown: 1, batchIndexes: traces.batches.map((_, i) => i) });
-    const threshold = thresholdFromNull(calm.absoluteEffects);
+    // Calibrated on the calm machine; the run below is far noisier than its calibration.
+    const policy = { confidence: 0.99, minimumEffect: samplingDefaults.minimumEffect, maximumMargin: samplingDefaults.maximumMargin, calibration: { ...batchLogScaleFromTraces(traces), source: 'calm calibration' } };
     // The same machine with 20x the noise: every sample scaled by a deterministic factor of up to ±30%.
     noisy = { ...traces, batches: traces.batches.map((batch, b) => ({ ...batch, samples: batch.samples.map((samples, s) => samples.map(([round, ns]) => [round, Math.round(ns * (1 + 0.3 * Math.sin(round * 7.1 + s * 3.3 + b * 1.7)))] as [number, number])) })) };
-    const result = await simulateChecks(noisy, 200, { plan, verdictConfidence: 0.99, threshold, headSlowdown: 1, batchIndexes: noisy.batches.map((_, i) => i) });
+    const result = await simulateChecks(noisy, 200, { plan, policy, headSlowdown: 1, batchIndexes: noisy.batches.map((_, i) => i) });
     assert.ok(result.changeRate <= 0.01, `false verdicts ${result.changeRate}`);
     assert.ok(result.inconclusiveRate >= 0.9, `inconclusive ${result.inconclusiveRate}`);
     assert.ok(result.targetMetRate <= 0.02, `CI target met in ${result.targetMetRate} of checks`);

@@ -54,8 +54,10 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
 
     const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();
+    const baseSha = (await simpleGit(repo).revparse(['HEAD~1'])).trim();
     const read = await readArtifact(artifact);
-    assert.deepEqual(read.pr, { prNumber: 12, headSha });
+    assert.deepEqual(read.pr, { prNumber: 12, headSha, baseSha });
+    assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
     assert.equal(read.results.base?.name, 'shim-base');
     assert.equal(read.results.datasets[0]!.contenders.length, 3);
     const worktrees = await simpleGit(repo).raw(['worktree', 'list']);
