@@ -19,8 +19,6 @@ export interface BenchOptions {
   only?: readonly DatasetName[];
   silesiaZip?: string;
   offline?: boolean;
-  /** Where to look for this runner class's calibration (default: baselines/calibration, then the cache). */
-  calibrationDirs?: string[];
 }
 
 export type Role = 'head' | 'base' | 'libdeflate';
@@ -112,7 +110,7 @@ function comparison(batches: readonly BatchSamples[], numerator: Side | undefine
  * stored calibration when one holds for this dataset and batch shape, else the
  * in-job A/A (head/libdeflate and base/libdeflate scatter); the report says which.
  */
-export function headVsBaseVerdict(
+function headVsBaseVerdict(
   comparison: Comparison,
   calibration: Calibration | undefined,
   dataset: { label: string; compressedSha256: string },
@@ -141,7 +139,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
   const machine = machineInfo();
-  const calibration = await findCalibration(options.calibrationDirs);
+  // This runner class's calibration: committed beside the baselines, else the cache.
+  const calibration = await findCalibration();
   const head = sides.find((side) => side.role === 'head')!;
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;

@@ -64046,7 +64046,7 @@ async function runBenchmark(options2) {
   const datasets = await ensureDatasets(options2);
   const settings = options2.config.bench;
   const machine = machineInfo();
-  const calibration = await findCalibration(options2.calibrationDirs);
+  const calibration = await findCalibration();
   const head = sides.find((side) => side.role === "head");
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
