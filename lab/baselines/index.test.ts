@@ -34,6 +34,11 @@ describe('baseline update', () => {
   it('refuses results that failed verification, used a stand-in, or lack a ratio', async () => {
     await assert.rejects(updateBaselines(sampleResults({ ok: false }), 'e'.repeat(64), join(dir, 'x')), /failed verification/);
     await assert.rejects(updateBaselines(sampleResults({ standIn: true }), 'e'.repeat(64), join(dir, 'x')), /SILESIA \(stand-in\) is a stand-in/);
+    // ok at the top, but one dataset says it failed: every dataset is checked.
+    const inconsistent = sampleResults();
+    inconsistent.datasets[0]!.verified = false;
+    inconsistent.datasets[0]!.contenders[0]!.failure = 'wrong bytes: first difference at offset 12';
+    await assert.rejects(updateBaselines(inconsistent, 'e'.repeat(64), join(dir, 'x')), /claim ok, but SILESIA: .*wrong bytes: first difference at offset 12/);
     const noRatio = sampleResults();
     noRatio.datasets[0]!.headVsLibdeflate = null;
     await assert.rejects(updateBaselines(noRatio, 'e'.repeat(64), join(dir, 'x')), /no decoder\/libdeflate ratio for SILESIA/);

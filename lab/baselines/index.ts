@@ -119,6 +119,12 @@ export async function updateBaselines(results: BenchResults, resultsSha256: stri
   if (!results.ok) {
     throw new LabError('baseline update', 'these results failed verification (a contender produced wrong output, crashed or hung).', 'fix the decoder and measure again; failed runs are never stored.');
   }
+  // `ok` is the run's summary; each dataset carries its own verification, and a mismatch is refused too.
+  const unverified = results.datasets.filter((dataset) => !dataset.verified || dataset.contenders.some((contender) => contender.failure));
+  if (unverified.length > 0) {
+    const reasons = unverified.map((dataset) => `${dataset.label}: ${dataset.contenders.filter((c) => c.failure).map((c) => `${c.name}: ${c.failure}`).join('; ') || 'not verified'}`);
+    throw new LabError('baseline update', `these results claim ok, but ${reasons.join(', ')}.`, 'measure again; only fully verified results are stored.');
+  }
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   if (standIns.length > 0) {
     throw new LabError('baseline update', `${standIns.map((dataset) => dataset.label).join(', ')} is a stand-in, not the real dataset.`, 'measure with the real Silesia corpus (--silesia-zip) before storing a baseline.');

@@ -53,6 +53,14 @@ describe('history store', () => {
     assert.deepEqual((await readHistory(path)).map((r) => r.date), ['2026-01-01', '2026-01-02', '2026-01-03']);
   });
 
+  it('appends on a line of its own when the last line lacks its newline (the file stays readable)', async () => {
+    const path = join(work, 'no-final-newline.jsonl');
+    await appendHistory(path, [record(0)]);
+    await writeFile(path, (await readFile(path, 'utf8')).trimEnd());
+    assert.equal((await appendHistory(path, [record(1)])).length, 1);
+    assert.deepEqual((await readHistory(path)).map((r) => r.date), ['2026-01-01', '2026-01-02']);
+  });
+
   it('keeps every record when writers append concurrently', async () => {
     const path = join(work, 'concurrent.jsonl');
     await Promise.all(Array.from({ length: 12 }, (_, i) => appendHistory(path, [record(i, { toolchain: `1.${80 + i}` })])));

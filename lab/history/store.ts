@@ -85,7 +85,10 @@ export async function appendHistory(path: string, records: readonly HistoryRecor
       return true;
     });
     if (fresh.length === 0) return [];
-    await appendFile(path, fresh.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    // A last line without its newline (an editor, a hand merge) must not swallow the first new record.
+    const text = (await fileExists(path)) ? await readFile(path, 'utf8') : '';
+    const separator = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
+    await appendFile(path, separator + fresh.map((record) => `${JSON.stringify(record)}\n`).join(''));
     const handle = await open(path, 'r');
     await handle.sync();
     await handle.close();
