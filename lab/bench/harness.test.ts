@@ -78,6 +78,15 @@ describe('native harness', () => {
     assert.match(outcome.failures.get('not-cabi') ?? '', /does not export perf_lab_gzip_decompress/);
   });
 
+  it('refuses a CLI program that does not exist as a setup error naming it, before anything runs', async () => {
+    await assert.rejects(run([{ name: 'ghost', kind: 'cli', argv: ['/nonexistent/gzippy', '-d'] }, reference()]), (error: Error & { exitCode?: number }) => {
+      assert.match(error.message, /^ghost: the program "\/nonexistent\/gzippy" does not exist or is not executable\.$/);
+      assert.equal(error.exitCode, 1);
+      return true;
+    });
+    await assert.rejects(run([{ name: 'ghost', kind: 'cli', argv: ['perf-lab-no-such-program'] }, reference()]), /"perf-lab-no-such-program" does not exist or is not executable \(searched PATH\)/);
+  });
+
   it('reports a CLI decoder that exits non-zero', async () => {
     const outcome = await run([{ name: 'false', kind: 'cli', argv: ['sh', '-c', 'exit 4'] }, reference()]);
     assert.match(outcome.failures.get('false') ?? '', /command exited with status 4/);

@@ -1,5 +1,6 @@
-import { readFile, rm, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, rm, stat, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
@@ -142,10 +143,32 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
   return { samplesNs, failures, rounds, placement };
 }
 
+/** The program a CLI contender runs, found as the shell would find it (a path, or a name on PATH), or undefined. */
+async function findProgram(program: string): Promise<string | undefined> {
+  const candidates = program.includes('/') ? [program] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, program));
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, constants.X_OK);
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 /** Runs one interleaved benchmark of all contenders on one dataset. */
 export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
   const names = request.contenders.map((contender) => contender.name);
   if (new Set(names).size !== names.length) throw new LabError(step, `contender names must be unique, got ${names.join(', ')}`, 'give each contender its own name.');
+  // A program that is not there is a setup error (exit 1), not a contender that failed verification (exit 3).
+  for (const contender of request.contenders) {
+    if (contender.kind !== 'cli') continue;
+    const program = contender.argv[0] ?? '';
+    if (!(await findProgram(program))) {
+      throw new LabError(step, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes('/') ? '' : ' (searched PATH)'}.`, 'check the adapter\'s binary and command in the config (the {bin} placeholder names the built binary).');
+    }
+  }
   const binary = await buildHarness();
   const specDir = await mkdtemp(join(cacheRoot(), 'harness-spec-'));
   const specPath = join(specDir, 'spec.txt');
