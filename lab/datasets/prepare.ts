@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -93,7 +95,30 @@ async function compress(gzip: string, compressor: string, level: number, rawPath
     if (result.failed) {
       throw new LabError('datasets: compress', `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, 'check free disk space and that gzip works.');
     }
+    // Everything downstream trusts this file: it must decompress (zlib, not the compressor itself) to the raw bytes.
+    const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
+    if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
+      const what = roundTrip === null ? 'is not a valid gzip stream' : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
+      throw new LabError('datasets: compress', `the output of \`${commandLine(gzip, args)}\` ${what}.`, 'pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).');
+    }
   });
+}
+
+/** sha256 and size of a gzip file's decompressed bytes (all members), or null when it is not valid gzip. */
+async function gunzipDigest(path: string): Promise<{ sha256: string; bytes: number } | null> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip(), async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        hash.update(chunk);
+      }
+    });
+  } catch {
+    return null;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
 
 type RawSource = { source: string; standIn: boolean; produce: (rawPath: string) => Promise<void> };
