@@ -185,6 +185,23 @@ describe('perf-lab bench, end to end with real builds', () => {
   });
 });
 
+describe('perf-lab bench never loses a finished run', () => {
+  it('prints the report and keeps the results in a named fallback when --json cannot be written', async () => {
+    const config = await writeConfig('unwritable', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    // A folder that is a file: the results cannot be written there.
+    await writeFile(join(work, 'not-a-folder'), 'x');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', join(work, 'not-a-folder', 'results.json'));
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \|/);
+    const fallback = /the results were kept in (\S+\.json) \(the report is above\)/.exec(run.stderr);
+    assert.ok(fallback, run.stderr);
+    assert.match(run.stderr, /^perf-lab: bench: output: cannot write the results or report/m);
+    const kept = await readResults(fallback[1]!);
+    assert.equal(kept.datasets[0]!.label, 'LOGS');
+    await rm(fallback[1]!);
+  });
+});
+
 describe('perf-lab calibrate', () => {
   it('calibrates on libdeflate and on the configured head and stores the noisier as the floor', async () => {
     const config = await writeConfig('calibrate', {

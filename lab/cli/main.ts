@@ -11,7 +11,7 @@ import { publishChanges } from '../github/publish.js';
 import type { NoiseTraces } from '../bench/traces.js';
 import { compareWithBaselines, updateBaselines } from '../baselines/index.js';
 import { publishBaselines } from '../baselines/publish.js';
-import { projectRoot } from '../core/paths.js';
+import { cacheRoot, projectRoot } from '../core/paths.js';
 import { digestFile, writeFileAtomically } from '../core/files.js';
 import { LabError } from '../core/errors.js';
 import { demoConfig, demoOutputPaths } from '../demo/index.js';
@@ -74,11 +74,23 @@ function benchRun(config: Awaited<ReturnType<typeof loadBenchConfig>>, options: 
   return runBenchmark({ config, scale: options.scale, datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)), only: options.only, silesiaZip: options.silesiaZip, offline: options.offline });
 }
 
-async function writeOutputs(results: BenchResults, jsonPath: string | undefined, markdownPath: string | undefined): Promise<string> {
+/**
+ * Prints the report, then writes the results and report files. A finished run
+ * is never lost to an unwritable path: the report is already on stdout, and the
+ * results go to a fallback file that the error names.
+ */
+async function writeOutputs(results: BenchResults, jsonPath: string | undefined, markdownPath: string | undefined): Promise<void> {
   const markdown = markdownReport(results);
-  if (jsonPath) await writeResults(resolve(jsonPath), results);
-  if (markdownPath) await writeFileAtomically(resolve(markdownPath), markdown);
-  return markdown;
+  process.stdout.write(markdown);
+  try {
+    if (jsonPath) await writeResults(resolve(jsonPath), results);
+    if (markdownPath) await writeFileAtomically(resolve(markdownPath), markdown);
+  } catch (error) {
+    const fallback = join(cacheRoot(), 'results', `unsaved-${results.createdAt.replace(/[:.]/g, '-')}.json`);
+    const saved = await writeResults(fallback, results).then(() => true, () => false);
+    const why = error instanceof LabError ? error.message : (error as Error).message;
+    throw new LabError('bench: output', `cannot write the results or report (${why}).`, saved ? `the results were kept in ${fallback} (the report is above); fix the path and copy them there.` : 'no fallback could be written either (is the disk full?); the report is above.');
+  }
 }
 
 export function buildProgram(): Command {
@@ -132,7 +144,7 @@ export function buildProgram(): Command {
     .option('--markdown <file>', 'write the markdown report here')
     .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
       const results = await benchRun(await loadBenchConfig(options.config), options);
-      process.stdout.write(await writeOutputs(results, options.json, options.markdown));
+      await writeOutputs(results, options.json, options.markdown);
       if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
     });
 
@@ -155,7 +167,7 @@ export function buildProgram(): Command {
       const defaults = demoOutputPaths();
       const jsonPath = options.json ?? defaults.json;
       const markdownPath = options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
-      process.stdout.write(await writeOutputs(results, jsonPath, markdownPath));
+      await writeOutputs(results, jsonPath, markdownPath);
       info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
       if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
     });
