@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants6 = require_constants2();
+    var constants7 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants6.ERROR.OK) {
+          if (ret !== constants7.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants6.ERROR.PAUSED) {
+            } else if (ret === constants7.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants6.ERROR.OK) {
+        if (ret === constants7.ERROR.OK) {
           return null;
         }
-        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants6.ERROR[ret], data);
+        return new HTTPParserError(message, constants7.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants6.ERROR.PAUSED : 0;
+        return pause ? constants7.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists3 = this[kHeadersMap].get(lowercaseName);
         if (exists3) {
-          const delimiter = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists3.name,
-            value: `${exists3.value}${delimiter}${value}`
+            value: `${exists3.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -19176,15 +19176,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat3, path6, options2) {
-      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
+    function checkStat(stat4, path6, options2) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
       return checkPathExt(path6, options2);
     }
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat3) {
-        cb(er2, er2 ? false : checkStat(stat3, path6, options2));
+      fs4.stat(path6, function(er2, stat4) {
+        cb(er2, er2 ? false : checkStat(stat4, path6, options2));
       });
     }
     function sync(path6, options2) {
@@ -19200,20 +19200,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs4 = __require("fs");
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat3) {
-        cb(er2, er2 ? false : checkStat(stat3, options2));
+      fs4.stat(path6, function(er2, stat4) {
+        cb(er2, er2 ? false : checkStat(stat4, options2));
       });
     }
     function sync(path6, options2) {
       return checkStat(fs4.statSync(path6), options2);
     }
-    function checkStat(stat3, options2) {
-      return stat3.isFile() && checkMode(stat3, options2);
+    function checkStat(stat4, options2) {
+      return stat4.isFile() && checkMode(stat4, options2);
     }
-    function checkMode(stat3, options2) {
-      var mod = stat3.mode;
-      var uid = stat3.uid;
-      var gid = stat3.gid;
+    function checkMode(stat4, options2) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
       var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
       var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
       var u3 = parseInt("100", 8);
@@ -19859,8 +19859,8 @@ var require_common = __commonJS({
         }
         return debug3;
       }
-      function extend2(namespace, delimiter) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter === "undefined" ? ":" : delimiter) + namespace);
+      function extend2(namespace, delimiter2) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -20427,12 +20427,12 @@ var require_src2 = __commonJS({
     function check2(path6, isFile, isDirectory2) {
       log(`checking %s`, path6);
       try {
-        const stat3 = fs_1.statSync(path6);
-        if (stat3.isFile() && isFile) {
+        const stat4 = fs_1.statSync(path6);
+        if (stat4.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat3.isDirectory() && isDirectory2) {
+        if (stat4.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -26568,15 +26568,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+  if (key.includes(delimiter2)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
   }
-  if (convertedValue.includes(delimiter)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+  if (convertedValue.includes(delimiter2)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
   }
-  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
+  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -29034,8 +29034,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter) => {
-  const escapedDelim = escapeRegex(delimiter ?? ":");
+var mac = (delimiter2) => {
+  const escapedDelim = escapeRegex(delimiter2 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -63238,7 +63238,9 @@ async function buildLibdeflate(source, options2 = {}) {
 }
 
 // lab/datasets/prepare.ts
+import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
+import { createGunzip } from "node:zlib";
 import { copyFile as copyFile3, mkdir as mkdir7, open as open4, readdir as readdir6, rm as rm8 } from "node:fs/promises";
 import { join as join10, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
@@ -63526,7 +63528,27 @@ async function compress(gzip, compressor, level, rawPath, compressedPath) {
     if (result.failed) {
       throw new LabError("datasets: compress", `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, "check free disk space and that gzip works.");
     }
+    const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
+    if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
+      const what = roundTrip === null ? "is not a valid gzip stream" : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
+      throw new LabError("datasets: compress", `the output of \`${commandLine(gzip, args)}\` ${what}.`, "pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).");
+    }
   });
+}
+async function gunzipDigest(path6) {
+  const hash2 = createHash3("sha256");
+  let bytes = 0;
+  try {
+    await pipeline2(createReadStream3(path6, { highWaterMark: 1 << 20 }), createGunzip(), async function* (chunks) {
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        hash2.update(chunk);
+      }
+    });
+  } catch {
+    return null;
+  }
+  return { sha256: hash2.digest("hex"), bytes };
 }
 async function downloadSilesia(target) {
   const progress = startProgress("datasets: download silesia.zip");
@@ -63672,8 +63694,9 @@ import { readFile as readFile6 } from "node:fs/promises";
 import { join as join12 } from "node:path";
 
 // lab/bench/harness.ts
-import { readFile as readFile5, rm as rm9, writeFile as writeFile5, mkdir as mkdir8, mkdtemp as mkdtemp5 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { constants as constants6 } from "node:fs";
+import { access as access2, readFile as readFile5, rm as rm9, stat as stat3, writeFile as writeFile5, mkdir as mkdir8, mkdtemp as mkdtemp5 } from "node:fs/promises";
+import { delimiter, join as join11 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("sample"), contender: external_exports.string(), round: external_exports.number().int().nonnegative(), warmup: external_exports.boolean(), ns: external_exports.number().int().positive() }),
@@ -63773,9 +63796,27 @@ function parseHarnessOutput(stdout, contenderNames) {
   if (rounds === void 0) throw new LabError(step4, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
   return { samplesNs, failures, rounds, placement };
 }
+async function findProgram(program) {
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join11(dir, program));
+  for (const candidate of candidates) {
+    try {
+      await access2(candidate, constants6.X_OK);
+      if ((await stat3(candidate)).isFile()) return candidate;
+    } catch {
+    }
+  }
+  return void 0;
+}
 async function runHarness(request2) {
   const names = request2.contenders.map((contender) => contender.name);
   if (new Set(names).size !== names.length) throw new LabError(step4, `contender names must be unique, got ${names.join(", ")}`, "give each contender its own name.");
+  for (const contender of request2.contenders) {
+    if (contender.kind !== "cli") continue;
+    const program = contender.argv[0] ?? "";
+    if (!await findProgram(program)) {
+      throw new LabError(step4, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`, "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).");
+    }
+  }
   const binary = await buildHarness();
   const specDir = await mkdtemp5(join11(cacheRoot(), "harness-spec-"));
   const specPath = join11(specDir, "spec.txt");
