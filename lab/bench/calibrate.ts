@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mean } from 'simple-statistics';
 import { LabError } from '../core/errors.js';
-import { fileExists, writeFileAtomically } from '../core/files.js';
+import { fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, projectRoot } from '../core/paths.js';
 import { verifyDatasetFiles, type DatasetEntry } from '../datasets/index.js';
@@ -90,7 +89,7 @@ export async function readCalibration(path = calibrationPath()): Promise<Calibra
   if (!(await fileExists(path))) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = await readJsonFile(path, 'calibration', 'run `perf-lab calibrate` again.');
   } catch (error) {
     warn(`calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return undefined;

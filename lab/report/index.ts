@@ -53,6 +53,11 @@ function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
     const target = `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
     return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
+  return failureCell(dataset);
+}
+
+/** Which contender failed and why, for a table cell. */
+function failureCell(dataset: DatasetResult): string {
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `❌ ${escapeCell(failures.join('; ') || 'no samples')}`;
 }
@@ -154,13 +159,11 @@ export function markdownReport(results: BenchResults): string {
  * libdeflate MB/s and their ratio).
  */
 export function compactTable(results: BenchResults): string {
-  const failure = (dataset: DatasetResult) =>
-    `❌ ${escapeCell(dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`).join('; ') || 'no samples')}`;
   const ratio = (comparison: Comparison | null) => (comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
   if (!results.base) {
     const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate)] : [failure(dataset), '', ''];
+      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), '', ''];
       lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
     }
     return lines.join('\n');
@@ -169,7 +172,7 @@ export function compactTable(results: BenchResults): string {
   const lines = [`| dataset | head MB/s | Δ vs base (${confidence}% interval) | verdict | head / libdeflate |`, '|---|---:|---:|---|---:|'];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | — | — | ${dataset.verified ? '—' : failure(dataset)} | — |`);
+      lines.push(`| ${escapeCell(dataset.label)} | — | — | ${dataset.verified ? '—' : failureCell(dataset)} | — |`);
       continue;
     }
     const verdict = dataset.headVsBase.verdict;

@@ -126,11 +126,13 @@ function intervalFrom(spread: LogSpread, standardError: number, df: number, conf
  */
 export function batchInterval(clusters: readonly (readonly number[])[], confidence = 0.95): Interval {
   const spread = logSpread(clusters);
-  const method =
-    spread.batches >= 2
-      ? `20% trimmed mean of per-batch median cycle log-ratios, Yuen t interval over ${spread.batches} batches`
-      : 'median cycle log-ratio of ONE batch, t interval of its cycles only (between-process variance not included)';
-  return intervalFrom(spread, spread.standardError, spread.df, confidence, method);
+  return intervalFrom(spread, spread.standardError, spread.df, confidence, ownScatterMethod(spread));
+}
+
+function ownScatterMethod(spread: LogSpread): string {
+  return spread.batches >= 2
+    ? `20% trimmed mean of per-batch median cycle log-ratios, Yuen t interval over ${spread.batches} batches`
+    : 'median cycle log-ratio of ONE batch, t interval of its cycles only (between-process variance not included)';
 }
 
 /** Relative half-width of an interval (0.005 = ±0.5%), as the stop rule and the report read it. */
@@ -180,7 +182,7 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   const observedSe = spread.batches >= 2 ? spread.standardError : null;
   const effect = Math.expm1(spread.logMean);
   if (observedSe === null && !calibration) {
-    const interval = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, batchInterval(clusters).method);
+    const interval = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, ownScatterMethod(spread));
     return {
       kind: 'inconclusive',
       effect,

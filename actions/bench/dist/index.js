@@ -62914,8 +62914,10 @@ function intervalFrom(spread, standardError, df, confidence, method) {
 }
 function batchInterval(clusters, confidence = 0.95) {
   const spread = logSpread(clusters);
-  const method = spread.batches >= 2 ? `20% trimmed mean of per-batch median cycle log-ratios, Yuen t interval over ${spread.batches} batches` : "median cycle log-ratio of ONE batch, t interval of its cycles only (between-process variance not included)";
-  return intervalFrom(spread, spread.standardError, spread.df, confidence, method);
+  return intervalFrom(spread, spread.standardError, spread.df, confidence, ownScatterMethod(spread));
+}
+function ownScatterMethod(spread) {
+  return spread.batches >= 2 ? `20% trimmed mean of per-batch median cycle log-ratios, Yuen t interval over ${spread.batches} batches` : "median cycle log-ratio of ONE batch, t interval of its cycles only (between-process variance not included)";
 }
 function relativeHalfWidth(interval) {
   return (interval.high - interval.low) / 2 / interval.estimate;
@@ -62928,7 +62930,7 @@ function decideChange(clusters, policy) {
   const observedSe = spread.batches >= 2 ? spread.standardError : null;
   const effect = Math.expm1(spread.logMean);
   if (observedSe === null && !calibration) {
-    const interval2 = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, batchInterval(clusters).method);
+    const interval2 = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, ownScatterMethod(spread));
     return {
       kind: "inconclusive",
       effect,
@@ -63690,7 +63692,6 @@ async function prepareDatasets(options2) {
 }
 
 // lab/bench/calibrate.ts
-import { readFile as readFile6 } from "node:fs/promises";
 import { join as join12 } from "node:path";
 
 // lab/bench/harness.ts
@@ -63980,7 +63981,7 @@ async function readCalibration(path6 = calibrationPath()) {
   if (!await fileExists(path6)) return void 0;
   let json2;
   try {
-    json2 = JSON.parse(await readFile6(path6, "utf8"));
+    json2 = await readJsonFile(path6, "calibration", "run `perf-lab calibrate` again.");
   } catch (error63) {
     warn(`calibration ${path6} is unreadable (${error63.message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return void 0;
@@ -64188,7 +64189,7 @@ async function runBenchmark(options2) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile9, rm as rm11 } from "node:fs/promises";
+import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile8, rm as rm11 } from "node:fs/promises";
 import { join as join16, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
@@ -64226,6 +64227,9 @@ function verifiedCell(dataset, targetHalfWidth) {
     const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
     return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
+  return failureCell(dataset);
+}
+function failureCell(dataset) {
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
 }
@@ -64307,12 +64311,11 @@ function markdownReport(results) {
 `;
 }
 function compactTable(results) {
-  const failure2 = (dataset) => `\u274C ${escapeCell(dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`).join("; ") || "no samples")}`;
   const ratio = (comparison2) => comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failure2(dataset), "", ""];
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -64321,7 +64324,7 @@ function compactTable(results) {
   const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failure2(dataset)} | \u2014 |`);
+      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
       continue;
     }
     const verdict = dataset.headVsBase.verdict;
@@ -68502,7 +68505,7 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/asm/index.ts
-import { mkdtemp as mkdtemp6, readFile as readFile7, rm as rm10 } from "node:fs/promises";
+import { mkdtemp as mkdtemp6, readFile as readFile6, rm as rm10 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename as basename3, join as join14 } from "node:path";
 
@@ -68747,7 +68750,7 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile6(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
     const dir = await mkdtemp6(join14(tmpdir(), "perf-lab-slice-"));
     try {
@@ -68796,7 +68799,7 @@ async function nameFromSymbolTable(binary, functions) {
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile7(path6);
+    bytes = await readFile6(path6);
   } catch (error63) {
     throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
   }
@@ -69185,7 +69188,7 @@ function findIdioms(analysis, flow) {
 }
 
 // lab/uarch/model.ts
-import { readFile as readFile8, readdir as readdir7 } from "node:fs/promises";
+import { readFile as readFile7, readdir as readdir7 } from "node:fs/promises";
 import { join as join15 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
@@ -69229,7 +69232,7 @@ async function readRaw(name) {
   const path6 = join15(modelsDir(), `${name}.json`);
   let json2;
   try {
-    json2 = JSON.parse(await readFile8(path6, "utf8"));
+    json2 = JSON.parse(await readFile7(path6, "utf8"));
   } catch {
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
   }
@@ -69385,7 +69388,7 @@ async function prCheck(options2) {
     let json2;
     const configPath = join16(headDir, options2.config);
     try {
-      json2 = JSON.parse(await readFile9(configPath, "utf8"));
+      json2 = JSON.parse(await readFile8(configPath, "utf8"));
     } catch (error63) {
       throw new LabError("pr-check: config", `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`, "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.");
     }

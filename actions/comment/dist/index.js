@@ -30676,6 +30676,9 @@ function verifiedCell(dataset, targetHalfWidth) {
     const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
     return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
+  return failureCell(dataset);
+}
+function failureCell(dataset) {
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
   return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
 }
@@ -30753,12 +30756,11 @@ function reportTitle(results) {
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
 }
 function compactTable(results) {
-  const failure2 = (dataset) => `\u274C ${escapeCell(dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`).join("; ") || "no samples")}`;
   const ratio = (comparison) => comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failure2(dataset), "", ""];
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -30767,7 +30769,7 @@ function compactTable(results) {
   const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failure2(dataset)} | \u2014 |`);
+      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
       continue;
     }
     const verdict = dataset.headVsBase.verdict;
