@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { disassemble, loadFunctions } from './index.js';
-import { buildControlFlow, fallThroughPath, pickHotLoop } from './cfg.js';
+import { enumeratePaths } from '../uarch/paths.js';
+import { buildControlFlow, nestedLoops, ownBlocks } from './cfg.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
 
@@ -128,15 +129,16 @@ describe('control flow and loops', () => {
     ]);
   });
 
-  it('picks the loop with the largest own body below an enclosing outer loop, or one given by address', () => {
-    assert.equal(pickHotLoop(flow)!.headerAddress, 8);
-    assert.equal(pickHotLoop(flow, 4)!.headerAddress, 4);
-    assert.equal(pickHotLoop(flow, 0x99), undefined);
+  it('tells a loop\'s own blocks from those of the loops nested in it', () => {
+    const outer = flow.loops.find((loop) => loop.headerAddress === 4)!;
+    assert.deepEqual(nestedLoops(flow, outer).map((loop) => loop.headerAddress), [8]);
+    assert.deepEqual(ownBlocks(flow, outer), [1, 3, 4]);
   });
 
-  it('follows the fall-through path from the header back to it', () => {
+  it('enumerates every path of one iteration, from the header back to it', () => {
     const outer = flow.loops.find((loop) => loop.headerAddress === 4)!;
-    assert.deepEqual(fallThroughPath(flow, outer), [1, 2, 3, 4]);
+    assert.deepEqual(enumeratePaths(flow, outer), { paths: [[1, 2, 3, 4]], complete: true });
+    assert.deepEqual(enumeratePaths(flow, outer, 0), { paths: [], complete: false });
   });
 });
 

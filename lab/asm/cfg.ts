@@ -118,65 +118,18 @@ function naturalLoops(blocks: readonly BasicBlock[], dominators: readonly Set<nu
   });
 }
 
+/** Loops nested inside `loop`. */
+export function nestedLoops(flow: ControlFlow, loop: Loop): Loop[] {
+  return flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b)));
+}
+
+/** Blocks of a loop that are not inside a loop nested in it. */
+export function ownBlocks(flow: ControlFlow, loop: Loop): number[] {
+  const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
+  return loop.blocks.filter((id) => !nested.has(id));
+}
+
 /** Instructions of a loop that are not inside a loop nested in it. */
 export function ownInstructionCount(flow: ControlFlow, loop: Loop): number {
-  const nested = new Set(flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b))).flatMap((other) => other.blocks));
-  return loop.blocks.filter((id) => !nested.has(id)).reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0);
-}
-
-/**
- * The hot-loop rule: the loop with the largest own body (instructions not in a
- * nested loop), not counting an outermost loop that encloses others. A
- * decoder's innermost loops are its match-copy loops and its outermost loop
- * walks blocks; the decode loop is the big body between them. In a function
- * with one loop, that loop. `address` picks the loop whose header is there.
- */
-export function pickHotLoop(flow: ControlFlow, address?: number): Loop | undefined {
-  if (address !== undefined) return flow.loops.find((loop) => loop.headerAddress === address);
-  const candidates = flow.loops.filter((loop) => loop.innermost || loop.depth > 1);
-  const pool = candidates.length > 0 ? candidates : flow.loops;
-  return [...pool].sort((a, b) => ownInstructionCount(flow, b) - ownInstructionCount(flow, a) || a.headerAddress - b.headerAddress)[0];
-}
-
-/**
- * Paths through one iteration: from the header to each latch, staying inside
- * the loop, each block once (at most `limit` paths, longest kept first).
- */
-export function iterationPaths(flow: ControlFlow, loop: Loop, limit = 64): number[][] {
-  const inLoop = new Set(loop.blocks);
-  const latches = new Set(loop.latches);
-  const paths: number[][] = [];
-  const walk = (block: number, path: number[]) => {
-    if (paths.length >= limit * 4) return;
-    const next = [...path, block];
-    if (latches.has(block)) paths.push(next);
-    for (const successor of flow.blocks[block]!.successors) {
-      if (successor === loop.header || !inLoop.has(successor) || next.includes(successor)) continue;
-      walk(successor, next);
-    }
-  };
-  walk(loop.header, []);
-  const size = (path: number[]) => path.reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0);
-  return paths.sort((a, b) => size(b) - size(a)).slice(0, limit);
-}
-
-/**
- * The likely path through one iteration: from the header, at each branch keep
- * to the fall-through block (compilers lay out the likely side, e.g. under
- * likely()/unlikely() hints, as fall-through) unless it leaves the loop or was
- * already visited; stop at the block that branches back to the header.
- */
-export function fallThroughPath(flow: ControlFlow, loop: Loop): number[] | undefined {
-  const inLoop = new Set(loop.blocks);
-  const path: number[] = [];
-  let block = loop.header;
-  for (;;) {
-    path.push(block);
-    const successors = flow.blocks[block]!.successors;
-    if (loop.latches.includes(block) && successors.includes(loop.header)) return path;
-    const ordered = [...successors].sort((a, b) => (a === block + 1 ? -1 : b === block + 1 ? 1 : 0));
-    const next = ordered.find((candidate) => inLoop.has(candidate) && candidate !== loop.header && !path.includes(candidate));
-    if (next === undefined) return undefined;
-    block = next;
-  }
+  return ownBlocks(flow, loop).reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0);
 }

@@ -6,7 +6,7 @@ import { LabError } from '../core/errors.js';
 import { findFunctions, parseListing, type AsmFunction } from './parse.js';
 
 export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
-export { buildControlFlow, pickHotLoop, fallThroughPath, iterationPaths, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
+export { buildControlFlow, nestedLoops, ownBlocks, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
 
 /**
  * Disassemblers to try, in order: LLVM's (ELF and Mach-O), GNU's for AArch64, then macOS otool.
@@ -14,11 +14,11 @@ export { buildControlFlow, pickHotLoop, fallThroughPath, iterationPaths, ownInst
  * `<unknown>`. Every feature (`--mattr=+all`, LLVM 16+), else the Apple M1's (`--mcpu=apple-m1`).
  */
 const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
-  { command: ['llvm-objdump', '-d', '--no-show-raw-insn', '--mattr=+all'], name: 'llvm-objdump' },
-  { command: ['llvm-objdump', '-d', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'llvm-objdump' },
-  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn', '--mattr=+all'], name: 'xcrun llvm-objdump' },
-  { command: ['xcrun', 'llvm-objdump', '-d', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'xcrun llvm-objdump' },
-  { command: ['aarch64-linux-gnu-objdump', '-d'], name: 'aarch64-linux-gnu-objdump' },
+  { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'], name: 'llvm-objdump' },
+  { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'llvm-objdump' },
+  { command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'], name: 'xcrun llvm-objdump' },
+  { command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'xcrun llvm-objdump' },
+  { command: ['aarch64-linux-gnu-objdump', '-d', '-l'], name: 'aarch64-linux-gnu-objdump' },
   { command: ['otool', '-tvV'], name: 'otool' },
 ];
 

@@ -15,6 +15,8 @@ export interface Instruction {
   target: number | null;
   /** The line as the disassembler printed it (for reports). */
   text: string;
+  /** `file:line` of the source it was compiled from, when the listing carries line numbers (debug info). */
+  sourceLine?: string;
 }
 
 export interface AsmFunction {
@@ -64,6 +66,8 @@ const OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 const FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
 const UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
 const OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
+/** llvm-objdump -l prints `; /path/file.c:123`, GNU objdump -l `/path/file.c:123 (discriminator 2)`. */
+const SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
 
 export function detectFormat(listing: string): ListingFormat {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return 'otool';
@@ -75,9 +79,15 @@ export function detectFormat(listing: string): ListingFormat {
 export function parseListing(listing: string, format: ListingFormat = detectFormat(listing)): AsmFunction[] {
   const functions: AsmFunction[] = [];
   let current: AsmFunction | undefined;
+  let sourceLine: string | undefined;
   for (const raw of listing.split('\n')) {
     const line = raw.replace(/\s+$/, '');
     if (!line) continue;
+    const source = format === 'otool' ? null : SOURCE_LINE.exec(line);
+    if (source && /\.\w+$/.test(source[1]!)) {
+      sourceLine = `${source[1]!.split('/').pop()}:${source[2]}`;
+      continue;
+    }
     if (format === 'otool') {
       if (/^\(__TEXT,__text\) section/.test(line)) continue;
       const instruction = OTOOL_LINE.exec(line);
@@ -93,19 +103,21 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
     const header = FUNCTION_HEADER.exec(line);
     if (header) {
       functions.push((current = { name: header[2]!, instructions: [] }));
+      sourceLine = undefined;
       continue;
     }
     // An encoding the disassembler could not decode (llvm-objdump `<unknown>`, GNU `.inst`) is still an
     // instruction: kept as `unknown`, so the loop keeps its shape and the result is marked inexact.
     const undecoded = UNDECODED_LINE.exec(line);
     if (undecoded && current) {
-      current.instructions.push({ address: parseInt(undecoded[1]!, 16), mnemonic: 'unknown', operands: '', target: null, text: line.trim() });
+      current.instructions.push({ address: parseInt(undecoded[1]!, 16), mnemonic: 'unknown', operands: '', target: null, text: line.trim(), ...(sourceLine ? { sourceLine } : {}) });
       continue;
     }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
       if (/^\.(word|long)$/.test(instruction[2]!)) continue; // data in the text section, not executed
-      current.instructions.push(makeInstruction(instruction[1]!, instruction[2]!, instruction[3]!, line.trim()));
+      const made = makeInstruction(instruction[1]!, instruction[2]!, instruction[3]!, line.trim());
+      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
     }
   }
   return functions.filter((fn) => fn.instructions.length > 0);

@@ -288,22 +288,22 @@ export function buildProgram(): Command {
     .option('--binary <file>', 'ARM64 binary, object or library, or a listing (llvm-objdump -d, objdump -d, otool -tvV)')
     .option('--function <name>', 'function name (mangled or demangled, or /regex/)')
     .option('--cpu <model>', 'CPU model (lab/uarch/models): apple-m1, apple-m2, apple-m3, llvm-mca-apple-m1', 'apple-m1')
-    .option('--loop <address>', 'analyse the loop whose header is at this address (hex) instead of the hot-loop rule')
+    .option('--loop <pin>', 'pin the decode loop instead of choosing it by evidence: header address (0x5cc), offset from the function start (+0x5cc) or source line (file.c:123, needs debug info)')
+    .option('--reference-loop <pin>', 'diff mode: pin the loop in --reference the same way')
     .option('--base <file>', 'diff mode: the base build (binary or listing)')
     .option('--head <file>', 'diff mode: the head build (binary or listing)')
     .option('--reference <file>', 'diff mode: libdeflate (binary, object or listing)')
     .option('--reference-function <name>', 'function in --reference', 'libdeflate_deflate_decompress_ex')
     .option('--json <file>', 'write the analysis as JSON')
     .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
-    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string; all?: boolean }) => {
-      const loopAddress = options.loop === undefined ? undefined : parseInt(options.loop.replace(/^0x/, ''), 16);
-      if (options.loop !== undefined && !Number.isFinite(loopAddress)) throw new LabError('analyze', `--loop ${options.loop} is not a hex address.`, 'pass the loop header address as printed, e.g. --loop 0x5e4.');
+    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; referenceLoop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string; all?: boolean }) => {
+      const loop = options.loop;
       const model = await loadCpuModel(options.cpu);
       if (options.base || options.head) {
         if (!options.base || !options.head || !options.function) throw new LabError('analyze', 'diff mode needs --base, --head and --function.', 'pass all three (and --reference for libdeflate).');
-        const base = await analyzeLoop({ path: options.base, functionName: options.function, cpu: options.cpu, loopAddress }, model);
-        const head = await analyzeLoop({ path: options.head, functionName: options.function, cpu: options.cpu, loopAddress }, model);
-        const reference = options.reference ? await analyzeLoop({ path: options.reference, functionName: options.referenceFunction, cpu: options.cpu }, model) : undefined;
+        const base = await analyzeLoop({ path: options.base, functionName: options.function, cpu: options.cpu, loop }, model);
+        const head = await analyzeLoop({ path: options.head, functionName: options.function, cpu: options.cpu, loop }, model);
+        const reference = options.reference ? await analyzeLoop({ path: options.reference, functionName: options.referenceFunction, cpu: options.cpu, loop: options.referenceLoop }, model) : undefined;
         if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify({ base, head, reference: reference ?? null }, null, 2)}\n`);
         process.stdout.write(criticalPathDiff(base, head, reference));
         return;
@@ -315,7 +315,7 @@ export function buildProgram(): Command {
         process.stdout.write(reports.map(textReport).join('\n'));
         return;
       }
-      const report = await analyzeLoop({ path: options.binary, functionName: options.function, cpu: options.cpu, loopAddress }, model);
+      const report = await analyzeLoop({ path: options.binary, functionName: options.function, cpu: options.cpu, loop }, model);
       if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(textReport(report));
     });

@@ -109,7 +109,7 @@ async function gunzipDigest(path: string): Promise<{ sha256: string; bytes: numb
   const hash = createHash('sha256');
   let bytes = 0;
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip(), async function* (chunks: AsyncIterable<Buffer>) {
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip(), async function (chunks: AsyncIterable<Buffer>) {
       for await (const chunk of chunks) {
         bytes += chunk.length;
         hash.update(chunk);

@@ -121,11 +121,15 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
  * The critical-path section for base, head and libdeflate builds. It reads
  * ARM64 code: on another host the builds are not ARM64, and the section says so.
  */
-export async function hotLoopSection(builds: { base: string; head: string; reference: string }, functionName: string, cpu: string): Promise<string> {
+export async function hotLoopSection(builds: { base: string; head: string; reference: string }, functionName: string, cpu: string, pins: { loop?: string; referenceLoop?: string } = {}): Promise<string> {
   if (process.arch !== 'arm64') {
     return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
   }
   const model = await loadCpuModel(cpu);
-  const analyse = (path: string, name: string) => analyzeLoop({ path, functionName: name, cpu }, model);
-  return criticalPathDiff(await analyse(builds.base, functionName), await analyse(builds.head, functionName), await analyse(builds.reference, 'libdeflate_deflate_decompress_ex'));
+  const analyse = (path: string, name: string, loop?: string) => analyzeLoop({ path, functionName: name, cpu, loop }, model);
+  return criticalPathDiff(
+    await analyse(builds.base, functionName, pins.loop),
+    await analyse(builds.head, functionName, pins.loop),
+    await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop),
+  );
 }

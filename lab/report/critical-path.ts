@@ -24,43 +24,102 @@ function chain(report: LoopReport, changedAgainst?: LoopReport): string {
   return links.length ? links.join(' → ') : '(no loop-carried dependency)';
 }
 
+/** Why a column's loop cannot be compared, or nothing when it has a decode loop's shape. */
+function notADecodeLoop(report: LoopReport): string | undefined {
+  // A pinned loop is the maintainer's word for its role.
+  if (report.loopChoice.decodeLoop || report.loopChoice.how === 'pinned') return undefined;
+  return `the loop analysed in ${report.function} (${hex(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+}
+
+/** Per role: usual-path cycles and instructions for each column, matched by role, never by layout. */
+function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): string[] {
+  const columns = [base, head, ...(reference ? [reference] : [])];
+  const names = [...new Set(columns.flatMap((report) => report.roles.map((role) => role.roleName)))];
+  const order = (name: string) => Math.min(...columns.flatMap((report) => report.roles.map((role, i) => (role.roleName === name ? i : Number.POSITIVE_INFINITY))));
+  names.sort((a, b) => order(a) - order(b));
+  const cell = (report: LoopReport, name: string) => {
+    const role = report.roles.find((entry) => entry.roleName === name);
+    if (!role) return '—';
+    return `${atLeast(role.analysis)}${cycles(role.analysis.predictedCycles)} · ${role.analysis.instructions} ins`;
+  };
+  const delta = (name: string) => {
+    const before = base.roles.find((entry) => entry.roleName === name);
+    const after = head.roles.find((entry) => entry.roleName === name);
+    if (!before || !after) return before ? 'path gone' : after ? 'new path' : '';
+    const text = signed(Math.round((after.analysis.predictedCycles - before.analysis.predictedCycles) * 100) / 100);
+    return before.analysis.exact && after.analysis.exact ? text : `${text} (not exact)`;
+  };
+  return [
+    `| path role (usual path: predicted cycles · instructions) | base | head | Δ head − base |${reference ? ' libdeflate |' : ''}`,
+    `|---|---:|---:|---:|${reference ? '---:|' : ''}`,
+    ...names.map((name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ''}`),
+  ];
+}
+
 /**
- * The PR-comment section: cycles/iteration, critical path, instructions, ILP
- * and idioms for base, head and libdeflate, and each critical chain with the
- * head's instructions that are new against base marked.
+ * The PR-comment section: for base, head and libdeflate, the decode loop each
+ * was analysed on, every path role's usual path matched by role (so a layout
+ * change alone shows no difference), the headline (match) path's critical path,
+ * instructions, ILP and idioms, and each critical chain with the head's
+ * instructions that are new against base marked. When a build's loop does not
+ * have a decode loop's shape, it says so instead of printing a diff.
  */
 export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?: LoopReport): string {
-  const columns = [base, head, ...(reference ? [reference] : [])];
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})`;
+  const unmatched = [base, head].map(notADecodeLoop);
+  if (unmatched.some(Boolean)) {
+    return `${[
+      title,
+      '',
+      `Not compared: ${unmatched.map((why, i) => (why ? `${i === 0 ? 'base' : 'head'}: ${escapeCell(why)}` : '')).filter(Boolean).join('; ')}.`,
+      'Pin the decode loop with the analyze action\'s `loop` input (or `perf-lab analyze --loop`): a header address, `+offset` or `file.rs:line`.',
+    ].join('\n')}\n`;
+  }
+  const referenceProblem = reference ? notADecodeLoop(reference) : undefined;
+  const shown = referenceProblem ? undefined : reference;
+  const columns = [base, head, ...(shown ? [shown] : [])];
   const inexact = columns.filter((report) => !report.analysis.exact);
   // A figure resting on an instruction without a model entry is a lower bound, and so is any difference taken with it.
   const bounded = (report: LoopReport, text: string) => `${atLeast(report.analysis)}${text}`;
+  const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
   const row = (label: string, value: (report: LoopReport) => number, format: (n: number) => string = cycles, lowerBound = true) => {
     const cell = (report: LoopReport) => (lowerBound ? bounded(report, format(value(report))) : format(value(report)));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
-    const deltaCell = lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
-    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${reference ? ` ${cell(reference)} |` : ''}`;
+    const deltaCell = base.headlineRole !== head.headlineRole ? 'other role' : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
+    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ''}`;
   };
+  const loopLine = (name: string, report: LoopReport) =>
+    `- **${name}**: ${escapeCell(report.function)}, loop at ${hex(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+'} paths in ${report.roles.length} roles`;
   const lines = [
-    `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})`,
+    title,
     '',
-    `| | base | head | Δ head − base |${reference ? ' libdeflate |' : ''}`,
-    `|---|---:|---:|---:|${reference ? '---:|' : ''}`,
+    ...roleTable(base, head, shown),
+    '',
+    `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? '' : ' (⚠️ not every build has this role; its row compares different roles)'}.`,
+    '',
+    `| | base | head | Δ head − base |${shown ? ' libdeflate |' : ''}`,
+    `|---|---:|---:|---:|${shown ? '---:|' : ''}`,
     row('predicted cycles/iteration', (r) => r.analysis.predictedCycles),
     row('critical path (cycles/iteration)', (r) => r.analysis.criticalPathCycles),
     row('instructions/iteration', (r) => r.analysis.instructions, String, false),
     row('ILP (instructions / critical path)', (r) => r.analysis.ilp, (n) => n.toFixed(2), false),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ''}`,
+    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ''}`,
     ...inexact.map((report) => `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`),
+    ...(referenceProblem ? [`\n⚠️ libdeflate not shown: ${escapeCell(referenceProblem)}.`] : []),
     '',
-    `| idiom | base | head |${reference ? ' libdeflate |' : ''}`,
-    `|---|:-:|:-:|${reference ? ':-:|' : ''}`,
+    `| idiom (on any path) | base | head |${shown ? ' libdeflate |' : ''}`,
+    `|---|:-:|:-:|${shown ? ':-:|' : ''}`,
     ...head.idioms.map((idiom, i) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r) => (r.idioms[i]?.found ? '✓' : '✗')).join(' | ')} |`),
     '',
-    '<details><summary>critical chains (head instructions new against base marked <b>+</b>)</summary>',
+    '<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>',
     '',
-    `- **head** (${escapeCell(head.function)}, loop at ${hex(head.hotLoop.headerAddress)}): ${chain(head, base)}`,
-    `- **base** (${escapeCell(base.function)}, loop at ${hex(base.hotLoop.headerAddress)}): ${chain(base)}`,
-    ...(reference ? [`- **libdeflate** (${escapeCell(reference.function)}, loop at ${hex(reference.hotLoop.headerAddress)}): ${chain(reference)}`] : []),
+    loopLine('head', head),
+    loopLine('base', base),
+    ...(shown ? [loopLine('libdeflate', shown)] : []),
+    '',
+    `- **head** chain: ${chain(head, base)}`,
+    `- **base** chain: ${chain(base)}`,
+    ...(shown ? [`- **libdeflate** chain: ${chain(shown)}`] : []),
     '',
     '</details>',
   ];

@@ -154,7 +154,12 @@ describe('instructions the disassembler or the model does not know', () => {
     const dir = mkdtempSync(join(tmpdir(), 'perf-lab-unknown-'));
     try {
       writeFileSync(join(dir, 'crc.txt'), decoded);
-      const report = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
+      const chosen = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
+      assert.equal(chosen.loopChoice.decodeLoop, false);
+      assert.match(criticalPathDiff(chosen, chosen), /Not compared: base: the loop analysed in crcloop \(0x8, evidence\) does not have a decode loop's shape/);
+      // Pinned, the maintainer vouches for the loop's role: the diff is printed.
+      const report = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1', loop: '+0x8' }, m1);
+      assert.equal(report.loopChoice.how, 'pinned');
       assert.equal(report.analysis.exact, false);
       assert.deepEqual(report.analysis.unknownMnemonics, ['crc32cx']);
       const text = textReport(report);

@@ -1,5 +1,5 @@
 import type { Instruction } from '../asm/parse.js';
-import { semanticsOf, type Semantics } from '../asm/semantics.js';
+import { physicalRegister, semanticsOf, splitOperands, type Semantics } from '../asm/semantics.js';
 import type { ClassTiming, CpuModel } from './model.js';
 
 /** One instruction of the analysed iteration, with what the model says about it. */
@@ -29,6 +29,21 @@ export interface ChainLink {
   via: string;
 }
 
+/** The cycle bounds of one iteration, without the chain and slack (cheap enough to run on every path of a loop). */
+export interface IterationBounds {
+  instructions: number;
+  criticalPathCycles: number;
+  resourceBoundCycles: number;
+  resourceBottleneck: string;
+  frontEndBoundCycles: number;
+  predictedCycles: number;
+  bound: 'critical path' | 'resources' | 'front end';
+  ilp: number;
+  unknownMnemonics: string[];
+  unknownInstructions: number;
+  exact: boolean;
+}
+
 export interface LoopAnalysis {
   instructions: number;
   /** Loop-carried critical path: the largest (total latency / iterations spanned) over dependency cycles. */
@@ -55,8 +70,20 @@ export interface LoopAnalysis {
   memoryPairsAssumedIndependent: number;
 }
 
+/** The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model gives one. */
 function timingOf(model: CpuModel, instruction: Instruction, semantics: Semantics): ClassTiming {
-  return model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  if (semantics.registerForm && timing.registerUnits) return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.indexedAddress && timing.indexedUops !== undefined) return { ...timing, uops: timing.indexedUops };
+  return timing;
+}
+
+// Paths of one loop share their instructions: decode each once.
+const semanticsCache = new WeakMap<Instruction, Semantics>();
+function cachedSemantics(instruction: Instruction): Semantics {
+  let semantics = semanticsCache.get(instruction);
+  if (!semantics) semanticsCache.set(instruction, (semantics = semanticsOf(instruction)));
+  return semantics;
 }
 
 const FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
@@ -64,7 +91,7 @@ const FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
 /** Builds the dependency graph of one iteration (instructions in execution order; the last feeds the first). */
 export function dependencyGraph(instructions: readonly Instruction[], model: CpuModel): { nodes: Node[]; edges: Edge[]; memoryPairsAssumedIndependent: number } {
   const nodes: Node[] = instructions.map((instruction, index) => {
-    const semantics = semanticsOf(instruction);
+    const semantics = cachedSemantics(instruction);
     return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
   });
   if (model.compareBranchFusion) {
@@ -74,52 +101,123 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
     });
   }
   const edges: Edge[] = [];
-  const n = nodes.length;
+  const producerLatency = (producer: Node) =>
+    producer.semantics.registerForm && producer.timing.registerLatency !== undefined ? producer.timing.registerLatency : producer.timing.latency;
+  // A multiply-add reads its addend late (the model's addendLatency): a value arriving there may be that much later.
+  const lateAddend = (consumer: Node, register: string): number | undefined => {
+    const addendLatency = consumer.timing.addendLatency;
+    if (consumer.semantics.class !== 'madd' || addendLatency === undefined) return undefined;
+    const operands = splitOperands(consumer.instruction.operands).map((operand) => physicalRegister(operand));
+    if (operands[3] !== register || operands[1] === register || operands[2] === register) return undefined;
+    return consumer.timing.latency - addendLatency;
+  };
   const resultLatency = (producer: Node, register: string, consumer: Node): number => {
     // A pre/post-index base update is an address add: ALU latency, whatever the load's latency.
     if (producer.semantics.writeback === register) return model.classes.alu.latency;
+    const late = lateAddend(consumer, register);
+    if (late !== undefined) return Math.max(0, producerLatency(producer) - late);
     const timing = producer.timing;
     if (producer.semantics.class === 'load') {
       if (producer.semantics.indexedAddress && timing.indexedLatency !== undefined) return timing.indexedLatency;
       if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== undefined) return timing.addressLatency;
     }
-    if (producer.semantics.registerForm && timing.registerLatency !== undefined) return timing.registerLatency;
-    return timing.latency;
+    return producerLatency(producer);
   };
-  // Last writer of each register / the flags, scanning the iteration twice: the second pass sees the previous iteration's writers.
+  // Each read's producer: the last writer before it in the iteration, else (distance 1) the iteration's last writer.
+  const finalWriter = new Map<string, number>();
+  const writesOf = (node: Node) => (node.semantics.writesFlags ? [...node.semantics.writes, 'nzcv'] : node.semantics.writes);
+  nodes.forEach((node, i) => writesOf(node).forEach((register) => finalWriter.set(register, i)));
+  const currentWriter = new Map<string, number>();
   for (const [j, consumer] of nodes.entries()) {
-    const needs = [...consumer.semantics.reads.map((register) => ({ register })), ...(consumer.semantics.readsFlags ? [{ register: 'nzcv' }] : [])];
-    for (const { register } of needs) {
-      const writes = (node: Node) => (register === 'nzcv' ? node.semantics.writesFlags : node.semantics.writes.includes(register));
-      let producer = -1;
-      let distance: 0 | 1 = 0;
-      for (let i = j - 1; i >= 0; i--) if (writes(nodes[i]!)) { producer = i; break; }
-      if (producer < 0) {
-        for (let i = n - 1; i >= j; i--) if (writes(nodes[i]!)) { producer = i; distance = 1; break; }
-      }
-      if (producer < 0) continue; // loop-invariant input
+    const needs = consumer.semantics.readsFlags ? [...consumer.semantics.reads, 'nzcv'] : consumer.semantics.reads;
+    for (const register of needs) {
+      const before = currentWriter.get(register);
+      const producer = before ?? finalWriter.get(register);
+      if (producer === undefined) continue; // loop-invariant input
+      const distance: 0 | 1 = before === undefined ? 1 : 0;
       const from = nodes[producer]!;
-      const flagLatency = from.semantics.registerForm && from.timing.registerLatency !== undefined ? from.timing.registerLatency : from.timing.latency;
-      edges.push({ from: producer, to: j, latencyCycles: register === 'nzcv' ? flagLatency : resultLatency(from, register, consumer), distance, via: register === 'nzcv' ? 'flags' : register.replace(/^r/, 'x') });
+      const latencyCycles = register === 'nzcv' ? producerLatency(from) : resultLatency(from, register, consumer);
+      edges.push({ from: producer, to: j, latencyCycles, distance, via: register === 'nzcv' ? 'flags' : register.replace(/^r/, 'x') });
     }
+    for (const register of writesOf(consumer)) currentWriter.set(register, j);
   }
   // Memory: a load after a store to the same base register and offset (base not redefined between) waits for forwarding.
   let memoryPairsAssumedIndependent = 0;
-  for (const [j, load] of nodes.entries()) {
-    if (load.semantics.memory !== 'load') continue;
-    for (const [i, store] of nodes.entries()) {
-      if (store.semantics.memory !== 'store') continue;
-      const sameAddress = store.semantics.address && load.semantics.address && store.semantics.address.base === load.semantics.address.base && store.semantics.address.offset === load.semantics.address.offset && store.semantics.address.offset !== '(writeback)';
-      const between = i < j ? nodes.slice(i + 1, j) : [...nodes.slice(i + 1), ...nodes.slice(0, j)];
-      const baseStable = !between.some((node) => node.semantics.writes.includes(store.semantics.address?.base ?? ''));
-      if (sameAddress && baseStable) edges.push({ from: i, to: j, latencyCycles: model.storeToLoadLatency, distance: i < j ? 0 : 1, via: 'memory' });
-      else memoryPairsAssumedIndependent++;
+  const redefines = (register: string, from: number, to: number) => {
+    // Writes of `register` strictly between store `from` and load `to` (wrapping into the next iteration when to <= from).
+    const range = from < to ? nodes.slice(from + 1, to) : [...nodes.slice(from + 1), ...nodes.slice(0, to)];
+    return range.some((node) => node.semantics.writes.includes(register));
+  };
+  const loads = nodes.filter((node) => node.semantics.memory === 'load');
+  const stores = nodes.filter((node) => node.semantics.memory === 'store');
+  for (const load of loads) {
+    for (const store of stores) {
+      const a = store.semantics.address;
+      const b = load.semantics.address;
+      const sameAddress = a && b && a.base === b.base && a.offset === b.offset && a.offset !== '(writeback)';
+      if (sameAddress && !redefines(a.base, store.index, load.index)) {
+        edges.push({ from: store.index, to: load.index, latencyCycles: model.storeToLoadLatency, distance: store.index < load.index ? 0 : 1, via: 'memory' });
+      } else memoryPairsAssumedIndependent++;
     }
   }
   return { nodes, edges, memoryPairsAssumedIndependent };
 }
 
-/** Largest cycle ratio (latency / distance) by binary search with Bellman-Ford, and one cycle achieving it. */
+/**
+ * The largest cycle ratio (latency / iterations spanned). Edges within an
+ * iteration run forward in program order, so every cycle is a chain of
+ * loop-carried edges, each followed by a forward path to the next one's source:
+ * reduced to the sources of carried edges (one iteration per step), the ratio is
+ * that graph's maximum mean cycle (Karp 1978). Exact, and fast enough for every
+ * path of a loop.
+ */
+export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): number {
+  const carried = edges.filter((edge) => edge.distance === 1);
+  if (carried.length === 0 || n === 0) return 0;
+  const forward: Edge[][] = Array.from({ length: n }, () => []);
+  for (const edge of edges) if (edge.distance === 0) forward[edge.from]!.push(edge);
+  const sources = [...new Set(carried.map((edge) => edge.from))];
+  const slot = new Map(sources.map((node, i) => [node, i]));
+  const k = sources.length;
+  const weight = Array.from({ length: k }, () => new Float64Array(k).fill(Number.NEGATIVE_INFINITY));
+  const longestFrom = new Map<number, Float64Array>();
+  for (const edge of carried) {
+    let longest = longestFrom.get(edge.to);
+    if (!longest) {
+      longest = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+      longest[edge.to] = 0;
+      for (let u = edge.to; u < n; u++) {
+        if (longest[u] === Number.NEGATIVE_INFINITY) continue;
+        for (const next of forward[u]!) if (longest[u]! + next.latencyCycles > longest[next.to]!) longest[next.to] = longest[u]! + next.latencyCycles;
+      }
+      longestFrom.set(edge.to, longest);
+    }
+    const row = weight[slot.get(edge.from)!]!;
+    for (const [target, j] of slot) if (longest[target]! + edge.latencyCycles > row[j]!) row[j] = longest[target]! + edge.latencyCycles;
+  }
+  // Karp: D[m][v] = heaviest walk of m steps ending at v (from anywhere).
+  const walks = [new Float64Array(k).fill(0)];
+  for (let m = 1; m <= k; m++) {
+    const previous = walks[m - 1]!;
+    const current = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
+    for (let u = 0; u < k; u++) {
+      if (previous[u] === Number.NEGATIVE_INFINITY) continue;
+      const row = weight[u]!;
+      for (let v = 0; v < k; v++) if (previous[u]! + row[v]! > current[v]!) current[v] = previous[u]! + row[v]!;
+    }
+    walks.push(current);
+  }
+  let best = 0;
+  for (let v = 0; v < k; v++) {
+    if (walks[k]![v] === Number.NEGATIVE_INFINITY) continue;
+    let worst = Number.POSITIVE_INFINITY;
+    for (let m = 0; m < k; m++) if (walks[m]![v] !== Number.NEGATIVE_INFINITY) worst = Math.min(worst, (walks[k]![v]! - walks[m]![v]!) / (k - m));
+    if (worst > best && Number.isFinite(worst)) best = worst;
+  }
+  return best;
+}
+
+/** The largest cycle ratio and one dependency cycle achieving it (a Bellman-Ford search at that ratio). */
 function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; cycle: Edge[] } {
   const carried = edges.filter((edge) => edge.distance === 1);
   if (carried.length === 0 || n === 0) return { ratio: 0, cycle: [] };
@@ -152,19 +250,10 @@ function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; 
     } while (current !== node && cycle.length <= n);
     return cycle;
   };
-  let low = 0;
-  let high = edges.reduce((sum, edge) => sum + edge.latencyCycles, 0) + 1;
-  if (!positiveCycle(low + 1e-9)) return { ratio: 0, cycle: [] };
-  for (let iteration = 0; iteration < 60 && high - low > 1e-7; iteration++) {
-    const middle = (low + high) / 2;
-    if (positiveCycle(middle)) low = middle;
-    else high = middle;
-  }
-  const cycle = positiveCycle(low - 1e-6) ?? [];
-  // The cycle found realises the ratio exactly: report its own total / distance.
-  const latency = cycle.reduce((sum, edge) => sum + edge.latencyCycles, 0);
-  const distance = cycle.reduce((sum, edge) => sum + edge.distance, 0);
-  return { ratio: distance > 0 ? latency / distance : low, cycle };
+  const ratio = maximumCycleRatioValue(n, edges);
+  if (ratio <= 0) return { ratio: 0, cycle: [] };
+  const cycle = positiveCycle(ratio - 1e-6) ?? [];
+  return { ratio, cycle };
 }
 
 /**
@@ -192,68 +281,129 @@ function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: numbe
   const spare = (edge: Edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to]! - start[edge.from]!);
   const outgoing: Edge[][] = Array.from({ length: n }, () => []);
   for (const edge of edges) outgoing[edge.from]!.push(edge);
+  const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
   return Array.from({ length: n }, (_, source) => {
-    // Dijkstra (dense, n is small) from `source`; the cycle closes on an edge back into it.
+    // Dijkstra from `source` with a binary heap; the cycle closes on an edge back into it. Stops once nothing shorter can close.
     const distance = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-    const done = new Uint8Array(n);
     distance[source] = 0;
+    const heap: Array<[number, number]> = [[0, source]];
+    const push = (item: [number, number]) => {
+      heap.push(item);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (heap[parent]![0] <= heap[i]![0]) break;
+        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+        i = parent;
+      }
+    };
+    const pop = (): [number, number] => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const left = 2 * i + 1;
+          const right = left + 1;
+          let smallest = i;
+          if (left < heap.length && heap[left]![0] < heap[smallest]![0]) smallest = left;
+          if (right < heap.length && heap[right]![0] < heap[smallest]![0]) smallest = right;
+          if (smallest === i) break;
+          [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+          i = smallest;
+        }
+      }
+      return top;
+    };
     let best = Number.POSITIVE_INFINITY;
-    for (;;) {
-      let u = -1;
-      for (let v = 0; v < n; v++) if (!done[v] && distance[v]! < Number.POSITIVE_INFINITY && (u < 0 || distance[v]! < distance[u]!)) u = v;
-      if (u < 0) break;
-      done[u] = 1;
-      for (const edge of outgoing[u]!) {
-        const through = distance[u]! + spare(edge);
+    while (heap.length) {
+      const [at, u] = pop();
+      if (at > distance[u]! || at >= best) {
+        if (at >= best) break;
+        continue;
+      }
+      for (const edge of spareOut[u]!) {
+        const through = at + edge.spare;
         if (edge.to === source) best = Math.min(best, through);
-        else if (through < distance[edge.to]!) distance[edge.to] = through;
+        else if (through < distance[edge.to]!) {
+          distance[edge.to] = through;
+          push([through, edge.to]);
+        }
       }
     }
     return Number.isFinite(best) ? Math.round(best * 1000) / 1000 : null;
   });
 }
 
+const unitKeys = new WeakMap<readonly string[], string>();
+function unitKey(units: readonly string[]): string {
+  let key = unitKeys.get(units);
+  if (key === undefined) unitKeys.set(units, (key = [...units].sort().join('/')));
+  return key;
+}
+
 function resourceBound(nodes: readonly Node[]): { cycles: number; bottleneck: string } {
-  const unitSets = new Map<string, string[]>();
-  for (const node of nodes) if (node.timing.units.length) unitSets.set([...node.timing.units].sort().join(','), node.timing.units);
+  // Uops per distinct unit set; a set's load is every uop that can only issue inside it.
+  const uopsBySet = new Map<string, { units: Set<string>; uops: number }>();
+  for (const node of nodes) {
+    if (!node.timing.units.length) continue;
+    const key = unitKey(node.timing.units);
+    const entry = uopsBySet.get(key) ?? { units: new Set(node.timing.units), uops: 0 };
+    entry.uops += node.fusedWithNext ? 0 : node.timing.uops;
+    uopsBySet.set(key, entry);
+  }
   let best = { cycles: 0, bottleneck: 'none' };
-  for (const units of unitSets.values()) {
-    const set = new Set(units);
-    const uops = nodes
-      .filter((node) => node.timing.units.length > 0 && node.timing.units.every((unit) => set.has(unit)))
-      .reduce((sum, node) => sum + (node.fusedWithNext ? 0 : node.timing.uops), 0);
-    const cycles = uops / set.size;
-    if (cycles > best.cycles) best = { cycles, bottleneck: `${uops} uops on ${[...set].sort().join('/')}` };
+  for (const [key, candidate] of uopsBySet) {
+    let uops = 0;
+    for (const other of uopsBySet.values()) if ([...other.units].every((unit) => candidate.units.has(unit))) uops += other.uops;
+    const cycles = uops / candidate.units.size;
+    if (cycles > best.cycles) best = { cycles, bottleneck: `${uops} uops on ${key}` };
   }
   return best;
 }
 
-export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {
-  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
-  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalPathCycles = Math.round(ratio * 1000) / 1000;
-  const criticalChain: ChainLink[] = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from]!.instruction.address, text: `${nodes[edge.from]!.instruction.mnemonic} ${nodes[edge.from]!.instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+function boundsOf(nodes: readonly Node[], criticalPath: number, model: CpuModel): IterationBounds {
+  const criticalPathCycles = Math.round(criticalPath * 1000) / 1000;
   const resources = resourceBound(nodes);
   const decodeSlots = nodes.filter((node) => !node.fusedWithNext).length;
   const frontEndBoundCycles = decodeSlots / model.decodeWidth;
   const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
   const bound = predictedCycles === criticalPathCycles ? 'critical path' : predictedCycles === resources.cycles ? 'resources' : 'front end';
+  const unknown = nodes.filter((node) => node.semantics.class === 'unknown');
   return {
     instructions: nodes.length,
     criticalPathCycles,
-    criticalChain,
     resourceBoundCycles: resources.cycles,
     resourceBottleneck: resources.bottleneck,
     frontEndBoundCycles,
     predictedCycles,
     bound,
     ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
+    unknownMnemonics: [...new Set(unknown.map((node) => node.instruction.mnemonic))],
+    unknownInstructions: unknown.length,
+    exact: unknown.length === 0,
+  };
+}
+
+/** Cycle bounds of an iteration's dependency graph, without chain or slack. */
+export function boundsOfGraph(graph: { nodes: readonly Node[]; edges: readonly Edge[] }, model: CpuModel): IterationBounds {
+  return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
+}
+
+/** Cycle bounds of one iteration (instructions in execution order; the last feeds the first), without chain or slack. */
+export function iterationBounds(instructions: readonly Instruction[], model: CpuModel): IterationBounds {
+  return boundsOfGraph(dependencyGraph(instructions, model), model);
+}
+
+export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {
+  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
+  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
+  const criticalChain: ChainLink[] = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from]!.instruction.address, text: `${nodes[edge.from]!.instruction.mnemonic} ${nodes[edge.from]!.instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  return {
+    ...boundsOf(nodes, ratio, model),
+    criticalChain,
     slackCycles: slackPerInstruction(nodes.length, edges, ratio),
     nodes,
     edges,
-    unknownMnemonics: [...new Set(nodes.filter((node) => node.semantics.class === 'unknown').map((node) => node.instruction.mnemonic))],
-    unknownInstructions: nodes.filter((node) => node.semantics.class === 'unknown').length,
-    exact: !nodes.some((node) => node.semantics.class === 'unknown'),
     memoryPairsAssumedIndependent,
   };
 }

@@ -1,52 +1,83 @@
-import { buildControlFlow, fallThroughPath, iterationPaths, loadFunctions, ownInstructionCount, pickHotLoop, selectFunction, selectFunctions, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
+import { buildControlFlow, loadFunctions, ownInstructionCount, selectFunction, selectFunctions, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
 import { LabError } from '../core/errors.js';
-import { analyzeIteration, type LoopAnalysis } from './analyze.js';
+import type { LoopAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
+import { chooseLoop, type LoopChoice } from './loop-choice.js';
 import { loadCpuModel, type CpuModel } from './model.js';
+import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathRole } from './paths.js';
 
 export { loadCpuModel, listModels, type CpuModel } from './model.js';
 export { analyzeIteration, type LoopAnalysis } from './analyze.js';
+
+type Summary = Omit<LoopAnalysis, 'nodes' | 'edges' | 'slackCycles'>;
+
+/** One role of the loop's iteration paths, with its usual path analysed. */
+export interface RoleReport {
+  role: PathRole;
+  roleName: string;
+  variants: number;
+  predictedCycles: { min: number; max: number };
+  instructions: { min: number; max: number };
+  /** Block addresses of the usual path. */
+  pathAddresses: number[];
+  analysis: Summary;
+  idioms: IdiomFinding[];
+}
 
 export interface LoopReport {
   function: string;
   source: string;
   model: { name: string; core: string; inheritedFrom: string | null };
   loops: Array<{ headerAddress: number; depth: number; instructions: number; ownInstructions: number; innermost: boolean }>;
-  hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathInstructions: { min: number; max: number } };
-  /** The analysed iteration: the fall-through path from the header back to it. */
+  hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathsComplete: boolean; pathInstructions: { min: number; max: number } };
+  /** Why this loop: chosen by its decode-loop evidence or pinned, with the runners-up. */
+  loopChoice: {
+    how: LoopChoice['how'];
+    decodeLoop: boolean;
+    reason: string;
+    sourceLine: string | null;
+    runnersUp: Array<{ headerAddress: number; decodeLoop: boolean; ownInstructions: number; reason: string }>;
+  };
+  /** Every path role of one iteration, the usual match path first. */
+  roles: RoleReport[];
+  /** Branches leaving the loop (end of block, fast-loop margins, errors): not iterations, not analysed. */
+  exits: number[];
+  copyLoop: LoopPaths['copyLoop'];
+  /** The role the headline figures (`analysis`) describe. */
+  headlineRole: string;
+  /** The headline role's usual path. */
   pathAddresses: number[];
-  analysis: Omit<LoopAnalysis, 'nodes' | 'edges'> & { listing: Array<{ address: number; text: string; class: string; slackCycles: number | null }> };
-  idioms: IdiomFinding[];
+  analysis: Summary & { listing: Array<{ address: number; text: string; class: string; slackCycles: number | null }> };
+  /** Idioms found on any role's usual path (with the roles). */
+  idioms: Array<IdiomFinding & { roles: string[] }>;
 }
 
 export interface AnalyzeOptions {
   path: string;
   functionName: string;
   cpu: string;
-  /** Header address of the loop to analyse instead of the hot-loop rule's pick. */
-  loopAddress?: number;
+  /** Pin the loop: a header address (0x5cc), an offset from the function start (+0x5cc) or a source line (file.c:123). */
+  loop?: string;
 }
 
-/** The hot loop of a parsed function (or the loop at `loopAddress`) and the analysis of its fall-through iteration. */
-export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, loopAddress?: number): { flow: ControlFlow; loop: Loop; path: number[]; analysis: LoopAnalysis } {
+/** The decode loop of a parsed function (or the pinned one), every path of its iteration by role, and the headline role analysed. */
+export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, pin?: string): { flow: ControlFlow; loop: Loop; choice: LoopChoice; paths: LoopPaths; headline: PathGroup; path: number[]; analysis: LoopAnalysis } {
   const flow = buildControlFlow(fn);
-  const loop = pickHotLoop(flow, loopAddress);
-  if (!loop) {
-    throw new LabError('analyze', loopAddress !== undefined ? `no loop with its header at 0x${loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(', ') || 'none'}; pass --loop ADDRESS of one.`);
-  }
-  const path = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
-  if (!path) throw new LabError('analyze', `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, 'pick another loop with --loop.');
-  return { flow, loop, path, analysis: analyzeIteration(path.flatMap((id) => flow.blocks[id]!.instructions), cpu) };
+  const choice = chooseLoop(fn, cpu, pin, flow);
+  const paths = analyzePaths(flow, choice.loop, cpu);
+  const headline = headlineGroup(paths);
+  if (!headline) throw new LabError('analyze', `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, 'pin another loop with --loop.');
+  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: headline.analysis };
 }
 
-/** Disassembles (or reads) `path`, finds the function and its hot loop, and analyses one iteration on a CPU model. */
+/** Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a CPU model. */
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await loadCpuModel(options.cpu));
   const { functions, source } = await loadFunctions(options.path);
-  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loopAddress);
+  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loop);
 }
 
-/** Every function matching the name or /regex/ that has a loop, each with its hot loop analysed. */
+/** Every function matching the name or /regex/ that has a loop, each with its decode loop analysed. */
 export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport[]> {
   const cpu = model ?? (await loadCpuModel(options.cpu));
   const { functions, source } = await loadFunctions(options.path);
@@ -56,21 +87,51 @@ export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuM
   return withLoops.map((fn) => reportHotLoop(fn, source, cpu));
 }
 
-function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, loopAddress?: number): LoopReport {
-  const { flow, loop, path, analysis } = analyzeHotLoop(fn, cpu, loopAddress);
-  const paths = iterationPaths(flow, loop, 64);
-  const sizes = paths.map((p) => p.reduce((sum, id) => sum + flow.blocks[id]!.instructions.length, 0));
-  const { nodes, edges, ...summary } = analysis;
+const summaryOf = (analysis: LoopAnalysis): Summary => {
+  const { nodes, edges, slackCycles, ...summary } = analysis;
+  void nodes;
   void edges;
+  void slackCycles;
+  return summary;
+};
+
+function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: string): LoopReport {
+  const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const roles = paths.groups.map((group): RoleReport => ({
+    role: group.role,
+    roleName: group.roleName,
+    variants: group.variants,
+    predictedCycles: group.predictedCycles,
+    instructions: group.instructions,
+    pathAddresses: group.representative.addresses,
+    analysis: summaryOf(group.analysis),
+    idioms: findIdioms(group.analysis, flow),
+  }));
+  const idioms = roles[0]?.idioms.map((idiom, i) => {
+    const found = roles.filter((role) => role.idioms[i]!.found);
+    return { ...idiom, found: found.length > 0, at: [...new Set(found.flatMap((role) => role.idioms[i]!.at))].sort((a, b) => a - b), roles: found.map((role) => role.roleName) };
+  }) ?? [];
+  const sizes = paths.groups.flatMap((group) => [group.instructions.min, group.instructions.max]);
   return {
     function: fn.name,
     source,
     model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
     loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a, b) => a.headerAddress - b.headerAddress),
-    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.length, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
-    pathAddresses: path.map((id) => flow.blocks[id]!.instructions[0]!.address),
-    analysis: { ...summary, listing: nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
-    idioms: findIdioms(analysis, flow),
+    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    loopChoice: {
+      how: choice.how,
+      decodeLoop: choice.candidate.decodeLoop,
+      reason: choice.candidate.reason,
+      sourceLine: choice.candidate.sourceLine,
+      runnersUp: choice.runnersUp.map((entry) => ({ headerAddress: entry.loop.headerAddress, decodeLoop: entry.decodeLoop, ownInstructions: entry.ownInstructions, reason: entry.reason })),
+    },
+    roles,
+    exits: paths.exits,
+    copyLoop: paths.copyLoop,
+    headlineRole: headline.roleName,
+    pathAddresses: headline.representative.addresses,
+    analysis: { ...summaryOf(analysis), listing: analysis.nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
+    idioms,
   };
 }
 
@@ -87,20 +148,32 @@ export function unknownNote(analysis: { exact: boolean; unknownInstructions: num
   return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')})`;
 }
 
-/** Plain-text report; has a `critical path: N cycles/iteration` line for the loop. */
+/** Plain-text report; has a `critical path: N cycles/iteration` line for the headline role's usual path. */
 export function textReport(report: LoopReport): string {
   const a = report.analysis;
+  const choice = report.loopChoice;
+  const roleRows = report.roles.map((role) => {
+    const r = role.analysis;
+    const range = role.predictedCycles.min === role.predictedCycles.max ? '' : ` (variants ${cycles(role.predictedCycles.min)}–${cycles(role.predictedCycles.max)})`;
+    return `  ${role.roleName.padEnd(36)} ${String(role.variants).padStart(5)}  ${`${atLeast(r)}${cycles(r.predictedCycles)}${range}`.padEnd(24)} ${`${atLeast(r)}${cycles(r.criticalPathCycles)}`.padStart(8)} ${String(r.instructions).padStart(6)} ${r.ilp.toFixed(2).padStart(6)}  ${r.bound}`;
+  });
   const lines = [
     `function ${report.function} in ${report.source}`,
     `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}`,
-    `loops: ${report.loops.length}; hot loop at ${hex(report.hotLoop.headerAddress)} (depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops; ${report.hotLoop.paths}${report.hotLoop.paths >= 64 ? '+' : ''} paths per iteration, ${report.hotLoop.pathInstructions.min}–${report.hotLoop.pathInstructions.max} instructions)`,
-    `analysed iteration: the fall-through path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
+    `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
+    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choice.decodeLoop ? '' : ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads): pin the decode loop with --loop'}`,
+    ...choice.runnersUp.map((entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`),
+    `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${report.exits.length} exit branch(es) not analysed (${report.exits.slice(0, 6).map(hex).join(', ')}${report.exits.length > 6 ? ', …' : ''})`,
+    `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
+    ...roleRows,
+    ...(report.copyLoop ? [`  copy loop at ${hex(report.copyLoop.headerAddress)}: ${report.copyLoop.bytesPerIteration} bytes/iteration, ${cycles(report.copyLoop.bounds.predictedCycles)} cycles/iteration (${report.copyLoop.bounds.bound} bound)`] : []),
+    `headline role: ${report.headlineRole}; its usual path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
     `critical path: ${atLeast(a)}${cycles(a.criticalPathCycles)} cycles/iteration${unknownNote(a)}`,
     `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
     `resource bound: ${cycles(a.resourceBoundCycles)} cycles/iteration (${a.resourceBottleneck})`,
     `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
     `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
-    `idioms: ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.at.slice(0, 3).map(hex).join(', ')})` : ''}`).join('; ')}`,
+    `idioms (any role): ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.roles.slice(0, 2).join(', ')}${idiom.roles.length > 2 ? ', …' : ''})` : ''}`).join('; ')}`,
     `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
     'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',
     ...a.listing.map((row) => `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`),

@@ -63,6 +63,23 @@ describe('libdeflate\'s decompressor compiled for ARM64', { skip: clang ? false 
     assert.ok(Math.abs(reports.elf!.analysis.criticalPathCycles - reports.macho!.analysis.criticalPathCycles) <= 2);
   });
 
+  it('chooses the fastloop by its evidence and analyses every path of it by role', () => {
+    for (const report of [reports.elf!, reports.macho!]) {
+      assert.equal(report.loopChoice.how, 'evidence');
+      assert.equal(report.loopChoice.decodeLoop, true);
+      const roles = new Map(report.roles.map((role) => [role.roleName, role]));
+      for (const name of ['match', 'literal + match', '2 literals + match', 'long match (copy loop)', 'literal']) assert.ok(roles.has(name), `${name} in ${[...roles.keys()].join(', ')}`);
+      // The usual match path (a word copy, no subtable) is the 13-cycle chain checked by hand against the Firestorm table.
+      assert.equal(roles.get('match')!.analysis.criticalPathCycles, 13);
+      assert.equal(report.headlineRole, 'match');
+      assert.ok(roles.get('literal + match')!.analysis.criticalPathCycles > 13, 'a literal before the match lengthens the chain');
+      assert.ok(report.copyLoop && report.copyLoop.bytesPerIteration === 40, 'the long-match copy loop copies 5 words per iteration');
+      const batched = report.idioms.find((idiom) => idiom.idiom === 'batched literal stores')!;
+      assert.equal(batched.found, true, 'libdeflate batches literals (found on its literal paths)');
+      assert.ok(batched.roles.some((role) => /literals/.test(role)));
+    }
+  });
+
   it('reads the GNU objdump listing of the same object to the same answer', () => {
     assert.equal(reports.gnu!.analysis.criticalPathCycles, reports.elf!.analysis.criticalPathCycles);
     assert.equal(reports.gnu!.analysis.instructions, reports.elf!.analysis.instructions);

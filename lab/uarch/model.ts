@@ -19,6 +19,13 @@ const classTimingSchema = z
     registerLatency: z.number().nonnegative().optional(),
     /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
     indexedLatency: z.number().nonnegative().optional(),
+    /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
+    addendLatency: z.number().nonnegative().optional(),
+    /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
+    registerUops: z.number().int().nonnegative().optional(),
+    registerUnits: z.array(z.string()).optional(),
+    /** Uops of the register-indexed load form ([x0, x1, lsl #3]), where a model splits it. */
+    indexedUops: z.number().int().nonnegative().optional(),
     uops: z.number().int().nonnegative(),
     /** The execution units it may issue to (empty: handled at rename, no unit). */
     units: z.array(z.string()),

@@ -32621,8 +32621,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex4) {
-  const cleanHex = hex4.replace(/^0x/, "");
+function hexToUint8Array(hex5) {
+  const cleanHex = hex5.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -65723,7 +65723,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex4) => `#${sign}${parseInt(hex4, 16)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic)) text = text.replace(/,\s*(\w+)$/, (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2);
   return text.replace(/\s*,\s*/g, ", ");
@@ -65739,6 +65739,7 @@ var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
 var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
 var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
+var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
 function detectFormat(listing) {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
   if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)) return "gnu-objdump";
@@ -65747,9 +65748,15 @@ function detectFormat(listing) {
 function parseListing(listing, format2 = detectFormat(listing)) {
   const functions = [];
   let current;
+  let sourceLine;
   for (const raw of listing.split("\n")) {
     const line = raw.replace(/\s+$/, "");
     if (!line) continue;
+    const source = format2 === "otool" ? null : SOURCE_LINE.exec(line);
+    if (source && /\.\w+$/.test(source[1])) {
+      sourceLine = `${source[1].split("/").pop()}:${source[2]}`;
+      continue;
+    }
     if (format2 === "otool") {
       if (/^\(__TEXT,__text\) section/.test(line)) continue;
       const instruction2 = OTOOL_LINE.exec(line);
@@ -65765,17 +65772,19 @@ function parseListing(listing, format2 = detectFormat(listing)) {
     const header = FUNCTION_HEADER.exec(line);
     if (header) {
       functions.push(current = { name: header[2], instructions: [] });
+      sourceLine = void 0;
       continue;
     }
     const undecoded = UNDECODED_LINE.exec(line);
     if (undecoded && current) {
-      current.instructions.push({ address: parseInt(undecoded[1], 16), mnemonic: "unknown", operands: "", target: null, text: line.trim() });
+      current.instructions.push({ address: parseInt(undecoded[1], 16), mnemonic: "unknown", operands: "", target: null, text: line.trim(), ...sourceLine ? { sourceLine } : {} });
       continue;
     }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
       if (/^\.(word|long)$/.test(instruction[2])) continue;
-      current.instructions.push(makeInstruction(instruction[1], instruction[2], instruction[3], line.trim()));
+      const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
+      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
     }
   }
   return functions.filter((fn) => fn.instructions.length > 0);
@@ -65879,55 +65888,24 @@ function naturalLoops(blocks, dominators) {
     };
   });
 }
+function nestedLoops(flow, loop) {
+  return flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2)));
+}
+function ownBlocks(flow, loop) {
+  const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
+  return loop.blocks.filter((id) => !nested.has(id));
+}
 function ownInstructionCount(flow, loop) {
-  const nested = new Set(flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2))).flatMap((other) => other.blocks));
-  return loop.blocks.filter((id) => !nested.has(id)).reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0);
-}
-function pickHotLoop(flow, address) {
-  if (address !== void 0) return flow.loops.find((loop) => loop.headerAddress === address);
-  const candidates = flow.loops.filter((loop) => loop.innermost || loop.depth > 1);
-  const pool = candidates.length > 0 ? candidates : flow.loops;
-  return [...pool].sort((a2, b2) => ownInstructionCount(flow, b2) - ownInstructionCount(flow, a2) || a2.headerAddress - b2.headerAddress)[0];
-}
-function iterationPaths(flow, loop, limit = 64) {
-  const inLoop = new Set(loop.blocks);
-  const latches = new Set(loop.latches);
-  const paths = [];
-  const walk = (block, path6) => {
-    if (paths.length >= limit * 4) return;
-    const next = [...path6, block];
-    if (latches.has(block)) paths.push(next);
-    for (const successor of flow.blocks[block].successors) {
-      if (successor === loop.header || !inLoop.has(successor) || next.includes(successor)) continue;
-      walk(successor, next);
-    }
-  };
-  walk(loop.header, []);
-  const size = (path6) => path6.reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0);
-  return paths.sort((a2, b2) => size(b2) - size(a2)).slice(0, limit);
-}
-function fallThroughPath(flow, loop) {
-  const inLoop = new Set(loop.blocks);
-  const path6 = [];
-  let block = loop.header;
-  for (; ; ) {
-    path6.push(block);
-    const successors = flow.blocks[block].successors;
-    if (loop.latches.includes(block) && successors.includes(loop.header)) return path6;
-    const ordered = [...successors].sort((a2, b2) => a2 === block + 1 ? -1 : b2 === block + 1 ? 1 : 0);
-    const next = ordered.find((candidate) => inLoop.has(candidate) && candidate !== loop.header && !path6.includes(candidate));
-    if (next === void 0) return void 0;
-    block = next;
-  }
+  return ownBlocks(flow, loop).reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0);
 }
 
 // lab/asm/index.ts
 var DISASSEMBLERS = [
-  { command: ["llvm-objdump", "-d", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
-  { command: ["llvm-objdump", "-d", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn", "--mattr=+all"], name: "xcrun llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "xcrun llvm-objdump" },
-  { command: ["aarch64-linux-gnu-objdump", "-d"], name: "aarch64-linux-gnu-objdump" },
+  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
+  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
+  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "xcrun llvm-objdump" },
+  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "xcrun llvm-objdump" },
+  { command: ["aarch64-linux-gnu-objdump", "-d", "-l"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
 function isUniversalMachO(bytes) {
@@ -66141,192 +66119,6 @@ function semanticsOf(instruction) {
   return { ...none, class: "unknown", reads, writes };
 }
 
-// lab/uarch/analyze.ts
-function timingOf(model, instruction, semantics) {
-  return model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
-}
-var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
-function dependencyGraph(instructions, model) {
-  const nodes = instructions.map((instruction, index) => {
-    const semantics = semanticsOf(instruction);
-    return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
-  });
-  if (model.compareBranchFusion) {
-    nodes.forEach((node2, i3) => {
-      const next = nodes[i3 + 1];
-      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b.")) node2.fusedWithNext = true;
-    });
-  }
-  const edges = [];
-  const n2 = nodes.length;
-  const resultLatency = (producer, register2, consumer) => {
-    if (producer.semantics.writeback === register2) return model.classes.alu.latency;
-    const timing = producer.timing;
-    if (producer.semantics.class === "load") {
-      if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
-      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0) return timing.addressLatency;
-    }
-    if (producer.semantics.registerForm && timing.registerLatency !== void 0) return timing.registerLatency;
-    return timing.latency;
-  };
-  for (const [j2, consumer] of nodes.entries()) {
-    const needs = [...consumer.semantics.reads.map((register2) => ({ register: register2 })), ...consumer.semantics.readsFlags ? [{ register: "nzcv" }] : []];
-    for (const { register: register2 } of needs) {
-      const writes = (node2) => register2 === "nzcv" ? node2.semantics.writesFlags : node2.semantics.writes.includes(register2);
-      let producer = -1;
-      let distance = 0;
-      for (let i3 = j2 - 1; i3 >= 0; i3--) if (writes(nodes[i3])) {
-        producer = i3;
-        break;
-      }
-      if (producer < 0) {
-        for (let i3 = n2 - 1; i3 >= j2; i3--) if (writes(nodes[i3])) {
-          producer = i3;
-          distance = 1;
-          break;
-        }
-      }
-      if (producer < 0) continue;
-      const from = nodes[producer];
-      const flagLatency = from.semantics.registerForm && from.timing.registerLatency !== void 0 ? from.timing.registerLatency : from.timing.latency;
-      edges.push({ from: producer, to: j2, latencyCycles: register2 === "nzcv" ? flagLatency : resultLatency(from, register2, consumer), distance, via: register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x") });
-    }
-  }
-  let memoryPairsAssumedIndependent = 0;
-  for (const [j2, load2] of nodes.entries()) {
-    if (load2.semantics.memory !== "load") continue;
-    for (const [i3, store] of nodes.entries()) {
-      if (store.semantics.memory !== "store") continue;
-      const sameAddress = store.semantics.address && load2.semantics.address && store.semantics.address.base === load2.semantics.address.base && store.semantics.address.offset === load2.semantics.address.offset && store.semantics.address.offset !== "(writeback)";
-      const between = i3 < j2 ? nodes.slice(i3 + 1, j2) : [...nodes.slice(i3 + 1), ...nodes.slice(0, j2)];
-      const baseStable = !between.some((node2) => node2.semantics.writes.includes(store.semantics.address?.base ?? ""));
-      if (sameAddress && baseStable) edges.push({ from: i3, to: j2, latencyCycles: model.storeToLoadLatency, distance: i3 < j2 ? 0 : 1, via: "memory" });
-      else memoryPairsAssumedIndependent++;
-    }
-  }
-  return { nodes, edges, memoryPairsAssumedIndependent };
-}
-function maximumCycleRatio(n2, edges) {
-  const carried = edges.filter((edge) => edge.distance === 1);
-  if (carried.length === 0 || n2 === 0) return { ratio: 0, cycle: [] };
-  const positiveCycle = (ratio) => {
-    const best = new Float64Array(n2).fill(0);
-    const parent = new Array(n2).fill(null);
-    let updated = -1;
-    for (let round = 0; round < n2; round++) {
-      updated = -1;
-      for (const edge of edges) {
-        const weight = edge.latencyCycles - ratio * edge.distance;
-        if (best[edge.from] + weight > best[edge.to] + 1e-12) {
-          best[edge.to] = best[edge.from] + weight;
-          parent[edge.to] = edge;
-          updated = edge.to;
-        }
-      }
-      if (updated < 0) return null;
-    }
-    let node2 = updated;
-    for (let k2 = 0; k2 < n2; k2++) node2 = parent[node2].from;
-    const cycle2 = [];
-    let current = node2;
-    do {
-      const edge = parent[current];
-      cycle2.unshift(edge);
-      current = edge.from;
-    } while (current !== node2 && cycle2.length <= n2);
-    return cycle2;
-  };
-  let low = 0;
-  let high = edges.reduce((sum, edge) => sum + edge.latencyCycles, 0) + 1;
-  if (!positiveCycle(low + 1e-9)) return { ratio: 0, cycle: [] };
-  for (let iteration = 0; iteration < 60 && high - low > 1e-7; iteration++) {
-    const middle = (low + high) / 2;
-    if (positiveCycle(middle)) low = middle;
-    else high = middle;
-  }
-  const cycle = positiveCycle(low - 1e-6) ?? [];
-  const latency = cycle.reduce((sum, edge) => sum + edge.latencyCycles, 0);
-  const distance = cycle.reduce((sum, edge) => sum + edge.distance, 0);
-  return { ratio: distance > 0 ? latency / distance : low, cycle };
-}
-function slackPerInstruction(n2, edges, cycleTime) {
-  if (cycleTime <= 0) return new Array(n2).fill(null);
-  const start = new Float64Array(n2).fill(0);
-  for (let round = 0; round < n2; round++) {
-    let changed = false;
-    for (const edge of edges) {
-      const candidate = start[edge.from] + edge.latencyCycles - cycleTime * edge.distance;
-      if (candidate > start[edge.to] + 1e-9) {
-        start[edge.to] = candidate;
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const spare = (edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to] - start[edge.from]);
-  const outgoing = Array.from({ length: n2 }, () => []);
-  for (const edge of edges) outgoing[edge.from].push(edge);
-  return Array.from({ length: n2 }, (_2, source) => {
-    const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
-    const done = new Uint8Array(n2);
-    distance[source] = 0;
-    let best = Number.POSITIVE_INFINITY;
-    for (; ; ) {
-      let u3 = -1;
-      for (let v2 = 0; v2 < n2; v2++) if (!done[v2] && distance[v2] < Number.POSITIVE_INFINITY && (u3 < 0 || distance[v2] < distance[u3])) u3 = v2;
-      if (u3 < 0) break;
-      done[u3] = 1;
-      for (const edge of outgoing[u3]) {
-        const through = distance[u3] + spare(edge);
-        if (edge.to === source) best = Math.min(best, through);
-        else if (through < distance[edge.to]) distance[edge.to] = through;
-      }
-    }
-    return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
-  });
-}
-function resourceBound(nodes) {
-  const unitSets = /* @__PURE__ */ new Map();
-  for (const node2 of nodes) if (node2.timing.units.length) unitSets.set([...node2.timing.units].sort().join(","), node2.timing.units);
-  let best = { cycles: 0, bottleneck: "none" };
-  for (const units of unitSets.values()) {
-    const set2 = new Set(units);
-    const uops = nodes.filter((node2) => node2.timing.units.length > 0 && node2.timing.units.every((unit) => set2.has(unit))).reduce((sum, node2) => sum + (node2.fusedWithNext ? 0 : node2.timing.uops), 0);
-    const cycles2 = uops / set2.size;
-    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${[...set2].sort().join("/")}` };
-  }
-  return best;
-}
-function analyzeIteration(instructions, model) {
-  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
-  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalPathCycles = Math.round(ratio * 1e3) / 1e3;
-  const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
-  const resources = resourceBound(nodes);
-  const decodeSlots = nodes.filter((node2) => !node2.fusedWithNext).length;
-  const frontEndBoundCycles = decodeSlots / model.decodeWidth;
-  const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
-  const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
-  return {
-    instructions: nodes.length,
-    criticalPathCycles,
-    criticalChain,
-    resourceBoundCycles: resources.cycles,
-    resourceBottleneck: resources.bottleneck,
-    frontEndBoundCycles,
-    predictedCycles,
-    bound,
-    ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
-    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
-    nodes,
-    edges,
-    unknownMnemonics: [...new Set(nodes.filter((node2) => node2.semantics.class === "unknown").map((node2) => node2.instruction.mnemonic))],
-    unknownInstructions: nodes.filter((node2) => node2.semantics.class === "unknown").length,
-    exact: !nodes.some((node2) => node2.semantics.class === "unknown"),
-    memoryPairsAssumedIndependent
-  };
-}
-
 // lab/uarch/idioms.ts
 function producersOf(analysis, index, via) {
   return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
@@ -66387,6 +66179,398 @@ function findIdioms(analysis, flow) {
   return findings;
 }
 
+// lab/uarch/analyze.ts
+function timingOf(model, instruction, semantics) {
+  const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  if (semantics.registerForm && timing.registerUnits) return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
+  return timing;
+}
+var semanticsCache = /* @__PURE__ */ new WeakMap();
+function cachedSemantics(instruction) {
+  let semantics = semanticsCache.get(instruction);
+  if (!semantics) semanticsCache.set(instruction, semantics = semanticsOf(instruction));
+  return semantics;
+}
+var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
+function dependencyGraph(instructions, model) {
+  const nodes = instructions.map((instruction, index) => {
+    const semantics = cachedSemantics(instruction);
+    return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
+  });
+  if (model.compareBranchFusion) {
+    nodes.forEach((node2, i3) => {
+      const next = nodes[i3 + 1];
+      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b.")) node2.fusedWithNext = true;
+    });
+  }
+  const edges = [];
+  const producerLatency = (producer) => producer.semantics.registerForm && producer.timing.registerLatency !== void 0 ? producer.timing.registerLatency : producer.timing.latency;
+  const lateAddend = (consumer, register2) => {
+    const addendLatency = consumer.timing.addendLatency;
+    if (consumer.semantics.class !== "madd" || addendLatency === void 0) return void 0;
+    const operands = splitOperands(consumer.instruction.operands).map((operand) => physicalRegister(operand));
+    if (operands[3] !== register2 || operands[1] === register2 || operands[2] === register2) return void 0;
+    return consumer.timing.latency - addendLatency;
+  };
+  const resultLatency = (producer, register2, consumer) => {
+    if (producer.semantics.writeback === register2) return model.classes.alu.latency;
+    const late = lateAddend(consumer, register2);
+    if (late !== void 0) return Math.max(0, producerLatency(producer) - late);
+    const timing = producer.timing;
+    if (producer.semantics.class === "load") {
+      if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
+      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0) return timing.addressLatency;
+    }
+    return producerLatency(producer);
+  };
+  const finalWriter = /* @__PURE__ */ new Map();
+  const writesOf = (node2) => node2.semantics.writesFlags ? [...node2.semantics.writes, "nzcv"] : node2.semantics.writes;
+  nodes.forEach((node2, i3) => writesOf(node2).forEach((register2) => finalWriter.set(register2, i3)));
+  const currentWriter = /* @__PURE__ */ new Map();
+  for (const [j2, consumer] of nodes.entries()) {
+    const needs = consumer.semantics.readsFlags ? [...consumer.semantics.reads, "nzcv"] : consumer.semantics.reads;
+    for (const register2 of needs) {
+      const before = currentWriter.get(register2);
+      const producer = before ?? finalWriter.get(register2);
+      if (producer === void 0) continue;
+      const distance = before === void 0 ? 1 : 0;
+      const from = nodes[producer];
+      const latencyCycles = register2 === "nzcv" ? producerLatency(from) : resultLatency(from, register2, consumer);
+      edges.push({ from: producer, to: j2, latencyCycles, distance, via: register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x") });
+    }
+    for (const register2 of writesOf(consumer)) currentWriter.set(register2, j2);
+  }
+  let memoryPairsAssumedIndependent = 0;
+  const redefines = (register2, from, to2) => {
+    const range = from < to2 ? nodes.slice(from + 1, to2) : [...nodes.slice(from + 1), ...nodes.slice(0, to2)];
+    return range.some((node2) => node2.semantics.writes.includes(register2));
+  };
+  const loads = nodes.filter((node2) => node2.semantics.memory === "load");
+  const stores = nodes.filter((node2) => node2.semantics.memory === "store");
+  for (const load2 of loads) {
+    for (const store of stores) {
+      const a2 = store.semantics.address;
+      const b2 = load2.semantics.address;
+      const sameAddress = a2 && b2 && a2.base === b2.base && a2.offset === b2.offset && a2.offset !== "(writeback)";
+      if (sameAddress && !redefines(a2.base, store.index, load2.index)) {
+        edges.push({ from: store.index, to: load2.index, latencyCycles: model.storeToLoadLatency, distance: store.index < load2.index ? 0 : 1, via: "memory" });
+      } else memoryPairsAssumedIndependent++;
+    }
+  }
+  return { nodes, edges, memoryPairsAssumedIndependent };
+}
+function maximumCycleRatioValue(n2, edges) {
+  const carried = edges.filter((edge) => edge.distance === 1);
+  if (carried.length === 0 || n2 === 0) return 0;
+  const forward = Array.from({ length: n2 }, () => []);
+  for (const edge of edges) if (edge.distance === 0) forward[edge.from].push(edge);
+  const sources = [...new Set(carried.map((edge) => edge.from))];
+  const slot = new Map(sources.map((node2, i3) => [node2, i3]));
+  const k2 = sources.length;
+  const weight = Array.from({ length: k2 }, () => new Float64Array(k2).fill(Number.NEGATIVE_INFINITY));
+  const longestFrom = /* @__PURE__ */ new Map();
+  for (const edge of carried) {
+    let longest = longestFrom.get(edge.to);
+    if (!longest) {
+      longest = new Float64Array(n2).fill(Number.NEGATIVE_INFINITY);
+      longest[edge.to] = 0;
+      for (let u3 = edge.to; u3 < n2; u3++) {
+        if (longest[u3] === Number.NEGATIVE_INFINITY) continue;
+        for (const next of forward[u3]) if (longest[u3] + next.latencyCycles > longest[next.to]) longest[next.to] = longest[u3] + next.latencyCycles;
+      }
+      longestFrom.set(edge.to, longest);
+    }
+    const row = weight[slot.get(edge.from)];
+    for (const [target, j2] of slot) if (longest[target] + edge.latencyCycles > row[j2]) row[j2] = longest[target] + edge.latencyCycles;
+  }
+  const walks = [new Float64Array(k2).fill(0)];
+  for (let m2 = 1; m2 <= k2; m2++) {
+    const previous = walks[m2 - 1];
+    const current = new Float64Array(k2).fill(Number.NEGATIVE_INFINITY);
+    for (let u3 = 0; u3 < k2; u3++) {
+      if (previous[u3] === Number.NEGATIVE_INFINITY) continue;
+      const row = weight[u3];
+      for (let v2 = 0; v2 < k2; v2++) if (previous[u3] + row[v2] > current[v2]) current[v2] = previous[u3] + row[v2];
+    }
+    walks.push(current);
+  }
+  let best = 0;
+  for (let v2 = 0; v2 < k2; v2++) {
+    if (walks[k2][v2] === Number.NEGATIVE_INFINITY) continue;
+    let worst = Number.POSITIVE_INFINITY;
+    for (let m2 = 0; m2 < k2; m2++) if (walks[m2][v2] !== Number.NEGATIVE_INFINITY) worst = Math.min(worst, (walks[k2][v2] - walks[m2][v2]) / (k2 - m2));
+    if (worst > best && Number.isFinite(worst)) best = worst;
+  }
+  return best;
+}
+function maximumCycleRatio(n2, edges) {
+  const carried = edges.filter((edge) => edge.distance === 1);
+  if (carried.length === 0 || n2 === 0) return { ratio: 0, cycle: [] };
+  const positiveCycle = (ratio2) => {
+    const best = new Float64Array(n2).fill(0);
+    const parent = new Array(n2).fill(null);
+    let updated = -1;
+    for (let round = 0; round < n2; round++) {
+      updated = -1;
+      for (const edge of edges) {
+        const weight = edge.latencyCycles - ratio2 * edge.distance;
+        if (best[edge.from] + weight > best[edge.to] + 1e-12) {
+          best[edge.to] = best[edge.from] + weight;
+          parent[edge.to] = edge;
+          updated = edge.to;
+        }
+      }
+      if (updated < 0) return null;
+    }
+    let node2 = updated;
+    for (let k2 = 0; k2 < n2; k2++) node2 = parent[node2].from;
+    const cycle2 = [];
+    let current = node2;
+    do {
+      const edge = parent[current];
+      cycle2.unshift(edge);
+      current = edge.from;
+    } while (current !== node2 && cycle2.length <= n2);
+    return cycle2;
+  };
+  const ratio = maximumCycleRatioValue(n2, edges);
+  if (ratio <= 0) return { ratio: 0, cycle: [] };
+  const cycle = positiveCycle(ratio - 1e-6) ?? [];
+  return { ratio, cycle };
+}
+function slackPerInstruction(n2, edges, cycleTime) {
+  if (cycleTime <= 0) return new Array(n2).fill(null);
+  const start = new Float64Array(n2).fill(0);
+  for (let round = 0; round < n2; round++) {
+    let changed = false;
+    for (const edge of edges) {
+      const candidate = start[edge.from] + edge.latencyCycles - cycleTime * edge.distance;
+      if (candidate > start[edge.to] + 1e-9) {
+        start[edge.to] = candidate;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const spare = (edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to] - start[edge.from]);
+  const outgoing = Array.from({ length: n2 }, () => []);
+  for (const edge of edges) outgoing[edge.from].push(edge);
+  const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
+  return Array.from({ length: n2 }, (_2, source) => {
+    const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
+    distance[source] = 0;
+    const heap = [[0, source]];
+    const push = (item) => {
+      heap.push(item);
+      for (let i3 = heap.length - 1; i3 > 0; ) {
+        const parent = i3 - 1 >> 1;
+        if (heap[parent][0] <= heap[i3][0]) break;
+        [heap[parent], heap[i3]] = [heap[i3], heap[parent]];
+        i3 = parent;
+      }
+    };
+    const pop = () => {
+      const top = heap[0];
+      const last2 = heap.pop();
+      if (heap.length) {
+        heap[0] = last2;
+        for (let i3 = 0; ; ) {
+          const left = 2 * i3 + 1;
+          const right = left + 1;
+          let smallest = i3;
+          if (left < heap.length && heap[left][0] < heap[smallest][0]) smallest = left;
+          if (right < heap.length && heap[right][0] < heap[smallest][0]) smallest = right;
+          if (smallest === i3) break;
+          [heap[smallest], heap[i3]] = [heap[i3], heap[smallest]];
+          i3 = smallest;
+        }
+      }
+      return top;
+    };
+    let best = Number.POSITIVE_INFINITY;
+    while (heap.length) {
+      const [at2, u3] = pop();
+      if (at2 > distance[u3] || at2 >= best) {
+        if (at2 >= best) break;
+        continue;
+      }
+      for (const edge of spareOut[u3]) {
+        const through = at2 + edge.spare;
+        if (edge.to === source) best = Math.min(best, through);
+        else if (through < distance[edge.to]) {
+          distance[edge.to] = through;
+          push([through, edge.to]);
+        }
+      }
+    }
+    return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
+  });
+}
+var unitKeys = /* @__PURE__ */ new WeakMap();
+function unitKey(units) {
+  let key = unitKeys.get(units);
+  if (key === void 0) unitKeys.set(units, key = [...units].sort().join("/"));
+  return key;
+}
+function resourceBound(nodes) {
+  const uopsBySet = /* @__PURE__ */ new Map();
+  for (const node2 of nodes) {
+    if (!node2.timing.units.length) continue;
+    const key = unitKey(node2.timing.units);
+    const entry = uopsBySet.get(key) ?? { units: new Set(node2.timing.units), uops: 0 };
+    entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
+    uopsBySet.set(key, entry);
+  }
+  let best = { cycles: 0, bottleneck: "none" };
+  for (const [key, candidate] of uopsBySet) {
+    let uops = 0;
+    for (const other of uopsBySet.values()) if ([...other.units].every((unit) => candidate.units.has(unit))) uops += other.uops;
+    const cycles2 = uops / candidate.units.size;
+    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
+  }
+  return best;
+}
+function boundsOf(nodes, criticalPath, model) {
+  const criticalPathCycles = Math.round(criticalPath * 1e3) / 1e3;
+  const resources = resourceBound(nodes);
+  const decodeSlots = nodes.filter((node2) => !node2.fusedWithNext).length;
+  const frontEndBoundCycles = decodeSlots / model.decodeWidth;
+  const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
+  const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
+  const unknown2 = nodes.filter((node2) => node2.semantics.class === "unknown");
+  return {
+    instructions: nodes.length,
+    criticalPathCycles,
+    resourceBoundCycles: resources.cycles,
+    resourceBottleneck: resources.bottleneck,
+    frontEndBoundCycles,
+    predictedCycles,
+    bound,
+    ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
+    unknownMnemonics: [...new Set(unknown2.map((node2) => node2.instruction.mnemonic))],
+    unknownInstructions: unknown2.length,
+    exact: unknown2.length === 0
+  };
+}
+function boundsOfGraph(graph, model) {
+  return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
+}
+function analyzeIteration(instructions, model) {
+  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
+  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
+  const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  return {
+    ...boundsOf(nodes, ratio, model),
+    criticalChain,
+    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
+    nodes,
+    edges,
+    memoryPairsAssumedIndependent
+  };
+}
+
+// lab/uarch/loop-choice.ts
+var hex3 = (address) => `0x${address.toString(16)}`;
+function edgesInto(edges, index) {
+  return edges.filter((edge) => edge.to === index);
+}
+function ancestors(nodes, edges, index, depth, through) {
+  const found = [];
+  const seen = /* @__PURE__ */ new Set([index]);
+  let frontier = [index];
+  for (let hop = 0; hop < depth && frontier.length; hop++) {
+    const next = [];
+    for (const at2 of frontier) {
+      for (const edge of edgesInto(edges, at2)) {
+        if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
+        seen.add(edge.from);
+        found.push(nodes[edge.from]);
+        if (through(nodes[edge.from])) next.push(edge.from);
+      }
+    }
+    frontier = next;
+  }
+  return found;
+}
+var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
+var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class === "alu-shifted" || node2.semantics.class === "move";
+var variableShift = (node2, direction) => new RegExp(`^(${direction === "r" ? "lsr|lsrv" : "lsl|lslv"})$`).test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
+function isTableLoad(nodes, edges, node2) {
+  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands)) return false;
+  if (node2.semantics.writeback !== void 0) return false;
+  return ancestors(nodes, edges, node2.index, 3, isAlu).some(isMask);
+}
+function loopEvidence(instructions, model) {
+  const { nodes, edges } = dependencyGraph(instructions, model);
+  const carriedOut = (index, hops = 2) => edges.some((edge) => edge.from === index && (edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)));
+  const carriedIn = (index) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== "memory");
+  const bitBufferShifts = nodes.filter((node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index)));
+  const tableLoads = nodes.filter((node2) => isTableLoad(nodes, edges, node2));
+  const refillLoads = nodes.filter((node2) => {
+    if (node2.semantics.memory !== "load") return false;
+    const consumers = edges.filter((edge) => edge.from === node2.index && edge.distance === 0).map((edge) => nodes[edge.to]);
+    const shifts = consumers.flatMap(
+      (consumer) => consumer.semantics.class === "move" ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]) : [consumer]
+    ).filter((consumer) => variableShift(consumer, "l") || /^lsl$/.test(consumer.instruction.mnemonic));
+    return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
+  });
+  const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
+  const at2 = (list) => list.map((node2) => node2.instruction.address);
+  return { bitBufferShifts: at2(bitBufferShifts), tableLoads: at2(tableLoads), refillLoads: at2(refillLoads), stores: at2(stores) };
+}
+function describe3(evidence) {
+  const parts = [];
+  const first2 = (list) => list.slice(0, 3).map(hex3).join(", ") + (list.length > 3 ? ", \u2026" : "");
+  parts.push(evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value");
+  parts.push(evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits");
+  if (evidence.refillLoads.length) parts.push(`refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`);
+  parts.push(`${evidence.stores.length} store(s)`);
+  return parts.join("; ");
+}
+function rankLoops(flow, model) {
+  const candidates = flow.loops.map((loop) => {
+    const own2 = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id].instructions);
+    const evidence = loopEvidence(own2, model);
+    const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
+    const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
+    const header = flow.blocks[loop.header].instructions[0];
+    return { loop, ownInstructions: own2.length, evidence, decodeLoop, score: score2, reason: describe3(evidence), sourceLine: header.sourceLine ?? null };
+  });
+  return candidates.sort(
+    (a2, b2) => b2.score - a2.score || b2.evidence.tableLoads.length - a2.evidence.tableLoads.length || b2.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b2.loop.headerAddress
+  );
+}
+function pinnedLoop(fn, flow, hint) {
+  const start = fn.instructions[0].address;
+  const listed = flow.loops.map((loop) => `${hex3(loop.headerAddress)} (+${hex3(loop.headerAddress - start)})`).join(", ") || "none";
+  const address = /^0x([0-9a-f]+)$/i.exec(hint);
+  const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
+  if (address || offset) {
+    const target = address ? parseInt(address[1], 16) : start + parseInt(offset[1], 16);
+    const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
+    if (!loop) throw new LabError("analyze", `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+    return loop;
+  }
+  const line = /^(.+):(\d+)$/.exec(hint);
+  if (!line) throw new LabError("analyze", `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`, "fix the pin.");
+  if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
+    throw new LabError("analyze", `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`, `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`);
+  }
+  const wanted = `${line[1].split("/").pop()}:${line[2]}`;
+  const holding = flow.loops.filter((loop) => ownBlocks(flow, loop).some((id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)));
+  const innermost = holding.sort((a2, b2) => a2.blocks.length - b2.blocks.length)[0];
+  if (!innermost) throw new LabError("analyze", `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+  return innermost;
+}
+function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
+  const ranked = rankLoops(flow, model);
+  if (ranked.length === 0) throw new LabError("analyze", `${fn.name} has no loop.`, "name the function that holds the decode loop (--function), or pass --all to see every function with a loop.");
+  const loop = pin === void 0 ? ranked[0].loop : pinnedLoop(fn, flow, pin);
+  const candidate = ranked.find((entry) => entry.loop === loop);
+  return { loop, candidate, how: pin === void 0 ? "evidence" : "pinned", runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3) };
+}
+
 // lab/uarch/model.ts
 import { readFile as readFile3, readdir as readdir2 } from "node:fs/promises";
 import { join as join5 } from "node:path";
@@ -66400,6 +66584,13 @@ var classTimingSchema = external_exports.object({
   registerLatency: external_exports.number().nonnegative().optional(),
   /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
   indexedLatency: external_exports.number().nonnegative().optional(),
+  /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
+  addendLatency: external_exports.number().nonnegative().optional(),
+  /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
+  registerUops: external_exports.number().int().nonnegative().optional(),
+  registerUnits: external_exports.array(external_exports.string()).optional(),
+  /** Uops of the register-indexed load form ([x0, x1, lsl #3]), where a model splits it. */
+  indexedUops: external_exports.number().int().nonnegative().optional(),
   uops: external_exports.number().int().nonnegative(),
   /** The execution units it may issue to (empty: handled at rename, no unit). */
   units: external_exports.array(external_exports.string()),
@@ -66467,37 +66658,239 @@ async function loadCpuModel(name, seen = []) {
   };
 }
 
-// lab/uarch/index.ts
-function analyzeHotLoop(fn, cpu, loopAddress) {
-  const flow = buildControlFlow(fn);
-  const loop = pickHotLoop(flow, loopAddress);
-  if (!loop) {
-    throw new LabError("analyze", loopAddress !== void 0 ? `no loop with its header at 0x${loopAddress.toString(16)} in ${fn.name}.` : `${fn.name} has no loop.`, `loops in ${fn.name}: ${flow.loops.map((l) => `0x${l.headerAddress.toString(16)}`).join(", ") || "none"}; pass --loop ADDRESS of one.`);
+// lab/uarch/paths.ts
+var PATH_LIMIT = 1024;
+function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const paths = [];
+  let complete = true;
+  const onPath = /* @__PURE__ */ new Set();
+  const stack = [];
+  const walk = (block) => {
+    if (paths.length >= limit) {
+      complete = false;
+      return;
+    }
+    stack.push(block);
+    onPath.add(block);
+    if (latches.has(block)) paths.push([...stack]);
+    for (const successor of flow.blocks[block].successors) {
+      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
+      walk(successor);
+    }
+    stack.pop();
+    onPath.delete(block);
+  };
+  walk(loop.header);
+  return { paths, complete };
+}
+function storeBytes(instruction) {
+  const parts = splitOperands(instruction.operands);
+  const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith("["))));
+  const width = (operand) => {
+    const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
+    if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
+    if (/^(strb|sturb|stlrb|ldrb|ldurb|ldrsb|ldursb)$/.test(instruction.mnemonic)) return 1;
+    if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
+    return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0]] ?? 8;
+  };
+  return values.reduce((sum, operand) => sum + width(operand), 0);
+}
+function storedRegisters(instruction) {
+  const parts = splitOperands(instruction.operands);
+  const memory = parts.findIndex((part) => part.startsWith("["));
+  return parts.slice(0, memory < 0 ? parts.length : memory).flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []));
+}
+function valueOrigins(nodes, producers, node2, register2, depth = 3) {
+  const from = producers.get(node2.index)?.get(register2);
+  if (from === void 0) return [];
+  const producer = nodes[from];
+  const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
+  if (depth > 0 && passThrough && producer.semantics.memory === "none") {
+    const origins = producer.semantics.reads.flatMap((read) => valueOrigins(nodes, producers, producer, read, depth - 1));
+    return origins.length ? origins : [producer];
   }
-  const path6 = fallThroughPath(flow, loop) ?? iterationPaths(flow, loop, 1)[0];
-  if (!path6) throw new LabError("analyze", `no path from the header of the loop at 0x${loop.headerAddress.toString(16)} back to it.`, "pick another loop with --loop.");
-  return { flow, loop, path: path6, analysis: analyzeIteration(path6.flatMap((id) => flow.blocks[id].instructions), cpu) };
+  return [producer];
+}
+function roleName(role) {
+  const literals = role.literals === 0 ? "" : role.literals === 1 ? "literal" : `${role.literals} literals`;
+  const match = role.match === "none" ? "" : role.match === "short" ? "match" : "long match (copy loop)";
+  if (!literals && !match) return "no output (table walk, refill or bookkeeping)";
+  return [literals, match].filter(Boolean).join(" + ");
+}
+function roleOrder(role) {
+  const match = { short: 0, long: 1, none: 2 }[role.match];
+  return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
+}
+function classify(copyLoopHeaders, blocks, nodes, edges) {
+  const producers = producerMap(edges);
+  let literals = 0;
+  let copyBytes = 0;
+  let copies = false;
+  const wordCopyBytes = straightWordCopyBytes(nodes, producers);
+  for (const node2 of nodes) {
+    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
+    const origins = storedRegisters(node2.instruction).flatMap((register2) => valueOrigins(nodes, producers, node2, register2));
+    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(nodes, edges, origin));
+    if (copied) {
+      copies = true;
+      copyBytes += storeBytes(node2.instruction);
+    } else if (storeBytes(node2.instruction) === 1 && origins.length > 0) literals++;
+  }
+  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const consumers = /* @__PURE__ */ new Map();
+  for (const edge of edges) consumers.set(edge.from, [...consumers.get(edge.from) ?? [], edge.to]);
+  const refill = nodes.some(
+    (node2) => node2.semantics.memory === "load" && (consumers.get(node2.index) ?? []).some(
+      (shift) => /^lsl/.test(nodes[shift].instruction.mnemonic) && (consumers.get(shift) ?? []).some((merge3) => /^(orr|add)$/.test(nodes[merge3].instruction.mnemonic))
+    )
+  );
+  return { literals, match: throughCopyLoop && copies ? "long" : copies ? "short" : "none", refill, copyBytes, wordCopyBytes };
+}
+function producerMap(edges) {
+  const producers = /* @__PURE__ */ new Map();
+  for (const edge of edges) {
+    if (edge.via === "memory" || edge.via === "flags") continue;
+    if (!producers.has(edge.to)) producers.set(edge.to, /* @__PURE__ */ new Map());
+    producers.get(edge.to).set(edge.via.replace(/^x/, "r"), edge.from);
+  }
+  return producers;
+}
+function straightWordCopyBytes(nodes, producers) {
+  let bytes = 0;
+  const counted = /* @__PURE__ */ new Set();
+  for (const node2 of nodes) {
+    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
+    const width = storeBytes(node2.instruction);
+    if (width < 8) continue;
+    const sources = storedRegisters(node2.instruction).map((register2) => producers.get(node2.index)?.get(register2));
+    const loads = sources.map((index) => index === void 0 ? void 0 : nodes[index]);
+    if (!loads.every((load2) => load2?.semantics.memory === "load" && storeBytes(load2.instruction) === width)) continue;
+    if (loads.some((load2) => counted.has(load2.index))) continue;
+    loads.forEach((load2) => counted.add(load2.index));
+    bytes += width;
+  }
+  return bytes;
+}
+function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
+  const nested = nestedLoops(flow, loop);
+  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => /^(str|stur|stp|strb|sturb|st1)/.test(instruction.mnemonic)));
+  const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
+  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
+  const { paths, complete } = enumeratePaths(flow, loop, limit);
+  const analysed = paths.map((blocks) => {
+    const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
+    const graph = dependencyGraph(instructions, model);
+    const role = classify(copyLoopHeaders, blocks, graph.nodes, graph.edges);
+    return { blocks, addresses: blocks.map((id) => flow.blocks[id].instructions[0].address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
+  });
+  const byRole = /* @__PURE__ */ new Map();
+  for (const path6 of analysed) byRole.set(path6.roleName, [...byRole.get(path6.roleName) ?? [], path6]);
+  const groups = [...byRole.values()].map((members2) => {
+    const sorted2 = [...members2].sort(
+      (a2, b2) => (
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        (a2.role.match === "long" ? copyWidth(b2) - copyWidth(a2) : 0) || b2.role.wordCopyBytes - a2.role.wordCopyBytes || a2.bounds.predictedCycles - b2.bounds.predictedCycles || a2.bounds.instructions - b2.bounds.instructions || a2.addresses.join().localeCompare(b2.addresses.join())
+      )
+    );
+    const representative = sorted2[0];
+    const cycles2 = members2.map((member) => member.bounds.predictedCycles);
+    const sizes = members2.map((member) => member.bounds.instructions);
+    return {
+      roleName: representative.roleName,
+      role: representative.role,
+      variants: members2.length,
+      representative,
+      analysis: analyzeIteration(representative.blocks.flatMap((id) => flow.blocks[id].instructions), model),
+      predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
+      instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
+    };
+  });
+  groups.sort((a2, b2) => roleOrder(a2.role) - roleOrder(b2.role));
+  const inLoop = new Set(loop.blocks);
+  const exits = loop.blocks.flatMap((id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []);
+  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, groups, model) };
+}
+function copyLoopOf(flow, nested, groups, model) {
+  const long = groups.find((group2) => group2.role.match === "long");
+  if (!long) return null;
+  const loop = nested.filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost).sort((a2, b2) => bytesPerPass(flow, b2, model) - bytesPerPass(flow, a2, model))[0];
+  if (!loop) return null;
+  const { paths } = enumeratePaths(flow, loop, 16);
+  const body = paths[0];
+  if (!body) return null;
+  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
+  return { headerAddress: loop.headerAddress, bytesPerIteration: bytesPerPass(flow, loop, model), bounds: boundsOfGraph(graph, model) };
+}
+function bytesPerPass(flow, loop, model) {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  const { nodes, edges } = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
+  return straightWordCopyBytes(nodes, producerMap(edges));
+}
+function headlineGroup(paths) {
+  return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
+}
+
+// lab/uarch/index.ts
+function analyzeHotLoop(fn, cpu, pin) {
+  const flow = buildControlFlow(fn);
+  const choice = chooseLoop(fn, cpu, pin, flow);
+  const paths = analyzePaths(flow, choice.loop, cpu);
+  const headline = headlineGroup(paths);
+  if (!headline) throw new LabError("analyze", `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, "pin another loop with --loop.");
+  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: headline.analysis };
 }
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await loadCpuModel(options2.cpu);
   const { functions, source } = await loadFunctions(options2.path);
-  return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loopAddress);
+  return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loop);
 }
-function reportHotLoop(fn, source, cpu, loopAddress) {
-  const { flow, loop, path: path6, analysis } = analyzeHotLoop(fn, cpu, loopAddress);
-  const paths = iterationPaths(flow, loop, 64);
-  const sizes = paths.map((p2) => p2.reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0));
-  const { nodes, edges, ...summary2 } = analysis;
+var summaryOf = (analysis) => {
+  const { nodes, edges, slackCycles, ...summary2 } = analysis;
+  void nodes;
   void edges;
+  void slackCycles;
+  return summary2;
+};
+function reportHotLoop(fn, source, cpu, pin) {
+  const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const roles = paths.groups.map((group2) => ({
+    role: group2.role,
+    roleName: group2.roleName,
+    variants: group2.variants,
+    predictedCycles: group2.predictedCycles,
+    instructions: group2.instructions,
+    pathAddresses: group2.representative.addresses,
+    analysis: summaryOf(group2.analysis),
+    idioms: findIdioms(group2.analysis, flow)
+  }));
+  const idioms = roles[0]?.idioms.map((idiom, i3) => {
+    const found = roles.filter((role) => role.idioms[i3].found);
+    return { ...idiom, found: found.length > 0, at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b2) => a2 - b2), roles: found.map((role) => role.roleName) };
+  }) ?? [];
+  const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
   return {
     function: fn.name,
     source,
     model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
     loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a2, b2) => a2.headerAddress - b2.headerAddress),
-    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.length, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
-    pathAddresses: path6.map((id) => flow.blocks[id].instructions[0].address),
-    analysis: { ...summary2, listing: nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
-    idioms: findIdioms(analysis, flow)
+    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    loopChoice: {
+      how: choice.how,
+      decodeLoop: choice.candidate.decodeLoop,
+      reason: choice.candidate.reason,
+      sourceLine: choice.candidate.sourceLine,
+      runnersUp: choice.runnersUp.map((entry) => ({ headerAddress: entry.loop.headerAddress, decodeLoop: entry.decodeLoop, ownInstructions: entry.ownInstructions, reason: entry.reason }))
+    },
+    roles,
+    exits: paths.exits,
+    copyLoop: paths.copyLoop,
+    headlineRole: headline.roleName,
+    pathAddresses: headline.representative.addresses,
+    analysis: { ...summaryOf(analysis), listing: analysis.nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
+    idioms
   };
 }
 var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
@@ -66508,7 +66901,7 @@ function unknownNote(analysis) {
 }
 
 // lab/report/critical-path.ts
-var hex3 = (address) => `0x${address.toString(16)}`;
+var hex4 = (address) => `0x${address.toString(16)}`;
 var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
 var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
 function instructionShape(text) {
@@ -66526,38 +66919,90 @@ function chain(report, changedAgainst) {
   });
   return links.length ? links.join(" \u2192 ") : "(no loop-carried dependency)";
 }
-function criticalPathDiff(base, head, reference) {
+function notADecodeLoop(report) {
+  if (report.loopChoice.decodeLoop || report.loopChoice.how === "pinned") return void 0;
+  return `the loop analysed in ${report.function} (${hex4(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+}
+function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
+  const names = [...new Set(columns.flatMap((report) => report.roles.map((role) => role.roleName)))];
+  const order = (name) => Math.min(...columns.flatMap((report) => report.roles.map((role, i3) => role.roleName === name ? i3 : Number.POSITIVE_INFINITY)));
+  names.sort((a2, b2) => order(a2) - order(b2));
+  const cell = (report, name) => {
+    const role = report.roles.find((entry) => entry.roleName === name);
+    if (!role) return "\u2014";
+    return `${atLeast(role.analysis)}${cycles(role.analysis.predictedCycles)} \xB7 ${role.analysis.instructions} ins`;
+  };
+  const delta = (name) => {
+    const before = base.roles.find((entry) => entry.roleName === name);
+    const after = head.roles.find((entry) => entry.roleName === name);
+    if (!before || !after) return before ? "path gone" : after ? "new path" : "";
+    const text = signed(Math.round((after.analysis.predictedCycles - before.analysis.predictedCycles) * 100) / 100);
+    return before.analysis.exact && after.analysis.exact ? text : `${text} (not exact)`;
+  };
+  return [
+    `| path role (usual path: predicted cycles \xB7 instructions) | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
+    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
+    ...names.map((name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`)
+  ];
+}
+function criticalPathDiff(base, head, reference) {
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`;
+  const unmatched = [base, head].map(notADecodeLoop);
+  if (unmatched.some(Boolean)) {
+    return `${[
+      title,
+      "",
+      `Not compared: ${unmatched.map((why, i3) => why ? `${i3 === 0 ? "base" : "head"}: ${escapeCell(why)}` : "").filter(Boolean).join("; ")}.`,
+      "Pin the decode loop with the analyze action's `loop` input (or `perf-lab analyze --loop`): a header address, `+offset` or `file.rs:line`."
+    ].join("\n")}
+`;
+  }
+  const referenceProblem = reference ? notADecodeLoop(reference) : void 0;
+  const shown = referenceProblem ? void 0 : reference;
+  const columns = [base, head, ...shown ? [shown] : []];
   const inexact = columns.filter((report) => !report.analysis.exact);
   const bounded = (report, text) => `${atLeast(report.analysis)}${text}`;
+  const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
   const row = (label, value, format2 = cycles, lowerBound = true) => {
     const cell = (report) => lowerBound ? bounded(report, format2(value(report))) : format2(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
-    const deltaCell = lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
-    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${reference ? ` ${cell(reference)} |` : ""}`;
+    const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
+    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ""}`;
   };
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
-    `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`,
+    title,
     "",
-    `| | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
+    ...roleTable(base, head, shown),
+    "",
+    `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? "" : " (\u26A0\uFE0F not every build has this role; its row compares different roles)"}.`,
+    "",
+    `| | base | head | \u0394 head \u2212 base |${shown ? " libdeflate |" : ""}`,
+    `|---|---:|---:|---:|${shown ? "---:|" : ""}`,
     row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
     row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
     row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
     row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2), false),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${reference ? ` ${reference.analysis.bound} |` : ""}`,
+    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ""}`,
     ...inexact.map((report) => `
 \u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`),
+    ...referenceProblem ? [`
+\u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
-    `| idiom | base | head |${reference ? " libdeflate |" : ""}`,
-    `|---|:-:|:-:|${reference ? ":-:|" : ""}`,
+    `| idiom (on any path) | base | head |${shown ? " libdeflate |" : ""}`,
+    `|---|:-:|:-:|${shown ? ":-:|" : ""}`,
     ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
     "",
-    "<details><summary>critical chains (head instructions new against base marked <b>+</b>)</summary>",
+    "<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>",
     "",
-    `- **head** (${escapeCell(head.function)}, loop at ${hex3(head.hotLoop.headerAddress)}): ${chain(head, base)}`,
-    `- **base** (${escapeCell(base.function)}, loop at ${hex3(base.hotLoop.headerAddress)}): ${chain(base)}`,
-    ...reference ? [`- **libdeflate** (${escapeCell(reference.function)}, loop at ${hex3(reference.hotLoop.headerAddress)}): ${chain(reference)}`] : [],
+    loopLine("head", head),
+    loopLine("base", base),
+    ...shown ? [loopLine("libdeflate", shown)] : [],
+    "",
+    `- **head** chain: ${chain(head, base)}`,
+    `- **base** chain: ${chain(base)}`,
+    ...shown ? [`- **libdeflate** chain: ${chain(shown)}`] : [],
     "",
     "</details>"
   ];
@@ -66566,7 +67011,7 @@ function criticalPathDiff(base, head, reference) {
 }
 
 // lab/prcheck/index.ts
-async function hotLoopSection(builds, functionName, cpu) {
+async function hotLoopSection(builds, functionName, cpu, pins = {}) {
   if (process.arch !== "arm64") {
     return `### Hot decode loop
 
@@ -66574,8 +67019,12 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
 `;
   }
   const model = await loadCpuModel(cpu);
-  const analyse = (path6, name) => analyzeLoop({ path: path6, functionName: name, cpu }, model);
-  return criticalPathDiff(await analyse(builds.base, functionName), await analyse(builds.head, functionName), await analyse(builds.reference, "libdeflate_deflate_decompress_ex"));
+  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
+  return criticalPathDiff(
+    await analyse(builds.base, functionName, pins.loop),
+    await analyse(builds.head, functionName, pins.loop),
+    await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop)
+  );
 }
 
 // actions/shared.ts
@@ -66598,7 +67047,8 @@ await runAction(async () => {
   const cpu = getInput("cpu") || "apple-m1";
   const functionName = getInput("function", { required: true });
   const builds = { base: getInput("base", { required: true }), head: getInput("head", { required: true }), reference: getInput("reference", { required: true }) };
-  const markdown = await group("perf-lab analyze", () => hotLoopSection(builds, functionName, cpu));
+  const pins = { loop: getInput("loop") || void 0, referenceLoop: getInput("reference-loop") || void 0 };
+  const markdown = await group("perf-lab analyze", () => hotLoopSection(builds, functionName, cpu, pins));
   const output2 = resolve2(getInput("output") || "perf-lab-analysis.md");
   await writeFileAtomically(output2, markdown);
   const artifactDir = getInput("artifact-dir");

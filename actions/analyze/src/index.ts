@@ -9,7 +9,8 @@ await runAction(async () => {
   const cpu = core.getInput('cpu') || 'apple-m1';
   const functionName = core.getInput('function', { required: true });
   const builds = { base: core.getInput('base', { required: true }), head: core.getInput('head', { required: true }), reference: core.getInput('reference', { required: true }) };
-  const markdown = await core.group('perf-lab analyze', () => hotLoopSection(builds, functionName, cpu));
+  const pins = { loop: core.getInput('loop') || undefined, referenceLoop: core.getInput('reference-loop') || undefined };
+  const markdown = await core.group('perf-lab analyze', () => hotLoopSection(builds, functionName, cpu, pins));
   const output = resolve(core.getInput('output') || 'perf-lab-analysis.md');
   await writeFileAtomically(output, markdown);
   const artifactDir = core.getInput('artifact-dir');

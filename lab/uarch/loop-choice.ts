@@ -1,0 +1,169 @@
+import { buildControlFlow, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
+import type { AsmFunction } from '../asm/parse.js';
+import { LabError } from '../core/errors.js';
+import { dependencyGraph, type Edge, type Node } from './analyze.js';
+import type { CpuModel } from './model.js';
+
+/**
+ * Which loop of a function is the decode loop, by what it does rather than
+ * where it nests: a decode loop shifts a loop-carried bit buffer by a variable
+ * amount, looks entries up in tables indexed by masked bits of it, refills it
+ * from the input and stores output. Each loop's own instructions (not those of
+ * loops nested in it) are read as one pseudo-iteration in address order.
+ */
+export interface LoopEvidence {
+  /** Variable right shifts of a loop-carried value (bitbuf >>= n). */
+  bitBufferShifts: number[];
+  /** Loads of 8/16/32-bit entries at an address made from masked bits (entry = table[bitbuf & mask]). */
+  tableLoads: number[];
+  /** Loads whose value is shifted left by a register and merged into another value (refill). */
+  refillLoads: number[];
+  /** Stores not to the stack. */
+  stores: number[];
+}
+
+export interface LoopCandidate {
+  loop: Loop;
+  ownInstructions: number;
+  evidence: LoopEvidence;
+  /** Shifts a bit buffer and loads table entries indexed by it: the shape of a Huffman decode loop. */
+  decodeLoop: boolean;
+  score: number;
+  /** Why it ranks where it does, in a sentence. */
+  reason: string;
+  /** `file:line` of the header, when the code has debug info. */
+  sourceLine: string | null;
+}
+
+const hex = (address: number) => `0x${address.toString(16)}`;
+
+function edgesInto(edges: readonly Edge[], index: number): Edge[] {
+  return edges.filter((edge) => edge.to === index);
+}
+
+/** Producers of `index` up to `depth` hops back (any distance), through the given node filter. */
+function ancestors(nodes: readonly Node[], edges: readonly Edge[], index: number, depth: number, through: (node: Node) => boolean): Node[] {
+  const found: Node[] = [];
+  const seen = new Set<number>([index]);
+  let frontier = [index];
+  for (let hop = 0; hop < depth && frontier.length; hop++) {
+    const next: number[] = [];
+    for (const at of frontier) {
+      for (const edge of edgesInto(edges, at)) {
+        if (seen.has(edge.from) || edge.via === 'memory' || edge.via === 'flags') continue;
+        seen.add(edge.from);
+        found.push(nodes[edge.from]!);
+        if (through(nodes[edge.from]!)) next.push(edge.from);
+      }
+    }
+    frontier = next;
+  }
+  return found;
+}
+
+const isMask = (node: Node) => /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
+const isAlu = (node: Node) => node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
+const variableShift = (node: Node, direction: 'l' | 'r') =>
+  new RegExp(`^(${direction === 'r' ? 'lsr|lsrv' : 'lsl|lslv'})$`).test(node.instruction.mnemonic) && node.semantics.reads.length === 2 && node.semantics.registerForm;
+
+/** A load of a 8/16/32-bit entry at an address made from masked bits: entry = table[bitbuf & mask]. */
+export function isTableLoad(nodes: readonly Node[], edges: readonly Edge[], node: Node): boolean {
+  if (node.semantics.memory !== 'load' || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node.instruction.mnemonic) || !/^[wh]\d/.test(node.instruction.operands)) return false;
+  if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
+  return ancestors(nodes, edges, node.index, 3, isAlu).some(isMask);
+}
+
+export function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
+  const { nodes, edges } = dependencyGraph(instructions, model);
+  const carriedOut = (index: number, hops = 2): boolean =>
+    edges.some((edge) => edge.from === index && (edge.distance === 1 || (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1))));
+  const carriedIn = (index: number) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== 'memory');
+  const bitBufferShifts = nodes.filter((node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)));
+  const tableLoads = nodes.filter((node) => isTableLoad(nodes, edges, node));
+  const refillLoads = nodes.filter((node) => {
+    if (node.semantics.memory !== 'load') return false;
+    const consumers = edges.filter((edge) => edge.from === node.index && edge.distance === 0).map((edge) => nodes[edge.to]!);
+    const shifts = consumers.flatMap((consumer) =>
+      consumer.semantics.class === 'move' ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]!) : [consumer],
+    ).filter((consumer) => variableShift(consumer, 'l') || /^lsl$/.test(consumer.instruction.mnemonic));
+    return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
+  });
+  const stores = nodes.filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp');
+  const at = (list: Node[]) => list.map((node) => node.instruction.address);
+  return { bitBufferShifts: at(bitBufferShifts), tableLoads: at(tableLoads), refillLoads: at(refillLoads), stores: at(stores) };
+}
+
+function describe(evidence: LoopEvidence): string {
+  const parts: string[] = [];
+  const first = (list: number[]) => list.slice(0, 3).map(hex).join(', ') + (list.length > 3 ? ', …' : '');
+  parts.push(evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})` : 'no variable shift of a loop-carried value');
+  parts.push(evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})` : 'no table load indexed by masked bits');
+  if (evidence.refillLoads.length) parts.push(`refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`);
+  parts.push(`${evidence.stores.length} store(s)`);
+  return parts.join('; ');
+}
+
+/** Every loop of a function, the likeliest decode loop first. */
+export function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
+  const candidates = flow.loops.map((loop): LoopCandidate => {
+    const own = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id]!.instructions);
+    const evidence = loopEvidence(own, model);
+    const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
+    const score = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
+    const header = flow.blocks[loop.header]!.instructions[0]!;
+    return { loop, ownInstructions: own.length, evidence, decodeLoop, score, reason: describe(evidence), sourceLine: header.sourceLine ?? null };
+  });
+  // More evidence first; among equals, more table lookups (more symbols decoded per iteration), then the bigger body.
+  return candidates.sort(
+    (a, b) =>
+      b.score - a.score ||
+      b.evidence.tableLoads.length - a.evidence.tableLoads.length ||
+      b.ownInstructions - a.ownInstructions ||
+      a.loop.headerAddress - b.loop.headerAddress,
+  );
+}
+
+/**
+ * A maintainer's pin for the loop: `0x5cc` (header address), `+0x5cc` (header
+ * offset from the function's start, stable when only other functions change) or
+ * `file.c:123` (the innermost loop holding code from that source line; needs
+ * debug info).
+ */
+export function pinnedLoop(fn: AsmFunction, flow: ControlFlow, hint: string): Loop {
+  const start = fn.instructions[0]!.address;
+  const listed = flow.loops.map((loop) => `${hex(loop.headerAddress)} (+${hex(loop.headerAddress - start)})`).join(', ') || 'none';
+  const address = /^0x([0-9a-f]+)$/i.exec(hint);
+  const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
+  if (address || offset) {
+    const target = address ? parseInt(address[1]!, 16) : start + parseInt(offset![1]!, 16);
+    const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
+    if (!loop) throw new LabError('analyze', `no loop with its header at ${hex(target)} in ${fn.name} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+    return loop;
+  }
+  const line = /^(.+):(\d+)$/.exec(hint);
+  if (!line) throw new LabError('analyze', `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`, 'fix the pin.');
+  if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
+    throw new LabError('analyze', `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`, `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`);
+  }
+  const wanted = `${line[1]!.split('/').pop()}:${line[2]}`;
+  const holding = flow.loops.filter((loop) => ownBlocks(flow, loop).some((id) => flow.blocks[id]!.instructions.some((instruction) => instruction.sourceLine === wanted)));
+  const innermost = holding.sort((a, b) => a.blocks.length - b.blocks.length)[0];
+  if (!innermost) throw new LabError('analyze', `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+  return innermost;
+}
+
+export interface LoopChoice {
+  loop: Loop;
+  candidate: LoopCandidate;
+  /** How it was chosen: by the evidence ranking, or pinned by the maintainer. */
+  how: 'evidence' | 'pinned';
+  runnersUp: LoopCandidate[];
+}
+
+export function chooseLoop(fn: AsmFunction, model: CpuModel, pin?: string, flow: ControlFlow = buildControlFlow(fn)): LoopChoice {
+  const ranked = rankLoops(flow, model);
+  if (ranked.length === 0) throw new LabError('analyze', `${fn.name} has no loop.`, 'name the function that holds the decode loop (--function), or pass --all to see every function with a loop.');
+  const loop = pin === undefined ? ranked[0]!.loop : pinnedLoop(fn, flow, pin);
+  const candidate = ranked.find((entry) => entry.loop === loop)!;
+  return { loop, candidate, how: pin === undefined ? 'evidence' : 'pinned', runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3) };
+}

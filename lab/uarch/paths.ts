@@ -1,0 +1,269 @@
+import { nestedLoops, type ControlFlow, type Loop } from '../asm/cfg.js';
+import type { Instruction } from '../asm/parse.js';
+import { physicalRegister, splitOperands } from '../asm/semantics.js';
+import { analyzeIteration, boundsOfGraph, dependencyGraph, type IterationBounds, type LoopAnalysis, type Node } from './analyze.js';
+import { isTableLoad } from './loop-choice.js';
+import type { CpuModel } from './model.js';
+
+/**
+ * Every path through one iteration of the decode loop, named by what it does
+ * (stores literals, copies a match, goes through the nested copy loop, refills)
+ * and grouped by that role, so that builds are compared role by role whatever
+ * side of a branch the compiler laid out as fall-through.
+ */
+export interface PathRole {
+  /** Byte stores of a computed value (a literal taken from a table entry). */
+  literals: number;
+  /** 'short': copies loaded bytes to the output outside any nested loop; 'long': also through a nested copy loop. */
+  match: 'none' | 'short' | 'long';
+  /** Loads an input word that is shifted into a bit buffer. */
+  refill: boolean;
+  /** Bytes the copy stores of the match write per pass (outside nested loops). */
+  copyBytes: number;
+  /** Of those, bytes moved by straight word copies (an 8/16-byte load stored as it is): the general-offset match copy. */
+  wordCopyBytes: number;
+}
+
+export interface IterationPath {
+  blocks: number[];
+  addresses: number[];
+  role: PathRole;
+  roleName: string;
+  bounds: IterationBounds;
+}
+
+export interface PathGroup {
+  roleName: string;
+  role: PathRole;
+  /** How many distinct paths share the role (layout variants, subtable lookups, copy shapes). */
+  variants: number;
+  /** The role's usual way through: for matches the widest copy, then the fewest predicted cycles and instructions. */
+  representative: IterationPath;
+  analysis: LoopAnalysis;
+  predictedCycles: { min: number; max: number };
+  instructions: { min: number; max: number };
+}
+
+export interface CopyLoop {
+  headerAddress: number;
+  /** Bytes the nested copy loop copies per iteration (straight word copies). */
+  bytesPerIteration: number;
+  bounds: IterationBounds;
+}
+
+export interface LoopPaths {
+  groups: PathGroup[];
+  /** Paths enumerated (at most `limit`); `complete` false when the loop has more. */
+  paths: number;
+  complete: boolean;
+  /** Edges leaving the loop (end of block, end of the fast-loop margins, errors): not iterations, not analysed. */
+  exits: number[];
+  copyLoop: CopyLoop | null;
+}
+
+const PATH_LIMIT = 1024;
+
+/** Paths from the header back to it (each block once, staying in the loop), at most `limit`. */
+export function enumeratePaths(flow: ControlFlow, loop: Loop, limit = PATH_LIMIT): { paths: number[][]; complete: boolean } {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const paths: number[][] = [];
+  let complete = true;
+  const onPath = new Set<number>();
+  const stack: number[] = [];
+  const walk = (block: number) => {
+    if (paths.length >= limit) {
+      complete = false;
+      return;
+    }
+    stack.push(block);
+    onPath.add(block);
+    if (latches.has(block)) paths.push([...stack]);
+    for (const successor of flow.blocks[block]!.successors) {
+      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
+      walk(successor);
+    }
+    stack.pop();
+    onPath.delete(block);
+  };
+  walk(loop.header);
+  return { paths, complete };
+}
+
+/** Bytes a load or store moves, from its register operands. */
+export function storeBytes(instruction: Instruction): number {
+  const parts = splitOperands(instruction.operands);
+  const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith('['))));
+  const width = (operand: string): number => {
+    const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
+    if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2] as 'b' | 'h' | 's' | 'd'];
+    if (/^(strb|sturb|stlrb|ldrb|ldurb|ldrsb|ldursb)$/.test(instruction.mnemonic)) return 1;
+    if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
+    return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0] as 'x'] ?? 8;
+  };
+  return values.reduce((sum, operand) => sum + width(operand), 0);
+}
+
+/** Registers a store writes to memory (its value operands). */
+function storedRegisters(instruction: Instruction): string[] {
+  const parts = splitOperands(instruction.operands);
+  const memory = parts.findIndex((part) => part.startsWith('['));
+  return parts.slice(0, memory < 0 ? parts.length : memory).flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []));
+}
+
+/** The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something computed. */
+function valueOrigins(nodes: readonly Node[], producers: Map<number, Map<string, number>>, node: Node, register: string, depth = 3): Node[] {
+  const from = producers.get(node.index)?.get(register);
+  if (from === undefined) return [];
+  const producer = nodes[from]!;
+  const passThrough = producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
+  if (depth > 0 && passThrough && producer.semantics.memory === 'none') {
+    const origins = producer.semantics.reads.flatMap((read) => valueOrigins(nodes, producers, producer, read, depth - 1));
+    return origins.length ? origins : [producer];
+  }
+  return [producer];
+}
+
+export function roleName(role: PathRole): string {
+  const literals = role.literals === 0 ? '' : role.literals === 1 ? 'literal' : `${role.literals} literals`;
+  const match = role.match === 'none' ? '' : role.match === 'short' ? 'match' : 'long match (copy loop)';
+  if (!literals && !match) return 'no output (table walk, refill or bookkeeping)';
+  return [literals, match].filter(Boolean).join(' + ');
+}
+
+/** Order in which roles are listed: matches (the usual path first), then literals, then the rest. */
+export function roleOrder(role: PathRole): number {
+  const match = { short: 0, long: 1, none: 2 }[role.match];
+  return match * 100 + role.literals + (role.literals === 0 && role.match === 'none' ? 1000 : 0);
+}
+
+function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], nodes: Node[], edges: ReturnType<typeof dependencyGraph>['edges']): PathRole {
+  const producers = producerMap(edges);
+  let literals = 0;
+  let copyBytes = 0;
+  let copies = false;
+  const wordCopyBytes = straightWordCopyBytes(nodes, producers);
+  for (const node of nodes) {
+    if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
+    const origins = storedRegisters(node.instruction).flatMap((register) => valueOrigins(nodes, producers, node, register));
+    // Copied: stored as loaded from memory other than a decode table (a table entry's byte is a literal).
+    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(nodes, edges, origin));
+    if (copied) {
+      copies = true;
+      copyBytes += storeBytes(node.instruction);
+    } else if (storeBytes(node.instruction) === 1 && origins.length > 0) literals++; // a byte computed in this iteration
+  }
+  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const consumers = new Map<number, number[]>();
+  for (const edge of edges) consumers.set(edge.from, [...(consumers.get(edge.from) ?? []), edge.to]);
+  const refill = nodes.some(
+    (node) =>
+      node.semantics.memory === 'load' &&
+      (consumers.get(node.index) ?? []).some(
+        (shift) => /^lsl/.test(nodes[shift]!.instruction.mnemonic) && (consumers.get(shift) ?? []).some((merge) => /^(orr|add)$/.test(nodes[merge]!.instruction.mnemonic)),
+      ),
+  );
+  return { literals, match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none', refill, copyBytes, wordCopyBytes };
+}
+
+function producerMap(edges: ReturnType<typeof dependencyGraph>['edges']): Map<number, Map<string, number>> {
+  const producers = new Map<number, Map<string, number>>();
+  for (const edge of edges) {
+    if (edge.via === 'memory' || edge.via === 'flags') continue;
+    if (!producers.has(edge.to)) producers.set(edge.to, new Map());
+    producers.get(edge.to)!.set(edge.via.replace(/^x/, 'r'), edge.from);
+  }
+  return producers;
+}
+
+/**
+ * Bytes stored straight from a load of the same width, 8 bytes or more (ldr x → str x, ldp q → stp q), each
+ * load counted once: a word stored several times (the small-offset pattern copies) counts as one word.
+ */
+function straightWordCopyBytes(nodes: readonly Node[], producers: Map<number, Map<string, number>>): number {
+  let bytes = 0;
+  const counted = new Set<number>();
+  for (const node of nodes) {
+    if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
+    const width = storeBytes(node.instruction);
+    if (width < 8) continue;
+    const sources = storedRegisters(node.instruction).map((register) => producers.get(node.index)?.get(register));
+    const loads = sources.map((index) => (index === undefined ? undefined : nodes[index]));
+    if (!loads.every((load) => load?.semantics.memory === 'load' && storeBytes(load.instruction) === width)) continue;
+    if (loads.some((load) => counted.has(load!.index))) continue;
+    loads.forEach((load) => counted.add(load!.index));
+    bytes += width;
+  }
+  return bytes;
+}
+
+/** Enumerates, classifies and bounds every path of `loop`; the fastest variant of each role gets the full analysis. */
+export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
+  const nested = nestedLoops(flow, loop);
+  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => /^(str|stur|stp|strb|sturb|st1)/.test(instruction.mnemonic)));
+  const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
+  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
+  const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
+  const { paths, complete } = enumeratePaths(flow, loop, limit);
+  const analysed: IterationPath[] = paths.map((blocks) => {
+    const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
+    const graph = dependencyGraph(instructions, model);
+    const role = classify(copyLoopHeaders, blocks, graph.nodes, graph.edges);
+    return { blocks, addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
+  });
+  const byRole = new Map<string, IterationPath[]>();
+  for (const path of analysed) byRole.set(path.roleName, [...(byRole.get(path.roleName) ?? []), path]);
+  const groups = [...byRole.values()].map((members): PathGroup => {
+    const sorted = [...members].sort(
+      (a, b) =>
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        (a.role.match === 'long' ? copyWidth(b) - copyWidth(a) : 0) ||
+        b.role.wordCopyBytes - a.role.wordCopyBytes ||
+        a.bounds.predictedCycles - b.bounds.predictedCycles || a.bounds.instructions - b.bounds.instructions || a.addresses.join().localeCompare(b.addresses.join()),
+    );
+    const representative = sorted[0]!;
+    const cycles = members.map((member) => member.bounds.predictedCycles);
+    const sizes = members.map((member) => member.bounds.instructions);
+    return {
+      roleName: representative.roleName,
+      role: representative.role,
+      variants: members.length,
+      representative,
+      analysis: analyzeIteration(representative.blocks.flatMap((id) => flow.blocks[id]!.instructions), model),
+      predictedCycles: { min: Math.min(...cycles), max: Math.max(...cycles) },
+      instructions: { min: Math.min(...sizes), max: Math.max(...sizes) },
+    };
+  });
+  groups.sort((a, b) => roleOrder(a.role) - roleOrder(b.role));
+  const inLoop = new Set(loop.blocks);
+  const exits = loop.blocks.flatMap((id) => (flow.blocks[id]!.successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id]!.instructions.at(-1)!.address] : []));
+  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, groups, model) };
+}
+
+/** The nested loop the long-match path goes through, its bytes per iteration and its bounds. */
+function copyLoopOf(flow: ControlFlow, nested: Loop[], groups: PathGroup[], model: CpuModel): CopyLoop | null {
+  const long = groups.find((group) => group.role.match === 'long');
+  if (!long) return null;
+  const loop = nested
+    .filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost)
+    .sort((a, b) => bytesPerPass(flow, b, model) - bytesPerPass(flow, a, model))[0];
+  if (!loop) return null;
+  const { paths } = enumeratePaths(flow, loop, 16);
+  const body = paths[0];
+  if (!body) return null;
+  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
+  return { headerAddress: loop.headerAddress, bytesPerIteration: bytesPerPass(flow, loop, model), bounds: boundsOfGraph(graph, model) };
+}
+
+/** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */
+function bytesPerPass(flow: ControlFlow, loop: Loop, model: CpuModel): number {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  const { nodes, edges } = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
+  return straightWordCopyBytes(nodes, producerMap(edges));
+}
+
+/** The role the headline figures come from: the usual match path when there is one. */
+export function headlineGroup(paths: LoopPaths): PathGroup | undefined {
+  return paths.groups.find((group) => group.role.match === 'short' && group.role.literals === 0) ?? paths.groups[0];
+}
