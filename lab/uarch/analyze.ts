@@ -32,23 +32,8 @@ export interface ChainLink {
 /** The cycle bounds of one iteration, without the chain and slack (cheap enough to run on every path of a loop). */
 export interface IterationBounds {
   instructions: number;
-  criticalPathCycles: number;
-  resourceBoundCycles: number;
-  resourceBottleneck: string;
-  frontEndBoundCycles: number;
-  predictedCycles: number;
-  bound: 'critical path' | 'resources' | 'front end';
-  ilp: number;
-  unknownMnemonics: string[];
-  unknownInstructions: number;
-  exact: boolean;
-}
-
-export interface LoopAnalysis {
-  instructions: number;
   /** Loop-carried critical path: the largest (total latency / iterations spanned) over dependency cycles. */
   criticalPathCycles: number;
-  criticalChain: ChainLink[];
   /** Issue-port bound: for the tightest set of units, uops that can only go there / its size. */
   resourceBoundCycles: number;
   resourceBottleneck: string;
@@ -58,15 +43,20 @@ export interface LoopAnalysis {
   bound: 'critical path' | 'resources' | 'front end';
   /** Instruction-level parallelism: instructions / critical path. */
   ilp: number;
-  /** Per instruction: latency it could gain before the loop slows (null: on no loop-carried cycle). */
-  slackCycles: (number | null)[];
-  nodes: Node[];
-  edges: Edge[];
   unknownMnemonics: string[];
   /** Instructions in the iteration without a model entry (each counted as 1 cycle, so every bound is a lower bound). */
   unknownInstructions: number;
   /** False when unknownInstructions > 0: the cycle figures are then only lower bounds ("≥"). */
   exact: boolean;
+}
+
+/** The bounds plus the critical chain, per-instruction slack and the graph they come from. */
+export interface LoopAnalysis extends IterationBounds {
+  criticalChain: ChainLink[];
+  /** Per instruction: latency it could gain before the loop slows (null: on no loop-carried cycle). */
+  slackCycles: (number | null)[];
+  nodes: Node[];
+  edges: Edge[];
   memoryPairsAssumedIndependent: number;
 }
 
