@@ -209,8 +209,6 @@ export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): numbe
 
 /** The largest cycle ratio and one dependency cycle achieving it (a Bellman-Ford search at that ratio). */
 function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; cycle: Edge[] } {
-  const carried = edges.filter((edge) => edge.distance === 1);
-  if (carried.length === 0 || n === 0) return { ratio: 0, cycle: [] };
   // For a given ratio, look for a cycle with positive total of (latency - ratio * distance).
   const positiveCycle = (ratio: number): Edge[] | null => {
     const best = new Float64Array(n).fill(0);
@@ -273,51 +271,20 @@ function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: numbe
   for (const edge of edges) outgoing[edge.from]!.push(edge);
   const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
   return Array.from({ length: n }, (_, source) => {
-    // Dijkstra from `source` with a binary heap; the cycle closes on an edge back into it. Stops once nothing shorter can close.
+    // Dijkstra (dense: n is small) from `source`; the cycle closes on an edge back into it. Stops once nothing shorter can close.
     const distance = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    const done = new Uint8Array(n);
     distance[source] = 0;
-    const heap: Array<[number, number]> = [[0, source]];
-    const push = (item: [number, number]) => {
-      heap.push(item);
-      for (let i = heap.length - 1; i > 0; ) {
-        const parent = (i - 1) >> 1;
-        if (heap[parent]![0] <= heap[i]![0]) break;
-        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
-        i = parent;
-      }
-    };
-    const pop = (): [number, number] => {
-      const top = heap[0]!;
-      const last = heap.pop()!;
-      if (heap.length) {
-        heap[0] = last;
-        for (let i = 0; ; ) {
-          const left = 2 * i + 1;
-          const right = left + 1;
-          let smallest = i;
-          if (left < heap.length && heap[left]![0] < heap[smallest]![0]) smallest = left;
-          if (right < heap.length && heap[right]![0] < heap[smallest]![0]) smallest = right;
-          if (smallest === i) break;
-          [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
-          i = smallest;
-        }
-      }
-      return top;
-    };
     let best = Number.POSITIVE_INFINITY;
-    while (heap.length) {
-      const [at, u] = pop();
-      if (at > distance[u]! || at >= best) {
-        if (at >= best) break;
-        continue;
-      }
+    for (;;) {
+      let u = -1;
+      for (let v = 0; v < n; v++) if (!done[v] && distance[v]! < best && (u < 0 || distance[v]! < distance[u]!)) u = v;
+      if (u < 0) break;
+      done[u] = 1;
       for (const edge of spareOut[u]!) {
-        const through = at + edge.spare;
+        const through = distance[u]! + edge.spare;
         if (edge.to === source) best = Math.min(best, through);
-        else if (through < distance[edge.to]!) {
-          distance[edge.to] = through;
-          push([through, edge.to]);
-        }
+        else if (through < distance[edge.to]!) distance[edge.to] = through;
       }
     }
     return Number.isFinite(best) ? Math.round(best * 1000) / 1000 : null;
@@ -377,11 +344,6 @@ function boundsOf(nodes: readonly Node[], criticalPath: number, model: CpuModel)
 /** Cycle bounds of an iteration's dependency graph, without chain or slack. */
 export function boundsOfGraph(graph: { nodes: readonly Node[]; edges: readonly Edge[] }, model: CpuModel): IterationBounds {
   return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
-}
-
-/** Cycle bounds of one iteration (instructions in execution order; the last feeds the first), without chain or slack. */
-export function iterationBounds(instructions: readonly Instruction[], model: CpuModel): IterationBounds {
-  return boundsOfGraph(dependencyGraph(instructions, model), model);
 }
 
 export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {

@@ -73,6 +73,16 @@ export function isTableLoad(nodes: readonly Node[], edges: readonly Edge[], node
   return ancestors(nodes, edges, node.index, 3, isAlu).some(isMask);
 }
 
+/** A load whose value is shifted left (through moves) and merged into another value: a bit-buffer refill. */
+export function isRefillLoad(nodes: readonly Node[], edges: readonly Edge[], node: Node): boolean {
+  if (node.semantics.memory !== 'load') return false;
+  const consumers = edges.filter((edge) => edge.from === node.index && edge.distance === 0).map((edge) => nodes[edge.to]!);
+  const shifts = consumers
+    .flatMap((consumer) => (consumer.semantics.class === 'move' ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]!) : [consumer]))
+    .filter((consumer) => variableShift(consumer, 'l') || /^lsl$/.test(consumer.instruction.mnemonic));
+  return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
+}
+
 export function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
   const { nodes, edges } = dependencyGraph(instructions, model);
   const carriedOut = (index: number, hops = 2): boolean =>
@@ -80,14 +90,7 @@ export function loopEvidence(instructions: readonly Node['instruction'][], model
   const carriedIn = (index: number) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== 'memory');
   const bitBufferShifts = nodes.filter((node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)));
   const tableLoads = nodes.filter((node) => isTableLoad(nodes, edges, node));
-  const refillLoads = nodes.filter((node) => {
-    if (node.semantics.memory !== 'load') return false;
-    const consumers = edges.filter((edge) => edge.from === node.index && edge.distance === 0).map((edge) => nodes[edge.to]!);
-    const shifts = consumers.flatMap((consumer) =>
-      consumer.semantics.class === 'move' ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]!) : [consumer],
-    ).filter((consumer) => variableShift(consumer, 'l') || /^lsl$/.test(consumer.instruction.mnemonic));
-    return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
-  });
+  const refillLoads = nodes.filter((node) => isRefillLoad(nodes, edges, node));
   const stores = nodes.filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp');
   const at = (list: Node[]) => list.map((node) => node.instruction.address);
   return { bitBufferShifts: at(bitBufferShifts), tableLoads: at(tableLoads), refillLoads: at(refillLoads), stores: at(stores) };

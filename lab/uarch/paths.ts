@@ -1,8 +1,8 @@
 import { nestedLoops, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { Instruction } from '../asm/parse.js';
-import { physicalRegister, splitOperands } from '../asm/semantics.js';
+import { physicalRegister, semanticsOf, splitOperands } from '../asm/semantics.js';
 import { analyzeIteration, boundsOfGraph, dependencyGraph, type IterationBounds, type LoopAnalysis, type Node } from './analyze.js';
-import { isTableLoad } from './loop-choice.js';
+import { isRefillLoad, isTableLoad } from './loop-choice.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -91,7 +91,7 @@ export function enumeratePaths(flow: ControlFlow, loop: Loop, limit = PATH_LIMIT
 }
 
 /** Bytes a load or store moves, from its register operands. */
-export function storeBytes(instruction: Instruction): number {
+export function memoryBytes(instruction: Instruction): number {
   const parts = splitOperands(instruction.operands);
   const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith('['))));
   const width = (operand: string): number => {
@@ -150,19 +150,11 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], nodes:
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(nodes, edges, origin));
     if (copied) {
       copies = true;
-      copyBytes += storeBytes(node.instruction);
-    } else if (storeBytes(node.instruction) === 1 && origins.length > 0) literals++; // a byte computed in this iteration
+      copyBytes += memoryBytes(node.instruction);
+    } else if (memoryBytes(node.instruction) === 1 && origins.length > 0) literals++; // a byte computed in this iteration
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
-  const consumers = new Map<number, number[]>();
-  for (const edge of edges) consumers.set(edge.from, [...(consumers.get(edge.from) ?? []), edge.to]);
-  const refill = nodes.some(
-    (node) =>
-      node.semantics.memory === 'load' &&
-      (consumers.get(node.index) ?? []).some(
-        (shift) => /^lsl/.test(nodes[shift]!.instruction.mnemonic) && (consumers.get(shift) ?? []).some((merge) => /^(orr|add)$/.test(nodes[merge]!.instruction.mnemonic)),
-      ),
-  );
+  const refill = nodes.some((node) => isRefillLoad(nodes, edges, node));
   return { literals, match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none', refill, copyBytes, wordCopyBytes };
 }
 
@@ -185,11 +177,11 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: Map<number, Ma
   const counted = new Set<number>();
   for (const node of nodes) {
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
-    const width = storeBytes(node.instruction);
+    const width = memoryBytes(node.instruction);
     if (width < 8) continue;
     const sources = storedRegisters(node.instruction).map((register) => producers.get(node.index)?.get(register));
     const loads = sources.map((index) => (index === undefined ? undefined : nodes[index]));
-    if (!loads.every((load) => load?.semantics.memory === 'load' && storeBytes(load.instruction) === width)) continue;
+    if (!loads.every((load) => load?.semantics.memory === 'load' && memoryBytes(load.instruction) === width)) continue;
     if (loads.some((load) => counted.has(load!.index))) continue;
     loads.forEach((load) => counted.add(load!.index));
     bytes += width;
@@ -197,10 +189,10 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: Map<number, Ma
   return bytes;
 }
 
-/** Enumerates, classifies and bounds every path of `loop`; the fastest variant of each role gets the full analysis. */
+/** Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. */
 export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => /^(str|stur|stp|strb|sturb|st1)/.test(instruction.mnemonic)));
+  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => semanticsOf(instruction).memory === 'store'));
   const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
@@ -238,22 +230,20 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
   groups.sort((a, b) => roleOrder(a.role) - roleOrder(b.role));
   const inLoop = new Set(loop.blocks);
   const exits = loop.blocks.flatMap((id) => (flow.blocks[id]!.successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id]!.instructions.at(-1)!.address] : []));
-  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, groups, model) };
+  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model) };
 }
 
-/** The nested loop the long-match path goes through, its bytes per iteration and its bounds. */
-function copyLoopOf(flow: ControlFlow, nested: Loop[], groups: PathGroup[], model: CpuModel): CopyLoop | null {
+/** The nested loop the long-match path goes through (the widest copy on it), its bytes per iteration and its bounds. */
+function copyLoopOf(flow: ControlFlow, nested: Loop[], copyLoopBytes: ReadonlyMap<number, number>, groups: PathGroup[], model: CpuModel): CopyLoop | null {
   const long = groups.find((group) => group.role.match === 'long');
   if (!long) return null;
   const loop = nested
-    .filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost)
-    .sort((a, b) => bytesPerPass(flow, b, model) - bytesPerPass(flow, a, model))[0];
-  if (!loop) return null;
-  const { paths } = enumeratePaths(flow, loop, 16);
-  const body = paths[0];
-  if (!body) return null;
+    .filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header))
+    .sort((a, b) => copyLoopBytes.get(b.header)! - copyLoopBytes.get(a.header)!)[0];
+  const body = loop && enumeratePaths(flow, loop, 1).paths[0];
+  if (!loop || !body) return null;
   const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
-  return { headerAddress: loop.headerAddress, bytesPerIteration: bytesPerPass(flow, loop, model), bounds: boundsOfGraph(graph, model) };
+  return { headerAddress: loop.headerAddress, bytesPerIteration: copyLoopBytes.get(loop.header)!, bounds: boundsOfGraph(graph, model) };
 }
 
 /** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */

@@ -69105,8 +69105,6 @@ function maximumCycleRatioValue(n2, edges) {
   return best;
 }
 function maximumCycleRatio(n2, edges) {
-  const carried = edges.filter((edge) => edge.distance === 1);
-  if (carried.length === 0 || n2 === 0) return { ratio: 0, cycle: [] };
   const positiveCycle = (ratio2) => {
     const best = new Float64Array(n2).fill(0);
     const parent = new Array(n2).fill(null);
@@ -69159,49 +69157,18 @@ function slackPerInstruction(n2, edges, cycleTime) {
   const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
   return Array.from({ length: n2 }, (_3, source) => {
     const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
+    const done = new Uint8Array(n2);
     distance[source] = 0;
-    const heap = [[0, source]];
-    const push = (item) => {
-      heap.push(item);
-      for (let i3 = heap.length - 1; i3 > 0; ) {
-        const parent = i3 - 1 >> 1;
-        if (heap[parent][0] <= heap[i3][0]) break;
-        [heap[parent], heap[i3]] = [heap[i3], heap[parent]];
-        i3 = parent;
-      }
-    };
-    const pop = () => {
-      const top = heap[0];
-      const last2 = heap.pop();
-      if (heap.length) {
-        heap[0] = last2;
-        for (let i3 = 0; ; ) {
-          const left = 2 * i3 + 1;
-          const right = left + 1;
-          let smallest = i3;
-          if (left < heap.length && heap[left][0] < heap[smallest][0]) smallest = left;
-          if (right < heap.length && heap[right][0] < heap[smallest][0]) smallest = right;
-          if (smallest === i3) break;
-          [heap[smallest], heap[i3]] = [heap[i3], heap[smallest]];
-          i3 = smallest;
-        }
-      }
-      return top;
-    };
     let best = Number.POSITIVE_INFINITY;
-    while (heap.length) {
-      const [at2, u3] = pop();
-      if (at2 > distance[u3] || at2 >= best) {
-        if (at2 >= best) break;
-        continue;
-      }
+    for (; ; ) {
+      let u3 = -1;
+      for (let v2 = 0; v2 < n2; v2++) if (!done[v2] && distance[v2] < best && (u3 < 0 || distance[v2] < distance[u3])) u3 = v2;
+      if (u3 < 0) break;
+      done[u3] = 1;
       for (const edge of spareOut[u3]) {
-        const through = at2 + edge.spare;
+        const through = distance[u3] + edge.spare;
         if (edge.to === source) best = Math.min(best, through);
-        else if (through < distance[edge.to]) {
-          distance[edge.to] = through;
-          push([through, edge.to]);
-        }
+        else if (through < distance[edge.to]) distance[edge.to] = through;
       }
     }
     return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
@@ -69301,20 +69268,19 @@ function isTableLoad(nodes, edges, node2) {
   if (node2.semantics.writeback !== void 0) return false;
   return ancestors(nodes, edges, node2.index, 3, isAlu).some(isMask);
 }
+function isRefillLoad(nodes, edges, node2) {
+  if (node2.semantics.memory !== "load") return false;
+  const consumers = edges.filter((edge) => edge.from === node2.index && edge.distance === 0).map((edge) => nodes[edge.to]);
+  const shifts = consumers.flatMap((consumer) => consumer.semantics.class === "move" ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]) : [consumer]).filter((consumer) => variableShift(consumer, "l") || /^lsl$/.test(consumer.instruction.mnemonic));
+  return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
+}
 function loopEvidence(instructions, model) {
   const { nodes, edges } = dependencyGraph(instructions, model);
   const carriedOut = (index, hops = 2) => edges.some((edge) => edge.from === index && (edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)));
   const carriedIn = (index) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== "memory");
   const bitBufferShifts = nodes.filter((node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index)));
   const tableLoads = nodes.filter((node2) => isTableLoad(nodes, edges, node2));
-  const refillLoads = nodes.filter((node2) => {
-    if (node2.semantics.memory !== "load") return false;
-    const consumers = edges.filter((edge) => edge.from === node2.index && edge.distance === 0).map((edge) => nodes[edge.to]);
-    const shifts = consumers.flatMap(
-      (consumer) => consumer.semantics.class === "move" ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]) : [consumer]
-    ).filter((consumer) => variableShift(consumer, "l") || /^lsl$/.test(consumer.instruction.mnemonic));
-    return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
-  });
+  const refillLoads = nodes.filter((node2) => isRefillLoad(nodes, edges, node2));
   const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
   const at2 = (list) => list.map((node2) => node2.instruction.address);
   return { bitBufferShifts: at2(bitBufferShifts), tableLoads: at2(tableLoads), refillLoads: at2(refillLoads), stores: at2(stores) };
@@ -69485,7 +69451,7 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   walk(loop.header);
   return { paths, complete };
 }
-function storeBytes(instruction) {
+function memoryBytes(instruction) {
   const parts = splitOperands(instruction.operands);
   const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith("["))));
   const width = (operand) => {
@@ -69535,17 +69501,11 @@ function classify(copyLoopHeaders, blocks, nodes, edges) {
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(nodes, edges, origin));
     if (copied) {
       copies = true;
-      copyBytes += storeBytes(node2.instruction);
-    } else if (storeBytes(node2.instruction) === 1 && origins.length > 0) literals++;
+      copyBytes += memoryBytes(node2.instruction);
+    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
-  const consumers = /* @__PURE__ */ new Map();
-  for (const edge of edges) consumers.set(edge.from, [...consumers.get(edge.from) ?? [], edge.to]);
-  const refill = nodes.some(
-    (node2) => node2.semantics.memory === "load" && (consumers.get(node2.index) ?? []).some(
-      (shift) => /^lsl/.test(nodes[shift].instruction.mnemonic) && (consumers.get(shift) ?? []).some((merge3) => /^(orr|add)$/.test(nodes[merge3].instruction.mnemonic))
-    )
-  );
+  const refill = nodes.some((node2) => isRefillLoad(nodes, edges, node2));
   return { literals, match: throughCopyLoop && copies ? "long" : copies ? "short" : "none", refill, copyBytes, wordCopyBytes };
 }
 function producerMap(edges) {
@@ -69562,11 +69522,11 @@ function straightWordCopyBytes(nodes, producers) {
   const counted = /* @__PURE__ */ new Set();
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
-    const width = storeBytes(node2.instruction);
+    const width = memoryBytes(node2.instruction);
     if (width < 8) continue;
     const sources = storedRegisters(node2.instruction).map((register2) => producers.get(node2.index)?.get(register2));
     const loads = sources.map((index) => index === void 0 ? void 0 : nodes[index]);
-    if (!loads.every((load2) => load2?.semantics.memory === "load" && storeBytes(load2.instruction) === width)) continue;
+    if (!loads.every((load2) => load2?.semantics.memory === "load" && memoryBytes(load2.instruction) === width)) continue;
     if (loads.some((load2) => counted.has(load2.index))) continue;
     loads.forEach((load2) => counted.add(load2.index));
     bytes += width;
@@ -69575,7 +69535,7 @@ function straightWordCopyBytes(nodes, producers) {
 }
 function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => /^(str|stur|stp|strb|sturb|st1)/.test(instruction.mnemonic)));
+  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => semanticsOf(instruction).memory === "store"));
   const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
@@ -69611,18 +69571,16 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   groups.sort((a2, b3) => roleOrder(a2.role) - roleOrder(b3.role));
   const inLoop = new Set(loop.blocks);
   const exits = loop.blocks.flatMap((id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []);
-  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, groups, model) };
+  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model) };
 }
-function copyLoopOf(flow, nested, groups, model) {
+function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   const long = groups.find((group2) => group2.role.match === "long");
   if (!long) return null;
-  const loop = nested.filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost).sort((a2, b3) => bytesPerPass(flow, b3, model) - bytesPerPass(flow, a2, model))[0];
-  if (!loop) return null;
-  const { paths } = enumeratePaths(flow, loop, 16);
-  const body = paths[0];
-  if (!body) return null;
+  const loop = nested.filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)).sort((a2, b3) => copyLoopBytes.get(b3.header) - copyLoopBytes.get(a2.header))[0];
+  const body = loop && enumeratePaths(flow, loop, 1).paths[0];
+  if (!loop || !body) return null;
   const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
-  return { headerAddress: loop.headerAddress, bytesPerIteration: bytesPerPass(flow, loop, model), bounds: boundsOfGraph(graph, model) };
+  return { headerAddress: loop.headerAddress, bytesPerIteration: copyLoopBytes.get(loop.header), bounds: boundsOfGraph(graph, model) };
 }
 function bytesPerPass(flow, loop, model) {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
