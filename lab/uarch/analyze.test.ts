@@ -8,6 +8,8 @@ import { cpuModelSchema, listModels, loadCpuModel, type CpuModel } from './model
 import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeHotLoop, analyzeLoop, analyzeMatchingLoops, textReport } from './index.js';
 import { findIdioms } from './idioms.js';
+import { maximumCycleRatioValue, type Edge } from './analyze.js';
+import { uniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 
 const functions = parseListing(readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'));
 
@@ -170,6 +172,45 @@ describe('instructions the disassembler or the model does not know', () => {
       assert.match(section, /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('maximum cycle ratio (Karp on the carried-edge sources)', () => {
+  // Reference: every simple cycle of a small graph, ratio = total latency / iterations spanned (the maximum is always
+  // reached on a simple cycle).
+  const bruteForce = (n: number, edges: Edge[]): number => {
+    let best = 0;
+    const walk = (start: number, at: number, latency: number, distance: number, seen: Set<number>) => {
+      for (const edge of edges) {
+        if (edge.from !== at) continue;
+        if (edge.to === start && distance + edge.distance > 0) best = Math.max(best, (latency + edge.latencyCycles) / (distance + edge.distance));
+        else if (edge.to > start && !seen.has(edge.to)) walk(start, edge.to, latency + edge.latencyCycles, distance + edge.distance, new Set([...seen, edge.to]));
+      }
+    };
+    for (let start = 0; start < n; start++) walk(start, start, 0, 0, new Set([start]));
+    return best;
+  };
+
+  it('matches every simple cycle on 300 random iteration graphs (forward edges within, carried edges across)', () => {
+    let rng = xoroshiro128plus(14);
+    const next = (min: number, max: number) => {
+      const [value, following] = uniformIntDistribution(min, max, rng);
+      rng = following;
+      return value;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const n = next(2, 7);
+      const edges: Edge[] = [];
+      for (let count = next(1, 12); count > 0; count--) {
+        const from = next(0, n - 1);
+        const to = next(0, n - 1);
+        const carried = to <= from || next(0, 3) === 0;
+        if (!carried && to <= from) continue;
+        edges.push({ from, to, latencyCycles: next(0, 6), distance: carried ? 1 : 0, via: 'x0' });
+      }
+      const expected = bruteForce(n, edges);
+      assert.ok(Math.abs(maximumCycleRatioValue(n, edges) - expected) < 1e-9, `trial ${trial}: ${JSON.stringify(edges)} → ${expected}`);
     }
   });
 });

@@ -50,14 +50,18 @@ export interface IterationBounds {
   exact: boolean;
 }
 
-/** The bounds plus the critical chain, per-instruction slack and the graph they come from. */
-export interface LoopAnalysis extends IterationBounds {
+/** The bounds plus the critical chain and the graph they come from. */
+export interface PathAnalysis extends IterationBounds {
   criticalChain: ChainLink[];
-  /** Per instruction: latency it could gain before the loop slows (null: on no loop-carried cycle). */
-  slackCycles: (number | null)[];
   nodes: Node[];
   edges: Edge[];
   memoryPairsAssumedIndependent: number;
+}
+
+/** A path's analysis with per-instruction slack. */
+export interface LoopAnalysis extends PathAnalysis {
+  /** Per instruction: latency it could gain before the loop slows (null: on no loop-carried cycle). */
+  slackCycles: (number | null)[];
 }
 
 /** The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model gives one. */
@@ -68,21 +72,70 @@ function timingOf(model: CpuModel, instruction: Instruction, semantics: Semantic
   return timing;
 }
 
-// Paths of one loop share their instructions: decode each once.
-const semanticsCache = new WeakMap<Instruction, Semantics>();
-function cachedSemantics(instruction: Instruction): Semantics {
-  let semantics = semanticsCache.get(instruction);
-  if (!semantics) semanticsCache.set(instruction, (semantics = semanticsOf(instruction)));
-  return semantics;
+/** An instruction's semantics with the register lists the graph walks (flags as 'nzcv'). */
+interface Decoded {
+  semantics: Semantics;
+  reads: readonly string[];
+  writes: readonly string[];
+  /** The same registers as small numbers (see registerId), for array-indexed writer tables. */
+  readIds: readonly number[];
+  writeIds: readonly number[];
+}
+
+const registerIds = new Map<string, number>();
+const registerId = (register: string): number => {
+  let id = registerIds.get(register);
+  if (id === undefined) registerIds.set(register, (id = registerIds.size));
+  return id;
+};
+
+// Paths of one loop share their instructions: decode each once, and time it once per model.
+const decodedCache = new WeakMap<Instruction, Decoded>();
+export function decoded(instruction: Instruction): Decoded {
+  let entry = decodedCache.get(instruction);
+  if (!entry) {
+    const semantics = semanticsOf(instruction);
+    const reads = semantics.readsFlags ? [...semantics.reads, 'nzcv'] : semantics.reads;
+    const writes = semantics.writesFlags ? [...semantics.writes, 'nzcv'] : semantics.writes;
+    entry = { semantics, reads, writes, readIds: reads.map(registerId), writeIds: writes.map(registerId) };
+    decodedCache.set(instruction, entry);
+  }
+  return entry;
+}
+const timingCache = new WeakMap<CpuModel, WeakMap<Instruction, ClassTiming>>();
+function cachedTiming(model: CpuModel, instruction: Instruction, semantics: Semantics): ClassTiming {
+  let byInstruction = timingCache.get(model);
+  if (!byInstruction) timingCache.set(model, (byInstruction = new WeakMap()));
+  let timing = byInstruction.get(instruction);
+  if (!timing) byInstruction.set(instruction, (timing = timingOf(model, instruction, semantics)));
+  return timing;
 }
 
 const FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
 
+/** One iteration's dependencies, with each node's incoming and outgoing edges indexed (queried per node on every path). */
+export interface DependencyGraph {
+  nodes: Node[];
+  edges: Edge[];
+  into: Edge[][];
+  outOf: Edge[][];
+  memoryPairsAssumedIndependent: number;
+}
+
+// Register names as edges show them (x for the 64-bit view), made once per register.
+const viaNames = new Map<string, string>();
+function viaName(register: string): string {
+  let name = viaNames.get(register);
+  if (name === undefined) viaNames.set(register, (name = register === 'nzcv' ? 'flags' : register.replace(/^r/, 'x')));
+  return name;
+}
+
 /** Builds the dependency graph of one iteration (instructions in execution order; the last feeds the first). */
-export function dependencyGraph(instructions: readonly Instruction[], model: CpuModel): { nodes: Node[]; edges: Edge[]; memoryPairsAssumedIndependent: number } {
+export function dependencyGraph(instructions: readonly Instruction[], model: CpuModel): DependencyGraph {
+  const registers = instructions.map(decoded);
   const nodes: Node[] = instructions.map((instruction, index) => {
-    const semantics = cachedSemantics(instruction);
-    return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
+    const semantics = registers[index]!.semantics;
+    return { index, instruction, semantics, timing: cachedTiming(model, instruction, semantics), fusedWithNext: false };
   });
   if (model.compareBranchFusion) {
     nodes.forEach((node, i) => {
@@ -114,29 +167,29 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
     return producerLatency(producer);
   };
   // Each read's producer: the last writer before it in the iteration, else (distance 1) the iteration's last writer.
-  const finalWriter = new Map<string, number>();
-  const writesOf = (node: Node) => (node.semantics.writesFlags ? [...node.semantics.writes, 'nzcv'] : node.semantics.writes);
-  nodes.forEach((node, i) => writesOf(node).forEach((register) => finalWriter.set(register, i)));
-  const currentWriter = new Map<string, number>();
-  for (const [j, consumer] of nodes.entries()) {
-    const needs = consumer.semantics.readsFlags ? [...consumer.semantics.reads, 'nzcv'] : consumer.semantics.reads;
-    for (const register of needs) {
-      const before = currentWriter.get(register);
-      const producer = before ?? finalWriter.get(register);
-      if (producer === undefined) continue; // loop-invariant input
-      const distance: 0 | 1 = before === undefined ? 1 : 0;
+  const finalWriter = new Int32Array(registerIds.size).fill(-1);
+  registers.forEach((entry, i) => entry.writeIds.forEach((id) => (finalWriter[id] = i)));
+  const currentWriter = new Int32Array(registerIds.size).fill(-1);
+  for (let j = 0; j < nodes.length; j++) {
+    const consumer = nodes[j]!;
+    const { reads, readIds, writeIds } = registers[j]!;
+    for (let r = 0; r < reads.length; r++) {
+      const before = currentWriter[readIds[r]!]!;
+      const producer = before >= 0 ? before : finalWriter[readIds[r]!]!;
+      if (producer < 0) continue; // loop-invariant input
+      const register = reads[r]!;
       const from = nodes[producer]!;
       const latencyCycles = register === 'nzcv' ? producerLatency(from) : resultLatency(from, register, consumer);
-      edges.push({ from: producer, to: j, latencyCycles, distance, via: register === 'nzcv' ? 'flags' : register.replace(/^r/, 'x') });
+      edges.push({ from: producer, to: j, latencyCycles, distance: before >= 0 ? 0 : 1, via: viaName(register) });
     }
-    for (const register of writesOf(consumer)) currentWriter.set(register, j);
+    for (const id of writeIds) currentWriter[id] = j;
   }
   // Memory: a load after a store to the same base register and offset (base not redefined between) waits for forwarding.
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register: string, from: number, to: number) => {
     // Writes of `register` strictly between store `from` and load `to` (wrapping into the next iteration when to <= from).
-    const range = from < to ? nodes.slice(from + 1, to) : [...nodes.slice(from + 1), ...nodes.slice(0, to)];
-    return range.some((node) => node.semantics.writes.includes(register));
+    for (let i = (from + 1) % nodes.length; i !== to; i = (i + 1) % nodes.length) if (nodes[i]!.semantics.writes.includes(register)) return true;
+    return false;
   };
   const loads = nodes.filter((node) => node.semantics.memory === 'load');
   const stores = nodes.filter((node) => node.semantics.memory === 'store');
@@ -150,7 +203,13 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
       } else memoryPairsAssumedIndependent++;
     }
   }
-  return { nodes, edges, memoryPairsAssumedIndependent };
+  const into: Edge[][] = nodes.map(() => []);
+  const outOf: Edge[][] = nodes.map(() => []);
+  for (const edge of edges) {
+    into[edge.to]!.push(edge);
+    outOf[edge.from]!.push(edge);
+  }
+  return { nodes, edges, into, outOf, memoryPairsAssumedIndependent };
 }
 
 /**
@@ -162,46 +221,63 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
  * path of a loop.
  */
 export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): number {
-  const carried = edges.filter((edge) => edge.distance === 1);
+  // Runs on every path of a loop: flat arrays, no per-node allocation.
+  const carried = edges.filter((edge) => edge.distance === 1).sort((a, b) => a.to - b.to);
   if (carried.length === 0 || n === 0) return 0;
-  const forward: Edge[][] = Array.from({ length: n }, () => []);
-  for (const edge of edges) if (edge.distance === 0) forward[edge.from]!.push(edge);
-  const sources = [...new Set(carried.map((edge) => edge.from))];
-  const slot = new Map(sources.map((node, i) => [node, i]));
-  const k = sources.length;
-  const weight = Array.from({ length: k }, () => new Float64Array(k).fill(Number.NEGATIVE_INFINITY));
-  const longestFrom = new Map<number, Float64Array>();
-  for (const edge of carried) {
-    let longest = longestFrom.get(edge.to);
-    if (!longest) {
-      longest = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
-      longest[edge.to] = 0;
-      for (let u = edge.to; u < n; u++) {
-        if (longest[u] === Number.NEGATIVE_INFINITY) continue;
-        for (const next of forward[u]!) if (longest[u]! + next.latencyCycles > longest[next.to]!) longest[next.to] = longest[u]! + next.latencyCycles;
-      }
-      longestFrom.set(edge.to, longest);
-    }
-    const row = weight[slot.get(edge.from)!]!;
-    for (const [target, j] of slot) if (longest[target]! + edge.latencyCycles > row[j]!) row[j] = longest[target]! + edge.latencyCycles;
+  const firstOut = new Int32Array(n + 1);
+  for (const edge of edges) if (edge.distance === 0) firstOut[edge.from + 1]!++;
+  for (let u = 0; u < n; u++) firstOut[u + 1]! += firstOut[u]!;
+  const fill = firstOut.slice(0, n);
+  const target = new Int32Array(firstOut[n]!);
+  const latency = new Float64Array(firstOut[n]!);
+  for (const edge of edges) {
+    if (edge.distance !== 0) continue;
+    const at = fill[edge.from]!++;
+    target[at] = edge.to;
+    latency[at] = edge.latencyCycles;
   }
-  // Karp: D[m][v] = heaviest walk of m steps ending at v (from anywhere).
-  const walks = [new Float64Array(k).fill(0)];
-  for (let m = 1; m <= k; m++) {
-    const previous = walks[m - 1]!;
-    const current = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
-    for (let u = 0; u < k; u++) {
-      if (previous[u] === Number.NEGATIVE_INFINITY) continue;
-      const row = weight[u]!;
-      for (let v = 0; v < k; v++) if (previous[u]! + row[v]! > current[v]!) current[v] = previous[u]! + row[v]!;
+  const slot = new Int32Array(n).fill(-1);
+  const sources: number[] = [];
+  for (const edge of carried) if (slot[edge.from] === -1) slot[edge.from] = sources.push(edge.from) - 1;
+  const k = sources.length;
+  const NONE = Number.NEGATIVE_INFINITY;
+  // weight[u * k + v]: heaviest carried edge out of source u plus forward path to source v.
+  const weight = new Float64Array(k * k).fill(NONE);
+  const longest = new Float64Array(n);
+  for (let i = 0; i < carried.length; ) {
+    const start = carried[i]!.to;
+    longest.fill(NONE); // sources before `start` are unreachable from it (forward edges only)
+    longest[start] = 0;
+    for (let u = start; u < n; u++) {
+      const here = longest[u]!;
+      if (here === NONE) continue;
+      for (let e = firstOut[u]!; e < firstOut[u + 1]!; e++) if (here + latency[e]! > longest[target[e]!]!) longest[target[e]!] = here + latency[e]!;
     }
-    walks.push(current);
+    for (; i < carried.length && carried[i]!.to === start; i++) {
+      const edge = carried[i]!;
+      const row = slot[edge.from]! * k;
+      for (let v = 0; v < k; v++) {
+        const through = longest[sources[v]!]! + edge.latencyCycles;
+        if (through > weight[row + v]!) weight[row + v] = through;
+      }
+    }
+  }
+  // Karp: walks[m * k + v] = heaviest walk of m steps ending at v (from anywhere).
+  const walks = new Float64Array((k + 1) * k).fill(NONE);
+  walks.fill(0, 0, k);
+  for (let m = 1; m <= k; m++) {
+    for (let u = 0; u < k; u++) {
+      const previous = walks[(m - 1) * k + u]!;
+      if (previous === NONE) continue;
+      for (let v = 0; v < k; v++) if (previous + weight[u * k + v]! > walks[m * k + v]!) walks[m * k + v] = previous + weight[u * k + v]!;
+    }
   }
   let best = 0;
   for (let v = 0; v < k; v++) {
-    if (walks[k]![v] === Number.NEGATIVE_INFINITY) continue;
+    const last = walks[k * k + v]!;
+    if (last === NONE) continue;
     let worst = Number.POSITIVE_INFINITY;
-    for (let m = 0; m < k; m++) if (walks[m]![v] !== Number.NEGATIVE_INFINITY) worst = Math.min(worst, (walks[k]![v]! - walks[m]![v]!) / (k - m));
+    for (let m = 0; m < k; m++) if (walks[m * k + v] !== NONE) worst = Math.min(worst, (last - walks[m * k + v]!) / (k - m));
     if (worst > best && Number.isFinite(worst)) best = worst;
   }
   return best;
@@ -300,19 +376,19 @@ function unitKey(units: readonly string[]): string {
 
 function resourceBound(nodes: readonly Node[]): { cycles: number; bottleneck: string } {
   // Uops per distinct unit set; a set's load is every uop that can only issue inside it.
-  const uopsBySet = new Map<string, { units: Set<string>; uops: number }>();
+  const uopsBySet = new Map<string, { units: readonly string[]; unitSet: Set<string>; uops: number }>();
   for (const node of nodes) {
     if (!node.timing.units.length) continue;
     const key = unitKey(node.timing.units);
-    const entry = uopsBySet.get(key) ?? { units: new Set(node.timing.units), uops: 0 };
+    let entry = uopsBySet.get(key);
+    if (!entry) uopsBySet.set(key, (entry = { units: node.timing.units, unitSet: new Set(node.timing.units), uops: 0 }));
     entry.uops += node.fusedWithNext ? 0 : node.timing.uops;
-    uopsBySet.set(key, entry);
   }
   let best = { cycles: 0, bottleneck: 'none' };
   for (const [key, candidate] of uopsBySet) {
     let uops = 0;
-    for (const other of uopsBySet.values()) if ([...other.units].every((unit) => candidate.units.has(unit))) uops += other.uops;
-    const cycles = uops / candidate.units.size;
+    for (const other of uopsBySet.values()) if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    const cycles = uops / candidate.unitSet.size;
     if (cycles > best.cycles) best = { cycles, bottleneck: `${uops} uops on ${key}` };
   }
   return best;
@@ -346,16 +422,21 @@ export function boundsOfGraph(graph: { nodes: readonly Node[]; edges: readonly E
   return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
 }
 
-export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {
+/** An iteration's bounds, critical chain and graph: what every role's usual path gets (slack is asked for separately). */
+export function analyzePath(instructions: readonly Instruction[], model: CpuModel): PathAnalysis {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
   const criticalChain: ChainLink[] = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from]!.instruction.address, text: `${nodes[edge.from]!.instruction.mnemonic} ${nodes[edge.from]!.instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
-  return {
-    ...boundsOf(nodes, ratio, model),
-    criticalChain,
-    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
-    nodes,
-    edges,
-    memoryPairsAssumedIndependent,
-  };
+  return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
+}
+
+/** The full analysis of one iteration: bounds, critical chain and each instruction's slack. */
+export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {
+  return withSlack(analyzePath(instructions, model));
+}
+
+/** Adds each instruction's slack to a path's analysis. */
+export function withSlack(analysis: PathAnalysis): LoopAnalysis {
+  const ratio = maximumCycleRatioValue(analysis.nodes.length, analysis.edges);
+  return { ...analysis, slackCycles: slackPerInstruction(analysis.nodes.length, analysis.edges, ratio) };
 }

@@ -1,6 +1,5 @@
 import type { ControlFlow } from '../asm/cfg.js';
-import { semanticsOf } from '../asm/semantics.js';
-import type { LoopAnalysis, Node } from './analyze.js';
+import { decoded, type Node, type PathAnalysis } from './analyze.js';
 
 /** libdeflate's recognisable fastloop patterns, found (with where) or missing in an analysed loop. */
 export interface IdiomFinding {
@@ -11,12 +10,12 @@ export interface IdiomFinding {
   what: string;
 }
 
-function producersOf(analysis: LoopAnalysis, index: number, via?: string): Node[] {
+function producersOf(analysis: PathAnalysis, index: number, via?: string): Node[] {
   return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]!);
 }
 
 /** Producers of a node's inputs, looking through eliminated register moves (register allocation adds them freely). */
-function sourcesOf(analysis: LoopAnalysis, index: number, seen = new Set<number>()): Node[] {
+function sourcesOf(analysis: PathAnalysis, index: number, seen = new Set<number>()): Node[] {
   return producersOf(analysis, index).flatMap((node) => {
     if (node.semantics.class !== 'move' || seen.has(node.index)) return [node];
     seen.add(node.index);
@@ -25,11 +24,11 @@ function sourcesOf(analysis: LoopAnalysis, index: number, seen = new Set<number>
 }
 
 /** Whether the value a node writes is read in the next iteration (a loop-carried value such as bitbuf). */
-function loopCarried(analysis: LoopAnalysis, index: number): boolean {
+function loopCarried(analysis: PathAnalysis, index: number): boolean {
   return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
 }
 
-function consumersOf(analysis: LoopAnalysis, index: number): Node[] {
+function consumersOf(analysis: PathAnalysis, index: number): Node[] {
   return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]!);
 }
 
@@ -39,7 +38,7 @@ const registerShift = (node: Node) => /^(lsl|lslv|lsr|lsrv)$/.test(node.instruct
 const wideLoad = (node: Node) => node.semantics.class === 'load' && /^(ldr|ldur)$/.test(node.instruction.mnemonic) && /^x/.test(node.instruction.operands);
 const tableLoad = (node: Node) => node.semantics.class === 'load' && /^(ldr|ldur)$/.test(node.instruction.mnemonic) && /^w/.test(node.instruction.operands);
 
-export function findIdioms(analysis: LoopAnalysis, flow: ControlFlow): IdiomFinding[] {
+export function findIdioms(analysis: PathAnalysis, flow: ControlFlow): IdiomFinding[] {
   const nodes = analysis.nodes;
   const findings: IdiomFinding[] = [];
 
@@ -83,7 +82,7 @@ export function findIdioms(analysis: LoopAnalysis, flow: ControlFlow): IdiomFind
   // Unrolled match copy: a loop of the function storing 8/16 bytes at least twice per iteration.
   const copyLoop = flow.loops.find((loop) => {
     const wideStores = loop.blocks.flatMap((id) => flow.blocks[id]!.instructions).filter((instruction) => {
-      const semantics = semanticsOf(instruction);
+      const semantics = decoded(instruction).semantics;
       return semantics.memory === 'store' && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
     });
     return loop.innermost && wideStores.length >= 2;

@@ -1,6 +1,6 @@
 import { buildControlFlow, loadFunctions, ownInstructionCount, selectFunction, selectFunctions, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
 import { LabError } from '../core/errors.js';
-import type { LoopAnalysis } from './analyze.js';
+import { withSlack, type LoopAnalysis, type PathAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
 import { chooseLoop, type LoopChoice } from './loop-choice.js';
 import { loadCpuModel, type CpuModel } from './model.js';
@@ -9,7 +9,7 @@ import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathR
 export { loadCpuModel, listModels, type CpuModel } from './model.js';
 export { analyzeIteration, type LoopAnalysis } from './analyze.js';
 
-type Summary = Omit<LoopAnalysis, 'nodes' | 'edges' | 'slackCycles'>;
+type Summary = Omit<PathAnalysis, 'nodes' | 'edges'>;
 
 /** One role of the loop's iteration paths, with its usual path analysed. */
 export interface RoleReport {
@@ -67,7 +67,7 @@ export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, pin?: string): { 
   const paths = analyzePaths(flow, choice.loop, cpu);
   const headline = headlineGroup(paths);
   if (!headline) throw new LabError('analyze', `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, 'pin another loop with --loop.');
-  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: headline.analysis };
+  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: withSlack(headline.analysis) };
 }
 
 /** Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a CPU model. */
@@ -87,16 +87,18 @@ export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuM
   return withLoops.map((fn) => reportHotLoop(fn, source, cpu));
 }
 
-const summaryOf = (analysis: LoopAnalysis): Summary => {
-  const { nodes, edges, slackCycles, ...summary } = analysis;
+/** The figures without the graph (and, for the headline, without the slack the listing carries). */
+const summaryOf = (analysis: PathAnalysis): Summary => {
+  const { nodes, edges, ...summary } = analysis;
   void nodes;
   void edges;
-  void slackCycles;
   return summary;
 };
 
 function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: string): LoopReport {
   const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const { slackCycles, ...pathAnalysis } = analysis;
+  void slackCycles;
   const roles = paths.groups.map((group): RoleReport => ({
     role: group.role,
     roleName: group.roleName,
@@ -130,7 +132,7 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
     copyLoop: paths.copyLoop,
     headlineRole: headline.roleName,
     pathAddresses: headline.representative.addresses,
-    analysis: { ...summaryOf(analysis), listing: analysis.nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
+    analysis: { ...summaryOf(pathAnalysis), listing: analysis.nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
     idioms,
   };
 }

@@ -1,7 +1,7 @@
 import { buildControlFlow, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { AsmFunction } from '../asm/parse.js';
 import { LabError } from '../core/errors.js';
-import { dependencyGraph, type Edge, type Node } from './analyze.js';
+import { dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -37,23 +37,19 @@ export interface LoopCandidate {
 
 const hex = (address: number) => `0x${address.toString(16)}`;
 
-function edgesInto(edges: readonly Edge[], index: number): Edge[] {
-  return edges.filter((edge) => edge.to === index);
-}
-
 /** Producers of `index` up to `depth` hops back (any distance), through the given node filter. */
-function ancestors(nodes: readonly Node[], edges: readonly Edge[], index: number, depth: number, through: (node: Node) => boolean): Node[] {
+function ancestors(graph: DependencyGraph, index: number, depth: number, through: (node: Node) => boolean): Node[] {
   const found: Node[] = [];
   const seen = new Set<number>([index]);
   let frontier = [index];
   for (let hop = 0; hop < depth && frontier.length; hop++) {
     const next: number[] = [];
     for (const at of frontier) {
-      for (const edge of edgesInto(edges, at)) {
+      for (const edge of graph.into[at]!) {
         if (seen.has(edge.from) || edge.via === 'memory' || edge.via === 'flags') continue;
         seen.add(edge.from);
-        found.push(nodes[edge.from]!);
-        if (through(nodes[edge.from]!)) next.push(edge.from);
+        found.push(graph.nodes[edge.from]!);
+        if (through(graph.nodes[edge.from]!)) next.push(edge.from);
       }
     }
     frontier = next;
@@ -63,34 +59,37 @@ function ancestors(nodes: readonly Node[], edges: readonly Edge[], index: number
 
 const isMask = (node: Node) => /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
 const isAlu = (node: Node) => node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
+const SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 const variableShift = (node: Node, direction: 'l' | 'r') =>
-  new RegExp(`^(${direction === 'r' ? 'lsr|lsrv' : 'lsl|lslv'})$`).test(node.instruction.mnemonic) && node.semantics.reads.length === 2 && node.semantics.registerForm;
+  SHIFT_MNEMONICS[direction].test(node.instruction.mnemonic) && node.semantics.reads.length === 2 && node.semantics.registerForm;
 
 /** A load of a 8/16/32-bit entry at an address made from masked bits: entry = table[bitbuf & mask]. */
-export function isTableLoad(nodes: readonly Node[], edges: readonly Edge[], node: Node): boolean {
+export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   if (node.semantics.memory !== 'load' || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node.instruction.mnemonic) || !/^[wh]\d/.test(node.instruction.operands)) return false;
   if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
-  return ancestors(nodes, edges, node.index, 3, isAlu).some(isMask);
+  return ancestors(graph, node.index, 3, isAlu).some(isMask);
 }
 
 /** A load whose value is shifted left (through moves) and merged into another value: a bit-buffer refill. */
-export function isRefillLoad(nodes: readonly Node[], edges: readonly Edge[], node: Node): boolean {
+export function isRefillLoad(graph: DependencyGraph, node: Node): boolean {
   if (node.semantics.memory !== 'load') return false;
-  const consumers = edges.filter((edge) => edge.from === node.index && edge.distance === 0).map((edge) => nodes[edge.to]!);
+  const { nodes, outOf } = graph;
+  const consumers = outOf[node.index]!.filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]!);
   const shifts = consumers
-    .flatMap((consumer) => (consumer.semantics.class === 'move' ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]!) : [consumer]))
-    .filter((consumer) => variableShift(consumer, 'l') || /^lsl$/.test(consumer.instruction.mnemonic));
-  return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
+    .flatMap((consumer) => (consumer.semantics.class === 'move' ? outOf[consumer.index]!.map((edge) => nodes[edge.to]!) : [consumer]))
+    .filter((consumer) => variableShift(consumer, 'l') || consumer.instruction.mnemonic === 'lsl');
+  return shifts.some((shift) => outOf[shift.index]!.some((edge) => /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
 }
 
 export function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
-  const { nodes, edges } = dependencyGraph(instructions, model);
+  const graph = dependencyGraph(instructions, model);
+  const { nodes, into, outOf } = graph;
   const carriedOut = (index: number, hops = 2): boolean =>
-    edges.some((edge) => edge.from === index && (edge.distance === 1 || (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1))));
-  const carriedIn = (index: number) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== 'memory');
+    outOf[index]!.some((edge) => edge.distance === 1 || (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1)));
+  const carriedIn = (index: number) => into[index]!.some((edge) => edge.distance === 1 && edge.via !== 'memory');
   const bitBufferShifts = nodes.filter((node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)));
-  const tableLoads = nodes.filter((node) => isTableLoad(nodes, edges, node));
-  const refillLoads = nodes.filter((node) => isRefillLoad(nodes, edges, node));
+  const tableLoads = nodes.filter((node) => isTableLoad(graph, node));
+  const refillLoads = nodes.filter((node) => isRefillLoad(graph, node));
   const stores = nodes.filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp');
   const at = (list: Node[]) => list.map((node) => node.instruction.address);
   return { bitBufferShifts: at(bitBufferShifts), tableLoads: at(tableLoads), refillLoads: at(refillLoads), stores: at(stores) };

@@ -1,7 +1,7 @@
 import { nestedLoops, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { Instruction } from '../asm/parse.js';
-import { physicalRegister, semanticsOf, splitOperands } from '../asm/semantics.js';
-import { analyzeIteration, boundsOfGraph, dependencyGraph, type IterationBounds, type LoopAnalysis, type Node } from './analyze.js';
+import { physicalRegister, splitOperands } from '../asm/semantics.js';
+import { analyzePath, boundsOfGraph, decoded, dependencyGraph, type DependencyGraph, type IterationBounds, type Node, type PathAnalysis } from './analyze.js';
 import { isRefillLoad, isTableLoad } from './loop-choice.js';
 import type { CpuModel } from './model.js';
 
@@ -39,7 +39,7 @@ export interface PathGroup {
   variants: number;
   /** The role's usual way through: for matches the widest copy, then the fewest predicted cycles and instructions. */
   representative: IterationPath;
-  analysis: LoopAnalysis;
+  analysis: PathAnalysis;
   predictedCycles: { min: number; max: number };
   instructions: { min: number; max: number };
 }
@@ -92,8 +92,22 @@ export function enumeratePaths(flow: ControlFlow, loop: Loop, limit = PATH_LIMIT
 
 /** Bytes a load or store moves, from its register operands. */
 export function memoryBytes(instruction: Instruction): number {
+  return operandsOf(instruction).bytes;
+}
+
+/** Registers a store writes to memory (its value operands). */
+function storedRegisters(instruction: Instruction): readonly string[] {
+  return operandsOf(instruction).values;
+}
+
+// Every path of a loop asks the same instructions: read their value operands once.
+const operandCache = new WeakMap<Instruction, { bytes: number; values: readonly string[] }>();
+function operandsOf(instruction: Instruction): { bytes: number; values: readonly string[] } {
+  const cached = operandCache.get(instruction);
+  if (cached) return cached;
   const parts = splitOperands(instruction.operands);
-  const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith('['))));
+  const memory = parts.findIndex((part) => part.startsWith('['));
+  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
   const width = (operand: string): number => {
     const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
     if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2] as 'b' | 'h' | 's' | 'd'];
@@ -101,19 +115,18 @@ export function memoryBytes(instruction: Instruction): number {
     if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
     return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0] as 'x'] ?? 8;
   };
-  return values.reduce((sum, operand) => sum + width(operand), 0);
-}
-
-/** Registers a store writes to memory (its value operands). */
-function storedRegisters(instruction: Instruction): string[] {
-  const parts = splitOperands(instruction.operands);
-  const memory = parts.findIndex((part) => part.startsWith('['));
-  return parts.slice(0, memory < 0 ? parts.length : memory).flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []));
+  const entry = {
+    // Bytes moved: the value operands before the address (none when there is no address operand).
+    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
+    values: valueOperands.flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])),
+  };
+  operandCache.set(instruction, entry);
+  return entry;
 }
 
 /** The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something computed. */
-function valueOrigins(nodes: readonly Node[], producers: Map<number, Map<string, number>>, node: Node, register: string, depth = 3): Node[] {
-  const from = producers.get(node.index)?.get(register);
+function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
+  const from = producers(node.index, register);
   if (from === undefined) return [];
   const producer = nodes[from]!;
   const passThrough = producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
@@ -137,8 +150,9 @@ export function roleOrder(role: PathRole): number {
   return match * 100 + role.literals + (role.literals === 0 && role.match === 'none' ? 1000 : 0);
 }
 
-function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], nodes: Node[], edges: ReturnType<typeof dependencyGraph>['edges']): PathRole {
-  const producers = producerMap(edges);
+function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph: DependencyGraph): PathRole {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
   let literals = 0;
   let copyBytes = 0;
   let copies = false;
@@ -147,39 +161,48 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], nodes:
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
     const origins = storedRegisters(node.instruction).flatMap((register) => valueOrigins(nodes, producers, node, register));
     // Copied: stored as loaded from memory other than a decode table (a table entry's byte is a literal).
-    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(nodes, edges, origin));
+    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(graph, origin));
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node.instruction);
     } else if (memoryBytes(node.instruction) === 1 && origins.length > 0) literals++; // a byte computed in this iteration
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
-  const refill = nodes.some((node) => isRefillLoad(nodes, edges, node));
+  const refill = nodes.some((node) => isRefillLoad(graph, node));
   return { literals, match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none', refill, copyBytes, wordCopyBytes };
 }
 
-function producerMap(edges: ReturnType<typeof dependencyGraph>['edges']): Map<number, Map<string, number>> {
-  const producers = new Map<number, Map<string, number>>();
-  for (const edge of edges) {
-    if (edge.via === 'memory' || edge.via === 'flags') continue;
-    if (!producers.has(edge.to)) producers.set(edge.to, new Map());
-    producers.get(edge.to)!.set(edge.via.replace(/^x/, 'r'), edge.from);
-  }
-  return producers;
+/** The node producing a register a node reads (by physical register name, as semantics give reads). */
+type ProducerOf = (index: number, register: string) => number | undefined;
+
+function producerMap(graph: DependencyGraph): ProducerOf {
+  return (index, register) => {
+    let from: number | undefined;
+    // The last edge wins: the graph lists a read's producer after any earlier candidate.
+    for (const edge of graph.into[index]!) if (edge.via !== 'memory' && edge.via !== 'flags' && physicalName(edge.via) === register) from = edge.from;
+    return from;
+  };
 }
+
+const physicalNames = new Map<string, string>();
+const physicalName = (via: string): string => {
+  let name = physicalNames.get(via);
+  if (name === undefined) physicalNames.set(via, (name = via.replace(/^x/, 'r')));
+  return name;
+};
 
 /**
  * Bytes stored straight from a load of the same width, 8 bytes or more (ldr x → str x, ldp q → stp q), each
  * load counted once: a word stored several times (the small-offset pattern copies) counts as one word.
  */
-function straightWordCopyBytes(nodes: readonly Node[], producers: Map<number, Map<string, number>>): number {
+function straightWordCopyBytes(nodes: readonly Node[], producers: ProducerOf): number {
   let bytes = 0;
   const counted = new Set<number>();
   for (const node of nodes) {
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
     const width = memoryBytes(node.instruction);
     if (width < 8) continue;
-    const sources = storedRegisters(node.instruction).map((register) => producers.get(node.index)?.get(register));
+    const sources = storedRegisters(node.instruction).map((register) => producers(node.index, register));
     const loads = sources.map((index) => (index === undefined ? undefined : nodes[index]));
     if (!loads.every((load) => load?.semantics.memory === 'load' && memoryBytes(load.instruction) === width)) continue;
     if (loads.some((load) => counted.has(load!.index))) continue;
@@ -192,7 +215,7 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: Map<number, Ma
 /** Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. */
 export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => semanticsOf(instruction).memory === 'store'));
+  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => decoded(instruction).semantics.memory === 'store'));
   const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
@@ -201,20 +224,30 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
   const analysed: IterationPath[] = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph.nodes, graph.edges);
+    const role = classify(copyLoopHeaders, blocks, graph);
     return { blocks, addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
   });
   const byRole = new Map<string, IterationPath[]>();
-  for (const path of analysed) byRole.set(path.roleName, [...(byRole.get(path.roleName) ?? []), path]);
+  for (const path of analysed) {
+    const members = byRole.get(path.roleName);
+    if (members) members.push(path);
+    else byRole.set(path.roleName, [path]);
+  }
   const groups = [...byRole.values()].map((members): PathGroup => {
-    const sorted = [...members].sort(
-      (a, b) =>
+    const keyed = members.map((path) => ({ path, width: copyWidth(path), layout: path.addresses.join() }));
+    const usual = keyed.reduce((best, candidate) => {
+      const a = candidate;
+      const b = best;
+      const order =
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
-        (a.role.match === 'long' ? copyWidth(b) - copyWidth(a) : 0) ||
-        b.role.wordCopyBytes - a.role.wordCopyBytes ||
-        a.bounds.predictedCycles - b.bounds.predictedCycles || a.bounds.instructions - b.bounds.instructions || a.addresses.join().localeCompare(b.addresses.join()),
-    );
-    const representative = sorted[0]!;
+        (a.path.role.match === 'long' ? b.width - a.width : 0) ||
+        b.path.role.wordCopyBytes - a.path.role.wordCopyBytes ||
+        a.path.bounds.predictedCycles - b.path.bounds.predictedCycles ||
+        a.path.bounds.instructions - b.path.bounds.instructions ||
+        (a.layout < b.layout ? -1 : a.layout > b.layout ? 1 : 0);
+      return order < 0 ? candidate : best;
+    });
+    const representative = usual.path;
     const cycles = members.map((member) => member.bounds.predictedCycles);
     const sizes = members.map((member) => member.bounds.instructions);
     return {
@@ -222,7 +255,7 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
       role: representative.role,
       variants: members.length,
       representative,
-      analysis: analyzeIteration(representative.blocks.flatMap((id) => flow.blocks[id]!.instructions), model),
+      analysis: analyzePath(representative.blocks.flatMap((id) => flow.blocks[id]!.instructions), model),
       predictedCycles: { min: Math.min(...cycles), max: Math.max(...cycles) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) },
     };
@@ -249,8 +282,8 @@ function copyLoopOf(flow: ControlFlow, nested: Loop[], copyLoopBytes: ReadonlyMa
 /** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */
 function bytesPerPass(flow: ControlFlow, loop: Loop, model: CpuModel): number {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const { nodes, edges } = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
-  return straightWordCopyBytes(nodes, producerMap(edges));
+  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
+  return straightWordCopyBytes(graph.nodes, producerMap(graph));
 }
 
 /** The role the headline figures come from: the usual match path when there is one. */
