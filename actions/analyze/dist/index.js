@@ -66119,66 +66119,6 @@ function semanticsOf(instruction) {
   return { ...none, class: "unknown", reads, writes };
 }
 
-// lab/uarch/idioms.ts
-function producersOf(analysis, index, via) {
-  return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
-}
-function sourcesOf(analysis, index, seen = /* @__PURE__ */ new Set()) {
-  return producersOf(analysis, index).flatMap((node2) => {
-    if (node2.semantics.class !== "move" || seen.has(node2.index)) return [node2];
-    seen.add(node2.index);
-    return sourcesOf(analysis, node2.index, seen);
-  });
-}
-function loopCarried(analysis, index) {
-  return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
-}
-function consumersOf(analysis, index) {
-  return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]);
-}
-var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
-var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
-var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
-var tableLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
-function findIdioms(analysis, flow) {
-  const nodes = analysis.nodes;
-  const findings = [];
-  const refill = nodes.flatMap((or2) => {
-    if (or2.instruction.mnemonic !== "orr" || !(accumulates(or2) || loopCarried(analysis, or2.index))) return [];
-    for (const shift of sourcesOf(analysis, or2.index).filter(registerShift)) {
-      const load2 = sourcesOf(analysis, shift.index).find(wideLoad);
-      if (load2) return [[load2, shift, or2]];
-    }
-    return [];
-  })[0];
-  findings.push({ idiom: "branchless refill", found: Boolean(refill), at: refill?.map((node2) => node2.instruction.address) ?? [], what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf" });
-  const subtract = nodes.find((node2) => {
-    if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
-    const sources = producersOf(analysis, node2.index);
-    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some((edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])) || sources.some((source) => loopCarried(analysis, source.index)));
-  });
-  findings.push({ idiom: "bitsleft -= entry", found: Boolean(subtract), at: subtract ? [subtract.instruction.address] : [], what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)" });
-  const saved = nodes.find(
-    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some((source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)) && consumersOf(analysis, node2.index).some((consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic))
-  );
-  findings.push({ idiom: "saved_bitbuf", found: Boolean(saved), at: saved ? [saved.instruction.address] : [], what: "a copy of bitbuf kept across the shift, for the extra-bits extract" });
-  const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
-  findings.push({ idiom: "BFXIL insert", found: bfxil.length > 0, at: bfxil.map((node2) => node2.instruction.address), what: "bitfield insert (one unit on Firestorm)" });
-  const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "CCMP chain", found: ccmp.length > 0, at: ccmp.map((node2) => node2.instruction.address), what: "conditional compares folding several exit tests into one branch" });
-  const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "batched literal stores", found: literalStores.length >= 2, at: literalStores.map((node2) => node2.instruction.address), what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)` });
-  const copyLoop = flow.loops.find((loop) => {
-    const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
-      const semantics = semanticsOf(instruction);
-      return semantics.memory === "store" && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
-    });
-    return loop.innermost && wideStores.length >= 2;
-  });
-  findings.push({ idiom: "unrolled match copy", found: Boolean(copyLoop), at: copyLoop ? [copyLoop.headerAddress] : [], what: "an inner loop with two or more 8/16-byte stores per iteration" });
-  return findings;
-}
-
 // lab/uarch/analyze.ts
 function timingOf(model, instruction, semantics) {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
@@ -66186,17 +66126,44 @@ function timingOf(model, instruction, semantics) {
   if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
   return timing;
 }
-var semanticsCache = /* @__PURE__ */ new WeakMap();
-function cachedSemantics(instruction) {
-  let semantics = semanticsCache.get(instruction);
-  if (!semantics) semanticsCache.set(instruction, semantics = semanticsOf(instruction));
-  return semantics;
+var registerIds = /* @__PURE__ */ new Map();
+var registerId = (register2) => {
+  let id = registerIds.get(register2);
+  if (id === void 0) registerIds.set(register2, id = registerIds.size);
+  return id;
+};
+var decodedCache = /* @__PURE__ */ new WeakMap();
+function decoded(instruction) {
+  let entry = decodedCache.get(instruction);
+  if (!entry) {
+    const semantics = semanticsOf(instruction);
+    const reads = semantics.readsFlags ? [...semantics.reads, "nzcv"] : semantics.reads;
+    const writes = semantics.writesFlags ? [...semantics.writes, "nzcv"] : semantics.writes;
+    entry = { semantics, reads, writes, readIds: reads.map(registerId), writeIds: writes.map(registerId) };
+    decodedCache.set(instruction, entry);
+  }
+  return entry;
+}
+var timingCache = /* @__PURE__ */ new WeakMap();
+function cachedTiming(model, instruction, semantics) {
+  let byInstruction = timingCache.get(model);
+  if (!byInstruction) timingCache.set(model, byInstruction = /* @__PURE__ */ new WeakMap());
+  let timing = byInstruction.get(instruction);
+  if (!timing) byInstruction.set(instruction, timing = timingOf(model, instruction, semantics));
+  return timing;
 }
 var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
+var viaNames = /* @__PURE__ */ new Map();
+function viaName(register2) {
+  let name = viaNames.get(register2);
+  if (name === void 0) viaNames.set(register2, name = register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x"));
+  return name;
+}
 function dependencyGraph(instructions, model) {
+  const registers = instructions.map(decoded);
   const nodes = instructions.map((instruction, index) => {
-    const semantics = cachedSemantics(instruction);
-    return { index, instruction, semantics, timing: timingOf(model, instruction, semantics), fusedWithNext: false };
+    const semantics = registers[index].semantics;
+    return { index, instruction, semantics, timing: cachedTiming(model, instruction, semantics), fusedWithNext: false };
   });
   if (model.compareBranchFusion) {
     nodes.forEach((node2, i3) => {
@@ -66224,27 +66191,27 @@ function dependencyGraph(instructions, model) {
     }
     return producerLatency(producer);
   };
-  const finalWriter = /* @__PURE__ */ new Map();
-  const writesOf = (node2) => node2.semantics.writesFlags ? [...node2.semantics.writes, "nzcv"] : node2.semantics.writes;
-  nodes.forEach((node2, i3) => writesOf(node2).forEach((register2) => finalWriter.set(register2, i3)));
-  const currentWriter = /* @__PURE__ */ new Map();
-  for (const [j2, consumer] of nodes.entries()) {
-    const needs = consumer.semantics.readsFlags ? [...consumer.semantics.reads, "nzcv"] : consumer.semantics.reads;
-    for (const register2 of needs) {
-      const before = currentWriter.get(register2);
-      const producer = before ?? finalWriter.get(register2);
-      if (producer === void 0) continue;
-      const distance = before === void 0 ? 1 : 0;
+  const finalWriter = new Int32Array(registerIds.size).fill(-1);
+  registers.forEach((entry, i3) => entry.writeIds.forEach((id) => finalWriter[id] = i3));
+  const currentWriter = new Int32Array(registerIds.size).fill(-1);
+  for (let j2 = 0; j2 < nodes.length; j2++) {
+    const consumer = nodes[j2];
+    const { reads, readIds, writeIds } = registers[j2];
+    for (let r2 = 0; r2 < reads.length; r2++) {
+      const before = currentWriter[readIds[r2]];
+      const producer = before >= 0 ? before : finalWriter[readIds[r2]];
+      if (producer < 0) continue;
+      const register2 = reads[r2];
       const from = nodes[producer];
       const latencyCycles = register2 === "nzcv" ? producerLatency(from) : resultLatency(from, register2, consumer);
-      edges.push({ from: producer, to: j2, latencyCycles, distance, via: register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x") });
+      edges.push({ from: producer, to: j2, latencyCycles, distance: before >= 0 ? 0 : 1, via: viaName(register2) });
     }
-    for (const register2 of writesOf(consumer)) currentWriter.set(register2, j2);
+    for (const id of writeIds) currentWriter[id] = j2;
   }
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register2, from, to2) => {
-    const range = from < to2 ? nodes.slice(from + 1, to2) : [...nodes.slice(from + 1), ...nodes.slice(0, to2)];
-    return range.some((node2) => node2.semantics.writes.includes(register2));
+    for (let i3 = (from + 1) % nodes.length; i3 !== to2; i3 = (i3 + 1) % nodes.length) if (nodes[i3].semantics.writes.includes(register2)) return true;
+    return false;
   };
   const loads = nodes.filter((node2) => node2.semantics.memory === "load");
   const stores = nodes.filter((node2) => node2.semantics.memory === "store");
@@ -66258,48 +66225,69 @@ function dependencyGraph(instructions, model) {
       } else memoryPairsAssumedIndependent++;
     }
   }
-  return { nodes, edges, memoryPairsAssumedIndependent };
+  const into = nodes.map(() => []);
+  const outOf = nodes.map(() => []);
+  for (const edge of edges) {
+    into[edge.to].push(edge);
+    outOf[edge.from].push(edge);
+  }
+  return { nodes, edges, into, outOf, memoryPairsAssumedIndependent };
 }
 function maximumCycleRatioValue(n2, edges) {
-  const carried = edges.filter((edge) => edge.distance === 1);
+  const carried = edges.filter((edge) => edge.distance === 1).sort((a2, b2) => a2.to - b2.to);
   if (carried.length === 0 || n2 === 0) return 0;
-  const forward = Array.from({ length: n2 }, () => []);
-  for (const edge of edges) if (edge.distance === 0) forward[edge.from].push(edge);
-  const sources = [...new Set(carried.map((edge) => edge.from))];
-  const slot = new Map(sources.map((node2, i3) => [node2, i3]));
-  const k2 = sources.length;
-  const weight = Array.from({ length: k2 }, () => new Float64Array(k2).fill(Number.NEGATIVE_INFINITY));
-  const longestFrom = /* @__PURE__ */ new Map();
-  for (const edge of carried) {
-    let longest = longestFrom.get(edge.to);
-    if (!longest) {
-      longest = new Float64Array(n2).fill(Number.NEGATIVE_INFINITY);
-      longest[edge.to] = 0;
-      for (let u3 = edge.to; u3 < n2; u3++) {
-        if (longest[u3] === Number.NEGATIVE_INFINITY) continue;
-        for (const next of forward[u3]) if (longest[u3] + next.latencyCycles > longest[next.to]) longest[next.to] = longest[u3] + next.latencyCycles;
-      }
-      longestFrom.set(edge.to, longest);
-    }
-    const row = weight[slot.get(edge.from)];
-    for (const [target, j2] of slot) if (longest[target] + edge.latencyCycles > row[j2]) row[j2] = longest[target] + edge.latencyCycles;
+  const firstOut = new Int32Array(n2 + 1);
+  for (const edge of edges) if (edge.distance === 0) firstOut[edge.from + 1]++;
+  for (let u3 = 0; u3 < n2; u3++) firstOut[u3 + 1] += firstOut[u3];
+  const fill = firstOut.slice(0, n2);
+  const target = new Int32Array(firstOut[n2]);
+  const latency = new Float64Array(firstOut[n2]);
+  for (const edge of edges) {
+    if (edge.distance !== 0) continue;
+    const at2 = fill[edge.from]++;
+    target[at2] = edge.to;
+    latency[at2] = edge.latencyCycles;
   }
-  const walks = [new Float64Array(k2).fill(0)];
-  for (let m2 = 1; m2 <= k2; m2++) {
-    const previous = walks[m2 - 1];
-    const current = new Float64Array(k2).fill(Number.NEGATIVE_INFINITY);
-    for (let u3 = 0; u3 < k2; u3++) {
-      if (previous[u3] === Number.NEGATIVE_INFINITY) continue;
-      const row = weight[u3];
-      for (let v2 = 0; v2 < k2; v2++) if (previous[u3] + row[v2] > current[v2]) current[v2] = previous[u3] + row[v2];
+  const slot = new Int32Array(n2).fill(-1);
+  const sources = [];
+  for (const edge of carried) if (slot[edge.from] === -1) slot[edge.from] = sources.push(edge.from) - 1;
+  const k2 = sources.length;
+  const NONE2 = Number.NEGATIVE_INFINITY;
+  const weight = new Float64Array(k2 * k2).fill(NONE2);
+  const longest = new Float64Array(n2);
+  for (let i3 = 0; i3 < carried.length; ) {
+    const start = carried[i3].to;
+    longest.fill(NONE2);
+    longest[start] = 0;
+    for (let u3 = start; u3 < n2; u3++) {
+      const here = longest[u3];
+      if (here === NONE2) continue;
+      for (let e = firstOut[u3]; e < firstOut[u3 + 1]; e++) if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
     }
-    walks.push(current);
+    for (; i3 < carried.length && carried[i3].to === start; i3++) {
+      const edge = carried[i3];
+      const row = slot[edge.from] * k2;
+      for (let v2 = 0; v2 < k2; v2++) {
+        const through = longest[sources[v2]] + edge.latencyCycles;
+        if (through > weight[row + v2]) weight[row + v2] = through;
+      }
+    }
+  }
+  const walks = new Float64Array((k2 + 1) * k2).fill(NONE2);
+  walks.fill(0, 0, k2);
+  for (let m2 = 1; m2 <= k2; m2++) {
+    for (let u3 = 0; u3 < k2; u3++) {
+      const previous = walks[(m2 - 1) * k2 + u3];
+      if (previous === NONE2) continue;
+      for (let v2 = 0; v2 < k2; v2++) if (previous + weight[u3 * k2 + v2] > walks[m2 * k2 + v2]) walks[m2 * k2 + v2] = previous + weight[u3 * k2 + v2];
+    }
   }
   let best = 0;
   for (let v2 = 0; v2 < k2; v2++) {
-    if (walks[k2][v2] === Number.NEGATIVE_INFINITY) continue;
+    const last2 = walks[k2 * k2 + v2];
+    if (last2 === NONE2) continue;
     let worst = Number.POSITIVE_INFINITY;
-    for (let m2 = 0; m2 < k2; m2++) if (walks[m2][v2] !== Number.NEGATIVE_INFINITY) worst = Math.min(worst, (walks[k2][v2] - walks[m2][v2]) / (k2 - m2));
+    for (let m2 = 0; m2 < k2; m2++) if (walks[m2 * k2 + v2] !== NONE2) worst = Math.min(worst, (last2 - walks[m2 * k2 + v2]) / (k2 - m2));
     if (worst > best && Number.isFinite(worst)) best = worst;
   }
   return best;
@@ -66385,15 +66373,15 @@ function resourceBound(nodes) {
   for (const node2 of nodes) {
     if (!node2.timing.units.length) continue;
     const key = unitKey(node2.timing.units);
-    const entry = uopsBySet.get(key) ?? { units: new Set(node2.timing.units), uops: 0 };
+    let entry = uopsBySet.get(key);
+    if (!entry) uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
     entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
-    uopsBySet.set(key, entry);
   }
   let best = { cycles: 0, bottleneck: "none" };
   for (const [key, candidate] of uopsBySet) {
     let uops = 0;
-    for (const other of uopsBySet.values()) if ([...other.units].every((unit) => candidate.units.has(unit))) uops += other.uops;
-    const cycles2 = uops / candidate.units.size;
+    for (const other of uopsBySet.values()) if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    const cycles2 = uops / candidate.unitSet.size;
     if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
   }
   return best;
@@ -66423,37 +66411,91 @@ function boundsOf(nodes, criticalPath, model) {
 function boundsOfGraph(graph, model) {
   return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
 }
-function analyzeIteration(instructions, model) {
+function analyzePath(instructions, model) {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
   const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
-  return {
-    ...boundsOf(nodes, ratio, model),
-    criticalChain,
-    slackCycles: slackPerInstruction(nodes.length, edges, ratio),
-    nodes,
-    edges,
-    memoryPairsAssumedIndependent
-  };
+  return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
+}
+function withSlack(analysis) {
+  const ratio = maximumCycleRatioValue(analysis.nodes.length, analysis.edges);
+  return { ...analysis, slackCycles: slackPerInstruction(analysis.nodes.length, analysis.edges, ratio) };
+}
+
+// lab/uarch/idioms.ts
+function producersOf(analysis, index, via) {
+  return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
+}
+function sourcesOf(analysis, index, seen = /* @__PURE__ */ new Set()) {
+  return producersOf(analysis, index).flatMap((node2) => {
+    if (node2.semantics.class !== "move" || seen.has(node2.index)) return [node2];
+    seen.add(node2.index);
+    return sourcesOf(analysis, node2.index, seen);
+  });
+}
+function loopCarried(analysis, index) {
+  return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
+}
+function consumersOf(analysis, index) {
+  return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]);
+}
+var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
+var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
+var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
+var tableLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
+function findIdioms(analysis, flow) {
+  const nodes = analysis.nodes;
+  const findings = [];
+  const refill = nodes.flatMap((or2) => {
+    if (or2.instruction.mnemonic !== "orr" || !(accumulates(or2) || loopCarried(analysis, or2.index))) return [];
+    for (const shift of sourcesOf(analysis, or2.index).filter(registerShift)) {
+      const load2 = sourcesOf(analysis, shift.index).find(wideLoad);
+      if (load2) return [[load2, shift, or2]];
+    }
+    return [];
+  })[0];
+  findings.push({ idiom: "branchless refill", found: Boolean(refill), at: refill?.map((node2) => node2.instruction.address) ?? [], what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf" });
+  const subtract = nodes.find((node2) => {
+    if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
+    const sources = producersOf(analysis, node2.index);
+    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some((edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])) || sources.some((source) => loopCarried(analysis, source.index)));
+  });
+  findings.push({ idiom: "bitsleft -= entry", found: Boolean(subtract), at: subtract ? [subtract.instruction.address] : [], what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)" });
+  const saved = nodes.find(
+    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some((source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)) && consumersOf(analysis, node2.index).some((consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic))
+  );
+  findings.push({ idiom: "saved_bitbuf", found: Boolean(saved), at: saved ? [saved.instruction.address] : [], what: "a copy of bitbuf kept across the shift, for the extra-bits extract" });
+  const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
+  findings.push({ idiom: "BFXIL insert", found: bfxil.length > 0, at: bfxil.map((node2) => node2.instruction.address), what: "bitfield insert (one unit on Firestorm)" });
+  const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
+  findings.push({ idiom: "CCMP chain", found: ccmp.length > 0, at: ccmp.map((node2) => node2.instruction.address), what: "conditional compares folding several exit tests into one branch" });
+  const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
+  findings.push({ idiom: "batched literal stores", found: literalStores.length >= 2, at: literalStores.map((node2) => node2.instruction.address), what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)` });
+  const copyLoop = flow.loops.find((loop) => {
+    const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
+      const semantics = decoded(instruction).semantics;
+      return semantics.memory === "store" && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
+    });
+    return loop.innermost && wideStores.length >= 2;
+  });
+  findings.push({ idiom: "unrolled match copy", found: Boolean(copyLoop), at: copyLoop ? [copyLoop.headerAddress] : [], what: "an inner loop with two or more 8/16-byte stores per iteration" });
+  return findings;
 }
 
 // lab/uarch/loop-choice.ts
 var hex3 = (address) => `0x${address.toString(16)}`;
-function edgesInto(edges, index) {
-  return edges.filter((edge) => edge.to === index);
-}
-function ancestors(nodes, edges, index, depth, through) {
+function ancestors(graph, index, depth, through) {
   const found = [];
   const seen = /* @__PURE__ */ new Set([index]);
   let frontier = [index];
   for (let hop = 0; hop < depth && frontier.length; hop++) {
     const next = [];
     for (const at2 of frontier) {
-      for (const edge of edgesInto(edges, at2)) {
+      for (const edge of graph.into[at2]) {
         if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
         seen.add(edge.from);
-        found.push(nodes[edge.from]);
-        if (through(nodes[edge.from])) next.push(edge.from);
+        found.push(graph.nodes[edge.from]);
+        if (through(graph.nodes[edge.from])) next.push(edge.from);
       }
     }
     frontier = next;
@@ -66462,25 +66504,28 @@ function ancestors(nodes, edges, index, depth, through) {
 }
 var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
 var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class === "alu-shifted" || node2.semantics.class === "move";
-var variableShift = (node2, direction) => new RegExp(`^(${direction === "r" ? "lsr|lsrv" : "lsl|lslv"})$`).test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
-function isTableLoad(nodes, edges, node2) {
+var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
+var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
+function isTableLoad(graph, node2) {
   if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands)) return false;
   if (node2.semantics.writeback !== void 0) return false;
-  return ancestors(nodes, edges, node2.index, 3, isAlu).some(isMask);
+  return ancestors(graph, node2.index, 3, isAlu).some(isMask);
 }
-function isRefillLoad(nodes, edges, node2) {
+function isRefillLoad(graph, node2) {
   if (node2.semantics.memory !== "load") return false;
-  const consumers = edges.filter((edge) => edge.from === node2.index && edge.distance === 0).map((edge) => nodes[edge.to]);
-  const shifts = consumers.flatMap((consumer) => consumer.semantics.class === "move" ? edges.filter((edge) => edge.from === consumer.index).map((edge) => nodes[edge.to]) : [consumer]).filter((consumer) => variableShift(consumer, "l") || /^lsl$/.test(consumer.instruction.mnemonic));
-  return shifts.some((shift) => edges.some((edge) => edge.from === shift.index && /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
+  const { nodes, outOf } = graph;
+  const consumers = outOf[node2.index].filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]);
+  const shifts = consumers.flatMap((consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
+  return shifts.some((shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
 }
 function loopEvidence(instructions, model) {
-  const { nodes, edges } = dependencyGraph(instructions, model);
-  const carriedOut = (index, hops = 2) => edges.some((edge) => edge.from === index && (edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)));
-  const carriedIn = (index) => edges.some((edge) => edge.to === index && edge.distance === 1 && edge.via !== "memory");
+  const graph = dependencyGraph(instructions, model);
+  const { nodes, into, outOf } = graph;
+  const carriedOut = (index, hops = 2) => outOf[index].some((edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1));
+  const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
   const bitBufferShifts = nodes.filter((node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index)));
-  const tableLoads = nodes.filter((node2) => isTableLoad(nodes, edges, node2));
-  const refillLoads = nodes.filter((node2) => isRefillLoad(nodes, edges, node2));
+  const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
+  const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
   const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
   const at2 = (list) => list.map((node2) => node2.instruction.address);
   return { bitBufferShifts: at2(bitBufferShifts), tableLoads: at2(tableLoads), refillLoads: at2(refillLoads), stores: at2(stores) };
@@ -66652,8 +66697,18 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   return { paths, complete };
 }
 function memoryBytes(instruction) {
+  return operandsOf(instruction).bytes;
+}
+function storedRegisters(instruction) {
+  return operandsOf(instruction).values;
+}
+var operandCache = /* @__PURE__ */ new WeakMap();
+function operandsOf(instruction) {
+  const cached2 = operandCache.get(instruction);
+  if (cached2) return cached2;
   const parts = splitOperands(instruction.operands);
-  const values = parts.slice(0, Math.max(0, parts.findIndex((part) => part.startsWith("["))));
+  const memory = parts.findIndex((part) => part.startsWith("["));
+  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
   const width = (operand) => {
     const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
     if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
@@ -66661,15 +66716,16 @@ function memoryBytes(instruction) {
     if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
     return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0]] ?? 8;
   };
-  return values.reduce((sum, operand) => sum + width(operand), 0);
-}
-function storedRegisters(instruction) {
-  const parts = splitOperands(instruction.operands);
-  const memory = parts.findIndex((part) => part.startsWith("["));
-  return parts.slice(0, memory < 0 ? parts.length : memory).flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []));
+  const entry = {
+    // Bytes moved: the value operands before the address (none when there is no address operand).
+    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
+    values: valueOperands.flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []))
+  };
+  operandCache.set(instruction, entry);
+  return entry;
 }
 function valueOrigins(nodes, producers, node2, register2, depth = 3) {
-  const from = producers.get(node2.index)?.get(register2);
+  const from = producers(node2.index, register2);
   if (from === void 0) return [];
   const producer = nodes[from];
   const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
@@ -66689,8 +66745,9 @@ function roleOrder(role) {
   const match = { short: 0, long: 1, none: 2 }[role.match];
   return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
 }
-function classify(copyLoopHeaders, blocks, nodes, edges) {
-  const producers = producerMap(edges);
+function classify(copyLoopHeaders, blocks, graph) {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
   let literals = 0;
   let copyBytes = 0;
   let copies = false;
@@ -66698,25 +66755,29 @@ function classify(copyLoopHeaders, blocks, nodes, edges) {
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
     const origins = storedRegisters(node2.instruction).flatMap((register2) => valueOrigins(nodes, producers, node2, register2));
-    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(nodes, edges, origin));
+    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node2.instruction);
     } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
-  const refill = nodes.some((node2) => isRefillLoad(nodes, edges, node2));
+  const refill = nodes.some((node2) => isRefillLoad(graph, node2));
   return { literals, match: throughCopyLoop && copies ? "long" : copies ? "short" : "none", refill, copyBytes, wordCopyBytes };
 }
-function producerMap(edges) {
-  const producers = /* @__PURE__ */ new Map();
-  for (const edge of edges) {
-    if (edge.via === "memory" || edge.via === "flags") continue;
-    if (!producers.has(edge.to)) producers.set(edge.to, /* @__PURE__ */ new Map());
-    producers.get(edge.to).set(edge.via.replace(/^x/, "r"), edge.from);
-  }
-  return producers;
+function producerMap(graph) {
+  return (index, register2) => {
+    let from;
+    for (const edge of graph.into[index]) if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
+    return from;
+  };
 }
+var physicalNames = /* @__PURE__ */ new Map();
+var physicalName = (via) => {
+  let name = physicalNames.get(via);
+  if (name === void 0) physicalNames.set(via, name = via.replace(/^x/, "r"));
+  return name;
+};
 function straightWordCopyBytes(nodes, producers) {
   let bytes = 0;
   const counted = /* @__PURE__ */ new Set();
@@ -66724,7 +66785,7 @@ function straightWordCopyBytes(nodes, producers) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
     const width = memoryBytes(node2.instruction);
     if (width < 8) continue;
-    const sources = storedRegisters(node2.instruction).map((register2) => producers.get(node2.index)?.get(register2));
+    const sources = storedRegisters(node2.instruction).map((register2) => producers(node2.index, register2));
     const loads = sources.map((index) => index === void 0 ? void 0 : nodes[index]);
     if (!loads.every((load2) => load2?.semantics.memory === "load" && memoryBytes(load2.instruction) === width)) continue;
     if (loads.some((load2) => counted.has(load2.index))) continue;
@@ -66735,7 +66796,7 @@ function straightWordCopyBytes(nodes, producers) {
 }
 function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => semanticsOf(instruction).memory === "store"));
+  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store"));
   const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
@@ -66743,19 +66804,27 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const analysed = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph.nodes, graph.edges);
+    const role = classify(copyLoopHeaders, blocks, graph);
     return { blocks, addresses: blocks.map((id) => flow.blocks[id].instructions[0].address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
   });
   const byRole = /* @__PURE__ */ new Map();
-  for (const path6 of analysed) byRole.set(path6.roleName, [...byRole.get(path6.roleName) ?? [], path6]);
+  for (const path6 of analysed) {
+    const members2 = byRole.get(path6.roleName);
+    if (members2) members2.push(path6);
+    else byRole.set(path6.roleName, [path6]);
+  }
   const groups = [...byRole.values()].map((members2) => {
-    const sorted2 = [...members2].sort(
-      (a2, b2) => (
+    const keyed = members2.map((path6) => ({ path: path6, width: copyWidth(path6), layout: path6.addresses.join() }));
+    const usual = keyed.reduce((best, candidate) => {
+      const a2 = candidate;
+      const b2 = best;
+      const order = (
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
-        (a2.role.match === "long" ? copyWidth(b2) - copyWidth(a2) : 0) || b2.role.wordCopyBytes - a2.role.wordCopyBytes || a2.bounds.predictedCycles - b2.bounds.predictedCycles || a2.bounds.instructions - b2.bounds.instructions || a2.addresses.join().localeCompare(b2.addresses.join())
-      )
-    );
-    const representative = sorted2[0];
+        (a2.path.role.match === "long" ? b2.width - a2.width : 0) || b2.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b2.path.bounds.predictedCycles || a2.path.bounds.instructions - b2.path.bounds.instructions || (a2.layout < b2.layout ? -1 : a2.layout > b2.layout ? 1 : 0)
+      );
+      return order < 0 ? candidate : best;
+    });
+    const representative = usual.path;
     const cycles2 = members2.map((member) => member.bounds.predictedCycles);
     const sizes = members2.map((member) => member.bounds.instructions);
     return {
@@ -66763,7 +66832,7 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       role: representative.role,
       variants: members2.length,
       representative,
-      analysis: analyzeIteration(representative.blocks.flatMap((id) => flow.blocks[id].instructions), model),
+      analysis: analyzePath(representative.blocks.flatMap((id) => flow.blocks[id].instructions), model),
       predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
     };
@@ -66784,8 +66853,8 @@ function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
 }
 function bytesPerPass(flow, loop, model) {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const { nodes, edges } = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
-  return straightWordCopyBytes(nodes, producerMap(edges));
+  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
+  return straightWordCopyBytes(graph.nodes, producerMap(graph));
 }
 function headlineGroup(paths) {
   return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
@@ -66798,7 +66867,7 @@ function analyzeHotLoop(fn, cpu, pin) {
   const paths = analyzePaths(flow, choice.loop, cpu);
   const headline = headlineGroup(paths);
   if (!headline) throw new LabError("analyze", `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, "pin another loop with --loop.");
-  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: headline.analysis };
+  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: withSlack(headline.analysis) };
 }
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await loadCpuModel(options2.cpu);
@@ -66806,14 +66875,15 @@ async function analyzeLoop(options2, model) {
   return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loop);
 }
 var summaryOf = (analysis) => {
-  const { nodes, edges, slackCycles, ...summary2 } = analysis;
+  const { nodes, edges, ...summary2 } = analysis;
   void nodes;
   void edges;
-  void slackCycles;
   return summary2;
 };
 function reportHotLoop(fn, source, cpu, pin) {
   const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const { slackCycles, ...pathAnalysis } = analysis;
+  void slackCycles;
   const roles = paths.groups.map((group2) => ({
     role: group2.role,
     roleName: group2.roleName,
@@ -66847,7 +66917,7 @@ function reportHotLoop(fn, source, cpu, pin) {
     copyLoop: paths.copyLoop,
     headlineRole: headline.roleName,
     pathAddresses: headline.representative.addresses,
-    analysis: { ...summaryOf(analysis), listing: analysis.nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
+    analysis: { ...summaryOf(pathAnalysis), listing: analysis.nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
     idioms
   };
 }
