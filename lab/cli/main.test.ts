@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -73,6 +73,25 @@ describe('perf-lab bench, end to end with real builds', () => {
     const rendered = await perfLab('report', '--results', json);
     assert.equal(rendered.code, 0);
     assert.equal(rendered.stdout, report.trimEnd());
+  });
+
+  it('checks the loop model against those results: per dataset, predicted beside measured, marked not comparable off Apple silicon', async () => {
+    const object = join(work, 'zlib-shape.o');
+    await execa('clang', ['--target=aarch64-linux-gnu', '-O2', '-c', '-ffreestanding', join(projectRoot(), 'lab', 'uarch', 'fixtures', 'zlib-shape.c'), '-o', object]);
+    const same = ['--base', object, '--head', object, '--function', 'zlib_shape', '--reference', object, '--reference-function', 'zlib_shape'];
+    const run = await perfLab('analyze', ...same, '--results', join(work, 'shim-results.json'), '--datasets', datasets);
+    assert.equal(run.code, 0, run.stderr);
+    const rows = run.stdout.split('\n').filter((line) => /^\| (SILESIA \(stand-in\)|SOFTWARE|LOGS) \|/.test(line));
+    assert.equal(rows.length, 3, run.stdout);
+    const onM1 = process.arch === 'arm64' && cpus()[0]?.model.includes('Apple M1');
+    for (const row of rows) {
+      // The same loop on both sides predicts no difference; off an M1 the measurement is not the modelled core's.
+      assert.match(row, /\| (\d+\.\d{3}) \| \1 \| 1\.00× \| \d\.\d\d× \[\d\.\d\d, \d\.\d\d\] \| /);
+      if (!onM1) assert.match(row, new RegExp(`not comparable: measured on .* \\(${process.arch}\\), not on the modelled Apple M1`));
+    }
+    const alone = await perfLab('analyze', '--base', object, '--head', object, '--function', 'zlib_shape', '--results', join(work, 'shim-results.json'));
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /perf-lab: analyze: --results needs --reference/);
   });
 
   it('catches a decoder that flips one byte: no speed reported, exit code 3', async () => {

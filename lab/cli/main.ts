@@ -19,7 +19,7 @@ import { driftTable, markdownReport } from '../report/index.js';
 import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeLoop, analyzeMatchingLoops, loadCpuModel, textReport } from '../uarch/index.js';
 import { commentOnPullRequest } from '../github/index.js';
-import { prCheck } from '../prcheck/index.js';
+import { modelAgainstMeasurement, prCheck } from '../prcheck/index.js';
 import { doctorReport, runDoctor } from '../doctor/index.js';
 import { defaultHistoryPath, runNightly } from '../history/nightly.js';
 import { readHistory } from '../history/store.js';
@@ -294,9 +294,11 @@ export function buildProgram(): Command {
     .option('--head <file>', 'diff mode: the head build (binary or listing)')
     .option('--reference <file>', 'diff mode: libdeflate (binary, object or listing)')
     .option('--reference-function <name>', 'function in --reference', 'libdeflate_deflate_decompress_ex')
+    .option('--results <file>', 'diff mode: a results JSON of the same builds; the loop model is checked per dataset against it')
+    .option('--datasets <dir>', 'diff mode with --results: the datasets folder it measured', defaultDatasetsDir('quick'))
     .option('--json <file>', 'write the analysis as JSON')
     .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
-    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; referenceLoop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; json?: string; all?: boolean }) => {
+    .action(async (options: { binary?: string; function?: string; cpu: string; loop?: string; referenceLoop?: string; base?: string; head?: string; reference?: string; referenceFunction: string; results?: string; datasets: string; json?: string; all?: boolean }) => {
       const loop = options.loop;
       const model = await loadCpuModel(options.cpu);
       if (options.base || options.head) {
@@ -304,8 +306,11 @@ export function buildProgram(): Command {
         const base = await analyzeLoop({ path: options.base, functionName: options.function, cpu: options.cpu, loop }, model);
         const head = await analyzeLoop({ path: options.head, functionName: options.function, cpu: options.cpu, loop }, model);
         const reference = options.reference ? await analyzeLoop({ path: options.reference, functionName: options.referenceFunction, cpu: options.cpu, loop: options.referenceLoop }, model) : undefined;
+        if (options.results && !reference) throw new LabError('analyze', '--results needs --reference: the model is checked on the head/libdeflate ratio.', 'pass the libdeflate build with --reference.');
+        const measurement = options.results ? { results: await readResults(resolve(options.results)), datasetsDir: resolve(options.datasets) } : undefined;
+        const modelCheck = measurement && reference ? await modelAgainstMeasurement(head, reference, measurement) : '';
         if (options.json) await writeFileAtomically(resolve(options.json), `${JSON.stringify({ base, head, reference: reference ?? null }, null, 2)}\n`);
-        process.stdout.write(criticalPathDiff(base, head, reference));
+        process.stdout.write(criticalPathDiff(base, head, reference) + modelCheck);
         return;
       }
       if (!options.binary || !options.function) throw new LabError('analyze', 'pass --binary and --function (or --base/--head for a diff).', 'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex --cpu apple-m1');

@@ -12,9 +12,12 @@ import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { renderComment } from '../github/comment.js';
-import { criticalPathDiff } from '../report/critical-path.js';
+import { criticalPathDiff, notADecodeLoop } from '../report/critical-path.js';
+import { escapeCell } from '../report/index.js';
+import { modelGapSection, type ModelGapDataset } from '../report/model-gap.js';
+import { profilesOfMeasured } from '../datasets/profiles.js';
 import { markdownReport } from '../report/index.js';
-import { analyzeLoop, loadCpuModel } from '../uarch/index.js';
+import { analyzeLoop, loadCpuModel, type LoopReport } from '../uarch/index.js';
 
 export interface PrCheckOptions {
   /** The decoder's git repository. */
@@ -99,7 +102,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
       base: (await buildCargoDecoder(config.base as typeof decoder)).artifactPath,
       reference: (await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags })).sharedLibraryPath,
     };
-    const analysisMarkdown = options.functionName && options.analyze !== false ? await hotLoopSection(builds, options.functionName, options.cpu) : undefined;
+    const analysisMarkdown = options.functionName && options.analyze !== false ? await hotLoopSection(builds, options.functionName, options.cpu, {}, { results, datasetsDir: options.datasetsDir }) : undefined;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options.artifactDir) {
       const dir = resolve(options.artifactDir);
@@ -117,19 +120,53 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
   }
 }
 
+/** A run's results and the datasets folder it measured: what the loop model is checked against. */
+export interface Measurement {
+  results: BenchResults;
+  datasetsDir: string;
+}
+
 /**
- * The critical-path section for base, head and libdeflate builds. It reads
- * ARM64 code: on another host the builds are not ARM64, and the section says so.
+ * The critical-path section for base, head and libdeflate builds and, with a
+ * measurement, the loop model's prediction per dataset beside the measured
+ * ratio. It reads ARM64 code: on another host the builds are not ARM64, and the
+ * section says so.
  */
-export async function hotLoopSection(builds: { base: string; head: string; reference: string }, functionName: string, cpu: string, pins: { loop?: string; referenceLoop?: string } = {}): Promise<string> {
+export async function hotLoopSection(
+  builds: { base: string; head: string; reference: string },
+  functionName: string,
+  cpu: string,
+  pins: { loop?: string; referenceLoop?: string } = {},
+  measurement?: Measurement,
+): Promise<string> {
   if (process.arch !== 'arm64') {
     return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
   }
   const model = await loadCpuModel(cpu);
   const analyse = (path: string, name: string, loop?: string) => analyzeLoop({ path, functionName: name, cpu, loop }, model);
-  return criticalPathDiff(
-    await analyse(builds.base, functionName, pins.loop),
-    await analyse(builds.head, functionName, pins.loop),
-    await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop),
-  );
+  const base = await analyse(builds.base, functionName, pins.loop);
+  const head = await analyse(builds.head, functionName, pins.loop);
+  const reference = await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop);
+  return criticalPathDiff(base, head, reference) + (measurement ? await modelAgainstMeasurement(head, reference, measurement) : '');
+}
+
+/** The loop model's per-dataset prediction against the measurement (see modelGapSection), or why there is none. */
+export async function modelAgainstMeasurement(head: LoopReport, reference: LoopReport, measurement: Measurement): Promise<string> {
+  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
+  if (unmatched.length) return `\n#### The loop model against the measurement\n\nNot predicted: ${escapeCell(unmatched.join('; '))}.\n`;
+  const { results, datasetsDir } = measurement;
+  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
+  const datasets: ModelGapDataset[] = results.datasets.flatMap((dataset) => {
+    const profile = profiles.get(dataset.compressedSha256);
+    if (!profile) return [];
+    const interval = dataset.headVsLibdeflate?.interval;
+    const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
+    return [{
+      label: dataset.label,
+      profile,
+      measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
+      measuredMissing: interval ? undefined : failures.join('; ') || 'head or libdeflate has no samples',
+    }];
+  });
+  return `\n${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }

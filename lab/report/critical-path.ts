@@ -25,7 +25,7 @@ function chain(report: LoopReport, changedAgainst?: LoopReport): string {
 }
 
 /** Why a column's loop cannot be compared, or nothing when it has a decode loop's shape. */
-function notADecodeLoop(report: LoopReport): string | undefined {
+export function notADecodeLoop(report: LoopReport): string | undefined {
   // A pinned loop is the maintainer's word for its role.
   if (report.loopChoice.decodeLoop || report.loopChoice.how === 'pinned') return undefined;
   return `the loop analysed in ${report.function} (${hex(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;

@@ -27,7 +27,7 @@ export interface RoleReport {
 export interface LoopReport {
   function: string;
   source: string;
-  model: { name: string; core: string; inheritedFrom: string | null };
+  model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[] };
   loops: Array<{ headerAddress: number; depth: number; instructions: number; ownInstructions: number; innermost: boolean }>;
   hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathsComplete: boolean; pathInstructions: { min: number; max: number } };
   /** Why this loop: chosen by its decode-loop evidence or pinned, with the runners-up. */
@@ -117,7 +117,7 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
   return {
     function: fn.name,
     source,
-    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
+    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
     loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a, b) => a.headerAddress - b.headerAddress),
     hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
     loopChoice: {

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { obtainLibdeflateSource } from '../build/libdeflate-source.js';
 import { criticalPathDiff } from '../report/critical-path.js';
 import { analyzeLoop, loadCpuModel, textReport, type CpuModel, type LoopReport } from './index.js';
+import { predictWorkload } from './predict.js';
+import { logChunks } from '../datasets/generators.js';
+import { profileGzip } from '../datasets/symbols.js';
 
 /**
  * Real ARM64 code: libdeflate 1.23's decompressor (Debian's source package)
@@ -89,6 +93,24 @@ describe('libdeflate\'s decompressor compiled for ARM64', { skip: clang ? false 
   it('recognises libdeflate\'s idioms in libdeflate itself', () => {
     const found = new Set(reports.elf!.idioms.filter((idiom) => idiom.found).map((idiom) => idiom.idiom));
     for (const idiom of ['branchless refill', 'bitsleft -= entry', 'saved_bitbuf', 'unrolled match copy']) assert.ok(found.has(idiom), idiom);
+  });
+
+  it('prices a Huffman-only stream on its literal paths and a level-9 stream on every role it takes', () => {
+    const report = reports.macho!;
+    const literalOnly = new Map(report.roles.filter((role) => role.role.match === 'none').map((role) => [role.role.literals, role.analysis.predictedCycles]));
+    const text = Buffer.from([...logChunks(100_000)].join(''));
+    const profile = profileGzip(gzipSync(text, { strategy: constants.Z_HUFFMAN_ONLY }));
+    const huffman = predictWorkload(profile, report);
+    assert.ok(!('unpredictable' in huffman));
+    // One run of literals per block, in batches of the widest literal path (3) and a remainder.
+    const widest = Math.max(...literalOnly.keys());
+    assert.equal(widest, 3);
+    const expected = profile.runs.reduce((sum, [literals, , count]) => sum + count * (Math.floor(literals / 3) * literalOnly.get(3)! + (literals % 3 ? literalOnly.get(literals % 3)! : 0)), 0);
+    assert.equal(huffman.cyclesPerByte, expected / text.length);
+    const level9 = predictWorkload(profileGzip(gzipSync(text, { level: 9 })), report);
+    assert.ok(!('unpredictable' in level9) && level9.exact);
+    assert.ok(level9.byRole.some((role) => role.roleName === 'match') && level9.byRole.some((role) => /literals? \+ match/.test(role.roleName)));
+    assert.ok(level9.cyclesPerByte < huffman.cyclesPerByte, 'matches copy many bytes per iteration');
   });
 
   it('renders a compact diff for a PR comment', () => {

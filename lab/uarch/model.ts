@@ -51,6 +51,8 @@ export const cpuModelSchema = z
     classes: z.record(z.enum(CLASSES), classTimingSchema).optional(),
     /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
     mnemonicOverrides: z.record(z.string(), classTimingSchema).optional(),
+    /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
+    cpuBrands: z.object({ value: z.array(z.string().min(1)), source: sourced }).strict().optional(),
     notes: z.array(z.string()).optional(),
   })
   .strict();
@@ -65,6 +67,8 @@ export interface CpuModel {
   mnemonicOverrides: Record<string, ClassTiming>;
   /** Which numbers were inherited from another model rather than sourced for this one. */
   inheritedFrom: string | null;
+  /** Brand strings of machines with this core ([] when the model names none). */
+  cpuBrands: string[];
   notes: string[];
 }
 
@@ -113,6 +117,7 @@ export async function loadCpuModel(name: string, seen: string[] = []): Promise<C
     classes,
     mnemonicOverrides: { ...(parent?.mnemonicOverrides ?? {}), ...(raw.mnemonicOverrides ?? {}) },
     inheritedFrom: raw.inherits,
+    cpuBrands: raw.cpuBrands?.value ?? [],
     notes: [...(raw.notes ?? []), ...(parent ? [`numbers not given here are inherited from ${parent.name}`] : [])],
   };
 }

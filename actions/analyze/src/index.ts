@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
+import { readResults } from '../../../lab/bench/results.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { hotLoopSection } from '../../../lab/prcheck/index.js';
 import { runAction } from '../../shared.js';
@@ -10,7 +11,11 @@ await runAction(async () => {
   const functionName = core.getInput('function', { required: true });
   const builds = { base: core.getInput('base', { required: true }), head: core.getInput('head', { required: true }), reference: core.getInput('reference', { required: true }) };
   const pins = { loop: core.getInput('loop') || undefined, referenceLoop: core.getInput('reference-loop') || undefined };
-  const markdown = await core.group('perf-lab analyze', () => hotLoopSection(builds, functionName, cpu, pins));
+  const resultsPath = core.getInput('results');
+  const datasetsDir = core.getInput('datasets-dir');
+  if (Boolean(resultsPath) !== Boolean(datasetsDir)) throw new Error('inputs results and datasets-dir go together (the bench action\'s results and datasets-dir outputs)');
+  const measurement = resultsPath ? { results: await readResults(resolve(resultsPath)), datasetsDir: resolve(datasetsDir) } : undefined;
+  const markdown = await core.group('perf-lab analyze', () => hotLoopSection(builds, functionName, cpu, pins, measurement));
   const output = resolve(core.getInput('output') || 'perf-lab-analysis.md');
   await writeFileAtomically(output, markdown);
   const artifactDir = core.getInput('artifact-dir');

@@ -10853,9 +10853,9 @@ var require_mock_utils = __commonJS({
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
       }
       const { data: { statusCode, data, headers, trailers, error: error63 }, delay: delay2, persist } = mockDispatch2;
-      const { timesInvoked, times } = mockDispatch2;
-      mockDispatch2.consumed = !persist && timesInvoked >= times;
-      mockDispatch2.pending = timesInvoked < times;
+      const { timesInvoked, times: times2 } = mockDispatch2;
+      mockDispatch2.consumed = !persist && timesInvoked >= times2;
+      mockDispatch2.pending = timesInvoked < times2;
       if (error63 !== null) {
         deleteMockDispatch(this[kDispatches], key);
         handler2.onError(error63);
@@ -11240,11 +11240,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count2) {
-        const one = count2 === 1;
+      pluralize(count3) {
+        const one = count3 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count2, noun };
+        return { ...keys, count: count3, noun };
       }
     };
   }
@@ -11274,14 +11274,14 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path6, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path6, data: { statusCode }, persist, times: times2, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
             Path: path6,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
-            Remaining: persist ? Infinity : times - timesInvoked
+            Remaining: persist ? Infinity : times2 - timesInvoked
           })
         );
         this.logger.table(withPrettyHeaders);
@@ -18663,15 +18663,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count2) {
-        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count3) {
+        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count2 < remaining) {
-            this.linePos += count2;
-            count2 = 0;
+          if (count3 < remaining) {
+            this.linePos += count3;
+            count3 = 0;
           } else {
-            count2 -= remaining;
+            count3 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -21126,12 +21126,12 @@ var require_jstat = __commonJS({
           var currentRank = 1;
           for (i3 = 0; i3 < sortedDistinctNumbers.length; i3++) {
             var number4 = sortedDistinctNumbers[i3];
-            var count2 = numberCounts[number4];
+            var count3 = numberCounts[number4];
             var first2 = currentRank;
-            var last2 = currentRank + count2 - 1;
+            var last2 = currentRank + count3 - 1;
             var rank = (first2 + last2) / 2;
             numberRanks[number4] = rank;
-            currentRank += count2;
+            currentRank += count3;
           }
           return arr.map(function(number5) {
             return numberRanks[number5];
@@ -21140,24 +21140,24 @@ var require_jstat = __commonJS({
         jStat2.mode = function mode(arr) {
           var arrLen = arr.length;
           var _arr = arr.slice().sort(ascNum);
-          var count2 = 1;
+          var count3 = 1;
           var maxCount = 0;
           var numMaxCount = 0;
           var mode_arr = [];
           var i3;
           for (i3 = 0; i3 < arrLen; i3++) {
             if (_arr[i3] === _arr[i3 + 1]) {
-              count2++;
+              count3++;
             } else {
-              if (count2 > maxCount) {
+              if (count3 > maxCount) {
                 mode_arr = [_arr[i3]];
-                maxCount = count2;
+                maxCount = count3;
                 numMaxCount = 0;
-              } else if (count2 === maxCount) {
+              } else if (count3 === maxCount) {
                 mode_arr.push(_arr[i3]);
                 numMaxCount++;
               }
-              count2 = 1;
+              count3 = 1;
             }
           }
           return numMaxCount === 0 ? mode_arr[0] : mode_arr;
@@ -21172,10 +21172,10 @@ var require_jstat = __commonJS({
           var sumsqerr = arr.reduce(function(a2, samples) {
             return a2 + jStat2.sumsqerr(samples);
           }, 0);
-          var count2 = arr.reduce(function(a2, samples) {
+          var count3 = arr.reduce(function(a2, samples) {
             return a2 + samples.length;
           }, 0);
-          return sumsqerr / (count2 - arr.length);
+          return sumsqerr / (count3 - arr.length);
         };
         jStat2.deviation = function(arr) {
           var mean2 = jStat2.mean(arr);
@@ -28251,14 +28251,14 @@ function codePointLength(str) {
   const units = str.length;
   if (!highSurrogate.test(str))
     return units;
-  let count2 = units;
+  let count3 = units;
   for (let i3 = 0; i3 < units - 1; i3++) {
     if ((str.charCodeAt(i3) & 64512) === 55296 && (str.charCodeAt(i3 + 1) & 64512) === 56320) {
-      count2--;
+      count3--;
       i3++;
     }
   }
-  return count2;
+  return count3;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -32641,8 +32641,8 @@ function az_default() {
 }
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count2, one, few, many) {
-  const absCount = Math.abs(count2);
+function getBelarusianPlural(count3, one, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -35289,8 +35289,8 @@ function hu_default() {
 }
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count2, one, many) {
-  return Math.abs(count2) === 1 ? one : many;
+function getArmenianPlural(count3, one, many) {
+  return Math.abs(count3) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -38028,8 +38028,8 @@ function ro_default() {
 }
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count2, one, few, many) {
-  const absCount = Math.abs(count2);
+function getRussianPlural(count3, one, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -50016,7 +50016,7 @@ function parseMilliseconds(milliseconds) {
 
 // node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
-var pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
+var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
 function prettyMilliseconds(milliseconds, options2) {
@@ -52253,12 +52253,12 @@ var SignalExit = class extends SignalExitBase {
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
-        let { count: count2 } = this.#emitter;
+        let { count: count3 } = this.#emitter;
         const p3 = process10;
         if (typeof p3.__signal_exit_emitter__ === "object" && typeof p3.__signal_exit_emitter__.count === "number") {
-          count2 += p3.__signal_exit_emitter__.count;
+          count3 += p3.__signal_exit_emitter__.count;
         }
-        if (listeners.length === count2) {
+        if (listeners.length === count3) {
           this.unload();
           const ret = this.#emitter.emit("exit", null, sig);
           const s3 = sig === "SIGHUP" ? this.#hupSig : sig;
@@ -55828,11 +55828,11 @@ var init_parse_commit = __esm({
         /^(\d+)[^,]*(?:,\s*(\d+)[^(]+\(([+-]))?/,
         (result, [changes, lines, direction]) => {
           result.summary.changes = parseInt(changes, 10) || 0;
-          const count2 = parseInt(lines, 10) || 0;
+          const count3 = parseInt(lines, 10) || 0;
           if (direction === "-") {
-            result.summary.deletions = count2;
+            result.summary.deletions = count3;
           } else if (direction === "+") {
-            result.summary.insertions = count2;
+            result.summary.insertions = count3;
           }
         }
       )
@@ -56424,10 +56424,10 @@ function objectEnumerationResult(remoteMessages) {
   };
 }
 function asObjectCount(source) {
-  const count2 = /^\s*(\d+)/.exec(source);
+  const count3 = /^\s*(\d+)/.exec(source);
   const delta = /delta (\d+)/i.exec(source);
   return {
-    count: asNumber(count2 && count2[1] || "0"),
+    count: asNumber(count3 && count3[1] || "0"),
     delta: asNumber(delta && delta[1] || "0")
   };
 }
@@ -56439,18 +56439,18 @@ var init_parse_remote_objects = __esm({
     remoteMessagesObjectParsers = [
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: (\d+),/i,
-        (result, [action, count2]) => {
+        (result, [action, count3]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count2) });
+          Object.assign(enumeration, { [key]: asNumber(count3) });
         }
       ),
       new RemoteLineParser(
         /^remote:\s*(enumerating|counting|compressing) objects: \d+% \(\d+\/(\d+)\),/i,
-        (result, [action, count2]) => {
+        (result, [action, count3]) => {
           const key = action.toLowerCase();
           const enumeration = objectEnumerationResult(result.remoteMessages);
-          Object.assign(enumeration, { [key]: asNumber(count2) });
+          Object.assign(enumeration, { [key]: asNumber(count3) });
         }
       ),
       new RemoteLineParser(
@@ -56489,9 +56489,9 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count2, summary2, url2]) => {
+        (result, [count3, summary2, url2]) => {
           result.remoteMessages.vulnerabilities = {
-            count: asNumber(count2),
+            count: asNumber(count3),
             summary: summary2,
             url: url2
           };
@@ -63859,14 +63859,14 @@ function machineInfo() {
 }
 
 // lab/bench/sampling.ts
-function slotOrders(count2) {
-  const shifts = (order) => order.map((_3, shift) => order.map((_4, slot) => order[(slot + shift) % count2]));
-  const forward = Array.from({ length: count2 }, (_3, index) => index);
+function slotOrders(count3) {
+  const shifts = (order) => order.map((_3, shift) => order.map((_4, slot) => order[(slot + shift) % count3]));
+  const forward = Array.from({ length: count3 }, (_3, index) => index);
   const orders = [...shifts(forward), ...shifts([...forward].reverse())];
   return orders.filter((order, index) => orders.findIndex((other) => other.join() === order.join()) === index);
 }
-function contenderOrder(batch, count2) {
-  const orders = slotOrders(count2);
+function contenderOrder(batch, count3) {
+  const orders = slotOrders(count3);
   return orders[batch % orders.length];
 }
 function comparisonCycles(batches, numerator, denominator, contenders) {
@@ -64189,8 +64189,8 @@ async function runBenchmark(options2) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile8, rm as rm11 } from "node:fs/promises";
-import { join as join16, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile9, rm as rm11 } from "node:fs/promises";
+import { join as join17, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -69422,6 +69422,8 @@ var cpuModelSchema = external_exports.object({
   classes: external_exports.record(external_exports.enum(CLASSES), classTimingSchema).optional(),
   /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
   mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
+  /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
+  cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
@@ -69465,6 +69467,7 @@ async function loadCpuModel(name, seen = []) {
     classes,
     mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
     inheritedFrom: raw.inherits,
+    cpuBrands: raw.cpuBrands?.value ?? [],
     notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
   };
 }
@@ -69702,7 +69705,7 @@ function reportHotLoop(fn, source, cpu, pin) {
   return {
     function: fn.name,
     source,
-    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom },
+    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
     loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a2, b3) => a2.headerAddress - b3.headerAddress),
     hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
     loopChoice: {
@@ -69724,8 +69727,8 @@ function reportHotLoop(fn, source, cpu, pin) {
 var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
 function unknownNote(analysis) {
   if (analysis.exact) return "";
-  const count2 = analysis.unknownInstructions;
-  return ` (${count2} unknown instruction${count2 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
+  const count3 = analysis.unknownInstructions;
+  return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
 }
 
 // lab/report/critical-path.ts
@@ -69838,6 +69841,509 @@ function criticalPathDiff(base, head, reference) {
 `;
 }
 
+// lab/uarch/predict.ts
+var percent2 = (part, whole) => {
+  const value = whole > 0 ? 100 * part / whole : 0;
+  return part > 0 && value < 0.05 ? "<0.1%" : `${value.toFixed(1)}%`;
+};
+function predictWorkload(profile, report) {
+  const role = (literals, match) => {
+    const found = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
+    return found && { cycles: found.analysis.predictedCycles, roleName: found.roleName, exact: found.analysis.exact };
+  };
+  const literalOnly = report.roles.filter((entry) => entry.role.match === "none" && entry.role.literals > 0).map((entry) => entry.role.literals);
+  const mostLiterals = Math.max(0, ...literalOnly);
+  const short = role(0, "short");
+  const long = role(0, "long");
+  if (mostLiterals === 0) return { unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
+  if (!short && !long) return { unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
+  const shortRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "short");
+  const longRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "long");
+  const shortBytes = shortRole ? shortRole.role.wordCopyBytes || shortRole.role.copyBytes : 0;
+  const copyLoop = report.copyLoop;
+  const longFirstBytes = longRole ? longRole.role.copyBytes + (copyLoop?.bytesPerIteration ?? 0) : 0;
+  const byRole = /* @__PURE__ */ new Map();
+  const lowerBound = /* @__PURE__ */ new Map();
+  const assumptions = [];
+  let exact = true;
+  let iterations = 0;
+  let cycles2 = 0;
+  let copyLoopPasses = 0;
+  let copyLoopCycles = 0;
+  const run2 = (priced, count3) => {
+    const entry = byRole.get(priced.roleName) ?? { iterations: 0, cycles: 0 };
+    entry.iterations += count3;
+    entry.cycles += priced.cycles * count3;
+    byRole.set(priced.roleName, entry);
+    iterations += count3;
+    cycles2 += priced.cycles * count3;
+    if (!priced.exact) exact = false;
+  };
+  const largestLiteralRole = (atMost) => {
+    for (let n2 = Math.min(atMost, mostLiterals); n2 > 0; n2--) {
+      const found = role(n2, "none");
+      if (found) return { n: n2, priced: found };
+    }
+    return void 0;
+  };
+  const unpriced = (why, count3) => lowerBound.set(why, (lowerBound.get(why) ?? 0) + count3);
+  const literalIterations = (literals, count3, keep = 0) => {
+    let rest = literals;
+    while (rest > keep) {
+      const chunk = largestLiteralRole(rest);
+      if (!chunk) {
+        unpriced("literal runs no literal path fits", count3);
+        return 0;
+      }
+      const times2 = Math.min(Math.floor((rest - keep - 1) / chunk.n) + 1, Math.floor(rest / chunk.n));
+      run2(chunk.priced, times2 * count3);
+      rest -= times2 * chunk.n;
+    }
+    return rest;
+  };
+  let shortFallback = 0;
+  let combinedFallback = 0;
+  for (const [literals, matchLength, count3] of profile.runs) {
+    if (matchLength === 0) {
+      literalIterations(literals, count3);
+      continue;
+    }
+    const fitsShort = matchLength <= shortBytes;
+    const kind = short && (fitsShort || !long) ? "short" : "long";
+    if (kind === "short" && !fitsShort) shortFallback += count3;
+    const withMatch = Math.max(...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals));
+    const carried = literalIterations(literals, count3, withMatch);
+    const combined = role(carried, kind);
+    if (combined) run2(combined, count3);
+    else {
+      combinedFallback += count3;
+      literalIterations(carried, count3);
+      run2(role(0, kind), count3);
+    }
+    const beyond = kind === "long" ? matchLength - longFirstBytes : 0;
+    if (beyond <= 0) continue;
+    if (!copyLoop) {
+      unpriced("long matches need more copy passes, but the nested copy loop was not found", count3);
+      continue;
+    }
+    const passes = Math.ceil(beyond / copyLoop.bytesPerIteration) * count3;
+    copyLoopPasses += passes;
+    if (!copyLoop.bounds.exact) exact = false;
+    copyLoopCycles += passes * copyLoop.bounds.predictedCycles;
+    cycles2 += passes * copyLoop.bounds.predictedCycles;
+  }
+  const pricedBytes = profile.literals + profile.matchBytes;
+  if (shortFallback) assumptions.push(`${percent2(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`);
+  if (combinedFallback) assumptions.push(`${percent2(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`);
+  const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
+  if (otherCopies) assumptions.push(`${percent2(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`);
+  if (profile.storedBytes) assumptions.push(`${percent2(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`);
+  assumptions.push(`${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`);
+  const lowerBoundBecause = [...lowerBound].map(([why, n2]) => `${why} (${n2} times)`);
+  if (!exact) lowerBoundBecause.push("a role used rests on instructions the model does not know");
+  return {
+    cyclesPerByte: pricedBytes > 0 ? cycles2 / pricedBytes : 0,
+    iterations,
+    byRole: [...byRole].map(([roleName2, entry]) => ({ roleName: roleName2, ...entry })).sort((a2, b3) => b3.cycles - a2.cycles),
+    copyLoopPasses,
+    copyLoopCycles,
+    pricedBytes,
+    storedBytes: profile.storedBytes,
+    exact: exact && lowerBound.size === 0,
+    lowerBoundBecause,
+    assumptions
+  };
+}
+
+// lab/report/model-gap.ts
+var times = (ratio) => `${ratio.toFixed(2)}\xD7`;
+var predicted = (prediction) => "unpredictable" in prediction ? void 0 : prediction;
+function measuredOnModelledCore(model, machine) {
+  const brand = model.cpuBrands.find((name) => machine.cpuModel.includes(name));
+  if (machine.arch === "arm64" && brand) return void 0;
+  return `measured on ${machine.cpuModel} (${machine.arch}), not on the modelled ${model.core}${model.cpuBrands.length ? ` (${model.cpuBrands.join(", ")})` : ""}`;
+}
+function gapFinding(predictedRatio, measured, notComparable, lowerBound) {
+  if (predictedRatio === null) return "no prediction";
+  if (notComparable) return `not comparable: ${notComparable}`;
+  if (!measured) return "no measured ratio";
+  if (lowerBound) return "inconclusive: a prediction is only a lower bound (see notes)";
+  const level = `${Math.round(measured.confidence * 100)}%`;
+  if (measured.low <= 1 && measured.high >= 1) {
+    return `no measured gap (the ${level} interval includes 1.00\xD7); the model predicts ${Math.abs(1 - predictedRatio) < 5e-3 ? "none either" : `head ${predictedRatio > 1 ? "faster" : "slower"} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`}`;
+  }
+  const measuredGap = measured.estimate - 1;
+  const predictedGap = predictedRatio - 1;
+  const direction = measuredGap < 0 ? "slower" : "faster";
+  if (Math.sign(predictedGap) !== Math.sign(measuredGap) || Math.abs(predictedGap) < 5e-3) {
+    return `the model does not explain it: head is measured ${direction}, the loop model predicts ${Math.abs(predictedGap) < 5e-3 ? "no difference" : `head ${predictedGap < 0 ? "slower" : "faster"}`}; the cause is outside the modelled loop (or the model is wrong there)`;
+  }
+  const share = predictedGap / measuredGap;
+  if (share > 1.05) return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
+  return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? "the loop accounts for it" : "the rest is outside the hot loop or not modelled"}`;
+}
+function modelGapRows(head, libdeflate, datasets, notComparable) {
+  return datasets.map((dataset) => {
+    const headPrediction = predictWorkload(dataset.profile, head);
+    const libdeflatePrediction = predictWorkload(dataset.profile, libdeflate);
+    const h3 = predicted(headPrediction);
+    const l = predicted(libdeflatePrediction);
+    const predictedRatio = h3 && l && h3.cyclesPerByte > 0 ? l.cyclesPerByte / h3.cyclesPerByte : null;
+    const lowerBound = Boolean(h3 && !h3.exact || l && !l.exact);
+    const finding = gapFinding(predictedRatio, dataset.measured, notComparable, lowerBound) + (dataset.measured ? "" : dataset.measuredMissing ? ` (${dataset.measuredMissing})` : "");
+    return { label: dataset.label, head: headPrediction, libdeflate: libdeflatePrediction, predictedRatio, measured: dataset.measured, finding };
+  });
+}
+function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
+  const title = "#### The loop model against the measurement";
+  const notProfiled = missing.map((why) => `\u26A0\uFE0F Not profiled: ${escapeCell(why)}.`);
+  if (datasets.length === 0) return [title, "", "Not compared: no measured dataset could be profiled.", ...notProfiled, ""].join("\n");
+  const notComparable = measuredOnModelledCore(head.model, machine);
+  const rows = modelGapRows(head, libdeflate, datasets, notComparable);
+  const cell = (prediction) => {
+    const known = predicted(prediction);
+    if (!known) return `not predicted: ${escapeCell(prediction.unpredictable)}`;
+    return `${known.exact ? "" : "\u2265 "}${known.cyclesPerByte.toFixed(3)}`;
+  };
+  const measuredCell = (row) => row.measured ? `${times(row.measured.estimate)} [${row.measured.low.toFixed(2)}, ${row.measured.high.toFixed(2)}]` : "\u2014";
+  const notes = /* @__PURE__ */ new Set();
+  for (const row of rows) {
+    for (const [who, prediction] of [["head", row.head], ["libdeflate", row.libdeflate]]) {
+      const known = predicted(prediction);
+      if (!known) continue;
+      for (const why of known.lowerBoundBecause) notes.add(`${who}, ${row.label}: lower bound: ${why}`);
+      for (const assumption of known.assumptions) notes.add(`${row.label}: ${assumption}`);
+    }
+  }
+  const share = (prediction) => {
+    const known = predicted(prediction);
+    if (!known) return "";
+    const total = known.byRole.reduce((sum2, role) => sum2 + role.cycles, 0) + known.copyLoopCycles;
+    const parts = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${(100 * role.cycles / total).toFixed(0)}%`);
+    if (known.copyLoopCycles) parts.push(`copy-loop passes ${(100 * known.copyLoopCycles / total).toFixed(0)}%`);
+    return parts.join(", ");
+  };
+  return [
+    title,
+    "",
+    "Every literal run and match of each dataset (counted from its deflate streams) priced on the loop paths above: cycles per output byte of the decode loop alone, and the speed ratio they predict beside the measured one.",
+    "",
+    "| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |",
+    "|---|---:|---:|---:|---:|---|",
+    ...rows.map((row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`),
+    ...notProfiled.length ? ["", ...notProfiled] : [],
+    "",
+    "<details><summary>where the modelled cycles go, and what the model leaves out</summary>",
+    "",
+    ...rows.flatMap((row) => [`- **${escapeCell(row.label)}**: head: ${share(row.head) || "\u2014"}; libdeflate: ${share(row.libdeflate) || "\u2014"}`]),
+    ...[...notes].map((note) => `- ${escapeCell(note)}`),
+    "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.",
+    "",
+    "</details>",
+    ""
+  ].join("\n");
+}
+
+// lab/datasets/profiles.ts
+import { readFile as readFile8 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+
+// lab/datasets/symbols.ts
+var DeflateFormatError = class extends Error {
+};
+var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+var MAX_BITS = 15;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+  }
+  bytes;
+  position = 0;
+  buffer = 0;
+  count = 0;
+  bitsRead = 0;
+  refill(need) {
+    while (this.count < need) {
+      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+  }
+  bits(n2) {
+    if (n2 === 0) return 0;
+    this.refill(n2);
+    const value = this.buffer & (1 << n2) - 1;
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+    return value;
+  }
+  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
+  peek15() {
+    while (this.count < MAX_BITS && this.position < this.bytes.length) {
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+    return this.buffer & 32767;
+  }
+  skip(n2) {
+    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+  }
+  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
+  alignToByte() {
+    const drop = this.count & 7;
+    this.skip(drop);
+    this.position -= this.count >>> 3;
+    this.buffer = 0;
+    this.count = 0;
+    return this.position;
+  }
+};
+function huffmanTable(lengths, what) {
+  const counts = new Array(MAX_BITS + 1).fill(0);
+  for (let i3 = 0; i3 < lengths.length; i3++) counts[lengths[i3]]++;
+  counts[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= MAX_BITS; bits++) {
+    left = left * 2 - counts[bits];
+    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
+  }
+  const next = new Array(MAX_BITS + 2).fill(0);
+  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
+  const table = new Int32Array(1 << MAX_BITS);
+  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
+    const length = lengths[symbol2];
+    if (length === 0) continue;
+    const code = next[length]++;
+    let reversed = 0;
+    for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
+    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+  }
+  return table;
+}
+function decodeSymbol(reader, table, what) {
+  const entry = table[reader.peek15()];
+  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
+  reader.skip(entry & 15);
+  return entry >>> 4;
+}
+var fixedTables;
+function fixedCodes() {
+  if (!fixedTables) {
+    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
+  }
+  return fixedTables;
+}
+function dynamicCodes(reader) {
+  const literalLengthCount = reader.bits(5) + 257;
+  const distanceCount = reader.bits(5) + 1;
+  const codeLengthCount = reader.bits(4) + 4;
+  const codeLengthLengths = new Array(19).fill(0);
+  for (let i3 = 0; i3 < codeLengthCount; i3++) codeLengthLengths[CODE_LENGTH_ORDER[i3]] = reader.bits(3);
+  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
+  const lengths = [];
+  while (lengths.length < literalLengthCount + distanceCount) {
+    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
+    if (symbol2 < 16) lengths.push(symbol2);
+    else if (symbol2 === 16) {
+      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
+      const previous = lengths.at(-1);
+      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
+    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
+  }
+  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
+  return {
+    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
+    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
+  };
+}
+function gzipHeader(bytes, at2) {
+  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
+  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
+  const flags = bytes[at2 + 3];
+  let position = at2 + 10;
+  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (position < bytes.length && bytes[position] !== 0) position++;
+    position++;
+  }
+  if (flags & 2) position += 2;
+  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
+  return position;
+}
+function profileGzip(gzip, output2) {
+  const profile = {
+    members: 0,
+    blocks: { stored: 0, fixed: 0, dynamic: 0 },
+    outputBytes: 0,
+    storedBytes: 0,
+    literals: 0,
+    matches: 0,
+    matchBytes: 0,
+    matchesByDistance: { one: 0, underWord: 0, word: 0 },
+    bits: 0,
+    runs: []
+  };
+  const runs = /* @__PURE__ */ new Map();
+  const countRun = (literals, matchLength) => {
+    const key = literals * 512 + matchLength;
+    runs.set(key, (runs.get(key) ?? 0) + 1);
+  };
+  let out = 0;
+  let at2 = 0;
+  while (at2 < gzip.length) {
+    const memberStart = out;
+    const reader = new BitReader(gzip);
+    reader.position = gzipHeader(gzip, at2);
+    let last2 = false;
+    while (!last2) {
+      last2 = reader.bits(1) === 1;
+      const type = reader.bits(2);
+      if (type === 0) {
+        const start = reader.alignToByte();
+        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        const length = gzip[start] | gzip[start + 1] << 8;
+        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
+        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        out += length;
+        profile.storedBytes += length;
+        profile.blocks.stored++;
+        reader.position = start + 4 + length;
+        reader.bitsRead += 32 + 8 * length;
+        continue;
+      }
+      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
+      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
+      if (type === 1) profile.blocks.fixed++;
+      else profile.blocks.dynamic++;
+      let run2 = 0;
+      for (; ; ) {
+        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
+        if (symbol2 < 256) {
+          if (output2) output2[out] = symbol2;
+          out++;
+          run2++;
+          continue;
+        }
+        if (symbol2 === 256) break;
+        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
+        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
+        const distanceSymbol = decodeSymbol(reader, distance, "distance");
+        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
+        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
+        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
+        else out += length;
+        profile.literals += run2;
+        profile.matches++;
+        profile.matchBytes += length;
+        if (offset === 1) profile.matchesByDistance.one++;
+        else if (offset < 8) profile.matchesByDistance.underWord++;
+        else profile.matchesByDistance.word++;
+        countRun(run2, length);
+        run2 = 0;
+      }
+      profile.literals += run2;
+      countRun(run2, 0);
+    }
+    profile.bits += reader.bitsRead;
+    const trailer = reader.alignToByte();
+    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
+    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    profile.members++;
+    at2 = trailer + 8;
+    while (at2 < gzip.length && gzip[at2] === 0) at2++;
+  }
+  profile.outputBytes = out;
+  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b3) => a2[0] - b3[0] || a2[1] - b3[1]);
+  return profile;
+}
+
+// lab/datasets/profiles.ts
+var count2 = external_exports.number().int().nonnegative();
+var PROFILE_SCHEMA_VERSION = 1;
+var storedProfileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
+  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  members: count2,
+  blocks: external_exports.object({ stored: count2, fixed: count2, dynamic: count2 }),
+  outputBytes: count2,
+  storedBytes: count2,
+  literals: count2,
+  matches: count2,
+  matchBytes: count2,
+  matchesByDistance: external_exports.object({ one: count2, underWord: count2, word: count2 }),
+  bits: count2,
+  runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
+});
+var profileCachePath = (sha2563) => join16(cacheRoot(), "profiles", `${sha2563}.json`);
+async function cachedProfile(sha2563) {
+  const path6 = profileCachePath(sha2563);
+  if (!await fileExists(path6)) return void 0;
+  try {
+    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
+    if (!parsed.success || parsed.data.compressedSha256 !== sha2563) return void 0;
+    const { schemaVersion, ...profile } = parsed.data;
+    void schemaVersion;
+    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
+    return profile;
+  } catch {
+    return void 0;
+  }
+}
+async function datasetProfile(path6, expectedSha256) {
+  let bytes;
+  try {
+    bytes = await readFile8(path6);
+  } catch (error63) {
+    throw new LabError("profile", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+  }
+  const sha2563 = sha256Hex(bytes);
+  if (expectedSha256 !== void 0 && sha2563 !== expectedSha256) {
+    throw new LabError("profile", `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`, "profile the file that was measured: prepare the datasets again with the same scale.");
+  }
+  const cached2 = await cachedProfile(sha2563);
+  if (cached2) return cached2;
+  let profile;
+  try {
+    profile = profileGzip(bytes);
+  } catch (error63) {
+    if (error63 instanceof DeflateFormatError) throw new LabError("profile", `${path6} is not a valid gzip file: ${error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+    throw error63;
+  }
+  const stored = { compressedSha256: sha2563, ...profile };
+  await writeFileAtomically(profileCachePath(sha2563), `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`).catch(() => void 0);
+  return stored;
+}
+async function profilesOfMeasured(measured, datasetsDir) {
+  const manifest = await readManifest(datasetsDir);
+  const profiles = /* @__PURE__ */ new Map();
+  const missing = [];
+  for (const dataset of measured) {
+    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
+    if (!entry) {
+      missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`);
+      continue;
+    }
+    profiles.set(dataset.compressedSha256, await datasetProfile(join16(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+  }
+  return { profiles, missing };
+}
+
 // lab/prcheck/index.ts
 async function prCheck(options2) {
   const repo = resolve6(options2.repo);
@@ -69851,17 +70357,17 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join16(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await mkdtemp7(join16(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join16(work, "base");
-  const headDir = join16(work, "head");
+  await mkdir9(join17(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await mkdtemp7(join17(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join17(work, "base");
+  const headDir = join17(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join16(headDir, options2.config);
+    const configPath = join17(headDir, options2.config);
     try {
-      json2 = JSON.parse(await readFile8(configPath, "utf8"));
+      json2 = JSON.parse(await readFile9(configPath, "utf8"));
     } catch (error63) {
       throw new LabError("pr-check: config", `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`, "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.");
     }
@@ -69883,14 +70389,14 @@ async function prCheck(options2) {
       base: (await buildCargoDecoder(config2.base)).artifactPath,
       reference: (await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags })).sharedLibraryPath
     };
-    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(builds, options2.functionName, options2.cpu) : void 0;
+    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(builds, options2.functionName, options2.cpu, {}, { results, datasetsDir: options2.datasetsDir }) : void 0;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join16(dir, "results.json"), results);
-      await writeFileAtomically(join16(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join16(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber) await writeFileAtomically(join16(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+      await writeResults(join17(dir, "results.json"), results);
+      await writeFileAtomically(join17(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join17(dir, "analysis.md"), analysisMarkdown);
+      if (options2.prNumber) await writeFileAtomically(join17(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
 `);
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };
@@ -69901,7 +70407,7 @@ async function prCheck(options2) {
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }
-async function hotLoopSection(builds, functionName, cpu, pins = {}) {
+async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement) {
   if (process.arch !== "arm64") {
     return `### Hot decode loop
 
@@ -69910,11 +70416,34 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
   }
   const model = await loadCpuModel(cpu);
   const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
-  return criticalPathDiff(
-    await analyse(builds.base, functionName, pins.loop),
-    await analyse(builds.head, functionName, pins.loop),
-    await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop)
-  );
+  const base = await analyse(builds.base, functionName, pins.loop);
+  const head = await analyse(builds.head, functionName, pins.loop);
+  const reference = await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop);
+  return criticalPathDiff(base, head, reference) + (measurement ? await modelAgainstMeasurement(head, reference, measurement) : "");
+}
+async function modelAgainstMeasurement(head, reference, measurement) {
+  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
+  if (unmatched.length) return `
+#### The loop model against the measurement
+
+Not predicted: ${escapeCell(unmatched.join("; "))}.
+`;
+  const { results, datasetsDir } = measurement;
+  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
+  const datasets = results.datasets.flatMap((dataset) => {
+    const profile = profiles.get(dataset.compressedSha256);
+    if (!profile) return [];
+    const interval = dataset.headVsLibdeflate?.interval;
+    const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
+    return [{
+      label: dataset.label,
+      profile,
+      measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
+      measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
+    }];
+  });
+  return `
+${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
 // actions/shared.ts
@@ -69979,6 +70508,7 @@ await runAction(async () => {
   await writeResults(jsonPath, results);
   await writeFileAtomically(`${jsonPath.replace(/\.json$/, "")}.md`, report);
   setOutput("results", jsonPath);
+  setOutput("datasets-dir", datasetsDir);
   setOutput("ok", String(results.ok));
   await summary.addRaw(report).write();
   if (!results.ok) {

@@ -63,6 +63,7 @@ await runAction(async () => {
   await writeResults(jsonPath, results);
   await writeFileAtomically(`${jsonPath.replace(/\.json$/, '')}.md`, report);
   core.setOutput('results', jsonPath);
+  core.setOutput('datasets-dir', datasetsDir);
   core.setOutput('ok', String(results.ok));
   await core.summary.addRaw(report).write();
   // A failed run is red, with the reason in the annotation and the report in the job summary.
