@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { disassemble, loadFunctions } from './index.js';
+import { disassemble, loadFunctions, selectFunction } from './index.js';
+import { LabError } from '../core/errors.js';
 import { enumeratePaths } from '../uarch/paths.js';
 import { buildControlFlow, nestedLoops, ownBlocks } from './cfg.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
@@ -185,6 +186,20 @@ describe('disassembly with every CPU feature', () => {
         assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /install llvm/);
         return true;
       });
+      // A stripped object: no function names left, so the message says so and how to read it anyway.
+      const stripped = build('aarch64-linux-gnu', 'stripped.o');
+      const strip = ['llvm-strip', 'llvm-strip-14', 'aarch64-linux-gnu-strip'].find((tool) => spawnSync(tool, ['--version']).error === undefined);
+      assert.ok(strip, 'llvm-strip or aarch64-linux-gnu-strip (scripts/setup.sh installs llvm and binutils-aarch64-linux-gnu)');
+      {
+        assert.equal(spawnSync(strip, ['--strip-all', stripped]).status, 0);
+        const { functions, source: where } = await loadFunctions(stripped);
+        await assert.rejects(selectFunction(functions, 'f', where), (error: LabError) => {
+          assert.match(error.message, /has no function symbols \(a stripped build\): its code reads only as \.text/);
+          assert.match(error.hint, /pass --function \.text to read that whole section as one function and pin the decode loop with --loop/);
+          return true;
+        });
+        assert.equal((await selectFunction(functions, '.text', where)).name, '.text');
+      }
       const lipo = ['lipo', 'llvm-lipo', 'llvm-lipo-14'].find((tool) => spawnSync(tool, ['-version']).error === undefined);
       if (!lipo) return;
       const fat = join(dir, 'fat.o');

@@ -68799,6 +68799,13 @@ async function selectFunctions(functions, name, where) {
   }
   if (matches.length === 0) {
     const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
+    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+      throw new LabError(
+        "analyze",
+        `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
+        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
+      );
+    }
     throw new LabError("analyze", `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`);
   }
   return [...matches].sort((a2, b3) => b3.instructions.length - a2.instructions.length);
