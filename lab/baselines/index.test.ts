@@ -106,6 +106,14 @@ describe('compare with baselines', () => {
     assert.ok(Math.abs(slower!.verdict!.effect + 0.1) < 1e-9);
     const [otherCpu] = await compareWithBaselines(sampleResults({ cpuModel: 'Apple M3' }), store, thresholds);
     assert.equal(otherCpu!.verdict, null, 'another CPU is another key');
+    // A head the integrity gate caught skipping the CRC32: no drift verdict, and never stored.
+    const careless = sampleResults({ ratioScale: 1.5 });
+    const why = 'does not verify the CRC32 (a flipped trailer bit) — accepted a corrupted member: ratio not comparable';
+    careless.integrity = { memberBytes: 1, source: 'test', contenders: [{ name: careless.head.name, cases: [{ case: 'crc32', outcome: 'accepted', detail: 'returned success' }], notComparable: why }] };
+    const [notComparable] = await compareWithBaselines(careless, store, thresholds);
+    assert.equal(notComparable!.verdict, null);
+    assert.equal(notComparable!.note, `not comparable: ${careless.head.name} ${why}`);
+    await assert.rejects(updateBaselines(careless, 'e'.repeat(64), store), /the integrity gate found .*does not verify the CRC32/);
   });
 
   it('exits with code 4 on a regression with --fail-on regression, 0 with --fail-on never', async () => {

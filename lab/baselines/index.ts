@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
-import { intervalSchema, type BenchResults, type DatasetResult } from '../bench/results.js';
+import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
 import { fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
@@ -125,6 +125,10 @@ export async function updateBaselines(results: BenchResults, resultsSha256: stri
     const reasons = unverified.map((dataset) => `${dataset.label}: ${dataset.contenders.filter((c) => c.failure).map((c) => `${c.name}: ${c.failure}`).join('; ') || 'not verified'}`);
     throw new LabError('baseline update', `these results claim ok, but ${reasons.join(', ')}.`, 'measure again; only fully verified results are stored.');
   }
+  const careless = notComparableContenders(results);
+  if (careless.size > 0) {
+    throw new LabError('baseline update', `the integrity gate found ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`, 'a baseline from a decoder that skips checks would make every later comparison wrong; fix the decoder and measure again.');
+  }
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   if (standIns.length > 0) {
     throw new LabError('baseline update', `${standIns.map((dataset) => dataset.label).join(', ')} is a stand-in, not the real dataset.`, 'measure with the real Silesia corpus (--silesia-zip) before storing a baseline.');
@@ -190,6 +194,12 @@ export async function compareWithBaselines(results: BenchResults, dir: string, t
       throw new LabError('compare', `${join(dir, fileName)} holds a baseline for a different key.`, 'restore it from git history.');
     }
     const comparison = dataset.headVsLibdeflate;
+    const careless = [results.head.name, results.libdeflate.name].filter((name) => notComparableContenders(results).has(name));
+    if (comparison && careless.length) {
+      const why = careless.map((name) => `${name} ${notComparableContenders(results).get(name)}`).join('; ');
+      drifts.push({ dataset: dataset.label, baseline: stored?.entries.at(-1) ?? null, current: null, verdict: null, note: `not comparable: ${why}` });
+      continue;
+    }
     if (!comparison) {
       drifts.push({ dataset: dataset.label, baseline: stored?.entries.at(-1) ?? null, current: null, verdict: null, note: 'no ratio in these results (a contender failed)' });
       continue;

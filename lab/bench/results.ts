@@ -80,6 +80,31 @@ export const datasetResultSchema = z.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
 });
 
+export const INTEGRITY_CASES = ['crc32', 'isize', 'truncated', 'deflate-bit'] as const;
+export type IntegrityCase = (typeof INTEGRITY_CASES)[number];
+const integrityOutcomeSchema = z.enum(['rejected', 'accepted', 'crashed', 'hung']);
+export type IntegrityOutcome = z.infer<typeof integrityOutcomeSchema>;
+
+/** The integrity gate (bench/integrity.ts): how each contender met corrupted members before timing. */
+export const integrityResultSchema = z.object({
+  memberBytes: z.number().int().nonnegative(),
+  source: z.string(),
+  contenders: z.array(
+    z.object({
+      name: z.string(),
+      cases: z.array(z.object({ case: z.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: z.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: z.string().nullable(),
+    }),
+  ),
+});
+export type IntegrityResult = z.infer<typeof integrityResultSchema>;
+
+/** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
+export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
+  return new Map(results.integrity?.contenders.flatMap((entry) => (entry.notComparable ? [[entry.name, entry.notComparable] as const] : [])) ?? []);
+}
+
 export const RESULTS_SCHEMA_VERSION = 2;
 
 export const resultsSchema = z.object({
@@ -103,6 +128,8 @@ export const resultsSchema = z.object({
     maximumMargin: z.number().optional(),
   }),
   datasets: z.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
   ok: z.boolean(),
 });
 export type BenchResults = z.infer<typeof resultsSchema>;

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { startProgress } from '../core/log.js';
@@ -8,8 +9,9 @@ import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../
 import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
 import { runHarness, type HarnessContender } from './harness.js';
+import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
-import type { BenchResults, Comparison, DatasetResult } from './results.js';
+import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from './results.js';
 import { comparisonCycles, contenderOrder, sampleSequentially, type BatchSamples } from './sampling.js';
 
 export interface BenchOptions {
@@ -144,6 +146,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   const head = sides.find((side) => side.role === 'head')!;
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;
+  const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
+  const notComparable = notComparableContenders({ integrity });
   const results: DatasetResult[] = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
@@ -188,7 +192,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     const headVsBase = headVsBaseComparison
       ? {
           ...headVsBaseComparison,
-          verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios])),
+          verdict: notComparableVerdict(
+            headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios])),
+            [head, base!].flatMap((side) => (notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [])),
+          ),
         }
       : null;
     results.push({
@@ -241,6 +248,38 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       maximumMargin: settings.maximumMargin,
     },
     datasets: results,
+    integrity,
     ok: results.every((dataset) => dataset.verified),
   };
+}
+
+/** A verdict between sides that do not verify alike is not one: inconclusive, saying which side and why. */
+function notComparableVerdict<V extends { kind: string; reason?: string }>(verdict: V, reasons: string[]): V {
+  if (reasons.length === 0) return verdict;
+  return { ...verdict, kind: 'inconclusive', reason: `not comparable: ${reasons.join('; ')}` };
+}
+
+/** The integrity gate on a member made from the first dataset's bytes (see bench/integrity.ts). */
+async function integrityGate(sides: readonly Side[], dataset: DatasetEntry, datasetsDir: string, settings: BenchConfig['bench']) {
+  const progress = startProgress('integrity gate');
+  const raw = await readPrefix(join(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
+  const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
+    timeoutMs: Math.min(30_000, Math.round(settings.timeoutSeconds * 1000)),
+    memoryLimitMb: settings.memoryLimitMb,
+  });
+  const careless = gate.contenders.filter((entry) => entry.notComparable);
+  progress.done(careless.length ? `⚠️ ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join('; ')}` : 'every contender rejected every corrupted member');
+  return gate;
+}
+
+async function readPrefix(path: string, bytes: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

@@ -17,7 +17,7 @@ async function debianRegistryHas(crates: readonly string[]): Promise<boolean> {
  * has the crates, the project is pointed at it and built offline; elsewhere
  * cargo fetches them from crates.io as usual.
  */
-export async function materializeMinizOxideShim(options: { flipByte?: boolean; name?: string } = {}): Promise<CargoDecoderSpec> {
+export async function materializeMinizOxideShim(options: { flipByte?: boolean; name?: string; features?: Array<'skip-crc32' | 'skip-isize'> } = {}): Promise<CargoDecoderSpec> {
   const dir = join(cacheRoot(), 'shims', 'miniz-oxide');
   await mkdir(dir, { recursive: true });
   await cp(join(projectRoot(), 'lab', 'build', 'shims', 'miniz-oxide'), dir, { recursive: true });
@@ -31,7 +31,7 @@ export async function materializeMinizOxideShim(options: { flipByte?: boolean; n
   return {
     name: options.name ?? (options.flipByte ? 'miniz_oxide-flipbyte' : 'miniz_oxide'),
     cargo: { path: dir },
-    features: options.flipByte ? ['flip-byte'] : [],
+    features: [...(options.flipByte ? ['flip-byte'] : []), ...(options.features ?? [])],
     env: {},
     adapter: { kind: 'cabi' },
   };

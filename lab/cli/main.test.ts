@@ -173,6 +173,29 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
   });
 
+  it('gates on integrity: a head that skips the CRC32 is timed, but its ratios and the verdict say not comparable', async () => {
+    const config = await writeConfig('careless', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      decoder: { name: 'shim-careless', cargo: { path: shimPath }, features: ['skip-crc32'], adapter: { kind: 'cabi' } },
+      bench: { ...quickBench, rounds: 6 },
+    });
+    const json = join(work, 'careless.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    const gate = Object.fromEntries(results.integrity!.contenders.map((entry) => [entry.name, entry.notComparable]));
+    assert.match(gate['shim-careless']!, /^does not verify the CRC32 \(a flipped trailer bit\), the data/);
+    assert.equal(gate['shim-base'], null);
+    assert.equal(gate[results.libdeflate.name], null);
+    const verdict = results.datasets[0]!.headVsBase!.verdict;
+    assert.equal(verdict.kind, 'inconclusive');
+    assert.match(verdict.reason!, /^not comparable: head \(shim-careless\) does not verify the CRC32/);
+    assert.match(run.stdout, /⚠️ Not comparable: shim-careless accepted a corrupted member/);
+    assert.match(run.stdout, /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /);
+  });
+
   it('runs the code-generation step before cargo build, and stops with its log when it fails', async () => {
     const project = join(work, 'codegen-project');
     await cp(shimPath, project, { recursive: true });

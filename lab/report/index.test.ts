@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeCell, formatBytes } from './index.js';
+import { compactTable, escapeCell, formatBytes, markdownReport, summaryLine } from './index.js';
+import { sampleResults } from '../baselines/sample-results.js';
 
 describe('report helpers', () => {
   it('neutralises markdown, HTML and mentions from untrusted names', () => {
@@ -9,5 +10,39 @@ describe('report helpers', () => {
   it('formats sizes in binary units', () => {
     assert.equal(formatBytes(16 * 1024 * 1024), '16.0 MiB');
     assert.equal(formatBytes(512), '512 B');
+  });
+});
+
+describe('a contender the integrity gate caught', () => {
+  const gate = (headAccepts: boolean) => {
+    const results = sampleResults();
+    const caseOf = (outcome: 'accepted' | 'rejected') => [{ case: 'crc32' as const, outcome, detail: outcome === 'accepted' ? 'returned success' : 'error 6' }];
+    results.integrity = {
+      memberBytes: 65_536,
+      source: 'the first 65536 bytes of LOGS',
+      contenders: [
+        { name: results.head.name, cases: caseOf(headAccepts ? 'accepted' : 'rejected'), notComparable: headAccepts ? 'does not verify the CRC32 (a flipped trailer bit) — accepted a corrupted member: ratio not comparable' : null },
+        { name: results.libdeflate.name, cases: caseOf('rejected'), notComparable: null },
+      ],
+    };
+    return results;
+  };
+
+  it('shows its ratio as not comparable (the measured number only in brackets), in the summary, the tables and a note', () => {
+    const results = gate(true);
+    const report = markdownReport(results);
+    const estimate = results.datasets[0]!.headVsLibdeflate!.interval.estimate.toFixed(3);
+    assert.ok(report.includes(`⚠️ not comparable: ${escapeCell(results.head.name)} accepted a corrupted member (measured ${estimate})`), report);
+    assert.doesNotMatch(report, new RegExp(`\\*\\*${estimate}\\*\\*`), 'never as a bold, exact-looking ratio');
+    assert.match(summaryLine(results), /⚠️ Not comparable: .* accepted a corrupted member \(see the integrity gate\)\.$/);
+    assert.match(report, /⚠️ \*\*Integrity gate:\*\* .* does not verify the CRC32 \(a flipped trailer bit\)/);
+    assert.match(report, /- integrity gate \(before timing, on the first 65536 bytes of LOGS\): .* crc32 accepted; .* crc32 rejected/);
+    assert.match(compactTable(results), /not comparable/);
+  });
+
+  it('changes nothing when every contender rejected every corrupted member', () => {
+    const results = gate(false);
+    assert.doesNotMatch(markdownReport(results), /not comparable|Integrity gate:\*\*/);
+    assert.match(markdownReport(results), /crc32 rejected/);
   });
 });

@@ -1,5 +1,5 @@
 import type { Drift } from '../baselines/index.js';
-import type { BenchResults, Comparison, DatasetResult } from '../bench/results.js';
+import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../bench/results.js';
 import { relativeHalfWidth } from '../stats/index.js';
 
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
@@ -27,10 +27,23 @@ export function formatBytes(bytes: number): string {
 const mbps = (value: number | null | undefined) => (value === null || value === undefined ? '—' : value.toFixed(1));
 const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
-function ratioCell(comparison: Comparison | null): string {
+/** A ratio with its interval, or, when a side of it does not verify its input, that first and the number only as measured. */
+function ratioCell(comparison: Comparison | null, careless: readonly string[] = []): string {
   if (!comparison) return '—';
   const { estimate, low, high } = comparison.interval;
+  if (careless.length) return `⚠️ not comparable: ${careless.map(escapeCell).join(', ')} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})`;
+}
+
+/** Which of the named sides are not comparable. */
+const carelessOf = (results: BenchResults, ...names: Array<string | undefined>) => {
+  const careless = notComparableContenders(results);
+  return names.filter((name): name is string => name !== undefined && careless.has(name));
+};
+
+/** One line per contender the gate caught, for under the table. */
+export function integrityNotes(results: BenchResults): string[] {
+  return [...notComparableContenders(results)].map(([name, why]) => `⚠️ **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
 }
 
 const VERDICT_MARKS: Record<string, string> = { regression: '🔴 regression', improvement: '🟢 improvement', 'no change': '⚪ no change', inconclusive: '🟡 inconclusive' };
@@ -71,7 +84,7 @@ export function ratioTable(results: BenchResults): string {
   if (!results.base) {
     const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, '|---|---:|---:|---:|---:|---|'];
     for (const dataset of results.datasets) {
-      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines.join('\n');
   }
@@ -84,7 +97,7 @@ export function ratioTable(results: BenchResults): string {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
     );
   }
   return lines.join('\n');
@@ -92,6 +105,12 @@ export function ratioTable(results: BenchResults): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
+  const careless = [...notComparableContenders(results).keys()];
+  const line = summaryOfSpeeds(results);
+  return careless.length ? `${line} ⚠️ Not comparable: ${careless.map(escapeCell).join(', ')} accepted a corrupted member (see the integrity gate).` : line;
+}
+
+function summaryOfSpeeds(results: BenchResults): string {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
   const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(', ') || 'no samples'})`).join(', ');
   const vsLibdeflate = results.datasets
@@ -134,6 +153,13 @@ export function methodDetails(results: BenchResults): string {
           `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join('; ')}`,
         ]
       : []),
+    ...(results.integrity
+      ? [
+          `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders
+            .map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c) => `${c.case} ${c.outcome}`).join(', ')}`)
+            .join('; ')}`,
+        ]
+      : ['- integrity gate: not run (results written before it)']),
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join('; ')}`,
   ];
   if (standIns.length > 0) {
@@ -150,7 +176,8 @@ export function reportTitle(results: BenchResults): string {
 
 /** The full markdown report of one benchmark run. */
 export function markdownReport(results: BenchResults): string {
-  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', methodDetails(results)].join('\n')}\n`;
+  const notes = integrityNotes(results);
+  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), ...(notes.length ? ['', ...notes] : []), '', methodDetails(results)].join('\n')}\n`;
 }
 
 /**
@@ -159,11 +186,12 @@ export function markdownReport(results: BenchResults): string {
  * libdeflate MB/s and their ratio).
  */
 export function compactTable(results: BenchResults): string {
-  const ratio = (comparison: Comparison | null) => (comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
+  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
+  const ratio = (comparison: Comparison | null) => (comparison && careless.length ? ratioCell(comparison, careless) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
   if (!results.base) {
     const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), '', ''];
+      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), '', ''];
       lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
     }
     return lines.join('\n');

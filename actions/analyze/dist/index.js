@@ -47372,6 +47372,20 @@ var datasetResultSchema = external_exports.object({
   baseVsLibdeflate: comparisonSchema.nullable(),
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable()
 });
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -47394,6 +47408,8 @@ var resultsSchema = external_exports.object({
     maximumMargin: external_exports.number().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
   ok: external_exports.boolean()
 });
 var resultsV1Schema = external_exports.object({
@@ -61675,6 +61691,230 @@ var calibrationSchema = external_exports.object({
   datasets: external_exports.record(external_exports.string(), calibratedDatasetSchema)
 });
 
+// lab/datasets/symbols.ts
+var DeflateFormatError = class extends Error {
+};
+var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+var MAX_BITS = 15;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+  }
+  bytes;
+  position = 0;
+  buffer = 0;
+  count = 0;
+  bitsRead = 0;
+  refill(need) {
+    while (this.count < need) {
+      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+  }
+  bits(n2) {
+    if (n2 === 0) return 0;
+    this.refill(n2);
+    const value = this.buffer & (1 << n2) - 1;
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+    return value;
+  }
+  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
+  peek15() {
+    while (this.count < MAX_BITS && this.position < this.bytes.length) {
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+    return this.buffer & 32767;
+  }
+  skip(n2) {
+    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+  }
+  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
+  alignToByte() {
+    const drop = this.count & 7;
+    this.skip(drop);
+    this.position -= this.count >>> 3;
+    this.buffer = 0;
+    this.count = 0;
+    return this.position;
+  }
+};
+function huffmanTable(lengths, what) {
+  const counts = new Array(MAX_BITS + 1).fill(0);
+  for (let i3 = 0; i3 < lengths.length; i3++) counts[lengths[i3]]++;
+  counts[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= MAX_BITS; bits++) {
+    left = left * 2 - counts[bits];
+    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
+  }
+  const next = new Array(MAX_BITS + 2).fill(0);
+  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
+  const table = new Int32Array(1 << MAX_BITS);
+  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
+    const length = lengths[symbol2];
+    if (length === 0) continue;
+    const code = next[length]++;
+    let reversed = 0;
+    for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
+    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+  }
+  return table;
+}
+function decodeSymbol(reader, table, what) {
+  const entry = table[reader.peek15()];
+  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
+  reader.skip(entry & 15);
+  return entry >>> 4;
+}
+var fixedTables;
+function fixedCodes() {
+  if (!fixedTables) {
+    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
+  }
+  return fixedTables;
+}
+function dynamicCodes(reader) {
+  const literalLengthCount = reader.bits(5) + 257;
+  const distanceCount = reader.bits(5) + 1;
+  const codeLengthCount = reader.bits(4) + 4;
+  const codeLengthLengths = new Array(19).fill(0);
+  for (let i3 = 0; i3 < codeLengthCount; i3++) codeLengthLengths[CODE_LENGTH_ORDER[i3]] = reader.bits(3);
+  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
+  const lengths = [];
+  while (lengths.length < literalLengthCount + distanceCount) {
+    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
+    if (symbol2 < 16) lengths.push(symbol2);
+    else if (symbol2 === 16) {
+      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
+      const previous = lengths.at(-1);
+      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
+    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
+  }
+  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
+  return {
+    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
+    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
+  };
+}
+function gzipHeader(bytes, at2) {
+  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
+  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
+  const flags = bytes[at2 + 3];
+  let position = at2 + 10;
+  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (position < bytes.length && bytes[position] !== 0) position++;
+    position++;
+  }
+  if (flags & 2) position += 2;
+  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
+  return position;
+}
+function profileGzip(gzip, output2) {
+  const profile = {
+    members: 0,
+    blocks: { stored: 0, fixed: 0, dynamic: 0 },
+    outputBytes: 0,
+    storedBytes: 0,
+    literals: 0,
+    matches: 0,
+    matchBytes: 0,
+    matchesByDistance: { one: 0, underWord: 0, word: 0 },
+    bits: 0,
+    runs: []
+  };
+  const runs = /* @__PURE__ */ new Map();
+  const countRun = (literals, matchLength) => {
+    const key = literals * 512 + matchLength;
+    runs.set(key, (runs.get(key) ?? 0) + 1);
+  };
+  let out = 0;
+  let at2 = 0;
+  while (at2 < gzip.length) {
+    const memberStart = out;
+    const reader = new BitReader(gzip);
+    reader.position = gzipHeader(gzip, at2);
+    let last2 = false;
+    while (!last2) {
+      last2 = reader.bits(1) === 1;
+      const type = reader.bits(2);
+      if (type === 0) {
+        const start = reader.alignToByte();
+        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        const length = gzip[start] | gzip[start + 1] << 8;
+        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
+        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        out += length;
+        profile.storedBytes += length;
+        profile.blocks.stored++;
+        reader.position = start + 4 + length;
+        reader.bitsRead += 32 + 8 * length;
+        continue;
+      }
+      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
+      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
+      if (type === 1) profile.blocks.fixed++;
+      else profile.blocks.dynamic++;
+      let run2 = 0;
+      for (; ; ) {
+        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
+        if (symbol2 < 256) {
+          if (output2) output2[out] = symbol2;
+          out++;
+          run2++;
+          continue;
+        }
+        if (symbol2 === 256) break;
+        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
+        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
+        const distanceSymbol = decodeSymbol(reader, distance, "distance");
+        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
+        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
+        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
+        else out += length;
+        profile.literals += run2;
+        profile.matches++;
+        profile.matchBytes += length;
+        if (offset === 1) profile.matchesByDistance.one++;
+        else if (offset < 8) profile.matchesByDistance.underWord++;
+        else profile.matchesByDistance.word++;
+        countRun(run2, length);
+        run2 = 0;
+      }
+      profile.literals += run2;
+      countRun(run2, 0);
+    }
+    profile.bits += reader.bitsRead;
+    const trailer = reader.alignToByte();
+    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
+    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    profile.members++;
+    at2 = trailer + 8;
+    while (at2 < gzip.length && gzip[at2] === 0) at2++;
+  }
+  profile.outputBytes = out;
+  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b2) => a2[0] - b2[0] || a2[1] - b2[1]);
+  return profile;
+}
+
 // lab/report/index.ts
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
@@ -67358,232 +67598,6 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
 // lab/datasets/profiles.ts
 import { readFile as readFile4 } from "node:fs/promises";
 import { join as join6 } from "node:path";
-
-// lab/datasets/symbols.ts
-var DeflateFormatError = class extends Error {
-};
-var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-var MAX_BITS = 15;
-var BitReader = class {
-  constructor(bytes) {
-    this.bytes = bytes;
-  }
-  bytes;
-  position = 0;
-  buffer = 0;
-  count = 0;
-  bitsRead = 0;
-  refill(need) {
-    while (this.count < need) {
-      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-  }
-  bits(n2) {
-    if (n2 === 0) return 0;
-    this.refill(n2);
-    const value = this.buffer & (1 << n2) - 1;
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-    return value;
-  }
-  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
-  peek15() {
-    while (this.count < MAX_BITS && this.position < this.bytes.length) {
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-    return this.buffer & 32767;
-  }
-  skip(n2) {
-    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-  }
-  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
-  alignToByte() {
-    const drop = this.count & 7;
-    this.skip(drop);
-    this.position -= this.count >>> 3;
-    this.buffer = 0;
-    this.count = 0;
-    return this.position;
-  }
-};
-function huffmanTable(lengths, what) {
-  const counts = new Array(MAX_BITS + 1).fill(0);
-  for (let i3 = 0; i3 < lengths.length; i3++) counts[lengths[i3]]++;
-  counts[0] = 0;
-  let left = 1;
-  for (let bits = 1; bits <= MAX_BITS; bits++) {
-    left = left * 2 - counts[bits];
-    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
-  }
-  const next = new Array(MAX_BITS + 2).fill(0);
-  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table = new Int32Array(1 << MAX_BITS);
-  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
-    const length = lengths[symbol2];
-    if (length === 0) continue;
-    const code = next[length]++;
-    let reversed = 0;
-    for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
-    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
-  }
-  return table;
-}
-function decodeSymbol(reader, table, what) {
-  const entry = table[reader.peek15()];
-  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
-  reader.skip(entry & 15);
-  return entry >>> 4;
-}
-var fixedTables;
-function fixedCodes() {
-  if (!fixedTables) {
-    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
-  }
-  return fixedTables;
-}
-function dynamicCodes(reader) {
-  const literalLengthCount = reader.bits(5) + 257;
-  const distanceCount = reader.bits(5) + 1;
-  const codeLengthCount = reader.bits(4) + 4;
-  const codeLengthLengths = new Array(19).fill(0);
-  for (let i3 = 0; i3 < codeLengthCount; i3++) codeLengthLengths[CODE_LENGTH_ORDER[i3]] = reader.bits(3);
-  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
-  const lengths = [];
-  while (lengths.length < literalLengthCount + distanceCount) {
-    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
-    if (symbol2 < 16) lengths.push(symbol2);
-    else if (symbol2 === 16) {
-      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
-      const previous = lengths.at(-1);
-      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
-    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
-  }
-  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
-  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
-  return {
-    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
-    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
-  };
-}
-function gzipHeader(bytes, at2) {
-  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
-  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
-  const flags = bytes[at2 + 3];
-  let position = at2 + 10;
-  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
-  for (const flag of [8, 16]) {
-    if (!(flags & flag)) continue;
-    while (position < bytes.length && bytes[position] !== 0) position++;
-    position++;
-  }
-  if (flags & 2) position += 2;
-  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
-  return position;
-}
-function profileGzip(gzip, output2) {
-  const profile = {
-    members: 0,
-    blocks: { stored: 0, fixed: 0, dynamic: 0 },
-    outputBytes: 0,
-    storedBytes: 0,
-    literals: 0,
-    matches: 0,
-    matchBytes: 0,
-    matchesByDistance: { one: 0, underWord: 0, word: 0 },
-    bits: 0,
-    runs: []
-  };
-  const runs = /* @__PURE__ */ new Map();
-  const countRun = (literals, matchLength) => {
-    const key = literals * 512 + matchLength;
-    runs.set(key, (runs.get(key) ?? 0) + 1);
-  };
-  let out = 0;
-  let at2 = 0;
-  while (at2 < gzip.length) {
-    const memberStart = out;
-    const reader = new BitReader(gzip);
-    reader.position = gzipHeader(gzip, at2);
-    let last2 = false;
-    while (!last2) {
-      last2 = reader.bits(1) === 1;
-      const type = reader.bits(2);
-      if (type === 0) {
-        const start = reader.alignToByte();
-        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        const length = gzip[start] | gzip[start + 1] << 8;
-        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
-        out += length;
-        profile.storedBytes += length;
-        profile.blocks.stored++;
-        reader.position = start + 4 + length;
-        reader.bitsRead += 32 + 8 * length;
-        continue;
-      }
-      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
-      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
-      if (type === 1) profile.blocks.fixed++;
-      else profile.blocks.dynamic++;
-      let run2 = 0;
-      for (; ; ) {
-        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
-        if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
-          out++;
-          run2++;
-          continue;
-        }
-        if (symbol2 === 256) break;
-        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
-        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
-        const distanceSymbol = decodeSymbol(reader, distance, "distance");
-        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
-        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
-        else out += length;
-        profile.literals += run2;
-        profile.matches++;
-        profile.matchBytes += length;
-        if (offset === 1) profile.matchesByDistance.one++;
-        else if (offset < 8) profile.matchesByDistance.underWord++;
-        else profile.matchesByDistance.word++;
-        countRun(run2, length);
-        run2 = 0;
-      }
-      profile.literals += run2;
-      countRun(run2, 0);
-    }
-    profile.bits += reader.bitsRead;
-    const trailer = reader.alignToByte();
-    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
-    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
-    profile.members++;
-    at2 = trailer + 8;
-    while (at2 < gzip.length && gzip[at2] === 0) at2++;
-  }
-  profile.outputBytes = out;
-  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b2) => a2[0] - b2[0] || a2[1] - b2[1]);
-  return profile;
-}
-
-// lab/datasets/profiles.ts
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({

@@ -24858,7 +24858,7 @@ var require_yauzl = __commonJS({
     var PassThrough2 = __require("stream").PassThrough;
     var Writable4 = __require("stream").Writable;
     var crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : require_crc32();
-    exports.open = open5;
+    exports.open = open6;
     exports.fromFd = fromFd;
     exports.fromBuffer = fromBuffer;
     exports.fromRandomAccessReader = fromRandomAccessReader;
@@ -24876,7 +24876,7 @@ var require_yauzl = __commonJS({
     exports.RandomAccessReader = RandomAccessReader;
     function openPromise(path6, options2) {
       return new Promise((resolve8, reject) => {
-        open5(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        open6(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
@@ -24906,7 +24906,7 @@ var require_yauzl = __commonJS({
         });
       });
     }
-    function open5(path6, options2, callback) {
+    function open6(path6, options2, callback) {
       if (typeof options2 === "function") {
         callback = options2;
         options2 = null;
@@ -47543,11 +47543,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format = (open5, close) => {
+var format = (open6, close) => {
   if (!hasColors) {
     return (input2) => input2;
   }
-  const openCode = `\x1B[${open5}m`;
+  const openCode = `\x1B[${open6}m`;
   const closeCode = `\x1B[${close}m`;
   return (input2) => {
     const string4 = input2 + "";
@@ -63068,6 +63068,23 @@ var datasetResultSchema = external_exports.object({
   baseVsLibdeflate: comparisonSchema.nullable(),
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable()
 });
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+function notComparableContenders(results) {
+  return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
+}
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -63090,6 +63107,8 @@ var resultsSchema = external_exports.object({
     maximumMargin: external_exports.number().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
   ok: external_exports.boolean()
 });
 var resultsV1Schema = external_exports.object({
@@ -63123,7 +63142,8 @@ function verdictFailures(results, failOn) {
 }
 
 // lab/bench/run.ts
-import { join as join13 } from "node:path";
+import { open as open5 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 
 // lab/build/libdeflate.ts
 import { cp as cp2, mkdir as mkdir5, mkdtemp as mkdtemp3, readFile as readFile4, readdir as readdir4, rm as rm6, writeFile as writeFile4 } from "node:fs/promises";
@@ -64012,6 +64032,326 @@ function calibrationFor(calibration, dataset, batch) {
   };
 }
 
+// lab/bench/integrity.ts
+import { mkdtemp as mkdtemp6, rm as rm10, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join13 } from "node:path";
+import { gzipSync } from "node:zlib";
+
+// lab/datasets/symbols.ts
+var DeflateFormatError = class extends Error {
+};
+var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
+var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+var MAX_BITS = 15;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+  }
+  bytes;
+  position = 0;
+  buffer = 0;
+  count = 0;
+  bitsRead = 0;
+  refill(need) {
+    while (this.count < need) {
+      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+  }
+  bits(n2) {
+    if (n2 === 0) return 0;
+    this.refill(n2);
+    const value = this.buffer & (1 << n2) - 1;
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+    return value;
+  }
+  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
+  peek15() {
+    while (this.count < MAX_BITS && this.position < this.bytes.length) {
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+    return this.buffer & 32767;
+  }
+  skip(n2) {
+    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+  }
+  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
+  alignToByte() {
+    const drop = this.count & 7;
+    this.skip(drop);
+    this.position -= this.count >>> 3;
+    this.buffer = 0;
+    this.count = 0;
+    return this.position;
+  }
+};
+function huffmanTable(lengths, what) {
+  const counts = new Array(MAX_BITS + 1).fill(0);
+  for (let i3 = 0; i3 < lengths.length; i3++) counts[lengths[i3]]++;
+  counts[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= MAX_BITS; bits++) {
+    left = left * 2 - counts[bits];
+    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
+  }
+  const next = new Array(MAX_BITS + 2).fill(0);
+  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
+  const table = new Int32Array(1 << MAX_BITS);
+  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
+    const length = lengths[symbol2];
+    if (length === 0) continue;
+    const code = next[length]++;
+    let reversed = 0;
+    for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
+    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+  }
+  return table;
+}
+function decodeSymbol(reader, table, what) {
+  const entry = table[reader.peek15()];
+  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
+  reader.skip(entry & 15);
+  return entry >>> 4;
+}
+var fixedTables;
+function fixedCodes() {
+  if (!fixedTables) {
+    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
+  }
+  return fixedTables;
+}
+function dynamicCodes(reader) {
+  const literalLengthCount = reader.bits(5) + 257;
+  const distanceCount = reader.bits(5) + 1;
+  const codeLengthCount = reader.bits(4) + 4;
+  const codeLengthLengths = new Array(19).fill(0);
+  for (let i3 = 0; i3 < codeLengthCount; i3++) codeLengthLengths[CODE_LENGTH_ORDER[i3]] = reader.bits(3);
+  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
+  const lengths = [];
+  while (lengths.length < literalLengthCount + distanceCount) {
+    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
+    if (symbol2 < 16) lengths.push(symbol2);
+    else if (symbol2 === 16) {
+      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
+      const previous = lengths.at(-1);
+      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
+    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
+  }
+  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
+  return {
+    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
+    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
+  };
+}
+function gzipHeader(bytes, at2) {
+  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
+  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
+  const flags = bytes[at2 + 3];
+  let position = at2 + 10;
+  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (position < bytes.length && bytes[position] !== 0) position++;
+    position++;
+  }
+  if (flags & 2) position += 2;
+  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
+  return position;
+}
+function profileGzip(gzip, output2) {
+  const profile = {
+    members: 0,
+    blocks: { stored: 0, fixed: 0, dynamic: 0 },
+    outputBytes: 0,
+    storedBytes: 0,
+    literals: 0,
+    matches: 0,
+    matchBytes: 0,
+    matchesByDistance: { one: 0, underWord: 0, word: 0 },
+    bits: 0,
+    runs: []
+  };
+  const runs = /* @__PURE__ */ new Map();
+  const countRun = (literals, matchLength) => {
+    const key = literals * 512 + matchLength;
+    runs.set(key, (runs.get(key) ?? 0) + 1);
+  };
+  let out = 0;
+  let at2 = 0;
+  while (at2 < gzip.length) {
+    const memberStart = out;
+    const reader = new BitReader(gzip);
+    reader.position = gzipHeader(gzip, at2);
+    let last2 = false;
+    while (!last2) {
+      last2 = reader.bits(1) === 1;
+      const type = reader.bits(2);
+      if (type === 0) {
+        const start = reader.alignToByte();
+        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        const length = gzip[start] | gzip[start + 1] << 8;
+        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
+        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        out += length;
+        profile.storedBytes += length;
+        profile.blocks.stored++;
+        reader.position = start + 4 + length;
+        reader.bitsRead += 32 + 8 * length;
+        continue;
+      }
+      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
+      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
+      if (type === 1) profile.blocks.fixed++;
+      else profile.blocks.dynamic++;
+      let run2 = 0;
+      for (; ; ) {
+        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
+        if (symbol2 < 256) {
+          if (output2) output2[out] = symbol2;
+          out++;
+          run2++;
+          continue;
+        }
+        if (symbol2 === 256) break;
+        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
+        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
+        const distanceSymbol = decodeSymbol(reader, distance, "distance");
+        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
+        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
+        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
+        else out += length;
+        profile.literals += run2;
+        profile.matches++;
+        profile.matchBytes += length;
+        if (offset === 1) profile.matchesByDistance.one++;
+        else if (offset < 8) profile.matchesByDistance.underWord++;
+        else profile.matchesByDistance.word++;
+        countRun(run2, length);
+        run2 = 0;
+      }
+      profile.literals += run2;
+      countRun(run2, 0);
+    }
+    profile.bits += reader.bitsRead;
+    const trailer = reader.alignToByte();
+    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
+    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    profile.members++;
+    at2 = trailer + 8;
+    while (at2 < gzip.length && gzip[at2] === 0) at2++;
+  }
+  profile.outputBytes = out;
+  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b3) => a2[0] - b3[0] || a2[1] - b3[1]);
+  return profile;
+}
+
+// lab/bench/integrity.ts
+var CASE_CHECK = {
+  crc32: "the CRC32 (a flipped trailer bit)",
+  isize: "the length (a wrong ISIZE trailer)",
+  truncated: "truncation (a member cut inside its deflate stream)",
+  "deflate-bit": "the data (a flipped bit in the deflate stream that still decodes, to other bytes)"
+};
+var GATE_MEMBER_BYTES = 65536;
+var trailerAt = (gzip) => gzip.length - 8;
+function corruptMembers(raw) {
+  const gzip = gzipSync(raw, { level: 6 });
+  const flip = (at2, mask) => {
+    const copy = Uint8Array.from(gzip);
+    copy[at2] ^= mask;
+    return copy;
+  };
+  const isize = Uint8Array.from(gzip);
+  new DataView(isize.buffer).setUint32(trailerAt(gzip) + 4, raw.length + 1 >>> 0, true);
+  const members2 = [
+    { case: "crc32", gzip: flip(trailerAt(gzip), 1) },
+    { case: "isize", gzip: isize },
+    { case: "truncated", gzip: gzip.subarray(0, 10 + Math.floor((trailerAt(gzip) - 10) / 2)) }
+  ];
+  const decoded2 = new Uint8Array(raw.length);
+  const header = 10;
+  const middle = header + Math.floor((trailerAt(gzip) - header) / 2);
+  for (let offset = 0; offset < trailerAt(gzip) - header; offset++) {
+    const at2 = middle + (offset % 2 === 0 ? offset / 2 : -(offset + 1) / 2);
+    if (at2 < header || at2 >= trailerAt(gzip)) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const candidate = flip(at2, 1 << bit);
+      try {
+        profileGzip(candidate, decoded2);
+      } catch (error63) {
+        if (error63 instanceof DeflateFormatError || error63 instanceof RangeError) continue;
+        throw error63;
+      }
+      if (!decoded2.every((byte, i3) => byte === raw[i3])) {
+        members2.push({ case: "deflate-bit", gzip: candidate });
+        return members2;
+      }
+    }
+  }
+  return members2;
+}
+function integrityOutcome(failure2) {
+  if (failure2 === void 0) return "accepted";
+  if (/^(wrong length|wrong bytes)/.test(failure2)) return "accepted";
+  if (/^timeout/.test(failure2)) return "hung";
+  if (/^crashed|killed by signal|^worker exited|unreadable reply/.test(failure2)) return "crashed";
+  return "rejected";
+}
+function notComparableReason(cases) {
+  const accepted = cases.filter((entry) => entry.outcome === "accepted");
+  if (accepted.length === 0) return null;
+  return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
+}
+async function runIntegrityGate(contenders, raw, source, options2) {
+  const dir = await mkdtemp6(join13(cacheRoot(), "integrity-"));
+  try {
+    const expected = join13(dir, "expected");
+    await writeFile6(expected, raw);
+    const results = new Map(contenders.map((entry) => [entry.name, []]));
+    for (const member of corruptMembers(raw)) {
+      const input2 = join13(dir, `${member.case}.gz`);
+      await writeFile6(input2, member.gzip);
+      const outcome = await runHarness({
+        compressedPath: input2,
+        expectedPath: expected,
+        contenders: contenders.map((entry) => entry.contender(input2)),
+        rounds: 1,
+        warmupRounds: 0,
+        timeoutMs: options2.timeoutMs,
+        maxSeconds: 0,
+        memoryLimitMb: options2.memoryLimitMb
+      });
+      for (const entry of contenders) {
+        const failure2 = outcome.failures.get(entry.name);
+        results.get(entry.name).push({ case: member.case, outcome: integrityOutcome(failure2), detail: failure2 ?? "returned success" });
+      }
+    }
+    return {
+      memberBytes: raw.length,
+      source,
+      contenders: contenders.map((entry) => ({ name: entry.name, cases: results.get(entry.name), notComparable: notComparableReason(results.get(entry.name)) }))
+    };
+  } finally {
+    await rm10(dir, { recursive: true, force: true });
+  }
+}
+
 // lab/bench/run.ts
 function fillCommand(template, bin, input2) {
   return template.map((arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2));
@@ -64092,10 +64432,12 @@ async function runBenchmark(options2) {
   const head = sides.find((side) => side.role === "head");
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
+  const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
+  const notComparable = notComparableContenders({ integrity });
   const results = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join13(options2.datasetsDir, entry.compressed.path);
+    const input2 = join14(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
@@ -64105,7 +64447,7 @@ async function runBenchmark(options2) {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c5) => c5.name).join(", ")}`);
         const batch = await runHarness({
           compressedPath: input2,
-          expectedPath: join13(options2.datasetsDir, entry.raw.path),
+          expectedPath: join14(options2.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
@@ -64134,7 +64476,10 @@ async function runBenchmark(options2) {
     const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
     const headVsBase = headVsBaseComparison ? {
       ...headVsBaseComparison,
-      verdict: headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios]))
+      verdict: notComparableVerdict(
+        headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios])),
+        [head, base].flatMap((side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : [])
+      )
     } : null;
     results.push({
       name: entry.name,
@@ -64184,13 +64529,40 @@ async function runBenchmark(options2) {
       maximumMargin: settings.maximumMargin
     },
     datasets: results,
+    integrity,
     ok: results.every((dataset) => dataset.verified)
   };
 }
+function notComparableVerdict(verdict, reasons) {
+  if (reasons.length === 0) return verdict;
+  return { ...verdict, kind: "inconclusive", reason: `not comparable: ${reasons.join("; ")}` };
+}
+async function integrityGate(sides, dataset, datasetsDir, settings) {
+  const progress = startProgress("integrity gate");
+  const raw = await readPrefix(join14(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
+  const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
+    timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
+    memoryLimitMb: settings.memoryLimitMb
+  });
+  const careless = gate.contenders.filter((entry) => entry.notComparable);
+  progress.done(careless.length ? `\u26A0\uFE0F ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join("; ")}` : "every contender rejected every corrupted member");
+  return gate;
+}
+async function readPrefix(path6, bytes) {
+  const handle = await open5(path6, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, mkdtemp as mkdtemp7, readFile as readFile9, rm as rm11 } from "node:fs/promises";
-import { join as join17, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir9, mkdtemp as mkdtemp8, readFile as readFile9, rm as rm12 } from "node:fs/promises";
+import { join as join18, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -64208,10 +64580,18 @@ function formatBytes(bytes) {
 }
 var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
 var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison2) {
+function ratioCell(comparison2, careless = []) {
   if (!comparison2) return "\u2014";
   const { estimate, low, high } = comparison2.interval;
+  if (careless.length) return `\u26A0\uFE0F not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
+}
+var carelessOf = (results, ...names) => {
+  const careless = notComparableContenders(results);
+  return names.filter((name) => name !== void 0 && careless.has(name));
+};
+function integrityNotes(results) {
+  return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
 }
 var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
 function verdictText(verdict) {
@@ -64240,7 +64620,7 @@ function ratioTable(results) {
   if (!results.base) {
     const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines2.join("\n");
   }
@@ -64253,12 +64633,17 @@ function ratioTable(results) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
     );
   }
   return lines.join("\n");
 }
 function summaryLine(results) {
+  const careless = [...notComparableContenders(results).keys()];
+  const line = summaryOfSpeeds(results);
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (see the integrity gate).` : line;
+}
+function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
   const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c5) => c5.failure).map((c5) => escapeCell(c5.name)).join(", ") || "no samples"})`).join(", ");
   const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
@@ -64294,6 +64679,9 @@ function methodDetails(results) {
     ...thresholds.length ? [
       `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
     ] : [],
+    ...results.integrity ? [
+      `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c5) => `${c5.case} ${c5.outcome}`).join(", ")}`).join("; ")}`
+    ] : ["- integrity gate: not run (results written before it)"],
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
   ];
   if (standIns.length > 0) {
@@ -64307,15 +64695,17 @@ function reportTitle(results) {
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
 }
 function markdownReport(results) {
-  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", methodDetails(results)].join("\n")}
+  const notes = integrityNotes(results);
+  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), ...notes.length ? ["", ...notes] : [], "", methodDetails(results)].join("\n")}
 `;
 }
 function compactTable(results) {
-  const ratio = (comparison2) => comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
+  const ratio = (comparison2) => comparison2 && careless.length ? ratioCell(comparison2, careless) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -68479,6 +68869,7 @@ ${methodDetails(results)}`);
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    ...integrityNotes(results),
     ...commits ? [commits] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>
 
@@ -68505,9 +68896,9 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/asm/index.ts
-import { mkdtemp as mkdtemp6, readFile as readFile6, rm as rm10 } from "node:fs/promises";
+import { mkdtemp as mkdtemp7, readFile as readFile6, rm as rm11 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename3, join as join14 } from "node:path";
+import { basename as basename3, join as join15 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
@@ -68712,7 +69103,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join14(dir, `${basename3(binary)}.arm64`);
+  const slice = join15(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
@@ -68730,12 +69121,12 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile6(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await mkdtemp6(join14(tmpdir(), "perf-lab-slice-"));
+    const dir = await mkdtemp7(join15(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
     } finally {
-      await rm10(dir, { recursive: true, force: true });
+      await rm11(dir, { recursive: true, force: true });
     }
   }
   const failures = [];
@@ -69391,7 +69782,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 
 // lab/uarch/model.ts
 import { readFile as readFile7, readdir as readdir7 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -69434,13 +69825,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join15(projectRoot(), "lab", "uarch", "models");
+  return join16(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join15(modelsDir(), `${name}.json`);
+  const path6 = join16(modelsDir(), `${name}.json`);
   let json2;
   try {
     json2 = JSON.parse(await readFile7(path6, "utf8"));
@@ -70053,233 +70444,7 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
 
 // lab/datasets/profiles.ts
 import { readFile as readFile8 } from "node:fs/promises";
-import { join as join16 } from "node:path";
-
-// lab/datasets/symbols.ts
-var DeflateFormatError = class extends Error {
-};
-var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-var MAX_BITS = 15;
-var BitReader = class {
-  constructor(bytes) {
-    this.bytes = bytes;
-  }
-  bytes;
-  position = 0;
-  buffer = 0;
-  count = 0;
-  bitsRead = 0;
-  refill(need) {
-    while (this.count < need) {
-      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-  }
-  bits(n2) {
-    if (n2 === 0) return 0;
-    this.refill(n2);
-    const value = this.buffer & (1 << n2) - 1;
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-    return value;
-  }
-  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
-  peek15() {
-    while (this.count < MAX_BITS && this.position < this.bytes.length) {
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-    return this.buffer & 32767;
-  }
-  skip(n2) {
-    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-  }
-  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
-  alignToByte() {
-    const drop = this.count & 7;
-    this.skip(drop);
-    this.position -= this.count >>> 3;
-    this.buffer = 0;
-    this.count = 0;
-    return this.position;
-  }
-};
-function huffmanTable(lengths, what) {
-  const counts = new Array(MAX_BITS + 1).fill(0);
-  for (let i3 = 0; i3 < lengths.length; i3++) counts[lengths[i3]]++;
-  counts[0] = 0;
-  let left = 1;
-  for (let bits = 1; bits <= MAX_BITS; bits++) {
-    left = left * 2 - counts[bits];
-    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
-  }
-  const next = new Array(MAX_BITS + 2).fill(0);
-  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table = new Int32Array(1 << MAX_BITS);
-  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
-    const length = lengths[symbol2];
-    if (length === 0) continue;
-    const code = next[length]++;
-    let reversed = 0;
-    for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
-    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
-  }
-  return table;
-}
-function decodeSymbol(reader, table, what) {
-  const entry = table[reader.peek15()];
-  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
-  reader.skip(entry & 15);
-  return entry >>> 4;
-}
-var fixedTables;
-function fixedCodes() {
-  if (!fixedTables) {
-    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
-  }
-  return fixedTables;
-}
-function dynamicCodes(reader) {
-  const literalLengthCount = reader.bits(5) + 257;
-  const distanceCount = reader.bits(5) + 1;
-  const codeLengthCount = reader.bits(4) + 4;
-  const codeLengthLengths = new Array(19).fill(0);
-  for (let i3 = 0; i3 < codeLengthCount; i3++) codeLengthLengths[CODE_LENGTH_ORDER[i3]] = reader.bits(3);
-  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
-  const lengths = [];
-  while (lengths.length < literalLengthCount + distanceCount) {
-    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
-    if (symbol2 < 16) lengths.push(symbol2);
-    else if (symbol2 === 16) {
-      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
-      const previous = lengths.at(-1);
-      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
-    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
-  }
-  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
-  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
-  return {
-    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
-    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
-  };
-}
-function gzipHeader(bytes, at2) {
-  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
-  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
-  const flags = bytes[at2 + 3];
-  let position = at2 + 10;
-  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
-  for (const flag of [8, 16]) {
-    if (!(flags & flag)) continue;
-    while (position < bytes.length && bytes[position] !== 0) position++;
-    position++;
-  }
-  if (flags & 2) position += 2;
-  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
-  return position;
-}
-function profileGzip(gzip, output2) {
-  const profile = {
-    members: 0,
-    blocks: { stored: 0, fixed: 0, dynamic: 0 },
-    outputBytes: 0,
-    storedBytes: 0,
-    literals: 0,
-    matches: 0,
-    matchBytes: 0,
-    matchesByDistance: { one: 0, underWord: 0, word: 0 },
-    bits: 0,
-    runs: []
-  };
-  const runs = /* @__PURE__ */ new Map();
-  const countRun = (literals, matchLength) => {
-    const key = literals * 512 + matchLength;
-    runs.set(key, (runs.get(key) ?? 0) + 1);
-  };
-  let out = 0;
-  let at2 = 0;
-  while (at2 < gzip.length) {
-    const memberStart = out;
-    const reader = new BitReader(gzip);
-    reader.position = gzipHeader(gzip, at2);
-    let last2 = false;
-    while (!last2) {
-      last2 = reader.bits(1) === 1;
-      const type = reader.bits(2);
-      if (type === 0) {
-        const start = reader.alignToByte();
-        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        const length = gzip[start] | gzip[start + 1] << 8;
-        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
-        out += length;
-        profile.storedBytes += length;
-        profile.blocks.stored++;
-        reader.position = start + 4 + length;
-        reader.bitsRead += 32 + 8 * length;
-        continue;
-      }
-      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
-      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
-      if (type === 1) profile.blocks.fixed++;
-      else profile.blocks.dynamic++;
-      let run2 = 0;
-      for (; ; ) {
-        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
-        if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
-          out++;
-          run2++;
-          continue;
-        }
-        if (symbol2 === 256) break;
-        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
-        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
-        const distanceSymbol = decodeSymbol(reader, distance, "distance");
-        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
-        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
-        else out += length;
-        profile.literals += run2;
-        profile.matches++;
-        profile.matchBytes += length;
-        if (offset === 1) profile.matchesByDistance.one++;
-        else if (offset < 8) profile.matchesByDistance.underWord++;
-        else profile.matchesByDistance.word++;
-        countRun(run2, length);
-        run2 = 0;
-      }
-      profile.literals += run2;
-      countRun(run2, 0);
-    }
-    profile.bits += reader.bitsRead;
-    const trailer = reader.alignToByte();
-    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
-    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
-    profile.members++;
-    at2 = trailer + 8;
-    while (at2 < gzip.length && gzip[at2] === 0) at2++;
-  }
-  profile.outputBytes = out;
-  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b3) => a2[0] - b3[0] || a2[1] - b3[1]);
-  return profile;
-}
-
-// lab/datasets/profiles.ts
+import { join as join17 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -70296,7 +70461,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join16(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join17(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -70346,7 +70511,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
       missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`);
       continue;
     }
-    profiles.set(dataset.compressedSha256, await datasetProfile(join16(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+    profiles.set(dataset.compressedSha256, await datasetProfile(join17(datasetsDir, entry.compressed.path), dataset.compressedSha256));
   }
   return { profiles, missing };
 }
@@ -70364,15 +70529,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join17(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await mkdtemp7(join17(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join17(work, "base");
-  const headDir = join17(work, "head");
+  await mkdir9(join18(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await mkdtemp8(join18(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join18(work, "base");
+  const headDir = join18(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join17(headDir, options2.config);
+    const configPath = join18(headDir, options2.config);
     try {
       json2 = JSON.parse(await readFile9(configPath, "utf8"));
     } catch (error63) {
@@ -70400,17 +70565,17 @@ async function prCheck(options2) {
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join17(dir, "results.json"), results);
-      await writeFileAtomically(join17(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join17(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber) await writeFileAtomically(join17(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+      await writeResults(join18(dir, "results.json"), results);
+      await writeFileAtomically(join18(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join18(dir, "analysis.md"), analysisMarkdown);
+      if (options2.prNumber) await writeFileAtomically(join18(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
 `);
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm11(work, { recursive: true, force: true });
+    await rm12(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }

@@ -30205,648 +30205,6 @@ function apiError(step2, what, error63) {
   return new LabError(step2, `${what}: GitHub answered ${status} (${message}).`, HINTS[status] ?? (status >= 500 ? "GitHub is failing; the call was retried. Run the job again later." : "check the request."));
 }
 
-// node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
-var MULTIPLIER = 214013;
-var INCREMENT = 2531011;
-var MASK = 4294967295;
-var MASK_2 = (1 << 31) - 1;
-var computeNextSeed = function(seed) {
-  return seed * MULTIPLIER + INCREMENT & MASK;
-};
-var computeValueFromNextSeed = function(nextseed) {
-  return (nextseed & MASK_2) >> 16;
-};
-var LinearCongruential32 = (function() {
-  function LinearCongruential322(seed) {
-    this.seed = seed;
-  }
-  LinearCongruential322.prototype.clone = function() {
-    return new LinearCongruential322(this.seed);
-  };
-  LinearCongruential322.prototype.next = function() {
-    var nextRng = new LinearCongruential322(this.seed);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  LinearCongruential322.prototype.unsafeNext = function() {
-    var s1 = computeNextSeed(this.seed);
-    var v1 = computeValueFromNextSeed(s1);
-    var s2 = computeNextSeed(s1);
-    var v2 = computeValueFromNextSeed(s2);
-    this.seed = computeNextSeed(s2);
-    var v3 = computeValueFromNextSeed(this.seed);
-    var vnext = v3 + (v2 + (v1 << 15) << 15);
-    return vnext | 0;
-  };
-  LinearCongruential322.prototype.getState = function() {
-    return [this.seed];
-  };
-  return LinearCongruential322;
-})();
-function fromState(state) {
-  var valid = state.length === 1;
-  if (!valid) {
-    throw new Error("The state must have been produced by a congruential32 RandomGenerator");
-  }
-  return new LinearCongruential32(state[0]);
-}
-var congruential32 = Object.assign(function(seed) {
-  return new LinearCongruential32(seed);
-}, { fromState });
-
-// node_modules/pure-rand/lib/esm/generator/MersenneTwister.js
-var __read = function(o, n) {
-  var m = typeof Symbol === "function" && o[Symbol.iterator];
-  if (!m) return o;
-  var i = m.call(o), r, ar = [], e;
-  try {
-    while ((n === void 0 || n-- > 0) && !(r = i.next()).done) ar.push(r.value);
-  } catch (error63) {
-    e = { error: error63 };
-  } finally {
-    try {
-      if (r && !r.done && (m = i["return"])) m.call(i);
-    } finally {
-      if (e) throw e.error;
-    }
-  }
-  return ar;
-};
-var __spreadArray = function(to, from, pack) {
-  if (pack || arguments.length === 2) for (var i = 0, l = from.length, ar; i < l; i++) {
-    if (ar || !(i in from)) {
-      if (!ar) ar = Array.prototype.slice.call(from, 0, i);
-      ar[i] = from[i];
-    }
-  }
-  return to.concat(ar || Array.prototype.slice.call(from));
-};
-var MersenneTwister = (function() {
-  function MersenneTwister2(states, index) {
-    this.states = states;
-    this.index = index;
-  }
-  MersenneTwister2.twist = function(prev) {
-    var mt = prev.slice();
-    for (var idx = 0; idx !== MersenneTwister2.N - MersenneTwister2.M; ++idx) {
-      var y_1 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
-      mt[idx] = mt[idx + MersenneTwister2.M] ^ y_1 >>> 1 ^ -(y_1 & 1) & MersenneTwister2.A;
-    }
-    for (var idx = MersenneTwister2.N - MersenneTwister2.M; idx !== MersenneTwister2.N - 1; ++idx) {
-      var y_2 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
-      mt[idx] = mt[idx + MersenneTwister2.M - MersenneTwister2.N] ^ y_2 >>> 1 ^ -(y_2 & 1) & MersenneTwister2.A;
-    }
-    var y = (mt[MersenneTwister2.N - 1] & MersenneTwister2.MASK_UPPER) + (mt[0] & MersenneTwister2.MASK_LOWER);
-    mt[MersenneTwister2.N - 1] = mt[MersenneTwister2.M - 1] ^ y >>> 1 ^ -(y & 1) & MersenneTwister2.A;
-    return mt;
-  };
-  MersenneTwister2.seeded = function(seed) {
-    var out = Array(MersenneTwister2.N);
-    out[0] = seed;
-    for (var idx = 1; idx !== MersenneTwister2.N; ++idx) {
-      var xored = out[idx - 1] ^ out[idx - 1] >>> 30;
-      out[idx] = Math.imul(MersenneTwister2.F, xored) + idx | 0;
-    }
-    return out;
-  };
-  MersenneTwister2.from = function(seed) {
-    return new MersenneTwister2(MersenneTwister2.twist(MersenneTwister2.seeded(seed)), 0);
-  };
-  MersenneTwister2.prototype.clone = function() {
-    return new MersenneTwister2(this.states, this.index);
-  };
-  MersenneTwister2.prototype.next = function() {
-    var nextRng = new MersenneTwister2(this.states, this.index);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  MersenneTwister2.prototype.unsafeNext = function() {
-    var y = this.states[this.index];
-    y ^= this.states[this.index] >>> MersenneTwister2.U;
-    y ^= y << MersenneTwister2.S & MersenneTwister2.B;
-    y ^= y << MersenneTwister2.T & MersenneTwister2.C;
-    y ^= y >>> MersenneTwister2.L;
-    if (++this.index >= MersenneTwister2.N) {
-      this.states = MersenneTwister2.twist(this.states);
-      this.index = 0;
-    }
-    return y;
-  };
-  MersenneTwister2.prototype.getState = function() {
-    return __spreadArray([this.index], __read(this.states), false);
-  };
-  MersenneTwister2.fromState = function(state) {
-    var valid = state.length === MersenneTwister2.N + 1 && state[0] >= 0 && state[0] < MersenneTwister2.N;
-    if (!valid) {
-      throw new Error("The state must have been produced by a mersenne RandomGenerator");
-    }
-    return new MersenneTwister2(state.slice(1), state[0]);
-  };
-  MersenneTwister2.N = 624;
-  MersenneTwister2.M = 397;
-  MersenneTwister2.R = 31;
-  MersenneTwister2.A = 2567483615;
-  MersenneTwister2.F = 1812433253;
-  MersenneTwister2.U = 11;
-  MersenneTwister2.S = 7;
-  MersenneTwister2.B = 2636928640;
-  MersenneTwister2.T = 15;
-  MersenneTwister2.C = 4022730752;
-  MersenneTwister2.L = 18;
-  MersenneTwister2.MASK_LOWER = Math.pow(2, MersenneTwister2.R) - 1;
-  MersenneTwister2.MASK_UPPER = Math.pow(2, MersenneTwister2.R);
-  return MersenneTwister2;
-})();
-function fromState2(state) {
-  return MersenneTwister.fromState(state);
-}
-var mersenne = Object.assign(function(seed) {
-  return MersenneTwister.from(seed);
-}, { fromState: fromState2 });
-
-// node_modules/pure-rand/lib/esm/generator/XorShift.js
-var XorShift128Plus = (function() {
-  function XorShift128Plus2(s01, s00, s11, s10) {
-    this.s01 = s01;
-    this.s00 = s00;
-    this.s11 = s11;
-    this.s10 = s10;
-  }
-  XorShift128Plus2.prototype.clone = function() {
-    return new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-  };
-  XorShift128Plus2.prototype.next = function() {
-    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  XorShift128Plus2.prototype.unsafeNext = function() {
-    var a0 = this.s00 ^ this.s00 << 23;
-    var a1 = this.s01 ^ (this.s01 << 23 | this.s00 >>> 9);
-    var b0 = a0 ^ this.s10 ^ (a0 >>> 18 | a1 << 14) ^ (this.s10 >>> 5 | this.s11 << 27);
-    var b1 = a1 ^ this.s11 ^ a1 >>> 18 ^ this.s11 >>> 5;
-    var out = this.s00 + this.s10 | 0;
-    this.s01 = this.s11;
-    this.s00 = this.s10;
-    this.s11 = b1;
-    this.s10 = b0;
-    return out;
-  };
-  XorShift128Plus2.prototype.jump = function() {
-    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-    nextRng.unsafeJump();
-    return nextRng;
-  };
-  XorShift128Plus2.prototype.unsafeJump = function() {
-    var ns01 = 0;
-    var ns00 = 0;
-    var ns11 = 0;
-    var ns10 = 0;
-    var jump = [1667051007, 2321340297, 1548169110, 304075285];
-    for (var i = 0; i !== 4; ++i) {
-      for (var mask = 1; mask; mask <<= 1) {
-        if (jump[i] & mask) {
-          ns01 ^= this.s01;
-          ns00 ^= this.s00;
-          ns11 ^= this.s11;
-          ns10 ^= this.s10;
-        }
-        this.unsafeNext();
-      }
-    }
-    this.s01 = ns01;
-    this.s00 = ns00;
-    this.s11 = ns11;
-    this.s10 = ns10;
-  };
-  XorShift128Plus2.prototype.getState = function() {
-    return [this.s01, this.s00, this.s11, this.s10];
-  };
-  return XorShift128Plus2;
-})();
-function fromState3(state) {
-  var valid = state.length === 4;
-  if (!valid) {
-    throw new Error("The state must have been produced by a xorshift128plus RandomGenerator");
-  }
-  return new XorShift128Plus(state[0], state[1], state[2], state[3]);
-}
-var xorshift128plus = Object.assign(function(seed) {
-  return new XorShift128Plus(-1, ~seed, seed | 0, 0);
-}, { fromState: fromState3 });
-
-// node_modules/pure-rand/lib/esm/generator/XoroShiro.js
-var XoroShiro128Plus = (function() {
-  function XoroShiro128Plus2(s01, s00, s11, s10) {
-    this.s01 = s01;
-    this.s00 = s00;
-    this.s11 = s11;
-    this.s10 = s10;
-  }
-  XoroShiro128Plus2.prototype.clone = function() {
-    return new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-  };
-  XoroShiro128Plus2.prototype.next = function() {
-    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  XoroShiro128Plus2.prototype.unsafeNext = function() {
-    var out = this.s00 + this.s10 | 0;
-    var a0 = this.s10 ^ this.s00;
-    var a1 = this.s11 ^ this.s01;
-    var s00 = this.s00;
-    var s01 = this.s01;
-    this.s00 = s00 << 24 ^ s01 >>> 8 ^ a0 ^ a0 << 16;
-    this.s01 = s01 << 24 ^ s00 >>> 8 ^ a1 ^ (a1 << 16 | a0 >>> 16);
-    this.s10 = a1 << 5 ^ a0 >>> 27;
-    this.s11 = a0 << 5 ^ a1 >>> 27;
-    return out;
-  };
-  XoroShiro128Plus2.prototype.jump = function() {
-    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-    nextRng.unsafeJump();
-    return nextRng;
-  };
-  XoroShiro128Plus2.prototype.unsafeJump = function() {
-    var ns01 = 0;
-    var ns00 = 0;
-    var ns11 = 0;
-    var ns10 = 0;
-    var jump = [3639956645, 3750757012, 1261568508, 386426335];
-    for (var i = 0; i !== 4; ++i) {
-      for (var mask = 1; mask; mask <<= 1) {
-        if (jump[i] & mask) {
-          ns01 ^= this.s01;
-          ns00 ^= this.s00;
-          ns11 ^= this.s11;
-          ns10 ^= this.s10;
-        }
-        this.unsafeNext();
-      }
-    }
-    this.s01 = ns01;
-    this.s00 = ns00;
-    this.s11 = ns11;
-    this.s10 = ns10;
-  };
-  XoroShiro128Plus2.prototype.getState = function() {
-    return [this.s01, this.s00, this.s11, this.s10];
-  };
-  return XoroShiro128Plus2;
-})();
-function fromState4(state) {
-  var valid = state.length === 4;
-  if (!valid) {
-    throw new Error("The state must have been produced by a xoroshiro128plus RandomGenerator");
-  }
-  return new XoroShiro128Plus(state[0], state[1], state[2], state[3]);
-}
-var xoroshiro128plus = Object.assign(function(seed) {
-  return new XoroShiro128Plus(-1, ~seed, seed | 0, 0);
-}, { fromState: fromState4 });
-
-// node_modules/pure-rand/lib/esm/distribution/UnsafeUniformBigIntDistribution.js
-var One = typeof BigInt !== "undefined" ? BigInt(1) : void 0;
-var ThirtyTwo = typeof BigInt !== "undefined" ? BigInt(32) : void 0;
-var NumValues = typeof BigInt !== "undefined" ? BigInt(4294967296) : void 0;
-
-// node_modules/pure-rand/lib/esm/distribution/UnsafeUniformIntDistribution.js
-var safeNumberMaxSafeInteger = Number.MAX_SAFE_INTEGER;
-
-// node_modules/simple-statistics/dist/simple-statistics.mjs
-var BayesianClassifier = function BayesianClassifier2() {
-  this.totalCount = 0;
-  this.data = {};
-};
-BayesianClassifier.prototype.train = function train(item, category) {
-  if (!this.data[category]) {
-    this.data[category] = {};
-  }
-  for (var k in item) {
-    var v = item[k];
-    if (this.data[category][k] === void 0) {
-      this.data[category][k] = {};
-    }
-    if (this.data[category][k][v] === void 0) {
-      this.data[category][k][v] = 0;
-    }
-    this.data[category][k][v]++;
-  }
-  this.totalCount++;
-};
-BayesianClassifier.prototype.score = function score(item) {
-  var odds = {};
-  var category;
-  for (var k in item) {
-    var v = item[k];
-    for (category in this.data) {
-      if (odds[category] === void 0) {
-        odds[category] = {};
-      }
-      if (this.data[category][k]) {
-        odds[category][k + "_" + v] = (this.data[category][k][v] || 0) / this.totalCount;
-      } else {
-        odds[category][k + "_" + v] = 0;
-      }
-    }
-  }
-  var oddsSums = {};
-  for (category in odds) {
-    oddsSums[category] = 0;
-    for (var combination in odds[category]) {
-      oddsSums[category] += odds[category][combination];
-    }
-  }
-  return oddsSums;
-};
-var g = 607 / 128;
-var LOGSQRT2PI = Math.log(Math.sqrt(2 * Math.PI));
-var SQRT_2PI$1 = Math.sqrt(2 * Math.PI);
-function cumulativeDistribution(z3) {
-  var sum = z3;
-  var tmp = z3;
-  for (var i = 1; i < 30; i++) {
-    tmp *= z3 * z3 / (2 * i + 1);
-    sum += tmp;
-  }
-  return Math.round((0.5 + sum / SQRT_2PI$1 * Math.exp(-z3 * z3 / 2)) * 1e4) / 1e4;
-}
-var standardNormalTable = [];
-for (z = 0; z <= 3.09; z += 0.01) {
-  standardNormalTable.push(cumulativeDistribution(z));
-}
-var z;
-var SQRT_2PI = Math.sqrt(2 * Math.PI);
-var PerceptronModel = function PerceptronModel2() {
-  this.weights = [];
-  this.bias = 0;
-};
-PerceptronModel.prototype.predict = function predict(features) {
-  if (features.length !== this.weights.length) {
-    return null;
-  }
-  var score2 = 0;
-  for (var i = 0; i < this.weights.length; i++) {
-    score2 += this.weights[i] * features[i];
-  }
-  score2 += this.bias;
-  if (score2 > 0) {
-    return 1;
-  } else {
-    return 0;
-  }
-};
-PerceptronModel.prototype.train = function train2(features, label) {
-  if (label !== 0 && label !== 1) {
-    return null;
-  }
-  if (features.length !== this.weights.length) {
-    this.weights = features.slice();
-    this.bias = 1;
-  }
-  var prediction = this.predict(features);
-  if (typeof prediction === "number" && prediction !== label) {
-    var gradient = label - prediction;
-    for (var i = 0; i < this.weights.length; i++) {
-      this.weights[i] += gradient * features[i];
-    }
-    this.bias += gradient;
-  }
-  return this;
-};
-
-// lab/stats/verdict.ts
-var import_jstat = __toESM(require_jstat(), 1);
-function relativeHalfWidth(interval) {
-  return (interval.high - interval.low) / 2 / interval.estimate;
-}
-
-// lab/stats/index.ts
-function pairedSpeedRatios(decoderNs, referenceNs) {
-  const ratios = /* @__PURE__ */ new Map();
-  for (const [round, decoder] of [...decoderNs].sort((a, b) => a[0] - b[0])) {
-    const reference = referenceNs.get(round);
-    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
-  }
-  return ratios;
-}
-function cycleRatios(roundRatios, contenders) {
-  const cycles = /* @__PURE__ */ new Map();
-  const first = Math.min(...roundRatios.keys());
-  for (const [round, ratio] of roundRatios) {
-    const cycle = Math.floor((round - first) / contenders);
-    cycles.set(cycle, [...cycles.get(cycle) ?? [], ratio]);
-  }
-  return [...cycles].sort((a, b) => a[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
-}
-
-// lab/report/index.ts
-function escapeCell(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
-}
-function formatBytes(bytes) {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
-var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison) {
-  if (!comparison) return "\u2014";
-  const { estimate, low, high } = comparison.interval;
-  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
-}
-var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
-function verdictText(verdict) {
-  const mark = VERDICT_MARKS[verdict.kind];
-  if (verdict.kind === "no change" && verdict.threshold > 0) return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
-  if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
-  return mark;
-}
-function verifiedCell(dataset, targetHalfWidth) {
-  if (dataset.verified) {
-    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
-    const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
-    const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
-    return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
-  }
-  return failureCell(dataset);
-}
-function failureCell(dataset) {
-  const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
-  return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
-}
-var speed = (dataset, role) => dataset.contenders.find((contender) => contender.role === role)?.megabytesPerSecond;
-function ratioTable(results) {
-  const head = escapeCell(results.head.name);
-  const libdeflate = escapeCell(results.libdeflate.name);
-  if (!results.base) {
-    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
-    for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
-    }
-    return lines2.join("\n");
-  }
-  const base = escapeCell(results.base.name);
-  const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
-  ];
-  for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
-    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate)} | ${ratioCell(dataset.baseVsLibdeflate)} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
-    );
-  }
-  return lines.join("\n");
-}
-function summaryLine(results) {
-  const failed = results.datasets.filter((dataset) => !dataset.verified);
-  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(", ") || "no samples"})`).join(", ");
-  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
-  if (!results.base) {
-    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
-    return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
-  }
-  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
-  const worst = verdicts.some((v) => v.verdict.kind === "regression") ? "regression" : verdicts.some((v) => v.verdict.kind === "improvement") ? "improvement" : verdicts.every((v) => v.verdict.kind === "no change") ? "no change" : "inconclusive";
-  const note = (verdict) => {
-    if (verdict.kind === "regression" || verdict.kind === "improvement") return ` (${percent(verdict.effect)})`;
-    if (verdict.kind === "no change" && verdict.threshold > 0) return ` (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
-    return "";
-  };
-  const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${note(v.verdict)}`).join(", ");
-  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
-  return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
-}
-function methodDetails(results) {
-  const { machine, head, base, libdeflate, settings } = results;
-  const standIns = results.datasets.filter((dataset) => dataset.standIn);
-  const toolchain = (decoder) => decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : decoder.compiler ?? "unknown";
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : []))];
-  const parts = [
-    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
-    "",
-    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
-    ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
-    `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
-    ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
-    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
-    ...thresholds.length ? [
-      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
-    ] : [],
-    `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
-  ];
-  if (standIns.length > 0) {
-    parts.push(`- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
-  }
-  if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
-  return parts.join("\n");
-}
-function reportTitle(results) {
-  const { head, base, libdeflate } = results;
-  return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
-}
-function compactTable(results) {
-  const ratio = (comparison) => comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
-  if (!results.base) {
-    const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
-    for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate)] : [failureCell(dataset), "", ""];
-      lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
-    }
-    return lines2.join("\n");
-  }
-  const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
-  for (const dataset of results.datasets) {
-    if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
-      continue;
-    }
-    const verdict = dataset.headVsBase.verdict;
-    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, "head"))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
-  }
-  return lines.join("\n");
-}
-function withoutAbsolutePaths(text) {
-  return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
-}
-
-// lab/github/comment.ts
-var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
-var MAX_COMMENT_CHARS = 65536;
-function renderComment(results, options = {}) {
-  const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
-  const commits = [options.baseSha ? `base ${sha(options.baseSha)}` : "", options.headSha ? `head ${sha(options.headSha)}` : ""].filter(Boolean).join(" \u2192 ");
-  const details = withoutAbsolutePaths(`${ratioTable(results)}
-
-${methodDetails(results)}`);
-  const parts = [
-    COMMENT_MARKER,
-    `### ${reportTitle(results)}`,
-    summaryLine(results),
-    compactTable(results),
-    ...commits ? [commits] : [],
-    `<details><summary>Method, machine, toolchains and the full table</summary>
-
-${details}
-
-</details>`
-  ];
-  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options.analysisMarkdown)));
-  parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
-  return truncateComment(parts.join("\n\n"), options.fullReportUrl);
-}
-function neutraliseMarkdown(markdown) {
-  return markdown.replace(/<(?!\/?(details|summary|b|sub)>)/g, "&lt;").replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, "$1@\u200B");
-}
-function truncateComment(body, fullReportUrl) {
-  if (body.length <= MAX_COMMENT_CHARS) return body;
-  const notice2 = `
-
-\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
-  let cut = body.slice(0, MAX_COMMENT_CHARS - notice2.length);
-  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}
-\`\`\``;
-  return `${cut}${notice2}`;
-}
-async function upsertStickyComment(client, target, body) {
-  try {
-    const comments = await client.paginate(client.rest.issues.listComments, { owner: target.owner, repo: target.repo, issue_number: target.issueNumber, per_page: 100 });
-    const author = target.author ?? "github-actions[bot]";
-    const existing = comments.find((comment) => typeof comment.body === "string" && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author);
-    if (existing) {
-      const updated = await client.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
-      return { action: "updated", id: updated.data.id, url: updated.data.html_url };
-    }
-    const created = await client.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
-    return { action: "created", id: created.data.id, url: created.data.html_url };
-  } catch (error63) {
-    const status = error63.status;
-    const message = error63.message.split("\n")[0] ?? "";
-    if (status === 403 && /secondary rate limit/i.test(message)) {
-      throw new LabError("comment", `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`, "too many requests in a short time from this token; run the job again in a few minutes.");
-    }
-    if (status === 403) return { action: "skipped", reason: `GitHub answered 403 (${error63.message.split("\n")[0]}): the token may not comment here, as on pull requests from forks.` };
-    throw apiError("comment", `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error63);
-  }
-}
-
-// lab/github/trust.ts
-import { constants as constants3 } from "node:fs";
-import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
-import { join as join2 } from "node:path";
-
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
 __export(external_exports, {
@@ -49610,7 +48968,7 @@ function duration2(params) {
 }
 
 // node_modules/zod/v4/classic/from-json-schema.js
-var z2 = {
+var z = {
   ...schemas_exports2,
   ...checks_exports2,
   iso: iso_exports
@@ -49724,7 +49082,7 @@ function resolveRef(ref, ctx) {
   throw new Error(`Reference not found: ${ref}`);
 }
 function checkObjectGuards(objectSchema, guards) {
-  const guard = z2.transform((value) => value).check((payload) => {
+  const guard = z.transform((value) => value).check((payload) => {
     const value = payload.value;
     if (typeof value !== "object" || value === null || Array.isArray(value))
       return;
@@ -49853,7 +49211,7 @@ function plural(n) {
   return n === 1 ? "element" : "elements";
 }
 function checkArrayGuards(arraySchema, guards) {
-  const guard = z2.transform((value) => value).check((payload) => {
+  const guard = z.transform((value) => value).check((payload) => {
     const items = payload.value;
     if (!Array.isArray(items))
       return;
@@ -49910,7 +49268,7 @@ function getTupleRest(restSchema, ctx) {
     return void 0;
   }
   if (restSchema === void 0 || restSchema === true) {
-    return z2.any();
+    return z.any();
   }
   return convertSchema(restSchema, ctx);
 }
@@ -49918,7 +49276,7 @@ var fullTime = /^(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2
 function convertBaseSchema(schema, ctx) {
   if (schema.not !== void 0) {
     if (typeof schema.not === "object" && Object.keys(schema.not).length === 0) {
-      return z2.never();
+      return z.never();
     }
     throw new Error("not is not supported in Zod (except { not: {} } for never)");
   }
@@ -49940,7 +49298,7 @@ function convertBaseSchema(schema, ctx) {
       return ctx.refs.get(refPath);
     }
     if (ctx.processing.has(refPath)) {
-      return z2.lazy(() => {
+      return z.lazy(() => {
         if (!ctx.refs.has(refPath)) {
           throw new Error(`Circular reference not resolved: ${refPath}`);
         }
@@ -49957,25 +49315,25 @@ function convertBaseSchema(schema, ctx) {
   if (schema.enum !== void 0) {
     const enumValues = schema.enum;
     if (ctx.version === "openapi-3.0" && schema.nullable === true && enumValues.length === 1 && enumValues[0] === null) {
-      return z2.null();
+      return z.null();
     }
     if (enumValues.length === 0) {
-      return z2.never();
+      return z.never();
     }
     if (enumValues.length === 1) {
-      return z2.literal(enumValues[0]);
+      return z.literal(enumValues[0]);
     }
     if (enumValues.every((v) => typeof v === "string")) {
-      return z2.enum(enumValues);
+      return z.enum(enumValues);
     }
-    const literalSchemas = enumValues.map((v) => z2.literal(v));
+    const literalSchemas = enumValues.map((v) => z.literal(v));
     if (literalSchemas.length < 2) {
       return literalSchemas[0];
     }
-    return z2.union([literalSchemas[0], literalSchemas[1], ...literalSchemas.slice(2)]);
+    return z.union([literalSchemas[0], literalSchemas[1], ...literalSchemas.slice(2)]);
   }
   if (schema.const !== void 0) {
-    return z2.literal(schema.const);
+    return z.literal(schema.const);
   }
   const type = schema.type;
   if (Array.isArray(type)) {
@@ -49984,74 +49342,74 @@ function convertBaseSchema(schema, ctx) {
       return convertBaseSchema(typeSchema, ctx);
     });
     if (typeSchemas.length === 0) {
-      return z2.never();
+      return z.never();
     }
     if (typeSchemas.length === 1) {
       return typeSchemas[0];
     }
-    return z2.union(typeSchemas);
+    return z.union(typeSchemas);
   }
   if (!type) {
-    return z2.any();
+    return z.any();
   }
   let zodSchema;
   switch (type) {
     case "string": {
-      let stringSchema = z2.string();
+      let stringSchema = z.string();
       if (schema.format) {
         const format = schema.format;
         if (format === "email") {
-          stringSchema = stringSchema.check(z2.email());
+          stringSchema = stringSchema.check(z.email());
         } else if (format === "uri" || format === "uri-reference") {
-          stringSchema = stringSchema.check(z2.url());
+          stringSchema = stringSchema.check(z.url());
         } else if (format === "uuid" || format === "guid") {
-          stringSchema = stringSchema.check(z2.uuid());
+          stringSchema = stringSchema.check(z.uuid());
         } else if (format === "date-time") {
-          stringSchema = stringSchema.check(z2.iso.datetime({ offset: true }));
+          stringSchema = stringSchema.check(z.iso.datetime({ offset: true }));
         } else if (format === "date") {
-          stringSchema = stringSchema.check(z2.iso.date());
+          stringSchema = stringSchema.check(z.iso.date());
         } else if (format === "time") {
-          stringSchema = stringSchema.check(z2.regex(fullTime));
+          stringSchema = stringSchema.check(z.regex(fullTime));
         } else if (format === "duration") {
-          stringSchema = stringSchema.check(z2.iso.duration());
+          stringSchema = stringSchema.check(z.iso.duration());
         } else if (format === "hostname") {
-          stringSchema = stringSchema.check(z2.hostname());
+          stringSchema = stringSchema.check(z.hostname());
         } else if (format === "ipv4") {
-          stringSchema = stringSchema.check(z2.ipv4());
+          stringSchema = stringSchema.check(z.ipv4());
         } else if (format === "ipv6") {
-          stringSchema = stringSchema.check(z2.ipv6());
+          stringSchema = stringSchema.check(z.ipv6());
         } else if (format === "mac") {
-          stringSchema = stringSchema.check(z2.mac());
+          stringSchema = stringSchema.check(z.mac());
         } else if (format === "cidr") {
-          stringSchema = stringSchema.check(z2.cidrv4());
+          stringSchema = stringSchema.check(z.cidrv4());
         } else if (format === "cidr-v6") {
-          stringSchema = stringSchema.check(z2.cidrv6());
+          stringSchema = stringSchema.check(z.cidrv6());
         } else if (format === "base64") {
-          stringSchema = stringSchema.check(z2.base64());
+          stringSchema = stringSchema.check(z.base64());
         } else if (format === "base64url") {
-          stringSchema = stringSchema.check(z2.base64url());
+          stringSchema = stringSchema.check(z.base64url());
         } else if (format === "e164") {
-          stringSchema = stringSchema.check(z2.e164());
+          stringSchema = stringSchema.check(z.e164());
         } else if (format === "credit_card") {
-          stringSchema = stringSchema.check(z2.creditCard());
+          stringSchema = stringSchema.check(z.creditCard());
         } else if (format === "iban") {
-          stringSchema = stringSchema.check(z2.iban());
+          stringSchema = stringSchema.check(z.iban());
         } else if (format === "jwt") {
-          stringSchema = stringSchema.check(z2.jwt());
+          stringSchema = stringSchema.check(z.jwt());
         } else if (format === "emoji") {
-          stringSchema = stringSchema.check(z2.emoji());
+          stringSchema = stringSchema.check(z.emoji());
         } else if (format === "nanoid") {
-          stringSchema = stringSchema.check(z2.nanoid());
+          stringSchema = stringSchema.check(z.nanoid());
         } else if (format === "cuid") {
-          stringSchema = stringSchema.check(z2.cuid());
+          stringSchema = stringSchema.check(z.cuid());
         } else if (format === "cuid2") {
-          stringSchema = stringSchema.check(z2.cuid2());
+          stringSchema = stringSchema.check(z.cuid2());
         } else if (format === "ulid") {
-          stringSchema = stringSchema.check(z2.ulid());
+          stringSchema = stringSchema.check(z.ulid());
         } else if (format === "xid") {
-          stringSchema = stringSchema.check(z2.xid());
+          stringSchema = stringSchema.check(z.xid());
         } else if (format === "ksuid") {
-          stringSchema = stringSchema.check(z2.ksuid());
+          stringSchema = stringSchema.check(z.ksuid());
         }
       }
       if (typeof schema.minLength === "number") {
@@ -50068,7 +49426,7 @@ function convertBaseSchema(schema, ctx) {
     }
     case "number":
     case "integer": {
-      let numberSchema = type === "integer" ? z2.number().int() : z2.number();
+      let numberSchema = type === "integer" ? z.number().int() : z.number();
       if (typeof schema.minimum === "number" && schema.exclusiveMinimum !== true) {
         numberSchema = numberSchema.min(schema.minimum);
       }
@@ -50092,11 +49450,11 @@ function convertBaseSchema(schema, ctx) {
       break;
     }
     case "boolean": {
-      zodSchema = z2.boolean();
+      zodSchema = z.boolean();
       break;
     }
     case "null": {
-      zodSchema = z2.null();
+      zodSchema = z.null();
       break;
     }
     case "object": {
@@ -50114,22 +49472,22 @@ function convertBaseSchema(schema, ctx) {
         const looseRecords = [];
         for (const pattern of patternKeys) {
           const patternValue = convertSchema(patternProps[pattern], ctx);
-          const keySchema = z2.string().regex(new RegExp(pattern));
-          looseRecords.push(z2.looseRecord(keySchema, patternValue));
+          const keySchema = z.string().regex(new RegExp(pattern));
+          looseRecords.push(z.looseRecord(keySchema, patternValue));
         }
         const schemasToIntersect = [];
         if (Object.keys(shape).length > 0) {
-          schemasToIntersect.push(z2.object(shape).passthrough());
+          schemasToIntersect.push(z.object(shape).passthrough());
         }
         schemasToIntersect.push(...looseRecords);
         if (schemasToIntersect.length === 0) {
-          zodSchema = z2.object({}).passthrough();
+          zodSchema = z.object({}).passthrough();
         } else if (schemasToIntersect.length === 1) {
           zodSchema = schemasToIntersect[0];
         } else {
-          let result = z2.intersection(schemasToIntersect[0], schemasToIntersect[1]);
+          let result = z.intersection(schemasToIntersect[0], schemasToIntersect[1]);
           for (let i = 2; i < schemasToIntersect.length; i++) {
-            result = z2.intersection(result, schemasToIntersect[i]);
+            result = z.intersection(result, schemasToIntersect[i]);
           }
           zodSchema = result;
         }
@@ -50159,7 +49517,7 @@ function convertBaseSchema(schema, ctx) {
           });
         }
       } else {
-        const objectSchema = z2.object(shape);
+        const objectSchema = z.object(shape);
         if (schema.additionalProperties === false) {
           zodSchema = objectSchema.strict();
         } else if (additionalSchema) {
@@ -50189,30 +49547,30 @@ function convertBaseSchema(schema, ctx) {
         const tupleItems = prefixItems.map((item) => convertSchema(item, ctx));
         const positionalItems = applyMinItems(tupleItems, minItems);
         const rest = !Array.isArray(items) ? getTupleRest(items, ctx) : void 0;
-        const tupleSchema = z2.tuple(positionalItems);
+        const tupleSchema = z.tuple(positionalItems);
         zodSchema = rest ? tupleSchema.rest(rest) : tupleSchema;
         if (typeof schema.minItems === "number") {
-          zodSchema = zodSchema.check(z2.minLength(schema.minItems));
+          zodSchema = zodSchema.check(z.minLength(schema.minItems));
         }
         if (typeof schema.maxItems === "number") {
-          zodSchema = zodSchema.check(z2.maxLength(schema.maxItems));
+          zodSchema = zodSchema.check(z.maxLength(schema.maxItems));
         }
       } else if (Array.isArray(items)) {
         const minItems = typeof schema.minItems === "number" ? schema.minItems : 0;
         const tupleItems = items.map((item) => convertSchema(item, ctx));
         const positionalItems = applyMinItems(tupleItems, minItems);
         const rest = getTupleRest(schema.additionalItems, ctx);
-        const tupleSchema = z2.tuple(positionalItems);
+        const tupleSchema = z.tuple(positionalItems);
         zodSchema = rest ? tupleSchema.rest(rest) : tupleSchema;
         if (typeof schema.minItems === "number") {
-          zodSchema = zodSchema.check(z2.minLength(schema.minItems));
+          zodSchema = zodSchema.check(z.minLength(schema.minItems));
         }
         if (typeof schema.maxItems === "number") {
-          zodSchema = zodSchema.check(z2.maxLength(schema.maxItems));
+          zodSchema = zodSchema.check(z.maxLength(schema.maxItems));
         }
       } else if (items !== void 0) {
         const element = convertSchema(items, ctx);
-        let arraySchema = z2.array(element);
+        let arraySchema = z.array(element);
         if (typeof schema.minItems === "number") {
           arraySchema = arraySchema.min(schema.minItems);
         }
@@ -50221,7 +49579,7 @@ function convertBaseSchema(schema, ctx) {
         }
         zodSchema = arraySchema;
       } else {
-        zodSchema = z2.array(z2.any());
+        zodSchema = z.array(z.any());
       }
       if (schema.uniqueItems === true || schema.contains !== void 0) {
         zodSchema = checkArrayGuards(zodSchema, {
@@ -50240,37 +49598,37 @@ function convertBaseSchema(schema, ctx) {
 }
 function convertSchema(schema, ctx) {
   if (typeof schema === "boolean") {
-    return schema ? z2.any() : z2.never();
+    return schema ? z.any() : z.never();
   }
   let baseSchema = convertBaseSchema(schema, ctx);
   const hasExplicitType = schema.type || schema.enum !== void 0 || schema.const !== void 0;
   if (schema.anyOf && Array.isArray(schema.anyOf)) {
     const options = schema.anyOf.map((s) => convertSchema(s, ctx));
-    const anyOfUnion = z2.union(options);
-    baseSchema = hasExplicitType ? z2.intersection(baseSchema, anyOfUnion) : anyOfUnion;
+    const anyOfUnion = z.union(options);
+    baseSchema = hasExplicitType ? z.intersection(baseSchema, anyOfUnion) : anyOfUnion;
   }
   if (schema.oneOf && Array.isArray(schema.oneOf)) {
     const options = schema.oneOf.map((s) => convertSchema(s, ctx));
-    const oneOfUnion = z2.xor(options);
-    baseSchema = hasExplicitType ? z2.intersection(baseSchema, oneOfUnion) : oneOfUnion;
+    const oneOfUnion = z.xor(options);
+    baseSchema = hasExplicitType ? z.intersection(baseSchema, oneOfUnion) : oneOfUnion;
   }
   if (schema.allOf && Array.isArray(schema.allOf)) {
     if (schema.allOf.length === 0) {
-      baseSchema = hasExplicitType ? baseSchema : z2.any();
+      baseSchema = hasExplicitType ? baseSchema : z.any();
     } else {
       let result = hasExplicitType ? baseSchema : convertSchema(schema.allOf[0], ctx);
       const startIdx = hasExplicitType ? 0 : 1;
       for (let i = startIdx; i < schema.allOf.length; i++) {
-        result = z2.intersection(result, convertSchema(schema.allOf[i], ctx));
+        result = z.intersection(result, convertSchema(schema.allOf[i], ctx));
       }
       baseSchema = result;
     }
   }
   if (schema.nullable === true && ctx.version === "openapi-3.0") {
-    baseSchema = z2.nullable(baseSchema);
+    baseSchema = z.nullable(baseSchema);
   }
   if (schema.readOnly === true) {
-    baseSchema = z2.readonly(baseSchema);
+    baseSchema = z.readonly(baseSchema);
   }
   if (schema.default !== void 0) {
     baseSchema = baseSchema.default(schema.default);
@@ -50321,7 +49679,7 @@ function convertSchema(schema, ctx) {
 }
 function fromJSONSchema(schema, params) {
   if (typeof schema === "boolean") {
-    return schema ? z2.any() : z2.never();
+    return schema ? z.any() : z.never();
   }
   let normalized;
   try {
@@ -50596,6 +49954,442 @@ function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
 }
 
+// node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
+var MULTIPLIER = 214013;
+var INCREMENT = 2531011;
+var MASK = 4294967295;
+var MASK_2 = (1 << 31) - 1;
+var computeNextSeed = function(seed) {
+  return seed * MULTIPLIER + INCREMENT & MASK;
+};
+var computeValueFromNextSeed = function(nextseed) {
+  return (nextseed & MASK_2) >> 16;
+};
+var LinearCongruential32 = (function() {
+  function LinearCongruential322(seed) {
+    this.seed = seed;
+  }
+  LinearCongruential322.prototype.clone = function() {
+    return new LinearCongruential322(this.seed);
+  };
+  LinearCongruential322.prototype.next = function() {
+    var nextRng = new LinearCongruential322(this.seed);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  LinearCongruential322.prototype.unsafeNext = function() {
+    var s1 = computeNextSeed(this.seed);
+    var v1 = computeValueFromNextSeed(s1);
+    var s2 = computeNextSeed(s1);
+    var v2 = computeValueFromNextSeed(s2);
+    this.seed = computeNextSeed(s2);
+    var v3 = computeValueFromNextSeed(this.seed);
+    var vnext = v3 + (v2 + (v1 << 15) << 15);
+    return vnext | 0;
+  };
+  LinearCongruential322.prototype.getState = function() {
+    return [this.seed];
+  };
+  return LinearCongruential322;
+})();
+function fromState(state) {
+  var valid = state.length === 1;
+  if (!valid) {
+    throw new Error("The state must have been produced by a congruential32 RandomGenerator");
+  }
+  return new LinearCongruential32(state[0]);
+}
+var congruential32 = Object.assign(function(seed) {
+  return new LinearCongruential32(seed);
+}, { fromState });
+
+// node_modules/pure-rand/lib/esm/generator/MersenneTwister.js
+var __read = function(o, n) {
+  var m = typeof Symbol === "function" && o[Symbol.iterator];
+  if (!m) return o;
+  var i = m.call(o), r, ar = [], e;
+  try {
+    while ((n === void 0 || n-- > 0) && !(r = i.next()).done) ar.push(r.value);
+  } catch (error63) {
+    e = { error: error63 };
+  } finally {
+    try {
+      if (r && !r.done && (m = i["return"])) m.call(i);
+    } finally {
+      if (e) throw e.error;
+    }
+  }
+  return ar;
+};
+var __spreadArray = function(to, from, pack) {
+  if (pack || arguments.length === 2) for (var i = 0, l = from.length, ar; i < l; i++) {
+    if (ar || !(i in from)) {
+      if (!ar) ar = Array.prototype.slice.call(from, 0, i);
+      ar[i] = from[i];
+    }
+  }
+  return to.concat(ar || Array.prototype.slice.call(from));
+};
+var MersenneTwister = (function() {
+  function MersenneTwister2(states, index) {
+    this.states = states;
+    this.index = index;
+  }
+  MersenneTwister2.twist = function(prev) {
+    var mt = prev.slice();
+    for (var idx = 0; idx !== MersenneTwister2.N - MersenneTwister2.M; ++idx) {
+      var y_1 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
+      mt[idx] = mt[idx + MersenneTwister2.M] ^ y_1 >>> 1 ^ -(y_1 & 1) & MersenneTwister2.A;
+    }
+    for (var idx = MersenneTwister2.N - MersenneTwister2.M; idx !== MersenneTwister2.N - 1; ++idx) {
+      var y_2 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
+      mt[idx] = mt[idx + MersenneTwister2.M - MersenneTwister2.N] ^ y_2 >>> 1 ^ -(y_2 & 1) & MersenneTwister2.A;
+    }
+    var y = (mt[MersenneTwister2.N - 1] & MersenneTwister2.MASK_UPPER) + (mt[0] & MersenneTwister2.MASK_LOWER);
+    mt[MersenneTwister2.N - 1] = mt[MersenneTwister2.M - 1] ^ y >>> 1 ^ -(y & 1) & MersenneTwister2.A;
+    return mt;
+  };
+  MersenneTwister2.seeded = function(seed) {
+    var out = Array(MersenneTwister2.N);
+    out[0] = seed;
+    for (var idx = 1; idx !== MersenneTwister2.N; ++idx) {
+      var xored = out[idx - 1] ^ out[idx - 1] >>> 30;
+      out[idx] = Math.imul(MersenneTwister2.F, xored) + idx | 0;
+    }
+    return out;
+  };
+  MersenneTwister2.from = function(seed) {
+    return new MersenneTwister2(MersenneTwister2.twist(MersenneTwister2.seeded(seed)), 0);
+  };
+  MersenneTwister2.prototype.clone = function() {
+    return new MersenneTwister2(this.states, this.index);
+  };
+  MersenneTwister2.prototype.next = function() {
+    var nextRng = new MersenneTwister2(this.states, this.index);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  MersenneTwister2.prototype.unsafeNext = function() {
+    var y = this.states[this.index];
+    y ^= this.states[this.index] >>> MersenneTwister2.U;
+    y ^= y << MersenneTwister2.S & MersenneTwister2.B;
+    y ^= y << MersenneTwister2.T & MersenneTwister2.C;
+    y ^= y >>> MersenneTwister2.L;
+    if (++this.index >= MersenneTwister2.N) {
+      this.states = MersenneTwister2.twist(this.states);
+      this.index = 0;
+    }
+    return y;
+  };
+  MersenneTwister2.prototype.getState = function() {
+    return __spreadArray([this.index], __read(this.states), false);
+  };
+  MersenneTwister2.fromState = function(state) {
+    var valid = state.length === MersenneTwister2.N + 1 && state[0] >= 0 && state[0] < MersenneTwister2.N;
+    if (!valid) {
+      throw new Error("The state must have been produced by a mersenne RandomGenerator");
+    }
+    return new MersenneTwister2(state.slice(1), state[0]);
+  };
+  MersenneTwister2.N = 624;
+  MersenneTwister2.M = 397;
+  MersenneTwister2.R = 31;
+  MersenneTwister2.A = 2567483615;
+  MersenneTwister2.F = 1812433253;
+  MersenneTwister2.U = 11;
+  MersenneTwister2.S = 7;
+  MersenneTwister2.B = 2636928640;
+  MersenneTwister2.T = 15;
+  MersenneTwister2.C = 4022730752;
+  MersenneTwister2.L = 18;
+  MersenneTwister2.MASK_LOWER = Math.pow(2, MersenneTwister2.R) - 1;
+  MersenneTwister2.MASK_UPPER = Math.pow(2, MersenneTwister2.R);
+  return MersenneTwister2;
+})();
+function fromState2(state) {
+  return MersenneTwister.fromState(state);
+}
+var mersenne = Object.assign(function(seed) {
+  return MersenneTwister.from(seed);
+}, { fromState: fromState2 });
+
+// node_modules/pure-rand/lib/esm/generator/XorShift.js
+var XorShift128Plus = (function() {
+  function XorShift128Plus2(s01, s00, s11, s10) {
+    this.s01 = s01;
+    this.s00 = s00;
+    this.s11 = s11;
+    this.s10 = s10;
+  }
+  XorShift128Plus2.prototype.clone = function() {
+    return new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+  };
+  XorShift128Plus2.prototype.next = function() {
+    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  XorShift128Plus2.prototype.unsafeNext = function() {
+    var a0 = this.s00 ^ this.s00 << 23;
+    var a1 = this.s01 ^ (this.s01 << 23 | this.s00 >>> 9);
+    var b0 = a0 ^ this.s10 ^ (a0 >>> 18 | a1 << 14) ^ (this.s10 >>> 5 | this.s11 << 27);
+    var b1 = a1 ^ this.s11 ^ a1 >>> 18 ^ this.s11 >>> 5;
+    var out = this.s00 + this.s10 | 0;
+    this.s01 = this.s11;
+    this.s00 = this.s10;
+    this.s11 = b1;
+    this.s10 = b0;
+    return out;
+  };
+  XorShift128Plus2.prototype.jump = function() {
+    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+    nextRng.unsafeJump();
+    return nextRng;
+  };
+  XorShift128Plus2.prototype.unsafeJump = function() {
+    var ns01 = 0;
+    var ns00 = 0;
+    var ns11 = 0;
+    var ns10 = 0;
+    var jump = [1667051007, 2321340297, 1548169110, 304075285];
+    for (var i = 0; i !== 4; ++i) {
+      for (var mask = 1; mask; mask <<= 1) {
+        if (jump[i] & mask) {
+          ns01 ^= this.s01;
+          ns00 ^= this.s00;
+          ns11 ^= this.s11;
+          ns10 ^= this.s10;
+        }
+        this.unsafeNext();
+      }
+    }
+    this.s01 = ns01;
+    this.s00 = ns00;
+    this.s11 = ns11;
+    this.s10 = ns10;
+  };
+  XorShift128Plus2.prototype.getState = function() {
+    return [this.s01, this.s00, this.s11, this.s10];
+  };
+  return XorShift128Plus2;
+})();
+function fromState3(state) {
+  var valid = state.length === 4;
+  if (!valid) {
+    throw new Error("The state must have been produced by a xorshift128plus RandomGenerator");
+  }
+  return new XorShift128Plus(state[0], state[1], state[2], state[3]);
+}
+var xorshift128plus = Object.assign(function(seed) {
+  return new XorShift128Plus(-1, ~seed, seed | 0, 0);
+}, { fromState: fromState3 });
+
+// node_modules/pure-rand/lib/esm/generator/XoroShiro.js
+var XoroShiro128Plus = (function() {
+  function XoroShiro128Plus2(s01, s00, s11, s10) {
+    this.s01 = s01;
+    this.s00 = s00;
+    this.s11 = s11;
+    this.s10 = s10;
+  }
+  XoroShiro128Plus2.prototype.clone = function() {
+    return new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+  };
+  XoroShiro128Plus2.prototype.next = function() {
+    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  XoroShiro128Plus2.prototype.unsafeNext = function() {
+    var out = this.s00 + this.s10 | 0;
+    var a0 = this.s10 ^ this.s00;
+    var a1 = this.s11 ^ this.s01;
+    var s00 = this.s00;
+    var s01 = this.s01;
+    this.s00 = s00 << 24 ^ s01 >>> 8 ^ a0 ^ a0 << 16;
+    this.s01 = s01 << 24 ^ s00 >>> 8 ^ a1 ^ (a1 << 16 | a0 >>> 16);
+    this.s10 = a1 << 5 ^ a0 >>> 27;
+    this.s11 = a0 << 5 ^ a1 >>> 27;
+    return out;
+  };
+  XoroShiro128Plus2.prototype.jump = function() {
+    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+    nextRng.unsafeJump();
+    return nextRng;
+  };
+  XoroShiro128Plus2.prototype.unsafeJump = function() {
+    var ns01 = 0;
+    var ns00 = 0;
+    var ns11 = 0;
+    var ns10 = 0;
+    var jump = [3639956645, 3750757012, 1261568508, 386426335];
+    for (var i = 0; i !== 4; ++i) {
+      for (var mask = 1; mask; mask <<= 1) {
+        if (jump[i] & mask) {
+          ns01 ^= this.s01;
+          ns00 ^= this.s00;
+          ns11 ^= this.s11;
+          ns10 ^= this.s10;
+        }
+        this.unsafeNext();
+      }
+    }
+    this.s01 = ns01;
+    this.s00 = ns00;
+    this.s11 = ns11;
+    this.s10 = ns10;
+  };
+  XoroShiro128Plus2.prototype.getState = function() {
+    return [this.s01, this.s00, this.s11, this.s10];
+  };
+  return XoroShiro128Plus2;
+})();
+function fromState4(state) {
+  var valid = state.length === 4;
+  if (!valid) {
+    throw new Error("The state must have been produced by a xoroshiro128plus RandomGenerator");
+  }
+  return new XoroShiro128Plus(state[0], state[1], state[2], state[3]);
+}
+var xoroshiro128plus = Object.assign(function(seed) {
+  return new XoroShiro128Plus(-1, ~seed, seed | 0, 0);
+}, { fromState: fromState4 });
+
+// node_modules/pure-rand/lib/esm/distribution/UnsafeUniformBigIntDistribution.js
+var One = typeof BigInt !== "undefined" ? BigInt(1) : void 0;
+var ThirtyTwo = typeof BigInt !== "undefined" ? BigInt(32) : void 0;
+var NumValues = typeof BigInt !== "undefined" ? BigInt(4294967296) : void 0;
+
+// node_modules/pure-rand/lib/esm/distribution/UnsafeUniformIntDistribution.js
+var safeNumberMaxSafeInteger = Number.MAX_SAFE_INTEGER;
+
+// node_modules/simple-statistics/dist/simple-statistics.mjs
+var BayesianClassifier = function BayesianClassifier2() {
+  this.totalCount = 0;
+  this.data = {};
+};
+BayesianClassifier.prototype.train = function train(item, category) {
+  if (!this.data[category]) {
+    this.data[category] = {};
+  }
+  for (var k in item) {
+    var v = item[k];
+    if (this.data[category][k] === void 0) {
+      this.data[category][k] = {};
+    }
+    if (this.data[category][k][v] === void 0) {
+      this.data[category][k][v] = 0;
+    }
+    this.data[category][k][v]++;
+  }
+  this.totalCount++;
+};
+BayesianClassifier.prototype.score = function score(item) {
+  var odds = {};
+  var category;
+  for (var k in item) {
+    var v = item[k];
+    for (category in this.data) {
+      if (odds[category] === void 0) {
+        odds[category] = {};
+      }
+      if (this.data[category][k]) {
+        odds[category][k + "_" + v] = (this.data[category][k][v] || 0) / this.totalCount;
+      } else {
+        odds[category][k + "_" + v] = 0;
+      }
+    }
+  }
+  var oddsSums = {};
+  for (category in odds) {
+    oddsSums[category] = 0;
+    for (var combination in odds[category]) {
+      oddsSums[category] += odds[category][combination];
+    }
+  }
+  return oddsSums;
+};
+var g = 607 / 128;
+var LOGSQRT2PI = Math.log(Math.sqrt(2 * Math.PI));
+var SQRT_2PI$1 = Math.sqrt(2 * Math.PI);
+function cumulativeDistribution(z3) {
+  var sum = z3;
+  var tmp = z3;
+  for (var i = 1; i < 30; i++) {
+    tmp *= z3 * z3 / (2 * i + 1);
+    sum += tmp;
+  }
+  return Math.round((0.5 + sum / SQRT_2PI$1 * Math.exp(-z3 * z3 / 2)) * 1e4) / 1e4;
+}
+var standardNormalTable = [];
+for (z2 = 0; z2 <= 3.09; z2 += 0.01) {
+  standardNormalTable.push(cumulativeDistribution(z2));
+}
+var z2;
+var SQRT_2PI = Math.sqrt(2 * Math.PI);
+var PerceptronModel = function PerceptronModel2() {
+  this.weights = [];
+  this.bias = 0;
+};
+PerceptronModel.prototype.predict = function predict(features) {
+  if (features.length !== this.weights.length) {
+    return null;
+  }
+  var score2 = 0;
+  for (var i = 0; i < this.weights.length; i++) {
+    score2 += this.weights[i] * features[i];
+  }
+  score2 += this.bias;
+  if (score2 > 0) {
+    return 1;
+  } else {
+    return 0;
+  }
+};
+PerceptronModel.prototype.train = function train2(features, label) {
+  if (label !== 0 && label !== 1) {
+    return null;
+  }
+  if (features.length !== this.weights.length) {
+    this.weights = features.slice();
+    this.bias = 1;
+  }
+  var prediction = this.predict(features);
+  if (typeof prediction === "number" && prediction !== label) {
+    var gradient = label - prediction;
+    for (var i = 0; i < this.weights.length; i++) {
+      this.weights[i] += gradient * features[i];
+    }
+    this.bias += gradient;
+  }
+  return this;
+};
+
+// lab/stats/verdict.ts
+var import_jstat = __toESM(require_jstat(), 1);
+function relativeHalfWidth(interval) {
+  return (interval.high - interval.low) / 2 / interval.estimate;
+}
+
+// lab/stats/index.ts
+function pairedSpeedRatios(decoderNs, referenceNs) {
+  const ratios = /* @__PURE__ */ new Map();
+  for (const [round, decoder] of [...decoderNs].sort((a, b) => a[0] - b[0])) {
+    const reference = referenceNs.get(round);
+    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
+  }
+  return ratios;
+}
+function cycleRatios(roundRatios, contenders) {
+  const cycles = /* @__PURE__ */ new Map();
+  const first = Math.min(...roundRatios.keys());
+  for (const [round, ratio] of roundRatios) {
+    const cycle = Math.floor((round - first) / contenders);
+    cycles.set(cycle, [...cycles.get(cycle) ?? [], ratio]);
+  }
+  return [...cycles].sort((a, b) => a[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
+}
+
 // lab/bench/results.ts
 var positive = external_exports.number().finite().positive();
 var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
@@ -50665,6 +50459,23 @@ var datasetResultSchema = external_exports.object({
   baseVsLibdeflate: comparisonSchema.nullable(),
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable()
 });
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+function notComparableContenders(results) {
+  return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
+}
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -50687,6 +50498,8 @@ var resultsSchema = external_exports.object({
     maximumMargin: external_exports.number().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
   ok: external_exports.boolean()
 });
 var resultsV1Schema = external_exports.object({
@@ -50756,7 +50569,229 @@ function parseResults(json2, source) {
   return parsed.data;
 }
 
+// lab/report/index.ts
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+function formatBytes(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
+var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
+function ratioCell(comparison, careless = []) {
+  if (!comparison) return "\u2014";
+  const { estimate, low, high } = comparison.interval;
+  if (careless.length) return `\u26A0\uFE0F not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
+  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
+}
+var carelessOf = (results, ...names) => {
+  const careless = notComparableContenders(results);
+  return names.filter((name) => name !== void 0 && careless.has(name));
+};
+function integrityNotes(results) {
+  return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
+}
+var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
+function verdictText(verdict) {
+  const mark = VERDICT_MARKS[verdict.kind];
+  if (verdict.kind === "no change" && verdict.threshold > 0) return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
+  return mark;
+}
+function verifiedCell(dataset, targetHalfWidth) {
+  if (dataset.verified) {
+    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
+    const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
+    const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+    return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
+  }
+  return failureCell(dataset);
+}
+function failureCell(dataset) {
+  const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
+  return `\u274C ${escapeCell(failures.join("; ") || "no samples")}`;
+}
+var speed = (dataset, role) => dataset.contenders.find((contender) => contender.role === role)?.megabytesPerSecond;
+function ratioTable(results) {
+  const head = escapeCell(results.head.name);
+  const libdeflate = escapeCell(results.libdeflate.name);
+  if (!results.base) {
+    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
+    for (const dataset of results.datasets) {
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+    }
+    return lines2.join("\n");
+  }
+  const base = escapeCell(results.base.name);
+  const lines = [
+    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+  ];
+  for (const dataset of results.datasets) {
+    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
+    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
+    lines.push(
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+    );
+  }
+  return lines.join("\n");
+}
+function summaryLine(results) {
+  const careless = [...notComparableContenders(results).keys()];
+  const line = summaryOfSpeeds(results);
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (see the integrity gate).` : line;
+}
+function summaryOfSpeeds(results) {
+  const failed = results.datasets.filter((dataset) => !dataset.verified);
+  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(", ") || "no samples"})`).join(", ");
+  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
+  if (!results.base) {
+    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
+    return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
+  }
+  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
+  const worst = verdicts.some((v) => v.verdict.kind === "regression") ? "regression" : verdicts.some((v) => v.verdict.kind === "improvement") ? "improvement" : verdicts.every((v) => v.verdict.kind === "no change") ? "no change" : "inconclusive";
+  const note = (verdict) => {
+    if (verdict.kind === "regression" || verdict.kind === "improvement") return ` (${percent(verdict.effect)})`;
+    if (verdict.kind === "no change" && verdict.threshold > 0) return ` (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+    return "";
+  };
+  const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${note(v.verdict)}`).join(", ");
+  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
+  return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
+}
+function methodDetails(results) {
+  const { machine, head, base, libdeflate, settings } = results;
+  const standIns = results.datasets.filter((dataset) => dataset.standIn);
+  const toolchain = (decoder) => decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : decoder.compiler ?? "unknown";
+  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : []))];
+  const parts = [
+    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
+    "",
+    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
+    `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
+    ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
+    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
+    ...thresholds.length ? [
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
+    ] : [],
+    ...results.integrity ? [
+      `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c) => `${c.case} ${c.outcome}`).join(", ")}`).join("; ")}`
+    ] : ["- integrity gate: not run (results written before it)"],
+    `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
+  ];
+  if (standIns.length > 0) {
+    parts.push(`- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
+  }
+  if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
+  return parts.join("\n");
+}
+function reportTitle(results) {
+  const { head, base, libdeflate } = results;
+  return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
+}
+function compactTable(results) {
+  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
+  const ratio = (comparison) => comparison && careless.length ? ratioCell(comparison, careless) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  if (!results.base) {
+    const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
+    for (const dataset of results.datasets) {
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), "", ""];
+      lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
+    }
+    return lines2.join("\n");
+  }
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
+  for (const dataset of results.datasets) {
+    if (!dataset.verified || !dataset.headVsBase) {
+      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
+      continue;
+    }
+    const verdict = dataset.headVsBase.verdict;
+    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
+    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, "head"))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
+  }
+  return lines.join("\n");
+}
+function withoutAbsolutePaths(text) {
+  return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
+}
+
+// lab/github/comment.ts
+var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
+var MAX_COMMENT_CHARS = 65536;
+function renderComment(results, options = {}) {
+  const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
+  const commits = [options.baseSha ? `base ${sha(options.baseSha)}` : "", options.headSha ? `head ${sha(options.headSha)}` : ""].filter(Boolean).join(" \u2192 ");
+  const details = withoutAbsolutePaths(`${ratioTable(results)}
+
+${methodDetails(results)}`);
+  const parts = [
+    COMMENT_MARKER,
+    `### ${reportTitle(results)}`,
+    summaryLine(results),
+    compactTable(results),
+    ...integrityNotes(results),
+    ...commits ? [commits] : [],
+    `<details><summary>Method, machine, toolchains and the full table</summary>
+
+${details}
+
+</details>`
+  ];
+  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options.analysisMarkdown)));
+  parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
+  return truncateComment(parts.join("\n\n"), options.fullReportUrl);
+}
+function neutraliseMarkdown(markdown) {
+  return markdown.replace(/<(?!\/?(details|summary|b|sub)>)/g, "&lt;").replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, "$1@\u200B");
+}
+function truncateComment(body, fullReportUrl) {
+  if (body.length <= MAX_COMMENT_CHARS) return body;
+  const notice2 = `
+
+\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
+  let cut = body.slice(0, MAX_COMMENT_CHARS - notice2.length);
+  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}
+\`\`\``;
+  return `${cut}${notice2}`;
+}
+async function upsertStickyComment(client, target, body) {
+  try {
+    const comments = await client.paginate(client.rest.issues.listComments, { owner: target.owner, repo: target.repo, issue_number: target.issueNumber, per_page: 100 });
+    const author = target.author ?? "github-actions[bot]";
+    const existing = comments.find((comment) => typeof comment.body === "string" && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author);
+    if (existing) {
+      const updated = await client.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
+      return { action: "updated", id: updated.data.id, url: updated.data.html_url };
+    }
+    const created = await client.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+    return { action: "created", id: created.data.id, url: created.data.html_url };
+  } catch (error63) {
+    const status = error63.status;
+    const message = error63.message.split("\n")[0] ?? "";
+    if (status === 403 && /secondary rate limit/i.test(message)) {
+      throw new LabError("comment", `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`, "too many requests in a short time from this token; run the job again in a few minutes.");
+    }
+    if (status === 403) return { action: "skipped", reason: `GitHub answered 403 (${error63.message.split("\n")[0]}): the token may not comment here, as on pull requests from forks.` };
+    throw apiError("comment", `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error63);
+  }
+}
+
 // lab/github/trust.ts
+import { constants as constants3 } from "node:fs";
+import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
+import { join as join2 } from "node:path";
 var prInfoSchema = external_exports.object({ prNumber: external_exports.number().int().positive(), headSha: external_exports.string().regex(/^[0-9a-f]{40}$/), baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional() }).strict();
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
 var step = "comment: artifact";
