@@ -21,6 +21,10 @@ export const baselineKeySchema = z
     decoder: z.string().min(1),
     /** rustc and its LLVM for a Rust decoder; the C compiler for a libdeflate under test. */
     toolchain: z.string().min(1),
+    /** How decodes were timed, when not into the lab's buffer in-process (absent: in-process, as before it existed). */
+    regime: z.enum(['process', 'in-process-allocating']).optional(),
+    /** The decoder's threads, when not 1. */
+    threads: z.number().int().min(2).optional(),
   })
   .strict();
 export type BaselineKey = z.infer<typeof baselineKeySchema>;
@@ -69,6 +73,8 @@ export function baselineKey(results: BenchResults, dataset: DatasetResult): Base
     libdeflateVersion: results.libdeflate.version,
     decoder: results.head.name,
     toolchain: results.head.rustc ? `${results.head.rustc}; LLVM ${results.head.llvm}` : (results.head.compiler ?? 'unknown'),
+    ...(results.mode !== 'in-process' ? { regime: results.mode } : {}),
+    ...((results.head.threads ?? 1) > 1 ? { threads: results.head.threads } : {}),
   };
 }
 

@@ -31,6 +31,7 @@ export const samplingDefaults = {
   minimumEffect: 0.005,
   maximumMargin: 0.03,
   memoryLimitMb: 4096,
+  compareAcrossThreads: false,
 };
 
 export const benchConfigSchema = z
@@ -61,6 +62,8 @@ export const benchConfigSchema = z
         maximumMargin: z.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
         /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
         memoryLimitMb: z.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+        /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
+        compareAcrossThreads: z.boolean().default(samplingDefaults.compareAcrossThreads),
       })
       .strict()
       .default(samplingDefaults),

@@ -12,7 +12,8 @@ import { cCompiler } from '../build/toolchain.js';
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
-  | { name: string; kind: 'libdeflate' | 'cabi'; library: string }
+  /** cabi/libdeflate decode into the lab's pre-mapped buffer; owned/libdeflate-alloc allocate their output per decode. */
+  | { name: string; kind: 'libdeflate' | 'cabi' | 'owned' | 'libdeflate-alloc'; library: string }
   | { name: string; kind: 'cli'; argv: string[] };
 
 export interface HarnessRun {

@@ -38,7 +38,18 @@ export const verdictSchema = z.object({
 
 const machineSchema = z.object({ os: z.string(), osRelease: z.string(), arch: z.string(), cpuModel: z.string(), logicalCpus: z.number().int() });
 const libdeflateSchema = z.object({ name: z.string(), version: z.string(), source: z.string(), buildSystem: z.string(), compiler: z.string(), cflags: z.string() });
-const decoderSchema = z.object({ name: z.string(), adapter: z.string(), description: z.string(), rustc: z.string().nullable(), llvm: z.string().nullable(), compiler: z.string().nullable() });
+const decoderSchema = z.object({
+  name: z.string(),
+  adapter: z.string(),
+  description: z.string(),
+  rustc: z.string().nullable(),
+  llvm: z.string().nullable(),
+  compiler: z.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: z.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: z.object({ call: z.string(), output: z.enum(['vec', 'slice']), package: z.string(), cargoToml: z.string(), libRs: z.string() }).optional(),
+});
 
 const datasetBase = {
   name: z.string(),
@@ -100,6 +111,19 @@ export const integrityResultSchema = z.object({
 });
 export type IntegrityResult = z.infer<typeof integrityResultSchema>;
 
+/**
+ * Whether a ratio between two contenders means what it says: not when either accepted a corrupted member (the
+ * integrity gate), nor between different thread counts unless the config asked for that (then it is labelled).
+ */
+export function comparability(results: Pick<BenchResults, 'integrity' | 'settings'>, sides: ReadonlyArray<{ name: string; threads?: number }>): { notComparable: string[]; label: string | null } {
+  const careless = notComparableContenders(results);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(' vs ')} threads`);
+  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(' vs ')} threads` : null };
+}
+
 /** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
 export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
   return new Map(results.integrity?.contenders.flatMap((entry) => (entry.notComparable ? [[entry.name, entry.notComparable] as const] : [])) ?? []);
@@ -111,7 +135,8 @@ export const resultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   createdAt: z.string(),
   machine: machineSchema,
-  mode: z.enum(['in-process', 'process']),
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: z.enum(['in-process', 'process', 'in-process-allocating']),
   libdeflate: libdeflateSchema,
   head: decoderSchema,
   base: decoderSchema.nullable(),
@@ -126,6 +151,7 @@ export const resultsSchema = z.object({
     verdictConfidence: z.number(),
     minimumEffect: z.number().optional(),
     maximumMargin: z.number().optional(),
+    compareAcrossThreads: z.boolean().optional(),
   }),
   datasets: z.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */

@@ -32,12 +32,12 @@ export interface Side {
   name: string;
   contender: (input: string) => HarnessContender;
   summary: DecoderSummary;
-  /** Whether it can only be timed as a whole process. */
-  cli: boolean;
+  /** How its decodes are timed: into the lab's buffer, allocating its own output, or as a whole process. */
+  regime: BenchResults['mode'];
 }
 
-function fillCommand(template: readonly string[], bin: string, input: string): string[] {
-  return template.map((arg) => arg.replaceAll('{bin}', bin).replaceAll('{input}', input));
+function fillCommand(template: readonly string[], bin: string, input: string, threads: number): string[] {
+  return template.map((arg) => arg.replaceAll('{bin}', bin).replaceAll('{input}', input).replaceAll('{threads}', String(threads)));
 }
 
 async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder']): Promise<Side> {
@@ -47,27 +47,40 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
       role,
       name: decoder.name,
       contender: () => ({ name: decoder.name, kind: 'libdeflate', library: build.sharedLibraryPath }),
-      summary: { name: decoder.name, adapter: 'libdeflate', description: `libdeflate ${build.version} from ${build.source}`, rustc: null, llvm: null, compiler: build.compiler },
-      cli: false,
+      summary: { name: decoder.name, adapter: 'libdeflate', description: `libdeflate ${build.version} from ${build.source}`, rustc: null, llvm: null, compiler: build.compiler, threads: 1 },
+      regime: 'in-process',
     };
   }
   const build = await buildCargoDecoder(decoder);
-  const summary = { name: build.name, adapter: build.adapter, description: build.description, rustc: build.toolchain.rustc, llvm: build.toolchain.llvm, compiler: null };
-  if (build.adapter === 'cabi') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library: build.artifactPath }), summary, cli: false };
+  const summary = {
+    name: build.name,
+    adapter: build.adapter,
+    description: build.rust ? `${build.description}, called as \`${build.rust.call}\` through a generated shim` : build.description,
+    rustc: build.toolchain.rustc,
+    llvm: build.toolchain.llvm,
+    compiler: null,
+    threads: decoder.threads,
+    ...(build.rust ? { rust: build.rust } : {}),
+  };
+  const library = build.artifactPath;
+  if (build.adapter === 'cabi' || build.rust?.output === 'slice') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library }), summary, regime: 'in-process' };
+  if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: 'owned', library }), summary, regime: 'in-process-allocating' };
   const command = build.command!;
-  return { role, name: build.name, contender: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, build.artifactPath, input) }), summary, cli: true };
+  return { role, name: build.name, contender: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, library, input, decoder.threads) }), summary, regime: 'process' };
 }
 
-function referenceSide(reference: LibdeflateBuild, processMode: boolean): Side {
+/** libdeflate in the head's regime: into the lab's buffer, a fresh allocation per decode, or its own gzip program. */
+function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side {
   const name = `libdeflate-${reference.version}`;
-  const summary = { name, adapter: processMode ? 'cli' : 'libdeflate', description: reference.source, rustc: null, llvm: null, compiler: reference.compiler };
-  if (!processMode) return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }), summary, cli: false };
+  const summary = { name, adapter: regime === 'process' ? 'cli' : 'libdeflate', description: reference.source, rustc: null, llvm: null, compiler: reference.compiler, threads: 1 };
+  if (regime === 'in-process') return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }), summary, regime };
+  if (regime === 'in-process-allocating') return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate-alloc', library: reference.sharedLibraryPath }), summary, regime };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
     throw new LabError('bench: contenders', `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`, 'build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.');
   }
   // A CLI decoder is timed as a whole process, so libdeflate is too (through its own gzip program): like for like.
-  return { role: 'libdeflate', name, contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary, cli: true };
+  return { role: 'libdeflate', name, contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary, regime };
 }
 
 /** Builds every contender of a config (also for `calibrate`, which measures each against itself). */
@@ -75,16 +88,16 @@ export async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; 
   const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
   const head = await buildSide('head', config.decoder);
   const base = config.base ? await buildSide('base', config.base) : undefined;
-  if (base && base.cli !== head.cli) {
-    throw new LabError('bench: config', 'decoder and base use different adapter kinds (one cli, one in-process).', 'give base the same adapter kind as decoder so the three are timed alike.');
+  if (base && base.regime !== head.regime) {
+    throw new LabError('bench: config', `decoder and base are timed differently (${head.regime} vs ${base.regime}).`, 'give base the same adapter (and rust output shape) as decoder so the three are timed alike.');
   }
-  const libdeflate = referenceSide(reference, head.cli);
+  const libdeflate = referenceSide(reference, head.regime);
   const sides = [head, ...(base ? [base] : []), libdeflate];
   const names = sides.map((side) => side.name);
   if (new Set(names).size !== names.length) {
     throw new LabError('bench: config', `contender names must be unique, got ${names.join(', ')} (the reference is named after its version).`, 'rename decoder or base.');
   }
-  return { sides, reference, mode: head.cli ? 'process' : 'in-process' };
+  return { sides, reference, mode: head.regime };
 }
 
 /** The requested datasets from the folder's manifest, preparing those missing at this scale. */
@@ -194,7 +207,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
           ...headVsBaseComparison,
           verdict: notComparableVerdict(
             headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios])),
-            [head, base!].flatMap((side) => (notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [])),
+            [
+              ...[head, base!].flatMap((side) => (notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [])),
+              ...(head.summary.threads !== base!.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base!.summary.threads}`] : []),
+            ],
           ),
         }
       : null;
@@ -246,6 +262,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
       maximumMargin: settings.maximumMargin,
+      compareAcrossThreads: settings.compareAcrossThreads,
     },
     datasets: results,
     integrity,

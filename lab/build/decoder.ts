@@ -9,6 +9,7 @@ import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { commandLine, tail } from '../core/process.js';
 import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
+import { generateRustShim, rustAdapterSchema } from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
 
 export const contenderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
@@ -22,6 +23,8 @@ export const cargoAdapterSchema = z.discriminatedUnion('kind', [
     binary: z.string().min(1),
     command: z.array(z.string()).min(1).default(['{bin}', '-d', '-c', '{input}']),
   }),
+  /** A Rust library called through a shim crate the lab generates (lab/build/rust-shim.ts). */
+  rustAdapterSchema,
 ]);
 
 export const cargoDecoderSchema = z.object({
@@ -35,19 +38,23 @@ export const cargoDecoderSchema = z.object({
   package: z.string().optional(),
   features: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  /** Threads the decoder may use (passed as `threads` to a rust call and `{threads}` in a cli command). */
+  threads: z.number().int().min(1).max(1024).default(1),
   adapter: cargoAdapterSchema,
 });
 export type CargoDecoderSpec = z.infer<typeof cargoDecoderSchema>;
 
 export const decoderBuildSchema = z.object({
   name: z.string(),
-  adapter: z.enum(['cabi', 'cli']),
+  adapter: z.enum(['cabi', 'cli', 'rust']),
   description: z.string(),
   /** File name of the artifact inside the build folder. */
   artifact: z.string(),
   command: z.array(z.string()).nullable(),
   toolchain: z.object({ rustc: z.string(), release: z.string(), llvm: z.string(), commitHash: z.string(), host: z.string() }),
   cacheKey: z.string(),
+  /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
+  rust: z.object({ call: z.string(), output: z.enum(['vec', 'slice']), package: z.string(), cargoToml: z.string(), libRs: z.string() }).optional(),
 });
 export type DecoderBuildRecord = z.infer<typeof decoderBuildSchema>;
 export interface DecoderBuild extends DecoderBuildRecord {
@@ -95,7 +102,7 @@ export function pickArtifact(messages: readonly CargoArtifactMessage[], adapter:
   for (const message of messages) {
     if (message.reason !== 'compiler-artifact') continue;
     const kinds = message.target?.kind ?? [];
-    if (adapter.kind === 'cabi' && kinds.includes('cdylib')) {
+    if ((adapter.kind === 'cabi' || adapter.kind === 'rust') && kinds.includes('cdylib')) {
       return message.filenames?.find((file) => /\.(so|dylib)$/.test(file));
     }
     if (adapter.kind === 'cli' && kinds.includes('bin') && message.target?.name === adapter.binary && message.executable) {
@@ -129,7 +136,13 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     throw new LabError(name, `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ${said || 'no Rust toolchain'}.`, env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : 'install Rust (rustup, or Debian: apt-get install rustc cargo).');
   }
   const toolchain: RustToolchain = parseRustcVersion(String(rustcText.stdout));
-  const key = cacheKey({ tree: await hashTree(project.dir), toolchain, spec: { ...spec, name: undefined }, rustflags: env.RUSTFLAGS ?? '' });
+  // The rust adapter builds the lab's shim crate, which depends on the project: both trees key the build.
+  const shim =
+    spec.adapter.kind === 'rust'
+      ? await generateRustShim(project.dir, { name: spec.name, package: spec.package, features: spec.features, adapter: spec.adapter, threads: spec.threads, env })
+      : undefined;
+  const buildDir = shim?.dir ?? project.dir;
+  const key = cacheKey({ tree: await hashTree(project.dir), shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null, toolchain, spec: { ...spec, name: undefined }, rustflags: env.RUSTFLAGS ?? '' });
   const finalDir = join(cacheRoot(), 'builds', `decoder-${spec.name}-${key}`);
   const cached = await readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
   if (cached) {
@@ -138,14 +151,19 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   }
 
   progress.update(`cargo build --release (${toolchain.rustc})`);
-  const targetDir = join(cacheRoot(), 'cargo-target', sha256Hex(project.dir).slice(0, 16));
+  const targetDir = join(cacheRoot(), 'cargo-target', sha256Hex(buildDir).slice(0, 16));
   const args = ['build', '--release', '--message-format=json-render-diagnostics'];
-  if (spec.package) args.push('--package', spec.package);
-  if (spec.features.length) args.push('--features', spec.features.join(','));
-  const cargo = await execa('cargo', args, { cwd: project.dir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: 'ignore' });
+  // The shim names the package and its features in its own Cargo.toml.
+  if (spec.package && !shim) args.push('--package', spec.package);
+  if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
+  const cargo = await execa('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: 'ignore' });
   if (cargo.failed) {
     progress.done('failed');
-    throw new LabError(name, `cargo build ${cargo.exitCode !== undefined ? `exited with code ${cargo.exitCode}` : 'could not start'}.\n--- last lines of its output ---\n${tail(String(cargo.stderr ?? ''))}\n---`, `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`);
+    throw new LabError(
+      name,
+      `cargo build ${shim ? 'of the generated shim ' : ''}${cargo.exitCode !== undefined ? `exited with code ${cargo.exitCode}` : 'could not start'}.\n--- last lines of its output ---\n${tail(String(cargo.stderr ?? ''))}\n---`,
+      shim ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${commandLine('cargo', args, buildDir)}` : `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`,
+    );
   }
   const messages = String(cargo.stdout)
     .split('\n')
@@ -158,8 +176,8 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     });
   const artifact = pickArtifact(messages, spec.adapter);
   if (!artifact) {
-    const wanted = spec.adapter.kind === 'cabi' ? 'a cdylib (crate-type = ["cdylib"])' : `a binary named ${spec.adapter.binary}`;
-    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === 'cabi' ? 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the cli adapter.' : 'set adapter.binary to the name of the [[bin]] target.');
+    const wanted = spec.adapter.kind === 'cli' ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
+    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === 'cli' ? 'set adapter.binary to the name of the [[bin]] target.' : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
   }
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
   const temp = await mkdtemp(`${finalDir}.tmp-`);
@@ -175,6 +193,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
       command: spec.adapter.kind === 'cli' ? spec.adapter.command : null,
       toolchain,
       cacheKey: key,
+      ...(shim && spec.adapter.kind === 'rust' ? { rust: { call: spec.adapter.call, output: spec.adapter.output, package: shim.package, cargoToml: shim.cargoToml, libRs: shim.libRs } } : {}),
     };
     await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
     await publishBuild(temp, finalDir);

@@ -12,27 +12,51 @@ async function debianRegistryHas(crates: readonly string[]): Promise<boolean> {
 }
 
 /**
- * Writes the miniz_oxide C-ABI shim (lab/build/shims/miniz-oxide) into the cache
- * as a cargo project and returns its decoder spec. Where Debian's cargo registry
- * has the crates, the project is pointed at it and built offline; elsewhere
- * cargo fetches them from crates.io as usual.
+ * Copies a cargo project of the lab's into the cache under `name`. Where Debian's cargo registry has its crates, the
+ * copy is pointed at it and builds offline; elsewhere cargo fetches them from crates.io as usual.
  */
-export async function materializeMinizOxideShim(options: { flipByte?: boolean; name?: string; features?: Array<'skip-crc32' | 'skip-isize'> } = {}): Promise<CargoDecoderSpec> {
-  const dir = join(cacheRoot(), 'shims', 'miniz-oxide');
+async function materializeCrate(source: string, name: string, crates: readonly string[]): Promise<string> {
+  const dir = join(cacheRoot(), 'shims', name);
   await mkdir(dir, { recursive: true });
-  await cp(join(projectRoot(), 'lab', 'build', 'shims', 'miniz-oxide'), dir, { recursive: true });
-  if (await debianRegistryHas(['miniz_oxide', 'adler', 'crc32fast', 'cfg-if'])) {
+  await cp(source, dir, { recursive: true });
+  if (await debianRegistryHas(crates)) {
     await mkdir(join(dir, '.cargo'), { recursive: true });
     await writeFile(
       join(dir, '.cargo', 'config.toml'),
       `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = "${DEBIAN_CARGO_REGISTRY}"\n\n[net]\noffline = true\n`,
     );
   }
+  return dir;
+}
+
+const MINIZ_CRATES = ['miniz_oxide', 'adler', 'crc32fast', 'cfg-if'];
+
+/** The miniz_oxide C-ABI shim (lab/build/shims/miniz-oxide) as a cargo decoder spec. */
+export async function materializeMinizOxideShim(options: { flipByte?: boolean; name?: string; features?: Array<'skip-crc32' | 'skip-isize'> } = {}): Promise<CargoDecoderSpec> {
+  const dir = await materializeCrate(join(projectRoot(), 'lab', 'build', 'shims', 'miniz-oxide'), 'miniz-oxide', MINIZ_CRATES);
   return {
     name: options.name ?? (options.flipByte ? 'miniz_oxide-flipbyte' : 'miniz_oxide'),
     cargo: { path: dir },
     features: [...(options.flipByte ? ['flip-byte'] : []), ...(options.features ?? [])],
     env: {},
+    threads: 1,
     adapter: { kind: 'cabi' },
+  };
+}
+
+/**
+ * examples/gzippy-shape (gzippy's API over miniz_oxide) in the cache, called through the rust adapter: `vec` as
+ * gzippy is called (`decompress_with_threads(input, threads)`), `slice` through its `decompress_into`.
+ */
+export async function materializeGzippyShape(options: { name?: string; output?: 'vec' | 'slice'; folder?: string } = {}): Promise<CargoDecoderSpec> {
+  const dir = await materializeCrate(join(projectRoot(), 'examples', 'gzippy-shape'), options.folder ?? 'gzippy-shape', MINIZ_CRATES);
+  const output = options.output ?? 'vec';
+  return {
+    name: options.name ?? `gzippy-shape-${output}`,
+    cargo: { path: dir },
+    features: [],
+    env: {},
+    threads: 1,
+    adapter: { kind: 'rust', call: output === 'vec' ? 'gzippy::decompress_with_threads(input, threads)' : 'gzippy::decompress_into(input, output)', output },
   };
 }

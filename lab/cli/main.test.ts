@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readResults } from '../bench/results.js';
 import { decideChange, inJobNoise } from '../stats/index.js';
-import { materializeMinizOxideShim } from '../build/shim.js';
+import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 
 /** The CLI as a user runs it: a separate process, its stdout, stderr and exit code. */
@@ -194,6 +194,41 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(verdict.reason!, /^not comparable: head \(shim-careless\) does not verify the CRC32/);
     assert.match(run.stdout, /⚠️ Not comparable: shim-careless accepted a corrupted member/);
     assert.match(run.stdout, /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /);
+  });
+
+  it('calls a Rust API through the shim it generates, in the allocating regime, with libdeflate timed alike', async () => {
+    const shape = await materializeGzippyShape();
+    const rust = { cargo: shape.cargo, adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' } };
+    const config = await writeConfig('rust-three-way', { schemaVersion: 1, libdeflate: reference, base: { name: 'shape-base', ...rust }, decoder: { name: 'shape-head', ...rust }, bench: { ...quickBench, rounds: 6 } });
+    const json = join(work, 'rust-three-way.json');
+    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    assert.equal(run.code, 0, run.stderr);
+    const results = await readResults(json);
+    assert.equal(results.mode, 'in-process-allocating');
+    assert.equal(results.datasets[0]!.verified, true);
+    assert.deepEqual(results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length), [12, 12, 12]);
+    assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
+    assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
+    assert.match(results.head.rust!.libRs, /perf_lab_gzip_decompress_owned/);
+    assert.ok(results.integrity!.contenders.every((entry) => entry.notComparable === null), JSON.stringify(results.integrity));
+    assert.match(run.stdout, /^Regime: every side allocates its output on each decode \(libdeflate too\), and that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$/m);
+  });
+
+  it('passes threads to a CLI decoder and refuses a ratio across thread counts unless asked', async () => {
+    // The command decodes only when {threads} arrived as 4.
+    const cli = { kind: 'cli', binary: 'perf-lab-gunzip', command: ['sh', '-c', 'test "$1" = 4 && exec "$2" "$3"', 'sh', '{threads}', '{bin}', '{input}'] };
+    const decoder = { name: 'four-threads', cargo: { path: shimPath }, threads: 4, adapter: cli };
+    for (const compareAcrossThreads of [false, true]) {
+      const config = await writeConfig(`threads-${compareAcrossThreads}`, { schemaVersion: 1, libdeflate: reference, decoder, bench: { ...quickBench, compareAcrossThreads } });
+      const json = join(work, `threads-${compareAcrossThreads}.json`);
+      const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+      assert.equal(run.code, 0, run.stderr);
+      const results = await readResults(json);
+      assert.equal(results.head.threads, 4);
+      assert.equal(results.datasets[0]!.verified, true);
+      if (compareAcrossThreads) assert.match(run.stdout, /\| \*\*\d\.\d{3}\*\* \(\d\.\d{3}–\d\.\d{3}\) \(cross-thread: 4 vs 1 threads\) \|/);
+      else assert.match(run.stdout, /\| ⚠️ not comparable: 4 vs 1 threads \(measured \d\.\d{3}\) \|/);
+    }
   });
 
   it('runs the code-generation step before cargo build, and stops with its log when it fails', async () => {

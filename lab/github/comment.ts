@@ -1,5 +1,5 @@
 import type { BenchResults } from '../bench/results.js';
-import { compactTable, escapeCell, integrityNotes, methodDetails, ratioTable, reportTitle, summaryLine, withoutAbsolutePaths } from '../report/index.js';
+import { compactTable, escapeCell, integrityNotes, regimeLine, methodDetails, ratioTable, reportTitle, summaryLine, withoutAbsolutePaths } from '../report/index.js';
 import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';
 
@@ -28,6 +28,7 @@ export function renderComment(
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    regimeLine(results),
     ...integrityNotes(results),
     ...(commits ? [commits] : []),
     `<details><summary>Method, machine, toolchains and the full table</summary>\n\n${details}\n\n</details>`,

@@ -1,5 +1,5 @@
 import type { Drift } from '../baselines/index.js';
-import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../bench/results.js';
+import { comparability, notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../bench/results.js';
 import { relativeHalfWidth } from '../stats/index.js';
 
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
@@ -27,19 +27,20 @@ export function formatBytes(bytes: number): string {
 const mbps = (value: number | null | undefined) => (value === null || value === undefined ? '—' : value.toFixed(1));
 const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
-/** A ratio with its interval, or, when a side of it does not verify its input, that first and the number only as measured. */
-function ratioCell(comparison: Comparison | null, careless: readonly string[] = []): string {
+/** A ratio with its interval; when it does not mean what it says (see comparability), why first and the number only as measured. */
+function ratioCell(comparison: Comparison | null, view: { notComparable: string[]; label: string | null } = { notComparable: [], label: null }): string {
   if (!comparison) return '—';
   const { estimate, low, high } = comparison.interval;
-  if (careless.length) return `⚠️ not comparable: ${careless.map(escapeCell).join(', ')} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
-  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})`;
+  if (view.notComparable.length) return `⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')} (measured ${estimate.toFixed(3)})`;
+  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`;
 }
 
-/** Which of the named sides are not comparable. */
-const carelessOf = (results: BenchResults, ...names: Array<string | undefined>) => {
-  const careless = notComparableContenders(results);
-  return names.filter((name): name is string => name !== undefined && careless.has(name));
-};
+/** Comparability of a ratio between two roles of the run. */
+const between = (results: BenchResults, ...roles: Array<'head' | 'base' | 'libdeflate'>) =>
+  comparability(
+    results,
+    roles.map((role) => (role === 'libdeflate' ? { name: results.libdeflate.name, threads: 1 } : role === 'base' ? results.base! : results.head)),
+  );
 
 /** One line per contender the gate caught, for under the table. */
 export function integrityNotes(results: BenchResults): string[] {
@@ -84,7 +85,7 @@ export function ratioTable(results: BenchResults): string {
   if (!results.base) {
     const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, '|---|---:|---:|---:|---:|---|'];
     for (const dataset of results.datasets) {
-      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, between(results, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines.join('\n');
   }
@@ -97,7 +98,7 @@ export function ratioTable(results: BenchResults): string {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, between(results, 'head', 'libdeflate'))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, 'base', 'libdeflate'))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
     );
   }
   return lines.join('\n');
@@ -143,7 +144,7 @@ export function methodDetails(results: BenchResults): string {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === 'in-process' ? 'in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode' : 'whole process (CLI), every side through its command-line program'}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
@@ -169,6 +170,20 @@ export function methodDetails(results: BenchResults): string {
   return parts.join('\n');
 }
 
+const REGIME_DETAIL: Record<BenchResults['mode'], string> = {
+  'in-process': 'in-process (C ABI), decode call only, into the lab\'s pre-mapped output buffer, output out of cache and input in cache at the start of each decode',
+  'in-process-allocating':
+    'in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output\'s page faults are timed, freeing is not; input in cache at the start of each decode',
+  process: 'whole process (CLI), every side through its command-line program',
+};
+
+/** The timing regime in one line, for under the table. */
+export function regimeLine(results: BenchResults): string {
+  const threads = [results.head, ...(results.base ? [results.base] : [])].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(', ');
+  const regime = { 'in-process': 'every side decodes into the lab\'s pre-mapped buffer (decode call only)', 'in-process-allocating': 'every side allocates its output on each decode (libdeflate too), and that allocation is timed', process: 'every side is a whole process (start-up and output pipe timed)' }[results.mode];
+  return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`;
+}
+
 export function reportTitle(results: BenchResults): string {
   const { head, base, libdeflate } = results;
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`;
@@ -177,7 +192,7 @@ export function reportTitle(results: BenchResults): string {
 /** The full markdown report of one benchmark run. */
 export function markdownReport(results: BenchResults): string {
   const notes = integrityNotes(results);
-  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), ...(notes.length ? ['', ...notes] : []), '', methodDetails(results)].join('\n')}\n`;
+  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', regimeLine(results), ...(notes.length ? ['', ...notes] : []), '', methodDetails(results)].join('\n')}\n`;
 }
 
 /**
@@ -186,12 +201,12 @@ export function markdownReport(results: BenchResults): string {
  * libdeflate MB/s and their ratio).
  */
 export function compactTable(results: BenchResults): string {
-  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
-  const ratio = (comparison: Comparison | null) => (comparison && careless.length ? ratioCell(comparison, careless) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
+  const view = between(results, 'head', 'libdeflate');
+  const ratio = (comparison: Comparison | null) => (comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
   if (!results.base) {
     const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), '', ''];
+      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate, view)] : [failureCell(dataset), '', ''];
       lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
     }
     return lines.join('\n');

@@ -973,7 +973,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1033,7 +1033,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -3514,7 +3514,7 @@ var require_data_url = __commonJS({
       const buffer = Buffer.from(data, "base64");
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
-    function collectAnHTTPQuotedString(input2, position, extractValue) {
+    function collectAnHTTPQuotedString(input2, position, extractValue2) {
       const positionStart = position.position;
       let value = "";
       assert2(input2[position.position] === '"');
@@ -3542,7 +3542,7 @@ var require_data_url = __commonJS({
           break;
         }
       }
-      if (extractValue) {
+      if (extractValue2) {
         return value;
       }
       return input2.slice(positionStart, position.position);
@@ -16240,7 +16240,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16298,7 +16298,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify
+      stringify: stringify2
     };
   }
 });
@@ -16444,7 +16444,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify } = require_util6();
+    var { stringify: stringify2 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16487,7 +16487,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -23017,7 +23017,7 @@ var require_ms = __commonJS({
       options2 = options2 || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse5(val);
+        return parse6(val);
       } else if (type === "number" && isFinite(val)) {
         return options2.long ? fmtLong(val) : fmtShort(val);
       }
@@ -23025,7 +23025,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse5(str) {
+    function parse6(str) {
       str = String(str);
       if (str.length > 100) {
         return;
@@ -24262,7 +24262,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse5(command, args, options2) {
+    function parse6(command, args, options2) {
       if (args && !Array.isArray(args)) {
         options2 = args;
         args = null;
@@ -24281,7 +24281,7 @@ var require_parse2 = __commonJS({
       };
       return options2.shell ? parsed : parseNonShell(parsed);
     }
-    module.exports = parse5;
+    module.exports = parse6;
   }
 });
 
@@ -24340,16 +24340,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp = __require("child_process");
-    var parse5 = require_parse2();
+    var parse6 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options2) {
-      const parsed = parse5(command, args, options2);
+      const parsed = parse6(command, args, options2);
       const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options2) {
-      const parsed = parse5(command, args, options2);
+      const parsed = parse6(command, args, options2);
       const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -24357,7 +24357,7 @@ var require_cross_spawn = __commonJS({
     module.exports = spawn3;
     module.exports.spawn = spawn3;
     module.exports.sync = spawnSync2;
-    module.exports._parse = parse5;
+    module.exports._parse = parse6;
     module.exports._enoent = enoent;
   }
 });
@@ -28879,18 +28879,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse5(schema, value, ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -30385,7 +30385,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse5 = inst._zod.parse;
+  const parse6 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -30399,7 +30399,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse5(payload, ctx);
+    return parse6(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -47333,7 +47333,18 @@ var verdictSchema = external_exports.object({
 });
 var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
 var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
-var decoderSchema = external_exports.object({ name: external_exports.string(), adapter: external_exports.string(), description: external_exports.string(), rustc: external_exports.string().nullable(), llvm: external_exports.string().nullable(), compiler: external_exports.string().nullable() });
+var decoderSchema = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+});
 var datasetBase = {
   name: external_exports.string(),
   label: external_exports.string(),
@@ -47391,7 +47402,8 @@ var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   createdAt: external_exports.string(),
   machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
   libdeflate: libdeflateSchema,
   head: decoderSchema,
   base: decoderSchema.nullable(),
@@ -47405,7 +47417,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number(),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional()
+    maximumMargin: external_exports.number().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */
@@ -48002,7 +48015,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse5 }) => parse5(line, result));
+      parsers12.some(({ parse: parse6 }) => parse6(line, result));
     }
   });
   return result;
@@ -58540,6 +58553,22 @@ function cacheRoot() {
   return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join3(projectRoot(), ".perf-lab");
 }
 
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// lab/build/rust-shim.ts
+var rustAdapterSchema = external_exports.object({
+  kind: external_exports.literal("rust"),
+  /**
+   * A Rust expression over `input: &[u8]` and `threads: usize` (and `output: &mut [u8]` when output is "slice"),
+   * e.g. `gzippy::decompress_with_threads(input, threads)`. It returns the output (`Vec<u8>`, `Result<Vec<u8>, E>`,
+   * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
+   */
+  call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
+  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  output: external_exports.enum(["vec", "slice"]).default("vec")
+}).strict();
+
 // lab/build/decoder.ts
 var contenderNameSchema = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, "must be 1-64 letters, digits, _ . + - (no spaces)");
 var cargoAdapterSchema = external_exports.discriminatedUnion("kind", [
@@ -58550,7 +58579,9 @@ var cargoAdapterSchema = external_exports.discriminatedUnion("kind", [
     kind: external_exports.literal("cli"),
     binary: external_exports.string().min(1),
     command: external_exports.array(external_exports.string()).min(1).default(["{bin}", "-d", "-c", "{input}"])
-  })
+  }),
+  /** A Rust library called through a shim crate the lab generates (lab/build/rust-shim.ts). */
+  rustAdapterSchema
 ]);
 var cargoDecoderSchema = external_exports.object({
   name: contenderNameSchema,
@@ -58563,17 +58594,21 @@ var cargoDecoderSchema = external_exports.object({
   package: external_exports.string().optional(),
   features: external_exports.array(external_exports.string()).default([]),
   env: external_exports.record(external_exports.string(), external_exports.string()).default({}),
+  /** Threads the decoder may use (passed as `threads` to a rust call and `{threads}` in a cli command). */
+  threads: external_exports.number().int().min(1).max(1024).default(1),
   adapter: cargoAdapterSchema
 });
 var decoderBuildSchema = external_exports.object({
   name: external_exports.string(),
-  adapter: external_exports.enum(["cabi", "cli"]),
+  adapter: external_exports.enum(["cabi", "cli", "rust"]),
   description: external_exports.string(),
   /** File name of the artifact inside the build folder. */
   artifact: external_exports.string(),
   command: external_exports.array(external_exports.string()).nullable(),
   toolchain: external_exports.object({ rustc: external_exports.string(), release: external_exports.string(), llvm: external_exports.string(), commitHash: external_exports.string(), host: external_exports.string() }),
-  cacheKey: external_exports.string()
+  cacheKey: external_exports.string(),
+  /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
+  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
 });
 
 // node_modules/tar/dist/esm/index.min.js
@@ -61576,7 +61611,8 @@ var samplingDefaults = {
   verdictConfidence: 0.99,
   minimumEffect: 5e-3,
   maximumMargin: 0.03,
-  memoryLimitMb: 4096
+  memoryLimitMb: 4096,
+  compareAcrossThreads: false
 };
 var benchConfigSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -61603,7 +61639,9 @@ var benchConfigSchema = external_exports.object({
     /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
     maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
-    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb)
+    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+    /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
+    compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)
 }).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, { message: "base.name must differ from decoder.name", path: ["base", "name"] }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, { message: "minBatches must not exceed maxBatches", path: ["bench", "minBatches"] });
 
@@ -62372,7 +62410,7 @@ function expand(template, context3) {
     return template.replace(/\/$/, "");
   }
 }
-function parse3(options2) {
+function parse4(options2) {
   let method = options2.method.toUpperCase();
   let url2 = (options2.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options2.headers);
@@ -62436,7 +62474,7 @@ function parse3(options2) {
   );
 }
 function endpointWithDefaults(defaults2, route, options2) {
-  return parse3(merge2(defaults2, route, options2));
+  return parse4(merge2(defaults2, route, options2));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -62445,7 +62483,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge2.bind(null, DEFAULTS2),
-    parse: parse3
+    parse: parse4
   });
 }
 var endpoint = withDefaults(null, DEFAULTS);
@@ -62491,7 +62529,7 @@ var NullObject = /* @__PURE__ */ (() => {
   C2.prototype = /* @__PURE__ */ Object.create(null);
   return C2;
 })();
-function parse4(header, options2) {
+function parse5(header, options2) {
   const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
   const len = header.length;
   let valueStart = options2?.start ?? 0;
@@ -63127,7 +63165,7 @@ async function getResponseData(response) {
   if (!contentType) {
     return response.text().catch(noop3);
   }
-  const mimetype = parse4(contentType);
+  const mimetype = parse5(contentType);
   if (isJSONResponse(mimetype)) {
     let text = "";
     try {

@@ -973,7 +973,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1033,7 +1033,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -3514,7 +3514,7 @@ var require_data_url = __commonJS({
       const buffer = Buffer.from(data, "base64");
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
-    function collectAnHTTPQuotedString(input2, position, extractValue) {
+    function collectAnHTTPQuotedString(input2, position, extractValue2) {
       const positionStart = position.position;
       let value = "";
       assert2(input2[position.position] === '"');
@@ -3542,7 +3542,7 @@ var require_data_url = __commonJS({
           break;
         }
       }
-      if (extractValue) {
+      if (extractValue2) {
         return value;
       }
       return input2.slice(positionStart, position.position);
@@ -16240,7 +16240,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16298,7 +16298,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify
+      stringify: stringify2
     };
   }
 });
@@ -16444,7 +16444,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify } = require_util6();
+    var { stringify: stringify2 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16487,7 +16487,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -19318,7 +19318,7 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step5 = (i3) => new Promise((resolve8, reject) => {
+      const step6 = (i3) => new Promise((resolve8, reject) => {
         if (i3 === pathEnv.length)
           return opt.all && found.length ? resolve8(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i3];
@@ -19329,7 +19329,7 @@ var require_which = __commonJS({
       });
       const subStep = (p3, i3, ii2) => new Promise((resolve8, reject) => {
         if (ii2 === pathExt.length)
-          return resolve8(step5(i3 + 1));
+          return resolve8(step6(i3 + 1));
         const ext = pathExt[ii2];
         isexe(p3 + ext, { pathExt: pathExtExe }, (er2, is2) => {
           if (!er2 && is2) {
@@ -19341,7 +19341,7 @@ var require_which = __commonJS({
           return resolve8(subStep(p3, i3, ii2 + 1));
         });
       });
-      return cb ? step5(0).then((res) => cb(null, res), cb) : step5(0);
+      return cb ? step6(0).then((res) => cb(null, res), cb) : step6(0);
     };
     var whichSync = (cmd, opt) => {
       opt = opt || {};
@@ -19550,7 +19550,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse5(command, args, options2) {
+    function parse6(command, args, options2) {
       if (args && !Array.isArray(args)) {
         options2 = args;
         args = null;
@@ -19569,7 +19569,7 @@ var require_parse2 = __commonJS({
       };
       return options2.shell ? parsed : parseNonShell(parsed);
     }
-    module.exports = parse5;
+    module.exports = parse6;
   }
 });
 
@@ -19628,16 +19628,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp3 = __require("child_process");
-    var parse5 = require_parse2();
+    var parse6 = require_parse2();
     var enoent = require_enoent();
     function spawn3(command, args, options2) {
-      const parsed = parse5(command, args, options2);
+      const parsed = parse6(command, args, options2);
       const spawned = cp3.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options2) {
-      const parsed = parse5(command, args, options2);
+      const parsed = parse6(command, args, options2);
       const result = cp3.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -19645,7 +19645,7 @@ var require_cross_spawn = __commonJS({
     module.exports = spawn3;
     module.exports.spawn = spawn3;
     module.exports.sync = spawnSync2;
-    module.exports._parse = parse5;
+    module.exports._parse = parse6;
     module.exports._enoent = enoent;
   }
 });
@@ -19663,7 +19663,7 @@ var require_ms = __commonJS({
       options2 = options2 || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse5(val);
+        return parse6(val);
       } else if (type === "number" && isFinite(val)) {
         return options2.long ? fmtLong(val) : fmtShort(val);
       }
@@ -19671,7 +19671,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse5(str) {
+    function parse6(str) {
       str = String(str);
       if (str.length > 100) {
         return;
@@ -20773,70 +20773,70 @@ var require_jstat = __commonJS({
             func = false;
           var arr = [];
           var hival = calcRdx(min, max);
-          var step5 = (max * hival - min * hival) / ((length - 1) * hival);
+          var step6 = (max * hival - min * hival) / ((length - 1) * hival);
           var current = min;
           var cnt;
-          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step5 * hival * cnt) / hival) {
+          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step6 * hival * cnt) / hival) {
             arr.push(func ? func(current, cnt) : current);
           }
           return arr;
         };
-        jStat2.arange = function arange(start, end, step5) {
+        jStat2.arange = function arange(start, end, step6) {
           var rl = [];
           var i3;
-          step5 = step5 || 1;
+          step6 = step6 || 1;
           if (end === undefined2) {
             end = start;
             start = 0;
           }
-          if (start === end || step5 === 0) {
+          if (start === end || step6 === 0) {
             return [];
           }
-          if (start < end && step5 < 0) {
+          if (start < end && step6 < 0) {
             return [];
           }
-          if (start > end && step5 > 0) {
+          if (start > end && step6 > 0) {
             return [];
           }
-          if (step5 > 0) {
-            for (i3 = start; i3 < end; i3 += step5) {
+          if (step6 > 0) {
+            for (i3 = start; i3 < end; i3 += step6) {
               rl.push(i3);
             }
           } else {
-            for (i3 = start; i3 > end; i3 += step5) {
+            for (i3 = start; i3 > end; i3 += step6) {
               rl.push(i3);
             }
           }
           return rl;
         };
         jStat2.slice = /* @__PURE__ */ (function() {
-          function _slice(list, start, end, step5) {
+          function _slice(list, start, end, step6) {
             var i3;
             var rl = [];
             var length = list.length;
-            if (start === undefined2 && end === undefined2 && step5 === undefined2) {
+            if (start === undefined2 && end === undefined2 && step6 === undefined2) {
               return jStat2.copy(list);
             }
             start = start || 0;
             end = end || list.length;
             start = start >= 0 ? start : length + start;
             end = end >= 0 ? end : length + end;
-            step5 = step5 || 1;
-            if (start === end || step5 === 0) {
+            step6 = step6 || 1;
+            if (start === end || step6 === 0) {
               return [];
             }
-            if (start < end && step5 < 0) {
+            if (start < end && step6 < 0) {
               return [];
             }
-            if (start > end && step5 > 0) {
+            if (start > end && step6 > 0) {
               return [];
             }
-            if (step5 > 0) {
-              for (i3 = start; i3 < end; i3 += step5) {
+            if (step6 > 0) {
+              for (i3 = start; i3 < end; i3 += step6) {
                 rl.push(list[i3]);
               }
             } else {
-              for (i3 = start; i3 > end; i3 += step5) {
+              for (i3 = start; i3 > end; i3 += step6) {
                 rl.push(list[i3]);
               }
             }
@@ -25836,22 +25836,22 @@ var require_lib = __commonJS({
       return new (P3 || (P3 = Promise))(function(resolve8, reject) {
         function fulfilled(value) {
           try {
-            step5(generator.next(value));
+            step6(generator.next(value));
           } catch (e) {
             reject(e);
           }
         }
         function rejected(value) {
           try {
-            step5(generator["throw"](value));
+            step6(generator["throw"](value));
           } catch (e) {
             reject(e);
           }
         }
-        function step5(result) {
+        function step6(result) {
           result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
-        step5((generator = generator.apply(thisArg, _arguments || [])).next());
+        step6((generator = generator.apply(thisArg, _arguments || [])).next());
       });
     };
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -26649,22 +26649,22 @@ var __awaiter = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step5(generator.next(value));
+        step6(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step5(generator["throw"](value));
+        step6(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step5(result) {
+    function step6(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step5((generator = generator.apply(thisArg, _arguments || [])).next());
+    step6((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var { access, appendFile, writeFile } = promises;
@@ -26948,22 +26948,22 @@ var __awaiter2 = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step5(generator.next(value));
+        step6(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step5(generator["throw"](value));
+        step6(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step5(result) {
+    function step6(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step5((generator = generator.apply(thisArg, _arguments || [])).next());
+    step6((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var ExitCode;
@@ -27022,7 +27022,7 @@ function group(name, fn) {
 import { resolve as resolve7 } from "node:path";
 
 // lab/bench/config.ts
-import { dirname as dirname3, resolve as resolve4 } from "node:path";
+import { dirname as dirname4, resolve as resolve4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -27738,8 +27738,8 @@ function cleanRegex(source) {
   const end = source.endsWith("$") ? source.length - 1 : source.length;
   return source.slice(start, end);
 }
-function floatSafeRemainder(val, step5) {
-  const ratio = val / step5;
+function floatSafeRemainder(val, step6) {
+  const ratio = val / step6;
   const roundedRatio = Math.round(ratio);
   const tolerance = 4 * Number.EPSILON * Math.max(Math.abs(ratio), 1);
   if (Math.abs(ratio - roundedRatio) < tolerance)
@@ -28882,18 +28882,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse5(schema, value, ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -30388,7 +30388,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c5) => c5[0]));
-  const parse5 = inst._zod.parse;
+  const parse6 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -30402,7 +30402,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse5(payload, ctx);
+    return parse6(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -46746,10 +46746,10 @@ var LabError = class extends Error {
   step;
   hint;
   exitCode;
-  constructor(step5, message, hint, exitCode = 1) {
+  constructor(step6, message, hint, exitCode = 1) {
     super(message);
     this.name = "LabError";
-    this.step = step5;
+    this.step = step6;
     this.hint = hint;
     this.exitCode = exitCode;
   }
@@ -46831,17 +46831,17 @@ async function fileExists(path6) {
     return false;
   }
 }
-async function readJsonFile(path6, step5, hint) {
+async function readJsonFile(path6, step6, hint) {
   let text;
   try {
     text = await readFile(path6, "utf8");
   } catch (error63) {
-    throw new LabError(step5, `cannot read ${path6}: ${error63.code ?? error63.message}.`, hint);
+    throw new LabError(step6, `cannot read ${path6}: ${error63.code ?? error63.message}.`, hint);
   }
   try {
     return JSON.parse(text);
   } catch (error63) {
-    throw new LabError(step5, `${path6} is not valid JSON (${error63.message}).`, hint);
+    throw new LabError(step6, `${path6} is not valid JSON (${error63.message}).`, hint);
   }
 }
 
@@ -46914,8 +46914,8 @@ async function verifyDatasetFiles(dir, entry) {
 }
 
 // lab/build/decoder.ts
-import { chmod as chmod2, copyFile as copyFile2, mkdir as mkdir3, mkdtemp, rm as rm4, writeFile as writeFile2 } from "node:fs/promises";
-import { basename as basename2, join as join5, resolve as resolve2 } from "node:path";
+import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir4, mkdtemp, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { basename as basename2, join as join6, resolve as resolve2 } from "node:path";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject2(value) {
@@ -54612,7 +54612,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i3 + offset];
       };
-      parsers12.some(({ parse: parse5 }) => parse5(line, result));
+      parsers12.some(({ parse: parse6 }) => parse6(line, result));
     }
   });
   return result;
@@ -55297,14 +55297,14 @@ function createLogger(label, verbose, initialStep, infoDebugger = createLog()) {
   const spawned = [];
   const debugDebugger = typeof verbose === "string" ? infoDebugger.extend(verbose) : verbose;
   const key = childLoggerName(filterType(verbose, filterString), debugDebugger, infoDebugger);
-  return step5(initialStep);
+  return step6(initialStep);
   function sibling(name, initial) {
     return append(
       spawned,
       createLogger(label, key.replace(/^[^:]+/, name), initial, infoDebugger)
     );
   }
-  function step5(phase) {
+  function step6(phase) {
     const stepPrefix = phase && `[${phase}]` || "";
     const debug22 = debugDebugger && prefixedLogger(debugDebugger, stepPrefix) || NOOP;
     const info2 = prefixedLogger(infoDebugger, `${labelPrefix} ${stepPrefix}`, debug22);
@@ -55312,7 +55312,7 @@ function createLogger(label, verbose, initialStep, infoDebugger = createLog()) {
       label,
       sibling,
       info: info2,
-      step: step5
+      step: step6
     });
   }
 }
@@ -58690,7 +58690,7 @@ function warn(message) {
   process.stderr.write(`warning: ${message}
 `);
 }
-function startProgress(step5, plainIntervalMs = 5e3) {
+function startProgress(step6, plainIntervalMs = 5e3) {
   const startedAt = Date.now();
   let lastPlainAt = 0;
   const elapsed = () => `${((Date.now() - startedAt) / 1e3).toFixed(1)}s`;
@@ -58698,16 +58698,16 @@ function startProgress(step5, plainIntervalMs = 5e3) {
     update(detail) {
       if (quiet) return;
       if (interactive) {
-        process.stderr.write(`\r\x1B[2K${step5}: ${detail} (${elapsed()})`);
+        process.stderr.write(`\r\x1B[2K${step6}: ${detail} (${elapsed()})`);
       } else if (Date.now() - lastPlainAt >= plainIntervalMs) {
         lastPlainAt = Date.now();
-        process.stderr.write(`${step5}: ${detail} (${elapsed()})
+        process.stderr.write(`${step6}: ${detail} (${elapsed()})
 `);
       }
     },
     done(detail = "done") {
       if (quiet) return;
-      process.stderr.write(`${interactive ? "\r\x1B[2K" : ""}${step5}: ${detail} (${elapsed()})
+      process.stderr.write(`${interactive ? "\r\x1B[2K" : ""}${step6}: ${detail} (${elapsed()})
 `);
     }
   };
@@ -58823,6 +58823,1083 @@ async function publishBuild(tempDir, finalDir) {
   }
 }
 
+// lab/build/rust-shim.ts
+import { copyFile as copyFile2, mkdir as mkdir3, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import { dirname as dirname3, join as join5 } from "node:path";
+
+// node_modules/smol-toml/dist/error.js
+function getLineColFromPtr(string4, ptr) {
+  let lines = string4.slice(0, ptr).split(/\r?\n/);
+  return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string4, line, column) {
+  let lines = string4.split(/\r?\n/);
+  let codeblock = "";
+  let numberLen = (Math.log10(line + 1) | 0) + 1;
+  for (let i3 = line - 1; i3 <= line + 1; i3++) {
+    let l = lines[i3 - 1];
+    if (!l)
+      continue;
+    codeblock += i3.toString().padEnd(numberLen, " ");
+    codeblock += ":  ";
+    codeblock += l;
+    codeblock += "\n";
+    if (i3 === line) {
+      codeblock += " ".repeat(numberLen + column + 2);
+      codeblock += "^\n";
+    }
+  }
+  return codeblock;
+}
+var TomlError = class _TomlError extends Error {
+  line;
+  column;
+  codeblock;
+  constructor(message, options2) {
+    const [line, column] = getLineColFromPtr(options2.toml, options2.ptr);
+    const codeblock = makeCodeBlock(options2.toml, line, column);
+    super(`Invalid TOML document: ${message}
+
+${codeblock}`, options2);
+    this.line = line;
+    this.column = column;
+    this.codeblock = codeblock;
+  }
+  /** @internal */
+  static x(message, ctx, ptr) {
+    throw new _TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+  }
+};
+
+// node_modules/smol-toml/dist/primitive.js
+function parseString(ctx) {
+  let startPtr = ctx.p;
+  let c5 = ctx.s.charCodeAt(ctx.p++);
+  let first2 = c5;
+  let isLiteral = c5 === 39;
+  let isMultiline = c5 === ctx.s.charCodeAt(ctx.p) && c5 === ctx.s.charCodeAt(ctx.p + 1);
+  if (isMultiline) {
+    if ((c5 = ctx.s.charCodeAt(ctx.p += 2)) === 10)
+      ctx.p++;
+    else if (c5 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)
+      ctx.p += 2;
+  }
+  let parsed = "";
+  let sliceStart = ctx.p;
+  let state = 0;
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    c5 = ctx.s.charCodeAt(ctx.p);
+    if (isMultiline && (c5 === 10 || c5 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)) {
+      state = state && 3;
+    } else if (c5 < 32 && c5 !== 9 || c5 === 127) {
+      TomlError.x("control characters are not allowed in strings", ctx);
+    } else if ((!state || state === 3) && c5 === first2 && (!isMultiline || ctx.s.charCodeAt(ctx.p + 1) === first2 && ctx.s.charCodeAt(ctx.p + 2) === first2)) {
+      if (isMultiline) {
+        if (ctx.s.charCodeAt(ctx.p + 3) === first2)
+          ctx.p++;
+        if (ctx.s.charCodeAt(ctx.p + 3) === first2)
+          ctx.p++;
+      }
+      if (!state) {
+        let s3 = ctx.s.slice(sliceStart, ctx.p);
+        parsed = parsed ? parsed + s3 : s3;
+      }
+      ctx.p += isMultiline ? 3 : 1;
+      return parsed;
+    } else if (!state) {
+      if (!isLiteral && c5 === 92) {
+        parsed += ctx.s.slice(sliceStart, sliceStart = ctx.p);
+        state = 1;
+      }
+    } else if (state === 1) {
+      if (c5 === 120 || c5 === 117 || c5 === 85) {
+        let errPtr = ctx.p++ - 1;
+        let value = 0;
+        let len = c5 === 120 ? 2 : c5 === 117 ? 4 : 8;
+        for (let j3 = 0; j3 < len; j3++, ctx.p++) {
+          let hex5 = ctx.s.charCodeAt(ctx.p);
+          let digit = (
+            /* 0-9 */
+            hex5 >= 48 && hex5 <= 57 ? hex5 - 48 : (
+              /* A-F */
+              hex5 >= 65 && hex5 <= 70 ? hex5 - 65 + 10 : (
+                /* a-f */
+                hex5 >= 97 && hex5 <= 102 ? hex5 - 97 + 10 : -1
+              )
+            )
+          );
+          if (digit < 0)
+            TomlError.x("invalid non-hex character in unicode escape", ctx);
+          value = value << 4 | digit;
+        }
+        if (value < 0 || value > 1114111 || value >= 55296 && value <= 57343) {
+          TomlError.x("invalid unicode escape", ctx, errPtr);
+        }
+        parsed += String.fromCodePoint(value);
+        sliceStart = ctx.p--;
+        state = 0;
+      } else if (isMultiline && (c5 === 32 || c5 === 9)) {
+        state = 2;
+      } else {
+        if (c5 === 98)
+          parsed += "\b";
+        else if (c5 === 116)
+          parsed += "	";
+        else if (c5 === 110)
+          parsed += "\n";
+        else if (c5 === 102)
+          parsed += "\f";
+        else if (c5 === 114)
+          parsed += "\r";
+        else if (c5 === 101)
+          parsed += "\x1B";
+        else if (c5 === 34)
+          parsed += '"';
+        else if (c5 === 92)
+          parsed += "\\";
+        else
+          TomlError.x("unrecognised escape sequence", ctx);
+        sliceStart = ctx.p + 1;
+        state = 0;
+      }
+    } else if (c5 !== 32 && c5 !== 9) {
+      if (state === 2)
+        TomlError.x("invalid escape: only line-ending whitespace may be escaped", ctx, sliceStart);
+      state = !isLiteral && c5 === 92 ? 1 : 0;
+      sliceStart = ctx.p;
+    }
+  }
+  TomlError.x("unfinished string", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/date.js
+var DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+var TomlDate = class _TomlDate extends Date {
+  #hasDate = false;
+  #hasTime = false;
+  #offset = null;
+  constructor(date5, fasttype, unsafeDelim) {
+    let hasDate = true;
+    let hasTime = true;
+    let offset = "Z";
+    let c5;
+    if (typeof date5 === "string") {
+      if (fasttype)
+        prep: {
+          if (fasttype < 3) {
+            if (+date5.slice(11, 13) > 23) {
+              date5 = "";
+              break prep;
+            }
+            if (fasttype === 2) {
+              offset = null;
+              date5 += "Z";
+            } else if ((c5 = date5.charCodeAt(date5.length - 1)) !== 90 && c5 !== 122) {
+              offset = date5.slice(date5.length - 6);
+            }
+            if (unsafeDelim)
+              date5 = date5.slice(0, 10) + "T" + date5.slice(11);
+          } else if (fasttype === 4) {
+            date5 = +date5.slice(0, 2) > 23 ? "" : `0000-01-01T${date5}Z`;
+          }
+          hasDate = fasttype !== 4;
+          hasTime = fasttype !== 3;
+        }
+      else {
+        let match = date5.match(DATE_TIME_RE);
+        if (match) {
+          if (!match[1]) {
+            hasDate = false;
+            date5 = `0000-01-01T${date5}`;
+          }
+          hasTime = !!match[2];
+          hasTime && date5[10] === " " && (date5 = date5.replace(" ", "T"));
+          if (match[2] && +match[2] > 23) {
+            date5 = "";
+          } else {
+            offset = match[3] || null;
+            if (!offset && hasTime)
+              date5 += "Z";
+          }
+        } else {
+          date5 = "";
+        }
+      }
+    }
+    super(date5);
+    if (!isNaN(this.getTime())) {
+      this.#hasDate = hasDate;
+      this.#hasTime = hasTime;
+      this.#offset = offset;
+    }
+  }
+  isDateTime() {
+    return this.#hasDate && this.#hasTime;
+  }
+  isLocal() {
+    return !this.#hasDate || !this.#hasTime || !this.#offset;
+  }
+  isDate() {
+    return this.#hasDate && !this.#hasTime;
+  }
+  isTime() {
+    return this.#hasTime && !this.#hasDate;
+  }
+  isValid() {
+    return this.#hasDate || this.#hasTime;
+  }
+  toISOString() {
+    let iso = super.toISOString();
+    if (this.isDate())
+      return iso.slice(0, 10);
+    if (this.isTime())
+      return iso.slice(11, 23);
+    if (this.#offset === null)
+      return iso.slice(0, -1);
+    if (this.#offset === "Z" || this.#offset === "z")
+      return iso;
+    let offset = +this.#offset.slice(1, 3) * 60 + +this.#offset.slice(4, 6);
+    offset = this.#offset[0] === "-" ? offset : -offset;
+    let offsetDate = new Date(this.getTime() - offset * 6e4);
+    return offsetDate.toISOString().slice(0, -1) + this.#offset;
+  }
+  static wrapAsOffsetDateTime(jsDate, offset = "Z") {
+    let date5 = new _TomlDate(jsDate);
+    date5.#offset = offset;
+    return date5;
+  }
+  static wrapAsLocalDateTime(jsDate) {
+    let date5 = new _TomlDate(jsDate);
+    date5.#offset = null;
+    return date5;
+  }
+  static wrapAsLocalDate(jsDate) {
+    let date5 = new _TomlDate(jsDate);
+    date5.#hasTime = false;
+    date5.#offset = null;
+    return date5;
+  }
+  static wrapAsLocalTime(jsDate) {
+    let date5 = new _TomlDate(jsDate);
+    date5.#hasDate = false;
+    date5.#offset = null;
+    return date5;
+  }
+};
+
+// node_modules/smol-toml/dist/extract.js
+function isDigit(char, base = 10) {
+  return base === 16 ? char > 47 && char < 58 || char > 64 && char < 71 || char > 96 && char < 103 : char > 47 && char < 48 + base;
+}
+function isEndOfValue(char, delim) {
+  return char === 32 || char === 9 || char === 10 || char === 13 || // Structure end or next value delimiter
+  delim && (char === delim || char === 44) || // Comment
+  char === 35;
+}
+function extractValue(ctx, end) {
+  let errPtr = ctx.p;
+  let c5 = ctx.s.charCodeAt(ctx.p);
+  if (c5 === 91 || c5 === 123) {
+    ctx.d-- || TomlError.x("document contains excessively nested structures. aborting.", ctx);
+    let value = c5 === 91 ? parseArray(ctx) : parseInlineTable(ctx);
+    ctx.d++;
+    return value;
+  }
+  if (c5 === 34 || c5 === 39) {
+    return parseString(ctx);
+  }
+  if (c5 === 116) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 114 || ctx.s.charCodeAt(++ctx.p) !== 117 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, true;
+  }
+  if (c5 === 102) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 108 || ctx.s.charCodeAt(++ctx.p) !== 115 || ctx.s.charCodeAt(++ctx.p) !== 101)
+      TomlError.x("invalid value", ctx, errPtr);
+    return ctx.p++, false;
+  }
+  if (c5 === 43 || c5 === 45) {
+    return parseNumber2(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 44 - c5, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 4) === 45 && ctx.s.charCodeAt(ctx.p + 7) === 45) {
+    return parseDate(ctx, c5, end);
+  }
+  if (ctx.s.charCodeAt(ctx.p + 2) === 58) {
+    return parseTime(ctx, c5, end);
+  }
+  return parseNumber2(ctx, ctx.p, c5, 0, end);
+}
+function parseNumber2(ctx, startPtr, startChr, sign, endChr) {
+  let c5 = startChr;
+  let state = 0;
+  let hasUnderscores = false;
+  if (c5 === 105) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 110 || ctx.s.charCodeAt(++ctx.p) !== 102)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, (sign || 1) / 0;
+  }
+  if (c5 === 110) {
+    if (ctx.s.charCodeAt(++ctx.p) !== 97 || ctx.s.charCodeAt(++ctx.p) !== 110)
+      TomlError.x("invalid value", ctx, startPtr);
+    return ctx.p++, NaN;
+  }
+  if (c5 === 48) {
+    if (++ctx.p >= ctx.s.length || isEndOfValue(c5 = ctx.s.charCodeAt(ctx.p), endChr))
+      return ctx.bi === true ? 0n : 0;
+    if (!sign) {
+      if (c5 === 120)
+        return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+      else if (c5 === 98)
+        return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+      else if (c5 === 111)
+        return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+    }
+    if (c5 === 46)
+      state = 2;
+    else if (c5 === 101 || c5 === 69)
+      state = 4;
+    else
+      TomlError.x("illegal leading zero", ctx, startPtr);
+  } else if (!isDigit(c5))
+    TomlError.x("invalid value", ctx, startPtr);
+  while (++ctx.p < ctx.s.length && (c5 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c5, endChr))) {
+    if (!state)
+      state = 1;
+    if (c5 === 95) {
+      if (!(state & 1))
+        TomlError.x("illegal underscore", ctx);
+      state += 11;
+      hasUnderscores = true;
+    } else if (state === 1 && c5 === 46)
+      state = 2;
+    else if ((state === 1 || state === 3) && (c5 === 101 || c5 === 69))
+      state = 4;
+    else if (state === 4 && (c5 === 43 || c5 === 45)) {
+      state = 6;
+    } else if (!isDigit(c5))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (state > 9)
+      state -= 11;
+    else if (!(state & 1))
+      state++;
+  }
+  if (!state) {
+    let val = (startChr - 48) * (sign || 1);
+    return ctx.bi === true ? BigInt(val) : val;
+  }
+  if (!(state & 1))
+    TomlError.x("unfinished numeric value", ctx, startPtr);
+  let str = ctx.s.slice(startPtr, ctx.p);
+  if (hasUnderscores)
+    str = str.replaceAll("_", "");
+  return state > 1 ? parseFloat(str) : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+  let c5, underscore = 1;
+  while (++ctx.p < ctx.s.length && (c5 = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c5, endChr))) {
+    if (c5 === 95) {
+      if (underscore & 1)
+        TomlError.x("illegal underscore", ctx);
+      underscore = 3;
+    } else if (!isDigit(c5, base))
+      TomlError.x(`illegal character in numeric literal`, ctx);
+    else if (underscore & 1)
+      underscore--;
+  }
+  if (underscore & 1)
+    TomlError.x("unfinished numeric value", ctx);
+  let str = ctx.s.slice(startPtr + 2, ctx.p);
+  if (underscore)
+    str = str.replaceAll("_", "");
+  return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+  if (ctx.bi !== true)
+    int: {
+      let val = parseInt(str, base);
+      if (!Number.isSafeInteger(val)) {
+        if (ctx.bi)
+          break int;
+        TomlError.x("integer value cannot be represented losslessly", ctx, startPtr);
+      }
+      return val;
+    }
+  return base === 10 ? BigInt(str) : BigInt((base === 2 ? "0b" : base === 8 ? "0o" : "0x") + str);
+}
+function parseDate(ctx, c5, endChr) {
+  let startPtr = ctx.p++, unsafeSeparator;
+  if (!isDigit(c5) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++)) || !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+    return parseNumber2(ctx, ctx.p = startPtr, c5, 0, endChr);
+  }
+  ctx.p += 5;
+  if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+    TomlError.x("invalid date-time: date part is malformed", ctx, startPtr);
+  if (ctx.p >= ctx.s.length || ((c5 = ctx.s.charCodeAt(ctx.p)) !== 32 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c5 !== 84 && c5 !== 116) {
+    let t3 = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t3, 3, false, startPtr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 3) !== 58)
+    TomlError.x("invalid date-time: time part is malformed", ctx, startPtr);
+  if (ctx.s.charCodeAt(ctx.p += 3) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  if (c5 = ctx.s.charCodeAt(ctx.p)) {
+    if (c5 === 90 || c5 === 122) {
+      let t3 = ctx.s.slice(startPtr, ++ctx.p);
+      return readDate(ctx, t3, 1, unsafeSeparator, startPtr, "[+00:00]");
+    }
+    if (c5 === 43 || c5 === 45) {
+      let t3 = ctx.s.slice(startPtr, ctx.p += 6);
+      return readDate(ctx, t3, 1, unsafeSeparator, startPtr, !ctx.ld && "[" + ctx.s.slice(ctx.p - 6, ctx.p) + "]");
+    }
+  }
+  let t2 = ctx.s.slice(startPtr, ctx.p);
+  return readDate(ctx, t2, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c5, endChr) {
+  let start = ctx.p;
+  if (!isDigit(c5) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+    return parseNumber2(ctx, --ctx.p, c5, 0, endChr);
+  }
+  if (ctx.s.charCodeAt(ctx.p += 4) === 58)
+    ctx.p += 3;
+  if (ctx.s.charCodeAt(ctx.p) === 46)
+    while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+      ;
+  let t2 = ctx.s.slice(start, ctx.p);
+  return readDate(ctx, t2, 4, false, start);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+  if (ctx.ld) {
+    let date5 = new TomlDate(str, type, unsafeDelim);
+    if (!date5.isValid())
+      TomlError.x("invalid date", ctx, errPtr);
+    return date5;
+  }
+  try {
+    if (temporalSuffix)
+      str += temporalSuffix;
+    switch (type) {
+      case 1:
+        return Temporal.ZonedDateTime.from(str);
+      case 2:
+        return Temporal.PlainDateTime.from(str);
+      case 3:
+        return Temporal.PlainDate.from(str);
+      case 4:
+        return Temporal.PlainTime.from(str);
+    }
+  } catch (e) {
+    TomlError.x(e instanceof Error ? e.message : "" + e, ctx, errPtr);
+  }
+}
+
+// node_modules/smol-toml/dist/util.js
+function skipComment(ctx) {
+  for (; ctx.p < ctx.s.length; ctx.p++) {
+    let c5 = ctx.s.charCodeAt(ctx.p);
+    if (c5 === 10)
+      break;
+    if (c5 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10) {
+      ctx.p++;
+      break;
+    }
+    if (c5 < 32 && c5 !== 9 || c5 === 127) {
+      TomlError.x("control characters are not allowed in comments", ctx);
+    }
+  }
+}
+function skipVoid(ctx, banNewLines, banComments) {
+  let c5;
+  while (ctx.p < ctx.s.length) {
+    while (ctx.p < ctx.s.length && ((c5 = ctx.s.charCodeAt(ctx.p)) === 32 || c5 === 9 || !banNewLines && (c5 === 10 || c5 === 13 && ctx.s.charCodeAt(ctx.p + 1) === 10)))
+      ctx.p++;
+    if (banComments || c5 !== 35)
+      break;
+    skipComment(ctx);
+  }
+}
+
+// node_modules/smol-toml/dist/struct.js
+function parseKey(ctx, end = 61) {
+  let startPtr;
+  let state = 0;
+  let parsed = [];
+  let sliceStart;
+  let c5 = ctx.s.charCodeAt(startPtr = ctx.p);
+  do {
+    if (c5 === end) {
+      if (!state)
+        TomlError.x("unexpected end of key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      return ctx.p++, parsed;
+    } else if (c5 === 46) {
+      if (!state)
+        TomlError.x("illegal empty bare key", ctx);
+      if (state === 1)
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+      state = 0;
+    } else if (!state && (c5 === 34 || c5 === 39)) {
+      if (c5 === ctx.s.charCodeAt(ctx.p + 1) && c5 === ctx.s.charCodeAt(ctx.p + 2))
+        TomlError.x("illegal quoted key: multiline strings are not allowed", ctx);
+      parsed.push(parseString(ctx));
+      state = 2;
+      ctx.p--;
+    } else if (c5 === 32 || c5 === 9) {
+      if (state === 1) {
+        parsed.push(ctx.s.slice(sliceStart, ctx.p));
+        state = 2;
+      }
+    } else if (state === 2 || c5 < 48 && c5 !== 45 || c5 > 57 && c5 < 65 || c5 > 90 && c5 < 97 && c5 !== 95 || c5 > 122) {
+      TomlError.x("illegal character in key", ctx);
+    } else if (!state) {
+      state = 1;
+      sliceStart = ctx.p;
+    }
+  } while (c5 = ctx.s.charCodeAt(++ctx.p));
+  TomlError.x("incomplete key-value: cannot find end of key", ctx, startPtr);
+}
+function parseInlineTable(ctx) {
+  let startPtr = ctx.p++;
+  let res = /* @__PURE__ */ Object.create(null);
+  let seen = /* @__PURE__ */ new Set();
+  let c5;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c5 = ctx.s.charCodeAt(ctx.p)) === 125) {
+      ctx.p++;
+      return res;
+    }
+    let k3;
+    let t2 = res;
+    let hasOwn = false;
+    let errPtr = ctx.p;
+    let key = parseKey(ctx);
+    for (let i3 = 0; i3 < key.length; i3++) {
+      if (i3)
+        t2 = hasOwn ? t2[k3] : t2[k3] = /* @__PURE__ */ Object.create(null);
+      k3 = key[i3];
+      if ((hasOwn = Object.hasOwn(t2, k3)) && (typeof t2[k3] !== "object" || seen.has(t2[k3]))) {
+        TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+      }
+      let unsafe = k3 === "__proto__";
+      if (ctx.uk && (unsafe || k3 === "constructor")) {
+        t2 = ctx.uk !== 1 && TomlError.x("document contains an unsafe property", ctx, errPtr);
+        break;
+      }
+      if (!hasOwn && unsafe) {
+        Object.defineProperty(t2, k3, { enumerable: true, configurable: true, writable: true });
+      }
+    }
+    if (hasOwn) {
+      TomlError.x("trying to redefine an already defined value", ctx, errPtr);
+    }
+    skipVoid(ctx, true, true);
+    let value = extractValue(
+      ctx,
+      125
+      /* } */
+    );
+    if (t2 && typeof (t2[k3] = value) === "object")
+      seen.add(value);
+    skipVoid(ctx);
+    if ((c5 = ctx.s.charCodeAt(ctx.p++)) === 125) {
+      return res;
+    }
+    if (c5 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished table", ctx, startPtr);
+}
+function parseArray(ctx) {
+  let startPtr = ctx.p++;
+  let res = [];
+  let c5;
+  while (ctx.p < ctx.s.length) {
+    skipVoid(ctx);
+    if ((c5 = ctx.s.charCodeAt(ctx.p)) === 93) {
+      ctx.p++;
+      return res;
+    }
+    res.push(extractValue(
+      ctx,
+      93
+      /* ] */
+    ));
+    skipVoid(ctx);
+    if ((c5 = ctx.s.charCodeAt(ctx.p++)) === 93) {
+      return res;
+    }
+    if (c5 !== 44)
+      TomlError.x("expected comma or end of structure", ctx, ctx.p - 1);
+  }
+  TomlError.x("unfinished array", ctx, startPtr);
+}
+
+// node_modules/smol-toml/dist/parse.js
+function peekTable(ctx, key, table, meta3, type) {
+  let t2 = table;
+  let m2 = meta3;
+  let k3;
+  let hasOwn = false;
+  let state;
+  for (let i3 = 0; i3 < key.length; i3++) {
+    if (i3) {
+      t2 = hasOwn ? t2[k3] : t2[k3] = /* @__PURE__ */ Object.create(null);
+      m2 = (state = m2[k3]).c;
+      if (type === 0 && (state.t === 1 || state.t === 2)) {
+        return null;
+      }
+      if (state.t === 2) {
+        let l = t2.length - 1;
+        t2 = t2[l];
+        m2 = m2[l].c;
+      }
+    }
+    k3 = key[i3];
+    if ((hasOwn = Object.hasOwn(t2, k3)) && m2[k3]?.t === 0 && m2[k3]?.d) {
+      return null;
+    }
+    if (!hasOwn) {
+      let unsafe = k3 === "__proto__";
+      if (ctx.uk && (unsafe || k3 === "constructor"))
+        return false;
+      if (unsafe) {
+        Object.defineProperty(t2, k3, { enumerable: true, configurable: true, writable: true });
+        Object.defineProperty(m2, k3, { enumerable: true, configurable: true, writable: true });
+      }
+      m2[k3] = {
+        t: i3 < key.length - 1 && type === 2 ? 3 : type,
+        d: false,
+        i: 0,
+        c: /* @__PURE__ */ Object.create(null)
+      };
+    }
+  }
+  state = m2[k3];
+  if (state.t !== type && !(type === 1 && state.t === 3)) {
+    return null;
+  }
+  if (type === 2) {
+    if (!state.d) {
+      state.d = true;
+      t2[k3] = [];
+    }
+    t2[k3].push(t2 = /* @__PURE__ */ Object.create(null));
+    state.c[state.i++] = state = { t: 1, d: false, i: 0, c: /* @__PURE__ */ Object.create(null) };
+  }
+  if (state.d) {
+    return null;
+  }
+  state.d = true;
+  if (type === 1) {
+    t2 = hasOwn ? t2[k3] : t2[k3] = /* @__PURE__ */ Object.create(null);
+  } else if (type === 0 && hasOwn) {
+    return null;
+  }
+  return [k3, t2, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+  if (peek === null || ctx.uk === 2)
+    TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
+}
+function parse3(toml, options2 = {}) {
+  let ctx = {
+    s: toml,
+    p: 0,
+    d: options2.maxDepth ?? 1e3,
+    bi: options2.integersAsBigInt ?? false,
+    ld: options2.useLegacyDate ?? true,
+    uk: options2.unsafeKeyBehaviour === "throw" ? 2 : options2.unsafeKeyBehaviour === "drop" ? 1 : 0
+  };
+  let res = /* @__PURE__ */ Object.create(null);
+  let meta3 = /* @__PURE__ */ Object.create(null);
+  let tmp;
+  let skipping = false;
+  let tbl = res;
+  let m2 = meta3;
+  if (toml.charCodeAt(0) === 65279)
+    ctx.p++;
+  skipVoid(ctx);
+  while (ctx.p < toml.length) {
+    if (toml.charCodeAt(ctx.p) === 91) {
+      let isTableArray = toml.charCodeAt(++ctx.p) === 91;
+      tmp = ctx.p += +isTableArray;
+      skipping = false;
+      let k3 = parseKey(
+        ctx,
+        93
+        /* ] */
+      );
+      if (isTableArray) {
+        if (toml.charCodeAt(ctx.p) !== 93) {
+          TomlError.x("expected end of table array declaration", ctx);
+        }
+        ctx.p++;
+      }
+      let p3 = peekTable(
+        ctx,
+        k3,
+        res,
+        meta3,
+        isTableArray ? 2 : 1
+        /* Type.EXPLICIT */
+      );
+      if (!p3) {
+        validateTablePeek(ctx, p3, tmp);
+        skipping = true;
+      } else {
+        m2 = p3[2];
+        tbl = p3[1];
+      }
+    } else {
+      tmp = ctx.p;
+      let k3 = parseKey(ctx);
+      let p3 = peekTable(
+        ctx,
+        k3,
+        tbl,
+        m2,
+        0
+        /* Type.DOTTED */
+      );
+      if (!p3 && !skipping)
+        validateTablePeek(ctx, p3, tmp);
+      skipVoid(ctx, true, true);
+      let v2 = extractValue(ctx, void 0);
+      if (p3 && !skipping)
+        p3[1][p3[0]] = v2;
+    }
+    skipVoid(ctx, true);
+    if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 10 && (tmp !== 13 || toml.charCodeAt(ctx.p + 1) !== 10)) {
+      TomlError.x("each key-value declaration must be followed by an end-of-line", ctx);
+    }
+    skipVoid(ctx);
+  }
+  return res;
+}
+
+// node_modules/smol-toml/dist/stringify.js
+var BARE_KEY = /^[a-z0-9-_]+$/i;
+var HAS_WELLFORMED = !!"".isWellFormed;
+function extendedTypeOf(obj) {
+  let type = typeof obj;
+  if (type === "object") {
+    if (Array.isArray(obj))
+      return "array";
+    if (typeof obj.getUTCDate === "function" && obj instanceof Date)
+      return "date";
+    if (globalThis.Temporal) {
+      if (obj.until) {
+        if (obj instanceof Temporal.ZonedDateTime)
+          return "temporal/tz+uc";
+        if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
+          return "temporal/uc";
+        if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
+          return "temporal";
+        if (obj instanceof Temporal.PlainYearMonth)
+          return "temporal/x";
+      } else if (obj.toPlainDate && obj instanceof Temporal.PlainMonthDay || obj.negated && obj instanceof Temporal.Duration) {
+        return "temporal/x";
+      }
+    }
+  }
+  return type;
+}
+function isArrayOfTables(obj) {
+  for (let i3 = 0; i3 < obj.length; i3++) {
+    if (extendedTypeOf(obj[i3]) !== "object")
+      return false;
+  }
+  return obj.length != 0;
+}
+function formatWellFormedStringUnchecked(s3) {
+  return JSON.stringify(s3).replaceAll("\x7F", "\\u007f");
+}
+function formatString(s3) {
+  return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s3.toWellFormed() : s3);
+}
+function formatKey(s3) {
+  if (BARE_KEY.test(s3))
+    return s3;
+  if (HAS_WELLFORMED && !s3.isWellFormed())
+    throw new RangeError("key contains illegal lone surrogates");
+  return formatWellFormedStringUnchecked(s3);
+}
+function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  switch (type) {
+    // @ts-expect-error -- intentional fallthrough case
+    case "number":
+      if (isNaN(val))
+        return "nan";
+      if (val === Infinity)
+        return "inf";
+      if (val === -Infinity)
+        return "-inf";
+      if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
+        return val.toFixed(1);
+    case "bigint":
+    case "boolean":
+    case "temporal":
+      return val.toString();
+    case "string":
+      return formatString(val);
+    case "date":
+      if (isNaN(val.getTime()))
+        throw new TypeError("cannot serialize invalid date");
+      return val.toISOString();
+    case "object":
+      return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
+    case "array":
+      return stringifyArray(val, depth, numberAsFloat, strictTemporal);
+    // @ts-expect-error -- intentional fallthrough case
+    case "temporal/tz+uc":
+      if (strictTemporal) {
+        let tz = val.timeZoneId;
+        let tzc = tz.charCodeAt(0);
+        if (
+          // Classic offset
+          tzc !== 43 && tzc !== 45 && // Fast pre-check pass; see below for the actually accepted values
+          (tzc !== 85 && tzc !== 71 && tzc !== 90 && tzc !== 69 || // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
+          tz !== "UTC" && tz !== "UCT" && tz !== "Universal" && tz !== "Zulu" && // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
+          !tz.startsWith("GMT") && tz !== "Greenwich" && // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
+          !tz.startsWith("Etc/"))
+        ) {
+          throw new TypeError("Temporal objects with an IANA timezone are not allowed in Temporal strict mode");
+        }
+      }
+    case "temporal/uc":
+      if (strictTemporal && val.calendarId !== "iso8601")
+        throw new TypeError("Temporal objects with a non-default calendar are not allowed in Temporal strict mode");
+      return val.toString({
+        calendarName: "never",
+        timeZoneName: "never"
+      });
+    case "temporal/x":
+      throw new TypeError("Unsupported " + val[Symbol.toStringTag]);
+  }
+}
+function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
+  let keys = Object.keys(obj);
+  if (keys.length === 0)
+    return "{}";
+  let res = "{ ";
+  for (let i3 = 0; i3 < keys.length; i3++) {
+    let k3 = keys[i3];
+    if (i3)
+      res += ", ";
+    res += formatKey(k3) + " = " + stringifyValue(obj[k3], extendedTypeOf(obj[k3]), depth - 1, numberAsFloat, strictTemporal);
+  }
+  return res + " }";
+}
+function stringifyArray(array2, depth, numberAsFloat, strictTemporal) {
+  if (array2.length === 0)
+    return "[]";
+  let res = "[ ";
+  for (let i3 = 0; i3 < array2.length; i3++) {
+    if (i3)
+      res += ", ";
+    if (array2[i3] === null || array2[i3] === void 0) {
+      throw new TypeError("arrays cannot contain null or undefined values");
+    }
+    res += stringifyValue(array2[i3], extendedTypeOf(array2[i3]), depth - 1, numberAsFloat, strictTemporal);
+  }
+  return res + " ]";
+}
+function stringifyArrayTable(array2, key, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  let res = "";
+  for (let i3 = 0; i3 < array2.length; i3++) {
+    res += `${res && "\n"}[[${key}]]
+`;
+    res += stringifyTable(0, array2[i3], key, depth, numberAsFloat, strictTemporal);
+  }
+  return res;
+}
+function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
+  if (depth === 0) {
+    throw new Error("Could not stringify the object: maximum object depth exceeded");
+  }
+  let preamble = "";
+  let tables = "";
+  let keys = Object.keys(obj);
+  for (let i3 = 0; i3 < keys.length; i3++) {
+    let k3 = keys[i3];
+    if (obj[k3] !== null && obj[k3] !== void 0) {
+      let type = extendedTypeOf(obj[k3]);
+      if (type === "symbol" || type === "function") {
+        throw new TypeError(`cannot serialize values of type '${type}'`);
+      }
+      let key = formatKey(k3);
+      if (type === "array" && isArrayOfTables(obj[k3])) {
+        tables += (tables && "\n") + stringifyArrayTable(obj[k3], prefix ? `${prefix}.${key}` : key, depth - 1, numberAsFloat, strictTemporal);
+      } else if (type === "object") {
+        let tblKey = prefix ? `${prefix}.${key}` : key;
+        tables += (tables && "\n") + stringifyTable(tblKey, obj[k3], tblKey, depth - 1, numberAsFloat, strictTemporal);
+      } else {
+        preamble += key;
+        preamble += " = ";
+        preamble += stringifyValue(obj[k3], type, depth, numberAsFloat, strictTemporal);
+        preamble += "\n";
+      }
+    }
+  }
+  if (tableKey && (preamble || !tables))
+    preamble = preamble ? `[${tableKey}]
+${preamble}` : `[${tableKey}]`;
+  return preamble && tables ? `${preamble}
+${tables}` : preamble || tables;
+}
+function stringify(obj, { maxDepth = 1e3, numbersAsFloat = false, strictTemporal = false } = {}) {
+  if (extendedTypeOf(obj) !== "object") {
+    throw new TypeError("stringify can only be called with an object");
+  }
+  let str = stringifyTable(0, obj, "", maxDepth, numbersAsFloat, strictTemporal);
+  if (str[str.length - 1] !== "\n")
+    return str + "\n";
+  return str;
+}
+
+// lab/build/rust-shim.ts
+var rustAdapterSchema = external_exports.object({
+  kind: external_exports.literal("rust"),
+  /**
+   * A Rust expression over `input: &[u8]` and `threads: usize` (and `output: &mut [u8]` when output is "slice"),
+   * e.g. `gzippy::decompress_with_threads(input, threads)`. It returns the output (`Vec<u8>`, `Result<Vec<u8>, E>`,
+   * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
+   */
+  call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
+  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  output: external_exports.enum(["vec", "slice"]).default("vec")
+}).strict();
+var step = (name) => `build decoder ${name}: rust adapter`;
+function shimSource(adapter, threads) {
+  const header = [
+    "// Generated by perf-lab (lab/build/rust-shim.ts): the C ABI its harness calls, over one call of the decoder's API.",
+    `// call: ${adapter.call}`,
+    "#![allow(clippy::missing_safety_doc)]",
+    "use std::panic::{catch_unwind, AssertUnwindSafe};",
+    "",
+    `const THREADS: usize = ${threads};`,
+    ""
+  ];
+  if (adapter.output === "vec") {
+    return [
+      ...header,
+      "/// What the call may return: the output, or the output or an error.",
+      "pub trait PerfLabOutput { fn into_output(self) -> Option<Vec<u8>>; }",
+      "impl PerfLabOutput for Vec<u8> { fn into_output(self) -> Option<Vec<u8>> { Some(self) } }",
+      "impl PerfLabOutput for Option<Vec<u8>> { fn into_output(self) -> Option<Vec<u8>> { self } }",
+      "impl<E> PerfLabOutput for Result<Vec<u8>, E> { fn into_output(self) -> Option<Vec<u8>> { self.ok() } }",
+      "",
+      "/// 0 and the output (pointer, length, capacity) on success; 1 on an error; 2 on a panic.",
+      "#[no_mangle]",
+      'pub unsafe extern "C" fn perf_lab_gzip_decompress_owned(input: *const u8, in_len: usize, out: *mut *mut u8, out_len: *mut usize, out_cap: *mut usize) -> i32 {',
+      "    let input: &[u8] = if in_len == 0 { &[] } else { std::slice::from_raw_parts(input, in_len) };",
+      "    let threads = THREADS;",
+      "    let _ = threads;",
+      `    match catch_unwind(AssertUnwindSafe(|| PerfLabOutput::into_output(${adapter.call}))) {`,
+      "        Ok(Some(vec)) => {",
+      "            let mut vec = std::mem::ManuallyDrop::new(vec);",
+      "            *out = vec.as_mut_ptr();",
+      "            *out_len = vec.len();",
+      "            *out_cap = vec.capacity();",
+      "            0",
+      "        }",
+      "        Ok(None) => 1,",
+      "        Err(_) => 2,",
+      "    }",
+      "}",
+      "",
+      "/// Frees an output returned above (the harness calls it after timing and verification).",
+      "#[no_mangle]",
+      'pub unsafe extern "C" fn perf_lab_free_output(out: *mut u8, len: usize, cap: usize) {',
+      "    if !out.is_null() { drop(Vec::from_raw_parts(out, len, cap)); }",
+      "}",
+      ""
+    ].join("\n");
+  }
+  return [
+    ...header,
+    "/// What the call may return: the bytes written, or them or an error.",
+    "pub trait PerfLabWritten { fn into_written(self) -> Option<usize>; }",
+    "impl PerfLabWritten for usize { fn into_written(self) -> Option<usize> { Some(self) } }",
+    "impl PerfLabWritten for Option<usize> { fn into_written(self) -> Option<usize> { self } }",
+    "impl<E> PerfLabWritten for Result<usize, E> { fn into_written(self) -> Option<usize> { self.ok() } }",
+    "",
+    "/// 0 and the length written on success; 1 on an error; 2 on a panic; 3 when it claims more than the buffer.",
+    "#[no_mangle]",
+    'pub unsafe extern "C" fn perf_lab_gzip_decompress(input: *const u8, in_len: usize, out: *mut u8, out_cap: usize, out_len: *mut usize) -> i32 {',
+    "    let input: &[u8] = if in_len == 0 { &[] } else { std::slice::from_raw_parts(input, in_len) };",
+    "    let output: &mut [u8] = if out_cap == 0 { &mut [] } else { std::slice::from_raw_parts_mut(out, out_cap) };",
+    "    let threads = THREADS;",
+    "    let _ = threads;",
+    `    match catch_unwind(AssertUnwindSafe(|| PerfLabWritten::into_written(${adapter.call}))) {`,
+    "        Ok(Some(written)) if written <= out_cap => { *out_len = written; 0 }",
+    "        Ok(Some(_)) => 3,",
+    "        Ok(None) => 1,",
+    "        Err(_) => 2,",
+    "    }",
+    "}",
+    ""
+  ].join("\n");
+}
+async function generateRustShim(projectDir2, options2) {
+  const metadataRun = await execa("cargo", ["metadata", "--no-deps", "--format-version", "1"], { cwd: projectDir2, env: options2.env, reject: false, stdin: "ignore" });
+  if (metadataRun.failed) {
+    throw new LabError(step(options2.name), `cargo metadata failed in ${projectDir2}: ${String(metadataRun.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, "check that the decoder project builds with cargo.");
+  }
+  const metadata = JSON.parse(String(metadataRun.stdout));
+  const rootManifest = join5(projectDir2, "Cargo.toml");
+  const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
+  const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
+  if (!pkg) {
+    throw new LabError(step(options2.name), `cannot tell which package of ${projectDir2} is the decoder (${metadata.packages.map((entry) => entry.name).join(", ") || "none"}).`, "set decoder.package to the crate that has the API.");
+  }
+  const library = pkg.targets.find((target) => target.kind.some((kind) => ["lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"].includes(kind)));
+  if (!library || !library.kind.some((kind) => kind === "lib" || kind === "rlib")) {
+    throw new LabError(step(options2.name), `the package ${pkg.name} has no Rust library target to call.`, 'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.');
+  }
+  const libraryName = library.name.replace(/-/g, "_");
+  const workspaceToml = parse3(await readFile3(join5(metadata.workspace_root, "Cargo.toml"), "utf8"));
+  const manifest = {
+    package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
+    lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
+    dependencies: { [pkg.name]: { path: dirname3(pkg.manifest_path), ...options2.features.length ? { features: [...options2.features] } : {} } },
+    // Its own workspace, whatever folder the cache is in.
+    workspace: {},
+    ...workspaceToml.profile ? { profile: workspaceToml.profile } : {}
+  };
+  const cargoToml = `# Generated by perf-lab for decoder ${options2.name}: a cdylib over ${pkg.name}.
+${stringify(manifest)}
+`;
+  const libRs = shimSource(options2.adapter, options2.threads);
+  const dir = join5(cacheRoot(), "rust-shims", `${options2.name}-${sha256Hex(`${projectDir2}
+${cargoToml}
+${libRs}`).slice(0, 16)}`);
+  await mkdir3(join5(dir, "src"), { recursive: true });
+  await writeFile2(join5(dir, "Cargo.toml"), cargoToml);
+  await writeFile2(join5(dir, "src", "lib.rs"), libRs);
+  for (const file2 of ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock"]) {
+    if (await fileExists(join5(metadata.workspace_root, file2))) await copyFile2(join5(metadata.workspace_root, file2), join5(dir, file2));
+  }
+  for (const file2 of ["config.toml", "config"]) {
+    if (await fileExists(join5(metadata.workspace_root, ".cargo", file2))) {
+      await mkdir3(join5(dir, ".cargo"), { recursive: true });
+      await copyFile2(join5(metadata.workspace_root, ".cargo", file2), join5(dir, ".cargo", file2));
+    }
+  }
+  return { dir, cargoToml, libRs, package: pkg.name, libraryName };
+}
+
 // lab/build/toolchain.ts
 function parseRustcVersion(text) {
   const field = (name) => new RegExp(`^${name}: (.+)$`, "m").exec(text)?.[1]?.trim() ?? "unknown";
@@ -58850,7 +59927,9 @@ var cargoAdapterSchema = external_exports.discriminatedUnion("kind", [
     kind: external_exports.literal("cli"),
     binary: external_exports.string().min(1),
     command: external_exports.array(external_exports.string()).min(1).default(["{bin}", "-d", "-c", "{input}"])
-  })
+  }),
+  /** A Rust library called through a shim crate the lab generates (lab/build/rust-shim.ts). */
+  rustAdapterSchema
 ]);
 var cargoDecoderSchema = external_exports.object({
   name: contenderNameSchema,
@@ -58863,32 +59942,36 @@ var cargoDecoderSchema = external_exports.object({
   package: external_exports.string().optional(),
   features: external_exports.array(external_exports.string()).default([]),
   env: external_exports.record(external_exports.string(), external_exports.string()).default({}),
+  /** Threads the decoder may use (passed as `threads` to a rust call and `{threads}` in a cli command). */
+  threads: external_exports.number().int().min(1).max(1024).default(1),
   adapter: cargoAdapterSchema
 });
 var decoderBuildSchema = external_exports.object({
   name: external_exports.string(),
-  adapter: external_exports.enum(["cabi", "cli"]),
+  adapter: external_exports.enum(["cabi", "cli", "rust"]),
   description: external_exports.string(),
   /** File name of the artifact inside the build folder. */
   artifact: external_exports.string(),
   command: external_exports.array(external_exports.string()).nullable(),
   toolchain: external_exports.object({ rustc: external_exports.string(), release: external_exports.string(), llvm: external_exports.string(), commitHash: external_exports.string(), host: external_exports.string() }),
-  cacheKey: external_exports.string()
+  cacheKey: external_exports.string(),
+  /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
+  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
 });
-var step = "build decoder";
+var step2 = "build decoder";
 async function projectDir(spec, baseDir) {
   if ("path" in spec.cargo) {
     const dir2 = resolve2(baseDir, spec.cargo.path);
-    if (!await fileExists(join5(dir2, "Cargo.toml"))) {
-      throw new LabError(`${step} ${spec.name}`, `${dir2} has no Cargo.toml.`, "set decoder.cargo.path to the root of the cargo project.");
+    if (!await fileExists(join6(dir2, "Cargo.toml"))) {
+      throw new LabError(`${step2} ${spec.name}`, `${dir2} has no Cargo.toml.`, "set decoder.cargo.path to the root of the cargo project.");
     }
     return { dir: dir2, description: `cargo project ${dir2}` };
   }
   const { git: url2, ref } = spec.cargo;
-  const dir = join5(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
+  const dir = join6(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
   try {
-    if (!await fileExists(join5(dir, ".git"))) {
-      await mkdir3(join5(cacheRoot(), "sources"), { recursive: true });
+    if (!await fileExists(join6(dir, ".git"))) {
+      await mkdir4(join6(cacheRoot(), "sources"), { recursive: true });
       await simpleGit().clone(url2, dir);
     } else {
       await simpleGit(dir).fetch(["--tags", "--force", "origin"]);
@@ -58899,14 +59982,14 @@ async function projectDir(spec, baseDir) {
     const commit = (await repo.revparse(["HEAD"])).trim();
     return { dir, description: `git ${url2} @ ${ref} (commit ${commit.slice(0, 12)})` };
   } catch (error63) {
-    throw new LabError(`${step} ${spec.name}`, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-2).join(" ")}`, "check the git URL, the ref and the network.");
+    throw new LabError(`${step2} ${spec.name}`, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-2).join(" ")}`, "check the git URL, the ref and the network.");
   }
 }
 function pickArtifact(messages, adapter) {
   for (const message of messages) {
     if (message.reason !== "compiler-artifact") continue;
     const kinds = message.target?.kind ?? [];
-    if (adapter.kind === "cabi" && kinds.includes("cdylib")) {
+    if ((adapter.kind === "cabi" || adapter.kind === "rust") && kinds.includes("cdylib")) {
       return message.filenames?.find((file2) => /\.(so|dylib)$/.test(file2));
     }
     if (adapter.kind === "cli" && kinds.includes("bin") && message.target?.name === adapter.binary && message.executable) {
@@ -58916,7 +59999,7 @@ function pickArtifact(messages, adapter) {
   return void 0;
 }
 async function buildCargoDecoder(spec, baseDir = process.cwd()) {
-  const name = `${step} ${spec.name}`;
+  const name = `${step2} ${spec.name}`;
   const progress = startProgress(name);
   const project = await projectDir(spec, baseDir);
   const env = { ...process.env, ...spec.env };
@@ -58937,25 +60020,31 @@ ${tail(String(result.all ?? ""))}
     throw new LabError(name, `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ""}: ${said || "no Rust toolchain"}.`, env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : "install Rust (rustup, or Debian: apt-get install rustc cargo).");
   }
   const toolchain = parseRustcVersion(String(rustcText.stdout));
-  const key = cacheKey({ tree: await hashTree(project.dir), toolchain, spec: { ...spec, name: void 0 }, rustflags: env.RUSTFLAGS ?? "" });
-  const finalDir = join5(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
+  const shim = spec.adapter.kind === "rust" ? await generateRustShim(project.dir, { name: spec.name, package: spec.package, features: spec.features, adapter: spec.adapter, threads: spec.threads, env }) : void 0;
+  const buildDir = shim?.dir ?? project.dir;
+  const key = cacheKey({ tree: await hashTree(project.dir), shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null, toolchain, spec: { ...spec, name: void 0 }, rustflags: env.RUSTFLAGS ?? "" });
+  const finalDir = join6(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
+  const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join6(finalDir, record2.artifact)]);
   if (cached2) {
     progress.done(`${spec.name} (cached)`);
-    return { ...cached2, artifactPath: join5(finalDir, cached2.artifact) };
+    return { ...cached2, artifactPath: join6(finalDir, cached2.artifact) };
   }
   progress.update(`cargo build --release (${toolchain.rustc})`);
-  const targetDir = join5(cacheRoot(), "cargo-target", sha256Hex(project.dir).slice(0, 16));
+  const targetDir = join6(cacheRoot(), "cargo-target", sha256Hex(buildDir).slice(0, 16));
   const args = ["build", "--release", "--message-format=json-render-diagnostics"];
-  if (spec.package) args.push("--package", spec.package);
-  if (spec.features.length) args.push("--features", spec.features.join(","));
-  const cargo = await execa("cargo", args, { cwd: project.dir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: "ignore" });
+  if (spec.package && !shim) args.push("--package", spec.package);
+  if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
+  const cargo = await execa("cargo", args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: "ignore" });
   if (cargo.failed) {
     progress.done("failed");
-    throw new LabError(name, `cargo build ${cargo.exitCode !== void 0 ? `exited with code ${cargo.exitCode}` : "could not start"}.
+    throw new LabError(
+      name,
+      `cargo build ${shim ? "of the generated shim " : ""}${cargo.exitCode !== void 0 ? `exited with code ${cargo.exitCode}` : "could not start"}.
 --- last lines of its output ---
 ${tail(String(cargo.stderr ?? ""))}
----`, `fix the build. Reproduce with: ${commandLine("cargo", args, project.dir)}`);
+---`,
+      shim ? `check the adapter's call (\`${spec.adapter.kind === "rust" ? spec.adapter.call : ""}\`) against the crate's API; the shim is ${join6(shim.dir, "src", "lib.rs")}. Reproduce with: ${commandLine("cargo", args, buildDir)}` : `fix the build. Reproduce with: ${commandLine("cargo", args, project.dir)}`
+    );
   }
   const messages = String(cargo.stdout).split("\n").flatMap((line) => {
     try {
@@ -58966,15 +60055,15 @@ ${tail(String(cargo.stderr ?? ""))}
   });
   const artifact = pickArtifact(messages, spec.adapter);
   if (!artifact) {
-    const wanted = spec.adapter.kind === "cabi" ? 'a cdylib (crate-type = ["cdylib"])' : `a binary named ${spec.adapter.binary}`;
-    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === "cabi" ? 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the cli adapter.' : "set adapter.binary to the name of the [[bin]] target.");
+    const wanted = spec.adapter.kind === "cli" ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
+    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
   }
-  await mkdir3(join5(cacheRoot(), "builds"), { recursive: true });
+  await mkdir4(join6(cacheRoot(), "builds"), { recursive: true });
   const temp = await mkdtemp(`${finalDir}.tmp-`);
   try {
     const artifactName = basename2(artifact);
-    await copyFile2(artifact, join5(temp, artifactName));
-    await chmod2(join5(temp, artifactName), 493);
+    await copyFile3(artifact, join6(temp, artifactName));
+    await chmod2(join6(temp, artifactName), 493);
     const record2 = {
       name: spec.name,
       adapter: spec.adapter.kind,
@@ -58982,13 +60071,14 @@ ${tail(String(cargo.stderr ?? ""))}
       artifact: artifactName,
       command: spec.adapter.kind === "cli" ? spec.adapter.command : null,
       toolchain,
-      cacheKey: key
+      cacheKey: key,
+      ...shim && spec.adapter.kind === "rust" ? { rust: { call: spec.adapter.call, output: spec.adapter.output, package: shim.package, cargoToml: shim.cargoToml, libRs: shim.libRs } } : {}
     };
-    await writeFile2(join5(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile3(join6(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-    return { ...record2, artifactPath: join5(finalDir, artifactName) };
+    return { ...record2, artifactPath: join6(finalDir, artifactName) };
   } catch (error63) {
     await rm4(temp, { recursive: true, force: true });
     throw error63;
@@ -58996,8 +60086,8 @@ ${tail(String(cargo.stderr ?? ""))}
 }
 
 // lab/build/libdeflate-source.ts
-import { cp, mkdir as mkdir4, mkdtemp as mkdtemp2, readFile as readFile3, readdir as readdir3, rm as rm5, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join6, resolve as resolve3 } from "node:path";
+import { cp, mkdir as mkdir5, mkdtemp as mkdtemp2, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join7, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
 import Qr from "events";
@@ -61979,7 +63069,7 @@ var libdeflateSourceSchema = external_exports.discriminatedUnion("kind", [
   external_exports.object({ kind: external_exports.literal("path"), path: external_exports.string().min(1) }),
   external_exports.object({ kind: external_exports.literal("system") })
 ]);
-var step2 = "build libdeflate: source";
+var step3 = "build libdeflate: source";
 function describeSource(source) {
   switch (source.kind) {
     case "git":
@@ -61995,31 +63085,31 @@ function describeSource(source) {
   }
 }
 async function libdeflateHeaderVersion(header) {
-  const text = await readFile3(header, "utf8").catch(() => "");
+  const text = await readFile4(header, "utf8").catch(() => "");
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
-  if (!version2) throw new LabError(step2, `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`, "point the libdeflate source at a libdeflate checkout or release.");
+  if (!version2) throw new LabError(step3, `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`, "point the libdeflate source at a libdeflate checkout or release.");
   return version2;
 }
 async function extractTarball(archive, into) {
-  await mkdir4(into, { recursive: true });
+  await mkdir5(into, { recursive: true });
   try {
     await So({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error63) {
-    throw new LabError(step2, `cannot extract ${archive}: ${error63.message}`, "check that the tarball is a complete .tar.gz of libdeflate.");
+    throw new LabError(step3, `cannot extract ${archive}: ${error63.message}`, "check that the tarball is a complete .tar.gz of libdeflate.");
   }
   return into;
 }
 async function fromTarball(location, expectedSha256) {
   let archive = location;
   if (/^https?:\/\//.test(location)) {
-    archive = join6(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
+    archive = join7(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
     if (!await fileExists(archive)) {
       await writeAtomically(archive, async (tempPath) => {
         const response = await fetch(location, { signal: AbortSignal.timeout(12e4) }).catch((error63) => {
-          throw new LabError(step2, `cannot download ${location}: ${String(error63.cause ?? error63.message)}`, "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.");
+          throw new LabError(step3, `cannot download ${location}: ${String(error63.cause ?? error63.message)}`, "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.");
         });
-        if (!response.ok) throw new LabError(step2, `cannot download ${location}: HTTP ${response.status}`, "check the URL (a release tarball of libdeflate).");
-        await writeFile3(tempPath, Buffer.from(await response.arrayBuffer()));
+        if (!response.ok) throw new LabError(step3, `cannot download ${location}: HTTP ${response.status}`, "check the URL (a release tarball of libdeflate).");
+        await writeFile4(tempPath, Buffer.from(await response.arrayBuffer()));
       });
     }
   } else {
@@ -62027,11 +63117,11 @@ async function fromTarball(location, expectedSha256) {
   }
   const digest = await digestFile(archive);
   if (expectedSha256 && digest.sha256 !== expectedSha256) {
-    throw new LabError(step2, `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`, "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.");
+    throw new LabError(step3, `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`, "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.");
   }
-  const dir = join6(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
-  if (!await fileExists(join6(dir, "libdeflate.h"))) {
-    await mkdir4(join6(cacheRoot(), "sources"), { recursive: true });
+  const dir = join7(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
+  if (!await fileExists(join7(dir, "libdeflate.h"))) {
+    await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await mkdtemp2(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm5(dir, { recursive: true, force: true });
@@ -62043,32 +63133,32 @@ async function fromTarball(location, expectedSha256) {
 async function debianMirror() {
   const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
   for (const file2 of candidates) {
-    const text = await readFile3(file2, "utf8").catch(() => "");
+    const text = await readFile4(file2, "utf8").catch(() => "");
     const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
     if (deb822 && !/security/.test(deb822)) return deb822;
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
     if (oneLine) return oneLine;
   }
-  throw new LabError(step2, "no Debian archive is configured in /etc/apt (is this Debian?).", "use another libdeflate source: git, a tarball, a local path or the system library.");
+  throw new LabError(step3, "no Debian archive is configured in /etc/apt (is this Debian?).", "use another libdeflate source: git, a tarball, a local path or the system library.");
 }
 async function fromDebian(suite, version2) {
   const apt = await probe("apt-get", ["--version"]);
-  if (!apt) throw new LabError(step2, "apt-get is not available, so a Debian source package cannot be fetched here.", "use source kind git, tarball, path or system on this machine.");
-  const work = join6(cacheRoot(), "apt", suite);
-  const lists = join6(work, "lists");
-  const download = join6(work, "download");
+  if (!apt) throw new LabError(step3, "apt-get is not available, so a Debian source package cannot be fetched here.", "use source kind git, tarball, path or system on this machine.");
+  const work = join7(cacheRoot(), "apt", suite);
+  const lists = join7(work, "lists");
+  const download = join7(work, "download");
   await rm5(download, { recursive: true, force: true });
-  await mkdir4(join6(lists, "partial"), { recursive: true });
-  await mkdir4(join6(work, "parts"), { recursive: true });
-  await mkdir4(download, { recursive: true });
+  await mkdir5(join7(lists, "partial"), { recursive: true });
+  await mkdir5(join7(work, "parts"), { recursive: true });
+  await mkdir5(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile3(join6(work, "sources.list"), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
+  await writeFile4(join7(work, "sources.list"), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
 `);
   const options2 = [
     "-o",
-    `Dir::Etc::SourceList=${join6(work, "sources.list")}`,
+    `Dir::Etc::SourceList=${join7(work, "sources.list")}`,
     "-o",
-    `Dir::Etc::SourceParts=${join6(work, "parts")}`,
+    `Dir::Etc::SourceParts=${join7(work, "parts")}`,
     "-o",
     `Dir::State::Lists=${lists}`,
     "-o",
@@ -62076,27 +63166,27 @@ async function fromDebian(suite, version2) {
   ];
   const update = await execa("apt-get", [...options2, "update"], { reject: false, all: true, stdin: "ignore", timeout: 3e5 });
   if (update.failed) {
-    throw new LabError(step2, `apt-get update for suite ${suite} failed:
+    throw new LabError(step3, `apt-get update for suite ${suite} failed:
 ${tail(String(update.all ?? ""), 10)}`, "check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.");
   }
   const fetched = await execa("apt-get", [...options2, "source", "--download-only", "libdeflate"], { cwd: download, reject: false, all: true, stdin: "ignore", timeout: 3e5 });
   const orig = (await readdir3(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
   if (!orig) {
-    throw new LabError(step2, `Debian suite ${suite} has no libdeflate source tarball to download:
+    throw new LabError(step3, `Debian suite ${suite} has no libdeflate source tarball to download:
 ${tail(String(fetched.all ?? ""), 10)}`, "try another suite (bookworm has 1.14, trixie 1.23) or another source kind.");
   }
   const found = /^libdeflate_([^_]+)\.orig/.exec(orig)[1];
   if (version2 && found !== version2) {
-    throw new LabError(step2, `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`, `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`);
+    throw new LabError(step3, `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`, `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`);
   }
-  const tree = await fromTarball(join6(download, orig), void 0);
+  const tree = await fromTarball(join7(download, orig), void 0);
   return { dir: tree.dir, description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})` };
 }
 async function fromGit(url2, ref) {
-  const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
-  if (!await fileExists(join6(dir, "libdeflate.h"))) {
+  const dir = join7(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
+  if (!await fileExists(join7(dir, "libdeflate.h"))) {
     await rm5(dir, { recursive: true, force: true });
-    await mkdir4(join6(cacheRoot(), "sources"), { recursive: true });
+    await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await mkdtemp2(`${dir}.tmp-`);
     try {
       const git = simpleGit();
@@ -62109,7 +63199,7 @@ async function fromGit(url2, ref) {
       }
       await cp(temp, dir, { recursive: true });
     } catch (error63) {
-      throw new LabError(step2, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-3).join(" ")}`, "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.");
+      throw new LabError(step3, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-3).join(" ")}`, "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.");
     } finally {
       await rm5(temp, { recursive: true, force: true });
     }
@@ -62127,8 +63217,8 @@ async function obtainLibdeflateSource(source) {
       return fromDebian(source.suite, source.version);
     case "path": {
       const dir = resolve3(source.path);
-      if (!await fileExists(join6(dir, "libdeflate.h"))) {
-        throw new LabError(step2, `${dir} has no libdeflate.h: not a libdeflate source tree.`, "point `path` at the root of a libdeflate checkout.");
+      if (!await fileExists(join7(dir, "libdeflate.h"))) {
+        throw new LabError(step3, `${dir} has no libdeflate.h: not a libdeflate source tree.`, "point `path` at the root of a libdeflate checkout.");
       }
       return { dir, description: `local path ${dir}` };
     }
@@ -62156,7 +63246,8 @@ var samplingDefaults = {
   verdictConfidence: 0.99,
   minimumEffect: 5e-3,
   maximumMargin: 0.03,
-  memoryLimitMb: 4096
+  memoryLimitMb: 4096,
+  compareAcrossThreads: false
 };
 var benchConfigSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -62183,7 +63274,9 @@ var benchConfigSchema = external_exports.object({
     /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
     maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
-    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb)
+    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+    /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
+    compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)
 }).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, { message: "base.name must differ from decoder.name", path: ["base", "name"] }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, { message: "minBatches must not exceed maxBatches", path: ["bench", "minBatches"] });
 function resolvePaths(config2, baseDir) {
@@ -62210,7 +63303,7 @@ function parseBenchConfig(json2, source, baseDir) {
 async function loadBenchConfig(path6, repositoryRoot) {
   const absolute = repositoryRoot ? resolve4(repositoryRoot, path6) : resolve4(path6);
   const json2 = await readJsonFile(absolute, "bench: config", 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
-  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname3(absolute));
+  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname4(absolute));
 }
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -63029,7 +64122,18 @@ var verdictSchema = external_exports.object({
 });
 var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
 var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
-var decoderSchema2 = external_exports.object({ name: external_exports.string(), adapter: external_exports.string(), description: external_exports.string(), rustc: external_exports.string().nullable(), llvm: external_exports.string().nullable(), compiler: external_exports.string().nullable() });
+var decoderSchema2 = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+});
 var datasetBase = {
   name: external_exports.string(),
   label: external_exports.string(),
@@ -63082,6 +64186,14 @@ var integrityResultSchema = external_exports.object({
     })
   )
 });
+function comparability(results, sides) {
+  const careless = notComparableContenders(results);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
+  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null };
+}
 function notComparableContenders(results) {
   return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
 }
@@ -63090,7 +64202,8 @@ var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   createdAt: external_exports.string(),
   machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
   libdeflate: libdeflateSchema,
   head: decoderSchema2,
   base: decoderSchema2.nullable(),
@@ -63104,7 +64217,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number(),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional()
+    maximumMargin: external_exports.number().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */
@@ -63143,11 +64257,11 @@ function verdictFailures(results, failOn) {
 
 // lab/bench/run.ts
 import { open as open5 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 
 // lab/build/libdeflate.ts
-import { cp as cp2, mkdir as mkdir5, mkdtemp as mkdtemp3, readFile as readFile4, readdir as readdir4, rm as rm6, writeFile as writeFile4 } from "node:fs/promises";
-import { dirname as dirname4, join as join7 } from "node:path";
+import { cp as cp2, mkdir as mkdir6, mkdtemp as mkdtemp3, readFile as readFile5, readdir as readdir4, rm as rm6, writeFile as writeFile5 } from "node:fs/promises";
+import { dirname as dirname5, join as join8 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
   source: external_exports.string(),
@@ -63159,59 +64273,59 @@ var libdeflateBuildSchema = external_exports.object({
   gzipProgram: external_exports.string().nullable(),
   cacheKey: external_exports.string()
 });
-var step3 = "build libdeflate";
+var step4 = "build libdeflate";
 var isMac = process.platform === "darwin";
 function resolveRecord(dir, record2) {
-  const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
+  const absolute = (path6) => path6.startsWith("/") ? path6 : join8(dir, path6);
   return { ...record2, sharedLibraryPath: absolute(record2.sharedLibrary), gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null };
 }
 async function findSharedLibrary(root2, folder) {
-  const names = await readdir4(join7(root2, folder)).catch(() => []);
+  const names = await readdir4(join8(root2, folder)).catch(() => []);
   const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
   const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
-  return found ? join7(folder, found) : void 0;
+  return found ? join8(folder, found) : void 0;
 }
 async function buildWithCmake(dir, cc, extraCflags) {
   const args = ["-S", "src", "-B", "out", "-DCMAKE_BUILD_TYPE=Release", "-DLIBDEFLATE_BUILD_GZIP=ON", `-DCMAKE_C_COMPILER=${cc}`];
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
-  await run("cmake", args, { cwd: dir, step: `${step3}: cmake configure`, hint: "install cmake and a C compiler." });
-  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step3}: cmake build` });
-  const cache = await readFile4(join7(dir, "out", "CMakeCache.txt"), "utf8");
+  await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
+  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
+  const cache = await readFile5(join8(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
-  if (!sharedLibrary) throw new LabError(step3, `cmake built no shared libdeflate library in ${join7(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
-  const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
+  if (!sharedLibrary) throw new LabError(step4, `cmake built no shared libdeflate library in ${join8(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
+  const gzipProgram = await fileExists(join8(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join8(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
   return { buildSystem: "cmake", cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(), sharedLibrary, gzipProgram };
 }
 async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
-  await run("make", args, { cwd: dir, step: `${step3}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile4(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
+  await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
+  const config2 = await readFile5(join8(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
-  if (!sharedLibrary) throw new LabError(step3, `make built no shared libdeflate library in ${join7(dir, "src")}.`, "check the build log with the command above.");
-  const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
+  if (!sharedLibrary) throw new LabError(step4, `make built no shared libdeflate library in ${join8(dir, "src")}.`, "check the build log with the command above.");
+  const gzipProgram = await fileExists(join8(dir, "src", "gzip")) ? "src/gzip" : null;
   return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
 }
 async function systemLibdeflate() {
   const libdir = await probe("pkg-config", ["--variable=libdir", "libdeflate"]);
   const includedir = await probe("pkg-config", ["--variable=includedir", "libdeflate"]);
   if (!libdir || !includedir) {
-    throw new LabError(step3, "no system libdeflate found (pkg-config knows no libdeflate).", "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source.");
+    throw new LabError(step4, "no system libdeflate found (pkg-config knows no libdeflate).", "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source.");
   }
   const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
-  const candidates = [libdir, ...pcPath ? [dirname4(dirname4(pcPath))] : []];
+  const candidates = [libdir, ...pcPath ? [dirname5(dirname5(pcPath))] : []];
   let sharedLibrary;
   for (const dir of candidates) {
     const found = await findSharedLibrary(dir, ".");
     if (found) {
-      sharedLibrary = join7(dir, found);
+      sharedLibrary = join8(dir, found);
       break;
     }
   }
-  if (!sharedLibrary) throw new LabError(step3, `no shared libdeflate library in ${candidates.join(" or ")}.`, "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate).");
-  const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
+  if (!sharedLibrary) throw new LabError(step4, `no shared libdeflate library in ${candidates.join(" or ")}.`, "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate).");
+  const version2 = await libdeflateHeaderVersion(join8(includedir, "libdeflate.h"));
   const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
   const record2 = {
     version: version2,
@@ -63227,27 +64341,27 @@ async function systemLibdeflate() {
 }
 async function buildLibdeflate(source, options2 = {}) {
   if (source.kind === "system") return systemLibdeflate();
-  const progress = startProgress(`${step3} (${describeSource(source)})`);
+  const progress = startProgress(`${step4} (${describeSource(source)})`);
   progress.update("fetching source");
   const tree = await obtainLibdeflateSource(source);
-  const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
+  const version2 = await libdeflateHeaderVersion(join8(tree.dir, "libdeflate.h"));
   const compiler = await cCompiler(options2.cc);
-  const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
+  const buildSystem = await fileExists(join8(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
   const key = cacheKey({ tree: await hashTree(tree.dir), compiler: compiler.version, cc: compiler.command, cflags: options2.cflags ?? "", buildSystem, platform: process.platform, arch: process.arch });
-  const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [join7(finalDir, record2.sharedLibrary)]);
+  const finalDir = join8(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
+  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [join8(finalDir, record2.sharedLibrary)]);
   if (cached2) {
     progress.done(`libdeflate ${version2} (cached)`);
     return resolveRecord(finalDir, { ...cached2, source: tree.description });
   }
-  await mkdir5(join7(cacheRoot(), "builds"), { recursive: true });
+  await mkdir6(join8(cacheRoot(), "builds"), { recursive: true });
   const temp = await mkdtemp3(`${finalDir}.tmp-`);
   try {
-    await cp2(tree.dir, join7(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
+    await cp2(tree.dir, join8(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
     progress.update(`compiling with ${buildSystem}`);
     const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
     const record2 = { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
-    await writeFile4(join7(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile5(join8(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
@@ -63263,8 +64377,8 @@ async function buildLibdeflate(source, options2 = {}) {
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { copyFile as copyFile3, mkdir as mkdir7, open as open4, readdir as readdir6, rm as rm8 } from "node:fs/promises";
-import { join as join10, resolve as resolve5 } from "node:path";
+import { copyFile as copyFile4, mkdir as mkdir8, open as open4, readdir as readdir6, rm as rm8 } from "node:fs/promises";
+import { join as join11, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
 
 // lab/datasets/generators.ts
@@ -63344,24 +64458,24 @@ function logChunks(targetBytes2) {
 
 // lab/datasets/silesia.ts
 import { mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 
 // lab/datasets/archive.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod3, mkdir as mkdir6, readdir as readdir5, utimes } from "node:fs/promises";
-import { dirname as dirname5, join as join8, relative as relative2, sep as sep2 } from "node:path";
+import { chmod as chmod3, mkdir as mkdir7, readdir as readdir5, utimes } from "node:fs/promises";
+import { dirname as dirname6, join as join9, relative as relative2, sep as sep2 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var import_yauzl = __toESM(require_yauzl(), 1);
 var FIXED_MTIME = /* @__PURE__ */ new Date("2000-01-01T00:00:00Z");
 async function listFilesSorted(root2) {
   const entries = await readdir5(root2, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative2(root2, join8(entry.parentPath, entry.name)).split(sep2).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative2(root2, join9(entry.parentPath, entry.name)).split(sep2).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
 }
 async function deterministicTar(root2, outputPath) {
   const names = await listFilesSorted(root2);
   for (const name of names) {
-    await chmod3(join8(root2, name), 420);
-    await utimes(join8(root2, name), FIXED_MTIME, FIXED_MTIME);
+    await chmod3(join9(root2, name), 420);
+    await utimes(join9(root2, name), FIXED_MTIME, FIXED_MTIME);
   }
   await Qn(
     { cwd: root2, file: outputPath, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, noPax: true },
@@ -63370,7 +64484,7 @@ async function deterministicTar(root2, outputPath) {
   return names;
 }
 async function extractTarGz(archivePath, destination) {
-  await mkdir6(destination, { recursive: true });
+  await mkdir7(destination, { recursive: true });
   try {
     await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
   } catch (error63) {
@@ -63392,7 +64506,7 @@ async function extractZipFlat(zipPath, destination, accept) {
   } catch (error63) {
     throw new LabError("datasets: silesia zip", `cannot open ${zipPath} as a zip: ${error63.message}`, "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip.");
   }
-  await mkdir6(destination, { recursive: true });
+  await mkdir7(destination, { recursive: true });
   const found = [];
   try {
     await new Promise((resolvePromise, reject) => {
@@ -63409,8 +64523,8 @@ async function extractZipFlat(zipPath, destination, accept) {
             reject(error63 ?? new Error(`cannot read ${entry.fileName}`));
             return;
           }
-          const target = join8(destination, name);
-          mkdir6(dirname5(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
+          const target = join9(destination, name);
+          mkdir7(dirname6(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
             found.push({ name, bytes: entry.uncompressedSize });
             zip.readEntry();
           }).catch(reject);
@@ -63457,7 +64571,7 @@ function corpusProblems(found, expected) {
   return problems;
 }
 async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
-  const staging = await mkdtemp4(join9(tarPath + ".staging-"));
+  const staging = await mkdtemp4(join10(tarPath + ".staging-"));
   try {
     const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
     const problems = corpusProblems(found, expected);
@@ -63474,10 +64588,10 @@ async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
   }
 }
 async function standInTar(corporaDir, tarPath) {
-  const staging = await mkdtemp4(join9(tarPath + ".staging-"));
+  const staging = await mkdtemp4(join10(tarPath + ".staging-"));
   try {
     for (const [file2, sha2563] of Object.entries(STAND_IN_CORPORA)) {
-      const path6 = join9(corporaDir, file2);
+      const path6 = join10(corporaDir, file2);
       const digest = await digestFile(path6).catch(() => {
         throw new LabError(
           "datasets: silesia stand-in",
@@ -63492,7 +64606,7 @@ async function standInTar(corporaDir, tarPath) {
           "restore the original file from the shared corpora."
         );
       }
-      await extractTarGz(path6, join9(staging, file2.replace(/\.tar\.gz$/, "")));
+      await extractTarGz(path6, join10(staging, file2.replace(/\.tar\.gz$/, "")));
     }
     await deterministicTar(staging, tarPath);
   } finally {
@@ -63506,7 +64620,7 @@ function targetBytes(scale) {
   return scale === "quick" ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
 }
 function defaultDatasetsDir(scale) {
-  return join10(cacheRoot(), "datasets", scale);
+  return join11(cacheRoot(), "datasets", scale);
 }
 function simulatedDiskLimit() {
   const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
@@ -63588,7 +64702,7 @@ async function downloadSilesia(target) {
   }
 }
 async function silesiaSource(options2, scale) {
-  const cachedZip = join10(cacheRoot(), "downloads", "silesia.zip");
+  const cachedZip = join11(cacheRoot(), "downloads", "silesia.zip");
   let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
   if (zip && !await fileExists(zip)) {
     throw new LabError("datasets: silesia", `--silesia-zip ${zip} does not exist.`, `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`);
@@ -63607,7 +64721,7 @@ async function silesiaSource(options2, scale) {
         try {
           await silesiaTarFromZip(zipPath, fullTar);
           if (scale === "quick") await copyPrefix(fullTar, rawPath, limit);
-          else await copyFile3(fullTar, rawPath);
+          else await copyFile4(fullTar, rawPath);
         } finally {
           await rm8(fullTar, { force: true });
         }
@@ -63659,14 +64773,14 @@ async function removeStaleTempFiles(dir) {
       }
     }
     if (!alive) {
-      await rm8(join10(dir, name), { recursive: true, force: true });
+      await rm8(join11(dir, name), { recursive: true, force: true });
       info(`datasets: removed ${name}, left by an interrupted run`);
     }
   }
 }
 async function prepareDatasets(options2) {
   const dir = resolve5(options2.dir);
-  await mkdir7(dir, { recursive: true });
+  await mkdir8(dir, { recursive: true });
   await removeStaleTempFiles(dir);
   const gzip = options2.gzip ?? "gzip";
   const compressor = await compressorVersion(gzip);
@@ -63688,11 +64802,11 @@ async function prepareDatasets(options2) {
     const compressedFile = `${name}.raw.gz`;
     const progress = startProgress(`datasets: ${name}`);
     progress.update("generating raw bytes");
-    await writeAtomically(join10(dir, rawFile), rawSource.produce);
+    await writeAtomically(join11(dir, rawFile), rawSource.produce);
     progress.update(`compressing with ${compressor} -${level}`);
-    await compress(gzip, compressor, level, join10(dir, rawFile), join10(dir, compressedFile));
-    const raw = await digestFile(join10(dir, rawFile));
-    const compressed = await digestFile(join10(dir, compressedFile));
+    await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
+    const raw = await digestFile(join11(dir, rawFile));
+    const compressed = await digestFile(join11(dir, compressedFile));
     const entry = {
       name,
       label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
@@ -63712,12 +64826,12 @@ async function prepareDatasets(options2) {
 }
 
 // lab/bench/calibrate.ts
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants6 } from "node:fs";
-import { access as access2, readFile as readFile5, rm as rm9, stat as stat3, writeFile as writeFile5, mkdir as mkdir8, mkdtemp as mkdtemp5 } from "node:fs/promises";
-import { delimiter, join as join11 } from "node:path";
+import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, writeFile as writeFile6, mkdir as mkdir9, mkdtemp as mkdtemp5 } from "node:fs/promises";
+import { delimiter, join as join12 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("sample"), contender: external_exports.string(), round: external_exports.number().int().nonnegative(), warmup: external_exports.boolean(), ns: external_exports.number().int().positive() }),
@@ -63726,7 +64840,7 @@ var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("placement"), pinnedCpu: external_exports.number().int().nonnegative().nullable(), detail: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
-var step4 = "bench: native harness";
+var step5 = "bench: native harness";
 var harnessBinaries = /* @__PURE__ */ new Map();
 function buildHarness() {
   const root2 = cacheRoot();
@@ -63741,23 +64855,23 @@ function buildHarness() {
   return binary;
 }
 async function compileHarness() {
-  const sourcePath = join11(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile5(sourcePath);
+  const sourcePath = join12(projectRoot(), "lab", "bench", "native", "harness.c");
+  const source = await readFile6(sourcePath);
   const compiler = await cCompiler();
   const key = sha256Hex(`${sha256Hex(source)}
 ${compiler.command}
 ${compiler.version}
 ${process.platform}-${process.arch}`).slice(0, 24);
-  const dir = join11(cacheRoot(), "builds", `harness-${key}`);
-  const binary = join11(dir, "perf-lab-harness");
-  if (await fileExists(join11(dir, "build.json"))) return binary;
-  await mkdir8(join11(cacheRoot(), "builds"), { recursive: true });
+  const dir = join12(cacheRoot(), "builds", `harness-${key}`);
+  const binary = join12(dir, "perf-lab-harness");
+  if (await fileExists(join12(dir, "build.json"))) return binary;
+  await mkdir9(join12(cacheRoot(), "builds"), { recursive: true });
   const temp = await mkdtemp5(`${dir}.tmp-`);
   try {
-    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join11(temp, "perf-lab-harness"), sourcePath];
+    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join12(temp, "perf-lab-harness"), sourcePath];
     if (process.platform === "linux") args.push("-ldl");
-    await run(compiler.command, args, { step: `${step4}: compile`, hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)." });
-    await writeFile5(join11(temp, "build.json"), `${JSON.stringify({ compiler: compiler.version, key })}
+    await run(compiler.command, args, { step: `${step5}: compile`, hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)." });
+    await writeFile6(join12(temp, "build.json"), `${JSON.stringify({ compiler: compiler.version, key })}
 `);
     await publishBuild(temp, dir);
   } catch (error63) {
@@ -63769,7 +64883,7 @@ ${process.platform}-${process.arch}`).slice(0, 24);
 function harnessSpec(request2) {
   const line = (key, value) => {
     const text = String(value);
-    if (/[\r\n]/.test(text)) throw new LabError(step4, `${key} contains a line break: ${JSON.stringify(text)}`, "rename the file or argument without line breaks.");
+    if (/[\r\n]/.test(text)) throw new LabError(step5, `${key} contains a line break: ${JSON.stringify(text)}`, "rename the file or argument without line breaks.");
     return `${key} ${text}
 `;
   };
@@ -63799,9 +64913,9 @@ function parseHarnessOutput(stdout, contenderNames) {
     try {
       parsed = lineSchema.parse(JSON.parse(text));
     } catch {
-      throw new LabError(step4, `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`, "this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.");
+      throw new LabError(step5, `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`, "this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.");
     }
-    if (parsed.type === "fatal") throw new LabError(step4, parsed.message, "check the benchmark inputs named above.");
+    if (parsed.type === "fatal") throw new LabError(step5, parsed.message, "check the benchmark inputs named above.");
     if (parsed.type === "done") rounds = parsed.rounds;
     if (parsed.type === "placement") {
       placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
@@ -63809,16 +64923,16 @@ function parseHarnessOutput(stdout, contenderNames) {
     }
     if (parsed.type === "ready") continue;
     if (parsed.type !== "done" && !samplesNs.has(parsed.contender)) {
-      throw new LabError(step4, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, "this is a perf-lab bug; please report it.");
+      throw new LabError(step5, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, "this is a perf-lab bug; please report it.");
     }
     if (parsed.type === "sample" && !parsed.warmup) samplesNs.get(parsed.contender).set(parsed.round, parsed.ns);
     if (parsed.type === "failure") failures.set(parsed.contender, parsed.reason);
   }
-  if (rounds === void 0) throw new LabError(step4, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
+  if (rounds === void 0) throw new LabError(step5, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
   return { samplesNs, failures, rounds, placement };
 }
 async function findProgram(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join11(dir, program));
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join12(dir, program));
   for (const candidate of candidates) {
     try {
       await access2(candidate, constants6.X_OK);
@@ -63830,24 +64944,24 @@ async function findProgram(program) {
 }
 async function runHarness(request2) {
   const names = request2.contenders.map((contender) => contender.name);
-  if (new Set(names).size !== names.length) throw new LabError(step4, `contender names must be unique, got ${names.join(", ")}`, "give each contender its own name.");
+  if (new Set(names).size !== names.length) throw new LabError(step5, `contender names must be unique, got ${names.join(", ")}`, "give each contender its own name.");
   for (const contender of request2.contenders) {
     if (contender.kind !== "cli") continue;
     const program = contender.argv[0] ?? "";
     if (!await findProgram(program)) {
-      throw new LabError(step4, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`, "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).");
+      throw new LabError(step5, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`, "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).");
     }
   }
   const binary = await buildHarness();
-  const specDir = await mkdtemp5(join11(cacheRoot(), "harness-spec-"));
-  const specPath = join11(specDir, "spec.txt");
+  const specDir = await mkdtemp5(join12(cacheRoot(), "harness-spec-"));
+  const specPath = join12(specDir, "spec.txt");
   try {
-    await writeFile5(specPath, harnessSpec(request2));
+    await writeFile6(specPath, harnessSpec(request2));
     const budgetMs = (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4;
     const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ""));
-      throw new LabError(step4, fatal ?? `the harness ${result.timedOut ? "timed out" : `failed (${result.shortMessage})`}.
+      throw new LabError(step5, fatal ?? `the harness ${result.timedOut ? "timed out" : `failed (${result.shortMessage})`}.
 ${String(result.stderr ?? "").slice(-2e3)}`, "check the inputs named above; rerun with fewer rounds if it timed out.");
     }
     return parseHarnessOutput(String(result.stdout), names);
@@ -63985,10 +65099,10 @@ function runnerClass() {
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 function calibrationDirs() {
-  return [join12(projectRoot(), "baselines", "calibration"), join12(cacheRoot(), "calibration")];
+  return [join13(projectRoot(), "baselines", "calibration"), join13(cacheRoot(), "calibration")];
 }
-function calibrationPath(dir = join12(cacheRoot(), "calibration")) {
-  return join12(dir, `${runnerClass().slug}.json`);
+function calibrationPath(dir = join13(cacheRoot(), "calibration")) {
+  return join13(dir, `${runnerClass().slug}.json`);
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
@@ -64033,8 +65147,8 @@ function calibrationFor(calibration, dataset, batch) {
 }
 
 // lab/bench/integrity.ts
-import { mkdtemp as mkdtemp6, rm as rm10, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { mkdtemp as mkdtemp6, rm as rm10, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 import { gzipSync } from "node:zlib";
 
 // lab/datasets/symbols.ts
@@ -64319,14 +65433,14 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await mkdtemp6(join13(cacheRoot(), "integrity-"));
+  const dir = await mkdtemp6(join14(cacheRoot(), "integrity-"));
   try {
-    const expected = join13(dir, "expected");
-    await writeFile6(expected, raw);
+    const expected = join14(dir, "expected");
+    await writeFile7(expected, raw);
     const results = new Map(contenders.map((entry) => [entry.name, []]));
     for (const member of corruptMembers(raw)) {
-      const input2 = join13(dir, `${member.case}.gz`);
-      await writeFile6(input2, member.gzip);
+      const input2 = join14(dir, `${member.case}.gz`);
+      await writeFile7(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
         expectedPath: expected,
@@ -64353,8 +65467,8 @@ async function runIntegrityGate(contenders, raw, source, options2) {
 }
 
 // lab/bench/run.ts
-function fillCommand(template, bin, input2) {
-  return template.map((arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2));
+function fillCommand(template, bin, input2, threads) {
+  return template.map((arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2).replaceAll("{threads}", String(threads)));
 }
 async function buildSide(role, decoder) {
   if ("libdeflate" in decoder) {
@@ -64363,40 +65477,52 @@ async function buildSide(role, decoder) {
       role,
       name: decoder.name,
       contender: () => ({ name: decoder.name, kind: "libdeflate", library: build2.sharedLibraryPath }),
-      summary: { name: decoder.name, adapter: "libdeflate", description: `libdeflate ${build2.version} from ${build2.source}`, rustc: null, llvm: null, compiler: build2.compiler },
-      cli: false
+      summary: { name: decoder.name, adapter: "libdeflate", description: `libdeflate ${build2.version} from ${build2.source}`, rustc: null, llvm: null, compiler: build2.compiler, threads: 1 },
+      regime: "in-process"
     };
   }
   const build = await buildCargoDecoder(decoder);
-  const summary2 = { name: build.name, adapter: build.adapter, description: build.description, rustc: build.toolchain.rustc, llvm: build.toolchain.llvm, compiler: null };
-  if (build.adapter === "cabi") return { role, name: build.name, contender: () => ({ name: build.name, kind: "cabi", library: build.artifactPath }), summary: summary2, cli: false };
+  const summary2 = {
+    name: build.name,
+    adapter: build.adapter,
+    description: build.rust ? `${build.description}, called as \`${build.rust.call}\` through a generated shim` : build.description,
+    rustc: build.toolchain.rustc,
+    llvm: build.toolchain.llvm,
+    compiler: null,
+    threads: decoder.threads,
+    ...build.rust ? { rust: build.rust } : {}
+  };
+  const library = build.artifactPath;
+  if (build.adapter === "cabi" || build.rust?.output === "slice") return { role, name: build.name, contender: () => ({ name: build.name, kind: "cabi", library }), summary: summary2, regime: "in-process" };
+  if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: "owned", library }), summary: summary2, regime: "in-process-allocating" };
   const command = build.command;
-  return { role, name: build.name, contender: (input2) => ({ name: build.name, kind: "cli", argv: fillCommand(command, build.artifactPath, input2) }), summary: summary2, cli: true };
+  return { role, name: build.name, contender: (input2) => ({ name: build.name, kind: "cli", argv: fillCommand(command, library, input2, decoder.threads) }), summary: summary2, regime: "process" };
 }
-function referenceSide(reference, processMode) {
+function referenceSide(reference, regime) {
   const name = `libdeflate-${reference.version}`;
-  const summary2 = { name, adapter: processMode ? "cli" : "libdeflate", description: reference.source, rustc: null, llvm: null, compiler: reference.compiler };
-  if (!processMode) return { role: "libdeflate", name, contender: () => ({ name, kind: "libdeflate", library: reference.sharedLibraryPath }), summary: summary2, cli: false };
+  const summary2 = { name, adapter: regime === "process" ? "cli" : "libdeflate", description: reference.source, rustc: null, llvm: null, compiler: reference.compiler, threads: 1 };
+  if (regime === "in-process") return { role: "libdeflate", name, contender: () => ({ name, kind: "libdeflate", library: reference.sharedLibraryPath }), summary: summary2, regime };
+  if (regime === "in-process-allocating") return { role: "libdeflate", name, contender: () => ({ name, kind: "libdeflate-alloc", library: reference.sharedLibraryPath }), summary: summary2, regime };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
     throw new LabError("bench: contenders", `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`, "build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.");
   }
-  return { role: "libdeflate", name, contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }), summary: summary2, cli: true };
+  return { role: "libdeflate", name, contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }), summary: summary2, regime };
 }
 async function buildSides(config2) {
   const reference = await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags });
   const head = await buildSide("head", config2.decoder);
   const base = config2.base ? await buildSide("base", config2.base) : void 0;
-  if (base && base.cli !== head.cli) {
-    throw new LabError("bench: config", "decoder and base use different adapter kinds (one cli, one in-process).", "give base the same adapter kind as decoder so the three are timed alike.");
+  if (base && base.regime !== head.regime) {
+    throw new LabError("bench: config", `decoder and base are timed differently (${head.regime} vs ${base.regime}).`, "give base the same adapter (and rust output shape) as decoder so the three are timed alike.");
   }
-  const libdeflate = referenceSide(reference, head.cli);
+  const libdeflate = referenceSide(reference, head.regime);
   const sides = [head, ...base ? [base] : [], libdeflate];
   const names = sides.map((side) => side.name);
   if (new Set(names).size !== names.length) {
     throw new LabError("bench: config", `contender names must be unique, got ${names.join(", ")} (the reference is named after its version).`, "rename decoder or base.");
   }
-  return { sides, reference, mode: head.cli ? "process" : "in-process" };
+  return { sides, reference, mode: head.regime };
 }
 async function ensureDatasets(options2) {
   const wanted = options2.only?.length ? options2.only : DATASET_NAMES;
@@ -64437,7 +65563,7 @@ async function runBenchmark(options2) {
   const results = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join14(options2.datasetsDir, entry.compressed.path);
+    const input2 = join15(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
@@ -64447,7 +65573,7 @@ async function runBenchmark(options2) {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c5) => c5.name).join(", ")}`);
         const batch = await runHarness({
           compressedPath: input2,
-          expectedPath: join14(options2.datasetsDir, entry.raw.path),
+          expectedPath: join15(options2.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
@@ -64478,7 +65604,10 @@ async function runBenchmark(options2) {
       ...headVsBaseComparison,
       verdict: notComparableVerdict(
         headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios])),
-        [head, base].flatMap((side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : [])
+        [
+          ...[head, base].flatMap((side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : []),
+          ...head.summary.threads !== base.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base.summary.threads}`] : []
+        ]
       )
     } : null;
     results.push({
@@ -64526,7 +65655,8 @@ async function runBenchmark(options2) {
       budgetSeconds: settings.budgetSeconds,
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
-      maximumMargin: settings.maximumMargin
+      maximumMargin: settings.maximumMargin,
+      compareAcrossThreads: settings.compareAcrossThreads
     },
     datasets: results,
     integrity,
@@ -64539,7 +65669,7 @@ function notComparableVerdict(verdict, reasons) {
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
-  const raw = await readPrefix(join14(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  const raw = await readPrefix(join15(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
   const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
     timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
@@ -64561,8 +65691,8 @@ async function readPrefix(path6, bytes) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, mkdtemp as mkdtemp8, readFile as readFile9, rm as rm12 } from "node:fs/promises";
-import { join as join18, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir10, mkdtemp as mkdtemp8, readFile as readFile10, rm as rm12 } from "node:fs/promises";
+import { join as join19, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
 function escapeCell(text) {
@@ -64580,16 +65710,16 @@ function formatBytes(bytes) {
 }
 var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
 var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison2, careless = []) {
+function ratioCell(comparison2, view = { notComparable: [], label: null }) {
   if (!comparison2) return "\u2014";
   const { estimate, low, high } = comparison2.interval;
-  if (careless.length) return `\u26A0\uFE0F not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
-  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
+  if (view.notComparable.length) return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
+  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
-var carelessOf = (results, ...names) => {
-  const careless = notComparableContenders(results);
-  return names.filter((name) => name !== void 0 && careless.has(name));
-};
+var between = (results, ...roles) => comparability(
+  results,
+  roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
+);
 function integrityNotes(results) {
   return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
 }
@@ -64620,7 +65750,7 @@ function ratioTable(results) {
   if (!results.base) {
     const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines2.join("\n");
   }
@@ -64633,7 +65763,7 @@ function ratioTable(results) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
     );
   }
   return lines.join("\n");
@@ -64671,7 +65801,7 @@ function methodDetails(results) {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
@@ -64690,22 +65820,32 @@ function methodDetails(results) {
   if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
   return parts.join("\n");
 }
+var REGIME_DETAIL = {
+  "in-process": "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
+  "in-process-allocating": "in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output's page faults are timed, freeing is not; input in cache at the start of each decode",
+  process: "whole process (CLI), every side through its command-line program"
+};
+function regimeLine(results) {
+  const threads = [results.head, ...results.base ? [results.base] : []].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(", ");
+  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and output pipe timed)" }[results.mode];
+  return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
+}
 function reportTitle(results) {
   const { head, base, libdeflate } = results;
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
 }
 function markdownReport(results) {
   const notes = integrityNotes(results);
-  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), ...notes.length ? ["", ...notes] : [], "", methodDetails(results)].join("\n")}
+  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", regimeLine(results), ...notes.length ? ["", ...notes] : [], "", methodDetails(results)].join("\n")}
 `;
 }
 function compactTable(results) {
-  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
-  const ratio = (comparison2) => comparison2 && careless.length ? ratioCell(comparison2, careless) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  const view = between(results, "head", "libdeflate");
+  const ratio = (comparison2) => comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, view)] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -64790,22 +65930,22 @@ var __awaiter3 = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step5(generator.next(value));
+        step6(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step5(generator["throw"](value));
+        step6(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step5(result) {
+    function step6(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step5((generator = generator.apply(thisArg, _arguments || [])).next());
+    step6((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 function getProxyAgent(destinationUrl) {
@@ -65179,7 +66319,7 @@ function expand(template, context3) {
     return template.replace(/\/$/, "");
   }
 }
-function parse3(options2) {
+function parse4(options2) {
   let method = options2.method.toUpperCase();
   let url2 = (options2.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options2.headers);
@@ -65243,7 +66383,7 @@ function parse3(options2) {
   );
 }
 function endpointWithDefaults(defaults2, route, options2) {
-  return parse3(merge2(defaults2, route, options2));
+  return parse4(merge2(defaults2, route, options2));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -65252,7 +66392,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge2.bind(null, DEFAULTS2),
-    parse: parse3
+    parse: parse4
   });
 }
 var endpoint = withDefaults(null, DEFAULTS);
@@ -65298,7 +66438,7 @@ var NullObject = /* @__PURE__ */ (() => {
   C3.prototype = /* @__PURE__ */ Object.create(null);
   return C3;
 })();
-function parse4(header, options2) {
+function parse5(header, options2) {
   const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
   const len = header.length;
   let valueStart = options2?.start ?? 0;
@@ -65934,7 +67074,7 @@ async function getResponseData(response) {
   if (!contentType) {
     return response.text().catch(noop3);
   }
-  const mimetype = parse4(contentType);
+  const mimetype = parse5(contentType);
   if (isJSONResponse(mimetype)) {
     let text = "";
     try {
@@ -68869,6 +70009,7 @@ ${methodDetails(results)}`);
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>
@@ -68896,9 +70037,9 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/asm/index.ts
-import { mkdtemp as mkdtemp7, readFile as readFile6, rm as rm11 } from "node:fs/promises";
+import { mkdtemp as mkdtemp7, readFile as readFile7, rm as rm11 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename3, join as join15 } from "node:path";
+import { basename as basename3, join as join16 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
@@ -69103,7 +70244,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join15(dir, `${basename3(binary)}.arm64`);
+  const slice = join16(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
@@ -69119,9 +70260,9 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile6(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await mkdtemp7(join15(tmpdir(), "perf-lab-slice-"));
+    const dir = await mkdtemp7(join16(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -69168,7 +70309,7 @@ async function nameFromSymbolTable(binary, functions) {
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile6(path6);
+    bytes = await readFile7(path6);
   } catch (error63) {
     throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
   }
@@ -69781,8 +70922,8 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 }
 
 // lab/uarch/model.ts
-import { readFile as readFile7, readdir as readdir7 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { readFile as readFile8, readdir as readdir7 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -69825,16 +70966,16 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join16(projectRoot(), "lab", "uarch", "models");
+  return join17(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join16(modelsDir(), `${name}.json`);
+  const path6 = join17(modelsDir(), `${name}.json`);
   let json2;
   try {
-    json2 = JSON.parse(await readFile7(path6, "utf8"));
+    json2 = JSON.parse(await readFile8(path6, "utf8"));
   } catch {
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
   }
@@ -70443,8 +71584,8 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
 }
 
 // lab/datasets/profiles.ts
-import { readFile as readFile8 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { readFile as readFile9 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -70461,7 +71602,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join17(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join18(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -70479,7 +71620,7 @@ async function cachedProfile(sha2563) {
 async function datasetProfile(path6, expectedSha256) {
   let bytes;
   try {
-    bytes = await readFile8(path6);
+    bytes = await readFile9(path6);
   } catch (error63) {
     throw new LabError("profile", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
   }
@@ -70511,7 +71652,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
       missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`);
       continue;
     }
-    profiles.set(dataset.compressedSha256, await datasetProfile(join17(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+    profiles.set(dataset.compressedSha256, await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256));
   }
   return { profiles, missing };
 }
@@ -70529,17 +71670,17 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join18(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await mkdtemp8(join18(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join18(work, "base");
-  const headDir = join18(work, "head");
+  await mkdir10(join19(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await mkdtemp8(join19(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join19(work, "base");
+  const headDir = join19(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join18(headDir, options2.config);
+    const configPath = join19(headDir, options2.config);
     try {
-      json2 = JSON.parse(await readFile9(configPath, "utf8"));
+      json2 = JSON.parse(await readFile10(configPath, "utf8"));
     } catch (error63) {
       throw new LabError("pr-check: config", `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`, "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.");
     }
@@ -70565,10 +71706,10 @@ async function prCheck(options2) {
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join18(dir, "results.json"), results);
-      await writeFileAtomically(join18(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join18(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber) await writeFileAtomically(join18(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+      await writeResults(join19(dir, "results.json"), results);
+      await writeFileAtomically(join19(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join19(dir, "analysis.md"), analysisMarkdown);
+      if (options2.prNumber) await writeFileAtomically(join19(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
 `);
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };

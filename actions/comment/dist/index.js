@@ -50420,7 +50420,18 @@ var verdictSchema = external_exports.object({
 });
 var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
 var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
-var decoderSchema = external_exports.object({ name: external_exports.string(), adapter: external_exports.string(), description: external_exports.string(), rustc: external_exports.string().nullable(), llvm: external_exports.string().nullable(), compiler: external_exports.string().nullable() });
+var decoderSchema = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+});
 var datasetBase = {
   name: external_exports.string(),
   label: external_exports.string(),
@@ -50473,6 +50484,14 @@ var integrityResultSchema = external_exports.object({
     })
   )
 });
+function comparability(results, sides) {
+  const careless = notComparableContenders(results);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
+  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null };
+}
 function notComparableContenders(results) {
   return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
 }
@@ -50481,7 +50500,8 @@ var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   createdAt: external_exports.string(),
   machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
   libdeflate: libdeflateSchema,
   head: decoderSchema,
   base: decoderSchema.nullable(),
@@ -50495,7 +50515,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number(),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional()
+    maximumMargin: external_exports.number().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */
@@ -50585,16 +50606,16 @@ function formatBytes(bytes) {
 }
 var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
 var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison, careless = []) {
+function ratioCell(comparison, view = { notComparable: [], label: null }) {
   if (!comparison) return "\u2014";
   const { estimate, low, high } = comparison.interval;
-  if (careless.length) return `\u26A0\uFE0F not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (measured ${estimate.toFixed(3)})`;
-  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})`;
+  if (view.notComparable.length) return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
+  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
-var carelessOf = (results, ...names) => {
-  const careless = notComparableContenders(results);
-  return names.filter((name) => name !== void 0 && careless.has(name));
-};
+var between = (results, ...roles) => comparability(
+  results,
+  roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
+);
 function integrityNotes(results) {
   return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
 }
@@ -50625,7 +50646,7 @@ function ratioTable(results) {
   if (!results.base) {
     const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines2.join("\n");
   }
@@ -50638,7 +50659,7 @@ function ratioTable(results) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, carelessOf(results, results.head.name, results.libdeflate.name))} | ${ratioCell(dataset.baseVsLibdeflate, carelessOf(results, results.base.name, results.libdeflate.name))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
     );
   }
   return lines.join("\n");
@@ -50676,7 +50697,7 @@ function methodDetails(results) {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${results.mode === "in-process" ? "in-process (C ABI), decode call only, output out of cache and input in cache at the start of each decode" : "whole process (CLI), every side through its command-line program"}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
     ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
@@ -50695,17 +50716,27 @@ function methodDetails(results) {
   if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
   return parts.join("\n");
 }
+var REGIME_DETAIL = {
+  "in-process": "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
+  "in-process-allocating": "in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output's page faults are timed, freeing is not; input in cache at the start of each decode",
+  process: "whole process (CLI), every side through its command-line program"
+};
+function regimeLine(results) {
+  const threads = [results.head, ...results.base ? [results.base] : []].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(", ");
+  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and output pipe timed)" }[results.mode];
+  return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
+}
 function reportTitle(results) {
   const { head, base, libdeflate } = results;
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
 }
 function compactTable(results) {
-  const careless = carelessOf(results, results.head.name, results.libdeflate.name);
-  const ratio = (comparison) => comparison && careless.length ? ratioCell(comparison, careless) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  const view = between(results, "head", "libdeflate");
+  const ratio = (comparison) => comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, careless)] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, view)] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -50741,6 +50772,7 @@ ${methodDetails(results)}`);
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>

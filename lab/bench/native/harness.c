@@ -8,6 +8,8 @@
  *   memory-limit-mb N (extra address space a decoder may use; Linux)
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
+ *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_gzip_decompress_owned)
+ *   contender NAME libdeflate-alloc LIBRARY_PATH  (libdeflate in that regime: a fresh malloc per decode)
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
  *
  * Every contender runs in its own worker process, so a crash or hang is reported
@@ -54,7 +56,7 @@
 #define EVICT_BYTES (96u << 20)
 #define POISON_STRIDE 4096
 
-enum kind { KIND_LIBDEFLATE, KIND_CABI, KIND_CLI };
+enum kind { KIND_LIBDEFLATE, KIND_CABI, KIND_CLI, KIND_OWNED, KIND_LIBDEFLATE_ALLOC };
 
 struct contender {
     char name[128];
@@ -163,7 +165,10 @@ static void read_spec(const char *path) {
                 c->kind = KIND_CLI;
                 open_cli = c;
             } else {
-                c->kind = strcmp(kind, "libdeflate") == 0 ? KIND_LIBDEFLATE : strcmp(kind, "cabi") == 0 ? KIND_CABI : -1;
+                c->kind = strcmp(kind, "libdeflate") == 0 ? KIND_LIBDEFLATE
+                    : strcmp(kind, "cabi") == 0 ? KIND_CABI
+                    : strcmp(kind, "owned") == 0 ? KIND_OWNED
+                    : strcmp(kind, "libdeflate-alloc") == 0 ? KIND_LIBDEFLATE_ALLOC : -1;
                 if ((int)c->kind < 0) fatal("spec: unknown contender kind '%s'", kind);
                 snprintf(c->library, sizeof c->library, "%s", value + used);
             }
@@ -181,6 +186,9 @@ static void read_spec(const char *path) {
 /* ---- worker ---------------------------------------------------------------- */
 
 typedef int (*cabi_decompress_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *);
+/* The allocating regime: the decoder returns its own buffer (a Rust Vec's pointer, length, capacity) and frees it later. */
+typedef int (*owned_decompress_fn)(const uint8_t *, size_t, uint8_t **, size_t *, size_t *);
+typedef void (*owned_free_fn)(uint8_t *, size_t, size_t);
 typedef void *(*libdeflate_alloc_fn)(void);
 typedef int (*libdeflate_gzip_fn)(void *, const void *, size_t, void *, size_t, size_t *);
 
@@ -286,6 +294,8 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
 
     void *decompressor = NULL;
     cabi_decompress_fn cabi = NULL;
+    owned_decompress_fn owned = NULL;
+    owned_free_fn owned_free = NULL;
     libdeflate_gzip_fn gzip_decompress = NULL;
     if (c->kind != KIND_CLI) {
         void *library = dlopen(c->library, RTLD_NOW | RTLD_LOCAL);
@@ -293,6 +303,10 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         if (c->kind == KIND_CABI) {
             cabi = (cabi_decompress_fn)dlsym(library, "perf_lab_gzip_decompress");
             if (!cabi) { reply(result_fd, "error %s does not export perf_lab_gzip_decompress", c->library); _exit(1); }
+        } else if (c->kind == KIND_OWNED) {
+            owned = (owned_decompress_fn)dlsym(library, "perf_lab_gzip_decompress_owned");
+            owned_free = (owned_free_fn)dlsym(library, "perf_lab_free_output");
+            if (!owned || !owned_free) { reply(result_fd, "error %s does not export perf_lab_gzip_decompress_owned and perf_lab_free_output", c->library); _exit(1); }
         } else {
             libdeflate_alloc_fn alloc = (libdeflate_alloc_fn)dlsym(library, "libdeflate_alloc_decompressor");
             gzip_decompress = (libdeflate_gzip_fn)dlsym(library, "libdeflate_gzip_decompress");
@@ -355,6 +369,9 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         size_t out_len = 0;
         const char *failure = NULL;
         char reason[256];
+        /* In the allocating regime the output is the decoder's own (or a fresh malloc for libdeflate). */
+        uint8_t *produced = out;
+        size_t produced_cap = 0;
         uint64_t start = now_ns();
         if (c->kind == KIND_CABI) {
             int rc = cabi(input, in_len, out, out_cap, &out_len);
@@ -362,12 +379,22 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         } else if (c->kind == KIND_LIBDEFLATE) {
             int rc = gzip_decompress(decompressor, input, in_len, out, out_cap, &out_len);
             if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
+        } else if (c->kind == KIND_OWNED) {
+            produced = NULL;
+            int rc = owned(input, in_len, &produced, &out_len, &produced_cap);
+            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress_owned returned error code %d", rc); failure = reason; }
+            else if (!produced && out_len) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress_owned returned no buffer"); failure = reason; }
+        } else if (c->kind == KIND_LIBDEFLATE_ALLOC) {
+            produced = malloc(expected_len ? expected_len : 1);
+            int rc = produced ? gzip_decompress(decompressor, input, in_len, produced, expected_len, &out_len) : -1;
+            if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
         } else {
             failure = run_cli(c, out, out_cap, &out_len);
         }
         uint64_t elapsed = now_ns() - start;
-        /* Checked first: an overrun is the most serious fault, whatever else went wrong. */
-        for (size_t i = 0; !failure && i < CANARY_BYTES; i++) {
+        int allocating = c->kind == KIND_OWNED || c->kind == KIND_LIBDEFLATE_ALLOC;
+        /* Checked first: an overrun is the most serious fault, whatever else went wrong (the lab's buffer only). */
+        for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
             if (canary[i] != CANARY_VALUE) {
                 snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
                 failure = reason;
@@ -377,12 +404,15 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             snprintf(reason, sizeof reason, "wrong length: produced %zu bytes, expected %zu", out_len, expected_len);
             failure = reason;
         }
-        if (!failure && expected_len && memcmp(out, expected, expected_len) != 0) {
+        if (!failure && expected_len && memcmp(produced, expected, expected_len) != 0) {
             size_t at = 0;
-            while (at < expected_len && out[at] == expected[at]) at++;
-            snprintf(reason, sizeof reason, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at, out[at], expected[at]);
+            while (at < expected_len && produced[at] == expected[at]) at++;
+            snprintf(reason, sizeof reason, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at, produced[at], expected[at]);
             failure = reason;
         }
+        /* Freed after timing and verification (outside the measured time, like the lab buffer's reuse). */
+        if (c->kind == KIND_OWNED && produced) owned_free(produced, out_len, produced_cap);
+        if (c->kind == KIND_LIBDEFLATE_ALLOC) free(produced);
         if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
         else reply(result_fd, "ok %llu", (unsigned long long)elapsed);
     }
