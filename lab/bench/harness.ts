@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile, rm, stat, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { access, readFile, rm, stat, statfs, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -29,6 +29,8 @@ export interface HarnessRun {
   pinCpu?: boolean;
   /** Extra address space each decoder may use, in MiB (Linux; 0 = no limit). */
   memoryLimitMb?: number;
+  /** A RAM-backed folder where a CLI contender's stdout goes as a file instead of a pipe (see cliOutputPath). */
+  cliOutputDir?: string;
 }
 
 const lineSchema = z.discriminatedUnion('type', [
@@ -101,6 +103,7 @@ export function harnessSpec(request: HarnessRun): string {
   spec += line('rounds', request.rounds) + line('warmup', request.warmupRounds) + line('timeout-ms', request.timeoutMs) + line('max-seconds', request.maxSeconds);
   spec += line('pin-cpu', request.pinCpu === false ? 'no' : 'yes');
   spec += line('memory-limit-mb', request.memoryLimitMb ?? 0);
+  if (request.cliOutputDir) spec += line('cli-output-dir', request.cliOutputDir);
   for (const contender of request.contenders) {
     if (contender.kind === 'cli') {
       spec += line('contender', `${contender.name} cli`);
@@ -156,6 +159,24 @@ async function findProgram(program: string): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where a CLI decoder's output is cheapest to receive: a file in /dev/shm where it is tmpfs (Linux), else a pipe
+ * drained with large reads (macOS has no RAM-backed folder by default).
+ */
+export async function cliOutputPath(): Promise<{ dir: string | undefined; via: string }> {
+  try {
+    if ((await statfs('/dev/shm')).type === TMPFS_MAGIC) {
+      await access('/dev/shm', constants.W_OK);
+      return { dir: '/dev/shm', via: 'an unlinked file in /dev/shm (tmpfs), read back after the command exits' };
+    }
+  } catch {
+    // no /dev/shm here
+  }
+  return { dir: undefined, via: 'a pipe drained with large reads' };
 }
 
 /** Runs one interleaved benchmark of all contenders on one dataset. */

@@ -89,6 +89,8 @@ export const datasetResultSchema = z.object({
   headVsLibdeflate: comparisonSchema.nullable(),
   baseVsLibdeflate: comparisonSchema.nullable(),
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: z.object({ via: z.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional(),
 });
 
 export const INTEGRITY_CASES = ['crc32', 'isize', 'truncated', 'deflate-bit'] as const;

@@ -8,7 +8,7 @@ import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type 
 import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
-import { runHarness, type HarnessContender } from './harness.js';
+import { cliOutputPath, runHarness, type HarnessContender } from './harness.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
 import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from './results.js';
@@ -160,12 +160,15 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;
   const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
+  // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
+  const output = mode === 'process' ? await cliOutputPath() : undefined;
   const notComparable = notComparableContenders({ integrity });
   const results: DatasetResult[] = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input));
+    const outputPath = output ? { via: output.via, ceilingMegabytesPerSecond: await outputPathCeiling(join(options.datasetsDir, entry.raw.path), entry.raw.bytes, output.dir, settings) } : undefined;
     // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
     const progress = startProgress(`bench ${entry.label}`);
@@ -182,6 +185,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
           timeoutMs: Math.round(settings.timeoutSeconds * 1000),
           maxSeconds: Math.max(1, remainingSeconds),
           memoryLimitMb: settings.memoryLimitMb,
+          cliOutputDir: output?.dir,
         });
         placements.add(batch.placement);
         return batch;
@@ -236,6 +240,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       headVsLibdeflate,
       baseVsLibdeflate,
       headVsBase,
+      ...(outputPath ? { outputPath } : {}),
     });
     progress.done(
       failed
@@ -274,6 +279,26 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
 function notComparableVerdict<V extends { kind: string; reason?: string }>(verdict: V, reasons: string[]): V {
   if (reasons.length === 0) return verdict;
   return { ...verdict, kind: 'inconclusive', reason: `not comparable: ${reasons.join('; ')}` };
+}
+
+/**
+ * The fastest a whole-process decoder's output can arrive here: `cat` of the expected bytes through the same output
+ * path, timed by the same harness (median of 5 rounds). Null when it could not be measured.
+ */
+async function outputPathCeiling(rawPath: string, rawBytes: number, dir: string | undefined, settings: BenchConfig['bench']): Promise<number | null> {
+  const name = 'output-path-ceiling';
+  const outcome = await runHarness({
+    compressedPath: rawPath,
+    expectedPath: rawPath,
+    contenders: [{ name, kind: 'cli', argv: ['cat', rawPath] }],
+    rounds: 5,
+    warmupRounds: 1,
+    timeoutMs: Math.round(settings.timeoutSeconds * 1000),
+    maxSeconds: 0,
+    cliOutputDir: dir,
+  });
+  const samples = [...(outcome.samplesNs.get(name)?.values() ?? [])];
+  return outcome.failures.has(name) || samples.length === 0 ? null : megabytesPerSecond(rawBytes, samples);
 }
 
 /** The integrity gate on a member made from the first dataset's bytes (see bench/integrity.ts). */

@@ -46,3 +46,25 @@ describe('a contender the integrity gate caught', () => {
     assert.match(markdownReport(results), /crc32 rejected/);
   });
 });
+
+describe('whole-process speeds near the output path\'s ceiling', () => {
+  it('marks a speed within 20% of the ceiling, and the ratio it is in as not comparable', () => {
+    const results = sampleResults();
+    results.mode = 'process';
+    const dataset = results.datasets[0]!;
+    const head = dataset.contenders.find((contender) => contender.role === 'head')!.megabytesPerSecond!;
+    const libdeflate = dataset.contenders.find((contender) => contender.role === 'libdeflate')!.megabytesPerSecond!;
+    // A ceiling just above the faster side's speed and more than 25% above the slower one's.
+    const [fast, slow] = head > libdeflate ? (['head', 'libdeflate'] as const) : (['libdeflate', 'head'] as const);
+    const speeds = { head, libdeflate };
+    const ceiling = speeds[fast] / 0.9;
+    assert.ok(speeds[slow] < 0.8 * ceiling, 'the fixture has one side well below the other');
+    dataset.outputPath = { via: 'a pipe drained with large reads', ceilingMegabytesPerSecond: ceiling };
+    const report = markdownReport(results);
+    const row = report.split('\n').find((line) => line.startsWith(`| ${escapeCell(dataset.label)} |`))!;
+    assert.ok(row.includes(`${speeds[fast].toFixed(1)} ⚠️ bound by the output path`), row);
+    assert.ok(!row.includes(`${speeds[slow].toFixed(1)} ⚠️`), row);
+    assert.match(row, new RegExp(`⚠️ not comparable: ${fast} bound by the output path \\(ceiling ${ceiling.toFixed(0)} MB/s\\)`));
+    assert.match(report, /output through a pipe drained with large reads, whose ceiling \(`cat` of the output\) is \d+ MB\/s; a speed within 20% of it is marked/);
+  });
+});

@@ -35,12 +35,27 @@ function ratioCell(comparison: Comparison | null, view: { notComparable: string[
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`;
 }
 
-/** Comparability of a ratio between two roles of the run. */
-const between = (results: BenchResults, ...roles: Array<'head' | 'base' | 'libdeflate'>) =>
-  comparability(
+/** Within 20% of the output path's ceiling: the speed measures the pipe or file, not the decoder. */
+export const OUTPUT_BOUND_SHARE = 0.8;
+const outputBound = (dataset: DatasetResult, role: string) => {
+  const ceiling = dataset.outputPath?.ceilingMegabytesPerSecond;
+  const value = speed(dataset, role);
+  return Boolean(ceiling && value && value >= OUTPUT_BOUND_SHARE * ceiling);
+};
+
+/** Comparability of a ratio between two roles of the run on a dataset. */
+const between = (results: BenchResults, dataset: DatasetResult | undefined, ...roles: Array<'head' | 'base' | 'libdeflate'>) => {
+  const view = comparability(
     results,
     roles.map((role) => (role === 'libdeflate' ? { name: results.libdeflate.name, threads: 1 } : role === 'base' ? results.base! : results.head)),
   );
+  const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
+  if (bound.length) view.notComparable.push(`${bound.join(' and ')} bound by the output path (ceiling ${dataset!.outputPath!.ceilingMegabytesPerSecond!.toFixed(0)} MB/s)`);
+  return view;
+};
+
+/** A speed, marked when it is within 20% of the output path's ceiling. */
+const speedCell = (dataset: DatasetResult, role: string) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? ' ⚠️ bound by the output path' : ''}`;
 
 /** One line per contender the gate caught, for under the table. */
 export function integrityNotes(results: BenchResults): string[] {
@@ -85,7 +100,7 @@ export function ratioTable(results: BenchResults): string {
   if (!results.base) {
     const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, '|---|---:|---:|---:|---:|---|'];
     for (const dataset of results.datasets) {
-      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, between(results, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines.join('\n');
   }
@@ -98,7 +113,7 @@ export function ratioTable(results: BenchResults): string {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, 'head'))} | ${mbps(speed(dataset, 'base'))} | ${mbps(speed(dataset, 'libdeflate'))} | ${ratioCell(dataset.headVsLibdeflate, between(results, 'head', 'libdeflate'))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, 'base', 'libdeflate'))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'base')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, 'base', 'libdeflate'))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
     );
   }
   return lines.join('\n');
@@ -145,7 +160,13 @@ export function methodDetails(results: BenchResults): string {
     '',
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
-    ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
+    ...results.datasets.map(
+      (dataset) =>
+        `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
+        (dataset.outputPath
+          ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? 'unmeasured' : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked`
+          : ''),
+    ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
@@ -180,7 +201,7 @@ const REGIME_DETAIL: Record<BenchResults['mode'], string> = {
 /** The timing regime in one line, for under the table. */
 export function regimeLine(results: BenchResults): string {
   const threads = [results.head, ...(results.base ? [results.base] : [])].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(', ');
-  const regime = { 'in-process': 'every side decodes into the lab\'s pre-mapped buffer (decode call only)', 'in-process-allocating': 'every side allocates its output on each decode (libdeflate too), and that allocation is timed', process: 'every side is a whole process (start-up and output pipe timed)' }[results.mode];
+  const regime = { 'in-process': 'every side decodes into the lab\'s pre-mapped buffer (decode call only)', 'in-process-allocating': 'every side allocates its output on each decode (libdeflate too), and that allocation is timed', process: 'every side is a whole process (start-up and writing its output are timed)' }[results.mode];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`;
 }
 
@@ -201,12 +222,15 @@ export function markdownReport(results: BenchResults): string {
  * libdeflate MB/s and their ratio).
  */
 export function compactTable(results: BenchResults): string {
-  const view = between(results, 'head', 'libdeflate');
-  const ratio = (comparison: Comparison | null) => (comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—');
+  const ratio = (dataset: DatasetResult) => {
+    const view = between(results, dataset, 'head', 'libdeflate');
+    const comparison = dataset.headVsLibdeflate;
+    return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—';
+  };
   if (!results.base) {
     const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, 'head')), mbps(speed(dataset, 'libdeflate')), ratioCell(dataset.headVsLibdeflate, view)] : [failureCell(dataset), '', ''];
+      const cells = dataset.verified ? [speedCell(dataset, 'head'), speedCell(dataset, 'libdeflate'), ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))] : [failureCell(dataset), '', ''];
       lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
     }
     return lines.join('\n');
@@ -220,7 +244,7 @@ export function compactTable(results: BenchResults): string {
     }
     const verdict = dataset.headVsBase.verdict;
     const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, 'head'))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
+    lines.push(`| ${escapeCell(dataset.label)} | ${speedCell(dataset, 'head')} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`);
   }
   return lines.join('\n');
 }

@@ -64170,7 +64170,9 @@ var datasetResultSchema = external_exports.object({
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
   baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable()
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
 var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
@@ -64830,7 +64832,7 @@ import { join as join13 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants6 } from "node:fs";
-import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, writeFile as writeFile6, mkdir as mkdir9, mkdtemp as mkdtemp5 } from "node:fs/promises";
+import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, statfs, writeFile as writeFile6, mkdir as mkdir9, mkdtemp as mkdtemp5 } from "node:fs/promises";
 import { delimiter, join as join12 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
@@ -64891,6 +64893,7 @@ function harnessSpec(request2) {
   spec += line("rounds", request2.rounds) + line("warmup", request2.warmupRounds) + line("timeout-ms", request2.timeoutMs) + line("max-seconds", request2.maxSeconds);
   spec += line("pin-cpu", request2.pinCpu === false ? "no" : "yes");
   spec += line("memory-limit-mb", request2.memoryLimitMb ?? 0);
+  if (request2.cliOutputDir) spec += line("cli-output-dir", request2.cliOutputDir);
   for (const contender of request2.contenders) {
     if (contender.kind === "cli") {
       spec += line("contender", `${contender.name} cli`);
@@ -64941,6 +64944,17 @@ async function findProgram(program) {
     }
   }
   return void 0;
+}
+var TMPFS_MAGIC = 16914836;
+async function cliOutputPath() {
+  try {
+    if ((await statfs("/dev/shm")).type === TMPFS_MAGIC) {
+      await access2("/dev/shm", constants6.W_OK);
+      return { dir: "/dev/shm", via: "an unlinked file in /dev/shm (tmpfs), read back after the command exits" };
+    }
+  } catch {
+  }
+  return { dir: void 0, via: "a pipe drained with large reads" };
 }
 async function runHarness(request2) {
   const names = request2.contenders.map((contender) => contender.name);
@@ -65559,12 +65573,14 @@ async function runBenchmark(options2) {
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
   const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
+  const output2 = mode === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
   const results = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join15(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
+    const outputPath = output2 ? { via: output2.via, ceilingMegabytesPerSecond: await outputPathCeiling(join15(options2.datasetsDir, entry.raw.path), entry.raw.bytes, output2.dir, settings) } : void 0;
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = /* @__PURE__ */ new Set();
@@ -65579,7 +65595,8 @@ async function runBenchmark(options2) {
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
           maxSeconds: Math.max(1, remainingSeconds),
-          memoryLimitMb: settings.memoryLimitMb
+          memoryLimitMb: settings.memoryLimitMb,
+          cliOutputDir: output2?.dir
         });
         placements.add(batch.placement);
         return batch;
@@ -65631,7 +65648,8 @@ async function runBenchmark(options2) {
       contenders: contenderResults,
       headVsLibdeflate,
       baseVsLibdeflate,
-      headVsBase
+      headVsBase,
+      ...outputPath ? { outputPath } : {}
     });
     progress.done(
       failed ? `FAILED: ${contenderResults.filter((c5) => c5.failure).map((c5) => `${c5.name}: ${c5.failure}`).join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? "n/a"}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ""}; all outputs verified`
@@ -65666,6 +65684,21 @@ async function runBenchmark(options2) {
 function notComparableVerdict(verdict, reasons) {
   if (reasons.length === 0) return verdict;
   return { ...verdict, kind: "inconclusive", reason: `not comparable: ${reasons.join("; ")}` };
+}
+async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
+  const name = "output-path-ceiling";
+  const outcome = await runHarness({
+    compressedPath: rawPath,
+    expectedPath: rawPath,
+    contenders: [{ name, kind: "cli", argv: ["cat", rawPath] }],
+    rounds: 5,
+    warmupRounds: 1,
+    timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
+    maxSeconds: 0,
+    cliOutputDir: dir
+  });
+  const samples = [...outcome.samplesNs.get(name)?.values() ?? []];
+  return outcome.failures.has(name) || samples.length === 0 ? null : megabytesPerSecond(rawBytes, samples);
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
@@ -65716,10 +65749,22 @@ function ratioCell(comparison2, view = { notComparable: [], label: null }) {
   if (view.notComparable.length) return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
-var between = (results, ...roles) => comparability(
-  results,
-  roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
-);
+var OUTPUT_BOUND_SHARE = 0.8;
+var outputBound = (dataset, role) => {
+  const ceiling = dataset.outputPath?.ceilingMegabytesPerSecond;
+  const value = speed(dataset, role);
+  return Boolean(ceiling && value && value >= OUTPUT_BOUND_SHARE * ceiling);
+};
+var between = (results, dataset, ...roles) => {
+  const view = comparability(
+    results,
+    roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
+  );
+  const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
+  if (bound.length) view.notComparable.push(`${bound.join(" and ")} bound by the output path (ceiling ${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s)`);
+  return view;
+};
+var speedCell = (dataset, role) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? " \u26A0\uFE0F bound by the output path" : ""}`;
 function integrityNotes(results) {
   return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
 }
@@ -65750,7 +65795,7 @@ function ratioTable(results) {
   if (!results.base) {
     const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
     }
     return lines2.join("\n");
   }
@@ -65763,7 +65808,7 @@ function ratioTable(results) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
     const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
     lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${mbps(speed(dataset, "head"))} | ${mbps(speed(dataset, "base"))} | ${mbps(speed(dataset, "libdeflate"))} | ${ratioCell(dataset.headVsLibdeflate, between(results, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "base")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
     );
   }
   return lines.join("\n");
@@ -65802,7 +65847,9 @@ function methodDetails(results) {
     "",
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
-    ...results.datasets.map((dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}`),
+    ...results.datasets.map(
+      (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
+    ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
@@ -65827,7 +65874,7 @@ var REGIME_DETAIL = {
 };
 function regimeLine(results) {
   const threads = [results.head, ...results.base ? [results.base] : []].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(", ");
-  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and output pipe timed)" }[results.mode];
+  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and writing its output are timed)" }[results.mode];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
 }
 function reportTitle(results) {
@@ -65840,12 +65887,15 @@ function markdownReport(results) {
 `;
 }
 function compactTable(results) {
-  const view = between(results, "head", "libdeflate");
-  const ratio = (comparison2) => comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  const ratio = (dataset) => {
+    const view = between(results, dataset, "head", "libdeflate");
+    const comparison2 = dataset.headVsLibdeflate;
+    return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+  };
   if (!results.base) {
     const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [mbps(speed(dataset, "head")), mbps(speed(dataset, "libdeflate")), ratioCell(dataset.headVsLibdeflate, view)] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [speedCell(dataset, "head"), speedCell(dataset, "libdeflate"), ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
@@ -65859,7 +65909,7 @@ function compactTable(results) {
     }
     const verdict = dataset.headVsBase.verdict;
     const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${mbps(speed(dataset, "head"))} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset.headVsLibdeflate)} |`);
+    lines.push(`| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`);
   }
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@
  * The spec file (written by lab/bench/harness.ts) has one "key value" per line:
  *   compressed PATH | expected PATH | rounds N | warmup N | timeout-ms N | max-seconds N | pin-cpu yes|no
  *   memory-limit-mb N (extra address space a decoder may use; Linux)
+ *   cli-output-dir PATH (optional: a CLI decoder's stdout goes to an unlinked file there, e.g. /dev/shm, not a pipe)
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
  *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_gzip_decompress_owned)
@@ -80,6 +81,7 @@ static long timeout_ms = 60000;
 static double max_seconds = 0;
 static int pin_cpu = 1;
 static long memory_limit_mb = 0;
+static char cli_output_dir[4096];
 
 static uint64_t now_ns(void) {
 #if defined(__APPLE__)
@@ -151,6 +153,8 @@ static void read_spec(const char *path) {
             timeout_ms = strtol(value, NULL, 10);
         } else if (strcmp(line, "memory-limit-mb") == 0) {
             memory_limit_mb = strtol(value, NULL, 10);
+        } else if (strcmp(line, "cli-output-dir") == 0) {
+            snprintf(cli_output_dir, sizeof cli_output_dir, "%s", value);
         } else if (strcmp(line, "pin-cpu") == 0) {
             pin_cpu = strcmp(value, "no") != 0;
         } else if (strcmp(line, "max-seconds") == 0) {
@@ -226,36 +230,68 @@ static uint8_t *read_whole_file(const char *path, size_t *size) {
     return data;
 }
 
-/* Runs a CLI decoder once, capturing its stdout into out; returns a reason string on failure. */
-static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, size_t *out_len) {
+/*
+ * Runs a CLI decoder once, capturing its stdout into out; returns a reason string on failure. The decode ends when
+ * the command exits (*ended_ns). Its stdout is a pipe drained with large reads, or, with cli-output-dir, an unlinked
+ * file in a RAM-backed folder read back after the exit (outside the timing): no pipe between it and its speed.
+ */
+static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, size_t *out_len, uint64_t *ended_ns) {
     static char reason[512];
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return "cannot create a pipe";
+    static unsigned long serial = 0;
+    int file_fd = -1;
+    int pipe_fds[2] = {-1, -1};
+    if (cli_output_dir[0]) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/perf-lab-out-%ld-%lu", cli_output_dir, (long)getpid(), serial++);
+        file_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (file_fd < 0) { snprintf(reason, sizeof reason, "cannot create an output file in cli-output-dir: %s", strerror(errno)); return reason; }
+        unlink(path); /* gone with the last descriptor, whatever happens */
+    } else if (pipe(pipe_fds) != 0) {
+        return "cannot create a pipe";
+    }
+#if defined(F_SETPIPE_SZ)
+    if (pipe_fds[0] >= 0) fcntl(pipe_fds[0], F_SETPIPE_SZ, 1 << 20);
+#endif
     pid_t child = fork();
     if (child < 0) return "cannot fork";
     if (child == 0) {
-        dup2(pipe_fds[1], STDOUT_FILENO);
+        dup2(file_fd >= 0 ? file_fd : pipe_fds[1], STDOUT_FILENO);
         int null_fd = open("/dev/null", O_RDWR);
         if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
+        if (pipe_fds[0] >= 0) close(pipe_fds[0]), close(pipe_fds[1]);
+        if (file_fd >= 0) close(file_fd);
         execvp(c->argv[0], c->argv);
         _exit(127);
     }
-    close(pipe_fds[1]);
     size_t total = 0;
-    uint8_t scratch[65536];
-    for (;;) {
-        uint8_t *target = total < out_cap ? out + total : scratch;
-        size_t room = total < out_cap ? out_cap - total : sizeof scratch;
-        ssize_t r = read(pipe_fds[0], target, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        total += (size_t)r;
+    if (pipe_fds[0] >= 0) {
+        close(pipe_fds[1]);
+        uint8_t scratch[65536];
+        for (;;) {
+            uint8_t *target = total < out_cap ? out + total : scratch;
+            size_t room = total < out_cap ? out_cap - total : sizeof scratch;
+            ssize_t r = read(pipe_fds[0], target, room);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            total += (size_t)r;
+        }
+        close(pipe_fds[0]);
     }
-    close(pipe_fds[0]);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    *ended_ns = now_ns();
+    if (file_fd >= 0) {
+        struct stat st;
+        total = fstat(file_fd, &st) == 0 ? (size_t)st.st_size : 0;
+        size_t done = 0, want = total < out_cap ? total : out_cap;
+        while (done < want) {
+            ssize_t r = pread(file_fd, out + done, want - done, (off_t)done);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            done += (size_t)r;
+        }
+        close(file_fd);
+    }
     *out_len = total;
     if (WIFSIGNALED(status)) {
         snprintf(reason, sizeof reason, "command killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -372,6 +408,7 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         /* In the allocating regime the output is the decoder's own (or a fresh malloc for libdeflate). */
         uint8_t *produced = out;
         size_t produced_cap = 0;
+        uint64_t ended = 0;
         uint64_t start = now_ns();
         if (c->kind == KIND_CABI) {
             int rc = cabi(input, in_len, out, out_cap, &out_len);
@@ -389,9 +426,9 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             int rc = produced ? gzip_decompress(decompressor, input, in_len, produced, expected_len, &out_len) : -1;
             if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
         } else {
-            failure = run_cli(c, out, out_cap, &out_len);
+            failure = run_cli(c, out, out_cap, &out_len, &ended);
         }
-        uint64_t elapsed = now_ns() - start;
+        uint64_t elapsed = (ended ? ended : now_ns()) - start;
         int allocating = c->kind == KIND_OWNED || c->kind == KIND_LIBDEFLATE_ALLOC;
         /* Checked first: an overrun is the most serious fault, whatever else went wrong (the lab's buffer only). */
         for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
