@@ -41,7 +41,7 @@ describe('rust adapter: the shim the lab writes', () => {
     const shim = await generateRustShim(project, { name: 'shape', features: ['extra'], adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' }, threads: 2, env: process.env });
     assert.equal(shim.package, 'gzippy');
     assert.match(shim.cargoToml, /\[dependencies\.gzippy\]\npath = ".*gzippy-shape-shim-test"\nfeatures = \[ "extra" \]/);
-    assert.match(shim.cargoToml, /\[profile\.release\]\nopt-level = 3\ncodegen-units = 1\nlto = true/);
+    assert.match(shim.cargoToml, /\[profile\.release\]\nopt-level = 3\ncodegen-units = 1\nlto = true\nstrip = false/);
     assert.match(shim.cargoToml, /^\[workspace\]$/m);
     assert.equal(await readFile(join(shim.dir, 'rust-toolchain.toml'), 'utf8'), '[toolchain]\nchannel = "stable"\n');
     assert.equal(await readFile(join(shim.dir, 'src', 'lib.rs'), 'utf8'), shim.libRs);

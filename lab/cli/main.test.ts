@@ -196,10 +196,14 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(run.stdout, /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /);
   });
 
-  it('calls a Rust API through the shim it generates, in the allocating regime, with libdeflate timed alike', async () => {
+  it('runs the gzippy preset\'s rust adapter (on a crate of gzippy\'s API shape) three-way, allocating, libdeflate timed alike', async () => {
+    // examples/gzippy.json as a maintainer uses it, with only the crate's source swapped for the local stand-in.
+    const preset = JSON.parse(await readFile(join(projectRoot(), 'examples', 'gzippy.json'), 'utf8'));
+    assert.deepEqual(preset.decoder.adapter, { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' });
+    assert.equal(preset.decoder.threads, 1);
     const shape = await materializeGzippyShape();
-    const rust = { cargo: shape.cargo, adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' } };
-    const config = await writeConfig('rust-three-way', { schemaVersion: 1, libdeflate: reference, base: { name: 'shape-base', ...rust }, decoder: { name: 'shape-head', ...rust }, bench: { ...quickBench, rounds: 6 } });
+    const rust = { ...preset.decoder, cargo: shape.cargo };
+    const config = await writeConfig('rust-three-way', { schemaVersion: 1, libdeflate: reference, base: { ...rust, name: 'shape-base' }, decoder: { ...rust, name: 'shape-head' }, bench: { ...quickBench, rounds: 6 } });
     const json = join(work, 'rust-three-way.json');
     const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
     assert.equal(run.code, 0, run.stderr);
