@@ -12,8 +12,11 @@ import { cCompiler } from '../build/toolchain.js';
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
-  /** cabi/libdeflate decode into the lab's pre-mapped buffer; owned/libdeflate-alloc allocate their output per decode. */
-  | { name: string; kind: 'libdeflate' | 'cabi' | 'owned' | 'libdeflate-alloc'; library: string }
+  /**
+   * cabi/rust-slice/libdeflate decode into the lab's pre-mapped buffer (rust-slice: the rust adapter's export name);
+   * owned/libdeflate-alloc allocate their output per decode.
+   */
+  | { name: string; kind: 'libdeflate' | 'cabi' | 'rust-slice' | 'owned' | 'libdeflate-alloc'; library: string }
   | { name: string; kind: 'cli'; argv: string[] };
 
 export interface HarnessRun {
@@ -47,6 +50,8 @@ export interface HarnessOutcome {
   /** Per contender, measured (non-warm-up) decode times in ns, indexed by round. */
   samplesNs: Map<string, Map<number, number>>;
   failures: Map<string, string>;
+  /** Contenders whose worker never became ready (it could not load or start): no decode was run. */
+  failedToStart: Set<string>;
   rounds: number;
   /** Where the contenders ran, e.g. "pinned to CPU 1 (sched_setaffinity)". */
   placement: string;
@@ -120,6 +125,7 @@ export function harnessSpec(request: HarnessRun): string {
 export function parseHarnessOutput(stdout: string, contenderNames: readonly string[]): HarnessOutcome {
   const samplesNs = new Map<string, Map<number, number>>(contenderNames.map((name) => [name, new Map()]));
   const failures = new Map<string, string>();
+  const failedToStart = new Set<string>();
   let rounds: number | undefined;
   let placement = 'unknown';
   for (const [index, text] of stdout.split('\n').entries()) {
@@ -141,10 +147,13 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
       throw new LabError(step, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, 'this is a perf-lab bug; please report it.');
     }
     if (parsed.type === 'sample' && !parsed.warmup) samplesNs.get(parsed.contender)!.set(parsed.round, parsed.ns);
-    if (parsed.type === 'failure') failures.set(parsed.contender, parsed.reason);
+    if (parsed.type === 'failure') {
+      failures.set(parsed.contender, parsed.reason);
+      if (parsed.round < 0) failedToStart.add(parsed.contender);
+    }
   }
   if (rounds === undefined) throw new LabError(step, 'the harness ended without its closing line (it crashed or was killed).', 'rerun; if it repeats, report it with the output above.');
-  return { samplesNs, failures, rounds, placement };
+  return { samplesNs, failures, failedToStart, rounds, placement };
 }
 
 /** The program a CLI contender runs, found as the shell would find it (a path, or a name on PATH), or undefined. */

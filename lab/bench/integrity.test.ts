@@ -38,6 +38,7 @@ describe('integrity gate: corrupted members', () => {
     assert.equal(integrityOutcome('command exited with status 1'), 'rejected');
     assert.equal(integrityOutcome('crashed: killed by signal 11 (Segmentation fault)'), 'crashed');
     assert.equal(integrityOutcome('timeout: no result within 3000 ms (hung or far too slow)'), 'hung');
+    assert.equal(integrityOutcome('x.so does not export perf_lab_gzip_decompress', false), 'not run');
     assert.equal(notComparableReason([{ case: 'crc32', outcome: 'rejected', detail: '' }, { case: 'isize', outcome: 'crashed', detail: '' }]), null);
     assert.equal(
       notComparableReason([{ case: 'crc32', outcome: 'accepted', detail: '' }, { case: 'deflate-bit', outcome: 'accepted', detail: '' }]),
@@ -60,6 +61,8 @@ describe('integrity gate on real decoders (in-process and whole-process)', () =>
         library('skips-isize', await shim(['skip-isize'], 'skips-isize')),
         cli('gzip', (input) => ['gzip', '-d', '-c', input]),
         cli('careless-cli', (input) => ['sh', '-c', 'gzip -d -c "$1" 2>/dev/null; exit 0', 'sh', input]),
+        // A library without the C ABI: its worker never starts, so the gate knows nothing about it.
+        library('not-loadable', libdeflate.sharedLibraryPath),
       ],
       raw,
       'a test member',
@@ -74,11 +77,13 @@ describe('integrity gate on real decoders (in-process and whole-process)', () =>
       'skips-isize': { crc32: 'rejected', isize: 'accepted', truncated: 'rejected', 'deflate-bit': 'rejected' },
       gzip: all('rejected'),
       'careless-cli': all('accepted'),
+      'not-loadable': all('not run'),
     });
     const reasons = Object.fromEntries(gate.contenders.map((entry) => [entry.name, entry.notComparable]));
     assert.equal(reasons.libdeflate, null);
     assert.equal(reasons.miniz_oxide, null);
     assert.match(reasons['skips-crc32']!, /^does not verify the CRC32 .* ratio not comparable$/);
     assert.match(reasons['skips-isize']!, /^does not verify the length \(a wrong ISIZE trailer\)/);
+    assert.match(reasons['not-loadable']!, /^was not checked by the integrity gate \(it could not start: .*does not export perf_lab_gzip_decompress\)$/);
   });
 });

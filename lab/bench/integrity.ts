@@ -79,7 +79,9 @@ export function corruptMembers(raw: Uint8Array): CorruptMember[] {
  * (wrong length, wrong bytes) means the decoder returned success on it; its own error code or exit status means it
  * refused it.
  */
-export function integrityOutcome(failure: string | undefined): IntegrityOutcome {
+export function integrityOutcome(failure: string | undefined, started = true): IntegrityOutcome {
+  // A worker that could not load the decoder ran no decode: that says nothing about what it checks.
+  if (!started) return 'not run';
   if (failure === undefined) return 'accepted';
   if (/^(wrong length|wrong bytes)/.test(failure)) return 'accepted';
   if (/^timeout/.test(failure)) return 'hung';
@@ -90,6 +92,8 @@ export function integrityOutcome(failure: string | undefined): IntegrityOutcome 
 
 /** "does not verify the CRC32 (a flipped trailer bit) …: ratio not comparable", or null when every case was refused. */
 export function notComparableReason(cases: IntegrityResult['contenders'][number]['cases']): string | null {
+  const notRun = cases.find((entry) => entry.outcome === 'not run');
+  if (notRun) return `was not checked by the integrity gate (it could not start: ${notRun.detail})`;
   const accepted = cases.filter((entry) => entry.outcome === 'accepted');
   if (accepted.length === 0) return null;
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(', ')} — accepted a corrupted member: ratio not comparable`;
@@ -125,7 +129,7 @@ export async function runIntegrityGate(
       });
       for (const entry of contenders) {
         const failure = outcome.failures.get(entry.name);
-        results.get(entry.name)!.push({ case: member.case, outcome: integrityOutcome(failure), detail: failure ?? 'returned success' });
+        results.get(entry.name)!.push({ case: member.case, outcome: integrityOutcome(failure, !outcome.failedToStart.has(entry.name)), detail: failure ?? 'returned success' });
       }
     }
     return {

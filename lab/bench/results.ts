@@ -95,7 +95,7 @@ export const datasetResultSchema = z.object({
 
 export const INTEGRITY_CASES = ['crc32', 'isize', 'truncated', 'deflate-bit'] as const;
 export type IntegrityCase = (typeof INTEGRITY_CASES)[number];
-const integrityOutcomeSchema = z.enum(['rejected', 'accepted', 'crashed', 'hung']);
+const integrityOutcomeSchema = z.enum(['rejected', 'accepted', 'crashed', 'hung', 'not run']);
 export type IntegrityOutcome = z.infer<typeof integrityOutcomeSchema>;
 
 /** The integrity gate (bench/integrity.ts): how each contender met corrupted members before timing. */
@@ -119,7 +119,7 @@ export type IntegrityResult = z.infer<typeof integrityResultSchema>;
  */
 export function comparability(results: Pick<BenchResults, 'integrity' | 'settings'>, sides: ReadonlyArray<{ name: string; threads?: number }>): { notComparable: string[]; label: string | null } {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name)!.startsWith('was not checked') ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`);
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(' vs ')} threads`);

@@ -63,7 +63,8 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
     ...(build.rust ? { rust: build.rust } : {}),
   };
   const library = build.artifactPath;
-  if (build.adapter === 'cabi' || build.rust?.output === 'slice') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library }), summary, regime: 'in-process' };
+  if (build.adapter === 'cabi') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library }), summary, regime: 'in-process' };
+  if (build.rust?.output === 'slice') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'rust-slice', library }), summary, regime: 'in-process' };
   if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: 'owned', library }), summary, regime: 'in-process-allocating' };
   const command = build.command!;
   return { role, name: build.name, contender: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, library, input, decoder.threads) }), summary, regime: 'process' };

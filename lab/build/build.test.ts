@@ -38,6 +38,16 @@ describe('cargo artifacts', () => {
     assert.equal(pickArtifact(messages, { kind: 'cli', binary: 'gunzip', command: ['{bin}'] }), '/t/gunzip');
     assert.equal(pickArtifact(messages, { kind: 'cli', binary: 'other', command: ['{bin}'] }), undefined);
   });
+
+  it('picks the generated shim\'s cdylib for the rust adapter, never a decoder crate that is a cdylib itself', () => {
+    const withShim = [
+      ...messages,
+      { reason: 'compiler-artifact', target: { kind: ['cdylib'], name: 'perf_lab_rust_shim' }, filenames: ['/t/libperf_lab_rust_shim.so'] },
+    ];
+    const rust = { kind: 'rust' as const, call: 'shim::decompress_into(input, output)', output: 'slice' as const };
+    assert.equal(pickArtifact(withShim, rust), '/t/libperf_lab_rust_shim.so');
+    assert.equal(pickArtifact(messages, rust), undefined, 'the dependency\'s own cdylib (libshim.so) is not the shim');
+  });
 });
 
 describe('libdeflate sources', () => {

@@ -9,7 +9,7 @@ import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { commandLine, tail } from '../core/process.js';
 import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
-import { generateRustShim, rustAdapterSchema } from './rust-shim.js';
+import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema } from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
 
 export const contenderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
@@ -97,11 +97,13 @@ interface CargoArtifactMessage {
   executable?: string | null;
 }
 
-/** Picks the artifact the adapter needs from cargo's JSON messages. */
+/** Picks the artifact the adapter needs from cargo's JSON messages (for the rust adapter: the shim's own cdylib). */
 export function pickArtifact(messages: readonly CargoArtifactMessage[], adapter: CargoDecoderSpec['adapter']): string | undefined {
   for (const message of messages) {
     if (message.reason !== 'compiler-artifact') continue;
     const kinds = message.target?.kind ?? [];
+    // A decoder crate can be a cdylib itself; the rust adapter wants the shim's library, not its dependency's.
+    if (adapter.kind === 'rust' && message.target?.name !== RUST_SHIM_TARGET) continue;
     if ((adapter.kind === 'cabi' || adapter.kind === 'rust') && kinds.includes('cdylib')) {
       return message.filenames?.find((file) => /\.(so|dylib)$/.test(file));
     }

@@ -19,12 +19,12 @@ after(async () => {
 describe('rust adapter: the shim the lab writes', () => {
   it('wraps the call in the C ABI: the owned-output pair for a Vec, the caller-buffer function for a slice', () => {
     const vec = shimSource({ kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' }, 4);
-    assert.match(vec, /pub unsafe extern "C" fn perf_lab_gzip_decompress_owned\(/);
-    assert.match(vec, /pub unsafe extern "C" fn perf_lab_free_output\(/);
+    assert.match(vec, /pub unsafe extern "C" fn perf_lab_rust_decompress_owned\(/);
+    assert.match(vec, /pub unsafe extern "C" fn perf_lab_rust_free_output\(/);
     assert.match(vec, /catch_unwind\(AssertUnwindSafe\(\|\| PerfLabOutput::into_output\(gzippy::decompress_with_threads\(input, threads\)\)\)\)/);
     assert.match(vec, /^const THREADS: usize = 4;$/m);
     const slice = shimSource({ kind: 'rust', call: 'gzippy::decompress_into(input, output)', output: 'slice' }, 1);
-    assert.match(slice, /pub unsafe extern "C" fn perf_lab_gzip_decompress\(input: \*const u8, in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32/);
+    assert.match(slice, /pub unsafe extern "C" fn perf_lab_rust_decompress_slice\(input: \*const u8, in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32/);
     assert.match(slice, /Ok\(Some\(written\)\) if written <= out_cap/);
   });
 

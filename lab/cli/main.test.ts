@@ -213,7 +213,7 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.deepEqual(results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length), [12, 12, 12]);
     assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
     assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
-    assert.match(results.head.rust!.libRs, /perf_lab_gzip_decompress_owned/);
+    assert.match(results.head.rust!.libRs, /perf_lab_rust_decompress_owned/);
     assert.ok(results.integrity!.contenders.every((entry) => entry.notComparable === null), JSON.stringify(results.integrity));
     assert.match(run.stdout, /^Regime: every side allocates its output on each decode \(libdeflate too\), and that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$/m);
   });

@@ -121,9 +121,9 @@ export function ratioTable(results: BenchResults): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
-  const careless = [...notComparableContenders(results).keys()];
+  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith('was not checked') ? 'was not checked' : 'accepted a corrupted member'}`);
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} ⚠️ Not comparable: ${careless.map(escapeCell).join(', ')} accepted a corrupted member (see the integrity gate).` : line;
+  return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (see the integrity gate).` : line;
 }
 
 function summaryOfSpeeds(results: BenchResults): string {

@@ -47386,7 +47386,7 @@ var datasetResultSchema = external_exports.object({
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
 var integrityResultSchema = external_exports.object({
   memberBytes: external_exports.number().int().nonnegative(),
   source: external_exports.string(),

@@ -59780,6 +59780,7 @@ var rustAdapterSchema = external_exports.object({
   /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
+var RUST_SHIM_TARGET = "perf_lab_rust_shim";
 var step = (name) => `build decoder ${name}: rust adapter`;
 function shimSource(adapter, threads) {
   const header = [
@@ -59802,7 +59803,7 @@ function shimSource(adapter, threads) {
       "",
       "/// 0 and the output (pointer, length, capacity) on success; 1 on an error; 2 on a panic.",
       "#[no_mangle]",
-      'pub unsafe extern "C" fn perf_lab_gzip_decompress_owned(input: *const u8, in_len: usize, out: *mut *mut u8, out_len: *mut usize, out_cap: *mut usize) -> i32 {',
+      'pub unsafe extern "C" fn perf_lab_rust_decompress_owned(input: *const u8, in_len: usize, out: *mut *mut u8, out_len: *mut usize, out_cap: *mut usize) -> i32 {',
       "    let input: &[u8] = if in_len == 0 { &[] } else { std::slice::from_raw_parts(input, in_len) };",
       "    let threads = THREADS;",
       "    let _ = threads;",
@@ -59821,7 +59822,7 @@ function shimSource(adapter, threads) {
       "",
       "/// Frees an output returned above (the harness calls it after timing and verification).",
       "#[no_mangle]",
-      'pub unsafe extern "C" fn perf_lab_free_output(out: *mut u8, len: usize, cap: usize) {',
+      'pub unsafe extern "C" fn perf_lab_rust_free_output(out: *mut u8, len: usize, cap: usize) {',
       "    if !out.is_null() { drop(Vec::from_raw_parts(out, len, cap)); }",
       "}",
       ""
@@ -59837,7 +59838,7 @@ function shimSource(adapter, threads) {
     "",
     "/// 0 and the length written on success; 1 on an error; 2 on a panic; 3 when it claims more than the buffer.",
     "#[no_mangle]",
-    'pub unsafe extern "C" fn perf_lab_gzip_decompress(input: *const u8, in_len: usize, out: *mut u8, out_cap: usize, out_len: *mut usize) -> i32 {',
+    'pub unsafe extern "C" fn perf_lab_rust_decompress_slice(input: *const u8, in_len: usize, out: *mut u8, out_cap: usize, out_len: *mut usize) -> i32 {',
     "    let input: &[u8] = if in_len == 0 { &[] } else { std::slice::from_raw_parts(input, in_len) };",
     "    let output: &mut [u8] = if out_cap == 0 { &mut [] } else { std::slice::from_raw_parts_mut(out, out_cap) };",
     "    let threads = THREADS;",
@@ -59994,6 +59995,7 @@ function pickArtifact(messages, adapter) {
   for (const message of messages) {
     if (message.reason !== "compiler-artifact") continue;
     const kinds = message.target?.kind ?? [];
+    if (adapter.kind === "rust" && message.target?.name !== RUST_SHIM_TARGET) continue;
     if ((adapter.kind === "cabi" || adapter.kind === "rust") && kinds.includes("cdylib")) {
       return message.filenames?.find((file2) => /\.(so|dylib)$/.test(file2));
     }
@@ -64180,7 +64182,7 @@ var datasetResultSchema = external_exports.object({
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
 var integrityResultSchema = external_exports.object({
   memberBytes: external_exports.number().int().nonnegative(),
   source: external_exports.string(),
@@ -64195,7 +64197,7 @@ var integrityResultSchema = external_exports.object({
 });
 function comparability(results, sides) {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`);
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
@@ -64913,6 +64915,7 @@ function harnessSpec(request2) {
 function parseHarnessOutput(stdout, contenderNames) {
   const samplesNs = new Map(contenderNames.map((name) => [name, /* @__PURE__ */ new Map()]));
   const failures = /* @__PURE__ */ new Map();
+  const failedToStart = /* @__PURE__ */ new Set();
   let rounds;
   let placement = "unknown";
   for (const [index, text] of stdout.split("\n").entries()) {
@@ -64934,10 +64937,13 @@ function parseHarnessOutput(stdout, contenderNames) {
       throw new LabError(step5, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, "this is a perf-lab bug; please report it.");
     }
     if (parsed.type === "sample" && !parsed.warmup) samplesNs.get(parsed.contender).set(parsed.round, parsed.ns);
-    if (parsed.type === "failure") failures.set(parsed.contender, parsed.reason);
+    if (parsed.type === "failure") {
+      failures.set(parsed.contender, parsed.reason);
+      if (parsed.round < 0) failedToStart.add(parsed.contender);
+    }
   }
   if (rounds === void 0) throw new LabError(step5, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
-  return { samplesNs, failures, rounds, placement };
+  return { samplesNs, failures, failedToStart, rounds, placement };
 }
 async function findProgram(program) {
   const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join12(dir, program));
@@ -65439,7 +65445,8 @@ function corruptMembers(raw) {
   }
   return members2;
 }
-function integrityOutcome(failure2) {
+function integrityOutcome(failure2, started = true) {
+  if (!started) return "not run";
   if (failure2 === void 0) return "accepted";
   if (/^(wrong length|wrong bytes)/.test(failure2)) return "accepted";
   if (/^timeout/.test(failure2)) return "hung";
@@ -65447,6 +65454,8 @@ function integrityOutcome(failure2) {
   return "rejected";
 }
 function notComparableReason(cases) {
+  const notRun = cases.find((entry) => entry.outcome === "not run");
+  if (notRun) return `was not checked by the integrity gate (it could not start: ${notRun.detail})`;
   const accepted = cases.filter((entry) => entry.outcome === "accepted");
   if (accepted.length === 0) return null;
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
@@ -65472,7 +65481,7 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       });
       for (const entry of contenders) {
         const failure2 = outcome.failures.get(entry.name);
-        results.get(entry.name).push({ case: member.case, outcome: integrityOutcome(failure2), detail: failure2 ?? "returned success" });
+        results.get(entry.name).push({ case: member.case, outcome: integrityOutcome(failure2, !outcome.failedToStart.has(entry.name)), detail: failure2 ?? "returned success" });
       }
     }
     return {
@@ -65512,7 +65521,8 @@ async function buildSide(role, decoder) {
     ...build.rust ? { rust: build.rust } : {}
   };
   const library = build.artifactPath;
-  if (build.adapter === "cabi" || build.rust?.output === "slice") return { role, name: build.name, contender: () => ({ name: build.name, kind: "cabi", library }), summary: summary2, regime: "in-process" };
+  if (build.adapter === "cabi") return { role, name: build.name, contender: () => ({ name: build.name, kind: "cabi", library }), summary: summary2, regime: "in-process" };
+  if (build.rust?.output === "slice") return { role, name: build.name, contender: () => ({ name: build.name, kind: "rust-slice", library }), summary: summary2, regime: "in-process" };
   if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: "owned", library }), summary: summary2, regime: "in-process-allocating" };
   const command = build.command;
   return { role, name: build.name, contender: (input2) => ({ name: build.name, kind: "cli", argv: fillCommand(command, library, input2, decoder.threads) }), summary: summary2, regime: "process" };
@@ -65819,9 +65829,9 @@ function ratioTable(results) {
   return lines.join("\n");
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results).keys()];
+  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`);
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (see the integrity gate).` : line;
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);

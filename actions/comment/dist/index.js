@@ -50473,7 +50473,7 @@ var datasetResultSchema = external_exports.object({
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung"]);
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
 var integrityResultSchema = external_exports.object({
   memberBytes: external_exports.number().int().nonnegative(),
   source: external_exports.string(),
@@ -50488,7 +50488,7 @@ var integrityResultSchema = external_exports.object({
 });
 function comparability(results, sides) {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} accepted a corrupted member`);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`);
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
@@ -50679,9 +50679,9 @@ function ratioTable(results) {
   return lines.join("\n");
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results).keys()];
+  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`);
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.map(escapeCell).join(", ")} accepted a corrupted member (see the integrity gate).` : line;
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);

@@ -9,7 +9,8 @@
  *   cli-output-dir PATH (optional: a CLI decoder's stdout goes to an unlinked file there, e.g. /dev/shm, not a pipe)
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
- *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_gzip_decompress_owned)
+ *   contender NAME rust-slice LIBRARY_PATH  (the cabi call under the rust adapter's name: perf_lab_rust_decompress_slice)
+ *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_rust_decompress_owned)
  *   contender NAME libdeflate-alloc LIBRARY_PATH  (libdeflate in that regime: a fresh malloc per decode)
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
  *
@@ -63,6 +64,7 @@ struct contender {
     char name[128];
     enum kind kind;
     char library[4096];
+    const char *symbol; /* the C-ABI function a cabi contender exports */
     char *argv[MAX_ARGS + 1];
     int argc;
     pid_t pid;
@@ -169,8 +171,10 @@ static void read_spec(const char *path) {
                 c->kind = KIND_CLI;
                 open_cli = c;
             } else {
+                /* The rust adapter's shim exports its own names, so a decoder with a C ABI of its own cannot clash. */
+                c->symbol = strcmp(kind, "rust-slice") == 0 ? "perf_lab_rust_decompress_slice" : "perf_lab_gzip_decompress";
                 c->kind = strcmp(kind, "libdeflate") == 0 ? KIND_LIBDEFLATE
-                    : strcmp(kind, "cabi") == 0 ? KIND_CABI
+                    : strcmp(kind, "cabi") == 0 || strcmp(kind, "rust-slice") == 0 ? KIND_CABI
                     : strcmp(kind, "owned") == 0 ? KIND_OWNED
                     : strcmp(kind, "libdeflate-alloc") == 0 ? KIND_LIBDEFLATE_ALLOC : -1;
                 if ((int)c->kind < 0) fatal("spec: unknown contender kind '%s'", kind);
@@ -337,12 +341,12 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         void *library = dlopen(c->library, RTLD_NOW | RTLD_LOCAL);
         if (!library) { reply(result_fd, "error cannot load %s: %s", c->library, dlerror()); _exit(1); }
         if (c->kind == KIND_CABI) {
-            cabi = (cabi_decompress_fn)dlsym(library, "perf_lab_gzip_decompress");
-            if (!cabi) { reply(result_fd, "error %s does not export perf_lab_gzip_decompress", c->library); _exit(1); }
+            cabi = (cabi_decompress_fn)dlsym(library, c->symbol);
+            if (!cabi) { reply(result_fd, "error %s does not export %s", c->library, c->symbol); _exit(1); }
         } else if (c->kind == KIND_OWNED) {
-            owned = (owned_decompress_fn)dlsym(library, "perf_lab_gzip_decompress_owned");
-            owned_free = (owned_free_fn)dlsym(library, "perf_lab_free_output");
-            if (!owned || !owned_free) { reply(result_fd, "error %s does not export perf_lab_gzip_decompress_owned and perf_lab_free_output", c->library); _exit(1); }
+            owned = (owned_decompress_fn)dlsym(library, "perf_lab_rust_decompress_owned");
+            owned_free = (owned_free_fn)dlsym(library, "perf_lab_rust_free_output");
+            if (!owned || !owned_free) { reply(result_fd, "error %s does not export perf_lab_rust_decompress_owned and perf_lab_rust_free_output", c->library); _exit(1); }
         } else {
             libdeflate_alloc_fn alloc = (libdeflate_alloc_fn)dlsym(library, "libdeflate_alloc_decompressor");
             gzip_decompress = (libdeflate_gzip_fn)dlsym(library, "libdeflate_gzip_decompress");
@@ -412,15 +416,15 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         uint64_t start = now_ns();
         if (c->kind == KIND_CABI) {
             int rc = cabi(input, in_len, out, out_cap, &out_len);
-            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress returned error code %d", rc); failure = reason; }
+            if (rc != 0) { snprintf(reason, sizeof reason, "%s returned error code %d", c->symbol, rc); failure = reason; }
         } else if (c->kind == KIND_LIBDEFLATE) {
             int rc = gzip_decompress(decompressor, input, in_len, out, out_cap, &out_len);
             if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
         } else if (c->kind == KIND_OWNED) {
             produced = NULL;
             int rc = owned(input, in_len, &produced, &out_len, &produced_cap);
-            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress_owned returned error code %d", rc); failure = reason; }
-            else if (!produced && out_len) { snprintf(reason, sizeof reason, "perf_lab_gzip_decompress_owned returned no buffer"); failure = reason; }
+            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_rust_decompress_owned returned error code %d", rc); failure = reason; }
+            else if (!produced && out_len) { snprintf(reason, sizeof reason, "perf_lab_rust_decompress_owned returned no buffer"); failure = reason; }
         } else if (c->kind == KIND_LIBDEFLATE_ALLOC) {
             produced = malloc(expected_len ? expected_len : 1);
             int rc = produced ? gzip_decompress(decompressor, input, in_len, produced, expected_len, &out_len) : -1;

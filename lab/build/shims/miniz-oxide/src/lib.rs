@@ -36,6 +36,38 @@ fn gzip_header_len(input: &[u8]) -> Option<usize> {
     }
 }
 
+/// Decodes one gzip member into `output`; returns the bytes written, or the C ABI's error code.
+/// The same function behind the C ABI below and behind perf-lab's rust adapter (its tests compare the two).
+pub fn decompress_into(input: &[u8], output: &mut [u8]) -> Result<usize, i32> {
+    let start = match gzip_header_len(input) {
+        Some(start) => start,
+        None => return Err(2),
+    };
+    let mut state = Box::<DecompressorOxide>::default();
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let (status, consumed, produced) = decompress(&mut state, &input[start..], output, 0, flags);
+    if status != TINFLStatus::Done {
+        return Err(3);
+    }
+    let trailer = start + consumed;
+    let trailer_bytes = match input.get(trailer..trailer + 8) {
+        Some(bytes) => bytes,
+        None => return Err(4),
+    };
+    let crc = u32::from_le_bytes([trailer_bytes[0], trailer_bytes[1], trailer_bytes[2], trailer_bytes[3]]);
+    let size = u32::from_le_bytes([trailer_bytes[4], trailer_bytes[5], trailer_bytes[6], trailer_bytes[7]]);
+    if !cfg!(feature = "skip-isize") && size != produced as u32 {
+        return Err(5);
+    }
+    if !cfg!(feature = "skip-crc32") && crc32fast::hash(&output[..produced]) != crc {
+        return Err(6);
+    }
+    if cfg!(feature = "flip-byte") && produced > 0 {
+        output[produced / 2] ^= 0x01;
+    }
+    Ok(produced)
+}
+
 /// # Safety
 /// `input` must point to `in_len` readable bytes, `out` to `out_cap` writable bytes,
 /// and `out_len` to a writable usize.
@@ -52,32 +84,11 @@ pub unsafe extern "C" fn perf_lab_gzip_decompress(
     }
     let input = std::slice::from_raw_parts(input, in_len);
     let output = std::slice::from_raw_parts_mut(out, out_cap);
-    let start = match gzip_header_len(input) {
-        Some(start) => start,
-        None => return 2,
-    };
-    let mut state = Box::<DecompressorOxide>::default();
-    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let (status, consumed, produced) = decompress(&mut state, &input[start..], output, 0, flags);
-    if status != TINFLStatus::Done {
-        return 3;
+    match decompress_into(input, output) {
+        Ok(produced) => {
+            *out_len = produced;
+            0
+        }
+        Err(code) => code,
     }
-    let trailer = start + consumed;
-    let trailer_bytes = match input.get(trailer..trailer + 8) {
-        Some(bytes) => bytes,
-        None => return 4,
-    };
-    let crc = u32::from_le_bytes([trailer_bytes[0], trailer_bytes[1], trailer_bytes[2], trailer_bytes[3]]);
-    let size = u32::from_le_bytes([trailer_bytes[4], trailer_bytes[5], trailer_bytes[6], trailer_bytes[7]]);
-    if !cfg!(feature = "skip-isize") && size != produced as u32 {
-        return 5;
-    }
-    if !cfg!(feature = "skip-crc32") && crc32fast::hash(&output[..produced]) != crc {
-        return 6;
-    }
-    if cfg!(feature = "flip-byte") && produced > 0 {
-        output[produced / 2] ^= 0x01;
-    }
-    *out_len = produced;
-    0
 }
