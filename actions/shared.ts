@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { formatError, LabError } from '../lab/core/errors.js';
+import { exitCleanlyOnSignals } from '../lab/core/temp.js';
 
 /**
  * Runs an action body. A lab error fails the step with its message (step, what
@@ -7,6 +8,8 @@ import { formatError, LabError } from '../lab/core/errors.js';
  * as an input or usage problem, with the stack in the debug log.
  */
 export async function runAction(body: () => Promise<void>): Promise<void> {
+  // A cancelled job sends SIGINT, then SIGTERM: temporary folders go, and the harness kills its workers.
+  exitCleanlyOnSignals((line) => core.error(line));
   try {
     await body();
   } catch (error) {

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
 import { findFunctions, parseListing, type AsmFunction } from './parse.js';
+import { makeTempDir } from '../core/temp.js';
 
 export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
 export { buildControlFlow, nestedLoops, ownBlocks, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
@@ -51,7 +52,7 @@ function listedFormat(listing: string): string | undefined {
 export async function disassemble(binary: string): Promise<{ listing: string; tool: string }> {
   const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-slice-'));
+    const dir = await makeTempDir(join(tmpdir(), 'perf-lab-slice-'));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };

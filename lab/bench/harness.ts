@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile, rm, stat, statfs, writeFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { access, readFile, rm, stat, statfs, writeFile, mkdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import { cacheRoot, projectRoot } from '../core/paths.js';
 import { run } from '../core/process.js';
 import { publishBuild } from '../build/cache.js';
 import { cCompiler } from '../build/toolchain.js';
+import { makeTempDir } from '../core/temp.js';
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
@@ -84,7 +85,7 @@ async function compileHarness(): Promise<string> {
   const binary = join(dir, 'perf-lab-harness');
   if (await fileExists(join(dir, 'build.json'))) return binary;
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await mkdtemp(`${dir}.tmp-`);
+  const temp = await makeTempDir(`${dir}.tmp-`);
   try {
     const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-harness'), sourcePath];
     if (process.platform === 'linux') args.push('-ldl');
@@ -201,13 +202,14 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
     }
   }
   const binary = await buildHarness();
-  const specDir = await mkdtemp(join(cacheRoot(), 'harness-spec-'));
+  const specDir = await makeTempDir(join(cacheRoot(), 'harness-spec-'));
   const specPath = join(specDir, 'spec.txt');
   try {
     await writeFile(specPath, harnessSpec(request));
     // The parent's own budget: every round can take up to timeout per contender, plus start-up.
     const budgetMs = (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000;
-    const result = await execa(binary, [specPath], { reject: false, stdin: 'ignore', timeout: budgetMs, maxBuffer: 256 * 1024 * 1024 });
+    // On its timeout the harness gets SIGTERM (it kills its workers), then SIGKILL 5 s later if it is still there.
+    const result = await execa(binary, [specPath], { reject: false, stdin: 'ignore', timeout: budgetMs, forceKillAfterDelay: 5000, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ''));
       throw new LabError(step, fatal ?? `the harness ${result.timedOut ? 'timed out' : `failed (${result.shortMessage})`}.\n${String(result.stderr ?? '').slice(-2000)}`, 'check the inputs named above; rerun with fewer rounds if it timed out.');

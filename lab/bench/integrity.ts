@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cacheRoot } from '../core/paths.js';
 import { DeflateFormatError, profileGzip } from '../datasets/symbols.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import type { IntegrityCase, IntegrityOutcome, IntegrityResult } from './results.js';
+import { makeTempDir } from '../core/temp.js';
 
 /**
  * The integrity gate: before timing, every contender decodes gzip members made
@@ -109,7 +110,7 @@ export async function runIntegrityGate(
   source: string,
   options: { timeoutMs: number; memoryLimitMb: number },
 ): Promise<IntegrityResult> {
-  const dir = await mkdtemp(join(cacheRoot(), 'integrity-'));
+  const dir = await makeTempDir(join(cacheRoot(), 'integrity-'));
   try {
     const expected = join(dir, 'expected');
     await writeFile(expected, raw);

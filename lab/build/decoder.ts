@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
@@ -11,6 +11,7 @@ import { commandLine, tail } from '../core/process.js';
 import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
 import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema } from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
+import { makeTempDir } from '../core/temp.js';
 
 export const contenderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
 
@@ -182,7 +183,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === 'cli' ? 'set adapter.binary to the name of the [[bin]] target.' : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
   }
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await mkdtemp(`${finalDir}.tmp-`);
+  const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const artifactName = basename(artifact);
     await copyFile(artifact, join(temp, artifactName));

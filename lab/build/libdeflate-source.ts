@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import * as tar from 'tar';
@@ -8,6 +8,7 @@ import { digestFile, fileExists, sha256Hex, writeAtomically } from '../core/file
 import { cacheRoot } from '../core/paths.js';
 import { probe, tail } from '../core/process.js';
 import { execa } from 'execa';
+import { makeTempDir } from '../core/temp.js';
 
 export const LIBDEFLATE_GIT_URL = 'https://github.com/ebiggers/libdeflate';
 /** The tag GitHub runs build by default; bump deliberately (it is part of every baseline key). */
@@ -88,7 +89,7 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
   const dir = join(cacheRoot(), 'sources', `tarball-${digest.sha256.slice(0, 24)}`);
   if (!(await fileExists(join(dir, 'libdeflate.h')))) {
     await mkdir(join(cacheRoot(), 'sources'), { recursive: true });
-    const temp = await mkdtemp(`${dir}.tmp-`);
+    const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm(dir, { recursive: true, force: true });
     await cp(temp, dir, { recursive: true });
@@ -152,7 +153,7 @@ async function fromGit(url: string, ref: string): Promise<SourceTree> {
   if (!(await fileExists(join(dir, 'libdeflate.h')))) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(cacheRoot(), 'sources'), { recursive: true });
-    const temp = await mkdtemp(`${dir}.tmp-`);
+    const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
       try {

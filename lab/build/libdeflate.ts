@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
@@ -9,6 +9,7 @@ import { probe, run } from '../core/process.js';
 import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
 import { describeSource, libdeflateHeaderVersion, obtainLibdeflateSource, type LibdeflateSource } from './libdeflate-source.js';
 import { cCompiler } from './toolchain.js';
+import { makeTempDir } from '../core/temp.js';
 
 export const libdeflateBuildSchema = z.object({
   version: z.string(),
@@ -132,7 +133,7 @@ export async function buildLibdeflate(source: LibdeflateSource, options: Libdefl
     return resolveRecord(finalDir, { ...cached, source: tree.description });
   }
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await mkdtemp(`${finalDir}.tmp-`);
+  const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     await cp(tree.dir, join(temp, 'src'), { recursive: true, filter: (path) => !/[\\/](\.git|build|out)$/.test(path) });
     progress.update(`compiling with ${buildSystem}`);

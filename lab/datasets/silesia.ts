@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { digestFile } from '../core/files.js';
 import { deterministicTar, extractTarGz, extractZipFlat } from './archive.js';
+import { makeTempDir } from '../core/temp.js';
 
 /** The Silesia corpus as published on its home page: 12 files, 211,938,580 bytes. */
 export const SILESIA_FILES: Readonly<Record<string, number>> = {
@@ -45,7 +46,7 @@ export function corpusProblems(found: ReadonlyArray<{ name: string; bytes: numbe
 
 /** Builds the deterministic Silesia tar from silesia.zip, refusing a zip whose files or sizes differ. */
 export async function silesiaTarFromZip(zipPath: string, tarPath: string, expected: Readonly<Record<string, number>> = SILESIA_FILES): Promise<void> {
-  const staging = await mkdtemp(join(tarPath + '.staging-'));
+  const staging = await makeTempDir(join(tarPath + '.staging-'));
   try {
     const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
     const problems = corpusProblems(found, expected);
@@ -64,7 +65,7 @@ export async function silesiaTarFromZip(zipPath: string, tarPath: string, expect
 
 /** Builds the SILESIA stand-in tar from the Calgary and Canterbury corpora, after checking their sha256. */
 export async function standInTar(corporaDir: string, tarPath: string): Promise<void> {
-  const staging = await mkdtemp(join(tarPath + '.staging-'));
+  const staging = await makeTempDir(join(tarPath + '.staging-'));
   try {
     for (const [file, sha256] of Object.entries(STAND_IN_CORPORA)) {
       const path = join(corporaDir, file);

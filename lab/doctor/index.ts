@@ -57,6 +57,15 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
     const path = join(corpora, file);
     if (!(await fileExists(path)) || (await digestFile(path)).sha256 !== sha256) corporaOk = false;
   }
+  // What a hostile decoder leaves running is killed only where the harness can adopt it (Linux's child subreaper).
+  checks.push({
+    name: 'process containment',
+    needed: 'optional',
+    purpose: 'kill everything a decoder starts, even after setsid()',
+    ok: process.platform === 'linux',
+    detail: process.platform === 'linux' ? 'child subreaper + PR_SET_PDEATHSIG' : `${process.platform}: no child subreaper; a setsid() descendant of a decoder can outlive the run`,
+    fix: 'on macOS runners the job ends with the runner; locally, check for stray processes after a run of untrusted code',
+  });
   checks.push({ name: 'Calgary + Canterbury corpora', needed: 'optional', purpose: 'the SILESIA stand-in when no silesia.zip is at hand', ok: corporaOk, detail: corporaOk ? corpora : `missing or altered in ${corpora}`, fix: 'put calgary.tar.gz and cantrbry.tar.gz there, or set PERF_LAB_SHARED_CORPORA' });
   if (options.network) {
     const reach = await execa('git', ['ls-remote', '--exit-code', LIBDEFLATE_GIT_URL, 'HEAD'], { reject: false, stdin: 'ignore', timeout: 15_000 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { runHarness, type HarnessContender } from '../bench/harness.js';
+import { cliOutputPath, runHarness, type HarnessContender } from '../bench/harness.js';
 import { writeResults } from '../bench/results.js';
 import { batchLogScaleFromTraces } from '../bench/calibrate.js';
 import { simulateChecks } from '../bench/simulate.js';
@@ -28,7 +28,7 @@ let datasets: string;
 let libdeflate: LibdeflateBuild;
 let shimPath: string;
 const badLibraries: Record<string, string> = {};
-const BAD = { crash: 1, hang: 2, silent: 3, overrun: 4, short: 5, error: 6, guard: 7, hungry: 8 } as const;
+const BAD = { crash: 1, hang: 2, silent: 3, overrun: 4, short: 5, error: 6, guard: 7, hungry: 8, orphan: 9, underrun: 10 } as const;
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
   execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], { reject: false, cwd: projectRoot(), env: { CI: 'true', ...env } });
@@ -210,6 +210,7 @@ const benchCases: Case[] = [
   benchCase('decoder hangs (timeout)', 'hang', /^timeout: no result within 1000 ms \(hung or far too slow\)$/, { timeoutMs: 1000 }),
   benchCase('decoder writes just past its buffer (canary)', 'overrun', /^wrote past the end of its output buffer \(canary at \+0 overwritten\)$/),
   benchCase('decoder writes far past its buffer (guard page)', 'guard', /^crashed: killed by signal \d+/),
+  benchCase('decoder writes just before its buffer (front canary)', 'underrun', /^wrote before the start of its output buffer \(canary at -64 overwritten\)$/),
   benchCase('decoder runs out of memory (address-space limit)', 'hungry', process.platform === 'linux' ? /^perf_lab_gzip_decompress returned error code 12$/ : /./, { memoryLimitMb: 512 }),
   ['machine too noisy to reach the CI target: inconclusive, never a false verdict', async () => {
     const traces = await readNoiseTraces(join(projectRoot(), 'lab', 'bench', 'fixtures', 'noise-logs-quick-x86_64.json'));
@@ -362,10 +363,97 @@ const githubCases: Case[] = [
     })],
 ];
 
+/** Processes whose command line holds `marker` (Linux /proc), to show nothing a decoder started outlived the run. */
+async function survivors(marker: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(marker)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+const cliHarness = (argv: string[], cliOutputDir: string | undefined, timeoutMs = 3000) =>
+  runHarness({
+    compressedPath: join(datasets, 'logs.raw.gz'),
+    expectedPath: join(datasets, 'logs.raw'),
+    contenders: [{ name: 'cli', kind: 'cli', argv }],
+    rounds: 2,
+    warmupRounds: 0,
+    timeoutMs,
+    maxSeconds: 0,
+    cliOutputDir,
+  });
+
+const linuxOnly = (name: string, run: () => Promise<void>): Case => [
+  name,
+  async () => {
+    // macOS has no child subreaper: a setsid() descendant can outlive the run there (README, perf-lab doctor).
+    if (process.platform !== 'linux') return;
+    await run();
+  },
+];
+
+const containmentCases: Case[] = [
+  linuxOnly('C-ABI decoder leaves a setsid() process holding every descriptor: the run ends, the process does not survive', async () => {
+    const outcome = await harness('orphan');
+    assert.match(outcome.failures.get('orphan')!, /^perf_lab_gzip_decompress returned error code 7$/);
+    assert.equal(outcome.samplesNs.get('libdeflate')!.size, 2);
+    assert.deepEqual(await survivors('4242.5'), []);
+  }),
+  linuxOnly('CLI decoder whose setsid() child keeps stdout and stderr open: decodes still end, through a pipe or a file', async () => {
+    const argv = ['sh', '-c', 'setsid sleep 4243.5 & exec gzip -d -c "$1"', 'sh', join(datasets, 'logs.raw.gz')];
+    for (const dir of [undefined, (await cliOutputPath()).dir]) {
+      const outcome = await cliHarness(argv, dir);
+      assert.equal(outcome.failures.get('cli'), undefined, `output via ${dir ?? 'a pipe'}`);
+      assert.equal(outcome.samplesNs.get('cli')!.size, 2);
+      assert.deepEqual(await survivors('4243.5'), []);
+    }
+  }),
+  linuxOnly('CLI decoder starts a background process with its output to /dev/null: it does not survive the run', async () => {
+    const argv = ['sh', '-c', '(sleep 4244.5 >/dev/null 2>&1 &); exec gzip -d -c "$1"', 'sh', join(datasets, 'logs.raw.gz')];
+    const outcome = await cliHarness(argv, undefined);
+    assert.equal(outcome.samplesNs.get('cli')!.size, 2);
+    assert.deepEqual(await survivors('4244.5'), []);
+  }),
+  ['CLI decoder that fails says why: the last line of its stderr, capped, in the failure', async () => {
+    const outcome = await cliHarness(['sh', '-c', 'head -c 300000000 /dev/zero >&2; echo "gzippy: bad block header at 0x1f" >&2; exit 2'], undefined, 30_000);
+    assert.equal(outcome.failures.get('cli'), 'command exited with status 2: gzippy: bad block header at 0x1f');
+  }],
+  linuxOnly('SIGTERM to perf-lab during a hung decode: exit 143, the hung worker gone, no temporary folder left', async () => {
+    const cache = join(work, 'sigterm-cache');
+    // A config cannot name a bare library as the decoder, so the hung run is driven through runHarness in a child.
+    const child = execa('node', ['--import', 'tsx', '-e', `
+      import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
+      import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
+      exitCleanlyOnSignals();
+      await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))}, expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
+        contenders: [{ name: 'hang', kind: 'cabi', library: ${JSON.stringify(badLibraries.hang)} }], rounds: 2, warmupRounds: 0, timeoutMs: 600000, maxSeconds: 0 });
+    `], { reject: false, cwd: projectRoot(), env: { PERF_LAB_CACHE: cache } });
+    // Wait until the hung worker has the library loaded.
+    const loaded = async () => {
+      for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+        if ((await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '')).includes(badLibraries.hang!)) return true;
+      }
+      return false;
+    };
+    for (let i = 0; i < 300 && !(await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(await loaded(), 'the hung worker started');
+    child.kill('SIGTERM');
+    const run = await child;
+    assert.equal(run.exitCode, 143, String(run.stderr));
+    assert.match(String(run.stderr), /perf-lab: stopped by SIGTERM; removed 1 temporary folder\(s\)\./);
+    for (let i = 0; i < 50 && (await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await loaded(), false, 'no process has the hung library loaded');
+    assert.deepEqual((await readdir(cache)).filter((name) => name.startsWith('harness-spec-')), []);
+  }),
+];
+
 const catalog: Array<[string, Case[]]> = [
   ['datasets', datasetCases],
   ['builds', buildCases],
   ['bench', benchCases],
+  ['containment', containmentCases],
   ['stored data', storedCases],
   ['GitHub', githubCases],
 ];

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig, type BenchConfig } from '../bench/config.js';
@@ -18,6 +18,7 @@ import { modelGapSection, type ModelGapDataset } from '../report/model-gap.js';
 import { profilesOfMeasured } from '../datasets/profiles.js';
 import { markdownReport } from '../report/index.js';
 import { analyzeLoop, loadCpuModel, type LoopReport } from '../uarch/index.js';
+import { makeTempDir } from '../core/temp.js';
 
 export interface PrCheckOptions {
   /** The decoder's git repository. */
@@ -69,7 +70,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
   const baseSha = await resolveRef(options.baseRef);
   const headSha = await resolveRef(options.headRef);
   await mkdir(join(cacheRoot(), 'worktrees'), { recursive: true });
-  const work = await mkdtemp(join(cacheRoot(), 'worktrees', 'pr-check-'));
+  const work = await makeTempDir(join(cacheRoot(), 'worktrees', 'pr-check-'));
   const baseDir = join(work, 'base');
   const headDir = join(work, 'head');
   try {

@@ -58571,6 +58571,45 @@ var rustAdapterSchema = external_exports.object({
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
 
+// lab/core/temp.ts
+import { existsSync as existsSync3, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+var live = /* @__PURE__ */ new Set();
+async function makeTempDir(prefix) {
+  const dir = await mkdtemp(prefix);
+  live.add(dir);
+  return dir;
+}
+function removeAllTempDirsSync() {
+  let removed = 0;
+  for (const dir of live) {
+    try {
+      if (existsSync3(dir)) {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+        removed++;
+      }
+    } catch {
+    }
+    live.delete(dir);
+  }
+  return removed;
+}
+var STOP_SIGNALS = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129]
+];
+function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+`)) {
+  for (const [signal, code] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeAllTempDirsSync();
+      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      process.exit(code);
+    });
+  }
+}
+
 // lab/build/decoder.ts
 var contenderNameSchema = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, "must be 1-64 letters, digits, _ . + - (no spaces)");
 var cargoAdapterSchema = external_exports.discriminatedUnion("kind", [
@@ -61961,7 +62000,7 @@ function escapeCell(text) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync4, existsSync as existsSync3 } from "fs";
+import { readFileSync as readFileSync4, existsSync as existsSync4 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -61971,7 +62010,7 @@ var Context = class {
     var _a4, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
+      if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync4(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path6 = process.env.GITHUB_EVENT_PATH;
@@ -66089,7 +66128,7 @@ var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults
 var context2 = new Context();
 
 // lab/asm/index.ts
-import { mkdtemp, readFile as readFile2, rm as rm3 } from "node:fs/promises";
+import { readFile as readFile2, rm as rm3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename as basename2, join as join4 } from "node:path";
 
@@ -66314,7 +66353,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile2(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await mkdtemp(join4(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join4(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -67751,6 +67790,7 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 
 // actions/shared.ts
 async function runAction(body) {
+  exitCleanlyOnSignals((line) => error(line));
   try {
     await body();
   } catch (error63) {

@@ -46914,7 +46914,7 @@ async function verifyDatasetFiles(dir, entry) {
 }
 
 // lab/build/decoder.ts
-import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir4, mkdtemp, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir4, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
 import { basename as basename2, join as join6, resolve as resolve2 } from "node:path";
 
 // node_modules/is-plain-obj/index.js
@@ -59923,6 +59923,45 @@ async function cCompiler(command = process.env.CC ?? "cc") {
   return { command, version: text.split("\n")[0].trim() };
 }
 
+// lab/core/temp.ts
+import { existsSync as existsSync3, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+var live = /* @__PURE__ */ new Set();
+async function makeTempDir(prefix) {
+  const dir = await mkdtemp(prefix);
+  live.add(dir);
+  return dir;
+}
+function removeAllTempDirsSync() {
+  let removed = 0;
+  for (const dir of live) {
+    try {
+      if (existsSync3(dir)) {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+        removed++;
+      }
+    } catch {
+    }
+    live.delete(dir);
+  }
+  return removed;
+}
+var STOP_SIGNALS = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129]
+];
+function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+`)) {
+  for (const [signal, code] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeAllTempDirsSync();
+      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      process.exit(code);
+    });
+  }
+}
+
 // lab/build/decoder.ts
 var contenderNameSchema = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, "must be 1-64 letters, digits, _ . + - (no spaces)");
 var cargoAdapterSchema = external_exports.discriminatedUnion("kind", [
@@ -60066,7 +60105,7 @@ ${tail(String(cargo.stderr ?? ""))}
     throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
   }
   await mkdir4(join6(cacheRoot(), "builds"), { recursive: true });
-  const temp = await mkdtemp(`${finalDir}.tmp-`);
+  const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const artifactName = basename2(artifact);
     await copyFile3(artifact, join6(temp, artifactName));
@@ -60093,7 +60132,7 @@ ${tail(String(cargo.stderr ?? ""))}
 }
 
 // lab/build/libdeflate-source.ts
-import { cp, mkdir as mkdir5, mkdtemp as mkdtemp2, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { cp, mkdir as mkdir5, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join7, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -63129,7 +63168,7 @@ async function fromTarball(location, expectedSha256) {
   const dir = join7(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
   if (!await fileExists(join7(dir, "libdeflate.h"))) {
     await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
-    const temp = await mkdtemp2(`${dir}.tmp-`);
+    const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm5(dir, { recursive: true, force: true });
     await cp(temp, dir, { recursive: true });
@@ -63194,7 +63233,7 @@ async function fromGit(url2, ref) {
   if (!await fileExists(join7(dir, "libdeflate.h"))) {
     await rm5(dir, { recursive: true, force: true });
     await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
-    const temp = await mkdtemp2(`${dir}.tmp-`);
+    const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
       try {
@@ -64269,7 +64308,7 @@ import { open as open5 } from "node:fs/promises";
 import { join as join15 } from "node:path";
 
 // lab/build/libdeflate.ts
-import { cp as cp2, mkdir as mkdir6, mkdtemp as mkdtemp3, readFile as readFile5, readdir as readdir4, rm as rm6, writeFile as writeFile5 } from "node:fs/promises";
+import { cp as cp2, mkdir as mkdir6, readFile as readFile5, readdir as readdir4, rm as rm6, writeFile as writeFile5 } from "node:fs/promises";
 import { dirname as dirname5, join as join8 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
@@ -64364,7 +64403,7 @@ async function buildLibdeflate(source, options2 = {}) {
     return resolveRecord(finalDir, { ...cached2, source: tree.description });
   }
   await mkdir6(join8(cacheRoot(), "builds"), { recursive: true });
-  const temp = await mkdtemp3(`${finalDir}.tmp-`);
+  const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     await cp2(tree.dir, join8(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
     progress.update(`compiling with ${buildSystem}`);
@@ -64466,7 +64505,7 @@ function logChunks(targetBytes2) {
 }
 
 // lab/datasets/silesia.ts
-import { mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
+import { rm as rm7 } from "node:fs/promises";
 import { join as join10 } from "node:path";
 
 // lab/datasets/archive.ts
@@ -64580,7 +64619,7 @@ function corpusProblems(found, expected) {
   return problems;
 }
 async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
-  const staging = await mkdtemp4(join10(tarPath + ".staging-"));
+  const staging = await makeTempDir(join10(tarPath + ".staging-"));
   try {
     const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
     const problems = corpusProblems(found, expected);
@@ -64597,7 +64636,7 @@ async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
   }
 }
 async function standInTar(corporaDir, tarPath) {
-  const staging = await mkdtemp4(join10(tarPath + ".staging-"));
+  const staging = await makeTempDir(join10(tarPath + ".staging-"));
   try {
     for (const [file2, sha2563] of Object.entries(STAND_IN_CORPORA)) {
       const path6 = join10(corporaDir, file2);
@@ -64839,7 +64878,7 @@ import { join as join13 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants6 } from "node:fs";
-import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, statfs, writeFile as writeFile6, mkdir as mkdir9, mkdtemp as mkdtemp5 } from "node:fs/promises";
+import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, statfs, writeFile as writeFile6, mkdir as mkdir9 } from "node:fs/promises";
 import { delimiter, join as join12 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
@@ -64875,7 +64914,7 @@ ${process.platform}-${process.arch}`).slice(0, 24);
   const binary = join12(dir, "perf-lab-harness");
   if (await fileExists(join12(dir, "build.json"))) return binary;
   await mkdir9(join12(cacheRoot(), "builds"), { recursive: true });
-  const temp = await mkdtemp5(`${dir}.tmp-`);
+  const temp = await makeTempDir(`${dir}.tmp-`);
   try {
     const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join12(temp, "perf-lab-harness"), sourcePath];
     if (process.platform === "linux") args.push("-ldl");
@@ -64978,12 +65017,12 @@ async function runHarness(request2) {
     }
   }
   const binary = await buildHarness();
-  const specDir = await mkdtemp5(join12(cacheRoot(), "harness-spec-"));
+  const specDir = await makeTempDir(join12(cacheRoot(), "harness-spec-"));
   const specPath = join12(specDir, "spec.txt");
   try {
     await writeFile6(specPath, harnessSpec(request2));
     const budgetMs = (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4;
-    const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, maxBuffer: 256 * 1024 * 1024 });
+    const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, forceKillAfterDelay: 5e3, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ""));
       throw new LabError(step5, fatal ?? `the harness ${result.timedOut ? "timed out" : `failed (${result.shortMessage})`}.
@@ -65172,7 +65211,7 @@ function calibrationFor(calibration, dataset, batch) {
 }
 
 // lab/bench/integrity.ts
-import { mkdtemp as mkdtemp6, rm as rm10, writeFile as writeFile7 } from "node:fs/promises";
+import { rm as rm10, writeFile as writeFile7 } from "node:fs/promises";
 import { join as join14 } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -65461,7 +65500,7 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await mkdtemp6(join14(cacheRoot(), "integrity-"));
+  const dir = await makeTempDir(join14(cacheRoot(), "integrity-"));
   try {
     const expected = join14(dir, "expected");
     await writeFile7(expected, raw);
@@ -65739,7 +65778,7 @@ async function readPrefix(path6, bytes) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir10, mkdtemp as mkdtemp8, readFile as readFile10, rm as rm12 } from "node:fs/promises";
+import { mkdir as mkdir10, readFile as readFile10, rm as rm12 } from "node:fs/promises";
 import { join as join19, resolve as resolve6 } from "node:path";
 
 // lab/report/index.ts
@@ -65933,7 +65972,7 @@ function withoutAbsolutePaths(text) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync4, existsSync as existsSync3 } from "fs";
+import { readFileSync as readFileSync4, existsSync as existsSync4 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -65943,7 +65982,7 @@ var Context = class {
     var _a4, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync3(process.env.GITHUB_EVENT_PATH)) {
+      if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync4(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path6 = process.env.GITHUB_EVENT_PATH;
@@ -70102,7 +70141,7 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/asm/index.ts
-import { mkdtemp as mkdtemp7, readFile as readFile7, rm as rm11 } from "node:fs/promises";
+import { readFile as readFile7, rm as rm11 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename as basename3, join as join16 } from "node:path";
 
@@ -70327,7 +70366,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await mkdtemp7(join16(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join16(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -71736,7 +71775,7 @@ async function prCheck(options2) {
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
   await mkdir10(join19(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await mkdtemp8(join19(cacheRoot(), "worktrees", "pr-check-"));
+  const work = await makeTempDir(join19(cacheRoot(), "worktrees", "pr-check-"));
   const baseDir = join19(work, "base");
   const headDir = join19(work, "head");
   try {
@@ -71826,6 +71865,7 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 
 // actions/shared.ts
 async function runAction(body) {
+  exitCleanlyOnSignals((line) => error(line));
   try {
     await body();
   } catch (error63) {

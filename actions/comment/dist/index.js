@@ -50931,8 +50931,42 @@ async function commentOnPullRequest(options) {
   return { outcome, prNumber, body };
 }
 
+// lab/core/temp.ts
+import { existsSync as existsSync3, rmSync } from "node:fs";
+var live = /* @__PURE__ */ new Set();
+function removeAllTempDirsSync() {
+  let removed = 0;
+  for (const dir of live) {
+    try {
+      if (existsSync3(dir)) {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+        removed++;
+      }
+    } catch {
+    }
+    live.delete(dir);
+  }
+  return removed;
+}
+var STOP_SIGNALS = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129]
+];
+function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+`)) {
+  for (const [signal, code] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeAllTempDirsSync();
+      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      process.exit(code);
+    });
+  }
+}
+
 // actions/shared.ts
 async function runAction(body) {
+  exitCleanlyOnSignals((line) => error(line));
   try {
     await body();
   } catch (error63) {

@@ -20,6 +20,13 @@
  * times each decode with the raw monotonic clock and verifies the whole output
  * byte for byte against the expected file (plus a canary and a guard page after
  * the output buffer). Results are JSON lines on stdout.
+ *
+ * Containment: whatever a decoder starts (forks, setsid, double forks, processes that ignore SIGTERM or keep
+ * pipes open) ends with the run. Workers and commands never hold the harness's stdout or stderr (so the caller
+ * never waits for an EOF a stray process withholds); on Linux the harness is a child subreaper, so orphaned
+ * descendants are reparented to it and killed after every round and at the end, and workers die with it
+ * (PR_SET_PDEATHSIG); SIGTERM, SIGINT and SIGHUP kill every worker before the harness exits. macOS has no
+ * subreaper: a descendant that leaves the worker's process group with setsid() can outlive the run there.
  */
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE
@@ -31,8 +38,11 @@
 #include <pthread.h>
 #include <sys/qos.h>
 #else
+#include <dirent.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -256,34 +266,50 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
 #if defined(F_SETPIPE_SZ)
     if (pipe_fds[0] >= 0) fcntl(pipe_fds[0], F_SETPIPE_SZ, 1 << 20);
 #endif
+    /* Its stderr: an unlinked file, so nothing it leaves running holds a pipe, and what it says is capped. */
+    FILE *errors = tmpfile();
     pid_t child = fork();
     if (child < 0) return "cannot fork";
     if (child == 0) {
         dup2(file_fd >= 0 ? file_fd : pipe_fds[1], STDOUT_FILENO);
         int null_fd = open("/dev/null", O_RDWR);
         if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+        dup2(errors ? fileno(errors) : null_fd, STDERR_FILENO);
         if (pipe_fds[0] >= 0) close(pipe_fds[0]), close(pipe_fds[1]);
         if (file_fd >= 0) close(file_fd);
         execvp(c->argv[0], c->argv);
         _exit(127);
     }
     size_t total = 0;
+    int status = 0, exited = 0;
     if (pipe_fds[0] >= 0) {
+        /*
+         * Drain until EOF or until the command has exited and the pipe is empty: a process it left behind may hold
+         * the pipe open forever, so EOF is never waited for once the command is gone.
+         */
         close(pipe_fds[1]);
+        fcntl(pipe_fds[0], F_SETFL, fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
         uint8_t scratch[65536];
         for (;;) {
             uint8_t *target = total < out_cap ? out + total : scratch;
             size_t room = total < out_cap ? out_cap - total : sizeof scratch;
             ssize_t r = read(pipe_fds[0], target, room);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
-            total += (size_t)r;
+            if (r > 0) { total += (size_t)r; continue; }
+            if (r == 0) break;
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) break;
+            if (exited) break; /* exited, and nothing more to read */
+            pid_t done = waitpid(child, &status, WNOHANG);
+            if (done == child) { exited = 1; *ended_ns = now_ns(); continue; }
+            struct pollfd pfd = {.fd = pipe_fds[0], .events = POLLIN};
+            poll(&pfd, 1, 5);
         }
         close(pipe_fds[0]);
     }
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    *ended_ns = now_ns();
+    if (!exited) {
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        *ended_ns = now_ns();
+    }
     if (file_fd >= 0) {
         struct stat st;
         total = fstat(file_fd, &st) == 0 ? (size_t)st.st_size : 0;
@@ -297,13 +323,30 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
         close(file_fd);
     }
     *out_len = total;
+    /* The last line of what it said (printable ASCII, at most 160 bytes), for the failure message. */
+    char said[200] = "";
+    if (errors) {
+        long size = (fseek(errors, 0, SEEK_END) == 0) ? ftell(errors) : 0;
+        long from = size > 160 ? size - 160 : 0;
+        size_t n = 0;
+        if (size > 0 && fseek(errors, from, SEEK_SET) == 0) n = fread(said + 2, 1, (size_t)(size - from), errors);
+        fclose(errors);
+        while (n > 0 && isspace((unsigned char)said[2 + n - 1])) n--;
+        /* The last line: after the last line break or other control byte (a NUL flood is not a message). */
+        size_t start = n;
+        while (start > 0 && isprint((unsigned char)said[2 + start - 1])) start--;
+        size_t kept = 0;
+        for (size_t i = start; i < n; i++) said[2 + kept++] = isprint((unsigned char)said[2 + i]) ? said[2 + i] : '?';
+        if (kept) said[0] = ':', said[1] = ' ', said[2 + kept] = '\0';
+        else said[0] = '\0';
+    }
     if (WIFSIGNALED(status)) {
-        snprintf(reason, sizeof reason, "command killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        snprintf(reason, sizeof reason, "command killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)), said);
         return reason;
     }
     if (WEXITSTATUS(status) == 127) return "command could not be executed (exit 127)";
     if (WEXITSTATUS(status) != 0) {
-        snprintf(reason, sizeof reason, "command exited with status %d", WEXITSTATUS(status));
+        snprintf(reason, sizeof reason, "command exited with status %d%s", WEXITSTATUS(status), said);
         return reason;
     }
     return NULL;
@@ -321,16 +364,21 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         ? mmap(NULL, expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
     if (expected == MAP_FAILED) { reply(result_fd, "error cannot map %s: %s", expected_path, strerror(errno)); _exit(1); }
 
-    /* Output: 64-byte aligned start, a canary after the expected length, then a PROT_NONE guard page. */
+    /*
+     * Output: a PROT_NONE guard page, a canary, the 64-byte aligned output, a canary after the expected length,
+     * then another guard page: a write just outside the buffer on either side is caught by a canary, a far one
+     * by a guard page.
+     */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t payload = (expected_len + CANARY_BYTES + 63) & ~(size_t)63;
-    size_t span = (payload + page - 1) / page * page;
-    uint8_t *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t span = (payload + CANARY_BYTES + page - 1) / page * page;
+    uint8_t *base = mmap(NULL, span + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) { reply(result_fd, "error cannot allocate %zu output bytes", span); _exit(1); }
-    if (mprotect(base + span, page, PROT_NONE) != 0) { reply(result_fd, "error cannot protect the guard page"); _exit(1); }
-    uint8_t *out = base + (span - payload);
+    if (mprotect(base, page, PROT_NONE) != 0 || mprotect(base + page + span, page, PROT_NONE) != 0) { reply(result_fd, "error cannot protect the guard pages"); _exit(1); }
+    uint8_t *out = base + page + (span - payload);
     size_t out_cap = expected_len;
     uint8_t *canary = out + expected_len;
+    uint8_t *front_canary = out - CANARY_BYTES;
 
     void *decompressor = NULL;
     cabi_decompress_fn cabi = NULL;
@@ -402,6 +450,7 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             out[at] = (uint8_t)~expected[at];
         }
         memset(canary, CANARY_VALUE, CANARY_BYTES);
+        memset(front_canary, CANARY_VALUE, CANARY_BYTES);
         uint64_t sum = 0;
         for (size_t i = 0; i < EVICT_BYTES; i += 64) sum += evict[i];
         for (size_t i = 0; i < in_len; i += 64) sum += input[i];
@@ -438,6 +487,12 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
             if (canary[i] != CANARY_VALUE) {
                 snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
+                failure = reason;
+            }
+        }
+        for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
+            if (front_canary[i] != CANARY_VALUE) {
+                snprintf(reason, sizeof reason, "wrote before the start of its output buffer (canary at -%zu overwritten)", CANARY_BYTES - i);
                 failure = reason;
             }
         }
@@ -493,6 +548,48 @@ static void report_failure(struct contender *c, long round, const char *reason) 
     fflush(stdout);
 }
 
+/*
+ * Kills every process reparented to the harness (Linux, as child subreaper) other than the live workers: what a
+ * decoder left running after its worker or command ended. Repeats until none is left (they may have children).
+ */
+static void sweep_orphans(void) {
+#if defined(__linux__)
+    for (int pass = 0; pass < 50; pass++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+        FILE *list = fopen(path, "r");
+        if (!list) return;
+        int killed = 0;
+        long child;
+        while (fscanf(list, "%ld", &child) == 1) {
+            int worker = 0;
+            for (int i = 0; i < contender_count; i++) worker |= contenders[i].pid == (pid_t)child;
+            if (worker) continue;
+            kill(-(pid_t)child, SIGKILL);
+            kill((pid_t)child, SIGKILL);
+            killed++;
+        }
+        fclose(list);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}
+        if (!killed) return;
+        usleep(1000);
+    }
+#endif
+}
+
+static volatile sig_atomic_t stopping = 0;
+
+/* SIGTERM/SIGINT/SIGHUP: kill every worker's process group (they run in their own), then go. */
+static void on_stop_signal(int signo) {
+    if (stopping) return;
+    stopping = 1;
+    for (int i = 0; i < contender_count; i++) {
+        if (contenders[i].pid > 0) kill(-contenders[i].pid, SIGKILL), kill(contenders[i].pid, SIGKILL);
+    }
+    signal(signo, SIG_DFL);
+    raise(signo);
+}
+
 /* Ends a worker (and any command it started) and describes how it ended. */
 static void end_worker(struct contender *c, int kill_it, char *how, size_t cap) {
     if (c->pid <= 0) return;
@@ -508,6 +605,7 @@ static void end_worker(struct contender *c, int kill_it, char *how, size_t cap) 
     close(c->command_fd);
     close(c->result_fd);
     c->pid = -1;
+    sweep_orphans();
 }
 
 static void start_worker(struct contender *c) {
@@ -518,10 +616,19 @@ static void start_worker(struct contender *c) {
     if (pid < 0) fatal("cannot fork: %s", strerror(errno));
     if (pid == 0) {
         setpgid(0, 0);
+#if defined(__linux__)
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the harness, however the harness ends */
+        if (getppid() == 1) _exit(1);
+#endif
         close(to_worker[1]);
         close(from_worker[0]);
+        /* Not the other workers' pipes: what this decoder starts must not keep them open. */
+        for (int i = 0; i < contender_count; i++) {
+            if (&contenders[i] != c && contenders[i].pid > 0) close(contenders[i].command_fd), close(contenders[i].result_fd);
+        }
         int null_fd = open("/dev/null", O_WRONLY);
-        if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO); /* stdout belongs to the parent's JSON stream */
+        /* stdout belongs to the parent's JSON stream; neither it nor stderr may be held by what the decoder starts. */
+        if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO), dup2(null_fd, STDERR_FILENO);
         worker_main(c, to_worker[0], from_worker[1]);
         _exit(0);
     }
@@ -570,6 +677,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGINT, on_stop_signal);
+    signal(SIGHUP, on_stop_signal);
+#if defined(__linux__)
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
     read_spec(argv[1]);
     place_processes();
     char line[1024], how[512];
@@ -631,6 +744,7 @@ int main(int argc, char **argv) {
         }
         fflush(stdout);
         if (round >= warmup) completed++;
+        sweep_orphans(); /* nothing a decoder left behind runs during the next round */
     }
     int any_failed = 0;
     for (int i = 0; i < contender_count; i++) {
@@ -641,6 +755,7 @@ int main(int argc, char **argv) {
             end_worker(c, 0, NULL, 0);
         }
     }
+    sweep_orphans();
     printf("{\"type\":\"done\",\"rounds\":%ld}\n", completed);
     fflush(stdout);
     return any_failed ? 3 : 0;
