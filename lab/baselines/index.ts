@@ -5,7 +5,7 @@ import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
-import { fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
+import { fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../datasets/manifest.js';
 import { clusteredMedianRatioInterval, decideVerdict, type Verdict } from '../stats/index.js';
 
@@ -122,6 +122,7 @@ export interface UpdateOutcome {
  * under a lock and written atomically, so concurrent updates both survive.
  */
 export async function updateBaselines(results: BenchResults, resultsSha256: string, dir: string): Promise<UpdateOutcome[]> {
+  await refuseNonFolder(dir, 'baseline update', '--baselines');
   if (!results.ok) {
     throw new LabError('baseline update', 'these results failed verification (a contender produced wrong output, crashed or hung).', 'fix the decoder and measure again; failed runs are never stored.');
   }
@@ -191,6 +192,7 @@ export interface Drift {
 
 /** Compares each dataset's decoder/libdeflate ratio with the stored baseline of the same key. */
 export async function compareWithBaselines(results: BenchResults, dir: string, thresholds: Readonly<Record<string, { threshold: number; source: string }>>): Promise<Drift[]> {
+  await refuseNonFolder(dir, 'compare', '--baselines');
   const drifts: Drift[] = [];
   for (const dataset of results.datasets) {
     const key = baselineKey(results, dataset);

@@ -61,7 +61,8 @@ export const benchConfigSchema = z
         /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
         maximumMargin: z.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
         /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
-        memoryLimitMb: z.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+        // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
+        memoryLimitMb: z.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
         /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
         compareAcrossThreads: z.boolean().default(samplingDefaults.compareAcrossThreads),
       })

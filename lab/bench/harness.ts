@@ -207,7 +207,8 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
   try {
     await writeFile(specPath, harnessSpec(request));
     // The parent's own budget: every round can take up to timeout per contender, plus start-up.
-    const budgetMs = (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000;
+    // Node's timers hold at most 2^31 − 1 ms (24.8 days); a longer budget would fire at once.
+    const budgetMs = Math.min(2 ** 31 - 1, (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000);
     // On its timeout the harness gets SIGTERM (it kills its workers), then SIGKILL 5 s later if it is still there.
     const result = await execa(binary, [specPath], { reject: false, stdin: 'ignore', timeout: budgetMs, forceKillAfterDelay: 5000, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {

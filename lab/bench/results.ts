@@ -21,7 +21,8 @@ export const intervalSchema = z.object({
 /** One speed ratio (numerator speed / denominator speed) with the cycle ratios it came from, per batch. */
 export const comparisonSchema = z.object({
   interval: intervalSchema,
-  cycleRatios: z.array(z.array(positive)),
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: z.array(z.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), 'must hold at least one cycle ratio'),
 });
 
 export const verdictSchema = z.object({
@@ -126,6 +127,14 @@ export function comparability(results: Pick<BenchResults, 'integrity' | 'setting
   return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(' vs ')} threads` : null };
 }
 
+/**
+ * Datasets on which libdeflate, the reference, failed too: then the dataset (or libdeflate's build) is what is bad,
+ * not the decoder under test. "LOGS: libdeflate-1.23: wrong bytes …" for each.
+ */
+export function datasetsTheReferenceFailed(results: Pick<BenchResults, 'datasets'>): string[] {
+  return results.datasets.flatMap((dataset) => dataset.contenders.filter((contender) => contender.role === 'libdeflate' && contender.failure).map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`));
+}
+
 /** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
 export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
   return new Map(results.integrity?.contenders.flatMap((entry) => (entry.notComparable ? [[entry.name, entry.notComparable] as const] : [])) ?? []);
@@ -135,7 +144,7 @@ export const RESULTS_SCHEMA_VERSION = 2;
 
 export const resultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: z.string(),
+  createdAt: z.string().datetime({ message: 'must be an ISO 8601 date and time (as the lab writes it)' }),
   machine: machineSchema,
   /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
   mode: z.enum(['in-process', 'process', 'in-process-allocating']),
@@ -150,7 +159,7 @@ export const resultsSchema = z.object({
     maxBatches: z.number().int(),
     targetHalfWidth: z.number(),
     budgetSeconds: z.number(),
-    verdictConfidence: z.number(),
+    verdictConfidence: z.number().gt(0).lt(1),
     minimumEffect: z.number().optional(),
     maximumMargin: z.number().optional(),
     compareAcrossThreads: z.boolean().optional(),

@@ -1,7 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
-import { readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../bench/results.js';
+import { datasetsTheReferenceFailed, readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../bench/results.js';
 import { buildSides, ensureDatasets, runBenchmark, type Role } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { info } from '../core/log.js';
@@ -27,6 +27,20 @@ import { historyEvents } from '../history/changes.js';
 
 /** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
 export const EXIT_CONTENDER_FAILED = 3;
+
+/**
+ * A failed run's exit code: 3 when a contender failed, but 1 when libdeflate (the reference) failed on a dataset too
+ * — then the dataset or libdeflate's build is bad, not the decoder under test, and the message says so.
+ */
+function exitForFailedRun(results: BenchResults): number {
+  const bad = datasetsTheReferenceFailed(results);
+  if (bad.length === 0) return EXIT_CONTENDER_FAILED;
+  process.stderr.write(
+    `perf-lab: bench: libdeflate, the reference, failed too — the dataset (or libdeflate's build) is bad, not the decoders: ${bad.join('; ')}\n` +
+      '  what to do: check the dataset with `perf-lab datasets verify` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.\n',
+  );
+  return 1;
+}
 /** Exit code of `compare` and `pr-check` when a dataset shows what --fail-on names. */
 export const EXIT_VERDICT_FAILED = 4;
 
@@ -145,7 +159,7 @@ export function buildProgram(): Command {
     .action(async (options: { config: string; scale: Scale; datasetsDir?: string; only?: DatasetName[]; silesiaZip?: string; offline?: boolean; json?: string; markdown?: string }) => {
       const results = await benchRun(await loadBenchConfig(options.config), options);
       await writeOutputs(results, options.json, options.markdown);
-      if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+      if (!results.ok) process.exitCode = exitForFailedRun(results);
     });
 
   program
@@ -169,7 +183,7 @@ export function buildProgram(): Command {
       const markdownPath = options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
       await writeOutputs(results, jsonPath, markdownPath);
       info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
-      if (!results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+      if (!results.ok) process.exitCode = exitForFailedRun(results);
     });
 
   program

@@ -94,3 +94,17 @@ export async function readJsonFile(path: string, step: string, hint: string): Pr
     throw new LabError(step, `${path} is not valid JSON (${(error as Error).message}).`, hint);
   }
 }
+
+/**
+ * Refuses a path that exists but is not a folder (a file given as --dir, --baselines …), with one clear message;
+ * a missing folder is fine (the caller creates it or reports it).
+ */
+export async function refuseNonFolder(path: string, step: string, option: string): Promise<void> {
+  let isFolder = true;
+  try {
+    isFolder = (await stat(path)).isDirectory();
+  } catch {
+    return; // absent: not this check's business
+  }
+  if (!isFolder) throw new LabError(step, `${option} ${path} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+}

@@ -1,7 +1,7 @@
 import { isAbsolute, join, normalize } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { digestFile, fileExists, readJsonFile, writeFileAtomically } from '../core/files.js';
+import { digestFile, fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
 
 export const DATASET_NAMES = ['silesia', 'software', 'logs'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -50,6 +50,7 @@ export function describeIssues(error: z.ZodError): string {
 
 /** Reads DIR/manifest.json; returns undefined when absent, throws a LabError when invalid. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  await refuseNonFolder(dir, 'datasets', 'the datasets folder');
   const path = join(dir, MANIFEST_FILE);
   if (!(await fileExists(path))) return undefined;
   const json = await readJsonFile(path, 'datasets: manifest', 'delete it and run `perf-lab datasets prepare` again.');

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
-import { digestFile, fileExists, writeAtomically } from '../core/files.js';
+import { digestFile, fileExists, writeAtomically, refuseNonFolder } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, sharedCorporaDir } from '../core/paths.js';
 import { commandLine } from '../core/process.js';
@@ -229,6 +229,7 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
 
 export async function prepareDatasets(options: PrepareOptions): Promise<Manifest> {
   const dir = resolve(options.dir);
+  await refuseNonFolder(dir, 'datasets: prepare', '--dir');
   await mkdir(dir, { recursive: true });
   await removeStaleTempFiles(dir);
   const gzip = options.gzip ?? 'gzip';

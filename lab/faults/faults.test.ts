@@ -449,11 +449,89 @@ const containmentCases: Case[] = [
   }),
 ];
 
+const refusedResults = (name: string, damage: (results: ReturnType<typeof sampleResults>) => unknown, field: RegExp): Case => [
+  `results with ${name} are refused, naming the field`,
+  async () => {
+    const path = join(work, `damaged-${name.replace(/\W+/g, '-')}.json`);
+    const results = sampleResults();
+    damage(results);
+    await writeFile(path, JSON.stringify(results));
+    const run = await cli(['report', '--results', path]);
+    assert.equal(run.exitCode, 1, String(run.stderr));
+    assert.match(String(run.stderr), field);
+    assert.doesNotMatch(String(run.stderr), /internal error/);
+  },
+];
+
+const inputCases: Case[] = [
+  ['--dir that is a regular file (prepare and verify)', async () => {
+    const file = join(work, 'not-a-folder');
+    await writeFile(file, 'x');
+    const prepare = await cli(['datasets', 'prepare', '--offline', '--dir', file, '--only', 'logs']);
+    assert.equal(prepare.exitCode, 1);
+    assert.match(String(prepare.stderr), /perf-lab: datasets: prepare: --dir .*not-a-folder is a file, not a folder\.\n {2}what to do: pass a folder with --dir/);
+    const verify = await cli(['datasets', 'verify', '--dir', file]);
+    assert.equal(verify.exitCode, 1);
+    assert.match(String(verify.stderr), /the datasets folder .*not-a-folder is a file, not a folder/);
+    assert.equal(await readFile(file, 'utf8'), 'x');
+  }],
+  ['--baselines that is a regular file (compare and update)', async () => {
+    const file = join(work, 'baselines-file');
+    await writeFile(file, 'x');
+    const results = join(work, 'for-baselines-file.json');
+    await writeResults(results, sampleResults());
+    for (const command of [['compare'], ['baseline', 'update']]) {
+      const run = await cli([...command, '--results', results, '--baselines', file]);
+      assert.equal(run.exitCode, 1, command.join(' '));
+      assert.match(String(run.stderr), /--baselines .*baselines-file is a file, not a folder/);
+    }
+  }],
+  refusedResults('createdAt "yesterday"', (results) => (results.createdAt = 'yesterday'), /createdAt: must be an ISO 8601 date and time/),
+  refusedResults('empty cycleRatios', (results) => (results.datasets[0]!.headVsLibdeflate!.cycleRatios = []), /cycleRatios: must hold at least one cycle ratio/),
+  refusedResults('verdictConfidence 5', (results) => (results.settings.verdictConfidence = 5), /settings\.verdictConfidence/),
+  ['memoryLimitMb of 2^44 is refused at config time (it would wrap around in the harness)', async () => {
+    const run = await benchWith('huge-memory', { decoder: { name: 'd', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: { ...quickBench, memoryLimitMb: 2 ** 44 } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /bench\.memoryLimitMb: .*16777216/);
+  }],
+  ['20,000 rounds a batch with a 2-minute timeout: the run budget does not overflow Node\'s timer', async () => {
+    const outcome = await runHarness({
+      compressedPath: join(datasets, 'logs.raw.gz'),
+      expectedPath: join(datasets, 'logs.raw'),
+      contenders: [{ name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath }],
+      rounds: 20_000,
+      warmupRounds: 0,
+      timeoutMs: 120_000,
+      maxSeconds: 1, // stops starting rounds after a second, so the case stays short
+    });
+    assert.equal(outcome.failures.size, 0);
+    assert.ok(outcome.samplesNs.get('libdeflate')!.size > 0);
+  }],
+  ['a dataset libdeflate also fails on is blamed, not the decoders: exit 1, results kept', async () => {
+    const dir = await copyDatasets('bad-dataset');
+    // An expected output that no decoder produces, with a manifest that agrees with it (so verify passes).
+    const raw = await readFile(join(dir, 'logs.raw'));
+    raw[1000] ^= 0x20;
+    await writeFile(join(dir, 'logs.raw'), raw);
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    manifest.datasets.find((entry: { name: string }) => entry.name === 'logs').raw.sha256 = createHash('sha256').update(raw).digest('hex');
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const json = join(work, 'bad-dataset.json');
+    const config = await writeJson('bad-dataset-config.json', { schemaVersion: 1, libdeflate: reference, bench: quickBench, decoder: { name: 'd', cargo: { path: shimPath }, adapter: { kind: 'cabi' } } });
+    const run = await cli(['bench', '--config', config, '--datasets-dir', dir, '--only', 'logs', '--json', json]);
+    assert.equal(run.exitCode, 1, String(run.stderr));
+    assert.match(String(run.stderr), /perf-lab: bench: libdeflate, the reference, failed too — the dataset \(or libdeflate's build\) is bad, not the decoders: LOGS: libdeflate-[\d.]+: wrong bytes: first difference at offset 1000/);
+    assert.match(String(run.stderr), /The results above are kept/);
+    assert.equal(JSON.parse(await readFile(json, 'utf8')).ok, false);
+  }],
+];
+
 const catalog: Array<[string, Case[]]> = [
   ['datasets', datasetCases],
   ['builds', buildCases],
   ['bench', benchCases],
   ['containment', containmentCases],
+  ['inputs', inputCases],
   ['stored data', storedCases],
   ['GitHub', githubCases],
 ];

@@ -46826,6 +46826,15 @@ async function readJsonFile(path6, step, hint) {
     throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
   }
 }
+async function refuseNonFolder(path6, step, option) {
+  let isFolder = true;
+  try {
+    isFolder = (await stat2(path6)).isDirectory();
+  } catch {
+    return;
+  }
+  if (!isFolder) throw new LabError(step, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+}
 
 // lab/datasets/manifest.ts
 import { isAbsolute, join as join2, normalize } from "node:path";
@@ -46860,6 +46869,7 @@ function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
 }
 async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
   const path6 = join2(dir, MANIFEST_FILE);
   if (!await fileExists(path6)) return void 0;
   const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
@@ -47318,7 +47328,8 @@ var intervalSchema = external_exports.object({
 });
 var comparisonSchema = external_exports.object({
   interval: intervalSchema,
-  cycleRatios: external_exports.array(external_exports.array(positive))
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
 });
 var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
@@ -47402,7 +47413,7 @@ var integrityResultSchema = external_exports.object({
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string(),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
   machine: machineSchema,
   /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
   mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
@@ -47417,7 +47428,7 @@ var resultsSchema = external_exports.object({
     maxBatches: external_exports.number().int(),
     targetHalfWidth: external_exports.number(),
     budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
     maximumMargin: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
@@ -61680,7 +61691,8 @@ var benchConfigSchema = external_exports.object({
     /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
     maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
-    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+    // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
+    memoryLimitMb: external_exports.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
     /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
     compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)

@@ -46844,6 +46844,15 @@ async function readJsonFile(path6, step6, hint) {
     throw new LabError(step6, `${path6} is not valid JSON (${error63.message}).`, hint);
   }
 }
+async function refuseNonFolder(path6, step6, option) {
+  let isFolder = true;
+  try {
+    isFolder = (await stat2(path6)).isDirectory();
+  } catch {
+    return;
+  }
+  if (!isFolder) throw new LabError(step6, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+}
 
 // lab/datasets/manifest.ts
 import { isAbsolute, join as join2, normalize } from "node:path";
@@ -46878,6 +46887,7 @@ function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
 }
 async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
   const path6 = join2(dir, MANIFEST_FILE);
   if (!await fileExists(path6)) return void 0;
   const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
@@ -63320,7 +63330,8 @@ var benchConfigSchema = external_exports.object({
     /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
     maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
-    memoryLimitMb: external_exports.number().int().nonnegative().default(samplingDefaults.memoryLimitMb),
+    // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
+    memoryLimitMb: external_exports.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
     /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
     compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)
@@ -64153,7 +64164,8 @@ var intervalSchema = external_exports.object({
 });
 var comparisonSchema = external_exports.object({
   interval: intervalSchema,
-  cycleRatios: external_exports.array(external_exports.array(positive))
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
 });
 var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
@@ -64248,7 +64260,7 @@ function notComparableContenders(results) {
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string(),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
   machine: machineSchema,
   /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
   mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
@@ -64263,7 +64275,7 @@ var resultsSchema = external_exports.object({
     maxBatches: external_exports.number().int(),
     targetHalfWidth: external_exports.number(),
     budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
     maximumMargin: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
@@ -64828,6 +64840,7 @@ async function removeStaleTempFiles(dir) {
 }
 async function prepareDatasets(options2) {
   const dir = resolve5(options2.dir);
+  await refuseNonFolder(dir, "datasets: prepare", "--dir");
   await mkdir8(dir, { recursive: true });
   await removeStaleTempFiles(dir);
   const gzip = options2.gzip ?? "gzip";
@@ -65021,7 +65034,7 @@ async function runHarness(request2) {
   const specPath = join12(specDir, "spec.txt");
   try {
     await writeFile6(specPath, harnessSpec(request2));
-    const budgetMs = (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4;
+    const budgetMs = Math.min(2 ** 31 - 1, (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4);
     const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, forceKillAfterDelay: 5e3, maxBuffer: 256 * 1024 * 1024 });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ""));

@@ -50405,7 +50405,8 @@ var intervalSchema = external_exports.object({
 });
 var comparisonSchema = external_exports.object({
   interval: intervalSchema,
-  cycleRatios: external_exports.array(external_exports.array(positive))
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
 });
 var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
@@ -50500,7 +50501,7 @@ function notComparableContenders(results) {
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string(),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
   machine: machineSchema,
   /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
   mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
@@ -50515,7 +50516,7 @@ var resultsSchema = external_exports.object({
     maxBatches: external_exports.number().int(),
     targetHalfWidth: external_exports.number(),
     budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
     maximumMargin: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
