@@ -5,6 +5,7 @@ import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
+import lockfile from 'proper-lockfile';
 import { LabError } from '../core/errors.js';
 import { digestFile, fileExists, writeAtomically, refuseNonFolder } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
@@ -200,11 +201,6 @@ async function isReusable(dir: string, entry: DatasetEntry | undefined, wanted: 
   }
 }
 
-/**
- * Prepares the requested datasets in `dir` and writes its manifest.json. Files
- * already present and matching the manifest are reused; everything new is
- * written under a temp name and renamed only once complete.
- */
 /** Removes temp files left by a run that was killed (their process is gone). */
 async function removeStaleTempFiles(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
@@ -227,52 +223,113 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Data files of datasets the manifest does not list: what a run interrupted between writing a dataset and
+ * recording it leaves (a complete raw file of hundreds of MB at full scale). Removed under the folder's lock.
+ */
+async function unlistedDataFiles(dir: string, listed: ReadonlySet<DatasetName>): Promise<string[]> {
+  const present = new Set(await readdir(dir).catch(() => [] as string[]));
+  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap((name) => [`${name}.raw`, `${name}.raw.gz`].filter((file) => present.has(file)));
+}
+
+async function removeUnlistedDataFiles(dir: string, listed: ReadonlySet<DatasetName>): Promise<void> {
+  for (const file of await unlistedDataFiles(dir, listed)) {
+    await rm(join(dir, file), { force: true });
+    info(`datasets: removed ${file}, left by an interrupted run (not in the manifest)`);
+  }
+}
+
+/** Holds the folder's prepare lock (another prepare into it waits, and says so); returns its release. */
+async function lockFolder(dir: string): Promise<() => Promise<void>> {
+  const options = { realpath: false, lockfilePath: join(dir, '.prepare.lock'), stale: 30_000, update: 10_000 };
+  try {
+    return await lockfile.lock(dir, { ...options, retries: 0 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+      throw new LabError('datasets: prepare', `cannot lock ${dir}: ${(error as Error).message}.`, 'check that the folder is writable.');
+    }
+  }
+  info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
+  try {
+    return await lockfile.lock(dir, { ...options, retries: { retries: 3600, factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
+  } catch (error) {
+    throw new LabError('datasets: prepare', `${dir} stayed locked by another prepare for an hour: ${(error as Error).message}.`, `if no other perf-lab runs, remove ${join(dir, '.prepare.lock')} and run again.`);
+  }
+}
+
+const manifestOf = (entries: ReadonlyMap<DatasetName, DatasetEntry>): Manifest => ({ schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) });
+
+/**
+ * Prepares the requested datasets in `dir` and writes its manifest.json. Files already present and matching the
+ * manifest are reused (a folder already up to date is not written at all, so it may be read-only); everything new
+ * is written under a temp name and renamed only once complete. Concurrent prepares into one folder take turns
+ * (a lock), so each one's datasets end up in the manifest.
+ */
 export async function prepareDatasets(options: PrepareOptions): Promise<Manifest> {
   const dir = resolve(options.dir);
   await refuseNonFolder(dir, 'datasets: prepare', '--dir');
-  await mkdir(dir, { recursive: true });
-  await removeStaleTempFiles(dir);
   const gzip = options.gzip ?? 'gzip';
   const compressor = await compressorVersion(gzip);
-  const existing = await readManifest(dir).catch((error: unknown) => {
-    warn(`${(error as Error).message} It will be rewritten.`);
-    return undefined;
-  });
-  const entries = new Map<DatasetName, DatasetEntry>((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
   const names = options.only?.length ? options.only : DATASET_NAMES;
-
-  for (const name of names) {
-    const level = DATASET_LEVELS[name];
-    const rawSource = await rawSourceFor(name, options);
-    const wanted = { source: rawSource.source, compressor, level, scale: options.scale };
-    if (await isReusable(dir, entries.get(name), wanted)) {
-      info(`datasets: ${name} is up to date in ${dir}`);
-      continue;
-    }
-    const rawFile = `${name}.raw`;
-    const compressedFile = `${name}.raw.gz`;
-    const progress = startProgress(`datasets: ${name}`);
-    progress.update('generating raw bytes');
-    await writeAtomically(join(dir, rawFile), rawSource.produce);
-    progress.update(`compressing with ${compressor} -${level}`);
-    await compress(gzip, compressor, level, join(dir, rawFile), join(dir, compressedFile));
-    const raw = await digestFile(join(dir, rawFile));
-    const compressed = await digestFile(join(dir, compressedFile));
-    const entry: DatasetEntry = {
-      name,
-      label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
-      standIn: rawSource.standIn,
-      scale: options.scale,
-      source: rawSource.source,
-      raw: { path: rawFile, ...raw },
-      compressed: { path: compressedFile, ...compressed, compressor, level },
-    };
-    entries.set(name, entry);
-    progress.done(`${raw.bytes} raw bytes → ${compressed.bytes} compressed bytes`);
-    // The manifest is rewritten after each dataset so an interrupted run keeps what it finished.
-    await writeManifest(dir, { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) });
+  const wanted = new Map<DatasetName, Awaited<ReturnType<typeof rawSourceFor>>>();
+  for (const name of names) wanted.set(name, await rawSourceFor(name, options));
+  const want = (name: DatasetName) => ({ source: wanted.get(name)!.source, compressor, level: DATASET_LEVELS[name], scale: options.scale });
+  const upToDate = async (manifest: Manifest | undefined) => {
+    if (!manifest) return false;
+    const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
+    for (const name of names) if (!(await isReusable(dir, entries.get(name), want(name)))) return false;
+    return true;
+  };
+  const current = await readManifest(dir).catch(() => undefined);
+  if ((await upToDate(current)) && (await unlistedDataFiles(dir, new Set(current!.datasets.map((entry) => entry.name)))).length === 0) {
+    for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
+    return current!;
   }
-  const manifest: Manifest = { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) };
-  await writeManifest(dir, manifest);
-  return manifest;
+  await mkdir(dir, { recursive: true });
+  const release = await lockFolder(dir);
+  try {
+    await removeStaleTempFiles(dir);
+    // Read again under the lock: another prepare may have just finished some of these.
+    const existing = await readManifest(dir).catch((error: unknown) => {
+      warn(`${(error as Error).message} It will be rewritten.`);
+      return undefined;
+    });
+    const entries = new Map<DatasetName, DatasetEntry>((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
+    await removeUnlistedDataFiles(dir, new Set(entries.keys()));
+    for (const name of names) {
+      const level = DATASET_LEVELS[name];
+      const rawSource = wanted.get(name)!;
+      if (await isReusable(dir, entries.get(name), want(name))) {
+        info(`datasets: ${name} is up to date in ${dir}`);
+        continue;
+      }
+      const rawFile = `${name}.raw`;
+      const compressedFile = `${name}.raw.gz`;
+      const progress = startProgress(`datasets: ${name}`);
+      progress.update('generating raw bytes');
+      await writeAtomically(join(dir, rawFile), rawSource.produce);
+      progress.update(`compressing with ${compressor} -${level}`);
+      await compress(gzip, compressor, level, join(dir, rawFile), join(dir, compressedFile));
+      const raw = await digestFile(join(dir, rawFile));
+      const compressed = await digestFile(join(dir, compressedFile));
+      const entry: DatasetEntry = {
+        name,
+        label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
+        standIn: rawSource.standIn,
+        scale: options.scale,
+        source: rawSource.source,
+        raw: { path: rawFile, ...raw },
+        compressed: { path: compressedFile, ...compressed, compressor, level },
+      };
+      entries.set(name, entry);
+      progress.done(`${raw.bytes} raw bytes → ${compressed.bytes} compressed bytes`);
+      // The manifest is rewritten after each dataset so an interrupted run keeps what it finished.
+      await writeManifest(dir, manifestOf(entries));
+    }
+    const manifest = manifestOf(entries);
+    if (JSON.stringify(manifest) !== JSON.stringify(existing)) await writeManifest(dir, manifest);
+    return manifest;
+  } finally {
+    await release().catch(() => undefined);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,6 +118,36 @@ const datasetCases: Case[] = [
     assert.match(String(run.stderr), /perf-lab: datasets: generate: cannot write .*logs\.raw.*ENOSPC: no space left on device/);
     assert.match(String(run.stderr), /what to do: check free disk space/);
     assert.deepEqual(await readdir(dir), [], 'no half-written file, no temp file, no manifest');
+  }],
+  ['two prepares into one folder at once, with different --only: both datasets end up in the manifest', async () => {
+    const dir = join(work, 'concurrent-prepare');
+    const runs = await Promise.all([
+      cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs']),
+      cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'software']),
+    ]);
+    for (const run of runs) assert.equal(run.exitCode, 0, String(run.stderr));
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.datasets.map((entry: { name: string }) => entry.name), ['software', 'logs']);
+    assert.ok(!(await readdir(dir)).some((name) => name.includes('.lock') || name.includes('.tmp-')), 'no lock or temp file left');
+  }],
+  ['prepare of a folder already up to date writes nothing (a read-only folder works)', async () => {
+    const dir = await copyDatasets('up-to-date');
+    const before = await snapshot(dir);
+    const { mtimeMs } = await stat(join(dir, 'manifest.json'));
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs']);
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    assert.match(String(run.stderr), /logs is up to date/);
+    assert.deepEqual(await snapshot(dir), before);
+    assert.equal((await stat(join(dir, 'manifest.json'))).mtimeMs, mtimeMs, 'the manifest was not rewritten');
+  }],
+  ['an interrupted prepare left a complete data file the manifest does not list: the next prepare removes it', async () => {
+    const dir = await copyDatasets('unlisted');
+    // What a run killed between finishing software.raw and recording it in the manifest leaves.
+    await writeFile(join(dir, 'software.raw'), 'a complete raw file nobody lists');
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs']);
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    assert.match(String(run.stderr), /removed software\.raw, left by an interrupted run \(not in the manifest\)/);
+    assert.ok(!(await readdir(dir)).includes('software.raw'));
   }],
   ['generation interrupted, then run again', async () => {
     const dir = await copyDatasets('interrupted');

@@ -24362,6 +24362,1583 @@ var require_jstat = __commonJS({
   }
 });
 
+// node_modules/graceful-fs/polyfills.js
+var require_polyfills = __commonJS({
+  "node_modules/graceful-fs/polyfills.js"(exports, module) {
+    var constants7 = __require("constants");
+    var origCwd = process.cwd;
+    var cwd = null;
+    var platform3 = process.env.GRACEFUL_FS_PLATFORM || process.platform;
+    process.cwd = function() {
+      if (!cwd)
+        cwd = origCwd.call(process);
+      return cwd;
+    };
+    try {
+      process.cwd();
+    } catch (er2) {
+    }
+    if (typeof process.chdir === "function") {
+      chdir = process.chdir;
+      process.chdir = function(d) {
+        cwd = null;
+        chdir.call(process, d);
+      };
+      if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir);
+    }
+    var chdir;
+    module.exports = patch;
+    function patch(fs4) {
+      if (constants7.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+        patchLchmod(fs4);
+      }
+      if (!fs4.lutimes) {
+        patchLutimes(fs4);
+      }
+      fs4.chown = chownFix(fs4.chown);
+      fs4.fchown = chownFix(fs4.fchown);
+      fs4.lchown = chownFix(fs4.lchown);
+      fs4.chmod = chmodFix(fs4.chmod);
+      fs4.fchmod = chmodFix(fs4.fchmod);
+      fs4.lchmod = chmodFix(fs4.lchmod);
+      fs4.chownSync = chownFixSync(fs4.chownSync);
+      fs4.fchownSync = chownFixSync(fs4.fchownSync);
+      fs4.lchownSync = chownFixSync(fs4.lchownSync);
+      fs4.chmodSync = chmodFixSync(fs4.chmodSync);
+      fs4.fchmodSync = chmodFixSync(fs4.fchmodSync);
+      fs4.lchmodSync = chmodFixSync(fs4.lchmodSync);
+      fs4.stat = statFix(fs4.stat);
+      fs4.fstat = statFix(fs4.fstat);
+      fs4.lstat = statFix(fs4.lstat);
+      fs4.statSync = statFixSync(fs4.statSync);
+      fs4.fstatSync = statFixSync(fs4.fstatSync);
+      fs4.lstatSync = statFixSync(fs4.lstatSync);
+      if (fs4.chmod && !fs4.lchmod) {
+        fs4.lchmod = function(path6, mode, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs4.lchmodSync = function() {
+        };
+      }
+      if (fs4.chown && !fs4.lchown) {
+        fs4.lchown = function(path6, uid, gid, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs4.lchownSync = function() {
+        };
+      }
+      if (platform3 === "win32") {
+        fs4.rename = typeof fs4.rename !== "function" ? fs4.rename : (function(fs$rename) {
+          function rename4(from, to2, cb) {
+            var start = Date.now();
+            var backoff = 0;
+            fs$rename(from, to2, function CB(er2) {
+              if (er2 && (er2.code === "EACCES" || er2.code === "EPERM" || er2.code === "EBUSY") && Date.now() - start < 6e4) {
+                setTimeout(function() {
+                  fs4.stat(to2, function(stater, st2) {
+                    if (stater && stater.code === "ENOENT")
+                      fs$rename(from, to2, CB);
+                    else
+                      cb(er2);
+                  });
+                }, backoff);
+                if (backoff < 100)
+                  backoff += 10;
+                return;
+              }
+              if (cb) cb(er2);
+            });
+          }
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename4, fs$rename);
+          return rename4;
+        })(fs4.rename);
+      }
+      fs4.read = typeof fs4.read !== "function" ? fs4.read : (function(fs$read) {
+        function read(fd, buffer, offset, length, position, callback_) {
+          var callback;
+          if (callback_ && typeof callback_ === "function") {
+            var eagCounter = 0;
+            callback = function(er2, _3, __) {
+              if (er2 && er2.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
+              }
+              callback_.apply(this, arguments);
+            };
+          }
+          return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
+        }
+        if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
+        return read;
+      })(fs4.read);
+      fs4.readSync = typeof fs4.readSync !== "function" ? fs4.readSync : /* @__PURE__ */ (function(fs$readSync) {
+        return function(fd, buffer, offset, length, position) {
+          var eagCounter = 0;
+          while (true) {
+            try {
+              return fs$readSync.call(fs4, fd, buffer, offset, length, position);
+            } catch (er2) {
+              if (er2.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                continue;
+              }
+              throw er2;
+            }
+          }
+        };
+      })(fs4.readSync);
+      function patchLchmod(fs5) {
+        fs5.lchmod = function(path6, mode, callback) {
+          fs5.open(
+            path6,
+            constants7.O_WRONLY | constants7.O_SYMLINK,
+            mode,
+            function(err, fd) {
+              if (err) {
+                if (callback) callback(err);
+                return;
+              }
+              fs5.fchmod(fd, mode, function(err2) {
+                fs5.close(fd, function(err22) {
+                  if (callback) callback(err2 || err22);
+                });
+              });
+            }
+          );
+        };
+        fs5.lchmodSync = function(path6, mode) {
+          var fd = fs5.openSync(path6, constants7.O_WRONLY | constants7.O_SYMLINK, mode);
+          var threw = true;
+          var ret;
+          try {
+            ret = fs5.fchmodSync(fd, mode);
+            threw = false;
+          } finally {
+            if (threw) {
+              try {
+                fs5.closeSync(fd);
+              } catch (er2) {
+              }
+            } else {
+              fs5.closeSync(fd);
+            }
+          }
+          return ret;
+        };
+      }
+      function patchLutimes(fs5) {
+        if (constants7.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
+          fs5.lutimes = function(path6, at2, mt2, cb) {
+            fs5.open(path6, constants7.O_SYMLINK, function(er2, fd) {
+              if (er2) {
+                if (cb) cb(er2);
+                return;
+              }
+              fs5.futimes(fd, at2, mt2, function(er3) {
+                fs5.close(fd, function(er22) {
+                  if (cb) cb(er3 || er22);
+                });
+              });
+            });
+          };
+          fs5.lutimesSync = function(path6, at2, mt2) {
+            var fd = fs5.openSync(path6, constants7.O_SYMLINK);
+            var ret;
+            var threw = true;
+            try {
+              ret = fs5.futimesSync(fd, at2, mt2);
+              threw = false;
+            } finally {
+              if (threw) {
+                try {
+                  fs5.closeSync(fd);
+                } catch (er2) {
+                }
+              } else {
+                fs5.closeSync(fd);
+              }
+            }
+            return ret;
+          };
+        } else if (fs5.futimes) {
+          fs5.lutimes = function(_a4, _b, _c, cb) {
+            if (cb) process.nextTick(cb);
+          };
+          fs5.lutimesSync = function() {
+          };
+        }
+      }
+      function chmodFix(orig) {
+        if (!orig) return orig;
+        return function(target, mode, cb) {
+          return orig.call(fs4, target, mode, function(er2) {
+            if (chownErOk(er2)) er2 = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chmodFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, mode) {
+          try {
+            return orig.call(fs4, target, mode);
+          } catch (er2) {
+            if (!chownErOk(er2)) throw er2;
+          }
+        };
+      }
+      function chownFix(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid, cb) {
+          return orig.call(fs4, target, uid, gid, function(er2) {
+            if (chownErOk(er2)) er2 = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chownFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid) {
+          try {
+            return orig.call(fs4, target, uid, gid);
+          } catch (er2) {
+            if (!chownErOk(er2)) throw er2;
+          }
+        };
+      }
+      function statFix(orig) {
+        if (!orig) return orig;
+        return function(target, options2, cb) {
+          if (typeof options2 === "function") {
+            cb = options2;
+            options2 = null;
+          }
+          function callback(er2, stats) {
+            if (stats) {
+              if (stats.uid < 0) stats.uid += 4294967296;
+              if (stats.gid < 0) stats.gid += 4294967296;
+            }
+            if (cb) cb.apply(this, arguments);
+          }
+          return options2 ? orig.call(fs4, target, options2, callback) : orig.call(fs4, target, callback);
+        };
+      }
+      function statFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, options2) {
+          var stats = options2 ? orig.call(fs4, target, options2) : orig.call(fs4, target);
+          if (stats) {
+            if (stats.uid < 0) stats.uid += 4294967296;
+            if (stats.gid < 0) stats.gid += 4294967296;
+          }
+          return stats;
+        };
+      }
+      function chownErOk(er2) {
+        if (!er2)
+          return true;
+        if (er2.code === "ENOSYS")
+          return true;
+        var nonroot = !process.getuid || process.getuid() !== 0;
+        if (nonroot) {
+          if (er2.code === "EINVAL" || er2.code === "EPERM")
+            return true;
+        }
+        return false;
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/legacy-streams.js
+var require_legacy_streams = __commonJS({
+  "node_modules/graceful-fs/legacy-streams.js"(exports, module) {
+    var Stream = __require("stream").Stream;
+    module.exports = legacy;
+    function legacy(fs4) {
+      return {
+        ReadStream,
+        WriteStream
+      };
+      function ReadStream(path6, options2) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path6, options2);
+        Stream.call(this);
+        var self = this;
+        this.path = path6;
+        this.fd = null;
+        this.readable = true;
+        this.paused = false;
+        this.flags = "r";
+        this.mode = 438;
+        this.bufferSize = 64 * 1024;
+        options2 = options2 || {};
+        var keys = Object.keys(options2);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options2[key];
+        }
+        if (this.encoding) this.setEncoding(this.encoding);
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.end === void 0) {
+            this.end = Infinity;
+          } else if ("number" !== typeof this.end) {
+            throw TypeError("end must be a Number");
+          }
+          if (this.start > this.end) {
+            throw new Error("start must be <= end");
+          }
+          this.pos = this.start;
+        }
+        if (this.fd !== null) {
+          process.nextTick(function() {
+            self._read();
+          });
+          return;
+        }
+        fs4.open(this.path, this.flags, this.mode, function(err, fd) {
+          if (err) {
+            self.emit("error", err);
+            self.readable = false;
+            return;
+          }
+          self.fd = fd;
+          self.emit("open", fd);
+          self._read();
+        });
+      }
+      function WriteStream(path6, options2) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path6, options2);
+        Stream.call(this);
+        this.path = path6;
+        this.fd = null;
+        this.writable = true;
+        this.flags = "w";
+        this.encoding = "binary";
+        this.mode = 438;
+        this.bytesWritten = 0;
+        options2 = options2 || {};
+        var keys = Object.keys(options2);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options2[key];
+        }
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.start < 0) {
+            throw new Error("start must be >= zero");
+          }
+          this.pos = this.start;
+        }
+        this.busy = false;
+        this._queue = [];
+        if (this.fd === null) {
+          this._open = fs4.open;
+          this._queue.push([this._open, this.path, this.flags, this.mode, void 0]);
+          this.flush();
+        }
+      }
+    }
+  }
+});
+
+// node_modules/graceful-fs/clone.js
+var require_clone = __commonJS({
+  "node_modules/graceful-fs/clone.js"(exports, module) {
+    "use strict";
+    module.exports = clone2;
+    var getPrototypeOf = Object.getPrototypeOf || function(obj) {
+      return obj.__proto__;
+    };
+    function clone2(obj) {
+      if (obj === null || typeof obj !== "object")
+        return obj;
+      if (obj instanceof Object)
+        var copy = { __proto__: getPrototypeOf(obj) };
+      else
+        var copy = /* @__PURE__ */ Object.create(null);
+      Object.getOwnPropertyNames(obj).forEach(function(key) {
+        Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key));
+      });
+      return copy;
+    }
+  }
+});
+
+// node_modules/graceful-fs/graceful-fs.js
+var require_graceful_fs = __commonJS({
+  "node_modules/graceful-fs/graceful-fs.js"(exports, module) {
+    var fs4 = __require("fs");
+    var polyfills = require_polyfills();
+    var legacy = require_legacy_streams();
+    var clone2 = require_clone();
+    var util = __require("util");
+    var gracefulQueue;
+    var previousSymbol;
+    if (typeof Symbol === "function" && typeof Symbol.for === "function") {
+      gracefulQueue = /* @__PURE__ */ Symbol.for("graceful-fs.queue");
+      previousSymbol = /* @__PURE__ */ Symbol.for("graceful-fs.previous");
+    } else {
+      gracefulQueue = "___graceful-fs.queue";
+      previousSymbol = "___graceful-fs.previous";
+    }
+    function noop5() {
+    }
+    function publishQueue(context3, queue2) {
+      Object.defineProperty(context3, gracefulQueue, {
+        get: function() {
+          return queue2;
+        }
+      });
+    }
+    var debug3 = noop5;
+    if (util.debuglog)
+      debug3 = util.debuglog("gfs4");
+    else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ""))
+      debug3 = function() {
+        var m2 = util.format.apply(util, arguments);
+        m2 = "GFS4: " + m2.split(/\n/).join("\nGFS4: ");
+        console.error(m2);
+      };
+    if (!fs4[gracefulQueue]) {
+      queue = global[gracefulQueue] || [];
+      publishQueue(fs4, queue);
+      fs4.close = (function(fs$close) {
+        function close(fd, cb) {
+          return fs$close.call(fs4, fd, function(err) {
+            if (!err) {
+              resetQueue();
+            }
+            if (typeof cb === "function")
+              cb.apply(this, arguments);
+          });
+        }
+        Object.defineProperty(close, previousSymbol, {
+          value: fs$close
+        });
+        return close;
+      })(fs4.close);
+      fs4.closeSync = (function(fs$closeSync) {
+        function closeSync(fd) {
+          fs$closeSync.apply(fs4, arguments);
+          resetQueue();
+        }
+        Object.defineProperty(closeSync, previousSymbol, {
+          value: fs$closeSync
+        });
+        return closeSync;
+      })(fs4.closeSync);
+      if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
+        process.on("exit", function() {
+          debug3(fs4[gracefulQueue]);
+          __require("assert").equal(fs4[gracefulQueue].length, 0);
+        });
+      }
+    }
+    var queue;
+    if (!global[gracefulQueue]) {
+      publishQueue(global, fs4[gracefulQueue]);
+    }
+    module.exports = patch(clone2(fs4));
+    if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs4.__patched) {
+      module.exports = patch(fs4);
+      fs4.__patched = true;
+    }
+    function patch(fs5) {
+      polyfills(fs5);
+      fs5.gracefulify = patch;
+      fs5.createReadStream = createReadStream4;
+      fs5.createWriteStream = createWriteStream4;
+      var fs$readFile = fs5.readFile;
+      fs5.readFile = readFile11;
+      function readFile11(path6, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$readFile(path6, options2, cb);
+        function go$readFile(path7, options3, cb2, startTime) {
+          return fs$readFile(path7, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$readFile, [path7, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$writeFile = fs5.writeFile;
+      fs5.writeFile = writeFile8;
+      function writeFile8(path6, data, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$writeFile(path6, data, options2, cb);
+        function go$writeFile(path7, data2, options3, cb2, startTime) {
+          return fs$writeFile(path7, data2, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$writeFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$appendFile = fs5.appendFile;
+      if (fs$appendFile)
+        fs5.appendFile = appendFile2;
+      function appendFile2(path6, data, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$appendFile(path6, data, options2, cb);
+        function go$appendFile(path7, data2, options3, cb2, startTime) {
+          return fs$appendFile(path7, data2, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$appendFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$copyFile = fs5.copyFile;
+      if (fs$copyFile)
+        fs5.copyFile = copyFile5;
+      function copyFile5(src, dest, flags, cb) {
+        if (typeof flags === "function") {
+          cb = flags;
+          flags = 0;
+        }
+        return go$copyFile(src, dest, flags, cb);
+        function go$copyFile(src2, dest2, flags2, cb2, startTime) {
+          return fs$copyFile(src2, dest2, flags2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$copyFile, [src2, dest2, flags2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$readdir = fs5.readdir;
+      fs5.readdir = readdir8;
+      var noReaddirOptionVersions = /^v[0-5]\./;
+      function readdir8(path6, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options3, cb2, startTime) {
+          return fs$readdir(path7, fs$readdirCallback(
+            path7,
+            options3,
+            cb2,
+            startTime
+          ));
+        } : function go$readdir2(path7, options3, cb2, startTime) {
+          return fs$readdir(path7, options3, fs$readdirCallback(
+            path7,
+            options3,
+            cb2,
+            startTime
+          ));
+        };
+        return go$readdir(path6, options2, cb);
+        function fs$readdirCallback(path7, options3, cb2, startTime) {
+          return function(err, files) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([
+                go$readdir,
+                [path7, options3, cb2],
+                err,
+                startTime || Date.now(),
+                Date.now()
+              ]);
+            else {
+              if (files && files.sort)
+                files.sort();
+              if (typeof cb2 === "function")
+                cb2.call(this, err, files);
+            }
+          };
+        }
+      }
+      if (process.version.substr(0, 4) === "v0.8") {
+        var legStreams = legacy(fs5);
+        ReadStream = legStreams.ReadStream;
+        WriteStream = legStreams.WriteStream;
+      }
+      var fs$ReadStream = fs5.ReadStream;
+      if (fs$ReadStream) {
+        ReadStream.prototype = Object.create(fs$ReadStream.prototype);
+        ReadStream.prototype.open = ReadStream$open;
+      }
+      var fs$WriteStream = fs5.WriteStream;
+      if (fs$WriteStream) {
+        WriteStream.prototype = Object.create(fs$WriteStream.prototype);
+        WriteStream.prototype.open = WriteStream$open;
+      }
+      Object.defineProperty(fs5, "ReadStream", {
+        get: function() {
+          return ReadStream;
+        },
+        set: function(val) {
+          ReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      Object.defineProperty(fs5, "WriteStream", {
+        get: function() {
+          return WriteStream;
+        },
+        set: function(val) {
+          WriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileReadStream = ReadStream;
+      Object.defineProperty(fs5, "FileReadStream", {
+        get: function() {
+          return FileReadStream;
+        },
+        set: function(val) {
+          FileReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileWriteStream = WriteStream;
+      Object.defineProperty(fs5, "FileWriteStream", {
+        get: function() {
+          return FileWriteStream;
+        },
+        set: function(val) {
+          FileWriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      function ReadStream(path6, options2) {
+        if (this instanceof ReadStream)
+          return fs$ReadStream.apply(this, arguments), this;
+        else
+          return ReadStream.apply(Object.create(ReadStream.prototype), arguments);
+      }
+      function ReadStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            if (that.autoClose)
+              that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+            that.read();
+          }
+        });
+      }
+      function WriteStream(path6, options2) {
+        if (this instanceof WriteStream)
+          return fs$WriteStream.apply(this, arguments), this;
+        else
+          return WriteStream.apply(Object.create(WriteStream.prototype), arguments);
+      }
+      function WriteStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+          }
+        });
+      }
+      function createReadStream4(path6, options2) {
+        return new fs5.ReadStream(path6, options2);
+      }
+      function createWriteStream4(path6, options2) {
+        return new fs5.WriteStream(path6, options2);
+      }
+      var fs$open = fs5.open;
+      fs5.open = open6;
+      function open6(path6, flags, mode, cb) {
+        if (typeof mode === "function")
+          cb = mode, mode = null;
+        return go$open(path6, flags, mode, cb);
+        function go$open(path7, flags2, mode2, cb2, startTime) {
+          return fs$open(path7, flags2, mode2, function(err, fd) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$open, [path7, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      return fs5;
+    }
+    function enqueue(elem) {
+      debug3("ENQUEUE", elem[0].name, elem[1]);
+      fs4[gracefulQueue].push(elem);
+      retry();
+    }
+    var retryTimer;
+    function resetQueue() {
+      var now = Date.now();
+      for (var i3 = 0; i3 < fs4[gracefulQueue].length; ++i3) {
+        if (fs4[gracefulQueue][i3].length > 2) {
+          fs4[gracefulQueue][i3][3] = now;
+          fs4[gracefulQueue][i3][4] = now;
+        }
+      }
+      retry();
+    }
+    function retry() {
+      clearTimeout(retryTimer);
+      retryTimer = void 0;
+      if (fs4[gracefulQueue].length === 0)
+        return;
+      var elem = fs4[gracefulQueue].shift();
+      var fn = elem[0];
+      var args = elem[1];
+      var err = elem[2];
+      var startTime = elem[3];
+      var lastTime = elem[4];
+      if (startTime === void 0) {
+        debug3("RETRY", fn.name, args);
+        fn.apply(null, args);
+      } else if (Date.now() - startTime >= 6e4) {
+        debug3("TIMEOUT", fn.name, args);
+        var cb = args.pop();
+        if (typeof cb === "function")
+          cb.call(null, err);
+      } else {
+        var sinceAttempt = Date.now() - lastTime;
+        var sinceStart = Math.max(lastTime - startTime, 1);
+        var desiredDelay = Math.min(sinceStart * 1.2, 100);
+        if (sinceAttempt >= desiredDelay) {
+          debug3("RETRY", fn.name, args);
+          fn.apply(null, args.concat([startTime]));
+        } else {
+          fs4[gracefulQueue].push(elem);
+        }
+      }
+      if (retryTimer === void 0) {
+        retryTimer = setTimeout(retry, 0);
+      }
+    }
+  }
+});
+
+// node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "node_modules/retry/lib/retry_operation.js"(exports, module) {
+    function RetryOperation(timeouts, options2) {
+      if (typeof options2 === "boolean") {
+        options2 = { forever: options2 };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options2 || {};
+      this._maxRetryTime = options2 && options2.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts;
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(this._errors.length - 1, this._errors.length);
+          this._timeouts = this._cachedTimeouts.slice(0);
+          timeout = this._timeouts.shift();
+        } else {
+          return false;
+        }
+      }
+      var self = this;
+      var timer = setTimeout(function() {
+        self._attempts++;
+        if (self._operationTimeoutCb) {
+          self._timeout = setTimeout(function() {
+            self._operationTimeoutCb(self._attempts);
+          }, self._operationTimeout);
+          if (self._options.unref) {
+            self._timeout.unref();
+          }
+        }
+        self._fn(self._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self._operationTimeoutCb();
+        }, self._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i3 = 0; i3 < this._errors.length; i3++) {
+        var error63 = this._errors[i3];
+        var message = error63.message;
+        var count3 = (counts[message] || 0) + 1;
+        counts[message] = count3;
+        if (count3 >= mainErrorCount) {
+          mainError = error63;
+          mainErrorCount = count3;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// node_modules/retry/lib/retry.js
+var require_retry2 = __commonJS({
+  "node_modules/retry/lib/retry.js"(exports) {
+    var RetryOperation = require_retry_operation();
+    exports.operation = function(options2) {
+      var timeouts = exports.timeouts(options2);
+      return new RetryOperation(timeouts, {
+        forever: options2 && options2.forever,
+        unref: options2 && options2.unref,
+        maxRetryTime: options2 && options2.maxRetryTime
+      });
+    };
+    exports.timeouts = function(options2) {
+      if (options2 instanceof Array) {
+        return [].concat(options2);
+      }
+      var opts = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options2) {
+        opts[key] = options2[key];
+      }
+      if (opts.minTimeout > opts.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i3 = 0; i3 < opts.retries; i3++) {
+        timeouts.push(this.createTimeout(i3, opts));
+      }
+      if (options2 && options2.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i3, opts));
+      }
+      timeouts.sort(function(a2, b3) {
+        return a2 - b3;
+      });
+      return timeouts;
+    };
+    exports.createTimeout = function(attempt, opts) {
+      var random = opts.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt));
+      timeout = Math.min(timeout, opts.maxTimeout);
+      return timeout;
+    };
+    exports.wrap = function(obj, options2, methods) {
+      if (options2 instanceof Array) {
+        methods = options2;
+        options2 = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i3 = 0; i3 < methods.length; i3++) {
+        var method = methods[i3];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports.operation(options2);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options2;
+      }
+    };
+  }
+});
+
+// node_modules/retry/index.js
+var require_retry3 = __commonJS({
+  "node_modules/retry/index.js"(exports, module) {
+    module.exports = require_retry2();
+  }
+});
+
+// node_modules/proper-lockfile/node_modules/signal-exit/signals.js
+var require_signals = __commonJS({
+  "node_modules/proper-lockfile/node_modules/signal-exit/signals.js"(exports, module) {
+    module.exports = [
+      "SIGABRT",
+      "SIGALRM",
+      "SIGHUP",
+      "SIGINT",
+      "SIGTERM"
+    ];
+    if (process.platform !== "win32") {
+      module.exports.push(
+        "SIGVTALRM",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGUSR2",
+        "SIGTRAP",
+        "SIGSYS",
+        "SIGQUIT",
+        "SIGIOT"
+        // should detect profiler and enable/disable accordingly.
+        // see #21
+        // 'SIGPROF'
+      );
+    }
+    if (process.platform === "linux") {
+      module.exports.push(
+        "SIGIO",
+        "SIGPOLL",
+        "SIGPWR",
+        "SIGSTKFLT",
+        "SIGUNUSED"
+      );
+    }
+  }
+});
+
+// node_modules/proper-lockfile/node_modules/signal-exit/index.js
+var require_signal_exit = __commonJS({
+  "node_modules/proper-lockfile/node_modules/signal-exit/index.js"(exports, module) {
+    var process10 = global.process;
+    var processOk2 = function(process11) {
+      return process11 && typeof process11 === "object" && typeof process11.removeListener === "function" && typeof process11.emit === "function" && typeof process11.reallyExit === "function" && typeof process11.listeners === "function" && typeof process11.kill === "function" && typeof process11.pid === "number" && typeof process11.on === "function";
+    };
+    if (!processOk2(process10)) {
+      module.exports = function() {
+        return function() {
+        };
+      };
+    } else {
+      assert2 = __require("assert");
+      signals2 = require_signals();
+      isWin = /^win/i.test(process10.platform);
+      EE = __require("events");
+      if (typeof EE !== "function") {
+        EE = EE.EventEmitter;
+      }
+      if (process10.__signal_exit_emitter__) {
+        emitter = process10.__signal_exit_emitter__;
+      } else {
+        emitter = process10.__signal_exit_emitter__ = new EE();
+        emitter.count = 0;
+        emitter.emitted = {};
+      }
+      if (!emitter.infinite) {
+        emitter.setMaxListeners(Infinity);
+        emitter.infinite = true;
+      }
+      module.exports = function(cb, opts) {
+        if (!processOk2(global.process)) {
+          return function() {
+          };
+        }
+        assert2.equal(typeof cb, "function", "a callback must be provided for exit handler");
+        if (loaded === false) {
+          load2();
+        }
+        var ev = "exit";
+        if (opts && opts.alwaysLast) {
+          ev = "afterexit";
+        }
+        var remove2 = function() {
+          emitter.removeListener(ev, cb);
+          if (emitter.listeners("exit").length === 0 && emitter.listeners("afterexit").length === 0) {
+            unload2();
+          }
+        };
+        emitter.on(ev, cb);
+        return remove2;
+      };
+      unload2 = function unload3() {
+        if (!loaded || !processOk2(global.process)) {
+          return;
+        }
+        loaded = false;
+        signals2.forEach(function(sig) {
+          try {
+            process10.removeListener(sig, sigListeners[sig]);
+          } catch (er2) {
+          }
+        });
+        process10.emit = originalProcessEmit;
+        process10.reallyExit = originalProcessReallyExit;
+        emitter.count -= 1;
+      };
+      module.exports.unload = unload2;
+      emit = function emit2(event, code, signal) {
+        if (emitter.emitted[event]) {
+          return;
+        }
+        emitter.emitted[event] = true;
+        emitter.emit(event, code, signal);
+      };
+      sigListeners = {};
+      signals2.forEach(function(sig) {
+        sigListeners[sig] = function listener() {
+          if (!processOk2(global.process)) {
+            return;
+          }
+          var listeners = process10.listeners(sig);
+          if (listeners.length === emitter.count) {
+            unload2();
+            emit("exit", null, sig);
+            emit("afterexit", null, sig);
+            if (isWin && sig === "SIGHUP") {
+              sig = "SIGINT";
+            }
+            process10.kill(process10.pid, sig);
+          }
+        };
+      });
+      module.exports.signals = function() {
+        return signals2;
+      };
+      loaded = false;
+      load2 = function load3() {
+        if (loaded || !processOk2(global.process)) {
+          return;
+        }
+        loaded = true;
+        emitter.count += 1;
+        signals2 = signals2.filter(function(sig) {
+          try {
+            process10.on(sig, sigListeners[sig]);
+            return true;
+          } catch (er2) {
+            return false;
+          }
+        });
+        process10.emit = processEmit;
+        process10.reallyExit = processReallyExit;
+      };
+      module.exports.load = load2;
+      originalProcessReallyExit = process10.reallyExit;
+      processReallyExit = function processReallyExit2(code) {
+        if (!processOk2(global.process)) {
+          return;
+        }
+        process10.exitCode = code || /* istanbul ignore next */
+        0;
+        emit("exit", process10.exitCode, null);
+        emit("afterexit", process10.exitCode, null);
+        originalProcessReallyExit.call(process10, process10.exitCode);
+      };
+      originalProcessEmit = process10.emit;
+      processEmit = function processEmit2(ev, arg) {
+        if (ev === "exit" && processOk2(global.process)) {
+          if (arg !== void 0) {
+            process10.exitCode = arg;
+          }
+          var ret = originalProcessEmit.apply(this, arguments);
+          emit("exit", process10.exitCode, null);
+          emit("afterexit", process10.exitCode, null);
+          return ret;
+        } else {
+          return originalProcessEmit.apply(this, arguments);
+        }
+      };
+    }
+    var assert2;
+    var signals2;
+    var isWin;
+    var EE;
+    var emitter;
+    var unload2;
+    var emit;
+    var sigListeners;
+    var loaded;
+    var load2;
+    var originalProcessReallyExit;
+    var processReallyExit;
+    var originalProcessEmit;
+    var processEmit;
+  }
+});
+
+// node_modules/proper-lockfile/lib/mtime-precision.js
+var require_mtime_precision = __commonJS({
+  "node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
+    "use strict";
+    var cacheSymbol = /* @__PURE__ */ Symbol();
+    function probe2(file2, fs4, callback) {
+      const cachedPrecision = fs4[cacheSymbol];
+      if (cachedPrecision) {
+        return fs4.stat(file2, (err, stat4) => {
+          if (err) {
+            return callback(err);
+          }
+          callback(null, stat4.mtime, cachedPrecision);
+        });
+      }
+      const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
+      fs4.utimes(file2, mtime, mtime, (err) => {
+        if (err) {
+          return callback(err);
+        }
+        fs4.stat(file2, (err2, stat4) => {
+          if (err2) {
+            return callback(err2);
+          }
+          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          Object.defineProperty(fs4, cacheSymbol, { value: precision });
+          callback(null, stat4.mtime, precision);
+        });
+      });
+    }
+    function getMtime(precision) {
+      let now = Date.now();
+      if (precision === "s") {
+        now = Math.ceil(now / 1e3) * 1e3;
+      }
+      return new Date(now);
+    }
+    module.exports.probe = probe2;
+    module.exports.getMtime = getMtime;
+  }
+});
+
+// node_modules/proper-lockfile/lib/lockfile.js
+var require_lockfile = __commonJS({
+  "node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var fs4 = require_graceful_fs();
+    var retry = require_retry3();
+    var onExit2 = require_signal_exit();
+    var mtimePrecision = require_mtime_precision();
+    var locks = {};
+    function getLockFile(file2, options2) {
+      return options2.lockfilePath || `${file2}.lock`;
+    }
+    function resolveCanonicalPath(file2, options2, callback) {
+      if (!options2.realpath) {
+        return callback(null, path6.resolve(file2));
+      }
+      options2.fs.realpath(file2, callback);
+    }
+    function acquireLock(file2, options2, callback) {
+      const lockfilePath = getLockFile(file2, options2);
+      options2.fs.mkdir(lockfilePath, (err) => {
+        if (!err) {
+          return mtimePrecision.probe(lockfilePath, options2.fs, (err2, mtime, mtimePrecision2) => {
+            if (err2) {
+              options2.fs.rmdir(lockfilePath, () => {
+              });
+              return callback(err2);
+            }
+            callback(null, mtime, mtimePrecision2);
+          });
+        }
+        if (err.code !== "EEXIST") {
+          return callback(err);
+        }
+        if (options2.stale <= 0) {
+          return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
+        }
+        options2.fs.stat(lockfilePath, (err2, stat4) => {
+          if (err2) {
+            if (err2.code === "ENOENT") {
+              return acquireLock(file2, { ...options2, stale: 0 }, callback);
+            }
+            return callback(err2);
+          }
+          if (!isLockStale(stat4, options2)) {
+            return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
+          }
+          removeLock(file2, options2, (err3) => {
+            if (err3) {
+              return callback(err3);
+            }
+            acquireLock(file2, { ...options2, stale: 0 }, callback);
+          });
+        });
+      });
+    }
+    function isLockStale(stat4, options2) {
+      return stat4.mtime.getTime() < Date.now() - options2.stale;
+    }
+    function removeLock(file2, options2, callback) {
+      options2.fs.rmdir(getLockFile(file2, options2), (err) => {
+        if (err && err.code !== "ENOENT") {
+          return callback(err);
+        }
+        callback();
+      });
+    }
+    function updateLock(file2, options2) {
+      const lock2 = locks[file2];
+      if (lock2.updateTimeout) {
+        return;
+      }
+      lock2.updateDelay = lock2.updateDelay || options2.update;
+      lock2.updateTimeout = setTimeout(() => {
+        lock2.updateTimeout = null;
+        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
+          const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
+          if (err) {
+            if (err.code === "ENOENT" || isOverThreshold) {
+              return setLockAsCompromised(file2, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
+            }
+            lock2.updateDelay = 1e3;
+            return updateLock(file2, options2);
+          }
+          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
+          if (!isMtimeOurs) {
+            return setLockAsCompromised(
+              file2,
+              lock2,
+              Object.assign(
+                new Error("Unable to update lock within the stale threshold"),
+                { code: "ECOMPROMISED" }
+              )
+            );
+          }
+          const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
+          options2.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
+            const isOverThreshold2 = lock2.lastUpdate + options2.stale < Date.now();
+            if (lock2.released) {
+              return;
+            }
+            if (err2) {
+              if (err2.code === "ENOENT" || isOverThreshold2) {
+                return setLockAsCompromised(file2, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
+              }
+              lock2.updateDelay = 1e3;
+              return updateLock(file2, options2);
+            }
+            lock2.mtime = mtime;
+            lock2.lastUpdate = Date.now();
+            lock2.updateDelay = null;
+            updateLock(file2, options2);
+          });
+        });
+      }, lock2.updateDelay);
+      if (lock2.updateTimeout.unref) {
+        lock2.updateTimeout.unref();
+      }
+    }
+    function setLockAsCompromised(file2, lock2, err) {
+      lock2.released = true;
+      if (lock2.updateTimeout) {
+        clearTimeout(lock2.updateTimeout);
+      }
+      if (locks[file2] === lock2) {
+        delete locks[file2];
+      }
+      lock2.options.onCompromised(err);
+    }
+    function lock(file2, options2, callback) {
+      options2 = {
+        stale: 1e4,
+        update: null,
+        realpath: true,
+        retries: 0,
+        fs: fs4,
+        onCompromised: (err) => {
+          throw err;
+        },
+        ...options2
+      };
+      options2.retries = options2.retries || 0;
+      options2.retries = typeof options2.retries === "number" ? { retries: options2.retries } : options2.retries;
+      options2.stale = Math.max(options2.stale || 0, 2e3);
+      options2.update = options2.update == null ? options2.stale / 2 : options2.update || 0;
+      options2.update = Math.max(Math.min(options2.update, options2.stale / 2), 1e3);
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        const operation = retry.operation(options2.retries);
+        operation.attempt(() => {
+          acquireLock(file3, options2, (err2, mtime, mtimePrecision2) => {
+            if (operation.retry(err2)) {
+              return;
+            }
+            if (err2) {
+              return callback(operation.mainError());
+            }
+            const lock2 = locks[file3] = {
+              lockfilePath: getLockFile(file3, options2),
+              mtime,
+              mtimePrecision: mtimePrecision2,
+              options: options2,
+              lastUpdate: Date.now()
+            };
+            updateLock(file3, options2);
+            callback(null, (releasedCallback) => {
+              if (lock2.released) {
+                return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
+              }
+              unlock(file3, { ...options2, realpath: false }, releasedCallback);
+            });
+          });
+        });
+      });
+    }
+    function unlock(file2, options2, callback) {
+      options2 = {
+        fs: fs4,
+        realpath: true,
+        ...options2
+      };
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        const lock2 = locks[file3];
+        if (!lock2) {
+          return callback(Object.assign(new Error("Lock is not acquired/owned by you"), { code: "ENOTACQUIRED" }));
+        }
+        lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
+        lock2.released = true;
+        delete locks[file3];
+        removeLock(file3, options2, callback);
+      });
+    }
+    function check2(file2, options2, callback) {
+      options2 = {
+        stale: 1e4,
+        realpath: true,
+        fs: fs4,
+        ...options2
+      };
+      options2.stale = Math.max(options2.stale || 0, 2e3);
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
+          if (err2) {
+            return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
+          }
+          return callback(null, !isLockStale(stat4, options2));
+        });
+      });
+    }
+    function getLocks() {
+      return locks;
+    }
+    onExit2(() => {
+      for (const file2 in locks) {
+        const options2 = locks[file2].options;
+        try {
+          options2.fs.rmdirSync(getLockFile(file2, options2));
+        } catch (e) {
+        }
+      }
+    });
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.check = check2;
+    module.exports.getLocks = getLocks;
+  }
+});
+
+// node_modules/proper-lockfile/lib/adapter.js
+var require_adapter = __commonJS({
+  "node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
+    "use strict";
+    var fs4 = require_graceful_fs();
+    function createSyncFs(fs5) {
+      const methods = ["mkdir", "realpath", "stat", "rmdir", "utimes"];
+      const newFs = { ...fs5 };
+      methods.forEach((method) => {
+        newFs[method] = (...args) => {
+          const callback = args.pop();
+          let ret;
+          try {
+            ret = fs5[`${method}Sync`](...args);
+          } catch (err) {
+            return callback(err);
+          }
+          callback(null, ret);
+        };
+      });
+      return newFs;
+    }
+    function toPromise(method) {
+      return (...args) => new Promise((resolve8, reject) => {
+        args.push((err, result) => {
+          if (err) {
+            reject(err);
+          } else {
+            resolve8(result);
+          }
+        });
+        method(...args);
+      });
+    }
+    function toSync(method) {
+      return (...args) => {
+        let err;
+        let result;
+        args.push((_err, _result) => {
+          err = _err;
+          result = _result;
+        });
+        method(...args);
+        if (err) {
+          throw err;
+        }
+        return result;
+      };
+    }
+    function toSyncOptions(options2) {
+      options2 = { ...options2 };
+      options2.fs = createSyncFs(options2.fs || fs4);
+      if (typeof options2.retries === "number" && options2.retries > 0 || options2.retries && typeof options2.retries.retries === "number" && options2.retries.retries > 0) {
+        throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
+      }
+      return options2;
+    }
+    module.exports = {
+      toPromise,
+      toSync,
+      toSyncOptions
+    };
+  }
+});
+
+// node_modules/proper-lockfile/index.js
+var require_proper_lockfile = __commonJS({
+  "node_modules/proper-lockfile/index.js"(exports, module) {
+    "use strict";
+    var lockfile2 = require_lockfile();
+    var { toPromise, toSync, toSyncOptions } = require_adapter();
+    async function lock(file2, options2) {
+      const release2 = await toPromise(lockfile2.lock)(file2, options2);
+      return toPromise(release2);
+    }
+    function lockSync(file2, options2) {
+      const release2 = toSync(lockfile2.lock)(file2, toSyncOptions(options2));
+      return toSync(release2);
+    }
+    function unlock(file2, options2) {
+      return toPromise(lockfile2.unlock)(file2, options2);
+    }
+    function unlockSync(file2, options2) {
+      return toSync(lockfile2.unlock)(file2, toSyncOptions(options2));
+    }
+    function check2(file2, options2) {
+      return toPromise(lockfile2.check)(file2, options2);
+    }
+    function checkSync(file2, options2) {
+      return toSync(lockfile2.check)(file2, toSyncOptions(options2));
+    }
+    module.exports = lock;
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.lockSync = lockSync;
+    module.exports.unlockSync = unlockSync;
+    module.exports.check = check2;
+    module.exports.checkSync = checkSync;
+  }
+});
+
 // node_modules/pend/index.js
 var require_pend = __commonJS({
   "node_modules/pend/index.js"(exports, module) {
@@ -64440,6 +66017,7 @@ import { createGunzip } from "node:zlib";
 import { copyFile as copyFile4, mkdir as mkdir8, open as open4, readdir as readdir6, rm as rm8 } from "node:fs/promises";
 import { join as join11, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
+var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 
 // lab/datasets/generators.ts
 var FULL_DATASET_BYTES = 211 * 1024 * 1024;
@@ -64838,52 +66416,98 @@ async function removeStaleTempFiles(dir) {
     }
   }
 }
+async function unlistedDataFiles(dir, listed) {
+  const present = new Set(await readdir6(dir).catch(() => []));
+  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap((name) => [`${name}.raw`, `${name}.raw.gz`].filter((file2) => present.has(file2)));
+}
+async function removeUnlistedDataFiles(dir, listed) {
+  for (const file2 of await unlistedDataFiles(dir, listed)) {
+    await rm8(join11(dir, file2), { force: true });
+    info(`datasets: removed ${file2}, left by an interrupted run (not in the manifest)`);
+  }
+}
+async function lockFolder(dir) {
+  const options2 = { realpath: false, lockfilePath: join11(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
+  try {
+    return await import_proper_lockfile.default.lock(dir, { ...options2, retries: 0 });
+  } catch (error63) {
+    if (error63.code !== "ELOCKED") {
+      throw new LabError("datasets: prepare", `cannot lock ${dir}: ${error63.message}.`, "check that the folder is writable.");
+    }
+  }
+  info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
+  try {
+    return await import_proper_lockfile.default.lock(dir, { ...options2, retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 } });
+  } catch (error63) {
+    throw new LabError("datasets: prepare", `${dir} stayed locked by another prepare for an hour: ${error63.message}.`, `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`);
+  }
+}
+var manifestOf = (entries) => ({ schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? []) });
 async function prepareDatasets(options2) {
   const dir = resolve5(options2.dir);
   await refuseNonFolder(dir, "datasets: prepare", "--dir");
-  await mkdir8(dir, { recursive: true });
-  await removeStaleTempFiles(dir);
   const gzip = options2.gzip ?? "gzip";
   const compressor = await compressorVersion(gzip);
-  const existing = await readManifest(dir).catch((error63) => {
-    warn(`${error63.message} It will be rewritten.`);
-    return void 0;
-  });
-  const entries = new Map((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
   const names = options2.only?.length ? options2.only : DATASET_NAMES;
-  for (const name of names) {
-    const level = DATASET_LEVELS[name];
-    const rawSource = await rawSourceFor(name, options2);
-    const wanted = { source: rawSource.source, compressor, level, scale: options2.scale };
-    if (await isReusable(dir, entries.get(name), wanted)) {
-      info(`datasets: ${name} is up to date in ${dir}`);
-      continue;
-    }
-    const rawFile = `${name}.raw`;
-    const compressedFile = `${name}.raw.gz`;
-    const progress = startProgress(`datasets: ${name}`);
-    progress.update("generating raw bytes");
-    await writeAtomically(join11(dir, rawFile), rawSource.produce);
-    progress.update(`compressing with ${compressor} -${level}`);
-    await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
-    const raw = await digestFile(join11(dir, rawFile));
-    const compressed = await digestFile(join11(dir, compressedFile));
-    const entry = {
-      name,
-      label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
-      standIn: rawSource.standIn,
-      scale: options2.scale,
-      source: rawSource.source,
-      raw: { path: rawFile, ...raw },
-      compressed: { path: compressedFile, ...compressed, compressor, level }
-    };
-    entries.set(name, entry);
-    progress.done(`${raw.bytes} raw bytes \u2192 ${compressed.bytes} compressed bytes`);
-    await writeManifest(dir, { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? []) });
+  const wanted = /* @__PURE__ */ new Map();
+  for (const name of names) wanted.set(name, await rawSourceFor(name, options2));
+  const want = (name) => ({ source: wanted.get(name).source, compressor, level: DATASET_LEVELS[name], scale: options2.scale });
+  const upToDate = async (manifest) => {
+    if (!manifest) return false;
+    const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
+    for (const name of names) if (!await isReusable(dir, entries.get(name), want(name))) return false;
+    return true;
+  };
+  const current = await readManifest(dir).catch(() => void 0);
+  if (await upToDate(current) && (await unlistedDataFiles(dir, new Set(current.datasets.map((entry) => entry.name)))).length === 0) {
+    for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
+    return current;
   }
-  const manifest = { schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? []) };
-  await writeManifest(dir, manifest);
-  return manifest;
+  await mkdir8(dir, { recursive: true });
+  const release2 = await lockFolder(dir);
+  try {
+    await removeStaleTempFiles(dir);
+    const existing = await readManifest(dir).catch((error63) => {
+      warn(`${error63.message} It will be rewritten.`);
+      return void 0;
+    });
+    const entries = new Map((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
+    await removeUnlistedDataFiles(dir, new Set(entries.keys()));
+    for (const name of names) {
+      const level = DATASET_LEVELS[name];
+      const rawSource = wanted.get(name);
+      if (await isReusable(dir, entries.get(name), want(name))) {
+        info(`datasets: ${name} is up to date in ${dir}`);
+        continue;
+      }
+      const rawFile = `${name}.raw`;
+      const compressedFile = `${name}.raw.gz`;
+      const progress = startProgress(`datasets: ${name}`);
+      progress.update("generating raw bytes");
+      await writeAtomically(join11(dir, rawFile), rawSource.produce);
+      progress.update(`compressing with ${compressor} -${level}`);
+      await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
+      const raw = await digestFile(join11(dir, rawFile));
+      const compressed = await digestFile(join11(dir, compressedFile));
+      const entry = {
+        name,
+        label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
+        standIn: rawSource.standIn,
+        scale: options2.scale,
+        source: rawSource.source,
+        raw: { path: rawFile, ...raw },
+        compressed: { path: compressedFile, ...compressed, compressor, level }
+      };
+      entries.set(name, entry);
+      progress.done(`${raw.bytes} raw bytes \u2192 ${compressed.bytes} compressed bytes`);
+      await writeManifest(dir, manifestOf(entries));
+    }
+    const manifest = manifestOf(entries);
+    if (JSON.stringify(manifest) !== JSON.stringify(existing)) await writeManifest(dir, manifest);
+    return manifest;
+  } finally {
+    await release2().catch(() => void 0);
+  }
 }
 
 // lab/bench/calibrate.ts
