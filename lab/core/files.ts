@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { visit } from 'jsonc-parser';
 import { LabError } from './errors.js';
 
 /** A temp path beside `finalPath`, so the final rename stays on one file system. */
@@ -89,10 +90,36 @@ export async function readJsonFile(path: string, step: string, hint: string): Pr
     throw new LabError(step, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, hint);
   }
   try {
-    return JSON.parse(text);
+    return parseStrictJson(text);
   } catch (error) {
     throw new LabError(step, `${path} is not valid JSON (${(error as Error).message}).`, hint);
   }
+}
+
+/**
+ * JSON.parse, refusing what JSON.parse lets through silently: a key given twice in one object (the last would win,
+ * so a file could say two things at once). Throws with the key and where it is.
+ */
+export function parseStrictJson(text: string): unknown {
+  const keys: Array<Set<string>> = [];
+  const path: string[] = [];
+  visit(text, {
+    onObjectBegin: () => {
+      keys.push(new Set());
+    },
+    onObjectProperty: (property, offset) => {
+      const current = keys.at(-1)!;
+      const parents = path.slice(0, keys.length - 1);
+      if (current.has(property)) throw new SyntaxError(`the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join('.')}` : ''})`);
+      current.add(property);
+      path.splice(keys.length - 1, Infinity, property);
+    },
+    onObjectEnd: () => {
+      keys.pop();
+      path.splice(keys.length, Infinity);
+    },
+  });
+  return JSON.parse(text);
 }
 
 /**

@@ -308,6 +308,33 @@ const storedCases: Case[] = [];
       assert.match(String(run.stderr), /perf-lab: baseline update: these results failed verification.*\n {2}what to do: fix the decoder and measure again/);
       assert.deepEqual(await snapshot(store), before);
     }],
+    ['a baseline file with a key given twice is refused, not read as its last value', async () => {
+      const { store, resultsPath, file } = await storeWith('duplicate-key');
+      const text = await readFile(file, 'utf8');
+      // The stored ratio twice in the last entry: JSON.parse would silently take the second.
+      await writeFile(file, text.replace(/"batches": (\d+)/, '"batches": $1, "batches": 999'));
+      const before = await snapshot(store);
+      const run = await cli(['compare', '--results', resultsPath, '--baselines', store]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /is not valid JSON \(the key "batches" appears twice in one object .*inside entries\)/);
+      assert.deepEqual(await snapshot(store), before);
+    }],
+    ['a history line with a key given twice is refused, not read as a fake change', async () => {
+      const path = join(work, 'history-duplicate.jsonl');
+      const record = { v: 1, date: '2026-11-20', recordedAt: '2026-11-20T03:00:00.000Z', cpuModel: 'Apple M1 (Virtual)', toolchain: 'nightly', rustc: 'rustc 1.95.0', llvm: '22.1.2', libdeflate: '1.24', cc: 'clang 15', dataset: 'LOGS', datasetSha256: 'a'.repeat(64), ratio: { estimate: 0.9, low: 0.89, high: 0.91 }, criticalPathCycles: null };
+      const line = JSON.stringify(record).replace('"estimate":0.9', '"estimate":0.9,"estimate":1.4');
+      await writeFile(path, `${line}\n`);
+      const run = await cli(['history', '--history', path]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /history-duplicate\.jsonl:1 is not a JSON record \(truncated or corrupt\) \(the key "estimate" appears twice in one object .*inside ratio\)/);
+    }],
+    ['results with a key given twice are refused', async () => {
+      const path = join(work, 'results-duplicate.json');
+      await writeFile(path, JSON.stringify(sampleResults()).replace('"ok":true', '"ok":false,"ok":true'));
+      const run = await cli(['report', '--results', path]);
+      assert.equal(run.exitCode, 1);
+      assert.match(String(run.stderr), /the key "ok" appears twice in one object/);
+    }],
     ['concurrent baseline updates from separate processes', async () => {
       const store = join(work, 'concurrent');
       const paths = await Promise.all(Array.from({ length: 6 }, async (_, i) => {

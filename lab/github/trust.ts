@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseResults, type BenchResults } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
+import { parseStrictJson } from '../core/files.js';
 import { apiError, type GitHubClient } from './client.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
@@ -62,7 +63,7 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, 'refusing it.');
   const readJson = async (name: string): Promise<unknown> => {
     try {
-      return JSON.parse(await readRegularFile(join(dir, name)));
+      return parseStrictJson(await readRegularFile(join(dir, name)));
     } catch (error) {
       throw new LabError(step, `${name} in the artifact is missing or not JSON (${(error as Error).message}).`, 'refusing it.');
     }

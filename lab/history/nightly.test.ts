@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig } from '../bench/config.js';
+import { readResults } from '../bench/results.js';
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { createGitHubClient } from '../github/client.js';
 import { FakeGitHub } from '../github/fake-server.js';
@@ -55,6 +56,23 @@ describe('perf-lab nightly', { skip: rustup ? false : 'rustup is not installed (
     assert.equal((await readHistory(join(check, 'baselines', 'history', 'nightly.jsonl'))).length, 1);
     const svg = await readFile(join(check, 'baselines', 'history', 'logs.svg'), 'utf8');
     assert.ok(svg.startsWith('<svg') && svg.includes('LOGS: decoder speed / libdeflate speed, nightly'));
+  });
+});
+
+describe('a damaged history', () => {
+  it('refuses to append, but keeps the night\'s measurements and says where', async () => {
+    const historyPath = join(work, 'damaged', 'nightly.jsonl');
+    await mkdir(join(work, 'damaged'), { recursive: true });
+    await writeFile(historyPath, '{"v":1,"date":"2026-11-2\n');
+    const options = { config, toolchains: ['stable'], compilers: [], scale: 'quick' as const, datasetsDir: join(work, 'datasets'), only: ['logs' as const], historyPath, cpu: 'apple-m1', date: '2026-11-26', offline: true };
+    const error = await runNightly(options).then(() => undefined, (caught: Error) => caught);
+    assert.ok(error, 'the damaged history is refused');
+    const kept = /Tonight's measurements are kept: (\S+\.json)\./.exec(error.message)?.[1];
+    assert.ok(kept, error.message);
+    const results = await readResults(kept);
+    assert.equal(results.ok, true);
+    assert.equal(results.datasets[0]!.label, 'LOGS');
+    assert.equal(await readFile(historyPath, 'utf8'), '{"v":1,"date":"2026-11-2\n', 'the history is left as it was');
   });
 });
 

@@ -1,6 +1,6 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import type { BenchConfig } from '../bench/config.js';
-import type { BenchResults } from '../bench/results.js';
+import { writeResults, type BenchResults } from '../bench/results.js';
 import { runBenchmark } from '../bench/run.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { LabError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import { createGitHubClient } from '../github/client.js';
 import { upsertTrackingIssue } from '../github/issue.js';
 import { publishChanges } from '../github/publish.js';
 import { trendChartSvg } from './chart.js';
-import { projectRoot } from '../core/paths.js';
+import { cacheRoot, projectRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { escapeCell } from '../report/index.js';
 import { analyzeLoop } from '../uarch/index.js';
@@ -68,10 +68,13 @@ export interface NightlyOutcome {
  * the history, and detect events over the whole history. A toolchain that
  * cannot be had is reported and the others still run.
  */
+const safeName = (text: string) => text.replace(/[^A-Za-z0-9._+-]+/g, '_').slice(0, 60);
+
 export async function runNightly(options: NightlyOptions): Promise<NightlyOutcome> {
   const date = options.date ?? new Date().toISOString().slice(0, 10);
   const runs: NightlyRun[] = [];
   const records: HistoryRecord[] = [];
+  const keptResults: string[] = [];
   const compilers = options.compilers.length ? options.compilers : [options.config.libdeflate.cc ?? process.env.CC ?? 'cc'];
   for (const toolchain of options.toolchains) {
     for (const cc of compilers) {
@@ -88,6 +91,10 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
           const build = await buildCargoDecoder(config.decoder);
           criticalPathCycles = (await analyzeLoop({ path: build.artifactPath, functionName: options.functionName, cpu: options.cpu })).analysis.criticalPathCycles;
         }
+        // Kept before anything can refuse them (a damaged history file, a failed push).
+        const kept = join(cacheRoot(), 'results', `nightly-${date}-${safeName(toolchain)}-${safeName(cc)}.json`);
+        await writeResults(kept, results);
+        keptResults.push(kept);
         runs.push({ toolchain, cc, results, criticalPathCycles });
         for (const dataset of results.datasets) {
           if (!dataset.headVsLibdeflate) continue;
@@ -117,7 +124,12 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
   }
   let appended: HistoryRecord[] = [];
   const writeHistory = async () => {
-    appended = await appendHistory(options.historyPath, records);
+    try {
+      appended = await appendHistory(options.historyPath, records);
+    } catch (error) {
+      if (!(error instanceof LabError) || keptResults.length === 0) throw error;
+      throw new LabError(error.step, `${error.message} Tonight's measurements are kept: ${keptResults.join(', ')}.`, error.hint);
+    }
     await writeCharts(options.historyPath);
   };
   if (options.publishRepoDir) {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { fileExists } from '../core/files.js';
+import { fileExists, parseStrictJson } from '../core/files.js';
 
 /** One night's measurement of one dataset with one toolchain: a line of the history file. */
 export const historyRecordSchema = z
@@ -50,9 +50,10 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
     }
     let json: unknown;
     try {
-      json = JSON.parse(line);
-    } catch {
-      throw new LabError('history', `${path}:${index + 1} is not a JSON record (truncated or corrupt): ${JSON.stringify(line.slice(0, 80))}.`, 'restore the file from git history, or delete that line.');
+      json = parseStrictJson(line);
+    } catch (error) {
+      const duplicate = /appears twice/.test((error as Error).message) ? ` (${(error as Error).message})` : '';
+      throw new LabError('history', `${path}:${index + 1} is not a JSON record (truncated or corrupt)${duplicate}: ${JSON.stringify(line.slice(0, 80))}.`, 'restore the file from git history, or delete that line.');
     }
     const parsed = historyRecordSchema.safeParse(json);
     if (!parsed.success) throw new LabError('history', `${path}:${index + 1} is not a valid record: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ')}.`, 'restore the file from git history, or delete that line.');

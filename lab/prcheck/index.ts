@@ -7,7 +7,7 @@ import { runBenchmark } from '../bench/run.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate } from '../build/libdeflate.js';
 import { LabError } from '../core/errors.js';
-import { writeFileAtomically } from '../core/files.js';
+import { parseStrictJson, writeFileAtomically } from '../core/files.js';
 import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
@@ -79,7 +79,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     let json: unknown;
     const configPath = join(headDir, options.config);
     try {
-      json = JSON.parse(await readFile(configPath, 'utf8'));
+      json = parseStrictJson(await readFile(configPath, 'utf8'));
     } catch (error) {
       throw new LabError('pr-check: config', `cannot read ${options.config} at ${headSha.slice(0, 12)}: ${(error as Error).message}`, 'commit a perf-lab bench config (JSON) to the repository and pass its path with --config.');
     }
