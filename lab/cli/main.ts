@@ -482,8 +482,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Node decodes arguments as UTF-8 and turns other bytes into U+FFFD, so a path with such bytes would silently name
+ * another file (or create a folder with U+FFFD in its name): refused before anything runs.
+ */
+function refuseNonUtf8Arguments(argv: readonly string[]): void {
+  const bad = argv.slice(2).find((arg) => arg.includes('\uFFFD'));
+  if (bad === undefined) return;
+  throw new LabError(
+    'arguments',
+    `${JSON.stringify(bad)} holds bytes that are not UTF-8 (shown as \uFFFD): Node.js cannot name such a path exactly, so perf-lab would read or write a different one.`,
+    'rename the file or folder to UTF-8, or reach it through a UTF-8 symlink.',
+  );
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   try {
+    refuseNonUtf8Arguments(argv);
     await buildProgram().parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {

@@ -18,7 +18,7 @@ import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';
 import { samplingDefaults } from '../bench/config.js';
 import { sampleResults } from '../baselines/sample-results.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
-import { materializeMinizOxideShim } from '../build/shim.js';
+import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 import { FakeGitHub } from '../github/fake-server.js';
 import { commentOnPullRequest, renderComment } from '../github/index.js';
@@ -532,6 +532,17 @@ const inputCases: Case[] = [
     assert.match(String(verify.stderr), /the datasets folder .*not-a-folder is a file, not a folder/);
     assert.equal(await readFile(file, 'utf8'), 'x');
   }],
+  ['a path with bytes that are not UTF-8: refused before anything is read or written', async () => {
+    const parent = join(work, 'non-utf8');
+    await rm(parent, { recursive: true, force: true });
+    await cp(datasets, parent, { recursive: true });
+    // The shell passes the raw byte 0xff; Node would see U+FFFD and name another folder.
+    const script = `exec node --import tsx "$0" datasets prepare --offline --only logs --dir "$(printf '${parent}/data\\377')"`;
+    const run = await execa('sh', ['-c', script, join(projectRoot(), 'lab', 'cli', 'run.ts')], { reject: false, cwd: projectRoot(), env: { CI: 'true' } });
+    assert.equal(run.exitCode, 1, String(run.stderr));
+    assert.match(String(run.stderr), /perf-lab: arguments: ".*non-utf8\/data\uFFFD" holds bytes that are not UTF-8/);
+    assert.deepEqual((await readdir(parent)).filter((name) => name.startsWith('data')), [], 'no folder was created');
+  }],
   ['--baselines that is a regular file (compare and update)', async () => {
     const file = join(work, 'baselines-file');
     await writeFile(file, 'x');
@@ -583,19 +594,91 @@ const inputCases: Case[] = [
   }],
 ];
 
+const adapterCases: Case[] = [
+  ['a rust adapter call that does not compile: cargo\'s error, the call and the generated shim named', async () => {
+    const shape = await materializeGzippyShape({ folder: 'gzippy-shape-faults' });
+    const run = await benchWith('bad-call', { decoder: { name: 'bad-call', cargo: shape.cargo, adapter: { kind: 'rust', call: 'gzippy::decompress_everything(input)' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: build decoder bad-call: cargo build of the generated shim exited with code 101/);
+    assert.match(String(run.stderr), /decompress_everything/);
+    assert.match(String(run.stderr), /what to do: check the adapter's call \(`gzippy::decompress_everything\(input\)`\) against the crate's API; the shim is .*src\/lib\.rs/);
+  }],
+  ['a rust adapter call with statements in it is refused at config time', async () => {
+    const run = await benchWith('statements', { decoder: { name: 's', cargo: { path: shimPath }, adapter: { kind: 'rust', call: 'x(input); std::process::exit(0)' } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /decoder\.adapter\.call: must be one expression/);
+  }],
+  ['a CLI adapter whose program is missing: exit 1 naming it, nothing timed', async () => {
+    const run = await benchWith('missing-program', { decoder: { name: 'cli', cargo: { path: shimPath }, adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command: ['/nonexistent/gzippy', '-d', '{input}'] } } });
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /the program "\/nonexistent\/gzippy" does not exist or is not executable/);
+  }],
+  ['a compressor that writes nothing is refused, and no manifest is written', async () => {
+    const dir = join(work, 'true-compressor');
+    const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs', '--gzip', '/bin/true']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /perf-lab: datasets: /);
+    assert.ok(!(await readdir(dir).catch(() => [] as string[])).includes('manifest.json'));
+  }],
+];
+
+/** A small C function compiled for `target` into `name`.o, for the analysis cases. */
+async function objectFor(name: string, target: string, source = 'unsigned f(const unsigned char *p, int n) { unsigned s = 0; for (int i = 0; i < n; i++) s = s * 31 + p[i]; return s; }\n'): Promise<string> {
+  const c = join(work, `${name}.c`);
+  await writeFile(c, source);
+  await execa('clang', [`--target=${target}`, '-O2', '-ffreestanding', '-c', c, '-o', join(work, `${name}.o`)]);
+  return join(work, `${name}.o`);
+}
+
+const analysisCases: Case[] = [
+  ['an x86 object given to analyze: "not AArch64", exit 1', async () => {
+    const run = await cli(['analyze', '--binary', await objectFor('x86', 'x86_64-linux-gnu'), '--function', 'f']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /is not AArch64 code/);
+  }],
+  ['an empty object given to analyze: "holds no code", exit 1', async () => {
+    const run = await cli(['analyze', '--binary', await objectFor('empty', 'aarch64-linux-gnu', ''), '--function', 'f']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /holds no code/);
+  }],
+  ['a stripped build given to analyze: says so, and how to read it anyway', async () => {
+    const object = await objectFor('stripped', 'aarch64-linux-gnu');
+    await execa('llvm-strip', ['--strip-all', object]).catch(() => execa('aarch64-linux-gnu-strip', ['--strip-all', object]));
+    const run = await cli(['analyze', '--binary', object, '--function', 'f']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /has no function symbols \(a stripped build\)/);
+    assert.match(String(run.stderr), /pass --function \.text/);
+  }],
+  ['a loop pin that matches no loop: the loops there are listed', async () => {
+    const run = await cli(['analyze', '--binary', await objectFor('pin', 'aarch64-linux-gnu'), '--function', 'f', '--loop', '0x9999']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /no loop with its header at 0x9999 in f \(pinned as "0x9999"\)/);
+    assert.match(String(run.stderr), /loops in f: 0x[0-9a-f]+ \(\+0x[0-9a-f]+\)/);
+  }],
+  ['a text file that is no disassembly: refused, naming the formats it reads', async () => {
+    const path = join(work, 'not-a-listing.txt');
+    await writeFile(path, 'hello\nthis is not objdump output\n');
+    const run = await cli(['analyze', '--binary', path, '--function', 'f']);
+    assert.equal(run.exitCode, 1);
+    assert.match(String(run.stderr), /holds no ARM64 instructions that perf-lab can read/);
+  }],
+];
+
 const catalog: Array<[string, Case[]]> = [
   ['datasets', datasetCases],
   ['builds', buildCases],
   ['bench', benchCases],
   ['containment', containmentCases],
   ['inputs', inputCases],
+  ['adapters', adapterCases],
+  ['analysis inputs', analysisCases],
   ['stored data', storedCases],
   ['GitHub', githubCases],
 ];
 
 describe('fault-injection suite', () => {
-  it('has at least 25 named cases', () => {
-    assert.ok(catalog.reduce((sum, [, cases]) => sum + cases.length, 0) >= 25);
+  it('has at least 60 named cases', () => {
+    assert.ok(catalog.reduce((sum, [, cases]) => sum + cases.length, 0) >= 60);
   });
   for (const [area, cases] of catalog) {
     describe(area, () => {
