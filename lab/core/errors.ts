@@ -23,9 +23,30 @@ export function formatError(error: unknown): { text: string; exitCode: number } 
       exitCode: error.exitCode,
     };
   }
+  const system = systemErrorText(error);
+  if (system) return { text: system, exitCode: 1 };
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
     text: `perf-lab: internal error: ${message}\n  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
     exitCode: 70,
   };
+}
+
+/** What the machine refused (a full disk, a read-only folder…): the user's to fix, so a message, not a stack. */
+const SYSTEM_HINTS: Record<string, string> = {
+  ENOSPC: 'free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept',
+  EDQUOT: 'free space within your disk quota and run again',
+  EROFS: 'the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE',
+  EACCES: 'check the permissions of the path, or run from a folder you can write',
+  EPERM: 'check the permissions of the path, or run from a folder you can write',
+  EMFILE: 'raise the open-file limit (ulimit -n) and run again',
+  ENOTDIR: 'a part of the path is a file, not a folder: fix the path',
+  EISDIR: 'the path is a folder where a file was expected: fix the path',
+};
+
+function systemErrorText(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!code || !(code in SYSTEM_HINTS)) return undefined;
+  const { path, syscall } = error as NodeJS.ErrnoException;
+  return `perf-lab: ${syscall ?? 'file system'}${path ? ` ${path}` : ''}: ${code} (${(error as Error).message.split(',')[0]})\n  what to do: ${SYSTEM_HINTS[code]}.`;
 }

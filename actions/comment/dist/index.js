@@ -25813,12 +25813,31 @@ function formatError(error63) {
       exitCode: error63.exitCode
     };
   }
+  const system = systemErrorText(error63);
+  if (system) return { text: system, exitCode: 1 };
   const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
   return {
     text: `perf-lab: internal error: ${message}
   what to do: this is a bug in perf-lab; please report it with the command you ran.`,
     exitCode: 70
   };
+}
+var SYSTEM_HINTS = {
+  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
+  EDQUOT: "free space within your disk quota and run again",
+  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
+  EACCES: "check the permissions of the path, or run from a folder you can write",
+  EPERM: "check the permissions of the path, or run from a folder you can write",
+  EMFILE: "raise the open-file limit (ulimit -n) and run again",
+  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+  EISDIR: "the path is a folder where a file was expected: fix the path"
+};
+function systemErrorText(error63) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS)) return void 0;
+  const { path, syscall } = error63;
+  return `perf-lab: ${syscall ?? "file system"}${path ? ` ${path}` : ""}: ${code} (${error63.message.split(",")[0]})
+  what to do: ${SYSTEM_HINTS[code]}.`;
 }
 
 // lab/core/log.ts
