@@ -451,6 +451,36 @@ const linuxOnly = (name: string, run: () => Promise<void>): Case => [
   },
 ];
 
+/** Stops a run whose decoder hangs, by `signal` to perf-lab (or its whole process group), and checks the clean end. */
+async function stopDuringHang(signal: 'SIGTERM' | 'SIGINT', exitCode: number, toGroup: boolean): Promise<void> {
+  const cache = join(work, `${signal}-cache`);
+  // A config cannot name a bare library as the decoder, so the hung run is driven through runHarness in a child.
+  const child = execa('node', ['--import', 'tsx', '-e', `
+    import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
+    import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
+    exitCleanlyOnSignals();
+    await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))}, expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
+      contenders: [{ name: 'hang', kind: 'cabi', library: ${JSON.stringify(badLibraries.hang)} }], rounds: 2, warmupRounds: 0, timeoutMs: 600000, maxSeconds: 0 });
+  `], { reject: false, cwd: projectRoot(), env: { PERF_LAB_CACHE: cache }, detached: toGroup });
+  // Wait until the hung worker has the library loaded.
+  const loaded = async () => {
+    for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+      if ((await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '')).includes(badLibraries.hang!)) return true;
+    }
+    return false;
+  };
+  for (let i = 0; i < 300 && !(await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(await loaded(), 'the hung worker started');
+  if (toGroup) process.kill(-child.pid!, signal);
+  else child.kill(signal);
+  const run = await child;
+  assert.equal(run.exitCode, exitCode, String(run.stderr));
+  assert.match(String(run.stderr), new RegExp(`perf-lab: stopped by ${signal}; removed 1 temporary folder\\(s\\)\\.`));
+  for (let i = 0; i < 50 && (await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(await loaded(), false, 'no process has the hung library loaded');
+  assert.deepEqual((await readdir(cache)).filter((name) => name.startsWith('harness-spec-')), []);
+}
+
 const containmentCases: Case[] = [
   linuxOnly('C-ABI decoder leaves a setsid() process holding every descriptor: the run ends, the process does not survive', async () => {
     const outcome = await harness('orphan');
@@ -477,33 +507,8 @@ const containmentCases: Case[] = [
     const outcome = await cliHarness(['sh', '-c', 'head -c 300000000 /dev/zero >&2; echo "gzippy: bad block header at 0x1f" >&2; exit 2'], undefined, 30_000);
     assert.equal(outcome.failures.get('cli'), 'command exited with status 2: gzippy: bad block header at 0x1f');
   }],
-  linuxOnly('SIGTERM to perf-lab during a hung decode: exit 143, the hung worker gone, no temporary folder left', async () => {
-    const cache = join(work, 'sigterm-cache');
-    // A config cannot name a bare library as the decoder, so the hung run is driven through runHarness in a child.
-    const child = execa('node', ['--import', 'tsx', '-e', `
-      import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
-      import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
-      exitCleanlyOnSignals();
-      await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))}, expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
-        contenders: [{ name: 'hang', kind: 'cabi', library: ${JSON.stringify(badLibraries.hang)} }], rounds: 2, warmupRounds: 0, timeoutMs: 600000, maxSeconds: 0 });
-    `], { reject: false, cwd: projectRoot(), env: { PERF_LAB_CACHE: cache } });
-    // Wait until the hung worker has the library loaded.
-    const loaded = async () => {
-      for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
-        if ((await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '')).includes(badLibraries.hang!)) return true;
-      }
-      return false;
-    };
-    for (let i = 0; i < 300 && !(await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.ok(await loaded(), 'the hung worker started');
-    child.kill('SIGTERM');
-    const run = await child;
-    assert.equal(run.exitCode, 143, String(run.stderr));
-    assert.match(String(run.stderr), /perf-lab: stopped by SIGTERM; removed 1 temporary folder\(s\)\./);
-    for (let i = 0; i < 50 && (await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(await loaded(), false, 'no process has the hung library loaded');
-    assert.deepEqual((await readdir(cache)).filter((name) => name.startsWith('harness-spec-')), []);
-  }),
+  linuxOnly('SIGTERM to perf-lab during a hung decode: exit 143, the hung worker gone, no temporary folder left', () => stopDuringHang('SIGTERM', 143, false)),
+  linuxOnly('Ctrl-C (SIGINT to the whole process group) during a hung decode: exit 130, the same clean end', () => stopDuringHang('SIGINT', 130, true)),
 ];
 
 const refusedResults = (name: string, damage: (results: ReturnType<typeof sampleResults>) => unknown, field: RegExp): Case => [
