@@ -30,7 +30,7 @@ async function writeConfig(name: string, config: unknown): Promise<string> {
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-cli-'));
   datasets = join(work, 'datasets');
-  shimPath = (await materializeMinizOxideShim()).cargo.path as string;
+  shimPath = ((await materializeMinizOxideShim()).cargo as { path: string }).path;
   const prepared = await perfLab('datasets', 'prepare', '--offline', '--dir', datasets);
   assert.equal(prepared.code, 0, prepared.stderr);
 });

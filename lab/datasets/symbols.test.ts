@@ -70,7 +70,7 @@ describe('deflate symbol profile (walked against zlib)', () => {
     const good = gzipSync(sample);
     assert.throws(() => profileGzip(good.subarray(0, good.length - 100)), DeflateFormatError);
     const wrongLength = Buffer.from(good);
-    wrongLength[wrongLength.length - 1] ^= 1;
+    wrongLength[wrongLength.length - 1]! ^= 1;
     assert.throws(() => profileGzip(wrongLength), /decodes to \d+ bytes but its trailer says/);
     assert.throws(() => profileGzip(Buffer.from('not gzip at all, just text')), /no gzip header/);
     // BFINAL=1, BTYPE=3 (reserved), after a minimal gzip header.

