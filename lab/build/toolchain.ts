@@ -24,14 +24,6 @@ export function parseRustcVersion(text: string): RustToolchain {
   return { rustc, release: field('release'), llvm: field('LLVM version'), commitHash: field('commit-hash'), host: field('host') };
 }
 
-export async function rustToolchain(rustc = 'rustc'): Promise<RustToolchain> {
-  const text = await probe(rustc, ['-vV']);
-  if (!text) {
-    throw new LabError('build: toolchain', `\`${rustc} -vV\` failed: no Rust compiler found.`, 'install Rust (rustup, or Debian: apt-get install rustc cargo) and make sure rustc and cargo are on PATH.');
-  }
-  return parseRustcVersion(text);
-}
-
 export async function cCompiler(command = process.env.CC ?? 'cc'): Promise<CCompiler> {
   const text = await probe(command, ['--version']);
   if (!text) {

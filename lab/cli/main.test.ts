@@ -344,6 +344,17 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
     assert.match(run.stderr, /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256 [0-9a-f]{64}/);
   });
 
+  it('prints its version, and --quiet keeps progress off stderr', async () => {
+    const version = await perfLab('--version');
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout.trim(), JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version);
+    const loud = await perfLab('datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs');
+    assert.match(loud.stderr, /logs is up to date/);
+    const quiet = await perfLab('--quiet', 'datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs');
+    assert.equal(quiet.code, 0);
+    assert.equal(quiet.stderr, '');
+  });
+
   it('rejects unknown datasets and scales at the command line', async () => {
     const run = await perfLab('datasets', 'prepare', '--only', 'silesia,enwik9');
     assert.notEqual(run.code, 0);

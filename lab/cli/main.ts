@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
 import { datasetsTheReferenceFailed, readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../bench/results.js';
 import { buildSides, ensureDatasets, runBenchmark, type Role } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
-import { info } from '../core/log.js';
+import { info, setQuiet } from '../core/log.js';
 import { DATASET_NAMES, SCALES, defaultDatasetsDir, prepareDatasets, requireManifest, verifyDatasetFiles, type DatasetName, type Scale } from '../datasets/index.js';
 import { calibrateFromTraces, calibrationPath, calibrationSummary, driftThresholds, findCalibration, recordNoiseTraces, saveCalibration, writeNoiseTraces, type CalibratedDataset } from '../bench/calibrate.js';
 import { publishChanges } from '../github/publish.js';
@@ -107,9 +108,17 @@ async function writeOutputs(results: BenchResults, jsonPath: string | undefined,
   }
 }
 
+/** The version in perf-lab's package.json. */
+function labVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('perf-lab')
     .description('Benchmarks a Rust deflate decoder against libdeflate: datasets, builds, verified paired timing, ratio reports.')
+    .version(labVersion(), '-V, --version', 'print perf-lab\'s version')
+    .option('-q, --quiet', 'no progress lines on stderr (warnings and errors still go there)')
+    .hook('preAction', (command) => setQuiet(Boolean(command.optsWithGlobals().quiet)))
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(`perf-lab: ${text}`) });
 
