@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compactTable, escapeCell, formatBytes, markdownReport, summaryLine } from './index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseResults } from '../bench/results.js';
+import { compactTable, escapeCell, formatBytes, markdownReport, ratioTable, summaryLine } from './index.js';
 import { sampleResults } from '../baselines/sample-results.js';
 
 describe('report helpers', () => {
@@ -66,5 +69,44 @@ describe('whole-process speeds near the output path\'s ceiling', () => {
     assert.ok(!row.includes(`${speeds[slow].toFixed(1)} ⚠️`), row);
     assert.match(row, new RegExp(`⚠️ not comparable: ${fast} bound by the output path \\(ceiling ${ceiling.toFixed(0)} MB/s\\)`));
     assert.match(report, /output through a pipe drained with large reads, whose ceiling \(`cat` of the output\) is \d+ MB\/s; a speed within 20% of it is marked/);
+  });
+});
+
+describe('summary line and ratio table', () => {
+  const threeWay = async () => parseResults(JSON.parse(await readFile(join(import.meta.dirname, '..', 'github', 'fixtures', 'results-three-way.json'), 'utf8')), 'fixture');
+
+  it('without a base: the head\'s speed relative to libdeflate per dataset, or what failed', () => {
+    const results = sampleResults();
+    const ratio = results.datasets[0]!.headVsLibdeflate!.interval.estimate.toFixed(2);
+    assert.equal(summaryLine(results), `**Summary:** gzippy runs at SILESIA ${ratio}× libdeflate's speed.`);
+    const failed = sampleResults({ ok: false });
+    failed.datasets[0]!.verified = false;
+    failed.datasets[0]!.contenders[0]!.failure = 'wrong bytes';
+    assert.match(summaryLine(failed), /^\*\*Summary: verification failed\*\* on SILESIA \(gzippy\)/);
+  });
+
+  it('with a base: the worst verdict first, each dataset\'s verdict and effect, head against libdeflate', async () => {
+    const results = await threeWay();
+    const line = summaryLine(results);
+    const verdicts = results.datasets.map((dataset) => dataset.headVsBase!.verdict.kind);
+    const worst = verdicts.includes('regression') ? 'regression' : verdicts.includes('improvement') ? 'improvement' : verdicts.every((kind) => kind === 'no change') ? 'no change' : 'inconclusive';
+    assert.ok(line.startsWith(`**Summary: ${worst}** — head vs base: `), line);
+    for (const dataset of results.datasets) assert.ok(line.includes(`${escapeCell(dataset.label)} ${dataset.headVsBase!.verdict.kind}`), `${dataset.label} in ${line}`);
+    assert.match(line, /; head at .* libdeflate's speed\.$/);
+  });
+
+  it('one row a dataset, with every column the header names', async () => {
+    const results = await threeWay();
+    const lines = ratioTable(results).split('\n');
+    const columns = lines[0]!.split(' | ').length;
+    assert.equal(lines.length, 2 + results.datasets.length);
+    for (const [i, dataset] of results.datasets.entries()) {
+      const row = lines[2 + i]!;
+      assert.ok(row.startsWith(`| ${escapeCell(dataset.label)} | `), row);
+      assert.equal(row.split(' | ').length, columns, row);
+      const head = dataset.contenders.find((contender) => contender.role === 'head')!.megabytesPerSecond!;
+      assert.ok(row.includes(` ${head.toFixed(1)} `), `head MB/s in ${row}`);
+      assert.ok(row.includes(`**${dataset.headVsLibdeflate!.interval.estimate.toFixed(3)}**`), row);
+    }
   });
 });
