@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../bench/results.js';
 import { LabError } from '../core/errors.js';
 import { fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
-import { describeIssues } from '../datasets/manifest.js';
+import { describeIssues } from '../core/schema.js';
 import { clusteredMedianRatioInterval, decideVerdict, type Verdict } from '../stats/index.js';
 
 /** What a stored ratio is only comparable within: same CPU, OS/arch, dataset bytes, libdeflate and toolchain. */

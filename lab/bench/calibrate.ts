@@ -7,7 +7,7 @@ import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, projectRoot } from '../core/paths.js';
 import { verifyDatasetFiles, type DatasetEntry } from '../datasets/index.js';
 import type { BenchConfig } from './config.js';
-import { describeIssues } from '../datasets/manifest.js';
+import { describeIssues } from '../core/schema.js';
 import { batchLogScale, cycleRatios, trimmedDf, pairedSpeedRatios, type VerdictPolicy } from '../stats/index.js';
 import { runHarness, type HarnessContender } from './harness.js';
 import { machineInfo } from './machine.js';

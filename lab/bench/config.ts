@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { readJsonFile } from '../core/files.js';
-import { describeIssues } from '../datasets/manifest.js';
+import { describeIssues } from '../core/schema.js';
 import { cargoDecoderSchema, contenderNameSchema } from '../build/decoder.js';
 import { libdeflateSourceSchema } from '../build/libdeflate-source.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomically } from '../core/files.js';
-import { describeIssues } from '../datasets/manifest.js';
+import { describeIssues } from '../core/schema.js';
 import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
 
 const positive = z.number().finite().positive();

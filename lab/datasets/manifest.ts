@@ -1,6 +1,7 @@
 import { isAbsolute, join, normalize } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
+import { describeIssues } from '../core/schema.js';
 import { digestFile, fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
 
 export const DATASET_NAMES = ['silesia', 'software', 'logs'] as const;
@@ -44,9 +45,6 @@ export type Manifest = z.infer<typeof manifestSchema>;
 
 export const MANIFEST_FILE = 'manifest.json';
 
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`).join('; ');
-}
 
 /** Reads DIR/manifest.json; returns undefined when absent, throws a LabError when invalid. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { InstructionClass } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
-import { describeIssues } from '../datasets/manifest.js';
+import { describeIssues } from '../core/schema.js';
 
 /** Every number in a model carries where it came from. */
 const sourced = z.string().min(3);

@@ -48602,48 +48602,9 @@ async function refuseNonFolder(path6, step, option) {
   if (!isFolder) throw new LabError(step, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
 }
 
-// lab/datasets/manifest.ts
-import { isAbsolute, join as join2, normalize } from "node:path";
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."), "must be a path inside the manifest folder");
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
-var MANIFEST_FILE = "manifest.json";
+// lab/core/schema.ts
 function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
-}
-async function readManifest(dir) {
-  await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join2(dir, MANIFEST_FILE);
-  if (!await fileExists(path6)) return void 0;
-  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
-  const parsed = manifestSchema.safeParse(json2);
-  if (!parsed.success) {
-    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
-  }
-  return parsed.data;
 }
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -49291,7 +49252,7 @@ function r(n2) {
 var import_debug = __toESM(require_src(), 1);
 import { spawn } from "child_process";
 var import_promise_deferred = __toESM(require_dist2(), 1);
-import { normalize as normalize2 } from "node:path";
+import { normalize } from "node:path";
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 var x = {
@@ -52711,7 +52672,7 @@ var init_branch = __esm({
 });
 function toPath(input2) {
   const path6 = input2.trim().replace(/^["']|["']$/g, "");
-  return path6 && normalize2(path6);
+  return path6 && normalize(path6);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -60309,14 +60270,14 @@ var interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
 
 // lab/core/paths.ts
 import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname2, join as join3, resolve } from "node:path";
+import { dirname as dirname2, join as join2, resolve } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 var root;
 function projectRoot() {
   if (root) return root;
   let dir = dirname2(fileURLToPath3(import.meta.url));
   for (; ; ) {
-    const manifest = join3(dir, "package.json");
+    const manifest = join2(dir, "package.json");
     if (existsSync2(manifest)) {
       try {
         if (JSON.parse(readFileSync3(manifest, "utf8")).name === "perf-lab") return root = dir;
@@ -60329,7 +60290,7 @@ function projectRoot() {
   }
 }
 function cacheRoot() {
-  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join3(projectRoot(), ".perf-lab");
+  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
 }
 
 // node_modules/smol-toml/dist/stringify.js
@@ -63485,6 +63446,47 @@ var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 var FULL_DATASET_BYTES = 211 * 1024 * 1024;
 var QUICK_DATASET_BYTES = 16 * 1024 * 1024;
 var CHUNK_CHARS = 1 << 20;
+
+// lab/datasets/manifest.ts
+import { isAbsolute, join as join3, normalize as normalize2 } from "node:path";
+var DATASET_NAMES = ["silesia", "software", "logs"];
+var SCALES = ["quick", "full"];
+var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."), "must be a path inside the manifest folder");
+var fileEntry = external_exports.object({
+  path: relativePath,
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+});
+var datasetEntrySchema = external_exports.object({
+  name: external_exports.enum(DATASET_NAMES),
+  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
+  label: external_exports.string().min(1),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(SCALES),
+  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
+  source: external_exports.string().min(1),
+  raw: fileEntry,
+  compressed: fileEntry.extend({
+    compressor: external_exports.string().min(1),
+    level: external_exports.number().int().min(1).max(9)
+  })
+});
+var manifestSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  datasets: external_exports.array(datasetEntrySchema)
+});
+var MANIFEST_FILE = "manifest.json";
+async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
+  const path6 = join3(dir, MANIFEST_FILE);
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
+  const parsed = manifestSchema.safeParse(json2);
+  if (!parsed.success) {
+    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
+  }
+  return parsed.data;
+}
 
 // lab/datasets/archive.ts
 var import_yauzl = __toESM(require_yauzl(), 1);

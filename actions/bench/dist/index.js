@@ -48620,78 +48620,14 @@ async function refuseNonFolder(path6, step6, option) {
   if (!isFolder) throw new LabError(step6, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
 }
 
-// lab/datasets/manifest.ts
-import { isAbsolute, join as join2, normalize } from "node:path";
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."), "must be a path inside the manifest folder");
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
-var MANIFEST_FILE = "manifest.json";
+// lab/core/schema.ts
 function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
-}
-async function readManifest(dir) {
-  await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join2(dir, MANIFEST_FILE);
-  if (!await fileExists(path6)) return void 0;
-  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
-  const parsed = manifestSchema.safeParse(json2);
-  if (!parsed.success) {
-    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
-  }
-  return parsed.data;
-}
-async function writeManifest(dir, manifest) {
-  await writeFileAtomically(join2(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
-`);
-}
-async function verifyDatasetFiles(dir, entry) {
-  for (const [role, file2] of [
-    ["compressed file", entry.compressed],
-    ["expected output", entry.raw]
-  ]) {
-    const path6 = join2(dir, file2.path);
-    let actual;
-    try {
-      actual = await digestFile(path6);
-    } catch {
-      throw new LabError(`datasets: verify ${entry.label}`, `the ${role} ${path6} is missing or unreadable.`, "run `perf-lab datasets prepare` again.");
-    }
-    if (actual.bytes !== file2.bytes || actual.sha256 !== file2.sha256) {
-      throw new LabError(
-        `datasets: verify ${entry.label}`,
-        `the ${role} ${path6} does not match the manifest: expected ${file2.bytes} bytes sha256 ${file2.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
-        "the file was altered or is corrupt; delete it and run `perf-lab datasets prepare` again."
-      );
-    }
-  }
 }
 
 // lab/build/decoder.ts
 import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir4, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import { basename as basename2, join as join6, resolve as resolve2 } from "node:path";
+import { basename as basename2, join as join5, resolve as resolve2 } from "node:path";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject2(value) {
@@ -55514,7 +55450,7 @@ function o2(n2) {
 var import_debug = __toESM(require_src(), 1);
 import { spawn as spawn2 } from "child_process";
 var import_promise_deferred = __toESM(require_dist2(), 1);
-import { normalize as normalize2 } from "node:path";
+import { normalize } from "node:path";
 
 // node_modules/@simple-git/argv-parser/dist/index.mjs
 function* U(e, t2) {
@@ -59305,7 +59241,7 @@ var init_branch = __esm({
 });
 function toPath2(input2) {
   const path6 = input2.trim().replace(/^["']|["']$/g, "");
-  return path6 && normalize2(path6);
+  return path6 && normalize(path6);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -60491,14 +60427,14 @@ function startProgress(step6, plainIntervalMs = 5e3) {
 
 // lab/core/paths.ts
 import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname2, join as join3, resolve } from "node:path";
+import { dirname as dirname2, join as join2, resolve } from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 var root;
 function projectRoot() {
   if (root) return root;
   let dir = dirname2(fileURLToPath3(import.meta.url));
   for (; ; ) {
-    const manifest = join3(dir, "package.json");
+    const manifest = join2(dir, "package.json");
     if (existsSync2(manifest)) {
       try {
         if (JSON.parse(readFileSync3(manifest, "utf8")).name === "perf-lab") return root = dir;
@@ -60511,7 +60447,7 @@ function projectRoot() {
   }
 }
 function cacheRoot() {
-  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join3(projectRoot(), ".perf-lab");
+  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
 }
 function sharedCorporaDir() {
   return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), "..", "shared", "corpora");
@@ -60563,14 +60499,14 @@ async function probe(file2, args, cwd) {
 // lab/build/cache.ts
 import { createHash as createHash2 } from "node:crypto";
 import { readFile as readFile2, readdir as readdir2, rename as rename3, rm as rm3 } from "node:fs/promises";
-import { join as join4, relative, sep } from "node:path";
+import { join as join3, relative, sep } from "node:path";
 async function hashTree(root2, skip = [".git", "target", "build", "node_modules"]) {
   const hash2 = createHash2("sha256");
   const entries = await readdir2(root2, { recursive: true, withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join4(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join3(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
   for (const path6 of files) {
     hash2.update(`${path6}\0`);
-    hash2.update(await readFile2(join4(root2, path6)));
+    hash2.update(await readFile2(join3(root2, path6)));
     hash2.update("\0");
   }
   return hash2.digest("hex");
@@ -60579,7 +60515,7 @@ function cacheKey(parts) {
   return createHash2("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
 }
 async function readCachedBuild(dir, schema, artifacts) {
-  const recordPath = join4(dir, "build.json");
+  const recordPath = join3(dir, "build.json");
   if (!await fileExists(recordPath)) return void 0;
   try {
     const record2 = schema.parse(JSON.parse(await readFile2(recordPath, "utf8")));
@@ -60594,14 +60530,14 @@ async function publishBuild(tempDir, finalDir) {
   try {
     await rename3(tempDir, finalDir);
   } catch (error63) {
-    if (await fileExists(join4(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
+    if (await fileExists(join3(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
     else throw error63;
   }
 }
 
 // lab/build/rust-shim.ts
 import { copyFile as copyFile2, mkdir as mkdir3, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname3, join as join5 } from "node:path";
+import { dirname as dirname3, join as join4 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string4, ptr) {
@@ -61640,7 +61576,7 @@ async function generateRustShim(projectDir2, options2) {
     throw new LabError(step(options2.name), `cargo metadata failed in ${projectDir2}: ${String(metadataRun.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, "check that the decoder project builds with cargo.");
   }
   const metadata = JSON.parse(String(metadataRun.stdout));
-  const rootManifest = join5(projectDir2, "Cargo.toml");
+  const rootManifest = join4(projectDir2, "Cargo.toml");
   const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
   const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
@@ -61651,7 +61587,7 @@ async function generateRustShim(projectDir2, options2) {
     throw new LabError(step(options2.name), `the package ${pkg.name} has no Rust library target to call.`, 'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.');
   }
   const libraryName = library.name.replace(/-/g, "_");
-  const workspaceToml = parse3(await readFile3(join5(metadata.workspace_root, "Cargo.toml"), "utf8"));
+  const workspaceToml = parse3(await readFile3(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
   const manifest = {
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
@@ -61664,19 +61600,19 @@ async function generateRustShim(projectDir2, options2) {
 ${stringify(manifest)}
 `;
   const libRs = shimSource(options2.adapter, options2.threads);
-  const dir = join5(cacheRoot(), "rust-shims", `${options2.name}-${sha256Hex(`${projectDir2}
+  const dir = join4(cacheRoot(), "rust-shims", `${options2.name}-${sha256Hex(`${projectDir2}
 ${cargoToml}
 ${libRs}`).slice(0, 16)}`);
-  await mkdir3(join5(dir, "src"), { recursive: true });
-  await writeFile2(join5(dir, "Cargo.toml"), cargoToml);
-  await writeFile2(join5(dir, "src", "lib.rs"), libRs);
+  await mkdir3(join4(dir, "src"), { recursive: true });
+  await writeFile2(join4(dir, "Cargo.toml"), cargoToml);
+  await writeFile2(join4(dir, "src", "lib.rs"), libRs);
   for (const file2 of ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock"]) {
-    if (await fileExists(join5(metadata.workspace_root, file2))) await copyFile2(join5(metadata.workspace_root, file2), join5(dir, file2));
+    if (await fileExists(join4(metadata.workspace_root, file2))) await copyFile2(join4(metadata.workspace_root, file2), join4(dir, file2));
   }
   for (const file2 of ["config.toml", "config"]) {
-    if (await fileExists(join5(metadata.workspace_root, ".cargo", file2))) {
-      await mkdir3(join5(dir, ".cargo"), { recursive: true });
-      await copyFile2(join5(metadata.workspace_root, ".cargo", file2), join5(dir, ".cargo", file2));
+    if (await fileExists(join4(metadata.workspace_root, ".cargo", file2))) {
+      await mkdir3(join4(dir, ".cargo"), { recursive: true });
+      await copyFile2(join4(metadata.workspace_root, ".cargo", file2), join4(dir, ".cargo", file2));
     }
   }
   return { dir, cargoToml, libRs, package: pkg.name, libraryName };
@@ -61783,16 +61719,16 @@ var step2 = "build decoder";
 async function projectDir(spec, baseDir) {
   if ("path" in spec.cargo) {
     const dir2 = resolve2(baseDir, spec.cargo.path);
-    if (!await fileExists(join6(dir2, "Cargo.toml"))) {
+    if (!await fileExists(join5(dir2, "Cargo.toml"))) {
       throw new LabError(`${step2} ${spec.name}`, `${dir2} has no Cargo.toml.`, "set decoder.cargo.path to the root of the cargo project.");
     }
     return { dir: dir2, description: `cargo project ${dir2}` };
   }
   const { git: url2, ref } = spec.cargo;
-  const dir = join6(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
+  const dir = join5(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
   try {
-    if (!await fileExists(join6(dir, ".git"))) {
-      await mkdir4(join6(cacheRoot(), "sources"), { recursive: true });
+    if (!await fileExists(join5(dir, ".git"))) {
+      await mkdir4(join5(cacheRoot(), "sources"), { recursive: true });
       await simpleGit().clone(url2, dir);
     } else {
       await simpleGit(dir).fetch(["--tags", "--force", "origin"]);
@@ -61845,14 +61781,14 @@ ${tail(String(result.all ?? ""))}
   const shim = spec.adapter.kind === "rust" ? await generateRustShim(project.dir, { name: spec.name, package: spec.package, features: spec.features, adapter: spec.adapter, threads: spec.threads, env }) : void 0;
   const buildDir = shim?.dir ?? project.dir;
   const key = cacheKey({ tree: await hashTree(project.dir), shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null, toolchain, spec: { ...spec, name: void 0 }, rustflags: env.RUSTFLAGS ?? "" });
-  const finalDir = join6(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join6(finalDir, record2.artifact)]);
+  const finalDir = join5(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
+  const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
   if (cached2) {
     progress.done(`${spec.name} (cached)`);
-    return { ...cached2, artifactPath: join6(finalDir, cached2.artifact) };
+    return { ...cached2, artifactPath: join5(finalDir, cached2.artifact) };
   }
   progress.update(`cargo build --release (${toolchain.rustc})`);
-  const targetDir = join6(cacheRoot(), "cargo-target", sha256Hex(buildDir).slice(0, 16));
+  const targetDir = join5(cacheRoot(), "cargo-target", sha256Hex(buildDir).slice(0, 16));
   const args = ["build", "--release", "--message-format=json-render-diagnostics"];
   if (spec.package && !shim) args.push("--package", spec.package);
   if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
@@ -61865,7 +61801,7 @@ ${tail(String(result.all ?? ""))}
 --- last lines of its output ---
 ${tail(String(cargo.stderr ?? ""))}
 ---`,
-      shim ? `check the adapter's call (\`${spec.adapter.kind === "rust" ? spec.adapter.call : ""}\`) against the crate's API; the shim is ${join6(shim.dir, "src", "lib.rs")}. Reproduce with: ${commandLine("cargo", args, buildDir)}` : `fix the build. Reproduce with: ${commandLine("cargo", args, project.dir)}`
+      shim ? `check the adapter's call (\`${spec.adapter.kind === "rust" ? spec.adapter.call : ""}\`) against the crate's API; the shim is ${join5(shim.dir, "src", "lib.rs")}. Reproduce with: ${commandLine("cargo", args, buildDir)}` : `fix the build. Reproduce with: ${commandLine("cargo", args, project.dir)}`
     );
   }
   const messages = String(cargo.stdout).split("\n").flatMap((line) => {
@@ -61880,12 +61816,12 @@ ${tail(String(cargo.stderr ?? ""))}
     const wanted = spec.adapter.kind === "cli" ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
     throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
   }
-  await mkdir4(join6(cacheRoot(), "builds"), { recursive: true });
+  await mkdir4(join5(cacheRoot(), "builds"), { recursive: true });
   const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const artifactName = basename2(artifact);
-    await copyFile3(artifact, join6(temp, artifactName));
-    await chmod2(join6(temp, artifactName), 493);
+    await copyFile3(artifact, join5(temp, artifactName));
+    await chmod2(join5(temp, artifactName), 493);
     const record2 = {
       name: spec.name,
       adapter: spec.adapter.kind,
@@ -61896,11 +61832,11 @@ ${tail(String(cargo.stderr ?? ""))}
       cacheKey: key,
       ...shim && spec.adapter.kind === "rust" ? { rust: { call: spec.adapter.call, output: spec.adapter.output, package: shim.package, cargoToml: shim.cargoToml, libRs: shim.libRs } } : {}
     };
-    await writeFile3(join6(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile3(join5(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-    return { ...record2, artifactPath: join6(finalDir, artifactName) };
+    return { ...record2, artifactPath: join5(finalDir, artifactName) };
   } catch (error63) {
     await rm4(temp, { recursive: true, force: true });
     throw error63;
@@ -61909,7 +61845,7 @@ ${tail(String(cargo.stderr ?? ""))}
 
 // lab/build/libdeflate-source.ts
 import { cp, mkdir as mkdir5, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join7, resolve as resolve3 } from "node:path";
+import { join as join6, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
 import Qr from "events";
@@ -64924,7 +64860,7 @@ async function extractTarball(archive, into) {
 async function fromTarball(location, expectedSha256) {
   let archive = location;
   if (/^https?:\/\//.test(location)) {
-    archive = join7(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
+    archive = join6(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
     if (!await fileExists(archive)) {
       await writeAtomically(archive, async (tempPath) => {
         const response = await fetch(location, { signal: AbortSignal.timeout(12e4) }).catch((error63) => {
@@ -64941,9 +64877,9 @@ async function fromTarball(location, expectedSha256) {
   if (expectedSha256 && digest.sha256 !== expectedSha256) {
     throw new LabError(step3, `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`, "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.");
   }
-  const dir = join7(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
-  if (!await fileExists(join7(dir, "libdeflate.h"))) {
-    await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
+  const dir = join6(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
+  if (!await fileExists(join6(dir, "libdeflate.h"))) {
+    await mkdir5(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm5(dir, { recursive: true, force: true });
@@ -64966,21 +64902,21 @@ async function debianMirror() {
 async function fromDebian(suite, version2) {
   const apt = await probe("apt-get", ["--version"]);
   if (!apt) throw new LabError(step3, "apt-get is not available, so a Debian source package cannot be fetched here.", "use source kind git, tarball, path or system on this machine.");
-  const work = join7(cacheRoot(), "apt", suite);
-  const lists = join7(work, "lists");
-  const download = join7(work, "download");
+  const work = join6(cacheRoot(), "apt", suite);
+  const lists = join6(work, "lists");
+  const download = join6(work, "download");
   await rm5(download, { recursive: true, force: true });
-  await mkdir5(join7(lists, "partial"), { recursive: true });
-  await mkdir5(join7(work, "parts"), { recursive: true });
+  await mkdir5(join6(lists, "partial"), { recursive: true });
+  await mkdir5(join6(work, "parts"), { recursive: true });
   await mkdir5(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile4(join7(work, "sources.list"), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
+  await writeFile4(join6(work, "sources.list"), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
 `);
   const options2 = [
     "-o",
-    `Dir::Etc::SourceList=${join7(work, "sources.list")}`,
+    `Dir::Etc::SourceList=${join6(work, "sources.list")}`,
     "-o",
-    `Dir::Etc::SourceParts=${join7(work, "parts")}`,
+    `Dir::Etc::SourceParts=${join6(work, "parts")}`,
     "-o",
     `Dir::State::Lists=${lists}`,
     "-o",
@@ -65001,14 +64937,14 @@ ${tail(String(fetched.all ?? ""), 10)}`, "try another suite (bookworm has 1.14, 
   if (version2 && found !== version2) {
     throw new LabError(step3, `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`, `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`);
   }
-  const tree = await fromTarball(join7(download, orig), void 0);
+  const tree = await fromTarball(join6(download, orig), void 0);
   return { dir: tree.dir, description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})` };
 }
 async function fromGit(url2, ref) {
-  const dir = join7(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
-  if (!await fileExists(join7(dir, "libdeflate.h"))) {
+  const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
+  if (!await fileExists(join6(dir, "libdeflate.h"))) {
     await rm5(dir, { recursive: true, force: true });
-    await mkdir5(join7(cacheRoot(), "sources"), { recursive: true });
+    await mkdir5(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
@@ -65039,7 +64975,7 @@ async function obtainLibdeflateSource(source) {
       return fromDebian(source.suite, source.version);
     case "path": {
       const dir = resolve3(source.path);
-      if (!await fileExists(join7(dir, "libdeflate.h"))) {
+      if (!await fileExists(join6(dir, "libdeflate.h"))) {
         throw new LabError(step3, `${dir} has no libdeflate.h: not a libdeflate source tree.`, "point `path` at the root of a libdeflate checkout.");
       }
       return { dir, description: `local path ${dir}` };
@@ -66087,7 +66023,7 @@ import { join as join15 } from "node:path";
 
 // lab/build/libdeflate.ts
 import { cp as cp2, mkdir as mkdir6, readFile as readFile5, readdir as readdir4, rm as rm6, writeFile as writeFile5 } from "node:fs/promises";
-import { dirname as dirname5, join as join8 } from "node:path";
+import { dirname as dirname5, join as join7 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
   source: external_exports.string(),
@@ -66102,36 +66038,36 @@ var libdeflateBuildSchema = external_exports.object({
 var step4 = "build libdeflate";
 var isMac = process.platform === "darwin";
 function resolveRecord(dir, record2) {
-  const absolute = (path6) => path6.startsWith("/") ? path6 : join8(dir, path6);
+  const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
   return { ...record2, sharedLibraryPath: absolute(record2.sharedLibrary), gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null };
 }
 async function findSharedLibrary(root2, folder) {
-  const names = await readdir4(join8(root2, folder)).catch(() => []);
+  const names = await readdir4(join7(root2, folder)).catch(() => []);
   const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
   const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
-  return found ? join8(folder, found) : void 0;
+  return found ? join7(folder, found) : void 0;
 }
 async function buildWithCmake(dir, cc, extraCflags) {
   const args = ["-S", "src", "-B", "out", "-DCMAKE_BUILD_TYPE=Release", "-DLIBDEFLATE_BUILD_GZIP=ON", `-DCMAKE_C_COMPILER=${cc}`];
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
   await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
   await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
-  const cache = await readFile5(join8(dir, "out", "CMakeCache.txt"), "utf8");
+  const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
-  if (!sharedLibrary) throw new LabError(step4, `cmake built no shared libdeflate library in ${join8(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
-  const gzipProgram = await fileExists(join8(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join8(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
+  if (!sharedLibrary) throw new LabError(step4, `cmake built no shared libdeflate library in ${join7(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
+  const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
   return { buildSystem: "cmake", cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(), sharedLibrary, gzipProgram };
 }
 async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
   await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile5(join8(dir, "src", ".build-config"), "utf8").catch(() => "");
+  const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
-  if (!sharedLibrary) throw new LabError(step4, `make built no shared libdeflate library in ${join8(dir, "src")}.`, "check the build log with the command above.");
-  const gzipProgram = await fileExists(join8(dir, "src", "gzip")) ? "src/gzip" : null;
+  if (!sharedLibrary) throw new LabError(step4, `make built no shared libdeflate library in ${join7(dir, "src")}.`, "check the build log with the command above.");
+  const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
   return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
 }
 async function systemLibdeflate() {
@@ -66146,12 +66082,12 @@ async function systemLibdeflate() {
   for (const dir of candidates) {
     const found = await findSharedLibrary(dir, ".");
     if (found) {
-      sharedLibrary = join8(dir, found);
+      sharedLibrary = join7(dir, found);
       break;
     }
   }
   if (!sharedLibrary) throw new LabError(step4, `no shared libdeflate library in ${candidates.join(" or ")}.`, "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate).");
-  const version2 = await libdeflateHeaderVersion(join8(includedir, "libdeflate.h"));
+  const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
   const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
   const record2 = {
     version: version2,
@@ -66170,24 +66106,24 @@ async function buildLibdeflate(source, options2 = {}) {
   const progress = startProgress(`${step4} (${describeSource(source)})`);
   progress.update("fetching source");
   const tree = await obtainLibdeflateSource(source);
-  const version2 = await libdeflateHeaderVersion(join8(tree.dir, "libdeflate.h"));
+  const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
   const compiler = await cCompiler(options2.cc);
-  const buildSystem = await fileExists(join8(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
+  const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
   const key = cacheKey({ tree: await hashTree(tree.dir), compiler: compiler.version, cc: compiler.command, cflags: options2.cflags ?? "", buildSystem, platform: process.platform, arch: process.arch });
-  const finalDir = join8(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [join8(finalDir, record2.sharedLibrary)]);
+  const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
+  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [join7(finalDir, record2.sharedLibrary)]);
   if (cached2) {
     progress.done(`libdeflate ${version2} (cached)`);
     return resolveRecord(finalDir, { ...cached2, source: tree.description });
   }
-  await mkdir6(join8(cacheRoot(), "builds"), { recursive: true });
+  await mkdir6(join7(cacheRoot(), "builds"), { recursive: true });
   const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
-    await cp2(tree.dir, join8(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
+    await cp2(tree.dir, join7(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
     progress.update(`compiling with ${buildSystem}`);
     const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
     const record2 = { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
-    await writeFile5(join8(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile5(join7(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
@@ -66281,6 +66217,72 @@ ${SOFTWARE_SNIPPETS[i3 % SOFTWARE_SNIPPETS.length]}`);
 function logChunks(targetBytes2) {
   const templates = LOG_TEMPLATES.map(compileTemplate);
   return recordsUntil(targetBytes2, (i3) => fill(templates[i3 % templates.length], logArguments(i3)));
+}
+
+// lab/datasets/manifest.ts
+import { isAbsolute, join as join8, normalize as normalize2 } from "node:path";
+var DATASET_NAMES = ["silesia", "software", "logs"];
+var SCALES = ["quick", "full"];
+var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."), "must be a path inside the manifest folder");
+var fileEntry = external_exports.object({
+  path: relativePath,
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+});
+var datasetEntrySchema = external_exports.object({
+  name: external_exports.enum(DATASET_NAMES),
+  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
+  label: external_exports.string().min(1),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(SCALES),
+  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
+  source: external_exports.string().min(1),
+  raw: fileEntry,
+  compressed: fileEntry.extend({
+    compressor: external_exports.string().min(1),
+    level: external_exports.number().int().min(1).max(9)
+  })
+});
+var manifestSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  datasets: external_exports.array(datasetEntrySchema)
+});
+var MANIFEST_FILE = "manifest.json";
+async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
+  const path6 = join8(dir, MANIFEST_FILE);
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
+  const parsed = manifestSchema.safeParse(json2);
+  if (!parsed.success) {
+    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
+  }
+  return parsed.data;
+}
+async function writeManifest(dir, manifest) {
+  await writeFileAtomically(join8(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
+`);
+}
+async function verifyDatasetFiles(dir, entry) {
+  for (const [role, file2] of [
+    ["compressed file", entry.compressed],
+    ["expected output", entry.raw]
+  ]) {
+    const path6 = join8(dir, file2.path);
+    let actual;
+    try {
+      actual = await digestFile(path6);
+    } catch {
+      throw new LabError(`datasets: verify ${entry.label}`, `the ${role} ${path6} is missing or unreadable.`, "run `perf-lab datasets prepare` again.");
+    }
+    if (actual.bytes !== file2.bytes || actual.sha256 !== file2.sha256) {
+      throw new LabError(
+        `datasets: verify ${entry.label}`,
+        `the ${role} ${path6} does not match the manifest: expected ${file2.bytes} bytes sha256 ${file2.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
+        "the file was altered or is corrupt; delete it and run `perf-lab datasets prepare` again."
+      );
+    }
+  }
 }
 
 // lab/datasets/silesia.ts

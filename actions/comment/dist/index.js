@@ -50113,34 +50113,7 @@ function parseStrictJson(text) {
   return JSON.parse(text);
 }
 
-// lab/datasets/manifest.ts
-import { isAbsolute, join, normalize } from "node:path";
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine((path) => !isAbsolute(path) && !normalize(path).startsWith(".."), "must be a path inside the manifest folder");
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
+// lab/core/schema.ts
 function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
 }
@@ -51034,7 +51007,7 @@ async function upsertStickyComment(client, target, body) {
 // lab/github/trust.ts
 import { constants as constants3 } from "node:fs";
 import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
-import { join as join2 } from "node:path";
+import { join } from "node:path";
 var prInfoSchema = external_exports.object({ prNumber: external_exports.number().int().positive(), headSha: external_exports.string().regex(/^[0-9a-f]{40}$/), baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional() }).strict();
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
 var step = "comment: artifact";
@@ -51062,14 +51035,14 @@ async function readArtifact(dir) {
   let total = 0;
   for (const name of names) {
     if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.");
-    const info = await lstat2(join2(dir, name));
+    const info = await lstat2(join(dir, name));
     if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, "refusing it.");
     total += info.size;
   }
   if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, "refusing it.");
   const readJson = async (name) => {
     try {
-      return parseStrictJson(await readRegularFile(join2(dir, name)));
+      return parseStrictJson(await readRegularFile(join(dir, name)));
     } catch (error63) {
       throw new LabError(step, `${name} in the artifact is missing or not JSON (${error63.message}).`, "refusing it.");
     }
@@ -51079,7 +51052,7 @@ async function readArtifact(dir) {
   if (!pr.success) throw new LabError(step, "pr.json in the artifact is invalid.", "refusing it.");
   let analysisMarkdown;
   if (names.includes("analysis.md")) {
-    analysisMarkdown = await readRegularFile(join2(dir, "analysis.md"));
+    analysisMarkdown = await readRegularFile(join(dir, "analysis.md"));
     if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}
 
 \u2026 (analysis cut)`;
