@@ -13,7 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { parseResults } from '../lab/bench/results.js';
+import { parseResults } from '../lab/results/index.js';
 import { cacheRoot, projectRoot } from '../lab/core/paths.js';
 
 const { values } = parseArgs({

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { writeResults } from '../bench/results.js';
+import { writeResults } from '../results/index.js';
 import { sampleResults } from './sample-results.js';
 import { projectRoot } from '../core/paths.js';
 import { baselineKey, compareWithBaselines, parseBaseline, updateBaselines } from './index.js';

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
-import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../bench/results.js';
+import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../results/index.js';
 import { LabError } from '../core/errors.js';
 import { fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';

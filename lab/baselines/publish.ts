@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import type { BenchResults } from '../bench/results.js';
+import type { BenchResults } from '../results/index.js';
 import { info, warn } from '../core/log.js';
 import { apiError, createGitHubClient } from '../github/client.js';
 import { publishChanges } from '../github/publish.js';

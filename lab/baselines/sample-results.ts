@@ -1,4 +1,4 @@
-import type { BenchResults } from '../bench/results.js';
+import type { BenchResults } from '../results/index.js';
 import { clusteredMedianInterval } from '../stats/index.js';
 
 // Test support: a small, valid results file (one real-shaped SILESIA dataset) for baseline tests.

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { cacheRoot } from '../core/paths.js';
 import { DeflateFormatError, profileGzip } from '../datasets/symbols.js';
 import { runHarness, type HarnessContender } from './harness.js';
-import type { IntegrityCase, IntegrityOutcome, IntegrityResult } from './results.js';
+import type { IntegrityCase, IntegrityOutcome, IntegrityResult } from '../results/index.js';
 import { makeTempDir } from '../core/temp.js';
 
 /**

@@ -1,5 +1,5 @@
 import { cpus, release } from 'node:os';
-import type { BenchResults } from './results.js';
+import type { BenchResults } from '../results/index.js';
 
 /** The machine a result was measured on; part of every baseline key. */
 export function machineInfo(): BenchResults['machine'] {

@@ -11,7 +11,7 @@ import type { BenchConfig } from './config.js';
 import { cliOutputPath, runHarness, type HarnessContender } from './harness.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
-import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from './results.js';
+import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../results/index.js';
 import { comparisonCycles, contenderOrder, sampleSequentially, type BatchSamples } from './sampling.js';
 
 export interface BenchOptions {

@@ -4,7 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { readResults } from '../bench/results.js';
+import { readResults } from '../results/index.js';
 import { decideChange, inJobNoise } from '../stats/index.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';

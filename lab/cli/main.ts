@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBenchConfig } from '../bench/config.js';
-import { datasetsTheReferenceFailed, readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../bench/results.js';
+import { datasetsTheReferenceFailed, readResults, verdictFailures, writeResults, type BenchResults, type FailOn } from '../results/index.js';
 import { buildSides, ensureDatasets, runBenchmark, type Role } from '../bench/run.js';
 import { formatError } from '../core/errors.js';
 import { info, setQuiet } from '../core/log.js';

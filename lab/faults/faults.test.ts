@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { cliOutputPath, runHarness, type HarnessContender } from '../bench/harness.js';
-import { writeResults } from '../bench/results.js';
+import { writeResults } from '../results/index.js';
 import { batchLogScaleFromTraces } from '../bench/calibrate.js';
 import { simulateChecks } from '../bench/simulate.js';
 import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';

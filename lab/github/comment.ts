@@ -1,4 +1,4 @@
-import type { BenchResults } from '../bench/results.js';
+import type { BenchResults } from '../results/index.js';
 import { compactTable, escapeCell, integrityNotes, regimeLine, methodDetails, ratioTable, reportTitle, summaryLine, withoutAbsolutePaths } from '../report/index.js';
 import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';

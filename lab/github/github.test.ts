@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { parseResults, type BenchResults } from '../bench/results.js';
+import { parseResults, type BenchResults } from '../results/index.js';
 import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
 import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, upsertStickyComment } from './comment.js';

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseResults, type BenchResults } from '../bench/results.js';
+import { parseResults, type BenchResults } from '../results/index.js';
 import { LabError } from '../core/errors.js';
 import { parseStrictJson } from '../core/files.js';
 import { apiError, type GitHubClient } from './client.js';

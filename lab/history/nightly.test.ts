@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig } from '../bench/config.js';
-import { readResults } from '../bench/results.js';
+import { readResults } from '../results/index.js';
 import { materializeMinizOxideShim } from '../build/shim.js';
 import { createGitHubClient } from '../github/client.js';
 import { FakeGitHub } from '../github/fake-server.js';

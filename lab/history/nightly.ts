@@ -1,6 +1,6 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import type { BenchConfig } from '../bench/config.js';
-import { writeResults, type BenchResults } from '../bench/results.js';
+import { writeResults, type BenchResults } from '../results/index.js';
 import { runBenchmark } from '../bench/run.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { LabError } from '../core/errors.js';

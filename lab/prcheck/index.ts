@@ -2,7 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig, type BenchConfig } from '../bench/config.js';
-import { writeResults, type BenchResults } from '../bench/results.js';
+import { writeResults, type BenchResults } from '../results/index.js';
 import { runBenchmark } from '../bench/run.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate } from '../build/libdeflate.js';

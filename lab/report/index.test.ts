@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseResults } from '../bench/results.js';
+import { parseResults } from '../results/index.js';
 import { compactTable, escapeCell, formatBytes, markdownReport, ratioTable, summaryLine } from './index.js';
 import { sampleResults } from '../baselines/sample-results.js';
 

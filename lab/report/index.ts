@@ -1,6 +1,14 @@
-import type { Drift } from '../baselines/index.js';
-import { comparability, notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../bench/results.js';
-import { relativeHalfWidth } from '../stats/index.js';
+import { comparability, notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../results/index.js';
+import { relativeHalfWidth, type Verdict } from '../stats/index.js';
+
+/** A stored-baseline comparison as the drift table shows it (baselines' Drift has this shape). */
+export interface DriftRow {
+  dataset: string;
+  baseline: { ratio: { estimate: number } } | null;
+  current: number | null;
+  verdict: Verdict | null;
+  note: string;
+}
 
 /** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
 export function escapeCell(text: string): string {
@@ -255,7 +263,7 @@ export function withoutAbsolutePaths(text: string): string {
 }
 
 /** The baseline comparison: stored vs current decoder/libdeflate ratio, drift with CI and verdict. */
-export function driftTable(drifts: readonly Drift[]): string {
+export function driftTable(drifts: readonly DriftRow[]): string {
   const lines = ['| dataset | baseline ratio | current ratio | drift (CI) | verdict | note |', '|---|---:|---:|---:|---|---|'];
   for (const drift of drifts) {
     const verdict = drift.verdict;

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
-import { readResults } from '../../../lab/bench/results.js';
+import { readResults } from '../../../lab/results/index.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { hotLoopSection } from '../../../lab/prcheck/index.js';
 import { runAction } from '../../shared.js';

@@ -65851,7 +65851,7 @@ function megabytesPerSecond(bytes, timesNs) {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
 }
 
-// lab/bench/results.ts
+// lab/results/index.ts
 var positive = external_exports.number().finite().positive();
 var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/);
 var intervalSchema = external_exports.object({

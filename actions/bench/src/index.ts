@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { resolve } from 'node:path';
 import { loadBenchConfig } from '../../../lab/bench/config.js';
-import { verdictFailures, writeResults, type BenchResults, type FailOn } from '../../../lab/bench/results.js';
+import { verdictFailures, writeResults, type BenchResults, type FailOn } from '../../../lab/results/index.js';
 import { runBenchmark } from '../../../lab/bench/run.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { DATASET_NAMES, defaultDatasetsDir, type DatasetName, type Scale } from '../../../lab/datasets/index.js';

@@ -50554,7 +50554,7 @@ function cycleRatios(roundRatios, contenders) {
   return [...cycles].sort((a, b) => a[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
 }
 
-// lab/bench/results.ts
+// lab/results/index.ts
 var positive = external_exports.number().finite().positive();
 var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
 var intervalSchema = external_exports.object({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseResults, verdictFailures } from './results.js';
+import { parseResults, verdictFailures } from './index.js';
 
 describe('verdictFailures (what --fail-on / fail-on fails a PR check on)', () => {
   it('names the datasets whose verdict is a regression, or any change, and nothing for never', async () => {
