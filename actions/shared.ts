@@ -18,6 +18,8 @@ export async function runAction(body: () => Promise<void>): Promise<void> {
       return;
     }
     core.debug((error as Error).stack ?? String(error));
-    core.setFailed(`perf-lab: ${(error as Error).message ?? String(error)}\n  what to do: check the step's inputs against the action's action.yml.`);
+    core.setFailed(
+      `perf-lab: ${(error as Error).message ?? String(error)}\n  what to do: check the step's inputs against the action's action.yml.`,
+    );
   }
 }

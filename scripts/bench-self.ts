@@ -38,7 +38,17 @@ let listing: string;
 try {
   const source = (await obtainLibdeflateSource({ kind: 'debian', suite: 'trixie' }))!.dir;
   const object = join(work, 'd.o');
-  await execa('clang', ['--target=aarch64-linux-gnu', '-O2', '-c', '-DFREESTANDING', '-ffreestanding', `-I${source}`, join(source, 'lib', 'deflate_decompress.c'), '-o', object]);
+  await execa('clang', [
+    '--target=aarch64-linux-gnu',
+    '-O2',
+    '-c',
+    '-DFREESTANDING',
+    '-ffreestanding',
+    `-I${source}`,
+    join(source, 'lib', 'deflate_decompress.c'),
+    '-o',
+    object,
+  ]);
   listing = String((await execa('llvm-objdump', ['-d', '--no-show-raw-insn', object])).stdout);
 } finally {
   await rm(work, { recursive: true, force: true });
@@ -46,7 +56,9 @@ try {
 const model = await loadCpuModel('apple-m1');
 
 // A deterministic 20-batch result: 20 batches of 8 cycle ratios around 0.97.
-const batches = Array.from({ length: 20 }, (_, b) => Array.from({ length: 8 }, (_, i) => 0.97 * (1 + 0.01 * Math.sin(b * 3.1 + i * 1.7))));
+const batches = Array.from({ length: 20 }, (_, b) =>
+  Array.from({ length: 8 }, (_, i) => 0.97 * (1 + 0.01 * Math.sin(b * 3.1 + i * 1.7))),
+);
 const results = sampleResults();
 
 // 1,000 nights of one toolchain on one dataset, with a step down at night 600.
@@ -91,8 +103,11 @@ await bench.run();
 const rows = bench.tasks.map((task) => {
   const latency = task.result?.latency;
   const budget = BUDGET_MS[task.name]!;
-  if (!latency || latency.p50 === undefined || latency.p99 === undefined) return `  ${task.name}: no result (${task.result?.error?.message ?? 'not run'})`;
+  if (!latency || latency.p50 === undefined || latency.p99 === undefined)
+    return `  ${task.name}: no result (${task.result?.error?.message ?? 'not run'})`;
   const within = latency.p50 <= budget;
   return `  ${within ? '✓' : '✗'} ${task.name}: median ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms over ${latency.samples.length} runs (budget ${budget} ms)`;
 });
-process.stdout.write(`perf-lab's own hot paths (tinybench, ${values.time} ms a task; medians against budgets):\n${rows.join('\n')}\n`);
+process.stdout.write(
+  `perf-lab's own hot paths (tinybench, ${values.time} ms a task; medians against budgets):\n${rows.join('\n')}\n`,
+);

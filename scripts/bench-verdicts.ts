@@ -112,14 +112,19 @@ async function main(): Promise<void> {
       const started = performance.now();
       // The CLI from source, so the numbers are this checkout's even before `npm run build`.
       const cli = ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts')];
-      const bench = await execa('node', [...cli, 'bench', '--config', configPath, '--only', values.only, '--json', resultsPath], {
-        reject: false,
-        stdin: 'ignore',
-        env: { CI: 'true' },
-      });
+      const bench = await execa(
+        'node',
+        [...cli, 'bench', '--config', configPath, '--only', values.only, '--json', resultsPath],
+        {
+          reject: false,
+          stdin: 'ignore',
+          env: { CI: 'true' },
+        },
+      );
       const seconds = (performance.now() - started) / 1000;
       wallSeconds.push(seconds);
-      if (bench.exitCode !== 0) throw new Error(`bench exited ${bench.exitCode}:\n${String(bench.stderr).slice(-3000)}`);
+      if (bench.exitCode !== 0)
+        throw new Error(`bench exited ${bench.exitCode}:\n${String(bench.stderr).slice(-3000)}`);
       const results = parseResults(JSON.parse(await readFile(resultsPath, 'utf8')), resultsPath);
       const truth = 1 / (1 + percent / 100);
       for (const dataset of results.datasets) {
@@ -149,14 +154,19 @@ async function main(): Promise<void> {
   for (const [key, tally] of tallies) {
     const count = (kind: string) => tally.verdicts[kind] ?? 0;
     const bias = tally.logErrors.reduce((sum, value) => sum + value, 0) / tally.logErrors.length;
-    const meanMargin = tally.margins.length ? tally.margins.reduce((sum, value) => sum + value, 0) / tally.margins.length : 0;
+    const meanMargin = tally.margins.length
+      ? tally.margins.reduce((sum, value) => sum + value, 0) / tally.margins.length
+      : 0;
     lines.push(
       `| ${key} | ${tally.estimates} | ${count('regression')} | ${count('no change')}${tally.margins.length ? ` (±${pct(meanMargin, 2)})` : ''} | ` +
         `${count('inconclusive')} | ${count('improvement')} | ${tally.covered}/${tally.estimates} | ${pct(bias, 2)} |`,
     );
   }
   const sorted = [...wallSeconds].sort((a, b) => a - b);
-  lines.push('', `wall time per bench run (${values.only}): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} s, max ${sorted.at(-1)!.toFixed(0)} s`);
+  lines.push(
+    '',
+    `wall time per bench run (${values.only}): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} s, max ${sorted.at(-1)!.toFixed(0)} s`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -21,6 +21,8 @@ for (const name of readdirSync(join(root, 'actions')).sort()) {
     legalComments: 'none',
     logLevel: 'warning',
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __perfLabCreateRequire } from 'node:module'; const require = __perfLabCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __perfLabCreateRequire } from 'node:module'; const require = __perfLabCreateRequire(import.meta.url);",
+    },
   });
 }

@@ -13,7 +13,8 @@ import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
-const comparable = (instructions: readonly Instruction[]) => instructions.map(({ address, mnemonic, operands, target }) => ({ address, mnemonic, operands, target }));
+const comparable = (instructions: readonly Instruction[]) =>
+  instructions.map(({ address, mnemonic, operands, target }) => ({ address, mnemonic, operands, target }));
 
 describe('listing parsers', () => {
   const llvm = parseListing(fixture('llvm-objdump-loops.txt'));
@@ -27,14 +28,29 @@ describe('listing parsers', () => {
   });
 
   it('reads llvm-objdump and GNU objdump listings of one object to the same instructions', () => {
-    assert.deepEqual(llvm.map((fn) => fn.name), ['chain4', 'two_chains', 'flag_chain', 'pointer_chase', 'load_add_chain', 'refill_step']);
-    assert.deepEqual(gnu.map((fn) => fn.name), llvm.map((fn) => fn.name));
-    for (const [i, fn] of llvm.entries()) assert.deepEqual(comparable(gnu[i]!.instructions), comparable(fn.instructions), fn.name);
+    assert.deepEqual(
+      llvm.map((fn) => fn.name),
+      ['chain4', 'two_chains', 'flag_chain', 'pointer_chase', 'load_add_chain', 'refill_step'],
+    );
+    assert.deepEqual(
+      gnu.map((fn) => fn.name),
+      llvm.map((fn) => fn.name),
+    );
+    for (const [i, fn] of llvm.entries())
+      assert.deepEqual(comparable(gnu[i]!.instructions), comparable(fn.instructions), fn.name);
   });
 
   it('reads otool -tvV (hex immediates, _ prefixes) to the same instructions', () => {
-    assert.deepEqual(otool.map((fn) => fn.name), ['_chain4', '_flag_chain', '_refill_step']);
-    for (const fn of otool) assert.deepEqual(comparable(fn.instructions), comparable(llvm.find((other) => `_${other.name}` === fn.name)!.instructions), fn.name);
+    assert.deepEqual(
+      otool.map((fn) => fn.name),
+      ['_chain4', '_flag_chain', '_refill_step'],
+    );
+    for (const fn of otool)
+      assert.deepEqual(
+        comparable(fn.instructions),
+        comparable(llvm.find((other) => `_${other.name}` === fn.name)!.instructions),
+        fn.name,
+      );
   });
 
   it('normalises branch targets, condition aliases, hex immediates and Apple vector syntax', () => {
@@ -58,9 +74,15 @@ describe('listing parsers', () => {
 });
 
 describe('instruction semantics', () => {
-  const sem = (mnemonic: string, operands: string) => semanticsOf({ address: 0, mnemonic, operands, target: null, text: '' });
+  const sem = (mnemonic: string, operands: string) =>
+    semanticsOf({ address: 0, mnemonic, operands, target: null, text: '' });
   it('knows destinations, sources and flags', () => {
-    assert.deepEqual(sem('add', 'x0, x1, x2, lsl #3'), { ...sem('add', 'x0, x1, x2, lsl #3'), class: 'alu-shifted', reads: ['r1', 'r2'], writes: ['r0'] });
+    assert.deepEqual(sem('add', 'x0, x1, x2, lsl #3'), {
+      ...sem('add', 'x0, x1, x2, lsl #3'),
+      class: 'alu-shifted',
+      reads: ['r1', 'r2'],
+      writes: ['r0'],
+    });
     assert.equal(sem('add', 'x0, x1, #3').registerForm, false);
     assert.equal(sem('orr', 'x2, x2, x8').registerForm, true);
     const subs = sem('subs', 'w1, w1, #1');
@@ -69,7 +91,11 @@ describe('instruction semantics', () => {
     assert.deepEqual([ccmp.reads, ccmp.writes, ccmp.readsFlags, ccmp.writesFlags], [['r0', 'r3'], [], true, true]);
     assert.deepEqual(sem('csel', 'x0, x0, x4, lo').reads, ['r0', 'r4']);
     assert.deepEqual(sem('cmp', 'x1, x6').writes, []);
-    assert.deepEqual(sem('bfxil', 'x13, x12, #0, #8').reads.sort(), ['r12', 'r13'], 'a bitfield insert reads its destination');
+    assert.deepEqual(
+      sem('bfxil', 'x13, x12, #0, #8').reads.sort(),
+      ['r12', 'r13'],
+      'a bitfield insert reads its destination',
+    );
     assert.equal(sem('bfxil', 'x13, x12, #0, #8').class, 'bitfield-insert');
     assert.deepEqual(sem('movk', 'x1, #5, lsl #16').reads, ['r1']);
     assert.equal(sem('mov', 'x12, x2').class, 'move');
@@ -79,11 +105,17 @@ describe('instruction semantics', () => {
 
   it('knows loads and stores, with pre/post-index writeback and index registers', () => {
     const post = sem('ldr', 'x8, [x1], #8');
-    assert.deepEqual([post.class, post.reads, post.writes, post.writeback, post.addressReads], ['load', ['r1'], ['r8', 'r1'], 'r1', ['r1']]);
+    assert.deepEqual(
+      [post.class, post.reads, post.writes, post.writeback, post.addressReads],
+      ['load', ['r1'], ['r8', 'r1'], 'r1', ['r1']],
+    );
     const pre = sem('ldr', 'x8, [x1, #16]!');
     assert.equal(pre.writeback, 'r1');
     const indexed = sem('ldr', 'w11, [x5, x10, lsl #2]');
-    assert.deepEqual([indexed.reads, indexed.indexedAddress, indexed.address], [['r5', 'r10'], true, { base: 'r5', offset: 'x10, lsl #2' }]);
+    assert.deepEqual(
+      [indexed.reads, indexed.indexedAddress, indexed.address],
+      [['r5', 'r10'], true, { base: 'r5', offset: 'x10, lsl #2' }],
+    );
     const pair = sem('ldp', 'x1, x2, [sp, #16]');
     assert.deepEqual(pair.writes, ['r1', 'r2']);
     const store = sem('strb', 'w11, [x4], #1');
@@ -121,18 +153,32 @@ describe('control flow and loops', () => {
 
   it('finds blocks, dominators, back edges and nesting', () => {
     assert.equal(flow.blocks.length, 6);
-    assert.deepEqual(flow.blocks.map((block) => block.successors), [[1], [2], [2, 3], [5, 4], [1, 5], []]);
+    assert.deepEqual(
+      flow.blocks.map((block) => block.successors),
+      [[1], [2], [2, 3], [5, 4], [1, 5], []],
+    );
     assert.deepEqual([...flow.dominators[4]!].sort(), [0, 1, 2, 3, 4]);
-    const loops = flow.loops.map((loop) => ({ header: loop.headerAddress, blocks: loop.blocks, depth: loop.depth, innermost: loop.innermost }));
-    assert.deepEqual(loops.sort((a, b) => a.header - b.header), [
-      { header: 4, blocks: [1, 2, 3, 4], depth: 1, innermost: false },
-      { header: 8, blocks: [2], depth: 2, innermost: true },
-    ]);
+    const loops = flow.loops.map((loop) => ({
+      header: loop.headerAddress,
+      blocks: loop.blocks,
+      depth: loop.depth,
+      innermost: loop.innermost,
+    }));
+    assert.deepEqual(
+      loops.sort((a, b) => a.header - b.header),
+      [
+        { header: 4, blocks: [1, 2, 3, 4], depth: 1, innermost: false },
+        { header: 8, blocks: [2], depth: 2, innermost: true },
+      ],
+    );
   });
 
-  it('tells a loop\'s own blocks from those of the loops nested in it', () => {
+  it("tells a loop's own blocks from those of the loops nested in it", () => {
     const outer = flow.loops.find((loop) => loop.headerAddress === 4)!;
-    assert.deepEqual(nestedLoops(flow, outer).map((loop) => loop.headerAddress), [8]);
+    assert.deepEqual(
+      nestedLoops(flow, outer).map((loop) => loop.headerAddress),
+      [8],
+    );
     assert.deepEqual(ownBlocks(flow, outer), [1, 3, 4]);
   });
 
@@ -145,71 +191,119 @@ describe('control flow and loops', () => {
 
 describe('disassembly with every CPU feature', () => {
   const clang = spawnSync('clang', ['--version']).status === 0;
-  it('decodes CRC32 and LSE atomics instead of printing <unknown>', { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-features-'));
-    try {
-      const source = join(dir, 'f.c');
-      await writeFile(
-        source,
-        '#include <stdint.h>\n' +
-          'uint32_t crcloop(const uint64_t *p, long n, uint32_t c) { for (long i = 0; i < n; i++) c = __builtin_arm_crc32cd(c, p[i]); return c; }\n' +
-          'long addloop(long *p, long n) { long s = 0; for (long i = 0; i < n; i++) s += __atomic_fetch_add(p, i, __ATOMIC_RELAXED); return s; }\n',
-      );
-      const object = join(dir, 'f.o');
-      const compiled = spawnSync('clang', ['--target=aarch64-linux-gnu', '-march=armv8.1-a+crc', '-O2', '-ffreestanding', '-c', source, '-o', object]);
-      assert.equal(compiled.status, 0, String(compiled.stderr));
-      const { listing } = await disassemble(object);
-      assert.match(listing, /\tcrc32cx\t/);
-      assert.match(listing, /\tldadd\t/);
-      assert.doesNotMatch(listing, /<unknown>/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'decodes CRC32 and LSE atomics instead of printing <unknown>',
+    { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'perf-lab-features-'));
+      try {
+        const source = join(dir, 'f.c');
+        await writeFile(
+          source,
+          '#include <stdint.h>\n' +
+            'uint32_t crcloop(const uint64_t *p, long n, uint32_t c) { for (long i = 0; i < n; i++) c = __builtin_arm_crc32cd(c, p[i]); return c; }\n' +
+            'long addloop(long *p, long n) { long s = 0; for (long i = 0; i < n; i++) s += __atomic_fetch_add(p, i, __ATOMIC_RELAXED); return s; }\n',
+        );
+        const object = join(dir, 'f.o');
+        const compiled = spawnSync('clang', [
+          '--target=aarch64-linux-gnu',
+          '-march=armv8.1-a+crc',
+          '-O2',
+          '-ffreestanding',
+          '-c',
+          source,
+          '-o',
+          object,
+        ]);
+        assert.equal(compiled.status, 0, String(compiled.stderr));
+        const { listing } = await disassemble(object);
+        assert.match(listing, /\tcrc32cx\t/);
+        assert.match(listing, /\tldadd\t/);
+        assert.doesNotMatch(listing, /<unknown>/);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
-  it('says clearly when the code is not AArch64, when an object is empty, and reads the arm64 slice of a universal binary', { skip: clang ? false : 'clang is not installed' }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'perf-lab-formats-'));
-    try {
-      const source = join(dir, 'f.c');
-      await writeFile(source, 'int f(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }\n');
-      const build = (target: string, output: string, file = source) => {
-        const result = spawnSync('clang', [`--target=${target}`, '-O2', '-ffreestanding', '-c', file, '-o', join(dir, output)]);
-        assert.equal(result.status, 0, String(result.stderr));
-        return join(dir, output);
-      };
-      const x86 = build('x86_64-linux-gnu', 'x86.o');
-      await assert.rejects(loadFunctions(x86), /is not AArch64 code \(llvm-objdump: file format elf64-x86-64\)/);
-      await writeFile(join(dir, 'empty.c'), '');
-      const empty = build('aarch64-linux-gnu', 'empty.o', join(dir, 'empty.c'));
-      await assert.rejects(loadFunctions(empty), (error: Error) => {
-        assert.match(error.message, /holds no code: llvm-objdump read it as AArch64 and found no instructions/);
-        assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /install llvm/);
-        return true;
-      });
-      // A stripped object: no function names left, so the message says so and how to read it anyway.
-      const stripped = build('aarch64-linux-gnu', 'stripped.o');
-      const strip = ['llvm-strip', 'llvm-strip-14', 'aarch64-linux-gnu-strip'].find((tool) => spawnSync(tool, ['--version']).error === undefined);
-      assert.ok(strip, 'llvm-strip or aarch64-linux-gnu-strip (scripts/setup.sh installs llvm and binutils-aarch64-linux-gnu)');
-      {
-        assert.equal(spawnSync(strip, ['--strip-all', stripped]).status, 0);
-        const { functions, source: where } = await loadFunctions(stripped);
-        await assert.rejects(selectFunction(functions, 'f', where), (error: LabError) => {
-          assert.match(error.message, /has no function symbols \(a stripped build\): its code reads only as \.text/);
-          assert.match(error.hint, /pass --function \.text to read that whole section as one function and pin the decode loop with --loop/);
+  it(
+    'says clearly when the code is not AArch64, when an object is empty, and reads the arm64 slice of a universal binary',
+    { skip: clang ? false : 'clang is not installed' },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'perf-lab-formats-'));
+      try {
+        const source = join(dir, 'f.c');
+        await writeFile(
+          source,
+          'int f(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }\n',
+        );
+        const build = (target: string, output: string, file = source) => {
+          const result = spawnSync('clang', [
+            `--target=${target}`,
+            '-O2',
+            '-ffreestanding',
+            '-c',
+            file,
+            '-o',
+            join(dir, output),
+          ]);
+          assert.equal(result.status, 0, String(result.stderr));
+          return join(dir, output);
+        };
+        const x86 = build('x86_64-linux-gnu', 'x86.o');
+        await assert.rejects(loadFunctions(x86), /is not AArch64 code \(llvm-objdump: file format elf64-x86-64\)/);
+        await writeFile(join(dir, 'empty.c'), '');
+        const empty = build('aarch64-linux-gnu', 'empty.o', join(dir, 'empty.c'));
+        await assert.rejects(loadFunctions(empty), (error: Error) => {
+          assert.match(error.message, /holds no code: llvm-objdump read it as AArch64 and found no instructions/);
+          assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /install llvm/);
           return true;
         });
-        assert.equal((await selectFunction(functions, '.text', where)).name, '.text');
+        // A stripped object: no function names left, so the message says so and how to read it anyway.
+        const stripped = build('aarch64-linux-gnu', 'stripped.o');
+        const strip = ['llvm-strip', 'llvm-strip-14', 'aarch64-linux-gnu-strip'].find(
+          (tool) => spawnSync(tool, ['--version']).error === undefined,
+        );
+        assert.ok(
+          strip,
+          'llvm-strip or aarch64-linux-gnu-strip (scripts/setup.sh installs llvm and binutils-aarch64-linux-gnu)',
+        );
+        {
+          assert.equal(spawnSync(strip, ['--strip-all', stripped]).status, 0);
+          const { functions, source: where } = await loadFunctions(stripped);
+          await assert.rejects(selectFunction(functions, 'f', where), (error: LabError) => {
+            assert.match(error.message, /has no function symbols \(a stripped build\): its code reads only as \.text/);
+            assert.match(
+              error.hint,
+              /pass --function \.text to read that whole section as one function and pin the decode loop with --loop/,
+            );
+            return true;
+          });
+          assert.equal((await selectFunction(functions, '.text', where)).name, '.text');
+        }
+        const lipo = ['lipo', 'llvm-lipo', 'llvm-lipo-14'].find(
+          (tool) => spawnSync(tool, ['-version']).error === undefined,
+        );
+        if (!lipo) return;
+        const fat = join(dir, 'fat.o');
+        const made = spawnSync(lipo, [
+          '-create',
+          build('arm64-apple-macos', 'arm.o'),
+          build('x86_64-apple-macos', 'x86mac.o'),
+          '-output',
+          fat,
+        ]);
+        assert.equal(made.status, 0, String(made.stderr));
+        const { functions, source: where } = await loadFunctions(fat);
+        assert.match(where, /arm64 slice of a universal binary/);
+        assert.ok(
+          functions.some(
+            (fn) => fn.name === '_f' && fn.instructions.some((instruction) => instruction.mnemonic === 'ldr'),
+          ),
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-      const lipo = ['lipo', 'llvm-lipo', 'llvm-lipo-14'].find((tool) => spawnSync(tool, ['-version']).error === undefined);
-      if (!lipo) return;
-      const fat = join(dir, 'fat.o');
-      const made = spawnSync(lipo, ['-create', build('arm64-apple-macos', 'arm.o'), build('x86_64-apple-macos', 'x86mac.o'), '-output', fat]);
-      assert.equal(made.status, 0, String(made.stderr));
-      const { functions, source: where } = await loadFunctions(fat);
-      assert.match(where, /arm64 slice of a universal binary/);
-      assert.ok(functions.some((fn) => fn.name === '_f' && fn.instructions.some((instruction) => instruction.mnemonic === 'ldr')));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -41,7 +41,8 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
   });
   const blocks: BasicBlock[] = [];
   for (const instruction of instructions) {
-    if (leaders.has(instruction.address)) blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
+    if (leaders.has(instruction.address))
+      blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
     blocks.at(-1)!.instructions.push(instruction);
   }
   const blockAt = new Map(blocks.map((block) => [block.instructions[0]!.address, block.id]));
@@ -49,7 +50,8 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
     const last = block.instructions.at(-1)!;
     const next = blocks[block.id + 1];
     const successors: number[] = [];
-    if (last.target !== null && blockAt.has(last.target) && (last.mnemonic === 'b' || CONDITIONAL.test(last.mnemonic))) successors.push(blockAt.get(last.target)!);
+    if (last.target !== null && blockAt.has(last.target) && (last.mnemonic === 'b' || CONDITIONAL.test(last.mnemonic)))
+      successors.push(blockAt.get(last.target)!);
     const fallsThrough = !/^(b|br|ret)$/.test(last.mnemonic);
     if (fallsThrough && next) successors.push(next.id);
     block.successors = [...new Set(successors)];
@@ -104,10 +106,24 @@ function naturalLoops(blocks: readonly BasicBlock[], dominators: readonly Set<nu
       byHeader.set(successor, loop);
     }
   }
-  const loops = [...byHeader].map(([header, loop]) => ({ header, blocks: [...loop.blocks].sort((a, b) => a - b), latches: loop.latches }));
+  const loops = [...byHeader].map(([header, loop]) => ({
+    header,
+    blocks: [...loop.blocks].sort((a, b) => a - b),
+    latches: loop.latches,
+  }));
   return loops.map((loop) => {
-    const containing = loops.filter((other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b) => other.blocks.includes(b)));
-    const contained = loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b)));
+    const containing = loops.filter(
+      (other) =>
+        other !== loop &&
+        other.blocks.length > loop.blocks.length &&
+        loop.blocks.every((b) => other.blocks.includes(b)),
+    );
+    const contained = loops.filter(
+      (other) =>
+        other !== loop &&
+        other.blocks.length < loop.blocks.length &&
+        other.blocks.every((b) => loop.blocks.includes(b)),
+    );
     return {
       ...loop,
       depth: containing.length + 1,
@@ -120,7 +136,10 @@ function naturalLoops(blocks: readonly BasicBlock[], dominators: readonly Set<nu
 
 /** Loops nested inside `loop`. */
 export function nestedLoops(flow: ControlFlow, loop: Loop): Loop[] {
-  return flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b)));
+  return flow.loops.filter(
+    (other) =>
+      other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b)),
+  );
 }
 
 /** Blocks of a loop that are not inside a loop nested in it. */

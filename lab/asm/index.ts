@@ -17,15 +17,27 @@ export { buildControlFlow, nestedLoops, ownBlocks, ownInstructionCount, type Con
 const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
   { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'], name: 'llvm-objdump' },
   { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'llvm-objdump' },
-  { command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'], name: 'xcrun llvm-objdump' },
-  { command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'xcrun llvm-objdump' },
+  {
+    command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'],
+    name: 'xcrun llvm-objdump',
+  },
+  {
+    command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'],
+    name: 'xcrun llvm-objdump',
+  },
   { command: ['aarch64-linux-gnu-objdump', '-d', '-l'], name: 'aarch64-linux-gnu-objdump' },
   { command: ['otool', '-tvV'], name: 'otool' },
 ];
 
 /** A universal (fat) Mach-O starts with 0xcafebabe or 0xcafebabf; its arm64 slice is what we read. */
 function isUniversalMachO(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0xca && bytes[1] === 0xfe && bytes[2] === 0xba && (bytes[3] === 0xbe || bytes[3] === 0xbf);
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0xca &&
+    bytes[1] === 0xfe &&
+    bytes[2] === 0xba &&
+    (bytes[3] === 0xbe || bytes[3] === 0xbf)
+  );
 }
 
 /** Extracts the arm64 slice of a universal Mach-O (lipo on macOS, llvm-lipo elsewhere) into `dir`. */
@@ -38,9 +50,17 @@ async function arm64Slice(binary: string, dir: string): Promise<string> {
     if ((result as { code?: string }).code === 'ENOENT') continue;
     tried.push(`${lipo}: ${String(result.stderr).trim().split('\n')[0]}`);
     const archs = await execa(lipo, ['-archs', binary], { reject: false, stdin: 'ignore' });
-    throw new LabError('analyze', `${binary} is a universal binary without an arm64 slice${archs.failed ? '' : ` (it holds ${String(archs.stdout).trim()})`}.`, 'build it for arm64 (aarch64-apple-darwin).');
+    throw new LabError(
+      'analyze',
+      `${binary} is a universal binary without an arm64 slice${archs.failed ? '' : ` (it holds ${String(archs.stdout).trim()})`}.`,
+      'build it for arm64 (aarch64-apple-darwin).',
+    );
   }
-  throw new LabError('analyze', `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join('; ')})` : ''}.`, 'install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).');
+  throw new LabError(
+    'analyze',
+    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join('; ')})` : ''}.`,
+    'install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).',
+  );
 }
 
 /** The architecture an LLVM or GNU listing says the file is for, when it says ("file format elf64-x86-64"). */
@@ -50,7 +70,9 @@ function listedFormat(listing: string): string | undefined {
 
 /** Disassembles a binary (object, executable or library) with the first disassembler that works. */
 export async function disassemble(binary: string): Promise<{ listing: string; tool: string }> {
-  const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile(binary)
+    .then((bytes) => bytes.subarray(0, 8))
+    .catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
     const dir = await makeTempDir(join(tmpdir(), 'perf-lab-slice-'));
     try {
@@ -63,22 +85,40 @@ export async function disassemble(binary: string): Promise<{ listing: string; to
   const failures: string[] = [];
   let emptyListing: string | undefined;
   for (const { command, name } of DISASSEMBLERS) {
-    const result = await execa(command[0]!, [...command.slice(1), binary], { reject: false, stdin: 'ignore', maxBuffer: 1 << 30 });
+    const result = await execa(command[0]!, [...command.slice(1), binary], {
+      reject: false,
+      stdin: 'ignore',
+      maxBuffer: 1 << 30,
+    });
     // An LLVM that does not know `+all` says so and decodes the base set only: try the next form.
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
     const stdout = String(result.stdout);
     const format = listedFormat(stdout);
     if (!result.failed && format && !/aarch64|arm64/i.test(format)) {
-      throw new LabError('analyze', `${binary} is not AArch64 code (${name}: file format ${format}).`, 'build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.');
+      throw new LabError(
+        'analyze',
+        `${binary} is not AArch64 code (${name}: file format ${format}).`,
+        'build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.',
+      );
     }
     if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
     if (!result.failed && format) emptyListing ??= name;
-    failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`);
+    failures.push(
+      `${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`,
+    );
   }
   if (emptyListing) {
-    throw new LabError('analyze', `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, 'pass the object or library that holds the decoder\'s compiled code.');
+    throw new LabError(
+      'analyze',
+      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
+      "pass the object or library that holds the decoder's compiled code.",
+    );
   }
-  throw new LabError('analyze: disassemble', `no disassembler could read ${binary} (${failures.join('; ')}).`, 'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.');
+  throw new LabError(
+    'analyze: disassemble',
+    `no disassembler could read ${binary} (${failures.join('; ')}).`,
+    'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.',
+  );
 }
 
 async function demangle(names: readonly string[]): Promise<Map<string, string>> {
@@ -98,10 +138,16 @@ async function nameFromSymbolTable(binary: string, functions: AsmFunction[]): Pr
   if (table.failed) return functions;
   const names = new Map<number, string>();
   for (const line of String(table.stdout).split('\n')) {
-    const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
+    const match =
+      /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ??
+      /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1]!, 16), match[2]!);
   }
-  return functions.map((fn) => (/^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0]!.address) ? { ...fn, name: names.get(fn.instructions[0]!.address)! } : fn));
+  return functions.map((fn) =>
+    /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0]!.address)
+      ? { ...fn, name: names.get(fn.instructions[0]!.address)! }
+      : fn,
+  );
 }
 
 /** Reads a listing file, or disassembles a binary; returns its functions. */
@@ -110,18 +156,33 @@ export async function loadFunctions(path: string): Promise<{ functions: AsmFunct
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new LabError('analyze', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'pass an existing binary or disassembly listing.');
+    throw new LabError(
+      'analyze',
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      'pass an existing binary or disassembly listing.',
+    );
   }
   const looksLikeText = !bytes.subarray(0, 4096).includes(0);
-  const { listing, tool } = looksLikeText ? { listing: bytes.toString('utf8'), tool: 'listing file' } : await disassemble(path);
+  const { listing, tool } = looksLikeText
+    ? { listing: bytes.toString('utf8'), tool: 'listing file' }
+    : await disassemble(path);
   const parsed = parseListing(listing);
   const functions = looksLikeText ? parsed : await nameFromSymbolTable(path, parsed);
-  if (functions.length === 0) throw new LabError('analyze', `${path} holds no ARM64 instructions that perf-lab can read (${tool}).`, 'pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.');
+  if (functions.length === 0)
+    throw new LabError(
+      'analyze',
+      `${path} holds no ARM64 instructions that perf-lab can read (${tool}).`,
+      'pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.',
+    );
   return { functions, source: `${path} (${tool})` };
 }
 
 /** Every function matching a mangled or demangled name (Rust or C), or a /regex/, largest first. */
-export async function selectFunctions(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction[]> {
+export async function selectFunctions(
+  functions: readonly AsmFunction[],
+  name: string,
+  where: string,
+): Promise<AsmFunction[]> {
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -131,7 +192,10 @@ export async function selectFunctions(functions: readonly AsmFunction[], name: s
     );
   }
   if (matches.length === 0) {
-    const sample = functions.slice(0, 8).map((fn) => fn.name).join(', ');
+    const sample = functions
+      .slice(0, 8)
+      .map((fn) => fn.name)
+      .join(', ');
     // Only section names or the assembler's local labels: the symbol table is gone.
     if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
       throw new LabError(
@@ -140,12 +204,20 @@ export async function selectFunctions(functions: readonly AsmFunction[], name: s
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0]!.name} to read that whole section as one function and pin the decode loop with --loop <address>.`,
       );
     }
-    throw new LabError('analyze', `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ', …' : ''}); a /regex/ also works.`);
+    throw new LabError(
+      'analyze',
+      `no function matching "${name}" in ${where}.`,
+      `check the name (functions there include: ${sample}${functions.length > 8 ? ', …' : ''}); a /regex/ also works.`,
+    );
   }
   return [...matches].sort((a, b) => b.instructions.length - a.instructions.length);
 }
 
 /** One function by name: of several matches the largest, the one with the hot loop (e.g. the inlined decompressor, not a wrapper). */
-export async function selectFunction(functions: readonly AsmFunction[], name: string, where: string): Promise<AsmFunction> {
+export async function selectFunction(
+  functions: readonly AsmFunction[],
+  name: string,
+  where: string,
+): Promise<AsmFunction> {
   return (await selectFunctions(functions, name, where))[0]!;
 }

@@ -27,7 +27,15 @@ export interface AsmFunction {
 export type ListingFormat = 'llvm-objdump' | 'gnu-objdump' | 'otool';
 
 /** GNU objdump and otool spell some conditions differently from LLVM. */
-const CONDITION_ALIASES: Record<string, string> = { cc: 'lo', cs: 'hs', ul: 'lo', last: 'lo', any: 'ne', none: 'eq', nlast: 'hs' };
+const CONDITION_ALIASES: Record<string, string> = {
+  cc: 'lo',
+  cs: 'hs',
+  ul: 'lo',
+  last: 'lo',
+  any: 'ne',
+  none: 'eq',
+  nlast: 'hs',
+};
 
 const DIRECT_BRANCHES = new Set(['b', 'bl', 'cbz', 'cbnz', 'tbz', 'tbnz']);
 
@@ -44,19 +52,30 @@ function normaliseMnemonic(mnemonic: string): string {
 }
 
 function normaliseOperands(mnemonic: string, operands: string): string {
-  let text = operands.replace(/\s*(\/\/|;).*$/, '').replace(/\s*<[^>]*>/g, '').trim();
+  let text = operands
+    .replace(/\s*(\/\/|;).*$/, '')
+    .replace(/\s*<[^>]*>/g, '')
+    .trim();
   // Hex immediates to decimal so both objdumps agree: #0x12b -> #299 (addresses in branches are handled apart).
   text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign: string, hex: string) => `#${sign}${parseInt(hex, 16)}`);
   text = text.toLowerCase();
   // Conditions as the last operand of csel/ccmp/cset…: cc -> lo.
-  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic)) text = text.replace(/,\s*(\w+)$/, (m, cond: string) => (CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m));
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
+    text = text.replace(/,\s*(\w+)$/, (m, cond: string) =>
+      CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m,
+    );
   return text.replace(/\s*,\s*/g, ', ');
 }
 
 function branchTarget(mnemonic: string, operands: string): number | null {
   if (!isDirectBranch(mnemonic)) return null;
   // The target is the last operand: "0x1c <f+0x1c>", "1c <f+0x1c>", "0x100003f70" or "#-24".
-  const last = operands.replace(/\s*(\/\/|;).*$/, '').replace(/<[^>]*>/g, '').split(',').pop()!.trim();
+  const last = operands
+    .replace(/\s*(\/\/|;).*$/, '')
+    .replace(/<[^>]*>/g, '')
+    .split(',')
+    .pop()!
+    .trim();
   const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last);
   return match ? parseInt(match[1]!, 16) : null;
 }
@@ -71,7 +90,11 @@ const SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$
 
 export function detectFormat(listing: string): ListingFormat {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return 'otool';
-  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)) return 'gnu-objdump';
+  if (
+    /file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) &&
+    /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)
+  )
+    return 'gnu-objdump';
   return 'llvm-objdump';
 }
 
@@ -97,7 +120,8 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
         continue;
       }
       const header = OTOOL_FUNCTION_HEADER.exec(line);
-      if (header && !/^\S+\.(o|dylib)$|^\//.test(header[1]!)) functions.push((current = { name: header[1]!, instructions: [] }));
+      if (header && !/^\S+\.(o|dylib)$|^\//.test(header[1]!))
+        functions.push((current = { name: header[1]!, instructions: [] }));
       continue;
     }
     const header = FUNCTION_HEADER.exec(line);
@@ -110,7 +134,14 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
     // instruction: kept as `unknown`, so the loop keeps its shape and the result is marked inexact.
     const undecoded = UNDECODED_LINE.exec(line);
     if (undecoded && current) {
-      current.instructions.push({ address: parseInt(undecoded[1]!, 16), mnemonic: 'unknown', operands: '', target: null, text: line.trim(), ...(sourceLine ? { sourceLine } : {}) });
+      current.instructions.push({
+        address: parseInt(undecoded[1]!, 16),
+        mnemonic: 'unknown',
+        operands: '',
+        target: null,
+        text: line.trim(),
+        ...(sourceLine ? { sourceLine } : {}),
+      });
       continue;
     }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
@@ -128,14 +159,16 @@ function makeInstruction(address: string, mnemonic: string, operands: string, te
   const target = branchTarget(normalisedMnemonic, operands);
   let normalised = normaliseOperands(normalisedMnemonic, operands);
   // Branch targets print as 0x1c, 1c or 0x1c <f+0x1c>: one canonical form.
-  if (target !== null) normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead: string) => `${lead}0x${target.toString(16)}`);
+  if (target !== null)
+    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead: string) => `${lead}0x${target.toString(16)}`);
   return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
 }
 
 /** Finds functions whose name contains `pattern` (plain text) or matches it (/regex/). */
 export function findFunctions(functions: readonly AsmFunction[], pattern: string): AsmFunction[] {
   const regex = /^\/(.+)\/$/.exec(pattern);
-  const matches = (name: string) => (regex ? new RegExp(regex[1]!).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern));
+  const matches = (name: string) =>
+    regex ? new RegExp(regex[1]!).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
   const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
   return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
 }

@@ -42,9 +42,68 @@ export interface Semantics {
   indexedAddress: boolean;
 }
 
-const ALU = new Set(['add', 'sub', 'and', 'orr', 'eor', 'bic', 'orn', 'eon', 'lsl', 'lsr', 'asr', 'ror', 'lslv', 'lsrv', 'asrv', 'rorv', 'neg', 'negs', 'mvn', 'movz', 'movk', 'movn', 'ubfx', 'sbfx', 'ubfiz', 'sbfiz', 'ubfm', 'sbfm', 'sxtw', 'sxth', 'sxtb', 'uxtw', 'uxth', 'uxtb', 'clz', 'cls', 'rbit', 'rev', 'rev16', 'rev32', 'adr', 'adrp', 'abs']);
+const ALU = new Set([
+  'add',
+  'sub',
+  'and',
+  'orr',
+  'eor',
+  'bic',
+  'orn',
+  'eon',
+  'lsl',
+  'lsr',
+  'asr',
+  'ror',
+  'lslv',
+  'lsrv',
+  'asrv',
+  'rorv',
+  'neg',
+  'negs',
+  'mvn',
+  'movz',
+  'movk',
+  'movn',
+  'ubfx',
+  'sbfx',
+  'ubfiz',
+  'sbfiz',
+  'ubfm',
+  'sbfm',
+  'sxtw',
+  'sxth',
+  'sxtb',
+  'uxtw',
+  'uxth',
+  'uxtb',
+  'clz',
+  'cls',
+  'rbit',
+  'rev',
+  'rev16',
+  'rev32',
+  'adr',
+  'adrp',
+  'abs',
+]);
 const FLAG_SETTERS = new Set(['adds', 'subs', 'ands', 'bics', 'cmp', 'cmn', 'tst', 'negs']);
-const FLAG_READERS = new Set(['csel', 'csinc', 'csinv', 'csneg', 'cset', 'csetm', 'cinc', 'cinv', 'cneg', 'adc', 'sbc', 'adcs', 'sbcs', 'fcsel']);
+const FLAG_READERS = new Set([
+  'csel',
+  'csinc',
+  'csinv',
+  'csneg',
+  'cset',
+  'csetm',
+  'cinc',
+  'cinv',
+  'cneg',
+  'adc',
+  'sbc',
+  'adcs',
+  'sbcs',
+  'fcsel',
+]);
 const FLAG_READ_WRITE = new Set(['ccmp', 'ccmn']);
 const NO_DESTINATION = new Set(['cmp', 'cmn', 'tst', 'ccmp', 'ccmn']);
 const READS_DESTINATION = new Set(['movk', 'bfi', 'bfxil', 'bfm']);
@@ -52,9 +111,11 @@ const BITFIELD_INSERT = new Set(['bfi', 'bfxil', 'bfm', 'extr']);
 const MUL = new Set(['mul', 'mneg', 'umull', 'smull', 'umulh', 'smulh', 'umnegl', 'smnegl']);
 const MADD = new Set(['madd', 'msub', 'umaddl', 'smaddl', 'umsubl', 'smsubl']);
 const DIV = new Set(['udiv', 'sdiv']);
-const LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+const LOADS =
+  /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
 const STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
-const SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+const SIMD =
+  /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
 
 /** Folds a register operand to its physical register; undefined for zero registers and non-registers. */
 export function physicalRegister(token: string): string | undefined {
@@ -88,11 +149,16 @@ export function splitOperands(operands: string): string[] {
 }
 
 function registersIn(text: string): string[] {
-  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap((token) => physicalRegister(token) ?? []);
+  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
+    (token) => physicalRegister(token) ?? [],
+  );
 }
 
 function hasShiftOrExtend(parts: readonly string[]): boolean {
-  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
+  return (
+    parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) &&
+    parts.filter((part) => physicalRegister(part)).length >= 3
+  );
 }
 
 const unique = (values: string[]) => [...new Set(values)];
@@ -100,12 +166,35 @@ const unique = (values: string[]) => [...new Set(values)];
 export function semanticsOf(instruction: Instruction): Semantics {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
-  const none: Semantics = { class: 'unknown', reads: [], writes: [], addressReads: [], readsFlags: false, writesFlags: false, memory: 'none', registerForm: false, indexedAddress: false };
+  const none: Semantics = {
+    class: 'unknown',
+    reads: [],
+    writes: [],
+    addressReads: [],
+    readsFlags: false,
+    writesFlags: false,
+    memory: 'none',
+    registerForm: false,
+    indexedAddress: false,
+  };
 
-  if (mnemonic === 'nop' || mnemonic === 'prfm' || mnemonic === 'hint' || mnemonic.startsWith('prfum')) return { ...none, class: 'nop', reads: registersIn(parts.slice(1).join(',')) };
-  if (mnemonic === 'bl' || mnemonic === 'blr') return { ...none, class: 'call', reads: registersIn(instruction.operands), writes: ['r30'] };
-  if (mnemonic === 'b' || mnemonic.startsWith('b.') || mnemonic === 'br' || mnemonic === 'ret' || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
-    const reads = mnemonic === 'ret' ? [physicalRegister(parts[0] ?? 'x30') ?? 'r30'] : mnemonic === 'b' || mnemonic.startsWith('b.') ? [] : registersIn(parts[0] ?? '');
+  if (mnemonic === 'nop' || mnemonic === 'prfm' || mnemonic === 'hint' || mnemonic.startsWith('prfum'))
+    return { ...none, class: 'nop', reads: registersIn(parts.slice(1).join(',')) };
+  if (mnemonic === 'bl' || mnemonic === 'blr')
+    return { ...none, class: 'call', reads: registersIn(instruction.operands), writes: ['r30'] };
+  if (
+    mnemonic === 'b' ||
+    mnemonic.startsWith('b.') ||
+    mnemonic === 'br' ||
+    mnemonic === 'ret' ||
+    /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)
+  ) {
+    const reads =
+      mnemonic === 'ret'
+        ? [physicalRegister(parts[0] ?? 'x30') ?? 'r30']
+        : mnemonic === 'b' || mnemonic.startsWith('b.')
+          ? []
+          : registersIn(parts[0] ?? '');
     return { ...none, class: 'branch', reads, readsFlags: mnemonic.startsWith('b.') };
   }
 
@@ -119,7 +208,9 @@ export function semanticsOf(instruction: Instruction): Semantics {
     const base = physicalRegister(addressParts[0] ?? '') ?? addressParts[0] ?? '?';
     const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
     const preIndex = inside[2] === '!';
-    const addressReads = unique(registersIn(inside[1] ?? '').concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(',')) : []));
+    const addressReads = unique(
+      registersIn(inside[1] ?? '').concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(',')) : []),
+    );
     const values = unique(valueParts.flatMap((part) => registersIn(part)));
     const writeback = preIndex || postIndex ? base : undefined;
     return {
@@ -139,17 +230,23 @@ export function semanticsOf(instruction: Instruction): Semantics {
   const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
   const reads = unique([...sources, ...(READS_DESTINATION.has(mnemonic) && destination ? [destination] : [])]);
   const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
-  const flags = { readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic), writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic) };
+  const flags = {
+    readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
+    writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
+  };
   // The operand after the destination's first source (or the second compared value): a register or not.
   const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
   const registerForm = secondSource !== undefined && physicalRegister(secondSource) !== undefined;
 
   // Register-to-register moves and zeroing are eliminated at rename.
-  const isMove = (mnemonic === 'mov' && parts.length === 2) || (mnemonic === 'orr' && /^[xw]zr$/.test(parts[1] ?? '') && parts.length === 3 && physicalRegister(parts[2] ?? ''));
+  const isMove =
+    (mnemonic === 'mov' && parts.length === 2) ||
+    (mnemonic === 'orr' && /^[xw]zr$/.test(parts[1] ?? '') && parts.length === 3 && physicalRegister(parts[2] ?? ''));
   if (isMove) {
     const source = physicalRegister(parts[parts.length - 1] ?? '');
     const vectorMove = destination?.startsWith('v');
-    if (source || /^#0$/.test(parts[1] ?? '') || /^[xw]zr$/.test(parts[1] ?? '')) return { ...none, class: vectorMove ? 'simd' : 'move', reads: source ? [source] : [], writes };
+    if (source || /^#0$/.test(parts[1] ?? '') || /^[xw]zr$/.test(parts[1] ?? ''))
+      return { ...none, class: vectorMove ? 'simd' : 'move', reads: source ? [source] : [], writes };
     return { ...none, class: vectorMove ? 'simd' : 'alu', reads: [], writes }; // mov #imm: a movz
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {

@@ -72,41 +72,66 @@ export function baselineKey(results: BenchResults, dataset: DatasetResult): Base
     compressedSha256: dataset.compressedSha256,
     libdeflateVersion: results.libdeflate.version,
     decoder: results.head.name,
-    toolchain: results.head.rustc ? `${results.head.rustc}; LLVM ${results.head.llvm}` : (results.head.compiler ?? 'unknown'),
+    toolchain: results.head.rustc
+      ? `${results.head.rustc}; LLVM ${results.head.llvm}`
+      : (results.head.compiler ?? 'unknown'),
     ...(results.mode !== 'in-process' ? { regime: results.mode } : {}),
     ...((results.head.threads ?? 1) > 1 ? { threads: results.head.threads } : {}),
   };
 }
 
 function keyHash(key: BaselineKey): string {
-  return createHash('sha256').update(JSON.stringify(baselineKeySchema.parse(key))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(baselineKeySchema.parse(key)))
+    .digest('hex');
 }
 
 /** baselines/<dataset>-<cpu>-<hash>.json: readable, and unique per key. */
 export function baselineFileName(key: BaselineKey): string {
-  const cpu = key.cpuModel.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  const cpu = key.cpuModel
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
   return `${key.dataset}-${cpu}-${keyHash(key).slice(0, 16)}.json`;
 }
 
 /** Validates untrusted baseline JSON, applying migrations from older versions. */
 export function parseBaseline(json: unknown, source: string): BaselineFile {
   let value = json;
-  let version = typeof value === 'object' && value !== null ? (value as { schemaVersion?: unknown }).schemaVersion : undefined;
+  let version =
+    typeof value === 'object' && value !== null ? (value as { schemaVersion?: unknown }).schemaVersion : undefined;
   while (typeof version === 'number' && version < BASELINE_SCHEMA_VERSION && MIGRATIONS[version]) {
     value = MIGRATIONS[version]!(value);
     version = (value as { schemaVersion: number }).schemaVersion;
   }
   if (version !== BASELINE_SCHEMA_VERSION) {
-    throw new LabError('baselines', `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads version ${BASELINE_SCHEMA_VERSION}.`, 'upgrade perf-lab, or regenerate the baseline with `perf-lab baseline update`.');
+    throw new LabError(
+      'baselines',
+      `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads version ${BASELINE_SCHEMA_VERSION}.`,
+      'upgrade perf-lab, or regenerate the baseline with `perf-lab baseline update`.',
+    );
   }
   const parsed = baselineFileSchema.safeParse(value);
-  if (!parsed.success) throw new LabError('baselines', `${source} is invalid: ${describeIssues(parsed.error)}.`, 'restore it from git history or delete it and run `perf-lab baseline update` again.');
+  if (!parsed.success)
+    throw new LabError(
+      'baselines',
+      `${source} is invalid: ${describeIssues(parsed.error)}.`,
+      'restore it from git history or delete it and run `perf-lab baseline update` again.',
+    );
   return parsed.data;
 }
 
 async function readBaselineFile(path: string): Promise<BaselineFile | undefined> {
   if (!(await fileExists(path))) return undefined;
-  return parseBaseline(await readJsonFile(path, 'baselines', 'restore it from git history or delete it and run `perf-lab baseline update` again.'), path);
+  return parseBaseline(
+    await readJsonFile(
+      path,
+      'baselines',
+      'restore it from git history or delete it and run `perf-lab baseline update` again.',
+    ),
+    path,
+  );
 }
 
 export interface UpdateOutcome {
@@ -121,28 +146,62 @@ export interface UpdateOutcome {
  * missing ratios, or a stored file whose key differs. Each file is updated
  * under a lock and written atomically, so concurrent updates both survive.
  */
-export async function updateBaselines(results: BenchResults, resultsSha256: string, dir: string): Promise<UpdateOutcome[]> {
+export async function updateBaselines(
+  results: BenchResults,
+  resultsSha256: string,
+  dir: string,
+): Promise<UpdateOutcome[]> {
   await refuseNonFolder(dir, 'baseline update', '--baselines');
   if (!results.ok) {
-    throw new LabError('baseline update', 'these results failed verification (a contender produced wrong output, crashed or hung).', 'fix the decoder and measure again; failed runs are never stored.');
+    throw new LabError(
+      'baseline update',
+      'these results failed verification (a contender produced wrong output, crashed or hung).',
+      'fix the decoder and measure again; failed runs are never stored.',
+    );
   }
   // `ok` is the run's summary; each dataset carries its own verification, and a mismatch is refused too.
-  const unverified = results.datasets.filter((dataset) => !dataset.verified || dataset.contenders.some((contender) => contender.failure));
+  const unverified = results.datasets.filter(
+    (dataset) => !dataset.verified || dataset.contenders.some((contender) => contender.failure),
+  );
   if (unverified.length > 0) {
-    const reasons = unverified.map((dataset) => `${dataset.label}: ${dataset.contenders.filter((c) => c.failure).map((c) => `${c.name}: ${c.failure}`).join('; ') || 'not verified'}`);
-    throw new LabError('baseline update', `these results claim ok, but ${reasons.join(', ')}.`, 'measure again; only fully verified results are stored.');
+    const reasons = unverified.map(
+      (dataset) =>
+        `${dataset.label}: ${
+          dataset.contenders
+            .filter((c) => c.failure)
+            .map((c) => `${c.name}: ${c.failure}`)
+            .join('; ') || 'not verified'
+        }`,
+    );
+    throw new LabError(
+      'baseline update',
+      `these results claim ok, but ${reasons.join(', ')}.`,
+      'measure again; only fully verified results are stored.',
+    );
   }
   const careless = notComparableContenders(results);
   if (careless.size > 0) {
-    throw new LabError('baseline update', `the integrity gate found ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`, 'a baseline from a decoder that skips checks would make every later comparison wrong; fix the decoder and measure again.');
+    throw new LabError(
+      'baseline update',
+      `the integrity gate found ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`,
+      'a baseline from a decoder that skips checks would make every later comparison wrong; fix the decoder and measure again.',
+    );
   }
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   if (standIns.length > 0) {
-    throw new LabError('baseline update', `${standIns.map((dataset) => dataset.label).join(', ')} is a stand-in, not the real dataset.`, 'measure with the real Silesia corpus (--silesia-zip) before storing a baseline.');
+    throw new LabError(
+      'baseline update',
+      `${standIns.map((dataset) => dataset.label).join(', ')} is a stand-in, not the real dataset.`,
+      'measure with the real Silesia corpus (--silesia-zip) before storing a baseline.',
+    );
   }
   const missing = results.datasets.filter((dataset) => !dataset.headVsLibdeflate);
   if (missing.length > 0) {
-    throw new LabError('baseline update', `no decoder/libdeflate ratio for ${missing.map((dataset) => dataset.label).join(', ')}.`, 'measure again; every dataset needs a ratio.');
+    throw new LabError(
+      'baseline update',
+      `no decoder/libdeflate ratio for ${missing.map((dataset) => dataset.label).join(', ')}.`,
+      'measure again; every dataset needs a ratio.',
+    );
   }
   await mkdir(dir, { recursive: true });
   const outcomes: UpdateOutcome[] = [];
@@ -159,20 +218,33 @@ export async function updateBaselines(results: BenchResults, resultsSha256: stri
       resultsSha256,
     };
     // realpath: false locks the path even before the file exists (the lock is a sibling folder).
-    const release = await lockfile.lock(path, { realpath: false, retries: { retries: 50, minTimeout: 20, maxTimeout: 500 }, stale: 60_000 }).catch((error: Error) => {
-      throw new LabError('baseline update', `cannot lock ${path}: ${error.message}`, 'another update holds it; retry when it has finished.');
-    });
+    const release = await lockfile
+      .lock(path, { realpath: false, retries: { retries: 50, minTimeout: 20, maxTimeout: 500 }, stale: 60_000 })
+      .catch((error: Error) => {
+        throw new LabError(
+          'baseline update',
+          `cannot lock ${path}: ${error.message}`,
+          'another update holds it; retry when it has finished.',
+        );
+      });
     try {
       const existing = await readBaselineFile(path);
       if (existing && keyHash(existing.key) !== keyHash(key)) {
-        throw new LabError('baseline update', `${path} holds a baseline for a different key (${JSON.stringify(existing.key)}).`, 'the file was renamed or edited by hand; restore it from git history.');
+        throw new LabError(
+          'baseline update',
+          `${path} holds a baseline for a different key (${JSON.stringify(existing.key)}).`,
+          'the file was renamed or edited by hand; restore it from git history.',
+        );
       }
       if (existing?.entries.some((stored) => stored.resultsSha256 === resultsSha256)) {
         outcomes.push({ dataset: dataset.label, path, entries: existing.entries.length });
         continue;
       }
       const entries = [...(existing?.entries ?? []), entry].slice(-MAX_ENTRIES);
-      await writeFileAtomically(path, `${JSON.stringify(baselineFileSchema.parse({ schemaVersion: BASELINE_SCHEMA_VERSION, key, entries }), null, 2)}\n`);
+      await writeFileAtomically(
+        path,
+        `${JSON.stringify(baselineFileSchema.parse({ schemaVersion: BASELINE_SCHEMA_VERSION, key, entries }), null, 2)}\n`,
+      );
       outcomes.push({ dataset: dataset.label, path, entries: entries.length });
     } finally {
       await release();
@@ -191,7 +263,11 @@ export interface Drift {
 }
 
 /** Compares each dataset's decoder/libdeflate ratio with the stored baseline of the same key. */
-export async function compareWithBaselines(results: BenchResults, dir: string, thresholds: Readonly<Record<string, { threshold: number; source: string }>>): Promise<Drift[]> {
+export async function compareWithBaselines(
+  results: BenchResults,
+  dir: string,
+  thresholds: Readonly<Record<string, { threshold: number; source: string }>>,
+): Promise<Drift[]> {
   await refuseNonFolder(dir, 'compare', '--baselines');
   const drifts: Drift[] = [];
   for (const dataset of results.datasets) {
@@ -199,27 +275,60 @@ export async function compareWithBaselines(results: BenchResults, dir: string, t
     const fileName = baselineFileName(key);
     const stored = await readBaselineFile(join(dir, fileName));
     if (stored && keyHash(stored.key) !== keyHash(key)) {
-      throw new LabError('compare', `${join(dir, fileName)} holds a baseline for a different key.`, 'restore it from git history.');
+      throw new LabError(
+        'compare',
+        `${join(dir, fileName)} holds a baseline for a different key.`,
+        'restore it from git history.',
+      );
     }
     const comparison = dataset.headVsLibdeflate;
-    const careless = [results.head.name, results.libdeflate.name].filter((name) => notComparableContenders(results).has(name));
+    const careless = [results.head.name, results.libdeflate.name].filter((name) =>
+      notComparableContenders(results).has(name),
+    );
     if (comparison && careless.length) {
       const why = careless.map((name) => `${name} ${notComparableContenders(results).get(name)}`).join('; ');
-      drifts.push({ dataset: dataset.label, baseline: stored?.entries.at(-1) ?? null, current: null, verdict: null, note: `not comparable: ${why}` });
+      drifts.push({
+        dataset: dataset.label,
+        baseline: stored?.entries.at(-1) ?? null,
+        current: null,
+        verdict: null,
+        note: `not comparable: ${why}`,
+      });
       continue;
     }
     if (!comparison) {
-      drifts.push({ dataset: dataset.label, baseline: stored?.entries.at(-1) ?? null, current: null, verdict: null, note: 'no ratio in these results (a contender failed)' });
+      drifts.push({
+        dataset: dataset.label,
+        baseline: stored?.entries.at(-1) ?? null,
+        current: null,
+        verdict: null,
+        note: 'no ratio in these results (a contender failed)',
+      });
       continue;
     }
     if (!stored) {
-      drifts.push({ dataset: dataset.label, baseline: null, current: comparison.interval.estimate, verdict: null, note: `no baseline for this key (${key.cpuModel}, ${key.os}/${key.arch}, libdeflate ${key.libdeflateVersion}, ${key.toolchain}, dataset ${key.compressedSha256.slice(0, 12)})` });
+      drifts.push({
+        dataset: dataset.label,
+        baseline: null,
+        current: comparison.interval.estimate,
+        verdict: null,
+        note: `no baseline for this key (${key.cpuModel}, ${key.os}/${key.arch}, libdeflate ${key.libdeflateVersion}, ${key.toolchain}, dataset ${key.compressedSha256.slice(0, 12)})`,
+      });
       continue;
     }
     const baseline = stored.entries.at(-1)!;
-    const interval = clusteredMedianRatioInterval(comparison.cycleRatios, baseline.cycleRatios, { confidence: results.settings.verdictConfidence, seed: parseInt(key.compressedSha256.slice(0, 8), 16) });
+    const interval = clusteredMedianRatioInterval(comparison.cycleRatios, baseline.cycleRatios, {
+      confidence: results.settings.verdictConfidence,
+      seed: parseInt(key.compressedSha256.slice(0, 8), 16),
+    });
     const threshold = thresholds[dataset.label] ?? { threshold: 0, source: 'none: this machine is not calibrated' };
-    drifts.push({ dataset: dataset.label, baseline, current: comparison.interval.estimate, verdict: decideVerdict(interval, threshold.threshold, threshold.source), note: `baseline of ${baseline.recordedAt.slice(0, 10)} (${stored.entries.length} stored)` });
+    drifts.push({
+      dataset: dataset.label,
+      baseline,
+      current: comparison.interval.estimate,
+      verdict: decideVerdict(interval, threshold.threshold, threshold.source),
+      note: `baseline of ${baseline.recordedAt.slice(0, 10)} (${stored.entries.length} stored)`,
+    });
   }
   return drifts;
 }

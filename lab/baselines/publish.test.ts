@@ -27,8 +27,20 @@ describe('baseline publish', () => {
   it('keeps both of two concurrent updates of the same baseline file (the later one is replayed on top)', async () => {
     const [a, b] = [await clone('a'), await clone('b')];
     const outcomes = await Promise.all([
-      publishBaselines({ results: sampleResults({ createdAt: '2026-11-25T10:00:00.000Z' }), resultsSha256: '1'.repeat(64), repoDir: a, message: 'update a', pushDirectly: true }),
-      publishBaselines({ results: sampleResults({ createdAt: '2026-11-25T11:00:00.000Z' }), resultsSha256: '2'.repeat(64), repoDir: b, message: 'update b', pushDirectly: true }),
+      publishBaselines({
+        results: sampleResults({ createdAt: '2026-11-25T10:00:00.000Z' }),
+        resultsSha256: '1'.repeat(64),
+        repoDir: a,
+        message: 'update a',
+        pushDirectly: true,
+      }),
+      publishBaselines({
+        results: sampleResults({ createdAt: '2026-11-25T11:00:00.000Z' }),
+        resultsSha256: '2'.repeat(64),
+        repoDir: b,
+        message: 'update b',
+        pushDirectly: true,
+      }),
     ]);
     assert.equal(outcomes.length, 2);
     const check = await clone('check');
@@ -36,7 +48,13 @@ describe('baseline publish', () => {
     const stored = parseBaseline(JSON.parse(await readFile(join(check, 'baselines', file!), 'utf8')), file!);
     assert.deepEqual(stored.entries.map((entry) => entry.resultsSha256[0]).sort(), ['1', '2']);
     const log = await simpleGit(check).log();
-    assert.deepEqual(log.all.map((commit) => commit.message).slice(0, 2).sort(), ['update a', 'update b']);
+    assert.deepEqual(
+      log.all
+        .map((commit) => commit.message)
+        .slice(0, 2)
+        .sort(),
+      ['update a', 'update b'],
+    );
   });
 
   it('pushes a branch and opens a pull request', async () => {
@@ -44,9 +62,20 @@ describe('baseline publish', () => {
     const api = await github.start();
     try {
       const dir = await clone('pr');
-      const outcome = await publishBaselines({ results: sampleResults({ createdAt: '2026-11-26T10:00:00.000Z' }), resultsSha256: '3'.repeat(64), repoDir: dir, message: 'Baselines for main', pushDirectly: false, githubRepository: 'owner/perf-lab', token: 'ghs_test', apiUrl: api });
+      const outcome = await publishBaselines({
+        results: sampleResults({ createdAt: '2026-11-26T10:00:00.000Z' }),
+        resultsSha256: '3'.repeat(64),
+        repoDir: dir,
+        message: 'Baselines for main',
+        pushDirectly: false,
+        githubRepository: 'owner/perf-lab',
+        token: 'ghs_test',
+        apiUrl: api,
+      });
       assert.match(outcome.branch, /^perf-lab\/baselines-20261126100000-33333333$/);
-      assert.deepEqual(github.pullRequestsCreated, [{ head: outcome.branch, base: 'main', title: 'Baselines for main' }]);
+      assert.deepEqual(github.pullRequestsCreated, [
+        { head: outcome.branch, base: 'main', title: 'Baselines for main' },
+      ]);
       const branches = await simpleGit(remote).raw(['branch', '--list']);
       assert.match(branches, /perf-lab\/baselines-20261126100000-33333333/);
     } finally {
@@ -57,7 +86,16 @@ describe('baseline publish', () => {
   it('refuses stand-in results before touching git', async () => {
     const dir = await clone('standin');
     const before = (await simpleGit(dir).log()).total;
-    await assert.rejects(publishBaselines({ results: sampleResults({ standIn: true }), resultsSha256: '4'.repeat(64), repoDir: dir, message: 'x', pushDirectly: true }), /is a stand-in/);
+    await assert.rejects(
+      publishBaselines({
+        results: sampleResults({ standIn: true }),
+        resultsSha256: '4'.repeat(64),
+        repoDir: dir,
+        message: 'x',
+        pushDirectly: true,
+      }),
+      /is a stand-in/,
+    );
     assert.equal((await simpleGit(dir).log()).total, before);
     assert.equal((await simpleGit(dir).status()).isClean(), true);
   });

@@ -34,7 +34,9 @@ export interface PublishOutcome {
  * publishChanges (the update is replayed on top), so no write is lost.
  */
 export async function publishBaselines(options: PublishOptions): Promise<PublishOutcome> {
-  const newBranch = options.pushDirectly ? undefined : `perf-lab/baselines-${options.results.createdAt.replace(/[^0-9]/g, '').slice(0, 14)}-${options.resultsSha256.slice(0, 8)}`;
+  const newBranch = options.pushDirectly
+    ? undefined
+    : `perf-lab/baselines-${options.results.createdAt.replace(/[^0-9]/g, '').slice(0, 14)}-${options.resultsSha256.slice(0, 8)}`;
   const published = await publishChanges({
     repoDir: options.repoDir,
     paths: ['baselines'],
@@ -49,16 +51,31 @@ export async function publishBaselines(options: PublishOptions): Promise<Publish
   });
   if (!published.commit) {
     info('baseline publish: nothing to publish (these results are already stored)');
-    return { branch: published.branch, commit: (await simpleGit(options.repoDir).revparse(['HEAD'])).trim(), attempts: published.attempts };
+    return {
+      branch: published.branch,
+      commit: (await simpleGit(options.repoDir).revparse(['HEAD'])).trim(),
+      attempts: published.attempts,
+    };
   }
   let pullRequestUrl: string | undefined;
   if (newBranch && options.githubRepository && options.token) {
     const [owner, repo] = options.githubRepository.split('/');
     const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, onWarning: warn });
     const pull = await client.rest.pulls
-      .create({ owner: owner!, repo: repo!, head: newBranch, base: published.upstream, title: options.message, body: 'Baselines measured by the perf-baseline workflow (perf-lab baseline publish).' })
+      .create({
+        owner: owner!,
+        repo: repo!,
+        head: newBranch,
+        base: published.upstream,
+        title: options.message,
+        body: 'Baselines measured by the perf-baseline workflow (perf-lab baseline publish).',
+      })
       .catch((error: unknown) => {
-        throw apiError('baseline publish', `opening a pull request from ${newBranch} in ${options.githubRepository}`, error);
+        throw apiError(
+          'baseline publish',
+          `opening a pull request from ${newBranch} in ${options.githubRepository}`,
+          error,
+        );
       });
     pullRequestUrl = pull.data.html_url;
   }

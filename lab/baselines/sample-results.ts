@@ -3,7 +3,9 @@ import { clusteredMedianInterval } from '../stats/index.js';
 
 // Test support: a small, valid results file (one real-shaped SILESIA dataset) for baseline tests.
 /** A valid results file with one dataset whose cycle ratios are `ratios` (3 batches). */
-export function sampleResults(options: { ratioScale?: number; ok?: boolean; standIn?: boolean; createdAt?: string; cpuModel?: string } = {}): BenchResults {
+export function sampleResults(
+  options: { ratioScale?: number; ok?: boolean; standIn?: boolean; createdAt?: string; cpuModel?: string } = {},
+): BenchResults {
   const scale = options.ratioScale ?? 1;
   const cycleRatios = [
     [0.52, 0.53, 0.51, 0.52],
@@ -14,12 +16,41 @@ export function sampleResults(options: { ratioScale?: number; ok?: boolean; stan
   return {
     schemaVersion: 2,
     createdAt: options.createdAt ?? '2026-11-25T10:00:00.000Z',
-    machine: { os: 'darwin', osRelease: '23.6.0', arch: 'arm64', cpuModel: options.cpuModel ?? 'Apple M1 (Virtual)', logicalCpus: 3 },
+    machine: {
+      os: 'darwin',
+      osRelease: '23.6.0',
+      arch: 'arm64',
+      cpuModel: options.cpuModel ?? 'Apple M1 (Virtual)',
+      logicalCpus: 3,
+    },
     mode: 'in-process',
-    libdeflate: { name: 'libdeflate-1.24', version: '1.24', source: 'git', buildSystem: 'cmake', compiler: 'Apple clang 15', cflags: '-O3' },
-    head: { name: 'gzippy', adapter: 'cabi', description: 'git', rustc: 'rustc 1.95.0', llvm: '22.1.2', compiler: null },
+    libdeflate: {
+      name: 'libdeflate-1.24',
+      version: '1.24',
+      source: 'git',
+      buildSystem: 'cmake',
+      compiler: 'Apple clang 15',
+      cflags: '-O3',
+    },
+    head: {
+      name: 'gzippy',
+      adapter: 'cabi',
+      description: 'git',
+      rustc: 'rustc 1.95.0',
+      llvm: '22.1.2',
+      compiler: null,
+    },
     base: null,
-    settings: { roundsPerBatch: 8, warmupRounds: 2, timeoutMs: 1000, minBatches: 3, maxBatches: 3, targetHalfWidth: 0.005, budgetSeconds: 60, verdictConfidence: 0.99 },
+    settings: {
+      roundsPerBatch: 8,
+      warmupRounds: 2,
+      timeoutMs: 1000,
+      minBatches: 3,
+      maxBatches: 3,
+      targetHalfWidth: 0.005,
+      budgetSeconds: 60,
+      verdictConfidence: 0.99,
+    },
     datasets: [
       {
         name: 'silesia',
@@ -51,4 +82,3 @@ export function sampleResults(options: { ratioScale?: number; ok?: boolean; stan
     ok: options.ok ?? true,
   };
 }
-

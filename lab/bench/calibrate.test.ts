@@ -3,7 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { calibrationFor, calibrationPath, findCalibration, runnerClass, saveCalibration, type CalibratedDataset } from './calibrate.js';
+import {
+  calibrationFor,
+  calibrationPath,
+  findCalibration,
+  runnerClass,
+  saveCalibration,
+  type CalibratedDataset,
+} from './calibrate.js';
 
 const sha = 'a'.repeat(64);
 const entry: CalibratedDataset = {
@@ -13,7 +20,15 @@ const entry: CalibratedDataset = {
   batchLogScale: 0.01,
   df: 23,
   subjects: { libdeflate: { batchLogScale: 0.01, df: 23, batches: 40 } },
-  simulation: { checks: 10, noChangeRate: 1, falsePositiveRate: 0, coverage: 1, meanBatches: 10, meanMargin: 0.01, minimumDetectableEffect: 0.02 },
+  simulation: {
+    checks: 10,
+    noChangeRate: 1,
+    falsePositiveRate: 0,
+    coverage: 1,
+    meanBatches: 10,
+    meanMargin: 0.01,
+    minimumDetectableEffect: 0.02,
+  },
 };
 let work: string;
 before(async () => {
@@ -41,11 +56,30 @@ describe('stored calibrations', () => {
     const calibration = await saveCalibration('LOGS', entry, calibrationPath(dir));
     const used = calibrationFor(calibration, { label: 'LOGS', compressedSha256: sha }, { rounds: 24, warmupRounds: 3 });
     assert.ok('batchLogScale' in used && used.df === 23);
-    assert.match('source' in used ? used.source : '', /^A\/A calibration of \d{4}-\d\d-\d\d on .+, 24 rounds a batch \(libdeflate\)$/);
-    assert.deepEqual(calibrationFor(calibration, { label: 'LOGS', compressedSha256: 'b'.repeat(64) }, { rounds: 24, warmupRounds: 3 }), { missing: 'the calibration of LOGS was made on other data' });
-    assert.deepEqual(calibrationFor(calibration, { label: 'LOGS', compressedSha256: sha }, { rounds: 8, warmupRounds: 3 }), { missing: 'the calibration of LOGS was made with 24 rounds a batch, this run uses 8' });
-    assert.match((calibrationFor(calibration, { label: 'SILESIA', compressedSha256: sha }, { rounds: 24, warmupRounds: 3 }) as { missing: string }).missing, /has no SILESIA/);
-    assert.deepEqual(calibrationFor(undefined, { label: 'LOGS', compressedSha256: sha }, { rounds: 24, warmupRounds: 3 }), { missing: 'no calibration on this machine' });
+    assert.match(
+      'source' in used ? used.source : '',
+      /^A\/A calibration of \d{4}-\d\d-\d\d on .+, 24 rounds a batch \(libdeflate\)$/,
+    );
+    assert.deepEqual(
+      calibrationFor(calibration, { label: 'LOGS', compressedSha256: 'b'.repeat(64) }, { rounds: 24, warmupRounds: 3 }),
+      { missing: 'the calibration of LOGS was made on other data' },
+    );
+    assert.deepEqual(
+      calibrationFor(calibration, { label: 'LOGS', compressedSha256: sha }, { rounds: 8, warmupRounds: 3 }),
+      { missing: 'the calibration of LOGS was made with 24 rounds a batch, this run uses 8' },
+    );
+    assert.match(
+      (
+        calibrationFor(calibration, { label: 'SILESIA', compressedSha256: sha }, { rounds: 24, warmupRounds: 3 }) as {
+          missing: string;
+        }
+      ).missing,
+      /has no SILESIA/,
+    );
+    assert.deepEqual(
+      calibrationFor(undefined, { label: 'LOGS', compressedSha256: sha }, { rounds: 24, warmupRounds: 3 }),
+      { missing: 'no calibration on this machine' },
+    );
   });
 
   it('refuses a damaged or outdated file instead of treating it as absent silently', async () => {

@@ -26,7 +26,14 @@ const calibratedDatasetSchema = z.object({
   /** Degrees of freedom of that scale's estimate. */
   df: z.number().int().positive(),
   /** Per calibrated subject (libdeflate, head, base: A/A of that build): its batch noise scale. */
-  subjects: z.record(z.string(), z.object({ batchLogScale: z.number().positive(), df: z.number().int().positive(), batches: z.number().int().positive() })),
+  subjects: z.record(
+    z.string(),
+    z.object({
+      batchLogScale: z.number().positive(),
+      df: z.number().int().positive(),
+      batches: z.number().int().positive(),
+    }),
+  ),
   /** Replayed through the sampling plan on the recorded noise: what a PR check on this machine would say. */
   simulation: z.object({
     checks: z.number().int().positive(),
@@ -44,7 +51,12 @@ export const calibrationSchema = z.object({
   schemaVersion: z.literal(2),
   calibratedAt: z.string(),
   /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
-  machine: z.object({ os: z.string(), arch: z.string(), cpuModel: z.string(), image: z.string().nullable().optional() }),
+  machine: z.object({
+    os: z.string(),
+    arch: z.string(),
+    cpuModel: z.string(),
+    image: z.string().nullable().optional(),
+  }),
   datasets: z.record(z.string(), calibratedDatasetSchema),
 });
 export type Calibration = z.infer<typeof calibrationSchema>;
@@ -57,8 +69,12 @@ export type CalibratedDataset = z.infer<typeof calibratedDatasetSchema>;
  */
 export function runnerClass(): { os: string; arch: string; cpuModel: string; image: string | null; slug: string } {
   const machine = machineInfo();
-  const image = process.env.ImageOS ? `${process.env.ImageOS}${process.env.ImageVersion ? ` ${process.env.ImageVersion}` : ''}` : null;
-  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}-${process.env.ImageOS ?? 'local'}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const image = process.env.ImageOS
+    ? `${process.env.ImageOS}${process.env.ImageVersion ? ` ${process.env.ImageVersion}` : ''}`
+    : null;
+  const slug = `${machine.os}-${machine.arch}-${machine.cpuModel}-${process.env.ImageOS ?? 'local'}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-');
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 
@@ -91,13 +107,18 @@ export async function readCalibration(path = calibrationPath()): Promise<Calibra
   try {
     json = await readJsonFile(path, 'calibration', 'run `perf-lab calibrate` again.');
   } catch (error) {
-    warn(`calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
+    warn(
+      `calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`,
+    );
     return undefined;
   }
   const parsed = calibrationSchema.safeParse(json);
   if (!parsed.success) {
     const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-    const why = version === 1 ? 'was written before equivalence margins (schema 1)' : `is invalid: ${describeIssues(parsed.error)}`;
+    const why =
+      version === 1
+        ? 'was written before equivalence margins (schema 1)'
+        : `is invalid: ${describeIssues(parsed.error)}`;
     warn(`calibration ${path} ${why}; verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return undefined;
   }
@@ -113,9 +134,12 @@ export function calibrationFor(
   if (!calibration) return { missing: 'no calibration on this machine' };
   const entry = calibration.datasets[dataset.label];
   if (!entry) return { missing: `the calibration of ${calibration.calibratedAt.slice(0, 10)} has no ${dataset.label}` };
-  if (entry.compressedSha256 !== dataset.compressedSha256) return { missing: `the calibration of ${dataset.label} was made on other data` };
+  if (entry.compressedSha256 !== dataset.compressedSha256)
+    return { missing: `the calibration of ${dataset.label} was made on other data` };
   if (entry.rounds !== batch.rounds || entry.warmupRounds !== batch.warmupRounds) {
-    return { missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}` };
+    return {
+      missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}`,
+    };
   }
   const subjects = Object.keys(entry.subjects).join(', ');
   const runner = `${calibration.machine.cpuModel}${calibration.machine.image ? `, ${calibration.machine.image}` : ''}`;
@@ -134,7 +158,13 @@ export interface CalibrationSubject {
 }
 
 /** Records A/A/A batches: one build in three worker processes, fresh processes each batch. */
-export async function recordNoiseTraces(subject: CalibrationSubject, settings: BenchConfig['bench'], datasetsDir: string, entry: DatasetEntry, batches: number): Promise<NoiseTraces> {
+export async function recordNoiseTraces(
+  subject: CalibrationSubject,
+  settings: BenchConfig['bench'],
+  datasetsDir: string,
+  entry: DatasetEntry,
+  batches: number,
+): Promise<NoiseTraces> {
   await verifyDatasetFiles(datasetsDir, entry);
   const names = ['aa-1', 'aa-2', 'aa-3'] as const;
   const machine = machineInfo();
@@ -167,7 +197,12 @@ export async function recordNoiseTraces(subject: CalibrationSubject, settings: B
     const failure = [...outcome.failures].map(([name, reason]) => `${name}: ${reason}`).join('; ');
     if (failure) {
       progress.done('failed');
-      throw new LabError(`calibrate ${entry.label}`, `${subject.name} failed in an A/A/A batch: ${failure}`, 'fix the contender (it must decode every sample correctly) before calibrating on it.', 3);
+      throw new LabError(
+        `calibrate ${entry.label}`,
+        `${subject.name} failed in an A/A/A batch: ${failure}`,
+        'fix the contender (it must decode every sample correctly) before calibrating on it.',
+        3,
+      );
     }
     traces.batches.push({
       wallSeconds: (performance.now() - started) / 1000,
@@ -189,7 +224,9 @@ export function batchLogScaleFromTraces(traces: NoiseTraces): { batchLogScale: n
     [0, 2],
     [1, 2],
   ].map(([a, b]) => {
-    const clusters = traces.batches.map((batch) => cycleRatios(pairedSpeedRatios(new Map(batch.samples[a!]!), new Map(batch.samples[b!]!)), 3));
+    const clusters = traces.batches.map((batch) =>
+      cycleRatios(pairedSpeedRatios(new Map(batch.samples[a!]!), new Map(batch.samples[b!]!)), 3),
+    );
     return batchLogScale(clusters) ** 2;
   });
   // The three pairs share processes, so they count as one estimate's degrees of freedom (Yuen's h − 1).
@@ -211,14 +248,31 @@ export async function calibrateFromTraces(
 ): Promise<CalibratedDataset> {
   const perSubject = [...subjects].map(([name, traces]) => ({ name, traces, ...batchLogScaleFromTraces(traces) }));
   if (perSubject.length === 0) throw new Error('calibrateFromTraces needs at least one subject');
-  const noisiest = perSubject.reduce((worst, subject) => (subject.batchLogScale > worst.batchLogScale ? subject : worst));
+  const noisiest = perSubject.reduce((worst, subject) =>
+    subject.batchLogScale > worst.batchLogScale ? subject : worst,
+  );
   const traces = noisiest.traces;
-  const calibrated = { ...policy, calibration: { batchLogScale: noisiest.batchLogScale, df: noisiest.df, source: 'calibration' } };
+  const calibrated = {
+    ...policy,
+    calibration: { batchLogScale: noisiest.batchLogScale, df: noisiest.df, source: 'calibration' },
+  };
   const all = traces.batches.map((_, index) => index);
-  const aa = await simulateChecks(traces, checks, { plan, policy: calibrated, headSlowdown: 1, batchIndexes: all, seed: 7 });
+  const aa = await simulateChecks(traces, checks, {
+    plan,
+    policy: calibrated,
+    headSlowdown: 1,
+    batchIndexes: all,
+    seed: 7,
+  });
   let minimumDetectableEffect: number | null = null;
   for (const effect of [0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1]) {
-    const power = await simulateChecks(traces, Math.round(checks / 2), { plan, policy: calibrated, headSlowdown: 1 + effect, batchIndexes: all, seed: 11 });
+    const power = await simulateChecks(traces, Math.round(checks / 2), {
+      plan,
+      policy: calibrated,
+      headSlowdown: 1 + effect,
+      batchIndexes: all,
+      seed: 11,
+    });
     if (power.regressionRate >= 0.95) {
       minimumDetectableEffect = effect;
       break;
@@ -231,7 +285,10 @@ export async function calibrateFromTraces(
     batchLogScale: noisiest.batchLogScale,
     df: noisiest.df,
     subjects: Object.fromEntries(
-      perSubject.map((subject) => [subject.name, { batchLogScale: subject.batchLogScale, df: subject.df, batches: subject.traces.batches.length }]),
+      perSubject.map((subject) => [
+        subject.name,
+        { batchLogScale: subject.batchLogScale, df: subject.df, batches: subject.traces.batches.length },
+      ]),
     ),
     simulation: {
       checks,
@@ -245,7 +302,11 @@ export async function calibrateFromTraces(
   };
 }
 
-export async function saveCalibration(label: string, entry: CalibratedDataset, path = calibrationPath()): Promise<Calibration> {
+export async function saveCalibration(
+  label: string,
+  entry: CalibratedDataset,
+  path = calibrationPath(),
+): Promise<Calibration> {
   const existing = await readCalibration(path);
   const runner = runnerClass();
   const calibration: Calibration = {
@@ -262,7 +323,9 @@ export async function saveCalibration(label: string, entry: CalibratedDataset, p
 /** One line a dataset for the `calibrate` command. */
 export function calibrationSummary(label: string, entry: CalibratedDataset): string {
   const pct = (value: number, digits = 1) => `${(value * 100).toFixed(digits)}%`;
-  const subjects = Object.entries(entry.subjects).map(([name, subject]) => `${name} ${pct(subject.batchLogScale, 2)}`).join(', ');
+  const subjects = Object.entries(entry.subjects)
+    .map(([name, subject]) => `${name} ${pct(subject.batchLogScale, 2)}`)
+    .join(', ');
   const sim = entry.simulation;
   const mde = sim.minimumDetectableEffect === null ? 'above 10%' : pct(sim.minimumDetectableEffect);
   return (
@@ -276,12 +339,17 @@ export function calibrationSummary(label: string, entry: CalibratedDataset): str
  * Thresholds for baseline drift (two separate runs): the margin a PR check on
  * this machine typically resolves, from the calibration's simulation.
  */
-export function driftThresholds(calibration: Calibration | undefined): Record<string, { threshold: number; source: string }> {
+export function driftThresholds(
+  calibration: Calibration | undefined,
+): Record<string, { threshold: number; source: string }> {
   if (!calibration) return {};
   return Object.fromEntries(
     Object.entries(calibration.datasets).map(([label, entry]) => [
       label,
-      { threshold: entry.simulation.meanMargin, source: `mean margin of the A/A calibration of ${calibration.calibratedAt.slice(0, 10)}` },
+      {
+        threshold: entry.simulation.meanMargin,
+        source: `mean margin of the A/A calibration of ${calibration.calibratedAt.slice(0, 10)}`,
+      },
     ]),
   );
 }

@@ -62,7 +62,12 @@ export const benchConfigSchema = z
         maximumMargin: z.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
         /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
         // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
-        memoryLimitMb: z.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
+        memoryLimitMb: z
+          .number()
+          .int()
+          .nonnegative()
+          .max(16 * 1024 * 1024)
+          .default(samplingDefaults.memoryLimitMb),
         /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
         compareAcrossThreads: z.boolean().default(samplingDefaults.compareAcrossThreads),
       })
@@ -70,8 +75,14 @@ export const benchConfigSchema = z
       .default(samplingDefaults),
   })
   .strict()
-  .refine((config) => !config.base || config.base.name !== config.decoder.name, { message: 'base.name must differ from decoder.name', path: ['base', 'name'] })
-  .refine((config) => config.bench.minBatches <= config.bench.maxBatches, { message: 'minBatches must not exceed maxBatches', path: ['bench', 'minBatches'] });
+  .refine((config) => !config.base || config.base.name !== config.decoder.name, {
+    message: 'base.name must differ from decoder.name',
+    path: ['base', 'name'],
+  })
+  .refine((config) => config.bench.minBatches <= config.bench.maxBatches, {
+    message: 'minBatches must not exceed maxBatches',
+    path: ['bench', 'minBatches'],
+  });
 export type BenchConfig = z.infer<typeof benchConfigSchema>;
 
 type LibdeflateSourceConfig = BenchConfig['libdeflate']['source'];
@@ -81,7 +92,8 @@ type DecoderConfig = BenchConfig['decoder'];
 function resolvePaths(config: BenchConfig, baseDir: string): BenchConfig {
   const fixSource = (source: LibdeflateSourceConfig): LibdeflateSourceConfig => {
     if (source.kind === 'path') return { ...source, path: resolve(baseDir, source.path) };
-    if (source.kind === 'tarball' && !/^https?:\/\//.test(source.location)) return { ...source, location: resolve(baseDir, source.location) };
+    if (source.kind === 'tarball' && !/^https?:\/\//.test(source.location))
+      return { ...source, location: resolve(baseDir, source.location) };
     return source;
   };
   const fixDecoder = (decoder: DecoderConfig): DecoderConfig =>
@@ -101,7 +113,11 @@ function resolvePaths(config: BenchConfig, baseDir: string): BenchConfig {
 export function parseBenchConfig(json: unknown, source: string, baseDir: string): BenchConfig {
   const parsed = benchConfigSchema.safeParse(json);
   if (!parsed.success) {
-    throw new LabError('bench: config', `${source} is invalid: ${describeIssues(parsed.error)}.`, 'fix the named field(s); see the README section "Config file" for the format.');
+    throw new LabError(
+      'bench: config',
+      `${source} is invalid: ${describeIssues(parsed.error)}.`,
+      'fix the named field(s); see the README section "Config file" for the format.',
+    );
   }
   return resolvePaths(parsed.data, baseDir);
 }
@@ -113,6 +129,10 @@ export function parseBenchConfig(json: unknown, source: string, baseDir: string)
  */
 export async function loadBenchConfig(path: string, repositoryRoot?: string): Promise<BenchConfig> {
   const absolute = repositoryRoot ? resolve(repositoryRoot, path) : resolve(path);
-  const json = await readJsonFile(absolute, 'bench: config', 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
+  const json = await readJsonFile(
+    absolute,
+    'bench: config',
+    'pass an existing bench config (JSON) with --config; see the README section "Config file".',
+  );
   return parseBenchConfig(json, absolute, repositoryRoot ? resolve(repositoryRoot) : dirname(absolute));
 }

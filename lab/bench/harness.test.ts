@@ -33,13 +33,31 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const reference = (): HarnessContender => ({ name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath });
+const reference = (): HarnessContender => ({
+  name: 'libdeflate',
+  kind: 'libdeflate',
+  library: libdeflate.sharedLibraryPath,
+});
 const run = (contenders: HarnessContender[], overrides: { timeoutMs?: number; rounds?: number } = {}) =>
-  runHarness({ compressedPath, expectedPath, contenders, rounds: overrides.rounds ?? 4, warmupRounds: 1, timeoutMs: overrides.timeoutMs ?? 20_000, maxSeconds: 0 });
+  runHarness({
+    compressedPath,
+    expectedPath,
+    contenders,
+    rounds: overrides.rounds ?? 4,
+    warmupRounds: 1,
+    timeoutMs: overrides.timeoutMs ?? 20_000,
+    maxSeconds: 0,
+  });
 
 describe('native harness', () => {
   it('times verified decodes of every contender in interleaved rounds', async () => {
-    const outcome = await run([reference(), { name: 'libdeflate-cli', kind: 'cli', argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath] }], { rounds: 5 });
+    const outcome = await run(
+      [
+        reference(),
+        { name: 'libdeflate-cli', kind: 'cli', argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath] },
+      ],
+      { rounds: 5 },
+    );
     assert.equal(outcome.failures.size, 0);
     assert.equal(outcome.rounds, 5);
     for (const name of ['libdeflate', 'libdeflate-cli']) {
@@ -51,9 +69,21 @@ describe('native harness', () => {
 
   const misbehaviours: ReadonlyArray<{ mode: keyof typeof BAD_MODES; does: string; reported: RegExp }> = [
     { mode: 'crash', does: 'crashes', reported: /crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)/ },
-    { mode: 'silent', does: 'claims success but writes nothing', reported: /wrong bytes: first difference at offset 0/ },
-    { mode: 'overrun', does: 'writes just past its buffer', reported: /wrote past the end of its output buffer \(canary at \+0 overwritten\)/ },
-    { mode: 'guard', does: 'runs into the guard page', reported: /crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)/ },
+    {
+      mode: 'silent',
+      does: 'claims success but writes nothing',
+      reported: /wrong bytes: first difference at offset 0/,
+    },
+    {
+      mode: 'overrun',
+      does: 'writes just past its buffer',
+      reported: /wrote past the end of its output buffer \(canary at \+0 overwritten\)/,
+    },
+    {
+      mode: 'guard',
+      does: 'runs into the guard page',
+      reported: /crashed: killed by signal \d+ \((Segmentation fault|Bus error)\)/,
+    },
     { mode: 'short', does: 'reports a short length', reported: /wrong length: produced \d+ bytes, expected \d+/ },
     { mode: 'error', does: 'returns an error code', reported: /perf_lab_gzip_decompress returned error code 7/ },
   ];
@@ -67,26 +97,51 @@ describe('native harness', () => {
     });
   }
 
-  it('receives a CLI decoder\'s output through a RAM-backed file where there is one, and leaves no file behind', async (t) => {
+  it("receives a CLI decoder's output through a RAM-backed file where there is one, and leaves no file behind", async (t) => {
     const output = await cliOutputPath();
     if (!output.dir) {
       t.skip(`no RAM-backed folder here (output via ${output.via}, tested above)`);
       return;
     }
     const before = new Set(await readdir(output.dir));
-    const cli = (name: string): HarnessContender => ({ name, kind: 'cli', argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath] });
-    const outcome = await runHarness({ compressedPath, expectedPath, contenders: [cli('through-file'), reference()], rounds: 3, warmupRounds: 0, timeoutMs: 20_000, maxSeconds: 0, cliOutputDir: output.dir });
+    const cli = (name: string): HarnessContender => ({
+      name,
+      kind: 'cli',
+      argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath],
+    });
+    const outcome = await runHarness({
+      compressedPath,
+      expectedPath,
+      contenders: [cli('through-file'), reference()],
+      rounds: 3,
+      warmupRounds: 0,
+      timeoutMs: 20_000,
+      maxSeconds: 0,
+      cliOutputDir: output.dir,
+    });
     assert.equal(outcome.failures.size, 0, JSON.stringify([...outcome.failures]));
     assert.equal(outcome.samplesNs.get('through-file')!.size, 3);
     const left = (await readdir(output.dir)).filter((name) => !before.has(name) && name.startsWith('perf-lab-out-'));
     assert.deepEqual(left, []);
     // A wrong output through the file is still caught.
-    const wrong = await runHarness({ compressedPath, expectedPath, contenders: [{ name: 'cat', kind: 'cli', argv: ['cat', compressedPath] }], rounds: 1, warmupRounds: 0, timeoutMs: 20_000, maxSeconds: 0, cliOutputDir: output.dir });
+    const wrong = await runHarness({
+      compressedPath,
+      expectedPath,
+      contenders: [{ name: 'cat', kind: 'cli', argv: ['cat', compressedPath] }],
+      rounds: 1,
+      warmupRounds: 0,
+      timeoutMs: 20_000,
+      maxSeconds: 0,
+      cliOutputDir: output.dir,
+    });
     assert.match(wrong.failures.get('cat')!, /^wrong length: produced \d+ bytes/);
   });
 
   it('kills a hanging decoder after the timeout and reports it', async () => {
-    const outcome = await run([{ name: 'hang', kind: 'cabi', library: badLibraries.hang! }, reference()], { timeoutMs: 1500, rounds: 2 });
+    const outcome = await run([{ name: 'hang', kind: 'cabi', library: badLibraries.hang! }, reference()], {
+      timeoutMs: 1500,
+      rounds: 2,
+    });
     assert.match(outcome.failures.get('hang') ?? '', /timeout: no result within 1500 ms/);
     assert.equal(outcome.samplesNs.get('libdeflate')!.size, 2);
   });
@@ -97,12 +152,21 @@ describe('native harness', () => {
   });
 
   it('refuses a CLI program that does not exist as a setup error naming it, before anything runs', async () => {
-    await assert.rejects(run([{ name: 'ghost', kind: 'cli', argv: ['/nonexistent/gzippy', '-d'] }, reference()]), (error: Error & { exitCode?: number }) => {
-      assert.match(error.message, /^ghost: the program "\/nonexistent\/gzippy" does not exist or is not executable\.$/);
-      assert.equal(error.exitCode, 1);
-      return true;
-    });
-    await assert.rejects(run([{ name: 'ghost', kind: 'cli', argv: ['perf-lab-no-such-program'] }, reference()]), /"perf-lab-no-such-program" does not exist or is not executable \(searched PATH\)/);
+    await assert.rejects(
+      run([{ name: 'ghost', kind: 'cli', argv: ['/nonexistent/gzippy', '-d'] }, reference()]),
+      (error: Error & { exitCode?: number }) => {
+        assert.match(
+          error.message,
+          /^ghost: the program "\/nonexistent\/gzippy" does not exist or is not executable\.$/,
+        );
+        assert.equal(error.exitCode, 1);
+        return true;
+      },
+    );
+    await assert.rejects(
+      run([{ name: 'ghost', kind: 'cli', argv: ['perf-lab-no-such-program'] }, reference()]),
+      /"perf-lab-no-such-program" does not exist or is not executable \(searched PATH\)/,
+    );
   });
 
   it('reports a CLI decoder that exits non-zero', async () => {
@@ -113,12 +177,38 @@ describe('native harness', () => {
 
 describe('harness protocol', () => {
   it('refuses malformed or unknown output lines', () => {
-    assert.throws(() => parseHarnessOutput('{"type":"sample","contender":"a","round":0,"warmup":false,"ns":-5}\n{"type":"done","rounds":1}', ['a']), /unreadable harness output on line 1/);
-    assert.throws(() => parseHarnessOutput('{"type":"sample","contender":"zz","round":0,"warmup":false,"ns":5}\n{"type":"done","rounds":1}', ['a']), /unknown contender "zz"/);
+    assert.throws(
+      () =>
+        parseHarnessOutput(
+          '{"type":"sample","contender":"a","round":0,"warmup":false,"ns":-5}\n{"type":"done","rounds":1}',
+          ['a'],
+        ),
+      /unreadable harness output on line 1/,
+    );
+    assert.throws(
+      () =>
+        parseHarnessOutput(
+          '{"type":"sample","contender":"zz","round":0,"warmup":false,"ns":5}\n{"type":"done","rounds":1}',
+          ['a'],
+        ),
+      /unknown contender "zz"/,
+    );
     assert.throws(() => parseHarnessOutput('{"type":"ready","contender":"a"}', ['a']), /without its closing line/);
   });
 
   it('refuses spec values with line breaks (they would inject spec lines)', () => {
-    assert.throws(() => harnessSpec({ compressedPath: 'a\ncontender x cabi /tmp/evil.so', expectedPath: 'b', contenders: [], rounds: 1, warmupRounds: 0, timeoutMs: 1, maxSeconds: 0 }), /contains a line break/);
+    assert.throws(
+      () =>
+        harnessSpec({
+          compressedPath: 'a\ncontender x cabi /tmp/evil.so',
+          expectedPath: 'b',
+          contenders: [],
+          rounds: 1,
+          warmupRounds: 0,
+          timeoutMs: 1,
+          maxSeconds: 0,
+        }),
+      /contains a line break/,
+    );
   });
 });

@@ -39,7 +39,13 @@ export interface HarnessRun {
 
 const lineSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), contender: z.string() }),
-  z.object({ type: z.literal('sample'), contender: z.string(), round: z.number().int().nonnegative(), warmup: z.boolean(), ns: z.number().int().positive() }),
+  z.object({
+    type: z.literal('sample'),
+    contender: z.string(),
+    round: z.number().int().nonnegative(),
+    warmup: z.boolean(),
+    ns: z.number().int().positive(),
+  }),
   z.object({ type: z.literal('failure'), contender: z.string(), round: z.number().int(), reason: z.string() }),
   z.object({ type: z.literal('done'), rounds: z.number().int().nonnegative() }),
   z.object({ type: z.literal('placement'), pinnedCpu: z.number().int().nonnegative().nullable(), detail: z.string() }),
@@ -80,7 +86,9 @@ async function compileHarness(): Promise<string> {
   const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'harness.c');
   const source = await readFile(sourcePath);
   const compiler = await cCompiler();
-  const key = sha256Hex(`${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}`).slice(0, 24);
+  const key = sha256Hex(
+    `${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}`,
+  ).slice(0, 24);
   const dir = join(cacheRoot(), 'builds', `harness-${key}`);
   const binary = join(dir, 'perf-lab-harness');
   if (await fileExists(join(dir, 'build.json'))) return binary;
@@ -89,7 +97,10 @@ async function compileHarness(): Promise<string> {
   try {
     const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-harness'), sourcePath];
     if (process.platform === 'linux') args.push('-ldl');
-    await run(compiler.command, args, { step: `${step}: compile`, hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).' });
+    await run(compiler.command, args, {
+      step: `${step}: compile`,
+      hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).',
+    });
     await writeFile(join(temp, 'build.json'), `${JSON.stringify({ compiler: compiler.version, key })}\n`);
     await publishBuild(temp, dir);
   } catch (error) {
@@ -102,11 +113,20 @@ async function compileHarness(): Promise<string> {
 export function harnessSpec(request: HarnessRun): string {
   const line = (key: string, value: string | number) => {
     const text = String(value);
-    if (/[\r\n]/.test(text)) throw new LabError(step, `${key} contains a line break: ${JSON.stringify(text)}`, 'rename the file or argument without line breaks.');
+    if (/[\r\n]/.test(text))
+      throw new LabError(
+        step,
+        `${key} contains a line break: ${JSON.stringify(text)}`,
+        'rename the file or argument without line breaks.',
+      );
     return `${key} ${text}\n`;
   };
   let spec = line('compressed', request.compressedPath) + line('expected', request.expectedPath);
-  spec += line('rounds', request.rounds) + line('warmup', request.warmupRounds) + line('timeout-ms', request.timeoutMs) + line('max-seconds', request.maxSeconds);
+  spec +=
+    line('rounds', request.rounds) +
+    line('warmup', request.warmupRounds) +
+    line('timeout-ms', request.timeoutMs) +
+    line('max-seconds', request.maxSeconds);
   spec += line('pin-cpu', request.pinCpu === false ? 'no' : 'yes');
   spec += line('memory-limit-mb', request.memoryLimitMb ?? 0);
   if (request.cliOutputDir) spec += line('cli-output-dir', request.cliOutputDir);
@@ -135,7 +155,11 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     try {
       parsed = lineSchema.parse(JSON.parse(text));
     } catch {
-      throw new LabError(step, `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`, 'this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.');
+      throw new LabError(
+        step,
+        `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`,
+        'this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.',
+      );
     }
     if (parsed.type === 'fatal') throw new LabError(step, parsed.message, 'check the benchmark inputs named above.');
     if (parsed.type === 'done') rounds = parsed.rounds;
@@ -145,7 +169,11 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     }
     if (parsed.type === 'ready') continue;
     if (parsed.type !== 'done' && !samplesNs.has(parsed.contender)) {
-      throw new LabError(step, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, 'this is a perf-lab bug; please report it.');
+      throw new LabError(
+        step,
+        `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`,
+        'this is a perf-lab bug; please report it.',
+      );
     }
     if (parsed.type === 'sample' && !parsed.warmup) samplesNs.get(parsed.contender)!.set(parsed.round, parsed.ns);
     if (parsed.type === 'failure') {
@@ -153,13 +181,23 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
       if (parsed.round < 0) failedToStart.add(parsed.contender);
     }
   }
-  if (rounds === undefined) throw new LabError(step, 'the harness ended without its closing line (it crashed or was killed).', 'rerun; if it repeats, report it with the output above.');
+  if (rounds === undefined)
+    throw new LabError(
+      step,
+      'the harness ended without its closing line (it crashed or was killed).',
+      'rerun; if it repeats, report it with the output above.',
+    );
   return { samplesNs, failures, failedToStart, rounds, placement };
 }
 
 /** The program a CLI contender runs, found as the shell would find it (a path, or a name on PATH), or undefined. */
 async function findProgram(program: string): Promise<string | undefined> {
-  const candidates = program.includes('/') ? [program] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, program));
+  const candidates = program.includes('/')
+    ? [program]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, program));
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
@@ -192,13 +230,22 @@ export async function cliOutputPath(): Promise<{ dir: string | undefined; via: s
 /** Runs one interleaved benchmark of all contenders on one dataset. */
 export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
   const names = request.contenders.map((contender) => contender.name);
-  if (new Set(names).size !== names.length) throw new LabError(step, `contender names must be unique, got ${names.join(', ')}`, 'give each contender its own name.');
+  if (new Set(names).size !== names.length)
+    throw new LabError(
+      step,
+      `contender names must be unique, got ${names.join(', ')}`,
+      'give each contender its own name.',
+    );
   // A program that is not there is a setup error (exit 1), not a contender that failed verification (exit 3).
   for (const contender of request.contenders) {
     if (contender.kind !== 'cli') continue;
     const program = contender.argv[0] ?? '';
     if (!(await findProgram(program))) {
-      throw new LabError(step, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes('/') ? '' : ' (searched PATH)'}.`, 'check the adapter\'s binary and command in the config (the {bin} placeholder names the built binary).');
+      throw new LabError(
+        step,
+        `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes('/') ? '' : ' (searched PATH)'}.`,
+        "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).",
+      );
     }
   }
   const binary = await buildHarness();
@@ -208,12 +255,26 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
     await writeFile(specPath, harnessSpec(request));
     // The parent's own budget: every round can take up to timeout per contender, plus start-up.
     // Node's timers hold at most 2^31 − 1 ms (24.8 days); a longer budget would fire at once.
-    const budgetMs = Math.min(2 ** 31 - 1, (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000);
+    const budgetMs = Math.min(
+      2 ** 31 - 1,
+      (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000,
+    );
     // On its timeout the harness gets SIGTERM (it kills its workers), then SIGKILL 5 s later if it is still there.
-    const result = await execa(binary, [specPath], { reject: false, stdin: 'ignore', timeout: budgetMs, forceKillAfterDelay: 5000, maxBuffer: 256 * 1024 * 1024 });
+    const result = await execa(binary, [specPath], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: budgetMs,
+      forceKillAfterDelay: 5000,
+      maxBuffer: 256 * 1024 * 1024,
+    });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ''));
-      throw new LabError(step, fatal ?? `the harness ${result.timedOut ? 'timed out' : `failed (${result.shortMessage})`}.\n${String(result.stderr ?? '').slice(-2000)}`, 'check the inputs named above; rerun with fewer rounds if it timed out.');
+      throw new LabError(
+        step,
+        fatal ??
+          `the harness ${result.timedOut ? 'timed out' : `failed (${result.shortMessage})`}.\n${String(result.stderr ?? '').slice(-2000)}`,
+        'check the inputs named above; rerun with fewer rounds if it timed out.',
+      );
     }
     return parseHarnessOutput(String(result.stdout), names);
   } finally {

@@ -14,7 +14,7 @@ const raw = Buffer.from([...logChunks(65_536)].join('')).subarray(0, 65_536);
 describe('integrity gate: corrupted members', () => {
   const members = new Map(corruptMembers(raw).map((member) => [member.case, member.gzip]));
 
-  it('makes each member broken in exactly its one way (checked with zlib and the lab\'s walker)', () => {
+  it("makes each member broken in exactly its one way (checked with zlib and the lab's walker)", () => {
     assert.deepEqual([...members.keys()], ['crc32', 'isize', 'truncated', 'deflate-bit']);
     for (const [name, gzip] of members) assert.throws(() => gunzipSync(gzip), Error, `zlib refuses the ${name} member`);
     // The CRC32 member decodes to the right bytes: only the checksum tells.
@@ -39,9 +39,18 @@ describe('integrity gate: corrupted members', () => {
     assert.equal(integrityOutcome('crashed: killed by signal 11 (Segmentation fault)'), 'crashed');
     assert.equal(integrityOutcome('timeout: no result within 3000 ms (hung or far too slow)'), 'hung');
     assert.equal(integrityOutcome('x.so does not export perf_lab_gzip_decompress', false), 'not run');
-    assert.equal(notComparableReason([{ case: 'crc32', outcome: 'rejected', detail: '' }, { case: 'isize', outcome: 'crashed', detail: '' }]), null);
     assert.equal(
-      notComparableReason([{ case: 'crc32', outcome: 'accepted', detail: '' }, { case: 'deflate-bit', outcome: 'accepted', detail: '' }]),
+      notComparableReason([
+        { case: 'crc32', outcome: 'rejected', detail: '' },
+        { case: 'isize', outcome: 'crashed', detail: '' },
+      ]),
+      null,
+    );
+    assert.equal(
+      notComparableReason([
+        { case: 'crc32', outcome: 'accepted', detail: '' },
+        { case: 'deflate-bit', outcome: 'accepted', detail: '' },
+      ]),
       'does not verify the CRC32 (a flipped trailer bit), the data (a flipped bit in the deflate stream that still decodes, to other bytes) — accepted a corrupted member: ratio not comparable',
     );
   });
@@ -50,9 +59,16 @@ describe('integrity gate: corrupted members', () => {
 describe('integrity gate on real decoders (in-process and whole-process)', () => {
   it('passes libdeflate, miniz_oxide and gzip; catches a decoder that skips the CRC32, one that skips ISIZE and a CLI that ignores errors', async () => {
     const libdeflate = await buildLibdeflate({ kind: 'debian', suite: 'trixie' });
-    const shim = async (features: Array<'skip-crc32' | 'skip-isize'>, name: string) => (await buildCargoDecoder(await materializeMinizOxideShim({ features, name }))).artifactPath;
-    const library = (name: string, path: string, kind: 'cabi' | 'libdeflate' = 'cabi') => ({ name, contender: (): HarnessContender => ({ name, kind, library: path }) });
-    const cli = (name: string, argv: (input: string) => string[]) => ({ name, contender: (input: string): HarnessContender => ({ name, kind: 'cli', argv: argv(input) }) });
+    const shim = async (features: Array<'skip-crc32' | 'skip-isize'>, name: string) =>
+      (await buildCargoDecoder(await materializeMinizOxideShim({ features, name }))).artifactPath;
+    const library = (name: string, path: string, kind: 'cabi' | 'libdeflate' = 'cabi') => ({
+      name,
+      contender: (): HarnessContender => ({ name, kind, library: path }),
+    });
+    const cli = (name: string, argv: (input: string) => string[]) => ({
+      name,
+      contender: (input: string): HarnessContender => ({ name, kind: 'cli', argv: argv(input) }),
+    });
     const gate = await runIntegrityGate(
       [
         library('libdeflate', libdeflate.sharedLibraryPath, 'libdeflate'),
@@ -68,7 +84,9 @@ describe('integrity gate on real decoders (in-process and whole-process)', () =>
       'a test member',
       { timeoutMs: 20_000, memoryLimitMb: 0 },
     );
-    const outcomes = Object.fromEntries(gate.contenders.map((entry) => [entry.name, Object.fromEntries(entry.cases.map((c) => [c.case, c.outcome]))]));
+    const outcomes = Object.fromEntries(
+      gate.contenders.map((entry) => [entry.name, Object.fromEntries(entry.cases.map((c) => [c.case, c.outcome]))]),
+    );
     const all = (outcome: string) => ({ crc32: outcome, isize: outcome, truncated: outcome, 'deflate-bit': outcome });
     assert.deepEqual(outcomes, {
       libdeflate: all('rejected'),
@@ -84,6 +102,9 @@ describe('integrity gate on real decoders (in-process and whole-process)', () =>
     assert.equal(reasons.miniz_oxide, null);
     assert.match(reasons['skips-crc32']!, /^does not verify the CRC32 .* ratio not comparable$/);
     assert.match(reasons['skips-isize']!, /^does not verify the length \(a wrong ISIZE trailer\)/);
-    assert.match(reasons['not-loadable']!, /^was not checked by the integrity gate \(it could not start: .*does not export perf_lab_gzip_decompress\)$/);
+    assert.match(
+      reasons['not-loadable']!,
+      /^was not checked by the integrity gate \(it could not start: .*does not export perf_lab_gzip_decompress\)$/,
+    );
   });
 });

@@ -90,7 +90,6 @@ export function integrityOutcome(failure: string | undefined, started = true): I
   return 'rejected';
 }
 
-
 /** "does not verify the CRC32 (a flipped trailer bit) …: ratio not comparable", or null when every case was refused. */
 export function notComparableReason(cases: IntegrityResult['contenders'][number]['cases']): string | null {
   const notRun = cases.find((entry) => entry.outcome === 'not run');
@@ -114,7 +113,9 @@ export async function runIntegrityGate(
   try {
     const expected = join(dir, 'expected');
     await writeFile(expected, raw);
-    const results = new Map(contenders.map((entry) => [entry.name, [] as IntegrityResult['contenders'][number]['cases']]));
+    const results = new Map(
+      contenders.map((entry) => [entry.name, [] as IntegrityResult['contenders'][number]['cases']]),
+    );
     for (const member of corruptMembers(raw)) {
       const input = join(dir, `${member.case}.gz`);
       await writeFile(input, member.gzip);
@@ -130,13 +131,21 @@ export async function runIntegrityGate(
       });
       for (const entry of contenders) {
         const failure = outcome.failures.get(entry.name);
-        results.get(entry.name)!.push({ case: member.case, outcome: integrityOutcome(failure, !outcome.failedToStart.has(entry.name)), detail: failure ?? 'returned success' });
+        results.get(entry.name)!.push({
+          case: member.case,
+          outcome: integrityOutcome(failure, !outcome.failedToStart.has(entry.name)),
+          detail: failure ?? 'returned success',
+        });
       }
     }
     return {
       memberBytes: raw.length,
       source,
-      contenders: contenders.map((entry) => ({ name: entry.name, cases: results.get(entry.name)!, notComparable: notComparableReason(results.get(entry.name)!) })),
+      contenders: contenders.map((entry) => ({
+        name: entry.name,
+        cases: results.get(entry.name)!,
+        notComparable: notComparableReason(results.get(entry.name)!),
+      })),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

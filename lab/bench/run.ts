@@ -4,7 +4,15 @@ import { LabError } from '../core/errors.js';
 import { startProgress } from '../core/log.js';
 import { buildCargoDecoder } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
-import { DATASET_NAMES, prepareDatasets, readManifest, verifyDatasetFiles, type DatasetEntry, type DatasetName, type Scale } from '../datasets/index.js';
+import {
+  DATASET_NAMES,
+  prepareDatasets,
+  readManifest,
+  verifyDatasetFiles,
+  type DatasetEntry,
+  type DatasetName,
+  type Scale,
+} from '../datasets/index.js';
 import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
 import type { BenchConfig } from './config.js';
@@ -37,17 +45,30 @@ export interface Side {
 }
 
 function fillCommand(template: readonly string[], bin: string, input: string, threads: number): string[] {
-  return template.map((arg) => arg.replaceAll('{bin}', bin).replaceAll('{input}', input).replaceAll('{threads}', String(threads)));
+  return template.map((arg) =>
+    arg.replaceAll('{bin}', bin).replaceAll('{input}', input).replaceAll('{threads}', String(threads)),
+  );
 }
 
 async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder']): Promise<Side> {
   if ('libdeflate' in decoder) {
-    const build = await buildLibdeflate(decoder.libdeflate.source, { cc: decoder.libdeflate.cc, cflags: decoder.libdeflate.cflags });
+    const build = await buildLibdeflate(decoder.libdeflate.source, {
+      cc: decoder.libdeflate.cc,
+      cflags: decoder.libdeflate.cflags,
+    });
     return {
       role,
       name: decoder.name,
       contender: () => ({ name: decoder.name, kind: 'libdeflate', library: build.sharedLibraryPath }),
-      summary: { name: decoder.name, adapter: 'libdeflate', description: `libdeflate ${build.version} from ${build.source}`, rustc: null, llvm: null, compiler: build.compiler, threads: 1 },
+      summary: {
+        name: decoder.name,
+        adapter: 'libdeflate',
+        description: `libdeflate ${build.version} from ${build.source}`,
+        rustc: null,
+        llvm: null,
+        compiler: build.compiler,
+        threads: 1,
+      },
       regime: 'in-process',
     };
   }
@@ -55,7 +76,9 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
   const summary = {
     name: build.name,
     adapter: build.adapter,
-    description: build.rust ? `${build.description}, called as \`${build.rust.call}\` through a generated shim` : build.description,
+    description: build.rust
+      ? `${build.description}, called as \`${build.rust.call}\` through a generated shim`
+      : build.description,
     rustc: build.toolchain.rustc,
     llvm: build.toolchain.llvm,
     compiler: null,
@@ -63,58 +86,149 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
     ...(build.rust ? { rust: build.rust } : {}),
   };
   const library = build.artifactPath;
-  if (build.adapter === 'cabi') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'cabi', library }), summary, regime: 'in-process' };
-  if (build.rust?.output === 'slice') return { role, name: build.name, contender: () => ({ name: build.name, kind: 'rust-slice', library }), summary, regime: 'in-process' };
-  if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: 'owned', library }), summary, regime: 'in-process-allocating' };
+  if (build.adapter === 'cabi')
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: 'cabi', library }),
+      summary,
+      regime: 'in-process',
+    };
+  if (build.rust?.output === 'slice')
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: 'rust-slice', library }),
+      summary,
+      regime: 'in-process',
+    };
+  if (build.rust)
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: 'owned', library }),
+      summary,
+      regime: 'in-process-allocating',
+    };
   const command = build.command!;
-  return { role, name: build.name, contender: (input) => ({ name: build.name, kind: 'cli', argv: fillCommand(command, library, input, decoder.threads) }), summary, regime: 'process' };
+  return {
+    role,
+    name: build.name,
+    contender: (input) => ({
+      name: build.name,
+      kind: 'cli',
+      argv: fillCommand(command, library, input, decoder.threads),
+    }),
+    summary,
+    regime: 'process',
+  };
 }
 
 /** libdeflate in the head's regime: into the lab's buffer, a fresh allocation per decode, or its own gzip program. */
 function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side {
   const name = `libdeflate-${reference.version}`;
-  const summary = { name, adapter: regime === 'process' ? 'cli' : 'libdeflate', description: reference.source, rustc: null, llvm: null, compiler: reference.compiler, threads: 1 };
-  if (regime === 'in-process') return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }), summary, regime };
-  if (regime === 'in-process-allocating') return { role: 'libdeflate', name, contender: () => ({ name, kind: 'libdeflate-alloc', library: reference.sharedLibraryPath }), summary, regime };
+  const summary = {
+    name,
+    adapter: regime === 'process' ? 'cli' : 'libdeflate',
+    description: reference.source,
+    rustc: null,
+    llvm: null,
+    compiler: reference.compiler,
+    threads: 1,
+  };
+  if (regime === 'in-process')
+    return {
+      role: 'libdeflate',
+      name,
+      contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }),
+      summary,
+      regime,
+    };
+  if (regime === 'in-process-allocating')
+    return {
+      role: 'libdeflate',
+      name,
+      contender: () => ({ name, kind: 'libdeflate-alloc', library: reference.sharedLibraryPath }),
+      summary,
+      regime,
+    };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
-    throw new LabError('bench: contenders', `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`, 'build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.');
+    throw new LabError(
+      'bench: contenders',
+      `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`,
+      'build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.',
+    );
   }
   // A CLI decoder is timed as a whole process, so libdeflate is too (through its own gzip program): like for like.
-  return { role: 'libdeflate', name, contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }), summary, regime };
+  return {
+    role: 'libdeflate',
+    name,
+    contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }),
+    summary,
+    regime,
+  };
 }
 
 /** Builds every contender of a config (also for `calibrate`, which measures each against itself). */
-export async function buildSides(config: BenchConfig): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
-  const reference = await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags });
+export async function buildSides(
+  config: BenchConfig,
+): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
+  const reference = await buildLibdeflate(config.libdeflate.source, {
+    cc: config.libdeflate.cc,
+    cflags: config.libdeflate.cflags,
+  });
   const head = await buildSide('head', config.decoder);
   const base = config.base ? await buildSide('base', config.base) : undefined;
   if (base && base.regime !== head.regime) {
-    throw new LabError('bench: config', `decoder and base are timed differently (${head.regime} vs ${base.regime}).`, 'give base the same adapter (and rust output shape) as decoder so the three are timed alike.');
+    throw new LabError(
+      'bench: config',
+      `decoder and base are timed differently (${head.regime} vs ${base.regime}).`,
+      'give base the same adapter (and rust output shape) as decoder so the three are timed alike.',
+    );
   }
   const libdeflate = referenceSide(reference, head.regime);
   const sides = [head, ...(base ? [base] : []), libdeflate];
   const names = sides.map((side) => side.name);
   if (new Set(names).size !== names.length) {
-    throw new LabError('bench: config', `contender names must be unique, got ${names.join(', ')} (the reference is named after its version).`, 'rename decoder or base.');
+    throw new LabError(
+      'bench: config',
+      `contender names must be unique, got ${names.join(', ')} (the reference is named after its version).`,
+      'rename decoder or base.',
+    );
   }
   return { sides, reference, mode: head.regime };
 }
 
 /** The requested datasets from the folder's manifest, preparing those missing at this scale. */
-export async function ensureDatasets(options: Pick<BenchOptions, 'datasetsDir' | 'scale' | 'only' | 'silesiaZip' | 'offline'>): Promise<DatasetEntry[]> {
+export async function ensureDatasets(
+  options: Pick<BenchOptions, 'datasetsDir' | 'scale' | 'only' | 'silesiaZip' | 'offline'>,
+): Promise<DatasetEntry[]> {
   const wanted = options.only?.length ? options.only : DATASET_NAMES;
   const manifest = await readManifest(options.datasetsDir);
-  const present = new Set(manifest?.datasets.filter((entry) => entry.scale === options.scale).map((entry) => entry.name) ?? []);
+  const present = new Set(
+    manifest?.datasets.filter((entry) => entry.scale === options.scale).map((entry) => entry.name) ?? [],
+  );
   const missing = wanted.filter((name) => !present.has(name));
   const prepared =
     missing.length > 0
-      ? await prepareDatasets({ dir: options.datasetsDir, scale: options.scale, only: missing, silesiaZip: options.silesiaZip, offline: options.offline })
+      ? await prepareDatasets({
+          dir: options.datasetsDir,
+          scale: options.scale,
+          only: missing,
+          silesiaZip: options.silesiaZip,
+          offline: options.offline,
+        })
       : manifest!;
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name)!);
 }
 
-function comparison(batches: readonly BatchSamples[], numerator: Side | undefined, denominator: Side | undefined, contenders: number): Comparison | null {
+function comparison(
+  batches: readonly BatchSamples[],
+  numerator: Side | undefined,
+  denominator: Side | undefined,
+  contenders: number,
+): Comparison | null {
   if (!numerator || !denominator) return null;
   const cycles = comparisonCycles(batches, numerator.name, denominator.name, contenders);
   if (!cycles.some((cluster) => cluster.length > 0)) return null;
@@ -133,7 +247,10 @@ function headVsBaseVerdict(
   settings: BenchConfig['bench'],
   inJob: ReturnType<typeof inJobNoise>,
 ) {
-  const calibrated = calibrationFor(calibration, dataset, { rounds: settings.rounds, warmupRounds: settings.warmupRounds });
+  const calibrated = calibrationFor(calibration, dataset, {
+    rounds: settings.rounds,
+    warmupRounds: settings.warmupRounds,
+  });
   const floor = 'missing' in calibrated ? inJob : calibrated;
   const verdict = decideChange(comparison.cycleRatios, {
     confidence: settings.verdictConfidence,
@@ -142,7 +259,9 @@ function headVsBaseVerdict(
     ...(floor ? { calibration: floor } : {}),
   });
   // Say why a stored calibration was not used.
-  return 'missing' in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
+  return 'missing' in calibrated
+    ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` }
+    : verdict;
 }
 
 /**
@@ -169,14 +288,26 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input));
-    const outputPath = output ? { via: output.via, ceilingMegabytesPerSecond: await outputPathCeiling(join(options.datasetsDir, entry.raw.path), entry.raw.bytes, output.dir, settings) } : undefined;
+    const outputPath = output
+      ? {
+          via: output.via,
+          ceilingMegabytesPerSecond: await outputPathCeiling(
+            join(options.datasetsDir, entry.raw.path),
+            entry.raw.bytes,
+            output.dir,
+            settings,
+          ),
+        }
+      : undefined;
     // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = new Set<string>();
     const outcome = await sampleSequentially(
       async (index, remainingSeconds) => {
-        progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c) => c.name).join(', ')}`);
+        progress.update(
+          `batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c) => c.name).join(', ')}`,
+        );
         const batch = await runHarness({
           compressedPath: input,
           expectedPath: join(options.datasetsDir, entry.raw.path),
@@ -192,16 +323,30 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
         return batch;
       },
       // The stop rule reads the same 95% interval the report prints.
-      { targetHalfWidth: settings.targetHalfWidth, confidence: 0.95, minBatches: settings.minBatches, maxBatches: settings.maxBatches, budgetSeconds: settings.budgetSeconds },
+      {
+        targetHalfWidth: settings.targetHalfWidth,
+        confidence: 0.95,
+        minBatches: settings.minBatches,
+        maxBatches: settings.maxBatches,
+        budgetSeconds: settings.budgetSeconds,
+      },
       // The PR question (head vs base) drives sampling when there is a base.
       { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length },
     );
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
-      const samplesNs = outcome.batches.map((batch) => [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number));
+      const samplesNs = outcome.batches.map((batch) =>
+        [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number),
+      );
       const failure = outcome.failures.get(side.name) ?? null;
       const all = samplesNs.flat();
-      return { name: side.name, role: side.role, samplesNs, failure, megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all) };
+      return {
+        name: side.name,
+        role: side.role,
+        samplesNs,
+        failure,
+        megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+      };
     });
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
@@ -211,10 +356,20 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       ? {
           ...headVsBaseComparison,
           verdict: notComparableVerdict(
-            headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios])),
+            headVsBaseVerdict(
+              headVsBaseComparison,
+              calibration,
+              datasetKey,
+              settings,
+              inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios]),
+            ),
             [
-              ...[head, base!].flatMap((side) => (notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [])),
-              ...(head.summary.threads !== base!.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base!.summary.threads}`] : []),
+              ...[head, base!].flatMap((side) =>
+                notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [],
+              ),
+              ...(head.summary.threads !== base!.summary.threads && !settings.compareAcrossThreads
+                ? [`head runs ${head.summary.threads} threads, base ${base!.summary.threads}`]
+                : []),
             ],
           ),
         }
@@ -245,7 +400,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     });
     progress.done(
       failed
-        ? `FAILED: ${contenderResults.filter((c) => c.failure).map((c) => `${c.name}: ${c.failure}`).join('; ')}`
+        ? `FAILED: ${contenderResults
+            .filter((c) => c.failure)
+            .map((c) => `${c.name}: ${c.failure}`)
+            .join('; ')}`
         : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
     );
   }
@@ -254,7 +412,14 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
     createdAt: new Date().toISOString(),
     machine,
     mode,
-    libdeflate: { name: libdeflate.name, version: reference.version, source: reference.source, buildSystem: reference.buildSystem, compiler: reference.compiler, cflags: reference.cflags },
+    libdeflate: {
+      name: libdeflate.name,
+      version: reference.version,
+      source: reference.source,
+      buildSystem: reference.buildSystem,
+      compiler: reference.compiler,
+      cflags: reference.cflags,
+    },
     head: head.summary,
     base: base?.summary ?? null,
     settings: {
@@ -286,7 +451,12 @@ function notComparableVerdict<V extends { kind: string; reason?: string }>(verdi
  * The fastest a whole-process decoder's output can arrive here: `cat` of the expected bytes through the same output
  * path, timed by the same harness (median of 5 rounds). Null when it could not be measured.
  */
-async function outputPathCeiling(rawPath: string, rawBytes: number, dir: string | undefined, settings: BenchConfig['bench']): Promise<number | null> {
+async function outputPathCeiling(
+  rawPath: string,
+  rawBytes: number,
+  dir: string | undefined,
+  settings: BenchConfig['bench'],
+): Promise<number | null> {
   const name = 'output-path-ceiling';
   const outcome = await runHarness({
     compressedPath: rawPath,
@@ -303,7 +473,12 @@ async function outputPathCeiling(rawPath: string, rawBytes: number, dir: string 
 }
 
 /** The integrity gate on a member made from the first dataset's bytes (see bench/integrity.ts). */
-async function integrityGate(sides: readonly Side[], dataset: DatasetEntry, datasetsDir: string, settings: BenchConfig['bench']) {
+async function integrityGate(
+  sides: readonly Side[],
+  dataset: DatasetEntry,
+  datasetsDir: string,
+  settings: BenchConfig['bench'],
+) {
   const progress = startProgress('integrity gate');
   const raw = await readPrefix(join(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
@@ -312,7 +487,11 @@ async function integrityGate(sides: readonly Side[], dataset: DatasetEntry, data
     memoryLimitMb: settings.memoryLimitMb,
   });
   const careless = gate.contenders.filter((entry) => entry.notComparable);
-  progress.done(careless.length ? `⚠️ ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join('; ')}` : 'every contender rejected every corrupted member');
+  progress.done(
+    careless.length
+      ? `⚠️ ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join('; ')}`
+      : 'every contender rejected every corrupted member',
+  );
   return gate;
 }
 

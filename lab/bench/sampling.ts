@@ -57,7 +57,12 @@ export function contenderOrder(batch: number, count: number): number[] {
  * Per batch, the cycle ratios of numerator speed / denominator speed (see
  * cycleRatios); `contenders` is the rotation length the harness used.
  */
-export function comparisonCycles(batches: readonly BatchSamples[], numerator: string, denominator: string, contenders: number): number[][] {
+export function comparisonCycles(
+  batches: readonly BatchSamples[],
+  numerator: string,
+  denominator: string,
+  contenders: number,
+): number[][] {
   return batches.map((batch) => {
     const numeratorNs = batch.samplesNs.get(numerator);
     const denominatorNs = batch.samplesNs.get(denominator);
@@ -105,7 +110,7 @@ export async function sampleSequentially(
     if (batches.length >= plan.maxBatches) return finish('batch limit');
     const elapsed = nowSeconds() - started;
     const perBatch = elapsed / batches.length;
-    if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2)) return finish('time budget');
+    if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2))
+      return finish('time budget');
   }
 }
-

@@ -66,7 +66,11 @@ for (const [name, checks] of [
       });
 
       it(`${how}: calls an injected 2% slowdown a regression in ≥95% of checks, with ≥95% coverage`, async () => {
-        const slow = await simulateChecks(traces, 300, { ...options({ headSlowdown: 1.02 }), policy: policyFor, seed: 3 });
+        const slow = await simulateChecks(traces, 300, {
+          ...options({ headSlowdown: 1.02 }),
+          policy: policyFor,
+          seed: 3,
+        });
         assert.ok(slow.regressionRate >= 0.95, `detection rate ${slow.regressionRate}`);
         assert.ok(slow.verdictCoverage >= 0.95, `coverage ${slow.verdictCoverage}`);
         assert.equal(slow.changeRate, slow.regressionRate, 'a slowdown is never called an improvement');
@@ -80,7 +84,10 @@ for (const [name, checks] of [
       const fixed = await simulateChecks(traces, 300, { ...options({ slotFactors, rotate: false }), seed: 5 });
       // Fixed order: head always sits in slot 0, so its estimate is biased by ≈ −1%.
       assert.ok(fixed.meanLogBias < -0.008, `fixed-order bias ${fixed.meanLogBias}`);
-      assert.ok(Math.abs(rotated.meanLogBias) < 0.002, `rotated bias ${rotated.meanLogBias} ± ${rotated.meanLogBiasSe}`);
+      assert.ok(
+        Math.abs(rotated.meanLogBias) < 0.002,
+        `rotated bias ${rotated.meanLogBias} ± ${rotated.meanLogBiasSe}`,
+      );
       assert.ok(rotated.changeRate <= 0.02, `rotated A/A false changes ${rotated.changeRate}`);
     });
   });
@@ -95,15 +102,28 @@ describe('calibration from recorded noise', () => {
       ...logs,
       batches: logs.batches.slice(40).map((batch, index) => ({
         ...batch,
-        samples: batch.samples.map((slot, at) => (at === 0 ? slot.map(([round, ns]) => [round, ns * (index % 2 ? 1.02 : 0.98)] as [number, number]) : slot)),
+        samples: batch.samples.map((slot, at) =>
+          at === 0 ? slot.map(([round, ns]) => [round, ns * (index % 2 ? 1.02 : 0.98)] as [number, number]) : slot,
+        ),
       })),
     };
-    const entry = await calibrateFromTraces(new Map([['libdeflate', quiet], ['head', noisy]]), plan, policy, 100);
+    const entry = await calibrateFromTraces(
+      new Map([
+        ['libdeflate', quiet],
+        ['head', noisy],
+      ]),
+      plan,
+      policy,
+      100,
+    );
     assert.ok(entry.subjects.head!.batchLogScale > entry.subjects.libdeflate!.batchLogScale);
     assert.equal(entry.batchLogScale, entry.subjects.head!.batchLogScale);
     assert.equal(entry.rounds, logs.roundsPerBatch);
     assert.equal(entry.compressedSha256, logs.dataset.compressedSha256);
-    assert.ok(entry.simulation.meanMargin > 0.01, `a 2% per-process bias must widen the margin: ${entry.simulation.meanMargin}`);
+    assert.ok(
+      entry.simulation.meanMargin > 0.01,
+      `a 2% per-process bias must widen the margin: ${entry.simulation.meanMargin}`,
+    );
   });
 });
 
@@ -111,19 +131,44 @@ describe('worker-slot rotation', () => {
   it('puts each of 3 contenders in each slot once every 3 batches, and uses all 6 orders every 6', () => {
     for (let start = 0; start < 12; start += 3) {
       const orders = [0, 1, 2].map((offset) => contenderOrder(start + offset, 3));
-      for (let slot = 0; slot < 3; slot++) assert.deepEqual(orders.map((order) => order[slot]).sort(), [0, 1, 2], `batches ${start}…${start + 2}, slot ${slot}`);
+      for (let slot = 0; slot < 3; slot++)
+        assert.deepEqual(
+          orders.map((order) => order[slot]).sort(),
+          [0, 1, 2],
+          `batches ${start}…${start + 2}, slot ${slot}`,
+        );
     }
     const six = new Set([0, 1, 2, 3, 4, 5].map((batch) => contenderOrder(batch, 3).join()));
     assert.equal(six.size, 6);
-    assert.deepEqual([0, 1, 2, 3].map((batch) => contenderOrder(batch, 2)), [[0, 1], [1, 0], [0, 1], [1, 0]]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((batch) => contenderOrder(batch, 2)),
+      [
+        [0, 1],
+        [1, 0],
+        [0, 1],
+        [1, 0],
+      ],
+    );
   });
 
   it('stops on target only after whole rotations', async () => {
     let batch = 0;
     // Six rounds (two full rotation cycles of three contenders), slightly different each batch.
     const rounds = (ns: number) => new Map([0, 1, 2, 3, 4, 5].map((round) => [round, ns + round]));
-    const quiet = () => ({ samplesNs: new Map([['a', rounds(100 + batch)], ['b', rounds(100)], ['c', rounds(100)]]), failures: new Map<string, string>() });
-    const outcome = await sampleSequentially(async () => (batch++, quiet()), { ...plan, minBatches: 2, targetHalfWidth: 0.5 }, { numerator: 'a', denominator: 'b', contenders: 3 }, () => batch);
+    const quiet = () => ({
+      samplesNs: new Map([
+        ['a', rounds(100 + batch)],
+        ['b', rounds(100)],
+        ['c', rounds(100)],
+      ]),
+      failures: new Map<string, string>(),
+    });
+    const outcome = await sampleSequentially(
+      async () => (batch++, quiet()),
+      { ...plan, minBatches: 2, targetHalfWidth: 0.5 },
+      { numerator: 'a', denominator: 'b', contenders: 3 },
+      () => batch,
+    );
     assert.equal(outcome.stoppedBecause, 'target met');
     assert.equal(outcome.batches.length, 3);
   });

@@ -85,7 +85,11 @@ export interface SimulationSummary {
   meanMargin: number;
 }
 
-export async function simulateChecks(traces: NoiseTraces, checks: number, options: Omit<SimulationOptions, 'seed'> & { seed?: number }): Promise<SimulationSummary> {
+export async function simulateChecks(
+  traces: NoiseTraces,
+  checks: number,
+  options: Omit<SimulationOptions, 'seed'> & { seed?: number },
+): Promise<SimulationSummary> {
   const truth = 1 / options.headSlowdown;
   const counts = { regression: 0, improvement: 0, 'no change': 0, inconclusive: 0 };
   let covered = 0;

@@ -13,7 +13,11 @@ export const noiseTracesSchema = z.object({
   schemaVersion: z.literal(1),
   recordedAt: z.string(),
   machine: z.object({ os: z.string(), arch: z.string(), cpuModel: z.string() }),
-  dataset: z.object({ label: z.string(), compressedSha256: z.string().regex(/^[0-9a-f]{64}$/), rawBytes: z.number().int().positive() }),
+  dataset: z.object({
+    label: z.string(),
+    compressedSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    rawBytes: z.number().int().positive(),
+  }),
   libdeflate: z.string(),
   contenders: z.array(z.string()).length(3),
   roundsPerBatch: z.number().int().positive(),
@@ -31,9 +35,18 @@ export const noiseTracesSchema = z.object({
 export type NoiseTraces = z.infer<typeof noiseTracesSchema>;
 
 export async function readNoiseTraces(path: string): Promise<NoiseTraces> {
-  const json = await readJsonFile(path, 'noise traces', 'pass a traces file written by `perf-lab calibrate --traces-dir`.');
+  const json = await readJsonFile(
+    path,
+    'noise traces',
+    'pass a traces file written by `perf-lab calibrate --traces-dir`.',
+  );
   const parsed = noiseTracesSchema.safeParse(json);
-  if (!parsed.success) throw new LabError('noise traces', `${path} is invalid: ${describeIssues(parsed.error)}`, 'record it again with `perf-lab calibrate --traces-dir`.');
+  if (!parsed.success)
+    throw new LabError(
+      'noise traces',
+      `${path} is invalid: ${describeIssues(parsed.error)}`,
+      'record it again with `perf-lab calibrate --traces-dir`.',
+    );
   return parsed.data;
 }
 

@@ -11,7 +11,8 @@ import { parseRustcVersion } from './toolchain.js';
 
 describe('toolchain records', () => {
   it('reads rustc -vV, including its LLVM version', () => {
-    const text = 'rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860\ncommit-date: 2026-04-14\nhost: aarch64-apple-darwin\nrelease: 1.95.0\nLLVM version: 22.1.2\n';
+    const text =
+      'rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860\ncommit-date: 2026-04-14\nhost: aarch64-apple-darwin\nrelease: 1.95.0\nLLVM version: 22.1.2\n';
     assert.deepEqual(parseRustcVersion(text), {
       rustc: 'rustc 1.95.0 (59807616e 2026-04-14)',
       release: '1.95.0',
@@ -29,8 +30,17 @@ describe('toolchain records', () => {
 describe('cargo artifacts', () => {
   const messages = [
     { reason: 'compiler-artifact', target: { kind: ['lib'], name: 'dep' }, filenames: ['/t/libdep.rlib'] },
-    { reason: 'compiler-artifact', target: { kind: ['cdylib', 'rlib'], name: 'shim' }, filenames: ['/t/libshim.so', '/t/libshim.rlib'] },
-    { reason: 'compiler-artifact', target: { kind: ['bin'], name: 'gunzip' }, filenames: ['/t/gunzip'], executable: '/t/gunzip' },
+    {
+      reason: 'compiler-artifact',
+      target: { kind: ['cdylib', 'rlib'], name: 'shim' },
+      filenames: ['/t/libshim.so', '/t/libshim.rlib'],
+    },
+    {
+      reason: 'compiler-artifact',
+      target: { kind: ['bin'], name: 'gunzip' },
+      filenames: ['/t/gunzip'],
+      executable: '/t/gunzip',
+    },
     { reason: 'build-finished' },
   ];
   it('picks the cdylib for the C ABI adapter and the named binary for the CLI adapter', () => {
@@ -39,14 +49,18 @@ describe('cargo artifacts', () => {
     assert.equal(pickArtifact(messages, { kind: 'cli', binary: 'other', command: ['{bin}'] }), undefined);
   });
 
-  it('picks the generated shim\'s cdylib for the rust adapter, never a decoder crate that is a cdylib itself', () => {
+  it("picks the generated shim's cdylib for the rust adapter, never a decoder crate that is a cdylib itself", () => {
     const withShim = [
       ...messages,
-      { reason: 'compiler-artifact', target: { kind: ['cdylib'], name: 'perf_lab_rust_shim' }, filenames: ['/t/libperf_lab_rust_shim.so'] },
+      {
+        reason: 'compiler-artifact',
+        target: { kind: ['cdylib'], name: 'perf_lab_rust_shim' },
+        filenames: ['/t/libperf_lab_rust_shim.so'],
+      },
     ];
     const rust = { kind: 'rust' as const, call: 'shim::decompress_into(input, output)', output: 'slice' as const };
     assert.equal(pickArtifact(withShim, rust), '/t/libperf_lab_rust_shim.so');
-    assert.equal(pickArtifact(messages, rust), undefined, 'the dependency\'s own cdylib (libshim.so) is not the shim');
+    assert.equal(pickArtifact(messages, rust), undefined, "the dependency's own cdylib (libshim.so) is not the shim");
   });
 });
 
@@ -94,17 +108,29 @@ describe('libdeflate sources', () => {
   });
 
   it('says clearly when a Debian suite cannot supply the requested version', async () => {
-    await assert.rejects(buildLibdeflate({ kind: 'debian', suite: 'bookworm', version: '1.19' }), /libdeflate 1\.19 can't be had from Debian suite bookworm: it has 1\.14/);
+    await assert.rejects(
+      buildLibdeflate({ kind: 'debian', suite: 'bookworm', version: '1.19' }),
+      /libdeflate 1\.19 can't be had from Debian suite bookworm: it has 1\.14/,
+    );
   });
 
   it('says clearly when a git source is unreachable or a path is not libdeflate', async () => {
-    await assert.rejects(buildLibdeflate({ kind: 'git', url: join(work, 'no-such-repo'), ref: 'v1.0' }), /cannot get .*no-such-repo at v1\.0/);
-    await assert.rejects(buildLibdeflate({ kind: 'path', path: work }), /has no libdeflate\.h: not a libdeflate source tree/);
+    await assert.rejects(
+      buildLibdeflate({ kind: 'git', url: join(work, 'no-such-repo'), ref: 'v1.0' }),
+      /cannot get .*no-such-repo at v1\.0/,
+    );
+    await assert.rejects(
+      buildLibdeflate({ kind: 'path', path: work }),
+      /has no libdeflate\.h: not a libdeflate source tree/,
+    );
   });
 
   it('refuses a tarball whose sha256 does not match the pin', async () => {
     const archive = join(work, 'fake.tar.gz');
     await writeFile(archive, 'not really a tarball');
-    await assert.rejects(buildLibdeflate({ kind: 'tarball', location: archive, sha256: '0'.repeat(64) }), /has sha256 [0-9a-f]{64}, expected 0{64}/);
+    await assert.rejects(
+      buildLibdeflate({ kind: 'tarball', location: archive, sha256: '0'.repeat(64) }),
+      /has sha256 [0-9a-f]{64}, expected 0{64}/,
+    );
   });
 });

@@ -5,7 +5,10 @@ import { z } from 'zod';
 import { fileExists } from '../core/files.js';
 
 /** Hashes every regular file under `root` (path + contents), skipping build outputs and VCS data. */
-export async function hashTree(root: string, skip: readonly string[] = ['.git', 'target', 'build', 'node_modules']): Promise<string> {
+export async function hashTree(
+  root: string,
+  skip: readonly string[] = ['.git', 'target', 'build', 'node_modules'],
+): Promise<string> {
   const hash = createHash('sha256');
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   const files = entries
@@ -29,7 +32,11 @@ export function cacheKey(parts: Record<string, unknown>): string {
  * Returns the cached record in `dir` if it parses and its artifacts still exist;
  * a damaged or mismatched cache entry is removed so it gets rebuilt.
  */
-export async function readCachedBuild<T>(dir: string, schema: z.ZodType<T>, artifacts: (record: T) => string[]): Promise<T | undefined> {
+export async function readCachedBuild<T>(
+  dir: string,
+  schema: z.ZodType<T>,
+  artifacts: (record: T) => string[],
+): Promise<T | undefined> {
   const recordPath = join(dir, 'build.json');
   if (!(await fileExists(recordPath))) return undefined;
   try {

@@ -13,7 +13,9 @@ import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema } from './rust-sh
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
 import { makeTempDir } from '../core/temp.js';
 
-export const contenderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
+export const contenderNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
 
 export const cargoAdapterSchema = z.discriminatedUnion('kind', [
   /** A cdylib exporting `perf_lab_gzip_decompress` (lab/bench/README.md), timed in-process. */
@@ -52,10 +54,24 @@ export const decoderBuildSchema = z.object({
   /** File name of the artifact inside the build folder. */
   artifact: z.string(),
   command: z.array(z.string()).nullable(),
-  toolchain: z.object({ rustc: z.string(), release: z.string(), llvm: z.string(), commitHash: z.string(), host: z.string() }),
+  toolchain: z.object({
+    rustc: z.string(),
+    release: z.string(),
+    llvm: z.string(),
+    commitHash: z.string(),
+    host: z.string(),
+  }),
   cacheKey: z.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
-  rust: z.object({ call: z.string(), output: z.enum(['vec', 'slice']), package: z.string(), cargoToml: z.string(), libRs: z.string() }).optional(),
+  rust: z
+    .object({
+      call: z.string(),
+      output: z.enum(['vec', 'slice']),
+      package: z.string(),
+      cargoToml: z.string(),
+      libRs: z.string(),
+    })
+    .optional(),
 });
 export type DecoderBuildRecord = z.infer<typeof decoderBuildSchema>;
 export interface DecoderBuild extends DecoderBuildRecord {
@@ -68,7 +84,11 @@ async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ di
   if ('path' in spec.cargo) {
     const dir = resolve(baseDir, spec.cargo.path);
     if (!(await fileExists(join(dir, 'Cargo.toml')))) {
-      throw new LabError(`${step} ${spec.name}`, `${dir} has no Cargo.toml.`, 'set decoder.cargo.path to the root of the cargo project.');
+      throw new LabError(
+        `${step} ${spec.name}`,
+        `${dir} has no Cargo.toml.`,
+        'set decoder.cargo.path to the root of the cargo project.',
+      );
     }
     return { dir, description: `cargo project ${dir}` };
   }
@@ -87,7 +107,11 @@ async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ di
     const commit = (await repo.revparse(['HEAD'])).trim();
     return { dir, description: `git ${url} @ ${ref} (commit ${commit.slice(0, 12)})` };
   } catch (error) {
-    throw new LabError(`${step} ${spec.name}`, `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-2).join(' ')}`, 'check the git URL, the ref and the network.');
+    throw new LabError(
+      `${step} ${spec.name}`,
+      `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-2).join(' ')}`,
+      'check the git URL, the ref and the network.',
+    );
   }
 }
 
@@ -99,7 +123,10 @@ interface CargoArtifactMessage {
 }
 
 /** Picks the artifact the adapter needs from cargo's JSON messages (for the rust adapter: the shim's own cdylib). */
-export function pickArtifact(messages: readonly CargoArtifactMessage[], adapter: CargoDecoderSpec['adapter']): string | undefined {
+export function pickArtifact(
+  messages: readonly CargoArtifactMessage[],
+  adapter: CargoDecoderSpec['adapter'],
+): string | undefined {
   for (const message of messages) {
     if (message.reason !== 'compiler-artifact') continue;
     const kinds = message.target?.kind ?? [];
@@ -108,7 +135,12 @@ export function pickArtifact(messages: readonly CargoArtifactMessage[], adapter:
     if ((adapter.kind === 'cabi' || adapter.kind === 'rust') && kinds.includes('cdylib')) {
       return message.filenames?.find((file) => /\.(so|dylib)$/.test(file));
     }
-    if (adapter.kind === 'cli' && kinds.includes('bin') && message.target?.name === adapter.binary && message.executable) {
+    if (
+      adapter.kind === 'cli' &&
+      kinds.includes('bin') &&
+      message.target?.name === adapter.binary &&
+      message.executable
+    ) {
       return message.executable;
     }
   }
@@ -127,25 +159,56 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   const env = { ...process.env, ...spec.env };
   if (spec.codegen) {
     progress.update('running the code-generation step');
-    const result = await execa('sh', ['-c', spec.codegen], { cwd: project.dir, env, reject: false, all: true, stdin: 'ignore' });
+    const result = await execa('sh', ['-c', spec.codegen], {
+      cwd: project.dir,
+      env,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+    });
     if (result.failed) {
       progress.done('failed');
-      throw new LabError(`${name}: codegen step`, `\`${spec.codegen}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : 'could not run'}.\n--- last lines of its output ---\n${tail(String(result.all ?? ''))}\n---`, `fix the code-generation step. Reproduce with: ${commandLine('sh', ['-c', spec.codegen], project.dir)}`);
+      throw new LabError(
+        `${name}: codegen step`,
+        `\`${spec.codegen}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : 'could not run'}.\n--- last lines of its output ---\n${tail(String(result.all ?? ''))}\n---`,
+        `fix the code-generation step. Reproduce with: ${commandLine('sh', ['-c', spec.codegen], project.dir)}`,
+      );
     }
   }
   const rustcText = await execa('rustc', ['-vV'], { cwd: project.dir, env, reject: false, stdin: 'ignore' });
   if (rustcText.failed) {
-    const said = String(rustcText.stderr ?? '').trim().split('\n')[0];
-    throw new LabError(name, `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ${said || 'no Rust toolchain'}.`, env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : 'install Rust (rustup, or Debian: apt-get install rustc cargo).');
+    const said = String(rustcText.stderr ?? '')
+      .trim()
+      .split('\n')[0];
+    throw new LabError(
+      name,
+      `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ${said || 'no Rust toolchain'}.`,
+      env.RUSTUP_TOOLCHAIN
+        ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.`
+        : 'install Rust (rustup, or Debian: apt-get install rustc cargo).',
+    );
   }
   const toolchain: RustToolchain = parseRustcVersion(String(rustcText.stdout));
   // The rust adapter builds the lab's shim crate, which depends on the project: both trees key the build.
   const shim =
     spec.adapter.kind === 'rust'
-      ? await generateRustShim(project.dir, { name: spec.name, package: spec.package, features: spec.features, adapter: spec.adapter, threads: spec.threads, env })
+      ? await generateRustShim(project.dir, {
+          name: spec.name,
+          package: spec.package,
+          features: spec.features,
+          adapter: spec.adapter,
+          threads: spec.threads,
+          env,
+        })
       : undefined;
   const buildDir = shim?.dir ?? project.dir;
-  const key = cacheKey({ tree: await hashTree(project.dir), shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null, toolchain, spec: { ...spec, name: undefined }, rustflags: env.RUSTFLAGS ?? '' });
+  const key = cacheKey({
+    tree: await hashTree(project.dir),
+    shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null,
+    toolchain,
+    spec: { ...spec, name: undefined },
+    rustflags: env.RUSTFLAGS ?? '',
+  });
   const finalDir = join(cacheRoot(), 'builds', `decoder-${spec.name}-${key}`);
   const cached = await readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
   if (cached) {
@@ -159,13 +222,20 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   // The shim names the package and its features in its own Cargo.toml.
   if (spec.package && !shim) args.push('--package', spec.package);
   if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
-  const cargo = await execa('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: 'ignore' });
+  const cargo = await execa('cargo', args, {
+    cwd: buildDir,
+    env: { ...env, CARGO_TARGET_DIR: targetDir },
+    reject: false,
+    stdin: 'ignore',
+  });
   if (cargo.failed) {
     progress.done('failed');
     throw new LabError(
       name,
       `cargo build ${shim ? 'of the generated shim ' : ''}${cargo.exitCode !== undefined ? `exited with code ${cargo.exitCode}` : 'could not start'}.\n--- last lines of its output ---\n${tail(String(cargo.stderr ?? ''))}\n---`,
-      shim ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${commandLine('cargo', args, buildDir)}` : `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`,
+      shim
+        ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${commandLine('cargo', args, buildDir)}`
+        : `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`,
     );
   }
   const messages = String(cargo.stdout)
@@ -179,8 +249,15 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     });
   const artifact = pickArtifact(messages, spec.adapter);
   if (!artifact) {
-    const wanted = spec.adapter.kind === 'cli' ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
-    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === 'cli' ? 'set adapter.binary to the name of the [[bin]] target.' : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
+    const wanted =
+      spec.adapter.kind === 'cli' ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
+    throw new LabError(
+      name,
+      `cargo built no ${wanted}.`,
+      spec.adapter.kind === 'cli'
+        ? 'set adapter.binary to the name of the [[bin]] target.'
+        : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.',
+    );
   }
   await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
   const temp = await makeTempDir(`${finalDir}.tmp-`);
@@ -196,7 +273,17 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
       command: spec.adapter.kind === 'cli' ? spec.adapter.command : null,
       toolchain,
       cacheKey: key,
-      ...(shim && spec.adapter.kind === 'rust' ? { rust: { call: spec.adapter.call, output: spec.adapter.output, package: shim.package, cargoToml: shim.cargoToml, libRs: shim.libRs } } : {}),
+      ...(shim && spec.adapter.kind === 'rust'
+        ? {
+            rust: {
+              call: spec.adapter.call,
+              output: spec.adapter.output,
+              package: shim.package,
+              cargoToml: shim.cargoToml,
+              libRs: shim.libRs,
+            },
+          }
+        : {}),
     };
     await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
     await publishBuild(temp, finalDir);

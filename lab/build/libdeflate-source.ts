@@ -17,9 +17,20 @@ export const LIBDEFLATE_PINNED_TAG = 'v1.24';
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 
 export const libdeflateSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('git'), url: z.string().min(1).default(LIBDEFLATE_GIT_URL), ref: z.string().min(1).default(LIBDEFLATE_PINNED_TAG) }),
+  z.object({
+    kind: z.literal('git'),
+    url: z.string().min(1).default(LIBDEFLATE_GIT_URL),
+    ref: z.string().min(1).default(LIBDEFLATE_PINNED_TAG),
+  }),
   z.object({ kind: z.literal('tarball'), location: z.string().min(1), sha256: sha256.optional() }),
-  z.object({ kind: z.literal('debian'), suite: z.string().regex(/^[a-z-]+$/).default('trixie'), version: z.string().optional() }),
+  z.object({
+    kind: z.literal('debian'),
+    suite: z
+      .string()
+      .regex(/^[a-z-]+$/)
+      .default('trixie'),
+    version: z.string().optional(),
+  }),
   z.object({ kind: z.literal('path'), path: z.string().min(1) }),
   z.object({ kind: z.literal('system') }),
 ]);
@@ -52,7 +63,12 @@ export function describeSource(source: LibdeflateSource): string {
 export async function libdeflateHeaderVersion(header: string): Promise<string> {
   const text = await readFile(header, 'utf8').catch(() => '');
   const version = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
-  if (!version) throw new LabError(step, `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`, 'point the libdeflate source at a libdeflate checkout or release.');
+  if (!version)
+    throw new LabError(
+      step,
+      `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`,
+      'point the libdeflate source at a libdeflate checkout or release.',
+    );
   return version;
 }
 
@@ -61,7 +77,11 @@ async function extractTarball(archive: string, into: string): Promise<string> {
   try {
     await tar.extract({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error) {
-    throw new LabError(step, `cannot extract ${archive}: ${(error as Error).message}`, 'check that the tarball is a complete .tar.gz of libdeflate.');
+    throw new LabError(
+      step,
+      `cannot extract ${archive}: ${(error as Error).message}`,
+      'check that the tarball is a complete .tar.gz of libdeflate.',
+    );
   }
   return into;
 }
@@ -73,9 +93,18 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
     if (!(await fileExists(archive))) {
       await writeAtomically(archive, async (tempPath) => {
         const response = await fetch(location, { signal: AbortSignal.timeout(120_000) }).catch((error: Error) => {
-          throw new LabError(step, `cannot download ${location}: ${String(error.cause ?? error.message)}`, 'check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.');
+          throw new LabError(
+            step,
+            `cannot download ${location}: ${String(error.cause ?? error.message)}`,
+            'check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.',
+          );
         });
-        if (!response.ok) throw new LabError(step, `cannot download ${location}: HTTP ${response.status}`, 'check the URL (a release tarball of libdeflate).');
+        if (!response.ok)
+          throw new LabError(
+            step,
+            `cannot download ${location}: HTTP ${response.status}`,
+            'check the URL (a release tarball of libdeflate).',
+          );
         await writeFile(tempPath, Buffer.from(await response.arrayBuffer()));
       });
     }
@@ -84,7 +113,11 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
   }
   const digest = await digestFile(archive);
   if (expectedSha256 && digest.sha256 !== expectedSha256) {
-    throw new LabError(step, `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`, 'the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.');
+    throw new LabError(
+      step,
+      `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`,
+      'the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.',
+    );
   }
   const dir = join(cacheRoot(), 'sources', `tarball-${digest.sha256.slice(0, 24)}`);
   if (!(await fileExists(join(dir, 'libdeflate.h')))) {
@@ -108,12 +141,21 @@ export async function debianMirror(): Promise<string> {
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
     if (oneLine) return oneLine;
   }
-  throw new LabError(step, 'no Debian archive is configured in /etc/apt (is this Debian?).', 'use another libdeflate source: git, a tarball, a local path or the system library.');
+  throw new LabError(
+    step,
+    'no Debian archive is configured in /etc/apt (is this Debian?).',
+    'use another libdeflate source: git, a tarball, a local path or the system library.',
+  );
 }
 
 async function fromDebian(suite: string, version: string | undefined): Promise<SourceTree> {
   const apt = await probe('apt-get', ['--version']);
-  if (!apt) throw new LabError(step, 'apt-get is not available, so a Debian source package cannot be fetched here.', 'use source kind git, tarball, path or system on this machine.');
+  if (!apt)
+    throw new LabError(
+      step,
+      'apt-get is not available, so a Debian source package cannot be fetched here.',
+      'use source kind git, tarball, path or system on this machine.',
+    );
   const work = join(cacheRoot(), 'apt', suite);
   const lists = join(work, 'lists');
   const download = join(work, 'download');
@@ -122,30 +164,63 @@ async function fromDebian(suite: string, version: string | undefined): Promise<S
   await mkdir(join(work, 'parts'), { recursive: true });
   await mkdir(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile(join(work, 'sources.list'), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main\n`);
+  await writeFile(
+    join(work, 'sources.list'),
+    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main\n`,
+  );
   const options = [
-    '-o', `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
-    '-o', `Dir::Etc::SourceParts=${join(work, 'parts')}`,
-    '-o', `Dir::State::Lists=${lists}`,
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
+    '-o',
+    `Dir::Etc::SourceParts=${join(work, 'parts')}`,
+    '-o',
+    `Dir::State::Lists=${lists}`,
+    '-o',
+    'APT::Sandbox::User=root',
   ];
-  const update = await execa('apt-get', [...options, 'update'], { reject: false, all: true, stdin: 'ignore', timeout: 300_000 });
+  const update = await execa('apt-get', [...options, 'update'], {
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    timeout: 300_000,
+  });
   if (update.failed) {
-    throw new LabError(step, `apt-get update for suite ${suite} failed:\n${tail(String(update.all ?? ''), 10)}`, 'check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.');
+    throw new LabError(
+      step,
+      `apt-get update for suite ${suite} failed:\n${tail(String(update.all ?? ''), 10)}`,
+      'check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.',
+    );
   }
   // apt exits non-zero when the .dsc is gone from the mirror even though the
   // upstream (orig) tarball arrived, so success is judged by the tarball alone.
-  const fetched = await execa('apt-get', [...options, 'source', '--download-only', 'libdeflate'], { cwd: download, reject: false, all: true, stdin: 'ignore', timeout: 300_000 });
+  const fetched = await execa('apt-get', [...options, 'source', '--download-only', 'libdeflate'], {
+    cwd: download,
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+    timeout: 300_000,
+  });
   const orig = (await readdir(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
   if (!orig) {
-    throw new LabError(step, `Debian suite ${suite} has no libdeflate source tarball to download:\n${tail(String(fetched.all ?? ''), 10)}`, 'try another suite (bookworm has 1.14, trixie 1.23) or another source kind.');
+    throw new LabError(
+      step,
+      `Debian suite ${suite} has no libdeflate source tarball to download:\n${tail(String(fetched.all ?? ''), 10)}`,
+      'try another suite (bookworm has 1.14, trixie 1.23) or another source kind.',
+    );
   }
   const found = /^libdeflate_([^_]+)\.orig/.exec(orig)![1]!;
   if (version && found !== version) {
-    throw new LabError(step, `libdeflate ${version} can't be had from Debian suite ${suite}: it has ${found}.`, `use suite that carries ${version}, or source kind git/tarball pinned to v${version}.`);
+    throw new LabError(
+      step,
+      `libdeflate ${version} can't be had from Debian suite ${suite}: it has ${found}.`,
+      `use suite that carries ${version}, or source kind git/tarball pinned to v${version}.`,
+    );
   }
   const tree = await fromTarball(join(download, orig), undefined);
-  return { dir: tree.dir, description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, '').replace(/\)$/, '')})` };
+  return {
+    dir: tree.dir,
+    description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, '').replace(/\)$/, '')})`,
+  };
 }
 
 async function fromGit(url: string, ref: string): Promise<SourceTree> {
@@ -166,7 +241,11 @@ async function fromGit(url: string, ref: string): Promise<SourceTree> {
       }
       await cp(temp, dir, { recursive: true });
     } catch (error) {
-      throw new LabError(step, `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-3).join(' ')}`, 'check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.');
+      throw new LabError(
+        step,
+        `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-3).join(' ')}`,
+        'check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.',
+      );
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
@@ -187,7 +266,11 @@ export async function obtainLibdeflateSource(source: LibdeflateSource): Promise<
     case 'path': {
       const dir = resolve(source.path);
       if (!(await fileExists(join(dir, 'libdeflate.h')))) {
-        throw new LabError(step, `${dir} has no libdeflate.h: not a libdeflate source tree.`, 'point `path` at the root of a libdeflate checkout.');
+        throw new LabError(
+          step,
+          `${dir} has no libdeflate.h: not a libdeflate source tree.`,
+          'point `path` at the root of a libdeflate checkout.',
+        );
       }
       return { dir, description: `local path ${dir}` };
     }

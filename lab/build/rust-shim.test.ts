@@ -21,15 +21,25 @@ describe('rust adapter: the shim the lab writes', () => {
     const vec = shimSource({ kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' }, 4);
     assert.match(vec, /pub unsafe extern "C" fn perf_lab_rust_decompress_owned\(/);
     assert.match(vec, /pub unsafe extern "C" fn perf_lab_rust_free_output\(/);
-    assert.match(vec, /catch_unwind\(AssertUnwindSafe\(\|\| PerfLabOutput::into_output\(gzippy::decompress_with_threads\(input, threads\)\)\)\)/);
+    assert.match(
+      vec,
+      /catch_unwind\(AssertUnwindSafe\(\|\| PerfLabOutput::into_output\(gzippy::decompress_with_threads\(input, threads\)\)\)\)/,
+    );
     assert.match(vec, /^const THREADS: usize = 4;$/m);
     const slice = shimSource({ kind: 'rust', call: 'gzippy::decompress_into(input, output)', output: 'slice' }, 1);
-    assert.match(slice, /pub unsafe extern "C" fn perf_lab_rust_decompress_slice\(input: \*const u8, in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32/);
+    assert.match(
+      slice,
+      /pub unsafe extern "C" fn perf_lab_rust_decompress_slice\(input: \*const u8, in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32/,
+    );
     assert.match(slice, /Ok\(Some\(written\)\) if written <= out_cap/);
   });
 
   it('refuses a call that is not one expression, at config time', () => {
-    const parsed = cargoDecoderSchema.safeParse({ name: 'x', cargo: { path: '.' }, adapter: { kind: 'rust', call: 'a(input); std::process::exit(0)' } });
+    const parsed = cargoDecoderSchema.safeParse({
+      name: 'x',
+      cargo: { path: '.' },
+      adapter: { kind: 'rust', call: 'a(input); std::process::exit(0)' },
+    });
     assert.equal(parsed.success, false);
     assert.match(JSON.stringify(parsed.error!.issues), /must be one expression/);
   });
@@ -38,9 +48,18 @@ describe('rust adapter: the shim the lab writes', () => {
     const spec = await materializeGzippyShape({ folder: 'gzippy-shape-shim-test' });
     const project = (spec.cargo as { path: string }).path;
     await writeFile(join(project, 'rust-toolchain.toml'), '[toolchain]\nchannel = "stable"\n');
-    const shim = await generateRustShim(project, { name: 'shape', features: ['extra'], adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' }, threads: 2, env: process.env });
+    const shim = await generateRustShim(project, {
+      name: 'shape',
+      features: ['extra'],
+      adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' },
+      threads: 2,
+      env: process.env,
+    });
     assert.equal(shim.package, 'gzippy');
-    assert.match(shim.cargoToml, /\[dependencies\.gzippy\]\npath = ".*gzippy-shape-shim-test"\nfeatures = \[ "extra" \]/);
+    assert.match(
+      shim.cargoToml,
+      /\[dependencies\.gzippy\]\npath = ".*gzippy-shape-shim-test"\nfeatures = \[ "extra" \]/,
+    );
     assert.match(shim.cargoToml, /\[profile\.release\]\nopt-level = 3\ncodegen-units = 1\nlto = true\nstrip = false/);
     assert.match(shim.cargoToml, /^\[workspace\]$/m);
     assert.equal(await readFile(join(shim.dir, 'rust-toolchain.toml'), 'utf8'), '[toolchain]\nchannel = "stable"\n');
@@ -49,11 +68,18 @@ describe('rust adapter: the shim the lab writes', () => {
 
   it('says which call does not compile, where the shim is and how to reproduce', async () => {
     const spec = await materializeGzippyShape({ folder: 'gzippy-shape-bad-call' });
-    const bad = { ...spec, name: 'bad-call', adapter: { kind: 'rust' as const, call: 'gzippy::no_such_function(input)', output: 'vec' as const } };
+    const bad = {
+      ...spec,
+      name: 'bad-call',
+      adapter: { kind: 'rust' as const, call: 'gzippy::no_such_function(input)', output: 'vec' as const },
+    };
     await assert.rejects(buildCargoDecoder(bad), (error: LabError) => {
       assert.match(error.message, /cargo build of the generated shim exited with code 101/);
       assert.match(error.message, /no_such_function/);
-      assert.match(error.hint, /check the adapter's call \(`gzippy::no_such_function\(input\)`\) against the crate's API; the shim is .*src\/lib\.rs/);
+      assert.match(
+        error.hint,
+        /check the adapter's call \(`gzippy::no_such_function\(input\)`\) against the crate's API; the shim is .*src\/lib\.rs/,
+      );
       return true;
     });
   });
@@ -61,11 +87,20 @@ describe('rust adapter: the shim the lab writes', () => {
   it('refuses a package without a Rust library target', async () => {
     const project = join(work, 'binary-only');
     await cp(join(import.meta.dirname, '..', '..', 'examples', 'gzippy-shape'), project, { recursive: true });
-    await writeFile(join(project, 'Cargo.toml'), '[package]\nname = "binary-only"\nversion = "0.0.0"\nedition = "2021"\n\n[[bin]]\nname = "x"\npath = "src/main.rs"\n');
+    await writeFile(
+      join(project, 'Cargo.toml'),
+      '[package]\nname = "binary-only"\nversion = "0.0.0"\nedition = "2021"\n\n[[bin]]\nname = "x"\npath = "src/main.rs"\n',
+    );
     await writeFile(join(project, 'src', 'main.rs'), 'fn main() {}\n');
     await rm(join(project, 'src', 'lib.rs'));
     await assert.rejects(
-      generateRustShim(project, { name: 'bin', features: [], adapter: { kind: 'rust', call: 'x(input)', output: 'vec' }, threads: 1, env: process.env }),
+      generateRustShim(project, {
+        name: 'bin',
+        features: [],
+        adapter: { kind: 'rust', call: 'x(input)', output: 'vec' },
+        threads: 1,
+        env: process.env,
+      }),
       /the package binary-only has no Rust library target to call/,
     );
   });

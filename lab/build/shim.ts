@@ -32,8 +32,14 @@ async function materializeCrate(source: string, name: string, crates: readonly s
 const MINIZ_CRATES = ['miniz_oxide', 'adler', 'crc32fast', 'cfg-if'];
 
 /** The miniz_oxide C-ABI shim (lab/build/shims/miniz-oxide) as a cargo decoder spec. */
-export async function materializeMinizOxideShim(options: { flipByte?: boolean; name?: string; features?: Array<'skip-crc32' | 'skip-isize'> } = {}): Promise<CargoDecoderSpec> {
-  const dir = await materializeCrate(join(projectRoot(), 'lab', 'build', 'shims', 'miniz-oxide'), 'miniz-oxide', MINIZ_CRATES);
+export async function materializeMinizOxideShim(
+  options: { flipByte?: boolean; name?: string; features?: Array<'skip-crc32' | 'skip-isize'> } = {},
+): Promise<CargoDecoderSpec> {
+  const dir = await materializeCrate(
+    join(projectRoot(), 'lab', 'build', 'shims', 'miniz-oxide'),
+    'miniz-oxide',
+    MINIZ_CRATES,
+  );
   return {
     name: options.name ?? (options.flipByte ? 'miniz_oxide-flipbyte' : 'miniz_oxide'),
     cargo: { path: dir },
@@ -48,8 +54,14 @@ export async function materializeMinizOxideShim(options: { flipByte?: boolean; n
  * examples/gzippy-shape (gzippy's API over miniz_oxide) in the cache, called through the rust adapter: `vec` as
  * gzippy is called (`decompress_with_threads(input, threads)`), `slice` through its `decompress_into`.
  */
-export async function materializeGzippyShape(options: { name?: string; output?: 'vec' | 'slice'; folder?: string } = {}): Promise<CargoDecoderSpec> {
-  const dir = await materializeCrate(join(projectRoot(), 'examples', 'gzippy-shape'), options.folder ?? 'gzippy-shape', MINIZ_CRATES);
+export async function materializeGzippyShape(
+  options: { name?: string; output?: 'vec' | 'slice'; folder?: string } = {},
+): Promise<CargoDecoderSpec> {
+  const dir = await materializeCrate(
+    join(projectRoot(), 'examples', 'gzippy-shape'),
+    options.folder ?? 'gzippy-shape',
+    MINIZ_CRATES,
+  );
   const output = options.output ?? 'vec';
   return {
     name: options.name ?? `gzippy-shape-${output}`,
@@ -57,6 +69,11 @@ export async function materializeGzippyShape(options: { name?: string; output?: 
     features: [],
     env: {},
     threads: 1,
-    adapter: { kind: 'rust', call: output === 'vec' ? 'gzippy::decompress_with_threads(input, threads)' : 'gzippy::decompress_into(input, output)', output },
+    adapter: {
+      kind: 'rust',
+      call:
+        output === 'vec' ? 'gzippy::decompress_with_threads(input, threads)' : 'gzippy::decompress_into(input, output)',
+      output,
+    },
   };
 }

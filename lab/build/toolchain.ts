@@ -19,15 +19,29 @@ export function parseRustcVersion(text: string): RustToolchain {
   const field = (name: string) => new RegExp(`^${name}: (.+)$`, 'm').exec(text)?.[1]?.trim() ?? 'unknown';
   const rustc = text.split('\n')[0]?.trim() ?? '';
   if (!rustc.startsWith('rustc ')) {
-    throw new LabError('build: toolchain', `unexpected \`rustc -vV\` output: ${JSON.stringify(text.slice(0, 200))}`, 'check that rustc on PATH is a real Rust compiler.');
+    throw new LabError(
+      'build: toolchain',
+      `unexpected \`rustc -vV\` output: ${JSON.stringify(text.slice(0, 200))}`,
+      'check that rustc on PATH is a real Rust compiler.',
+    );
   }
-  return { rustc, release: field('release'), llvm: field('LLVM version'), commitHash: field('commit-hash'), host: field('host') };
+  return {
+    rustc,
+    release: field('release'),
+    llvm: field('LLVM version'),
+    commitHash: field('commit-hash'),
+    host: field('host'),
+  };
 }
 
 export async function cCompiler(command = process.env.CC ?? 'cc'): Promise<CCompiler> {
   const text = await probe(command, ['--version']);
   if (!text) {
-    throw new LabError('build: toolchain', `\`${command} --version\` failed: no C compiler found.`, 'install a C compiler (Debian: apt-get install build-essential clang; macOS: xcode-select --install) or set CC.');
+    throw new LabError(
+      'build: toolchain',
+      `\`${command} --version\` failed: no C compiler found.`,
+      'install a C compiler (Debian: apt-get install build-essential clang; macOS: xcode-select --install) or set CC.',
+    );
   }
   return { command, version: text.split('\n')[0]!.trim() };
 }

@@ -5,12 +5,18 @@ import { formatError, LabError } from './errors.js';
 
 describe('error messages', () => {
   it('a lab error: its step, what went wrong and what to do, exit 1', () => {
-    assert.deepEqual(formatError(new LabError('bench', 'it broke.', 'fix it.')), { text: 'perf-lab: bench: it broke.\n  what to do: fix it.', exitCode: 1 });
+    assert.deepEqual(formatError(new LabError('bench', 'it broke.', 'fix it.')), {
+      text: 'perf-lab: bench: it broke.\n  what to do: fix it.',
+      exitCode: 1,
+    });
   });
 
-  it('a full disk is the machine\'s refusal, not a bug: one line naming the path, no stack, exit 1', async (t) => {
+  it("a full disk is the machine's refusal, not a bug: one line naming the path, no stack, exit 1", async (t) => {
     if (process.platform !== 'linux') return t.skip('/dev/full is Linux');
-    const error = await writeFile('/dev/full', 'x').then(() => undefined, (caught: unknown) => caught);
+    const error = await writeFile('/dev/full', 'x').then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     const { text, exitCode } = formatError(error);
     assert.equal(exitCode, 1);
     assert.match(text, /^perf-lab: write: ENOSPC \(ENOSPC: no space left on device\)\n {2}what to do: free disk space/);

@@ -9,8 +9,14 @@ describe('strict JSON', () => {
   });
 
   it('refuses a key given twice in one object, saying which and where', () => {
-    assert.throws(() => parseStrictJson('{"ratio": 0.9, "ratio": 1.2}'), /the key "ratio" appears twice in one object \(second at character 16\)/);
-    assert.throws(() => parseStrictJson('{"entries": [{"ok": true, "ok": false}]}'), /the key "ok" appears twice .*inside entries/);
+    assert.throws(
+      () => parseStrictJson('{"ratio": 0.9, "ratio": 1.2}'),
+      /the key "ratio" appears twice in one object \(second at character 16\)/,
+    );
+    assert.throws(
+      () => parseStrictJson('{"entries": [{"ok": true, "ok": false}]}'),
+      /the key "ok" appears twice .*inside entries/,
+    );
     // The same key in sibling objects is fine.
     assert.deepEqual(parseStrictJson('[{"a":1},{"a":2}]'), [{ a: 1 }, { a: 2 }]);
   });

@@ -60,7 +60,11 @@ export async function digestFile(path: string): Promise<FileDigest> {
       hash.update(buffer);
     }
   } catch (error) {
-    throw new LabError('hash', `cannot read ${path}: ${(error as Error).message}`, 'check that the file exists and is readable, or regenerate it.');
+    throw new LabError(
+      'hash',
+      `cannot read ${path}: ${(error as Error).message}`,
+      'check that the file exists and is readable, or regenerate it.',
+    );
   }
   return { bytes, sha256: hash.digest('hex') };
 }
@@ -87,7 +91,11 @@ export async function readJsonFile(path: string, step: string, hint: string): Pr
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new LabError(step, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, hint);
+    throw new LabError(
+      step,
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      hint,
+    );
   }
   try {
     return parseStrictJson(text);
@@ -110,7 +118,10 @@ export function parseStrictJson(text: string): unknown {
     onObjectProperty: (property, offset) => {
       const current = keys.at(-1)!;
       const parents = path.slice(0, keys.length - 1);
-      if (current.has(property)) throw new SyntaxError(`the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join('.')}` : ''})`);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join('.')}` : ''})`,
+        );
       current.add(property);
       path.splice(keys.length - 1, Infinity, property);
     },
@@ -133,5 +144,10 @@ export async function refuseNonFolder(path: string, step: string, option: string
   } catch {
     return; // absent: not this check's business
   }
-  if (!isFolder) throw new LabError(step, `${option} ${path} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+  if (!isFolder)
+    throw new LabError(
+      step,
+      `${option} ${path} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`,
+    );
 }

@@ -22,7 +22,11 @@ export function projectRoot(): string {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        'perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above ' +
+          fileURLToPath(import.meta.url),
+      );
     dir = parent;
   }
 }
@@ -34,5 +38,7 @@ export function cacheRoot(): string {
 
 /** The shared corpora shipped beside the checkout (../shared/corpora), overridable for CI layouts. */
 export function sharedCorporaDir(): string {
-  return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), '..', 'shared', 'corpora');
+  return process.env.PERF_LAB_SHARED_CORPORA
+    ? resolve(process.env.PERF_LAB_SHARED_CORPORA)
+    : resolve(projectRoot(), '..', 'shared', 'corpora');
 }

@@ -51,7 +51,10 @@ export async function run(file: string, args: readonly string[], options: RunOpt
         : result.exitCode === undefined
           ? `could not start (${result.originalMessage ?? result.shortMessage})`
           : `exited with code ${result.exitCode}`;
-    const log = typeof result.all === 'string' && result.all.length > 0 ? `\n--- last lines of its output ---\n${tail(result.all)}\n---` : '';
+    const log =
+      typeof result.all === 'string' && result.all.length > 0
+        ? `\n--- last lines of its output ---\n${tail(result.all)}\n---`
+        : '';
     throw new LabError(
       options.step,
       `\`${file}\` ${reason}.${log}`,

@@ -40,7 +40,11 @@ export async function extractTarGz(archivePath: string, destination: string): Pr
   try {
     await tar.extract({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
   } catch (error) {
-    throw new LabError('datasets: extract', `cannot extract ${archivePath}: ${(error as Error).message}`, 'the archive is damaged; restore it from its source.');
+    throw new LabError(
+      'datasets: extract',
+      `cannot extract ${archivePath}: ${(error as Error).message}`,
+      'the archive is damaged; restore it from its source.',
+    );
   }
 }
 
@@ -62,12 +66,20 @@ function openZip(path: string): Promise<yauzl.ZipFile> {
  * Extracts the regular files of a zip, flattening any leading folder, keeping
  * only names that `accept` allows. Returns the names and sizes found.
  */
-export async function extractZipFlat(zipPath: string, destination: string, accept: (name: string) => boolean): Promise<ZipEntryInfo[]> {
+export async function extractZipFlat(
+  zipPath: string,
+  destination: string,
+  accept: (name: string) => boolean,
+): Promise<ZipEntryInfo[]> {
   let zip: yauzl.ZipFile;
   try {
     zip = await openZip(zipPath);
   } catch (error) {
-    throw new LabError('datasets: silesia zip', `cannot open ${zipPath} as a zip: ${(error as Error).message}`, 'download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip.');
+    throw new LabError(
+      'datasets: silesia zip',
+      `cannot open ${zipPath} as a zip: ${(error as Error).message}`,
+      'download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip.',
+    );
   }
   await mkdir(destination, { recursive: true });
   const found: ZipEntryInfo[] = [];
@@ -99,7 +111,11 @@ export async function extractZipFlat(zipPath: string, destination: string, accep
       zip.readEntry();
     });
   } catch (error) {
-    throw new LabError('datasets: silesia zip', `cannot extract ${zipPath}: ${(error as Error).message}`, 'the zip is damaged; download it again and pass it with --silesia-zip.');
+    throw new LabError(
+      'datasets: silesia zip',
+      `cannot extract ${zipPath}: ${(error as Error).message}`,
+      'the zip is damaged; download it again and pass it with --silesia-zip.',
+    );
   } finally {
     zip.close();
   }

@@ -30,7 +30,14 @@ function referenceLogs(target: number): string {
   let size = 0;
   let i = 0;
   while (size < target) {
-    const line = pythonStyleFormat(templates[i % 5]!, [i % 60, i % 10000, (i * 7) % 100, i % 8, i * 4096, 70 + (i % 25)]);
+    const line = pythonStyleFormat(templates[i % 5]!, [
+      i % 60,
+      i % 10000,
+      (i * 7) % 100,
+      i % 8,
+      i * 4096,
+      70 + (i % 25),
+    ]);
     lines.push(line);
     size += Buffer.byteLength(line);
     i++;

@@ -64,7 +64,8 @@ function fill(template: CompiledTemplate, args: readonly number[]): string {
   let out = template.literals[0] ?? '';
   for (let k = 0; k < template.fields.length; k++) {
     const value = args[k];
-    if (value === undefined) throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
+    if (value === undefined)
+      throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
     out += template.fields[k]!(value) + template.literals[k + 1];
   }
   return out;

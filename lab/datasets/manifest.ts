@@ -13,7 +13,10 @@ export type Scale = (typeof SCALES)[number];
 const relativePath = z
   .string()
   .min(1)
-  .refine((path) => !isAbsolute(path) && !normalize(path).startsWith('..'), 'must be a path inside the manifest folder');
+  .refine(
+    (path) => !isAbsolute(path) && !normalize(path).startsWith('..'),
+    'must be a path inside the manifest folder',
+  );
 
 const fileEntry = z.object({
   path: relativePath,
@@ -45,7 +48,6 @@ export type Manifest = z.infer<typeof manifestSchema>;
 
 export const MANIFEST_FILE = 'manifest.json';
 
-
 /** Reads DIR/manifest.json; returns undefined when absent, throws a LabError when invalid. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
   await refuseNonFolder(dir, 'datasets', 'the datasets folder');
@@ -54,7 +56,11 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   const json = await readJsonFile(path, 'datasets: manifest', 'delete it and run `perf-lab datasets prepare` again.');
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new LabError('datasets: manifest', `${path} is invalid: ${describeIssues(parsed.error)}.`, 'delete it and run `perf-lab datasets prepare` again.');
+    throw new LabError(
+      'datasets: manifest',
+      `${path} is invalid: ${describeIssues(parsed.error)}.`,
+      'delete it and run `perf-lab datasets prepare` again.',
+    );
   }
   return parsed.data;
 }
@@ -66,7 +72,11 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
 export async function requireManifest(dir: string): Promise<Manifest> {
   const manifest = await readManifest(dir);
   if (!manifest) {
-    throw new LabError('datasets', `no ${MANIFEST_FILE} in ${dir}.`, 'run `perf-lab datasets prepare` (with the same --scale and --dir) first.');
+    throw new LabError(
+      'datasets',
+      `no ${MANIFEST_FILE} in ${dir}.`,
+      'run `perf-lab datasets prepare` (with the same --scale and --dir) first.',
+    );
   }
   return manifest;
 }
@@ -85,7 +95,11 @@ export async function verifyDatasetFiles(dir: string, entry: DatasetEntry): Prom
     try {
       actual = await digestFile(path);
     } catch {
-      throw new LabError(`datasets: verify ${entry.label}`, `the ${role} ${path} is missing or unreadable.`, 'run `perf-lab datasets prepare` again.');
+      throw new LabError(
+        `datasets: verify ${entry.label}`,
+        `the ${role} ${path} is missing or unreadable.`,
+        'run `perf-lab datasets prepare` again.',
+      );
     }
     if (actual.bytes !== file.bytes || actual.sha256 !== file.sha256) {
       throw new LabError(

@@ -38,7 +38,10 @@ after(async () => {
 
 describe('datasets prepare (quick scale, offline)', () => {
   it('writes a manifest with the three datasets, real sizes and hashes', async () => {
-    assert.deepEqual(manifest.datasets.map((entry) => entry.name), ['silesia', 'software', 'logs']);
+    assert.deepEqual(
+      manifest.datasets.map((entry) => entry.name),
+      ['silesia', 'software', 'logs'],
+    );
     for (const entry of manifest.datasets) {
       const raw = await digestFile(join(dir, entry.raw.path));
       const compressed = await digestFile(join(dir, entry.compressed.path));
@@ -82,7 +85,9 @@ describe('the compressor is checked', () => {
     await mkdir(fakes, { recursive: true });
     const script = (name: string, body: string) => {
       const path = join(fakes, name);
-      return writeFile(path, `#!/bin/sh\nif [ "$1" = --version ]; then echo "${name} 1.0"; exit 0; fi\n${body}\n`).then(() => chmod(path, 0o755)).then(() => path);
+      return writeFile(path, `#!/bin/sh\nif [ "$1" = --version ]; then echo "${name} 1.0"; exit 0; fi\n${body}\n`)
+        .then(() => chmod(path, 0o755))
+        .then(() => path);
     };
     const silent = await script('silent-gzip', 'exit 0');
     const other = await script('other-gzip', 'printf other | gzip -c');
@@ -91,7 +96,10 @@ describe('the compressor is checked', () => {
       [other, /decompresses to 5 bytes that differ from the \d+ raw bytes/],
     ] as const) {
       const target = join(work, `compressor-${gzip.split('/').pop()}`);
-      await assert.rejects(prepareDatasets({ dir: target, scale: 'quick', only: ['logs'], offline: true, gzip }), message);
+      await assert.rejects(
+        prepareDatasets({ dir: target, scale: 'quick', only: ['logs'], offline: true, gzip }),
+        message,
+      );
       assert.equal(await readManifest(target), undefined, 'no manifest names the bad file');
     }
   });
@@ -120,7 +128,10 @@ describe('dataset verification', () => {
     const handle = await open(join(copy, entry.raw.path), 'r+');
     await handle.truncate(entry.raw.bytes - 1);
     await handle.close();
-    await assert.rejects(verifyDatasetFiles(copy, entry), /expected output .* does not match the manifest: expected 16777261 bytes/);
+    await assert.rejects(
+      verifyDatasetFiles(copy, entry),
+      /expected output .* does not match the manifest: expected 16777261 bytes/,
+    );
   });
 
   it('refuses a manifest whose paths climb out of its folder', async () => {
@@ -153,7 +164,10 @@ describe('SILESIA sources', () => {
     const corpora = join(work, 'corpora');
     await cp(sharedCorporaDir(), corpora, { recursive: true });
     await flipByte(join(corpora, 'calgary.tar.gz'), 5000);
-    await assert.rejects(standInTar(corpora, join(work, 'c.tar')), /calgary\.tar\.gz has sha256 [0-9a-f]{64}, expected e109eebd/);
+    await assert.rejects(
+      standInTar(corpora, join(work, 'c.tar')),
+      /calgary\.tar\.gz has sha256 [0-9a-f]{64}, expected e109eebd/,
+    );
   });
 
   async function makeZip(path: string, files: Record<string, string>): Promise<void> {
@@ -177,7 +191,10 @@ describe('SILESIA sources', () => {
   it('refuses a zip with a wrong size or a missing file, naming each', async () => {
     const zipPath = join(work, 'bad.zip');
     await makeZip(zipPath, { alpha: 'hello!' });
-    await assert.rejects(silesiaTarFromZip(zipPath, join(work, 'bad.tar'), { alpha: 5, beta: 3 }), /alpha has 6 bytes, expected 5; beta is missing/);
+    await assert.rejects(
+      silesiaTarFromZip(zipPath, join(work, 'bad.tar'), { alpha: 5, beta: 3 }),
+      /alpha has 6 bytes, expected 5; beta is missing/,
+    );
   });
 
   it('refuses a file that is not a zip', async () => {

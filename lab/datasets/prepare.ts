@@ -59,11 +59,16 @@ async function writeChunks(path: string, chunks: Iterable<string>): Promise<void
   try {
     for (const chunk of chunks) {
       written += chunk.length;
-      if (written > limit) throw Object.assign(new Error('ENOSPC: no space left on device, write (simulated)'), { code: 'ENOSPC' });
+      if (written > limit)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write (simulated)'), { code: 'ENOSPC' });
       await handle.write(chunk, null, 'latin1');
     }
   } catch (error) {
-    throw new LabError('datasets: generate', `cannot write ${path}: ${(error as Error).message}`, 'check free disk space and permissions of the datasets folder.');
+    throw new LabError(
+      'datasets: generate',
+      `cannot write ${path}: ${(error as Error).message}`,
+      'check free disk space and permissions of the datasets folder.',
+    );
   } finally {
     await handle.close();
   }
@@ -79,9 +84,16 @@ export async function compressorVersion(gzip: string): Promise<string> {
   for (const flag of ['--version', '-V']) {
     const result = await execa(gzip, [flag], { reject: false, stdin: 'ignore' });
     const line = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n')[0]?.trim();
-    if (!result.failed && line) return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
+    if (!result.failed && line)
+      return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line)
+        ? `libdeflate-gzip (${line})`
+        : line;
   }
-  throw new LabError('datasets: compress', `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`, 'install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.');
+  throw new LabError(
+    'datasets: compress',
+    `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`,
+    'install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.',
+  );
 }
 
 /** GNU gzip gets -n (no name or time stamp in the header, so output is reproducible); libdeflate's gzip has no such flag. */
@@ -89,18 +101,35 @@ export function compressArgs(compressor: string, level: number, rawPath: string)
   return compressor.startsWith('libdeflate-gzip') ? [`-${level}`, '-c', rawPath] : [`-${level}`, '-n', '-c', rawPath];
 }
 
-async function compress(gzip: string, compressor: string, level: number, rawPath: string, compressedPath: string): Promise<void> {
+async function compress(
+  gzip: string,
+  compressor: string,
+  level: number,
+  rawPath: string,
+  compressedPath: string,
+): Promise<void> {
   await writeAtomically(compressedPath, async (tempPath) => {
     const args = compressArgs(compressor, level, rawPath);
     const result = await execa(gzip, args, { stdout: { file: tempPath }, stdin: 'ignore', reject: false });
     if (result.failed) {
-      throw new LabError('datasets: compress', `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, 'check free disk space and that gzip works.');
+      throw new LabError(
+        'datasets: compress',
+        `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`,
+        'check free disk space and that gzip works.',
+      );
     }
     // Everything downstream trusts this file: it must decompress (zlib, not the compressor itself) to the raw bytes.
     const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
     if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
-      const what = roundTrip === null ? 'is not a valid gzip stream' : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
-      throw new LabError('datasets: compress', `the output of \`${commandLine(gzip, args)}\` ${what}.`, 'pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).');
+      const what =
+        roundTrip === null
+          ? 'is not a valid gzip stream'
+          : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
+      throw new LabError(
+        'datasets: compress',
+        `the output of \`${commandLine(gzip, args)}\` ${what}.`,
+        'pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).',
+      );
     }
   });
 }
@@ -110,12 +139,16 @@ async function gunzipDigest(path: string): Promise<{ sha256: string; bytes: numb
   const hash = createHash('sha256');
   let bytes = 0;
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip(), async function (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        hash.update(chunk);
-      }
-    });
+    await pipeline(
+      createReadStream(path, { highWaterMark: 1 << 20 }),
+      createGunzip(),
+      async function (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          hash.update(chunk);
+        }
+      },
+    );
   } catch {
     return null;
   }
@@ -144,7 +177,11 @@ async function silesiaSource(options: PrepareOptions, scale: Scale): Promise<Raw
   const cachedZip = join(cacheRoot(), 'downloads', 'silesia.zip');
   let zip = options.silesiaZip ? resolve(options.silesiaZip) : undefined;
   if (zip && !(await fileExists(zip))) {
-    throw new LabError('datasets: silesia', `--silesia-zip ${zip} does not exist.`, `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`);
+    throw new LabError(
+      'datasets: silesia',
+      `--silesia-zip ${zip} does not exist.`,
+      `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`,
+    );
   }
   if (!zip && (await fileExists(cachedZip))) zip = cachedZip;
   if (!zip && !options.offline && (await downloadSilesia(cachedZip))) zip = cachedZip;
@@ -182,17 +219,35 @@ async function silesiaSource(options: PrepareOptions, scale: Scale): Promise<Raw
 async function rawSourceFor(name: DatasetName, options: PrepareOptions): Promise<RawSource> {
   const limit = targetBytes(options.scale);
   if (name === 'software') {
-    return { source: `SOFTWARE generator v1, records until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, softwareChunks(limit)) };
+    return {
+      source: `SOFTWARE generator v1, records until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, softwareChunks(limit)),
+    };
   }
   if (name === 'logs') {
-    return { source: `LOGS generator v1, lines until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, logChunks(limit)) };
+    return {
+      source: `LOGS generator v1, lines until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, logChunks(limit)),
+    };
   }
   return silesiaSource(options, options.scale);
 }
 
-async function isReusable(dir: string, entry: DatasetEntry | undefined, wanted: { source: string; compressor: string; level: number; scale: Scale }): Promise<boolean> {
+async function isReusable(
+  dir: string,
+  entry: DatasetEntry | undefined,
+  wanted: { source: string; compressor: string; level: number; scale: Scale },
+): Promise<boolean> {
   if (!entry) return false;
-  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale) return false;
+  if (
+    entry.source !== wanted.source ||
+    entry.compressed.compressor !== wanted.compressor ||
+    entry.compressed.level !== wanted.level ||
+    entry.scale !== wanted.scale
+  )
+    return false;
   try {
     await verifyDatasetFiles(dir, entry);
     return true;
@@ -229,7 +284,9 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
  */
 async function unlistedDataFiles(dir: string, listed: ReadonlySet<DatasetName>): Promise<string[]> {
   const present = new Set(await readdir(dir).catch(() => [] as string[]));
-  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap((name) => [`${name}.raw`, `${name}.raw.gz`].filter((file) => present.has(file)));
+  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap((name) =>
+    [`${name}.raw`, `${name}.raw.gz`].filter((file) => present.has(file)),
+  );
 }
 
 async function removeUnlistedDataFiles(dir: string, listed: ReadonlySet<DatasetName>): Promise<void> {
@@ -246,18 +303,32 @@ async function lockFolder(dir: string): Promise<() => Promise<void>> {
     return await lockfile.lock(dir, { ...options, retries: 0 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-      throw new LabError('datasets: prepare', `cannot lock ${dir}: ${(error as Error).message}.`, 'check that the folder is writable.');
+      throw new LabError(
+        'datasets: prepare',
+        `cannot lock ${dir}: ${(error as Error).message}.`,
+        'check that the folder is writable.',
+      );
     }
   }
   info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
   try {
-    return await lockfile.lock(dir, { ...options, retries: { retries: 3600, factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
+    return await lockfile.lock(dir, {
+      ...options,
+      retries: { retries: 3600, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+    });
   } catch (error) {
-    throw new LabError('datasets: prepare', `${dir} stayed locked by another prepare for an hour: ${(error as Error).message}.`, `if no other perf-lab runs, remove ${join(dir, '.prepare.lock')} and run again.`);
+    throw new LabError(
+      'datasets: prepare',
+      `${dir} stayed locked by another prepare for an hour: ${(error as Error).message}.`,
+      `if no other perf-lab runs, remove ${join(dir, '.prepare.lock')} and run again.`,
+    );
   }
 }
 
-const manifestOf = (entries: ReadonlyMap<DatasetName, DatasetEntry>): Manifest => ({ schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []) });
+const manifestOf = (entries: ReadonlyMap<DatasetName, DatasetEntry>): Manifest => ({
+  schemaVersion: 1,
+  datasets: DATASET_NAMES.flatMap((n) => entries.get(n) ?? []),
+});
 
 /**
  * Prepares the requested datasets in `dir` and writes its manifest.json. Files already present and matching the
@@ -273,7 +344,12 @@ export async function prepareDatasets(options: PrepareOptions): Promise<Manifest
   const names = options.only?.length ? options.only : DATASET_NAMES;
   const wanted = new Map<DatasetName, Awaited<ReturnType<typeof rawSourceFor>>>();
   for (const name of names) wanted.set(name, await rawSourceFor(name, options));
-  const want = (name: DatasetName) => ({ source: wanted.get(name)!.source, compressor, level: DATASET_LEVELS[name], scale: options.scale });
+  const want = (name: DatasetName) => ({
+    source: wanted.get(name)!.source,
+    compressor,
+    level: DATASET_LEVELS[name],
+    scale: options.scale,
+  });
   const upToDate = async (manifest: Manifest | undefined) => {
     if (!manifest) return false;
     const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
@@ -281,7 +357,10 @@ export async function prepareDatasets(options: PrepareOptions): Promise<Manifest
     return true;
   };
   const current = await readManifest(dir).catch(() => undefined);
-  if ((await upToDate(current)) && (await unlistedDataFiles(dir, new Set(current!.datasets.map((entry) => entry.name)))).length === 0) {
+  if (
+    (await upToDate(current)) &&
+    (await unlistedDataFiles(dir, new Set(current!.datasets.map((entry) => entry.name)))).length === 0
+  ) {
     for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
     return current!;
   }

@@ -41,9 +41,16 @@ describe('dataset profiles (cached by the sha256 of the bytes)', () => {
   it('refuses a file whose bytes are not the ones measured, and a file that is not gzip, naming it', async () => {
     const path = join(work, 'b.gz');
     await writeFile(path, gzipSync(Buffer.from('some bytes')));
-    await assert.rejects(datasetProfile(path, 'f'.repeat(64)), (error: LabError) => error instanceof LabError && /not the f{64} the measurement used/.test(error.message));
+    await assert.rejects(
+      datasetProfile(path, 'f'.repeat(64)),
+      (error: LabError) => error instanceof LabError && /not the f{64} the measurement used/.test(error.message),
+    );
     await writeFile(path, 'plain text');
-    await assert.rejects(datasetProfile(path), (error: LabError) => error instanceof LabError && error.message.includes(`${path} is not a valid gzip file: no gzip header`));
+    await assert.rejects(
+      datasetProfile(path),
+      (error: LabError) =>
+        error instanceof LabError && error.message.includes(`${path} is not a valid gzip file: no gzip header`),
+    );
   });
 
   it('finds measured datasets through the manifest and lists the ones it cannot find', async () => {
@@ -52,15 +59,25 @@ describe('dataset profiles (cached by the sha256 of the bytes)', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'logs.raw.gz'), gzip);
     const entry = (name: string, sha256: string) => ({
-      name, label: name.toUpperCase(), standIn: false, scale: 'quick', source: 'test',
+      name,
+      label: name.toUpperCase(),
+      standIn: false,
+      scale: 'quick',
+      source: 'test',
       raw: { path: `${name}.raw`, bytes: 1, sha256: '0'.repeat(64) },
       compressed: { path: `${name}.raw.gz`, bytes: gzip.length, sha256, compressor: 'zlib', level: 9 },
     });
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ schemaVersion: 1, datasets: [entry('logs', sha256Hex(gzip))] }));
-    const { profiles, missing } = await profilesOfMeasured([
-      { label: 'LOGS', compressedSha256: sha256Hex(gzip) },
-      { label: 'SOFTWARE', compressedSha256: 'a'.repeat(64) },
-    ], dir);
+    await writeFile(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ schemaVersion: 1, datasets: [entry('logs', sha256Hex(gzip))] }),
+    );
+    const { profiles, missing } = await profilesOfMeasured(
+      [
+        { label: 'LOGS', compressedSha256: sha256Hex(gzip) },
+        { label: 'SOFTWARE', compressedSha256: 'a'.repeat(64) },
+      ],
+      dir,
+    );
     assert.equal(profiles.get(sha256Hex(gzip))!.outputBytes, 22 * 300);
     assert.deepEqual(missing, [`SOFTWARE: no file with sha256 aaaaaaaaaaaa… in ${dir}`]);
   });

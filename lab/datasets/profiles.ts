@@ -57,11 +57,19 @@ export async function datasetProfile(path: string, expectedSha256?: string): Pro
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new LabError('profile', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'prepare the datasets again (`perf-lab datasets prepare`).');
+    throw new LabError(
+      'profile',
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      'prepare the datasets again (`perf-lab datasets prepare`).',
+    );
   }
   const sha256 = sha256Hex(bytes);
   if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
-    throw new LabError('profile', `${path} has sha256 ${sha256}, not the ${expectedSha256} the measurement used.`, 'profile the file that was measured: prepare the datasets again with the same scale.');
+    throw new LabError(
+      'profile',
+      `${path} has sha256 ${sha256}, not the ${expectedSha256} the measurement used.`,
+      'profile the file that was measured: prepare the datasets again with the same scale.',
+    );
   }
   const cached = await cachedProfile(sha256);
   if (cached) return cached;
@@ -69,12 +77,20 @@ export async function datasetProfile(path: string, expectedSha256?: string): Pro
   try {
     profile = profileGzip(bytes);
   } catch (error) {
-    if (error instanceof DeflateFormatError) throw new LabError('profile', `${path} is not a valid gzip file: ${error.message}.`, 'prepare the datasets again (`perf-lab datasets prepare`).');
+    if (error instanceof DeflateFormatError)
+      throw new LabError(
+        'profile',
+        `${path} is not a valid gzip file: ${error.message}.`,
+        'prepare the datasets again (`perf-lab datasets prepare`).',
+      );
     throw error;
   }
   const stored: DatasetProfile = { compressedSha256: sha256, ...profile };
   // A cache write that fails (full disk, read-only cache) costs a recomputation next time, not this answer.
-  await writeFileAtomically(profileCachePath(sha256), `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}\n`).catch(() => undefined);
+  await writeFileAtomically(
+    profileCachePath(sha256),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}\n`,
+  ).catch(() => undefined);
   return stored;
 }
 
@@ -93,10 +109,15 @@ export async function profilesOfMeasured(
   for (const dataset of measured) {
     const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
     if (!entry) {
-      missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}… in ${datasetsDir}${manifest ? '' : ' (no manifest)'}`);
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}… in ${datasetsDir}${manifest ? '' : ' (no manifest)'}`,
+      );
       continue;
     }
-    profiles.set(dataset.compressedSha256, await datasetProfile(join(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join(datasetsDir, entry.compressed.path), dataset.compressedSha256),
+    );
   }
   return { profiles, missing };
 }

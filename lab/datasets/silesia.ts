@@ -33,7 +33,10 @@ export const STAND_IN_CORPORA: Readonly<Record<string, string>> = {
  * Checks an extracted corpus against its file list and sizes; returns a list of
  * problems (empty when it matches exactly).
  */
-export function corpusProblems(found: ReadonlyArray<{ name: string; bytes: number }>, expected: Readonly<Record<string, number>>): string[] {
+export function corpusProblems(
+  found: ReadonlyArray<{ name: string; bytes: number }>,
+  expected: Readonly<Record<string, number>>,
+): string[] {
   const problems: string[] = [];
   const byName = new Map(found.map((entry) => [entry.name, entry.bytes]));
   for (const [name, bytes] of Object.entries(expected)) {
@@ -45,7 +48,11 @@ export function corpusProblems(found: ReadonlyArray<{ name: string; bytes: numbe
 }
 
 /** Builds the deterministic Silesia tar from silesia.zip, refusing a zip whose files or sizes differ. */
-export async function silesiaTarFromZip(zipPath: string, tarPath: string, expected: Readonly<Record<string, number>> = SILESIA_FILES): Promise<void> {
+export async function silesiaTarFromZip(
+  zipPath: string,
+  tarPath: string,
+  expected: Readonly<Record<string, number>> = SILESIA_FILES,
+): Promise<void> {
   const staging = await makeTempDir(join(tarPath + '.staging-'));
   try {
     const found = await extractZipFlat(zipPath, staging, (name) => name in expected);

@@ -19,9 +19,20 @@ function profileAndCheck(gzip: Uint8Array, expected: Uint8Array): DeflateProfile
   assert.equal(profile.outputBytes, expected.length);
   assert.equal(profile.literals + profile.matchBytes + profile.storedBytes, profile.outputBytes);
   const runs = profile.runs;
-  assert.equal(runs.reduce((sum, [literals, , count]) => sum + literals * count, 0), profile.literals, 'runs hold every literal');
-  assert.equal(runs.filter(([, length]) => length > 0).reduce((sum, [, , count]) => sum + count, 0), profile.matches, 'one run ends at each match');
-  assert.equal(runs.reduce((sum, [, length, count]) => sum + length * count, 0), profile.matchBytes);
+  assert.equal(
+    runs.reduce((sum, [literals, , count]) => sum + literals * count, 0),
+    profile.literals,
+    'runs hold every literal',
+  );
+  assert.equal(
+    runs.filter(([, length]) => length > 0).reduce((sum, [, , count]) => sum + count, 0),
+    profile.matches,
+    'one run ends at each match',
+  );
+  assert.equal(
+    runs.reduce((sum, [, length, count]) => sum + length * count, 0),
+    profile.matchBytes,
+  );
   const { one, underWord, word } = profile.matchesByDistance;
   assert.equal(one + underWord + word, profile.matches);
   return profile;

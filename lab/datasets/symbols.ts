@@ -28,10 +28,17 @@ export interface DeflateProfile {
 
 export class DeflateFormatError extends Error {}
 
-const LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+const LENGTH_BASE = [
+  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+];
 const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+const DISTANCE_BASE = [
+  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
+  8193, 12289, 16385, 24577,
+];
+const DISTANCE_EXTRA = [
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
+];
 const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 const MAX_BITS = 15;
 
@@ -45,7 +52,8 @@ class BitReader {
 
   private refill(need: number): void {
     while (this.count < need) {
-      if (this.position >= this.bytes.length) throw new DeflateFormatError('the deflate stream ends early (truncated file)');
+      if (this.position >= this.bytes.length)
+        throw new DeflateFormatError('the deflate stream ends early (truncated file)');
       this.buffer |= this.bytes[this.position++]! << this.count;
       this.count += 8;
     }
@@ -125,7 +133,10 @@ let fixedTables: { literalLength: Int32Array; distance: Int32Array } | undefined
 function fixedCodes() {
   if (!fixedTables) {
     const lengths = new Array<number>(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = { literalLength: huffmanTable(lengths, 'fixed literal/length'), distance: huffmanTable(new Array<number>(30).fill(5), 'fixed distance') };
+    fixedTables = {
+      literalLength: huffmanTable(lengths, 'fixed literal/length'),
+      distance: huffmanTable(new Array<number>(30).fill(5), 'fixed distance'),
+    };
   }
   return fixedTables;
 }
@@ -147,7 +158,8 @@ function dynamicCodes(reader: BitReader): { literalLength: Int32Array; distance:
       for (let n = 3 + reader.bits(2); n > 0; n--) lengths.push(previous);
     } else for (let n = symbol === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n > 0; n--) lengths.push(0);
   }
-  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError('code lengths run past the header counts');
+  if (lengths.length > literalLengthCount + distanceCount)
+    throw new DeflateFormatError('code lengths run past the header counts');
   if (lengths[256] === 0) throw new DeflateFormatError('a block without an end-of-block code');
   return {
     literalLength: huffmanTable(lengths.slice(0, literalLengthCount), 'literal/length'),
@@ -157,8 +169,10 @@ function dynamicCodes(reader: BitReader): { literalLength: Int32Array; distance:
 
 /** Skips a gzip member header (RFC 1952); returns the offset of its deflate stream. */
 function gzipHeader(bytes: Uint8Array, at: number): number {
-  if (bytes.length - at < 18 || bytes[at] !== 0x1f || bytes[at + 1] !== 0x8b) throw new DeflateFormatError(`no gzip header at byte ${at}`);
-  if (bytes[at + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
+  if (bytes.length - at < 18 || bytes[at] !== 0x1f || bytes[at + 1] !== 0x8b)
+    throw new DeflateFormatError(`no gzip header at byte ${at}`);
+  if (bytes[at + 2] !== 8)
+    throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
   const flags = bytes[at + 3]!;
   let position = at + 10;
   if (flags & 4) position += 2 + (bytes[position]! | (bytes[position + 1]! << 8));
@@ -210,8 +224,10 @@ export function profileGzip(gzip: Uint8Array, output?: Uint8Array): DeflateProfi
         if (start + 4 > gzip.length) throw new DeflateFormatError('the deflate stream ends early (truncated file)');
         const length = gzip[start]! | (gzip[start + 1]! << 8);
         const check = gzip[start + 2]! | (gzip[start + 3]! << 8);
-        if ((length ^ 0xffff) !== check) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length) throw new DeflateFormatError('the deflate stream ends early (truncated file)');
+        if ((length ^ 0xffff) !== check)
+          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length)
+          throw new DeflateFormatError('the deflate stream ends early (truncated file)');
         if (output) output.set(gzip.subarray(start + 4, start + 4 + length), out);
         out += length;
         profile.storedBytes += length;
@@ -239,7 +255,8 @@ export function profileGzip(gzip: Uint8Array, output?: Uint8Array): DeflateProfi
         const distanceSymbol = decodeSymbol(reader, distance, 'distance');
         if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
         const offset = DISTANCE_BASE[distanceSymbol]! + reader.bits(DISTANCE_EXTRA[distanceSymbol]!);
-        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (offset > out - memberStart)
+          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
         if (output) for (let i = 0; i < length; i++, out++) output[out] = output[out - offset]!;
         else out += length;
         profile.literals += run;
@@ -257,14 +274,20 @@ export function profileGzip(gzip: Uint8Array, output?: Uint8Array): DeflateProfi
     profile.bits += reader.bitsRead;
     const trailer = reader.alignToByte();
     if (trailer + 8 > gzip.length) throw new DeflateFormatError('the gzip trailer is missing (truncated file)');
-    const expected = (gzip[trailer + 4]! | (gzip[trailer + 5]! << 8) | (gzip[trailer + 6]! << 16) | (gzip[trailer + 7]! << 24)) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    const expected =
+      (gzip[trailer + 4]! | (gzip[trailer + 5]! << 8) | (gzip[trailer + 6]! << 16) | (gzip[trailer + 7]! << 24)) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32)
+      throw new DeflateFormatError(
+        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`,
+      );
     profile.members++;
     at = trailer + 8;
     // gzip ignores zero padding after the last member.
     while (at < gzip.length && gzip[at] === 0) at++;
   }
   profile.outputBytes = out;
-  profile.runs = [...runs].map(([key, count]): [number, number, number] => [Math.floor(key / 512), key % 512, count]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  profile.runs = [...runs]
+    .map(([key, count]): [number, number, number] => [Math.floor(key / 512), key % 512, count])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   return profile;
 }

@@ -18,8 +18,15 @@ export const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
  * The embedded default job: the first libdeflate this machine can reach, and a
  * real Rust decoder (the miniz_oxide C-ABI shim), as a bench config.
  */
-export async function demoConfig(options: { rounds: number; warmupRounds: number; budgetSeconds: number; offline: boolean }): Promise<BenchConfig> {
-  const sources = options.offline ? DEMO_LIBDEFLATE_SOURCES.filter((source) => source.kind !== 'git') : DEMO_LIBDEFLATE_SOURCES;
+export async function demoConfig(options: {
+  rounds: number;
+  warmupRounds: number;
+  budgetSeconds: number;
+  offline: boolean;
+}): Promise<BenchConfig> {
+  const sources = options.offline
+    ? DEMO_LIBDEFLATE_SOURCES.filter((source) => source.kind !== 'git')
+    : DEMO_LIBDEFLATE_SOURCES;
   const { build, skipped } = await buildFirstAvailableLibdeflate(sources);
   for (const reason of skipped) info(`demo: skipped libdeflate source ${reason}`);
   const decoder = await materializeMinizOxideShim();
@@ -30,11 +37,19 @@ export async function demoConfig(options: { rounds: number; warmupRounds: number
     schemaVersion: 1,
     libdeflate: { source: chosen },
     decoder,
-    bench: { ...samplingDefaults, rounds: options.rounds, warmupRounds: options.warmupRounds, budgetSeconds: options.budgetSeconds },
+    bench: {
+      ...samplingDefaults,
+      rounds: options.rounds,
+      warmupRounds: options.warmupRounds,
+      budgetSeconds: options.budgetSeconds,
+    },
   };
 }
 
-export function demoOutputPaths(stamp = new Date().toISOString().replace(/[:.]/g, '-')): { json: string; markdown: string } {
+export function demoOutputPaths(stamp = new Date().toISOString().replace(/[:.]/g, '-')): {
+  json: string;
+  markdown: string;
+} {
   const base = join(cacheRoot(), 'results', `demo-${stamp}`);
   return { json: `${base}.json`, markdown: `${base}.md` };
 }

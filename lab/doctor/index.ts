@@ -28,29 +28,92 @@ const install = (debian: string, mac: string) => (isMac ? `brew install ${mac}` 
 /** Checks the tools and inputs each part of the lab needs, and says what to install. */
 export async function runDoctor(options: { network?: boolean } = {}): Promise<Check[]> {
   const checks: Check[] = [];
-  const tool = async (name: string, needed: Check['needed'], purpose: string, fix: string, command = name, args?: string[]) => {
+  const tool = async (
+    name: string,
+    needed: Check['needed'],
+    purpose: string,
+    fix: string,
+    command = name,
+    args?: string[],
+  ) => {
     const version = await versionOf(command, args);
     checks.push({ name, needed, purpose, ok: Boolean(version), detail: version ?? 'not found', fix });
   };
   const [major] = process.versions.node.split('.').map(Number);
-  checks.push({ name: 'node', needed: 'required', purpose: 'runs perf-lab', ok: (major ?? 0) >= 20, detail: process.version, fix: 'install Node.js 20 or newer' });
-  await tool('cc', 'required', 'compiles the native harness and libdeflate', isMac ? 'xcode-select --install' : 'apt-get install build-essential', process.env.CC ?? 'cc');
-  await tool('make', 'required', 'builds libdeflate ≤ 1.14 (Makefile)', isMac ? 'xcode-select --install' : 'apt-get install make');
+  checks.push({
+    name: 'node',
+    needed: 'required',
+    purpose: 'runs perf-lab',
+    ok: (major ?? 0) >= 20,
+    detail: process.version,
+    fix: 'install Node.js 20 or newer',
+  });
+  await tool(
+    'cc',
+    'required',
+    'compiles the native harness and libdeflate',
+    isMac ? 'xcode-select --install' : 'apt-get install build-essential',
+    process.env.CC ?? 'cc',
+  );
+  await tool(
+    'make',
+    'required',
+    'builds libdeflate ≤ 1.14 (Makefile)',
+    isMac ? 'xcode-select --install' : 'apt-get install make',
+  );
   await tool('cmake', 'required', 'builds libdeflate ≥ 1.15', install('cmake', 'cmake'));
   await tool('gzip', 'required', 'compresses the datasets', install('gzip', 'gzip'));
-  await tool('cargo', 'required', 'builds the decoder under test', 'install Rust (rustup, or apt-get install cargo rustc)');
-  await tool('rustc', 'required', 'records the toolchain (rustc, LLVM)', 'install Rust (rustup, or apt-get install cargo rustc)', 'rustc', ['-vV']);
+  await tool(
+    'cargo',
+    'required',
+    'builds the decoder under test',
+    'install Rust (rustup, or apt-get install cargo rustc)',
+  );
+  await tool(
+    'rustc',
+    'required',
+    'records the toolchain (rustc, LLVM)',
+    'install Rust (rustup, or apt-get install cargo rustc)',
+    'rustc',
+    ['-vV'],
+  );
   await tool('git', 'required', 'fetches sources, worktrees for pr-check, baseline publishing', install('git', 'git'));
-  await tool('pkg-config', 'optional', 'finds the system libdeflate (source kind "system")', install('pkg-config', 'pkg-config'));
+  await tool(
+    'pkg-config',
+    'optional',
+    'finds the system libdeflate (source kind "system")',
+    install('pkg-config', 'pkg-config'),
+  );
   const systemLibdeflate = await versionOf('pkg-config', ['--modversion', 'libdeflate']);
-  checks.push({ name: 'libdeflate (system)', needed: 'optional', purpose: 'source kind "system"', ok: Boolean(systemLibdeflate), detail: systemLibdeflate ? `libdeflate ${systemLibdeflate}` : 'not found', fix: install('libdeflate-dev libdeflate-tools', 'libdeflate') });
+  checks.push({
+    name: 'libdeflate (system)',
+    needed: 'optional',
+    purpose: 'source kind "system"',
+    ok: Boolean(systemLibdeflate),
+    detail: systemLibdeflate ? `libdeflate ${systemLibdeflate}` : 'not found',
+    fix: install('libdeflate-dev libdeflate-tools', 'libdeflate'),
+  });
   await tool('llvm-objdump', 'optional', 'disassembles binaries for perf-lab analyze', install('llvm', 'llvm'));
   await tool('llvm-mca', 'optional', 'the llvm-mca cross-check tests', install('llvm', 'llvm'));
   await tool('clang', 'optional', 'cross-compiles ARM64 test code', install('clang', 'llvm'));
-  if (!isMac) await tool('aarch64-linux-gnu-objdump', 'optional', 'reads GNU objdump listings of ARM64 code', 'apt-get install binutils-aarch64-linux-gnu');
-  if (isMac) await tool('otool', 'optional', 'disassembles Mach-O binaries', 'xcode-select --install', 'otool', ['--version']);
+  if (!isMac)
+    await tool(
+      'aarch64-linux-gnu-objdump',
+      'optional',
+      'reads GNU objdump listings of ARM64 code',
+      'apt-get install binutils-aarch64-linux-gnu',
+    );
+  if (isMac)
+    await tool('otool', 'optional', 'disassembles Mach-O binaries', 'xcode-select --install', 'otool', ['--version']);
   const apt = await versionOf('apt-get');
-  checks.push({ name: 'apt-get (Debian source packages)', needed: 'optional', purpose: 'libdeflate source kind "debian"', ok: Boolean(apt), detail: apt ?? 'not found', fix: 'use source kind git, tarball, path or system on this machine' });
+  checks.push({
+    name: 'apt-get (Debian source packages)',
+    needed: 'optional',
+    purpose: 'libdeflate source kind "debian"',
+    ok: Boolean(apt),
+    detail: apt ?? 'not found',
+    fix: 'use source kind git, tarball, path or system on this machine',
+  });
   const corpora = sharedCorporaDir();
   let corporaOk = true;
   for (const [file, sha256] of Object.entries(STAND_IN_CORPORA)) {
@@ -63,20 +126,49 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
     needed: 'optional',
     purpose: 'kill everything a decoder starts, even after setsid()',
     ok: process.platform === 'linux',
-    detail: process.platform === 'linux' ? 'child subreaper + PR_SET_PDEATHSIG' : `${process.platform}: no child subreaper; a setsid() descendant of a decoder can outlive the run`,
+    detail:
+      process.platform === 'linux'
+        ? 'child subreaper + PR_SET_PDEATHSIG'
+        : `${process.platform}: no child subreaper; a setsid() descendant of a decoder can outlive the run`,
     fix: 'on macOS runners the job ends with the runner; locally, check for stray processes after a run of untrusted code',
   });
-  checks.push({ name: 'Calgary + Canterbury corpora', needed: 'optional', purpose: 'the SILESIA stand-in when no silesia.zip is at hand', ok: corporaOk, detail: corporaOk ? corpora : `missing or altered in ${corpora}`, fix: 'put calgary.tar.gz and cantrbry.tar.gz there, or set PERF_LAB_SHARED_CORPORA' });
+  checks.push({
+    name: 'Calgary + Canterbury corpora',
+    needed: 'optional',
+    purpose: 'the SILESIA stand-in when no silesia.zip is at hand',
+    ok: corporaOk,
+    detail: corporaOk ? corpora : `missing or altered in ${corpora}`,
+    fix: 'put calgary.tar.gz and cantrbry.tar.gz there, or set PERF_LAB_SHARED_CORPORA',
+  });
   if (options.network) {
-    const reach = await execa('git', ['ls-remote', '--exit-code', LIBDEFLATE_GIT_URL, 'HEAD'], { reject: false, stdin: 'ignore', timeout: 15_000 });
-    checks.push({ name: 'libdeflate git repository', needed: 'optional', purpose: 'libdeflate source kind "git" (the default on GitHub)', ok: !reach.failed, detail: reach.failed ? String(reach.stderr || reach.shortMessage).split('\n')[0]! : LIBDEFLATE_GIT_URL, fix: 'offline, use a Debian source package, a tarball, a local path or the system library' });
+    const reach = await execa('git', ['ls-remote', '--exit-code', LIBDEFLATE_GIT_URL, 'HEAD'], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 15_000,
+    });
+    checks.push({
+      name: 'libdeflate git repository',
+      needed: 'optional',
+      purpose: 'libdeflate source kind "git" (the default on GitHub)',
+      ok: !reach.failed,
+      detail: reach.failed ? String(reach.stderr || reach.shortMessage).split('\n')[0]! : LIBDEFLATE_GIT_URL,
+      fix: 'offline, use a Debian source package, a tarball, a local path or the system library',
+    });
   }
   return checks;
 }
 
 export function doctorReport(checks: readonly Check[]): string {
-  const lines = checks.map((check) => `${check.ok ? '✓' : check.needed === 'required' ? '✗' : '–'} ${check.name.padEnd(30)} ${check.ok ? check.detail : `${check.detail} — ${check.purpose}; to fix: ${check.fix}`}`);
+  const lines = checks.map(
+    (check) =>
+      `${check.ok ? '✓' : check.needed === 'required' ? '✗' : '–'} ${check.name.padEnd(30)} ${check.ok ? check.detail : `${check.detail} — ${check.purpose}; to fix: ${check.fix}`}`,
+  );
   const missing = checks.filter((check) => !check.ok && check.needed === 'required');
-  lines.push('', missing.length ? `${missing.length} required tool(s) missing: ${missing.map((check) => check.name).join(', ')}` : 'all required tools are present');
+  lines.push(
+    '',
+    missing.length
+      ? `${missing.length} required tool(s) missing: ${missing.map((check) => check.name).join(', ')}`
+      : 'all required tools are present',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -32,12 +32,26 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
       throttle: {
         retryAfterBaseValue: base,
         fallbackSecondaryRateRetryAfter: 1,
-        onRateLimit: (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-          warn(`GitHub rate limit on ${request.method} ${request.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : 'giving up'}`);
+        onRateLimit: (
+          retryAfter: number,
+          request: { method: string; url: string },
+          _octokit: unknown,
+          retryCount: number,
+        ) => {
+          warn(
+            `GitHub rate limit on ${request.method} ${request.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : 'giving up'}`,
+          );
           return retryCount < 2;
         },
-        onSecondaryRateLimit: (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-          warn(`GitHub secondary rate limit on ${request.method} ${request.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : 'giving up'}`);
+        onSecondaryRateLimit: (
+          retryAfter: number,
+          request: { method: string; url: string },
+          _octokit: unknown,
+          retryCount: number,
+        ) => {
+          warn(
+            `GitHub secondary rate limit on ${request.method} ${request.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : 'giving up'}`,
+          );
           return retryCount < 1;
         },
       },
@@ -52,9 +66,13 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
       } catch (error) {
         const status = (error as { status?: number }).status;
         if (status !== 429 || attempt > 2) throw error;
-        const header = (error as { response?: { headers?: Record<string, string | undefined> } }).response?.headers?.['retry-after'];
+        const header = (error as { response?: { headers?: Record<string, string | undefined> } }).response?.headers?.[
+          'retry-after'
+        ];
         const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : 60;
-        warn(`GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`);
+        warn(
+          `GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`,
+        );
         await new Promise((resolve) => setTimeout(resolve, seconds * base));
       }
     }
@@ -75,7 +93,15 @@ const HINTS: Record<number, string> = {
  */
 export function apiError(step: string, what: string, error: unknown): LabError {
   const status = (error as { status?: number }).status;
-  if (status === undefined) return new LabError(step, `${what} failed: ${(error as Error).message}`, 'check the network and the API URL.');
-  const message = String((error as { response?: { data?: { message?: string } } }).response?.data?.message ?? (error as Error).message).split('\n')[0];
-  return new LabError(step, `${what}: GitHub answered ${status} (${message}).`, HINTS[status] ?? (status >= 500 ? 'GitHub is failing; the call was retried. Run the job again later.' : 'check the request.'));
+  if (status === undefined)
+    return new LabError(step, `${what} failed: ${(error as Error).message}`, 'check the network and the API URL.');
+  const message = String(
+    (error as { response?: { data?: { message?: string } } }).response?.data?.message ?? (error as Error).message,
+  ).split('\n')[0];
+  return new LabError(
+    step,
+    `${what}: GitHub answered ${status} (${message}).`,
+    HINTS[status] ??
+      (status >= 500 ? 'GitHub is failing; the call was retried. Run the job again later.' : 'check the request.'),
+  );
 }

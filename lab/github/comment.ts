@@ -1,5 +1,15 @@
 import type { BenchResults } from '../results/index.js';
-import { compactTable, escapeCell, integrityNotes, regimeLine, methodDetails, ratioTable, reportTitle, summaryLine, withoutAbsolutePaths } from '../report/index.js';
+import {
+  compactTable,
+  escapeCell,
+  integrityNotes,
+  regimeLine,
+  methodDetails,
+  ratioTable,
+  reportTitle,
+  summaryLine,
+  withoutAbsolutePaths,
+} from '../report/index.js';
 import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';
 
@@ -21,7 +31,12 @@ export function renderComment(
   options: { analysisMarkdown?: string; fullReportUrl?: string; headSha?: string; baseSha?: string } = {},
 ): string {
   const sha = (value: string | undefined) => (value ? `\`${escapeCell(value.slice(0, 12))}\`` : undefined);
-  const commits = [options.baseSha ? `base ${sha(options.baseSha)}` : '', options.headSha ? `head ${sha(options.headSha)}` : ''].filter(Boolean).join(' → ');
+  const commits = [
+    options.baseSha ? `base ${sha(options.baseSha)}` : '',
+    options.headSha ? `head ${sha(options.headSha)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' → ');
   const details = withoutAbsolutePaths(`${ratioTable(results)}\n\n${methodDetails(results)}`);
   const parts = [
     COMMENT_MARKER,
@@ -47,7 +62,7 @@ export function neutraliseMarkdown(markdown: string): string {
 
 export function truncateComment(body: string, fullReportUrl?: string): string {
   if (body.length <= MAX_COMMENT_CHARS) return body;
-  const notice = `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : ' The full report is in the workflow run\'s artifacts.'}`;
+  const notice = `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
   let cut = body.slice(0, MAX_COMMENT_CHARS - notice.length);
   // Close an open code fence so the notice renders as text.
   if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}\n\`\`\``;
@@ -62,7 +77,8 @@ export interface CommentTarget {
   author?: string;
 }
 
-export type UpsertOutcome = { action: 'created' | 'updated'; id: number; url: string } | { action: 'skipped'; reason: string };
+export type UpsertOutcome =
+  { action: 'created' | 'updated'; id: number; url: string } | { action: 'skipped'; reason: string };
 
 /**
  * Creates perf-lab's comment on the PR, or updates it when one with the marker
@@ -70,24 +86,54 @@ export type UpsertOutcome = { action: 'created' | 'updated'; id: number; url: st
  * not write, as on pull requests from forks — is reported as skipped, not as a
  * failure: the job summary still carries the report.
  */
-export async function upsertStickyComment(client: GitHubClient, target: CommentTarget, body: string): Promise<UpsertOutcome> {
+export async function upsertStickyComment(
+  client: GitHubClient,
+  target: CommentTarget,
+  body: string,
+): Promise<UpsertOutcome> {
   try {
-    const comments = await client.paginate(client.rest.issues.listComments, { owner: target.owner, repo: target.repo, issue_number: target.issueNumber, per_page: 100 });
+    const comments = await client.paginate(client.rest.issues.listComments, {
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: target.issueNumber,
+      per_page: 100,
+    });
     const author = target.author ?? 'github-actions[bot]';
-    const existing = comments.find((comment) => typeof comment.body === 'string' && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author);
+    const existing = comments.find(
+      (comment) =>
+        typeof comment.body === 'string' && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author,
+    );
     if (existing) {
-      const updated = await client.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
+      const updated = await client.rest.issues.updateComment({
+        owner: target.owner,
+        repo: target.repo,
+        comment_id: existing.id,
+        body,
+      });
       return { action: 'updated', id: updated.data.id, url: updated.data.html_url };
     }
-    const created = await client.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+    const created = await client.rest.issues.createComment({
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: target.issueNumber,
+      body,
+    });
     return { action: 'created', id: created.data.id, url: created.data.html_url };
   } catch (error) {
     const status = (error as { status?: number }).status;
     const message = (error as Error).message.split('\n')[0] ?? '';
     if (status === 403 && /secondary rate limit/i.test(message)) {
-      throw new LabError('comment', `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`, 'too many requests in a short time from this token; run the job again in a few minutes.');
+      throw new LabError(
+        'comment',
+        `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`,
+        'too many requests in a short time from this token; run the job again in a few minutes.',
+      );
     }
-    if (status === 403) return { action: 'skipped', reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.` };
+    if (status === 403)
+      return {
+        action: 'skipped',
+        reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.`,
+      };
     throw apiError('comment', `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error);
   }
 }

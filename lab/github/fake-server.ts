@@ -35,8 +35,20 @@ export class FakeGitHub {
   private server: Server | undefined;
   url = '';
 
-  failNext(method: string, path: RegExp, status: number, options: { times?: number; headers?: Record<string, string>; body?: unknown } = {}): void {
-    this.failures.push({ method, path, status, headers: options.headers ?? {}, body: options.body ?? { message: `injected ${status}` }, times: options.times ?? 1 });
+  failNext(
+    method: string,
+    path: RegExp,
+    status: number,
+    options: { times?: number; headers?: Record<string, string>; body?: unknown } = {},
+  ): void {
+    this.failures.push({
+      method,
+      path,
+      status,
+      headers: options.headers ?? {},
+      body: options.body ?? { message: `injected ${status}` },
+      times: options.times ?? 1,
+    });
   }
 
   async start(): Promise<string> {
@@ -69,7 +81,13 @@ export class FakeGitHub {
     }
     let match: RegExpExecArray | null;
     if (/^\/repos\/[^/]+\/[^/]+\/issues$/.test(url.pathname)) {
-      if (method === 'GET') return send(200, this.issues.filter((issue) => issue.state === (url.searchParams.get('state') ?? 'open')).map((issue) => this.issueJson(issue)));
+      if (method === 'GET')
+        return send(
+          200,
+          this.issues
+            .filter((issue) => issue.state === (url.searchParams.get('state') ?? 'open'))
+            .map((issue) => this.issueJson(issue)),
+        );
       if (method === 'POST') {
         if (!body?.title) return send(422, { message: 'Validation Failed' });
         const issue = { number: 2000 + this.issues.length, title: body.title, body: body.body ?? '', state: 'open' };
@@ -85,19 +103,31 @@ export class FakeGitHub {
     }
     if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(url.pathname))) {
       const issueNumber = Number(match[1]);
-      if (!this.pulls.has(issueNumber) && !this.issues.some((issue) => issue.number === issueNumber)) return send(404, { message: 'Not Found' });
+      if (!this.pulls.has(issueNumber) && !this.issues.some((issue) => issue.number === issueNumber))
+        return send(404, { message: 'Not Found' });
       if (method === 'GET') {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
         const all = this.comments.filter((comment) => comment.issueNumber === issueNumber);
         const slice = all.slice((page - 1) * perPage, page * perPage);
         const headers: Record<string, string> = {};
-        if (page * perPage < all.length) headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
-        return send(200, slice.map((comment) => this.commentJson(comment)), headers);
+        if (page * perPage < all.length)
+          headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
+        return send(
+          200,
+          slice.map((comment) => this.commentJson(comment)),
+          headers,
+        );
       }
       if (method === 'POST') {
-        if (typeof body?.body !== 'string' || body.body.length > 65_536) return send(422, { message: 'Validation Failed: body is too long (maximum is 65536 characters)' });
-        const comment = { id: this.nextId++, body: body.body, user: { login: this.commenter, type: this.commenter.endsWith('[bot]') ? 'Bot' : 'User' }, issueNumber };
+        if (typeof body?.body !== 'string' || body.body.length > 65_536)
+          return send(422, { message: 'Validation Failed: body is too long (maximum is 65536 characters)' });
+        const comment = {
+          id: this.nextId++,
+          body: body.body,
+          user: { login: this.commenter, type: this.commenter.endsWith('[bot]') ? 'Bot' : 'User' },
+          issueNumber,
+        };
         this.comments.push(comment);
         return send(201, this.commentJson(comment));
       }
@@ -105,14 +135,18 @@ export class FakeGitHub {
     if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(url.pathname)) && method === 'PATCH') {
       const comment = this.comments.find((c) => c.id === Number(match![1]));
       if (!comment) return send(404, { message: 'Not Found' });
-      if (typeof body?.body !== 'string' || body.body.length > 65_536) return send(422, { message: 'Validation Failed' });
+      if (typeof body?.body !== 'string' || body.body.length > 65_536)
+        return send(422, { message: 'Validation Failed' });
       comment.body = body.body;
       return send(200, this.commentJson(comment));
     }
     if (/^\/repos\/[^/]+\/[^/]+\/pulls$/.test(url.pathname) && method === 'POST') {
       if (!body?.head || !body?.base || !body?.title) return send(422, { message: 'Validation Failed' });
       this.pullRequestsCreated.push({ head: body.head, base: body.base, title: body.title });
-      return send(201, { number: 900 + this.pullRequestsCreated.length, html_url: `${this.url}/pull/${900 + this.pullRequestsCreated.length}` });
+      return send(201, {
+        number: 900 + this.pullRequestsCreated.length,
+        html_url: `${this.url}/pull/${900 + this.pullRequestsCreated.length}`,
+      });
     }
     if ((match = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(url.pathname)) && method === 'GET') {
       const pull = this.pulls.get(Number(match[1]));
@@ -128,7 +162,13 @@ export class FakeGitHub {
   }
 
   private issueJson(issue: { number: number; title: string; body: string; state: string }) {
-    return { number: issue.number, title: issue.title, body: issue.body, state: issue.state, html_url: `${this.url}/issues/${issue.number}` };
+    return {
+      number: issue.number,
+      title: issue.title,
+      body: issue.body,
+      state: issue.state,
+      html_url: `${this.url}/issues/${issue.number}`,
+    };
   }
 
   private commentJson(comment: FakeComment) {

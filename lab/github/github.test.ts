@@ -13,7 +13,8 @@ import { commentOnPullRequest } from './index.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 /** A real three-way run from this machine (libdeflate 1.14 as base, 1.23 as head and reference). */
-const realRun = async (): Promise<BenchResults> => parseResults(JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')), 'fixture');
+const realRun = async (): Promise<BenchResults> =>
+  parseResults(JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')), 'fixture');
 
 /** The real run reshaped into every case a reviewer must see: improvement, regression, failed verification, stand-in, hostile names. */
 async function mixedResults(): Promise<BenchResults> {
@@ -21,12 +22,32 @@ async function mixedResults(): Promise<BenchResults> {
   results.head.name = 'gzippy<img src=x onerror=alert(1)>';
   const software = results.datasets.find((dataset) => dataset.name === 'software')!;
   // Swap head and base for SOFTWARE: the real +35.7% improvement becomes a real regression.
-  const swap = (interval: { estimate: number; low: number; high: number }) => ({ ...interval, estimate: 1 / interval.estimate, low: 1 / interval.high, high: 1 / interval.low });
+  const swap = (interval: { estimate: number; low: number; high: number }) => ({
+    ...interval,
+    estimate: 1 / interval.estimate,
+    low: 1 / interval.high,
+    high: 1 / interval.low,
+  });
   const verdict = software.headVsBase!.verdict;
-  software.headVsBase = { ...software.headVsBase!, interval: { ...software.headVsBase!.interval, ...swap(software.headVsBase!.interval) }, verdict: { ...verdict, kind: 'regression', effect: 1 / verdict.interval.estimate - 1, interval: { ...verdict.interval, ...swap(verdict.interval) } } };
+  software.headVsBase = {
+    ...software.headVsBase!,
+    interval: { ...software.headVsBase!.interval, ...swap(software.headVsBase!.interval) },
+    verdict: {
+      ...verdict,
+      kind: 'regression',
+      effect: 1 / verdict.interval.estimate - 1,
+      interval: { ...verdict.interval, ...swap(verdict.interval) },
+    },
+  };
   // …consistently: head's and base's speeds and their ratios to libdeflate trade places too.
-  const [headSide, baseSide] = [software.contenders.find((c) => c.role === 'head')!, software.contenders.find((c) => c.role === 'base')!];
-  [headSide.megabytesPerSecond, baseSide.megabytesPerSecond] = [baseSide.megabytesPerSecond, headSide.megabytesPerSecond];
+  const [headSide, baseSide] = [
+    software.contenders.find((c) => c.role === 'head')!,
+    software.contenders.find((c) => c.role === 'base')!,
+  ];
+  [headSide.megabytesPerSecond, baseSide.megabytesPerSecond] = [
+    baseSide.megabytesPerSecond,
+    headSide.megabytesPerSecond,
+  ];
   [headSide.samplesNs, baseSide.samplesNs] = [baseSide.samplesNs, headSide.samplesNs];
   [software.headVsLibdeflate, software.baseVsLibdeflate] = [software.baseVsLibdeflate, software.headVsLibdeflate];
   const logs = results.datasets.find((dataset) => dataset.name === 'logs')!;
@@ -34,7 +55,11 @@ async function mixedResults(): Promise<BenchResults> {
   logs.headVsLibdeflate = null;
   logs.baseVsLibdeflate = null;
   logs.headVsBase = null;
-  logs.contenders[0] = { ...logs.contenders[0]!, megabytesPerSecond: null, failure: 'wrong bytes: first difference at offset 8388630 <script>alert(1)</script> @octocat | ```' };
+  logs.contenders[0] = {
+    ...logs.contenders[0]!,
+    megabytesPerSecond: null,
+    failure: 'wrong bytes: first difference at offset 8388630 <script>alert(1)</script> @octocat | ```',
+  };
   results.ok = false;
   return results;
 }
@@ -44,7 +69,12 @@ let work: string;
 const HEAD = 'a'.repeat(40);
 const token = 'ghs_perflabtesttoken0123456789';
 
-async function writeArtifact(name: string, results: BenchResults, pr: { prNumber: number; headSha: string }, analysis?: string): Promise<string> {
+async function writeArtifact(
+  name: string,
+  results: BenchResults,
+  pr: { prNumber: number; headSha: string },
+  analysis?: string,
+): Promise<string> {
   const dir = join(work, name);
   await execa('mkdir', ['-p', dir]);
   await writeFile(join(dir, 'results.json'), JSON.stringify(results));
@@ -75,9 +105,23 @@ describe('sticky PR comment against a local GitHub server', () => {
   it('creates exactly one comment, then updates it on the next run', async () => {
     const api = await startServer();
     const artifact = await writeArtifact('a1', await realRun(), { prNumber: 42, headSha: HEAD });
-    const first = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    const first = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+    });
     assert.equal(first.outcome.action, 'created');
-    const second = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    const second = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+    });
     assert.equal(second.outcome.action, 'updated');
     assert.equal(github.comments.length, 1);
     assert.ok(github.comments[0]!.body.startsWith(COMMENT_MARKER));
@@ -85,45 +129,123 @@ describe('sticky PR comment against a local GitHub server', () => {
     assert.ok(github.requests.every((request) => request.authorization === `token ${token}`));
   });
 
-  it('finds its comment among many (pagination) and ignores a copied marker in someone else\'s comment', async () => {
+  it("finds its comment among many (pagination) and ignores a copied marker in someone else's comment", async () => {
     const api = await startServer();
-    for (let i = 0; i < 120; i++) github.comments.push({ id: i + 1, body: i === 5 ? `quoting ${COMMENT_MARKER}` : `comment ${i}`, user: { login: 'someone', type: 'User' }, issueNumber: 42 });
-    github.comments.push({ id: 500, body: `${COMMENT_MARKER}\nold`, user: { login: 'github-actions[bot]', type: 'Bot' }, issueNumber: 42 });
+    for (let i = 0; i < 120; i++)
+      github.comments.push({
+        id: i + 1,
+        body: i === 5 ? `quoting ${COMMENT_MARKER}` : `comment ${i}`,
+        user: { login: 'someone', type: 'User' },
+        issueNumber: 42,
+      });
+    github.comments.push({
+      id: 500,
+      body: `${COMMENT_MARKER}\nold`,
+      user: { login: 'github-actions[bot]', type: 'Bot' },
+      issueNumber: 42,
+    });
     const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
-    const outcome = await upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nnew`);
+    const outcome = await upsertStickyComment(
+      client,
+      { owner: 'owner', repo: 'decoder', issueNumber: 42 },
+      `${COMMENT_MARKER}\nnew`,
+    );
     assert.deepEqual([outcome.action, 'id' in outcome ? outcome.id : 0], ['updated', 500]);
     assert.equal(github.comments.find((comment) => comment.id === 6)!.body, `quoting ${COMMENT_MARKER}`);
   });
 
-  it('does not comment for an artifact whose PR number is forged or whose PR moved on (that PR\'s head is another commit): a notice, not a failure', async () => {
+  it("does not comment for an artifact whose PR number is forged or whose PR moved on (that PR's head is another commit): a notice, not a failure", async () => {
     const api = await startServer();
     const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
-    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    const result = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+    });
     assert.equal(result.outcome.action, 'skipped');
-    assert.match(result.outcome.action === 'skipped' ? result.outcome.reason : '', /PR #7's head is b{40}, not a{40}.*forged or stale/);
+    assert.match(
+      result.outcome.action === 'skipped' ? result.outcome.reason : '',
+      /PR #7's head is b{40}, not a{40}.*forged or stale/,
+    );
     assert.equal(github.comments.length, 0);
   });
 
   it('rejects an artifact that claims another commit than the run measured, and unexpected files', async () => {
     const api = await startServer();
     const wrongSha = await writeArtifact('wrong-sha', await realRun(), { prNumber: 42, headSha: 'c'.repeat(40) });
-    await assert.rejects(commentOnPullRequest({ artifactDir: wrongSha, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /the artifact says it measured c{40}, but workflow run 1001 ran on a{40}/);
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: wrongSha,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /the artifact says it measured c{40}, but workflow run 1001 ran on a{40}/,
+    );
     const extra = await writeArtifact('extra', await realRun(), { prNumber: 42, headSha: HEAD });
     await writeFile(join(extra, 'payload.sh'), 'curl evil');
-    await assert.rejects(commentOnPullRequest({ artifactDir: extra, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /unexpected file "payload\.sh"/);
-    const badResults = await writeArtifact('bad-results', { ...(await realRun()), ok: 'yes' } as unknown as BenchResults, { prNumber: 42, headSha: HEAD });
-    await assert.rejects(commentOnPullRequest({ artifactDir: badResults, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /results\.json in the artifact is not a valid results file: ok:/);
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: extra,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /unexpected file "payload\.sh"/,
+    );
+    const badResults = await writeArtifact(
+      'bad-results',
+      { ...(await realRun()), ok: 'yes' } as unknown as BenchResults,
+      { prNumber: 42, headSha: HEAD },
+    );
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: badResults,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /results\.json in the artifact is not a valid results file: ok:/,
+    );
     assert.equal(github.comments.length, 0);
   });
 
-  it('cuts an oversize report to GitHub\'s limit with a link to the full report', async () => {
+  it("cuts an oversize report to GitHub's limit with a link to the full report", async () => {
     const api = await startServer();
-    const artifact = await writeArtifact('big', await realRun(), { prNumber: 42, headSha: HEAD }, `### analysis\n\n${'x'.repeat(59_000)}\n\`\`\`\n${'y'.repeat(20_000)}`);
+    const artifact = await writeArtifact(
+      'big',
+      await realRun(),
+      { prNumber: 42, headSha: HEAD },
+      `### analysis\n\n${'x'.repeat(59_000)}\n\`\`\`\n${'y'.repeat(20_000)}`,
+    );
     const results = await realRun();
-    const body = renderComment(results, { analysisMarkdown: 'z'.repeat(80_000), fullReportUrl: 'https://github.com/owner/decoder/actions/runs/1001' });
+    const body = renderComment(results, {
+      analysisMarkdown: 'z'.repeat(80_000),
+      fullReportUrl: 'https://github.com/owner/decoder/actions/runs/1001',
+    });
     assert.ok(body.length <= MAX_COMMENT_CHARS);
-    assert.match(body, /cut to fit GitHub's 65536-character limit\. The full report is in \[the run's artifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$/);
-    const posted = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1, fullReportUrl: 'https://example.invalid/run' });
+    assert.match(
+      body,
+      /cut to fit GitHub's 65536-character limit\. The full report is in \[the run's artifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$/,
+    );
+    const posted = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+      fullReportUrl: 'https://example.invalid/run',
+    });
     assert.equal(posted.outcome.action, 'created');
     assert.ok(github.comments[0]!.body.length <= MAX_COMMENT_CHARS);
   });
@@ -132,16 +254,33 @@ describe('sticky PR comment against a local GitHub server', () => {
     const api = await startServer();
     github.failNext('POST', /\/issues\/42\/comments$/, 502, { times: 2 });
     const artifact = await writeArtifact('retry', await realRun(), { prNumber: 42, headSha: HEAD });
-    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    const result = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+    });
     assert.equal(result.outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.method === 'POST').length, 3);
   });
 
   it('waits out a primary rate limit and goes on', async () => {
     const api = await startServer();
-    github.failNext('GET', /\/pulls\/42$/, 403, { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) }, body: { message: 'API rate limit exceeded' } });
+    github.failNext('GET', /\/pulls\/42$/, 403, {
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) },
+      body: { message: 'API rate limit exceeded' },
+    });
     const artifact = await writeArtifact('ratelimit', await realRun(), { prNumber: 42, headSha: HEAD });
-    const result = await commentOnPullRequest({ artifactDir: artifact, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 });
+    const result = await commentOnPullRequest({
+      artifactDir: artifact,
+      repository: 'owner/decoder',
+      runId: 1001,
+      token,
+      apiUrl: api,
+      retryBaseMs: 1,
+    });
     assert.equal(result.outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.path.endsWith('/pulls/42')).length, 2);
   });
@@ -151,80 +290,187 @@ describe('sticky PR comment against a local GitHub server', () => {
     const linked = await writeArtifact('symlink', await realRun(), { prNumber: 42, headSha: HEAD });
     await rm(join(linked, 'results.json'));
     await symlink('/etc/passwd', join(linked, 'results.json'));
-    await assert.rejects(commentOnPullRequest({ artifactDir: linked, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /results\.json in the artifact is not a regular file \(a symbolic link\)/);
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: linked,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /results\.json in the artifact is not a regular file \(a symbolic link\)/,
+    );
     const piped = await writeArtifact('fifo', await realRun(), { prNumber: 42, headSha: HEAD });
     await execa('mkfifo', [join(piped, 'analysis.md')]);
-    await assert.rejects(commentOnPullRequest({ artifactDir: piped, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /analysis\.md in the artifact is not a regular file \(a named pipe\)/);
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: piped,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /analysis\.md in the artifact is not a regular file \(a named pipe\)/,
+    );
     const folder = await writeArtifact('folder', await realRun(), { prNumber: 42, headSha: HEAD });
     await execa('mkdir', [join(folder, 'report.md')]);
-    await assert.rejects(commentOnPullRequest({ artifactDir: folder, repository: 'owner/decoder', runId: 1001, token, apiUrl: api, retryBaseMs: 1 }), /report\.md in the artifact is not a regular file \(a folder\)/);
+    await assert.rejects(
+      commentOnPullRequest({
+        artifactDir: folder,
+        repository: 'owner/decoder',
+        runId: 1001,
+        token,
+        apiUrl: api,
+        retryBaseMs: 1,
+      }),
+      /report\.md in the artifact is not a regular file \(a folder\)/,
+    );
     assert.equal(github.comments.length, 0);
   });
 
   it('honours Retry-After on a 429 and goes on', async () => {
     const api = await startServer();
-    github.failNext('POST', /\/issues\/42\/comments$/, 429, { headers: { 'retry-after': '2' }, body: { message: 'Too many requests' } });
+    github.failNext('POST', /\/issues\/42\/comments$/, 429, {
+      headers: { 'retry-after': '2' },
+      body: { message: 'Too many requests' },
+    });
     const warnings: string[] = [];
-    const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1, onWarning: (message) => warnings.push(message) });
-    const outcome = await upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nbody`);
+    const client = createGitHubClient({
+      token,
+      baseUrl: api,
+      retryBaseMs: 1,
+      onWarning: (message) => warnings.push(message),
+    });
+    const outcome = await upsertStickyComment(
+      client,
+      { owner: 'owner', repo: 'decoder', issueNumber: 42 },
+      `${COMMENT_MARKER}\nbody`,
+    );
     assert.equal(outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.method === 'POST').length, 2);
-    assert.ok(warnings.some((message) => /retrying after 2 s/.test(message)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((message) => /retrying after 2 s/.test(message)),
+      warnings.join('\n'),
+    );
   });
 
   it('names a secondary rate limit that outlasts the retry as such (not as a fork token)', async () => {
     const api = await startServer();
-    const limited = { headers: { 'retry-after': '0' }, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, times: 5 };
+    const limited = {
+      headers: { 'retry-after': '0' },
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+      times: 5,
+    };
     github.failNext('POST', /\/issues\/42\/comments$/, 403, limited);
     const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
-    await assert.rejects(upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nbody`), (error: Error) => {
-      assert.match(error.message, /secondary rate limit/);
-      assert.doesNotMatch(error.message, /fork/);
-      return true;
-    });
+    await assert.rejects(
+      upsertStickyComment(client, { owner: 'owner', repo: 'decoder', issueNumber: 42 }, `${COMMENT_MARKER}\nbody`),
+      (error: Error) => {
+        assert.match(error.message, /secondary rate limit/);
+        assert.doesNotMatch(error.message, /fork/);
+        return true;
+      },
+    );
   });
 
-  it('with an author (a GitHub App or PAT login), updates only that author\'s marked comment', async () => {
+  it("with an author (a GitHub App or PAT login), updates only that author's marked comment", async () => {
     const api = await startServer();
     const client = createGitHubClient({ token, baseUrl: api, retryBaseMs: 1 });
     const target = { owner: 'owner', repo: 'decoder', issueNumber: 42 };
     github.commenter = 'perf-lab-app[bot]';
-    const first = await upsertStickyComment(client, { ...target, author: 'perf-lab-app[bot]' }, `${COMMENT_MARKER}\none`);
+    const first = await upsertStickyComment(
+      client,
+      { ...target, author: 'perf-lab-app[bot]' },
+      `${COMMENT_MARKER}\none`,
+    );
     assert.equal(first.action, 'created');
     // The default author (github-actions[bot]) does not own that comment: it makes its own.
     github.commenter = 'github-actions[bot]';
     const other = await upsertStickyComment(client, target, `${COMMENT_MARKER}\ntwo`);
     assert.equal(other.action, 'created');
     github.commenter = 'perf-lab-app[bot]';
-    const again = await upsertStickyComment(client, { ...target, author: 'perf-lab-app[bot]' }, `${COMMENT_MARKER}\nthree`);
+    const again = await upsertStickyComment(
+      client,
+      { ...target, author: 'perf-lab-app[bot]' },
+      `${COMMENT_MARKER}\nthree`,
+    );
     assert.equal(again.action, 'updated');
-    assert.equal(again.action === 'updated' && first.action === 'created' ? again.id : 0, first.action === 'created' ? first.id : -1);
+    assert.equal(
+      again.action === 'updated' && first.action === 'created' ? again.id : 0,
+      first.action === 'created' ? first.id : -1,
+    );
   });
 
   it('on a 403 (fork token) writes the job summary and warns instead of failing; the token never reaches the output', async () => {
     const api = await startServer();
-    github.failNext('POST', /\/issues\/42\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
+    github.failNext('POST', /\/issues\/42\/comments$/, 403, {
+      body: { message: 'Resource not accessible by integration' },
+    });
     const artifact = await writeArtifact('fork', await realRun(), { prNumber: 42, headSha: HEAD });
     const summary = join(work, 'summary.md');
-    const run = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '1001', '--api-url', api], {
-      reject: false,
-      cwd: projectRoot(),
-      env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
-    });
+    const run = await execa(
+      'node',
+      [
+        '--import',
+        'tsx',
+        join(projectRoot(), 'lab', 'cli', 'run.ts'),
+        'comment',
+        '--artifact',
+        artifact,
+        '--repo',
+        'owner/decoder',
+        '--run-id',
+        '1001',
+        '--api-url',
+        api,
+      ],
+      {
+        reject: false,
+        cwd: projectRoot(),
+        env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
+      },
+    );
     assert.equal(run.exitCode, 0, String(run.stderr));
     assert.match(String(run.stdout), /PR #42: comment skipped \(GitHub answered 403/);
-    assert.match(String(run.stderr), /warning: .*may not comment here, as on pull requests from forks\. The report is in the job summary\./);
+    assert.match(
+      String(run.stderr),
+      /warning: .*may not comment here, as on pull requests from forks\. The report is in the job summary\./,
+    );
     assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
     assert.equal(github.comments.length, 0);
-    const failing = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '999', '--api-url', api], { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } });
+    const failing = await execa(
+      'node',
+      [
+        '--import',
+        'tsx',
+        join(projectRoot(), 'lab', 'cli', 'run.ts'),
+        'comment',
+        '--artifact',
+        artifact,
+        '--repo',
+        'owner/decoder',
+        '--run-id',
+        '999',
+        '--api-url',
+        api,
+      ],
+      { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } },
+    );
     assert.notEqual(failing.exitCode, 0);
-    for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr]) assert.ok(!String(output).includes(token), 'the token is never printed');
+    for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr])
+      assert.ok(!String(output).includes(token), 'the token is never printed');
   });
 });
 
 describe('the comment a reviewer reads', () => {
   it('matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, hostile names)', async () => {
-    const body = renderComment(await mixedResults(), { analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat', headSha: HEAD, baseSha: 'b'.repeat(40) });
+    const body = renderComment(await mixedResults(), {
+      analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat',
+      headSha: HEAD,
+      baseSha: 'b'.repeat(40),
+    });
     const golden = join(fixtures, 'comment-mixed.golden.md');
     if (process.env.PERF_LAB_UPDATE_GOLDEN) await writeFile(golden, body);
     assert.equal(body, await readFile(golden, 'utf8'));
@@ -235,7 +481,10 @@ describe('the comment a reviewer reads', () => {
     assert.ok(!body.includes('<img'), 'decoder name HTML escaped');
     assert.ok(!body.includes('<script>'), 'error text and analysis HTML escaped');
     assert.ok(!/@octocat/.test(body), 'every mention is broken by a zero-width space');
-    assert.match(body, /❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;script&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\`\\`\\`/);
+    assert.match(
+      body,
+      /❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;script&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\`\\`\\`/,
+    );
   });
 });
 
@@ -245,7 +494,8 @@ describe('every string an artifact carries is escaped in the comment', () => {
   const stringPaths = (value: unknown, path: (string | number)[] = []): (string | number)[][] => {
     if (typeof value === 'string') return [path];
     if (Array.isArray(value)) return value.flatMap((item, index) => stringPaths(item, [...path, index]));
-    if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => stringPaths(item, [...path, key]));
+    if (value && typeof value === 'object')
+      return Object.entries(value).flatMap(([key, item]) => stringPaths(item, [...path, key]));
     return [];
   };
   const setAt = (root: unknown, path: (string | number)[], text: string) => {
@@ -257,7 +507,8 @@ describe('every string an artifact carries is escaped in the comment', () => {
   it('injects a mention, HTML, a code-fence breaker and a blank line into each string field in turn', async () => {
     const original = JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')) as unknown;
     // Give every verdict a reason too, so that optional field is walked as well.
-    for (const dataset of (original as { datasets: { headVsBase: { verdict: Record<string, unknown> } }[] }).datasets) dataset.headVsBase.verdict.reason = 'r';
+    for (const dataset of (original as { datasets: { headVsBase: { verdict: Record<string, unknown> } }[] }).datasets)
+      dataset.headVsBase.verdict.reason = 'r';
     const paths = stringPaths(original);
     let accepted = 0;
     for (const path of paths) {

@@ -28,19 +28,40 @@ export interface CommentOptions {
  * the one the run measured, then create or update the sticky comment. A token
  * that may not comment (forks) yields a warning and the job summary only.
  */
-export async function commentOnPullRequest(options: CommentOptions): Promise<{ outcome: UpsertOutcome; prNumber: number; body: string }> {
+export async function commentOnPullRequest(
+  options: CommentOptions,
+): Promise<{ outcome: UpsertOutcome; prNumber: number; body: string }> {
   const [owner, repo] = options.repository.split('/');
   if (!owner || !repo || options.repository.split('/').length !== 2) {
-    throw new LabError('comment', `--repo ${JSON.stringify(options.repository)} is not owner/name.`, 'pass the repository as owner/name (in Actions: ${{ github.repository }}).');
+    throw new LabError(
+      'comment',
+      `--repo ${JSON.stringify(options.repository)} is not owner/name.`,
+      'pass the repository as owner/name (in Actions: ${{ github.repository }}).',
+    );
   }
   const artifact = await readArtifact(options.artifactDir);
-  const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, retryBaseMs: options.retryBaseMs, onWarning: warn });
+  const client = createGitHubClient({
+    token: options.token,
+    baseUrl: options.apiUrl,
+    retryBaseMs: options.retryBaseMs,
+    onWarning: warn,
+  });
   const verified = await verifyPullRequest(client, owner, repo, options.runId, artifact.pr);
-  if ('stale' in verified) return { outcome: { action: 'skipped', reason: verified.stale }, prNumber: artifact.pr.prNumber, body: '' };
+  if ('stale' in verified)
+    return { outcome: { action: 'skipped', reason: verified.stale }, prNumber: artifact.pr.prNumber, body: '' };
   const prNumber = verified.prNumber;
-  const body = renderComment(artifact.results, { analysisMarkdown: artifact.analysisMarkdown, fullReportUrl: options.fullReportUrl, headSha: artifact.pr.headSha, baseSha: artifact.pr.baseSha });
+  const body = renderComment(artifact.results, {
+    analysisMarkdown: artifact.analysisMarkdown,
+    fullReportUrl: options.fullReportUrl,
+    headSha: artifact.pr.headSha,
+    baseSha: artifact.pr.baseSha,
+  });
   if (options.summaryPath) await appendFile(options.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, '')}\n`);
-  const outcome = await upsertStickyComment(client, { owner, repo, issueNumber: prNumber, author: options.author }, body);
+  const outcome = await upsertStickyComment(
+    client,
+    { owner, repo, issueNumber: prNumber, author: options.author },
+    body,
+  );
   if (outcome.action === 'skipped') warn(`${outcome.reason} The report is in the job summary.`);
   return { outcome, prNumber, body };
 }

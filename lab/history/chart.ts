@@ -10,13 +10,21 @@ export async function trendChartSvg(records: readonly HistoryRecord[], dataset: 
   const points = records
     .filter((record) => record.dataset === dataset)
     .sort((a, b) => a.date.localeCompare(b.date))
-    .map((record) => ({ date: Date.parse(`${record.date}T00:00:00Z`), toolchain: record.toolchain, ratio: record.ratio.estimate, low: record.ratio.low, high: record.ratio.high, llvm: record.llvm }));
+    .map((record) => ({
+      date: Date.parse(`${record.date}T00:00:00Z`),
+      toolchain: record.toolchain,
+      ratio: record.ratio.estimate,
+      low: record.ratio.low,
+      high: record.ratio.high,
+      llvm: record.llvm,
+    }));
   const llvmChanges: Array<{ date: number; label: string }> = [];
   const lastMajor = new Map<string, string>();
   for (const point of points) {
     const major = point.llvm.split('.')[0]!;
     const previous = lastMajor.get(point.toolchain);
-    if (previous !== undefined && previous !== major) llvmChanges.push({ date: point.date, label: `${point.toolchain}: LLVM ${major}` });
+    if (previous !== undefined && previous !== major)
+      llvmChanges.push({ date: point.date, label: `${point.toolchain}: LLVM ${major}` });
     lastMajor.set(point.toolchain, major);
   }
   const spec: vega.Spec = {
@@ -31,7 +39,20 @@ export async function trendChartSvg(records: readonly HistoryRecord[], dataset: 
     ],
     scales: [
       { name: 'x', type: 'utc', domain: { data: 'points', field: 'date' }, range: 'width' },
-      { name: 'y', type: 'linear', domain: { fields: [{ data: 'points', field: 'low' }, { data: 'points', field: 'high' }, { data: 'parity', field: 'ratio' }] }, nice: true, zero: false, range: 'height' },
+      {
+        name: 'y',
+        type: 'linear',
+        domain: {
+          fields: [
+            { data: 'points', field: 'low' },
+            { data: 'points', field: 'high' },
+            { data: 'parity', field: 'ratio' },
+          ],
+        },
+        nice: true,
+        zero: false,
+        range: 'height',
+      },
       { name: 'color', type: 'ordinal', domain: { data: 'points', field: 'toolchain' }, range: 'category' },
     ],
     axes: [
@@ -40,18 +61,89 @@ export async function trendChartSvg(records: readonly HistoryRecord[], dataset: 
     ],
     legends: [{ fill: 'color', title: 'toolchain' }],
     marks: [
-      { type: 'rule', from: { data: 'parity' }, encode: { enter: { x: { value: 0 }, x2: { signal: 'width' }, y: { scale: 'y', field: 'ratio' }, stroke: { value: '#999' }, strokeDash: { value: [4, 4] } } } },
+      {
+        type: 'rule',
+        from: { data: 'parity' },
+        encode: {
+          enter: {
+            x: { value: 0 },
+            x2: { signal: 'width' },
+            y: { scale: 'y', field: 'ratio' },
+            stroke: { value: '#999' },
+            strokeDash: { value: [4, 4] },
+          },
+        },
+      },
       {
         type: 'group',
         from: { facet: { name: 'series', data: 'points', groupby: 'toolchain' } },
         marks: [
-          { type: 'area', from: { data: 'series' }, encode: { enter: { x: { scale: 'x', field: 'date' }, y: { scale: 'y', field: 'low' }, y2: { scale: 'y', field: 'high' }, fill: { scale: 'color', field: 'toolchain' }, fillOpacity: { value: 0.2 } } } },
-          { type: 'line', from: { data: 'series' }, encode: { enter: { x: { scale: 'x', field: 'date' }, y: { scale: 'y', field: 'ratio' }, stroke: { scale: 'color', field: 'toolchain' }, strokeWidth: { value: 2 } } } },
-          { type: 'symbol', from: { data: 'series' }, encode: { enter: { x: { scale: 'x', field: 'date' }, y: { scale: 'y', field: 'ratio' }, fill: { scale: 'color', field: 'toolchain' }, size: { value: 16 } } } },
+          {
+            type: 'area',
+            from: { data: 'series' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'date' },
+                y: { scale: 'y', field: 'low' },
+                y2: { scale: 'y', field: 'high' },
+                fill: { scale: 'color', field: 'toolchain' },
+                fillOpacity: { value: 0.2 },
+              },
+            },
+          },
+          {
+            type: 'line',
+            from: { data: 'series' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'date' },
+                y: { scale: 'y', field: 'ratio' },
+                stroke: { scale: 'color', field: 'toolchain' },
+                strokeWidth: { value: 2 },
+              },
+            },
+          },
+          {
+            type: 'symbol',
+            from: { data: 'series' },
+            encode: {
+              enter: {
+                x: { scale: 'x', field: 'date' },
+                y: { scale: 'y', field: 'ratio' },
+                fill: { scale: 'color', field: 'toolchain' },
+                size: { value: 16 },
+              },
+            },
+          },
         ],
       },
-      { type: 'rule', from: { data: 'llvm' }, encode: { enter: { x: { scale: 'x', field: 'date' }, y: { value: 0 }, y2: { signal: 'height' }, stroke: { value: '#d62728' }, strokeDash: { value: [2, 2] } } } },
-      { type: 'text', from: { data: 'llvm' }, encode: { enter: { x: { scale: 'x', field: 'date' }, y: { value: 10 }, text: { field: 'label' }, fill: { value: '#d62728' }, fontSize: { value: 10 }, dx: { value: 3 } } } },
+      {
+        type: 'rule',
+        from: { data: 'llvm' },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: 'date' },
+            y: { value: 0 },
+            y2: { signal: 'height' },
+            stroke: { value: '#d62728' },
+            strokeDash: { value: [2, 2] },
+          },
+        },
+      },
+      {
+        type: 'text',
+        from: { data: 'llvm' },
+        encode: {
+          enter: {
+            x: { scale: 'x', field: 'date' },
+            y: { value: 10 },
+            text: { field: 'label' },
+            fill: { value: '#d62728' },
+            fontSize: { value: 10 },
+            dx: { value: 3 },
+          },
+        },
+      },
     ],
   };
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });

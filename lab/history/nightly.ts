@@ -75,21 +75,32 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
   const runs: NightlyRun[] = [];
   const records: HistoryRecord[] = [];
   const keptResults: string[] = [];
-  const compilers = options.compilers.length ? options.compilers : [options.config.libdeflate.cc ?? process.env.CC ?? 'cc'];
+  const compilers = options.compilers.length
+    ? options.compilers
+    : [options.config.libdeflate.cc ?? process.env.CC ?? 'cc'];
   for (const toolchain of options.toolchains) {
     for (const cc of compilers) {
       const decoder = options.config.decoder;
       const config: BenchConfig = {
         ...options.config,
         libdeflate: { ...options.config.libdeflate, cc },
-        decoder: 'libdeflate' in decoder ? decoder : { ...decoder, env: { ...decoder.env, RUSTUP_TOOLCHAIN: toolchain } },
+        decoder:
+          'libdeflate' in decoder ? decoder : { ...decoder, env: { ...decoder.env, RUSTUP_TOOLCHAIN: toolchain } },
       };
       try {
-        const results = await runBenchmark({ config, scale: options.scale, datasetsDir: options.datasetsDir, only: options.only, offline: options.offline });
+        const results = await runBenchmark({
+          config,
+          scale: options.scale,
+          datasetsDir: options.datasetsDir,
+          only: options.only,
+          offline: options.offline,
+        });
         let criticalPathCycles: number | null = null;
         if (options.functionName && process.arch === 'arm64' && !('libdeflate' in config.decoder)) {
           const build = await buildCargoDecoder(config.decoder);
-          criticalPathCycles = (await analyzeLoop({ path: build.artifactPath, functionName: options.functionName, cpu: options.cpu })).analysis.criticalPathCycles;
+          criticalPathCycles = (
+            await analyzeLoop({ path: build.artifactPath, functionName: options.functionName, cpu: options.cpu })
+          ).analysis.criticalPathCycles;
         }
         // Kept before anything can refuse them (a damaged history file, a failed push).
         const kept = join(cacheRoot(), 'results', `nightly-${date}-${safeName(toolchain)}-${safeName(cc)}.json`);
@@ -128,14 +139,29 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
       appended = await appendHistory(options.historyPath, records);
     } catch (error) {
       if (!(error instanceof LabError) || keptResults.length === 0) throw error;
-      throw new LabError(error.step, `${error.message} Tonight's measurements are kept: ${keptResults.join(', ')}.`, error.hint);
+      throw new LabError(
+        error.step,
+        `${error.message} Tonight's measurements are kept: ${keptResults.join(', ')}.`,
+        error.hint,
+      );
     }
     await writeCharts(options.historyPath);
   };
   if (options.publishRepoDir) {
     const repoDir = resolve(options.publishRepoDir);
-    if (!options.historyPath.startsWith(`${repoDir}/`)) throw new LabError('nightly', `the history file ${options.historyPath} is not inside ${repoDir}.`, 'pass --history inside the clone given with --publish.');
-    await publishChanges({ repoDir, paths: [relative(repoDir, dirname(options.historyPath))], message: `perf-lab nightly ${date}`, apply: writeHistory, step: 'nightly: publish' });
+    if (!options.historyPath.startsWith(`${repoDir}/`))
+      throw new LabError(
+        'nightly',
+        `the history file ${options.historyPath} is not inside ${repoDir}.`,
+        'pass --history inside the clone given with --publish.',
+      );
+    await publishChanges({
+      repoDir,
+      paths: [relative(repoDir, dirname(options.historyPath))],
+      message: `perf-lab nightly ${date}`,
+      apply: writeHistory,
+      step: 'nightly: publish',
+    });
   } else {
     await writeHistory();
   }
@@ -146,7 +172,15 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
   if (newEvents.length && options.githubRepository && options.token) {
     const [owner, repo] = options.githubRepository.split('/');
     const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, onWarning: warn });
-    issueUrl = (await upsertTrackingIssue(client, { owner: owner!, repo: repo! }, 'perf-lab nightly: toolchain tracking', `Nightly ratios of the decoder vs libdeflate per toolchain; charts in \`${relative(dirname(dirname(options.historyPath)), dirname(options.historyPath))}/\`. The latest night:\n\n${markdown}`, markdown)).url;
+    issueUrl = (
+      await upsertTrackingIssue(
+        client,
+        { owner: owner!, repo: repo! },
+        'perf-lab nightly: toolchain tracking',
+        `Nightly ratios of the decoder vs libdeflate per toolchain; charts in \`${relative(dirname(dirname(options.historyPath)), dirname(options.historyPath))}/\`. The latest night:\n\n${markdown}`,
+        markdown,
+      )
+    ).url;
   }
   return { runs, appended, events, newEvents, markdown, issueUrl };
 }
@@ -156,7 +190,13 @@ export async function writeCharts(historyPath: string): Promise<string[]> {
   const records = await readHistory(historyPath);
   const written: string[] = [];
   for (const dataset of [...new Set(records.map((record) => record.dataset))].sort()) {
-    const path = join(dirname(historyPath), `${dataset.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.svg`);
+    const path = join(
+      dirname(historyPath),
+      `${dataset
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')}.svg`,
+    );
     await writeFileAtomically(path, await trendChartSvg(records, dataset));
     written.push(path);
   }
@@ -164,17 +204,34 @@ export async function writeCharts(historyPath: string): Promise<string[]> {
 }
 
 export function nightlyMarkdown(date: string, runs: readonly NightlyRun[], newEvents: readonly HistoryEvent[]): string {
-  const lines = [`## perf-lab nightly ${date}`, '', '| toolchain | rustc | LLVM | libdeflate built with | dataset | ratio (95% CI) | critical path |', '|---|---|---|---|---|---:|---:|'];
+  const lines = [
+    `## perf-lab nightly ${date}`,
+    '',
+    '| toolchain | rustc | LLVM | libdeflate built with | dataset | ratio (95% CI) | critical path |',
+    '|---|---|---|---|---|---:|---:|',
+  ];
   for (const run of runs) {
     if (!run.results) {
-      lines.push(`| ${escapeCell(run.toolchain)} | — | — | ${escapeCell(run.cc)} | — | ❌ ${escapeCell(run.failure ?? 'failed')} | — |`);
+      lines.push(
+        `| ${escapeCell(run.toolchain)} | — | — | ${escapeCell(run.cc)} | — | ❌ ${escapeCell(run.failure ?? 'failed')} | — |`,
+      );
       continue;
     }
     for (const dataset of run.results.datasets) {
-      const ratio = dataset.headVsLibdeflate ? `${dataset.headVsLibdeflate.interval.estimate.toFixed(3)} (${dataset.headVsLibdeflate.interval.low.toFixed(3)}–${dataset.headVsLibdeflate.interval.high.toFixed(3)})` : '❌ not verified';
-      lines.push(`| ${escapeCell(run.toolchain)} | ${escapeCell(run.results.head.rustc ?? '—')} | ${escapeCell(run.results.head.llvm ?? '—')} | ${escapeCell(run.results.libdeflate.compiler)} | ${escapeCell(dataset.label)} | ${ratio} | ${run.criticalPathCycles ?? '—'} |`);
+      const ratio = dataset.headVsLibdeflate
+        ? `${dataset.headVsLibdeflate.interval.estimate.toFixed(3)} (${dataset.headVsLibdeflate.interval.low.toFixed(3)}–${dataset.headVsLibdeflate.interval.high.toFixed(3)})`
+        : '❌ not verified';
+      lines.push(
+        `| ${escapeCell(run.toolchain)} | ${escapeCell(run.results.head.rustc ?? '—')} | ${escapeCell(run.results.head.llvm ?? '—')} | ${escapeCell(run.results.libdeflate.compiler)} | ${escapeCell(dataset.label)} | ${ratio} | ${run.criticalPathCycles ?? '—'} |`,
+      );
     }
   }
-  lines.push('', newEvents.length ? '### Events tonight' : 'No events tonight (no change beyond the noise, no new LLVM major, no gap closed).', ...newEvents.map((event) => `- **${event.kind}**: ${escapeCell(event.text)}`));
+  lines.push(
+    '',
+    newEvents.length
+      ? '### Events tonight'
+      : 'No events tonight (no change beyond the noise, no new LLVM major, no gap closed).',
+    ...newEvents.map((event) => `- **${event.kind}**: ${escapeCell(event.text)}`),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -23,12 +23,21 @@ export const historyRecordSchema = z
     dataset: z.string().min(1),
     datasetSha256: z.string().regex(/^[0-9a-f]{64}$/),
     /** Decoder speed / libdeflate speed. */
-    ratio: z.object({ estimate: z.number().finite().positive(), low: z.number().finite().positive(), high: z.number().finite().positive() }).strict(),
+    ratio: z
+      .object({
+        estimate: z.number().finite().positive(),
+        low: z.number().finite().positive(),
+        high: z.number().finite().positive(),
+      })
+      .strict(),
     /** Loop-carried critical path of the hot loop (cycles/iteration), when analysed. */
     criticalPathCycles: z.number().nonnegative().nullable(),
   })
   .strict()
-  .refine((record) => record.ratio.low <= record.ratio.estimate && record.ratio.estimate <= record.ratio.high, { message: 'ratio must satisfy low ≤ estimate ≤ high', path: ['ratio'] });
+  .refine((record) => record.ratio.low <= record.ratio.estimate && record.ratio.estimate <= record.ratio.high, {
+    message: 'ratio must satisfy low ≤ estimate ≤ high',
+    path: ['ratio'],
+  });
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 
 /** What makes two records the same measurement: one per night, machine, toolchain and dataset. */
@@ -45,7 +54,12 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
   const lines = text.split('\n');
   for (const [index, line] of lines.entries()) {
     if (!line.trim()) {
-      if (index !== lines.length - 1) throw new LabError('history', `${path}:${index + 1} is empty.`, 'remove the empty line (the history is one JSON record per line).');
+      if (index !== lines.length - 1)
+        throw new LabError(
+          'history',
+          `${path}:${index + 1} is empty.`,
+          'remove the empty line (the history is one JSON record per line).',
+        );
       continue;
     }
     let json: unknown;
@@ -53,12 +67,26 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
       json = parseStrictJson(line);
     } catch (error) {
       const duplicate = /appears twice/.test((error as Error).message) ? ` (${(error as Error).message})` : '';
-      throw new LabError('history', `${path}:${index + 1} is not a JSON record (truncated or corrupt)${duplicate}: ${JSON.stringify(line.slice(0, 80))}.`, 'restore the file from git history, or delete that line.');
+      throw new LabError(
+        'history',
+        `${path}:${index + 1} is not a JSON record (truncated or corrupt)${duplicate}: ${JSON.stringify(line.slice(0, 80))}.`,
+        'restore the file from git history, or delete that line.',
+      );
     }
     const parsed = historyRecordSchema.safeParse(json);
-    if (!parsed.success) throw new LabError('history', `${path}:${index + 1} is not a valid record: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ')}.`, 'restore the file from git history, or delete that line.');
+    if (!parsed.success)
+      throw new LabError(
+        'history',
+        `${path}:${index + 1} is not a valid record: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ')}.`,
+        'restore the file from git history, or delete that line.',
+      );
     const key = recordKey(parsed.data);
-    if (seen.has(key)) throw new LabError('history', `${path}:${index + 1} duplicates line ${seen.get(key)} (${parsed.data.date}, ${parsed.data.toolchain}, ${parsed.data.dataset}).`, 'delete one of the two lines.');
+    if (seen.has(key))
+      throw new LabError(
+        'history',
+        `${path}:${index + 1} duplicates line ${seen.get(key)} (${parsed.data.date}, ${parsed.data.toolchain}, ${parsed.data.dataset}).`,
+        'delete one of the two lines.',
+      );
     seen.set(key, index + 1);
     records.push(parsed.data);
   }
@@ -74,9 +102,15 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
 export async function appendHistory(path: string, records: readonly HistoryRecord[]): Promise<HistoryRecord[]> {
   for (const record of records) historyRecordSchema.parse(record);
   await mkdir(dirname(path), { recursive: true });
-  const release = await lockfile.lock(path, { realpath: false, retries: { retries: 50, minTimeout: 20, maxTimeout: 500 }, stale: 60_000 }).catch((error: Error) => {
-    throw new LabError('history', `cannot lock ${path}: ${error.message}`, 'another writer holds it; retry when it has finished.');
-  });
+  const release = await lockfile
+    .lock(path, { realpath: false, retries: { retries: 50, minTimeout: 20, maxTimeout: 500 }, stale: 60_000 })
+    .catch((error: Error) => {
+      throw new LabError(
+        'history',
+        `cannot lock ${path}: ${error.message}`,
+        'another writer holds it; retry when it has finished.',
+      );
+    });
   try {
     const existing = new Set((await readHistory(path)).map(recordKey));
     const fresh = records.filter((record) => {

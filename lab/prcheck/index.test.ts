@@ -16,11 +16,19 @@ let repo: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-pr-check-'));
   repo = join(work, 'decoder');
-  await cp(((await materializeMinizOxideShim()).cargo as { path: string }).path, repo, { recursive: true, filter: (path) => !path.endsWith('Cargo.lock') });
+  await cp(((await materializeMinizOxideShim()).cargo as { path: string }).path, repo, {
+    recursive: true,
+    filter: (path) => !path.endsWith('Cargo.lock'),
+  });
   await execa('mkdir', ['-p', join(repo, '.github')]);
   await writeFile(
     join(repo, '.github', 'perf-lab.json'),
-    JSON.stringify({ schemaVersion: 1, libdeflate: { source: { kind: 'system' } }, decoder: { name: 'shim', cargo: { path: '.' }, adapter: { kind: 'cabi' } }, bench: { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 } }),
+    JSON.stringify({
+      schemaVersion: 1,
+      libdeflate: { source: { kind: 'system' } },
+      decoder: { name: 'shim', cargo: { path: '.' }, adapter: { kind: 'cabi' } },
+      bench: { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 },
+    }),
   );
   const git = simpleGit(repo);
   await git.init().addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
@@ -37,7 +45,33 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
   it('builds base and head from their commits, runs three-way, and writes the comment and the artifact perf-comment reads', async () => {
     const datasets = join(work, 'datasets');
     const artifact = join(work, 'artifact');
-    const run = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, '--base', 'HEAD~1', '--head', 'HEAD', '--offline', '--only', 'logs', '--datasets-dir', datasets, '--function', 'perf_lab_gzip_decompress', '--artifact-dir', artifact, '--pr', '12'], { reject: false, cwd: projectRoot(), env: { CI: 'true' } });
+    const run = await execa(
+      'node',
+      [
+        '--import',
+        'tsx',
+        join(projectRoot(), 'lab', 'cli', 'run.ts'),
+        'pr-check',
+        '--repo',
+        repo,
+        '--base',
+        'HEAD~1',
+        '--head',
+        'HEAD',
+        '--offline',
+        '--only',
+        'logs',
+        '--datasets-dir',
+        datasets,
+        '--function',
+        'perf_lab_gzip_decompress',
+        '--artifact-dir',
+        artifact,
+        '--pr',
+        '12',
+      ],
+      { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
+    );
     assert.equal(run.exitCode, 0, String(run.stderr));
     const body = String(run.stdout);
     assert.ok(body.startsWith(COMMENT_MARKER));
@@ -48,7 +82,10 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     assert.match(body, new RegExp(`\\*\\*Summary: [a-z ]+\\*\\* — head vs base: LOGS ${stored.kind}`));
     // A fresh runner has no calibration for this batch shape: the verdict is calibrated in the job and says so.
     assert.match(stored.thresholdSource, /in-job A\/A \(head\/libdeflate and base\/libdeflate scatter\)/);
-    assert.match(stored.thresholdSource, /; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/);
+    assert.match(
+      stored.thresholdSource,
+      /; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/,
+    );
     assert.match(body, /in-job A\/A/);
     assert.match(body, /^base `[0-9a-f]{12}` → head `[0-9a-f]{12}`$/m);
     if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
@@ -65,7 +102,12 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
   });
 
   it('says clearly when a ref does not exist or the config is missing', async () => {
-    const cli = (...args: string[]) => execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, ...args], { reject: false, cwd: projectRoot() });
+    const cli = (...args: string[]) =>
+      execa(
+        'node',
+        ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, ...args],
+        { reject: false, cwd: projectRoot() },
+      );
     const badRef = await cli('--base', 'no-such-branch', '--head', 'HEAD');
     assert.equal(badRef.exitCode, 1);
     assert.match(String(badRef.stderr), /perf-lab: pr-check: no-such-branch is not a commit in /);

@@ -64,7 +64,11 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     try {
       return (await git.revparse([`${ref}^{commit}`])).trim();
     } catch {
-      throw new LabError('pr-check', `${ref} is not a commit in ${repo}.`, 'pass refs that exist there (fetch them first).');
+      throw new LabError(
+        'pr-check',
+        `${ref} is not a commit in ${repo}.`,
+        'pass refs that exist there (fetch them first).',
+      );
     }
   };
   const baseSha = await resolveRef(options.baseRef);
@@ -81,36 +85,76 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     try {
       json = parseStrictJson(await readFile(configPath, 'utf8'));
     } catch (error) {
-      throw new LabError('pr-check: config', `cannot read ${options.config} at ${headSha.slice(0, 12)}: ${(error as Error).message}`, 'commit a perf-lab bench config (JSON) to the repository and pass its path with --config.');
+      throw new LabError(
+        'pr-check: config',
+        `cannot read ${options.config} at ${headSha.slice(0, 12)}: ${(error as Error).message}`,
+        'commit a perf-lab bench config (JSON) to the repository and pass its path with --config.',
+      );
     }
     const template = parseBenchConfig(json, `${options.config} (head)`, headDir);
-    if ('libdeflate' in template.decoder) throw new LabError('pr-check: config', 'decoder must be a cargo project for a PR check.', 'set decoder.cargo.path to "." (the repository root).');
+    if ('libdeflate' in template.decoder)
+      throw new LabError(
+        'pr-check: config',
+        'decoder must be a cargo project for a PR check.',
+        'set decoder.cargo.path to "." (the repository root).',
+      );
     const decoder = template.decoder;
-    if (!('path' in decoder.cargo)) throw new LabError('pr-check: config', 'decoder.cargo must be a path (the repository itself) for a PR check.', 'set decoder.cargo.path to "." (or the crate\'s folder in the repository).');
+    if (!('path' in decoder.cargo))
+      throw new LabError(
+        'pr-check: config',
+        'decoder.cargo must be a path (the repository itself) for a PR check.',
+        'set decoder.cargo.path to "." (or the crate\'s folder in the repository).',
+      );
     const relative = 'path' in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : '';
-    if (!('path' in decoder.cargo) || !decoder.cargo.path.startsWith(headDir)) throw new LabError('pr-check: config', 'decoder.cargo.path must lie inside the repository.', 'use a path relative to the repository root, such as ".".');
+    if (!('path' in decoder.cargo) || !decoder.cargo.path.startsWith(headDir))
+      throw new LabError(
+        'pr-check: config',
+        'decoder.cargo.path must lie inside the repository.',
+        'use a path relative to the repository root, such as ".".',
+      );
     const config: BenchConfig = {
       ...template,
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative } },
     };
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
-    const results = await runBenchmark({ config, scale: options.scale, datasetsDir: options.datasetsDir, only: options.only, offline: options.offline });
+    const results = await runBenchmark({
+      config,
+      scale: options.scale,
+      datasetsDir: options.datasetsDir,
+      only: options.only,
+      offline: options.offline,
+    });
 
     // Cached: these return the builds the benchmark just made.
     const builds = {
       head: (await buildCargoDecoder(config.decoder as typeof decoder)).artifactPath,
       base: (await buildCargoDecoder(config.base as typeof decoder)).artifactPath,
-      reference: (await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags })).sharedLibraryPath,
+      reference: (
+        await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags })
+      ).sharedLibraryPath,
     };
-    const analysisMarkdown = options.functionName && options.analyze !== false ? await hotLoopSection(builds, options.functionName, options.cpu, {}, { results, datasetsDir: options.datasetsDir }) : undefined;
+    const analysisMarkdown =
+      options.functionName && options.analyze !== false
+        ? await hotLoopSection(
+            builds,
+            options.functionName,
+            options.cpu,
+            {},
+            { results, datasetsDir: options.datasetsDir },
+          )
+        : undefined;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options.artifactDir) {
       const dir = resolve(options.artifactDir);
       await writeResults(join(dir, 'results.json'), results);
       await writeFileAtomically(join(dir, 'report.md'), markdownReport(results));
       if (analysisMarkdown) await writeFileAtomically(join(dir, 'analysis.md'), analysisMarkdown);
-      if (options.prNumber) await writeFileAtomically(join(dir, 'pr.json'), `${JSON.stringify({ prNumber: options.prNumber, headSha, baseSha })}\n`);
+      if (options.prNumber)
+        await writeFileAtomically(
+          join(dir, 'pr.json'),
+          `${JSON.stringify({ prNumber: options.prNumber, headSha, baseSha })}\n`,
+        );
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };
   } finally {
@@ -144,30 +188,45 @@ export async function hotLoopSection(
     return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
   }
   const model = await loadCpuModel(cpu);
-  const analyse = (path: string, name: string, loop?: string) => analyzeLoop({ path, functionName: name, cpu, loop }, model);
+  const analyse = (path: string, name: string, loop?: string) =>
+    analyzeLoop({ path, functionName: name, cpu, loop }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
   const reference = await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop);
-  return criticalPathDiff(base, head, reference) + (measurement ? await modelAgainstMeasurement(head, reference, measurement) : '');
+  return (
+    criticalPathDiff(base, head, reference) +
+    (measurement ? await modelAgainstMeasurement(head, reference, measurement) : '')
+  );
 }
 
 /** The loop model's per-dataset prediction against the measurement (see modelGapSection), or why there is none. */
-export async function modelAgainstMeasurement(head: LoopReport, reference: LoopReport, measurement: Measurement): Promise<string> {
+export async function modelAgainstMeasurement(
+  head: LoopReport,
+  reference: LoopReport,
+  measurement: Measurement,
+): Promise<string> {
   const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
-  if (unmatched.length) return `\n#### The loop model against the measurement\n\nNot predicted: ${escapeCell(unmatched.join('; '))}.\n`;
+  if (unmatched.length)
+    return `\n#### The loop model against the measurement\n\nNot predicted: ${escapeCell(unmatched.join('; '))}.\n`;
   const { results, datasetsDir } = measurement;
   const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
   const datasets: ModelGapDataset[] = results.datasets.flatMap((dataset) => {
     const profile = profiles.get(dataset.compressedSha256);
     if (!profile) return [];
     const interval = dataset.headVsLibdeflate?.interval;
-    const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
-    return [{
-      label: dataset.label,
-      profile,
-      measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
-      measuredMissing: interval ? undefined : failures.join('; ') || 'head or libdeflate has no samples',
-    }];
+    const failures = dataset.contenders
+      .filter((contender) => contender.failure)
+      .map((contender) => `${contender.name}: ${contender.failure}`);
+    return [
+      {
+        label: dataset.label,
+        profile,
+        measured: interval
+          ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence }
+          : null,
+        measuredMissing: interval ? undefined : failures.join('; ') || 'head or libdeflate has no samples',
+      },
+    ];
   });
   return `\n${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }

@@ -8,12 +8,16 @@ const signed = (value: number) => (value === 0 ? '0' : `${value > 0 ? '+' : '−
 
 /** An instruction's shape without register numbers, so a re-allocation alone does not count as a change. */
 export function instructionShape(text: string): string {
-  return text.replace(/\b[xwvqdshb]\d+\b/g, 'R').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\b[xwvqdshb]\d+\b/g, 'R')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function chain(report: LoopReport, changedAgainst?: LoopReport): string {
   const before = new Map<string, number>();
-  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
+  for (const link of changedAgainst?.analysis.criticalChain ?? [])
+    before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
   const links = report.analysis.criticalChain.map((link) => {
     const shape = instructionShape(link.text);
     const left = before.get(shape) ?? 0;
@@ -35,7 +39,12 @@ export function notADecodeLoop(report: LoopReport): string | undefined {
 function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): string[] {
   const columns = [base, head, ...(reference ? [reference] : [])];
   const names = [...new Set(columns.flatMap((report) => report.roles.map((role) => role.roleName)))];
-  const order = (name: string) => Math.min(...columns.flatMap((report) => report.roles.map((role, i) => (role.roleName === name ? i : Number.POSITIVE_INFINITY))));
+  const order = (name: string) =>
+    Math.min(
+      ...columns.flatMap((report) =>
+        report.roles.map((role, i) => (role.roleName === name ? i : Number.POSITIVE_INFINITY)),
+      ),
+    );
   names.sort((a, b) => order(a) - order(b));
   const cell = (report: LoopReport, name: string) => {
     const role = report.roles.find((entry) => entry.roleName === name);
@@ -52,7 +61,10 @@ function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): 
   return [
     `| path role (usual path: predicted cycles · instructions) | base | head | Δ head − base |${reference ? ' libdeflate |' : ''}`,
     `|---|---:|---:|---:|${reference ? '---:|' : ''}`,
-    ...names.map((name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ''}`),
+    ...names.map(
+      (name) =>
+        `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ''}`,
+    ),
   ];
 }
 
@@ -71,8 +83,11 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     return `${[
       title,
       '',
-      `Not compared: ${unmatched.map((why, i) => (why ? `${i === 0 ? 'base' : 'head'}: ${escapeCell(why)}` : '')).filter(Boolean).join('; ')}.`,
-      'Pin the decode loop with the analyze action\'s `loop` input (or `perf-lab analyze --loop`): a header address, `+offset` or `file.rs:line`.',
+      `Not compared: ${unmatched
+        .map((why, i) => (why ? `${i === 0 ? 'base' : 'head'}: ${escapeCell(why)}` : ''))
+        .filter(Boolean)
+        .join('; ')}.`,
+      "Pin the decode loop with the analyze action's `loop` input (or `perf-lab analyze --loop`): a header address, `+offset` or `file.rs:line`.",
     ].join('\n')}\n`;
   }
   const referenceProblem = reference ? notADecodeLoop(reference) : undefined;
@@ -82,10 +97,20 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
   // A figure resting on an instruction without a model entry is a lower bound, and so is any difference taken with it.
   const bounded = (report: LoopReport, text: string) => `${atLeast(report.analysis)}${text}`;
   const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
-  const row = (label: string, value: (report: LoopReport) => number, format: (n: number) => string = cycles, lowerBound = true) => {
+  const row = (
+    label: string,
+    value: (report: LoopReport) => number,
+    format: (n: number) => string = cycles,
+    lowerBound = true,
+  ) => {
     const cell = (report: LoopReport) => (lowerBound ? bounded(report, format(value(report))) : format(value(report)));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
-    const deltaCell = base.headlineRole !== head.headlineRole ? 'other role' : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
+    const deltaCell =
+      base.headlineRole !== head.headlineRole
+        ? 'other role'
+        : lowerBound && (!head.analysis.exact || !base.analysis.exact)
+          ? `${delta} (not exact)`
+          : delta;
     return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ''}`;
   };
   const loopLine = (name: string, report: LoopReport) =>
@@ -102,14 +127,25 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     row('predicted cycles/iteration', (r) => r.analysis.predictedCycles),
     row('critical path (cycles/iteration)', (r) => r.analysis.criticalPathCycles),
     row('instructions/iteration', (r) => r.analysis.instructions, String, false),
-    row('ILP (instructions / critical path)', (r) => r.analysis.ilp, (n) => n.toFixed(2), false),
+    row(
+      'ILP (instructions / critical path)',
+      (r) => r.analysis.ilp,
+      (n) => n.toFixed(2),
+      false,
+    ),
     `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ''}`,
-    ...inexact.map((report) => `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`),
+    ...inexact.map(
+      (report) =>
+        `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
+    ),
     ...(referenceProblem ? [`\n⚠️ libdeflate not shown: ${escapeCell(referenceProblem)}.`] : []),
     '',
     `| idiom (on any path) | base | head |${shown ? ' libdeflate |' : ''}`,
     `|---|:-:|:-:|${shown ? ':-:|' : ''}`,
-    ...head.idioms.map((idiom, i) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r) => (r.idioms[i]?.found ? '✓' : '✗')).join(' | ')} |`),
+    ...head.idioms.map(
+      (idiom, i) =>
+        `| ${escapeCell(idiom.idiom)} | ${columns.map((r) => (r.idioms[i]?.found ? '✓' : '✗')).join(' | ')} |`,
+    ),
     '',
     '<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>',
     '',

@@ -8,7 +8,10 @@ import { sampleResults } from '../baselines/sample-results.js';
 
 describe('report helpers', () => {
   it('neutralises markdown, HTML and mentions from untrusted names', () => {
-    assert.equal(escapeCell('<img src=x> | @octocat `rm` *x* & co\nnext'), '&lt;img src=x&gt; \\| @\u200boctocat \\`rm\\` \\*x\\* &amp; co next');
+    assert.equal(
+      escapeCell('<img src=x> | @octocat `rm` *x* & co\nnext'),
+      '&lt;img src=x&gt; \\| @\u200boctocat \\`rm\\` \\*x\\* &amp; co next',
+    );
   });
   it('formats sizes in binary units', () => {
     assert.equal(formatBytes(16 * 1024 * 1024), '16.0 MiB');
@@ -19,12 +22,20 @@ describe('report helpers', () => {
 describe('a contender the integrity gate caught', () => {
   const gate = (headAccepts: boolean) => {
     const results = sampleResults();
-    const caseOf = (outcome: 'accepted' | 'rejected') => [{ case: 'crc32' as const, outcome, detail: outcome === 'accepted' ? 'returned success' : 'error 6' }];
+    const caseOf = (outcome: 'accepted' | 'rejected') => [
+      { case: 'crc32' as const, outcome, detail: outcome === 'accepted' ? 'returned success' : 'error 6' },
+    ];
     results.integrity = {
       memberBytes: 65_536,
       source: 'the first 65536 bytes of LOGS',
       contenders: [
-        { name: results.head.name, cases: caseOf(headAccepts ? 'accepted' : 'rejected'), notComparable: headAccepts ? 'does not verify the CRC32 (a flipped trailer bit) — accepted a corrupted member: ratio not comparable' : null },
+        {
+          name: results.head.name,
+          cases: caseOf(headAccepts ? 'accepted' : 'rejected'),
+          notComparable: headAccepts
+            ? 'does not verify the CRC32 (a flipped trailer bit) — accepted a corrupted member: ratio not comparable'
+            : null,
+        },
         { name: results.libdeflate.name, cases: caseOf('rejected'), notComparable: null },
       ],
     };
@@ -35,11 +46,22 @@ describe('a contender the integrity gate caught', () => {
     const results = gate(true);
     const report = markdownReport(results);
     const estimate = results.datasets[0]!.headVsLibdeflate!.interval.estimate.toFixed(3);
-    assert.ok(report.includes(`⚠️ not comparable: ${escapeCell(results.head.name)} accepted a corrupted member (measured ${estimate})`), report);
+    assert.ok(
+      report.includes(
+        `⚠️ not comparable: ${escapeCell(results.head.name)} accepted a corrupted member (measured ${estimate})`,
+      ),
+      report,
+    );
     assert.doesNotMatch(report, new RegExp(`\\*\\*${estimate}\\*\\*`), 'never as a bold, exact-looking ratio');
-    assert.match(summaryLine(results), /⚠️ Not comparable: .* accepted a corrupted member \(see the integrity gate\)\.$/);
+    assert.match(
+      summaryLine(results),
+      /⚠️ Not comparable: .* accepted a corrupted member \(see the integrity gate\)\.$/,
+    );
     assert.match(report, /⚠️ \*\*Integrity gate:\*\* .* does not verify the CRC32 \(a flipped trailer bit\)/);
-    assert.match(report, /- integrity gate \(before timing, on the first 65536 bytes of LOGS\): .* crc32 accepted; .* crc32 rejected/);
+    assert.match(
+      report,
+      /- integrity gate \(before timing, on the first 65536 bytes of LOGS\): .* crc32 accepted; .* crc32 rejected/,
+    );
     assert.match(compactTable(results), /not comparable/);
   });
 
@@ -50,7 +72,7 @@ describe('a contender the integrity gate caught', () => {
   });
 });
 
-describe('whole-process speeds near the output path\'s ceiling', () => {
+describe("whole-process speeds near the output path's ceiling", () => {
   it('marks a speed within 20% of the ceiling, and the ratio it is in as not comparable', () => {
     const results = sampleResults();
     results.mode = 'process';
@@ -67,15 +89,27 @@ describe('whole-process speeds near the output path\'s ceiling', () => {
     const row = report.split('\n').find((line) => line.startsWith(`| ${escapeCell(dataset.label)} |`))!;
     assert.ok(row.includes(`${speeds[fast].toFixed(1)} ⚠️ bound by the output path`), row);
     assert.ok(!row.includes(`${speeds[slow].toFixed(1)} ⚠️`), row);
-    assert.match(row, new RegExp(`⚠️ not comparable: ${fast} bound by the output path \\(ceiling ${ceiling.toFixed(0)} MB/s\\)`));
-    assert.match(report, /output through a pipe drained with large reads, whose ceiling \(`cat` of the output\) is \d+ MB\/s; a speed within 20% of it is marked/);
+    assert.match(
+      row,
+      new RegExp(`⚠️ not comparable: ${fast} bound by the output path \\(ceiling ${ceiling.toFixed(0)} MB/s\\)`),
+    );
+    assert.match(
+      report,
+      /output through a pipe drained with large reads, whose ceiling \(`cat` of the output\) is \d+ MB\/s; a speed within 20% of it is marked/,
+    );
   });
 });
 
 describe('summary line and ratio table', () => {
-  const threeWay = async () => parseResults(JSON.parse(await readFile(join(import.meta.dirname, '..', 'github', 'fixtures', 'results-three-way.json'), 'utf8')), 'fixture');
+  const threeWay = async () =>
+    parseResults(
+      JSON.parse(
+        await readFile(join(import.meta.dirname, '..', 'github', 'fixtures', 'results-three-way.json'), 'utf8'),
+      ),
+      'fixture',
+    );
 
-  it('without a base: the head\'s speed relative to libdeflate per dataset, or what failed', () => {
+  it("without a base: the head's speed relative to libdeflate per dataset, or what failed", () => {
     const results = sampleResults();
     const ratio = results.datasets[0]!.headVsLibdeflate!.interval.estimate.toFixed(2);
     assert.equal(summaryLine(results), `**Summary:** gzippy runs at SILESIA ${ratio}× libdeflate's speed.`);
@@ -85,13 +119,23 @@ describe('summary line and ratio table', () => {
     assert.match(summaryLine(failed), /^\*\*Summary: verification failed\*\* on SILESIA \(gzippy\)/);
   });
 
-  it('with a base: the worst verdict first, each dataset\'s verdict and effect, head against libdeflate', async () => {
+  it("with a base: the worst verdict first, each dataset's verdict and effect, head against libdeflate", async () => {
     const results = await threeWay();
     const line = summaryLine(results);
     const verdicts = results.datasets.map((dataset) => dataset.headVsBase!.verdict.kind);
-    const worst = verdicts.includes('regression') ? 'regression' : verdicts.includes('improvement') ? 'improvement' : verdicts.every((kind) => kind === 'no change') ? 'no change' : 'inconclusive';
+    const worst = verdicts.includes('regression')
+      ? 'regression'
+      : verdicts.includes('improvement')
+        ? 'improvement'
+        : verdicts.every((kind) => kind === 'no change')
+          ? 'no change'
+          : 'inconclusive';
     assert.ok(line.startsWith(`**Summary: ${worst}** — head vs base: `), line);
-    for (const dataset of results.datasets) assert.ok(line.includes(`${escapeCell(dataset.label)} ${dataset.headVsBase!.verdict.kind}`), `${dataset.label} in ${line}`);
+    for (const dataset of results.datasets)
+      assert.ok(
+        line.includes(`${escapeCell(dataset.label)} ${dataset.headVsBase!.verdict.kind}`),
+        `${dataset.label} in ${line}`,
+      );
     assert.match(line, /; head at .* libdeflate's speed\.$/);
   });
 

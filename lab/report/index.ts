@@ -1,4 +1,10 @@
-import { comparability, notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../results/index.js';
+import {
+  comparability,
+  notComparableContenders,
+  type BenchResults,
+  type Comparison,
+  type DatasetResult,
+} from '../results/index.js';
 import { relativeHalfWidth, type Verdict } from '../stats/index.js';
 
 /** A stored-baseline comparison as the drift table shows it (baselines' Drift has this shape). */
@@ -36,10 +42,14 @@ const mbps = (value: number | null | undefined) => (value === null || value === 
 const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
 /** A ratio with its interval; when it does not mean what it says (see comparability), why first and the number only as measured. */
-function ratioCell(comparison: Comparison | null, view: { notComparable: string[]; label: string | null } = { notComparable: [], label: null }): string {
+function ratioCell(
+  comparison: Comparison | null,
+  view: { notComparable: string[]; label: string | null } = { notComparable: [], label: null },
+): string {
   if (!comparison) return '—';
   const { estimate, low, high } = comparison.interval;
-  if (view.notComparable.length) return `⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')} (measured ${estimate.toFixed(3)})`;
+  if (view.notComparable.length)
+    return `⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`;
 }
 
@@ -52,32 +62,54 @@ const outputBound = (dataset: DatasetResult, role: string) => {
 };
 
 /** Comparability of a ratio between two roles of the run on a dataset. */
-const between = (results: BenchResults, dataset: DatasetResult | undefined, ...roles: Array<'head' | 'base' | 'libdeflate'>) => {
+const between = (
+  results: BenchResults,
+  dataset: DatasetResult | undefined,
+  ...roles: Array<'head' | 'base' | 'libdeflate'>
+) => {
   const view = comparability(
     results,
-    roles.map((role) => (role === 'libdeflate' ? { name: results.libdeflate.name, threads: 1 } : role === 'base' ? results.base! : results.head)),
+    roles.map((role) =>
+      role === 'libdeflate'
+        ? { name: results.libdeflate.name, threads: 1 }
+        : role === 'base'
+          ? results.base!
+          : results.head,
+    ),
   );
   const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
-  if (bound.length) view.notComparable.push(`${bound.join(' and ')} bound by the output path (ceiling ${dataset!.outputPath!.ceilingMegabytesPerSecond!.toFixed(0)} MB/s)`);
+  if (bound.length)
+    view.notComparable.push(
+      `${bound.join(' and ')} bound by the output path (ceiling ${dataset!.outputPath!.ceilingMegabytesPerSecond!.toFixed(0)} MB/s)`,
+    );
   return view;
 };
 
 /** A speed, marked when it is within 20% of the output path's ceiling. */
-const speedCell = (dataset: DatasetResult, role: string) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? ' ⚠️ bound by the output path' : ''}`;
+const speedCell = (dataset: DatasetResult, role: string) =>
+  `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? ' ⚠️ bound by the output path' : ''}`;
 
 /** One line per contender the gate caught, for under the table. */
 export function integrityNotes(results: BenchResults): string[] {
-  return [...notComparableContenders(results)].map(([name, why]) => `⚠️ **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
+  return [...notComparableContenders(results)].map(
+    ([name, why]) => `⚠️ **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`,
+  );
 }
 
-const VERDICT_MARKS: Record<string, string> = { regression: '🔴 regression', improvement: '🟢 improvement', 'no change': '⚪ no change', inconclusive: '🟡 inconclusive' };
+const VERDICT_MARKS: Record<string, string> = {
+  regression: '🔴 regression',
+  improvement: '🟢 improvement',
+  'no change': '⚪ no change',
+  inconclusive: '🟡 inconclusive',
+};
 
 type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
 
 /** The verdict as a reader needs it: no change with the margin it holds for, inconclusive with why. */
 export function verdictText(verdict: VerdictView): string {
   const mark = VERDICT_MARKS[verdict.kind];
-  if (verdict.kind === 'no change' && verdict.threshold > 0) return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === 'no change' && verdict.threshold > 0)
+    return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
   if (verdict.kind === 'inconclusive' && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark!;
 }
@@ -95,20 +127,28 @@ function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
 
 /** Which contender failed and why, for a table cell. */
 function failureCell(dataset: DatasetResult): string {
-  const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
+  const failures = dataset.contenders
+    .filter((contender) => contender.failure)
+    .map((contender) => `${contender.name}: ${contender.failure}`);
   return `❌ ${escapeCell(failures.join('; ') || 'no samples')}`;
 }
 
-const speed = (dataset: DatasetResult, role: string) => dataset.contenders.find((contender) => contender.role === role)?.megabytesPerSecond;
+const speed = (dataset: DatasetResult, role: string) =>
+  dataset.contenders.find((contender) => contender.role === role)?.megabytesPerSecond;
 
 /** The ratio table: one row a dataset; with a base, also base, head/base with CI and the verdict. */
 export function ratioTable(results: BenchResults): string {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
   if (!results.base) {
-    const lines = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, '|---|---:|---:|---:|---:|---|'];
+    const lines = [
+      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
+      '|---|---:|---:|---:|---:|---|',
+    ];
     for (const dataset of results.datasets) {
-      lines.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines.push(
+        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
+      );
     }
     return lines.join('\n');
   }
@@ -119,7 +159,9 @@ export function ratioTable(results: BenchResults): string {
   ];
   for (const dataset of results.datasets) {
     const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
-    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : '—';
+    const delta = dataset.headVsBase
+      ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})`
+      : '—';
     lines.push(
       `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'base')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, 'base', 'libdeflate'))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
     );
@@ -129,31 +171,54 @@ export function ratioTable(results: BenchResults): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
-  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith('was not checked') ? 'was not checked' : 'accepted a corrupted member'}`);
+  const careless = [...notComparableContenders(results)].map(
+    ([name, why]) =>
+      `${escapeCell(name)} ${why.startsWith('was not checked') ? 'was not checked' : 'accepted a corrupted member'}`,
+  );
   const line = summaryOfSpeeds(results);
   return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (see the integrity gate).` : line;
 }
 
 function summaryOfSpeeds(results: BenchResults): string {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
-  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(', ') || 'no samples'})`).join(', ');
+  const failedText = failed
+    .map(
+      (dataset) =>
+        `${escapeCell(dataset.label)} (${
+          dataset.contenders
+            .filter((c) => c.failure)
+            .map((c) => escapeCell(c.name))
+            .join(', ') || 'no samples'
+        })`,
+    )
+    .join(', ');
   const vsLibdeflate = results.datasets
     .filter((dataset) => dataset.headVsLibdeflate)
     .map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate!.interval.estimate.toFixed(2)}×`)
     .join(', ');
   if (!results.base) {
-    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
+    if (failed.length)
+      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
-  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
-  const worst = verdicts.some((v) => v.verdict.kind === 'regression') ? 'regression' : verdicts.some((v) => v.verdict.kind === 'improvement') ? 'improvement' : verdicts.every((v) => v.verdict.kind === 'no change') ? 'no change' : 'inconclusive';
+  const verdicts = results.datasets
+    .filter((dataset) => dataset.headVsBase)
+    .map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
+  const worst = verdicts.some((v) => v.verdict.kind === 'regression')
+    ? 'regression'
+    : verdicts.some((v) => v.verdict.kind === 'improvement')
+      ? 'improvement'
+      : verdicts.every((v) => v.verdict.kind === 'no change')
+        ? 'no change'
+        : 'inconclusive';
   const note = (verdict: VerdictView) => {
     if (verdict.kind === 'regression' || verdict.kind === 'improvement') return ` (${percent(verdict.effect)})`;
     if (verdict.kind === 'no change' && verdict.threshold > 0) return ` (±${(verdict.threshold * 100).toFixed(1)}%)`;
     return '';
   };
   const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${note(v.verdict)}`).join(', ');
-  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` — elsewhere head vs base: ${detail}` : ''}.`;
+  if (failed.length)
+    return `**Summary: verification failed** on ${failedText}${detail ? ` — elsewhere head vs base: ${detail}` : ''}.`;
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 
@@ -161,8 +226,19 @@ function summaryOfSpeeds(results: BenchResults): string {
 export function methodDetails(results: BenchResults): string {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
-  const toolchain = (decoder: BenchResults['head']) => (decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown'));
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => (dataset.headVsBase ? [`${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : [])))];
+  const toolchain = (decoder: BenchResults['head']) =>
+    decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : (decoder.compiler ?? 'unknown');
+  const thresholds = [
+    ...new Set(
+      results.datasets.flatMap((dataset) =>
+        dataset.headVsBase
+          ? [
+              `${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`,
+            ]
+          : [],
+      ),
+    ),
+  ];
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
@@ -193,23 +269,37 @@ export function methodDetails(results: BenchResults): string {
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join('; ')}`,
   ];
   if (standIns.length > 0) {
-    parts.push(`- ⚠️ ${standIns.map((dataset) => escapeCell(dataset.label)).join(', ')}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
+    parts.push(
+      `- ⚠️ ${standIns.map((dataset) => escapeCell(dataset.label)).join(', ')}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`,
+    );
   }
-  if (!results.ok) parts.push('', '**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.');
+  if (!results.ok)
+    parts.push(
+      '',
+      '**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.',
+    );
   return parts.join('\n');
 }
 
 const REGIME_DETAIL: Record<BenchResults['mode'], string> = {
-  'in-process': 'in-process (C ABI), decode call only, into the lab\'s pre-mapped output buffer, output out of cache and input in cache at the start of each decode',
+  'in-process':
+    "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
   'in-process-allocating':
-    'in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output\'s page faults are timed, freeing is not; input in cache at the start of each decode',
+    "in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output's page faults are timed, freeing is not; input in cache at the start of each decode",
   process: 'whole process (CLI), every side through its command-line program',
 };
 
 /** The timing regime in one line, for under the table. */
 export function regimeLine(results: BenchResults): string {
-  const threads = [results.head, ...(results.base ? [results.base] : [])].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(', ');
-  const regime = { 'in-process': 'every side decodes into the lab\'s pre-mapped buffer (decode call only)', 'in-process-allocating': 'every side allocates its output on each decode (libdeflate too), and that allocation is timed', process: 'every side is a whole process (start-up and writing its output are timed)' }[results.mode];
+  const threads = [results.head, ...(results.base ? [results.base] : [])]
+    .map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`)
+    .join(', ');
+  const regime = {
+    'in-process': "every side decodes into the lab's pre-mapped buffer (decode call only)",
+    'in-process-allocating':
+      'every side allocates its output on each decode (libdeflate too), and that allocation is timed',
+    process: 'every side is a whole process (start-up and writing its output are timed)',
+  }[results.mode];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`;
 }
 
@@ -233,18 +323,34 @@ export function compactTable(results: BenchResults): string {
   const ratio = (dataset: DatasetResult) => {
     const view = between(results, dataset, 'head', 'libdeflate');
     const comparison = dataset.headVsLibdeflate;
-    return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}×` : '—';
+    return comparison && (view.notComparable.length || view.label)
+      ? ratioCell(comparison, view)
+      : comparison
+        ? `${comparison.interval.estimate.toFixed(3)}×`
+        : '—';
   };
   if (!results.base) {
-    const lines = ['| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |', '|---|---:|---:|---:|'];
+    const lines = [
+      '| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |',
+      '|---|---:|---:|---:|',
+    ];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [speedCell(dataset, 'head'), speedCell(dataset, 'libdeflate'), ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))] : [failureCell(dataset), '', ''];
+      const cells = dataset.verified
+        ? [
+            speedCell(dataset, 'head'),
+            speedCell(dataset, 'libdeflate'),
+            ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate')),
+          ]
+        : [failureCell(dataset), '', ''];
       lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
     }
     return lines.join('\n');
   }
   const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [`| dataset | head MB/s | Δ vs base (${confidence}% interval) | verdict | head / libdeflate |`, '|---|---:|---:|---|---:|'];
+  const lines = [
+    `| dataset | head MB/s | Δ vs base (${confidence}% interval) | verdict | head / libdeflate |`,
+    '|---|---:|---:|---|---:|',
+  ];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
       lines.push(`| ${escapeCell(dataset.label)} | — | — | ${dataset.verified ? '—' : failureCell(dataset)} | — |`);
@@ -252,7 +358,9 @@ export function compactTable(results: BenchResults): string {
     }
     const verdict = dataset.headVsBase.verdict;
     const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${speedCell(dataset, 'head')} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`);
+    lines.push(
+      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, 'head')} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -264,10 +372,15 @@ export function withoutAbsolutePaths(text: string): string {
 
 /** The baseline comparison: stored vs current decoder/libdeflate ratio, drift with CI and verdict. */
 export function driftTable(drifts: readonly DriftRow[]): string {
-  const lines = ['| dataset | baseline ratio | current ratio | drift (CI) | verdict | note |', '|---|---:|---:|---:|---|---|'];
+  const lines = [
+    '| dataset | baseline ratio | current ratio | drift (CI) | verdict | note |',
+    '|---|---:|---:|---:|---|---|',
+  ];
   for (const drift of drifts) {
     const verdict = drift.verdict;
-    const driftCell = verdict ? `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})` : '—';
+    const driftCell = verdict
+      ? `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`
+      : '—';
     lines.push(
       `| ${escapeCell(drift.dataset)} | ${drift.baseline ? drift.baseline.ratio.estimate.toFixed(3) : '—'} | ${drift.current === null ? '—' : drift.current.toFixed(3)} | ${driftCell} | ${verdict ? VERDICT_MARKS[verdict.kind] : '—'} | ${escapeCell(drift.note)} |`,
     );

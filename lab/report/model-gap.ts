@@ -24,17 +24,26 @@ export interface ModelGapRow {
 }
 
 const times = (ratio: number) => `${ratio.toFixed(2)}×`;
-const predicted = (prediction: WorkloadPrediction | { unpredictable: string }) => ('unpredictable' in prediction ? undefined : prediction);
+const predicted = (prediction: WorkloadPrediction | { unpredictable: string }) =>
+  'unpredictable' in prediction ? undefined : prediction;
 
 /** Whether the measurement ran on the modelled core: the CPU brand must be one the model names. */
-export function measuredOnModelledCore(model: LoopReport['model'], machine: { arch: string; cpuModel: string }): string | undefined {
+export function measuredOnModelledCore(
+  model: LoopReport['model'],
+  machine: { arch: string; cpuModel: string },
+): string | undefined {
   const brand = model.cpuBrands.find((name) => machine.cpuModel.includes(name));
   if (machine.arch === 'arm64' && brand) return undefined;
   return `measured on ${machine.cpuModel} (${machine.arch}), not on the modelled ${model.core}${model.cpuBrands.length ? ` (${model.cpuBrands.join(', ')})` : ''}`;
 }
 
 /** The finding for one dataset: how much of the measured gap the loop model accounts for. */
-export function gapFinding(predictedRatio: number | null, measured: ModelGapDataset['measured'], notComparable: string | undefined, lowerBound: boolean): string {
+export function gapFinding(
+  predictedRatio: number | null,
+  measured: ModelGapDataset['measured'],
+  notComparable: string | undefined,
+  lowerBound: boolean,
+): string {
   if (predictedRatio === null) return 'no prediction';
   if (notComparable) return `not comparable: ${notComparable}`;
   if (!measured) return 'no measured ratio';
@@ -50,11 +59,17 @@ export function gapFinding(predictedRatio: number | null, measured: ModelGapData
     return `the model does not explain it: head is measured ${direction}, the loop model predicts ${Math.abs(predictedGap) < 0.005 ? 'no difference' : `head ${predictedGap < 0 ? 'slower' : 'faster'}`}; the cause is outside the modelled loop (or the model is wrong there)`;
   }
   const share = predictedGap / measuredGap;
-  if (share > 1.05) return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
+  if (share > 1.05)
+    return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
   return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? 'the loop accounts for it' : 'the rest is outside the hot loop or not modelled'}`;
 }
 
-export function modelGapRows(head: LoopReport, libdeflate: LoopReport, datasets: readonly ModelGapDataset[], notComparable: string | undefined): ModelGapRow[] {
+export function modelGapRows(
+  head: LoopReport,
+  libdeflate: LoopReport,
+  datasets: readonly ModelGapDataset[],
+  notComparable: string | undefined,
+): ModelGapRow[] {
   return datasets.map((dataset) => {
     const headPrediction = predictWorkload(dataset.profile, head);
     const libdeflatePrediction = predictWorkload(dataset.profile, libdeflate);
@@ -63,8 +78,17 @@ export function modelGapRows(head: LoopReport, libdeflate: LoopReport, datasets:
     const predictedRatio = h && l && h.cyclesPerByte > 0 ? l.cyclesPerByte / h.cyclesPerByte : null;
     // A head lower bound (≥ cycles) makes the predicted ratio an upper bound and vice versa: no share can be read.
     const lowerBound = Boolean((h && !h.exact) || (l && !l.exact));
-    const finding = gapFinding(predictedRatio, dataset.measured, notComparable, lowerBound) + (dataset.measured ? '' : dataset.measuredMissing ? ` (${dataset.measuredMissing})` : '');
-    return { label: dataset.label, head: headPrediction, libdeflate: libdeflatePrediction, predictedRatio, measured: dataset.measured, finding };
+    const finding =
+      gapFinding(predictedRatio, dataset.measured, notComparable, lowerBound) +
+      (dataset.measured ? '' : dataset.measuredMissing ? ` (${dataset.measuredMissing})` : '');
+    return {
+      label: dataset.label,
+      head: headPrediction,
+      libdeflate: libdeflatePrediction,
+      predictedRatio,
+      measured: dataset.measured,
+      finding,
+    };
   });
 }
 
@@ -82,7 +106,8 @@ export function modelGapSection(
 ): string {
   const title = '#### The loop model against the measurement';
   const notProfiled = missing.map((why) => `⚠️ Not profiled: ${escapeCell(why)}.`);
-  if (datasets.length === 0) return [title, '', 'Not compared: no measured dataset could be profiled.', ...notProfiled, ''].join('\n');
+  if (datasets.length === 0)
+    return [title, '', 'Not compared: no measured dataset could be profiled.', ...notProfiled, ''].join('\n');
   const notComparable = measuredOnModelledCore(head.model, machine);
   const rows = modelGapRows(head, libdeflate, datasets, notComparable);
   const cell = (prediction: ModelGapRow['head']) => {
@@ -91,10 +116,15 @@ export function modelGapSection(
     return `${known.exact ? '' : '≥ '}${known.cyclesPerByte.toFixed(3)}`;
   };
   const measuredCell = (row: ModelGapRow) =>
-    row.measured ? `${times(row.measured.estimate)} [${row.measured.low.toFixed(2)}, ${row.measured.high.toFixed(2)}]` : '—';
+    row.measured
+      ? `${times(row.measured.estimate)} [${row.measured.low.toFixed(2)}, ${row.measured.high.toFixed(2)}]`
+      : '—';
   const notes = new Set<string>();
   for (const row of rows) {
-    for (const [who, prediction] of [['head', row.head], ['libdeflate', row.libdeflate]] as const) {
+    for (const [who, prediction] of [
+      ['head', row.head],
+      ['libdeflate', row.libdeflate],
+    ] as const) {
       const known = predicted(prediction);
       if (!known) continue;
       for (const why of known.lowerBoundBecause) notes.add(`${who}, ${row.label}: lower bound: ${why}`);
@@ -105,7 +135,9 @@ export function modelGapSection(
     const known = predicted(prediction);
     if (!known) return '';
     const total = known.byRole.reduce((sum, role) => sum + role.cycles, 0) + known.copyLoopCycles;
-    const parts = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${((100 * role.cycles) / total).toFixed(0)}%`);
+    const parts = known.byRole
+      .slice(0, 3)
+      .map((role) => `${escapeCell(role.roleName)} ${((100 * role.cycles) / total).toFixed(0)}%`);
     if (known.copyLoopCycles) parts.push(`copy-loop passes ${((100 * known.copyLoopCycles) / total).toFixed(0)}%`);
     return parts.join(', ');
   };
@@ -117,14 +149,19 @@ export function modelGapSection(
     '',
     '| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |',
     '|---|---:|---:|---:|---:|---|',
-    ...rows.map((row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? '—' : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`),
+    ...rows.map(
+      (row) =>
+        `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? '—' : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`,
+    ),
     ...(notProfiled.length ? ['', ...notProfiled] : []),
     '',
     '<details><summary>where the modelled cycles go, and what the model leaves out</summary>',
     '',
-    ...rows.flatMap((row) => [`- **${escapeCell(row.label)}**: head: ${share(row.head) || '—'}; libdeflate: ${share(row.libdeflate) || '—'}`]),
+    ...rows.flatMap((row) => [
+      `- **${escapeCell(row.label)}**: head: ${share(row.head) || '—'}; libdeflate: ${share(row.libdeflate) || '—'}`,
+    ]),
     ...[...notes].map((note) => `- ${escapeCell(note)}`),
-    '- The loop model sums each iteration\'s usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.',
+    "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.",
     '',
     '</details>',
     '',

@@ -11,7 +11,11 @@ describe('verdictFailures (what --fail-on / fail-on fails a PR check on)', () =>
     // The fixture: base 1.14, head 1.23, every dataset an improvement.
     assert.deepEqual(verdictFailures(results, 'regression'), []);
     assert.deepEqual(verdictFailures(results, 'never'), []);
-    assert.deepEqual(verdictFailures(results, 'change'), ['SILESIA (stand-in): improvement 3.4%', 'SOFTWARE: improvement 19.4%', 'LOGS: improvement 14.5%']);
+    assert.deepEqual(verdictFailures(results, 'change'), [
+      'SILESIA (stand-in): improvement 3.4%',
+      'SOFTWARE: improvement 19.4%',
+      'LOGS: improvement 14.5%',
+    ]);
     results.datasets[1]!.headVsBase!.verdict.kind = 'regression';
     results.datasets[1]!.headVsBase!.verdict.effect = -0.021;
     assert.deepEqual(verdictFailures(results, 'regression'), ['SOFTWARE: regression -2.1%']);

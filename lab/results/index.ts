@@ -22,7 +22,9 @@ export const intervalSchema = z.object({
 export const comparisonSchema = z.object({
   interval: intervalSchema,
   // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: z.array(z.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), 'must hold at least one cycle ratio'),
+  cycleRatios: z
+    .array(z.array(positive))
+    .refine((batches) => batches.some((batch) => batch.length > 0), 'must hold at least one cycle ratio'),
 });
 
 export const verdictSchema = z.object({
@@ -37,8 +39,21 @@ export const verdictSchema = z.object({
   standardError: z.number().nonnegative().nullable().optional(),
 });
 
-const machineSchema = z.object({ os: z.string(), osRelease: z.string(), arch: z.string(), cpuModel: z.string(), logicalCpus: z.number().int() });
-const libdeflateSchema = z.object({ name: z.string(), version: z.string(), source: z.string(), buildSystem: z.string(), compiler: z.string(), cflags: z.string() });
+const machineSchema = z.object({
+  os: z.string(),
+  osRelease: z.string(),
+  arch: z.string(),
+  cpuModel: z.string(),
+  logicalCpus: z.number().int(),
+});
+const libdeflateSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  source: z.string(),
+  buildSystem: z.string(),
+  compiler: z.string(),
+  cflags: z.string(),
+});
 const decoderSchema = z.object({
   name: z.string(),
   adapter: z.string(),
@@ -49,7 +64,15 @@ const decoderSchema = z.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: z.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: z.object({ call: z.string(), output: z.enum(['vec', 'slice']), package: z.string(), cargoToml: z.string(), libRs: z.string() }).optional(),
+  rust: z
+    .object({
+      call: z.string(),
+      output: z.enum(['vec', 'slice']),
+      package: z.string(),
+      cargoToml: z.string(),
+      libRs: z.string(),
+    })
+    .optional(),
 });
 
 const datasetBase = {
@@ -118,13 +141,25 @@ export type IntegrityResult = z.infer<typeof integrityResultSchema>;
  * Whether a ratio between two contenders means what it says: not when either accepted a corrupted member (the
  * integrity gate), nor between different thread counts unless the config asked for that (then it is labelled).
  */
-export function comparability(results: Pick<BenchResults, 'integrity' | 'settings'>, sides: ReadonlyArray<{ name: string; threads?: number }>): { notComparable: string[]; label: string | null } {
+export function comparability(
+  results: Pick<BenchResults, 'integrity' | 'settings'>,
+  sides: ReadonlyArray<{ name: string; threads?: number }>,
+): { notComparable: string[]; label: string | null } {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name)!.startsWith('was not checked') ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`);
+  const notComparable = sides
+    .filter((side) => careless.has(side.name))
+    .map(
+      (side) =>
+        `${side.name} ${careless.get(side.name)!.startsWith('was not checked') ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`,
+    );
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(' vs ')} threads`);
-  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(' vs ')} threads` : null };
+  return {
+    notComparable,
+    label:
+      crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(' vs ')} threads` : null,
+  };
 }
 
 /**
@@ -132,12 +167,20 @@ export function comparability(results: Pick<BenchResults, 'integrity' | 'setting
  * not the decoder under test. "LOGS: libdeflate-1.23: wrong bytes …" for each.
  */
 export function datasetsTheReferenceFailed(results: Pick<BenchResults, 'datasets'>): string[] {
-  return results.datasets.flatMap((dataset) => dataset.contenders.filter((contender) => contender.role === 'libdeflate' && contender.failure).map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`));
+  return results.datasets.flatMap((dataset) =>
+    dataset.contenders
+      .filter((contender) => contender.role === 'libdeflate' && contender.failure)
+      .map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`),
+  );
 }
 
 /** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
 export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
-  return new Map(results.integrity?.contenders.flatMap((entry) => (entry.notComparable ? [[entry.name, entry.notComparable] as const] : [])) ?? []);
+  return new Map(
+    results.integrity?.contenders.flatMap((entry) =>
+      entry.notComparable ? [[entry.name, entry.notComparable] as const] : [],
+    ) ?? [],
+  );
 }
 
 export const RESULTS_SCHEMA_VERSION = 2;
@@ -181,14 +224,27 @@ const resultsV1Schema = z.object({
   mode: z.enum(['in-process', 'process']),
   libdeflate: libdeflateSchema,
   decoder: decoderSchema,
-  settings: z.object({ rounds: z.number().int(), warmupRounds: z.number().int(), timeoutMs: z.number().int(), maxSecondsPerDataset: z.number() }),
+  settings: z.object({
+    rounds: z.number().int(),
+    warmupRounds: z.number().int(),
+    timeoutMs: z.number().int(),
+    maxSecondsPerDataset: z.number(),
+  }),
   datasets: z.array(
     z.object({
       ...datasetBase,
       rounds: z.number().int().nonnegative(),
       placement: z.string().optional(),
       verified: z.boolean(),
-      contenders: z.array(z.object({ name: z.string(), role: z.enum(['decoder', 'libdeflate']), samplesNs: z.array(positive), megabytesPerSecond: positive.nullable(), failure: z.string().nullable() })),
+      contenders: z.array(
+        z.object({
+          name: z.string(),
+          role: z.enum(['decoder', 'libdeflate']),
+          samplesNs: z.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: z.string().nullable(),
+        }),
+      ),
       ratio: intervalSchema.nullable(),
     }),
   ),
@@ -205,13 +261,25 @@ export function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResu
     libdeflate: v1.libdeflate,
     head: v1.decoder,
     base: null,
-    settings: { roundsPerBatch: v1.settings.rounds, warmupRounds: v1.settings.warmupRounds, timeoutMs: v1.settings.timeoutMs, minBatches: 1, maxBatches: 1, targetHalfWidth: 0, budgetSeconds: v1.settings.maxSecondsPerDataset, verdictConfidence: 0.99 },
+    settings: {
+      roundsPerBatch: v1.settings.rounds,
+      warmupRounds: v1.settings.warmupRounds,
+      timeoutMs: v1.settings.timeoutMs,
+      minBatches: 1,
+      maxBatches: 1,
+      targetHalfWidth: 0,
+      budgetSeconds: v1.settings.maxSecondsPerDataset,
+      verdictConfidence: 0.99,
+    },
     datasets: v1.datasets.map((dataset) => {
       const decoder = dataset.contenders.find((contender) => contender.role === 'decoder');
       const reference = dataset.contenders.find((contender) => contender.role === 'libdeflate');
       // v1 samples were consecutive measured rounds after the warm-up.
       const byRound = (samples: number[]) => new Map(samples.map((ns, i) => [v1.settings.warmupRounds + i, ns]));
-      const cycles = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
+      const cycles =
+        decoder && reference && dataset.ratio
+          ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)]
+          : [];
       const { ratio, contenders, placement, ...rest } = dataset;
       return {
         ...rest,
@@ -220,7 +288,11 @@ export function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResu
         targetMet: false,
         stoppedBecause: 'migrated from results version 1',
         elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({ ...contender, role: contender.role === 'decoder' ? ('head' as const) : ('libdeflate' as const), samplesNs: [contender.samplesNs] })),
+        contenders: contenders.map((contender) => ({
+          ...contender,
+          role: contender.role === 'decoder' ? ('head' as const) : ('libdeflate' as const),
+          samplesNs: [contender.samplesNs],
+        })),
         headVsLibdeflate: ratio && cycles[0]!.length > 0 ? { interval: ratio, cycleRatios: cycles } : null,
         baseVsLibdeflate: null,
         headVsBase: null,
@@ -236,22 +308,40 @@ export async function writeResults(path: string, results: BenchResults): Promise
 
 /** Validates untrusted results JSON (any supported version) and returns the current version. */
 export function parseResults(json: unknown, source: string): BenchResults {
-  const version = typeof json === 'object' && json !== null ? (json as { schemaVersion?: unknown }).schemaVersion : undefined;
+  const version =
+    typeof json === 'object' && json !== null ? (json as { schemaVersion?: unknown }).schemaVersion : undefined;
   if (version === 1) {
     const parsed = resultsV1Schema.safeParse(json);
-    if (!parsed.success) throw new LabError('results', `${source} is not a valid version-1 results file: ${describeIssues(parsed.error)}`, 'pass a results file written by `perf-lab bench --json`.');
+    if (!parsed.success)
+      throw new LabError(
+        'results',
+        `${source} is not a valid version-1 results file: ${describeIssues(parsed.error)}`,
+        'pass a results file written by `perf-lab bench --json`.',
+      );
     return migrateResultsV1(parsed.data);
   }
   if (version !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError('results', `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`, 'write it again with this version of perf-lab, or upgrade perf-lab.');
+    throw new LabError(
+      'results',
+      `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
+      'write it again with this version of perf-lab, or upgrade perf-lab.',
+    );
   }
   const parsed = resultsSchema.safeParse(json);
-  if (!parsed.success) throw new LabError('results', `${source} is not a valid results file: ${describeIssues(parsed.error)}`, 'pass a results file written by `perf-lab bench --json`.');
+  if (!parsed.success)
+    throw new LabError(
+      'results',
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      'pass a results file written by `perf-lab bench --json`.',
+    );
   return parsed.data;
 }
 
 export async function readResults(path: string): Promise<BenchResults> {
-  return parseResults(await readJsonFile(path, 'results', 'pass a results file written by `perf-lab bench --json`.'), path);
+  return parseResults(
+    await readJsonFile(path, 'results', 'pass a results file written by `perf-lab bench --json`.'),
+    path,
+  );
 }
 
 export type FailOn = 'regression' | 'change' | 'never';
@@ -260,5 +350,10 @@ export type FailOn = 'regression' | 'change' | 'never';
 export function verdictFailures(results: BenchResults, failOn: FailOn): string[] {
   if (failOn === 'never') return [];
   const failing = (kind: string) => kind === 'regression' || (failOn === 'change' && kind === 'improvement');
-  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map((dataset) => `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`);
+  return results.datasets
+    .filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind))
+    .map(
+      (dataset) =>
+        `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`,
+    );
 }

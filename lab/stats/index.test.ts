@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { batchInterval, clusteredMedianInterval, cycleRatios, decideChange, decideVerdict, medianInterval, megabytesPerSecond, pairedSpeedRatios } from './index.js';
+import {
+  batchInterval,
+  clusteredMedianInterval,
+  cycleRatios,
+  decideChange,
+  decideVerdict,
+  medianInterval,
+  megabytesPerSecond,
+  pairedSpeedRatios,
+} from './index.js';
 
 describe('pairedSpeedRatios', () => {
   it('pairs rounds by number and gives reference time / decoder time', () => {
@@ -15,10 +24,13 @@ describe('pairedSpeedRatios', () => {
       [2, 100],
       [4, 10],
     ]);
-    assert.deepEqual([...pairedSpeedRatios(decoder, reference)], [
-      [1, 0.5],
-      [2, 2],
-    ]);
+    assert.deepEqual(
+      [...pairedSpeedRatios(decoder, reference)],
+      [
+        [1, 0.5],
+        [2, 2],
+      ],
+    );
   });
 });
 
@@ -33,7 +45,17 @@ describe('cycleRatios', () => {
   });
 
   it('counts cycles from the first measured round and drops an incomplete last one', () => {
-    assert.deepEqual(cycleRatios(new Map([[3, 2], [4, 0.5], [5, 3]]), 2), [1]);
+    assert.deepEqual(
+      cycleRatios(
+        new Map([
+          [3, 2],
+          [4, 0.5],
+          [5, 3],
+        ]),
+        2,
+      ),
+      [1],
+    );
   });
 });
 
@@ -56,7 +78,10 @@ describe('medianInterval', () => {
 
   it('scales with the data (a unit change moves the interval, not its shape)', () => {
     const base = medianInterval(values, { seed: 7 });
-    const scaled = medianInterval(values.map((value) => value * 1000), { seed: 7 });
+    const scaled = medianInterval(
+      values.map((value) => value * 1000),
+      { seed: 7 },
+    );
     for (const key of ['estimate', 'low', 'high'] as const) assert.ok(Math.abs(scaled[key] - base[key] * 1000) < 1e-9);
   });
 
@@ -113,14 +138,25 @@ describe('clusteredMedianInterval', () => {
     ];
     const ab = clusteredMedianInterval(clusters, { seed: 9 });
     assert.deepEqual(ab, clusteredMedianInterval(clusters, { seed: 9 }));
-    const ba = clusteredMedianInterval(clusters.map((cluster) => cluster.map((ratio) => 1 / ratio)), { seed: 9 });
+    const ba = clusteredMedianInterval(
+      clusters.map((cluster) => cluster.map((ratio) => 1 / ratio)),
+      { seed: 9 },
+    );
     assert.ok(Math.abs(ba.estimate - 1 / ab.estimate) < 1e-12);
     assert.ok(Math.abs(ba.low - 1 / ab.high) < 1e-12 && Math.abs(ba.high - 1 / ab.low) < 1e-12);
   });
 });
 
 describe('decideVerdict', () => {
-  const interval = (estimate: number, low: number, high: number) => ({ estimate, low, high, confidence: 0.99, samples: 30, resamples: 1000, method: 'test' });
+  const interval = (estimate: number, low: number, high: number) => ({
+    estimate,
+    low,
+    high,
+    confidence: 0.99,
+    samples: 30,
+    resamples: 1000,
+    method: 'test',
+  });
   it('calls a change only outside both the interval and the threshold', () => {
     assert.equal(decideVerdict(interval(0.97, 0.96, 0.98), 0.01, 't').kind, 'regression');
     assert.equal(decideVerdict(interval(1.03, 1.02, 1.04), 0.01, 't').kind, 'improvement');
@@ -144,7 +180,12 @@ describe('batchInterval (the estimator both the stop rule and the report use)', 
   });
 
   it('is symmetric in log space: swapping A and B inverts it', () => {
-    const clusters = [[1.02, 1.03], [1.0, 1.01], [1.03, 1.02], [1.01, 1.015]];
+    const clusters = [
+      [1.02, 1.03],
+      [1.0, 1.01],
+      [1.03, 1.02],
+      [1.01, 1.015],
+    ];
     const ab = batchInterval(clusters);
     const ba = batchInterval(clusters.map((cluster) => cluster.map((ratio) => 1 / ratio)));
     assert.ok(Math.abs(ba.estimate - 1 / ab.estimate) < 1e-12);
@@ -178,7 +219,13 @@ describe('decideChange (head vs base, with an equivalence margin)', () => {
 
   it('calls a 46% slowdown seen in only two batches a regression (t with 1 df still excludes 1)', () => {
     // Two batches 0.6% apart, as in the full-scale pr-check that printed "inconclusive" for −46%.
-    const verdict = decideChange([[0.538, 0.54, 0.536], [0.544, 0.542, 0.546]], policy);
+    const verdict = decideChange(
+      [
+        [0.538, 0.54, 0.536],
+        [0.544, 0.542, 0.546],
+      ],
+      policy,
+    );
     assert.equal(verdict.kind, 'regression');
     assert.ok(verdict.interval.high < 1, JSON.stringify(verdict.interval));
     assert.equal(verdict.batches, 2);
@@ -208,8 +255,14 @@ describe('decideChange (head vs base, with an equivalence margin)', () => {
   it('keeps its own scatter when it is the noisier, and pools with a noisier calibration', () => {
     const clusters = around(1.0, 0.004, 10);
     const own = decideChange(clusters, policy);
-    const quiet = decideChange(clusters, { ...policy, calibration: { batchLogScale: 0.001, df: 30, source: 'quiet calibration' } });
-    const loud = decideChange(clusters, { ...policy, calibration: { batchLogScale: 0.05, df: 30, source: 'loud calibration' } });
+    const quiet = decideChange(clusters, {
+      ...policy,
+      calibration: { batchLogScale: 0.001, df: 30, source: 'quiet calibration' },
+    });
+    const loud = decideChange(clusters, {
+      ...policy,
+      calibration: { batchLogScale: 0.05, df: 30, source: 'loud calibration' },
+    });
     assert.equal(quiet.standardError, own.standardError, 'the run is the noisier: its own scatter decides');
     assert.match(quiet.thresholdSource, /between-batch scatter of 10 batches \(noisier than the quiet calibration\)/);
     assert.ok(loud.standardError! > own.standardError!, 'a noisier calibration raises the SE');

@@ -22,7 +22,10 @@ function medianInPlace(values: Float64Array, count: number): number {
  * over the rounds where both contenders have a sample: pairing cancels the
  * machine's drift between rounds.
  */
-export function pairedSpeedRatios(decoderNs: ReadonlyMap<number, number>, referenceNs: ReadonlyMap<number, number>): Map<number, number> {
+export function pairedSpeedRatios(
+  decoderNs: ReadonlyMap<number, number>,
+  referenceNs: ReadonlyMap<number, number>,
+): Map<number, number> {
   const ratios = new Map<number, number>();
   for (const [round, decoder] of [...decoderNs].sort((a, b) => a[0] - b[0])) {
     const reference = referenceNs.get(round);
@@ -73,11 +76,25 @@ export interface IntervalOptions {
 }
 
 /** The percentile interval of bootstrap replicates around an estimate. */
-function percentileInterval(replicates: Float64Array, estimate: number, confidence: number, samples: number, method: string): Interval {
+function percentileInterval(
+  replicates: Float64Array,
+  estimate: number,
+  confidence: number,
+  samples: number,
+  method: string,
+): Interval {
   replicates.sort();
   const sorted = Array.from(replicates);
   const alpha = (1 - confidence) / 2;
-  return { estimate, low: quantileSorted(sorted, alpha), high: quantileSorted(sorted, 1 - alpha), confidence, samples, resamples: replicates.length, method };
+  return {
+    estimate,
+    low: quantileSorted(sorted, alpha),
+    high: quantileSorted(sorted, 1 - alpha),
+    confidence,
+    samples,
+    resamples: replicates.length,
+    method,
+  };
 }
 
 /** A seeded percentile-bootstrap confidence interval for the median of `values`. */
@@ -104,11 +121,16 @@ export function megabytesPerSecond(bytes: number, timesNs: readonly number[]): n
 }
 
 /** One two-level bootstrap draw: resample clusters, then values within each; returns the median. */
-function clusteredResampleMedian(clusters: readonly (readonly number[])[], rng: RandomGenerator, buffer: Float64Array): number {
+function clusteredResampleMedian(
+  clusters: readonly (readonly number[])[],
+  rng: RandomGenerator,
+  buffer: Float64Array,
+): number {
   let count = 0;
   for (let c = 0; c < clusters.length; c++) {
     const cluster = clusters[randomIndex(rng, clusters.length)]!;
-    for (let i = 0; i < cluster.length && count < buffer.length; i++) buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
+    for (let i = 0; i < cluster.length && count < buffer.length; i++)
+      buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
   }
   return medianInPlace(buffer, count);
 }
@@ -122,11 +144,16 @@ function clusteredResampleMedian(clusters: readonly (readonly number[])[], rng: 
  * first, then values within each, puts that between-process variance into the
  * interval instead of hiding it.
  */
-export function clusteredMedianInterval(clusters: readonly (readonly number[])[], options: IntervalOptions = {}): Interval {
+export function clusteredMedianInterval(
+  clusters: readonly (readonly number[])[],
+  options: IntervalOptions = {},
+): Interval {
   const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
   if (nonEmpty.length === 0) throw new Error('clusteredMedianInterval needs at least one value');
-  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value)))) throw new Error('clusteredMedianInterval needs finite values');
-  if (nonEmpty.length === 1) return { ...medianInterval(nonEmpty[0]!, options), method: 'median with percentile-bootstrap CI (one batch)' };
+  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value))))
+    throw new Error('clusteredMedianInterval needs finite values');
+  if (nonEmpty.length === 1)
+    return { ...medianInterval(nonEmpty[0]!, options), method: 'median with percentile-bootstrap CI (one batch)' };
   const confidence = options.confidence ?? 0.95;
   const resamples = options.resamples ?? 5_000;
   const pooled = nonEmpty.flat();
@@ -135,7 +162,13 @@ export function clusteredMedianInterval(clusters: readonly (readonly number[])[]
   const medians = new Float64Array(resamples);
   const buffer = new Float64Array(pooled.length * 2);
   for (let r = 0; r < resamples; r++) medians[r] = clusteredResampleMedian(nonEmpty, rng, buffer);
-  return percentileInterval(medians, estimate, confidence, pooled.length, `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`);
+  return percentileInterval(
+    medians,
+    estimate,
+    confidence,
+    pooled.length,
+    `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`,
+  );
 }
 
 export type VerdictKind = 'regression' | 'improvement' | 'no change' | 'inconclusive';
@@ -175,7 +208,11 @@ export function decideVerdict(interval: Interval, threshold: number, thresholdSo
  * bootstrap that resamples each side independently at both levels: for drift
  * of a stored ratio between two separate runs.
  */
-export function clusteredMedianRatioInterval(current: readonly (readonly number[])[], baseline: readonly (readonly number[])[], options: IntervalOptions = {}): Interval {
+export function clusteredMedianRatioInterval(
+  current: readonly (readonly number[])[],
+  baseline: readonly (readonly number[])[],
+  options: IntervalOptions = {},
+): Interval {
   const a = current.filter((cluster) => cluster.length > 0);
   const b = baseline.filter((cluster) => cluster.length > 0);
   if (a.length === 0 || b.length === 0) throw new Error('clusteredMedianRatioInterval needs values on both sides');
@@ -185,8 +222,26 @@ export function clusteredMedianRatioInterval(current: readonly (readonly number[
   const bufferA = new Float64Array(a.flat().length * 2);
   const bufferB = new Float64Array(b.flat().length * 2);
   const ratios = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) ratios[r] = clusteredResampleMedian(a, rng, bufferA) / clusteredResampleMedian(b, rng, bufferB);
-  return percentileInterval(ratios, median(a.flat()) / median(b.flat()), confidence, a.flat().length + b.flat().length, 'ratio of medians, two-sample two-level percentile bootstrap');
+  for (let r = 0; r < resamples; r++)
+    ratios[r] = clusteredResampleMedian(a, rng, bufferA) / clusteredResampleMedian(b, rng, bufferB);
+  return percentileInterval(
+    ratios,
+    median(a.flat()) / median(b.flat()),
+    confidence,
+    a.flat().length + b.flat().length,
+    'ratio of medians, two-sample two-level percentile bootstrap',
+  );
 }
 
-export { batchInterval, batchLogEstimates, batchLogScale, trimmedDf, decideChange, EQUIVALENCE_CONFIDENCE, inJobNoise, MARGIN_POWER, relativeHalfWidth, type VerdictPolicy } from './verdict.js';
+export {
+  batchInterval,
+  batchLogEstimates,
+  batchLogScale,
+  trimmedDf,
+  decideChange,
+  EQUIVALENCE_CONFIDENCE,
+  inJobNoise,
+  MARGIN_POWER,
+  relativeHalfWidth,
+  type VerdictPolicy,
+} from './verdict.js';

@@ -70,7 +70,8 @@ function logSpread(clusters: readonly (readonly number[])[]): LogSpread {
     };
   }
   const cycles = clusters.find((cluster) => cluster.length > 0)!.map(Math.log);
-  const withinSe = cycles.length >= 2 ? sampleStandardDeviation(cycles) / Math.sqrt(cycles.length) : Number.POSITIVE_INFINITY;
+  const withinSe =
+    cycles.length >= 2 ? sampleStandardDeviation(cycles) / Math.sqrt(cycles.length) : Number.POSITIVE_INFINITY;
   return {
     logMean: estimates[0]!,
     batches: 1,
@@ -98,7 +99,9 @@ export function batchLogScale(clusters: readonly (readonly number[])[]): number 
  * watches head/base only, so stopping when head/base happened to look quiet
  * does not make this estimate small too. Undefined with fewer than 2 batches.
  */
-export function inJobNoise(comparisons: readonly (readonly (readonly number[])[])[]): { batchLogScale: number; df: number; source: string } | undefined {
+export function inJobNoise(
+  comparisons: readonly (readonly (readonly number[])[])[],
+): { batchLogScale: number; df: number; source: string } | undefined {
   const usable = comparisons.filter((clusters) => clusters.filter((cluster) => cluster.length > 0).length >= 2);
   if (usable.length === 0) return undefined;
   const scale = Math.sqrt(usable.reduce((sum, clusters) => sum + batchLogScale(clusters) ** 2, 0) / usable.length);
@@ -106,7 +109,13 @@ export function inJobNoise(comparisons: readonly (readonly (readonly number[])[]
   return { batchLogScale: scale, df: trimmedDf(n), source: 'in-job A/A (head/libdeflate and base/libdeflate scatter)' };
 }
 
-function intervalFrom(spread: LogSpread, standardError: number, df: number, confidence: number, method: string): Interval {
+function intervalFrom(
+  spread: LogSpread,
+  standardError: number,
+  df: number,
+  confidence: number,
+  method: string,
+): Interval {
   const half = twoSidedQuantile(confidence, df) * standardError;
   const finiteHalf = Number.isFinite(half) ? half : 50; // e^±50: "anything", still a finite schema value
   return {
@@ -189,7 +198,8 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
       interval,
       threshold: 0,
       thresholdSource: 'none',
-      reason: 'only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)',
+      reason:
+        'only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)',
       batches: 1,
       standardError: null,
     };
@@ -199,7 +209,11 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   let basis: string;
   const calibratedSe = calibration ? calibration.batchLogScale / Math.sqrt(spread.batches) : Number.POSITIVE_INFINITY;
   if (observedSe !== null && (!calibration || observedSe >= calibratedSe)) {
-    [standardError, df, basis] = [observedSe, spread.df, spread.basis + (calibration ? ` (noisier than the ${calibration.source})` : '')];
+    [standardError, df, basis] = [
+      observedSe,
+      spread.df,
+      spread.basis + (calibration ? ` (noisier than the ${calibration.source})` : ''),
+    ];
   } else {
     const runDf = observedSe === null ? 0 : spread.df;
     df = runDf + calibration!.df;
@@ -208,7 +222,10 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   }
   const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${Number.isFinite(df) ? `${df} df` : 'normal'}) with the SE of the ${basis}`;
   const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
-  const marginLog = Math.max(Math.log1p(policy.minimumEffect), (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError);
+  const marginLog = Math.max(
+    Math.log1p(policy.minimumEffect),
+    (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError,
+  );
   const margin = Math.expm1(marginLog);
   const equivalenceHalf = twoSidedQuantile(EQUIVALENCE_CONFIDENCE, df) * standardError;
   const base = { effect, interval, threshold: margin, thresholdSource: basis, batches: spread.batches, standardError };
@@ -219,7 +236,11 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   if (logLow > 0 && big) return { ...base, kind: 'improvement', reason: `${pct(policy.confidence)} interval above 1` };
   const inside = Math.abs(spread.logMean) + equivalenceHalf <= marginLog;
   if (inside && margin <= policy.maximumMargin) {
-    return { ...base, kind: 'no change', reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside ±${pct(margin, 1)} (two one-sided tests)` };
+    return {
+      ...base,
+      kind: 'no change',
+      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside ±${pct(margin, 1)} (two one-sided tests)`,
+    };
   }
   const batches = `${spread.batches} batch${spread.batches === 1 ? '' : 'es'}`;
   const reason =

@@ -11,7 +11,9 @@ import { findIdioms } from './idioms.js';
 import { maximumCycleRatioValue, type Edge } from './analyze.js';
 import { uniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 
-const functions = parseListing(readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'));
+const functions = parseListing(
+  readFileSync(join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), 'utf8'),
+);
 
 const analyzeFunction = (fn: AsmFunction, model: CpuModel) => analyzeHotLoop(fn, model);
 
@@ -19,7 +21,11 @@ let m1: CpuModel;
 before(async () => {
   m1 = await loadCpuModel('apple-m1');
 });
-const analyse = (name: string, model = m1) => analyzeFunction(functions.find((fn) => fn.name === name)!, model).analysis;
+const analyse = (name: string, model = m1) =>
+  analyzeFunction(
+    functions.find((fn) => fn.name === name)!,
+    model,
+  ).analysis;
 
 describe('critical path on hand-checked loops (apple-m1)', () => {
   // Worked out by hand from the Firestorm table: ALU 1, flag ops 1, load 4 into an ALU op, 3 into an address.
@@ -27,7 +33,7 @@ describe('critical path on hand-checked loops (apple-m1)', () => {
     ['chain4', 4, 'four dependent adds'],
     ['two_chains', 3, 'the longer of two independent chains (3 vs 2)'],
     ['flag_chain', 3, 'subs → ccmp (flags) → csel → next subs'],
-    ['pointer_chase', 3, 'a load feeding the next load\'s address'],
+    ['pointer_chase', 3, "a load feeding the next load's address"],
     ['load_add_chain', 6, 'load 4 + add 1 + and 1, the and feeding the next address'],
     ['refill_step', 8, 'lsl 1 → orr 1 → and 1 → table load 4 → sub bitsleft 1 → next lsl'],
   ];
@@ -37,14 +43,21 @@ describe('critical path on hand-checked loops (apple-m1)', () => {
       assert.equal(analysis.criticalPathCycles, cycles);
       const chainLatency = analysis.criticalChain.reduce((sum, link) => sum + link.latencyCycles, 0);
       assert.equal(chainLatency, cycles, 'the reported chain adds up to the critical path');
-      for (const link of analysis.criticalChain) assert.equal(analysis.slackCycles[link.index], 0, `${link.text} is on the critical path: no slack`);
+      for (const link of analysis.criticalChain)
+        assert.equal(analysis.slackCycles[link.index], 0, `${link.text} is on the critical path: no slack`);
       assert.deepEqual(analysis.unknownMnemonics, []);
     });
   }
 
   it('reports the chain of the refill step in order, with the load-to-use latency', () => {
     const chain = analyse('refill_step').criticalChain.map((link) => `${link.text} [${link.latencyCycles}]`);
-    assert.deepEqual(chain, ['and x10, x2, #2047 [1]', 'ldr w11, [x5, x10, lsl #2] [4]', 'sub x3, x3, x11 [1]', 'lsl x8, x8, x3 [1]', 'orr x2, x2, x8 [1]']);
+    assert.deepEqual(chain, [
+      'and x10, x2, #2047 [1]',
+      'ldr w11, [x5, x10, lsl #2] [4]',
+      'sub x3, x3, x11 [1]',
+      'lsl x8, x8, x3 [1]',
+      'orr x2, x2, x8 [1]',
+    ]);
   });
 
   it('gives independent work slack', () => {
@@ -63,33 +76,67 @@ describe('critical path on hand-checked loops (apple-m1)', () => {
   });
 
   it('finds the libdeflate idioms the refill step is written with', () => {
-    const { analysis, flow } = analyzeFunction(functions.find((fn) => fn.name === 'refill_step')!, m1);
+    const { analysis, flow } = analyzeFunction(
+      functions.find((fn) => fn.name === 'refill_step')!,
+      m1,
+    );
     const found = Object.fromEntries(findIdioms(analysis, flow).map((idiom) => [idiom.idiom, idiom.found]));
     assert.deepEqual(found, {
       'branchless refill': true,
       'bitsleft -= entry': true,
-      'saved_bitbuf': false,
+      saved_bitbuf: false,
       'BFXIL insert': true,
       'CCMP chain': false,
       'batched literal stores': true,
       'unrolled match copy': false,
     });
-    const flagLoop = analyzeFunction(functions.find((fn) => fn.name === 'flag_chain')!, m1);
-    assert.equal(findIdioms(flagLoop.analysis, flagLoop.flow).find((idiom) => idiom.idiom === 'CCMP chain')!.found, true);
+    const flagLoop = analyzeFunction(
+      functions.find((fn) => fn.name === 'flag_chain')!,
+      m1,
+    );
+    assert.equal(
+      findIdioms(flagLoop.analysis, flagLoop.flow).find((idiom) => idiom.idiom === 'CCMP chain')!.found,
+      true,
+    );
   });
 });
 
 describe('several functions', () => {
   it('analyses every function matching a /regex/, each with its own critical-path line', async () => {
-    const reports = await analyzeMatchingLoops({ path: join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'), functionName: '/chain/', cpu: 'apple-m1' }, m1);
-    assert.deepEqual(reports.map((report) => [report.function, report.analysis.criticalPathCycles]).sort(), [['chain4', 4], ['flag_chain', 3], ['load_add_chain', 6], ['two_chains', 3]]);
-    for (const report of reports) assert.match(textReport(report), new RegExp(`^critical path: ${report.analysis.criticalPathCycles} cycles/iteration$`, 'm'));
+    const reports = await analyzeMatchingLoops(
+      {
+        path: join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'),
+        functionName: '/chain/',
+        cpu: 'apple-m1',
+      },
+      m1,
+    );
+    assert.deepEqual(reports.map((report) => [report.function, report.analysis.criticalPathCycles]).sort(), [
+      ['chain4', 4],
+      ['flag_chain', 3],
+      ['load_add_chain', 6],
+      ['two_chains', 3],
+    ]);
+    for (const report of reports)
+      assert.match(
+        textReport(report),
+        new RegExp(`^critical path: ${report.analysis.criticalPathCycles} cycles/iteration$`, 'm'),
+      );
   });
 });
 
 describe('resource bound', () => {
   it('puts BFXIL on its single unit', () => {
-    const [fn] = parseListing(['0000000000000000 <bfm>:', '       0: \tbfxil\tx1, x5, #0, #8', '       4: \tbfxil\tx2, x5, #0, #8', '       8: \tbfxil\tx3, x5, #0, #8', '       c: \tbfxil\tx4, x5, #0, #8', '      10: \tb\t0x0 <bfm>'].join('\n'));
+    const [fn] = parseListing(
+      [
+        '0000000000000000 <bfm>:',
+        '       0: \tbfxil\tx1, x5, #0, #8',
+        '       4: \tbfxil\tx2, x5, #0, #8',
+        '       8: \tbfxil\tx3, x5, #0, #8',
+        '       c: \tbfxil\tx4, x5, #0, #8',
+        '      10: \tb\t0x0 <bfm>',
+      ].join('\n'),
+    );
     const { analysis } = analyzeFunction(fn!, m1);
     assert.equal(analysis.resourceBoundCycles, 4);
     assert.match(analysis.resourceBottleneck, /4 uops on u6/);
@@ -116,7 +163,10 @@ describe('CPU models are data', () => {
   });
 
   it('refuses a model without sources or an unknown model name', async () => {
-    assert.equal(cpuModelSchema.safeParse({ name: 'x', core: 'x', inherits: null, decodeWidth: { value: 8 } }).success, false);
+    assert.equal(
+      cpuModelSchema.safeParse({ name: 'x', core: 'x', inherits: null, decodeWidth: { value: 8 } }).success,
+      false,
+    );
     await assert.rejects(loadCpuModel('apple-m9'), /no CPU model "apple-m9"/);
   });
 });
@@ -158,18 +208,30 @@ describe('instructions the disassembler or the model does not know', () => {
       writeFileSync(join(dir, 'crc.txt'), decoded);
       const chosen = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
       assert.equal(chosen.loopChoice.decodeLoop, false);
-      assert.match(criticalPathDiff(chosen, chosen), /Not compared: base: the loop analysed in crcloop \(0x8, evidence\) does not have a decode loop's shape/);
+      assert.match(
+        criticalPathDiff(chosen, chosen),
+        /Not compared: base: the loop analysed in crcloop \(0x8, evidence\) does not have a decode loop's shape/,
+      );
       // Pinned, the maintainer vouches for the loop's role: the diff is printed.
-      const report = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1', loop: '+0x8' }, m1);
+      const report = await analyzeLoop(
+        { path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1', loop: '+0x8' },
+        m1,
+      );
       assert.equal(report.loopChoice.how, 'pinned');
       assert.equal(report.analysis.exact, false);
       assert.deepEqual(report.analysis.unknownMnemonics, ['crc32cx']);
       const text = textReport(report);
-      assert.match(text, /^critical path: ≥ 1 cycles\/iteration \(1 unknown instruction, each counted as 1 cycle: crc32cx\)$/m);
+      assert.match(
+        text,
+        /^critical path: ≥ 1 cycles\/iteration \(1 unknown instruction, each counted as 1 cycle: crc32cx\)$/m,
+      );
       assert.match(text, /^predicted: ≥ 1 cycles\/iteration/m);
       const section = criticalPathDiff(report, report);
       assert.match(section, /\| critical path \(cycles\/iteration\) \| ≥ 1 \| ≥ 1 \| 0 \(not exact\) \|/);
-      assert.match(section, /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/);
+      assert.match(
+        section,
+        /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -184,8 +246,10 @@ describe('maximum cycle ratio (Karp on the carried-edge sources)', () => {
     const walk = (start: number, at: number, latency: number, distance: number, seen: Set<number>) => {
       for (const edge of edges) {
         if (edge.from !== at) continue;
-        if (edge.to === start && distance + edge.distance > 0) best = Math.max(best, (latency + edge.latencyCycles) / (distance + edge.distance));
-        else if (edge.to > start && !seen.has(edge.to)) walk(start, edge.to, latency + edge.latencyCycles, distance + edge.distance, new Set([...seen, edge.to]));
+        if (edge.to === start && distance + edge.distance > 0)
+          best = Math.max(best, (latency + edge.latencyCycles) / (distance + edge.distance));
+        else if (edge.to > start && !seen.has(edge.to))
+          walk(start, edge.to, latency + edge.latencyCycles, distance + edge.distance, new Set([...seen, edge.to]));
       }
     };
     for (let start = 0; start < n; start++) walk(start, start, 0, 0, new Set([start]));
@@ -210,7 +274,10 @@ describe('maximum cycle ratio (Karp on the carried-edge sources)', () => {
         edges.push({ from, to, latencyCycles: next(0, 6), distance: carried ? 1 : 0, via: 'x0' });
       }
       const expected = bruteForce(n, edges);
-      assert.ok(Math.abs(maximumCycleRatioValue(n, edges) - expected) < 1e-9, `trial ${trial}: ${JSON.stringify(edges)} → ${expected}`);
+      assert.ok(
+        Math.abs(maximumCycleRatioValue(n, edges) - expected) < 1e-9,
+        `trial ${trial}: ${JSON.stringify(edges)} → ${expected}`,
+      );
     }
   });
 });

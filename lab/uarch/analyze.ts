@@ -67,7 +67,8 @@ export interface LoopAnalysis extends PathAnalysis {
 /** The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model gives one. */
 function timingOf(model: CpuModel, instruction: Instruction, semantics: Semantics): ClassTiming {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
-  if (semantics.registerForm && timing.registerUnits) return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.registerForm && timing.registerUnits)
+    return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== undefined) return { ...timing, uops: timing.indexedUops };
   return timing;
 }
@@ -140,12 +141,15 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
   if (model.compareBranchFusion) {
     nodes.forEach((node, i) => {
       const next = nodes[i + 1];
-      if (next && FUSIBLE.test(node.instruction.mnemonic) && next.instruction.mnemonic.startsWith('b.')) node.fusedWithNext = true;
+      if (next && FUSIBLE.test(node.instruction.mnemonic) && next.instruction.mnemonic.startsWith('b.'))
+        node.fusedWithNext = true;
     });
   }
   const edges: Edge[] = [];
   const producerLatency = (producer: Node) =>
-    producer.semantics.registerForm && producer.timing.registerLatency !== undefined ? producer.timing.registerLatency : producer.timing.latency;
+    producer.semantics.registerForm && producer.timing.registerLatency !== undefined
+      ? producer.timing.registerLatency
+      : producer.timing.latency;
   // A multiply-add reads its addend late (the model's addendLatency): a value arriving there may be that much later.
   const lateAddend = (consumer: Node, register: string): number | undefined => {
     const addendLatency = consumer.timing.addendLatency;
@@ -162,7 +166,8 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
     const timing = producer.timing;
     if (producer.semantics.class === 'load') {
       if (producer.semantics.indexedAddress && timing.indexedLatency !== undefined) return timing.indexedLatency;
-      if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== undefined) return timing.addressLatency;
+      if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== undefined)
+        return timing.addressLatency;
     }
     return producerLatency(producer);
   };
@@ -188,7 +193,8 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register: string, from: number, to: number) => {
     // Writes of `register` strictly between store `from` and load `to` (wrapping into the next iteration when to <= from).
-    for (let i = (from + 1) % nodes.length; i !== to; i = (i + 1) % nodes.length) if (nodes[i]!.semantics.writes.includes(register)) return true;
+    for (let i = (from + 1) % nodes.length; i !== to; i = (i + 1) % nodes.length)
+      if (nodes[i]!.semantics.writes.includes(register)) return true;
     return false;
   };
   const loads = nodes.filter((node) => node.semantics.memory === 'load');
@@ -199,7 +205,13 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
       const b = load.semantics.address;
       const sameAddress = a && b && a.base === b.base && a.offset === b.offset && a.offset !== '(writeback)';
       if (sameAddress && !redefines(a.base, store.index, load.index)) {
-        edges.push({ from: store.index, to: load.index, latencyCycles: model.storeToLoadLatency, distance: store.index < load.index ? 0 : 1, via: 'memory' });
+        edges.push({
+          from: store.index,
+          to: load.index,
+          latencyCycles: model.storeToLoadLatency,
+          distance: store.index < load.index ? 0 : 1,
+          via: 'memory',
+        });
       } else memoryPairsAssumedIndependent++;
     }
   }
@@ -244,14 +256,15 @@ export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): numbe
   // weight[u * k + v]: heaviest carried edge out of source u plus forward path to source v.
   const weight = new Float64Array(k * k).fill(NONE);
   const longest = new Float64Array(n);
-  for (let i = 0; i < carried.length; ) {
+  for (let i = 0; i < carried.length;) {
     const start = carried[i]!.to;
     longest.fill(NONE); // sources before `start` are unreachable from it (forward edges only)
     longest[start] = 0;
     for (let u = start; u < n; u++) {
       const here = longest[u]!;
       if (here === NONE) continue;
-      for (let e = firstOut[u]!; e < firstOut[u + 1]!; e++) if (here + latency[e]! > longest[target[e]!]!) longest[target[e]!] = here + latency[e]!;
+      for (let e = firstOut[u]!; e < firstOut[u + 1]!; e++)
+        if (here + latency[e]! > longest[target[e]!]!) longest[target[e]!] = here + latency[e]!;
     }
     for (; i < carried.length && carried[i]!.to === start; i++) {
       const edge = carried[i]!;
@@ -269,7 +282,8 @@ export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): numbe
     for (let u = 0; u < k; u++) {
       const previous = walks[(m - 1) * k + u]!;
       if (previous === NONE) continue;
-      for (let v = 0; v < k; v++) if (previous + weight[u * k + v]! > walks[m * k + v]!) walks[m * k + v] = previous + weight[u * k + v]!;
+      for (let v = 0; v < k; v++)
+        if (previous + weight[u * k + v]! > walks[m * k + v]!) walks[m * k + v] = previous + weight[u * k + v]!;
     }
   }
   let best = 0;
@@ -277,7 +291,8 @@ export function maximumCycleRatioValue(n: number, edges: readonly Edge[]): numbe
     const last = walks[k * k + v]!;
     if (last === NONE) continue;
     let worst = Number.POSITIVE_INFINITY;
-    for (let m = 0; m < k; m++) if (walks[m * k + v] !== NONE) worst = Math.min(worst, (last - walks[m * k + v]!) / (k - m));
+    for (let m = 0; m < k; m++)
+      if (walks[m * k + v] !== NONE) worst = Math.min(worst, (last - walks[m * k + v]!) / (k - m));
     if (worst > best && Number.isFinite(worst)) best = worst;
   }
   return best;
@@ -342,7 +357,8 @@ function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: numbe
     }
     if (!changed) break;
   }
-  const spare = (edge: Edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to]! - start[edge.from]!);
+  const spare = (edge: Edge) =>
+    Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to]! - start[edge.from]!);
   const outgoing: Edge[][] = Array.from({ length: n }, () => []);
   for (const edge of edges) outgoing[edge.from]!.push(edge);
   const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
@@ -381,13 +397,15 @@ function resourceBound(nodes: readonly Node[]): { cycles: number; bottleneck: st
     if (!node.timing.units.length) continue;
     const key = unitKey(node.timing.units);
     let entry = uopsBySet.get(key);
-    if (!entry) uopsBySet.set(key, (entry = { units: node.timing.units, unitSet: new Set(node.timing.units), uops: 0 }));
+    if (!entry)
+      uopsBySet.set(key, (entry = { units: node.timing.units, unitSet: new Set(node.timing.units), uops: 0 }));
     entry.uops += node.fusedWithNext ? 0 : node.timing.uops;
   }
   let best = { cycles: 0, bottleneck: 'none' };
   for (const [key, candidate] of uopsBySet) {
     let uops = 0;
-    for (const other of uopsBySet.values()) if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    for (const other of uopsBySet.values())
+      if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
     const cycles = uops / candidate.unitSet.size;
     if (cycles > best.cycles) best = { cycles, bottleneck: `${uops} uops on ${key}` };
   }
@@ -400,7 +418,12 @@ function boundsOf(nodes: readonly Node[], criticalPath: number, model: CpuModel)
   const decodeSlots = nodes.filter((node) => !node.fusedWithNext).length;
   const frontEndBoundCycles = decodeSlots / model.decodeWidth;
   const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
-  const bound = predictedCycles === criticalPathCycles ? 'critical path' : predictedCycles === resources.cycles ? 'resources' : 'front end';
+  const bound =
+    predictedCycles === criticalPathCycles
+      ? 'critical path'
+      : predictedCycles === resources.cycles
+        ? 'resources'
+        : 'front end';
   const unknown = nodes.filter((node) => node.semantics.class === 'unknown');
   return {
     instructions: nodes.length,
@@ -418,7 +441,10 @@ function boundsOf(nodes: readonly Node[], criticalPath: number, model: CpuModel)
 }
 
 /** Cycle bounds of an iteration's dependency graph, without chain or slack. */
-export function boundsOfGraph(graph: { nodes: readonly Node[]; edges: readonly Edge[] }, model: CpuModel): IterationBounds {
+export function boundsOfGraph(
+  graph: { nodes: readonly Node[]; edges: readonly Edge[] },
+  model: CpuModel,
+): IterationBounds {
   return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
 }
 
@@ -426,7 +452,13 @@ export function boundsOfGraph(graph: { nodes: readonly Node[]; edges: readonly E
 export function analyzePath(instructions: readonly Instruction[], model: CpuModel): PathAnalysis {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalChain: ChainLink[] = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from]!.instruction.address, text: `${nodes[edge.from]!.instruction.mnemonic} ${nodes[edge.from]!.instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  const criticalChain: ChainLink[] = cycle.map((edge) => ({
+    index: edge.from,
+    address: nodes[edge.from]!.instruction.address,
+    text: `${nodes[edge.from]!.instruction.mnemonic} ${nodes[edge.from]!.instruction.operands}`,
+    latencyCycles: edge.latencyCycles,
+    via: edge.via,
+  }));
   return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
 }
 

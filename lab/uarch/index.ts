@@ -1,4 +1,13 @@
-import { buildControlFlow, loadFunctions, ownInstructionCount, selectFunction, selectFunctions, type AsmFunction, type ControlFlow, type Loop } from '../asm/index.js';
+import {
+  buildControlFlow,
+  loadFunctions,
+  ownInstructionCount,
+  selectFunction,
+  selectFunctions,
+  type AsmFunction,
+  type ControlFlow,
+  type Loop,
+} from '../asm/index.js';
 import { LabError } from '../core/errors.js';
 import { withSlack, type LoopAnalysis, type PathAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
@@ -28,8 +37,22 @@ export interface LoopReport {
   function: string;
   source: string;
   model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[] };
-  loops: Array<{ headerAddress: number; depth: number; instructions: number; ownInstructions: number; innermost: boolean }>;
-  hotLoop: { headerAddress: number; depth: number; instructions: number; ownInstructions: number; paths: number; pathsComplete: boolean; pathInstructions: { min: number; max: number } };
+  loops: Array<{
+    headerAddress: number;
+    depth: number;
+    instructions: number;
+    ownInstructions: number;
+    innermost: boolean;
+  }>;
+  hotLoop: {
+    headerAddress: number;
+    depth: number;
+    instructions: number;
+    ownInstructions: number;
+    paths: number;
+    pathsComplete: boolean;
+    pathInstructions: { min: number; max: number };
+  };
   /** Why this loop: chosen by its decode-loop evidence or pinned, with the runners-up. */
   loopChoice: {
     how: LoopChoice['how'];
@@ -61,13 +84,38 @@ export interface AnalyzeOptions {
 }
 
 /** The decode loop of a parsed function (or the pinned one), every path of its iteration by role, and the headline role analysed. */
-export function analyzeHotLoop(fn: AsmFunction, cpu: CpuModel, pin?: string): { flow: ControlFlow; loop: Loop; choice: LoopChoice; paths: LoopPaths; headline: PathGroup; path: number[]; analysis: LoopAnalysis } {
+export function analyzeHotLoop(
+  fn: AsmFunction,
+  cpu: CpuModel,
+  pin?: string,
+): {
+  flow: ControlFlow;
+  loop: Loop;
+  choice: LoopChoice;
+  paths: LoopPaths;
+  headline: PathGroup;
+  path: number[];
+  analysis: LoopAnalysis;
+} {
   const flow = buildControlFlow(fn);
   const choice = chooseLoop(fn, cpu, pin, flow);
   const paths = analyzePaths(flow, choice.loop, cpu);
   const headline = headlineGroup(paths);
-  if (!headline) throw new LabError('analyze', `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, 'pin another loop with --loop.');
-  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: withSlack(headline.analysis) };
+  if (!headline)
+    throw new LabError(
+      'analyze',
+      `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`,
+      'pin another loop with --loop.',
+    );
+  return {
+    flow,
+    loop: choice.loop,
+    choice,
+    paths,
+    headline,
+    path: headline.representative.blocks,
+    analysis: withSlack(headline.analysis),
+  };
 }
 
 /** Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a CPU model. */
@@ -83,7 +131,12 @@ export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuM
   const { functions, source } = await loadFunctions(options.path);
   const matching = await selectFunctions(functions, options.functionName, source);
   const withLoops = matching.filter((fn) => buildControlFlow(fn).loops.length > 0);
-  if (withLoops.length === 0) throw new LabError('analyze', `none of the ${matching.length} function(s) matching "${options.functionName}" has a loop.`, 'name a function with a decode loop.');
+  if (withLoops.length === 0)
+    throw new LabError(
+      'analyze',
+      `none of the ${matching.length} function(s) matching "${options.functionName}" has a loop.`,
+      'name a function with a decode loop.',
+    );
   return withLoops.map((fn) => reportHotLoop(fn, source, cpu));
 }
 
@@ -109,30 +162,65 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
     analysis: summaryOf(group.analysis),
     idioms: findIdioms(group.analysis, flow),
   }));
-  const idioms = roles[0]?.idioms.map((idiom, i) => {
-    const found = roles.filter((role) => role.idioms[i]!.found);
-    return { ...idiom, found: found.length > 0, at: [...new Set(found.flatMap((role) => role.idioms[i]!.at))].sort((a, b) => a - b), roles: found.map((role) => role.roleName) };
-  }) ?? [];
+  const idioms =
+    roles[0]?.idioms.map((idiom, i) => {
+      const found = roles.filter((role) => role.idioms[i]!.found);
+      return {
+        ...idiom,
+        found: found.length > 0,
+        at: [...new Set(found.flatMap((role) => role.idioms[i]!.at))].sort((a, b) => a - b),
+        roles: found.map((role) => role.roleName),
+      };
+    }) ?? [];
   const sizes = paths.groups.flatMap((group) => [group.instructions.min, group.instructions.max]);
   return {
     function: fn.name,
     source,
     model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
-    loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a, b) => a.headerAddress - b.headerAddress),
-    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    loops: flow.loops
+      .map((l) => ({
+        headerAddress: l.headerAddress,
+        depth: l.depth,
+        instructions: l.instructionCount,
+        ownInstructions: ownInstructionCount(flow, l),
+        innermost: l.innermost,
+      }))
+      .sort((a, b) => a.headerAddress - b.headerAddress),
+    hotLoop: {
+      headerAddress: loop.headerAddress,
+      depth: loop.depth,
+      instructions: loop.instructionCount,
+      ownInstructions: ownInstructionCount(flow, loop),
+      paths: paths.paths,
+      pathsComplete: paths.complete,
+      pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) },
+    },
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
-      runnersUp: choice.runnersUp.map((entry) => ({ headerAddress: entry.loop.headerAddress, decodeLoop: entry.decodeLoop, ownInstructions: entry.ownInstructions, reason: entry.reason })),
+      runnersUp: choice.runnersUp.map((entry) => ({
+        headerAddress: entry.loop.headerAddress,
+        decodeLoop: entry.decodeLoop,
+        ownInstructions: entry.ownInstructions,
+        reason: entry.reason,
+      })),
     },
     roles,
     exits: paths.exits,
     copyLoop: paths.copyLoop,
     headlineRole: headline.roleName,
     pathAddresses: headline.representative.addresses,
-    analysis: { ...summaryOf(pathAnalysis), listing: analysis.nodes.map((node, i) => ({ address: node.instruction.address, text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(), class: node.semantics.class, slackCycles: analysis.slackCycles[i]! })) },
+    analysis: {
+      ...summaryOf(pathAnalysis),
+      listing: analysis.nodes.map((node, i) => ({
+        address: node.instruction.address,
+        text: `${node.instruction.mnemonic} ${node.instruction.operands}`.trim(),
+        class: node.semantics.class,
+        slackCycles: analysis.slackCycles[i]!,
+      })),
+    },
     idioms,
   };
 }
@@ -144,7 +232,11 @@ const cycles = (value: number) => (Number.isInteger(value) ? String(value) : val
 export const atLeast = (analysis: { exact: boolean }) => (analysis.exact ? '' : '≥ ');
 
 /** " (2 unknown instructions, each counted as 1 cycle: crc32cx, unknown)", or nothing when all are modelled. */
-export function unknownNote(analysis: { exact: boolean; unknownInstructions: number; unknownMnemonics: readonly string[] }): string {
+export function unknownNote(analysis: {
+  exact: boolean;
+  unknownInstructions: number;
+  unknownMnemonics: readonly string[];
+}): string {
   if (analysis.exact) return '';
   const count = analysis.unknownInstructions;
   return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')})`;
@@ -156,7 +248,10 @@ export function textReport(report: LoopReport): string {
   const choice = report.loopChoice;
   const roleRows = report.roles.map((role) => {
     const r = role.analysis;
-    const range = role.predictedCycles.min === role.predictedCycles.max ? '' : ` (variants ${cycles(role.predictedCycles.min)}–${cycles(role.predictedCycles.max)})`;
+    const range =
+      role.predictedCycles.min === role.predictedCycles.max
+        ? ''
+        : ` (variants ${cycles(role.predictedCycles.min)}–${cycles(role.predictedCycles.max)})`;
     return `  ${role.roleName.padEnd(36)} ${String(role.variants).padStart(5)}  ${`${atLeast(r)}${cycles(r.predictedCycles)}${range}`.padEnd(24)} ${`${atLeast(r)}${cycles(r.criticalPathCycles)}`.padStart(8)} ${String(r.instructions).padStart(6)} ${r.ilp.toFixed(2).padStart(6)}  ${r.bound}`;
   });
   const lines = [
@@ -164,11 +259,17 @@ export function textReport(report: LoopReport): string {
     `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}`,
     `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
     `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choice.decodeLoop ? '' : ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads): pin the decode loop with --loop'}`,
-    ...choice.runnersUp.map((entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`),
+    ...choice.runnersUp.map(
+      (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
+    ),
     `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${report.exits.length} exit branch(es) not analysed (${report.exits.slice(0, 6).map(hex).join(', ')}${report.exits.length > 6 ? ', …' : ''})`,
     `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
-    ...(report.copyLoop ? [`  copy loop at ${hex(report.copyLoop.headerAddress)}: ${report.copyLoop.bytesPerIteration} bytes/iteration, ${cycles(report.copyLoop.bounds.predictedCycles)} cycles/iteration (${report.copyLoop.bounds.bound} bound)`] : []),
+    ...(report.copyLoop
+      ? [
+          `  copy loop at ${hex(report.copyLoop.headerAddress)}: ${report.copyLoop.bytesPerIteration} bytes/iteration, ${cycles(report.copyLoop.bounds.predictedCycles)} cycles/iteration (${report.copyLoop.bounds.bound} bound)`,
+        ]
+      : []),
     `headline role: ${report.headlineRole}; its usual path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
     `critical path: ${atLeast(a)}${cycles(a.criticalPathCycles)} cycles/iteration${unknownNote(a)}`,
     `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
@@ -178,7 +279,10 @@ export function textReport(report: LoopReport): string {
     `idioms (any role): ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.roles.slice(0, 2).join(', ')}${idiom.roles.length > 2 ? ', …' : ''})` : ''}`).join('; ')}`,
     `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
     'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',
-    ...a.listing.map((row) => `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`),
+    ...a.listing.map(
+      (row) =>
+        `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

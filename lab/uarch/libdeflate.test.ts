@@ -31,93 +31,131 @@ before(async () => {
   const freestanding = ['-O2', '-c', '-DFREESTANDING', '-ffreestanding', `-I${source}`, input];
   await execa('clang', ['--target=aarch64-linux-gnu', ...freestanding, '-o', join(work, 'linux.o')]);
   await execa('clang', ['--target=arm64-apple-macos', ...freestanding, '-o', join(work, 'mac.o')]);
-  await writeFile(join(work, 'gnu.txt'), String((await execa('aarch64-linux-gnu-objdump', ['-d', join(work, 'linux.o')], { reject: false })).stdout));
+  await writeFile(
+    join(work, 'gnu.txt'),
+    String((await execa('aarch64-linux-gnu-objdump', ['-d', join(work, 'linux.o')], { reject: false })).stdout),
+  );
   for (const [name, path] of [
     ['elf', join(work, 'linux.o')],
     ['macho', join(work, 'mac.o')],
     ['gnu', join(work, 'gnu.txt')],
   ] as const) {
-    reports[name] = await analyzeLoop({ path, functionName: 'libdeflate_deflate_decompress_ex', cpu: 'apple-m1' }, model);
+    reports[name] = await analyzeLoop(
+      { path, functionName: 'libdeflate_deflate_decompress_ex', cpu: 'apple-m1' },
+      model,
+    );
   }
 });
 after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('libdeflate\'s decompressor compiled for ARM64', { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' }, () => {
-  it('finds the function in ELF and Mach-O objects and picks the fastloop', () => {
-    assert.equal(reports.elf!.function, 'libdeflate_deflate_decompress_ex');
-    assert.equal(reports.macho!.function, '_libdeflate_deflate_decompress_ex', 'named from the Mach-O symbol table, not ltmp0');
-    for (const report of [reports.elf!, reports.macho!]) {
-      assert.ok(report.loops.length >= 10, `${report.loops.length} loops`);
-      assert.equal(report.hotLoop.depth, 2, 'inside the per-block loop');
-      assert.ok(report.hotLoop.ownInstructions >= 150, `hot loop own body ${report.hotLoop.ownInstructions}`);
-    }
-  });
+describe(
+  "libdeflate's decompressor compiled for ARM64",
+  { skip: clang ? false : 'clang is not installed (Debian: apt-get install clang)' },
+  () => {
+    it('finds the function in ELF and Mach-O objects and picks the fastloop', () => {
+      assert.equal(reports.elf!.function, 'libdeflate_deflate_decompress_ex');
+      assert.equal(
+        reports.macho!.function,
+        '_libdeflate_deflate_decompress_ex',
+        'named from the Mach-O symbol table, not ltmp0',
+      );
+      for (const report of [reports.elf!, reports.macho!]) {
+        assert.ok(report.loops.length >= 10, `${report.loops.length} loops`);
+        assert.equal(report.hotLoop.depth, 2, 'inside the per-block loop');
+        assert.ok(report.hotLoop.ownInstructions >= 150, `hot loop own body ${report.hotLoop.ownInstructions}`);
+      }
+    });
 
-  it('reports a loop-carried critical path through the table lookups, with no unknown instructions', () => {
-    for (const report of [reports.elf!, reports.macho!]) {
-      const a = report.analysis;
-      assert.ok(a.criticalPathCycles >= 8 && a.criticalPathCycles <= 30, `critical path ${a.criticalPathCycles}`);
-      assert.ok(a.criticalChain.some((link) => link.text.startsWith('ldr w')), 'a 32-bit table entry load is on the chain');
-      assert.ok(a.predictedCycles >= a.criticalPathCycles && a.ilp > 1);
-      assert.deepEqual(a.unknownMnemonics, []);
-      assert.match(textReport(report), /^critical path: \d+(\.\d+)? cycles\/iteration$/m);
-    }
-    assert.ok(Math.abs(reports.elf!.analysis.criticalPathCycles - reports.macho!.analysis.criticalPathCycles) <= 2);
-  });
+    it('reports a loop-carried critical path through the table lookups, with no unknown instructions', () => {
+      for (const report of [reports.elf!, reports.macho!]) {
+        const a = report.analysis;
+        assert.ok(a.criticalPathCycles >= 8 && a.criticalPathCycles <= 30, `critical path ${a.criticalPathCycles}`);
+        assert.ok(
+          a.criticalChain.some((link) => link.text.startsWith('ldr w')),
+          'a 32-bit table entry load is on the chain',
+        );
+        assert.ok(a.predictedCycles >= a.criticalPathCycles && a.ilp > 1);
+        assert.deepEqual(a.unknownMnemonics, []);
+        assert.match(textReport(report), /^critical path: \d+(\.\d+)? cycles\/iteration$/m);
+      }
+      assert.ok(Math.abs(reports.elf!.analysis.criticalPathCycles - reports.macho!.analysis.criticalPathCycles) <= 2);
+    });
 
-  it('chooses the fastloop by its evidence and analyses every path of it by role', () => {
-    for (const report of [reports.elf!, reports.macho!]) {
-      assert.equal(report.loopChoice.how, 'evidence');
-      assert.equal(report.loopChoice.decodeLoop, true);
-      const roles = new Map(report.roles.map((role) => [role.roleName, role]));
-      for (const name of ['match', 'literal + match', '2 literals + match', 'long match (copy loop)', 'literal']) assert.ok(roles.has(name), `${name} in ${[...roles.keys()].join(', ')}`);
-      // The usual match path (a word copy, no subtable) is the 13-cycle chain checked by hand against the Firestorm table.
-      assert.equal(roles.get('match')!.analysis.criticalPathCycles, 13);
-      assert.equal(report.headlineRole, 'match');
-      assert.ok(roles.get('literal + match')!.analysis.criticalPathCycles > 13, 'a literal before the match lengthens the chain');
-      assert.ok(report.copyLoop && report.copyLoop.bytesPerIteration === 40, 'the long-match copy loop copies 5 words per iteration');
-      const batched = report.idioms.find((idiom) => idiom.idiom === 'batched literal stores')!;
-      assert.equal(batched.found, true, 'libdeflate batches literals (found on its literal paths)');
-      assert.ok(batched.roles.some((role) => /literals/.test(role)));
-    }
-  });
+    it('chooses the fastloop by its evidence and analyses every path of it by role', () => {
+      for (const report of [reports.elf!, reports.macho!]) {
+        assert.equal(report.loopChoice.how, 'evidence');
+        assert.equal(report.loopChoice.decodeLoop, true);
+        const roles = new Map(report.roles.map((role) => [role.roleName, role]));
+        for (const name of ['match', 'literal + match', '2 literals + match', 'long match (copy loop)', 'literal'])
+          assert.ok(roles.has(name), `${name} in ${[...roles.keys()].join(', ')}`);
+        // The usual match path (a word copy, no subtable) is the 13-cycle chain checked by hand against the Firestorm table.
+        assert.equal(roles.get('match')!.analysis.criticalPathCycles, 13);
+        assert.equal(report.headlineRole, 'match');
+        assert.ok(
+          roles.get('literal + match')!.analysis.criticalPathCycles > 13,
+          'a literal before the match lengthens the chain',
+        );
+        assert.ok(
+          report.copyLoop && report.copyLoop.bytesPerIteration === 40,
+          'the long-match copy loop copies 5 words per iteration',
+        );
+        const batched = report.idioms.find((idiom) => idiom.idiom === 'batched literal stores')!;
+        assert.equal(batched.found, true, 'libdeflate batches literals (found on its literal paths)');
+        assert.ok(batched.roles.some((role) => /literals/.test(role)));
+      }
+    });
 
-  it('reads the GNU objdump listing of the same object to the same answer', () => {
-    assert.equal(reports.gnu!.analysis.criticalPathCycles, reports.elf!.analysis.criticalPathCycles);
-    assert.equal(reports.gnu!.analysis.instructions, reports.elf!.analysis.instructions);
-    assert.equal(reports.gnu!.hotLoop.headerAddress, reports.elf!.hotLoop.headerAddress);
-  });
+    it('reads the GNU objdump listing of the same object to the same answer', () => {
+      assert.equal(reports.gnu!.analysis.criticalPathCycles, reports.elf!.analysis.criticalPathCycles);
+      assert.equal(reports.gnu!.analysis.instructions, reports.elf!.analysis.instructions);
+      assert.equal(reports.gnu!.hotLoop.headerAddress, reports.elf!.hotLoop.headerAddress);
+    });
 
-  it('recognises libdeflate\'s idioms in libdeflate itself', () => {
-    const found = new Set(reports.elf!.idioms.filter((idiom) => idiom.found).map((idiom) => idiom.idiom));
-    for (const idiom of ['branchless refill', 'bitsleft -= entry', 'saved_bitbuf', 'unrolled match copy']) assert.ok(found.has(idiom), idiom);
-  });
+    it("recognises libdeflate's idioms in libdeflate itself", () => {
+      const found = new Set(reports.elf!.idioms.filter((idiom) => idiom.found).map((idiom) => idiom.idiom));
+      for (const idiom of ['branchless refill', 'bitsleft -= entry', 'saved_bitbuf', 'unrolled match copy'])
+        assert.ok(found.has(idiom), idiom);
+    });
 
-  it('prices a Huffman-only stream on its literal paths and a level-9 stream on every role it takes', () => {
-    const report = reports.macho!;
-    const literalOnly = new Map(report.roles.filter((role) => role.role.match === 'none').map((role) => [role.role.literals, role.analysis.predictedCycles]));
-    const text = Buffer.from([...logChunks(100_000)].join(''));
-    const profile = profileGzip(gzipSync(text, { strategy: constants.Z_HUFFMAN_ONLY }));
-    const huffman = predictWorkload(profile, report);
-    assert.ok(!('unpredictable' in huffman));
-    // One run of literals per block, in batches of the widest literal path (3) and a remainder.
-    const widest = Math.max(...literalOnly.keys());
-    assert.equal(widest, 3);
-    const expected = profile.runs.reduce((sum, [literals, , count]) => sum + count * (Math.floor(literals / 3) * literalOnly.get(3)! + (literals % 3 ? literalOnly.get(literals % 3)! : 0)), 0);
-    assert.equal(huffman.cyclesPerByte, expected / text.length);
-    const level9 = predictWorkload(profileGzip(gzipSync(text, { level: 9 })), report);
-    assert.ok(!('unpredictable' in level9) && level9.exact);
-    assert.ok(level9.byRole.some((role) => role.roleName === 'match') && level9.byRole.some((role) => /literals? \+ match/.test(role.roleName)));
-    assert.ok(level9.cyclesPerByte < huffman.cyclesPerByte, 'matches copy many bytes per iteration');
-  });
+    it('prices a Huffman-only stream on its literal paths and a level-9 stream on every role it takes', () => {
+      const report = reports.macho!;
+      const literalOnly = new Map(
+        report.roles
+          .filter((role) => role.role.match === 'none')
+          .map((role) => [role.role.literals, role.analysis.predictedCycles]),
+      );
+      const text = Buffer.from([...logChunks(100_000)].join(''));
+      const profile = profileGzip(gzipSync(text, { strategy: constants.Z_HUFFMAN_ONLY }));
+      const huffman = predictWorkload(profile, report);
+      assert.ok(!('unpredictable' in huffman));
+      // One run of literals per block, in batches of the widest literal path (3) and a remainder.
+      const widest = Math.max(...literalOnly.keys());
+      assert.equal(widest, 3);
+      const expected = profile.runs.reduce(
+        (sum, [literals, , count]) =>
+          sum +
+          count *
+            (Math.floor(literals / 3) * literalOnly.get(3)! + (literals % 3 ? literalOnly.get(literals % 3)! : 0)),
+        0,
+      );
+      assert.equal(huffman.cyclesPerByte, expected / text.length);
+      const level9 = predictWorkload(profileGzip(gzipSync(text, { level: 9 })), report);
+      assert.ok(!('unpredictable' in level9) && level9.exact);
+      assert.ok(
+        level9.byRole.some((role) => role.roleName === 'match') &&
+          level9.byRole.some((role) => /literals? \+ match/.test(role.roleName)),
+      );
+      assert.ok(level9.cyclesPerByte < huffman.cyclesPerByte, 'matches copy many bytes per iteration');
+    });
 
-  it('renders a compact diff for a PR comment', () => {
-    const markdown = criticalPathDiff(reports.elf!, reports.macho!, reports.elf!);
-    assert.match(markdown, /^### Hot decode loop on apple-m1 /m);
-    assert.match(markdown, /^\| predicted cycles\/iteration \| \d+ \| \d+ \| [−+]?\d+ \| \d+ \|$/m);
-    assert.match(markdown, /^\| branchless refill \| ✓ \| ✓ \| ✓ \|$/m);
-    assert.ok(markdown.length < 6000, `${markdown.length} characters`);
-  });
-});
+    it('renders a compact diff for a PR comment', () => {
+      const markdown = criticalPathDiff(reports.elf!, reports.macho!, reports.elf!);
+      assert.match(markdown, /^### Hot decode loop on apple-m1 /m);
+      assert.match(markdown, /^\| predicted cycles\/iteration \| \d+ \| \d+ \| [−+]?\d+ \| \d+ \|$/m);
+      assert.match(markdown, /^\| branchless refill \| ✓ \| ✓ \| ✓ \|$/m);
+      assert.ok(markdown.length < 6000, `${markdown.length} characters`);
+    });
+  },
+);

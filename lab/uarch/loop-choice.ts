@@ -57,15 +57,24 @@ function ancestors(graph: DependencyGraph, index: number, depth: number, through
   return found;
 }
 
-const isMask = (node: Node) => /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
-const isAlu = (node: Node) => node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
+const isMask = (node: Node) =>
+  /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
+const isAlu = (node: Node) =>
+  node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
 const SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 const variableShift = (node: Node, direction: 'l' | 'r') =>
-  SHIFT_MNEMONICS[direction].test(node.instruction.mnemonic) && node.semantics.reads.length === 2 && node.semantics.registerForm;
+  SHIFT_MNEMONICS[direction].test(node.instruction.mnemonic) &&
+  node.semantics.reads.length === 2 &&
+  node.semantics.registerForm;
 
 /** A load of a 8/16/32-bit entry at an address made from masked bits: entry = table[bitbuf & mask]. */
 export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
-  if (node.semantics.memory !== 'load' || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node.instruction.mnemonic) || !/^[wh]\d/.test(node.instruction.operands)) return false;
+  if (
+    node.semantics.memory !== 'load' ||
+    !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node.instruction.mnemonic) ||
+    !/^[wh]\d/.test(node.instruction.operands)
+  )
+    return false;
   if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
   return ancestors(graph, node.index, 3, isAlu).some(isMask);
 }
@@ -76,31 +85,57 @@ export function isRefillLoad(graph: DependencyGraph, node: Node): boolean {
   const { nodes, outOf } = graph;
   const consumers = outOf[node.index]!.filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]!);
   const shifts = consumers
-    .flatMap((consumer) => (consumer.semantics.class === 'move' ? outOf[consumer.index]!.map((edge) => nodes[edge.to]!) : [consumer]))
+    .flatMap((consumer) =>
+      consumer.semantics.class === 'move' ? outOf[consumer.index]!.map((edge) => nodes[edge.to]!) : [consumer],
+    )
     .filter((consumer) => variableShift(consumer, 'l') || consumer.instruction.mnemonic === 'lsl');
-  return shifts.some((shift) => outOf[shift.index]!.some((edge) => /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)));
+  return shifts.some((shift) =>
+    outOf[shift.index]!.some((edge) => /^(orr|add)$/.test(nodes[edge.to]!.instruction.mnemonic)),
+  );
 }
 
 export function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
   const graph = dependencyGraph(instructions, model);
   const { nodes, into, outOf } = graph;
   const carriedOut = (index: number, hops = 2): boolean =>
-    outOf[index]!.some((edge) => edge.distance === 1 || (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1)));
+    outOf[index]!.some(
+      (edge) =>
+        edge.distance === 1 ||
+        (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1)),
+    );
   const carriedIn = (index: number) => into[index]!.some((edge) => edge.distance === 1 && edge.via !== 'memory');
-  const bitBufferShifts = nodes.filter((node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)));
+  const bitBufferShifts = nodes.filter(
+    (node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)),
+  );
   const tableLoads = nodes.filter((node) => isTableLoad(graph, node));
   const refillLoads = nodes.filter((node) => isRefillLoad(graph, node));
   const stores = nodes.filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp');
   const at = (list: Node[]) => list.map((node) => node.instruction.address);
-  return { bitBufferShifts: at(bitBufferShifts), tableLoads: at(tableLoads), refillLoads: at(refillLoads), stores: at(stores) };
+  return {
+    bitBufferShifts: at(bitBufferShifts),
+    tableLoads: at(tableLoads),
+    refillLoads: at(refillLoads),
+    stores: at(stores),
+  };
 }
 
 function describe(evidence: LoopEvidence): string {
   const parts: string[] = [];
   const first = (list: number[]) => list.slice(0, 3).map(hex).join(', ') + (list.length > 3 ? ', …' : '');
-  parts.push(evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})` : 'no variable shift of a loop-carried value');
-  parts.push(evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})` : 'no table load indexed by masked bits');
-  if (evidence.refillLoads.length) parts.push(`refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`);
+  parts.push(
+    evidence.bitBufferShifts.length
+      ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})`
+      : 'no variable shift of a loop-carried value',
+  );
+  parts.push(
+    evidence.tableLoads.length
+      ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})`
+      : 'no table load indexed by masked bits',
+  );
+  if (evidence.refillLoads.length)
+    parts.push(
+      `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`,
+    );
   parts.push(`${evidence.stores.length} store(s)`);
   return parts.join('; ');
 }
@@ -111,9 +146,21 @@ export function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
     const own = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id]!.instructions);
     const evidence = loopEvidence(own, model);
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
-    const score = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
+    const score =
+      (evidence.bitBufferShifts.length ? 4 : 0) +
+      (evidence.tableLoads.length ? 4 : 0) +
+      (evidence.refillLoads.length ? 2 : 0) +
+      (evidence.stores.length ? 1 : 0);
     const header = flow.blocks[loop.header]!.instructions[0]!;
-    return { loop, ownInstructions: own.length, evidence, decodeLoop, score, reason: describe(evidence), sourceLine: header.sourceLine ?? null };
+    return {
+      loop,
+      ownInstructions: own.length,
+      evidence,
+      decodeLoop,
+      score,
+      reason: describe(evidence),
+      sourceLine: header.sourceLine ?? null,
+    };
   });
   // More evidence first; among equals, more table lookups (more symbols decoded per iteration), then the bigger body.
   return candidates.sort(
@@ -133,24 +180,48 @@ export function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
  */
 export function pinnedLoop(fn: AsmFunction, flow: ControlFlow, hint: string): Loop {
   const start = fn.instructions[0]!.address;
-  const listed = flow.loops.map((loop) => `${hex(loop.headerAddress)} (+${hex(loop.headerAddress - start)})`).join(', ') || 'none';
+  const listed =
+    flow.loops.map((loop) => `${hex(loop.headerAddress)} (+${hex(loop.headerAddress - start)})`).join(', ') || 'none';
   const address = /^0x([0-9a-f]+)$/i.exec(hint);
   const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
   if (address || offset) {
     const target = address ? parseInt(address[1]!, 16) : start + parseInt(offset![1]!, 16);
     const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
-    if (!loop) throw new LabError('analyze', `no loop with its header at ${hex(target)} in ${fn.name} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+    if (!loop)
+      throw new LabError(
+        'analyze',
+        `no loop with its header at ${hex(target)} in ${fn.name} (pinned as "${hint}").`,
+        `loops in ${fn.name}: ${listed}.`,
+      );
     return loop;
   }
   const line = /^(.+):(\d+)$/.exec(hint);
-  if (!line) throw new LabError('analyze', `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`, 'fix the pin.');
+  if (!line)
+    throw new LabError(
+      'analyze',
+      `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`,
+      'fix the pin.',
+    );
   if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
-    throw new LabError('analyze', `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`, `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`);
+    throw new LabError(
+      'analyze',
+      `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`,
+      `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`,
+    );
   }
   const wanted = `${line[1]!.split('/').pop()}:${line[2]}`;
-  const holding = flow.loops.filter((loop) => ownBlocks(flow, loop).some((id) => flow.blocks[id]!.instructions.some((instruction) => instruction.sourceLine === wanted)));
+  const holding = flow.loops.filter((loop) =>
+    ownBlocks(flow, loop).some((id) =>
+      flow.blocks[id]!.instructions.some((instruction) => instruction.sourceLine === wanted),
+    ),
+  );
   const innermost = holding.sort((a, b) => a.blocks.length - b.blocks.length)[0];
-  if (!innermost) throw new LabError('analyze', `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+  if (!innermost)
+    throw new LabError(
+      'analyze',
+      `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`,
+      `loops in ${fn.name}: ${listed}.`,
+    );
   return innermost;
 }
 
@@ -162,10 +233,25 @@ export interface LoopChoice {
   runnersUp: LoopCandidate[];
 }
 
-export function chooseLoop(fn: AsmFunction, model: CpuModel, pin?: string, flow: ControlFlow = buildControlFlow(fn)): LoopChoice {
+export function chooseLoop(
+  fn: AsmFunction,
+  model: CpuModel,
+  pin?: string,
+  flow: ControlFlow = buildControlFlow(fn),
+): LoopChoice {
   const ranked = rankLoops(flow, model);
-  if (ranked.length === 0) throw new LabError('analyze', `${fn.name} has no loop.`, 'name the function that holds the decode loop (--function), or pass --all to see every function with a loop.');
+  if (ranked.length === 0)
+    throw new LabError(
+      'analyze',
+      `${fn.name} has no loop.`,
+      'name the function that holds the decode loop (--function), or pass --all to see every function with a loop.',
+    );
   const loop = pin === undefined ? ranked[0]!.loop : pinnedLoop(fn, flow, pin);
   const candidate = ranked.find((entry) => entry.loop === loop)!;
-  return { loop, candidate, how: pin === undefined ? 'evidence' : 'pinned', runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3) };
+  return {
+    loop,
+    candidate,
+    how: pin === undefined ? 'evidence' : 'pinned',
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3),
+  };
 }

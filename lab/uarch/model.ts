@@ -35,7 +35,23 @@ const classTimingSchema = z
   .strict();
 export type ClassTiming = z.infer<typeof classTimingSchema>;
 
-const CLASSES = ['alu', 'alu-shifted', 'flags', 'bitfield-insert', 'mul', 'madd', 'div', 'load', 'store', 'branch', 'move', 'simd', 'nop', 'call', 'unknown'] as const;
+const CLASSES = [
+  'alu',
+  'alu-shifted',
+  'flags',
+  'bitfield-insert',
+  'mul',
+  'madd',
+  'div',
+  'load',
+  'store',
+  'branch',
+  'move',
+  'simd',
+  'nop',
+  'call',
+  'unknown',
+] as const;
 
 export const cpuModelSchema = z
   .object({
@@ -44,15 +60,27 @@ export const cpuModelSchema = z
     /** A model that only overrides some numbers of another. */
     inherits: z.string().nullable(),
     /** Micro-ops the front end takes per cycle (decode/dispatch width). */
-    decodeWidth: z.object({ value: z.number().int().positive(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
-    compareBranchFusion: z.object({ value: z.boolean(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
+    decodeWidth: z
+      .object({ value: z.number().int().positive(), source: sourced, inherited: z.boolean().optional() })
+      .strict()
+      .optional(),
+    compareBranchFusion: z
+      .object({ value: z.boolean(), source: sourced, inherited: z.boolean().optional() })
+      .strict()
+      .optional(),
     /** Cycles from a store to a load of the same address (store-to-load forwarding). */
-    storeToLoadLatency: z.object({ value: z.number().nonnegative(), source: sourced, inherited: z.boolean().optional() }).strict().optional(),
+    storeToLoadLatency: z
+      .object({ value: z.number().nonnegative(), source: sourced, inherited: z.boolean().optional() })
+      .strict()
+      .optional(),
     classes: z.record(z.enum(CLASSES), classTimingSchema).optional(),
     /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
     mnemonicOverrides: z.record(z.string(), classTimingSchema).optional(),
     /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
-    cpuBrands: z.object({ value: z.array(z.string().min(1)), source: sourced }).strict().optional(),
+    cpuBrands: z
+      .object({ value: z.array(z.string().min(1)), source: sourced })
+      .strict()
+      .optional(),
     notes: z.array(z.string()).optional(),
   })
   .strict();
@@ -77,7 +105,10 @@ function modelsDir(): string {
 }
 
 export async function listModels(): Promise<string[]> {
-  return (await readdir(modelsDir())).filter((name) => name.endsWith('.json')).map((name) => name.replace(/\.json$/, '')).sort();
+  return (await readdir(modelsDir()))
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => name.replace(/\.json$/, ''))
+    .sort();
 }
 
 async function readRaw(name: string): Promise<z.infer<typeof cpuModelSchema>> {
@@ -86,27 +117,55 @@ async function readRaw(name: string): Promise<z.infer<typeof cpuModelSchema>> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch {
-    throw new LabError('uarch', `no CPU model "${name}" (${path}).`, `choose one of: ${(await listModels()).join(', ')}.`);
+    throw new LabError(
+      'uarch',
+      `no CPU model "${name}" (${path}).`,
+      `choose one of: ${(await listModels()).join(', ')}.`,
+    );
   }
   const parsed = cpuModelSchema.safeParse(json);
-  if (!parsed.success) throw new LabError('uarch', `${path} is invalid: ${describeIssues(parsed.error)}.`, 'fix the model file; every number needs a source.');
+  if (!parsed.success)
+    throw new LabError(
+      'uarch',
+      `${path} is invalid: ${describeIssues(parsed.error)}.`,
+      'fix the model file; every number needs a source.',
+    );
   return parsed.data;
 }
 
 /** Loads a model, resolving `inherits` (numbers taken from the parent are marked inherited). */
 export async function loadCpuModel(name: string, seen: string[] = []): Promise<CpuModel> {
-  if (seen.includes(name)) throw new LabError('uarch', `CPU models inherit in a cycle: ${[...seen, name].join(' → ')}.`, 'fix the inherits fields.');
+  if (seen.includes(name))
+    throw new LabError(
+      'uarch',
+      `CPU models inherit in a cycle: ${[...seen, name].join(' → ')}.`,
+      'fix the inherits fields.',
+    );
   const raw = await readRaw(name);
   const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : undefined;
-  const classes = { ...(parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {}), ...(raw.classes ?? {}) } as Record<InstructionClass, ClassTiming>;
+  const classes = {
+    ...(parent
+      ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }]))
+      : {}),
+    ...(raw.classes ?? {}),
+  } as Record<InstructionClass, ClassTiming>;
   for (const key of CLASSES) {
-    if (!classes[key]) throw new LabError('uarch', `CPU model ${name} has no timing for instruction class "${key}".`, 'add it (or inherit from a model that has it).');
+    if (!classes[key])
+      throw new LabError(
+        'uarch',
+        `CPU model ${name} has no timing for instruction class "${key}".`,
+        'add it (or inherit from a model that has it).',
+      );
   }
   const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
   const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
   const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
   if (decodeWidth === undefined || compareBranchFusion === undefined || storeToLoadLatency === undefined) {
-    throw new LabError('uarch', `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`, 'add them (or inherit).');
+    throw new LabError(
+      'uarch',
+      `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`,
+      'add them (or inherit).',
+    );
   }
   return {
     name: raw.name,

@@ -1,7 +1,16 @@
 import { nestedLoops, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { Instruction } from '../asm/parse.js';
 import { physicalRegister, splitOperands } from '../asm/semantics.js';
-import { analyzePath, boundsOfGraph, decoded, dependencyGraph, type DependencyGraph, type IterationBounds, type Node, type PathAnalysis } from './analyze.js';
+import {
+  analyzePath,
+  boundsOfGraph,
+  decoded,
+  dependencyGraph,
+  type DependencyGraph,
+  type IterationBounds,
+  type Node,
+  type PathAnalysis,
+} from './analyze.js';
 import { isRefillLoad, isTableLoad } from './loop-choice.js';
 import type { CpuModel } from './model.js';
 
@@ -64,7 +73,11 @@ export interface LoopPaths {
 const PATH_LIMIT = 1024;
 
 /** Paths from the header back to it (each block once, staying in the loop), at most `limit`. */
-export function enumeratePaths(flow: ControlFlow, loop: Loop, limit = PATH_LIMIT): { paths: number[][]; complete: boolean } {
+export function enumeratePaths(
+  flow: ControlFlow,
+  loop: Loop,
+  limit = PATH_LIMIT,
+): { paths: number[][]; complete: boolean } {
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const paths: number[][] = [];
@@ -118,7 +131,9 @@ function operandsOf(instruction: Instruction): { bytes: number; values: readonly
   const entry = {
     // Bytes moved: the value operands before the address (none when there is no address operand).
     bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
-    values: valueOperands.flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])),
+    values: valueOperands.flatMap((part) =>
+      (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []),
+    ),
   };
   operandCache.set(instruction, entry);
   return entry;
@@ -129,9 +144,12 @@ function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node,
   const from = producers(node.index, register);
   if (from === undefined) return [];
   const producer = nodes[from]!;
-  const passThrough = producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
+  const passThrough =
+    producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === 'none') {
-    const origins = producer.semantics.reads.flatMap((read) => valueOrigins(nodes, producers, producer, read, depth - 1));
+    const origins = producer.semantics.reads.flatMap((read) =>
+      valueOrigins(nodes, producers, producer, read, depth - 1),
+    );
     return origins.length ? origins : [producer];
   }
   return [producer];
@@ -159,9 +177,13 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph:
   const wordCopyBytes = straightWordCopyBytes(nodes, producers);
   for (const node of nodes) {
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
-    const origins = storedRegisters(node.instruction).flatMap((register) => valueOrigins(nodes, producers, node, register));
+    const origins = storedRegisters(node.instruction).flatMap((register) =>
+      valueOrigins(nodes, producers, node, register),
+    );
     // Copied: stored as loaded from memory other than a decode table (a table entry's byte is a literal).
-    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(graph, origin));
+    const copied =
+      origins.length > 0 &&
+      origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(graph, origin));
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node.instruction);
@@ -169,7 +191,13 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph:
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node) => isRefillLoad(graph, node));
-  return { literals, match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none', refill, copyBytes, wordCopyBytes };
+  return {
+    literals,
+    match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none',
+    refill,
+    copyBytes,
+    wordCopyBytes,
+  };
 }
 
 /** The node producing a register a node reads (by physical register name, as semantics give reads). */
@@ -179,7 +207,8 @@ function producerMap(graph: DependencyGraph): ProducerOf {
   return (index, register) => {
     let from: number | undefined;
     // The last edge wins: the graph lists a read's producer after any earlier candidate.
-    for (const edge of graph.into[index]!) if (edge.via !== 'memory' && edge.via !== 'flags' && physicalName(edge.via) === register) from = edge.from;
+    for (const edge of graph.into[index]!)
+      if (edge.via !== 'memory' && edge.via !== 'flags' && physicalName(edge.via) === register) from = edge.from;
     return from;
   };
 }
@@ -215,8 +244,13 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: ProducerOf): n
 /** Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. */
 export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate: Loop) => candidate.blocks.some((id) => flow.blocks[id]!.instructions.some((instruction) => decoded(instruction).semantics.memory === 'store'));
-  const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
+  const storing = (candidate: Loop) =>
+    candidate.blocks.some((id) =>
+      flow.blocks[id]!.instructions.some((instruction) => decoded(instruction).semantics.memory === 'store'),
+    );
+  const copyLoopBytes = new Map(
+    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
+  );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
   const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
@@ -225,7 +259,13 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
     const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const graph = dependencyGraph(instructions, model);
     const role = classify(copyLoopHeaders, blocks, graph);
-    return { blocks, addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
+    return {
+      blocks,
+      addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address),
+      role,
+      roleName: roleName(role),
+      bounds: boundsOfGraph(graph, model),
+    };
   });
   const byRole = new Map<string, IterationPath[]>();
   for (const path of analysed) {
@@ -255,34 +295,68 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
       role: representative.role,
       variants: members.length,
       representative,
-      analysis: analyzePath(representative.blocks.flatMap((id) => flow.blocks[id]!.instructions), model),
+      analysis: analyzePath(
+        representative.blocks.flatMap((id) => flow.blocks[id]!.instructions),
+        model,
+      ),
       predictedCycles: { min: Math.min(...cycles), max: Math.max(...cycles) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) },
     };
   });
   groups.sort((a, b) => roleOrder(a.role) - roleOrder(b.role));
   const inLoop = new Set(loop.blocks);
-  const exits = loop.blocks.flatMap((id) => (flow.blocks[id]!.successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id]!.instructions.at(-1)!.address] : []));
-  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model) };
+  const exits = loop.blocks.flatMap((id) =>
+    flow.blocks[id]!.successors.some((successor) => !inLoop.has(successor))
+      ? [flow.blocks[id]!.instructions.at(-1)!.address]
+      : [],
+  );
+  return {
+    groups,
+    paths: paths.length,
+    complete,
+    exits,
+    copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model),
+  };
 }
 
 /** The nested loop the long-match path goes through (the widest copy on it), its bytes per iteration and its bounds. */
-function copyLoopOf(flow: ControlFlow, nested: Loop[], copyLoopBytes: ReadonlyMap<number, number>, groups: PathGroup[], model: CpuModel): CopyLoop | null {
+function copyLoopOf(
+  flow: ControlFlow,
+  nested: Loop[],
+  copyLoopBytes: ReadonlyMap<number, number>,
+  groups: PathGroup[],
+  model: CpuModel,
+): CopyLoop | null {
   const long = groups.find((group) => group.role.match === 'long');
   if (!long) return null;
   const loop = nested
-    .filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header))
+    .filter(
+      (candidate) =>
+        long.representative.blocks.includes(candidate.header) &&
+        candidate.innermost &&
+        copyLoopBytes.has(candidate.header),
+    )
     .sort((a, b) => copyLoopBytes.get(b.header)! - copyLoopBytes.get(a.header)!)[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
-  return { headerAddress: loop.headerAddress, bytesPerIteration: copyLoopBytes.get(loop.header)!, bounds: boundsOfGraph(graph, model) };
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id]!.instructions),
+    model,
+  );
+  return {
+    headerAddress: loop.headerAddress,
+    bytesPerIteration: copyLoopBytes.get(loop.header)!,
+    bounds: boundsOfGraph(graph, model),
+  };
 }
 
 /** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */
 function bytesPerPass(flow: ControlFlow, loop: Loop, model: CpuModel): number {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id]!.instructions), model);
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id]!.instructions),
+    model,
+  );
   return straightWordCopyBytes(graph.nodes, producerMap(graph));
 }
 

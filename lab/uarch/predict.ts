@@ -43,17 +43,28 @@ const percent = (part: number, whole: number) => {
 };
 
 /** Prices the profile's iterations on a loop's paths, or says why it cannot (no literal or no match path). */
-export function predictWorkload(profile: DeflateProfile, report: LoopReport): WorkloadPrediction | { unpredictable: string } {
+export function predictWorkload(
+  profile: DeflateProfile,
+  report: LoopReport,
+): WorkloadPrediction | { unpredictable: string } {
   const role = (literals: number, match: 'none' | 'short' | 'long'): Priced | undefined => {
     const found = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
     return found && { cycles: found.analysis.predictedCycles, roleName: found.roleName, exact: found.analysis.exact };
   };
-  const literalOnly = report.roles.filter((entry) => entry.role.match === 'none' && entry.role.literals > 0).map((entry) => entry.role.literals);
+  const literalOnly = report.roles
+    .filter((entry) => entry.role.match === 'none' && entry.role.literals > 0)
+    .map((entry) => entry.role.literals);
   const mostLiterals = Math.max(0, ...literalOnly);
   const short = role(0, 'short');
   const long = role(0, 'long');
-  if (mostLiterals === 0) return { unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})` };
-  if (!short && !long) return { unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})` };
+  if (mostLiterals === 0)
+    return {
+      unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})`,
+    };
+  if (!short && !long)
+    return {
+      unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})`,
+    };
   const shortRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === 'short');
   const longRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === 'long');
   // Bytes the usual short match copies without a loop; a longer match takes the long path.
@@ -117,7 +128,9 @@ export function predictWorkload(profile: DeflateProfile, report: LoopReport): Wo
     if (kind === 'short' && !fitsShort) shortFallback += count;
     // Up to `withMatch` literals ride with the match on one path; the loop stores the others in literal-only
     // iterations first.
-    const withMatch = Math.max(...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals));
+    const withMatch = Math.max(
+      ...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals),
+    );
     const carried = literalIterations(literals, count, withMatch);
     const combined = role(carried, kind);
     if (combined) run(combined, count);
@@ -139,12 +152,26 @@ export function predictWorkload(profile: DeflateProfile, report: LoopReport): Wo
     cycles += passes * copyLoop.bounds.predictedCycles;
   }
   const pricedBytes = profile.literals + profile.matchBytes;
-  if (shortFallback) assumptions.push(`${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`);
-  if (combinedFallback) assumptions.push(`${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`);
+  if (shortFallback)
+    assumptions.push(
+      `${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`,
+    );
+  if (combinedFallback)
+    assumptions.push(
+      `${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`,
+    );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
-  if (otherCopies) assumptions.push(`${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`);
-  if (profile.storedBytes) assumptions.push(`${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`);
-  assumptions.push(`${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`);
+  if (otherCopies)
+    assumptions.push(
+      `${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`,
+    );
+  if (profile.storedBytes)
+    assumptions.push(
+      `${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`,
+    );
+  assumptions.push(
+    `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`,
+  );
   const lowerBoundBecause = [...lowerBound].map(([why, n]) => `${why} (${n} times)`);
   if (!exact) lowerBoundBecause.push('a role used rests on instructions the model does not know');
   return {

@@ -48563,7 +48563,11 @@ async function readJsonFile(path6, step, hint) {
   try {
     text = await readFile(path6, "utf8");
   } catch (error63) {
-    throw new LabError(step, `cannot read ${path6}: ${error63.code ?? error63.message}.`, hint);
+    throw new LabError(
+      step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      hint
+    );
   }
   try {
     return parseStrictJson(text);
@@ -48581,7 +48585,10 @@ function parseStrictJson(text) {
     onObjectProperty: (property, offset) => {
       const current = keys.at(-1);
       const parents = path6.slice(0, keys.length - 1);
-      if (current.has(property)) throw new SyntaxError(`the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
       current.add(property);
       path6.splice(keys.length - 1, Infinity, property);
     },
@@ -48599,7 +48606,12 @@ async function refuseNonFolder(path6, step, option) {
   } catch {
     return;
   }
-  if (!isFolder) throw new LabError(step, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+  if (!isFolder)
+    throw new LabError(
+      step,
+      `${option} ${path6} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`
+    );
 }
 
 // lab/core/schema.ts
@@ -49069,8 +49081,21 @@ var verdictSchema = external_exports.object({
   batches: external_exports.number().int().nonnegative().optional(),
   standardError: external_exports.number().nonnegative().nullable().optional()
 });
-var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
-var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
 var decoderSchema = external_exports.object({
   name: external_exports.string(),
   adapter: external_exports.string(),
@@ -49081,7 +49106,13 @@ var decoderSchema = external_exports.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: external_exports.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+  rust: external_exports.object({
+    call: external_exports.string(),
+    output: external_exports.enum(["vec", "slice"]),
+    package: external_exports.string(),
+    cargoToml: external_exports.string(),
+    libRs: external_exports.string()
+  }).optional()
 });
 var datasetBase = {
   name: external_exports.string(),
@@ -49172,14 +49203,27 @@ var resultsV1Schema = external_exports.object({
   mode: external_exports.enum(["in-process", "process"]),
   libdeflate: libdeflateSchema,
   decoder: decoderSchema,
-  settings: external_exports.object({ rounds: external_exports.number().int(), warmupRounds: external_exports.number().int(), timeoutMs: external_exports.number().int(), maxSecondsPerDataset: external_exports.number() }),
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
   datasets: external_exports.array(
     external_exports.object({
       ...datasetBase,
       rounds: external_exports.number().int().nonnegative(),
       placement: external_exports.string().optional(),
       verified: external_exports.boolean(),
-      contenders: external_exports.array(external_exports.object({ name: external_exports.string(), role: external_exports.enum(["decoder", "libdeflate"]), samplesNs: external_exports.array(positive), megabytesPerSecond: positive.nullable(), failure: external_exports.string().nullable() })),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
       ratio: intervalSchema.nullable()
     })
   ),
@@ -49194,7 +49238,16 @@ function migrateResultsV1(v1) {
     libdeflate: v1.libdeflate,
     head: v1.decoder,
     base: null,
-    settings: { roundsPerBatch: v1.settings.rounds, warmupRounds: v1.settings.warmupRounds, timeoutMs: v1.settings.timeoutMs, minBatches: 1, maxBatches: 1, targetHalfWidth: 0, budgetSeconds: v1.settings.maxSecondsPerDataset, verdictConfidence: 0.99 },
+    settings: {
+      roundsPerBatch: v1.settings.rounds,
+      warmupRounds: v1.settings.warmupRounds,
+      timeoutMs: v1.settings.timeoutMs,
+      minBatches: 1,
+      maxBatches: 1,
+      targetHalfWidth: 0,
+      budgetSeconds: v1.settings.maxSecondsPerDataset,
+      verdictConfidence: 0.99
+    },
     datasets: v1.datasets.map((dataset) => {
       const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
       const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
@@ -49208,7 +49261,11 @@ function migrateResultsV1(v1) {
         targetMet: false,
         stoppedBecause: "migrated from results version 1",
         elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({ ...contender, role: contender.role === "decoder" ? "head" : "libdeflate", samplesNs: [contender.samplesNs] })),
+        contenders: contenders.map((contender) => ({
+          ...contender,
+          role: contender.role === "decoder" ? "head" : "libdeflate",
+          samplesNs: [contender.samplesNs]
+        })),
         headVsLibdeflate: ratio && cycles2[0].length > 0 ? { interval: ratio, cycleRatios: cycles2 } : null,
         baseVsLibdeflate: null,
         headVsBase: null
@@ -49221,18 +49278,35 @@ function parseResults(json2, source) {
   const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
   if (version2 === 1) {
     const parsed2 = resultsV1Schema.safeParse(json2);
-    if (!parsed2.success) throw new LabError("results", `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`, "pass a results file written by `perf-lab bench --json`.");
+    if (!parsed2.success)
+      throw new LabError(
+        "results",
+        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
+        "pass a results file written by `perf-lab bench --json`."
+      );
     return migrateResultsV1(parsed2.data);
   }
   if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError("results", `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`, "write it again with this version of perf-lab, or upgrade perf-lab.");
+    throw new LabError(
+      "results",
+      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
+      "write it again with this version of perf-lab, or upgrade perf-lab."
+    );
   }
   const parsed = resultsSchema.safeParse(json2);
-  if (!parsed.success) throw new LabError("results", `${source} is not a valid results file: ${describeIssues(parsed.error)}`, "pass a results file written by `perf-lab bench --json`.");
+  if (!parsed.success)
+    throw new LabError(
+      "results",
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      "pass a results file written by `perf-lab bench --json`."
+    );
   return parsed.data;
 }
 async function readResults(path6) {
-  return parseResults(await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."), path6);
+  return parseResults(
+    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
+    path6
+  );
 }
 
 // node_modules/simple-git/dist/esm/index.js
@@ -60285,7 +60359,10 @@ function projectRoot() {
       }
     }
     const parent = dirname2(dir);
-    if (parent === dir) throw new Error("perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath3(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath3(import.meta.url)
+      );
     dir = parent;
   }
 }
@@ -60384,10 +60461,22 @@ var decoderBuildSchema = external_exports.object({
   /** File name of the artifact inside the build folder. */
   artifact: external_exports.string(),
   command: external_exports.array(external_exports.string()).nullable(),
-  toolchain: external_exports.object({ rustc: external_exports.string(), release: external_exports.string(), llvm: external_exports.string(), commitHash: external_exports.string(), host: external_exports.string() }),
+  toolchain: external_exports.object({
+    rustc: external_exports.string(),
+    release: external_exports.string(),
+    llvm: external_exports.string(),
+    commitHash: external_exports.string(),
+    host: external_exports.string()
+  }),
   cacheKey: external_exports.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
-  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+  rust: external_exports.object({
+    call: external_exports.string(),
+    output: external_exports.enum(["vec", "slice"]),
+    package: external_exports.string(),
+    cargoToml: external_exports.string(),
+    libRs: external_exports.string()
+  }).optional()
 });
 
 // node_modules/tar/dist/esm/index.min.js
@@ -63364,9 +63453,17 @@ var LIBDEFLATE_GIT_URL = "https://github.com/ebiggers/libdeflate";
 var LIBDEFLATE_PINNED_TAG = "v1.24";
 var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits");
 var libdeflateSourceSchema = external_exports.discriminatedUnion("kind", [
-  external_exports.object({ kind: external_exports.literal("git"), url: external_exports.string().min(1).default(LIBDEFLATE_GIT_URL), ref: external_exports.string().min(1).default(LIBDEFLATE_PINNED_TAG) }),
+  external_exports.object({
+    kind: external_exports.literal("git"),
+    url: external_exports.string().min(1).default(LIBDEFLATE_GIT_URL),
+    ref: external_exports.string().min(1).default(LIBDEFLATE_PINNED_TAG)
+  }),
   external_exports.object({ kind: external_exports.literal("tarball"), location: external_exports.string().min(1), sha256: sha2562.optional() }),
-  external_exports.object({ kind: external_exports.literal("debian"), suite: external_exports.string().regex(/^[a-z-]+$/).default("trixie"), version: external_exports.string().optional() }),
+  external_exports.object({
+    kind: external_exports.literal("debian"),
+    suite: external_exports.string().regex(/^[a-z-]+$/).default("trixie"),
+    version: external_exports.string().optional()
+  }),
   external_exports.object({ kind: external_exports.literal("path"), path: external_exports.string().min(1) }),
   external_exports.object({ kind: external_exports.literal("system") })
 ]);
@@ -63423,7 +63520,13 @@ var benchConfigSchema = external_exports.object({
     /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
     compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)
-}).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, { message: "base.name must differ from decoder.name", path: ["base", "name"] }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, { message: "minBatches must not exceed maxBatches", path: ["bench", "minBatches"] });
+}).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, {
+  message: "base.name must differ from decoder.name",
+  path: ["base", "name"]
+}).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, {
+  message: "minBatches must not exceed maxBatches",
+  path: ["bench", "minBatches"]
+});
 
 // lab/build/libdeflate.ts
 var libdeflateBuildSchema = external_exports.object({
@@ -63451,7 +63554,10 @@ var CHUNK_CHARS = 1 << 20;
 import { isAbsolute, join as join3, normalize as normalize2 } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."), "must be a path inside the manifest folder");
+var relativePath = external_exports.string().min(1).refine(
+  (path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."),
+  "must be a path inside the manifest folder"
+);
 var fileEntry = external_exports.object({
   path: relativePath,
   bytes: external_exports.number().int().nonnegative(),
@@ -63483,7 +63589,11 @@ async function readManifest(dir) {
   const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
   const parsed = manifestSchema.safeParse(json2);
   if (!parsed.success) {
-    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
+    throw new LabError(
+      "datasets: manifest",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "delete it and run `perf-lab datasets prepare` again."
+    );
   }
   return parsed.data;
 }
@@ -63494,7 +63604,13 @@ var import_yauzl = __toESM(require_yauzl(), 1);
 // lab/bench/harness.ts
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
-  external_exports.object({ type: external_exports.literal("sample"), contender: external_exports.string(), round: external_exports.number().int().nonnegative(), warmup: external_exports.boolean(), ns: external_exports.number().int().positive() }),
+  external_exports.object({
+    type: external_exports.literal("sample"),
+    contender: external_exports.string(),
+    round: external_exports.number().int().nonnegative(),
+    warmup: external_exports.boolean(),
+    ns: external_exports.number().int().positive()
+  }),
   external_exports.object({ type: external_exports.literal("failure"), contender: external_exports.string(), round: external_exports.number().int(), reason: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("done"), rounds: external_exports.number().int().nonnegative() }),
   external_exports.object({ type: external_exports.literal("placement"), pinnedCpu: external_exports.number().int().nonnegative().nullable(), detail: external_exports.string() }),
@@ -63506,7 +63622,11 @@ var noiseTracesSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
   recordedAt: external_exports.string(),
   machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string() }),
-  dataset: external_exports.object({ label: external_exports.string(), compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/), rawBytes: external_exports.number().int().positive() }),
+  dataset: external_exports.object({
+    label: external_exports.string(),
+    compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+    rawBytes: external_exports.number().int().positive()
+  }),
   libdeflate: external_exports.string(),
   contenders: external_exports.array(external_exports.string()).length(3),
   roundsPerBatch: external_exports.number().int().positive(),
@@ -63532,7 +63652,14 @@ var calibratedDatasetSchema = external_exports.object({
   /** Degrees of freedom of that scale's estimate. */
   df: external_exports.number().int().positive(),
   /** Per calibrated subject (libdeflate, head, base: A/A of that build): its batch noise scale. */
-  subjects: external_exports.record(external_exports.string(), external_exports.object({ batchLogScale: external_exports.number().positive(), df: external_exports.number().int().positive(), batches: external_exports.number().int().positive() })),
+  subjects: external_exports.record(
+    external_exports.string(),
+    external_exports.object({
+      batchLogScale: external_exports.number().positive(),
+      df: external_exports.number().int().positive(),
+      batches: external_exports.number().int().positive()
+    })
+  ),
   /** Replayed through the sampling plan on the recorded noise: what a PR check on this machine would say. */
   simulation: external_exports.object({
     checks: external_exports.number().int().positive(),
@@ -63549,17 +63676,114 @@ var calibrationSchema = external_exports.object({
   schemaVersion: external_exports.literal(2),
   calibratedAt: external_exports.string(),
   /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
-  machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), image: external_exports.string().nullable().optional() }),
+  machine: external_exports.object({
+    os: external_exports.string(),
+    arch: external_exports.string(),
+    cpuModel: external_exports.string(),
+    image: external_exports.string().nullable().optional()
+  }),
   datasets: external_exports.record(external_exports.string(), calibratedDatasetSchema)
 });
 
 // lab/datasets/symbols.ts
 var DeflateFormatError = class extends Error {
 };
-var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+var LENGTH_BASE = [
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  13,
+  15,
+  17,
+  19,
+  23,
+  27,
+  31,
+  35,
+  43,
+  51,
+  59,
+  67,
+  83,
+  99,
+  115,
+  131,
+  163,
+  195,
+  227,
+  258
+];
 var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+var DISTANCE_BASE = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  7,
+  9,
+  13,
+  17,
+  25,
+  33,
+  49,
+  65,
+  97,
+  129,
+  193,
+  257,
+  385,
+  513,
+  769,
+  1025,
+  1537,
+  2049,
+  3073,
+  4097,
+  6145,
+  8193,
+  12289,
+  16385,
+  24577
+];
+var DISTANCE_EXTRA = [
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  5,
+  5,
+  6,
+  6,
+  7,
+  7,
+  8,
+  8,
+  9,
+  9,
+  10,
+  10,
+  11,
+  11,
+  12,
+  12,
+  13,
+  13
+];
 var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 var MAX_BITS = 15;
 var BitReader = class {
@@ -63573,7 +63797,8 @@ var BitReader = class {
   bitsRead = 0;
   refill(need) {
     while (this.count < need) {
-      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      if (this.position >= this.bytes.length)
+        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
       this.buffer |= this.bytes[this.position++] << this.count;
       this.count += 8;
     }
@@ -63643,7 +63868,10 @@ var fixedTables;
 function fixedCodes() {
   if (!fixedTables) {
     const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
+    fixedTables = {
+      literalLength: huffmanTable(lengths, "fixed literal/length"),
+      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
+    };
   }
   return fixedTables;
 }
@@ -63664,7 +63892,8 @@ function dynamicCodes(reader) {
       for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
     } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
   }
-  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths.length > literalLengthCount + distanceCount)
+    throw new DeflateFormatError("code lengths run past the header counts");
   if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
   return {
     literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
@@ -63672,8 +63901,10 @@ function dynamicCodes(reader) {
   };
 }
 function gzipHeader(bytes, at2) {
-  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
-  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
+  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139)
+    throw new DeflateFormatError(`no gzip header at byte ${at2}`);
+  if (bytes[at2 + 2] !== 8)
+    throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
   const flags = bytes[at2 + 3];
   let position = at2 + 10;
   if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
@@ -63719,8 +63950,10 @@ function profileGzip(gzip, output2) {
         if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
         const length = gzip[start] | gzip[start + 1] << 8;
         const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if ((length ^ 65535) !== check2)
+          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length)
+          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
         if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
         out += length;
         profile.storedBytes += length;
@@ -63748,7 +63981,8 @@ function profileGzip(gzip, output2) {
         const distanceSymbol = decodeSymbol(reader, distance, "distance");
         if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
         const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (offset > out - memberStart)
+          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
         if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
         else out += length;
         profile.literals += run2;
@@ -63767,7 +64001,10 @@ function profileGzip(gzip, output2) {
     const trailer = reader.alignToByte();
     if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
     const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    if (expected !== (out - memberStart) % 2 ** 32)
+      throw new DeflateFormatError(
+        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
+      );
     profile.members++;
     at2 = trailer + 8;
     while (at2 < gzip.length && gzip[at2] === 0) at2++;
@@ -67916,7 +68153,15 @@ import { tmpdir } from "node:os";
 import { basename as basename2, join as join4 } from "node:path";
 
 // lab/asm/parse.ts
-var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
+var CONDITION_ALIASES = {
+  cc: "lo",
+  cs: "hs",
+  ul: "lo",
+  last: "lo",
+  any: "ne",
+  none: "eq",
+  nlast: "hs"
+};
 var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
 function isDirectBranch(mnemonic) {
   return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
@@ -67931,7 +68176,11 @@ function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
   text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
   text = text.toLowerCase();
-  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic)) text = text.replace(/,\s*(\w+)$/, (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2);
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
+    text = text.replace(
+      /,\s*(\w+)$/,
+      (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2
+    );
   return text.replace(/\s*,\s*/g, ", ");
 }
 function branchTarget(mnemonic, operands) {
@@ -67948,7 +68197,8 @@ var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
 var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
 function detectFormat(listing) {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
-  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)) return "gnu-objdump";
+  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
+    return "gnu-objdump";
   return "llvm-objdump";
 }
 function parseListing(listing, format2 = detectFormat(listing)) {
@@ -67972,7 +68222,8 @@ function parseListing(listing, format2 = detectFormat(listing)) {
         continue;
       }
       const header2 = OTOOL_FUNCTION_HEADER.exec(line);
-      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1])) functions.push(current = { name: header2[1], instructions: [] });
+      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
+        functions.push(current = { name: header2[1], instructions: [] });
       continue;
     }
     const header = FUNCTION_HEADER.exec(line);
@@ -67983,7 +68234,14 @@ function parseListing(listing, format2 = detectFormat(listing)) {
     }
     const undecoded = UNDECODED_LINE.exec(line);
     if (undecoded && current) {
-      current.instructions.push({ address: parseInt(undecoded[1], 16), mnemonic: "unknown", operands: "", target: null, text: line.trim(), ...sourceLine ? { sourceLine } : {} });
+      current.instructions.push({
+        address: parseInt(undecoded[1], 16),
+        mnemonic: "unknown",
+        operands: "",
+        target: null,
+        text: line.trim(),
+        ...sourceLine ? { sourceLine } : {}
+      });
       continue;
     }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
@@ -67999,7 +68257,8 @@ function makeInstruction(address, mnemonic, operands, text) {
   const normalisedMnemonic = normaliseMnemonic(mnemonic);
   const target = branchTarget(normalisedMnemonic, operands);
   let normalised = normaliseOperands(normalisedMnemonic, operands);
-  if (target !== null) normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
+  if (target !== null)
+    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
   return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
 }
 function findFunctions(functions, pattern) {
@@ -68022,7 +68281,8 @@ function buildControlFlow(fn) {
   });
   const blocks = [];
   for (const instruction of instructions) {
-    if (leaders.has(instruction.address)) blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
+    if (leaders.has(instruction.address))
+      blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
     blocks.at(-1).instructions.push(instruction);
   }
   const blockAt = new Map(blocks.map((block) => [block.instructions[0].address, block.id]));
@@ -68030,7 +68290,8 @@ function buildControlFlow(fn) {
     const last2 = block.instructions.at(-1);
     const next = blocks[block.id + 1];
     const successors = [];
-    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic))) successors.push(blockAt.get(last2.target));
+    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic)))
+      successors.push(blockAt.get(last2.target));
     const fallsThrough = !/^(b|br|ret)$/.test(last2.mnemonic);
     if (fallsThrough && next) successors.push(next.id);
     block.successors = [...new Set(successors)];
@@ -68081,10 +68342,18 @@ function naturalLoops(blocks, dominators) {
       byHeader.set(successor, loop);
     }
   }
-  const loops = [...byHeader].map(([header, loop]) => ({ header, blocks: [...loop.blocks].sort((a2, b2) => a2 - b2), latches: loop.latches }));
+  const loops = [...byHeader].map(([header, loop]) => ({
+    header,
+    blocks: [...loop.blocks].sort((a2, b2) => a2 - b2),
+    latches: loop.latches
+  }));
   return loops.map((loop) => {
-    const containing = loops.filter((other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b2) => other.blocks.includes(b2)));
-    const contained = loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2)));
+    const containing = loops.filter(
+      (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b2) => other.blocks.includes(b2))
+    );
+    const contained = loops.filter(
+      (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2))
+    );
     return {
       ...loop,
       depth: containing.length + 1,
@@ -68095,7 +68364,9 @@ function naturalLoops(blocks, dominators) {
   });
 }
 function nestedLoops(flow, loop) {
-  return flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2)));
+  return flow.loops.filter(
+    (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b2) => loop.blocks.includes(b2))
+  );
 }
 function ownBlocks(flow, loop) {
   const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
@@ -68109,8 +68380,14 @@ function ownInstructionCount(flow, loop) {
 var DISASSEMBLERS = [
   { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
   { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "xcrun llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "xcrun llvm-objdump" },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    name: "xcrun llvm-objdump"
+  },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    name: "xcrun llvm-objdump"
+  },
   { command: ["aarch64-linux-gnu-objdump", "-d", "-l"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
@@ -68126,9 +68403,17 @@ async function arm64Slice(binary, dir) {
     if (result.code === "ENOENT") continue;
     tried.push(`${lipo}: ${String(result.stderr).trim().split("\n")[0]}`);
     const archs = await execa(lipo, ["-archs", binary], { reject: false, stdin: "ignore" });
-    throw new LabError("analyze", `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`, "build it for arm64 (aarch64-apple-darwin).");
+    throw new LabError(
+      "analyze",
+      `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`,
+      "build it for arm64 (aarch64-apple-darwin)."
+    );
   }
-  throw new LabError("analyze", `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`, "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).");
+  throw new LabError(
+    "analyze",
+    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`,
+    "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64)."
+  );
 }
 function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
@@ -68147,21 +68432,39 @@ async function disassemble(binary) {
   const failures = [];
   let emptyListing;
   for (const { command, name } of DISASSEMBLERS) {
-    const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
+    const result = await execa(command[0], [...command.slice(1), binary], {
+      reject: false,
+      stdin: "ignore",
+      maxBuffer: 1 << 30
+    });
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
     const stdout = String(result.stdout);
     const format2 = listedFormat(stdout);
     if (!result.failed && format2 && !/aarch64|arm64/i.test(format2)) {
-      throw new LabError("analyze", `${binary} is not AArch64 code (${name}: file format ${format2}).`, "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.");
+      throw new LabError(
+        "analyze",
+        `${binary} is not AArch64 code (${name}: file format ${format2}).`,
+        "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build."
+      );
     }
     if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
     if (!result.failed && format2) emptyListing ??= name;
-    failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
+    failures.push(
+      `${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`
+    );
   }
   if (emptyListing) {
-    throw new LabError("analyze", `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, "pass the object or library that holds the decoder's compiled code.");
+    throw new LabError(
+      "analyze",
+      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
+      "pass the object or library that holds the decoder's compiled code."
+    );
   }
-  throw new LabError("analyze: disassemble", `no disassembler could read ${binary} (${failures.join("; ")}).`, "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.");
+  throw new LabError(
+    "analyze: disassemble",
+    `no disassembler could read ${binary} (${failures.join("; ")}).`,
+    "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV."
+  );
 }
 async function demangle(names) {
   const result = await execa("llvm-cxxfilt", [], { input: names.join("\n"), reject: false });
@@ -68178,20 +68481,31 @@ async function nameFromSymbolTable(binary, functions) {
     const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1], 16), match[2]);
   }
-  return functions.map((fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn);
+  return functions.map(
+    (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
+  );
 }
 async function loadFunctions(path6) {
   let bytes;
   try {
     bytes = await readFile2(path6);
   } catch (error63) {
-    throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
+    throw new LabError(
+      "analyze",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "pass an existing binary or disassembly listing."
+    );
   }
   const looksLikeText = !bytes.subarray(0, 4096).includes(0);
   const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
   const parsed = parseListing(listing);
   const functions = looksLikeText ? parsed : await nameFromSymbolTable(path6, parsed);
-  if (functions.length === 0) throw new LabError("analyze", `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`, "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.");
+  if (functions.length === 0)
+    throw new LabError(
+      "analyze",
+      `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`,
+      "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV."
+    );
   return { functions, source: `${path6} (${tool})` };
 }
 async function selectFunctions(functions, name, where) {
@@ -68212,7 +68526,11 @@ async function selectFunctions(functions, name, where) {
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
       );
     }
-    throw new LabError("analyze", `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`);
+    throw new LabError(
+      "analyze",
+      `no function matching "${name}" in ${where}.`,
+      `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`
+    );
   }
   return [...matches].sort((a2, b2) => b2.instructions.length - a2.instructions.length);
 }
@@ -68221,9 +68539,68 @@ async function selectFunction(functions, name, where) {
 }
 
 // lab/asm/semantics.ts
-var ALU = /* @__PURE__ */ new Set(["add", "sub", "and", "orr", "eor", "bic", "orn", "eon", "lsl", "lsr", "asr", "ror", "lslv", "lsrv", "asrv", "rorv", "neg", "negs", "mvn", "movz", "movk", "movn", "ubfx", "sbfx", "ubfiz", "sbfiz", "ubfm", "sbfm", "sxtw", "sxth", "sxtb", "uxtw", "uxth", "uxtb", "clz", "cls", "rbit", "rev", "rev16", "rev32", "adr", "adrp", "abs"]);
+var ALU = /* @__PURE__ */ new Set([
+  "add",
+  "sub",
+  "and",
+  "orr",
+  "eor",
+  "bic",
+  "orn",
+  "eon",
+  "lsl",
+  "lsr",
+  "asr",
+  "ror",
+  "lslv",
+  "lsrv",
+  "asrv",
+  "rorv",
+  "neg",
+  "negs",
+  "mvn",
+  "movz",
+  "movk",
+  "movn",
+  "ubfx",
+  "sbfx",
+  "ubfiz",
+  "sbfiz",
+  "ubfm",
+  "sbfm",
+  "sxtw",
+  "sxth",
+  "sxtb",
+  "uxtw",
+  "uxth",
+  "uxtb",
+  "clz",
+  "cls",
+  "rbit",
+  "rev",
+  "rev16",
+  "rev32",
+  "adr",
+  "adrp",
+  "abs"
+]);
 var FLAG_SETTERS = /* @__PURE__ */ new Set(["adds", "subs", "ands", "bics", "cmp", "cmn", "tst", "negs"]);
-var FLAG_READERS = /* @__PURE__ */ new Set(["csel", "csinc", "csinv", "csneg", "cset", "csetm", "cinc", "cinv", "cneg", "adc", "sbc", "adcs", "sbcs", "fcsel"]);
+var FLAG_READERS = /* @__PURE__ */ new Set([
+  "csel",
+  "csinc",
+  "csinv",
+  "csneg",
+  "cset",
+  "csetm",
+  "cinc",
+  "cinv",
+  "cneg",
+  "adc",
+  "sbc",
+  "adcs",
+  "sbcs",
+  "fcsel"
+]);
 var FLAG_READ_WRITE = /* @__PURE__ */ new Set(["ccmp", "ccmn"]);
 var NO_DESTINATION = /* @__PURE__ */ new Set(["cmp", "cmn", "tst", "ccmp", "ccmn"]);
 var READS_DESTINATION = /* @__PURE__ */ new Set(["movk", "bfi", "bfxil", "bfm"]);
@@ -68262,7 +68639,9 @@ function splitOperands(operands) {
   return parts;
 }
 function registersIn(text) {
-  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap((token) => physicalRegister(token) ?? []);
+  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
+    (token) => physicalRegister(token) ?? []
+  );
 }
 function hasShiftOrExtend(parts) {
   return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
@@ -68271,9 +68650,21 @@ var unique = (values) => [...new Set(values)];
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
-  const none = { class: "unknown", reads: [], writes: [], addressReads: [], readsFlags: false, writesFlags: false, memory: "none", registerForm: false, indexedAddress: false };
-  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum")) return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
-  if (mnemonic === "bl" || mnemonic === "blr") return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
+  const none = {
+    class: "unknown",
+    reads: [],
+    writes: [],
+    addressReads: [],
+    readsFlags: false,
+    writesFlags: false,
+    memory: "none",
+    registerForm: false,
+    indexedAddress: false
+  };
+  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
+    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+  if (mnemonic === "bl" || mnemonic === "blr")
+    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
   if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
     const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
     return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
@@ -68288,7 +68679,9 @@ function semanticsOf(instruction) {
     const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
     const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
     const preIndex = inside[2] === "!";
-    const addressReads = unique(registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : []));
+    const addressReads = unique(
+      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
+    );
     const values = unique(valueParts.flatMap((part) => registersIn(part)));
     const writeback = preIndex || postIndex ? base : void 0;
     return {
@@ -68307,14 +68700,18 @@ function semanticsOf(instruction) {
   const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
   const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
   const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
-  const flags = { readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic), writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic) };
+  const flags = {
+    readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
+    writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
+  };
   const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
   const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
   const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
   if (isMove) {
     const source = physicalRegister(parts[parts.length - 1] ?? "");
     const vectorMove = destination?.startsWith("v");
-    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? "")) return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
+    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
+      return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
@@ -68335,7 +68732,8 @@ function semanticsOf(instruction) {
 // lab/uarch/analyze.ts
 function timingOf(model, instruction, semantics) {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
-  if (semantics.registerForm && timing.registerUnits) return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.registerForm && timing.registerUnits)
+    return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
   return timing;
 }
@@ -68381,7 +68779,8 @@ function dependencyGraph(instructions, model) {
   if (model.compareBranchFusion) {
     nodes.forEach((node2, i3) => {
       const next = nodes[i3 + 1];
-      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b.")) node2.fusedWithNext = true;
+      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b."))
+        node2.fusedWithNext = true;
     });
   }
   const edges = [];
@@ -68400,7 +68799,8 @@ function dependencyGraph(instructions, model) {
     const timing = producer.timing;
     if (producer.semantics.class === "load") {
       if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
-      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0) return timing.addressLatency;
+      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0)
+        return timing.addressLatency;
     }
     return producerLatency(producer);
   };
@@ -68423,7 +68823,8 @@ function dependencyGraph(instructions, model) {
   }
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register2, from, to2) => {
-    for (let i3 = (from + 1) % nodes.length; i3 !== to2; i3 = (i3 + 1) % nodes.length) if (nodes[i3].semantics.writes.includes(register2)) return true;
+    for (let i3 = (from + 1) % nodes.length; i3 !== to2; i3 = (i3 + 1) % nodes.length)
+      if (nodes[i3].semantics.writes.includes(register2)) return true;
     return false;
   };
   const loads = nodes.filter((node2) => node2.semantics.memory === "load");
@@ -68434,7 +68835,13 @@ function dependencyGraph(instructions, model) {
       const b2 = load2.semantics.address;
       const sameAddress = a2 && b2 && a2.base === b2.base && a2.offset === b2.offset && a2.offset !== "(writeback)";
       if (sameAddress && !redefines(a2.base, store.index, load2.index)) {
-        edges.push({ from: store.index, to: load2.index, latencyCycles: model.storeToLoadLatency, distance: store.index < load2.index ? 0 : 1, via: "memory" });
+        edges.push({
+          from: store.index,
+          to: load2.index,
+          latencyCycles: model.storeToLoadLatency,
+          distance: store.index < load2.index ? 0 : 1,
+          via: "memory"
+        });
       } else memoryPairsAssumedIndependent++;
     }
   }
@@ -68475,7 +68882,8 @@ function maximumCycleRatioValue(n2, edges) {
     for (let u3 = start; u3 < n2; u3++) {
       const here = longest[u3];
       if (here === NONE2) continue;
-      for (let e = firstOut[u3]; e < firstOut[u3 + 1]; e++) if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
+      for (let e = firstOut[u3]; e < firstOut[u3 + 1]; e++)
+        if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
     }
     for (; i3 < carried.length && carried[i3].to === start; i3++) {
       const edge = carried[i3];
@@ -68492,7 +68900,8 @@ function maximumCycleRatioValue(n2, edges) {
     for (let u3 = 0; u3 < k2; u3++) {
       const previous = walks[(m2 - 1) * k2 + u3];
       if (previous === NONE2) continue;
-      for (let v2 = 0; v2 < k2; v2++) if (previous + weight[u3 * k2 + v2] > walks[m2 * k2 + v2]) walks[m2 * k2 + v2] = previous + weight[u3 * k2 + v2];
+      for (let v2 = 0; v2 < k2; v2++)
+        if (previous + weight[u3 * k2 + v2] > walks[m2 * k2 + v2]) walks[m2 * k2 + v2] = previous + weight[u3 * k2 + v2];
     }
   }
   let best = 0;
@@ -68500,7 +68909,8 @@ function maximumCycleRatioValue(n2, edges) {
     const last2 = walks[k2 * k2 + v2];
     if (last2 === NONE2) continue;
     let worst = Number.POSITIVE_INFINITY;
-    for (let m2 = 0; m2 < k2; m2++) if (walks[m2 * k2 + v2] !== NONE2) worst = Math.min(worst, (last2 - walks[m2 * k2 + v2]) / (k2 - m2));
+    for (let m2 = 0; m2 < k2; m2++)
+      if (walks[m2 * k2 + v2] !== NONE2) worst = Math.min(worst, (last2 - walks[m2 * k2 + v2]) / (k2 - m2));
     if (worst > best && Number.isFinite(worst)) best = worst;
   }
   return best;
@@ -68587,13 +68997,15 @@ function resourceBound(nodes) {
     if (!node2.timing.units.length) continue;
     const key = unitKey(node2.timing.units);
     let entry = uopsBySet.get(key);
-    if (!entry) uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
+    if (!entry)
+      uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
     entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
   }
   let best = { cycles: 0, bottleneck: "none" };
   for (const [key, candidate] of uopsBySet) {
     let uops = 0;
-    for (const other of uopsBySet.values()) if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    for (const other of uopsBySet.values())
+      if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
     const cycles2 = uops / candidate.unitSet.size;
     if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
   }
@@ -68627,7 +69039,13 @@ function boundsOfGraph(graph, model) {
 function analyzePath(instructions, model) {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  const criticalChain = cycle.map((edge) => ({
+    index: edge.from,
+    address: nodes[edge.from].instruction.address,
+    text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`,
+    latencyCycles: edge.latencyCycles,
+    via: edge.via
+  }));
   return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
 }
 function withSlack(analysis) {
@@ -68667,23 +69085,59 @@ function findIdioms(analysis, flow) {
     }
     return [];
   })[0];
-  findings.push({ idiom: "branchless refill", found: Boolean(refill), at: refill?.map((node2) => node2.instruction.address) ?? [], what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf" });
+  findings.push({
+    idiom: "branchless refill",
+    found: Boolean(refill),
+    at: refill?.map((node2) => node2.instruction.address) ?? [],
+    what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf"
+  });
   const subtract = nodes.find((node2) => {
     if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
     const sources = producersOf(analysis, node2.index);
-    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some((edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])) || sources.some((source) => loopCarried(analysis, source.index)));
+    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some(
+      (edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])
+    ) || sources.some((source) => loopCarried(analysis, source.index)));
   });
-  findings.push({ idiom: "bitsleft -= entry", found: Boolean(subtract), at: subtract ? [subtract.instruction.address] : [], what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)" });
+  findings.push({
+    idiom: "bitsleft -= entry",
+    found: Boolean(subtract),
+    at: subtract ? [subtract.instruction.address] : [],
+    what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)"
+  });
   const saved = nodes.find(
-    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some((source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)) && consumersOf(analysis, node2.index).some((consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic))
+    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some(
+      (source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)
+    ) && consumersOf(analysis, node2.index).some(
+      (consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic)
+    )
   );
-  findings.push({ idiom: "saved_bitbuf", found: Boolean(saved), at: saved ? [saved.instruction.address] : [], what: "a copy of bitbuf kept across the shift, for the extra-bits extract" });
+  findings.push({
+    idiom: "saved_bitbuf",
+    found: Boolean(saved),
+    at: saved ? [saved.instruction.address] : [],
+    what: "a copy of bitbuf kept across the shift, for the extra-bits extract"
+  });
   const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
-  findings.push({ idiom: "BFXIL insert", found: bfxil.length > 0, at: bfxil.map((node2) => node2.instruction.address), what: "bitfield insert (one unit on Firestorm)" });
+  findings.push({
+    idiom: "BFXIL insert",
+    found: bfxil.length > 0,
+    at: bfxil.map((node2) => node2.instruction.address),
+    what: "bitfield insert (one unit on Firestorm)"
+  });
   const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "CCMP chain", found: ccmp.length > 0, at: ccmp.map((node2) => node2.instruction.address), what: "conditional compares folding several exit tests into one branch" });
+  findings.push({
+    idiom: "CCMP chain",
+    found: ccmp.length > 0,
+    at: ccmp.map((node2) => node2.instruction.address),
+    what: "conditional compares folding several exit tests into one branch"
+  });
   const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "batched literal stores", found: literalStores.length >= 2, at: literalStores.map((node2) => node2.instruction.address), what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)` });
+  findings.push({
+    idiom: "batched literal stores",
+    found: literalStores.length >= 2,
+    at: literalStores.map((node2) => node2.instruction.address),
+    what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)`
+  });
   const copyLoop = flow.loops.find((loop) => {
     const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
       const semantics = decoded(instruction).semantics;
@@ -68691,7 +69145,12 @@ function findIdioms(analysis, flow) {
     });
     return loop.innermost && wideStores.length >= 2;
   });
-  findings.push({ idiom: "unrolled match copy", found: Boolean(copyLoop), at: copyLoop ? [copyLoop.headerAddress] : [], what: "an inner loop with two or more 8/16-byte stores per iteration" });
+  findings.push({
+    idiom: "unrolled match copy",
+    found: Boolean(copyLoop),
+    at: copyLoop ? [copyLoop.headerAddress] : [],
+    what: "an inner loop with two or more 8/16-byte stores per iteration"
+  });
   return findings;
 }
 
@@ -68720,7 +69179,8 @@ var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class 
 var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
 function isTableLoad(graph, node2) {
-  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands)) return false;
+  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
+    return false;
   if (node2.semantics.writeback !== void 0) return false;
   return ancestors(graph, node2.index, 3, isAlu).some(isMask);
 }
@@ -68728,27 +69188,47 @@ function isRefillLoad(graph, node2) {
   if (node2.semantics.memory !== "load") return false;
   const { nodes, outOf } = graph;
   const consumers = outOf[node2.index].filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]);
-  const shifts = consumers.flatMap((consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
-  return shifts.some((shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
+  const shifts = consumers.flatMap(
+    (consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]
+  ).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
+  return shifts.some(
+    (shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic))
+  );
 }
 function loopEvidence(instructions, model) {
   const graph = dependencyGraph(instructions, model);
   const { nodes, into, outOf } = graph;
-  const carriedOut = (index, hops = 2) => outOf[index].some((edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1));
+  const carriedOut = (index, hops = 2) => outOf[index].some(
+    (edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)
+  );
   const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
-  const bitBufferShifts = nodes.filter((node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index)));
+  const bitBufferShifts = nodes.filter(
+    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index))
+  );
   const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
   const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
   const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
   const at2 = (list) => list.map((node2) => node2.instruction.address);
-  return { bitBufferShifts: at2(bitBufferShifts), tableLoads: at2(tableLoads), refillLoads: at2(refillLoads), stores: at2(stores) };
+  return {
+    bitBufferShifts: at2(bitBufferShifts),
+    tableLoads: at2(tableLoads),
+    refillLoads: at2(refillLoads),
+    stores: at2(stores)
+  };
 }
 function describe3(evidence) {
   const parts = [];
   const first2 = (list) => list.slice(0, 3).map(hex3).join(", ") + (list.length > 3 ? ", \u2026" : "");
-  parts.push(evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value");
-  parts.push(evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits");
-  if (evidence.refillLoads.length) parts.push(`refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`);
+  parts.push(
+    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
+  );
+  parts.push(
+    evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits"
+  );
+  if (evidence.refillLoads.length)
+    parts.push(
+      `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`
+    );
   parts.push(`${evidence.stores.length} store(s)`);
   return parts.join("; ");
 }
@@ -68759,7 +69239,15 @@ function rankLoops(flow, model) {
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
     const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
     const header = flow.blocks[loop.header].instructions[0];
-    return { loop, ownInstructions: own2.length, evidence, decodeLoop, score: score2, reason: describe3(evidence), sourceLine: header.sourceLine ?? null };
+    return {
+      loop,
+      ownInstructions: own2.length,
+      evidence,
+      decodeLoop,
+      score: score2,
+      reason: describe3(evidence),
+      sourceLine: header.sourceLine ?? null
+    };
   });
   return candidates.sort(
     (a2, b2) => b2.score - a2.score || b2.evidence.tableLoads.length - a2.evidence.tableLoads.length || b2.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b2.loop.headerAddress
@@ -68773,26 +69261,59 @@ function pinnedLoop(fn, flow, hint) {
   if (address || offset) {
     const target = address ? parseInt(address[1], 16) : start + parseInt(offset[1], 16);
     const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
-    if (!loop) throw new LabError("analyze", `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+    if (!loop)
+      throw new LabError(
+        "analyze",
+        `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`,
+        `loops in ${fn.name}: ${listed}.`
+      );
     return loop;
   }
   const line = /^(.+):(\d+)$/.exec(hint);
-  if (!line) throw new LabError("analyze", `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`, "fix the pin.");
+  if (!line)
+    throw new LabError(
+      "analyze",
+      `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`,
+      "fix the pin."
+    );
   if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
-    throw new LabError("analyze", `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`, `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`);
+    throw new LabError(
+      "analyze",
+      `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`,
+      `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`
+    );
   }
   const wanted = `${line[1].split("/").pop()}:${line[2]}`;
-  const holding = flow.loops.filter((loop) => ownBlocks(flow, loop).some((id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)));
+  const holding = flow.loops.filter(
+    (loop) => ownBlocks(flow, loop).some(
+      (id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)
+    )
+  );
   const innermost = holding.sort((a2, b2) => a2.blocks.length - b2.blocks.length)[0];
-  if (!innermost) throw new LabError("analyze", `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+  if (!innermost)
+    throw new LabError(
+      "analyze",
+      `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`,
+      `loops in ${fn.name}: ${listed}.`
+    );
   return innermost;
 }
 function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
   const ranked = rankLoops(flow, model);
-  if (ranked.length === 0) throw new LabError("analyze", `${fn.name} has no loop.`, "name the function that holds the decode loop (--function), or pass --all to see every function with a loop.");
+  if (ranked.length === 0)
+    throw new LabError(
+      "analyze",
+      `${fn.name} has no loop.`,
+      "name the function that holds the decode loop (--function), or pass --all to see every function with a loop."
+    );
   const loop = pin === void 0 ? ranked[0].loop : pinnedLoop(fn, flow, pin);
   const candidate = ranked.find((entry) => entry.loop === loop);
-  return { loop, candidate, how: pin === void 0 ? "evidence" : "pinned", runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3) };
+  return {
+    loop,
+    candidate,
+    how: pin === void 0 ? "evidence" : "pinned",
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
+  };
 }
 
 // lab/uarch/model.ts
@@ -68821,7 +69342,23 @@ var classTimingSchema = external_exports.object({
   source: sourced,
   inherited: external_exports.boolean().optional()
 }).strict();
-var CLASSES = ["alu", "alu-shifted", "flags", "bitfield-insert", "mul", "madd", "div", "load", "store", "branch", "move", "simd", "nop", "call", "unknown"];
+var CLASSES = [
+  "alu",
+  "alu-shifted",
+  "flags",
+  "bitfield-insert",
+  "mul",
+  "madd",
+  "div",
+  "load",
+  "store",
+  "branch",
+  "move",
+  "simd",
+  "nop",
+  "call",
+  "unknown"
+];
 var cpuModelSchema = external_exports.object({
   name: external_exports.string().regex(/^[a-z0-9-]+$/),
   core: external_exports.string(),
@@ -68851,25 +69388,51 @@ async function readRaw(name) {
   try {
     json2 = JSON.parse(await readFile3(path6, "utf8"));
   } catch {
-    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
+    throw new LabError(
+      "uarch",
+      `no CPU model "${name}" (${path6}).`,
+      `choose one of: ${(await listModels()).join(", ")}.`
+    );
   }
   const parsed = cpuModelSchema.safeParse(json2);
-  if (!parsed.success) throw new LabError("uarch", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "fix the model file; every number needs a source.");
+  if (!parsed.success)
+    throw new LabError(
+      "uarch",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "fix the model file; every number needs a source."
+    );
   return parsed.data;
 }
 async function loadCpuModel(name, seen = []) {
-  if (seen.includes(name)) throw new LabError("uarch", `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`, "fix the inherits fields.");
+  if (seen.includes(name))
+    throw new LabError(
+      "uarch",
+      `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`,
+      "fix the inherits fields."
+    );
   const raw = await readRaw(name);
   const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : void 0;
-  const classes = { ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {}, ...raw.classes ?? {} };
+  const classes = {
+    ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {},
+    ...raw.classes ?? {}
+  };
   for (const key of CLASSES) {
-    if (!classes[key]) throw new LabError("uarch", `CPU model ${name} has no timing for instruction class "${key}".`, "add it (or inherit from a model that has it).");
+    if (!classes[key])
+      throw new LabError(
+        "uarch",
+        `CPU model ${name} has no timing for instruction class "${key}".`,
+        "add it (or inherit from a model that has it)."
+      );
   }
   const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
   const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
   const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
   if (decodeWidth === void 0 || compareBranchFusion === void 0 || storeToLoadLatency === void 0) {
-    throw new LabError("uarch", `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`, "add them (or inherit).");
+    throw new LabError(
+      "uarch",
+      `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`,
+      "add them (or inherit)."
+    );
   }
   return {
     name: raw.name,
@@ -68935,7 +69498,9 @@ function operandsOf(instruction) {
   const entry = {
     // Bytes moved: the value operands before the address (none when there is no address operand).
     bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
-    values: valueOperands.flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []))
+    values: valueOperands.flatMap(
+      (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
+    )
   };
   operandCache.set(instruction, entry);
   return entry;
@@ -68946,7 +69511,9 @@ function valueOrigins(nodes, producers, node2, register2, depth = 3) {
   const producer = nodes[from];
   const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === "none") {
-    const origins = producer.semantics.reads.flatMap((read) => valueOrigins(nodes, producers, producer, read, depth - 1));
+    const origins = producer.semantics.reads.flatMap(
+      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
+    );
     return origins.length ? origins : [producer];
   }
   return [producer];
@@ -68970,7 +69537,9 @@ function classify(copyLoopHeaders, blocks, graph) {
   const wordCopyBytes = straightWordCopyBytes(nodes, producers);
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
-    const origins = storedRegisters(node2.instruction).flatMap((register2) => valueOrigins(nodes, producers, node2, register2));
+    const origins = storedRegisters(node2.instruction).flatMap(
+      (register2) => valueOrigins(nodes, producers, node2, register2)
+    );
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
     if (copied) {
       copies = true;
@@ -68979,12 +69548,19 @@ function classify(copyLoopHeaders, blocks, graph) {
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
-  return { literals, match: throughCopyLoop && copies ? "long" : copies ? "short" : "none", refill, copyBytes, wordCopyBytes };
+  return {
+    literals,
+    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
+    refill,
+    copyBytes,
+    wordCopyBytes
+  };
 }
 function producerMap(graph) {
   return (index, register2) => {
     let from;
-    for (const edge of graph.into[index]) if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
+    for (const edge of graph.into[index])
+      if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
     return from;
   };
 }
@@ -69012,8 +69588,12 @@ function straightWordCopyBytes(nodes, producers) {
 }
 function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store"));
-  const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
+  const storing = (candidate) => candidate.blocks.some(
+    (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
+  );
+  const copyLoopBytes = new Map(
+    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
+  );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const { paths, complete } = enumeratePaths(flow, loop, limit);
@@ -69021,7 +69601,13 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
     const role = classify(copyLoopHeaders, blocks, graph);
-    return { blocks, addresses: blocks.map((id) => flow.blocks[id].instructions[0].address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
+    return {
+      blocks,
+      addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
+      role,
+      roleName: roleName(role),
+      bounds: boundsOfGraph(graph, model)
+    };
   });
   const byRole = /* @__PURE__ */ new Map();
   for (const path6 of analysed) {
@@ -69048,28 +69634,51 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       role: representative.role,
       variants: members2.length,
       representative,
-      analysis: analyzePath(representative.blocks.flatMap((id) => flow.blocks[id].instructions), model),
+      analysis: analyzePath(
+        representative.blocks.flatMap((id) => flow.blocks[id].instructions),
+        model
+      ),
       predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
     };
   });
   groups.sort((a2, b2) => roleOrder(a2.role) - roleOrder(b2.role));
   const inLoop = new Set(loop.blocks);
-  const exits = loop.blocks.flatMap((id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []);
-  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model) };
+  const exits = loop.blocks.flatMap(
+    (id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []
+  );
+  return {
+    groups,
+    paths: paths.length,
+    complete,
+    exits,
+    copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model)
+  };
 }
 function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   const long = groups.find((group2) => group2.role.match === "long");
   if (!long) return null;
-  const loop = nested.filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)).sort((a2, b2) => copyLoopBytes.get(b2.header) - copyLoopBytes.get(a2.header))[0];
+  const loop = nested.filter(
+    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
+  ).sort((a2, b2) => copyLoopBytes.get(b2.header) - copyLoopBytes.get(a2.header))[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
-  return { headerAddress: loop.headerAddress, bytesPerIteration: copyLoopBytes.get(loop.header), bounds: boundsOfGraph(graph, model) };
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
+  return {
+    headerAddress: loop.headerAddress,
+    bytesPerIteration: copyLoopBytes.get(loop.header),
+    bounds: boundsOfGraph(graph, model)
+  };
 }
 function bytesPerPass(flow, loop, model) {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
   return straightWordCopyBytes(graph.nodes, producerMap(graph));
 }
 function headlineGroup(paths) {
@@ -69082,8 +69691,21 @@ function analyzeHotLoop(fn, cpu, pin) {
   const choice = chooseLoop(fn, cpu, pin, flow);
   const paths = analyzePaths(flow, choice.loop, cpu);
   const headline = headlineGroup(paths);
-  if (!headline) throw new LabError("analyze", `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, "pin another loop with --loop.");
-  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: withSlack(headline.analysis) };
+  if (!headline)
+    throw new LabError(
+      "analyze",
+      `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`,
+      "pin another loop with --loop."
+    );
+  return {
+    flow,
+    loop: choice.loop,
+    choice,
+    paths,
+    headline,
+    path: headline.representative.blocks,
+    analysis: withSlack(headline.analysis)
+  };
 }
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await loadCpuModel(options2.cpu);
@@ -69112,28 +69734,60 @@ function reportHotLoop(fn, source, cpu, pin) {
   }));
   const idioms = roles[0]?.idioms.map((idiom, i3) => {
     const found = roles.filter((role) => role.idioms[i3].found);
-    return { ...idiom, found: found.length > 0, at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b2) => a2 - b2), roles: found.map((role) => role.roleName) };
+    return {
+      ...idiom,
+      found: found.length > 0,
+      at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b2) => a2 - b2),
+      roles: found.map((role) => role.roleName)
+    };
   }) ?? [];
   const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
   return {
     function: fn.name,
     source,
     model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
-    loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a2, b2) => a2.headerAddress - b2.headerAddress),
-    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    loops: flow.loops.map((l) => ({
+      headerAddress: l.headerAddress,
+      depth: l.depth,
+      instructions: l.instructionCount,
+      ownInstructions: ownInstructionCount(flow, l),
+      innermost: l.innermost
+    })).sort((a2, b2) => a2.headerAddress - b2.headerAddress),
+    hotLoop: {
+      headerAddress: loop.headerAddress,
+      depth: loop.depth,
+      instructions: loop.instructionCount,
+      ownInstructions: ownInstructionCount(flow, loop),
+      paths: paths.paths,
+      pathsComplete: paths.complete,
+      pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
+    },
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
-      runnersUp: choice.runnersUp.map((entry) => ({ headerAddress: entry.loop.headerAddress, decodeLoop: entry.decodeLoop, ownInstructions: entry.ownInstructions, reason: entry.reason }))
+      runnersUp: choice.runnersUp.map((entry) => ({
+        headerAddress: entry.loop.headerAddress,
+        decodeLoop: entry.decodeLoop,
+        ownInstructions: entry.ownInstructions,
+        reason: entry.reason
+      }))
     },
     roles,
     exits: paths.exits,
     copyLoop: paths.copyLoop,
     headlineRole: headline.roleName,
     pathAddresses: headline.representative.addresses,
-    analysis: { ...summaryOf(pathAnalysis), listing: analysis.nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
+    analysis: {
+      ...summaryOf(pathAnalysis),
+      listing: analysis.nodes.map((node2, i3) => ({
+        address: node2.instruction.address,
+        text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(),
+        class: node2.semantics.class,
+        slackCycles: analysis.slackCycles[i3]
+      }))
+    },
     idioms
   };
 }
@@ -69153,7 +69807,8 @@ function instructionShape(text) {
 }
 function chain(report, changedAgainst) {
   const before = /* @__PURE__ */ new Map();
-  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
+  for (const link of changedAgainst?.analysis.criticalChain ?? [])
+    before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
   const links = report.analysis.criticalChain.map((link) => {
     const shape = instructionShape(link.text);
     const left = before.get(shape) ?? 0;
@@ -69170,7 +69825,11 @@ function notADecodeLoop(report) {
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
   const names = [...new Set(columns.flatMap((report) => report.roles.map((role) => role.roleName)))];
-  const order = (name) => Math.min(...columns.flatMap((report) => report.roles.map((role, i3) => role.roleName === name ? i3 : Number.POSITIVE_INFINITY)));
+  const order = (name) => Math.min(
+    ...columns.flatMap(
+      (report) => report.roles.map((role, i3) => role.roleName === name ? i3 : Number.POSITIVE_INFINITY)
+    )
+  );
   names.sort((a2, b2) => order(a2) - order(b2));
   const cell = (report, name) => {
     const role = report.roles.find((entry) => entry.roleName === name);
@@ -69187,7 +69846,9 @@ function roleTable(base, head, reference) {
   return [
     `| path role (usual path: predicted cycles \xB7 instructions) | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
     `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
-    ...names.map((name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`)
+    ...names.map(
+      (name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`
+    )
   ];
 }
 function criticalPathDiff(base, head, reference) {
@@ -69227,16 +69888,25 @@ function criticalPathDiff(base, head, reference) {
     row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
     row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
     row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
-    row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2), false),
+    row(
+      "ILP (instructions / critical path)",
+      (r2) => r2.analysis.ilp,
+      (n2) => n2.toFixed(2),
+      false
+    ),
     `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ""}`,
-    ...inexact.map((report) => `
-\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`),
+    ...inexact.map(
+      (report) => `
+\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
+    ),
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
     `| idiom (on any path) | base | head |${shown ? " libdeflate |" : ""}`,
     `|---|:-:|:-:|${shown ? ":-:|" : ""}`,
-    ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
+    ...head.idioms.map(
+      (idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`
+    ),
     "",
     "<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>",
     "",
@@ -69268,8 +69938,14 @@ function predictWorkload(profile, report) {
   const mostLiterals = Math.max(0, ...literalOnly);
   const short = role(0, "short");
   const long = role(0, "long");
-  if (mostLiterals === 0) return { unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
-  if (!short && !long) return { unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
+  if (mostLiterals === 0)
+    return {
+      unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})`
+    };
+  if (!short && !long)
+    return {
+      unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})`
+    };
   const shortRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "short");
   const longRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "long");
   const shortBytes = shortRole ? shortRole.role.wordCopyBytes || shortRole.role.copyBytes : 0;
@@ -69324,7 +70000,9 @@ function predictWorkload(profile, report) {
     const fitsShort = matchLength <= shortBytes;
     const kind = short && (fitsShort || !long) ? "short" : "long";
     if (kind === "short" && !fitsShort) shortFallback += count3;
-    const withMatch = Math.max(...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals));
+    const withMatch = Math.max(
+      ...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals)
+    );
     const carried = literalIterations(literals, count3, withMatch);
     const combined = role(carried, kind);
     if (combined) run2(combined, count3);
@@ -69346,12 +70024,26 @@ function predictWorkload(profile, report) {
     cycles2 += passes * copyLoop.bounds.predictedCycles;
   }
   const pricedBytes = profile.literals + profile.matchBytes;
-  if (shortFallback) assumptions.push(`${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`);
-  if (combinedFallback) assumptions.push(`${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`);
+  if (shortFallback)
+    assumptions.push(
+      `${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
+    );
+  if (combinedFallback)
+    assumptions.push(
+      `${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
+    );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
-  if (otherCopies) assumptions.push(`${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`);
-  if (profile.storedBytes) assumptions.push(`${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`);
-  assumptions.push(`${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`);
+  if (otherCopies)
+    assumptions.push(
+      `${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
+    );
+  if (profile.storedBytes)
+    assumptions.push(
+      `${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
+    );
+  assumptions.push(
+    `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`
+  );
   const lowerBoundBecause = [...lowerBound].map(([why, n2]) => `${why} (${n2} times)`);
   if (!exact) lowerBoundBecause.push("a role used rests on instructions the model does not know");
   return {
@@ -69392,7 +70084,8 @@ function gapFinding(predictedRatio, measured, notComparable, lowerBound) {
     return `the model does not explain it: head is measured ${direction}, the loop model predicts ${Math.abs(predictedGap) < 5e-3 ? "no difference" : `head ${predictedGap < 0 ? "slower" : "faster"}`}; the cause is outside the modelled loop (or the model is wrong there)`;
   }
   const share = predictedGap / measuredGap;
-  if (share > 1.05) return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
+  if (share > 1.05)
+    return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
   return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? "the loop accounts for it" : "the rest is outside the hot loop or not modelled"}`;
 }
 function modelGapRows(head, libdeflate, datasets, notComparable) {
@@ -69404,13 +70097,21 @@ function modelGapRows(head, libdeflate, datasets, notComparable) {
     const predictedRatio = h3 && l && h3.cyclesPerByte > 0 ? l.cyclesPerByte / h3.cyclesPerByte : null;
     const lowerBound = Boolean(h3 && !h3.exact || l && !l.exact);
     const finding = gapFinding(predictedRatio, dataset.measured, notComparable, lowerBound) + (dataset.measured ? "" : dataset.measuredMissing ? ` (${dataset.measuredMissing})` : "");
-    return { label: dataset.label, head: headPrediction, libdeflate: libdeflatePrediction, predictedRatio, measured: dataset.measured, finding };
+    return {
+      label: dataset.label,
+      head: headPrediction,
+      libdeflate: libdeflatePrediction,
+      predictedRatio,
+      measured: dataset.measured,
+      finding
+    };
   });
 }
 function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
   const title = "#### The loop model against the measurement";
   const notProfiled = missing.map((why) => `\u26A0\uFE0F Not profiled: ${escapeCell(why)}.`);
-  if (datasets.length === 0) return [title, "", "Not compared: no measured dataset could be profiled.", ...notProfiled, ""].join("\n");
+  if (datasets.length === 0)
+    return [title, "", "Not compared: no measured dataset could be profiled.", ...notProfiled, ""].join("\n");
   const notComparable = measuredOnModelledCore(head.model, machine);
   const rows = modelGapRows(head, libdeflate, datasets, notComparable);
   const cell = (prediction) => {
@@ -69421,7 +70122,10 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
   const measuredCell = (row) => row.measured ? `${times(row.measured.estimate)} [${row.measured.low.toFixed(2)}, ${row.measured.high.toFixed(2)}]` : "\u2014";
   const notes = /* @__PURE__ */ new Set();
   for (const row of rows) {
-    for (const [who, prediction] of [["head", row.head], ["libdeflate", row.libdeflate]]) {
+    for (const [who, prediction] of [
+      ["head", row.head],
+      ["libdeflate", row.libdeflate]
+    ]) {
       const known = predicted(prediction);
       if (!known) continue;
       for (const why of known.lowerBoundBecause) notes.add(`${who}, ${row.label}: lower bound: ${why}`);
@@ -69443,12 +70147,16 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     "",
     "| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |",
     "|---|---:|---:|---:|---:|---|",
-    ...rows.map((row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`),
+    ...rows.map(
+      (row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`
+    ),
     ...notProfiled.length ? ["", ...notProfiled] : [],
     "",
     "<details><summary>where the modelled cycles go, and what the model leaves out</summary>",
     "",
-    ...rows.flatMap((row) => [`- **${escapeCell(row.label)}**: head: ${share(row.head) || "\u2014"}; libdeflate: ${share(row.libdeflate) || "\u2014"}`]),
+    ...rows.flatMap((row) => [
+      `- **${escapeCell(row.label)}**: head: ${share(row.head) || "\u2014"}; libdeflate: ${share(row.libdeflate) || "\u2014"}`
+    ]),
     ...[...notes].map((note) => `- ${escapeCell(note)}`),
     "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.",
     "",
@@ -69496,11 +70204,19 @@ async function datasetProfile(path6, expectedSha256) {
   try {
     bytes = await readFile4(path6);
   } catch (error63) {
-    throw new LabError("profile", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+    throw new LabError(
+      "profile",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "prepare the datasets again (`perf-lab datasets prepare`)."
+    );
   }
   const sha2563 = sha256Hex(bytes);
   if (expectedSha256 !== void 0 && sha2563 !== expectedSha256) {
-    throw new LabError("profile", `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`, "profile the file that was measured: prepare the datasets again with the same scale.");
+    throw new LabError(
+      "profile",
+      `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`,
+      "profile the file that was measured: prepare the datasets again with the same scale."
+    );
   }
   const cached2 = await cachedProfile(sha2563);
   if (cached2) return cached2;
@@ -69508,12 +70224,20 @@ async function datasetProfile(path6, expectedSha256) {
   try {
     profile = profileGzip(bytes);
   } catch (error63) {
-    if (error63 instanceof DeflateFormatError) throw new LabError("profile", `${path6} is not a valid gzip file: ${error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+    if (error63 instanceof DeflateFormatError)
+      throw new LabError(
+        "profile",
+        `${path6} is not a valid gzip file: ${error63.message}.`,
+        "prepare the datasets again (`perf-lab datasets prepare`)."
+      );
     throw error63;
   }
   const stored = { compressedSha256: sha2563, ...profile };
-  await writeFileAtomically(profileCachePath(sha2563), `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
-`).catch(() => void 0);
+  await writeFileAtomically(
+    profileCachePath(sha2563),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`
+  ).catch(() => void 0);
   return stored;
 }
 async function profilesOfMeasured(measured, datasetsDir) {
@@ -69523,10 +70247,15 @@ async function profilesOfMeasured(measured, datasetsDir) {
   for (const dataset of measured) {
     const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
     if (!entry) {
-      missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`);
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
+      );
       continue;
     }
-    profiles.set(dataset.compressedSha256, await datasetProfile(join6(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join6(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+    );
   }
   return { profiles, missing };
 }
@@ -69548,7 +70277,8 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
 }
 async function modelAgainstMeasurement(head, reference, measurement) {
   const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
-  if (unmatched.length) return `
+  if (unmatched.length)
+    return `
 #### The loop model against the measurement
 
 Not predicted: ${escapeCell(unmatched.join("; "))}.
@@ -69560,12 +70290,14 @@ Not predicted: ${escapeCell(unmatched.join("; "))}.
     if (!profile) return [];
     const interval = dataset.headVsLibdeflate?.interval;
     const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
-    return [{
-      label: dataset.label,
-      profile,
-      measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
-      measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
-    }];
+    return [
+      {
+        label: dataset.label,
+        profile,
+        measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
+        measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
+      }
+    ];
   });
   return `
 ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
@@ -69582,8 +70314,10 @@ async function runAction(body) {
       return;
     }
     debug(error63.stack ?? String(error63));
-    setFailed(`perf-lab: ${error63.message ?? String(error63)}
-  what to do: check the step's inputs against the action's action.yml.`);
+    setFailed(
+      `perf-lab: ${error63.message ?? String(error63)}
+  what to do: check the step's inputs against the action's action.yml.`
+    );
   }
 }
 
@@ -69591,13 +70325,26 @@ async function runAction(body) {
 await runAction(async () => {
   const cpu = getInput("cpu") || "apple-m1";
   const functionName = getInput("function", { required: true });
-  const builds = { base: getInput("base", { required: true }), head: getInput("head", { required: true }), reference: getInput("reference", { required: true }) };
-  const pins = { loop: getInput("loop") || void 0, referenceLoop: getInput("reference-loop") || void 0 };
+  const builds = {
+    base: getInput("base", { required: true }),
+    head: getInput("head", { required: true }),
+    reference: getInput("reference", { required: true })
+  };
+  const pins = {
+    loop: getInput("loop") || void 0,
+    referenceLoop: getInput("reference-loop") || void 0
+  };
   const resultsPath = getInput("results");
   const datasetsDir = getInput("datasets-dir");
-  if (Boolean(resultsPath) !== Boolean(datasetsDir)) throw new Error("inputs results and datasets-dir go together (the bench action's results and datasets-dir outputs)");
+  if (Boolean(resultsPath) !== Boolean(datasetsDir))
+    throw new Error(
+      "inputs results and datasets-dir go together (the bench action's results and datasets-dir outputs)"
+    );
   const measurement = resultsPath ? { results: await readResults(resolve2(resultsPath)), datasetsDir: resolve2(datasetsDir) } : void 0;
-  const markdown = await group("perf-lab analyze", () => hotLoopSection(builds, functionName, cpu, pins, measurement));
+  const markdown = await group(
+    "perf-lab analyze",
+    () => hotLoopSection(builds, functionName, cpu, pins, measurement)
+  );
   const output2 = resolve2(getInput("output") || "perf-lab-analysis.md");
   await writeFileAtomically(output2, markdown);
   const artifactDir = getInput("artifact-dir");

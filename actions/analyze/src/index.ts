@@ -9,13 +9,27 @@ import { runAction } from '../../shared.js';
 await runAction(async () => {
   const cpu = core.getInput('cpu') || 'apple-m1';
   const functionName = core.getInput('function', { required: true });
-  const builds = { base: core.getInput('base', { required: true }), head: core.getInput('head', { required: true }), reference: core.getInput('reference', { required: true }) };
-  const pins = { loop: core.getInput('loop') || undefined, referenceLoop: core.getInput('reference-loop') || undefined };
+  const builds = {
+    base: core.getInput('base', { required: true }),
+    head: core.getInput('head', { required: true }),
+    reference: core.getInput('reference', { required: true }),
+  };
+  const pins = {
+    loop: core.getInput('loop') || undefined,
+    referenceLoop: core.getInput('reference-loop') || undefined,
+  };
   const resultsPath = core.getInput('results');
   const datasetsDir = core.getInput('datasets-dir');
-  if (Boolean(resultsPath) !== Boolean(datasetsDir)) throw new Error('inputs results and datasets-dir go together (the bench action\'s results and datasets-dir outputs)');
-  const measurement = resultsPath ? { results: await readResults(resolve(resultsPath)), datasetsDir: resolve(datasetsDir) } : undefined;
-  const markdown = await core.group('perf-lab analyze', () => hotLoopSection(builds, functionName, cpu, pins, measurement));
+  if (Boolean(resultsPath) !== Boolean(datasetsDir))
+    throw new Error(
+      "inputs results and datasets-dir go together (the bench action's results and datasets-dir outputs)",
+    );
+  const measurement = resultsPath
+    ? { results: await readResults(resolve(resultsPath)), datasetsDir: resolve(datasetsDir) }
+    : undefined;
+  const markdown = await core.group('perf-lab analyze', () =>
+    hotLoopSection(builds, functionName, cpu, pins, measurement),
+  );
   const output = resolve(core.getInput('output') || 'perf-lab-analysis.md');
   await writeFileAtomically(output, markdown);
   const artifactDir = core.getInput('artifact-dir');

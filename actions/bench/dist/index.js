@@ -48561,7 +48561,11 @@ async function digestFile(path6) {
       hash2.update(buffer);
     }
   } catch (error63) {
-    throw new LabError("hash", `cannot read ${path6}: ${error63.message}`, "check that the file exists and is readable, or regenerate it.");
+    throw new LabError(
+      "hash",
+      `cannot read ${path6}: ${error63.message}`,
+      "check that the file exists and is readable, or regenerate it."
+    );
   }
   return { bytes, sha256: hash2.digest("hex") };
 }
@@ -48581,7 +48585,11 @@ async function readJsonFile(path6, step6, hint) {
   try {
     text = await readFile(path6, "utf8");
   } catch (error63) {
-    throw new LabError(step6, `cannot read ${path6}: ${error63.code ?? error63.message}.`, hint);
+    throw new LabError(
+      step6,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      hint
+    );
   }
   try {
     return parseStrictJson(text);
@@ -48599,7 +48607,10 @@ function parseStrictJson(text) {
     onObjectProperty: (property, offset) => {
       const current = keys.at(-1);
       const parents = path6.slice(0, keys.length - 1);
-      if (current.has(property)) throw new SyntaxError(`the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
       current.add(property);
       path6.splice(keys.length - 1, Infinity, property);
     },
@@ -48617,7 +48628,12 @@ async function refuseNonFolder(path6, step6, option) {
   } catch {
     return;
   }
-  if (!isFolder) throw new LabError(step6, `${option} ${path6} is a file, not a folder.`, `pass a folder with ${option} (or remove the file).`);
+  if (!isFolder)
+    throw new LabError(
+      step6,
+      `${option} ${path6} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`
+    );
 }
 
 // lab/core/schema.ts
@@ -60442,7 +60458,10 @@ function projectRoot() {
       }
     }
     const parent = dirname2(dir);
-    if (parent === dir) throw new Error("perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath3(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath3(import.meta.url)
+      );
     dir = parent;
   }
 }
@@ -61571,27 +61590,51 @@ function withSymbols(profile) {
   return profiles;
 }
 async function generateRustShim(projectDir2, options2) {
-  const metadataRun = await execa("cargo", ["metadata", "--no-deps", "--format-version", "1"], { cwd: projectDir2, env: options2.env, reject: false, stdin: "ignore" });
+  const metadataRun = await execa("cargo", ["metadata", "--no-deps", "--format-version", "1"], {
+    cwd: projectDir2,
+    env: options2.env,
+    reject: false,
+    stdin: "ignore"
+  });
   if (metadataRun.failed) {
-    throw new LabError(step(options2.name), `cargo metadata failed in ${projectDir2}: ${String(metadataRun.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`, "check that the decoder project builds with cargo.");
+    throw new LabError(
+      step(options2.name),
+      `cargo metadata failed in ${projectDir2}: ${String(metadataRun.stderr ?? "").trim().split("\n").slice(-3).join(" ")}`,
+      "check that the decoder project builds with cargo."
+    );
   }
   const metadata = JSON.parse(String(metadataRun.stdout));
   const rootManifest = join4(projectDir2, "Cargo.toml");
   const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
   const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
-    throw new LabError(step(options2.name), `cannot tell which package of ${projectDir2} is the decoder (${metadata.packages.map((entry) => entry.name).join(", ") || "none"}).`, "set decoder.package to the crate that has the API.");
+    throw new LabError(
+      step(options2.name),
+      `cannot tell which package of ${projectDir2} is the decoder (${metadata.packages.map((entry) => entry.name).join(", ") || "none"}).`,
+      "set decoder.package to the crate that has the API."
+    );
   }
-  const library = pkg.targets.find((target) => target.kind.some((kind) => ["lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"].includes(kind)));
+  const library = pkg.targets.find(
+    (target) => target.kind.some((kind) => ["lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"].includes(kind))
+  );
   if (!library || !library.kind.some((kind) => kind === "lib" || kind === "rlib")) {
-    throw new LabError(step(options2.name), `the package ${pkg.name} has no Rust library target to call.`, 'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.');
+    throw new LabError(
+      step(options2.name),
+      `the package ${pkg.name} has no Rust library target to call.`,
+      'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.'
+    );
   }
   const libraryName = library.name.replace(/-/g, "_");
   const workspaceToml = parse3(await readFile3(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
   const manifest = {
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
-    dependencies: { [pkg.name]: { path: dirname3(pkg.manifest_path), ...options2.features.length ? { features: [...options2.features] } : {} } },
+    dependencies: {
+      [pkg.name]: {
+        path: dirname3(pkg.manifest_path),
+        ...options2.features.length ? { features: [...options2.features] } : {}
+      }
+    },
     // Its own workspace, whatever folder the cache is in.
     workspace: {},
     profile: withSymbols(workspaceToml.profile)
@@ -61600,14 +61643,19 @@ async function generateRustShim(projectDir2, options2) {
 ${stringify(manifest)}
 `;
   const libRs = shimSource(options2.adapter, options2.threads);
-  const dir = join4(cacheRoot(), "rust-shims", `${options2.name}-${sha256Hex(`${projectDir2}
+  const dir = join4(
+    cacheRoot(),
+    "rust-shims",
+    `${options2.name}-${sha256Hex(`${projectDir2}
 ${cargoToml}
-${libRs}`).slice(0, 16)}`);
+${libRs}`).slice(0, 16)}`
+  );
   await mkdir3(join4(dir, "src"), { recursive: true });
   await writeFile2(join4(dir, "Cargo.toml"), cargoToml);
   await writeFile2(join4(dir, "src", "lib.rs"), libRs);
   for (const file2 of ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock"]) {
-    if (await fileExists(join4(metadata.workspace_root, file2))) await copyFile2(join4(metadata.workspace_root, file2), join4(dir, file2));
+    if (await fileExists(join4(metadata.workspace_root, file2)))
+      await copyFile2(join4(metadata.workspace_root, file2), join4(dir, file2));
   }
   for (const file2 of ["config.toml", "config"]) {
     if (await fileExists(join4(metadata.workspace_root, ".cargo", file2))) {
@@ -61623,14 +61671,28 @@ function parseRustcVersion(text) {
   const field = (name) => new RegExp(`^${name}: (.+)$`, "m").exec(text)?.[1]?.trim() ?? "unknown";
   const rustc = text.split("\n")[0]?.trim() ?? "";
   if (!rustc.startsWith("rustc ")) {
-    throw new LabError("build: toolchain", `unexpected \`rustc -vV\` output: ${JSON.stringify(text.slice(0, 200))}`, "check that rustc on PATH is a real Rust compiler.");
+    throw new LabError(
+      "build: toolchain",
+      `unexpected \`rustc -vV\` output: ${JSON.stringify(text.slice(0, 200))}`,
+      "check that rustc on PATH is a real Rust compiler."
+    );
   }
-  return { rustc, release: field("release"), llvm: field("LLVM version"), commitHash: field("commit-hash"), host: field("host") };
+  return {
+    rustc,
+    release: field("release"),
+    llvm: field("LLVM version"),
+    commitHash: field("commit-hash"),
+    host: field("host")
+  };
 }
 async function cCompiler(command = process.env.CC ?? "cc") {
   const text = await probe(command, ["--version"]);
   if (!text) {
-    throw new LabError("build: toolchain", `\`${command} --version\` failed: no C compiler found.`, "install a C compiler (Debian: apt-get install build-essential clang; macOS: xcode-select --install) or set CC.");
+    throw new LabError(
+      "build: toolchain",
+      `\`${command} --version\` failed: no C compiler found.`,
+      "install a C compiler (Debian: apt-get install build-essential clang; macOS: xcode-select --install) or set CC."
+    );
   }
   return { command, version: text.split("\n")[0].trim() };
 }
@@ -61710,17 +61772,33 @@ var decoderBuildSchema = external_exports.object({
   /** File name of the artifact inside the build folder. */
   artifact: external_exports.string(),
   command: external_exports.array(external_exports.string()).nullable(),
-  toolchain: external_exports.object({ rustc: external_exports.string(), release: external_exports.string(), llvm: external_exports.string(), commitHash: external_exports.string(), host: external_exports.string() }),
+  toolchain: external_exports.object({
+    rustc: external_exports.string(),
+    release: external_exports.string(),
+    llvm: external_exports.string(),
+    commitHash: external_exports.string(),
+    host: external_exports.string()
+  }),
   cacheKey: external_exports.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
-  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+  rust: external_exports.object({
+    call: external_exports.string(),
+    output: external_exports.enum(["vec", "slice"]),
+    package: external_exports.string(),
+    cargoToml: external_exports.string(),
+    libRs: external_exports.string()
+  }).optional()
 });
 var step2 = "build decoder";
 async function projectDir(spec, baseDir) {
   if ("path" in spec.cargo) {
     const dir2 = resolve2(baseDir, spec.cargo.path);
     if (!await fileExists(join5(dir2, "Cargo.toml"))) {
-      throw new LabError(`${step2} ${spec.name}`, `${dir2} has no Cargo.toml.`, "set decoder.cargo.path to the root of the cargo project.");
+      throw new LabError(
+        `${step2} ${spec.name}`,
+        `${dir2} has no Cargo.toml.`,
+        "set decoder.cargo.path to the root of the cargo project."
+      );
     }
     return { dir: dir2, description: `cargo project ${dir2}` };
   }
@@ -61739,7 +61817,11 @@ async function projectDir(spec, baseDir) {
     const commit = (await repo.revparse(["HEAD"])).trim();
     return { dir, description: `git ${url2} @ ${ref} (commit ${commit.slice(0, 12)})` };
   } catch (error63) {
-    throw new LabError(`${step2} ${spec.name}`, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-2).join(" ")}`, "check the git URL, the ref and the network.");
+    throw new LabError(
+      `${step2} ${spec.name}`,
+      `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-2).join(" ")}`,
+      "check the git URL, the ref and the network."
+    );
   }
 }
 function pickArtifact(messages, adapter) {
@@ -61763,24 +61845,51 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
   const env = { ...process.env, ...spec.env };
   if (spec.codegen) {
     progress.update("running the code-generation step");
-    const result = await execa("sh", ["-c", spec.codegen], { cwd: project.dir, env, reject: false, all: true, stdin: "ignore" });
+    const result = await execa("sh", ["-c", spec.codegen], {
+      cwd: project.dir,
+      env,
+      reject: false,
+      all: true,
+      stdin: "ignore"
+    });
     if (result.failed) {
       progress.done("failed");
-      throw new LabError(`${name}: codegen step`, `\`${spec.codegen}\` ${result.exitCode !== void 0 ? `exited with code ${result.exitCode}` : "could not run"}.
+      throw new LabError(
+        `${name}: codegen step`,
+        `\`${spec.codegen}\` ${result.exitCode !== void 0 ? `exited with code ${result.exitCode}` : "could not run"}.
 --- last lines of its output ---
 ${tail(String(result.all ?? ""))}
----`, `fix the code-generation step. Reproduce with: ${commandLine("sh", ["-c", spec.codegen], project.dir)}`);
+---`,
+        `fix the code-generation step. Reproduce with: ${commandLine("sh", ["-c", spec.codegen], project.dir)}`
+      );
     }
   }
   const rustcText = await execa("rustc", ["-vV"], { cwd: project.dir, env, reject: false, stdin: "ignore" });
   if (rustcText.failed) {
     const said = String(rustcText.stderr ?? "").trim().split("\n")[0];
-    throw new LabError(name, `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ""}: ${said || "no Rust toolchain"}.`, env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : "install Rust (rustup, or Debian: apt-get install rustc cargo).");
+    throw new LabError(
+      name,
+      `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ""}: ${said || "no Rust toolchain"}.`,
+      env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : "install Rust (rustup, or Debian: apt-get install rustc cargo)."
+    );
   }
   const toolchain = parseRustcVersion(String(rustcText.stdout));
-  const shim = spec.adapter.kind === "rust" ? await generateRustShim(project.dir, { name: spec.name, package: spec.package, features: spec.features, adapter: spec.adapter, threads: spec.threads, env }) : void 0;
+  const shim = spec.adapter.kind === "rust" ? await generateRustShim(project.dir, {
+    name: spec.name,
+    package: spec.package,
+    features: spec.features,
+    adapter: spec.adapter,
+    threads: spec.threads,
+    env
+  }) : void 0;
   const buildDir = shim?.dir ?? project.dir;
-  const key = cacheKey({ tree: await hashTree(project.dir), shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null, toolchain, spec: { ...spec, name: void 0 }, rustflags: env.RUSTFLAGS ?? "" });
+  const key = cacheKey({
+    tree: await hashTree(project.dir),
+    shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null,
+    toolchain,
+    spec: { ...spec, name: void 0 },
+    rustflags: env.RUSTFLAGS ?? ""
+  });
   const finalDir = join5(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
   const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
   if (cached2) {
@@ -61792,7 +61901,12 @@ ${tail(String(result.all ?? ""))}
   const args = ["build", "--release", "--message-format=json-render-diagnostics"];
   if (spec.package && !shim) args.push("--package", spec.package);
   if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
-  const cargo = await execa("cargo", args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir }, reject: false, stdin: "ignore" });
+  const cargo = await execa("cargo", args, {
+    cwd: buildDir,
+    env: { ...env, CARGO_TARGET_DIR: targetDir },
+    reject: false,
+    stdin: "ignore"
+  });
   if (cargo.failed) {
     progress.done("failed");
     throw new LabError(
@@ -61814,7 +61928,11 @@ ${tail(String(cargo.stderr ?? ""))}
   const artifact = pickArtifact(messages, spec.adapter);
   if (!artifact) {
     const wanted = spec.adapter.kind === "cli" ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
-    throw new LabError(name, `cargo built no ${wanted}.`, spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.');
+    throw new LabError(
+      name,
+      `cargo built no ${wanted}.`,
+      spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.'
+    );
   }
   await mkdir4(join5(cacheRoot(), "builds"), { recursive: true });
   const temp = await makeTempDir(`${finalDir}.tmp-`);
@@ -61830,7 +61948,15 @@ ${tail(String(cargo.stderr ?? ""))}
       command: spec.adapter.kind === "cli" ? spec.adapter.command : null,
       toolchain,
       cacheKey: key,
-      ...shim && spec.adapter.kind === "rust" ? { rust: { call: spec.adapter.call, output: spec.adapter.output, package: shim.package, cargoToml: shim.cargoToml, libRs: shim.libRs } } : {}
+      ...shim && spec.adapter.kind === "rust" ? {
+        rust: {
+          call: spec.adapter.call,
+          output: spec.adapter.output,
+          package: shim.package,
+          cargoToml: shim.cargoToml,
+          libRs: shim.libRs
+        }
+      } : {}
     };
     await writeFile3(join5(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
@@ -64821,9 +64947,17 @@ var LIBDEFLATE_GIT_URL = "https://github.com/ebiggers/libdeflate";
 var LIBDEFLATE_PINNED_TAG = "v1.24";
 var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits");
 var libdeflateSourceSchema = external_exports.discriminatedUnion("kind", [
-  external_exports.object({ kind: external_exports.literal("git"), url: external_exports.string().min(1).default(LIBDEFLATE_GIT_URL), ref: external_exports.string().min(1).default(LIBDEFLATE_PINNED_TAG) }),
+  external_exports.object({
+    kind: external_exports.literal("git"),
+    url: external_exports.string().min(1).default(LIBDEFLATE_GIT_URL),
+    ref: external_exports.string().min(1).default(LIBDEFLATE_PINNED_TAG)
+  }),
   external_exports.object({ kind: external_exports.literal("tarball"), location: external_exports.string().min(1), sha256: sha256.optional() }),
-  external_exports.object({ kind: external_exports.literal("debian"), suite: external_exports.string().regex(/^[a-z-]+$/).default("trixie"), version: external_exports.string().optional() }),
+  external_exports.object({
+    kind: external_exports.literal("debian"),
+    suite: external_exports.string().regex(/^[a-z-]+$/).default("trixie"),
+    version: external_exports.string().optional()
+  }),
   external_exports.object({ kind: external_exports.literal("path"), path: external_exports.string().min(1) }),
   external_exports.object({ kind: external_exports.literal("system") })
 ]);
@@ -64845,7 +64979,12 @@ function describeSource(source) {
 async function libdeflateHeaderVersion(header) {
   const text = await readFile4(header, "utf8").catch(() => "");
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
-  if (!version2) throw new LabError(step3, `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`, "point the libdeflate source at a libdeflate checkout or release.");
+  if (!version2)
+    throw new LabError(
+      step3,
+      `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`,
+      "point the libdeflate source at a libdeflate checkout or release."
+    );
   return version2;
 }
 async function extractTarball(archive, into) {
@@ -64853,7 +64992,11 @@ async function extractTarball(archive, into) {
   try {
     await So({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error63) {
-    throw new LabError(step3, `cannot extract ${archive}: ${error63.message}`, "check that the tarball is a complete .tar.gz of libdeflate.");
+    throw new LabError(
+      step3,
+      `cannot extract ${archive}: ${error63.message}`,
+      "check that the tarball is a complete .tar.gz of libdeflate."
+    );
   }
   return into;
 }
@@ -64864,9 +65007,18 @@ async function fromTarball(location, expectedSha256) {
     if (!await fileExists(archive)) {
       await writeAtomically(archive, async (tempPath) => {
         const response = await fetch(location, { signal: AbortSignal.timeout(12e4) }).catch((error63) => {
-          throw new LabError(step3, `cannot download ${location}: ${String(error63.cause ?? error63.message)}`, "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.");
+          throw new LabError(
+            step3,
+            `cannot download ${location}: ${String(error63.cause ?? error63.message)}`,
+            "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate."
+          );
         });
-        if (!response.ok) throw new LabError(step3, `cannot download ${location}: HTTP ${response.status}`, "check the URL (a release tarball of libdeflate).");
+        if (!response.ok)
+          throw new LabError(
+            step3,
+            `cannot download ${location}: HTTP ${response.status}`,
+            "check the URL (a release tarball of libdeflate)."
+          );
         await writeFile4(tempPath, Buffer.from(await response.arrayBuffer()));
       });
     }
@@ -64875,7 +65027,11 @@ async function fromTarball(location, expectedSha256) {
   }
   const digest = await digestFile(archive);
   if (expectedSha256 && digest.sha256 !== expectedSha256) {
-    throw new LabError(step3, `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`, "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config.");
+    throw new LabError(
+      step3,
+      `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`,
+      "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config."
+    );
   }
   const dir = join6(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
   if (!await fileExists(join6(dir, "libdeflate.h"))) {
@@ -64897,11 +65053,20 @@ async function debianMirror() {
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
     if (oneLine) return oneLine;
   }
-  throw new LabError(step3, "no Debian archive is configured in /etc/apt (is this Debian?).", "use another libdeflate source: git, a tarball, a local path or the system library.");
+  throw new LabError(
+    step3,
+    "no Debian archive is configured in /etc/apt (is this Debian?).",
+    "use another libdeflate source: git, a tarball, a local path or the system library."
+  );
 }
 async function fromDebian(suite, version2) {
   const apt = await probe("apt-get", ["--version"]);
-  if (!apt) throw new LabError(step3, "apt-get is not available, so a Debian source package cannot be fetched here.", "use source kind git, tarball, path or system on this machine.");
+  if (!apt)
+    throw new LabError(
+      step3,
+      "apt-get is not available, so a Debian source package cannot be fetched here.",
+      "use source kind git, tarball, path or system on this machine."
+    );
   const work = join6(cacheRoot(), "apt", suite);
   const lists = join6(work, "lists");
   const download = join6(work, "download");
@@ -64910,8 +65075,11 @@ async function fromDebian(suite, version2) {
   await mkdir5(join6(work, "parts"), { recursive: true });
   await mkdir5(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile4(join6(work, "sources.list"), `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
-`);
+  await writeFile4(
+    join6(work, "sources.list"),
+    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
+`
+  );
   const options2 = [
     "-o",
     `Dir::Etc::SourceList=${join6(work, "sources.list")}`,
@@ -64922,23 +65090,49 @@ async function fromDebian(suite, version2) {
     "-o",
     "APT::Sandbox::User=root"
   ];
-  const update = await execa("apt-get", [...options2, "update"], { reject: false, all: true, stdin: "ignore", timeout: 3e5 });
+  const update = await execa("apt-get", [...options2, "update"], {
+    reject: false,
+    all: true,
+    stdin: "ignore",
+    timeout: 3e5
+  });
   if (update.failed) {
-    throw new LabError(step3, `apt-get update for suite ${suite} failed:
-${tail(String(update.all ?? ""), 10)}`, "check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.");
+    throw new LabError(
+      step3,
+      `apt-get update for suite ${suite} failed:
+${tail(String(update.all ?? ""), 10)}`,
+      "check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable."
+    );
   }
-  const fetched = await execa("apt-get", [...options2, "source", "--download-only", "libdeflate"], { cwd: download, reject: false, all: true, stdin: "ignore", timeout: 3e5 });
+  const fetched = await execa("apt-get", [...options2, "source", "--download-only", "libdeflate"], {
+    cwd: download,
+    reject: false,
+    all: true,
+    stdin: "ignore",
+    timeout: 3e5
+  });
   const orig = (await readdir3(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
   if (!orig) {
-    throw new LabError(step3, `Debian suite ${suite} has no libdeflate source tarball to download:
-${tail(String(fetched.all ?? ""), 10)}`, "try another suite (bookworm has 1.14, trixie 1.23) or another source kind.");
+    throw new LabError(
+      step3,
+      `Debian suite ${suite} has no libdeflate source tarball to download:
+${tail(String(fetched.all ?? ""), 10)}`,
+      "try another suite (bookworm has 1.14, trixie 1.23) or another source kind."
+    );
   }
   const found = /^libdeflate_([^_]+)\.orig/.exec(orig)[1];
   if (version2 && found !== version2) {
-    throw new LabError(step3, `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`, `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`);
+    throw new LabError(
+      step3,
+      `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`,
+      `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`
+    );
   }
   const tree = await fromTarball(join6(download, orig), void 0);
-  return { dir: tree.dir, description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})` };
+  return {
+    dir: tree.dir,
+    description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})`
+  };
 }
 async function fromGit(url2, ref) {
   const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
@@ -64957,7 +65151,11 @@ async function fromGit(url2, ref) {
       }
       await cp(temp, dir, { recursive: true });
     } catch (error63) {
-      throw new LabError(step3, `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-3).join(" ")}`, "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.");
+      throw new LabError(
+        step3,
+        `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-3).join(" ")}`,
+        "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path."
+      );
     } finally {
       await rm5(temp, { recursive: true, force: true });
     }
@@ -64976,7 +65174,11 @@ async function obtainLibdeflateSource(source) {
     case "path": {
       const dir = resolve3(source.path);
       if (!await fileExists(join6(dir, "libdeflate.h"))) {
-        throw new LabError(step3, `${dir} has no libdeflate.h: not a libdeflate source tree.`, "point `path` at the root of a libdeflate checkout.");
+        throw new LabError(
+          step3,
+          `${dir} has no libdeflate.h: not a libdeflate source tree.`,
+          "point `path` at the root of a libdeflate checkout."
+        );
       }
       return { dir, description: `local path ${dir}` };
     }
@@ -65037,11 +65239,18 @@ var benchConfigSchema = external_exports.object({
     /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
     compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
   }).strict().default(samplingDefaults)
-}).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, { message: "base.name must differ from decoder.name", path: ["base", "name"] }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, { message: "minBatches must not exceed maxBatches", path: ["bench", "minBatches"] });
+}).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, {
+  message: "base.name must differ from decoder.name",
+  path: ["base", "name"]
+}).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, {
+  message: "minBatches must not exceed maxBatches",
+  path: ["bench", "minBatches"]
+});
 function resolvePaths(config2, baseDir) {
   const fixSource = (source) => {
     if (source.kind === "path") return { ...source, path: resolve4(baseDir, source.path) };
-    if (source.kind === "tarball" && !/^https?:\/\//.test(source.location)) return { ...source, location: resolve4(baseDir, source.location) };
+    if (source.kind === "tarball" && !/^https?:\/\//.test(source.location))
+      return { ...source, location: resolve4(baseDir, source.location) };
     return source;
   };
   const fixDecoder = (decoder) => "libdeflate" in decoder ? { ...decoder, libdeflate: { ...decoder.libdeflate, source: fixSource(decoder.libdeflate.source) } } : "path" in decoder.cargo ? { ...decoder, cargo: { path: resolve4(baseDir, decoder.cargo.path) } } : decoder;
@@ -65055,13 +65264,21 @@ function resolvePaths(config2, baseDir) {
 function parseBenchConfig(json2, source, baseDir) {
   const parsed = benchConfigSchema.safeParse(json2);
   if (!parsed.success) {
-    throw new LabError("bench: config", `${source} is invalid: ${describeIssues(parsed.error)}.`, 'fix the named field(s); see the README section "Config file" for the format.');
+    throw new LabError(
+      "bench: config",
+      `${source} is invalid: ${describeIssues(parsed.error)}.`,
+      'fix the named field(s); see the README section "Config file" for the format.'
+    );
   }
   return resolvePaths(parsed.data, baseDir);
 }
 async function loadBenchConfig(path6, repositoryRoot) {
   const absolute = repositoryRoot ? resolve4(repositoryRoot, path6) : resolve4(path6);
-  const json2 = await readJsonFile(absolute, "bench: config", 'pass an existing bench config (JSON) with --config; see the README section "Config file".');
+  const json2 = await readJsonFile(
+    absolute,
+    "bench: config",
+    'pass an existing bench config (JSON) with --config; see the README section "Config file".'
+  );
   return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname4(absolute));
 }
 
@@ -65799,7 +66016,11 @@ function decideChange(clusters, policy) {
   let basis;
   const calibratedSe = calibration ? calibration.batchLogScale / Math.sqrt(spread.batches) : Number.POSITIVE_INFINITY;
   if (observedSe !== null && (!calibration || observedSe >= calibratedSe)) {
-    [standardError, df, basis] = [observedSe, spread.df, spread.basis + (calibration ? ` (noisier than the ${calibration.source})` : "")];
+    [standardError, df, basis] = [
+      observedSe,
+      spread.df,
+      spread.basis + (calibration ? ` (noisier than the ${calibration.source})` : "")
+    ];
   } else {
     const runDf = observedSe === null ? 0 : spread.df;
     df = runDf + calibration.df;
@@ -65808,7 +66029,10 @@ function decideChange(clusters, policy) {
   }
   const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${Number.isFinite(df) ? `${df} df` : "normal"}) with the SE of the ${basis}`;
   const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
-  const marginLog = Math.max(Math.log1p(policy.minimumEffect), (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError);
+  const marginLog = Math.max(
+    Math.log1p(policy.minimumEffect),
+    (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError
+  );
   const margin = Math.expm1(marginLog);
   const equivalenceHalf = twoSidedQuantile(EQUIVALENCE_CONFIDENCE, df) * standardError;
   const base = { effect, interval, threshold: margin, thresholdSource: basis, batches: spread.batches, standardError };
@@ -65819,7 +66043,11 @@ function decideChange(clusters, policy) {
   if (logLow > 0 && big) return { ...base, kind: "improvement", reason: `${pct(policy.confidence)} interval above 1` };
   const inside = Math.abs(spread.logMean) + equivalenceHalf <= marginLog;
   if (inside && margin <= policy.maximumMargin) {
-    return { ...base, kind: "no change", reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside \xB1${pct(margin, 1)} (two one-sided tests)` };
+    return {
+      ...base,
+      kind: "no change",
+      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside \xB1${pct(margin, 1)} (two one-sided tests)`
+    };
   }
   const batches = `${spread.batches} batch${spread.batches === 1 ? "" : "es"}`;
   const reason = margin > policy.maximumMargin ? `the run resolved only \xB1${pct(margin, 1)} (${batches}), wider than the \xB1${pct(policy.maximumMargin, 1)} a no-change verdict may claim: give it more batches or budget` : `the ${pct(EQUIVALENCE_CONFIDENCE)} interval reaches past the \xB1${pct(margin, 1)} margin (${batches}) and the change is not clear at ${pct(policy.confidence)}`;
@@ -65880,8 +66108,21 @@ var verdictSchema = external_exports.object({
   batches: external_exports.number().int().nonnegative().optional(),
   standardError: external_exports.number().nonnegative().nullable().optional()
 });
-var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
-var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
 var decoderSchema2 = external_exports.object({
   name: external_exports.string(),
   adapter: external_exports.string(),
@@ -65892,7 +66133,13 @@ var decoderSchema2 = external_exports.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: external_exports.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+  rust: external_exports.object({
+    call: external_exports.string(),
+    output: external_exports.enum(["vec", "slice"]),
+    package: external_exports.string(),
+    cargoToml: external_exports.string(),
+    libRs: external_exports.string()
+  }).optional()
 });
 var datasetBase = {
   name: external_exports.string(),
@@ -65950,14 +66197,23 @@ var integrityResultSchema = external_exports.object({
 });
 function comparability(results, sides) {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map(
+    (side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+  );
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
-  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null };
+  return {
+    notComparable,
+    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
+  };
 }
 function notComparableContenders(results) {
-  return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
+  return new Map(
+    results.integrity?.contenders.flatMap(
+      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
+    ) ?? []
+  );
 }
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
@@ -65994,14 +66250,27 @@ var resultsV1Schema = external_exports.object({
   mode: external_exports.enum(["in-process", "process"]),
   libdeflate: libdeflateSchema,
   decoder: decoderSchema2,
-  settings: external_exports.object({ rounds: external_exports.number().int(), warmupRounds: external_exports.number().int(), timeoutMs: external_exports.number().int(), maxSecondsPerDataset: external_exports.number() }),
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
   datasets: external_exports.array(
     external_exports.object({
       ...datasetBase,
       rounds: external_exports.number().int().nonnegative(),
       placement: external_exports.string().optional(),
       verified: external_exports.boolean(),
-      contenders: external_exports.array(external_exports.object({ name: external_exports.string(), role: external_exports.enum(["decoder", "libdeflate"]), samplesNs: external_exports.array(positive), megabytesPerSecond: positive.nullable(), failure: external_exports.string().nullable() })),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
       ratio: intervalSchema.nullable()
     })
   ),
@@ -66014,7 +66283,9 @@ async function writeResults(path6, results) {
 function verdictFailures(results, failOn) {
   if (failOn === "never") return [];
   const failing = (kind) => kind === "regression" || failOn === "change" && kind === "improvement";
-  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map((dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`);
+  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map(
+    (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
+  );
 }
 
 // lab/bench/run.ts
@@ -66039,7 +66310,11 @@ var step4 = "build libdeflate";
 var isMac = process.platform === "darwin";
 function resolveRecord(dir, record2) {
   const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
-  return { ...record2, sharedLibraryPath: absolute(record2.sharedLibrary), gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null };
+  return {
+    ...record2,
+    sharedLibraryPath: absolute(record2.sharedLibrary),
+    gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null
+  };
 }
 async function findSharedLibrary(root2, folder) {
   const names = await readdir4(join7(root2, folder)).catch(() => []);
@@ -66048,16 +66323,34 @@ async function findSharedLibrary(root2, folder) {
   return found ? join7(folder, found) : void 0;
 }
 async function buildWithCmake(dir, cc, extraCflags) {
-  const args = ["-S", "src", "-B", "out", "-DCMAKE_BUILD_TYPE=Release", "-DLIBDEFLATE_BUILD_GZIP=ON", `-DCMAKE_C_COMPILER=${cc}`];
+  const args = [
+    "-S",
+    "src",
+    "-B",
+    "out",
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DLIBDEFLATE_BUILD_GZIP=ON",
+    `-DCMAKE_C_COMPILER=${cc}`
+  ];
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
   await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
   await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
   const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
-  if (!sharedLibrary) throw new LabError(step4, `cmake built no shared libdeflate library in ${join7(dir, "out")}.`, "check the build log with the command above; the source may be too old for CMake (use make).");
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `cmake built no shared libdeflate library in ${join7(dir, "out")}.`,
+      "check the build log with the command above; the source may be too old for CMake (use make)."
+    );
   const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
-  return { buildSystem: "cmake", cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(), sharedLibrary, gzipProgram };
+  return {
+    buildSystem: "cmake",
+    cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(),
+    sharedLibrary,
+    gzipProgram
+  };
 }
 async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
@@ -66066,7 +66359,12 @@ async function buildWithMake(dir, cc, extraCflags) {
   const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
-  if (!sharedLibrary) throw new LabError(step4, `make built no shared libdeflate library in ${join7(dir, "src")}.`, "check the build log with the command above.");
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `make built no shared libdeflate library in ${join7(dir, "src")}.`,
+      "check the build log with the command above."
+    );
   const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
   return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
 }
@@ -66074,7 +66372,11 @@ async function systemLibdeflate() {
   const libdir = await probe("pkg-config", ["--variable=libdir", "libdeflate"]);
   const includedir = await probe("pkg-config", ["--variable=includedir", "libdeflate"]);
   if (!libdir || !includedir) {
-    throw new LabError(step4, "no system libdeflate found (pkg-config knows no libdeflate).", "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source.");
+    throw new LabError(
+      step4,
+      "no system libdeflate found (pkg-config knows no libdeflate).",
+      "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source."
+    );
   }
   const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
   const candidates = [libdir, ...pcPath ? [dirname5(dirname5(pcPath))] : []];
@@ -66086,7 +66388,12 @@ async function systemLibdeflate() {
       break;
     }
   }
-  if (!sharedLibrary) throw new LabError(step4, `no shared libdeflate library in ${candidates.join(" or ")}.`, "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate).");
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `no shared libdeflate library in ${candidates.join(" or ")}.`,
+      "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate)."
+    );
   const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
   const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
   const record2 = {
@@ -66109,9 +66416,19 @@ async function buildLibdeflate(source, options2 = {}) {
   const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
   const compiler = await cCompiler(options2.cc);
   const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
-  const key = cacheKey({ tree: await hashTree(tree.dir), compiler: compiler.version, cc: compiler.command, cflags: options2.cflags ?? "", buildSystem, platform: process.platform, arch: process.arch });
+  const key = cacheKey({
+    tree: await hashTree(tree.dir),
+    compiler: compiler.version,
+    cc: compiler.command,
+    cflags: options2.cflags ?? "",
+    buildSystem,
+    platform: process.platform,
+    arch: process.arch
+  });
   const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [join7(finalDir, record2.sharedLibrary)]);
+  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [
+    join7(finalDir, record2.sharedLibrary)
+  ]);
   if (cached2) {
     progress.done(`libdeflate ${version2} (cached)`);
     return resolveRecord(finalDir, { ...cached2, source: tree.description });
@@ -66122,7 +66439,13 @@ async function buildLibdeflate(source, options2 = {}) {
     await cp2(tree.dir, join7(temp, "src"), { recursive: true, filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6) });
     progress.update(`compiling with ${buildSystem}`);
     const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
-    const record2 = { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
+    const record2 = {
+      version: version2,
+      source: tree.description,
+      compiler: compiler.version,
+      cacheKey: key,
+      ...built
+    };
     await writeFile5(join7(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
@@ -66190,7 +66513,8 @@ function fill(template, args) {
   let out = template.literals[0] ?? "";
   for (let k3 = 0; k3 < template.fields.length; k3++) {
     const value = args[k3];
-    if (value === void 0) throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
+    if (value === void 0)
+      throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
     out += template.fields[k3](value) + template.literals[k3 + 1];
   }
   return out;
@@ -66223,7 +66547,10 @@ function logChunks(targetBytes2) {
 import { isAbsolute, join as join8, normalize as normalize2 } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine((path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."), "must be a path inside the manifest folder");
+var relativePath = external_exports.string().min(1).refine(
+  (path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."),
+  "must be a path inside the manifest folder"
+);
 var fileEntry = external_exports.object({
   path: relativePath,
   bytes: external_exports.number().int().nonnegative(),
@@ -66255,7 +66582,11 @@ async function readManifest(dir) {
   const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
   const parsed = manifestSchema.safeParse(json2);
   if (!parsed.success) {
-    throw new LabError("datasets: manifest", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "delete it and run `perf-lab datasets prepare` again.");
+    throw new LabError(
+      "datasets: manifest",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "delete it and run `perf-lab datasets prepare` again."
+    );
   }
   return parsed.data;
 }
@@ -66273,7 +66604,11 @@ async function verifyDatasetFiles(dir, entry) {
     try {
       actual = await digestFile(path6);
     } catch {
-      throw new LabError(`datasets: verify ${entry.label}`, `the ${role} ${path6} is missing or unreadable.`, "run `perf-lab datasets prepare` again.");
+      throw new LabError(
+        `datasets: verify ${entry.label}`,
+        `the ${role} ${path6} is missing or unreadable.`,
+        "run `perf-lab datasets prepare` again."
+      );
     }
     if (actual.bytes !== file2.bytes || actual.sha256 !== file2.sha256) {
       throw new LabError(
@@ -66317,7 +66652,11 @@ async function extractTarGz(archivePath, destination) {
   try {
     await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
   } catch (error63) {
-    throw new LabError("datasets: extract", `cannot extract ${archivePath}: ${error63.message}`, "the archive is damaged; restore it from its source.");
+    throw new LabError(
+      "datasets: extract",
+      `cannot extract ${archivePath}: ${error63.message}`,
+      "the archive is damaged; restore it from its source."
+    );
   }
 }
 function openZip(path6) {
@@ -66333,7 +66672,11 @@ async function extractZipFlat(zipPath, destination, accept) {
   try {
     zip = await openZip(zipPath);
   } catch (error63) {
-    throw new LabError("datasets: silesia zip", `cannot open ${zipPath} as a zip: ${error63.message}`, "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip.");
+    throw new LabError(
+      "datasets: silesia zip",
+      `cannot open ${zipPath} as a zip: ${error63.message}`,
+      "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip."
+    );
   }
   await mkdir7(destination, { recursive: true });
   const found = [];
@@ -66362,7 +66705,11 @@ async function extractZipFlat(zipPath, destination, accept) {
       zip.readEntry();
     });
   } catch (error63) {
-    throw new LabError("datasets: silesia zip", `cannot extract ${zipPath}: ${error63.message}`, "the zip is damaged; download it again and pass it with --silesia-zip.");
+    throw new LabError(
+      "datasets: silesia zip",
+      `cannot extract ${zipPath}: ${error63.message}`,
+      "the zip is damaged; download it again and pass it with --silesia-zip."
+    );
   } finally {
     zip.close();
   }
@@ -66462,11 +66809,16 @@ async function writeChunks(path6, chunks) {
   try {
     for (const chunk of chunks) {
       written += chunk.length;
-      if (written > limit) throw Object.assign(new Error("ENOSPC: no space left on device, write (simulated)"), { code: "ENOSPC" });
+      if (written > limit)
+        throw Object.assign(new Error("ENOSPC: no space left on device, write (simulated)"), { code: "ENOSPC" });
       await handle.write(chunk, null, "latin1");
     }
   } catch (error63) {
-    throw new LabError("datasets: generate", `cannot write ${path6}: ${error63.message}`, "check free disk space and permissions of the datasets folder.");
+    throw new LabError(
+      "datasets: generate",
+      `cannot write ${path6}: ${error63.message}`,
+      "check free disk space and permissions of the datasets folder."
+    );
   } finally {
     await handle.close();
   }
@@ -66479,9 +66831,14 @@ async function compressorVersion(gzip) {
     const result = await execa(gzip, [flag], { reject: false, stdin: "ignore" });
     const line = `${result.stdout ?? ""}
 ${result.stderr ?? ""}`.trim().split("\n")[0]?.trim();
-    if (!result.failed && line) return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
+    if (!result.failed && line)
+      return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
   }
-  throw new LabError("datasets: compress", `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`, "install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH.");
+  throw new LabError(
+    "datasets: compress",
+    `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`,
+    "install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH."
+  );
 }
 function compressArgs(compressor, level, rawPath) {
   return compressor.startsWith("libdeflate-gzip") ? [`-${level}`, "-c", rawPath] : [`-${level}`, "-n", "-c", rawPath];
@@ -66491,12 +66848,20 @@ async function compress(gzip, compressor, level, rawPath, compressedPath) {
     const args = compressArgs(compressor, level, rawPath);
     const result = await execa(gzip, args, { stdout: { file: tempPath }, stdin: "ignore", reject: false });
     if (result.failed) {
-      throw new LabError("datasets: compress", `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`, "check free disk space and that gzip works.");
+      throw new LabError(
+        "datasets: compress",
+        `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`,
+        "check free disk space and that gzip works."
+      );
     }
     const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
     if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
       const what = roundTrip === null ? "is not a valid gzip stream" : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
-      throw new LabError("datasets: compress", `the output of \`${commandLine(gzip, args)}\` ${what}.`, "pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).");
+      throw new LabError(
+        "datasets: compress",
+        `the output of \`${commandLine(gzip, args)}\` ${what}.`,
+        "pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip)."
+      );
     }
   });
 }
@@ -66504,12 +66869,16 @@ async function gunzipDigest(path6) {
   const hash2 = createHash3("sha256");
   let bytes = 0;
   try {
-    await pipeline2(createReadStream3(path6, { highWaterMark: 1 << 20 }), createGunzip(), async function(chunks) {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        hash2.update(chunk);
+    await pipeline2(
+      createReadStream3(path6, { highWaterMark: 1 << 20 }),
+      createGunzip(),
+      async function(chunks) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          hash2.update(chunk);
+        }
       }
-    });
+    );
   } catch {
     return null;
   }
@@ -66534,7 +66903,11 @@ async function silesiaSource(options2, scale) {
   const cachedZip = join11(cacheRoot(), "downloads", "silesia.zip");
   let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
   if (zip && !await fileExists(zip)) {
-    throw new LabError("datasets: silesia", `--silesia-zip ${zip} does not exist.`, `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`);
+    throw new LabError(
+      "datasets: silesia",
+      `--silesia-zip ${zip} does not exist.`,
+      `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`
+    );
   }
   if (!zip && await fileExists(cachedZip)) zip = cachedZip;
   if (!zip && !options2.offline && await downloadSilesia(cachedZip)) zip = cachedZip;
@@ -66570,16 +66943,25 @@ async function silesiaSource(options2, scale) {
 async function rawSourceFor(name, options2) {
   const limit = targetBytes(options2.scale);
   if (name === "software") {
-    return { source: `SOFTWARE generator v1, records until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, softwareChunks(limit)) };
+    return {
+      source: `SOFTWARE generator v1, records until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, softwareChunks(limit))
+    };
   }
   if (name === "logs") {
-    return { source: `LOGS generator v1, lines until ${limit} bytes`, standIn: false, produce: (raw) => writeChunks(raw, logChunks(limit)) };
+    return {
+      source: `LOGS generator v1, lines until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, logChunks(limit))
+    };
   }
   return silesiaSource(options2, options2.scale);
 }
 async function isReusable(dir, entry, wanted) {
   if (!entry) return false;
-  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale) return false;
+  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale)
+    return false;
   try {
     await verifyDatasetFiles(dir, entry);
     return true;
@@ -66609,7 +66991,9 @@ async function removeStaleTempFiles(dir) {
 }
 async function unlistedDataFiles(dir, listed) {
   const present = new Set(await readdir6(dir).catch(() => []));
-  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap((name) => [`${name}.raw`, `${name}.raw.gz`].filter((file2) => present.has(file2)));
+  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap(
+    (name) => [`${name}.raw`, `${name}.raw.gz`].filter((file2) => present.has(file2))
+  );
 }
 async function removeUnlistedDataFiles(dir, listed) {
   for (const file2 of await unlistedDataFiles(dir, listed)) {
@@ -66623,17 +67007,31 @@ async function lockFolder(dir) {
     return await import_proper_lockfile.default.lock(dir, { ...options2, retries: 0 });
   } catch (error63) {
     if (error63.code !== "ELOCKED") {
-      throw new LabError("datasets: prepare", `cannot lock ${dir}: ${error63.message}.`, "check that the folder is writable.");
+      throw new LabError(
+        "datasets: prepare",
+        `cannot lock ${dir}: ${error63.message}.`,
+        "check that the folder is writable."
+      );
     }
   }
   info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
   try {
-    return await import_proper_lockfile.default.lock(dir, { ...options2, retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 } });
+    return await import_proper_lockfile.default.lock(dir, {
+      ...options2,
+      retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
+    });
   } catch (error63) {
-    throw new LabError("datasets: prepare", `${dir} stayed locked by another prepare for an hour: ${error63.message}.`, `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`);
+    throw new LabError(
+      "datasets: prepare",
+      `${dir} stayed locked by another prepare for an hour: ${error63.message}.`,
+      `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`
+    );
   }
 }
-var manifestOf = (entries) => ({ schemaVersion: 1, datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? []) });
+var manifestOf = (entries) => ({
+  schemaVersion: 1,
+  datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? [])
+});
 async function prepareDatasets(options2) {
   const dir = resolve5(options2.dir);
   await refuseNonFolder(dir, "datasets: prepare", "--dir");
@@ -66642,7 +67040,12 @@ async function prepareDatasets(options2) {
   const names = options2.only?.length ? options2.only : DATASET_NAMES;
   const wanted = /* @__PURE__ */ new Map();
   for (const name of names) wanted.set(name, await rawSourceFor(name, options2));
-  const want = (name) => ({ source: wanted.get(name).source, compressor, level: DATASET_LEVELS[name], scale: options2.scale });
+  const want = (name) => ({
+    source: wanted.get(name).source,
+    compressor,
+    level: DATASET_LEVELS[name],
+    scale: options2.scale
+  });
   const upToDate = async (manifest) => {
     if (!manifest) return false;
     const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
@@ -66710,7 +67113,13 @@ import { access as access2, readFile as readFile6, rm as rm9, stat as stat3, sta
 import { delimiter, join as join12 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
-  external_exports.object({ type: external_exports.literal("sample"), contender: external_exports.string(), round: external_exports.number().int().nonnegative(), warmup: external_exports.boolean(), ns: external_exports.number().int().positive() }),
+  external_exports.object({
+    type: external_exports.literal("sample"),
+    contender: external_exports.string(),
+    round: external_exports.number().int().nonnegative(),
+    warmup: external_exports.boolean(),
+    ns: external_exports.number().int().positive()
+  }),
   external_exports.object({ type: external_exports.literal("failure"), contender: external_exports.string(), round: external_exports.number().int(), reason: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("done"), rounds: external_exports.number().int().nonnegative() }),
   external_exports.object({ type: external_exports.literal("placement"), pinnedCpu: external_exports.number().int().nonnegative().nullable(), detail: external_exports.string() }),
@@ -66734,10 +67143,12 @@ async function compileHarness() {
   const sourcePath = join12(projectRoot(), "lab", "bench", "native", "harness.c");
   const source = await readFile6(sourcePath);
   const compiler = await cCompiler();
-  const key = sha256Hex(`${sha256Hex(source)}
+  const key = sha256Hex(
+    `${sha256Hex(source)}
 ${compiler.command}
 ${compiler.version}
-${process.platform}-${process.arch}`).slice(0, 24);
+${process.platform}-${process.arch}`
+  ).slice(0, 24);
   const dir = join12(cacheRoot(), "builds", `harness-${key}`);
   const binary = join12(dir, "perf-lab-harness");
   if (await fileExists(join12(dir, "build.json"))) return binary;
@@ -66746,7 +67157,10 @@ ${process.platform}-${process.arch}`).slice(0, 24);
   try {
     const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join12(temp, "perf-lab-harness"), sourcePath];
     if (process.platform === "linux") args.push("-ldl");
-    await run(compiler.command, args, { step: `${step5}: compile`, hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)." });
+    await run(compiler.command, args, {
+      step: `${step5}: compile`,
+      hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)."
+    });
     await writeFile6(join12(temp, "build.json"), `${JSON.stringify({ compiler: compiler.version, key })}
 `);
     await publishBuild(temp, dir);
@@ -66759,7 +67173,12 @@ ${process.platform}-${process.arch}`).slice(0, 24);
 function harnessSpec(request2) {
   const line = (key, value) => {
     const text = String(value);
-    if (/[\r\n]/.test(text)) throw new LabError(step5, `${key} contains a line break: ${JSON.stringify(text)}`, "rename the file or argument without line breaks.");
+    if (/[\r\n]/.test(text))
+      throw new LabError(
+        step5,
+        `${key} contains a line break: ${JSON.stringify(text)}`,
+        "rename the file or argument without line breaks."
+      );
     return `${key} ${text}
 `;
   };
@@ -66791,7 +67210,11 @@ function parseHarnessOutput(stdout, contenderNames) {
     try {
       parsed = lineSchema.parse(JSON.parse(text));
     } catch {
-      throw new LabError(step5, `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`, "this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry.");
+      throw new LabError(
+        step5,
+        `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`,
+        "this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry."
+      );
     }
     if (parsed.type === "fatal") throw new LabError(step5, parsed.message, "check the benchmark inputs named above.");
     if (parsed.type === "done") rounds = parsed.rounds;
@@ -66801,7 +67224,11 @@ function parseHarnessOutput(stdout, contenderNames) {
     }
     if (parsed.type === "ready") continue;
     if (parsed.type !== "done" && !samplesNs.has(parsed.contender)) {
-      throw new LabError(step5, `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`, "this is a perf-lab bug; please report it.");
+      throw new LabError(
+        step5,
+        `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`,
+        "this is a perf-lab bug; please report it."
+      );
     }
     if (parsed.type === "sample" && !parsed.warmup) samplesNs.get(parsed.contender).set(parsed.round, parsed.ns);
     if (parsed.type === "failure") {
@@ -66809,7 +67236,12 @@ function parseHarnessOutput(stdout, contenderNames) {
       if (parsed.round < 0) failedToStart.add(parsed.contender);
     }
   }
-  if (rounds === void 0) throw new LabError(step5, "the harness ended without its closing line (it crashed or was killed).", "rerun; if it repeats, report it with the output above.");
+  if (rounds === void 0)
+    throw new LabError(
+      step5,
+      "the harness ended without its closing line (it crashed or was killed).",
+      "rerun; if it repeats, report it with the output above."
+    );
   return { samplesNs, failures, failedToStart, rounds, placement };
 }
 async function findProgram(program) {
@@ -66836,12 +67268,21 @@ async function cliOutputPath() {
 }
 async function runHarness(request2) {
   const names = request2.contenders.map((contender) => contender.name);
-  if (new Set(names).size !== names.length) throw new LabError(step5, `contender names must be unique, got ${names.join(", ")}`, "give each contender its own name.");
+  if (new Set(names).size !== names.length)
+    throw new LabError(
+      step5,
+      `contender names must be unique, got ${names.join(", ")}`,
+      "give each contender its own name."
+    );
   for (const contender of request2.contenders) {
     if (contender.kind !== "cli") continue;
     const program = contender.argv[0] ?? "";
     if (!await findProgram(program)) {
-      throw new LabError(step5, `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`, "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).");
+      throw new LabError(
+        step5,
+        `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`,
+        "check the adapter's binary and command in the config (the {bin} placeholder names the built binary)."
+      );
     }
   }
   const binary = await buildHarness();
@@ -66849,12 +67290,25 @@ async function runHarness(request2) {
   const specPath = join12(specDir, "spec.txt");
   try {
     await writeFile6(specPath, harnessSpec(request2));
-    const budgetMs = Math.min(2 ** 31 - 1, (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4);
-    const result = await execa(binary, [specPath], { reject: false, stdin: "ignore", timeout: budgetMs, forceKillAfterDelay: 5e3, maxBuffer: 256 * 1024 * 1024 });
+    const budgetMs = Math.min(
+      2 ** 31 - 1,
+      (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4
+    );
+    const result = await execa(binary, [specPath], {
+      reject: false,
+      stdin: "ignore",
+      timeout: budgetMs,
+      forceKillAfterDelay: 5e3,
+      maxBuffer: 256 * 1024 * 1024
+    });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(String(result.stdout ?? ""));
-      throw new LabError(step5, fatal ?? `the harness ${result.timedOut ? "timed out" : `failed (${result.shortMessage})`}.
-${String(result.stderr ?? "").slice(-2e3)}`, "check the inputs named above; rerun with fewer rounds if it timed out.");
+      throw new LabError(
+        step5,
+        fatal ?? `the harness ${result.timedOut ? "timed out" : `failed (${result.shortMessage})`}.
+${String(result.stderr ?? "").slice(-2e3)}`,
+        "check the inputs named above; rerun with fewer rounds if it timed out."
+      );
     }
     return parseHarnessOutput(String(result.stdout), names);
   } finally {
@@ -66929,7 +67383,8 @@ async function sampleSequentially(runBatch, plan, primary, nowSeconds = () => pe
     if (batches.length >= plan.maxBatches) return finish("batch limit");
     const elapsed = nowSeconds() - started;
     const perBatch = elapsed / batches.length;
-    if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2)) return finish("time budget");
+    if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2))
+      return finish("time budget");
   }
 }
 
@@ -66938,7 +67393,11 @@ var noiseTracesSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
   recordedAt: external_exports.string(),
   machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string() }),
-  dataset: external_exports.object({ label: external_exports.string(), compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/), rawBytes: external_exports.number().int().positive() }),
+  dataset: external_exports.object({
+    label: external_exports.string(),
+    compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+    rawBytes: external_exports.number().int().positive()
+  }),
   libdeflate: external_exports.string(),
   contenders: external_exports.array(external_exports.string()).length(3),
   roundsPerBatch: external_exports.number().int().positive(),
@@ -66964,7 +67423,14 @@ var calibratedDatasetSchema = external_exports.object({
   /** Degrees of freedom of that scale's estimate. */
   df: external_exports.number().int().positive(),
   /** Per calibrated subject (libdeflate, head, base: A/A of that build): its batch noise scale. */
-  subjects: external_exports.record(external_exports.string(), external_exports.object({ batchLogScale: external_exports.number().positive(), df: external_exports.number().int().positive(), batches: external_exports.number().int().positive() })),
+  subjects: external_exports.record(
+    external_exports.string(),
+    external_exports.object({
+      batchLogScale: external_exports.number().positive(),
+      df: external_exports.number().int().positive(),
+      batches: external_exports.number().int().positive()
+    })
+  ),
   /** Replayed through the sampling plan on the recorded noise: what a PR check on this machine would say. */
   simulation: external_exports.object({
     checks: external_exports.number().int().positive(),
@@ -66981,7 +67447,12 @@ var calibrationSchema = external_exports.object({
   schemaVersion: external_exports.literal(2),
   calibratedAt: external_exports.string(),
   /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
-  machine: external_exports.object({ os: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), image: external_exports.string().nullable().optional() }),
+  machine: external_exports.object({
+    os: external_exports.string(),
+    arch: external_exports.string(),
+    cpuModel: external_exports.string(),
+    image: external_exports.string().nullable().optional()
+  }),
   datasets: external_exports.record(external_exports.string(), calibratedDatasetSchema)
 });
 function runnerClass() {
@@ -67009,7 +67480,9 @@ async function readCalibration(path6 = calibrationPath()) {
   try {
     json2 = await readJsonFile(path6, "calibration", "run `perf-lab calibrate` again.");
   } catch (error63) {
-    warn(`calibration ${path6} is unreadable (${error63.message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
+    warn(
+      `calibration ${path6} is unreadable (${error63.message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`
+    );
     return void 0;
   }
   const parsed = calibrationSchema.safeParse(json2);
@@ -67025,9 +67498,12 @@ function calibrationFor(calibration, dataset, batch) {
   if (!calibration) return { missing: "no calibration on this machine" };
   const entry = calibration.datasets[dataset.label];
   if (!entry) return { missing: `the calibration of ${calibration.calibratedAt.slice(0, 10)} has no ${dataset.label}` };
-  if (entry.compressedSha256 !== dataset.compressedSha256) return { missing: `the calibration of ${dataset.label} was made on other data` };
+  if (entry.compressedSha256 !== dataset.compressedSha256)
+    return { missing: `the calibration of ${dataset.label} was made on other data` };
   if (entry.rounds !== batch.rounds || entry.warmupRounds !== batch.warmupRounds) {
-    return { missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}` };
+    return {
+      missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}`
+    };
   }
   const subjects = Object.keys(entry.subjects).join(", ");
   const runner = `${calibration.machine.cpuModel}${calibration.machine.image ? `, ${calibration.machine.image}` : ""}`;
@@ -67046,10 +67522,102 @@ import { gzipSync } from "node:zlib";
 // lab/datasets/symbols.ts
 var DeflateFormatError = class extends Error {
 };
-var LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
+var LENGTH_BASE = [
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  13,
+  15,
+  17,
+  19,
+  23,
+  27,
+  31,
+  35,
+  43,
+  51,
+  59,
+  67,
+  83,
+  99,
+  115,
+  131,
+  163,
+  195,
+  227,
+  258
+];
 var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-var DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
+var DISTANCE_BASE = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  7,
+  9,
+  13,
+  17,
+  25,
+  33,
+  49,
+  65,
+  97,
+  129,
+  193,
+  257,
+  385,
+  513,
+  769,
+  1025,
+  1537,
+  2049,
+  3073,
+  4097,
+  6145,
+  8193,
+  12289,
+  16385,
+  24577
+];
+var DISTANCE_EXTRA = [
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  5,
+  5,
+  6,
+  6,
+  7,
+  7,
+  8,
+  8,
+  9,
+  9,
+  10,
+  10,
+  11,
+  11,
+  12,
+  12,
+  13,
+  13
+];
 var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 var MAX_BITS = 15;
 var BitReader = class {
@@ -67063,7 +67631,8 @@ var BitReader = class {
   bitsRead = 0;
   refill(need) {
     while (this.count < need) {
-      if (this.position >= this.bytes.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      if (this.position >= this.bytes.length)
+        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
       this.buffer |= this.bytes[this.position++] << this.count;
       this.count += 8;
     }
@@ -67133,7 +67702,10 @@ var fixedTables;
 function fixedCodes() {
   if (!fixedTables) {
     const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = { literalLength: huffmanTable(lengths, "fixed literal/length"), distance: huffmanTable(new Array(30).fill(5), "fixed distance") };
+    fixedTables = {
+      literalLength: huffmanTable(lengths, "fixed literal/length"),
+      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
+    };
   }
   return fixedTables;
 }
@@ -67154,7 +67726,8 @@ function dynamicCodes(reader) {
       for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
     } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
   }
-  if (lengths.length > literalLengthCount + distanceCount) throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths.length > literalLengthCount + distanceCount)
+    throw new DeflateFormatError("code lengths run past the header counts");
   if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
   return {
     literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
@@ -67162,8 +67735,10 @@ function dynamicCodes(reader) {
   };
 }
 function gzipHeader(bytes, at2) {
-  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139) throw new DeflateFormatError(`no gzip header at byte ${at2}`);
-  if (bytes[at2 + 2] !== 8) throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
+  if (bytes.length - at2 < 18 || bytes[at2] !== 31 || bytes[at2 + 1] !== 139)
+    throw new DeflateFormatError(`no gzip header at byte ${at2}`);
+  if (bytes[at2 + 2] !== 8)
+    throw new DeflateFormatError(`gzip member at byte ${at2} is not deflate (method ${bytes[at2 + 2]})`);
   const flags = bytes[at2 + 3];
   let position = at2 + 10;
   if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
@@ -67209,8 +67784,10 @@ function profileGzip(gzip, output2) {
         if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
         const length = gzip[start] | gzip[start + 1] << 8;
         const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2) throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if ((length ^ 65535) !== check2)
+          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length)
+          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
         if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
         out += length;
         profile.storedBytes += length;
@@ -67238,7 +67815,8 @@ function profileGzip(gzip, output2) {
         const distanceSymbol = decodeSymbol(reader, distance, "distance");
         if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
         const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart) throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (offset > out - memberStart)
+          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
         if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
         else out += length;
         profile.literals += run2;
@@ -67257,7 +67835,10 @@ function profileGzip(gzip, output2) {
     const trailer = reader.alignToByte();
     if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
     const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32) throw new DeflateFormatError(`member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`);
+    if (expected !== (out - memberStart) % 2 ** 32)
+      throw new DeflateFormatError(
+        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
+      );
     profile.members++;
     at2 = trailer + 8;
     while (at2 < gzip.length && gzip[at2] === 0) at2++;
@@ -67332,7 +67913,9 @@ async function runIntegrityGate(contenders, raw, source, options2) {
   try {
     const expected = join14(dir, "expected");
     await writeFile7(expected, raw);
-    const results = new Map(contenders.map((entry) => [entry.name, []]));
+    const results = new Map(
+      contenders.map((entry) => [entry.name, []])
+    );
     for (const member of corruptMembers(raw)) {
       const input2 = join14(dir, `${member.case}.gz`);
       await writeFile7(input2, member.gzip);
@@ -67348,13 +67931,21 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       });
       for (const entry of contenders) {
         const failure2 = outcome.failures.get(entry.name);
-        results.get(entry.name).push({ case: member.case, outcome: integrityOutcome(failure2, !outcome.failedToStart.has(entry.name)), detail: failure2 ?? "returned success" });
+        results.get(entry.name).push({
+          case: member.case,
+          outcome: integrityOutcome(failure2, !outcome.failedToStart.has(entry.name)),
+          detail: failure2 ?? "returned success"
+        });
       }
     }
     return {
       memberBytes: raw.length,
       source,
-      contenders: contenders.map((entry) => ({ name: entry.name, cases: results.get(entry.name), notComparable: notComparableReason(results.get(entry.name)) }))
+      contenders: contenders.map((entry) => ({
+        name: entry.name,
+        cases: results.get(entry.name),
+        notComparable: notComparableReason(results.get(entry.name))
+      }))
     };
   } finally {
     await rm10(dir, { recursive: true, force: true });
@@ -67363,16 +67954,29 @@ async function runIntegrityGate(contenders, raw, source, options2) {
 
 // lab/bench/run.ts
 function fillCommand(template, bin, input2, threads) {
-  return template.map((arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2).replaceAll("{threads}", String(threads)));
+  return template.map(
+    (arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2).replaceAll("{threads}", String(threads))
+  );
 }
 async function buildSide(role, decoder) {
   if ("libdeflate" in decoder) {
-    const build2 = await buildLibdeflate(decoder.libdeflate.source, { cc: decoder.libdeflate.cc, cflags: decoder.libdeflate.cflags });
+    const build2 = await buildLibdeflate(decoder.libdeflate.source, {
+      cc: decoder.libdeflate.cc,
+      cflags: decoder.libdeflate.cflags
+    });
     return {
       role,
       name: decoder.name,
       contender: () => ({ name: decoder.name, kind: "libdeflate", library: build2.sharedLibraryPath }),
-      summary: { name: decoder.name, adapter: "libdeflate", description: `libdeflate ${build2.version} from ${build2.source}`, rustc: null, llvm: null, compiler: build2.compiler, threads: 1 },
+      summary: {
+        name: decoder.name,
+        adapter: "libdeflate",
+        description: `libdeflate ${build2.version} from ${build2.source}`,
+        rustc: null,
+        llvm: null,
+        compiler: build2.compiler,
+        threads: 1
+      },
       regime: "in-process"
     };
   }
@@ -67388,44 +67992,126 @@ async function buildSide(role, decoder) {
     ...build.rust ? { rust: build.rust } : {}
   };
   const library = build.artifactPath;
-  if (build.adapter === "cabi") return { role, name: build.name, contender: () => ({ name: build.name, kind: "cabi", library }), summary: summary2, regime: "in-process" };
-  if (build.rust?.output === "slice") return { role, name: build.name, contender: () => ({ name: build.name, kind: "rust-slice", library }), summary: summary2, regime: "in-process" };
-  if (build.rust) return { role, name: build.name, contender: () => ({ name: build.name, kind: "owned", library }), summary: summary2, regime: "in-process-allocating" };
+  if (build.adapter === "cabi")
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: "cabi", library }),
+      summary: summary2,
+      regime: "in-process"
+    };
+  if (build.rust?.output === "slice")
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: "rust-slice", library }),
+      summary: summary2,
+      regime: "in-process"
+    };
+  if (build.rust)
+    return {
+      role,
+      name: build.name,
+      contender: () => ({ name: build.name, kind: "owned", library }),
+      summary: summary2,
+      regime: "in-process-allocating"
+    };
   const command = build.command;
-  return { role, name: build.name, contender: (input2) => ({ name: build.name, kind: "cli", argv: fillCommand(command, library, input2, decoder.threads) }), summary: summary2, regime: "process" };
+  return {
+    role,
+    name: build.name,
+    contender: (input2) => ({
+      name: build.name,
+      kind: "cli",
+      argv: fillCommand(command, library, input2, decoder.threads)
+    }),
+    summary: summary2,
+    regime: "process"
+  };
 }
 function referenceSide(reference, regime) {
   const name = `libdeflate-${reference.version}`;
-  const summary2 = { name, adapter: regime === "process" ? "cli" : "libdeflate", description: reference.source, rustc: null, llvm: null, compiler: reference.compiler, threads: 1 };
-  if (regime === "in-process") return { role: "libdeflate", name, contender: () => ({ name, kind: "libdeflate", library: reference.sharedLibraryPath }), summary: summary2, regime };
-  if (regime === "in-process-allocating") return { role: "libdeflate", name, contender: () => ({ name, kind: "libdeflate-alloc", library: reference.sharedLibraryPath }), summary: summary2, regime };
+  const summary2 = {
+    name,
+    adapter: regime === "process" ? "cli" : "libdeflate",
+    description: reference.source,
+    rustc: null,
+    llvm: null,
+    compiler: reference.compiler,
+    threads: 1
+  };
+  if (regime === "in-process")
+    return {
+      role: "libdeflate",
+      name,
+      contender: () => ({ name, kind: "libdeflate", library: reference.sharedLibraryPath }),
+      summary: summary2,
+      regime
+    };
+  if (regime === "in-process-allocating")
+    return {
+      role: "libdeflate",
+      name,
+      contender: () => ({ name, kind: "libdeflate-alloc", library: reference.sharedLibraryPath }),
+      summary: summary2,
+      regime
+    };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
-    throw new LabError("bench: contenders", `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`, "build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library.");
+    throw new LabError(
+      "bench: contenders",
+      `the libdeflate build (${reference.source}) has no gzip program, needed to compare with a CLI decoder.`,
+      "build libdeflate from source (git, tarball, debian, path), or install libdeflate-tools for the system library."
+    );
   }
-  return { role: "libdeflate", name, contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }), summary: summary2, regime };
+  return {
+    role: "libdeflate",
+    name,
+    contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }),
+    summary: summary2,
+    regime
+  };
 }
 async function buildSides(config2) {
-  const reference = await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags });
+  const reference = await buildLibdeflate(config2.libdeflate.source, {
+    cc: config2.libdeflate.cc,
+    cflags: config2.libdeflate.cflags
+  });
   const head = await buildSide("head", config2.decoder);
   const base = config2.base ? await buildSide("base", config2.base) : void 0;
   if (base && base.regime !== head.regime) {
-    throw new LabError("bench: config", `decoder and base are timed differently (${head.regime} vs ${base.regime}).`, "give base the same adapter (and rust output shape) as decoder so the three are timed alike.");
+    throw new LabError(
+      "bench: config",
+      `decoder and base are timed differently (${head.regime} vs ${base.regime}).`,
+      "give base the same adapter (and rust output shape) as decoder so the three are timed alike."
+    );
   }
   const libdeflate = referenceSide(reference, head.regime);
   const sides = [head, ...base ? [base] : [], libdeflate];
   const names = sides.map((side) => side.name);
   if (new Set(names).size !== names.length) {
-    throw new LabError("bench: config", `contender names must be unique, got ${names.join(", ")} (the reference is named after its version).`, "rename decoder or base.");
+    throw new LabError(
+      "bench: config",
+      `contender names must be unique, got ${names.join(", ")} (the reference is named after its version).`,
+      "rename decoder or base."
+    );
   }
   return { sides, reference, mode: head.regime };
 }
 async function ensureDatasets(options2) {
   const wanted = options2.only?.length ? options2.only : DATASET_NAMES;
   const manifest = await readManifest(options2.datasetsDir);
-  const present = new Set(manifest?.datasets.filter((entry) => entry.scale === options2.scale).map((entry) => entry.name) ?? []);
+  const present = new Set(
+    manifest?.datasets.filter((entry) => entry.scale === options2.scale).map((entry) => entry.name) ?? []
+  );
   const missing = wanted.filter((name) => !present.has(name));
-  const prepared = missing.length > 0 ? await prepareDatasets({ dir: options2.datasetsDir, scale: options2.scale, only: missing, silesiaZip: options2.silesiaZip, offline: options2.offline }) : manifest;
+  const prepared = missing.length > 0 ? await prepareDatasets({
+    dir: options2.datasetsDir,
+    scale: options2.scale,
+    only: missing,
+    silesiaZip: options2.silesiaZip,
+    offline: options2.offline
+  }) : manifest;
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name));
 }
 function comparison(batches, numerator, denominator, contenders) {
@@ -67435,7 +68121,10 @@ function comparison(batches, numerator, denominator, contenders) {
   return { interval: batchInterval(cycles2, 0.95), cycleRatios: cycles2 };
 }
 function headVsBaseVerdict(comparison2, calibration, dataset, settings, inJob) {
-  const calibrated = calibrationFor(calibration, dataset, { rounds: settings.rounds, warmupRounds: settings.warmupRounds });
+  const calibrated = calibrationFor(calibration, dataset, {
+    rounds: settings.rounds,
+    warmupRounds: settings.warmupRounds
+  });
   const floor = "missing" in calibrated ? inJob : calibrated;
   const verdict = decideChange(comparison2.cycleRatios, {
     confidence: settings.verdictConfidence,
@@ -67462,13 +68151,23 @@ async function runBenchmark(options2) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join15(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
-    const outputPath = output2 ? { via: output2.via, ceilingMegabytesPerSecond: await outputPathCeiling(join15(options2.datasetsDir, entry.raw.path), entry.raw.bytes, output2.dir, settings) } : void 0;
+    const outputPath = output2 ? {
+      via: output2.via,
+      ceilingMegabytesPerSecond: await outputPathCeiling(
+        join15(options2.datasetsDir, entry.raw.path),
+        entry.raw.bytes,
+        output2.dir,
+        settings
+      )
+    } : void 0;
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = /* @__PURE__ */ new Set();
     const outcome = await sampleSequentially(
       async (index, remainingSeconds) => {
-        progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c5) => c5.name).join(", ")}`);
+        progress.update(
+          `batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c5) => c5.name).join(", ")}`
+        );
         const batch = await runHarness({
           compressedPath: input2,
           expectedPath: join15(options2.datasetsDir, entry.raw.path),
@@ -67484,16 +68183,30 @@ async function runBenchmark(options2) {
         return batch;
       },
       // The stop rule reads the same 95% interval the report prints.
-      { targetHalfWidth: settings.targetHalfWidth, confidence: 0.95, minBatches: settings.minBatches, maxBatches: settings.maxBatches, budgetSeconds: settings.budgetSeconds },
+      {
+        targetHalfWidth: settings.targetHalfWidth,
+        confidence: 0.95,
+        minBatches: settings.minBatches,
+        maxBatches: settings.maxBatches,
+        budgetSeconds: settings.budgetSeconds
+      },
       // The PR question (head vs base) drives sampling when there is a base.
       { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length }
     );
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
-      const samplesNs = outcome.batches.map((batch) => [...batch.samplesNs.get(side.name) ?? /* @__PURE__ */ new Map()].sort((a2, b3) => a2[0] - b3[0]).map(([, ns2]) => ns2));
+      const samplesNs = outcome.batches.map(
+        (batch) => [...batch.samplesNs.get(side.name) ?? /* @__PURE__ */ new Map()].sort((a2, b3) => a2[0] - b3[0]).map(([, ns2]) => ns2)
+      );
       const failure2 = outcome.failures.get(side.name) ?? null;
       const all = samplesNs.flat();
-      return { name: side.name, role: side.role, samplesNs, failure: failure2, megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all) };
+      return {
+        name: side.name,
+        role: side.role,
+        samplesNs,
+        failure: failure2,
+        megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all)
+      };
     });
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
@@ -67502,9 +68215,17 @@ async function runBenchmark(options2) {
     const headVsBase = headVsBaseComparison ? {
       ...headVsBaseComparison,
       verdict: notComparableVerdict(
-        headVsBaseVerdict(headVsBaseComparison, calibration, datasetKey, settings, inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios])),
+        headVsBaseVerdict(
+          headVsBaseComparison,
+          calibration,
+          datasetKey,
+          settings,
+          inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios])
+        ),
         [
-          ...[head, base].flatMap((side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : []),
+          ...[head, base].flatMap(
+            (side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : []
+          ),
           ...head.summary.threads !== base.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base.summary.threads}`] : []
         ]
       )
@@ -67542,7 +68263,14 @@ async function runBenchmark(options2) {
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     machine,
     mode,
-    libdeflate: { name: libdeflate.name, version: reference.version, source: reference.source, buildSystem: reference.buildSystem, compiler: reference.compiler, cflags: reference.cflags },
+    libdeflate: {
+      name: libdeflate.name,
+      version: reference.version,
+      source: reference.source,
+      buildSystem: reference.buildSystem,
+      compiler: reference.compiler,
+      cflags: reference.cflags
+    },
     head: head.summary,
     base: base?.summary ?? null,
     settings: {
@@ -67591,7 +68319,9 @@ async function integrityGate(sides, dataset, datasetsDir, settings) {
     memoryLimitMb: settings.memoryLimitMb
   });
   const careless = gate.contenders.filter((entry) => entry.notComparable);
-  progress.done(careless.length ? `\u26A0\uFE0F ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join("; ")}` : "every contender rejected every corrupted member");
+  progress.done(
+    careless.length ? `\u26A0\uFE0F ${careless.map((entry) => `${entry.name} ${entry.notComparable}`).join("; ")}` : "every contender rejected every corrupted member"
+  );
   return gate;
 }
 async function readPrefix(path6, bytes) {
@@ -67628,7 +68358,8 @@ var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).
 function ratioCell(comparison2, view = { notComparable: [], label: null }) {
   if (!comparison2) return "\u2014";
   const { estimate, low, high } = comparison2.interval;
-  if (view.notComparable.length) return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
+  if (view.notComparable.length)
+    return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
 var OUTPUT_BOUND_SHARE = 0.8;
@@ -67640,20 +68371,33 @@ var outputBound = (dataset, role) => {
 var between = (results, dataset, ...roles) => {
   const view = comparability(
     results,
-    roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
+    roles.map(
+      (role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head
+    )
   );
   const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
-  if (bound.length) view.notComparable.push(`${bound.join(" and ")} bound by the output path (ceiling ${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s)`);
+  if (bound.length)
+    view.notComparable.push(
+      `${bound.join(" and ")} bound by the output path (ceiling ${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s)`
+    );
   return view;
 };
 var speedCell = (dataset, role) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? " \u26A0\uFE0F bound by the output path" : ""}`;
 function integrityNotes(results) {
-  return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
+  return [...notComparableContenders(results)].map(
+    ([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
+  );
 }
-var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
+var VERDICT_MARKS = {
+  regression: "\u{1F534} regression",
+  improvement: "\u{1F7E2} improvement",
+  "no change": "\u26AA no change",
+  inconclusive: "\u{1F7E1} inconclusive"
+};
 function verdictText(verdict) {
   const mark = VERDICT_MARKS[verdict.kind];
-  if (verdict.kind === "no change" && verdict.threshold > 0) return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === "no change" && verdict.threshold > 0)
+    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
   if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
 }
@@ -67675,9 +68419,14 @@ function ratioTable(results) {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
   if (!results.base) {
-    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
+    const lines2 = [
+      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
+      "|---|---:|---:|---:|---:|---|"
+    ];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(
+        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      );
     }
     return lines2.join("\n");
   }
@@ -67696,16 +68445,21 @@ function ratioTable(results) {
   return lines.join("\n");
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`);
+  const careless = [...notComparableContenders(results)].map(
+    ([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`
+  );
   const line = summaryOfSpeeds(results);
   return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
-  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c5) => c5.failure).map((c5) => escapeCell(c5.name)).join(", ") || "no samples"})`).join(", ");
+  const failedText = failed.map(
+    (dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c5) => c5.failure).map((c5) => escapeCell(c5.name)).join(", ") || "no samples"})`
+  ).join(", ");
   const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
   if (!results.base) {
-    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
+    if (failed.length)
+      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
   const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
@@ -67716,14 +68470,23 @@ function summaryOfSpeeds(results) {
     return "";
   };
   const detail = verdicts.map((v2) => `${v2.label} ${v2.verdict.kind}${note(v2.verdict)}`).join(", ");
-  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
+  if (failed.length)
+    return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
   return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 function methodDetails(results) {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   const toolchain = (decoder) => decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : decoder.compiler ?? "unknown";
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : []))];
+  const thresholds = [
+    ...new Set(
+      results.datasets.flatMap(
+        (dataset) => dataset.headVsBase ? [
+          `${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`
+        ] : []
+      )
+    )
+  ];
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
@@ -67744,9 +68507,15 @@ function methodDetails(results) {
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
   ];
   if (standIns.length > 0) {
-    parts.push(`- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
+    parts.push(
+      `- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`
+    );
   }
-  if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
+  if (!results.ok)
+    parts.push(
+      "",
+      "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung."
+    );
   return parts.join("\n");
 }
 var REGIME_DETAIL = {
@@ -67756,7 +68525,11 @@ var REGIME_DETAIL = {
 };
 function regimeLine(results) {
   const threads = [results.head, ...results.base ? [results.base] : []].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(", ");
-  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and writing its output are timed)" }[results.mode];
+  const regime = {
+    "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)",
+    "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed",
+    process: "every side is a whole process (start-up and writing its output are timed)"
+  }[results.mode];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
 }
 function reportTitle(results) {
@@ -67775,15 +68548,25 @@ function compactTable(results) {
     return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   };
   if (!results.base) {
-    const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
+    const lines2 = [
+      "| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |",
+      "|---|---:|---:|---:|"
+    ];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [speedCell(dataset, "head"), speedCell(dataset, "libdeflate"), ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [
+        speedCell(dataset, "head"),
+        speedCell(dataset, "libdeflate"),
+        ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+      ] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
   }
   const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
+  const lines = [
+    `| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`,
+    "|---|---:|---:|---|---:|"
+  ];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
       lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
@@ -67791,7 +68574,9 @@ function compactTable(results) {
     }
     const verdict = dataset.headVsBase.verdict;
     const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`);
+    lines.push(
+      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`
+    );
   }
   return lines.join("\n");
 }
@@ -71932,7 +72717,10 @@ var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
 var MAX_COMMENT_CHARS = 65536;
 function renderComment(results, options2 = {}) {
   const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
-  const commits = [options2.baseSha ? `base ${sha(options2.baseSha)}` : "", options2.headSha ? `head ${sha(options2.headSha)}` : ""].filter(Boolean).join(" \u2192 ");
+  const commits = [
+    options2.baseSha ? `base ${sha(options2.baseSha)}` : "",
+    options2.headSha ? `head ${sha(options2.headSha)}` : ""
+  ].filter(Boolean).join(" \u2192 ");
   const details = withoutAbsolutePaths(`${ratioTable(results)}
 
 ${methodDetails(results)}`);
@@ -71974,7 +72762,15 @@ import { tmpdir } from "node:os";
 import { basename as basename3, join as join16 } from "node:path";
 
 // lab/asm/parse.ts
-var CONDITION_ALIASES = { cc: "lo", cs: "hs", ul: "lo", last: "lo", any: "ne", none: "eq", nlast: "hs" };
+var CONDITION_ALIASES = {
+  cc: "lo",
+  cs: "hs",
+  ul: "lo",
+  last: "lo",
+  any: "ne",
+  none: "eq",
+  nlast: "hs"
+};
 var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
 function isDirectBranch(mnemonic) {
   return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
@@ -71989,7 +72785,11 @@ function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
   text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
   text = text.toLowerCase();
-  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic)) text = text.replace(/,\s*(\w+)$/, (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2);
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
+    text = text.replace(
+      /,\s*(\w+)$/,
+      (m2, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m2
+    );
   return text.replace(/\s*,\s*/g, ", ");
 }
 function branchTarget(mnemonic, operands) {
@@ -72006,7 +72806,8 @@ var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
 var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
 function detectFormat(listing) {
   if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
-  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing)) return "gnu-objdump";
+  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
+    return "gnu-objdump";
   return "llvm-objdump";
 }
 function parseListing(listing, format2 = detectFormat(listing)) {
@@ -72030,7 +72831,8 @@ function parseListing(listing, format2 = detectFormat(listing)) {
         continue;
       }
       const header2 = OTOOL_FUNCTION_HEADER.exec(line);
-      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1])) functions.push(current = { name: header2[1], instructions: [] });
+      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
+        functions.push(current = { name: header2[1], instructions: [] });
       continue;
     }
     const header = FUNCTION_HEADER.exec(line);
@@ -72041,7 +72843,14 @@ function parseListing(listing, format2 = detectFormat(listing)) {
     }
     const undecoded = UNDECODED_LINE.exec(line);
     if (undecoded && current) {
-      current.instructions.push({ address: parseInt(undecoded[1], 16), mnemonic: "unknown", operands: "", target: null, text: line.trim(), ...sourceLine ? { sourceLine } : {} });
+      current.instructions.push({
+        address: parseInt(undecoded[1], 16),
+        mnemonic: "unknown",
+        operands: "",
+        target: null,
+        text: line.trim(),
+        ...sourceLine ? { sourceLine } : {}
+      });
       continue;
     }
     const instruction = LLVM_OR_GNU_LINE.exec(line);
@@ -72057,7 +72866,8 @@ function makeInstruction(address, mnemonic, operands, text) {
   const normalisedMnemonic = normaliseMnemonic(mnemonic);
   const target = branchTarget(normalisedMnemonic, operands);
   let normalised = normaliseOperands(normalisedMnemonic, operands);
-  if (target !== null) normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
+  if (target !== null)
+    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
   return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
 }
 function findFunctions(functions, pattern) {
@@ -72080,7 +72890,8 @@ function buildControlFlow(fn) {
   });
   const blocks = [];
   for (const instruction of instructions) {
-    if (leaders.has(instruction.address)) blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
+    if (leaders.has(instruction.address))
+      blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
     blocks.at(-1).instructions.push(instruction);
   }
   const blockAt = new Map(blocks.map((block) => [block.instructions[0].address, block.id]));
@@ -72088,7 +72899,8 @@ function buildControlFlow(fn) {
     const last2 = block.instructions.at(-1);
     const next = blocks[block.id + 1];
     const successors = [];
-    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic))) successors.push(blockAt.get(last2.target));
+    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic)))
+      successors.push(blockAt.get(last2.target));
     const fallsThrough = !/^(b|br|ret)$/.test(last2.mnemonic);
     if (fallsThrough && next) successors.push(next.id);
     block.successors = [...new Set(successors)];
@@ -72139,10 +72951,18 @@ function naturalLoops(blocks, dominators) {
       byHeader.set(successor, loop);
     }
   }
-  const loops = [...byHeader].map(([header, loop]) => ({ header, blocks: [...loop.blocks].sort((a2, b3) => a2 - b3), latches: loop.latches }));
+  const loops = [...byHeader].map(([header, loop]) => ({
+    header,
+    blocks: [...loop.blocks].sort((a2, b3) => a2 - b3),
+    latches: loop.latches
+  }));
   return loops.map((loop) => {
-    const containing = loops.filter((other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b3) => other.blocks.includes(b3)));
-    const contained = loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3)));
+    const containing = loops.filter(
+      (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b3) => other.blocks.includes(b3))
+    );
+    const contained = loops.filter(
+      (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3))
+    );
     return {
       ...loop,
       depth: containing.length + 1,
@@ -72153,7 +72973,9 @@ function naturalLoops(blocks, dominators) {
   });
 }
 function nestedLoops(flow, loop) {
-  return flow.loops.filter((other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3)));
+  return flow.loops.filter(
+    (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b3) => loop.blocks.includes(b3))
+  );
 }
 function ownBlocks(flow, loop) {
   const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
@@ -72167,8 +72989,14 @@ function ownInstructionCount(flow, loop) {
 var DISASSEMBLERS = [
   { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
   { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "xcrun llvm-objdump" },
-  { command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "xcrun llvm-objdump" },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    name: "xcrun llvm-objdump"
+  },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    name: "xcrun llvm-objdump"
+  },
   { command: ["aarch64-linux-gnu-objdump", "-d", "-l"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
@@ -72184,9 +73012,17 @@ async function arm64Slice(binary, dir) {
     if (result.code === "ENOENT") continue;
     tried.push(`${lipo}: ${String(result.stderr).trim().split("\n")[0]}`);
     const archs = await execa(lipo, ["-archs", binary], { reject: false, stdin: "ignore" });
-    throw new LabError("analyze", `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`, "build it for arm64 (aarch64-apple-darwin).");
+    throw new LabError(
+      "analyze",
+      `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`,
+      "build it for arm64 (aarch64-apple-darwin)."
+    );
   }
-  throw new LabError("analyze", `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`, "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).");
+  throw new LabError(
+    "analyze",
+    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`,
+    "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64)."
+  );
 }
 function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
@@ -72205,21 +73041,39 @@ async function disassemble(binary) {
   const failures = [];
   let emptyListing;
   for (const { command, name } of DISASSEMBLERS) {
-    const result = await execa(command[0], [...command.slice(1), binary], { reject: false, stdin: "ignore", maxBuffer: 1 << 30 });
+    const result = await execa(command[0], [...command.slice(1), binary], {
+      reject: false,
+      stdin: "ignore",
+      maxBuffer: 1 << 30
+    });
     if (/is not a recognized feature/.test(String(result.stderr))) continue;
     const stdout = String(result.stdout);
     const format2 = listedFormat(stdout);
     if (!result.failed && format2 && !/aarch64|arm64/i.test(format2)) {
-      throw new LabError("analyze", `${binary} is not AArch64 code (${name}: file format ${format2}).`, "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.");
+      throw new LabError(
+        "analyze",
+        `${binary} is not AArch64 code (${name}: file format ${format2}).`,
+        "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build."
+      );
     }
     if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
     if (!result.failed && format2) emptyListing ??= name;
-    failures.push(`${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`);
+    failures.push(
+      `${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`
+    );
   }
   if (emptyListing) {
-    throw new LabError("analyze", `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`, "pass the object or library that holds the decoder's compiled code.");
+    throw new LabError(
+      "analyze",
+      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
+      "pass the object or library that holds the decoder's compiled code."
+    );
   }
-  throw new LabError("analyze: disassemble", `no disassembler could read ${binary} (${failures.join("; ")}).`, "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.");
+  throw new LabError(
+    "analyze: disassemble",
+    `no disassembler could read ${binary} (${failures.join("; ")}).`,
+    "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV."
+  );
 }
 async function demangle(names) {
   const result = await execa("llvm-cxxfilt", [], { input: names.join("\n"), reject: false });
@@ -72236,20 +73090,31 @@ async function nameFromSymbolTable(binary, functions) {
     const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1], 16), match[2]);
   }
-  return functions.map((fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn);
+  return functions.map(
+    (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
+  );
 }
 async function loadFunctions(path6) {
   let bytes;
   try {
     bytes = await readFile7(path6);
   } catch (error63) {
-    throw new LabError("analyze", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "pass an existing binary or disassembly listing.");
+    throw new LabError(
+      "analyze",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "pass an existing binary or disassembly listing."
+    );
   }
   const looksLikeText = !bytes.subarray(0, 4096).includes(0);
   const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
   const parsed = parseListing(listing);
   const functions = looksLikeText ? parsed : await nameFromSymbolTable(path6, parsed);
-  if (functions.length === 0) throw new LabError("analyze", `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`, "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV.");
+  if (functions.length === 0)
+    throw new LabError(
+      "analyze",
+      `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`,
+      "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV."
+    );
   return { functions, source: `${path6} (${tool})` };
 }
 async function selectFunctions(functions, name, where) {
@@ -72270,7 +73135,11 @@ async function selectFunctions(functions, name, where) {
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
       );
     }
-    throw new LabError("analyze", `no function matching "${name}" in ${where}.`, `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`);
+    throw new LabError(
+      "analyze",
+      `no function matching "${name}" in ${where}.`,
+      `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`
+    );
   }
   return [...matches].sort((a2, b3) => b3.instructions.length - a2.instructions.length);
 }
@@ -72279,9 +73148,68 @@ async function selectFunction(functions, name, where) {
 }
 
 // lab/asm/semantics.ts
-var ALU = /* @__PURE__ */ new Set(["add", "sub", "and", "orr", "eor", "bic", "orn", "eon", "lsl", "lsr", "asr", "ror", "lslv", "lsrv", "asrv", "rorv", "neg", "negs", "mvn", "movz", "movk", "movn", "ubfx", "sbfx", "ubfiz", "sbfiz", "ubfm", "sbfm", "sxtw", "sxth", "sxtb", "uxtw", "uxth", "uxtb", "clz", "cls", "rbit", "rev", "rev16", "rev32", "adr", "adrp", "abs"]);
+var ALU = /* @__PURE__ */ new Set([
+  "add",
+  "sub",
+  "and",
+  "orr",
+  "eor",
+  "bic",
+  "orn",
+  "eon",
+  "lsl",
+  "lsr",
+  "asr",
+  "ror",
+  "lslv",
+  "lsrv",
+  "asrv",
+  "rorv",
+  "neg",
+  "negs",
+  "mvn",
+  "movz",
+  "movk",
+  "movn",
+  "ubfx",
+  "sbfx",
+  "ubfiz",
+  "sbfiz",
+  "ubfm",
+  "sbfm",
+  "sxtw",
+  "sxth",
+  "sxtb",
+  "uxtw",
+  "uxth",
+  "uxtb",
+  "clz",
+  "cls",
+  "rbit",
+  "rev",
+  "rev16",
+  "rev32",
+  "adr",
+  "adrp",
+  "abs"
+]);
 var FLAG_SETTERS = /* @__PURE__ */ new Set(["adds", "subs", "ands", "bics", "cmp", "cmn", "tst", "negs"]);
-var FLAG_READERS = /* @__PURE__ */ new Set(["csel", "csinc", "csinv", "csneg", "cset", "csetm", "cinc", "cinv", "cneg", "adc", "sbc", "adcs", "sbcs", "fcsel"]);
+var FLAG_READERS = /* @__PURE__ */ new Set([
+  "csel",
+  "csinc",
+  "csinv",
+  "csneg",
+  "cset",
+  "csetm",
+  "cinc",
+  "cinv",
+  "cneg",
+  "adc",
+  "sbc",
+  "adcs",
+  "sbcs",
+  "fcsel"
+]);
 var FLAG_READ_WRITE = /* @__PURE__ */ new Set(["ccmp", "ccmn"]);
 var NO_DESTINATION = /* @__PURE__ */ new Set(["cmp", "cmn", "tst", "ccmp", "ccmn"]);
 var READS_DESTINATION = /* @__PURE__ */ new Set(["movk", "bfi", "bfxil", "bfm"]);
@@ -72320,7 +73248,9 @@ function splitOperands(operands) {
   return parts;
 }
 function registersIn(text) {
-  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap((token) => physicalRegister(token) ?? []);
+  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
+    (token) => physicalRegister(token) ?? []
+  );
 }
 function hasShiftOrExtend(parts) {
   return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
@@ -72329,9 +73259,21 @@ var unique = (values) => [...new Set(values)];
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
-  const none = { class: "unknown", reads: [], writes: [], addressReads: [], readsFlags: false, writesFlags: false, memory: "none", registerForm: false, indexedAddress: false };
-  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum")) return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
-  if (mnemonic === "bl" || mnemonic === "blr") return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
+  const none = {
+    class: "unknown",
+    reads: [],
+    writes: [],
+    addressReads: [],
+    readsFlags: false,
+    writesFlags: false,
+    memory: "none",
+    registerForm: false,
+    indexedAddress: false
+  };
+  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
+    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+  if (mnemonic === "bl" || mnemonic === "blr")
+    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
   if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
     const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
     return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
@@ -72346,7 +73288,9 @@ function semanticsOf(instruction) {
     const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
     const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
     const preIndex = inside[2] === "!";
-    const addressReads = unique(registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : []));
+    const addressReads = unique(
+      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
+    );
     const values = unique(valueParts.flatMap((part) => registersIn(part)));
     const writeback = preIndex || postIndex ? base : void 0;
     return {
@@ -72365,14 +73309,18 @@ function semanticsOf(instruction) {
   const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
   const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
   const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
-  const flags = { readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic), writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic) };
+  const flags = {
+    readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
+    writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
+  };
   const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
   const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
   const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
   if (isMove) {
     const source = physicalRegister(parts[parts.length - 1] ?? "");
     const vectorMove = destination?.startsWith("v");
-    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? "")) return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
+    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
+      return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
@@ -72393,7 +73341,8 @@ function semanticsOf(instruction) {
 // lab/uarch/analyze.ts
 function timingOf(model, instruction, semantics) {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
-  if (semantics.registerForm && timing.registerUnits) return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.registerForm && timing.registerUnits)
+    return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
   return timing;
 }
@@ -72439,7 +73388,8 @@ function dependencyGraph(instructions, model) {
   if (model.compareBranchFusion) {
     nodes.forEach((node2, i3) => {
       const next = nodes[i3 + 1];
-      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b.")) node2.fusedWithNext = true;
+      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b."))
+        node2.fusedWithNext = true;
     });
   }
   const edges = [];
@@ -72458,7 +73408,8 @@ function dependencyGraph(instructions, model) {
     const timing = producer.timing;
     if (producer.semantics.class === "load") {
       if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
-      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0) return timing.addressLatency;
+      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0)
+        return timing.addressLatency;
     }
     return producerLatency(producer);
   };
@@ -72481,7 +73432,8 @@ function dependencyGraph(instructions, model) {
   }
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register2, from, to2) => {
-    for (let i3 = (from + 1) % nodes.length; i3 !== to2; i3 = (i3 + 1) % nodes.length) if (nodes[i3].semantics.writes.includes(register2)) return true;
+    for (let i3 = (from + 1) % nodes.length; i3 !== to2; i3 = (i3 + 1) % nodes.length)
+      if (nodes[i3].semantics.writes.includes(register2)) return true;
     return false;
   };
   const loads = nodes.filter((node2) => node2.semantics.memory === "load");
@@ -72492,7 +73444,13 @@ function dependencyGraph(instructions, model) {
       const b3 = load2.semantics.address;
       const sameAddress = a2 && b3 && a2.base === b3.base && a2.offset === b3.offset && a2.offset !== "(writeback)";
       if (sameAddress && !redefines(a2.base, store.index, load2.index)) {
-        edges.push({ from: store.index, to: load2.index, latencyCycles: model.storeToLoadLatency, distance: store.index < load2.index ? 0 : 1, via: "memory" });
+        edges.push({
+          from: store.index,
+          to: load2.index,
+          latencyCycles: model.storeToLoadLatency,
+          distance: store.index < load2.index ? 0 : 1,
+          via: "memory"
+        });
       } else memoryPairsAssumedIndependent++;
     }
   }
@@ -72533,7 +73491,8 @@ function maximumCycleRatioValue(n2, edges) {
     for (let u3 = start; u3 < n2; u3++) {
       const here = longest[u3];
       if (here === NONE2) continue;
-      for (let e = firstOut[u3]; e < firstOut[u3 + 1]; e++) if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
+      for (let e = firstOut[u3]; e < firstOut[u3 + 1]; e++)
+        if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
     }
     for (; i3 < carried.length && carried[i3].to === start; i3++) {
       const edge = carried[i3];
@@ -72550,7 +73509,8 @@ function maximumCycleRatioValue(n2, edges) {
     for (let u3 = 0; u3 < k3; u3++) {
       const previous = walks[(m2 - 1) * k3 + u3];
       if (previous === NONE2) continue;
-      for (let v2 = 0; v2 < k3; v2++) if (previous + weight[u3 * k3 + v2] > walks[m2 * k3 + v2]) walks[m2 * k3 + v2] = previous + weight[u3 * k3 + v2];
+      for (let v2 = 0; v2 < k3; v2++)
+        if (previous + weight[u3 * k3 + v2] > walks[m2 * k3 + v2]) walks[m2 * k3 + v2] = previous + weight[u3 * k3 + v2];
     }
   }
   let best = 0;
@@ -72558,7 +73518,8 @@ function maximumCycleRatioValue(n2, edges) {
     const last2 = walks[k3 * k3 + v2];
     if (last2 === NONE2) continue;
     let worst = Number.POSITIVE_INFINITY;
-    for (let m2 = 0; m2 < k3; m2++) if (walks[m2 * k3 + v2] !== NONE2) worst = Math.min(worst, (last2 - walks[m2 * k3 + v2]) / (k3 - m2));
+    for (let m2 = 0; m2 < k3; m2++)
+      if (walks[m2 * k3 + v2] !== NONE2) worst = Math.min(worst, (last2 - walks[m2 * k3 + v2]) / (k3 - m2));
     if (worst > best && Number.isFinite(worst)) best = worst;
   }
   return best;
@@ -72645,13 +73606,15 @@ function resourceBound(nodes) {
     if (!node2.timing.units.length) continue;
     const key = unitKey(node2.timing.units);
     let entry = uopsBySet.get(key);
-    if (!entry) uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
+    if (!entry)
+      uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
     entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
   }
   let best = { cycles: 0, bottleneck: "none" };
   for (const [key, candidate] of uopsBySet) {
     let uops = 0;
-    for (const other of uopsBySet.values()) if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    for (const other of uopsBySet.values())
+      if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
     const cycles2 = uops / candidate.unitSet.size;
     if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
   }
@@ -72685,7 +73648,13 @@ function boundsOfGraph(graph, model) {
 function analyzePath(instructions, model) {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalChain = cycle.map((edge) => ({ index: edge.from, address: nodes[edge.from].instruction.address, text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`, latencyCycles: edge.latencyCycles, via: edge.via }));
+  const criticalChain = cycle.map((edge) => ({
+    index: edge.from,
+    address: nodes[edge.from].instruction.address,
+    text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`,
+    latencyCycles: edge.latencyCycles,
+    via: edge.via
+  }));
   return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
 }
 function withSlack(analysis) {
@@ -72725,23 +73694,59 @@ function findIdioms(analysis, flow) {
     }
     return [];
   })[0];
-  findings.push({ idiom: "branchless refill", found: Boolean(refill), at: refill?.map((node2) => node2.instruction.address) ?? [], what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf" });
+  findings.push({
+    idiom: "branchless refill",
+    found: Boolean(refill),
+    at: refill?.map((node2) => node2.instruction.address) ?? [],
+    what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf"
+  });
   const subtract = nodes.find((node2) => {
     if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
     const sources = producersOf(analysis, node2.index);
-    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some((edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])) || sources.some((source) => loopCarried(analysis, source.index)));
+    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some(
+      (edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])
+    ) || sources.some((source) => loopCarried(analysis, source.index)));
   });
-  findings.push({ idiom: "bitsleft -= entry", found: Boolean(subtract), at: subtract ? [subtract.instruction.address] : [], what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)" });
+  findings.push({
+    idiom: "bitsleft -= entry",
+    found: Boolean(subtract),
+    at: subtract ? [subtract.instruction.address] : [],
+    what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)"
+  });
   const saved = nodes.find(
-    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some((source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)) && consumersOf(analysis, node2.index).some((consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic))
+    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some(
+      (source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)
+    ) && consumersOf(analysis, node2.index).some(
+      (consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic)
+    )
   );
-  findings.push({ idiom: "saved_bitbuf", found: Boolean(saved), at: saved ? [saved.instruction.address] : [], what: "a copy of bitbuf kept across the shift, for the extra-bits extract" });
+  findings.push({
+    idiom: "saved_bitbuf",
+    found: Boolean(saved),
+    at: saved ? [saved.instruction.address] : [],
+    what: "a copy of bitbuf kept across the shift, for the extra-bits extract"
+  });
   const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
-  findings.push({ idiom: "BFXIL insert", found: bfxil.length > 0, at: bfxil.map((node2) => node2.instruction.address), what: "bitfield insert (one unit on Firestorm)" });
+  findings.push({
+    idiom: "BFXIL insert",
+    found: bfxil.length > 0,
+    at: bfxil.map((node2) => node2.instruction.address),
+    what: "bitfield insert (one unit on Firestorm)"
+  });
   const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "CCMP chain", found: ccmp.length > 0, at: ccmp.map((node2) => node2.instruction.address), what: "conditional compares folding several exit tests into one branch" });
+  findings.push({
+    idiom: "CCMP chain",
+    found: ccmp.length > 0,
+    at: ccmp.map((node2) => node2.instruction.address),
+    what: "conditional compares folding several exit tests into one branch"
+  });
   const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
-  findings.push({ idiom: "batched literal stores", found: literalStores.length >= 2, at: literalStores.map((node2) => node2.instruction.address), what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)` });
+  findings.push({
+    idiom: "batched literal stores",
+    found: literalStores.length >= 2,
+    at: literalStores.map((node2) => node2.instruction.address),
+    what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)`
+  });
   const copyLoop = flow.loops.find((loop) => {
     const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
       const semantics = decoded(instruction).semantics;
@@ -72749,7 +73754,12 @@ function findIdioms(analysis, flow) {
     });
     return loop.innermost && wideStores.length >= 2;
   });
-  findings.push({ idiom: "unrolled match copy", found: Boolean(copyLoop), at: copyLoop ? [copyLoop.headerAddress] : [], what: "an inner loop with two or more 8/16-byte stores per iteration" });
+  findings.push({
+    idiom: "unrolled match copy",
+    found: Boolean(copyLoop),
+    at: copyLoop ? [copyLoop.headerAddress] : [],
+    what: "an inner loop with two or more 8/16-byte stores per iteration"
+  });
   return findings;
 }
 
@@ -72778,7 +73788,8 @@ var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class 
 var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
 function isTableLoad(graph, node2) {
-  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands)) return false;
+  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
+    return false;
   if (node2.semantics.writeback !== void 0) return false;
   return ancestors(graph, node2.index, 3, isAlu).some(isMask);
 }
@@ -72786,27 +73797,47 @@ function isRefillLoad(graph, node2) {
   if (node2.semantics.memory !== "load") return false;
   const { nodes, outOf } = graph;
   const consumers = outOf[node2.index].filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]);
-  const shifts = consumers.flatMap((consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
-  return shifts.some((shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic)));
+  const shifts = consumers.flatMap(
+    (consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]
+  ).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
+  return shifts.some(
+    (shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic))
+  );
 }
 function loopEvidence(instructions, model) {
   const graph = dependencyGraph(instructions, model);
   const { nodes, into, outOf } = graph;
-  const carriedOut = (index, hops = 2) => outOf[index].some((edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1));
+  const carriedOut = (index, hops = 2) => outOf[index].some(
+    (edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)
+  );
   const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
-  const bitBufferShifts = nodes.filter((node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index)));
+  const bitBufferShifts = nodes.filter(
+    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index))
+  );
   const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
   const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
   const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
   const at2 = (list) => list.map((node2) => node2.instruction.address);
-  return { bitBufferShifts: at2(bitBufferShifts), tableLoads: at2(tableLoads), refillLoads: at2(refillLoads), stores: at2(stores) };
+  return {
+    bitBufferShifts: at2(bitBufferShifts),
+    tableLoads: at2(tableLoads),
+    refillLoads: at2(refillLoads),
+    stores: at2(stores)
+  };
 }
 function describe3(evidence) {
   const parts = [];
   const first2 = (list) => list.slice(0, 3).map(hex3).join(", ") + (list.length > 3 ? ", \u2026" : "");
-  parts.push(evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value");
-  parts.push(evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits");
-  if (evidence.refillLoads.length) parts.push(`refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`);
+  parts.push(
+    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
+  );
+  parts.push(
+    evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits"
+  );
+  if (evidence.refillLoads.length)
+    parts.push(
+      `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`
+    );
   parts.push(`${evidence.stores.length} store(s)`);
   return parts.join("; ");
 }
@@ -72817,7 +73848,15 @@ function rankLoops(flow, model) {
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
     const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
     const header = flow.blocks[loop.header].instructions[0];
-    return { loop, ownInstructions: own2.length, evidence, decodeLoop, score: score2, reason: describe3(evidence), sourceLine: header.sourceLine ?? null };
+    return {
+      loop,
+      ownInstructions: own2.length,
+      evidence,
+      decodeLoop,
+      score: score2,
+      reason: describe3(evidence),
+      sourceLine: header.sourceLine ?? null
+    };
   });
   return candidates.sort(
     (a2, b3) => b3.score - a2.score || b3.evidence.tableLoads.length - a2.evidence.tableLoads.length || b3.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b3.loop.headerAddress
@@ -72831,26 +73870,59 @@ function pinnedLoop(fn, flow, hint) {
   if (address || offset) {
     const target = address ? parseInt(address[1], 16) : start + parseInt(offset[1], 16);
     const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
-    if (!loop) throw new LabError("analyze", `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+    if (!loop)
+      throw new LabError(
+        "analyze",
+        `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`,
+        `loops in ${fn.name}: ${listed}.`
+      );
     return loop;
   }
   const line = /^(.+):(\d+)$/.exec(hint);
-  if (!line) throw new LabError("analyze", `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`, "fix the pin.");
+  if (!line)
+    throw new LabError(
+      "analyze",
+      `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`,
+      "fix the pin."
+    );
   if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
-    throw new LabError("analyze", `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`, `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`);
+    throw new LabError(
+      "analyze",
+      `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`,
+      `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`
+    );
   }
   const wanted = `${line[1].split("/").pop()}:${line[2]}`;
-  const holding = flow.loops.filter((loop) => ownBlocks(flow, loop).some((id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)));
+  const holding = flow.loops.filter(
+    (loop) => ownBlocks(flow, loop).some(
+      (id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)
+    )
+  );
   const innermost = holding.sort((a2, b3) => a2.blocks.length - b3.blocks.length)[0];
-  if (!innermost) throw new LabError("analyze", `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`, `loops in ${fn.name}: ${listed}.`);
+  if (!innermost)
+    throw new LabError(
+      "analyze",
+      `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`,
+      `loops in ${fn.name}: ${listed}.`
+    );
   return innermost;
 }
 function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
   const ranked = rankLoops(flow, model);
-  if (ranked.length === 0) throw new LabError("analyze", `${fn.name} has no loop.`, "name the function that holds the decode loop (--function), or pass --all to see every function with a loop.");
+  if (ranked.length === 0)
+    throw new LabError(
+      "analyze",
+      `${fn.name} has no loop.`,
+      "name the function that holds the decode loop (--function), or pass --all to see every function with a loop."
+    );
   const loop = pin === void 0 ? ranked[0].loop : pinnedLoop(fn, flow, pin);
   const candidate = ranked.find((entry) => entry.loop === loop);
-  return { loop, candidate, how: pin === void 0 ? "evidence" : "pinned", runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3) };
+  return {
+    loop,
+    candidate,
+    how: pin === void 0 ? "evidence" : "pinned",
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
+  };
 }
 
 // lab/uarch/model.ts
@@ -72879,7 +73951,23 @@ var classTimingSchema = external_exports.object({
   source: sourced,
   inherited: external_exports.boolean().optional()
 }).strict();
-var CLASSES = ["alu", "alu-shifted", "flags", "bitfield-insert", "mul", "madd", "div", "load", "store", "branch", "move", "simd", "nop", "call", "unknown"];
+var CLASSES = [
+  "alu",
+  "alu-shifted",
+  "flags",
+  "bitfield-insert",
+  "mul",
+  "madd",
+  "div",
+  "load",
+  "store",
+  "branch",
+  "move",
+  "simd",
+  "nop",
+  "call",
+  "unknown"
+];
 var cpuModelSchema = external_exports.object({
   name: external_exports.string().regex(/^[a-z0-9-]+$/),
   core: external_exports.string(),
@@ -72909,25 +73997,51 @@ async function readRaw(name) {
   try {
     json2 = JSON.parse(await readFile8(path6, "utf8"));
   } catch {
-    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${(await listModels()).join(", ")}.`);
+    throw new LabError(
+      "uarch",
+      `no CPU model "${name}" (${path6}).`,
+      `choose one of: ${(await listModels()).join(", ")}.`
+    );
   }
   const parsed = cpuModelSchema.safeParse(json2);
-  if (!parsed.success) throw new LabError("uarch", `${path6} is invalid: ${describeIssues(parsed.error)}.`, "fix the model file; every number needs a source.");
+  if (!parsed.success)
+    throw new LabError(
+      "uarch",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "fix the model file; every number needs a source."
+    );
   return parsed.data;
 }
 async function loadCpuModel(name, seen = []) {
-  if (seen.includes(name)) throw new LabError("uarch", `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`, "fix the inherits fields.");
+  if (seen.includes(name))
+    throw new LabError(
+      "uarch",
+      `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`,
+      "fix the inherits fields."
+    );
   const raw = await readRaw(name);
   const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : void 0;
-  const classes = { ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {}, ...raw.classes ?? {} };
+  const classes = {
+    ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {},
+    ...raw.classes ?? {}
+  };
   for (const key of CLASSES) {
-    if (!classes[key]) throw new LabError("uarch", `CPU model ${name} has no timing for instruction class "${key}".`, "add it (or inherit from a model that has it).");
+    if (!classes[key])
+      throw new LabError(
+        "uarch",
+        `CPU model ${name} has no timing for instruction class "${key}".`,
+        "add it (or inherit from a model that has it)."
+      );
   }
   const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
   const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
   const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
   if (decodeWidth === void 0 || compareBranchFusion === void 0 || storeToLoadLatency === void 0) {
-    throw new LabError("uarch", `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`, "add them (or inherit).");
+    throw new LabError(
+      "uarch",
+      `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`,
+      "add them (or inherit)."
+    );
   }
   return {
     name: raw.name,
@@ -72993,7 +74107,9 @@ function operandsOf(instruction) {
   const entry = {
     // Bytes moved: the value operands before the address (none when there is no address operand).
     bytes: parts.slice(0, Math.max(0, memory)).reduce((sum2, operand) => sum2 + width(operand), 0),
-    values: valueOperands.flatMap((part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? []))
+    values: valueOperands.flatMap(
+      (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
+    )
   };
   operandCache.set(instruction, entry);
   return entry;
@@ -73004,7 +74120,9 @@ function valueOrigins(nodes, producers, node2, register2, depth = 3) {
   const producer = nodes[from];
   const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === "none") {
-    const origins = producer.semantics.reads.flatMap((read) => valueOrigins(nodes, producers, producer, read, depth - 1));
+    const origins = producer.semantics.reads.flatMap(
+      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
+    );
     return origins.length ? origins : [producer];
   }
   return [producer];
@@ -73028,7 +74146,9 @@ function classify(copyLoopHeaders, blocks, graph) {
   const wordCopyBytes = straightWordCopyBytes(nodes, producers);
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
-    const origins = storedRegisters(node2.instruction).flatMap((register2) => valueOrigins(nodes, producers, node2, register2));
+    const origins = storedRegisters(node2.instruction).flatMap(
+      (register2) => valueOrigins(nodes, producers, node2, register2)
+    );
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
     if (copied) {
       copies = true;
@@ -73037,12 +74157,19 @@ function classify(copyLoopHeaders, blocks, graph) {
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
-  return { literals, match: throughCopyLoop && copies ? "long" : copies ? "short" : "none", refill, copyBytes, wordCopyBytes };
+  return {
+    literals,
+    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
+    refill,
+    copyBytes,
+    wordCopyBytes
+  };
 }
 function producerMap(graph) {
   return (index, register2) => {
     let from;
-    for (const edge of graph.into[index]) if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
+    for (const edge of graph.into[index])
+      if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
     return from;
   };
 }
@@ -73070,8 +74197,12 @@ function straightWordCopyBytes(nodes, producers) {
 }
 function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const nested = nestedLoops(flow, loop);
-  const storing = (candidate) => candidate.blocks.some((id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store"));
-  const copyLoopBytes = new Map(nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]));
+  const storing = (candidate) => candidate.blocks.some(
+    (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
+  );
+  const copyLoopBytes = new Map(
+    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
+  );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const { paths, complete } = enumeratePaths(flow, loop, limit);
@@ -73079,7 +74210,13 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
     const role = classify(copyLoopHeaders, blocks, graph);
-    return { blocks, addresses: blocks.map((id) => flow.blocks[id].instructions[0].address), role, roleName: roleName(role), bounds: boundsOfGraph(graph, model) };
+    return {
+      blocks,
+      addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
+      role,
+      roleName: roleName(role),
+      bounds: boundsOfGraph(graph, model)
+    };
   });
   const byRole = /* @__PURE__ */ new Map();
   for (const path6 of analysed) {
@@ -73106,28 +74243,51 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       role: representative.role,
       variants: members2.length,
       representative,
-      analysis: analyzePath(representative.blocks.flatMap((id) => flow.blocks[id].instructions), model),
+      analysis: analyzePath(
+        representative.blocks.flatMap((id) => flow.blocks[id].instructions),
+        model
+      ),
       predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
     };
   });
   groups.sort((a2, b3) => roleOrder(a2.role) - roleOrder(b3.role));
   const inLoop = new Set(loop.blocks);
-  const exits = loop.blocks.flatMap((id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []);
-  return { groups, paths: paths.length, complete, exits, copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model) };
+  const exits = loop.blocks.flatMap(
+    (id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []
+  );
+  return {
+    groups,
+    paths: paths.length,
+    complete,
+    exits,
+    copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model)
+  };
 }
 function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   const long = groups.find((group2) => group2.role.match === "long");
   if (!long) return null;
-  const loop = nested.filter((candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)).sort((a2, b3) => copyLoopBytes.get(b3.header) - copyLoopBytes.get(a2.header))[0];
+  const loop = nested.filter(
+    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
+  ).sort((a2, b3) => copyLoopBytes.get(b3.header) - copyLoopBytes.get(a2.header))[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
-  return { headerAddress: loop.headerAddress, bytesPerIteration: copyLoopBytes.get(loop.header), bounds: boundsOfGraph(graph, model) };
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
+  return {
+    headerAddress: loop.headerAddress,
+    bytesPerIteration: copyLoopBytes.get(loop.header),
+    bounds: boundsOfGraph(graph, model)
+  };
 }
 function bytesPerPass(flow, loop, model) {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const graph = dependencyGraph(body.flatMap((id) => flow.blocks[id].instructions), model);
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
   return straightWordCopyBytes(graph.nodes, producerMap(graph));
 }
 function headlineGroup(paths) {
@@ -73140,8 +74300,21 @@ function analyzeHotLoop(fn, cpu, pin) {
   const choice = chooseLoop(fn, cpu, pin, flow);
   const paths = analyzePaths(flow, choice.loop, cpu);
   const headline = headlineGroup(paths);
-  if (!headline) throw new LabError("analyze", `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`, "pin another loop with --loop.");
-  return { flow, loop: choice.loop, choice, paths, headline, path: headline.representative.blocks, analysis: withSlack(headline.analysis) };
+  if (!headline)
+    throw new LabError(
+      "analyze",
+      `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`,
+      "pin another loop with --loop."
+    );
+  return {
+    flow,
+    loop: choice.loop,
+    choice,
+    paths,
+    headline,
+    path: headline.representative.blocks,
+    analysis: withSlack(headline.analysis)
+  };
 }
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await loadCpuModel(options2.cpu);
@@ -73170,28 +74343,60 @@ function reportHotLoop(fn, source, cpu, pin) {
   }));
   const idioms = roles[0]?.idioms.map((idiom, i3) => {
     const found = roles.filter((role) => role.idioms[i3].found);
-    return { ...idiom, found: found.length > 0, at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b3) => a2 - b3), roles: found.map((role) => role.roleName) };
+    return {
+      ...idiom,
+      found: found.length > 0,
+      at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b3) => a2 - b3),
+      roles: found.map((role) => role.roleName)
+    };
   }) ?? [];
   const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
   return {
     function: fn.name,
     source,
     model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
-    loops: flow.loops.map((l) => ({ headerAddress: l.headerAddress, depth: l.depth, instructions: l.instructionCount, ownInstructions: ownInstructionCount(flow, l), innermost: l.innermost })).sort((a2, b3) => a2.headerAddress - b3.headerAddress),
-    hotLoop: { headerAddress: loop.headerAddress, depth: loop.depth, instructions: loop.instructionCount, ownInstructions: ownInstructionCount(flow, loop), paths: paths.paths, pathsComplete: paths.complete, pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+    loops: flow.loops.map((l) => ({
+      headerAddress: l.headerAddress,
+      depth: l.depth,
+      instructions: l.instructionCount,
+      ownInstructions: ownInstructionCount(flow, l),
+      innermost: l.innermost
+    })).sort((a2, b3) => a2.headerAddress - b3.headerAddress),
+    hotLoop: {
+      headerAddress: loop.headerAddress,
+      depth: loop.depth,
+      instructions: loop.instructionCount,
+      ownInstructions: ownInstructionCount(flow, loop),
+      paths: paths.paths,
+      pathsComplete: paths.complete,
+      pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
+    },
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
-      runnersUp: choice.runnersUp.map((entry) => ({ headerAddress: entry.loop.headerAddress, decodeLoop: entry.decodeLoop, ownInstructions: entry.ownInstructions, reason: entry.reason }))
+      runnersUp: choice.runnersUp.map((entry) => ({
+        headerAddress: entry.loop.headerAddress,
+        decodeLoop: entry.decodeLoop,
+        ownInstructions: entry.ownInstructions,
+        reason: entry.reason
+      }))
     },
     roles,
     exits: paths.exits,
     copyLoop: paths.copyLoop,
     headlineRole: headline.roleName,
     pathAddresses: headline.representative.addresses,
-    analysis: { ...summaryOf(pathAnalysis), listing: analysis.nodes.map((node2, i3) => ({ address: node2.instruction.address, text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(), class: node2.semantics.class, slackCycles: analysis.slackCycles[i3] })) },
+    analysis: {
+      ...summaryOf(pathAnalysis),
+      listing: analysis.nodes.map((node2, i3) => ({
+        address: node2.instruction.address,
+        text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(),
+        class: node2.semantics.class,
+        slackCycles: analysis.slackCycles[i3]
+      }))
+    },
     idioms
   };
 }
@@ -73211,7 +74416,8 @@ function instructionShape(text) {
 }
 function chain(report, changedAgainst) {
   const before = /* @__PURE__ */ new Map();
-  for (const link of changedAgainst?.analysis.criticalChain ?? []) before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
+  for (const link of changedAgainst?.analysis.criticalChain ?? [])
+    before.set(instructionShape(link.text), (before.get(instructionShape(link.text)) ?? 0) + 1);
   const links = report.analysis.criticalChain.map((link) => {
     const shape = instructionShape(link.text);
     const left = before.get(shape) ?? 0;
@@ -73228,7 +74434,11 @@ function notADecodeLoop(report) {
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
   const names = [...new Set(columns.flatMap((report) => report.roles.map((role) => role.roleName)))];
-  const order = (name) => Math.min(...columns.flatMap((report) => report.roles.map((role, i3) => role.roleName === name ? i3 : Number.POSITIVE_INFINITY)));
+  const order = (name) => Math.min(
+    ...columns.flatMap(
+      (report) => report.roles.map((role, i3) => role.roleName === name ? i3 : Number.POSITIVE_INFINITY)
+    )
+  );
   names.sort((a2, b3) => order(a2) - order(b3));
   const cell = (report, name) => {
     const role = report.roles.find((entry) => entry.roleName === name);
@@ -73245,7 +74455,9 @@ function roleTable(base, head, reference) {
   return [
     `| path role (usual path: predicted cycles \xB7 instructions) | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
     `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
-    ...names.map((name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`)
+    ...names.map(
+      (name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`
+    )
   ];
 }
 function criticalPathDiff(base, head, reference) {
@@ -73285,16 +74497,25 @@ function criticalPathDiff(base, head, reference) {
     row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
     row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
     row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
-    row("ILP (instructions / critical path)", (r2) => r2.analysis.ilp, (n2) => n2.toFixed(2), false),
+    row(
+      "ILP (instructions / critical path)",
+      (r2) => r2.analysis.ilp,
+      (n2) => n2.toFixed(2),
+      false
+    ),
     `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ""}`,
-    ...inexact.map((report) => `
-\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`),
+    ...inexact.map(
+      (report) => `
+\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
+    ),
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
     `| idiom (on any path) | base | head |${shown ? " libdeflate |" : ""}`,
     `|---|:-:|:-:|${shown ? ":-:|" : ""}`,
-    ...head.idioms.map((idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`),
+    ...head.idioms.map(
+      (idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`
+    ),
     "",
     "<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>",
     "",
@@ -73326,8 +74547,14 @@ function predictWorkload(profile, report) {
   const mostLiterals = Math.max(0, ...literalOnly);
   const short = role(0, "short");
   const long = role(0, "long");
-  if (mostLiterals === 0) return { unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
-  if (!short && !long) return { unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})` };
+  if (mostLiterals === 0)
+    return {
+      unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})`
+    };
+  if (!short && !long)
+    return {
+      unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(", ")})`
+    };
   const shortRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "short");
   const longRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === "long");
   const shortBytes = shortRole ? shortRole.role.wordCopyBytes || shortRole.role.copyBytes : 0;
@@ -73382,7 +74609,9 @@ function predictWorkload(profile, report) {
     const fitsShort = matchLength <= shortBytes;
     const kind = short && (fitsShort || !long) ? "short" : "long";
     if (kind === "short" && !fitsShort) shortFallback += count3;
-    const withMatch = Math.max(...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals));
+    const withMatch = Math.max(
+      ...report.roles.filter((entry) => entry.role.match === kind).map((entry) => entry.role.literals)
+    );
     const carried = literalIterations(literals, count3, withMatch);
     const combined = role(carried, kind);
     if (combined) run2(combined, count3);
@@ -73404,12 +74633,26 @@ function predictWorkload(profile, report) {
     cycles2 += passes * copyLoop.bounds.predictedCycles;
   }
   const pricedBytes = profile.literals + profile.matchBytes;
-  if (shortFallback) assumptions.push(`${percent2(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`);
-  if (combinedFallback) assumptions.push(`${percent2(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`);
+  if (shortFallback)
+    assumptions.push(
+      `${percent2(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
+    );
+  if (combinedFallback)
+    assumptions.push(
+      `${percent2(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
+    );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
-  if (otherCopies) assumptions.push(`${percent2(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`);
-  if (profile.storedBytes) assumptions.push(`${percent2(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`);
-  assumptions.push(`${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`);
+  if (otherCopies)
+    assumptions.push(
+      `${percent2(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
+    );
+  if (profile.storedBytes)
+    assumptions.push(
+      `${percent2(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
+    );
+  assumptions.push(
+    `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`
+  );
   const lowerBoundBecause = [...lowerBound].map(([why, n2]) => `${why} (${n2} times)`);
   if (!exact) lowerBoundBecause.push("a role used rests on instructions the model does not know");
   return {
@@ -73450,7 +74693,8 @@ function gapFinding(predictedRatio, measured, notComparable, lowerBound) {
     return `the model does not explain it: head is measured ${direction}, the loop model predicts ${Math.abs(predictedGap) < 5e-3 ? "no difference" : `head ${predictedGap < 0 ? "slower" : "faster"}`}; the cause is outside the modelled loop (or the model is wrong there)`;
   }
   const share = predictedGap / measuredGap;
-  if (share > 1.05) return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
+  if (share > 1.05)
+    return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
   return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? "the loop accounts for it" : "the rest is outside the hot loop or not modelled"}`;
 }
 function modelGapRows(head, libdeflate, datasets, notComparable) {
@@ -73462,13 +74706,21 @@ function modelGapRows(head, libdeflate, datasets, notComparable) {
     const predictedRatio = h3 && l && h3.cyclesPerByte > 0 ? l.cyclesPerByte / h3.cyclesPerByte : null;
     const lowerBound = Boolean(h3 && !h3.exact || l && !l.exact);
     const finding = gapFinding(predictedRatio, dataset.measured, notComparable, lowerBound) + (dataset.measured ? "" : dataset.measuredMissing ? ` (${dataset.measuredMissing})` : "");
-    return { label: dataset.label, head: headPrediction, libdeflate: libdeflatePrediction, predictedRatio, measured: dataset.measured, finding };
+    return {
+      label: dataset.label,
+      head: headPrediction,
+      libdeflate: libdeflatePrediction,
+      predictedRatio,
+      measured: dataset.measured,
+      finding
+    };
   });
 }
 function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
   const title = "#### The loop model against the measurement";
   const notProfiled = missing.map((why) => `\u26A0\uFE0F Not profiled: ${escapeCell(why)}.`);
-  if (datasets.length === 0) return [title, "", "Not compared: no measured dataset could be profiled.", ...notProfiled, ""].join("\n");
+  if (datasets.length === 0)
+    return [title, "", "Not compared: no measured dataset could be profiled.", ...notProfiled, ""].join("\n");
   const notComparable = measuredOnModelledCore(head.model, machine);
   const rows = modelGapRows(head, libdeflate, datasets, notComparable);
   const cell = (prediction) => {
@@ -73479,7 +74731,10 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
   const measuredCell = (row) => row.measured ? `${times(row.measured.estimate)} [${row.measured.low.toFixed(2)}, ${row.measured.high.toFixed(2)}]` : "\u2014";
   const notes = /* @__PURE__ */ new Set();
   for (const row of rows) {
-    for (const [who, prediction] of [["head", row.head], ["libdeflate", row.libdeflate]]) {
+    for (const [who, prediction] of [
+      ["head", row.head],
+      ["libdeflate", row.libdeflate]
+    ]) {
       const known = predicted(prediction);
       if (!known) continue;
       for (const why of known.lowerBoundBecause) notes.add(`${who}, ${row.label}: lower bound: ${why}`);
@@ -73501,12 +74756,16 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     "",
     "| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |",
     "|---|---:|---:|---:|---:|---|",
-    ...rows.map((row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`),
+    ...rows.map(
+      (row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`
+    ),
     ...notProfiled.length ? ["", ...notProfiled] : [],
     "",
     "<details><summary>where the modelled cycles go, and what the model leaves out</summary>",
     "",
-    ...rows.flatMap((row) => [`- **${escapeCell(row.label)}**: head: ${share(row.head) || "\u2014"}; libdeflate: ${share(row.libdeflate) || "\u2014"}`]),
+    ...rows.flatMap((row) => [
+      `- **${escapeCell(row.label)}**: head: ${share(row.head) || "\u2014"}; libdeflate: ${share(row.libdeflate) || "\u2014"}`
+    ]),
     ...[...notes].map((note) => `- ${escapeCell(note)}`),
     "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.",
     "",
@@ -73554,11 +74813,19 @@ async function datasetProfile(path6, expectedSha256) {
   try {
     bytes = await readFile9(path6);
   } catch (error63) {
-    throw new LabError("profile", `cannot read ${path6}: ${error63.code ?? error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+    throw new LabError(
+      "profile",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "prepare the datasets again (`perf-lab datasets prepare`)."
+    );
   }
   const sha2563 = sha256Hex(bytes);
   if (expectedSha256 !== void 0 && sha2563 !== expectedSha256) {
-    throw new LabError("profile", `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`, "profile the file that was measured: prepare the datasets again with the same scale.");
+    throw new LabError(
+      "profile",
+      `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`,
+      "profile the file that was measured: prepare the datasets again with the same scale."
+    );
   }
   const cached2 = await cachedProfile(sha2563);
   if (cached2) return cached2;
@@ -73566,12 +74833,20 @@ async function datasetProfile(path6, expectedSha256) {
   try {
     profile = profileGzip(bytes);
   } catch (error63) {
-    if (error63 instanceof DeflateFormatError) throw new LabError("profile", `${path6} is not a valid gzip file: ${error63.message}.`, "prepare the datasets again (`perf-lab datasets prepare`).");
+    if (error63 instanceof DeflateFormatError)
+      throw new LabError(
+        "profile",
+        `${path6} is not a valid gzip file: ${error63.message}.`,
+        "prepare the datasets again (`perf-lab datasets prepare`)."
+      );
     throw error63;
   }
   const stored = { compressedSha256: sha2563, ...profile };
-  await writeFileAtomically(profileCachePath(sha2563), `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
-`).catch(() => void 0);
+  await writeFileAtomically(
+    profileCachePath(sha2563),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`
+  ).catch(() => void 0);
   return stored;
 }
 async function profilesOfMeasured(measured, datasetsDir) {
@@ -73581,10 +74856,15 @@ async function profilesOfMeasured(measured, datasetsDir) {
   for (const dataset of measured) {
     const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
     if (!entry) {
-      missing.push(`${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`);
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
+      );
       continue;
     }
-    profiles.set(dataset.compressedSha256, await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256));
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+    );
   }
   return { profiles, missing };
 }
@@ -73597,7 +74877,11 @@ async function prCheck(options2) {
     try {
       return (await git.revparse([`${ref}^{commit}`])).trim();
     } catch {
-      throw new LabError("pr-check", `${ref} is not a commit in ${repo}.`, "pass refs that exist there (fetch them first).");
+      throw new LabError(
+        "pr-check",
+        `${ref} is not a commit in ${repo}.`,
+        "pass refs that exist there (fetch them first)."
+      );
     }
   };
   const baseSha = await resolveRef2(options2.baseRef);
@@ -73614,35 +74898,70 @@ async function prCheck(options2) {
     try {
       json2 = parseStrictJson(await readFile10(configPath, "utf8"));
     } catch (error63) {
-      throw new LabError("pr-check: config", `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`, "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.");
+      throw new LabError(
+        "pr-check: config",
+        `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`,
+        "commit a perf-lab bench config (JSON) to the repository and pass its path with --config."
+      );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    if ("libdeflate" in template.decoder) throw new LabError("pr-check: config", "decoder must be a cargo project for a PR check.", 'set decoder.cargo.path to "." (the repository root).');
+    if ("libdeflate" in template.decoder)
+      throw new LabError(
+        "pr-check: config",
+        "decoder must be a cargo project for a PR check.",
+        'set decoder.cargo.path to "." (the repository root).'
+      );
     const decoder = template.decoder;
-    if (!("path" in decoder.cargo)) throw new LabError("pr-check: config", "decoder.cargo must be a path (the repository itself) for a PR check.", `set decoder.cargo.path to "." (or the crate's folder in the repository).`);
+    if (!("path" in decoder.cargo))
+      throw new LabError(
+        "pr-check: config",
+        "decoder.cargo must be a path (the repository itself) for a PR check.",
+        `set decoder.cargo.path to "." (or the crate's folder in the repository).`
+      );
     const relative3 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
-    if (!("path" in decoder.cargo) || !decoder.cargo.path.startsWith(headDir)) throw new LabError("pr-check: config", "decoder.cargo.path must lie inside the repository.", 'use a path relative to the repository root, such as ".".');
+    if (!("path" in decoder.cargo) || !decoder.cargo.path.startsWith(headDir))
+      throw new LabError(
+        "pr-check: config",
+        "decoder.cargo.path must lie inside the repository.",
+        'use a path relative to the repository root, such as ".".'
+      );
     const config2 = {
       ...template,
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative3 } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative3 } }
     };
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
-    const results = await runBenchmark({ config: config2, scale: options2.scale, datasetsDir: options2.datasetsDir, only: options2.only, offline: options2.offline });
+    const results = await runBenchmark({
+      config: config2,
+      scale: options2.scale,
+      datasetsDir: options2.datasetsDir,
+      only: options2.only,
+      offline: options2.offline
+    });
     const builds = {
       head: (await buildCargoDecoder(config2.decoder)).artifactPath,
       base: (await buildCargoDecoder(config2.base)).artifactPath,
       reference: (await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags })).sharedLibraryPath
     };
-    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(builds, options2.functionName, options2.cpu, {}, { results, datasetsDir: options2.datasetsDir }) : void 0;
+    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(
+      builds,
+      options2.functionName,
+      options2.cpu,
+      {},
+      { results, datasetsDir: options2.datasetsDir }
+    ) : void 0;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
       await writeResults(join19(dir, "results.json"), results);
       await writeFileAtomically(join19(dir, "report.md"), markdownReport(results));
       if (analysisMarkdown) await writeFileAtomically(join19(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber) await writeFileAtomically(join19(dir, "pr.json"), `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
-`);
+      if (options2.prNumber)
+        await writeFileAtomically(
+          join19(dir, "pr.json"),
+          `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
+`
+        );
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds };
   } finally {
@@ -73668,7 +74987,8 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
 }
 async function modelAgainstMeasurement(head, reference, measurement) {
   const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
-  if (unmatched.length) return `
+  if (unmatched.length)
+    return `
 #### The loop model against the measurement
 
 Not predicted: ${escapeCell(unmatched.join("; "))}.
@@ -73680,12 +75000,14 @@ Not predicted: ${escapeCell(unmatched.join("; "))}.
     if (!profile) return [];
     const interval = dataset.headVsLibdeflate?.interval;
     const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
-    return [{
-      label: dataset.label,
-      profile,
-      measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
-      measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
-    }];
+    return [
+      {
+        label: dataset.label,
+        profile,
+        measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
+        measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
+      }
+    ];
   });
   return `
 ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
@@ -73702,8 +75024,10 @@ async function runAction(body) {
       return;
     }
     debug(error63.stack ?? String(error63));
-    setFailed(`perf-lab: ${error63.message ?? String(error63)}
-  what to do: check the step's inputs against the action's action.yml.`);
+    setFailed(
+      `perf-lab: ${error63.message ?? String(error63)}
+  what to do: check the step's inputs against the action's action.yml.`
+    );
   }
 }
 
@@ -73714,15 +75038,20 @@ await runAction(async () => {
   const scale = getInput("scale") || "full";
   if (scale !== "quick" && scale !== "full") throw new Error(`input scale must be quick or full, not ${scale}`);
   const only = getInput("datasets").split(",").map((name) => name.trim()).filter(Boolean);
-  for (const name of only) if (!DATASET_NAMES.includes(name)) throw new Error(`input datasets: unknown dataset ${name}`);
+  for (const name of only)
+    if (!DATASET_NAMES.includes(name))
+      throw new Error(`input datasets: unknown dataset ${name}`);
   const failOn = getInput("fail-on") || "never";
-  if (!["never", "regression", "change"].includes(failOn)) throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
+  if (!["never", "regression", "change"].includes(failOn))
+    throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
   const datasetsDir = resolve7(getInput("datasets-dir") || defaultDatasetsDir(scale));
   const base = getInput("base");
   const head = getInput("head");
-  if (Boolean(base) !== Boolean(head)) throw new Error("inputs base and head go together (both commits, for a PR check)");
+  if (Boolean(base) !== Boolean(head))
+    throw new Error("inputs base and head go together (both commits, for a PR check)");
   const prNumber = getInput("pr-number") ? Number(getInput("pr-number")) : void 0;
-  if (prNumber !== void 0 && !(Number.isInteger(prNumber) && prNumber > 0)) throw new Error("input pr-number must be a PR number");
+  if (prNumber !== void 0 && !(Number.isInteger(prNumber) && prNumber > 0))
+    throw new Error("input pr-number must be a PR number");
   let results;
   if (base && head) {
     const outcome = await group(
@@ -73747,7 +75076,10 @@ await runAction(async () => {
     setOutput("reference-build", outcome.builds.reference);
   } else {
     const config2 = await loadBenchConfig(getInput("config", { required: true }));
-    results = await group("perf-lab bench", () => runBenchmark({ config: config2, scale, datasetsDir, only, silesiaZip: getInput("silesia-zip") || void 0 }));
+    results = await group(
+      "perf-lab bench",
+      () => runBenchmark({ config: config2, scale, datasetsDir, only, silesiaZip: getInput("silesia-zip") || void 0 })
+    );
   }
   const jsonPath = resolve7(getInput("results") || "perf-lab-results.json");
   const report = markdownReport(results);
@@ -73758,10 +75090,13 @@ await runAction(async () => {
   setOutput("ok", String(results.ok));
   await summary.addRaw(report).write();
   if (!results.ok) {
-    const failed = results.datasets.flatMap((dataset) => dataset.contenders.filter((c5) => c5.failure).map((c5) => `${dataset.label} ${c5.name}: ${c5.failure}`));
+    const failed = results.datasets.flatMap(
+      (dataset) => dataset.contenders.filter((c5) => c5.failure).map((c5) => `${dataset.label} ${c5.name}: ${c5.failure}`)
+    );
     setFailed(`perf-lab: verification failed (exit 3): ${failed.join("; ")}. The report is in the job summary.`);
     return;
   }
   const failing = verdictFailures(results, failOn);
-  if (failing.length > 0) setFailed(`perf-lab: fail-on ${failOn}: ${failing.join("; ")}. The report is in the job summary.`);
+  if (failing.length > 0)
+    setFailed(`perf-lab: fail-on ${failOn}: ${failing.join("; ")}. The report is in the job summary.`);
 });

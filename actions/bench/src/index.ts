@@ -22,16 +22,25 @@ await runAction(async () => {
   if (cacheDir) process.env.PERF_LAB_CACHE = resolve(cacheDir);
   const scale = (core.getInput('scale') || 'full') as Scale;
   if (scale !== 'quick' && scale !== 'full') throw new Error(`input scale must be quick or full, not ${scale}`);
-  const only = core.getInput('datasets').split(',').map((name) => name.trim()).filter(Boolean) as DatasetName[];
-  for (const name of only) if (!(DATASET_NAMES as readonly string[]).includes(name)) throw new Error(`input datasets: unknown dataset ${name}`);
+  const only = core
+    .getInput('datasets')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean) as DatasetName[];
+  for (const name of only)
+    if (!(DATASET_NAMES as readonly string[]).includes(name))
+      throw new Error(`input datasets: unknown dataset ${name}`);
   const failOn = (core.getInput('fail-on') || 'never') as FailOn;
-  if (!['never', 'regression', 'change'].includes(failOn)) throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
+  if (!['never', 'regression', 'change'].includes(failOn))
+    throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
   const datasetsDir = resolve(core.getInput('datasets-dir') || defaultDatasetsDir(scale));
   const base = core.getInput('base');
   const head = core.getInput('head');
-  if (Boolean(base) !== Boolean(head)) throw new Error('inputs base and head go together (both commits, for a PR check)');
+  if (Boolean(base) !== Boolean(head))
+    throw new Error('inputs base and head go together (both commits, for a PR check)');
   const prNumber = core.getInput('pr-number') ? Number(core.getInput('pr-number')) : undefined;
-  if (prNumber !== undefined && !(Number.isInteger(prNumber) && prNumber > 0)) throw new Error('input pr-number must be a PR number');
+  if (prNumber !== undefined && !(Number.isInteger(prNumber) && prNumber > 0))
+    throw new Error('input pr-number must be a PR number');
 
   let results: BenchResults;
   if (base && head) {
@@ -56,7 +65,9 @@ await runAction(async () => {
     core.setOutput('reference-build', outcome.builds.reference);
   } else {
     const config = await loadBenchConfig(core.getInput('config', { required: true }));
-    results = await core.group('perf-lab bench', () => runBenchmark({ config, scale, datasetsDir, only, silesiaZip: core.getInput('silesia-zip') || undefined }));
+    results = await core.group('perf-lab bench', () =>
+      runBenchmark({ config, scale, datasetsDir, only, silesiaZip: core.getInput('silesia-zip') || undefined }),
+    );
   }
   const jsonPath = resolve(core.getInput('results') || 'perf-lab-results.json');
   const report = markdownReport(results);
@@ -68,10 +79,13 @@ await runAction(async () => {
   await core.summary.addRaw(report).write();
   // A failed run is red, with the reason in the annotation and the report in the job summary.
   if (!results.ok) {
-    const failed = results.datasets.flatMap((dataset) => dataset.contenders.filter((c) => c.failure).map((c) => `${dataset.label} ${c.name}: ${c.failure}`));
+    const failed = results.datasets.flatMap((dataset) =>
+      dataset.contenders.filter((c) => c.failure).map((c) => `${dataset.label} ${c.name}: ${c.failure}`),
+    );
     core.setFailed(`perf-lab: verification failed (exit 3): ${failed.join('; ')}. The report is in the job summary.`);
     return;
   }
   const failing = verdictFailures(results, failOn);
-  if (failing.length > 0) core.setFailed(`perf-lab: fail-on ${failOn}: ${failing.join('; ')}. The report is in the job summary.`);
+  if (failing.length > 0)
+    core.setFailed(`perf-lab: fail-on ${failOn}: ${failing.join('; ')}. The report is in the job summary.`);
 });

@@ -30331,11 +30331,15 @@ function createGitHubClient(options) {
         retryAfterBaseValue: base,
         fallbackSecondaryRateRetryAfter: 1,
         onRateLimit: (retryAfter, request2, _octokit, retryCount) => {
-          warn2(`GitHub rate limit on ${request2.method} ${request2.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : "giving up"}`);
+          warn2(
+            `GitHub rate limit on ${request2.method} ${request2.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : "giving up"}`
+          );
           return retryCount < 2;
         },
         onSecondaryRateLimit: (retryAfter, request2, _octokit, retryCount) => {
-          warn2(`GitHub secondary rate limit on ${request2.method} ${request2.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : "giving up"}`);
+          warn2(
+            `GitHub secondary rate limit on ${request2.method} ${request2.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : "giving up"}`
+          );
           return retryCount < 1;
         }
       }
@@ -30352,7 +30356,9 @@ function createGitHubClient(options) {
         if (status !== 429 || attempt > 2) throw error63;
         const header = error63.response?.headers?.["retry-after"];
         const seconds = header !== void 0 && /^\d+$/.test(header) ? Number(header) : 60;
-        warn2(`GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`);
+        warn2(
+          `GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`
+        );
         await new Promise((resolve) => setTimeout(resolve, seconds * base));
       }
     }
@@ -30367,9 +30373,16 @@ var HINTS = {
 };
 function apiError(step2, what, error63) {
   const status = error63.status;
-  if (status === void 0) return new LabError(step2, `${what} failed: ${error63.message}`, "check the network and the API URL.");
-  const message = String(error63.response?.data?.message ?? error63.message).split("\n")[0];
-  return new LabError(step2, `${what}: GitHub answered ${status} (${message}).`, HINTS[status] ?? (status >= 500 ? "GitHub is failing; the call was retried. Run the job again later." : "check the request."));
+  if (status === void 0)
+    return new LabError(step2, `${what} failed: ${error63.message}`, "check the network and the API URL.");
+  const message = String(
+    error63.response?.data?.message ?? error63.message
+  ).split("\n")[0];
+  return new LabError(
+    step2,
+    `${what}: GitHub answered ${status} (${message}).`,
+    HINTS[status] ?? (status >= 500 ? "GitHub is failing; the call was retried. Run the job again later." : "check the request.")
+  );
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -50101,7 +50114,10 @@ function parseStrictJson(text) {
     onObjectProperty: (property, offset) => {
       const current = keys.at(-1);
       const parents = path.slice(0, keys.length - 1);
-      if (current.has(property)) throw new SyntaxError(`the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
       current.add(property);
       path.splice(keys.length - 1, Infinity, property);
     },
@@ -50583,8 +50599,21 @@ var verdictSchema = external_exports.object({
   batches: external_exports.number().int().nonnegative().optional(),
   standardError: external_exports.number().nonnegative().nullable().optional()
 });
-var machineSchema = external_exports.object({ os: external_exports.string(), osRelease: external_exports.string(), arch: external_exports.string(), cpuModel: external_exports.string(), logicalCpus: external_exports.number().int() });
-var libdeflateSchema = external_exports.object({ name: external_exports.string(), version: external_exports.string(), source: external_exports.string(), buildSystem: external_exports.string(), compiler: external_exports.string(), cflags: external_exports.string() });
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
 var decoderSchema = external_exports.object({
   name: external_exports.string(),
   adapter: external_exports.string(),
@@ -50595,7 +50624,13 @@ var decoderSchema = external_exports.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: external_exports.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: external_exports.object({ call: external_exports.string(), output: external_exports.enum(["vec", "slice"]), package: external_exports.string(), cargoToml: external_exports.string(), libRs: external_exports.string() }).optional()
+  rust: external_exports.object({
+    call: external_exports.string(),
+    output: external_exports.enum(["vec", "slice"]),
+    package: external_exports.string(),
+    cargoToml: external_exports.string(),
+    libRs: external_exports.string()
+  }).optional()
 });
 var datasetBase = {
   name: external_exports.string(),
@@ -50653,14 +50688,23 @@ var integrityResultSchema = external_exports.object({
 });
 function comparability(results, sides) {
   const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map((side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`);
+  const notComparable = sides.filter((side) => careless.has(side.name)).map(
+    (side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+  );
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
-  return { notComparable, label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null };
+  return {
+    notComparable,
+    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
+  };
 }
 function notComparableContenders(results) {
-  return new Map(results.integrity?.contenders.flatMap((entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []) ?? []);
+  return new Map(
+    results.integrity?.contenders.flatMap(
+      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
+    ) ?? []
+  );
 }
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
@@ -50697,14 +50741,27 @@ var resultsV1Schema = external_exports.object({
   mode: external_exports.enum(["in-process", "process"]),
   libdeflate: libdeflateSchema,
   decoder: decoderSchema,
-  settings: external_exports.object({ rounds: external_exports.number().int(), warmupRounds: external_exports.number().int(), timeoutMs: external_exports.number().int(), maxSecondsPerDataset: external_exports.number() }),
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
   datasets: external_exports.array(
     external_exports.object({
       ...datasetBase,
       rounds: external_exports.number().int().nonnegative(),
       placement: external_exports.string().optional(),
       verified: external_exports.boolean(),
-      contenders: external_exports.array(external_exports.object({ name: external_exports.string(), role: external_exports.enum(["decoder", "libdeflate"]), samplesNs: external_exports.array(positive), megabytesPerSecond: positive.nullable(), failure: external_exports.string().nullable() })),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
       ratio: intervalSchema.nullable()
     })
   ),
@@ -50719,7 +50776,16 @@ function migrateResultsV1(v1) {
     libdeflate: v1.libdeflate,
     head: v1.decoder,
     base: null,
-    settings: { roundsPerBatch: v1.settings.rounds, warmupRounds: v1.settings.warmupRounds, timeoutMs: v1.settings.timeoutMs, minBatches: 1, maxBatches: 1, targetHalfWidth: 0, budgetSeconds: v1.settings.maxSecondsPerDataset, verdictConfidence: 0.99 },
+    settings: {
+      roundsPerBatch: v1.settings.rounds,
+      warmupRounds: v1.settings.warmupRounds,
+      timeoutMs: v1.settings.timeoutMs,
+      minBatches: 1,
+      maxBatches: 1,
+      targetHalfWidth: 0,
+      budgetSeconds: v1.settings.maxSecondsPerDataset,
+      verdictConfidence: 0.99
+    },
     datasets: v1.datasets.map((dataset) => {
       const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
       const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
@@ -50733,7 +50799,11 @@ function migrateResultsV1(v1) {
         targetMet: false,
         stoppedBecause: "migrated from results version 1",
         elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({ ...contender, role: contender.role === "decoder" ? "head" : "libdeflate", samplesNs: [contender.samplesNs] })),
+        contenders: contenders.map((contender) => ({
+          ...contender,
+          role: contender.role === "decoder" ? "head" : "libdeflate",
+          samplesNs: [contender.samplesNs]
+        })),
         headVsLibdeflate: ratio && cycles[0].length > 0 ? { interval: ratio, cycleRatios: cycles } : null,
         baseVsLibdeflate: null,
         headVsBase: null
@@ -50746,14 +50816,28 @@ function parseResults(json2, source) {
   const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
   if (version2 === 1) {
     const parsed2 = resultsV1Schema.safeParse(json2);
-    if (!parsed2.success) throw new LabError("results", `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`, "pass a results file written by `perf-lab bench --json`.");
+    if (!parsed2.success)
+      throw new LabError(
+        "results",
+        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
+        "pass a results file written by `perf-lab bench --json`."
+      );
     return migrateResultsV1(parsed2.data);
   }
   if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError("results", `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`, "write it again with this version of perf-lab, or upgrade perf-lab.");
+    throw new LabError(
+      "results",
+      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
+      "write it again with this version of perf-lab, or upgrade perf-lab."
+    );
   }
   const parsed = resultsSchema.safeParse(json2);
-  if (!parsed.success) throw new LabError("results", `${source} is not a valid results file: ${describeIssues(parsed.error)}`, "pass a results file written by `perf-lab bench --json`.");
+  if (!parsed.success)
+    throw new LabError(
+      "results",
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      "pass a results file written by `perf-lab bench --json`."
+    );
   return parsed.data;
 }
 
@@ -50776,7 +50860,8 @@ var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).
 function ratioCell(comparison, view = { notComparable: [], label: null }) {
   if (!comparison) return "\u2014";
   const { estimate, low, high } = comparison.interval;
-  if (view.notComparable.length) return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
+  if (view.notComparable.length)
+    return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
 var OUTPUT_BOUND_SHARE = 0.8;
@@ -50788,20 +50873,33 @@ var outputBound = (dataset, role) => {
 var between = (results, dataset, ...roles) => {
   const view = comparability(
     results,
-    roles.map((role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head)
+    roles.map(
+      (role) => role === "libdeflate" ? { name: results.libdeflate.name, threads: 1 } : role === "base" ? results.base : results.head
+    )
   );
   const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
-  if (bound.length) view.notComparable.push(`${bound.join(" and ")} bound by the output path (ceiling ${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s)`);
+  if (bound.length)
+    view.notComparable.push(
+      `${bound.join(" and ")} bound by the output path (ceiling ${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s)`
+    );
   return view;
 };
 var speedCell = (dataset, role) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? " \u26A0\uFE0F bound by the output path" : ""}`;
 function integrityNotes(results) {
-  return [...notComparableContenders(results)].map(([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`);
+  return [...notComparableContenders(results)].map(
+    ([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
+  );
 }
-var VERDICT_MARKS = { regression: "\u{1F534} regression", improvement: "\u{1F7E2} improvement", "no change": "\u26AA no change", inconclusive: "\u{1F7E1} inconclusive" };
+var VERDICT_MARKS = {
+  regression: "\u{1F534} regression",
+  improvement: "\u{1F7E2} improvement",
+  "no change": "\u26AA no change",
+  inconclusive: "\u{1F7E1} inconclusive"
+};
 function verdictText(verdict) {
   const mark = VERDICT_MARKS[verdict.kind];
-  if (verdict.kind === "no change" && verdict.threshold > 0) return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+  if (verdict.kind === "no change" && verdict.threshold > 0)
+    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
   if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
 }
@@ -50823,9 +50921,14 @@ function ratioTable(results) {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
   if (!results.base) {
-    const lines2 = [`| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`, "|---|---:|---:|---:|---:|---|"];
+    const lines2 = [
+      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
+      "|---|---:|---:|---:|---:|---|"
+    ];
     for (const dataset of results.datasets) {
-      lines2.push(`| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`);
+      lines2.push(
+        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+      );
     }
     return lines2.join("\n");
   }
@@ -50844,16 +50947,21 @@ function ratioTable(results) {
   return lines.join("\n");
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results)].map(([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`);
+  const careless = [...notComparableContenders(results)].map(
+    ([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`
+  );
   const line = summaryOfSpeeds(results);
   return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
-  const failedText = failed.map((dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(", ") || "no samples"})`).join(", ");
+  const failedText = failed.map(
+    (dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(", ") || "no samples"})`
+  ).join(", ");
   const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
   if (!results.base) {
-    if (failed.length) return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
+    if (failed.length)
+      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
   const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
@@ -50864,14 +50972,23 @@ function summaryOfSpeeds(results) {
     return "";
   };
   const detail = verdicts.map((v) => `${v.label} ${v.verdict.kind}${note(v.verdict)}`).join(", ");
-  if (failed.length) return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
+  if (failed.length)
+    return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
   return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 function methodDetails(results) {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
   const toolchain = (decoder) => decoder.rustc ? `${decoder.rustc}, LLVM ${decoder.llvm}` : decoder.compiler ?? "unknown";
-  const thresholds = [...new Set(results.datasets.flatMap((dataset) => dataset.headVsBase ? [`${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`] : []))];
+  const thresholds = [
+    ...new Set(
+      results.datasets.flatMap(
+        (dataset) => dataset.headVsBase ? [
+          `${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`
+        ] : []
+      )
+    )
+  ];
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
@@ -50892,9 +51009,15 @@ function methodDetails(results) {
     `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
   ];
   if (standIns.length > 0) {
-    parts.push(`- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`);
+    parts.push(
+      `- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`
+    );
   }
-  if (!results.ok) parts.push("", "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung.");
+  if (!results.ok)
+    parts.push(
+      "",
+      "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung."
+    );
   return parts.join("\n");
 }
 var REGIME_DETAIL = {
@@ -50904,7 +51027,11 @@ var REGIME_DETAIL = {
 };
 function regimeLine(results) {
   const threads = [results.head, ...results.base ? [results.base] : []].map((decoder) => `${escapeCell(decoder.name)} ${decoder.threads ?? 1}`).join(", ");
-  const regime = { "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)", "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed", process: "every side is a whole process (start-up and writing its output are timed)" }[results.mode];
+  const regime = {
+    "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)",
+    "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed",
+    process: "every side is a whole process (start-up and writing its output are timed)"
+  }[results.mode];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
 }
 function reportTitle(results) {
@@ -50918,15 +51045,25 @@ function compactTable(results) {
     return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   };
   if (!results.base) {
-    const lines2 = ["| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |", "|---|---:|---:|---:|"];
+    const lines2 = [
+      "| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |",
+      "|---|---:|---:|---:|"
+    ];
     for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [speedCell(dataset, "head"), speedCell(dataset, "libdeflate"), ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))] : [failureCell(dataset), "", ""];
+      const cells = dataset.verified ? [
+        speedCell(dataset, "head"),
+        speedCell(dataset, "libdeflate"),
+        ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+      ] : [failureCell(dataset), "", ""];
       lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
     }
     return lines2.join("\n");
   }
   const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [`| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`, "|---|---:|---:|---|---:|"];
+  const lines = [
+    `| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`,
+    "|---|---:|---:|---|---:|"
+  ];
   for (const dataset of results.datasets) {
     if (!dataset.verified || !dataset.headVsBase) {
       lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
@@ -50934,7 +51071,9 @@ function compactTable(results) {
     }
     const verdict = dataset.headVsBase.verdict;
     const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(`| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`);
+    lines.push(
+      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`
+    );
   }
   return lines.join("\n");
 }
@@ -50947,7 +51086,10 @@ var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
 var MAX_COMMENT_CHARS = 65536;
 function renderComment(results, options = {}) {
   const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
-  const commits = [options.baseSha ? `base ${sha(options.baseSha)}` : "", options.headSha ? `head ${sha(options.headSha)}` : ""].filter(Boolean).join(" \u2192 ");
+  const commits = [
+    options.baseSha ? `base ${sha(options.baseSha)}` : "",
+    options.headSha ? `head ${sha(options.headSha)}` : ""
+  ].filter(Boolean).join(" \u2192 ");
   const details = withoutAbsolutePaths(`${ratioTable(results)}
 
 ${methodDetails(results)}`);
@@ -50984,22 +51126,47 @@ function truncateComment(body, fullReportUrl) {
 }
 async function upsertStickyComment(client, target, body) {
   try {
-    const comments = await client.paginate(client.rest.issues.listComments, { owner: target.owner, repo: target.repo, issue_number: target.issueNumber, per_page: 100 });
+    const comments = await client.paginate(client.rest.issues.listComments, {
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: target.issueNumber,
+      per_page: 100
+    });
     const author = target.author ?? "github-actions[bot]";
-    const existing = comments.find((comment) => typeof comment.body === "string" && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author);
+    const existing = comments.find(
+      (comment) => typeof comment.body === "string" && comment.body.includes(COMMENT_MARKER) && comment.user?.login === author
+    );
     if (existing) {
-      const updated = await client.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
+      const updated = await client.rest.issues.updateComment({
+        owner: target.owner,
+        repo: target.repo,
+        comment_id: existing.id,
+        body
+      });
       return { action: "updated", id: updated.data.id, url: updated.data.html_url };
     }
-    const created = await client.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+    const created = await client.rest.issues.createComment({
+      owner: target.owner,
+      repo: target.repo,
+      issue_number: target.issueNumber,
+      body
+    });
     return { action: "created", id: created.data.id, url: created.data.html_url };
   } catch (error63) {
     const status = error63.status;
     const message = error63.message.split("\n")[0] ?? "";
     if (status === 403 && /secondary rate limit/i.test(message)) {
-      throw new LabError("comment", `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`, "too many requests in a short time from this token; run the job again in a few minutes.");
+      throw new LabError(
+        "comment",
+        `GitHub's secondary rate limit refused the comment on #${target.issueNumber} after a retry (${message}).`,
+        "too many requests in a short time from this token; run the job again in a few minutes."
+      );
     }
-    if (status === 403) return { action: "skipped", reason: `GitHub answered 403 (${error63.message.split("\n")[0]}): the token may not comment here, as on pull requests from forks.` };
+    if (status === 403)
+      return {
+        action: "skipped",
+        reason: `GitHub answered 403 (${error63.message.split("\n")[0]}): the token may not comment here, as on pull requests from forks.`
+      };
     throw apiError("comment", `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error63);
   }
 }
@@ -51008,7 +51175,11 @@ async function upsertStickyComment(client, target, body) {
 import { constants as constants3 } from "node:fs";
 import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
 import { join } from "node:path";
-var prInfoSchema = external_exports.object({ prNumber: external_exports.number().int().positive(), headSha: external_exports.string().regex(/^[0-9a-f]{40}$/), baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional() }).strict();
+var prInfoSchema = external_exports.object({
+  prNumber: external_exports.number().int().positive(),
+  headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
+  baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional()
+}).strict();
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
 var step = "comment: artifact";
 function fileKind(info) {
@@ -51031,20 +51202,40 @@ async function readArtifact(dir) {
   const names = await readdir2(dir).catch(() => {
     throw new LabError(step, `cannot read the artifact folder ${dir}.`, "download the perf-pr artifact there first.");
   });
-  if (names.length > ARTIFACT_LIMITS.files) throw new LabError(step, `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`, "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.");
+  if (names.length > ARTIFACT_LIMITS.files)
+    throw new LabError(
+      step,
+      `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`,
+      "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md."
+    );
   let total = 0;
   for (const name of names) {
-    if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md.");
+    if (!allowed.has(name))
+      throw new LabError(
+        step,
+        `unexpected file ${JSON.stringify(name)} in the artifact.`,
+        "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md."
+      );
     const info = await lstat2(join(dir, name));
-    if (!info.isFile()) throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, "refusing it.");
+    if (!info.isFile())
+      throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info)}).`, "refusing it.");
     total += info.size;
   }
-  if (total > ARTIFACT_LIMITS.totalBytes) throw new LabError(step, `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`, "refusing it.");
+  if (total > ARTIFACT_LIMITS.totalBytes)
+    throw new LabError(
+      step,
+      `the artifact holds ${total} bytes (limit ${ARTIFACT_LIMITS.totalBytes}).`,
+      "refusing it."
+    );
   const readJson = async (name) => {
     try {
       return parseStrictJson(await readRegularFile(join(dir, name)));
     } catch (error63) {
-      throw new LabError(step, `${name} in the artifact is missing or not JSON (${error63.message}).`, "refusing it.");
+      throw new LabError(
+        step,
+        `${name} in the artifact is missing or not JSON (${error63.message}).`,
+        "refusing it."
+      );
     }
   };
   const results = parseResults(await readJson("results.json"), "results.json in the artifact");
@@ -51053,7 +51244,8 @@ async function readArtifact(dir) {
   let analysisMarkdown;
   if (names.includes("analysis.md")) {
     analysisMarkdown = await readRegularFile(join(dir, "analysis.md"));
-    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}
+    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars)
+      analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}
 
 \u2026 (analysis cut)`;
   }
@@ -51065,14 +51257,25 @@ async function verifyPullRequest(client, owner, repo, runId, claimed) {
   });
   const runSha = run.data.head_sha;
   if (claimed.headSha !== runSha) {
-    throw new LabError("comment: verify", `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`, "refusing to comment: the artifact does not belong to this run.");
+    throw new LabError(
+      "comment: verify",
+      `the artifact says it measured ${claimed.headSha}, but workflow run ${runId} ran on ${runSha}.`,
+      "refusing to comment: the artifact does not belong to this run."
+    );
   }
   const pull = await client.rest.pulls.get({ owner, repo, pull_number: claimed.prNumber }).catch((error63) => {
-    if (error63.status === 404) throw new LabError("comment: verify", `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`, "refusing to comment.");
+    if (error63.status === 404)
+      throw new LabError(
+        "comment: verify",
+        `PR #${claimed.prNumber} does not exist in ${owner}/${repo}.`,
+        "refusing to comment."
+      );
     throw apiError("comment: verify", `reading PR #${claimed.prNumber} of ${owner}/${repo}`, error63);
   });
   if (pull.data.head.sha !== runSha) {
-    return { stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.` };
+    return {
+      stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.`
+    };
   }
   return { prNumber: claimed.prNumber };
 }
@@ -51081,17 +51284,36 @@ async function verifyPullRequest(client, owner, repo, runId, claimed) {
 async function commentOnPullRequest(options) {
   const [owner, repo] = options.repository.split("/");
   if (!owner || !repo || options.repository.split("/").length !== 2) {
-    throw new LabError("comment", `--repo ${JSON.stringify(options.repository)} is not owner/name.`, "pass the repository as owner/name (in Actions: ${{ github.repository }}).");
+    throw new LabError(
+      "comment",
+      `--repo ${JSON.stringify(options.repository)} is not owner/name.`,
+      "pass the repository as owner/name (in Actions: ${{ github.repository }})."
+    );
   }
   const artifact = await readArtifact(options.artifactDir);
-  const client = createGitHubClient({ token: options.token, baseUrl: options.apiUrl, retryBaseMs: options.retryBaseMs, onWarning: warn });
+  const client = createGitHubClient({
+    token: options.token,
+    baseUrl: options.apiUrl,
+    retryBaseMs: options.retryBaseMs,
+    onWarning: warn
+  });
   const verified = await verifyPullRequest(client, owner, repo, options.runId, artifact.pr);
-  if ("stale" in verified) return { outcome: { action: "skipped", reason: verified.stale }, prNumber: artifact.pr.prNumber, body: "" };
+  if ("stale" in verified)
+    return { outcome: { action: "skipped", reason: verified.stale }, prNumber: artifact.pr.prNumber, body: "" };
   const prNumber = verified.prNumber;
-  const body = renderComment(artifact.results, { analysisMarkdown: artifact.analysisMarkdown, fullReportUrl: options.fullReportUrl, headSha: artifact.pr.headSha, baseSha: artifact.pr.baseSha });
+  const body = renderComment(artifact.results, {
+    analysisMarkdown: artifact.analysisMarkdown,
+    fullReportUrl: options.fullReportUrl,
+    headSha: artifact.pr.headSha,
+    baseSha: artifact.pr.baseSha
+  });
   if (options.summaryPath) await appendFile2(options.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, "")}
 `);
-  const outcome = await upsertStickyComment(client, { owner, repo, issueNumber: prNumber, author: options.author }, body);
+  const outcome = await upsertStickyComment(
+    client,
+    { owner, repo, issueNumber: prNumber, author: options.author },
+    body
+  );
   if (outcome.action === "skipped") warn(`${outcome.reason} The report is in the job summary.`);
   return { outcome, prNumber, body };
 }
@@ -51140,8 +51362,10 @@ async function runAction(body) {
       return;
     }
     debug(error63.stack ?? String(error63));
-    setFailed(`perf-lab: ${error63.message ?? String(error63)}
-  what to do: check the step's inputs against the action's action.yml.`);
+    setFailed(
+      `perf-lab: ${error63.message ?? String(error63)}
+  what to do: check the step's inputs against the action's action.yml.`
+    );
   }
 }
 
