@@ -11,7 +11,11 @@ import { projectRoot } from '../core/paths.js';
 
 /** The CLI as a user runs it: a separate process, its stdout, stderr and exit code. */
 async function perfLab(...args: string[]) {
-  const result = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], { cwd: projectRoot(), reject: false, env: { CI: 'true' } });
+  const result = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
+    cwd: projectRoot(),
+    reject: false,
+    env: { CI: 'true' },
+  });
   return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -40,10 +44,25 @@ after(async () => {
 
 describe('perf-lab bench, end to end with real builds', () => {
   it('benchmarks the real Rust decoder against a libdeflate built from source, verified, with ratio CIs', async () => {
-    const config = await writeConfig('shim', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const config = await writeConfig('shim', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      bench: quickBench,
+    });
     const json = join(work, 'shim-results.json');
     const markdown = join(work, 'shim-results.md');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--json', json, '--markdown', markdown);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--json',
+      json,
+      '--markdown',
+      markdown,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.ok, true);
@@ -52,20 +71,33 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(results.head.rustc ?? '', /^rustc \d+\.\d+/);
     assert.match(results.head.llvm ?? '', /^\d+\.\d+/);
     assert.equal(results.base, null);
-    assert.deepEqual(results.datasets.map((dataset) => dataset.label), ['SILESIA (stand-in)', 'SOFTWARE', 'LOGS']);
+    assert.deepEqual(
+      results.datasets.map((dataset) => dataset.label),
+      ['SILESIA (stand-in)', 'SOFTWARE', 'LOGS'],
+    );
     for (const dataset of results.datasets) {
       assert.equal(dataset.verified, true);
       assert.equal(dataset.batches, 2);
       assert.equal(dataset.rounds, 8);
-      for (const contender of dataset.contenders) assert.deepEqual(contender.samplesNs.map((batch) => batch.length), [4, 4]);
+      for (const contender of dataset.contenders)
+        assert.deepEqual(
+          contender.samplesNs.map((batch) => batch.length),
+          [4, 4],
+        );
       const ratio = dataset.headVsLibdeflate!.interval;
       assert.ok(ratio.low <= ratio.estimate && ratio.estimate <= ratio.high, JSON.stringify(ratio));
       // miniz_oxide is a portable decoder: it is slower than libdeflate, but not by 100x.
       assert.ok(ratio.estimate > 0.05 && ratio.estimate < 2, `ratio ${ratio.estimate}`);
     }
     const report = await readFile(markdown, 'utf8');
-    assert.match(report, /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \(95% interval\) \| verified \|/);
-    assert.match(report, /\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\./);
+    assert.match(
+      report,
+      /\| dataset \| size \| miniz\\_oxide MB\/s \| libdeflate-1\.23 MB\/s \| ratio \(95% interval\) \| verified \|/,
+    );
+    assert.match(
+      report,
+      /\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\./,
+    );
     assert.match(report, /\| SILESIA \(stand-in\) \| 5\.8 MiB \|/);
     assert.match(report, /not comparable with SILESIA results/);
     assert.equal(run.stdout, report.trimEnd(), 'stdout shows the same report');
@@ -77,8 +109,27 @@ describe('perf-lab bench, end to end with real builds', () => {
 
   it('checks the loop model against those results: per dataset, predicted beside measured, marked not comparable off Apple silicon', async () => {
     const object = join(work, 'zlib-shape.o');
-    await execa('clang', ['--target=aarch64-linux-gnu', '-O2', '-c', '-ffreestanding', join(projectRoot(), 'lab', 'uarch', 'fixtures', 'zlib-shape.c'), '-o', object]);
-    const same = ['--base', object, '--head', object, '--function', 'zlib_shape', '--reference', object, '--reference-function', 'zlib_shape'];
+    await execa('clang', [
+      '--target=aarch64-linux-gnu',
+      '-O2',
+      '-c',
+      '-ffreestanding',
+      join(projectRoot(), 'lab', 'uarch', 'fixtures', 'zlib-shape.c'),
+      '-o',
+      object,
+    ]);
+    const same = [
+      '--base',
+      object,
+      '--head',
+      object,
+      '--function',
+      'zlib_shape',
+      '--reference',
+      object,
+      '--reference-function',
+      'zlib_shape',
+    ];
     const run = await perfLab('analyze', ...same, '--results', join(work, 'shim-results.json'), '--datasets', datasets);
     assert.equal(run.code, 0, run.stderr);
     const rows = run.stdout.split('\n').filter((line) => /^\| (SILESIA \(stand-in\)|SOFTWARE|LOGS) \|/.test(line));
@@ -87,17 +138,46 @@ describe('perf-lab bench, end to end with real builds', () => {
     for (const row of rows) {
       // The same loop on both sides predicts no difference; off an M1 the measurement is not the modelled core's.
       assert.match(row, /\| (\d+\.\d{3}) \| \1 \| 1\.00× \| \d\.\d\d× \[\d\.\d\d, \d\.\d\d\] \| /);
-      if (!onM1) assert.match(row, new RegExp(`not comparable: measured on .* \\(${process.arch}\\), not on the modelled Apple M1`));
+      if (!onM1)
+        assert.match(
+          row,
+          new RegExp(`not comparable: measured on .* \\(${process.arch}\\), not on the modelled Apple M1`),
+        );
     }
-    const alone = await perfLab('analyze', '--base', object, '--head', object, '--function', 'zlib_shape', '--results', join(work, 'shim-results.json'));
+    const alone = await perfLab(
+      'analyze',
+      '--base',
+      object,
+      '--head',
+      object,
+      '--function',
+      'zlib_shape',
+      '--results',
+      join(work, 'shim-results.json'),
+    );
     assert.equal(alone.code, 1);
     assert.match(alone.stderr, /perf-lab: analyze: --results needs --reference/);
   });
 
   it('catches a decoder that flips one byte: no speed reported, exit code 3', async () => {
-    const config = await writeConfig('flip', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'flipper', cargo: { path: shimPath }, features: ['flip-byte'], adapter: { kind: 'cabi' } }, bench: quickBench });
+    const config = await writeConfig('flip', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'flipper', cargo: { path: shimPath }, features: ['flip-byte'], adapter: { kind: 'cabi' } },
+      bench: quickBench,
+    });
     const json = join(work, 'flip.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 3, run.stderr);
     const results = await readResults(json);
     assert.equal(results.ok, false);
@@ -110,15 +190,29 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(run.stdout, /❌ flipper: wrong bytes/);
   });
 
-  it('times a CLI decoder against libdeflate\'s own gzip program (whole process, like for like)', async () => {
+  it("times a CLI decoder against libdeflate's own gzip program (whole process, like for like)", async () => {
     const config = await writeConfig('cli', {
       schemaVersion: 1,
       libdeflate: reference,
-      decoder: { name: 'gunzip-rs', cargo: { path: shimPath }, adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command: ['{bin}', '{input}'] } },
+      decoder: {
+        name: 'gunzip-rs',
+        cargo: { path: shimPath },
+        adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command: ['{bin}', '{input}'] },
+      },
       bench: quickBench,
     });
     const json = join(work, 'cli.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'software', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'software',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.mode, 'process');
@@ -127,9 +221,27 @@ describe('perf-lab bench, end to end with real builds', () => {
   });
 
   it('benchmarks libdeflate at another version (1.14, Makefile build) as the decoder under test', async () => {
-    const config = await writeConfig('ld114', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'libdeflate-1.14-test', libdeflate: { source: { kind: 'debian', suite: 'bookworm', version: '1.14' } } }, bench: quickBench });
+    const config = await writeConfig('ld114', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: {
+        name: 'libdeflate-1.14-test',
+        libdeflate: { source: { kind: 'debian', suite: 'bookworm', version: '1.14' } },
+      },
+      bench: quickBench,
+    });
     const json = join(work, 'ld114.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.match(results.head.description, /^libdeflate 1\.14 from Debian bookworm source package/);
@@ -146,30 +258,60 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: { ...quickBench, rounds: 6 },
     });
     const json = join(work, 'three-way.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     const logs = results.datasets[0]!;
-    assert.deepEqual(logs.contenders.map((contender) => contender.role), ['head', 'base', 'libdeflate']);
-    assert.deepEqual(logs.contenders.map((contender) => contender.samplesNs.flat().length), [12, 12, 12]);
+    assert.deepEqual(
+      logs.contenders.map((contender) => contender.role),
+      ['head', 'base', 'libdeflate'],
+    );
+    assert.deepEqual(
+      logs.contenders.map((contender) => contender.samplesNs.flat().length),
+      [12, 12, 12],
+    );
     // 6 rounds a batch, 3 contenders: 2 rotation cycles per batch, one ratio each.
-    assert.deepEqual(logs.headVsBase!.cycleRatios.map((batch) => batch.length), [2, 2]);
+    assert.deepEqual(
+      logs.headVsBase!.cycleRatios.map((batch) => batch.length),
+      [2, 2],
+    );
     const verdict = logs.headVsBase!.verdict;
     // The stored verdict is exactly what the rule gives on the stored batches (two batches: t with 1 df),
     // with the in-job A/A of the same run as the noise floor (no calibration here).
     const inJob = inJobNoise([logs.headVsLibdeflate!.cycleRatios, logs.baseVsLibdeflate!.cycleRatios]);
-    const policy = { confidence: 0.99, minimumEffect: results.settings.minimumEffect!, maximumMargin: results.settings.maximumMargin!, calibration: inJob };
+    const policy = {
+      confidence: 0.99,
+      minimumEffect: results.settings.minimumEffect!,
+      maximumMargin: results.settings.maximumMargin!,
+      calibration: inJob,
+    };
     const expected = decideChange(logs.headVsBase!.cycleRatios, policy);
     assert.equal(verdict.kind, expected.kind);
     assert.equal(verdict.threshold, expected.threshold);
     assert.equal(verdict.batches, 2);
     assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
     // No stored calibration holds for 6-round batches (a machine may hold one for the default 24): the reason is given.
-    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches.*; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/);
+    assert.match(
+      verdict.thresholdSource,
+      /between-batch scatter of 2 batches.*; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/,
+    );
     assert.equal(verdict.interval.confidence, 0.99);
     assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
     assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
-    assert.match(run.stdout, /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% interval\) \| verdict \| verified \|/);
+    assert.match(
+      run.stdout,
+      /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% interval\) \| verdict \| verified \|/,
+    );
     assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
   });
 
@@ -178,11 +320,26 @@ describe('perf-lab bench, end to end with real builds', () => {
       schemaVersion: 1,
       libdeflate: reference,
       base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      decoder: { name: 'shim-careless', cargo: { path: shimPath }, features: ['skip-crc32'], adapter: { kind: 'cabi' } },
+      decoder: {
+        name: 'shim-careless',
+        cargo: { path: shimPath },
+        features: ['skip-crc32'],
+        adapter: { kind: 'cabi' },
+      },
       bench: { ...quickBench, rounds: 6 },
     });
     const json = join(work, 'careless.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     const gate = Object.fromEntries(results.integrity!.contenders.map((entry) => [entry.name, entry.notComparable]));
@@ -193,45 +350,106 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.equal(verdict.kind, 'inconclusive');
     assert.match(verdict.reason!, /^not comparable: head \(shim-careless\) does not verify the CRC32/);
     assert.match(run.stdout, /⚠️ Not comparable: shim-careless accepted a corrupted member/);
-    assert.match(run.stdout, /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /);
+    assert.match(
+      run.stdout,
+      /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /,
+    );
   });
 
-  it('runs the gzippy preset\'s rust adapter (on a crate of gzippy\'s API shape) three-way, allocating, libdeflate timed alike', async () => {
+  it("runs the gzippy preset's rust adapter (on a crate of gzippy's API shape) three-way, allocating, libdeflate timed alike", async () => {
     // examples/gzippy.json as a maintainer uses it, with only the crate's source swapped for the local stand-in.
     const preset = JSON.parse(await readFile(join(projectRoot(), 'examples', 'gzippy.json'), 'utf8'));
     assert.deepEqual(preset.decoder.adapter, { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' });
     assert.equal(preset.decoder.threads, 1);
     const shape = await materializeGzippyShape();
     const rust = { ...preset.decoder, cargo: shape.cargo };
-    const config = await writeConfig('rust-three-way', { schemaVersion: 1, libdeflate: reference, base: { ...rust, name: 'shape-base' }, decoder: { ...rust, name: 'shape-head' }, bench: { ...quickBench, rounds: 6 } });
+    const config = await writeConfig('rust-three-way', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      base: { ...rust, name: 'shape-base' },
+      decoder: { ...rust, name: 'shape-head' },
+      bench: { ...quickBench, rounds: 6 },
+    });
     const json = join(work, 'rust-three-way.json');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      json,
+    );
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.mode, 'in-process-allocating');
     assert.equal(results.datasets[0]!.verified, true);
-    assert.deepEqual(results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length), [12, 12, 12]);
+    assert.deepEqual(
+      results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length),
+      [12, 12, 12],
+    );
     assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
     assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
     assert.match(results.head.rust!.libRs, /perf_lab_rust_decompress_owned/);
-    assert.ok(results.integrity!.contenders.every((entry) => entry.notComparable === null), JSON.stringify(results.integrity));
-    assert.match(run.stdout, /^Regime: every side allocates its output on each decode \(libdeflate too\), and that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$/m);
+    assert.ok(
+      results.integrity!.contenders.every((entry) => entry.notComparable === null),
+      JSON.stringify(results.integrity),
+    );
+    assert.match(
+      run.stdout,
+      /^Regime: every side allocates its output on each decode \(libdeflate too\), and that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$/m,
+    );
   });
 
   it('passes threads to a CLI decoder and refuses a ratio across thread counts unless asked', async () => {
     // The command decodes only when {threads} arrived as 4.
-    const cli = { kind: 'cli', binary: 'perf-lab-gunzip', command: ['sh', '-c', 'test "$1" = 4 && exec "$2" "$3"', 'sh', '{threads}', '{bin}', '{input}'] };
+    const cli = {
+      kind: 'cli',
+      binary: 'perf-lab-gunzip',
+      command: ['sh', '-c', 'test "$1" = 4 && exec "$2" "$3"', 'sh', '{threads}', '{bin}', '{input}'],
+    };
     const decoder = { name: 'four-threads', cargo: { path: shimPath }, threads: 4, adapter: cli };
     for (const compareAcrossThreads of [false, true]) {
-      const config = await writeConfig(`threads-${compareAcrossThreads}`, { schemaVersion: 1, libdeflate: reference, decoder, bench: { ...quickBench, compareAcrossThreads } });
+      const config = await writeConfig(`threads-${compareAcrossThreads}`, {
+        schemaVersion: 1,
+        libdeflate: reference,
+        decoder,
+        bench: { ...quickBench, compareAcrossThreads },
+      });
       const json = join(work, `threads-${compareAcrossThreads}.json`);
-      const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json);
+      const run = await perfLab(
+        'bench',
+        '--config',
+        config,
+        '--datasets-dir',
+        datasets,
+        '--only',
+        'logs',
+        '--json',
+        json,
+      );
       assert.equal(run.code, 0, run.stderr);
       const results = await readResults(json);
       assert.equal(results.head.threads, 4);
       assert.equal(results.datasets[0]!.verified, true);
-      if (compareAcrossThreads) assert.match(run.stdout, /\| \*\*\d\.\d{3}\*\* \(\d\.\d{3}–\d\.\d{3}\) \(cross-thread: 4 vs 1 threads\) \|/);
-      else assert.match(run.stdout, /\| ⚠️ not comparable: 4 vs 1 threads \(measured \d\.\d{3}\) \|/);
+      // On a loaded machine the output path's ceiling can come close to a speed: that marking is then due too.
+      const logs = results.datasets[0]!;
+      const ceiling = logs.outputPath?.ceilingMegabytesPerSecond ?? Number.POSITIVE_INFINITY;
+      const bound = logs.contenders
+        .filter((c) => c.megabytesPerSecond! >= 0.8 * ceiling)
+        .map((c) => (c.role === 'head' ? 'head' : 'libdeflate'));
+      const outputBound = bound.length ? `${bound.join(' and ')} bound by the output path \\(ceiling \\d+ MB/s\\)` : '';
+      if (compareAcrossThreads && !outputBound) {
+        assert.match(run.stdout, /\| \*\*\d\.\d{3}\*\* \(\d\.\d{3}–\d\.\d{3}\) \(cross-thread: 4 vs 1 threads\) \|/);
+      } else {
+        const reasons = [
+          ...(compareAcrossThreads ? [] : ['4 vs 1 threads']),
+          ...(outputBound ? [outputBound] : []),
+        ].join('; ');
+        assert.match(run.stdout, new RegExp(`\\| ⚠️ not comparable: ${reasons} \\(measured \\d\\.\\d{3}\\) \\|`));
+      }
     }
   });
 
@@ -240,15 +458,28 @@ describe('perf-lab bench, end to end with real builds', () => {
     await cp(shimPath, project, { recursive: true });
     await rename(join(project, 'src', 'lib.rs'), join(project, 'lib.rs.in'));
     const decoder = { name: 'generated', cargo: { path: project }, adapter: { kind: 'cabi' } };
-    const good = await writeConfig('codegen', { schemaVersion: 1, libdeflate: reference, decoder: { ...decoder, codegen: 'cp lib.rs.in src/lib.rs' }, bench: quickBench });
+    const good = await writeConfig('codegen', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { ...decoder, codegen: 'cp lib.rs.in src/lib.rs' },
+      bench: quickBench,
+    });
     const ok = await perfLab('bench', '--config', good, '--datasets-dir', datasets, '--only', 'logs');
     assert.equal(ok.code, 0, ok.stderr);
 
     await rm(join(project, 'src', 'lib.rs'));
-    const bad = await writeConfig('codegen-bad', { schemaVersion: 1, libdeflate: reference, decoder: { ...decoder, codegen: 'echo generator exploded >&2; exit 9' }, bench: quickBench });
+    const bad = await writeConfig('codegen-bad', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { ...decoder, codegen: 'echo generator exploded >&2; exit 9' },
+      bench: quickBench,
+    });
     const failed = await perfLab('bench', '--config', bad, '--datasets-dir', datasets, '--only', 'logs');
     assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /perf-lab: build decoder generated: codegen step: `echo generator exploded >&2; exit 9` exited with code 9/);
+    assert.match(
+      failed.stderr,
+      /perf-lab: build decoder generated: codegen step: `echo generator exploded >&2; exit 9` exited with code 9/,
+    );
     assert.match(failed.stderr, /generator exploded/);
     assert.match(failed.stderr, /Reproduce with: \(cd .*codegen-project && sh -c/);
   });
@@ -257,7 +488,12 @@ describe('perf-lab bench, end to end with real builds', () => {
     const project = join(work, 'broken-project');
     await cp(shimPath, project, { recursive: true });
     await writeFile(join(project, 'src', 'lib.rs'), 'pub fn broken( {}\n');
-    const config = await writeConfig('broken', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'broken', cargo: { path: project }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const config = await writeConfig('broken', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'broken', cargo: { path: project }, adapter: { kind: 'cabi' } },
+      bench: quickBench,
+    });
     const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs');
     assert.equal(run.code, 1);
     assert.match(run.stderr, /perf-lab: build decoder broken: cargo build exited with code 101/);
@@ -268,10 +504,25 @@ describe('perf-lab bench, end to end with real builds', () => {
 
 describe('perf-lab bench never loses a finished run', () => {
   it('prints the report and keeps the results in a named fallback when --json cannot be written', async () => {
-    const config = await writeConfig('unwritable', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const config = await writeConfig('unwritable', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      bench: quickBench,
+    });
     // A folder that is a file: the results cannot be written there.
     await writeFile(join(work, 'not-a-folder'), 'x');
-    const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', join(work, 'not-a-folder', 'results.json'));
+    const run = await perfLab(
+      'bench',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--json',
+      join(work, 'not-a-folder', 'results.json'),
+    );
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \|/);
     const fallback = /the results were kept in (\S+\.json) \(the report is above\)/.exec(run.stderr);
@@ -293,17 +544,43 @@ describe('perf-lab calibrate', () => {
       bench: { ...quickBench, rounds: 6 },
     });
     const store = join(work, 'calibration');
-    const run = await perfLab('calibrate', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--subjects', 'libdeflate,head', '--batches', '4', '--store-dir', store);
+    const run = await perfLab(
+      'calibrate',
+      '--config',
+      config,
+      '--datasets-dir',
+      datasets,
+      '--only',
+      'logs',
+      '--subjects',
+      'libdeflate,head',
+      '--batches',
+      '4',
+      '--store-dir',
+      store,
+    );
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^LOGS: batch noise scale libdeflate \d+\.\d\d%, head \d+\.\d\d%; over 400 simulated A\/A checks: no change \d+\.\d%/m);
+    assert.match(
+      run.stdout,
+      /^LOGS: batch noise scale libdeflate \d+\.\d\d%, head \d+\.\d\d%; over 400 simulated A\/A checks: no change \d+\.\d%/m,
+    );
     const files = await readdir(store);
     assert.equal(files.length, 1);
-    const stored = JSON.parse(await readFile(join(store, files[0]!), 'utf8')) as { schemaVersion: number; datasets: Record<string, { rounds: number; batchLogScale: number; subjects: Record<string, { batchLogScale: number }> }> };
+    const stored = JSON.parse(await readFile(join(store, files[0]!), 'utf8')) as {
+      schemaVersion: number;
+      datasets: Record<
+        string,
+        { rounds: number; batchLogScale: number; subjects: Record<string, { batchLogScale: number }> }
+      >;
+    };
     assert.equal(stored.schemaVersion, 2);
     const logs = stored.datasets.LOGS!;
     assert.equal(logs.rounds, 6);
     assert.deepEqual(Object.keys(logs.subjects).sort(), ['head', 'libdeflate']);
-    assert.equal(logs.batchLogScale, Math.max(logs.subjects.head!.batchLogScale, logs.subjects.libdeflate!.batchLogScale));
+    assert.equal(
+      logs.batchLogScale,
+      Math.max(logs.subjects.head!.batchLogScale, logs.subjects.libdeflate!.batchLogScale),
+    );
     const unknown = await perfLab('calibrate', '--config', config, '--subjects', 'libdeflate,nobody');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown subject "nobody" \(choose from libdeflate, head, base\)/);
@@ -312,7 +589,12 @@ describe('perf-lab calibrate', () => {
 
 describe('perf-lab bench refuses bad input with a clear message', () => {
   it('names the invalid config fields', async () => {
-    const config = await writeConfig('invalid', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'x y', cargo: { path: '.' }, adapter: { kind: 'cabi' } }, bench: { rounds: 1, surprise: true } });
+    const config = await writeConfig('invalid', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'x y', cargo: { path: '.' }, adapter: { kind: 'cabi' } },
+      bench: { rounds: 1, surprise: true },
+    });
     const run = await perfLab('bench', '--config', config, '--datasets-dir', datasets);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /perf-lab: bench: config: .*invalid\.json is invalid:/);
@@ -338,16 +620,27 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
     const handle = await open(join(tampered, 'logs.raw.gz'), 'r+');
     await handle.write(Buffer.from([0x00, 0x11, 0x22]), 0, 3, 5000);
     await handle.close();
-    const config = await writeConfig('tamper', { schemaVersion: 1, libdeflate: reference, decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } }, bench: quickBench });
+    const config = await writeConfig('tamper', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+      bench: quickBench,
+    });
     const run = await perfLab('bench', '--config', config, '--datasets-dir', tampered, '--only', 'logs');
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256 [0-9a-f]{64}/);
+    assert.match(
+      run.stderr,
+      /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256 [0-9a-f]{64}/,
+    );
   });
 
   it('prints its version, and --quiet keeps progress off stderr', async () => {
     const version = await perfLab('--version');
     assert.equal(version.code, 0);
-    assert.equal(version.stdout.trim(), JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version);
+    assert.equal(
+      version.stdout.trim(),
+      JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version,
+    );
     const loud = await perfLab('datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs');
     assert.match(loud.stderr, /logs is up to date/);
     const quiet = await perfLab('--quiet', 'datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs');
