@@ -9,7 +9,7 @@ import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { commandLine, tail } from '../core/process.js';
 import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
-import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema } from './rust-shim.js';
+import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema, rustShimRecordSchema } from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
 import { makeTempDir } from '../core/temp.js';
 
@@ -63,15 +63,7 @@ export const decoderBuildSchema = z.object({
   }),
   cacheKey: z.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
-  rust: z
-    .object({
-      call: z.string(),
-      output: z.enum(['vec', 'slice']),
-      package: z.string(),
-      cargoToml: z.string(),
-      libRs: z.string(),
-    })
-    .optional(),
+  rust: rustShimRecordSchema.optional(),
 });
 export type DecoderBuildRecord = z.infer<typeof decoderBuildSchema>;
 export interface DecoderBuild extends DecoderBuildRecord {

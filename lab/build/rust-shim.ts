@@ -32,6 +32,15 @@ export const rustAdapterSchema = z
   .strict();
 export type RustAdapter = z.infer<typeof rustAdapterSchema>;
 
+/** What a build and its results record of the rust adapter: the exact call, the output shape, the crate the lab wrote. */
+export const rustShimRecordSchema = z.object({
+  call: z.string(),
+  output: z.enum(['vec', 'slice']),
+  package: z.string(),
+  cargoToml: z.string(),
+  libRs: z.string(),
+});
+
 /** The shim's library target name (cargo's, from its package name). */
 export const RUST_SHIM_TARGET = 'perf_lab_rust_shim';
 

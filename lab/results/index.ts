@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rustShimRecordSchema } from '../build/rust-shim.js';
 import { LabError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';
@@ -64,15 +65,7 @@ const decoderSchema = z.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: z.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: z
-    .object({
-      call: z.string(),
-      output: z.enum(['vec', 'slice']),
-      package: z.string(),
-      cargoToml: z.string(),
-      libRs: z.string(),
-    })
-    .optional(),
+  rust: rustShimRecordSchema.optional(),
 });
 
 const datasetBase = {

@@ -61511,6 +61511,13 @@ var rustAdapterSchema = external_exports.object({
   /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
+var rustShimRecordSchema = external_exports.object({
+  call: external_exports.string(),
+  output: external_exports.enum(["vec", "slice"]),
+  package: external_exports.string(),
+  cargoToml: external_exports.string(),
+  libRs: external_exports.string()
+});
 var RUST_SHIM_TARGET = "perf_lab_rust_shim";
 var step = (name) => `build decoder ${name}: rust adapter`;
 function shimSource(adapter, threads) {
@@ -61781,13 +61788,7 @@ var decoderBuildSchema = external_exports.object({
   }),
   cacheKey: external_exports.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
-  rust: external_exports.object({
-    call: external_exports.string(),
-    output: external_exports.enum(["vec", "slice"]),
-    package: external_exports.string(),
-    cargoToml: external_exports.string(),
-    libRs: external_exports.string()
-  }).optional()
+  rust: rustShimRecordSchema.optional()
 });
 var step2 = "build decoder";
 async function projectDir(spec, baseDir) {
@@ -66133,13 +66134,7 @@ var decoderSchema2 = external_exports.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: external_exports.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: external_exports.object({
-    call: external_exports.string(),
-    output: external_exports.enum(["vec", "slice"]),
-    package: external_exports.string(),
-    cargoToml: external_exports.string(),
-    libRs: external_exports.string()
-  }).optional()
+  rust: rustShimRecordSchema.optional()
 });
 var datasetBase = {
   name: external_exports.string(),

@@ -973,7 +973,7 @@ var require_util = __commonJS({
     var net = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1033,7 +1033,7 @@ var require_util = __commonJS({
       if (url2.includes("?") || url2.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -3514,7 +3514,7 @@ var require_data_url = __commonJS({
       const buffer = Buffer.from(data, "base64");
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
-    function collectAnHTTPQuotedString(input2, position, extractValue) {
+    function collectAnHTTPQuotedString(input2, position, extractValue2) {
       const positionStart = position.position;
       let value = "";
       assert2(input2[position.position] === '"');
@@ -3542,7 +3542,7 @@ var require_data_url = __commonJS({
           break;
         }
       }
-      if (extractValue) {
+      if (extractValue2) {
         return value;
       }
       return input2.slice(positionStart, position.position);
@@ -16240,7 +16240,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16298,7 +16298,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify
+      stringify: stringify2
     };
   }
 });
@@ -16444,7 +16444,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify } = require_util6();
+    var { stringify: stringify2 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16487,7 +16487,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -32243,18 +32243,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse5(schema, value, ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse6 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse6(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -33749,7 +33749,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c) => c[0]));
-  const parse5 = inst._zod.parse;
+  const parse6 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -33763,7 +33763,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse5(payload, ctx);
+    return parse6(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -50102,6 +50102,9 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
 // lab/core/files.ts
 var import_jsonc_parser = __toESM(require_main(), 1);
 function parseStrictJson(text) {
@@ -50128,6 +50131,26 @@ function parseStrictJson(text) {
   });
   return JSON.parse(text);
 }
+
+// lab/build/rust-shim.ts
+var rustAdapterSchema = external_exports.object({
+  kind: external_exports.literal("rust"),
+  /**
+   * A Rust expression over `input: &[u8]` and `threads: usize` (and `output: &mut [u8]` when output is "slice"),
+   * e.g. `gzippy::decompress_with_threads(input, threads)`. It returns the output (`Vec<u8>`, `Result<Vec<u8>, E>`,
+   * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
+   */
+  call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
+  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  output: external_exports.enum(["vec", "slice"]).default("vec")
+}).strict();
+var rustShimRecordSchema = external_exports.object({
+  call: external_exports.string(),
+  output: external_exports.enum(["vec", "slice"]),
+  package: external_exports.string(),
+  cargoToml: external_exports.string(),
+  libRs: external_exports.string()
+});
 
 // lab/core/schema.ts
 function describeIssues(error63) {
@@ -50624,13 +50647,7 @@ var decoderSchema = external_exports.object({
   /** Threads it was allowed (absent in results written before threads were a setting: 1). */
   threads: external_exports.number().int().positive().optional(),
   /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: external_exports.object({
-    call: external_exports.string(),
-    output: external_exports.enum(["vec", "slice"]),
-    package: external_exports.string(),
-    cargoToml: external_exports.string(),
-    libRs: external_exports.string()
-  }).optional()
+  rust: rustShimRecordSchema.optional()
 });
 var datasetBase = {
   name: external_exports.string(),
