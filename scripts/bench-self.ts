@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { Bench } from 'tinybench';
 import { selectFunction } from '../lab/asm/index.js';
 import { parseListing } from '../lab/asm/parse.js';
-import { sampleResults } from '../lab/baselines/sample-results.js';
+import { sampleResults } from '../lab/testing/sample-results.js';
 import { obtainLibdeflateSource } from '../lab/build/libdeflate-source.js';
 import { historyEvents } from '../lab/history/changes.js';
 import type { HistoryRecord } from '../lab/history/store.js';

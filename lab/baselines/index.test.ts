@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { writeResults } from '../results/index.js';
-import { sampleResults } from './sample-results.js';
+import { sampleResults } from '../testing/sample-results.js';
 import { projectRoot } from '../core/paths.js';
 import { baselineKey, compareWithBaselines, parseBaseline, updateBaselines } from './index.js';
 

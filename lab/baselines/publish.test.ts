@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleGit } from 'simple-git';
-import { FakeGitHub } from '../github/fake-server.js';
-import { cloneWithCommitter, remoteWithClone } from '../github/git-fixture.js';
+import { FakeGitHub } from '../testing/fake-github.js';
+import { cloneWithCommitter, remoteWithClone } from '../testing/git-fixture.js';
 import { parseBaseline } from './index.js';
 import { publishBaselines } from './publish.js';
-import { sampleResults } from './sample-results.js';
+import { sampleResults } from '../testing/sample-results.js';
 
 let work: string;
 let remote: string;

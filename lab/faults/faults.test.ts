@@ -16,11 +16,11 @@ import { batchLogScaleFromTraces } from '../bench/calibrate.js';
 import { simulateChecks } from '../bench/simulate.js';
 import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';
 import { samplingDefaults } from '../bench/config.js';
-import { sampleResults } from '../baselines/sample-results.js';
+import { sampleResults } from '../testing/sample-results.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
-import { FakeGitHub } from '../github/fake-server.js';
+import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, renderComment } from '../github/index.js';
 
 let work: string;

@@ -8,7 +8,7 @@ import { parseResults, type BenchResults } from '../results/index.js';
 import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
 import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, upsertStickyComment } from './comment.js';
-import { FakeGitHub } from './fake-server.js';
+import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest } from './index.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

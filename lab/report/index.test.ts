@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseResults } from '../results/index.js';
 import { compactTable, escapeCell, formatBytes, markdownReport, ratioTable, summaryLine } from './index.js';
-import { sampleResults } from '../baselines/sample-results.js';
+import { sampleResults } from '../testing/sample-results.js';
 
 describe('report helpers', () => {
   it('neutralises markdown, HTML and mentions from untrusted names', () => {

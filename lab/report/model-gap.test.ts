@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { logChunks } from '../datasets/generators.js';
 import { profileGzip } from '../datasets/symbols.js';
-import { fakeLoop, libdeflateShape } from '../uarch/fixtures/fake-loop.js';
+import { fakeLoop, libdeflateShape } from '../testing/fake-loop.js';
 import { gapFinding, measuredOnModelledCore, modelGapSection } from './model-gap.js';
 
 const interval = (estimate: number, low: number, high: number) => ({ estimate, low, high, confidence: 0.95 });

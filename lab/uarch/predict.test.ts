@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeflateProfile } from '../datasets/symbols.js';
-import { fakeLoop, libdeflateShape as makeLibdeflateShape } from './fixtures/fake-loop.js';
+import { fakeLoop, libdeflateShape as makeLibdeflateShape } from '../testing/fake-loop.js';
 import { predictWorkload, type WorkloadPrediction } from './predict.js';
 
 const loop = fakeLoop;
