@@ -268,6 +268,7 @@ export async function compareWithBaselines(
   dir: string,
   thresholds: Readonly<Record<string, { threshold: number; source: string }>>,
 ): Promise<Drift[]> {
+  const gateFindings = notComparableContenders(results);
   await refuseNonFolder(dir, 'compare', '--baselines');
   const drifts: Drift[] = [];
   for (const dataset of results.datasets) {
@@ -282,11 +283,9 @@ export async function compareWithBaselines(
       );
     }
     const comparison = dataset.headVsLibdeflate;
-    const careless = [results.head.name, results.libdeflate.name].filter((name) =>
-      notComparableContenders(results).has(name),
-    );
+    const careless = [results.head.name, results.libdeflate.name].filter((name) => gateFindings.has(name));
     if (comparison && careless.length) {
-      const why = careless.map((name) => `${name} ${notComparableContenders(results).get(name)}`).join('; ');
+      const why = careless.map((name) => `${name} ${gateFindings.get(name)}`).join('; ');
       drifts.push({
         dataset: dataset.label,
         baseline: stored?.entries.at(-1) ?? null,

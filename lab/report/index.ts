@@ -1,5 +1,6 @@
 import {
   comparability,
+  integrityFinding,
   notComparableContenders,
   type BenchResults,
   type Comparison,
@@ -171,9 +172,9 @@ export function ratioTable(results: BenchResults): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
-  const careless = [...notComparableContenders(results)].map(
-    ([name, why]) =>
-      `${escapeCell(name)} ${why.startsWith('was not checked') ? 'was not checked' : 'accepted a corrupted member'}`,
+  const careless = [...notComparableContenders(results).keys()].map(
+    (name) =>
+      `${escapeCell(name)} ${integrityFinding(results, name) === 'not checked' ? 'was not checked' : 'accepted a corrupted member'}`,
   );
   const line = summaryOfSpeeds(results);
   return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (see the integrity gate).` : line;

@@ -138,13 +138,13 @@ export function comparability(
   results: Pick<BenchResults, 'integrity' | 'settings'>,
   sides: ReadonlyArray<{ name: string; threads?: number }>,
 ): { notComparable: string[]; label: string | null } {
-  const careless = notComparableContenders(results);
-  const notComparable = sides
-    .filter((side) => careless.has(side.name))
-    .map(
-      (side) =>
-        `${side.name} ${careless.get(side.name)!.startsWith('was not checked') ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`,
-    );
+  const notComparable = sides.flatMap((side) => {
+    const gate = integrityFinding(results, side.name);
+    if (!gate) return [];
+    return [
+      `${side.name} ${gate === 'not checked' ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`,
+    ];
+  });
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(' vs ')} threads`);
@@ -165,6 +165,19 @@ export function datasetsTheReferenceFailed(results: Pick<BenchResults, 'datasets
       .filter((contender) => contender.role === 'libdeflate' && contender.failure)
       .map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`),
   );
+}
+
+/**
+ * What the integrity gate found against a contender, read from its cases: it could not run it ('not checked'), or
+ * it returned success on a corrupted member ('accepted'); undefined when it rejected every one (or no gate ran).
+ */
+export function integrityFinding(
+  results: { integrity?: IntegrityResult },
+  name: string,
+): 'not checked' | 'accepted' | undefined {
+  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
+  if (cases.some((entry) => entry.outcome === 'not run')) return 'not checked';
+  return cases.some((entry) => entry.outcome === 'accepted') ? 'accepted' : undefined;
 }
 
 /** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */

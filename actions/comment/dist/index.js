@@ -50704,10 +50704,13 @@ var integrityResultSchema = external_exports.object({
   )
 });
 function comparability(results, sides) {
-  const careless = notComparableContenders(results);
-  const notComparable = sides.filter((side) => careless.has(side.name)).map(
-    (side) => `${side.name} ${careless.get(side.name).startsWith("was not checked") ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
-  );
+  const notComparable = sides.flatMap((side) => {
+    const gate = integrityFinding(results, side.name);
+    if (!gate) return [];
+    return [
+      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+    ];
+  });
   const threads = sides.map((side) => side.threads ?? 1);
   const crossThread = new Set(threads).size > 1;
   if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
@@ -50715,6 +50718,11 @@ function comparability(results, sides) {
     notComparable,
     label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
   };
+}
+function integrityFinding(results, name) {
+  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
+  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
+  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
 }
 function notComparableContenders(results) {
   return new Map(
@@ -50964,8 +50972,8 @@ function ratioTable(results) {
   return lines.join("\n");
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results)].map(
-    ([name, why]) => `${escapeCell(name)} ${why.startsWith("was not checked") ? "was not checked" : "accepted a corrupted member"}`
+  const careless = [...notComparableContenders(results).keys()].map(
+    (name) => `${escapeCell(name)} ${integrityFinding(results, name) === "not checked" ? "was not checked" : "accepted a corrupted member"}`
   );
   const line = summaryOfSpeeds(results);
   return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
