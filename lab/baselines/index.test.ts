@@ -7,7 +7,14 @@ import { execa } from 'execa';
 import { writeResults } from '../results/index.js';
 import { sampleResults } from '../testing/sample-results.js';
 import { projectRoot } from '../core/paths.js';
-import { baselineKey, compareWithBaselines, parseBaseline, updateBaselines } from './index.js';
+import {
+  baselineKey,
+  compareWithBaselines,
+  driftFailures,
+  parseBaseline,
+  updateBaselines,
+  type Drift,
+} from './index.js';
 
 let dir: string;
 before(async () => {
@@ -225,5 +232,23 @@ describe('compare with baselines', () => {
     const refused = await cli('baseline', 'update', '--results', standIn, '--baselines', store);
     assert.equal(refused.exitCode, 1);
     assert.match(String(refused.stderr), /perf-lab: baseline update: SILESIA \(stand-in\) is a stand-in/);
+  });
+});
+
+describe('--fail-on over drifts', () => {
+  const drift = (dataset: string, kind: 'regression' | 'improvement' | 'no change' | 'inconclusive' | null) =>
+    ({ dataset, verdict: kind && { kind }, baseline: null, current: null, note: '' }) as unknown as Drift;
+  const drifts = [
+    drift('SILESIA', 'regression'),
+    drift('SOFTWARE', 'improvement'),
+    drift('LOGS', 'no change'),
+    drift('X', 'inconclusive'),
+    drift('Y', null),
+  ];
+  it('fails on regressions only, on any change, or never', () => {
+    const names = (failOn: 'regression' | 'change' | 'never') => driftFailures(drifts, failOn).map((d) => d.dataset);
+    assert.deepEqual(names('regression'), ['SILESIA']);
+    assert.deepEqual(names('change'), ['SILESIA', 'SOFTWARE']);
+    assert.deepEqual(names('never'), []);
   });
 });

@@ -3,7 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
-import { intervalSchema, notComparableContenders, type BenchResults, type DatasetResult } from '../results/index.js';
+import {
+  intervalSchema,
+  notComparableContenders,
+  type BenchResults,
+  type DatasetResult,
+  type FailOn,
+} from '../results/index.js';
+import { driftThresholds, findCalibration } from '../bench/calibrate.js';
 import { LabError } from '../core/errors.js';
 import { fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';
@@ -262,12 +269,16 @@ export interface Drift {
   note: string;
 }
 
-/** Compares each dataset's decoder/libdeflate ratio with the stored baseline of the same key. */
+/**
+ * Compares each dataset's decoder/libdeflate ratio with the stored baseline of the same key. The drift thresholds
+ * default to this runner class's calibration (the margin a PR check here typically resolves), if there is one.
+ */
 export async function compareWithBaselines(
   results: BenchResults,
   dir: string,
-  thresholds: Readonly<Record<string, { threshold: number; source: string }>>,
+  thresholds?: Readonly<Record<string, { threshold: number; source: string }>>,
 ): Promise<Drift[]> {
+  thresholds ??= driftThresholds(await findCalibration());
   const gateFindings = notComparableContenders(results);
   await refuseNonFolder(dir, 'compare', '--baselines');
   const drifts: Drift[] = [];
@@ -330,4 +341,11 @@ export async function compareWithBaselines(
     });
   }
   return drifts;
+}
+
+/** The drifts that fail a run under --fail-on: regressions, or (with "change") improvements too. */
+export function driftFailures(drifts: readonly Drift[], failOn: FailOn): Drift[] {
+  if (failOn === 'never') return [];
+  const failing = (kind: string) => kind === 'regression' || (failOn === 'change' && kind === 'improvement');
+  return drifts.filter((drift) => drift.verdict && failing(drift.verdict.kind));
 }

@@ -1,10 +1,12 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { BenchResults } from '../results/index.js';
 import { info, warn } from '../core/log.js';
 import { apiError, createGitHubClient } from '../github/client.js';
 import { publishChanges } from '../github/publish.js';
 import { updateBaselines } from './index.js';
+import { calibrationPath, type CalibratedDataset } from '../bench/calibrate.js';
+import { storeCalibration } from '../bench/calibrate-run.js';
 
 export interface PublishOptions {
   results: BenchResults;
@@ -80,4 +82,25 @@ export async function publishBaselines(options: PublishOptions): Promise<Publish
     pullRequestUrl = pull.data.html_url;
   }
   return { branch: published.branch, commit: published.commit, attempts: published.attempts, pullRequestUrl };
+}
+
+/**
+ * Writes this runner class's calibration into <repoDir>/baselines/calibration (where hosted runners read it) and
+ * pushes it to the checked-out branch; the write is replayed when the branch moved. Returns the commit, or null
+ * when the stored calibration was already the same.
+ */
+export async function publishCalibration(
+  calibrated: ReadonlyMap<string, CalibratedDataset>,
+  repoDir: string,
+): Promise<{ commit: string | null; branch: string }> {
+  const dir = join(repoDir, 'baselines', 'calibration');
+  const path = calibrationPath(dir);
+  const outcome = await publishChanges({
+    repoDir,
+    paths: [relative(repoDir, path)],
+    message: `perf-lab calibration for ${relative(dir, path)}`,
+    apply: () => storeCalibration(calibrated, path),
+    step: 'calibrate: publish',
+  });
+  return { commit: outcome.commit, branch: outcome.branch };
 }

@@ -13,7 +13,7 @@ import { FakeGitHub } from '../testing/fake-github.js';
 import { remoteWithClone } from '../testing/git-fixture.js';
 import { TRACKING_MARKER, upsertTrackingIssue } from '../github/issue.js';
 import { trendChartSvg } from './chart.js';
-import { runNightly } from './nightly.js';
+import { compilerName, runNightly } from './nightly.js';
 import { readHistory, type HistoryRecord } from './store.js';
 
 const rustup = (await execa('rustup', ['--version'], { reject: false })).exitCode === 0;
@@ -204,5 +204,33 @@ describe('tracking issue', () => {
     } finally {
       await github.stop();
     }
+  });
+});
+
+describe('nightly options', () => {
+  it('reads a bare version as clang-N and keeps any other compiler name', () => {
+    assert.deepEqual(['14', '19', 'gcc-12', 'cc', 'clang-15'].map(compilerName), [
+      'clang-14',
+      'clang-19',
+      'gcc-12',
+      'cc',
+      'clang-15',
+    ]);
+  });
+
+  it('refuses a date that is not YYYY-MM-DD before building anything', async () => {
+    await assert.rejects(
+      runNightly({
+        config,
+        toolchains: ['stable'],
+        compilers: [],
+        scale: 'quick',
+        datasetsDir: work,
+        historyPath: join(work, 'h.jsonl'),
+        cpu: 'apple-m1',
+        date: '26/11/2026',
+      }),
+      /--date 26\/11\/2026 is not YYYY-MM-DD/,
+    );
   });
 });

@@ -25,7 +25,7 @@ export interface NightlyOptions {
   config: BenchConfig;
   /** Rust toolchains by rustup name (stable, beta, nightly, 1.xx). */
   toolchains: readonly string[];
-  /** C compilers for libdeflate (e.g. cc, clang-14); empty: the config's. */
+  /** C compilers for libdeflate (cc, clang-14; a bare version N means clang-N); empty: the config's. */
   compilers: readonly string[];
   scale: Scale;
   datasetsDir: string;
@@ -70,13 +70,20 @@ export interface NightlyOutcome {
  */
 const safeName = (text: string) => text.replace(/[^A-Za-z0-9._+-]+/g, '_').slice(0, 60);
 
+/** A C compiler as the nightly options name it: a bare version N means clang-N. */
+export function compilerName(compiler: string): string {
+  return /^\d+$/.test(compiler) ? `clang-${compiler}` : compiler;
+}
+
 export async function runNightly(options: NightlyOptions): Promise<NightlyOutcome> {
+  if (options.date && !/^\d{4}-\d{2}-\d{2}$/.test(options.date))
+    throw new LabError('nightly', `--date ${options.date} is not YYYY-MM-DD.`, 'pass a date like 2026-11-25.');
   const date = options.date ?? new Date().toISOString().slice(0, 10);
   const runs: NightlyRun[] = [];
   const records: HistoryRecord[] = [];
   const keptResults: string[] = [];
   const compilers = options.compilers.length
-    ? options.compilers
+    ? options.compilers.map(compilerName)
     : [options.config.libdeflate.cc ?? process.env.CC ?? 'cc'];
   for (const toolchain of options.toolchains) {
     for (const cc of compilers) {

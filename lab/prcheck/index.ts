@@ -12,13 +12,9 @@ import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { renderComment } from '../github/comment.js';
-import { criticalPathDiff, notADecodeLoop } from '../report/critical-path.js';
-import { escapeCell } from '../report/index.js';
-import { modelGapSection, type ModelGapDataset } from '../report/model-gap.js';
-import { profilesOfMeasured } from '../datasets/profiles.js';
 import { markdownReport } from '../report/index.js';
-import { analyzeLoop, loadCpuModel, type LoopReport } from '../uarch/index.js';
 import { makeTempDir } from '../core/temp.js';
+import { hotLoopSection } from '../explain/index.js';
 
 export interface PrCheckOptions {
   /** The decoder's git repository. */
@@ -163,70 +159,4 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     await rm(work, { recursive: true, force: true });
     await git.raw(['worktree', 'prune']).catch(() => undefined);
   }
-}
-
-/** A run's results and the datasets folder it measured: what the loop model is checked against. */
-export interface Measurement {
-  results: BenchResults;
-  datasetsDir: string;
-}
-
-/**
- * The critical-path section for base, head and libdeflate builds and, with a
- * measurement, the loop model's prediction per dataset beside the measured
- * ratio. It reads ARM64 code: on another host the builds are not ARM64, and the
- * section says so.
- */
-export async function hotLoopSection(
-  builds: { base: string; head: string; reference: string },
-  functionName: string,
-  cpu: string,
-  pins: { loop?: string; referenceLoop?: string } = {},
-  measurement?: Measurement,
-): Promise<string> {
-  if (process.arch !== 'arm64') {
-    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
-  }
-  const model = await loadCpuModel(cpu);
-  const analyse = (path: string, name: string, loop?: string) =>
-    analyzeLoop({ path, functionName: name, cpu, loop }, model);
-  const base = await analyse(builds.base, functionName, pins.loop);
-  const head = await analyse(builds.head, functionName, pins.loop);
-  const reference = await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop);
-  return (
-    criticalPathDiff(base, head, reference) +
-    (measurement ? await modelAgainstMeasurement(head, reference, measurement) : '')
-  );
-}
-
-/** The loop model's per-dataset prediction against the measurement (see modelGapSection), or why there is none. */
-export async function modelAgainstMeasurement(
-  head: LoopReport,
-  reference: LoopReport,
-  measurement: Measurement,
-): Promise<string> {
-  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
-  if (unmatched.length)
-    return `\n#### The loop model against the measurement\n\nNot predicted: ${escapeCell(unmatched.join('; '))}.\n`;
-  const { results, datasetsDir } = measurement;
-  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
-  const datasets: ModelGapDataset[] = results.datasets.flatMap((dataset) => {
-    const profile = profiles.get(dataset.compressedSha256);
-    if (!profile) return [];
-    const interval = dataset.headVsLibdeflate?.interval;
-    const failures = dataset.contenders
-      .filter((contender) => contender.failure)
-      .map((contender) => `${contender.name}: ${contender.failure}`);
-    return [
-      {
-        label: dataset.label,
-        profile,
-        measured: interval
-          ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence }
-          : null,
-        measuredMissing: interval ? undefined : failures.join('; ') || 'head or libdeflate has no samples',
-      },
-    ];
-  });
-  return `\n${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }

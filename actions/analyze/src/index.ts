@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { join, resolve } from 'node:path';
 import { readResults } from '../../../lab/results/index.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
-import { hotLoopSection } from '../../../lab/prcheck/index.js';
+import { hotLoopSection } from '../../../lab/explain/index.js';
 import { runAction } from '../../shared.js';
 
 /** The base/head/libdeflate critical-path section, written where asked and, optionally, into the perf-pr artifact. */

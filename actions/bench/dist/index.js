@@ -72759,10 +72759,105 @@ function truncateComment(body, fullReportUrl) {
   return `${cut}${notice}`;
 }
 
+// lab/datasets/profiles.ts
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+var count2 = external_exports.number().int().nonnegative();
+var PROFILE_SCHEMA_VERSION = 1;
+var storedProfileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
+  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  members: count2,
+  blocks: external_exports.object({ stored: count2, fixed: count2, dynamic: count2 }),
+  outputBytes: count2,
+  storedBytes: count2,
+  literals: count2,
+  matches: count2,
+  matchBytes: count2,
+  matchesByDistance: external_exports.object({ one: count2, underWord: count2, word: count2 }),
+  bits: count2,
+  runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
+});
+var profileCachePath = (sha2563) => join16(cacheRoot(), "profiles", `${sha2563}.json`);
+async function cachedProfile(sha2563) {
+  const path6 = profileCachePath(sha2563);
+  if (!await fileExists(path6)) return void 0;
+  try {
+    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
+    if (!parsed.success || parsed.data.compressedSha256 !== sha2563) return void 0;
+    const { schemaVersion, ...profile } = parsed.data;
+    void schemaVersion;
+    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
+    return profile;
+  } catch {
+    return void 0;
+  }
+}
+async function datasetProfile(path6, expectedSha256) {
+  let bytes;
+  try {
+    bytes = await readFile7(path6);
+  } catch (error63) {
+    throw new LabError(
+      "profile",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "prepare the datasets again (`perf-lab datasets prepare`)."
+    );
+  }
+  const sha2563 = sha256Hex(bytes);
+  if (expectedSha256 !== void 0 && sha2563 !== expectedSha256) {
+    throw new LabError(
+      "profile",
+      `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`,
+      "profile the file that was measured: prepare the datasets again with the same scale."
+    );
+  }
+  const cached2 = await cachedProfile(sha2563);
+  if (cached2) return cached2;
+  let profile;
+  try {
+    profile = profileGzip(bytes);
+  } catch (error63) {
+    if (error63 instanceof DeflateFormatError)
+      throw new LabError(
+        "profile",
+        `${path6} is not a valid gzip file: ${error63.message}.`,
+        "prepare the datasets again (`perf-lab datasets prepare`)."
+      );
+    throw error63;
+  }
+  const stored = { compressedSha256: sha2563, ...profile };
+  await writeFileAtomically(
+    profileCachePath(sha2563),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`
+  ).catch(() => void 0);
+  return stored;
+}
+async function profilesOfMeasured(measured, datasetsDir) {
+  const manifest = await readManifest(datasetsDir);
+  const profiles = /* @__PURE__ */ new Map();
+  const missing = [];
+  for (const dataset of measured) {
+    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
+    if (!entry) {
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
+      );
+      continue;
+    }
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join16(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+    );
+  }
+  return { profiles, missing };
+}
+
 // lab/asm/index.ts
-import { readFile as readFile7, rm as rm11 } from "node:fs/promises";
+import { readFile as readFile8, rm as rm11 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename3, join as join16 } from "node:path";
+import { basename as basename3, join as join17 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -73007,7 +73102,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join16(dir, `${basename3(binary)}.arm64`);
+  const slice = join17(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
@@ -73031,9 +73126,9 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile8(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join16(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join17(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -73100,7 +73195,7 @@ async function nameFromSymbolTable(binary, functions) {
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile7(path6);
+    bytes = await readFile8(path6);
   } catch (error63) {
     throw new LabError(
       "analyze",
@@ -73929,8 +74024,8 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 }
 
 // lab/uarch/model.ts
-import { readFile as readFile8, readdir as readdir7 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { readFile as readFile9, readdir as readdir7 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -73989,16 +74084,16 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join17(projectRoot(), "lab", "uarch", "models");
+  return join18(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join17(modelsDir(), `${name}.json`);
+  const path6 = join18(modelsDir(), `${name}.json`);
   let json2;
   try {
-    json2 = JSON.parse(await readFile8(path6, "utf8"));
+    json2 = JSON.parse(await readFile9(path6, "utf8"));
   } catch {
     throw new LabError(
       "uarch",
@@ -74777,99 +74872,47 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
   ].join("\n");
 }
 
-// lab/datasets/profiles.ts
-import { readFile as readFile9 } from "node:fs/promises";
-import { join as join18 } from "node:path";
-var count2 = external_exports.number().int().nonnegative();
-var PROFILE_SCHEMA_VERSION = 1;
-var storedProfileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
-  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
-  members: count2,
-  blocks: external_exports.object({ stored: count2, fixed: count2, dynamic: count2 }),
-  outputBytes: count2,
-  storedBytes: count2,
-  literals: count2,
-  matches: count2,
-  matchBytes: count2,
-  matchesByDistance: external_exports.object({ one: count2, underWord: count2, word: count2 }),
-  bits: count2,
-  runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
-});
-var profileCachePath = (sha2563) => join18(cacheRoot(), "profiles", `${sha2563}.json`);
-async function cachedProfile(sha2563) {
-  const path6 = profileCachePath(sha2563);
-  if (!await fileExists(path6)) return void 0;
-  try {
-    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
-    if (!parsed.success || parsed.data.compressedSha256 !== sha2563) return void 0;
-    const { schemaVersion, ...profile } = parsed.data;
-    void schemaVersion;
-    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
-    return profile;
-  } catch {
-    return void 0;
+// lab/explain/index.ts
+async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement) {
+  if (process.arch !== "arm64") {
+    return `### Hot decode loop
+
+Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).
+`;
   }
+  const model = await loadCpuModel(cpu);
+  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
+  const base = await analyse(builds.base, functionName, pins.loop);
+  const head = await analyse(builds.head, functionName, pins.loop);
+  const reference = await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop);
+  return criticalPathDiff(base, head, reference) + (measurement ? await modelAgainstMeasurement(head, reference, measurement) : "");
 }
-async function datasetProfile(path6, expectedSha256) {
-  let bytes;
-  try {
-    bytes = await readFile9(path6);
-  } catch (error63) {
-    throw new LabError(
-      "profile",
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      "prepare the datasets again (`perf-lab datasets prepare`)."
-    );
-  }
-  const sha2563 = sha256Hex(bytes);
-  if (expectedSha256 !== void 0 && sha2563 !== expectedSha256) {
-    throw new LabError(
-      "profile",
-      `${path6} has sha256 ${sha2563}, not the ${expectedSha256} the measurement used.`,
-      "profile the file that was measured: prepare the datasets again with the same scale."
-    );
-  }
-  const cached2 = await cachedProfile(sha2563);
-  if (cached2) return cached2;
-  let profile;
-  try {
-    profile = profileGzip(bytes);
-  } catch (error63) {
-    if (error63 instanceof DeflateFormatError)
-      throw new LabError(
-        "profile",
-        `${path6} is not a valid gzip file: ${error63.message}.`,
-        "prepare the datasets again (`perf-lab datasets prepare`)."
-      );
-    throw error63;
-  }
-  const stored = { compressedSha256: sha2563, ...profile };
-  await writeFileAtomically(
-    profileCachePath(sha2563),
-    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
-`
-  ).catch(() => void 0);
-  return stored;
-}
-async function profilesOfMeasured(measured, datasetsDir) {
-  const manifest = await readManifest(datasetsDir);
-  const profiles = /* @__PURE__ */ new Map();
-  const missing = [];
-  for (const dataset of measured) {
-    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
-    if (!entry) {
-      missing.push(
-        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
-      );
-      continue;
-    }
-    profiles.set(
-      dataset.compressedSha256,
-      await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256)
-    );
-  }
-  return { profiles, missing };
+async function modelAgainstMeasurement(head, reference, measurement) {
+  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
+  if (unmatched.length)
+    return `
+#### The loop model against the measurement
+
+Not predicted: ${escapeCell(unmatched.join("; "))}.
+`;
+  const { results, datasetsDir } = measurement;
+  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
+  const datasets = results.datasets.flatMap((dataset) => {
+    const profile = profiles.get(dataset.compressedSha256);
+    if (!profile) return [];
+    const interval = dataset.headVsLibdeflate?.interval;
+    const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
+    return [
+      {
+        label: dataset.label,
+        profile,
+        measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
+        measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
+      }
+    ];
+  });
+  return `
+${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
 // lab/prcheck/index.ts
@@ -74973,47 +75016,6 @@ async function prCheck(options2) {
     await rm12(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
-}
-async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement) {
-  if (process.arch !== "arm64") {
-    return `### Hot decode loop
-
-Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).
-`;
-  }
-  const model = await loadCpuModel(cpu);
-  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
-  const base = await analyse(builds.base, functionName, pins.loop);
-  const head = await analyse(builds.head, functionName, pins.loop);
-  const reference = await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop);
-  return criticalPathDiff(base, head, reference) + (measurement ? await modelAgainstMeasurement(head, reference, measurement) : "");
-}
-async function modelAgainstMeasurement(head, reference, measurement) {
-  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
-  if (unmatched.length)
-    return `
-#### The loop model against the measurement
-
-Not predicted: ${escapeCell(unmatched.join("; "))}.
-`;
-  const { results, datasetsDir } = measurement;
-  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
-  const datasets = results.datasets.flatMap((dataset) => {
-    const profile = profiles.get(dataset.compressedSha256);
-    if (!profile) return [];
-    const interval = dataset.headVsLibdeflate?.interval;
-    const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
-    return [
-      {
-        label: dataset.label,
-        profile,
-        measured: interval ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence } : null,
-        measuredMissing: interval ? void 0 : failures.join("; ") || "head or libdeflate has no samples"
-      }
-    ];
-  });
-  return `
-${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
 // actions/shared.ts

@@ -1,0 +1,51 @@
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { defaultDatasetsDir } from '../../datasets/index.js';
+import { explain } from '../../explain/index.js';
+import { cpuOption } from '../options.js';
+import { writeJsonOutput } from '../output.js';
+
+export function registerAnalyze(program: CommandUnknownOpts): void {
+  program
+    .command('analyze')
+    .description(
+      'critical-path analysis of the hot decode loop of an ARM64 function on an Apple core model; or a ' +
+        'base/head/libdeflate diff',
+    )
+    .option(
+      '--binary <file>',
+      'ARM64 binary, object or library, or a listing (llvm-objdump -d, objdump -d, otool -tvV)',
+    )
+    .option('--function <name>', 'function name (mangled or demangled, or /regex/)')
+    .addOption(cpuOption('CPU model (lab/uarch/models): apple-m1, apple-m2, apple-m3, llvm-mca-apple-m1'))
+    .option(
+      '--loop <pin>',
+      'pin the decode loop instead of choosing it by evidence: header address (0x5cc), offset from the function ' +
+        'start (+0x5cc) or source line (file.c:123, needs debug info)',
+    )
+    .option('--reference-loop <pin>', 'diff mode: pin the loop in --reference the same way')
+    .option('--base <file>', 'diff mode: the base build (binary or listing)')
+    .option('--head <file>', 'diff mode: the head build (binary or listing)')
+    .option('--reference <file>', 'diff mode: libdeflate (binary, object or listing)')
+    .option('--reference-function <name>', 'function in --reference', 'libdeflate_deflate_decompress_ex')
+    .option(
+      '--results <file>',
+      'diff mode: a results JSON of the same builds; the loop model is checked per dataset against it',
+    )
+    .option(
+      '--datasets <dir>',
+      'diff mode with --results: the datasets folder it measured',
+      defaultDatasetsDir('quick'),
+    )
+    .option('--json <file>', 'write the analysis as JSON')
+    .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
+    .action(async (options) => {
+      const explanation = await explain({
+        ...options,
+        functionName: options.function,
+        resultsPath: options.results,
+        datasetsDir: options.datasets,
+      });
+      await writeJsonOutput(options.json, explanation.json);
+      process.stdout.write(explanation.text);
+    });
+}

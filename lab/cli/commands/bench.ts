@@ -1,0 +1,29 @@
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { loadBenchConfig } from '../../bench/config.js';
+import { runBenchmark } from '../../bench/run.js';
+import { datasetSelection, silesiaZipOption, withDatasetOptions } from '../options.js';
+import { exitForFailedRun, writeOutputs } from '../output.js';
+
+export function registerBench(program: CommandUnknownOpts): void {
+  withDatasetOptions(
+    program
+      .command('bench')
+      .description(
+        'build libdeflate and the decoder under test from a config file, then benchmark them interleaved on each ' +
+          'dataset',
+      )
+      .requiredOption('--config <file>', 'bench config (JSON, see README)'),
+  )
+    .addOption(silesiaZipOption())
+    .option('--json <file>', 'write the results JSON here')
+    .option('--markdown <file>', 'write the markdown report here')
+    .action(async (options) => {
+      const results = await runBenchmark({
+        config: await loadBenchConfig(options.config),
+        ...datasetSelection(options),
+        silesiaZip: options.silesiaZip,
+      });
+      await writeOutputs(results, options.json, options.markdown);
+      if (!results.ok) process.exitCode = exitForFailedRun(results);
+    });
+}

@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { historyEvents } from '../../history/changes.js';
+import { defaultHistoryPath } from '../../history/nightly.js';
+import { readHistory } from '../../history/store.js';
+
+export function registerHistory(program: CommandUnknownOpts): void {
+  program
+    .command('history')
+    .description('query the nightly history: records and detected events')
+    .option('--history <file>', 'history file (JSON lines)')
+    .option('--dataset <label>', 'only this dataset (e.g. LOGS)')
+    .option('--toolchain <name>', 'only this toolchain')
+    .action(async (options) => {
+      const records = (await readHistory(resolve(options.history ?? defaultHistoryPath()))).filter(
+        (r) =>
+          (!options.dataset || r.dataset === options.dataset) &&
+          (!options.toolchain || r.toolchain === options.toolchain),
+      );
+      for (const r of records) {
+        const ratio = `${r.ratio.estimate.toFixed(3)} (${r.ratio.low.toFixed(3)}–${r.ratio.high.toFixed(3)})`;
+        process.stdout.write(
+          `${r.date}  ${r.toolchain.padEnd(10)} ${r.dataset.padEnd(20)} ratio ${ratio}  ${r.rustc}, LLVM ${r.llvm}\n`,
+        );
+      }
+      const events = historyEvents(records);
+      process.stdout.write(
+        `${records.length} records; ${events.length} events${events.length ? ':' : ''}\n` +
+          events.map((event) => `  ${event.kind}: ${event.text}\n`).join(''),
+      );
+    });
+}

@@ -1,0 +1,94 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
+import type { Role } from '../bench/run.js';
+import { DATASET_NAMES, SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
+
+/*
+ * The options several commands share, defined once: their flags, help and parsing. A command adds a group with
+ * `.addOption(...)` or `withDatasetOptions(...)`, and its action receives them typed.
+ */
+
+/** A comma-separated list, trimmed, empty entries dropped. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+function datasetList(value: string): DatasetName[] {
+  const names = commaList(value.toLowerCase());
+  for (const name of names) {
+    if (!(DATASET_NAMES as readonly string[]).includes(name))
+      throw new InvalidArgumentError(`unknown dataset "${name}" (choose from ${DATASET_NAMES.join(', ')})`);
+  }
+  return names as DatasetName[];
+}
+
+const SUBJECTS: readonly Role[] = ['libdeflate', 'head', 'base'];
+
+export function subjectList(value: string): Role[] {
+  const roles = [...new Set(commaList(value.toLowerCase()))];
+  for (const role of roles) {
+    if (!(SUBJECTS as readonly string[]).includes(role))
+      throw new InvalidArgumentError(`unknown subject "${role}" (choose from ${SUBJECTS.join(', ')})`);
+  }
+  if (roles.length === 0) throw new InvalidArgumentError('name at least one subject');
+  return roles as Role[];
+}
+
+export function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return number;
+}
+
+export const scaleOption = () =>
+  new Option('--scale <scale>', 'dataset size: quick (16 MiB prefixes) or full (~211 MB)')
+    .choices(SCALES)
+    .default('quick' as Scale);
+
+export const onlyOption = () =>
+  new Option('--only <names>', 'comma-separated subset of silesia,software,logs').argParser(datasetList);
+
+export const offlineOption = (description = 'never download; use the SILESIA stand-in when no zip is at hand') =>
+  new Option('--offline', description);
+
+export const silesiaZipOption = (description = 'the Silesia corpus silesia.zip, if datasets must be prepared') =>
+  new Option('--silesia-zip <path>', description);
+
+export const cpuOption = (description = 'CPU model for the analysis') =>
+  new Option('--cpu <model>', description).default('apple-m1');
+
+export const apiUrlOption = () =>
+  new Option('--api-url <url>', 'GitHub REST API root').default(process.env.GITHUB_API_URL);
+
+export const failOnOption = (description: string, fallback: 'regression' | 'never') =>
+  new Option('--fail-on <what>', description).choices(['regression', 'change', 'never'] as const).default(fallback);
+
+/** The datasets a measuring command reads: their scale, folder and subset, and whether it may download. */
+export function withDatasetOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
+  command: Command<Args, Opts, Globals>,
+  offlineDescription?: string,
+) {
+  return command
+    .addOption(scaleOption())
+    .option('--datasets-dir <dir>', 'datasets folder (default: .perf-lab/datasets/<scale>)')
+    .addOption(onlyOption())
+    .addOption(offlineOption(offlineDescription));
+}
+
+/** What the dataset options select: the scale, the folder (absolute), the subset, and whether to stay offline. */
+export function datasetSelection(options: {
+  scale: Scale;
+  datasetsDir?: string;
+  only?: DatasetName[];
+  offline?: true;
+}): { scale: Scale; datasetsDir: string; only?: DatasetName[]; offline?: boolean } {
+  return {
+    scale: options.scale,
+    datasetsDir: resolve(options.datasetsDir ?? defaultDatasetsDir(options.scale)),
+    only: options.only,
+    offline: options.offline,
+  };
+}

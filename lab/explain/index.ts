@@ -1,0 +1,159 @@
+import { resolve } from 'node:path';
+import { LabError } from '../core/errors.js';
+import { profilesOfMeasured } from '../datasets/profiles.js';
+import { criticalPathDiff, notADecodeLoop } from '../report/critical-path.js';
+import { escapeCell } from '../report/index.js';
+import { modelGapSection, type ModelGapDataset } from '../report/model-gap.js';
+import { readResults, type BenchResults } from '../results/index.js';
+import { analyzeLoop, analyzeMatchingLoops, loadCpuModel, textReport, type LoopReport } from '../uarch/index.js';
+
+/*
+ * The hot-loop explanation: the critical path of one build's decode loop, or base/head/libdeflate side by side,
+ * and the loop model's prediction against a measured run. Used by `perf-lab analyze`, pr-check and the analyze action.
+ */
+
+/** A run's results and the datasets folder it measured: what the loop model is checked against. */
+export interface Measurement {
+  results: BenchResults;
+  datasetsDir: string;
+}
+
+/**
+ * The critical-path section for base, head and libdeflate builds and, with a
+ * measurement, the loop model's prediction per dataset beside the measured
+ * ratio. It reads ARM64 code: on another host the builds are not ARM64, and the
+ * section says so.
+ */
+export async function hotLoopSection(
+  builds: { base: string; head: string; reference: string },
+  functionName: string,
+  cpu: string,
+  pins: { loop?: string; referenceLoop?: string } = {},
+  measurement?: Measurement,
+): Promise<string> {
+  if (process.arch !== 'arm64') {
+    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
+  }
+  const model = await loadCpuModel(cpu);
+  const analyse = (path: string, name: string, loop?: string) =>
+    analyzeLoop({ path, functionName: name, cpu, loop }, model);
+  const base = await analyse(builds.base, functionName, pins.loop);
+  const head = await analyse(builds.head, functionName, pins.loop);
+  const reference = await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop);
+  return (
+    criticalPathDiff(base, head, reference) +
+    (measurement ? await modelAgainstMeasurement(head, reference, measurement) : '')
+  );
+}
+
+/** The loop model's per-dataset prediction against the measurement (see modelGapSection), or why there is none. */
+export async function modelAgainstMeasurement(
+  head: LoopReport,
+  reference: LoopReport,
+  measurement: Measurement,
+): Promise<string> {
+  const unmatched = [head, reference].map(notADecodeLoop).filter(Boolean);
+  if (unmatched.length)
+    return `\n#### The loop model against the measurement\n\nNot predicted: ${escapeCell(unmatched.join('; '))}.\n`;
+  const { results, datasetsDir } = measurement;
+  const { profiles, missing } = await profilesOfMeasured(results.datasets, datasetsDir);
+  const datasets: ModelGapDataset[] = results.datasets.flatMap((dataset) => {
+    const profile = profiles.get(dataset.compressedSha256);
+    if (!profile) return [];
+    const interval = dataset.headVsLibdeflate?.interval;
+    const failures = dataset.contenders
+      .filter((contender) => contender.failure)
+      .map((contender) => `${contender.name}: ${contender.failure}`);
+    return [
+      {
+        label: dataset.label,
+        profile,
+        measured: interval
+          ? { estimate: interval.estimate, low: interval.low, high: interval.high, confidence: interval.confidence }
+          : null,
+        measuredMissing: interval ? undefined : failures.join('; ') || 'head or libdeflate has no samples',
+      },
+    ];
+  });
+  return `\n${modelGapSection(head, reference, datasets, results.machine, missing)}`;
+}
+
+/** What `perf-lab analyze` was asked: one function (or every match), or a base/head(/libdeflate) diff. */
+export interface ExplainOptions {
+  /** Single mode: the build (binary, object, library or listing) and its function. */
+  binary?: string;
+  functionName?: string;
+  cpu: string;
+  /** Pin the decode loop instead of choosing it by evidence (0x5cc, +0x5cc, file.c:123). */
+  loop?: string;
+  /** Single mode: every function matching functionName that has a loop. */
+  all?: boolean;
+  /** Diff mode: base and head builds of the decoder, and libdeflate's (optional). */
+  base?: string;
+  head?: string;
+  reference?: string;
+  referenceFunction: string;
+  referenceLoop?: string;
+  /** Diff mode: a results file and the datasets folder it measured, to check the model against. */
+  resultsPath?: string;
+  datasetsDir: string;
+}
+
+/** The explanation as text (for a terminal or a PR) and as data (for `--json`). */
+export interface Explanation {
+  text: string;
+  json: unknown;
+}
+
+export async function explain(options: ExplainOptions): Promise<Explanation> {
+  const model = await loadCpuModel(options.cpu);
+  const { cpu, loop } = options;
+  if (options.base || options.head) {
+    if (!options.base || !options.head || !options.functionName)
+      throw new LabError(
+        'analyze',
+        'diff mode needs --base, --head and --function.',
+        'pass all three (and --reference for libdeflate).',
+      );
+    if (options.resultsPath && !options.reference)
+      throw new LabError(
+        'analyze',
+        '--results needs --reference: the model is checked on the head/libdeflate ratio.',
+        'pass the libdeflate build with --reference.',
+      );
+    const base = await analyzeLoop({ path: options.base, functionName: options.functionName, cpu, loop }, model);
+    const head = await analyzeLoop({ path: options.head, functionName: options.functionName, cpu, loop }, model);
+    const reference = options.reference
+      ? await analyzeLoop(
+          { path: options.reference, functionName: options.referenceFunction, cpu, loop: options.referenceLoop },
+          model,
+        )
+      : undefined;
+    const modelCheck =
+      options.resultsPath && reference
+        ? await modelAgainstMeasurement(head, reference, {
+            results: await readResults(resolve(options.resultsPath)),
+            datasetsDir: resolve(options.datasetsDir),
+          })
+        : '';
+    return {
+      text: criticalPathDiff(base, head, reference) + modelCheck,
+      json: { base, head, reference: reference ?? null },
+    };
+  }
+  if (!options.binary || !options.functionName)
+    throw new LabError(
+      'analyze',
+      'pass --binary and --function (or --base/--head for a diff).',
+      'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex --cpu apple-m1',
+    );
+  if (options.all) {
+    const reports = await analyzeMatchingLoops(
+      { path: options.binary, functionName: options.functionName, cpu },
+      model,
+    );
+    return { text: reports.map(textReport).join('\n'), json: reports };
+  }
+  const report = await analyzeLoop({ path: options.binary, functionName: options.functionName, cpu, loop }, model);
+  return { text: textReport(report), json: report };
+}
