@@ -9,11 +9,11 @@
  *
  *   npm run bench:verdicts -- [--runs N] [--slowdowns 0,1,2,5] [--only logs,software] [--budget SECONDS]
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { parseResults } from '../lab/results/index.js';
+import { readResults } from '../lab/results/index.js';
 import { cacheRoot, projectRoot } from '../lab/core/paths.js';
 
 const { values } = parseArgs({
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       wallSeconds.push(seconds);
       if (bench.exitCode !== 0)
         throw new Error(`bench exited ${bench.exitCode}:\n${String(bench.stderr).slice(-3000)}`);
-      const results = parseResults(JSON.parse(await readFile(resultsPath, 'utf8')), resultsPath);
+      const results = await readResults(resultsPath);
       const truth = 1 / (1 + percent / 100);
       for (const dataset of results.datasets) {
         const verdict = dataset.headVsBase?.verdict;

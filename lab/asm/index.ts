@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
 import { findFunctions, parseListing, type AsmFunction } from './parse.js';
 import { makeTempDir } from '../core/temp.js';
+import { attempt } from '../core/process.js';
 
 export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
 export { buildControlFlow, nestedLoops, ownBlocks, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
@@ -45,14 +45,14 @@ async function arm64Slice(binary: string, dir: string): Promise<string> {
   const slice = join(dir, `${basename(binary)}.arm64`);
   const tried: string[] = [];
   for (const lipo of ['lipo', 'llvm-lipo', 'llvm-lipo-14', 'llvm-lipo-15', 'llvm-lipo-16', 'llvm-lipo-19']) {
-    const result = await execa(lipo, ['-thin', 'arm64', binary, '-output', slice], { reject: false, stdin: 'ignore' });
-    if (!result.failed) return slice;
-    if ((result as { code?: string }).code === 'ENOENT') continue;
-    tried.push(`${lipo}: ${String(result.stderr).trim().split('\n')[0]}`);
-    const archs = await execa(lipo, ['-archs', binary], { reject: false, stdin: 'ignore' });
+    const result = await attempt(lipo, ['-thin', 'arm64', binary, '-output', slice]);
+    if (result.ok) return slice;
+    if (result.missing) continue;
+    tried.push(`${lipo}: ${result.stderr.trim().split('\n')[0]}`);
+    const archs = await attempt(lipo, ['-archs', binary]);
     throw new LabError(
       'analyze',
-      `${binary} is a universal binary without an arm64 slice${archs.failed ? '' : ` (it holds ${String(archs.stdout).trim()})`}.`,
+      `${binary} is a universal binary without an arm64 slice${archs.ok ? ` (it holds ${archs.stdout.trim()})` : ''}.`,
       'build it for arm64 (aarch64-apple-darwin).',
     );
   }
@@ -85,27 +85,21 @@ export async function disassemble(binary: string): Promise<{ listing: string; to
   const failures: string[] = [];
   let emptyListing: string | undefined;
   for (const { command, name } of DISASSEMBLERS) {
-    const result = await execa(command[0]!, [...command.slice(1), binary], {
-      reject: false,
-      stdin: 'ignore',
-      maxBuffer: 1 << 30,
-    });
+    const result = await attempt(command[0]!, [...command.slice(1), binary], { maxBufferBytes: 1 << 30 });
     // An LLVM that does not know `+all` says so and decodes the base set only: try the next form.
-    if (/is not a recognized feature/.test(String(result.stderr))) continue;
-    const stdout = String(result.stdout);
+    if (/is not a recognized feature/.test(result.stderr)) continue;
+    const stdout = result.stdout;
     const format = listedFormat(stdout);
-    if (!result.failed && format && !/aarch64|arm64/i.test(format)) {
+    if (result.ok && format && !/aarch64|arm64/i.test(format)) {
       throw new LabError(
         'analyze',
         `${binary} is not AArch64 code (${name}: file format ${format}).`,
         'build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build.',
       );
     }
-    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
-    if (!result.failed && format) emptyListing ??= name;
-    failures.push(
-      `${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? 'failed').split('\n')[0] : 'no instructions'}`,
-    );
+    if (result.ok && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (result.ok && format) emptyListing ??= name;
+    failures.push(`${name}: ${result.ok ? 'no instructions' : result.missing ? 'not installed' : result.failure}`);
   }
   if (emptyListing) {
     throw new LabError(
@@ -122,9 +116,9 @@ export async function disassemble(binary: string): Promise<{ listing: string; to
 }
 
 async function demangle(names: readonly string[]): Promise<Map<string, string>> {
-  const result = await execa('llvm-cxxfilt', [], { input: names.join('\n'), reject: false });
-  if (result.failed) return new Map();
-  const out = String(result.stdout).split('\n');
+  const result = await attempt('llvm-cxxfilt', [], { input: names.join('\n') });
+  if (!result.ok) return new Map();
+  const out = result.stdout.split('\n');
   return new Map(names.map((name, i) => [name, out[i] ?? name]));
 }
 
@@ -134,10 +128,10 @@ async function demangle(names: readonly string[]): Promise<Map<string, string>> 
  */
 async function nameFromSymbolTable(binary: string, functions: AsmFunction[]): Promise<AsmFunction[]> {
   if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
-  const table = await execa('llvm-objdump', ['-t', binary], { reject: false, stdin: 'ignore' });
-  if (table.failed) return functions;
+  const table = await attempt('llvm-objdump', ['-t', binary]);
+  if (!table.ok) return functions;
   const names = new Map<number, string>();
-  for (const line of String(table.stdout).split('\n')) {
+  for (const line of table.stdout.split('\n')) {
     const match =
       /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ??
       /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());

@@ -1,13 +1,12 @@
 import { constants } from 'node:fs';
-import { access, readFile, rm, stat, statfs, writeFile, mkdir } from 'node:fs/promises';
+import { access, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { fileExists, sha256Hex } from '../core/files.js';
+import { sha256Hex } from '../core/files.js';
 import { cacheRoot, projectRoot } from '../core/paths.js';
-import { run } from '../core/process.js';
-import { publishBuild } from '../build/cache.js';
+import { attempt, run } from '../core/process.js';
+import { buildIntoCache, readCachedBuild } from '../build/cache.js';
 import { cCompiler } from '../build/toolchain.js';
 import { makeTempDir } from '../core/temp.js';
 
@@ -91,24 +90,20 @@ async function compileHarness(): Promise<string> {
   ).slice(0, 24);
   const dir = join(cacheRoot(), 'builds', `harness-${key}`);
   const binary = join(dir, 'perf-lab-harness');
-  if (await fileExists(join(dir, 'build.json'))) return binary;
-  await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await makeTempDir(`${dir}.tmp-`);
-  try {
+  if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
+  await buildIntoCache(dir, async (temp) => {
     const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-harness'), sourcePath];
     if (process.platform === 'linux') args.push('-ldl');
     await run(compiler.command, args, {
       step: `${step}: compile`,
       hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).',
     });
-    await writeFile(join(temp, 'build.json'), `${JSON.stringify({ compiler: compiler.version, key })}\n`);
-    await publishBuild(temp, dir);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
-  }
+    return { compiler: compiler.version, key };
+  });
   return binary;
 }
+
+const harnessBuildSchema = z.object({ compiler: z.string(), key: z.string() });
 
 export function harnessSpec(request: HarnessRun): string {
   const line = (key: string, value: string | number) => {
@@ -260,23 +255,20 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
       (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000,
     );
     // On its timeout the harness gets SIGTERM (it kills its workers), then SIGKILL 5 s later if it is still there.
-    const result = await execa(binary, [specPath], {
-      reject: false,
-      stdin: 'ignore',
-      timeout: budgetMs,
-      forceKillAfterDelay: 5000,
-      maxBuffer: 256 * 1024 * 1024,
+    const result = await attempt(binary, [specPath], {
+      timeoutMs: budgetMs,
+      forceKillAfterMs: 5000,
+      maxBufferBytes: 256 * 1024 * 1024,
     });
     if (result.exitCode !== 0 && result.exitCode !== 3) {
-      const fatal = parseFatal(String(result.stdout ?? ''));
+      const fatal = parseFatal(result.stdout);
       throw new LabError(
         step,
-        fatal ??
-          `the harness ${result.timedOut ? 'timed out' : `failed (${result.shortMessage})`}.\n${String(result.stderr ?? '').slice(-2000)}`,
+        fatal ?? `the harness ${result.failure || 'failed'}.\n${result.stderr.slice(-2000)}`,
         'check the inputs named above; rerun with fewer rounds if it timed out.',
       );
     }
-    return parseHarnessOutput(String(result.stdout), names);
+    return parseHarnessOutput(result.stdout, names);
   } finally {
     await rm(specDir, { recursive: true, force: true });
   }

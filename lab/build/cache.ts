@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rename, rm } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { z } from 'zod';
-import { fileExists } from '../core/files.js';
+import { fileExists, readJsonFile } from '../core/files.js';
+import { makeTempDir } from '../core/temp.js';
 
 /** Hashes every regular file under `root` (path + contents), skipping build outputs and VCS data. */
 export async function hashTree(
@@ -40,7 +41,7 @@ export async function readCachedBuild<T>(
   const recordPath = join(dir, 'build.json');
   if (!(await fileExists(recordPath))) return undefined;
   try {
-    const record = schema.parse(JSON.parse(await readFile(recordPath, 'utf8')));
+    const record = schema.parse(await readJsonFile(recordPath, 'build cache', 'it is rebuilt.'));
     for (const path of artifacts(record)) if (!(await fileExists(path))) throw new Error(`missing ${path}`);
     return record;
   } catch {
@@ -49,8 +50,27 @@ export async function readCachedBuild<T>(
   }
 }
 
+/**
+ * Builds into the cache slot `finalDir`: `build` fills a fresh temporary folder beside it and returns the record,
+ * which is written there as build.json before the folder is moved into place. A failed or interrupted build leaves
+ * nothing in the cache (the folder is removed, on a signal too), so a slot with build.json is always complete.
+ */
+export async function buildIntoCache<T>(finalDir: string, build: (tempDir: string) => Promise<T>): Promise<T> {
+  await mkdir(dirname(finalDir), { recursive: true });
+  const temp = await makeTempDir(`${finalDir}.tmp-`);
+  try {
+    const record = await build(temp);
+    await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await publishBuild(temp, finalDir);
+    return record;
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /** Moves a finished build folder into its cache slot (a concurrent identical build may have won). */
-export async function publishBuild(tempDir: string, finalDir: string): Promise<void> {
+async function publishBuild(tempDir: string, finalDir: string): Promise<void> {
   try {
     await rename(tempDir, finalDir);
   } catch (error) {

@@ -1,17 +1,15 @@
-import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { fileExists, sha256Hex } from '../core/files.js';
 import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
-import { commandLine, tail } from '../core/process.js';
-import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
+import { attempt, failureText } from '../core/process.js';
+import { buildIntoCache, cacheKey, hashTree, readCachedBuild } from './cache.js';
 import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema, rustShimRecordSchema } from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
-import { makeTempDir } from '../core/temp.js';
 
 export const contenderNameSchema = z
   .string()
@@ -151,27 +149,19 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   const env = { ...process.env, ...spec.env };
   if (spec.codegen) {
     progress.update('running the code-generation step');
-    const result = await execa('sh', ['-c', spec.codegen], {
-      cwd: project.dir,
-      env,
-      reject: false,
-      all: true,
-      stdin: 'ignore',
-    });
-    if (result.failed) {
+    const result = await attempt('sh', ['-c', spec.codegen], { cwd: project.dir, env });
+    if (!result.ok) {
       progress.done('failed');
       throw new LabError(
         `${name}: codegen step`,
-        `\`${spec.codegen}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : 'could not run'}.\n--- last lines of its output ---\n${tail(String(result.all ?? ''))}\n---`,
-        `fix the code-generation step. Reproduce with: ${commandLine('sh', ['-c', spec.codegen], project.dir)}`,
+        failureText(`\`${spec.codegen}\``, result),
+        `fix the code-generation step. Reproduce with: ${result.reproduce}`,
       );
     }
   }
-  const rustcText = await execa('rustc', ['-vV'], { cwd: project.dir, env, reject: false, stdin: 'ignore' });
-  if (rustcText.failed) {
-    const said = String(rustcText.stderr ?? '')
-      .trim()
-      .split('\n')[0];
+  const rustcText = await attempt('rustc', ['-vV'], { cwd: project.dir, env });
+  if (!rustcText.ok) {
+    const said = rustcText.stderr.trim().split('\n')[0];
     throw new LabError(
       name,
       `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ${said || 'no Rust toolchain'}.`,
@@ -180,7 +170,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
         : 'install Rust (rustup, or Debian: apt-get install rustc cargo).',
     );
   }
-  const toolchain: RustToolchain = parseRustcVersion(String(rustcText.stdout));
+  const toolchain: RustToolchain = parseRustcVersion(rustcText.stdout);
   // The rust adapter builds the lab's shim crate, which depends on the project: both trees key the build.
   const shim =
     spec.adapter.kind === 'rust'
@@ -214,31 +204,26 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   // The shim names the package and its features in its own Cargo.toml.
   if (spec.package && !shim) args.push('--package', spec.package);
   if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
-  const cargo = await execa('cargo', args, {
-    cwd: buildDir,
-    env: { ...env, CARGO_TARGET_DIR: targetDir },
-    reject: false,
-    stdin: 'ignore',
-  });
-  if (cargo.failed) {
+  const cargo = await attempt('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
+  if (!cargo.ok) {
     progress.done('failed');
+    // stdout is cargo's JSON messages; the rendered diagnostics are on stderr.
     throw new LabError(
       name,
-      `cargo build ${shim ? 'of the generated shim ' : ''}${cargo.exitCode !== undefined ? `exited with code ${cargo.exitCode}` : 'could not start'}.\n--- last lines of its output ---\n${tail(String(cargo.stderr ?? ''))}\n---`,
+      failureText(shim ? 'cargo build of the generated shim' : 'cargo build', cargo, cargo.stderr),
       shim
-        ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${commandLine('cargo', args, buildDir)}`
-        : `fix the build. Reproduce with: ${commandLine('cargo', args, project.dir)}`,
+        ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the ` +
+            `crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${cargo.reproduce}`
+        : `fix the build. Reproduce with: ${cargo.reproduce}`,
     );
   }
-  const messages = String(cargo.stdout)
-    .split('\n')
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as CargoArtifactMessage];
-      } catch {
-        return [];
-      }
-    });
+  const messages = cargo.stdout.split('\n').flatMap((line) => {
+    try {
+      return [JSON.parse(line) as CargoArtifactMessage];
+    } catch {
+      return [];
+    }
+  });
   const artifact = pickArtifact(messages, spec.adapter);
   if (!artifact) {
     const wanted =
@@ -251,13 +236,11 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
         : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.',
     );
   }
-  await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await makeTempDir(`${finalDir}.tmp-`);
-  try {
-    const artifactName = basename(artifact);
+  const artifactName = basename(artifact);
+  const record = await buildIntoCache(finalDir, async (temp): Promise<DecoderBuildRecord> => {
     await copyFile(artifact, join(temp, artifactName));
     await chmod(join(temp, artifactName), 0o755);
-    const record: DecoderBuildRecord = {
+    return {
       name: spec.name,
       adapter: spec.adapter.kind,
       description: project.description,
@@ -277,12 +260,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
           }
         : {}),
     };
-    await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
-    await publishBuild(temp, finalDir);
-    progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-    return { ...record, artifactPath: join(finalDir, artifactName) };
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
-  }
+  });
+  progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
+  return { ...record, artifactPath: join(finalDir, artifactName) };
 }

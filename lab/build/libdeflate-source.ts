@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { digestFile, fileExists, sha256Hex, writeAtomically } from '../core/files.js';
 import { cacheRoot } from '../core/paths.js';
-import { probe, tail } from '../core/process.js';
-import { execa } from 'execa';
+import { attempt, probe, tail } from '../core/process.js';
 import { makeTempDir } from '../core/temp.js';
 
 export const LIBDEFLATE_GIT_URL = 'https://github.com/ebiggers/libdeflate';
@@ -178,33 +177,25 @@ async function fromDebian(suite: string, version: string | undefined): Promise<S
     '-o',
     'APT::Sandbox::User=root',
   ];
-  const update = await execa('apt-get', [...options, 'update'], {
-    reject: false,
-    all: true,
-    stdin: 'ignore',
-    timeout: 300_000,
-  });
-  if (update.failed) {
+  const update = await attempt('apt-get', [...options, 'update'], { timeoutMs: 300_000 });
+  if (!update.ok) {
     throw new LabError(
       step,
-      `apt-get update for suite ${suite} failed:\n${tail(String(update.all ?? ''), 10)}`,
+      `apt-get update for suite ${suite} failed:\n${tail(update.all, 10)}`,
       'check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.',
     );
   }
   // apt exits non-zero when the .dsc is gone from the mirror even though the
   // upstream (orig) tarball arrived, so success is judged by the tarball alone.
-  const fetched = await execa('apt-get', [...options, 'source', '--download-only', 'libdeflate'], {
+  const fetched = await attempt('apt-get', [...options, 'source', '--download-only', 'libdeflate'], {
     cwd: download,
-    reject: false,
-    all: true,
-    stdin: 'ignore',
-    timeout: 300_000,
+    timeoutMs: 300_000,
   });
   const orig = (await readdir(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
   if (!orig) {
     throw new LabError(
       step,
-      `Debian suite ${suite} has no libdeflate source tarball to download:\n${tail(String(fetched.all ?? ''), 10)}`,
+      `Debian suite ${suite} has no libdeflate source tarball to download:\n${tail(fetched.all, 10)}`,
       'try another suite (bookworm has 1.14, trixie 1.23) or another source kind.',
     );
   }

@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
@@ -6,7 +6,7 @@ import { fileExists } from '../core/files.js';
 import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { probe, run } from '../core/process.js';
-import { cacheKey, hashTree, publishBuild, readCachedBuild } from './cache.js';
+import { buildIntoCache, cacheKey, hashTree, readCachedBuild } from './cache.js';
 import {
   describeSource,
   libdeflateHeaderVersion,
@@ -14,7 +14,6 @@ import {
   type LibdeflateSource,
 } from './libdeflate-source.js';
 import { cCompiler } from './toolchain.js';
-import { makeTempDir } from '../core/temp.js';
 
 export const libdeflateBuildSchema = z.object({
   version: z.string(),
@@ -198,28 +197,22 @@ export async function buildLibdeflate(
     // The same tree may arrive by another route (a path, a tarball): the build is the same, the description is this one's.
     return resolveRecord(finalDir, { ...cached, source: tree.description });
   }
-  await mkdir(join(cacheRoot(), 'builds'), { recursive: true });
-  const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
-    await cp(tree.dir, join(temp, 'src'), { recursive: true, filter: (path) => !/[\\/](\.git|build|out)$/.test(path) });
-    progress.update(`compiling with ${buildSystem}`);
-    const built =
-      buildSystem === 'cmake'
-        ? await buildWithCmake(temp, compiler.command, options.cflags ?? '')
-        : await buildWithMake(temp, compiler.command, options.cflags ?? '');
-    const record: LibdeflateBuildRecord = {
-      version,
-      source: tree.description,
-      compiler: compiler.version,
-      cacheKey: key,
-      ...built,
-    };
-    await writeFile(join(temp, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
-    await publishBuild(temp, finalDir);
+    const record = await buildIntoCache(finalDir, async (temp): Promise<LibdeflateBuildRecord> => {
+      await cp(tree.dir, join(temp, 'src'), {
+        recursive: true,
+        filter: (path) => !/[\\/](\.git|build|out)$/.test(path),
+      });
+      progress.update(`compiling with ${buildSystem}`);
+      const built =
+        buildSystem === 'cmake'
+          ? await buildWithCmake(temp, compiler.command, options.cflags ?? '')
+          : await buildWithMake(temp, compiler.command, options.cflags ?? '');
+      return { version, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
+    });
     progress.done(`libdeflate ${version} built (${buildSystem}, ${compiler.version})`);
     return resolveRecord(finalDir, record);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
     progress.done('failed');
     throw error;
   }

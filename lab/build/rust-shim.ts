@@ -1,11 +1,11 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { parse, stringify } from 'smol-toml';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { fileExists, sha256Hex } from '../core/files.js';
 import { cacheRoot } from '../core/paths.js';
+import { attempt } from '../core/process.js';
 
 /**
  * The Rust API adapter: the lab writes the C-ABI shim a decoder's maintainers
@@ -163,24 +163,18 @@ export async function generateRustShim(
     env: NodeJS.ProcessEnv;
   },
 ): Promise<RustShim> {
-  const metadataRun = await execa('cargo', ['metadata', '--no-deps', '--format-version', '1'], {
+  const metadataRun = await attempt('cargo', ['metadata', '--no-deps', '--format-version', '1'], {
     cwd: projectDir,
     env: options.env,
-    reject: false,
-    stdin: 'ignore',
   });
-  if (metadataRun.failed) {
+  if (!metadataRun.ok) {
     throw new LabError(
       step(options.name),
-      `cargo metadata failed in ${projectDir}: ${String(metadataRun.stderr ?? '')
-        .trim()
-        .split('\n')
-        .slice(-3)
-        .join(' ')}`,
+      `cargo metadata failed in ${projectDir}: ${metadataRun.stderr.trim().split('\n').slice(-3).join(' ')}`,
       'check that the decoder project builds with cargo.',
     );
   }
-  const metadata = JSON.parse(String(metadataRun.stdout)) as CargoMetadata;
+  const metadata = JSON.parse(metadataRun.stdout) as CargoMetadata;
   const rootManifest = join(projectDir, 'Cargo.toml');
   const candidates = options.package
     ? metadata.packages.filter((entry) => entry.name === options.package)

@@ -4,13 +4,12 @@ import { createGunzip } from 'node:zlib';
 import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
 import { LabError } from '../core/errors.js';
 import { digestFile, fileExists, writeAtomically, refuseNonFolder } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, sharedCorporaDir } from '../core/paths.js';
-import { commandLine } from '../core/process.js';
+import { attempt } from '../core/process.js';
 import { FULL_DATASET_BYTES, QUICK_DATASET_BYTES, logChunks, softwareChunks } from './generators.js';
 import {
   DATASET_NAMES,
@@ -82,9 +81,9 @@ async function copyPrefix(source: string, target: string, limitBytes: number): P
 /** The compressor's version line; GNU gzip answers --version, libdeflate's gzip program -V. */
 export async function compressorVersion(gzip: string): Promise<string> {
   for (const flag of ['--version', '-V']) {
-    const result = await execa(gzip, [flag], { reject: false, stdin: 'ignore' });
-    const line = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n')[0]?.trim();
-    if (!result.failed && line)
+    const result = await attempt(gzip, [flag]);
+    const line = `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]?.trim();
+    if (result.ok && line)
       return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line)
         ? `libdeflate-gzip (${line})`
         : line;
@@ -110,11 +109,11 @@ async function compress(
 ): Promise<void> {
   await writeAtomically(compressedPath, async (tempPath) => {
     const args = compressArgs(compressor, level, rawPath);
-    const result = await execa(gzip, args, { stdout: { file: tempPath }, stdin: 'ignore', reject: false });
-    if (result.failed) {
+    const result = await attempt(gzip, args, { stdoutFile: tempPath });
+    if (!result.ok) {
       throw new LabError(
         'datasets: compress',
-        `\`${commandLine(gzip, args)}\` failed: ${result.stderr || result.shortMessage}`,
+        `\`${result.reproduce}\` ${result.failure}${result.stderr ? `: ${result.stderr.trim()}` : ''}`,
         'check free disk space and that gzip works.',
       );
     }
@@ -127,7 +126,7 @@ async function compress(
           : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
       throw new LabError(
         'datasets: compress',
-        `the output of \`${commandLine(gzip, args)}\` ${what}.`,
+        `the output of \`${result.reproduce}\` ${what}.`,
         'pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip).',
       );
     }

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { digestFile, fileExists } from '../core/files.js';
 import { sharedCorporaDir } from '../core/paths.js';
 import { STAND_IN_CORPORA } from '../datasets/silesia.js';
 import { LIBDEFLATE_GIT_URL } from '../build/libdeflate-source.js';
+import { attempt } from '../core/process.js';
 
 export interface Check {
   name: string;
@@ -17,8 +17,8 @@ export interface Check {
 }
 
 async function versionOf(command: string, args: string[] = ['--version']): Promise<string | undefined> {
-  const result = await execa(command, args, { reject: false, stdin: 'ignore', timeout: 20_000 });
-  if (result.failed) return undefined;
+  const result = await attempt(command, args, { timeoutMs: 20_000 });
+  if (!result.ok) return undefined;
   return `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]?.trim();
 }
 
@@ -141,17 +141,13 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
     fix: 'put calgary.tar.gz and cantrbry.tar.gz there, or set PERF_LAB_SHARED_CORPORA',
   });
   if (options.network) {
-    const reach = await execa('git', ['ls-remote', '--exit-code', LIBDEFLATE_GIT_URL, 'HEAD'], {
-      reject: false,
-      stdin: 'ignore',
-      timeout: 15_000,
-    });
+    const reach = await attempt('git', ['ls-remote', '--exit-code', LIBDEFLATE_GIT_URL, 'HEAD'], { timeoutMs: 15_000 });
     checks.push({
       name: 'libdeflate git repository',
       needed: 'optional',
       purpose: 'libdeflate source kind "git" (the default on GitHub)',
-      ok: !reach.failed,
-      detail: reach.failed ? String(reach.stderr || reach.shortMessage).split('\n')[0]! : LIBDEFLATE_GIT_URL,
+      ok: reach.ok,
+      detail: reach.ok ? LIBDEFLATE_GIT_URL : (reach.stderr || reach.failure).split('\n')[0]!,
       fix: 'offline, use a Debian source package, a tarball, a local path or the system library',
     });
   }

@@ -168,6 +168,11 @@ describe('CPU models are data', () => {
       false,
     );
     await assert.rejects(loadCpuModel('apple-m9'), /no CPU model "apple-m9"/);
+    await assert.rejects(
+      loadCpuModel('../models/apple-m1'),
+      /no CPU model "\.\.\/models\/apple-m1"/,
+      'a name, not a path',
+    );
   });
 });
 

@@ -1,8 +1,9 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { InstructionClass } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
+import { readJsonFile } from '../core/files.js';
 import { projectRoot } from '../core/paths.js';
 import { describeIssues } from '../core/schema.js';
 
@@ -113,16 +114,12 @@ export async function listModels(): Promise<string[]> {
 
 async function readRaw(name: string): Promise<z.infer<typeof cpuModelSchema>> {
   const path = join(modelsDir(), `${name}.json`);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch {
-    throw new LabError(
-      'uarch',
-      `no CPU model "${name}" (${path}).`,
-      `choose one of: ${(await listModels()).join(', ')}.`,
-    );
-  }
+  // Only a model of the models folder: a name is not a path (--cpu ../x would read any JSON file).
+  const models = await listModels();
+  if (!models.includes(name))
+    throw new LabError('uarch', `no CPU model "${name}" (${path}).`, `choose one of: ${models.join(', ')}.`);
+  // A model that exists but does not parse is a damaged file, not a missing model: said as such.
+  const json = await readJsonFile(path, 'uarch', 'fix the model file (JSON, one object); every number needs a source.');
   const parsed = cpuModelSchema.safeParse(json);
   if (!parsed.success)
     throw new LabError(

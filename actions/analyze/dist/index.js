@@ -19153,6 +19153,154 @@ var require_undici = __commonJS({
   }
 });
 
+// node_modules/jsonc-parser/lib/umd/main.js
+var require_main = __commonJS({
+  "node_modules/jsonc-parser/lib/umd/main.js"(exports, module) {
+    (function(factory) {
+      if (typeof module === "object" && typeof module.exports === "object") {
+        var v = factory(__require, exports);
+        if (v !== void 0) module.exports = v;
+      } else if (typeof define === "function" && define.amd) {
+        define(["require", "exports", "./impl/format", "./impl/edit", "./impl/scanner", "./impl/parser"], factory);
+      }
+    })(function(require2, exports2) {
+      "use strict";
+      Object.defineProperty(exports2, "__esModule", { value: true });
+      exports2.applyEdits = exports2.modify = exports2.format = exports2.printParseErrorCode = exports2.ParseErrorCode = exports2.stripComments = exports2.visit = exports2.getNodeValue = exports2.getNodePath = exports2.findNodeAtOffset = exports2.findNodeAtLocation = exports2.parseTree = exports2.parse = exports2.getLocation = exports2.SyntaxKind = exports2.ScanError = exports2.createScanner = void 0;
+      const formatter = require2("./impl/format");
+      const edit = require2("./impl/edit");
+      const scanner = require2("./impl/scanner");
+      const parser = require2("./impl/parser");
+      exports2.createScanner = scanner.createScanner;
+      var ScanError;
+      (function(ScanError2) {
+        ScanError2[ScanError2["None"] = 0] = "None";
+        ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
+        ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
+        ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
+        ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
+        ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
+        ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
+      })(ScanError || (exports2.ScanError = ScanError = {}));
+      var SyntaxKind;
+      (function(SyntaxKind2) {
+        SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
+        SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
+        SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
+        SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
+        SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
+        SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
+        SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
+        SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
+        SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
+        SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
+        SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
+        SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
+        SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
+        SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
+        SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
+        SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
+        SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
+      })(SyntaxKind || (exports2.SyntaxKind = SyntaxKind = {}));
+      exports2.getLocation = parser.getLocation;
+      exports2.parse = parser.parse;
+      exports2.parseTree = parser.parseTree;
+      exports2.findNodeAtLocation = parser.findNodeAtLocation;
+      exports2.findNodeAtOffset = parser.findNodeAtOffset;
+      exports2.getNodePath = parser.getNodePath;
+      exports2.getNodeValue = parser.getNodeValue;
+      exports2.visit = parser.visit;
+      exports2.stripComments = parser.stripComments;
+      var ParseErrorCode;
+      (function(ParseErrorCode2) {
+        ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
+        ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
+        ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
+        ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
+        ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
+        ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
+        ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
+        ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
+        ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
+        ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
+        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
+        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
+        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
+        ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
+        ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
+        ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
+      })(ParseErrorCode || (exports2.ParseErrorCode = ParseErrorCode = {}));
+      function printParseErrorCode(code) {
+        switch (code) {
+          case 1:
+            return "InvalidSymbol";
+          case 2:
+            return "InvalidNumberFormat";
+          case 3:
+            return "PropertyNameExpected";
+          case 4:
+            return "ValueExpected";
+          case 5:
+            return "ColonExpected";
+          case 6:
+            return "CommaExpected";
+          case 7:
+            return "CloseBraceExpected";
+          case 8:
+            return "CloseBracketExpected";
+          case 9:
+            return "EndOfFileExpected";
+          case 10:
+            return "InvalidCommentToken";
+          case 11:
+            return "UnexpectedEndOfComment";
+          case 12:
+            return "UnexpectedEndOfString";
+          case 13:
+            return "UnexpectedEndOfNumber";
+          case 14:
+            return "InvalidUnicode";
+          case 15:
+            return "InvalidEscapeCharacter";
+          case 16:
+            return "InvalidCharacter";
+        }
+        return "<unknown ParseErrorCode>";
+      }
+      exports2.printParseErrorCode = printParseErrorCode;
+      function format2(documentText, range, options) {
+        return formatter.format(documentText, range, options);
+      }
+      exports2.format = format2;
+      function modify(text, path6, value, options) {
+        return edit.setProperty(text, path6, value, options);
+      }
+      exports2.modify = modify;
+      function applyEdits(text, edits) {
+        let sortedEdits = edits.slice(0).sort((a2, b) => {
+          const diff = a2.offset - b.offset;
+          if (diff === 0) {
+            return a2.length - b.length;
+          }
+          return diff;
+        });
+        let lastModifiedOffset = text.length;
+        for (let i2 = sortedEdits.length - 1; i2 >= 0; i2--) {
+          let e = sortedEdits[i2];
+          if (e.offset + e.length <= lastModifiedOffset) {
+            text = edit.applyEdit(text, e);
+          } else {
+            throw new Error("Overlapping edit");
+          }
+          lastModifiedOffset = e.offset;
+        }
+        return text;
+      }
+      exports2.applyEdits = applyEdits;
+    });
+  }
+});
+
 // node_modules/isexe/windows.js
 var require_windows = __commonJS({
   "node_modules/isexe/windows.js"(exports, module) {
@@ -19647,154 +19795,6 @@ var require_cross_spawn = __commonJS({
     module.exports.sync = spawnSync2;
     module.exports._parse = parse4;
     module.exports._enoent = enoent;
-  }
-});
-
-// node_modules/jsonc-parser/lib/umd/main.js
-var require_main = __commonJS({
-  "node_modules/jsonc-parser/lib/umd/main.js"(exports, module) {
-    (function(factory) {
-      if (typeof module === "object" && typeof module.exports === "object") {
-        var v = factory(__require, exports);
-        if (v !== void 0) module.exports = v;
-      } else if (typeof define === "function" && define.amd) {
-        define(["require", "exports", "./impl/format", "./impl/edit", "./impl/scanner", "./impl/parser"], factory);
-      }
-    })(function(require2, exports2) {
-      "use strict";
-      Object.defineProperty(exports2, "__esModule", { value: true });
-      exports2.applyEdits = exports2.modify = exports2.format = exports2.printParseErrorCode = exports2.ParseErrorCode = exports2.stripComments = exports2.visit = exports2.getNodeValue = exports2.getNodePath = exports2.findNodeAtOffset = exports2.findNodeAtLocation = exports2.parseTree = exports2.parse = exports2.getLocation = exports2.SyntaxKind = exports2.ScanError = exports2.createScanner = void 0;
-      const formatter = require2("./impl/format");
-      const edit = require2("./impl/edit");
-      const scanner = require2("./impl/scanner");
-      const parser = require2("./impl/parser");
-      exports2.createScanner = scanner.createScanner;
-      var ScanError;
-      (function(ScanError2) {
-        ScanError2[ScanError2["None"] = 0] = "None";
-        ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
-        ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
-        ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
-        ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
-        ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
-        ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
-      })(ScanError || (exports2.ScanError = ScanError = {}));
-      var SyntaxKind;
-      (function(SyntaxKind2) {
-        SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
-        SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
-        SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
-        SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
-        SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
-        SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
-        SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
-        SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
-        SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
-        SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
-        SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
-        SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
-        SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
-        SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
-        SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
-        SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
-        SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
-      })(SyntaxKind || (exports2.SyntaxKind = SyntaxKind = {}));
-      exports2.getLocation = parser.getLocation;
-      exports2.parse = parser.parse;
-      exports2.parseTree = parser.parseTree;
-      exports2.findNodeAtLocation = parser.findNodeAtLocation;
-      exports2.findNodeAtOffset = parser.findNodeAtOffset;
-      exports2.getNodePath = parser.getNodePath;
-      exports2.getNodeValue = parser.getNodeValue;
-      exports2.visit = parser.visit;
-      exports2.stripComments = parser.stripComments;
-      var ParseErrorCode;
-      (function(ParseErrorCode2) {
-        ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
-        ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
-        ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
-        ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
-        ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
-        ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
-        ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
-        ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
-        ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
-        ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
-        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
-        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
-        ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
-        ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
-        ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
-        ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
-      })(ParseErrorCode || (exports2.ParseErrorCode = ParseErrorCode = {}));
-      function printParseErrorCode(code) {
-        switch (code) {
-          case 1:
-            return "InvalidSymbol";
-          case 2:
-            return "InvalidNumberFormat";
-          case 3:
-            return "PropertyNameExpected";
-          case 4:
-            return "ValueExpected";
-          case 5:
-            return "ColonExpected";
-          case 6:
-            return "CommaExpected";
-          case 7:
-            return "CloseBraceExpected";
-          case 8:
-            return "CloseBracketExpected";
-          case 9:
-            return "EndOfFileExpected";
-          case 10:
-            return "InvalidCommentToken";
-          case 11:
-            return "UnexpectedEndOfComment";
-          case 12:
-            return "UnexpectedEndOfString";
-          case 13:
-            return "UnexpectedEndOfNumber";
-          case 14:
-            return "InvalidUnicode";
-          case 15:
-            return "InvalidEscapeCharacter";
-          case 16:
-            return "InvalidCharacter";
-        }
-        return "<unknown ParseErrorCode>";
-      }
-      exports2.printParseErrorCode = printParseErrorCode;
-      function format2(documentText, range, options) {
-        return formatter.format(documentText, range, options);
-      }
-      exports2.format = format2;
-      function modify(text, path6, value, options) {
-        return edit.setProperty(text, path6, value, options);
-      }
-      exports2.modify = modify;
-      function applyEdits(text, edits) {
-        let sortedEdits = edits.slice(0).sort((a2, b) => {
-          const diff = a2.offset - b.offset;
-          if (diff === 0) {
-            return a2.length - b.length;
-          }
-          return diff;
-        });
-        let lastModifiedOffset = text.length;
-        for (let i2 = sortedEdits.length - 1; i2 >= 0; i2--) {
-          let e = sortedEdits[i2];
-          if (e.offset + e.length <= lastModifiedOffset) {
-            text = edit.applyEdit(text, e);
-          } else {
-            throw new Error("Overlapping edit");
-          }
-          lastModifiedOffset = e.offset;
-        }
-        return text;
-      }
-      exports2.applyEdits = applyEdits;
-    });
   }
 });
 
@@ -43910,6 +43910,188 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// lab/core/errors.ts
+var LabError = class extends Error {
+  step;
+  hint;
+  exitCode;
+  constructor(step, message, hint, exitCode = 1) {
+    super(message);
+    this.name = "LabError";
+    this.step = step;
+    this.hint = hint;
+    this.exitCode = exitCode;
+  }
+};
+function formatError2(error63) {
+  if (error63 instanceof LabError) {
+    return {
+      text: `perf-lab: ${error63.step}: ${error63.message}
+  what to do: ${error63.hint}`,
+      exitCode: error63.exitCode
+    };
+  }
+  const system = systemErrorText(error63);
+  if (system) return { text: system, exitCode: 1 };
+  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
+  return {
+    text: `perf-lab: internal error: ${message}
+  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
+    exitCode: 70
+  };
+}
+var SYSTEM_HINTS = {
+  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
+  EDQUOT: "free space within your disk quota and run again",
+  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
+  EACCES: "check the permissions of the path, or run from a folder you can write",
+  EPERM: "check the permissions of the path, or run from a folder you can write",
+  EMFILE: "raise the open-file limit (ulimit -n) and run again",
+  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+  EISDIR: "the path is a folder where a file was expected: fix the path"
+};
+function systemErrorText(error63) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS)) return void 0;
+  const { path: path6, syscall } = error63;
+  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
+  what to do: ${SYSTEM_HINTS[code]}.`;
+}
+
+// lab/core/files.ts
+import { createHash, randomBytes } from "node:crypto";
+var import_jsonc_parser = __toESM(require_main(), 1);
+import { mkdir as mkdir2, open as open3, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+function tempPathFor(finalPath) {
+  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+async function writeAtomically(finalPath, produce) {
+  await mkdir2(dirname(finalPath), { recursive: true });
+  const tempPath = tempPathFor(finalPath);
+  try {
+    const result = await produce(tempPath);
+    const handle = await open3(tempPath, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename2(tempPath, finalPath);
+    return result;
+  } catch (error63) {
+    await rm2(tempPath, { force: true, recursive: true });
+    throw error63;
+  }
+}
+async function writeFileAtomically(finalPath, contents) {
+  await writeAtomically(finalPath, async (tempPath) => {
+    const handle = await open3(tempPath, "w");
+    try {
+      await handle.writeFile(contents);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+function sha256Hex(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+async function fileExists(path6) {
+  try {
+    await stat2(path6);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function readJsonFile(path6, step, hint) {
+  let text;
+  try {
+    text = await readFile(path6, "utf8");
+  } catch (error63) {
+    throw new LabError(
+      step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      hint
+    );
+  }
+  try {
+    return parseStrictJson(text);
+  } catch (error63) {
+    throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
+  }
+}
+function parseStrictJson(text) {
+  const keys = [];
+  const path6 = [];
+  (0, import_jsonc_parser.visit)(text, {
+    onObjectBegin: () => {
+      keys.push(/* @__PURE__ */ new Set());
+    },
+    onObjectProperty: (property, offset) => {
+      const current = keys.at(-1);
+      const parents = path6.slice(0, keys.length - 1);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
+      current.add(property);
+      path6.splice(keys.length - 1, Infinity, property);
+    },
+    onObjectEnd: () => {
+      keys.pop();
+      path6.splice(keys.length, Infinity);
+    }
+  });
+  return JSON.parse(text);
+}
+async function refuseNonFolder(path6, step, option) {
+  let isFolder = true;
+  try {
+    isFolder = (await stat2(path6)).isDirectory();
+  } catch {
+    return;
+  }
+  if (!isFolder)
+    throw new LabError(
+      step,
+      `${option} ${path6} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`
+    );
+}
+
+// lab/core/paths.ts
+import { existsSync as existsSync2, readFileSync } from "node:fs";
+import { dirname as dirname2, join as join2, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+var root;
+function projectRoot() {
+  if (root) return root;
+  let dir = dirname2(fileURLToPath(import.meta.url));
+  for (; ; ) {
+    const manifest = join2(dir, "package.json");
+    if (existsSync2(manifest)) {
+      try {
+        if (JSON.parse(readFileSync(manifest, "utf8")).name === "perf-lab") return root = dir;
+      } catch {
+      }
+    }
+    const parent = dirname2(dir);
+    if (parent === dir)
+      throw new Error(
+        "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath(import.meta.url)
+      );
+    dir = parent;
+  }
+}
+function cacheRoot() {
+  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
+}
+
 // node_modules/is-plain-obj/index.js
 function isPlainObject2(value) {
   if (typeof value !== "object" || value === null) {
@@ -43920,7 +44102,7 @@ function isPlainObject2(value) {
 }
 
 // node_modules/execa/lib/arguments/file-url.js
-import { fileURLToPath } from "node:url";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 var safeNormalizeFileUrl = (file2, name) => {
   const fileString = normalizeFileUrl(normalizeDenoExecPath(file2));
   if (typeof fileString !== "string") {
@@ -43930,7 +44112,7 @@ var safeNormalizeFileUrl = (file2, name) => {
 };
 var normalizeDenoExecPath = (file2) => isDenoExecPath(file2) ? file2.toString() : file2;
 var isDenoExecPath = (file2) => typeof file2 !== "string" && file2 && Object.getPrototypeOf(file2) === String.prototype;
-var normalizeFileUrl = (file2) => file2 instanceof URL ? fileURLToPath(file2) : file2;
+var normalizeFileUrl = (file2) => file2 instanceof URL ? fileURLToPath2(file2) : file2;
 
 // node_modules/execa/lib/methods/parameters.js
 var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
@@ -44798,10 +44980,10 @@ function pathKey(options = {}) {
 import { promisify } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
+import { fileURLToPath as fileURLToPath3 } from "node:url";
 var execFileOriginal = promisify(execFileCallback);
 function toPath(urlOrPath) {
-  return urlOrPath instanceof URL ? fileURLToPath2(urlOrPath) : urlOrPath;
+  return urlOrPath instanceof URL ? fileURLToPath3(urlOrPath) : urlOrPath;
 }
 function traversePathUp(startPath) {
   return {
@@ -47147,7 +47329,7 @@ var handleResult = (result, verboseInfo, { reject }) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 
 // node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
@@ -47477,7 +47659,7 @@ var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((st
 var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
 
 // node_modules/execa/lib/stdio/native.js
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 import tty2 from "node:tty";
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
@@ -47511,7 +47693,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (tty2.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", value: bufferToUint8Array(readFileSync(targetFdNumber)), optionName };
+  return { type: "uint8Array", value: bufferToUint8Array(readFileSync2(targetFdNumber)), optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -47844,8 +48026,8 @@ var addProperties = {
 var addPropertiesSync = {
   input: {
     ...addProperties,
-    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync2(value))] }),
-    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array(readFileSync2(file2))] }),
+    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync3(value))] }),
+    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array(readFileSync3(file2))] }),
     fileNumber: forbiddenIfSync,
     iterable: ({ value }) => ({ contents: [...value] }),
     string: ({ value }) => ({ contents: [value] }),
@@ -50711,186 +50893,37 @@ var {
   getCancelSignal: getCancelSignal2
 } = getIpcExport();
 
-// node_modules/smol-toml/dist/stringify.js
-var HAS_WELLFORMED = !!"".isWellFormed;
-
-// lab/core/errors.ts
-var LabError = class extends Error {
-  step;
-  hint;
-  exitCode;
-  constructor(step, message, hint, exitCode = 1) {
-    super(message);
-    this.name = "LabError";
-    this.step = step;
-    this.hint = hint;
-    this.exitCode = exitCode;
-  }
-};
-function formatError2(error63) {
-  if (error63 instanceof LabError) {
-    return {
-      text: `perf-lab: ${error63.step}: ${error63.message}
-  what to do: ${error63.hint}`,
-      exitCode: error63.exitCode
-    };
-  }
-  const system = systemErrorText(error63);
-  if (system) return { text: system, exitCode: 1 };
-  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
-  return {
-    text: `perf-lab: internal error: ${message}
-  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
-    exitCode: 70
+// lab/core/process.ts
+function quoteFolder(path6) {
+  return /^[A-Za-z0-9_\-+=./:,@%]+$/.test(path6) ? path6 : `'${path6.replace(/'/g, `'\\''`)}'`;
+}
+async function attempt(file2, args, options = {}) {
+  const execaOptions = {
+    cwd: options.cwd,
+    env: options.env,
+    timeout: options.timeoutMs,
+    forceKillAfterDelay: options.forceKillAfterMs,
+    maxBuffer: options.maxBufferBytes,
+    // With stdout in a file, interleaving it into `all` would hold it all in memory too.
+    all: !options.stdoutFile,
+    reject: false,
+    ...options.input === void 0 ? { stdin: "ignore" } : { input: options.input },
+    // execa would also keep a copy of what goes to the file in memory: not buffered, stdout reads as ''.
+    ...options.stdoutFile ? { stdout: { file: options.stdoutFile }, buffer: { stdout: false } } : {}
   };
-}
-var SYSTEM_HINTS = {
-  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
-  EDQUOT: "free space within your disk quota and run again",
-  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
-  EACCES: "check the permissions of the path, or run from a folder you can write",
-  EPERM: "check the permissions of the path, or run from a folder you can write",
-  EMFILE: "raise the open-file limit (ulimit -n) and run again",
-  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
-  EISDIR: "the path is a folder where a file was expected: fix the path"
-};
-function systemErrorText(error63) {
-  const code = error63?.code;
-  if (!code || !(code in SYSTEM_HINTS)) return void 0;
-  const { path: path6, syscall } = error63;
-  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
-  what to do: ${SYSTEM_HINTS[code]}.`;
-}
-
-// lab/core/files.ts
-import { createHash, randomBytes } from "node:crypto";
-var import_jsonc_parser = __toESM(require_main(), 1);
-import { mkdir as mkdir2, open as open3, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-function tempPathFor(finalPath) {
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-}
-async function writeAtomically(finalPath, produce) {
-  await mkdir2(dirname(finalPath), { recursive: true });
-  const tempPath = tempPathFor(finalPath);
-  try {
-    const result = await produce(tempPath);
-    const handle = await open3(tempPath, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename2(tempPath, finalPath);
-    return result;
-  } catch (error63) {
-    await rm2(tempPath, { force: true, recursive: true });
-    throw error63;
-  }
-}
-async function writeFileAtomically(finalPath, contents) {
-  await writeAtomically(finalPath, async (tempPath) => {
-    const handle = await open3(tempPath, "w");
-    try {
-      await handle.writeFile(contents);
-    } finally {
-      await handle.close();
-    }
-  });
-}
-function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
-}
-async function fileExists(path6) {
-  try {
-    await stat2(path6);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function readJsonFile(path6, step, hint) {
-  let text;
-  try {
-    text = await readFile(path6, "utf8");
-  } catch (error63) {
-    throw new LabError(
-      step,
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      hint
-    );
-  }
-  try {
-    return parseStrictJson(text);
-  } catch (error63) {
-    throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
-  }
-}
-function parseStrictJson(text) {
-  const keys = [];
-  const path6 = [];
-  (0, import_jsonc_parser.visit)(text, {
-    onObjectBegin: () => {
-      keys.push(/* @__PURE__ */ new Set());
-    },
-    onObjectProperty: (property, offset) => {
-      const current = keys.at(-1);
-      const parents = path6.slice(0, keys.length - 1);
-      if (current.has(property))
-        throw new SyntaxError(
-          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
-        );
-      current.add(property);
-      path6.splice(keys.length - 1, Infinity, property);
-    },
-    onObjectEnd: () => {
-      keys.pop();
-      path6.splice(keys.length, Infinity);
-    }
-  });
-  return JSON.parse(text);
-}
-async function refuseNonFolder(path6, step, option) {
-  let isFolder = true;
-  try {
-    isFolder = (await stat2(path6)).isDirectory();
-  } catch {
-    return;
-  }
-  if (!isFolder)
-    throw new LabError(
-      step,
-      `${option} ${path6} is a file, not a folder.`,
-      `pass a folder with ${option} (or remove the file).`
-    );
-}
-
-// lab/core/paths.ts
-import { existsSync as existsSync2, readFileSync as readFileSync3 } from "node:fs";
-import { dirname as dirname2, join as join2, resolve } from "node:path";
-import { fileURLToPath as fileURLToPath3 } from "node:url";
-var root;
-function projectRoot() {
-  if (root) return root;
-  let dir = dirname2(fileURLToPath3(import.meta.url));
-  for (; ; ) {
-    const manifest = join2(dir, "package.json");
-    if (existsSync2(manifest)) {
-      try {
-        if (JSON.parse(readFileSync3(manifest, "utf8")).name === "perf-lab") return root = dir;
-      } catch {
-      }
-    }
-    const parent = dirname2(dir);
-    if (parent === dir)
-      throw new Error(
-        "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath3(import.meta.url)
-      );
-    dir = parent;
-  }
-}
-function cacheRoot() {
-  return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
+  const result = await execa(file2, args, execaOptions);
+  const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
+  return {
+    ok: !result.failed,
+    missing: result.code === "ENOENT",
+    exitCode: result.exitCode,
+    timedOut: Boolean(result.timedOut),
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    all: String(result.all ?? ""),
+    failure: failure2,
+    reproduce: options.cwd ? `(cd ${quoteFolder(options.cwd)} && ${result.escapedCommand})` : result.escapedCommand
+  };
 }
 
 // lab/build/rust-shim.ts
@@ -52366,14 +52399,14 @@ async function arm64Slice(binary, dir) {
   const slice = join5(dir, `${basename2(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
-    const result = await execa(lipo, ["-thin", "arm64", binary, "-output", slice], { reject: false, stdin: "ignore" });
-    if (!result.failed) return slice;
-    if (result.code === "ENOENT") continue;
-    tried.push(`${lipo}: ${String(result.stderr).trim().split("\n")[0]}`);
-    const archs = await execa(lipo, ["-archs", binary], { reject: false, stdin: "ignore" });
+    const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
+    if (result.ok) return slice;
+    if (result.missing) continue;
+    tried.push(`${lipo}: ${result.stderr.trim().split("\n")[0]}`);
+    const archs = await attempt(lipo, ["-archs", binary]);
     throw new LabError(
       "analyze",
-      `${binary} is a universal binary without an arm64 slice${archs.failed ? "" : ` (it holds ${String(archs.stdout).trim()})`}.`,
+      `${binary} is a universal binary without an arm64 slice${archs.ok ? ` (it holds ${archs.stdout.trim()})` : ""}.`,
       "build it for arm64 (aarch64-apple-darwin)."
     );
   }
@@ -52400,26 +52433,20 @@ async function disassemble(binary) {
   const failures = [];
   let emptyListing;
   for (const { command, name } of DISASSEMBLERS) {
-    const result = await execa(command[0], [...command.slice(1), binary], {
-      reject: false,
-      stdin: "ignore",
-      maxBuffer: 1 << 30
-    });
-    if (/is not a recognized feature/.test(String(result.stderr))) continue;
-    const stdout = String(result.stdout);
+    const result = await attempt(command[0], [...command.slice(1), binary], { maxBufferBytes: 1 << 30 });
+    if (/is not a recognized feature/.test(result.stderr)) continue;
+    const stdout = result.stdout;
     const format2 = listedFormat(stdout);
-    if (!result.failed && format2 && !/aarch64|arm64/i.test(format2)) {
+    if (result.ok && format2 && !/aarch64|arm64/i.test(format2)) {
       throw new LabError(
         "analyze",
         `${binary} is not AArch64 code (${name}: file format ${format2}).`,
         "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build."
       );
     }
-    if (!result.failed && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
-    if (!result.failed && format2) emptyListing ??= name;
-    failures.push(
-      `${name}: ${result.failed ? String(result.code ?? result.shortMessage ?? "failed").split("\n")[0] : "no instructions"}`
-    );
+    if (result.ok && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (result.ok && format2) emptyListing ??= name;
+    failures.push(`${name}: ${result.ok ? "no instructions" : result.missing ? "not installed" : result.failure}`);
   }
   if (emptyListing) {
     throw new LabError(
@@ -52435,17 +52462,17 @@ async function disassemble(binary) {
   );
 }
 async function demangle(names) {
-  const result = await execa("llvm-cxxfilt", [], { input: names.join("\n"), reject: false });
-  if (result.failed) return /* @__PURE__ */ new Map();
-  const out = String(result.stdout).split("\n");
+  const result = await attempt("llvm-cxxfilt", [], { input: names.join("\n") });
+  if (!result.ok) return /* @__PURE__ */ new Map();
+  const out = result.stdout.split("\n");
   return new Map(names.map((name, i2) => [name, out[i2] ?? name]));
 }
 async function nameFromSymbolTable(binary, functions) {
   if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
-  const table = await execa("llvm-objdump", ["-t", binary], { reject: false, stdin: "ignore" });
-  if (table.failed) return functions;
+  const table = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table.ok) return functions;
   const names = /* @__PURE__ */ new Map();
-  for (const line of String(table.stdout).split("\n")) {
+  for (const line of table.stdout.split("\n")) {
     const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1], 16), match[2]);
   }
@@ -53285,7 +53312,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 }
 
 // lab/uarch/model.ts
-import { readFile as readFile4, readdir as readdir2 } from "node:fs/promises";
+import { readdir as readdir2 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
@@ -53352,16 +53379,10 @@ async function listModels() {
 }
 async function readRaw(name) {
   const path6 = join6(modelsDir(), `${name}.json`);
-  let json2;
-  try {
-    json2 = JSON.parse(await readFile4(path6, "utf8"));
-  } catch {
-    throw new LabError(
-      "uarch",
-      `no CPU model "${name}" (${path6}).`,
-      `choose one of: ${(await listModels()).join(", ")}.`
-    );
-  }
+  const models = await listModels();
+  if (!models.includes(name))
+    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
+  const json2 = await readJsonFile(path6, "uarch", "fix the model file (JSON, one object); every number needs a source.");
   const parsed = cpuModelSchema.safeParse(json2);
   if (!parsed.success)
     throw new LabError(

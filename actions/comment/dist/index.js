@@ -30348,12 +30348,12 @@ function createGitHubClient(options) {
     throttling
   );
   client.hook.wrap("request", async (request2, requestOptions) => {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt2 = 1; ; attempt2++) {
       try {
         return await request2(requestOptions);
       } catch (error63) {
         const status = error63.status;
-        if (status !== 429 || attempt > 2) throw error63;
+        if (status !== 429 || attempt2 > 2) throw error63;
         const header = error63.response?.headers?.["retry-after"];
         const seconds = header !== void 0 && /^\d+$/.test(header) ? Number(header) : 60;
         warn2(
