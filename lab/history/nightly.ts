@@ -13,6 +13,7 @@ import { trendChartSvg } from './chart.js';
 import { cacheRoot, projectRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { escapeCell } from '../report/index.js';
+import { right, tableLines } from '../report/table.js';
 import { analyzeLoop } from '../uarch/index.js';
 import { historyEvents, type HistoryEvent } from './changes.js';
 import { appendHistory, readHistory, type HistoryRecord } from './store.js';
@@ -211,28 +212,40 @@ export async function writeCharts(historyPath: string): Promise<string[]> {
 }
 
 export function nightlyMarkdown(date: string, runs: readonly NightlyRun[], newEvents: readonly HistoryEvent[]): string {
+  const rows = runs.flatMap(({ toolchain, cc, results, failure, criticalPathCycles }) => {
+    if (!results)
+      return [[escapeCell(toolchain), '—', '—', escapeCell(cc), '—', `❌ ${escapeCell(failure ?? 'failed')}`, '—']];
+    return results.datasets.map((dataset) => {
+      const interval = dataset.headVsLibdeflate?.interval;
+      return [
+        escapeCell(toolchain),
+        escapeCell(results.head.rustc ?? '—'),
+        escapeCell(results.head.llvm ?? '—'),
+        escapeCell(results.libdeflate.compiler),
+        escapeCell(dataset.label),
+        interval
+          ? `${interval.estimate.toFixed(3)} (${interval.low.toFixed(3)}–${interval.high.toFixed(3)})`
+          : '❌ not verified',
+        String(criticalPathCycles ?? '—'),
+      ];
+    });
+  });
   const lines = [
     `## perf-lab nightly ${date}`,
     '',
-    '| toolchain | rustc | LLVM | libdeflate built with | dataset | ratio (95% CI) | critical path |',
-    '|---|---|---|---|---|---:|---:|',
+    ...tableLines(
+      [
+        'toolchain',
+        'rustc',
+        'LLVM',
+        'libdeflate built with',
+        'dataset',
+        right('ratio (95% CI)'),
+        right('critical path'),
+      ],
+      rows,
+    ),
   ];
-  for (const run of runs) {
-    if (!run.results) {
-      lines.push(
-        `| ${escapeCell(run.toolchain)} | — | — | ${escapeCell(run.cc)} | — | ❌ ${escapeCell(run.failure ?? 'failed')} | — |`,
-      );
-      continue;
-    }
-    for (const dataset of run.results.datasets) {
-      const ratio = dataset.headVsLibdeflate
-        ? `${dataset.headVsLibdeflate.interval.estimate.toFixed(3)} (${dataset.headVsLibdeflate.interval.low.toFixed(3)}–${dataset.headVsLibdeflate.interval.high.toFixed(3)})`
-        : '❌ not verified';
-      lines.push(
-        `| ${escapeCell(run.toolchain)} | ${escapeCell(run.results.head.rustc ?? '—')} | ${escapeCell(run.results.head.llvm ?? '—')} | ${escapeCell(run.results.libdeflate.compiler)} | ${escapeCell(dataset.label)} | ${ratio} | ${run.criticalPathCycles ?? '—'} |`,
-      );
-    }
-  }
   lines.push(
     '',
     newEvents.length

@@ -1,6 +1,7 @@
 import type { LoopReport } from '../uarch/index.js';
 import { atLeast, unknownNote } from '../uarch/index.js';
 import { escapeCell } from './index.js';
+import { center, right, tableLines } from './table.js';
 
 const hex = (address: number) => `0x${address.toString(16)}`;
 const cycles = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
@@ -58,14 +59,22 @@ function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): 
     const text = signed(Math.round((after.analysis.predictedCycles - before.analysis.predictedCycles) * 100) / 100);
     return before.analysis.exact && after.analysis.exact ? text : `${text} (not exact)`;
   };
-  return [
-    `| path role (usual path: predicted cycles · instructions) | base | head | Δ head − base |${reference ? ' libdeflate |' : ''}`,
-    `|---|---:|---:|---:|${reference ? '---:|' : ''}`,
-    ...names.map(
-      (name) =>
-        `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ''}`,
-    ),
-  ];
+  return tableLines(
+    [
+      'path role (usual path: predicted cycles · instructions)',
+      right('base'),
+      right('head'),
+      right('Δ head − base'),
+      ...(reference ? [right('libdeflate')] : []),
+    ],
+    names.map((name) => [
+      escapeCell(name),
+      cell(base, name),
+      cell(head, name),
+      delta(name),
+      ...(reference ? [cell(reference, name)] : []),
+    ]),
+  );
 }
 
 /**
@@ -111,7 +120,7 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
         : lowerBound && (!head.analysis.exact || !base.analysis.exact)
           ? `${delta} (not exact)`
           : delta;
-    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ''}`;
+    return [label, cell(base), cell(head), deltaCell, ...(shown ? [cell(shown)] : [])];
   };
   const loopLine = (name: string, report: LoopReport) =>
     `- **${name}**: ${escapeCell(report.function)}, loop at ${hex(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+'} paths in ${report.roles.length} roles`;
@@ -122,29 +131,30 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     '',
     `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? '' : ' (⚠️ not every build has this role; its row compares different roles)'}.`,
     '',
-    `| | base | head | Δ head − base |${shown ? ' libdeflate |' : ''}`,
-    `|---|---:|---:|---:|${shown ? '---:|' : ''}`,
-    row('predicted cycles/iteration', (r) => r.analysis.predictedCycles),
-    row('critical path (cycles/iteration)', (r) => r.analysis.criticalPathCycles),
-    row('instructions/iteration', (r) => r.analysis.instructions, String, false),
-    row(
-      'ILP (instructions / critical path)',
-      (r) => r.analysis.ilp,
-      (n) => n.toFixed(2),
-      false,
+    ...tableLines(
+      ['', right('base'), right('head'), right('Δ head − base'), ...(shown ? [right('libdeflate')] : [])],
+      [
+        row('predicted cycles/iteration', (r) => r.analysis.predictedCycles),
+        row('critical path (cycles/iteration)', (r) => r.analysis.criticalPathCycles),
+        row('instructions/iteration', (r) => r.analysis.instructions, String, false),
+        row(
+          'ILP (instructions / critical path)',
+          (r) => r.analysis.ilp,
+          (n) => n.toFixed(2),
+          false,
+        ),
+        ['bound', ...columns.slice(0, 2).map((r) => r.analysis.bound), '', ...(shown ? [shown.analysis.bound] : [])],
+      ],
     ),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ''}`,
     ...inexact.map(
       (report) =>
         `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
     ),
     ...(referenceProblem ? [`\n⚠️ libdeflate not shown: ${escapeCell(referenceProblem)}.`] : []),
     '',
-    `| idiom (on any path) | base | head |${shown ? ' libdeflate |' : ''}`,
-    `|---|:-:|:-:|${shown ? ':-:|' : ''}`,
-    ...head.idioms.map(
-      (idiom, i) =>
-        `| ${escapeCell(idiom.idiom)} | ${columns.map((r) => (r.idioms[i]?.found ? '✓' : '✗')).join(' | ')} |`,
+    ...tableLines(
+      ['idiom (on any path)', center('base'), center('head'), ...(shown ? [center('libdeflate')] : [])],
+      head.idioms.map((idiom, i) => [escapeCell(idiom.idiom), ...columns.map((r) => (r.idioms[i]?.found ? '✓' : '✗'))]),
     ),
     '',
     '<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>',

@@ -7,6 +7,7 @@ import {
   type DatasetResult,
 } from '../results/index.js';
 import { relativeHalfWidth, type Verdict } from '../stats/index.js';
+import { markdownTable, right } from './table.js';
 
 /** A stored-baseline comparison as the drift table shows it (baselines' Drift has this shape). */
 export interface DriftRow {
@@ -97,7 +98,7 @@ export function integrityNotes(results: BenchResults): string[] {
   );
 }
 
-const VERDICT_MARKS: Record<string, string> = {
+const VERDICT_MARKS: Record<Verdict['kind'], string> = {
   regression: '🔴 regression',
   improvement: '🟢 improvement',
   'no change': '⚪ no change',
@@ -141,33 +142,66 @@ const speed = (dataset: DatasetResult, role: string) =>
 export function ratioTable(results: BenchResults): string {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
+  const halfWidth = results.settings.targetHalfWidth;
+  const versusLibdeflate = (dataset: DatasetResult, role: 'head' | 'base') =>
+    ratioCell(
+      role === 'head' ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
+      between(results, dataset, role, 'libdeflate'),
+    );
   if (!results.base) {
-    const lines = [
-      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
-      '|---|---:|---:|---:|---:|---|',
-    ];
-    for (const dataset of results.datasets) {
-      lines.push(
-        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
-      );
-    }
-    return lines.join('\n');
-  }
-  const base = escapeCell(results.base.name);
-  const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | Δ head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
-  ];
-  for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—';
-    const delta = dataset.headVsBase
-      ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} … ${percent(dataset.headVsBase.verdict.interval.high - 1)})`
-      : '—';
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, 'head')} | ${speedCell(dataset, 'base')} | ${speedCell(dataset, 'libdeflate')} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, 'base', 'libdeflate'))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`,
+    return markdownTable(
+      [
+        'dataset',
+        right('size'),
+        right(`${head} MB/s`),
+        right(`${libdeflate} MB/s`),
+        right('ratio (95% interval)'),
+        'verified',
+      ],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        formatBytes(dataset.rawBytes),
+        speedCell(dataset, 'head'),
+        speedCell(dataset, 'libdeflate'),
+        versusLibdeflate(dataset, 'head'),
+        verifiedCell(dataset, halfWidth),
+      ]),
     );
   }
-  return lines.join('\n');
+  const base = escapeCell(results.base.name);
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      'dataset',
+      right('size'),
+      right(`${head} (head) MB/s`),
+      right(`${base} (base) MB/s`),
+      right(`${libdeflate} MB/s`),
+      right('head / libdeflate'),
+      right('base / libdeflate'),
+      right(`Δ head vs base (${confidence}% interval)`),
+      'verdict',
+      'verified',
+    ],
+    results.datasets.map((dataset) => [
+      escapeCell(dataset.label),
+      formatBytes(dataset.rawBytes),
+      speedCell(dataset, 'head'),
+      speedCell(dataset, 'base'),
+      speedCell(dataset, 'libdeflate'),
+      versusLibdeflate(dataset, 'head'),
+      versusLibdeflate(dataset, 'base'),
+      dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : '—',
+      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—',
+      verifiedCell(dataset, halfWidth),
+    ]),
+  );
+}
+
+/** A change with its interval: "−3.1% (−4.0% … −2.2%)". */
+function changeCell(verdict: Verdict): string {
+  const { estimate, low, high } = verdict.interval;
+  return `${percent(estimate - 1)} (${percent(low - 1)} … ${percent(high - 1)})`;
 }
 
 /** One line a reviewer reads in two seconds. */
@@ -331,39 +365,41 @@ export function compactTable(results: BenchResults): string {
         : '—';
   };
   if (!results.base) {
-    const lines = [
-      '| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |',
-      '|---|---:|---:|---:|',
-    ];
-    for (const dataset of results.datasets) {
-      const cells = dataset.verified
-        ? [
-            speedCell(dataset, 'head'),
-            speedCell(dataset, 'libdeflate'),
-            ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate')),
-          ]
-        : [failureCell(dataset), '', ''];
-      lines.push(`| ${escapeCell(dataset.label)} | ${cells.join(' | ')} |`);
-    }
-    return lines.join('\n');
-  }
-  const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [
-    `| dataset | head MB/s | Δ vs base (${confidence}% interval) | verdict | head / libdeflate |`,
-    '|---|---:|---:|---|---:|',
-  ];
-  for (const dataset of results.datasets) {
-    if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | — | — | ${dataset.verified ? '—' : failureCell(dataset)} | — |`);
-      continue;
-    }
-    const verdict = dataset.headVsBase.verdict;
-    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`;
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, 'head')} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`,
+    return markdownTable(
+      ['dataset', right('head MB/s'), right('libdeflate MB/s'), right('head / libdeflate (95% interval)')],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        ...(dataset.verified
+          ? [
+              speedCell(dataset, 'head'),
+              speedCell(dataset, 'libdeflate'),
+              ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate')),
+            ]
+          : [failureCell(dataset), '', '']),
+      ]),
     );
   }
-  return lines.join('\n');
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      'dataset',
+      right('head MB/s'),
+      right(`Δ vs base (${confidence}% interval)`),
+      'verdict',
+      right('head / libdeflate'),
+    ],
+    results.datasets.map((dataset) =>
+      !dataset.verified || !dataset.headVsBase
+        ? [escapeCell(dataset.label), '—', '—', dataset.verified ? '—' : failureCell(dataset), '—']
+        : [
+            escapeCell(dataset.label),
+            speedCell(dataset, 'head'),
+            changeCell(dataset.headVsBase.verdict),
+            verdictText(dataset.headVsBase.verdict),
+            ratio(dataset),
+          ],
+    ),
+  );
 }
 
 /** Absolute paths of the machine that ran the job, cut to their last part (a comment shows no runner paths). */
@@ -373,18 +409,16 @@ export function withoutAbsolutePaths(text: string): string {
 
 /** The baseline comparison: stored vs current decoder/libdeflate ratio, drift with CI and verdict. */
 export function driftTable(drifts: readonly DriftRow[]): string {
-  const lines = [
-    '| dataset | baseline ratio | current ratio | drift (CI) | verdict | note |',
-    '|---|---:|---:|---:|---|---|',
-  ];
-  for (const drift of drifts) {
-    const verdict = drift.verdict;
-    const driftCell = verdict
-      ? `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} … ${percent(verdict.interval.high - 1)})`
-      : '—';
-    lines.push(
-      `| ${escapeCell(drift.dataset)} | ${drift.baseline ? drift.baseline.ratio.estimate.toFixed(3) : '—'} | ${drift.current === null ? '—' : drift.current.toFixed(3)} | ${driftCell} | ${verdict ? VERDICT_MARKS[verdict.kind] : '—'} | ${escapeCell(drift.note)} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+  const table = markdownTable(
+    ['dataset', right('baseline ratio'), right('current ratio'), right('drift (CI)'), 'verdict', 'note'],
+    drifts.map(({ dataset, baseline, current, verdict, note }) => [
+      escapeCell(dataset),
+      baseline ? baseline.ratio.estimate.toFixed(3) : '—',
+      current === null ? '—' : current.toFixed(3),
+      verdict ? changeCell(verdict) : '—',
+      verdict ? VERDICT_MARKS[verdict.kind] : '—',
+      escapeCell(note),
+    ]),
+  );
+  return `${table}\n`;
 }

@@ -2,6 +2,7 @@ import type { DeflateProfile } from '../datasets/symbols.js';
 import type { LoopReport } from '../uarch/index.js';
 import { predictWorkload, type WorkloadPrediction } from '../uarch/predict.js';
 import { escapeCell } from './index.js';
+import { right, tableLines } from './table.js';
 
 /** One measured dataset: its symbol profile and the measured head/libdeflate speed ratio with its interval. */
 export interface ModelGapDataset {
@@ -147,11 +148,23 @@ export function modelGapSection(
     'Every literal run and match of each dataset (counted from its deflate streams) priced on the loop paths above: ' +
       'cycles per output byte of the decode loop alone, and the speed ratio they predict beside the measured one.',
     '',
-    '| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |',
-    '|---|---:|---:|---:|---:|---|',
-    ...rows.map(
-      (row) =>
-        `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? '—' : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`,
+    ...tableLines(
+      [
+        'dataset',
+        right('head cycles/byte (model)'),
+        right('libdeflate cycles/byte (model)'),
+        right('predicted head/libdeflate'),
+        right('measured head/libdeflate'),
+        'finding',
+      ],
+      rows.map((row) => [
+        escapeCell(row.label),
+        cell(row.head),
+        cell(row.libdeflate),
+        row.predictedRatio === null ? '—' : times(row.predictedRatio),
+        measuredCell(row),
+        escapeCell(row.finding),
+      ]),
     ),
     ...(notProfiled.length ? ['', ...notProfiled] : []),
     '',

@@ -12132,18 +12132,18 @@ var require_headers = __commonJS({
           const firstValue = iterator.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
           assert2(firstValue[1].value !== null);
-          for (let i2 = 1, j = 0, right = 0, left = 0, pivot = 0, x, value; i2 < size; ++i2) {
+          for (let i2 = 1, j = 0, right2 = 0, left = 0, pivot = 0, x, value; i2 < size; ++i2) {
             value = iterator.next().value;
             x = array2[i2] = [value[0], value[1].value];
             assert2(x[1] !== null);
             left = 0;
-            right = i2;
-            while (left < right) {
-              pivot = left + (right - left >> 1);
+            right2 = i2;
+            while (left < right2) {
+              pivot = left + (right2 - left >> 1);
               if (array2[pivot][0] <= x[0]) {
                 left = pivot + 1;
               } else {
-                right = pivot;
+                right2 = pivot;
               }
             }
             if (i2 !== pivot) {
@@ -22307,12 +22307,12 @@ var require_jstat = __commonJS({
           dot: function dot(arr, arg) {
             if (!isUsable(arr[0])) arr = [arr];
             if (!isUsable(arg[0])) arg = [arg];
-            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum, col;
+            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right2 = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum, col;
             for (; row < nrow; row++) {
               res[row] = [];
               sum = 0;
               for (col = 0; col < ncol; col++)
-                sum += left[row][col] * right[row][col];
+                sum += left[row][col] * right2[row][col];
               res[row] = sum;
             }
             return res.length === 1 ? res[0] : res;
@@ -28151,14 +28151,14 @@ var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, d
   inst._zod.parse = (payload, ctx) => {
     const input2 = payload.value;
     const left = def.left._zod.run({ value: input2, issues: [] }, ctx);
-    const right = def.right._zod.run({ value: input2, issues: [] }, ctx);
-    const async = left instanceof Promise || right instanceof Promise;
+    const right2 = def.right._zod.run({ value: input2, issues: [] }, ctx);
+    const async = left instanceof Promise || right2 instanceof Promise;
     if (async) {
-      return Promise.all([left, right]).then(([left2, right2]) => {
-        return handleIntersectionResults(payload, left2, right2);
+      return Promise.all([left, right2]).then(([left2, right3]) => {
+        return handleIntersectionResults(payload, left2, right3);
       });
     }
-    return handleIntersectionResults(payload, left, right);
+    return handleIntersectionResults(payload, left, right2);
   };
 });
 function mergeValues(a2, b) {
@@ -28209,7 +28209,7 @@ function mergeValues(a2, b) {
   }
   return { valid: false, mergeErrorPath: [] };
 }
-function handleIntersectionResults(result, left, right) {
+function handleIntersectionResults(result, left, right2) {
   const unrecKeys = /* @__PURE__ */ new Map();
   let unrecIssue;
   const keyIssues = /* @__PURE__ */ new Map();
@@ -28237,7 +28237,7 @@ function handleIntersectionResults(result, left, right) {
     if (!collect(iss, "l"))
       result.issues.push(iss);
   }
-  for (const iss of right.issues) {
+  for (const iss of right2.issues) {
     if (!collect(iss, "r"))
       result.issues.push(iss);
   }
@@ -28251,7 +28251,7 @@ function handleIntersectionResults(result, left, right) {
         result.issues.push(keyIssues.get(k));
     }
   }
-  const merged = mergeValues(left.value, right.value);
+  const merged = mergeValues(left.value, right2.value);
   if (!merged.valid) {
     if (aborted(result))
       return result;
@@ -28925,11 +28925,11 @@ var $ZodPipe = /* @__PURE__ */ $constructor("$ZodPipe", (inst, def) => {
   defineLazyInternal(inst, "propValues", (zod) => zod.def.in._zod.propValues);
   inst._zod.parse = (payload, ctx) => {
     if (ctx.direction === "backward") {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handlePipeResult(right2, def.in, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handlePipeResult(right3, def.in, ctx));
       }
-      return handlePipeResult(right, def.in, ctx);
+      return handlePipeResult(right2, def.in, ctx);
     }
     const left = def.in._zod.run(payload, ctx);
     if (left instanceof Promise) {
@@ -28960,11 +28960,11 @@ var $ZodCodec = /* @__PURE__ */ $constructor("$ZodCodec", (inst, def) => {
       }
       return handleCodecAResult(left, def, ctx);
     } else {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handleCodecAResult(right2, def, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handleCodecAResult(right3, def, ctx));
       }
-      return handleCodecAResult(right, def, ctx);
+      return handleCodecAResult(right2, def, ctx);
     }
   };
 });
@@ -39486,11 +39486,11 @@ function _discriminatedUnion(Class2, discriminator, options, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _intersection(Class2, left, right) {
+function _intersection(Class2, left, right2) {
   return new Class2({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 // @__NO_SIDE_EFFECTS__
@@ -42369,11 +42369,11 @@ var ZodIntersection = /* @__PURE__ */ $constructor("ZodIntersection", (inst, def
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => intersectionProcessor(inst, ctx, json2, params);
 });
-function intersection(left, right) {
+function intersection(left, right2) {
   return new ZodIntersection({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 var ZodTuple = /* @__PURE__ */ $constructor("ZodTuple", (inst, def) => {
@@ -53787,6 +53787,23 @@ function unknownNote(analysis) {
   return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
 }
 
+// lab/report/table.ts
+var right = (header) => ({ header, align: "right" });
+var center = (header) => ({ header, align: "center" });
+var RULES = { left: "---", right: "---:", center: ":-:" };
+function tableRow(cells) {
+  return `|${cells.map((cell) => cell === "" ? " " : ` ${cell.replace(/[\r\n]+/g, " ")} `).join("|")}|`;
+}
+function tableLines(columns, rows) {
+  rows.forEach((cells, index) => {
+    if (cells.length !== columns.length)
+      throw new Error(`table row ${index + 1} has ${cells.length} cells for ${columns.length} columns`);
+  });
+  const headers = columns.map((column) => typeof column === "string" ? column : column.header);
+  const rule = columns.map((column) => RULES[typeof column === "string" ? "left" : column.align]);
+  return [tableRow(headers), `|${rule.join("|")}|`, ...rows.map(tableRow)];
+}
+
 // lab/report/index.ts
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
@@ -53837,13 +53854,22 @@ function roleTable(base, head, reference) {
     const text = signed(Math.round((after.analysis.predictedCycles - before.analysis.predictedCycles) * 100) / 100);
     return before.analysis.exact && after.analysis.exact ? text : `${text} (not exact)`;
   };
-  return [
-    `| path role (usual path: predicted cycles \xB7 instructions) | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
-    ...names.map(
-      (name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`
-    )
-  ];
+  return tableLines(
+    [
+      "path role (usual path: predicted cycles \xB7 instructions)",
+      right("base"),
+      right("head"),
+      right("\u0394 head \u2212 base"),
+      ...reference ? [right("libdeflate")] : []
+    ],
+    names.map((name) => [
+      escapeCell(name),
+      cell(base, name),
+      cell(head, name),
+      delta(name),
+      ...reference ? [cell(reference, name)] : []
+    ])
+  );
 }
 function criticalPathDiff(base, head, reference) {
   const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`;
@@ -53867,7 +53893,7 @@ function criticalPathDiff(base, head, reference) {
     const cell = (report) => lowerBound ? bounded(report, format2(value(report))) : format2(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
-    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ""}`;
+    return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
   const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
@@ -53877,18 +53903,21 @@ function criticalPathDiff(base, head, reference) {
     "",
     `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? "" : " (\u26A0\uFE0F not every build has this role; its row compares different roles)"}.`,
     "",
-    `| | base | head | \u0394 head \u2212 base |${shown ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${shown ? "---:|" : ""}`,
-    row("predicted cycles/iteration", (r) => r.analysis.predictedCycles),
-    row("critical path (cycles/iteration)", (r) => r.analysis.criticalPathCycles),
-    row("instructions/iteration", (r) => r.analysis.instructions, String, false),
-    row(
-      "ILP (instructions / critical path)",
-      (r) => r.analysis.ilp,
-      (n2) => n2.toFixed(2),
-      false
+    ...tableLines(
+      ["", right("base"), right("head"), right("\u0394 head \u2212 base"), ...shown ? [right("libdeflate")] : []],
+      [
+        row("predicted cycles/iteration", (r) => r.analysis.predictedCycles),
+        row("critical path (cycles/iteration)", (r) => r.analysis.criticalPathCycles),
+        row("instructions/iteration", (r) => r.analysis.instructions, String, false),
+        row(
+          "ILP (instructions / critical path)",
+          (r) => r.analysis.ilp,
+          (n2) => n2.toFixed(2),
+          false
+        ),
+        ["bound", ...columns.slice(0, 2).map((r) => r.analysis.bound), "", ...shown ? [shown.analysis.bound] : []]
+      ]
     ),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ""}`,
     ...inexact.map(
       (report) => `
 \u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
@@ -53896,10 +53925,9 @@ function criticalPathDiff(base, head, reference) {
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
-    `| idiom (on any path) | base | head |${shown ? " libdeflate |" : ""}`,
-    `|---|:-:|:-:|${shown ? ":-:|" : ""}`,
-    ...head.idioms.map(
-      (idiom, i2) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r) => r.idioms[i2]?.found ? "\u2713" : "\u2717").join(" | ")} |`
+    ...tableLines(
+      ["idiom (on any path)", center("base"), center("head"), ...shown ? [center("libdeflate")] : []],
+      head.idioms.map((idiom, i2) => [escapeCell(idiom.idiom), ...columns.map((r) => r.idioms[i2]?.found ? "\u2713" : "\u2717")])
     ),
     "",
     "<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>",
@@ -54139,10 +54167,23 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     "",
     "Every literal run and match of each dataset (counted from its deflate streams) priced on the loop paths above: cycles per output byte of the decode loop alone, and the speed ratio they predict beside the measured one.",
     "",
-    "| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |",
-    "|---|---:|---:|---:|---:|---|",
-    ...rows.map(
-      (row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`
+    ...tableLines(
+      [
+        "dataset",
+        right("head cycles/byte (model)"),
+        right("libdeflate cycles/byte (model)"),
+        right("predicted head/libdeflate"),
+        right("measured head/libdeflate"),
+        "finding"
+      ],
+      rows.map((row) => [
+        escapeCell(row.label),
+        cell(row.head),
+        cell(row.libdeflate),
+        row.predictedRatio === null ? "\u2014" : times(row.predictedRatio),
+        measuredCell(row),
+        escapeCell(row.finding)
+      ])
     ),
     ...notProfiled.length ? ["", ...notProfiled] : [],
     "",

@@ -12132,18 +12132,18 @@ var require_headers = __commonJS({
           const firstValue = iterator2.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
           assert2(firstValue[1].value !== null);
-          for (let i3 = 1, j3 = 0, right = 0, left = 0, pivot = 0, x2, value; i3 < size; ++i3) {
+          for (let i3 = 1, j3 = 0, right2 = 0, left = 0, pivot = 0, x2, value; i3 < size; ++i3) {
             value = iterator2.next().value;
             x2 = array2[i3] = [value[0], value[1].value];
             assert2(x2[1] !== null);
             left = 0;
-            right = i3;
-            while (left < right) {
-              pivot = left + (right - left >> 1);
+            right2 = i3;
+            while (left < right2) {
+              pivot = left + (right2 - left >> 1);
               if (array2[pivot][0] <= x2[0]) {
                 left = pivot + 1;
               } else {
-                right = pivot;
+                right2 = pivot;
               }
             }
             if (i3 !== pivot) {
@@ -23168,12 +23168,12 @@ var require_jstat = __commonJS({
           dot: function dot(arr, arg) {
             if (!isUsable(arr[0])) arr = [arr];
             if (!isUsable(arg[0])) arg = [arg];
-            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum2, col;
+            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right2 = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum2, col;
             for (; row < nrow; row++) {
               res[row] = [];
               sum2 = 0;
               for (col = 0; col < ncol; col++)
-                sum2 += left[row][col] * right[row][col];
+                sum2 += left[row][col] * right2[row][col];
               res[row] = sum2;
             }
             return res.length === 1 ? res[0] : res;
@@ -32707,14 +32707,14 @@ var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, d
   inst._zod.parse = (payload, ctx) => {
     const input2 = payload.value;
     const left = def.left._zod.run({ value: input2, issues: [] }, ctx);
-    const right = def.right._zod.run({ value: input2, issues: [] }, ctx);
-    const async = left instanceof Promise || right instanceof Promise;
+    const right2 = def.right._zod.run({ value: input2, issues: [] }, ctx);
+    const async = left instanceof Promise || right2 instanceof Promise;
     if (async) {
-      return Promise.all([left, right]).then(([left2, right2]) => {
-        return handleIntersectionResults(payload, left2, right2);
+      return Promise.all([left, right2]).then(([left2, right3]) => {
+        return handleIntersectionResults(payload, left2, right3);
       });
     }
-    return handleIntersectionResults(payload, left, right);
+    return handleIntersectionResults(payload, left, right2);
   };
 });
 function mergeValues(a2, b3) {
@@ -32765,7 +32765,7 @@ function mergeValues(a2, b3) {
   }
   return { valid: false, mergeErrorPath: [] };
 }
-function handleIntersectionResults(result, left, right) {
+function handleIntersectionResults(result, left, right2) {
   const unrecKeys = /* @__PURE__ */ new Map();
   let unrecIssue;
   const keyIssues = /* @__PURE__ */ new Map();
@@ -32793,7 +32793,7 @@ function handleIntersectionResults(result, left, right) {
     if (!collect(iss, "l"))
       result.issues.push(iss);
   }
-  for (const iss of right.issues) {
+  for (const iss of right2.issues) {
     if (!collect(iss, "r"))
       result.issues.push(iss);
   }
@@ -32807,7 +32807,7 @@ function handleIntersectionResults(result, left, right) {
         result.issues.push(keyIssues.get(k3));
     }
   }
-  const merged = mergeValues(left.value, right.value);
+  const merged = mergeValues(left.value, right2.value);
   if (!merged.valid) {
     if (aborted(result))
       return result;
@@ -33481,11 +33481,11 @@ var $ZodPipe = /* @__PURE__ */ $constructor("$ZodPipe", (inst, def) => {
   defineLazyInternal(inst, "propValues", (zod) => zod.def.in._zod.propValues);
   inst._zod.parse = (payload, ctx) => {
     if (ctx.direction === "backward") {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handlePipeResult(right2, def.in, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handlePipeResult(right3, def.in, ctx));
       }
-      return handlePipeResult(right, def.in, ctx);
+      return handlePipeResult(right2, def.in, ctx);
     }
     const left = def.in._zod.run(payload, ctx);
     if (left instanceof Promise) {
@@ -33516,11 +33516,11 @@ var $ZodCodec = /* @__PURE__ */ $constructor("$ZodCodec", (inst, def) => {
       }
       return handleCodecAResult(left, def, ctx);
     } else {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handleCodecAResult(right2, def, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handleCodecAResult(right3, def, ctx));
       }
-      return handleCodecAResult(right, def, ctx);
+      return handleCodecAResult(right2, def, ctx);
     }
   };
 });
@@ -44042,11 +44042,11 @@ function _discriminatedUnion(Class2, discriminator, options2, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _intersection(Class2, left, right) {
+function _intersection(Class2, left, right2) {
   return new Class2({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 // @__NO_SIDE_EFFECTS__
@@ -46925,11 +46925,11 @@ var ZodIntersection = /* @__PURE__ */ $constructor("ZodIntersection", (inst, def
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => intersectionProcessor(inst, ctx, json2, params);
 });
-function intersection(left, right) {
+function intersection(left, right2) {
   return new ZodIntersection({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 var ZodTuple = /* @__PURE__ */ $constructor("ZodTuple", (inst, def) => {
@@ -65668,12 +65668,12 @@ function quantileSorted(x2, p3) {
     return x2[idx];
   }
 }
-function quickselect(arr, k3, left, right) {
+function quickselect(arr, k3, left, right2) {
   left = left || 0;
-  right = right || arr.length - 1;
-  while (right > left) {
-    if (right - left > 600) {
-      var n2 = right - left + 1;
+  right2 = right2 || arr.length - 1;
+  while (right2 > left) {
+    if (right2 - left > 600) {
+      var n2 = right2 - left + 1;
       var m2 = k3 - left + 1;
       var z5 = Math.log(n2);
       var s3 = 0.5 * Math.exp(2 * z5 / 3);
@@ -65683,17 +65683,17 @@ function quickselect(arr, k3, left, right) {
       }
       var newLeft = Math.max(left, Math.floor(k3 - m2 * s3 / n2 + sd));
       var newRight = Math.min(
-        right,
+        right2,
         Math.floor(k3 + (n2 - m2) * s3 / n2 + sd)
       );
       quickselect(arr, k3, newLeft, newRight);
     }
     var t2 = arr[k3];
     var i3 = left;
-    var j3 = right;
+    var j3 = right2;
     swap(arr, left, k3);
-    if (arr[right] > t2) {
-      swap(arr, left, right);
+    if (arr[right2] > t2) {
+      swap(arr, left, right2);
     }
     while (i3 < j3) {
       swap(arr, i3, j3);
@@ -65710,13 +65710,13 @@ function quickselect(arr, k3, left, right) {
       swap(arr, left, j3);
     } else {
       j3++;
-      swap(arr, j3, right);
+      swap(arr, j3, right2);
     }
     if (j3 <= k3) {
       left = j3 + 1;
     }
     if (k3 <= j3) {
-      right = j3 - 1;
+      right2 = j3 - 1;
     }
   }
 }
@@ -65740,13 +65740,13 @@ function quantile(x2, p3) {
     return quantileSorted(copy, p3);
   }
 }
-function quantileSelect(arr, k3, left, right) {
+function quantileSelect(arr, k3, left, right2) {
   if (k3 % 1 === 0) {
-    quickselect(arr, k3, left, right);
+    quickselect(arr, k3, left, right2);
   } else {
     k3 = Math.floor(k3);
-    quickselect(arr, k3, left, right);
-    quickselect(arr, k3 + 1, k3 + 1, right);
+    quickselect(arr, k3, left, right2);
+    quickselect(arr, k3 + 1, k3 + 1, right2);
   }
 }
 function multiQuantileSelect(arr, p3) {
@@ -65759,14 +65759,14 @@ function multiQuantileSelect(arr, p3) {
   var indices = Array.from(positions).sort(compare);
   multiselect(arr, indices, 0, indices.length - 1, 0, arr.length - 1);
 }
-function multiselect(arr, indices, lo2, hi2, left, right) {
+function multiselect(arr, indices, lo2, hi2, left, right2) {
   if (lo2 > hi2) {
     return;
   }
   var mid = lo2 + hi2 >> 1;
-  quickselect(arr, indices[mid], left, right);
+  quickselect(arr, indices[mid], left, right2);
   multiselect(arr, indices, lo2, mid - 1, left, indices[mid] - 1);
-  multiselect(arr, indices, mid + 1, hi2, indices[mid] + 1, right);
+  multiselect(arr, indices, mid + 1, hi2, indices[mid] + 1, right2);
 }
 function compare(a2, b3) {
   return a2 - b3;
@@ -68324,6 +68324,26 @@ async function readPrefix(path6, bytes) {
 import { mkdir as mkdir9, readFile as readFile9, rm as rm10 } from "node:fs/promises";
 import { join as join19, resolve as resolve6 } from "node:path";
 
+// lab/report/table.ts
+var right = (header) => ({ header, align: "right" });
+var center = (header) => ({ header, align: "center" });
+var RULES = { left: "---", right: "---:", center: ":-:" };
+function tableRow(cells) {
+  return `|${cells.map((cell) => cell === "" ? " " : ` ${cell.replace(/[\r\n]+/g, " ")} `).join("|")}|`;
+}
+function tableLines(columns, rows) {
+  rows.forEach((cells, index) => {
+    if (cells.length !== columns.length)
+      throw new Error(`table row ${index + 1} has ${cells.length} cells for ${columns.length} columns`);
+  });
+  const headers = columns.map((column) => typeof column === "string" ? column : column.header);
+  const rule = columns.map((column) => RULES[typeof column === "string" ? "left" : column.align]);
+  return [tableRow(headers), `|${rule.join("|")}|`, ...rows.map(tableRow)];
+}
+function markdownTable(columns, rows) {
+  return tableLines(columns, rows).join("\n");
+}
+
 // lab/report/index.ts
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
@@ -68403,31 +68423,63 @@ var speed = (dataset, role) => dataset.contenders.find((contender) => contender.
 function ratioTable(results) {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
+  const halfWidth = results.settings.targetHalfWidth;
+  const versusLibdeflate = (dataset, role) => ratioCell(
+    role === "head" ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
+    between(results, dataset, role, "libdeflate")
+  );
   if (!results.base) {
-    const lines2 = [
-      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
-      "|---|---:|---:|---:|---:|---|"
-    ];
-    for (const dataset of results.datasets) {
-      lines2.push(
-        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
-      );
-    }
-    return lines2.join("\n");
-  }
-  const base = escapeCell(results.base.name);
-  const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
-  ];
-  for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
-    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "base")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+    return markdownTable(
+      [
+        "dataset",
+        right("size"),
+        right(`${head} MB/s`),
+        right(`${libdeflate} MB/s`),
+        right("ratio (95% interval)"),
+        "verified"
+      ],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        formatBytes(dataset.rawBytes),
+        speedCell(dataset, "head"),
+        speedCell(dataset, "libdeflate"),
+        versusLibdeflate(dataset, "head"),
+        verifiedCell(dataset, halfWidth)
+      ])
     );
   }
-  return lines.join("\n");
+  const base = escapeCell(results.base.name);
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      "dataset",
+      right("size"),
+      right(`${head} (head) MB/s`),
+      right(`${base} (base) MB/s`),
+      right(`${libdeflate} MB/s`),
+      right("head / libdeflate"),
+      right("base / libdeflate"),
+      right(`\u0394 head vs base (${confidence}% interval)`),
+      "verdict",
+      "verified"
+    ],
+    results.datasets.map((dataset) => [
+      escapeCell(dataset.label),
+      formatBytes(dataset.rawBytes),
+      speedCell(dataset, "head"),
+      speedCell(dataset, "base"),
+      speedCell(dataset, "libdeflate"),
+      versusLibdeflate(dataset, "head"),
+      versusLibdeflate(dataset, "base"),
+      dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
+      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014",
+      verifiedCell(dataset, halfWidth)
+    ])
+  );
+}
+function changeCell(verdict) {
+  const { estimate, low, high } = verdict.interval;
+  return `${percent(estimate - 1)} (${percent(low - 1)} \u2026 ${percent(high - 1)})`;
 }
 function summaryLine(results) {
   const careless = [...notComparableContenders(results).keys()].map(
@@ -68533,37 +68585,37 @@ function compactTable(results) {
     return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   };
   if (!results.base) {
-    const lines2 = [
-      "| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |",
-      "|---|---:|---:|---:|"
-    ];
-    for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [
-        speedCell(dataset, "head"),
-        speedCell(dataset, "libdeflate"),
-        ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
-      ] : [failureCell(dataset), "", ""];
-      lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
-    }
-    return lines2.join("\n");
-  }
-  const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [
-    `| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`,
-    "|---|---:|---:|---|---:|"
-  ];
-  for (const dataset of results.datasets) {
-    if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
-      continue;
-    }
-    const verdict = dataset.headVsBase.verdict;
-    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`
+    return markdownTable(
+      ["dataset", right("head MB/s"), right("libdeflate MB/s"), right("head / libdeflate (95% interval)")],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        ...dataset.verified ? [
+          speedCell(dataset, "head"),
+          speedCell(dataset, "libdeflate"),
+          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+        ] : [failureCell(dataset), "", ""]
+      ])
     );
   }
-  return lines.join("\n");
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      "dataset",
+      right("head MB/s"),
+      right(`\u0394 vs base (${confidence}% interval)`),
+      "verdict",
+      right("head / libdeflate")
+    ],
+    results.datasets.map(
+      (dataset) => !dataset.verified || !dataset.headVsBase ? [escapeCell(dataset.label), "\u2014", "\u2014", dataset.verified ? "\u2014" : failureCell(dataset), "\u2014"] : [
+        escapeCell(dataset.label),
+        speedCell(dataset, "head"),
+        changeCell(dataset.headVsBase.verdict),
+        verdictText(dataset.headVsBase.verdict),
+        ratio(dataset)
+      ]
+    )
+  );
 }
 function withoutAbsolutePaths(text) {
   return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
@@ -74520,13 +74572,22 @@ function roleTable(base, head, reference) {
     const text = signed(Math.round((after.analysis.predictedCycles - before.analysis.predictedCycles) * 100) / 100);
     return before.analysis.exact && after.analysis.exact ? text : `${text} (not exact)`;
   };
-  return [
-    `| path role (usual path: predicted cycles \xB7 instructions) | base | head | \u0394 head \u2212 base |${reference ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${reference ? "---:|" : ""}`,
-    ...names.map(
-      (name) => `| ${escapeCell(name)} | ${cell(base, name)} | ${cell(head, name)} | ${delta(name)} |${reference ? ` ${cell(reference, name)} |` : ""}`
-    )
-  ];
+  return tableLines(
+    [
+      "path role (usual path: predicted cycles \xB7 instructions)",
+      right("base"),
+      right("head"),
+      right("\u0394 head \u2212 base"),
+      ...reference ? [right("libdeflate")] : []
+    ],
+    names.map((name) => [
+      escapeCell(name),
+      cell(base, name),
+      cell(head, name),
+      delta(name),
+      ...reference ? [cell(reference, name)] : []
+    ])
+  );
 }
 function criticalPathDiff(base, head, reference) {
   const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`;
@@ -74550,7 +74611,7 @@ function criticalPathDiff(base, head, reference) {
     const cell = (report) => lowerBound ? bounded(report, format2(value(report))) : format2(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
-    return `| ${label} | ${cell(base)} | ${cell(head)} | ${deltaCell} |${shown ? ` ${cell(shown)} |` : ""}`;
+    return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
   const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
@@ -74560,18 +74621,21 @@ function criticalPathDiff(base, head, reference) {
     "",
     `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? "" : " (\u26A0\uFE0F not every build has this role; its row compares different roles)"}.`,
     "",
-    `| | base | head | \u0394 head \u2212 base |${shown ? " libdeflate |" : ""}`,
-    `|---|---:|---:|---:|${shown ? "---:|" : ""}`,
-    row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
-    row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
-    row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
-    row(
-      "ILP (instructions / critical path)",
-      (r2) => r2.analysis.ilp,
-      (n2) => n2.toFixed(2),
-      false
+    ...tableLines(
+      ["", right("base"), right("head"), right("\u0394 head \u2212 base"), ...shown ? [right("libdeflate")] : []],
+      [
+        row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
+        row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
+        row("instructions/iteration", (r2) => r2.analysis.instructions, String, false),
+        row(
+          "ILP (instructions / critical path)",
+          (r2) => r2.analysis.ilp,
+          (n2) => n2.toFixed(2),
+          false
+        ),
+        ["bound", ...columns.slice(0, 2).map((r2) => r2.analysis.bound), "", ...shown ? [shown.analysis.bound] : []]
+      ]
     ),
-    `| bound | ${base.analysis.bound} | ${head.analysis.bound} | |${shown ? ` ${shown.analysis.bound} |` : ""}`,
     ...inexact.map(
       (report) => `
 \u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
@@ -74579,10 +74643,9 @@ function criticalPathDiff(base, head, reference) {
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
-    `| idiom (on any path) | base | head |${shown ? " libdeflate |" : ""}`,
-    `|---|:-:|:-:|${shown ? ":-:|" : ""}`,
-    ...head.idioms.map(
-      (idiom, i3) => `| ${escapeCell(idiom.idiom)} | ${columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717").join(" | ")} |`
+    ...tableLines(
+      ["idiom (on any path)", center("base"), center("head"), ...shown ? [center("libdeflate")] : []],
+      head.idioms.map((idiom, i3) => [escapeCell(idiom.idiom), ...columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717")])
     ),
     "",
     "<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>",
@@ -74822,10 +74885,23 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     "",
     "Every literal run and match of each dataset (counted from its deflate streams) priced on the loop paths above: cycles per output byte of the decode loop alone, and the speed ratio they predict beside the measured one.",
     "",
-    "| dataset | head cycles/byte (model) | libdeflate cycles/byte (model) | predicted head/libdeflate | measured head/libdeflate | finding |",
-    "|---|---:|---:|---:|---:|---|",
-    ...rows.map(
-      (row) => `| ${escapeCell(row.label)} | ${cell(row.head)} | ${cell(row.libdeflate)} | ${row.predictedRatio === null ? "\u2014" : times(row.predictedRatio)} | ${measuredCell(row)} | ${escapeCell(row.finding)} |`
+    ...tableLines(
+      [
+        "dataset",
+        right("head cycles/byte (model)"),
+        right("libdeflate cycles/byte (model)"),
+        right("predicted head/libdeflate"),
+        right("measured head/libdeflate"),
+        "finding"
+      ],
+      rows.map((row) => [
+        escapeCell(row.label),
+        cell(row.head),
+        cell(row.libdeflate),
+        row.predictedRatio === null ? "\u2014" : times(row.predictedRatio),
+        measuredCell(row),
+        escapeCell(row.finding)
+      ])
     ),
     ...notProfiled.length ? ["", ...notProfiled] : [],
     "",

@@ -12132,18 +12132,18 @@ var require_headers = __commonJS({
           const firstValue = iterator2.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
           assert2(firstValue[1].value !== null);
-          for (let i = 1, j = 0, right = 0, left = 0, pivot = 0, x, value; i < size; ++i) {
+          for (let i = 1, j = 0, right2 = 0, left = 0, pivot = 0, x, value; i < size; ++i) {
             value = iterator2.next().value;
             x = array2[i] = [value[0], value[1].value];
             assert2(x[1] !== null);
             left = 0;
-            right = i;
-            while (left < right) {
-              pivot = left + (right - left >> 1);
+            right2 = i;
+            while (left < right2) {
+              pivot = left + (right2 - left >> 1);
               if (array2[pivot][0] <= x[0]) {
                 left = pivot + 1;
               } else {
-                right = pivot;
+                right2 = pivot;
               }
             }
             if (i !== pivot) {
@@ -23901,12 +23901,12 @@ var require_jstat = __commonJS({
           dot: function dot(arr, arg) {
             if (!isUsable(arr[0])) arr = [arr];
             if (!isUsable(arg[0])) arg = [arg];
-            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum, col;
+            var left = arr[0].length === 1 && arr.length !== 1 ? jStat2.transpose(arr) : arr, right2 = arg[0].length === 1 && arg.length !== 1 ? jStat2.transpose(arg) : arg, res = [], row = 0, nrow = left.length, ncol = left[0].length, sum, col;
             for (; row < nrow; row++) {
               res[row] = [];
               sum = 0;
               for (col = 0; col < ncol; col++)
-                sum += left[row][col] * right[row][col];
+                sum += left[row][col] * right2[row][col];
               res[row] = sum;
             }
             return res.length === 1 ? res[0] : res;
@@ -34343,14 +34343,14 @@ var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, d
   inst._zod.parse = (payload, ctx) => {
     const input2 = payload.value;
     const left = def.left._zod.run({ value: input2, issues: [] }, ctx);
-    const right = def.right._zod.run({ value: input2, issues: [] }, ctx);
-    const async = left instanceof Promise || right instanceof Promise;
+    const right2 = def.right._zod.run({ value: input2, issues: [] }, ctx);
+    const async = left instanceof Promise || right2 instanceof Promise;
     if (async) {
-      return Promise.all([left, right]).then(([left2, right2]) => {
-        return handleIntersectionResults(payload, left2, right2);
+      return Promise.all([left, right2]).then(([left2, right3]) => {
+        return handleIntersectionResults(payload, left2, right3);
       });
     }
-    return handleIntersectionResults(payload, left, right);
+    return handleIntersectionResults(payload, left, right2);
   };
 });
 function mergeValues(a, b) {
@@ -34401,7 +34401,7 @@ function mergeValues(a, b) {
   }
   return { valid: false, mergeErrorPath: [] };
 }
-function handleIntersectionResults(result, left, right) {
+function handleIntersectionResults(result, left, right2) {
   const unrecKeys = /* @__PURE__ */ new Map();
   let unrecIssue;
   const keyIssues = /* @__PURE__ */ new Map();
@@ -34429,7 +34429,7 @@ function handleIntersectionResults(result, left, right) {
     if (!collect(iss, "l"))
       result.issues.push(iss);
   }
-  for (const iss of right.issues) {
+  for (const iss of right2.issues) {
     if (!collect(iss, "r"))
       result.issues.push(iss);
   }
@@ -34443,7 +34443,7 @@ function handleIntersectionResults(result, left, right) {
         result.issues.push(keyIssues.get(k));
     }
   }
-  const merged = mergeValues(left.value, right.value);
+  const merged = mergeValues(left.value, right2.value);
   if (!merged.valid) {
     if (aborted(result))
       return result;
@@ -35117,11 +35117,11 @@ var $ZodPipe = /* @__PURE__ */ $constructor("$ZodPipe", (inst, def) => {
   defineLazyInternal(inst, "propValues", (zod) => zod.def.in._zod.propValues);
   inst._zod.parse = (payload, ctx) => {
     if (ctx.direction === "backward") {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handlePipeResult(right2, def.in, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handlePipeResult(right3, def.in, ctx));
       }
-      return handlePipeResult(right, def.in, ctx);
+      return handlePipeResult(right2, def.in, ctx);
     }
     const left = def.in._zod.run(payload, ctx);
     if (left instanceof Promise) {
@@ -35152,11 +35152,11 @@ var $ZodCodec = /* @__PURE__ */ $constructor("$ZodCodec", (inst, def) => {
       }
       return handleCodecAResult(left, def, ctx);
     } else {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handleCodecAResult(right2, def, ctx));
+      const right2 = def.out._zod.run(payload, ctx);
+      if (right2 instanceof Promise) {
+        return right2.then((right3) => handleCodecAResult(right3, def, ctx));
       }
-      return handleCodecAResult(right, def, ctx);
+      return handleCodecAResult(right2, def, ctx);
     }
   };
 });
@@ -45678,11 +45678,11 @@ function _discriminatedUnion(Class2, discriminator, options, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _intersection(Class2, left, right) {
+function _intersection(Class2, left, right2) {
   return new Class2({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 // @__NO_SIDE_EFFECTS__
@@ -48561,11 +48561,11 @@ var ZodIntersection = /* @__PURE__ */ $constructor("ZodIntersection", (inst, def
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => intersectionProcessor(inst, ctx, json2, params);
 });
-function intersection(left, right) {
+function intersection(left, right2) {
   return new ZodIntersection({
     type: "intersection",
     left,
-    right
+    right: right2
   });
 }
 var ZodTuple = /* @__PURE__ */ $constructor("ZodTuple", (inst, def) => {
@@ -50866,6 +50866,25 @@ function parseResults(json2, source) {
   return parsed.data;
 }
 
+// lab/report/table.ts
+var right = (header) => ({ header, align: "right" });
+var RULES = { left: "---", right: "---:", center: ":-:" };
+function tableRow(cells) {
+  return `|${cells.map((cell) => cell === "" ? " " : ` ${cell.replace(/[\r\n]+/g, " ")} `).join("|")}|`;
+}
+function tableLines(columns, rows) {
+  rows.forEach((cells, index) => {
+    if (cells.length !== columns.length)
+      throw new Error(`table row ${index + 1} has ${cells.length} cells for ${columns.length} columns`);
+  });
+  const headers = columns.map((column) => typeof column === "string" ? column : column.header);
+  const rule = columns.map((column) => RULES[typeof column === "string" ? "left" : column.align]);
+  return [tableRow(headers), `|${rule.join("|")}|`, ...rows.map(tableRow)];
+}
+function markdownTable(columns, rows) {
+  return tableLines(columns, rows).join("\n");
+}
+
 // lab/report/index.ts
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
@@ -50945,31 +50964,63 @@ var speed = (dataset, role) => dataset.contenders.find((contender) => contender.
 function ratioTable(results) {
   const head = escapeCell(results.head.name);
   const libdeflate = escapeCell(results.libdeflate.name);
+  const halfWidth = results.settings.targetHalfWidth;
+  const versusLibdeflate = (dataset, role) => ratioCell(
+    role === "head" ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
+    between(results, dataset, role, "libdeflate")
+  );
   if (!results.base) {
-    const lines2 = [
-      `| dataset | size | ${head} MB/s | ${libdeflate} MB/s | ratio (95% interval) | verified |`,
-      "|---|---:|---:|---:|---:|---|"
-    ];
-    for (const dataset of results.datasets) {
-      lines2.push(
-        `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
-      );
-    }
-    return lines2.join("\n");
-  }
-  const base = escapeCell(results.base.name);
-  const lines = [
-    `| dataset | size | ${head} (head) MB/s | ${base} (base) MB/s | ${libdeflate} MB/s | head / libdeflate | base / libdeflate | \u0394 head vs base (${Math.round(results.settings.verdictConfidence * 100)}% interval) | verdict | verified |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
-  ];
-  for (const dataset of results.datasets) {
-    const verdict = dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014";
-    const delta = dataset.headVsBase ? `${percent(dataset.headVsBase.verdict.interval.estimate - 1)} (${percent(dataset.headVsBase.verdict.interval.low - 1)} \u2026 ${percent(dataset.headVsBase.verdict.interval.high - 1)})` : "\u2014";
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${formatBytes(dataset.rawBytes)} | ${speedCell(dataset, "head")} | ${speedCell(dataset, "base")} | ${speedCell(dataset, "libdeflate")} | ${ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))} | ${ratioCell(dataset.baseVsLibdeflate, between(results, dataset, "base", "libdeflate"))} | ${delta} | ${verdict} | ${verifiedCell(dataset, results.settings.targetHalfWidth)} |`
+    return markdownTable(
+      [
+        "dataset",
+        right("size"),
+        right(`${head} MB/s`),
+        right(`${libdeflate} MB/s`),
+        right("ratio (95% interval)"),
+        "verified"
+      ],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        formatBytes(dataset.rawBytes),
+        speedCell(dataset, "head"),
+        speedCell(dataset, "libdeflate"),
+        versusLibdeflate(dataset, "head"),
+        verifiedCell(dataset, halfWidth)
+      ])
     );
   }
-  return lines.join("\n");
+  const base = escapeCell(results.base.name);
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      "dataset",
+      right("size"),
+      right(`${head} (head) MB/s`),
+      right(`${base} (base) MB/s`),
+      right(`${libdeflate} MB/s`),
+      right("head / libdeflate"),
+      right("base / libdeflate"),
+      right(`\u0394 head vs base (${confidence}% interval)`),
+      "verdict",
+      "verified"
+    ],
+    results.datasets.map((dataset) => [
+      escapeCell(dataset.label),
+      formatBytes(dataset.rawBytes),
+      speedCell(dataset, "head"),
+      speedCell(dataset, "base"),
+      speedCell(dataset, "libdeflate"),
+      versusLibdeflate(dataset, "head"),
+      versusLibdeflate(dataset, "base"),
+      dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
+      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014",
+      verifiedCell(dataset, halfWidth)
+    ])
+  );
+}
+function changeCell(verdict) {
+  const { estimate, low, high } = verdict.interval;
+  return `${percent(estimate - 1)} (${percent(low - 1)} \u2026 ${percent(high - 1)})`;
 }
 function summaryLine(results) {
   const careless = [...notComparableContenders(results).keys()].map(
@@ -51070,37 +51121,37 @@ function compactTable(results) {
     return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
   };
   if (!results.base) {
-    const lines2 = [
-      "| dataset | head MB/s | libdeflate MB/s | head / libdeflate (95% interval) |",
-      "|---|---:|---:|---:|"
-    ];
-    for (const dataset of results.datasets) {
-      const cells = dataset.verified ? [
-        speedCell(dataset, "head"),
-        speedCell(dataset, "libdeflate"),
-        ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
-      ] : [failureCell(dataset), "", ""];
-      lines2.push(`| ${escapeCell(dataset.label)} | ${cells.join(" | ")} |`);
-    }
-    return lines2.join("\n");
-  }
-  const confidence = Math.round(results.settings.verdictConfidence * 100);
-  const lines = [
-    `| dataset | head MB/s | \u0394 vs base (${confidence}% interval) | verdict | head / libdeflate |`,
-    "|---|---:|---:|---|---:|"
-  ];
-  for (const dataset of results.datasets) {
-    if (!dataset.verified || !dataset.headVsBase) {
-      lines.push(`| ${escapeCell(dataset.label)} | \u2014 | \u2014 | ${dataset.verified ? "\u2014" : failureCell(dataset)} | \u2014 |`);
-      continue;
-    }
-    const verdict = dataset.headVsBase.verdict;
-    const delta = `${percent(verdict.interval.estimate - 1)} (${percent(verdict.interval.low - 1)} \u2026 ${percent(verdict.interval.high - 1)})`;
-    lines.push(
-      `| ${escapeCell(dataset.label)} | ${speedCell(dataset, "head")} | ${delta} | ${verdictText(verdict)} | ${ratio(dataset)} |`
+    return markdownTable(
+      ["dataset", right("head MB/s"), right("libdeflate MB/s"), right("head / libdeflate (95% interval)")],
+      results.datasets.map((dataset) => [
+        escapeCell(dataset.label),
+        ...dataset.verified ? [
+          speedCell(dataset, "head"),
+          speedCell(dataset, "libdeflate"),
+          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+        ] : [failureCell(dataset), "", ""]
+      ])
     );
   }
-  return lines.join("\n");
+  const confidence = Math.round(results.settings.verdictConfidence * 100);
+  return markdownTable(
+    [
+      "dataset",
+      right("head MB/s"),
+      right(`\u0394 vs base (${confidence}% interval)`),
+      "verdict",
+      right("head / libdeflate")
+    ],
+    results.datasets.map(
+      (dataset) => !dataset.verified || !dataset.headVsBase ? [escapeCell(dataset.label), "\u2014", "\u2014", dataset.verified ? "\u2014" : failureCell(dataset), "\u2014"] : [
+        escapeCell(dataset.label),
+        speedCell(dataset, "head"),
+        changeCell(dataset.headVsBase.verdict),
+        verdictText(dataset.headVsBase.verdict),
+        ratio(dataset)
+      ]
+    )
+  );
 }
 function withoutAbsolutePaths(text) {
   return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
