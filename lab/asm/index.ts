@@ -6,8 +6,8 @@ import { findFunctions, parseListing, type AsmFunction } from './parse.js';
 import { makeTempDir } from '../core/temp.js';
 import { attempt } from '../core/process.js';
 
-export { parseListing, findFunctions, type AsmFunction, type Instruction } from './parse.js';
-export { buildControlFlow, nestedLoops, ownBlocks, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
+export { type AsmFunction, type Instruction } from './parse.js';
+export { buildControlFlow, ownInstructionCount, type ControlFlow, type Loop } from './cfg.js';
 
 /**
  * Disassemblers to try, in order: LLVM's (ELF and Mach-O), GNU's for AArch64, then macOS otool.

@@ -39,7 +39,7 @@ const CONDITION_ALIASES: Record<string, string> = {
 
 const DIRECT_BRANCHES = new Set(['b', 'bl', 'cbz', 'cbnz', 'tbz', 'tbnz']);
 
-export function isDirectBranch(mnemonic: string): boolean {
+function isDirectBranch(mnemonic: string): boolean {
   return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith('b.');
 }
 

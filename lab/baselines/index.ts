@@ -17,7 +17,7 @@ import { describeIssues } from '../core/schema.js';
 import { clusteredMedianRatioInterval, decideVerdict, type Verdict } from '../stats/index.js';
 
 /** What a stored ratio is only comparable within: same CPU, OS/arch, dataset bytes, libdeflate and toolchain. */
-export const baselineKeySchema = z
+const baselineKeySchema = z
   .object({
     cpuModel: z.string().min(1),
     os: z.string().min(1),
@@ -50,8 +50,8 @@ const entrySchema = z
   .strict();
 export type BaselineEntry = z.infer<typeof entrySchema>;
 
-export const BASELINE_SCHEMA_VERSION = 1;
-export const baselineFileSchema = z
+const BASELINE_SCHEMA_VERSION = 1;
+const baselineFileSchema = z
   .object({
     schemaVersion: z.literal(BASELINE_SCHEMA_VERSION),
     key: baselineKeySchema,
@@ -61,7 +61,7 @@ export const baselineFileSchema = z
   .strict();
 export type BaselineFile = z.infer<typeof baselineFileSchema>;
 
-export const MAX_ENTRIES = 50;
+const MAX_ENTRIES = 50;
 
 /**
  * Upgrades older baseline files to the current schema. Version 1 is the first;
@@ -94,7 +94,7 @@ function keyHash(key: BaselineKey): string {
 }
 
 /** baselines/<dataset>-<cpu>-<hash>.json: readable, and unique per key. */
-export function baselineFileName(key: BaselineKey): string {
+function baselineFileName(key: BaselineKey): string {
   const cpu = key.cpuModel
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')

@@ -79,7 +79,7 @@ export function runnerClass(): { os: string; arch: string; cpuModel: string; ima
 }
 
 /** Where calibrations are kept: committed beside the baselines (hosted runners), then this machine's cache. */
-export function calibrationDirs(): string[] {
+function calibrationDirs(): string[] {
   return [join(projectRoot(), 'baselines', 'calibration'), join(cacheRoot(), 'calibration')];
 }
 
@@ -101,7 +101,7 @@ export async function findCalibration(dirs = calibrationDirs()): Promise<Calibra
  * file is not silently treated as absent: the warning names it (verdicts then
  * rest on the run's own scatter).
  */
-export async function readCalibration(path = calibrationPath()): Promise<Calibration | undefined> {
+async function readCalibration(path = calibrationPath()): Promise<Calibration | undefined> {
   if (!(await fileExists(path))) return undefined;
   let json: unknown;
   try {

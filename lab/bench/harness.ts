@@ -68,7 +68,7 @@ const step = 'bench: native harness';
 const harnessBinaries = new Map<string, Promise<string>>();
 
 /** Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process and cache). */
-export function buildHarness(): Promise<string> {
+function buildHarness(): Promise<string> {
   const root = cacheRoot();
   let binary = harnessBinaries.get(root);
   if (!binary) {

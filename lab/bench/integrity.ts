@@ -15,7 +15,7 @@ import { makeTempDir } from '../core/temp.js';
  */
 
 /** What the case breaks, as the report says it ("does not verify …"). */
-export const CASE_CHECK: Record<IntegrityCase, string> = {
+const CASE_CHECK: Record<IntegrityCase, string> = {
   crc32: 'the CRC32 (a flipped trailer bit)',
   isize: 'the length (a wrong ISIZE trailer)',
   truncated: 'truncation (a member cut inside its deflate stream)',

@@ -37,7 +37,7 @@ const CONFIG_ORDER = ['head', 'base', 'libdeflate'] as const;
  * sequential procedure and verdict as a real run decide. Time is the recorded
  * wall time of the drawn batches.
  */
-export async function simulateCheck(traces: NoiseTraces, options: SimulationOptions): Promise<SimulatedCheck> {
+async function simulateCheck(traces: NoiseTraces, options: SimulationOptions): Promise<SimulatedCheck> {
   const rng = xoroshiro128plus(options.seed);
   let clock = 0;
   const outcome = await sampleSequentially(

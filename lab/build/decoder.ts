@@ -15,7 +15,7 @@ export const contenderNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, 'must be 1-64 letters, digits, _ . + - (no spaces)');
 
-export const cargoAdapterSchema = z.discriminatedUnion('kind', [
+const cargoAdapterSchema = z.discriminatedUnion('kind', [
   /** A cdylib exporting `perf_lab_gzip_decompress` (lab/bench/README.md), timed in-process. */
   z.object({ kind: z.literal('cabi') }),
   /** A program timed as a whole process; `{bin}` and `{input}` are filled in; it must write the output to stdout. */
@@ -45,7 +45,7 @@ export const cargoDecoderSchema = z.object({
 });
 export type CargoDecoderSpec = z.infer<typeof cargoDecoderSchema>;
 
-export const decoderBuildSchema = z.object({
+const decoderBuildSchema = z.object({
   name: z.string(),
   adapter: z.enum(['cabi', 'cli', 'rust']),
   description: z.string(),

@@ -131,7 +131,7 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
 }
 
 /** The Debian archive this machine's apt already uses (so no mirror host is hard-coded). */
-export async function debianMirror(): Promise<string> {
+async function debianMirror(): Promise<string> {
   const candidates = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
   for (const file of candidates) {
     const text = await readFile(file, 'utf8').catch(() => '');

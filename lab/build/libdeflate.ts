@@ -15,7 +15,7 @@ import {
 } from './libdeflate-source.js';
 import { cCompiler } from './toolchain.js';
 
-export const libdeflateBuildSchema = z.object({
+const libdeflateBuildSchema = z.object({
   version: z.string(),
   source: z.string(),
   buildSystem: z.enum(['cmake', 'make', 'system']),

@@ -4,7 +4,7 @@ import { cacheRoot, projectRoot } from '../core/paths.js';
 import type { CargoDecoderSpec } from './decoder.js';
 
 /** Debian installs crate sources here (librust-*-dev); cargo can build from it offline. */
-export const DEBIAN_CARGO_REGISTRY = '/usr/share/cargo/registry';
+const DEBIAN_CARGO_REGISTRY = '/usr/share/cargo/registry';
 
 async function debianRegistryHas(crates: readonly string[]): Promise<boolean> {
   const names = await readdir(DEBIAN_CARGO_REGISTRY).catch(() => [] as string[]);

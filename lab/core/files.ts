@@ -6,7 +6,7 @@ import { visit } from 'jsonc-parser';
 import { LabError } from './errors.js';
 
 /** A temp path beside `finalPath`, so the final rename stays on one file system. */
-export function tempPathFor(finalPath: string): string {
+function tempPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 

@@ -15,7 +15,7 @@ export async function makeTempDir(prefix: string): Promise<string> {
 }
 
 /** Removes every remembered folder that still exists, synchronously (for signal handlers); returns how many. */
-export function removeAllTempDirsSync(): number {
+function removeAllTempDirsSync(): number {
   let removed = 0;
   for (const dir of live) {
     try {

@@ -8,7 +8,7 @@
 export const FULL_DATASET_BYTES = 211 * 1024 * 1024;
 export const QUICK_DATASET_BYTES = 16 * 1024 * 1024;
 
-export const SOFTWARE_SNIPPETS: readonly string[] = [
+const SOFTWARE_SNIPPETS: readonly string[] = [
   '    pub fn new() -> Self {\n        Self { data: Vec::new(), count: 0 }\n    }\n',
   '    #[inline(always)]\n    pub fn get(&self) -> usize { self.count }\n',
   '// TODO: Optimize this loop\nfor i in 0..data.len() { sum += data[i]; }\n',
@@ -17,7 +17,7 @@ export const SOFTWARE_SNIPPETS: readonly string[] = [
   '#[derive(Debug, Clone, PartialEq)]\npub struct Config {\n    pub name: String,\n    pub value: i64,\n}\n',
 ];
 
-export const LOG_TEMPLATES: readonly string[] = [
+const LOG_TEMPLATES: readonly string[] = [
   '2026-01-20 14:30:{:02d} INFO [gzippy.core] Processed block {} in {}ms\n',
   '2026-01-20 14:30:{:02d} DEBUG [gzippy.sched] Lane {} claimed chunk at 0x{:x}\n',
   '2026-01-20 14:30:{:02d} WARN [gzippy.mem] Memory usage at {}%\n',
@@ -26,7 +26,7 @@ export const LOG_TEMPLATES: readonly string[] = [
 ];
 
 /** The arguments line i offers its template, in order (a template takes as many as it has fields). */
-export function logArguments(i: number): number[] {
+function logArguments(i: number): number[] {
   return [i % 60, i % 10000, (i * 7) % 100, i % 8, i * 4096, 70 + (i % 25)];
 }
 
@@ -43,7 +43,7 @@ interface CompiledTemplate {
   fields: Field[];
 }
 
-export function compileTemplate(template: string): CompiledTemplate {
+function compileTemplate(template: string): CompiledTemplate {
   const literals: string[] = [];
   const fields: Field[] = [];
   let rest = template;

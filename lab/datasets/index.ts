@@ -1,4 +1,4 @@
-export { prepareDatasets, defaultDatasetsDir, targetBytes, type PrepareOptions } from './prepare.js';
+export { prepareDatasets, defaultDatasetsDir, type PrepareOptions } from './prepare.js';
 export {
   DATASET_NAMES,
   SCALES,

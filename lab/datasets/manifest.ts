@@ -46,7 +46,7 @@ export const manifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-export const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_FILE = 'manifest.json';
 
 /** Reads DIR/manifest.json; returns undefined when absent, throws a LabError when invalid. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {

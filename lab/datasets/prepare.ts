@@ -35,9 +35,9 @@ export interface PrepareOptions {
   corporaDir?: string;
 }
 
-export const DATASET_LEVELS: Readonly<Record<DatasetName, number>> = { silesia: 9, software: 9, logs: 1 };
+const DATASET_LEVELS: Readonly<Record<DatasetName, number>> = { silesia: 9, software: 9, logs: 1 };
 
-export function targetBytes(scale: Scale): number {
+function targetBytes(scale: Scale): number {
   return scale === 'quick' ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
 }
 
@@ -79,7 +79,7 @@ async function copyPrefix(source: string, target: string, limitBytes: number): P
 }
 
 /** The compressor's version line; GNU gzip answers --version, libdeflate's gzip program -V. */
-export async function compressorVersion(gzip: string): Promise<string> {
+async function compressorVersion(gzip: string): Promise<string> {
   for (const flag of ['--version', '-V']) {
     const result = await attempt(gzip, [flag]);
     const line = `${result.stdout}\n${result.stderr}`.trim().split('\n')[0]?.trim();
@@ -96,7 +96,7 @@ export async function compressorVersion(gzip: string): Promise<string> {
 }
 
 /** GNU gzip gets -n (no name or time stamp in the header, so output is reproducible); libdeflate's gzip has no such flag. */
-export function compressArgs(compressor: string, level: number, rawPath: string): string[] {
+function compressArgs(compressor: string, level: number, rawPath: string): string[] {
   return compressor.startsWith('libdeflate-gzip') ? [`-${level}`, '-c', rawPath] : [`-${level}`, '-n', '-c', rawPath];
 }
 

@@ -9,7 +9,7 @@ import { DeflateFormatError, profileGzip, type DeflateProfile } from './symbols.
 
 const count = z.number().int().nonnegative();
 
-export const PROFILE_SCHEMA_VERSION = 1;
+const PROFILE_SCHEMA_VERSION = 1;
 
 const storedProfileSchema = z.object({
   schemaVersion: z.literal(PROFILE_SCHEMA_VERSION),

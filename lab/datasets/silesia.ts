@@ -6,7 +6,7 @@ import { deterministicTar, extractTarGz, extractZipFlat } from './archive.js';
 import { makeTempDir } from '../core/temp.js';
 
 /** The Silesia corpus as published on its home page: 12 files, 211,938,580 bytes. */
-export const SILESIA_FILES: Readonly<Record<string, number>> = {
+const SILESIA_FILES: Readonly<Record<string, number>> = {
   dickens: 10_192_446,
   mozilla: 51_220_480,
   mr: 9_970_564,

@@ -7,7 +7,7 @@ import { cacheRoot } from '../core/paths.js';
 import { samplingDefaults, type BenchConfig } from '../bench/config.js';
 
 /** Where libdeflate may come from, best first: the pinned tag, then Debian's source packages, then the system library. */
-export const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
+const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
   { kind: 'git', url: LIBDEFLATE_GIT_URL, ref: LIBDEFLATE_PINNED_TAG },
   { kind: 'debian', suite: 'trixie' },
   { kind: 'debian', suite: 'bookworm' },

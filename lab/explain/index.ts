@@ -47,7 +47,7 @@ export async function hotLoopSection(
 }
 
 /** The loop model's per-dataset prediction against the measurement (see modelGapSection), or why there is none. */
-export async function modelAgainstMeasurement(
+async function modelAgainstMeasurement(
   head: LoopReport,
   reference: LoopReport,
   measurement: Measurement,

@@ -5,9 +5,8 @@ import { createGitHubClient } from './client.js';
 import { renderComment, upsertStickyComment, type UpsertOutcome } from './comment.js';
 import { readArtifact, verifyPullRequest } from './trust.js';
 
-export { createGitHubClient, type GitHubClient } from './client.js';
-export { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, truncateComment, upsertStickyComment } from './comment.js';
-export { readArtifact, verifyPullRequest } from './trust.js';
+export { type GitHubClient } from './client.js';
+export { renderComment } from './comment.js';
 
 export interface CommentOptions {
   artifactDir: string;

@@ -8,7 +8,7 @@ import { parseStrictJson } from '../core/files.js';
 import { apiError, type GitHubClient } from './client.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
-export const prInfoSchema = z
+const prInfoSchema = z
   .object({
     prNumber: z.number().int().positive(),
     headSha: z.string().regex(/^[0-9a-f]{40}$/),
@@ -20,7 +20,7 @@ export const prInfoSchema = z
   .strict();
 export type PrInfo = z.infer<typeof prInfoSchema>;
 
-export const ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 60_000 };
+const ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 60_000 };
 
 export interface TrustedArtifact {
   results: BenchResults;

@@ -194,7 +194,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
 }
 
 /** Regenerates one SVG trend chart per dataset beside the history file. */
-export async function writeCharts(historyPath: string): Promise<string[]> {
+async function writeCharts(historyPath: string): Promise<string[]> {
   const records = await readHistory(historyPath);
   const written: string[] = [];
   for (const dataset of [...new Set(records.map((record) => record.dataset))].sort()) {
@@ -211,7 +211,7 @@ export async function writeCharts(historyPath: string): Promise<string[]> {
   return written;
 }
 
-export function nightlyMarkdown(date: string, runs: readonly NightlyRun[], newEvents: readonly HistoryEvent[]): string {
+function nightlyMarkdown(date: string, runs: readonly NightlyRun[], newEvents: readonly HistoryEvent[]): string {
   const rows = runs.flatMap(({ toolchain, cc, results, failure, criticalPathCycles }) => {
     if (!results)
       return [[escapeCell(toolchain), '—', '—', escapeCell(cc), '—', `❌ ${escapeCell(failure ?? 'failed')}`, '—']];

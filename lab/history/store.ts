@@ -41,7 +41,7 @@ export const historyRecordSchema = z
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 
 /** What makes two records the same measurement: one per night, machine, toolchain and dataset. */
-export function recordKey(record: HistoryRecord): string {
+function recordKey(record: HistoryRecord): string {
   return [record.date, record.cpuModel, record.toolchain, record.cc, record.dataset].join('\u0000');
 }
 

@@ -8,7 +8,7 @@ const cycles = (value: number) => (Number.isInteger(value) ? String(value) : val
 const signed = (value: number) => (value === 0 ? '0' : `${value > 0 ? '+' : '−'}${cycles(Math.abs(value))}`);
 
 /** An instruction's shape without register numbers, so a re-allocation alone does not count as a change. */
-export function instructionShape(text: string): string {
+function instructionShape(text: string): string {
   return text
     .replace(/\b[xwvqdshb]\d+\b/g, 'R')
     .replace(/\s+/g, ' ')

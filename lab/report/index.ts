@@ -56,7 +56,7 @@ function ratioCell(
 }
 
 /** Within 20% of the output path's ceiling: the speed measures the pipe or file, not the decoder. */
-export const OUTPUT_BOUND_SHARE = 0.8;
+const OUTPUT_BOUND_SHARE = 0.8;
 const outputBound = (dataset: DatasetResult, role: string) => {
   const ceiling = dataset.outputPath?.ceilingMegabytesPerSecond;
   const value = speed(dataset, role);
@@ -108,7 +108,7 @@ const VERDICT_MARKS: Record<Verdict['kind'], string> = {
 type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
 
 /** The verdict as a reader needs it: no change with the margin it holds for, inconclusive with why. */
-export function verdictText(verdict: VerdictView): string {
+function verdictText(verdict: VerdictView): string {
   const mark = VERDICT_MARKS[verdict.kind];
   if (verdict.kind === 'no change' && verdict.threshold > 0)
     return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;

@@ -65,7 +65,7 @@ export function gapFinding(
   return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? 'the loop accounts for it' : 'the rest is outside the hot loop or not modelled'}`;
 }
 
-export function modelGapRows(
+function modelGapRows(
   head: LoopReport,
   libdeflate: LoopReport,
   datasets: readonly ModelGapDataset[],

@@ -28,7 +28,7 @@ export const comparisonSchema = z.object({
     .refine((batches) => batches.some((batch) => batch.length > 0), 'must hold at least one cycle ratio'),
 });
 
-export const verdictSchema = z.object({
+const verdictSchema = z.object({
   kind: z.enum(['regression', 'improvement', 'no change', 'inconclusive']),
   effect: z.number().finite(),
   interval: intervalSchema,
@@ -189,7 +189,7 @@ export function notComparableContenders(results: { integrity?: IntegrityResult }
   );
 }
 
-export const RESULTS_SCHEMA_VERSION = 2;
+const RESULTS_SCHEMA_VERSION = 2;
 
 export const resultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
@@ -258,7 +258,7 @@ const resultsV1Schema = z.object({
 });
 
 /** Upgrades a version-1 results file: its samples become one batch, its ratio the head-vs-libdeflate comparison. */
-export function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResults {
+function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResults {
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: v1.createdAt,

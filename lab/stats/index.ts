@@ -235,13 +235,10 @@ export function clusteredMedianRatioInterval(
 
 export {
   batchInterval,
-  batchLogEstimates,
   batchLogScale,
   trimmedDf,
   decideChange,
-  EQUIVALENCE_CONFIDENCE,
   inJobNoise,
-  MARGIN_POWER,
   relativeHalfWidth,
   type VerdictPolicy,
 } from './verdict.js';

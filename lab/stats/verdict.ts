@@ -8,7 +8,7 @@ import type { Interval, Verdict } from './index.js';
  * runner cannot move it far. Batches are the independent units: each worker
  * process carries its own bias, so rounds inside one batch are not independent.
  */
-export function batchLogEstimates(clusters: readonly (readonly number[])[]): number[] {
+function batchLogEstimates(clusters: readonly (readonly number[])[]): number[] {
   const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
   if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value) || value <= 0))) {
     throw new Error('batchLogEstimates needs positive finite ratios');
@@ -33,7 +33,7 @@ interface LogSpread {
 }
 
 /** Share trimmed from each end of the sorted batch estimates (Wilcox's usual choice). */
-export const TRIM = 0.2;
+const TRIM = 0.2;
 
 /** Degrees of freedom of Yuen's standard error over `batches` estimates: the kept ones less one. */
 export function trimmedDf(batches: number): number {
@@ -150,9 +150,9 @@ export function relativeHalfWidth(interval: Interval): number {
 }
 
 /** Confidence of the two one-sided tests (TOST, α = 0.05 each) that decide "no change". */
-export const EQUIVALENCE_CONFIDENCE = 0.9;
+const EQUIVALENCE_CONFIDENCE = 0.9;
 /** Power at which the margin is the run's minimum detectable effect. */
-export const MARGIN_POWER = 0.95;
+const MARGIN_POWER = 0.95;
 
 export interface VerdictPolicy {
   /** Confidence of the interval a regression or improvement must exclude 1 from (0.99). */

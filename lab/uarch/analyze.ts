@@ -462,11 +462,6 @@ export function analyzePath(instructions: readonly Instruction[], model: CpuMode
   return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
 }
 
-/** The full analysis of one iteration: bounds, critical chain and each instruction's slack. */
-export function analyzeIteration(instructions: readonly Instruction[], model: CpuModel): LoopAnalysis {
-  return withSlack(analyzePath(instructions, model));
-}
-
 /** Adds each instruction's slack to a path's analysis. */
 export function withSlack(analysis: PathAnalysis): LoopAnalysis {
   const ratio = maximumCycleRatioValue(analysis.nodes.length, analysis.edges);

@@ -15,8 +15,8 @@ import { chooseLoop, type LoopChoice } from './loop-choice.js';
 import { loadCpuModel, type CpuModel } from './model.js';
 import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathRole } from './paths.js';
 
-export { loadCpuModel, listModels, type CpuModel } from './model.js';
-export { analyzeIteration, type LoopAnalysis } from './analyze.js';
+export { loadCpuModel, type CpuModel } from './model.js';
+export { type LoopAnalysis } from './analyze.js';
 
 type Summary = Omit<PathAnalysis, 'nodes' | 'edges'>;
 

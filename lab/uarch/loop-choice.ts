@@ -94,7 +94,7 @@ export function isRefillLoad(graph: DependencyGraph, node: Node): boolean {
   );
 }
 
-export function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
+function loopEvidence(instructions: readonly Node['instruction'][], model: CpuModel): LoopEvidence {
   const graph = dependencyGraph(instructions, model);
   const { nodes, into, outOf } = graph;
   const carriedOut = (index: number, hops = 2): boolean =>
@@ -141,7 +141,7 @@ function describe(evidence: LoopEvidence): string {
 }
 
 /** Every loop of a function, the likeliest decode loop first. */
-export function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
+function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
   const candidates = flow.loops.map((loop): LoopCandidate => {
     const own = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id]!.instructions);
     const evidence = loopEvidence(own, model);
@@ -178,7 +178,7 @@ export function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
  * `file.c:123` (the innermost loop holding code from that source line; needs
  * debug info).
  */
-export function pinnedLoop(fn: AsmFunction, flow: ControlFlow, hint: string): Loop {
+function pinnedLoop(fn: AsmFunction, flow: ControlFlow, hint: string): Loop {
   const start = fn.instructions[0]!.address;
   const listed =
     flow.loops.map((loop) => `${hex(loop.headerAddress)} (+${hex(loop.headerAddress - start)})`).join(', ') || 'none';

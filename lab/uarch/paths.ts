@@ -104,7 +104,7 @@ export function enumeratePaths(
 }
 
 /** Bytes a load or store moves, from its register operands. */
-export function memoryBytes(instruction: Instruction): number {
+function memoryBytes(instruction: Instruction): number {
   return operandsOf(instruction).bytes;
 }
 
@@ -163,7 +163,7 @@ export function roleName(role: PathRole): string {
 }
 
 /** Order in which roles are listed: matches (the usual path first), then literals, then the rest. */
-export function roleOrder(role: PathRole): number {
+function roleOrder(role: PathRole): number {
   const match = { short: 0, long: 1, none: 2 }[role.match];
   return match * 100 + role.literals + (role.literals === 0 && role.match === 'none' ? 1000 : 0);
 }
