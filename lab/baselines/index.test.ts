@@ -13,8 +13,10 @@ import {
   driftFailures,
   parseBaseline,
   updateBaselines,
+  type BaselineFile,
   type Drift,
 } from './index.js';
+import { readJsonAs } from '../testing/json.js';
 
 let dir: string;
 before(async () => {
@@ -78,7 +80,7 @@ describe('baseline update', () => {
   it('refuses to append to a file that holds another key', async () => {
     const store = join(dir, 'tampered');
     const [outcome] = await updateBaselines(sampleResults(), 'c'.repeat(64), store);
-    const file = JSON.parse(await readFile(outcome!.path, 'utf8'));
+    const file = await readJsonAs<BaselineFile>(outcome!.path);
     file.key.cpuModel = 'Apple M3';
     await writeFile(outcome!.path, JSON.stringify(file));
     const before = await readFile(outcome!.path, 'utf8');

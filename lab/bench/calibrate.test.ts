@@ -89,7 +89,7 @@ describe('stored calibrations', () => {
     await writeFile(path, '{"schemaVersion": 1, "datasets": {}}');
     const warnings: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (warnings.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = (chunk: string) => (warnings.push(String(chunk)), true);
     try {
       assert.equal(await findCalibration([dir]), undefined);
       await writeFile(path, '{ not json');

@@ -219,13 +219,14 @@ export async function recordNoiseTraces(
  * mean square) over the three pairs.
  */
 export function batchLogScaleFromTraces(traces: NoiseTraces): { batchLogScale: number; df: number } {
-  const squares = [
+  const pairs: Array<[number, number]> = [
     [0, 1],
     [0, 2],
     [1, 2],
-  ].map(([a, b]) => {
+  ];
+  const squares = pairs.map(([a, b]) => {
     const clusters = traces.batches.map((batch) =>
-      cycleRatios(pairedSpeedRatios(new Map(batch.samples[a!]!), new Map(batch.samples[b!]!)), 3),
+      cycleRatios(pairedSpeedRatios(new Map(batch.samples[a]), new Map(batch.samples[b])), 3),
     );
     return batchLogScale(clusters) ** 2;
   });

@@ -26,7 +26,7 @@ before(async () => {
   const suffix = process.platform === 'darwin' ? 'dylib' : 'so';
   for (const [name, mode] of Object.entries(BAD_MODES)) {
     badLibraries[name] = join(work, `bad-${name}.${suffix}`);
-    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name]!, source]);
+    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name], source]);
   }
 });
 after(async () => {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import * as tar from 'tar';
 import { z } from 'zod';
-import { LabError } from '../core/errors.js';
+import { causeText, LabError } from '../core/errors.js';
 import { digestFile, fileExists, sha256Hex, writeAtomically } from '../core/files.js';
 import { cacheRoot } from '../core/paths.js';
 import { attempt, probe, tail } from '../core/process.js';
@@ -94,7 +94,7 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
         const response = await fetch(location, { signal: AbortSignal.timeout(120_000) }).catch((error: Error) => {
           throw new LabError(
             step,
-            `cannot download ${location}: ${String(error.cause ?? error.message)}`,
+            `cannot download ${location}: ${causeText(error)}`,
             'check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate.',
           );
         });

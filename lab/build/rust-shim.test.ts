@@ -41,7 +41,7 @@ describe('rust adapter: the shim the lab writes', () => {
       adapter: { kind: 'rust', call: 'a(input); std::process::exit(0)' },
     });
     assert.equal(parsed.success, false);
-    assert.match(JSON.stringify(parsed.error!.issues), /must be one expression/);
+    assert.match(JSON.stringify(parsed.error.issues), /must be one expression/);
   });
 
   it('depends on the decoder crate by path, with its features, profile, toolchain file and lock file', async () => {

@@ -8,6 +8,7 @@ import { readResults } from '../results/index.js';
 import { decideChange, inJobNoise } from '../stats/index.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
+import { readJsonAs } from '../testing/json.js';
 
 /** The CLI as a user runs it: a separate process, its stdout, stderr and exit code. */
 async function perfLab(...args: string[]) {
@@ -358,7 +359,9 @@ describe('perf-lab bench, end to end with real builds', () => {
 
   it("runs the gzippy preset's rust adapter (on a crate of gzippy's API shape) three-way, allocating, libdeflate timed alike", async () => {
     // examples/gzippy.json as a maintainer uses it, with only the crate's source swapped for the local stand-in.
-    const preset = JSON.parse(await readFile(join(projectRoot(), 'examples', 'gzippy.json'), 'utf8'));
+    const preset = await readJsonAs<{ decoder: { adapter: unknown; threads: number } }>(
+      join(projectRoot(), 'examples', 'gzippy.json'),
+    );
     assert.deepEqual(preset.decoder.adapter, { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' });
     assert.equal(preset.decoder.threads, 1);
     const shape = await materializeGzippyShape();
@@ -639,7 +642,7 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
     assert.equal(version.code, 0);
     assert.equal(
       version.stdout.trim(),
-      JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version,
+      (await readJsonAs<{ version: string }>(join(projectRoot(), 'package.json'))).version,
     );
     const loud = await perfLab('datasets', 'prepare', '--offline', '--dir', datasets, '--only', 'logs');
     assert.match(loud.stderr, /logs is up to date/);

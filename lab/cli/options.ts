@@ -46,7 +46,7 @@ export function positiveInt(value: string): number {
 export const scaleOption = () =>
   new Option('--scale <scale>', 'dataset size: quick (16 MiB prefixes) or full (~211 MB)')
     .choices(SCALES)
-    .default('quick' as Scale);
+    .default<Scale>('quick');
 
 export const onlyOption = () =>
   new Option('--only <names>', 'comma-separated subset of silesia,software,logs').argParser(datasetList);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { formatError, LabError } from './errors.js';
+import { causeText, formatError, LabError } from './errors.js';
 
 describe('error messages', () => {
   it('a lab error: its step, what went wrong and what to do, exit 1', () => {
@@ -27,5 +27,15 @@ describe('error messages', () => {
     const { text, exitCode } = formatError(new TypeError('x is undefined'));
     assert.equal(exitCode, 70);
     assert.match(text, /^perf-lab: internal error: TypeError: x is undefined\n {4}at /);
+  });
+});
+
+describe('causeText', () => {
+  it("names a fetch failure by its cause, else the error's own message, and never [object Object]", () => {
+    const fetchFailed = new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND example.invalid') });
+    assert.equal(causeText(fetchFailed), 'getaddrinfo ENOTFOUND example.invalid');
+    assert.equal(causeText(new Error('plain', { cause: 'ECONNRESET' })), 'ECONNRESET');
+    assert.equal(causeText(new Error('plain', { cause: { code: 42 } })), 'plain');
+    assert.equal(causeText('a string'), 'a string');
   });
 });

@@ -50,3 +50,12 @@ function systemErrorText(error: unknown): string | undefined {
   const { path, syscall } = error as NodeJS.ErrnoException;
   return `perf-lab: ${syscall ?? 'file system'}${path ? ` ${path}` : ''}: ${code} (${(error as Error).message.split(',')[0]})\n  what to do: ${SYSTEM_HINTS[code]}.`;
 }
+
+/** What went wrong, most specific first: a fetch's "fetch failed" says less than its cause ("getaddrinfo ENOTFOUND"). */
+export function causeText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause: unknown = error.cause;
+  if (cause instanceof Error) return cause.message;
+  if (typeof cause === 'string') return cause;
+  return error.message;
+}

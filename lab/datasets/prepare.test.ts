@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { sharedCorporaDir } from '../core/paths.js';
 import { readManifest, requireManifest, verifyDatasetFiles, type Manifest } from './manifest.js';
 import { prepareDatasets } from './prepare.js';
 import { corpusProblems, silesiaTarFromZip, standInTar } from './silesia.js';
+import { readJsonAs } from '../testing/json.js';
 
 let work: string;
 let dir: string;
@@ -137,8 +138,8 @@ describe('dataset verification', () => {
   it('refuses a manifest whose paths climb out of its folder', async () => {
     const copy = join(work, 'escape');
     await cp(dir, copy, { recursive: true });
-    const text = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8'));
-    text.datasets[0].raw.path = '../../etc/passwd';
+    const text = await readJsonAs<Manifest>(join(copy, 'manifest.json'));
+    text.datasets[0]!.raw.path = '../../etc/passwd';
     await writeFile(join(copy, 'manifest.json'), JSON.stringify(text));
     await assert.rejects(requireManifest(copy), /datasets\.0\.raw\.path: must be a path inside the manifest folder/);
   });

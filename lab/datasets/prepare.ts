@@ -5,7 +5,7 @@ import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
-import { LabError } from '../core/errors.js';
+import { causeText, LabError } from '../core/errors.js';
 import { digestFile, fileExists, writeAtomically, refuseNonFolder } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, sharedCorporaDir } from '../core/paths.js';
@@ -167,7 +167,7 @@ async function downloadSilesia(target: string): Promise<boolean> {
     progress.done();
     return true;
   } catch (error) {
-    progress.done(`failed (${(error as Error).cause ?? (error as Error).message})`);
+    progress.done(`failed (${causeText(error)})`);
     return false;
   }
 }

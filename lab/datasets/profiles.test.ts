@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { sha256Hex } from '../core/files.js';
 import { LabError } from '../core/errors.js';
-import { datasetProfile, profileCachePath, profilesOfMeasured } from './profiles.js';
+import { datasetProfile, profileCachePath, profilesOfMeasured, type DatasetProfile } from './profiles.js';
+import { readJsonAs } from '../testing/json.js';
 
 let work: string;
 const savedCache = process.env.PERF_LAB_CACHE;
@@ -29,7 +30,7 @@ describe('dataset profiles (cached by the sha256 of the bytes)', () => {
     const first = await datasetProfile(path, sha256);
     assert.equal(first.compressedSha256, sha256);
     assert.equal(first.outputBytes, 44 * 500);
-    const cached = JSON.parse(await readFile(profileCachePath(sha256), 'utf8'));
+    const cached = await readJsonAs<DatasetProfile>(profileCachePath(sha256));
     assert.equal(cached.literals, first.literals);
     // A tampered entry whose counts no longer add up is not believed.
     await writeFile(profileCachePath(sha256), JSON.stringify({ ...cached, literals: cached.literals + 1 }));

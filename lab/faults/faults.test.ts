@@ -22,6 +22,11 @@ import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim
 import { projectRoot } from '../core/paths.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, renderComment } from '../github/index.js';
+import { readJsonAs } from '../testing/json.js';
+import type { Manifest } from '../datasets/manifest.js';
+import type { LibdeflateBuildRecord } from '../build/libdeflate.js';
+import type { BaselineFile } from '../baselines/index.js';
+import type { BenchResults } from '../results/index.js';
 
 let work: string;
 let datasets: string;
@@ -83,7 +88,7 @@ before(async () => {
   const source = join(projectRoot(), 'lab', 'bench', 'fixtures', 'bad-decoders.c');
   for (const [name, mode] of Object.entries(BAD)) {
     badLibraries[name] = join(work, `bad-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
-    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name]!, source]);
+    await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name], source]);
   }
 });
 after(async () => {
@@ -130,8 +135,8 @@ const datasetCases: Case[] = [
     'manifest with a wrong hash',
     async () => {
       const dir = await copyDatasets('wrong-hash');
-      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-      manifest.datasets[0].raw.sha256 = '0'.repeat(64);
+      const manifest = await readJsonAs<Manifest>(join(dir, 'manifest.json'));
+      manifest.datasets[0]!.raw.sha256 = '0'.repeat(64);
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
       const run = await cli(['datasets', 'verify', '--dir', dir]);
       assert.equal(run.exitCode, 1);
@@ -187,9 +192,9 @@ const datasetCases: Case[] = [
         cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'software']),
       ]);
       for (const run of runs) assert.equal(run.exitCode, 0, String(run.stderr));
-      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+      const manifest = await readJsonAs<Manifest>(join(dir, 'manifest.json'));
       assert.deepEqual(
-        manifest.datasets.map((entry: { name: string }) => entry.name),
+        manifest.datasets.map((entry) => entry.name),
         ['software', 'logs'],
       );
       assert.ok(
@@ -327,7 +332,7 @@ const buildCases: Case[] = [
           first.sharedLibraryPath.slice(0, first.sharedLibraryPath.indexOf(first.sharedLibrary)),
           'build.json',
         );
-        const record = JSON.parse(await readFile(recordPath, 'utf8'));
+        const record = await readJsonAs<LibdeflateBuildRecord>(recordPath);
         await writeFile(recordPath, JSON.stringify({ ...record, sharedLibrary: 'src/not-the-library.so' }));
         const second = await buildLibdeflate({ kind: 'debian', suite: 'bookworm' });
         assert.equal(
@@ -335,7 +340,7 @@ const buildCases: Case[] = [
           record.sharedLibrary,
           'the damaged record was discarded and the build redone',
         );
-        assert.equal(JSON.parse(await readFile(recordPath, 'utf8')).sharedLibrary, record.sharedLibrary);
+        assert.equal((await readJsonAs<LibdeflateBuildRecord>(recordPath)).sharedLibrary, record.sharedLibrary);
       } finally {
         process.env = env;
       }
@@ -486,7 +491,7 @@ const storedCases: Case[] = [];
       'baseline file holding another key',
       async () => {
         const { store, file } = await storeWith('key');
-        const stored = JSON.parse(await readFile(file, 'utf8'));
+        const stored = await readJsonAs<BaselineFile>(file);
         await writeFile(file, JSON.stringify({ ...stored, key: { ...stored.key, libdeflateVersion: '9.9' } }));
         const before = await snapshot(store);
         const other = join(work, 'key-other.json');
@@ -585,7 +590,7 @@ const storedCases: Case[] = [];
         );
         for (const run of runs) assert.equal(run.exitCode, 0, String(run.stderr));
         const [file] = (await readdir(store)).filter((n) => n.endsWith('.json'));
-        assert.equal(JSON.parse(await readFile(join(store, file!), 'utf8')).entries.length, 6, 'every write survived');
+        assert.equal((await readJsonAs<BaselineFile>(join(store, file!))).entries.length, 6, 'every write survived');
         assert.ok(
           !(await readdir(store)).some((name) => name.includes('.tmp-') || name.endsWith('.lock')),
           'no temp or lock left',
@@ -953,8 +958,8 @@ const inputCases: Case[] = [
       const raw = await readFile(join(dir, 'logs.raw'));
       raw[1000]! ^= 0x20;
       await writeFile(join(dir, 'logs.raw'), raw);
-      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-      manifest.datasets.find((entry: { name: string }) => entry.name === 'logs').raw.sha256 = createHash('sha256')
+      const manifest = await readJsonAs<Manifest>(join(dir, 'manifest.json'));
+      manifest.datasets.find((entry) => entry.name === 'logs')!.raw.sha256 = createHash('sha256')
         .update(raw)
         .digest('hex');
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -972,7 +977,7 @@ const inputCases: Case[] = [
         /perf-lab: bench: libdeflate, the reference, failed too — the dataset \(or libdeflate's build\) is bad, not the decoders: LOGS: libdeflate-[\d.]+: wrong bytes: first difference at offset 1000/,
       );
       assert.match(String(run.stderr), /The results above are kept/);
-      assert.equal(JSON.parse(await readFile(json, 'utf8')).ok, false);
+      assert.equal((await readJsonAs<BenchResults>(json)).ok, false);
     },
   ],
 ];

@@ -33,8 +33,7 @@ const steps = (workflow: Workflow) => Object.values(workflow.jobs).flatMap((job)
 
 type Inputs = Record<string, { required?: boolean; default?: unknown }>;
 type Caller = { jobs: Record<string, { uses: string; with?: Record<string, unknown> }> };
-const reusableInputs = (workflow: Workflow) =>
-  ((workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {}) as Inputs;
+const reusableInputs = (workflow: Workflow) => (workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {};
 const examplesDir = join(root, 'examples', 'github');
 const exampleFiles = (await readdir(examplesDir)).filter((name) => name.endsWith('.yml')).sort();
 

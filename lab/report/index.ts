@@ -113,7 +113,7 @@ function verdictText(verdict: VerdictView): string {
   if (verdict.kind === 'no change' && verdict.threshold > 0)
     return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
   if (verdict.kind === 'inconclusive' && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
-  return mark!;
+  return mark;
 }
 
 function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {

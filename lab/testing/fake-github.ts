@@ -21,6 +21,14 @@ interface Failure {
   times: number;
 }
 
+/** What a request to the fake may carry (each route checks the fields it needs). */
+interface RequestBody {
+  title?: string;
+  body?: unknown;
+  head?: string;
+  base?: string;
+}
+
 export class FakeGitHub {
   readonly comments: FakeComment[] = [];
   readonly pulls = new Map<number, { headSha: string; headRepo: string }>();
@@ -65,7 +73,8 @@ export class FakeGitHub {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    // The fields the fake reads; Octokit sends JSON objects.
+    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as RequestBody) : undefined;
     const url = new URL(request.url ?? '/', this.url);
     const method = request.method ?? 'GET';
     this.requests.push({ method, path: url.pathname, authorization: request.headers.authorization });
@@ -90,7 +99,8 @@ export class FakeGitHub {
         );
       if (method === 'POST') {
         if (!body?.title) return send(422, { message: 'Validation Failed' });
-        const issue = { number: 2000 + this.issues.length, title: body.title, body: body.body ?? '', state: 'open' };
+        const text = typeof body.body === 'string' ? body.body : '';
+        const issue = { number: 2000 + this.issues.length, title: body.title, body: text, state: 'open' };
         this.issues.push(issue);
         return send(201, this.issueJson(issue));
       }

@@ -148,9 +148,10 @@ describe('CPU models are data', () => {
   it('ships M1, M2 and M3 P-cores and the llvm-mca model, every number with a source', async () => {
     assert.deepEqual(await listModels(), ['apple-m1', 'apple-m2', 'apple-m3', 'llvm-mca-apple-m1']);
     for (const name of await listModels()) {
-      const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'models', `${name}.json`), 'utf8'));
+      const path = join(import.meta.dirname, 'models', `${name}.json`);
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as { classes?: Record<string, { source: string }> };
       assert.ok(cpuModelSchema.safeParse(raw).success, name);
-      for (const timing of Object.values<{ source: string }>(raw.classes ?? {})) assert.ok(timing.source.length > 10);
+      for (const timing of Object.values(raw.classes ?? {})) assert.ok(timing.source.length > 10);
     }
   });
 

@@ -303,7 +303,7 @@ function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; 
   // For a given ratio, look for a cycle with positive total of (latency - ratio * distance).
   const positiveCycle = (ratio: number): Edge[] | null => {
     const best = new Float64Array(n).fill(0);
-    const parent: (Edge | null)[] = new Array(n).fill(null);
+    const parent = new Array<Edge | null>(n).fill(null);
     let updated = -1;
     for (let round = 0; round < n; round++) {
       updated = -1;
@@ -343,7 +343,7 @@ function maximumCycleRatio(n: number, edges: readonly Edge[]): { ratio: number; 
  * instruction. null: on no loop-carried cycle (only resources can slow it).
  */
 function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: number): (number | null)[] {
-  if (cycleTime <= 0) return new Array(n).fill(null);
+  if (cycleTime <= 0) return new Array<number | null>(n).fill(null);
   // Steady-state start times: longest paths with edge weights latency − cycleTime × distance.
   const start = new Float64Array(n).fill(0);
   for (let round = 0; round < n; round++) {

@@ -151,7 +151,7 @@ describe(
     });
 
     it('renders a compact diff for a PR comment', () => {
-      const markdown = criticalPathDiff(reports.elf!, reports.macho!, reports.elf!);
+      const markdown = criticalPathDiff(reports.elf!, reports.macho!, reports.elf);
       assert.match(markdown, /^### Hot decode loop on apple-m1 /m);
       assert.match(markdown, /^\| predicted cycles\/iteration \| \d+ \| \d+ \| [−+]?\d+ \| \d+ \|$/m);
       assert.match(markdown, /^\| branchless refill \| ✓ \| ✓ \| ✓ \|$/m);

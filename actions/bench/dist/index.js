@@ -48513,6 +48513,13 @@ function systemErrorText(error63) {
   return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
   what to do: ${SYSTEM_HINTS[code]}.`;
 }
+function causeText(error63) {
+  if (!(error63 instanceof Error)) return String(error63);
+  const cause = error63.cause;
+  if (cause instanceof Error) return cause.message;
+  if (typeof cause === "string") return cause;
+  return error63.message;
+}
 
 // lab/core/files.ts
 var import_jsonc_parser = __toESM(require_main(), 1);
@@ -65015,7 +65022,7 @@ async function fromTarball(location, expectedSha256) {
         const response = await fetch(location, { signal: AbortSignal.timeout(12e4) }).catch((error63) => {
           throw new LabError(
             step3,
-            `cannot download ${location}: ${String(error63.cause ?? error63.message)}`,
+            `cannot download ${location}: ${causeText(error63)}`,
             "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate."
           );
         });
@@ -66888,7 +66895,7 @@ async function downloadSilesia(target) {
     progress.done();
     return true;
   } catch (error63) {
-    progress.done(`failed (${error63.cause ?? error63.message})`);
+    progress.done(`failed (${causeText(error63)})`);
     return false;
   }
 }

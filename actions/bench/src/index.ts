@@ -4,7 +4,7 @@ import { loadBenchConfig } from '../../../lab/bench/config.js';
 import { verdictFailures, writeResults, type BenchResults, type FailOn } from '../../../lab/results/index.js';
 import { runBenchmark } from '../../../lab/bench/run.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
-import { DATASET_NAMES, defaultDatasetsDir, type DatasetName, type Scale } from '../../../lab/datasets/index.js';
+import { DATASET_NAMES, defaultDatasetsDir, type DatasetName } from '../../../lab/datasets/index.js';
 import { prCheck } from '../../../lab/prcheck/index.js';
 import { markdownReport } from '../../../lab/report/index.js';
 import { runAction } from '../../shared.js';
@@ -20,7 +20,7 @@ await runAction(async () => {
   const cacheDir = core.getInput('cache-dir');
   // Datasets, sources, builds and calibrations live where the caller's cache step put them.
   if (cacheDir) process.env.PERF_LAB_CACHE = resolve(cacheDir);
-  const scale = (core.getInput('scale') || 'full') as Scale;
+  const scale = core.getInput('scale') || 'full';
   if (scale !== 'quick' && scale !== 'full') throw new Error(`input scale must be quick or full, not ${scale}`);
   const only = core
     .getInput('datasets')
