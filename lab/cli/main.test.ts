@@ -26,6 +26,21 @@ let shimPath: string;
 const reference = { source: { kind: 'debian', suite: 'trixie' } };
 const quickBench = { rounds: 4, warmupRounds: 1, timeoutSeconds: 60, minBatches: 2, maxBatches: 2, budgetSeconds: 60 };
 
+/** `perf-lab bench` of a config on the prepared datasets (one of them, or all), the results JSON where asked. */
+async function benchOnDatasets(config: string, only: string | null, json: string, ...more: string[]) {
+  return perfLab(
+    'bench',
+    '--config',
+    config,
+    '--datasets-dir',
+    datasets,
+    ...(only ? ['--only', only] : []),
+    '--json',
+    json,
+    ...more,
+  );
+}
+
 async function writeConfig(name: string, config: unknown): Promise<string> {
   const path = join(work, `${name}.json`);
   await writeFile(path, JSON.stringify(config, null, 2));
@@ -53,17 +68,7 @@ describe('perf-lab bench, end to end with real builds', () => {
     });
     const json = join(work, 'shim-results.json');
     const markdown = join(work, 'shim-results.md');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--json',
-      json,
-      '--markdown',
-      markdown,
-    );
+    const run = await benchOnDatasets(config, null, json, '--markdown', markdown);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.ok, true);
@@ -168,17 +173,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: quickBench,
     });
     const json = join(work, 'flip.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 3, run.stderr);
     const results = await readResults(json);
     assert.equal(results.ok, false);
@@ -203,17 +198,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: quickBench,
     });
     const json = join(work, 'cli.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'software',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'software', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.mode, 'process');
@@ -232,17 +217,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: quickBench,
     });
     const json = join(work, 'ld114.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.match(results.head.description, /^libdeflate 1\.14 from Debian bookworm source package/);
@@ -259,17 +234,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: { ...quickBench, rounds: 6 },
     });
     const json = join(work, 'three-way.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     const logs = results.datasets[0]!;
@@ -330,17 +295,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: { ...quickBench, rounds: 6 },
     });
     const json = join(work, 'careless.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     const gate = Object.fromEntries(results.integrity!.contenders.map((entry) => [entry.name, entry.notComparable]));
@@ -374,17 +329,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       bench: { ...quickBench, rounds: 6 },
     });
     const json = join(work, 'rust-three-way.json');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      json,
-    );
+    const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.mode, 'in-process-allocating');
@@ -422,17 +367,7 @@ describe('perf-lab bench, end to end with real builds', () => {
         bench: { ...quickBench, compareAcrossThreads },
       });
       const json = join(work, `threads-${compareAcrossThreads}.json`);
-      const run = await perfLab(
-        'bench',
-        '--config',
-        config,
-        '--datasets-dir',
-        datasets,
-        '--only',
-        'logs',
-        '--json',
-        json,
-      );
+      const run = await benchOnDatasets(config, 'logs', json);
       assert.equal(run.code, 0, run.stderr);
       const results = await readResults(json);
       assert.equal(results.head.threads, 4);
@@ -515,17 +450,7 @@ describe('perf-lab bench never loses a finished run', () => {
     });
     // A folder that is a file: the results cannot be written there.
     await writeFile(join(work, 'not-a-folder'), 'x');
-    const run = await perfLab(
-      'bench',
-      '--config',
-      config,
-      '--datasets-dir',
-      datasets,
-      '--only',
-      'logs',
-      '--json',
-      join(work, 'not-a-folder', 'results.json'),
-    );
+    const run = await benchOnDatasets(config, 'logs', join(work, 'not-a-folder', 'results.json'));
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \|/);
     const fallback = /the results were kept in (\S+\.json) \(the report is above\)/.exec(run.stderr);

@@ -14,6 +14,15 @@ export interface ClientOptions {
   onWarning?: (message: string) => void;
 }
 
+/** The throttling plugin's rate-limit hook: warn, and retry until `retries` retries were made. */
+function retryUpTo(retries: number, what: string, warn: (message: string) => void) {
+  return (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+    const next = retryCount < retries ? `retrying after ${retryAfter} s` : 'giving up';
+    warn(`${what} on ${request.method} ${request.url}; ${next}`);
+    return retryCount < retries;
+  };
+}
+
 /**
  * Octokit with retries for server errors and the throttling plugin for rate
  * limits: a 5xx is retried (3 times), a primary rate limit waits for its reset
@@ -32,28 +41,8 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
       throttle: {
         retryAfterBaseValue: base,
         fallbackSecondaryRateRetryAfter: 1,
-        onRateLimit: (
-          retryAfter: number,
-          request: { method: string; url: string },
-          _octokit: unknown,
-          retryCount: number,
-        ) => {
-          warn(
-            `GitHub rate limit on ${request.method} ${request.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : 'giving up'}`,
-          );
-          return retryCount < 2;
-        },
-        onSecondaryRateLimit: (
-          retryAfter: number,
-          request: { method: string; url: string },
-          _octokit: unknown,
-          retryCount: number,
-        ) => {
-          warn(
-            `GitHub secondary rate limit on ${request.method} ${request.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : 'giving up'}`,
-          );
-          return retryCount < 1;
-        },
+        onRateLimit: retryUpTo(2, 'GitHub rate limit', warn),
+        onSecondaryRateLimit: retryUpTo(1, 'GitHub secondary rate limit', warn),
       },
     },
     retry,

@@ -9,7 +9,7 @@ import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
 import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, upsertStickyComment } from './comment.js';
 import { FakeGitHub } from '../testing/fake-github.js';
-import { commentOnPullRequest } from './index.js';
+import { commentOnPullRequest, type CommentOptions } from './index.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 /** A real three-way run from this machine (libdeflate 1.14 as base, 1.23 as head and reference). */
@@ -93,6 +93,19 @@ afterEach(async () => {
   await github?.stop();
 });
 
+/** Posts the sticky comment for workflow run 1001 of owner/decoder from an artifact, through the fake at `api`. */
+function commentFrom(artifactDir: string, api: string, extra: Partial<CommentOptions> = {}) {
+  return commentOnPullRequest({
+    artifactDir,
+    repository: 'owner/decoder',
+    runId: 1001,
+    token,
+    apiUrl: api,
+    retryBaseMs: 1,
+    ...extra,
+  });
+}
+
 async function startServer(): Promise<string> {
   github = new FakeGitHub();
   github.pulls.set(42, { headSha: HEAD, headRepo: 'fork/decoder' });
@@ -105,23 +118,9 @@ describe('sticky PR comment against a local GitHub server', () => {
   it('creates exactly one comment, then updates it on the next run', async () => {
     const api = await startServer();
     const artifact = await writeArtifact('a1', await realRun(), { prNumber: 42, headSha: HEAD });
-    const first = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-    });
+    const first = await commentFrom(artifact, api);
     assert.equal(first.outcome.action, 'created');
-    const second = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-    });
+    const second = await commentFrom(artifact, api);
     assert.equal(second.outcome.action, 'updated');
     assert.equal(github.comments.length, 1);
     assert.ok(github.comments[0]!.body.startsWith(COMMENT_MARKER));
@@ -157,14 +156,7 @@ describe('sticky PR comment against a local GitHub server', () => {
   it("does not comment for an artifact whose PR number is forged or whose PR moved on (that PR's head is another commit): a notice, not a failure", async () => {
     const api = await startServer();
     const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
-    const result = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-    });
+    const result = await commentFrom(artifact, api);
     assert.equal(result.outcome.action, 'skipped');
     assert.match(
       result.outcome.action === 'skipped' ? result.outcome.reason : '',
@@ -177,43 +169,19 @@ describe('sticky PR comment against a local GitHub server', () => {
     const api = await startServer();
     const wrongSha = await writeArtifact('wrong-sha', await realRun(), { prNumber: 42, headSha: 'c'.repeat(40) });
     await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: wrongSha,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
+      commentFrom(wrongSha, api),
       /the artifact says it measured c{40}, but workflow run 1001 ran on a{40}/,
     );
     const extra = await writeArtifact('extra', await realRun(), { prNumber: 42, headSha: HEAD });
     await writeFile(join(extra, 'payload.sh'), 'curl evil');
-    await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: extra,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
-      /unexpected file "payload\.sh"/,
-    );
+    await assert.rejects(commentFrom(extra, api), /unexpected file "payload\.sh"/);
     const badResults = await writeArtifact(
       'bad-results',
       { ...(await realRun()), ok: 'yes' } as unknown as BenchResults,
       { prNumber: 42, headSha: HEAD },
     );
     await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: badResults,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
+      commentFrom(badResults, api),
       /results\.json in the artifact is not a valid results file: ok:/,
     );
     assert.equal(github.comments.length, 0);
@@ -237,15 +205,7 @@ describe('sticky PR comment against a local GitHub server', () => {
       body,
       /cut to fit GitHub's 65536-character limit\. The full report is in \[the run's artifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$/,
     );
-    const posted = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-      fullReportUrl: 'https://example.invalid/run',
-    });
+    const posted = await commentFrom(artifact, api, { fullReportUrl: 'https://example.invalid/run' });
     assert.equal(posted.outcome.action, 'created');
     assert.ok(github.comments[0]!.body.length <= MAX_COMMENT_CHARS);
   });
@@ -254,14 +214,7 @@ describe('sticky PR comment against a local GitHub server', () => {
     const api = await startServer();
     github.failNext('POST', /\/issues\/42\/comments$/, 502, { times: 2 });
     const artifact = await writeArtifact('retry', await realRun(), { prNumber: 42, headSha: HEAD });
-    const result = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-    });
+    const result = await commentFrom(artifact, api);
     assert.equal(result.outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.method === 'POST').length, 3);
   });
@@ -273,14 +226,7 @@ describe('sticky PR comment against a local GitHub server', () => {
       body: { message: 'API rate limit exceeded' },
     });
     const artifact = await writeArtifact('ratelimit', await realRun(), { prNumber: 42, headSha: HEAD });
-    const result = await commentOnPullRequest({
-      artifactDir: artifact,
-      repository: 'owner/decoder',
-      runId: 1001,
-      token,
-      apiUrl: api,
-      retryBaseMs: 1,
-    });
+    const result = await commentFrom(artifact, api);
     assert.equal(result.outcome.action, 'created');
     assert.equal(github.requests.filter((request) => request.path.endsWith('/pulls/42')).length, 2);
   });
@@ -291,42 +237,18 @@ describe('sticky PR comment against a local GitHub server', () => {
     await rm(join(linked, 'results.json'));
     await symlink('/etc/passwd', join(linked, 'results.json'));
     await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: linked,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
+      commentFrom(linked, api),
       /results\.json in the artifact is not a regular file \(a symbolic link\)/,
     );
     const piped = await writeArtifact('fifo', await realRun(), { prNumber: 42, headSha: HEAD });
     await execa('mkfifo', [join(piped, 'analysis.md')]);
     await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: piped,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
+      commentFrom(piped, api),
       /analysis\.md in the artifact is not a regular file \(a named pipe\)/,
     );
     const folder = await writeArtifact('folder', await realRun(), { prNumber: 42, headSha: HEAD });
     await execa('mkdir', [join(folder, 'report.md')]);
-    await assert.rejects(
-      commentOnPullRequest({
-        artifactDir: folder,
-        repository: 'owner/decoder',
-        runId: 1001,
-        token,
-        apiUrl: api,
-        retryBaseMs: 1,
-      }),
-      /report\.md in the artifact is not a regular file \(a folder\)/,
-    );
+    await assert.rejects(commentFrom(folder, api), /report\.md in the artifact is not a regular file \(a folder\)/);
     assert.equal(github.comments.length, 0);
   });
 

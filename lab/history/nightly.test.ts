@@ -13,7 +13,7 @@ import { FakeGitHub } from '../testing/fake-github.js';
 import { remoteWithClone } from '../testing/git-fixture.js';
 import { TRACKING_MARKER, upsertTrackingIssue } from '../github/issue.js';
 import { trendChartSvg } from './chart.js';
-import { compilerName, runNightly } from './nightly.js';
+import { compilerName, runNightly, type NightlyOptions } from './nightly.js';
 import { readHistory, type HistoryRecord } from './store.js';
 
 const rustup = (await execa('rustup', ['--version'], { reject: false })).exitCode === 0;
@@ -51,6 +51,21 @@ before(async () => {
   );
   assert.equal(prepared.exitCode, 0, String(prepared.stderr));
 });
+/** A quick offline night on the LOGS dataset with the stable toolchain, changed where a test says. */
+function nightlyOptions(changes: Partial<NightlyOptions> & Pick<NightlyOptions, 'historyPath'>): NightlyOptions {
+  return {
+    config,
+    toolchains: ['stable'],
+    compilers: [],
+    scale: 'quick',
+    datasetsDir: join(work, 'datasets'),
+    only: ['logs'],
+    cpu: 'apple-m1',
+    offline: true,
+    ...changes,
+  };
+}
+
 after(async () => {
   await rm(work, { recursive: true, force: true });
 });
@@ -63,19 +78,12 @@ describe(
       const { remote, clone } = await remoteWithClone(work);
 
       const historyPath = join(clone, 'baselines', 'history', 'nightly.jsonl');
-      const options = {
-        config,
+      const options = nightlyOptions({
         toolchains: ['stable', 'perf-lab-no-such-toolchain'],
-        compilers: [],
-        scale: 'quick' as const,
-        datasetsDir: join(work, 'datasets'),
-        only: ['logs' as const],
         historyPath,
-        cpu: 'apple-m1',
         date: '2026-11-25',
-        offline: true,
         publishRepoDir: clone,
-      };
+      });
       const first = await runNightly(options);
       assert.equal(first.runs.length, 2);
       assert.equal(first.runs[0]!.results?.ok, true);
@@ -110,18 +118,7 @@ describe('a damaged history', () => {
     const historyPath = join(work, 'damaged', 'nightly.jsonl');
     await mkdir(join(work, 'damaged'), { recursive: true });
     await writeFile(historyPath, '{"v":1,"date":"2026-11-2\n');
-    const options = {
-      config,
-      toolchains: ['stable'],
-      compilers: [],
-      scale: 'quick' as const,
-      datasetsDir: join(work, 'datasets'),
-      only: ['logs' as const],
-      historyPath,
-      cpu: 'apple-m1',
-      date: '2026-11-26',
-      offline: true,
-    };
+    const options = nightlyOptions({ historyPath, date: '2026-11-26' });
     const error = await runNightly(options).then(
       () => undefined,
       (caught: Error) => caught,
@@ -220,16 +217,7 @@ describe('nightly options', () => {
 
   it('refuses a date that is not YYYY-MM-DD before building anything', async () => {
     await assert.rejects(
-      runNightly({
-        config,
-        toolchains: ['stable'],
-        compilers: [],
-        scale: 'quick',
-        datasetsDir: work,
-        historyPath: join(work, 'h.jsonl'),
-        cpu: 'apple-m1',
-        date: '26/11/2026',
-      }),
+      runNightly(nightlyOptions({ historyPath: join(work, 'h.jsonl'), date: '26/11/2026' })),
       /--date 26\/11\/2026 is not YYYY-MM-DD/,
     );
   });

@@ -30317,6 +30317,13 @@ throttling.VERSION = VERSION8;
 throttling.triggersNotification = triggersNotification;
 
 // lab/github/client.ts
+function retryUpTo(retries, what, warn2) {
+  return (retryAfter, request2, _octokit, retryCount) => {
+    const next = retryCount < retries ? `retrying after ${retryAfter} s` : "giving up";
+    warn2(`${what} on ${request2.method} ${request2.url}; ${next}`);
+    return retryCount < retries;
+  };
+}
 function createGitHubClient(options) {
   const warn2 = options.onWarning ?? (() => {
   });
@@ -30330,18 +30337,8 @@ function createGitHubClient(options) {
       throttle: {
         retryAfterBaseValue: base,
         fallbackSecondaryRateRetryAfter: 1,
-        onRateLimit: (retryAfter, request2, _octokit, retryCount) => {
-          warn2(
-            `GitHub rate limit on ${request2.method} ${request2.url}; ${retryCount < 2 ? `retrying after ${retryAfter} s` : "giving up"}`
-          );
-          return retryCount < 2;
-        },
-        onSecondaryRateLimit: (retryAfter, request2, _octokit, retryCount) => {
-          warn2(
-            `GitHub secondary rate limit on ${request2.method} ${request2.url}; ${retryCount < 1 ? `retrying after ${retryAfter} s` : "giving up"}`
-          );
-          return retryCount < 1;
-        }
+        onRateLimit: retryUpTo(2, "GitHub rate limit", warn2),
+        onSecondaryRateLimit: retryUpTo(1, "GitHub secondary rate limit", warn2)
       }
     },
     retry,
