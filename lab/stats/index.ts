@@ -57,17 +57,6 @@ export function cycleRatios(roundRatios: ReadonlyMap<number, number>, contenders
     .map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
 }
 
-export interface Interval {
-  /** The median: robust to a round disturbed by another process on a shared runner. */
-  estimate: number;
-  low: number;
-  high: number;
-  confidence: number;
-  samples: number;
-  resamples: number;
-  method: string;
-}
-
 export interface IntervalOptions {
   confidence?: number;
   resamples?: number;
@@ -171,23 +160,6 @@ export function clusteredMedianInterval(
   );
 }
 
-export type VerdictKind = 'regression' | 'improvement' | 'no change' | 'inconclusive';
-
-export interface Verdict {
-  kind: VerdictKind;
-  /** Relative speed change, e.g. -0.021 = 2.1% slower. */
-  effect: number;
-  interval: Interval;
-  /** The smallest relative change called a change (from A/A calibration, or 0 when uncalibrated). */
-  threshold: number;
-  thresholdSource: string;
-  /** Why this verdict (what decided it, or what an inconclusive run lacked). */
-  reason?: string;
-  /** Batches the verdict rests on, and the standard error of the mean batch log-ratio (null: unknown). */
-  batches?: number;
-  standardError?: number | null;
-}
-
 /**
  * Decides a speed ratio (above 1: faster) against 1 with an equivalence margin:
  * a change must be outside the interval's reach of 1 *and* at least the noise
@@ -242,3 +214,6 @@ export {
   relativeHalfWidth,
   type VerdictPolicy,
 } from './verdict.js';
+import type { Interval, Verdict, VerdictKind } from './types.js';
+
+export type { Interval, Verdict, VerdictKind } from './types.js';

@@ -1,6 +1,6 @@
 import jstat from 'jstat';
 import { mean, median, probit, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
-import type { Interval, Verdict } from './index.js';
+import type { Interval, Verdict } from './types.js';
 
 /**
  * One estimate per batch (one set of fresh worker processes): the median of the
