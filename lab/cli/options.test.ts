@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from '@commander-js/extra-typings';
+import { execa } from 'execa';
+import { projectRoot } from '../core/paths.js';
 import { defaultDatasetsDir } from '../datasets/index.js';
 import { commaList, datasetSelection, failOnOption, subjectList, withDatasetOptions } from './options.js';
 
@@ -64,5 +66,28 @@ describe('option parsers', () => {
     command.configureOutput({ writeErr: () => undefined });
     assert.equal(command.parse([], { from: 'user' }).opts().failOn, 'never');
     assert.throws(() => command.parse(['--fail-on', 'always'], { from: 'user' }), /Allowed choices are/);
+  });
+});
+
+describe('the commands that measure', () => {
+  it('all take the one set of dataset options, with the same help', async () => {
+    const shared = [
+      '--scale <scale> dataset size: quick (16 MiB prefixes) or full (~211 MB) (choices: "quick", "full", default: "quick")',
+      '--datasets-dir <dir> datasets folder (default: .perf-lab/datasets/<scale>)',
+      '--only <names> comma-separated subset of silesia,software,logs',
+      '--offline never download',
+    ];
+    for (const command of ['bench', 'demo', 'calibrate', 'pr-check', 'nightly']) {
+      const run = await execa('node', [
+        '--import',
+        'tsx',
+        join(projectRoot(), 'lab', 'cli', 'run.ts'),
+        command,
+        '--help',
+      ]);
+      // Help wraps at a width that depends on the command's longest flag: compared with whitespace collapsed.
+      const help = run.stdout.replace(/\s+/g, ' ');
+      for (const option of shared) assert.ok(help.includes(option), `${command} --help: ${option}`);
+    }
   });
 });

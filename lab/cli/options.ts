@@ -66,6 +66,12 @@ export const apiUrlOption = () =>
 export const failOnOption = (description: string, fallback: 'regression' | 'never') =>
   new Option('--fail-on <what>', description).choices(['regression', 'change', 'never'] as const).default(fallback);
 
+/** Where a command writes its results JSON (and, below, its markdown report), beside what it prints. */
+export const jsonOption = (description = 'write the results JSON here') => new Option('--json <file>', description);
+
+export const markdownOption = (description = 'write the markdown report here') =>
+  new Option('--markdown <file>', description);
+
 /** The datasets a measuring command reads: their scale, folder and subset, and whether it may download. */
 export function withDatasetOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
   command: Command<Args, Opts, Globals>,

@@ -1,7 +1,7 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { defaultDatasetsDir } from '../../datasets/index.js';
 import { explain } from '../../explain/index.js';
-import { cpuOption } from '../options.js';
+import { cpuOption, jsonOption } from '../options.js';
 import { writeJsonOutput } from '../output.js';
 
 export function registerAnalyze(program: CommandUnknownOpts): void {
@@ -36,7 +36,7 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
       'diff mode with --results: the datasets folder it measured',
       defaultDatasetsDir('quick'),
     )
-    .option('--json <file>', 'write the analysis as JSON')
+    .addOption(jsonOption('write the analysis as JSON'))
     .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
     .action(async (options) => {
       const explanation = await explain({

@@ -1,7 +1,7 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { loadBenchConfig } from '../../bench/config.js';
 import { runBenchmark } from '../../bench/run.js';
-import { datasetSelection, silesiaZipOption, withDatasetOptions } from '../options.js';
+import { datasetSelection, jsonOption, markdownOption, silesiaZipOption, withDatasetOptions } from '../options.js';
 import { exitForFailedRun, writeOutputs } from '../output.js';
 
 export function registerBench(program: CommandUnknownOpts): void {
@@ -15,8 +15,8 @@ export function registerBench(program: CommandUnknownOpts): void {
       .requiredOption('--config <file>', 'bench config (JSON, see README)'),
   )
     .addOption(silesiaZipOption())
-    .option('--json <file>', 'write the results JSON here')
-    .option('--markdown <file>', 'write the markdown report here')
+    .addOption(jsonOption())
+    .addOption(markdownOption())
     .action(async (options) => {
       const results = await runBenchmark({
         config: await loadBenchConfig(options.config),

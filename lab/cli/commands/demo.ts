@@ -3,7 +3,14 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { runBenchmark } from '../../bench/run.js';
 import { info } from '../../core/log.js';
 import { demoConfig, demoOutputPaths } from '../../demo/index.js';
-import { datasetSelection, positiveInt, silesiaZipOption, withDatasetOptions } from '../options.js';
+import {
+  datasetSelection,
+  jsonOption,
+  markdownOption,
+  positiveInt,
+  silesiaZipOption,
+  withDatasetOptions,
+} from '../options.js';
 import { exitForFailedRun, writeOutputs } from '../output.js';
 
 export function registerDemo(program: CommandUnknownOpts): void {
@@ -20,8 +27,8 @@ export function registerDemo(program: CommandUnknownOpts): void {
     .option('--warmup <n>', 'warm-up rounds per batch', (value) => (value === '0' ? 0 : positiveInt(value)), 2)
     .option('--budget <seconds>', 'sampling time budget per dataset', positiveInt, 20)
     .addOption(silesiaZipOption('the Silesia corpus silesia.zip'))
-    .option('--json <file>', 'write the results JSON here (default: .perf-lab/results/demo-<time>.json)')
-    .option('--markdown <file>', 'write the markdown report here (default: beside the JSON)')
+    .addOption(jsonOption('write the results JSON here (default: .perf-lab/results/demo-<time>.json)'))
+    .addOption(markdownOption('write the markdown report here (default: beside the JSON)'))
     .action(async (options) => {
       const config = await demoConfig({
         rounds: options.rounds,

@@ -4,7 +4,14 @@ import { loadBenchConfig } from '../../bench/config.js';
 import { writeFileAtomically } from '../../core/files.js';
 import { info } from '../../core/log.js';
 import { defaultHistoryPath, runNightly } from '../../history/nightly.js';
-import { apiUrlOption, commaList, cpuOption, datasetSelection, withDatasetOptions } from '../options.js';
+import {
+  apiUrlOption,
+  commaList,
+  cpuOption,
+  datasetSelection,
+  markdownOption,
+  withDatasetOptions,
+} from '../options.js';
 import { EXIT_CONTENDER_FAILED } from '../output.js';
 
 export function registerNightly(program: CommandUnknownOpts): void {
@@ -31,7 +38,7 @@ export function registerNightly(program: CommandUnknownOpts): void {
     .option('--function <name>', "the decoder's hot function, for the critical path per toolchain (ARM64 hosts)")
     .addOption(cpuOption())
     .option('--date <yyyy-mm-dd>', 'the night to record (default: today, UTC)')
-    .option('--markdown <file>', 'write the report here')
+    .addOption(markdownOption('write the report here'))
     .option(
       '--publish <repo-dir>',
       'commit the history and charts in this clone and push (retried when the branch moved)',
