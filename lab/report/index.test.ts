@@ -154,3 +154,30 @@ describe('summary line and ratio table', () => {
     }
   });
 });
+
+describe('where the contenders ran', () => {
+  it('lists each place once, whatever order and how many datasets met it', () => {
+    const results = sampleResults();
+    const [first] = results.datasets;
+    results.datasets = [
+      {
+        ...first!,
+        label: 'SILESIA',
+        placement: 'pinned to CPU 1 (sched_setaffinity), pinned to CPU 0 (sched_setaffinity)',
+      },
+      {
+        ...first!,
+        label: 'LOGS',
+        placement: 'pinned to CPU 0 (sched_setaffinity), pinned to CPU 1 (sched_setaffinity)',
+      },
+      { ...first!, label: 'SOFTWARE', placement: 'pinned to CPU 0 (sched_setaffinity)' },
+    ];
+    const timing = markdownReport(results)
+      .split('\n')
+      .find((line) => line.startsWith('- timing: '));
+    assert.match(
+      timing ?? '',
+      /per dataset; pinned to CPU 0 \(sched\\_setaffinity\), pinned to CPU 1 \(sched\\_setaffinity\); every output/,
+    );
+  });
+});

@@ -278,7 +278,7 @@ export function methodDetails(results: BenchResults): string {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(', '))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>
         `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
@@ -400,6 +400,14 @@ export function compactTable(results: BenchResults): string {
           ],
     ),
   );
+}
+
+/**
+ * Where the contenders ran, each place once: a dataset records the places of its batches (", "-joined, in the order
+ * its batches met them), so the same two CPUs would otherwise be listed once per dataset, in varying order.
+ */
+function placements(results: BenchResults): string[] {
+  return [...new Set(results.datasets.flatMap((dataset) => dataset.placement.split(', ')))].sort();
 }
 
 /** Absolute paths of the machine that ran the job, cut to their last part (a comment shows no runner paths). */

@@ -68154,7 +68154,7 @@ async function runBenchmark(options2) {
     } : void 0;
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const progress = startProgress(`bench ${entry.label}`);
-    const placements = /* @__PURE__ */ new Set();
+    const placements2 = /* @__PURE__ */ new Set();
     const outcome = await sampleSequentially(
       async (index, remainingSeconds) => {
         progress.update(
@@ -68171,7 +68171,7 @@ async function runBenchmark(options2) {
           memoryLimitMb: settings.memoryLimitMb,
           cliOutputDir: output2?.dir
         });
-        placements.add(batch.placement);
+        placements2.add(batch.placement);
         return batch;
       },
       // The stop rule reads the same 95% interval the report prints.
@@ -68233,7 +68233,7 @@ async function runBenchmark(options2) {
       compressedSha256: entry.compressed.sha256,
       compressor: entry.compressed.compressor,
       level: entry.compressed.level,
-      placement: [...placements].join(", "),
+      placement: [...placements2].join(", "),
       batches: outcome.batches.length,
       rounds: contenderResults[0].samplesNs.reduce((sum2, batch) => sum2 + batch.length, 0),
       targetMet: outcome.targetMet,
@@ -68535,7 +68535,7 @@ function methodDetails(results) {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -68623,6 +68623,9 @@ function compactTable(results) {
       ]
     )
   );
+}
+function placements(results) {
+  return [...new Set(results.datasets.flatMap((dataset) => dataset.placement.split(", ")))].sort();
 }
 function withoutAbsolutePaths(text) {
   return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");

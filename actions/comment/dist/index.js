@@ -51066,7 +51066,7 @@ function methodDetails(results) {
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
     `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell([...new Set(results.datasets.map((dataset) => dataset.placement))].join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -51149,6 +51149,9 @@ function compactTable(results) {
       ]
     )
   );
+}
+function placements(results) {
+  return [...new Set(results.datasets.flatMap((dataset) => dataset.placement.split(", ")))].sort();
 }
 function withoutAbsolutePaths(text) {
   return text.replace(/(?<![\w.:/\\])\/(?:[^\s/|`()]+\/)+([^\s/|`()]+)/g, "\u2026/$1");
