@@ -8,6 +8,7 @@ import {
   notComparableContenders,
   type BenchResults,
   type DatasetResult,
+  failsOn,
   type FailOn,
 } from '../results/index.js';
 import { driftThresholds, findCalibration } from '../bench/calibrate.js';
@@ -345,7 +346,5 @@ export async function compareWithBaselines(
 
 /** The drifts that fail a run under --fail-on: regressions, or (with "change") improvements too. */
 export function driftFailures(drifts: readonly Drift[], failOn: FailOn): Drift[] {
-  if (failOn === 'never') return [];
-  const failing = (kind: string) => kind === 'regression' || (failOn === 'change' && kind === 'improvement');
-  return drifts.filter((drift) => drift.verdict && failing(drift.verdict.kind));
+  return drifts.filter((drift) => drift.verdict && failsOn(drift.verdict.kind, failOn));
 }

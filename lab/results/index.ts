@@ -352,12 +352,15 @@ export async function readResults(path: string): Promise<BenchResults> {
 
 export type FailOn = 'regression' | 'change' | 'never';
 
+/** Whether a verdict of this kind fails a run under --fail-on: a regression, or with "change" an improvement too. */
+export function failsOn(kind: string, failOn: FailOn): boolean {
+  return failOn !== 'never' && (kind === 'regression' || (failOn === 'change' && kind === 'improvement'));
+}
+
 /** The datasets whose head-vs-base verdict is what `failOn` names (a PR check fails on them when asked to). */
 export function verdictFailures(results: BenchResults, failOn: FailOn): string[] {
-  if (failOn === 'never') return [];
-  const failing = (kind: string) => kind === 'regression' || (failOn === 'change' && kind === 'improvement');
   return results.datasets
-    .filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind))
+    .filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn))
     .map(
       (dataset) =>
         `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`,

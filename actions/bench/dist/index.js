@@ -66287,10 +66287,11 @@ async function writeResults(path6, results) {
   await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
 `);
 }
+function failsOn(kind, failOn) {
+  return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
+}
 function verdictFailures(results, failOn) {
-  if (failOn === "never") return [];
-  const failing = (kind) => kind === "regression" || failOn === "change" && kind === "improvement";
-  return results.datasets.filter((dataset) => dataset.headVsBase && failing(dataset.headVsBase.verdict.kind)).map(
+  return results.datasets.filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn)).map(
     (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
   );
 }
