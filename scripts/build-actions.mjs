@@ -18,6 +18,9 @@ for (const name of readdirSync(join(root, 'actions')).sort()) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // Prefer each dependency's ESM build: jsonc-parser's "main" is a UMD build whose require('./impl/format')
+    // esbuild cannot follow, so the bundle crashed on load (issue #27).
+    mainFields: ['module', 'main'],
     legalComments: 'none',
     logLevel: 'warning',
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
