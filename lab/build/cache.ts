@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { z } from 'zod';
+import { LabError } from '../core/errors.js';
 import { fileExists, readJsonFile } from '../core/files.js';
+import { info } from '../core/log.js';
 import { makeTempDir } from '../core/temp.js';
 
 /** Hashes every regular file under `root` (path + contents), skipping build outputs and VCS data. */
@@ -76,5 +79,38 @@ async function publishBuild(tempDir: string, finalDir: string): Promise<void> {
   } catch (error) {
     if (await fileExists(join(finalDir, 'build.json'))) await rm(tempDir, { recursive: true, force: true });
     else throw error;
+  }
+}
+
+/**
+ * Runs `work` holding the lock at `lockPath` (a folder, made and removed by proper-lockfile): another perf-lab
+ * process that wants the same lock waits, and says so. A lock left by a killed process goes stale after 30 s.
+ */
+export async function withBuildLock<T>(lockPath: string, step: string, work: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockPath), { recursive: true });
+  const options = { realpath: false, lockfilePath: lockPath, stale: 30_000, update: 10_000 };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(lockPath, { ...options, retries: 0 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    info(`${step}: another perf-lab process is building into the same folders; waiting for it`);
+    try {
+      release = await lockfile.lock(lockPath, {
+        ...options,
+        retries: { retries: 3600, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+      });
+    } catch (waited) {
+      throw new LabError(
+        step,
+        `${lockPath} stayed locked by another build for an hour: ${(waited as Error).message}.`,
+        `if no other perf-lab runs, remove ${lockPath} and run again.`,
+      );
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await release();
   }
 }

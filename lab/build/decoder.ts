@@ -1,5 +1,6 @@
-import { chmod, copyFile, mkdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
@@ -7,8 +8,16 @@ import { fileExists, sha256Hex } from '../core/files.js';
 import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { attempt, failureText } from '../core/process.js';
-import { buildIntoCache, cacheKey, hashTree, readCachedBuild } from './cache.js';
-import { generateRustShim, RUST_SHIM_TARGET, rustAdapterSchema, rustShimRecordSchema } from './rust-shim.js';
+import { buildIntoCache, cacheKey, hashTree, readCachedBuild, withBuildLock } from './cache.js';
+import {
+  planRustShim,
+  RUST_SHIM_TARGET,
+  rustAdapterSchema,
+  rustShimDir,
+  rustShimRecordSchema,
+  shimSource,
+  writeRustShim,
+} from './rust-shim.js';
 import { parseRustcVersion, type RustToolchain } from './toolchain.js';
 
 export const contenderNameSchema = z
@@ -60,12 +69,18 @@ const decoderBuildSchema = z.object({
     host: z.string(),
   }),
   cacheKey: z.string(),
+  /** sha256 over the project's files (hashTree) before the code-generation step: what the cache key covers. */
+  sourceTree: z.string(),
+  /** The same after the code-generation step: the tree cargo built (equal to sourceTree without codegen). */
+  builtTree: z.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
   rust: rustShimRecordSchema.optional(),
 });
 export type DecoderBuildRecord = z.infer<typeof decoderBuildSchema>;
 export interface DecoderBuild extends DecoderBuildRecord {
   artifactPath: string;
+  /** Whether this call found the build in the cache (then neither codegen nor cargo ran). */
+  cached: boolean;
 }
 
 const step = 'build decoder';
@@ -138,28 +153,27 @@ export function pickArtifact(
 }
 
 /**
- * Builds a cargo decoder (running its code-generation step first) and copies
- * the artifact into a cache folder keyed by the project's contents and the
- * toolchain, so base and head builds never overwrite each other.
+ * The workspace a member crate belongs to, when its root lies above the project folder: its manifest, lock file and
+ * cargo config change the build too (the project's own files are in its tree). A hash of their contents, or null.
  */
-export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = process.cwd()): Promise<DecoderBuild> {
-  const name = `${step} ${spec.name}`;
-  const progress = startProgress(name);
-  const project = await projectDir(spec, baseDir);
-  const env = { ...process.env, ...spec.env };
-  if (spec.codegen) {
-    progress.update('running the code-generation step');
-    const result = await attempt('sh', ['-c', spec.codegen], { cwd: project.dir, env });
-    if (!result.ok) {
-      progress.done('failed');
-      throw new LabError(
-        `${name}: codegen step`,
-        failureText(`\`${spec.codegen}\``, result),
-        `fix the code-generation step. Reproduce with: ${result.reproduce}`,
-      );
+async function enclosingWorkspace(dir: string): Promise<string | null> {
+  const isWorkspace = async (folder: string) =>
+    /^\s*\[workspace[\].]/m.test(await readFile(join(folder, 'Cargo.toml'), 'utf8').catch(() => ''));
+  if (await isWorkspace(dir)) return null;
+  for (let parent = dirname(dir); parent !== dirname(parent); parent = dirname(parent)) {
+    if (!(await isWorkspace(parent))) continue;
+    const hash = createHash('sha256');
+    for (const file of ['Cargo.toml', 'Cargo.lock', '.cargo/config.toml', '.cargo/config']) {
+      const text = await readFile(join(parent, file)).catch(() => undefined);
+      if (text) hash.update(`${file}\0`).update(text).update('\0');
     }
+    return hash.digest('hex');
   }
-  const rustcText = await attempt('rustc', ['-vV'], { cwd: project.dir, env });
+  return null;
+}
+
+async function rustToolchain(name: string, dir: string, env: NodeJS.ProcessEnv): Promise<RustToolchain> {
+  const rustcText = await attempt('rustc', ['-vV'], { cwd: dir, env });
   if (!rustcText.ok) {
     const said = rustcText.stderr.trim().split('\n')[0];
     throw new LabError(
@@ -170,97 +184,167 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
         : 'install Rust (rustup, or Debian: apt-get install rustc cargo).',
     );
   }
-  const toolchain: RustToolchain = parseRustcVersion(rustcText.stdout);
-  // The rust adapter builds the lab's shim crate, which depends on the project: both trees key the build.
-  const shim =
+  return parseRustcVersion(rustcText.stdout);
+}
+
+/**
+ * Builds a cargo decoder and copies the artifact into a cache folder keyed by content only: the project's tree as
+ * it is before the code-generation step, the codegen command, the enclosing workspace, the generated shim (its
+ * project path normalised out), the spec, RUSTFLAGS and the toolchain — never a folder's path, so the same commit
+ * checked out in two folders is one build, and base and head builds never overwrite each other. On a hit nothing
+ * runs (no codegen, no cargo build); on a miss codegen runs once, then cargo, and the build record keeps the hash of
+ * the tree codegen left (what cargo built).
+ */
+export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = process.cwd()): Promise<DecoderBuild> {
+  const name = `${step} ${spec.name}`;
+  const progress = startProgress(name);
+  const project = await projectDir(spec, baseDir);
+  const env = { ...process.env, ...spec.env };
+  const toolchain = await rustToolchain(name, project.dir, env);
+  const sourceTree = await hashTree(project.dir);
+  // The rust adapter builds the lab's shim crate, which depends on the project: its generated content keys the build.
+  const shimOptions =
     spec.adapter.kind === 'rust'
-      ? await generateRustShim(project.dir, {
+      ? {
           name: spec.name,
           package: spec.package,
           features: spec.features,
           adapter: spec.adapter,
           threads: spec.threads,
           env,
-        })
+        }
       : undefined;
-  const buildDir = shim?.dir ?? project.dir;
+  // Before codegen the project may not be a complete crate yet (codegen may write its lib.rs): then the shim is
+  // planned after codegen and keyed here by its call alone.
+  const plannedShim = shimOptions
+    ? await planRustShim(project.dir, shimOptions).catch((error: unknown) => {
+        if (spec.codegen) return undefined;
+        throw error;
+      })
+    : undefined;
   const key = cacheKey({
-    tree: await hashTree(project.dir),
-    shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null,
+    tree: sourceTree,
+    workspace: await enclosingWorkspace(project.dir),
+    codegen: spec.codegen ?? null,
+    shim: shimOptions
+      ? plannedShim
+        ? sha256Hex(plannedShim.key)
+        : { plannedAfterCodegen: shimSource(shimOptions.adapter, spec.threads) }
+      : null,
     toolchain,
-    spec: { ...spec, name: undefined },
+    package: spec.package ?? null,
+    features: spec.features,
+    env: spec.env,
+    threads: spec.threads,
+    adapter: spec.adapter,
     rustflags: env.RUSTFLAGS ?? '',
+    encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? '',
   });
   const finalDir = join(cacheRoot(), 'builds', `decoder-${spec.name}-${key}`);
-  const cached = await readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
-  if (cached) {
+  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
+  // The same build may have been made from another folder or source: the description is this one's.
+  const hit = (record: DecoderBuildRecord): DecoderBuild => {
     progress.done(`${spec.name} (cached)`);
-    return { ...cached, artifactPath: join(finalDir, cached.artifact) };
-  }
-
-  progress.update(`cargo build --release (${toolchain.rustc})`);
-  const targetDir = join(cacheRoot(), 'cargo-target', sha256Hex(buildDir).slice(0, 16));
-  const args = ['build', '--release', '--message-format=json-render-diagnostics'];
-  // The shim names the package and its features in its own Cargo.toml.
-  if (spec.package && !shim) args.push('--package', spec.package);
-  if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
-  const cargo = await attempt('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
-  if (!cargo.ok) {
-    progress.done('failed');
-    // stdout is cargo's JSON messages; the rendered diagnostics are on stderr.
-    throw new LabError(
-      name,
-      failureText(shim ? 'cargo build of the generated shim' : 'cargo build', cargo, cargo.stderr),
-      shim
-        ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the ` +
-            `crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${cargo.reproduce}`
-        : `fix the build. Reproduce with: ${cargo.reproduce}`,
-    );
-  }
-  const messages = cargo.stdout.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as CargoArtifactMessage];
-    } catch {
-      return [];
-    }
-  });
-  const artifact = pickArtifact(messages, spec.adapter);
-  if (!artifact) {
-    const wanted =
-      spec.adapter.kind === 'cli' ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
-    throw new LabError(
-      name,
-      `cargo built no ${wanted}.`,
-      spec.adapter.kind === 'cli'
-        ? 'set adapter.binary to the name of the [[bin]] target.'
-        : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.',
-    );
-  }
-  const artifactName = basename(artifact);
-  const record = await buildIntoCache(finalDir, async (temp): Promise<DecoderBuildRecord> => {
-    await copyFile(artifact, join(temp, artifactName));
-    await chmod(join(temp, artifactName), 0o755);
     return {
-      name: spec.name,
-      adapter: spec.adapter.kind,
+      ...record,
       description: project.description,
-      artifact: artifactName,
-      command: spec.adapter.kind === 'cli' ? spec.adapter.command : null,
-      toolchain,
-      cacheKey: key,
-      ...(shim && spec.adapter.kind === 'rust'
-        ? {
-            rust: {
-              call: spec.adapter.call,
-              output: spec.adapter.output,
-              package: shim.package,
-              cargoToml: shim.cargoToml,
-              libRs: shim.libRs,
-            },
-          }
-        : {}),
+      artifactPath: join(finalDir, record.artifact),
+      cached: true,
     };
+  };
+  const cached = await fromCache();
+  if (cached) return hit(cached);
+
+  // One target folder (and shim folder) per decoder name, kept between builds so cargo reuses what did not change;
+  // the lock keeps two processes building the same name from mixing them up (cargo would only serialise its builds,
+  // not the copy of the artifact after).
+  const targetDir = join(cacheRoot(), 'cargo-target', spec.name);
+  return withBuildLock(`${targetDir}.lock`, name, async () => {
+    // Built by another process while this one waited for the lock.
+    const built = await fromCache();
+    if (built) return hit(built);
+    if (spec.codegen) {
+      progress.update('running the code-generation step');
+      const result = await attempt('sh', ['-c', spec.codegen], { cwd: project.dir, env });
+      if (!result.ok) {
+        progress.done('failed');
+        throw new LabError(
+          `${name}: codegen step`,
+          failureText(`\`${spec.codegen}\``, result),
+          `fix the code-generation step. Reproduce with: ${result.reproduce}`,
+        );
+      }
+    }
+    const builtTree = spec.codegen ? await hashTree(project.dir) : sourceTree;
+    const plan =
+      shimOptions && (spec.codegen || !plannedShim) ? await planRustShim(project.dir, shimOptions) : plannedShim;
+    const shim = plan ? await writeRustShim(plan, rustShimDir(spec.name)) : undefined;
+    const buildDir = shim?.dir ?? project.dir;
+    progress.update(`cargo build --release (${toolchain.rustc})`);
+    const args = ['build', '--release', '--message-format=json-render-diagnostics'];
+    // The shim names the package and its features in its own Cargo.toml.
+    if (spec.package && !shim) args.push('--package', spec.package);
+    if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
+    const cargo = await attempt('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
+    if (!cargo.ok) {
+      progress.done('failed');
+      // stdout is cargo's JSON messages; the rendered diagnostics are on stderr.
+      throw new LabError(
+        name,
+        failureText(shim ? 'cargo build of the generated shim' : 'cargo build', cargo, cargo.stderr),
+        shim
+          ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the ` +
+              `crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${cargo.reproduce}`
+          : `fix the build. Reproduce with: ${cargo.reproduce}`,
+      );
+    }
+    const messages = cargo.stdout.split('\n').flatMap((line) => {
+      try {
+        return [JSON.parse(line) as CargoArtifactMessage];
+      } catch {
+        return [];
+      }
+    });
+    const artifact = pickArtifact(messages, spec.adapter);
+    if (!artifact) {
+      const wanted =
+        spec.adapter.kind === 'cli' ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
+      throw new LabError(
+        name,
+        `cargo built no ${wanted}.`,
+        spec.adapter.kind === 'cli'
+          ? 'set adapter.binary to the name of the [[bin]] target.'
+          : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.',
+      );
+    }
+    const artifactName = basename(artifact);
+    const record = await buildIntoCache(finalDir, async (temp): Promise<DecoderBuildRecord> => {
+      await copyFile(artifact, join(temp, artifactName));
+      await chmod(join(temp, artifactName), 0o755);
+      return {
+        name: spec.name,
+        adapter: spec.adapter.kind,
+        description: project.description,
+        artifact: artifactName,
+        command: spec.adapter.kind === 'cli' ? spec.adapter.command : null,
+        toolchain,
+        cacheKey: key,
+        sourceTree,
+        builtTree,
+        ...(shim && spec.adapter.kind === 'rust'
+          ? {
+              rust: {
+                call: spec.adapter.call,
+                output: spec.adapter.output,
+                package: shim.package,
+                cargoToml: shim.cargoToml,
+                libRs: shim.libRs,
+              },
+            }
+          : {}),
+      };
+    });
+    progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
+    return { ...record, artifactPath: join(finalDir, artifactName), cached: false };
   });
-  progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-  return { ...record, artifactPath: join(finalDir, artifactName) };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LabError } from '../core/errors.js';
 import { cargoDecoderSchema, buildCargoDecoder } from './decoder.js';
-import { generateRustShim, shimSource } from './rust-shim.js';
+import { planRustShim, rustShimDir, shimSource, writeRustShim } from './rust-shim.js';
 import { materializeGzippyShape } from './shim.js';
 
 let work: string;
@@ -48,13 +48,16 @@ describe('rust adapter: the shim the lab writes', () => {
     const spec = await materializeGzippyShape({ folder: 'gzippy-shape-shim-test' });
     const project = (spec.cargo as { path: string }).path;
     await writeFile(join(project, 'rust-toolchain.toml'), '[toolchain]\nchannel = "stable"\n');
-    const shim = await generateRustShim(project, {
-      name: 'shape',
-      features: ['extra'],
-      adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' },
-      threads: 2,
-      env: process.env,
-    });
+    const shim = await writeRustShim(
+      await planRustShim(project, {
+        name: 'shape',
+        features: ['extra'],
+        adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)', output: 'vec' },
+        threads: 2,
+        env: process.env,
+      }),
+      rustShimDir('shape'),
+    );
     assert.equal(shim.package, 'gzippy');
     assert.match(
       shim.cargoToml,
@@ -64,6 +67,42 @@ describe('rust adapter: the shim the lab writes', () => {
     assert.match(shim.cargoToml, /^\[workspace\]$/m);
     assert.equal(await readFile(join(shim.dir, 'rust-toolchain.toml'), 'utf8'), '[toolchain]\nchannel = "stable"\n');
     assert.equal(await readFile(join(shim.dir, 'src', 'lib.rs'), 'utf8'), shim.libRs);
+  });
+
+  it("keys the shim by its content, the project's folder normalised out: two folders, one key", async () => {
+    const options = {
+      name: 'shape',
+      features: [] as string[],
+      adapter: {
+        kind: 'rust' as const,
+        call: 'gzippy::decompress_with_threads(input, threads)',
+        output: 'vec' as const,
+      },
+      threads: 1,
+      env: process.env,
+    };
+    const plans = [];
+    for (const folder of ['one', 'two-with-a-longer-name']) {
+      const project = join(work, 'same-shape', folder);
+      await cp(join(import.meta.dirname, '..', '..', 'examples', 'gzippy-shape'), project, { recursive: true });
+      await writeFile(join(project, 'Cargo.lock'), '# the same lock file in both\n');
+      plans.push({ project, plan: await planRustShim(project, options) });
+    }
+    const [one, two] = plans as [(typeof plans)[0], (typeof plans)[0]];
+    assert.ok(one.plan.cargoToml.includes(`path = "${one.project}"`), 'the written Cargo.toml names its folder');
+    assert.ok(two.plan.cargoToml.includes(`path = "${two.project}"`));
+    assert.equal(one.plan.key, two.plan.key);
+    assert.ok(!one.plan.key.includes(one.project), 'no path in the key');
+    assert.match(one.plan.key, /path = "\{project\}"/);
+    assert.deepEqual(
+      one.plan.copied.map((file) => file.to),
+      ['Cargo.lock'],
+    );
+
+    await writeFile(join(two.project, 'Cargo.lock'), '# another lock file\n');
+    assert.notEqual((await planRustShim(two.project, options)).key, one.plan.key, 'the lock file keys it');
+    const withFeature = await planRustShim(one.project, { ...options, features: ['extra'] });
+    assert.notEqual(withFeature.key, one.plan.key, 'so do the features');
   });
 
   it('says which call does not compile, where the shim is and how to reproduce', async () => {
@@ -94,7 +133,7 @@ describe('rust adapter: the shim the lab writes', () => {
     await writeFile(join(project, 'src', 'main.rs'), 'fn main() {}\n');
     await rm(join(project, 'src', 'lib.rs'));
     await assert.rejects(
-      generateRustShim(project, {
+      planRustShim(project, {
         name: 'bin',
         features: [],
         adapter: { kind: 'rust', call: 'x(input)', output: 'vec' },
