@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { startProgress } from '../core/log.js';
-import { buildCargoDecoder } from '../build/decoder.js';
+import { buildCargoDecoder, type DecoderBuild } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import {
   DATASET_NAMES,
@@ -42,6 +42,17 @@ export interface Side {
   summary: DecoderSummary;
   /** How its decodes are timed: into the lab's buffer, allocating its own output, or as a whole process. */
   regime: BenchResults['mode'];
+  /** What was built for it (and where the artifact is). */
+  build: SideBuild;
+}
+
+/** A side's build: a cargo decoder, or libdeflate (the reference, or a decoder that is libdeflate). */
+export type SideBuild = { kind: 'cargo'; build: DecoderBuild } | { kind: 'libdeflate'; build: LibdeflateBuild };
+
+/** What a benchmark run measured: its results, and the builds it measured (for steps after it, such as analysis). */
+export interface BenchRun {
+  results: BenchResults;
+  builds: { head: SideBuild; base: SideBuild | undefined; reference: LibdeflateBuild };
 }
 
 function fillCommand(template: readonly string[], bin: string, input: string, threads: number): string[] {
@@ -70,6 +81,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
         threads: 1,
       },
       regime: 'in-process',
+      build: { kind: 'libdeflate', build },
     };
   }
   const build = await buildCargoDecoder(decoder);
@@ -86,6 +98,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
     ...(build.rust ? { rust: build.rust } : {}),
   };
   const library = build.artifactPath;
+  const built: SideBuild = { kind: 'cargo', build };
   if (build.adapter === 'cabi')
     return {
       role,
@@ -93,6 +106,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
       contender: () => ({ name: build.name, kind: 'cabi', library }),
       summary,
       regime: 'in-process',
+      build: built,
     };
   if (build.rust?.output === 'slice')
     return {
@@ -101,6 +115,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
       contender: () => ({ name: build.name, kind: 'rust-slice', library }),
       summary,
       regime: 'in-process',
+      build: built,
     };
   if (build.rust)
     return {
@@ -109,6 +124,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
       contender: () => ({ name: build.name, kind: 'owned', library }),
       summary,
       regime: 'in-process-allocating',
+      build: built,
     };
   const command = build.command!;
   return {
@@ -121,6 +137,7 @@ async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder'])
     }),
     summary,
     regime: 'process',
+    build: built,
   };
 }
 
@@ -136,6 +153,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
     compiler: reference.compiler,
     threads: 1,
   };
+  const build: SideBuild = { kind: 'libdeflate', build: reference };
   if (regime === 'in-process')
     return {
       role: 'libdeflate',
@@ -143,6 +161,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
       contender: () => ({ name, kind: 'libdeflate', library: reference.sharedLibraryPath }),
       summary,
       regime,
+      build,
     };
   if (regime === 'in-process-allocating')
     return {
@@ -151,6 +170,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
       contender: () => ({ name, kind: 'libdeflate-alloc', library: reference.sharedLibraryPath }),
       summary,
       regime,
+      build,
     };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
@@ -167,6 +187,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
     contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }),
     summary,
     regime,
+    build,
   };
 }
 
@@ -264,12 +285,19 @@ function headVsBaseVerdict(
     : verdict;
 }
 
+/** runBenchmarkWithBuilds, for callers that want only the results. */
+export async function runBenchmark(options: BenchOptions): Promise<BenchResults> {
+  return (await runBenchmarkWithBuilds(options)).results;
+}
+
 /**
  * Builds every side, verifies each dataset, samples it in batches of fresh
  * worker processes until the primary ratio is tight enough or the budget ends,
  * and summarises: ratios vs libdeflate, and head vs base with a verdict.
+ * Returns the results and the builds it measured, so a later step (the PR
+ * check's analysis) reads those very artifacts instead of building again.
  */
-export async function runBenchmark(options: BenchOptions): Promise<BenchResults> {
+export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<BenchRun> {
   const { sides, reference, mode } = await buildSides(options.config);
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
@@ -283,7 +311,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
   const output = mode === 'process' ? await cliOutputPath() : undefined;
   const notComparable = notComparableContenders({ integrity });
-  const results: DatasetResult[] = [];
+  const datasetResults: DatasetResult[] = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
@@ -374,7 +402,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
           ),
         }
       : null;
-    results.push({
+    datasetResults.push({
       name: entry.name,
       label: entry.label,
       standIn: entry.standIn,
@@ -407,7 +435,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
         : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
     );
   }
-  return {
+  const results: BenchResults = {
     schemaVersion: 2,
     createdAt: new Date().toISOString(),
     machine,
@@ -435,10 +463,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
       maximumMargin: settings.maximumMargin,
       compareAcrossThreads: settings.compareAcrossThreads,
     },
-    datasets: results,
+    datasets: datasetResults,
     integrity,
-    ok: results.every((dataset) => dataset.verified),
+    ok: datasetResults.every((dataset) => dataset.verified),
   };
+  return { results, builds: { head: head.build, base: base?.build, reference } };
 }
 
 /** A verdict between sides that do not verify alike is not one: inconclusive, saying which side and why. */

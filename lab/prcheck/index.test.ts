@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
-import { materializeMinizOxideShim } from '../build/shim.js';
+import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 import { COMMENT_MARKER } from '../github/comment.js';
 import { readArtifact } from '../github/trust.js';
@@ -114,5 +114,105 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     const noConfig = await cli('--base', 'HEAD~1', '--head', 'HEAD', '--config', 'nope.json');
     assert.equal(noConfig.exitCode, 1);
     assert.match(String(noConfig.stderr), /perf-lab: pr-check: config: cannot read nope\.json at [0-9a-f]{12}/);
+  });
+});
+
+describe('perf-lab pr-check twice on the same commits', () => {
+  it('builds base and head the first time and nothing the second (new worktree folders, same content)', async () => {
+    // examples/gzippy-shape (rust adapter, with a code-generation step) as a repository with two commits.
+    const shape = join(work, 'gzippy-shape');
+    await cp(((await materializeGzippyShape()).cargo as { path: string }).path, shape, { recursive: true });
+    await writeFile(
+      join(shape, 'perf-lab.json'),
+      JSON.stringify({
+        schemaVersion: 1,
+        libdeflate: { source: { kind: 'system' } },
+        decoder: {
+          name: 'shape',
+          cargo: { path: '.' },
+          codegen: 'echo "$PWD" >> "$PERF_LAB_TEST_CODEGEN_LOG"',
+          adapter: { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' },
+        },
+        bench: { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 30 },
+      }),
+    );
+    const git = simpleGit(shape);
+    await git.init().addConfig('user.email', 'test@example.invalid').addConfig('user.name', 'test');
+    await git.add('.').commit('base');
+    const manifest = await readFile(join(shape, 'Cargo.toml'), 'utf8');
+    await writeFile(join(shape, 'Cargo.toml'), manifest.replace('opt-level = 3', 'opt-level = 2'));
+    await git.add('.').commit('head: opt-level 2');
+
+    // cargo on PATH logs each invocation, then runs the real one; codegen logs each run.
+    const cargoLog = join(work, 'twice-cargo.log');
+    const codegenLog = join(work, 'twice-codegen.log');
+    const realCargo = (await execa('sh', ['-c', 'command -v cargo'])).stdout.trim();
+    await mkdir(join(work, 'twice-bin'));
+    await writeFile(
+      join(work, 'twice-bin', 'cargo'),
+      `#!/bin/sh\necho "$*" >> '${cargoLog}'\nexec '${realCargo}' "$@"\n`,
+    );
+    await chmod(join(work, 'twice-bin', 'cargo'), 0o755);
+    const logged = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const prCheck = () =>
+      execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          join(projectRoot(), 'lab', 'cli', 'run.ts'),
+          'pr-check',
+          '--repo',
+          shape,
+          '--config',
+          'perf-lab.json',
+          '--base',
+          'HEAD~1',
+          '--head',
+          'HEAD',
+          '--offline',
+          '--only',
+          'logs',
+          '--datasets-dir',
+          join(work, 'datasets'),
+        ],
+        {
+          reject: false,
+          cwd: projectRoot(),
+          env: {
+            CI: 'true',
+            PATH: `${join(work, 'twice-bin')}:${process.env.PATH}`,
+            PERF_LAB_CACHE: join(work, 'twice-cache'),
+            PERF_LAB_TEST_CODEGEN_LOG: codegenLog,
+          },
+        },
+      );
+
+    const cold = await prCheck();
+    assert.equal(cold.exitCode, 0, String(cold.stderr));
+    const builds = (await logged(cargoLog)).filter((line) => line.startsWith('build '));
+    assert.equal(builds.length, 2, 'base and head built');
+    assert.equal((await logged(codegenLog)).length, 2, 'codegen ran once a side');
+    assert.match(String(cold.stderr), /pr-check: head shape-head: build [0-9a-f]{24}, tree [0-9a-f]{12}\n/);
+
+    const warm = await prCheck();
+    assert.equal(warm.exitCode, 0, String(warm.stderr));
+    assert.deepEqual(
+      (await logged(cargoLog)).filter((line) => line.startsWith('build ')),
+      builds,
+      'no cargo build the second time',
+    );
+    assert.equal((await logged(codegenLog)).length, 2, 'no codegen the second time');
+    for (const side of ['head', 'base'])
+      assert.match(String(warm.stderr), new RegExp(`pr-check: ${side} shape-${side}: build [0-9a-f]{24} \\(cached\\)`));
+    assert.deepEqual(
+      (await logged(codegenLog)).map((dir) => dir.split('/').at(-1)),
+      ['head', 'base'],
+      'in the worktrees',
+    );
+    const [coldHead, warmHead] = [cold, warm].map(
+      (run) => /pr-check: head shape-head: build ([0-9a-f]{24})/.exec(String(run.stderr))![1],
+    );
+    assert.equal(warmHead, coldHead, 'the same build');
   });
 });

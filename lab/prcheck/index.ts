@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig, type BenchConfig } from '../bench/config.js';
 import { writeResults, type BenchResults } from '../results/index.js';
-import { runBenchmark } from '../bench/run.js';
-import { buildCargoDecoder } from '../build/decoder.js';
-import { buildLibdeflate } from '../build/libdeflate.js';
+import { runBenchmarkWithBuilds, type SideBuild } from '../bench/run.js';
+import type { DecoderBuild } from '../build/decoder.js';
+import type { LibdeflateBuild } from '../build/libdeflate.js';
 import { LabError } from '../core/errors.js';
 import { parseStrictJson, writeFileAtomically } from '../core/files.js';
 import { info } from '../core/log.js';
@@ -45,6 +45,14 @@ export interface PrCheckOutcome {
   analysisMarkdown: string | undefined;
   /** The built artifacts (in the cache), for a separate analysis step. */
   builds: { base: string; head: string; reference: string };
+  /** The build records behind them: cache keys, source and built tree hashes, whether each came from the cache. */
+  records: { base: DecoderBuild; head: DecoderBuild; reference: LibdeflateBuild };
+}
+
+function cargoBuild(side: SideBuild | undefined, role: string): DecoderBuild {
+  if (side?.kind !== 'cargo')
+    throw new LabError('pr-check', `the ${role} side was not built with cargo.`, 'report this as a perf-lab bug.');
+  return side.build;
 }
 
 /**
@@ -114,21 +122,32 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative } },
     };
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
-    const results = await runBenchmark({
+    const run = await runBenchmarkWithBuilds({
       config,
       scale: options.scale,
       datasetsDir: options.datasetsDir,
       only: options.only,
       offline: options.offline,
     });
-
-    // Cached: these return the builds the benchmark just made.
+    const { results } = run;
+    // The very builds the benchmark measured (nothing is built again: codegen would run again, and could differ).
+    const records = {
+      head: cargoBuild(run.builds.head, 'head'),
+      base: cargoBuild(run.builds.base, 'base'),
+      reference: run.builds.reference,
+    };
+    for (const [role, build] of [
+      ['head', records.head],
+      ['base', records.base],
+    ] as const)
+      info(
+        `pr-check: ${role} ${build.name}: build ${build.cacheKey}${build.cached ? ' (cached)' : ''}, ` +
+          `tree ${build.builtTree.slice(0, 12)}${build.builtTree === build.sourceTree ? '' : ` after codegen (source ${build.sourceTree.slice(0, 12)})`}`,
+      );
     const builds = {
-      head: (await buildCargoDecoder(config.decoder as typeof decoder)).artifactPath,
-      base: (await buildCargoDecoder(config.base as typeof decoder)).artifactPath,
-      reference: (
-        await buildLibdeflate(config.libdeflate.source, { cc: config.libdeflate.cc, cflags: config.libdeflate.cflags })
-      ).sharedLibraryPath,
+      head: records.head.artifactPath,
+      base: records.base.artifactPath,
+      reference: records.reference.sharedLibraryPath,
     };
     const analysisMarkdown =
       options.functionName && options.analyze !== false
@@ -152,7 +171,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
           `${JSON.stringify({ prNumber: options.prNumber, headSha, baseSha })}\n`,
         );
     }
-    return { results, body, baseSha, headSha, analysisMarkdown, builds };
+    return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {
     await git.raw(['worktree', 'remove', '--force', baseDir]).catch(() => undefined);
     await git.raw(['worktree', 'remove', '--force', headDir]).catch(() => undefined);
