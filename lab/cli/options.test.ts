@@ -5,7 +5,8 @@ import { Command } from '@commander-js/extra-typings';
 import { execa } from 'execa';
 import { projectRoot } from '../core/paths.js';
 import { defaultDatasetsDir } from '../datasets/index.js';
-import { commaList, datasetSelection, failOnOption, subjectList, withDatasetOptions } from './options.js';
+import { datasetSelection, failOnOption, subjectList, withDatasetOptions } from './options.js';
+import { commaList } from './parse.js';
 
 /** A throwaway command with the dataset options, parsed from `args` without exiting the process. */
 function parseDatasetOptions(args: string[]) {

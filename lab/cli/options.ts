@@ -1,47 +1,27 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
-import type { Role } from '../bench/run.js';
-import { DATASET_NAMES, SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
+import { SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
+import { parseDatasetList, parsePositiveInt, parseSubjectList } from './parse.js';
 
 /*
  * The options several commands share, defined once: their flags, help and parsing. A command adds a group with
  * `.addOption(...)` or `withDatasetOptions(...)`, and its action receives them typed.
  */
 
-/** A comma-separated list, trimmed, empty entries dropped. */
-export function commaList(value: string): string[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
+/** A parser from lab/cli/parse.ts as a commander argument parser: its error becomes commander's usage error. */
+function asArgument<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
-function datasetList(value: string): DatasetName[] {
-  const names = commaList(value.toLowerCase());
-  for (const name of names) {
-    if (!(DATASET_NAMES as readonly string[]).includes(name))
-      throw new InvalidArgumentError(`unknown dataset "${name}" (choose from ${DATASET_NAMES.join(', ')})`);
-  }
-  return names as DatasetName[];
-}
-
-const SUBJECTS: readonly Role[] = ['libdeflate', 'head', 'base'];
-
-export function subjectList(value: string): Role[] {
-  const roles = [...new Set(commaList(value.toLowerCase()))];
-  for (const role of roles) {
-    if (!(SUBJECTS as readonly string[]).includes(role))
-      throw new InvalidArgumentError(`unknown subject "${role}" (choose from ${SUBJECTS.join(', ')})`);
-  }
-  if (roles.length === 0) throw new InvalidArgumentError('name at least one subject');
-  return roles as Role[];
-}
-
-export function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return number;
-}
+const datasetList = asArgument(parseDatasetList);
+export const subjectList = asArgument(parseSubjectList);
+export const positiveInt = asArgument(parsePositiveInt);
 
 export const scaleOption = () =>
   new Option('--scale <scale>', 'dataset size: quick (16 MiB prefixes) or full (~211 MB)')

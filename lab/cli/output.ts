@@ -3,27 +3,13 @@ import { writeFileAtomically } from '../core/files.js';
 import { LabError } from '../core/errors.js';
 import { cacheRoot } from '../core/paths.js';
 import { markdownReport } from '../report/index.js';
-import { datasetsTheReferenceFailed, writeResults, type BenchResults } from '../results/index.js';
+import { runOutcome, writeResults, type BenchResults, type FailOn } from '../results/index.js';
 
-/** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
-export const EXIT_CONTENDER_FAILED = 3;
-/** Exit code of `compare` and `pr-check` when a dataset shows what --fail-on names. */
-export const EXIT_VERDICT_FAILED = 4;
-
-/**
- * A failed run's exit code: 3 when a contender failed, but 1 when libdeflate (the reference) failed on a dataset too
- * — then the dataset or libdeflate's build is bad, not the decoder under test, and the message says so.
- */
-export function exitForFailedRun(results: BenchResults): number {
-  const bad = datasetsTheReferenceFailed(results);
-  if (bad.length === 0) return EXIT_CONTENDER_FAILED;
-  process.stderr.write(
-    `perf-lab: bench: libdeflate, the reference, failed too — the dataset (or libdeflate's build) is bad, not the ` +
-      `decoders: ${bad.join('; ')}\n` +
-      '  what to do: check the dataset with `perf-lab datasets verify` and prepare it again; if libdeflate still ' +
-      'fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.\n',
-  );
-  return 1;
+/** Ends a finished run the way runOutcome judges it: the failure on stderr, the exit code set. */
+export function exitAsJudged(results: BenchResults, failOn: FailOn = 'never'): void {
+  const outcome = runOutcome(results, failOn);
+  if (outcome.failure) process.stderr.write(`perf-lab: ${outcome.failure}\n`);
+  if (outcome.exitCode !== 0) process.exitCode = outcome.exitCode;
 }
 
 /**

@@ -32,7 +32,7 @@ export async function hotLoopSection(
   measurement?: Measurement,
 ): Promise<string> {
   if (process.arch !== 'arm64') {
-    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).\n`;
+    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).\n`;
   }
   const model = await loadCpuModel(cpu);
   const analyse = (path: string, name: string, loop?: string) =>

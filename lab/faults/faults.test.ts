@@ -20,6 +20,7 @@ import { sampleResults } from '../testing/sample-results.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
+import { LabError } from '../core/errors.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, renderComment } from '../github/index.js';
 import { readJsonAs } from '../testing/json.js';
@@ -638,12 +639,14 @@ const comment = (api: string, artifact: string) =>
 
 const githubCases: Case[] = [
   [
-    '403 on a fork PR: warning and job summary, not a failure',
+    '403 on workflow_run (no pull-requests: write granted): fails naming the permission',
     () =>
       withGitHub('gh-403', async ({ github, api, artifact }) => {
         github.failNext('POST', /\/comments$/, 403, { body: { message: 'Resource not accessible by integration' } });
-        const result = await comment(api, artifact);
-        assert.equal(result.outcome.action, 'skipped');
+        await assert.rejects(comment(api, artifact), (error: Error) =>
+          /pull-requests: write/.test(error instanceof LabError ? error.hint : ''),
+        );
+        assert.equal(github.comments.length, 0);
       }),
   ],
   [

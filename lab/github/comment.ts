@@ -77,20 +77,24 @@ export interface CommentTarget {
   author?: string;
 }
 
-export type UpsertOutcome =
-  { action: 'created' | 'updated'; id: number; url: string } | { action: 'skipped'; reason: string };
+export interface PostedComment {
+  action: 'created' | 'updated';
+  id: number;
+  url: string;
+}
+/** What the comment job did: posted, or skipped (the PR moved on since the run). */
+export type UpsertOutcome = PostedComment | { action: 'skipped'; reason: string };
 
 /**
  * Creates perf-lab's comment on the PR, or updates it when one with the marker
- * exists (only one by the same author is ever kept). A 403 — a token that may
- * not write, as on pull requests from forks — is reported as skipped, not as a
- * failure: the job summary still carries the report.
+ * exists (only one by the same author is ever kept). A 403 fails with the
+ * permission to grant (the job summary already carries the report).
  */
 export async function upsertStickyComment(
   client: GitHubClient,
   target: CommentTarget,
   body: string,
-): Promise<UpsertOutcome> {
+): Promise<PostedComment> {
   try {
     const comments = await client.paginate(client.rest.issues.listComments, {
       owner: target.owner,
@@ -129,11 +133,17 @@ export async function upsertStickyComment(
         'too many requests in a short time from this token; run the job again in a few minutes.',
       );
     }
+    // The commenting workflow runs on workflow_run with the base repository's token, never a fork's: a 403 here
+    // is a permission the caller did not grant, so the job fails and says which.
     if (status === 403)
-      return {
-        action: 'skipped',
-        reason: `GitHub answered 403 (${(error as Error).message.split('\n')[0]}): the token may not comment here, as on pull requests from forks.`,
-      };
+      throw new LabError(
+        'comment',
+        `GitHub answered 403 (${message}) to commenting on #${target.issueNumber} of ${target.owner}/${target.repo}: ` +
+          'the token may not write pull-request comments.',
+        'give the calling workflow (perf-comment.yml) `permissions: pull-requests: write` and allow it in Settings → ' +
+          'Actions → General → Workflow permissions; with an App or PAT token, grant it Pull requests: write. ' +
+          'The report is in the job summary.',
+      );
     throw apiError('comment', `writing the comment on #${target.issueNumber} of ${target.owner}/${target.repo}`, error);
   }
 }

@@ -325,7 +325,7 @@ describe('sticky PR comment against a local GitHub server', () => {
     );
   });
 
-  it('on a 403 (fork token) writes the job summary and warns instead of failing; the token never reaches the output', async () => {
+  it('on a 403 (a permission the caller did not grant) writes the job summary, then fails naming the permission; the token never reaches the output', async () => {
     const api = await startServer();
     github.failNext('POST', /\/issues\/42\/comments$/, 403, {
       body: { message: 'Resource not accessible by integration' },
@@ -354,11 +354,14 @@ describe('sticky PR comment against a local GitHub server', () => {
         env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
       },
     );
-    assert.equal(run.exitCode, 0, String(run.stderr));
-    assert.match(String(run.stdout), /PR #42: comment skipped \(GitHub answered 403/);
+    assert.equal(run.exitCode, 1, String(run.stderr));
     assert.match(
       String(run.stderr),
-      /warning: .*may not comment here, as on pull requests from forks\. The report is in the job summary\./,
+      /perf-lab: comment: GitHub answered 403 \(Resource not accessible by integration\)/,
+    );
+    assert.match(
+      String(run.stderr),
+      /what to do: give the calling workflow \(perf-comment\.yml\) `permissions: pull-requests: write`/,
     );
     assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
     assert.equal(github.comments.length, 0);

@@ -24,8 +24,9 @@ export interface CommentOptions {
 
 /**
  * The perf-comment job: validate the artifact, make sure the PR it names is
- * the one the run measured, then create or update the sticky comment. A token
- * that may not comment (forks) yields a warning and the job summary only.
+ * the one the run measured, then create or update the sticky comment. A PR that
+ * moved on since the run is skipped (the outcome says why); a token that may not
+ * comment fails, after the job summary is written.
  */
 export async function commentOnPullRequest(
   options: CommentOptions,
@@ -61,6 +62,5 @@ export async function commentOnPullRequest(
     { owner, repo, issueNumber: prNumber, author: options.author },
     body,
   );
-  if (outcome.action === 'skipped') warn(`${outcome.reason} The report is in the job summary.`);
   return { outcome, prNumber, body };
 }

@@ -193,8 +193,13 @@ describe('custom actions', () => {
       assert.equal(action.runs.main, 'dist/index.js');
       // The validator's bundled schema predates the node24 runtime: check the rest of the file with node20 in its place.
       assert.deepEqual(validateAction(text.replace('using: node24', 'using: node20')).errors, []);
-      const source = await readFile(join(root, 'actions', name, 'src', 'index.ts'), 'utf8');
-      const read = new Set([...source.matchAll(/getInput\('([\w-]+)'/g)].map((match) => match[1]!));
+      const source = await readFile(join(root, 'actions', name, 'src', 'main.ts'), 'utf8');
+      // Inputs are read by name through getInput, or through requiredInput / parsedInput (actions/shared.ts).
+      const read = new Set(
+        [...source.matchAll(/(?:getInput\(|Input\(actionCore, '\w+', |required\(|input\()'([\w-]+)'/g)].map(
+          (match) => match[1]!,
+        ),
+      );
       assert.deepEqual([...read].sort(), Object.keys(action.inputs).sort());
     });
   }

@@ -159,7 +159,7 @@ export function comparability(
  * Datasets on which libdeflate, the reference, failed too: then the dataset (or libdeflate's build) is what is bad,
  * not the decoder under test. "LOGS: libdeflate-1.23: wrong bytes …" for each.
  */
-export function datasetsTheReferenceFailed(results: Pick<BenchResults, 'datasets'>): string[] {
+function datasetsTheReferenceFailed(results: Pick<BenchResults, 'datasets'>): string[] {
   return results.datasets.flatMap((dataset) =>
     dataset.contenders
       .filter((contender) => contender.role === 'libdeflate' && contender.failure)
@@ -365,4 +365,43 @@ export function verdictFailures(results: BenchResults, failOn: FailOn): string[]
       (dataset) =>
         `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`,
     );
+}
+
+/** Exit code when the benchmark ran but a contender failed verification, crashed or hung. */
+export const EXIT_CONTENDER_FAILED = 3;
+/** Exit code of `compare` and `pr-check` when a dataset shows what --fail-on names. */
+export const EXIT_VERDICT_FAILED = 4;
+
+/** How a finished run ends, the one judgement the CLI commands and the bench action share: an exit code and why. */
+export interface RunOutcome {
+  /** 0 passed; 1 libdeflate (the reference) failed too, so the lab could not judge; 3 a contender failed; 4 fail-on. */
+  exitCode: 0 | 1 | 3 | 4;
+  /** What failed and what to do, one message (absent when the run passed). */
+  failure?: string;
+}
+
+export function runOutcome(results: BenchResults, failOn: FailOn): RunOutcome {
+  if (!results.ok) {
+    const bad = datasetsTheReferenceFailed(results);
+    if (bad.length > 0)
+      return {
+        exitCode: 1,
+        failure:
+          `libdeflate, the reference, failed too — the dataset (or libdeflate's build) is bad, not the decoders: ` +
+          `${bad.join('; ')}\n  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; ` +
+          'if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results are kept.',
+      };
+    const failed = results.datasets.flatMap((dataset) =>
+      dataset.contenders
+        .filter((contender) => contender.failure)
+        .map((contender) => `${dataset.label} ${contender.name}: ${contender.failure}`),
+    );
+    return {
+      exitCode: EXIT_CONTENDER_FAILED,
+      failure: `verification failed (exit 3): ${failed.join('; ')}. The report has the details; no speed is given for it.`,
+    };
+  }
+  const failing = verdictFailures(results, failOn);
+  if (failing.length > 0) return { exitCode: EXIT_VERDICT_FAILED, failure: `fail-on ${failOn}: ${failing.join('; ')}` };
+  return { exitCode: 0 };
 }

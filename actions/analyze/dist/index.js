@@ -23995,6 +23995,9 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
 function getInput(name, options) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
   if (options && options.required && !val) {
@@ -24023,6 +24026,9 @@ function debug(message) {
 function error(message, properties = {}) {
   issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
+function notice(message, properties = {}) {
+  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
 function startGroup(name) {
   issue("group", name);
 }
@@ -24042,8 +24048,1060 @@ function group(name, fn) {
   });
 }
 
-// actions/analyze/src/index.ts
+// lab/core/errors.ts
+var LabError = class extends Error {
+  step;
+  hint;
+  exitCode;
+  constructor(step, message, hint, exitCode = 1) {
+    super(message);
+    this.name = "LabError";
+    this.step = step;
+    this.hint = hint;
+    this.exitCode = exitCode;
+  }
+};
+function formatError(error63) {
+  if (error63 instanceof LabError) {
+    return {
+      text: `perf-lab: ${error63.step}: ${error63.message}
+  what to do: ${error63.hint}`,
+      exitCode: error63.exitCode
+    };
+  }
+  const system = systemErrorText(error63);
+  if (system) return { text: system, exitCode: 1 };
+  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
+  return {
+    text: `perf-lab: internal error: ${message}
+  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
+    exitCode: 70
+  };
+}
+var SYSTEM_HINTS = {
+  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
+  EDQUOT: "free space within your disk quota and run again",
+  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
+  EACCES: "check the permissions of the path, or run from a folder you can write",
+  EPERM: "check the permissions of the path, or run from a folder you can write",
+  EMFILE: "raise the open-file limit (ulimit -n) and run again",
+  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+  EISDIR: "the path is a folder where a file was expected: fix the path"
+};
+function systemErrorText(error63) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS)) return void 0;
+  const { path: path6, syscall } = error63;
+  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
+  what to do: ${SYSTEM_HINTS[code]}.`;
+}
+
+// lab/core/temp.ts
+import { existsSync as existsSync2, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+var live = /* @__PURE__ */ new Set();
+async function makeTempDir(prefix) {
+  const dir = await mkdtemp(prefix);
+  live.add(dir);
+  return dir;
+}
+function removeAllTempDirsSync() {
+  let removed = 0;
+  for (const dir of live) {
+    try {
+      if (existsSync2(dir)) {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+        removed++;
+      }
+    } catch {
+    }
+    live.delete(dir);
+  }
+  return removed;
+}
+var STOP_SIGNALS = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129]
+];
+function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+`)) {
+  for (const [signal, code] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeAllTempDirsSync();
+      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      process.exit(code);
+    });
+  }
+}
+
+// actions/shared.ts
+var runnerCore = {
+  getInput: (name) => getInput(name),
+  setOutput: (name, value) => setOutput(name, value),
+  setFailed: (message) => setFailed(message),
+  setSecret: (secret) => setSecret(secret),
+  notice: (message) => notice(message),
+  debug: (message) => debug(message),
+  group: (name, body) => group(name, body),
+  writeSummary: async (markdown) => {
+    await summary.addRaw(markdown).write();
+  }
+};
+function parsedInput(actionCore, action, name, parse5) {
+  const value = actionCore.getInput(name);
+  try {
+    return parse5(value);
+  } catch (error63) {
+    throw new LabError(
+      `action ${action}: input ${name}`,
+      `${error63.message}.`,
+      `set \`${name}\` in the step's \`with:\` (see actions/${action}/action.yml).`
+    );
+  }
+}
+function requiredInput(actionCore, action, name) {
+  return parsedInput(actionCore, action, name, (value) => {
+    if (!value) throw new Error("it is required and was not given");
+    return value;
+  });
+}
+async function runAction(actionCore, body) {
+  exitCleanlyOnSignals((line) => actionCore.setFailed(line));
+  try {
+    await body();
+  } catch (error63) {
+    if (!(error63 instanceof LabError)) actionCore.debug(error63?.stack ?? String(error63));
+    actionCore.setFailed(formatError(error63).text);
+  }
+}
+
+// actions/analyze/src/main.ts
 import { join as join7, resolve as resolve2 } from "node:path";
+
+// lab/core/files.ts
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir as mkdir2, open as open2, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+// ../main/node_modules/jsonc-parser/lib/esm/impl/scanner.js
+function createScanner(text, ignoreTrivia = false) {
+  const len = text.length;
+  let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
+  function scanHexDigits(count3, exact) {
+    let digits = 0;
+    let value2 = 0;
+    while (digits < count3 || !exact) {
+      let ch = text.charCodeAt(pos);
+      if (ch >= 48 && ch <= 57) {
+        value2 = value2 * 16 + ch - 48;
+      } else if (ch >= 65 && ch <= 70) {
+        value2 = value2 * 16 + ch - 65 + 10;
+      } else if (ch >= 97 && ch <= 102) {
+        value2 = value2 * 16 + ch - 97 + 10;
+      } else {
+        break;
+      }
+      pos++;
+      digits++;
+    }
+    if (digits < count3) {
+      value2 = -1;
+    }
+    return value2;
+  }
+  function setPosition(newPosition) {
+    pos = newPosition;
+    value = "";
+    tokenOffset = 0;
+    token = 16;
+    scanError = 0;
+  }
+  function scanNumber() {
+    let start = pos;
+    if (text.charCodeAt(pos) === 48) {
+      pos++;
+    } else {
+      pos++;
+      while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+      }
+    }
+    if (pos < text.length && text.charCodeAt(pos) === 46) {
+      pos++;
+      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+          pos++;
+        }
+      } else {
+        scanError = 3;
+        return text.substring(start, pos);
+      }
+    }
+    let end = pos;
+    if (pos < text.length && (text.charCodeAt(pos) === 69 || text.charCodeAt(pos) === 101)) {
+      pos++;
+      if (pos < text.length && text.charCodeAt(pos) === 43 || text.charCodeAt(pos) === 45) {
+        pos++;
+      }
+      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+          pos++;
+        }
+        end = pos;
+      } else {
+        scanError = 3;
+      }
+    }
+    return text.substring(start, end);
+  }
+  function scanString() {
+    let result = "", start = pos;
+    while (true) {
+      if (pos >= len) {
+        result += text.substring(start, pos);
+        scanError = 2;
+        break;
+      }
+      const ch = text.charCodeAt(pos);
+      if (ch === 34) {
+        result += text.substring(start, pos);
+        pos++;
+        break;
+      }
+      if (ch === 92) {
+        result += text.substring(start, pos);
+        pos++;
+        if (pos >= len) {
+          scanError = 2;
+          break;
+        }
+        const ch2 = text.charCodeAt(pos++);
+        switch (ch2) {
+          case 34:
+            result += '"';
+            break;
+          case 92:
+            result += "\\";
+            break;
+          case 47:
+            result += "/";
+            break;
+          case 98:
+            result += "\b";
+            break;
+          case 102:
+            result += "\f";
+            break;
+          case 110:
+            result += "\n";
+            break;
+          case 114:
+            result += "\r";
+            break;
+          case 116:
+            result += "	";
+            break;
+          case 117:
+            const ch3 = scanHexDigits(4, true);
+            if (ch3 >= 0) {
+              result += String.fromCharCode(ch3);
+            } else {
+              scanError = 4;
+            }
+            break;
+          default:
+            scanError = 5;
+        }
+        start = pos;
+        continue;
+      }
+      if (ch >= 0 && ch <= 31) {
+        if (isLineBreak(ch)) {
+          result += text.substring(start, pos);
+          scanError = 2;
+          break;
+        } else {
+          scanError = 6;
+        }
+      }
+      pos++;
+    }
+    return result;
+  }
+  function scanNext() {
+    value = "";
+    scanError = 0;
+    tokenOffset = pos;
+    lineStartOffset = lineNumber;
+    prevTokenLineStartOffset = tokenLineStartOffset;
+    if (pos >= len) {
+      tokenOffset = len;
+      return token = 17;
+    }
+    let code = text.charCodeAt(pos);
+    if (isWhiteSpace(code)) {
+      do {
+        pos++;
+        value += String.fromCharCode(code);
+        code = text.charCodeAt(pos);
+      } while (isWhiteSpace(code));
+      return token = 15;
+    }
+    if (isLineBreak(code)) {
+      pos++;
+      value += String.fromCharCode(code);
+      if (code === 13 && text.charCodeAt(pos) === 10) {
+        pos++;
+        value += "\n";
+      }
+      lineNumber++;
+      tokenLineStartOffset = pos;
+      return token = 14;
+    }
+    switch (code) {
+      // tokens: []{}:,
+      case 123:
+        pos++;
+        return token = 1;
+      case 125:
+        pos++;
+        return token = 2;
+      case 91:
+        pos++;
+        return token = 3;
+      case 93:
+        pos++;
+        return token = 4;
+      case 58:
+        pos++;
+        return token = 6;
+      case 44:
+        pos++;
+        return token = 5;
+      // strings
+      case 34:
+        pos++;
+        value = scanString();
+        return token = 10;
+      // comments
+      case 47:
+        const start = pos - 1;
+        if (text.charCodeAt(pos + 1) === 47) {
+          pos += 2;
+          while (pos < len) {
+            if (isLineBreak(text.charCodeAt(pos))) {
+              break;
+            }
+            pos++;
+          }
+          value = text.substring(start, pos);
+          return token = 12;
+        }
+        if (text.charCodeAt(pos + 1) === 42) {
+          pos += 2;
+          const safeLength = len - 1;
+          let commentClosed = false;
+          while (pos < safeLength) {
+            const ch = text.charCodeAt(pos);
+            if (ch === 42 && text.charCodeAt(pos + 1) === 47) {
+              pos += 2;
+              commentClosed = true;
+              break;
+            }
+            pos++;
+            if (isLineBreak(ch)) {
+              if (ch === 13 && text.charCodeAt(pos) === 10) {
+                pos++;
+              }
+              lineNumber++;
+              tokenLineStartOffset = pos;
+            }
+          }
+          if (!commentClosed) {
+            pos++;
+            scanError = 1;
+          }
+          value = text.substring(start, pos);
+          return token = 13;
+        }
+        value += String.fromCharCode(code);
+        pos++;
+        return token = 16;
+      // numbers
+      case 45:
+        value += String.fromCharCode(code);
+        pos++;
+        if (pos === len || !isDigit(text.charCodeAt(pos))) {
+          return token = 16;
+        }
+      // found a minus, followed by a number so
+      // we fall through to proceed with scanning
+      // numbers
+      case 48:
+      case 49:
+      case 50:
+      case 51:
+      case 52:
+      case 53:
+      case 54:
+      case 55:
+      case 56:
+      case 57:
+        value += scanNumber();
+        return token = 11;
+      // literals and unknown symbols
+      default:
+        while (pos < len && isUnknownContentCharacter(code)) {
+          pos++;
+          code = text.charCodeAt(pos);
+        }
+        if (tokenOffset !== pos) {
+          value = text.substring(tokenOffset, pos);
+          switch (value) {
+            case "true":
+              return token = 8;
+            case "false":
+              return token = 9;
+            case "null":
+              return token = 7;
+          }
+          return token = 16;
+        }
+        value += String.fromCharCode(code);
+        pos++;
+        return token = 16;
+    }
+  }
+  function isUnknownContentCharacter(code) {
+    if (isWhiteSpace(code) || isLineBreak(code)) {
+      return false;
+    }
+    switch (code) {
+      case 125:
+      case 93:
+      case 123:
+      case 91:
+      case 34:
+      case 58:
+      case 44:
+      case 47:
+        return false;
+    }
+    return true;
+  }
+  function scanNextNonTrivia() {
+    let result;
+    do {
+      result = scanNext();
+    } while (result >= 12 && result <= 15);
+    return result;
+  }
+  return {
+    setPosition,
+    getPosition: () => pos,
+    scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
+    getToken: () => token,
+    getTokenValue: () => value,
+    getTokenOffset: () => tokenOffset,
+    getTokenLength: () => pos - tokenOffset,
+    getTokenStartLine: () => lineStartOffset,
+    getTokenStartCharacter: () => tokenOffset - prevTokenLineStartOffset,
+    getTokenError: () => scanError
+  };
+}
+function isWhiteSpace(ch) {
+  return ch === 32 || ch === 9;
+}
+function isLineBreak(ch) {
+  return ch === 10 || ch === 13;
+}
+function isDigit(ch) {
+  return ch >= 48 && ch <= 57;
+}
+var CharacterCodes;
+(function(CharacterCodes2) {
+  CharacterCodes2[CharacterCodes2["lineFeed"] = 10] = "lineFeed";
+  CharacterCodes2[CharacterCodes2["carriageReturn"] = 13] = "carriageReturn";
+  CharacterCodes2[CharacterCodes2["space"] = 32] = "space";
+  CharacterCodes2[CharacterCodes2["_0"] = 48] = "_0";
+  CharacterCodes2[CharacterCodes2["_1"] = 49] = "_1";
+  CharacterCodes2[CharacterCodes2["_2"] = 50] = "_2";
+  CharacterCodes2[CharacterCodes2["_3"] = 51] = "_3";
+  CharacterCodes2[CharacterCodes2["_4"] = 52] = "_4";
+  CharacterCodes2[CharacterCodes2["_5"] = 53] = "_5";
+  CharacterCodes2[CharacterCodes2["_6"] = 54] = "_6";
+  CharacterCodes2[CharacterCodes2["_7"] = 55] = "_7";
+  CharacterCodes2[CharacterCodes2["_8"] = 56] = "_8";
+  CharacterCodes2[CharacterCodes2["_9"] = 57] = "_9";
+  CharacterCodes2[CharacterCodes2["a"] = 97] = "a";
+  CharacterCodes2[CharacterCodes2["b"] = 98] = "b";
+  CharacterCodes2[CharacterCodes2["c"] = 99] = "c";
+  CharacterCodes2[CharacterCodes2["d"] = 100] = "d";
+  CharacterCodes2[CharacterCodes2["e"] = 101] = "e";
+  CharacterCodes2[CharacterCodes2["f"] = 102] = "f";
+  CharacterCodes2[CharacterCodes2["g"] = 103] = "g";
+  CharacterCodes2[CharacterCodes2["h"] = 104] = "h";
+  CharacterCodes2[CharacterCodes2["i"] = 105] = "i";
+  CharacterCodes2[CharacterCodes2["j"] = 106] = "j";
+  CharacterCodes2[CharacterCodes2["k"] = 107] = "k";
+  CharacterCodes2[CharacterCodes2["l"] = 108] = "l";
+  CharacterCodes2[CharacterCodes2["m"] = 109] = "m";
+  CharacterCodes2[CharacterCodes2["n"] = 110] = "n";
+  CharacterCodes2[CharacterCodes2["o"] = 111] = "o";
+  CharacterCodes2[CharacterCodes2["p"] = 112] = "p";
+  CharacterCodes2[CharacterCodes2["q"] = 113] = "q";
+  CharacterCodes2[CharacterCodes2["r"] = 114] = "r";
+  CharacterCodes2[CharacterCodes2["s"] = 115] = "s";
+  CharacterCodes2[CharacterCodes2["t"] = 116] = "t";
+  CharacterCodes2[CharacterCodes2["u"] = 117] = "u";
+  CharacterCodes2[CharacterCodes2["v"] = 118] = "v";
+  CharacterCodes2[CharacterCodes2["w"] = 119] = "w";
+  CharacterCodes2[CharacterCodes2["x"] = 120] = "x";
+  CharacterCodes2[CharacterCodes2["y"] = 121] = "y";
+  CharacterCodes2[CharacterCodes2["z"] = 122] = "z";
+  CharacterCodes2[CharacterCodes2["A"] = 65] = "A";
+  CharacterCodes2[CharacterCodes2["B"] = 66] = "B";
+  CharacterCodes2[CharacterCodes2["C"] = 67] = "C";
+  CharacterCodes2[CharacterCodes2["D"] = 68] = "D";
+  CharacterCodes2[CharacterCodes2["E"] = 69] = "E";
+  CharacterCodes2[CharacterCodes2["F"] = 70] = "F";
+  CharacterCodes2[CharacterCodes2["G"] = 71] = "G";
+  CharacterCodes2[CharacterCodes2["H"] = 72] = "H";
+  CharacterCodes2[CharacterCodes2["I"] = 73] = "I";
+  CharacterCodes2[CharacterCodes2["J"] = 74] = "J";
+  CharacterCodes2[CharacterCodes2["K"] = 75] = "K";
+  CharacterCodes2[CharacterCodes2["L"] = 76] = "L";
+  CharacterCodes2[CharacterCodes2["M"] = 77] = "M";
+  CharacterCodes2[CharacterCodes2["N"] = 78] = "N";
+  CharacterCodes2[CharacterCodes2["O"] = 79] = "O";
+  CharacterCodes2[CharacterCodes2["P"] = 80] = "P";
+  CharacterCodes2[CharacterCodes2["Q"] = 81] = "Q";
+  CharacterCodes2[CharacterCodes2["R"] = 82] = "R";
+  CharacterCodes2[CharacterCodes2["S"] = 83] = "S";
+  CharacterCodes2[CharacterCodes2["T"] = 84] = "T";
+  CharacterCodes2[CharacterCodes2["U"] = 85] = "U";
+  CharacterCodes2[CharacterCodes2["V"] = 86] = "V";
+  CharacterCodes2[CharacterCodes2["W"] = 87] = "W";
+  CharacterCodes2[CharacterCodes2["X"] = 88] = "X";
+  CharacterCodes2[CharacterCodes2["Y"] = 89] = "Y";
+  CharacterCodes2[CharacterCodes2["Z"] = 90] = "Z";
+  CharacterCodes2[CharacterCodes2["asterisk"] = 42] = "asterisk";
+  CharacterCodes2[CharacterCodes2["backslash"] = 92] = "backslash";
+  CharacterCodes2[CharacterCodes2["closeBrace"] = 125] = "closeBrace";
+  CharacterCodes2[CharacterCodes2["closeBracket"] = 93] = "closeBracket";
+  CharacterCodes2[CharacterCodes2["colon"] = 58] = "colon";
+  CharacterCodes2[CharacterCodes2["comma"] = 44] = "comma";
+  CharacterCodes2[CharacterCodes2["dot"] = 46] = "dot";
+  CharacterCodes2[CharacterCodes2["doubleQuote"] = 34] = "doubleQuote";
+  CharacterCodes2[CharacterCodes2["minus"] = 45] = "minus";
+  CharacterCodes2[CharacterCodes2["openBrace"] = 123] = "openBrace";
+  CharacterCodes2[CharacterCodes2["openBracket"] = 91] = "openBracket";
+  CharacterCodes2[CharacterCodes2["plus"] = 43] = "plus";
+  CharacterCodes2[CharacterCodes2["slash"] = 47] = "slash";
+  CharacterCodes2[CharacterCodes2["formFeed"] = 12] = "formFeed";
+  CharacterCodes2[CharacterCodes2["tab"] = 9] = "tab";
+})(CharacterCodes || (CharacterCodes = {}));
+
+// ../main/node_modules/jsonc-parser/lib/esm/impl/string-intern.js
+var cachedSpaces = new Array(20).fill(0).map((_, index) => {
+  return " ".repeat(index);
+});
+var maxCachedValues = 200;
+var cachedBreakLinesWithSpaces = {
+  " ": {
+    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\n" + " ".repeat(index);
+    }),
+    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r" + " ".repeat(index);
+    }),
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r\n" + " ".repeat(index);
+    })
+  },
+  "	": {
+    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\n" + "	".repeat(index);
+    }),
+    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r" + "	".repeat(index);
+    }),
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r\n" + "	".repeat(index);
+    })
+  }
+};
+
+// ../main/node_modules/jsonc-parser/lib/esm/impl/parser.js
+var ParseOptions;
+(function(ParseOptions2) {
+  ParseOptions2.DEFAULT = {
+    allowTrailingComma: false
+  };
+})(ParseOptions || (ParseOptions = {}));
+function visit(text, visitor, options = ParseOptions.DEFAULT) {
+  const _scanner = createScanner(text, false);
+  const _jsonPath = [];
+  let suppressedCallbacks = 0;
+  function toNoArgVisit(visitFunction) {
+    return visitFunction ? () => suppressedCallbacks === 0 && visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+  }
+  function toOneArgVisit(visitFunction) {
+    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+  }
+  function toOneArgVisitWithPath(visitFunction) {
+    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice()) : () => true;
+  }
+  function toBeginVisit(visitFunction) {
+    return visitFunction ? () => {
+      if (suppressedCallbacks > 0) {
+        suppressedCallbacks++;
+      } else {
+        let cbReturn = visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice());
+        if (cbReturn === false) {
+          suppressedCallbacks = 1;
+        }
+      }
+    } : () => true;
+  }
+  function toEndVisit(visitFunction) {
+    return visitFunction ? () => {
+      if (suppressedCallbacks > 0) {
+        suppressedCallbacks--;
+      }
+      if (suppressedCallbacks === 0) {
+        visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter());
+      }
+    } : () => true;
+  }
+  const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
+  const disallowComments = options && options.disallowComments;
+  const allowTrailingComma = options && options.allowTrailingComma;
+  function scanNext() {
+    while (true) {
+      const token = _scanner.scan();
+      switch (_scanner.getTokenError()) {
+        case 4:
+          handleError(
+            14
+            /* ParseErrorCode.InvalidUnicode */
+          );
+          break;
+        case 5:
+          handleError(
+            15
+            /* ParseErrorCode.InvalidEscapeCharacter */
+          );
+          break;
+        case 3:
+          handleError(
+            13
+            /* ParseErrorCode.UnexpectedEndOfNumber */
+          );
+          break;
+        case 1:
+          if (!disallowComments) {
+            handleError(
+              11
+              /* ParseErrorCode.UnexpectedEndOfComment */
+            );
+          }
+          break;
+        case 2:
+          handleError(
+            12
+            /* ParseErrorCode.UnexpectedEndOfString */
+          );
+          break;
+        case 6:
+          handleError(
+            16
+            /* ParseErrorCode.InvalidCharacter */
+          );
+          break;
+      }
+      switch (token) {
+        case 12:
+        case 13:
+          if (disallowComments) {
+            handleError(
+              10
+              /* ParseErrorCode.InvalidCommentToken */
+            );
+          } else {
+            onComment();
+          }
+          break;
+        case 16:
+          handleError(
+            1
+            /* ParseErrorCode.InvalidSymbol */
+          );
+          break;
+        case 15:
+        case 14:
+          break;
+        default:
+          return token;
+      }
+    }
+  }
+  function handleError(error63, skipUntilAfter = [], skipUntil = []) {
+    onError(error63);
+    if (skipUntilAfter.length + skipUntil.length > 0) {
+      let token = _scanner.getToken();
+      while (token !== 17) {
+        if (skipUntilAfter.indexOf(token) !== -1) {
+          scanNext();
+          break;
+        } else if (skipUntil.indexOf(token) !== -1) {
+          break;
+        }
+        token = scanNext();
+      }
+    }
+  }
+  function parseString2(isValue) {
+    const value = _scanner.getTokenValue();
+    if (isValue) {
+      onLiteralValue(value);
+    } else {
+      onObjectProperty(value);
+      _jsonPath.push(value);
+    }
+    scanNext();
+    return true;
+  }
+  function parseLiteral() {
+    switch (_scanner.getToken()) {
+      case 11:
+        const tokenValue = _scanner.getTokenValue();
+        let value = Number(tokenValue);
+        if (isNaN(value)) {
+          handleError(
+            2
+            /* ParseErrorCode.InvalidNumberFormat */
+          );
+          value = 0;
+        }
+        onLiteralValue(value);
+        break;
+      case 7:
+        onLiteralValue(null);
+        break;
+      case 8:
+        onLiteralValue(true);
+        break;
+      case 9:
+        onLiteralValue(false);
+        break;
+      default:
+        return false;
+    }
+    scanNext();
+    return true;
+  }
+  function parseProperty() {
+    if (_scanner.getToken() !== 10) {
+      handleError(3, [], [
+        2,
+        5
+        /* SyntaxKind.CommaToken */
+      ]);
+      return false;
+    }
+    parseString2(false);
+    if (_scanner.getToken() === 6) {
+      onSeparator(":");
+      scanNext();
+      if (!parseValue()) {
+        handleError(4, [], [
+          2,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+    } else {
+      handleError(5, [], [
+        2,
+        5
+        /* SyntaxKind.CommaToken */
+      ]);
+    }
+    _jsonPath.pop();
+    return true;
+  }
+  function parseObject() {
+    onObjectBegin();
+    scanNext();
+    let needsComma = false;
+    while (_scanner.getToken() !== 2 && _scanner.getToken() !== 17) {
+      if (_scanner.getToken() === 5) {
+        if (!needsComma) {
+          handleError(4, [], []);
+        }
+        onSeparator(",");
+        scanNext();
+        if (_scanner.getToken() === 2 && allowTrailingComma) {
+          break;
+        }
+      } else if (needsComma) {
+        handleError(6, [], []);
+      }
+      if (!parseProperty()) {
+        handleError(4, [], [
+          2,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+      needsComma = true;
+    }
+    onObjectEnd();
+    if (_scanner.getToken() !== 2) {
+      handleError(7, [
+        2
+        /* SyntaxKind.CloseBraceToken */
+      ], []);
+    } else {
+      scanNext();
+    }
+    return true;
+  }
+  function parseArray2() {
+    onArrayBegin();
+    scanNext();
+    let isFirstElement = true;
+    let needsComma = false;
+    while (_scanner.getToken() !== 4 && _scanner.getToken() !== 17) {
+      if (_scanner.getToken() === 5) {
+        if (!needsComma) {
+          handleError(4, [], []);
+        }
+        onSeparator(",");
+        scanNext();
+        if (_scanner.getToken() === 4 && allowTrailingComma) {
+          break;
+        }
+      } else if (needsComma) {
+        handleError(6, [], []);
+      }
+      if (isFirstElement) {
+        _jsonPath.push(0);
+        isFirstElement = false;
+      } else {
+        _jsonPath[_jsonPath.length - 1]++;
+      }
+      if (!parseValue()) {
+        handleError(4, [], [
+          4,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+      needsComma = true;
+    }
+    onArrayEnd();
+    if (!isFirstElement) {
+      _jsonPath.pop();
+    }
+    if (_scanner.getToken() !== 4) {
+      handleError(8, [
+        4
+        /* SyntaxKind.CloseBracketToken */
+      ], []);
+    } else {
+      scanNext();
+    }
+    return true;
+  }
+  function parseValue() {
+    switch (_scanner.getToken()) {
+      case 3:
+        return parseArray2();
+      case 1:
+        return parseObject();
+      case 10:
+        return parseString2(true);
+      default:
+        return parseLiteral();
+    }
+  }
+  scanNext();
+  if (_scanner.getToken() === 17) {
+    if (options.allowEmptyContent) {
+      return true;
+    }
+    handleError(4, [], []);
+    return false;
+  }
+  if (!parseValue()) {
+    handleError(4, [], []);
+    return false;
+  }
+  if (_scanner.getToken() !== 17) {
+    handleError(9, [], []);
+  }
+  return true;
+}
+
+// ../main/node_modules/jsonc-parser/lib/esm/main.js
+var ScanError;
+(function(ScanError2) {
+  ScanError2[ScanError2["None"] = 0] = "None";
+  ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
+  ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
+  ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
+  ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
+  ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
+  ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
+})(ScanError || (ScanError = {}));
+var SyntaxKind;
+(function(SyntaxKind2) {
+  SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
+  SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
+  SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
+  SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
+  SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
+  SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
+  SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
+  SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
+  SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
+  SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
+  SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
+  SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
+  SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
+  SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
+  SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
+  SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
+  SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
+})(SyntaxKind || (SyntaxKind = {}));
+var visit2 = visit;
+var ParseErrorCode;
+(function(ParseErrorCode2) {
+  ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
+  ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
+  ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
+  ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
+  ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
+  ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
+  ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
+  ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
+  ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
+  ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
+  ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
+  ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
+  ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
+})(ParseErrorCode || (ParseErrorCode = {}));
+
+// lab/core/files.ts
+function tempPathFor(finalPath) {
+  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+async function writeAtomically(finalPath, produce) {
+  await mkdir2(dirname(finalPath), { recursive: true });
+  const tempPath = tempPathFor(finalPath);
+  try {
+    const result = await produce(tempPath);
+    const handle = await open2(tempPath, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename2(tempPath, finalPath);
+    return result;
+  } catch (error63) {
+    await rm2(tempPath, { force: true, recursive: true });
+    throw error63;
+  }
+}
+async function writeFileAtomically(finalPath, contents) {
+  await writeAtomically(finalPath, async (tempPath) => {
+    const handle = await open2(tempPath, "w");
+    try {
+      await handle.writeFile(contents);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+function sha256Hex(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+async function fileExists(path6) {
+  try {
+    await stat2(path6);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function readJsonFile(path6, step, hint) {
+  let text;
+  try {
+    text = await readFile(path6, "utf8");
+  } catch (error63) {
+    throw new LabError(
+      step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      hint
+    );
+  }
+  try {
+    return parseStrictJson(text);
+  } catch (error63) {
+    throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
+  }
+}
+function parseStrictJson(text) {
+  const keys = [];
+  const path6 = [];
+  visit2(text, {
+    onObjectBegin: () => {
+      keys.push(/* @__PURE__ */ new Set());
+    },
+    onObjectProperty: (property, offset) => {
+      const current = keys.at(-1);
+      const parents = path6.slice(0, keys.length - 1);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
+      current.add(property);
+      path6.splice(keys.length - 1, Infinity, property);
+    },
+    onObjectEnd: () => {
+      keys.pop();
+      path6.splice(keys.length, Infinity);
+    }
+  });
+  return JSON.parse(text);
+}
+async function refuseNonFolder(path6, step, option) {
+  let isFolder = true;
+  try {
+    isFolder = (await stat2(path6)).isDirectory();
+  } catch {
+    return;
+  }
+  if (!isFolder)
+    throw new LabError(
+      step,
+      `${option} ${path6} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`
+    );
+}
+
+// lab/datasets/profiles.ts
+import { readFile as readFile2 } from "node:fs/promises";
+import { join as join4 } from "node:path";
 
 // ../main/node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -24154,7 +25212,7 @@ __export(external_exports, {
   coerce: () => coerce_exports,
   compile: () => compile,
   config: () => config,
-  core: () => core_exports2,
+  core: () => core_exports3,
   creditCard: () => creditCard2,
   cuid: () => cuid3,
   cuid2: () => cuid22,
@@ -24178,7 +25236,7 @@ __export(external_exports, {
   flattenError: () => flattenError,
   float32: () => float32,
   float64: () => float64,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   fromJSONSchema: () => fromJSONSchema,
   function: () => _function,
   getDiscriminatedOption: () => getDiscriminatedOption,
@@ -24243,7 +25301,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse2,
+  parse: () => parse3,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -24309,8 +25367,8 @@ __export(external_exports, {
 });
 
 // ../main/node_modules/zod/v4/core/index.js
-var core_exports2 = {};
-__export(core_exports2, {
+var core_exports3 = {};
+__export(core_exports3, {
   $ZodAny: () => $ZodAny,
   $ZodArray: () => $ZodArray,
   $ZodAsyncError: () => $ZodAsyncError,
@@ -24576,7 +25634,7 @@ __export(core_exports2, {
   extractDefs: () => extractDefs,
   finalize: () => finalize,
   flattenError: () => flattenError,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   getDiscriminatedOption: () => getDiscriminatedOption,
   globalConfig: () => globalConfig,
   globalRegistry: () => globalRegistry,
@@ -24595,7 +25653,7 @@ __export(core_exports2, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse,
+  parse: () => parse2,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -25669,7 +26727,7 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
   }
   return { formErrors, fieldErrors };
 }
-function formatError(error63, mapper = (issue3) => issue3.message) {
+function formatError2(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
   const processError = (error64, path6 = []) => {
     for (const issue3 of error64.issues) {
@@ -25815,7 +26873,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse = /* @__PURE__ */ _parse($ZodRealError);
+var parse2 = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -28968,10 +30026,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse2(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse(inst._def.output, result);
+        return parse2(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -29261,7 +30319,7 @@ function bucketFor(state, inst) {
   return bucket;
 }
 var handoff;
-var open2 = [];
+var open3 = [];
 var memo = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
@@ -29270,7 +30328,7 @@ var memo = {
     handoff = void 0;
     const entry = { value: empty, issues: null };
     bucket.set(payload.value, entry);
-    open2.push(entry);
+    open3.push(entry);
     return empty;
   },
   guard(inst) {
@@ -29341,10 +30399,10 @@ var memo = {
           return payload;
         }
         handoff = bucket;
-        const depth = open2.length;
+        const depth = open3.length;
         const result = base(payload, ctx);
         handoff = void 0;
-        const entry = open2.length > depth ? open2.pop() : void 0;
+        const entry = open3.length > depth ? open3.pop() : void 0;
         if (result instanceof Promise) {
           return result.then((r) => {
             if (entry)
@@ -41254,7 +42312,7 @@ var initializer2 = (inst, issues) => {
   if (_installedErrorProtos.has(proto))
     return;
   _installedErrorProtos.add(proto);
-  _lazyMethod(proto, "format", (self) => (mapper) => formatError(self, mapper));
+  _lazyMethod(proto, "format", (self) => (mapper) => formatError2(self, mapper));
   _lazyMethod(proto, "flatten", (self) => (mapper) => flattenError(self, mapper));
   _lazyMethod(proto, "addIssue", (self) => (issue3) => {
     self.issues.push(issue3);
@@ -41278,7 +42336,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // ../main/node_modules/zod/v4/classic/parse.js
-var parse2 = /* @__PURE__ */ _parse(ZodRealError);
+var parse3 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -41415,7 +42473,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse2(this, data, params, { callee: _parse2 });
+    return parse3(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -43542,13 +44600,13 @@ function fromJSONSchema(schema, params) {
 
 // ../main/node_modules/zod/v4/core/visit.js
 var RESOLVING = /* @__PURE__ */ Symbol("z.visit/resolving");
-function visit(schema, fnOrHandlers) {
+function visit3(schema, fnOrHandlers) {
   const fn = typeof fnOrHandlers === "function" ? fnOrHandlers : (node2, rewritten) => {
     const h2 = fnOrHandlers[node2._zod.def.type];
     return h2 ? h2(node2, rewritten) : node2;
   };
   const cache = /* @__PURE__ */ new Map();
-  function run(s) {
+  function run2(s) {
     const cached2 = cache.get(s);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
@@ -43574,21 +44632,21 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newShape = {};
         for (const k of keys) {
-          const mapped = run(oldShape[k]);
+          const mapped = run2(oldShape[k]);
           if (mapped !== oldShape[k])
             changed = true;
           newShape[k] = mapped;
         }
         let newCatchall = def.catchall;
         if (def.catchall) {
-          newCatchall = run(def.catchall);
+          newCatchall = run2(def.catchall);
           if (newCatchall !== def.catchall)
             changed = true;
         }
         return changed ? clone(s, { ...def, shape: newShape, catchall: newCatchall }) : s;
       }
       case "array": {
-        const mapped = run(def.element);
+        const mapped = run2(def.element);
         return mapped === def.element ? s : clone(s, { ...def, element: mapped });
       }
       case "tuple": {
@@ -43596,14 +44654,14 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newItems = [];
         for (const item of oldItems) {
-          const mapped = run(item);
+          const mapped = run2(item);
           if (mapped !== item)
             changed = true;
           newItems.push(mapped);
         }
         let newRest = def.rest;
         if (def.rest) {
-          newRest = run(def.rest);
+          newRest = run2(def.rest);
           if (newRest !== def.rest)
             changed = true;
         }
@@ -43611,12 +44669,12 @@ function visit(schema, fnOrHandlers) {
       }
       case "record":
       case "map": {
-        const newKey = run(def.keyType);
-        const newVal = run(def.valueType);
+        const newKey = run2(def.keyType);
+        const newVal = run2(def.valueType);
         return newKey === def.keyType && newVal === def.valueType ? s : clone(s, { ...def, keyType: newKey, valueType: newVal });
       }
       case "set": {
-        const newVal = run(def.valueType);
+        const newVal = run2(def.valueType);
         return newVal === def.valueType ? s : clone(s, { ...def, valueType: newVal });
       }
       case "union": {
@@ -43624,7 +44682,7 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newOptions = [];
         for (const opt of oldOptions) {
-          const mapped = run(opt);
+          const mapped = run2(opt);
           if (mapped !== opt)
             changed = true;
           newOptions.push(mapped);
@@ -43632,8 +44690,8 @@ function visit(schema, fnOrHandlers) {
         return changed ? clone(s, { ...def, options: newOptions }) : s;
       }
       case "intersection": {
-        const newLeft = run(def.left);
-        const newRight = run(def.right);
+        const newLeft = run2(def.left);
+        const newRight = run2(def.right);
         return newLeft === def.left && newRight === def.right ? s : clone(s, { ...def, left: newLeft, right: newRight });
       }
       case "optional":
@@ -43645,23 +44703,23 @@ function visit(schema, fnOrHandlers) {
       case "nonoptional":
       case "promise":
       case "success": {
-        const newInner = run(def.innerType);
+        const newInner = run2(def.innerType);
         return newInner === def.innerType ? s : clone(s, { ...def, innerType: newInner });
       }
       case "pipe": {
-        const newIn = run(def.in);
-        const newOut = run(def.out);
+        const newIn = run2(def.in);
+        const newOut = run2(def.out);
         return newIn === def.in && newOut === def.out ? s : clone(s, { ...def, in: newIn, out: newOut });
       }
       case "function": {
-        const newInput = run(def.input);
-        const newOutput = run(def.output);
+        const newInput = run2(def.input);
+        const newOutput = run2(def.output);
         return newInput === def.input && newOutput === def.output ? s : clone(s, { ...def, input: newInput, output: newOutput });
       }
       case "lazy": {
         const original = def.getter;
         const { _cachedInner, ...rest } = def;
-        return clone(s, { ...rest, getter: () => run(original()) });
+        return clone(s, { ...rest, getter: () => run2(original()) });
       }
       // A leaf by choice: `parts` are regex fragments, not data positions.
       case "template_literal":
@@ -43692,12 +44750,12 @@ function visit(schema, fnOrHandlers) {
       }
     }
   }
-  return run(schema);
+  return run2(schema);
 }
 
 // ../main/node_modules/zod/v4/classic/deep-partial.js
 function deepPartial(schema) {
-  return visit(schema, {
+  return visit3(schema, {
     object: (s) => s.partial(),
     // Every partialed option now admits `undefined`, which the constructor rejects as a duplicate.
     union: (s) => {
@@ -43721,7 +44779,7 @@ function inSide(def) {
   return def.in._zod.traits.has("$ZodTransform") ? outSide(def) : def.in;
 }
 function input(schema) {
-  return visit(schema, {
+  return visit3(schema, {
     pipe: (s) => inSide(s._zod.def),
     // A default value belongs to the output side, so a rewritten inner type leaves it stranded. `.default()` widens the declared input type with `undefined`, and `optional` is what carries that across.
     default: (s, rewritten) => rewritten ? optional(s._zod.def.innerType) : s,
@@ -43730,7 +44788,7 @@ function input(schema) {
   });
 }
 function output(schema) {
-  return visit(schema, {
+  return visit3(schema, {
     pipe: (s) => outSide(s._zod.def),
     // A prefault value is fed through the schema, which makes it input-side, so a rewritten inner type leaves it stranded.
     prefault: (s, rewritten) => rewritten ? s._zod.def.innerType : s
@@ -43762,979 +44820,8 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// ../main/node_modules/smol-toml/dist/stringify.js
-var HAS_WELLFORMED = !!"".isWellFormed;
-
-// lab/core/errors.ts
-var LabError = class extends Error {
-  step;
-  hint;
-  exitCode;
-  constructor(step, message, hint, exitCode = 1) {
-    super(message);
-    this.name = "LabError";
-    this.step = step;
-    this.hint = hint;
-    this.exitCode = exitCode;
-  }
-};
-function formatError2(error63) {
-  if (error63 instanceof LabError) {
-    return {
-      text: `perf-lab: ${error63.step}: ${error63.message}
-  what to do: ${error63.hint}`,
-      exitCode: error63.exitCode
-    };
-  }
-  const system = systemErrorText(error63);
-  if (system) return { text: system, exitCode: 1 };
-  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
-  return {
-    text: `perf-lab: internal error: ${message}
-  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
-    exitCode: 70
-  };
-}
-var SYSTEM_HINTS = {
-  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
-  EDQUOT: "free space within your disk quota and run again",
-  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
-  EACCES: "check the permissions of the path, or run from a folder you can write",
-  EPERM: "check the permissions of the path, or run from a folder you can write",
-  EMFILE: "raise the open-file limit (ulimit -n) and run again",
-  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
-  EISDIR: "the path is a folder where a file was expected: fix the path"
-};
-function systemErrorText(error63) {
-  const code = error63?.code;
-  if (!code || !(code in SYSTEM_HINTS)) return void 0;
-  const { path: path6, syscall } = error63;
-  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
-  what to do: ${SYSTEM_HINTS[code]}.`;
-}
-
-// lab/core/files.ts
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir as mkdir2, open as open3, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-
-// ../main/node_modules/jsonc-parser/lib/esm/impl/scanner.js
-function createScanner(text, ignoreTrivia = false) {
-  const len = text.length;
-  let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
-  function scanHexDigits(count3, exact) {
-    let digits = 0;
-    let value2 = 0;
-    while (digits < count3 || !exact) {
-      let ch = text.charCodeAt(pos);
-      if (ch >= 48 && ch <= 57) {
-        value2 = value2 * 16 + ch - 48;
-      } else if (ch >= 65 && ch <= 70) {
-        value2 = value2 * 16 + ch - 65 + 10;
-      } else if (ch >= 97 && ch <= 102) {
-        value2 = value2 * 16 + ch - 97 + 10;
-      } else {
-        break;
-      }
-      pos++;
-      digits++;
-    }
-    if (digits < count3) {
-      value2 = -1;
-    }
-    return value2;
-  }
-  function setPosition(newPosition) {
-    pos = newPosition;
-    value = "";
-    tokenOffset = 0;
-    token = 16;
-    scanError = 0;
-  }
-  function scanNumber() {
-    let start = pos;
-    if (text.charCodeAt(pos) === 48) {
-      pos++;
-    } else {
-      pos++;
-      while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-      }
-    }
-    if (pos < text.length && text.charCodeAt(pos) === 46) {
-      pos++;
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-          pos++;
-        }
-      } else {
-        scanError = 3;
-        return text.substring(start, pos);
-      }
-    }
-    let end = pos;
-    if (pos < text.length && (text.charCodeAt(pos) === 69 || text.charCodeAt(pos) === 101)) {
-      pos++;
-      if (pos < text.length && text.charCodeAt(pos) === 43 || text.charCodeAt(pos) === 45) {
-        pos++;
-      }
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-          pos++;
-        }
-        end = pos;
-      } else {
-        scanError = 3;
-      }
-    }
-    return text.substring(start, end);
-  }
-  function scanString() {
-    let result = "", start = pos;
-    while (true) {
-      if (pos >= len) {
-        result += text.substring(start, pos);
-        scanError = 2;
-        break;
-      }
-      const ch = text.charCodeAt(pos);
-      if (ch === 34) {
-        result += text.substring(start, pos);
-        pos++;
-        break;
-      }
-      if (ch === 92) {
-        result += text.substring(start, pos);
-        pos++;
-        if (pos >= len) {
-          scanError = 2;
-          break;
-        }
-        const ch2 = text.charCodeAt(pos++);
-        switch (ch2) {
-          case 34:
-            result += '"';
-            break;
-          case 92:
-            result += "\\";
-            break;
-          case 47:
-            result += "/";
-            break;
-          case 98:
-            result += "\b";
-            break;
-          case 102:
-            result += "\f";
-            break;
-          case 110:
-            result += "\n";
-            break;
-          case 114:
-            result += "\r";
-            break;
-          case 116:
-            result += "	";
-            break;
-          case 117:
-            const ch3 = scanHexDigits(4, true);
-            if (ch3 >= 0) {
-              result += String.fromCharCode(ch3);
-            } else {
-              scanError = 4;
-            }
-            break;
-          default:
-            scanError = 5;
-        }
-        start = pos;
-        continue;
-      }
-      if (ch >= 0 && ch <= 31) {
-        if (isLineBreak(ch)) {
-          result += text.substring(start, pos);
-          scanError = 2;
-          break;
-        } else {
-          scanError = 6;
-        }
-      }
-      pos++;
-    }
-    return result;
-  }
-  function scanNext() {
-    value = "";
-    scanError = 0;
-    tokenOffset = pos;
-    lineStartOffset = lineNumber;
-    prevTokenLineStartOffset = tokenLineStartOffset;
-    if (pos >= len) {
-      tokenOffset = len;
-      return token = 17;
-    }
-    let code = text.charCodeAt(pos);
-    if (isWhiteSpace(code)) {
-      do {
-        pos++;
-        value += String.fromCharCode(code);
-        code = text.charCodeAt(pos);
-      } while (isWhiteSpace(code));
-      return token = 15;
-    }
-    if (isLineBreak(code)) {
-      pos++;
-      value += String.fromCharCode(code);
-      if (code === 13 && text.charCodeAt(pos) === 10) {
-        pos++;
-        value += "\n";
-      }
-      lineNumber++;
-      tokenLineStartOffset = pos;
-      return token = 14;
-    }
-    switch (code) {
-      // tokens: []{}:,
-      case 123:
-        pos++;
-        return token = 1;
-      case 125:
-        pos++;
-        return token = 2;
-      case 91:
-        pos++;
-        return token = 3;
-      case 93:
-        pos++;
-        return token = 4;
-      case 58:
-        pos++;
-        return token = 6;
-      case 44:
-        pos++;
-        return token = 5;
-      // strings
-      case 34:
-        pos++;
-        value = scanString();
-        return token = 10;
-      // comments
-      case 47:
-        const start = pos - 1;
-        if (text.charCodeAt(pos + 1) === 47) {
-          pos += 2;
-          while (pos < len) {
-            if (isLineBreak(text.charCodeAt(pos))) {
-              break;
-            }
-            pos++;
-          }
-          value = text.substring(start, pos);
-          return token = 12;
-        }
-        if (text.charCodeAt(pos + 1) === 42) {
-          pos += 2;
-          const safeLength = len - 1;
-          let commentClosed = false;
-          while (pos < safeLength) {
-            const ch = text.charCodeAt(pos);
-            if (ch === 42 && text.charCodeAt(pos + 1) === 47) {
-              pos += 2;
-              commentClosed = true;
-              break;
-            }
-            pos++;
-            if (isLineBreak(ch)) {
-              if (ch === 13 && text.charCodeAt(pos) === 10) {
-                pos++;
-              }
-              lineNumber++;
-              tokenLineStartOffset = pos;
-            }
-          }
-          if (!commentClosed) {
-            pos++;
-            scanError = 1;
-          }
-          value = text.substring(start, pos);
-          return token = 13;
-        }
-        value += String.fromCharCode(code);
-        pos++;
-        return token = 16;
-      // numbers
-      case 45:
-        value += String.fromCharCode(code);
-        pos++;
-        if (pos === len || !isDigit(text.charCodeAt(pos))) {
-          return token = 16;
-        }
-      // found a minus, followed by a number so
-      // we fall through to proceed with scanning
-      // numbers
-      case 48:
-      case 49:
-      case 50:
-      case 51:
-      case 52:
-      case 53:
-      case 54:
-      case 55:
-      case 56:
-      case 57:
-        value += scanNumber();
-        return token = 11;
-      // literals and unknown symbols
-      default:
-        while (pos < len && isUnknownContentCharacter(code)) {
-          pos++;
-          code = text.charCodeAt(pos);
-        }
-        if (tokenOffset !== pos) {
-          value = text.substring(tokenOffset, pos);
-          switch (value) {
-            case "true":
-              return token = 8;
-            case "false":
-              return token = 9;
-            case "null":
-              return token = 7;
-          }
-          return token = 16;
-        }
-        value += String.fromCharCode(code);
-        pos++;
-        return token = 16;
-    }
-  }
-  function isUnknownContentCharacter(code) {
-    if (isWhiteSpace(code) || isLineBreak(code)) {
-      return false;
-    }
-    switch (code) {
-      case 125:
-      case 93:
-      case 123:
-      case 91:
-      case 34:
-      case 58:
-      case 44:
-      case 47:
-        return false;
-    }
-    return true;
-  }
-  function scanNextNonTrivia() {
-    let result;
-    do {
-      result = scanNext();
-    } while (result >= 12 && result <= 15);
-    return result;
-  }
-  return {
-    setPosition,
-    getPosition: () => pos,
-    scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
-    getToken: () => token,
-    getTokenValue: () => value,
-    getTokenOffset: () => tokenOffset,
-    getTokenLength: () => pos - tokenOffset,
-    getTokenStartLine: () => lineStartOffset,
-    getTokenStartCharacter: () => tokenOffset - prevTokenLineStartOffset,
-    getTokenError: () => scanError
-  };
-}
-function isWhiteSpace(ch) {
-  return ch === 32 || ch === 9;
-}
-function isLineBreak(ch) {
-  return ch === 10 || ch === 13;
-}
-function isDigit(ch) {
-  return ch >= 48 && ch <= 57;
-}
-var CharacterCodes;
-(function(CharacterCodes2) {
-  CharacterCodes2[CharacterCodes2["lineFeed"] = 10] = "lineFeed";
-  CharacterCodes2[CharacterCodes2["carriageReturn"] = 13] = "carriageReturn";
-  CharacterCodes2[CharacterCodes2["space"] = 32] = "space";
-  CharacterCodes2[CharacterCodes2["_0"] = 48] = "_0";
-  CharacterCodes2[CharacterCodes2["_1"] = 49] = "_1";
-  CharacterCodes2[CharacterCodes2["_2"] = 50] = "_2";
-  CharacterCodes2[CharacterCodes2["_3"] = 51] = "_3";
-  CharacterCodes2[CharacterCodes2["_4"] = 52] = "_4";
-  CharacterCodes2[CharacterCodes2["_5"] = 53] = "_5";
-  CharacterCodes2[CharacterCodes2["_6"] = 54] = "_6";
-  CharacterCodes2[CharacterCodes2["_7"] = 55] = "_7";
-  CharacterCodes2[CharacterCodes2["_8"] = 56] = "_8";
-  CharacterCodes2[CharacterCodes2["_9"] = 57] = "_9";
-  CharacterCodes2[CharacterCodes2["a"] = 97] = "a";
-  CharacterCodes2[CharacterCodes2["b"] = 98] = "b";
-  CharacterCodes2[CharacterCodes2["c"] = 99] = "c";
-  CharacterCodes2[CharacterCodes2["d"] = 100] = "d";
-  CharacterCodes2[CharacterCodes2["e"] = 101] = "e";
-  CharacterCodes2[CharacterCodes2["f"] = 102] = "f";
-  CharacterCodes2[CharacterCodes2["g"] = 103] = "g";
-  CharacterCodes2[CharacterCodes2["h"] = 104] = "h";
-  CharacterCodes2[CharacterCodes2["i"] = 105] = "i";
-  CharacterCodes2[CharacterCodes2["j"] = 106] = "j";
-  CharacterCodes2[CharacterCodes2["k"] = 107] = "k";
-  CharacterCodes2[CharacterCodes2["l"] = 108] = "l";
-  CharacterCodes2[CharacterCodes2["m"] = 109] = "m";
-  CharacterCodes2[CharacterCodes2["n"] = 110] = "n";
-  CharacterCodes2[CharacterCodes2["o"] = 111] = "o";
-  CharacterCodes2[CharacterCodes2["p"] = 112] = "p";
-  CharacterCodes2[CharacterCodes2["q"] = 113] = "q";
-  CharacterCodes2[CharacterCodes2["r"] = 114] = "r";
-  CharacterCodes2[CharacterCodes2["s"] = 115] = "s";
-  CharacterCodes2[CharacterCodes2["t"] = 116] = "t";
-  CharacterCodes2[CharacterCodes2["u"] = 117] = "u";
-  CharacterCodes2[CharacterCodes2["v"] = 118] = "v";
-  CharacterCodes2[CharacterCodes2["w"] = 119] = "w";
-  CharacterCodes2[CharacterCodes2["x"] = 120] = "x";
-  CharacterCodes2[CharacterCodes2["y"] = 121] = "y";
-  CharacterCodes2[CharacterCodes2["z"] = 122] = "z";
-  CharacterCodes2[CharacterCodes2["A"] = 65] = "A";
-  CharacterCodes2[CharacterCodes2["B"] = 66] = "B";
-  CharacterCodes2[CharacterCodes2["C"] = 67] = "C";
-  CharacterCodes2[CharacterCodes2["D"] = 68] = "D";
-  CharacterCodes2[CharacterCodes2["E"] = 69] = "E";
-  CharacterCodes2[CharacterCodes2["F"] = 70] = "F";
-  CharacterCodes2[CharacterCodes2["G"] = 71] = "G";
-  CharacterCodes2[CharacterCodes2["H"] = 72] = "H";
-  CharacterCodes2[CharacterCodes2["I"] = 73] = "I";
-  CharacterCodes2[CharacterCodes2["J"] = 74] = "J";
-  CharacterCodes2[CharacterCodes2["K"] = 75] = "K";
-  CharacterCodes2[CharacterCodes2["L"] = 76] = "L";
-  CharacterCodes2[CharacterCodes2["M"] = 77] = "M";
-  CharacterCodes2[CharacterCodes2["N"] = 78] = "N";
-  CharacterCodes2[CharacterCodes2["O"] = 79] = "O";
-  CharacterCodes2[CharacterCodes2["P"] = 80] = "P";
-  CharacterCodes2[CharacterCodes2["Q"] = 81] = "Q";
-  CharacterCodes2[CharacterCodes2["R"] = 82] = "R";
-  CharacterCodes2[CharacterCodes2["S"] = 83] = "S";
-  CharacterCodes2[CharacterCodes2["T"] = 84] = "T";
-  CharacterCodes2[CharacterCodes2["U"] = 85] = "U";
-  CharacterCodes2[CharacterCodes2["V"] = 86] = "V";
-  CharacterCodes2[CharacterCodes2["W"] = 87] = "W";
-  CharacterCodes2[CharacterCodes2["X"] = 88] = "X";
-  CharacterCodes2[CharacterCodes2["Y"] = 89] = "Y";
-  CharacterCodes2[CharacterCodes2["Z"] = 90] = "Z";
-  CharacterCodes2[CharacterCodes2["asterisk"] = 42] = "asterisk";
-  CharacterCodes2[CharacterCodes2["backslash"] = 92] = "backslash";
-  CharacterCodes2[CharacterCodes2["closeBrace"] = 125] = "closeBrace";
-  CharacterCodes2[CharacterCodes2["closeBracket"] = 93] = "closeBracket";
-  CharacterCodes2[CharacterCodes2["colon"] = 58] = "colon";
-  CharacterCodes2[CharacterCodes2["comma"] = 44] = "comma";
-  CharacterCodes2[CharacterCodes2["dot"] = 46] = "dot";
-  CharacterCodes2[CharacterCodes2["doubleQuote"] = 34] = "doubleQuote";
-  CharacterCodes2[CharacterCodes2["minus"] = 45] = "minus";
-  CharacterCodes2[CharacterCodes2["openBrace"] = 123] = "openBrace";
-  CharacterCodes2[CharacterCodes2["openBracket"] = 91] = "openBracket";
-  CharacterCodes2[CharacterCodes2["plus"] = 43] = "plus";
-  CharacterCodes2[CharacterCodes2["slash"] = 47] = "slash";
-  CharacterCodes2[CharacterCodes2["formFeed"] = 12] = "formFeed";
-  CharacterCodes2[CharacterCodes2["tab"] = 9] = "tab";
-})(CharacterCodes || (CharacterCodes = {}));
-
-// ../main/node_modules/jsonc-parser/lib/esm/impl/string-intern.js
-var cachedSpaces = new Array(20).fill(0).map((_, index) => {
-  return " ".repeat(index);
-});
-var maxCachedValues = 200;
-var cachedBreakLinesWithSpaces = {
-  " ": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + " ".repeat(index);
-    }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + " ".repeat(index);
-    }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + " ".repeat(index);
-    })
-  },
-  "	": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + "	".repeat(index);
-    }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + "	".repeat(index);
-    }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + "	".repeat(index);
-    })
-  }
-};
-
-// ../main/node_modules/jsonc-parser/lib/esm/impl/parser.js
-var ParseOptions;
-(function(ParseOptions2) {
-  ParseOptions2.DEFAULT = {
-    allowTrailingComma: false
-  };
-})(ParseOptions || (ParseOptions = {}));
-function visit2(text, visitor, options = ParseOptions.DEFAULT) {
-  const _scanner = createScanner(text, false);
-  const _jsonPath = [];
-  let suppressedCallbacks = 0;
-  function toNoArgVisit(visitFunction) {
-    return visitFunction ? () => suppressedCallbacks === 0 && visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
-  }
-  function toOneArgVisit(visitFunction) {
-    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
-  }
-  function toOneArgVisitWithPath(visitFunction) {
-    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice()) : () => true;
-  }
-  function toBeginVisit(visitFunction) {
-    return visitFunction ? () => {
-      if (suppressedCallbacks > 0) {
-        suppressedCallbacks++;
-      } else {
-        let cbReturn = visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice());
-        if (cbReturn === false) {
-          suppressedCallbacks = 1;
-        }
-      }
-    } : () => true;
-  }
-  function toEndVisit(visitFunction) {
-    return visitFunction ? () => {
-      if (suppressedCallbacks > 0) {
-        suppressedCallbacks--;
-      }
-      if (suppressedCallbacks === 0) {
-        visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter());
-      }
-    } : () => true;
-  }
-  const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
-  const disallowComments = options && options.disallowComments;
-  const allowTrailingComma = options && options.allowTrailingComma;
-  function scanNext() {
-    while (true) {
-      const token = _scanner.scan();
-      switch (_scanner.getTokenError()) {
-        case 4:
-          handleError(
-            14
-            /* ParseErrorCode.InvalidUnicode */
-          );
-          break;
-        case 5:
-          handleError(
-            15
-            /* ParseErrorCode.InvalidEscapeCharacter */
-          );
-          break;
-        case 3:
-          handleError(
-            13
-            /* ParseErrorCode.UnexpectedEndOfNumber */
-          );
-          break;
-        case 1:
-          if (!disallowComments) {
-            handleError(
-              11
-              /* ParseErrorCode.UnexpectedEndOfComment */
-            );
-          }
-          break;
-        case 2:
-          handleError(
-            12
-            /* ParseErrorCode.UnexpectedEndOfString */
-          );
-          break;
-        case 6:
-          handleError(
-            16
-            /* ParseErrorCode.InvalidCharacter */
-          );
-          break;
-      }
-      switch (token) {
-        case 12:
-        case 13:
-          if (disallowComments) {
-            handleError(
-              10
-              /* ParseErrorCode.InvalidCommentToken */
-            );
-          } else {
-            onComment();
-          }
-          break;
-        case 16:
-          handleError(
-            1
-            /* ParseErrorCode.InvalidSymbol */
-          );
-          break;
-        case 15:
-        case 14:
-          break;
-        default:
-          return token;
-      }
-    }
-  }
-  function handleError(error63, skipUntilAfter = [], skipUntil = []) {
-    onError(error63);
-    if (skipUntilAfter.length + skipUntil.length > 0) {
-      let token = _scanner.getToken();
-      while (token !== 17) {
-        if (skipUntilAfter.indexOf(token) !== -1) {
-          scanNext();
-          break;
-        } else if (skipUntil.indexOf(token) !== -1) {
-          break;
-        }
-        token = scanNext();
-      }
-    }
-  }
-  function parseString2(isValue) {
-    const value = _scanner.getTokenValue();
-    if (isValue) {
-      onLiteralValue(value);
-    } else {
-      onObjectProperty(value);
-      _jsonPath.push(value);
-    }
-    scanNext();
-    return true;
-  }
-  function parseLiteral() {
-    switch (_scanner.getToken()) {
-      case 11:
-        const tokenValue = _scanner.getTokenValue();
-        let value = Number(tokenValue);
-        if (isNaN(value)) {
-          handleError(
-            2
-            /* ParseErrorCode.InvalidNumberFormat */
-          );
-          value = 0;
-        }
-        onLiteralValue(value);
-        break;
-      case 7:
-        onLiteralValue(null);
-        break;
-      case 8:
-        onLiteralValue(true);
-        break;
-      case 9:
-        onLiteralValue(false);
-        break;
-      default:
-        return false;
-    }
-    scanNext();
-    return true;
-  }
-  function parseProperty() {
-    if (_scanner.getToken() !== 10) {
-      handleError(3, [], [
-        2,
-        5
-        /* SyntaxKind.CommaToken */
-      ]);
-      return false;
-    }
-    parseString2(false);
-    if (_scanner.getToken() === 6) {
-      onSeparator(":");
-      scanNext();
-      if (!parseValue()) {
-        handleError(4, [], [
-          2,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-    } else {
-      handleError(5, [], [
-        2,
-        5
-        /* SyntaxKind.CommaToken */
-      ]);
-    }
-    _jsonPath.pop();
-    return true;
-  }
-  function parseObject() {
-    onObjectBegin();
-    scanNext();
-    let needsComma = false;
-    while (_scanner.getToken() !== 2 && _scanner.getToken() !== 17) {
-      if (_scanner.getToken() === 5) {
-        if (!needsComma) {
-          handleError(4, [], []);
-        }
-        onSeparator(",");
-        scanNext();
-        if (_scanner.getToken() === 2 && allowTrailingComma) {
-          break;
-        }
-      } else if (needsComma) {
-        handleError(6, [], []);
-      }
-      if (!parseProperty()) {
-        handleError(4, [], [
-          2,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-      needsComma = true;
-    }
-    onObjectEnd();
-    if (_scanner.getToken() !== 2) {
-      handleError(7, [
-        2
-        /* SyntaxKind.CloseBraceToken */
-      ], []);
-    } else {
-      scanNext();
-    }
-    return true;
-  }
-  function parseArray2() {
-    onArrayBegin();
-    scanNext();
-    let isFirstElement = true;
-    let needsComma = false;
-    while (_scanner.getToken() !== 4 && _scanner.getToken() !== 17) {
-      if (_scanner.getToken() === 5) {
-        if (!needsComma) {
-          handleError(4, [], []);
-        }
-        onSeparator(",");
-        scanNext();
-        if (_scanner.getToken() === 4 && allowTrailingComma) {
-          break;
-        }
-      } else if (needsComma) {
-        handleError(6, [], []);
-      }
-      if (isFirstElement) {
-        _jsonPath.push(0);
-        isFirstElement = false;
-      } else {
-        _jsonPath[_jsonPath.length - 1]++;
-      }
-      if (!parseValue()) {
-        handleError(4, [], [
-          4,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-      needsComma = true;
-    }
-    onArrayEnd();
-    if (!isFirstElement) {
-      _jsonPath.pop();
-    }
-    if (_scanner.getToken() !== 4) {
-      handleError(8, [
-        4
-        /* SyntaxKind.CloseBracketToken */
-      ], []);
-    } else {
-      scanNext();
-    }
-    return true;
-  }
-  function parseValue() {
-    switch (_scanner.getToken()) {
-      case 3:
-        return parseArray2();
-      case 1:
-        return parseObject();
-      case 10:
-        return parseString2(true);
-      default:
-        return parseLiteral();
-    }
-  }
-  scanNext();
-  if (_scanner.getToken() === 17) {
-    if (options.allowEmptyContent) {
-      return true;
-    }
-    handleError(4, [], []);
-    return false;
-  }
-  if (!parseValue()) {
-    handleError(4, [], []);
-    return false;
-  }
-  if (_scanner.getToken() !== 17) {
-    handleError(9, [], []);
-  }
-  return true;
-}
-
-// ../main/node_modules/jsonc-parser/lib/esm/main.js
-var ScanError;
-(function(ScanError2) {
-  ScanError2[ScanError2["None"] = 0] = "None";
-  ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
-  ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
-  ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
-  ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
-  ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
-  ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
-})(ScanError || (ScanError = {}));
-var SyntaxKind;
-(function(SyntaxKind2) {
-  SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
-  SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
-  SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
-  SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
-  SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
-  SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
-  SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
-  SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
-  SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
-  SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
-  SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
-  SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
-  SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
-  SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
-  SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
-  SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
-  SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
-})(SyntaxKind || (SyntaxKind = {}));
-var visit3 = visit2;
-var ParseErrorCode;
-(function(ParseErrorCode2) {
-  ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
-  ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
-  ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
-  ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
-  ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
-  ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
-  ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
-  ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
-  ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
-  ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
-  ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
-  ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
-  ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
-})(ParseErrorCode || (ParseErrorCode = {}));
-
-// lab/core/files.ts
-function tempPathFor(finalPath) {
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-}
-async function writeAtomically(finalPath, produce) {
-  await mkdir2(dirname(finalPath), { recursive: true });
-  const tempPath = tempPathFor(finalPath);
-  try {
-    const result = await produce(tempPath);
-    const handle = await open3(tempPath, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename2(tempPath, finalPath);
-    return result;
-  } catch (error63) {
-    await rm2(tempPath, { force: true, recursive: true });
-    throw error63;
-  }
-}
-async function writeFileAtomically(finalPath, contents) {
-  await writeAtomically(finalPath, async (tempPath) => {
-    const handle = await open3(tempPath, "w");
-    try {
-      await handle.writeFile(contents);
-    } finally {
-      await handle.close();
-    }
-  });
-}
-function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
-}
-async function fileExists(path6) {
-  try {
-    await stat2(path6);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function readJsonFile(path6, step, hint) {
-  let text;
-  try {
-    text = await readFile(path6, "utf8");
-  } catch (error63) {
-    throw new LabError(
-      step,
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      hint
-    );
-  }
-  try {
-    return parseStrictJson(text);
-  } catch (error63) {
-    throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
-  }
-}
-function parseStrictJson(text) {
-  const keys = [];
-  const path6 = [];
-  visit3(text, {
-    onObjectBegin: () => {
-      keys.push(/* @__PURE__ */ new Set());
-    },
-    onObjectProperty: (property, offset) => {
-      const current = keys.at(-1);
-      const parents = path6.slice(0, keys.length - 1);
-      if (current.has(property))
-        throw new SyntaxError(
-          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
-        );
-      current.add(property);
-      path6.splice(keys.length - 1, Infinity, property);
-    },
-    onObjectEnd: () => {
-      keys.pop();
-      path6.splice(keys.length, Infinity);
-    }
-  });
-  return JSON.parse(text);
-}
-async function refuseNonFolder(path6, step, option) {
-  let isFolder = true;
-  try {
-    isFolder = (await stat2(path6)).isDirectory();
-  } catch {
-    return;
-  }
-  if (!isFolder)
-    throw new LabError(
-      step,
-      `${option} ${path6} is a file, not a folder.`,
-      `pass a folder with ${option} (or remove the file).`
-    );
-}
-
 // lab/core/paths.ts
-import { existsSync as existsSync2, readFileSync } from "node:fs";
+import { existsSync as existsSync3, readFileSync } from "node:fs";
 import { dirname as dirname2, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
@@ -44743,7 +44830,7 @@ function projectRoot() {
   let dir = dirname2(fileURLToPath(import.meta.url));
   for (; ; ) {
     const manifest = join2(dir, "package.json");
-    if (existsSync2(manifest)) {
+    if (existsSync3(manifest)) {
       try {
         if (JSON.parse(readFileSync(manifest, "utf8")).name === "perf-lab") return root = dir;
       } catch {
@@ -44759,6 +44846,604 @@ function projectRoot() {
 }
 function cacheRoot() {
   return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
+}
+
+// lab/datasets/manifest.ts
+import { isAbsolute, join as join3, normalize } from "node:path";
+
+// lab/core/schema.ts
+function describeIssues(error63) {
+  return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
+}
+
+// lab/datasets/manifest.ts
+var DATASET_NAMES = ["silesia", "software", "logs"];
+var SCALES = ["quick", "full"];
+var relativePath = external_exports.string().min(1).refine(
+  (path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."),
+  "must be a path inside the manifest folder"
+);
+var fileEntry = external_exports.object({
+  path: relativePath,
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+});
+var datasetEntrySchema = external_exports.object({
+  name: external_exports.enum(DATASET_NAMES),
+  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
+  label: external_exports.string().min(1),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(SCALES),
+  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
+  source: external_exports.string().min(1),
+  raw: fileEntry,
+  compressed: fileEntry.extend({
+    compressor: external_exports.string().min(1),
+    level: external_exports.number().int().min(1).max(9)
+  })
+});
+var manifestSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  datasets: external_exports.array(datasetEntrySchema)
+});
+var MANIFEST_FILE = "manifest.json";
+async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
+  const path6 = join3(dir, MANIFEST_FILE);
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
+  const parsed = manifestSchema.safeParse(json2);
+  if (!parsed.success) {
+    throw new LabError(
+      "datasets: manifest",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "delete it and run `perf-lab datasets prepare` again."
+    );
+  }
+  return parsed.data;
+}
+
+// lab/datasets/symbols.ts
+var DeflateFormatError = class extends Error {
+};
+var LENGTH_BASE = [
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  13,
+  15,
+  17,
+  19,
+  23,
+  27,
+  31,
+  35,
+  43,
+  51,
+  59,
+  67,
+  83,
+  99,
+  115,
+  131,
+  163,
+  195,
+  227,
+  258
+];
+var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+var DISTANCE_BASE = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  7,
+  9,
+  13,
+  17,
+  25,
+  33,
+  49,
+  65,
+  97,
+  129,
+  193,
+  257,
+  385,
+  513,
+  769,
+  1025,
+  1537,
+  2049,
+  3073,
+  4097,
+  6145,
+  8193,
+  12289,
+  16385,
+  24577
+];
+var DISTANCE_EXTRA = [
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  5,
+  5,
+  6,
+  6,
+  7,
+  7,
+  8,
+  8,
+  9,
+  9,
+  10,
+  10,
+  11,
+  11,
+  12,
+  12,
+  13,
+  13
+];
+var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+var MAX_BITS = 15;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+  }
+  bytes;
+  position = 0;
+  buffer = 0;
+  count = 0;
+  bitsRead = 0;
+  refill(need) {
+    while (this.count < need) {
+      if (this.position >= this.bytes.length)
+        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+  }
+  bits(n2) {
+    if (n2 === 0) return 0;
+    this.refill(n2);
+    const value = this.buffer & (1 << n2) - 1;
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+    return value;
+  }
+  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
+  peek15() {
+    while (this.count < MAX_BITS && this.position < this.bytes.length) {
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+    return this.buffer & 32767;
+  }
+  skip(n2) {
+    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+  }
+  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
+  alignToByte() {
+    const drop = this.count & 7;
+    this.skip(drop);
+    this.position -= this.count >>> 3;
+    this.buffer = 0;
+    this.count = 0;
+    return this.position;
+  }
+};
+function huffmanTable(lengths, what) {
+  const counts = new Array(MAX_BITS + 1).fill(0);
+  for (let i2 = 0; i2 < lengths.length; i2++) counts[lengths[i2]]++;
+  counts[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= MAX_BITS; bits++) {
+    left = left * 2 - counts[bits];
+    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
+  }
+  const next = new Array(MAX_BITS + 2).fill(0);
+  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
+  const table = new Int32Array(1 << MAX_BITS);
+  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
+    const length = lengths[symbol2];
+    if (length === 0) continue;
+    const code = next[length]++;
+    let reversed = 0;
+    for (let i2 = 0; i2 < length; i2++) reversed |= (code >>> i2 & 1) << length - 1 - i2;
+    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+  }
+  return table;
+}
+function decodeSymbol(reader, table, what) {
+  const entry = table[reader.peek15()];
+  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
+  reader.skip(entry & 15);
+  return entry >>> 4;
+}
+var fixedTables;
+function fixedCodes() {
+  if (!fixedTables) {
+    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+    fixedTables = {
+      literalLength: huffmanTable(lengths, "fixed literal/length"),
+      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
+    };
+  }
+  return fixedTables;
+}
+function dynamicCodes(reader) {
+  const literalLengthCount = reader.bits(5) + 257;
+  const distanceCount = reader.bits(5) + 1;
+  const codeLengthCount = reader.bits(4) + 4;
+  const codeLengthLengths = new Array(19).fill(0);
+  for (let i2 = 0; i2 < codeLengthCount; i2++) codeLengthLengths[CODE_LENGTH_ORDER[i2]] = reader.bits(3);
+  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
+  const lengths = [];
+  while (lengths.length < literalLengthCount + distanceCount) {
+    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
+    if (symbol2 < 16) lengths.push(symbol2);
+    else if (symbol2 === 16) {
+      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
+      const previous = lengths.at(-1);
+      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
+    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
+  }
+  if (lengths.length > literalLengthCount + distanceCount)
+    throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
+  return {
+    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
+    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
+  };
+}
+function gzipHeader(bytes, at) {
+  if (bytes.length - at < 18 || bytes[at] !== 31 || bytes[at + 1] !== 139)
+    throw new DeflateFormatError(`no gzip header at byte ${at}`);
+  if (bytes[at + 2] !== 8)
+    throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
+  const flags = bytes[at + 3];
+  let position = at + 10;
+  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (position < bytes.length && bytes[position] !== 0) position++;
+    position++;
+  }
+  if (flags & 2) position += 2;
+  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
+  return position;
+}
+function profileGzip(gzip, output2) {
+  const profile = {
+    members: 0,
+    blocks: { stored: 0, fixed: 0, dynamic: 0 },
+    outputBytes: 0,
+    storedBytes: 0,
+    literals: 0,
+    matches: 0,
+    matchBytes: 0,
+    matchesByDistance: { one: 0, underWord: 0, word: 0 },
+    bits: 0,
+    runs: []
+  };
+  const runs = /* @__PURE__ */ new Map();
+  const countRun = (literals, matchLength) => {
+    const key = literals * 512 + matchLength;
+    runs.set(key, (runs.get(key) ?? 0) + 1);
+  };
+  let out = 0;
+  let at = 0;
+  while (at < gzip.length) {
+    const memberStart = out;
+    const reader = new BitReader(gzip);
+    reader.position = gzipHeader(gzip, at);
+    let last = false;
+    while (!last) {
+      last = reader.bits(1) === 1;
+      const type = reader.bits(2);
+      if (type === 0) {
+        const start = reader.alignToByte();
+        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        const length = gzip[start] | gzip[start + 1] << 8;
+        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
+        if ((length ^ 65535) !== check2)
+          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length)
+          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        out += length;
+        profile.storedBytes += length;
+        profile.blocks.stored++;
+        reader.position = start + 4 + length;
+        reader.bitsRead += 32 + 8 * length;
+        continue;
+      }
+      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
+      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
+      if (type === 1) profile.blocks.fixed++;
+      else profile.blocks.dynamic++;
+      let run2 = 0;
+      for (; ; ) {
+        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
+        if (symbol2 < 256) {
+          if (output2) output2[out] = symbol2;
+          out++;
+          run2++;
+          continue;
+        }
+        if (symbol2 === 256) break;
+        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
+        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
+        const distanceSymbol = decodeSymbol(reader, distance, "distance");
+        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
+        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
+        if (offset > out - memberStart)
+          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (output2) for (let i2 = 0; i2 < length; i2++, out++) output2[out] = output2[out - offset];
+        else out += length;
+        profile.literals += run2;
+        profile.matches++;
+        profile.matchBytes += length;
+        if (offset === 1) profile.matchesByDistance.one++;
+        else if (offset < 8) profile.matchesByDistance.underWord++;
+        else profile.matchesByDistance.word++;
+        countRun(run2, length);
+        run2 = 0;
+      }
+      profile.literals += run2;
+      countRun(run2, 0);
+    }
+    profile.bits += reader.bitsRead;
+    const trailer = reader.alignToByte();
+    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
+    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32)
+      throw new DeflateFormatError(
+        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
+      );
+    profile.members++;
+    at = trailer + 8;
+    while (at < gzip.length && gzip[at] === 0) at++;
+  }
+  profile.outputBytes = out;
+  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b) => a2[0] - b[0] || a2[1] - b[1]);
+  return profile;
+}
+
+// lab/datasets/profiles.ts
+var count = external_exports.number().int().nonnegative();
+var PROFILE_SCHEMA_VERSION = 1;
+var storedProfileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
+  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  members: count,
+  blocks: external_exports.object({ stored: count, fixed: count, dynamic: count }),
+  outputBytes: count,
+  storedBytes: count,
+  literals: count,
+  matches: count,
+  matchBytes: count,
+  matchesByDistance: external_exports.object({ one: count, underWord: count, word: count }),
+  bits: count,
+  runs: external_exports.array(external_exports.tuple([count, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
+});
+var profileCachePath = (sha2562) => join4(cacheRoot(), "profiles", `${sha2562}.json`);
+async function cachedProfile(sha2562) {
+  const path6 = profileCachePath(sha2562);
+  if (!await fileExists(path6)) return void 0;
+  try {
+    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
+    if (!parsed.success || parsed.data.compressedSha256 !== sha2562) return void 0;
+    const { schemaVersion, ...profile } = parsed.data;
+    void schemaVersion;
+    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
+    return profile;
+  } catch {
+    return void 0;
+  }
+}
+async function datasetProfile(path6, expectedSha256) {
+  let bytes;
+  try {
+    bytes = await readFile2(path6);
+  } catch (error63) {
+    throw new LabError(
+      "profile",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "prepare the datasets again (`perf-lab datasets prepare`)."
+    );
+  }
+  const sha2562 = sha256Hex(bytes);
+  if (expectedSha256 !== void 0 && sha2562 !== expectedSha256) {
+    throw new LabError(
+      "profile",
+      `${path6} has sha256 ${sha2562}, not the ${expectedSha256} the measurement used.`,
+      "profile the file that was measured: prepare the datasets again with the same scale."
+    );
+  }
+  const cached2 = await cachedProfile(sha2562);
+  if (cached2) return cached2;
+  let profile;
+  try {
+    profile = profileGzip(bytes);
+  } catch (error63) {
+    if (error63 instanceof DeflateFormatError)
+      throw new LabError(
+        "profile",
+        `${path6} is not a valid gzip file: ${error63.message}.`,
+        "prepare the datasets again (`perf-lab datasets prepare`)."
+      );
+    throw error63;
+  }
+  const stored = { compressedSha256: sha2562, ...profile };
+  await writeFileAtomically(
+    profileCachePath(sha2562),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`
+  ).catch(() => void 0);
+  return stored;
+}
+async function profilesOfMeasured(measured, datasetsDir) {
+  const manifest = await readManifest(datasetsDir);
+  const profiles = /* @__PURE__ */ new Map();
+  const missing = [];
+  for (const dataset of measured) {
+    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
+    if (!entry) {
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
+      );
+      continue;
+    }
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join4(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+    );
+  }
+  return { profiles, missing };
+}
+
+// lab/asm/index.ts
+import { readFile as readFile3, rm as rm3 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename as basename2, join as join5 } from "node:path";
+
+// lab/asm/parse.ts
+var CONDITION_ALIASES = {
+  cc: "lo",
+  cs: "hs",
+  ul: "lo",
+  last: "lo",
+  any: "ne",
+  none: "eq",
+  nlast: "hs"
+};
+var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
+function isDirectBranch(mnemonic) {
+  return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
+}
+function normaliseMnemonic(mnemonic) {
+  const lower = mnemonic.toLowerCase().replace(/^(?!b\.)([a-z][a-z0-9]*)\.(\d+[bhsd]|[bhsdq])$/, "$1");
+  const conditional = /^b\.(\w+)$/.exec(lower);
+  if (conditional) return `b.${CONDITION_ALIASES[conditional[1]] ?? conditional[1]}`;
+  return lower;
+}
+function normaliseOperands(mnemonic, operands) {
+  let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
+  text = text.toLowerCase();
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
+    text = text.replace(
+      /,\s*(\w+)$/,
+      (m, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m
+    );
+  return text.replace(/\s*,\s*/g, ", ");
+}
+function branchTarget(mnemonic, operands) {
+  if (!isDirectBranch(mnemonic)) return null;
+  const last = operands.replace(/\s*(\/\/|;).*$/, "").replace(/<[^>]*>/g, "").split(",").pop().trim();
+  const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last);
+  return match ? parseInt(match[1], 16) : null;
+}
+var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
+var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
+var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
+var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
+var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
+var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
+function detectFormat(listing) {
+  if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
+  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
+    return "gnu-objdump";
+  return "llvm-objdump";
+}
+function parseListing(listing, format3 = detectFormat(listing)) {
+  const functions = [];
+  let current;
+  let sourceLine;
+  for (const raw of listing.split("\n")) {
+    const line = raw.replace(/\s+$/, "");
+    if (!line) continue;
+    const source = format3 === "otool" ? null : SOURCE_LINE.exec(line);
+    if (source && /\.\w+$/.test(source[1])) {
+      sourceLine = `${source[1].split("/").pop()}:${source[2]}`;
+      continue;
+    }
+    if (format3 === "otool") {
+      if (/^\(__TEXT,__text\) section/.test(line)) continue;
+      const instruction2 = OTOOL_LINE.exec(line);
+      if (instruction2) {
+        if (!current) functions.push(current = { name: "(unnamed)", instructions: [] });
+        current.instructions.push(makeInstruction(instruction2[1], instruction2[2], instruction2[3], line));
+        continue;
+      }
+      const header2 = OTOOL_FUNCTION_HEADER.exec(line);
+      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
+        functions.push(current = { name: header2[1], instructions: [] });
+      continue;
+    }
+    const header = FUNCTION_HEADER.exec(line);
+    if (header) {
+      functions.push(current = { name: header[2], instructions: [] });
+      sourceLine = void 0;
+      continue;
+    }
+    const undecoded = UNDECODED_LINE.exec(line);
+    if (undecoded && current) {
+      current.instructions.push({
+        address: parseInt(undecoded[1], 16),
+        mnemonic: "unknown",
+        operands: "",
+        target: null,
+        text: line.trim(),
+        ...sourceLine ? { sourceLine } : {}
+      });
+      continue;
+    }
+    const instruction = LLVM_OR_GNU_LINE.exec(line);
+    if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
+      if (/^\.(word|long)$/.test(instruction[2])) continue;
+      const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
+      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
+    }
+  }
+  return functions.filter((fn) => fn.instructions.length > 0);
+}
+function makeInstruction(address, mnemonic, operands, text) {
+  const normalisedMnemonic = normaliseMnemonic(mnemonic);
+  const target = branchTarget(normalisedMnemonic, operands);
+  let normalised = normaliseOperands(normalisedMnemonic, operands);
+  if (target !== null)
+    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
+  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
+}
+function findFunctions(functions, pattern) {
+  const regex = /^\/(.+)\/$/.exec(pattern);
+  const matches = (name) => regex ? new RegExp(regex[1]).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
+  const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
+  return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
 }
 
 // ../main/node_modules/is-plain-obj/index.js
@@ -46556,13 +47241,13 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
   return {
-    id: count++,
+    id: count2++,
     type: REQUEST_TYPE,
     message,
     hasListeners
   };
 };
-var count = 0n;
+var count2 = 0n;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
   if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
     return;
@@ -51595,1349 +52280,6 @@ async function attempt(file2, args, options = {}) {
   };
 }
 
-// lab/build/rust-shim.ts
-var rustAdapterSchema = external_exports.object({
-  kind: external_exports.literal("rust"),
-  /**
-   * A Rust expression over `input: &[u8]` and `threads: usize` (and `output: &mut [u8]` when output is "slice"),
-   * e.g. `gzippy::decompress_with_threads(input, threads)`. It returns the output (`Vec<u8>`, `Result<Vec<u8>, E>`,
-   * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
-   */
-  call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
-  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
-  output: external_exports.enum(["vec", "slice"]).default("vec")
-}).strict();
-var rustShimRecordSchema = external_exports.object({
-  call: external_exports.string(),
-  output: external_exports.enum(["vec", "slice"]),
-  package: external_exports.string(),
-  cargoToml: external_exports.string(),
-  libRs: external_exports.string()
-});
-
-// lab/core/schema.ts
-function describeIssues(error63) {
-  return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
-}
-
-// ../main/node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
-var MULTIPLIER = 214013;
-var INCREMENT = 2531011;
-var MASK = 4294967295;
-var MASK_2 = (1 << 31) - 1;
-var computeNextSeed = function(seed) {
-  return seed * MULTIPLIER + INCREMENT & MASK;
-};
-var computeValueFromNextSeed = function(nextseed) {
-  return (nextseed & MASK_2) >> 16;
-};
-var LinearCongruential32 = (function() {
-  function LinearCongruential322(seed) {
-    this.seed = seed;
-  }
-  LinearCongruential322.prototype.clone = function() {
-    return new LinearCongruential322(this.seed);
-  };
-  LinearCongruential322.prototype.next = function() {
-    var nextRng = new LinearCongruential322(this.seed);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  LinearCongruential322.prototype.unsafeNext = function() {
-    var s1 = computeNextSeed(this.seed);
-    var v1 = computeValueFromNextSeed(s1);
-    var s2 = computeNextSeed(s1);
-    var v2 = computeValueFromNextSeed(s2);
-    this.seed = computeNextSeed(s2);
-    var v3 = computeValueFromNextSeed(this.seed);
-    var vnext = v3 + (v2 + (v1 << 15) << 15);
-    return vnext | 0;
-  };
-  LinearCongruential322.prototype.getState = function() {
-    return [this.seed];
-  };
-  return LinearCongruential322;
-})();
-function fromState(state) {
-  var valid = state.length === 1;
-  if (!valid) {
-    throw new Error("The state must have been produced by a congruential32 RandomGenerator");
-  }
-  return new LinearCongruential32(state[0]);
-}
-var congruential32 = Object.assign(function(seed) {
-  return new LinearCongruential32(seed);
-}, { fromState });
-
-// ../main/node_modules/pure-rand/lib/esm/generator/MersenneTwister.js
-var __read = function(o2, n2) {
-  var m = typeof Symbol === "function" && o2[Symbol.iterator];
-  if (!m) return o2;
-  var i2 = m.call(o2), r, ar = [], e;
-  try {
-    while ((n2 === void 0 || n2-- > 0) && !(r = i2.next()).done) ar.push(r.value);
-  } catch (error63) {
-    e = { error: error63 };
-  } finally {
-    try {
-      if (r && !r.done && (m = i2["return"])) m.call(i2);
-    } finally {
-      if (e) throw e.error;
-    }
-  }
-  return ar;
-};
-var __spreadArray = function(to, from, pack) {
-  if (pack || arguments.length === 2) for (var i2 = 0, l = from.length, ar; i2 < l; i2++) {
-    if (ar || !(i2 in from)) {
-      if (!ar) ar = Array.prototype.slice.call(from, 0, i2);
-      ar[i2] = from[i2];
-    }
-  }
-  return to.concat(ar || Array.prototype.slice.call(from));
-};
-var MersenneTwister = (function() {
-  function MersenneTwister2(states, index) {
-    this.states = states;
-    this.index = index;
-  }
-  MersenneTwister2.twist = function(prev) {
-    var mt = prev.slice();
-    for (var idx = 0; idx !== MersenneTwister2.N - MersenneTwister2.M; ++idx) {
-      var y_1 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
-      mt[idx] = mt[idx + MersenneTwister2.M] ^ y_1 >>> 1 ^ -(y_1 & 1) & MersenneTwister2.A;
-    }
-    for (var idx = MersenneTwister2.N - MersenneTwister2.M; idx !== MersenneTwister2.N - 1; ++idx) {
-      var y_2 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
-      mt[idx] = mt[idx + MersenneTwister2.M - MersenneTwister2.N] ^ y_2 >>> 1 ^ -(y_2 & 1) & MersenneTwister2.A;
-    }
-    var y = (mt[MersenneTwister2.N - 1] & MersenneTwister2.MASK_UPPER) + (mt[0] & MersenneTwister2.MASK_LOWER);
-    mt[MersenneTwister2.N - 1] = mt[MersenneTwister2.M - 1] ^ y >>> 1 ^ -(y & 1) & MersenneTwister2.A;
-    return mt;
-  };
-  MersenneTwister2.seeded = function(seed) {
-    var out = Array(MersenneTwister2.N);
-    out[0] = seed;
-    for (var idx = 1; idx !== MersenneTwister2.N; ++idx) {
-      var xored = out[idx - 1] ^ out[idx - 1] >>> 30;
-      out[idx] = Math.imul(MersenneTwister2.F, xored) + idx | 0;
-    }
-    return out;
-  };
-  MersenneTwister2.from = function(seed) {
-    return new MersenneTwister2(MersenneTwister2.twist(MersenneTwister2.seeded(seed)), 0);
-  };
-  MersenneTwister2.prototype.clone = function() {
-    return new MersenneTwister2(this.states, this.index);
-  };
-  MersenneTwister2.prototype.next = function() {
-    var nextRng = new MersenneTwister2(this.states, this.index);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  MersenneTwister2.prototype.unsafeNext = function() {
-    var y = this.states[this.index];
-    y ^= this.states[this.index] >>> MersenneTwister2.U;
-    y ^= y << MersenneTwister2.S & MersenneTwister2.B;
-    y ^= y << MersenneTwister2.T & MersenneTwister2.C;
-    y ^= y >>> MersenneTwister2.L;
-    if (++this.index >= MersenneTwister2.N) {
-      this.states = MersenneTwister2.twist(this.states);
-      this.index = 0;
-    }
-    return y;
-  };
-  MersenneTwister2.prototype.getState = function() {
-    return __spreadArray([this.index], __read(this.states), false);
-  };
-  MersenneTwister2.fromState = function(state) {
-    var valid = state.length === MersenneTwister2.N + 1 && state[0] >= 0 && state[0] < MersenneTwister2.N;
-    if (!valid) {
-      throw new Error("The state must have been produced by a mersenne RandomGenerator");
-    }
-    return new MersenneTwister2(state.slice(1), state[0]);
-  };
-  MersenneTwister2.N = 624;
-  MersenneTwister2.M = 397;
-  MersenneTwister2.R = 31;
-  MersenneTwister2.A = 2567483615;
-  MersenneTwister2.F = 1812433253;
-  MersenneTwister2.U = 11;
-  MersenneTwister2.S = 7;
-  MersenneTwister2.B = 2636928640;
-  MersenneTwister2.T = 15;
-  MersenneTwister2.C = 4022730752;
-  MersenneTwister2.L = 18;
-  MersenneTwister2.MASK_LOWER = Math.pow(2, MersenneTwister2.R) - 1;
-  MersenneTwister2.MASK_UPPER = Math.pow(2, MersenneTwister2.R);
-  return MersenneTwister2;
-})();
-function fromState2(state) {
-  return MersenneTwister.fromState(state);
-}
-var mersenne = Object.assign(function(seed) {
-  return MersenneTwister.from(seed);
-}, { fromState: fromState2 });
-
-// ../main/node_modules/pure-rand/lib/esm/generator/XorShift.js
-var XorShift128Plus = (function() {
-  function XorShift128Plus2(s01, s00, s11, s10) {
-    this.s01 = s01;
-    this.s00 = s00;
-    this.s11 = s11;
-    this.s10 = s10;
-  }
-  XorShift128Plus2.prototype.clone = function() {
-    return new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-  };
-  XorShift128Plus2.prototype.next = function() {
-    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  XorShift128Plus2.prototype.unsafeNext = function() {
-    var a0 = this.s00 ^ this.s00 << 23;
-    var a1 = this.s01 ^ (this.s01 << 23 | this.s00 >>> 9);
-    var b0 = a0 ^ this.s10 ^ (a0 >>> 18 | a1 << 14) ^ (this.s10 >>> 5 | this.s11 << 27);
-    var b1 = a1 ^ this.s11 ^ a1 >>> 18 ^ this.s11 >>> 5;
-    var out = this.s00 + this.s10 | 0;
-    this.s01 = this.s11;
-    this.s00 = this.s10;
-    this.s11 = b1;
-    this.s10 = b0;
-    return out;
-  };
-  XorShift128Plus2.prototype.jump = function() {
-    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
-    nextRng.unsafeJump();
-    return nextRng;
-  };
-  XorShift128Plus2.prototype.unsafeJump = function() {
-    var ns01 = 0;
-    var ns00 = 0;
-    var ns11 = 0;
-    var ns10 = 0;
-    var jump = [1667051007, 2321340297, 1548169110, 304075285];
-    for (var i2 = 0; i2 !== 4; ++i2) {
-      for (var mask = 1; mask; mask <<= 1) {
-        if (jump[i2] & mask) {
-          ns01 ^= this.s01;
-          ns00 ^= this.s00;
-          ns11 ^= this.s11;
-          ns10 ^= this.s10;
-        }
-        this.unsafeNext();
-      }
-    }
-    this.s01 = ns01;
-    this.s00 = ns00;
-    this.s11 = ns11;
-    this.s10 = ns10;
-  };
-  XorShift128Plus2.prototype.getState = function() {
-    return [this.s01, this.s00, this.s11, this.s10];
-  };
-  return XorShift128Plus2;
-})();
-function fromState3(state) {
-  var valid = state.length === 4;
-  if (!valid) {
-    throw new Error("The state must have been produced by a xorshift128plus RandomGenerator");
-  }
-  return new XorShift128Plus(state[0], state[1], state[2], state[3]);
-}
-var xorshift128plus = Object.assign(function(seed) {
-  return new XorShift128Plus(-1, ~seed, seed | 0, 0);
-}, { fromState: fromState3 });
-
-// ../main/node_modules/pure-rand/lib/esm/generator/XoroShiro.js
-var XoroShiro128Plus = (function() {
-  function XoroShiro128Plus2(s01, s00, s11, s10) {
-    this.s01 = s01;
-    this.s00 = s00;
-    this.s11 = s11;
-    this.s10 = s10;
-  }
-  XoroShiro128Plus2.prototype.clone = function() {
-    return new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-  };
-  XoroShiro128Plus2.prototype.next = function() {
-    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-    var out = nextRng.unsafeNext();
-    return [out, nextRng];
-  };
-  XoroShiro128Plus2.prototype.unsafeNext = function() {
-    var out = this.s00 + this.s10 | 0;
-    var a0 = this.s10 ^ this.s00;
-    var a1 = this.s11 ^ this.s01;
-    var s00 = this.s00;
-    var s01 = this.s01;
-    this.s00 = s00 << 24 ^ s01 >>> 8 ^ a0 ^ a0 << 16;
-    this.s01 = s01 << 24 ^ s00 >>> 8 ^ a1 ^ (a1 << 16 | a0 >>> 16);
-    this.s10 = a1 << 5 ^ a0 >>> 27;
-    this.s11 = a0 << 5 ^ a1 >>> 27;
-    return out;
-  };
-  XoroShiro128Plus2.prototype.jump = function() {
-    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
-    nextRng.unsafeJump();
-    return nextRng;
-  };
-  XoroShiro128Plus2.prototype.unsafeJump = function() {
-    var ns01 = 0;
-    var ns00 = 0;
-    var ns11 = 0;
-    var ns10 = 0;
-    var jump = [3639956645, 3750757012, 1261568508, 386426335];
-    for (var i2 = 0; i2 !== 4; ++i2) {
-      for (var mask = 1; mask; mask <<= 1) {
-        if (jump[i2] & mask) {
-          ns01 ^= this.s01;
-          ns00 ^= this.s00;
-          ns11 ^= this.s11;
-          ns10 ^= this.s10;
-        }
-        this.unsafeNext();
-      }
-    }
-    this.s01 = ns01;
-    this.s00 = ns00;
-    this.s11 = ns11;
-    this.s10 = ns10;
-  };
-  XoroShiro128Plus2.prototype.getState = function() {
-    return [this.s01, this.s00, this.s11, this.s10];
-  };
-  return XoroShiro128Plus2;
-})();
-function fromState4(state) {
-  var valid = state.length === 4;
-  if (!valid) {
-    throw new Error("The state must have been produced by a xoroshiro128plus RandomGenerator");
-  }
-  return new XoroShiro128Plus(state[0], state[1], state[2], state[3]);
-}
-var xoroshiro128plus = Object.assign(function(seed) {
-  return new XoroShiro128Plus(-1, ~seed, seed | 0, 0);
-}, { fromState: fromState4 });
-
-// ../main/node_modules/pure-rand/lib/esm/distribution/UnsafeUniformBigIntDistribution.js
-var One = typeof BigInt !== "undefined" ? BigInt(1) : void 0;
-var ThirtyTwo = typeof BigInt !== "undefined" ? BigInt(32) : void 0;
-var NumValues = typeof BigInt !== "undefined" ? BigInt(4294967296) : void 0;
-
-// ../main/node_modules/pure-rand/lib/esm/distribution/UnsafeUniformIntDistribution.js
-var safeNumberMaxSafeInteger = Number.MAX_SAFE_INTEGER;
-
-// ../main/node_modules/simple-statistics/dist/simple-statistics.mjs
-var BayesianClassifier = function BayesianClassifier2() {
-  this.totalCount = 0;
-  this.data = {};
-};
-BayesianClassifier.prototype.train = function train(item, category) {
-  if (!this.data[category]) {
-    this.data[category] = {};
-  }
-  for (var k in item) {
-    var v = item[k];
-    if (this.data[category][k] === void 0) {
-      this.data[category][k] = {};
-    }
-    if (this.data[category][k][v] === void 0) {
-      this.data[category][k][v] = 0;
-    }
-    this.data[category][k][v]++;
-  }
-  this.totalCount++;
-};
-BayesianClassifier.prototype.score = function score(item) {
-  var odds = {};
-  var category;
-  for (var k in item) {
-    var v = item[k];
-    for (category in this.data) {
-      if (odds[category] === void 0) {
-        odds[category] = {};
-      }
-      if (this.data[category][k]) {
-        odds[category][k + "_" + v] = (this.data[category][k][v] || 0) / this.totalCount;
-      } else {
-        odds[category][k + "_" + v] = 0;
-      }
-    }
-  }
-  var oddsSums = {};
-  for (category in odds) {
-    oddsSums[category] = 0;
-    for (var combination in odds[category]) {
-      oddsSums[category] += odds[category][combination];
-    }
-  }
-  return oddsSums;
-};
-var g = 607 / 128;
-var LOGSQRT2PI = Math.log(Math.sqrt(2 * Math.PI));
-var SQRT_2PI$1 = Math.sqrt(2 * Math.PI);
-function cumulativeDistribution(z3) {
-  var sum = z3;
-  var tmp = z3;
-  for (var i2 = 1; i2 < 30; i2++) {
-    tmp *= z3 * z3 / (2 * i2 + 1);
-    sum += tmp;
-  }
-  return Math.round((0.5 + sum / SQRT_2PI$1 * Math.exp(-z3 * z3 / 2)) * 1e4) / 1e4;
-}
-var standardNormalTable = [];
-for (z2 = 0; z2 <= 3.09; z2 += 0.01) {
-  standardNormalTable.push(cumulativeDistribution(z2));
-}
-var z2;
-var SQRT_2PI = Math.sqrt(2 * Math.PI);
-var PerceptronModel = function PerceptronModel2() {
-  this.weights = [];
-  this.bias = 0;
-};
-PerceptronModel.prototype.predict = function predict(features) {
-  if (features.length !== this.weights.length) {
-    return null;
-  }
-  var score2 = 0;
-  for (var i2 = 0; i2 < this.weights.length; i2++) {
-    score2 += this.weights[i2] * features[i2];
-  }
-  score2 += this.bias;
-  if (score2 > 0) {
-    return 1;
-  } else {
-    return 0;
-  }
-};
-PerceptronModel.prototype.train = function train2(features, label) {
-  if (label !== 0 && label !== 1) {
-    return null;
-  }
-  if (features.length !== this.weights.length) {
-    this.weights = features.slice();
-    this.bias = 1;
-  }
-  var prediction = this.predict(features);
-  if (typeof prediction === "number" && prediction !== label) {
-    var gradient = label - prediction;
-    for (var i2 = 0; i2 < this.weights.length; i2++) {
-      this.weights[i2] += gradient * features[i2];
-    }
-    this.bias += gradient;
-  }
-  return this;
-};
-
-// lab/stats/verdict.ts
-var import_jstat = __toESM(require_jstat(), 1);
-
-// lab/stats/index.ts
-function pairedSpeedRatios(decoderNs, referenceNs) {
-  const ratios = /* @__PURE__ */ new Map();
-  for (const [round, decoder] of [...decoderNs].sort((a2, b) => a2[0] - b[0])) {
-    const reference = referenceNs.get(round);
-    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
-  }
-  return ratios;
-}
-function cycleRatios(roundRatios, contenders) {
-  const cycles2 = /* @__PURE__ */ new Map();
-  const first = Math.min(...roundRatios.keys());
-  for (const [round, ratio] of roundRatios) {
-    const cycle = Math.floor((round - first) / contenders);
-    cycles2.set(cycle, [...cycles2.get(cycle) ?? [], ratio]);
-  }
-  return [...cycles2].sort((a2, b) => a2[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
-}
-
-// lab/results/index.ts
-var positive = external_exports.number().finite().positive();
-var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
-var intervalSchema = external_exports.object({
-  estimate: positive,
-  low: positive,
-  high: positive,
-  confidence: external_exports.number().gt(0).lt(1),
-  samples: external_exports.number().int().positive(),
-  /** Bootstrap resamples; 0 for a t interval. */
-  resamples: external_exports.number().int().nonnegative(),
-  method: external_exports.string()
-});
-var comparisonSchema = external_exports.object({
-  interval: intervalSchema,
-  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
-});
-var verdictSchema = external_exports.object({
-  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
-  effect: external_exports.number().finite(),
-  interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
-  threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string(),
-  reason: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional()
-});
-var machineSchema = external_exports.object({
-  os: external_exports.string(),
-  osRelease: external_exports.string(),
-  arch: external_exports.string(),
-  cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int()
-});
-var libdeflateSchema = external_exports.object({
-  name: external_exports.string(),
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.string(),
-  compiler: external_exports.string(),
-  cflags: external_exports.string()
-});
-var decoderSchema = external_exports.object({
-  name: external_exports.string(),
-  adapter: external_exports.string(),
-  description: external_exports.string(),
-  rustc: external_exports.string().nullable(),
-  llvm: external_exports.string().nullable(),
-  compiler: external_exports.string().nullable(),
-  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
-  threads: external_exports.number().int().positive().optional(),
-  /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: rustShimRecordSchema.optional()
-});
-var datasetBase = {
-  name: external_exports.string(),
-  label: external_exports.string(),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(["quick", "full"]),
-  rawBytes: external_exports.number().int().nonnegative(),
-  rawSha256: sha256,
-  compressedBytes: external_exports.number().int().nonnegative(),
-  compressedSha256: sha256,
-  compressor: external_exports.string(),
-  level: external_exports.number().int()
-};
-var datasetResultSchema = external_exports.object({
-  ...datasetBase,
-  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
-  placement: external_exports.string(),
-  batches: external_exports.number().int().nonnegative(),
-  /** Measured rounds over all batches. */
-  rounds: external_exports.number().int().nonnegative(),
-  targetMet: external_exports.boolean(),
-  stoppedBecause: external_exports.string(),
-  elapsedSeconds: external_exports.number().nonnegative(),
-  /** True when every sample of every contender decoded to the expected bytes. */
-  verified: external_exports.boolean(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      role: external_exports.enum(["head", "base", "libdeflate"]),
-      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
-      samplesNs: external_exports.array(external_exports.array(positive)),
-      megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable()
-    })
-  ),
-  headVsLibdeflate: comparisonSchema.nullable(),
-  baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
-  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
-  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
-});
-var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
-var integrityResultSchema = external_exports.object({
-  memberBytes: external_exports.number().int().nonnegative(),
-  source: external_exports.string(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
-      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
-      notComparable: external_exports.string().nullable()
-    })
-  )
-});
-var RESULTS_SCHEMA_VERSION = 2;
-var resultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
-  machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
-  libdeflate: libdeflateSchema,
-  head: decoderSchema,
-  base: decoderSchema.nullable(),
-  settings: external_exports.object({
-    roundsPerBatch: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    minBatches: external_exports.number().int(),
-    maxBatches: external_exports.number().int(),
-    targetHalfWidth: external_exports.number(),
-    budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number().gt(0).lt(1),
-    minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional(),
-    compareAcrossThreads: external_exports.boolean().optional()
-  }),
-  datasets: external_exports.array(datasetResultSchema),
-  /** How each contender met corrupted members before timing (absent in results written before the gate). */
-  integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
-  ok: external_exports.boolean()
-});
-function migrateResultsV1(v1) {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    createdAt: v1.createdAt,
-    machine: v1.machine,
-    mode: v1.mode,
-    libdeflate: v1.libdeflate,
-    head: v1.decoder,
-    base: null,
-    settings: {
-      roundsPerBatch: v1.settings.rounds,
-      warmupRounds: v1.settings.warmupRounds,
-      timeoutMs: v1.settings.timeoutMs,
-      minBatches: 1,
-      maxBatches: 1,
-      targetHalfWidth: 0,
-      budgetSeconds: v1.settings.maxSecondsPerDataset,
-      verdictConfidence: 0.99
-    },
-    datasets: v1.datasets.map((dataset) => {
-      const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
-      const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
-      const byRound = (samples) => new Map(samples.map((ns, i2) => [v1.settings.warmupRounds + i2, ns]));
-      const cycles2 = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
-      const { ratio, contenders, placement, ...rest } = dataset;
-      return {
-        ...rest,
-        placement: placement ?? "unknown (results version 1)",
-        batches: 1,
-        targetMet: false,
-        stoppedBecause: "migrated from results version 1",
-        elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({
-          ...contender,
-          role: contender.role === "decoder" ? "head" : "libdeflate",
-          samplesNs: [contender.samplesNs]
-        })),
-        headVsLibdeflate: ratio && cycles2[0].length > 0 ? { interval: ratio, cycleRatios: cycles2 } : null,
-        baseVsLibdeflate: null,
-        headVsBase: null
-      };
-    }),
-    ok: v1.ok
-  };
-}
-function parseResults(json2, source) {
-  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
-  if (version2 === 1) {
-    const parsed2 = resultsV1Schema.safeParse(json2);
-    if (!parsed2.success)
-      throw new LabError(
-        "results",
-        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
-        "pass a results file written by `perf-lab bench --json`."
-      );
-    return migrateResultsV1(parsed2.data);
-  }
-  if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError(
-      "results",
-      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
-      "write it again with this version of perf-lab, or upgrade perf-lab."
-    );
-  }
-  const parsed = resultsSchema.safeParse(json2);
-  if (!parsed.success)
-    throw new LabError(
-      "results",
-      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      "pass a results file written by `perf-lab bench --json`."
-    );
-  return parsed.data;
-}
-async function readResults(path6) {
-  return parseResults(
-    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
-    path6
-  );
-}
-
-// lab/datasets/profiles.ts
-import { readFile as readFile2 } from "node:fs/promises";
-import { join as join4 } from "node:path";
-
-// lab/datasets/manifest.ts
-import { isAbsolute, join as join3, normalize } from "node:path";
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine(
-  (path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."),
-  "must be a path inside the manifest folder"
-);
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
-var MANIFEST_FILE = "manifest.json";
-async function readManifest(dir) {
-  await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join3(dir, MANIFEST_FILE);
-  if (!await fileExists(path6)) return void 0;
-  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
-  const parsed = manifestSchema.safeParse(json2);
-  if (!parsed.success) {
-    throw new LabError(
-      "datasets: manifest",
-      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
-      "delete it and run `perf-lab datasets prepare` again."
-    );
-  }
-  return parsed.data;
-}
-
-// lab/datasets/symbols.ts
-var DeflateFormatError = class extends Error {
-};
-var LENGTH_BASE = [
-  3,
-  4,
-  5,
-  6,
-  7,
-  8,
-  9,
-  10,
-  11,
-  13,
-  15,
-  17,
-  19,
-  23,
-  27,
-  31,
-  35,
-  43,
-  51,
-  59,
-  67,
-  83,
-  99,
-  115,
-  131,
-  163,
-  195,
-  227,
-  258
-];
-var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [
-  1,
-  2,
-  3,
-  4,
-  5,
-  7,
-  9,
-  13,
-  17,
-  25,
-  33,
-  49,
-  65,
-  97,
-  129,
-  193,
-  257,
-  385,
-  513,
-  769,
-  1025,
-  1537,
-  2049,
-  3073,
-  4097,
-  6145,
-  8193,
-  12289,
-  16385,
-  24577
-];
-var DISTANCE_EXTRA = [
-  0,
-  0,
-  0,
-  0,
-  1,
-  1,
-  2,
-  2,
-  3,
-  3,
-  4,
-  4,
-  5,
-  5,
-  6,
-  6,
-  7,
-  7,
-  8,
-  8,
-  9,
-  9,
-  10,
-  10,
-  11,
-  11,
-  12,
-  12,
-  13,
-  13
-];
-var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-var MAX_BITS = 15;
-var BitReader = class {
-  constructor(bytes) {
-    this.bytes = bytes;
-  }
-  bytes;
-  position = 0;
-  buffer = 0;
-  count = 0;
-  bitsRead = 0;
-  refill(need) {
-    while (this.count < need) {
-      if (this.position >= this.bytes.length)
-        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-  }
-  bits(n2) {
-    if (n2 === 0) return 0;
-    this.refill(n2);
-    const value = this.buffer & (1 << n2) - 1;
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-    return value;
-  }
-  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
-  peek15() {
-    while (this.count < MAX_BITS && this.position < this.bytes.length) {
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-    return this.buffer & 32767;
-  }
-  skip(n2) {
-    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-  }
-  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
-  alignToByte() {
-    const drop = this.count & 7;
-    this.skip(drop);
-    this.position -= this.count >>> 3;
-    this.buffer = 0;
-    this.count = 0;
-    return this.position;
-  }
-};
-function huffmanTable(lengths, what) {
-  const counts = new Array(MAX_BITS + 1).fill(0);
-  for (let i2 = 0; i2 < lengths.length; i2++) counts[lengths[i2]]++;
-  counts[0] = 0;
-  let left = 1;
-  for (let bits = 1; bits <= MAX_BITS; bits++) {
-    left = left * 2 - counts[bits];
-    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
-  }
-  const next = new Array(MAX_BITS + 2).fill(0);
-  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table = new Int32Array(1 << MAX_BITS);
-  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
-    const length = lengths[symbol2];
-    if (length === 0) continue;
-    const code = next[length]++;
-    let reversed = 0;
-    for (let i2 = 0; i2 < length; i2++) reversed |= (code >>> i2 & 1) << length - 1 - i2;
-    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
-  }
-  return table;
-}
-function decodeSymbol(reader, table, what) {
-  const entry = table[reader.peek15()];
-  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
-  reader.skip(entry & 15);
-  return entry >>> 4;
-}
-var fixedTables;
-function fixedCodes() {
-  if (!fixedTables) {
-    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = {
-      literalLength: huffmanTable(lengths, "fixed literal/length"),
-      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
-    };
-  }
-  return fixedTables;
-}
-function dynamicCodes(reader) {
-  const literalLengthCount = reader.bits(5) + 257;
-  const distanceCount = reader.bits(5) + 1;
-  const codeLengthCount = reader.bits(4) + 4;
-  const codeLengthLengths = new Array(19).fill(0);
-  for (let i2 = 0; i2 < codeLengthCount; i2++) codeLengthLengths[CODE_LENGTH_ORDER[i2]] = reader.bits(3);
-  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
-  const lengths = [];
-  while (lengths.length < literalLengthCount + distanceCount) {
-    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
-    if (symbol2 < 16) lengths.push(symbol2);
-    else if (symbol2 === 16) {
-      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
-      const previous = lengths.at(-1);
-      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
-    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
-  }
-  if (lengths.length > literalLengthCount + distanceCount)
-    throw new DeflateFormatError("code lengths run past the header counts");
-  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
-  return {
-    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
-    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
-  };
-}
-function gzipHeader(bytes, at) {
-  if (bytes.length - at < 18 || bytes[at] !== 31 || bytes[at + 1] !== 139)
-    throw new DeflateFormatError(`no gzip header at byte ${at}`);
-  if (bytes[at + 2] !== 8)
-    throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
-  const flags = bytes[at + 3];
-  let position = at + 10;
-  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
-  for (const flag of [8, 16]) {
-    if (!(flags & flag)) continue;
-    while (position < bytes.length && bytes[position] !== 0) position++;
-    position++;
-  }
-  if (flags & 2) position += 2;
-  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
-  return position;
-}
-function profileGzip(gzip, output2) {
-  const profile = {
-    members: 0,
-    blocks: { stored: 0, fixed: 0, dynamic: 0 },
-    outputBytes: 0,
-    storedBytes: 0,
-    literals: 0,
-    matches: 0,
-    matchBytes: 0,
-    matchesByDistance: { one: 0, underWord: 0, word: 0 },
-    bits: 0,
-    runs: []
-  };
-  const runs = /* @__PURE__ */ new Map();
-  const countRun = (literals, matchLength) => {
-    const key = literals * 512 + matchLength;
-    runs.set(key, (runs.get(key) ?? 0) + 1);
-  };
-  let out = 0;
-  let at = 0;
-  while (at < gzip.length) {
-    const memberStart = out;
-    const reader = new BitReader(gzip);
-    reader.position = gzipHeader(gzip, at);
-    let last = false;
-    while (!last) {
-      last = reader.bits(1) === 1;
-      const type = reader.bits(2);
-      if (type === 0) {
-        const start = reader.alignToByte();
-        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        const length = gzip[start] | gzip[start + 1] << 8;
-        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2)
-          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length)
-          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
-        out += length;
-        profile.storedBytes += length;
-        profile.blocks.stored++;
-        reader.position = start + 4 + length;
-        reader.bitsRead += 32 + 8 * length;
-        continue;
-      }
-      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
-      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
-      if (type === 1) profile.blocks.fixed++;
-      else profile.blocks.dynamic++;
-      let run = 0;
-      for (; ; ) {
-        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
-        if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
-          out++;
-          run++;
-          continue;
-        }
-        if (symbol2 === 256) break;
-        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
-        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
-        const distanceSymbol = decodeSymbol(reader, distance, "distance");
-        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
-        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart)
-          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i2 = 0; i2 < length; i2++, out++) output2[out] = output2[out - offset];
-        else out += length;
-        profile.literals += run;
-        profile.matches++;
-        profile.matchBytes += length;
-        if (offset === 1) profile.matchesByDistance.one++;
-        else if (offset < 8) profile.matchesByDistance.underWord++;
-        else profile.matchesByDistance.word++;
-        countRun(run, length);
-        run = 0;
-      }
-      profile.literals += run;
-      countRun(run, 0);
-    }
-    profile.bits += reader.bitsRead;
-    const trailer = reader.alignToByte();
-    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
-    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32)
-      throw new DeflateFormatError(
-        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
-      );
-    profile.members++;
-    at = trailer + 8;
-    while (at < gzip.length && gzip[at] === 0) at++;
-  }
-  profile.outputBytes = out;
-  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b) => a2[0] - b[0] || a2[1] - b[1]);
-  return profile;
-}
-
-// lab/datasets/profiles.ts
-var count2 = external_exports.number().int().nonnegative();
-var PROFILE_SCHEMA_VERSION = 1;
-var storedProfileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
-  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
-  members: count2,
-  blocks: external_exports.object({ stored: count2, fixed: count2, dynamic: count2 }),
-  outputBytes: count2,
-  storedBytes: count2,
-  literals: count2,
-  matches: count2,
-  matchBytes: count2,
-  matchesByDistance: external_exports.object({ one: count2, underWord: count2, word: count2 }),
-  bits: count2,
-  runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
-});
-var profileCachePath = (sha2562) => join4(cacheRoot(), "profiles", `${sha2562}.json`);
-async function cachedProfile(sha2562) {
-  const path6 = profileCachePath(sha2562);
-  if (!await fileExists(path6)) return void 0;
-  try {
-    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
-    if (!parsed.success || parsed.data.compressedSha256 !== sha2562) return void 0;
-    const { schemaVersion, ...profile } = parsed.data;
-    void schemaVersion;
-    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
-    return profile;
-  } catch {
-    return void 0;
-  }
-}
-async function datasetProfile(path6, expectedSha256) {
-  let bytes;
-  try {
-    bytes = await readFile2(path6);
-  } catch (error63) {
-    throw new LabError(
-      "profile",
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      "prepare the datasets again (`perf-lab datasets prepare`)."
-    );
-  }
-  const sha2562 = sha256Hex(bytes);
-  if (expectedSha256 !== void 0 && sha2562 !== expectedSha256) {
-    throw new LabError(
-      "profile",
-      `${path6} has sha256 ${sha2562}, not the ${expectedSha256} the measurement used.`,
-      "profile the file that was measured: prepare the datasets again with the same scale."
-    );
-  }
-  const cached2 = await cachedProfile(sha2562);
-  if (cached2) return cached2;
-  let profile;
-  try {
-    profile = profileGzip(bytes);
-  } catch (error63) {
-    if (error63 instanceof DeflateFormatError)
-      throw new LabError(
-        "profile",
-        `${path6} is not a valid gzip file: ${error63.message}.`,
-        "prepare the datasets again (`perf-lab datasets prepare`)."
-      );
-    throw error63;
-  }
-  const stored = { compressedSha256: sha2562, ...profile };
-  await writeFileAtomically(
-    profileCachePath(sha2562),
-    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
-`
-  ).catch(() => void 0);
-  return stored;
-}
-async function profilesOfMeasured(measured, datasetsDir) {
-  const manifest = await readManifest(datasetsDir);
-  const profiles = /* @__PURE__ */ new Map();
-  const missing = [];
-  for (const dataset of measured) {
-    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
-    if (!entry) {
-      missing.push(
-        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
-      );
-      continue;
-    }
-    profiles.set(
-      dataset.compressedSha256,
-      await datasetProfile(join4(datasetsDir, entry.compressed.path), dataset.compressedSha256)
-    );
-  }
-  return { profiles, missing };
-}
-
-// lab/asm/index.ts
-import { readFile as readFile3, rm as rm3 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename as basename2, join as join5 } from "node:path";
-
-// lab/asm/parse.ts
-var CONDITION_ALIASES = {
-  cc: "lo",
-  cs: "hs",
-  ul: "lo",
-  last: "lo",
-  any: "ne",
-  none: "eq",
-  nlast: "hs"
-};
-var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
-function isDirectBranch(mnemonic) {
-  return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
-}
-function normaliseMnemonic(mnemonic) {
-  const lower = mnemonic.toLowerCase().replace(/^(?!b\.)([a-z][a-z0-9]*)\.(\d+[bhsd]|[bhsdq])$/, "$1");
-  const conditional = /^b\.(\w+)$/.exec(lower);
-  if (conditional) return `b.${CONDITION_ALIASES[conditional[1]] ?? conditional[1]}`;
-  return lower;
-}
-function normaliseOperands(mnemonic, operands) {
-  let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
-  text = text.toLowerCase();
-  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
-    text = text.replace(
-      /,\s*(\w+)$/,
-      (m, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m
-    );
-  return text.replace(/\s*,\s*/g, ", ");
-}
-function branchTarget(mnemonic, operands) {
-  if (!isDirectBranch(mnemonic)) return null;
-  const last = operands.replace(/\s*(\/\/|;).*$/, "").replace(/<[^>]*>/g, "").split(",").pop().trim();
-  const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last);
-  return match ? parseInt(match[1], 16) : null;
-}
-var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
-var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
-var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
-var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
-var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
-var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
-function detectFormat(listing) {
-  if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
-  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
-    return "gnu-objdump";
-  return "llvm-objdump";
-}
-function parseListing(listing, format3 = detectFormat(listing)) {
-  const functions = [];
-  let current;
-  let sourceLine;
-  for (const raw of listing.split("\n")) {
-    const line = raw.replace(/\s+$/, "");
-    if (!line) continue;
-    const source = format3 === "otool" ? null : SOURCE_LINE.exec(line);
-    if (source && /\.\w+$/.test(source[1])) {
-      sourceLine = `${source[1].split("/").pop()}:${source[2]}`;
-      continue;
-    }
-    if (format3 === "otool") {
-      if (/^\(__TEXT,__text\) section/.test(line)) continue;
-      const instruction2 = OTOOL_LINE.exec(line);
-      if (instruction2) {
-        if (!current) functions.push(current = { name: "(unnamed)", instructions: [] });
-        current.instructions.push(makeInstruction(instruction2[1], instruction2[2], instruction2[3], line));
-        continue;
-      }
-      const header2 = OTOOL_FUNCTION_HEADER.exec(line);
-      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
-        functions.push(current = { name: header2[1], instructions: [] });
-      continue;
-    }
-    const header = FUNCTION_HEADER.exec(line);
-    if (header) {
-      functions.push(current = { name: header[2], instructions: [] });
-      sourceLine = void 0;
-      continue;
-    }
-    const undecoded = UNDECODED_LINE.exec(line);
-    if (undecoded && current) {
-      current.instructions.push({
-        address: parseInt(undecoded[1], 16),
-        mnemonic: "unknown",
-        operands: "",
-        target: null,
-        text: line.trim(),
-        ...sourceLine ? { sourceLine } : {}
-      });
-      continue;
-    }
-    const instruction = LLVM_OR_GNU_LINE.exec(line);
-    if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
-      if (/^\.(word|long)$/.test(instruction[2])) continue;
-      const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
-      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
-    }
-  }
-  return functions.filter((fn) => fn.instructions.length > 0);
-}
-function makeInstruction(address, mnemonic, operands, text) {
-  const normalisedMnemonic = normaliseMnemonic(mnemonic);
-  const target = branchTarget(normalisedMnemonic, operands);
-  let normalised = normaliseOperands(normalisedMnemonic, operands);
-  if (target !== null)
-    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
-  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
-}
-function findFunctions(functions, pattern) {
-  const regex = /^\/(.+)\/$/.exec(pattern);
-  const matches = (name) => regex ? new RegExp(regex[1]).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
-  const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
-  return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
-}
-
-// lab/core/temp.ts
-import { existsSync as existsSync3, rmSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-var live = /* @__PURE__ */ new Set();
-async function makeTempDir(prefix) {
-  const dir = await mkdtemp(prefix);
-  live.add(dir);
-  return dir;
-}
-function removeAllTempDirsSync() {
-  let removed = 0;
-  for (const dir of live) {
-    try {
-      if (existsSync3(dir)) {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-        removed++;
-      }
-    } catch {
-    }
-    live.delete(dir);
-  }
-  return removed;
-}
-var STOP_SIGNALS = [
-  ["SIGINT", 130],
-  ["SIGTERM", 143],
-  ["SIGHUP", 129]
-];
-function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
-`)) {
-  for (const [signal, code] of STOP_SIGNALS) {
-    process.once(signal, () => {
-      const removed = removeAllTempDirsSync();
-      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
-      process.exit(code);
-    });
-  }
-}
-
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
 var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
@@ -54456,6 +53798,713 @@ function unknownNote(analysis) {
   return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
 }
 
+// ../main/node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
+
+// lab/build/rust-shim.ts
+var rustAdapterSchema = external_exports.object({
+  kind: external_exports.literal("rust"),
+  /**
+   * A Rust expression over `input: &[u8]` and `threads: usize` (and `output: &mut [u8]` when output is "slice"),
+   * e.g. `gzippy::decompress_with_threads(input, threads)`. It returns the output (`Vec<u8>`, `Result<Vec<u8>, E>`,
+   * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
+   */
+  call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
+  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  output: external_exports.enum(["vec", "slice"]).default("vec")
+}).strict();
+var rustShimRecordSchema = external_exports.object({
+  call: external_exports.string(),
+  output: external_exports.enum(["vec", "slice"]),
+  package: external_exports.string(),
+  cargoToml: external_exports.string(),
+  libRs: external_exports.string()
+});
+
+// ../main/node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
+var MULTIPLIER = 214013;
+var INCREMENT = 2531011;
+var MASK = 4294967295;
+var MASK_2 = (1 << 31) - 1;
+var computeNextSeed = function(seed) {
+  return seed * MULTIPLIER + INCREMENT & MASK;
+};
+var computeValueFromNextSeed = function(nextseed) {
+  return (nextseed & MASK_2) >> 16;
+};
+var LinearCongruential32 = (function() {
+  function LinearCongruential322(seed) {
+    this.seed = seed;
+  }
+  LinearCongruential322.prototype.clone = function() {
+    return new LinearCongruential322(this.seed);
+  };
+  LinearCongruential322.prototype.next = function() {
+    var nextRng = new LinearCongruential322(this.seed);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  LinearCongruential322.prototype.unsafeNext = function() {
+    var s1 = computeNextSeed(this.seed);
+    var v1 = computeValueFromNextSeed(s1);
+    var s2 = computeNextSeed(s1);
+    var v2 = computeValueFromNextSeed(s2);
+    this.seed = computeNextSeed(s2);
+    var v3 = computeValueFromNextSeed(this.seed);
+    var vnext = v3 + (v2 + (v1 << 15) << 15);
+    return vnext | 0;
+  };
+  LinearCongruential322.prototype.getState = function() {
+    return [this.seed];
+  };
+  return LinearCongruential322;
+})();
+function fromState(state) {
+  var valid = state.length === 1;
+  if (!valid) {
+    throw new Error("The state must have been produced by a congruential32 RandomGenerator");
+  }
+  return new LinearCongruential32(state[0]);
+}
+var congruential32 = Object.assign(function(seed) {
+  return new LinearCongruential32(seed);
+}, { fromState });
+
+// ../main/node_modules/pure-rand/lib/esm/generator/MersenneTwister.js
+var __read = function(o2, n2) {
+  var m = typeof Symbol === "function" && o2[Symbol.iterator];
+  if (!m) return o2;
+  var i2 = m.call(o2), r, ar = [], e;
+  try {
+    while ((n2 === void 0 || n2-- > 0) && !(r = i2.next()).done) ar.push(r.value);
+  } catch (error63) {
+    e = { error: error63 };
+  } finally {
+    try {
+      if (r && !r.done && (m = i2["return"])) m.call(i2);
+    } finally {
+      if (e) throw e.error;
+    }
+  }
+  return ar;
+};
+var __spreadArray = function(to, from, pack) {
+  if (pack || arguments.length === 2) for (var i2 = 0, l = from.length, ar; i2 < l; i2++) {
+    if (ar || !(i2 in from)) {
+      if (!ar) ar = Array.prototype.slice.call(from, 0, i2);
+      ar[i2] = from[i2];
+    }
+  }
+  return to.concat(ar || Array.prototype.slice.call(from));
+};
+var MersenneTwister = (function() {
+  function MersenneTwister2(states, index) {
+    this.states = states;
+    this.index = index;
+  }
+  MersenneTwister2.twist = function(prev) {
+    var mt = prev.slice();
+    for (var idx = 0; idx !== MersenneTwister2.N - MersenneTwister2.M; ++idx) {
+      var y_1 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
+      mt[idx] = mt[idx + MersenneTwister2.M] ^ y_1 >>> 1 ^ -(y_1 & 1) & MersenneTwister2.A;
+    }
+    for (var idx = MersenneTwister2.N - MersenneTwister2.M; idx !== MersenneTwister2.N - 1; ++idx) {
+      var y_2 = (mt[idx] & MersenneTwister2.MASK_UPPER) + (mt[idx + 1] & MersenneTwister2.MASK_LOWER);
+      mt[idx] = mt[idx + MersenneTwister2.M - MersenneTwister2.N] ^ y_2 >>> 1 ^ -(y_2 & 1) & MersenneTwister2.A;
+    }
+    var y = (mt[MersenneTwister2.N - 1] & MersenneTwister2.MASK_UPPER) + (mt[0] & MersenneTwister2.MASK_LOWER);
+    mt[MersenneTwister2.N - 1] = mt[MersenneTwister2.M - 1] ^ y >>> 1 ^ -(y & 1) & MersenneTwister2.A;
+    return mt;
+  };
+  MersenneTwister2.seeded = function(seed) {
+    var out = Array(MersenneTwister2.N);
+    out[0] = seed;
+    for (var idx = 1; idx !== MersenneTwister2.N; ++idx) {
+      var xored = out[idx - 1] ^ out[idx - 1] >>> 30;
+      out[idx] = Math.imul(MersenneTwister2.F, xored) + idx | 0;
+    }
+    return out;
+  };
+  MersenneTwister2.from = function(seed) {
+    return new MersenneTwister2(MersenneTwister2.twist(MersenneTwister2.seeded(seed)), 0);
+  };
+  MersenneTwister2.prototype.clone = function() {
+    return new MersenneTwister2(this.states, this.index);
+  };
+  MersenneTwister2.prototype.next = function() {
+    var nextRng = new MersenneTwister2(this.states, this.index);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  MersenneTwister2.prototype.unsafeNext = function() {
+    var y = this.states[this.index];
+    y ^= this.states[this.index] >>> MersenneTwister2.U;
+    y ^= y << MersenneTwister2.S & MersenneTwister2.B;
+    y ^= y << MersenneTwister2.T & MersenneTwister2.C;
+    y ^= y >>> MersenneTwister2.L;
+    if (++this.index >= MersenneTwister2.N) {
+      this.states = MersenneTwister2.twist(this.states);
+      this.index = 0;
+    }
+    return y;
+  };
+  MersenneTwister2.prototype.getState = function() {
+    return __spreadArray([this.index], __read(this.states), false);
+  };
+  MersenneTwister2.fromState = function(state) {
+    var valid = state.length === MersenneTwister2.N + 1 && state[0] >= 0 && state[0] < MersenneTwister2.N;
+    if (!valid) {
+      throw new Error("The state must have been produced by a mersenne RandomGenerator");
+    }
+    return new MersenneTwister2(state.slice(1), state[0]);
+  };
+  MersenneTwister2.N = 624;
+  MersenneTwister2.M = 397;
+  MersenneTwister2.R = 31;
+  MersenneTwister2.A = 2567483615;
+  MersenneTwister2.F = 1812433253;
+  MersenneTwister2.U = 11;
+  MersenneTwister2.S = 7;
+  MersenneTwister2.B = 2636928640;
+  MersenneTwister2.T = 15;
+  MersenneTwister2.C = 4022730752;
+  MersenneTwister2.L = 18;
+  MersenneTwister2.MASK_LOWER = Math.pow(2, MersenneTwister2.R) - 1;
+  MersenneTwister2.MASK_UPPER = Math.pow(2, MersenneTwister2.R);
+  return MersenneTwister2;
+})();
+function fromState2(state) {
+  return MersenneTwister.fromState(state);
+}
+var mersenne = Object.assign(function(seed) {
+  return MersenneTwister.from(seed);
+}, { fromState: fromState2 });
+
+// ../main/node_modules/pure-rand/lib/esm/generator/XorShift.js
+var XorShift128Plus = (function() {
+  function XorShift128Plus2(s01, s00, s11, s10) {
+    this.s01 = s01;
+    this.s00 = s00;
+    this.s11 = s11;
+    this.s10 = s10;
+  }
+  XorShift128Plus2.prototype.clone = function() {
+    return new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+  };
+  XorShift128Plus2.prototype.next = function() {
+    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  XorShift128Plus2.prototype.unsafeNext = function() {
+    var a0 = this.s00 ^ this.s00 << 23;
+    var a1 = this.s01 ^ (this.s01 << 23 | this.s00 >>> 9);
+    var b0 = a0 ^ this.s10 ^ (a0 >>> 18 | a1 << 14) ^ (this.s10 >>> 5 | this.s11 << 27);
+    var b1 = a1 ^ this.s11 ^ a1 >>> 18 ^ this.s11 >>> 5;
+    var out = this.s00 + this.s10 | 0;
+    this.s01 = this.s11;
+    this.s00 = this.s10;
+    this.s11 = b1;
+    this.s10 = b0;
+    return out;
+  };
+  XorShift128Plus2.prototype.jump = function() {
+    var nextRng = new XorShift128Plus2(this.s01, this.s00, this.s11, this.s10);
+    nextRng.unsafeJump();
+    return nextRng;
+  };
+  XorShift128Plus2.prototype.unsafeJump = function() {
+    var ns01 = 0;
+    var ns00 = 0;
+    var ns11 = 0;
+    var ns10 = 0;
+    var jump = [1667051007, 2321340297, 1548169110, 304075285];
+    for (var i2 = 0; i2 !== 4; ++i2) {
+      for (var mask = 1; mask; mask <<= 1) {
+        if (jump[i2] & mask) {
+          ns01 ^= this.s01;
+          ns00 ^= this.s00;
+          ns11 ^= this.s11;
+          ns10 ^= this.s10;
+        }
+        this.unsafeNext();
+      }
+    }
+    this.s01 = ns01;
+    this.s00 = ns00;
+    this.s11 = ns11;
+    this.s10 = ns10;
+  };
+  XorShift128Plus2.prototype.getState = function() {
+    return [this.s01, this.s00, this.s11, this.s10];
+  };
+  return XorShift128Plus2;
+})();
+function fromState3(state) {
+  var valid = state.length === 4;
+  if (!valid) {
+    throw new Error("The state must have been produced by a xorshift128plus RandomGenerator");
+  }
+  return new XorShift128Plus(state[0], state[1], state[2], state[3]);
+}
+var xorshift128plus = Object.assign(function(seed) {
+  return new XorShift128Plus(-1, ~seed, seed | 0, 0);
+}, { fromState: fromState3 });
+
+// ../main/node_modules/pure-rand/lib/esm/generator/XoroShiro.js
+var XoroShiro128Plus = (function() {
+  function XoroShiro128Plus2(s01, s00, s11, s10) {
+    this.s01 = s01;
+    this.s00 = s00;
+    this.s11 = s11;
+    this.s10 = s10;
+  }
+  XoroShiro128Plus2.prototype.clone = function() {
+    return new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+  };
+  XoroShiro128Plus2.prototype.next = function() {
+    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+    var out = nextRng.unsafeNext();
+    return [out, nextRng];
+  };
+  XoroShiro128Plus2.prototype.unsafeNext = function() {
+    var out = this.s00 + this.s10 | 0;
+    var a0 = this.s10 ^ this.s00;
+    var a1 = this.s11 ^ this.s01;
+    var s00 = this.s00;
+    var s01 = this.s01;
+    this.s00 = s00 << 24 ^ s01 >>> 8 ^ a0 ^ a0 << 16;
+    this.s01 = s01 << 24 ^ s00 >>> 8 ^ a1 ^ (a1 << 16 | a0 >>> 16);
+    this.s10 = a1 << 5 ^ a0 >>> 27;
+    this.s11 = a0 << 5 ^ a1 >>> 27;
+    return out;
+  };
+  XoroShiro128Plus2.prototype.jump = function() {
+    var nextRng = new XoroShiro128Plus2(this.s01, this.s00, this.s11, this.s10);
+    nextRng.unsafeJump();
+    return nextRng;
+  };
+  XoroShiro128Plus2.prototype.unsafeJump = function() {
+    var ns01 = 0;
+    var ns00 = 0;
+    var ns11 = 0;
+    var ns10 = 0;
+    var jump = [3639956645, 3750757012, 1261568508, 386426335];
+    for (var i2 = 0; i2 !== 4; ++i2) {
+      for (var mask = 1; mask; mask <<= 1) {
+        if (jump[i2] & mask) {
+          ns01 ^= this.s01;
+          ns00 ^= this.s00;
+          ns11 ^= this.s11;
+          ns10 ^= this.s10;
+        }
+        this.unsafeNext();
+      }
+    }
+    this.s01 = ns01;
+    this.s00 = ns00;
+    this.s11 = ns11;
+    this.s10 = ns10;
+  };
+  XoroShiro128Plus2.prototype.getState = function() {
+    return [this.s01, this.s00, this.s11, this.s10];
+  };
+  return XoroShiro128Plus2;
+})();
+function fromState4(state) {
+  var valid = state.length === 4;
+  if (!valid) {
+    throw new Error("The state must have been produced by a xoroshiro128plus RandomGenerator");
+  }
+  return new XoroShiro128Plus(state[0], state[1], state[2], state[3]);
+}
+var xoroshiro128plus = Object.assign(function(seed) {
+  return new XoroShiro128Plus(-1, ~seed, seed | 0, 0);
+}, { fromState: fromState4 });
+
+// ../main/node_modules/pure-rand/lib/esm/distribution/UnsafeUniformBigIntDistribution.js
+var One = typeof BigInt !== "undefined" ? BigInt(1) : void 0;
+var ThirtyTwo = typeof BigInt !== "undefined" ? BigInt(32) : void 0;
+var NumValues = typeof BigInt !== "undefined" ? BigInt(4294967296) : void 0;
+
+// ../main/node_modules/pure-rand/lib/esm/distribution/UnsafeUniformIntDistribution.js
+var safeNumberMaxSafeInteger = Number.MAX_SAFE_INTEGER;
+
+// ../main/node_modules/simple-statistics/dist/simple-statistics.mjs
+var BayesianClassifier = function BayesianClassifier2() {
+  this.totalCount = 0;
+  this.data = {};
+};
+BayesianClassifier.prototype.train = function train(item, category) {
+  if (!this.data[category]) {
+    this.data[category] = {};
+  }
+  for (var k in item) {
+    var v = item[k];
+    if (this.data[category][k] === void 0) {
+      this.data[category][k] = {};
+    }
+    if (this.data[category][k][v] === void 0) {
+      this.data[category][k][v] = 0;
+    }
+    this.data[category][k][v]++;
+  }
+  this.totalCount++;
+};
+BayesianClassifier.prototype.score = function score(item) {
+  var odds = {};
+  var category;
+  for (var k in item) {
+    var v = item[k];
+    for (category in this.data) {
+      if (odds[category] === void 0) {
+        odds[category] = {};
+      }
+      if (this.data[category][k]) {
+        odds[category][k + "_" + v] = (this.data[category][k][v] || 0) / this.totalCount;
+      } else {
+        odds[category][k + "_" + v] = 0;
+      }
+    }
+  }
+  var oddsSums = {};
+  for (category in odds) {
+    oddsSums[category] = 0;
+    for (var combination in odds[category]) {
+      oddsSums[category] += odds[category][combination];
+    }
+  }
+  return oddsSums;
+};
+var g = 607 / 128;
+var LOGSQRT2PI = Math.log(Math.sqrt(2 * Math.PI));
+var SQRT_2PI$1 = Math.sqrt(2 * Math.PI);
+function cumulativeDistribution(z3) {
+  var sum = z3;
+  var tmp = z3;
+  for (var i2 = 1; i2 < 30; i2++) {
+    tmp *= z3 * z3 / (2 * i2 + 1);
+    sum += tmp;
+  }
+  return Math.round((0.5 + sum / SQRT_2PI$1 * Math.exp(-z3 * z3 / 2)) * 1e4) / 1e4;
+}
+var standardNormalTable = [];
+for (z2 = 0; z2 <= 3.09; z2 += 0.01) {
+  standardNormalTable.push(cumulativeDistribution(z2));
+}
+var z2;
+var SQRT_2PI = Math.sqrt(2 * Math.PI);
+var PerceptronModel = function PerceptronModel2() {
+  this.weights = [];
+  this.bias = 0;
+};
+PerceptronModel.prototype.predict = function predict(features) {
+  if (features.length !== this.weights.length) {
+    return null;
+  }
+  var score2 = 0;
+  for (var i2 = 0; i2 < this.weights.length; i2++) {
+    score2 += this.weights[i2] * features[i2];
+  }
+  score2 += this.bias;
+  if (score2 > 0) {
+    return 1;
+  } else {
+    return 0;
+  }
+};
+PerceptronModel.prototype.train = function train2(features, label) {
+  if (label !== 0 && label !== 1) {
+    return null;
+  }
+  if (features.length !== this.weights.length) {
+    this.weights = features.slice();
+    this.bias = 1;
+  }
+  var prediction = this.predict(features);
+  if (typeof prediction === "number" && prediction !== label) {
+    var gradient = label - prediction;
+    for (var i2 = 0; i2 < this.weights.length; i2++) {
+      this.weights[i2] += gradient * features[i2];
+    }
+    this.bias += gradient;
+  }
+  return this;
+};
+
+// lab/stats/verdict.ts
+var import_jstat = __toESM(require_jstat(), 1);
+
+// lab/stats/index.ts
+function pairedSpeedRatios(decoderNs, referenceNs) {
+  const ratios = /* @__PURE__ */ new Map();
+  for (const [round, decoder] of [...decoderNs].sort((a2, b) => a2[0] - b[0])) {
+    const reference = referenceNs.get(round);
+    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
+  }
+  return ratios;
+}
+function cycleRatios(roundRatios, contenders) {
+  const cycles2 = /* @__PURE__ */ new Map();
+  const first = Math.min(...roundRatios.keys());
+  for (const [round, ratio] of roundRatios) {
+    const cycle = Math.floor((round - first) / contenders);
+    cycles2.set(cycle, [...cycles2.get(cycle) ?? [], ratio]);
+  }
+  return [...cycles2].sort((a2, b) => a2[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
+}
+
+// lab/results/index.ts
+var positive = external_exports.number().finite().positive();
+var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
+var intervalSchema = external_exports.object({
+  estimate: positive,
+  low: positive,
+  high: positive,
+  confidence: external_exports.number().gt(0).lt(1),
+  samples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
+  method: external_exports.string()
+});
+var comparisonSchema = external_exports.object({
+  interval: intervalSchema,
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
+});
+var verdictSchema = external_exports.object({
+  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
+  effect: external_exports.number().finite(),
+  interval: intervalSchema,
+  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  threshold: external_exports.number().nonnegative(),
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional()
+});
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
+var decoderSchema = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: rustShimRecordSchema.optional()
+});
+var datasetBase = {
+  name: external_exports.string(),
+  label: external_exports.string(),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(["quick", "full"]),
+  rawBytes: external_exports.number().int().nonnegative(),
+  rawSha256: sha256,
+  compressedBytes: external_exports.number().int().nonnegative(),
+  compressedSha256: sha256,
+  compressor: external_exports.string(),
+  level: external_exports.number().int()
+};
+var datasetResultSchema = external_exports.object({
+  ...datasetBase,
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: external_exports.string(),
+  batches: external_exports.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: external_exports.number().int().nonnegative(),
+  targetMet: external_exports.boolean(),
+  stoppedBecause: external_exports.string(),
+  elapsedSeconds: external_exports.number().nonnegative(),
+  /** True when every sample of every contender decoded to the expected bytes. */
+  verified: external_exports.boolean(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      role: external_exports.enum(["head", "base", "libdeflate"]),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: external_exports.array(external_exports.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: external_exports.string().nullable()
+    })
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+var RESULTS_SCHEMA_VERSION = 2;
+var resultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
+  machine: machineSchema,
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema,
+  base: decoderSchema.nullable(),
+  settings: external_exports.object({
+    roundsPerBatch: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    minBatches: external_exports.number().int(),
+    maxBatches: external_exports.number().int(),
+    targetHalfWidth: external_exports.number(),
+    budgetSeconds: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
+    minimumEffect: external_exports.number().optional(),
+    maximumMargin: external_exports.number().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
+  }),
+  datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
+  ok: external_exports.boolean()
+});
+var resultsV1Schema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  createdAt: external_exports.string(),
+  machine: machineSchema,
+  mode: external_exports.enum(["in-process", "process"]),
+  libdeflate: libdeflateSchema,
+  decoder: decoderSchema,
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
+  datasets: external_exports.array(
+    external_exports.object({
+      ...datasetBase,
+      rounds: external_exports.number().int().nonnegative(),
+      placement: external_exports.string().optional(),
+      verified: external_exports.boolean(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
+      ratio: intervalSchema.nullable()
+    })
+  ),
+  ok: external_exports.boolean()
+});
+function migrateResultsV1(v1) {
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    createdAt: v1.createdAt,
+    machine: v1.machine,
+    mode: v1.mode,
+    libdeflate: v1.libdeflate,
+    head: v1.decoder,
+    base: null,
+    settings: {
+      roundsPerBatch: v1.settings.rounds,
+      warmupRounds: v1.settings.warmupRounds,
+      timeoutMs: v1.settings.timeoutMs,
+      minBatches: 1,
+      maxBatches: 1,
+      targetHalfWidth: 0,
+      budgetSeconds: v1.settings.maxSecondsPerDataset,
+      verdictConfidence: 0.99
+    },
+    datasets: v1.datasets.map((dataset) => {
+      const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
+      const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
+      const byRound = (samples) => new Map(samples.map((ns, i2) => [v1.settings.warmupRounds + i2, ns]));
+      const cycles2 = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
+      const { ratio, contenders, placement, ...rest } = dataset;
+      return {
+        ...rest,
+        placement: placement ?? "unknown (results version 1)",
+        batches: 1,
+        targetMet: false,
+        stoppedBecause: "migrated from results version 1",
+        elapsedSeconds: 0,
+        contenders: contenders.map((contender) => ({
+          ...contender,
+          role: contender.role === "decoder" ? "head" : "libdeflate",
+          samplesNs: [contender.samplesNs]
+        })),
+        headVsLibdeflate: ratio && cycles2[0].length > 0 ? { interval: ratio, cycleRatios: cycles2 } : null,
+        baseVsLibdeflate: null,
+        headVsBase: null
+      };
+    }),
+    ok: v1.ok
+  };
+}
+function parseResults(json2, source) {
+  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
+  if (version2 === 1) {
+    const parsed2 = resultsV1Schema.safeParse(json2);
+    if (!parsed2.success)
+      throw new LabError(
+        "results",
+        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
+        "pass a results file written by `perf-lab bench --json`."
+      );
+    return migrateResultsV1(parsed2.data);
+  }
+  if (version2 !== RESULTS_SCHEMA_VERSION) {
+    throw new LabError(
+      "results",
+      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
+      "write it again with this version of perf-lab, or upgrade perf-lab."
+    );
+  }
+  const parsed = resultsSchema.safeParse(json2);
+  if (!parsed.success)
+    throw new LabError(
+      "results",
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      "pass a results file written by `perf-lab bench --json`."
+    );
+  return parsed.data;
+}
+async function readResults(path6) {
+  return parseResults(
+    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
+    path6
+  );
+}
+
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
 var center = (header) => ({ header, align: "center" });
@@ -54650,7 +54699,7 @@ function predictWorkload(profile, report) {
   let cycles2 = 0;
   let copyLoopPasses = 0;
   let copyLoopCycles = 0;
-  const run = (priced, count3) => {
+  const run2 = (priced, count3) => {
     const entry = byRole.get(priced.roleName) ?? { iterations: 0, cycles: 0 };
     entry.iterations += count3;
     entry.cycles += priced.cycles * count3;
@@ -54676,7 +54725,7 @@ function predictWorkload(profile, report) {
         return 0;
       }
       const times2 = Math.min(Math.floor((rest - keep - 1) / chunk.n) + 1, Math.floor(rest / chunk.n));
-      run(chunk.priced, times2 * count3);
+      run2(chunk.priced, times2 * count3);
       rest -= times2 * chunk.n;
     }
     return rest;
@@ -54696,11 +54745,11 @@ function predictWorkload(profile, report) {
     );
     const carried = literalIterations(literals, count3, withMatch);
     const combined = role(carried, kind);
-    if (combined) run(combined, count3);
+    if (combined) run2(combined, count3);
     else {
       combinedFallback += count3;
       literalIterations(carried, count3);
-      run(role(0, kind), count3);
+      run2(role(0, kind), count3);
     }
     const beyond = kind === "long" ? matchLength - longFirstBytes : 0;
     if (beyond <= 0) continue;
@@ -54874,7 +54923,7 @@ async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement)
   if (process.arch !== "arm64") {
     return `### Hot decode loop
 
-Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).
+Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).
 `;
   }
   const model = await loadCpuModel(cpu);
@@ -54912,52 +54961,45 @@ Not predicted: ${escapeCell(unmatched.join("; "))}.
 ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
-// actions/shared.ts
-async function runAction(body) {
-  exitCleanlyOnSignals((line) => error(line));
-  try {
-    await body();
-  } catch (error63) {
-    if (error63 instanceof LabError) {
-      setFailed(formatError2(error63).text);
-      return;
-    }
-    debug(error63.stack ?? String(error63));
-    setFailed(
-      `perf-lab: ${error63.message ?? String(error63)}
-  what to do: check the step's inputs against the action's action.yml.`
+// actions/analyze/src/main.ts
+function readAnalyzeInputs(actionCore) {
+  const required2 = (name) => requiredInput(actionCore, "analyze", name);
+  const resultsPath = actionCore.getInput("results");
+  const datasetsDir = actionCore.getInput("datasets-dir");
+  if (Boolean(resultsPath) !== Boolean(datasetsDir))
+    throw new LabError(
+      "action analyze: inputs results and datasets-dir",
+      `only ${resultsPath ? "results" : "datasets-dir"} was given.`,
+      "pass both (the bench action's results and datasets-dir outputs), or neither."
     );
-  }
+  const artifactDir = actionCore.getInput("artifact-dir");
+  return {
+    builds: { base: required2("base"), head: required2("head"), reference: required2("reference") },
+    functionName: required2("function"),
+    cpu: required2("cpu"),
+    pins: {
+      loop: actionCore.getInput("loop") || void 0,
+      referenceLoop: actionCore.getInput("reference-loop") || void 0
+    },
+    measurement: resultsPath ? { results: resolve2(resultsPath), datasetsDir: resolve2(datasetsDir) } : void 0,
+    output: resolve2(required2("output")),
+    artifactDir: artifactDir ? resolve2(artifactDir) : void 0
+  };
+}
+async function run(actionCore) {
+  await runAction(actionCore, async () => {
+    const inputs = readAnalyzeInputs(actionCore);
+    const measurement = inputs.measurement ? { results: await readResults(inputs.measurement.results), datasetsDir: inputs.measurement.datasetsDir } : void 0;
+    const markdown = await actionCore.group(
+      "perf-lab analyze",
+      () => hotLoopSection(inputs.builds, inputs.functionName, inputs.cpu, inputs.pins, measurement)
+    );
+    await writeFileAtomically(inputs.output, markdown);
+    if (inputs.artifactDir) await writeFileAtomically(join7(inputs.artifactDir, "analysis.md"), markdown);
+    actionCore.setOutput("markdown", inputs.output);
+    await actionCore.writeSummary(markdown);
+  });
 }
 
 // actions/analyze/src/index.ts
-await runAction(async () => {
-  const cpu = getInput("cpu") || "apple-m1";
-  const functionName = getInput("function", { required: true });
-  const builds = {
-    base: getInput("base", { required: true }),
-    head: getInput("head", { required: true }),
-    reference: getInput("reference", { required: true })
-  };
-  const pins = {
-    loop: getInput("loop") || void 0,
-    referenceLoop: getInput("reference-loop") || void 0
-  };
-  const resultsPath = getInput("results");
-  const datasetsDir = getInput("datasets-dir");
-  if (Boolean(resultsPath) !== Boolean(datasetsDir))
-    throw new Error(
-      "inputs results and datasets-dir go together (the bench action's results and datasets-dir outputs)"
-    );
-  const measurement = resultsPath ? { results: await readResults(resolve2(resultsPath)), datasetsDir: resolve2(datasetsDir) } : void 0;
-  const markdown = await group(
-    "perf-lab analyze",
-    () => hotLoopSection(builds, functionName, cpu, pins, measurement)
-  );
-  const output2 = resolve2(getInput("output") || "perf-lab-analysis.md");
-  await writeFileAtomically(output2, markdown);
-  const artifactDir = getInput("artifact-dir");
-  if (artifactDir) await writeFileAtomically(join7(resolve2(artifactDir), "analysis.md"), markdown);
-  setOutput("markdown", output2);
-  await summary.addRaw(markdown).write();
-});
+await run(runnerCore);

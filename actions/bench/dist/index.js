@@ -20511,6 +20511,2926 @@ var require_cross_spawn = __commonJS({
   }
 });
 
+// ../main/node_modules/graceful-fs/polyfills.js
+var require_polyfills = __commonJS({
+  "../main/node_modules/graceful-fs/polyfills.js"(exports, module) {
+    var constants7 = __require("constants");
+    var origCwd = process.cwd;
+    var cwd = null;
+    var platform3 = process.env.GRACEFUL_FS_PLATFORM || process.platform;
+    process.cwd = function() {
+      if (!cwd)
+        cwd = origCwd.call(process);
+      return cwd;
+    };
+    try {
+      process.cwd();
+    } catch (er2) {
+    }
+    if (typeof process.chdir === "function") {
+      chdir = process.chdir;
+      process.chdir = function(d) {
+        cwd = null;
+        chdir.call(process, d);
+      };
+      if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir);
+    }
+    var chdir;
+    module.exports = patch;
+    function patch(fs4) {
+      if (constants7.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+        patchLchmod(fs4);
+      }
+      if (!fs4.lutimes) {
+        patchLutimes(fs4);
+      }
+      fs4.chown = chownFix(fs4.chown);
+      fs4.fchown = chownFix(fs4.fchown);
+      fs4.lchown = chownFix(fs4.lchown);
+      fs4.chmod = chmodFix(fs4.chmod);
+      fs4.fchmod = chmodFix(fs4.fchmod);
+      fs4.lchmod = chmodFix(fs4.lchmod);
+      fs4.chownSync = chownFixSync(fs4.chownSync);
+      fs4.fchownSync = chownFixSync(fs4.fchownSync);
+      fs4.lchownSync = chownFixSync(fs4.lchownSync);
+      fs4.chmodSync = chmodFixSync(fs4.chmodSync);
+      fs4.fchmodSync = chmodFixSync(fs4.fchmodSync);
+      fs4.lchmodSync = chmodFixSync(fs4.lchmodSync);
+      fs4.stat = statFix(fs4.stat);
+      fs4.fstat = statFix(fs4.fstat);
+      fs4.lstat = statFix(fs4.lstat);
+      fs4.statSync = statFixSync(fs4.statSync);
+      fs4.fstatSync = statFixSync(fs4.fstatSync);
+      fs4.lstatSync = statFixSync(fs4.lstatSync);
+      if (fs4.chmod && !fs4.lchmod) {
+        fs4.lchmod = function(path6, mode, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs4.lchmodSync = function() {
+        };
+      }
+      if (fs4.chown && !fs4.lchown) {
+        fs4.lchown = function(path6, uid, gid, cb) {
+          if (cb) process.nextTick(cb);
+        };
+        fs4.lchownSync = function() {
+        };
+      }
+      if (platform3 === "win32") {
+        fs4.rename = typeof fs4.rename !== "function" ? fs4.rename : (function(fs$rename) {
+          function rename4(from, to2, cb) {
+            var start = Date.now();
+            var backoff = 0;
+            fs$rename(from, to2, function CB(er2) {
+              if (er2 && (er2.code === "EACCES" || er2.code === "EPERM" || er2.code === "EBUSY") && Date.now() - start < 6e4) {
+                setTimeout(function() {
+                  fs4.stat(to2, function(stater, st2) {
+                    if (stater && stater.code === "ENOENT")
+                      fs$rename(from, to2, CB);
+                    else
+                      cb(er2);
+                  });
+                }, backoff);
+                if (backoff < 100)
+                  backoff += 10;
+                return;
+              }
+              if (cb) cb(er2);
+            });
+          }
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename4, fs$rename);
+          return rename4;
+        })(fs4.rename);
+      }
+      fs4.read = typeof fs4.read !== "function" ? fs4.read : (function(fs$read) {
+        function read(fd, buffer, offset, length, position, callback_) {
+          var callback;
+          if (callback_ && typeof callback_ === "function") {
+            var eagCounter = 0;
+            callback = function(er2, _3, __) {
+              if (er2 && er2.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
+              }
+              callback_.apply(this, arguments);
+            };
+          }
+          return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
+        }
+        if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
+        return read;
+      })(fs4.read);
+      fs4.readSync = typeof fs4.readSync !== "function" ? fs4.readSync : /* @__PURE__ */ (function(fs$readSync) {
+        return function(fd, buffer, offset, length, position) {
+          var eagCounter = 0;
+          while (true) {
+            try {
+              return fs$readSync.call(fs4, fd, buffer, offset, length, position);
+            } catch (er2) {
+              if (er2.code === "EAGAIN" && eagCounter < 10) {
+                eagCounter++;
+                continue;
+              }
+              throw er2;
+            }
+          }
+        };
+      })(fs4.readSync);
+      function patchLchmod(fs5) {
+        fs5.lchmod = function(path6, mode, callback) {
+          fs5.open(
+            path6,
+            constants7.O_WRONLY | constants7.O_SYMLINK,
+            mode,
+            function(err, fd) {
+              if (err) {
+                if (callback) callback(err);
+                return;
+              }
+              fs5.fchmod(fd, mode, function(err2) {
+                fs5.close(fd, function(err22) {
+                  if (callback) callback(err2 || err22);
+                });
+              });
+            }
+          );
+        };
+        fs5.lchmodSync = function(path6, mode) {
+          var fd = fs5.openSync(path6, constants7.O_WRONLY | constants7.O_SYMLINK, mode);
+          var threw = true;
+          var ret;
+          try {
+            ret = fs5.fchmodSync(fd, mode);
+            threw = false;
+          } finally {
+            if (threw) {
+              try {
+                fs5.closeSync(fd);
+              } catch (er2) {
+              }
+            } else {
+              fs5.closeSync(fd);
+            }
+          }
+          return ret;
+        };
+      }
+      function patchLutimes(fs5) {
+        if (constants7.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
+          fs5.lutimes = function(path6, at2, mt2, cb) {
+            fs5.open(path6, constants7.O_SYMLINK, function(er2, fd) {
+              if (er2) {
+                if (cb) cb(er2);
+                return;
+              }
+              fs5.futimes(fd, at2, mt2, function(er3) {
+                fs5.close(fd, function(er22) {
+                  if (cb) cb(er3 || er22);
+                });
+              });
+            });
+          };
+          fs5.lutimesSync = function(path6, at2, mt2) {
+            var fd = fs5.openSync(path6, constants7.O_SYMLINK);
+            var ret;
+            var threw = true;
+            try {
+              ret = fs5.futimesSync(fd, at2, mt2);
+              threw = false;
+            } finally {
+              if (threw) {
+                try {
+                  fs5.closeSync(fd);
+                } catch (er2) {
+                }
+              } else {
+                fs5.closeSync(fd);
+              }
+            }
+            return ret;
+          };
+        } else if (fs5.futimes) {
+          fs5.lutimes = function(_a4, _b, _c, cb) {
+            if (cb) process.nextTick(cb);
+          };
+          fs5.lutimesSync = function() {
+          };
+        }
+      }
+      function chmodFix(orig) {
+        if (!orig) return orig;
+        return function(target, mode, cb) {
+          return orig.call(fs4, target, mode, function(er2) {
+            if (chownErOk(er2)) er2 = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chmodFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, mode) {
+          try {
+            return orig.call(fs4, target, mode);
+          } catch (er2) {
+            if (!chownErOk(er2)) throw er2;
+          }
+        };
+      }
+      function chownFix(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid, cb) {
+          return orig.call(fs4, target, uid, gid, function(er2) {
+            if (chownErOk(er2)) er2 = null;
+            if (cb) cb.apply(this, arguments);
+          });
+        };
+      }
+      function chownFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, uid, gid) {
+          try {
+            return orig.call(fs4, target, uid, gid);
+          } catch (er2) {
+            if (!chownErOk(er2)) throw er2;
+          }
+        };
+      }
+      function statFix(orig) {
+        if (!orig) return orig;
+        return function(target, options2, cb) {
+          if (typeof options2 === "function") {
+            cb = options2;
+            options2 = null;
+          }
+          function callback(er2, stats) {
+            if (stats) {
+              if (stats.uid < 0) stats.uid += 4294967296;
+              if (stats.gid < 0) stats.gid += 4294967296;
+            }
+            if (cb) cb.apply(this, arguments);
+          }
+          return options2 ? orig.call(fs4, target, options2, callback) : orig.call(fs4, target, callback);
+        };
+      }
+      function statFixSync(orig) {
+        if (!orig) return orig;
+        return function(target, options2) {
+          var stats = options2 ? orig.call(fs4, target, options2) : orig.call(fs4, target);
+          if (stats) {
+            if (stats.uid < 0) stats.uid += 4294967296;
+            if (stats.gid < 0) stats.gid += 4294967296;
+          }
+          return stats;
+        };
+      }
+      function chownErOk(er2) {
+        if (!er2)
+          return true;
+        if (er2.code === "ENOSYS")
+          return true;
+        var nonroot = !process.getuid || process.getuid() !== 0;
+        if (nonroot) {
+          if (er2.code === "EINVAL" || er2.code === "EPERM")
+            return true;
+        }
+        return false;
+      }
+    }
+  }
+});
+
+// ../main/node_modules/graceful-fs/legacy-streams.js
+var require_legacy_streams = __commonJS({
+  "../main/node_modules/graceful-fs/legacy-streams.js"(exports, module) {
+    var Stream = __require("stream").Stream;
+    module.exports = legacy;
+    function legacy(fs4) {
+      return {
+        ReadStream,
+        WriteStream
+      };
+      function ReadStream(path6, options2) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path6, options2);
+        Stream.call(this);
+        var self = this;
+        this.path = path6;
+        this.fd = null;
+        this.readable = true;
+        this.paused = false;
+        this.flags = "r";
+        this.mode = 438;
+        this.bufferSize = 64 * 1024;
+        options2 = options2 || {};
+        var keys = Object.keys(options2);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options2[key];
+        }
+        if (this.encoding) this.setEncoding(this.encoding);
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.end === void 0) {
+            this.end = Infinity;
+          } else if ("number" !== typeof this.end) {
+            throw TypeError("end must be a Number");
+          }
+          if (this.start > this.end) {
+            throw new Error("start must be <= end");
+          }
+          this.pos = this.start;
+        }
+        if (this.fd !== null) {
+          process.nextTick(function() {
+            self._read();
+          });
+          return;
+        }
+        fs4.open(this.path, this.flags, this.mode, function(err, fd) {
+          if (err) {
+            self.emit("error", err);
+            self.readable = false;
+            return;
+          }
+          self.fd = fd;
+          self.emit("open", fd);
+          self._read();
+        });
+      }
+      function WriteStream(path6, options2) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path6, options2);
+        Stream.call(this);
+        this.path = path6;
+        this.fd = null;
+        this.writable = true;
+        this.flags = "w";
+        this.encoding = "binary";
+        this.mode = 438;
+        this.bytesWritten = 0;
+        options2 = options2 || {};
+        var keys = Object.keys(options2);
+        for (var index = 0, length = keys.length; index < length; index++) {
+          var key = keys[index];
+          this[key] = options2[key];
+        }
+        if (this.start !== void 0) {
+          if ("number" !== typeof this.start) {
+            throw TypeError("start must be a Number");
+          }
+          if (this.start < 0) {
+            throw new Error("start must be >= zero");
+          }
+          this.pos = this.start;
+        }
+        this.busy = false;
+        this._queue = [];
+        if (this.fd === null) {
+          this._open = fs4.open;
+          this._queue.push([this._open, this.path, this.flags, this.mode, void 0]);
+          this.flush();
+        }
+      }
+    }
+  }
+});
+
+// ../main/node_modules/graceful-fs/clone.js
+var require_clone = __commonJS({
+  "../main/node_modules/graceful-fs/clone.js"(exports, module) {
+    "use strict";
+    module.exports = clone2;
+    var getPrototypeOf = Object.getPrototypeOf || function(obj) {
+      return obj.__proto__;
+    };
+    function clone2(obj) {
+      if (obj === null || typeof obj !== "object")
+        return obj;
+      if (obj instanceof Object)
+        var copy = { __proto__: getPrototypeOf(obj) };
+      else
+        var copy = /* @__PURE__ */ Object.create(null);
+      Object.getOwnPropertyNames(obj).forEach(function(key) {
+        Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key));
+      });
+      return copy;
+    }
+  }
+});
+
+// ../main/node_modules/graceful-fs/graceful-fs.js
+var require_graceful_fs = __commonJS({
+  "../main/node_modules/graceful-fs/graceful-fs.js"(exports, module) {
+    var fs4 = __require("fs");
+    var polyfills = require_polyfills();
+    var legacy = require_legacy_streams();
+    var clone2 = require_clone();
+    var util = __require("util");
+    var gracefulQueue;
+    var previousSymbol;
+    if (typeof Symbol === "function" && typeof Symbol.for === "function") {
+      gracefulQueue = /* @__PURE__ */ Symbol.for("graceful-fs.queue");
+      previousSymbol = /* @__PURE__ */ Symbol.for("graceful-fs.previous");
+    } else {
+      gracefulQueue = "___graceful-fs.queue";
+      previousSymbol = "___graceful-fs.previous";
+    }
+    function noop5() {
+    }
+    function publishQueue(context3, queue2) {
+      Object.defineProperty(context3, gracefulQueue, {
+        get: function() {
+          return queue2;
+        }
+      });
+    }
+    var debug3 = noop5;
+    if (util.debuglog)
+      debug3 = util.debuglog("gfs4");
+    else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ""))
+      debug3 = function() {
+        var m2 = util.format.apply(util, arguments);
+        m2 = "GFS4: " + m2.split(/\n/).join("\nGFS4: ");
+        console.error(m2);
+      };
+    if (!fs4[gracefulQueue]) {
+      queue = global[gracefulQueue] || [];
+      publishQueue(fs4, queue);
+      fs4.close = (function(fs$close) {
+        function close(fd, cb) {
+          return fs$close.call(fs4, fd, function(err) {
+            if (!err) {
+              resetQueue();
+            }
+            if (typeof cb === "function")
+              cb.apply(this, arguments);
+          });
+        }
+        Object.defineProperty(close, previousSymbol, {
+          value: fs$close
+        });
+        return close;
+      })(fs4.close);
+      fs4.closeSync = (function(fs$closeSync) {
+        function closeSync(fd) {
+          fs$closeSync.apply(fs4, arguments);
+          resetQueue();
+        }
+        Object.defineProperty(closeSync, previousSymbol, {
+          value: fs$closeSync
+        });
+        return closeSync;
+      })(fs4.closeSync);
+      if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
+        process.on("exit", function() {
+          debug3(fs4[gracefulQueue]);
+          __require("assert").equal(fs4[gracefulQueue].length, 0);
+        });
+      }
+    }
+    var queue;
+    if (!global[gracefulQueue]) {
+      publishQueue(global, fs4[gracefulQueue]);
+    }
+    module.exports = patch(clone2(fs4));
+    if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs4.__patched) {
+      module.exports = patch(fs4);
+      fs4.__patched = true;
+    }
+    function patch(fs5) {
+      polyfills(fs5);
+      fs5.gracefulify = patch;
+      fs5.createReadStream = createReadStream4;
+      fs5.createWriteStream = createWriteStream4;
+      var fs$readFile = fs5.readFile;
+      fs5.readFile = readFile11;
+      function readFile11(path6, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$readFile(path6, options2, cb);
+        function go$readFile(path7, options3, cb2, startTime) {
+          return fs$readFile(path7, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$readFile, [path7, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$writeFile = fs5.writeFile;
+      fs5.writeFile = writeFile7;
+      function writeFile7(path6, data, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$writeFile(path6, data, options2, cb);
+        function go$writeFile(path7, data2, options3, cb2, startTime) {
+          return fs$writeFile(path7, data2, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$writeFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$appendFile = fs5.appendFile;
+      if (fs$appendFile)
+        fs5.appendFile = appendFile2;
+      function appendFile2(path6, data, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        return go$appendFile(path6, data, options2, cb);
+        function go$appendFile(path7, data2, options3, cb2, startTime) {
+          return fs$appendFile(path7, data2, options3, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$appendFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$copyFile = fs5.copyFile;
+      if (fs$copyFile)
+        fs5.copyFile = copyFile5;
+      function copyFile5(src, dest, flags, cb) {
+        if (typeof flags === "function") {
+          cb = flags;
+          flags = 0;
+        }
+        return go$copyFile(src, dest, flags, cb);
+        function go$copyFile(src2, dest2, flags2, cb2, startTime) {
+          return fs$copyFile(src2, dest2, flags2, function(err) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$copyFile, [src2, dest2, flags2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      var fs$readdir = fs5.readdir;
+      fs5.readdir = readdir8;
+      var noReaddirOptionVersions = /^v[0-5]\./;
+      function readdir8(path6, options2, cb) {
+        if (typeof options2 === "function")
+          cb = options2, options2 = null;
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options3, cb2, startTime) {
+          return fs$readdir(path7, fs$readdirCallback(
+            path7,
+            options3,
+            cb2,
+            startTime
+          ));
+        } : function go$readdir2(path7, options3, cb2, startTime) {
+          return fs$readdir(path7, options3, fs$readdirCallback(
+            path7,
+            options3,
+            cb2,
+            startTime
+          ));
+        };
+        return go$readdir(path6, options2, cb);
+        function fs$readdirCallback(path7, options3, cb2, startTime) {
+          return function(err, files) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([
+                go$readdir,
+                [path7, options3, cb2],
+                err,
+                startTime || Date.now(),
+                Date.now()
+              ]);
+            else {
+              if (files && files.sort)
+                files.sort();
+              if (typeof cb2 === "function")
+                cb2.call(this, err, files);
+            }
+          };
+        }
+      }
+      if (process.version.substr(0, 4) === "v0.8") {
+        var legStreams = legacy(fs5);
+        ReadStream = legStreams.ReadStream;
+        WriteStream = legStreams.WriteStream;
+      }
+      var fs$ReadStream = fs5.ReadStream;
+      if (fs$ReadStream) {
+        ReadStream.prototype = Object.create(fs$ReadStream.prototype);
+        ReadStream.prototype.open = ReadStream$open;
+      }
+      var fs$WriteStream = fs5.WriteStream;
+      if (fs$WriteStream) {
+        WriteStream.prototype = Object.create(fs$WriteStream.prototype);
+        WriteStream.prototype.open = WriteStream$open;
+      }
+      Object.defineProperty(fs5, "ReadStream", {
+        get: function() {
+          return ReadStream;
+        },
+        set: function(val) {
+          ReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      Object.defineProperty(fs5, "WriteStream", {
+        get: function() {
+          return WriteStream;
+        },
+        set: function(val) {
+          WriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileReadStream = ReadStream;
+      Object.defineProperty(fs5, "FileReadStream", {
+        get: function() {
+          return FileReadStream;
+        },
+        set: function(val) {
+          FileReadStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      var FileWriteStream = WriteStream;
+      Object.defineProperty(fs5, "FileWriteStream", {
+        get: function() {
+          return FileWriteStream;
+        },
+        set: function(val) {
+          FileWriteStream = val;
+        },
+        enumerable: true,
+        configurable: true
+      });
+      function ReadStream(path6, options2) {
+        if (this instanceof ReadStream)
+          return fs$ReadStream.apply(this, arguments), this;
+        else
+          return ReadStream.apply(Object.create(ReadStream.prototype), arguments);
+      }
+      function ReadStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            if (that.autoClose)
+              that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+            that.read();
+          }
+        });
+      }
+      function WriteStream(path6, options2) {
+        if (this instanceof WriteStream)
+          return fs$WriteStream.apply(this, arguments), this;
+        else
+          return WriteStream.apply(Object.create(WriteStream.prototype), arguments);
+      }
+      function WriteStream$open() {
+        var that = this;
+        open6(that.path, that.flags, that.mode, function(err, fd) {
+          if (err) {
+            that.destroy();
+            that.emit("error", err);
+          } else {
+            that.fd = fd;
+            that.emit("open", fd);
+          }
+        });
+      }
+      function createReadStream4(path6, options2) {
+        return new fs5.ReadStream(path6, options2);
+      }
+      function createWriteStream4(path6, options2) {
+        return new fs5.WriteStream(path6, options2);
+      }
+      var fs$open = fs5.open;
+      fs5.open = open6;
+      function open6(path6, flags, mode, cb) {
+        if (typeof mode === "function")
+          cb = mode, mode = null;
+        return go$open(path6, flags, mode, cb);
+        function go$open(path7, flags2, mode2, cb2, startTime) {
+          return fs$open(path7, flags2, mode2, function(err, fd) {
+            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
+              enqueue([go$open, [path7, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
+            else {
+              if (typeof cb2 === "function")
+                cb2.apply(this, arguments);
+            }
+          });
+        }
+      }
+      return fs5;
+    }
+    function enqueue(elem) {
+      debug3("ENQUEUE", elem[0].name, elem[1]);
+      fs4[gracefulQueue].push(elem);
+      retry();
+    }
+    var retryTimer;
+    function resetQueue() {
+      var now = Date.now();
+      for (var i3 = 0; i3 < fs4[gracefulQueue].length; ++i3) {
+        if (fs4[gracefulQueue][i3].length > 2) {
+          fs4[gracefulQueue][i3][3] = now;
+          fs4[gracefulQueue][i3][4] = now;
+        }
+      }
+      retry();
+    }
+    function retry() {
+      clearTimeout(retryTimer);
+      retryTimer = void 0;
+      if (fs4[gracefulQueue].length === 0)
+        return;
+      var elem = fs4[gracefulQueue].shift();
+      var fn = elem[0];
+      var args = elem[1];
+      var err = elem[2];
+      var startTime = elem[3];
+      var lastTime = elem[4];
+      if (startTime === void 0) {
+        debug3("RETRY", fn.name, args);
+        fn.apply(null, args);
+      } else if (Date.now() - startTime >= 6e4) {
+        debug3("TIMEOUT", fn.name, args);
+        var cb = args.pop();
+        if (typeof cb === "function")
+          cb.call(null, err);
+      } else {
+        var sinceAttempt = Date.now() - lastTime;
+        var sinceStart = Math.max(lastTime - startTime, 1);
+        var desiredDelay = Math.min(sinceStart * 1.2, 100);
+        if (sinceAttempt >= desiredDelay) {
+          debug3("RETRY", fn.name, args);
+          fn.apply(null, args.concat([startTime]));
+        } else {
+          fs4[gracefulQueue].push(elem);
+        }
+      }
+      if (retryTimer === void 0) {
+        retryTimer = setTimeout(retry, 0);
+      }
+    }
+  }
+});
+
+// ../main/node_modules/retry/lib/retry_operation.js
+var require_retry_operation = __commonJS({
+  "../main/node_modules/retry/lib/retry_operation.js"(exports, module) {
+    function RetryOperation(timeouts, options2) {
+      if (typeof options2 === "boolean") {
+        options2 = { forever: options2 };
+      }
+      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
+      this._timeouts = timeouts;
+      this._options = options2 || {};
+      this._maxRetryTime = options2 && options2.maxRetryTime || Infinity;
+      this._fn = null;
+      this._errors = [];
+      this._attempts = 1;
+      this._operationTimeout = null;
+      this._operationTimeoutCb = null;
+      this._timeout = null;
+      this._operationStart = null;
+      if (this._options.forever) {
+        this._cachedTimeouts = this._timeouts.slice(0);
+      }
+    }
+    module.exports = RetryOperation;
+    RetryOperation.prototype.reset = function() {
+      this._attempts = 1;
+      this._timeouts = this._originalTimeouts;
+    };
+    RetryOperation.prototype.stop = function() {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      this._timeouts = [];
+      this._cachedTimeouts = null;
+    };
+    RetryOperation.prototype.retry = function(err) {
+      if (this._timeout) {
+        clearTimeout(this._timeout);
+      }
+      if (!err) {
+        return false;
+      }
+      var currentTime = (/* @__PURE__ */ new Date()).getTime();
+      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
+        this._errors.unshift(new Error("RetryOperation timeout occurred"));
+        return false;
+      }
+      this._errors.push(err);
+      var timeout = this._timeouts.shift();
+      if (timeout === void 0) {
+        if (this._cachedTimeouts) {
+          this._errors.splice(this._errors.length - 1, this._errors.length);
+          this._timeouts = this._cachedTimeouts.slice(0);
+          timeout = this._timeouts.shift();
+        } else {
+          return false;
+        }
+      }
+      var self = this;
+      var timer = setTimeout(function() {
+        self._attempts++;
+        if (self._operationTimeoutCb) {
+          self._timeout = setTimeout(function() {
+            self._operationTimeoutCb(self._attempts);
+          }, self._operationTimeout);
+          if (self._options.unref) {
+            self._timeout.unref();
+          }
+        }
+        self._fn(self._attempts);
+      }, timeout);
+      if (this._options.unref) {
+        timer.unref();
+      }
+      return true;
+    };
+    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
+      this._fn = fn;
+      if (timeoutOps) {
+        if (timeoutOps.timeout) {
+          this._operationTimeout = timeoutOps.timeout;
+        }
+        if (timeoutOps.cb) {
+          this._operationTimeoutCb = timeoutOps.cb;
+        }
+      }
+      var self = this;
+      if (this._operationTimeoutCb) {
+        this._timeout = setTimeout(function() {
+          self._operationTimeoutCb();
+        }, self._operationTimeout);
+      }
+      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
+      this._fn(this._attempts);
+    };
+    RetryOperation.prototype.try = function(fn) {
+      console.log("Using RetryOperation.try() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = function(fn) {
+      console.log("Using RetryOperation.start() is deprecated");
+      this.attempt(fn);
+    };
+    RetryOperation.prototype.start = RetryOperation.prototype.try;
+    RetryOperation.prototype.errors = function() {
+      return this._errors;
+    };
+    RetryOperation.prototype.attempts = function() {
+      return this._attempts;
+    };
+    RetryOperation.prototype.mainError = function() {
+      if (this._errors.length === 0) {
+        return null;
+      }
+      var counts = {};
+      var mainError = null;
+      var mainErrorCount = 0;
+      for (var i3 = 0; i3 < this._errors.length; i3++) {
+        var error63 = this._errors[i3];
+        var message = error63.message;
+        var count3 = (counts[message] || 0) + 1;
+        counts[message] = count3;
+        if (count3 >= mainErrorCount) {
+          mainError = error63;
+          mainErrorCount = count3;
+        }
+      }
+      return mainError;
+    };
+  }
+});
+
+// ../main/node_modules/retry/lib/retry.js
+var require_retry2 = __commonJS({
+  "../main/node_modules/retry/lib/retry.js"(exports) {
+    var RetryOperation = require_retry_operation();
+    exports.operation = function(options2) {
+      var timeouts = exports.timeouts(options2);
+      return new RetryOperation(timeouts, {
+        forever: options2 && options2.forever,
+        unref: options2 && options2.unref,
+        maxRetryTime: options2 && options2.maxRetryTime
+      });
+    };
+    exports.timeouts = function(options2) {
+      if (options2 instanceof Array) {
+        return [].concat(options2);
+      }
+      var opts = {
+        retries: 10,
+        factor: 2,
+        minTimeout: 1 * 1e3,
+        maxTimeout: Infinity,
+        randomize: false
+      };
+      for (var key in options2) {
+        opts[key] = options2[key];
+      }
+      if (opts.minTimeout > opts.maxTimeout) {
+        throw new Error("minTimeout is greater than maxTimeout");
+      }
+      var timeouts = [];
+      for (var i3 = 0; i3 < opts.retries; i3++) {
+        timeouts.push(this.createTimeout(i3, opts));
+      }
+      if (options2 && options2.forever && !timeouts.length) {
+        timeouts.push(this.createTimeout(i3, opts));
+      }
+      timeouts.sort(function(a2, b3) {
+        return a2 - b3;
+      });
+      return timeouts;
+    };
+    exports.createTimeout = function(attempt2, opts) {
+      var random = opts.randomize ? Math.random() + 1 : 1;
+      var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt2));
+      timeout = Math.min(timeout, opts.maxTimeout);
+      return timeout;
+    };
+    exports.wrap = function(obj, options2, methods) {
+      if (options2 instanceof Array) {
+        methods = options2;
+        options2 = null;
+      }
+      if (!methods) {
+        methods = [];
+        for (var key in obj) {
+          if (typeof obj[key] === "function") {
+            methods.push(key);
+          }
+        }
+      }
+      for (var i3 = 0; i3 < methods.length; i3++) {
+        var method = methods[i3];
+        var original = obj[method];
+        obj[method] = function retryWrapper(original2) {
+          var op = exports.operation(options2);
+          var args = Array.prototype.slice.call(arguments, 1);
+          var callback = args.pop();
+          args.push(function(err) {
+            if (op.retry(err)) {
+              return;
+            }
+            if (err) {
+              arguments[0] = op.mainError();
+            }
+            callback.apply(this, arguments);
+          });
+          op.attempt(function() {
+            original2.apply(obj, args);
+          });
+        }.bind(obj, original);
+        obj[method].options = options2;
+      }
+    };
+  }
+});
+
+// ../main/node_modules/retry/index.js
+var require_retry3 = __commonJS({
+  "../main/node_modules/retry/index.js"(exports, module) {
+    module.exports = require_retry2();
+  }
+});
+
+// ../main/node_modules/proper-lockfile/node_modules/signal-exit/signals.js
+var require_signals = __commonJS({
+  "../main/node_modules/proper-lockfile/node_modules/signal-exit/signals.js"(exports, module) {
+    module.exports = [
+      "SIGABRT",
+      "SIGALRM",
+      "SIGHUP",
+      "SIGINT",
+      "SIGTERM"
+    ];
+    if (process.platform !== "win32") {
+      module.exports.push(
+        "SIGVTALRM",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGUSR2",
+        "SIGTRAP",
+        "SIGSYS",
+        "SIGQUIT",
+        "SIGIOT"
+        // should detect profiler and enable/disable accordingly.
+        // see #21
+        // 'SIGPROF'
+      );
+    }
+    if (process.platform === "linux") {
+      module.exports.push(
+        "SIGIO",
+        "SIGPOLL",
+        "SIGPWR",
+        "SIGSTKFLT",
+        "SIGUNUSED"
+      );
+    }
+  }
+});
+
+// ../main/node_modules/proper-lockfile/node_modules/signal-exit/index.js
+var require_signal_exit = __commonJS({
+  "../main/node_modules/proper-lockfile/node_modules/signal-exit/index.js"(exports, module) {
+    var process10 = global.process;
+    var processOk2 = function(process11) {
+      return process11 && typeof process11 === "object" && typeof process11.removeListener === "function" && typeof process11.emit === "function" && typeof process11.reallyExit === "function" && typeof process11.listeners === "function" && typeof process11.kill === "function" && typeof process11.pid === "number" && typeof process11.on === "function";
+    };
+    if (!processOk2(process10)) {
+      module.exports = function() {
+        return function() {
+        };
+      };
+    } else {
+      assert2 = __require("assert");
+      signals2 = require_signals();
+      isWin = /^win/i.test(process10.platform);
+      EE = __require("events");
+      if (typeof EE !== "function") {
+        EE = EE.EventEmitter;
+      }
+      if (process10.__signal_exit_emitter__) {
+        emitter = process10.__signal_exit_emitter__;
+      } else {
+        emitter = process10.__signal_exit_emitter__ = new EE();
+        emitter.count = 0;
+        emitter.emitted = {};
+      }
+      if (!emitter.infinite) {
+        emitter.setMaxListeners(Infinity);
+        emitter.infinite = true;
+      }
+      module.exports = function(cb, opts) {
+        if (!processOk2(global.process)) {
+          return function() {
+          };
+        }
+        assert2.equal(typeof cb, "function", "a callback must be provided for exit handler");
+        if (loaded === false) {
+          load2();
+        }
+        var ev = "exit";
+        if (opts && opts.alwaysLast) {
+          ev = "afterexit";
+        }
+        var remove2 = function() {
+          emitter.removeListener(ev, cb);
+          if (emitter.listeners("exit").length === 0 && emitter.listeners("afterexit").length === 0) {
+            unload2();
+          }
+        };
+        emitter.on(ev, cb);
+        return remove2;
+      };
+      unload2 = function unload3() {
+        if (!loaded || !processOk2(global.process)) {
+          return;
+        }
+        loaded = false;
+        signals2.forEach(function(sig) {
+          try {
+            process10.removeListener(sig, sigListeners[sig]);
+          } catch (er2) {
+          }
+        });
+        process10.emit = originalProcessEmit;
+        process10.reallyExit = originalProcessReallyExit;
+        emitter.count -= 1;
+      };
+      module.exports.unload = unload2;
+      emit = function emit2(event, code, signal) {
+        if (emitter.emitted[event]) {
+          return;
+        }
+        emitter.emitted[event] = true;
+        emitter.emit(event, code, signal);
+      };
+      sigListeners = {};
+      signals2.forEach(function(sig) {
+        sigListeners[sig] = function listener() {
+          if (!processOk2(global.process)) {
+            return;
+          }
+          var listeners = process10.listeners(sig);
+          if (listeners.length === emitter.count) {
+            unload2();
+            emit("exit", null, sig);
+            emit("afterexit", null, sig);
+            if (isWin && sig === "SIGHUP") {
+              sig = "SIGINT";
+            }
+            process10.kill(process10.pid, sig);
+          }
+        };
+      });
+      module.exports.signals = function() {
+        return signals2;
+      };
+      loaded = false;
+      load2 = function load3() {
+        if (loaded || !processOk2(global.process)) {
+          return;
+        }
+        loaded = true;
+        emitter.count += 1;
+        signals2 = signals2.filter(function(sig) {
+          try {
+            process10.on(sig, sigListeners[sig]);
+            return true;
+          } catch (er2) {
+            return false;
+          }
+        });
+        process10.emit = processEmit;
+        process10.reallyExit = processReallyExit;
+      };
+      module.exports.load = load2;
+      originalProcessReallyExit = process10.reallyExit;
+      processReallyExit = function processReallyExit2(code) {
+        if (!processOk2(global.process)) {
+          return;
+        }
+        process10.exitCode = code || /* istanbul ignore next */
+        0;
+        emit("exit", process10.exitCode, null);
+        emit("afterexit", process10.exitCode, null);
+        originalProcessReallyExit.call(process10, process10.exitCode);
+      };
+      originalProcessEmit = process10.emit;
+      processEmit = function processEmit2(ev, arg) {
+        if (ev === "exit" && processOk2(global.process)) {
+          if (arg !== void 0) {
+            process10.exitCode = arg;
+          }
+          var ret = originalProcessEmit.apply(this, arguments);
+          emit("exit", process10.exitCode, null);
+          emit("afterexit", process10.exitCode, null);
+          return ret;
+        } else {
+          return originalProcessEmit.apply(this, arguments);
+        }
+      };
+    }
+    var assert2;
+    var signals2;
+    var isWin;
+    var EE;
+    var emitter;
+    var unload2;
+    var emit;
+    var sigListeners;
+    var loaded;
+    var load2;
+    var originalProcessReallyExit;
+    var processReallyExit;
+    var originalProcessEmit;
+    var processEmit;
+  }
+});
+
+// ../main/node_modules/proper-lockfile/lib/mtime-precision.js
+var require_mtime_precision = __commonJS({
+  "../main/node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
+    "use strict";
+    var cacheSymbol = /* @__PURE__ */ Symbol();
+    function probe2(file2, fs4, callback) {
+      const cachedPrecision = fs4[cacheSymbol];
+      if (cachedPrecision) {
+        return fs4.stat(file2, (err, stat4) => {
+          if (err) {
+            return callback(err);
+          }
+          callback(null, stat4.mtime, cachedPrecision);
+        });
+      }
+      const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
+      fs4.utimes(file2, mtime, mtime, (err) => {
+        if (err) {
+          return callback(err);
+        }
+        fs4.stat(file2, (err2, stat4) => {
+          if (err2) {
+            return callback(err2);
+          }
+          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          Object.defineProperty(fs4, cacheSymbol, { value: precision });
+          callback(null, stat4.mtime, precision);
+        });
+      });
+    }
+    function getMtime(precision) {
+      let now = Date.now();
+      if (precision === "s") {
+        now = Math.ceil(now / 1e3) * 1e3;
+      }
+      return new Date(now);
+    }
+    module.exports.probe = probe2;
+    module.exports.getMtime = getMtime;
+  }
+});
+
+// ../main/node_modules/proper-lockfile/lib/lockfile.js
+var require_lockfile = __commonJS({
+  "../main/node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
+    "use strict";
+    var path6 = __require("path");
+    var fs4 = require_graceful_fs();
+    var retry = require_retry3();
+    var onExit2 = require_signal_exit();
+    var mtimePrecision = require_mtime_precision();
+    var locks = {};
+    function getLockFile(file2, options2) {
+      return options2.lockfilePath || `${file2}.lock`;
+    }
+    function resolveCanonicalPath(file2, options2, callback) {
+      if (!options2.realpath) {
+        return callback(null, path6.resolve(file2));
+      }
+      options2.fs.realpath(file2, callback);
+    }
+    function acquireLock(file2, options2, callback) {
+      const lockfilePath = getLockFile(file2, options2);
+      options2.fs.mkdir(lockfilePath, (err) => {
+        if (!err) {
+          return mtimePrecision.probe(lockfilePath, options2.fs, (err2, mtime, mtimePrecision2) => {
+            if (err2) {
+              options2.fs.rmdir(lockfilePath, () => {
+              });
+              return callback(err2);
+            }
+            callback(null, mtime, mtimePrecision2);
+          });
+        }
+        if (err.code !== "EEXIST") {
+          return callback(err);
+        }
+        if (options2.stale <= 0) {
+          return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
+        }
+        options2.fs.stat(lockfilePath, (err2, stat4) => {
+          if (err2) {
+            if (err2.code === "ENOENT") {
+              return acquireLock(file2, { ...options2, stale: 0 }, callback);
+            }
+            return callback(err2);
+          }
+          if (!isLockStale(stat4, options2)) {
+            return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
+          }
+          removeLock(file2, options2, (err3) => {
+            if (err3) {
+              return callback(err3);
+            }
+            acquireLock(file2, { ...options2, stale: 0 }, callback);
+          });
+        });
+      });
+    }
+    function isLockStale(stat4, options2) {
+      return stat4.mtime.getTime() < Date.now() - options2.stale;
+    }
+    function removeLock(file2, options2, callback) {
+      options2.fs.rmdir(getLockFile(file2, options2), (err) => {
+        if (err && err.code !== "ENOENT") {
+          return callback(err);
+        }
+        callback();
+      });
+    }
+    function updateLock(file2, options2) {
+      const lock2 = locks[file2];
+      if (lock2.updateTimeout) {
+        return;
+      }
+      lock2.updateDelay = lock2.updateDelay || options2.update;
+      lock2.updateTimeout = setTimeout(() => {
+        lock2.updateTimeout = null;
+        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
+          const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
+          if (err) {
+            if (err.code === "ENOENT" || isOverThreshold) {
+              return setLockAsCompromised(file2, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
+            }
+            lock2.updateDelay = 1e3;
+            return updateLock(file2, options2);
+          }
+          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
+          if (!isMtimeOurs) {
+            return setLockAsCompromised(
+              file2,
+              lock2,
+              Object.assign(
+                new Error("Unable to update lock within the stale threshold"),
+                { code: "ECOMPROMISED" }
+              )
+            );
+          }
+          const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
+          options2.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
+            const isOverThreshold2 = lock2.lastUpdate + options2.stale < Date.now();
+            if (lock2.released) {
+              return;
+            }
+            if (err2) {
+              if (err2.code === "ENOENT" || isOverThreshold2) {
+                return setLockAsCompromised(file2, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
+              }
+              lock2.updateDelay = 1e3;
+              return updateLock(file2, options2);
+            }
+            lock2.mtime = mtime;
+            lock2.lastUpdate = Date.now();
+            lock2.updateDelay = null;
+            updateLock(file2, options2);
+          });
+        });
+      }, lock2.updateDelay);
+      if (lock2.updateTimeout.unref) {
+        lock2.updateTimeout.unref();
+      }
+    }
+    function setLockAsCompromised(file2, lock2, err) {
+      lock2.released = true;
+      if (lock2.updateTimeout) {
+        clearTimeout(lock2.updateTimeout);
+      }
+      if (locks[file2] === lock2) {
+        delete locks[file2];
+      }
+      lock2.options.onCompromised(err);
+    }
+    function lock(file2, options2, callback) {
+      options2 = {
+        stale: 1e4,
+        update: null,
+        realpath: true,
+        retries: 0,
+        fs: fs4,
+        onCompromised: (err) => {
+          throw err;
+        },
+        ...options2
+      };
+      options2.retries = options2.retries || 0;
+      options2.retries = typeof options2.retries === "number" ? { retries: options2.retries } : options2.retries;
+      options2.stale = Math.max(options2.stale || 0, 2e3);
+      options2.update = options2.update == null ? options2.stale / 2 : options2.update || 0;
+      options2.update = Math.max(Math.min(options2.update, options2.stale / 2), 1e3);
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        const operation = retry.operation(options2.retries);
+        operation.attempt(() => {
+          acquireLock(file3, options2, (err2, mtime, mtimePrecision2) => {
+            if (operation.retry(err2)) {
+              return;
+            }
+            if (err2) {
+              return callback(operation.mainError());
+            }
+            const lock2 = locks[file3] = {
+              lockfilePath: getLockFile(file3, options2),
+              mtime,
+              mtimePrecision: mtimePrecision2,
+              options: options2,
+              lastUpdate: Date.now()
+            };
+            updateLock(file3, options2);
+            callback(null, (releasedCallback) => {
+              if (lock2.released) {
+                return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
+              }
+              unlock(file3, { ...options2, realpath: false }, releasedCallback);
+            });
+          });
+        });
+      });
+    }
+    function unlock(file2, options2, callback) {
+      options2 = {
+        fs: fs4,
+        realpath: true,
+        ...options2
+      };
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        const lock2 = locks[file3];
+        if (!lock2) {
+          return callback(Object.assign(new Error("Lock is not acquired/owned by you"), { code: "ENOTACQUIRED" }));
+        }
+        lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
+        lock2.released = true;
+        delete locks[file3];
+        removeLock(file3, options2, callback);
+      });
+    }
+    function check2(file2, options2, callback) {
+      options2 = {
+        stale: 1e4,
+        realpath: true,
+        fs: fs4,
+        ...options2
+      };
+      options2.stale = Math.max(options2.stale || 0, 2e3);
+      resolveCanonicalPath(file2, options2, (err, file3) => {
+        if (err) {
+          return callback(err);
+        }
+        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
+          if (err2) {
+            return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
+          }
+          return callback(null, !isLockStale(stat4, options2));
+        });
+      });
+    }
+    function getLocks() {
+      return locks;
+    }
+    onExit2(() => {
+      for (const file2 in locks) {
+        const options2 = locks[file2].options;
+        try {
+          options2.fs.rmdirSync(getLockFile(file2, options2));
+        } catch (e) {
+        }
+      }
+    });
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.check = check2;
+    module.exports.getLocks = getLocks;
+  }
+});
+
+// ../main/node_modules/proper-lockfile/lib/adapter.js
+var require_adapter = __commonJS({
+  "../main/node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
+    "use strict";
+    var fs4 = require_graceful_fs();
+    function createSyncFs(fs5) {
+      const methods = ["mkdir", "realpath", "stat", "rmdir", "utimes"];
+      const newFs = { ...fs5 };
+      methods.forEach((method) => {
+        newFs[method] = (...args) => {
+          const callback = args.pop();
+          let ret;
+          try {
+            ret = fs5[`${method}Sync`](...args);
+          } catch (err) {
+            return callback(err);
+          }
+          callback(null, ret);
+        };
+      });
+      return newFs;
+    }
+    function toPromise(method) {
+      return (...args) => new Promise((resolve8, reject) => {
+        args.push((err, result) => {
+          if (err) {
+            reject(err);
+          } else {
+            resolve8(result);
+          }
+        });
+        method(...args);
+      });
+    }
+    function toSync(method) {
+      return (...args) => {
+        let err;
+        let result;
+        args.push((_err, _result) => {
+          err = _err;
+          result = _result;
+        });
+        method(...args);
+        if (err) {
+          throw err;
+        }
+        return result;
+      };
+    }
+    function toSyncOptions(options2) {
+      options2 = { ...options2 };
+      options2.fs = createSyncFs(options2.fs || fs4);
+      if (typeof options2.retries === "number" && options2.retries > 0 || options2.retries && typeof options2.retries.retries === "number" && options2.retries.retries > 0) {
+        throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
+      }
+      return options2;
+    }
+    module.exports = {
+      toPromise,
+      toSync,
+      toSyncOptions
+    };
+  }
+});
+
+// ../main/node_modules/proper-lockfile/index.js
+var require_proper_lockfile = __commonJS({
+  "../main/node_modules/proper-lockfile/index.js"(exports, module) {
+    "use strict";
+    var lockfile3 = require_lockfile();
+    var { toPromise, toSync, toSyncOptions } = require_adapter();
+    async function lock(file2, options2) {
+      const release2 = await toPromise(lockfile3.lock)(file2, options2);
+      return toPromise(release2);
+    }
+    function lockSync(file2, options2) {
+      const release2 = toSync(lockfile3.lock)(file2, toSyncOptions(options2));
+      return toSync(release2);
+    }
+    function unlock(file2, options2) {
+      return toPromise(lockfile3.unlock)(file2, options2);
+    }
+    function unlockSync(file2, options2) {
+      return toSync(lockfile3.unlock)(file2, toSyncOptions(options2));
+    }
+    function check2(file2, options2) {
+      return toPromise(lockfile3.check)(file2, options2);
+    }
+    function checkSync(file2, options2) {
+      return toSync(lockfile3.check)(file2, toSyncOptions(options2));
+    }
+    module.exports = lock;
+    module.exports.lock = lock;
+    module.exports.unlock = unlock;
+    module.exports.lockSync = lockSync;
+    module.exports.unlockSync = unlockSync;
+    module.exports.check = check2;
+    module.exports.checkSync = checkSync;
+  }
+});
+
+// ../main/node_modules/pend/index.js
+var require_pend = __commonJS({
+  "../main/node_modules/pend/index.js"(exports, module) {
+    module.exports = Pend;
+    function Pend() {
+      this.pending = 0;
+      this.max = Infinity;
+      this.listeners = [];
+      this.waiting = [];
+      this.error = null;
+    }
+    Pend.prototype.go = function(fn) {
+      if (this.pending < this.max) {
+        pendGo(this, fn);
+      } else {
+        this.waiting.push(fn);
+      }
+    };
+    Pend.prototype.wait = function(cb) {
+      if (this.pending === 0) {
+        cb(this.error);
+      } else {
+        this.listeners.push(cb);
+      }
+    };
+    Pend.prototype.hold = function() {
+      return pendHold(this);
+    };
+    function pendHold(self) {
+      self.pending += 1;
+      var called = false;
+      return onCb;
+      function onCb(err) {
+        if (called) throw new Error("callback called twice");
+        called = true;
+        self.error = self.error || err;
+        self.pending -= 1;
+        if (self.waiting.length > 0 && self.pending < self.max) {
+          pendGo(self, self.waiting.shift());
+        } else if (self.pending === 0) {
+          var listeners = self.listeners;
+          self.listeners = [];
+          listeners.forEach(cbListener);
+        }
+      }
+      function cbListener(listener) {
+        listener(self.error);
+      }
+    }
+    function pendGo(self, fn) {
+      fn(pendHold(self));
+    }
+  }
+});
+
+// ../main/node_modules/yauzl/fd-slicer.js
+var require_fd_slicer = __commonJS({
+  "../main/node_modules/yauzl/fd-slicer.js"(exports) {
+    var fs4 = __require("fs");
+    var util = __require("util");
+    var stream = __require("stream");
+    var Readable4 = stream.Readable;
+    var PassThrough2 = stream.PassThrough;
+    var Pend = require_pend();
+    var EventEmitter3 = __require("events").EventEmitter;
+    exports.BufferSlicer = BufferSlicer;
+    exports.FdSlicer = FdSlicer;
+    util.inherits(FdSlicer, EventEmitter3);
+    function FdSlicer(fd) {
+      EventEmitter3.call(this);
+      this.fd = fd;
+      this.pend = new Pend();
+      this.pend.max = 1;
+      this.refCount = 0;
+    }
+    FdSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+      var self = this;
+      self.pend.go(function(cb) {
+        fs4.read(self.fd, buffer, offset, length, position, function(err, bytesRead, buffer2) {
+          cb();
+          callback(err, bytesRead, buffer2);
+        });
+      });
+    };
+    FdSlicer.prototype.createReadStream = function(options2) {
+      return new ReadStream(this, options2);
+    };
+    FdSlicer.prototype.ref = function() {
+      this.refCount += 1;
+    };
+    FdSlicer.prototype.unref = function() {
+      var self = this;
+      self.refCount -= 1;
+      if (self.refCount < 0) throw new Error("invalid unref");
+      if (self.refCount > 0) return;
+      fs4.close(self.fd, onCloseDone);
+      function onCloseDone(err) {
+        if (err) {
+          self.emit("error", err);
+        } else {
+          self.emit("close");
+        }
+      }
+    };
+    util.inherits(ReadStream, Readable4);
+    function ReadStream(context3, options2) {
+      options2 = options2 || {};
+      Readable4.call(this, options2);
+      this.context = context3;
+      this.context.ref();
+      this.start = options2.start || 0;
+      this.endOffset = options2.end;
+      this.pos = this.start;
+    }
+    ReadStream.prototype._read = function(n2) {
+      var self = this;
+      var toRead = Math.min(self._readableState.highWaterMark, n2);
+      if (self.endOffset != null) {
+        toRead = Math.min(toRead, self.endOffset - self.pos);
+      }
+      if (toRead <= 0) {
+        self.push(null);
+        this._cleanup();
+        return;
+      }
+      self.context.pend.go(function(cb) {
+        var buffer = Buffer.allocUnsafe(toRead);
+        fs4.read(self.context.fd, buffer, 0, toRead, self.pos, function(err, bytesRead) {
+          if (err) {
+            self.destroy(err);
+          } else if (bytesRead === 0) {
+            self.push(null);
+            self._cleanup();
+          } else {
+            self.pos += bytesRead;
+            self.push(buffer.slice(0, bytesRead));
+          }
+          cb();
+        });
+      });
+    };
+    ReadStream.prototype._destroy = function(err, cb) {
+      this._cleanup();
+      cb(err);
+    };
+    ReadStream.prototype._cleanup = function() {
+      if (this.context != null) {
+        this.context.unref();
+        this.context = null;
+      }
+    };
+    util.inherits(BufferSlicer, EventEmitter3);
+    function BufferSlicer(buffer) {
+      EventEmitter3.call(this);
+      this.refCount = 0;
+      this.buffer = buffer;
+    }
+    BufferSlicer.prototype.read = function(buffer, offset, length, position, callback) {
+      if (!(0 <= offset && offset <= buffer.length)) throw new RangeError("offset outside buffer: 0 <= " + offset + " <= " + buffer.length);
+      if (position < 0) throw new RangeError("position is negative: " + position);
+      if (offset + length > buffer.length) {
+        length = buffer.length - offset;
+      }
+      if (position + length > this.buffer.length) {
+        length = this.buffer.length - position;
+      }
+      if (length <= 0) {
+        setImmediate(function() {
+          callback(null, 0);
+        });
+        return;
+      }
+      this.buffer.copy(buffer, offset, position, position + length);
+      setImmediate(function() {
+        callback(null, length);
+      });
+    };
+    BufferSlicer.prototype.createReadStream = function(options2) {
+      options2 = options2 || {};
+      var readStream = new PassThrough2(options2);
+      readStream.start = options2.start || 0;
+      readStream.endOffset = options2.end;
+      readStream.pos = readStream.endOffset || this.buffer.length;
+      var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
+      var maxChunkSize = 65536;
+      var offset = 0;
+      while (true) {
+        var nextOffset = offset + maxChunkSize;
+        if (nextOffset >= entireSlice.length) {
+          if (offset < entireSlice.length) {
+            readStream.write(entireSlice.slice(offset, entireSlice.length));
+          }
+          break;
+        }
+        readStream.write(entireSlice.slice(offset, nextOffset));
+        offset = nextOffset;
+      }
+      readStream.end();
+      return readStream;
+    };
+    BufferSlicer.prototype.ref = function() {
+      this.refCount += 1;
+    };
+    BufferSlicer.prototype.unref = function() {
+      this.refCount -= 1;
+      if (this.refCount < 0) {
+        throw new Error("invalid unref");
+      }
+    };
+  }
+});
+
+// ../main/node_modules/yauzl/crc32.js
+var require_crc32 = __commonJS({
+  "../main/node_modules/yauzl/crc32.js"(exports, module) {
+    var CRC_TABLE = new Int32Array([
+      0,
+      1996959894,
+      3993919788,
+      2567524794,
+      124634137,
+      1886057615,
+      3915621685,
+      2657392035,
+      249268274,
+      2044508324,
+      3772115230,
+      2547177864,
+      162941995,
+      2125561021,
+      3887607047,
+      2428444049,
+      498536548,
+      1789927666,
+      4089016648,
+      2227061214,
+      450548861,
+      1843258603,
+      4107580753,
+      2211677639,
+      325883990,
+      1684777152,
+      4251122042,
+      2321926636,
+      335633487,
+      1661365465,
+      4195302755,
+      2366115317,
+      997073096,
+      1281953886,
+      3579855332,
+      2724688242,
+      1006888145,
+      1258607687,
+      3524101629,
+      2768942443,
+      901097722,
+      1119000684,
+      3686517206,
+      2898065728,
+      853044451,
+      1172266101,
+      3705015759,
+      2882616665,
+      651767980,
+      1373503546,
+      3369554304,
+      3218104598,
+      565507253,
+      1454621731,
+      3485111705,
+      3099436303,
+      671266974,
+      1594198024,
+      3322730930,
+      2970347812,
+      795835527,
+      1483230225,
+      3244367275,
+      3060149565,
+      1994146192,
+      31158534,
+      2563907772,
+      4023717930,
+      1907459465,
+      112637215,
+      2680153253,
+      3904427059,
+      2013776290,
+      251722036,
+      2517215374,
+      3775830040,
+      2137656763,
+      141376813,
+      2439277719,
+      3865271297,
+      1802195444,
+      476864866,
+      2238001368,
+      4066508878,
+      1812370925,
+      453092731,
+      2181625025,
+      4111451223,
+      1706088902,
+      314042704,
+      2344532202,
+      4240017532,
+      1658658271,
+      366619977,
+      2362670323,
+      4224994405,
+      1303535960,
+      984961486,
+      2747007092,
+      3569037538,
+      1256170817,
+      1037604311,
+      2765210733,
+      3554079995,
+      1131014506,
+      879679996,
+      2909243462,
+      3663771856,
+      1141124467,
+      855842277,
+      2852801631,
+      3708648649,
+      1342533948,
+      654459306,
+      3188396048,
+      3373015174,
+      1466479909,
+      544179635,
+      3110523913,
+      3462522015,
+      1591671054,
+      702138776,
+      2966460450,
+      3352799412,
+      1504918807,
+      783551873,
+      3082640443,
+      3233442989,
+      3988292384,
+      2596254646,
+      62317068,
+      1957810842,
+      3939845945,
+      2647816111,
+      81470997,
+      1943803523,
+      3814918930,
+      2489596804,
+      225274430,
+      2053790376,
+      3826175755,
+      2466906013,
+      167816743,
+      2097651377,
+      4027552580,
+      2265490386,
+      503444072,
+      1762050814,
+      4150417245,
+      2154129355,
+      426522225,
+      1852507879,
+      4275313526,
+      2312317920,
+      282753626,
+      1742555852,
+      4189708143,
+      2394877945,
+      397917763,
+      1622183637,
+      3604390888,
+      2714866558,
+      953729732,
+      1340076626,
+      3518719985,
+      2797360999,
+      1068828381,
+      1219638859,
+      3624741850,
+      2936675148,
+      906185462,
+      1090812512,
+      3747672003,
+      2825379669,
+      829329135,
+      1181335161,
+      3412177804,
+      3160834842,
+      628085408,
+      1382605366,
+      3423369109,
+      3138078467,
+      570562233,
+      1426400815,
+      3317316542,
+      2998733608,
+      733239954,
+      1555261956,
+      3268935591,
+      3050360625,
+      752459403,
+      1541320221,
+      2607071920,
+      3965973030,
+      1969922972,
+      40735498,
+      2617837225,
+      3943577151,
+      1913087877,
+      83908371,
+      2512341634,
+      3803740692,
+      2075208622,
+      213261112,
+      2463272603,
+      3855990285,
+      2094854071,
+      198958881,
+      2262029012,
+      4057260610,
+      1759359992,
+      534414190,
+      2176718541,
+      4139329115,
+      1873836001,
+      414664567,
+      2282248934,
+      4279200368,
+      1711684554,
+      285281116,
+      2405801727,
+      4167216745,
+      1634467795,
+      376229701,
+      2685067896,
+      3608007406,
+      1308918612,
+      956543938,
+      2808555105,
+      3495958263,
+      1231636301,
+      1047427035,
+      2932959818,
+      3654703836,
+      1088359270,
+      936918e3,
+      2847714899,
+      3736837829,
+      1202900863,
+      817233897,
+      3183342108,
+      3401237130,
+      1404277552,
+      615818150,
+      3134207493,
+      3453421203,
+      1423857449,
+      601450431,
+      3009837614,
+      3294710456,
+      1567103746,
+      711928724,
+      3020668471,
+      3272380065,
+      1510334235,
+      755167117
+    ]);
+    function crc32(buf) {
+      let crc = -1;
+      for (let x2 of buf) {
+        crc = CRC_TABLE[(crc ^ x2) & 255] ^ crc >>> 8;
+      }
+      return (crc ^ -1) >>> 0;
+    }
+    module.exports = crc32;
+  }
+});
+
+// ../main/node_modules/yauzl/index.js
+var require_yauzl = __commonJS({
+  "../main/node_modules/yauzl/index.js"(exports) {
+    var fs4 = __require("fs");
+    var zlib = __require("zlib");
+    var fd_slicer = require_fd_slicer();
+    var util = __require("util");
+    var EventEmitter3 = __require("events").EventEmitter;
+    var Transform2 = __require("stream").Transform;
+    var PassThrough2 = __require("stream").PassThrough;
+    var Writable4 = __require("stream").Writable;
+    var crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : require_crc32();
+    exports.open = open6;
+    exports.fromFd = fromFd;
+    exports.fromBuffer = fromBuffer;
+    exports.fromRandomAccessReader = fromRandomAccessReader;
+    exports.openPromise = openPromise;
+    exports.fromFdPromise = fromFdPromise;
+    exports.fromBufferPromise = fromBufferPromise;
+    exports.fromRandomAccessReaderPromise = fromRandomAccessReaderPromise;
+    exports.dosDateTimeToDate = dosDateTimeToDate;
+    exports.getFileNameLowLevel = getFileNameLowLevel;
+    exports.validateFileName = validateFileName;
+    exports.parseExtraFields = parseExtraFields;
+    exports.ZipFile = ZipFile;
+    exports.Entry = Entry;
+    exports.LocalFileHeader = LocalFileHeader;
+    exports.RandomAccessReader = RandomAccessReader;
+    function openPromise(path6, options2) {
+      return new Promise((resolve8, reject) => {
+        open6(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
+          if (err) return reject(err);
+          resolve8(zipfile);
+        });
+      });
+    }
+    function fromFdPromise(fd, options2) {
+      return new Promise((resolve8, reject) => {
+        fromFd(fd, { ...options2, lazyEntries: true }, function(err, zipfile) {
+          if (err) return reject(err);
+          resolve8(zipfile);
+        });
+      });
+    }
+    function fromBufferPromise(buffer, options2) {
+      return new Promise((resolve8, reject) => {
+        fromBuffer(buffer, { ...options2, lazyEntries: true }, function(err, zipfile) {
+          if (err) return reject(err);
+          resolve8(zipfile);
+        });
+      });
+    }
+    function fromRandomAccessReaderPromise(reader, totalSize, options2) {
+      return new Promise((resolve8, reject) => {
+        fromRandomAccessReader(reader, totalSize, { ...options2, lazyEntries: true }, function(err, zipfile) {
+          if (err) return reject(err);
+          resolve8(zipfile);
+        });
+      });
+    }
+    function open6(path6, options2, callback) {
+      if (typeof options2 === "function") {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) options2 = {};
+      if (options2.autoClose == null) options2.autoClose = true;
+      if (options2.lazyEntries == null) options2.lazyEntries = false;
+      if (options2.decodeStrings == null) options2.decodeStrings = true;
+      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
+      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (callback == null) callback = defaultCallback;
+      fs4.open(path6, "r", function(err, fd) {
+        if (err) return callback(err);
+        fromFd(fd, options2, function(err2, zipfile) {
+          if (err2) fs4.close(fd, defaultCallback);
+          callback(err2, zipfile);
+        });
+      });
+    }
+    function fromFd(fd, options2, callback) {
+      if (typeof options2 === "function") {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) options2 = {};
+      if (options2.autoClose == null) options2.autoClose = false;
+      if (options2.lazyEntries == null) options2.lazyEntries = false;
+      if (options2.decodeStrings == null) options2.decodeStrings = true;
+      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
+      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (callback == null) callback = defaultCallback;
+      fs4.fstat(fd, function(err, stats) {
+        if (err) return callback(err);
+        var reader = new fd_slicer.FdSlicer(fd);
+        fromRandomAccessReader(reader, stats.size, options2, callback);
+      });
+    }
+    function fromBuffer(buffer, options2, callback) {
+      if (typeof options2 === "function") {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) options2 = {};
+      options2.autoClose = false;
+      if (options2.lazyEntries == null) options2.lazyEntries = false;
+      if (options2.decodeStrings == null) options2.decodeStrings = true;
+      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
+      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      var reader = new fd_slicer.BufferSlicer(buffer);
+      fromRandomAccessReader(reader, buffer.length, options2, callback);
+    }
+    function fromRandomAccessReader(reader, totalSize, options2, callback) {
+      if (typeof options2 === "function") {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) options2 = {};
+      if (options2.autoClose == null) options2.autoClose = true;
+      if (options2.lazyEntries == null) options2.lazyEntries = false;
+      if (options2.decodeStrings == null) options2.decodeStrings = true;
+      var decodeStrings = !!options2.decodeStrings;
+      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
+      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (callback == null) callback = defaultCallback;
+      if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
+      if (totalSize > Number.MAX_SAFE_INTEGER) {
+        throw new Error("zip file too large. only file sizes up to 2^52 are supported due to JavaScript's Number type being an IEEE 754 double.");
+      }
+      reader.ref();
+      var eocdrWithoutCommentSize = 22;
+      var zip64EocdlSize = 20;
+      var maxCommentSize = 65535;
+      var bufferSize = Math.min(zip64EocdlSize + eocdrWithoutCommentSize + maxCommentSize, totalSize);
+      var buffer = newBuffer(bufferSize);
+      var bufferReadStart = totalSize - buffer.length;
+      readAndAssertNoEof(reader, buffer, 0, bufferSize, bufferReadStart, function(err) {
+        if (err) return callback(err);
+        for (var i3 = bufferSize - eocdrWithoutCommentSize; i3 >= 0; i3 -= 1) {
+          if (buffer.readUInt32LE(i3) !== 101010256) continue;
+          var eocdrBuffer = buffer.subarray(i3);
+          var diskNumber = eocdrBuffer.readUInt16LE(4);
+          var entryCount = eocdrBuffer.readUInt16LE(10);
+          var centralDirectoryOffset = eocdrBuffer.readUInt32LE(16);
+          var commentLength = eocdrBuffer.readUInt16LE(20);
+          var expectedCommentLength = eocdrBuffer.length - eocdrWithoutCommentSize;
+          if (commentLength !== expectedCommentLength) {
+            return callback(new Error("Invalid comment length. Expected: " + expectedCommentLength + ". Found: " + commentLength + ". Are there extra bytes at the end of the file? Or is the end of central dir signature `PK\u263A\u263B` in the comment?"));
+          }
+          var comment = decodeStrings ? decodeBuffer(eocdrBuffer.subarray(22), false) : eocdrBuffer.subarray(22);
+          if (i3 - zip64EocdlSize >= 0 && buffer.readUInt32LE(i3 - zip64EocdlSize) === 117853008) {
+            var zip64EocdlBuffer = buffer.subarray(i3 - zip64EocdlSize, i3 - zip64EocdlSize + zip64EocdlSize);
+            var zip64EocdrOffset = readUInt64LE(zip64EocdlBuffer, 8);
+            var zip64EocdrBuffer = newBuffer(56);
+            return readAndAssertNoEof(reader, zip64EocdrBuffer, 0, zip64EocdrBuffer.length, zip64EocdrOffset, function(err2) {
+              if (err2) return callback(err2);
+              if (zip64EocdrBuffer.readUInt32LE(0) !== 101075792) {
+                return callback(new Error("invalid zip64 end of central directory record signature"));
+              }
+              diskNumber = zip64EocdrBuffer.readUInt32LE(16);
+              if (diskNumber !== 0) {
+                return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+              }
+              entryCount = readUInt64LE(zip64EocdrBuffer, 32);
+              centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
+              return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
+            });
+          }
+          if (diskNumber !== 0) {
+            return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
+          }
+          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
+        }
+        callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
+      });
+    }
+    util.inherits(ZipFile, EventEmitter3);
+    function ZipFile(reader, centralDirectoryOffset, fileSize, entryCount, comment, autoClose, lazyEntries, decodeStrings, validateEntrySizes, strictFileNames) {
+      var self = this;
+      EventEmitter3.call(self);
+      self.reader = reader;
+      self.reader.on("error", function(err) {
+        emitError(self, err);
+      });
+      self.reader.once("close", function() {
+        self.emit("close");
+      });
+      self.readEntryCursor = centralDirectoryOffset;
+      self.fileSize = fileSize;
+      self.entryCount = entryCount;
+      self.comment = comment;
+      self.entriesRead = 0;
+      self.autoClose = !!autoClose;
+      self.lazyEntries = !!lazyEntries;
+      self.decodeStrings = !!decodeStrings;
+      self.validateEntrySizes = !!validateEntrySizes;
+      self.strictFileNames = !!strictFileNames;
+      self.isOpen = true;
+      self.emittedError = false;
+      self.hasEachEntryBeenCalled = false;
+      if (!self.lazyEntries) self._readEntry();
+    }
+    ZipFile.prototype.close = function() {
+      if (!this.isOpen) return;
+      this.isOpen = false;
+      this.reader.unref();
+    };
+    function emitErrorAndAutoClose(self, err) {
+      if (self.autoClose) self.close();
+      emitError(self, err);
+    }
+    function emitError(self, err) {
+      if (self.emittedError) return;
+      self.emittedError = true;
+      self.emit("error", err);
+    }
+    ZipFile.prototype.readEntry = function() {
+      if (!this.lazyEntries) throw new Error("readEntry() called without lazyEntries:true");
+      this._readEntry();
+    };
+    ZipFile.prototype._readEntry = function() {
+      var self = this;
+      if (self.entryCount === self.entriesRead) {
+        setImmediate(function() {
+          if (self.autoClose) self.close();
+          if (self.emittedError) return;
+          self.emit("end");
+        });
+        return;
+      }
+      if (self.emittedError) return;
+      var buffer = newBuffer(46);
+      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
+        if (err) return emitErrorAndAutoClose(self, err);
+        if (self.emittedError) return;
+        var entry = new Entry();
+        var signature = buffer.readUInt32LE(0);
+        if (signature !== 33639248) return emitErrorAndAutoClose(self, new Error("invalid central directory file header signature: 0x" + signature.toString(16)));
+        entry.versionMadeBy = buffer.readUInt16LE(4);
+        entry.versionNeededToExtract = buffer.readUInt16LE(6);
+        entry.generalPurposeBitFlag = buffer.readUInt16LE(8);
+        entry.compressionMethod = buffer.readUInt16LE(10);
+        entry.lastModFileTime = buffer.readUInt16LE(12);
+        entry.lastModFileDate = buffer.readUInt16LE(14);
+        entry.crc32 = buffer.readUInt32LE(16);
+        entry.compressedSize = buffer.readUInt32LE(20);
+        entry.uncompressedSize = buffer.readUInt32LE(24);
+        entry.fileNameLength = buffer.readUInt16LE(28);
+        entry.extraFieldLength = buffer.readUInt16LE(30);
+        entry.fileCommentLength = buffer.readUInt16LE(32);
+        entry.internalFileAttributes = buffer.readUInt16LE(36);
+        entry.externalFileAttributes = buffer.readUInt32LE(38);
+        entry.relativeOffsetOfLocalHeader = buffer.readUInt32LE(42);
+        if (entry.generalPurposeBitFlag & 64) return emitErrorAndAutoClose(self, new Error("strong encryption is not supported"));
+        self.readEntryCursor += 46;
+        buffer = newBuffer(entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength);
+        readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err2) {
+          if (err2) return emitErrorAndAutoClose(self, err2);
+          if (self.emittedError) return;
+          entry.fileNameRaw = buffer.subarray(0, entry.fileNameLength);
+          var fileCommentStart = entry.fileNameLength + entry.extraFieldLength;
+          entry.extraFieldRaw = buffer.subarray(entry.fileNameLength, fileCommentStart);
+          entry.fileCommentRaw = buffer.subarray(fileCommentStart, fileCommentStart + entry.fileCommentLength);
+          try {
+            entry.extraFields = parseExtraFields(entry.extraFieldRaw);
+          } catch (err3) {
+            return emitErrorAndAutoClose(self, err3);
+          }
+          if (self.decodeStrings) {
+            var isUtf8 = (entry.generalPurposeBitFlag & 2048) !== 0;
+            entry.fileComment = decodeBuffer(entry.fileCommentRaw, isUtf8);
+            entry.fileName = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, self.strictFileNames);
+            var errorMessage = validateFileName(entry.fileName);
+            if (errorMessage != null) return emitErrorAndAutoClose(self, new Error(errorMessage));
+          } else {
+            entry.fileComment = entry.fileCommentRaw;
+            entry.fileName = entry.fileNameRaw;
+          }
+          entry.comment = entry.fileComment;
+          self.readEntryCursor += buffer.length;
+          self.entriesRead += 1;
+          for (var i3 = 0; i3 < entry.extraFields.length; i3++) {
+            var extraField = entry.extraFields[i3];
+            if (extraField.id !== 1) continue;
+            var zip64EiefBuffer = extraField.data;
+            var index = 0;
+            if (entry.uncompressedSize === 4294967295) {
+              if (index + 8 > zip64EiefBuffer.length) {
+                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include uncompressed size"));
+              }
+              entry.uncompressedSize = readUInt64LE(zip64EiefBuffer, index);
+              index += 8;
+            }
+            if (entry.compressedSize === 4294967295) {
+              if (index + 8 > zip64EiefBuffer.length) {
+                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include compressed size"));
+              }
+              entry.compressedSize = readUInt64LE(zip64EiefBuffer, index);
+              index += 8;
+            }
+            if (entry.relativeOffsetOfLocalHeader === 4294967295) {
+              if (index + 8 > zip64EiefBuffer.length) {
+                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include relative header offset"));
+              }
+              entry.relativeOffsetOfLocalHeader = readUInt64LE(zip64EiefBuffer, index);
+              index += 8;
+            }
+            break;
+          }
+          if (self.validateEntrySizes && entry.compressionMethod === 0) {
+            var expectedCompressedSize = entry.uncompressedSize;
+            if (entry.isEncrypted()) {
+              expectedCompressedSize += 12;
+            }
+            if (entry.compressedSize !== expectedCompressedSize) {
+              var msg = "compressed/uncompressed size mismatch for stored file: " + entry.compressedSize + " != " + entry.uncompressedSize;
+              return emitErrorAndAutoClose(self, new Error(msg));
+            }
+          }
+          self.emit("entry", entry);
+          if (!self.lazyEntries) self._readEntry();
+        });
+      });
+    };
+    ZipFile.prototype.eachEntry = function() {
+      const self = this;
+      if (!self.lazyEntries) throw new Error("eachEntry() requires lazyEntries: true");
+      if (self.hasEachEntryBeenCalled) throw new Error("eachEntry() must only be called once per ZipFile");
+      self.hasEachEntryBeenCalled = true;
+      let pendingResolveReject = null;
+      self.on("entry", onEntry);
+      self.on("end", onEnd);
+      self.on("error", onError2);
+      function cleanup() {
+        self.removeListener("entry", onEntry);
+        self.removeListener("end", onEnd);
+        self.removeListener("error", onError2);
+        if (self.autoClose) self.close();
+      }
+      function onEntry(entry) {
+        let { resolve: resolve8 } = pendingResolveReject;
+        pendingResolveReject = null;
+        resolve8({ value: entry });
+      }
+      function onEnd() {
+        let { resolve: resolve8 } = pendingResolveReject;
+        pendingResolveReject = null;
+        cleanup();
+        resolve8({ done: true });
+      }
+      function onError2(err) {
+        let { reject } = pendingResolveReject;
+        pendingResolveReject = null;
+        cleanup();
+        reject(err);
+      }
+      return {
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+        next() {
+          const promise2 = new Promise((resolve8, reject) => {
+            if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
+            pendingResolveReject = { resolve: resolve8, reject };
+          });
+          self.readEntry();
+          return promise2;
+        },
+        return(value) {
+          cleanup();
+          return Promise.resolve({ done: true, value });
+        },
+        throw(value) {
+          cleanup();
+          return Promise.reject(value);
+        }
+      };
+    };
+    ZipFile.prototype.openReadStream = function(entry, options2, callback) {
+      var self = this;
+      var relativeStart = 0;
+      var relativeEnd = entry.compressedSize;
+      if (callback == null) {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) {
+        options2 = {};
+      } else {
+        if (options2.decodeFileData === false) {
+          if (options2.decrypt != null) {
+            throw new Error("cannot use options.decrypt when options.decodeFileData === false");
+          }
+          if (options2.decompress != null) {
+            throw new Error("cannot use options.decompress when options.decodeFileData === false");
+          }
+        } else {
+          if (options2.decrypt != null) {
+            if (!entry.isEncrypted()) {
+              throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
+            }
+            if (options2.decrypt !== false) throw new Error("invalid options.decrypt value: " + options2.decrypt);
+            if (entry.isCompressed()) {
+              if (options2.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
+            }
+          }
+          if (options2.decompress != null) {
+            if (!entry.isCompressed()) {
+              throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
+            }
+            if (!(options2.decompress === false || options2.decompress === true)) {
+              throw new Error("invalid options.decompress value: " + options2.decompress);
+            }
+            decompress = options2.decompress;
+          }
+        }
+        if (options2.start != null) {
+          relativeStart = options2.start;
+          if (relativeStart < 0) throw new Error("options.start < 0");
+          if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
+        }
+        if (options2.end != null) {
+          relativeEnd = options2.end;
+          if (relativeEnd < 0) throw new Error("options.end < 0");
+          if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
+          if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
+        }
+      }
+      var rawMode = options2.decodeFileData === false || // Explicitly requested raw.
+      (entry.compressionMethod === 0 || // Naturally without compression.
+      entry.compressionMethod === 8 && options2.decompress === false) && (!entry.isEncrypted() || // Naturally without encryption.
+      options2.decrypt === false);
+      if (options2.start != null || options2.end != null) {
+        if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
+      }
+      if (!self.isOpen) return callback(new Error("closed"));
+      if (entry.isEncrypted() && !rawMode) {
+        if (options2.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
+      }
+      var decompress;
+      if (rawMode) {
+        decompress = false;
+      } else if (entry.compressionMethod === 8) {
+        decompress = options2.decodeFileData !== true;
+      } else {
+        return callback(new Error("unsupported compression method: " + entry.compressionMethod));
+      }
+      self.readLocalFileHeader(entry, { minimal: true }, function(err, localFileHeader) {
+        if (err) return callback(err);
+        self.openReadStreamLowLevel(
+          localFileHeader.fileDataStart,
+          entry.compressedSize,
+          relativeStart,
+          relativeEnd,
+          decompress,
+          entry.uncompressedSize,
+          callback
+        );
+      });
+    };
+    ZipFile.prototype.openReadStreamLowLevel = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, callback) {
+      var self = this;
+      var fileDataEnd = fileDataStart + compressedSize;
+      var readStream = self.reader.createReadStream({
+        start: fileDataStart + relativeStart,
+        end: fileDataStart + relativeEnd
+      });
+      var endpointStream = readStream;
+      if (decompress) {
+        var destroyed = false;
+        var inflateFilter = zlib.createInflateRaw();
+        readStream.on("error", function(err) {
+          setImmediate(function() {
+            if (!destroyed) inflateFilter.emit("error", err);
+          });
+        });
+        readStream.pipe(inflateFilter);
+        if (self.validateEntrySizes) {
+          endpointStream = new AssertByteCountStream(uncompressedSize);
+          inflateFilter.on("error", function(err) {
+            setImmediate(function() {
+              if (!destroyed) endpointStream.emit("error", err);
+            });
+          });
+          inflateFilter.pipe(endpointStream);
+        } else {
+          endpointStream = inflateFilter;
+        }
+        installDestroyFn(endpointStream, function() {
+          destroyed = true;
+          if (inflateFilter !== endpointStream) inflateFilter.unpipe(endpointStream);
+          readStream.unpipe(inflateFilter);
+          readStream.destroy();
+        });
+      }
+      callback(null, endpointStream);
+    };
+    ZipFile.prototype.readLocalFileHeader = function(entry, options2, callback) {
+      var self = this;
+      if (callback == null) {
+        callback = options2;
+        options2 = null;
+      }
+      if (options2 == null) options2 = {};
+      self.reader.ref();
+      var buffer = newBuffer(30);
+      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
+        try {
+          if (err) return callback(err);
+          var signature = buffer.readUInt32LE(0);
+          if (signature !== 67324752) {
+            return callback(new Error("invalid local file header signature: 0x" + signature.toString(16)));
+          }
+          var fileNameLength = buffer.readUInt16LE(26);
+          var extraFieldLength = buffer.readUInt16LE(28);
+          var fileDataStart = entry.relativeOffsetOfLocalHeader + 30 + fileNameLength + extraFieldLength;
+          if (fileDataStart + entry.compressedSize > self.fileSize) {
+            return callback(new Error("file data overflows file bounds: " + fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
+          }
+          if (options2.minimal) {
+            return callback(null, { fileDataStart });
+          }
+          var localFileHeader = new LocalFileHeader();
+          localFileHeader.fileDataStart = fileDataStart;
+          localFileHeader.versionNeededToExtract = buffer.readUInt16LE(4);
+          localFileHeader.generalPurposeBitFlag = buffer.readUInt16LE(6);
+          localFileHeader.compressionMethod = buffer.readUInt16LE(8);
+          localFileHeader.lastModFileTime = buffer.readUInt16LE(10);
+          localFileHeader.lastModFileDate = buffer.readUInt16LE(12);
+          localFileHeader.crc32 = buffer.readUInt32LE(14);
+          localFileHeader.compressedSize = buffer.readUInt32LE(18);
+          localFileHeader.uncompressedSize = buffer.readUInt32LE(22);
+          localFileHeader.fileNameLength = fileNameLength;
+          localFileHeader.extraFieldLength = extraFieldLength;
+          buffer = newBuffer(fileNameLength + extraFieldLength);
+          self.reader.ref();
+          readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader + 30, function(err2) {
+            try {
+              if (err2) return callback(err2);
+              localFileHeader.fileName = buffer.subarray(0, fileNameLength);
+              localFileHeader.extraField = buffer.subarray(fileNameLength);
+              return callback(null, localFileHeader);
+            } finally {
+              self.reader.unref();
+            }
+          });
+        } finally {
+          self.reader.unref();
+        }
+      });
+    };
+    ZipFile.prototype.openReadStreamPromise = function(entry, options2) {
+      return new Promise((resolve8, reject) => {
+        this.openReadStream(entry, options2, function(err, readStream) {
+          if (err) return reject(err);
+          resolve8(readStream);
+        });
+      });
+    };
+    ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
+      return new Promise((resolve8, reject) => {
+        this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
+          if (err) return reject(err);
+          resolve8(readStream);
+        });
+      });
+    };
+    ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options2) {
+      return new Promise((resolve8, reject) => {
+        this.readLocalFileHeader(entry, options2, function(err, localFileHeader) {
+          if (err) return reject(err);
+          resolve8(localFileHeader);
+        });
+      });
+    };
+    function Entry() {
+    }
+    Entry.prototype.getLastModDate = function(options2) {
+      if (options2 == null) options2 = {};
+      if (!options2.forceDosFormat) {
+        for (var i3 = 0; i3 < this.extraFields.length; i3++) {
+          var extraField = this.extraFields[i3];
+          if (extraField.id === 21589) {
+            var data = extraField.data;
+            if (data.length < 5) continue;
+            var flags = data[0];
+            var HAS_MTIME = 1;
+            if (!(flags & HAS_MTIME)) continue;
+            var posixTimestamp = data.readInt32LE(1);
+            return new Date(posixTimestamp * 1e3);
+          } else if (extraField.id === 10) {
+            var data = extraField.data;
+            if (data.length !== 32) continue;
+            if (data.readUInt16LE(4) !== 1) continue;
+            if (data.readUInt16LE(6) !== 24) continue;
+            var hundredNanoSecondsSince1601 = data.readUInt32LE(8) + 4294967296 * data.readInt32LE(12);
+            var millisecondsSince1970 = hundredNanoSecondsSince1601 / 1e4 - 116444736e5;
+            return new Date(millisecondsSince1970);
+          }
+        }
+      }
+      return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options2.timezone);
+    };
+    Entry.prototype.canDecodeFileData = function() {
+      return !this.isEncrypted() && (this.compressionMethod === 0 || this.compressionMethod === 8);
+    };
+    Entry.prototype.isEncrypted = function() {
+      return (this.generalPurposeBitFlag & 1) !== 0;
+    };
+    Entry.prototype.isCompressed = function() {
+      return this.compressionMethod === 8;
+    };
+    function LocalFileHeader() {
+    }
+    function dosDateTimeToDate(date5, time3, timezone) {
+      var day = date5 & 31;
+      var month = (date5 >> 5 & 15) - 1;
+      var year = (date5 >> 9 & 127) + 1980;
+      var millisecond = 0;
+      var second = (time3 & 31) * 2;
+      var minute = time3 >> 5 & 63;
+      var hour = time3 >> 11 & 31;
+      if (timezone == null || timezone === "local") {
+        return new Date(year, month, day, hour, minute, second, millisecond);
+      } else if (timezone === "UTC") {
+        return new Date(Date.UTC(year, month, day, hour, minute, second, millisecond));
+      } else {
+        throw new Error("unrecognized options.timezone: " + options.timezone);
+      }
+    }
+    function getFileNameLowLevel(generalPurposeBitFlag, fileNameBuffer, extraFields, strictFileNames) {
+      var fileName = null;
+      for (var i3 = 0; i3 < extraFields.length; i3++) {
+        var extraField = extraFields[i3];
+        if (extraField.id === 28789) {
+          if (extraField.data.length < 6) {
+            continue;
+          }
+          if (extraField.data.readUInt8(0) !== 1) {
+            continue;
+          }
+          var oldNameCrc32 = extraField.data.readUInt32LE(1);
+          if (crc32(fileNameBuffer) !== oldNameCrc32) {
+            continue;
+          }
+          fileName = decodeBuffer(extraField.data.subarray(5), true);
+          break;
+        }
+      }
+      if (fileName == null) {
+        var isUtf8 = (generalPurposeBitFlag & 2048) !== 0;
+        fileName = decodeBuffer(fileNameBuffer, isUtf8);
+      }
+      if (!strictFileNames) {
+        fileName = fileName.replace(/\\/g, "/");
+      }
+      return fileName;
+    }
+    function validateFileName(fileName) {
+      if (fileName.indexOf("\\") !== -1) {
+        return "invalid characters in fileName: " + fileName;
+      }
+      if (/^[a-zA-Z]:/.test(fileName) || /^\//.test(fileName)) {
+        return "absolute path: " + fileName;
+      }
+      if (fileName.split("/").indexOf("..") !== -1) {
+        return "invalid relative path: " + fileName;
+      }
+      return null;
+    }
+    function parseExtraFields(extraFieldBuffer) {
+      var extraFields = [];
+      var i3 = 0;
+      while (i3 < extraFieldBuffer.length - 3) {
+        var headerId = extraFieldBuffer.readUInt16LE(i3 + 0);
+        var dataSize = extraFieldBuffer.readUInt16LE(i3 + 2);
+        var dataStart = i3 + 4;
+        var dataEnd = dataStart + dataSize;
+        if (dataEnd > extraFieldBuffer.length) throw new Error("extra field length exceeds extra field buffer size");
+        var dataBuffer = extraFieldBuffer.subarray(dataStart, dataEnd);
+        extraFields.push({
+          id: headerId,
+          data: dataBuffer
+        });
+        i3 = dataEnd;
+      }
+      return extraFields;
+    }
+    function readAndAssertNoEof(reader, buffer, offset, length, position, callback) {
+      if (length === 0) {
+        return setImmediate(function() {
+          callback(null, newBuffer(0));
+        });
+      }
+      reader.read(buffer, offset, length, position, function(err, bytesRead) {
+        if (err) return callback(err);
+        if (bytesRead < length) {
+          return callback(new Error("unexpected EOF"));
+        }
+        callback();
+      });
+    }
+    util.inherits(AssertByteCountStream, Transform2);
+    function AssertByteCountStream(byteCount) {
+      Transform2.call(this);
+      this.actualByteCount = 0;
+      this.expectedByteCount = byteCount;
+    }
+    AssertByteCountStream.prototype._transform = function(chunk, encoding, cb) {
+      this.actualByteCount += chunk.length;
+      if (this.actualByteCount > this.expectedByteCount) {
+        var msg = "too many bytes in the stream. expected " + this.expectedByteCount + ". got at least " + this.actualByteCount;
+        return cb(new Error(msg));
+      }
+      cb(null, chunk);
+    };
+    AssertByteCountStream.prototype._flush = function(cb) {
+      if (this.actualByteCount < this.expectedByteCount) {
+        var msg = "not enough bytes in the stream. expected " + this.expectedByteCount + ". got only " + this.actualByteCount;
+        return cb(new Error(msg));
+      }
+      cb();
+    };
+    util.inherits(RandomAccessReader, EventEmitter3);
+    function RandomAccessReader() {
+      EventEmitter3.call(this);
+      this.refCount = 0;
+    }
+    RandomAccessReader.prototype.ref = function() {
+      this.refCount += 1;
+    };
+    RandomAccessReader.prototype.unref = function() {
+      var self = this;
+      self.refCount -= 1;
+      if (self.refCount > 0) return;
+      if (self.refCount < 0) throw new Error("invalid unref");
+      self.close(onCloseDone);
+      function onCloseDone(err) {
+        if (err) return self.emit("error", err);
+        self.emit("close");
+      }
+    };
+    RandomAccessReader.prototype.createReadStream = function(options2) {
+      if (options2 == null) options2 = {};
+      var start = options2.start;
+      var end = options2.end;
+      if (start === end) {
+        var emptyStream = new PassThrough2();
+        setImmediate(function() {
+          emptyStream.end();
+        });
+        return emptyStream;
+      }
+      var stream = this._readStreamForRange(start, end);
+      var destroyed = false;
+      var refUnrefFilter = new RefUnrefFilter(this);
+      stream.on("error", function(err) {
+        setImmediate(function() {
+          if (!destroyed) refUnrefFilter.emit("error", err);
+        });
+      });
+      installDestroyFn(refUnrefFilter, function() {
+        stream.unpipe(refUnrefFilter);
+        refUnrefFilter.unref();
+        stream.destroy();
+      });
+      var byteCounter = new AssertByteCountStream(end - start);
+      refUnrefFilter.on("error", function(err) {
+        setImmediate(function() {
+          if (!destroyed) byteCounter.emit("error", err);
+        });
+      });
+      installDestroyFn(byteCounter, function() {
+        destroyed = true;
+        refUnrefFilter.unpipe(byteCounter);
+        refUnrefFilter.destroy();
+      });
+      return stream.pipe(refUnrefFilter).pipe(byteCounter);
+    };
+    RandomAccessReader.prototype._readStreamForRange = function(start, end) {
+      throw new Error("not implemented");
+    };
+    RandomAccessReader.prototype.read = function(buffer, offset, length, position, callback) {
+      var readStream = this.createReadStream({ start: position, end: position + length });
+      var writeStream = new Writable4();
+      var written = 0;
+      writeStream._write = function(chunk, encoding, cb) {
+        chunk.copy(buffer, offset + written, 0, chunk.length);
+        written += chunk.length;
+        cb();
+      };
+      writeStream.on("finish", callback);
+      readStream.on("error", function(error63) {
+        callback(error63);
+      });
+      readStream.pipe(writeStream);
+    };
+    RandomAccessReader.prototype.close = function(callback) {
+      setImmediate(callback);
+    };
+    util.inherits(RefUnrefFilter, PassThrough2);
+    function RefUnrefFilter(context3) {
+      PassThrough2.call(this);
+      this.context = context3;
+      this.context.ref();
+      this.unreffedYet = false;
+    }
+    RefUnrefFilter.prototype._flush = function(cb) {
+      this.unref();
+      cb();
+    };
+    RefUnrefFilter.prototype.unref = function(cb) {
+      if (this.unreffedYet) return;
+      this.unreffedYet = true;
+      this.context.unref();
+    };
+    var cp437 = "\0\u263A\u263B\u2665\u2666\u2663\u2660\u2022\u25D8\u25CB\u25D9\u2642\u2640\u266A\u266B\u263C\u25BA\u25C4\u2195\u203C\xB6\xA7\u25AC\u21A8\u2191\u2193\u2192\u2190\u221F\u2194\u25B2\u25BC !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\u2302\xC7\xFC\xE9\xE2\xE4\xE0\xE5\xE7\xEA\xEB\xE8\xEF\xEE\xEC\xC4\xC5\xC9\xE6\xC6\xF4\xF6\xF2\xFB\xF9\xFF\xD6\xDC\xA2\xA3\xA5\u20A7\u0192\xE1\xED\xF3\xFA\xF1\xD1\xAA\xBA\xBF\u2310\xAC\xBD\xBC\xA1\xAB\xBB\u2591\u2592\u2593\u2502\u2524\u2561\u2562\u2556\u2555\u2563\u2551\u2557\u255D\u255C\u255B\u2510\u2514\u2534\u252C\u251C\u2500\u253C\u255E\u255F\u255A\u2554\u2569\u2566\u2560\u2550\u256C\u2567\u2568\u2564\u2565\u2559\u2558\u2552\u2553\u256B\u256A\u2518\u250C\u2588\u2584\u258C\u2590\u2580\u03B1\xDF\u0393\u03C0\u03A3\u03C3\xB5\u03C4\u03A6\u0398\u03A9\u03B4\u221E\u03C6\u03B5\u2229\u2261\xB1\u2265\u2264\u2320\u2321\xF7\u2248\xB0\u2219\xB7\u221A\u207F\xB2\u25A0\xA0";
+    function decodeBuffer(buffer, isUtf8) {
+      if (isUtf8) {
+        return buffer.toString("utf8");
+      } else {
+        var result = "";
+        for (var i3 = 0; i3 < buffer.length; i3++) {
+          result += cp437[buffer[i3]];
+        }
+        return result;
+      }
+    }
+    function readUInt64LE(buffer, offset) {
+      var lower32 = buffer.readUInt32LE(offset);
+      var upper32 = buffer.readUInt32LE(offset + 4);
+      return upper32 * 4294967296 + lower32;
+    }
+    var newBuffer;
+    if (typeof Buffer.allocUnsafe === "function") {
+      newBuffer = function(len) {
+        return Buffer.allocUnsafe(len);
+      };
+    } else {
+      newBuffer = function(len) {
+        return new Buffer(len);
+      };
+    }
+    function installDestroyFn(stream, fn) {
+      if (typeof stream.destroy === "function") {
+        stream._destroy = function(err, cb) {
+          fn();
+          if (cb != null) cb(err);
+        };
+      } else {
+        stream.destroy = fn;
+      }
+    }
+    function defaultCallback(err) {
+      if (err) throw err;
+    }
+  }
+});
+
 // ../main/node_modules/jstat/dist/jstat.js
 var require_jstat = __commonJS({
   "../main/node_modules/jstat/dist/jstat.js"(exports, module) {
@@ -24362,2926 +27282,6 @@ var require_jstat = __commonJS({
   }
 });
 
-// ../main/node_modules/graceful-fs/polyfills.js
-var require_polyfills = __commonJS({
-  "../main/node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants7 = __require("constants");
-    var origCwd = process.cwd;
-    var cwd = null;
-    var platform3 = process.env.GRACEFUL_FS_PLATFORM || process.platform;
-    process.cwd = function() {
-      if (!cwd)
-        cwd = origCwd.call(process);
-      return cwd;
-    };
-    try {
-      process.cwd();
-    } catch (er2) {
-    }
-    if (typeof process.chdir === "function") {
-      chdir = process.chdir;
-      process.chdir = function(d) {
-        cwd = null;
-        chdir.call(process, d);
-      };
-      if (Object.setPrototypeOf) Object.setPrototypeOf(process.chdir, chdir);
-    }
-    var chdir;
-    module.exports = patch;
-    function patch(fs4) {
-      if (constants7.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
-        patchLchmod(fs4);
-      }
-      if (!fs4.lutimes) {
-        patchLutimes(fs4);
-      }
-      fs4.chown = chownFix(fs4.chown);
-      fs4.fchown = chownFix(fs4.fchown);
-      fs4.lchown = chownFix(fs4.lchown);
-      fs4.chmod = chmodFix(fs4.chmod);
-      fs4.fchmod = chmodFix(fs4.fchmod);
-      fs4.lchmod = chmodFix(fs4.lchmod);
-      fs4.chownSync = chownFixSync(fs4.chownSync);
-      fs4.fchownSync = chownFixSync(fs4.fchownSync);
-      fs4.lchownSync = chownFixSync(fs4.lchownSync);
-      fs4.chmodSync = chmodFixSync(fs4.chmodSync);
-      fs4.fchmodSync = chmodFixSync(fs4.fchmodSync);
-      fs4.lchmodSync = chmodFixSync(fs4.lchmodSync);
-      fs4.stat = statFix(fs4.stat);
-      fs4.fstat = statFix(fs4.fstat);
-      fs4.lstat = statFix(fs4.lstat);
-      fs4.statSync = statFixSync(fs4.statSync);
-      fs4.fstatSync = statFixSync(fs4.fstatSync);
-      fs4.lstatSync = statFixSync(fs4.lstatSync);
-      if (fs4.chmod && !fs4.lchmod) {
-        fs4.lchmod = function(path6, mode, cb) {
-          if (cb) process.nextTick(cb);
-        };
-        fs4.lchmodSync = function() {
-        };
-      }
-      if (fs4.chown && !fs4.lchown) {
-        fs4.lchown = function(path6, uid, gid, cb) {
-          if (cb) process.nextTick(cb);
-        };
-        fs4.lchownSync = function() {
-        };
-      }
-      if (platform3 === "win32") {
-        fs4.rename = typeof fs4.rename !== "function" ? fs4.rename : (function(fs$rename) {
-          function rename4(from, to2, cb) {
-            var start = Date.now();
-            var backoff = 0;
-            fs$rename(from, to2, function CB(er2) {
-              if (er2 && (er2.code === "EACCES" || er2.code === "EPERM" || er2.code === "EBUSY") && Date.now() - start < 6e4) {
-                setTimeout(function() {
-                  fs4.stat(to2, function(stater, st2) {
-                    if (stater && stater.code === "ENOENT")
-                      fs$rename(from, to2, CB);
-                    else
-                      cb(er2);
-                  });
-                }, backoff);
-                if (backoff < 100)
-                  backoff += 10;
-                return;
-              }
-              if (cb) cb(er2);
-            });
-          }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename4, fs$rename);
-          return rename4;
-        })(fs4.rename);
-      }
-      fs4.read = typeof fs4.read !== "function" ? fs4.read : (function(fs$read) {
-        function read(fd, buffer, offset, length, position, callback_) {
-          var callback;
-          if (callback_ && typeof callback_ === "function") {
-            var eagCounter = 0;
-            callback = function(er2, _3, __) {
-              if (er2 && er2.code === "EAGAIN" && eagCounter < 10) {
-                eagCounter++;
-                return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
-              }
-              callback_.apply(this, arguments);
-            };
-          }
-          return fs$read.call(fs4, fd, buffer, offset, length, position, callback);
-        }
-        if (Object.setPrototypeOf) Object.setPrototypeOf(read, fs$read);
-        return read;
-      })(fs4.read);
-      fs4.readSync = typeof fs4.readSync !== "function" ? fs4.readSync : /* @__PURE__ */ (function(fs$readSync) {
-        return function(fd, buffer, offset, length, position) {
-          var eagCounter = 0;
-          while (true) {
-            try {
-              return fs$readSync.call(fs4, fd, buffer, offset, length, position);
-            } catch (er2) {
-              if (er2.code === "EAGAIN" && eagCounter < 10) {
-                eagCounter++;
-                continue;
-              }
-              throw er2;
-            }
-          }
-        };
-      })(fs4.readSync);
-      function patchLchmod(fs5) {
-        fs5.lchmod = function(path6, mode, callback) {
-          fs5.open(
-            path6,
-            constants7.O_WRONLY | constants7.O_SYMLINK,
-            mode,
-            function(err, fd) {
-              if (err) {
-                if (callback) callback(err);
-                return;
-              }
-              fs5.fchmod(fd, mode, function(err2) {
-                fs5.close(fd, function(err22) {
-                  if (callback) callback(err2 || err22);
-                });
-              });
-            }
-          );
-        };
-        fs5.lchmodSync = function(path6, mode) {
-          var fd = fs5.openSync(path6, constants7.O_WRONLY | constants7.O_SYMLINK, mode);
-          var threw = true;
-          var ret;
-          try {
-            ret = fs5.fchmodSync(fd, mode);
-            threw = false;
-          } finally {
-            if (threw) {
-              try {
-                fs5.closeSync(fd);
-              } catch (er2) {
-              }
-            } else {
-              fs5.closeSync(fd);
-            }
-          }
-          return ret;
-        };
-      }
-      function patchLutimes(fs5) {
-        if (constants7.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
-          fs5.lutimes = function(path6, at2, mt2, cb) {
-            fs5.open(path6, constants7.O_SYMLINK, function(er2, fd) {
-              if (er2) {
-                if (cb) cb(er2);
-                return;
-              }
-              fs5.futimes(fd, at2, mt2, function(er3) {
-                fs5.close(fd, function(er22) {
-                  if (cb) cb(er3 || er22);
-                });
-              });
-            });
-          };
-          fs5.lutimesSync = function(path6, at2, mt2) {
-            var fd = fs5.openSync(path6, constants7.O_SYMLINK);
-            var ret;
-            var threw = true;
-            try {
-              ret = fs5.futimesSync(fd, at2, mt2);
-              threw = false;
-            } finally {
-              if (threw) {
-                try {
-                  fs5.closeSync(fd);
-                } catch (er2) {
-                }
-              } else {
-                fs5.closeSync(fd);
-              }
-            }
-            return ret;
-          };
-        } else if (fs5.futimes) {
-          fs5.lutimes = function(_a4, _b, _c, cb) {
-            if (cb) process.nextTick(cb);
-          };
-          fs5.lutimesSync = function() {
-          };
-        }
-      }
-      function chmodFix(orig) {
-        if (!orig) return orig;
-        return function(target, mode, cb) {
-          return orig.call(fs4, target, mode, function(er2) {
-            if (chownErOk(er2)) er2 = null;
-            if (cb) cb.apply(this, arguments);
-          });
-        };
-      }
-      function chmodFixSync(orig) {
-        if (!orig) return orig;
-        return function(target, mode) {
-          try {
-            return orig.call(fs4, target, mode);
-          } catch (er2) {
-            if (!chownErOk(er2)) throw er2;
-          }
-        };
-      }
-      function chownFix(orig) {
-        if (!orig) return orig;
-        return function(target, uid, gid, cb) {
-          return orig.call(fs4, target, uid, gid, function(er2) {
-            if (chownErOk(er2)) er2 = null;
-            if (cb) cb.apply(this, arguments);
-          });
-        };
-      }
-      function chownFixSync(orig) {
-        if (!orig) return orig;
-        return function(target, uid, gid) {
-          try {
-            return orig.call(fs4, target, uid, gid);
-          } catch (er2) {
-            if (!chownErOk(er2)) throw er2;
-          }
-        };
-      }
-      function statFix(orig) {
-        if (!orig) return orig;
-        return function(target, options2, cb) {
-          if (typeof options2 === "function") {
-            cb = options2;
-            options2 = null;
-          }
-          function callback(er2, stats) {
-            if (stats) {
-              if (stats.uid < 0) stats.uid += 4294967296;
-              if (stats.gid < 0) stats.gid += 4294967296;
-            }
-            if (cb) cb.apply(this, arguments);
-          }
-          return options2 ? orig.call(fs4, target, options2, callback) : orig.call(fs4, target, callback);
-        };
-      }
-      function statFixSync(orig) {
-        if (!orig) return orig;
-        return function(target, options2) {
-          var stats = options2 ? orig.call(fs4, target, options2) : orig.call(fs4, target);
-          if (stats) {
-            if (stats.uid < 0) stats.uid += 4294967296;
-            if (stats.gid < 0) stats.gid += 4294967296;
-          }
-          return stats;
-        };
-      }
-      function chownErOk(er2) {
-        if (!er2)
-          return true;
-        if (er2.code === "ENOSYS")
-          return true;
-        var nonroot = !process.getuid || process.getuid() !== 0;
-        if (nonroot) {
-          if (er2.code === "EINVAL" || er2.code === "EPERM")
-            return true;
-        }
-        return false;
-      }
-    }
-  }
-});
-
-// ../main/node_modules/graceful-fs/legacy-streams.js
-var require_legacy_streams = __commonJS({
-  "../main/node_modules/graceful-fs/legacy-streams.js"(exports, module) {
-    var Stream = __require("stream").Stream;
-    module.exports = legacy;
-    function legacy(fs4) {
-      return {
-        ReadStream,
-        WriteStream
-      };
-      function ReadStream(path6, options2) {
-        if (!(this instanceof ReadStream)) return new ReadStream(path6, options2);
-        Stream.call(this);
-        var self = this;
-        this.path = path6;
-        this.fd = null;
-        this.readable = true;
-        this.paused = false;
-        this.flags = "r";
-        this.mode = 438;
-        this.bufferSize = 64 * 1024;
-        options2 = options2 || {};
-        var keys = Object.keys(options2);
-        for (var index = 0, length = keys.length; index < length; index++) {
-          var key = keys[index];
-          this[key] = options2[key];
-        }
-        if (this.encoding) this.setEncoding(this.encoding);
-        if (this.start !== void 0) {
-          if ("number" !== typeof this.start) {
-            throw TypeError("start must be a Number");
-          }
-          if (this.end === void 0) {
-            this.end = Infinity;
-          } else if ("number" !== typeof this.end) {
-            throw TypeError("end must be a Number");
-          }
-          if (this.start > this.end) {
-            throw new Error("start must be <= end");
-          }
-          this.pos = this.start;
-        }
-        if (this.fd !== null) {
-          process.nextTick(function() {
-            self._read();
-          });
-          return;
-        }
-        fs4.open(this.path, this.flags, this.mode, function(err, fd) {
-          if (err) {
-            self.emit("error", err);
-            self.readable = false;
-            return;
-          }
-          self.fd = fd;
-          self.emit("open", fd);
-          self._read();
-        });
-      }
-      function WriteStream(path6, options2) {
-        if (!(this instanceof WriteStream)) return new WriteStream(path6, options2);
-        Stream.call(this);
-        this.path = path6;
-        this.fd = null;
-        this.writable = true;
-        this.flags = "w";
-        this.encoding = "binary";
-        this.mode = 438;
-        this.bytesWritten = 0;
-        options2 = options2 || {};
-        var keys = Object.keys(options2);
-        for (var index = 0, length = keys.length; index < length; index++) {
-          var key = keys[index];
-          this[key] = options2[key];
-        }
-        if (this.start !== void 0) {
-          if ("number" !== typeof this.start) {
-            throw TypeError("start must be a Number");
-          }
-          if (this.start < 0) {
-            throw new Error("start must be >= zero");
-          }
-          this.pos = this.start;
-        }
-        this.busy = false;
-        this._queue = [];
-        if (this.fd === null) {
-          this._open = fs4.open;
-          this._queue.push([this._open, this.path, this.flags, this.mode, void 0]);
-          this.flush();
-        }
-      }
-    }
-  }
-});
-
-// ../main/node_modules/graceful-fs/clone.js
-var require_clone = __commonJS({
-  "../main/node_modules/graceful-fs/clone.js"(exports, module) {
-    "use strict";
-    module.exports = clone2;
-    var getPrototypeOf = Object.getPrototypeOf || function(obj) {
-      return obj.__proto__;
-    };
-    function clone2(obj) {
-      if (obj === null || typeof obj !== "object")
-        return obj;
-      if (obj instanceof Object)
-        var copy = { __proto__: getPrototypeOf(obj) };
-      else
-        var copy = /* @__PURE__ */ Object.create(null);
-      Object.getOwnPropertyNames(obj).forEach(function(key) {
-        Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(obj, key));
-      });
-      return copy;
-    }
-  }
-});
-
-// ../main/node_modules/graceful-fs/graceful-fs.js
-var require_graceful_fs = __commonJS({
-  "../main/node_modules/graceful-fs/graceful-fs.js"(exports, module) {
-    var fs4 = __require("fs");
-    var polyfills = require_polyfills();
-    var legacy = require_legacy_streams();
-    var clone2 = require_clone();
-    var util = __require("util");
-    var gracefulQueue;
-    var previousSymbol;
-    if (typeof Symbol === "function" && typeof Symbol.for === "function") {
-      gracefulQueue = /* @__PURE__ */ Symbol.for("graceful-fs.queue");
-      previousSymbol = /* @__PURE__ */ Symbol.for("graceful-fs.previous");
-    } else {
-      gracefulQueue = "___graceful-fs.queue";
-      previousSymbol = "___graceful-fs.previous";
-    }
-    function noop5() {
-    }
-    function publishQueue(context3, queue2) {
-      Object.defineProperty(context3, gracefulQueue, {
-        get: function() {
-          return queue2;
-        }
-      });
-    }
-    var debug3 = noop5;
-    if (util.debuglog)
-      debug3 = util.debuglog("gfs4");
-    else if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || ""))
-      debug3 = function() {
-        var m2 = util.format.apply(util, arguments);
-        m2 = "GFS4: " + m2.split(/\n/).join("\nGFS4: ");
-        console.error(m2);
-      };
-    if (!fs4[gracefulQueue]) {
-      queue = global[gracefulQueue] || [];
-      publishQueue(fs4, queue);
-      fs4.close = (function(fs$close) {
-        function close(fd, cb) {
-          return fs$close.call(fs4, fd, function(err) {
-            if (!err) {
-              resetQueue();
-            }
-            if (typeof cb === "function")
-              cb.apply(this, arguments);
-          });
-        }
-        Object.defineProperty(close, previousSymbol, {
-          value: fs$close
-        });
-        return close;
-      })(fs4.close);
-      fs4.closeSync = (function(fs$closeSync) {
-        function closeSync(fd) {
-          fs$closeSync.apply(fs4, arguments);
-          resetQueue();
-        }
-        Object.defineProperty(closeSync, previousSymbol, {
-          value: fs$closeSync
-        });
-        return closeSync;
-      })(fs4.closeSync);
-      if (/\bgfs4\b/i.test(process.env.NODE_DEBUG || "")) {
-        process.on("exit", function() {
-          debug3(fs4[gracefulQueue]);
-          __require("assert").equal(fs4[gracefulQueue].length, 0);
-        });
-      }
-    }
-    var queue;
-    if (!global[gracefulQueue]) {
-      publishQueue(global, fs4[gracefulQueue]);
-    }
-    module.exports = patch(clone2(fs4));
-    if (process.env.TEST_GRACEFUL_FS_GLOBAL_PATCH && !fs4.__patched) {
-      module.exports = patch(fs4);
-      fs4.__patched = true;
-    }
-    function patch(fs5) {
-      polyfills(fs5);
-      fs5.gracefulify = patch;
-      fs5.createReadStream = createReadStream4;
-      fs5.createWriteStream = createWriteStream4;
-      var fs$readFile = fs5.readFile;
-      fs5.readFile = readFile10;
-      function readFile10(path6, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$readFile(path6, options2, cb);
-        function go$readFile(path7, options3, cb2, startTime) {
-          return fs$readFile(path7, options3, function(err) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$readFile, [path7, options3, cb2], err, startTime || Date.now(), Date.now()]);
-            else {
-              if (typeof cb2 === "function")
-                cb2.apply(this, arguments);
-            }
-          });
-        }
-      }
-      var fs$writeFile = fs5.writeFile;
-      fs5.writeFile = writeFile7;
-      function writeFile7(path6, data, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$writeFile(path6, data, options2, cb);
-        function go$writeFile(path7, data2, options3, cb2, startTime) {
-          return fs$writeFile(path7, data2, options3, function(err) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$writeFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
-            else {
-              if (typeof cb2 === "function")
-                cb2.apply(this, arguments);
-            }
-          });
-        }
-      }
-      var fs$appendFile = fs5.appendFile;
-      if (fs$appendFile)
-        fs5.appendFile = appendFile2;
-      function appendFile2(path6, data, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$appendFile(path6, data, options2, cb);
-        function go$appendFile(path7, data2, options3, cb2, startTime) {
-          return fs$appendFile(path7, data2, options3, function(err) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$appendFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
-            else {
-              if (typeof cb2 === "function")
-                cb2.apply(this, arguments);
-            }
-          });
-        }
-      }
-      var fs$copyFile = fs5.copyFile;
-      if (fs$copyFile)
-        fs5.copyFile = copyFile5;
-      function copyFile5(src, dest, flags, cb) {
-        if (typeof flags === "function") {
-          cb = flags;
-          flags = 0;
-        }
-        return go$copyFile(src, dest, flags, cb);
-        function go$copyFile(src2, dest2, flags2, cb2, startTime) {
-          return fs$copyFile(src2, dest2, flags2, function(err) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$copyFile, [src2, dest2, flags2, cb2], err, startTime || Date.now(), Date.now()]);
-            else {
-              if (typeof cb2 === "function")
-                cb2.apply(this, arguments);
-            }
-          });
-        }
-      }
-      var fs$readdir = fs5.readdir;
-      fs5.readdir = readdir8;
-      var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir8(path6, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options3, cb2, startTime) {
-          return fs$readdir(path7, fs$readdirCallback(
-            path7,
-            options3,
-            cb2,
-            startTime
-          ));
-        } : function go$readdir2(path7, options3, cb2, startTime) {
-          return fs$readdir(path7, options3, fs$readdirCallback(
-            path7,
-            options3,
-            cb2,
-            startTime
-          ));
-        };
-        return go$readdir(path6, options2, cb);
-        function fs$readdirCallback(path7, options3, cb2, startTime) {
-          return function(err, files) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([
-                go$readdir,
-                [path7, options3, cb2],
-                err,
-                startTime || Date.now(),
-                Date.now()
-              ]);
-            else {
-              if (files && files.sort)
-                files.sort();
-              if (typeof cb2 === "function")
-                cb2.call(this, err, files);
-            }
-          };
-        }
-      }
-      if (process.version.substr(0, 4) === "v0.8") {
-        var legStreams = legacy(fs5);
-        ReadStream = legStreams.ReadStream;
-        WriteStream = legStreams.WriteStream;
-      }
-      var fs$ReadStream = fs5.ReadStream;
-      if (fs$ReadStream) {
-        ReadStream.prototype = Object.create(fs$ReadStream.prototype);
-        ReadStream.prototype.open = ReadStream$open;
-      }
-      var fs$WriteStream = fs5.WriteStream;
-      if (fs$WriteStream) {
-        WriteStream.prototype = Object.create(fs$WriteStream.prototype);
-        WriteStream.prototype.open = WriteStream$open;
-      }
-      Object.defineProperty(fs5, "ReadStream", {
-        get: function() {
-          return ReadStream;
-        },
-        set: function(val) {
-          ReadStream = val;
-        },
-        enumerable: true,
-        configurable: true
-      });
-      Object.defineProperty(fs5, "WriteStream", {
-        get: function() {
-          return WriteStream;
-        },
-        set: function(val) {
-          WriteStream = val;
-        },
-        enumerable: true,
-        configurable: true
-      });
-      var FileReadStream = ReadStream;
-      Object.defineProperty(fs5, "FileReadStream", {
-        get: function() {
-          return FileReadStream;
-        },
-        set: function(val) {
-          FileReadStream = val;
-        },
-        enumerable: true,
-        configurable: true
-      });
-      var FileWriteStream = WriteStream;
-      Object.defineProperty(fs5, "FileWriteStream", {
-        get: function() {
-          return FileWriteStream;
-        },
-        set: function(val) {
-          FileWriteStream = val;
-        },
-        enumerable: true,
-        configurable: true
-      });
-      function ReadStream(path6, options2) {
-        if (this instanceof ReadStream)
-          return fs$ReadStream.apply(this, arguments), this;
-        else
-          return ReadStream.apply(Object.create(ReadStream.prototype), arguments);
-      }
-      function ReadStream$open() {
-        var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
-          if (err) {
-            if (that.autoClose)
-              that.destroy();
-            that.emit("error", err);
-          } else {
-            that.fd = fd;
-            that.emit("open", fd);
-            that.read();
-          }
-        });
-      }
-      function WriteStream(path6, options2) {
-        if (this instanceof WriteStream)
-          return fs$WriteStream.apply(this, arguments), this;
-        else
-          return WriteStream.apply(Object.create(WriteStream.prototype), arguments);
-      }
-      function WriteStream$open() {
-        var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
-          if (err) {
-            that.destroy();
-            that.emit("error", err);
-          } else {
-            that.fd = fd;
-            that.emit("open", fd);
-          }
-        });
-      }
-      function createReadStream4(path6, options2) {
-        return new fs5.ReadStream(path6, options2);
-      }
-      function createWriteStream4(path6, options2) {
-        return new fs5.WriteStream(path6, options2);
-      }
-      var fs$open = fs5.open;
-      fs5.open = open6;
-      function open6(path6, flags, mode, cb) {
-        if (typeof mode === "function")
-          cb = mode, mode = null;
-        return go$open(path6, flags, mode, cb);
-        function go$open(path7, flags2, mode2, cb2, startTime) {
-          return fs$open(path7, flags2, mode2, function(err, fd) {
-            if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$open, [path7, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
-            else {
-              if (typeof cb2 === "function")
-                cb2.apply(this, arguments);
-            }
-          });
-        }
-      }
-      return fs5;
-    }
-    function enqueue(elem) {
-      debug3("ENQUEUE", elem[0].name, elem[1]);
-      fs4[gracefulQueue].push(elem);
-      retry();
-    }
-    var retryTimer;
-    function resetQueue() {
-      var now = Date.now();
-      for (var i3 = 0; i3 < fs4[gracefulQueue].length; ++i3) {
-        if (fs4[gracefulQueue][i3].length > 2) {
-          fs4[gracefulQueue][i3][3] = now;
-          fs4[gracefulQueue][i3][4] = now;
-        }
-      }
-      retry();
-    }
-    function retry() {
-      clearTimeout(retryTimer);
-      retryTimer = void 0;
-      if (fs4[gracefulQueue].length === 0)
-        return;
-      var elem = fs4[gracefulQueue].shift();
-      var fn = elem[0];
-      var args = elem[1];
-      var err = elem[2];
-      var startTime = elem[3];
-      var lastTime = elem[4];
-      if (startTime === void 0) {
-        debug3("RETRY", fn.name, args);
-        fn.apply(null, args);
-      } else if (Date.now() - startTime >= 6e4) {
-        debug3("TIMEOUT", fn.name, args);
-        var cb = args.pop();
-        if (typeof cb === "function")
-          cb.call(null, err);
-      } else {
-        var sinceAttempt = Date.now() - lastTime;
-        var sinceStart = Math.max(lastTime - startTime, 1);
-        var desiredDelay = Math.min(sinceStart * 1.2, 100);
-        if (sinceAttempt >= desiredDelay) {
-          debug3("RETRY", fn.name, args);
-          fn.apply(null, args.concat([startTime]));
-        } else {
-          fs4[gracefulQueue].push(elem);
-        }
-      }
-      if (retryTimer === void 0) {
-        retryTimer = setTimeout(retry, 0);
-      }
-    }
-  }
-});
-
-// ../main/node_modules/retry/lib/retry_operation.js
-var require_retry_operation = __commonJS({
-  "../main/node_modules/retry/lib/retry_operation.js"(exports, module) {
-    function RetryOperation(timeouts, options2) {
-      if (typeof options2 === "boolean") {
-        options2 = { forever: options2 };
-      }
-      this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
-      this._timeouts = timeouts;
-      this._options = options2 || {};
-      this._maxRetryTime = options2 && options2.maxRetryTime || Infinity;
-      this._fn = null;
-      this._errors = [];
-      this._attempts = 1;
-      this._operationTimeout = null;
-      this._operationTimeoutCb = null;
-      this._timeout = null;
-      this._operationStart = null;
-      if (this._options.forever) {
-        this._cachedTimeouts = this._timeouts.slice(0);
-      }
-    }
-    module.exports = RetryOperation;
-    RetryOperation.prototype.reset = function() {
-      this._attempts = 1;
-      this._timeouts = this._originalTimeouts;
-    };
-    RetryOperation.prototype.stop = function() {
-      if (this._timeout) {
-        clearTimeout(this._timeout);
-      }
-      this._timeouts = [];
-      this._cachedTimeouts = null;
-    };
-    RetryOperation.prototype.retry = function(err) {
-      if (this._timeout) {
-        clearTimeout(this._timeout);
-      }
-      if (!err) {
-        return false;
-      }
-      var currentTime = (/* @__PURE__ */ new Date()).getTime();
-      if (err && currentTime - this._operationStart >= this._maxRetryTime) {
-        this._errors.unshift(new Error("RetryOperation timeout occurred"));
-        return false;
-      }
-      this._errors.push(err);
-      var timeout = this._timeouts.shift();
-      if (timeout === void 0) {
-        if (this._cachedTimeouts) {
-          this._errors.splice(this._errors.length - 1, this._errors.length);
-          this._timeouts = this._cachedTimeouts.slice(0);
-          timeout = this._timeouts.shift();
-        } else {
-          return false;
-        }
-      }
-      var self = this;
-      var timer = setTimeout(function() {
-        self._attempts++;
-        if (self._operationTimeoutCb) {
-          self._timeout = setTimeout(function() {
-            self._operationTimeoutCb(self._attempts);
-          }, self._operationTimeout);
-          if (self._options.unref) {
-            self._timeout.unref();
-          }
-        }
-        self._fn(self._attempts);
-      }, timeout);
-      if (this._options.unref) {
-        timer.unref();
-      }
-      return true;
-    };
-    RetryOperation.prototype.attempt = function(fn, timeoutOps) {
-      this._fn = fn;
-      if (timeoutOps) {
-        if (timeoutOps.timeout) {
-          this._operationTimeout = timeoutOps.timeout;
-        }
-        if (timeoutOps.cb) {
-          this._operationTimeoutCb = timeoutOps.cb;
-        }
-      }
-      var self = this;
-      if (this._operationTimeoutCb) {
-        this._timeout = setTimeout(function() {
-          self._operationTimeoutCb();
-        }, self._operationTimeout);
-      }
-      this._operationStart = (/* @__PURE__ */ new Date()).getTime();
-      this._fn(this._attempts);
-    };
-    RetryOperation.prototype.try = function(fn) {
-      console.log("Using RetryOperation.try() is deprecated");
-      this.attempt(fn);
-    };
-    RetryOperation.prototype.start = function(fn) {
-      console.log("Using RetryOperation.start() is deprecated");
-      this.attempt(fn);
-    };
-    RetryOperation.prototype.start = RetryOperation.prototype.try;
-    RetryOperation.prototype.errors = function() {
-      return this._errors;
-    };
-    RetryOperation.prototype.attempts = function() {
-      return this._attempts;
-    };
-    RetryOperation.prototype.mainError = function() {
-      if (this._errors.length === 0) {
-        return null;
-      }
-      var counts = {};
-      var mainError = null;
-      var mainErrorCount = 0;
-      for (var i3 = 0; i3 < this._errors.length; i3++) {
-        var error63 = this._errors[i3];
-        var message = error63.message;
-        var count3 = (counts[message] || 0) + 1;
-        counts[message] = count3;
-        if (count3 >= mainErrorCount) {
-          mainError = error63;
-          mainErrorCount = count3;
-        }
-      }
-      return mainError;
-    };
-  }
-});
-
-// ../main/node_modules/retry/lib/retry.js
-var require_retry2 = __commonJS({
-  "../main/node_modules/retry/lib/retry.js"(exports) {
-    var RetryOperation = require_retry_operation();
-    exports.operation = function(options2) {
-      var timeouts = exports.timeouts(options2);
-      return new RetryOperation(timeouts, {
-        forever: options2 && options2.forever,
-        unref: options2 && options2.unref,
-        maxRetryTime: options2 && options2.maxRetryTime
-      });
-    };
-    exports.timeouts = function(options2) {
-      if (options2 instanceof Array) {
-        return [].concat(options2);
-      }
-      var opts = {
-        retries: 10,
-        factor: 2,
-        minTimeout: 1 * 1e3,
-        maxTimeout: Infinity,
-        randomize: false
-      };
-      for (var key in options2) {
-        opts[key] = options2[key];
-      }
-      if (opts.minTimeout > opts.maxTimeout) {
-        throw new Error("minTimeout is greater than maxTimeout");
-      }
-      var timeouts = [];
-      for (var i3 = 0; i3 < opts.retries; i3++) {
-        timeouts.push(this.createTimeout(i3, opts));
-      }
-      if (options2 && options2.forever && !timeouts.length) {
-        timeouts.push(this.createTimeout(i3, opts));
-      }
-      timeouts.sort(function(a2, b3) {
-        return a2 - b3;
-      });
-      return timeouts;
-    };
-    exports.createTimeout = function(attempt2, opts) {
-      var random = opts.randomize ? Math.random() + 1 : 1;
-      var timeout = Math.round(random * opts.minTimeout * Math.pow(opts.factor, attempt2));
-      timeout = Math.min(timeout, opts.maxTimeout);
-      return timeout;
-    };
-    exports.wrap = function(obj, options2, methods) {
-      if (options2 instanceof Array) {
-        methods = options2;
-        options2 = null;
-      }
-      if (!methods) {
-        methods = [];
-        for (var key in obj) {
-          if (typeof obj[key] === "function") {
-            methods.push(key);
-          }
-        }
-      }
-      for (var i3 = 0; i3 < methods.length; i3++) {
-        var method = methods[i3];
-        var original = obj[method];
-        obj[method] = function retryWrapper(original2) {
-          var op = exports.operation(options2);
-          var args = Array.prototype.slice.call(arguments, 1);
-          var callback = args.pop();
-          args.push(function(err) {
-            if (op.retry(err)) {
-              return;
-            }
-            if (err) {
-              arguments[0] = op.mainError();
-            }
-            callback.apply(this, arguments);
-          });
-          op.attempt(function() {
-            original2.apply(obj, args);
-          });
-        }.bind(obj, original);
-        obj[method].options = options2;
-      }
-    };
-  }
-});
-
-// ../main/node_modules/retry/index.js
-var require_retry3 = __commonJS({
-  "../main/node_modules/retry/index.js"(exports, module) {
-    module.exports = require_retry2();
-  }
-});
-
-// ../main/node_modules/proper-lockfile/node_modules/signal-exit/signals.js
-var require_signals = __commonJS({
-  "../main/node_modules/proper-lockfile/node_modules/signal-exit/signals.js"(exports, module) {
-    module.exports = [
-      "SIGABRT",
-      "SIGALRM",
-      "SIGHUP",
-      "SIGINT",
-      "SIGTERM"
-    ];
-    if (process.platform !== "win32") {
-      module.exports.push(
-        "SIGVTALRM",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGUSR2",
-        "SIGTRAP",
-        "SIGSYS",
-        "SIGQUIT",
-        "SIGIOT"
-        // should detect profiler and enable/disable accordingly.
-        // see #21
-        // 'SIGPROF'
-      );
-    }
-    if (process.platform === "linux") {
-      module.exports.push(
-        "SIGIO",
-        "SIGPOLL",
-        "SIGPWR",
-        "SIGSTKFLT",
-        "SIGUNUSED"
-      );
-    }
-  }
-});
-
-// ../main/node_modules/proper-lockfile/node_modules/signal-exit/index.js
-var require_signal_exit = __commonJS({
-  "../main/node_modules/proper-lockfile/node_modules/signal-exit/index.js"(exports, module) {
-    var process10 = global.process;
-    var processOk2 = function(process11) {
-      return process11 && typeof process11 === "object" && typeof process11.removeListener === "function" && typeof process11.emit === "function" && typeof process11.reallyExit === "function" && typeof process11.listeners === "function" && typeof process11.kill === "function" && typeof process11.pid === "number" && typeof process11.on === "function";
-    };
-    if (!processOk2(process10)) {
-      module.exports = function() {
-        return function() {
-        };
-      };
-    } else {
-      assert2 = __require("assert");
-      signals2 = require_signals();
-      isWin = /^win/i.test(process10.platform);
-      EE = __require("events");
-      if (typeof EE !== "function") {
-        EE = EE.EventEmitter;
-      }
-      if (process10.__signal_exit_emitter__) {
-        emitter = process10.__signal_exit_emitter__;
-      } else {
-        emitter = process10.__signal_exit_emitter__ = new EE();
-        emitter.count = 0;
-        emitter.emitted = {};
-      }
-      if (!emitter.infinite) {
-        emitter.setMaxListeners(Infinity);
-        emitter.infinite = true;
-      }
-      module.exports = function(cb, opts) {
-        if (!processOk2(global.process)) {
-          return function() {
-          };
-        }
-        assert2.equal(typeof cb, "function", "a callback must be provided for exit handler");
-        if (loaded === false) {
-          load2();
-        }
-        var ev = "exit";
-        if (opts && opts.alwaysLast) {
-          ev = "afterexit";
-        }
-        var remove2 = function() {
-          emitter.removeListener(ev, cb);
-          if (emitter.listeners("exit").length === 0 && emitter.listeners("afterexit").length === 0) {
-            unload2();
-          }
-        };
-        emitter.on(ev, cb);
-        return remove2;
-      };
-      unload2 = function unload3() {
-        if (!loaded || !processOk2(global.process)) {
-          return;
-        }
-        loaded = false;
-        signals2.forEach(function(sig) {
-          try {
-            process10.removeListener(sig, sigListeners[sig]);
-          } catch (er2) {
-          }
-        });
-        process10.emit = originalProcessEmit;
-        process10.reallyExit = originalProcessReallyExit;
-        emitter.count -= 1;
-      };
-      module.exports.unload = unload2;
-      emit = function emit2(event, code, signal) {
-        if (emitter.emitted[event]) {
-          return;
-        }
-        emitter.emitted[event] = true;
-        emitter.emit(event, code, signal);
-      };
-      sigListeners = {};
-      signals2.forEach(function(sig) {
-        sigListeners[sig] = function listener() {
-          if (!processOk2(global.process)) {
-            return;
-          }
-          var listeners = process10.listeners(sig);
-          if (listeners.length === emitter.count) {
-            unload2();
-            emit("exit", null, sig);
-            emit("afterexit", null, sig);
-            if (isWin && sig === "SIGHUP") {
-              sig = "SIGINT";
-            }
-            process10.kill(process10.pid, sig);
-          }
-        };
-      });
-      module.exports.signals = function() {
-        return signals2;
-      };
-      loaded = false;
-      load2 = function load3() {
-        if (loaded || !processOk2(global.process)) {
-          return;
-        }
-        loaded = true;
-        emitter.count += 1;
-        signals2 = signals2.filter(function(sig) {
-          try {
-            process10.on(sig, sigListeners[sig]);
-            return true;
-          } catch (er2) {
-            return false;
-          }
-        });
-        process10.emit = processEmit;
-        process10.reallyExit = processReallyExit;
-      };
-      module.exports.load = load2;
-      originalProcessReallyExit = process10.reallyExit;
-      processReallyExit = function processReallyExit2(code) {
-        if (!processOk2(global.process)) {
-          return;
-        }
-        process10.exitCode = code || /* istanbul ignore next */
-        0;
-        emit("exit", process10.exitCode, null);
-        emit("afterexit", process10.exitCode, null);
-        originalProcessReallyExit.call(process10, process10.exitCode);
-      };
-      originalProcessEmit = process10.emit;
-      processEmit = function processEmit2(ev, arg) {
-        if (ev === "exit" && processOk2(global.process)) {
-          if (arg !== void 0) {
-            process10.exitCode = arg;
-          }
-          var ret = originalProcessEmit.apply(this, arguments);
-          emit("exit", process10.exitCode, null);
-          emit("afterexit", process10.exitCode, null);
-          return ret;
-        } else {
-          return originalProcessEmit.apply(this, arguments);
-        }
-      };
-    }
-    var assert2;
-    var signals2;
-    var isWin;
-    var EE;
-    var emitter;
-    var unload2;
-    var emit;
-    var sigListeners;
-    var loaded;
-    var load2;
-    var originalProcessReallyExit;
-    var processReallyExit;
-    var originalProcessEmit;
-    var processEmit;
-  }
-});
-
-// ../main/node_modules/proper-lockfile/lib/mtime-precision.js
-var require_mtime_precision = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/mtime-precision.js"(exports, module) {
-    "use strict";
-    var cacheSymbol = /* @__PURE__ */ Symbol();
-    function probe2(file2, fs4, callback) {
-      const cachedPrecision = fs4[cacheSymbol];
-      if (cachedPrecision) {
-        return fs4.stat(file2, (err, stat4) => {
-          if (err) {
-            return callback(err);
-          }
-          callback(null, stat4.mtime, cachedPrecision);
-        });
-      }
-      const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
-      fs4.utimes(file2, mtime, mtime, (err) => {
-        if (err) {
-          return callback(err);
-        }
-        fs4.stat(file2, (err2, stat4) => {
-          if (err2) {
-            return callback(err2);
-          }
-          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
-          Object.defineProperty(fs4, cacheSymbol, { value: precision });
-          callback(null, stat4.mtime, precision);
-        });
-      });
-    }
-    function getMtime(precision) {
-      let now = Date.now();
-      if (precision === "s") {
-        now = Math.ceil(now / 1e3) * 1e3;
-      }
-      return new Date(now);
-    }
-    module.exports.probe = probe2;
-    module.exports.getMtime = getMtime;
-  }
-});
-
-// ../main/node_modules/proper-lockfile/lib/lockfile.js
-var require_lockfile = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/lockfile.js"(exports, module) {
-    "use strict";
-    var path6 = __require("path");
-    var fs4 = require_graceful_fs();
-    var retry = require_retry3();
-    var onExit2 = require_signal_exit();
-    var mtimePrecision = require_mtime_precision();
-    var locks = {};
-    function getLockFile(file2, options2) {
-      return options2.lockfilePath || `${file2}.lock`;
-    }
-    function resolveCanonicalPath(file2, options2, callback) {
-      if (!options2.realpath) {
-        return callback(null, path6.resolve(file2));
-      }
-      options2.fs.realpath(file2, callback);
-    }
-    function acquireLock(file2, options2, callback) {
-      const lockfilePath = getLockFile(file2, options2);
-      options2.fs.mkdir(lockfilePath, (err) => {
-        if (!err) {
-          return mtimePrecision.probe(lockfilePath, options2.fs, (err2, mtime, mtimePrecision2) => {
-            if (err2) {
-              options2.fs.rmdir(lockfilePath, () => {
-              });
-              return callback(err2);
-            }
-            callback(null, mtime, mtimePrecision2);
-          });
-        }
-        if (err.code !== "EEXIST") {
-          return callback(err);
-        }
-        if (options2.stale <= 0) {
-          return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
-        }
-        options2.fs.stat(lockfilePath, (err2, stat4) => {
-          if (err2) {
-            if (err2.code === "ENOENT") {
-              return acquireLock(file2, { ...options2, stale: 0 }, callback);
-            }
-            return callback(err2);
-          }
-          if (!isLockStale(stat4, options2)) {
-            return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
-          }
-          removeLock(file2, options2, (err3) => {
-            if (err3) {
-              return callback(err3);
-            }
-            acquireLock(file2, { ...options2, stale: 0 }, callback);
-          });
-        });
-      });
-    }
-    function isLockStale(stat4, options2) {
-      return stat4.mtime.getTime() < Date.now() - options2.stale;
-    }
-    function removeLock(file2, options2, callback) {
-      options2.fs.rmdir(getLockFile(file2, options2), (err) => {
-        if (err && err.code !== "ENOENT") {
-          return callback(err);
-        }
-        callback();
-      });
-    }
-    function updateLock(file2, options2) {
-      const lock2 = locks[file2];
-      if (lock2.updateTimeout) {
-        return;
-      }
-      lock2.updateDelay = lock2.updateDelay || options2.update;
-      lock2.updateTimeout = setTimeout(() => {
-        lock2.updateTimeout = null;
-        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
-          const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
-          if (err) {
-            if (err.code === "ENOENT" || isOverThreshold) {
-              return setLockAsCompromised(file2, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
-            }
-            lock2.updateDelay = 1e3;
-            return updateLock(file2, options2);
-          }
-          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
-          if (!isMtimeOurs) {
-            return setLockAsCompromised(
-              file2,
-              lock2,
-              Object.assign(
-                new Error("Unable to update lock within the stale threshold"),
-                { code: "ECOMPROMISED" }
-              )
-            );
-          }
-          const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
-          options2.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
-            const isOverThreshold2 = lock2.lastUpdate + options2.stale < Date.now();
-            if (lock2.released) {
-              return;
-            }
-            if (err2) {
-              if (err2.code === "ENOENT" || isOverThreshold2) {
-                return setLockAsCompromised(file2, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
-              }
-              lock2.updateDelay = 1e3;
-              return updateLock(file2, options2);
-            }
-            lock2.mtime = mtime;
-            lock2.lastUpdate = Date.now();
-            lock2.updateDelay = null;
-            updateLock(file2, options2);
-          });
-        });
-      }, lock2.updateDelay);
-      if (lock2.updateTimeout.unref) {
-        lock2.updateTimeout.unref();
-      }
-    }
-    function setLockAsCompromised(file2, lock2, err) {
-      lock2.released = true;
-      if (lock2.updateTimeout) {
-        clearTimeout(lock2.updateTimeout);
-      }
-      if (locks[file2] === lock2) {
-        delete locks[file2];
-      }
-      lock2.options.onCompromised(err);
-    }
-    function lock(file2, options2, callback) {
-      options2 = {
-        stale: 1e4,
-        update: null,
-        realpath: true,
-        retries: 0,
-        fs: fs4,
-        onCompromised: (err) => {
-          throw err;
-        },
-        ...options2
-      };
-      options2.retries = options2.retries || 0;
-      options2.retries = typeof options2.retries === "number" ? { retries: options2.retries } : options2.retries;
-      options2.stale = Math.max(options2.stale || 0, 2e3);
-      options2.update = options2.update == null ? options2.stale / 2 : options2.update || 0;
-      options2.update = Math.max(Math.min(options2.update, options2.stale / 2), 1e3);
-      resolveCanonicalPath(file2, options2, (err, file3) => {
-        if (err) {
-          return callback(err);
-        }
-        const operation = retry.operation(options2.retries);
-        operation.attempt(() => {
-          acquireLock(file3, options2, (err2, mtime, mtimePrecision2) => {
-            if (operation.retry(err2)) {
-              return;
-            }
-            if (err2) {
-              return callback(operation.mainError());
-            }
-            const lock2 = locks[file3] = {
-              lockfilePath: getLockFile(file3, options2),
-              mtime,
-              mtimePrecision: mtimePrecision2,
-              options: options2,
-              lastUpdate: Date.now()
-            };
-            updateLock(file3, options2);
-            callback(null, (releasedCallback) => {
-              if (lock2.released) {
-                return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
-              }
-              unlock(file3, { ...options2, realpath: false }, releasedCallback);
-            });
-          });
-        });
-      });
-    }
-    function unlock(file2, options2, callback) {
-      options2 = {
-        fs: fs4,
-        realpath: true,
-        ...options2
-      };
-      resolveCanonicalPath(file2, options2, (err, file3) => {
-        if (err) {
-          return callback(err);
-        }
-        const lock2 = locks[file3];
-        if (!lock2) {
-          return callback(Object.assign(new Error("Lock is not acquired/owned by you"), { code: "ENOTACQUIRED" }));
-        }
-        lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
-        lock2.released = true;
-        delete locks[file3];
-        removeLock(file3, options2, callback);
-      });
-    }
-    function check2(file2, options2, callback) {
-      options2 = {
-        stale: 1e4,
-        realpath: true,
-        fs: fs4,
-        ...options2
-      };
-      options2.stale = Math.max(options2.stale || 0, 2e3);
-      resolveCanonicalPath(file2, options2, (err, file3) => {
-        if (err) {
-          return callback(err);
-        }
-        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
-          if (err2) {
-            return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
-          }
-          return callback(null, !isLockStale(stat4, options2));
-        });
-      });
-    }
-    function getLocks() {
-      return locks;
-    }
-    onExit2(() => {
-      for (const file2 in locks) {
-        const options2 = locks[file2].options;
-        try {
-          options2.fs.rmdirSync(getLockFile(file2, options2));
-        } catch (e) {
-        }
-      }
-    });
-    module.exports.lock = lock;
-    module.exports.unlock = unlock;
-    module.exports.check = check2;
-    module.exports.getLocks = getLocks;
-  }
-});
-
-// ../main/node_modules/proper-lockfile/lib/adapter.js
-var require_adapter = __commonJS({
-  "../main/node_modules/proper-lockfile/lib/adapter.js"(exports, module) {
-    "use strict";
-    var fs4 = require_graceful_fs();
-    function createSyncFs(fs5) {
-      const methods = ["mkdir", "realpath", "stat", "rmdir", "utimes"];
-      const newFs = { ...fs5 };
-      methods.forEach((method) => {
-        newFs[method] = (...args) => {
-          const callback = args.pop();
-          let ret;
-          try {
-            ret = fs5[`${method}Sync`](...args);
-          } catch (err) {
-            return callback(err);
-          }
-          callback(null, ret);
-        };
-      });
-      return newFs;
-    }
-    function toPromise(method) {
-      return (...args) => new Promise((resolve8, reject) => {
-        args.push((err, result) => {
-          if (err) {
-            reject(err);
-          } else {
-            resolve8(result);
-          }
-        });
-        method(...args);
-      });
-    }
-    function toSync(method) {
-      return (...args) => {
-        let err;
-        let result;
-        args.push((_err, _result) => {
-          err = _err;
-          result = _result;
-        });
-        method(...args);
-        if (err) {
-          throw err;
-        }
-        return result;
-      };
-    }
-    function toSyncOptions(options2) {
-      options2 = { ...options2 };
-      options2.fs = createSyncFs(options2.fs || fs4);
-      if (typeof options2.retries === "number" && options2.retries > 0 || options2.retries && typeof options2.retries.retries === "number" && options2.retries.retries > 0) {
-        throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
-      }
-      return options2;
-    }
-    module.exports = {
-      toPromise,
-      toSync,
-      toSyncOptions
-    };
-  }
-});
-
-// ../main/node_modules/proper-lockfile/index.js
-var require_proper_lockfile = __commonJS({
-  "../main/node_modules/proper-lockfile/index.js"(exports, module) {
-    "use strict";
-    var lockfile2 = require_lockfile();
-    var { toPromise, toSync, toSyncOptions } = require_adapter();
-    async function lock(file2, options2) {
-      const release2 = await toPromise(lockfile2.lock)(file2, options2);
-      return toPromise(release2);
-    }
-    function lockSync(file2, options2) {
-      const release2 = toSync(lockfile2.lock)(file2, toSyncOptions(options2));
-      return toSync(release2);
-    }
-    function unlock(file2, options2) {
-      return toPromise(lockfile2.unlock)(file2, options2);
-    }
-    function unlockSync(file2, options2) {
-      return toSync(lockfile2.unlock)(file2, toSyncOptions(options2));
-    }
-    function check2(file2, options2) {
-      return toPromise(lockfile2.check)(file2, options2);
-    }
-    function checkSync(file2, options2) {
-      return toSync(lockfile2.check)(file2, toSyncOptions(options2));
-    }
-    module.exports = lock;
-    module.exports.lock = lock;
-    module.exports.unlock = unlock;
-    module.exports.lockSync = lockSync;
-    module.exports.unlockSync = unlockSync;
-    module.exports.check = check2;
-    module.exports.checkSync = checkSync;
-  }
-});
-
-// ../main/node_modules/pend/index.js
-var require_pend = __commonJS({
-  "../main/node_modules/pend/index.js"(exports, module) {
-    module.exports = Pend;
-    function Pend() {
-      this.pending = 0;
-      this.max = Infinity;
-      this.listeners = [];
-      this.waiting = [];
-      this.error = null;
-    }
-    Pend.prototype.go = function(fn) {
-      if (this.pending < this.max) {
-        pendGo(this, fn);
-      } else {
-        this.waiting.push(fn);
-      }
-    };
-    Pend.prototype.wait = function(cb) {
-      if (this.pending === 0) {
-        cb(this.error);
-      } else {
-        this.listeners.push(cb);
-      }
-    };
-    Pend.prototype.hold = function() {
-      return pendHold(this);
-    };
-    function pendHold(self) {
-      self.pending += 1;
-      var called = false;
-      return onCb;
-      function onCb(err) {
-        if (called) throw new Error("callback called twice");
-        called = true;
-        self.error = self.error || err;
-        self.pending -= 1;
-        if (self.waiting.length > 0 && self.pending < self.max) {
-          pendGo(self, self.waiting.shift());
-        } else if (self.pending === 0) {
-          var listeners = self.listeners;
-          self.listeners = [];
-          listeners.forEach(cbListener);
-        }
-      }
-      function cbListener(listener) {
-        listener(self.error);
-      }
-    }
-    function pendGo(self, fn) {
-      fn(pendHold(self));
-    }
-  }
-});
-
-// ../main/node_modules/yauzl/fd-slicer.js
-var require_fd_slicer = __commonJS({
-  "../main/node_modules/yauzl/fd-slicer.js"(exports) {
-    var fs4 = __require("fs");
-    var util = __require("util");
-    var stream = __require("stream");
-    var Readable4 = stream.Readable;
-    var PassThrough2 = stream.PassThrough;
-    var Pend = require_pend();
-    var EventEmitter3 = __require("events").EventEmitter;
-    exports.BufferSlicer = BufferSlicer;
-    exports.FdSlicer = FdSlicer;
-    util.inherits(FdSlicer, EventEmitter3);
-    function FdSlicer(fd) {
-      EventEmitter3.call(this);
-      this.fd = fd;
-      this.pend = new Pend();
-      this.pend.max = 1;
-      this.refCount = 0;
-    }
-    FdSlicer.prototype.read = function(buffer, offset, length, position, callback) {
-      var self = this;
-      self.pend.go(function(cb) {
-        fs4.read(self.fd, buffer, offset, length, position, function(err, bytesRead, buffer2) {
-          cb();
-          callback(err, bytesRead, buffer2);
-        });
-      });
-    };
-    FdSlicer.prototype.createReadStream = function(options2) {
-      return new ReadStream(this, options2);
-    };
-    FdSlicer.prototype.ref = function() {
-      this.refCount += 1;
-    };
-    FdSlicer.prototype.unref = function() {
-      var self = this;
-      self.refCount -= 1;
-      if (self.refCount < 0) throw new Error("invalid unref");
-      if (self.refCount > 0) return;
-      fs4.close(self.fd, onCloseDone);
-      function onCloseDone(err) {
-        if (err) {
-          self.emit("error", err);
-        } else {
-          self.emit("close");
-        }
-      }
-    };
-    util.inherits(ReadStream, Readable4);
-    function ReadStream(context3, options2) {
-      options2 = options2 || {};
-      Readable4.call(this, options2);
-      this.context = context3;
-      this.context.ref();
-      this.start = options2.start || 0;
-      this.endOffset = options2.end;
-      this.pos = this.start;
-    }
-    ReadStream.prototype._read = function(n2) {
-      var self = this;
-      var toRead = Math.min(self._readableState.highWaterMark, n2);
-      if (self.endOffset != null) {
-        toRead = Math.min(toRead, self.endOffset - self.pos);
-      }
-      if (toRead <= 0) {
-        self.push(null);
-        this._cleanup();
-        return;
-      }
-      self.context.pend.go(function(cb) {
-        var buffer = Buffer.allocUnsafe(toRead);
-        fs4.read(self.context.fd, buffer, 0, toRead, self.pos, function(err, bytesRead) {
-          if (err) {
-            self.destroy(err);
-          } else if (bytesRead === 0) {
-            self.push(null);
-            self._cleanup();
-          } else {
-            self.pos += bytesRead;
-            self.push(buffer.slice(0, bytesRead));
-          }
-          cb();
-        });
-      });
-    };
-    ReadStream.prototype._destroy = function(err, cb) {
-      this._cleanup();
-      cb(err);
-    };
-    ReadStream.prototype._cleanup = function() {
-      if (this.context != null) {
-        this.context.unref();
-        this.context = null;
-      }
-    };
-    util.inherits(BufferSlicer, EventEmitter3);
-    function BufferSlicer(buffer) {
-      EventEmitter3.call(this);
-      this.refCount = 0;
-      this.buffer = buffer;
-    }
-    BufferSlicer.prototype.read = function(buffer, offset, length, position, callback) {
-      if (!(0 <= offset && offset <= buffer.length)) throw new RangeError("offset outside buffer: 0 <= " + offset + " <= " + buffer.length);
-      if (position < 0) throw new RangeError("position is negative: " + position);
-      if (offset + length > buffer.length) {
-        length = buffer.length - offset;
-      }
-      if (position + length > this.buffer.length) {
-        length = this.buffer.length - position;
-      }
-      if (length <= 0) {
-        setImmediate(function() {
-          callback(null, 0);
-        });
-        return;
-      }
-      this.buffer.copy(buffer, offset, position, position + length);
-      setImmediate(function() {
-        callback(null, length);
-      });
-    };
-    BufferSlicer.prototype.createReadStream = function(options2) {
-      options2 = options2 || {};
-      var readStream = new PassThrough2(options2);
-      readStream.start = options2.start || 0;
-      readStream.endOffset = options2.end;
-      readStream.pos = readStream.endOffset || this.buffer.length;
-      var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
-      var maxChunkSize = 65536;
-      var offset = 0;
-      while (true) {
-        var nextOffset = offset + maxChunkSize;
-        if (nextOffset >= entireSlice.length) {
-          if (offset < entireSlice.length) {
-            readStream.write(entireSlice.slice(offset, entireSlice.length));
-          }
-          break;
-        }
-        readStream.write(entireSlice.slice(offset, nextOffset));
-        offset = nextOffset;
-      }
-      readStream.end();
-      return readStream;
-    };
-    BufferSlicer.prototype.ref = function() {
-      this.refCount += 1;
-    };
-    BufferSlicer.prototype.unref = function() {
-      this.refCount -= 1;
-      if (this.refCount < 0) {
-        throw new Error("invalid unref");
-      }
-    };
-  }
-});
-
-// ../main/node_modules/yauzl/crc32.js
-var require_crc32 = __commonJS({
-  "../main/node_modules/yauzl/crc32.js"(exports, module) {
-    var CRC_TABLE = new Int32Array([
-      0,
-      1996959894,
-      3993919788,
-      2567524794,
-      124634137,
-      1886057615,
-      3915621685,
-      2657392035,
-      249268274,
-      2044508324,
-      3772115230,
-      2547177864,
-      162941995,
-      2125561021,
-      3887607047,
-      2428444049,
-      498536548,
-      1789927666,
-      4089016648,
-      2227061214,
-      450548861,
-      1843258603,
-      4107580753,
-      2211677639,
-      325883990,
-      1684777152,
-      4251122042,
-      2321926636,
-      335633487,
-      1661365465,
-      4195302755,
-      2366115317,
-      997073096,
-      1281953886,
-      3579855332,
-      2724688242,
-      1006888145,
-      1258607687,
-      3524101629,
-      2768942443,
-      901097722,
-      1119000684,
-      3686517206,
-      2898065728,
-      853044451,
-      1172266101,
-      3705015759,
-      2882616665,
-      651767980,
-      1373503546,
-      3369554304,
-      3218104598,
-      565507253,
-      1454621731,
-      3485111705,
-      3099436303,
-      671266974,
-      1594198024,
-      3322730930,
-      2970347812,
-      795835527,
-      1483230225,
-      3244367275,
-      3060149565,
-      1994146192,
-      31158534,
-      2563907772,
-      4023717930,
-      1907459465,
-      112637215,
-      2680153253,
-      3904427059,
-      2013776290,
-      251722036,
-      2517215374,
-      3775830040,
-      2137656763,
-      141376813,
-      2439277719,
-      3865271297,
-      1802195444,
-      476864866,
-      2238001368,
-      4066508878,
-      1812370925,
-      453092731,
-      2181625025,
-      4111451223,
-      1706088902,
-      314042704,
-      2344532202,
-      4240017532,
-      1658658271,
-      366619977,
-      2362670323,
-      4224994405,
-      1303535960,
-      984961486,
-      2747007092,
-      3569037538,
-      1256170817,
-      1037604311,
-      2765210733,
-      3554079995,
-      1131014506,
-      879679996,
-      2909243462,
-      3663771856,
-      1141124467,
-      855842277,
-      2852801631,
-      3708648649,
-      1342533948,
-      654459306,
-      3188396048,
-      3373015174,
-      1466479909,
-      544179635,
-      3110523913,
-      3462522015,
-      1591671054,
-      702138776,
-      2966460450,
-      3352799412,
-      1504918807,
-      783551873,
-      3082640443,
-      3233442989,
-      3988292384,
-      2596254646,
-      62317068,
-      1957810842,
-      3939845945,
-      2647816111,
-      81470997,
-      1943803523,
-      3814918930,
-      2489596804,
-      225274430,
-      2053790376,
-      3826175755,
-      2466906013,
-      167816743,
-      2097651377,
-      4027552580,
-      2265490386,
-      503444072,
-      1762050814,
-      4150417245,
-      2154129355,
-      426522225,
-      1852507879,
-      4275313526,
-      2312317920,
-      282753626,
-      1742555852,
-      4189708143,
-      2394877945,
-      397917763,
-      1622183637,
-      3604390888,
-      2714866558,
-      953729732,
-      1340076626,
-      3518719985,
-      2797360999,
-      1068828381,
-      1219638859,
-      3624741850,
-      2936675148,
-      906185462,
-      1090812512,
-      3747672003,
-      2825379669,
-      829329135,
-      1181335161,
-      3412177804,
-      3160834842,
-      628085408,
-      1382605366,
-      3423369109,
-      3138078467,
-      570562233,
-      1426400815,
-      3317316542,
-      2998733608,
-      733239954,
-      1555261956,
-      3268935591,
-      3050360625,
-      752459403,
-      1541320221,
-      2607071920,
-      3965973030,
-      1969922972,
-      40735498,
-      2617837225,
-      3943577151,
-      1913087877,
-      83908371,
-      2512341634,
-      3803740692,
-      2075208622,
-      213261112,
-      2463272603,
-      3855990285,
-      2094854071,
-      198958881,
-      2262029012,
-      4057260610,
-      1759359992,
-      534414190,
-      2176718541,
-      4139329115,
-      1873836001,
-      414664567,
-      2282248934,
-      4279200368,
-      1711684554,
-      285281116,
-      2405801727,
-      4167216745,
-      1634467795,
-      376229701,
-      2685067896,
-      3608007406,
-      1308918612,
-      956543938,
-      2808555105,
-      3495958263,
-      1231636301,
-      1047427035,
-      2932959818,
-      3654703836,
-      1088359270,
-      936918e3,
-      2847714899,
-      3736837829,
-      1202900863,
-      817233897,
-      3183342108,
-      3401237130,
-      1404277552,
-      615818150,
-      3134207493,
-      3453421203,
-      1423857449,
-      601450431,
-      3009837614,
-      3294710456,
-      1567103746,
-      711928724,
-      3020668471,
-      3272380065,
-      1510334235,
-      755167117
-    ]);
-    function crc32(buf) {
-      let crc = -1;
-      for (let x2 of buf) {
-        crc = CRC_TABLE[(crc ^ x2) & 255] ^ crc >>> 8;
-      }
-      return (crc ^ -1) >>> 0;
-    }
-    module.exports = crc32;
-  }
-});
-
-// ../main/node_modules/yauzl/index.js
-var require_yauzl = __commonJS({
-  "../main/node_modules/yauzl/index.js"(exports) {
-    var fs4 = __require("fs");
-    var zlib = __require("zlib");
-    var fd_slicer = require_fd_slicer();
-    var util = __require("util");
-    var EventEmitter3 = __require("events").EventEmitter;
-    var Transform2 = __require("stream").Transform;
-    var PassThrough2 = __require("stream").PassThrough;
-    var Writable4 = __require("stream").Writable;
-    var crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : require_crc32();
-    exports.open = open6;
-    exports.fromFd = fromFd;
-    exports.fromBuffer = fromBuffer;
-    exports.fromRandomAccessReader = fromRandomAccessReader;
-    exports.openPromise = openPromise;
-    exports.fromFdPromise = fromFdPromise;
-    exports.fromBufferPromise = fromBufferPromise;
-    exports.fromRandomAccessReaderPromise = fromRandomAccessReaderPromise;
-    exports.dosDateTimeToDate = dosDateTimeToDate;
-    exports.getFileNameLowLevel = getFileNameLowLevel;
-    exports.validateFileName = validateFileName;
-    exports.parseExtraFields = parseExtraFields;
-    exports.ZipFile = ZipFile;
-    exports.Entry = Entry;
-    exports.LocalFileHeader = LocalFileHeader;
-    exports.RandomAccessReader = RandomAccessReader;
-    function openPromise(path6, options2) {
-      return new Promise((resolve8, reject) => {
-        open6(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
-          if (err) return reject(err);
-          resolve8(zipfile);
-        });
-      });
-    }
-    function fromFdPromise(fd, options2) {
-      return new Promise((resolve8, reject) => {
-        fromFd(fd, { ...options2, lazyEntries: true }, function(err, zipfile) {
-          if (err) return reject(err);
-          resolve8(zipfile);
-        });
-      });
-    }
-    function fromBufferPromise(buffer, options2) {
-      return new Promise((resolve8, reject) => {
-        fromBuffer(buffer, { ...options2, lazyEntries: true }, function(err, zipfile) {
-          if (err) return reject(err);
-          resolve8(zipfile);
-        });
-      });
-    }
-    function fromRandomAccessReaderPromise(reader, totalSize, options2) {
-      return new Promise((resolve8, reject) => {
-        fromRandomAccessReader(reader, totalSize, { ...options2, lazyEntries: true }, function(err, zipfile) {
-          if (err) return reject(err);
-          resolve8(zipfile);
-        });
-      });
-    }
-    function open6(path6, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = true;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
-      if (callback == null) callback = defaultCallback;
-      fs4.open(path6, "r", function(err, fd) {
-        if (err) return callback(err);
-        fromFd(fd, options2, function(err2, zipfile) {
-          if (err2) fs4.close(fd, defaultCallback);
-          callback(err2, zipfile);
-        });
-      });
-    }
-    function fromFd(fd, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = false;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
-      if (callback == null) callback = defaultCallback;
-      fs4.fstat(fd, function(err, stats) {
-        if (err) return callback(err);
-        var reader = new fd_slicer.FdSlicer(fd);
-        fromRandomAccessReader(reader, stats.size, options2, callback);
-      });
-    }
-    function fromBuffer(buffer, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) options2 = {};
-      options2.autoClose = false;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
-      var reader = new fd_slicer.BufferSlicer(buffer);
-      fromRandomAccessReader(reader, buffer.length, options2, callback);
-    }
-    function fromRandomAccessReader(reader, totalSize, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = true;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      var decodeStrings = !!options2.decodeStrings;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
-      if (callback == null) callback = defaultCallback;
-      if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
-      if (totalSize > Number.MAX_SAFE_INTEGER) {
-        throw new Error("zip file too large. only file sizes up to 2^52 are supported due to JavaScript's Number type being an IEEE 754 double.");
-      }
-      reader.ref();
-      var eocdrWithoutCommentSize = 22;
-      var zip64EocdlSize = 20;
-      var maxCommentSize = 65535;
-      var bufferSize = Math.min(zip64EocdlSize + eocdrWithoutCommentSize + maxCommentSize, totalSize);
-      var buffer = newBuffer(bufferSize);
-      var bufferReadStart = totalSize - buffer.length;
-      readAndAssertNoEof(reader, buffer, 0, bufferSize, bufferReadStart, function(err) {
-        if (err) return callback(err);
-        for (var i3 = bufferSize - eocdrWithoutCommentSize; i3 >= 0; i3 -= 1) {
-          if (buffer.readUInt32LE(i3) !== 101010256) continue;
-          var eocdrBuffer = buffer.subarray(i3);
-          var diskNumber = eocdrBuffer.readUInt16LE(4);
-          var entryCount = eocdrBuffer.readUInt16LE(10);
-          var centralDirectoryOffset = eocdrBuffer.readUInt32LE(16);
-          var commentLength = eocdrBuffer.readUInt16LE(20);
-          var expectedCommentLength = eocdrBuffer.length - eocdrWithoutCommentSize;
-          if (commentLength !== expectedCommentLength) {
-            return callback(new Error("Invalid comment length. Expected: " + expectedCommentLength + ". Found: " + commentLength + ". Are there extra bytes at the end of the file? Or is the end of central dir signature `PK\u263A\u263B` in the comment?"));
-          }
-          var comment = decodeStrings ? decodeBuffer(eocdrBuffer.subarray(22), false) : eocdrBuffer.subarray(22);
-          if (i3 - zip64EocdlSize >= 0 && buffer.readUInt32LE(i3 - zip64EocdlSize) === 117853008) {
-            var zip64EocdlBuffer = buffer.subarray(i3 - zip64EocdlSize, i3 - zip64EocdlSize + zip64EocdlSize);
-            var zip64EocdrOffset = readUInt64LE(zip64EocdlBuffer, 8);
-            var zip64EocdrBuffer = newBuffer(56);
-            return readAndAssertNoEof(reader, zip64EocdrBuffer, 0, zip64EocdrBuffer.length, zip64EocdrOffset, function(err2) {
-              if (err2) return callback(err2);
-              if (zip64EocdrBuffer.readUInt32LE(0) !== 101075792) {
-                return callback(new Error("invalid zip64 end of central directory record signature"));
-              }
-              diskNumber = zip64EocdrBuffer.readUInt32LE(16);
-              if (diskNumber !== 0) {
-                return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
-              }
-              entryCount = readUInt64LE(zip64EocdrBuffer, 32);
-              centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
-              return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
-            });
-          }
-          if (diskNumber !== 0) {
-            return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
-          }
-          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
-        }
-        callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
-      });
-    }
-    util.inherits(ZipFile, EventEmitter3);
-    function ZipFile(reader, centralDirectoryOffset, fileSize, entryCount, comment, autoClose, lazyEntries, decodeStrings, validateEntrySizes, strictFileNames) {
-      var self = this;
-      EventEmitter3.call(self);
-      self.reader = reader;
-      self.reader.on("error", function(err) {
-        emitError(self, err);
-      });
-      self.reader.once("close", function() {
-        self.emit("close");
-      });
-      self.readEntryCursor = centralDirectoryOffset;
-      self.fileSize = fileSize;
-      self.entryCount = entryCount;
-      self.comment = comment;
-      self.entriesRead = 0;
-      self.autoClose = !!autoClose;
-      self.lazyEntries = !!lazyEntries;
-      self.decodeStrings = !!decodeStrings;
-      self.validateEntrySizes = !!validateEntrySizes;
-      self.strictFileNames = !!strictFileNames;
-      self.isOpen = true;
-      self.emittedError = false;
-      self.hasEachEntryBeenCalled = false;
-      if (!self.lazyEntries) self._readEntry();
-    }
-    ZipFile.prototype.close = function() {
-      if (!this.isOpen) return;
-      this.isOpen = false;
-      this.reader.unref();
-    };
-    function emitErrorAndAutoClose(self, err) {
-      if (self.autoClose) self.close();
-      emitError(self, err);
-    }
-    function emitError(self, err) {
-      if (self.emittedError) return;
-      self.emittedError = true;
-      self.emit("error", err);
-    }
-    ZipFile.prototype.readEntry = function() {
-      if (!this.lazyEntries) throw new Error("readEntry() called without lazyEntries:true");
-      this._readEntry();
-    };
-    ZipFile.prototype._readEntry = function() {
-      var self = this;
-      if (self.entryCount === self.entriesRead) {
-        setImmediate(function() {
-          if (self.autoClose) self.close();
-          if (self.emittedError) return;
-          self.emit("end");
-        });
-        return;
-      }
-      if (self.emittedError) return;
-      var buffer = newBuffer(46);
-      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
-        if (err) return emitErrorAndAutoClose(self, err);
-        if (self.emittedError) return;
-        var entry = new Entry();
-        var signature = buffer.readUInt32LE(0);
-        if (signature !== 33639248) return emitErrorAndAutoClose(self, new Error("invalid central directory file header signature: 0x" + signature.toString(16)));
-        entry.versionMadeBy = buffer.readUInt16LE(4);
-        entry.versionNeededToExtract = buffer.readUInt16LE(6);
-        entry.generalPurposeBitFlag = buffer.readUInt16LE(8);
-        entry.compressionMethod = buffer.readUInt16LE(10);
-        entry.lastModFileTime = buffer.readUInt16LE(12);
-        entry.lastModFileDate = buffer.readUInt16LE(14);
-        entry.crc32 = buffer.readUInt32LE(16);
-        entry.compressedSize = buffer.readUInt32LE(20);
-        entry.uncompressedSize = buffer.readUInt32LE(24);
-        entry.fileNameLength = buffer.readUInt16LE(28);
-        entry.extraFieldLength = buffer.readUInt16LE(30);
-        entry.fileCommentLength = buffer.readUInt16LE(32);
-        entry.internalFileAttributes = buffer.readUInt16LE(36);
-        entry.externalFileAttributes = buffer.readUInt32LE(38);
-        entry.relativeOffsetOfLocalHeader = buffer.readUInt32LE(42);
-        if (entry.generalPurposeBitFlag & 64) return emitErrorAndAutoClose(self, new Error("strong encryption is not supported"));
-        self.readEntryCursor += 46;
-        buffer = newBuffer(entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength);
-        readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err2) {
-          if (err2) return emitErrorAndAutoClose(self, err2);
-          if (self.emittedError) return;
-          entry.fileNameRaw = buffer.subarray(0, entry.fileNameLength);
-          var fileCommentStart = entry.fileNameLength + entry.extraFieldLength;
-          entry.extraFieldRaw = buffer.subarray(entry.fileNameLength, fileCommentStart);
-          entry.fileCommentRaw = buffer.subarray(fileCommentStart, fileCommentStart + entry.fileCommentLength);
-          try {
-            entry.extraFields = parseExtraFields(entry.extraFieldRaw);
-          } catch (err3) {
-            return emitErrorAndAutoClose(self, err3);
-          }
-          if (self.decodeStrings) {
-            var isUtf8 = (entry.generalPurposeBitFlag & 2048) !== 0;
-            entry.fileComment = decodeBuffer(entry.fileCommentRaw, isUtf8);
-            entry.fileName = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, self.strictFileNames);
-            var errorMessage = validateFileName(entry.fileName);
-            if (errorMessage != null) return emitErrorAndAutoClose(self, new Error(errorMessage));
-          } else {
-            entry.fileComment = entry.fileCommentRaw;
-            entry.fileName = entry.fileNameRaw;
-          }
-          entry.comment = entry.fileComment;
-          self.readEntryCursor += buffer.length;
-          self.entriesRead += 1;
-          for (var i3 = 0; i3 < entry.extraFields.length; i3++) {
-            var extraField = entry.extraFields[i3];
-            if (extraField.id !== 1) continue;
-            var zip64EiefBuffer = extraField.data;
-            var index = 0;
-            if (entry.uncompressedSize === 4294967295) {
-              if (index + 8 > zip64EiefBuffer.length) {
-                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include uncompressed size"));
-              }
-              entry.uncompressedSize = readUInt64LE(zip64EiefBuffer, index);
-              index += 8;
-            }
-            if (entry.compressedSize === 4294967295) {
-              if (index + 8 > zip64EiefBuffer.length) {
-                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include compressed size"));
-              }
-              entry.compressedSize = readUInt64LE(zip64EiefBuffer, index);
-              index += 8;
-            }
-            if (entry.relativeOffsetOfLocalHeader === 4294967295) {
-              if (index + 8 > zip64EiefBuffer.length) {
-                return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include relative header offset"));
-              }
-              entry.relativeOffsetOfLocalHeader = readUInt64LE(zip64EiefBuffer, index);
-              index += 8;
-            }
-            break;
-          }
-          if (self.validateEntrySizes && entry.compressionMethod === 0) {
-            var expectedCompressedSize = entry.uncompressedSize;
-            if (entry.isEncrypted()) {
-              expectedCompressedSize += 12;
-            }
-            if (entry.compressedSize !== expectedCompressedSize) {
-              var msg = "compressed/uncompressed size mismatch for stored file: " + entry.compressedSize + " != " + entry.uncompressedSize;
-              return emitErrorAndAutoClose(self, new Error(msg));
-            }
-          }
-          self.emit("entry", entry);
-          if (!self.lazyEntries) self._readEntry();
-        });
-      });
-    };
-    ZipFile.prototype.eachEntry = function() {
-      const self = this;
-      if (!self.lazyEntries) throw new Error("eachEntry() requires lazyEntries: true");
-      if (self.hasEachEntryBeenCalled) throw new Error("eachEntry() must only be called once per ZipFile");
-      self.hasEachEntryBeenCalled = true;
-      let pendingResolveReject = null;
-      self.on("entry", onEntry);
-      self.on("end", onEnd);
-      self.on("error", onError2);
-      function cleanup() {
-        self.removeListener("entry", onEntry);
-        self.removeListener("end", onEnd);
-        self.removeListener("error", onError2);
-        if (self.autoClose) self.close();
-      }
-      function onEntry(entry) {
-        let { resolve: resolve8 } = pendingResolveReject;
-        pendingResolveReject = null;
-        resolve8({ value: entry });
-      }
-      function onEnd() {
-        let { resolve: resolve8 } = pendingResolveReject;
-        pendingResolveReject = null;
-        cleanup();
-        resolve8({ done: true });
-      }
-      function onError2(err) {
-        let { reject } = pendingResolveReject;
-        pendingResolveReject = null;
-        cleanup();
-        reject(err);
-      }
-      return {
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-        next() {
-          const promise2 = new Promise((resolve8, reject) => {
-            if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
-            pendingResolveReject = { resolve: resolve8, reject };
-          });
-          self.readEntry();
-          return promise2;
-        },
-        return(value) {
-          cleanup();
-          return Promise.resolve({ done: true, value });
-        },
-        throw(value) {
-          cleanup();
-          return Promise.reject(value);
-        }
-      };
-    };
-    ZipFile.prototype.openReadStream = function(entry, options2, callback) {
-      var self = this;
-      var relativeStart = 0;
-      var relativeEnd = entry.compressedSize;
-      if (callback == null) {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) {
-        options2 = {};
-      } else {
-        if (options2.decodeFileData === false) {
-          if (options2.decrypt != null) {
-            throw new Error("cannot use options.decrypt when options.decodeFileData === false");
-          }
-          if (options2.decompress != null) {
-            throw new Error("cannot use options.decompress when options.decodeFileData === false");
-          }
-        } else {
-          if (options2.decrypt != null) {
-            if (!entry.isEncrypted()) {
-              throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
-            }
-            if (options2.decrypt !== false) throw new Error("invalid options.decrypt value: " + options2.decrypt);
-            if (entry.isCompressed()) {
-              if (options2.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
-            }
-          }
-          if (options2.decompress != null) {
-            if (!entry.isCompressed()) {
-              throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
-            }
-            if (!(options2.decompress === false || options2.decompress === true)) {
-              throw new Error("invalid options.decompress value: " + options2.decompress);
-            }
-            decompress = options2.decompress;
-          }
-        }
-        if (options2.start != null) {
-          relativeStart = options2.start;
-          if (relativeStart < 0) throw new Error("options.start < 0");
-          if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
-        }
-        if (options2.end != null) {
-          relativeEnd = options2.end;
-          if (relativeEnd < 0) throw new Error("options.end < 0");
-          if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
-          if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
-        }
-      }
-      var rawMode = options2.decodeFileData === false || // Explicitly requested raw.
-      (entry.compressionMethod === 0 || // Naturally without compression.
-      entry.compressionMethod === 8 && options2.decompress === false) && (!entry.isEncrypted() || // Naturally without encryption.
-      options2.decrypt === false);
-      if (options2.start != null || options2.end != null) {
-        if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
-      }
-      if (!self.isOpen) return callback(new Error("closed"));
-      if (entry.isEncrypted() && !rawMode) {
-        if (options2.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
-      }
-      var decompress;
-      if (rawMode) {
-        decompress = false;
-      } else if (entry.compressionMethod === 8) {
-        decompress = options2.decodeFileData !== true;
-      } else {
-        return callback(new Error("unsupported compression method: " + entry.compressionMethod));
-      }
-      self.readLocalFileHeader(entry, { minimal: true }, function(err, localFileHeader) {
-        if (err) return callback(err);
-        self.openReadStreamLowLevel(
-          localFileHeader.fileDataStart,
-          entry.compressedSize,
-          relativeStart,
-          relativeEnd,
-          decompress,
-          entry.uncompressedSize,
-          callback
-        );
-      });
-    };
-    ZipFile.prototype.openReadStreamLowLevel = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, callback) {
-      var self = this;
-      var fileDataEnd = fileDataStart + compressedSize;
-      var readStream = self.reader.createReadStream({
-        start: fileDataStart + relativeStart,
-        end: fileDataStart + relativeEnd
-      });
-      var endpointStream = readStream;
-      if (decompress) {
-        var destroyed = false;
-        var inflateFilter = zlib.createInflateRaw();
-        readStream.on("error", function(err) {
-          setImmediate(function() {
-            if (!destroyed) inflateFilter.emit("error", err);
-          });
-        });
-        readStream.pipe(inflateFilter);
-        if (self.validateEntrySizes) {
-          endpointStream = new AssertByteCountStream(uncompressedSize);
-          inflateFilter.on("error", function(err) {
-            setImmediate(function() {
-              if (!destroyed) endpointStream.emit("error", err);
-            });
-          });
-          inflateFilter.pipe(endpointStream);
-        } else {
-          endpointStream = inflateFilter;
-        }
-        installDestroyFn(endpointStream, function() {
-          destroyed = true;
-          if (inflateFilter !== endpointStream) inflateFilter.unpipe(endpointStream);
-          readStream.unpipe(inflateFilter);
-          readStream.destroy();
-        });
-      }
-      callback(null, endpointStream);
-    };
-    ZipFile.prototype.readLocalFileHeader = function(entry, options2, callback) {
-      var self = this;
-      if (callback == null) {
-        callback = options2;
-        options2 = null;
-      }
-      if (options2 == null) options2 = {};
-      self.reader.ref();
-      var buffer = newBuffer(30);
-      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
-        try {
-          if (err) return callback(err);
-          var signature = buffer.readUInt32LE(0);
-          if (signature !== 67324752) {
-            return callback(new Error("invalid local file header signature: 0x" + signature.toString(16)));
-          }
-          var fileNameLength = buffer.readUInt16LE(26);
-          var extraFieldLength = buffer.readUInt16LE(28);
-          var fileDataStart = entry.relativeOffsetOfLocalHeader + 30 + fileNameLength + extraFieldLength;
-          if (fileDataStart + entry.compressedSize > self.fileSize) {
-            return callback(new Error("file data overflows file bounds: " + fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
-          }
-          if (options2.minimal) {
-            return callback(null, { fileDataStart });
-          }
-          var localFileHeader = new LocalFileHeader();
-          localFileHeader.fileDataStart = fileDataStart;
-          localFileHeader.versionNeededToExtract = buffer.readUInt16LE(4);
-          localFileHeader.generalPurposeBitFlag = buffer.readUInt16LE(6);
-          localFileHeader.compressionMethod = buffer.readUInt16LE(8);
-          localFileHeader.lastModFileTime = buffer.readUInt16LE(10);
-          localFileHeader.lastModFileDate = buffer.readUInt16LE(12);
-          localFileHeader.crc32 = buffer.readUInt32LE(14);
-          localFileHeader.compressedSize = buffer.readUInt32LE(18);
-          localFileHeader.uncompressedSize = buffer.readUInt32LE(22);
-          localFileHeader.fileNameLength = fileNameLength;
-          localFileHeader.extraFieldLength = extraFieldLength;
-          buffer = newBuffer(fileNameLength + extraFieldLength);
-          self.reader.ref();
-          readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader + 30, function(err2) {
-            try {
-              if (err2) return callback(err2);
-              localFileHeader.fileName = buffer.subarray(0, fileNameLength);
-              localFileHeader.extraField = buffer.subarray(fileNameLength);
-              return callback(null, localFileHeader);
-            } finally {
-              self.reader.unref();
-            }
-          });
-        } finally {
-          self.reader.unref();
-        }
-      });
-    };
-    ZipFile.prototype.openReadStreamPromise = function(entry, options2) {
-      return new Promise((resolve8, reject) => {
-        this.openReadStream(entry, options2, function(err, readStream) {
-          if (err) return reject(err);
-          resolve8(readStream);
-        });
-      });
-    };
-    ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
-      return new Promise((resolve8, reject) => {
-        this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
-          if (err) return reject(err);
-          resolve8(readStream);
-        });
-      });
-    };
-    ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options2) {
-      return new Promise((resolve8, reject) => {
-        this.readLocalFileHeader(entry, options2, function(err, localFileHeader) {
-          if (err) return reject(err);
-          resolve8(localFileHeader);
-        });
-      });
-    };
-    function Entry() {
-    }
-    Entry.prototype.getLastModDate = function(options2) {
-      if (options2 == null) options2 = {};
-      if (!options2.forceDosFormat) {
-        for (var i3 = 0; i3 < this.extraFields.length; i3++) {
-          var extraField = this.extraFields[i3];
-          if (extraField.id === 21589) {
-            var data = extraField.data;
-            if (data.length < 5) continue;
-            var flags = data[0];
-            var HAS_MTIME = 1;
-            if (!(flags & HAS_MTIME)) continue;
-            var posixTimestamp = data.readInt32LE(1);
-            return new Date(posixTimestamp * 1e3);
-          } else if (extraField.id === 10) {
-            var data = extraField.data;
-            if (data.length !== 32) continue;
-            if (data.readUInt16LE(4) !== 1) continue;
-            if (data.readUInt16LE(6) !== 24) continue;
-            var hundredNanoSecondsSince1601 = data.readUInt32LE(8) + 4294967296 * data.readInt32LE(12);
-            var millisecondsSince1970 = hundredNanoSecondsSince1601 / 1e4 - 116444736e5;
-            return new Date(millisecondsSince1970);
-          }
-        }
-      }
-      return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options2.timezone);
-    };
-    Entry.prototype.canDecodeFileData = function() {
-      return !this.isEncrypted() && (this.compressionMethod === 0 || this.compressionMethod === 8);
-    };
-    Entry.prototype.isEncrypted = function() {
-      return (this.generalPurposeBitFlag & 1) !== 0;
-    };
-    Entry.prototype.isCompressed = function() {
-      return this.compressionMethod === 8;
-    };
-    function LocalFileHeader() {
-    }
-    function dosDateTimeToDate(date5, time3, timezone) {
-      var day = date5 & 31;
-      var month = (date5 >> 5 & 15) - 1;
-      var year = (date5 >> 9 & 127) + 1980;
-      var millisecond = 0;
-      var second = (time3 & 31) * 2;
-      var minute = time3 >> 5 & 63;
-      var hour = time3 >> 11 & 31;
-      if (timezone == null || timezone === "local") {
-        return new Date(year, month, day, hour, minute, second, millisecond);
-      } else if (timezone === "UTC") {
-        return new Date(Date.UTC(year, month, day, hour, minute, second, millisecond));
-      } else {
-        throw new Error("unrecognized options.timezone: " + options.timezone);
-      }
-    }
-    function getFileNameLowLevel(generalPurposeBitFlag, fileNameBuffer, extraFields, strictFileNames) {
-      var fileName = null;
-      for (var i3 = 0; i3 < extraFields.length; i3++) {
-        var extraField = extraFields[i3];
-        if (extraField.id === 28789) {
-          if (extraField.data.length < 6) {
-            continue;
-          }
-          if (extraField.data.readUInt8(0) !== 1) {
-            continue;
-          }
-          var oldNameCrc32 = extraField.data.readUInt32LE(1);
-          if (crc32(fileNameBuffer) !== oldNameCrc32) {
-            continue;
-          }
-          fileName = decodeBuffer(extraField.data.subarray(5), true);
-          break;
-        }
-      }
-      if (fileName == null) {
-        var isUtf8 = (generalPurposeBitFlag & 2048) !== 0;
-        fileName = decodeBuffer(fileNameBuffer, isUtf8);
-      }
-      if (!strictFileNames) {
-        fileName = fileName.replace(/\\/g, "/");
-      }
-      return fileName;
-    }
-    function validateFileName(fileName) {
-      if (fileName.indexOf("\\") !== -1) {
-        return "invalid characters in fileName: " + fileName;
-      }
-      if (/^[a-zA-Z]:/.test(fileName) || /^\//.test(fileName)) {
-        return "absolute path: " + fileName;
-      }
-      if (fileName.split("/").indexOf("..") !== -1) {
-        return "invalid relative path: " + fileName;
-      }
-      return null;
-    }
-    function parseExtraFields(extraFieldBuffer) {
-      var extraFields = [];
-      var i3 = 0;
-      while (i3 < extraFieldBuffer.length - 3) {
-        var headerId = extraFieldBuffer.readUInt16LE(i3 + 0);
-        var dataSize = extraFieldBuffer.readUInt16LE(i3 + 2);
-        var dataStart = i3 + 4;
-        var dataEnd = dataStart + dataSize;
-        if (dataEnd > extraFieldBuffer.length) throw new Error("extra field length exceeds extra field buffer size");
-        var dataBuffer = extraFieldBuffer.subarray(dataStart, dataEnd);
-        extraFields.push({
-          id: headerId,
-          data: dataBuffer
-        });
-        i3 = dataEnd;
-      }
-      return extraFields;
-    }
-    function readAndAssertNoEof(reader, buffer, offset, length, position, callback) {
-      if (length === 0) {
-        return setImmediate(function() {
-          callback(null, newBuffer(0));
-        });
-      }
-      reader.read(buffer, offset, length, position, function(err, bytesRead) {
-        if (err) return callback(err);
-        if (bytesRead < length) {
-          return callback(new Error("unexpected EOF"));
-        }
-        callback();
-      });
-    }
-    util.inherits(AssertByteCountStream, Transform2);
-    function AssertByteCountStream(byteCount) {
-      Transform2.call(this);
-      this.actualByteCount = 0;
-      this.expectedByteCount = byteCount;
-    }
-    AssertByteCountStream.prototype._transform = function(chunk, encoding, cb) {
-      this.actualByteCount += chunk.length;
-      if (this.actualByteCount > this.expectedByteCount) {
-        var msg = "too many bytes in the stream. expected " + this.expectedByteCount + ". got at least " + this.actualByteCount;
-        return cb(new Error(msg));
-      }
-      cb(null, chunk);
-    };
-    AssertByteCountStream.prototype._flush = function(cb) {
-      if (this.actualByteCount < this.expectedByteCount) {
-        var msg = "not enough bytes in the stream. expected " + this.expectedByteCount + ". got only " + this.actualByteCount;
-        return cb(new Error(msg));
-      }
-      cb();
-    };
-    util.inherits(RandomAccessReader, EventEmitter3);
-    function RandomAccessReader() {
-      EventEmitter3.call(this);
-      this.refCount = 0;
-    }
-    RandomAccessReader.prototype.ref = function() {
-      this.refCount += 1;
-    };
-    RandomAccessReader.prototype.unref = function() {
-      var self = this;
-      self.refCount -= 1;
-      if (self.refCount > 0) return;
-      if (self.refCount < 0) throw new Error("invalid unref");
-      self.close(onCloseDone);
-      function onCloseDone(err) {
-        if (err) return self.emit("error", err);
-        self.emit("close");
-      }
-    };
-    RandomAccessReader.prototype.createReadStream = function(options2) {
-      if (options2 == null) options2 = {};
-      var start = options2.start;
-      var end = options2.end;
-      if (start === end) {
-        var emptyStream = new PassThrough2();
-        setImmediate(function() {
-          emptyStream.end();
-        });
-        return emptyStream;
-      }
-      var stream = this._readStreamForRange(start, end);
-      var destroyed = false;
-      var refUnrefFilter = new RefUnrefFilter(this);
-      stream.on("error", function(err) {
-        setImmediate(function() {
-          if (!destroyed) refUnrefFilter.emit("error", err);
-        });
-      });
-      installDestroyFn(refUnrefFilter, function() {
-        stream.unpipe(refUnrefFilter);
-        refUnrefFilter.unref();
-        stream.destroy();
-      });
-      var byteCounter = new AssertByteCountStream(end - start);
-      refUnrefFilter.on("error", function(err) {
-        setImmediate(function() {
-          if (!destroyed) byteCounter.emit("error", err);
-        });
-      });
-      installDestroyFn(byteCounter, function() {
-        destroyed = true;
-        refUnrefFilter.unpipe(byteCounter);
-        refUnrefFilter.destroy();
-      });
-      return stream.pipe(refUnrefFilter).pipe(byteCounter);
-    };
-    RandomAccessReader.prototype._readStreamForRange = function(start, end) {
-      throw new Error("not implemented");
-    };
-    RandomAccessReader.prototype.read = function(buffer, offset, length, position, callback) {
-      var readStream = this.createReadStream({ start: position, end: position + length });
-      var writeStream = new Writable4();
-      var written = 0;
-      writeStream._write = function(chunk, encoding, cb) {
-        chunk.copy(buffer, offset + written, 0, chunk.length);
-        written += chunk.length;
-        cb();
-      };
-      writeStream.on("finish", callback);
-      readStream.on("error", function(error63) {
-        callback(error63);
-      });
-      readStream.pipe(writeStream);
-    };
-    RandomAccessReader.prototype.close = function(callback) {
-      setImmediate(callback);
-    };
-    util.inherits(RefUnrefFilter, PassThrough2);
-    function RefUnrefFilter(context3) {
-      PassThrough2.call(this);
-      this.context = context3;
-      this.context.ref();
-      this.unreffedYet = false;
-    }
-    RefUnrefFilter.prototype._flush = function(cb) {
-      this.unref();
-      cb();
-    };
-    RefUnrefFilter.prototype.unref = function(cb) {
-      if (this.unreffedYet) return;
-      this.unreffedYet = true;
-      this.context.unref();
-    };
-    var cp437 = "\0\u263A\u263B\u2665\u2666\u2663\u2660\u2022\u25D8\u25CB\u25D9\u2642\u2640\u266A\u266B\u263C\u25BA\u25C4\u2195\u203C\xB6\xA7\u25AC\u21A8\u2191\u2193\u2192\u2190\u221F\u2194\u25B2\u25BC !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\u2302\xC7\xFC\xE9\xE2\xE4\xE0\xE5\xE7\xEA\xEB\xE8\xEF\xEE\xEC\xC4\xC5\xC9\xE6\xC6\xF4\xF6\xF2\xFB\xF9\xFF\xD6\xDC\xA2\xA3\xA5\u20A7\u0192\xE1\xED\xF3\xFA\xF1\xD1\xAA\xBA\xBF\u2310\xAC\xBD\xBC\xA1\xAB\xBB\u2591\u2592\u2593\u2502\u2524\u2561\u2562\u2556\u2555\u2563\u2551\u2557\u255D\u255C\u255B\u2510\u2514\u2534\u252C\u251C\u2500\u253C\u255E\u255F\u255A\u2554\u2569\u2566\u2560\u2550\u256C\u2567\u2568\u2564\u2565\u2559\u2558\u2552\u2553\u256B\u256A\u2518\u250C\u2588\u2584\u258C\u2590\u2580\u03B1\xDF\u0393\u03C0\u03A3\u03C3\xB5\u03C4\u03A6\u0398\u03A9\u03B4\u221E\u03C6\u03B5\u2229\u2261\xB1\u2265\u2264\u2320\u2321\xF7\u2248\xB0\u2219\xB7\u221A\u207F\xB2\u25A0\xA0";
-    function decodeBuffer(buffer, isUtf8) {
-      if (isUtf8) {
-        return buffer.toString("utf8");
-      } else {
-        var result = "";
-        for (var i3 = 0; i3 < buffer.length; i3++) {
-          result += cp437[buffer[i3]];
-        }
-        return result;
-      }
-    }
-    function readUInt64LE(buffer, offset) {
-      var lower32 = buffer.readUInt32LE(offset);
-      var upper32 = buffer.readUInt32LE(offset + 4);
-      return upper32 * 4294967296 + lower32;
-    }
-    var newBuffer;
-    if (typeof Buffer.allocUnsafe === "function") {
-      newBuffer = function(len) {
-        return Buffer.allocUnsafe(len);
-      };
-    } else {
-      newBuffer = function(len) {
-        return new Buffer(len);
-      };
-    }
-    function installDestroyFn(stream, fn) {
-      if (typeof stream.destroy === "function") {
-        stream._destroy = function(err, cb) {
-          fn();
-          if (cb != null) cb(err);
-        };
-      } else {
-        stream.destroy = fn;
-      }
-    }
-    function defaultCallback(err) {
-      if (err) throw err;
-    }
-  }
-});
-
 // ../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
 var require_proxy = __commonJS({
   "../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports) {
@@ -28548,6 +28548,9 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
 function getInput(name, options2) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
   if (options2 && options2.required && !val) {
@@ -28576,6 +28579,9 @@ function debug(message) {
 function error(message, properties = {}) {
   issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
+function notice(message, properties = {}) {
+  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
 function startGroup(name) {
   issue("group", name);
 }
@@ -28595,11 +28601,146 @@ function group(name, fn) {
   });
 }
 
-// actions/bench/src/index.ts
+// lab/core/errors.ts
+var LabError = class extends Error {
+  step;
+  hint;
+  exitCode;
+  constructor(step6, message, hint, exitCode = 1) {
+    super(message);
+    this.name = "LabError";
+    this.step = step6;
+    this.hint = hint;
+    this.exitCode = exitCode;
+  }
+};
+function formatError(error63) {
+  if (error63 instanceof LabError) {
+    return {
+      text: `perf-lab: ${error63.step}: ${error63.message}
+  what to do: ${error63.hint}`,
+      exitCode: error63.exitCode
+    };
+  }
+  const system = systemErrorText(error63);
+  if (system) return { text: system, exitCode: 1 };
+  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
+  return {
+    text: `perf-lab: internal error: ${message}
+  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
+    exitCode: 70
+  };
+}
+var SYSTEM_HINTS = {
+  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
+  EDQUOT: "free space within your disk quota and run again",
+  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
+  EACCES: "check the permissions of the path, or run from a folder you can write",
+  EPERM: "check the permissions of the path, or run from a folder you can write",
+  EMFILE: "raise the open-file limit (ulimit -n) and run again",
+  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
+  EISDIR: "the path is a folder where a file was expected: fix the path"
+};
+function systemErrorText(error63) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS)) return void 0;
+  const { path: path6, syscall } = error63;
+  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
+  what to do: ${SYSTEM_HINTS[code]}.`;
+}
+function causeText(error63) {
+  if (!(error63 instanceof Error)) return String(error63);
+  const cause = error63.cause;
+  if (cause instanceof Error) return cause.message;
+  if (typeof cause === "string") return cause;
+  return error63.message;
+}
+
+// lab/core/temp.ts
+import { existsSync as existsSync2, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+var live = /* @__PURE__ */ new Set();
+async function makeTempDir(prefix) {
+  const dir = await mkdtemp(prefix);
+  live.add(dir);
+  return dir;
+}
+function removeAllTempDirsSync() {
+  let removed = 0;
+  for (const dir of live) {
+    try {
+      if (existsSync2(dir)) {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+        removed++;
+      }
+    } catch {
+    }
+    live.delete(dir);
+  }
+  return removed;
+}
+var STOP_SIGNALS = [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129]
+];
+function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+`)) {
+  for (const [signal, code] of STOP_SIGNALS) {
+    process.once(signal, () => {
+      const removed = removeAllTempDirsSync();
+      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      process.exit(code);
+    });
+  }
+}
+
+// actions/shared.ts
+var runnerCore = {
+  getInput: (name) => getInput(name),
+  setOutput: (name, value) => setOutput(name, value),
+  setFailed: (message) => setFailed(message),
+  setSecret: (secret) => setSecret(secret),
+  notice: (message) => notice(message),
+  debug: (message) => debug(message),
+  group: (name, body) => group(name, body),
+  writeSummary: async (markdown) => {
+    await summary.addRaw(markdown).write();
+  }
+};
+function parsedInput(actionCore, action, name, parse7) {
+  const value = actionCore.getInput(name);
+  try {
+    return parse7(value);
+  } catch (error63) {
+    throw new LabError(
+      `action ${action}: input ${name}`,
+      `${error63.message}.`,
+      `set \`${name}\` in the step's \`with:\` (see actions/${action}/action.yml).`
+    );
+  }
+}
+function requiredInput(actionCore, action, name) {
+  return parsedInput(actionCore, action, name, (value) => {
+    if (!value) throw new Error("it is required and was not given");
+    return value;
+  });
+}
+async function runAction(actionCore, body) {
+  exitCleanlyOnSignals((line) => actionCore.setFailed(line));
+  try {
+    await body();
+  } catch (error63) {
+    if (!(error63 instanceof LabError)) actionCore.debug(error63?.stack ?? String(error63));
+    actionCore.setFailed(formatError(error63).text);
+  }
+}
+
+// actions/bench/src/main.ts
 import { resolve as resolve7 } from "node:path";
 
 // lab/bench/config.ts
-import { dirname as dirname5, resolve as resolve4 } from "node:path";
+import { dirname as dirname6, resolve as resolve4 } from "node:path";
 
 // ../main/node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -28710,7 +28851,7 @@ __export(external_exports, {
   coerce: () => coerce_exports,
   compile: () => compile,
   config: () => config,
-  core: () => core_exports2,
+  core: () => core_exports3,
   creditCard: () => creditCard2,
   cuid: () => cuid3,
   cuid2: () => cuid22,
@@ -28734,7 +28875,7 @@ __export(external_exports, {
   flattenError: () => flattenError,
   float32: () => float32,
   float64: () => float64,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   fromJSONSchema: () => fromJSONSchema,
   function: () => _function,
   getDiscriminatedOption: () => getDiscriminatedOption,
@@ -28865,8 +29006,8 @@ __export(external_exports, {
 });
 
 // ../main/node_modules/zod/v4/core/index.js
-var core_exports2 = {};
-__export(core_exports2, {
+var core_exports3 = {};
+__export(core_exports3, {
   $ZodAny: () => $ZodAny,
   $ZodArray: () => $ZodArray,
   $ZodAsyncError: () => $ZodAsyncError,
@@ -29132,7 +29273,7 @@ __export(core_exports2, {
   extractDefs: () => extractDefs,
   finalize: () => finalize,
   flattenError: () => flattenError,
-  formatError: () => formatError,
+  formatError: () => formatError2,
   getDiscriminatedOption: () => getDiscriminatedOption,
   globalConfig: () => globalConfig,
   globalRegistry: () => globalRegistry,
@@ -30225,7 +30366,7 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
   }
   return { formErrors, fieldErrors };
 }
-function formatError(error63, mapper = (issue3) => issue3.message) {
+function formatError2(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
   const processError = (error64, path6 = []) => {
     for (const issue3 of error64.issues) {
@@ -45810,7 +45951,7 @@ var initializer2 = (inst, issues) => {
   if (_installedErrorProtos.has(proto))
     return;
   _installedErrorProtos.add(proto);
-  _lazyMethod(proto, "format", (self) => (mapper) => formatError(self, mapper));
+  _lazyMethod(proto, "format", (self) => (mapper) => formatError2(self, mapper));
   _lazyMethod(proto, "flatten", (self) => (mapper) => flattenError(self, mapper));
   _lazyMethod(proto, "addIssue", (self) => (issue3) => {
     self.issues.push(issue3);
@@ -48104,7 +48245,7 @@ function visit(schema, fnOrHandlers) {
     return h3 ? h3(node2, rewritten) : node2;
   };
   const cache = /* @__PURE__ */ new Map();
-  function run2(s3) {
+  function run3(s3) {
     const cached2 = cache.get(s3);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
@@ -48130,21 +48271,21 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newShape = {};
         for (const k3 of keys) {
-          const mapped = run2(oldShape[k3]);
+          const mapped = run3(oldShape[k3]);
           if (mapped !== oldShape[k3])
             changed = true;
           newShape[k3] = mapped;
         }
         let newCatchall = def.catchall;
         if (def.catchall) {
-          newCatchall = run2(def.catchall);
+          newCatchall = run3(def.catchall);
           if (newCatchall !== def.catchall)
             changed = true;
         }
         return changed ? clone(s3, { ...def, shape: newShape, catchall: newCatchall }) : s3;
       }
       case "array": {
-        const mapped = run2(def.element);
+        const mapped = run3(def.element);
         return mapped === def.element ? s3 : clone(s3, { ...def, element: mapped });
       }
       case "tuple": {
@@ -48152,14 +48293,14 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newItems = [];
         for (const item of oldItems) {
-          const mapped = run2(item);
+          const mapped = run3(item);
           if (mapped !== item)
             changed = true;
           newItems.push(mapped);
         }
         let newRest = def.rest;
         if (def.rest) {
-          newRest = run2(def.rest);
+          newRest = run3(def.rest);
           if (newRest !== def.rest)
             changed = true;
         }
@@ -48167,12 +48308,12 @@ function visit(schema, fnOrHandlers) {
       }
       case "record":
       case "map": {
-        const newKey = run2(def.keyType);
-        const newVal = run2(def.valueType);
+        const newKey = run3(def.keyType);
+        const newVal = run3(def.valueType);
         return newKey === def.keyType && newVal === def.valueType ? s3 : clone(s3, { ...def, keyType: newKey, valueType: newVal });
       }
       case "set": {
-        const newVal = run2(def.valueType);
+        const newVal = run3(def.valueType);
         return newVal === def.valueType ? s3 : clone(s3, { ...def, valueType: newVal });
       }
       case "union": {
@@ -48180,7 +48321,7 @@ function visit(schema, fnOrHandlers) {
         let changed = false;
         const newOptions = [];
         for (const opt of oldOptions) {
-          const mapped = run2(opt);
+          const mapped = run3(opt);
           if (mapped !== opt)
             changed = true;
           newOptions.push(mapped);
@@ -48188,8 +48329,8 @@ function visit(schema, fnOrHandlers) {
         return changed ? clone(s3, { ...def, options: newOptions }) : s3;
       }
       case "intersection": {
-        const newLeft = run2(def.left);
-        const newRight = run2(def.right);
+        const newLeft = run3(def.left);
+        const newRight = run3(def.right);
         return newLeft === def.left && newRight === def.right ? s3 : clone(s3, { ...def, left: newLeft, right: newRight });
       }
       case "optional":
@@ -48201,23 +48342,23 @@ function visit(schema, fnOrHandlers) {
       case "nonoptional":
       case "promise":
       case "success": {
-        const newInner = run2(def.innerType);
+        const newInner = run3(def.innerType);
         return newInner === def.innerType ? s3 : clone(s3, { ...def, innerType: newInner });
       }
       case "pipe": {
-        const newIn = run2(def.in);
-        const newOut = run2(def.out);
+        const newIn = run3(def.in);
+        const newOut = run3(def.out);
         return newIn === def.in && newOut === def.out ? s3 : clone(s3, { ...def, in: newIn, out: newOut });
       }
       case "function": {
-        const newInput = run2(def.input);
-        const newOutput = run2(def.output);
+        const newInput = run3(def.input);
+        const newOutput = run3(def.output);
         return newInput === def.input && newOutput === def.output ? s3 : clone(s3, { ...def, input: newInput, output: newOutput });
       }
       case "lazy": {
         const original = def.getter;
         const { _cachedInner, ...rest } = def;
-        return clone(s3, { ...rest, getter: () => run2(original()) });
+        return clone(s3, { ...rest, getter: () => run3(original()) });
       }
       // A leaf by choice: `parts` are regex fragments, not data positions.
       case "template_literal":
@@ -48248,7 +48389,7 @@ function visit(schema, fnOrHandlers) {
       }
     }
   }
-  return run2(schema);
+  return run3(schema);
 }
 
 // ../main/node_modules/zod/v4/classic/deep-partial.js
@@ -48316,61 +48457,6 @@ function bigint3(params) {
 }
 function date4(params) {
   return _coercedDate(ZodDate, params);
-}
-
-// lab/core/errors.ts
-var LabError = class extends Error {
-  step;
-  hint;
-  exitCode;
-  constructor(step6, message, hint, exitCode = 1) {
-    super(message);
-    this.name = "LabError";
-    this.step = step6;
-    this.hint = hint;
-    this.exitCode = exitCode;
-  }
-};
-function formatError2(error63) {
-  if (error63 instanceof LabError) {
-    return {
-      text: `perf-lab: ${error63.step}: ${error63.message}
-  what to do: ${error63.hint}`,
-      exitCode: error63.exitCode
-    };
-  }
-  const system = systemErrorText(error63);
-  if (system) return { text: system, exitCode: 1 };
-  const message = error63 instanceof Error ? error63.stack ?? error63.message : String(error63);
-  return {
-    text: `perf-lab: internal error: ${message}
-  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
-    exitCode: 70
-  };
-}
-var SYSTEM_HINTS = {
-  ENOSPC: "free disk space (or point the cache elsewhere with PERF_LAB_CACHE) and run again; what was finished is kept",
-  EDQUOT: "free space within your disk quota and run again",
-  EROFS: "the file system is read-only: run from a writable folder, or point the cache elsewhere with PERF_LAB_CACHE",
-  EACCES: "check the permissions of the path, or run from a folder you can write",
-  EPERM: "check the permissions of the path, or run from a folder you can write",
-  EMFILE: "raise the open-file limit (ulimit -n) and run again",
-  ENOTDIR: "a part of the path is a file, not a folder: fix the path",
-  EISDIR: "the path is a folder where a file was expected: fix the path"
-};
-function systemErrorText(error63) {
-  const code = error63?.code;
-  if (!code || !(code in SYSTEM_HINTS)) return void 0;
-  const { path: path6, syscall } = error63;
-  return `perf-lab: ${syscall ?? "file system"}${path6 ? ` ${path6}` : ""}: ${code} (${error63.message.split(",")[0]})
-  what to do: ${SYSTEM_HINTS[code]}.`;
-}
-function causeText(error63) {
-  if (!(error63 instanceof Error)) return String(error63);
-  const cause = error63.cause;
-  if (cause instanceof Error) return cause.message;
-  if (typeof cause === "string") return cause;
-  return error63.message;
 }
 
 // lab/core/files.ts
@@ -49318,8 +49404,9 @@ function describeIssues(error63) {
 }
 
 // lab/build/decoder.ts
-import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir5 } from "node:fs/promises";
-import { basename as basename2, join as join5, resolve as resolve2 } from "node:path";
+import { createHash as createHash3 } from "node:crypto";
+import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir5, readFile as readFile4 } from "node:fs/promises";
+import { basename as basename2, dirname as dirname5, join as join5, resolve as resolve2 } from "node:path";
 
 // ../main/node_modules/simple-git/dist/esm/index.js
 var import_file_exists = __toESM(require_dist(), 1);
@@ -54317,7 +54404,7 @@ function startProgress(step6, plainIntervalMs = 5e3) {
 }
 
 // lab/core/paths.ts
-import { existsSync as existsSync2, readFileSync } from "node:fs";
+import { existsSync as existsSync3, readFileSync } from "node:fs";
 import { dirname as dirname2, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
@@ -54326,7 +54413,7 @@ function projectRoot() {
   let dir = dirname2(fileURLToPath(import.meta.url));
   for (; ; ) {
     const manifest = join2(dir, "package.json");
-    if (existsSync2(manifest)) {
+    if (existsSync3(manifest)) {
       try {
         if (JSON.parse(readFileSync(manifest, "utf8")).name === "perf-lab") return root = dir;
       } catch {
@@ -61208,50 +61295,10 @@ async function probe(file2, args, cwd) {
 }
 
 // lab/build/cache.ts
+var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash2 } from "node:crypto";
 import { mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rename as rename3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
 import { dirname as dirname3, join as join3, relative, sep } from "node:path";
-
-// lab/core/temp.ts
-import { existsSync as existsSync3, rmSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-var live = /* @__PURE__ */ new Set();
-async function makeTempDir(prefix) {
-  const dir = await mkdtemp(prefix);
-  live.add(dir);
-  return dir;
-}
-function removeAllTempDirsSync() {
-  let removed = 0;
-  for (const dir of live) {
-    try {
-      if (existsSync3(dir)) {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-        removed++;
-      }
-    } catch {
-    }
-    live.delete(dir);
-  }
-  return removed;
-}
-var STOP_SIGNALS = [
-  ["SIGINT", 130],
-  ["SIGTERM", 143],
-  ["SIGHUP", 129]
-];
-function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
-`)) {
-  for (const [signal, code] of STOP_SIGNALS) {
-    process.once(signal, () => {
-      const removed = removeAllTempDirsSync();
-      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
-      process.exit(code);
-    });
-  }
-}
-
-// lab/build/cache.ts
 async function hashTree(root2, skip = [".git", "target", "build", "node_modules"]) {
   const hash2 = createHash2("sha256");
   const entries = await readdir2(root2, { recursive: true, withFileTypes: true });
@@ -61300,10 +61347,38 @@ async function publishBuild(tempDir, finalDir) {
     else throw error63;
   }
 }
+async function withBuildLock(lockPath, step6, work) {
+  await mkdir3(dirname3(lockPath), { recursive: true });
+  const options2 = { realpath: false, lockfilePath: lockPath, stale: 3e4, update: 1e4 };
+  let release2;
+  try {
+    release2 = await import_proper_lockfile.default.lock(lockPath, { ...options2, retries: 0 });
+  } catch (error63) {
+    if (error63.code !== "ELOCKED") throw error63;
+    info(`${step6}: another perf-lab process is building into the same folders; waiting for it`);
+    try {
+      release2 = await import_proper_lockfile.default.lock(lockPath, {
+        ...options2,
+        retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
+      });
+    } catch (waited) {
+      throw new LabError(
+        step6,
+        `${lockPath} stayed locked by another build for an hour: ${waited.message}.`,
+        `if no other perf-lab runs, remove ${lockPath} and run again.`
+      );
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await release2();
+  }
+}
 
 // lab/build/rust-shim.ts
-import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname4, join as join4 } from "node:path";
+import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile3, realpath, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname4, join as join4, relative as relative2, sep as sep2 } from "node:path";
 
 // ../main/node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string4, ptr) {
@@ -62343,7 +62418,8 @@ function withSymbols(profile) {
   profiles.release = { ...profiles.release ?? {}, strip: false };
   return profiles;
 }
-async function generateRustShim(projectDir2, options2) {
+var WORKSPACE_FILES = ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock", ".cargo/config.toml", ".cargo/config"];
+async function planRustShim(projectDir2, options2) {
   const metadataRun = await attempt("cargo", ["metadata", "--no-deps", "--format-version", "1"], {
     cwd: projectDir2,
     env: options2.env
@@ -62356,7 +62432,8 @@ async function generateRustShim(projectDir2, options2) {
     );
   }
   const metadata = JSON.parse(metadataRun.stdout);
-  const rootManifest = join4(projectDir2, "Cargo.toml");
+  const realProject = await realpath(projectDir2);
+  const rootManifest = join4(realProject, "Cargo.toml");
   const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
   const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
@@ -62378,44 +62455,51 @@ async function generateRustShim(projectDir2, options2) {
   }
   const libraryName = library.name.replace(/-/g, "_");
   const workspaceToml = parse4(await readFile3(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
-  const manifest = {
+  const manifestWith = (path6) => ({
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
     dependencies: {
       [pkg.name]: {
-        path: dirname4(pkg.manifest_path),
+        path: path6,
         ...options2.features.length ? { features: [...options2.features] } : {}
       }
     },
     // Its own workspace, whatever folder the cache is in.
     workspace: {},
     profile: withSymbols(workspaceToml.profile)
-  };
-  const cargoToml = `# Generated by perf-lab for decoder ${options2.name}: a cdylib over ${pkg.name}.
-${stringify(manifest)}
+  });
+  const header = `# Generated by perf-lab for decoder ${options2.name}: a cdylib over ${pkg.name}.
+`;
+  const packageDir = dirname4(pkg.manifest_path);
+  const cargoToml = `${header}${stringify(manifestWith(packageDir))}
+`;
+  const inProject = relative2(realProject, packageDir).split(sep2).join("/");
+  const normalised = `${header}${stringify(manifestWith(inProject ? `{project}/${inProject}` : "{project}"))}
 `;
   const libRs = shimSource(options2.adapter, options2.threads);
-  const dir = join4(
-    cacheRoot(),
-    "rust-shims",
-    `${options2.name}-${sha256Hex(`${projectDir2}
-${cargoToml}
-${libRs}`).slice(0, 16)}`
-  );
+  const copied = [];
+  const key = [normalised, libRs];
+  for (const file2 of WORKSPACE_FILES) {
+    const from = join4(metadata.workspace_root, file2);
+    if (!await fileExists(from)) continue;
+    copied.push({ from, to: file2 });
+    key.push(`${file2}\0${sha256Hex(await readFile3(from))}`);
+  }
+  return { cargoToml, libRs, package: pkg.name, libraryName, copied, key: key.join("\0") };
+}
+function rustShimDir(name) {
+  return join4(cacheRoot(), "rust-shims", name);
+}
+async function writeRustShim(plan, dir) {
+  await rm4(dir, { recursive: true, force: true });
   await mkdir4(join4(dir, "src"), { recursive: true });
-  await writeFile3(join4(dir, "Cargo.toml"), cargoToml);
-  await writeFile3(join4(dir, "src", "lib.rs"), libRs);
-  for (const file2 of ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock"]) {
-    if (await fileExists(join4(metadata.workspace_root, file2)))
-      await copyFile2(join4(metadata.workspace_root, file2), join4(dir, file2));
+  await writeFile3(join4(dir, "Cargo.toml"), plan.cargoToml);
+  await writeFile3(join4(dir, "src", "lib.rs"), plan.libRs);
+  for (const { from, to: to2 } of plan.copied) {
+    await mkdir4(dirname4(join4(dir, to2)), { recursive: true });
+    await copyFile2(from, join4(dir, to2));
   }
-  for (const file2 of ["config.toml", "config"]) {
-    if (await fileExists(join4(metadata.workspace_root, ".cargo", file2))) {
-      await mkdir4(join4(dir, ".cargo"), { recursive: true });
-      await copyFile2(join4(metadata.workspace_root, ".cargo", file2), join4(dir, ".cargo", file2));
-    }
-  }
-  return { dir, cargoToml, libRs, package: pkg.name, libraryName };
+  return { dir, cargoToml: plan.cargoToml, libRs: plan.libRs, package: plan.package, libraryName: plan.libraryName };
 }
 
 // lab/build/toolchain.ts
@@ -62493,6 +62577,10 @@ var decoderBuildSchema = external_exports.object({
     host: external_exports.string()
   }),
   cacheKey: external_exports.string(),
+  /** sha256 over the project's files (hashTree) before the code-generation step: what the cache key covers. */
+  sourceTree: external_exports.string(),
+  /** The same after the code-generation step: the tree cargo built (equal to sourceTree without codegen). */
+  builtTree: external_exports.string(),
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
   rust: rustShimRecordSchema.optional()
 });
@@ -62545,24 +62633,22 @@ function pickArtifact(messages, adapter) {
   }
   return void 0;
 }
-async function buildCargoDecoder(spec, baseDir = process.cwd()) {
-  const name = `${step2} ${spec.name}`;
-  const progress = startProgress(name);
-  const project = await projectDir(spec, baseDir);
-  const env = { ...process.env, ...spec.env };
-  if (spec.codegen) {
-    progress.update("running the code-generation step");
-    const result = await attempt("sh", ["-c", spec.codegen], { cwd: project.dir, env });
-    if (!result.ok) {
-      progress.done("failed");
-      throw new LabError(
-        `${name}: codegen step`,
-        failureText(`\`${spec.codegen}\``, result),
-        `fix the code-generation step. Reproduce with: ${result.reproduce}`
-      );
+async function enclosingWorkspace(dir) {
+  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile4(join5(folder, "Cargo.toml"), "utf8").catch(() => ""));
+  if (await isWorkspace(dir)) return null;
+  for (let parent = dirname5(dir); parent !== dirname5(parent); parent = dirname5(parent)) {
+    if (!await isWorkspace(parent)) continue;
+    const hash2 = createHash3("sha256");
+    for (const file2 of ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", ".cargo/config"]) {
+      const text = await readFile4(join5(parent, file2)).catch(() => void 0);
+      if (text) hash2.update(`${file2}\0`).update(text).update("\0");
     }
+    return hash2.digest("hex");
   }
-  const rustcText = await attempt("rustc", ["-vV"], { cwd: project.dir, env });
+  return null;
+}
+async function rustToolchain(name, dir, env) {
+  const rustcText = await attempt("rustc", ["-vV"], { cwd: dir, env });
   if (!rustcText.ok) {
     const said = rustcText.stderr.trim().split("\n")[0];
     throw new LabError(
@@ -62571,88 +62657,135 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
       env.RUSTUP_TOOLCHAIN ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.` : "install Rust (rustup, or Debian: apt-get install rustc cargo)."
     );
   }
-  const toolchain = parseRustcVersion(rustcText.stdout);
-  const shim = spec.adapter.kind === "rust" ? await generateRustShim(project.dir, {
+  return parseRustcVersion(rustcText.stdout);
+}
+async function buildCargoDecoder(spec, baseDir = process.cwd()) {
+  const name = `${step2} ${spec.name}`;
+  const progress = startProgress(name);
+  const project = await projectDir(spec, baseDir);
+  const env = { ...process.env, ...spec.env };
+  const toolchain = await rustToolchain(name, project.dir, env);
+  const sourceTree = await hashTree(project.dir);
+  const shimOptions = spec.adapter.kind === "rust" ? {
     name: spec.name,
     package: spec.package,
     features: spec.features,
     adapter: spec.adapter,
     threads: spec.threads,
     env
+  } : void 0;
+  const plannedShim = shimOptions ? await planRustShim(project.dir, shimOptions).catch((error63) => {
+    if (spec.codegen) return void 0;
+    throw error63;
   }) : void 0;
-  const buildDir = shim?.dir ?? project.dir;
   const key = cacheKey({
-    tree: await hashTree(project.dir),
-    shim: shim ? sha256Hex(shim.cargoToml + shim.libRs) : null,
+    tree: sourceTree,
+    workspace: await enclosingWorkspace(project.dir),
+    codegen: spec.codegen ?? null,
+    shim: shimOptions ? plannedShim ? sha256Hex(plannedShim.key) : { plannedAfterCodegen: shimSource(shimOptions.adapter, spec.threads) } : null,
     toolchain,
-    spec: { ...spec, name: void 0 },
-    rustflags: env.RUSTFLAGS ?? ""
+    package: spec.package ?? null,
+    features: spec.features,
+    env: spec.env,
+    threads: spec.threads,
+    adapter: spec.adapter,
+    rustflags: env.RUSTFLAGS ?? "",
+    encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? ""
   });
   const finalDir = join5(cacheRoot(), "builds", `decoder-${spec.name}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, decoderBuildSchema, (record3) => [join5(finalDir, record3.artifact)]);
-  if (cached2) {
+  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
+  const hit = (record2) => {
     progress.done(`${spec.name} (cached)`);
-    return { ...cached2, artifactPath: join5(finalDir, cached2.artifact) };
-  }
-  progress.update(`cargo build --release (${toolchain.rustc})`);
-  const targetDir = join5(cacheRoot(), "cargo-target", sha256Hex(buildDir).slice(0, 16));
-  const args = ["build", "--release", "--message-format=json-render-diagnostics"];
-  if (spec.package && !shim) args.push("--package", spec.package);
-  if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
-  const cargo = await attempt("cargo", args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
-  if (!cargo.ok) {
-    progress.done("failed");
-    throw new LabError(
-      name,
-      failureText(shim ? "cargo build of the generated shim" : "cargo build", cargo, cargo.stderr),
-      shim ? `check the adapter's call (\`${spec.adapter.kind === "rust" ? spec.adapter.call : ""}\`) against the crate's API; the shim is ${join5(shim.dir, "src", "lib.rs")}. Reproduce with: ${cargo.reproduce}` : `fix the build. Reproduce with: ${cargo.reproduce}`
-    );
-  }
-  const messages = cargo.stdout.split("\n").flatMap((line) => {
-    try {
-      return [JSON.parse(line)];
-    } catch {
-      return [];
-    }
-  });
-  const artifact = pickArtifact(messages, spec.adapter);
-  if (!artifact) {
-    const wanted = spec.adapter.kind === "cli" ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
-    throw new LabError(
-      name,
-      `cargo built no ${wanted}.`,
-      spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.'
-    );
-  }
-  const artifactName = basename2(artifact);
-  const record2 = await buildIntoCache(finalDir, async (temp) => {
-    await copyFile3(artifact, join5(temp, artifactName));
-    await chmod2(join5(temp, artifactName), 493);
     return {
-      name: spec.name,
-      adapter: spec.adapter.kind,
+      ...record2,
       description: project.description,
-      artifact: artifactName,
-      command: spec.adapter.kind === "cli" ? spec.adapter.command : null,
-      toolchain,
-      cacheKey: key,
-      ...shim && spec.adapter.kind === "rust" ? {
-        rust: {
-          call: spec.adapter.call,
-          output: spec.adapter.output,
-          package: shim.package,
-          cargoToml: shim.cargoToml,
-          libRs: shim.libRs
-        }
-      } : {}
+      artifactPath: join5(finalDir, record2.artifact),
+      cached: true
     };
+  };
+  const cached2 = await fromCache();
+  if (cached2) return hit(cached2);
+  const targetDir = join5(cacheRoot(), "cargo-target", spec.name);
+  return withBuildLock(`${targetDir}.lock`, name, async () => {
+    const built = await fromCache();
+    if (built) return hit(built);
+    if (spec.codegen) {
+      progress.update("running the code-generation step");
+      const result = await attempt("sh", ["-c", spec.codegen], { cwd: project.dir, env });
+      if (!result.ok) {
+        progress.done("failed");
+        throw new LabError(
+          `${name}: codegen step`,
+          failureText(`\`${spec.codegen}\``, result),
+          `fix the code-generation step. Reproduce with: ${result.reproduce}`
+        );
+      }
+    }
+    const builtTree = spec.codegen ? await hashTree(project.dir) : sourceTree;
+    const plan = shimOptions && (spec.codegen || !plannedShim) ? await planRustShim(project.dir, shimOptions) : plannedShim;
+    const shim = plan ? await writeRustShim(plan, rustShimDir(spec.name)) : void 0;
+    const buildDir = shim?.dir ?? project.dir;
+    progress.update(`cargo build --release (${toolchain.rustc})`);
+    const args = ["build", "--release", "--message-format=json-render-diagnostics"];
+    if (spec.package && !shim) args.push("--package", spec.package);
+    if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
+    const cargo = await attempt("cargo", args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
+    if (!cargo.ok) {
+      progress.done("failed");
+      throw new LabError(
+        name,
+        failureText(shim ? "cargo build of the generated shim" : "cargo build", cargo, cargo.stderr),
+        shim ? `check the adapter's call (\`${spec.adapter.kind === "rust" ? spec.adapter.call : ""}\`) against the crate's API; the shim is ${join5(shim.dir, "src", "lib.rs")}. Reproduce with: ${cargo.reproduce}` : `fix the build. Reproduce with: ${cargo.reproduce}`
+      );
+    }
+    const messages = cargo.stdout.split("\n").flatMap((line) => {
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    });
+    const artifact = pickArtifact(messages, spec.adapter);
+    if (!artifact) {
+      const wanted = spec.adapter.kind === "cli" ? `a binary named ${spec.adapter.binary}` : 'a cdylib (crate-type = ["cdylib"])';
+      throw new LabError(
+        name,
+        `cargo built no ${wanted}.`,
+        spec.adapter.kind === "cli" ? "set adapter.binary to the name of the [[bin]] target." : 'add crate-type = ["cdylib"] to [lib] in Cargo.toml, or use the rust or cli adapter.'
+      );
+    }
+    const artifactName = basename2(artifact);
+    const record2 = await buildIntoCache(finalDir, async (temp) => {
+      await copyFile3(artifact, join5(temp, artifactName));
+      await chmod2(join5(temp, artifactName), 493);
+      return {
+        name: spec.name,
+        adapter: spec.adapter.kind,
+        description: project.description,
+        artifact: artifactName,
+        command: spec.adapter.kind === "cli" ? spec.adapter.command : null,
+        toolchain,
+        cacheKey: key,
+        sourceTree,
+        builtTree,
+        ...shim && spec.adapter.kind === "rust" ? {
+          rust: {
+            call: spec.adapter.call,
+            output: spec.adapter.output,
+            package: shim.package,
+            cargoToml: shim.cargoToml,
+            libRs: shim.libRs
+          }
+        } : {}
+      };
+    });
+    progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
+    return { ...record2, artifactPath: join5(finalDir, artifactName), cached: false };
   });
-  progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-  return { ...record2, artifactPath: join5(finalDir, artifactName) };
 }
 
 // lab/build/libdeflate-source.ts
-import { cp, mkdir as mkdir6, readFile as readFile4, readdir as readdir3, rm as rm4, writeFile as writeFile4 } from "node:fs/promises";
+import { cp, mkdir as mkdir6, readFile as readFile5, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join6, resolve as resolve3 } from "node:path";
 
 // ../main/node_modules/tar/dist/esm/index.min.js
@@ -65659,7 +65792,7 @@ function describeSource(source) {
   }
 }
 async function libdeflateHeaderVersion(header) {
-  const text = await readFile4(header, "utf8").catch(() => "");
+  const text = await readFile5(header, "utf8").catch(() => "");
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
   if (!version2)
     throw new LabError(
@@ -65720,16 +65853,16 @@ async function fromTarball(location, expectedSha256) {
     await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
-    await rm4(dir, { recursive: true, force: true });
+    await rm5(dir, { recursive: true, force: true });
     await cp(temp, dir, { recursive: true });
-    await rm4(temp, { recursive: true, force: true });
+    await rm5(temp, { recursive: true, force: true });
   }
   return { dir, description: `tarball ${location} (sha256 ${digest.sha256.slice(0, 12)})` };
 }
 async function debianMirror() {
   const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
   for (const file2 of candidates) {
-    const text = await readFile4(file2, "utf8").catch(() => "");
+    const text = await readFile5(file2, "utf8").catch(() => "");
     const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
     if (deb822 && !/security/.test(deb822)) return deb822;
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
@@ -65752,7 +65885,7 @@ async function fromDebian(suite, version2) {
   const work = join6(cacheRoot(), "apt", suite);
   const lists = join6(work, "lists");
   const download = join6(work, "download");
-  await rm4(download, { recursive: true, force: true });
+  await rm5(download, { recursive: true, force: true });
   await mkdir6(join6(lists, "partial"), { recursive: true });
   await mkdir6(join6(work, "parts"), { recursive: true });
   await mkdir6(download, { recursive: true });
@@ -65811,7 +65944,7 @@ ${tail(fetched.all, 10)}`,
 async function fromGit(url2, ref) {
   const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
   if (!await fileExists(join6(dir, "libdeflate.h"))) {
-    await rm4(dir, { recursive: true, force: true });
+    await rm5(dir, { recursive: true, force: true });
     await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     try {
@@ -65819,7 +65952,7 @@ async function fromGit(url2, ref) {
       try {
         await git.clone(url2, temp, ["--depth", "1", "--branch", ref]);
       } catch {
-        await rm4(temp, { recursive: true, force: true });
+        await rm5(temp, { recursive: true, force: true });
         await git.clone(url2, temp);
         await simpleGit(temp).checkout(ref);
       }
@@ -65831,7 +65964,7 @@ async function fromGit(url2, ref) {
         "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path."
       );
     } finally {
-      await rm4(temp, { recursive: true, force: true });
+      await rm5(temp, { recursive: true, force: true });
     }
   }
   const commit = (await simpleGit(dir).revparse(["HEAD"])).trim();
@@ -65953,7 +66086,816 @@ async function loadBenchConfig(path6, repositoryRoot) {
     "bench: config",
     'pass an existing bench config (JSON) with --config; see the README section "Config file".'
   );
-  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname5(absolute));
+  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname6(absolute));
+}
+
+// lab/bench/run.ts
+import { open as open5 } from "node:fs/promises";
+import { join as join15 } from "node:path";
+
+// lab/build/libdeflate.ts
+import { cp as cp2, readFile as readFile6, readdir as readdir4 } from "node:fs/promises";
+import { dirname as dirname7, join as join7 } from "node:path";
+var libdeflateBuildSchema = external_exports.object({
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.enum(["cmake", "make", "system"]),
+  compiler: external_exports.string(),
+  cflags: external_exports.string(),
+  /** Paths are relative to the build folder (absolute for the system library), so the cache can move. */
+  sharedLibrary: external_exports.string(),
+  gzipProgram: external_exports.string().nullable(),
+  cacheKey: external_exports.string()
+});
+var step4 = "build libdeflate";
+var isMac = process.platform === "darwin";
+function resolveRecord(dir, record2) {
+  const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
+  return {
+    ...record2,
+    sharedLibraryPath: absolute(record2.sharedLibrary),
+    gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null
+  };
+}
+async function findSharedLibrary(root2, folder) {
+  const names = await readdir4(join7(root2, folder)).catch(() => []);
+  const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
+  const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
+  return found ? join7(folder, found) : void 0;
+}
+async function buildWithCmake(dir, cc, extraCflags) {
+  const args = [
+    "-S",
+    "src",
+    "-B",
+    "out",
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DLIBDEFLATE_BUILD_GZIP=ON",
+    `-DCMAKE_C_COMPILER=${cc}`
+  ];
+  if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
+  await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
+  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
+  const cache = await readFile6(join7(dir, "out", "CMakeCache.txt"), "utf8");
+  const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
+  const sharedLibrary = await findSharedLibrary(dir, "out");
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `cmake built no shared libdeflate library in ${join7(dir, "out")}.`,
+      "check the build log with the command above; the source may be too old for CMake (use make)."
+    );
+  const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
+  return {
+    buildSystem: "cmake",
+    cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(),
+    sharedLibrary,
+    gzipProgram
+  };
+}
+async function buildWithMake(dir, cc, extraCflags) {
+  const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
+  if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
+  await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
+  const config2 = await readFile6(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
+  const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
+  const sharedLibrary = await findSharedLibrary(dir, "src");
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `make built no shared libdeflate library in ${join7(dir, "src")}.`,
+      "check the build log with the command above."
+    );
+  const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
+  return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
+}
+async function systemLibdeflate() {
+  const libdir = await probe("pkg-config", ["--variable=libdir", "libdeflate"]);
+  const includedir = await probe("pkg-config", ["--variable=includedir", "libdeflate"]);
+  if (!libdir || !includedir) {
+    throw new LabError(
+      step4,
+      "no system libdeflate found (pkg-config knows no libdeflate).",
+      "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source."
+    );
+  }
+  const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
+  const candidates = [libdir, ...pcPath ? [dirname7(dirname7(pcPath))] : []];
+  let sharedLibrary;
+  for (const dir of candidates) {
+    const found = await findSharedLibrary(dir, ".");
+    if (found) {
+      sharedLibrary = join7(dir, found);
+      break;
+    }
+  }
+  if (!sharedLibrary)
+    throw new LabError(
+      step4,
+      `no shared libdeflate library in ${candidates.join(" or ")}.`,
+      "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate)."
+    );
+  const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
+  const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
+  const record2 = {
+    version: version2,
+    source: `system library ${sharedLibrary}`,
+    buildSystem: "system",
+    compiler: "unknown (prebuilt by the system package)",
+    cflags: "unknown (prebuilt by the system package)",
+    sharedLibrary,
+    gzipProgram: gzipPath || null,
+    cacheKey: "system"
+  };
+  return resolveRecord("/", record2);
+}
+async function buildLibdeflate(source, options2 = {}) {
+  if (source.kind === "system") return systemLibdeflate();
+  const progress = startProgress(`${step4} (${describeSource(source)})`);
+  progress.update("fetching source");
+  const tree = await obtainLibdeflateSource(source);
+  const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
+  const compiler = await cCompiler(options2.cc);
+  const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
+  const key = cacheKey({
+    tree: await hashTree(tree.dir),
+    compiler: compiler.version,
+    cc: compiler.command,
+    cflags: options2.cflags ?? "",
+    buildSystem,
+    platform: process.platform,
+    arch: process.arch
+  });
+  const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
+  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [
+    join7(finalDir, record2.sharedLibrary)
+  ]);
+  if (cached2) {
+    progress.done(`libdeflate ${version2} (cached)`);
+    return resolveRecord(finalDir, { ...cached2, source: tree.description });
+  }
+  try {
+    const record2 = await buildIntoCache(finalDir, async (temp) => {
+      await cp2(tree.dir, join7(temp, "src"), {
+        recursive: true,
+        filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6)
+      });
+      progress.update(`compiling with ${buildSystem}`);
+      const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
+      return { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
+    });
+    progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
+    return resolveRecord(finalDir, record2);
+  } catch (error63) {
+    progress.done("failed");
+    throw error63;
+  }
+}
+
+// lab/datasets/prepare.ts
+var import_proper_lockfile2 = __toESM(require_proper_lockfile(), 1);
+import { createHash as createHash4 } from "node:crypto";
+import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
+import { createGunzip } from "node:zlib";
+import { copyFile as copyFile4, mkdir as mkdir8, open as open4, readdir as readdir6, rm as rm7 } from "node:fs/promises";
+import { join as join11, resolve as resolve5 } from "node:path";
+import { pipeline as pipeline2 } from "node:stream/promises";
+
+// lab/datasets/generators.ts
+var FULL_DATASET_BYTES = 211 * 1024 * 1024;
+var QUICK_DATASET_BYTES = 16 * 1024 * 1024;
+var SOFTWARE_SNIPPETS = [
+  "    pub fn new() -> Self {\n        Self { data: Vec::new(), count: 0 }\n    }\n",
+  "    #[inline(always)]\n    pub fn get(&self) -> usize { self.count }\n",
+  "// TODO: Optimize this loop\nfor i in 0..data.len() { sum += data[i]; }\n",
+  'fn main() {\n    let args: Vec<String> = std::env::args().collect();\n    println!("{:?}", args);\n}\n',
+  "impl Iterator for MyIter {\n    type Item = u32;\n    fn next(&mut self) -> Option<Self::Item> { self.inner.next() }\n}\n",
+  "#[derive(Debug, Clone, PartialEq)]\npub struct Config {\n    pub name: String,\n    pub value: i64,\n}\n"
+];
+var LOG_TEMPLATES = [
+  "2026-01-20 14:30:{:02d} INFO [gzippy.core] Processed block {} in {}ms\n",
+  "2026-01-20 14:30:{:02d} DEBUG [gzippy.sched] Lane {} claimed chunk at 0x{:x}\n",
+  "2026-01-20 14:30:{:02d} WARN [gzippy.mem] Memory usage at {}%\n",
+  "2026-01-20 14:30:{:02d} ERROR [gzippy.io] Write failed: attempt {}\n",
+  "2026-01-20 14:30:{:02d} TRACE [gzippy.net] Packet {} received, {} bytes\n"
+];
+function logArguments(i3) {
+  return [i3 % 60, i3 % 1e4, i3 * 7 % 100, i3 % 8, i3 * 4096, 70 + i3 % 25];
+}
+var FIELD_FORMATS = {
+  "{}": (value) => String(value),
+  "{:02d}": (value) => String(value).padStart(2, "0"),
+  "{:x}": (value) => value.toString(16)
+};
+function compileTemplate(template) {
+  const literals = [];
+  const fields = [];
+  let rest = template;
+  for (; ; ) {
+    const match = /\{[^}]*\}/.exec(rest);
+    if (!match) break;
+    const format3 = FIELD_FORMATS[match[0]];
+    if (!format3) throw new Error(`unsupported field ${match[0]} in log template ${JSON.stringify(template)}`);
+    literals.push(rest.slice(0, match.index));
+    fields.push(format3);
+    rest = rest.slice(match.index + match[0].length);
+  }
+  literals.push(rest);
+  return { literals, fields };
+}
+function fill(template, args) {
+  let out = template.literals[0] ?? "";
+  for (let k3 = 0; k3 < template.fields.length; k3++) {
+    const value = args[k3];
+    if (value === void 0)
+      throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
+    out += template.fields[k3](value) + template.literals[k3 + 1];
+  }
+  return out;
+}
+var CHUNK_CHARS = 1 << 20;
+function* recordsUntil(targetBytes2, record2) {
+  let written = 0;
+  let chunk = "";
+  for (let i3 = 0; written < targetBytes2; i3++) {
+    const text = record2(i3);
+    written += text.length;
+    chunk += text;
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+function softwareChunks(targetBytes2) {
+  return recordsUntil(targetBytes2, (i3) => `// Line ${i3 % 1e4}
+${SOFTWARE_SNIPPETS[i3 % SOFTWARE_SNIPPETS.length]}`);
+}
+function logChunks(targetBytes2) {
+  const templates = LOG_TEMPLATES.map(compileTemplate);
+  return recordsUntil(targetBytes2, (i3) => fill(templates[i3 % templates.length], logArguments(i3)));
+}
+
+// lab/datasets/manifest.ts
+import { isAbsolute, join as join8, normalize as normalize2 } from "node:path";
+var DATASET_NAMES = ["silesia", "software", "logs"];
+var SCALES = ["quick", "full"];
+var relativePath = external_exports.string().min(1).refine(
+  (path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."),
+  "must be a path inside the manifest folder"
+);
+var fileEntry = external_exports.object({
+  path: relativePath,
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+});
+var datasetEntrySchema = external_exports.object({
+  name: external_exports.enum(DATASET_NAMES),
+  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
+  label: external_exports.string().min(1),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(SCALES),
+  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
+  source: external_exports.string().min(1),
+  raw: fileEntry,
+  compressed: fileEntry.extend({
+    compressor: external_exports.string().min(1),
+    level: external_exports.number().int().min(1).max(9)
+  })
+});
+var manifestSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  datasets: external_exports.array(datasetEntrySchema)
+});
+var MANIFEST_FILE = "manifest.json";
+async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
+  const path6 = join8(dir, MANIFEST_FILE);
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
+  const parsed = manifestSchema.safeParse(json2);
+  if (!parsed.success) {
+    throw new LabError(
+      "datasets: manifest",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "delete it and run `perf-lab datasets prepare` again."
+    );
+  }
+  return parsed.data;
+}
+async function writeManifest(dir, manifest) {
+  await writeFileAtomically(join8(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
+`);
+}
+async function verifyDatasetFiles(dir, entry) {
+  for (const [role, file2] of [
+    ["compressed file", entry.compressed],
+    ["expected output", entry.raw]
+  ]) {
+    const path6 = join8(dir, file2.path);
+    let actual;
+    try {
+      actual = await digestFile(path6);
+    } catch {
+      throw new LabError(
+        `datasets: verify ${entry.label}`,
+        `the ${role} ${path6} is missing or unreadable.`,
+        "run `perf-lab datasets prepare` again."
+      );
+    }
+    if (actual.bytes !== file2.bytes || actual.sha256 !== file2.sha256) {
+      throw new LabError(
+        `datasets: verify ${entry.label}`,
+        `the ${role} ${path6} does not match the manifest: expected ${file2.bytes} bytes sha256 ${file2.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
+        "the file was altered or is corrupt; delete it and run `perf-lab datasets prepare` again."
+      );
+    }
+  }
+}
+
+// lab/datasets/silesia.ts
+import { rm as rm6 } from "node:fs/promises";
+import { join as join10 } from "node:path";
+
+// lab/datasets/archive.ts
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { chmod as chmod3, mkdir as mkdir7, readdir as readdir5, utimes } from "node:fs/promises";
+import { dirname as dirname8, join as join9, relative as relative3, sep as sep3 } from "node:path";
+import { pipeline } from "node:stream/promises";
+var import_yauzl = __toESM(require_yauzl(), 1);
+var FIXED_MTIME = /* @__PURE__ */ new Date("2000-01-01T00:00:00Z");
+async function listFilesSorted(root2) {
+  const entries = await readdir5(root2, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative3(root2, join9(entry.parentPath, entry.name)).split(sep3).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
+}
+async function deterministicTar(root2, outputPath) {
+  const names = await listFilesSorted(root2);
+  for (const name of names) {
+    await chmod3(join9(root2, name), 420);
+    await utimes(join9(root2, name), FIXED_MTIME, FIXED_MTIME);
+  }
+  await Qn(
+    { cwd: root2, file: outputPath, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, noPax: true },
+    names
+  );
+  return names;
+}
+async function extractTarGz(archivePath, destination) {
+  await mkdir7(destination, { recursive: true });
+  try {
+    await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
+  } catch (error63) {
+    throw new LabError(
+      "datasets: extract",
+      `cannot extract ${archivePath}: ${error63.message}`,
+      "the archive is damaged; restore it from its source."
+    );
+  }
+}
+function openZip(path6) {
+  return new Promise((resolvePromise, reject) => {
+    import_yauzl.default.open(path6, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (error63, zip) => {
+      if (error63 || !zip) reject(error63 ?? new Error("no zip file"));
+      else resolvePromise(zip);
+    });
+  });
+}
+async function extractZipFlat(zipPath, destination, accept) {
+  let zip;
+  try {
+    zip = await openZip(zipPath);
+  } catch (error63) {
+    throw new LabError(
+      "datasets: silesia zip",
+      `cannot open ${zipPath} as a zip: ${error63.message}`,
+      "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip."
+    );
+  }
+  await mkdir7(destination, { recursive: true });
+  const found = [];
+  try {
+    await new Promise((resolvePromise, reject) => {
+      zip.on("error", reject);
+      zip.on("end", () => resolvePromise());
+      zip.on("entry", (entry) => {
+        const name = entry.fileName.split("/").pop() ?? "";
+        if (entry.fileName.endsWith("/") || !accept(name)) {
+          zip.readEntry();
+          return;
+        }
+        zip.openReadStream(entry, (error63, stream) => {
+          if (error63 || !stream) {
+            reject(error63 ?? new Error(`cannot read ${entry.fileName}`));
+            return;
+          }
+          const target = join9(destination, name);
+          mkdir7(dirname8(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
+            found.push({ name, bytes: entry.uncompressedSize });
+            zip.readEntry();
+          }).catch(reject);
+        });
+      });
+      zip.readEntry();
+    });
+  } catch (error63) {
+    throw new LabError(
+      "datasets: silesia zip",
+      `cannot extract ${zipPath}: ${error63.message}`,
+      "the zip is damaged; download it again and pass it with --silesia-zip."
+    );
+  } finally {
+    zip.close();
+  }
+  return found;
+}
+
+// lab/datasets/silesia.ts
+var SILESIA_FILES = {
+  dickens: 10192446,
+  mozilla: 51220480,
+  mr: 9970564,
+  nci: 33553445,
+  ooffice: 6152192,
+  osdb: 10085684,
+  reymont: 6627202,
+  samba: 21606400,
+  sao: 7251944,
+  webster: 41458703,
+  xml: 5345280,
+  "x-ray": 8474240
+};
+var SILESIA_URL = "https://sun.aei.polsl.pl/~sdeor/corpus/silesia.zip";
+var STAND_IN_CORPORA = {
+  "calgary.tar.gz": "e109eebdc19c5cee533c58bd6a49a4be3a77cc52f84ba234a089148a4f2093b7",
+  "cantrbry.tar.gz": "f140e8a5b73d3f53198555a63bfb827889394a42f20825df33c810c3d5e3f8fb"
+};
+function corpusProblems(found, expected) {
+  const problems = [];
+  const byName = new Map(found.map((entry) => [entry.name, entry.bytes]));
+  for (const [name, bytes] of Object.entries(expected)) {
+    const actual = byName.get(name);
+    if (actual === void 0) problems.push(`${name} is missing`);
+    else if (actual !== bytes) problems.push(`${name} has ${actual} bytes, expected ${bytes}`);
+  }
+  return problems;
+}
+async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
+  const staging = await makeTempDir(join10(tarPath + ".staging-"));
+  try {
+    const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
+    const problems = corpusProblems(found, expected);
+    if (problems.length > 0) {
+      throw new LabError(
+        "datasets: silesia",
+        `${zipPath} is not the Silesia corpus: ${problems.join("; ")}.`,
+        `download silesia.zip again from ${SILESIA_URL} and pass it with --silesia-zip.`
+      );
+    }
+    await deterministicTar(staging, tarPath);
+  } finally {
+    await rm6(staging, { recursive: true, force: true });
+  }
+}
+async function standInTar(corporaDir, tarPath) {
+  const staging = await makeTempDir(join10(tarPath + ".staging-"));
+  try {
+    for (const [file2, sha2563] of Object.entries(STAND_IN_CORPORA)) {
+      const path6 = join10(corporaDir, file2);
+      const digest = await digestFile(path6).catch(() => {
+        throw new LabError(
+          "datasets: silesia stand-in",
+          `${path6} is missing, and no Silesia zip was given or could be downloaded.`,
+          "pass the real corpus with --silesia-zip PATH, or restore ../shared/corpora (or set PERF_LAB_SHARED_CORPORA)."
+        );
+      });
+      if (digest.sha256 !== sha2563) {
+        throw new LabError(
+          "datasets: silesia stand-in",
+          `${path6} has sha256 ${digest.sha256}, expected ${sha2563}: the corpus was altered or is corrupt.`,
+          "restore the original file from the shared corpora."
+        );
+      }
+      await extractTarGz(path6, join10(staging, file2.replace(/\.tar\.gz$/, "")));
+    }
+    await deterministicTar(staging, tarPath);
+  } finally {
+    await rm6(staging, { recursive: true, force: true });
+  }
+}
+
+// lab/datasets/prepare.ts
+var DATASET_LEVELS = { silesia: 9, software: 9, logs: 1 };
+function targetBytes(scale) {
+  return scale === "quick" ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
+}
+function defaultDatasetsDir(scale) {
+  return join11(cacheRoot(), "datasets", scale);
+}
+function simulatedDiskLimit() {
+  const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
+  return Number.isFinite(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
+}
+async function writeChunks(path6, chunks) {
+  const handle = await open4(path6, "w");
+  const limit = simulatedDiskLimit();
+  let written = 0;
+  try {
+    for (const chunk of chunks) {
+      written += chunk.length;
+      if (written > limit)
+        throw Object.assign(new Error("ENOSPC: no space left on device, write (simulated)"), { code: "ENOSPC" });
+      await handle.write(chunk, null, "latin1");
+    }
+  } catch (error63) {
+    throw new LabError(
+      "datasets: generate",
+      `cannot write ${path6}: ${error63.message}`,
+      "check free disk space and permissions of the datasets folder."
+    );
+  } finally {
+    await handle.close();
+  }
+}
+async function copyPrefix(source, target, limitBytes) {
+  await pipeline2(createReadStream3(source, { start: 0, end: limitBytes - 1 }), createWriteStream3(target));
+}
+async function compressorVersion(gzip) {
+  for (const flag of ["--version", "-V"]) {
+    const result = await attempt(gzip, [flag]);
+    const line = `${result.stdout}
+${result.stderr}`.trim().split("\n")[0]?.trim();
+    if (result.ok && line)
+      return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
+  }
+  throw new LabError(
+    "datasets: compress",
+    `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`,
+    "install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH."
+  );
+}
+function compressArgs(compressor, level, rawPath) {
+  return compressor.startsWith("libdeflate-gzip") ? [`-${level}`, "-c", rawPath] : [`-${level}`, "-n", "-c", rawPath];
+}
+async function compress(gzip, compressor, level, rawPath, compressedPath) {
+  await writeAtomically(compressedPath, async (tempPath) => {
+    const args = compressArgs(compressor, level, rawPath);
+    const result = await attempt(gzip, args, { stdoutFile: tempPath });
+    if (!result.ok) {
+      throw new LabError(
+        "datasets: compress",
+        `\`${result.reproduce}\` ${result.failure}${result.stderr ? `: ${result.stderr.trim()}` : ""}`,
+        "check free disk space and that gzip works."
+      );
+    }
+    const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
+    if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
+      const what = roundTrip === null ? "is not a valid gzip stream" : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
+      throw new LabError(
+        "datasets: compress",
+        `the output of \`${result.reproduce}\` ${what}.`,
+        "pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip)."
+      );
+    }
+  });
+}
+async function gunzipDigest(path6) {
+  const hash2 = createHash4("sha256");
+  let bytes = 0;
+  try {
+    await pipeline2(
+      createReadStream3(path6, { highWaterMark: 1 << 20 }),
+      createGunzip(),
+      async function(chunks) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          hash2.update(chunk);
+        }
+      }
+    );
+  } catch {
+    return null;
+  }
+  return { sha256: hash2.digest("hex"), bytes };
+}
+async function downloadSilesia(target) {
+  const progress = startProgress("datasets: download silesia.zip");
+  try {
+    await writeAtomically(target, async (tempPath) => {
+      const response = await fetch(SILESIA_URL, { signal: AbortSignal.timeout(6e5) });
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      await pipeline2(response.body, createWriteStream3(tempPath));
+    });
+    progress.done();
+    return true;
+  } catch (error63) {
+    progress.done(`failed (${causeText(error63)})`);
+    return false;
+  }
+}
+async function silesiaSource(options2, scale) {
+  const cachedZip = join11(cacheRoot(), "downloads", "silesia.zip");
+  let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
+  if (zip && !await fileExists(zip)) {
+    throw new LabError(
+      "datasets: silesia",
+      `--silesia-zip ${zip} does not exist.`,
+      `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`
+    );
+  }
+  if (!zip && await fileExists(cachedZip)) zip = cachedZip;
+  if (!zip && !options2.offline && await downloadSilesia(cachedZip)) zip = cachedZip;
+  const limit = targetBytes(scale);
+  if (zip) {
+    const zipPath = zip;
+    const zipDigest = await digestFile(zipPath);
+    return {
+      source: `silesia.zip sha256 ${zipDigest.sha256}, deterministic tar${scale === "quick" ? `, first ${limit} bytes` : ""}`,
+      standIn: false,
+      produce: async (rawPath) => {
+        const fullTar = `${rawPath}.full-tar`;
+        try {
+          await silesiaTarFromZip(zipPath, fullTar);
+          if (scale === "quick") await copyPrefix(fullTar, rawPath, limit);
+          else await copyFile4(fullTar, rawPath);
+        } finally {
+          await rm7(fullTar, { force: true });
+        }
+      }
+    };
+  }
+  const corporaDir = options2.corporaDir ?? sharedCorporaDir();
+  warn(
+    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options2.offline ? "offline" : "download failed"}); using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`
+  );
+  return {
+    source: "stand-in: deterministic tar of calgary.tar.gz + cantrbry.tar.gz",
+    standIn: true,
+    produce: (rawPath) => standInTar(corporaDir, rawPath)
+  };
+}
+async function rawSourceFor(name, options2) {
+  const limit = targetBytes(options2.scale);
+  if (name === "software") {
+    return {
+      source: `SOFTWARE generator v1, records until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, softwareChunks(limit))
+    };
+  }
+  if (name === "logs") {
+    return {
+      source: `LOGS generator v1, lines until ${limit} bytes`,
+      standIn: false,
+      produce: (raw) => writeChunks(raw, logChunks(limit))
+    };
+  }
+  return silesiaSource(options2, options2.scale);
+}
+async function isReusable(dir, entry, wanted) {
+  if (!entry) return false;
+  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale)
+    return false;
+  try {
+    await verifyDatasetFiles(dir, entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function removeStaleTempFiles(dir) {
+  for (const name of await readdir6(dir)) {
+    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      await rm7(join11(dir, name), { recursive: true, force: true });
+      info(`datasets: removed ${name}, left by an interrupted run`);
+    }
+  }
+}
+async function unlistedDataFiles(dir, listed) {
+  const present = new Set(await readdir6(dir).catch(() => []));
+  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap(
+    (name) => [`${name}.raw`, `${name}.raw.gz`].filter((file2) => present.has(file2))
+  );
+}
+async function removeUnlistedDataFiles(dir, listed) {
+  for (const file2 of await unlistedDataFiles(dir, listed)) {
+    await rm7(join11(dir, file2), { force: true });
+    info(`datasets: removed ${file2}, left by an interrupted run (not in the manifest)`);
+  }
+}
+async function lockFolder(dir) {
+  const options2 = { realpath: false, lockfilePath: join11(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
+  try {
+    return await import_proper_lockfile2.default.lock(dir, { ...options2, retries: 0 });
+  } catch (error63) {
+    if (error63.code !== "ELOCKED") {
+      throw new LabError(
+        "datasets: prepare",
+        `cannot lock ${dir}: ${error63.message}.`,
+        "check that the folder is writable."
+      );
+    }
+  }
+  info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
+  try {
+    return await import_proper_lockfile2.default.lock(dir, {
+      ...options2,
+      retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
+    });
+  } catch (error63) {
+    throw new LabError(
+      "datasets: prepare",
+      `${dir} stayed locked by another prepare for an hour: ${error63.message}.`,
+      `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`
+    );
+  }
+}
+var manifestOf = (entries) => ({
+  schemaVersion: 1,
+  datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? [])
+});
+async function prepareDatasets(options2) {
+  const dir = resolve5(options2.dir);
+  await refuseNonFolder(dir, "datasets: prepare", "--dir");
+  const gzip = options2.gzip ?? "gzip";
+  const compressor = await compressorVersion(gzip);
+  const names = options2.only?.length ? options2.only : DATASET_NAMES;
+  const wanted = /* @__PURE__ */ new Map();
+  for (const name of names) wanted.set(name, await rawSourceFor(name, options2));
+  const want = (name) => ({
+    source: wanted.get(name).source,
+    compressor,
+    level: DATASET_LEVELS[name],
+    scale: options2.scale
+  });
+  const upToDate = async (manifest) => {
+    if (!manifest) return false;
+    const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
+    for (const name of names) if (!await isReusable(dir, entries.get(name), want(name))) return false;
+    return true;
+  };
+  const current = await readManifest(dir).catch(() => void 0);
+  if (await upToDate(current) && (await unlistedDataFiles(dir, new Set(current.datasets.map((entry) => entry.name)))).length === 0) {
+    for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
+    return current;
+  }
+  await mkdir8(dir, { recursive: true });
+  const release2 = await lockFolder(dir);
+  try {
+    await removeStaleTempFiles(dir);
+    const existing = await readManifest(dir).catch((error63) => {
+      warn(`${error63.message} It will be rewritten.`);
+      return void 0;
+    });
+    const entries = new Map((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
+    await removeUnlistedDataFiles(dir, new Set(entries.keys()));
+    for (const name of names) {
+      const level = DATASET_LEVELS[name];
+      const rawSource = wanted.get(name);
+      if (await isReusable(dir, entries.get(name), want(name))) {
+        info(`datasets: ${name} is up to date in ${dir}`);
+        continue;
+      }
+      const rawFile = `${name}.raw`;
+      const compressedFile = `${name}.raw.gz`;
+      const progress = startProgress(`datasets: ${name}`);
+      progress.update("generating raw bytes");
+      await writeAtomically(join11(dir, rawFile), rawSource.produce);
+      progress.update(`compressing with ${compressor} -${level}`);
+      await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
+      const raw = await digestFile(join11(dir, rawFile));
+      const compressed = await digestFile(join11(dir, compressedFile));
+      const entry = {
+        name,
+        label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
+        standIn: rawSource.standIn,
+        scale: options2.scale,
+        source: rawSource.source,
+        raw: { path: rawFile, ...raw },
+        compressed: { path: compressedFile, ...compressed, compressor, level }
+      };
+      entries.set(name, entry);
+      progress.done(`${raw.bytes} raw bytes \u2192 ${compressed.bytes} compressed bytes`);
+      await writeManifest(dir, manifestOf(entries));
+    }
+    const manifest = manifestOf(entries);
+    if (JSON.stringify(manifest) !== JSON.stringify(existing)) await writeManifest(dir, manifest);
+    return manifest;
+  } finally {
+    await release2().catch(() => void 0);
+  }
 }
 
 // ../main/node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -66753,1033 +67695,12 @@ function megabytesPerSecond(bytes, timesNs) {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
 }
 
-// lab/results/index.ts
-var positive = external_exports.number().finite().positive();
-var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/);
-var intervalSchema = external_exports.object({
-  estimate: positive,
-  low: positive,
-  high: positive,
-  confidence: external_exports.number().gt(0).lt(1),
-  samples: external_exports.number().int().positive(),
-  /** Bootstrap resamples; 0 for a t interval. */
-  resamples: external_exports.number().int().nonnegative(),
-  method: external_exports.string()
-});
-var comparisonSchema = external_exports.object({
-  interval: intervalSchema,
-  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
-});
-var verdictSchema = external_exports.object({
-  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
-  effect: external_exports.number().finite(),
-  interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
-  threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string(),
-  reason: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional()
-});
-var machineSchema = external_exports.object({
-  os: external_exports.string(),
-  osRelease: external_exports.string(),
-  arch: external_exports.string(),
-  cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int()
-});
-var libdeflateSchema = external_exports.object({
-  name: external_exports.string(),
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.string(),
-  compiler: external_exports.string(),
-  cflags: external_exports.string()
-});
-var decoderSchema2 = external_exports.object({
-  name: external_exports.string(),
-  adapter: external_exports.string(),
-  description: external_exports.string(),
-  rustc: external_exports.string().nullable(),
-  llvm: external_exports.string().nullable(),
-  compiler: external_exports.string().nullable(),
-  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
-  threads: external_exports.number().int().positive().optional(),
-  /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: rustShimRecordSchema.optional()
-});
-var datasetBase = {
-  name: external_exports.string(),
-  label: external_exports.string(),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(["quick", "full"]),
-  rawBytes: external_exports.number().int().nonnegative(),
-  rawSha256: sha2562,
-  compressedBytes: external_exports.number().int().nonnegative(),
-  compressedSha256: sha2562,
-  compressor: external_exports.string(),
-  level: external_exports.number().int()
-};
-var datasetResultSchema = external_exports.object({
-  ...datasetBase,
-  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
-  placement: external_exports.string(),
-  batches: external_exports.number().int().nonnegative(),
-  /** Measured rounds over all batches. */
-  rounds: external_exports.number().int().nonnegative(),
-  targetMet: external_exports.boolean(),
-  stoppedBecause: external_exports.string(),
-  elapsedSeconds: external_exports.number().nonnegative(),
-  /** True when every sample of every contender decoded to the expected bytes. */
-  verified: external_exports.boolean(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      role: external_exports.enum(["head", "base", "libdeflate"]),
-      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
-      samplesNs: external_exports.array(external_exports.array(positive)),
-      megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable()
-    })
-  ),
-  headVsLibdeflate: comparisonSchema.nullable(),
-  baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
-  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
-  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
-});
-var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
-var integrityResultSchema = external_exports.object({
-  memberBytes: external_exports.number().int().nonnegative(),
-  source: external_exports.string(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
-      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
-      notComparable: external_exports.string().nullable()
-    })
-  )
-});
-function comparability(results, sides) {
-  const notComparable = sides.flatMap((side) => {
-    const gate = integrityFinding(results, side.name);
-    if (!gate) return [];
-    return [
-      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
-    ];
-  });
-  const threads = sides.map((side) => side.threads ?? 1);
-  const crossThread = new Set(threads).size > 1;
-  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
-  return {
-    notComparable,
-    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
-  };
-}
-function integrityFinding(results, name) {
-  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
-  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
-  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
-}
-function notComparableContenders(results) {
-  return new Map(
-    results.integrity?.contenders.flatMap(
-      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
-    ) ?? []
-  );
-}
-var RESULTS_SCHEMA_VERSION = 2;
-var resultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
-  machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
-  libdeflate: libdeflateSchema,
-  head: decoderSchema2,
-  base: decoderSchema2.nullable(),
-  settings: external_exports.object({
-    roundsPerBatch: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    minBatches: external_exports.number().int(),
-    maxBatches: external_exports.number().int(),
-    targetHalfWidth: external_exports.number(),
-    budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number().gt(0).lt(1),
-    minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional(),
-    compareAcrossThreads: external_exports.boolean().optional()
-  }),
-  datasets: external_exports.array(datasetResultSchema),
-  /** How each contender met corrupted members before timing (absent in results written before the gate). */
-  integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema2,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
-  ok: external_exports.boolean()
-});
-async function writeResults(path6, results) {
-  await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
-`);
-}
-function failsOn(kind, failOn) {
-  return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
-}
-function verdictFailures(results, failOn) {
-  return results.datasets.filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn)).map(
-    (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
-  );
-}
-
-// lab/bench/run.ts
-import { open as open5 } from "node:fs/promises";
-import { join as join15 } from "node:path";
-
-// lab/build/libdeflate.ts
-import { cp as cp2, readFile as readFile5, readdir as readdir4 } from "node:fs/promises";
-import { dirname as dirname6, join as join7 } from "node:path";
-var libdeflateBuildSchema = external_exports.object({
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.enum(["cmake", "make", "system"]),
-  compiler: external_exports.string(),
-  cflags: external_exports.string(),
-  /** Paths are relative to the build folder (absolute for the system library), so the cache can move. */
-  sharedLibrary: external_exports.string(),
-  gzipProgram: external_exports.string().nullable(),
-  cacheKey: external_exports.string()
-});
-var step4 = "build libdeflate";
-var isMac = process.platform === "darwin";
-function resolveRecord(dir, record2) {
-  const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
-  return {
-    ...record2,
-    sharedLibraryPath: absolute(record2.sharedLibrary),
-    gzipProgramPath: record2.gzipProgram ? absolute(record2.gzipProgram) : null
-  };
-}
-async function findSharedLibrary(root2, folder) {
-  const names = await readdir4(join7(root2, folder)).catch(() => []);
-  const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
-  const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
-  return found ? join7(folder, found) : void 0;
-}
-async function buildWithCmake(dir, cc, extraCflags) {
-  const args = [
-    "-S",
-    "src",
-    "-B",
-    "out",
-    "-DCMAKE_BUILD_TYPE=Release",
-    "-DLIBDEFLATE_BUILD_GZIP=ON",
-    `-DCMAKE_C_COMPILER=${cc}`
-  ];
-  if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
-  await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
-  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
-  const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
-  const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
-  const sharedLibrary = await findSharedLibrary(dir, "out");
-  if (!sharedLibrary)
-    throw new LabError(
-      step4,
-      `cmake built no shared libdeflate library in ${join7(dir, "out")}.`,
-      "check the build log with the command above; the source may be too old for CMake (use make)."
-    );
-  const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
-  return {
-    buildSystem: "cmake",
-    cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(),
-    sharedLibrary,
-    gzipProgram
-  };
-}
-async function buildWithMake(dir, cc, extraCflags) {
-  const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
-  if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
-  await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
-  const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
-  const sharedLibrary = await findSharedLibrary(dir, "src");
-  if (!sharedLibrary)
-    throw new LabError(
-      step4,
-      `make built no shared libdeflate library in ${join7(dir, "src")}.`,
-      "check the build log with the command above."
-    );
-  const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
-  return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
-}
-async function systemLibdeflate() {
-  const libdir = await probe("pkg-config", ["--variable=libdir", "libdeflate"]);
-  const includedir = await probe("pkg-config", ["--variable=includedir", "libdeflate"]);
-  if (!libdir || !includedir) {
-    throw new LabError(
-      step4,
-      "no system libdeflate found (pkg-config knows no libdeflate).",
-      "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source."
-    );
-  }
-  const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
-  const candidates = [libdir, ...pcPath ? [dirname6(dirname6(pcPath))] : []];
-  let sharedLibrary;
-  for (const dir of candidates) {
-    const found = await findSharedLibrary(dir, ".");
-    if (found) {
-      sharedLibrary = join7(dir, found);
-      break;
-    }
-  }
-  if (!sharedLibrary)
-    throw new LabError(
-      step4,
-      `no shared libdeflate library in ${candidates.join(" or ")}.`,
-      "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate)."
-    );
-  const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
-  const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
-  const record2 = {
-    version: version2,
-    source: `system library ${sharedLibrary}`,
-    buildSystem: "system",
-    compiler: "unknown (prebuilt by the system package)",
-    cflags: "unknown (prebuilt by the system package)",
-    sharedLibrary,
-    gzipProgram: gzipPath || null,
-    cacheKey: "system"
-  };
-  return resolveRecord("/", record2);
-}
-async function buildLibdeflate(source, options2 = {}) {
-  if (source.kind === "system") return systemLibdeflate();
-  const progress = startProgress(`${step4} (${describeSource(source)})`);
-  progress.update("fetching source");
-  const tree = await obtainLibdeflateSource(source);
-  const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
-  const compiler = await cCompiler(options2.cc);
-  const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
-  const key = cacheKey({
-    tree: await hashTree(tree.dir),
-    compiler: compiler.version,
-    cc: compiler.command,
-    cflags: options2.cflags ?? "",
-    buildSystem,
-    platform: process.platform,
-    arch: process.arch
-  });
-  const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
-  const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [
-    join7(finalDir, record2.sharedLibrary)
-  ]);
-  if (cached2) {
-    progress.done(`libdeflate ${version2} (cached)`);
-    return resolveRecord(finalDir, { ...cached2, source: tree.description });
-  }
-  try {
-    const record2 = await buildIntoCache(finalDir, async (temp) => {
-      await cp2(tree.dir, join7(temp, "src"), {
-        recursive: true,
-        filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6)
-      });
-      progress.update(`compiling with ${buildSystem}`);
-      const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
-      return { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
-    });
-    progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
-    return resolveRecord(finalDir, record2);
-  } catch (error63) {
-    progress.done("failed");
-    throw error63;
-  }
-}
-
-// lab/datasets/prepare.ts
-var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
-import { createHash as createHash3 } from "node:crypto";
-import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
-import { createGunzip } from "node:zlib";
-import { copyFile as copyFile4, mkdir as mkdir8, open as open4, readdir as readdir6, rm as rm6 } from "node:fs/promises";
-import { join as join11, resolve as resolve5 } from "node:path";
-import { pipeline as pipeline2 } from "node:stream/promises";
-
-// lab/datasets/generators.ts
-var FULL_DATASET_BYTES = 211 * 1024 * 1024;
-var QUICK_DATASET_BYTES = 16 * 1024 * 1024;
-var SOFTWARE_SNIPPETS = [
-  "    pub fn new() -> Self {\n        Self { data: Vec::new(), count: 0 }\n    }\n",
-  "    #[inline(always)]\n    pub fn get(&self) -> usize { self.count }\n",
-  "// TODO: Optimize this loop\nfor i in 0..data.len() { sum += data[i]; }\n",
-  'fn main() {\n    let args: Vec<String> = std::env::args().collect();\n    println!("{:?}", args);\n}\n',
-  "impl Iterator for MyIter {\n    type Item = u32;\n    fn next(&mut self) -> Option<Self::Item> { self.inner.next() }\n}\n",
-  "#[derive(Debug, Clone, PartialEq)]\npub struct Config {\n    pub name: String,\n    pub value: i64,\n}\n"
-];
-var LOG_TEMPLATES = [
-  "2026-01-20 14:30:{:02d} INFO [gzippy.core] Processed block {} in {}ms\n",
-  "2026-01-20 14:30:{:02d} DEBUG [gzippy.sched] Lane {} claimed chunk at 0x{:x}\n",
-  "2026-01-20 14:30:{:02d} WARN [gzippy.mem] Memory usage at {}%\n",
-  "2026-01-20 14:30:{:02d} ERROR [gzippy.io] Write failed: attempt {}\n",
-  "2026-01-20 14:30:{:02d} TRACE [gzippy.net] Packet {} received, {} bytes\n"
-];
-function logArguments(i3) {
-  return [i3 % 60, i3 % 1e4, i3 * 7 % 100, i3 % 8, i3 * 4096, 70 + i3 % 25];
-}
-var FIELD_FORMATS = {
-  "{}": (value) => String(value),
-  "{:02d}": (value) => String(value).padStart(2, "0"),
-  "{:x}": (value) => value.toString(16)
-};
-function compileTemplate(template) {
-  const literals = [];
-  const fields = [];
-  let rest = template;
-  for (; ; ) {
-    const match = /\{[^}]*\}/.exec(rest);
-    if (!match) break;
-    const format3 = FIELD_FORMATS[match[0]];
-    if (!format3) throw new Error(`unsupported field ${match[0]} in log template ${JSON.stringify(template)}`);
-    literals.push(rest.slice(0, match.index));
-    fields.push(format3);
-    rest = rest.slice(match.index + match[0].length);
-  }
-  literals.push(rest);
-  return { literals, fields };
-}
-function fill(template, args) {
-  let out = template.literals[0] ?? "";
-  for (let k3 = 0; k3 < template.fields.length; k3++) {
-    const value = args[k3];
-    if (value === void 0)
-      throw new Error(`log template needs ${template.fields.length} arguments, got ${args.length}`);
-    out += template.fields[k3](value) + template.literals[k3 + 1];
-  }
-  return out;
-}
-var CHUNK_CHARS = 1 << 20;
-function* recordsUntil(targetBytes2, record2) {
-  let written = 0;
-  let chunk = "";
-  for (let i3 = 0; written < targetBytes2; i3++) {
-    const text = record2(i3);
-    written += text.length;
-    chunk += text;
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = "";
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-function softwareChunks(targetBytes2) {
-  return recordsUntil(targetBytes2, (i3) => `// Line ${i3 % 1e4}
-${SOFTWARE_SNIPPETS[i3 % SOFTWARE_SNIPPETS.length]}`);
-}
-function logChunks(targetBytes2) {
-  const templates = LOG_TEMPLATES.map(compileTemplate);
-  return recordsUntil(targetBytes2, (i3) => fill(templates[i3 % templates.length], logArguments(i3)));
-}
-
-// lab/datasets/manifest.ts
-import { isAbsolute, join as join8, normalize as normalize2 } from "node:path";
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine(
-  (path6) => !isAbsolute(path6) && !normalize2(path6).startsWith(".."),
-  "must be a path inside the manifest folder"
-);
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
-var MANIFEST_FILE = "manifest.json";
-async function readManifest(dir) {
-  await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join8(dir, MANIFEST_FILE);
-  if (!await fileExists(path6)) return void 0;
-  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
-  const parsed = manifestSchema.safeParse(json2);
-  if (!parsed.success) {
-    throw new LabError(
-      "datasets: manifest",
-      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
-      "delete it and run `perf-lab datasets prepare` again."
-    );
-  }
-  return parsed.data;
-}
-async function writeManifest(dir, manifest) {
-  await writeFileAtomically(join8(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
-`);
-}
-async function verifyDatasetFiles(dir, entry) {
-  for (const [role, file2] of [
-    ["compressed file", entry.compressed],
-    ["expected output", entry.raw]
-  ]) {
-    const path6 = join8(dir, file2.path);
-    let actual;
-    try {
-      actual = await digestFile(path6);
-    } catch {
-      throw new LabError(
-        `datasets: verify ${entry.label}`,
-        `the ${role} ${path6} is missing or unreadable.`,
-        "run `perf-lab datasets prepare` again."
-      );
-    }
-    if (actual.bytes !== file2.bytes || actual.sha256 !== file2.sha256) {
-      throw new LabError(
-        `datasets: verify ${entry.label}`,
-        `the ${role} ${path6} does not match the manifest: expected ${file2.bytes} bytes sha256 ${file2.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
-        "the file was altered or is corrupt; delete it and run `perf-lab datasets prepare` again."
-      );
-    }
-  }
-}
-
-// lab/datasets/silesia.ts
-import { rm as rm5 } from "node:fs/promises";
-import { join as join10 } from "node:path";
-
-// lab/datasets/archive.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod3, mkdir as mkdir7, readdir as readdir5, utimes } from "node:fs/promises";
-import { dirname as dirname7, join as join9, relative as relative2, sep as sep2 } from "node:path";
-import { pipeline } from "node:stream/promises";
-var import_yauzl = __toESM(require_yauzl(), 1);
-var FIXED_MTIME = /* @__PURE__ */ new Date("2000-01-01T00:00:00Z");
-async function listFilesSorted(root2) {
-  const entries = await readdir5(root2, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative2(root2, join9(entry.parentPath, entry.name)).split(sep2).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
-}
-async function deterministicTar(root2, outputPath) {
-  const names = await listFilesSorted(root2);
-  for (const name of names) {
-    await chmod3(join9(root2, name), 420);
-    await utimes(join9(root2, name), FIXED_MTIME, FIXED_MTIME);
-  }
-  await Qn(
-    { cwd: root2, file: outputPath, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, noPax: true },
-    names
-  );
-  return names;
-}
-async function extractTarGz(archivePath, destination) {
-  await mkdir7(destination, { recursive: true });
-  try {
-    await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
-  } catch (error63) {
-    throw new LabError(
-      "datasets: extract",
-      `cannot extract ${archivePath}: ${error63.message}`,
-      "the archive is damaged; restore it from its source."
-    );
-  }
-}
-function openZip(path6) {
-  return new Promise((resolvePromise, reject) => {
-    import_yauzl.default.open(path6, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (error63, zip) => {
-      if (error63 || !zip) reject(error63 ?? new Error("no zip file"));
-      else resolvePromise(zip);
-    });
-  });
-}
-async function extractZipFlat(zipPath, destination, accept) {
-  let zip;
-  try {
-    zip = await openZip(zipPath);
-  } catch (error63) {
-    throw new LabError(
-      "datasets: silesia zip",
-      `cannot open ${zipPath} as a zip: ${error63.message}`,
-      "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip."
-    );
-  }
-  await mkdir7(destination, { recursive: true });
-  const found = [];
-  try {
-    await new Promise((resolvePromise, reject) => {
-      zip.on("error", reject);
-      zip.on("end", () => resolvePromise());
-      zip.on("entry", (entry) => {
-        const name = entry.fileName.split("/").pop() ?? "";
-        if (entry.fileName.endsWith("/") || !accept(name)) {
-          zip.readEntry();
-          return;
-        }
-        zip.openReadStream(entry, (error63, stream) => {
-          if (error63 || !stream) {
-            reject(error63 ?? new Error(`cannot read ${entry.fileName}`));
-            return;
-          }
-          const target = join9(destination, name);
-          mkdir7(dirname7(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
-            found.push({ name, bytes: entry.uncompressedSize });
-            zip.readEntry();
-          }).catch(reject);
-        });
-      });
-      zip.readEntry();
-    });
-  } catch (error63) {
-    throw new LabError(
-      "datasets: silesia zip",
-      `cannot extract ${zipPath}: ${error63.message}`,
-      "the zip is damaged; download it again and pass it with --silesia-zip."
-    );
-  } finally {
-    zip.close();
-  }
-  return found;
-}
-
-// lab/datasets/silesia.ts
-var SILESIA_FILES = {
-  dickens: 10192446,
-  mozilla: 51220480,
-  mr: 9970564,
-  nci: 33553445,
-  ooffice: 6152192,
-  osdb: 10085684,
-  reymont: 6627202,
-  samba: 21606400,
-  sao: 7251944,
-  webster: 41458703,
-  xml: 5345280,
-  "x-ray": 8474240
-};
-var SILESIA_URL = "https://sun.aei.polsl.pl/~sdeor/corpus/silesia.zip";
-var STAND_IN_CORPORA = {
-  "calgary.tar.gz": "e109eebdc19c5cee533c58bd6a49a4be3a77cc52f84ba234a089148a4f2093b7",
-  "cantrbry.tar.gz": "f140e8a5b73d3f53198555a63bfb827889394a42f20825df33c810c3d5e3f8fb"
-};
-function corpusProblems(found, expected) {
-  const problems = [];
-  const byName = new Map(found.map((entry) => [entry.name, entry.bytes]));
-  for (const [name, bytes] of Object.entries(expected)) {
-    const actual = byName.get(name);
-    if (actual === void 0) problems.push(`${name} is missing`);
-    else if (actual !== bytes) problems.push(`${name} has ${actual} bytes, expected ${bytes}`);
-  }
-  return problems;
-}
-async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
-  const staging = await makeTempDir(join10(tarPath + ".staging-"));
-  try {
-    const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
-    const problems = corpusProblems(found, expected);
-    if (problems.length > 0) {
-      throw new LabError(
-        "datasets: silesia",
-        `${zipPath} is not the Silesia corpus: ${problems.join("; ")}.`,
-        `download silesia.zip again from ${SILESIA_URL} and pass it with --silesia-zip.`
-      );
-    }
-    await deterministicTar(staging, tarPath);
-  } finally {
-    await rm5(staging, { recursive: true, force: true });
-  }
-}
-async function standInTar(corporaDir, tarPath) {
-  const staging = await makeTempDir(join10(tarPath + ".staging-"));
-  try {
-    for (const [file2, sha2563] of Object.entries(STAND_IN_CORPORA)) {
-      const path6 = join10(corporaDir, file2);
-      const digest = await digestFile(path6).catch(() => {
-        throw new LabError(
-          "datasets: silesia stand-in",
-          `${path6} is missing, and no Silesia zip was given or could be downloaded.`,
-          "pass the real corpus with --silesia-zip PATH, or restore ../shared/corpora (or set PERF_LAB_SHARED_CORPORA)."
-        );
-      });
-      if (digest.sha256 !== sha2563) {
-        throw new LabError(
-          "datasets: silesia stand-in",
-          `${path6} has sha256 ${digest.sha256}, expected ${sha2563}: the corpus was altered or is corrupt.`,
-          "restore the original file from the shared corpora."
-        );
-      }
-      await extractTarGz(path6, join10(staging, file2.replace(/\.tar\.gz$/, "")));
-    }
-    await deterministicTar(staging, tarPath);
-  } finally {
-    await rm5(staging, { recursive: true, force: true });
-  }
-}
-
-// lab/datasets/prepare.ts
-var DATASET_LEVELS = { silesia: 9, software: 9, logs: 1 };
-function targetBytes(scale) {
-  return scale === "quick" ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
-}
-function defaultDatasetsDir(scale) {
-  return join11(cacheRoot(), "datasets", scale);
-}
-function simulatedDiskLimit() {
-  const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
-  return Number.isFinite(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
-}
-async function writeChunks(path6, chunks) {
-  const handle = await open4(path6, "w");
-  const limit = simulatedDiskLimit();
-  let written = 0;
-  try {
-    for (const chunk of chunks) {
-      written += chunk.length;
-      if (written > limit)
-        throw Object.assign(new Error("ENOSPC: no space left on device, write (simulated)"), { code: "ENOSPC" });
-      await handle.write(chunk, null, "latin1");
-    }
-  } catch (error63) {
-    throw new LabError(
-      "datasets: generate",
-      `cannot write ${path6}: ${error63.message}`,
-      "check free disk space and permissions of the datasets folder."
-    );
-  } finally {
-    await handle.close();
-  }
-}
-async function copyPrefix(source, target, limitBytes) {
-  await pipeline2(createReadStream3(source, { start: 0, end: limitBytes - 1 }), createWriteStream3(target));
-}
-async function compressorVersion(gzip) {
-  for (const flag of ["--version", "-V"]) {
-    const result = await attempt(gzip, [flag]);
-    const line = `${result.stdout}
-${result.stderr}`.trim().split("\n")[0]?.trim();
-    if (result.ok && line)
-      return /Eric Biggers|libdeflate/.test(`${result.stdout}`) || /^gzip compression program v/.test(line) ? `libdeflate-gzip (${line})` : line;
-  }
-  throw new LabError(
-    "datasets: compress",
-    `cannot run \`${gzip} --version\` or \`${gzip} -V\`: is it installed?`,
-    "install GNU gzip (Debian: apt-get install gzip; macOS: brew install gzip) or pass --gzip PATH."
-  );
-}
-function compressArgs(compressor, level, rawPath) {
-  return compressor.startsWith("libdeflate-gzip") ? [`-${level}`, "-c", rawPath] : [`-${level}`, "-n", "-c", rawPath];
-}
-async function compress(gzip, compressor, level, rawPath, compressedPath) {
-  await writeAtomically(compressedPath, async (tempPath) => {
-    const args = compressArgs(compressor, level, rawPath);
-    const result = await attempt(gzip, args, { stdoutFile: tempPath });
-    if (!result.ok) {
-      throw new LabError(
-        "datasets: compress",
-        `\`${result.reproduce}\` ${result.failure}${result.stderr ? `: ${result.stderr.trim()}` : ""}`,
-        "check free disk space and that gzip works."
-      );
-    }
-    const [raw, roundTrip] = await Promise.all([digestFile(rawPath), gunzipDigest(tempPath)]);
-    if (roundTrip === null || roundTrip.sha256 !== raw.sha256) {
-      const what = roundTrip === null ? "is not a valid gzip stream" : `decompresses to ${roundTrip.bytes} bytes that differ from the ${raw.bytes} raw bytes`;
-      throw new LabError(
-        "datasets: compress",
-        `the output of \`${result.reproduce}\` ${what}.`,
-        "pass a working gzip compressor with --gzip (GNU gzip or libdeflate-gzip)."
-      );
-    }
-  });
-}
-async function gunzipDigest(path6) {
-  const hash2 = createHash3("sha256");
-  let bytes = 0;
-  try {
-    await pipeline2(
-      createReadStream3(path6, { highWaterMark: 1 << 20 }),
-      createGunzip(),
-      async function(chunks) {
-        for await (const chunk of chunks) {
-          bytes += chunk.length;
-          hash2.update(chunk);
-        }
-      }
-    );
-  } catch {
-    return null;
-  }
-  return { sha256: hash2.digest("hex"), bytes };
-}
-async function downloadSilesia(target) {
-  const progress = startProgress("datasets: download silesia.zip");
-  try {
-    await writeAtomically(target, async (tempPath) => {
-      const response = await fetch(SILESIA_URL, { signal: AbortSignal.timeout(6e5) });
-      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-      await pipeline2(response.body, createWriteStream3(tempPath));
-    });
-    progress.done();
-    return true;
-  } catch (error63) {
-    progress.done(`failed (${causeText(error63)})`);
-    return false;
-  }
-}
-async function silesiaSource(options2, scale) {
-  const cachedZip = join11(cacheRoot(), "downloads", "silesia.zip");
-  let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
-  if (zip && !await fileExists(zip)) {
-    throw new LabError(
-      "datasets: silesia",
-      `--silesia-zip ${zip} does not exist.`,
-      `download it from ${SILESIA_URL} or omit --silesia-zip to use the stand-in.`
-    );
-  }
-  if (!zip && await fileExists(cachedZip)) zip = cachedZip;
-  if (!zip && !options2.offline && await downloadSilesia(cachedZip)) zip = cachedZip;
-  const limit = targetBytes(scale);
-  if (zip) {
-    const zipPath = zip;
-    const zipDigest = await digestFile(zipPath);
-    return {
-      source: `silesia.zip sha256 ${zipDigest.sha256}, deterministic tar${scale === "quick" ? `, first ${limit} bytes` : ""}`,
-      standIn: false,
-      produce: async (rawPath) => {
-        const fullTar = `${rawPath}.full-tar`;
-        try {
-          await silesiaTarFromZip(zipPath, fullTar);
-          if (scale === "quick") await copyPrefix(fullTar, rawPath, limit);
-          else await copyFile4(fullTar, rawPath);
-        } finally {
-          await rm6(fullTar, { force: true });
-        }
-      }
-    };
-  }
-  const corporaDir = options2.corporaDir ?? sharedCorporaDir();
-  warn(
-    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options2.offline ? "offline" : "download failed"}); using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`
-  );
-  return {
-    source: "stand-in: deterministic tar of calgary.tar.gz + cantrbry.tar.gz",
-    standIn: true,
-    produce: (rawPath) => standInTar(corporaDir, rawPath)
-  };
-}
-async function rawSourceFor(name, options2) {
-  const limit = targetBytes(options2.scale);
-  if (name === "software") {
-    return {
-      source: `SOFTWARE generator v1, records until ${limit} bytes`,
-      standIn: false,
-      produce: (raw) => writeChunks(raw, softwareChunks(limit))
-    };
-  }
-  if (name === "logs") {
-    return {
-      source: `LOGS generator v1, lines until ${limit} bytes`,
-      standIn: false,
-      produce: (raw) => writeChunks(raw, logChunks(limit))
-    };
-  }
-  return silesiaSource(options2, options2.scale);
-}
-async function isReusable(dir, entry, wanted) {
-  if (!entry) return false;
-  if (entry.source !== wanted.source || entry.compressed.compressor !== wanted.compressor || entry.compressed.level !== wanted.level || entry.scale !== wanted.scale)
-    return false;
-  try {
-    await verifyDatasetFiles(dir, entry);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function removeStaleTempFiles(dir) {
-  for (const name of await readdir6(dir)) {
-    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
-    if (!match) continue;
-    const pid = Number(match[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) {
-      await rm6(join11(dir, name), { recursive: true, force: true });
-      info(`datasets: removed ${name}, left by an interrupted run`);
-    }
-  }
-}
-async function unlistedDataFiles(dir, listed) {
-  const present = new Set(await readdir6(dir).catch(() => []));
-  return DATASET_NAMES.filter((name) => !listed.has(name)).flatMap(
-    (name) => [`${name}.raw`, `${name}.raw.gz`].filter((file2) => present.has(file2))
-  );
-}
-async function removeUnlistedDataFiles(dir, listed) {
-  for (const file2 of await unlistedDataFiles(dir, listed)) {
-    await rm6(join11(dir, file2), { force: true });
-    info(`datasets: removed ${file2}, left by an interrupted run (not in the manifest)`);
-  }
-}
-async function lockFolder(dir) {
-  const options2 = { realpath: false, lockfilePath: join11(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
-  try {
-    return await import_proper_lockfile.default.lock(dir, { ...options2, retries: 0 });
-  } catch (error63) {
-    if (error63.code !== "ELOCKED") {
-      throw new LabError(
-        "datasets: prepare",
-        `cannot lock ${dir}: ${error63.message}.`,
-        "check that the folder is writable."
-      );
-    }
-  }
-  info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
-  try {
-    return await import_proper_lockfile.default.lock(dir, {
-      ...options2,
-      retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
-    });
-  } catch (error63) {
-    throw new LabError(
-      "datasets: prepare",
-      `${dir} stayed locked by another prepare for an hour: ${error63.message}.`,
-      `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`
-    );
-  }
-}
-var manifestOf = (entries) => ({
-  schemaVersion: 1,
-  datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? [])
-});
-async function prepareDatasets(options2) {
-  const dir = resolve5(options2.dir);
-  await refuseNonFolder(dir, "datasets: prepare", "--dir");
-  const gzip = options2.gzip ?? "gzip";
-  const compressor = await compressorVersion(gzip);
-  const names = options2.only?.length ? options2.only : DATASET_NAMES;
-  const wanted = /* @__PURE__ */ new Map();
-  for (const name of names) wanted.set(name, await rawSourceFor(name, options2));
-  const want = (name) => ({
-    source: wanted.get(name).source,
-    compressor,
-    level: DATASET_LEVELS[name],
-    scale: options2.scale
-  });
-  const upToDate = async (manifest) => {
-    if (!manifest) return false;
-    const entries = new Map(manifest.datasets.map((entry) => [entry.name, entry]));
-    for (const name of names) if (!await isReusable(dir, entries.get(name), want(name))) return false;
-    return true;
-  };
-  const current = await readManifest(dir).catch(() => void 0);
-  if (await upToDate(current) && (await unlistedDataFiles(dir, new Set(current.datasets.map((entry) => entry.name)))).length === 0) {
-    for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
-    return current;
-  }
-  await mkdir8(dir, { recursive: true });
-  const release2 = await lockFolder(dir);
-  try {
-    await removeStaleTempFiles(dir);
-    const existing = await readManifest(dir).catch((error63) => {
-      warn(`${error63.message} It will be rewritten.`);
-      return void 0;
-    });
-    const entries = new Map((existing?.datasets ?? []).map((entry) => [entry.name, entry]));
-    await removeUnlistedDataFiles(dir, new Set(entries.keys()));
-    for (const name of names) {
-      const level = DATASET_LEVELS[name];
-      const rawSource = wanted.get(name);
-      if (await isReusable(dir, entries.get(name), want(name))) {
-        info(`datasets: ${name} is up to date in ${dir}`);
-        continue;
-      }
-      const rawFile = `${name}.raw`;
-      const compressedFile = `${name}.raw.gz`;
-      const progress = startProgress(`datasets: ${name}`);
-      progress.update("generating raw bytes");
-      await writeAtomically(join11(dir, rawFile), rawSource.produce);
-      progress.update(`compressing with ${compressor} -${level}`);
-      await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
-      const raw = await digestFile(join11(dir, rawFile));
-      const compressed = await digestFile(join11(dir, compressedFile));
-      const entry = {
-        name,
-        label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
-        standIn: rawSource.standIn,
-        scale: options2.scale,
-        source: rawSource.source,
-        raw: { path: rawFile, ...raw },
-        compressed: { path: compressedFile, ...compressed, compressor, level }
-      };
-      entries.set(name, entry);
-      progress.done(`${raw.bytes} raw bytes \u2192 ${compressed.bytes} compressed bytes`);
-      await writeManifest(dir, manifestOf(entries));
-    }
-    const manifest = manifestOf(entries);
-    if (JSON.stringify(manifest) !== JSON.stringify(existing)) await writeManifest(dir, manifest);
-    return manifest;
-  } finally {
-    await release2().catch(() => void 0);
-  }
-}
-
 // lab/bench/calibrate.ts
 import { join as join13 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants6 } from "node:fs";
-import { access as access2, readFile as readFile6, rm as rm7, stat as stat3, statfs, writeFile as writeFile5 } from "node:fs/promises";
+import { access as access2, readFile as readFile7, rm as rm8, stat as stat3, statfs, writeFile as writeFile5 } from "node:fs/promises";
 import { delimiter, join as join12 } from "node:path";
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
@@ -67811,7 +67732,7 @@ function buildHarness() {
 }
 async function compileHarness() {
   const sourcePath = join12(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile6(sourcePath);
+  const source = await readFile7(sourcePath);
   const compiler = await cCompiler();
   const key = sha256Hex(
     `${sha256Hex(source)}
@@ -67974,7 +67895,7 @@ ${result.stderr.slice(-2e3)}`,
     }
     return parseHarnessOutput(result.stdout, names);
   } finally {
-    await rm7(specDir, { recursive: true, force: true });
+    await rm8(specDir, { recursive: true, force: true });
   }
 }
 function parseFatal(stdout) {
@@ -68177,7 +68098,7 @@ function calibrationFor(calibration, dataset, batch) {
 }
 
 // lab/bench/integrity.ts
-import { rm as rm8, writeFile as writeFile6 } from "node:fs/promises";
+import { rm as rm9, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join14 } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -68462,13 +68383,13 @@ function profileGzip(gzip, output2) {
       const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
       if (type === 1) profile.blocks.fixed++;
       else profile.blocks.dynamic++;
-      let run2 = 0;
+      let run3 = 0;
       for (; ; ) {
         const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
         if (symbol2 < 256) {
           if (output2) output2[out] = symbol2;
           out++;
-          run2++;
+          run3++;
           continue;
         }
         if (symbol2 === 256) break;
@@ -68481,17 +68402,17 @@ function profileGzip(gzip, output2) {
           throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
         if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
         else out += length;
-        profile.literals += run2;
+        profile.literals += run3;
         profile.matches++;
         profile.matchBytes += length;
         if (offset === 1) profile.matchesByDistance.one++;
         else if (offset < 8) profile.matchesByDistance.underWord++;
         else profile.matchesByDistance.word++;
-        countRun(run2, length);
-        run2 = 0;
+        countRun(run3, length);
+        run3 = 0;
       }
-      profile.literals += run2;
-      countRun(run2, 0);
+      profile.literals += run3;
+      countRun(run3, 0);
     }
     profile.bits += reader.bitsRead;
     const trailer = reader.alignToByte();
@@ -68610,8 +68531,248 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       }))
     };
   } finally {
-    await rm8(dir, { recursive: true, force: true });
+    await rm9(dir, { recursive: true, force: true });
   }
+}
+
+// lab/results/index.ts
+var positive = external_exports.number().finite().positive();
+var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/);
+var intervalSchema = external_exports.object({
+  estimate: positive,
+  low: positive,
+  high: positive,
+  confidence: external_exports.number().gt(0).lt(1),
+  samples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
+  method: external_exports.string()
+});
+var comparisonSchema = external_exports.object({
+  interval: intervalSchema,
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
+});
+var verdictSchema = external_exports.object({
+  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
+  effect: external_exports.number().finite(),
+  interval: intervalSchema,
+  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  threshold: external_exports.number().nonnegative(),
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional()
+});
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
+var decoderSchema2 = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: rustShimRecordSchema.optional()
+});
+var datasetBase = {
+  name: external_exports.string(),
+  label: external_exports.string(),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(["quick", "full"]),
+  rawBytes: external_exports.number().int().nonnegative(),
+  rawSha256: sha2562,
+  compressedBytes: external_exports.number().int().nonnegative(),
+  compressedSha256: sha2562,
+  compressor: external_exports.string(),
+  level: external_exports.number().int()
+};
+var datasetResultSchema = external_exports.object({
+  ...datasetBase,
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: external_exports.string(),
+  batches: external_exports.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: external_exports.number().int().nonnegative(),
+  targetMet: external_exports.boolean(),
+  stoppedBecause: external_exports.string(),
+  elapsedSeconds: external_exports.number().nonnegative(),
+  /** True when every sample of every contender decoded to the expected bytes. */
+  verified: external_exports.boolean(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      role: external_exports.enum(["head", "base", "libdeflate"]),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: external_exports.array(external_exports.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: external_exports.string().nullable()
+    })
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+function comparability(results, sides) {
+  const notComparable = sides.flatMap((side) => {
+    const gate = integrityFinding(results, side.name);
+    if (!gate) return [];
+    return [
+      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+    ];
+  });
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
+  return {
+    notComparable,
+    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
+  };
+}
+function datasetsTheReferenceFailed(results) {
+  return results.datasets.flatMap(
+    (dataset) => dataset.contenders.filter((contender) => contender.role === "libdeflate" && contender.failure).map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`)
+  );
+}
+function integrityFinding(results, name) {
+  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
+  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
+  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
+}
+function notComparableContenders(results) {
+  return new Map(
+    results.integrity?.contenders.flatMap(
+      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
+    ) ?? []
+  );
+}
+var RESULTS_SCHEMA_VERSION = 2;
+var resultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
+  machine: machineSchema,
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema2,
+  base: decoderSchema2.nullable(),
+  settings: external_exports.object({
+    roundsPerBatch: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    minBatches: external_exports.number().int(),
+    maxBatches: external_exports.number().int(),
+    targetHalfWidth: external_exports.number(),
+    budgetSeconds: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
+    minimumEffect: external_exports.number().optional(),
+    maximumMargin: external_exports.number().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
+  }),
+  datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
+  ok: external_exports.boolean()
+});
+var resultsV1Schema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  createdAt: external_exports.string(),
+  machine: machineSchema,
+  mode: external_exports.enum(["in-process", "process"]),
+  libdeflate: libdeflateSchema,
+  decoder: decoderSchema2,
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
+  datasets: external_exports.array(
+    external_exports.object({
+      ...datasetBase,
+      rounds: external_exports.number().int().nonnegative(),
+      placement: external_exports.string().optional(),
+      verified: external_exports.boolean(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
+      ratio: intervalSchema.nullable()
+    })
+  ),
+  ok: external_exports.boolean()
+});
+async function writeResults(path6, results) {
+  await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
+`);
+}
+function failsOn(kind, failOn) {
+  return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
+}
+function verdictFailures(results, failOn) {
+  return results.datasets.filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn)).map(
+    (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
+  );
+}
+var EXIT_CONTENDER_FAILED = 3;
+var EXIT_VERDICT_FAILED = 4;
+function runOutcome(results, failOn) {
+  if (!results.ok) {
+    const bad = datasetsTheReferenceFailed(results);
+    if (bad.length > 0)
+      return {
+        exitCode: 1,
+        failure: `libdeflate, the reference, failed too \u2014 the dataset (or libdeflate's build) is bad, not the decoders: ${bad.join("; ")}
+  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results are kept.`
+      };
+    const failed = results.datasets.flatMap(
+      (dataset) => dataset.contenders.filter((contender) => contender.failure).map((contender) => `${dataset.label} ${contender.name}: ${contender.failure}`)
+    );
+    return {
+      exitCode: EXIT_CONTENDER_FAILED,
+      failure: `verification failed (exit 3): ${failed.join("; ")}. The report has the details; no speed is given for it.`
+    };
+  }
+  const failing = verdictFailures(results, failOn);
+  if (failing.length > 0) return { exitCode: EXIT_VERDICT_FAILED, failure: `fail-on ${failOn}: ${failing.join("; ")}` };
+  return { exitCode: 0 };
 }
 
 // lab/bench/run.ts
@@ -68639,7 +68800,8 @@ async function buildSide(role, decoder) {
         compiler: build2.compiler,
         threads: 1
       },
-      regime: "in-process"
+      regime: "in-process",
+      build: { kind: "libdeflate", build: build2 }
     };
   }
   const build = await buildCargoDecoder(decoder);
@@ -68654,13 +68816,15 @@ async function buildSide(role, decoder) {
     ...build.rust ? { rust: build.rust } : {}
   };
   const library = build.artifactPath;
+  const built = { kind: "cargo", build };
   if (build.adapter === "cabi")
     return {
       role,
       name: build.name,
       contender: () => ({ name: build.name, kind: "cabi", library }),
       summary: summary2,
-      regime: "in-process"
+      regime: "in-process",
+      build: built
     };
   if (build.rust?.output === "slice")
     return {
@@ -68668,7 +68832,8 @@ async function buildSide(role, decoder) {
       name: build.name,
       contender: () => ({ name: build.name, kind: "rust-slice", library }),
       summary: summary2,
-      regime: "in-process"
+      regime: "in-process",
+      build: built
     };
   if (build.rust)
     return {
@@ -68676,7 +68841,8 @@ async function buildSide(role, decoder) {
       name: build.name,
       contender: () => ({ name: build.name, kind: "owned", library }),
       summary: summary2,
-      regime: "in-process-allocating"
+      regime: "in-process-allocating",
+      build: built
     };
   const command = build.command;
   return {
@@ -68688,7 +68854,8 @@ async function buildSide(role, decoder) {
       argv: fillCommand(command, library, input2, decoder.threads)
     }),
     summary: summary2,
-    regime: "process"
+    regime: "process",
+    build: built
   };
 }
 function referenceSide(reference, regime) {
@@ -68702,13 +68869,15 @@ function referenceSide(reference, regime) {
     compiler: reference.compiler,
     threads: 1
   };
+  const build = { kind: "libdeflate", build: reference };
   if (regime === "in-process")
     return {
       role: "libdeflate",
       name,
       contender: () => ({ name, kind: "libdeflate", library: reference.sharedLibraryPath }),
       summary: summary2,
-      regime
+      regime,
+      build
     };
   if (regime === "in-process-allocating")
     return {
@@ -68716,7 +68885,8 @@ function referenceSide(reference, regime) {
       name,
       contender: () => ({ name, kind: "libdeflate-alloc", library: reference.sharedLibraryPath }),
       summary: summary2,
-      regime
+      regime,
+      build
     };
   const gzipProgram = reference.gzipProgramPath;
   if (!gzipProgram) {
@@ -68731,7 +68901,8 @@ function referenceSide(reference, regime) {
     name,
     contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }),
     summary: summary2,
-    regime
+    regime,
+    build
   };
 }
 async function buildSides(config2) {
@@ -68797,6 +68968,9 @@ function headVsBaseVerdict(comparison2, calibration, dataset, settings, inJob) {
   return "missing" in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
 }
 async function runBenchmark(options2) {
+  return (await runBenchmarkWithBuilds(options2)).results;
+}
+async function runBenchmarkWithBuilds(options2) {
   const { sides, reference, mode } = await buildSides(options2.config);
   const datasets = await ensureDatasets(options2);
   const settings = options2.config.bench;
@@ -68808,7 +68982,7 @@ async function runBenchmark(options2) {
   const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
   const output2 = mode === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
-  const results = [];
+  const datasetResults = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join15(options2.datasetsDir, entry.compressed.path);
@@ -68892,7 +69066,7 @@ async function runBenchmark(options2) {
         ]
       )
     } : null;
-    results.push({
+    datasetResults.push({
       name: entry.name,
       label: entry.label,
       standIn: entry.standIn,
@@ -68920,7 +69094,7 @@ async function runBenchmark(options2) {
       failed ? `FAILED: ${contenderResults.filter((c5) => c5.failure).map((c5) => `${c5.name}: ${c5.failure}`).join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? "n/a"}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ""}; all outputs verified`
     );
   }
-  return {
+  const results = {
     schemaVersion: 2,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     machine,
@@ -68948,10 +69122,11 @@ async function runBenchmark(options2) {
       maximumMargin: settings.maximumMargin,
       compareAcrossThreads: settings.compareAcrossThreads
     },
-    datasets: results,
+    datasets: datasetResults,
     integrity,
-    ok: results.every((dataset) => dataset.verified)
+    ok: datasetResults.every((dataset) => dataset.verified)
   };
+  return { results, builds: { head: head.build, base: base?.build, reference } };
 }
 function notComparableVerdict(verdict, reasons) {
   if (reasons.length === 0) return verdict;
@@ -68997,8 +69172,38 @@ async function readPrefix(path6, bytes) {
   }
 }
 
+// lab/cli/parse.ts
+function commaList(value) {
+  return value.split(",").map((entry) => entry.trim()).filter(Boolean);
+}
+function oneOf(value, allowed, what) {
+  if (!allowed.includes(value))
+    throw new Error(`${what} must be ${allowed.join(", ").replace(/, ([^,]*)$/, " or $1")}, not "${value}"`);
+  return value;
+}
+function parseScale(value) {
+  return oneOf(value, SCALES, "the scale");
+}
+function parseFailOn(value) {
+  return oneOf(value, ["never", "regression", "change"], "fail-on");
+}
+function parseDatasetList(value) {
+  const names = commaList(value.toLowerCase());
+  for (const name of names) {
+    if (!DATASET_NAMES.includes(name))
+      throw new Error(`unknown dataset "${name}" (choose from ${DATASET_NAMES.join(", ")})`);
+  }
+  return names;
+}
+function parsePositiveInt(value) {
+  const number4 = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number4) || number4 < 1)
+    throw new Error(`must be a whole number \u2265 1, not "${value}"`);
+  return number4;
+}
+
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, readFile as readFile9, rm as rm10 } from "node:fs/promises";
+import { mkdir as mkdir9, readFile as readFile10, rm as rm11 } from "node:fs/promises";
 import { join as join19, resolve as resolve6 } from "node:path";
 
 // lab/report/table.ts
@@ -70683,8 +70888,8 @@ function withCustomRequest(customRequest) {
 
 // ../main/node_modules/@octokit/auth-token/dist-bundle/index.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
-var sep3 = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep3}${b64url}${sep3}${b64url}$`);
+var sep4 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep4}${b64url}${sep4}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 async function auth(token) {
   const isApp = isJWT(token);
@@ -73464,17 +73669,17 @@ function neutraliseMarkdown(markdown) {
 }
 function truncateComment(body, fullReportUrl) {
   if (body.length <= MAX_COMMENT_CHARS) return body;
-  const notice = `
+  const notice2 = `
 
 \u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
-  let cut = body.slice(0, MAX_COMMENT_CHARS - notice.length);
+  let cut = body.slice(0, MAX_COMMENT_CHARS - notice2.length);
   if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}
 \`\`\``;
-  return `${cut}${notice}`;
+  return `${cut}${notice2}`;
 }
 
 // lab/datasets/profiles.ts
-import { readFile as readFile7 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 import { join as join16 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
@@ -73510,7 +73715,7 @@ async function cachedProfile(sha2563) {
 async function datasetProfile(path6, expectedSha256) {
   let bytes;
   try {
-    bytes = await readFile7(path6);
+    bytes = await readFile8(path6);
   } catch (error63) {
     throw new LabError(
       "profile",
@@ -73569,7 +73774,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 }
 
 // lab/asm/index.ts
-import { readFile as readFile8, rm as rm9 } from "node:fs/promises";
+import { readFile as readFile9, rm as rm10 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename as basename3, join as join17 } from "node:path";
 
@@ -73840,14 +74045,14 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile8(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
     const dir = await makeTempDir(join17(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
     } finally {
-      await rm9(dir, { recursive: true, force: true });
+      await rm10(dir, { recursive: true, force: true });
     }
   }
   const failures = [];
@@ -73903,7 +74108,7 @@ async function nameFromSymbolTable(binary, functions) {
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile8(path6);
+    bytes = await readFile9(path6);
   } catch (error63) {
     throw new LabError(
       "analyze",
@@ -75379,7 +75584,7 @@ function predictWorkload(profile, report) {
   let cycles2 = 0;
   let copyLoopPasses = 0;
   let copyLoopCycles = 0;
-  const run2 = (priced, count3) => {
+  const run3 = (priced, count3) => {
     const entry = byRole.get(priced.roleName) ?? { iterations: 0, cycles: 0 };
     entry.iterations += count3;
     entry.cycles += priced.cycles * count3;
@@ -75405,7 +75610,7 @@ function predictWorkload(profile, report) {
         return 0;
       }
       const times2 = Math.min(Math.floor((rest - keep - 1) / chunk.n) + 1, Math.floor(rest / chunk.n));
-      run2(chunk.priced, times2 * count3);
+      run3(chunk.priced, times2 * count3);
       rest -= times2 * chunk.n;
     }
     return rest;
@@ -75425,11 +75630,11 @@ function predictWorkload(profile, report) {
     );
     const carried = literalIterations(literals, count3, withMatch);
     const combined = role(carried, kind);
-    if (combined) run2(combined, count3);
+    if (combined) run3(combined, count3);
     else {
       combinedFallback += count3;
       literalIterations(carried, count3);
-      run2(role(0, kind), count3);
+      run3(role(0, kind), count3);
     }
     const beyond = kind === "long" ? matchLength - longFirstBytes : 0;
     if (beyond <= 0) continue;
@@ -75603,7 +75808,7 @@ async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement)
   if (process.arch !== "arm64") {
     return `### Hot decode loop
 
-Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (it runs on the macos-14 runner).
+Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).
 `;
   }
   const model = await loadCpuModel(cpu);
@@ -75642,6 +75847,11 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
 // lab/prcheck/index.ts
+function cargoBuild(side, role) {
+  if (side?.kind !== "cargo")
+    throw new LabError("pr-check", `the ${role} side was not built with cargo.`, "report this as a perf-lab bug.");
+  return side.build;
+}
 async function prCheck(options2) {
   const repo = resolve6(options2.repo);
   const git = simpleGit(repo);
@@ -75668,7 +75878,7 @@ async function prCheck(options2) {
     let json2;
     const configPath = join19(headDir, options2.config);
     try {
-      json2 = parseStrictJson(await readFile9(configPath, "utf8"));
+      json2 = parseStrictJson(await readFile10(configPath, "utf8"));
     } catch (error63) {
       throw new LabError(
         "pr-check: config",
@@ -75690,7 +75900,7 @@ async function prCheck(options2) {
         "decoder.cargo must be a path (the repository itself) for a PR check.",
         `set decoder.cargo.path to "." (or the crate's folder in the repository).`
       );
-    const relative3 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
+    const relative4 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
     if (!("path" in decoder.cargo) || !decoder.cargo.path.startsWith(headDir))
       throw new LabError(
         "pr-check: config",
@@ -75699,21 +75909,34 @@ async function prCheck(options2) {
       );
     const config2 = {
       ...template,
-      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative3 } },
-      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative3 } }
+      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative4 } },
+      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative4 } }
     };
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
-    const results = await runBenchmark({
+    const run3 = await runBenchmarkWithBuilds({
       config: config2,
       scale: options2.scale,
       datasetsDir: options2.datasetsDir,
       only: options2.only,
       offline: options2.offline
     });
+    const { results } = run3;
+    const records = {
+      head: cargoBuild(run3.builds.head, "head"),
+      base: cargoBuild(run3.builds.base, "base"),
+      reference: run3.builds.reference
+    };
+    for (const [role, build] of [
+      ["head", records.head],
+      ["base", records.base]
+    ])
+      info(
+        `pr-check: ${role} ${build.name}: build ${build.cacheKey}${build.cached ? " (cached)" : ""}, tree ${build.builtTree.slice(0, 12)}${build.builtTree === build.sourceTree ? "" : ` after codegen (source ${build.sourceTree.slice(0, 12)})`}`
+      );
     const builds = {
-      head: (await buildCargoDecoder(config2.decoder)).artifactPath,
-      base: (await buildCargoDecoder(config2.base)).artifactPath,
-      reference: (await buildLibdeflate(config2.libdeflate.source, { cc: config2.libdeflate.cc, cflags: config2.libdeflate.cflags })).sharedLibraryPath
+      head: records.head.artifactPath,
+      base: records.base.artifactPath,
+      reference: records.reference.sharedLibraryPath
     };
     const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(
       builds,
@@ -75735,99 +75958,100 @@ async function prCheck(options2) {
 `
         );
     }
-    return { results, body, baseSha, headSha, analysisMarkdown, builds };
+    return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm10(work, { recursive: true, force: true });
+    await rm11(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }
 
-// actions/shared.ts
-async function runAction(body) {
-  exitCleanlyOnSignals((line) => error(line));
-  try {
-    await body();
-  } catch (error63) {
-    if (error63 instanceof LabError) {
-      setFailed(formatError2(error63).text);
-      return;
-    }
-    debug(error63.stack ?? String(error63));
-    setFailed(
-      `perf-lab: ${error63.message ?? String(error63)}
-  what to do: check the step's inputs against the action's action.yml.`
+// actions/bench/src/main.ts
+function readBenchInputs(actionCore) {
+  const input2 = (name, parse7) => parsedInput(actionCore, "bench", name, parse7);
+  const scale = input2("scale", parseScale);
+  const base = actionCore.getInput("base");
+  const head = actionCore.getInput("head");
+  if (Boolean(base) !== Boolean(head))
+    throw new LabError(
+      "action bench: inputs base and head",
+      `only ${base ? "base" : "head"} was given.`,
+      "pass both commits for a PR check (github.event.pull_request.base.sha and .head.sha), or neither."
     );
-  }
+  const prNumber = actionCore.getInput("pr-number") ? input2("pr-number", parsePositiveInt) : void 0;
+  const cacheDir = actionCore.getInput("cache-dir");
+  return {
+    config: requiredInput(actionCore, "bench", "config"),
+    pullRequest: base && head ? {
+      repository: requiredInput(actionCore, "bench", "repository"),
+      base,
+      head,
+      prNumber,
+      artifactDir: requiredInput(actionCore, "bench", "artifact-dir")
+    } : void 0,
+    failOn: input2("fail-on", parseFailOn),
+    scale,
+    only: input2("datasets", parseDatasetList),
+    cacheDir: cacheDir ? resolve7(cacheDir) : void 0,
+    // The default folder lives in the cache, so PERF_LAB_CACHE must be set first (run() does).
+    datasetsDir: actionCore.getInput("datasets-dir"),
+    silesiaZip: actionCore.getInput("silesia-zip") || void 0,
+    results: resolve7(requiredInput(actionCore, "bench", "results"))
+  };
+}
+async function run2(actionCore) {
+  await runAction(actionCore, async () => {
+    const inputs = readBenchInputs(actionCore);
+    if (inputs.cacheDir) process.env.PERF_LAB_CACHE = inputs.cacheDir;
+    const datasetsDir = resolve7(inputs.datasetsDir || defaultDatasetsDir(inputs.scale));
+    let results;
+    if (inputs.pullRequest) {
+      const pr2 = inputs.pullRequest;
+      const outcome2 = await actionCore.group(
+        "perf-lab PR check (base, head, libdeflate)",
+        () => prCheck({
+          repo: pr2.repository,
+          baseRef: pr2.base,
+          headRef: pr2.head,
+          config: inputs.config,
+          scale: inputs.scale,
+          datasetsDir,
+          only: inputs.only,
+          cpu: "apple-m1",
+          artifactDir: pr2.artifactDir,
+          prNumber: pr2.prNumber,
+          analyze: false
+        })
+      );
+      results = outcome2.results;
+      actionCore.setOutput("base-build", outcome2.builds.base);
+      actionCore.setOutput("head-build", outcome2.builds.head);
+      actionCore.setOutput("reference-build", outcome2.builds.reference);
+    } else {
+      const config2 = await loadBenchConfig(inputs.config);
+      results = await actionCore.group(
+        "perf-lab bench",
+        () => runBenchmark({
+          config: config2,
+          scale: inputs.scale,
+          datasetsDir,
+          only: inputs.only,
+          silesiaZip: inputs.silesiaZip
+        })
+      );
+    }
+    const report = markdownReport(results);
+    await writeResults(inputs.results, results);
+    await writeFileAtomically(`${inputs.results.replace(/\.json$/, "")}.md`, report);
+    actionCore.setOutput("results", inputs.results);
+    actionCore.setOutput("datasets-dir", datasetsDir);
+    actionCore.setOutput("ok", String(results.ok));
+    await actionCore.writeSummary(report);
+    const outcome = runOutcome(results, inputs.failOn);
+    if (outcome.failure) actionCore.setFailed(`perf-lab: ${outcome.failure} The report is in the job summary.`);
+  });
 }
 
 // actions/bench/src/index.ts
-await runAction(async () => {
-  const cacheDir = getInput("cache-dir");
-  if (cacheDir) process.env.PERF_LAB_CACHE = resolve7(cacheDir);
-  const scale = getInput("scale") || "full";
-  if (scale !== "quick" && scale !== "full") throw new Error(`input scale must be quick or full, not ${scale}`);
-  const only = getInput("datasets").split(",").map((name) => name.trim()).filter(Boolean);
-  for (const name of only)
-    if (!DATASET_NAMES.includes(name))
-      throw new Error(`input datasets: unknown dataset ${name}`);
-  const failOn = getInput("fail-on") || "never";
-  if (!["never", "regression", "change"].includes(failOn))
-    throw new Error(`input fail-on must be never, regression or change, not ${failOn}`);
-  const datasetsDir = resolve7(getInput("datasets-dir") || defaultDatasetsDir(scale));
-  const base = getInput("base");
-  const head = getInput("head");
-  if (Boolean(base) !== Boolean(head))
-    throw new Error("inputs base and head go together (both commits, for a PR check)");
-  const prNumber = getInput("pr-number") ? Number(getInput("pr-number")) : void 0;
-  if (prNumber !== void 0 && !(Number.isInteger(prNumber) && prNumber > 0))
-    throw new Error("input pr-number must be a PR number");
-  let results;
-  if (base && head) {
-    const outcome = await group(
-      "perf-lab PR check (base, head, libdeflate)",
-      () => prCheck({
-        repo: getInput("repository") || ".",
-        baseRef: base,
-        headRef: head,
-        config: getInput("config") || ".github/perf-lab.json",
-        scale,
-        datasetsDir,
-        only,
-        cpu: "apple-m1",
-        artifactDir: getInput("artifact-dir") || "perf-lab-artifact",
-        prNumber,
-        analyze: false
-      })
-    );
-    results = outcome.results;
-    setOutput("base-build", outcome.builds.base);
-    setOutput("head-build", outcome.builds.head);
-    setOutput("reference-build", outcome.builds.reference);
-  } else {
-    const config2 = await loadBenchConfig(getInput("config", { required: true }));
-    results = await group(
-      "perf-lab bench",
-      () => runBenchmark({ config: config2, scale, datasetsDir, only, silesiaZip: getInput("silesia-zip") || void 0 })
-    );
-  }
-  const jsonPath = resolve7(getInput("results") || "perf-lab-results.json");
-  const report = markdownReport(results);
-  await writeResults(jsonPath, results);
-  await writeFileAtomically(`${jsonPath.replace(/\.json$/, "")}.md`, report);
-  setOutput("results", jsonPath);
-  setOutput("datasets-dir", datasetsDir);
-  setOutput("ok", String(results.ok));
-  await summary.addRaw(report).write();
-  if (!results.ok) {
-    const failed = results.datasets.flatMap(
-      (dataset) => dataset.contenders.filter((c5) => c5.failure).map((c5) => `${dataset.label} ${c5.name}: ${c5.failure}`)
-    );
-    setFailed(`perf-lab: verification failed (exit 3): ${failed.join("; ")}. The report is in the job summary.`);
-    return;
-  }
-  const failing = verdictFailures(results, failOn);
-  if (failing.length > 0)
-    setFailed(`perf-lab: fail-on ${failOn}: ${failing.join("; ")}. The report is in the job summary.`);
-});
+await run2(runnerCore);

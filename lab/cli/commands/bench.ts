@@ -2,7 +2,7 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { loadBenchConfig } from '../../bench/config.js';
 import { runBenchmark } from '../../bench/run.js';
 import { datasetSelection, jsonOption, markdownOption, silesiaZipOption, withDatasetOptions } from '../options.js';
-import { exitForFailedRun, writeOutputs } from '../output.js';
+import { exitAsJudged, writeOutputs } from '../output.js';
 
 export function registerBench(program: CommandUnknownOpts): void {
   withDatasetOptions(
@@ -24,6 +24,6 @@ export function registerBench(program: CommandUnknownOpts): void {
         silesiaZip: options.silesiaZip,
       });
       await writeOutputs(results, options.json, options.markdown);
-      if (!results.ok) process.exitCode = exitForFailedRun(results);
+      exitAsJudged(results);
     });
 }

@@ -2,9 +2,8 @@ import { resolve } from 'node:path';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { compareWithBaselines, driftFailures } from '../../baselines/index.js';
 import { driftTable } from '../../report/index.js';
-import { readResults } from '../../results/index.js';
+import { EXIT_VERDICT_FAILED, readResults } from '../../results/index.js';
 import { failOnOption } from '../options.js';
-import { EXIT_VERDICT_FAILED } from '../output.js';
 import { defaultBaselinesDir } from './baseline.js';
 
 export function registerCompare(program: CommandUnknownOpts): void {

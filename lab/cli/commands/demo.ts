@@ -11,7 +11,7 @@ import {
   silesiaZipOption,
   withDatasetOptions,
 } from '../options.js';
-import { exitForFailedRun, writeOutputs } from '../output.js';
+import { exitAsJudged, writeOutputs } from '../output.js';
 
 export function registerDemo(program: CommandUnknownOpts): void {
   withDatasetOptions(
@@ -47,6 +47,6 @@ export function registerDemo(program: CommandUnknownOpts): void {
         options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
       await writeOutputs(results, jsonPath, markdownPath);
       info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
-      if (!results.ok) process.exitCode = exitForFailedRun(results);
+      exitAsJudged(results);
     });
 }

@@ -4,15 +4,9 @@ import { loadBenchConfig } from '../../bench/config.js';
 import { writeFileAtomically } from '../../core/files.js';
 import { info } from '../../core/log.js';
 import { defaultHistoryPath, runNightly } from '../../history/nightly.js';
-import {
-  apiUrlOption,
-  commaList,
-  cpuOption,
-  datasetSelection,
-  markdownOption,
-  withDatasetOptions,
-} from '../options.js';
-import { EXIT_CONTENDER_FAILED } from '../output.js';
+import { apiUrlOption, cpuOption, datasetSelection, markdownOption, withDatasetOptions } from '../options.js';
+import { commaList } from '../parse.js';
+import { EXIT_CONTENDER_FAILED } from '../../results/index.js';
 
 export function registerNightly(program: CommandUnknownOpts): void {
   withDatasetOptions(

@@ -1,9 +1,7 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
-import { info } from '../../core/log.js';
 import { prCheck } from '../../prcheck/index.js';
-import { verdictFailures } from '../../results/index.js';
 import { cpuOption, datasetSelection, failOnOption, positiveInt, withDatasetOptions } from '../options.js';
-import { EXIT_CONTENDER_FAILED, EXIT_VERDICT_FAILED } from '../output.js';
+import { exitAsJudged } from '../output.js';
 
 export function registerPrCheck(program: CommandUnknownOpts): void {
   withDatasetOptions(
@@ -40,11 +38,6 @@ export function registerPrCheck(program: CommandUnknownOpts): void {
         prNumber: options.pr,
       });
       process.stdout.write(`${outcome.body}\n`);
-      const failing = verdictFailures(outcome.results, options.failOn);
-      if (failing.length > 0) {
-        info(`pr-check: --fail-on ${options.failOn}: ${failing.join('; ')}`);
-        process.exitCode = EXIT_VERDICT_FAILED;
-      }
-      if (!outcome.results.ok) process.exitCode = EXIT_CONTENDER_FAILED;
+      exitAsJudged(outcome.results, options.failOn);
     });
 }

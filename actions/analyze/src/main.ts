@@ -1,0 +1,60 @@
+import { join, resolve } from 'node:path';
+import { LabError } from '../../../lab/core/errors.js';
+import { writeFileAtomically } from '../../../lab/core/files.js';
+import { hotLoopSection } from '../../../lab/explain/index.js';
+import { readResults } from '../../../lab/results/index.js';
+import { requiredInput, runAction, type ActionCore } from '../../shared.js';
+
+/** The analyze action's inputs (action.yml), read once. */
+export interface AnalyzeInputs {
+  builds: { base: string; head: string; reference: string };
+  functionName: string;
+  cpu: string;
+  pins: { loop?: string; referenceLoop?: string };
+  /** The bench action's results and datasets folder, for the model-against-measurement section. */
+  measurement?: { results: string; datasetsDir: string };
+  output: string;
+  artifactDir?: string;
+}
+
+export function readAnalyzeInputs(actionCore: ActionCore): AnalyzeInputs {
+  const required = (name: string) => requiredInput(actionCore, 'analyze', name);
+  const resultsPath = actionCore.getInput('results');
+  const datasetsDir = actionCore.getInput('datasets-dir');
+  if (Boolean(resultsPath) !== Boolean(datasetsDir))
+    throw new LabError(
+      'action analyze: inputs results and datasets-dir',
+      `only ${resultsPath ? 'results' : 'datasets-dir'} was given.`,
+      "pass both (the bench action's results and datasets-dir outputs), or neither.",
+    );
+  const artifactDir = actionCore.getInput('artifact-dir');
+  return {
+    builds: { base: required('base'), head: required('head'), reference: required('reference') },
+    functionName: required('function'),
+    cpu: required('cpu'),
+    pins: {
+      loop: actionCore.getInput('loop') || undefined,
+      referenceLoop: actionCore.getInput('reference-loop') || undefined,
+    },
+    measurement: resultsPath ? { results: resolve(resultsPath), datasetsDir: resolve(datasetsDir) } : undefined,
+    output: resolve(required('output')),
+    artifactDir: artifactDir ? resolve(artifactDir) : undefined,
+  };
+}
+
+/** The base/head/libdeflate critical-path section, written where asked and, optionally, into the perf-pr artifact. */
+export async function run(actionCore: ActionCore): Promise<void> {
+  await runAction(actionCore, async () => {
+    const inputs = readAnalyzeInputs(actionCore);
+    const measurement = inputs.measurement
+      ? { results: await readResults(inputs.measurement.results), datasetsDir: inputs.measurement.datasetsDir }
+      : undefined;
+    const markdown = await actionCore.group('perf-lab analyze', () =>
+      hotLoopSection(inputs.builds, inputs.functionName, inputs.cpu, inputs.pins, measurement),
+    );
+    await writeFileAtomically(inputs.output, markdown);
+    if (inputs.artifactDir) await writeFileAtomically(join(inputs.artifactDir, 'analysis.md'), markdown);
+    actionCore.setOutput('markdown', inputs.output);
+    await actionCore.writeSummary(markdown);
+  });
+}
