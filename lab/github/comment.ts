@@ -60,13 +60,91 @@ export function neutraliseMarkdown(markdown: string): string {
     .replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, '$1@\u200b');
 }
 
+/** The HTML tags the lab itself emits; in untrusted text they pass only in the shapes the lab writes (see neutraliseMarkdown). */
+const LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
+/** A code fence's opening line (CommonMark: up to 3 spaces, 3+ backticks with no backtick after, or 3+ tildes). */
+const FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
+
+/** Whether `line` closes the fence opened with `fence`: at least as many of the same character, nothing else. */
+function closesFence(line: string, fence: string): boolean {
+  const run = /^ {0,3}(`+|~+)[ \t]*$/.exec(line)?.[1];
+  return run !== undefined && run[0] === fence[0] && run.length >= fence.length;
+}
+
+type OpenBlock = { fence: string } | { tag: string };
+
+/**
+ * What is still open at the end of `markdown`, outermost first: a code fence, and the lab's HTML tags opened outside
+ * fences. Exact for what renderComment assembles (the lab's own text, and untrusted text after neutraliseMarkdown,
+ * where every other `<` is escaped and a fence only opens at the start of a line).
+ */
+function openBlocks(markdown: string): OpenBlock[] {
+  const open: OpenBlock[] = [];
+  for (const line of markdown.split('\n')) {
+    const top = open.at(-1);
+    if (top && 'fence' in top) {
+      if (closesFence(line, top.fence)) open.pop();
+      continue;
+    }
+    const fence = FENCE_OPENER.exec(line)?.[1];
+    if (fence) {
+      open.push({ fence });
+      continue;
+    }
+    for (const [, slash, tag] of line.matchAll(LAB_TAGS)) {
+      if (!slash) open.push({ tag: tag! });
+      else {
+        const at = open.findLastIndex((block) => 'tag' in block && block.tag === tag);
+        if (at >= 0) open.length = at;
+      }
+    }
+  }
+  return open;
+}
+
+/** What closes `open` after `text`, innermost first: a fence on its own line, a <details> as its own block, the rest inline. */
+function closingFor(text: string, open: readonly OpenBlock[]): string {
+  let closing = '';
+  for (const block of [...open].reverse()) {
+    if ('fence' in block) closing += `${(text + closing).endsWith('\n') ? '' : '\n'}${block.fence}`;
+    else closing += block.tag === 'details' ? '\n\n</details>' : `</${block.tag}>`;
+  }
+  return closing;
+}
+
+/** A line this far back or nearer is cut whole (so are table rows, however long). */
+const LINE_SLACK = 2_000;
+
+/** Where to cut at or before `at`: a line's start when near (or in a table row), never inside a tag, a character reference or a surrogate pair. */
+function cutPosition(body: string, at: number): number {
+  const lineStart = body.lastIndexOf('\n', at - 1) + 1;
+  if (at - lineStart <= LINE_SLACK || body[lineStart] === '|') return lineStart;
+  let cut = at;
+  // Every `<` left in the body opens a tag (untrusted ones are escaped): one without its `>` is cut before.
+  const tag = body.lastIndexOf('<', cut - 1);
+  if (tag > body.lastIndexOf('>', cut - 1)) cut = tag;
+  const reference = /&#?[A-Za-z0-9]{0,31}$/.exec(body.slice(Math.max(lineStart, cut - 33), cut));
+  if (reference) cut -= reference[0].length;
+  const last = body.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return cut;
+}
+
+/**
+ * Cuts a body over GitHub's limit: what the cut leaves open (a code fence, a <details>, a <summary>, a <b>) is closed,
+ * innermost first, and the notice (with the link to the full report) follows, outside every block, so it is seen;
+ * the whole stays within MAX_COMMENT_CHARS.
+ */
 export function truncateComment(body: string, fullReportUrl?: string): string {
   if (body.length <= MAX_COMMENT_CHARS) return body;
   const notice = `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
-  let cut = body.slice(0, MAX_COMMENT_CHARS - notice.length);
-  // Close an open code fence so the notice renders as text.
-  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}\n\`\`\``;
-  return `${cut}${notice}`;
+  const room = MAX_COMMENT_CHARS - notice.length;
+  for (let at = room; ;) {
+    const kept = body.slice(0, cutPosition(body, at));
+    const closing = closingFor(kept, openBlocks(kept));
+    if (kept.length + closing.length <= room) return `${kept}${closing}${notice}`;
+    at = Math.min(at, kept.length) - (kept.length + closing.length - room);
+  }
 }
 
 export interface CommentTarget {

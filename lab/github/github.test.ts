@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { parseResults, type BenchResults } from '../results/index.js';
 import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
-import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, upsertStickyComment } from './comment.js';
+import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, truncateComment, upsertStickyComment } from './comment.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, type CommentOptions } from './index.js';
 
@@ -455,5 +455,111 @@ describe('every string an artifact carries is escaped in the comment', () => {
     }
     // Which string fields are open to any text (names, descriptions, machine, timestamps, sources, reasons):
     assert.ok(accepted >= 25, `only ${accepted} of ${paths.length} string fields were accepted by the schema`);
+  });
+});
+
+/**
+ * What a CommonMark reader still has open at `index` of `body`, worked out here apart from comment.ts: the top-level
+ * code fence (``` or ~~~, three or more, closed by a line of at least as many of the same) and the HTML elements
+ * the lab emits, opened outside a fence; `errors` lists closing tags that close nothing or another element.
+ */
+function openAt(body: string, index = body.length): { fence: string | null; tags: string[]; errors: string[] } {
+  let fence: string | null = null;
+  const tags: string[] = [];
+  const errors: string[] = [];
+  for (const line of body.slice(0, index).split(/\r\n?|\n/)) {
+    if (fence) {
+      const close = /^ {0,3}(`+|~+)[ \t]*$/.exec(line)?.[1];
+      if (close && close[0] === fence[0] && close.length >= fence.length) fence = null;
+      continue;
+    }
+    const open = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/.exec(line)?.[1];
+    if (open) {
+      fence = open;
+      continue;
+    }
+    for (const [, slash, name] of line.matchAll(/<(\/?)(details|summary|b|sub)>/g)) {
+      if (!slash) tags.push(name!);
+      else if (tags.at(-1) === name) tags.pop();
+      else errors.push(`</${name}> closes ${tags.at(-1) ?? 'nothing'}`);
+    }
+  }
+  return { fence, tags, errors };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+/** A body cut by truncateComment: within the limit, every block closed before the notice, the notice last and visible. */
+function assertCutWell(body: string, what: string): void {
+  assert.ok(body.length <= MAX_COMMENT_CHARS, `${what}: ${body.length} characters`);
+  const notice = body.lastIndexOf("\n\n… cut to fit GitHub's");
+  assert.ok(notice > 0, `${what}: no notice`);
+  assert.match(
+    body.slice(notice),
+    /^\n\n… cut to fit GitHub's 65536-character limit\. The full report is in the workflow run's artifacts\.$/,
+    what,
+  );
+  assert.deepEqual(openAt(body, notice), { fence: null, tags: [], errors: [] }, `${what}: open before the notice`);
+  assert.equal(count(body, '<details>'), count(body, '</details>'), `${what}: every <details> closed`);
+  assert.ok(notice > body.lastIndexOf('</details>'), `${what}: the notice is after the last closing tag`);
+  assert.ok(!LONE_SURROGATE.test(body), `${what}: a surrogate pair cut in two`);
+  const untagged = body.replace(COMMENT_MARKER, '').replace(/<\/?(details|summary|b|sub)>/g, '');
+  assert.ok(
+    !untagged.includes('<'),
+    `${what}: a tag cut in two: …${untagged.slice(untagged.indexOf('<') - 20, untagged.indexOf('<') + 20)}…`,
+  );
+}
+
+describe("cutting a comment to GitHub's limit", () => {
+  it('closes a <details> and the fence inside it (```, ~~~, longer than 3), innermost first, and keeps the notice outside', () => {
+    for (const fence of ['```', '~~~', '`````', '~~~~~~']) {
+      const other = fence[0] === '`' ? '~~~' : '```';
+      const lines = Array.from({ length: 3000 }, (_, i) =>
+        i % 100 === 50
+          ? `${fence.slice(0, -1).padEnd(3, fence[0])}${fence.length > 3 ? '' : ' not a closer'}`
+          : i % 100 === 70
+            ? other
+            : `line ${i}: ${other} ${fence} <b> &lt;details> not markup inside the fence`,
+      );
+      const body = [
+        COMMENT_MARKER,
+        '### perf-lab: a long report',
+        '<details><summary>Method, machine, toolchains and the full table</summary>',
+        '',
+        `${fence} text`,
+        ...lines,
+        fence,
+        '',
+        '</details>',
+        '',
+        '<sub>perf-lab · updated now</sub>',
+      ].join('\n');
+      assert.ok(body.length > 2 * MAX_COMMENT_CHARS);
+      const cut = truncateComment(body);
+      assertCutWell(cut, fence);
+      assert.ok(cut.length > MAX_COMMENT_CHARS - 2_500, `${fence}: cut to ${cut.length}, far below the limit`);
+      // Cut in the middle of the fence: it is closed by its own marker, then the <details>.
+      assert.match(cut, new RegExp(`\\n${fence}\\n*</details>\\n\\n… cut to fit`), fence);
+    }
+  });
+
+  it('never cuts inside a tag, a character reference or a surrogate pair, wherever the limit falls', () => {
+    for (let shift = 0; shift < 200; shift++) {
+      const body =
+        `${COMMENT_MARKER}\n\n${'a'.repeat(MAX_COMMENT_CHARS - 280 + shift)}` +
+        `<details><summary>😀 &lt;x&gt; <b>bold 😀</b> 😀</summary>${'😀'.repeat(40)}\n\n${'c'.repeat(1000)}\n\n</details>`;
+      const cut = truncateComment(body);
+      assertCutWell(cut, `shift ${shift}`);
+      assert.ok(!/&(?![a-z]+;|#\d+;)/.test(cut), `shift ${shift}: a character reference cut in two`);
+    }
+  });
+
+  it('cuts a table between rows, not in the middle of one', () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `| ${i} | ${'x'.repeat(40)} \\| y |`);
+    const cut = truncateComment([COMMENT_MARKER, '| n | text |', '|---:|---|', ...rows].join('\n'));
+    assertCutWell(cut, 'table');
+    const last = cut.slice(0, cut.lastIndexOf('\n\n… cut')).trimEnd().split('\n').at(-1)!;
+    assert.match(last, /^\| \d+ \| x{40} \\\| y \|$/);
   });
 });
