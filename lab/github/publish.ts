@@ -1,6 +1,7 @@
 import { simpleGit } from 'simple-git';
 import { LabError } from '../core/errors.js';
 import { warn } from '../core/log.js';
+import { gitAuthConfig } from './credentials.js';
 
 export interface PublishChangesOptions {
   repoDir: string;
@@ -31,6 +32,8 @@ export interface PublishChangesOutcome {
  */
 export async function publishChanges(options: PublishChangesOptions): Promise<PublishChangesOutcome> {
   const git = simpleGit(options.repoDir);
+  // The push token (if given) authenticates only the push and fetch, never written to .git/config.
+  const remoteGit = simpleGit(options.repoDir, { config: gitAuthConfig() });
   const remote = options.remote ?? 'origin';
   const upstream = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
   const branch = options.newBranch ?? upstream;
@@ -44,7 +47,7 @@ export async function publishChanges(options: PublishChangesOptions): Promise<Pu
       await git.commit(options.message, undefined, { '--author': 'perf-lab <perf-lab@users.noreply.github.com>' })
     ).commit;
     try {
-      await git.push(remote, branch, options.newBranch ? ['--set-upstream'] : []);
+      await remoteGit.push(remote, branch, options.newBranch ? ['--set-upstream'] : []);
       return { branch, upstream, commit, attempts: attempt };
     } catch (error) {
       const message = (error as Error).message;
@@ -60,7 +63,7 @@ export async function publishChanges(options: PublishChangesOptions): Promise<Pu
       warn(
         `${options.step}: ${branch} moved upstream; applying the change again on top (attempt ${attempt + 1} of ${attempts})`,
       );
-      await git.fetch(remote, branch);
+      await remoteGit.fetch(remote, branch);
       await git.reset(['--hard', `${remote}/${branch}`]);
     }
   }

@@ -6,6 +6,7 @@ import { digestFile } from '../../core/files.js';
 import { projectRoot } from '../../core/paths.js';
 import { readResults } from '../../results/index.js';
 import { apiUrlOption } from '../options.js';
+import { tokenFor } from '../../github/credentials.js';
 
 export function defaultBaselinesDir(): string {
   return join(projectRoot(), 'baselines');
@@ -53,7 +54,7 @@ export function registerBaseline(program: CommandUnknownOpts): void {
         pushDirectly: Boolean(options.pushDirectly),
         remote: options.remote,
         githubRepository: options.githubRepo,
-        token: process.env.GITHUB_TOKEN,
+        token: tokenFor('GITHUB_TOKEN'),
         apiUrl: options.apiUrl,
       });
       const pullRequest = outcome.pullRequestUrl ? `; pull request ${outcome.pullRequestUrl}` : '';

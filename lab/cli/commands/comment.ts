@@ -3,6 +3,7 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { LabError } from '../../core/errors.js';
 import { commentOnPullRequest } from '../../github/index.js';
 import { apiUrlOption, positiveInt } from '../options.js';
+import { tokenFor } from '../../github/credentials.js';
 
 export function registerComment(program: CommandUnknownOpts): void {
   program
@@ -18,7 +19,7 @@ export function registerComment(program: CommandUnknownOpts): void {
     .option('--author <login>', 'the login the sticky comment is posted as', 'github-actions[bot]')
     .option('--full-report-url <url>', 'linked when the comment must be cut')
     .action(async (options) => {
-      const token = process.env.GITHUB_TOKEN;
+      const token = tokenFor('GITHUB_TOKEN');
       if (!token)
         throw new LabError(
           'comment',

@@ -7,6 +7,7 @@ import { defaultHistoryPath, runNightly } from '../../history/nightly.js';
 import { apiUrlOption, cpuOption, datasetSelection, markdownOption, withDatasetOptions } from '../options.js';
 import { commaList } from '../parse.js';
 import { EXIT_CONTENDER_FAILED } from '../../results/index.js';
+import { tokenFor } from '../../github/credentials.js';
 
 export function registerNightly(program: CommandUnknownOpts): void {
   withDatasetOptions(
@@ -54,7 +55,7 @@ export function registerNightly(program: CommandUnknownOpts): void {
         date: options.date,
         publishRepoDir: options.publish,
         githubRepository: options.githubRepo,
-        token: process.env.GITHUB_TOKEN,
+        token: tokenFor('GITHUB_TOKEN'),
         apiUrl: options.apiUrl,
       });
       if (options.markdown) await writeFileAtomically(resolve(options.markdown), outcome.markdown);
