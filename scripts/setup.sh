@@ -26,14 +26,21 @@ elif command -v brew >/dev/null 2>&1; then
   # updates Homebrew first, minutes on a macOS runner).
   export HOMEBREW_NO_AUTO_UPDATE=1 HOMEBREW_NO_INSTALL_CLEANUP=1
   missing=()
-  for formula in gzip cmake pkg-config libdeflate llvm; do
+  for formula in gzip cmake pkg-config libdeflate; do
     brew list --versions "$formula" >/dev/null 2>&1 || missing+=("$formula")
   done
   command -v cargo >/dev/null 2>&1 || missing+=(rust)
-  [ ${#missing[@]} -eq 0 ] || brew install --quiet "${missing[@]}"
-  # Homebrew's llvm (llvm-objdump, llvm-mca, llvm-cxxfilt) is keg-only: put it on this shell's PATH and,
-  # in GitHub Actions, on every later step's.
-  llvm_bin="$(brew --prefix llvm)/bin"
+  # llvm-objdump and llvm-mca: use the Homebrew LLVM the image already has (macos-15 ships llvm@18, macos-26
+  # llvm@20: lab/github/runners.json), the newest if several; install `llvm` only when there is none.
+  llvm_formula=$(brew list --formula -1 2>/dev/null | grep -E '^llvm(@[0-9]+)?$' | sort -t@ -k2 -n | tail -n 1 || true)
+  if [ -z "$llvm_formula" ]; then llvm_formula=llvm; missing+=(llvm); fi
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: Homebrew has everything (LLVM from $llvm_formula); nothing to download." >&2
+  else
+    brew install --quiet "${missing[@]}"
+  fi
+  # Homebrew's LLVM is keg-only: put it on this shell's PATH and, in GitHub Actions, on every later step's.
+  llvm_bin="$(brew --prefix "$llvm_formula")/bin"
   export PATH="$llvm_bin:$PATH"
   if [ -n "${GITHUB_PATH:-}" ]; then echo "$llvm_bin" >> "$GITHUB_PATH"; fi
 else

