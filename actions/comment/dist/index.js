@@ -54852,15 +54852,68 @@ ${details}
 function neutraliseMarkdown(markdown) {
   return markdown.replace(/<(?!\/?(details|summary|b|sub)>)/g, "&lt;").replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, "$1@\u200B");
 }
+var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
+var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
+function closesFence(line, fence) {
+  const run2 = /^ {0,3}(`+|~+)[ \t]*$/.exec(line)?.[1];
+  return run2 !== void 0 && run2[0] === fence[0] && run2.length >= fence.length;
+}
+function openBlocks(markdown) {
+  const open4 = [];
+  for (const line of markdown.split("\n")) {
+    const top = open4.at(-1);
+    if (top && "fence" in top) {
+      if (closesFence(line, top.fence)) open4.pop();
+      continue;
+    }
+    const fence = FENCE_OPENER.exec(line)?.[1];
+    if (fence) {
+      open4.push({ fence });
+      continue;
+    }
+    for (const [, slash, tag] of line.matchAll(LAB_TAGS)) {
+      if (!slash) open4.push({ tag });
+      else {
+        const at2 = open4.findLastIndex((block) => "tag" in block && block.tag === tag);
+        if (at2 >= 0) open4.length = at2;
+      }
+    }
+  }
+  return open4;
+}
+function closingFor(text, open4) {
+  let closing = "";
+  for (const block of [...open4].reverse()) {
+    if ("fence" in block) closing += `${(text + closing).endsWith("\n") ? "" : "\n"}${block.fence}`;
+    else closing += block.tag === "details" ? "\n\n</details>" : `</${block.tag}>`;
+  }
+  return closing;
+}
+var LINE_SLACK = 2e3;
+function cutPosition(body, at2) {
+  const lineStart = body.lastIndexOf("\n", at2 - 1) + 1;
+  if (at2 - lineStart <= LINE_SLACK || body[lineStart] === "|") return lineStart;
+  let cut = at2;
+  const tag = body.lastIndexOf("<", cut - 1);
+  if (tag > body.lastIndexOf(">", cut - 1)) cut = tag;
+  const reference = /&#?[A-Za-z0-9]{0,31}$/.exec(body.slice(Math.max(lineStart, cut - 33), cut));
+  if (reference) cut -= reference[0].length;
+  const last = body.charCodeAt(cut - 1);
+  if (last >= 55296 && last <= 56319) cut--;
+  return cut;
+}
 function truncateComment(body, fullReportUrl) {
   if (body.length <= MAX_COMMENT_CHARS) return body;
   const notice2 = `
 
 \u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
-  let cut = body.slice(0, MAX_COMMENT_CHARS - notice2.length);
-  if ((cut.match(/```/g) ?? []).length % 2 === 1) cut = `${cut.slice(0, cut.length - 4)}
-\`\`\``;
-  return `${cut}${notice2}`;
+  const room = MAX_COMMENT_CHARS - notice2.length;
+  for (let at2 = room; ; ) {
+    const kept = body.slice(0, cutPosition(body, at2));
+    const closing = closingFor(kept, openBlocks(kept));
+    if (kept.length + closing.length <= room) return `${kept}${closing}${notice2}`;
+    at2 = Math.min(at2, kept.length) - (kept.length + closing.length - room);
+  }
 }
 async function upsertStickyComment(client, target, body) {
   try {
