@@ -12,6 +12,15 @@ export interface FakeComment {
   issueNumber: number;
 }
 
+/** A workflow run's artifact: the zip upload-artifact made (the rehearsal's stand-in stores it here). */
+export interface FakeArtifact {
+  id: number;
+  runId: number;
+  name: string;
+  zip: Buffer;
+  createdAt: string;
+}
+
 interface Failure {
   method: string;
   path: RegExp;
@@ -36,6 +45,7 @@ export class FakeGitHub {
   readonly pullRequestsCreated: Array<{ head: string; base: string; title: string }> = [];
   readonly issues: Array<{ number: number; title: string; body: string; state: string }> = [];
   readonly requests: Array<{ method: string; path: string; authorization: string | undefined }> = [];
+  readonly artifacts: FakeArtifact[] = [];
   /** The login that comments are created as. */
   commenter = 'github-actions[bot]';
   private failures: Failure[] = [];
@@ -57,6 +67,18 @@ export class FakeGitHub {
       body: options.body ?? { message: `injected ${status}` },
       times: options.times ?? 1,
     });
+  }
+
+  /** Stores a workflow run's artifact (listed and downloaded through the REST endpoints download-artifact calls). */
+  addArtifact(runId: number, name: string, zip: Buffer): FakeArtifact {
+    const artifact = { id: this.nextId++, runId, name, zip, createdAt: new Date().toISOString() };
+    this.artifacts.push(artifact);
+    return artifact;
+  }
+
+  removeArtifact(id: number): void {
+    const index = this.artifacts.findIndex((artifact) => artifact.id === id);
+    if (index >= 0) this.artifacts.splice(index, 1);
   }
 
   async start(): Promise<string> {
@@ -168,7 +190,46 @@ export class FakeGitHub {
       if (!run) return send(404, { message: 'Not Found' });
       return send(200, { id: Number(match[1]), head_sha: run.headSha, event: run.event });
     }
+    if ((match = /^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/artifacts$/.exec(url.pathname)) && method === 'GET') {
+      const name = url.searchParams.get('name');
+      const repository = match[1]!;
+      const listed = this.artifacts.filter(
+        (artifact) => artifact.runId === Number(match![2]) && (name === null || artifact.name === name),
+      );
+      return send(200, {
+        total_count: listed.length,
+        artifacts: listed.map((artifact) => this.artifactJson(artifact, repository)),
+      });
+    }
+    if ((match = /^\/repos\/[^/]+\/[^/]+\/actions\/artifacts\/(\d+)\/zip$/.exec(url.pathname)) && method === 'GET') {
+      const artifact = this.artifacts.find((candidate) => candidate.id === Number(match![1]));
+      if (!artifact) return send(404, { message: 'Not Found' });
+      // GitHub answers with a redirect to blob storage, which needs no token.
+      response.writeHead(302, { location: `${this.url}/_blobs/artifacts/${artifact.id}.zip` });
+      response.end();
+      return;
+    }
+    if ((match = /^\/_blobs\/artifacts\/(\d+)\.zip$/.exec(url.pathname)) && method === 'GET') {
+      const artifact = this.artifacts.find((candidate) => candidate.id === Number(match![1]));
+      if (!artifact) return send(404, { message: 'Not Found' });
+      response.writeHead(200, { 'content-type': 'application/zip', 'content-length': String(artifact.zip.length) });
+      response.end(artifact.zip);
+      return;
+    }
     send(404, { message: `Not Found: ${method} ${url.pathname}` });
+  }
+
+  private artifactJson(artifact: FakeArtifact, repository: string) {
+    return {
+      id: artifact.id,
+      name: artifact.name,
+      size_in_bytes: artifact.zip.length,
+      url: `${this.url}/repos/${repository}/actions/artifacts/${artifact.id}`,
+      archive_download_url: `${this.url}/repos/${repository}/actions/artifacts/${artifact.id}/zip`,
+      expired: false,
+      created_at: artifact.createdAt,
+      workflow_run: { id: artifact.runId },
+    };
   }
 
   private issueJson(issue: { number: number; title: string; body: string; state: string }) {
