@@ -23,7 +23,7 @@ export const MAX_COMMENT_CHARS = 65_536;
  * per dataset, head/libdeflate ratios), a compact table, the commits; then the
  * method, machine, toolchains and full table collapsed; then the critical-path
  * section. Everything from untrusted data is escaped by the report renderers;
- * the analysis section is passed through a fence guard; runner paths are cut.
+ * the analysis section (untrusted markdown) by neutraliseMarkdown; runner paths are cut.
  * Cut to GitHub's limit with a link to the full report when too long.
  */
 export function renderComment(
@@ -48,16 +48,9 @@ export function renderComment(
     ...(commits ? [commits] : []),
     `<details><summary>Method, machine, toolchains and the full table</summary>\n\n${details}\n\n</details>`,
   ];
-  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options.analysisMarkdown)));
+  if (options.analysisMarkdown) parts.push(neutraliseMarkdown(options.analysisMarkdown));
   parts.push(`<sub>perf-lab · updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join('\n\n'), options.fullReportUrl);
-}
-
-/** Removes what could break out of the comment: HTML other than the few tags the renderers emit, and @mentions. */
-export function neutraliseMarkdown(markdown: string): string {
-  return markdown
-    .replace(/<(?!\/?(details|summary|b|sub)>)/g, '&lt;')
-    .replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, '$1@\u200b');
 }
 
 /** The HTML tags the lab itself emits; in untrusted text they pass only in the shapes the lab writes (see neutraliseMarkdown). */
@@ -71,12 +64,62 @@ function closesFence(line: string, fence: string): boolean {
   return run !== undefined && run[0] === fence[0] && run.length >= fence.length;
 }
 
+const ZWSP = '\u200b';
+/** An `@`, or a character reference that reads as one, not yet followed by a zero-width space. */
+const AT_SIGN = /(@|&#0*64(?:;|(?![0-9;]))|&#x0*40(?:;|(?![0-9a-f;]))|&commat;)(?!\u200b)/gi;
+/** A fence run after indentation or a list or quote marker: a fence only opens at a line's very start. */
+const NESTED_FENCE = /^((?:[ \t>]|[-+*][ \t]|\d{1,9}[.)][ \t])+)(?=```|~~~)/;
+/** The HTML the lab's analysis writes (critical-path.ts, model-gap.ts): a whole line each. */
+const SUMMARY_LINE = /^<details><summary>(?:[^<]|<b>[^<]*<\/b>)*<\/summary>[ \t]*$/;
+const DETAILS_END = /^<\/details>[ \t]*$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The one escaping path for untrusted markdown (analysis.md: written by the PR's job, from names and code the PR
+ * controls), so that whatever it holds it cannot reach past its section:
+ * - no mention: every `@` (and `&#64;`, `&#x40;`, `&commat;`) is followed by a zero-width space, in code too;
+ * - no HTML but the lab's own shapes, each a whole line outside fences: `<details><summary>…</summary>` (with
+ *   `<b>…</b>` pairs in the summary) and a `</details>` that closes one; every other `<` is `&lt;`;
+ * - every block it opens ends in it: a fence opens only at a line's start (indented, listed or quoted fence runs
+ *   are backslash-escaped, so CommonMark and openBlocks agree on where fences are), after a blank line (not inside
+ *   an HTML block), and is closed at the end if still open; then each open <details>;
+ * - runner paths cut, line ends normalised to \n (CommonMark also ends lines at a lone \r), lone surrogates replaced.
+ * Applying it twice changes nothing.
+ */
+export function neutraliseMarkdown(markdown: string): string {
+  const lines = withoutAbsolutePaths(markdown.replace(LONE_SURROGATE, '\ufffd').replace(/\r\n?/g, '\n')).split('\n');
+  const escapeHtml = (line: string) => line.replace(/</g, '&lt;');
+  const out: string[] = [];
+  let fence: string | undefined;
+  let details = 0;
+  for (const line of lines) {
+    const opener = fence === undefined && /^[`~]/.test(line) ? FENCE_OPENER.exec(line)?.[1] : undefined;
+    if (fence !== undefined) {
+      if (closesFence(line, fence)) fence = undefined;
+      out.push(escapeHtml(line));
+    } else if (opener) {
+      fence = opener;
+      if (out.at(-1)?.trim()) out.push('');
+      out.push(escapeHtml(line));
+    } else if (SUMMARY_LINE.test(line)) {
+      details++;
+      out.push(line);
+    } else if (details > 0 && DETAILS_END.test(line)) {
+      details--;
+      out.push(line);
+    } else out.push(escapeHtml(line.replace(NESTED_FENCE, '$1\\')));
+  }
+  if (fence !== undefined) out.push(fence);
+  for (; details > 0; details--) out.push('', '</details>');
+  return out.join('\n').replace(AT_SIGN, `$1${ZWSP}`);
+}
+
 type OpenBlock = { fence: string } | { tag: string };
 
 /**
  * What is still open at the end of `markdown`, outermost first: a code fence, and the lab's HTML tags opened outside
- * fences. Exact for what renderComment assembles (the lab's own text, and untrusted text after neutraliseMarkdown,
- * where every other `<` is escaped and a fence only opens at the start of a line).
+ * fences. Meant for what renderComment assembles: the lab's own text, and untrusted text after neutraliseMarkdown
+ * (where every other `<` is escaped and a fence opens only at a line's start, so CommonMark reads it the same way).
  */
 function openBlocks(markdown: string): OpenBlock[] {
   const open: OpenBlock[] = [];

@@ -7,7 +7,15 @@ import { execa } from 'execa';
 import { parseResults, type BenchResults } from '../results/index.js';
 import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
-import { COMMENT_MARKER, MAX_COMMENT_CHARS, renderComment, truncateComment, upsertStickyComment } from './comment.js';
+import {
+  COMMENT_MARKER,
+  MAX_COMMENT_CHARS,
+  neutraliseMarkdown,
+  renderComment,
+  truncateComment,
+  upsertStickyComment,
+} from './comment.js';
+import { readArtifact } from './trust.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, type CommentOptions } from './index.js';
 
@@ -561,5 +569,88 @@ describe("cutting a comment to GitHub's limit", () => {
     assertCutWell(cut, 'table');
     const last = cut.slice(0, cut.lastIndexOf('\n\n… cut')).trimEnd().split('\n').at(-1)!;
     assert.match(last, /^\| \d+ \| x{40} \\\| y \|$/);
+  });
+});
+
+describe('the analysis section (untrusted markdown) in the comment', () => {
+  const HOSTILE_ANALYSES: Record<string, string> = {
+    'a mention right after a code span': 'see `x`@octocat and `y`@org/team',
+    'an unclosed code span': 'thanks `@octocat and @everyone',
+    'mentions in code': '```\n@octocat\n```\n\n`@octocat`',
+    'mentions as character references': '&#64;octocat &#x40;octocat &#064octocat &commat;octocat @&#111;ctocat',
+    'an unclosed backtick fence': '### Hot decode loop\n\n```\ncode @octocat\n',
+    'an unclosed longer tilde fence, with shorter and other fences inside': '~~~~~\ncode\n~~~\n```\n',
+    'a fence in a list item that the next line ends': '- item\n\n  ```\n  code\nafter the list\n',
+    'a fence in a block quote': '> ```\n> code',
+    'a fence right after a <details> line (inside its HTML block)': '<details><summary>s</summary>\n```\n@octocat\n',
+    'an unclosed <details>': '<details><summary>loops</summary>\n\nhidden below',
+    'stray closing tags': '</details></summary></b>\n</details>\n\nafter',
+    'other HTML':
+      '<img src=x onerror=alert(1)> <details open> <DETAILS> <b>bold</b> <sub>x</sub> <!-- perf-lab:sticky-comment --> <script>x</script>',
+    'CR line ends': 'text\r```\rcode\r@octocat\r',
+    'a lone surrogate (an analysis cut in two)': 'cut \ud83d',
+  };
+  /** The lab-written lines that may carry HTML: a <details><summary>…</summary> line (<b> pairs inside) and </details>. */
+  const LAB_HTML_LINES = /^(?:<details><summary>(?:[^<]|<b>[^<]*<\/b>)*<\/summary>|<\/details>)$/gm;
+
+  it('pings nobody, keeps no HTML but the lab’s own shapes, and ends every fence and <details> it opened before the footer', async () => {
+    const results = await realRun();
+    for (const [what, analysisMarkdown] of Object.entries(HOSTILE_ANALYSES)) {
+      const body = renderComment(results, { analysisMarkdown });
+      const start = body.indexOf('</details>') + '</details>'.length;
+      const footer = body.lastIndexOf('\n\n<sub>perf-lab · updated ');
+      assert.ok(start > 0 && footer > start, what);
+      assert.deepEqual(openAt(body, footer), { fence: null, tags: [], errors: [] }, `${what}: open before the footer`);
+      assert.deepEqual(openAt(body), { fence: null, tags: [], errors: [] }, `${what}: open at the end`);
+      assert.ok(
+        !/(?:@|&#0*64(?:;|(?![0-9;]))|&#x0*40(?:;|(?![0-9a-f;]))|&commat;)(?!\u200b)/i.test(body),
+        `${what}: a live @`,
+      );
+      assert.ok(!body.slice(start, footer).replace(LAB_HTML_LINES, '').includes('<'), `${what}: raw HTML`);
+      assert.ok(!LONE_SURROGATE.test(body), `${what}: a lone surrogate`);
+      assert.equal(neutraliseMarkdown(neutraliseMarkdown(analysisMarkdown)), neutraliseMarkdown(analysisMarkdown));
+    }
+  });
+
+  it('leaves what the analyze action writes as it is', () => {
+    const section = [
+      '### Hot decode loop on apple-m1 (Apple M1 performance core (Firestorm))',
+      '',
+      '| path role (usual path: predicted cycles · instructions) | base | head | Δ head − base |',
+      '|---|---:|---:|---:|',
+      '| 2 literals, match \\(length &lt; 8\\) | 9 · 31 ins | ≥ 10 · 33 ins | +1 (not exact) |',
+      '',
+      'Headline: the **2 literals, match** path.',
+      '',
+      '<details><summary>loops and critical chains (head instructions new against base marked <b>+</b>)</summary>',
+      '',
+      '- **head**: decode\\_huffman, loop at 0x1f40 (src/inflate.rs:212), chosen by evidence; 12 paths in 3 roles',
+      '- **head** chain: **+** `ldr x8, [x9], #8` (4) → `lsr x10, x8, x11` (1)',
+      '',
+      '</details>',
+      '',
+    ].join('\n');
+    assert.equal(neutraliseMarkdown(section), section);
+  });
+
+  it('cut to the limit inside its <details> and fence, still closes both before the notice', async () => {
+    const body = renderComment(await realRun(), {
+      analysisMarkdown: `<details><summary>chains</summary>\n\n\`\`\`\`\n${'ldr x8, [x9] @octocat\n'.repeat(4_000)}`,
+    });
+    assertCutWell(body, 'analysis');
+    assert.match(body, /\n````\n\n<\/details>\n\n… cut to fit/);
+  });
+
+  it("closes what readArtifact's cut of a long analysis leaves open, so its note is seen", async () => {
+    const dir = await writeArtifact(
+      'long-analysis',
+      await realRun(),
+      { prNumber: 42, headSha: HEAD },
+      `<details><summary>chains</summary>\n\n~~~\n${'x\n'.repeat(40_000)}~~~\n\n</details>\n`,
+    );
+    const { analysisMarkdown } = await readArtifact(dir);
+    const note = analysisMarkdown!.lastIndexOf('… (analysis cut)');
+    assert.ok(note > 0);
+    assert.deepEqual(openAt(analysisMarkdown!, note), { fence: null, tags: [], errors: [] });
   });
 });

@@ -6,6 +6,7 @@ import { parseResults, type BenchResults } from '../results/index.js';
 import { LabError } from '../core/errors.js';
 import { parseStrictJson } from '../core/files.js';
 import { apiError, type GitHubClient } from './client.js';
+import { neutraliseMarkdown } from './comment.js';
 
 /** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
 const prInfoSchema = z
@@ -101,8 +102,12 @@ export async function readArtifact(dir: string): Promise<TrustedArtifact> {
   let analysisMarkdown: string | undefined;
   if (names.includes('analysis.md')) {
     analysisMarkdown = await readRegularFile(join(dir, 'analysis.md'));
-    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars)
-      analysisMarkdown = `${analysisMarkdown.slice(0, ARTIFACT_LIMITS.analysisChars)}\n\n… (analysis cut)`;
+    if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) {
+      // Cut on a character, and close what the cut leaves open (a fence, a <details>) so the note is seen.
+      const last = analysisMarkdown.charCodeAt(ARTIFACT_LIMITS.analysisChars - 1);
+      const end = ARTIFACT_LIMITS.analysisChars - (last >= 0xd800 && last <= 0xdbff ? 1 : 0);
+      analysisMarkdown = `${neutraliseMarkdown(analysisMarkdown.slice(0, end))}\n\n… (analysis cut)`;
+    }
   }
   return { results, analysisMarkdown, pr: pr.data };
 }
