@@ -58,6 +58,23 @@ export function requiredInput(actionCore: ActionCore, action: string, name: stri
   });
 }
 
+/** Two inputs that go together: both values, or neither ('' each); one alone fails the step naming both. */
+export function pairedInputs(
+  actionCore: ActionCore,
+  action: string,
+  names: readonly [string, string],
+  fix: string,
+): [string, string] | undefined {
+  const values = [actionCore.getInput(names[0]), actionCore.getInput(names[1])] as const;
+  if (Boolean(values[0]) !== Boolean(values[1]))
+    throw new LabError(
+      `action ${action}: inputs ${names[0]} and ${names[1]}`,
+      `only ${values[0] ? names[0] : names[1]} was given.`,
+      fix,
+    );
+  return values[0] ? [values[0], values[1]] : undefined;
+}
+
 /**
  * Runs an action body. Every failure fails the step with one message (a lab error: step, what went wrong, what to
  * do; a refusal by the machine: the call and the path; anything else: an internal error), never a stack alone.

@@ -252,11 +252,12 @@ describe('custom actions', () => {
       // The validator's bundled schema predates the node24 runtime: check the rest of the file with node20 in its place.
       assert.deepEqual(validateAction(text.replace('using: node24', 'using: node20')).errors, []);
       const source = await readFile(join(root, 'actions', name, 'src', 'main.ts'), 'utf8');
-      // Inputs are read by name through getInput, or through requiredInput / parsedInput (actions/shared.ts).
+      // Inputs are read by name through getInput, requiredInput / parsedInput, or pairedInputs (actions/shared.ts).
       const read = new Set(
-        [...source.matchAll(/(?:getInput\(|Input\(actionCore, '\w+', |required\(|input\()'([\w-]+)'/g)].map(
-          (match) => match[1]!,
-        ),
+        [
+          ...source.matchAll(/(?:getInput\(|Input\(actionCore, '\w+', |required\(|input\()'([\w-]+)'/g),
+          ...source.matchAll(/\['([\w-]+)', '([\w-]+)'\],/g),
+        ].flatMap((match) => match.slice(1).filter(Boolean)),
       );
       assert.deepEqual([...read].sort(), Object.keys(action.inputs).sort());
     });

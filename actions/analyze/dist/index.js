@@ -24166,6 +24166,16 @@ function requiredInput(actionCore, action, name) {
     return value;
   });
 }
+function pairedInputs(actionCore, action, names, fix) {
+  const values = [actionCore.getInput(names[0]), actionCore.getInput(names[1])];
+  if (Boolean(values[0]) !== Boolean(values[1]))
+    throw new LabError(
+      `action ${action}: inputs ${names[0]} and ${names[1]}`,
+      `only ${values[0] ? names[0] : names[1]} was given.`,
+      fix
+    );
+  return values[0] ? [values[0], values[1]] : void 0;
+}
 async function runAction(actionCore, body) {
   exitCleanlyOnSignals((line) => actionCore.setFailed(line));
   try {
@@ -54964,14 +54974,12 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 // actions/analyze/src/main.ts
 function readAnalyzeInputs(actionCore) {
   const required2 = (name) => requiredInput(actionCore, "analyze", name);
-  const resultsPath = actionCore.getInput("results");
-  const datasetsDir = actionCore.getInput("datasets-dir");
-  if (Boolean(resultsPath) !== Boolean(datasetsDir))
-    throw new LabError(
-      "action analyze: inputs results and datasets-dir",
-      `only ${resultsPath ? "results" : "datasets-dir"} was given.`,
-      "pass both (the bench action's results and datasets-dir outputs), or neither."
-    );
+  const measurement = pairedInputs(
+    actionCore,
+    "analyze",
+    ["results", "datasets-dir"],
+    "pass both (the bench action's results and datasets-dir outputs), or neither."
+  );
   const artifactDir = actionCore.getInput("artifact-dir");
   return {
     builds: { base: required2("base"), head: required2("head"), reference: required2("reference") },
@@ -54981,7 +54989,7 @@ function readAnalyzeInputs(actionCore) {
       loop: actionCore.getInput("loop") || void 0,
       referenceLoop: actionCore.getInput("reference-loop") || void 0
     },
-    measurement: resultsPath ? { results: resolve2(resultsPath), datasetsDir: resolve2(datasetsDir) } : void 0,
+    measurement: measurement && { results: resolve2(measurement[0]), datasetsDir: resolve2(measurement[1]) },
     output: resolve2(required2("output")),
     artifactDir: artifactDir ? resolve2(artifactDir) : void 0
   };

@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
-import { LabError } from '../../../lab/core/errors.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { hotLoopSection } from '../../../lab/explain/index.js';
 import { readResults } from '../../../lab/results/index.js';
-import { requiredInput, runAction, type ActionCore } from '../../shared.js';
+import { pairedInputs, requiredInput, runAction, type ActionCore } from '../../shared.js';
 
 /** The analyze action's inputs (action.yml), read once. */
 export interface AnalyzeInputs {
@@ -19,14 +18,12 @@ export interface AnalyzeInputs {
 
 export function readAnalyzeInputs(actionCore: ActionCore): AnalyzeInputs {
   const required = (name: string) => requiredInput(actionCore, 'analyze', name);
-  const resultsPath = actionCore.getInput('results');
-  const datasetsDir = actionCore.getInput('datasets-dir');
-  if (Boolean(resultsPath) !== Boolean(datasetsDir))
-    throw new LabError(
-      'action analyze: inputs results and datasets-dir',
-      `only ${resultsPath ? 'results' : 'datasets-dir'} was given.`,
-      "pass both (the bench action's results and datasets-dir outputs), or neither.",
-    );
+  const measurement = pairedInputs(
+    actionCore,
+    'analyze',
+    ['results', 'datasets-dir'],
+    "pass both (the bench action's results and datasets-dir outputs), or neither.",
+  );
   const artifactDir = actionCore.getInput('artifact-dir');
   return {
     builds: { base: required('base'), head: required('head'), reference: required('reference') },
@@ -36,7 +33,7 @@ export function readAnalyzeInputs(actionCore: ActionCore): AnalyzeInputs {
       loop: actionCore.getInput('loop') || undefined,
       referenceLoop: actionCore.getInput('reference-loop') || undefined,
     },
-    measurement: resultsPath ? { results: resolve(resultsPath), datasetsDir: resolve(datasetsDir) } : undefined,
+    measurement: measurement && { results: resolve(measurement[0]), datasetsDir: resolve(measurement[1]) },
     output: resolve(required('output')),
     artifactDir: artifactDir ? resolve(artifactDir) : undefined,
   };

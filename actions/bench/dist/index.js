@@ -28726,6 +28726,16 @@ function requiredInput(actionCore, action, name) {
     return value;
   });
 }
+function pairedInputs(actionCore, action, names, fix) {
+  const values = [actionCore.getInput(names[0]), actionCore.getInput(names[1])];
+  if (Boolean(values[0]) !== Boolean(values[1]))
+    throw new LabError(
+      `action ${action}: inputs ${names[0]} and ${names[1]}`,
+      `only ${values[0] ? names[0] : names[1]} was given.`,
+      fix
+    );
+  return values[0] ? [values[0], values[1]] : void 0;
+}
 async function runAction(actionCore, body) {
   exitCleanlyOnSignals((line) => actionCore.setFailed(line));
   try {
@@ -76024,22 +76034,20 @@ async function prCheck(options2) {
 function readBenchInputs(actionCore) {
   const input2 = (name, parse7) => parsedInput(actionCore, "bench", name, parse7);
   const scale = input2("scale", parseScale);
-  const base = actionCore.getInput("base");
-  const head = actionCore.getInput("head");
-  if (Boolean(base) !== Boolean(head))
-    throw new LabError(
-      "action bench: inputs base and head",
-      `only ${base ? "base" : "head"} was given.`,
-      "pass both commits for a PR check (github.event.pull_request.base.sha and .head.sha), or neither."
-    );
+  const commits = pairedInputs(
+    actionCore,
+    "bench",
+    ["base", "head"],
+    "pass both commits for a PR check (github.event.pull_request.base.sha and .head.sha), or neither."
+  );
   const prNumber = actionCore.getInput("pr-number") ? input2("pr-number", parsePositiveInt) : void 0;
   const cacheDir = actionCore.getInput("cache-dir");
   return {
     config: requiredInput(actionCore, "bench", "config"),
-    pullRequest: base && head ? {
+    pullRequest: commits ? {
       repository: requiredInput(actionCore, "bench", "repository"),
-      base,
-      head,
+      base: commits[0],
+      head: commits[1],
       prNumber,
       artifactDir: requiredInput(actionCore, "bench", "artifact-dir")
     } : void 0,

@@ -3,12 +3,11 @@ import { loadBenchConfig } from '../../../lab/bench/config.js';
 import { runBenchmark } from '../../../lab/bench/run.js';
 import { parseDatasetList, parseFailOn, parsePositiveInt, parseScale } from '../../../lab/cli/parse.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
-import { LabError } from '../../../lab/core/errors.js';
 import { defaultDatasetsDir, type DatasetName, type Scale } from '../../../lab/datasets/index.js';
 import { prCheck } from '../../../lab/prcheck/index.js';
 import { markdownReport } from '../../../lab/report/index.js';
 import { runOutcome, writeResults, type BenchResults, type FailOn } from '../../../lab/results/index.js';
-import { parsedInput, requiredInput, runAction, type ActionCore } from '../../shared.js';
+import { pairedInputs, parsedInput, requiredInput, runAction, type ActionCore } from '../../shared.js';
 
 /** The bench action's inputs (action.yml), parsed once. */
 export interface BenchInputs {
@@ -27,28 +26,25 @@ export interface BenchInputs {
 export function readBenchInputs(actionCore: ActionCore): BenchInputs {
   const input = <T>(name: string, parse: (value: string) => T) => parsedInput(actionCore, 'bench', name, parse);
   const scale = input('scale', parseScale);
-  const base = actionCore.getInput('base');
-  const head = actionCore.getInput('head');
-  if (Boolean(base) !== Boolean(head))
-    throw new LabError(
-      'action bench: inputs base and head',
-      `only ${base ? 'base' : 'head'} was given.`,
-      'pass both commits for a PR check (github.event.pull_request.base.sha and .head.sha), or neither.',
-    );
+  const commits = pairedInputs(
+    actionCore,
+    'bench',
+    ['base', 'head'],
+    'pass both commits for a PR check (github.event.pull_request.base.sha and .head.sha), or neither.',
+  );
   const prNumber = actionCore.getInput('pr-number') ? input('pr-number', parsePositiveInt) : undefined;
   const cacheDir = actionCore.getInput('cache-dir');
   return {
     config: requiredInput(actionCore, 'bench', 'config'),
-    pullRequest:
-      base && head
-        ? {
-            repository: requiredInput(actionCore, 'bench', 'repository'),
-            base,
-            head,
-            prNumber,
-            artifactDir: requiredInput(actionCore, 'bench', 'artifact-dir'),
-          }
-        : undefined,
+    pullRequest: commits
+      ? {
+          repository: requiredInput(actionCore, 'bench', 'repository'),
+          base: commits[0],
+          head: commits[1],
+          prNumber,
+          artifactDir: requiredInput(actionCore, 'bench', 'artifact-dir'),
+        }
+      : undefined,
     failOn: input('fail-on', parseFailOn),
     scale,
     only: input('datasets', parseDatasetList),
