@@ -73670,18 +73670,48 @@ ${details}
 
 </details>`
   ];
-  if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(withoutAbsolutePaths(options2.analysisMarkdown)));
+  if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(options2.analysisMarkdown));
   parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
-}
-function neutraliseMarkdown(markdown) {
-  return markdown.replace(/<(?!\/?(details|summary|b|sub)>)/g, "&lt;").replace(/(^|[^\w`])@(?=[A-Za-z0-9-])/g, "$1@\u200B");
 }
 var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
 function closesFence(line, fence) {
   const run3 = /^ {0,3}(`+|~+)[ \t]*$/.exec(line)?.[1];
   return run3 !== void 0 && run3[0] === fence[0] && run3.length >= fence.length;
+}
+var ZWSP = "\u200B";
+var AT_SIGN = /(@|&#0*64(?:;|(?![0-9;]))|&#x0*40(?:;|(?![0-9a-f;]))|&commat;)(?!\u200b)/gi;
+var NESTED_FENCE = /^((?:[ \t>]|[-+*][ \t]|\d{1,9}[.)][ \t])+)(?=```|~~~)/;
+var SUMMARY_LINE = /^<details><summary>(?:[^<]|<b>[^<]*<\/b>)*<\/summary>[ \t]*$/;
+var DETAILS_END = /^<\/details>[ \t]*$/;
+var LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+function neutraliseMarkdown(markdown) {
+  const lines = withoutAbsolutePaths(markdown.replace(LONE_SURROGATE, "\uFFFD").replace(/\r\n?/g, "\n")).split("\n");
+  const escapeHtml = (line) => line.replace(/</g, "&lt;");
+  const out = [];
+  let fence;
+  let details = 0;
+  for (const line of lines) {
+    const opener = fence === void 0 && /^[`~]/.test(line) ? FENCE_OPENER.exec(line)?.[1] : void 0;
+    if (fence !== void 0) {
+      if (closesFence(line, fence)) fence = void 0;
+      out.push(escapeHtml(line));
+    } else if (opener) {
+      fence = opener;
+      if (out.at(-1)?.trim()) out.push("");
+      out.push(escapeHtml(line));
+    } else if (SUMMARY_LINE.test(line)) {
+      details++;
+      out.push(line);
+    } else if (details > 0 && DETAILS_END.test(line)) {
+      details--;
+      out.push(line);
+    } else out.push(escapeHtml(line.replace(NESTED_FENCE, "$1\\")));
+  }
+  if (fence !== void 0) out.push(fence);
+  for (; details > 0; details--) out.push("", "</details>");
+  return out.join("\n").replace(AT_SIGN, `$1${ZWSP}`);
 }
 function openBlocks(markdown) {
   const open6 = [];
