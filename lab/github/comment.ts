@@ -28,7 +28,14 @@ export const MAX_COMMENT_CHARS = 65_536;
  */
 export function renderComment(
   results: BenchResults,
-  options: { analysisMarkdown?: string; fullReportUrl?: string; headSha?: string; baseSha?: string } = {},
+  options: {
+    analysisMarkdown?: string;
+    fullReportUrl?: string;
+    headSha?: string;
+    baseSha?: string;
+    /** What the PR changed in the bench config (both sides were measured with head's). */
+    configChanges?: readonly string[];
+  } = {},
 ): string {
   const sha = (value: string | undefined) => (value ? `\`${escapeCell(value.slice(0, 12))}\`` : undefined);
   const commits = [
@@ -46,11 +53,20 @@ export function renderComment(
     regimeLine(results),
     ...integrityNotes(results),
     ...(commits ? [commits] : []),
+    ...(options.configChanges?.length ? [configChangeNote(options.configChanges)] : []),
     `<details><summary>Method, machine, toolchains and the full table</summary>\n\n${details}\n\n</details>`,
   ];
   if (options.analysisMarkdown) parts.push(neutraliseMarkdown(options.analysisMarkdown));
   parts.push(`<sub>perf-lab · updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join('\n\n'), options.fullReportUrl);
+}
+
+/** A PR that changes the bench config changes what base is measured with: said above the details, never hidden. */
+function configChangeNote(changes: readonly string[]): string {
+  return (
+    "**This PR changes the bench config**; base and head were both measured with head's:\n" +
+    changes.map((change) => `- ${escapeCell(change)}`).join('\n')
+  );
 }
 
 /** The HTML tags the lab itself emits; in untrusted text they pass only in the shapes the lab writes (see neutraliseMarkdown). */

@@ -398,6 +398,17 @@ describe('sticky PR comment against a local GitHub server', () => {
 });
 
 describe('the comment a reviewer reads', () => {
+  it('says what the PR changed in the bench config, escaped like every untrusted text, above the details', async () => {
+    const body = renderComment(await realRun(), {
+      configChanges: ['libdeflate.source.ref: "v1.24" → "v1.14"', 'decoder.name: "a" → "<img src=x>@octocat|`x`"'],
+    });
+    const note = body.indexOf("**This PR changes the bench config**; base and head were both measured with head's:");
+    assert.ok(note > 0 && note < body.indexOf('<details>'), 'visible, not collapsed');
+    assert.ok(body.includes('\n- libdeflate.source.ref: "v1.24" → "v1.14"\n'));
+    assert.ok(body.includes('- decoder.name: "a" → "&lt;img src=x&gt;@\u200boctocat\\|\\`x\\`"'));
+    assert.doesNotMatch(renderComment(await realRun()), /changes the bench config/);
+  });
+
   it('matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, hostile names)', async () => {
     const body = renderComment(await mixedResults(), {
       analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat',

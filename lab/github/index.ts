@@ -55,6 +55,7 @@ export async function commentOnPullRequest(
     fullReportUrl: options.fullReportUrl,
     headSha: artifact.pr.headSha,
     baseSha: artifact.pr.baseSha,
+    configChanges: artifact.pr.configChanges,
   });
   if (options.summaryPath) await appendFile(options.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, '')}\n`);
   const outcome = await upsertStickyComment(

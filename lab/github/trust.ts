@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseResults, type BenchResults } from '../results/index.js';
 import { LabError } from '../core/errors.js';
-import { parseStrictJson } from '../core/files.js';
+import { parseStrictJson, writeFileAtomically } from '../core/files.js';
 import { apiError, type GitHubClient } from './client.js';
 import { neutraliseMarkdown } from './comment.js';
 
@@ -17,9 +17,16 @@ const prInfoSchema = z
       .string()
       .regex(/^[0-9a-f]{40}$/)
       .optional(),
+    /** What the PR changed in the bench config, `path: base → head` (lab/prcheck/config-changes.ts). */
+    configChanges: z.array(z.string().max(400)).min(1).max(21).optional(),
   })
   .strict();
 export type PrInfo = z.infer<typeof prInfoSchema>;
+
+/** Writes the artifact's pr.json, checked against the same schema the comment job reads it with. */
+export async function writePrInfo(dir: string, info: PrInfo): Promise<void> {
+  await writeFileAtomically(join(dir, 'pr.json'), `${JSON.stringify(prInfoSchema.parse(info))}\n`);
+}
 
 const ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 60_000 };
 

@@ -12,6 +12,8 @@ import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { renderComment } from '../github/comment.js';
+import { writePrInfo } from '../github/trust.js';
+import { configChanges } from './config-changes.js';
 import { markdownReport } from '../report/index.js';
 import { makeTempDir } from '../core/temp.js';
 import { hotLoopSection } from '../explain/index.js';
@@ -96,6 +98,21 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
       );
     }
     const template = parseBenchConfig(json, `${options.config} (head)`, headDir);
+    // Both sides are measured with head's config; what the PR changed in it is said in the comment.
+    const baseJson = await readFile(join(baseDir, options.config), 'utf8').then(
+      (text) => {
+        try {
+          return parseStrictJson(text);
+        } catch {
+          return '(not valid JSON)';
+        }
+      },
+      () => undefined,
+    );
+    const changedConfig = configChanges(baseJson, json);
+    if (changedConfig.length > 0)
+      info(`pr-check: ${options.config} differs between base and head (both measured with head's):
+  ${changedConfig.join('\n  ')}`);
     if ('libdeflate' in template.decoder)
       throw new LabError(
         'pr-check: config',
@@ -159,17 +176,19 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
             { results, datasetsDir: options.datasetsDir },
           )
         : undefined;
-    const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
+    const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options.artifactDir) {
       const dir = resolve(options.artifactDir);
       await writeResults(join(dir, 'results.json'), results);
       await writeFileAtomically(join(dir, 'report.md'), markdownReport(results));
       if (analysisMarkdown) await writeFileAtomically(join(dir, 'analysis.md'), analysisMarkdown);
       if (options.prNumber)
-        await writeFileAtomically(
-          join(dir, 'pr.json'),
-          `${JSON.stringify({ prNumber: options.prNumber, headSha, baseSha })}\n`,
-        );
+        await writePrInfo(dir, {
+          prNumber: options.prNumber,
+          headSha,
+          baseSha,
+          ...(changedConfig.length > 0 ? { configChanges: changedConfig } : {}),
+        });
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {

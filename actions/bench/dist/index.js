@@ -32314,7 +32314,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     }
     return propValues;
   });
-  const isObject3 = isObject;
+  const isObject4 = isObject;
   const catchall = def.catchall;
   let value;
   const memo2 = globalConfig.memoizer;
@@ -32322,7 +32322,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject3(input2)) {
+    if (!isObject4(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -32458,7 +32458,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     return doc.compile();
   };
   let fastpass;
-  const isObject3 = isObject;
+  const isObject4 = isObject;
   const jit = !globalConfig.jitless;
   const allowsEval2 = allowsEval;
   const fastEnabled = jit && allowsEval2.value;
@@ -32467,7 +32467,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject3(input2)) {
+    if (!isObject4(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -69214,7 +69214,7 @@ function parsePositiveInt(value) {
 
 // lab/prcheck/index.ts
 import { mkdir as mkdir9, readFile as readFile10, rm as rm11 } from "node:fs/promises";
-import { join as join19, resolve as resolve6 } from "node:path";
+import { join as join20, resolve as resolve6 } from "node:path";
 
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
@@ -70250,8 +70250,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject4 = val !== null && typeof val === "object";
+    const hasToJSON = isObject4 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -73664,6 +73664,7 @@ ${methodDetails(results)}`);
     regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
+    ...options2.configChanges?.length ? [configChangeNote(options2.configChanges)] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>
 
 ${details}
@@ -73673,6 +73674,9 @@ ${details}
   if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(options2.analysisMarkdown));
   parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
+}
+function configChangeNote(changes) {
+  return "**This PR changes the bench config**; base and head were both measured with head's:\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
 }
 var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
@@ -73771,9 +73775,51 @@ function truncateComment(body, fullReportUrl) {
   }
 }
 
+// lab/github/trust.ts
+import { join as join16 } from "node:path";
+var prInfoSchema = external_exports.object({
+  prNumber: external_exports.number().int().positive(),
+  headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
+  baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional(),
+  /** What the PR changed in the bench config, `path: base → head` (lab/prcheck/config-changes.ts). */
+  configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
+}).strict();
+async function writePrInfo(dir, info2) {
+  await writeFileAtomically(join16(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
+`);
+}
+var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
+
+// lab/prcheck/config-changes.ts
+var MAX_CHANGES = 20;
+var MAX_VALUE_CHARS = 80;
+function shown(value) {
+  if (value === void 0) return "(absent)";
+  const text = JSON.stringify(value);
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}\u2026` : text;
+}
+function isObject3(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function configChanges(base, head) {
+  const changes = [];
+  const walk = (path6, before, after) => {
+    if (isObject3(before) && isObject3(after)) {
+      for (const key of [.../* @__PURE__ */ new Set([...Object.keys(before), ...Object.keys(after)])].sort())
+        walk(path6 ? `${path6}.${key}` : key, before[key], after[key]);
+      return;
+    }
+    if (JSON.stringify(before) !== JSON.stringify(after))
+      changes.push(`${path6 || "(the whole file)"}: ${shown(before)} \u2192 ${shown(after)}`);
+  };
+  walk("", base, head);
+  if (changes.length <= MAX_CHANGES) return changes;
+  return [...changes.slice(0, MAX_CHANGES), `(+${changes.length - MAX_CHANGES} more)`];
+}
+
 // lab/datasets/profiles.ts
 import { readFile as readFile8 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { join as join17 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -73790,7 +73836,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join16(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join17(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -73860,7 +73906,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
     }
     profiles.set(
       dataset.compressedSha256,
-      await datasetProfile(join16(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+      await datasetProfile(join17(datasetsDir, entry.compressed.path), dataset.compressedSha256)
     );
   }
   return { profiles, missing };
@@ -73869,7 +73915,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 // lab/asm/index.ts
 import { readFile as readFile9, rm as rm10 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename3, join as join17 } from "node:path";
+import { basename as basename3, join as join18 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -74114,7 +74160,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join17(dir, `${basename3(binary)}.arm64`);
+  const slice = join18(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -74140,7 +74186,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join17(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join18(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -75031,7 +75077,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 
 // lab/uarch/model.ts
 import { readdir as readdir7 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 var sourced = external_exports.string().min(3);
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
@@ -75090,13 +75136,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join18(projectRoot(), "lab", "uarch", "models");
+  return join19(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join18(modelsDir(), `${name}.json`);
+  const path6 = join19(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -75580,8 +75626,8 @@ function criticalPathDiff(base, head, reference) {
 `;
   }
   const referenceProblem = reference ? notADecodeLoop(reference) : void 0;
-  const shown = referenceProblem ? void 0 : reference;
-  const columns = [base, head, ...shown ? [shown] : []];
+  const shown2 = referenceProblem ? void 0 : reference;
+  const columns = [base, head, ...shown2 ? [shown2] : []];
   const inexact = columns.filter((report) => !report.analysis.exact);
   const bounded = (report, text) => `${atLeast(report.analysis)}${text}`;
   const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
@@ -75589,18 +75635,18 @@ function criticalPathDiff(base, head, reference) {
     const cell = (report) => lowerBound ? bounded(report, format3(value(report))) : format3(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
-    return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
+    return [label, cell(base), cell(head), deltaCell, ...shown2 ? [cell(shown2)] : []];
   };
   const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
-    ...roleTable(base, head, shown),
+    ...roleTable(base, head, shown2),
     "",
     `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? "" : " (\u26A0\uFE0F not every build has this role; its row compares different roles)"}.`,
     "",
     ...tableLines(
-      ["", right("base"), right("head"), right("\u0394 head \u2212 base"), ...shown ? [right("libdeflate")] : []],
+      ["", right("base"), right("head"), right("\u0394 head \u2212 base"), ...shown2 ? [right("libdeflate")] : []],
       [
         row("predicted cycles/iteration", (r2) => r2.analysis.predictedCycles),
         row("critical path (cycles/iteration)", (r2) => r2.analysis.criticalPathCycles),
@@ -75611,7 +75657,7 @@ function criticalPathDiff(base, head, reference) {
           (n2) => n2.toFixed(2),
           false
         ),
-        ["bound", ...columns.slice(0, 2).map((r2) => r2.analysis.bound), "", ...shown ? [shown.analysis.bound] : []]
+        ["bound", ...columns.slice(0, 2).map((r2) => r2.analysis.bound), "", ...shown2 ? [shown2.analysis.bound] : []]
       ]
     ),
     ...inexact.map(
@@ -75622,7 +75668,7 @@ function criticalPathDiff(base, head, reference) {
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
     "",
     ...tableLines(
-      ["idiom (on any path)", center("base"), center("head"), ...shown ? [center("libdeflate")] : []],
+      ["idiom (on any path)", center("base"), center("head"), ...shown2 ? [center("libdeflate")] : []],
       head.idioms.map((idiom, i3) => [escapeCell(idiom.idiom), ...columns.map((r2) => r2.idioms[i3]?.found ? "\u2713" : "\u2717")])
     ),
     "",
@@ -75630,11 +75676,11 @@ function criticalPathDiff(base, head, reference) {
     "",
     loopLine("head", head),
     loopLine("base", base),
-    ...shown ? [loopLine("libdeflate", shown)] : [],
+    ...shown2 ? [loopLine("libdeflate", shown2)] : [],
     "",
     `- **head** chain: ${chain(head, base)}`,
     `- **base** chain: ${chain(base)}`,
-    ...shown ? [`- **libdeflate** chain: ${chain(shown)}`] : [],
+    ...shown2 ? [`- **libdeflate** chain: ${chain(shown2)}`] : [],
     "",
     "</details>"
   ];
@@ -75961,15 +76007,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join19(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join19(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join19(work, "base");
-  const headDir = join19(work, "head");
+  await mkdir9(join20(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join20(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join20(work, "base");
+  const headDir = join20(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join19(headDir, options2.config);
+    const configPath = join20(headDir, options2.config);
     try {
       json2 = parseStrictJson(await readFile10(configPath, "utf8"));
     } catch (error63) {
@@ -75980,6 +76026,20 @@ async function prCheck(options2) {
       );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
+    const baseJson = await readFile10(join20(baseDir, options2.config), "utf8").then(
+      (text) => {
+        try {
+          return parseStrictJson(text);
+        } catch {
+          return "(not valid JSON)";
+        }
+      },
+      () => void 0
+    );
+    const changedConfig = configChanges(baseJson, json2);
+    if (changedConfig.length > 0)
+      info(`pr-check: ${options2.config} differs between base and head (both measured with head's):
+  ${changedConfig.join("\n  ")}`);
     if ("libdeflate" in template.decoder)
       throw new LabError(
         "pr-check: config",
@@ -76038,18 +76098,19 @@ async function prCheck(options2) {
       {},
       { results, datasetsDir: options2.datasetsDir }
     ) : void 0;
-    const body = renderComment(results, { analysisMarkdown, headSha, baseSha });
+    const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join19(dir, "results.json"), results);
-      await writeFileAtomically(join19(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join19(dir, "analysis.md"), analysisMarkdown);
+      await writeResults(join20(dir, "results.json"), results);
+      await writeFileAtomically(join20(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join20(dir, "analysis.md"), analysisMarkdown);
       if (options2.prNumber)
-        await writeFileAtomically(
-          join19(dir, "pr.json"),
-          `${JSON.stringify({ prNumber: options2.prNumber, headSha, baseSha })}
-`
-        );
+        await writePrInfo(dir, {
+          prNumber: options2.prNumber,
+          headSha,
+          baseSha,
+          ...changedConfig.length > 0 ? { configChanges: changedConfig } : {}
+        });
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {

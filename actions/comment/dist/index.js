@@ -54839,6 +54839,7 @@ ${methodDetails(results)}`);
     regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
+    ...options2.configChanges?.length ? [configChangeNote(options2.configChanges)] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>
 
 ${details}
@@ -54848,6 +54849,9 @@ ${details}
   if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(options2.analysisMarkdown));
   parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
   return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
+}
+function configChangeNote(changes) {
+  return "**This PR changes the bench config**; base and head were both measured with head's:\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
 }
 var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
@@ -55000,7 +55004,9 @@ import { join } from "node:path";
 var prInfoSchema = external_exports.object({
   prNumber: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
-  baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional()
+  baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional(),
+  /** What the PR changed in the bench config, `path: base → head` (lab/prcheck/config-changes.ts). */
+  configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
 }).strict();
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
 var step = "comment: artifact";
@@ -55130,7 +55136,8 @@ async function commentOnPullRequest(options2) {
     analysisMarkdown: artifact.analysisMarkdown,
     fullReportUrl: options2.fullReportUrl,
     headSha: artifact.pr.headSha,
-    baseSha: artifact.pr.baseSha
+    baseSha: artifact.pr.baseSha,
+    configChanges: artifact.pr.configChanges
   });
   if (options2.summaryPath) await appendFile2(options2.summaryPath, `${body.replace(/^<!--[^>]*-->\n*/, "")}
 `);
