@@ -5,10 +5,10 @@ import { cacheRoot } from '../core/paths.js';
 import { markdownReport } from '../report/index.js';
 import { runOutcome, writeResults, type BenchResults, type FailOn } from '../results/index.js';
 
-/** Ends a finished run the way runOutcome judges it: the failure on stderr, the exit code set. */
-export function exitAsJudged(results: BenchResults, failOn: FailOn = 'never'): void {
+/** Ends a finished run the way runOutcome judges it: the failure on stderr (naming the command), the exit code set. */
+export function exitAsJudged(command: string, results: BenchResults, failOn: FailOn = 'never'): void {
   const outcome = runOutcome(results, failOn);
-  if (outcome.failure) process.stderr.write(`perf-lab: ${outcome.failure}\n`);
+  if (outcome.failure) process.stderr.write(`perf-lab: ${command}: ${outcome.failure}\n`);
   if (outcome.exitCode !== 0) process.exitCode = outcome.exitCode;
 }
 

@@ -1,8 +1,7 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import type { BenchConfig } from '../bench/config.js';
 import { writeResults, type BenchResults } from '../results/index.js';
-import { runBenchmark } from '../bench/run.js';
-import { buildCargoDecoder } from '../build/decoder.js';
+import { runBenchmarkWithBuilds } from '../bench/run.js';
 import { LabError } from '../core/errors.js';
 import { writeFileAtomically } from '../core/files.js';
 import { warn } from '../core/log.js';
@@ -96,7 +95,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
           'libdeflate' in decoder ? decoder : { ...decoder, env: { ...decoder.env, RUSTUP_TOOLCHAIN: toolchain } },
       };
       try {
-        const results = await runBenchmark({
+        const { results, builds } = await runBenchmarkWithBuilds({
           config,
           scale: options.scale,
           datasetsDir: options.datasetsDir,
@@ -104,10 +103,14 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
           offline: options.offline,
         });
         let criticalPathCycles: number | null = null;
-        if (options.functionName && process.arch === 'arm64' && !('libdeflate' in config.decoder)) {
-          const build = await buildCargoDecoder(config.decoder);
+        // The build the benchmark measured (building again would run the decoder's codegen again).
+        if (options.functionName && process.arch === 'arm64' && builds.head.kind === 'cargo') {
           criticalPathCycles = (
-            await analyzeLoop({ path: build.artifactPath, functionName: options.functionName, cpu: options.cpu })
+            await analyzeLoop({
+              path: builds.head.build.artifactPath,
+              functionName: options.functionName,
+              cpu: options.cpu,
+            })
           ).analysis.criticalPathCycles;
         }
         // Kept before anything can refuse them (a damaged history file, a failed push).

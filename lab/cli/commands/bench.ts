@@ -24,6 +24,6 @@ export function registerBench(program: CommandUnknownOpts): void {
         silesiaZip: options.silesiaZip,
       });
       await writeOutputs(results, options.json, options.markdown);
-      exitAsJudged(results);
+      exitAsJudged('bench', results);
     });
 }

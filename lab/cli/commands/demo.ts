@@ -47,6 +47,6 @@ export function registerDemo(program: CommandUnknownOpts): void {
         options.markdown ?? (options.json ? `${options.json.replace(/\.json$/, '')}.md` : defaults.markdown);
       await writeOutputs(results, jsonPath, markdownPath);
       info(`\nresults JSON: ${resolve(jsonPath)}\nmarkdown report: ${resolve(markdownPath)}`);
-      exitAsJudged(results);
+      exitAsJudged('demo', results);
     });
 }

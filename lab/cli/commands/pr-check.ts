@@ -38,6 +38,6 @@ export function registerPrCheck(program: CommandUnknownOpts): void {
         prNumber: options.pr,
       });
       process.stdout.write(`${outcome.body}\n`);
-      exitAsJudged(outcome.results, options.failOn);
+      exitAsJudged('pr-check', outcome.results, options.failOn);
     });
 }
