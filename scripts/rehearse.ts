@@ -3,6 +3,7 @@
 //   --working-tree  rehearse the working tree as `git add -A` would commit it (default: the committed HEAD)
 //   --keep / --dir  keep the rehearsal's folder (job workspaces, logs, caches) / put it at DIR (kept)
 //   --quiet         print only the runs and the checks, not every step's log
+//   --push-first    play a push to main first (the warm job; every dataset, SILESIA from the network: not for CI)
 //   --stand-ins     list the stand-ins (what each models and does not) and exit
 import { parseArgs } from 'node:util';
 import { buildsOf, checkRehearsal, rehearse } from '../lab/rehearse/index.js';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     'stand-ins': { type: 'boolean', default: false },
+    'push-first': { type: 'boolean', default: false },
   },
 });
 
@@ -30,6 +32,7 @@ if (values['stand-ins']) {
 const rehearsal = await rehearse({
   source: values['working-tree'] ? 'working-tree' : 'head',
   keep: values.keep,
+  pushFirst: values['push-first'],
   dir: values.dir,
   onLine: (line) => {
     if (!values.quiet || line.startsWith('==')) process.stdout.write(`${line}\n`);

@@ -40,6 +40,11 @@ export interface RehearsalOptions {
   /** Where everything goes (default: a temporary folder, removed afterwards unless `keep`). */
   dir?: string;
   keep?: boolean;
+  /**
+   * Play a push of the base commit to main first (perf-pr.yml's `warm` job, which saves the cache PR runs restore).
+   * Not in the CI rehearsal: the warm job prepares every dataset (SILESIA from the network) and calibrates 30 batches.
+   */
+  pushFirst?: boolean;
   onLine?: (line: string) => void;
 }
 
@@ -291,6 +296,7 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
       if (caller.errors.length) throw new Error(`${caller.file} (adopted): ${caller.errors.join('; ')}`);
 
     const repository = {
+      id: 1001,
       full_name: DECODER,
       name: 'gzippy',
       owner: { login: 'decoder-org' },
@@ -339,9 +345,14 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
           sha: decoder.head,
           ref: FORK_BRANCH,
           label: `contributor:${FORK_BRANCH}`,
-          repo: { full_name: FORK, fork: true },
+          repo: { id: 2002, full_name: FORK, fork: true },
         },
-        base: { sha: decoder.base, ref: 'main', label: 'decoder-org:main', repo: { full_name: DECODER, fork: false } },
+        base: {
+          sha: decoder.base,
+          ref: 'main',
+          label: 'decoder-org:main',
+          repo: { id: 1001, full_name: DECODER, fork: false },
+        },
         merge_commit_sha: decoder.merge,
       };
       return play(`PR run ${attemptNumber} (pull_request ${action})`, {
@@ -381,12 +392,13 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
             status: 'completed',
             conclusion: measured.conclusion,
             head_sha: decoder.head,
+            head_commit: { id: decoder.head },
             head_branch: FORK_BRANCH,
             html_url: `https://github.com/${DECODER}/actions/runs/${measured.runId}`,
             // GitHub lists no pull requests on a workflow_run from a fork.
             pull_requests: [],
-            head_repository: { full_name: FORK },
-            repository: { full_name: DECODER },
+            head_repository: { id: 2002, full_name: FORK },
+            repository: { id: 1001, full_name: DECODER },
           },
           workflow: { name: 'perf-pr', path: '.github/workflows/perf-pr.yml' },
           repository,
@@ -408,6 +420,35 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
         runId: 5200 + attemptNumber,
       });
 
+    if (options.pushFirst)
+      await play('push to main (warm)', {
+        caller: perfPr,
+        called: calledWorkflow,
+        eventName: 'push',
+        payload: {
+          ref: 'refs/heads/main',
+          before: '0'.repeat(40),
+          after: decoder.base,
+          head_commit: { id: decoder.base },
+          pusher: { name: 'maintainer' },
+          repository,
+          sender: { login: 'maintainer' },
+        },
+        github: {
+          ...common,
+          ref: 'refs/heads/main',
+          ref_name: 'main',
+          sha: decoder.base,
+          actor: 'maintainer',
+          triggering_actor: 'maintainer',
+          workflow: 'perf-pr',
+          workflow_ref: `${DECODER}/.github/workflows/perf-pr.yml@refs/heads/main`,
+          workflow_sha: decoder.base,
+          run_number: '1',
+        },
+        token: BASE_TOKEN,
+        runId: 5001,
+      });
     const artifacts: Rehearsal['artifacts'] = [];
     for (const [attemptNumber, action] of [
       [1, 'opened'],
@@ -501,8 +542,6 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
       ? failing.map((file) => `${file.file}: ${file.errors.join('; ')}`).join(' | ')
       : `${rehearsal.parsed.length} files`,
   );
-  const prRuns = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
-  const commentRuns = rehearsal.runs.filter((run) => run.result.event === 'workflow_run');
   const failedSteps = (run: RehearsedRun) =>
     run.result.jobs
       .flatMap((job) =>
@@ -511,6 +550,18 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
           .map((step) => `${job.id}: ${step.name}: ${step.annotations.map((a) => a.message).join(' / ')}`),
       )
       .join(' | ');
+  const push = rehearsal.runs.find((run) => run.result.event === 'push');
+  if (push)
+    check(
+      'the push to main runs the warm job (measure skipped), which saves a cache for the default branch',
+      push.result.conclusion === 'success' &&
+        jobOf(push, 'perf / warm')?.conclusion === 'success' &&
+        jobOf(push, 'perf / measure')?.conclusion === 'skipped' &&
+        rehearsal.caches.some((entry) => entry.scope === 'refs/heads/main'),
+      `${push.result.jobs.map((job) => `${job.id} ${job.conclusion}`).join(', ')}${failedSteps(push) ? ` — ${failedSteps(push)}` : ''}; ${describeBuilds(buildsOf(jobOf(push, 'perf / warm')))}`,
+    );
+  const prRuns = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
+  const commentRuns = rehearsal.runs.filter((run) => run.result.event === 'workflow_run');
   for (const [index, run] of prRuns.entries()) {
     const measure = jobOf(run, 'perf / measure');
     check(

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { COMMENT_MARKER } from '../github/comment.js';
 import { buildsOf, checkRehearsal, COMMENT_CONTENT, describeBuilds, jobOf, rehearse, type Rehearsal } from './index.js';
 import { parseFileCommands, type JobResult } from './runner.js';
+import { STAND_INS, StepFailure, type StandInContext, type World } from './stand-ins.js';
+import { FakeGitHub } from '../testing/fake-github.js';
 import { child, conditionHolds, evaluateString, loadWorkflow } from './workflow.js';
 
 /** The log tail of every failed step of a job, for an assertion's message. */
@@ -69,6 +71,72 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
       c: 'x=y',
     });
     assert.throws(() => parseFileCommands('b<<EOF\nnever closed\n'), /no closing delimiter EOF/);
+  });
+
+  /** A stand-in's context with these inputs, for a workflow_run of a fork's pull request. */
+  function standInContext(inputs: Record<string, string>, world: Partial<World> = {}): StandInContext {
+    return {
+      input: (name) => inputs[name] ?? STAND_INS.get('actions/checkout')?.inputs[name] ?? '',
+      workspace: dir,
+      runnerTemp: dir,
+      github: {
+        repository: 'decoder-org/gzippy',
+        ref: 'refs/heads/main',
+        sha: 'a'.repeat(40),
+        runId: 9,
+        eventName: 'workflow_run',
+        baseRef: '',
+        defaultBranch: 'main',
+        token: 'token',
+        serverUrl: 'https://github.com',
+        apiUrl: world.github?.url ?? '',
+        event: {
+          repository: { id: 1 },
+          workflow_run: {
+            event: 'pull_request',
+            head_sha: 'b'.repeat(40),
+            head_repository: { id: 2, full_name: 'fork/gzippy' },
+          },
+        },
+      },
+      world: world as World,
+      log: () => undefined,
+      annotate: () => undefined,
+    };
+  }
+
+  it("refuses, as checkout v7 does, a fork's PR code in a workflow_run, by ref, commit or repository", async () => {
+    const checkout = STAND_INS.get('actions/checkout')!;
+    for (const inputs of [
+      { ref: 'refs/pull/7/merge' },
+      { ref: 'b'.repeat(40) },
+      { repository: 'fork/gzippy' },
+    ] as Array<Record<string, string>>)
+      await assert.rejects(checkout.run(standInContext(inputs)), (error: Error) => {
+        assert.ok(error instanceof StepFailure);
+        assert.match(error.message, /Refusing to check out fork pull request code from a 'workflow_run' workflow/);
+        return true;
+      });
+  });
+
+  it('fails a download whose digest is not the one GitHub lists (download-artifact v8), warns when asked to', async () => {
+    const github = new FakeGitHub();
+    await github.start();
+    try {
+      github.addArtifact(9, 'perf-lab-results', Buffer.from('not the zip that was listed')).digest =
+        `sha256:${'0'.repeat(64)}`;
+      const download = STAND_INS.get('actions/download-artifact')!;
+      const inputs = { name: 'perf-lab-results', path: 'artifact', 'github-token': 't', 'run-id': '9' };
+      await assert.rejects(download.run(standInContext(inputs, { github })), /Digest validation failed/);
+      const warnings: string[] = [];
+      const context = standInContext({ ...inputs, 'digest-mismatch': 'warn' }, { github });
+      context.annotate = (_level, message) => warnings.push(message);
+      // Past the digest, the bytes are no zip: the stand-in fails reading it, after the warning.
+      await assert.rejects(download.run(context));
+      assert.deepEqual(warnings, ['Digest validation failed for artifact(s): perf-lab-results']);
+    } finally {
+      await github.stop();
+    }
   });
 
   it('counts a cargo build and a cc compile as builds, cargo metadata and cc --version not', () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as tar from 'tar';
@@ -155,7 +155,14 @@ class JobRun {
     private readonly workflow: LoadedWorkflow,
     private readonly job: WorkflowJob & { type: 'job' },
     private readonly label: string,
-    private readonly dirs: { workspace: string; temp: string; toolCache: string; actions: string; eventPath: string },
+    private readonly dirs: {
+      workspace: string;
+      temp: string;
+      toolCache: string;
+      actions: string;
+      eventPath: string;
+      log: string;
+    },
     private readonly base: Contexts,
     private readonly env: Record<string, string>,
     private readonly runnerVars: Record<string, string>,
@@ -406,6 +413,7 @@ class JobRun {
       token: this.request.token,
       serverUrl: asString(github.server_url),
       apiUrl: asString(github.api_url),
+      event: this.request.payload,
     };
   }
 
@@ -502,6 +510,7 @@ class JobRun {
       step.tools = await toolCallsSince(this.request.toolLog, toolLogAt);
       if (id) this.stepsContext[id] = { outputs: step.outputs, outcome: step.outcome, conclusion: step.conclusion };
       this.emit(step, `-- ${step.outcome}${tolerated ? ' (continue-on-error)' : ''} in ${step.seconds.toFixed(1)} s`);
+      await appendFile(this.dirs.log, `## ${step.name}\n${step.log.join('\n')}\n`);
     }
   }
 
@@ -567,6 +576,7 @@ export async function runWorkflow(request: RunRequest): Promise<WorkflowRunResul
       toolCache: join(jobDir, 'tool-cache'),
       actions: join(jobDir, 'actions'),
       eventPath: join(jobDir, 'event.json'),
+      log: join(jobDir, 'log.txt'),
     };
     for (const dir of [dirs.workspace, dirs.temp, dirs.toolCache, dirs.actions]) await mkdir(dir, { recursive: true });
     await writeFile(dirs.eventPath, JSON.stringify(request.payload, null, 2));

@@ -50,6 +50,8 @@ export interface StandInGitHub {
   token: string;
   serverUrl: string;
   apiUrl: string;
+  /** The event payload (GITHUB_EVENT_PATH). */
+  event: Record<string, unknown>;
 }
 
 export interface StandInContext {
@@ -126,16 +128,18 @@ const checkout: StandIn = {
     submodules: 'false',
     'set-safe-directory': 'true',
     'github-server-url': '',
+    'allow-unsafe-pr-checkout': 'false',
   },
   models:
-    "the workflow's repository is fetched with git from the rehearsal's copy of it, with the refspecs and depth " +
-    'actions/checkout uses (fetch-depth 0: every branch and tag, then the ref; otherwise only the commit at that ' +
-    "depth) and checked out detached at the event's commit (a pull request's test merge) or at `ref`; with " +
-    'persist-credentials the token is kept in .git/config as the extraheader. perf-lab (job.workflow_repository at ' +
-    "job.workflow_sha) is extracted from the `git archive` of the rehearsed commit, as GitHub serves a repository's " +
-    'tarball; any other ref of it is refused.',
+    "(v7) the workflow's repository is fetched with git from the rehearsal's copy of it, with the refspecs and " +
+    'depth actions/checkout uses (fetch-depth 0: every branch and tag, then the ref; otherwise only the commit at ' +
+    "that depth) and checked out detached at the event's commit (a pull request's test merge) or at `ref`; v7's " +
+    "refusal to fetch a fork's pull request code in a pull_request_target or workflow_run run (unless " +
+    'allow-unsafe-pr-checkout), with its rules; persist-credentials keeps the token in a file under RUNNER_TEMP ' +
+    'that .git/config includes (v6). perf-lab (job.workflow_repository at job.workflow_sha) is extracted from the ' +
+    "`git archive` of the rehearsed commit, as GitHub serves a repository's tarball; any other ref of it is refused.",
   notModelled: [
-    'ssh keys, sparse checkout, filter, LFS, submodules, clean of an existing folder, fetch-tags',
+    'ssh keys, sparse checkout, filter, LFS, submodules, clean of an existing folder, fetch-tags, the post-job cleanup',
     'perf-lab is a plain archive (no .git): nothing in the PR path reads its history',
     "the REST tarball fallback (git older than 2.18) and the token's actual permissions",
   ],
@@ -145,31 +149,33 @@ const checkout: StandIn = {
     const dir = workspacePath(context, input('path'));
     if (relative(context.workspace, dir).startsWith('..'))
       throw new StepFailure(`Repository path '${dir}' is not under '${context.workspace}'`);
-    await mkdir(dir, { recursive: true });
-    const { perfLab } = context.world;
-    if (repository.toLowerCase() === perfLab.repository.toLowerCase()) {
-      if (input('ref') && input('ref') !== perfLab.sha)
-        throw new StepFailure(
-          `checkout stand-in: ${repository} is rehearsed at ${perfLab.sha} only (job.workflow_sha); asked for '${input('ref')}'`,
-        );
-      await tar.extract({ file: perfLab.archive, cwd: dir });
-      context.log(`${repository}@${perfLab.sha}: extracted from its git archive into ${dir}`);
-      return { ref: input('ref') || 'refs/heads/main', commit: perfLab.sha };
-    }
-    const remote = context.world.repositories.get(repository.toLowerCase());
-    if (!remote)
-      throw new StepFailure(`Not Found - repository '${repository}' (the rehearsal holds no such repository)`);
     const own = repository.toLowerCase() === github.repository.toLowerCase();
     let ref = input('ref');
     let commit = '';
     if (!ref && own) {
       ref = github.ref;
       commit = github.sha;
-    } else if (!ref) ref = `refs/heads/${github.defaultBranch}`;
-    if (/^[0-9a-f]{40}$/i.test(ref)) {
+    } else if (/^[0-9a-f]{40}$/i.test(ref)) {
       commit = ref;
       ref = '';
-    } else if (!ref.startsWith('refs/')) ref = `refs/heads/${ref}`;
+    }
+    assertSafePrCheckout(github, repository, ref, commit, isTrue(input('allow-unsafe-pr-checkout')));
+    await mkdir(dir, { recursive: true });
+    const { perfLab } = context.world;
+    if (repository.toLowerCase() === perfLab.repository.toLowerCase()) {
+      if ((ref || commit) && commit !== perfLab.sha)
+        throw new StepFailure(
+          `checkout stand-in: ${repository} is rehearsed at ${perfLab.sha} only (job.workflow_sha); asked for '${ref || commit}'`,
+        );
+      await tar.extract({ file: perfLab.archive, cwd: dir });
+      context.log(`${repository}@${perfLab.sha}: extracted from its git archive into ${dir}`);
+      return { ref: ref || commit, commit: perfLab.sha };
+    }
+    const remote = context.world.repositories.get(repository.toLowerCase());
+    if (!remote)
+      throw new StepFailure(`Not Found - repository '${repository}' (the rehearsal holds no such repository)`);
+    if (!ref && !commit) ref = `refs/heads/${github.defaultBranch}`;
+    else if (ref && !ref.startsWith('refs/')) ref = `refs/heads/${ref}`;
     const depth = Number(input('fetch-depth') || '1');
     await git(['init', '-q', dir], dir, context);
     await git(['remote', 'add', 'origin', `file://${remote}`], dir, context);
@@ -189,16 +195,68 @@ const checkout: StandIn = {
     await git(['checkout', '-q', '--force', '--detach', local], dir, context);
     const head = (await git(['rev-parse', 'HEAD'], dir, context)).trim();
     if (input('persist-credentials') !== 'false') {
-      const basic = Buffer.from(`x-access-token:${input('token') || github.token}`).toString('base64');
-      await git(
-        ['config', '--local', `http.${github.serverUrl}/.extraheader`, `AUTHORIZATION: basic ${basic}`],
-        dir,
-        context,
+      // v6 on: the credentials live in a file under RUNNER_TEMP that the repository's config includes.
+      const credentials = join(
+        context.runnerTemp,
+        `git-credentials-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}.config`,
       );
+      const basic = Buffer.from(`x-access-token:${input('token') || github.token}`).toString('base64');
+      await writeFile(credentials, `[http "${github.serverUrl}/"]\n\textraheader = AUTHORIZATION: basic ${basic}\n`);
+      await git(['config', '--local', 'include.path', credentials], dir, context);
     }
     return { ref: ref || commit, commit: head };
   },
 };
+
+/** The value at a dotted path of the event payload. */
+function fromPayload(event: Record<string, unknown>, path: string): unknown {
+  let at: unknown = event;
+  for (const key of path.split('.'))
+    at = at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+  return at;
+}
+
+/**
+ * checkout v7 refuses a fork pull request's code in a run with the base repository's token (pull_request_target,
+ * workflow_run): the repository is the fork's, the ref a refs/pull/N/head|merge, or the commit one of the PR's
+ * (actions/checkout src/unsafe-pr-checkout-helper.ts, v7.0.1).
+ */
+function assertSafePrCheckout(github: StandInGitHub, repository: string, ref: string, commit: string, allow: boolean) {
+  if (allow || (github.eventName !== 'pull_request_target' && github.eventName !== 'workflow_run')) return;
+  const event = github.event;
+  const baseId = fromPayload(event, 'repository.id');
+  if (typeof baseId !== 'number') return;
+  const shas: string[] = [];
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && value) shas.push(value.toLowerCase());
+  };
+  let headId: unknown;
+  let headName: unknown;
+  if (github.eventName === 'pull_request_target') {
+    headId = fromPayload(event, 'pull_request.head.repo.id');
+    headName = fromPayload(event, 'pull_request.head.repo.full_name');
+    add(fromPayload(event, 'pull_request.head.sha'));
+    add(fromPayload(event, 'pull_request.merge_commit_sha'));
+  } else {
+    const runEvent = fromPayload(event, 'workflow_run.event');
+    if (typeof runEvent !== 'string' || !runEvent.startsWith('pull_request')) return;
+    headId = fromPayload(event, 'workflow_run.head_repository.id');
+    headName = fromPayload(event, 'workflow_run.head_repository.full_name');
+    add(fromPayload(event, 'workflow_run.head_commit.id'));
+    if (runEvent !== 'pull_request_target') add(fromPayload(event, 'workflow_run.head_sha'));
+  }
+  if (typeof headId !== 'number' || headId === baseId) return;
+  const forkCode =
+    (typeof headName === 'string' && repository.toLowerCase() === headName.toLowerCase()) ||
+    /^refs\/pull\/[0-9]+\/(?:head|merge)$/.test(ref) ||
+    (commit !== '' && shas.includes(commit.toLowerCase()));
+  if (forkCode)
+    throw new StepFailure(
+      `Refusing to check out fork pull request code from a '${github.eventName}' workflow. This workflow runs with ` +
+        "the base repository's GITHUB_TOKEN, secrets, default-branch cache scope, and runner access. (set " +
+        "'allow-unsafe-pr-checkout: true' on the actions/checkout step to opt in)",
+    );
+}
 
 const setupNode: StandIn = {
   inputs: {
@@ -210,6 +268,7 @@ const setupNode: StandIn = {
     scope: '',
     token: '',
     cache: '',
+    'package-manager-cache': 'true',
     'cache-dependency-path': '',
     mirror: '',
     'mirror-token': '',
@@ -386,15 +445,23 @@ const uploadArtifact: StandIn = {
     'compression-level': '6',
     overwrite: 'false',
     'include-hidden-files': 'false',
+    archive: 'true',
   },
   required: ['path'],
   models:
     "the files under the paths (a single folder is the artifact's root; symlinks followed; hidden files left out " +
     'unless include-hidden-files) zipped and stored with the run in the fake GitHub; a second artifact of the same ' +
     'name in a run fails (409) unless overwrite; if-no-files-found warn/error/ignore',
-  notModelled: ['glob patterns', 'retention', 'the upload service and its size limits', 'compression level'],
+  notModelled: [
+    'glob patterns',
+    'archive: false (v7: one file uploaded as it is)',
+    'retention',
+    'the upload service and its size limits',
+    'compression level',
+  ],
   async run(context): Promise<Record<string, string>> {
     const { input, world, github } = context;
+    if (!isTrue(input('archive'))) throw new StepFailure('upload-artifact stand-in: archive: false is not modelled');
     const paths = plainPaths(input('path'), 'upload-artifact').map((path) => workspacePath(context, path));
     const infos = await Promise.all(paths.map((path) => stat(path).catch(() => undefined)));
     // The root is the search paths' common folder (a lone folder is its own root).
@@ -475,27 +542,38 @@ async function extractFlattened(zip: Buffer, destination: string): Promise<strin
 const downloadArtifact: StandIn = {
   inputs: {
     name: '',
+    'artifact-ids': '',
     path: '',
     pattern: '',
     'merge-multiple': 'false',
     'github-token': '',
     repository: '',
     'run-id': '',
+    'skip-decompress': 'false',
+    'digest-mismatch': 'error',
   },
   models:
-    "with github-token and run-id, the run's artifacts listed and downloaded through the REST API of the fake " +
-    "GitHub (list by name, the /zip redirect); without, the current run's; `name` is extracted into path itself, " +
-    'no name puts each artifact in path/<name>; every entry is written as a regular file (symlinks flattened); a ' +
-    'missing artifact fails the step',
-  notModelled: ['pattern and merge-multiple', 'digest verification', 'download retries'],
+    "(v8) with github-token and run-id, the run's artifacts listed and downloaded through the REST API of the fake " +
+    "GitHub (list by name, the /zip redirect to a blob); without, the current run's; the digest checked against " +
+    "the listing's (digest-mismatch: error by default, warn, info, ignore); a download that is not a zip kept as " +
+    'it is; `name` is extracted into path itself, no name puts each artifact in path/<name>; every entry is written ' +
+    'as a regular file (symlinks flattened); a missing artifact fails the step',
+  notModelled: ['artifact-ids, pattern, merge-multiple, skip-decompress', 'download retries'],
   async run(context) {
     const { input, github, world } = context;
-    if (input('pattern') || isTrue(input('merge-multiple')))
-      throw new StepFailure('download-artifact stand-in: pattern and merge-multiple are not modelled');
+    if (
+      input('artifact-ids') ||
+      input('pattern') ||
+      isTrue(input('merge-multiple')) ||
+      isTrue(input('skip-decompress'))
+    )
+      throw new StepFailure(
+        'download-artifact stand-in: artifact-ids, pattern, merge-multiple and skip-decompress are not modelled',
+      );
     const repository = input('repository') || github.repository;
     const runId = Number(input('run-id') || github.runId);
     const destination = workspacePath(context, input('path'));
-    let artifacts: Array<{ name: string; zip: Buffer }>;
+    let artifacts: Array<{ name: string; bytes: Buffer; zip: boolean; digest?: string }>;
     if (input('github-token')) {
       const headers = { authorization: `Bearer ${input('github-token')}`, accept: 'application/vnd.github+json' };
       const query = input('name') ? `?name=${encodeURIComponent(input('name'))}` : '';
@@ -504,27 +582,46 @@ const downloadArtifact: StandIn = {
       });
       if (!listing.ok) throw new StepFailure(`Unable to download artifact(s): listing answered ${listing.status}`);
       const listed = (await listing.json()) as {
-        artifacts: Array<{ id: number; name: string; archive_download_url: string }>;
+        artifacts: Array<{ id: number; name: string; archive_download_url: string; digest?: string }>;
       };
       artifacts = [];
       for (const artifact of listed.artifacts.sort((a, b) => b.id - a.id)) {
         if (artifacts.some((known) => known.name === artifact.name)) continue;
         const download = await fetch(artifact.archive_download_url, { headers });
         if (!download.ok) throw new StepFailure(`Unable to download artifact ${artifact.name}: ${download.status}`);
-        artifacts.push({ name: artifact.name, zip: Buffer.from(await download.arrayBuffer()) });
+        artifacts.push({
+          name: artifact.name,
+          bytes: Buffer.from(await download.arrayBuffer()),
+          zip: /zip/.test(download.headers.get('content-type') ?? ''),
+          digest: artifact.digest,
+        });
       }
     } else {
-      artifacts = world.github.artifacts.filter(
-        (artifact) => artifact.runId === runId && (!input('name') || artifact.name === input('name')),
-      );
+      artifacts = world.github.artifacts
+        .filter((artifact) => artifact.runId === runId && (!input('name') || artifact.name === input('name')))
+        .map((artifact) => ({ name: artifact.name, bytes: artifact.zip, zip: true, digest: artifact.digest }));
     }
     if (input('name') && artifacts.length === 0)
       throw new StepFailure(
         `Unable to download artifact(s): Artifact not found for name: ${input('name')}\n        Please ensure that your artifact is not expired and the artifact was uploaded using a compatible version of toolkit/upload-artifact.`,
       );
     for (const artifact of artifacts) {
+      const actual = `sha256:${createHash('sha256').update(artifact.bytes).digest('hex')}`;
+      if (artifact.digest && artifact.digest !== actual) {
+        const message = `Digest validation failed for artifact(s): ${artifact.name}`;
+        const policy = input('digest-mismatch');
+        if (policy === 'error' || !['warn', 'info', 'ignore'].includes(policy)) throw new StepFailure(message);
+        if (policy === 'warn') context.annotate('warning', message);
+        else if (policy === 'info') context.log(message);
+      }
       const into = input('name') ? destination : join(destination, artifact.name);
-      const files = await extractFlattened(artifact.zip, into);
+      if (!artifact.zip) {
+        await mkdir(into, { recursive: true });
+        await writeFile(join(into, artifact.name), artifact.bytes);
+        context.log(`Artifact ${artifact.name} downloaded to ${into} as it is (not a zip)`);
+        continue;
+      }
+      const files = await extractFlattened(artifact.bytes, into);
       context.log(`Artifact ${artifact.name} downloaded to ${into}: ${files.join(', ')}`);
     }
     return { 'download-path': destination };
@@ -556,6 +653,7 @@ export const STAND_IN_TOOLS = {
     'update is skipped; install checks with dpkg-query that every package asked for is installed on this host and ' +
     'fails (exit 100) naming the missing ones — nothing is installed (Linux hosts only)',
   sudo: 'runs the command as it is (the rehearsal does not change users)',
+  gh: 'fails, saying it is not modelled (the warm job prunes caches with it); nothing reaches github.com',
   npm:
     "ci in a perf-lab checkout whose package-lock.json is the host checkout's: node_modules linked to the host's, " +
     'then the prepare script (tsc) run for real — once a rehearsal, later jobs get that dist/; anything else goes to ' +
@@ -608,6 +706,11 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
       ].join('\n'),
     );
   await write('sudo', '# rehearsal stand-in: the command as it is.\nexec "$@"');
+  // Nothing may reach github.com from a rehearsal: gh (the warm job's cache prune) fails, saying so.
+  await write(
+    'gh',
+    'echo "rehearsal: gh $1 is not modelled (no stand-in talks to the fake GitHub for it)" >&2\nexit 1',
+  );
   const npm = await which('npm');
   if (npm) {
     const lock = join(options.hostRoot, 'package-lock.json');

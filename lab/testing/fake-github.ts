@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -18,6 +19,8 @@ export interface FakeArtifact {
   runId: number;
   name: string;
   zip: Buffer;
+  /** `sha256:<hex>` of the zip, as GitHub lists it (download-artifact checks it). */
+  digest: string;
   createdAt: string;
 }
 
@@ -71,7 +74,8 @@ export class FakeGitHub {
 
   /** Stores a workflow run's artifact (listed and downloaded through the REST endpoints download-artifact calls). */
   addArtifact(runId: number, name: string, zip: Buffer): FakeArtifact {
-    const artifact = { id: this.nextId++, runId, name, zip, createdAt: new Date().toISOString() };
+    const digest = `sha256:${createHash('sha256').update(zip).digest('hex')}`;
+    const artifact = { id: this.nextId++, runId, name, zip, digest, createdAt: new Date().toISOString() };
     this.artifacts.push(artifact);
     return artifact;
   }
@@ -226,6 +230,7 @@ export class FakeGitHub {
       size_in_bytes: artifact.zip.length,
       url: `${this.url}/repos/${repository}/actions/artifacts/${artifact.id}`,
       archive_download_url: `${this.url}/repos/${repository}/actions/artifacts/${artifact.id}/zip`,
+      digest: artifact.digest,
       expired: false,
       created_at: artifact.createdAt,
       workflow_run: { id: artifact.runId },
