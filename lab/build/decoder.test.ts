@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { fileExists, readJsonFile } from '../core/files.js';
 import { hashTree } from './cache.js';
-import { buildCargoDecoder, type CargoDecoderSpec } from './decoder.js';
+import { buildCargoDecoder, cargoFailureHint, type CargoDecoderSpec } from './decoder.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from './shim.js';
 
 let work: string;
@@ -111,26 +111,45 @@ describe('cargo decoder builds are keyed by content, never by folder', () => {
     assert.match((await cargoBuilds()).at(-1)!, /--features skip-isize/);
   });
 
-  it("builds a rust adapter's shim over the same project in two folders once (its Cargo.toml names the folder)", async () => {
+  it("builds a rust adapter's shim over the same project in two folders, under two names, once", async () => {
     const pristineShape = ((await materializeGzippyShape()).cargo as { path: string }).path;
     const builds = (await cargoBuilds()).length;
     const results = [];
-    for (const folder of ['shape-a', 'shape-b-elsewhere']) {
+    // The warm-up job builds the default branch as `shape`; a PR check builds the same commit as `shape-base`.
+    for (const [folder, name] of [
+      ['shape-a', 'shape'],
+      ['shape-b-elsewhere', 'shape-base'],
+    ] as const) {
       const dir = join(work, 'projects', folder);
       await cp(pristineShape, dir, { recursive: true });
-      results.push(
-        await buildCargoDecoder({
-          ...(await materializeGzippyShape()),
-          name: 'shape',
-          cargo: { path: dir },
-        }),
-      );
+      results.push(await buildCargoDecoder({ ...(await materializeGzippyShape()), name, cargo: { path: dir } }));
     }
     const [cold, warm] = results as [(typeof results)[0], (typeof results)[0]];
     assert.deepEqual([cold.cached, warm.cached], [false, true]);
+    assert.deepEqual([cold.name, warm.name], ['shape', 'shape-base'], 'each build record carries its own name');
     assert.equal(warm.artifactPath, cold.artifactPath);
     assert.equal((await cargoBuilds()).length, builds + 1);
     assert.match(cold.rust!.cargoToml, /path = ".*shape-a"/, 'the record shows the Cargo.toml that built it');
     assert.deepEqual(await readdir(join(work, 'cache', 'rust-shims')), ['shape'], 'one shim folder, by name');
+  });
+});
+
+describe('what a failed cargo build tells the user to do', () => {
+  const shim = { dir: '/cache/rust-shims/gzippy-head', call: 'gzippy::decompress(input)' };
+  it('a registry it could not reach: go offline with a source replacement, not "check the call"', () => {
+    const hint = cargoFailureHint(
+      'error: failed to get `crc32fast` as a dependency of package `gzippy v0.1.0`\n' +
+        'Caused by: download of config.json failed\nCould not resolve host: index.crates.io',
+      shim,
+    );
+    assert.match(hint, /^cargo could not reach a crate registry/);
+    assert.match(hint, /\[source\] replacement/);
+  });
+  it("errors in the decoder's own code (full paths) are the decoder's to fix; errors in the shim, the call's", () => {
+    const decoderError = 'error[E0425]: cannot find value `x`\n  --> /work/pr/head/src/inflate.rs:12:5\n';
+    assert.equal(cargoFailureHint(decoderError, shim), "fix the decoder's build (cargo's errors are above).");
+    const shimError = 'error[E0425]: cannot find function `decompress`\n  --> src/lib.rs:21:17\n';
+    assert.match(cargoFailureHint(shimError, shim), /^check the adapter's call \(`gzippy::decompress\(input\)`\)/);
+    assert.equal(cargoFailureHint(shimError), "fix the decoder's build (cargo's errors are above).");
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
@@ -118,6 +118,31 @@ async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ di
       'check the git URL, the ref and the network.',
     );
   }
+}
+
+/**
+ * What to do about a failed cargo build, from what cargo said: a registry it could not reach, the decoder's own
+ * code, or (only when the errors are in the lab's generated shim) the adapter's call.
+ */
+export function cargoFailureHint(stderr: string, shim?: { dir: string; call: string }): string {
+  if (
+    /Could not resolve host|failed to (get|download|fetch|update)|spurious network error|failed to query replaced source/i.test(
+      stderr,
+    )
+  )
+    return (
+      'cargo could not reach a crate registry (no network, or a registry it may not use). Offline, vendor the ' +
+      "dependencies or point cargo at a local source: a [source] replacement in the project's .cargo/config.toml " +
+      'or in $CARGO_HOME/config.toml (Debian: directory = "/usr/share/cargo/registry").'
+    );
+  const errorPlaces = [...stderr.matchAll(/^\s*--> (.+?):\d+:\d+$/gm)].map((match) => match[1]!);
+  // cargo names the shim's own files relative to it (it builds in the shim's folder), the decoder's by full path.
+  if (shim && errorPlaces.length > 0 && errorPlaces.every((place) => !isAbsolute(place) || place.startsWith(shim.dir)))
+    return (
+      `check the adapter's call (\`${shim.call}\`) against the crate's API; the shim is ` +
+      `${join(shim.dir, 'src', 'lib.rs')}.`
+    );
+  return "fix the decoder's build (cargo's errors are above).";
 }
 
 interface CargoArtifactMessage {
@@ -240,13 +265,16 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     rustflags: env.RUSTFLAGS ?? '',
     encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? '',
   });
-  const finalDir = join(cacheRoot(), 'builds', `decoder-${spec.name}-${key}`);
+  // Keyed by content alone, not by the name: the warm-up builds the decoder as `gzippy`, a PR check the same commit
+  // as `gzippy-base`, and that is one build.
+  const finalDir = join(cacheRoot(), 'builds', `decoder-${key}`);
   const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record) => [join(finalDir, record.artifact)]);
   // The same build may have been made from another folder or source: the description is this one's.
   const hit = (record: DecoderBuildRecord): DecoderBuild => {
     progress.done(`${spec.name} (cached)`);
     return {
       ...record,
+      name: spec.name,
       description: project.description,
       artifactPath: join(finalDir, record.artifact),
       cached: true,
@@ -292,10 +320,8 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
       throw new LabError(
         name,
         failureText(shim ? 'cargo build of the generated shim' : 'cargo build', cargo, cargo.stderr),
-        shim
-          ? `check the adapter's call (\`${spec.adapter.kind === 'rust' ? spec.adapter.call : ''}\`) against the ` +
-              `crate's API; the shim is ${join(shim.dir, 'src', 'lib.rs')}. Reproduce with: ${cargo.reproduce}`
-          : `fix the build. Reproduce with: ${cargo.reproduce}`,
+        `${cargoFailureHint(cargo.stderr, shim && spec.adapter.kind === 'rust' ? { dir: shim.dir, call: spec.adapter.call } : undefined)} ` +
+          `Reproduce with: ${cargo.reproduce}`,
       );
     }
     const messages = cargo.stdout.split('\n').flatMap((line) => {

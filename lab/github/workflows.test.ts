@@ -72,10 +72,12 @@ describe('workflows', () => {
         assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step.with)}`);
       const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
       assert.ok(perfLab.length === 1 && perfLab[0]!.with?.ref === '${{ job.workflow_sha }}', name);
-      // The push token reaches perf-lab only, as PERF_LAB_PUSH_TOKEN in the step that publishes.
+      // The token fetches the data repository (never kept: persist-credentials false) and reaches perf-lab only
+      // in the step that publishes, as PERF_LAB_PUSH_TOKEN.
       const withToken = steps(workflow).filter((s) => JSON.stringify(s).includes('secrets.PERF_LAB_TOKEN'));
-      assert.equal(withToken.length, 1, `${name}: one step sees the token`);
-      assert.match(withToken[0]!.run ?? '', /perf-lab\.js (nightly|baseline publish)/);
+      assert.equal(withToken.length, 2, `${name}: two steps see the token`);
+      assert.equal(withToken[0]!.with?.['persist-credentials'], false);
+      assert.match(withToken[1]!.run ?? '', /perf-lab\.js (nightly|baseline publish)/);
     }
     const { text } = await load('perf-nightly.yml');
     assert.match(text, /toolchain: \$\{\{ fromJSON\(inputs\.toolchains\) \}\}/);
@@ -137,12 +139,14 @@ describe('workflows', () => {
     // perf-lab itself is checked out at exactly the commit the caller pinned.
     const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
     assert.ok(perfLab.length >= 2 && perfLab.every((s) => s.with?.ref === '${{ job.workflow_sha }}'));
-    // PR runs only restore caches (their saves would be PR-scoped); the default branch saves them.
+    // A PR run restores; it saves (PR-scoped) only on success when nothing at all was restored.
     const measure = workflow.jobs.measure!.steps;
-    assert.ok(
-      measure.some((s) => s.uses?.startsWith('actions/cache/restore@')) &&
-        !measure.some((s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@')),
+    assert.ok(measure.some((s) => s.uses?.startsWith('actions/cache/restore@')));
+    const prSaves = measure.filter(
+      (s) => s.uses?.startsWith('actions/cache/save@') || s.uses?.startsWith('actions/cache@'),
     );
+    assert.equal(prSaves.length, 1);
+    assert.match(prSaves[0]!.if ?? '', /^\$\{\{ success\(\) && steps\.restore\.outputs\.cache-matched-key == '' \}\}$/);
     // Saved only when the warm-up completed (no if: always()), then this runner class's older entries pruned.
     const save = workflow.jobs.warm!.steps.findIndex((s) => s.uses?.startsWith('actions/cache/save@'));
     assert.ok(save >= 0 && workflow.jobs.warm!.steps[save]!.if === undefined);
