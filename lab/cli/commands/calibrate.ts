@@ -33,7 +33,7 @@ export function registerCalibrate(program: CommandUnknownOpts): void {
     )
     .option(
       '--store-dir <dir>',
-      'write the calibration to this folder (default: the cache; baselines/calibration is what hosted runners read)',
+      "write the calibration to this folder (default: the cache, which is what PR runs restore; a perf-lab checkout's baselines/calibration is read by runs of that checkout)",
     )
     .option(
       '--publish <repo-dir>',
