@@ -389,7 +389,7 @@ export function runOutcome(results: BenchResults, failOn: FailOn): RunOutcome {
         failure:
           `libdeflate, the reference, failed too — the dataset (or libdeflate's build) is bad, not the decoders: ` +
           `${bad.join('; ')}\n  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; ` +
-          'if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results are kept.',
+          'if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.',
       };
     const failed = results.datasets.flatMap((dataset) =>
       dataset.contenders

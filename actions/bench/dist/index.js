@@ -68781,7 +68781,7 @@ function runOutcome(results, failOn) {
       return {
         exitCode: 1,
         failure: `libdeflate, the reference, failed too \u2014 the dataset (or libdeflate's build) is bad, not the decoders: ${bad.join("; ")}
-  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results are kept.`
+  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.`
       };
     const failed = results.datasets.flatMap(
       (dataset) => dataset.contenders.filter((contender) => contender.failure).map((contender) => `${dataset.label} ${contender.name}: ${contender.failure}`)
