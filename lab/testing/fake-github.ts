@@ -24,6 +24,24 @@ export interface FakeArtifact {
   createdAt: string;
 }
 
+/** An Actions cache entry as GET /repos/{owner}/{repo}/actions/caches lists it. */
+export interface FakeActionsCache {
+  id: number;
+  ref: string;
+  key: string;
+  version: string;
+  last_accessed_at: string;
+  created_at: string;
+  size_in_bytes: number;
+}
+
+/** Where the fake's /actions/caches endpoints read and delete a repository's caches (the rehearsal's cache store). */
+export interface FakeCacheStore {
+  /** The repository's entries; undefined for a repository the store does not hold (404). */
+  list(repository: string): FakeActionsCache[] | undefined;
+  remove(repository: string, ids: readonly number[]): void;
+}
+
 interface Failure {
   method: string;
   path: RegExp;
@@ -47,8 +65,10 @@ export class FakeGitHub {
   readonly runs = new Map<number, { headSha: string; event: string }>();
   readonly pullRequestsCreated: Array<{ head: string; base: string; title: string }> = [];
   readonly issues: Array<{ number: number; title: string; body: string; state: string }> = [];
-  readonly requests: Array<{ method: string; path: string; authorization: string | undefined }> = [];
+  readonly requests: Array<{ method: string; path: string; search: string; authorization: string | undefined }> = [];
   readonly artifacts: FakeArtifact[] = [];
+  /** The Actions caches (none when unset): GET and DELETE /repos/{owner}/{repo}/actions/caches. */
+  cacheStore: FakeCacheStore | undefined;
   /** The login that comments are created as. */
   commenter = 'github-actions[bot]';
   private failures: Failure[] = [];
@@ -103,7 +123,12 @@ export class FakeGitHub {
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as RequestBody) : undefined;
     const url = new URL(request.url ?? '/', this.url);
     const method = request.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, authorization: request.headers.authorization });
+    this.requests.push({
+      method,
+      path: url.pathname,
+      search: url.search,
+      authorization: request.headers.authorization,
+    });
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(JSON.stringify(payload));
@@ -220,7 +245,59 @@ export class FakeGitHub {
       response.end(artifact.zip);
       return;
     }
+    if ((match = /^\/repos\/([^/]+\/[^/]+)\/actions\/caches$/.exec(url.pathname)) && ['GET', 'DELETE'].includes(method))
+      return this.caches(method, match[1]!, url, send);
     send(404, { message: `Not Found: ${method} ${url.pathname}` });
+  }
+
+  /**
+   * GET: the caches whose key starts with `key` (and of `ref`), sorted by `sort` (last_accessed_at, created_at or
+   * size_in_bytes; last_accessed_at by default) in `direction` (desc by default), paged by per_page/page with a Link
+   * header. DELETE: every cache with exactly that `key` (and `ref`), 404 when there is none.
+   */
+  private caches(
+    method: string,
+    repository: string,
+    url: URL,
+    send: (status: number, payload: unknown, headers?: Record<string, string>) => void,
+  ): void {
+    const all = this.cacheStore ? this.cacheStore.list(repository) : [];
+    if (!all) return send(404, { message: 'Not Found' });
+    const key = url.searchParams.get('key');
+    const ref = url.searchParams.get('ref');
+    if (method === 'DELETE') {
+      if (!key) return send(422, { message: 'Validation Failed: key is required' });
+      const matching = all.filter((cache) => cache.key === key && (ref === null || cache.ref === ref));
+      if (matching.length === 0) return send(404, { message: 'Not Found' });
+      this.cacheStore?.remove(
+        repository,
+        matching.map((cache) => cache.id),
+      );
+      return send(200, { total_count: matching.length, actions_caches: matching });
+    }
+    const sort = url.searchParams.get('sort') ?? 'last_accessed_at';
+    const direction = url.searchParams.get('direction') ?? 'desc';
+    if (!['last_accessed_at', 'created_at', 'size_in_bytes'].includes(sort) || !['asc', 'desc'].includes(direction))
+      return send(422, { message: 'Validation Failed: sort or direction' });
+    const field = sort as 'last_accessed_at' | 'created_at' | 'size_in_bytes';
+    const sign = direction === 'asc' ? 1 : -1;
+    const listed = all
+      .filter((cache) => (key === null || cache.key.startsWith(key)) && (ref === null || cache.ref === ref))
+      // Ties (the same millisecond) by id: the later entry counts as the later one.
+      .sort((a, b) => sign * (a[field] < b[field] ? -1 : a[field] > b[field] ? 1 : a.id - b.id));
+    const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const headers: Record<string, string> = {};
+    if (page * perPage < listed.length) {
+      const next = new URL(url);
+      next.searchParams.set('page', String(page + 1));
+      headers.link = `<${this.url}${next.pathname}${next.search}>; rel="next"`;
+    }
+    send(
+      200,
+      { total_count: listed.length, actions_caches: listed.slice((page - 1) * perPage, page * perPage) },
+      headers,
+    );
   }
 
   private artifactJson(artifact: FakeArtifact, repository: string) {
