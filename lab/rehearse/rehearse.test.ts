@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { COMMENT_MARKER } from '../github/comment.js';
-import { buildsOf, checkRehearsal, COMMENT_CONTENT, describeBuilds, jobOf, rehearse, type Rehearsal } from './index.js';
+import {
+  buildsOf,
+  checkRehearsal,
+  COMMENT_CONTENT,
+  describeBuilds,
+  jobOf,
+  rehearse,
+  restoredKey,
+  savedKey,
+  type Rehearsal,
+} from './index.js';
+import { gh } from './gh.js';
 import { parseFileCommands, type JobResult } from './runner.js';
-import { STAND_INS, StepFailure, type StandInContext, type World } from './stand-ins.js';
+import { cacheStoreOf, STAND_INS, StepFailure, type StandInContext, type World } from './stand-ins.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { child, conditionHolds, evaluateString, loadWorkflow } from './workflow.js';
 
@@ -139,7 +150,7 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
     }
   });
 
-  it('counts a cargo build and a cc compile as builds, cargo metadata and cc --version not', () => {
+  it("counts a cargo build and a cc compile as builds, cargo metadata, cc --version and cargo's own links not", () => {
     const job = {
       id: 'j',
       conclusion: 'success',
@@ -151,6 +162,8 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
           tools: [
             { tool: 'cargo', args: 'metadata --no-deps' },
             { tool: 'cargo', args: 'build --release' },
+            // rustc's link, made by that cargo build: part of it.
+            { tool: 'cc', args: '-m64 shim.o -o libshim.so', via: 'cargo' },
             { tool: 'cc', args: '--version' },
             { tool: 'cc', args: '-O2 -o harness harness.c' },
           ],
@@ -159,6 +172,79 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
     } as unknown as JobResult;
     assert.deepEqual(buildsOf(job), ['cargo build --release', 'cc -O2 -o harness harness.c']);
     assert.equal(describeBuilds(buildsOf(job)), '1× cargo build, 1× cc');
+  });
+
+  it("models the warm job's gh cache list and delete against the cache store, and refuses the rest", async () => {
+    const github = new FakeGitHub();
+    await github.start();
+    try {
+      const world = { caches: [], cachesSaved: 0 } as unknown as World;
+      github.cacheStore = cacheStoreOf(world, 'decoder-org/gzippy');
+      const add = (key: string, scope: string, lastAccessedAt: string) =>
+        world.caches.push({
+          key,
+          version: 'v',
+          scope,
+          file: join(dir, `${key}.tar`),
+          order: ++world.cachesSaved,
+          sizeInBytes: 1,
+          createdAt: lastAccessedAt,
+          lastAccessedAt,
+        });
+      add('perf-lab-macos-15-Linux-X64-quick-1', 'refs/heads/main', '2026-01-01T00:00:03.000Z');
+      add('perf-lab-macos-15-Linux-X64-quick-2', 'refs/heads/main', '2026-01-01T00:00:01.000Z');
+      add('perf-lab-macos-15-Linux-X64-quick-3', 'refs/pull/7/merge', '2026-01-01T00:00:02.000Z');
+      add('other-key', 'refs/heads/main', '2026-01-01T00:00:04.000Z');
+      const env = {
+        GH_TOKEN: 'ghs_base',
+        GH_REPO: 'decoder-org/gzippy',
+        GITHUB_API_URL: github.url,
+        GITHUB_ACTIONS: 'true',
+      };
+      const list = ['cache', 'list', '--key', 'perf-lab-macos-15-Linux-X64-quick-'];
+      const json = ['--json', 'key', '--jq', '.[].key'];
+      // Every ref's entries with the prefix, last accessed first; --limit pages through the API.
+      const listed = await gh([...list, '--limit', '100', ...json], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.stdout, ['1', '3', '2'].map((n) => `perf-lab-macos-15-Linux-X64-quick-${n}\n`).join(''));
+      assert.equal((await gh([...list, '--limit=1', ...json], env)).stdout, 'perf-lab-macos-15-Linux-X64-quick-1\n');
+      assert.deepEqual(await gh(['cache', 'list', '--key', 'none-', ...json], env), {
+        code: 0,
+        stdout: '',
+        stderr: 'rehearsal: gh cache list stand-in: 0 cache(s) with key prefix none-, last accessed first\n',
+      });
+      const deleted = await gh(['cache', 'delete', 'perf-lab-macos-15-Linux-X64-quick-2'], env);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.deepEqual(
+        world.caches.map((entry) => entry.key),
+        ['perf-lab-macos-15-Linux-X64-quick-1', 'perf-lab-macos-15-Linux-X64-quick-3', 'other-key'],
+      );
+      assert.ok(github.requests.every((request) => request.authorization === 'token ghs_base'));
+      const missing = await gh(['cache', 'delete', 'perf-lab-macos-15-Linux-X64-quick-2'], env);
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        /^X Could not find a cache matching perf-lab-macos-15-Linux-X64-quick-2 in decoder-org\/gzippy$/m,
+      );
+      const unauthenticated = await gh([...list, ...json], { ...env, GH_TOKEN: undefined });
+      assert.equal(unauthenticated.code, 4);
+      assert.match(unauthenticated.stderr, /set the GH_TOKEN environment variable/);
+      for (const args of [
+        ['api', 'repos/decoder-org/gzippy/actions/caches'],
+        ['cache', 'list', '--key', 'perf-lab-'],
+        ['cache', 'list', '--key', 'perf-lab-', '--ref', 'refs/heads/main', ...json],
+        ['cache', 'list', '--key', 'perf-lab-', '--json', 'id', '--jq', '.[].id'],
+        ['cache', 'delete', '--all'],
+        ['cache', 'delete', '123'],
+      ]) {
+        const refused = await gh(args, env);
+        assert.equal(refused.code, 1, args.join(' '));
+        assert.match(refused.stderr, /is not modelled/, args.join(' '));
+      }
+      assert.equal(world.caches.length, 3, 'nothing refused deleted anything');
+    } finally {
+      await github.stop();
+    }
   });
 });
 
@@ -239,6 +325,117 @@ describe('npm run rehearse: a fork PR through the real workflows, from a git arc
       rehearsal.requests.filter((request) => request.token === 'read-only'),
       [],
     );
+    const failing = checkRehearsal(rehearsal).filter((check) => !check.ok);
+    assert.deepEqual(
+      failing.map((check) => `${check.name}: ${check.detail}`),
+      [],
+    );
+  });
+});
+
+describe('npm run rehearse -- --push-first: two warm-ups on main, then a PR run that builds only head', () => {
+  let rehearsal: Rehearsal;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'perf-lab-rehearse-warm-'));
+    rehearsal = await rehearse({ pushFirst: true, dir });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const pushes = () => rehearsal.runs.filter((run) => run.result.event === 'push');
+  const warmJob = (index: number) => jobOf(pushes()[index], 'perf / warm');
+  const prefix = () => savedKey(warmJob(1)).replace(/\d+$/, '');
+
+  it('runs the warm job on both pushes (measure skipped): LOGS only, calibrated, saved under the run id, pruned', async () => {
+    assert.deepEqual(
+      pushes().map((run) => run.result.runId),
+      [5001, 5002],
+    );
+    for (const [index, run] of pushes().entries()) {
+      const warm = warmJob(index);
+      assert.equal(warm?.conclusion, 'success', `${run.label}:\n${failedSteps(warm)}`);
+      assert.equal(jobOf(run, 'perf / measure')?.conclusion, 'skipped');
+      assert.deepEqual(
+        warm.steps.map((step) => step.outcome),
+        warm.steps.map(() => 'success'),
+        'every step of the warm job ran, the prune included',
+      );
+      assert.match(savedKey(warm), new RegExp(`^perf-lab-macos-15-[A-Za-z]+-[A-Z0-9]+-quick-${run.result.runId}$`));
+      // datasets: logs reaches the warm job's calibrate step: nothing else prepared, nothing from the network.
+      const cache = join(warm.workspace, 'perf-lab-cache');
+      assert.deepEqual((await readdir(join(cache, 'datasets', 'quick'))).sort(), [
+        'logs.raw',
+        'logs.raw.gz',
+        'manifest.json',
+      ]);
+      assert.equal((await readdir(join(cache, 'calibration'))).filter((file) => file.endsWith('.json')).length, 1);
+    }
+    // Push 2 (the base commit) starts from push 1's cache: only its own decoder build is new.
+    assert.equal(restoredKey(warmJob(1)), savedKey(warmJob(0)));
+    assert.equal(describeBuilds(buildsOf(warmJob(1))), '1× cargo build');
+  });
+
+  it("leaves one entry of the runner class's prefix on main, the newest: push 2's prune deleted push 1's", () => {
+    assert.deepEqual(
+      rehearsal.caches.filter((entry) => entry.key.startsWith(prefix())),
+      [{ key: savedKey(warmJob(1)), scope: 'refs/heads/main' }],
+    );
+    const deletes = rehearsal.requests.filter(
+      (request) =>
+        request.method === 'DELETE' && request.path === `/repos/${rehearsal.decoder.repository}/actions/caches`,
+    );
+    assert.deepEqual(
+      deletes.map((request) => [new URLSearchParams(request.search).get('key'), request.token]),
+      [[savedKey(warmJob(0)), 'base']],
+    );
+    const prune = (index: number) => warmJob(index)!.steps.find((step) => step.name.startsWith('Prune'))!.log;
+    assert.ok(
+      prune(0).some((line) => /1 cache\(s\) with key prefix/.test(line)),
+      prune(0).join('\n'),
+    );
+    assert.ok(
+      prune(1).some((line) => /2 cache\(s\) with key prefix/.test(line)),
+      prune(1).join('\n'),
+    );
+  });
+
+  it("restores main's newest cache on the PR, builds only head (base is the warm job's build), and succeeds", async () => {
+    const pr = rehearsal.runs.find((run) => run.result.event === 'pull_request');
+    const measure = jobOf(pr, 'perf / measure');
+    assert.equal(measure?.conclusion, 'success', failedSteps(measure));
+    assert.equal(pr!.result.conclusion, 'success');
+    assert.equal(restoredKey(measure), savedKey(warmJob(1)));
+    const builds = buildsOf(measure);
+    assert.equal(builds.filter((call) => call.startsWith('cargo build')).length, 1, describeBuilds(builds));
+    assert.deepEqual(
+      builds.filter((call) => !call.startsWith('cargo build')),
+      [],
+      'no libdeflate, harness or other build',
+    );
+    // cc outside a cargo build: only the compiler probe, no compile or link.
+    const cc = measure.steps.flatMap((step) => step.tools).filter((call) => call.tool === 'cc' && !call.via);
+    assert.deepEqual(
+      cc.map((call) => call.args),
+      cc.map(() => '--version'),
+    );
+    const bench = measure.steps.find((step) => step.uses === './perf-lab/actions/bench')!;
+    assert.ok(bench.log.some((line) => line.startsWith('build decoder gzippy-head: gzippy-head built')));
+    const base = bench.log.map((line) => /^pr-check: base gzippy-base: build ([0-9a-f]+) \(cached\)/.exec(line)?.[1]);
+    const baseBuild = base.find(Boolean);
+    assert.ok(baseBuild, bench.log.join('\n'));
+    assert.ok(
+      (await readdir(join(warmJob(1)!.workspace, 'perf-lab-cache', 'builds'))).includes(`decoder-${baseBuild}`),
+      "base's build is the one push 2's warm job made",
+    );
+    const report = await readFile(join(measure.workspace, 'perf-lab-artifact', 'report.md'), 'utf8');
+    // The margin names the calibration it read (or was compared with, when the run's own scatter is noisier).
+    assert.match(report, /A\/A calibration of \d{4}-\d{2}-\d{2}/, "the verdict reads the warm job's calibration");
+    assert.equal(measure.steps.find((step) => step.uses?.startsWith('actions/cache/save'))?.outcome, 'skipped');
+  });
+
+  it('every check of npm run rehearse -- --push-first passes', () => {
     const failing = checkRehearsal(rehearsal).filter((check) => !check.ok);
     assert.deepEqual(
       failing.map((check) => `${check.name}: ${check.detail}`),

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { attempt } from '../core/process.js';
-import type { FakeGitHub } from '../testing/fake-github.js';
+import type { FakeCacheStore, FakeGitHub } from '../testing/fake-github.js';
 
 /*
  * Local stand-ins for the third-party actions the workflows pin (checkout, setup-node, cache restore/save,
@@ -24,9 +27,11 @@ export interface World {
   /** perf-lab as GitHub serves it at the pinned commit: `git archive` of that commit. */
   perfLab: { repository: string; sha: string; archive: string };
   github: FakeGitHub;
-  /** Where saved caches are kept (one tar each) and their index. */
+  /** Where saved caches are kept (one tar each) and their index (`gh cache` reaches it through the fake GitHub). */
   cacheDir: string;
   caches: CacheEntry[];
+  /** How many caches were ever saved: an entry's id (never reused after a deletion). */
+  cachesSaved: number;
 }
 
 export interface CacheEntry {
@@ -35,7 +40,12 @@ export interface CacheEntry {
   /** The ref whose runs saved it: caches are visible to that ref and, from the default branch, to every ref. */
   scope: string;
   file: string;
+  /** Its id: the later saved, the higher. */
   order: number;
+  sizeInBytes: number;
+  createdAt: string;
+  /** When it was saved or last restored (the order `gh cache list` uses by default). */
+  lastAccessedAt: string;
 }
 
 /** The github context values a stand-in reads. */
@@ -357,6 +367,7 @@ const cacheRestore: StandIn = {
     const exact = found.key === input('key');
     if (!isTrue(input('lookup-only'))) {
       await tar.extract({ file: found.file, cwd: context.workspace, preservePaths: false });
+      found.lastAccessedAt = new Date().toISOString();
       context.log('Cache restored successfully');
     }
     context.log(`Cache restored from key: ${found.key}`);
@@ -402,13 +413,56 @@ const cacheSave: StandIn = {
       return {};
     }
     await mkdir(world.cacheDir, { recursive: true });
-    const file = join(world.cacheDir, `${world.caches.length + 1}.tar`);
+    const order = ++world.cachesSaved;
+    const file = join(world.cacheDir, `${order}.tar`);
     await tar.create({ file, cwd: context.workspace, portable: true }, members);
-    world.caches.push({ key: input('key'), version, scope: github.ref, file, order: world.caches.length + 1 });
-    context.log(`Cache saved with key: ${input('key')} (scope ${github.ref}, ${(await stat(file)).size} bytes)`);
+    const sizeInBytes = (await stat(file)).size;
+    const now = new Date().toISOString();
+    world.caches.push({
+      key: input('key'),
+      version,
+      scope: github.ref,
+      file,
+      order,
+      sizeInBytes,
+      createdAt: now,
+      lastAccessedAt: now,
+    });
+    context.log(`Cache saved with key: ${input('key')} (scope ${github.ref}, ${sizeInBytes} bytes)`);
     return {};
   },
 };
+
+/**
+ * The rehearsal's cache store as the fake GitHub's /actions/caches endpoints serve it for `repository` (what
+ * `gh cache list` and `gh cache delete` reach): the entries the save stand-in made, deleted from the same store.
+ */
+export function cacheStoreOf(world: World, repository: string): FakeCacheStore {
+  const held = (name: string) => name.toLowerCase() === repository.toLowerCase();
+  return {
+    list: (name) =>
+      held(name)
+        ? world.caches.map((entry) => ({
+            id: entry.order,
+            ref: entry.scope,
+            key: entry.key,
+            version: entry.version,
+            last_accessed_at: entry.lastAccessedAt,
+            created_at: entry.createdAt,
+            size_in_bytes: entry.sizeInBytes,
+          }))
+        : undefined,
+    remove: (name, ids) => {
+      if (!held(name)) return;
+      for (const id of ids) {
+        const index = world.caches.findIndex((entry) => entry.order === id);
+        if (index < 0) continue;
+        rmSync(world.caches[index]!.file, { force: true });
+        world.caches.splice(index, 1);
+      }
+    },
+  };
+}
 
 /** Every regular file under `path` (symlinks followed, as upload-artifact follows them), with its archive name. */
 async function artifactFiles(
@@ -642,6 +696,8 @@ export const STAND_INS: ReadonlyMap<string, StandIn> = new Map([
 export interface ToolCall {
   tool: string;
   args: string;
+  /** `cargo` when a cargo build made it (rustc's linker, a build script's compiler: CARGO_PKG_NAME is set). */
+  via?: 'cargo';
 }
 
 /** The tools whose calls are recorded (a build is a cargo build, a cmake run or a compile or link by cc). */
@@ -653,12 +709,21 @@ export const STAND_IN_TOOLS = {
     'update is skipped; install checks with dpkg-query that every package asked for is installed on this host and ' +
     'fails (exit 100) naming the missing ones — nothing is installed (Linux hosts only)',
   sudo: 'runs the command as it is (the rehearsal does not change users)',
-  gh: 'fails, saying it is not modelled (the warm job prunes caches with it); nothing reaches github.com',
+  gh:
+    "the warm job's prune: `gh cache list --key PREFIX [--limit N] --json key --jq '.[].key'` prints the keys with " +
+    "that prefix on any ref, last accessed first (gh's default order; 30 unless --limit), `gh cache delete KEY` " +
+    'deletes every entry with that key (no entry: exit 1, as gh), both against the cache store the cache stand-ins ' +
+    "use, through the fake GitHub's REST endpoints with GH_TOKEN (none: exit 4, as gh in a workflow) and GH_REPO; " +
+    'not modelled: any other command or flag (--ref, --sort, --order, other --json fields or --jq, delete by id or ' +
+    "--all), GH_HOST (it talks to GITHUB_API_URL), the repository from the git remote, the token's permissions " +
+    '(actions: write), terminal output; nothing reaches github.com',
   npm:
     "ci in a perf-lab checkout whose package-lock.json is the host checkout's: node_modules linked to the host's, " +
     'then the prepare script (tsc) run for real — once a rehearsal, later jobs get that dist/; anything else goes to ' +
     'the real npm',
-  'cargo, cc, cmake': 'each call recorded (to count builds), then the real tool runs',
+  'cargo, cc, cmake':
+    'each call recorded (to count builds; a cc call made by a cargo build, as its linker or from a build script, is ' +
+    'part of that build), then the real tool runs',
 } as const;
 
 async function which(tool: string): Promise<string | undefined> {
@@ -683,7 +748,11 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
   for (const tool of RECORDED_TOOLS) {
     const real = await which(tool);
     if (!real) continue;
-    await write(tool, `printf '%s\\t%s\\n' ${tool} "$*" >> ${quote(log)}\nexec ${quote(real)} "$@"`);
+    // Cargo sets CARGO_PKG_NAME for rustc (whose linker is cc) and for build scripts.
+    await write(
+      tool,
+      `printf '%s\\t%s\\t%s\\n' ${tool} "\${CARGO_PKG_NAME:+cargo}" "$*" >> ${quote(log)}\nexec ${quote(real)} "$@"`,
+    );
   }
   if ((await which('dpkg-query')) && (await which('apt-get')))
     await write(
@@ -706,11 +775,11 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
       ].join('\n'),
     );
   await write('sudo', '# rehearsal stand-in: the command as it is.\nexec "$@"');
-  // Nothing may reach github.com from a rehearsal: gh (the warm job's cache prune) fails, saying so.
-  await write(
-    'gh',
-    'echo "rehearsal: gh $1 is not modelled (no stand-in talks to the fake GitHub for it)" >&2\nexit 1',
-  );
+  // Nothing may reach github.com from a rehearsal: gh models the warm job's two cache calls against the fake GitHub
+  // (lab/rehearse/gh.ts, run from its TypeScript source through tsx's loader, as the rehearsal itself runs).
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const ghMain = fileURLToPath(new URL('./gh.ts', import.meta.url));
+  await write('gh', `exec ${quote(process.execPath)} --import ${quote(tsx)} ${quote(ghMain)} "$@"`);
   const npm = await which('npm');
   if (npm) {
     const lock = join(options.hostRoot, 'package-lock.json');
@@ -741,13 +810,17 @@ export async function toolCallsSince(log: string, from: number): Promise<ToolCal
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [tool = '', args = ''] = line.split('\t');
-      return { tool, args };
+      const [tool = '', via = '', ...args] = line.split('\t');
+      return { tool, args: args.join('\t'), ...(via === 'cargo' ? { via } : {}) };
     });
 }
 
-/** Whether a recorded call built something: a cargo build, any cmake run, a compile or link by cc. */
+/**
+ * Whether a recorded call built something: a cargo build, any cmake run, a compile or link by cc that no cargo build
+ * made (rustc's links and a build script's compiles are that cargo build's).
+ */
 export function isBuild(call: ToolCall): boolean {
+  if (call.via === 'cargo') return false;
   if (call.tool === 'cargo') return /^(build|b|rustc)\b/.test(call.args);
   if (call.tool === 'cmake') return !/^--version\b/.test(call.args);
   return /(^|\s)-(c|o)(\s|$)/.test(call.args);
