@@ -47,6 +47,11 @@ export interface RehearsalOptions {
    * 30 calibration batches fit a test.
    */
   pushFirst?: boolean;
+  /**
+   * A folder where the npm stand-in keeps the first `prepare`'s dist/ per rehearsed commit, shared by the rehearsals
+   * given it (default: each rehearsal's own, so each runs tsc once).
+   */
+  prepareMemo?: string;
   onLine?: (line: string) => void;
 }
 
@@ -329,7 +334,10 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
     // gh cache list/delete (the warm job's prune) reach the same store through the fake GitHub.
     github.cacheStore = cacheStoreOf(world, DECODER);
     const shimDir = join(dir, 'tools', 'bin');
-    const toolLog = await writeToolShims(shimDir, { hostRoot: perfLabDir, memoDir: join(dir, 'npm-ci-memo') });
+    const toolLog = await writeToolShims(shimDir, {
+      hostRoot: perfLabDir,
+      memoDir: options.prepareMemo ? join(resolve(options.prepareMemo), sha) : join(dir, 'npm-ci-memo'),
+    });
     const hostEnv = hostEnvironment();
     const callers = join(decoder.work, '.github', 'workflows');
     const perfPr = await loadWorkflow(join(callers, 'perf-pr.yml'), '.github/workflows/perf-pr.yml', resolver);

@@ -248,10 +248,19 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
   });
 });
 
+/** Both scenarios rehearse the same commit: the second reuses the first's `prepare` (tsc) output, as later jobs do. */
+let prepareMemo: string;
+before(async () => {
+  prepareMemo = await mkdtemp(join(tmpdir(), 'perf-lab-rehearse-prepare-'));
+});
+after(async () => {
+  await rm(prepareMemo, { recursive: true, force: true });
+});
+
 describe('npm run rehearse: a fork PR through the real workflows, from a git archive of perf-lab', () => {
   let rehearsal: Rehearsal;
   before(async () => {
-    rehearsal = await rehearse();
+    rehearsal = await rehearse({ prepareMemo });
   });
 
   it('parses every workflow and action.yml with no parser error', () => {
@@ -338,7 +347,7 @@ describe('npm run rehearse -- --push-first: two warm-ups on main, then a PR run 
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'perf-lab-rehearse-warm-'));
-    rehearsal = await rehearse({ pushFirst: true, dir });
+    rehearsal = await rehearse({ pushFirst: true, dir, prepareMemo });
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
