@@ -3,7 +3,7 @@
 //   --working-tree  rehearse the working tree as `git add -A` would commit it (default: the committed HEAD)
 //   --keep / --dir  keep the rehearsal's folder (job workspaces, logs, caches) / put it at DIR (kept)
 //   --quiet         print only the runs and the checks, not every step's log
-//   --push-first    play a push to main first (the warm job; every dataset, SILESIA from the network: not for CI)
+//   --push-first    the warm scenario: two pushes to main (the warm job, datasets: logs), then a PR run (in CI too)
 //   --stand-ins     list the stand-ins (what each models and does not) and exit
 import { parseArgs } from 'node:util';
 import { buildsOf, checkRehearsal, rehearse } from '../lab/rehearse/index.js';

@@ -10,7 +10,7 @@ import {
   type CalibratedDataset,
 } from './calibrate.js';
 import type { BenchConfig } from './config.js';
-import { buildSides, ensureDatasets, type Role } from './run.js';
+import { buildSides, ensureDatasets, requireFullRotation, type Role } from './run.js';
 import type { NoiseTraces } from './traces.js';
 
 export interface CalibrateMachineOptions {
@@ -34,6 +34,8 @@ export interface CalibrateMachineOptions {
  */
 export async function calibrateMachine(options: CalibrateMachineOptions): Promise<Map<string, CalibratedDataset>> {
   const { config } = options;
+  // A/A/A: three copies of each subject rotate in a batch.
+  requireFullRotation(config.bench.rounds, 3, 'calibrate');
   const { sides } = await buildSides(config);
   const subjects = options.subjects.map((role) => {
     const side = sides.find((candidate) => candidate.role === role);

@@ -15,7 +15,7 @@ import {
 } from '../datasets/index.js';
 import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
-import type { BenchConfig } from './config.js';
+import { samplingDefaults, type BenchConfig } from './config.js';
 import { cliOutputPath, runHarness, type HarnessContender } from './harness.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
@@ -291,6 +291,20 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
 }
 
 /**
+ * A batch's ratios come from whole rotations (AB BA; ABC BCA CAB): fewer rounds than contenders give none, and
+ * every interval after that would be empty. Refused before anything is built.
+ */
+export function requireFullRotation(rounds: number, contenders: number, step: string): void {
+  if (rounds < contenders)
+    throw new LabError(
+      `${step}: config`,
+      `bench.rounds is ${rounds}, fewer than the ${contenders} contenders a batch rotates through, so no batch ` +
+        'would hold one complete rotation to take a ratio from.',
+      `set bench.rounds to at least ${contenders} (the default is ${samplingDefaults.rounds}).`,
+    );
+}
+
+/**
  * Builds every side, verifies each dataset, samples it in batches of fresh
  * worker processes until the primary ratio is tight enough or the budget ends,
  * and summarises: ratios vs libdeflate, and head vs base with a verdict.
@@ -298,6 +312,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResults>
  * check's analysis) reads those very artifacts instead of building again.
  */
 export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<BenchRun> {
+  requireFullRotation(options.config.bench.rounds, options.config.base ? 3 : 2, 'bench');
   const { sides, reference, mode } = await buildSides(options.config);
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;

@@ -68991,7 +68991,16 @@ function headVsBaseVerdict(comparison2, calibration, dataset, settings, inJob) {
 async function runBenchmark(options2) {
   return (await runBenchmarkWithBuilds(options2)).results;
 }
+function requireFullRotation(rounds, contenders, step6) {
+  if (rounds < contenders)
+    throw new LabError(
+      `${step6}: config`,
+      `bench.rounds is ${rounds}, fewer than the ${contenders} contenders a batch rotates through, so no batch would hold one complete rotation to take a ratio from.`,
+      `set bench.rounds to at least ${contenders} (the default is ${samplingDefaults.rounds}).`
+    );
+}
 async function runBenchmarkWithBuilds(options2) {
+  requireFullRotation(options2.config.bench.rounds, options2.config.base ? 3 : 2, "bench");
   const { sides, reference, mode } = await buildSides(options2.config);
   const datasets = await ensureDatasets(options2);
   const settings = options2.config.bench;
