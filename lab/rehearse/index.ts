@@ -1,12 +1,13 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { parseDocument } from 'yaml';
 import { attempt } from '../core/process.js';
 import { projectRoot } from '../core/paths.js';
 import { COMMENT_MARKER } from '../github/comment.js';
 import { FakeGitHub, type FakeComment } from '../testing/fake-github.js';
+import { treeFiles } from '../testing/tree-files.js';
 import { cacheStoreOf, isBuild, writeToolShims, type World } from './stand-ins.js';
 import { runWorkflow, type CalledWorkflow, type JobResult, type WorkflowRunResult } from './runner.js';
 import { loadAction, loadWorkflow, type WorkflowResolver } from './workflow.js';
@@ -110,6 +111,22 @@ async function archivePerfLab(
   source: 'head' | 'working-tree',
   dir: string,
 ): Promise<{ sha: string; archive: string }> {
+  // An exported copy with no .git (a `git archive`, a fresh-check root): its files, committed in a throwaway
+  // repository, are what is rehearsed.
+  if (!(await attempt('git', ['rev-parse', '--git-dir'], { cwd: perfLabDir })).ok) {
+    const exported = join(dir, 'perf-lab-export');
+    for (const file of await treeFiles(perfLabDir)) {
+      await mkdir(dirname(join(exported, file)), { recursive: true });
+      await cp(join(perfLabDir, file), join(exported, file));
+    }
+    await git(['init', '-q'], exported);
+    await git(['add', '-A'], exported);
+    await git(
+      ['-c', 'user.name=perf-lab', '-c', 'user.email=perf-lab@invalid', 'commit', '-qm', 'exported tree'],
+      exported,
+    );
+    perfLabDir = exported;
+  }
   let sha = await git(['rev-parse', 'HEAD'], perfLabDir);
   if (source === 'working-tree') {
     const index = { GIT_INDEX_FILE: join(dir, 'perf-lab.index') };
