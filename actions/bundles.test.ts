@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { projectRoot } from '../lab/core/paths.js';
+import { inputVariable, parseFileCommands } from '../lab/rehearse/runner.js';
+import { stepInputs } from '../lab/testing/fake-core.js';
 import { FakeGitHub } from '../lab/testing/fake-github.js';
 import { node24, type NodeRuntime } from '../lab/testing/node-runtime.js';
 import { treeFiles } from '../lab/testing/tree-files.js';
@@ -50,10 +52,8 @@ after(async () => {
 /** Runs a bundle as the runner does; returns its exit code, stdout and the outputs it set. */
 async function runBundle(runtime: NodeRuntime, action: string, given: Record<string, string>) {
   assert.ok('node' in runtime);
-  const yml = parse(await readFile(join(plain, 'actions', action, 'action.yml'), 'utf8')) as {
-    inputs: Record<string, { default?: string }>;
-    runs: { main: string };
-  };
+  const actionDir = join(plain, 'actions', action);
+  const main = (parse(await readFile(join(actionDir, 'action.yml'), 'utf8')) as { runs: { main: string } }).runs.main;
   const step = await mkdtemp(join(work, `${action}-`));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -71,18 +71,14 @@ async function runBundle(runtime: NodeRuntime, action: string, given: Record<str
   await writeFile(env.GITHUB_OUTPUT!, '');
   await writeFile(env.GITHUB_STEP_SUMMARY!, '');
   await writeFile(env.GITHUB_EVENT_PATH!, JSON.stringify({ workflow_run: { id: 1001, head_sha: HEAD } }));
-  for (const [name, input] of Object.entries(yml.inputs))
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = given[name] ?? input.default ?? '';
-  const result = await execa(runtime.node, [join(plain, 'actions', action, yml.runs.main)], {
+  for (const [name, value] of Object.entries(await stepInputs(actionDir, given))) env[inputVariable(name)] = value;
+  const result = await execa(runtime.node, [join(actionDir, main)], {
     cwd: step,
     env,
     extendEnv: false,
     reject: false,
   });
-  const outputs = new Map<string, string>();
-  const text = await readFile(env.GITHUB_OUTPUT!, 'utf8');
-  for (const match of text.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
-    outputs.set(match[1]!, match[3]!);
+  const outputs = new Map(Object.entries(parseFileCommands(await readFile(env.GITHUB_OUTPUT!, 'utf8'))));
   return { exitCode: result.exitCode, stdout: String(result.stdout) + String(result.stderr), outputs, step };
 }
 

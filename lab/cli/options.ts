@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
+import { FAIL_ON } from '../results/index.js';
 import { parseDatasetList, parsePositiveInt, parseSubjectList } from './parse.js';
 
 /*
@@ -44,7 +45,7 @@ export const apiUrlOption = () =>
   new Option('--api-url <url>', 'GitHub REST API root').default(process.env.GITHUB_API_URL);
 
 export const failOnOption = (description: string, fallback: 'regression' | 'never') =>
-  new Option('--fail-on <what>', description).choices(['regression', 'change', 'never'] as const).default(fallback);
+  new Option('--fail-on <what>', description).choices(FAIL_ON).default(fallback);
 
 /** Where a command writes its results JSON (and, below, its markdown report), beside what it prints. */
 export const jsonOption = (description = 'write the results JSON here') => new Option('--json <file>', description);

@@ -1,5 +1,5 @@
 import { DATASET_NAMES, SCALES, type DatasetName, type Scale } from '../datasets/index.js';
-import type { FailOn } from '../results/index.js';
+import { FAIL_ON, type FailOn } from '../results/index.js';
 import type { Role } from '../bench/run.js';
 
 /*
@@ -27,7 +27,7 @@ export function parseScale(value: string): Scale {
 }
 
 export function parseFailOn(value: string): FailOn {
-  return oneOf(value, ['never', 'regression', 'change'] as const, 'fail-on');
+  return oneOf(value, FAIL_ON, 'fail-on');
 }
 
 /** Dataset names, case-insensitive; empty means all. */

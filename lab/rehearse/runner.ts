@@ -117,6 +117,11 @@ export interface RunRequest {
 const RUNNER_OS: Record<string, string> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
 const RUNNER_ARCH: Record<string, string> = { x64: 'X64', arm64: 'ARM64', arm: 'ARM', ia32: 'X86' };
 
+/** The variable the runner passes an action input in (what @actions/core's getInput reads). */
+export function inputVariable(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
 /** Parses `name=value` and `name<<DELIMITER` … `DELIMITER` entries of a GITHUB_OUTPUT/GITHUB_ENV file. */
 export function parseFileCommands(text: string): Record<string, string> {
   const result: Record<string, string> = {};
@@ -385,9 +390,7 @@ class JobRun {
     for (const input of declared.values())
       inputs[input.id] = withValues[input.id] ?? evaluateString(input.default, this.contexts(stepEnv), this.status);
     for (const name of unexpected) inputs[name] = withValues[name]!;
-    const inputEnv = Object.fromEntries(
-      Object.entries(inputs).map(([name, value]) => [`INPUT_${name.replace(/ /g, '_').toUpperCase()}`, value]),
-    );
+    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [inputVariable(name), value]));
     const files = await this.commandFilesFor();
     const main = join(dir, node.main);
     this.emit(step, `##[command]node ${main} (declares ${runs.using}; the host's Node.js ${process.version} runs it)`);

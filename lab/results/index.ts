@@ -350,7 +350,9 @@ export async function readResults(path: string): Promise<BenchResults> {
   );
 }
 
-export type FailOn = 'regression' | 'change' | 'never';
+/** What may fail a run: --fail-on and the bench action's fail-on take these. */
+export const FAIL_ON = ['never', 'regression', 'change'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
 
 /** Whether a verdict of this kind fails a run under --fail-on: a regression, or with "change" an improvement too. */
 export function failsOn(kind: string, failOn: FailOn): boolean {

@@ -5,6 +5,21 @@ import type { ActionCore } from '../../actions/shared.js';
 import { projectRoot } from '../core/paths.js';
 
 /**
+ * An action step's inputs as the runner passes them: the step's `with:` over the defaults of the action.yml in
+ * `actionDir`; an input the action.yml does not declare is refused.
+ */
+export async function stepInputs(actionDir: string, given: Record<string, string>): Promise<Record<string, string>> {
+  const yml = parse(await readFile(join(actionDir, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, { default?: string }>;
+  };
+  for (const name of Object.keys(given))
+    if (!(name in yml.inputs)) throw new Error(`${actionDir}/action.yml has no input ${name}`);
+  const inputs: Record<string, string> = {};
+  for (const [name, input] of Object.entries(yml.inputs)) inputs[name] = given[name] ?? input.default ?? '';
+  return inputs;
+}
+
+/**
  * The runner's side of an action, in memory: inputs as the runner passes them (the step's `with:` over action.yml's
  * defaults, trimmed), and everything the action says back recorded for the test to read.
  */
@@ -19,14 +34,7 @@ export class FakeCore implements ActionCore {
 
   /** A fake for actions/<action>, with `given` as the step's `with:`; an input action.yml lacks is refused. */
   static async for(action: string, given: Record<string, string>): Promise<FakeCore> {
-    const yml = parse(await readFile(join(projectRoot(), 'actions', action, 'action.yml'), 'utf8')) as {
-      inputs: Record<string, { default?: string }>;
-    };
-    for (const name of Object.keys(given))
-      if (!(name in yml.inputs)) throw new Error(`actions/${action}/action.yml has no input ${name}`);
-    const inputs: Record<string, string> = {};
-    for (const [name, input] of Object.entries(yml.inputs)) inputs[name] = given[name] ?? input.default ?? '';
-    return new FakeCore(inputs);
+    return new FakeCore(await stepInputs(join(projectRoot(), 'actions', action), given));
   }
 
   getInput(name: string): string {

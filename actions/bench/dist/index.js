@@ -68764,6 +68764,7 @@ async function writeResults(path6, results) {
   await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
 `);
 }
+var FAIL_ON = ["never", "regression", "change"];
 function failsOn(kind, failOn) {
   return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
 }
@@ -69215,7 +69216,7 @@ function parseScale(value) {
   return oneOf(value, SCALES, "the scale");
 }
 function parseFailOn(value) {
-  return oneOf(value, ["never", "regression", "change"], "fail-on");
+  return oneOf(value, FAIL_ON, "fail-on");
 }
 function parseDatasetList(value) {
   const names = commaList(value.toLowerCase());
