@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseResults } from '../results/index.js';
+import { decideChange } from '../stats/index.js';
 import { compactTable, escapeCell, formatBytes, markdownReport, ratioTable, summaryLine } from './index.js';
 import { sampleResults } from '../testing/sample-results.js';
 
@@ -108,6 +109,33 @@ describe('summary line and ratio table', () => {
       ),
       'fixture',
     );
+
+  it('says the tolerance and the power of a "no change", and how far an inconclusive run got', async () => {
+    const results = await threeWay();
+    results.settings.tolerance = 0.015;
+    const [first, second] = results.datasets;
+    // The verdict engine on made-up batches: 20 quiet batches (decided: no change), 4 noisy ones (undecided).
+    const quiet = Array.from({ length: 20 }, (_, i) => [1 + 0.002 * ((i % 5) - 2)]);
+    const noisy = Array.from({ length: 4 }, (_, i) => [0.99 + 0.02 * ((i % 2) - 0.5)]);
+    const policy = { confidence: 0.99, minimumEffect: 0.005, tolerance: 0.015 };
+    first!.headVsBase!.verdict = decideChange(quiet, policy);
+    second!.headVsBase!.verdict = decideChange(noisy, policy);
+    const caught = (first!.headVsBase!.verdict.detectableEffect! * 100).toFixed(1);
+    const table = ratioTable(results);
+    assert.ok(table.includes(`⚪ no change (±1.5%), would have caught ≥ ${caught}% |`), table);
+    assert.match(
+      table,
+      /🟡 inconclusive: resolved ±\d+\.\d% of the ±1\.5% tolerance asked \(4 batches\); about \d+ more batches would likely decide it/,
+    );
+    assert.match(summaryLine(results), /SILESIA \(stand-in\) no change \(±1\.5%\)/);
+    const report = markdownReport(results);
+    assert.match(report, /no change when the 90% interval lies inside the ±1\.50% tolerance \(two one-sided tests\)/);
+    assert.ok(
+      report.includes(
+        `SILESIA (stand-in): would have caught ≥ ${(first!.headVsBase!.verdict.detectableEffect! * 100).toFixed(2)}%`,
+      ),
+    );
+  });
 
   it("without a base: the head's speed relative to libdeflate per dataset, or what failed", () => {
     const results = sampleResults();

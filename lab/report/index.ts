@@ -107,13 +107,23 @@ const VERDICT_MARKS: Record<Verdict['kind'], string> = {
 
 type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
 
-/** The verdict as a reader needs it: no change with the margin it holds for, inconclusive with why. */
+/**
+ * The verdict as a reader needs it: no change with the tolerance it holds for and the slowdown the run would have
+ * caught (its power), inconclusive with why.
+ */
 function verdictText(verdict: VerdictView): string {
   const mark = VERDICT_MARKS[verdict.kind];
   if (verdict.kind === 'no change' && verdict.threshold > 0)
-    return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
+    return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)${powerNote(verdict)}`;
   if (verdict.kind === 'inconclusive' && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
+}
+
+/** ", would have caught ≥ 1.8%": the smallest slowdown this run finds 95% of the time (absent in older results). */
+function powerNote(verdict: VerdictView): string {
+  return typeof verdict.detectableEffect === 'number'
+    ? `, would have caught ≥ ${(verdict.detectableEffect * 100).toFixed(1)}%`
+    : '';
 }
 
 function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
@@ -121,7 +131,14 @@ function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
     // The interval sampling stopped on (head/base, else head/libdeflate), so "target met" can be checked by eye.
     const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
     const reached = primary ? `, ±${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : '';
-    const target = `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
+    // With a base, sampling stops when the verdict is decided; without, on the interval's width.
+    // (Results written before tolerances stopped on the width target: they have no tolerance.)
+    const target =
+      dataset.headVsBase?.verdict.tolerance !== undefined
+        ? dataset.targetMet
+          ? 'verdict decided'
+          : `undecided: ${escapeCell(dataset.stoppedBecause)}`
+        : `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
     return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
   return failureCell(dataset);
@@ -204,6 +221,32 @@ function changeCell(verdict: Verdict): string {
   return `${percent(estimate - 1)} (${percent(low - 1)} … ${percent(high - 1)})`;
 }
 
+function detectableText(verdict: VerdictView): string {
+  if (typeof verdict.detectableEffect === 'number')
+    return `would have caught ≥ ${percentPlain(verdict.detectableEffect)}`;
+  if (verdict.detectableEffect === null) return 'power unknown (one batch, no calibration)';
+  // Results written before tolerances kept the run's own margin here.
+  return `margin ±${percentPlain(verdict.threshold)}`;
+}
+
+/** How "no change" and stopping were decided: against the stated tolerance, or (older results) the run's margin. */
+function verdictRule(tolerance: number | undefined): string {
+  if (tolerance === undefined)
+    return (
+      'no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest ' +
+      'change this run detects 95% of the time (results written before tolerances); margins: '
+    );
+  return (
+    `no change when the 90% interval lies inside the ±${percentPlain(tolerance)} tolerance (two one-sided tests); ` +
+    'else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni ' +
+    'share of its error rate; power (the slowdown this run would have caught 95% of the time): '
+  );
+}
+
+function percentPlain(value: number): string {
+  return `${(value * 100).toFixed(2)}%`;
+}
+
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
   const careless = [...notComparableContenders(results).keys()].map(
@@ -268,7 +311,8 @@ export function methodDetails(results: BenchResults): string {
       results.datasets.flatMap((dataset) =>
         dataset.headVsBase
           ? [
-              `${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`,
+              `${escapeCell(dataset.label)}: ${detectableText(dataset.headVsBase.verdict)}, noise from the ` +
+                escapeCell(dataset.headVsBase.verdict.thresholdSource),
             ]
           : [],
       ),
@@ -291,7 +335,10 @@ export function methodDetails(results: BenchResults): string {
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...(thresholds.length
       ? [
-          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join('; ')}`,
+          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the ` +
+            `change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; ` +
+            verdictRule(settings.tolerance) +
+            `${thresholds.join('; ')}`,
         ]
       : []),
     ...(results.integrity
