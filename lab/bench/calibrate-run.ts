@@ -78,7 +78,7 @@ export async function calibrateMachine(options: CalibrateMachineOptions): Promis
     }
     const result = await calibrateFromTraces(recorded, plan, policy);
     calibrated.set(entry.label, result);
-    options.onDataset?.(calibrationSummary(entry.label, result));
+    options.onDataset?.(calibrationSummary(entry.label, result, config.bench.tolerance));
   }
   return calibrated;
 }

@@ -475,5 +475,10 @@ export function driftTable(drifts: readonly DriftRow[]): string {
       escapeCell(note),
     ]),
   );
-  return `${table}\n`;
+  // Drift has its own estimator (two separate runs, not one interleaved job): said, so the columns are read right.
+  const method = drifts.some((drift) => drift.verdict)
+    ? "\nDrift is the ratio of the two runs' pooled median cycle ratios (current / baseline) with a two-sample " +
+      "two-level bootstrap interval, not the quotient of the two ratio columns (each run's trimmed-mean estimate).\n"
+    : '';
+  return `${table}\n${method}`;
 }
