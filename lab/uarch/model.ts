@@ -125,6 +125,8 @@ export interface CpuModel {
   /** A tool's model (llvm-mca's), never a host's default. */
   crossCheck: boolean;
   notes: string[];
+  /** How this model came to price the code: by --cpu, or chosen for the machine (see lab/uarch/choose-model.ts). */
+  chosenBecause?: string;
 }
 
 function modelsDir(): string {
