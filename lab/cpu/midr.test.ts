@@ -12,7 +12,7 @@ describe('CPU identification from MIDR in /proc/cpuinfo', () => {
     const cores = parseCpuinfo(fixture('neoverse-n2.cpuinfo'));
     assert.equal(cores.length, 4);
     assert.deepEqual(cores[0], { implementer: '0x41', part: '0xd49', variant: '0x0', revision: '0' });
-    assert.equal(midrText(cores[0]!), '0x41:0xd49 (variant 0x0, revision 0)');
+    assert.equal(midrText(cores[0]), '0x41:0xd49 (variant 0x0, revision 0)');
     // Upper-case and unpadded values as some kernels print them are the same part.
     assert.deepEqual(parseCpuinfo('CPU implementer : 0X41\nCPU part : 0xD49\n')[0]?.part, '0xd49');
   });
@@ -36,7 +36,7 @@ describe('CPU identification from MIDR in /proc/cpuinfo', () => {
   it('an Arm core without a model gets the Arm fallback model, said why', () => {
     const n1 = identifyFromCpuinfo(fixture('neoverse-n1.cpuinfo'))!;
     assert.equal(n1.fallback?.model, 'neoverse-n2');
-    assert.match(n1.fallback!.why, /without a model of its own/);
+    assert.match(n1.fallback.why, /without a model of its own/);
   });
 
   it('names an unlisted part by its numbers, never "unknown" or empty', () => {

@@ -2,7 +2,7 @@ import { armParts, midrText, type ArmParts, type Midr } from '../cpu/midr.js';
 import { listModels, loadCpuModel, type CpuModel } from './model.js';
 
 /** The model the analysis uses when no model names the machine's CPU and no fallback applies. */
-export const DEFAULT_MODEL = 'apple-m1';
+const DEFAULT_MODEL = 'apple-m1';
 
 /** The machine facts a model is chosen by (a results file's `machine`, or this host's). */
 export interface MachineCpu {

@@ -18,7 +18,7 @@ import { type CpuModel } from './model.js';
 import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathRole } from './paths.js';
 
 export { loadCpuModel, type CpuModel } from './model.js';
-export { chooseModel, resolveCpuModel } from './choose-model.js';
+export { resolveCpuModel } from './choose-model.js';
 export { type LoopAnalysis } from './analyze.js';
 
 type Summary = Omit<PathAnalysis, 'nodes' | 'edges'>;

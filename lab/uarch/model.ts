@@ -23,7 +23,6 @@ const formTimingSchema = z
     source: sourced,
   })
   .strict();
-export type FormTiming = z.infer<typeof formTimingSchema>;
 
 const classTimingSchema = z
   .object({
