@@ -109,9 +109,12 @@ export interface Explanation {
 }
 
 export async function explain(options: ExplainOptions): Promise<Explanation> {
-  const measured = options.resultsPath ? await readResults(resolve(options.resultsPath)) : undefined;
-  const model = await resolveCpuModel(options.cpu, () => measured?.machine ?? machineInfo());
   const { cpu, loop } = options;
+  // The arguments are checked before anything is read; the model is then the one of the machine that measured.
+  const measuredModel = async () => {
+    const measured = options.resultsPath ? await readResults(resolve(options.resultsPath)) : undefined;
+    return { measured, model: await resolveCpuModel(cpu, () => measured?.machine ?? machineInfo()) };
+  };
   if (options.base || options.head) {
     if (!options.base || !options.head || !options.functionName)
       throw new LabError(
@@ -125,6 +128,7 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
         '--results needs --reference: the model is checked on the head/libdeflate ratio.',
         'pass the libdeflate build with --reference.',
       );
+    const { measured, model } = await measuredModel();
     const base = await analyzeLoop({ path: options.base, functionName: options.functionName, cpu, loop }, model);
     const head = await analyzeLoop({ path: options.head, functionName: options.functionName, cpu, loop }, model);
     const reference = options.reference
@@ -151,6 +155,7 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
       'pass --binary and --function (or --base/--head for a diff).',
       'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex (--cpu neoverse-n2)',
     );
+  const { model } = await measuredModel();
   if (options.all) {
     const reports = await analyzeMatchingLoops(
       { path: options.binary, functionName: options.functionName, cpu },
