@@ -38,8 +38,9 @@ export const offlineOption = (description = 'never download; use the SILESIA sta
 export const silesiaZipOption = (description = 'the Silesia corpus silesia.zip, if datasets must be prepared') =>
   new Option('--silesia-zip <path>', description);
 
-export const cpuOption = (description = 'CPU model for the analysis') =>
-  new Option('--cpu <model>', description).default('apple-m1');
+export const cpuOption = (
+  description = 'CPU model for the analysis (lab/uarch/models; default: the one chosen for this machine)',
+) => new Option('--cpu <model>', description);
 
 export const apiUrlOption = () =>
   new Option('--api-url <url>', 'GitHub REST API root').default(process.env.GITHUB_API_URL);

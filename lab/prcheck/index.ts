@@ -30,7 +30,8 @@ export interface PrCheckOptions {
   only?: readonly DatasetName[];
   /** The decoder's hot function, for the critical-path section (ARM64 hosts only). */
   functionName?: string;
-  cpu: string;
+  /** The CPU model for that section; undefined: the one chosen for this machine (lab/uarch/choose-model.ts). */
+  cpu?: string;
   /** Write the perf-pr artifact (results.json, pr.json, analysis.md, report.md) here. */
   artifactDir?: string;
   prNumber?: number;

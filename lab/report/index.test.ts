@@ -209,3 +209,33 @@ describe('where the contenders ran', () => {
     );
   });
 });
+
+describe('a Linux ARM64 run', () => {
+  it('names the CPU with its MIDR and page size, and states what differs from macOS', () => {
+    const results = sampleResults();
+    results.machine = {
+      os: 'linux',
+      osRelease: '6.8.0-1014-azure',
+      arch: 'arm64',
+      cpuModel: 'Arm Neoverse N2',
+      logicalCpus: 4,
+      midr: { implementer: '0x41', part: '0xd49', variant: '0x0', revision: '0' },
+      pageSizeBytes: 4096,
+    };
+    results.libdeflate = { ...results.libdeflate, compiler: 'cc (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0' };
+    const lines = markdownReport(results).split('\n');
+    assert.ok(
+      lines.includes(
+        '- machine: Arm Neoverse N2 (MIDR 0x41:0xd49 (variant 0x0, revision 0)), linux 6.8.0-1014-azure arm64, ' +
+          '4 logical CPUs, 4 KiB pages',
+      ),
+      lines.join('\n'),
+    );
+    const differs = lines.find((line) => line.startsWith('- Linux ARM64, not macOS: '));
+    assert.match(differs ?? '', /CPU model chosen for Arm Neoverse N2 \(named in its section\), not an Apple core's/);
+    assert.match(differs ?? '', /libdeflate is built by cc \(Ubuntu 13\.3\.0-6ubuntu2~24\.04\) 13\.3\.0/);
+    assert.match(differs ?? '', /4 KiB pages \(macOS on Apple silicon: 16 KiB\)$/);
+    // A macOS run has no such line.
+    assert.ok(!markdownReport(sampleResults()).includes('Linux ARM64, not macOS'));
+  });
+});

@@ -1,3 +1,4 @@
+import { midrText } from '../cpu/midr.js';
 import {
   comparability,
   integrityFinding,
@@ -300,6 +301,20 @@ function summaryOfSpeeds(results: BenchResults): string {
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 
+/**
+ * On Linux ARM64, what differs from the macOS runs a reader may compare with: the CPU model the hot-loop analysis
+ * prices the code on (chosen from the MIDR, not an Apple core), libdeflate's compiler (the image's cc, GCC on Ubuntu,
+ * where macOS has Apple clang) and the page size (macOS on Apple silicon uses 16 KiB pages).
+ */
+function linuxArmDifferences(results: BenchResults): string[] {
+  const { machine, libdeflate } = results;
+  if (machine.os !== 'linux' || machine.arch !== 'arm64') return [];
+  const pages = machine.pageSizeBytes ? `${machine.pageSizeBytes / 1024} KiB pages` : 'page size not recorded';
+  return [
+    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 KiB)`,
+  ];
+}
+
 /** The method, machine, toolchains and datasets behind a run, as a markdown list (every string escaped). */
 export function methodDetails(results: BenchResults): string {
   const { machine, head, base, libdeflate, settings } = results;
@@ -321,7 +336,8 @@ export function methodDetails(results: BenchResults): string {
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
-    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
+    ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>

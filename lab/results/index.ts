@@ -51,8 +51,20 @@ const machineSchema = z.object({
   os: z.string(),
   osRelease: z.string(),
   arch: z.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
   cpuModel: z.string(),
   logicalCpus: z.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: z
+    .object({
+      implementer: z.string(),
+      part: z.string(),
+      variant: z.string().nullable(),
+      revision: z.string().nullable(),
+    })
+    .optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: z.number().int().positive().optional(),
 });
 const libdeflateSchema = z.object({
   name: z.string(),

@@ -82,7 +82,6 @@ export async function run(actionCore: ActionCore): Promise<void> {
           scale: inputs.scale,
           datasetsDir,
           only: inputs.only,
-          cpu: 'apple-m1',
           artifactDir: pr.artifactDir,
           prNumber: pr.prNumber,
           analyze: false,
