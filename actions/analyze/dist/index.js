@@ -85,8 +85,8 @@ var require_tunnel = __commonJS({
       self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
-      self.on("free", function onFree(socket, host, port, localAddress) {
-        var options2 = toOptions(host, port, localAddress);
+      self.on("free", function onFree(socket, host2, port, localAddress) {
+        var options2 = toOptions(host2, port, localAddress);
         for (var i2 = 0, len = self.requests.length; i2 < len; ++i2) {
           var pending = self.requests[i2];
           if (pending.host === options2.host && pending.port === options2.port) {
@@ -100,9 +100,9 @@ var require_tunnel = __commonJS({
       });
     }
     util.inherits(TunnelingAgent, events.EventEmitter);
-    TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
+    TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self = this;
-      var options = mergeOptions2({ request: req }, self.options, toOptions(host, port, localAddress));
+      var options = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
       if (self.sockets.length >= this.maxSockets) {
         self.requests.push(options);
         return;
@@ -225,15 +225,15 @@ var require_tunnel = __commonJS({
         cb(secureSocket);
       });
     }
-    function toOptions(host, port, localAddress) {
-      if (typeof host === "string") {
+    function toOptions(host2, port, localAddress) {
+      if (typeof host2 === "string") {
         return {
-          host,
+          host: host2,
           port,
           localAddress
         };
       }
-      return host;
+      return host2;
     }
     function mergeOptions2(target) {
       for (var i2 = 1, len = arguments.length; i2 < len; ++i2) {
@@ -1099,22 +1099,22 @@ var require_util = __commonJS({
       }
       return url2;
     }
-    function getHostname(host) {
-      if (host[0] === "[") {
-        const idx2 = host.indexOf("]");
+    function getHostname(host2) {
+      if (host2[0] === "[") {
+        const idx2 = host2.indexOf("]");
         assert2(idx2 !== -1);
-        return host.substring(1, idx2);
+        return host2.substring(1, idx2);
       }
-      const idx = host.indexOf(":");
-      if (idx === -1) return host;
-      return host.substring(0, idx);
+      const idx = host2.indexOf(":");
+      if (idx === -1) return host2;
+      return host2.substring(0, idx);
     }
-    function getServerName(host) {
-      if (!host) {
+    function getServerName(host2) {
+      if (!host2) {
         return null;
       }
-      assert2(typeof host === "string");
-      const servername = getHostname(host);
+      assert2(typeof host2 === "string");
+      const servername = getHostname(host2);
       if (net.isIP(servername)) {
         return "";
       }
@@ -1501,34 +1501,34 @@ var require_diagnostics = __commonJS({
       const debuglog2 = fetchDebuglog.enabled ? fetchDebuglog : undiciDebugLog;
       diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog2(
           "connecting to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog2(
           "connected to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host },
+          connectParams: { version: version2, protocol, port, host: host2 },
           error: error63
         } = evt;
         debuglog2(
           "connection to %s using %s%s errored - %s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2,
           error63.message
@@ -1579,11 +1579,11 @@ var require_diagnostics = __commonJS({
         const debuglog2 = undiciDebugLog.enabled ? undiciDebugLog : websocketDebuglog;
         diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog2(
             "connecting to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -1591,11 +1591,11 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog2(
             "connected to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -1603,12 +1603,12 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host },
+            connectParams: { version: version2, protocol, port, host: host2 },
             error: error63
           } = evt;
           debuglog2(
             "connection to %s%s using %s%s errored - %s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2,
@@ -2581,13 +2581,13 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname3, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options.servername || util.getServerName(host) || null;
+          servername = servername || options.servername || util.getServerName(host2) || null;
           const sessionKey = servername || hostname3;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -6460,7 +6460,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request) {
-      const { method, path: path6, host, upgrade, blocking, reset: reset2 } = request;
+      const { method, path: path6, host: host2, upgrade, blocking, reset: reset2 } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6543,8 +6543,8 @@ var require_client_h1 = __commonJS({
       }
       let header = `${method} ${path6} HTTP/1.1\r
 `;
-      if (typeof host === "string") {
-        header += `host: ${host}\r
+      if (typeof host2 === "string") {
+        header += `host: ${host2}\r
 `;
       } else {
         header += client[kHostHeader];
@@ -7070,7 +7070,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path6, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade) {
         util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
@@ -7094,7 +7094,7 @@ var require_client_h2 = __commonJS({
       }
       let stream;
       const { hostname: hostname3, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
+      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname3}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request.aborted) {
@@ -7934,7 +7934,7 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname3, protocol, port } = client[kUrl];
+      let { host: host2, hostname: hostname3, protocol, port } = client[kUrl];
       if (hostname3[0] === "[") {
         const idx = hostname3.indexOf("]");
         assert2(idx !== -1);
@@ -7946,7 +7946,7 @@ var require_client = __commonJS({
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -7960,7 +7960,7 @@ var require_client = __commonJS({
       try {
         const socket = await new Promise((resolve3, reject) => {
           client[kConnector]({
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -7993,7 +7993,7 @@ var require_client = __commonJS({
         if (channels.connected.hasSubscribers) {
           channels.connected.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8014,7 +8014,7 @@ var require_client = __commonJS({
         if (channels.connectError.hasSubscribers) {
           channels.connectError.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8766,8 +8766,8 @@ var require_proxy_agent = __commonJS({
         } = opts;
         opts.path = origin + path6;
         if (!("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL2(origin);
-          headers.host = host;
+          const { host: host2 } = new URL2(origin);
+          headers.host = host2;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
         return this.#client[kDispatch](opts, handler);
@@ -8871,8 +8871,8 @@ var require_proxy_agent = __commonJS({
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL2(opts.origin);
-          headers.host = host;
+          const { host: host2 } = new URL2(opts.origin);
+          headers.host = host2;
         }
         return this[kAgent].dispatch(
           {
@@ -24187,7 +24187,7 @@ async function runAction(actionCore, body) {
 }
 
 // actions/analyze/src/main.ts
-import { join as join7, resolve as resolve2 } from "node:path";
+import { join as join8, resolve as resolve2 } from "node:path";
 
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
@@ -26417,8 +26417,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex5) {
-  const cleanHex = hex5.replace(/^0x/, "");
+function hexToUint8Array(hex6) {
+  const cleanHex = hex6.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -26435,9 +26435,9 @@ var Class = class {
   constructor(..._args) {
   }
 };
-function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
+function members(proto, table2) {
+  for (const key in table2) {
+    const desc = Object.getOwnPropertyDescriptor(table2, key);
     if (desc.get)
       Object.defineProperty(proto, key, { ...desc, enumerable: false });
     else
@@ -26452,10 +26452,10 @@ function hide(inst, key, value) {
   return own(inst, key, value, false);
 }
 // @__NO_SIDE_EFFECTS__
-function derived(computes, table) {
+function derived(computes, table2) {
   for (const key in computes) {
     const compute = computes[key];
-    Object.defineProperty(table, key, {
+    Object.defineProperty(table2, key, {
       configurable: true,
       enumerable: true,
       get() {
@@ -26466,7 +26466,7 @@ function derived(computes, table) {
       }
     });
   }
-  return table;
+  return table2;
 }
 function defineBound(proto, key, fn) {
   Object.defineProperty(proto, key, {
@@ -45075,19 +45075,19 @@ function huffmanTable(lengths, what) {
   }
   const next = new Array(MAX_BITS + 2).fill(0);
   for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table = new Int32Array(1 << MAX_BITS);
+  const table2 = new Int32Array(1 << MAX_BITS);
   for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
     const length = lengths[symbol2];
     if (length === 0) continue;
     const code = next[length]++;
     let reversed = 0;
     for (let i2 = 0; i2 < length; i2++) reversed |= (code >>> i2 & 1) << length - 1 - i2;
-    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+    for (let index = reversed; index < table2.length; index += 1 << length) table2[index] = symbol2 << 4 | length;
   }
-  return table;
+  return table2;
 }
-function decodeSymbol(reader, table, what) {
-  const entry = table[reader.peek15()];
+function decodeSymbol(reader, table2, what) {
+  const entry = table2[reader.peek15()];
   if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
   reader.skip(entry & 15);
   return entry >>> 4;
@@ -45362,7 +45362,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${parseInt(hex6, 16)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
     text = text.replace(
@@ -52490,10 +52490,10 @@ async function demangle(names) {
 }
 async function nameFromSymbolTable(binary, functions) {
   if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
-  const table = await attempt("llvm-objdump", ["-t", binary]);
-  if (!table.ok) return functions;
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok) return functions;
   const names = /* @__PURE__ */ new Map();
-  for (const line of table.stdout.split("\n")) {
+  for (const line of table2.stdout.split("\n")) {
     const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1], 16), match[2]);
   }
@@ -52663,6 +52663,12 @@ function hasShiftOrExtend(parts) {
   return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
 }
 var unique = (values) => [...new Set(values)];
+function shiftOf(parts) {
+  if (!hasShiftOrExtend(parts)) return void 0;
+  const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
+  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
+}
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
@@ -52709,7 +52715,8 @@ function semanticsOf(instruction) {
       memory: isLoad ? "load" : "store",
       address: { base, offset: preIndex || postIndex ? "(writeback)" : addressParts.slice(1).join(", ") || "0" },
       writeback,
-      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0)
+      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0),
+      ...values.some((register) => register.startsWith("v")) ? { vectorData: true } : {}
     };
   }
   const destination = physicalRegister(parts[0] ?? "");
@@ -52731,7 +52738,9 @@ function semanticsOf(instruction) {
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "flags", reads, writes, registerForm, ...flags };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
+    return { ...none, ...shifted, reads, writes, registerForm, ...flags };
   }
   if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: "bitfield-insert", reads, writes };
   if (MUL.has(mnemonic)) return { ...none, class: "mul", reads, writes };
@@ -52739,7 +52748,9 @@ function semanticsOf(instruction) {
   if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
   if (ALU.has(mnemonic)) {
     if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
-    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "alu", reads, writes, registerForm };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
+    return { ...none, ...shifted, reads, writes, registerForm };
   }
   if (SIMD.test(mnemonic)) return { ...none, class: "simd", reads, writes };
   return { ...none, class: "unknown", reads, writes };
@@ -52748,6 +52759,13 @@ function semanticsOf(instruction) {
 // lab/uarch/analyze.ts
 function timingOf(model, instruction, semantics) {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  const form = timing.forms?.find(
+    (entry) => entry.mnemonics.includes(instruction.mnemonic) && (entry.maxLslAmount === void 0 || semantics.shift?.kind === "lsl" && semantics.shift.amount <= entry.maxLslAmount)
+  );
+  if (form) {
+    const { latency, uops, units, source } = form;
+    return { latency, uops, units, source, ...timing.inherited ? { inherited: true } : {} };
+  }
   if (semantics.registerForm && timing.registerUnits)
     return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
@@ -52814,6 +52832,7 @@ function dependencyGraph(instructions, model) {
     if (late !== void 0) return Math.max(0, producerLatency(producer) - late);
     const timing = producer.timing;
     if (producer.semantics.class === "load") {
+      if (producer.semantics.vectorData && timing.vectorLatency !== void 0) return timing.vectorLatency;
       if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
       if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== void 0)
         return timing.addressLatency;
@@ -53332,10 +53351,172 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
   };
 }
 
+// lab/bench/machine.ts
+import { cpus as cpus2, release } from "node:os";
+
+// lab/cpu/host.ts
+import { execFileSync } from "node:child_process";
+import { readFileSync as readFileSync5 } from "node:fs";
+import { cpus } from "node:os";
+
+// lab/cpu/midr.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import { join as join6 } from "node:path";
+var hex4 = external_exports.string().regex(/^0x[0-9a-f]+$/);
+var armPartsSchema = external_exports.object({
+  about: external_exports.string(),
+  implementers: external_exports.array(
+    external_exports.object({
+      implementer: hex4,
+      name: external_exports.string().min(1),
+      fallbackModel: external_exports.string().nullable(),
+      fallbackWhy: external_exports.string().optional(),
+      source: external_exports.string().min(3)
+    }).strict()
+  ),
+  parts: external_exports.array(
+    external_exports.object({
+      implementer: hex4,
+      part: hex4,
+      name: external_exports.string().min(1),
+      model: external_exports.string().nullable(),
+      source: external_exports.string().min(3)
+    }).strict()
+  )
+}).strict();
+var table;
+function armParts() {
+  return table ??= armPartsSchema.parse(
+    JSON.parse(readFileSync4(join6(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
+  );
+}
+var normalHex = (value) => {
+  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
+  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
+};
+var partHex = (value) => {
+  const normal = normalHex(value);
+  return normal && `0x${normal.slice(2).padStart(3, "0")}`;
+};
+function parseCpuinfo(text) {
+  const cores = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const fields = /* @__PURE__ */ new Map();
+    for (const line of block.split("\n")) {
+      const match = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
+      if (match) fields.set(match[1].trim().toLowerCase(), match[2].trim());
+    }
+    const implementer = fields.get("cpu implementer");
+    const part = fields.get("cpu part");
+    if (implementer === void 0 || part === void 0) continue;
+    const normalImplementer = normalHex(implementer);
+    const normalPart = partHex(part);
+    if (!normalImplementer || !normalPart) continue;
+    const variant = fields.get("cpu variant");
+    const revision = fields.get("cpu revision");
+    cores.push({
+      implementer: normalImplementer,
+      part: normalPart,
+      variant: variant === void 0 ? null : normalHex(variant) ?? null,
+      revision: revision === void 0 ? null : revision
+    });
+  }
+  return cores;
+}
+function identifyCore(midr, parts) {
+  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
+  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
+  const fallback = implementer?.fallbackModel && !part?.model ? {
+    model: implementer.fallbackModel,
+    why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
+  } : null;
+  if (part) return { name: part.name, model: part.model, fallback, known: true };
+  const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
+  return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
+}
+function identifyFromCpuinfo(text, parts = armParts()) {
+  const cores = parseCpuinfo(text);
+  if (cores.length === 0) return void 0;
+  const identities = cores.map((core) => identifyCore(core, parts));
+  const names = [...new Set(identities.map((identity3) => identity3.name))];
+  return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i2) => i2.known) };
+}
+function midrText(midr) {
+  const extra = [
+    midr.variant === null ? void 0 : `variant ${midr.variant}`,
+    midr.revision === null ? void 0 : `revision ${midr.revision}`
+  ].filter(Boolean);
+  return `${midr.implementer}:${midr.part}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
+// lab/cpu/host.ts
+function identifyCpu(seen) {
+  const fromMidr = seen.cpuinfo === void 0 ? void 0 : identifyFromCpuinfo(seen.cpuinfo);
+  if (fromMidr) return { ...fromMidr, from: "MIDR in /proc/cpuinfo" };
+  const brand = seen.brand?.trim() || "unknown";
+  return {
+    name: brand,
+    midr: null,
+    model: null,
+    fallback: null,
+    known: brand !== "unknown",
+    from: "CPU brand string (os.cpus)"
+  };
+}
+var host;
+function hostCpu() {
+  if (host) return host;
+  let cpuinfo;
+  if (process.platform === "linux") {
+    try {
+      cpuinfo = readFileSync5("/proc/cpuinfo", "utf8");
+    } catch {
+      cpuinfo = void 0;
+    }
+  }
+  return host = identifyCpu({ cpuinfo, brand: cpus()[0]?.model });
+}
+var pageSize;
+function pageSizeBytes() {
+  if (pageSize !== void 0) return pageSize;
+  try {
+    const value = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8", timeout: 5e3 }).trim());
+    pageSize = Number.isInteger(value) && value > 0 ? value : null;
+  } catch {
+    pageSize = null;
+  }
+  return pageSize;
+}
+
+// lab/bench/machine.ts
+function machineInfo() {
+  const cpu = hostCpu();
+  const pageSize2 = pageSizeBytes();
+  return {
+    os: process.platform,
+    osRelease: release(),
+    arch: process.arch,
+    cpuModel: cpu.name,
+    logicalCpus: cpus2().length,
+    ...cpu.midr ? { midr: cpu.midr } : {},
+    ...pageSize2 ? { pageSizeBytes: pageSize2 } : {}
+  };
+}
+
 // lab/uarch/model.ts
 import { readdir as readdir2 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 var sourced = external_exports.string().min(3);
+var formTimingSchema = external_exports.object({
+  /** The mnemonics this form is (e.g. and, orr, eor). */
+  mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
+  /** Only when the shifted operand's shift is an LSL by at most this many bits (an extend never matches). */
+  maxLslAmount: external_exports.number().int().nonnegative().optional(),
+  latency: external_exports.number().nonnegative(),
+  uops: external_exports.number().int().nonnegative(),
+  units: external_exports.array(external_exports.string()),
+  source: sourced
+}).strict();
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
   latency: external_exports.number().nonnegative(),
@@ -53345,6 +53526,8 @@ var classTimingSchema = external_exports.object({
   registerLatency: external_exports.number().nonnegative().optional(),
   /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
   indexedLatency: external_exports.number().nonnegative().optional(),
+  /** For loads into a SIMD/FP register (ldr q0, ld1), where a model gives them another latency than integer loads. */
+  vectorLatency: external_exports.number().nonnegative().optional(),
   /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
   addendLatency: external_exports.number().nonnegative().optional(),
   /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
@@ -53355,6 +53538,8 @@ var classTimingSchema = external_exports.object({
   uops: external_exports.number().int().nonnegative(),
   /** The execution units it may issue to (empty: handled at rename, no unit). */
   units: external_exports.array(external_exports.string()),
+  /** Forms of the class that issue differently; the first that matches an instruction wins. */
+  forms: external_exports.array(formTimingSchema).optional(),
   source: sourced,
   inherited: external_exports.boolean().optional()
 }).strict();
@@ -53385,21 +53570,26 @@ var cpuModelSchema = external_exports.object({
   compareBranchFusion: external_exports.object({ value: external_exports.boolean(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
   /** Cycles from a store to a load of the same address (store-to-load forwarding). */
   storeToLoadLatency: external_exports.object({ value: external_exports.number().nonnegative(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
-  classes: external_exports.record(external_exports.enum(CLASSES), classTimingSchema).optional(),
+  classes: external_exports.partialRecord(external_exports.enum(CLASSES), classTimingSchema).optional(),
   /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
   mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
   /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
   cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
+  /**
+   * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
+   * only by --cpu.
+   */
+  crossCheck: external_exports.boolean().optional(),
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join6(projectRoot(), "lab", "uarch", "models");
+  return join7(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir2(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join6(modelsDir(), `${name}.json`);
+  const path6 = join7(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -53454,8 +53644,37 @@ async function loadCpuModel(name, seen = []) {
     mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
+    crossCheck: raw.crossCheck ?? false,
     notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
   };
+}
+
+// lab/uarch/choose-model.ts
+var DEFAULT_MODEL = "apple-m1";
+function chooseModel(machine, models, parts = armParts()) {
+  const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
+  const matches = models.filter((model) => !model.crossCheck).flatMap(
+    (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
+  ).sort((a2, b) => b.brand.length - a2.brand.length);
+  if (matches[0])
+    return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
+  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
+  if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
+    return {
+      name: implementer.fallbackModel,
+      why: `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not sourced for this core`
+    };
+  }
+  return {
+    name: DEFAULT_MODEL,
+    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
+  };
+}
+async function resolveCpuModel(explicit, machine) {
+  if (explicit) return { ...await loadCpuModel(explicit), chosenBecause: "chosen by --cpu" };
+  const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
+  const choice = chooseModel(machine(), models);
+  return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
 }
 
 // lab/uarch/paths.ts
@@ -53718,7 +53937,7 @@ function analyzeHotLoop(fn, cpu, pin) {
   };
 }
 async function analyzeLoop(options, model) {
-  const cpu = model ?? await loadCpuModel(options.cpu);
+  const cpu = model ?? await resolveCpuModel(options.cpu, machineInfo);
   const { functions, source } = await loadFunctions(options.path);
   return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loop);
 }
@@ -53755,7 +53974,13 @@ function reportHotLoop(fn, source, cpu, pin) {
   return {
     function: fn.name,
     source,
-    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
+    model: {
+      name: cpu.name,
+      core: cpu.core,
+      inheritedFrom: cpu.inheritedFrom,
+      cpuBrands: cpu.cpuBrands,
+      ...cpu.chosenBecause ? { chosenBecause: cpu.chosenBecause } : {}
+    },
     loops: flow.loops.map((l) => ({
       headerAddress: l.headerAddress,
       depth: l.depth,
@@ -54304,8 +54529,18 @@ var machineSchema = external_exports.object({
   os: external_exports.string(),
   osRelease: external_exports.string(),
   arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
   cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int()
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
 });
 var libdeflateSchema = external_exports.object({
   name: external_exports.string(),
@@ -54546,7 +54781,7 @@ function escapeCell(text) {
 }
 
 // lab/report/critical-path.ts
-var hex4 = (address) => `0x${address.toString(16)}`;
+var hex5 = (address) => `0x${address.toString(16)}`;
 var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
 var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
 function instructionShape(text) {
@@ -54567,7 +54802,7 @@ function chain(report, changedAgainst) {
 }
 function notADecodeLoop(report) {
   if (report.loopChoice.decodeLoop || report.loopChoice.how === "pinned") return void 0;
-  return `the loop analysed in ${report.function} (${hex4(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+  return `the loop analysed in ${report.function} (${hex5(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
 }
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
@@ -54608,7 +54843,10 @@ function roleTable(base, head, reference) {
   );
 }
 function criticalPathDiff(base, head, reference) {
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`;
+  const chosen = head.model.chosenBecause ? `
+
+CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -54631,7 +54869,7 @@ function criticalPathDiff(base, head, reference) {
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -54944,7 +55182,7 @@ async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement)
 Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).
 `;
   }
-  const model = await loadCpuModel(cpu);
+  const model = await resolveCpuModel(cpu, machineInfo);
   const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
@@ -54992,7 +55230,8 @@ function readAnalyzeInputs(actionCore) {
   return {
     builds: { base: required2("base"), head: required2("head"), reference: required2("reference") },
     functionName: required2("function"),
-    cpu: required2("cpu"),
+    // Empty: the model chosen for this runner's CPU (an Apple M-series model on macOS, neoverse-n2 on Cobalt 100).
+    cpu: actionCore.getInput("cpu") || void 0,
     pins: {
       loop: actionCore.getInput("loop") || void 0,
       referenceLoop: actionCore.getInput("reference-loop") || void 0
@@ -55011,7 +55250,7 @@ async function run(actionCore) {
       () => hotLoopSection(inputs.builds, inputs.functionName, inputs.cpu, inputs.pins, measurement)
     );
     await writeFileAtomically(inputs.output, markdown);
-    if (inputs.artifactDir) await writeFileAtomically(join7(inputs.artifactDir, "analysis.md"), markdown);
+    if (inputs.artifactDir) await writeFileAtomically(join8(inputs.artifactDir, "analysis.md"), markdown);
     actionCore.setOutput("markdown", inputs.output);
     await actionCore.writeSummary(markdown);
   });

@@ -85,8 +85,8 @@ var require_tunnel = __commonJS({
       self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
-      self.on("free", function onFree(socket, host, port, localAddress) {
-        var options3 = toOptions(host, port, localAddress);
+      self.on("free", function onFree(socket, host2, port, localAddress) {
+        var options3 = toOptions(host2, port, localAddress);
         for (var i3 = 0, len = self.requests.length; i3 < len; ++i3) {
           var pending = self.requests[i3];
           if (pending.host === options3.host && pending.port === options3.port) {
@@ -100,9 +100,9 @@ var require_tunnel = __commonJS({
       });
     }
     util.inherits(TunnelingAgent, events.EventEmitter);
-    TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
+    TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self = this;
-      var options2 = mergeOptions2({ request: req }, self.options, toOptions(host, port, localAddress));
+      var options2 = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
       if (self.sockets.length >= this.maxSockets) {
         self.requests.push(options2);
         return;
@@ -225,15 +225,15 @@ var require_tunnel = __commonJS({
         cb(secureSocket);
       });
     }
-    function toOptions(host, port, localAddress) {
-      if (typeof host === "string") {
+    function toOptions(host2, port, localAddress) {
+      if (typeof host2 === "string") {
         return {
-          host,
+          host: host2,
           port,
           localAddress
         };
       }
-      return host;
+      return host2;
     }
     function mergeOptions2(target) {
       for (var i3 = 1, len = arguments.length; i3 < len; ++i3) {
@@ -1099,22 +1099,22 @@ var require_util = __commonJS({
       }
       return url2;
     }
-    function getHostname(host) {
-      if (host[0] === "[") {
-        const idx2 = host.indexOf("]");
+    function getHostname(host2) {
+      if (host2[0] === "[") {
+        const idx2 = host2.indexOf("]");
         assert2(idx2 !== -1);
-        return host.substring(1, idx2);
+        return host2.substring(1, idx2);
       }
-      const idx = host.indexOf(":");
-      if (idx === -1) return host;
-      return host.substring(0, idx);
+      const idx = host2.indexOf(":");
+      if (idx === -1) return host2;
+      return host2.substring(0, idx);
     }
-    function getServerName(host) {
-      if (!host) {
+    function getServerName(host2) {
+      if (!host2) {
         return null;
       }
-      assert2(typeof host === "string");
-      const servername = getHostname(host);
+      assert2(typeof host2 === "string");
+      const servername = getHostname(host2);
       if (net.isIP(servername)) {
         return "";
       }
@@ -1501,34 +1501,34 @@ var require_diagnostics = __commonJS({
       const debuglog2 = fetchDebuglog.enabled ? fetchDebuglog : undiciDebugLog;
       diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog2(
           "connecting to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog2(
           "connected to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host },
+          connectParams: { version: version2, protocol, port, host: host2 },
           error: error63
         } = evt;
         debuglog2(
           "connection to %s using %s%s errored - %s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2,
           error63.message
@@ -1579,11 +1579,11 @@ var require_diagnostics = __commonJS({
         const debuglog2 = undiciDebugLog.enabled ? undiciDebugLog : websocketDebuglog;
         diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog2(
             "connecting to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -1591,11 +1591,11 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog2(
             "connected to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -1603,12 +1603,12 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host },
+            connectParams: { version: version2, protocol, port, host: host2 },
             error: error63
           } = evt;
           debuglog2(
             "connection to %s%s using %s%s errored - %s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2,
@@ -2581,13 +2581,13 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname3, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options2.servername || util.getServerName(host) || null;
+          servername = servername || options2.servername || util.getServerName(host2) || null;
           const sessionKey = servername || hostname3;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -6460,7 +6460,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path6, host, upgrade, blocking, reset: reset2 } = request2;
+      const { method, path: path6, host: host2, upgrade, blocking, reset: reset2 } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6543,8 +6543,8 @@ var require_client_h1 = __commonJS({
       }
       let header = `${method} ${path6} HTTP/1.1\r
 `;
-      if (typeof host === "string") {
-        header += `host: ${host}\r
+      if (typeof host2 === "string") {
+        header += `host: ${host2}\r
 `;
       } else {
         header += client[kHostHeader];
@@ -7070,7 +7070,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path6, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7094,7 +7094,7 @@ var require_client_h2 = __commonJS({
       }
       let stream;
       const { hostname: hostname3, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
+      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname3}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request2.aborted) {
@@ -7934,7 +7934,7 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname3, protocol, port } = client[kUrl];
+      let { host: host2, hostname: hostname3, protocol, port } = client[kUrl];
       if (hostname3[0] === "[") {
         const idx = hostname3.indexOf("]");
         assert2(idx !== -1);
@@ -7946,7 +7946,7 @@ var require_client = __commonJS({
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -7960,7 +7960,7 @@ var require_client = __commonJS({
       try {
         const socket = await new Promise((resolve8, reject) => {
           client[kConnector]({
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -7993,7 +7993,7 @@ var require_client = __commonJS({
         if (channels.connected.hasSubscribers) {
           channels.connected.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8014,7 +8014,7 @@ var require_client = __commonJS({
         if (channels.connectError.hasSubscribers) {
           channels.connectError.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8766,8 +8766,8 @@ var require_proxy_agent = __commonJS({
         } = opts;
         opts.path = origin + path6;
         if (!("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL2(origin);
-          headers.host = host;
+          const { host: host2 } = new URL2(origin);
+          headers.host = host2;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
         return this.#client[kDispatch](opts, handler2);
@@ -8871,8 +8871,8 @@ var require_proxy_agent = __commonJS({
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL2(opts.origin);
-          headers.host = host;
+          const { host: host2 } = new URL2(opts.origin);
+          headers.host = host2;
         }
         return this[kAgent].dispatch(
           {
@@ -27343,8 +27343,8 @@ var require_proxy = __commonJS({
       }
       return false;
     }
-    function isLoopbackAddress(host) {
-      const hostLower = host.toLowerCase();
+    function isLoopbackAddress(host2) {
+      const hostLower = host2.toLowerCase();
       return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
     }
     var DecodedURL = class extends URL {
@@ -30056,8 +30056,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex5) {
-  const cleanHex = hex5.replace(/^0x/, "");
+function hexToUint8Array(hex6) {
+  const cleanHex = hex6.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -30074,9 +30074,9 @@ var Class = class {
   constructor(..._args) {
   }
 };
-function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
+function members(proto, table2) {
+  for (const key in table2) {
+    const desc = Object.getOwnPropertyDescriptor(table2, key);
     if (desc.get)
       Object.defineProperty(proto, key, { ...desc, enumerable: false });
     else
@@ -30091,10 +30091,10 @@ function hide(inst, key, value) {
   return own(inst, key, value, false);
 }
 // @__NO_SIDE_EFFECTS__
-function derived(computes, table) {
+function derived(computes, table2) {
   for (const key in computes) {
     const compute = computes[key];
-    Object.defineProperty(table, key, {
+    Object.defineProperty(table2, key, {
       configurable: true,
       enumerable: true,
       get() {
@@ -30105,7 +30105,7 @@ function derived(computes, table) {
       }
     });
   }
-  return table;
+  return table2;
 }
 function defineBound(proto, key, fn) {
   Object.defineProperty(proto, key, {
@@ -61480,14 +61480,14 @@ function parseString(ctx) {
         let value = 0;
         let len = c5 === 120 ? 2 : c5 === 117 ? 4 : 8;
         for (let j3 = 0; j3 < len; j3++, ctx.p++) {
-          let hex5 = ctx.s.charCodeAt(ctx.p);
+          let hex6 = ctx.s.charCodeAt(ctx.p);
           let digit = (
             /* 0-9 */
-            hex5 >= 48 && hex5 <= 57 ? hex5 - 48 : (
+            hex6 >= 48 && hex6 <= 57 ? hex6 - 48 : (
               /* A-F */
-              hex5 >= 65 && hex5 <= 70 ? hex5 - 65 + 10 : (
+              hex6 >= 65 && hex6 <= 70 ? hex6 - 65 + 10 : (
                 /* a-f */
-                hex5 >= 97 && hex5 <= 102 ? hex5 - 97 + 10 : -1
+                hex6 >= 97 && hex6 <= 102 ? hex6 - 97 + 10 : -1
               )
             )
           );
@@ -62003,8 +62003,8 @@ function parseArray(ctx) {
 }
 
 // node_modules/smol-toml/dist/parse.js
-function peekTable(ctx, key, table, meta3, type) {
-  let t2 = table;
+function peekTable(ctx, key, table2, meta3, type) {
+  let t2 = table2;
   let m2 = meta3;
   let k3;
   let hasOwn = false;
@@ -66128,7 +66128,7 @@ function withTolerance(config2, tolerance, source) {
 
 // lab/bench/run.ts
 import { open as open5 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 
 // lab/build/libdeflate.ts
 import { cp as cp2, readFile as readFile6, readdir as readdir4 } from "node:fs/promises";
@@ -67768,7 +67768,7 @@ function megabytesPerSecond(bytes, timesNs) {
 }
 
 // lab/bench/calibrate.ts
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants6 } from "node:fs";
@@ -67982,14 +67982,154 @@ function parseFatal(stdout) {
 }
 
 // lab/bench/machine.ts
-import { cpus, release } from "node:os";
+import { cpus as cpus2, release } from "node:os";
+
+// lab/cpu/host.ts
+import { execFileSync } from "node:child_process";
+import { readFileSync as readFileSync5 } from "node:fs";
+import { cpus } from "node:os";
+
+// lab/cpu/midr.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import { join as join13 } from "node:path";
+var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
+var armPartsSchema = external_exports.object({
+  about: external_exports.string(),
+  implementers: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      name: external_exports.string().min(1),
+      fallbackModel: external_exports.string().nullable(),
+      fallbackWhy: external_exports.string().optional(),
+      source: external_exports.string().min(3)
+    }).strict()
+  ),
+  parts: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      part: hex3,
+      name: external_exports.string().min(1),
+      model: external_exports.string().nullable(),
+      source: external_exports.string().min(3)
+    }).strict()
+  )
+}).strict();
+var table;
+function armParts() {
+  return table ??= armPartsSchema.parse(
+    JSON.parse(readFileSync4(join13(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
+  );
+}
+var normalHex = (value) => {
+  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
+  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
+};
+var partHex = (value) => {
+  const normal = normalHex(value);
+  return normal && `0x${normal.slice(2).padStart(3, "0")}`;
+};
+function parseCpuinfo(text) {
+  const cores = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const fields = /* @__PURE__ */ new Map();
+    for (const line of block.split("\n")) {
+      const match = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
+      if (match) fields.set(match[1].trim().toLowerCase(), match[2].trim());
+    }
+    const implementer = fields.get("cpu implementer");
+    const part = fields.get("cpu part");
+    if (implementer === void 0 || part === void 0) continue;
+    const normalImplementer = normalHex(implementer);
+    const normalPart = partHex(part);
+    if (!normalImplementer || !normalPart) continue;
+    const variant = fields.get("cpu variant");
+    const revision = fields.get("cpu revision");
+    cores.push({
+      implementer: normalImplementer,
+      part: normalPart,
+      variant: variant === void 0 ? null : normalHex(variant) ?? null,
+      revision: revision === void 0 ? null : revision
+    });
+  }
+  return cores;
+}
+function identifyCore(midr, parts) {
+  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
+  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
+  const fallback = implementer?.fallbackModel && !part?.model ? {
+    model: implementer.fallbackModel,
+    why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
+  } : null;
+  if (part) return { name: part.name, model: part.model, fallback, known: true };
+  const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
+  return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
+}
+function identifyFromCpuinfo(text, parts = armParts()) {
+  const cores = parseCpuinfo(text);
+  if (cores.length === 0) return void 0;
+  const identities = cores.map((core) => identifyCore(core, parts));
+  const names = [...new Set(identities.map((identity3) => identity3.name))];
+  return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i3) => i3.known) };
+}
+function midrText(midr) {
+  const extra = [
+    midr.variant === null ? void 0 : `variant ${midr.variant}`,
+    midr.revision === null ? void 0 : `revision ${midr.revision}`
+  ].filter(Boolean);
+  return `${midr.implementer}:${midr.part}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
+// lab/cpu/host.ts
+function identifyCpu(seen) {
+  const fromMidr = seen.cpuinfo === void 0 ? void 0 : identifyFromCpuinfo(seen.cpuinfo);
+  if (fromMidr) return { ...fromMidr, from: "MIDR in /proc/cpuinfo" };
+  const brand = seen.brand?.trim() || "unknown";
+  return {
+    name: brand,
+    midr: null,
+    model: null,
+    fallback: null,
+    known: brand !== "unknown",
+    from: "CPU brand string (os.cpus)"
+  };
+}
+var host;
+function hostCpu() {
+  if (host) return host;
+  let cpuinfo;
+  if (process.platform === "linux") {
+    try {
+      cpuinfo = readFileSync5("/proc/cpuinfo", "utf8");
+    } catch {
+      cpuinfo = void 0;
+    }
+  }
+  return host = identifyCpu({ cpuinfo, brand: cpus()[0]?.model });
+}
+var pageSize;
+function pageSizeBytes() {
+  if (pageSize !== void 0) return pageSize;
+  try {
+    const value = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8", timeout: 5e3 }).trim());
+    pageSize = Number.isInteger(value) && value > 0 ? value : null;
+  } catch {
+    pageSize = null;
+  }
+  return pageSize;
+}
+
+// lab/bench/machine.ts
 function machineInfo() {
+  const cpu = hostCpu();
+  const pageSize2 = pageSizeBytes();
   return {
     os: process.platform,
     osRelease: release(),
     arch: process.arch,
-    cpuModel: cpus()[0]?.model?.trim() || "unknown",
-    logicalCpus: cpus().length
+    cpuModel: cpu.name,
+    logicalCpus: cpus2().length,
+    ...cpu.midr ? { midr: cpu.midr } : {},
+    ...pageSize2 ? { pageSizeBytes: pageSize2 } : {}
   };
 }
 
@@ -68142,6 +68282,7 @@ var calibratedDatasetSchema = external_exports.object({
     falsePositiveRate: external_exports.number().min(0).max(1),
     coverage: external_exports.number().min(0).max(1),
     meanBatches: external_exports.number().nonnegative(),
+    /** Mean smallest slowdown the simulated checks would have caught 95% of the time (their power). */
     meanMargin: external_exports.number().nonnegative(),
     /** Smallest slowdown called a regression in ≥95% of simulated checks (null: none up to 10%). */
     minimumDetectableEffect: external_exports.number().positive().nullable()
@@ -68166,10 +68307,10 @@ function runnerClass() {
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 function calibrationDirs() {
-  return [join13(projectRoot(), "baselines", "calibration"), join13(cacheRoot(), "calibration")];
+  return [join14(projectRoot(), "baselines", "calibration"), join14(cacheRoot(), "calibration")];
 }
-function calibrationPath(dir = join13(cacheRoot(), "calibration")) {
-  return join13(dir, `${runnerClass().slug}.json`);
+function calibrationPath(dir = join14(cacheRoot(), "calibration")) {
+  return join14(dir, `${runnerClass().slug}.json`);
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
@@ -68220,7 +68361,7 @@ function calibrationFor(calibration, dataset, batch) {
 
 // lab/bench/integrity.ts
 import { rm as rm9, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 import { gzipSync } from "node:zlib";
 
 // lab/datasets/symbols.ts
@@ -68385,19 +68526,19 @@ function huffmanTable(lengths, what) {
   }
   const next = new Array(MAX_BITS + 2).fill(0);
   for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table = new Int32Array(1 << MAX_BITS);
+  const table2 = new Int32Array(1 << MAX_BITS);
   for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
     const length = lengths[symbol2];
     if (length === 0) continue;
     const code = next[length]++;
     let reversed = 0;
     for (let i3 = 0; i3 < length; i3++) reversed |= (code >>> i3 & 1) << length - 1 - i3;
-    for (let index = reversed; index < table.length; index += 1 << length) table[index] = symbol2 << 4 | length;
+    for (let index = reversed; index < table2.length; index += 1 << length) table2[index] = symbol2 << 4 | length;
   }
-  return table;
+  return table2;
 }
-function decodeSymbol(reader, table, what) {
-  const entry = table[reader.peek15()];
+function decodeSymbol(reader, table2, what) {
+  const entry = table2[reader.peek15()];
   if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
   reader.skip(entry & 15);
   return entry >>> 4;
@@ -68613,15 +68754,15 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await makeTempDir(join14(cacheRoot(), "integrity-"));
+  const dir = await makeTempDir(join15(cacheRoot(), "integrity-"));
   try {
-    const expected = join14(dir, "expected");
+    const expected = join15(dir, "expected");
     await writeFile6(expected, raw);
     const results = new Map(
       contenders.map((entry) => [entry.name, []])
     );
     for (const member of corruptMembers(raw)) {
-      const input2 = join14(dir, `${member.case}.gz`);
+      const input2 = join15(dir, `${member.case}.gz`);
       await writeFile6(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
@@ -68696,8 +68837,18 @@ var machineSchema = external_exports.object({
   os: external_exports.string(),
   osRelease: external_exports.string(),
   arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
   cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int()
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
 });
 var libdeflateSchema = external_exports.object({
   name: external_exports.string(),
@@ -69128,12 +69279,12 @@ async function runBenchmarkWithBuilds(options2) {
   const sampled = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join15(options2.datasetsDir, entry.compressed.path);
+    const input2 = join16(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const outputPath = output2 ? {
       via: output2.via,
       ceilingMegabytesPerSecond: await outputPathCeiling(
-        join15(options2.datasetsDir, entry.raw.path),
+        join16(options2.datasetsDir, entry.raw.path),
         entry.raw.bytes,
         output2.dir,
         settings
@@ -69156,7 +69307,7 @@ async function runBenchmarkWithBuilds(options2) {
     const runBatch = async (index, remainingSeconds) => {
       const batch = await runHarness({
         compressedPath: input2,
-        expectedPath: join15(options2.datasetsDir, entry.raw.path),
+        expectedPath: join16(options2.datasetsDir, entry.raw.path),
         contenders: orderFor(index),
         rounds: settings.rounds,
         warmupRounds: settings.warmupRounds,
@@ -69311,7 +69462,7 @@ async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
-  const raw = await readPrefix(join15(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  const raw = await readPrefix(join16(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
   const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
     timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
@@ -69374,7 +69525,7 @@ function parseTolerance(value) {
 
 // lab/prcheck/index.ts
 import { mkdir as mkdir9, readFile as readFile10, rm as rm11 } from "node:fs/promises";
-import { join as join20, resolve as resolve6 } from "node:path";
+import { join as join21, resolve as resolve6 } from "node:path";
 
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
@@ -69580,6 +69731,14 @@ function summaryOfSpeeds(results) {
     return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
   return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
+function linuxArmDifferences(results) {
+  const { machine, libdeflate } = results;
+  if (machine.os !== "linux" || machine.arch !== "arm64") return [];
+  const pages = machine.pageSizeBytes ? `${machine.pageSizeBytes / 1024} KiB pages` : "page size not recorded";
+  return [
+    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 KiB)`
+  ];
+}
 function methodDetails(results) {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
@@ -69596,7 +69755,8 @@ function methodDetails(results) {
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
-    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
+    ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
@@ -69694,7 +69854,7 @@ function withoutAbsolutePaths(text) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync4, existsSync as existsSync4 } from "fs";
+import { readFileSync as readFileSync6, existsSync as existsSync4 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -69705,7 +69865,7 @@ var Context = class {
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
       if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync4(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+        this.payload = JSON.parse(readFileSync6(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path6 = process.env.GITHUB_EVENT_PATH;
         process.stdout.write(`GITHUB_EVENT_PATH ${path6} does not exist${EOL5}`);
@@ -73953,7 +74113,7 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/github/trust.ts
-import { join as join16 } from "node:path";
+import { join as join17 } from "node:path";
 var prInfoSchema = external_exports.object({
   prNumber: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
@@ -73962,7 +74122,7 @@ var prInfoSchema = external_exports.object({
   configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
 }).strict();
 async function writePrInfo(dir, info2) {
-  await writeFileAtomically(join16(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
+  await writeFileAtomically(join17(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
 `);
 }
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
@@ -73996,7 +74156,7 @@ function configChanges(base, head) {
 
 // lab/datasets/profiles.ts
 import { readFile as readFile8 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { join as join18 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -74013,7 +74173,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join17(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join18(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -74083,7 +74243,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
     }
     profiles.set(
       dataset.compressedSha256,
-      await datasetProfile(join17(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+      await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256)
     );
   }
   return { profiles, missing };
@@ -74092,7 +74252,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 // lab/asm/index.ts
 import { readFile as readFile9, rm as rm10 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename3, join as join18 } from "node:path";
+import { basename as basename3, join as join19 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -74116,7 +74276,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex5) => `#${sign}${parseInt(hex5, 16)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${parseInt(hex6, 16)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
     text = text.replace(
@@ -74337,7 +74497,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join18(dir, `${basename3(binary)}.arm64`);
+  const slice = join19(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -74363,7 +74523,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join18(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join19(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -74410,10 +74570,10 @@ async function demangle(names) {
 }
 async function nameFromSymbolTable(binary, functions) {
   if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
-  const table = await attempt("llvm-objdump", ["-t", binary]);
-  if (!table.ok) return functions;
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok) return functions;
   const names = /* @__PURE__ */ new Map();
-  for (const line of table.stdout.split("\n")) {
+  for (const line of table2.stdout.split("\n")) {
     const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
     if (match) names.set(parseInt(match[1], 16), match[2]);
   }
@@ -74583,6 +74743,12 @@ function hasShiftOrExtend(parts) {
   return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
 }
 var unique = (values) => [...new Set(values)];
+function shiftOf(parts) {
+  if (!hasShiftOrExtend(parts)) return void 0;
+  const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
+  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
+}
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
@@ -74629,7 +74795,8 @@ function semanticsOf(instruction) {
       memory: isLoad ? "load" : "store",
       address: { base, offset: preIndex || postIndex ? "(writeback)" : addressParts.slice(1).join(", ") || "0" },
       writeback,
-      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0)
+      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0),
+      ...values.some((register2) => register2.startsWith("v")) ? { vectorData: true } : {}
     };
   }
   const destination = physicalRegister(parts[0] ?? "");
@@ -74651,7 +74818,9 @@ function semanticsOf(instruction) {
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "flags", reads, writes, registerForm, ...flags };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
+    return { ...none, ...shifted, reads, writes, registerForm, ...flags };
   }
   if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: "bitfield-insert", reads, writes };
   if (MUL.has(mnemonic)) return { ...none, class: "mul", reads, writes };
@@ -74659,7 +74828,9 @@ function semanticsOf(instruction) {
   if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
   if (ALU.has(mnemonic)) {
     if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
-    return { ...none, class: hasShiftOrExtend(parts) ? "alu-shifted" : "alu", reads, writes, registerForm };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
+    return { ...none, ...shifted, reads, writes, registerForm };
   }
   if (SIMD.test(mnemonic)) return { ...none, class: "simd", reads, writes };
   return { ...none, class: "unknown", reads, writes };
@@ -74668,6 +74839,13 @@ function semanticsOf(instruction) {
 // lab/uarch/analyze.ts
 function timingOf(model, instruction, semantics) {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  const form = timing.forms?.find(
+    (entry) => entry.mnemonics.includes(instruction.mnemonic) && (entry.maxLslAmount === void 0 || semantics.shift?.kind === "lsl" && semantics.shift.amount <= entry.maxLslAmount)
+  );
+  if (form) {
+    const { latency, uops, units, source } = form;
+    return { latency, uops, units, source, ...timing.inherited ? { inherited: true } : {} };
+  }
   if (semantics.registerForm && timing.registerUnits)
     return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
@@ -74734,6 +74912,7 @@ function dependencyGraph(instructions, model) {
     if (late !== void 0) return Math.max(0, producerLatency(producer) - late);
     const timing = producer.timing;
     if (producer.semantics.class === "load") {
+      if (producer.semantics.vectorData && timing.vectorLatency !== void 0) return timing.vectorLatency;
       if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
       if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0)
         return timing.addressLatency;
@@ -75091,7 +75270,7 @@ function findIdioms(analysis, flow) {
 }
 
 // lab/uarch/loop-choice.ts
-var hex3 = (address) => `0x${address.toString(16)}`;
+var hex4 = (address) => `0x${address.toString(16)}`;
 function ancestors(graph, index, depth, through) {
   const found = [];
   const seen = /* @__PURE__ */ new Set([index]);
@@ -75154,7 +75333,7 @@ function loopEvidence(instructions, model) {
 }
 function describe3(evidence) {
   const parts = [];
-  const first2 = (list) => list.slice(0, 3).map(hex3).join(", ") + (list.length > 3 ? ", \u2026" : "");
+  const first2 = (list) => list.slice(0, 3).map(hex4).join(", ") + (list.length > 3 ? ", \u2026" : "");
   parts.push(
     evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
   );
@@ -75191,7 +75370,7 @@ function rankLoops(flow, model) {
 }
 function pinnedLoop(fn, flow, hint) {
   const start = fn.instructions[0].address;
-  const listed = flow.loops.map((loop) => `${hex3(loop.headerAddress)} (+${hex3(loop.headerAddress - start)})`).join(", ") || "none";
+  const listed = flow.loops.map((loop) => `${hex4(loop.headerAddress)} (+${hex4(loop.headerAddress - start)})`).join(", ") || "none";
   const address = /^0x([0-9a-f]+)$/i.exec(hint);
   const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
   if (address || offset) {
@@ -75200,7 +75379,7 @@ function pinnedLoop(fn, flow, hint) {
     if (!loop)
       throw new LabError(
         "analyze",
-        `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`,
+        `no loop with its header at ${hex4(target)} in ${fn.name} (pinned as "${hint}").`,
         `loops in ${fn.name}: ${listed}.`
       );
     return loop;
@@ -75254,8 +75433,18 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 
 // lab/uarch/model.ts
 import { readdir as readdir7 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 var sourced = external_exports.string().min(3);
+var formTimingSchema = external_exports.object({
+  /** The mnemonics this form is (e.g. and, orr, eor). */
+  mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
+  /** Only when the shifted operand's shift is an LSL by at most this many bits (an extend never matches). */
+  maxLslAmount: external_exports.number().int().nonnegative().optional(),
+  latency: external_exports.number().nonnegative(),
+  uops: external_exports.number().int().nonnegative(),
+  units: external_exports.array(external_exports.string()),
+  source: sourced
+}).strict();
 var classTimingSchema = external_exports.object({
   /** Cycles from issue to result available to a dependent ALU op. */
   latency: external_exports.number().nonnegative(),
@@ -75265,6 +75454,8 @@ var classTimingSchema = external_exports.object({
   registerLatency: external_exports.number().nonnegative().optional(),
   /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
   indexedLatency: external_exports.number().nonnegative().optional(),
+  /** For loads into a SIMD/FP register (ldr q0, ld1), where a model gives them another latency than integer loads. */
+  vectorLatency: external_exports.number().nonnegative().optional(),
   /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
   addendLatency: external_exports.number().nonnegative().optional(),
   /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
@@ -75275,6 +75466,8 @@ var classTimingSchema = external_exports.object({
   uops: external_exports.number().int().nonnegative(),
   /** The execution units it may issue to (empty: handled at rename, no unit). */
   units: external_exports.array(external_exports.string()),
+  /** Forms of the class that issue differently; the first that matches an instruction wins. */
+  forms: external_exports.array(formTimingSchema).optional(),
   source: sourced,
   inherited: external_exports.boolean().optional()
 }).strict();
@@ -75305,21 +75498,26 @@ var cpuModelSchema = external_exports.object({
   compareBranchFusion: external_exports.object({ value: external_exports.boolean(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
   /** Cycles from a store to a load of the same address (store-to-load forwarding). */
   storeToLoadLatency: external_exports.object({ value: external_exports.number().nonnegative(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
-  classes: external_exports.record(external_exports.enum(CLASSES), classTimingSchema).optional(),
+  classes: external_exports.partialRecord(external_exports.enum(CLASSES), classTimingSchema).optional(),
   /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
   mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
   /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
   cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
+  /**
+   * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
+   * only by --cpu.
+   */
+  crossCheck: external_exports.boolean().optional(),
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join19(projectRoot(), "lab", "uarch", "models");
+  return join20(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join19(modelsDir(), `${name}.json`);
+  const path6 = join20(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -75374,8 +75572,37 @@ async function loadCpuModel(name, seen = []) {
     mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
+    crossCheck: raw.crossCheck ?? false,
     notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
   };
+}
+
+// lab/uarch/choose-model.ts
+var DEFAULT_MODEL = "apple-m1";
+function chooseModel(machine, models, parts = armParts()) {
+  const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
+  const matches = models.filter((model) => !model.crossCheck).flatMap(
+    (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
+  ).sort((a2, b3) => b3.brand.length - a2.brand.length);
+  if (matches[0])
+    return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
+  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
+  if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
+    return {
+      name: implementer.fallbackModel,
+      why: `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not sourced for this core`
+    };
+  }
+  return {
+    name: DEFAULT_MODEL,
+    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
+  };
+}
+async function resolveCpuModel(explicit, machine) {
+  if (explicit) return { ...await loadCpuModel(explicit), chosenBecause: "chosen by --cpu" };
+  const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
+  const choice = chooseModel(machine(), models);
+  return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
 }
 
 // lab/uarch/paths.ts
@@ -75638,7 +75865,7 @@ function analyzeHotLoop(fn, cpu, pin) {
   };
 }
 async function analyzeLoop(options2, model) {
-  const cpu = model ?? await loadCpuModel(options2.cpu);
+  const cpu = model ?? await resolveCpuModel(options2.cpu, machineInfo);
   const { functions, source } = await loadFunctions(options2.path);
   return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loop);
 }
@@ -75675,7 +75902,13 @@ function reportHotLoop(fn, source, cpu, pin) {
   return {
     function: fn.name,
     source,
-    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
+    model: {
+      name: cpu.name,
+      core: cpu.core,
+      inheritedFrom: cpu.inheritedFrom,
+      cpuBrands: cpu.cpuBrands,
+      ...cpu.chosenBecause ? { chosenBecause: cpu.chosenBecause } : {}
+    },
     loops: flow.loops.map((l) => ({
       headerAddress: l.headerAddress,
       depth: l.depth,
@@ -75729,7 +75962,7 @@ function unknownNote(analysis) {
 }
 
 // lab/report/critical-path.ts
-var hex4 = (address) => `0x${address.toString(16)}`;
+var hex5 = (address) => `0x${address.toString(16)}`;
 var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
 var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
 function instructionShape(text) {
@@ -75750,7 +75983,7 @@ function chain(report, changedAgainst) {
 }
 function notADecodeLoop(report) {
   if (report.loopChoice.decodeLoop || report.loopChoice.how === "pinned") return void 0;
-  return `the loop analysed in ${report.function} (${hex4(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+  return `the loop analysed in ${report.function} (${hex5(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
 }
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
@@ -75791,7 +76024,10 @@ function roleTable(base, head, reference) {
   );
 }
 function criticalPathDiff(base, head, reference) {
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})`;
+  const chosen = head.model.chosenBecause ? `
+
+CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -75814,7 +76050,7 @@ function criticalPathDiff(base, head, reference) {
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown2 ? [cell(shown2)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex4(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -76127,7 +76363,7 @@ async function hotLoopSection(builds, functionName, cpu, pins = {}, measurement)
 Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).
 `;
   }
-  const model = await loadCpuModel(cpu);
+  const model = await resolveCpuModel(cpu, machineInfo);
   const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
@@ -76200,15 +76436,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join20(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join20(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join20(work, "base");
-  const headDir = join20(work, "head");
+  await mkdir9(join21(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join21(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join21(work, "base");
+  const headDir = join21(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join20(headDir, options2.config);
+    const configPath = join21(headDir, options2.config);
     try {
       json2 = parseStrictJson(await readFile10(configPath, "utf8"));
     } catch (error63) {
@@ -76219,7 +76455,7 @@ async function prCheck(options2) {
       );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    const baseJson = await readFile10(join20(baseDir, options2.config), "utf8").then(
+    const baseJson = await readFile10(join21(baseDir, options2.config), "utf8").then(
       (text) => {
         try {
           return parseStrictJson(text);
@@ -76294,9 +76530,9 @@ async function prCheck(options2) {
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join20(dir, "results.json"), results);
-      await writeFileAtomically(join20(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join20(dir, "analysis.md"), analysisMarkdown);
+      await writeResults(join21(dir, "results.json"), results);
+      await writeFileAtomically(join21(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join21(dir, "analysis.md"), analysisMarkdown);
       if (options2.prNumber)
         await writePrInfo(dir, {
           prNumber: options2.prNumber,
@@ -76364,7 +76600,6 @@ async function run2(actionCore) {
           scale: inputs.scale,
           datasetsDir,
           only: inputs.only,
-          cpu: "apple-m1",
           artifactDir: pr2.artifactDir,
           prNumber: pr2.prNumber,
           analyze: false,

@@ -34533,8 +34533,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex3) {
-  const cleanHex = hex3.replace(/^0x/, "");
+function hexToUint8Array(hex4) {
+  const cleanHex = hex4.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -52946,6 +52946,37 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// lab/cpu/midr.ts
+var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
+var armPartsSchema = external_exports.object({
+  about: external_exports.string(),
+  implementers: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      name: external_exports.string().min(1),
+      fallbackModel: external_exports.string().nullable(),
+      fallbackWhy: external_exports.string().optional(),
+      source: external_exports.string().min(3)
+    }).strict()
+  ),
+  parts: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      part: hex3,
+      name: external_exports.string().min(1),
+      model: external_exports.string().nullable(),
+      source: external_exports.string().min(3)
+    }).strict()
+  )
+}).strict();
+function midrText(midr) {
+  const extra = [
+    midr.variant === null ? void 0 : `variant ${midr.variant}`,
+    midr.revision === null ? void 0 : `revision ${midr.revision}`
+  ].filter(Boolean);
+  return `${midr.implementer}:${midr.part}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
 // node_modules/smol-toml/dist/stringify.js
 var HAS_WELLFORMED = !!"".isWellFormed;
 
@@ -54292,8 +54323,18 @@ var machineSchema = external_exports.object({
   os: external_exports.string(),
   osRelease: external_exports.string(),
   arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
   cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int()
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
 });
 var libdeflateSchema = external_exports.object({
   name: external_exports.string(),
@@ -54736,6 +54777,14 @@ function summaryOfSpeeds(results) {
     return `**Summary: verification failed** on ${failedText}${detail ? ` \u2014 elsewhere head vs base: ${detail}` : ""}.`;
   return `**Summary: ${worst}** \u2014 head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
+function linuxArmDifferences(results) {
+  const { machine, libdeflate } = results;
+  if (machine.os !== "linux" || machine.arch !== "arm64") return [];
+  const pages = machine.pageSizeBytes ? `${machine.pageSizeBytes / 1024} KiB pages` : "page size not recorded";
+  return [
+    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 KiB)`
+  ];
+}
 function methodDetails(results) {
   const { machine, head, base, libdeflate, settings } = results;
   const standIns = results.datasets.filter((dataset) => dataset.standIn);
@@ -54752,7 +54801,8 @@ function methodDetails(results) {
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
-    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
+    ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
