@@ -83,8 +83,10 @@ export const benchConfigSchema = z
     path: ['base', 'name'],
   })
   .refine((config) => config.bench.minimumEffect <= config.bench.tolerance, {
-    message: 'minimumEffect must not exceed tolerance (a change smaller than the tolerance would be neither)',
-    path: ['bench', 'minimumEffect'],
+    message:
+      'must be at least bench.minimumEffect (a change between the two would be neither a change nor no change); ' +
+      'the defaults are 0.005 and 0.015',
+    path: ['bench', 'tolerance'],
   })
   .refine((config) => config.bench.minBatches <= config.bench.maxBatches, {
     message: 'minBatches must not exceed maxBatches',
@@ -153,9 +155,13 @@ export function withTolerance(config: BenchConfig, tolerance: number | undefined
   if (config.bench.minimumEffect > tolerance)
     throw new LabError(
       'bench: config',
-      `${source}: tolerance ${tolerance} is below bench.minimumEffect ${config.bench.minimumEffect} (a change ` +
-        'between them would be neither a change nor no change).',
+      `${source}: a tolerance of ${percentOf(tolerance)} is below bench.minimumEffect ` +
+        `(${percentOf(config.bench.minimumEffect)}): a change between the two would be neither a change nor no change.`,
       'ask for a tolerance of at least bench.minimumEffect, or lower bench.minimumEffect in the config.',
     );
   return { ...config, bench: { ...config.bench, tolerance } };
+}
+
+function percentOf(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(3))}%`;
 }

@@ -24,11 +24,10 @@ import {
   comparisonCycles,
   contenderOrder,
   headVsBaseDecision,
-  sampleSequentially,
+  sampleDatasets,
   widthStopRule,
   type BatchSamples,
-  type SamplingOutcome,
-  type StopRule,
+  type DatasetSampling,
 } from './sampling.js';
 
 export interface BenchOptions {
@@ -38,6 +37,8 @@ export interface BenchOptions {
   only?: readonly DatasetName[];
   silesiaZip?: string;
   offline?: boolean;
+  /** Where bench.tolerance came from, for the report (default: the config). */
+  toleranceSource?: string;
 }
 
 export type Role = 'head' | 'base' | 'libdeflate';
@@ -329,7 +330,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     maxBatches: settings.maxBatches,
     budgetSeconds: settings.budgetSeconds,
   };
-  const sampled: SampledDataset[] = [];
+  const prepared: PreparedDataset[] = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
@@ -365,45 +366,46 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     const placements = new Set<string>();
     // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
-    const runBatch = async (index: number, remainingSeconds: number) => {
-      const batch = await runHarness({
-        compressedPath: input,
-        expectedPath: join(options.datasetsDir, entry.raw.path),
-        contenders: orderFor(index),
-        rounds: settings.rounds,
-        warmupRounds: settings.warmupRounds,
-        timeoutMs: Math.round(settings.timeoutSeconds * 1000),
-        maxSeconds: Math.max(1, remainingSeconds),
-        memoryLimitMb: settings.memoryLimitMb,
-        cliOutputDir: output?.dir,
-      });
-      placements.add(batch.placement);
-      return batch;
-    };
     const names = contenders.map((c) => c.name).join(', ');
-    const outcome = await sampleWithProgress(entry.label, names, settings.rounds, runBatch, plan, rule);
-    sampled.push({ entry, outcome, decision, runBatch, rule, placements, outputPath, names });
+    let progress = startProgress(`bench ${entry.label}`);
+    const sampling: DatasetSampling = {
+      rule,
+      runBatch: async (index, remainingSeconds) => {
+        progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
+        const batch = await runHarness({
+          compressedPath: input,
+          expectedPath: join(options.datasetsDir, entry.raw.path),
+          contenders: orderFor(index),
+          rounds: settings.rounds,
+          warmupRounds: settings.warmupRounds,
+          timeoutMs: Math.round(settings.timeoutSeconds * 1000),
+          maxSeconds: Math.max(1, remainingSeconds),
+          memoryLimitMb: settings.memoryLimitMb,
+          cliOutputDir: output?.dir,
+        });
+        placements.add(batch.placement);
+        return batch;
+      },
+      started: (resumed) => {
+        if (resumed) progress = startProgress(`bench ${entry.label} (resumed with time other datasets left)`);
+      },
+      finished: (outcome) => {
+        const failed = [...outcome.failures].map(([name, failure]) => `${name}: ${failure}`);
+        progress.done(
+          failed.length
+            ? `FAILED: ${failed.join('; ')}`
+            : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`,
+        );
+      },
+    };
+    prepared.push({ entry, decision, placements, outputPath, sampling });
   }
   // Batches go where they decide something: time the decided datasets left over goes to the undecided ones.
-  let leftoverSeconds =
-    plan.budgetSeconds * sampled.length - sampled.reduce((sum, s) => sum + s.outcome.elapsedSeconds, 0);
-  for (const entry of sampled) {
-    const { outcome } = entry;
-    if (outcome.stoppedBecause !== 'time budget' || outcome.batches.length >= plan.maxBatches) continue;
-    const perBatch = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
-    if (leftoverSeconds < perBatch * entry.rule.contenders) continue;
-    const more = await sampleWithProgress(
-      entry.entry.label,
-      entry.names,
-      settings.rounds,
-      entry.runBatch,
-      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
-      entry.rule,
-      outcome.batches,
-    );
-    leftoverSeconds -= more.elapsedSeconds;
-    entry.outcome = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
-  }
+  const outcomes = await sampleDatasets(
+    prepared.map((dataset) => dataset.sampling),
+    plan,
+  );
+  const sampled = prepared.map((dataset, index) => ({ ...dataset, outcome: outcomes[index]! }));
   const datasetResults: DatasetResult[] = sampled.map(({ entry, outcome, decision, placements, outputPath }) => {
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
@@ -479,6 +481,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
       tolerance: settings.tolerance,
+      toleranceSource: options.toleranceSource ?? 'the config',
       compareAcrossThreads: settings.compareAcrossThreads,
     },
     datasets: datasetResults,
@@ -488,44 +491,13 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   return { results, builds: { head: head.build, base: base?.build, reference } };
 }
 
-/** One dataset while it is being sampled: what a second pass needs to resume it. */
-interface SampledDataset {
+/** One dataset ready to sample: what the summary needs besides its outcome. */
+interface PreparedDataset {
   entry: DatasetEntry;
-  outcome: SamplingOutcome;
   decision: ReturnType<typeof headVsBaseDecision> | undefined;
-  runBatch: (index: number, remainingSeconds: number) => Promise<BatchSamples>;
-  rule: StopRule;
   placements: Set<string>;
   outputPath: DatasetResult['outputPath'];
-  names: string;
-}
-
-/** sampleSequentially with a progress line per batch. */
-async function sampleWithProgress(
-  label: string,
-  names: string,
-  rounds: number,
-  runBatch: SampledDataset['runBatch'],
-  plan: Parameters<typeof sampleSequentially>[1],
-  rule: StopRule,
-  earlier: readonly BatchSamples[] = [],
-): Promise<SamplingOutcome> {
-  const progress = startProgress(`bench ${label}${earlier.length ? ' (resumed with time left over)' : ''}`);
-  const outcome = await sampleSequentially(
-    (index, remainingSeconds) => {
-      progress.update(`batch ${index + 1}: ${rounds} interleaved rounds of ${names}`);
-      return runBatch(index, remainingSeconds);
-    },
-    plan,
-    rule,
-    undefined,
-    earlier,
-  );
-  const failed = [...outcome.failures].map(([name, failure]) => `${name}: ${failure}`);
-  progress.done(
-    failed.length ? `FAILED: ${failed.join('; ')}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`,
-  );
-  return outcome;
+  sampling: DatasetSampling;
 }
 
 /** The one line a dataset gets once it is summarised. */

@@ -220,3 +220,50 @@ export async function sampleSequentially(
       return finish('time budget');
   }
 }
+
+/** One dataset to sample: how to run its batches, what stops it, and what to say when it starts and ends. */
+export interface DatasetSampling {
+  runBatch: (index: number, remainingSeconds: number) => Promise<BatchSamples>;
+  rule: StopRule;
+  started?: (resumed: boolean) => void;
+  finished?: (outcome: SamplingOutcome) => void;
+}
+
+/**
+ * Samples the datasets one after another, each within `plan.budgetSeconds`; then the time the datasets that were
+ * decided early left over goes, in order, to those that ran out of time undecided: their sampling resumes from the
+ * batches they have. One outcome a dataset, its elapsed time over both passes.
+ */
+export async function sampleDatasets(
+  datasets: readonly DatasetSampling[],
+  plan: SamplingPlan,
+  nowSeconds: () => number = () => performance.now() / 1000,
+): Promise<SamplingOutcome[]> {
+  const outcomes: SamplingOutcome[] = [];
+  for (const dataset of datasets) {
+    dataset.started?.(false);
+    const outcome = await sampleSequentially(dataset.runBatch, plan, dataset.rule, nowSeconds);
+    dataset.finished?.(outcome);
+    outcomes.push(outcome);
+  }
+  let leftoverSeconds = plan.budgetSeconds * datasets.length - outcomes.reduce((sum, o) => sum + o.elapsedSeconds, 0);
+  for (const [index, dataset] of datasets.entries()) {
+    const outcome = outcomes[index]!;
+    if (outcome.stoppedBecause !== 'time budget' || outcome.batches.length >= plan.maxBatches) continue;
+    // Only when the time left buys at least one whole rotation at this dataset's pace.
+    const perBatchSeconds = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
+    if (leftoverSeconds < perBatchSeconds * dataset.rule.contenders) continue;
+    dataset.started?.(true);
+    const more = await sampleSequentially(
+      dataset.runBatch,
+      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
+      dataset.rule,
+      nowSeconds,
+      outcome.batches,
+    );
+    leftoverSeconds -= more.elapsedSeconds;
+    outcomes[index] = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
+    dataset.finished?.(more);
+  }
+  return outcomes;
+}

@@ -109,6 +109,8 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     );
     // The PR loosened its own bar to ±40%: the verdict still uses base's (the default ±1.5%).
     assert.equal(read.results.settings.tolerance, 0.015);
+    assert.equal(read.results.settings.toleranceSource, "base's .github/perf-lab.json");
+    assert.match(body, /lies inside the ±1\.50% tolerance \(from base's \.github\/perf-lab\.json\)/);
     assert.equal(read.results.datasets[0]!.headVsBase!.verdict.tolerance, 0.015);
     assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
     assert.equal(read.results.base?.name, 'shim-base');

@@ -38,8 +38,8 @@ export interface PrCheckOptions {
   offline?: boolean;
   /** Run the critical-path analysis here (default true; the GitHub workflow runs the analyze action instead). */
   analyze?: boolean;
-  /** Head vs base tolerance from the caller (CLI flag, workflow input): over any config's. */
-  tolerance?: number;
+  /** Head vs base tolerance from the caller (CLI flag, workflow input), over any config's, and what it is called. */
+  tolerance?: { value: number; source: string };
 }
 
 export interface PrCheckOutcome {
@@ -66,21 +66,30 @@ function judgedAsBase(
   baseJson: unknown,
   options: Pick<PrCheckOptions, 'tolerance' | 'config'>,
   baseDir: string,
-): BenchConfig {
+): { config: BenchConfig; toleranceSource: string } {
   let bench = head.bench;
+  let toleranceSource = `head's ${options.config} (base has no valid one)`;
   if (baseJson !== undefined) {
     try {
       const base = parseBenchConfig(baseJson, `${options.config} (base)`, baseDir).bench;
       bench = { ...bench, ...Object.fromEntries(JUDGEMENT_FIELDS.map((field) => [field, base[field]])) };
-      const loosened = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
-      if (loosened.length > 0)
-        info(`pr-check: head changes bench.${loosened.join(', bench.')}; the verdict uses base's until it merges`);
+      toleranceSource = `base's ${options.config}`;
+      const changed = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
+      if (changed.length > 0)
+        info(
+          `pr-check: head changes bench.${changed.join(', bench.')}; the verdict uses base's` +
+            (options.tolerance ? ` (and ${options.tolerance.source} for the tolerance)` : '') +
+            ' until it merges',
+        );
     } catch {
       // A base without a valid config has no bar of its own: head's applies (the comment lists the change).
     }
   }
-  const source = options.tolerance === undefined ? options.config : 'the tolerance input';
-  return withTolerance({ ...head, bench }, options.tolerance, source);
+  if (!options.tolerance) return { config: { ...head, bench }, toleranceSource };
+  return {
+    config: withTolerance({ ...head, bench }, options.tolerance.value, options.tolerance.source),
+    toleranceSource: options.tolerance.source,
+  };
 }
 
 function cargoBuild(side: SideBuild | undefined, role: string): DecoderBuild {
@@ -165,8 +174,9 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
         'decoder.cargo.path must lie inside the repository.',
         'use a path relative to the repository root, such as ".".',
       );
+    const judged = judgedAsBase(template, baseJson, options, baseDir);
     const config: BenchConfig = {
-      ...judgedAsBase(template, baseJson, options, baseDir),
+      ...judged.config,
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative } },
     };
@@ -177,6 +187,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
       datasetsDir: options.datasetsDir,
       only: options.only,
       offline: options.offline,
+      toleranceSource: judged.toleranceSource,
     });
     const { results } = run;
     // The very builds the benchmark measured (nothing is built again: codegen would run again, and could differ).

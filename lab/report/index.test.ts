@@ -125,7 +125,7 @@ describe('summary line and ratio table', () => {
     assert.ok(table.includes(`⚪ no change (±1.5%), would have caught ≥ ${caught}% |`), table);
     assert.match(
       table,
-      /🟡 inconclusive: resolved ±\d+\.\d% of the ±1\.5% tolerance asked \(4 batches\); about \d+ more batches would likely decide it/,
+      /🟡 inconclusive: the 90% interval reaches \d+\.\d% from no change, past the ±1\.5% tolerance, .* \(4 batches\); about \d+ more batch(es)? would likely decide it/,
     );
     assert.match(summaryLine(results), /SILESIA \(stand-in\) no change \(±1\.5%\)/);
     const report = markdownReport(results);

@@ -128,21 +128,16 @@ function powerNote(verdict: VerdictView): string {
 }
 
 function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
-  if (dataset.verified) {
-    // The interval sampling stopped on (head/base, else head/libdeflate), so "target met" can be checked by eye.
-    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
-    const reached = primary ? `, ±${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : '';
-    // With a base, sampling stops when the verdict is decided; without, on the interval's width.
-    // (Results written before tolerances stopped on the width target: they have no tolerance.)
-    const target =
-      dataset.headVsBase?.verdict.tolerance !== undefined
-        ? dataset.targetMet
-          ? 'verdict decided'
-          : `undecided: ${escapeCell(dataset.stoppedBecause)}`
-        : `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
-    return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
-  }
-  return failureCell(dataset);
+  if (!dataset.verified) return failureCell(dataset);
+  const shape = `${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds`;
+  // With a base, sampling stops when the verdict is decided (the Δ column holds its interval). Results written
+  // before tolerances, and runs without a base, stopped on the primary 95% interval's width: shown beside its target.
+  if (dataset.headVsBase?.verdict.tolerance !== undefined)
+    return `✅ ${shape} (${dataset.targetMet ? 'verdict decided' : `undecided: ${escapeCell(dataset.stoppedBecause)}`})`;
+  const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
+  const reached = primary ? `, ±${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : '';
+  const target = `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
+  return `✅ ${shape}${reached} (${target})`;
 }
 
 /** Which contender failed and why, for a table cell. */
@@ -230,15 +225,24 @@ function detectableText(verdict: VerdictView): string {
   return `margin ±${percentPlain(verdict.threshold)}`;
 }
 
+/** What ended sampling early: the verdict (a base, results with a tolerance), else the primary interval's width. */
+function stopRuleText(results: BenchResults): string {
+  if (results.base && results.settings.tolerance !== undefined)
+    return `the head-vs-base verdict is decided (at most ${results.settings.maxBatches} batches)`;
+  const primary = results.base ? 'head/base' : 'head/libdeflate';
+  return `the ${primary} 95% interval is within ±${(results.settings.targetHalfWidth * 100).toFixed(2)}%`;
+}
+
 /** How "no change" and stopping were decided: against the stated tolerance, or (older results) the run's margin. */
-function verdictRule(tolerance: number | undefined): string {
+function verdictRule(tolerance: number | undefined, source: string | undefined): string {
   if (tolerance === undefined)
     return (
       'no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest ' +
       'change this run detects 95% of the time (results written before tolerances); margins: '
     );
   return (
-    `no change when the 90% interval lies inside the ±${percentPlain(tolerance)} tolerance (two one-sided tests); ` +
+    `no change when the 90% interval lies inside the ±${percentPlain(tolerance)} tolerance` +
+    `${source ? ` (from ${escapeCell(source)})` : ''} (two one-sided tests); ` +
     'else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni ' +
     'share of its error rate; power (the slowdown this run would have caught 95% of the time): '
   );
@@ -338,7 +342,7 @@ export function methodDetails(results: BenchResults): string {
     '',
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>
         `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
@@ -353,7 +357,7 @@ export function methodDetails(results: BenchResults): string {
       ? [
           `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the ` +
             `change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; ` +
-            verdictRule(settings.tolerance) +
+            verdictRule(settings.tolerance, settings.toleranceSource) +
             `${thresholds.join('; ')}`,
         ]
       : []),

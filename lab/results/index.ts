@@ -229,8 +229,9 @@ export const resultsSchema = z.object({
     budgetSeconds: z.number(),
     verdictConfidence: z.number().gt(0).lt(1),
     minimumEffect: z.number().optional(),
-    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
     tolerance: z.number().optional(),
+    toleranceSource: z.string().optional(),
     compareAcrossThreads: z.boolean().optional(),
   }),
   datasets: z.array(datasetResultSchema),

@@ -294,12 +294,15 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   const likely =
     more === null
       ? 'more batches at this scatter would not decide it'
-      : `about ${more} more batch${more === 1 ? '' : 'es'} would likely decide it`;
+      : `about ${more.batches} more batch${more.batches === 1 ? '' : 'es'} would likely decide it ` +
+        `(as ${more.as}; raise bench.maxBatches or bench.budgetSeconds)`;
   return {
     ...base,
     kind: 'inconclusive',
-    reason: `resolved ±${pct(base.resolvedMargin, 1)} of the ±${pct(tolerance, 1)} tolerance asked (${batches}); ${likely}`,
-    moreBatches: more,
+    reason:
+      `the 90% interval reaches ${pct(base.resolvedMargin, 1)} from no change, past the ±${pct(tolerance, 1)} ` +
+      `tolerance, and the change is not clear at ${pct(policy.confidence)} (${batches}); ${likely}`,
+    moreBatches: more?.batches ?? null,
   };
 }
 
@@ -312,22 +315,24 @@ function batchesToDecide(
   spread: LogSpread,
   standardError: number,
   bounds: { changeQuantile: number; equivalenceQuantile: number; minimumLog: number; toleranceLog: number },
-): number | null {
+): { batches: number; as: 'no change' | 'a regression' | 'an improvement' } | null {
   const estimate = Math.abs(spread.logMean);
-  const needed: number[] = [];
+  const needed: { total: number; as: 'no change' | 'a regression' | 'an improvement' }[] = [];
   // No change: |estimate| + q₉₀·SE·√(n/n′) ≤ tolerance.
-  if (estimate < bounds.toleranceLog)
-    needed.push(
-      spread.batches * ((bounds.equivalenceQuantile * standardError) / (bounds.toleranceLog - estimate)) ** 2,
-    );
+  if (estimate < bounds.toleranceLog) {
+    const ratio = (bounds.equivalenceQuantile * standardError) / (bounds.toleranceLog - estimate);
+    needed.push({ total: spread.batches * ratio ** 2, as: 'no change' });
+  }
   // A change: q·SE·√(n/n′) < |estimate|, the estimate already past the minimum effect.
-  if (estimate >= bounds.minimumLog && estimate > 0)
-    needed.push(spread.batches * ((bounds.changeQuantile * standardError) / estimate) ** 2);
+  if (estimate >= bounds.minimumLog && estimate > 0) {
+    const ratio = (bounds.changeQuantile * standardError) / estimate;
+    needed.push({ total: spread.batches * ratio ** 2, as: spread.logMean < 0 ? 'a regression' : 'an improvement' });
+  }
   if (needed.length === 0) return null;
-  const total = Math.min(...needed);
+  const best = needed.reduce((a, b) => (b.total < a.total ? b : a));
   // Beyond 100× the batches run so far, "more batches" is not advice anyone can take.
-  if (!Number.isFinite(total) || total > spread.batches * 100) return null;
-  return Math.max(1, Math.ceil(total - spread.batches));
+  if (!Number.isFinite(best.total) || best.total > spread.batches * 100) return null;
+  return { batches: Math.max(1, Math.ceil(best.total - spread.batches)), as: best.as };
 }
 
 function pct(value: number, digits = 0): string {

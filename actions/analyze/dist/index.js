@@ -54636,8 +54636,9 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
     tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),

@@ -66074,8 +66074,8 @@ var benchConfigSchema = external_exports.object({
   message: "base.name must differ from decoder.name",
   path: ["base", "name"]
 }).refine((config2) => config2.bench.minimumEffect <= config2.bench.tolerance, {
-  message: "minimumEffect must not exceed tolerance (a change smaller than the tolerance would be neither)",
-  path: ["bench", "minimumEffect"]
+  message: "must be at least bench.minimumEffect (a change between the two would be neither a change nor no change); the defaults are 0.005 and 0.015",
+  path: ["bench", "tolerance"]
 }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, {
   message: "minBatches must not exceed maxBatches",
   path: ["bench", "minBatches"]
@@ -66120,10 +66120,13 @@ function withTolerance(config2, tolerance, source) {
   if (config2.bench.minimumEffect > tolerance)
     throw new LabError(
       "bench: config",
-      `${source}: tolerance ${tolerance} is below bench.minimumEffect ${config2.bench.minimumEffect} (a change between them would be neither a change nor no change).`,
+      `${source}: a tolerance of ${percentOf(tolerance)} is below bench.minimumEffect (${percentOf(config2.bench.minimumEffect)}): a change between the two would be neither a change nor no change.`,
       "ask for a tolerance of at least bench.minimumEffect, or lower bench.minimumEffect in the config."
     );
   return { ...config2, bench: { ...config2.bench, tolerance } };
+}
+function percentOf(fraction) {
+  return `${Number((fraction * 100).toFixed(3))}%`;
 }
 
 // lab/bench/run.ts
@@ -67710,27 +67713,29 @@ function decideChange(clusters, policy) {
     toleranceLog
   });
   const batches = `${spread.batches} batch${spread.batches === 1 ? "" : "es"}`;
-  const likely = more === null ? "more batches at this scatter would not decide it" : `about ${more} more batch${more === 1 ? "" : "es"} would likely decide it`;
+  const likely = more === null ? "more batches at this scatter would not decide it" : `about ${more.batches} more batch${more.batches === 1 ? "" : "es"} would likely decide it (as ${more.as}; raise bench.maxBatches or bench.budgetSeconds)`;
   return {
     ...base,
     kind: "inconclusive",
-    reason: `resolved \xB1${pct(base.resolvedMargin, 1)} of the \xB1${pct(tolerance, 1)} tolerance asked (${batches}); ${likely}`,
-    moreBatches: more
+    reason: `the 90% interval reaches ${pct(base.resolvedMargin, 1)} from no change, past the \xB1${pct(tolerance, 1)} tolerance, and the change is not clear at ${pct(policy.confidence)} (${batches}); ${likely}`,
+    moreBatches: more?.batches ?? null
   };
 }
 function batchesToDecide(spread, standardError, bounds) {
   const estimate = Math.abs(spread.logMean);
   const needed = [];
-  if (estimate < bounds.toleranceLog)
-    needed.push(
-      spread.batches * (bounds.equivalenceQuantile * standardError / (bounds.toleranceLog - estimate)) ** 2
-    );
-  if (estimate >= bounds.minimumLog && estimate > 0)
-    needed.push(spread.batches * (bounds.changeQuantile * standardError / estimate) ** 2);
+  if (estimate < bounds.toleranceLog) {
+    const ratio = bounds.equivalenceQuantile * standardError / (bounds.toleranceLog - estimate);
+    needed.push({ total: spread.batches * ratio ** 2, as: "no change" });
+  }
+  if (estimate >= bounds.minimumLog && estimate > 0) {
+    const ratio = bounds.changeQuantile * standardError / estimate;
+    needed.push({ total: spread.batches * ratio ** 2, as: spread.logMean < 0 ? "a regression" : "an improvement" });
+  }
   if (needed.length === 0) return null;
-  const total = Math.min(...needed);
-  if (!Number.isFinite(total) || total > spread.batches * 100) return null;
-  return Math.max(1, Math.ceil(total - spread.batches));
+  const best = needed.reduce((a2, b3) => b3.total < a2.total ? b3 : a2);
+  if (!Number.isFinite(best.total) || best.total > spread.batches * 100) return null;
+  return { batches: Math.max(1, Math.ceil(best.total - spread.batches)), as: best.as };
 }
 function pct(value, digits = 0) {
   return `${(value * 100).toFixed(digits)}%`;
@@ -68230,6 +68235,34 @@ async function sampleSequentially(runBatch, plan, rule, nowSeconds = () => perfo
     if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2))
       return finish("time budget");
   }
+}
+async function sampleDatasets(datasets, plan, nowSeconds = () => performance.now() / 1e3) {
+  const outcomes = [];
+  for (const dataset of datasets) {
+    dataset.started?.(false);
+    const outcome = await sampleSequentially(dataset.runBatch, plan, dataset.rule, nowSeconds);
+    dataset.finished?.(outcome);
+    outcomes.push(outcome);
+  }
+  let leftoverSeconds = plan.budgetSeconds * datasets.length - outcomes.reduce((sum2, o3) => sum2 + o3.elapsedSeconds, 0);
+  for (const [index, dataset] of datasets.entries()) {
+    const outcome = outcomes[index];
+    if (outcome.stoppedBecause !== "time budget" || outcome.batches.length >= plan.maxBatches) continue;
+    const perBatchSeconds = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
+    if (leftoverSeconds < perBatchSeconds * dataset.rule.contenders) continue;
+    dataset.started?.(true);
+    const more = await sampleSequentially(
+      dataset.runBatch,
+      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
+      dataset.rule,
+      nowSeconds,
+      outcome.batches
+    );
+    leftoverSeconds -= more.elapsedSeconds;
+    outcomes[index] = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
+    dataset.finished?.(more);
+  }
+  return outcomes;
 }
 
 // lab/bench/traces.ts
@@ -68977,8 +69010,9 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
     tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
@@ -69276,7 +69310,7 @@ async function runBenchmarkWithBuilds(options2) {
     maxBatches: settings.maxBatches,
     budgetSeconds: settings.budgetSeconds
   };
-  const sampled = [];
+  const prepared = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join16(options2.datasetsDir, entry.compressed.path);
@@ -69304,43 +69338,43 @@ async function runBenchmarkWithBuilds(options2) {
     );
     const placements2 = /* @__PURE__ */ new Set();
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
-    const runBatch = async (index, remainingSeconds) => {
-      const batch = await runHarness({
-        compressedPath: input2,
-        expectedPath: join16(options2.datasetsDir, entry.raw.path),
-        contenders: orderFor(index),
-        rounds: settings.rounds,
-        warmupRounds: settings.warmupRounds,
-        timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
-        maxSeconds: Math.max(1, remainingSeconds),
-        memoryLimitMb: settings.memoryLimitMb,
-        cliOutputDir: output2?.dir
-      });
-      placements2.add(batch.placement);
-      return batch;
-    };
     const names = contenders.map((c5) => c5.name).join(", ");
-    const outcome = await sampleWithProgress(entry.label, names, settings.rounds, runBatch, plan, rule);
-    sampled.push({ entry, outcome, decision, runBatch, rule, placements: placements2, outputPath, names });
+    let progress = startProgress(`bench ${entry.label}`);
+    const sampling = {
+      rule,
+      runBatch: async (index, remainingSeconds) => {
+        progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
+        const batch = await runHarness({
+          compressedPath: input2,
+          expectedPath: join16(options2.datasetsDir, entry.raw.path),
+          contenders: orderFor(index),
+          rounds: settings.rounds,
+          warmupRounds: settings.warmupRounds,
+          timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
+          maxSeconds: Math.max(1, remainingSeconds),
+          memoryLimitMb: settings.memoryLimitMb,
+          cliOutputDir: output2?.dir
+        });
+        placements2.add(batch.placement);
+        return batch;
+      },
+      started: (resumed) => {
+        if (resumed) progress = startProgress(`bench ${entry.label} (resumed with time other datasets left)`);
+      },
+      finished: (outcome) => {
+        const failed = [...outcome.failures].map(([name, failure2]) => `${name}: ${failure2}`);
+        progress.done(
+          failed.length ? `FAILED: ${failed.join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`
+        );
+      }
+    };
+    prepared.push({ entry, decision, placements: placements2, outputPath, sampling });
   }
-  let leftoverSeconds = plan.budgetSeconds * sampled.length - sampled.reduce((sum2, s3) => sum2 + s3.outcome.elapsedSeconds, 0);
-  for (const entry of sampled) {
-    const { outcome } = entry;
-    if (outcome.stoppedBecause !== "time budget" || outcome.batches.length >= plan.maxBatches) continue;
-    const perBatch = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
-    if (leftoverSeconds < perBatch * entry.rule.contenders) continue;
-    const more = await sampleWithProgress(
-      entry.entry.label,
-      entry.names,
-      settings.rounds,
-      entry.runBatch,
-      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
-      entry.rule,
-      outcome.batches
-    );
-    leftoverSeconds -= more.elapsedSeconds;
-    entry.outcome = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
-  }
+  const outcomes = await sampleDatasets(
+    prepared.map((dataset) => dataset.sampling),
+    plan
+  );
+  const sampled = prepared.map((dataset, index) => ({ ...dataset, outcome: outcomes[index] }));
   const datasetResults = sampled.map(({ entry, outcome, decision, placements: placements2, outputPath }) => {
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
@@ -69413,6 +69447,7 @@ async function runBenchmarkWithBuilds(options2) {
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
       tolerance: settings.tolerance,
+      toleranceSource: options2.toleranceSource ?? "the config",
       compareAcrossThreads: settings.compareAcrossThreads
     },
     datasets: datasetResults,
@@ -69420,24 +69455,6 @@ async function runBenchmarkWithBuilds(options2) {
     ok: datasetResults.every((dataset) => dataset.verified)
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
-}
-async function sampleWithProgress(label, names, rounds, runBatch, plan, rule, earlier = []) {
-  const progress = startProgress(`bench ${label}${earlier.length ? " (resumed with time left over)" : ""}`);
-  const outcome = await sampleSequentially(
-    (index, remainingSeconds) => {
-      progress.update(`batch ${index + 1}: ${rounds} interleaved rounds of ${names}`);
-      return runBatch(index, remainingSeconds);
-    },
-    plan,
-    rule,
-    void 0,
-    earlier
-  );
-  const failed = [...outcome.failures].map(([name, failure2]) => `${name}: ${failure2}`);
-  progress.done(
-    failed.length ? `FAILED: ${failed.join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`
-  );
-  return outcome;
 }
 function datasetLine(dataset) {
   if (!dataset.verified) return `${dataset.label}: FAILED (${dataset.stoppedBecause})`;
@@ -69613,13 +69630,14 @@ function powerNote(verdict) {
   return typeof verdict.detectableEffect === "number" ? `, would have caught \u2265 ${(verdict.detectableEffect * 100).toFixed(1)}%` : "";
 }
 function verifiedCell(dataset, targetHalfWidth) {
-  if (dataset.verified) {
-    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
-    const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
-    const target = dataset.headVsBase?.verdict.tolerance !== void 0 ? dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}` : `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
-    return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
-  }
-  return failureCell(dataset);
+  if (!dataset.verified) return failureCell(dataset);
+  const shape = `${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds`;
+  if (dataset.headVsBase?.verdict.tolerance !== void 0)
+    return `\u2705 ${shape} (${dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}`})`;
+  const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
+  const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
+  const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+  return `\u2705 ${shape}${reached} (${target})`;
 }
 function failureCell(dataset) {
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
@@ -69693,10 +69711,16 @@ function detectableText(verdict) {
   if (verdict.detectableEffect === null) return "power unknown (one batch, no calibration)";
   return `margin \xB1${percentPlain(verdict.threshold)}`;
 }
-function verdictRule(tolerance) {
+function stopRuleText(results) {
+  if (results.base && results.settings.tolerance !== void 0)
+    return `the head-vs-base verdict is decided (at most ${results.settings.maxBatches} batches)`;
+  const primary = results.base ? "head/base" : "head/libdeflate";
+  return `the ${primary} 95% interval is within \xB1${(results.settings.targetHalfWidth * 100).toFixed(2)}%`;
+}
+function verdictRule(tolerance, source) {
   if (tolerance === void 0)
     return "no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time (results written before tolerances); margins: ";
-  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
+  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance${source ? ` (from ${escapeCell(source)})` : ""} (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
 }
 function percentPlain(value) {
   return `${(value * 100).toFixed(2)}%`;
@@ -69757,7 +69781,7 @@ function methodDetails(results) {
     "",
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -69765,7 +69789,7 @@ function methodDetails(results) {
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...thresholds.length ? [
-      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance) + `${thresholds.join("; ")}`
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance, settings.toleranceSource) + `${thresholds.join("; ")}`
     ] : [],
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c5) => `${c5.case} ${c5.outcome}`).join(", ")}`).join("; ")}`
@@ -76402,18 +76426,25 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 var JUDGEMENT_FIELDS = ["tolerance", "minimumEffect", "verdictConfidence"];
 function judgedAsBase(head, baseJson, options2, baseDir) {
   let bench = head.bench;
+  let toleranceSource = `head's ${options2.config} (base has no valid one)`;
   if (baseJson !== void 0) {
     try {
       const base = parseBenchConfig(baseJson, `${options2.config} (base)`, baseDir).bench;
       bench = { ...bench, ...Object.fromEntries(JUDGEMENT_FIELDS.map((field) => [field, base[field]])) };
-      const loosened = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
-      if (loosened.length > 0)
-        info(`pr-check: head changes bench.${loosened.join(", bench.")}; the verdict uses base's until it merges`);
+      toleranceSource = `base's ${options2.config}`;
+      const changed = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
+      if (changed.length > 0)
+        info(
+          `pr-check: head changes bench.${changed.join(", bench.")}; the verdict uses base's` + (options2.tolerance ? ` (and ${options2.tolerance.source} for the tolerance)` : "") + " until it merges"
+        );
     } catch {
     }
   }
-  const source = options2.tolerance === void 0 ? options2.config : "the tolerance input";
-  return withTolerance({ ...head, bench }, options2.tolerance, source);
+  if (!options2.tolerance) return { config: { ...head, bench }, toleranceSource };
+  return {
+    config: withTolerance({ ...head, bench }, options2.tolerance.value, options2.tolerance.source),
+    toleranceSource: options2.tolerance.source
+  };
 }
 function cargoBuild(side, role) {
   if (side?.kind !== "cargo")
@@ -76489,8 +76520,9 @@ async function prCheck(options2) {
         "decoder.cargo.path must lie inside the repository.",
         'use a path relative to the repository root, such as ".".'
       );
+    const judged = judgedAsBase(template, baseJson, options2, baseDir);
     const config2 = {
-      ...judgedAsBase(template, baseJson, options2, baseDir),
+      ...judged.config,
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative4 } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative4 } }
     };
@@ -76500,7 +76532,8 @@ async function prCheck(options2) {
       scale: options2.scale,
       datasetsDir: options2.datasetsDir,
       only: options2.only,
-      offline: options2.offline
+      offline: options2.offline,
+      toleranceSource: judged.toleranceSource
     });
     const { results } = run3;
     const records = {
@@ -76603,7 +76636,7 @@ async function run2(actionCore) {
           artifactDir: pr2.artifactDir,
           prNumber: pr2.prNumber,
           analyze: false,
-          tolerance: inputs.tolerance
+          tolerance: inputs.tolerance === void 0 ? void 0 : { value: inputs.tolerance, source: "the tolerance input" }
         })
       );
       results = outcome2.results;
@@ -76619,7 +76652,8 @@ async function run2(actionCore) {
           scale: inputs.scale,
           datasetsDir,
           only: inputs.only,
-          silesiaZip: inputs.silesiaZip
+          silesiaZip: inputs.silesiaZip,
+          toleranceSource: inputs.tolerance === void 0 ? inputs.config : "the tolerance input"
         })
       );
     }

@@ -85,7 +85,8 @@ export async function run(actionCore: ActionCore): Promise<void> {
           artifactDir: pr.artifactDir,
           prNumber: pr.prNumber,
           analyze: false,
-          tolerance: inputs.tolerance,
+          tolerance:
+            inputs.tolerance === undefined ? undefined : { value: inputs.tolerance, source: 'the tolerance input' },
         }),
       );
       results = outcome.results;
@@ -101,6 +102,7 @@ export async function run(actionCore: ActionCore): Promise<void> {
           datasetsDir,
           only: inputs.only,
           silesiaZip: inputs.silesiaZip,
+          toleranceSource: inputs.tolerance === undefined ? inputs.config : 'the tolerance input',
         }),
       );
     }

@@ -54458,8 +54458,9 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
     tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
@@ -54659,13 +54660,14 @@ function powerNote(verdict) {
   return typeof verdict.detectableEffect === "number" ? `, would have caught \u2265 ${(verdict.detectableEffect * 100).toFixed(1)}%` : "";
 }
 function verifiedCell(dataset, targetHalfWidth) {
-  if (dataset.verified) {
-    const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
-    const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
-    const target = dataset.headVsBase?.verdict.tolerance !== void 0 ? dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}` : `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
-    return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
-  }
-  return failureCell(dataset);
+  if (!dataset.verified) return failureCell(dataset);
+  const shape = `${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds`;
+  if (dataset.headVsBase?.verdict.tolerance !== void 0)
+    return `\u2705 ${shape} (${dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}`})`;
+  const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
+  const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
+  const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+  return `\u2705 ${shape}${reached} (${target})`;
 }
 function failureCell(dataset) {
   const failures = dataset.contenders.filter((contender) => contender.failure).map((contender) => `${contender.name}: ${contender.failure}`);
@@ -54739,10 +54741,16 @@ function detectableText(verdict) {
   if (verdict.detectableEffect === null) return "power unknown (one batch, no calibration)";
   return `margin \xB1${percentPlain(verdict.threshold)}`;
 }
-function verdictRule(tolerance) {
+function stopRuleText(results) {
+  if (results.base && results.settings.tolerance !== void 0)
+    return `the head-vs-base verdict is decided (at most ${results.settings.maxBatches} batches)`;
+  const primary = results.base ? "head/base" : "head/libdeflate";
+  return `the ${primary} 95% interval is within \xB1${(results.settings.targetHalfWidth * 100).toFixed(2)}%`;
+}
+function verdictRule(tolerance, source) {
   if (tolerance === void 0)
     return "no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time (results written before tolerances); margins: ";
-  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
+  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance${source ? ` (from ${escapeCell(source)})` : ""} (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
 }
 function percentPlain(value) {
   return `${(value * 100).toFixed(2)}%`;
@@ -54803,7 +54811,7 @@ function methodDetails(results) {
     "",
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? "head/base" : "head/libdeflate"} 95% interval is within \xB1${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -54811,7 +54819,7 @@ function methodDetails(results) {
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...thresholds.length ? [
-      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance) + `${thresholds.join("; ")}`
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance, settings.toleranceSource) + `${thresholds.join("; ")}`
     ] : [],
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c) => `${c.case} ${c.outcome}`).join(", ")}`).join("; ")}`

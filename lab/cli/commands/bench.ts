@@ -28,6 +28,7 @@ export function registerBench(program: CommandUnknownOpts): void {
     .action(async (options) => {
       const results = await runBenchmark({
         config: withTolerance(await loadBenchConfig(options.config), options.tolerance, '--tolerance'),
+        toleranceSource: options.tolerance === undefined ? options.config : '--tolerance',
         ...datasetSelection(options),
         silesiaZip: options.silesiaZip,
       });

@@ -44,7 +44,7 @@ export function registerPrCheck(program: CommandUnknownOpts): void {
         cpu: options.cpu,
         artifactDir: options.artifactDir,
         prNumber: options.pr,
-        tolerance: options.tolerance,
+        tolerance: options.tolerance === undefined ? undefined : { value: options.tolerance, source: '--tolerance' },
       });
       process.stdout.write(`${outcome.body}\n`);
       exitAsJudged('pr-check', outcome.results, options.failOn);
