@@ -322,6 +322,8 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   const head = sides.find((side) => side.role === 'head')!;
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;
+  // The gate reads the first dataset's bytes: checked first (a FIFO there would block that read for good).
+  await verifyDatasetFiles(options.datasetsDir, datasets[0]!);
   const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
   const output = mode === 'process' ? await cliOutputPath() : undefined;

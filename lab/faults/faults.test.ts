@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { execa } from 'execa';
 import { cliOutputPath, runHarness, type HarnessContender } from '../bench/harness.js';
 import { writeResults } from '../results/index.js';
@@ -47,11 +48,43 @@ const BAD = {
   underrun: 10,
 } as const;
 
+/** perf-lab's CLI; killed after 10 minutes, so a case that would hang fails (as "timed out") instead. */
 const cli = (args: string[], env: Record<string, string> = {}) =>
   execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
     reject: false,
     cwd: projectRoot(),
     env: { CI: 'true', ...env },
+    timeout: 600_000,
+  });
+
+/** The CLI with a short leash: these cases must end at once (a hang is the defect they guard against). */
+const quickCli = (args: string[], env: Record<string, string> = {}) =>
+  execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
+    reject: false,
+    cwd: projectRoot(),
+    env: { CI: 'true', ...env },
+    timeout: 60_000,
+  });
+
+/** Whether this machine lets the suite mount a small tmpfs in a private mount namespace (a real full disk). */
+let canMountTmpfs: boolean | undefined;
+async function mountsTmpfs(): Promise<boolean> {
+  if (canMountTmpfs === undefined) {
+    const probe = await execa('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs "${work}"`], {
+      reject: false,
+    });
+    canMountTmpfs = process.platform === 'linux' && probe.exitCode === 0;
+  }
+  return canMountTmpfs;
+}
+
+/** Runs `script` (sh) with a tmpfs of `size` mounted on `dir`, in a mount namespace of its own. */
+const onTinyDisk = (dir: string, size: string, script: string, env: Record<string, string> = {}) =>
+  execa('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=${size} tmpfs "$0" && ${script}`, dir], {
+    reject: false,
+    cwd: projectRoot(),
+    env: { CI: 'true', ...env },
+    timeout: 600_000,
   });
 
 /** sha256 of every file under a folder: to show a failure left stored data exactly as it was. */
@@ -96,7 +129,7 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-type Case = [name: string, run: () => Promise<void>];
+type Case = [name: string, run: (t: TestContext) => Promise<void>];
 
 const datasetCases: Case[] = [
   [
@@ -245,7 +278,153 @@ const datasetCases: Case[] = [
       assert.match(String(verify.stdout), /LOGS: ok/);
     },
   ],
+  [
+    'Ctrl-C during raw generation: the partial raw file is removed on the way out',
+    async () => {
+      const dir = join(work, 'ctrl-c-generate');
+      const child = execa(
+        'node',
+        ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'datasets', 'prepare', '--offline'].concat([
+          '--dir',
+          dir,
+          '--only',
+          'software',
+          '--scale',
+          'full',
+        ]),
+        { reject: false, cwd: projectRoot(), env: { CI: 'true' }, timeout: 600_000 },
+      );
+      const partial = async () =>
+        (await readdir(dir).catch(() => [] as string[])).filter((name) => /^\.software\.raw\.tmp-/.test(name));
+      for (let i = 0; i < 600 && (await partial()).length === 0; i++) await sleep(50);
+      assert.equal((await partial()).length, 1, 'the raw file is being written');
+      child.kill('SIGINT');
+      const run = await child;
+      assert.ok(run.signal === 'SIGINT' || run.exitCode === 130, `ended by ${run.signal ?? run.exitCode}`);
+      assert.match(String(run.stderr), /perf-lab: stopped by SIGINT; removed 1 partly written file\(s\)\./);
+      assert.deepEqual(await partial(), []);
+      assert.ok(!(await readdir(dir)).includes('manifest.json'));
+    },
+  ],
+  [
+    'a partial raw file of a killed run in a folder otherwise up to date: the next prepare removes it',
+    async () => {
+      const dir = await copyDatasets('stale-partial');
+      await writeFile(join(dir, '.software.raw.tmp-999999-deadbeef'), 'partial');
+      await writeFile(join(dir, '.silesia.raw.tmp-999998-0badcafe.full-tar'), 'partial tar');
+      const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs']);
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.match(String(run.stderr), /logs is up to date/);
+      assert.match(String(run.stderr), /removed \.software\.raw\.tmp-999999-deadbeef, left by an interrupted run/);
+      assert.match(String(run.stderr), /removed \.silesia\.raw\.tmp-999998-0badcafe\.full-tar/);
+      assert.ok(!(await readdir(dir)).some((name) => name.includes('.tmp-')));
+    },
+  ],
+  [
+    'disk full while gzip compresses (a real 17 MiB tmpfs): the disk named as full, with the file and step',
+    async (t) => {
+      if (!(await mountsTmpfs())) return t.skip('cannot mount a tmpfs here (needs user namespaces)');
+      const dir = join(work, 'full-gzip');
+      await mkdir(dir, { recursive: true });
+      const perfLab = `node --import tsx ${join(projectRoot(), 'lab', 'cli', 'run.ts')}`;
+      const run = await onTinyDisk(
+        dir,
+        '17m',
+        `${perfLab} datasets prepare --offline --dir "$0" --only logs; e=$?; ls -A "$0"; exit $e`,
+      );
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /perf-lab: datasets: compress: cannot write .*logs\.raw\.gz: the disk is full \(ENOSPC\) — .*gzip.*No space left on device/,
+      );
+      assert.match(String(run.stderr), /what to do: free disk space/);
+      assert.doesNotMatch(String(run.stderr), /SIGPIPE|internal error/);
+      // What the run left: the finished raw file is not listed; no manifest, no temp file.
+      assert.doesNotMatch(String(run.stdout), /manifest\.json|\.tmp-/);
+    },
+  ],
+  [
+    'disk full while writing the manifest (a real, full tmpfs): "datasets: manifest", the file, "disk is full"',
+    async (t) => {
+      if (!(await mountsTmpfs())) return t.skip('cannot mount a tmpfs here (needs user namespaces)');
+      const dir = join(work, 'full-manifest');
+      await mkdir(dir, { recursive: true });
+      const script = `
+        import { writeManifest } from ${JSON.stringify(join(projectRoot(), 'lab', 'datasets', 'manifest.ts'))};
+        import { formatError } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'errors.ts'))};
+        try { await writeManifest(process.argv[1], { schemaVersion: 1, datasets: [] }); }
+        catch (error) { process.stderr.write(formatError(error).text); process.exitCode = formatError(error).exitCode; }`;
+      const run = await onTinyDisk(
+        dir,
+        '64k',
+        `head -c 1000000 /dev/zero > "$0/filler" 2>/dev/null; node --import tsx -e '${script}' "$0"; e=$?; ls -A "$0"; exit $e`,
+      );
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /^perf-lab: datasets: manifest: cannot write .*full-manifest\/manifest\.json: the disk is full \(ENOSPC\)\.\n {2}what to do: free disk space/,
+      );
+      assert.equal(String(run.stdout).trim(), 'filler', 'no manifest and no temp file left');
+    },
+  ],
 ];
+
+/** The datasets copy with `file` replaced by what `make` puts there (a FIFO, a symlink…). */
+async function datasetsWithSpecialFile(name: string, file: string, make: (path: string) => Promise<unknown>) {
+  const dir = await copyDatasets(name);
+  await rm(join(dir, file));
+  await make(join(dir, file));
+  return dir;
+}
+
+const specialFileCases: Case[] = (
+  [
+    [
+      'a FIFO',
+      'logs.raw.gz',
+      (path: string) => execa('mkfifo', [path]),
+      /is a named pipe \(FIFO\), not a regular file/,
+    ],
+    [
+      'a symlink to /dev/zero',
+      'logs.raw',
+      (path: string) => symlink('/dev/zero', path),
+      /is a symbolic link to \/dev\/zero, outside the datasets folder/,
+    ],
+  ] as const
+).flatMap(([what, file, make, message]): Case[] => [
+  [
+    `${what} in place of ${file}: verify, prepare and bench refuse it at once, naming the file; nothing changed`,
+    async () => {
+      const dir = await datasetsWithSpecialFile(`special-${file}-${what.replace(/\W+/g, '-')}`, file, make);
+      const before = await snapshot(dir);
+      const config = await writeJson(`special-${file}.json`, {
+        schemaVersion: 1,
+        libdeflate: { source: { kind: 'system' } },
+        bench: { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 },
+        decoder: { name: 'd', libdeflate: { source: { kind: 'system' } } },
+      });
+      for (const args of [
+        ['datasets', 'verify', '--dir', dir],
+        ['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs'],
+        ['bench', '--config', config, '--datasets-dir', dir, '--only', 'logs'],
+      ]) {
+        const run = await quickCli(args);
+        assert.equal(run.timedOut, false, `${args[0]} ${args[1]} hung`);
+        assert.equal(run.exitCode, 1, `${args.join(' ')}: ${String(run.stderr)}`);
+        assert.match(
+          String(run.stderr),
+          new RegExp(`perf-lab: datasets: verify LOGS: the .*${file.replace('.', '\\.')} `),
+        );
+        assert.match(String(run.stderr), message);
+        assert.match(String(run.stderr), /what to do: remove .* and run `perf-lab datasets prepare` again/);
+        assert.doesNotMatch(String(run.stderr), /internal error/);
+      }
+      assert.deepEqual(await snapshot(dir), before);
+      assert.ok((await lstat(join(dir, file))).isFIFO() || (await lstat(join(dir, file))).isSymbolicLink());
+    },
+  ],
+]);
 
 const reference = { source: { kind: 'system' } };
 const quickBench = { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 };
@@ -261,6 +440,30 @@ const benchWith = async (name: string, config: Record<string, unknown>) =>
   ]);
 
 const buildCases: Case[] = [
+  [
+    'a PERF_LAB_CACHE folder that does not exist yet, with a config that builds nothing: created on demand',
+    async () => {
+      const cache = join(work, 'not-yet', 'cache');
+      const config = await writeJson('builds-nothing.json', {
+        schemaVersion: 1,
+        libdeflate: reference,
+        bench: quickBench,
+        decoder: { name: 'system-libdeflate', libdeflate: { source: { kind: 'system' } } },
+      });
+      const args = ['bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs'];
+      // No C compiler: a message (the harness cannot be compiled), not an internal error about the cache.
+      const noCc = await quickCli(args, { PERF_LAB_CACHE: cache, CC: '/nonexistent/cc' });
+      assert.equal(noCc.exitCode, 1, String(noCc.stderr));
+      assert.match(
+        String(noCc.stderr),
+        /perf-lab: build: toolchain: `\/nonexistent\/cc --version` failed: no C compiler found/,
+      );
+      await rm(join(work, 'not-yet'), { recursive: true, force: true });
+      const run = await cli(args, { PERF_LAB_CACHE: cache });
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.doesNotMatch(String(run.stderr), /internal error|ENOENT/);
+    },
+  ],
   [
     'C compiler missing',
     async () => {
@@ -773,7 +976,8 @@ async function stopDuringHang(signal: 'SIGTERM' | 'SIGINT', exitCode: number, to
   if (toGroup) process.kill(-child.pid!, signal);
   else child.kill(signal);
   const run = await child;
-  assert.equal(run.exitCode, exitCode, String(run.stderr));
+  // Ended by the signal itself (a shell sees 128 + its number).
+  assert.ok(run.signal === signal || run.exitCode === exitCode, `${run.signal ?? run.exitCode}: ${String(run.stderr)}`);
   assert.match(String(run.stderr), new RegExp(`perf-lab: stopped by ${signal}; removed 1 temporary folder\\(s\\)\\.`));
   for (let i = 0; i < 50 && (await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(await loaded(), false, 'no process has the hung library loaded');
@@ -837,6 +1041,34 @@ const containmentCases: Case[] = [
   linuxOnly('Ctrl-C (SIGINT to the whole process group) during a hung decode: exit 130, the same clean end', () =>
     stopDuringHang('SIGINT', 130, true),
   ),
+  [
+    'Ctrl-C while a file-system thread is blocked for good (open() of a FIFO nobody writes): the process still ends',
+    async () => {
+      const fifo = join(work, 'blocked.fifo');
+      await execa('mkfifo', [fifo]);
+      const child = execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import { readFile } from 'node:fs/promises';
+           import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
+           exitCleanlyOnSignals();
+           process.stderr.write('reading\\n');
+           await readFile(${JSON.stringify(fifo)});`,
+        ],
+        { reject: false, cwd: projectRoot(), timeout: 60_000 },
+      );
+      child.stderr.once('data', () => {
+        void sleep(500).then(() => child.kill('SIGINT'));
+      });
+      const run = await child;
+      assert.equal(run.timedOut, false, 'the process stayed alive after Ctrl-C');
+      assert.ok(run.signal === 'SIGINT' || run.exitCode === 130, `ended by ${run.signal ?? run.exitCode}`);
+      assert.match(String(run.stderr), /perf-lab: stopped by SIGINT\./);
+    },
+  ],
 ];
 
 const refusedResults = (
@@ -858,6 +1090,63 @@ const refusedResults = (
 ];
 
 const inputCases: Case[] = [
+  [
+    'a results file with zero batches but a ratio: refused with a message by report, compare and baseline update',
+    async () => {
+      const path = join(work, 'zero-batches.json');
+      const results = sampleResults();
+      results.datasets[0]!.batches = 0;
+      results.datasets[0]!.rounds = 0;
+      await writeFile(path, JSON.stringify(results));
+      const store = join(work, 'zero-batches-store');
+      for (const command of [
+        ['report'],
+        ['compare', '--baselines', store],
+        ['baseline', 'update', '--baselines', store],
+      ]) {
+        const run = await quickCli([...command, '--results', path]);
+        assert.equal(run.exitCode, 1, `${command[0]}: ${String(run.stderr)}`);
+        assert.match(
+          String(run.stderr),
+          /perf-lab: results: .*zero-batches\.json is not a valid results file: datasets\.0\.batches: is 0, but the dataset has a ratio/,
+        );
+        assert.doesNotMatch(String(run.stderr), /internal error|ZodError/);
+      }
+      assert.equal(await readdir(store).catch(() => 'absent'), 'absent', 'nothing stored');
+    },
+  ],
+  [
+    'a results file far too large (a sparse 600 MB file): refused by its size before it is read',
+    async () => {
+      const path = join(work, 'huge-results.json');
+      const handle = await open(path, 'w');
+      await handle.truncate(600 * 1024 * 1024);
+      await handle.close();
+      const run = await quickCli(['report', '--results', path]);
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /perf-lab: results: .*huge-results\.json is 629145600 bytes, more than the 67108864 bytes perf-lab reads from such a file\./,
+      );
+      assert.doesNotMatch(String(run.stderr), /Invalid string length|internal error/);
+    },
+  ],
+  [
+    'a FIFO given as --results or --config: refused at once, not waited on',
+    async () => {
+      const fifo = join(work, 'results.fifo');
+      await execa('mkfifo', [fifo]);
+      for (const args of [
+        ['report', '--results', fifo],
+        ['bench', '--config', fifo, '--datasets-dir', datasets],
+      ]) {
+        const run = await quickCli(args);
+        assert.equal(run.timedOut, false, `${args[0]} hung`);
+        assert.equal(run.exitCode, 1, String(run.stderr));
+        assert.match(String(run.stderr), /results\.fifo is a named pipe \(FIFO\), not a regular file\./);
+      }
+    },
+  ],
   [
     '--dir that is a regular file (prepare and verify)',
     async () => {
@@ -1138,6 +1427,7 @@ const analysisCases: Case[] = [
 
 const catalog: Array<[string, Case[]]> = [
   ['datasets', datasetCases],
+  ['dataset files that are not regular files', specialFileCases],
   ['builds', buildCases],
   ['bench', benchCases],
   ['containment', containmentCases],

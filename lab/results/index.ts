@@ -81,7 +81,27 @@ const datasetBase = {
   level: z.number().int(),
 };
 
-export const datasetResultSchema = z.object({
+/** How a contender ran: its CPUs, and what its decodes cost in wall and CPU time (absent in older results). */
+const contenderUsageSchema = z.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: z.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: z.array(z.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: z.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: z.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: z.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: z.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: z.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: z.number().nonnegative(),
+});
+
+const datasetResultObject = z.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: z.string(),
@@ -101,6 +121,7 @@ export const datasetResultSchema = z.object({
       samplesNs: z.array(z.array(positive)),
       megabytesPerSecond: positive.nullable(),
       failure: z.string().nullable(),
+      usage: contenderUsageSchema.optional(),
     }),
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
@@ -108,6 +129,18 @@ export const datasetResultSchema = z.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
   /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
   outputPath: z.object({ via: z.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional(),
+});
+
+/** A ratio comes from measured batches: a dataset with a ratio and 0 batches or rounds is a damaged file. */
+export const datasetResultSchema = datasetResultObject.superRefine((dataset, context) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ['batches', 'rounds'] as const)
+    if (dataset[field] < 1)
+      context.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`,
+      });
 });
 
 export const INTEGRITY_CASES = ['crc32', 'isize', 'truncated', 'deflate-bit'] as const;

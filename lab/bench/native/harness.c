@@ -227,11 +227,13 @@ static void reply(int fd, const char *format, ...) {
     }
 }
 
+/* A regular file only (opened non-blocking, so a FIFO cannot hang the open; a device is refused, not read forever). */
 static uint8_t *read_whole_file(const char *path, size_t *size) {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) { close(fd); return NULL; }
+    if (!S_ISREG(st.st_mode)) { close(fd); errno = EINVAL; return NULL; }
     uint8_t *data = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
     size_t done = 0;
     while (data && done < (size_t)st.st_size) {
@@ -356,9 +358,10 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
     size_t in_len = 0;
     uint8_t *input = read_whole_file(compressed_path, &in_len);
     if (!input) { reply(result_fd, "error cannot read %s: %s", compressed_path, strerror(errno)); _exit(1); }
-    int expected_fd = open(expected_path, O_RDONLY);
+    int expected_fd = open(expected_path, O_RDONLY | O_NONBLOCK);
     struct stat st;
     if (expected_fd < 0 || fstat(expected_fd, &st) != 0) { reply(result_fd, "error cannot open %s: %s", expected_path, strerror(errno)); _exit(1); }
+    if (!S_ISREG(st.st_mode)) { reply(result_fd, "error %s is not a regular file", expected_path); _exit(1); }
     size_t expected_len = (size_t)st.st_size;
     const uint8_t *expected = expected_len
         ? mmap(NULL, expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
