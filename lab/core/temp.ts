@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 const live = new Set<string>();
 /** Of those, the ones that are files being written (not folders). */
 const liveFiles = new Set<string>();
+const markers = new Set<string>();
 
 /** mkdtemp, remembered until the process ends (removing or renaming it later is fine). */
 export async function makeTempDir(prefix: string): Promise<string> {
@@ -25,7 +26,14 @@ export function rememberTempPath(path: string): void {
   liveFiles.add(path);
 }
 
+/** A marker file (a CPU claim) removed if a signal ends the run, not counted in the message. */
+export function rememberMarkerPath(path: string): void {
+  live.add(path);
+  markers.add(path);
+}
+
 export function forgetTempPath(path: string): void {
+  markers.delete(path);
   live.delete(path);
   liveFiles.delete(path);
 }
@@ -39,7 +47,7 @@ function removeAllTempDirsSync(): { folders: number; files: number } {
       if (existsSync(path)) {
         rmSync(path, { recursive: true, force: true, maxRetries: 2 });
         if (liveFiles.has(path)) removed.files++;
-        else removed.folders++;
+        else if (!markers.has(path)) removed.folders++;
       }
     } catch {
       // best effort: the process is stopping
@@ -70,12 +78,13 @@ export function exitCleanlyOnSignals(say: (line: string) => void = (line) => wri
         ...(files ? [`${files} partly written file(s)`] : []),
       ];
       say(`perf-lab: stopped by ${signal}${removed.length ? `; removed ${removed.join(' and ')}` : ''}.`);
-      // Last of the exit listeners (execa's cleanup runs before it): the signal again, now with no handler.
-      process.once('exit', () => {
-        for (const [other] of STOP_SIGNALS) process.removeAllListeners(other);
-        process.kill(process.pid, signal);
-      });
-      process.exit(code);
+      // What process.exit() would do short of exiting: the 'exit' event (execa kills its children on it) …
+      process.exitCode = code;
+      process.emit('exit', code);
+      // … then the signal again, now with no handler: the kernel ends the process, whatever a thread waits on.
+      for (const [other] of STOP_SIGNALS) process.removeAllListeners(other);
+      process.kill(process.pid, signal);
+      process.exit(code); // only if the signal did not end it
     });
   }
 }
