@@ -16,10 +16,17 @@ import {
 import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
-import { cliOutputPath, runHarness, type HarnessContender } from './harness.js';
+import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
+import { contenderUsage } from './usage.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
-import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../results/index.js';
+import {
+  notComparableContenders,
+  outsideTurnFinding,
+  type BenchResults,
+  type Comparison,
+  type DatasetResult,
+} from '../results/index.js';
 import { comparisonCycles, contenderOrder, sampleSequentially, type BatchSamples } from './sampling.js';
 
 export interface BenchOptions {
@@ -348,6 +355,8 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
     const progress = startProgress(`bench ${entry.label}`);
     const placements = new Set<string>();
+    const harnessBatches: HarnessOutcome[] = [];
+    const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
     const outcome = await sampleSequentially(
       async (index, remainingSeconds) => {
         progress.update(
@@ -363,8 +372,10 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
           maxSeconds: Math.max(1, remainingSeconds),
           memoryLimitMb: settings.memoryLimitMb,
           cliOutputDir: output?.dir,
+          threads,
         });
         placements.add(batch.placement);
+        harnessBatches.push(batch);
         return batch;
       },
       // The stop rule reads the same 95% interval the report prints.
@@ -391,8 +402,12 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
         samplesNs,
         failure,
         megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+        usage: contenderUsage(harnessBatches, side.name, threads[side.name]!),
       };
     });
+    // Integrity-gate findings, and CPU used outside its decode calls on this dataset: either makes it not comparable.
+    const whyNot = (name: string) =>
+      notComparable.get(name) ?? outsideTurnFinding(contenderResults.find((c) => c.name === name)?.usage);
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
@@ -410,7 +425,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
             ),
             [
               ...[head, base!].flatMap((side) =>
-                notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [],
+                whyNot(side.name) ? [`${side.role} (${side.name}) ${whyNot(side.name)!}`] : [],
               ),
               ...(head.summary.threads !== base!.summary.threads && !settings.compareAcrossThreads
                 ? [`head runs ${head.summary.threads} threads, base ${base!.summary.threads}`]

@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { execa } from 'execa';
 import { cliOutputPath, runHarness, type HarnessContender } from '../bench/harness.js';
+import { contenderUsage } from '../bench/usage.js';
+import { allowedCpus } from '../bench/cpu-claims.js';
+import { outsideTurnFinding } from '../results/index.js';
 import { writeResults } from '../results/index.js';
 import { batchLogScaleFromTraces } from '../bench/calibrate.js';
 import { simulateChecks } from '../bench/simulate.js';
@@ -35,6 +38,8 @@ let datasets: string;
 let libdeflate: LibdeflateBuild;
 let shimPath: string;
 const badLibraries: Record<string, string> = {};
+const busyLibraries: Record<string, string> = {};
+const BUSY = { 'spin-after': 1, 'spin-between': 2, 'brief-pool': 3, parallel: 4 } as const;
 const BAD = {
   crash: 1,
   hang: 2,
@@ -123,6 +128,17 @@ before(async () => {
   for (const [name, mode] of Object.entries(BAD)) {
     badLibraries[name] = join(work, `bad-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
     await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name], source]);
+  }
+  const busySource = join(projectRoot(), 'lab', 'bench', 'fixtures', 'busy-decoders.c');
+  for (const [name, mode] of Object.entries(BUSY)) {
+    busyLibraries[name] = join(work, `busy-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+    await execa(
+      'cc',
+      ['-O1', '-shared', '-fPIC', `-DBUSY_MODE=${mode}`, '-o', busyLibraries[name], busySource].concat([
+        '-ldeflate',
+        '-lpthread',
+      ]),
+    );
   }
 });
 after(async () => {
@@ -1425,7 +1441,103 @@ const analysisCases: Case[] = [
   ],
 ];
 
+/** A busy decoder against libdeflate: 6 rounds, with `threads` for it. */
+const busyRun = (name: keyof typeof BUSY | 'cli', threads = 1, argv?: string[]) =>
+  runHarness({
+    compressedPath: join(datasets, 'logs.raw.gz'),
+    expectedPath: join(datasets, 'logs.raw'),
+    contenders: [
+      argv ? { name, kind: 'cli', argv } : { name, kind: 'cabi', library: busyLibraries[name]! },
+      argv
+        ? { name: 'libdeflate', kind: 'cli', argv: ['gzip', '-d', '-c', join(datasets, 'logs.raw.gz')] }
+        : { name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath },
+    ],
+    rounds: 6,
+    warmupRounds: 1,
+    timeoutMs: 20_000,
+    maxSeconds: 0,
+    threads: { [name]: threads },
+  });
+
+const outsideCase = (name: string, run: () => ReturnType<typeof busyRun>, flagged: boolean): Case => [
+  `${name}: ${flagged ? 'marked not comparable (CPU outside its decode calls over the allowance)' : 'within the allowance, not marked'}`,
+  async (t) => {
+    const outcome = await run();
+    const busy = [...outcome.samplesNs.keys()][0]!;
+    const usage = contenderUsage([outcome], busy, 1);
+    const reference = contenderUsage([outcome], 'libdeflate', 1);
+    t.diagnostic(`${busy}: ${usage.outsideTurnCpuMs} ms outside (allowance ${usage.outsideTurnAllowanceMs} ms)`);
+    assert.equal(outcome.failures.size, 0, [...outcome.failures.values()].join('; '));
+    assert.equal(Boolean(outsideTurnFinding(usage)), flagged, JSON.stringify(usage));
+    if (flagged) assert.match(outsideTurnFinding(usage)!, /^used \d+ ms of CPU outside its decode calls/);
+    assert.equal(outsideTurnFinding(reference), undefined, 'libdeflate did not work outside its turn');
+  },
+];
+
+const fairnessCases: Case[] = [
+  linuxOnly('a parallel decoder (threads 2) gets 2 CPUs: its threads run at once, efficiency reported', async () => {
+    const outcome = await busyRun('parallel', 2);
+    assert.equal(outcome.failures.get('parallel'), undefined, 'its threads were seen running in parallel');
+    assert.deepEqual(outcome.placements?.find((entry) => entry.name === 'parallel')?.cpus, [0, 1].slice(0, 2));
+    const usage = contenderUsage([outcome], 'parallel', 2);
+    assert.ok(usage.cpuTimeMs > 0 && usage.wallTimeMs > 0 && usage.parallelEfficiency !== null, JSON.stringify(usage));
+  }),
+  linuxOnly('the same decoder given 1 thread is pinned to one CPU: it cannot run in parallel and says so', async () => {
+    const outcome = await busyRun('parallel', 1);
+    assert.match(outcome.failures.get('parallel') ?? '', /returned error code 9/);
+    assert.deepEqual(outcome.placements?.find((entry) => entry.name === 'parallel')?.cpus?.length, 1);
+  }),
+  outsideCase('a C-ABI decoder leaving a thread spinning after its call returns', () => busyRun('spin-after'), true),
+  outsideCase('a C-ABI decoder whose thread spins between calls', () => busyRun('spin-between'), true),
+  outsideCase(
+    'a CLI decoder that leaves a spinning background process',
+    () =>
+      busyRun('cli', 1, [
+        'sh',
+        '-c',
+        '(while :; do :; done) & exec gzip -d -c "$1"',
+        'sh',
+        join(datasets, 'logs.raw.gz'),
+      ]),
+    true,
+  ),
+  outsideCase('a decoder whose pool spins 0.5 ms after each call', () => busyRun('brief-pool'), false),
+  linuxOnly('two benches at once on the same CPUs: the second one warns, naming the other', async () => {
+    // Another bench (here: a sleeping process) holds every CPU this machine allows.
+    const other = execa('sleep', ['60'], { reject: false });
+    const dir = join(tmpdir(), 'perf-lab-cpu-claims');
+    await mkdir(dir, { recursive: true });
+    const claims = (allowedCpus() ?? []).map((cpu) => join(dir, `cpu-${cpu}-${other.pid}`));
+    for (const claim of claims) await writeFile(claim, '');
+    try {
+      const run = await execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
+           await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))},
+             expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
+             contenders: [{ name: 'l', kind: 'libdeflate', library: ${JSON.stringify(libdeflate.sharedLibraryPath)} }],
+             rounds: 1, warmupRounds: 0, timeoutMs: 20000, maxSeconds: 0 });`,
+        ],
+        { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
+      );
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        new RegExp(`warning: bench: another perf-lab bench \\(pid ${other.pid}\\) is running on CPU \\d+: `),
+      );
+    } finally {
+      other.kill();
+      for (const claim of claims) await rm(claim, { force: true });
+    }
+  }),
+];
+
 const catalog: Array<[string, Case[]]> = [
+  ['a fair contest', fairnessCases],
   ['datasets', datasetCases],
   ['dataset files that are not regular files', specialFileCases],
   ['builds', buildCases],

@@ -82,7 +82,7 @@ const datasetBase = {
 };
 
 /** How a contender ran: its CPUs, and what its decodes cost in wall and CPU time (absent in older results). */
-const contenderUsageSchema = z.object({
+export const contenderUsageSchema = z.object({
   /** Threads the config gave it (libdeflate: 1). */
   threads: z.number().int().positive(),
   /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
@@ -100,6 +100,17 @@ const contenderUsageSchema = z.object({
   /** The allowance for that before its results are not comparable. */
   outsideTurnAllowanceMs: z.number().nonnegative(),
 });
+
+export type ContenderUsage = z.infer<typeof contenderUsageSchema>;
+
+/** "used 412 ms of CPU outside its decode calls (allowance 40 ms)", or undefined when within the allowance. */
+export function outsideTurnFinding(usage: ContenderUsage | undefined): string | undefined {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return undefined;
+  return (
+    `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls ` +
+    `(allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`
+  );
+}
 
 const datasetResultObject = z.object({
   ...datasetBase,
@@ -168,10 +179,12 @@ export type IntegrityResult = z.infer<typeof integrityResultSchema>;
  * integrity gate), nor between different thread counts unless the config asked for that (then it is labelled).
  */
 export function comparability(
-  results: Pick<BenchResults, 'integrity' | 'settings'>,
+  results: Pick<BenchResults, 'integrity' | 'settings'> & { datasets?: BenchResults['datasets'] },
   sides: ReadonlyArray<{ name: string; threads?: number }>,
 ): { notComparable: string[]; label: string | null } {
+  const outside = outsideTurnContenders(results);
   const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)!}`];
     const gate = integrityFinding(results, side.name);
     if (!gate) return [];
     return [
@@ -213,13 +226,33 @@ export function integrityFinding(
   return cases.some((entry) => entry.outcome === 'accepted') ? 'accepted' : undefined;
 }
 
-/** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
-export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
-  return new Map(
+/** Contenders that used more CPU outside their decode calls than allowed, on any dataset, with why. */
+export function outsideTurnContenders(results: { datasets?: BenchResults['datasets'] }): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
+
+/**
+ * Contenders whose ratios are not comparable, with why: the integrity gate found them accepting corrupted members,
+ * or they used CPU outside their decode calls beyond the allowance (see outsideTurnFinding).
+ */
+export function notComparableContenders(results: {
+  integrity?: IntegrityResult;
+  datasets?: BenchResults['datasets'];
+}): Map<string, string> {
+  const found = new Map(
     results.integrity?.contenders.flatMap((entry) =>
       entry.notComparable ? [[entry.name, entry.notComparable] as const] : [],
     ) ?? [],
   );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)!}; ${why}` : why);
+  return found;
 }
 
 const RESULTS_SCHEMA_VERSION = 2;
