@@ -203,8 +203,10 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     if (parsed.type === 'done') rounds = parsed.rounds;
     if (parsed.type === 'placement') {
       if (parsed.contender !== undefined && parsed.cpus) {
-        pinned.push(`${parsed.contender} on CPU${parsed.cpus.length > 1 ? 's' : ''} ${formatCpuList(parsed.cpus)}`);
-        placement = `${pinned.join(', ')} (${parsed.detail})`;
+        const cpus = parsed.cpus;
+        pinned.push(`${parsed.contender} on CPU${cpus.length > 1 ? 's' : ''} ${formatCpuList(cpus)}`);
+        // In name order, so every batch with the same placement says it the same way (the report lists each once).
+        placement = `${[...pinned].sort().join('; ')} (${parsed.detail})`;
       } else
         placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
       continue;

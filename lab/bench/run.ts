@@ -464,7 +464,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
             .filter((c) => c.failure)
             .map((c) => `${c.name}: ${c.failure}`)
             .join('; ')}`
-        : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
+        : `${outsideTurnNote(contenderResults)}${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
     );
   }
   const results: BenchResults = {
@@ -500,6 +500,16 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     ok: datasetResults.every((dataset) => dataset.verified),
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
+}
+
+/** "⚠️ spinner used 497 ms of CPU outside its decode calls …; " for the progress line, or "". */
+function outsideTurnNote(
+  contenders: ReadonlyArray<{ name: string; usage?: DatasetResult['contenders'][number]['usage'] }>,
+) {
+  const found = contenders.flatMap((c) =>
+    outsideTurnFinding(c.usage) ? [`${c.name} ${outsideTurnFinding(c.usage)!}`] : [],
+  );
+  return found.length ? `⚠️ ${found.join('; ')}; ` : '';
 }
 
 /** A verdict between sides that do not verify alike is not one: inconclusive, saying which side and why. */

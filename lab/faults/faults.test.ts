@@ -1536,6 +1536,59 @@ const fairnessCases: Case[] = [
   }),
 ];
 
+fairnessCases.push([
+  'bench end to end: a CLI head that leaves a spinner is not comparable in the verdict, the report, the comment and the baseline',
+  async () => {
+    const cliDecoder = (name: string, command: string[]) => ({
+      name,
+      cargo: { path: shimPath },
+      adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command },
+    });
+    const json = join(work, 'spinner-results.json');
+    const config = await writeJson('spinner.json', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      bench: quickBench,
+      decoder: cliDecoder('spinner', ['sh', '-c', '(while :; do :; done) & exec "$0" "$1"', '{bin}', '{input}']),
+      base: cliDecoder('clean', ['{bin}', '{input}']),
+    });
+    const run = await cli(['bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json]);
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    const results = await readJsonAs<BenchResults>(json);
+    const [logs] = results.datasets;
+    const usage = (name: string) => logs!.contenders.find((contender) => contender.name === name)!.usage!;
+    assert.ok(
+      usage('spinner').outsideTurnCpuMs > usage('spinner').outsideTurnAllowanceMs,
+      JSON.stringify(usage('spinner')),
+    );
+    assert.ok(usage('clean').outsideTurnCpuMs <= usage('clean').outsideTurnAllowanceMs, JSON.stringify(usage('clean')));
+    assert.equal(logs!.headVsBase!.verdict.kind, 'inconclusive');
+    assert.match(
+      logs!.headVsBase!.verdict.reason!,
+      /^not comparable: head \(spinner\) used \d+ ms of CPU outside its decode calls \(allowance \d+ ms\)/,
+    );
+    const report = await cli(['report', '--results', json]);
+    assert.match(String(report.stdout), /⚠️ Not comparable: spinner used CPU outside its decode calls/);
+    assert.match(
+      String(report.stdout),
+      /⚠️ \*\*Not comparable:\*\* spinner used \d+ ms of CPU outside its decode calls/,
+    );
+    assert.match(
+      String(report.stdout),
+      /\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms \(allowance \d+ ms\) \|/,
+    );
+    assert.match(renderComment(results), /spinner used CPU outside its decode calls/);
+    const store = join(work, 'spinner-baselines');
+    const update = await cli(['baseline', 'update', '--results', json, '--baselines', store]);
+    assert.equal(update.exitCode, 1, String(update.stderr));
+    assert.match(
+      String(update.stderr),
+      /perf-lab: baseline update: not comparable: spinner: used \d+ ms of CPU outside/,
+    );
+    assert.equal(await readdir(store).catch(() => 'absent'), 'absent', 'nothing stored');
+  },
+]);
+
 const catalog: Array<[string, Case[]]> = [
   ['a fair contest', fairnessCases],
   ['datasets', datasetCases],

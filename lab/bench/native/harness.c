@@ -739,7 +739,10 @@ static void start_worker(struct contender *c) {
             cpu_set_t set;
             CPU_ZERO(&set);
             for (int i = 0; i < c->cpu_count; i++) CPU_SET(c->cpus[i], &set);
-            if (sched_setaffinity(0, sizeof set, &set) != 0) _exit(4);
+            if (sched_setaffinity(0, sizeof set, &set) != 0) {
+                reply(from_worker[1], "error cannot run on CPU %d (and the rest of its set): %s", c->cpus[0], strerror(errno));
+                _exit(1);
+            }
         }
         prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
@@ -758,12 +761,12 @@ static void start_worker(struct contender *c) {
 }
 
 /*
- * Puts every contender on the same core. Only one process decodes at a time,
- * so they never compete; without this, each worker tends to stay on the core it
- * last ran on, and on a shared VM two cores can differ by 10% or more for the
- * whole run (measured here in A/A runs). Linux: pin to the parent's current
- * CPU (inherited by the workers). macOS cannot pin; the highest QoS class keeps
- * the workers on performance cores.
+ * Where the contenders run. With "cpus" lines (lab/bench/placement.ts chose them from each decoder's threads) each
+ * worker pins itself to its set in start_worker, and this only says where. Without them, every contender goes on
+ * the same core: only one process decodes at a time, so they never compete; without pinning, each worker tends to
+ * stay on the core it last ran on, and on a shared VM two cores can differ by 10% or more for the whole run
+ * (measured here in A/A runs). Linux: pin to the parent's current CPU (inherited by the workers). macOS cannot pin;
+ * the highest QoS class keeps the workers on performance cores.
  */
 static void place_processes(void) {
 #if defined(__APPLE__)
