@@ -4,10 +4,11 @@
  * after each decode, spins until the call took exactly (1 + s) × its decode
  * time: an exact slowdown whatever the machine's noise. Runs `perf-lab bench`
  * through the CLI with base = the wrapper at s = 0 and head = the wrapper at s,
- * for s = 0, 1, 2 and 5%, and prints verdict counts, coverage of the true ratio
- * by the verdict's interval, bias and wall time.
+ * for s = 0, 1, 2 and 5% at the default tolerance, and 1% at a 1% tolerance ("1@1": slowdown @ tolerance, in %),
+ * and prints verdict counts, coverage of the true ratio by the verdict's interval, bias, the power each run
+ * reported, batches and wall time.
  *
- *   npm run bench:verdicts -- [--runs N] [--slowdowns 0,1,2,5] [--only logs,software] [--budget SECONDS]
+ *   npm run bench:verdicts -- [--runs N] [--cases 0,1,2,5,1@1] [--only logs,software] [--budget SECONDS]
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,13 +20,23 @@ import { cacheRoot, projectRoot } from '../lab/core/paths.js';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '6' },
-    slowdowns: { type: 'string', default: '0,1,2,5' },
+    cases: { type: 'string', default: '0,1,2,5,1@1' },
     only: { type: 'string', default: 'logs,software' },
     budget: { type: 'string', default: '120' },
   },
 });
 const runs = Number(values.runs);
-const slowdownsPercent = values.slowdowns.split(',').map(Number);
+/** A case: a slowdown of `percent`, judged at `tolerancePercent` (undefined: the config default). */
+const cases = values.cases.split(',').map((text) => {
+  const [percent, tolerancePercent] = text.split('@').map(Number);
+  if (!Number.isFinite(percent) || (tolerancePercent !== undefined && !(tolerancePercent > 0)))
+    throw new Error(`--cases: "${text}" is not a slowdown percent, optionally @ a tolerance percent`);
+  return {
+    percent: percent!,
+    tolerancePercent,
+    key: text.includes('@') ? `${percent}% @ ±${tolerancePercent}%` : `${percent}%`,
+  };
+});
 
 const CARGO_TOML = `[package]
 name = "perf-lab-spin-libdeflate"
@@ -77,7 +88,10 @@ interface Tally {
   verdicts: Record<string, number>;
   covered: number;
   logErrors: number[];
-  margins: number[];
+  /** The power each verdict reported: the slowdown it would have caught 95% of the time. */
+  detectable: number[];
+  batches: number[];
+  wallSeconds: number[];
   estimates: number;
 }
 
@@ -97,17 +111,20 @@ async function main(): Promise<void> {
   const tallies = new Map<string, Tally>();
   const wallSeconds: number[] = [];
   for (let run = 0; run < runs; run++) {
-    // Interleave the slowdowns run by run, so a slow hour of the machine hits all of them.
-    for (const percent of slowdownsPercent) {
+    // Interleave the cases run by run, so a slow hour of the machine hits all of them.
+    for (const [caseIndex, { percent, tolerancePercent, key }] of cases.entries()) {
       const config = {
         schemaVersion: 1,
         libdeflate: { source: { kind: 'system' } },
         base: decoder('base', 0),
         decoder: decoder(`head-${percent}pct`, percent * 10),
-        bench: { budgetSeconds: Number(values.budget) },
+        bench: {
+          budgetSeconds: Number(values.budget),
+          ...(tolerancePercent === undefined ? {} : { tolerance: tolerancePercent / 100 }),
+        },
       };
-      const configPath = join(work, `config-${percent}.json`);
-      const resultsPath = join(work, `results-${percent}-${run}.json`);
+      const configPath = join(work, `config-${caseIndex}.json`);
+      const resultsPath = join(work, `results-${caseIndex}-${run}.json`);
       await writeFile(configPath, JSON.stringify(config, null, 2));
       const started = performance.now();
       // The CLI from source, so the numbers are this checkout's even before `npm run build`.
@@ -130,36 +147,46 @@ async function main(): Promise<void> {
       for (const dataset of results.datasets) {
         const verdict = dataset.headVsBase?.verdict;
         if (!verdict) throw new Error(`${resultsPath}: ${dataset.label} has no head-vs-base verdict`);
-        const key = `${percent}%`;
-        const tally = tallies.get(key) ?? { verdicts: {}, covered: 0, logErrors: [], margins: [], estimates: 0 };
+        const tally = tallies.get(key) ?? {
+          verdicts: {},
+          covered: 0,
+          logErrors: [],
+          detectable: [],
+          batches: [],
+          wallSeconds: [],
+          estimates: 0,
+        };
         tally.verdicts[verdict.kind] = (tally.verdicts[verdict.kind] ?? 0) + 1;
         if (verdict.interval.low <= truth && truth <= verdict.interval.high) tally.covered++;
         tally.logErrors.push(Math.log1p(verdict.effect) - Math.log(truth));
-        if (verdict.kind === 'no change') tally.margins.push(verdict.threshold);
+        if (typeof verdict.detectableEffect === 'number') tally.detectable.push(verdict.detectableEffect);
+        tally.batches.push(dataset.batches);
         tally.estimates++;
         tallies.set(key, tally);
         process.stderr.write(
-          `run ${run + 1}/${runs} slowdown ${percent}% ${dataset.label}: ${verdict.kind} ${(verdict.effect * 100).toFixed(2)}% ` +
+          `run ${run + 1}/${runs} ${key} ${dataset.label}: ${verdict.kind} ${(verdict.effect * 100).toFixed(2)}% ` +
             `(${((verdict.interval.low - 1) * 100).toFixed(2)} … ${((verdict.interval.high - 1) * 100).toFixed(2)}), ` +
             `${dataset.batches} batches, ${dataset.stoppedBecause}, ${seconds.toFixed(0)} s\n`,
         );
       }
+      tallies.get(key)?.wallSeconds.push(seconds);
     }
   }
   const pct = (value: number, digits = 1) => `${(value * 100).toFixed(digits)}%`;
   const lines = [
-    '| true slowdown | dataset verdicts | regression | no change (mean margin) | inconclusive | improvement | 99% interval covers truth | mean bias |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| true slowdown @ tolerance | dataset verdicts | regression | no change | inconclusive | improvement | ' +
+      '99% interval covers truth | mean bias | mean power (caught ≥) | mean batches | median wall s/run |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const meanOf = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   for (const [key, tally] of tallies) {
     const count = (kind: string) => tally.verdicts[kind] ?? 0;
-    const bias = tally.logErrors.reduce((sum, value) => sum + value, 0) / tally.logErrors.length;
-    const meanMargin = tally.margins.length
-      ? tally.margins.reduce((sum, value) => sum + value, 0) / tally.margins.length
-      : 0;
     lines.push(
-      `| ${key} | ${tally.estimates} | ${count('regression')} | ${count('no change')}${tally.margins.length ? ` (±${pct(meanMargin, 2)})` : ''} | ` +
-        `${count('inconclusive')} | ${count('improvement')} | ${tally.covered}/${tally.estimates} | ${pct(bias, 2)} |`,
+      `| ${key} | ${tally.estimates} | ${count('regression')} | ${count('no change')} | ${count('inconclusive')} | ` +
+        `${count('improvement')} | ${tally.covered}/${tally.estimates} | ${pct(meanOf(tally.logErrors), 2)} | ` +
+        `${pct(meanOf(tally.detectable), 2)} | ${meanOf(tally.batches).toFixed(1)} | ` +
+        `${medianOf(tally.wallSeconds).toFixed(0)} |`,
     );
   }
   const sorted = [...wallSeconds].sort((a, b) => a - b);

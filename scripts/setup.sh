@@ -21,6 +21,12 @@ if command -v apt-get >/dev/null 2>&1; then
   if ! command -v cargo >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi
+  # Linux ARM64 (ubuntu-24.04-arm): the same packages (no ARM-only ones); libdeflate and the harness are built by the
+  # image's cc (GCC, not clang). What the runner class is keyed by, for the job log: the MIDR, cc and page size.
+  if [ "$(uname -m)" = "aarch64" ]; then
+    midr=$(grep -m2 -E '^CPU (implementer|part)' /proc/cpuinfo | sed 's/.*: //' | paste -sd/ - || true)
+    echo "setup: Linux ARM64, MIDR ${midr:-unknown}; cc: $(cc --version | head -n 1); page size $(getconf PAGESIZE) bytes" >&2
+  fi
 elif command -v brew >/dev/null 2>&1; then
   # Only what is missing (a hosted runner has most of it; brew install of a present formula still
   # updates Homebrew first, minutes on a macOS runner).

@@ -40,6 +40,10 @@ export interface Semantics {
   registerForm: boolean;
   /** A memory op whose address adds an index register ([x0, x1, lsl #3]). */
   indexedAddress: boolean;
+  /** The shift or extend of a shifted/extended register operand (orr x0, x1, x2, lsl #3 → lsl 3). */
+  shift?: { kind: string; amount: number };
+  /** A load or store of SIMD/FP registers (ldr q0, ld1 {v0.16b}). */
+  vectorData?: boolean;
 }
 
 const ALU = new Set([
@@ -163,6 +167,14 @@ function hasShiftOrExtend(parts: readonly string[]): boolean {
 
 const unique = (values: string[]) => [...new Set(values)];
 
+/** The shift or extend operand of a shifted/extended register form ("lsl #3" → lsl 3, "uxtw" → uxtw 0). */
+function shiftOf(parts: readonly string[]): Semantics['shift'] {
+  if (!hasShiftOrExtend(parts)) return undefined;
+  const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
+  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  return match ? { kind: match[1]!.toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : undefined;
+}
+
 export function semanticsOf(instruction: Instruction): Semantics {
   const mnemonic = instruction.mnemonic;
   const parts = splitOperands(instruction.operands);
@@ -223,6 +235,7 @@ export function semanticsOf(instruction: Instruction): Semantics {
       address: { base, offset: preIndex || postIndex ? '(writeback)' : addressParts.slice(1).join(', ') || '0' },
       writeback,
       indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== undefined),
+      ...(values.some((register) => register.startsWith('v')) ? { vectorData: true } : {}),
     };
   }
 
@@ -250,7 +263,9 @@ export function semanticsOf(instruction: Instruction): Semantics {
     return { ...none, class: vectorMove ? 'simd' : 'alu', reads: [], writes }; // mov #imm: a movz
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    return { ...none, class: hasShiftOrExtend(parts) ? 'alu-shifted' : 'flags', reads, writes, registerForm, ...flags };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: 'alu-shifted' as const, shift } : { class: 'flags' as const };
+    return { ...none, ...shifted, reads, writes, registerForm, ...flags };
   }
   if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: 'bitfield-insert', reads, writes };
   if (MUL.has(mnemonic)) return { ...none, class: 'mul', reads, writes };
@@ -258,7 +273,9 @@ export function semanticsOf(instruction: Instruction): Semantics {
   if (DIV.has(mnemonic)) return { ...none, class: 'div', reads, writes };
   if (ALU.has(mnemonic)) {
     if (destination?.startsWith('v')) return { ...none, class: 'simd', reads, writes };
-    return { ...none, class: hasShiftOrExtend(parts) ? 'alu-shifted' : 'alu', reads, writes, registerForm };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: 'alu-shifted' as const, shift } : { class: 'alu' as const };
+    return { ...none, ...shifted, reads, writes, registerForm };
   }
   if (SIMD.test(mnemonic)) return { ...none, class: 'simd', reads, writes };
   return { ...none, class: 'unknown', reads, writes };

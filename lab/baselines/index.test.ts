@@ -227,6 +227,8 @@ describe('compare with baselines', () => {
     const failing = await cli('compare', '--results', currentPath, '--baselines', store);
     assert.equal(failing.exitCode, 4);
     assert.match(String(failing.stdout), /\| SILESIA \| 0\.5\d\d \| 0\.4\d\d \| −10\.0% .* \| 🔴 regression \|/);
+    // Drift has its own estimator, and the table says which.
+    assert.match(String(failing.stdout), /Drift is the ratio of the two runs' pooled median cycle ratios/);
     const lenient = await cli('compare', '--results', currentPath, '--baselines', store, '--fail-on', 'never');
     assert.equal(lenient.exitCode, 0);
     const standIn = join(dir, 'stand-in.json');

@@ -57,7 +57,7 @@ export async function calibrateMachine(options: CalibrateMachineOptions): Promis
   const policy = {
     confidence: config.bench.verdictConfidence,
     minimumEffect: config.bench.minimumEffect,
-    maximumMargin: config.bench.maximumMargin,
+    tolerance: config.bench.tolerance,
   };
   const calibrated = new Map<string, CalibratedDataset>();
   const entries = await ensureDatasets({
@@ -78,7 +78,7 @@ export async function calibrateMachine(options: CalibrateMachineOptions): Promis
     }
     const result = await calibrateFromTraces(recorded, plan, policy);
     calibrated.set(entry.label, result);
-    options.onDataset?.(calibrationSummary(entry.label, result));
+    options.onDataset?.(calibrationSummary(entry.label, result, config.bench.tolerance));
   }
   return calibrated;
 }

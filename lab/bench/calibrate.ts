@@ -41,6 +41,7 @@ const calibratedDatasetSchema = z.object({
     falsePositiveRate: z.number().min(0).max(1),
     coverage: z.number().min(0).max(1),
     meanBatches: z.number().nonnegative(),
+    /** Mean smallest slowdown the simulated checks would have caught 95% of the time (their power). */
     meanMargin: z.number().nonnegative(),
     /** Smallest slowdown called a regression in ≥95% of simulated checks (null: none up to 10%). */
     minimumDetectableEffect: z.number().positive().nullable(),
@@ -322,7 +323,7 @@ export async function saveCalibration(
 }
 
 /** One line a dataset for the `calibrate` command. */
-export function calibrationSummary(label: string, entry: CalibratedDataset): string {
+export function calibrationSummary(label: string, entry: CalibratedDataset, tolerance: number): string {
   const pct = (value: number, digits = 1) => `${(value * 100).toFixed(digits)}%`;
   const subjects = Object.entries(entry.subjects)
     .map(([name, subject]) => `${name} ${pct(subject.batchLogScale, 2)}`)
@@ -331,7 +332,8 @@ export function calibrationSummary(label: string, entry: CalibratedDataset): str
   const mde = sim.minimumDetectableEffect === null ? 'above 10%' : pct(sim.minimumDetectableEffect);
   return (
     `${label}: batch noise scale ${subjects}; over ${sim.checks} simulated A/A checks: ` +
-    `no change ${pct(sim.noChangeRate)} (mean margin ±${pct(sim.meanMargin, 2)}), false changes ${pct(sim.falsePositiveRate)}, ` +
+    `no change ${pct(sim.noChangeRate)} at the ±${pct(tolerance, 1)} tolerance (mean power: caught ≥ ` +
+    `${pct(sim.meanMargin, 2)}), false changes ${pct(sim.falsePositiveRate)}, ` +
     `coverage ${pct(sim.coverage)}, ${sim.meanBatches.toFixed(1)} batches; slowdown detected in ≥95%: ${mde}`
   );
 }
@@ -349,7 +351,7 @@ export function driftThresholds(
       label,
       {
         threshold: entry.simulation.meanMargin,
-        source: `mean margin of the A/A calibration of ${calibration.calibratedAt.slice(0, 10)}`,
+        source: `power of a PR check here (A/A calibration of ${calibration.calibratedAt.slice(0, 10)})`,
       },
     ]),
   );

@@ -29,7 +29,7 @@ export const samplingDefaults = {
   budgetSeconds: 120,
   verdictConfidence: 0.99,
   minimumEffect: 0.005,
-  maximumMargin: 0.03,
+  tolerance: 0.015,
   memoryLimitMb: 4096,
   compareAcrossThreads: false,
 };
@@ -58,8 +58,11 @@ export const benchConfigSchema = z
         verdictConfidence: z.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
         /** The smallest head-vs-base change worth a verdict (relative); smaller ones count as no change. */
         minimumEffect: z.number().nonnegative().max(0.5).default(samplingDefaults.minimumEffect),
-        /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
-        maximumMargin: z.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
+        /**
+         * The change head vs base that does not matter (relative, 0.015 = ±1.5%): "no change" only when the 90%
+         * interval lies inside ±tolerance; sampling stops once the verdict is decided at it.
+         */
+        tolerance: z.number().positive().max(0.5).default(samplingDefaults.tolerance),
         /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
         // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
         memoryLimitMb: z
@@ -78,6 +81,10 @@ export const benchConfigSchema = z
   .refine((config) => !config.base || config.base.name !== config.decoder.name, {
     message: 'base.name must differ from decoder.name',
     path: ['base', 'name'],
+  })
+  .refine((config) => config.bench.minimumEffect <= config.bench.tolerance, {
+    message: 'minimumEffect must not exceed tolerance (a change smaller than the tolerance would be neither)',
+    path: ['bench', 'minimumEffect'],
   })
   .refine((config) => config.bench.minBatches <= config.bench.maxBatches, {
     message: 'minBatches must not exceed maxBatches',
@@ -135,4 +142,20 @@ export async function loadBenchConfig(path: string, repositoryRoot?: string): Pr
     'pass an existing bench config (JSON) with --config; see the README section "Config file".',
   );
   return parseBenchConfig(json, absolute, repositoryRoot ? resolve(repositoryRoot) : dirname(absolute));
+}
+
+/**
+ * The config with head vs base judged at `tolerance` (a CLI flag or workflow input over the config's own), checked
+ * like the config file: the minimum effect must not exceed it.
+ */
+export function withTolerance(config: BenchConfig, tolerance: number | undefined, source: string): BenchConfig {
+  if (tolerance === undefined) return config;
+  if (config.bench.minimumEffect > tolerance)
+    throw new LabError(
+      'bench: config',
+      `${source}: tolerance ${tolerance} is below bench.minimumEffect ${config.bench.minimumEffect} (a change ` +
+        'between them would be neither a change nor no change).',
+      'ask for a tolerance of at least bench.minimumEffect, or lower bench.minimumEffect in the config.',
+    );
+  return { ...config, bench: { ...config.bench, tolerance } };
 }

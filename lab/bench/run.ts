@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
-import { startProgress } from '../core/log.js';
+import { info, startProgress } from '../core/log.js';
 import { buildCargoDecoder, type DecoderBuild } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import {
@@ -13,8 +13,8 @@ import {
   type DatasetName,
   type Scale,
 } from '../datasets/index.js';
-import { batchInterval, decideChange, inJobNoise, megabytesPerSecond } from '../stats/index.js';
-import { calibrationFor, findCalibration, type Calibration } from './calibrate.js';
+import { batchInterval, megabytesPerSecond } from '../stats/index.js';
+import { calibrationFor, findCalibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
 import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
 import { contenderUsage } from './usage.js';
@@ -27,7 +27,16 @@ import {
   type Comparison,
   type DatasetResult,
 } from '../results/index.js';
-import { comparisonCycles, contenderOrder, sampleSequentially, type BatchSamples } from './sampling.js';
+import {
+  comparisonCycles,
+  contenderOrder,
+  headVsBaseDecision,
+  sampleSequentially,
+  widthStopRule,
+  type BatchSamples,
+  type SamplingOutcome,
+  type StopRule,
+} from './sampling.js';
 
 export interface BenchOptions {
   config: BenchConfig;
@@ -263,35 +272,6 @@ function comparison(
   return { interval: batchInterval(cycles, 0.95), cycleRatios: cycles };
 }
 
-/**
- * Head vs base: the verdict on this run's batches. The noise floor is the
- * stored calibration when one holds for this dataset and batch shape, else the
- * in-job A/A (head/libdeflate and base/libdeflate scatter); the report says which.
- */
-function headVsBaseVerdict(
-  comparison: Comparison,
-  calibration: Calibration | undefined,
-  dataset: { label: string; compressedSha256: string },
-  settings: BenchConfig['bench'],
-  inJob: ReturnType<typeof inJobNoise>,
-) {
-  const calibrated = calibrationFor(calibration, dataset, {
-    rounds: settings.rounds,
-    warmupRounds: settings.warmupRounds,
-  });
-  const floor = 'missing' in calibrated ? inJob : calibrated;
-  const verdict = decideChange(comparison.cycleRatios, {
-    confidence: settings.verdictConfidence,
-    minimumEffect: settings.minimumEffect,
-    maximumMargin: settings.maximumMargin,
-    ...(floor ? { calibration: floor } : {}),
-  });
-  // Say why a stored calibration was not used.
-  return 'missing' in calibrated
-    ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` }
-    : verdict;
-}
-
 /** runBenchmarkWithBuilds, for callers that want only the results. */
 export async function runBenchmark(options: BenchOptions): Promise<BenchResults> {
   return (await runBenchmarkWithBuilds(options)).results;
@@ -335,7 +315,33 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
   const output = mode === 'process' ? await cliOutputPath() : undefined;
   const notComparable = notComparableContenders({ integrity });
-  const datasetResults: DatasetResult[] = [];
+  const policy = {
+    confidence: settings.verdictConfidence,
+    minimumEffect: settings.minimumEffect,
+    tolerance: settings.tolerance,
+  };
+  // Who cannot be compared head vs base whatever the numbers say: the verdict says why.
+  const notComparableReasons = base
+    ? [
+        ...[head, base].flatMap((side) =>
+          notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)!}`] : [],
+        ),
+        ...(head.summary.threads !== base.summary.threads && !settings.compareAcrossThreads
+          ? [`head runs ${head.summary.threads} threads, base ${base.summary.threads}`]
+          : []),
+      ]
+    : [];
+  const plan = {
+    targetHalfWidth: settings.targetHalfWidth,
+    confidence: 0.95,
+    minBatches: settings.minBatches,
+    maxBatches: settings.maxBatches,
+    budgetSeconds: settings.budgetSeconds,
+  };
+  const sampled: SampledDataset[] = [];
+  // Each dataset's harness runs (CPU time, CPU outside the decode calls, placement), for the usage in its results.
+  const harnessRuns = new Map<DatasetName, HarnessOutcome[]>();
+  const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
@@ -351,44 +357,68 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
           ),
         }
       : undefined;
+    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
+    const decision = base
+      ? headVsBaseDecision(
+          { head: head.name, base: base.name, libdeflate: libdeflate.name },
+          sides.length,
+          calibrationFor(calibration, datasetKey, { rounds: settings.rounds, warmupRounds: settings.warmupRounds }),
+          policy,
+          plan,
+        )
+      : undefined;
+    // The PR question (head vs base) drives sampling when there is a base; else head/libdeflate's interval width.
+    const rule =
+      decision?.rule ??
+      widthStopRule(
+        { numerator: head.name, denominator: libdeflate.name, contenders: sides.length },
+        plan.targetHalfWidth,
+      );
+    const placements = new Set<string>();
     // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
-    const progress = startProgress(`bench ${entry.label}`);
-    const placements = new Set<string>();
-    const harnessBatches: HarnessOutcome[] = [];
-    const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
-    const outcome = await sampleSequentially(
-      async (index, remainingSeconds) => {
-        progress.update(
-          `batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c) => c.name).join(', ')}`,
-        );
-        const batch = await runHarness({
-          compressedPath: input,
-          expectedPath: join(options.datasetsDir, entry.raw.path),
-          contenders: orderFor(index),
-          rounds: settings.rounds,
-          warmupRounds: settings.warmupRounds,
-          timeoutMs: Math.round(settings.timeoutSeconds * 1000),
-          maxSeconds: Math.max(1, remainingSeconds),
-          memoryLimitMb: settings.memoryLimitMb,
-          cliOutputDir: output?.dir,
-          threads,
-        });
-        placements.add(batch.placement);
-        harnessBatches.push(batch);
-        return batch;
-      },
-      // The stop rule reads the same 95% interval the report prints.
-      {
-        targetHalfWidth: settings.targetHalfWidth,
-        confidence: 0.95,
-        minBatches: settings.minBatches,
-        maxBatches: settings.maxBatches,
-        budgetSeconds: settings.budgetSeconds,
-      },
-      // The PR question (head vs base) drives sampling when there is a base.
-      { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length },
+    const runBatch = async (index: number, remainingSeconds: number) => {
+      const batch = await runHarness({
+        compressedPath: input,
+        expectedPath: join(options.datasetsDir, entry.raw.path),
+        contenders: orderFor(index),
+        rounds: settings.rounds,
+        warmupRounds: settings.warmupRounds,
+        timeoutMs: Math.round(settings.timeoutSeconds * 1000),
+        maxSeconds: Math.max(1, remainingSeconds),
+        memoryLimitMb: settings.memoryLimitMb,
+        cliOutputDir: output?.dir,
+        threads,
+      });
+      placements.add(batch.placement);
+      harnessRuns.set(entry.name, [...(harnessRuns.get(entry.name) ?? []), batch]);
+      return batch;
+    };
+    const names = contenders.map((c) => c.name).join(', ');
+    const outcome = await sampleWithProgress(entry.label, names, settings.rounds, runBatch, plan, rule);
+    sampled.push({ entry, outcome, decision, runBatch, rule, placements, outputPath, names });
+  }
+  // Batches go where they decide something: time the decided datasets left over goes to the undecided ones.
+  let leftoverSeconds =
+    plan.budgetSeconds * sampled.length - sampled.reduce((sum, s) => sum + s.outcome.elapsedSeconds, 0);
+  for (const entry of sampled) {
+    const { outcome } = entry;
+    if (outcome.stoppedBecause !== 'time budget' || outcome.batches.length >= plan.maxBatches) continue;
+    const perBatch = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
+    if (leftoverSeconds < perBatch * entry.rule.contenders) continue;
+    const more = await sampleWithProgress(
+      entry.entry.label,
+      entry.names,
+      settings.rounds,
+      entry.runBatch,
+      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
+      entry.rule,
+      outcome.batches,
     );
+    leftoverSeconds -= more.elapsedSeconds;
+    entry.outcome = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
+  }
+  const datasetResults: DatasetResult[] = sampled.map(({ entry, outcome, decision, placements, outputPath }) => {
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
       const samplesNs = outcome.batches.map((batch) =>
@@ -402,39 +432,25 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
         samplesNs,
         failure,
         megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
-        usage: contenderUsage(harnessBatches, side.name, threads[side.name]!),
+        usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name]!),
       };
     });
-    // Integrity-gate findings, and CPU used outside its decode calls on this dataset: either makes it not comparable.
-    const whyNot = (name: string) =>
-      notComparable.get(name) ?? outsideTurnFinding(contenderResults.find((c) => c.name === name)?.usage);
+    // CPU used outside its decode calls on this dataset makes a side not comparable too.
+    const outsideTurn = [head, ...(base ? [base] : [])].flatMap((side) => {
+      const finding = outsideTurnFinding(contenderResults.find((c) => c.name === side.name)?.usage);
+      return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
+    });
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
-    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
-    const headVsBase = headVsBaseComparison
-      ? {
-          ...headVsBaseComparison,
-          verdict: notComparableVerdict(
-            headVsBaseVerdict(
-              headVsBaseComparison,
-              calibration,
-              datasetKey,
-              settings,
-              inJobNoise([headVsLibdeflate!.cycleRatios, baseVsLibdeflate!.cycleRatios]),
-            ),
-            [
-              ...[head, base!].flatMap((side) =>
-                whyNot(side.name) ? [`${side.role} (${side.name}) ${whyNot(side.name)!}`] : [],
-              ),
-              ...(head.summary.threads !== base!.summary.threads && !settings.compareAcrossThreads
-                ? [`head runs ${head.summary.threads} threads, base ${base!.summary.threads}`]
-                : []),
-            ],
-          ),
-        }
-      : null;
-    datasetResults.push({
+    const headVsBase =
+      headVsBaseComparison && decision
+        ? {
+            ...headVsBaseComparison,
+            verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn]),
+          }
+        : null;
+    return {
       name: entry.name,
       label: entry.label,
       standIn: entry.standIn,
@@ -457,16 +473,9 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
       baseVsLibdeflate,
       headVsBase,
       ...(outputPath ? { outputPath } : {}),
-    });
-    progress.done(
-      failed
-        ? `FAILED: ${contenderResults
-            .filter((c) => c.failure)
-            .map((c) => `${c.name}: ${c.failure}`)
-            .join('; ')}`
-        : `${outsideTurnNote(contenderResults)}${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a'}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ''}; all outputs verified`,
-    );
-  }
+    };
+  });
+  for (const dataset of datasetResults) info(datasetLine(dataset));
   const results: BenchResults = {
     schemaVersion: 2,
     createdAt: new Date().toISOString(),
@@ -492,7 +501,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
       budgetSeconds: settings.budgetSeconds,
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
-      maximumMargin: settings.maximumMargin,
+      tolerance: settings.tolerance,
       compareAcrossThreads: settings.compareAcrossThreads,
     },
     datasets: datasetResults,
@@ -502,20 +511,57 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   return { results, builds: { head: head.build, base: base?.build, reference } };
 }
 
-/** "⚠️ spinner used 497 ms of CPU outside its decode calls …; " for the progress line, or "". */
-function outsideTurnNote(
-  contenders: ReadonlyArray<{ name: string; usage?: DatasetResult['contenders'][number]['usage'] }>,
-) {
-  const found = contenders.flatMap((c) =>
-    outsideTurnFinding(c.usage) ? [`${c.name} ${outsideTurnFinding(c.usage)!}`] : [],
-  );
-  return found.length ? `⚠️ ${found.join('; ')}; ` : '';
+/** One dataset while it is being sampled: what a second pass needs to resume it. */
+interface SampledDataset {
+  entry: DatasetEntry;
+  outcome: SamplingOutcome;
+  decision: ReturnType<typeof headVsBaseDecision> | undefined;
+  runBatch: (index: number, remainingSeconds: number) => Promise<BatchSamples>;
+  rule: StopRule;
+  placements: Set<string>;
+  outputPath: DatasetResult['outputPath'];
+  names: string;
 }
 
-/** A verdict between sides that do not verify alike is not one: inconclusive, saying which side and why. */
-function notComparableVerdict<V extends { kind: string; reason?: string }>(verdict: V, reasons: string[]): V {
-  if (reasons.length === 0) return verdict;
-  return { ...verdict, kind: 'inconclusive', reason: `not comparable: ${reasons.join('; ')}` };
+/** sampleSequentially with a progress line per batch. */
+async function sampleWithProgress(
+  label: string,
+  names: string,
+  rounds: number,
+  runBatch: SampledDataset['runBatch'],
+  plan: Parameters<typeof sampleSequentially>[1],
+  rule: StopRule,
+  earlier: readonly BatchSamples[] = [],
+): Promise<SamplingOutcome> {
+  const progress = startProgress(`bench ${label}${earlier.length ? ' (resumed with time left over)' : ''}`);
+  const outcome = await sampleSequentially(
+    (index, remainingSeconds) => {
+      progress.update(`batch ${index + 1}: ${rounds} interleaved rounds of ${names}`);
+      return runBatch(index, remainingSeconds);
+    },
+    plan,
+    rule,
+    undefined,
+    earlier,
+  );
+  const failed = [...outcome.failures].map(([name, failure]) => `${name}: ${failure}`);
+  progress.done(
+    failed.length ? `FAILED: ${failed.join('; ')}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`,
+  );
+  return outcome;
+}
+
+/** The one line a dataset gets once it is summarised. */
+function datasetLine(dataset: DatasetResult): string {
+  if (!dataset.verified) return `${dataset.label}: FAILED (${dataset.stoppedBecause})`;
+  const versus = dataset.headVsLibdeflate?.interval.estimate.toFixed(3) ?? 'n/a';
+  const headVsBase = dataset.headVsBase
+    ? `, head/base ${dataset.headVsBase.interval.estimate.toFixed(4)} (${dataset.headVsBase.verdict.kind})`
+    : '';
+  const outside = dataset.contenders.flatMap((c) =>
+    outsideTurnFinding(c.usage) ? [`; ⚠️ ${c.name} ${outsideTurnFinding(c.usage)!}`] : [],
+  );
+  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified${outside.join('')}`;
 }
 
 /**

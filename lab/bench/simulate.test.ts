@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { batchLogScaleFromTraces, calibrateFromTraces } from './calibrate.js';
 import { samplingDefaults } from './config.js';
 import { simulateChecks, type SimulationOptions } from './simulate.js';
-import { contenderOrder, sampleSequentially } from './sampling.js';
+import { contenderOrder, plannedLooks, sampleSequentially, widthStopRule } from './sampling.js';
 import { readNoiseTraces, type NoiseTraces } from './traces.js';
 
 /**
@@ -24,7 +24,7 @@ const plan = {
 const policy = {
   confidence: samplingDefaults.verdictConfidence,
   minimumEffect: samplingDefaults.minimumEffect,
-  maximumMargin: samplingDefaults.maximumMargin,
+  tolerance: samplingDefaults.tolerance,
 };
 
 async function load(name: string): Promise<{ traces: NoiseTraces; calibration: NoiseTraces; heldOut: number[] }> {
@@ -59,21 +59,35 @@ for (const [name, checks] of [
       it(`${how}: says "no change" for ≥90% of ${checks} A/A checks, a change for ≤1%, with ≥95% coverage`, async () => {
         const aa = await simulateChecks(traces, checks, { ...options({}), policy: policyFor, seed: 2 });
         assert.equal(aa.checks, checks);
-        assert.ok(aa.noChangeRate >= 0.9, `no-change rate ${aa.noChangeRate} (margin ${aa.meanMargin})`);
+        assert.ok(aa.noChangeRate >= 0.9, `no-change rate ${aa.noChangeRate}`);
         assert.ok(aa.changeRate <= 0.01, `A/A false-positive rate ${aa.changeRate}`);
         assert.ok(aa.verdictCoverage >= 0.95, `coverage ${aa.verdictCoverage}`);
-        assert.ok(aa.meanMargin > 0 && aa.meanMargin <= 0.02, `mean margin ${aa.meanMargin}`);
+        // The power each check reports: a slowdown it would have caught 95% of the time, above the minimum effect.
+        assert.ok(aa.meanMargin > policy.minimumEffect && aa.meanMargin < 0.03, `mean detectable ${aa.meanMargin}`);
       });
 
-      it(`${how}: calls an injected 2% slowdown a regression in ≥95% of checks, with ≥95% coverage`, async () => {
+      it(`${how}: calls a 2% slowdown a regression in ≥95% of checks and "no change" in ≤1%`, async () => {
         const slow = await simulateChecks(traces, 300, {
           ...options({ headSlowdown: 1.02 }),
           policy: policyFor,
           seed: 3,
         });
         assert.ok(slow.regressionRate >= 0.95, `detection rate ${slow.regressionRate}`);
+        // At the ±1.5% tolerance, "no change" needs the 90% interval inside ±1.5%: ≤ 1 check in 100 at a true 2%.
+        assert.ok(slow.noChangeRate <= 0.01, `no change for a 2% slowdown: ${slow.noChangeRate}`);
         assert.ok(slow.verdictCoverage >= 0.95, `coverage ${slow.verdictCoverage}`);
         assert.equal(slow.changeRate, slow.regressionRate, 'a slowdown is never called an improvement');
+      });
+
+      it(`${how}: with a 1% tolerance, calls a 1% slowdown "no change" in at most the 5% TOST allows`, async () => {
+        const atTolerance = await simulateChecks(traces, 300, {
+          ...options({ headSlowdown: 1.01 }),
+          policy: { ...policyFor, tolerance: 0.01 },
+          seed: 4,
+        });
+        // A slowdown exactly at the tolerance is the TOST's boundary: α = 5% by construction, whatever the noise.
+        assert.ok(atTolerance.noChangeRate <= 0.05, `no change at the tolerance: ${atTolerance.noChangeRate}`);
+        assert.ok(atTolerance.changeRate === atTolerance.regressionRate);
       });
     }
 
@@ -151,6 +165,14 @@ describe('worker-slot rotation', () => {
     );
   });
 
+  it('plans one early look per whole rotation from minBatches to maxBatches (6 for the defaults)', () => {
+    // Batches 6, 9, 12, 15, 18, 21.
+    assert.equal(plannedLooks({ minBatches: 6, maxBatches: 21 }, 3), 6);
+    // Two contenders, 2 to 5 batches: 2 and 4. One batch only: one look.
+    assert.equal(plannedLooks({ minBatches: 2, maxBatches: 5 }, 2), 2);
+    assert.equal(plannedLooks({ minBatches: 1, maxBatches: 1 }, 3), 1);
+  });
+
   it('stops on target only after whole rotations', async () => {
     let batch = 0;
     // Six rounds (two full rotation cycles of three contenders), slightly different each batch.
@@ -166,7 +188,7 @@ describe('worker-slot rotation', () => {
     const outcome = await sampleSequentially(
       async () => (batch++, quiet()),
       { ...plan, minBatches: 2, targetHalfWidth: 0.5 },
-      { numerator: 'a', denominator: 'b', contenders: 3 },
+      widthStopRule({ numerator: 'a', denominator: 'b', contenders: 3 }, 0.5),
       () => batch,
     );
     assert.equal(outcome.stoppedBecause, 'target met');

@@ -1,7 +1,13 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { batchInterval, decideChange, inJobNoise, type Verdict, type VerdictPolicy } from '../stats/index.js';
+import { batchInterval, type Verdict, type VerdictPolicy } from '../stats/index.js';
 import { sampleStandardDeviation } from 'simple-statistics';
-import { comparisonCycles, contenderOrder, sampleSequentially, type SamplingPlan } from './sampling.js';
+import {
+  comparisonCycles,
+  contenderOrder,
+  headVsBaseDecision,
+  sampleSequentially,
+  type SamplingPlan,
+} from './sampling.js';
 import { traceBatch, type NoiseTraces } from './traces.js';
 
 export interface SimulatedCheck {
@@ -40,6 +46,15 @@ const CONFIG_ORDER = ['head', 'base', 'libdeflate'] as const;
 async function simulateCheck(traces: NoiseTraces, options: SimulationOptions): Promise<SimulatedCheck> {
   const rng = xoroshiro128plus(options.seed);
   let clock = 0;
+  const { calibration, ...policy } = options.policy;
+  // The decision `bench` makes (bench/run.ts takes it from the same function): stop rule and verdict.
+  const decision = headVsBaseDecision(
+    { head: 'head', base: 'base', libdeflate: 'libdeflate' },
+    3,
+    calibration ?? { missing: 'no calibration (replay)' },
+    policy,
+    options.plan,
+  );
   const outcome = await sampleSequentially(
     async (batchNumber) => {
       const index = options.batchIndexes[unsafeUniformIntDistribution(0, options.batchIndexes.length - 1, rng)]!;
@@ -49,14 +64,12 @@ async function simulateCheck(traces: NoiseTraces, options: SimulationOptions): P
       return traceBatch(traces, index, names, { head: options.headSlowdown }, options.slotFactors);
     },
     options.plan,
-    { numerator: 'head', denominator: 'base', contenders: 3 },
+    decision.rule,
     () => clock,
   );
-  const cycles = comparisonCycles(outcome.batches, 'head', 'base', 3);
-  const reported = batchInterval(cycles, 0.95);
-  const inJob = inJobNoise(['head', 'base'].map((name) => comparisonCycles(outcome.batches, name, 'libdeflate', 3)));
+  const reported = batchInterval(comparisonCycles(outcome.batches, 'head', 'base', 3), 0.95);
   return {
-    verdict: decideChange(cycles, { ...options.policy, calibration: options.policy.calibration ?? inJob }),
+    verdict: decision.verdict(outcome.batches),
     reportedInterval: { low: reported.low, high: reported.high },
     batches: outcome.batches.length,
     targetMet: outcome.targetMet,
@@ -81,7 +94,7 @@ export interface SimulationSummary {
   meanLogBiasSe: number;
   meanBatches: number;
   targetMetRate: number;
-  /** Mean equivalence margin of the checks. */
+  /** Mean smallest slowdown the checks would have caught with 95% probability (their power). */
   meanMargin: number;
 }
 
@@ -105,7 +118,7 @@ export async function simulateChecks(
     if (result.verdict.interval.low <= truth && truth <= result.verdict.interval.high) verdictCovered++;
     batches += result.batches;
     if (result.targetMet) targetMet++;
-    margins += result.verdict.threshold;
+    margins += result.verdict.detectableEffect ?? 0;
     logErrors.push(Math.log1p(result.verdict.effect) - Math.log(truth));
   }
   const meanLogBias = logErrors.reduce((sum, value) => sum + value, 0) / checks;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readResults } from '../results/index.js';
-import { decideChange, inJobNoise } from '../stats/index.js';
+import { decideHeadVsBase } from '../stats/index.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 import { readJsonAs } from '../testing/json.js';
@@ -252,16 +252,22 @@ describe('perf-lab bench, end to end with real builds', () => {
       [2, 2],
     );
     const verdict = logs.headVsBase!.verdict;
-    // The stored verdict is exactly what the rule gives on the stored batches (two batches: t with 1 df),
-    // with the in-job A/A of the same run as the noise floor (no calibration here).
-    const inJob = inJobNoise([logs.headVsLibdeflate!.cycleRatios, logs.baseVsLibdeflate!.cycleRatios]);
-    const policy = {
-      confidence: 0.99,
-      minimumEffect: results.settings.minimumEffect!,
-      maximumMargin: results.settings.maximumMargin!,
-      calibration: inJob,
-    };
-    const expected = decideChange(logs.headVsBase!.cycleRatios, policy);
+    // The stored verdict is exactly what the one verdict engine gives on the stored batches (two batches: t with
+    // 1 df), with the in-job A/A of the same run as the noise floor (no calibration holds here).
+    const expected = decideHeadVsBase({
+      cycles: {
+        headVsBase: logs.headVsBase!.cycleRatios,
+        headVsLibdeflate: logs.headVsLibdeflate!.cycleRatios,
+        baseVsLibdeflate: logs.baseVsLibdeflate!.cycleRatios,
+      },
+      calibration: { missing: verdict.thresholdSource.split('; ').at(-1)! },
+      policy: {
+        confidence: 0.99,
+        minimumEffect: results.settings.minimumEffect!,
+        tolerance: results.settings.tolerance!,
+      },
+    });
+    assert.deepEqual(verdict, expected);
     assert.equal(verdict.kind, expected.kind);
     assert.equal(verdict.threshold, expected.threshold);
     assert.equal(verdict.batches, 2);

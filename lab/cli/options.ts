@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
 import { FAIL_ON } from '../results/index.js';
-import { parseDatasetList, parsePositiveInt, parseSubjectList } from './parse.js';
+import { parseDatasetList, parsePositiveInt, parseSubjectList, parseTolerance } from './parse.js';
 
 /*
  * The options several commands share, defined once: their flags, help and parsing. A command adds a group with
@@ -38,14 +38,22 @@ export const offlineOption = (description = 'never download; use the SILESIA sta
 export const silesiaZipOption = (description = 'the Silesia corpus silesia.zip, if datasets must be prepared') =>
   new Option('--silesia-zip <path>', description);
 
-export const cpuOption = (description = 'CPU model for the analysis') =>
-  new Option('--cpu <model>', description).default('apple-m1');
+export const cpuOption = (
+  description = 'CPU model for the analysis (lab/uarch/models; default: the one chosen for this machine)',
+) => new Option('--cpu <model>', description);
 
 export const apiUrlOption = () =>
   new Option('--api-url <url>', 'GitHub REST API root').default(process.env.GITHUB_API_URL);
 
 export const failOnOption = (description: string, fallback: 'regression' | 'never') =>
   new Option('--fail-on <what>', description).choices(FAIL_ON).default(fallback);
+
+export const toleranceOption = () =>
+  new Option(
+    '--tolerance <change>',
+    'head vs base: the change that does not matter ("1.5%" or 0.015); "no change" only inside it (default: the ' +
+      "config's bench.tolerance)",
+  ).argParser(asArgument(parseTolerance));
 
 /** Where a command writes its results JSON (and, below, its markdown report), beside what it prints. */
 export const jsonOption = (description = 'write the results JSON here') => new Option('--json <file>', description);

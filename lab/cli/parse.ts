@@ -58,3 +58,13 @@ export function parsePositiveInt(value: string): number {
     throw new Error(`must be a whole number ≥ 1, not "${value}"`);
   return number;
 }
+
+/** A tolerance as a maintainer writes it: "1.5%" or 0.015; above 0, at most 50%. */
+export function parseTolerance(value: string): number {
+  const trimmed = value.trim();
+  const percent = trimmed.endsWith('%');
+  const number = Number(percent ? trimmed.slice(0, -1) : trimmed) / (percent ? 100 : 1);
+  if (!/^\d*\.?\d+%?$/.test(trimmed) || !(number > 0) || number > 0.5)
+    throw new Error(`must be a relative change above 0 and at most 50% ("1.5%" or 0.015), not "${value}"`);
+  return number;
+}

@@ -4,6 +4,11 @@ import { sharedCorporaDir } from '../core/paths.js';
 import { STAND_IN_CORPORA } from '../datasets/silesia.js';
 import { LIBDEFLATE_GIT_URL } from '../build/libdeflate-source.js';
 import { attempt } from '../core/process.js';
+import { machineInfo } from '../bench/machine.js';
+import { hostCpu, pageSizeBytes } from '../cpu/host.js';
+import { listModels, loadCpuModel } from '../uarch/model.js';
+import { chooseModel } from '../uarch/choose-model.js';
+import { cpuCheck } from './cpu.js';
 
 export interface Check {
   name: string;
@@ -39,6 +44,8 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
     const version = await versionOf(command, args);
     checks.push({ name, needed, purpose, ok: Boolean(version), detail: version ?? 'not found', fix });
   };
+  const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
+  checks.push(cpuCheck(hostCpu(), chooseModel(machineInfo(), models), pageSizeBytes()));
   const [major] = process.versions.node.split('.').map(Number);
   checks.push({
     name: 'node',

@@ -5,7 +5,8 @@ import { criticalPathDiff, notADecodeLoop } from '../report/critical-path.js';
 import { escapeCell } from '../report/index.js';
 import { modelGapSection, type ModelGapDataset } from '../report/model-gap.js';
 import { readResults, type BenchResults } from '../results/index.js';
-import { analyzeLoop, analyzeMatchingLoops, loadCpuModel, textReport, type LoopReport } from '../uarch/index.js';
+import { machineInfo } from '../bench/machine.js';
+import { analyzeLoop, analyzeMatchingLoops, resolveCpuModel, textReport, type LoopReport } from '../uarch/index.js';
 
 /*
  * The hot-loop explanation: the critical path of one build's decode loop, or base/head/libdeflate side by side,
@@ -27,14 +28,15 @@ export interface Measurement {
 export async function hotLoopSection(
   builds: { base: string; head: string; reference: string },
   functionName: string,
-  cpu: string,
+  cpu: string | undefined,
   pins: { loop?: string; referenceLoop?: string } = {},
   measurement?: Measurement,
 ): Promise<string> {
   if (process.arch !== 'arm64') {
     return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).\n`;
   }
-  const model = await loadCpuModel(cpu);
+  // Measured and analysed on the same runner: the model is the one chosen for this machine, unless named.
+  const model = await resolveCpuModel(cpu, machineInfo);
   const analyse = (path: string, name: string, loop?: string) =>
     analyzeLoop({ path, functionName: name, cpu, loop }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
@@ -83,7 +85,8 @@ export interface ExplainOptions {
   /** Single mode: the build (binary, object, library or listing) and its function. */
   binary?: string;
   functionName?: string;
-  cpu: string;
+  /** The CPU model (lab/uarch/models); undefined: chosen for the machine the results ran on, else this host. */
+  cpu?: string;
   /** Pin the decode loop instead of choosing it by evidence (0x5cc, +0x5cc, file.c:123). */
   loop?: string;
   /** Single mode: every function matching functionName that has a loop. */
@@ -106,8 +109,12 @@ export interface Explanation {
 }
 
 export async function explain(options: ExplainOptions): Promise<Explanation> {
-  const model = await loadCpuModel(options.cpu);
   const { cpu, loop } = options;
+  // The arguments are checked before anything is read; the model is then the one of the machine that measured.
+  const measuredModel = async () => {
+    const measured = options.resultsPath ? await readResults(resolve(options.resultsPath)) : undefined;
+    return { measured, model: await resolveCpuModel(cpu, () => measured?.machine ?? machineInfo()) };
+  };
   if (options.base || options.head) {
     if (!options.base || !options.head || !options.functionName)
       throw new LabError(
@@ -121,6 +128,7 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
         '--results needs --reference: the model is checked on the head/libdeflate ratio.',
         'pass the libdeflate build with --reference.',
       );
+    const { measured, model } = await measuredModel();
     const base = await analyzeLoop({ path: options.base, functionName: options.functionName, cpu, loop }, model);
     const head = await analyzeLoop({ path: options.head, functionName: options.functionName, cpu, loop }, model);
     const reference = options.reference
@@ -132,7 +140,7 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
     const modelCheck =
       options.resultsPath && reference
         ? await modelAgainstMeasurement(head, reference, {
-            results: await readResults(resolve(options.resultsPath)),
+            results: measured!,
             datasetsDir: resolve(options.datasetsDir),
           })
         : '';
@@ -145,8 +153,9 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
     throw new LabError(
       'analyze',
       'pass --binary and --function (or --base/--head for a diff).',
-      'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex --cpu apple-m1',
+      'e.g. perf-lab analyze --binary libdeflate.o --function libdeflate_deflate_decompress_ex (--cpu neoverse-n2)',
     );
+  const { model } = await measuredModel();
   if (options.all) {
     const reports = await analyzeMatchingLoops(
       { path: options.binary, functionName: options.functionName, cpu },

@@ -639,7 +639,7 @@ const benchCases: Case[] = [
       const policy = {
         confidence: 0.99,
         minimumEffect: samplingDefaults.minimumEffect,
-        maximumMargin: samplingDefaults.maximumMargin,
+        tolerance: samplingDefaults.tolerance,
         calibration: { ...batchLogScaleFromTraces(traces), source: 'calm calibration' },
       };
       // The same machine with 20x the noise: every sample scaled by a deterministic factor of up to ±30%.

@@ -64,7 +64,8 @@ export function renderComment(
 /** A PR that changes the bench config changes what base is measured with: said above the details, never hidden. */
 function configChangeNote(changes: readonly string[]): string {
   return (
-    "**This PR changes the bench config**; base and head were both measured with head's:\n" +
+    "**This PR changes the bench config**; base and head were both measured with head's, and judged by base's " +
+    'bench.tolerance, bench.minimumEffect and bench.verdictConfidence (a PR cannot move the bar it is judged by):\n' +
     changes.map((change) => `- ${escapeCell(change)}`).join('\n')
   );
 }

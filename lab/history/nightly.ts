@@ -33,7 +33,8 @@ export interface NightlyOptions {
   historyPath: string;
   /** The decoder's hot function, for the critical path per toolchain (ARM64 hosts). */
   functionName?: string;
-  cpu: string;
+  /** The CPU model; undefined: the one chosen for this machine. */
+  cpu?: string;
   date?: string;
   offline?: boolean;
   /** Commit the history (and charts) in this clone and push, replaying on a moved branch. */

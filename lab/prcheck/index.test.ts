@@ -35,11 +35,13 @@ before(async () => {
   await git.add('.').commit('base');
   const manifest = await readFile(join(repo, 'Cargo.toml'), 'utf8');
   await writeFile(join(repo, 'Cargo.toml'), manifest.replace('opt-level = 3', 'opt-level = 2'));
-  // Head also touches the bench config (a no-op value), which the comment must say.
+  // Head also touches the bench config (a no-op value, and a loosened tolerance), which the comment must say.
   const config = JSON.parse(await readFile(join(repo, '.github', 'perf-lab.json'), 'utf8')) as {
     decoder: Record<string, unknown>;
+    bench: Record<string, unknown>;
   };
   config.decoder.features = [];
+  config.bench.tolerance = 0.4;
   await writeFile(join(repo, '.github', 'perf-lab.json'), JSON.stringify(config));
   await git.add('.').commit('head: opt-level 2');
 });
@@ -99,12 +101,15 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();
     const baseSha = (await simpleGit(repo).revparse(['HEAD~1'])).trim();
     const read = await readArtifact(artifact);
-    const configChanges = ['decoder.features: (absent) → []'];
+    const configChanges = ['bench.tolerance: (absent) → 0.4', 'decoder.features: (absent) → []'];
     assert.deepEqual(read.pr, { prNumber: 12, headSha, baseSha, configChanges });
     assert.match(
       body,
-      /\*\*This PR changes the bench config\*\*; base and head were both measured with head's:\n- decoder\.features: \(absent\) → \\\[\\\]\n/,
+      /\*\*This PR changes the bench config\*\*; base and head were both measured with head's, and judged by base's bench\.tolerance, .*:\n- bench\.tolerance: \(absent\) → 0\.4\n- decoder\.features: \(absent\) → \\\[\\\]\n/,
     );
+    // The PR loosened its own bar to ±40%: the verdict still uses base's (the default ±1.5%).
+    assert.equal(read.results.settings.tolerance, 0.015);
+    assert.equal(read.results.datasets[0]!.headVsBase!.verdict.tolerance, 0.015);
     assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
     assert.equal(read.results.base?.name, 'shim-base');
     assert.equal(read.results.datasets[0]!.contenders.length, 3);

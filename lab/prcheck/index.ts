@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { parseBenchConfig, type BenchConfig } from '../bench/config.js';
+import { parseBenchConfig, withTolerance, type BenchConfig } from '../bench/config.js';
 import { writeResults, type BenchResults } from '../results/index.js';
 import { runBenchmarkWithBuilds, type SideBuild } from '../bench/run.js';
 import type { DecoderBuild } from '../build/decoder.js';
@@ -30,13 +30,16 @@ export interface PrCheckOptions {
   only?: readonly DatasetName[];
   /** The decoder's hot function, for the critical-path section (ARM64 hosts only). */
   functionName?: string;
-  cpu: string;
+  /** The CPU model for that section; undefined: the one chosen for this machine (lab/uarch/choose-model.ts). */
+  cpu?: string;
   /** Write the perf-pr artifact (results.json, pr.json, analysis.md, report.md) here. */
   artifactDir?: string;
   prNumber?: number;
   offline?: boolean;
   /** Run the critical-path analysis here (default true; the GitHub workflow runs the analyze action instead). */
   analyze?: boolean;
+  /** Head vs base tolerance from the caller (CLI flag, workflow input): over any config's. */
+  tolerance?: number;
 }
 
 export interface PrCheckOutcome {
@@ -49,6 +52,35 @@ export interface PrCheckOutcome {
   builds: { base: string; head: string; reference: string };
   /** The build records behind them: cache keys, source and built tree hashes, whether each came from the cache. */
   records: { base: DecoderBuild; head: DecoderBuild; reference: LibdeflateBuild };
+}
+
+/** The fields that decide head vs base: a PR may change them, but is judged by base's (or the caller's). */
+const JUDGEMENT_FIELDS = ['tolerance', 'minimumEffect', 'verdictConfidence'] as const;
+
+/**
+ * Head's config with the verdict's bar taken from base's config (the reviewed, merged one), so a PR cannot loosen
+ * the bar it is judged by, and the caller's tolerance over both.
+ */
+function judgedAsBase(
+  head: BenchConfig,
+  baseJson: unknown,
+  options: Pick<PrCheckOptions, 'tolerance' | 'config'>,
+  baseDir: string,
+): BenchConfig {
+  let bench = head.bench;
+  if (baseJson !== undefined) {
+    try {
+      const base = parseBenchConfig(baseJson, `${options.config} (base)`, baseDir).bench;
+      bench = { ...bench, ...Object.fromEntries(JUDGEMENT_FIELDS.map((field) => [field, base[field]])) };
+      const loosened = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
+      if (loosened.length > 0)
+        info(`pr-check: head changes bench.${loosened.join(', bench.')}; the verdict uses base's until it merges`);
+    } catch {
+      // A base without a valid config has no bar of its own: head's applies (the comment lists the change).
+    }
+  }
+  const source = options.tolerance === undefined ? options.config : 'the tolerance input';
+  return withTolerance({ ...head, bench }, options.tolerance, source);
 }
 
 function cargoBuild(side: SideBuild | undefined, role: string): DecoderBuild {
@@ -141,7 +173,7 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
         'use a path relative to the repository root, such as ".".',
       );
     const config: BenchConfig = {
-      ...template,
+      ...judgedAsBase(template, baseJson, options, baseDir),
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative } },
     };

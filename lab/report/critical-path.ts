@@ -86,7 +86,8 @@ function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): 
  * have a decode loop's shape, it says so instead of printing a diff.
  */
 export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?: LoopReport): string {
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})`;
+  const chosen = head.model.chosenBecause ? `\n\nCPU model ${escapeCell(head.model.chosenBecause)}.` : '';
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[

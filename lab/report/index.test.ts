@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseResults } from '../results/index.js';
+import { decideChange } from '../stats/index.js';
 import { compactTable, escapeCell, formatBytes, markdownReport, ratioTable, summaryLine } from './index.js';
 import { sampleResults } from '../testing/sample-results.js';
 
@@ -108,6 +109,33 @@ describe('summary line and ratio table', () => {
       ),
       'fixture',
     );
+
+  it('says the tolerance and the power of a "no change", and how far an inconclusive run got', async () => {
+    const results = await threeWay();
+    results.settings.tolerance = 0.015;
+    const [first, second] = results.datasets;
+    // The verdict engine on made-up batches: 20 quiet batches (decided: no change), 4 noisy ones (undecided).
+    const quiet = Array.from({ length: 20 }, (_, i) => [1 + 0.002 * ((i % 5) - 2)]);
+    const noisy = Array.from({ length: 4 }, (_, i) => [0.99 + 0.02 * ((i % 2) - 0.5)]);
+    const policy = { confidence: 0.99, minimumEffect: 0.005, tolerance: 0.015 };
+    first!.headVsBase!.verdict = decideChange(quiet, policy);
+    second!.headVsBase!.verdict = decideChange(noisy, policy);
+    const caught = (first!.headVsBase!.verdict.detectableEffect! * 100).toFixed(1);
+    const table = ratioTable(results);
+    assert.ok(table.includes(`⚪ no change (±1.5%), would have caught ≥ ${caught}% |`), table);
+    assert.match(
+      table,
+      /🟡 inconclusive: resolved ±\d+\.\d% of the ±1\.5% tolerance asked \(4 batches\); about \d+ more batches would likely decide it/,
+    );
+    assert.match(summaryLine(results), /SILESIA \(stand-in\) no change \(±1\.5%\)/);
+    const report = markdownReport(results);
+    assert.match(report, /no change when the 90% interval lies inside the ±1\.50% tolerance \(two one-sided tests\)/);
+    assert.ok(
+      report.includes(
+        `SILESIA (stand-in): would have caught ≥ ${(first!.headVsBase!.verdict.detectableEffect! * 100).toFixed(2)}%`,
+      ),
+    );
+  });
 
   it("without a base: the head's speed relative to libdeflate per dataset, or what failed", () => {
     const results = sampleResults();
@@ -217,5 +245,35 @@ describe('a contender that used CPU outside its decode calls', () => {
     const results = withUsage(0);
     for (const contender of results.datasets[0]!.contenders) contender.usage!.cpus = null;
     assert.match(markdownReport(results), /Placement is the scheduler's where no CPUs are listed/);
+  });
+});
+
+describe('a Linux ARM64 run', () => {
+  it('names the CPU with its MIDR and page size, and states what differs from macOS', () => {
+    const results = sampleResults();
+    results.machine = {
+      os: 'linux',
+      osRelease: '6.8.0-1014-azure',
+      arch: 'arm64',
+      cpuModel: 'Arm Neoverse N2',
+      logicalCpus: 4,
+      midr: { implementer: '0x41', part: '0xd49', variant: '0x0', revision: '0' },
+      pageSizeBytes: 4096,
+    };
+    results.libdeflate = { ...results.libdeflate, compiler: 'cc (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0' };
+    const lines = markdownReport(results).split('\n');
+    assert.ok(
+      lines.includes(
+        '- machine: Arm Neoverse N2 (MIDR 0x41:0xd49 (variant 0x0, revision 0)), linux 6.8.0-1014-azure arm64, ' +
+          '4 logical CPUs, 4 KiB pages',
+      ),
+      lines.join('\n'),
+    );
+    const differs = lines.find((line) => line.startsWith('- Linux ARM64, not macOS: '));
+    assert.match(differs ?? '', /CPU model chosen for Arm Neoverse N2 \(named in its section\), not an Apple core's/);
+    assert.match(differs ?? '', /libdeflate is built by cc \(Ubuntu 13\.3\.0-6ubuntu2~24\.04\) 13\.3\.0/);
+    assert.match(differs ?? '', /4 KiB pages \(macOS on Apple silicon: 16 KiB\)$/);
+    // A macOS run has no such line.
+    assert.ok(!markdownReport(sampleResults()).includes('Linux ARM64, not macOS'));
   });
 });

@@ -1,3 +1,4 @@
+import { midrText } from '../cpu/midr.js';
 import {
   comparability,
   integrityFinding,
@@ -111,13 +112,23 @@ const VERDICT_MARKS: Record<Verdict['kind'], string> = {
 
 type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
 
-/** The verdict as a reader needs it: no change with the margin it holds for, inconclusive with why. */
+/**
+ * The verdict as a reader needs it: no change with the tolerance it holds for and the slowdown the run would have
+ * caught (its power), inconclusive with why.
+ */
 function verdictText(verdict: VerdictView): string {
   const mark = VERDICT_MARKS[verdict.kind];
   if (verdict.kind === 'no change' && verdict.threshold > 0)
-    return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)`;
+    return `${mark} (±${(verdict.threshold * 100).toFixed(1)}%)${powerNote(verdict)}`;
   if (verdict.kind === 'inconclusive' && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
+}
+
+/** ", would have caught ≥ 1.8%": the smallest slowdown this run finds 95% of the time (absent in older results). */
+function powerNote(verdict: VerdictView): string {
+  return typeof verdict.detectableEffect === 'number'
+    ? `, would have caught ≥ ${(verdict.detectableEffect * 100).toFixed(1)}%`
+    : '';
 }
 
 function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
@@ -125,7 +136,14 @@ function verifiedCell(dataset: DatasetResult, targetHalfWidth: number): string {
     // The interval sampling stopped on (head/base, else head/libdeflate), so "target met" can be checked by eye.
     const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
     const reached = primary ? `, ±${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : '';
-    const target = `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
+    // With a base, sampling stops when the verdict is decided; without, on the interval's width.
+    // (Results written before tolerances stopped on the width target: they have no tolerance.)
+    const target =
+      dataset.headVsBase?.verdict.tolerance !== undefined
+        ? dataset.targetMet
+          ? 'verdict decided'
+          : `undecided: ${escapeCell(dataset.stoppedBecause)}`
+        : `target ±${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? 'met' : 'not met'}`;
     return `✅ ${dataset.batches}×${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
   return failureCell(dataset);
@@ -208,6 +226,32 @@ function changeCell(verdict: Verdict): string {
   return `${percent(estimate - 1)} (${percent(low - 1)} … ${percent(high - 1)})`;
 }
 
+function detectableText(verdict: VerdictView): string {
+  if (typeof verdict.detectableEffect === 'number')
+    return `would have caught ≥ ${percentPlain(verdict.detectableEffect)}`;
+  if (verdict.detectableEffect === null) return 'power unknown (one batch, no calibration)';
+  // Results written before tolerances kept the run's own margin here.
+  return `margin ±${percentPlain(verdict.threshold)}`;
+}
+
+/** How "no change" and stopping were decided: against the stated tolerance, or (older results) the run's margin. */
+function verdictRule(tolerance: number | undefined): string {
+  if (tolerance === undefined)
+    return (
+      'no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest ' +
+      'change this run detects 95% of the time (results written before tolerances); margins: '
+    );
+  return (
+    `no change when the 90% interval lies inside the ±${percentPlain(tolerance)} tolerance (two one-sided tests); ` +
+    'else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni ' +
+    'share of its error rate; power (the slowdown this run would have caught 95% of the time): '
+  );
+}
+
+function percentPlain(value: number): string {
+  return `${(value * 100).toFixed(2)}%`;
+}
+
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
   const outside = outsideTurnContenders(results);
@@ -264,6 +308,20 @@ function summaryOfSpeeds(results: BenchResults): string {
   return `**Summary: ${worst}** — head vs base: ${detail}; head at ${vsLibdeflate} libdeflate's speed.`;
 }
 
+/**
+ * On Linux ARM64, what differs from the macOS runs a reader may compare with: the CPU model the hot-loop analysis
+ * prices the code on (chosen from the MIDR, not an Apple core), libdeflate's compiler (the image's cc, GCC on Ubuntu,
+ * where macOS has Apple clang) and the page size (macOS on Apple silicon uses 16 KiB pages).
+ */
+function linuxArmDifferences(results: BenchResults): string[] {
+  const { machine, libdeflate } = results;
+  if (machine.os !== 'linux' || machine.arch !== 'arm64') return [];
+  const pages = machine.pageSizeBytes ? `${machine.pageSizeBytes / 1024} KiB pages` : 'page size not recorded';
+  return [
+    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 KiB)`,
+  ];
+}
+
 /** The method, machine, toolchains and datasets behind a run, as a markdown list (every string escaped). */
 export function methodDetails(results: BenchResults): string {
   const { machine, head, base, libdeflate, settings } = results;
@@ -275,7 +333,8 @@ export function methodDetails(results: BenchResults): string {
       results.datasets.flatMap((dataset) =>
         dataset.headVsBase
           ? [
-              `${escapeCell(dataset.label)}: ±${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`,
+              `${escapeCell(dataset.label)}: ${detectableText(dataset.headVsBase.verdict)}, noise from the ` +
+                escapeCell(dataset.headVsBase.verdict.thresholdSource),
             ]
           : [],
       ),
@@ -284,7 +343,8 @@ export function methodDetails(results: BenchResults): string {
   const parts = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
     '',
-    `- machine: ${escapeCell(machine.cpuModel)}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs`,
+    `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
+    ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until the ${base ? 'head/base' : 'head/libdeflate'} 95% interval is within ±${(settings.targetHalfWidth * 100).toFixed(2)}% or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>
@@ -298,7 +358,10 @@ export function methodDetails(results: BenchResults): string {
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...(thresholds.length
       ? [
-          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; no change when the 90% interval lies inside ±margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join('; ')}`,
+          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the ` +
+            `change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; ` +
+            verdictRule(settings.tolerance) +
+            `${thresholds.join('; ')}`,
         ]
       : []),
     ...(results.integrity
@@ -480,5 +543,10 @@ export function driftTable(drifts: readonly DriftRow[]): string {
       escapeCell(note),
     ]),
   );
-  return `${table}\n`;
+  // Drift has its own estimator (two separate runs, not one interleaved job): said, so the columns are read right.
+  const method = drifts.some((drift) => drift.verdict)
+    ? "\nDrift is the ratio of the two runs' pooled median cycle ratios (current / baseline) with a two-sample " +
+      "two-level bootstrap interval, not the quotient of the two ratio columns (each run's trimmed-mean estimate).\n"
+    : '';
+  return `${table}\n${method}`;
 }

@@ -32,20 +32,39 @@ const verdictSchema = z.object({
   kind: z.enum(['regression', 'improvement', 'no change', 'inconclusive']),
   effect: z.number().finite(),
   interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
   threshold: z.number().nonnegative(),
   thresholdSource: z.string(),
   reason: z.string().optional(),
   batches: z.number().int().nonnegative().optional(),
   standardError: z.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: z.number().positive().optional(),
+  resolvedMargin: z.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: z.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: z.number().int().nonnegative().nullable().optional(),
 });
 
 const machineSchema = z.object({
   os: z.string(),
   osRelease: z.string(),
   arch: z.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
   cpuModel: z.string(),
   logicalCpus: z.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: z
+    .object({
+      implementer: z.string(),
+      part: z.string(),
+      variant: z.string().nullable(),
+      revision: z.string().nullable(),
+    })
+    .optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: z.number().int().positive().optional(),
 });
 const libdeflateSchema = z.object({
   name: z.string(),
@@ -276,7 +295,8 @@ export const resultsSchema = z.object({
     budgetSeconds: z.number(),
     verdictConfidence: z.number().gt(0).lt(1),
     minimumEffect: z.number().optional(),
-    maximumMargin: z.number().optional(),
+    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    tolerance: z.number().optional(),
     compareAcrossThreads: z.boolean().optional(),
   }),
   datasets: z.array(datasetResultSchema),

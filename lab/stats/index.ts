@@ -210,8 +210,10 @@ export {
   batchLogScale,
   trimmedDf,
   decideChange,
-  inJobNoise,
+  decideHeadVsBase,
   relativeHalfWidth,
+  type HeadVsBaseInput,
+  type NoiseFloor,
   type VerdictPolicy,
 } from './verdict.js';
 import type { Interval, Verdict, VerdictKind } from './types.js';

@@ -1,5 +1,10 @@
-// jstat ships no types; this declares the one function the lab uses.
+// jstat ships no types; this declares the functions the lab uses.
 declare module 'jstat' {
-  const jstat: { jStat: { studentt: { inv(probability: number, degreesOfFreedom: number): number } } };
+  const jstat: {
+    jStat: {
+      studentt: { inv(probability: number, degreesOfFreedom: number): number };
+      normal: { inv(probability: number, mean: number, standardDeviation: number): number };
+    };
+  };
   export default jstat;
 }

@@ -18,7 +18,7 @@ export interface Verdict {
   /** Relative speed change, e.g. -0.021 = 2.1% slower. */
   effect: number;
   interval: Interval;
-  /** The smallest relative change called a change (from A/A calibration, or 0 when uncalibrated). */
+  /** The ± margin a "no change" holds for: the stated tolerance (drift: the calibrated noise threshold). */
   threshold: number;
   thresholdSource: string;
   /** Why this verdict (what decided it, or what an inconclusive run lacked). */
@@ -26,4 +26,11 @@ export interface Verdict {
   /** Batches the verdict rests on, and the standard error of the mean batch log-ratio (null: unknown). */
   batches?: number;
   standardError?: number | null;
+  /** Head vs base: the tolerance asked, the narrowest ± margin the 90% interval fits in (null: unknown). */
+  tolerance?: number;
+  resolvedMargin?: number | null;
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect?: number | null;
+  /** For an inconclusive verdict, about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches?: number | null;
 }

@@ -1,5 +1,5 @@
 import jstat from 'jstat';
-import { mean, median, probit, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
+import { mean, median, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
 import type { Interval, Verdict } from './types.js';
 
 /**
@@ -14,6 +14,11 @@ function batchLogEstimates(clusters: readonly (readonly number[])[]): number[] {
     throw new Error('batchLogEstimates needs positive finite ratios');
   }
   return nonEmpty.map((cluster) => median(cluster.map(Math.log)));
+}
+
+/** The standard normal quantile (jStat's: simple-statistics' probit is off by 1e-3 at 0.95). */
+function probit(p: number): number {
+  return jstat.jStat.normal.inv(p, 0, 1);
 }
 
 /** The two-sided quantile for `confidence` with `df` degrees of freedom (normal when df is infinite). */
@@ -99,7 +104,7 @@ export function batchLogScale(clusters: readonly (readonly number[])[]): number 
  * watches head/base only, so stopping when head/base happened to look quiet
  * does not make this estimate small too. Undefined with fewer than 2 batches.
  */
-export function inJobNoise(
+function inJobNoise(
   comparisons: readonly (readonly (readonly number[])[])[],
 ): { batchLogScale: number; df: number; source: string } | undefined {
   const usable = comparisons.filter((clusters) => clusters.filter((cluster) => cluster.length > 0).length >= 2);
@@ -151,21 +156,33 @@ export function relativeHalfWidth(interval: Interval): number {
 
 /** Confidence of the two one-sided tests (TOST, α = 0.05 each) that decide "no change". */
 const EQUIVALENCE_CONFIDENCE = 0.9;
-/** Power at which the margin is the run's minimum detectable effect. */
-const MARGIN_POWER = 0.95;
+/** The probability with which the reported detectable effect would have been called a regression. */
+const DETECTION_POWER = 0.95;
+
+/** A stored A/A calibration: one batch's log-estimate noise scale (see batchLogScale) and its degrees of freedom. */
+export interface NoiseFloor {
+  batchLogScale: number;
+  df: number;
+  source: string;
+}
 
 export interface VerdictPolicy {
   /** Confidence of the interval a regression or improvement must exclude 1 from (0.99). */
   confidence: number;
-  /** The smallest change worth a verdict (0.005 = 0.5%): smaller significant changes count as no change. */
+  /** The smallest change worth a verdict (0.005 = 0.5%): smaller significant changes are not called changes. */
   minimumEffect: number;
-  /** The widest margin a "no change" may claim (0.03 = ±3%); a run that resolves less is inconclusive. */
-  maximumMargin: number;
   /**
-   * A stored A/A calibration: the noise scale of one batch's log-estimate (see
-   * batchLogScale) and the degrees of freedom it was estimated with.
+   * The change the maintainer does not care about (0.015 = ±1.5%): "no change" only when the 90% interval lies
+   * inside ±tolerance.
    */
-  calibration?: { batchLogScale: number; df: number; source: string };
+  tolerance: number;
+  calibration?: NoiseFloor;
+  /**
+   * An interim look of sequential sampling, one of `looks` planned: both tests at a Bonferroni share of their error
+   * (1 − α/looks), so looking after every rotation does not inflate the false change and false "no change" rates.
+   * Absent: the final look, at the nominal levels.
+   */
+  interim?: { looks: number };
 }
 
 /**
@@ -173,12 +190,14 @@ export interface VerdictPolicy {
  *
  * - regression / improvement: the `confidence` t-interval excludes 1 and the
  *   estimate is at least `minimumEffect`;
- * - no change (±margin): the 90% interval lies inside ±margin, where margin is
- *   the run's minimum detectable effect, (t + z₀.₉₅)·SE, never below
- *   `minimumEffect`: two one-sided tests at α = 0.05 (Schuirmann 1987). A true
- *   change of the margin's size would have been called a change 95% of the time,
- *   so "no change (±0.8%)" says what the run could see;
- * - inconclusive: anything else, with the reason.
+ * - no change (±tolerance): the 90% interval lies inside ±tolerance, the
+ *   tolerance the maintainer stated: two one-sided tests at α = 0.05
+ *   (Schuirmann 1987) against that margin, never against what the run happened
+ *   to resolve, so a 2% slowdown is never "no change" at a 1.5% tolerance;
+ * - inconclusive: anything else, with how far the run resolved and how many
+ *   more batches would likely decide it.
+ * Every verdict carries the smallest slowdown this run would have called a
+ * regression with 95% probability (its power), from the same standard error.
  * The standard error: when this run scattered more than the calibration
  * says this machine does, the run's own (the noisier decides); otherwise the
  * two variance estimates pooled by their degrees of freedom (the calibration
@@ -190,18 +209,23 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
   const calibration = policy.calibration;
   const observedSe = spread.batches >= 2 ? spread.standardError : null;
   const effect = Math.expm1(spread.logMean);
+  const tolerance = policy.tolerance;
   if (observedSe === null && !calibration) {
     const interval = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, ownScatterMethod(spread));
     return {
       kind: 'inconclusive',
       effect,
       interval,
-      threshold: 0,
+      threshold: tolerance,
       thresholdSource: 'none',
       reason:
         'only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)',
       batches: 1,
       standardError: null,
+      tolerance,
+      resolvedMargin: null,
+      detectableEffect: null,
+      moreBatches: null,
     };
   }
   let standardError: number;
@@ -220,38 +244,125 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
     standardError = Math.sqrt((runDf * (observedSe ?? 0) ** 2 + calibration!.df * calibratedSe ** 2) / df);
     basis = `${calibration!.source} pooled with the ${spread.basis}`;
   }
-  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${Number.isFinite(df) ? `${df} df` : 'normal'}) with the SE of the ${basis}`;
+  const dfText = Number.isFinite(df) ? `${df} df` : 'normal';
+  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${dfText}) with the SE of the ${basis}`;
   const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
-  const marginLog = Math.max(
-    Math.log1p(policy.minimumEffect),
-    (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError,
-  );
-  const margin = Math.expm1(marginLog);
-  const equivalenceHalf = twoSidedQuantile(EQUIVALENCE_CONFIDENCE, df) * standardError;
-  const base = { effect, interval, threshold: margin, thresholdSource: basis, batches: spread.batches, standardError };
-  const logLow = Math.log(interval.low);
-  const logHigh = Math.log(interval.high);
-  const big = Math.abs(effect) >= policy.minimumEffect;
-  if (logHigh < 0 && big) return { ...base, kind: 'regression', reason: `${pct(policy.confidence)} interval below 1` };
-  if (logLow > 0 && big) return { ...base, kind: 'improvement', reason: `${pct(policy.confidence)} interval above 1` };
-  const inside = Math.abs(spread.logMean) + equivalenceHalf <= marginLog;
-  if (inside && margin <= policy.maximumMargin) {
+  const share = (confidence: number) => (policy.interim ? 1 - (1 - confidence) / policy.interim.looks : confidence);
+  const changeQuantile = twoSidedQuantile(share(policy.confidence), df);
+  const equivalenceQuantile = twoSidedQuantile(share(EQUIVALENCE_CONFIDENCE), df);
+  const minimumLog = Math.log1p(policy.minimumEffect);
+  // Caught when the estimate falls past both the interval's reach and the minimum effect: 95% of the time for a
+  // true slowdown of that bound plus z₀.₉₅ standard errors.
+  const nominalQuantile = twoSidedQuantile(policy.confidence, df);
+  const detectableLog = Math.max(nominalQuantile * standardError, minimumLog) + probit(DETECTION_POWER) * standardError;
+  // The narrowest ±margin the 90% interval fits inside: what "no change" could claim today.
+  const resolvedLog = Math.abs(spread.logMean) + equivalenceQuantile * standardError;
+  const toleranceLog = Math.log1p(tolerance);
+  const logLow = spread.logMean - changeQuantile * standardError;
+  const logHigh = spread.logMean + changeQuantile * standardError;
+  const big = Math.abs(spread.logMean) >= minimumLog;
+  const base = {
+    effect,
+    interval,
+    threshold: tolerance,
+    thresholdSource: basis,
+    batches: spread.batches,
+    standardError,
+    tolerance,
+    resolvedMargin: Math.expm1(resolvedLog),
+    detectableEffect: Math.expm1(detectableLog),
+  };
+  if (logHigh < 0 && big)
+    return { ...base, kind: 'regression', reason: `${pct(policy.confidence)} interval below 1`, moreBatches: 0 };
+  if (logLow > 0 && big)
+    return { ...base, kind: 'improvement', reason: `${pct(policy.confidence)} interval above 1`, moreBatches: 0 };
+  if (resolvedLog <= toleranceLog) {
     return {
       ...base,
       kind: 'no change',
-      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside ±${pct(margin, 1)} (two one-sided tests)`,
+      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside the ±${pct(tolerance, 1)} tolerance (two one-sided tests)`,
+      moreBatches: 0,
     };
   }
+  const more = batchesToDecide(spread, standardError, {
+    changeQuantile,
+    equivalenceQuantile,
+    minimumLog,
+    toleranceLog,
+  });
   const batches = `${spread.batches} batch${spread.batches === 1 ? '' : 'es'}`;
-  const reason =
-    margin > policy.maximumMargin
-      ? `the run resolved only ±${pct(margin, 1)} (${batches}), wider than the ±${pct(policy.maximumMargin, 1)} ` +
-        'a no-change verdict may claim: give it more batches or budget'
-      : `the ${pct(EQUIVALENCE_CONFIDENCE)} interval reaches past the ±${pct(margin, 1)} margin ` +
-        `(${batches}) and the change is not clear at ${pct(policy.confidence)}`;
-  return { ...base, kind: 'inconclusive', reason };
+  const likely =
+    more === null
+      ? 'more batches at this scatter would not decide it'
+      : `about ${more} more batch${more === 1 ? '' : 'es'} would likely decide it`;
+  return {
+    ...base,
+    kind: 'inconclusive',
+    reason: `resolved ±${pct(base.resolvedMargin, 1)} of the ±${pct(tolerance, 1)} tolerance asked (${batches}); ${likely}`,
+    moreBatches: more,
+  };
+}
+
+/**
+ * How many more batches would likely turn an inconclusive run into a verdict, if the estimate stayed where it is
+ * and the standard error fell as 1/√batches: the fewer of what "no change" and what a change would need.
+ * Null when neither would come (the estimate sits on the tolerance, or a change below the minimum effect).
+ */
+function batchesToDecide(
+  spread: LogSpread,
+  standardError: number,
+  bounds: { changeQuantile: number; equivalenceQuantile: number; minimumLog: number; toleranceLog: number },
+): number | null {
+  const estimate = Math.abs(spread.logMean);
+  const needed: number[] = [];
+  // No change: |estimate| + q₉₀·SE·√(n/n′) ≤ tolerance.
+  if (estimate < bounds.toleranceLog)
+    needed.push(
+      spread.batches * ((bounds.equivalenceQuantile * standardError) / (bounds.toleranceLog - estimate)) ** 2,
+    );
+  // A change: q·SE·√(n/n′) < |estimate|, the estimate already past the minimum effect.
+  if (estimate >= bounds.minimumLog && estimate > 0)
+    needed.push(spread.batches * ((bounds.changeQuantile * standardError) / estimate) ** 2);
+  if (needed.length === 0) return null;
+  const total = Math.min(...needed);
+  // Beyond 100× the batches run so far, "more batches" is not advice anyone can take.
+  if (!Number.isFinite(total) || total > spread.batches * 100) return null;
+  return Math.max(1, Math.ceil(total - spread.batches));
 }
 
 function pct(value: number, digits = 0): string {
   return `${(value * 100).toFixed(digits)}%`;
+}
+
+/** What head vs base is decided on: the run's three comparisons, its noise floor, and who is not comparable. */
+export interface HeadVsBaseInput {
+  /** Per-batch cycle ratios of head/base, head/libdeflate and base/libdeflate. */
+  cycles: {
+    headVsBase: readonly (readonly number[])[];
+    headVsLibdeflate: readonly (readonly number[])[];
+    baseVsLibdeflate: readonly (readonly number[])[];
+  };
+  /** The stored calibration that holds for this dataset and batch shape, or why none does. */
+  calibration: NoiseFloor | { missing: string };
+  policy: Omit<VerdictPolicy, 'calibration'>;
+  /** Why head or base cannot be compared (failed the integrity gate, other thread counts, …); empty: comparable. */
+  notComparable?: readonly string[];
+}
+
+/**
+ * The head-vs-base verdict of a PR check: what `bench` stores, what its stop rule asks after every rotation and what
+ * the replay simulation validates — one function. The noise floor is the stored calibration when one holds, else the
+ * in-job A/A (head/libdeflate and base/libdeflate scatter); the verdict says which, and why a calibration was not used.
+ */
+export function decideHeadVsBase(input: HeadVsBaseInput): Verdict {
+  const stored = 'missing' in input.calibration ? undefined : input.calibration;
+  const floor = stored ?? inJobNoise([input.cycles.headVsLibdeflate, input.cycles.baseVsLibdeflate]);
+  const verdict = decideChange(input.cycles.headVsBase, { ...input.policy, ...(floor ? { calibration: floor } : {}) });
+  const sourced =
+    'missing' in input.calibration
+      ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${input.calibration.missing}` }
+      : verdict;
+  const reasons = input.notComparable ?? [];
+  if (reasons.length === 0) return sourced;
+  return { ...sourced, kind: 'inconclusive', reason: `not comparable: ${reasons.join('; ')}`, moreBatches: null };
 }

@@ -145,14 +145,40 @@ describe('resource bound', () => {
 });
 
 describe('CPU models are data', () => {
-  it('ships M1, M2 and M3 P-cores and the llvm-mca model, every number with a source', async () => {
-    assert.deepEqual(await listModels(), ['apple-m1', 'apple-m2', 'apple-m3', 'llvm-mca-apple-m1']);
+  it('ships M1, M2 and M3 P-cores, Neoverse N2, V1 and V2, and the llvm-mca model, every number with a source', async () => {
+    assert.deepEqual(await listModels(), [
+      'apple-m1',
+      'apple-m2',
+      'apple-m3',
+      'llvm-mca-apple-m1',
+      'neoverse-n2',
+      'neoverse-v1',
+      'neoverse-v2',
+    ]);
     for (const name of await listModels()) {
       const path = join(import.meta.dirname, 'models', `${name}.json`);
-      const raw = JSON.parse(readFileSync(path, 'utf8')) as { classes?: Record<string, { source: string }> };
+      type Timing = { source: string; forms?: Array<{ source: string }> };
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & {
+        classes?: Record<string, Timing>;
+        mnemonicOverrides?: Record<string, Timing>;
+      };
       assert.ok(cpuModelSchema.safeParse(raw).success, name);
-      for (const timing of Object.values(raw.classes ?? {})) assert.ok(timing.source.length > 10);
+      const timings = [...Object.values(raw.classes ?? {}), ...Object.values(raw.mnemonicOverrides ?? {})];
+      for (const timing of timings) {
+        assert.ok(timing.source.length > 10, name);
+        for (const form of timing.forms ?? []) assert.ok(form.source.length > 10, name);
+      }
+      // Every top-level number is a { value, source } pair.
+      for (const key of ['decodeWidth', 'compareBranchFusion', 'storeToLoadLatency', 'cpuBrands'])
+        if (raw[key] !== undefined) assert.ok((raw[key] as { source: string }).source.length > 10, `${name} ${key}`);
     }
+    // Unsourced numbers say so in their source.
+    const n2 = JSON.parse(readFileSync(join(import.meta.dirname, 'models', 'neoverse-n2.json'), 'utf8')) as {
+      storeToLoadLatency: { source: string };
+      compareBranchFusion: { source: string };
+    };
+    assert.match(n2.storeToLoadLatency.source, /^assumption, not sourced/);
+    assert.match(n2.compareBranchFusion.source, /^not sourced/);
   });
 
   it('marks M2/M3 numbers as inherited from M1', async () => {
@@ -285,5 +311,87 @@ describe('maximum cycle ratio (Karp on the carried-edge sources)', () => {
         `trial ${trial}: ${JSON.stringify(edges)} → ${expected}`,
       );
     }
+  });
+});
+
+describe('critical path on hand-checked loops (neoverse-n2)', () => {
+  // Worked out by hand from the N2 model's sourced numbers (LLVM AArch64SchedNeoverseN2.td, from Arm's N2 guide):
+  // ALU, flag ops and shifts by register 1 cycle on the 4 I pipes (S0/S1/M0/M1); BFXIL 2 on M0/M1; loads 4 (no faster
+  // address path), register-offset loads 4; MOV eliminated; B.cond on B0/B1; no compare+branch fusion; 5-wide decode.
+  let n2: CpuModel;
+  before(async () => {
+    n2 = await loadCpuModel('neoverse-n2');
+  });
+
+  it('refill_step: 8 cycles/iteration on the chain, 2.5 on the I pipes, 3.2 at the front end', () => {
+    const analysis = analyse('refill_step', n2);
+    // lsl 1 → orr 1 → and 1 → ldr w11 (register offset) 4 → sub x3 1 → the next lsl: 8 (M1 has the same 8).
+    assert.equal(analysis.criticalPathCycles, 8);
+    assert.deepEqual(
+      analysis.criticalChain.map((link) => `${link.text} [${link.latencyCycles}]`),
+      [
+        'and x10, x2, #2047 [1]',
+        'ldr w11, [x5, x10, lsl #2] [4]',
+        'sub x3, x3, x11 [1]',
+        'lsl x8, x8, x3 [1]',
+        'orr x2, x2, x8 [1]',
+      ],
+    );
+    // I pipes: lsl, orr, ubfx, sub, orr #0x38, and, lsr, sub, cmp (9) + bfxil on M0/M1 (a subset of I): 10 uops / 4.
+    assert.equal(analysis.resourceBoundCycles, 10 / 4);
+    assert.match(analysis.resourceBottleneck, /^10 uops on m0\/m1\/s0\/s1$/);
+    // 16 instructions, cmp + b.lo not fused, 5 a cycle (M1: 15 slots / 8).
+    assert.equal(analysis.frontEndBoundCycles, 16 / 5);
+    assert.equal(analysis.predictedCycles, 8);
+    assert.equal(analysis.bound, 'critical path');
+    assert.equal(analysis.ilp, 16 / 8);
+    assert.deepEqual(analysis.unknownMnemonics, []);
+  });
+
+  it("pointer_chase: 4 cycles (N2 gives no faster path into the next load's address; M1: 3)", () => {
+    assert.equal(analyse('pointer_chase', n2).criticalPathCycles, 4);
+    assert.equal(analyse('pointer_chase').criticalPathCycles, 3);
+  });
+
+  it('the other fixture loops: 4, 3, 3 and 6 cycles (ALU and flag ops 1, load 4)', () => {
+    assert.equal(analyse('chain4', n2).criticalPathCycles, 4);
+    assert.equal(analyse('two_chains', n2).criticalPathCycles, 3);
+    assert.equal(analyse('flag_chain', n2).criticalPathCycles, 3);
+    assert.equal(analyse('load_add_chain', n2).criticalPathCycles, 4 + 1 + 1);
+  });
+
+  it('prices shifted forms, bitfield inserts, multiply-adds and vector loads as the N2 tables give them', () => {
+    const loopOf = (lines: string[]) => {
+      const body = lines.map((line, i) => `      ${(i * 4).toString(16)}: \t${line}`);
+      const [fn] = parseListing(
+        ['0000000000000000 <l>:', ...body, `      ${(lines.length * 4).toString(16)}: \tb\t0x0 <l>`].join('\n'),
+      );
+      return analyzeFunction(fn!, n2).analysis.criticalPathCycles;
+    };
+    // Arithmetic with LSL <= 4: 1 cycle; LSL > 4 or LSR: 2 (M pipes); logical with any shift: 1.
+    assert.equal(loopOf(['add\tx0, x1, x0, lsl #2']), 1);
+    assert.equal(loopOf(['add\tx0, x1, x0, lsl #5']), 2);
+    assert.equal(loopOf(['sub\tx0, x1, x0, lsr #1']), 2);
+    assert.equal(loopOf(['eor\tx0, x1, x0, lsr #7']), 1);
+    assert.equal(loopOf(['add\tx0, x1, w0, uxtw']), 2);
+    // BFXIL 2 (M1: 1); a chain of MADDs through the addend 1 each (N2Rd_IMA reads it a cycle late), MUL 2.
+    assert.equal(loopOf(['bfxil\tx0, x1, #0, #8']), 2);
+    assert.equal(loopOf(['madd\tx0, x1, x2, x0']), 1);
+    assert.equal(loopOf(['mul\tx0, x0, x2']), 2);
+    // A vector load feeding its own address through umov: 6 (vector load) + 2 (ASIMD transfer).
+    assert.equal(loopOf(['ldr\tq0, [x0]', 'umov\tx0, v0.d[0]']), 6 + 2);
+  });
+
+  it('V2 prices ALU ops on 6 I pipes and decodes 6 a cycle (sourced); V1 inherits everything, marked', async () => {
+    const v2 = await loadCpuModel('neoverse-v2');
+    assert.equal(v2.decodeWidth, 6);
+    assert.equal(v2.classes.alu.units.length, 6);
+    assert.equal(v2.classes.alu.inherited, undefined);
+    assert.equal(v2.classes.simd.inherited, true, 'ASIMD is not sourced for V2');
+    assert.equal(analyse('refill_step', v2).frontEndBoundCycles, 16 / 6);
+    const v1 = await loadCpuModel('neoverse-v1');
+    assert.equal(v1.inheritedFrom, 'neoverse-n2');
+    assert.ok(Object.values(v1.classes).every((timing) => timing.inherited));
+    assert.match(v1.notes.join(' '), /NOT sourced for V1/);
   });
 });

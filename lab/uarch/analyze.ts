@@ -67,6 +67,16 @@ export interface LoopAnalysis extends PathAnalysis {
 /** The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model gives one. */
 function timingOf(model: CpuModel, instruction: Instruction, semantics: Semantics): ClassTiming {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  const form = timing.forms?.find(
+    (entry) =>
+      entry.mnemonics.includes(instruction.mnemonic) &&
+      (entry.maxLslAmount === undefined ||
+        (semantics.shift?.kind === 'lsl' && semantics.shift.amount <= entry.maxLslAmount)),
+  );
+  if (form) {
+    const { latency, uops, units, source } = form;
+    return { latency, uops, units, source, ...(timing.inherited ? { inherited: true } : {}) };
+  }
   if (semantics.registerForm && timing.registerUnits)
     return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
   if (semantics.indexedAddress && timing.indexedUops !== undefined) return { ...timing, uops: timing.indexedUops };
@@ -165,6 +175,7 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
     if (late !== undefined) return Math.max(0, producerLatency(producer) - late);
     const timing = producer.timing;
     if (producer.semantics.class === 'load') {
+      if (producer.semantics.vectorData && timing.vectorLatency !== undefined) return timing.vectorLatency;
       if (producer.semantics.indexedAddress && timing.indexedLatency !== undefined) return timing.indexedLatency;
       if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== undefined)
         return timing.addressLatency;

@@ -12,10 +12,13 @@ import { LabError } from '../core/errors.js';
 import { withSlack, type LoopAnalysis, type PathAnalysis } from './analyze.js';
 import { findIdioms, type IdiomFinding } from './idioms.js';
 import { chooseLoop, type LoopChoice } from './loop-choice.js';
-import { loadCpuModel, type CpuModel } from './model.js';
+import { machineInfo } from '../bench/machine.js';
+import { resolveCpuModel } from './choose-model.js';
+import { type CpuModel } from './model.js';
 import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathRole } from './paths.js';
 
 export { loadCpuModel, type CpuModel } from './model.js';
+export { resolveCpuModel } from './choose-model.js';
 export { type LoopAnalysis } from './analyze.js';
 
 type Summary = Omit<PathAnalysis, 'nodes' | 'edges'>;
@@ -36,7 +39,7 @@ export interface RoleReport {
 export interface LoopReport {
   function: string;
   source: string;
-  model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[] };
+  model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[]; chosenBecause?: string };
   loops: Array<{
     headerAddress: number;
     depth: number;
@@ -78,7 +81,8 @@ export interface LoopReport {
 export interface AnalyzeOptions {
   path: string;
   functionName: string;
-  cpu: string;
+  /** The model's name when no model is passed (undefined: chosen for this host, see resolveCpuModel). */
+  cpu?: string;
   /** Pin the loop: a header address (0x5cc), an offset from the function start (+0x5cc) or a source line (file.c:123). */
   loop?: string;
 }
@@ -120,14 +124,14 @@ export function analyzeHotLoop(
 
 /** Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a CPU model. */
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
-  const cpu = model ?? (await loadCpuModel(options.cpu));
+  const cpu = model ?? (await resolveCpuModel(options.cpu, machineInfo));
   const { functions, source } = await loadFunctions(options.path);
   return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loop);
 }
 
 /** Every function matching the name or /regex/ that has a loop, each with its decode loop analysed. */
 export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport[]> {
-  const cpu = model ?? (await loadCpuModel(options.cpu));
+  const cpu = model ?? (await resolveCpuModel(options.cpu, machineInfo));
   const { functions, source } = await loadFunctions(options.path);
   const matching = await selectFunctions(functions, options.functionName, source);
   const withLoops = matching.filter((fn) => buildControlFlow(fn).loops.length > 0);
@@ -176,7 +180,13 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
   return {
     function: fn.name,
     source,
-    model: { name: cpu.name, core: cpu.core, inheritedFrom: cpu.inheritedFrom, cpuBrands: cpu.cpuBrands },
+    model: {
+      name: cpu.name,
+      core: cpu.core,
+      inheritedFrom: cpu.inheritedFrom,
+      cpuBrands: cpu.cpuBrands,
+      ...(cpu.chosenBecause ? { chosenBecause: cpu.chosenBecause } : {}),
+    },
     loops: flow.loops
       .map((l) => ({
         headerAddress: l.headerAddress,
@@ -256,7 +266,7 @@ export function textReport(report: LoopReport): string {
   });
   const lines = [
     `function ${report.function} in ${report.source}`,
-    `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}`,
+    `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}${report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''}`,
     `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
     `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choice.decodeLoop ? '' : ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads): pin the decode loop with --loop'}`,
     ...choice.runnersUp.map(

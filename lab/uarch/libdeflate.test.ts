@@ -45,6 +45,10 @@ before(async () => {
       model,
     );
   }
+  reports.n2 = await analyzeLoop(
+    { path: join(work, 'linux.o'), functionName: 'libdeflate_deflate_decompress_ex', cpu: 'neoverse-n2' },
+    await loadCpuModel('neoverse-n2'),
+  );
 });
 after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -148,6 +152,17 @@ describe(
           level9.byRole.some((role) => /literals? \+ match/.test(role.roleName)),
       );
       assert.ok(level9.cyclesPerByte < huffman.cyclesPerByte, 'matches copy many bytes per iteration');
+    });
+
+    it('prices the same fastloop on neoverse-n2: every instruction known, no faster than on M1, 5-wide', () => {
+      const n2 = reports.n2!;
+      assert.equal(n2.hotLoop.headerAddress, reports.elf!.hotLoop.headerAddress, 'the same loop is chosen');
+      assert.deepEqual(n2.analysis.unknownMnemonics, []);
+      const match = n2.roles.find((role) => role.roleName === 'match')!;
+      // N2 has no 3-cycle address path and BFXIL takes 2: its chain is at least M1's 13 cycles.
+      assert.ok(match.analysis.criticalPathCycles >= 13, `${match.analysis.criticalPathCycles}`);
+      assert.equal(match.analysis.frontEndBoundCycles, match.analysis.instructions / 5, 'no compare+branch fusion');
+      assert.match(textReport(n2), /^model: neoverse-n2 \(Arm Neoverse N2/m);
     });
 
     it('renders a compact diff for a PR comment', () => {

@@ -10,6 +10,20 @@ import { describeIssues } from '../core/schema.js';
 /** Every number in a model carries where it came from. */
 const sourced = z.string().min(3);
 
+/** A form of a class that issues differently (N2: logical ops with any shift, add/sub with LSL ≤ 4 are 1-cycle). */
+const formTimingSchema = z
+  .object({
+    /** The mnemonics this form is (e.g. and, orr, eor). */
+    mnemonics: z.array(z.string().min(1)).min(1),
+    /** Only when the shifted operand's shift is an LSL by at most this many bits (an extend never matches). */
+    maxLslAmount: z.number().int().nonnegative().optional(),
+    latency: z.number().nonnegative(),
+    uops: z.number().int().nonnegative(),
+    units: z.array(z.string()),
+    source: sourced,
+  })
+  .strict();
+
 const classTimingSchema = z
   .object({
     /** Cycles from issue to result available to a dependent ALU op. */
@@ -20,6 +34,8 @@ const classTimingSchema = z
     registerLatency: z.number().nonnegative().optional(),
     /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
     indexedLatency: z.number().nonnegative().optional(),
+    /** For loads into a SIMD/FP register (ldr q0, ld1), where a model gives them another latency than integer loads. */
+    vectorLatency: z.number().nonnegative().optional(),
     /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
     addendLatency: z.number().nonnegative().optional(),
     /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
@@ -30,6 +46,8 @@ const classTimingSchema = z
     uops: z.number().int().nonnegative(),
     /** The execution units it may issue to (empty: handled at rename, no unit). */
     units: z.array(z.string()),
+    /** Forms of the class that issue differently; the first that matches an instruction wins. */
+    forms: z.array(formTimingSchema).optional(),
     source: sourced,
     inherited: z.boolean().optional(),
   })
@@ -74,7 +92,7 @@ export const cpuModelSchema = z
       .object({ value: z.number().nonnegative(), source: sourced, inherited: z.boolean().optional() })
       .strict()
       .optional(),
-    classes: z.record(z.enum(CLASSES), classTimingSchema).optional(),
+    classes: z.partialRecord(z.enum(CLASSES), classTimingSchema).optional(),
     /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
     mnemonicOverrides: z.record(z.string(), classTimingSchema).optional(),
     /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
@@ -82,6 +100,11 @@ export const cpuModelSchema = z
       .object({ value: z.array(z.string().min(1)), source: sourced })
       .strict()
       .optional(),
+    /**
+     * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
+     * only by --cpu.
+     */
+    crossCheck: z.boolean().optional(),
     notes: z.array(z.string()).optional(),
   })
   .strict();
@@ -98,7 +121,11 @@ export interface CpuModel {
   inheritedFrom: string | null;
   /** Brand strings of machines with this core ([] when the model names none). */
   cpuBrands: string[];
+  /** A tool's model (llvm-mca's), never a host's default. */
+  crossCheck: boolean;
   notes: string[];
+  /** How this model came to price the code: by --cpu, or chosen for the machine (see lab/uarch/choose-model.ts). */
+  chosenBecause?: string;
 }
 
 function modelsDir(): string {
@@ -174,6 +201,7 @@ export async function loadCpuModel(name: string, seen: string[] = []): Promise<C
     mnemonicOverrides: { ...(parent?.mnemonicOverrides ?? {}), ...(raw.mnemonicOverrides ?? {}) },
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
+    crossCheck: raw.crossCheck ?? false,
     notes: [...(raw.notes ?? []), ...(parent ? [`numbers not given here are inherited from ${parent.name}`] : [])],
   };
 }

@@ -54286,12 +54286,19 @@ var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
   effect: external_exports.number().finite(),
   interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
   threshold: external_exports.number().nonnegative(),
   thresholdSource: external_exports.string(),
   reason: external_exports.string().optional(),
   batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional()
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
 });
 var machineSchema = external_exports.object({
   os: external_exports.string(),
@@ -54394,7 +54401,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional(),
+    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),

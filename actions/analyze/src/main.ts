@@ -8,7 +8,7 @@ import { pairedInputs, requiredInput, runAction, type ActionCore } from '../../s
 export interface AnalyzeInputs {
   builds: { base: string; head: string; reference: string };
   functionName: string;
-  cpu: string;
+  cpu: string | undefined;
   pins: { loop?: string; referenceLoop?: string };
   /** The bench action's results and datasets folder, for the model-against-measurement section. */
   measurement?: { results: string; datasetsDir: string };
@@ -28,7 +28,8 @@ export function readAnalyzeInputs(actionCore: ActionCore): AnalyzeInputs {
   return {
     builds: { base: required('base'), head: required('head'), reference: required('reference') },
     functionName: required('function'),
-    cpu: required('cpu'),
+    // Empty: the model chosen for this runner's CPU (an Apple M-series model on macOS, neoverse-n2 on Cobalt 100).
+    cpu: actionCore.getInput('cpu') || undefined,
     pins: {
       loop: actionCore.getInput('loop') || undefined,
       referenceLoop: actionCore.getInput('reference-loop') || undefined,

@@ -66033,7 +66033,7 @@ var samplingDefaults = {
   budgetSeconds: 120,
   verdictConfidence: 0.99,
   minimumEffect: 5e-3,
-  maximumMargin: 0.03,
+  tolerance: 0.015,
   memoryLimitMb: 4096,
   compareAcrossThreads: false
 };
@@ -66059,8 +66059,11 @@ var benchConfigSchema = external_exports.object({
     verdictConfidence: external_exports.number().gt(0.5).lt(1).default(samplingDefaults.verdictConfidence),
     /** The smallest head-vs-base change worth a verdict (relative); smaller ones count as no change. */
     minimumEffect: external_exports.number().nonnegative().max(0.5).default(samplingDefaults.minimumEffect),
-    /** The widest equivalence margin a "no change" may claim; a run that resolves less is inconclusive. */
-    maximumMargin: external_exports.number().positive().max(0.5).default(samplingDefaults.maximumMargin),
+    /**
+     * The change head vs base that does not matter (relative, 0.015 = ±1.5%): "no change" only when the 90%
+     * interval lies inside ±tolerance; sampling stops once the verdict is decided at it.
+     */
+    tolerance: external_exports.number().positive().max(0.5).default(samplingDefaults.tolerance),
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
     // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
     memoryLimitMb: external_exports.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
@@ -66070,6 +66073,9 @@ var benchConfigSchema = external_exports.object({
 }).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, {
   message: "base.name must differ from decoder.name",
   path: ["base", "name"]
+}).refine((config2) => config2.bench.minimumEffect <= config2.bench.tolerance, {
+  message: "minimumEffect must not exceed tolerance (a change smaller than the tolerance would be neither)",
+  path: ["bench", "minimumEffect"]
 }).refine((config2) => config2.bench.minBatches <= config2.bench.maxBatches, {
   message: "minBatches must not exceed maxBatches",
   path: ["bench", "minBatches"]
@@ -66108,6 +66114,16 @@ async function loadBenchConfig(path6, repositoryRoot) {
     'pass an existing bench config (JSON) with --config; see the README section "Config file".'
   );
   return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname6(absolute));
+}
+function withTolerance(config2, tolerance, source) {
+  if (tolerance === void 0) return config2;
+  if (config2.bench.minimumEffect > tolerance)
+    throw new LabError(
+      "bench: config",
+      `${source}: tolerance ${tolerance} is below bench.minimumEffect ${config2.bench.minimumEffect} (a change between them would be neither a change nor no change).`,
+      "ask for a tolerance of at least bench.minimumEffect, or lower bench.minimumEffect in the config."
+    );
+  return { ...config2, bench: { ...config2.bench, tolerance } };
 }
 
 // lab/bench/run.ts
@@ -67425,7 +67441,6 @@ function quantileIndex(len, p3) {
 function median(x2) {
   return +quantile(x2, 0.5);
 }
-var epsilon = 1e-4;
 var BayesianClassifier = function BayesianClassifier2() {
   this.totalCount = 0;
   this.data = {};
@@ -67488,19 +67503,6 @@ for (z4 = 0; z4 <= 3.09; z4 += 0.01) {
   standardNormalTable.push(cumulativeDistribution(z4));
 }
 var z4;
-function inverseErrorFunction(x2) {
-  var a2 = 8 * (Math.PI - 3) / (3 * Math.PI * (4 - Math.PI));
-  var inv = Math.sqrt(
-    Math.sqrt(
-      Math.pow(2 / (Math.PI * a2) + Math.log(1 - x2 * x2) / 2, 2) - Math.log(1 - x2 * x2) / a2
-    ) - (2 / (Math.PI * a2) + Math.log(1 - x2 * x2) / 2)
-  );
-  if (x2 >= 0) {
-    return inv;
-  } else {
-    return -inv;
-  }
-}
 var SQRT_2PI = Math.sqrt(2 * Math.PI);
 var PerceptronModel = function PerceptronModel2() {
   this.weights = [];
@@ -67539,14 +67541,6 @@ PerceptronModel.prototype.train = function train2(features, label) {
   }
   return this;
 };
-function probit(p3) {
-  if (p3 === 0) {
-    p3 = epsilon;
-  } else if (p3 >= 1) {
-    p3 = 1 - epsilon;
-  }
-  return Math.sqrt(2) * inverseErrorFunction(2 * p3 - 1);
-}
 
 // lab/stats/verdict.ts
 var import_jstat = __toESM(require_jstat(), 1);
@@ -67556,6 +67550,9 @@ function batchLogEstimates(clusters) {
     throw new Error("batchLogEstimates needs positive finite ratios");
   }
   return nonEmpty.map((cluster) => median(cluster.map(Math.log)));
+}
+function probit(p3) {
+  return import_jstat.default.jStat.normal.inv(p3, 0, 1);
 }
 function twoSidedQuantile(confidence, df) {
   const p3 = 1 - (1 - confidence) / 2;
@@ -67629,23 +67626,28 @@ function relativeHalfWidth(interval) {
   return (interval.high - interval.low) / 2 / interval.estimate;
 }
 var EQUIVALENCE_CONFIDENCE = 0.9;
-var MARGIN_POWER = 0.95;
+var DETECTION_POWER = 0.95;
 function decideChange(clusters, policy) {
   const spread = logSpread(clusters);
   const calibration = policy.calibration;
   const observedSe = spread.batches >= 2 ? spread.standardError : null;
   const effect = Math.expm1(spread.logMean);
+  const tolerance = policy.tolerance;
   if (observedSe === null && !calibration) {
     const interval2 = intervalFrom(spread, spread.standardError, spread.df, policy.confidence, ownScatterMethod(spread));
     return {
       kind: "inconclusive",
       effect,
       interval: interval2,
-      threshold: 0,
+      threshold: tolerance,
       thresholdSource: "none",
       reason: "only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)",
       batches: 1,
-      standardError: null
+      standardError: null,
+      tolerance,
+      resolvedMargin: null,
+      detectableEffect: null,
+      moreBatches: null
     };
   }
   let standardError;
@@ -67664,34 +67666,83 @@ function decideChange(clusters, policy) {
     standardError = Math.sqrt((runDf * (observedSe ?? 0) ** 2 + calibration.df * calibratedSe ** 2) / df);
     basis = `${calibration.source} pooled with the ${spread.basis}`;
   }
-  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${Number.isFinite(df) ? `${df} df` : "normal"}) with the SE of the ${basis}`;
+  const dfText = Number.isFinite(df) ? `${df} df` : "normal";
+  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${dfText}) with the SE of the ${basis}`;
   const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
-  const marginLog = Math.max(
-    Math.log1p(policy.minimumEffect),
-    (twoSidedQuantile(policy.confidence, df) + probit(MARGIN_POWER)) * standardError
-  );
-  const margin = Math.expm1(marginLog);
-  const equivalenceHalf = twoSidedQuantile(EQUIVALENCE_CONFIDENCE, df) * standardError;
-  const base = { effect, interval, threshold: margin, thresholdSource: basis, batches: spread.batches, standardError };
-  const logLow = Math.log(interval.low);
-  const logHigh = Math.log(interval.high);
-  const big = Math.abs(effect) >= policy.minimumEffect;
-  if (logHigh < 0 && big) return { ...base, kind: "regression", reason: `${pct(policy.confidence)} interval below 1` };
-  if (logLow > 0 && big) return { ...base, kind: "improvement", reason: `${pct(policy.confidence)} interval above 1` };
-  const inside = Math.abs(spread.logMean) + equivalenceHalf <= marginLog;
-  if (inside && margin <= policy.maximumMargin) {
+  const share = (confidence) => policy.interim ? 1 - (1 - confidence) / policy.interim.looks : confidence;
+  const changeQuantile = twoSidedQuantile(share(policy.confidence), df);
+  const equivalenceQuantile = twoSidedQuantile(share(EQUIVALENCE_CONFIDENCE), df);
+  const minimumLog = Math.log1p(policy.minimumEffect);
+  const nominalQuantile = twoSidedQuantile(policy.confidence, df);
+  const detectableLog = Math.max(nominalQuantile * standardError, minimumLog) + probit(DETECTION_POWER) * standardError;
+  const resolvedLog = Math.abs(spread.logMean) + equivalenceQuantile * standardError;
+  const toleranceLog = Math.log1p(tolerance);
+  const logLow = spread.logMean - changeQuantile * standardError;
+  const logHigh = spread.logMean + changeQuantile * standardError;
+  const big = Math.abs(spread.logMean) >= minimumLog;
+  const base = {
+    effect,
+    interval,
+    threshold: tolerance,
+    thresholdSource: basis,
+    batches: spread.batches,
+    standardError,
+    tolerance,
+    resolvedMargin: Math.expm1(resolvedLog),
+    detectableEffect: Math.expm1(detectableLog)
+  };
+  if (logHigh < 0 && big)
+    return { ...base, kind: "regression", reason: `${pct(policy.confidence)} interval below 1`, moreBatches: 0 };
+  if (logLow > 0 && big)
+    return { ...base, kind: "improvement", reason: `${pct(policy.confidence)} interval above 1`, moreBatches: 0 };
+  if (resolvedLog <= toleranceLog) {
     return {
       ...base,
       kind: "no change",
-      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside \xB1${pct(margin, 1)} (two one-sided tests)`
+      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside the \xB1${pct(tolerance, 1)} tolerance (two one-sided tests)`,
+      moreBatches: 0
     };
   }
+  const more = batchesToDecide(spread, standardError, {
+    changeQuantile,
+    equivalenceQuantile,
+    minimumLog,
+    toleranceLog
+  });
   const batches = `${spread.batches} batch${spread.batches === 1 ? "" : "es"}`;
-  const reason = margin > policy.maximumMargin ? `the run resolved only \xB1${pct(margin, 1)} (${batches}), wider than the \xB1${pct(policy.maximumMargin, 1)} a no-change verdict may claim: give it more batches or budget` : `the ${pct(EQUIVALENCE_CONFIDENCE)} interval reaches past the \xB1${pct(margin, 1)} margin (${batches}) and the change is not clear at ${pct(policy.confidence)}`;
-  return { ...base, kind: "inconclusive", reason };
+  const likely = more === null ? "more batches at this scatter would not decide it" : `about ${more} more batch${more === 1 ? "" : "es"} would likely decide it`;
+  return {
+    ...base,
+    kind: "inconclusive",
+    reason: `resolved \xB1${pct(base.resolvedMargin, 1)} of the \xB1${pct(tolerance, 1)} tolerance asked (${batches}); ${likely}`,
+    moreBatches: more
+  };
+}
+function batchesToDecide(spread, standardError, bounds) {
+  const estimate = Math.abs(spread.logMean);
+  const needed = [];
+  if (estimate < bounds.toleranceLog)
+    needed.push(
+      spread.batches * (bounds.equivalenceQuantile * standardError / (bounds.toleranceLog - estimate)) ** 2
+    );
+  if (estimate >= bounds.minimumLog && estimate > 0)
+    needed.push(spread.batches * (bounds.changeQuantile * standardError / estimate) ** 2);
+  if (needed.length === 0) return null;
+  const total = Math.min(...needed);
+  if (!Number.isFinite(total) || total > spread.batches * 100) return null;
+  return Math.max(1, Math.ceil(total - spread.batches));
 }
 function pct(value, digits = 0) {
   return `${(value * 100).toFixed(digits)}%`;
+}
+function decideHeadVsBase(input2) {
+  const stored = "missing" in input2.calibration ? void 0 : input2.calibration;
+  const floor = stored ?? inJobNoise([input2.cycles.headVsLibdeflate, input2.cycles.baseVsLibdeflate]);
+  const verdict = decideChange(input2.cycles.headVsBase, { ...input2.policy, ...floor ? { calibration: floor } : {} });
+  const sourced2 = "missing" in input2.calibration ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${input2.calibration.missing}` } : verdict;
+  const reasons = input2.notComparable ?? [];
+  if (reasons.length === 0) return sourced2;
+  return { ...sourced2, kind: "inconclusive", reason: `not comparable: ${reasons.join("; ")}`, moreBatches: null };
 }
 
 // lab/stats/index.ts
@@ -67943,6 +67994,39 @@ function machineInfo() {
 }
 
 // lab/bench/sampling.ts
+function widthStopRule(primary, targetHalfWidth) {
+  return {
+    contenders: primary.contenders,
+    answered: "target met",
+    check(batches) {
+      const cycles2 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
+      const withSamples = cycles2.filter((cluster) => cluster.length > 0).length;
+      const halfWidth = withSamples > 0 ? relativeHalfWidth(batchInterval(cycles2, 0.95)) : null;
+      return { answered: withSamples >= 2 && halfWidth !== null && halfWidth <= targetHalfWidth, halfWidth };
+    }
+  };
+}
+function headVsBaseCycles(batches, names, contenders) {
+  return {
+    headVsBase: comparisonCycles(batches, names.head, names.base, contenders),
+    headVsLibdeflate: comparisonCycles(batches, names.head, names.libdeflate, contenders),
+    baseVsLibdeflate: comparisonCycles(batches, names.base, names.libdeflate, contenders)
+  };
+}
+function verdictStopRule(names, contenders, decide) {
+  return {
+    contenders,
+    answered: "verdict decided",
+    check(batches) {
+      const cycles2 = headVsBaseCycles(batches, names, contenders);
+      if (cycles2.headVsBase.filter((cluster) => cluster.length > 0).length < 2)
+        return { answered: false, halfWidth: null };
+      const halfWidth = relativeHalfWidth(batchInterval(cycles2.headVsBase, 0.95));
+      const interim = decide(cycles2, "interim").kind;
+      return { answered: interim !== "inconclusive" && decide(cycles2, "final").kind === interim, halfWidth };
+    }
+  };
+}
 function slotOrders(count3) {
   const shifts = (order) => order.map((_3, shift) => order.map((_4, slot) => order[(slot + shift) % count3]));
   const forward = Array.from({ length: count3 }, (_3, index) => index);
@@ -67961,15 +68045,32 @@ function comparisonCycles(batches, numerator, denominator, contenders) {
     return cycleRatios(pairedSpeedRatios(numeratorNs, denominatorNs), contenders);
   });
 }
-async function sampleSequentially(runBatch, plan, primary, nowSeconds = () => performance.now() / 1e3) {
+function plannedLooks(plan, contenders) {
+  const first2 = Math.max(contenders, Math.ceil(Math.max(plan.minBatches, 2) / contenders) * contenders);
+  return Math.max(1, Math.floor((plan.maxBatches - first2) / contenders) + 1);
+}
+function headVsBaseDecision(names, contenders, calibration, policy, plan) {
+  const looks = plannedLooks(plan, contenders);
+  const decide = (cycles2, notComparable = [], interim = false) => decideHeadVsBase({
+    cycles: cycles2,
+    calibration,
+    policy: interim ? { ...policy, interim: { looks } } : policy,
+    notComparable
+  });
+  return {
+    rule: verdictStopRule(names, contenders, (cycles2, look) => decide(cycles2, [], look === "interim")),
+    verdict: (batches, notComparable = []) => decide(headVsBaseCycles(batches, names, contenders), notComparable)
+  };
+}
+async function sampleSequentially(runBatch, plan, rule, nowSeconds = () => performance.now() / 1e3, earlier = []) {
   const started = nowSeconds();
-  const batches = [];
+  const batches = [...earlier];
   const failures = /* @__PURE__ */ new Map();
   let finalHalfWidth = null;
   const finish = (stoppedBecause) => ({
     batches,
     failures,
-    targetMet: stoppedBecause === "target met",
+    targetMet: stoppedBecause === rule.answered,
     stoppedBecause,
     elapsedSeconds: nowSeconds() - started,
     finalHalfWidth
@@ -67979,14 +68080,13 @@ async function sampleSequentially(runBatch, plan, primary, nowSeconds = () => pe
     batches.push(batch);
     for (const [name, reason] of batch.failures) if (!failures.has(name)) failures.set(name, reason);
     if (failures.size > 0) return finish("contender failed");
-    const cycles2 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
-    const withSamples = cycles2.filter((cluster) => cluster.length > 0).length;
-    if (withSamples > 0) finalHalfWidth = relativeHalfWidth(batchInterval(cycles2, plan.confidence));
-    const enough = batches.length >= plan.minBatches && withSamples >= 2 && batches.length % primary.contenders === 0;
-    if (enough && finalHalfWidth !== null && finalHalfWidth <= plan.targetHalfWidth) return finish("target met");
+    const check2 = rule.check(batches);
+    finalHalfWidth = check2.halfWidth;
+    const enough = batches.length >= plan.minBatches && batches.length % rule.contenders === 0;
+    if (enough && check2.answered) return finish(rule.answered);
     if (batches.length >= plan.maxBatches) return finish("batch limit");
     const elapsed = nowSeconds() - started;
-    const perBatch = elapsed / batches.length;
+    const perBatch = elapsed / (batches.length - earlier.length);
     if (elapsed + perBatch > plan.budgetSeconds && batches.length >= Math.min(plan.minBatches, 2))
       return finish("time budget");
   }
@@ -68578,12 +68678,19 @@ var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
   effect: external_exports.number().finite(),
   interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
   threshold: external_exports.number().nonnegative(),
   thresholdSource: external_exports.string(),
   reason: external_exports.string().optional(),
   batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional()
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
 });
 var machineSchema = external_exports.object({
   os: external_exports.string(),
@@ -68719,7 +68826,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional(),
+    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
@@ -68975,20 +69083,6 @@ function comparison(batches, numerator, denominator, contenders) {
   if (!cycles2.some((cluster) => cluster.length > 0)) return null;
   return { interval: batchInterval(cycles2, 0.95), cycleRatios: cycles2 };
 }
-function headVsBaseVerdict(comparison2, calibration, dataset, settings, inJob) {
-  const calibrated = calibrationFor(calibration, dataset, {
-    rounds: settings.rounds,
-    warmupRounds: settings.warmupRounds
-  });
-  const floor = "missing" in calibrated ? inJob : calibrated;
-  const verdict = decideChange(comparison2.cycleRatios, {
-    confidence: settings.verdictConfidence,
-    minimumEffect: settings.minimumEffect,
-    maximumMargin: settings.maximumMargin,
-    ...floor ? { calibration: floor } : {}
-  });
-  return "missing" in calibrated ? { ...verdict, thresholdSource: `${verdict.thresholdSource}; ${calibrated.missing}` } : verdict;
-}
 async function runBenchmark(options2) {
   return (await runBenchmarkWithBuilds(options2)).results;
 }
@@ -69013,7 +69107,25 @@ async function runBenchmarkWithBuilds(options2) {
   const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
   const output2 = mode === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
-  const datasetResults = [];
+  const policy = {
+    confidence: settings.verdictConfidence,
+    minimumEffect: settings.minimumEffect,
+    tolerance: settings.tolerance
+  };
+  const notComparableReasons = base ? [
+    ...[head, base].flatMap(
+      (side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : []
+    ),
+    ...head.summary.threads !== base.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base.summary.threads}`] : []
+  ] : [];
+  const plan = {
+    targetHalfWidth: settings.targetHalfWidth,
+    confidence: 0.95,
+    minBatches: settings.minBatches,
+    maxBatches: settings.maxBatches,
+    budgetSeconds: settings.budgetSeconds
+  };
+  const sampled = [];
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
     const input2 = join15(options2.datasetsDir, entry.compressed.path);
@@ -69027,39 +69139,58 @@ async function runBenchmarkWithBuilds(options2) {
         settings
       )
     } : void 0;
-    const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
-    const progress = startProgress(`bench ${entry.label}`);
-    const placements2 = /* @__PURE__ */ new Set();
-    const outcome = await sampleSequentially(
-      async (index, remainingSeconds) => {
-        progress.update(
-          `batch ${index + 1}: ${settings.rounds} interleaved rounds of ${contenders.map((c5) => c5.name).join(", ")}`
-        );
-        const batch = await runHarness({
-          compressedPath: input2,
-          expectedPath: join15(options2.datasetsDir, entry.raw.path),
-          contenders: orderFor(index),
-          rounds: settings.rounds,
-          warmupRounds: settings.warmupRounds,
-          timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
-          maxSeconds: Math.max(1, remainingSeconds),
-          memoryLimitMb: settings.memoryLimitMb,
-          cliOutputDir: output2?.dir
-        });
-        placements2.add(batch.placement);
-        return batch;
-      },
-      // The stop rule reads the same 95% interval the report prints.
-      {
-        targetHalfWidth: settings.targetHalfWidth,
-        confidence: 0.95,
-        minBatches: settings.minBatches,
-        maxBatches: settings.maxBatches,
-        budgetSeconds: settings.budgetSeconds
-      },
-      // The PR question (head vs base) drives sampling when there is a base.
-      { numerator: head.name, denominator: (base ?? libdeflate).name, contenders: sides.length }
+    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
+    const decision = base ? headVsBaseDecision(
+      { head: head.name, base: base.name, libdeflate: libdeflate.name },
+      sides.length,
+      calibrationFor(calibration, datasetKey, { rounds: settings.rounds, warmupRounds: settings.warmupRounds }),
+      policy,
+      plan
+    ) : void 0;
+    const rule = decision?.rule ?? widthStopRule(
+      { numerator: head.name, denominator: libdeflate.name, contenders: sides.length },
+      plan.targetHalfWidth
     );
+    const placements2 = /* @__PURE__ */ new Set();
+    const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
+    const runBatch = async (index, remainingSeconds) => {
+      const batch = await runHarness({
+        compressedPath: input2,
+        expectedPath: join15(options2.datasetsDir, entry.raw.path),
+        contenders: orderFor(index),
+        rounds: settings.rounds,
+        warmupRounds: settings.warmupRounds,
+        timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
+        maxSeconds: Math.max(1, remainingSeconds),
+        memoryLimitMb: settings.memoryLimitMb,
+        cliOutputDir: output2?.dir
+      });
+      placements2.add(batch.placement);
+      return batch;
+    };
+    const names = contenders.map((c5) => c5.name).join(", ");
+    const outcome = await sampleWithProgress(entry.label, names, settings.rounds, runBatch, plan, rule);
+    sampled.push({ entry, outcome, decision, runBatch, rule, placements: placements2, outputPath, names });
+  }
+  let leftoverSeconds = plan.budgetSeconds * sampled.length - sampled.reduce((sum2, s3) => sum2 + s3.outcome.elapsedSeconds, 0);
+  for (const entry of sampled) {
+    const { outcome } = entry;
+    if (outcome.stoppedBecause !== "time budget" || outcome.batches.length >= plan.maxBatches) continue;
+    const perBatch = outcome.elapsedSeconds / Math.max(1, outcome.batches.length);
+    if (leftoverSeconds < perBatch * entry.rule.contenders) continue;
+    const more = await sampleWithProgress(
+      entry.entry.label,
+      entry.names,
+      settings.rounds,
+      entry.runBatch,
+      { ...plan, budgetSeconds: leftoverSeconds, minBatches: 0 },
+      entry.rule,
+      outcome.batches
+    );
+    leftoverSeconds -= more.elapsedSeconds;
+    entry.outcome = { ...more, elapsedSeconds: outcome.elapsedSeconds + more.elapsedSeconds };
+  }
+  const datasetResults = sampled.map(({ entry, outcome, decision, placements: placements2, outputPath }) => {
     const failed = outcome.failures.size > 0;
     const contenderResults = sides.map((side) => {
       const samplesNs = outcome.batches.map(
@@ -69078,26 +69209,8 @@ async function runBenchmarkWithBuilds(options2) {
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
-    const datasetKey = { label: entry.label, compressedSha256: entry.compressed.sha256 };
-    const headVsBase = headVsBaseComparison ? {
-      ...headVsBaseComparison,
-      verdict: notComparableVerdict(
-        headVsBaseVerdict(
-          headVsBaseComparison,
-          calibration,
-          datasetKey,
-          settings,
-          inJobNoise([headVsLibdeflate.cycleRatios, baseVsLibdeflate.cycleRatios])
-        ),
-        [
-          ...[head, base].flatMap(
-            (side) => notComparable.has(side.name) ? [`${side.role} (${side.name}) ${notComparable.get(side.name)}`] : []
-          ),
-          ...head.summary.threads !== base.summary.threads && !settings.compareAcrossThreads ? [`head runs ${head.summary.threads} threads, base ${base.summary.threads}`] : []
-        ]
-      )
-    } : null;
-    datasetResults.push({
+    const headVsBase = headVsBaseComparison && decision ? { ...headVsBaseComparison, verdict: decision.verdict(outcome.batches, notComparableReasons) } : null;
+    return {
       name: entry.name,
       label: entry.label,
       standIn: entry.standIn,
@@ -69120,11 +69233,9 @@ async function runBenchmarkWithBuilds(options2) {
       baseVsLibdeflate,
       headVsBase,
       ...outputPath ? { outputPath } : {}
-    });
-    progress.done(
-      failed ? `FAILED: ${contenderResults.filter((c5) => c5.failure).map((c5) => `${c5.name}: ${c5.failure}`).join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}; head/libdeflate ${headVsLibdeflate?.interval.estimate.toFixed(3) ?? "n/a"}${headVsBase ? `, head/base ${headVsBase.interval.estimate.toFixed(4)} (${headVsBase.verdict.kind})` : ""}; all outputs verified`
-    );
-  }
+    };
+  });
+  for (const dataset of datasetResults) info(datasetLine(dataset));
   const results = {
     schemaVersion: 2,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
@@ -69150,7 +69261,7 @@ async function runBenchmarkWithBuilds(options2) {
       budgetSeconds: settings.budgetSeconds,
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
-      maximumMargin: settings.maximumMargin,
+      tolerance: settings.tolerance,
       compareAcrossThreads: settings.compareAcrossThreads
     },
     datasets: datasetResults,
@@ -69159,9 +69270,29 @@ async function runBenchmarkWithBuilds(options2) {
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
 }
-function notComparableVerdict(verdict, reasons) {
-  if (reasons.length === 0) return verdict;
-  return { ...verdict, kind: "inconclusive", reason: `not comparable: ${reasons.join("; ")}` };
+async function sampleWithProgress(label, names, rounds, runBatch, plan, rule, earlier = []) {
+  const progress = startProgress(`bench ${label}${earlier.length ? " (resumed with time left over)" : ""}`);
+  const outcome = await sampleSequentially(
+    (index, remainingSeconds) => {
+      progress.update(`batch ${index + 1}: ${rounds} interleaved rounds of ${names}`);
+      return runBatch(index, remainingSeconds);
+    },
+    plan,
+    rule,
+    void 0,
+    earlier
+  );
+  const failed = [...outcome.failures].map(([name, failure2]) => `${name}: ${failure2}`);
+  progress.done(
+    failed.length ? `FAILED: ${failed.join("; ")}` : `${outcome.batches.length} batches, ${outcome.stoppedBecause}`
+  );
+  return outcome;
+}
+function datasetLine(dataset) {
+  if (!dataset.verified) return `${dataset.label}: FAILED (${dataset.stoppedBecause})`;
+  const versus = dataset.headVsLibdeflate?.interval.estimate.toFixed(3) ?? "n/a";
+  const headVsBase = dataset.headVsBase ? `, head/base ${dataset.headVsBase.interval.estimate.toFixed(4)} (${dataset.headVsBase.verdict.kind})` : "";
+  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified`;
 }
 async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
   const name = "output-path-ceiling";
@@ -69230,6 +69361,14 @@ function parsePositiveInt(value) {
   const number4 = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number4) || number4 < 1)
     throw new Error(`must be a whole number \u2265 1, not "${value}"`);
+  return number4;
+}
+function parseTolerance(value) {
+  const trimmed2 = value.trim();
+  const percent3 = trimmed2.endsWith("%");
+  const number4 = Number(percent3 ? trimmed2.slice(0, -1) : trimmed2) / (percent3 ? 100 : 1);
+  if (!/^\d*\.?\d+%?$/.test(trimmed2) || !(number4 > 0) || number4 > 0.5)
+    throw new Error(`must be a relative change above 0 and at most 50% ("1.5%" or 0.015), not "${value}"`);
   return number4;
 }
 
@@ -69315,15 +69454,18 @@ var VERDICT_MARKS = {
 function verdictText(verdict) {
   const mark = VERDICT_MARKS[verdict.kind];
   if (verdict.kind === "no change" && verdict.threshold > 0)
-    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)${powerNote(verdict)}`;
   if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
+}
+function powerNote(verdict) {
+  return typeof verdict.detectableEffect === "number" ? `, would have caught \u2265 ${(verdict.detectableEffect * 100).toFixed(1)}%` : "";
 }
 function verifiedCell(dataset, targetHalfWidth) {
   if (dataset.verified) {
     const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
     const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
-    const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+    const target = dataset.headVsBase?.verdict.tolerance !== void 0 ? dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}` : `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
     return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
   return failureCell(dataset);
@@ -69394,6 +69536,20 @@ function changeCell(verdict) {
   const { estimate, low, high } = verdict.interval;
   return `${percent(estimate - 1)} (${percent(low - 1)} \u2026 ${percent(high - 1)})`;
 }
+function detectableText(verdict) {
+  if (typeof verdict.detectableEffect === "number")
+    return `would have caught \u2265 ${percentPlain(verdict.detectableEffect)}`;
+  if (verdict.detectableEffect === null) return "power unknown (one batch, no calibration)";
+  return `margin \xB1${percentPlain(verdict.threshold)}`;
+}
+function verdictRule(tolerance) {
+  if (tolerance === void 0)
+    return "no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time (results written before tolerances); margins: ";
+  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
+}
+function percentPlain(value) {
+  return `${(value * 100).toFixed(2)}%`;
+}
 function summaryLine(results) {
   const careless = [...notComparableContenders(results).keys()].map(
     (name) => `${escapeCell(name)} ${integrityFinding(results, name) === "not checked" ? "was not checked" : "accepted a corrupted member"}`
@@ -69432,7 +69588,7 @@ function methodDetails(results) {
     ...new Set(
       results.datasets.flatMap(
         (dataset) => dataset.headVsBase ? [
-          `${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`
+          `${escapeCell(dataset.label)}: ${detectableText(dataset.headVsBase.verdict)}, noise from the ` + escapeCell(dataset.headVsBase.verdict.thresholdSource)
         ] : []
       )
     )
@@ -69449,7 +69605,7 @@ function methodDetails(results) {
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...thresholds.length ? [
-      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance) + `${thresholds.join("; ")}`
     ] : [],
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c5) => `${c5.case} ${c5.outcome}`).join(", ")}`).join("; ")}`
@@ -73697,7 +73853,7 @@ ${details}
   return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
 }
 function configChangeNote(changes) {
-  return "**This PR changes the bench config**; base and head were both measured with head's:\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
+  return "**This PR changes the bench config**; base and head were both measured with head's, and judged by base's bench.tolerance, bench.minimumEffect and bench.verdictConfidence (a PR cannot move the bar it is judged by):\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
 }
 var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
@@ -76007,6 +76163,22 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 }
 
 // lab/prcheck/index.ts
+var JUDGEMENT_FIELDS = ["tolerance", "minimumEffect", "verdictConfidence"];
+function judgedAsBase(head, baseJson, options2, baseDir) {
+  let bench = head.bench;
+  if (baseJson !== void 0) {
+    try {
+      const base = parseBenchConfig(baseJson, `${options2.config} (base)`, baseDir).bench;
+      bench = { ...bench, ...Object.fromEntries(JUDGEMENT_FIELDS.map((field) => [field, base[field]])) };
+      const loosened = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
+      if (loosened.length > 0)
+        info(`pr-check: head changes bench.${loosened.join(", bench.")}; the verdict uses base's until it merges`);
+    } catch {
+    }
+  }
+  const source = options2.tolerance === void 0 ? options2.config : "the tolerance input";
+  return withTolerance({ ...head, bench }, options2.tolerance, source);
+}
 function cargoBuild(side, role) {
   if (side?.kind !== "cargo")
     throw new LabError("pr-check", `the ${role} side was not built with cargo.`, "report this as a perf-lab bug.");
@@ -76082,7 +76254,7 @@ async function prCheck(options2) {
         'use a path relative to the repository root, such as ".".'
       );
     const config2 = {
-      ...template,
+      ...judgedAsBase(template, baseJson, options2, baseDir),
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative4 } },
       base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative4 } }
     };
@@ -76164,6 +76336,7 @@ function readBenchInputs(actionCore) {
       artifactDir: requiredInput(actionCore, "bench", "artifact-dir")
     } : void 0,
     failOn: input2("fail-on", parseFailOn),
+    tolerance: actionCore.getInput("tolerance") ? input2("tolerance", parseTolerance) : void 0,
     scale,
     only: input2("datasets", parseDatasetList),
     cacheDir: cacheDir ? resolve7(cacheDir) : void 0,
@@ -76194,7 +76367,8 @@ async function run2(actionCore) {
           cpu: "apple-m1",
           artifactDir: pr2.artifactDir,
           prNumber: pr2.prNumber,
-          analyze: false
+          analyze: false,
+          tolerance: inputs.tolerance
         })
       );
       results = outcome2.results;
@@ -76202,7 +76376,7 @@ async function run2(actionCore) {
       actionCore.setOutput("head-build", outcome2.builds.head);
       actionCore.setOutput("reference-build", outcome2.builds.reference);
     } else {
-      const config2 = await loadBenchConfig(inputs.config);
+      const config2 = withTolerance(await loadBenchConfig(inputs.config), inputs.tolerance, "the tolerance input");
       results = await actionCore.group(
         "perf-lab bench",
         () => runBenchmark({

@@ -28,6 +28,9 @@ describe('the bench action', () => {
       artifactDir: 'perf-lab-artifact',
     });
     assert.equal(readBenchInputs(await FakeCore.for('bench', {})).pullRequest, undefined);
+    assert.equal(inputs.tolerance, undefined, "empty: the config's");
+    assert.equal(readBenchInputs(await FakeCore.for('bench', { tolerance: '1%' })).tolerance, 0.01);
+    assert.equal(readBenchInputs(await FakeCore.for('bench', { tolerance: '0.02' })).tolerance, 0.02);
   });
 
   it('fails the step naming the input and what it accepts', async () => {
@@ -38,6 +41,11 @@ describe('the bench action', () => {
     );
     assert.match(await failureOf({ datasets: 'logs,enwik9' }), /input datasets: unknown dataset "enwik9"/);
     assert.match(await failureOf({ base: 'abc' }), /inputs base and head: only base was given/);
+    assert.match(
+      await failureOf({ tolerance: '60%' }),
+      /input tolerance: must be a relative change above 0 and at most 50%/,
+    );
+    assert.match(await failureOf({ tolerance: 'tight' }), /input tolerance: must be a relative change/);
     assert.match(
       await failureOf({ base: 'abc', head: 'def', 'pr-number': '-3' }),
       /input pr-number: must be a whole number ≥ 1/,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { loadBenchConfig } from '../../../lab/bench/config.js';
+import { loadBenchConfig, withTolerance } from '../../../lab/bench/config.js';
 import { runBenchmark } from '../../../lab/bench/run.js';
-import { parseDatasetList, parseFailOn, parsePositiveInt, parseScale } from '../../../lab/cli/parse.js';
+import { parseDatasetList, parseFailOn, parsePositiveInt, parseScale, parseTolerance } from '../../../lab/cli/parse.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { defaultDatasetsDir, type DatasetName, type Scale } from '../../../lab/datasets/index.js';
 import { prCheck } from '../../../lab/prcheck/index.js';
@@ -15,6 +15,8 @@ export interface BenchInputs {
   /** With base and head: the PR check of this decoder checkout. */
   pullRequest?: { repository: string; base: string; head: string; prNumber?: number; artifactDir: string };
   failOn: FailOn;
+  /** Head vs base tolerance over the config's (undefined: the config's). */
+  tolerance?: number;
   scale: Scale;
   only: DatasetName[];
   cacheDir?: string;
@@ -46,6 +48,7 @@ export function readBenchInputs(actionCore: ActionCore): BenchInputs {
         }
       : undefined,
     failOn: input('fail-on', parseFailOn),
+    tolerance: actionCore.getInput('tolerance') ? input('tolerance', parseTolerance) : undefined,
     scale,
     only: input('datasets', parseDatasetList),
     cacheDir: cacheDir ? resolve(cacheDir) : undefined,
@@ -79,10 +82,10 @@ export async function run(actionCore: ActionCore): Promise<void> {
           scale: inputs.scale,
           datasetsDir,
           only: inputs.only,
-          cpu: 'apple-m1',
           artifactDir: pr.artifactDir,
           prNumber: pr.prNumber,
           analyze: false,
+          tolerance: inputs.tolerance,
         }),
       );
       results = outcome.results;
@@ -90,7 +93,7 @@ export async function run(actionCore: ActionCore): Promise<void> {
       actionCore.setOutput('head-build', outcome.builds.head);
       actionCore.setOutput('reference-build', outcome.builds.reference);
     } else {
-      const config = await loadBenchConfig(inputs.config);
+      const config = withTolerance(await loadBenchConfig(inputs.config), inputs.tolerance, 'the tolerance input');
       results = await actionCore.group('perf-lab bench', () =>
         runBenchmark({
           config,

@@ -54274,12 +54274,19 @@ var verdictSchema = external_exports.object({
   kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
   effect: external_exports.number().finite(),
   interval: intervalSchema,
-  /** The equivalence margin (results written before margins: the calibrated noise threshold). */
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
   threshold: external_exports.number().nonnegative(),
   thresholdSource: external_exports.string(),
   reason: external_exports.string().optional(),
   batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional()
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
 });
 var machineSchema = external_exports.object({
   os: external_exports.string(),
@@ -54410,7 +54417,8 @@ var resultsSchema = external_exports.object({
     budgetSeconds: external_exports.number(),
     verdictConfidence: external_exports.number().gt(0).lt(1),
     minimumEffect: external_exports.number().optional(),
-    maximumMargin: external_exports.number().optional(),
+    /** The head-vs-base tolerance (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
     compareAcrossThreads: external_exports.boolean().optional()
   }),
   datasets: external_exports.array(datasetResultSchema),
@@ -54602,15 +54610,18 @@ var VERDICT_MARKS = {
 function verdictText(verdict) {
   const mark = VERDICT_MARKS[verdict.kind];
   if (verdict.kind === "no change" && verdict.threshold > 0)
-    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
+    return `${mark} (\xB1${(verdict.threshold * 100).toFixed(1)}%)${powerNote(verdict)}`;
   if (verdict.kind === "inconclusive" && verdict.reason) return `${mark}: ${escapeCell(verdict.reason)}`;
   return mark;
+}
+function powerNote(verdict) {
+  return typeof verdict.detectableEffect === "number" ? `, would have caught \u2265 ${(verdict.detectableEffect * 100).toFixed(1)}%` : "";
 }
 function verifiedCell(dataset, targetHalfWidth) {
   if (dataset.verified) {
     const primary = dataset.headVsBase ?? dataset.headVsLibdeflate;
     const reached = primary ? `, \xB1${(relativeHalfWidth(primary.interval) * 100).toFixed(2)}%` : "";
-    const target = `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
+    const target = dataset.headVsBase?.verdict.tolerance !== void 0 ? dataset.targetMet ? "verdict decided" : `undecided: ${escapeCell(dataset.stoppedBecause)}` : `target \xB1${(targetHalfWidth * 100).toFixed(2)}% ${dataset.targetMet ? "met" : "not met"}`;
     return `\u2705 ${dataset.batches}\xD7${dataset.batches ? Math.round(dataset.rounds / dataset.batches) : 0} rounds${reached} (${target})`;
   }
   return failureCell(dataset);
@@ -54681,6 +54692,20 @@ function changeCell(verdict) {
   const { estimate, low, high } = verdict.interval;
   return `${percent(estimate - 1)} (${percent(low - 1)} \u2026 ${percent(high - 1)})`;
 }
+function detectableText(verdict) {
+  if (typeof verdict.detectableEffect === "number")
+    return `would have caught \u2265 ${percentPlain(verdict.detectableEffect)}`;
+  if (verdict.detectableEffect === null) return "power unknown (one batch, no calibration)";
+  return `margin \xB1${percentPlain(verdict.threshold)}`;
+}
+function verdictRule(tolerance) {
+  if (tolerance === void 0)
+    return "no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time (results written before tolerances); margins: ";
+  return `no change when the 90% interval lies inside the \xB1${percentPlain(tolerance)} tolerance (two one-sided tests); else inconclusive. Sampling stops once the verdict is decided, an early look holding each test to a Bonferroni share of its error rate; power (the slowdown this run would have caught 95% of the time): `;
+}
+function percentPlain(value) {
+  return `${(value * 100).toFixed(2)}%`;
+}
 function summaryLine(results) {
   const careless = [...notComparableContenders(results).keys()].map(
     (name) => `${escapeCell(name)} ${integrityFinding(results, name) === "not checked" ? "was not checked" : "accepted a corrupted member"}`
@@ -54719,7 +54744,7 @@ function methodDetails(results) {
     ...new Set(
       results.datasets.flatMap(
         (dataset) => dataset.headVsBase ? [
-          `${escapeCell(dataset.label)}: \xB1${(dataset.headVsBase.verdict.threshold * 100).toFixed(2)}%, noise from the ${escapeCell(dataset.headVsBase.verdict.thresholdSource)}`
+          `${escapeCell(dataset.label)}: ${detectableText(dataset.headVsBase.verdict)}, noise from the ` + escapeCell(dataset.headVsBase.verdict.thresholdSource)
         ] : []
       )
     )
@@ -54736,7 +54761,7 @@ function methodDetails(results) {
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
     `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...thresholds.length ? [
-      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; no change when the 90% interval lies inside \xB1margin (two one-sided tests), the margin being the smallest change this run detects 95% of the time; margins: ${thresholds.join("; ")}`
+      `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the change is at least ${((settings.minimumEffect ?? 5e-3) * 100).toFixed(1)}%; ` + verdictRule(settings.tolerance) + `${thresholds.join("; ")}`
     ] : [],
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c) => `${c.case} ${c.outcome}`).join(", ")}`).join("; ")}`
@@ -54851,7 +54876,7 @@ ${details}
   return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
 }
 function configChangeNote(changes) {
-  return "**This PR changes the bench config**; base and head were both measured with head's:\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
+  return "**This PR changes the bench config**; base and head were both measured with head's, and judged by base's bench.tolerance, bench.minimumEffect and bench.verdictConfidence (a PR cannot move the bar it is judged by):\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
 }
 var LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 var FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;

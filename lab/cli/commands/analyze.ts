@@ -8,7 +8,7 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
   program
     .command('analyze')
     .description(
-      'critical-path analysis of the hot decode loop of an ARM64 function on an Apple core model; or a ' +
+      'critical-path analysis of the hot decode loop of an ARM64 function on a CPU model (Apple, Neoverse); or a ' +
         'base/head/libdeflate diff',
     )
     .option(
@@ -16,7 +16,12 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
       'ARM64 binary, object or library, or a listing (llvm-objdump -d, objdump -d, otool -tvV)',
     )
     .option('--function <name>', 'function name (mangled or demangled, or /regex/)')
-    .addOption(cpuOption('CPU model (lab/uarch/models): apple-m1, apple-m2, apple-m3, llvm-mca-apple-m1'))
+    .addOption(
+      cpuOption(
+        'CPU model (lab/uarch/models: apple-m1, apple-m2, apple-m3, neoverse-n2, neoverse-v1, neoverse-v2, ' +
+          'llvm-mca-apple-m1); default: the one chosen for the machine of --results, else this host',
+      ),
+    )
     .option(
       '--loop <pin>',
       'pin the decode loop instead of choosing it by evidence: header address (0x5cc), offset from the function ' +

@@ -1,7 +1,14 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
-import { loadBenchConfig } from '../../bench/config.js';
+import { loadBenchConfig, withTolerance } from '../../bench/config.js';
 import { runBenchmark } from '../../bench/run.js';
-import { datasetSelection, jsonOption, markdownOption, silesiaZipOption, withDatasetOptions } from '../options.js';
+import {
+  datasetSelection,
+  jsonOption,
+  markdownOption,
+  silesiaZipOption,
+  toleranceOption,
+  withDatasetOptions,
+} from '../options.js';
 import { exitAsJudged, writeOutputs } from '../output.js';
 
 export function registerBench(program: CommandUnknownOpts): void {
@@ -17,9 +24,10 @@ export function registerBench(program: CommandUnknownOpts): void {
     .addOption(silesiaZipOption())
     .addOption(jsonOption())
     .addOption(markdownOption())
+    .addOption(toleranceOption())
     .action(async (options) => {
       const results = await runBenchmark({
-        config: await loadBenchConfig(options.config),
+        config: withTolerance(await loadBenchConfig(options.config), options.tolerance, '--tolerance'),
         ...datasetSelection(options),
         silesiaZip: options.silesiaZip,
       });

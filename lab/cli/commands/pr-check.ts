@@ -1,6 +1,13 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { prCheck } from '../../prcheck/index.js';
-import { cpuOption, datasetSelection, failOnOption, positiveInt, withDatasetOptions } from '../options.js';
+import {
+  cpuOption,
+  datasetSelection,
+  failOnOption,
+  positiveInt,
+  toleranceOption,
+  withDatasetOptions,
+} from '../options.js';
 import { exitAsJudged } from '../output.js';
 
 export function registerPrCheck(program: CommandUnknownOpts): void {
@@ -25,6 +32,7 @@ export function registerPrCheck(program: CommandUnknownOpts): void {
     .option('--artifact-dir <dir>', 'also write the perf-pr artifact (results.json, pr.json, analysis.md, report.md)')
     .option('--pr <number>', 'PR number recorded in pr.json', positiveInt)
     .addOption(failOnOption("exit with code 4 when a dataset's head-vs-base verdict is this", 'never'))
+    .addOption(toleranceOption())
     .action(async (options) => {
       const outcome = await prCheck({
         repo: options.repo,
@@ -36,6 +44,7 @@ export function registerPrCheck(program: CommandUnknownOpts): void {
         cpu: options.cpu,
         artifactDir: options.artifactDir,
         prNumber: options.pr,
+        tolerance: options.tolerance,
       });
       process.stdout.write(`${outcome.body}\n`);
       exitAsJudged('pr-check', outcome.results, options.failOn);
