@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { LabError } from '../core/errors.js';
+import { readWholeFile } from '../core/files.js';
 import { findFunctions, parseListing, type AsmFunction } from './parse.js';
 import { makeTempDir } from '../core/temp.js';
 import { attempt } from '../core/process.js';
@@ -144,12 +145,20 @@ async function nameFromSymbolTable(binary: string, functions: AsmFunction[]): Pr
   );
 }
 
+/** The largest binary or listing `analyze` reads whole. */
+const MAX_BINARY_BYTES = 1024 * 1024 * 1024;
+
 /** Reads a listing file, or disassembles a binary; returns its functions. */
 export async function loadFunctions(path: string): Promise<{ functions: AsmFunction[]; source: string }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readWholeFile(path, {
+      step: 'analyze',
+      hint: 'pass an existing binary or disassembly listing.',
+      maxBytes: MAX_BINARY_BYTES,
+    });
   } catch (error) {
+    if (error instanceof LabError) throw error;
     throw new LabError(
       'analyze',
       `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,

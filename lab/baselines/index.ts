@@ -191,8 +191,9 @@ export async function updateBaselines(
   if (careless.size > 0) {
     throw new LabError(
       'baseline update',
-      `the integrity gate found ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`,
-      'a baseline from a decoder that skips checks would make every later comparison wrong; fix the decoder and measure again.',
+      `${results.integrity?.contenders.some((entry) => careless.has(entry.name) && entry.notComparable) ? 'the integrity gate found' : 'not comparable:'} ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`,
+      'a baseline from a decoder that skips checks or works outside its turn would make every later comparison ' +
+        'wrong; fix the decoder and measure again.',
     );
   }
   const standIns = results.datasets.filter((dataset) => dataset.standIn);

@@ -196,6 +196,45 @@ describe('harness protocol', () => {
     assert.throws(() => parseHarnessOutput('{"type":"ready","contender":"a"}', ['a']), /without its closing line/);
   });
 
+  it('reads per-contender CPUs, decode CPU time and CPU outside the decode calls', () => {
+    const lines = [
+      '{"type":"placement","contender":"b","cpus":[2,3],"pinnedCpu":null,"detail":"sched_setaffinity"}',
+      '{"type":"placement","contender":"a","cpus":[0],"pinnedCpu":null,"detail":"sched_setaffinity"}',
+      '{"type":"sample","contender":"a","round":0,"warmup":true,"ns":10,"cpuNs":9}',
+      '{"type":"outside","contender":"a","round":0,"cpuNs":5}',
+      '{"type":"sample","contender":"a","round":1,"warmup":false,"ns":12,"cpuNs":11}',
+      '{"type":"outside","contender":"a","round":1,"cpuNs":7}',
+      '{"type":"done","rounds":1}',
+    ];
+    const outcome = parseHarnessOutput(lines.join('\n'), ['a', 'b']);
+    assert.equal(outcome.placement, 'a on CPU 0; b on CPUs 2-3 (sched_setaffinity)');
+    assert.deepEqual([...outcome.cpuNs.get('a')!], [[1, 11]]);
+    assert.equal(outcome.outsideCpuNs.get('a'), 12);
+    assert.equal(outcome.roundsRun, 2);
+  });
+
+  it('writes each contender its CPUs and the outside allowance into the spec', () => {
+    const spec = harnessSpec({
+      compressedPath: 'a.gz',
+      expectedPath: 'a',
+      contenders: [
+        { name: 'head', kind: 'cabi', library: '/x.so' },
+        { name: 'cli', kind: 'cli', argv: ['gzip', '-d'] },
+      ],
+      rounds: 1,
+      warmupRounds: 0,
+      timeoutMs: 1,
+      maxSeconds: 0,
+      placements: [
+        { name: 'head', threads: 2, cpus: [1, 2], note: null },
+        { name: 'cli', threads: 1, cpus: [0], note: null },
+      ],
+    });
+    assert.match(spec, /outside-allowance-ms 2\n/);
+    assert.match(spec, /contender head cabi \/x\.so\ncpus 1,2\n/);
+    assert.match(spec, /arg -d\nend\ncpus 0\n/);
+  });
+
   it('refuses spec values with line breaks (they would inject spec lines)', () => {
     assert.throws(
       () =>

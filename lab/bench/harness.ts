@@ -9,6 +9,15 @@ import { attempt, run } from '../core/process.js';
 import { buildIntoCache, readCachedBuild } from '../build/cache.js';
 import { cCompiler } from '../build/toolchain.js';
 import { makeTempDir } from '../core/temp.js';
+import { warn } from '../core/log.js';
+import { allowedCpus, busyCpus, claimCpus } from './cpu-claims.js';
+import { formatCpuList, placeContenders, type ContenderPlacement } from './placement.js';
+
+/**
+ * CPU a contender may use outside its decode calls in one round (its other threads, processes it left running)
+ * before its results are not comparable: a thread pool that spins a moment before sleeping stays well under it.
+ */
+export const OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND = 2;
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
@@ -28,8 +37,13 @@ export interface HarnessRun {
   timeoutMs: number;
   /** Stop starting new rounds after this many seconds (0: no limit). */
   maxSeconds: number;
-  /** Run every contender on one core (Linux; default true). */
+  /**
+   * Pin the contenders to CPUs (Linux; default true): the single-threaded ones share one, a multi-threaded one gets
+   * as many as `threads` gives it (see placement.ts).
+   */
   pinCpu?: boolean;
+  /** Threads per contender name (default 1). */
+  threads?: Readonly<Record<string, number>>;
   /** Extra address space each decoder may use, in MiB (Linux; 0 = no limit). */
   memoryLimitMb?: number;
   /** A RAM-backed folder where a CLI contender's stdout goes as a file instead of a pipe (see cliOutputPath). */
@@ -44,10 +58,23 @@ const lineSchema = z.discriminatedUnion('type', [
     round: z.number().int().nonnegative(),
     warmup: z.boolean(),
     ns: z.number().int().positive(),
+    cpuNs: z.number().int().nonnegative().optional(),
   }),
   z.object({ type: z.literal('failure'), contender: z.string(), round: z.number().int(), reason: z.string() }),
   z.object({ type: z.literal('done'), rounds: z.number().int().nonnegative() }),
-  z.object({ type: z.literal('placement'), pinnedCpu: z.number().int().nonnegative().nullable(), detail: z.string() }),
+  z.object({
+    type: z.literal('placement'),
+    contender: z.string().optional(),
+    cpus: z.array(z.number().int().nonnegative()).optional(),
+    pinnedCpu: z.number().int().nonnegative().nullable(),
+    detail: z.string(),
+  }),
+  z.object({
+    type: z.literal('outside'),
+    contender: z.string(),
+    round: z.number().int(),
+    cpuNs: z.number().int().nonnegative(),
+  }),
   z.object({ type: z.literal('fatal'), message: z.string() }),
 ]);
 export type HarnessLine = z.infer<typeof lineSchema>;
@@ -61,6 +88,14 @@ export interface HarnessOutcome {
   rounds: number;
   /** Where the contenders ran, e.g. "pinned to CPU 1 (sched_setaffinity)". */
   placement: string;
+  /** Per contender, CPU time of each measured decode (all its threads and waited-for processes), by round. */
+  cpuNs: Map<string, Map<number, number>>;
+  /** Per contender, CPU its worker used outside its decode calls over the whole batch (warm-up included). */
+  outsideCpuNs: Map<string, number>;
+  /** Rounds started (warm-up included): what the outside allowance is counted over. */
+  roundsRun: number;
+  /** Per contender, the CPUs it was given and why that is not what it asked for (null: not pinned). */
+  placements: ContenderPlacement[] | null;
 }
 
 const step = 'bench: native harness';
@@ -105,7 +140,7 @@ async function compileHarness(): Promise<string> {
 
 const harnessBuildSchema = z.object({ compiler: z.string(), key: z.string() });
 
-export function harnessSpec(request: HarnessRun): string {
+export function harnessSpec(request: HarnessRun & { placements?: ContenderPlacement[] | null }): string {
   const line = (key: string, value: string | number) => {
     const text = String(value);
     if (/[\r\n]/.test(text))
@@ -124,6 +159,9 @@ export function harnessSpec(request: HarnessRun): string {
     line('max-seconds', request.maxSeconds);
   spec += line('pin-cpu', request.pinCpu === false ? 'no' : 'yes');
   spec += line('memory-limit-mb', request.memoryLimitMb ?? 0);
+  spec += line('outside-allowance-ms', OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND);
+  const cpusOf = (name: string) => request.placements?.find((entry) => entry.name === name)?.cpus;
+  const cpus = (name: string) => (cpusOf(name) ? line('cpus', cpusOf(name)!.join(',')) : '');
   if (request.cliOutputDir) spec += line('cli-output-dir', request.cliOutputDir);
   for (const contender of request.contenders) {
     if (contender.kind === 'cli') {
@@ -133,6 +171,7 @@ export function harnessSpec(request: HarnessRun): string {
     } else {
       spec += line('contender', `${contender.name} ${contender.kind} ${contender.library}`);
     }
+    spec += cpus(contender.name);
   }
   return spec;
 }
@@ -140,6 +179,10 @@ export function harnessSpec(request: HarnessRun): string {
 /** Parses the harness's JSON lines, refusing anything malformed (its output is tool output, not trusted). */
 export function parseHarnessOutput(stdout: string, contenderNames: readonly string[]): HarnessOutcome {
   const samplesNs = new Map<string, Map<number, number>>(contenderNames.map((name) => [name, new Map()]));
+  const cpuNs = new Map<string, Map<number, number>>(contenderNames.map((name) => [name, new Map()]));
+  const outsideCpuNs = new Map<string, number>(contenderNames.map((name) => [name, 0]));
+  const roundsSeen = new Set<number>();
+  const pinned: string[] = [];
   const failures = new Map<string, string>();
   const failedToStart = new Set<string>();
   let rounds: number | undefined;
@@ -159,7 +202,13 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
     if (parsed.type === 'fatal') throw new LabError(step, parsed.message, 'check the benchmark inputs named above.');
     if (parsed.type === 'done') rounds = parsed.rounds;
     if (parsed.type === 'placement') {
-      placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
+      if (parsed.contender !== undefined && parsed.cpus) {
+        const cpus = parsed.cpus;
+        pinned.push(`${parsed.contender} on CPU${cpus.length > 1 ? 's' : ''} ${formatCpuList(cpus)}`);
+        // In name order, so every batch with the same placement says it the same way (the report lists each once).
+        placement = `${[...pinned].sort().join('; ')} (${parsed.detail})`;
+      } else
+        placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
       continue;
     }
     if (parsed.type === 'ready') continue;
@@ -170,7 +219,13 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
         'this is a perf-lab bug; please report it.',
       );
     }
-    if (parsed.type === 'sample' && !parsed.warmup) samplesNs.get(parsed.contender)!.set(parsed.round, parsed.ns);
+    if (parsed.type === 'sample') roundsSeen.add(parsed.round);
+    if (parsed.type === 'sample' && !parsed.warmup) {
+      samplesNs.get(parsed.contender)!.set(parsed.round, parsed.ns);
+      if (parsed.cpuNs !== undefined) cpuNs.get(parsed.contender)!.set(parsed.round, parsed.cpuNs);
+    }
+    if (parsed.type === 'outside')
+      outsideCpuNs.set(parsed.contender, outsideCpuNs.get(parsed.contender)! + parsed.cpuNs);
     if (parsed.type === 'failure') {
       failures.set(parsed.contender, parsed.reason);
       if (parsed.round < 0) failedToStart.add(parsed.contender);
@@ -182,7 +237,8 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
       'the harness ended without its closing line (it crashed or was killed).',
       'rerun; if it repeats, report it with the output above.',
     );
-  return { samplesNs, failures, failedToStart, rounds, placement };
+  const roundsRun = roundsSeen.size === 0 ? 0 : Math.max(...roundsSeen) + 1;
+  return { samplesNs, failures, failedToStart, rounds, placement, cpuNs, outsideCpuNs, roundsRun, placements: null };
 }
 
 /** The program a CLI contender runs, found as the shell would find it (a path, or a name on PATH), or undefined. */
@@ -244,10 +300,12 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
     }
   }
   const binary = await buildHarness();
+  const placements = await placementFor(request);
+  const release = await claimCpus([...new Set(placements?.flatMap((entry) => entry.cpus) ?? [])]);
   const specDir = await makeTempDir(join(cacheRoot(), 'harness-spec-'));
   const specPath = join(specDir, 'spec.txt');
   try {
-    await writeFile(specPath, harnessSpec(request));
+    await writeFile(specPath, harnessSpec({ ...request, placements }));
     // The parent's own budget: every round can take up to timeout per contender, plus start-up.
     // Node's timers hold at most 2^31 − 1 ms (24.8 days); a longer budget would fire at once.
     const budgetMs = Math.min(
@@ -268,10 +326,30 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
         'check the inputs named above; rerun with fewer rounds if it timed out.',
       );
     }
-    return parseHarnessOutput(result.stdout, names);
+    return { ...parseHarnessOutput(result.stdout, names), placements };
   } finally {
     await rm(specDir, { recursive: true, force: true });
+    await release();
   }
+}
+
+const warned = new Set<string>();
+
+/** Where each contender runs (Linux, pinned): its threads' worth of CPUs, said once when it is less or shared. */
+async function placementFor(request: HarnessRun): Promise<ContenderPlacement[] | null> {
+  const allowed = allowedCpus();
+  if (request.pinCpu === false || !allowed || allowed.length === 0) return null;
+  const placement = placeContenders(
+    allowed,
+    await busyCpus(),
+    request.contenders.map((contender) => ({ name: contender.name, threads: request.threads?.[contender.name] ?? 1 })),
+  );
+  for (const warning of placement.warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    warn(`bench: ${warning}`);
+  }
+  return placement.contenders;
 }
 
 function parseFatal(stdout: string): string | undefined {

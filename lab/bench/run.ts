@@ -16,10 +16,17 @@ import {
 import { batchInterval, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
-import { cliOutputPath, runHarness, type HarnessContender } from './harness.js';
+import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
+import { contenderUsage } from './usage.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
-import { notComparableContenders, type BenchResults, type Comparison, type DatasetResult } from '../results/index.js';
+import {
+  notComparableContenders,
+  outsideTurnFinding,
+  type BenchResults,
+  type Comparison,
+  type DatasetResult,
+} from '../results/index.js';
 import {
   comparisonCycles,
   contenderOrder,
@@ -303,6 +310,8 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   const head = sides.find((side) => side.role === 'head')!;
   const base = sides.find((side) => side.role === 'base');
   const libdeflate = sides.find((side) => side.role === 'libdeflate')!;
+  // The gate reads the first dataset's bytes: checked first (a FIFO there would block that read for good).
+  await verifyDatasetFiles(options.datasetsDir, datasets[0]!);
   const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
   const output = mode === 'process' ? await cliOutputPath() : undefined;
@@ -331,6 +340,9 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     budgetSeconds: settings.budgetSeconds,
   };
   const prepared: PreparedDataset[] = [];
+  // Each dataset's harness runs (CPU time, CPU outside the decode calls, placement), for the usage in its results.
+  const harnessRuns = new Map<DatasetName, HarnessOutcome[]>();
+  const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
     await verifyDatasetFiles(options.datasetsDir, entry);
     const input = join(options.datasetsDir, entry.compressed.path);
@@ -382,8 +394,10 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
           maxSeconds: Math.max(1, remainingSeconds),
           memoryLimitMb: settings.memoryLimitMb,
           cliOutputDir: output?.dir,
+          threads,
         });
         placements.add(batch.placement);
+        harnessRuns.set(entry.name, [...(harnessRuns.get(entry.name) ?? []), batch]);
         return batch;
       },
       started: (resumed) => {
@@ -420,14 +434,23 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
         samplesNs,
         failure,
         megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+        usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name]!),
       };
+    });
+    // CPU used outside its decode calls on this dataset makes a side not comparable too.
+    const outsideTurn = [head, ...(base ? [base] : [])].flatMap((side) => {
+      const finding = outsideTurnFinding(contenderResults.find((c) => c.name === side.name)?.usage);
+      return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
     });
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
     const headVsBase =
       headVsBaseComparison && decision
-        ? { ...headVsBaseComparison, verdict: decision.verdict(outcome.batches, notComparableReasons) }
+        ? {
+            ...headVsBaseComparison,
+            verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn]),
+          }
         : null;
     return {
       name: entry.name,
@@ -507,7 +530,10 @@ function datasetLine(dataset: DatasetResult): string {
   const headVsBase = dataset.headVsBase
     ? `, head/base ${dataset.headVsBase.interval.estimate.toFixed(4)} (${dataset.headVsBase.verdict.kind})`
     : '';
-  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified`;
+  const outside = dataset.contenders.flatMap((c) =>
+    outsideTurnFinding(c.usage) ? [`; ⚠️ ${c.name} ${outsideTurnFinding(c.usage)!}`] : [],
+  );
+  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified${outside.join('')}`;
 }
 
 /**

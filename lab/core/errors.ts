@@ -44,6 +44,21 @@ const SYSTEM_HINTS: Record<string, string> = {
   EISDIR: 'the path is a folder where a file was expected: fix the path',
 };
 
+/**
+ * A file-system refusal (ENOSPC, EACCES…) as the LabError of the step that met it, naming the file ("disk full" said
+ * as such); undefined for any other error, or without a step (formatError then names the syscall and path).
+ */
+export function systemFailure(error: unknown, step: string | undefined, path: string): LabError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!code || !(code in SYSTEM_HINTS) || error instanceof LabError) return undefined;
+  if (!step) {
+    if (!(error as NodeJS.ErrnoException).path) (error as NodeJS.ErrnoException).path = path;
+    return undefined;
+  }
+  const what = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : (error as Error).message.split(',')[0];
+  return new LabError(step, `cannot write ${path}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
+}
+
 function systemErrorText(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (!code || !(code in SYSTEM_HINTS)) return undefined;

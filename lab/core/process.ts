@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { execa, type Options } from 'execa';
 import { LabError } from './errors.js';
 
@@ -15,7 +16,10 @@ export interface AttemptOptions {
   forceKillAfterMs?: number;
   /** Written to its stdin; without it stdin is closed. */
   input?: string;
-  /** Its stdout goes to this file instead of memory. */
+  /**
+   * Its stdout goes to this file instead of memory: the file is the program's own stdout (no pipe through this
+   * process), so a full disk is the program's write error ("No space left on device"), not a broken pipe.
+   */
   stdoutFile?: string;
   /** Largest stdout or stderr kept in memory (execa's default is 100 MB). */
   maxBufferBytes?: number;
@@ -48,6 +52,20 @@ export function tail(text: string, lines = 25): string {
 }
 
 export async function attempt(file: string, args: readonly string[], options: AttemptOptions = {}): Promise<Attempt> {
+  const output = options.stdoutFile ? await open(options.stdoutFile, 'w') : undefined;
+  try {
+    return await attemptWith(file, args, options, output?.fd);
+  } finally {
+    await output?.close();
+  }
+}
+
+async function attemptWith(
+  file: string,
+  args: readonly string[],
+  options: AttemptOptions,
+  stdoutFd: number | undefined,
+): Promise<Attempt> {
   const execaOptions: Options = {
     cwd: options.cwd,
     env: options.env,
@@ -58,8 +76,8 @@ export async function attempt(file: string, args: readonly string[], options: At
     all: !options.stdoutFile,
     reject: false,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-    // execa would also keep a copy of what goes to the file in memory: not buffered, stdout reads as ''.
-    ...(options.stdoutFile ? { stdout: { file: options.stdoutFile }, buffer: { stdout: false } } : {}),
+    // An open descriptor (execa's types list only 3–9; spawn takes any): the program writes the file itself.
+    ...(stdoutFd === undefined ? {} : { stdout: stdoutFd as 3 }),
   };
   const result = await execa(file, args, execaOptions);
   const failure = !result.failed

@@ -1,8 +1,17 @@
-import { isAbsolute, join, normalize } from 'node:path';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { describeIssues } from '../core/schema.js';
-import { digestFile, fileExists, readJsonFile, refuseNonFolder, writeFileAtomically } from '../core/files.js';
+import {
+  digestFile,
+  fileExists,
+  fileKind,
+  NotRegularFileError,
+  readJsonFile,
+  refuseNonFolder,
+  writeFileAtomically,
+} from '../core/files.js';
 
 export const DATASET_NAMES = ['silesia', 'software', 'logs'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -66,7 +75,11 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 }
 
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomically(join(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}\n`);
+  await writeFileAtomically(
+    join(dir, MANIFEST_FILE),
+    `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}\n`,
+    'datasets: manifest',
+  );
 }
 
 export async function requireManifest(dir: string): Promise<Manifest> {
@@ -91,6 +104,7 @@ export async function verifyDatasetFiles(dir: string, entry: DatasetEntry): Prom
     ['expected output', entry.raw],
   ] as const) {
     const path = join(dir, file.path);
+    await requireRegularDataFile(dir, path, `the ${role}`, entry.label);
     let actual;
     try {
       actual = await digestFile(path);
@@ -102,6 +116,7 @@ export async function verifyDatasetFiles(dir: string, entry: DatasetEntry): Prom
       );
     }
     if (actual.bytes !== file.bytes || actual.sha256 !== file.sha256) {
+      // (the size was checked before hashing too, so a wrong size never costs a full read)
       throw new LabError(
         `datasets: verify ${entry.label}`,
         `the ${role} ${path} does not match the manifest: expected ${file.bytes} bytes sha256 ${file.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
@@ -109,4 +124,38 @@ export async function verifyDatasetFiles(dir: string, entry: DatasetEntry): Prom
       );
     }
   }
+}
+
+/**
+ * A dataset file must be a regular file in the folder (or a symlink to one inside it): a FIFO would block the read
+ * forever, /dev/zero never end it, a link out of the folder measure bytes the manifest does not own. Checked with
+ * lstat before anything opens it.
+ */
+async function requireRegularDataFile(dir: string, path: string, role: string, label: string): Promise<void> {
+  const step = `datasets: verify ${label}`;
+  const hint = `remove ${path} and run \`perf-lab datasets prepare\` again (a dataset file must be a regular file).`;
+  let info;
+  try {
+    info = await lstat(path);
+  } catch {
+    return; // missing: reported as such by the hash below
+  }
+  if (info.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = await realpath(path);
+    } catch {
+      return; // a dangling link reads as missing
+    }
+    const inside = relative(await realpath(dir), target);
+    if (inside.startsWith('..') || isAbsolute(inside))
+      throw new NotRegularFileError(
+        step,
+        `${role} ${path} is a symbolic link to ${target}, outside the datasets folder.`,
+        hint,
+      );
+    info = await stat(path);
+  }
+  if (!info.isFile())
+    throw new NotRegularFileError(step, `${role} ${path} is ${fileKind(info)}, not a regular file.`, hint);
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { causeText, LabError } from '../core/errors.js';
-import { digestFile, fileExists, writeAtomically, refuseNonFolder } from '../core/files.js';
+import { digestFile, fileExists, NotRegularFileError, writeAtomically, refuseNonFolder } from '../core/files.js';
 import { info, startProgress, warn } from '../core/log.js';
 import { cacheRoot, sharedCorporaDir } from '../core/paths.js';
 import { attempt } from '../core/process.js';
@@ -110,6 +110,13 @@ async function compress(
   await writeAtomically(compressedPath, async (tempPath) => {
     const args = compressArgs(compressor, level, rawPath);
     const result = await attempt(gzip, args, { stdoutFile: tempPath });
+    if (!result.ok && /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/i.test(result.stderr)) {
+      throw new LabError(
+        'datasets: compress',
+        `cannot write ${compressedPath}: the disk is full (ENOSPC) — \`${result.reproduce}\` ${result.failure}: ${result.stderr.trim()}`,
+        'free disk space (or prepare into another --dir) and run again; the datasets already finished are kept.',
+      );
+    }
     if (!result.ok) {
       throw new LabError(
         'datasets: compress',
@@ -250,15 +257,21 @@ async function isReusable(
   try {
     await verifyDatasetFiles(dir, entry);
     return true;
-  } catch {
+  } catch (error) {
+    // A FIFO or device where a data file belongs is the user's to remove, not to be written over.
+    if (error instanceof NotRegularFileError) throw error;
     return false;
   }
 }
 
-/** Removes temp files left by a run that was killed (their process is gone). */
-async function removeStaleTempFiles(dir: string): Promise<void> {
+/**
+ * Removes temp files left by a run that was killed (their process is gone): a partial `.software.raw.tmp-PID-…`, a
+ * Silesia `….full-tar` or its staging folder. `bestEffort` (a folder otherwise up to date, maybe read-only): a file
+ * that cannot be removed is said, not an error.
+ */
+async function removeStaleTempFiles(dir: string, bestEffort = false): Promise<void> {
   for (const name of await readdir(dir)) {
-    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    const match = /^\..+?\.tmp-(\d+)-[0-9a-f]{8}(\..+)?$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
     let alive = pid === process.pid;
@@ -271,7 +284,13 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
       }
     }
     if (!alive) {
-      await rm(join(dir, name), { recursive: true, force: true });
+      try {
+        await rm(join(dir, name), { recursive: true, force: true });
+      } catch (error) {
+        if (!bestEffort) throw error;
+        warn(`datasets: cannot remove ${name}, left by an interrupted run: ${(error as Error).message}`);
+        continue;
+      }
       info(`datasets: removed ${name}, left by an interrupted run`);
     }
   }
@@ -361,6 +380,7 @@ export async function prepareDatasets(options: PrepareOptions): Promise<Manifest
     (await unlistedDataFiles(dir, new Set(current!.datasets.map((entry) => entry.name)))).length === 0
   ) {
     for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
+    await removeStaleTempFiles(dir, true);
     return current!;
   }
   await mkdir(dir, { recursive: true });
@@ -385,7 +405,7 @@ export async function prepareDatasets(options: PrepareOptions): Promise<Manifest
       const compressedFile = `${name}.raw.gz`;
       const progress = startProgress(`datasets: ${name}`);
       progress.update('generating raw bytes');
-      await writeAtomically(join(dir, rawFile), rawSource.produce);
+      await writeAtomically(join(dir, rawFile), rawSource.produce, 'datasets: generate');
       progress.update(`compressing with ${compressor} -${level}`);
       await compress(gzip, compressor, level, join(dir, rawFile), join(dir, compressedFile));
       const raw = await digestFile(join(dir, rawFile));

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { fileExists, readJsonFile, sha256Hex, writeFileAtomically } from '../core/files.js';
+import { fileExists, readJsonFile, readWholeFile, sha256Hex, writeFileAtomically } from '../core/files.js';
 import { cacheRoot } from '../core/paths.js';
 import { readManifest } from './manifest.js';
 import { DeflateFormatError, profileGzip, type DeflateProfile } from './symbols.js';
@@ -52,11 +51,19 @@ async function cachedProfile(sha256: string): Promise<DatasetProfile | undefined
  * With `expectedSha256` (from a manifest or a results file) a file whose bytes
  * differ is refused rather than profiled.
  */
+/** The largest compressed dataset profiled (read whole): a full-scale one is under 100 MB. */
+const MAX_PROFILED_BYTES = 1024 * 1024 * 1024;
+
 export async function datasetProfile(path: string, expectedSha256?: string): Promise<DatasetProfile> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readWholeFile(path, {
+      step: 'profile',
+      hint: 'prepare the datasets again (`perf-lab datasets prepare`).',
+      maxBytes: MAX_PROFILED_BYTES,
+    });
   } catch (error) {
+    if (error instanceof LabError) throw error;
     throw new LabError(
       'profile',
       `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,

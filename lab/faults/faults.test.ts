@@ -5,12 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { execa } from 'execa';
 import { cliOutputPath, runHarness, type HarnessContender } from '../bench/harness.js';
+import { contenderUsage } from '../bench/usage.js';
+import { allowedCpus } from '../bench/cpu-claims.js';
+import { outsideTurnFinding } from '../results/index.js';
 import { writeResults } from '../results/index.js';
 import { batchLogScaleFromTraces } from '../bench/calibrate.js';
 import { simulateChecks } from '../bench/simulate.js';
@@ -34,6 +38,8 @@ let datasets: string;
 let libdeflate: LibdeflateBuild;
 let shimPath: string;
 const badLibraries: Record<string, string> = {};
+const busyLibraries: Record<string, string> = {};
+const BUSY = { 'spin-after': 1, 'spin-between': 2, 'brief-pool': 3, parallel: 4 } as const;
 const BAD = {
   crash: 1,
   hang: 2,
@@ -47,11 +53,43 @@ const BAD = {
   underrun: 10,
 } as const;
 
+/** perf-lab's CLI; killed after 10 minutes, so a case that would hang fails (as "timed out") instead. */
 const cli = (args: string[], env: Record<string, string> = {}) =>
   execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
     reject: false,
     cwd: projectRoot(),
     env: { CI: 'true', ...env },
+    timeout: 600_000,
+  });
+
+/** The CLI with a short leash: these cases must end at once (a hang is the defect they guard against). */
+const quickCli = (args: string[], env: Record<string, string> = {}) =>
+  execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
+    reject: false,
+    cwd: projectRoot(),
+    env: { CI: 'true', ...env },
+    timeout: 60_000,
+  });
+
+/** Whether this machine lets the suite mount a small tmpfs in a private mount namespace (a real full disk). */
+let canMountTmpfs: boolean | undefined;
+async function mountsTmpfs(): Promise<boolean> {
+  if (canMountTmpfs === undefined) {
+    const probe = await execa('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs "${work}"`], {
+      reject: false,
+    });
+    canMountTmpfs = process.platform === 'linux' && probe.exitCode === 0;
+  }
+  return canMountTmpfs;
+}
+
+/** Runs `script` (sh) with a tmpfs of `size` mounted on `dir`, in a mount namespace of its own. */
+const onTinyDisk = (dir: string, size: string, script: string, env: Record<string, string> = {}) =>
+  execa('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=${size} tmpfs "$0" && ${script}`, dir], {
+    reject: false,
+    cwd: projectRoot(),
+    env: { CI: 'true', ...env },
+    timeout: 600_000,
   });
 
 /** sha256 of every file under a folder: to show a failure left stored data exactly as it was. */
@@ -91,12 +129,23 @@ before(async () => {
     badLibraries[name] = join(work, `bad-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
     await execa('cc', ['-O1', '-shared', '-fPIC', `-DBAD_MODE=${mode}`, '-o', badLibraries[name], source]);
   }
+  const busySource = join(projectRoot(), 'lab', 'bench', 'fixtures', 'busy-decoders.c');
+  for (const [name, mode] of Object.entries(BUSY)) {
+    busyLibraries[name] = join(work, `busy-${name}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+    await execa(
+      'cc',
+      ['-O1', '-shared', '-fPIC', `-DBUSY_MODE=${mode}`, '-o', busyLibraries[name], busySource].concat([
+        '-ldeflate',
+        '-lpthread',
+      ]),
+    );
+  }
 });
 after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-type Case = [name: string, run: () => Promise<void>];
+type Case = [name: string, run: (t: TestContext) => Promise<void>];
 
 const datasetCases: Case[] = [
   [
@@ -245,7 +294,153 @@ const datasetCases: Case[] = [
       assert.match(String(verify.stdout), /LOGS: ok/);
     },
   ],
+  [
+    'Ctrl-C during raw generation: the partial raw file is removed on the way out',
+    async () => {
+      const dir = join(work, 'ctrl-c-generate');
+      const child = execa(
+        'node',
+        ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'datasets', 'prepare', '--offline'].concat([
+          '--dir',
+          dir,
+          '--only',
+          'software',
+          '--scale',
+          'full',
+        ]),
+        { reject: false, cwd: projectRoot(), env: { CI: 'true' }, timeout: 600_000 },
+      );
+      const partial = async () =>
+        (await readdir(dir).catch(() => [] as string[])).filter((name) => /^\.software\.raw\.tmp-/.test(name));
+      for (let i = 0; i < 600 && (await partial()).length === 0; i++) await sleep(50);
+      assert.equal((await partial()).length, 1, 'the raw file is being written');
+      child.kill('SIGINT');
+      const run = await child;
+      assert.ok(run.signal === 'SIGINT' || run.exitCode === 130, `ended by ${run.signal ?? run.exitCode}`);
+      assert.match(String(run.stderr), /perf-lab: stopped by SIGINT; removed 1 partly written file\(s\)\./);
+      assert.deepEqual(await partial(), []);
+      assert.ok(!(await readdir(dir)).includes('manifest.json'));
+    },
+  ],
+  [
+    'a partial raw file of a killed run in a folder otherwise up to date: the next prepare removes it',
+    async () => {
+      const dir = await copyDatasets('stale-partial');
+      await writeFile(join(dir, '.software.raw.tmp-999999-deadbeef'), 'partial');
+      await writeFile(join(dir, '.silesia.raw.tmp-999998-0badcafe.full-tar'), 'partial tar');
+      const run = await cli(['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs']);
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.match(String(run.stderr), /logs is up to date/);
+      assert.match(String(run.stderr), /removed \.software\.raw\.tmp-999999-deadbeef, left by an interrupted run/);
+      assert.match(String(run.stderr), /removed \.silesia\.raw\.tmp-999998-0badcafe\.full-tar/);
+      assert.ok(!(await readdir(dir)).some((name) => name.includes('.tmp-')));
+    },
+  ],
+  [
+    'disk full while gzip compresses (a real 17 MiB tmpfs): the disk named as full, with the file and step',
+    async (t) => {
+      if (!(await mountsTmpfs())) return t.skip('cannot mount a tmpfs here (needs user namespaces)');
+      const dir = join(work, 'full-gzip');
+      await mkdir(dir, { recursive: true });
+      const perfLab = `node --import tsx ${join(projectRoot(), 'lab', 'cli', 'run.ts')}`;
+      const run = await onTinyDisk(
+        dir,
+        '17m',
+        `${perfLab} datasets prepare --offline --dir "$0" --only logs; e=$?; ls -A "$0"; exit $e`,
+      );
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /perf-lab: datasets: compress: cannot write .*logs\.raw\.gz: the disk is full \(ENOSPC\) — .*gzip.*No space left on device/,
+      );
+      assert.match(String(run.stderr), /what to do: free disk space/);
+      assert.doesNotMatch(String(run.stderr), /SIGPIPE|internal error/);
+      // What the run left: the finished raw file is not listed; no manifest, no temp file.
+      assert.doesNotMatch(String(run.stdout), /manifest\.json|\.tmp-/);
+    },
+  ],
+  [
+    'disk full while writing the manifest (a real, full tmpfs): "datasets: manifest", the file, "disk is full"',
+    async (t) => {
+      if (!(await mountsTmpfs())) return t.skip('cannot mount a tmpfs here (needs user namespaces)');
+      const dir = join(work, 'full-manifest');
+      await mkdir(dir, { recursive: true });
+      const script = `
+        import { writeManifest } from ${JSON.stringify(join(projectRoot(), 'lab', 'datasets', 'manifest.ts'))};
+        import { formatError } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'errors.ts'))};
+        try { await writeManifest(process.argv[1], { schemaVersion: 1, datasets: [] }); }
+        catch (error) { process.stderr.write(formatError(error).text); process.exitCode = formatError(error).exitCode; }`;
+      const run = await onTinyDisk(
+        dir,
+        '64k',
+        `head -c 1000000 /dev/zero > "$0/filler" 2>/dev/null; node --import tsx -e '${script}' "$0"; e=$?; ls -A "$0"; exit $e`,
+      );
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /^perf-lab: datasets: manifest: cannot write .*full-manifest\/manifest\.json: the disk is full \(ENOSPC\)\.\n {2}what to do: free disk space/,
+      );
+      assert.equal(String(run.stdout).trim(), 'filler', 'no manifest and no temp file left');
+    },
+  ],
 ];
+
+/** The datasets copy with `file` replaced by what `make` puts there (a FIFO, a symlink…). */
+async function datasetsWithSpecialFile(name: string, file: string, make: (path: string) => Promise<unknown>) {
+  const dir = await copyDatasets(name);
+  await rm(join(dir, file));
+  await make(join(dir, file));
+  return dir;
+}
+
+const specialFileCases: Case[] = (
+  [
+    [
+      'a FIFO',
+      'logs.raw.gz',
+      (path: string) => execa('mkfifo', [path]),
+      /is a named pipe \(FIFO\), not a regular file/,
+    ],
+    [
+      'a symlink to /dev/zero',
+      'logs.raw',
+      (path: string) => symlink('/dev/zero', path),
+      /is a symbolic link to \/dev\/zero, outside the datasets folder/,
+    ],
+  ] as const
+).flatMap(([what, file, make, message]): Case[] => [
+  [
+    `${what} in place of ${file}: verify, prepare and bench refuse it at once, naming the file; nothing changed`,
+    async () => {
+      const dir = await datasetsWithSpecialFile(`special-${file}-${what.replace(/\W+/g, '-')}`, file, make);
+      const before = await snapshot(dir);
+      const config = await writeJson(`special-${file}.json`, {
+        schemaVersion: 1,
+        libdeflate: { source: { kind: 'system' } },
+        bench: { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 },
+        decoder: { name: 'd', libdeflate: { source: { kind: 'system' } } },
+      });
+      for (const args of [
+        ['datasets', 'verify', '--dir', dir],
+        ['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'logs'],
+        ['bench', '--config', config, '--datasets-dir', dir, '--only', 'logs'],
+      ]) {
+        const run = await quickCli(args);
+        assert.equal(run.timedOut, false, `${args[0]} ${args[1]} hung`);
+        assert.equal(run.exitCode, 1, `${args.join(' ')}: ${String(run.stderr)}`);
+        assert.match(
+          String(run.stderr),
+          new RegExp(`perf-lab: datasets: verify LOGS: the .*${file.replace('.', '\\.')} `),
+        );
+        assert.match(String(run.stderr), message);
+        assert.match(String(run.stderr), /what to do: remove .* and run `perf-lab datasets prepare` again/);
+        assert.doesNotMatch(String(run.stderr), /internal error/);
+      }
+      assert.deepEqual(await snapshot(dir), before);
+      assert.ok((await lstat(join(dir, file))).isFIFO() || (await lstat(join(dir, file))).isSymbolicLink());
+    },
+  ],
+]);
 
 const reference = { source: { kind: 'system' } };
 const quickBench = { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 };
@@ -261,6 +456,30 @@ const benchWith = async (name: string, config: Record<string, unknown>) =>
   ]);
 
 const buildCases: Case[] = [
+  [
+    'a PERF_LAB_CACHE folder that does not exist yet, with a config that builds nothing: created on demand',
+    async () => {
+      const cache = join(work, 'not-yet', 'cache');
+      const config = await writeJson('builds-nothing.json', {
+        schemaVersion: 1,
+        libdeflate: reference,
+        bench: quickBench,
+        decoder: { name: 'system-libdeflate', libdeflate: { source: { kind: 'system' } } },
+      });
+      const args = ['bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs'];
+      // No C compiler: a message (the harness cannot be compiled), not an internal error about the cache.
+      const noCc = await quickCli(args, { PERF_LAB_CACHE: cache, CC: '/nonexistent/cc' });
+      assert.equal(noCc.exitCode, 1, String(noCc.stderr));
+      assert.match(
+        String(noCc.stderr),
+        /perf-lab: build: toolchain: `\/nonexistent\/cc --version` failed: no C compiler found/,
+      );
+      await rm(join(work, 'not-yet'), { recursive: true, force: true });
+      const run = await cli(args, { PERF_LAB_CACHE: cache });
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.doesNotMatch(String(run.stderr), /internal error|ENOENT/);
+    },
+  ],
   [
     'C compiler missing',
     async () => {
@@ -732,12 +951,12 @@ const cliHarness = (argv: string[], cliOutputDir: string | undefined, timeoutMs 
     cliOutputDir,
   });
 
-const linuxOnly = (name: string, run: () => Promise<void>): Case => [
+const linuxOnly = (name: string, run: (t: TestContext) => Promise<void>): Case => [
   name,
-  async () => {
+  async (t) => {
     // macOS has no child subreaper: a setsid() descendant can outlive the run there (README, perf-lab doctor).
     if (process.platform !== 'linux') return;
-    await run();
+    await run(t);
   },
 ];
 
@@ -773,7 +992,8 @@ async function stopDuringHang(signal: 'SIGTERM' | 'SIGINT', exitCode: number, to
   if (toGroup) process.kill(-child.pid!, signal);
   else child.kill(signal);
   const run = await child;
-  assert.equal(run.exitCode, exitCode, String(run.stderr));
+  // Ended by the signal itself (a shell sees 128 + its number).
+  assert.ok(run.signal === signal || run.exitCode === exitCode, `${run.signal ?? run.exitCode}: ${String(run.stderr)}`);
   assert.match(String(run.stderr), new RegExp(`perf-lab: stopped by ${signal}; removed 1 temporary folder\\(s\\)\\.`));
   for (let i = 0; i < 50 && (await loaded()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(await loaded(), false, 'no process has the hung library loaded');
@@ -837,6 +1057,34 @@ const containmentCases: Case[] = [
   linuxOnly('Ctrl-C (SIGINT to the whole process group) during a hung decode: exit 130, the same clean end', () =>
     stopDuringHang('SIGINT', 130, true),
   ),
+  [
+    'Ctrl-C while a file-system thread is blocked for good (open() of a FIFO nobody writes): the process still ends',
+    async () => {
+      const fifo = join(work, 'blocked.fifo');
+      await execa('mkfifo', [fifo]);
+      const child = execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import { readFile } from 'node:fs/promises';
+           import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
+           exitCleanlyOnSignals();
+           process.stderr.write('reading\\n');
+           await readFile(${JSON.stringify(fifo)});`,
+        ],
+        { reject: false, cwd: projectRoot(), timeout: 60_000 },
+      );
+      child.stderr.once('data', () => {
+        void sleep(500).then(() => child.kill('SIGINT'));
+      });
+      const run = await child;
+      assert.equal(run.timedOut, false, 'the process stayed alive after Ctrl-C');
+      assert.ok(run.signal === 'SIGINT' || run.exitCode === 130, `ended by ${run.signal ?? run.exitCode}`);
+      assert.match(String(run.stderr), /perf-lab: stopped by SIGINT\./);
+    },
+  ],
 ];
 
 const refusedResults = (
@@ -858,6 +1106,63 @@ const refusedResults = (
 ];
 
 const inputCases: Case[] = [
+  [
+    'a results file with zero batches but a ratio: refused with a message by report, compare and baseline update',
+    async () => {
+      const path = join(work, 'zero-batches.json');
+      const results = sampleResults();
+      results.datasets[0]!.batches = 0;
+      results.datasets[0]!.rounds = 0;
+      await writeFile(path, JSON.stringify(results));
+      const store = join(work, 'zero-batches-store');
+      for (const command of [
+        ['report'],
+        ['compare', '--baselines', store],
+        ['baseline', 'update', '--baselines', store],
+      ]) {
+        const run = await quickCli([...command, '--results', path]);
+        assert.equal(run.exitCode, 1, `${command[0]}: ${String(run.stderr)}`);
+        assert.match(
+          String(run.stderr),
+          /perf-lab: results: .*zero-batches\.json is not a valid results file: datasets\.0\.batches: is 0, but the dataset has a ratio/,
+        );
+        assert.doesNotMatch(String(run.stderr), /internal error|ZodError/);
+      }
+      assert.equal(await readdir(store).catch(() => 'absent'), 'absent', 'nothing stored');
+    },
+  ],
+  [
+    'a results file far too large (a sparse 600 MB file): refused by its size before it is read',
+    async () => {
+      const path = join(work, 'huge-results.json');
+      const handle = await open(path, 'w');
+      await handle.truncate(600 * 1024 * 1024);
+      await handle.close();
+      const run = await quickCli(['report', '--results', path]);
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /perf-lab: results: .*huge-results\.json is 629145600 bytes, more than the 67108864 bytes perf-lab reads from such a file\./,
+      );
+      assert.doesNotMatch(String(run.stderr), /Invalid string length|internal error/);
+    },
+  ],
+  [
+    'a FIFO given as --results or --config: refused at once, not waited on',
+    async () => {
+      const fifo = join(work, 'results.fifo');
+      await execa('mkfifo', [fifo]);
+      for (const args of [
+        ['report', '--results', fifo],
+        ['bench', '--config', fifo, '--datasets-dir', datasets],
+      ]) {
+        const run = await quickCli(args);
+        assert.equal(run.timedOut, false, `${args[0]} hung`);
+        assert.equal(run.exitCode, 1, String(run.stderr));
+        assert.match(String(run.stderr), /results\.fifo is a named pipe \(FIFO\), not a regular file\./);
+      }
+    },
+  ],
   [
     '--dir that is a regular file (prepare and verify)',
     async () => {
@@ -1136,8 +1441,170 @@ const analysisCases: Case[] = [
   ],
 ];
 
+/** A busy decoder against libdeflate: 6 rounds, with `threads` for it. */
+const busyRun = (name: keyof typeof BUSY | 'cli', threads = 1, argv?: string[]) =>
+  runHarness({
+    compressedPath: join(datasets, 'logs.raw.gz'),
+    expectedPath: join(datasets, 'logs.raw'),
+    contenders: [
+      argv ? { name, kind: 'cli', argv } : { name, kind: 'cabi', library: busyLibraries[name]! },
+      argv
+        ? { name: 'libdeflate', kind: 'cli', argv: ['gzip', '-d', '-c', join(datasets, 'logs.raw.gz')] }
+        : { name: 'libdeflate', kind: 'libdeflate', library: libdeflate.sharedLibraryPath },
+    ],
+    rounds: 6,
+    warmupRounds: 1,
+    timeoutMs: 20_000,
+    maxSeconds: 0,
+    threads: { [name]: threads },
+  });
+
+const outsideCase = (name: string, run: () => ReturnType<typeof busyRun>, flagged: boolean): Case => [
+  `${name}: ${flagged ? 'marked not comparable (CPU outside its decode calls over the allowance)' : 'within the allowance, not marked'}`,
+  async (t) => {
+    const outcome = await run();
+    const busy = [...outcome.samplesNs.keys()][0]!;
+    const usage = contenderUsage([outcome], busy, 1);
+    const reference = contenderUsage([outcome], 'libdeflate', 1);
+    t.diagnostic(`${busy}: ${usage.outsideTurnCpuMs} ms outside (allowance ${usage.outsideTurnAllowanceMs} ms)`);
+    assert.equal(outcome.failures.size, 0, [...outcome.failures.values()].join('; '));
+    assert.equal(Boolean(outsideTurnFinding(usage)), flagged, JSON.stringify(usage));
+    if (flagged) assert.match(outsideTurnFinding(usage)!, /^used \d+ ms of CPU outside its decode calls/);
+    assert.equal(outsideTurnFinding(reference), undefined, 'libdeflate did not work outside its turn');
+  },
+];
+
+const fairnessCases: Case[] = [
+  linuxOnly(
+    'a parallel decoder (threads 2) gets 2 CPUs: its threads can run at once, CPU of both counted',
+    async (t) => {
+      if ((allowedCpus()?.length ?? 0) < 2) return; // one CPU: nothing can run in parallel here
+      const outcome = await busyRun('parallel', 2);
+      assert.equal(outcome.failures.get('parallel'), undefined, 'its threads were allowed 2 CPUs');
+      assert.equal(outcome.placements?.find((entry) => entry.name === 'parallel')?.cpus.length, 2);
+      const usage = contenderUsage([outcome], 'parallel', 2);
+      // Each decode: two threads of 2 ms CPU each, on top of the decode itself — all of it in the decode's CPU time.
+      assert.ok(usage.cpuTimeMs >= 4 * outcome.samplesNs.get('parallel')!.size, JSON.stringify(usage));
+      assert.ok(usage.parallelEfficiency !== null && usage.parallelEfficiency > 0, JSON.stringify(usage));
+      t.diagnostic(
+        `parallel: ${usage.cpuTimeMs} ms CPU in ${usage.wallTimeMs} ms, efficiency ${usage.parallelEfficiency}`,
+      );
+    },
+  ),
+  linuxOnly(
+    'the same decoder given 1 thread is pinned to one CPU: its threads cannot run in parallel, and it says so',
+    async () => {
+      const outcome = await busyRun('parallel', 1);
+      assert.match(outcome.failures.get('parallel') ?? '', /returned error code 9/);
+      assert.deepEqual(outcome.placements?.find((entry) => entry.name === 'parallel')?.cpus?.length, 1);
+    },
+  ),
+  outsideCase('a C-ABI decoder leaving a thread spinning after its call returns', () => busyRun('spin-after'), true),
+  outsideCase('a C-ABI decoder whose thread spins between calls', () => busyRun('spin-between'), true),
+  outsideCase(
+    'a CLI decoder that leaves a spinning background process',
+    () =>
+      busyRun('cli', 1, [
+        'sh',
+        '-c',
+        '(while :; do :; done) & exec gzip -d -c "$1"',
+        'sh',
+        join(datasets, 'logs.raw.gz'),
+      ]),
+    true,
+  ),
+  outsideCase('a decoder whose pool spins 0.5 ms after each call', () => busyRun('brief-pool'), false),
+  linuxOnly('two benches at once on the same CPUs: the second one warns, naming the other', async () => {
+    // Another bench (here: a sleeping process) holds every CPU this machine allows.
+    const other = execa('sleep', ['60'], { reject: false });
+    const dir = join(tmpdir(), 'perf-lab-cpu-claims');
+    await mkdir(dir, { recursive: true });
+    const claims = (allowedCpus() ?? []).map((cpu) => join(dir, `cpu-${cpu}-${other.pid}`));
+    for (const claim of claims) await writeFile(claim, '');
+    try {
+      const run = await execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
+           await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))},
+             expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
+             contenders: [{ name: 'l', kind: 'libdeflate', library: ${JSON.stringify(libdeflate.sharedLibraryPath)} }],
+             rounds: 1, warmupRounds: 0, timeoutMs: 20000, maxSeconds: 0 });`,
+        ],
+        { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
+      );
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        new RegExp(`warning: bench: another perf-lab bench \\(pid ${other.pid}\\) is running on CPU \\d+: `),
+      );
+    } finally {
+      other.kill();
+      for (const claim of claims) await rm(claim, { force: true });
+    }
+  }),
+];
+
+fairnessCases.push([
+  'bench end to end: a CLI head that leaves a spinner is not comparable in the verdict, the report, the comment and the baseline',
+  async () => {
+    const cliDecoder = (name: string, command: string[]) => ({
+      name,
+      cargo: { path: shimPath },
+      adapter: { kind: 'cli', binary: 'perf-lab-gunzip', command },
+    });
+    const json = join(work, 'spinner-results.json');
+    const config = await writeJson('spinner.json', {
+      schemaVersion: 1,
+      libdeflate: reference,
+      bench: quickBench,
+      decoder: cliDecoder('spinner', ['sh', '-c', '(while :; do :; done) & exec "$0" "$1"', '{bin}', '{input}']),
+      base: cliDecoder('clean', ['{bin}', '{input}']),
+    });
+    const run = await cli(['bench', '--config', config, '--datasets-dir', datasets, '--only', 'logs', '--json', json]);
+    assert.equal(run.exitCode, 0, String(run.stderr));
+    const results = await readJsonAs<BenchResults>(json);
+    const [logs] = results.datasets;
+    const usage = (name: string) => logs!.contenders.find((contender) => contender.name === name)!.usage!;
+    assert.ok(
+      usage('spinner').outsideTurnCpuMs > usage('spinner').outsideTurnAllowanceMs,
+      JSON.stringify(usage('spinner')),
+    );
+    assert.ok(usage('clean').outsideTurnCpuMs <= usage('clean').outsideTurnAllowanceMs, JSON.stringify(usage('clean')));
+    assert.equal(logs!.headVsBase!.verdict.kind, 'inconclusive');
+    assert.match(
+      logs!.headVsBase!.verdict.reason!,
+      /^not comparable: head \(spinner\) used \d+ ms of CPU outside its decode calls \(allowance \d+ ms\)/,
+    );
+    const report = await cli(['report', '--results', json]);
+    assert.match(String(report.stdout), /⚠️ Not comparable: spinner used CPU outside its decode calls/);
+    assert.match(
+      String(report.stdout),
+      /⚠️ \*\*Not comparable:\*\* spinner used \d+ ms of CPU outside its decode calls/,
+    );
+    assert.match(
+      String(report.stdout),
+      /\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms \(allowance \d+ ms\) \|/,
+    );
+    assert.match(renderComment(results), /spinner used CPU outside its decode calls/);
+    const store = join(work, 'spinner-baselines');
+    const update = await cli(['baseline', 'update', '--results', json, '--baselines', store]);
+    assert.equal(update.exitCode, 1, String(update.stderr));
+    assert.match(
+      String(update.stderr),
+      /perf-lab: baseline update: not comparable: spinner: used \d+ ms of CPU outside/,
+    );
+    assert.equal(await readdir(store).catch(() => 'absent'), 'absent', 'nothing stored');
+  },
+]);
+
 const catalog: Array<[string, Case[]]> = [
+  ['a fair contest', fairnessCases],
   ['datasets', datasetCases],
+  ['dataset files that are not regular files', specialFileCases],
   ['builds', buildCases],
   ['bench', benchCases],
   ['containment', containmentCases],

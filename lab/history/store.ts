@@ -1,9 +1,9 @@
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { fileExists, parseStrictJson } from '../core/files.js';
+import { fileExists, MAX_JSON_BYTES, parseStrictJson, readWholeFile } from '../core/files.js';
 
 /** One night's measurement of one dataset with one toolchain: a line of the history file. */
 export const historyRecordSchema = z
@@ -48,7 +48,13 @@ function recordKey(record: HistoryRecord): string {
 /** Reads a history file, refusing it at the first malformed or duplicated line (named by number). */
 export async function readHistory(path: string): Promise<HistoryRecord[]> {
   if (!(await fileExists(path))) return [];
-  const text = await readFile(path, 'utf8');
+  const text = (
+    await readWholeFile(path, {
+      step: 'history',
+      hint: 'pass the history file (JSON lines) the nightly job writes.',
+      maxBytes: MAX_JSON_BYTES,
+    })
+  ).toString('utf8');
   const records: HistoryRecord[] = [];
   const seen = new Map<string, number>();
   const lines = text.split('\n');
@@ -121,7 +127,11 @@ export async function appendHistory(path: string, records: readonly HistoryRecor
     });
     if (fresh.length === 0) return [];
     // A last line without its newline (an editor, a hand merge) must not swallow the first new record.
-    const text = (await fileExists(path)) ? await readFile(path, 'utf8') : '';
+    const text = (await fileExists(path))
+      ? (
+          await readWholeFile(path, { step: 'history', hint: 'check the history file.', maxBytes: MAX_JSON_BYTES })
+        ).toString('utf8')
+      : '';
     const separator = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
     await appendFile(path, separator + fresh.map((record) => `${JSON.stringify(record)}\n`).join(''));
     const handle = await open(path, 'r');

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig, withTolerance, type BenchConfig } from '../bench/config.js';
@@ -7,7 +7,7 @@ import { runBenchmarkWithBuilds, type SideBuild } from '../bench/run.js';
 import type { DecoderBuild } from '../build/decoder.js';
 import type { LibdeflateBuild } from '../build/libdeflate.js';
 import { LabError } from '../core/errors.js';
-import { parseStrictJson, writeFileAtomically } from '../core/files.js';
+import { MAX_JSON_BYTES, parseStrictJson, readWholeFile, writeFileAtomically } from '../core/files.js';
 import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
@@ -130,7 +130,9 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     let json: unknown;
     const configPath = join(headDir, options.config);
     try {
-      json = parseStrictJson(await readFile(configPath, 'utf8'));
+      const hint = 'commit a perf-lab bench config (JSON) to the repository and pass its path with --config.';
+      const bytes = await readWholeFile(configPath, { step: 'pr-check: config', hint, maxBytes: MAX_JSON_BYTES });
+      json = parseStrictJson(bytes.toString('utf8'));
     } catch (error) {
       throw new LabError(
         'pr-check: config',
@@ -140,8 +142,13 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     }
     const template = parseBenchConfig(json, `${options.config} (head)`, headDir);
     // Both sides are measured with head's config; what the PR changed in it is said in the comment.
-    const baseJson = await readFile(join(baseDir, options.config), 'utf8').then(
-      (text) => {
+    const baseJson = await readWholeFile(join(baseDir, options.config), {
+      step: 'pr-check: config',
+      hint: 'base config',
+      maxBytes: MAX_JSON_BYTES,
+    }).then(
+      (bytes) => {
+        const text = bytes.toString('utf8');
         try {
           return parseStrictJson(text);
         } catch {

@@ -210,6 +210,44 @@ describe('where the contenders ran', () => {
   });
 });
 
+describe('a contender that used CPU outside its decode calls', () => {
+  const withUsage = (outsideTurnCpuMs: number) => {
+    const results = sampleResults();
+    const usage = {
+      threads: 1,
+      cpus: [0],
+      placementNote: null,
+      wallTimeMs: 20,
+      cpuTimeMs: 19,
+      parallelEfficiency: 0.95,
+      outsideTurnCpuMs,
+      outsideTurnAllowanceMs: 48,
+    };
+    for (const contender of results.datasets[0]!.contenders) contender.usage = { ...usage, outsideTurnCpuMs: 0 };
+    results.datasets[0]!.contenders[0]!.usage = usage;
+    return parseResults(JSON.parse(JSON.stringify(results)), 'test');
+  };
+  it('over the allowance: the ratio, the summary and a note say it is not comparable; the usage table marks it', () => {
+    const report = markdownReport(withUsage(412));
+    assert.match(report, /⚠️ not comparable: gzippy used 412 ms of CPU outside its decode calls \(allowance 48 ms\)/);
+    assert.match(summaryLine(withUsage(412)), /⚠️ Not comparable: gzippy used CPU outside its decode calls/);
+    assert.match(
+      report,
+      /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| ⚠️ 412\.0 ms \(allowance 48 ms\) \|/,
+    );
+  });
+  it('within it: nothing is marked', () => {
+    const report = markdownReport(withUsage(3));
+    assert.doesNotMatch(report, /not comparable/i);
+    assert.match(report, /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| 3\.0 ms \(allowance 48 ms\) \|/);
+  });
+  it("unpinned (macOS): the CPUs are the scheduler's, and the report says so", () => {
+    const results = withUsage(0);
+    for (const contender of results.datasets[0]!.contenders) contender.usage!.cpus = null;
+    assert.match(markdownReport(results), /Placement is the scheduler's where no CPUs are listed/);
+  });
+});
+
 describe('a Linux ARM64 run', () => {
   it('names the CPU with its MIDR and page size, and states what differs from macOS', () => {
     const results = sampleResults();

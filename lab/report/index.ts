@@ -3,6 +3,7 @@ import {
   comparability,
   integrityFinding,
   notComparableContenders,
+  outsideTurnContenders,
   type BenchResults,
   type Comparison,
   type DatasetResult,
@@ -92,10 +93,13 @@ const between = (
 const speedCell = (dataset: DatasetResult, role: string) =>
   `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? ' ⚠️ bound by the output path' : ''}`;
 
-/** One line per contender the gate caught, for under the table. */
+/** One line per contender the gate caught or that worked outside its turn, for under the table. */
 export function integrityNotes(results: BenchResults): string[] {
-  return [...notComparableContenders(results)].map(
-    ([name, why]) => `⚠️ **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`,
+  const outside = outsideTurnContenders(results);
+  return [...notComparableContenders(results)].map(([name, why]) =>
+    outside.has(name) && !integrityFinding(results, name)
+      ? `⚠️ **Not comparable:** ${escapeCell(name)} ${escapeCell(why)}.`
+      : `⚠️ **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`,
   );
 }
 
@@ -254,12 +258,15 @@ function percentPlain(value: number): string {
 
 /** One line a reviewer reads in two seconds. */
 export function summaryLine(results: BenchResults): string {
-  const careless = [...notComparableContenders(results).keys()].map(
-    (name) =>
-      `${escapeCell(name)} ${integrityFinding(results, name) === 'not checked' ? 'was not checked' : 'accepted a corrupted member'}`,
-  );
+  const outside = outsideTurnContenders(results);
+  const careless = [...notComparableContenders(results).keys()].map((name) => {
+    const gate = integrityFinding(results, name);
+    if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
+    return `${escapeCell(name)} ${gate === 'not checked' ? 'was not checked' : 'accepted a corrupted member'}`;
+  });
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (see the integrity gate).` : line;
+  const see = outside.size ? 'see the notes under the table' : 'see the integrity gate';
+  return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (${see}).` : line;
 }
 
 function summaryOfSpeeds(results: BenchResults): string {
@@ -413,7 +420,52 @@ export function reportTitle(results: BenchResults): string {
 /** The full markdown report of one benchmark run. */
 export function markdownReport(results: BenchResults): string {
   const notes = integrityNotes(results);
-  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', regimeLine(results), ...(notes.length ? ['', ...notes] : []), '', methodDetails(results)].join('\n')}\n`;
+  const usage = usageTable(results);
+  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', regimeLine(results), ...(notes.length ? ['', ...notes] : []), ...(usage ? ['', usage] : []), '', methodDetails(results)].join('\n')}\n`;
+}
+
+/**
+ * Per dataset and contender: the CPUs it ran on, wall and CPU time of its measured decodes, parallel efficiency
+ * (CPU / (wall × threads)) and the CPU it used outside its decode calls; null for results written before these.
+ */
+function usageTable(results: BenchResults): string | null {
+  const rows = results.datasets.flatMap((dataset) =>
+    dataset.contenders.flatMap((contender) => {
+      const usage = contender.usage;
+      if (!usage) return [];
+      const outside = `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms)`;
+      return [
+        [
+          escapeCell(dataset.label),
+          escapeCell(contender.name),
+          String(usage.threads),
+          `${usage.cpus ? usage.cpus.join(',') : "the scheduler's"}${usage.placementNote ? ` ⚠️ ${escapeCell(usage.placementNote)}` : ''}`,
+          usage.wallTimeMs.toFixed(1),
+          usage.cpuTimeMs.toFixed(1),
+          usage.parallelEfficiency === null ? '—' : usage.parallelEfficiency.toFixed(2),
+          usage.outsideTurnCpuMs > usage.outsideTurnAllowanceMs ? `⚠️ ${outside}` : outside,
+        ],
+      ];
+    }),
+  );
+  if (rows.length === 0) return null;
+  const table = markdownTable(
+    [
+      'dataset',
+      'contender',
+      right('threads'),
+      'CPUs',
+      right('wall ms'),
+      right('CPU ms'),
+      right('parallel efficiency'),
+      right('CPU outside its decode calls'),
+    ],
+    rows,
+  );
+  const scheduler = rows.some((row) => row[3]!.startsWith("the scheduler's"))
+    ? "\n\nPlacement is the scheduler's where no CPUs are listed (macOS cannot pin threads to cores)."
+    : '';
+  return `${table}${scheduler}`;
 }
 
 /**

@@ -100,7 +100,38 @@ const datasetBase = {
   level: z.number().int(),
 };
 
-export const datasetResultSchema = z.object({
+/** How a contender ran: its CPUs, and what its decodes cost in wall and CPU time (absent in older results). */
+export const contenderUsageSchema = z.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: z.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: z.array(z.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: z.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: z.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: z.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: z.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: z.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: z.number().nonnegative(),
+});
+
+export type ContenderUsage = z.infer<typeof contenderUsageSchema>;
+
+/** "used 412 ms of CPU outside its decode calls (allowance 40 ms)", or undefined when within the allowance. */
+export function outsideTurnFinding(usage: ContenderUsage | undefined): string | undefined {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return undefined;
+  return (
+    `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls ` +
+    `(allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`
+  );
+}
+
+const datasetResultObject = z.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: z.string(),
@@ -120,6 +151,7 @@ export const datasetResultSchema = z.object({
       samplesNs: z.array(z.array(positive)),
       megabytesPerSecond: positive.nullable(),
       failure: z.string().nullable(),
+      usage: contenderUsageSchema.optional(),
     }),
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
@@ -127,6 +159,18 @@ export const datasetResultSchema = z.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
   /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
   outputPath: z.object({ via: z.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional(),
+});
+
+/** A ratio comes from measured batches: a dataset with a ratio and 0 batches or rounds is a damaged file. */
+export const datasetResultSchema = datasetResultObject.superRefine((dataset, context) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ['batches', 'rounds'] as const)
+    if (dataset[field] < 1)
+      context.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`,
+      });
 });
 
 export const INTEGRITY_CASES = ['crc32', 'isize', 'truncated', 'deflate-bit'] as const;
@@ -154,10 +198,12 @@ export type IntegrityResult = z.infer<typeof integrityResultSchema>;
  * integrity gate), nor between different thread counts unless the config asked for that (then it is labelled).
  */
 export function comparability(
-  results: Pick<BenchResults, 'integrity' | 'settings'>,
+  results: Pick<BenchResults, 'integrity' | 'settings'> & { datasets?: BenchResults['datasets'] },
   sides: ReadonlyArray<{ name: string; threads?: number }>,
 ): { notComparable: string[]; label: string | null } {
+  const outside = outsideTurnContenders(results);
   const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)!}`];
     const gate = integrityFinding(results, side.name);
     if (!gate) return [];
     return [
@@ -199,13 +245,33 @@ export function integrityFinding(
   return cases.some((entry) => entry.outcome === 'accepted') ? 'accepted' : undefined;
 }
 
-/** Contenders the integrity gate found accepting corrupted members, with why (their ratios are not comparable). */
-export function notComparableContenders(results: { integrity?: IntegrityResult }): Map<string, string> {
-  return new Map(
+/** Contenders that used more CPU outside their decode calls than allowed, on any dataset, with why. */
+export function outsideTurnContenders(results: { datasets?: BenchResults['datasets'] }): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
+
+/**
+ * Contenders whose ratios are not comparable, with why: the integrity gate found them accepting corrupted members,
+ * or they used CPU outside their decode calls beyond the allowance (see outsideTurnFinding).
+ */
+export function notComparableContenders(results: {
+  integrity?: IntegrityResult;
+  datasets?: BenchResults['datasets'];
+}): Map<string, string> {
+  const found = new Map(
     results.integrity?.contenders.flatMap((entry) =>
       entry.notComparable ? [[entry.name, entry.notComparable] as const] : [],
     ) ?? [],
   );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)!}; ${why}` : why);
+  return found;
 }
 
 const RESULTS_SCHEMA_VERSION = 2;

@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants6 = require_constants2();
+    var constants7 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants6.ERROR.OK) {
+          if (ret !== constants7.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants6.ERROR.PAUSED) {
+            } else if (ret === constants7.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants6.ERROR.OK) {
+        if (ret === constants7.ERROR.OK) {
           return null;
         }
-        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants6.ERROR[ret], data);
+        return new HTTPParserError(message, constants7.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants6.ERROR.PAUSED : 0;
+        return pause ? constants7.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request.onData(buf) === false) {
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants6.ERROR.PAUSED;
+          return constants7.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -24088,6 +24088,16 @@ var SYSTEM_HINTS = {
   ENOTDIR: "a part of the path is a file, not a folder: fix the path",
   EISDIR: "the path is a folder where a file was expected: fix the path"
 };
+function systemFailure(error63, step, path6) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS) || error63 instanceof LabError) return void 0;
+  if (!step) {
+    if (!error63.path) error63.path = path6;
+    return void 0;
+  }
+  const what = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : error63.message.split(",")[0];
+  return new LabError(step, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
+}
 function systemErrorText(error63) {
   const code = error63?.code;
   if (!code || !(code in SYSTEM_HINTS)) return void 0;
@@ -24097,25 +24107,39 @@ function systemErrorText(error63) {
 }
 
 // lab/core/temp.ts
-import { existsSync as existsSync2, rmSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { existsSync as existsSync2, rmSync, writeSync } from "node:fs";
+import { mkdir as mkdir2, mkdtemp } from "node:fs/promises";
+import { dirname } from "node:path";
 var live = /* @__PURE__ */ new Set();
+var liveFiles = /* @__PURE__ */ new Set();
+var markers = /* @__PURE__ */ new Set();
 async function makeTempDir(prefix) {
+  await mkdir2(dirname(prefix), { recursive: true });
   const dir = await mkdtemp(prefix);
   live.add(dir);
   return dir;
 }
+function rememberTempPath(path6) {
+  live.add(path6);
+  liveFiles.add(path6);
+}
+function forgetTempPath(path6) {
+  markers.delete(path6);
+  live.delete(path6);
+  liveFiles.delete(path6);
+}
 function removeAllTempDirsSync() {
-  let removed = 0;
-  for (const dir of live) {
+  const removed = { folders: 0, files: 0 };
+  for (const path6 of live) {
     try {
-      if (existsSync2(dir)) {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-        removed++;
+      if (existsSync2(path6)) {
+        rmSync(path6, { recursive: true, force: true, maxRetries: 2 });
+        if (liveFiles.has(path6)) removed.files++;
+        else if (!markers.has(path6)) removed.folders++;
       }
     } catch {
     }
-    live.delete(dir);
+    live.delete(path6);
   }
   return removed;
 }
@@ -24124,12 +24148,20 @@ var STOP_SIGNALS = [
   ["SIGTERM", 143],
   ["SIGHUP", 129]
 ];
-function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+function exitCleanlyOnSignals(say = (line) => writeSync(2, `${line}
 `)) {
   for (const [signal, code] of STOP_SIGNALS) {
     process.once(signal, () => {
-      const removed = removeAllTempDirsSync();
-      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      const { folders, files } = removeAllTempDirsSync();
+      const removed = [
+        ...folders ? [`${folders} temporary folder(s)`] : [],
+        ...files ? [`${files} partly written file(s)`] : []
+      ];
+      say(`perf-lab: stopped by ${signal}${removed.length ? `; removed ${removed.join(" and ")}` : ""}.`);
+      process.exitCode = code;
+      process.emit("exit", code);
+      for (const [other] of STOP_SIGNALS) process.removeAllListeners(other);
+      process.kill(process.pid, signal);
       process.exit(code);
     });
   }
@@ -24191,8 +24223,9 @@ import { join as join8, resolve as resolve2 } from "node:path";
 
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir as mkdir2, open as open2, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { constants as constants3, createReadStream } from "node:fs";
+import { mkdir as mkdir3, open as open2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname as dirname2, join } from "node:path";
 
 // node_modules/jsonc-parser/lib/esm/impl/scanner.js
 function createScanner(text, ignoreTrivia = false) {
@@ -25012,11 +25045,12 @@ var ParseErrorCode;
 
 // lab/core/files.ts
 function tempPathFor(finalPath) {
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return join(dirname2(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
-async function writeAtomically(finalPath, produce) {
-  await mkdir2(dirname(finalPath), { recursive: true });
+async function writeAtomically(finalPath, produce, step) {
+  await mkdir3(dirname2(finalPath), { recursive: true });
   const tempPath = tempPathFor(finalPath);
+  rememberTempPath(tempPath);
   try {
     const result = await produce(tempPath);
     const handle = await open2(tempPath, "r");
@@ -25029,18 +25063,87 @@ async function writeAtomically(finalPath, produce) {
     return result;
   } catch (error63) {
     await rm2(tempPath, { force: true, recursive: true });
-    throw error63;
+    throw systemFailure(error63, step, finalPath) ?? error63;
+  } finally {
+    forgetTempPath(tempPath);
   }
 }
-async function writeFileAtomically(finalPath, contents) {
-  await writeAtomically(finalPath, async (tempPath) => {
-    const handle = await open2(tempPath, "w");
-    try {
-      await handle.writeFile(contents);
-    } finally {
-      await handle.close();
+async function writeFileAtomically(finalPath, contents, step) {
+  await writeAtomically(
+    finalPath,
+    async (tempPath) => {
+      const handle = await open2(tempPath, "w");
+      try {
+        await handle.writeFile(contents);
+      } finally {
+        await handle.close();
+      }
+    },
+    step
+  );
+}
+function fileKind(info) {
+  if (info.isFile()) return "a regular file";
+  if (info.isSymbolicLink()) return "a symbolic link";
+  if (info.isDirectory()) return "a folder";
+  if (info.isFIFO()) return "a named pipe (FIFO)";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  return "a special file";
+}
+var NotRegularFileError = class extends LabError {
+};
+async function openRegularFile(path6, step, hint) {
+  const handle = await open2(path6, constants3.O_RDONLY | constants3.O_NONBLOCK);
+  let info;
+  try {
+    info = await handle.stat();
+  } catch (error63) {
+    await handle.close();
+    throw error63;
+  }
+  if (!info.isFile()) {
+    await handle.close();
+    throw new NotRegularFileError(step, `${path6} is ${fileKind(info)}, not a regular file.`, hint);
+  }
+  return handle;
+}
+var MAX_JSON_BYTES = 64 * 1024 * 1024;
+async function readWholeFile(path6, options) {
+  let handle;
+  try {
+    handle = await openRegularFile(path6, options.step, options.hint);
+  } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
+    throw new LabError(
+      options.step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      options.hint
+    );
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > options.maxBytes)
+      throw new LabError(
+        options.step,
+        `${path6} is ${size} bytes, more than the ${options.maxBytes} bytes perf-lab reads from such a file.`,
+        options.hint
+      );
+    const buffer = Buffer.alloc(Math.min(size, options.maxBytes) + 1);
+    let filled = 0;
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === buffer.length) break;
     }
-  });
+    if (filled > options.maxBytes)
+      throw new LabError(options.step, `${path6} grew past ${options.maxBytes} bytes while it was read.`, options.hint);
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 function sha256Hex(data) {
   return createHash("sha256").update(data).digest("hex");
@@ -25053,17 +25156,8 @@ async function fileExists(path6) {
     return false;
   }
 }
-async function readJsonFile(path6, step, hint) {
-  let text;
-  try {
-    text = await readFile(path6, "utf8");
-  } catch (error63) {
-    throw new LabError(
-      step,
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      hint
-    );
-  }
+async function readJsonFile(path6, step, hint, maxBytes = MAX_JSON_BYTES) {
+  const text = (await readWholeFile(path6, { step, hint, maxBytes })).toString("utf8");
   try {
     return parseStrictJson(text);
   } catch (error63) {
@@ -25110,7 +25204,6 @@ async function refuseNonFolder(path6, step, option) {
 }
 
 // lab/datasets/profiles.ts
-import { readFile as readFile2 } from "node:fs/promises";
 import { join as join4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
@@ -44832,12 +44925,12 @@ function date4(params) {
 
 // lab/core/paths.ts
 import { existsSync as existsSync3, readFileSync } from "node:fs";
-import { dirname as dirname2, join as join2, resolve } from "node:path";
+import { dirname as dirname3, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
 function projectRoot() {
   if (root) return root;
-  let dir = dirname2(fileURLToPath(import.meta.url));
+  let dir = dirname3(fileURLToPath(import.meta.url));
   for (; ; ) {
     const manifest = join2(dir, "package.json");
     if (existsSync3(manifest)) {
@@ -44846,7 +44939,7 @@ function projectRoot() {
       } catch {
       }
     }
-    const parent = dirname2(dir);
+    const parent = dirname3(dir);
     if (parent === dir)
       throw new Error(
         "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath(import.meta.url)
@@ -44859,7 +44952,7 @@ function cacheRoot() {
 }
 
 // lab/datasets/manifest.ts
-import { isAbsolute, join as join3, normalize } from "node:path";
+import { isAbsolute, join as join3, normalize, relative } from "node:path";
 
 // lab/core/schema.ts
 function describeIssues(error63) {
@@ -45274,11 +45367,17 @@ async function cachedProfile(sha2562) {
     return void 0;
   }
 }
+var MAX_PROFILED_BYTES = 1024 * 1024 * 1024;
 async function datasetProfile(path6, expectedSha256) {
   let bytes;
   try {
-    bytes = await readFile2(path6);
+    bytes = await readWholeFile(path6, {
+      step: "profile",
+      hint: "prepare the datasets again (`perf-lab datasets prepare`).",
+      maxBytes: MAX_PROFILED_BYTES
+    });
   } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
     throw new LabError(
       "profile",
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
@@ -45336,7 +45435,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 }
 
 // lab/asm/index.ts
-import { readFile as readFile3, rm as rm3 } from "node:fs/promises";
+import { readFile, rm as rm3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename as basename2, join as join5 } from "node:path";
 
@@ -45455,6 +45554,9 @@ function findFunctions(functions, pattern) {
   const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
   return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
 }
+
+// lab/core/process.ts
+import { open as open4 } from "node:fs/promises";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject2(value) {
@@ -46082,11 +46184,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format2 = (open4, close) => {
+var format2 = (open5, close) => {
   if (!hasColors) {
     return (input2) => input2;
   }
-  const openCode = `\x1B[${open4}m`;
+  const openCode = `\x1B[${open5}m`;
   const closeCode = `\x1B[${close}m`;
   return (input2) => {
     const string4 = input2 + "";
@@ -46441,10 +46543,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants5 } from "node:os";
+import { constants as constants6 } from "node:os";
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants4 } from "node:os";
+import { constants as constants5 } from "node:os";
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -46462,7 +46564,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants3 } from "node:os";
+import { constants as constants4 } from "node:os";
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -46753,7 +46855,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = constants3;
+  } = constants4;
   const supported = constantSignal !== void 0;
   const number4 = supported ? constantSignal : defaultNumber;
   return { name, number: number4, description, supported, action, forced, standard };
@@ -46802,7 +46904,7 @@ var getSignalByNumber = (number4, signals2) => {
   };
 };
 var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants4.signals[name] === number4);
+  const signal = signals2.find(({ name }) => constants5.signals[name] === number4);
   if (signal !== void 0) {
     return signal;
   }
@@ -46836,13 +46938,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(constants5.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in constants5.signals) {
+  if (signalName in constants6.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in constants5.signals) {
+  if (signalName.toUpperCase() in constants6.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -46850,8 +46952,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(constants5.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(constants5.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -50313,7 +50415,7 @@ var duplex = () => new Duplex({ read() {
 var handleDummyPromise = async (error63, verboseInfo, options) => handleResult(error63, verboseInfo, options);
 
 // node_modules/execa/lib/stdio/handle-async.js
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 import { Buffer as Buffer4 } from "node:buffer";
 import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
 var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
@@ -50337,8 +50439,8 @@ var addProperties2 = {
 var addPropertiesAsync = {
   input: {
     ...addProperties2,
-    fileUrl: ({ value }) => ({ stream: createReadStream(value) }),
-    filePath: ({ value: { file: file2 } }) => ({ stream: createReadStream(file2) }),
+    fileUrl: ({ value }) => ({ stream: createReadStream2(value) }),
+    filePath: ({ value: { file: file2 } }) => ({ stream: createReadStream2(file2) }),
     webStream: ({ value }) => ({ stream: Readable2.fromWeb(value) }),
     iterable: ({ value }) => ({ stream: Readable2.from(value) }),
     asyncIterable: ({ value }) => ({ stream: Readable2.from(value) }),
@@ -52262,6 +52364,14 @@ function quoteFolder(path6) {
   return /^[A-Za-z0-9_\-+=./:,@%]+$/.test(path6) ? path6 : `'${path6.replace(/'/g, `'\\''`)}'`;
 }
 async function attempt(file2, args, options = {}) {
+  const output2 = options.stdoutFile ? await open4(options.stdoutFile, "w") : void 0;
+  try {
+    return await attemptWith(file2, args, options, output2?.fd);
+  } finally {
+    await output2?.close();
+  }
+}
+async function attemptWith(file2, args, options, stdoutFd) {
   const execaOptions = {
     cwd: options.cwd,
     env: options.env,
@@ -52272,8 +52382,8 @@ async function attempt(file2, args, options = {}) {
     all: !options.stdoutFile,
     reject: false,
     ...options.input === void 0 ? { stdin: "ignore" } : { input: options.input },
-    // execa would also keep a copy of what goes to the file in memory: not buffered, stdout reads as ''.
-    ...options.stdoutFile ? { stdout: { file: options.stdoutFile }, buffer: { stdout: false } } : {}
+    // An open descriptor (execa's types list only 3–9; spawn takes any): the program writes the file itself.
+    ...stdoutFd === void 0 ? {} : { stdout: stdoutFd }
   };
   const result = await execa(file2, args, execaOptions);
   const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
@@ -52441,7 +52551,7 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile3(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
     const dir = await makeTempDir(join5(tmpdir(), "perf-lab-slice-"));
     try {
@@ -52501,11 +52611,17 @@ async function nameFromSymbolTable(binary, functions) {
     (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
   );
 }
+var MAX_BINARY_BYTES = 1024 * 1024 * 1024;
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile3(path6);
+    bytes = await readWholeFile(path6, {
+      step: "analyze",
+      hint: "pass an existing binary or disassembly listing.",
+      maxBytes: MAX_BINARY_BYTES
+    });
   } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
     throw new LabError(
       "analyze",
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
@@ -54574,7 +54690,25 @@ var datasetBase = {
   compressor: external_exports.string(),
   level: external_exports.number().int()
 };
-var datasetResultSchema = external_exports.object({
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+var datasetResultObject = external_exports.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: external_exports.string(),
@@ -54593,7 +54727,8 @@ var datasetResultSchema = external_exports.object({
       /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
       samplesNs: external_exports.array(external_exports.array(positive)),
       megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable()
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
     })
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
@@ -54601,6 +54736,16 @@ var datasetResultSchema = external_exports.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
   /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
 var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);

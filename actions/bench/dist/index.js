@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants7 = require_constants2();
+    var constants8 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants7.ERROR.OK) {
+          if (ret !== constants8.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants8.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants7.ERROR.PAUSED) {
+            } else if (ret === constants8.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants7.ERROR.OK) {
+        if (ret === constants8.ERROR.OK) {
           return null;
         }
-        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants8.ERROR.PAUSED || ret === constants8.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants7.ERROR[ret], data);
+        return new HTTPParserError(message, constants8.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants7.ERROR.PAUSED : 0;
+        return pause ? constants8.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -19455,10 +19455,10 @@ var require_browser = __commonJS({
     exports.useColors = useColors;
     exports.storage = localstorage();
     exports.destroy = /* @__PURE__ */ (() => {
-      let warned = false;
+      let warned2 = false;
       return () => {
-        if (!warned) {
-          warned = true;
+        if (!warned2) {
+          warned2 = true;
           console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
         }
       };
@@ -19930,12 +19930,12 @@ var require_src2 = __commonJS({
     function check2(path6, isFile, isDirectory2) {
       log(`checking %s`, path6);
       try {
-        const stat4 = fs_1.statSync(path6);
-        if (stat4.isFile() && isFile) {
+        const stat5 = fs_1.statSync(path6);
+        if (stat5.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat4.isDirectory() && isDirectory2) {
+        if (stat5.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -20037,15 +20037,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat4, path6, options2) {
-      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
+    function checkStat(stat5, path6, options2) {
+      if (!stat5.isSymbolicLink() && !stat5.isFile()) {
         return false;
       }
       return checkPathExt(path6, options2);
     }
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat4) {
-        cb(er2, er2 ? false : checkStat(stat4, path6, options2));
+      fs4.stat(path6, function(er2, stat5) {
+        cb(er2, er2 ? false : checkStat(stat5, path6, options2));
       });
     }
     function sync(path6, options2) {
@@ -20061,20 +20061,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs4 = __require("fs");
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat4) {
-        cb(er2, er2 ? false : checkStat(stat4, options2));
+      fs4.stat(path6, function(er2, stat5) {
+        cb(er2, er2 ? false : checkStat(stat5, options2));
       });
     }
     function sync(path6, options2) {
       return checkStat(fs4.statSync(path6), options2);
     }
-    function checkStat(stat4, options2) {
-      return stat4.isFile() && checkMode(stat4, options2);
+    function checkStat(stat5, options2) {
+      return stat5.isFile() && checkMode(stat5, options2);
     }
-    function checkMode(stat4, options2) {
-      var mod = stat4.mode;
-      var uid = stat4.uid;
-      var gid = stat4.gid;
+    function checkMode(stat5, options2) {
+      var mod = stat5.mode;
+      var uid = stat5.uid;
+      var gid = stat5.gid;
       var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
       var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
       var u3 = parseInt("100", 8);
@@ -20514,7 +20514,7 @@ var require_cross_spawn = __commonJS({
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
   "node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants7 = __require("constants");
+    var constants8 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
     var platform3 = process.env.GRACEFUL_FS_PLATFORM || process.platform;
@@ -20538,7 +20538,7 @@ var require_polyfills = __commonJS({
     var chdir;
     module.exports = patch;
     function patch(fs4) {
-      if (constants7.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+      if (constants8.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
         patchLchmod(fs4);
       }
       if (!fs4.lutimes) {
@@ -20640,7 +20640,7 @@ var require_polyfills = __commonJS({
         fs5.lchmod = function(path6, mode, callback) {
           fs5.open(
             path6,
-            constants7.O_WRONLY | constants7.O_SYMLINK,
+            constants8.O_WRONLY | constants8.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
@@ -20656,7 +20656,7 @@ var require_polyfills = __commonJS({
           );
         };
         fs5.lchmodSync = function(path6, mode) {
-          var fd = fs5.openSync(path6, constants7.O_WRONLY | constants7.O_SYMLINK, mode);
+          var fd = fs5.openSync(path6, constants8.O_WRONLY | constants8.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -20676,9 +20676,9 @@ var require_polyfills = __commonJS({
         };
       }
       function patchLutimes(fs5) {
-        if (constants7.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
+        if (constants8.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
           fs5.lutimes = function(path6, at2, mt2, cb) {
-            fs5.open(path6, constants7.O_SYMLINK, function(er2, fd) {
+            fs5.open(path6, constants8.O_SYMLINK, function(er2, fd) {
               if (er2) {
                 if (cb) cb(er2);
                 return;
@@ -20691,7 +20691,7 @@ var require_polyfills = __commonJS({
             });
           };
           fs5.lutimesSync = function(path6, at2, mt2) {
-            var fd = fs5.openSync(path6, constants7.O_SYMLINK);
+            var fd = fs5.openSync(path6, constants8.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -21003,8 +21003,8 @@ var require_graceful_fs = __commonJS({
       fs5.createReadStream = createReadStream4;
       fs5.createWriteStream = createWriteStream4;
       var fs$readFile = fs5.readFile;
-      fs5.readFile = readFile11;
-      function readFile11(path6, options2, cb) {
+      fs5.readFile = readFile8;
+      function readFile8(path6, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         return go$readFile(path6, options2, cb);
@@ -21020,8 +21020,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs5.writeFile;
-      fs5.writeFile = writeFile7;
-      function writeFile7(path6, data, options2, cb) {
+      fs5.writeFile = writeFile8;
+      function writeFile8(path6, data, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         return go$writeFile(path6, data, options2, cb);
@@ -21075,9 +21075,9 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs5.readdir;
-      fs5.readdir = readdir8;
+      fs5.readdir = readdir9;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir8(path6, options2, cb) {
+      function readdir9(path6, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options3, cb2, startTime) {
@@ -21180,7 +21180,7 @@ var require_graceful_fs = __commonJS({
       }
       function ReadStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open7(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             if (that.autoClose)
               that.destroy();
@@ -21200,7 +21200,7 @@ var require_graceful_fs = __commonJS({
       }
       function WriteStream$open() {
         var that = this;
-        open6(that.path, that.flags, that.mode, function(err, fd) {
+        open7(that.path, that.flags, that.mode, function(err, fd) {
           if (err) {
             that.destroy();
             that.emit("error", err);
@@ -21217,8 +21217,8 @@ var require_graceful_fs = __commonJS({
         return new fs5.WriteStream(path6, options2);
       }
       var fs$open = fs5.open;
-      fs5.open = open6;
-      function open6(path6, flags, mode, cb) {
+      fs5.open = open7;
+      function open7(path6, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
         return go$open(path6, flags, mode, cb);
@@ -21716,11 +21716,11 @@ var require_mtime_precision = __commonJS({
     function probe2(file2, fs4, callback) {
       const cachedPrecision = fs4[cacheSymbol];
       if (cachedPrecision) {
-        return fs4.stat(file2, (err, stat4) => {
+        return fs4.stat(file2, (err, stat5) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat4.mtime, cachedPrecision);
+          callback(null, stat5.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -21728,13 +21728,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs4.stat(file2, (err2, stat4) => {
+        fs4.stat(file2, (err2, stat5) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs4, cacheSymbol, { value: precision });
-          callback(null, stat4.mtime, precision);
+          callback(null, stat5.mtime, precision);
         });
       });
     }
@@ -21788,14 +21788,14 @@ var require_lockfile = __commonJS({
         if (options2.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
         }
-        options2.fs.stat(lockfilePath, (err2, stat4) => {
+        options2.fs.stat(lockfilePath, (err2, stat5) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file2, { ...options2, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat4, options2)) {
+          if (!isLockStale(stat5, options2)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
           }
           removeLock(file2, options2, (err3) => {
@@ -21807,8 +21807,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat4, options2) {
-      return stat4.mtime.getTime() < Date.now() - options2.stale;
+    function isLockStale(stat5, options2) {
+      return stat5.mtime.getTime() < Date.now() - options2.stale;
     }
     function removeLock(file2, options2, callback) {
       options2.fs.rmdir(getLockFile(file2, options2), (err) => {
@@ -21826,7 +21826,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options2.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
+        options2.fs.stat(lock2.lockfilePath, (err, stat5) => {
           const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -21835,7 +21835,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file2, options2);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file2,
@@ -21960,11 +21960,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
+        options2.fs.stat(getLockFile(file3, options2), (err2, stat5) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat4, options2));
+          return callback(null, !isLockStale(stat5, options2));
         });
       });
     }
@@ -22584,7 +22584,7 @@ var require_yauzl = __commonJS({
     var PassThrough2 = __require("stream").PassThrough;
     var Writable4 = __require("stream").Writable;
     var crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : require_crc32();
-    exports.open = open6;
+    exports.open = open7;
     exports.fromFd = fromFd;
     exports.fromBuffer = fromBuffer;
     exports.fromRandomAccessReader = fromRandomAccessReader;
@@ -22602,7 +22602,7 @@ var require_yauzl = __commonJS({
     exports.RandomAccessReader = RandomAccessReader;
     function openPromise(path6, options2) {
       return new Promise((resolve8, reject) => {
-        open6(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        open7(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
@@ -22632,7 +22632,7 @@ var require_yauzl = __commonJS({
         });
       });
     }
-    function open6(path6, options2, callback) {
+    function open7(path6, options2, callback) {
       if (typeof options2 === "function") {
         callback = options2;
         options2 = null;
@@ -28641,6 +28641,16 @@ var SYSTEM_HINTS = {
   ENOTDIR: "a part of the path is a file, not a folder: fix the path",
   EISDIR: "the path is a folder where a file was expected: fix the path"
 };
+function systemFailure(error63, step6, path6) {
+  const code = error63?.code;
+  if (!code || !(code in SYSTEM_HINTS) || error63 instanceof LabError) return void 0;
+  if (!step6) {
+    if (!error63.path) error63.path = path6;
+    return void 0;
+  }
+  const what = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : error63.message.split(",")[0];
+  return new LabError(step6, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
+}
 function systemErrorText(error63) {
   const code = error63?.code;
   if (!code || !(code in SYSTEM_HINTS)) return void 0;
@@ -28657,25 +28667,43 @@ function causeText(error63) {
 }
 
 // lab/core/temp.ts
-import { existsSync as existsSync2, rmSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { existsSync as existsSync2, rmSync, writeSync } from "node:fs";
+import { mkdir as mkdir2, mkdtemp } from "node:fs/promises";
+import { dirname } from "node:path";
 var live = /* @__PURE__ */ new Set();
+var liveFiles = /* @__PURE__ */ new Set();
+var markers = /* @__PURE__ */ new Set();
 async function makeTempDir(prefix) {
+  await mkdir2(dirname(prefix), { recursive: true });
   const dir = await mkdtemp(prefix);
   live.add(dir);
   return dir;
 }
+function rememberTempPath(path6) {
+  live.add(path6);
+  liveFiles.add(path6);
+}
+function rememberMarkerPath(path6) {
+  live.add(path6);
+  markers.add(path6);
+}
+function forgetTempPath(path6) {
+  markers.delete(path6);
+  live.delete(path6);
+  liveFiles.delete(path6);
+}
 function removeAllTempDirsSync() {
-  let removed = 0;
-  for (const dir of live) {
+  const removed = { folders: 0, files: 0 };
+  for (const path6 of live) {
     try {
-      if (existsSync2(dir)) {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-        removed++;
+      if (existsSync2(path6)) {
+        rmSync(path6, { recursive: true, force: true, maxRetries: 2 });
+        if (liveFiles.has(path6)) removed.files++;
+        else if (!markers.has(path6)) removed.folders++;
       }
     } catch {
     }
-    live.delete(dir);
+    live.delete(path6);
   }
   return removed;
 }
@@ -28684,12 +28712,20 @@ var STOP_SIGNALS = [
   ["SIGTERM", 143],
   ["SIGHUP", 129]
 ];
-function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+function exitCleanlyOnSignals(say = (line) => writeSync(2, `${line}
 `)) {
   for (const [signal, code] of STOP_SIGNALS) {
     process.once(signal, () => {
-      const removed = removeAllTempDirsSync();
-      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      const { folders, files } = removeAllTempDirsSync();
+      const removed = [
+        ...folders ? [`${folders} temporary folder(s)`] : [],
+        ...files ? [`${files} partly written file(s)`] : []
+      ];
+      say(`perf-lab: stopped by ${signal}${removed.length ? `; removed ${removed.join(" and ")}` : ""}.`);
+      process.exitCode = code;
+      process.emit("exit", code);
+      for (const [other] of STOP_SIGNALS) process.removeAllListeners(other);
+      process.kill(process.pid, signal);
       process.exit(code);
     });
   }
@@ -28750,7 +28786,7 @@ async function runAction(actionCore, body) {
 import { resolve as resolve7 } from "node:path";
 
 // lab/bench/config.ts
-import { dirname as dirname6, resolve as resolve4 } from "node:path";
+import { dirname as dirname7, resolve as resolve4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -48471,9 +48507,9 @@ function date4(params) {
 
 // lab/core/files.ts
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir as mkdir2, open as open3, readFile, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { constants as constants3, createReadStream } from "node:fs";
+import { mkdir as mkdir3, open as open3, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname as dirname2, join } from "node:path";
 
 // node_modules/jsonc-parser/lib/esm/impl/scanner.js
 function createScanner(text, ignoreTrivia = false) {
@@ -49293,11 +49329,12 @@ var ParseErrorCode;
 
 // lab/core/files.ts
 function tempPathFor(finalPath) {
-  return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return join(dirname2(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
-async function writeAtomically(finalPath, produce) {
-  await mkdir2(dirname(finalPath), { recursive: true });
+async function writeAtomically(finalPath, produce, step6) {
+  await mkdir3(dirname2(finalPath), { recursive: true });
   const tempPath = tempPathFor(finalPath);
+  rememberTempPath(tempPath);
   try {
     const result = await produce(tempPath);
     const handle = await open3(tempPath, "r");
@@ -49310,29 +49347,100 @@ async function writeAtomically(finalPath, produce) {
     return result;
   } catch (error63) {
     await rm2(tempPath, { force: true, recursive: true });
-    throw error63;
+    throw systemFailure(error63, step6, finalPath) ?? error63;
+  } finally {
+    forgetTempPath(tempPath);
   }
 }
-async function writeFileAtomically(finalPath, contents) {
-  await writeAtomically(finalPath, async (tempPath) => {
-    const handle = await open3(tempPath, "w");
-    try {
-      await handle.writeFile(contents);
-    } finally {
-      await handle.close();
+async function writeFileAtomically(finalPath, contents, step6) {
+  await writeAtomically(
+    finalPath,
+    async (tempPath) => {
+      const handle = await open3(tempPath, "w");
+      try {
+        await handle.writeFile(contents);
+      } finally {
+        await handle.close();
+      }
+    },
+    step6
+  );
+}
+function fileKind(info2) {
+  if (info2.isFile()) return "a regular file";
+  if (info2.isSymbolicLink()) return "a symbolic link";
+  if (info2.isDirectory()) return "a folder";
+  if (info2.isFIFO()) return "a named pipe (FIFO)";
+  if (info2.isCharacterDevice()) return "a character device";
+  if (info2.isBlockDevice()) return "a block device";
+  if (info2.isSocket()) return "a socket";
+  return "a special file";
+}
+var NotRegularFileError = class extends LabError {
+};
+async function openRegularFile(path6, step6, hint) {
+  const handle = await open3(path6, constants3.O_RDONLY | constants3.O_NONBLOCK);
+  let info2;
+  try {
+    info2 = await handle.stat();
+  } catch (error63) {
+    await handle.close();
+    throw error63;
+  }
+  if (!info2.isFile()) {
+    await handle.close();
+    throw new NotRegularFileError(step6, `${path6} is ${fileKind(info2)}, not a regular file.`, hint);
+  }
+  return handle;
+}
+var MAX_JSON_BYTES = 64 * 1024 * 1024;
+async function readWholeFile(path6, options2) {
+  let handle;
+  try {
+    handle = await openRegularFile(path6, options2.step, options2.hint);
+  } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
+    throw new LabError(
+      options2.step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      options2.hint
+    );
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > options2.maxBytes)
+      throw new LabError(
+        options2.step,
+        `${path6} is ${size} bytes, more than the ${options2.maxBytes} bytes perf-lab reads from such a file.`,
+        options2.hint
+      );
+    const buffer = Buffer.alloc(Math.min(size, options2.maxBytes) + 1);
+    let filled = 0;
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === buffer.length) break;
     }
-  });
+    if (filled > options2.maxBytes)
+      throw new LabError(options2.step, `${path6} grew past ${options2.maxBytes} bytes while it was read.`, options2.hint);
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
 }
 async function digestFile(path6) {
   const hash2 = createHash("sha256");
   let bytes = 0;
   try {
-    for await (const chunk of createReadStream(path6, { highWaterMark: 1 << 20 })) {
+    const handle = await openRegularFile(path6, "hash", "pass a regular file.");
+    for await (const chunk of createReadStream(path6, { fd: handle, highWaterMark: 1 << 20 })) {
       const buffer = chunk;
       bytes += buffer.length;
       hash2.update(buffer);
     }
   } catch (error63) {
+    if (error63 instanceof NotRegularFileError) throw error63;
     throw new LabError(
       "hash",
       `cannot read ${path6}: ${error63.message}`,
@@ -49352,17 +49460,8 @@ async function fileExists(path6) {
     return false;
   }
 }
-async function readJsonFile(path6, step6, hint) {
-  let text;
-  try {
-    text = await readFile(path6, "utf8");
-  } catch (error63) {
-    throw new LabError(
-      step6,
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      hint
-    );
-  }
+async function readJsonFile(path6, step6, hint, maxBytes = MAX_JSON_BYTES) {
+  const text = (await readWholeFile(path6, { step: step6, hint, maxBytes })).toString("utf8");
   try {
     return parseStrictJson(text);
   } catch (error63) {
@@ -49415,8 +49514,8 @@ function describeIssues(error63) {
 
 // lab/build/decoder.ts
 import { createHash as createHash3 } from "node:crypto";
-import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir5, readFile as readFile4 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname5, isAbsolute, join as join5, resolve as resolve2 } from "node:path";
+import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir6, readFile as readFile3 } from "node:fs/promises";
+import { basename as basename2, dirname as dirname6, isAbsolute, join as join5, resolve as resolve2 } from "node:path";
 
 // node_modules/simple-git/dist/esm/index.js
 var import_file_exists = __toESM(require_dist(), 1);
@@ -54415,12 +54514,12 @@ function startProgress(step6, plainIntervalMs = 5e3) {
 
 // lab/core/paths.ts
 import { existsSync as existsSync3, readFileSync } from "node:fs";
-import { dirname as dirname2, join as join2, resolve } from "node:path";
+import { dirname as dirname3, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
 function projectRoot() {
   if (root) return root;
-  let dir = dirname2(fileURLToPath(import.meta.url));
+  let dir = dirname3(fileURLToPath(import.meta.url));
   for (; ; ) {
     const manifest = join2(dir, "package.json");
     if (existsSync3(manifest)) {
@@ -54429,7 +54528,7 @@ function projectRoot() {
       } catch {
       }
     }
-    const parent = dirname2(dir);
+    const parent = dirname3(dir);
     if (parent === dir)
       throw new Error(
         "perf-lab: cannot find the perf-lab checkout (package.json named perf-lab) above " + fileURLToPath(import.meta.url)
@@ -54443,6 +54542,9 @@ function cacheRoot() {
 function sharedCorporaDir() {
   return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), "..", "shared", "corpora");
 }
+
+// lab/core/process.ts
+import { open as open4 } from "node:fs/promises";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject2(value) {
@@ -55070,11 +55172,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format2 = (open6, close) => {
+var format2 = (open7, close) => {
   if (!hasColors) {
     return (input2) => input2;
   }
-  const openCode = `\x1B[${open6}m`;
+  const openCode = `\x1B[${open7}m`;
   const closeCode = `\x1B[${close}m`;
   return (input2) => {
     const string4 = input2 + "";
@@ -55429,10 +55531,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants5 } from "node:os";
+import { constants as constants6 } from "node:os";
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants4 } from "node:os";
+import { constants as constants5 } from "node:os";
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -55450,7 +55552,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants3 } from "node:os";
+import { constants as constants4 } from "node:os";
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -55741,7 +55843,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = constants3;
+  } = constants4;
   const supported = constantSignal !== void 0;
   const number4 = supported ? constantSignal : defaultNumber;
   return { name, number: number4, description, supported, action, forced, standard };
@@ -55790,7 +55892,7 @@ var getSignalByNumber = (number4, signals2) => {
   };
 };
 var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants4.signals[name] === number4);
+  const signal = signals2.find(({ name }) => constants5.signals[name] === number4);
   if (signal !== void 0) {
     return signal;
   }
@@ -55824,13 +55926,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(constants5.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in constants5.signals) {
+  if (signalName in constants6.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in constants5.signals) {
+  if (signalName.toUpperCase() in constants6.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -55838,8 +55940,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(constants5.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(constants5.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -61254,6 +61356,14 @@ function tail(text, lines = 25) {
   return all.slice(-lines).join("\n");
 }
 async function attempt(file2, args, options2 = {}) {
+  const output2 = options2.stdoutFile ? await open4(options2.stdoutFile, "w") : void 0;
+  try {
+    return await attemptWith(file2, args, options2, output2?.fd);
+  } finally {
+    await output2?.close();
+  }
+}
+async function attemptWith(file2, args, options2, stdoutFd) {
   const execaOptions = {
     cwd: options2.cwd,
     env: options2.env,
@@ -61264,8 +61374,8 @@ async function attempt(file2, args, options2 = {}) {
     all: !options2.stdoutFile,
     reject: false,
     ...options2.input === void 0 ? { stdin: "ignore" } : { input: options2.input },
-    // execa would also keep a copy of what goes to the file in memory: not buffered, stdout reads as ''.
-    ...options2.stdoutFile ? { stdout: { file: options2.stdoutFile }, buffer: { stdout: false } } : {}
+    // An open descriptor (execa's types list only 3–9; spawn takes any): the program writes the file itself.
+    ...stdoutFd === void 0 ? {} : { stdout: stdoutFd }
   };
   const result = await execa(file2, args, execaOptions);
   const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options2.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
@@ -61307,15 +61417,15 @@ async function probe(file2, args, cwd) {
 // lab/build/cache.ts
 var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash2 } from "node:crypto";
-import { mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rename as rename3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname3, join as join3, relative, sep } from "node:path";
+import { mkdir as mkdir4, readdir as readdir2, readFile, rename as rename3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
+import { dirname as dirname4, join as join3, relative, sep } from "node:path";
 async function hashTree(root2, skip = [".git", "target", "build", "node_modules"]) {
   const hash2 = createHash2("sha256");
   const entries = await readdir2(root2, { recursive: true, withFileTypes: true });
   const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join3(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
   for (const path6 of files) {
     hash2.update(`${path6}\0`);
-    hash2.update(await readFile2(join3(root2, path6)));
+    hash2.update(await readFile(join3(root2, path6)));
     hash2.update("\0");
   }
   return hash2.digest("hex");
@@ -61336,7 +61446,7 @@ async function readCachedBuild(dir, schema, artifacts) {
   }
 }
 async function buildIntoCache(finalDir, build) {
-  await mkdir3(dirname3(finalDir), { recursive: true });
+  await mkdir4(dirname4(finalDir), { recursive: true });
   const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const record2 = await build(temp);
@@ -61358,7 +61468,7 @@ async function publishBuild(tempDir, finalDir) {
   }
 }
 async function withBuildLock(lockPath, step6, work) {
-  await mkdir3(dirname3(lockPath), { recursive: true });
+  await mkdir4(dirname4(lockPath), { recursive: true });
   const options2 = { realpath: false, lockfilePath: lockPath, stale: 3e4, update: 1e4 };
   let release2;
   try {
@@ -61387,8 +61497,8 @@ async function withBuildLock(lockPath, step6, work) {
 }
 
 // lab/build/rust-shim.ts
-import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile3, realpath, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname4, join as join4, relative as relative2, sep as sep2 } from "node:path";
+import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile2, realpath, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname5, join as join4, relative as relative2, sep as sep2 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string4, ptr) {
@@ -62464,7 +62574,7 @@ async function planRustShim(projectDir2, options2) {
     );
   }
   const libraryName = library.name.replace(/-/g, "_");
-  const workspaceToml = parse4(await readFile3(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
+  const workspaceToml = parse4(await readFile2(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
   const manifestWith = (path6) => ({
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
@@ -62480,7 +62590,7 @@ async function planRustShim(projectDir2, options2) {
   });
   const header = `# Generated by perf-lab: a cdylib over ${pkg.name}.
 `;
-  const packageDir = dirname4(pkg.manifest_path);
+  const packageDir = dirname5(pkg.manifest_path);
   const cargoToml = `${header}${stringify(manifestWith(packageDir))}
 `;
   const inProject = relative2(realProject, packageDir).split(sep2).join("/");
@@ -62493,7 +62603,7 @@ async function planRustShim(projectDir2, options2) {
     const from = join4(metadata.workspace_root, file2);
     if (!await fileExists(from)) continue;
     copied.push({ from, to: file2 });
-    key.push(`${file2}\0${sha256Hex(await readFile3(from))}`);
+    key.push(`${file2}\0${sha256Hex(await readFile2(from))}`);
   }
   return { cargoToml, libRs, package: pkg.name, libraryName, copied, key: key.join("\0") };
 }
@@ -62502,11 +62612,11 @@ function rustShimDir(name) {
 }
 async function writeRustShim(plan, dir) {
   await rm4(dir, { recursive: true, force: true });
-  await mkdir4(join4(dir, "src"), { recursive: true });
+  await mkdir5(join4(dir, "src"), { recursive: true });
   await writeFile3(join4(dir, "Cargo.toml"), plan.cargoToml);
   await writeFile3(join4(dir, "src", "lib.rs"), plan.libRs);
   for (const { from, to: to2 } of plan.copied) {
-    await mkdir4(dirname4(join4(dir, to2)), { recursive: true });
+    await mkdir5(dirname5(join4(dir, to2)), { recursive: true });
     await copyFile2(from, join4(dir, to2));
   }
   return { dir, cargoToml: plan.cargoToml, libRs: plan.libRs, package: plan.package, libraryName: plan.libraryName };
@@ -62611,7 +62721,7 @@ async function projectDir(spec, baseDir) {
   const dir = join5(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
   try {
     if (!await fileExists(join5(dir, ".git"))) {
-      await mkdir5(join5(cacheRoot(), "sources"), { recursive: true });
+      await mkdir6(join5(cacheRoot(), "sources"), { recursive: true });
       await simpleGit().clone(url2, dir);
     } else {
       await simpleGit(dir).fetch(["--tags", "--force", "origin"]);
@@ -62654,13 +62764,13 @@ function pickArtifact(messages, adapter) {
   return void 0;
 }
 async function enclosingWorkspace(dir) {
-  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile4(join5(folder, "Cargo.toml"), "utf8").catch(() => ""));
+  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile3(join5(folder, "Cargo.toml"), "utf8").catch(() => ""));
   if (await isWorkspace(dir)) return null;
-  for (let parent = dirname5(dir); parent !== dirname5(parent); parent = dirname5(parent)) {
+  for (let parent = dirname6(dir); parent !== dirname6(parent); parent = dirname6(parent)) {
     if (!await isWorkspace(parent)) continue;
     const hash2 = createHash3("sha256");
     for (const file2 of ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", ".cargo/config"]) {
-      const text = await readFile4(join5(parent, file2)).catch(() => void 0);
+      const text = await readFile3(join5(parent, file2)).catch(() => void 0);
       if (text) hash2.update(`${file2}\0`).update(text).update("\0");
     }
     return hash2.digest("hex");
@@ -62806,7 +62916,7 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
 }
 
 // lab/build/libdeflate-source.ts
-import { cp, mkdir as mkdir6, readFile as readFile5, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { cp, mkdir as mkdir7, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join6, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -65813,7 +65923,7 @@ function describeSource(source) {
   }
 }
 async function libdeflateHeaderVersion(header) {
-  const text = await readFile5(header, "utf8").catch(() => "");
+  const text = await readFile4(header, "utf8").catch(() => "");
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
   if (!version2)
     throw new LabError(
@@ -65824,7 +65934,7 @@ async function libdeflateHeaderVersion(header) {
   return version2;
 }
 async function extractTarball(archive, into) {
-  await mkdir6(into, { recursive: true });
+  await mkdir7(into, { recursive: true });
   try {
     await So({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error63) {
@@ -65871,7 +65981,7 @@ async function fromTarball(location, expectedSha256) {
   }
   const dir = join6(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
   if (!await fileExists(join6(dir, "libdeflate.h"))) {
-    await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
+    await mkdir7(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm5(dir, { recursive: true, force: true });
@@ -65883,7 +65993,7 @@ async function fromTarball(location, expectedSha256) {
 async function debianMirror() {
   const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
   for (const file2 of candidates) {
-    const text = await readFile5(file2, "utf8").catch(() => "");
+    const text = await readFile4(file2, "utf8").catch(() => "");
     const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
     if (deb822 && !/security/.test(deb822)) return deb822;
     const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
@@ -65907,9 +66017,9 @@ async function fromDebian(suite, version2) {
   const lists = join6(work, "lists");
   const download = join6(work, "download");
   await rm5(download, { recursive: true, force: true });
-  await mkdir6(join6(lists, "partial"), { recursive: true });
-  await mkdir6(join6(work, "parts"), { recursive: true });
-  await mkdir6(download, { recursive: true });
+  await mkdir7(join6(lists, "partial"), { recursive: true });
+  await mkdir7(join6(work, "parts"), { recursive: true });
+  await mkdir7(download, { recursive: true });
   const mirror = await debianMirror();
   await writeFile4(
     join6(work, "sources.list"),
@@ -65966,7 +66076,7 @@ async function fromGit(url2, ref) {
   const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
   if (!await fileExists(join6(dir, "libdeflate.h"))) {
     await rm5(dir, { recursive: true, force: true });
-    await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
+    await mkdir7(join6(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
@@ -66113,7 +66223,7 @@ async function loadBenchConfig(path6, repositoryRoot) {
     "bench: config",
     'pass an existing bench config (JSON) with --config; see the README section "Config file".'
   );
-  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname6(absolute));
+  return parseBenchConfig(json2, absolute, repositoryRoot ? resolve4(repositoryRoot) : dirname7(absolute));
 }
 function withTolerance(config2, tolerance, source) {
   if (tolerance === void 0) return config2;
@@ -66130,12 +66240,12 @@ function percentOf(fraction) {
 }
 
 // lab/bench/run.ts
-import { open as open5 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { open as open6 } from "node:fs/promises";
+import { join as join17 } from "node:path";
 
 // lab/build/libdeflate.ts
-import { cp as cp2, readFile as readFile6, readdir as readdir4 } from "node:fs/promises";
-import { dirname as dirname7, join as join7 } from "node:path";
+import { cp as cp2, readFile as readFile5, readdir as readdir4 } from "node:fs/promises";
+import { dirname as dirname8, join as join7 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
   source: external_exports.string(),
@@ -66176,7 +66286,7 @@ async function buildWithCmake(dir, cc, extraCflags) {
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
   await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
   await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
-  const cache = await readFile6(join7(dir, "out", "CMakeCache.txt"), "utf8");
+  const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
   if (!sharedLibrary)
@@ -66197,7 +66307,7 @@ async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
   await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile6(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
+  const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
   if (!sharedLibrary)
@@ -66220,7 +66330,7 @@ async function systemLibdeflate() {
     );
   }
   const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
-  const candidates = [libdir, ...pcPath ? [dirname7(dirname7(pcPath))] : []];
+  const candidates = [libdir, ...pcPath ? [dirname8(dirname8(pcPath))] : []];
   let sharedLibrary;
   for (const dir of candidates) {
     const found = await findSharedLibrary(dir, ".");
@@ -66297,7 +66407,7 @@ var import_proper_lockfile2 = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash4 } from "node:crypto";
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { copyFile as copyFile4, mkdir as mkdir8, open as open4, readdir as readdir6, rm as rm7 } from "node:fs/promises";
+import { copyFile as copyFile4, mkdir as mkdir9, open as open5, readdir as readdir6, rm as rm7 } from "node:fs/promises";
 import { join as join11, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
 
@@ -66378,7 +66488,8 @@ function logChunks(targetBytes2) {
 }
 
 // lab/datasets/manifest.ts
-import { isAbsolute as isAbsolute2, join as join8, normalize as normalize2 } from "node:path";
+import { lstat as lstat2, realpath as realpath2, stat as stat3 } from "node:fs/promises";
+import { isAbsolute as isAbsolute2, join as join8, normalize as normalize2, relative as relative3 } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
 var relativePath = external_exports.string().min(1).refine(
@@ -66425,8 +66536,12 @@ async function readManifest(dir) {
   return parsed.data;
 }
 async function writeManifest(dir, manifest) {
-  await writeFileAtomically(join8(dir, MANIFEST_FILE), `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
-`);
+  await writeFileAtomically(
+    join8(dir, MANIFEST_FILE),
+    `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
+`,
+    "datasets: manifest"
+  );
 }
 async function verifyDatasetFiles(dir, entry) {
   for (const [role, file2] of [
@@ -66434,6 +66549,7 @@ async function verifyDatasetFiles(dir, entry) {
     ["expected output", entry.raw]
   ]) {
     const path6 = join8(dir, file2.path);
+    await requireRegularDataFile(dir, path6, `the ${role}`, entry.label);
     let actual;
     try {
       actual = await digestFile(path6);
@@ -66453,6 +66569,34 @@ async function verifyDatasetFiles(dir, entry) {
     }
   }
 }
+async function requireRegularDataFile(dir, path6, role, label) {
+  const step6 = `datasets: verify ${label}`;
+  const hint = `remove ${path6} and run \`perf-lab datasets prepare\` again (a dataset file must be a regular file).`;
+  let info2;
+  try {
+    info2 = await lstat2(path6);
+  } catch {
+    return;
+  }
+  if (info2.isSymbolicLink()) {
+    let target;
+    try {
+      target = await realpath2(path6);
+    } catch {
+      return;
+    }
+    const inside = relative3(await realpath2(dir), target);
+    if (inside.startsWith("..") || isAbsolute2(inside))
+      throw new NotRegularFileError(
+        step6,
+        `${role} ${path6} is a symbolic link to ${target}, outside the datasets folder.`,
+        hint
+      );
+    info2 = await stat3(path6);
+  }
+  if (!info2.isFile())
+    throw new NotRegularFileError(step6, `${role} ${path6} is ${fileKind(info2)}, not a regular file.`, hint);
+}
 
 // lab/datasets/silesia.ts
 import { rm as rm6 } from "node:fs/promises";
@@ -66460,14 +66604,14 @@ import { join as join10 } from "node:path";
 
 // lab/datasets/archive.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod3, mkdir as mkdir7, readdir as readdir5, utimes } from "node:fs/promises";
-import { dirname as dirname8, join as join9, relative as relative3, sep as sep3 } from "node:path";
+import { chmod as chmod3, mkdir as mkdir8, readdir as readdir5, utimes } from "node:fs/promises";
+import { dirname as dirname9, join as join9, relative as relative4, sep as sep3 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var import_yauzl = __toESM(require_yauzl(), 1);
 var FIXED_MTIME = /* @__PURE__ */ new Date("2000-01-01T00:00:00Z");
 async function listFilesSorted(root2) {
   const entries = await readdir5(root2, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative3(root2, join9(entry.parentPath, entry.name)).split(sep3).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative4(root2, join9(entry.parentPath, entry.name)).split(sep3).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
 }
 async function deterministicTar(root2, outputPath) {
   const names = await listFilesSorted(root2);
@@ -66482,7 +66626,7 @@ async function deterministicTar(root2, outputPath) {
   return names;
 }
 async function extractTarGz(archivePath, destination) {
-  await mkdir7(destination, { recursive: true });
+  await mkdir8(destination, { recursive: true });
   try {
     await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
   } catch (error63) {
@@ -66512,7 +66656,7 @@ async function extractZipFlat(zipPath, destination, accept) {
       "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip."
     );
   }
-  await mkdir7(destination, { recursive: true });
+  await mkdir8(destination, { recursive: true });
   const found = [];
   try {
     await new Promise((resolvePromise, reject) => {
@@ -66530,7 +66674,7 @@ async function extractZipFlat(zipPath, destination, accept) {
             return;
           }
           const target = join9(destination, name);
-          mkdir7(dirname8(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
+          mkdir8(dirname9(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
             found.push({ name, bytes: entry.uncompressedSize });
             zip.readEntry();
           }).catch(reject);
@@ -66637,7 +66781,7 @@ function simulatedDiskLimit() {
   return Number.isFinite(value) && value > 0 ? value : Number.POSITIVE_INFINITY;
 }
 async function writeChunks(path6, chunks) {
-  const handle = await open4(path6, "w");
+  const handle = await open5(path6, "w");
   const limit = simulatedDiskLimit();
   let written = 0;
   try {
@@ -66681,6 +66825,13 @@ async function compress(gzip, compressor, level, rawPath, compressedPath) {
   await writeAtomically(compressedPath, async (tempPath) => {
     const args = compressArgs(compressor, level, rawPath);
     const result = await attempt(gzip, args, { stdoutFile: tempPath });
+    if (!result.ok && /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/i.test(result.stderr)) {
+      throw new LabError(
+        "datasets: compress",
+        `cannot write ${compressedPath}: the disk is full (ENOSPC) \u2014 \`${result.reproduce}\` ${result.failure}: ${result.stderr.trim()}`,
+        "free disk space (or prepare into another --dir) and run again; the datasets already finished are kept."
+      );
+    }
     if (!result.ok) {
       throw new LabError(
         "datasets: compress",
@@ -66799,26 +66950,33 @@ async function isReusable(dir, entry, wanted) {
   try {
     await verifyDatasetFiles(dir, entry);
     return true;
-  } catch {
+  } catch (error63) {
+    if (error63 instanceof NotRegularFileError) throw error63;
     return false;
   }
 }
-async function removeStaleTempFiles(dir) {
+async function removeStaleTempFiles(dir, bestEffort = false) {
   for (const name of await readdir6(dir)) {
-    const match = /^\..+\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    const match = /^\..+?\.tmp-(\d+)-[0-9a-f]{8}(\..+)?$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
+    let alive2 = pid === process.pid;
+    if (!alive2) {
       try {
         process.kill(pid, 0);
-        alive = true;
+        alive2 = true;
       } catch {
-        alive = false;
+        alive2 = false;
       }
     }
-    if (!alive) {
-      await rm7(join11(dir, name), { recursive: true, force: true });
+    if (!alive2) {
+      try {
+        await rm7(join11(dir, name), { recursive: true, force: true });
+      } catch (error63) {
+        if (!bestEffort) throw error63;
+        warn(`datasets: cannot remove ${name}, left by an interrupted run: ${error63.message}`);
+        continue;
+      }
       info(`datasets: removed ${name}, left by an interrupted run`);
     }
   }
@@ -66889,9 +67047,10 @@ async function prepareDatasets(options2) {
   const current = await readManifest(dir).catch(() => void 0);
   if (await upToDate(current) && (await unlistedDataFiles(dir, new Set(current.datasets.map((entry) => entry.name)))).length === 0) {
     for (const name of names) info(`datasets: ${name} is up to date in ${dir}`);
+    await removeStaleTempFiles(dir, true);
     return current;
   }
-  await mkdir8(dir, { recursive: true });
+  await mkdir9(dir, { recursive: true });
   const release2 = await lockFolder(dir);
   try {
     await removeStaleTempFiles(dir);
@@ -66912,7 +67071,7 @@ async function prepareDatasets(options2) {
       const compressedFile = `${name}.raw.gz`;
       const progress = startProgress(`datasets: ${name}`);
       progress.update("generating raw bytes");
-      await writeAtomically(join11(dir, rawFile), rawSource.produce);
+      await writeAtomically(join11(dir, rawFile), rawSource.produce, "datasets: generate");
       progress.update(`compressing with ${compressor} -${level}`);
       await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
       const raw = await digestFile(join11(dir, rawFile));
@@ -67773,12 +67932,132 @@ function megabytesPerSecond(bytes, timesNs) {
 }
 
 // lab/bench/calibrate.ts
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 
 // lab/bench/harness.ts
-import { constants as constants6 } from "node:fs";
-import { access as access2, readFile as readFile7, rm as rm8, stat as stat3, statfs, writeFile as writeFile5 } from "node:fs/promises";
-import { delimiter, join as join12 } from "node:path";
+import { constants as constants7 } from "node:fs";
+import { access as access2, readFile as readFile6, rm as rm9, stat as stat4, statfs, writeFile as writeFile6 } from "node:fs/promises";
+import { delimiter, join as join13 } from "node:path";
+
+// lab/bench/cpu-claims.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import { mkdir as mkdir10, readdir as readdir7, rm as rm8, writeFile as writeFile5 } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join as join12 } from "node:path";
+
+// lab/bench/placement.ts
+function parseCpuList(text) {
+  const cpus3 = [];
+  for (const part of text.trim().split(",").filter(Boolean)) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!match) throw new Error(`not a CPU list: ${JSON.stringify(text)}`);
+    const from = Number(match[1]);
+    const to2 = match[2] === void 0 ? from : Number(match[2]);
+    for (let cpu = from; cpu <= to2; cpu++) cpus3.push(cpu);
+  }
+  return cpus3;
+}
+function formatCpuList(cpus3) {
+  const sorted2 = [...new Set(cpus3)].sort((a2, b3) => a2 - b3);
+  const ranges = [];
+  for (let i3 = 0; i3 < sorted2.length; ) {
+    let j3 = i3;
+    while (j3 + 1 < sorted2.length && sorted2[j3 + 1] === sorted2[j3] + 1) j3++;
+    ranges.push(i3 === j3 ? `${sorted2[i3]}` : `${sorted2[i3]}-${sorted2[j3]}`);
+    i3 = j3 + 1;
+  }
+  return ranges.join(",");
+}
+function placeContenders(allowedCpus2, busyCpus2, contenders) {
+  const order = [...allowedCpus2.filter((cpu) => !busyCpus2.has(cpu)), ...allowedCpus2.filter((cpu) => busyCpus2.has(cpu))];
+  const home = order[0];
+  const taken = /* @__PURE__ */ new Map();
+  const single = contenders.filter((contender) => contender.threads <= 1).map((contender) => contender.name);
+  if (single.length) taken.set(home, [...single]);
+  const placed = /* @__PURE__ */ new Map();
+  for (const contender of contenders) {
+    if (contender.threads <= 1) {
+      placed.set(contender.name, [home]);
+      continue;
+    }
+    const ranked = [...order].sort((a2, b3) => (taken.get(a2)?.length ?? 0) - (taken.get(b3)?.length ?? 0));
+    const cpus3 = ranked.slice(0, Math.min(contender.threads, order.length)).sort((a2, b3) => a2 - b3);
+    for (const cpu of cpus3) taken.set(cpu, [...taken.get(cpu) ?? [], contender.name]);
+    placed.set(contender.name, cpus3);
+  }
+  const warnings = [];
+  const placements2 = contenders.map((contender) => {
+    const cpus3 = placed.get(contender.name);
+    const notes = [];
+    if (contender.threads > cpus3.length)
+      notes.push(`asked for ${contender.threads} CPUs, this machine allows ${allowedCpus2.length}`);
+    const sharedWith = [
+      ...new Set(cpus3.flatMap((cpu) => (taken.get(cpu) ?? []).filter((name) => name !== contender.name)))
+    ];
+    if (contender.threads > 1 && sharedWith.length)
+      notes.push(`its CPUs ${formatCpuList(cpus3)} are shared with ${sharedWith.join(", ")}`);
+    return { name: contender.name, threads: contender.threads, cpus: cpus3, note: notes.length ? notes.join("; ") : null };
+  });
+  for (const entry of placements2) if (entry.note) warnings.push(`${entry.name} ${entry.note}: its result is marked.`);
+  const busy = [...new Set(placements2.flatMap((entry) => entry.cpus))].filter((cpu) => busyCpus2.has(cpu));
+  if (busy.length)
+    warnings.push(
+      `another perf-lab bench (pid ${[...new Set(busy.map((cpu) => busyCpus2.get(cpu)))].join(", ")}) is running on CPU ${formatCpuList(busy)}: both runs' speeds are disturbed (ratios less so); run one bench at a time.`
+    );
+  return { contenders: placements2, warnings };
+}
+
+// lab/bench/cpu-claims.ts
+var claimsDir = () => join12(tmpdir(), "perf-lab-cpu-claims");
+function allowedCpus() {
+  if (process.platform !== "linux") return null;
+  try {
+    const line = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync4("/proc/self/status", "utf8"))?.[1];
+    if (line) return parseCpuList(line);
+  } catch {
+  }
+  return Array.from({ length: availableParallelism() }, (_3, cpu) => cpu);
+}
+var alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+};
+async function busyCpus() {
+  const busy = /* @__PURE__ */ new Map();
+  for (const name of await readdir7(claimsDir()).catch(() => [])) {
+    const match = /^cpu-(\d+)-(\d+)$/.exec(name);
+    if (!match) continue;
+    const [cpu, pid] = [Number(match[1]), Number(match[2])];
+    if (pid === process.pid) continue;
+    if (alive(pid)) busy.set(cpu, pid);
+    else await rm8(join12(claimsDir(), name), { force: true });
+  }
+  return busy;
+}
+async function claimCpus(cpus3) {
+  const paths = cpus3.map((cpu) => join12(claimsDir(), `cpu-${cpu}-${process.pid}`));
+  try {
+    await mkdir10(claimsDir(), { recursive: true, mode: 1023 });
+    for (const path6 of paths) {
+      rememberMarkerPath(path6);
+      await writeFile5(path6, "");
+    }
+  } catch {
+  }
+  return async () => {
+    for (const path6 of paths) {
+      await rm8(path6, { force: true });
+      forgetTempPath(path6);
+    }
+  };
+}
+
+// lab/bench/harness.ts
+var OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND = 2;
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
   external_exports.object({
@@ -67786,11 +68065,24 @@ var lineSchema = external_exports.discriminatedUnion("type", [
     contender: external_exports.string(),
     round: external_exports.number().int().nonnegative(),
     warmup: external_exports.boolean(),
-    ns: external_exports.number().int().positive()
+    ns: external_exports.number().int().positive(),
+    cpuNs: external_exports.number().int().nonnegative().optional()
   }),
   external_exports.object({ type: external_exports.literal("failure"), contender: external_exports.string(), round: external_exports.number().int(), reason: external_exports.string() }),
   external_exports.object({ type: external_exports.literal("done"), rounds: external_exports.number().int().nonnegative() }),
-  external_exports.object({ type: external_exports.literal("placement"), pinnedCpu: external_exports.number().int().nonnegative().nullable(), detail: external_exports.string() }),
+  external_exports.object({
+    type: external_exports.literal("placement"),
+    contender: external_exports.string().optional(),
+    cpus: external_exports.array(external_exports.number().int().nonnegative()).optional(),
+    pinnedCpu: external_exports.number().int().nonnegative().nullable(),
+    detail: external_exports.string()
+  }),
+  external_exports.object({
+    type: external_exports.literal("outside"),
+    contender: external_exports.string(),
+    round: external_exports.number().int(),
+    cpuNs: external_exports.number().int().nonnegative()
+  }),
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
 var step5 = "bench: native harness";
@@ -67808,8 +68100,8 @@ function buildHarness() {
   return binary;
 }
 async function compileHarness() {
-  const sourcePath = join12(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile7(sourcePath);
+  const sourcePath = join13(projectRoot(), "lab", "bench", "native", "harness.c");
+  const source = await readFile6(sourcePath);
   const compiler = await cCompiler();
   const key = sha256Hex(
     `${sha256Hex(source)}
@@ -67817,11 +68109,11 @@ ${compiler.command}
 ${compiler.version}
 ${process.platform}-${process.arch}`
   ).slice(0, 24);
-  const dir = join12(cacheRoot(), "builds", `harness-${key}`);
-  const binary = join12(dir, "perf-lab-harness");
+  const dir = join13(cacheRoot(), "builds", `harness-${key}`);
+  const binary = join13(dir, "perf-lab-harness");
   if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
   await buildIntoCache(dir, async (temp) => {
-    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join12(temp, "perf-lab-harness"), sourcePath];
+    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join13(temp, "perf-lab-harness"), sourcePath];
     if (process.platform === "linux") args.push("-ldl");
     await run(compiler.command, args, {
       step: `${step5}: compile`,
@@ -67848,6 +68140,9 @@ function harnessSpec(request2) {
   spec += line("rounds", request2.rounds) + line("warmup", request2.warmupRounds) + line("timeout-ms", request2.timeoutMs) + line("max-seconds", request2.maxSeconds);
   spec += line("pin-cpu", request2.pinCpu === false ? "no" : "yes");
   spec += line("memory-limit-mb", request2.memoryLimitMb ?? 0);
+  spec += line("outside-allowance-ms", OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND);
+  const cpusOf = (name) => request2.placements?.find((entry) => entry.name === name)?.cpus;
+  const cpus3 = (name) => cpusOf(name) ? line("cpus", cpusOf(name).join(",")) : "";
   if (request2.cliOutputDir) spec += line("cli-output-dir", request2.cliOutputDir);
   for (const contender of request2.contenders) {
     if (contender.kind === "cli") {
@@ -67857,11 +68152,16 @@ function harnessSpec(request2) {
     } else {
       spec += line("contender", `${contender.name} ${contender.kind} ${contender.library}`);
     }
+    spec += cpus3(contender.name);
   }
   return spec;
 }
 function parseHarnessOutput(stdout, contenderNames) {
   const samplesNs = new Map(contenderNames.map((name) => [name, /* @__PURE__ */ new Map()]));
+  const cpuNs = new Map(contenderNames.map((name) => [name, /* @__PURE__ */ new Map()]));
+  const outsideCpuNs = new Map(contenderNames.map((name) => [name, 0]));
+  const roundsSeen = /* @__PURE__ */ new Set();
+  const pinned = [];
   const failures = /* @__PURE__ */ new Map();
   const failedToStart = /* @__PURE__ */ new Set();
   let rounds;
@@ -67881,7 +68181,12 @@ function parseHarnessOutput(stdout, contenderNames) {
     if (parsed.type === "fatal") throw new LabError(step5, parsed.message, "check the benchmark inputs named above.");
     if (parsed.type === "done") rounds = parsed.rounds;
     if (parsed.type === "placement") {
-      placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
+      if (parsed.contender !== void 0 && parsed.cpus) {
+        const cpus3 = parsed.cpus;
+        pinned.push(`${parsed.contender} on CPU${cpus3.length > 1 ? "s" : ""} ${formatCpuList(cpus3)}`);
+        placement = `${[...pinned].sort().join("; ")} (${parsed.detail})`;
+      } else
+        placement = parsed.pinnedCpu === null ? parsed.detail : `pinned to CPU ${parsed.pinnedCpu} (${parsed.detail})`;
       continue;
     }
     if (parsed.type === "ready") continue;
@@ -67892,7 +68197,13 @@ function parseHarnessOutput(stdout, contenderNames) {
         "this is a perf-lab bug; please report it."
       );
     }
-    if (parsed.type === "sample" && !parsed.warmup) samplesNs.get(parsed.contender).set(parsed.round, parsed.ns);
+    if (parsed.type === "sample") roundsSeen.add(parsed.round);
+    if (parsed.type === "sample" && !parsed.warmup) {
+      samplesNs.get(parsed.contender).set(parsed.round, parsed.ns);
+      if (parsed.cpuNs !== void 0) cpuNs.get(parsed.contender).set(parsed.round, parsed.cpuNs);
+    }
+    if (parsed.type === "outside")
+      outsideCpuNs.set(parsed.contender, outsideCpuNs.get(parsed.contender) + parsed.cpuNs);
     if (parsed.type === "failure") {
       failures.set(parsed.contender, parsed.reason);
       if (parsed.round < 0) failedToStart.add(parsed.contender);
@@ -67904,14 +68215,15 @@ function parseHarnessOutput(stdout, contenderNames) {
       "the harness ended without its closing line (it crashed or was killed).",
       "rerun; if it repeats, report it with the output above."
     );
-  return { samplesNs, failures, failedToStart, rounds, placement };
+  const roundsRun = roundsSeen.size === 0 ? 0 : Math.max(...roundsSeen) + 1;
+  return { samplesNs, failures, failedToStart, rounds, placement, cpuNs, outsideCpuNs, roundsRun, placements: null };
 }
 async function findProgram(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join12(dir, program));
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join13(dir, program));
   for (const candidate of candidates) {
     try {
-      await access2(candidate, constants6.X_OK);
-      if ((await stat3(candidate)).isFile()) return candidate;
+      await access2(candidate, constants7.X_OK);
+      if ((await stat4(candidate)).isFile()) return candidate;
     } catch {
     }
   }
@@ -67921,7 +68233,7 @@ var TMPFS_MAGIC = 16914836;
 async function cliOutputPath() {
   try {
     if ((await statfs("/dev/shm")).type === TMPFS_MAGIC) {
-      await access2("/dev/shm", constants6.W_OK);
+      await access2("/dev/shm", constants7.W_OK);
       return { dir: "/dev/shm", via: "an unlinked file in /dev/shm (tmpfs), read back after the command exits" };
     }
   } catch {
@@ -67948,10 +68260,12 @@ async function runHarness(request2) {
     }
   }
   const binary = await buildHarness();
-  const specDir = await makeTempDir(join12(cacheRoot(), "harness-spec-"));
-  const specPath = join12(specDir, "spec.txt");
+  const placements2 = await placementFor(request2);
+  const release2 = await claimCpus([...new Set(placements2?.flatMap((entry) => entry.cpus) ?? [])]);
+  const specDir = await makeTempDir(join13(cacheRoot(), "harness-spec-"));
+  const specPath = join13(specDir, "spec.txt");
   try {
-    await writeFile5(specPath, harnessSpec(request2));
+    await writeFile6(specPath, harnessSpec({ ...request2, placements: placements2 }));
     const budgetMs = Math.min(
       2 ** 31 - 1,
       (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4
@@ -67970,10 +68284,27 @@ ${result.stderr.slice(-2e3)}`,
         "check the inputs named above; rerun with fewer rounds if it timed out."
       );
     }
-    return parseHarnessOutput(result.stdout, names);
+    return { ...parseHarnessOutput(result.stdout, names), placements: placements2 };
   } finally {
-    await rm8(specDir, { recursive: true, force: true });
+    await rm9(specDir, { recursive: true, force: true });
+    await release2();
   }
+}
+var warned = /* @__PURE__ */ new Set();
+async function placementFor(request2) {
+  const allowed = allowedCpus();
+  if (request2.pinCpu === false || !allowed || allowed.length === 0) return null;
+  const placement = placeContenders(
+    allowed,
+    await busyCpus(),
+    request2.contenders.map((contender) => ({ name: contender.name, threads: request2.threads?.[contender.name] ?? 1 }))
+  );
+  for (const warning of placement.warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    warn(`bench: ${warning}`);
+  }
+  return placement.contenders;
 }
 function parseFatal(stdout) {
   for (const line of stdout.split("\n")) {
@@ -67991,12 +68322,12 @@ import { cpus as cpus2, release } from "node:os";
 
 // lab/cpu/host.ts
 import { execFileSync } from "node:child_process";
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync6 } from "node:fs";
 import { cpus } from "node:os";
 
 // lab/cpu/midr.ts
-import { readFileSync as readFileSync4 } from "node:fs";
-import { join as join13 } from "node:path";
+import { readFileSync as readFileSync5 } from "node:fs";
+import { join as join14 } from "node:path";
 var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
 var armPartsSchema = external_exports.object({
   about: external_exports.string(),
@@ -68022,7 +68353,7 @@ var armPartsSchema = external_exports.object({
 var table;
 function armParts() {
   return table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync4(join13(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
+    JSON.parse(readFileSync5(join14(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
   );
 }
 var normalHex = (value) => {
@@ -68104,7 +68435,7 @@ function hostCpu() {
   let cpuinfo;
   if (process.platform === "linux") {
     try {
-      cpuinfo = readFileSync5("/proc/cpuinfo", "utf8");
+      cpuinfo = readFileSync6("/proc/cpuinfo", "utf8");
     } catch {
       cpuinfo = void 0;
     }
@@ -68340,10 +68671,10 @@ function runnerClass() {
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 function calibrationDirs() {
-  return [join14(projectRoot(), "baselines", "calibration"), join14(cacheRoot(), "calibration")];
+  return [join15(projectRoot(), "baselines", "calibration"), join15(cacheRoot(), "calibration")];
 }
-function calibrationPath(dir = join14(cacheRoot(), "calibration")) {
-  return join14(dir, `${runnerClass().slug}.json`);
+function calibrationPath(dir = join15(cacheRoot(), "calibration")) {
+  return join15(dir, `${runnerClass().slug}.json`);
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
@@ -68392,9 +68723,40 @@ function calibrationFor(calibration, dataset, batch) {
   };
 }
 
+// lab/bench/usage.ts
+function contenderUsage(batches, name, threads) {
+  let wallNs = 0;
+  let cpuNs = 0;
+  let outsideNs = 0;
+  let rounds = 0;
+  for (const batch of batches) {
+    const cpu = batch.cpuNs.get(name);
+    for (const [round, ns2] of batch.samplesNs.get(name) ?? []) {
+      const used = cpu?.get(round);
+      if (used === void 0) continue;
+      wallNs += ns2;
+      cpuNs += used;
+    }
+    outsideNs += batch.outsideCpuNs.get(name) ?? 0;
+    rounds += batch.roundsRun;
+  }
+  const placement = batches.at(-1)?.placements?.find((entry) => entry.name === name);
+  const ms2 = (ns2) => Math.round(ns2 / 1e3) / 1e3;
+  return {
+    threads,
+    cpus: placement?.cpus ?? null,
+    placementNote: placement?.note ?? null,
+    wallTimeMs: ms2(wallNs),
+    cpuTimeMs: ms2(cpuNs),
+    parallelEfficiency: wallNs > 0 ? Math.round(cpuNs / (wallNs * threads) * 1e3) / 1e3 : null,
+    outsideTurnCpuMs: ms2(outsideNs),
+    outsideTurnAllowanceMs: rounds * OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND
+  };
+}
+
 // lab/bench/integrity.ts
-import { rm as rm9, writeFile as writeFile6 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { rm as rm10, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join16 } from "node:path";
 import { gzipSync } from "node:zlib";
 
 // lab/datasets/symbols.ts
@@ -68787,16 +69149,16 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await makeTempDir(join15(cacheRoot(), "integrity-"));
+  const dir = await makeTempDir(join16(cacheRoot(), "integrity-"));
   try {
-    const expected = join15(dir, "expected");
-    await writeFile6(expected, raw);
+    const expected = join16(dir, "expected");
+    await writeFile7(expected, raw);
     const results = new Map(
       contenders.map((entry) => [entry.name, []])
     );
     for (const member of corruptMembers(raw)) {
-      const input2 = join15(dir, `${member.case}.gz`);
-      await writeFile6(input2, member.gzip);
+      const input2 = join16(dir, `${member.case}.gz`);
+      await writeFile7(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
         expectedPath: expected,
@@ -68826,7 +69188,7 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       }))
     };
   } finally {
-    await rm9(dir, { recursive: true, force: true });
+    await rm10(dir, { recursive: true, force: true });
   }
 }
 
@@ -68915,7 +69277,29 @@ var datasetBase = {
   compressor: external_exports.string(),
   level: external_exports.number().int()
 };
-var datasetResultSchema = external_exports.object({
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+function outsideTurnFinding(usage) {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
+  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
+}
+var datasetResultObject = external_exports.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: external_exports.string(),
@@ -68934,7 +69318,8 @@ var datasetResultSchema = external_exports.object({
       /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
       samplesNs: external_exports.array(external_exports.array(positive)),
       megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable()
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
     })
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
@@ -68942,6 +69327,16 @@ var datasetResultSchema = external_exports.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
   /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context3.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
 var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
@@ -68958,7 +69353,9 @@ var integrityResultSchema = external_exports.object({
   )
 });
 function comparability(results, sides) {
+  const outside = outsideTurnContenders(results);
   const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
     const gate = integrityFinding(results, side.name);
     if (!gate) return [];
     return [
@@ -68983,12 +69380,24 @@ function integrityFinding(results, name) {
   if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
   return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
 }
+function outsideTurnContenders(results) {
+  const found = /* @__PURE__ */ new Map();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
 function notComparableContenders(results) {
-  return new Map(
+  const found = new Map(
     results.integrity?.contenders.flatMap(
       (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
     ) ?? []
   );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
+  return found;
 }
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
@@ -69289,6 +69698,7 @@ async function runBenchmarkWithBuilds(options2) {
   const head = sides.find((side) => side.role === "head");
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
+  await verifyDatasetFiles(options2.datasetsDir, datasets[0]);
   const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
   const output2 = mode === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
@@ -69311,14 +69721,16 @@ async function runBenchmarkWithBuilds(options2) {
     budgetSeconds: settings.budgetSeconds
   };
   const prepared = [];
+  const harnessRuns = /* @__PURE__ */ new Map();
+  const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join16(options2.datasetsDir, entry.compressed.path);
+    const input2 = join17(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const outputPath = output2 ? {
       via: output2.via,
       ceilingMegabytesPerSecond: await outputPathCeiling(
-        join16(options2.datasetsDir, entry.raw.path),
+        join17(options2.datasetsDir, entry.raw.path),
         entry.raw.bytes,
         output2.dir,
         settings
@@ -69346,16 +69758,18 @@ async function runBenchmarkWithBuilds(options2) {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
         const batch = await runHarness({
           compressedPath: input2,
-          expectedPath: join16(options2.datasetsDir, entry.raw.path),
+          expectedPath: join17(options2.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
           maxSeconds: Math.max(1, remainingSeconds),
           memoryLimitMb: settings.memoryLimitMb,
-          cliOutputDir: output2?.dir
+          cliOutputDir: output2?.dir,
+          threads
         });
         placements2.add(batch.placement);
+        harnessRuns.set(entry.name, [...harnessRuns.get(entry.name) ?? [], batch]);
         return batch;
       },
       started: (resumed) => {
@@ -69388,13 +69802,21 @@ async function runBenchmarkWithBuilds(options2) {
         role: side.role,
         samplesNs,
         failure: failure2,
-        megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all)
+        megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+        usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name])
       };
+    });
+    const outsideTurn = [head, ...base ? [base] : []].flatMap((side) => {
+      const finding = outsideTurnFinding(contenderResults.find((c5) => c5.name === side.name)?.usage);
+      return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
     });
     const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
     const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
     const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
-    const headVsBase = headVsBaseComparison && decision ? { ...headVsBaseComparison, verdict: decision.verdict(outcome.batches, notComparableReasons) } : null;
+    const headVsBase = headVsBaseComparison && decision ? {
+      ...headVsBaseComparison,
+      verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn])
+    } : null;
     return {
       name: entry.name,
       label: entry.label,
@@ -69460,7 +69882,10 @@ function datasetLine(dataset) {
   if (!dataset.verified) return `${dataset.label}: FAILED (${dataset.stoppedBecause})`;
   const versus = dataset.headVsLibdeflate?.interval.estimate.toFixed(3) ?? "n/a";
   const headVsBase = dataset.headVsBase ? `, head/base ${dataset.headVsBase.interval.estimate.toFixed(4)} (${dataset.headVsBase.verdict.kind})` : "";
-  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified`;
+  const outside = dataset.contenders.flatMap(
+    (c5) => outsideTurnFinding(c5.usage) ? [`; \u26A0\uFE0F ${c5.name} ${outsideTurnFinding(c5.usage)}`] : []
+  );
+  return `${dataset.label}: head/libdeflate ${versus}${headVsBase}; all outputs verified${outside.join("")}`;
 }
 async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
   const name = "output-path-ceiling";
@@ -69479,7 +69904,7 @@ async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
-  const raw = await readPrefix(join16(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  const raw = await readPrefix(join17(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
   const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
     timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
@@ -69492,7 +69917,7 @@ async function integrityGate(sides, dataset, datasetsDir, settings) {
   return gate;
 }
 async function readPrefix(path6, bytes) {
-  const handle = await open5(path6, "r");
+  const handle = await open6(path6, "r");
   try {
     const buffer = Buffer.alloc(bytes);
     const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
@@ -69541,8 +69966,8 @@ function parseTolerance(value) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir9, readFile as readFile10, rm as rm11 } from "node:fs/promises";
-import { join as join21, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir11, rm as rm12 } from "node:fs/promises";
+import { join as join22, resolve as resolve6 } from "node:path";
 
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
@@ -69609,8 +70034,9 @@ var between = (results, dataset, ...roles) => {
 };
 var speedCell = (dataset, role) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? " \u26A0\uFE0F bound by the output path" : ""}`;
 function integrityNotes(results) {
+  const outside = outsideTurnContenders(results);
   return [...notComparableContenders(results)].map(
-    ([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
+    ([name, why]) => outside.has(name) && !integrityFinding(results, name) ? `\u26A0\uFE0F **Not comparable:** ${escapeCell(name)} ${escapeCell(why)}.` : `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
   );
 }
 var VERDICT_MARKS = {
@@ -69726,11 +70152,15 @@ function percentPlain(value) {
   return `${(value * 100).toFixed(2)}%`;
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results).keys()].map(
-    (name) => `${escapeCell(name)} ${integrityFinding(results, name) === "not checked" ? "was not checked" : "accepted a corrupted member"}`
-  );
+  const outside = outsideTurnContenders(results);
+  const careless = [...notComparableContenders(results).keys()].map((name) => {
+    const gate = integrityFinding(results, name);
+    if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
+    return `${escapeCell(name)} ${gate === "not checked" ? "was not checked" : "accepted a corrupted member"}`;
+  });
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
+  const see = outside.size ? "see the notes under the table" : "see the integrity gate";
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (${see}).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
@@ -69828,8 +70258,46 @@ function reportTitle(results) {
 }
 function markdownReport(results) {
   const notes = integrityNotes(results);
-  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", regimeLine(results), ...notes.length ? ["", ...notes] : [], "", methodDetails(results)].join("\n")}
+  const usage = usageTable(results);
+  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", regimeLine(results), ...notes.length ? ["", ...notes] : [], ...usage ? ["", usage] : [], "", methodDetails(results)].join("\n")}
 `;
+}
+function usageTable(results) {
+  const rows = results.datasets.flatMap(
+    (dataset) => dataset.contenders.flatMap((contender) => {
+      const usage = contender.usage;
+      if (!usage) return [];
+      const outside = `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms)`;
+      return [
+        [
+          escapeCell(dataset.label),
+          escapeCell(contender.name),
+          String(usage.threads),
+          `${usage.cpus ? usage.cpus.join(",") : "the scheduler's"}${usage.placementNote ? ` \u26A0\uFE0F ${escapeCell(usage.placementNote)}` : ""}`,
+          usage.wallTimeMs.toFixed(1),
+          usage.cpuTimeMs.toFixed(1),
+          usage.parallelEfficiency === null ? "\u2014" : usage.parallelEfficiency.toFixed(2),
+          usage.outsideTurnCpuMs > usage.outsideTurnAllowanceMs ? `\u26A0\uFE0F ${outside}` : outside
+        ]
+      ];
+    })
+  );
+  if (rows.length === 0) return null;
+  const table2 = markdownTable(
+    [
+      "dataset",
+      "contender",
+      right("threads"),
+      "CPUs",
+      right("wall ms"),
+      right("CPU ms"),
+      right("parallel efficiency"),
+      right("CPU outside its decode calls")
+    ],
+    rows
+  );
+  const scheduler3 = rows.some((row) => row[3].startsWith("the scheduler's")) ? "\n\nPlacement is the scheduler's where no CPUs are listed (macOS cannot pin threads to cores)." : "";
+  return `${table2}${scheduler3}`;
 }
 function compactTable(results) {
   const ratio = (dataset) => {
@@ -69878,7 +70346,7 @@ function withoutAbsolutePaths(text) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync6, existsSync as existsSync4 } from "fs";
+import { readFileSync as readFileSync7, existsSync as existsSync4 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -69889,7 +70357,7 @@ var Context = class {
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
       if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync6(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path6 = process.env.GITHUB_EVENT_PATH;
         process.stdout.write(`GITHUB_EVENT_PATH ${path6} does not exist${EOL5}`);
@@ -74079,31 +74547,31 @@ function neutraliseMarkdown(markdown) {
   return out.join("\n").replace(AT_SIGN, `$1${ZWSP}`);
 }
 function openBlocks(markdown) {
-  const open6 = [];
+  const open7 = [];
   for (const line of markdown.split("\n")) {
-    const top = open6.at(-1);
+    const top = open7.at(-1);
     if (top && "fence" in top) {
-      if (closesFence(line, top.fence)) open6.pop();
+      if (closesFence(line, top.fence)) open7.pop();
       continue;
     }
     const fence = FENCE_OPENER.exec(line)?.[1];
     if (fence) {
-      open6.push({ fence });
+      open7.push({ fence });
       continue;
     }
     for (const [, slash, tag] of line.matchAll(LAB_TAGS)) {
-      if (!slash) open6.push({ tag });
+      if (!slash) open7.push({ tag });
       else {
-        const at2 = open6.findLastIndex((block) => "tag" in block && block.tag === tag);
-        if (at2 >= 0) open6.length = at2;
+        const at2 = open7.findLastIndex((block) => "tag" in block && block.tag === tag);
+        if (at2 >= 0) open7.length = at2;
       }
     }
   }
-  return open6;
+  return open7;
 }
-function closingFor(text, open6) {
+function closingFor(text, open7) {
   let closing = "";
-  for (const block of [...open6].reverse()) {
+  for (const block of [...open7].reverse()) {
     if ("fence" in block) closing += `${(text + closing).endsWith("\n") ? "" : "\n"}${block.fence}`;
     else closing += block.tag === "details" ? "\n\n</details>" : `</${block.tag}>`;
   }
@@ -74137,7 +74605,7 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/github/trust.ts
-import { join as join17 } from "node:path";
+import { join as join18 } from "node:path";
 var prInfoSchema = external_exports.object({
   prNumber: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
@@ -74146,7 +74614,7 @@ var prInfoSchema = external_exports.object({
   configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
 }).strict();
 async function writePrInfo(dir, info2) {
-  await writeFileAtomically(join17(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
+  await writeFileAtomically(join18(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
 `);
 }
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
@@ -74179,8 +74647,7 @@ function configChanges(base, head) {
 }
 
 // lab/datasets/profiles.ts
-import { readFile as readFile8 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -74197,7 +74664,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join18(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join19(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -74212,11 +74679,17 @@ async function cachedProfile(sha2563) {
     return void 0;
   }
 }
+var MAX_PROFILED_BYTES = 1024 * 1024 * 1024;
 async function datasetProfile(path6, expectedSha256) {
   let bytes;
   try {
-    bytes = await readFile8(path6);
+    bytes = await readWholeFile(path6, {
+      step: "profile",
+      hint: "prepare the datasets again (`perf-lab datasets prepare`).",
+      maxBytes: MAX_PROFILED_BYTES
+    });
   } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
     throw new LabError(
       "profile",
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
@@ -74267,16 +74740,16 @@ async function profilesOfMeasured(measured, datasetsDir) {
     }
     profiles.set(
       dataset.compressedSha256,
-      await datasetProfile(join18(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+      await datasetProfile(join19(datasetsDir, entry.compressed.path), dataset.compressedSha256)
     );
   }
   return { profiles, missing };
 }
 
 // lab/asm/index.ts
-import { readFile as readFile9, rm as rm10 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename as basename3, join as join19 } from "node:path";
+import { readFile as readFile7, rm as rm11 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { basename as basename3, join as join20 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -74521,7 +74994,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join19(dir, `${basename3(binary)}.arm64`);
+  const slice = join20(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -74545,14 +75018,14 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join19(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join20(tmpdir2(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
     } finally {
-      await rm10(dir, { recursive: true, force: true });
+      await rm11(dir, { recursive: true, force: true });
     }
   }
   const failures = [];
@@ -74605,11 +75078,17 @@ async function nameFromSymbolTable(binary, functions) {
     (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
   );
 }
+var MAX_BINARY_BYTES = 1024 * 1024 * 1024;
 async function loadFunctions(path6) {
   let bytes;
   try {
-    bytes = await readFile9(path6);
+    bytes = await readWholeFile(path6, {
+      step: "analyze",
+      hint: "pass an existing binary or disassembly listing.",
+      maxBytes: MAX_BINARY_BYTES
+    });
   } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
     throw new LabError(
       "analyze",
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
@@ -75456,8 +75935,8 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 }
 
 // lab/uarch/model.ts
-import { readdir as readdir7 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { readdir as readdir8 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 var sourced = external_exports.string().min(3);
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
@@ -75535,13 +76014,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join20(projectRoot(), "lab", "uarch", "models");
+  return join21(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
-  return (await readdir7(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
+  return (await readdir8(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join20(modelsDir(), `${name}.json`);
+  const path6 = join21(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -76467,17 +76946,19 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir9(join21(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join21(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join21(work, "base");
-  const headDir = join21(work, "head");
+  await mkdir11(join22(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join22(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join22(work, "base");
+  const headDir = join22(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join21(headDir, options2.config);
+    const configPath = join22(headDir, options2.config);
     try {
-      json2 = parseStrictJson(await readFile10(configPath, "utf8"));
+      const hint = "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.";
+      const bytes = await readWholeFile(configPath, { step: "pr-check: config", hint, maxBytes: MAX_JSON_BYTES });
+      json2 = parseStrictJson(bytes.toString("utf8"));
     } catch (error63) {
       throw new LabError(
         "pr-check: config",
@@ -76486,8 +76967,13 @@ async function prCheck(options2) {
       );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    const baseJson = await readFile10(join21(baseDir, options2.config), "utf8").then(
-      (text) => {
+    const baseJson = await readWholeFile(join22(baseDir, options2.config), {
+      step: "pr-check: config",
+      hint: "base config",
+      maxBytes: MAX_JSON_BYTES
+    }).then(
+      (bytes) => {
+        const text = bytes.toString("utf8");
         try {
           return parseStrictJson(text);
         } catch {
@@ -76513,7 +76999,7 @@ async function prCheck(options2) {
         "decoder.cargo must be a path (the repository itself) for a PR check.",
         `set decoder.cargo.path to "." (or the crate's folder in the repository).`
       );
-    const relative4 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
+    const relative5 = "path" in decoder.cargo ? decoder.cargo.path.slice(headDir.length) : "";
     if (!("path" in decoder.cargo) || !decoder.cargo.path.startsWith(headDir))
       throw new LabError(
         "pr-check: config",
@@ -76523,8 +77009,8 @@ async function prCheck(options2) {
     const judged = judgedAsBase(template, baseJson, options2, baseDir);
     const config2 = {
       ...judged.config,
-      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative4 } },
-      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative4 } }
+      decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative5 } },
+      base: { ...decoder, name: `${decoder.name}-base`, cargo: { path: baseDir + relative5 } }
     };
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
     const run3 = await runBenchmarkWithBuilds({
@@ -76563,9 +77049,9 @@ async function prCheck(options2) {
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options2.artifactDir) {
       const dir = resolve6(options2.artifactDir);
-      await writeResults(join21(dir, "results.json"), results);
-      await writeFileAtomically(join21(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join21(dir, "analysis.md"), analysisMarkdown);
+      await writeResults(join22(dir, "results.json"), results);
+      await writeFileAtomically(join22(dir, "report.md"), markdownReport(results));
+      if (analysisMarkdown) await writeFileAtomically(join22(dir, "analysis.md"), analysisMarkdown);
       if (options2.prNumber)
         await writePrInfo(dir, {
           prNumber: options2.prNumber,
@@ -76578,7 +77064,7 @@ async function prCheck(options2) {
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm11(work, { recursive: true, force: true });
+    await rm12(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }

@@ -28611,19 +28611,22 @@ function systemErrorText(error63) {
 }
 
 // lab/core/temp.ts
-import { existsSync as existsSync2, rmSync } from "node:fs";
+import { existsSync as existsSync2, rmSync, writeSync } from "node:fs";
 var live = /* @__PURE__ */ new Set();
+var liveFiles = /* @__PURE__ */ new Set();
+var markers = /* @__PURE__ */ new Set();
 function removeAllTempDirsSync() {
-  let removed = 0;
-  for (const dir of live) {
+  const removed = { folders: 0, files: 0 };
+  for (const path of live) {
     try {
-      if (existsSync2(dir)) {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-        removed++;
+      if (existsSync2(path)) {
+        rmSync(path, { recursive: true, force: true, maxRetries: 2 });
+        if (liveFiles.has(path)) removed.files++;
+        else if (!markers.has(path)) removed.folders++;
       }
     } catch {
     }
-    live.delete(dir);
+    live.delete(path);
   }
   return removed;
 }
@@ -28632,12 +28635,20 @@ var STOP_SIGNALS = [
   ["SIGTERM", 143],
   ["SIGHUP", 129]
 ];
-function exitCleanlyOnSignals(say = (line) => process.stderr.write(`${line}
+function exitCleanlyOnSignals(say = (line) => writeSync(2, `${line}
 `)) {
   for (const [signal, code] of STOP_SIGNALS) {
     process.once(signal, () => {
-      const removed = removeAllTempDirsSync();
-      say(`perf-lab: stopped by ${signal}${removed ? `; removed ${removed} temporary folder(s)` : ""}.`);
+      const { folders, files } = removeAllTempDirsSync();
+      const removed = [
+        ...folders ? [`${folders} temporary folder(s)`] : [],
+        ...files ? [`${files} partly written file(s)`] : []
+      ];
+      say(`perf-lab: stopped by ${signal}${removed.length ? `; removed ${removed.join(" and ")}` : ""}.`);
+      process.exitCode = code;
+      process.emit("exit", code);
+      for (const [other] of STOP_SIGNALS) process.removeAllListeners(other);
+      process.kill(process.pid, signal);
       process.exit(code);
     });
   }
@@ -53797,6 +53808,7 @@ var ParseErrorCode;
 })(ParseErrorCode || (ParseErrorCode = {}));
 
 // lab/core/files.ts
+var MAX_JSON_BYTES = 64 * 1024 * 1024;
 function parseStrictJson(text) {
   const keys = [];
   const path = [];
@@ -54368,7 +54380,29 @@ var datasetBase = {
   compressor: external_exports.string(),
   level: external_exports.number().int()
 };
-var datasetResultSchema = external_exports.object({
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+function outsideTurnFinding(usage) {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
+  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
+}
+var datasetResultObject = external_exports.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: external_exports.string(),
@@ -54387,7 +54421,8 @@ var datasetResultSchema = external_exports.object({
       /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
       samplesNs: external_exports.array(external_exports.array(positive)),
       megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable()
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
     })
   ),
   headVsLibdeflate: comparisonSchema.nullable(),
@@ -54395,6 +54430,16 @@ var datasetResultSchema = external_exports.object({
   headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
   /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
   outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context3.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
 });
 var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
 var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
@@ -54411,7 +54456,9 @@ var integrityResultSchema = external_exports.object({
   )
 });
 function comparability(results, sides) {
+  const outside = outsideTurnContenders(results);
   const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
     const gate = integrityFinding(results, side.name);
     if (!gate) return [];
     return [
@@ -54431,12 +54478,24 @@ function integrityFinding(results, name) {
   if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
   return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
 }
+function outsideTurnContenders(results) {
+  const found = /* @__PURE__ */ new Map();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
 function notComparableContenders(results) {
-  return new Map(
+  const found = new Map(
     results.integrity?.contenders.flatMap(
       (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
     ) ?? []
   );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
+  return found;
 }
 var RESULTS_SCHEMA_VERSION = 2;
 var resultsSchema = external_exports.object({
@@ -54639,8 +54698,9 @@ var between = (results, dataset, ...roles) => {
 };
 var speedCell = (dataset, role) => `${mbps(speed(dataset, role))}${outputBound(dataset, role) ? " \u26A0\uFE0F bound by the output path" : ""}`;
 function integrityNotes(results) {
+  const outside = outsideTurnContenders(results);
   return [...notComparableContenders(results)].map(
-    ([name, why]) => `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
+    ([name, why]) => outside.has(name) && !integrityFinding(results, name) ? `\u26A0\uFE0F **Not comparable:** ${escapeCell(name)} ${escapeCell(why)}.` : `\u26A0\uFE0F **Integrity gate:** ${escapeCell(name)} ${escapeCell(why)}.`
   );
 }
 var VERDICT_MARKS = {
@@ -54756,11 +54816,15 @@ function percentPlain(value) {
   return `${(value * 100).toFixed(2)}%`;
 }
 function summaryLine(results) {
-  const careless = [...notComparableContenders(results).keys()].map(
-    (name) => `${escapeCell(name)} ${integrityFinding(results, name) === "not checked" ? "was not checked" : "accepted a corrupted member"}`
-  );
+  const outside = outsideTurnContenders(results);
+  const careless = [...notComparableContenders(results).keys()].map((name) => {
+    const gate = integrityFinding(results, name);
+    if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
+    return `${escapeCell(name)} ${gate === "not checked" ? "was not checked" : "accepted a corrupted member"}`;
+  });
   const line = summaryOfSpeeds(results);
-  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (see the integrity gate).` : line;
+  const see = outside.size ? "see the notes under the table" : "see the integrity gate";
+  return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (${see}).` : line;
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
@@ -55241,7 +55305,7 @@ var QUICK_DATASET_BYTES = 16 * 1024 * 1024;
 var CHUNK_CHARS = 1 << 20;
 
 // lab/datasets/manifest.ts
-import { isAbsolute, join as join2, normalize } from "node:path";
+import { isAbsolute, join as join2, normalize, relative } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
 var relativePath = external_exports.string().min(1).refine(

@@ -13,6 +13,16 @@
  *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_rust_decompress_owned)
  *   contender NAME libdeflate-alloc LIBRARY_PATH  (libdeflate in that regime: a fresh malloc per decode)
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
+ *   cpus LIST                   (after a contender: the CPUs its worker and every thread it starts run on; Linux)
+ *   outside-allowance-ms N      (CPU a contender may use outside its decode calls in a round before its worker is
+ *                                restarted at the round's end)
+ *
+ * Fairness: each worker measures the CPU time of its decode call (all its threads and the processes it waited for)
+ * and the CPU its other threads and its left-over processes use outside that call, while it is not its turn: a
+ * thread left spinning after a call returns, or a process a CLI decoder left in the background, slows whoever
+ * decodes next. Workers are child subreapers (Linux), so what a CLI decoder leaves behind stays in its worker's tree;
+ * at each round's end every worker kills what it left behind and reports that CPU, and a worker over the allowance
+ * is restarted (a thread cannot be killed alone).
  *
  * Every contender runs in its own worker process, so a crash or hang is reported
  * for that contender alone. Workers load the input once; the parent drives
@@ -81,6 +91,9 @@ struct contender {
     int command_fd;
     int result_fd;
     int failed;
+    int cpus[256];
+    int cpu_count;
+    uint64_t outside_round_ns; /* CPU outside its decode calls in this round, as reported */
 };
 
 static struct contender contenders[MAX_CONTENDERS];
@@ -94,6 +107,8 @@ static double max_seconds = 0;
 static int pin_cpu = 1;
 static long memory_limit_mb = 0;
 static char cli_output_dir[4096];
+static long outside_allowance_ms = 2;
+static struct contender *last_contender;
 
 static uint64_t now_ns(void) {
 #if defined(__APPLE__)
@@ -169,11 +184,24 @@ static void read_spec(const char *path) {
             snprintf(cli_output_dir, sizeof cli_output_dir, "%s", value);
         } else if (strcmp(line, "pin-cpu") == 0) {
             pin_cpu = strcmp(value, "no") != 0;
+        } else if (strcmp(line, "cpus") == 0) {
+            if (!last_contender) fatal("spec: 'cpus' before any contender");
+            for (char *p = value; *p;) {
+                char *end;
+                long cpu = strtol(p, &end, 10);
+                if (end == p || cpu < 0 || last_contender->cpu_count >= 256) fatal("spec: bad cpus '%s'", value);
+                last_contender->cpus[last_contender->cpu_count++] = (int)cpu;
+                p = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',') fatal("spec: bad cpus '%s'", value);
+            }
+        } else if (strcmp(line, "outside-allowance-ms") == 0) {
+            outside_allowance_ms = strtol(value, NULL, 10);
         } else if (strcmp(line, "max-seconds") == 0) {
             max_seconds = strtod(value, NULL);
         } else if (strcmp(line, "contender") == 0) {
             if (contender_count >= MAX_CONTENDERS) fatal("more than %d contenders", MAX_CONTENDERS);
             struct contender *c = &contenders[contender_count++];
+            last_contender = c;
             char kind[32];
             int used = 0;
             if (sscanf(value, "%127s %31s %n", c->name, kind, &used) < 2) fatal("spec: bad contender line '%s'", value);
@@ -227,11 +255,13 @@ static void reply(int fd, const char *format, ...) {
     }
 }
 
+/* A regular file only (opened non-blocking, so a FIFO cannot hang the open; a device is refused, not read forever). */
 static uint8_t *read_whole_file(const char *path, size_t *size) {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) { close(fd); return NULL; }
+    if (!S_ISREG(st.st_mode)) { close(fd); errno = EINVAL; return NULL; }
     uint8_t *data = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
     size_t done = 0;
     while (data && done < (size_t)st.st_size) {
@@ -352,13 +382,65 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
     return NULL;
 }
 
+static uint64_t clock_ns(clockid_t clock) {
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t children_cpu_ns(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_CHILDREN, &usage) != 0) return 0;
+    return ((uint64_t)usage.ru_utime.tv_sec + (uint64_t)usage.ru_stime.tv_sec) * 1000000000ull
+        + ((uint64_t)usage.ru_utime.tv_usec + (uint64_t)usage.ru_stime.tv_usec) * 1000ull;
+}
+
+/* CPU of everything in this worker but its main thread: the decoder's own threads and the processes it left. */
+static uint64_t others_cpu_ns(uint64_t main_thread_ns) {
+    uint64_t process = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    return (process > main_thread_ns ? process - main_thread_ns : 0) + children_cpu_ns();
+}
+
+/*
+ * Kills every process left in this worker's tree (Linux: it is a subreaper, so what a CLI decoder or a forking
+ * library left running was reparented to it) and reaps them, so their CPU time is counted (RUSAGE_CHILDREN).
+ */
+static void kill_leftovers(void) {
+#if defined(__linux__)
+    for (int pass = 0; pass < 50; pass++) {
+        int killed = 0;
+        DIR *tasks = opendir("/proc/self/task");
+        if (!tasks) return;
+        struct dirent *task;
+        while ((task = readdir(tasks))) {
+            if (task->d_name[0] == '.') continue;
+            char path[320];
+            snprintf(path, sizeof path, "/proc/self/task/%s/children", task->d_name);
+            FILE *list = fopen(path, "r");
+            if (!list) continue;
+            long child;
+            while (fscanf(list, "%ld", &child) == 1) {
+                kill(-(pid_t)child, SIGKILL);
+                kill((pid_t)child, SIGKILL);
+                killed++;
+            }
+            fclose(list);
+        }
+        closedir(tasks);
+        while (waitpid(-1, NULL, killed ? 0 : WNOHANG) > 0) {}
+        if (!killed) return;
+    }
+#endif
+}
+
 static void worker_main(struct contender *c, int command_fd, int result_fd) {
     size_t in_len = 0;
     uint8_t *input = read_whole_file(compressed_path, &in_len);
     if (!input) { reply(result_fd, "error cannot read %s: %s", compressed_path, strerror(errno)); _exit(1); }
-    int expected_fd = open(expected_path, O_RDONLY);
+    int expected_fd = open(expected_path, O_RDONLY | O_NONBLOCK);
     struct stat st;
     if (expected_fd < 0 || fstat(expected_fd, &st) != 0) { reply(result_fd, "error cannot open %s: %s", expected_path, strerror(errno)); _exit(1); }
+    if (!S_ISREG(st.st_mode)) { reply(result_fd, "error %s is not a regular file", expected_path); _exit(1); }
     size_t expected_len = (size_t)st.st_size;
     const uint8_t *expected = expected_len
         ? mmap(NULL, expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
@@ -438,11 +520,21 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
     volatile uint64_t sink = 0;
     uint64_t poison_state = 0x9E3779B97F4A7C15ull;
 
+    /* CPU outside the decode calls: what the rest of the worker used since `mark` (see others_cpu_ns). */
+    uint64_t mark = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
     for (;;) {
         char command;
         ssize_t r = read(command_fd, &command, 1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0 || command == 'Q') _exit(0);
+        if (command == 'S') {
+            /* The round's end: what it left behind goes, and the CPU outside its call since then is reported. */
+            kill_leftovers();
+            uint64_t now_others = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
+            reply(result_fd, "swept %llu", (unsigned long long)(now_others > mark ? now_others - mark : 0));
+            mark = now_others;
+            continue;
+        }
         for (size_t page = 0; page < out_cap; page += POISON_STRIDE) {
             poison_state ^= poison_state << 13, poison_state ^= poison_state >> 7, poison_state ^= poison_state << 17;
             size_t span = out_cap - page < POISON_STRIDE ? out_cap - page : POISON_STRIDE;
@@ -462,6 +554,10 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         uint8_t *produced = out;
         size_t produced_cap = 0;
         uint64_t ended = 0;
+        uint64_t main_before = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        uint64_t others_before = others_cpu_ns(main_before);
+        uint64_t outside = others_before > mark ? others_before - mark : 0;
+        uint64_t cpu_before = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
         uint64_t start = now_ns();
         if (c->kind == KIND_CABI) {
             int rc = cabi(input, in_len, out, out_cap, &out_len);
@@ -482,6 +578,9 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             failure = run_cli(c, out, out_cap, &out_len, &ended);
         }
         uint64_t elapsed = (ended ? ended : now_ns()) - start;
+        uint64_t cpu_after = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
+        uint64_t decode_cpu = cpu_after > cpu_before ? cpu_after - cpu_before : 0;
+        mark = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
         int allocating = c->kind == KIND_OWNED || c->kind == KIND_LIBDEFLATE_ALLOC;
         /* Checked first: an overrun is the most serious fault, whatever else went wrong (the lab's buffer only). */
         for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
@@ -510,7 +609,7 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
         if (c->kind == KIND_OWNED && produced) owned_free(produced, out_len, produced_cap);
         if (c->kind == KIND_LIBDEFLATE_ALLOC) free(produced);
         if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
-        else reply(result_fd, "ok %llu", (unsigned long long)elapsed);
+        else reply(result_fd, "ok %llu %llu %llu", (unsigned long long)elapsed, (unsigned long long)decode_cpu, (unsigned long long)outside);
     }
 }
 
@@ -546,6 +645,14 @@ static void report_failure(struct contender *c, long round, const char *reason) 
     json_string(stdout, reason);
     printf("}\n");
     fflush(stdout);
+}
+
+/* CPU a contender's worker used outside its decode call, as the worker measured it (see worker_main). */
+static void report_outside(struct contender *c, long round, unsigned long long outside_ns) {
+    c->outside_round_ns += outside_ns;
+    printf("{\"type\":\"outside\",\"contender\":");
+    json_string(stdout, c->name);
+    printf(",\"round\":%ld,\"cpuNs\":%llu}\n", round, outside_ns);
 }
 
 /*
@@ -626,6 +733,19 @@ static void start_worker(struct contender *c) {
         for (int i = 0; i < contender_count; i++) {
             if (&contenders[i] != c && contenders[i].pid > 0) close(contenders[i].command_fd), close(contenders[i].result_fd);
         }
+#if defined(__linux__)
+        /* Its own CPUs (inherited by every thread and process it starts); what it leaves stays in its tree. */
+        if (c->cpu_count > 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            for (int i = 0; i < c->cpu_count; i++) CPU_SET(c->cpus[i], &set);
+            if (sched_setaffinity(0, sizeof set, &set) != 0) {
+                reply(from_worker[1], "error cannot run on CPU %d (and the rest of its set): %s", c->cpus[0], strerror(errno));
+                _exit(1);
+            }
+        }
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
         int null_fd = open("/dev/null", O_WRONLY);
         /* stdout belongs to the parent's JSON stream; neither it nor stderr may be held by what the decoder starts. */
         if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO), dup2(null_fd, STDERR_FILENO);
@@ -641,12 +761,12 @@ static void start_worker(struct contender *c) {
 }
 
 /*
- * Puts every contender on the same core. Only one process decodes at a time,
- * so they never compete; without this, each worker tends to stay on the core it
- * last ran on, and on a shared VM two cores can differ by 10% or more for the
- * whole run (measured here in A/A runs). Linux: pin to the parent's current
- * CPU (inherited by the workers). macOS cannot pin; the highest QoS class keeps
- * the workers on performance cores.
+ * Where the contenders run. With "cpus" lines (lab/bench/placement.ts chose them from each decoder's threads) each
+ * worker pins itself to its set in start_worker, and this only says where. Without them, every contender goes on
+ * the same core: only one process decodes at a time, so they never compete; without pinning, each worker tends to
+ * stay on the core it last ran on, and on a shared VM two cores can differ by 10% or more for the whole run
+ * (measured here in A/A runs). Linux: pin to the parent's current CPU (inherited by the workers). macOS cannot pin;
+ * the highest QoS class keeps the workers on performance cores.
  */
 static void place_processes(void) {
 #if defined(__APPLE__)
@@ -655,6 +775,17 @@ static void place_processes(void) {
 #else
     if (!pin_cpu) {
         printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":\"not pinned (pin-cpu no)\"}\n");
+        return;
+    }
+    if (contenders[0].cpu_count > 0) {
+        /* Each worker pins itself to its own set (start_worker); say where. */
+        for (int i = 0; i < contender_count; i++) {
+            printf("{\"type\":\"placement\",\"contender\":");
+            json_string(stdout, contenders[i].name);
+            printf(",\"cpus\":[");
+            for (int k = 0; k < contenders[i].cpu_count; k++) printf("%s%d", k ? "," : "", contenders[i].cpus[k]);
+            printf("],\"pinnedCpu\":null,\"detail\":\"sched_setaffinity\"}\n");
+        }
         return;
     }
     int cpu = sched_getcpu();
@@ -730,9 +861,12 @@ int main(int argc, char **argv) {
                 end_worker(c, 0, how, sizeof how);
                 report_failure(c, round, how);
             } else if (strncmp(line, "ok ", 3) == 0) {
+                unsigned long long ns = 0, cpu = 0, outside = 0;
+                sscanf(line + 3, "%llu %llu %llu", &ns, &cpu, &outside);
                 printf("{\"type\":\"sample\",\"contender\":");
                 json_string(stdout, c->name);
-                printf(",\"round\":%ld,\"warmup\":%s,\"ns\":%s}\n", round, round < warmup ? "true" : "false", line + 3);
+                printf(",\"round\":%ld,\"warmup\":%s,\"ns\":%llu,\"cpuNs\":%llu}\n", round, round < warmup ? "true" : "false", ns, cpu);
+                report_outside(c, round, outside);
             } else if (strncmp(line, "bad ", 4) == 0) {
                 char *reason = strchr(line + 4, ' ');
                 end_worker(c, 1, NULL, 0);
@@ -741,6 +875,25 @@ int main(int argc, char **argv) {
                 end_worker(c, 1, NULL, 0);
                 report_failure(c, round, "worker sent an unreadable reply");
             }
+        }
+        /* The round's end: every worker kills what it left running and says what it used outside its call. */
+        for (int i = 0; i < contender_count; i++) {
+            struct contender *c = &contenders[i];
+            if (c->failed || c->pid <= 0) continue;
+            int got = write(c->command_fd, "S", 1) == 1 ? read_line(c->result_fd, line, sizeof line, timeout_ms) : 0;
+            unsigned long long outside = 0;
+            if (got == 1 && sscanf(line, "swept %llu", &outside) == 1) report_outside(c, round, outside);
+            if (got != 1 || c->outside_round_ns > (uint64_t)outside_allowance_ms * 1000000ull) {
+                /* Over the allowance (or no answer): a fresh worker, so none of it runs into the next round. */
+                end_worker(c, 1, NULL, 0);
+                start_worker(c);
+                int ready = read_line(c->result_fd, line, sizeof line, timeout_ms);
+                if (ready != 1 || strcmp(line, "ready") != 0) {
+                    end_worker(c, 1, NULL, 0);
+                    report_failure(c, round, "its worker could not be restarted after it used CPU outside its turn");
+                }
+            }
+            c->outside_round_ns = 0;
         }
         fflush(stdout);
         if (round >= warmup) completed++;
