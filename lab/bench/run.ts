@@ -269,7 +269,9 @@ function comparison(
 ): Comparison | null {
   if (!numerator || !denominator) return null;
   const cycles = comparisonCycles(batches, numerator.name, denominator.name, contenders);
-  if (!cycles.some((cluster) => cluster.length > 0)) return null;
+  // One batch says nothing of the between-process noise: no ratio, rather than an interval of e^±50 ("not enough
+  // batches" in the report).
+  if (cycles.filter((cluster) => cluster.length > 0).length < 2) return null;
   return { interval: batchInterval(cycles, 0.95), cycleRatios: cycles };
 }
 

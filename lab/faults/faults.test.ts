@@ -443,7 +443,8 @@ const specialFileCases: Case[] = (
 ]);
 
 const reference = { source: { kind: 'system' } };
-const quickBench = { rounds: 4, warmupRounds: 1, minBatches: 1, maxBatches: 1, budgetSeconds: 60 };
+// Two batches: the fewest that give a ratio (one batch says nothing of the between-process noise).
+const quickBench = { rounds: 4, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 };
 const benchWith = async (name: string, config: Record<string, unknown>) =>
   cli([
     'bench',
@@ -1106,6 +1107,43 @@ const refusedResults = (
 ];
 
 const inputCases: Case[] = [
+  [
+    'a run of one batch: "not enough batches" in the report, no interval stored, no baseline from it',
+    async () => {
+      const json = join(work, 'one-batch-results.json');
+      const config = await writeJson('one-batch.json', {
+        schemaVersion: 1,
+        libdeflate: reference,
+        bench: { ...quickBench, minBatches: 1, maxBatches: 1 },
+        decoder: { name: 'system-libdeflate', libdeflate: { source: { kind: 'system' } } },
+      });
+      const run = await cli([
+        'bench',
+        '--config',
+        config,
+        '--datasets-dir',
+        datasets,
+        '--only',
+        'logs',
+        '--json',
+        json,
+      ]);
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      assert.match(
+        String(run.stdout),
+        /\| LOGS \| .* \| not enough batches \(1\): raise the time budget \| ✅ 1×4 rounds/,
+      );
+      assert.doesNotMatch(String(run.stdout), /e\+\d\d/, 'no interval of e^±50');
+      const results = await readJsonAs<BenchResults>(json);
+      assert.equal(results.datasets[0]!.batches, 1);
+      assert.equal(results.datasets[0]!.headVsLibdeflate, null, 'no interval stored from one batch');
+      const store = join(work, 'one-batch-store');
+      const update = await quickCli(['baseline', 'update', '--results', json, '--baselines', store]);
+      assert.equal(update.exitCode, 1, String(update.stderr));
+      assert.match(String(update.stderr), /perf-lab: baseline update: .*LOGS/);
+      assert.equal(await readdir(store).catch(() => 'absent'), 'absent', 'nothing stored');
+    },
+  ],
   [
     'a results file with zero batches but a ratio: refused with a message by report, compare and baseline update',
     async () => {

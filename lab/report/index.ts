@@ -49,13 +49,21 @@ const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value 
 function ratioCell(
   comparison: Comparison | null,
   view: { notComparable: string[]; label: string | null } = { notComparable: [], label: null },
+  dataset?: DatasetResult,
 ): string {
-  if (!comparison) return '—';
+  if (!comparison) return dataset && tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : '—';
   const { estimate, low, high } = comparison.interval;
   if (view.notComparable.length)
     return `⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`;
 }
+
+/**
+ * A verified dataset with fewer than 2 batches has no ratio: one batch says nothing of the between-process noise,
+ * so no interval from it is printed or stored (bench stores none).
+ */
+const tooFewBatches = (dataset: DatasetResult) => dataset.verified && dataset.batches < 2;
+const NOT_ENOUGH_BATCHES = 'not enough batches (1): raise the time budget';
 
 /** Within 20% of the output path's ceiling: the speed measures the pipe or file, not the decoder. */
 const OUTPUT_BOUND_SHARE = 0.8;
@@ -111,6 +119,8 @@ const VERDICT_MARKS: Record<Verdict['kind'], string> = {
 };
 
 type VerdictView = NonNullable<DatasetResult['headVsBase']>['verdict'];
+/** A dataset's place in the summary: its verdict, or why it has none. */
+type VerdictKindView = VerdictView | { kind: 'inconclusive'; note: string };
 
 /**
  * The verdict as a reader needs it: no change with the tolerance it holds for and the slowdown the run would have
@@ -164,6 +174,7 @@ export function ratioTable(results: BenchResults): string {
     ratioCell(
       role === 'head' ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
       between(results, dataset, role, 'libdeflate'),
+      dataset,
     );
   if (!results.base) {
     return markdownTable(
@@ -209,7 +220,11 @@ export function ratioTable(results: BenchResults): string {
       versusLibdeflate(dataset, 'head'),
       versusLibdeflate(dataset, 'base'),
       dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : '—',
-      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : '—',
+      dataset.headVsBase
+        ? verdictText(dataset.headVsBase.verdict)
+        : tooFewBatches(dataset)
+          ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}`
+          : '—',
       verifiedCell(dataset, halfWidth),
     ]),
   );
@@ -291,9 +306,13 @@ function summaryOfSpeeds(results: BenchResults): string {
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
-  const verdicts = results.datasets
-    .filter((dataset) => dataset.headVsBase)
-    .map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase!.verdict }));
+  const verdicts = results.datasets.flatMap((dataset) =>
+    dataset.headVsBase
+      ? [{ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict as VerdictKindView }]
+      : tooFewBatches(dataset)
+        ? [{ label: escapeCell(dataset.label), verdict: { kind: 'inconclusive', note: 'not enough batches' } as const }]
+        : [],
+  );
   const worst = verdicts.some((v) => v.verdict.kind === 'regression')
     ? 'regression'
     : verdicts.some((v) => v.verdict.kind === 'improvement')
@@ -301,7 +320,8 @@ function summaryOfSpeeds(results: BenchResults): string {
       : verdicts.every((v) => v.verdict.kind === 'no change')
         ? 'no change'
         : 'inconclusive';
-  const note = (verdict: VerdictView) => {
+  const note = (verdict: VerdictKindView) => {
+    if ('note' in verdict) return `: ${verdict.note}`;
     if (verdict.kind === 'regression' || verdict.kind === 'improvement') return ` (${percent(verdict.effect)})`;
     if (verdict.kind === 'no change' && verdict.threshold > 0) return ` (±${(verdict.threshold * 100).toFixed(1)}%)`;
     return '';
@@ -481,7 +501,9 @@ export function compactTable(results: BenchResults): string {
       ? ratioCell(comparison, view)
       : comparison
         ? `${comparison.interval.estimate.toFixed(3)}×`
-        : '—';
+        : tooFewBatches(dataset)
+          ? NOT_ENOUGH_BATCHES
+          : '—';
   };
   if (!results.base) {
     return markdownTable(
@@ -492,7 +514,7 @@ export function compactTable(results: BenchResults): string {
           ? [
               speedCell(dataset, 'head'),
               speedCell(dataset, 'libdeflate'),
-              ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate')),
+              ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'), dataset),
             ]
           : [failureCell(dataset), '', '']),
       ]),

@@ -69674,7 +69674,7 @@ async function ensureDatasets(options2) {
 function comparison(batches, numerator, denominator, contenders) {
   if (!numerator || !denominator) return null;
   const cycles2 = comparisonCycles(batches, numerator.name, denominator.name, contenders);
-  if (!cycles2.some((cluster) => cluster.length > 0)) return null;
+  if (cycles2.filter((cluster) => cluster.length > 0).length < 2) return null;
   return { interval: batchInterval(cycles2, 0.95), cycleRatios: cycles2 };
 }
 async function runBenchmark(options2) {
@@ -70005,13 +70005,15 @@ function formatBytes(bytes) {
 }
 var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
 var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison2, view = { notComparable: [], label: null }) {
-  if (!comparison2) return "\u2014";
+function ratioCell(comparison2, view = { notComparable: [], label: null }, dataset) {
+  if (!comparison2) return dataset && tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   const { estimate, low, high } = comparison2.interval;
   if (view.notComparable.length)
     return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
+var tooFewBatches = (dataset) => dataset.verified && dataset.batches < 2;
+var NOT_ENOUGH_BATCHES = "not enough batches (1): raise the time budget";
 var OUTPUT_BOUND_SHARE = 0.8;
 var outputBound = (dataset, role) => {
   const ceiling = dataset.outputPath?.ceilingMegabytesPerSecond;
@@ -70076,7 +70078,8 @@ function ratioTable(results) {
   const halfWidth = results.settings.targetHalfWidth;
   const versusLibdeflate = (dataset, role) => ratioCell(
     role === "head" ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
-    between(results, dataset, role, "libdeflate")
+    between(results, dataset, role, "libdeflate"),
+    dataset
   );
   if (!results.base) {
     return markdownTable(
@@ -70122,7 +70125,7 @@ function ratioTable(results) {
       versusLibdeflate(dataset, "head"),
       versusLibdeflate(dataset, "base"),
       dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
-      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014",
+      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : tooFewBatches(dataset) ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}` : "\u2014",
       verifiedCell(dataset, halfWidth)
     ])
   );
@@ -70173,9 +70176,12 @@ function summaryOfSpeeds(results) {
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
-  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
+  const verdicts = results.datasets.flatMap(
+    (dataset) => dataset.headVsBase ? [{ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }] : tooFewBatches(dataset) ? [{ label: escapeCell(dataset.label), verdict: { kind: "inconclusive", note: "not enough batches" } }] : []
+  );
   const worst = verdicts.some((v2) => v2.verdict.kind === "regression") ? "regression" : verdicts.some((v2) => v2.verdict.kind === "improvement") ? "improvement" : verdicts.every((v2) => v2.verdict.kind === "no change") ? "no change" : "inconclusive";
   const note = (verdict) => {
+    if ("note" in verdict) return `: ${verdict.note}`;
     if (verdict.kind === "regression" || verdict.kind === "improvement") return ` (${percent(verdict.effect)})`;
     if (verdict.kind === "no change" && verdict.threshold > 0) return ` (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
     return "";
@@ -70303,7 +70309,7 @@ function compactTable(results) {
   const ratio = (dataset) => {
     const view = between(results, dataset, "head", "libdeflate");
     const comparison2 = dataset.headVsLibdeflate;
-    return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+    return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   };
   if (!results.base) {
     return markdownTable(
@@ -70313,7 +70319,7 @@ function compactTable(results) {
         ...dataset.verified ? [
           speedCell(dataset, "head"),
           speedCell(dataset, "libdeflate"),
-          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"), dataset)
         ] : [failureCell(dataset), "", ""]
       ])
     );

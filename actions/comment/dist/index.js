@@ -54669,13 +54669,15 @@ function formatBytes(bytes) {
 }
 var mbps = (value) => value === null || value === void 0 ? "\u2014" : value.toFixed(1);
 var percent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(1)}%`;
-function ratioCell(comparison, view = { notComparable: [], label: null }) {
-  if (!comparison) return "\u2014";
+function ratioCell(comparison, view = { notComparable: [], label: null }, dataset) {
+  if (!comparison) return dataset && tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   const { estimate, low, high } = comparison.interval;
   if (view.notComparable.length)
     return `\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")} (measured ${estimate.toFixed(3)})`;
   return `**${estimate.toFixed(3)}** (${low.toFixed(3)}\u2013${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ""}`;
 }
+var tooFewBatches = (dataset) => dataset.verified && dataset.batches < 2;
+var NOT_ENOUGH_BATCHES = "not enough batches (1): raise the time budget";
 var OUTPUT_BOUND_SHARE = 0.8;
 var outputBound = (dataset, role) => {
   const ceiling = dataset.outputPath?.ceilingMegabytesPerSecond;
@@ -54740,7 +54742,8 @@ function ratioTable(results) {
   const halfWidth = results.settings.targetHalfWidth;
   const versusLibdeflate = (dataset, role) => ratioCell(
     role === "head" ? dataset.headVsLibdeflate : dataset.baseVsLibdeflate,
-    between(results, dataset, role, "libdeflate")
+    between(results, dataset, role, "libdeflate"),
+    dataset
   );
   if (!results.base) {
     return markdownTable(
@@ -54786,7 +54789,7 @@ function ratioTable(results) {
       versusLibdeflate(dataset, "head"),
       versusLibdeflate(dataset, "base"),
       dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
-      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : "\u2014",
+      dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : tooFewBatches(dataset) ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}` : "\u2014",
       verifiedCell(dataset, halfWidth)
     ])
   );
@@ -54837,9 +54840,12 @@ function summaryOfSpeeds(results) {
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
-  const verdicts = results.datasets.filter((dataset) => dataset.headVsBase).map((dataset) => ({ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }));
+  const verdicts = results.datasets.flatMap(
+    (dataset) => dataset.headVsBase ? [{ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }] : tooFewBatches(dataset) ? [{ label: escapeCell(dataset.label), verdict: { kind: "inconclusive", note: "not enough batches" } }] : []
+  );
   const worst = verdicts.some((v2) => v2.verdict.kind === "regression") ? "regression" : verdicts.some((v2) => v2.verdict.kind === "improvement") ? "improvement" : verdicts.every((v2) => v2.verdict.kind === "no change") ? "no change" : "inconclusive";
   const note = (verdict) => {
+    if ("note" in verdict) return `: ${verdict.note}`;
     if (verdict.kind === "regression" || verdict.kind === "improvement") return ` (${percent(verdict.effect)})`;
     if (verdict.kind === "no change" && verdict.threshold > 0) return ` (\xB1${(verdict.threshold * 100).toFixed(1)}%)`;
     return "";
@@ -54924,7 +54930,7 @@ function compactTable(results) {
   const ratio = (dataset) => {
     const view = between(results, dataset, "head", "libdeflate");
     const comparison = dataset.headVsLibdeflate;
-    return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : "\u2014";
+    return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   };
   if (!results.base) {
     return markdownTable(
@@ -54934,7 +54940,7 @@ function compactTable(results) {
         ...dataset.verified ? [
           speedCell(dataset, "head"),
           speedCell(dataset, "libdeflate"),
-          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"))
+          ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"), dataset)
         ] : [failureCell(dataset), "", ""]
       ])
     );
