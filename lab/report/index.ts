@@ -306,9 +306,9 @@ function summaryOfSpeeds(results: BenchResults): string {
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
-  const verdicts = results.datasets.flatMap((dataset) =>
+  const verdicts = results.datasets.flatMap((dataset): { label: string; verdict: VerdictKindView }[] =>
     dataset.headVsBase
-      ? [{ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict as VerdictKindView }]
+      ? [{ label: escapeCell(dataset.label), verdict: dataset.headVsBase.verdict }]
       : tooFewBatches(dataset)
         ? [{ label: escapeCell(dataset.label), verdict: { kind: 'inconclusive', note: 'not enough batches' } as const }]
         : [],
