@@ -8,18 +8,18 @@ if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
   # Build tools, gzip, libdeflate (system library + its gzip program), Debian's crate
   # sources for the offline demo decoder (miniz_oxide + crc32fast), and the ARM64
   # toolchain the analyzer is tested with (clang cross-compiles, llvm-objdump,
   # llvm-mca, GNU objdump for AArch64).
-  $SUDO apt-get install -y -qq --no-install-recommends \
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
     build-essential cmake pkg-config gzip git ca-certificates debian-archive-keyring \
     libdeflate-dev libdeflate-tools \
     librust-miniz-oxide-dev librust-crc32fast-dev \
     clang llvm binutils-aarch64-linux-gnu >/dev/null
   if ! command -v cargo >/dev/null 2>&1; then
-    $SUDO apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi
   # Linux ARM64 (ubuntu-24.04-arm): the same packages (no ARM-only ones); libdeflate and the harness are built by the
   # image's cc (GCC, not clang). What the runner class is keyed by, for the job log: the MIDR, cc and page size.

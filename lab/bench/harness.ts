@@ -12,12 +12,7 @@ import { makeTempDir } from '../core/temp.js';
 import { warn } from '../core/log.js';
 import { allowedCpus, busyCpus, claimCpus } from './cpu-claims.js';
 import { formatCpuList, placeContenders, type ContenderPlacement } from './placement.js';
-
-/**
- * CPU a contender may use outside its decode calls in one round (its other threads, processes it left running)
- * before its results are not comparable: a thread pool that spins a moment before sleeping stays well under it.
- */
-export const OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND = 2;
+import { OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND } from '../results/index.js';
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
@@ -96,6 +91,8 @@ export interface HarnessOutcome {
   roundsRun: number;
   /** Per contender, the CPUs it was given and why that is not what it asked for (null: not pinned). */
   placements: ContenderPlacement[] | null;
+  /** Another bench found on this run's CPUs (see placeContenders), or null. */
+  concurrentBench?: string | null;
 }
 
 const step = 'bench: native harness';
@@ -300,7 +297,8 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
     }
   }
   const binary = await buildHarness();
-  const placements = await placementFor(request);
+  const placed = await placementFor(request);
+  const placements = placed?.contenders ?? null;
   const release = await claimCpus([...new Set(placements?.flatMap((entry) => entry.cpus) ?? [])]);
   const specDir = await makeTempDir(join(cacheRoot(), 'harness-spec-'));
   const specPath = join(specDir, 'spec.txt');
@@ -326,7 +324,11 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
         'check the inputs named above; rerun with fewer rounds if it timed out.',
       );
     }
-    return { ...parseHarnessOutput(result.stdout, names), placements };
+    return {
+      ...parseHarnessOutput(result.stdout, names),
+      placements,
+      concurrentBench: placed?.concurrentBench ?? null,
+    };
   } finally {
     await rm(specDir, { recursive: true, force: true });
     await release();
@@ -336,7 +338,9 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
 const warned = new Set<string>();
 
 /** Where each contender runs (Linux, pinned): its threads' worth of CPUs, said once when it is less or shared. */
-async function placementFor(request: HarnessRun): Promise<ContenderPlacement[] | null> {
+async function placementFor(
+  request: HarnessRun,
+): Promise<{ contenders: ContenderPlacement[]; concurrentBench: string | null } | null> {
   const allowed = allowedCpus();
   if (request.pinCpu === false || !allowed || allowed.length === 0) return null;
   const placement = placeContenders(
@@ -349,7 +353,7 @@ async function placementFor(request: HarnessRun): Promise<ContenderPlacement[] |
     warned.add(warning);
     warn(`bench: ${warning}`);
   }
-  return placement.contenders;
+  return { contenders: placement.contenders, concurrentBench: placement.concurrentBench };
 }
 
 function parseFatal(stdout: string): string | undefined {

@@ -23,6 +23,8 @@ export interface Placement {
   contenders: ContenderPlacement[];
   /** Said once to the user: fewer CPUs than asked, CPUs another bench is using. */
   warnings: string[];
+  /** Another bench on these CPUs (kept in the results: it disturbs every speed of the run), or null. */
+  concurrentBench: string | null;
 }
 
 /** "0-3,8,10-11" (Linux's Cpus_allowed_list) as CPU numbers. */
@@ -87,15 +89,18 @@ export function placeContenders(
       ...new Set(cpus.flatMap((cpu) => (taken.get(cpu) ?? []).filter((name) => name !== contender.name))),
     ];
     if (contender.threads > 1 && sharedWith.length)
-      notes.push(`its CPUs ${formatCpuList(cpus)} are shared with ${sharedWith.join(', ')}`);
+      notes.push(
+        `its CPUs ${formatCpuList(cpus)} are also where ${sharedWith.join(', ')} decode${sharedWith.length > 1 ? '' : 's'} ` +
+          '(in turn, not at once: only caches and clocks are shared)',
+      );
     return { name: contender.name, threads: contender.threads, cpus, note: notes.length ? notes.join('; ') : null };
   });
-  for (const entry of placements) if (entry.note) warnings.push(`${entry.name} ${entry.note}: its result is marked.`);
+  for (const entry of placements) if (entry.note) warnings.push(`${entry.name}: ${entry.note}; its result is marked.`);
   const busy = [...new Set(placements.flatMap((entry) => entry.cpus))].filter((cpu) => busyCpus.has(cpu));
-  if (busy.length)
-    warnings.push(
-      `another perf-lab bench (pid ${[...new Set(busy.map((cpu) => busyCpus.get(cpu)))].join(', ')}) is running on ` +
-        `CPU ${formatCpuList(busy)}: both runs' speeds are disturbed (ratios less so); run one bench at a time.`,
-    );
-  return { contenders: placements, warnings };
+  const concurrentBench = busy.length
+    ? `another perf-lab bench (pid ${[...new Set(busy.map((cpu) => busyCpus.get(cpu)))].join(', ')}) was running ` +
+      `on CPU ${formatCpuList(busy)}: both runs' speeds are disturbed (ratios less so)`
+    : null;
+  if (concurrentBench) warnings.push(`${concurrentBench}; run one bench at a time.`);
+  return { contenders: placements, warnings, concurrentBench };
 }

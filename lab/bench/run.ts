@@ -378,6 +378,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
         plan.targetHalfWidth,
       );
     const placements = new Set<string>();
+    const concurrentBenches = new Set<string>();
     // A different worker-slot order every batch, so no contender keeps the first slot (see contenderOrder).
     const orderFor = (index: number) => contenderOrder(index, contenders.length).map((at) => contenders[at]!);
     const names = contenders.map((c) => c.name).join(', ');
@@ -399,6 +400,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
           threads,
         });
         placements.add(batch.placement);
+        if (batch.concurrentBench) concurrentBenches.add(batch.concurrentBench);
         harnessRuns.set(entry.name, [...(harnessRuns.get(entry.name) ?? []), batch]);
         return batch;
       },
@@ -414,7 +416,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
         );
       },
     };
-    prepared.push({ entry, decision, placements, outputPath, sampling });
+    prepared.push({ entry, decision, placements, concurrentBenches, outputPath, sampling });
   }
   // Batches go where they decide something: time the decided datasets left over goes to the undecided ones.
   const outcomes = await sampleDatasets(
@@ -422,63 +424,66 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     plan,
   );
   const sampled = prepared.map((dataset, index) => ({ ...dataset, outcome: outcomes[index]! }));
-  const datasetResults: DatasetResult[] = sampled.map(({ entry, outcome, decision, placements, outputPath }) => {
-    const failed = outcome.failures.size > 0;
-    const contenderResults = sides.map((side) => {
-      const samplesNs = outcome.batches.map((batch) =>
-        [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number),
-      );
-      const failure = outcome.failures.get(side.name) ?? null;
-      const all = samplesNs.flat();
+  const datasetResults: DatasetResult[] = sampled.map(
+    ({ entry, outcome, decision, placements, concurrentBenches, outputPath }) => {
+      const failed = outcome.failures.size > 0;
+      const contenderResults = sides.map((side) => {
+        const samplesNs = outcome.batches.map((batch) =>
+          [...(batch.samplesNs.get(side.name) ?? new Map())].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns as number),
+        );
+        const failure = outcome.failures.get(side.name) ?? null;
+        const all = samplesNs.flat();
+        return {
+          name: side.name,
+          role: side.role,
+          samplesNs,
+          failure,
+          megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+          usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name]!),
+        };
+      });
+      // CPU used outside its decode calls on this dataset makes a side not comparable too.
+      const outsideTurn = [head, ...(base ? [base] : [])].flatMap((side) => {
+        const finding = outsideTurnFinding(contenderResults.find((c) => c.name === side.name)?.usage);
+        return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
+      });
+      const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
+      const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
+      const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
+      const headVsBase =
+        headVsBaseComparison && decision
+          ? {
+              ...headVsBaseComparison,
+              verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn]),
+            }
+          : null;
       return {
-        name: side.name,
-        role: side.role,
-        samplesNs,
-        failure,
-        megabytesPerSecond: failure || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
-        usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name]!),
+        name: entry.name,
+        label: entry.label,
+        standIn: entry.standIn,
+        scale: entry.scale,
+        rawBytes: entry.raw.bytes,
+        rawSha256: entry.raw.sha256,
+        compressedBytes: entry.compressed.bytes,
+        compressedSha256: entry.compressed.sha256,
+        compressor: entry.compressed.compressor,
+        level: entry.compressed.level,
+        placement: [...placements].join(', '),
+        ...(concurrentBenches.size ? { concurrentBench: [...concurrentBenches].join('; ') } : {}),
+        batches: outcome.batches.length,
+        rounds: contenderResults[0]!.samplesNs.reduce((sum, batch) => sum + batch.length, 0),
+        targetMet: outcome.targetMet,
+        stoppedBecause: outcome.stoppedBecause,
+        elapsedSeconds: outcome.elapsedSeconds,
+        verified: !failed && contenderResults.every((contender) => contender.samplesNs.flat().length > 0),
+        contenders: contenderResults,
+        headVsLibdeflate,
+        baseVsLibdeflate,
+        headVsBase,
+        ...(outputPath ? { outputPath } : {}),
       };
-    });
-    // CPU used outside its decode calls on this dataset makes a side not comparable too.
-    const outsideTurn = [head, ...(base ? [base] : [])].flatMap((side) => {
-      const finding = outsideTurnFinding(contenderResults.find((c) => c.name === side.name)?.usage);
-      return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
-    });
-    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
-    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
-    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
-    const headVsBase =
-      headVsBaseComparison && decision
-        ? {
-            ...headVsBaseComparison,
-            verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn]),
-          }
-        : null;
-    return {
-      name: entry.name,
-      label: entry.label,
-      standIn: entry.standIn,
-      scale: entry.scale,
-      rawBytes: entry.raw.bytes,
-      rawSha256: entry.raw.sha256,
-      compressedBytes: entry.compressed.bytes,
-      compressedSha256: entry.compressed.sha256,
-      compressor: entry.compressed.compressor,
-      level: entry.compressed.level,
-      placement: [...placements].join(', '),
-      batches: outcome.batches.length,
-      rounds: contenderResults[0]!.samplesNs.reduce((sum, batch) => sum + batch.length, 0),
-      targetMet: outcome.targetMet,
-      stoppedBecause: outcome.stoppedBecause,
-      elapsedSeconds: outcome.elapsedSeconds,
-      verified: !failed && contenderResults.every((contender) => contender.samplesNs.flat().length > 0),
-      contenders: contenderResults,
-      headVsLibdeflate,
-      baseVsLibdeflate,
-      headVsBase,
-      ...(outputPath ? { outputPath } : {}),
-    };
-  });
+    },
+  );
   for (const dataset of datasetResults) info(datasetLine(dataset));
   const results: BenchResults = {
     schemaVersion: 2,
@@ -521,6 +526,7 @@ interface PreparedDataset {
   entry: DatasetEntry;
   decision: ReturnType<typeof headVsBaseDecision> | undefined;
   placements: Set<string>;
+  concurrentBenches: Set<string>;
   outputPath: DatasetResult['outputPath'];
   sampling: DatasetSampling;
 }

@@ -1,5 +1,5 @@
-import type { ContenderUsage } from '../results/index.js';
-import { OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND, type HarnessOutcome } from './harness.js';
+import { OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND, type ContenderUsage } from '../results/index.js';
+import type { HarnessOutcome } from './harness.js';
 
 /**
  * What a contender's decodes cost over a dataset's batches (pure): wall and CPU time of its measured decodes,

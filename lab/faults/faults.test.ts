@@ -1625,7 +1625,7 @@ fairnessCases.push([
     );
     assert.match(
       String(report.stdout),
-      /\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms \(allowance \d+ ms\) \|/,
+      /\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms \(allowance \d+ ms: 2 ms × \d+ rounds\) \|/,
     );
     assert.match(renderComment(results), /spinner used CPU outside its decode calls/);
     const store = join(work, 'spinner-baselines');

@@ -233,13 +233,25 @@ describe('a contender that used CPU outside its decode calls', () => {
     assert.match(summaryLine(withUsage(412)), /⚠️ Not comparable: gzippy used CPU outside its decode calls/);
     assert.match(
       report,
-      /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| ⚠️ 412\.0 ms \(allowance 48 ms\) \|/,
+      /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| ⚠️ 412\.0 ms \(allowance 48 ms: 2 ms × 24 rounds\) \|/,
     );
   });
   it('within it: nothing is marked', () => {
     const report = markdownReport(withUsage(3));
     assert.doesNotMatch(report, /not comparable/i);
-    assert.match(report, /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| 3\.0 ms \(allowance 48 ms\) \|/);
+    assert.match(
+      report,
+      /\| SILESIA \| gzippy \| 1 \| 0 \| 20\.0 \| 19\.0 \| 0\.95 \| 3\.0 ms \(allowance 48 ms: 2 ms × 24 rounds\) \|/,
+    );
+  });
+  it('fewer CPUs than asked, or another bench on the same CPUs: the summary line says so, not only the tables', () => {
+    const results = withUsage(0);
+    const head = results.datasets[0]!.contenders[0]!;
+    head.usage = { ...head.usage!, threads: 4, cpus: [0, 1], placementNote: 'asked for 4 CPUs, this machine allows 2' };
+    results.datasets[0]!.concurrentBench = 'another perf-lab bench (pid 77) was running on CPU 0: both runs disturbed';
+    const line = summaryLine(results);
+    assert.match(line, /⚠️ gzippy asked for 4 CPUs, this machine allows 2 \(marked in the usage table\)\./);
+    assert.match(line, /⚠️ another perf-lab bench \(pid 77\) was running on CPU 0/);
   });
   it("unpinned (macOS): the CPUs are the scheduler's, and the report says so", () => {
     const results = withUsage(0);

@@ -4,6 +4,7 @@ import {
   integrityFinding,
   notComparableContenders,
   outsideTurnContenders,
+  OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND,
   type BenchResults,
   type Comparison,
   type DatasetResult,
@@ -279,9 +280,29 @@ export function summaryLine(results: BenchResults): string {
     if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
     return `${escapeCell(name)} ${gate === 'not checked' ? 'was not checked' : 'accepted a corrupted member'}`;
   });
-  const line = summaryOfSpeeds(results);
+  const line = summaryOfSpeeds(results) + cautions(results);
   const see = outside.size ? 'see the notes under the table' : 'see the integrity gate';
   return careless.length ? `${line} ⚠️ Not comparable: ${careless.join(', ')} (${see}).` : line;
+}
+
+/** What the table marks and the summary must not drop: fewer CPUs than asked, another bench on the same CPUs. */
+function cautions(results: BenchResults): string {
+  const short = [
+    ...new Set(
+      results.datasets.flatMap((dataset) =>
+        dataset.contenders.flatMap((contender) =>
+          contender.usage?.placementNote?.includes('asked for')
+            ? [`${escapeCell(contender.name)} ${escapeCell(contender.usage.placementNote.split(';')[0]!)}`]
+            : [],
+        ),
+      ),
+    ),
+  ];
+  const concurrent = [...new Set(results.datasets.flatMap((dataset) => dataset.concurrentBench ?? []))];
+  return [
+    ...(short.length ? [` ⚠️ ${short.join('; ')} (marked in the usage table).`] : []),
+    ...(concurrent.length ? [` ⚠️ ${escapeCell(concurrent.join('; '))}.`] : []),
+  ].join('');
 }
 
 function summaryOfSpeeds(results: BenchResults): string {
@@ -299,7 +320,16 @@ function summaryOfSpeeds(results: BenchResults): string {
     .join(', ');
   const vsLibdeflate = results.datasets
     .filter((dataset) => dataset.headVsLibdeflate)
-    .map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate!.interval.estimate.toFixed(2)}×`)
+    .map((dataset) => {
+      // The ratio cell's qualifiers travel with the number: not comparable, cross-thread.
+      const view = between(results, dataset, 'head', 'libdeflate');
+      const qualifier = view.notComparable.length
+        ? ` (⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')})`
+        : view.label
+          ? ` (${escapeCell(view.label)})`
+          : '';
+      return `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate!.interval.estimate.toFixed(2)}×${qualifier}`;
+    })
     .join(', ');
   if (!results.base) {
     if (failed.length)
@@ -453,7 +483,10 @@ function usageTable(results: BenchResults): string | null {
     dataset.contenders.flatMap((contender) => {
       const usage = contender.usage;
       if (!usage) return [];
-      const outside = `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms)`;
+      const rounds = usage.outsideTurnAllowanceMs / OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND;
+      const outside =
+        `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms: ` +
+        `${OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND} ms × ${rounds} rounds)`;
       return [
         [
           escapeCell(dataset.label),
@@ -475,9 +508,9 @@ function usageTable(results: BenchResults): string | null {
       'contender',
       right('threads'),
       'CPUs',
-      right('wall ms'),
-      right('CPU ms'),
-      right('parallel efficiency'),
+      right('wall ms (measured decodes)'),
+      right('CPU ms (all threads)'),
+      right('parallel efficiency: CPU / (wall × threads asked)'),
       right('CPU outside its decode calls'),
     ],
     rows,

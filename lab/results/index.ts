@@ -5,6 +5,12 @@ import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';
 import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
 
+/**
+ * CPU a contender may use outside its decode calls in one round (its other threads, processes it left running)
+ * before its results are not comparable: a thread pool that spins a moment before sleeping stays well under it.
+ */
+export const OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND = 2;
+
 const positive = z.number().finite().positive();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -135,6 +141,8 @@ const datasetResultObject = z.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: z.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: z.string().optional(),
   batches: z.number().int().nonnegative(),
   /** Measured rounds over all batches. */
   rounds: z.number().int().nonnegative(),

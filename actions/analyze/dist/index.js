@@ -54712,6 +54712,8 @@ var datasetResultObject = external_exports.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: external_exports.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: external_exports.string().optional(),
   batches: external_exports.number().int().nonnegative(),
   /** Measured rounds over all batches. */
   rounds: external_exports.number().int().nonnegative(),

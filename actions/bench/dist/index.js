@@ -67995,16 +67995,16 @@ function placeContenders(allowedCpus2, busyCpus2, contenders) {
       ...new Set(cpus3.flatMap((cpu) => (taken.get(cpu) ?? []).filter((name) => name !== contender.name)))
     ];
     if (contender.threads > 1 && sharedWith.length)
-      notes.push(`its CPUs ${formatCpuList(cpus3)} are shared with ${sharedWith.join(", ")}`);
+      notes.push(
+        `its CPUs ${formatCpuList(cpus3)} are also where ${sharedWith.join(", ")} decode${sharedWith.length > 1 ? "" : "s"} (in turn, not at once: only caches and clocks are shared)`
+      );
     return { name: contender.name, threads: contender.threads, cpus: cpus3, note: notes.length ? notes.join("; ") : null };
   });
-  for (const entry of placements2) if (entry.note) warnings.push(`${entry.name} ${entry.note}: its result is marked.`);
+  for (const entry of placements2) if (entry.note) warnings.push(`${entry.name}: ${entry.note}; its result is marked.`);
   const busy = [...new Set(placements2.flatMap((entry) => entry.cpus))].filter((cpu) => busyCpus2.has(cpu));
-  if (busy.length)
-    warnings.push(
-      `another perf-lab bench (pid ${[...new Set(busy.map((cpu) => busyCpus2.get(cpu)))].join(", ")}) is running on CPU ${formatCpuList(busy)}: both runs' speeds are disturbed (ratios less so); run one bench at a time.`
-    );
-  return { contenders: placements2, warnings };
+  const concurrentBench = busy.length ? `another perf-lab bench (pid ${[...new Set(busy.map((cpu) => busyCpus2.get(cpu)))].join(", ")}) was running on CPU ${formatCpuList(busy)}: both runs' speeds are disturbed (ratios less so)` : null;
+  if (concurrentBench) warnings.push(`${concurrentBench}; run one bench at a time.`);
+  return { contenders: placements2, warnings, concurrentBench };
 }
 
 // lab/bench/cpu-claims.ts
@@ -68056,8 +68056,317 @@ async function claimCpus(cpus3) {
   };
 }
 
-// lab/bench/harness.ts
+// lab/results/index.ts
 var OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND = 2;
+var positive = external_exports.number().finite().positive();
+var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/);
+var intervalSchema = external_exports.object({
+  estimate: positive,
+  low: positive,
+  high: positive,
+  confidence: external_exports.number().gt(0).lt(1),
+  samples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
+  method: external_exports.string()
+});
+var comparisonSchema = external_exports.object({
+  interval: intervalSchema,
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
+});
+var verdictSchema = external_exports.object({
+  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
+  effect: external_exports.number().finite(),
+  interval: intervalSchema,
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
+  threshold: external_exports.number().nonnegative(),
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
+});
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
+var decoderSchema2 = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: rustShimRecordSchema.optional()
+});
+var datasetBase = {
+  name: external_exports.string(),
+  label: external_exports.string(),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(["quick", "full"]),
+  rawBytes: external_exports.number().int().nonnegative(),
+  rawSha256: sha2562,
+  compressedBytes: external_exports.number().int().nonnegative(),
+  compressedSha256: sha2562,
+  compressor: external_exports.string(),
+  level: external_exports.number().int()
+};
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+function outsideTurnFinding(usage) {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
+  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
+}
+var datasetResultObject = external_exports.object({
+  ...datasetBase,
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: external_exports.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: external_exports.number().int().nonnegative(),
+  targetMet: external_exports.boolean(),
+  stoppedBecause: external_exports.string(),
+  elapsedSeconds: external_exports.number().nonnegative(),
+  /** True when every sample of every contender decoded to the expected bytes. */
+  verified: external_exports.boolean(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      role: external_exports.enum(["head", "base", "libdeflate"]),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: external_exports.array(external_exports.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
+    })
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context3.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
+});
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+function comparability(results, sides) {
+  const outside = outsideTurnContenders(results);
+  const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
+    const gate = integrityFinding(results, side.name);
+    if (!gate) return [];
+    return [
+      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+    ];
+  });
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
+  return {
+    notComparable,
+    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
+  };
+}
+function datasetsTheReferenceFailed(results) {
+  return results.datasets.flatMap(
+    (dataset) => dataset.contenders.filter((contender) => contender.role === "libdeflate" && contender.failure).map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`)
+  );
+}
+function integrityFinding(results, name) {
+  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
+  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
+  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
+}
+function outsideTurnContenders(results) {
+  const found = /* @__PURE__ */ new Map();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
+function notComparableContenders(results) {
+  const found = new Map(
+    results.integrity?.contenders.flatMap(
+      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
+    ) ?? []
+  );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
+  return found;
+}
+var RESULTS_SCHEMA_VERSION = 2;
+var resultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
+  machine: machineSchema,
+  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
+  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema2,
+  base: decoderSchema2.nullable(),
+  settings: external_exports.object({
+    roundsPerBatch: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    minBatches: external_exports.number().int(),
+    maxBatches: external_exports.number().int(),
+    targetHalfWidth: external_exports.number(),
+    budgetSeconds: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
+    minimumEffect: external_exports.number().optional(),
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
+  }),
+  datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
+  ok: external_exports.boolean()
+});
+var resultsV1Schema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  createdAt: external_exports.string(),
+  machine: machineSchema,
+  mode: external_exports.enum(["in-process", "process"]),
+  libdeflate: libdeflateSchema,
+  decoder: decoderSchema2,
+  settings: external_exports.object({
+    rounds: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    maxSecondsPerDataset: external_exports.number()
+  }),
+  datasets: external_exports.array(
+    external_exports.object({
+      ...datasetBase,
+      rounds: external_exports.number().int().nonnegative(),
+      placement: external_exports.string().optional(),
+      verified: external_exports.boolean(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["decoder", "libdeflate"]),
+          samplesNs: external_exports.array(positive),
+          megabytesPerSecond: positive.nullable(),
+          failure: external_exports.string().nullable()
+        })
+      ),
+      ratio: intervalSchema.nullable()
+    })
+  ),
+  ok: external_exports.boolean()
+});
+async function writeResults(path6, results) {
+  await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
+`);
+}
+var FAIL_ON = ["never", "regression", "change"];
+function failsOn(kind, failOn) {
+  return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
+}
+function verdictFailures(results, failOn) {
+  return results.datasets.filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn)).map(
+    (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
+  );
+}
+var EXIT_CONTENDER_FAILED = 3;
+var EXIT_VERDICT_FAILED = 4;
+function runOutcome(results, failOn) {
+  if (!results.ok) {
+    const bad = datasetsTheReferenceFailed(results);
+    if (bad.length > 0)
+      return {
+        exitCode: 1,
+        failure: `libdeflate, the reference, failed too \u2014 the dataset (or libdeflate's build) is bad, not the decoders: ${bad.join("; ")}
+  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.`
+      };
+    const failed = results.datasets.flatMap(
+      (dataset) => dataset.contenders.filter((contender) => contender.failure).map((contender) => `${dataset.label} ${contender.name}: ${contender.failure}`)
+    );
+    return {
+      exitCode: EXIT_CONTENDER_FAILED,
+      failure: `verification failed (exit 3): ${failed.join("; ")}. The report has the details; no speed is given for it.`
+    };
+  }
+  const failing = verdictFailures(results, failOn);
+  if (failing.length > 0) return { exitCode: EXIT_VERDICT_FAILED, failure: `fail-on ${failOn}: ${failing.join("; ")}` };
+  return { exitCode: 0 };
+}
+
+// lab/bench/harness.ts
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
   external_exports.object({
@@ -68260,7 +68569,8 @@ async function runHarness(request2) {
     }
   }
   const binary = await buildHarness();
-  const placements2 = await placementFor(request2);
+  const placed = await placementFor(request2);
+  const placements2 = placed?.contenders ?? null;
   const release2 = await claimCpus([...new Set(placements2?.flatMap((entry) => entry.cpus) ?? [])]);
   const specDir = await makeTempDir(join13(cacheRoot(), "harness-spec-"));
   const specPath = join13(specDir, "spec.txt");
@@ -68284,7 +68594,11 @@ ${result.stderr.slice(-2e3)}`,
         "check the inputs named above; rerun with fewer rounds if it timed out."
       );
     }
-    return { ...parseHarnessOutput(result.stdout, names), placements: placements2 };
+    return {
+      ...parseHarnessOutput(result.stdout, names),
+      placements: placements2,
+      concurrentBench: placed?.concurrentBench ?? null
+    };
   } finally {
     await rm9(specDir, { recursive: true, force: true });
     await release2();
@@ -68304,7 +68618,7 @@ async function placementFor(request2) {
     warned.add(warning);
     warn(`bench: ${warning}`);
   }
-  return placement.contenders;
+  return { contenders: placement.contenders, concurrentBench: placement.concurrentBench };
 }
 function parseFatal(stdout) {
   for (const line of stdout.split("\n")) {
@@ -69192,313 +69506,6 @@ async function runIntegrityGate(contenders, raw, source, options2) {
   }
 }
 
-// lab/results/index.ts
-var positive = external_exports.number().finite().positive();
-var sha2562 = external_exports.string().regex(/^[0-9a-f]{64}$/);
-var intervalSchema = external_exports.object({
-  estimate: positive,
-  low: positive,
-  high: positive,
-  confidence: external_exports.number().gt(0).lt(1),
-  samples: external_exports.number().int().positive(),
-  /** Bootstrap resamples; 0 for a t interval. */
-  resamples: external_exports.number().int().nonnegative(),
-  method: external_exports.string()
-});
-var comparisonSchema = external_exports.object({
-  interval: intervalSchema,
-  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
-});
-var verdictSchema = external_exports.object({
-  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
-  effect: external_exports.number().finite(),
-  interval: intervalSchema,
-  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
-  threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string(),
-  reason: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional(),
-  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
-  tolerance: external_exports.number().positive().optional(),
-  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
-  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
-  detectableEffect: external_exports.number().positive().nullable().optional(),
-  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
-  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
-});
-var machineSchema = external_exports.object({
-  os: external_exports.string(),
-  osRelease: external_exports.string(),
-  arch: external_exports.string(),
-  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
-  cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int(),
-  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
-  midr: external_exports.object({
-    implementer: external_exports.string(),
-    part: external_exports.string(),
-    variant: external_exports.string().nullable(),
-    revision: external_exports.string().nullable()
-  }).optional(),
-  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
-  pageSizeBytes: external_exports.number().int().positive().optional()
-});
-var libdeflateSchema = external_exports.object({
-  name: external_exports.string(),
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.string(),
-  compiler: external_exports.string(),
-  cflags: external_exports.string()
-});
-var decoderSchema2 = external_exports.object({
-  name: external_exports.string(),
-  adapter: external_exports.string(),
-  description: external_exports.string(),
-  rustc: external_exports.string().nullable(),
-  llvm: external_exports.string().nullable(),
-  compiler: external_exports.string().nullable(),
-  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
-  threads: external_exports.number().int().positive().optional(),
-  /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: rustShimRecordSchema.optional()
-});
-var datasetBase = {
-  name: external_exports.string(),
-  label: external_exports.string(),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(["quick", "full"]),
-  rawBytes: external_exports.number().int().nonnegative(),
-  rawSha256: sha2562,
-  compressedBytes: external_exports.number().int().nonnegative(),
-  compressedSha256: sha2562,
-  compressor: external_exports.string(),
-  level: external_exports.number().int()
-};
-var contenderUsageSchema = external_exports.object({
-  /** Threads the config gave it (libdeflate: 1). */
-  threads: external_exports.number().int().positive(),
-  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
-  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
-  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
-  placementNote: external_exports.string().nullable(),
-  /** Sum over its measured decodes. */
-  wallTimeMs: external_exports.number().nonnegative(),
-  /** CPU time of all its threads and child processes during those decodes. */
-  cpuTimeMs: external_exports.number().nonnegative(),
-  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
-  parallelEfficiency: external_exports.number().nonnegative().nullable(),
-  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
-  outsideTurnCpuMs: external_exports.number().nonnegative(),
-  /** The allowance for that before its results are not comparable. */
-  outsideTurnAllowanceMs: external_exports.number().nonnegative()
-});
-function outsideTurnFinding(usage) {
-  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
-  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
-}
-var datasetResultObject = external_exports.object({
-  ...datasetBase,
-  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
-  placement: external_exports.string(),
-  batches: external_exports.number().int().nonnegative(),
-  /** Measured rounds over all batches. */
-  rounds: external_exports.number().int().nonnegative(),
-  targetMet: external_exports.boolean(),
-  stoppedBecause: external_exports.string(),
-  elapsedSeconds: external_exports.number().nonnegative(),
-  /** True when every sample of every contender decoded to the expected bytes. */
-  verified: external_exports.boolean(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      role: external_exports.enum(["head", "base", "libdeflate"]),
-      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
-      samplesNs: external_exports.array(external_exports.array(positive)),
-      megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable(),
-      usage: contenderUsageSchema.optional()
-    })
-  ),
-  headVsLibdeflate: comparisonSchema.nullable(),
-  baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
-  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
-  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
-});
-var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
-  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
-  for (const field of ["batches", "rounds"])
-    if (dataset[field] < 1)
-      context3.addIssue({
-        code: "custom",
-        path: [field],
-        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
-      });
-});
-var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
-var integrityResultSchema = external_exports.object({
-  memberBytes: external_exports.number().int().nonnegative(),
-  source: external_exports.string(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
-      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
-      notComparable: external_exports.string().nullable()
-    })
-  )
-});
-function comparability(results, sides) {
-  const outside = outsideTurnContenders(results);
-  const notComparable = sides.flatMap((side) => {
-    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
-    const gate = integrityFinding(results, side.name);
-    if (!gate) return [];
-    return [
-      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
-    ];
-  });
-  const threads = sides.map((side) => side.threads ?? 1);
-  const crossThread = new Set(threads).size > 1;
-  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
-  return {
-    notComparable,
-    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
-  };
-}
-function datasetsTheReferenceFailed(results) {
-  return results.datasets.flatMap(
-    (dataset) => dataset.contenders.filter((contender) => contender.role === "libdeflate" && contender.failure).map((contender) => `${dataset.label}: ${contender.name}: ${contender.failure}`)
-  );
-}
-function integrityFinding(results, name) {
-  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
-  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
-  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
-}
-function outsideTurnContenders(results) {
-  const found = /* @__PURE__ */ new Map();
-  for (const dataset of results.datasets ?? [])
-    for (const contender of dataset.contenders) {
-      const finding = outsideTurnFinding(contender.usage);
-      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
-    }
-  return found;
-}
-function notComparableContenders(results) {
-  const found = new Map(
-    results.integrity?.contenders.flatMap(
-      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
-    ) ?? []
-  );
-  for (const [name, why] of outsideTurnContenders(results))
-    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
-  return found;
-}
-var RESULTS_SCHEMA_VERSION = 2;
-var resultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
-  machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
-  libdeflate: libdeflateSchema,
-  head: decoderSchema2,
-  base: decoderSchema2.nullable(),
-  settings: external_exports.object({
-    roundsPerBatch: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    minBatches: external_exports.number().int(),
-    maxBatches: external_exports.number().int(),
-    targetHalfWidth: external_exports.number(),
-    budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number().gt(0).lt(1),
-    minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
-    tolerance: external_exports.number().optional(),
-    toleranceSource: external_exports.string().optional(),
-    compareAcrossThreads: external_exports.boolean().optional()
-  }),
-  datasets: external_exports.array(datasetResultSchema),
-  /** How each contender met corrupted members before timing (absent in results written before the gate). */
-  integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema2,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
-  ok: external_exports.boolean()
-});
-async function writeResults(path6, results) {
-  await writeFileAtomically(path6, `${JSON.stringify(resultsSchema.parse(results), null, 2)}
-`);
-}
-var FAIL_ON = ["never", "regression", "change"];
-function failsOn(kind, failOn) {
-  return failOn !== "never" && (kind === "regression" || failOn === "change" && kind === "improvement");
-}
-function verdictFailures(results, failOn) {
-  return results.datasets.filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn)).map(
-    (dataset) => `${dataset.label}: ${dataset.headVsBase.verdict.kind} ${(dataset.headVsBase.verdict.effect * 100).toFixed(1)}%`
-  );
-}
-var EXIT_CONTENDER_FAILED = 3;
-var EXIT_VERDICT_FAILED = 4;
-function runOutcome(results, failOn) {
-  if (!results.ok) {
-    const bad = datasetsTheReferenceFailed(results);
-    if (bad.length > 0)
-      return {
-        exitCode: 1,
-        failure: `libdeflate, the reference, failed too \u2014 the dataset (or libdeflate's build) is bad, not the decoders: ${bad.join("; ")}
-  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.`
-      };
-    const failed = results.datasets.flatMap(
-      (dataset) => dataset.contenders.filter((contender) => contender.failure).map((contender) => `${dataset.label} ${contender.name}: ${contender.failure}`)
-    );
-    return {
-      exitCode: EXIT_CONTENDER_FAILED,
-      failure: `verification failed (exit 3): ${failed.join("; ")}. The report has the details; no speed is given for it.`
-    };
-  }
-  const failing = verdictFailures(results, failOn);
-  if (failing.length > 0) return { exitCode: EXIT_VERDICT_FAILED, failure: `fail-on ${failOn}: ${failing.join("; ")}` };
-  return { exitCode: 0 };
-}
-
 // lab/bench/run.ts
 function fillCommand(template, bin, input2, threads) {
   return template.map(
@@ -69749,6 +69756,7 @@ async function runBenchmarkWithBuilds(options2) {
       plan.targetHalfWidth
     );
     const placements2 = /* @__PURE__ */ new Set();
+    const concurrentBenches = /* @__PURE__ */ new Set();
     const orderFor = (index) => contenderOrder(index, contenders.length).map((at2) => contenders[at2]);
     const names = contenders.map((c5) => c5.name).join(", ");
     let progress = startProgress(`bench ${entry.label}`);
@@ -69769,6 +69777,7 @@ async function runBenchmarkWithBuilds(options2) {
           threads
         });
         placements2.add(batch.placement);
+        if (batch.concurrentBench) concurrentBenches.add(batch.concurrentBench);
         harnessRuns.set(entry.name, [...harnessRuns.get(entry.name) ?? [], batch]);
         return batch;
       },
@@ -69782,66 +69791,69 @@ async function runBenchmarkWithBuilds(options2) {
         );
       }
     };
-    prepared.push({ entry, decision, placements: placements2, outputPath, sampling });
+    prepared.push({ entry, decision, placements: placements2, concurrentBenches, outputPath, sampling });
   }
   const outcomes = await sampleDatasets(
     prepared.map((dataset) => dataset.sampling),
     plan
   );
   const sampled = prepared.map((dataset, index) => ({ ...dataset, outcome: outcomes[index] }));
-  const datasetResults = sampled.map(({ entry, outcome, decision, placements: placements2, outputPath }) => {
-    const failed = outcome.failures.size > 0;
-    const contenderResults = sides.map((side) => {
-      const samplesNs = outcome.batches.map(
-        (batch) => [...batch.samplesNs.get(side.name) ?? /* @__PURE__ */ new Map()].sort((a2, b3) => a2[0] - b3[0]).map(([, ns2]) => ns2)
-      );
-      const failure2 = outcome.failures.get(side.name) ?? null;
-      const all = samplesNs.flat();
+  const datasetResults = sampled.map(
+    ({ entry, outcome, decision, placements: placements2, concurrentBenches, outputPath }) => {
+      const failed = outcome.failures.size > 0;
+      const contenderResults = sides.map((side) => {
+        const samplesNs = outcome.batches.map(
+          (batch) => [...batch.samplesNs.get(side.name) ?? /* @__PURE__ */ new Map()].sort((a2, b3) => a2[0] - b3[0]).map(([, ns2]) => ns2)
+        );
+        const failure2 = outcome.failures.get(side.name) ?? null;
+        const all = samplesNs.flat();
+        return {
+          name: side.name,
+          role: side.role,
+          samplesNs,
+          failure: failure2,
+          megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
+          usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name])
+        };
+      });
+      const outsideTurn = [head, ...base ? [base] : []].flatMap((side) => {
+        const finding = outsideTurnFinding(contenderResults.find((c5) => c5.name === side.name)?.usage);
+        return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
+      });
+      const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
+      const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
+      const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
+      const headVsBase = headVsBaseComparison && decision ? {
+        ...headVsBaseComparison,
+        verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn])
+      } : null;
       return {
-        name: side.name,
-        role: side.role,
-        samplesNs,
-        failure: failure2,
-        megabytesPerSecond: failure2 || all.length === 0 ? null : megabytesPerSecond(entry.raw.bytes, all),
-        usage: contenderUsage(harnessRuns.get(entry.name) ?? [], side.name, threads[side.name])
+        name: entry.name,
+        label: entry.label,
+        standIn: entry.standIn,
+        scale: entry.scale,
+        rawBytes: entry.raw.bytes,
+        rawSha256: entry.raw.sha256,
+        compressedBytes: entry.compressed.bytes,
+        compressedSha256: entry.compressed.sha256,
+        compressor: entry.compressed.compressor,
+        level: entry.compressed.level,
+        placement: [...placements2].join(", "),
+        ...concurrentBenches.size ? { concurrentBench: [...concurrentBenches].join("; ") } : {},
+        batches: outcome.batches.length,
+        rounds: contenderResults[0].samplesNs.reduce((sum2, batch) => sum2 + batch.length, 0),
+        targetMet: outcome.targetMet,
+        stoppedBecause: outcome.stoppedBecause,
+        elapsedSeconds: outcome.elapsedSeconds,
+        verified: !failed && contenderResults.every((contender) => contender.samplesNs.flat().length > 0),
+        contenders: contenderResults,
+        headVsLibdeflate,
+        baseVsLibdeflate,
+        headVsBase,
+        ...outputPath ? { outputPath } : {}
       };
-    });
-    const outsideTurn = [head, ...base ? [base] : []].flatMap((side) => {
-      const finding = outsideTurnFinding(contenderResults.find((c5) => c5.name === side.name)?.usage);
-      return finding ? [`${side.role} (${side.name}) ${finding}`] : [];
-    });
-    const headVsLibdeflate = failed ? null : comparison(outcome.batches, head, libdeflate, sides.length);
-    const baseVsLibdeflate = failed ? null : comparison(outcome.batches, base, libdeflate, sides.length);
-    const headVsBaseComparison = failed ? null : comparison(outcome.batches, head, base, sides.length);
-    const headVsBase = headVsBaseComparison && decision ? {
-      ...headVsBaseComparison,
-      verdict: decision.verdict(outcome.batches, [...notComparableReasons, ...outsideTurn])
-    } : null;
-    return {
-      name: entry.name,
-      label: entry.label,
-      standIn: entry.standIn,
-      scale: entry.scale,
-      rawBytes: entry.raw.bytes,
-      rawSha256: entry.raw.sha256,
-      compressedBytes: entry.compressed.bytes,
-      compressedSha256: entry.compressed.sha256,
-      compressor: entry.compressed.compressor,
-      level: entry.compressed.level,
-      placement: [...placements2].join(", "),
-      batches: outcome.batches.length,
-      rounds: contenderResults[0].samplesNs.reduce((sum2, batch) => sum2 + batch.length, 0),
-      targetMet: outcome.targetMet,
-      stoppedBecause: outcome.stoppedBecause,
-      elapsedSeconds: outcome.elapsedSeconds,
-      verified: !failed && contenderResults.every((contender) => contender.samplesNs.flat().length > 0),
-      contenders: contenderResults,
-      headVsLibdeflate,
-      baseVsLibdeflate,
-      headVsBase,
-      ...outputPath ? { outputPath } : {}
-    };
-  });
+    }
+  );
   for (const dataset of datasetResults) info(datasetLine(dataset));
   const results = {
     schemaVersion: 2,
@@ -70161,16 +70173,36 @@ function summaryLine(results) {
     if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
     return `${escapeCell(name)} ${gate === "not checked" ? "was not checked" : "accepted a corrupted member"}`;
   });
-  const line = summaryOfSpeeds(results);
+  const line = summaryOfSpeeds(results) + cautions(results);
   const see = outside.size ? "see the notes under the table" : "see the integrity gate";
   return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (${see}).` : line;
+}
+function cautions(results) {
+  const short = [
+    ...new Set(
+      results.datasets.flatMap(
+        (dataset) => dataset.contenders.flatMap(
+          (contender) => contender.usage?.placementNote?.includes("asked for") ? [`${escapeCell(contender.name)} ${escapeCell(contender.usage.placementNote.split(";")[0])}`] : []
+        )
+      )
+    )
+  ];
+  const concurrent = [...new Set(results.datasets.flatMap((dataset) => dataset.concurrentBench ?? []))];
+  return [
+    ...short.length ? [` \u26A0\uFE0F ${short.join("; ")} (marked in the usage table).`] : [],
+    ...concurrent.length ? [` \u26A0\uFE0F ${escapeCell(concurrent.join("; "))}.`] : []
+  ].join("");
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
   const failedText = failed.map(
     (dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c5) => c5.failure).map((c5) => escapeCell(c5.name)).join(", ") || "no samples"})`
   ).join(", ");
-  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
+  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => {
+    const view = between(results, dataset, "head", "libdeflate");
+    const qualifier = view.notComparable.length ? ` (\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")})` : view.label ? ` (${escapeCell(view.label)})` : "";
+    return `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7${qualifier}`;
+  }).join(", ");
   if (!results.base) {
     if (failed.length)
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
@@ -70273,7 +70305,8 @@ function usageTable(results) {
     (dataset) => dataset.contenders.flatMap((contender) => {
       const usage = contender.usage;
       if (!usage) return [];
-      const outside = `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms)`;
+      const rounds = usage.outsideTurnAllowanceMs / OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND;
+      const outside = `${usage.outsideTurnCpuMs.toFixed(1)} ms (allowance ${usage.outsideTurnAllowanceMs} ms: ${OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND} ms \xD7 ${rounds} rounds)`;
       return [
         [
           escapeCell(dataset.label),
@@ -70295,9 +70328,9 @@ function usageTable(results) {
       "contender",
       right("threads"),
       "CPUs",
-      right("wall ms"),
-      right("CPU ms"),
-      right("parallel efficiency"),
+      right("wall ms (measured decodes)"),
+      right("CPU ms (all threads)"),
+      right("parallel efficiency: CPU / (wall \xD7 threads asked)"),
       right("CPU outside its decode calls")
     ],
     rows

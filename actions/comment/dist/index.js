@@ -54406,6 +54406,8 @@ var datasetResultObject = external_exports.object({
   ...datasetBase,
   /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
   placement: external_exports.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: external_exports.string().optional(),
   batches: external_exports.number().int().nonnegative(),
   /** Measured rounds over all batches. */
   rounds: external_exports.number().int().nonnegative(),
@@ -54825,16 +54827,36 @@ function summaryLine(results) {
     if (!gate) return `${escapeCell(name)} used CPU outside its decode calls`;
     return `${escapeCell(name)} ${gate === "not checked" ? "was not checked" : "accepted a corrupted member"}`;
   });
-  const line = summaryOfSpeeds(results);
+  const line = summaryOfSpeeds(results) + cautions(results);
   const see = outside.size ? "see the notes under the table" : "see the integrity gate";
   return careless.length ? `${line} \u26A0\uFE0F Not comparable: ${careless.join(", ")} (${see}).` : line;
+}
+function cautions(results) {
+  const short = [
+    ...new Set(
+      results.datasets.flatMap(
+        (dataset) => dataset.contenders.flatMap(
+          (contender) => contender.usage?.placementNote?.includes("asked for") ? [`${escapeCell(contender.name)} ${escapeCell(contender.usage.placementNote.split(";")[0])}`] : []
+        )
+      )
+    )
+  ];
+  const concurrent = [...new Set(results.datasets.flatMap((dataset) => dataset.concurrentBench ?? []))];
+  return [
+    ...short.length ? [` \u26A0\uFE0F ${short.join("; ")} (marked in the usage table).`] : [],
+    ...concurrent.length ? [` \u26A0\uFE0F ${escapeCell(concurrent.join("; "))}.`] : []
+  ].join("");
 }
 function summaryOfSpeeds(results) {
   const failed = results.datasets.filter((dataset) => !dataset.verified);
   const failedText = failed.map(
     (dataset) => `${escapeCell(dataset.label)} (${dataset.contenders.filter((c) => c.failure).map((c) => escapeCell(c.name)).join(", ") || "no samples"})`
   ).join(", ");
-  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7`).join(", ");
+  const vsLibdeflate = results.datasets.filter((dataset) => dataset.headVsLibdeflate).map((dataset) => {
+    const view = between(results, dataset, "head", "libdeflate");
+    const qualifier = view.notComparable.length ? ` (\u26A0\uFE0F not comparable: ${view.notComparable.map(escapeCell).join("; ")})` : view.label ? ` (${escapeCell(view.label)})` : "";
+    return `${escapeCell(dataset.label)} ${dataset.headVsLibdeflate.interval.estimate.toFixed(2)}\xD7${qualifier}`;
+  }).join(", ");
   if (!results.base) {
     if (failed.length)
       return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
