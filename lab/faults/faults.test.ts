@@ -1577,7 +1577,7 @@ const fairnessCases: Case[] = [
       assert.equal(run.exitCode, 0, String(run.stderr));
       assert.match(
         String(run.stderr),
-        new RegExp(`warning: bench: another perf-lab bench \\(pid ${other.pid}\\) is running on CPU \\d+: `),
+        new RegExp(`warning: bench: another perf-lab bench \\(pid ${other.pid}\\) was running on CPU \\d+: `),
       );
     } finally {
       other.kill();

@@ -706,7 +706,7 @@ const RECORDED_TOOLS = ['cargo', 'cc', 'cmake'] as const;
 /** Tools that stand in for part of the setup step; see STAND_IN_TOOLS for what each does. */
 export const STAND_IN_TOOLS = {
   'apt-get':
-    'update is skipped; install checks with dpkg-query that every package asked for is installed on this host and ' +
+    'leading -o options are accepted; update is skipped; install checks with dpkg-query that every package asked for is installed on this host and ' +
     'fails (exit 100) naming the missing ones — nothing is installed (Linux hosts only)',
   sudo: 'runs the command as it is (the rehearsal does not change users)',
   gh:
@@ -759,6 +759,8 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
       'apt-get',
       [
         '# rehearsal stand-in: nothing is installed; what is asked for must already be there.',
+        '# -o KEY=VALUE before the command (setup.sh waits for the dpkg lock): accepted, nothing to wait for here.',
+        'while [ "$1" = -o ]; do shift 2; done',
         'case "$1" in',
         '  update) echo "rehearsal: apt-get update skipped (stand-in)";;',
         '  install)',
