@@ -386,7 +386,8 @@ describe('perf-lab bench, end to end with real builds', () => {
         .map((c) => (c.role === 'head' ? 'head' : 'libdeflate'));
       const outputBound = bound.length ? `${bound.join(' and ')} bound by the output path \\(ceiling \\d+ MB/s\\)` : '';
       if (compareAcrossThreads && !outputBound) {
-        assert.match(run.stdout, /\| \*\*\d\.\d{3}\*\* \(\d\.\d{3}–\d\.\d{3}\) \(cross-thread: 4 vs 1 threads\) \|/);
+        // Two batches on a loaded machine can leave the interval wide (0.050–13.447 was seen): any width, labelled.
+        assert.match(run.stdout, /\| \*\*\d+\.\d{3}\*\* \(\d+\.\d{3}–\d+\.\d{3}\) \(cross-thread: 4 vs 1 threads\) \|/);
       } else {
         const reasons = [
           ...(compareAcrossThreads ? [] : ['4 vs 1 threads']),
