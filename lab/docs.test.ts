@@ -206,6 +206,24 @@ describe('the README', () => {
       }
   });
 
+  it('every option named in the README and docs is an option of perf-lab (of the command named with it)', () => {
+    const any = new Set([...globalOptions, ...[...commands.values()].flat()]);
+    for (const file of docFiles)
+      for (const [, span] of prose(read(file)).matchAll(/`([^`\n]+)`/g)) {
+        const words = span!.replace(/^npx /, '').split(' ');
+        let allowed: Set<string> | undefined;
+        if (words[0] === 'perf-lab') {
+          const name = [...commands.keys()]
+            .filter((command) => words.slice(1).join(' ').startsWith(command))
+            .sort((a, b) => b.length - a.length)[0];
+          allowed = name === undefined ? any : new Set([...globalOptions, ...commands.get(name)!]);
+        } else if (words[0]!.startsWith('--')) allowed = any;
+        else continue; // another program's command line (llvm-objdump, clang, …)
+        for (const [option] of span!.matchAll(/(?<![\w-])--[a-z][a-z-]*/g))
+          assert.ok(allowed.has(option), `${file}: \`${span}\` names ${option}, not an option of it`);
+      }
+  });
+
   it('shows the PR check callers exactly as examples/github has them', () => {
     const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
     for (const file of ['perf-pr.yml', 'perf-comment.yml'])
