@@ -40,7 +40,7 @@ const COMMANDS = [
   registerReport,
 ];
 
-function buildProgram() {
+export function buildProgram() {
   const program = new Command('perf-lab')
     .description(
       'Benchmarks a Rust deflate decoder against libdeflate: datasets, builds, verified paired timing, ratio reports.',

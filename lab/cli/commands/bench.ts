@@ -19,7 +19,7 @@ export function registerBench(program: CommandUnknownOpts): void {
         'build libdeflate and the decoder under test from a config file, then benchmark them interleaved on each ' +
           'dataset',
       )
-      .requiredOption('--config <file>', 'bench config (JSON, see README)'),
+      .requiredOption('--config <file>', 'bench config (JSON, see docs/config.md)'),
   )
     .addOption(silesiaZipOption())
     .addOption(jsonOption())
