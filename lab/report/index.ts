@@ -187,8 +187,8 @@ export function ratioTable(results: BenchResults): string {
         right(`${head} MB/s`),
         right(`${libdeflate} MB/s`),
         right('ratio (95% interval)'),
-        ...counts,
         'verified',
+        ...counts,
       ],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
@@ -196,8 +196,8 @@ export function ratioTable(results: BenchResults): string {
         speedCell(dataset, 'head'),
         speedCell(dataset, 'libdeflate'),
         versusLibdeflate(dataset, 'head'),
-        ...countsCells(results, dataset.name),
         verifiedCell(dataset, halfWidth),
+        ...countsCells(results, dataset.name),
       ]),
     );
   }
@@ -214,8 +214,8 @@ export function ratioTable(results: BenchResults): string {
       right('base / libdeflate'),
       right(`Δ head vs base (${confidence}% interval)`),
       'verdict',
-      ...counts,
       'verified',
+      ...counts,
     ],
     results.datasets.map((dataset) => [
       escapeCell(dataset.label),
@@ -231,8 +231,8 @@ export function ratioTable(results: BenchResults): string {
         : tooFewBatches(dataset)
           ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}`
           : '—',
-      ...countsCells(results, dataset.name),
       verifiedCell(dataset, halfWidth),
+      ...countsCells(results, dataset.name),
     ]),
   );
 }
