@@ -109,14 +109,7 @@ describe('the counts in the report and the comment', () => {
 });
 
 /** Counting here needs valgrind on Linux; the macOS path runs everywhere with a stubbed platform. */
-const support = countSupport(process.platform, await detectValgrind());
-async function detectValgrind(): Promise<string | undefined> {
-  try {
-    return (await execa('valgrind', ['--version'])).stdout.trim();
-  } catch {
-    return undefined;
-  }
-}
+const support = await detectCountSupport(true);
 
 describe('counting real decodes (valgrind)', { skip: support.available ? false : 'needs valgrind on Linux' }, () => {
   let work: string;

@@ -20,7 +20,7 @@ import type { HarnessContender } from './harness.js';
 const step = 'bench: instruction counts';
 
 /** The function of count.c that callgrind counts (and nothing outside it). */
-export const COUNTED_FUNCTION = 'perf_lab_count_decode';
+const COUNTED_FUNCTION = 'perf_lab_count_decode';
 
 export type CountSupport = { available: true; tool: string } | { available: false; reason: string };
 
@@ -125,7 +125,7 @@ export interface CountRequest {
 }
 
 /** Counts one decode; a decoder that fails under valgrind is `notCounted` with why (valgrind's own failure throws). */
-export async function countOneDecode(
+async function countOneDecode(
   driver: string,
   request: CountRequest,
 ): Promise<{ instructions: number; outputBytes: number } | { notCounted: string }> {

@@ -34,7 +34,7 @@ export function countsColumn(results: Pick<BenchResults, 'counts' | 'base'>): Co
 }
 
 /** A dataset's cell: "3.412 (−1.23% vs base; 1.101× libdeflate)", or why head has no count. */
-export function countsCell(counts: InstructionCounts, datasetName: string): string {
+function countsCell(counts: InstructionCounts, datasetName: string): string {
   if (counts.unavailable) return cellText(counts.unavailable);
   const dataset = counts.datasets.find((entry) => entry.name === datasetName);
   if (!dataset) return 'not counted';
