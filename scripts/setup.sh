@@ -12,10 +12,10 @@ if command -v apt-get >/dev/null 2>&1; then
   # Build tools, gzip, libdeflate (system library + its gzip program), Debian's crate
   # sources for the offline demo decoder (miniz_oxide + crc32fast), and the ARM64
   # toolchain the analyzer is tested with (clang cross-compiles, llvm-objdump,
-  # llvm-mca, GNU objdump for AArch64).
+  # llvm-mca, GNU objdump for AArch64), and valgrind for the bench's instruction counts (none on macOS).
   $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
     build-essential cmake pkg-config gzip git ca-certificates debian-archive-keyring \
-    libdeflate-dev libdeflate-tools \
+    libdeflate-dev libdeflate-tools valgrind \
     librust-miniz-oxide-dev librust-crc32fast-dev \
     clang llvm binutils-aarch64-linux-gnu >/dev/null
   if ! command -v cargo >/dev/null 2>&1; then

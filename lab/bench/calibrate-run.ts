@@ -10,6 +10,7 @@ import {
   type CalibratedDataset,
 } from './calibrate.js';
 import type { BenchConfig } from './config.js';
+import { buildCountDriver, detectCountSupport } from './counts.js';
 import { buildSides, ensureDatasets, requireFullRotation, type Role } from './run.js';
 import type { NoiseTraces } from './traces.js';
 
@@ -37,6 +38,8 @@ export async function calibrateMachine(options: CalibrateMachineOptions): Promis
   // A/A/A: three copies of each subject rotate in a batch.
   requireFullRotation(config.bench.rounds, 3, 'calibrate');
   const { sides } = await buildSides(config);
+  // The bench's count driver is built here too, so a PR run that restores this warm cache compiles nothing.
+  if ((await detectCountSupport(config.bench.instructionCounts)).available) await buildCountDriver();
   const subjects = options.subjects.map((role) => {
     const side = sides.find((candidate) => candidate.role === role);
     if (!side)

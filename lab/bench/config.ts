@@ -32,6 +32,7 @@ export const samplingDefaults = {
   tolerance: 0.015,
   memoryLimitMb: 4096,
   compareAcrossThreads: false,
+  instructionCounts: true,
 };
 
 export const benchConfigSchema = z
@@ -73,6 +74,11 @@ export const benchConfigSchema = z
           .default(samplingDefaults.memoryLimitMb),
         /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
         compareAcrossThreads: z.boolean().default(samplingDefaults.compareAcrossThreads),
+        /**
+         * Count the instructions of one decode of each contender per dataset (valgrind's callgrind, Linux): a
+         * deterministic signal beside the timings. Where it cannot run, the results say why.
+         */
+        instructionCounts: z.boolean().default(samplingDefaults.instructionCounts),
       })
       .strict()
       .default(samplingDefaults),

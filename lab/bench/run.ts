@@ -18,6 +18,7 @@ import { calibrationFor, findCalibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
 import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
 import { contenderUsage } from './usage.js';
+import { countInstructions, detectCountSupport } from './counts.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
 import {
@@ -485,6 +486,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     },
   );
   for (const dataset of datasetResults) info(datasetLine(dataset));
+  const counts = await instructionCounts(options, sides, datasetResults, datasets);
   const results: BenchResults = {
     schemaVersion: 2,
     createdAt: new Date().toISOString(),
@@ -516,9 +518,46 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
     },
     datasets: datasetResults,
     integrity,
+    counts,
     ok: datasetResults.every((dataset) => dataset.verified),
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
+}
+
+/**
+ * One decode of each contender per dataset under valgrind (bench/counts.ts), after the timings: a contender that
+ * failed there is marked, not counted; where valgrind cannot run, every cell says why.
+ */
+async function instructionCounts(
+  options: BenchOptions,
+  sides: readonly Side[],
+  datasets: readonly DatasetResult[],
+  entries: readonly DatasetEntry[],
+) {
+  const support = await detectCountSupport(options.config.bench.instructionCounts);
+  const progress = startProgress('instruction counts');
+  const counts = await countInstructions(
+    support,
+    sides.map((side) => ({ ...side, threads: side.summary.threads ?? 1 })),
+    datasets.map((dataset) => {
+      const entry = entries.find((candidate) => candidate.name === dataset.name)!;
+      return {
+        name: dataset.name,
+        label: dataset.label,
+        rawBytes: dataset.rawBytes,
+        compressedPath: join(options.datasetsDir, entry.compressed.path),
+        expectedPath: join(options.datasetsDir, entry.raw.path),
+        failures: new Map(dataset.contenders.map((contender) => [contender.name, contender.failure])),
+      };
+    }),
+    {
+      // Callgrind runs a decode some 50 times slower than the hardware.
+      timeoutMs: Math.min(2 ** 31 - 1, Math.round(options.config.bench.timeoutSeconds * 1000) * 50),
+      onCount: (line) => progress.update(line),
+    },
+  );
+  progress.done(counts.unavailable ?? `counted with ${counts.tool}`);
+  return counts;
 }
 
 /** One dataset ready to sample: what the summary needs besides its outcome. */

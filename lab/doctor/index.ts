@@ -110,6 +110,17 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
       'reads GNU objdump listings of ARM64 code',
       'apt-get install binutils-aarch64-linux-gnu',
     );
+  // The bench's instruction counts (bench/counts.ts): valgrind's callgrind, Linux only.
+  if (isMac)
+    checks.push({
+      name: 'valgrind',
+      needed: 'optional',
+      purpose: 'instruction counts in the bench',
+      ok: false,
+      detail: 'not available on macOS (no valgrind on macOS arm64): the results say so',
+      fix: 'none on macOS; counts run on the Linux runners',
+    });
+  else await tool('valgrind', 'optional', 'instruction counts in the bench (callgrind)', 'apt-get install valgrind');
   if (isMac)
     await tool('otool', 'optional', 'disassembles Mach-O binaries', 'xcode-select --install', 'otool', ['--version']);
   const apt = await versionOf('apt-get');

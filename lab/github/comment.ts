@@ -10,6 +10,7 @@ import {
   summaryLine,
   withoutAbsolutePaths,
 } from '../report/index.js';
+import { COUNTS_ARE_NOT_TIME, countsSection } from '../report/counts.js';
 import { LabError } from '../core/errors.js';
 import { apiError, type GitHubClient } from './client.js';
 
@@ -44,12 +45,16 @@ export function renderComment(
   ]
     .filter(Boolean)
     .join(' → ');
-  const details = withoutAbsolutePaths(`${ratioTable(results)}\n\n${methodDetails(results)}`);
+  const counts = countsSection(results);
+  const details = withoutAbsolutePaths(
+    `${ratioTable(results)}\n\n${counts ? `${counts}\n\n` : ''}${methodDetails(results)}`,
+  );
   const parts = [
     COMMENT_MARKER,
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    ...(results.counts ? [COUNTS_ARE_NOT_TIME] : []),
     regimeLine(results),
     ...integrityNotes(results),
     ...(commits ? [commits] : []),

@@ -115,6 +115,14 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
     assert.equal(read.results.base?.name, 'shim-base');
     assert.equal(read.results.datasets[0]!.contenders.length, 3);
+    // Instruction counts: every contender counted where valgrind runs (else why not), beside the verdict.
+    const counts = read.results.counts!;
+    if (counts.tool) {
+      for (const contender of counts.datasets[0]!.contenders) assert.ok(contender.instructions! > 0, contender.name);
+      assert.match(body, /^\| LOGS \|.*\| \d+\.\d{3} \([+−]\d+\.\d{2}% vs base; \d+\.\d{3}× libdeflate\) \|/m);
+    } else assert.match(counts.unavailable!, /valgrind not installed|not available on/);
+    assert.match(body, /\| instructions\/byte \(head; Δ vs base; × libdeflate\) \|/);
+    assert.match(body, /Instruction counts are not time/);
     const worktrees = await simpleGit(repo).raw(['worktree', 'list']);
     assert.equal(worktrees.trim().split('\n').length, 1, 'the temporary worktrees are removed');
   });

@@ -10,7 +10,8 @@ import {
   type DatasetResult,
 } from '../results/index.js';
 import { relativeHalfWidth, type Verdict } from '../stats/index.js';
-import { markdownTable, right } from './table.js';
+import { countsCells, countsColumn, countsSection } from './counts.js';
+import { markdownTable, right, type Column } from './table.js';
 
 /** A stored-baseline comparison as the drift table shows it (baselines' Drift has this shape). */
 export interface DriftRow {
@@ -177,6 +178,7 @@ export function ratioTable(results: BenchResults): string {
       between(results, dataset, role, 'libdeflate'),
       dataset,
     );
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
       [
@@ -186,6 +188,7 @@ export function ratioTable(results: BenchResults): string {
         right(`${libdeflate} MB/s`),
         right('ratio (95% interval)'),
         'verified',
+        ...counts,
       ],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
@@ -194,6 +197,7 @@ export function ratioTable(results: BenchResults): string {
         speedCell(dataset, 'libdeflate'),
         versusLibdeflate(dataset, 'head'),
         verifiedCell(dataset, halfWidth),
+        ...countsCells(results, dataset.name),
       ]),
     );
   }
@@ -211,6 +215,7 @@ export function ratioTable(results: BenchResults): string {
       right(`Δ head vs base (${confidence}% interval)`),
       'verdict',
       'verified',
+      ...counts,
     ],
     results.datasets.map((dataset) => [
       escapeCell(dataset.label),
@@ -227,6 +232,7 @@ export function ratioTable(results: BenchResults): string {
           ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}`
           : '—',
       verifiedCell(dataset, halfWidth),
+      ...countsCells(results, dataset.name),
     ]),
   );
 }
@@ -471,8 +477,21 @@ export function reportTitle(results: BenchResults): string {
 export function markdownReport(results: BenchResults): string {
   const notes = integrityNotes(results);
   const usage = usageTable(results);
-  return `${[`## ${reportTitle(results)}`, '', summaryLine(results), '', ratioTable(results), '', regimeLine(results), ...(notes.length ? ['', ...notes] : []), ...(usage ? ['', usage] : []), '', methodDetails(results)].join('\n')}\n`;
+  const counts = countsSection(results);
+  const parts = [
+    `## ${reportTitle(results)}`,
+    '',
+    summaryLine(results),
+    '',
+    ratioTable(results),
+    '',
+    regimeLine(results),
+  ];
+  parts.push(...(notes.length ? ['', ...notes] : []), ...(counts ? ['', counts] : []), ...(usage ? ['', usage] : []));
+  return `${[...parts, '', methodDetails(results)].join('\n')}\n`;
 }
+
+const optionalColumn = (column: Column | null): Column[] => (column ? [column] : []);
 
 /**
  * Per dataset and contender: the CPUs it ran on, wall and CPU time of its measured decodes, parallel efficiency
@@ -538,18 +557,20 @@ export function compactTable(results: BenchResults): string {
           ? NOT_ENOUGH_BATCHES
           : '—';
   };
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
-      ['dataset', right('head MB/s'), right('libdeflate MB/s'), right('head / libdeflate (95% interval)')],
+      ['dataset', right('head MB/s'), right('libdeflate MB/s'), ...counts, right('head / libdeflate (95% interval)')],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
         ...(dataset.verified
           ? [
               speedCell(dataset, 'head'),
               speedCell(dataset, 'libdeflate'),
+              ...countsCells(results, dataset.name),
               ratioCell(dataset.headVsLibdeflate, between(results, dataset, 'head', 'libdeflate'), dataset),
             ]
-          : [failureCell(dataset), '', '']),
+          : [failureCell(dataset), '', ...countsCells(results, dataset.name), '']),
       ]),
     );
   }
@@ -560,16 +581,25 @@ export function compactTable(results: BenchResults): string {
       right('head MB/s'),
       right(`Δ vs base (${confidence}% interval)`),
       'verdict',
+      ...counts,
       right('head / libdeflate'),
     ],
     results.datasets.map((dataset) =>
       !dataset.verified || !dataset.headVsBase
-        ? [escapeCell(dataset.label), '—', '—', dataset.verified ? '—' : failureCell(dataset), '—']
+        ? [
+            escapeCell(dataset.label),
+            '—',
+            '—',
+            dataset.verified ? '—' : failureCell(dataset),
+            ...countsCells(results, dataset.name),
+            '—',
+          ]
         : [
             escapeCell(dataset.label),
             speedCell(dataset, 'head'),
             changeCell(dataset.headVsBase.verdict),
             verdictText(dataset.headVsBase.verdict),
+            ...countsCells(results, dataset.name),
             ratio(dataset),
           ],
     ),

@@ -4,6 +4,7 @@ import { LabError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';
 import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
+import { countsSchema } from './counts.js';
 
 /**
  * CPU a contender may use outside its decode calls in one round (its other threads, processes it left running)
@@ -311,6 +312,8 @@ export const resultsSchema = z.object({
   datasets: z.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */
   integrity: integrityResultSchema.optional(),
+  /** Instructions of one decode per contender and dataset, or why there are none (absent before counts). */
+  counts: countsSchema.optional(),
   ok: z.boolean(),
 });
 export type BenchResults = z.infer<typeof resultsSchema>;
