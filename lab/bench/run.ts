@@ -23,9 +23,11 @@ import { machineInfo } from './machine.js';
 import {
   notComparableContenders,
   outsideTurnFinding,
+  RESULTS_SCHEMA_VERSION,
   type BenchResults,
   type Comparison,
   type DatasetResult,
+  type Regime,
 } from '../results/index.js';
 import {
   comparisonCycles,
@@ -58,7 +60,7 @@ export interface Side {
   contender: (input: string) => HarnessContender;
   summary: DecoderSummary;
   /** How its decodes are timed: into the lab's buffer, allocating its own output, or as a whole process. */
-  regime: BenchResults['mode'];
+  regime: Regime;
   /** What was built for it (and where the artifact is). */
   build: SideBuild;
 }
@@ -211,7 +213,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
 /** Builds every contender of a config (also for `calibrate`, which measures each against itself). */
 export async function buildSides(
   config: BenchConfig,
-): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
+): Promise<{ sides: Side[]; reference: LibdeflateBuild; regime: Regime }> {
   const reference = await buildLibdeflate(config.libdeflate.source, {
     cc: config.libdeflate.cc,
     cflags: config.libdeflate.cflags,
@@ -235,7 +237,7 @@ export async function buildSides(
       'rename decoder or base.',
     );
   }
-  return { sides, reference, mode: head.regime };
+  return { sides, reference, regime: head.regime };
 }
 
 /** The requested datasets from the folder's manifest, preparing those missing at this scale. */
@@ -303,7 +305,7 @@ export function requireFullRotation(rounds: number, contenders: number, step: st
  */
 export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<BenchRun> {
   requireFullRotation(options.config.bench.rounds, options.config.base ? 3 : 2, 'bench');
-  const { sides, reference, mode } = await buildSides(options.config);
+  const { sides, reference, regime } = await buildSides(options.config);
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
   const machine = machineInfo();
@@ -316,7 +318,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   await verifyDatasetFiles(options.datasetsDir, datasets[0]!);
   const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
-  const output = mode === 'process' ? await cliOutputPath() : undefined;
+  const output = regime === 'process' ? await cliOutputPath() : undefined;
   const notComparable = notComparableContenders({ integrity });
   const policy = {
     confidence: settings.verdictConfidence,
@@ -486,10 +488,10 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   );
   for (const dataset of datasetResults) info(datasetLine(dataset));
   const results: BenchResults = {
-    schemaVersion: 2,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
     machine,
-    mode,
+    regime,
     libdeflate: {
       name: libdeflate.name,
       version: reference.version,

@@ -1,4 +1,4 @@
-import type { BenchResults } from '../results/index.js';
+import { RESULTS_SCHEMA_VERSION, type BenchResults } from '../results/index.js';
 import { clusteredMedianInterval } from '../stats/index.js';
 
 // Test support: a small, valid results file (one real-shaped SILESIA dataset) for baseline tests.
@@ -14,7 +14,7 @@ export function sampleResults(
   ].map((batch) => batch.map((ratio) => ratio * scale));
   const interval = clusteredMedianInterval(cycleRatios, { seed: 1, resamples: 500 });
   return {
-    schemaVersion: 2,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: options.createdAt ?? '2026-11-25T10:00:00.000Z',
     machine: {
       os: 'darwin',
@@ -23,7 +23,7 @@ export function sampleResults(
       cpuModel: options.cpuModel ?? 'Apple M1 (Virtual)',
       logicalCpus: 3,
     },
-    mode: 'in-process',
+    regime: 'in-process',
     libdeflate: {
       name: 'libdeflate-1.24',
       version: '1.24',
