@@ -20,7 +20,7 @@ export const ARTIFACT_FILES = {
   analysis: 'analysis.md',
 } as const;
 
-/** What the PR workflow writes beside its results: which PR and commit it measured (untrusted: written by PR code's job). */
+/** pr.json: which PR and commit the measuring job measured (untrusted: written by the PR code's job). */
 const prInfoSchema = z
   .object({
     prNumber: z.number().int().positive(),
