@@ -16,7 +16,7 @@ import {
 import { batchInterval, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
-import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
+import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome, type HarnessRun } from './harness.js';
 import { contenderUsage } from './usage.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
 import { machineInfo } from './machine.js';
@@ -48,7 +48,15 @@ export interface BenchOptions {
   offline?: boolean;
   /** Where bench.tolerance came from, for the report (default: the config). */
   toleranceSource?: string;
+  /**
+   * Runs one batch of interleaved rounds (default: the native harness). Tests pass one that replays recorded
+   * batches, so sampling, stopping and verdicts run as shipped without timing a decode.
+   */
+  runBatch?: BatchRunner;
 }
+
+/** One batch of the contenders, in the worker-slot order given, as the harness runs it. */
+export type BatchRunner = (run: HarnessRun) => Promise<HarnessOutcome>;
 
 export type Role = 'head' | 'base' | 'libdeflate';
 type DecoderSummary = BenchResults['head'];
@@ -389,7 +397,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
       rule,
       runBatch: async (index, remainingSeconds) => {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
-        const batch = await runHarness({
+        const batch = await (options.runBatch ?? runHarness)({
           compressedPath: input,
           expectedPath: join(options.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
