@@ -83,7 +83,7 @@ export function baselineKey(results: BenchResults, dataset: DatasetResult): Base
     toolchain: results.head.rustc
       ? `${results.head.rustc}; LLVM ${results.head.llvm}`
       : (results.head.compiler ?? 'unknown'),
-    ...(results.mode !== 'in-process' ? { regime: results.mode } : {}),
+    ...(results.regime !== 'in-process' ? { regime: results.regime } : {}),
     ...((results.head.threads ?? 1) > 1 ? { threads: results.head.threads } : {}),
   };
 }

@@ -97,7 +97,10 @@ describe('stored calibrations', () => {
     } finally {
       process.stderr.write = original;
     }
-    assert.match(warnings.join(''), /was written before equivalence margins \(schema 1\)/);
+    assert.match(
+      warnings.join(''),
+      /has schemaVersion 1; this perf-lab reads version 2; verdicts use this run's own scatter/,
+    );
     assert.match(warnings.join(''), /is unreadable/);
   });
 });

@@ -48,8 +48,10 @@ const calibratedDatasetSchema = z.object({
   }),
 });
 
+const CALIBRATION_SCHEMA_VERSION = 2;
+
 export const calibrationSchema = z.object({
-  schemaVersion: z.literal(2),
+  schemaVersion: z.literal(CALIBRATION_SCHEMA_VERSION),
   calibratedAt: z.string(),
   /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
   machine: z.object({
@@ -117,9 +119,9 @@ async function readCalibration(path = calibrationPath()): Promise<Calibration | 
   if (!parsed.success) {
     const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
     const why =
-      version === 1
-        ? 'was written before equivalence margins (schema 1)'
-        : `is invalid: ${describeIssues(parsed.error)}`;
+      version === CALIBRATION_SCHEMA_VERSION
+        ? `is invalid: ${describeIssues(parsed.error)}`
+        : `has schemaVersion ${JSON.stringify(version)}; this perf-lab reads version ${CALIBRATION_SCHEMA_VERSION}`;
     warn(`calibration ${path} ${why}; verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return undefined;
   }
@@ -312,7 +314,7 @@ export async function saveCalibration(
   const existing = await readCalibration(path);
   const runner = runnerClass();
   const calibration: Calibration = {
-    schemaVersion: 2,
+    schemaVersion: CALIBRATION_SCHEMA_VERSION,
     calibratedAt: new Date().toISOString(),
     machine: { os: runner.os, arch: runner.arch, cpuModel: runner.cpuModel, image: runner.image },
     datasets: { ...(existing?.datasets ?? {}), [label]: entry },

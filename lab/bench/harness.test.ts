@@ -146,6 +146,23 @@ describe('native harness', () => {
     assert.equal(outcome.samplesNs.get('libdeflate')!.size, 2);
   });
 
+  it('refuses a spec value it cannot take whole, naming it: a number with more after it, a path too long', async () => {
+    // strtol alone would read "1.5" as 1 ms, and a path of 5,000 bytes would be cut to another file's name.
+    await assert.rejects(run([reference()], { timeoutMs: 1.5 }), /spec: timeout-ms must be a whole number .*'1\.5'/);
+    await assert.rejects(
+      runHarness({
+        compressedPath: `/${'a'.repeat(5000)}`,
+        expectedPath,
+        contenders: [reference()],
+        rounds: 1,
+        warmupRounds: 0,
+        timeoutMs: 20_000,
+        maxSeconds: 0,
+      }),
+      /spec: compressed is longer than 4095 bytes/,
+    );
+  });
+
   it('reports a library without the C ABI symbol', async () => {
     const outcome = await run([{ name: 'not-cabi', kind: 'cabi', library: libdeflate.sharedLibraryPath }, reference()]);
     assert.match(outcome.failures.get('not-cabi') ?? '', /does not export perf_lab_gzip_decompress/);

@@ -124,7 +124,9 @@ async function compileHarness(): Promise<string> {
   const binary = join(dir, 'perf-lab-harness');
   if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
   await buildIntoCache(dir, async (temp) => {
-    const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-harness'), sourcePath];
+    // Warnings are errors: a shadowed name or an unchecked conversion in the harness fails its build, here and in CI.
+    const warnings = ['-Wall', '-Wextra', '-Wshadow', '-Werror'];
+    const args = ['-O2', '-std=c11', ...warnings, '-o', join(temp, 'perf-lab-harness'), sourcePath];
     if (process.platform === 'linux') args.push('-ldl');
     await run(compiler.command, args, {
       step: `${step}: compile`,

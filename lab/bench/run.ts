@@ -16,7 +16,7 @@ import {
 import { batchInterval, megabytesPerSecond } from '../stats/index.js';
 import { calibrationFor, findCalibration } from './calibrate.js';
 import { samplingDefaults, type BenchConfig } from './config.js';
-import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome } from './harness.js';
+import { cliOutputPath, runHarness, type HarnessContender, type HarnessOutcome, type HarnessRun } from './harness.js';
 import { contenderUsage } from './usage.js';
 import { countInstructions, detectCountSupport } from './counts.js';
 import { GATE_MEMBER_BYTES, runIntegrityGate } from './integrity.js';
@@ -24,9 +24,11 @@ import { machineInfo } from './machine.js';
 import {
   notComparableContenders,
   outsideTurnFinding,
+  RESULTS_SCHEMA_VERSION,
   type BenchResults,
   type Comparison,
   type DatasetResult,
+  type Regime,
 } from '../results/index.js';
 import {
   comparisonCycles,
@@ -47,7 +49,15 @@ export interface BenchOptions {
   offline?: boolean;
   /** Where bench.tolerance came from, for the report (default: the config). */
   toleranceSource?: string;
+  /**
+   * Runs one batch of interleaved rounds (default: the native harness). Tests pass one that replays recorded
+   * batches, so sampling, stopping and verdicts run as shipped without timing a decode.
+   */
+  runBatch?: BatchRunner;
 }
+
+/** One batch of the contenders, in the worker-slot order given, as the harness runs it. */
+export type BatchRunner = (run: HarnessRun) => Promise<HarnessOutcome>;
 
 export type Role = 'head' | 'base' | 'libdeflate';
 type DecoderSummary = BenchResults['head'];
@@ -59,7 +69,7 @@ export interface Side {
   contender: (input: string) => HarnessContender;
   summary: DecoderSummary;
   /** How its decodes are timed: into the lab's buffer, allocating its own output, or as a whole process. */
-  regime: BenchResults['mode'];
+  regime: Regime;
   /** What was built for it (and where the artifact is). */
   build: SideBuild;
 }
@@ -212,7 +222,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
 /** Builds every contender of a config (also for `calibrate`, which measures each against itself). */
 export async function buildSides(
   config: BenchConfig,
-): Promise<{ sides: Side[]; reference: LibdeflateBuild; mode: BenchResults['mode'] }> {
+): Promise<{ sides: Side[]; reference: LibdeflateBuild; regime: Regime }> {
   const reference = await buildLibdeflate(config.libdeflate.source, {
     cc: config.libdeflate.cc,
     cflags: config.libdeflate.cflags,
@@ -236,7 +246,7 @@ export async function buildSides(
       'rename decoder or base.',
     );
   }
-  return { sides, reference, mode: head.regime };
+  return { sides, reference, regime: head.regime };
 }
 
 /** The requested datasets from the folder's manifest, preparing those missing at this scale. */
@@ -304,7 +314,7 @@ export function requireFullRotation(rounds: number, contenders: number, step: st
  */
 export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<BenchRun> {
   requireFullRotation(options.config.bench.rounds, options.config.base ? 3 : 2, 'bench');
-  const { sides, reference, mode } = await buildSides(options.config);
+  const { sides, reference, regime } = await buildSides(options.config);
   const datasets = await ensureDatasets(options);
   const settings = options.config.bench;
   const machine = machineInfo();
@@ -317,7 +327,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   await verifyDatasetFiles(options.datasetsDir, datasets[0]!);
   const integrity = await integrityGate(sides, datasets[0]!, options.datasetsDir, settings);
   // Whole-process timing: the output goes where it is cheapest to receive, and that path's own ceiling is measured.
-  const output = mode === 'process' ? await cliOutputPath() : undefined;
+  const output = regime === 'process' ? await cliOutputPath() : undefined;
   const notComparable = notComparableContenders({ integrity });
   const policy = {
     confidence: settings.verdictConfidence,
@@ -388,7 +398,7 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
       rule,
       runBatch: async (index, remainingSeconds) => {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
-        const batch = await runHarness({
+        const batch = await (options.runBatch ?? runHarness)({
           compressedPath: input,
           expectedPath: join(options.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
@@ -488,10 +498,10 @@ export async function runBenchmarkWithBuilds(options: BenchOptions): Promise<Ben
   for (const dataset of datasetResults) info(datasetLine(dataset));
   const counts = await instructionCounts(options, sides, datasetResults, datasets);
   const results: BenchResults = {
-    schemaVersion: 2,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
     machine,
-    mode,
+    regime,
     libdeflate: {
       name: libdeflate.name,
       version: reference.version,

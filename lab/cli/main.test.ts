@@ -72,7 +72,7 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
     assert.equal(results.ok, true);
-    assert.equal(results.mode, 'in-process');
+    assert.equal(results.regime, 'in-process');
     assert.equal(results.libdeflate.version, '1.23');
     assert.match(results.head.rustc ?? '', /^rustc \d+\.\d+/);
     assert.match(results.head.llvm ?? '', /^\d+\.\d+/);
@@ -201,7 +201,7 @@ describe('perf-lab bench, end to end with real builds', () => {
     const run = await benchOnDatasets(config, 'software', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
-    assert.equal(results.mode, 'process');
+    assert.equal(results.regime, 'process');
     assert.equal(results.datasets[0]!.verified, true);
     assert.match(run.stdout, /whole process \(CLI\)/);
   });
@@ -338,7 +338,7 @@ describe('perf-lab bench, end to end with real builds', () => {
     const run = await benchOnDatasets(config, 'logs', json);
     assert.equal(run.code, 0, run.stderr);
     const results = await readResults(json);
-    assert.equal(results.mode, 'in-process-allocating');
+    assert.equal(results.regime, 'in-process-allocating');
     assert.equal(results.datasets[0]!.verified, true);
     assert.deepEqual(
       results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length),

@@ -15,7 +15,7 @@ import {
   truncateComment,
   upsertStickyComment,
 } from './comment.js';
-import { readArtifact } from './trust.js';
+import { readArtifact } from '../artifact/index.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, type CommentOptions } from './index.js';
 

@@ -3,7 +3,8 @@ import { LabError } from '../core/errors.js';
 import { warn } from '../core/log.js';
 import { createGitHubClient } from './client.js';
 import { renderComment, upsertStickyComment, type UpsertOutcome } from './comment.js';
-import { readArtifact, verifyPullRequest } from './trust.js';
+import { readArtifact } from '../artifact/index.js';
+import { verifyPullRequest } from './trust.js';
 
 export { type GitHubClient } from './client.js';
 export { renderComment } from './comment.js';

@@ -8,7 +8,7 @@ import { simpleGit } from 'simple-git';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
 import { COMMENT_MARKER } from '../github/comment.js';
-import { readArtifact } from '../github/trust.js';
+import { readArtifact } from '../artifact/index.js';
 
 let work: string;
 let repo: string;

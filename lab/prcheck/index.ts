@@ -2,19 +2,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { parseBenchConfig, withTolerance, type BenchConfig } from '../bench/config.js';
-import { writeResults, type BenchResults } from '../results/index.js';
+import type { BenchResults } from '../results/index.js';
 import { runBenchmarkWithBuilds, type SideBuild } from '../bench/run.js';
 import type { DecoderBuild } from '../build/decoder.js';
 import type { LibdeflateBuild } from '../build/libdeflate.js';
 import { LabError } from '../core/errors.js';
-import { MAX_JSON_BYTES, parseStrictJson, readWholeFile, writeFileAtomically } from '../core/files.js';
+import { MAX_JSON_BYTES, parseStrictJson, readWholeFile } from '../core/files.js';
 import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import type { DatasetName, Scale } from '../datasets/index.js';
 import { renderComment } from '../github/comment.js';
-import { writePrInfo } from '../github/trust.js';
+import { writeArtifact } from '../artifact/index.js';
 import { configChanges } from './config-changes.js';
-import { markdownReport } from '../report/index.js';
 import { makeTempDir } from '../core/temp.js';
 import { hotLoopSection } from '../explain/index.js';
 
@@ -228,17 +227,18 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
         : undefined;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options.artifactDir) {
-      const dir = resolve(options.artifactDir);
-      await writeResults(join(dir, 'results.json'), results);
-      await writeFileAtomically(join(dir, 'report.md'), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join(dir, 'analysis.md'), analysisMarkdown);
-      if (options.prNumber)
-        await writePrInfo(dir, {
-          prNumber: options.prNumber,
-          headSha,
-          baseSha,
-          ...(changedConfig.length > 0 ? { configChanges: changedConfig } : {}),
-        });
+      await writeArtifact(resolve(options.artifactDir), {
+        results,
+        analysisMarkdown,
+        pr: options.prNumber
+          ? {
+              prNumber: options.prNumber,
+              headSha,
+              baseSha,
+              ...(changedConfig.length > 0 ? { configChanges: changedConfig } : {}),
+            }
+          : undefined,
+      });
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {

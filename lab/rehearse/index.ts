@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tar from 'tar';
 import { parseDocument } from 'yaml';
+import { ARTIFACT_FILES } from '../artifact/index.js';
 import { attempt } from '../core/process.js';
 import { projectRoot } from '../core/paths.js';
 import { COMMENT_MARKER } from '../github/comment.js';
@@ -694,9 +695,10 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
       jobsOf(run),
     );
     const files = rehearsal.artifacts.find((artifact) => artifact.runId === run.result.runId)?.files ?? [];
+    const expected = [ARTIFACT_FILES.results, ARTIFACT_FILES.report, ARTIFACT_FILES.pr];
     check(
-      `PR run ${index + 1}'s artifact has results.json, report.md and pr.json`,
-      ['results.json', 'report.md', 'pr.json'].every((file) => files.includes(file)),
+      `PR run ${index + 1}'s artifact has ${expected.slice(0, -1).join(', ')} and ${expected.at(-1)}`,
+      expected.every((file) => files.includes(file)),
       files.join(', ') || 'no artifact downloaded',
     );
   }

@@ -76,7 +76,7 @@ describe('a contender the integrity gate caught', () => {
 describe("whole-process speeds near the output path's ceiling", () => {
   it('marks a speed within 20% of the ceiling, and the ratio it is in as not comparable', () => {
     const results = sampleResults();
-    results.mode = 'process';
+    results.regime = 'process';
     const dataset = results.datasets[0]!;
     const head = dataset.contenders.find((contender) => contender.role === 'head')!.megabytesPerSecond!;
     const libdeflate = dataset.contenders.find((contender) => contender.role === 'libdeflate')!.megabytesPerSecond!;

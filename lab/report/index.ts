@@ -405,7 +405,7 @@ export function methodDetails(results: BenchResults): string {
     '',
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>
         `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
@@ -446,7 +446,7 @@ export function methodDetails(results: BenchResults): string {
   return parts.join('\n');
 }
 
-const REGIME_DETAIL: Record<BenchResults['mode'], string> = {
+const REGIME_DETAIL: Record<BenchResults['regime'], string> = {
   'in-process':
     "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
   'in-process-allocating':
@@ -464,7 +464,7 @@ export function regimeLine(results: BenchResults): string {
     'in-process-allocating':
       'every side allocates its output on each decode (libdeflate too), and that allocation is timed',
     process: 'every side is a whole process (start-up and writing its output are timed)',
-  }[results.mode];
+  }[results.regime];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`;
 }
 

@@ -3,7 +3,6 @@ import { rustShimRecordSchema } from '../build/rust-shim.js';
 import { LabError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomically } from '../core/files.js';
 import { describeIssues } from '../core/schema.js';
-import { cycleRatios, pairedSpeedRatios } from '../stats/index.js';
 import { countsSchema } from './counts.js';
 
 /**
@@ -283,14 +282,22 @@ export function notComparableContenders(results: {
   return found;
 }
 
-const RESULTS_SCHEMA_VERSION = 2;
+/** 3: `regime` (was `mode`, version 2). Only the current version is read; an older file is refused, naming both. */
+export const RESULTS_SCHEMA_VERSION = 3;
+
+/** How a run times its contenders (the same word as a side's regime and a baseline key's). */
+export const REGIMES = ['in-process', 'process', 'in-process-allocating'] as const;
+export type Regime = (typeof REGIMES)[number];
 
 export const resultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   createdAt: z.string().datetime({ message: 'must be an ISO 8601 date and time (as the lab writes it)' }),
   machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: z.enum(['in-process', 'process', 'in-process-allocating']),
+  /**
+   * in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output
+   * (libdeflate too); process: whole CLI processes.
+   */
+  regime: z.enum(REGIMES),
   libdeflate: libdeflateSchema,
   head: decoderSchema,
   base: decoderSchema.nullable(),
@@ -320,114 +327,18 @@ export type BenchResults = z.infer<typeof resultsSchema>;
 export type DatasetResult = z.infer<typeof datasetResultSchema>;
 export type Comparison = z.infer<typeof comparisonSchema>;
 
-/** Version 1 (issue #3's first format): one batch, role "decoder", a single `ratio`. */
-const resultsV1Schema = z.object({
-  schemaVersion: z.literal(1),
-  createdAt: z.string(),
-  machine: machineSchema,
-  mode: z.enum(['in-process', 'process']),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema,
-  settings: z.object({
-    rounds: z.number().int(),
-    warmupRounds: z.number().int(),
-    timeoutMs: z.number().int(),
-    maxSecondsPerDataset: z.number(),
-  }),
-  datasets: z.array(
-    z.object({
-      ...datasetBase,
-      rounds: z.number().int().nonnegative(),
-      placement: z.string().optional(),
-      verified: z.boolean(),
-      contenders: z.array(
-        z.object({
-          name: z.string(),
-          role: z.enum(['decoder', 'libdeflate']),
-          samplesNs: z.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: z.string().nullable(),
-        }),
-      ),
-      ratio: intervalSchema.nullable(),
-    }),
-  ),
-  ok: z.boolean(),
-});
-
-/** Upgrades a version-1 results file: its samples become one batch, its ratio the head-vs-libdeflate comparison. */
-function migrateResultsV1(v1: z.infer<typeof resultsV1Schema>): BenchResults {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    createdAt: v1.createdAt,
-    machine: v1.machine,
-    mode: v1.mode,
-    libdeflate: v1.libdeflate,
-    head: v1.decoder,
-    base: null,
-    settings: {
-      roundsPerBatch: v1.settings.rounds,
-      warmupRounds: v1.settings.warmupRounds,
-      timeoutMs: v1.settings.timeoutMs,
-      minBatches: 1,
-      maxBatches: 1,
-      targetHalfWidth: 0,
-      budgetSeconds: v1.settings.maxSecondsPerDataset,
-      verdictConfidence: 0.99,
-    },
-    datasets: v1.datasets.map((dataset) => {
-      const decoder = dataset.contenders.find((contender) => contender.role === 'decoder');
-      const reference = dataset.contenders.find((contender) => contender.role === 'libdeflate');
-      // v1 samples were consecutive measured rounds after the warm-up.
-      const byRound = (samples: number[]) => new Map(samples.map((ns, i) => [v1.settings.warmupRounds + i, ns]));
-      const cycles =
-        decoder && reference && dataset.ratio
-          ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)]
-          : [];
-      const { ratio, contenders, placement, ...rest } = dataset;
-      return {
-        ...rest,
-        placement: placement ?? 'unknown (results version 1)',
-        batches: 1,
-        targetMet: false,
-        stoppedBecause: 'migrated from results version 1',
-        elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({
-          ...contender,
-          role: contender.role === 'decoder' ? ('head' as const) : ('libdeflate' as const),
-          samplesNs: [contender.samplesNs],
-        })),
-        headVsLibdeflate: ratio && cycles[0]!.length > 0 ? { interval: ratio, cycleRatios: cycles } : null,
-        baseVsLibdeflate: null,
-        headVsBase: null,
-      };
-    }),
-    ok: v1.ok,
-  };
-}
-
 export async function writeResults(path: string, results: BenchResults): Promise<void> {
   await writeFileAtomically(path, `${JSON.stringify(resultsSchema.parse(results), null, 2)}\n`);
 }
 
-/** Validates untrusted results JSON (any supported version) and returns the current version. */
+/** Validates untrusted results JSON of the current version. */
 export function parseResults(json: unknown, source: string): BenchResults {
   const version =
     typeof json === 'object' && json !== null ? (json as { schemaVersion?: unknown }).schemaVersion : undefined;
-  if (version === 1) {
-    const parsed = resultsV1Schema.safeParse(json);
-    if (!parsed.success)
-      throw new LabError(
-        'results',
-        `${source} is not a valid version-1 results file: ${describeIssues(parsed.error)}`,
-        'pass a results file written by `perf-lab bench --json`.',
-      );
-    return migrateResultsV1(parsed.data);
-  }
   if (version !== RESULTS_SCHEMA_VERSION) {
     throw new LabError(
       'results',
-      `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
+      `${source} has schemaVersion ${JSON.stringify(version)}; this perf-lab reads version ${RESULTS_SCHEMA_VERSION}.`,
       'write it again with this version of perf-lab, or upgrade perf-lab.',
     );
   }

@@ -86,24 +86,6 @@ function percentileInterval(
   };
 }
 
-/** A seeded percentile-bootstrap confidence interval for the median of `values`. */
-export function medianInterval(values: readonly number[], options: IntervalOptions = {}): Interval {
-  const confidence = options.confidence ?? 0.95;
-  const resamples = options.resamples ?? 10_000;
-  if (values.length === 0) throw new Error('medianInterval needs at least one value');
-  if (values.some((value) => !Number.isFinite(value))) throw new Error('medianInterval needs finite values');
-  const estimate = median([...values]);
-  const n = values.length;
-  const rng = xoroshiro128plus(options.seed ?? 0x5eed);
-  const medians = new Float64Array(resamples);
-  const sample = new Float64Array(n);
-  for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) sample[i] = values[randomIndex(rng, n)]!;
-    medians[r] = medianInPlace(sample, n);
-  }
-  return percentileInterval(medians, estimate, confidence, n, 'median with percentile-bootstrap CI');
-}
-
 /** MB/s (10^6 bytes per second) of decoding `bytes` in the median of `timesNs`. */
 export function megabytesPerSecond(bytes: number, timesNs: readonly number[]): number {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
@@ -122,42 +104,6 @@ function clusteredResampleMedian(
       buffer[count++] = cluster[randomIndex(rng, cluster.length)]!;
   }
   return medianInPlace(buffer, count);
-}
-
-/**
- * A percentile-bootstrap CI for the median of pooled values that come in
- * clusters (one cluster = one batch of fresh worker processes). Each worker
- * process carries its own persistent bias (code and data layout after ASLR:
- * measured here, A/A runs of one libdeflate build in two processes differed by
- * up to ±5% for a whole run with tight within-run CIs). Resampling clusters
- * first, then values within each, puts that between-process variance into the
- * interval instead of hiding it.
- */
-export function clusteredMedianInterval(
-  clusters: readonly (readonly number[])[],
-  options: IntervalOptions = {},
-): Interval {
-  const nonEmpty = clusters.filter((cluster) => cluster.length > 0);
-  if (nonEmpty.length === 0) throw new Error('clusteredMedianInterval needs at least one value');
-  if (nonEmpty.some((cluster) => cluster.some((value) => !Number.isFinite(value))))
-    throw new Error('clusteredMedianInterval needs finite values');
-  if (nonEmpty.length === 1)
-    return { ...medianInterval(nonEmpty[0]!, options), method: 'median with percentile-bootstrap CI (one batch)' };
-  const confidence = options.confidence ?? 0.95;
-  const resamples = options.resamples ?? 5_000;
-  const pooled = nonEmpty.flat();
-  const estimate = median(pooled);
-  const rng = xoroshiro128plus(options.seed ?? 0x5eed);
-  const medians = new Float64Array(resamples);
-  const buffer = new Float64Array(pooled.length * 2);
-  for (let r = 0; r < resamples; r++) medians[r] = clusteredResampleMedian(nonEmpty, rng, buffer);
-  return percentileInterval(
-    medians,
-    estimate,
-    confidence,
-    pooled.length,
-    `median with two-level (batch, cycle) percentile-bootstrap CI over ${nonEmpty.length} batches`,
-  );
 }
 
 /**

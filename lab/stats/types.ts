@@ -1,7 +1,11 @@
 /* The shapes the statistics hand on: an interval around an estimate, and the verdict decided on it. */
 
 export interface Interval {
-  /** The median: robust to a round disturbed by another process on a shared runner. */
+  /**
+   * The point estimate, as `method` names it: for the lab's ratios (batchInterval, the verdicts) exp of the 20%
+   * trimmed mean of the per-batch median cycle log-ratios (one batch: its median); for baseline drift
+   * (clusteredMedianRatioInterval) the ratio of pooled medians. Both resist a round disturbed by another process.
+   */
   estimate: number;
   low: number;
   high: number;

@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { writeArtifactAnalysis } from '../../../lab/artifact/index.js';
 import { writeFileAtomically } from '../../../lab/core/files.js';
 import { hotLoopSection } from '../../../lab/explain/index.js';
 import { readResults } from '../../../lab/results/index.js';
@@ -51,7 +52,7 @@ export async function run(actionCore: ActionCore): Promise<void> {
       hotLoopSection(inputs.builds, inputs.functionName, inputs.cpu, inputs.pins, measurement),
     );
     await writeFileAtomically(inputs.output, markdown);
-    if (inputs.artifactDir) await writeFileAtomically(join(inputs.artifactDir, 'analysis.md'), markdown);
+    if (inputs.artifactDir) await writeArtifactAnalysis(inputs.artifactDir, markdown);
     actionCore.setOutput('markdown', inputs.output);
     await actionCore.writeSummary(markdown);
   });

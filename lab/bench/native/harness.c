@@ -148,6 +148,22 @@ static void trim_newline(char *line) {
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
 }
 
+/* A whole number in [min, max] for a spec key, or a fatal error naming it ("timeout-ms 10x" is refused, not 10). */
+static long spec_long(const char *key, const char *value, long min, long max) {
+    char *end;
+    errno = 0;
+    long number = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno == ERANGE || number < min || number > max)
+        fatal("spec: %s must be a whole number from %ld to %ld, got '%s'", key, min, max, value);
+    return number;
+}
+
+/* A path for a spec key, copied whole: one longer than the buffer is refused, never cut. */
+static void spec_path(const char *key, char *into, size_t cap, const char *value) {
+    int n = snprintf(into, cap, "%s", value);
+    if (n < 0 || (size_t)n >= cap) fatal("spec: %s is longer than %zu bytes: '%.80s...'", key, cap - 1, value);
+}
+
 static void read_spec(const char *path) {
     FILE *spec = fopen(path, "r");
     if (!spec) fatal("cannot open spec file %s: %s", path, strerror(errno));
@@ -169,35 +185,41 @@ static void read_spec(const char *path) {
                 fatal("spec: expected 'arg' or 'end' inside contender %s, got '%s'", open_cli->name, line);
             }
         } else if (strcmp(line, "compressed") == 0) {
-            snprintf(compressed_path, sizeof compressed_path, "%s", value);
+            spec_path("compressed", compressed_path, sizeof compressed_path, value);
         } else if (strcmp(line, "expected") == 0) {
-            snprintf(expected_path, sizeof expected_path, "%s", value);
+            spec_path("expected", expected_path, sizeof expected_path, value);
         } else if (strcmp(line, "rounds") == 0) {
-            rounds = strtol(value, NULL, 10);
+            rounds = spec_long("rounds", value, 1, 1000000000L);
         } else if (strcmp(line, "warmup") == 0) {
-            warmup = strtol(value, NULL, 10);
+            warmup = spec_long("warmup", value, 0, 1000000000L);
         } else if (strcmp(line, "timeout-ms") == 0) {
-            timeout_ms = strtol(value, NULL, 10);
+            timeout_ms = spec_long("timeout-ms", value, 1, 24L * 3600 * 1000);
         } else if (strcmp(line, "memory-limit-mb") == 0) {
-            memory_limit_mb = strtol(value, NULL, 10);
+            memory_limit_mb = spec_long("memory-limit-mb", value, 0, 1L << 30);
         } else if (strcmp(line, "cli-output-dir") == 0) {
-            snprintf(cli_output_dir, sizeof cli_output_dir, "%s", value);
+            spec_path("cli-output-dir", cli_output_dir, sizeof cli_output_dir, value);
         } else if (strcmp(line, "pin-cpu") == 0) {
             pin_cpu = strcmp(value, "no") != 0;
         } else if (strcmp(line, "cpus") == 0) {
             if (!last_contender) fatal("spec: 'cpus' before any contender");
             for (char *p = value; *p;) {
                 char *end;
+                errno = 0;
                 long cpu = strtol(p, &end, 10);
-                if (end == p || cpu < 0 || last_contender->cpu_count >= 256) fatal("spec: bad cpus '%s'", value);
+                if (end == p || errno == ERANGE || cpu < 0 || cpu > 65535 || last_contender->cpu_count >= 256)
+                    fatal("spec: bad cpus '%s'", value);
                 last_contender->cpus[last_contender->cpu_count++] = (int)cpu;
                 p = *end == ',' ? end + 1 : end;
                 if (*end && *end != ',') fatal("spec: bad cpus '%s'", value);
             }
         } else if (strcmp(line, "outside-allowance-ms") == 0) {
-            outside_allowance_ms = strtol(value, NULL, 10);
+            outside_allowance_ms = spec_long("outside-allowance-ms", value, 0, 24L * 3600 * 1000);
         } else if (strcmp(line, "max-seconds") == 0) {
-            max_seconds = strtod(value, NULL);
+            char *end;
+            errno = 0;
+            max_seconds = strtod(value, &end);
+            if (end == value || *end != '\0' || errno == ERANGE || !(max_seconds >= 0))
+                fatal("spec: max-seconds must be a number >= 0, got '%s'", value);
         } else if (strcmp(line, "contender") == 0) {
             if (contender_count >= MAX_CONTENDERS) fatal("more than %d contenders", MAX_CONTENDERS);
             struct contender *c = &contenders[contender_count++];
@@ -216,7 +238,7 @@ static void read_spec(const char *path) {
                     : strcmp(kind, "owned") == 0 ? KIND_OWNED
                     : strcmp(kind, "libdeflate-alloc") == 0 ? KIND_LIBDEFLATE_ALLOC : -1;
                 if ((int)c->kind < 0) fatal("spec: unknown contender kind '%s'", kind);
-                snprintf(c->library, sizeof c->library, "%s", value + used);
+                spec_path("a contender's library", c->library, sizeof c->library, value + used);
             }
         } else if (line[0] != '\0' && line[0] != '#') {
             fatal("spec: unknown key '%s'", line);
@@ -286,7 +308,8 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
     int pipe_fds[2] = {-1, -1};
     if (cli_output_dir[0]) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/perf-lab-out-%ld-%lu", cli_output_dir, (long)getpid(), serial++);
+        int n = snprintf(path, sizeof path, "%s/perf-lab-out-%ld-%lu", cli_output_dir, (long)getpid(), serial++);
+        if (n < 0 || (size_t)n >= sizeof path) return "the output file's path in cli-output-dir is too long";
         file_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
         if (file_fd < 0) { snprintf(reason, sizeof reason, "cannot create an output file in cli-output-dir: %s", strerror(errno)); return reason; }
         unlink(path); /* gone with the last descriptor, whatever happens */
@@ -415,8 +438,8 @@ static void kill_leftovers(void) {
         while ((task = readdir(tasks))) {
             if (task->d_name[0] == '.') continue;
             char path[320];
-            snprintf(path, sizeof path, "/proc/self/task/%s/children", task->d_name);
-            FILE *list = fopen(path, "r");
+            int n = snprintf(path, sizeof path, "/proc/self/task/%s/children", task->d_name);
+            FILE *list = n > 0 && (size_t)n < sizeof path ? fopen(path, "r") : NULL;
             if (!list) continue;
             long child;
             while (fscanf(list, "%ld", &child) == 1) {
@@ -433,92 +456,314 @@ static void kill_leftovers(void) {
 #endif
 }
 
-static void worker_main(struct contender *c, int command_fd, int result_fd) {
-    size_t in_len = 0;
-    uint8_t *input = read_whole_file(compressed_path, &in_len);
-    if (!input) { reply(result_fd, "error cannot read %s: %s", compressed_path, strerror(errno)); _exit(1); }
+/*
+ * The decoder a worker times, bound once: `decode` runs one decode, `release` frees an output the decoder (or, in the
+ * allocating regime, the lab) allocated for it, after timing and verification. A contender whose ops have no
+ * `release` decodes into the lab's guarded buffer (canaries checked); one with `release` owns its output.
+ */
+struct decoder;
+
+struct decode_result {
+    uint8_t *produced;  /* where the output is: the lab's buffer, or the decoder's own */
+    size_t out_len;
+    size_t produced_cap; /* the capacity of an owned output (a Rust Vec's), for its release */
+    uint64_t ended_ns;   /* a command: when it exited (0: when decode returned) */
+};
+
+struct decoder_ops {
+    const char *(*decode)(struct decoder *, uint8_t *out, size_t out_cap, struct decode_result *, char *, size_t);
+    void (*release)(struct decoder *, struct decode_result *);
+};
+
+struct decoder {
+    const struct decoder_ops *ops;
+    struct contender *contender;
+    const uint8_t *input;
+    size_t in_len;
+    void *decompressor; /* libdeflate's */
+    cabi_decompress_fn cabi;
+    owned_decompress_fn owned;
+    owned_free_fn owned_free;
+    libdeflate_gzip_fn gzip_decompress;
+};
+
+static const char *decode_cabi(struct decoder *d, uint8_t *out, size_t out_cap, struct decode_result *result,
+                               char *reason, size_t cap) {
+    int rc = d->cabi(d->input, d->in_len, out, out_cap, &result->out_len);
+    if (rc == 0) return NULL;
+    snprintf(reason, cap, "%s returned error code %d", d->contender->symbol, rc);
+    return reason;
+}
+
+static const char *decode_libdeflate(struct decoder *d, uint8_t *out, size_t out_cap, struct decode_result *result,
+                                     char *reason, size_t cap) {
+    int rc = d->gzip_decompress(d->decompressor, d->input, d->in_len, out, out_cap, &result->out_len);
+    if (rc == 0) return NULL;
+    snprintf(reason, cap, "libdeflate_gzip_decompress returned result %d", rc);
+    return reason;
+}
+
+static const char *decode_owned(struct decoder *d, uint8_t *out, size_t out_cap, struct decode_result *result,
+                                char *reason, size_t cap) {
+    (void)out, (void)out_cap;
+    result->produced = NULL;
+    int rc = d->owned(d->input, d->in_len, &result->produced, &result->out_len, &result->produced_cap);
+    if (rc != 0) snprintf(reason, cap, "perf_lab_rust_decompress_owned returned error code %d", rc);
+    else if (!result->produced && result->out_len)
+        snprintf(reason, cap, "perf_lab_rust_decompress_owned returned no buffer");
+    else return NULL;
+    return reason;
+}
+
+static void release_owned(struct decoder *d, struct decode_result *result) {
+    if (result->produced) d->owned_free(result->produced, result->out_len, result->produced_cap);
+}
+
+/* libdeflate in the allocating regime: a fresh malloc of the expected size per decode (out_cap), freed after. */
+static const char *decode_libdeflate_alloc(struct decoder *d, uint8_t *out, size_t out_cap,
+                                           struct decode_result *result, char *reason, size_t cap) {
+    (void)out;
+    result->produced = malloc(out_cap ? out_cap : 1);
+    int rc = result->produced
+        ? d->gzip_decompress(d->decompressor, d->input, d->in_len, result->produced, out_cap, &result->out_len)
+        : -1;
+    if (rc == 0) return NULL;
+    snprintf(reason, cap, "libdeflate_gzip_decompress returned result %d", rc);
+    return reason;
+}
+
+static void release_malloc(struct decoder *d, struct decode_result *result) {
+    (void)d;
+    free(result->produced);
+}
+
+static const char *decode_cli(struct decoder *d, uint8_t *out, size_t out_cap, struct decode_result *result,
+                              char *reason, size_t cap) {
+    (void)reason, (void)cap;
+    return run_cli(d->contender, out, out_cap, &result->out_len, &result->ended_ns);
+}
+
+static const struct decoder_ops OPS[] = {
+    [KIND_LIBDEFLATE] = {decode_libdeflate, NULL},
+    [KIND_CABI] = {decode_cabi, NULL},
+    [KIND_CLI] = {decode_cli, NULL},
+    [KIND_OWNED] = {decode_owned, release_owned},
+    [KIND_LIBDEFLATE_ALLOC] = {decode_libdeflate_alloc, release_malloc},
+};
+
+static void worker_fail(int result_fd, const char *format, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    reply(result_fd, "error %s", message);
+    _exit(1);
+}
+
+/* Loads the decoder's library and binds its entry points (a CLI decoder has none); the one place kinds differ. */
+static void bind_decoder(struct decoder *d, struct contender *c, int result_fd) {
+    d->ops = &OPS[c->kind];
+    d->contender = c;
+    if (c->kind == KIND_CLI) return;
+    void *library = dlopen(c->library, RTLD_NOW | RTLD_LOCAL);
+    if (!library) worker_fail(result_fd, "cannot load %s: %s", c->library, dlerror());
+    if (c->kind == KIND_CABI) {
+        d->cabi = (cabi_decompress_fn)dlsym(library, c->symbol);
+        if (!d->cabi) worker_fail(result_fd, "%s does not export %s", c->library, c->symbol);
+    } else if (c->kind == KIND_OWNED) {
+        d->owned = (owned_decompress_fn)dlsym(library, "perf_lab_rust_decompress_owned");
+        d->owned_free = (owned_free_fn)dlsym(library, "perf_lab_rust_free_output");
+        if (!d->owned || !d->owned_free)
+            worker_fail(result_fd, "%s does not export perf_lab_rust_decompress_owned and perf_lab_rust_free_output",
+                        c->library);
+    } else {
+        libdeflate_alloc_fn alloc = (libdeflate_alloc_fn)dlsym(library, "libdeflate_alloc_decompressor");
+        d->gzip_decompress = (libdeflate_gzip_fn)dlsym(library, "libdeflate_gzip_decompress");
+        if (!alloc || !d->gzip_decompress)
+            worker_fail(result_fd, "%s does not export the libdeflate decompression API", c->library);
+        d->decompressor = alloc();
+        if (!d->decompressor) worker_fail(result_fd, "libdeflate_alloc_decompressor failed");
+    }
+}
+
+/* The worker's input and the bytes every decode must produce. */
+struct inputs {
+    uint8_t *compressed;
+    size_t compressed_len;
+    const uint8_t *expected;
+    size_t expected_len;
+};
+
+static struct inputs load_inputs(int result_fd) {
+    struct inputs in = {0};
+    in.compressed = read_whole_file(compressed_path, &in.compressed_len);
+    if (!in.compressed) worker_fail(result_fd, "cannot read %s: %s", compressed_path, strerror(errno));
     int expected_fd = open(expected_path, O_RDONLY | O_NONBLOCK);
     struct stat st;
-    if (expected_fd < 0 || fstat(expected_fd, &st) != 0) { reply(result_fd, "error cannot open %s: %s", expected_path, strerror(errno)); _exit(1); }
-    if (!S_ISREG(st.st_mode)) { reply(result_fd, "error %s is not a regular file", expected_path); _exit(1); }
-    size_t expected_len = (size_t)st.st_size;
-    const uint8_t *expected = expected_len
-        ? mmap(NULL, expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
-    if (expected == MAP_FAILED) { reply(result_fd, "error cannot map %s: %s", expected_path, strerror(errno)); _exit(1); }
+    if (expected_fd < 0 || fstat(expected_fd, &st) != 0)
+        worker_fail(result_fd, "cannot open %s: %s", expected_path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) worker_fail(result_fd, "%s is not a regular file", expected_path);
+    in.expected_len = (size_t)st.st_size;
+    in.expected = in.expected_len
+        ? mmap(NULL, in.expected_len, PROT_READ, MAP_PRIVATE, expected_fd, 0) : (const uint8_t *)"";
+    if (in.expected == MAP_FAILED) worker_fail(result_fd, "cannot map %s: %s", expected_path, strerror(errno));
+    return in;
+}
 
-    /*
-     * Output: a PROT_NONE guard page, a canary, the 64-byte aligned output, a canary after the expected length,
-     * then another guard page: a write just outside the buffer on either side is caught by a canary, a far one
-     * by a guard page.
-     */
+/* The lab's output buffer, with a canary on each side of it. */
+struct output {
+    uint8_t *out;
+    size_t cap;
+    uint8_t *canary;
+    uint8_t *front_canary;
+};
+
+/*
+ * Output: a PROT_NONE guard page, a canary, the 64-byte aligned output, a canary after the expected length, then
+ * another guard page: a write just outside the buffer on either side is caught by a canary, a far one by a guard
+ * page. Every output page is mapped once here, outside timing.
+ */
+static struct output map_output(size_t expected_len, int result_fd) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t payload = (expected_len + CANARY_BYTES + 63) & ~(size_t)63;
     size_t span = (payload + CANARY_BYTES + page - 1) / page * page;
     uint8_t *base = mmap(NULL, span + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) { reply(result_fd, "error cannot allocate %zu output bytes", span); _exit(1); }
-    if (mprotect(base, page, PROT_NONE) != 0 || mprotect(base + page + span, page, PROT_NONE) != 0) { reply(result_fd, "error cannot protect the guard pages"); _exit(1); }
-    uint8_t *out = base + page + (span - payload);
-    size_t out_cap = expected_len;
-    uint8_t *canary = out + expected_len;
-    uint8_t *front_canary = out - CANARY_BYTES;
+    if (base == MAP_FAILED) worker_fail(result_fd, "cannot allocate %zu output bytes", span);
+    if (mprotect(base, page, PROT_NONE) != 0 || mprotect(base + page + span, page, PROT_NONE) != 0)
+        worker_fail(result_fd, "cannot protect the guard pages");
+    struct output o = {.out = base + page + (span - payload), .cap = expected_len};
+    o.canary = o.out + expected_len;
+    o.front_canary = o.out - CANARY_BYTES;
+    memset(o.out, 0, o.cap);
+    return o;
+}
 
-    void *decompressor = NULL;
-    cabi_decompress_fn cabi = NULL;
-    owned_decompress_fn owned = NULL;
-    owned_free_fn owned_free = NULL;
-    libdeflate_gzip_fn gzip_decompress = NULL;
-    if (c->kind != KIND_CLI) {
-        void *library = dlopen(c->library, RTLD_NOW | RTLD_LOCAL);
-        if (!library) { reply(result_fd, "error cannot load %s: %s", c->library, dlerror()); _exit(1); }
-        if (c->kind == KIND_CABI) {
-            cabi = (cabi_decompress_fn)dlsym(library, c->symbol);
-            if (!cabi) { reply(result_fd, "error %s does not export %s", c->library, c->symbol); _exit(1); }
-        } else if (c->kind == KIND_OWNED) {
-            owned = (owned_decompress_fn)dlsym(library, "perf_lab_rust_decompress_owned");
-            owned_free = (owned_free_fn)dlsym(library, "perf_lab_rust_free_output");
-            if (!owned || !owned_free) { reply(result_fd, "error %s does not export perf_lab_rust_decompress_owned and perf_lab_rust_free_output", c->library); _exit(1); }
-        } else {
-            libdeflate_alloc_fn alloc = (libdeflate_alloc_fn)dlsym(library, "libdeflate_alloc_decompressor");
-            gzip_decompress = (libdeflate_gzip_fn)dlsym(library, "libdeflate_gzip_decompress");
-            if (!alloc || !gzip_decompress) { reply(result_fd, "error %s does not export the libdeflate decompression API", c->library); _exit(1); }
-            decompressor = alloc();
-            if (!decompressor) { reply(result_fd, "error libdeflate_alloc_decompressor failed"); _exit(1); }
-        }
-    }
-    /*
-     * Cap the address space the decoder may add (Linux): a decoder that runs out of
-     * memory then fails alone (its allocation fails or it is killed) instead of the
-     * machine swapping or the kernel killing another process.
-     */
+/*
+ * Caps the address space the decoder may add (Linux): a decoder that runs out of memory then fails alone (its
+ * allocation fails or it is killed) instead of the machine swapping or the kernel killing another process. A cap
+ * that cannot be set fails the worker, naming why, rather than running uncapped.
+ */
+static void cap_memory(int result_fd) {
 #if defined(__linux__)
-    if (memory_limit_mb > 0) {
-        long pages = 0;
-        FILE *statm = fopen("/proc/self/statm", "r");
-        if (statm) {
-            if (fscanf(statm, "%ld", &pages) != 1) pages = 0;
-            fclose(statm);
-        }
-        rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)memory_limit_mb * 1024 * 1024;
-        struct rlimit rl = {limit, limit};
-        setrlimit(RLIMIT_AS, &rl);
-    }
+    if (memory_limit_mb <= 0) return;
+    long pages = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (!statm || fscanf(statm, "%ld", &pages) != 1 || pages <= 0)
+        worker_fail(result_fd, "cannot cap memory at %ld MiB: /proc/self/statm is unreadable", memory_limit_mb);
+    fclose(statm);
+    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)memory_limit_mb * 1024 * 1024;
+    struct rlimit current;
+    if (getrlimit(RLIMIT_AS, &current) != 0)
+        worker_fail(result_fd, "cannot cap memory at %ld MiB: getrlimit: %s", memory_limit_mb, strerror(errno));
+    /* A tighter hard limit set by the caller already caps it; the cap cannot be raised past it. */
+    if (current.rlim_max != RLIM_INFINITY && limit > current.rlim_max) limit = current.rlim_max;
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        worker_fail(result_fd, "cannot cap memory at %ld MiB: setrlimit: %s", memory_limit_mb, strerror(errno));
+#else
+    (void)result_fd;
 #endif
+}
+
+/* The cache-state preparation's own memory: the eviction buffer, the poison generator, a sink for the reads. */
+struct cache_state {
+    uint8_t *evict;
+    uint64_t poison;
+    volatile uint64_t sink;
+};
+
+/*
+ * The timed decode always starts from the same cache state, the one libdeflate's own benchmark program measures
+ * in: output pages mapped but not in cache, compressed input in cache. So before each decode: poison one byte per
+ * 4 KiB of output (with the complement of the expected byte, so a decoder that skips any page fails verification),
+ * reset the canaries, stream through an eviction buffer larger than the last-level cache, then read the input.
+ */
+static void prepare_cache(struct cache_state *cache, const struct output *o, const struct inputs *in) {
+    for (size_t offset = 0; offset < o->cap; offset += POISON_STRIDE) {
+        cache->poison ^= cache->poison << 13, cache->poison ^= cache->poison >> 7, cache->poison ^= cache->poison << 17;
+        size_t stride = o->cap - offset < POISON_STRIDE ? o->cap - offset : POISON_STRIDE;
+        size_t at = offset + (size_t)(cache->poison % stride);
+        o->out[at] = (uint8_t)~in->expected[at];
+    }
+    memset(o->canary, CANARY_VALUE, CANARY_BYTES);
+    memset(o->front_canary, CANARY_VALUE, CANARY_BYTES);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < EVICT_BYTES; i += 64) sum += cache->evict[i];
+    for (size_t i = 0; i < in->compressed_len; i += 64) sum += in->compressed[i];
+    cache->sink += sum;
+}
+
+/* What went wrong with a finished decode's output, checked byte for byte (NULL: it is right). */
+static const char *verify_output(const struct decoder *d, const struct output *o, const struct inputs *in,
+                                 const struct decode_result *result, char *reason, size_t cap) {
+    /* Checked first: an overrun is the most serious fault, whatever else went wrong (the lab's buffer only). */
+    for (size_t i = 0; !d->ops->release && i < CANARY_BYTES; i++) {
+        if (o->canary[i] != CANARY_VALUE) {
+            snprintf(reason, cap, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
+            return reason;
+        }
+    }
+    for (size_t i = 0; !d->ops->release && i < CANARY_BYTES; i++) {
+        if (o->front_canary[i] != CANARY_VALUE) {
+            snprintf(reason, cap, "wrote before the start of its output buffer (canary at -%zu overwritten)",
+                     CANARY_BYTES - i);
+            return reason;
+        }
+    }
+    if (result->out_len != in->expected_len) {
+        snprintf(reason, cap, "wrong length: produced %zu bytes, expected %zu", result->out_len, in->expected_len);
+        return reason;
+    }
+    const uint8_t *produced = result->produced, *expected = in->expected;
+    if (in->expected_len && memcmp(produced, expected, in->expected_len) != 0) {
+        size_t at = 0;
+        while (at < in->expected_len && produced[at] == expected[at]) at++;
+        snprintf(reason, cap, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at,
+                 produced[at], expected[at]);
+        return reason;
+    }
+    return NULL;
+}
+
+/*
+ * One timed, verified decode, answered on result_fd: "ok ELAPSED DECODE_CPU OUTSIDE" or "bad ELAPSED REASON".
+ * `mark` is the CPU the rest of the worker had used when its last call ended (see others_cpu_ns).
+ */
+static void decode_and_verify(struct decoder *d, const struct output *o, const struct inputs *in, uint64_t *mark,
+                              int result_fd) {
+    char reason[256];
+    struct decode_result result = {.produced = o->out};
+    uint64_t main_before = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t others_before = others_cpu_ns(main_before);
+    uint64_t outside = others_before > *mark ? others_before - *mark : 0;
+    uint64_t cpu_before = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
+    uint64_t start = now_ns();
+    const char *failure = d->ops->decode(d, o->out, o->cap, &result, reason, sizeof reason);
+    uint64_t elapsed = (result.ended_ns ? result.ended_ns : now_ns()) - start;
+    uint64_t cpu_after = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
+    uint64_t decode_cpu = cpu_after > cpu_before ? cpu_after - cpu_before : 0;
+    *mark = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
+    if (!failure) failure = verify_output(d, o, in, &result, reason, sizeof reason);
+    /* Freed after timing and verification (outside the measured time, like the lab buffer's reuse). */
+    if (d->ops->release) d->ops->release(d, &result);
+    if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
+    else
+        reply(result_fd, "ok %llu %llu %llu", (unsigned long long)elapsed, (unsigned long long)decode_cpu,
+              (unsigned long long)outside);
+}
+
+static void worker_main(struct contender *c, int command_fd, int result_fd) {
+    struct inputs in = load_inputs(result_fd);
+    struct output o = map_output(in.expected_len, result_fd);
+    struct decoder d = {.input = in.compressed, .in_len = in.compressed_len};
+    bind_decoder(&d, c, result_fd);
+    cap_memory(result_fd);
     reply(result_fd, "ready");
 
-    /*
-     * The timed decode always starts from the same cache state, the one
-     * libdeflate's own benchmark program measures in: output pages mapped but
-     * not in cache, compressed input in cache. So before each decode: poison
-     * one byte per 4 KiB of output (with the complement of the expected byte,
-     * so a decoder that skips any page fails verification), stream through an
-     * eviction buffer larger than the last-level cache, then read the input.
-     */
-    memset(out, 0, out_cap); /* maps every output page once, outside timing */
-    uint8_t *evict = malloc(EVICT_BYTES);
-    if (!evict) { reply(result_fd, "error cannot allocate the cache-eviction buffer"); _exit(1); }
-    memset(evict, 1, EVICT_BYTES);
-    volatile uint64_t sink = 0;
-    uint64_t poison_state = 0x9E3779B97F4A7C15ull;
+    struct cache_state cache = {.evict = malloc(EVICT_BYTES), .poison = 0x9E3779B97F4A7C15ull};
+    if (!cache.evict) worker_fail(result_fd, "cannot allocate the cache-eviction buffer");
+    memset(cache.evict, 1, EVICT_BYTES);
 
     /* CPU outside the decode calls: what the rest of the worker used since `mark` (see others_cpu_ns). */
     uint64_t mark = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
@@ -535,81 +780,8 @@ static void worker_main(struct contender *c, int command_fd, int result_fd) {
             mark = now_others;
             continue;
         }
-        for (size_t page = 0; page < out_cap; page += POISON_STRIDE) {
-            poison_state ^= poison_state << 13, poison_state ^= poison_state >> 7, poison_state ^= poison_state << 17;
-            size_t span = out_cap - page < POISON_STRIDE ? out_cap - page : POISON_STRIDE;
-            size_t at = page + (size_t)(poison_state % span);
-            out[at] = (uint8_t)~expected[at];
-        }
-        memset(canary, CANARY_VALUE, CANARY_BYTES);
-        memset(front_canary, CANARY_VALUE, CANARY_BYTES);
-        uint64_t sum = 0;
-        for (size_t i = 0; i < EVICT_BYTES; i += 64) sum += evict[i];
-        for (size_t i = 0; i < in_len; i += 64) sum += input[i];
-        sink += sum;
-        size_t out_len = 0;
-        const char *failure = NULL;
-        char reason[256];
-        /* In the allocating regime the output is the decoder's own (or a fresh malloc for libdeflate). */
-        uint8_t *produced = out;
-        size_t produced_cap = 0;
-        uint64_t ended = 0;
-        uint64_t main_before = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-        uint64_t others_before = others_cpu_ns(main_before);
-        uint64_t outside = others_before > mark ? others_before - mark : 0;
-        uint64_t cpu_before = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
-        uint64_t start = now_ns();
-        if (c->kind == KIND_CABI) {
-            int rc = cabi(input, in_len, out, out_cap, &out_len);
-            if (rc != 0) { snprintf(reason, sizeof reason, "%s returned error code %d", c->symbol, rc); failure = reason; }
-        } else if (c->kind == KIND_LIBDEFLATE) {
-            int rc = gzip_decompress(decompressor, input, in_len, out, out_cap, &out_len);
-            if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
-        } else if (c->kind == KIND_OWNED) {
-            produced = NULL;
-            int rc = owned(input, in_len, &produced, &out_len, &produced_cap);
-            if (rc != 0) { snprintf(reason, sizeof reason, "perf_lab_rust_decompress_owned returned error code %d", rc); failure = reason; }
-            else if (!produced && out_len) { snprintf(reason, sizeof reason, "perf_lab_rust_decompress_owned returned no buffer"); failure = reason; }
-        } else if (c->kind == KIND_LIBDEFLATE_ALLOC) {
-            produced = malloc(expected_len ? expected_len : 1);
-            int rc = produced ? gzip_decompress(decompressor, input, in_len, produced, expected_len, &out_len) : -1;
-            if (rc != 0) { snprintf(reason, sizeof reason, "libdeflate_gzip_decompress returned result %d", rc); failure = reason; }
-        } else {
-            failure = run_cli(c, out, out_cap, &out_len, &ended);
-        }
-        uint64_t elapsed = (ended ? ended : now_ns()) - start;
-        uint64_t cpu_after = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_ns();
-        uint64_t decode_cpu = cpu_after > cpu_before ? cpu_after - cpu_before : 0;
-        mark = others_cpu_ns(clock_ns(CLOCK_THREAD_CPUTIME_ID));
-        int allocating = c->kind == KIND_OWNED || c->kind == KIND_LIBDEFLATE_ALLOC;
-        /* Checked first: an overrun is the most serious fault, whatever else went wrong (the lab's buffer only). */
-        for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
-            if (canary[i] != CANARY_VALUE) {
-                snprintf(reason, sizeof reason, "wrote past the end of its output buffer (canary at +%zu overwritten)", i);
-                failure = reason;
-            }
-        }
-        for (size_t i = 0; !failure && !allocating && i < CANARY_BYTES; i++) {
-            if (front_canary[i] != CANARY_VALUE) {
-                snprintf(reason, sizeof reason, "wrote before the start of its output buffer (canary at -%zu overwritten)", CANARY_BYTES - i);
-                failure = reason;
-            }
-        }
-        if (!failure && out_len != expected_len) {
-            snprintf(reason, sizeof reason, "wrong length: produced %zu bytes, expected %zu", out_len, expected_len);
-            failure = reason;
-        }
-        if (!failure && expected_len && memcmp(produced, expected, expected_len) != 0) {
-            size_t at = 0;
-            while (at < expected_len && produced[at] == expected[at]) at++;
-            snprintf(reason, sizeof reason, "wrong bytes: first difference at offset %zu (got 0x%02x, expected 0x%02x)", at, produced[at], expected[at]);
-            failure = reason;
-        }
-        /* Freed after timing and verification (outside the measured time, like the lab buffer's reuse). */
-        if (c->kind == KIND_OWNED && produced) owned_free(produced, out_len, produced_cap);
-        if (c->kind == KIND_LIBDEFLATE_ALLOC) free(produced);
-        if (failure) reply(result_fd, "bad %llu %s", (unsigned long long)elapsed, failure);
-        else reply(result_fd, "ok %llu %llu %llu", (unsigned long long)elapsed, (unsigned long long)decode_cpu, (unsigned long long)outside);
+        prepare_cache(&cache, &o, &in);
+        decode_and_verify(&d, &o, &in, &mark, result_fd);
     }
 }
 
