@@ -8,6 +8,7 @@ import { cacheRoot, projectRoot } from '../core/paths.js';
 import { attempt, run } from '../core/process.js';
 import { buildIntoCache, readCachedBuild } from '../build/cache.js';
 import { cCompiler } from '../build/toolchain.js';
+import { buildTarget, targetCommand } from '../build/target.js';
 import { makeTempDir } from '../core/temp.js';
 import { warn } from '../core/log.js';
 import { allowedCpus, busyCpus, claimCpus } from './cpu-claims.js';
@@ -99,9 +100,12 @@ const step = 'bench: native harness';
 
 const harnessBinaries = new Map<string, Promise<string>>();
 
-/** Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process and cache). */
+/**
+ * Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process, cache
+ * and build target).
+ */
 function buildHarness(): Promise<string> {
-  const root = cacheRoot();
+  const root = `${cacheRoot()}\0${buildTarget().name}`;
   let binary = harnessBinaries.get(root);
   if (!binary) {
     binary = compileHarness().catch((error: unknown) => {
@@ -117,8 +121,11 @@ async function compileHarness(): Promise<string> {
   const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'harness.c');
   const source = await readFile(sourcePath);
   const compiler = await cCompiler();
+  // A cross target's compiler and link flags (lab/build/target.ts) make another build.
+  const linkFlags = buildTarget().harnessLinkFlags;
   const key = sha256Hex(
-    `${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}`,
+    `${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}` +
+      (linkFlags.length ? `\n${linkFlags.join(' ')}` : ''),
   ).slice(0, 24);
   const dir = join(cacheRoot(), 'builds', `harness-${key}`);
   const binary = join(dir, 'perf-lab-harness');
@@ -128,6 +135,7 @@ async function compileHarness(): Promise<string> {
     const warnings = ['-Wall', '-Wextra', '-Wshadow', '-Werror'];
     const args = ['-O2', '-std=c11', ...warnings, '-o', join(temp, 'perf-lab-harness'), sourcePath];
     if (process.platform === 'linux') args.push('-ldl');
+    args.push(...buildTarget().harnessLinkFlags);
     await run(compiler.command, args, {
       step: `${step}: compile`,
       hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).',
@@ -313,7 +321,11 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
       (request.rounds + request.warmupRounds + 2) * request.timeoutMs * request.contenders.length + 60_000,
     );
     // On its timeout the harness gets SIGTERM (it kills its workers), then SIGKILL 5 s later if it is still there.
-    const result = await attempt(binary, [specPath], {
+    // A cross target's harness runs through its exec wrapper (qemu-user), which its CLI contenders inherit.
+    const target = buildTarget();
+    const [program, ...args] = targetCommand(target, [binary, specPath]);
+    const result = await attempt(program!, args, {
+      env: target.runEnv,
       timeoutMs: budgetMs,
       forceKillAfterMs: 5000,
       maxBufferBytes: 256 * 1024 * 1024,

@@ -4,6 +4,7 @@ import { LabError } from '../core/errors.js';
 import { info, startProgress } from '../core/log.js';
 import { buildCargoDecoder, type DecoderBuild } from '../build/decoder.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
+import { buildTarget, targetCommand } from '../build/target.js';
 import {
   DATASET_NAMES,
   prepareDatasets,
@@ -83,10 +84,15 @@ export interface BenchRun {
   builds: { head: SideBuild; base: SideBuild | undefined; reference: LibdeflateBuild };
 }
 
+/**
+ * A CLI decoder's command. Built for a cross target, a command whose program is the built binary (`{bin}` first)
+ * runs through the target's exec wrapper; any other program is the host's.
+ */
 function fillCommand(template: readonly string[], bin: string, input: string, threads: number): string[] {
-  return template.map((arg) =>
+  const argv = template.map((arg) =>
     arg.replaceAll('{bin}', bin).replaceAll('{input}', input).replaceAll('{threads}', String(threads)),
   );
+  return template[0] === '{bin}' ? targetCommand(buildTarget(), argv) : argv;
 }
 
 async function buildSide(role: 'head' | 'base', decoder: BenchConfig['decoder']): Promise<Side> {
@@ -212,7 +218,7 @@ function referenceSide(reference: LibdeflateBuild, regime: Side['regime']): Side
   return {
     role: 'libdeflate',
     name,
-    contender: (input) => ({ name, kind: 'cli', argv: [gzipProgram, '-d', '-c', input] }),
+    contender: (input) => ({ name, kind: 'cli', argv: targetCommand(buildTarget(), [gzipProgram, '-d', '-c', input]) }),
     summary,
     regime,
     build,

@@ -8,6 +8,7 @@ import { fileExists, sha256Hex } from '../core/files.js';
 import { startProgress } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { attempt, failureText } from '../core/process.js';
+import { buildTarget } from './target.js';
 import { buildIntoCache, cacheKey, hashTree, readCachedBuild, withBuildLock } from './cache.js';
 import {
   planRustShim,
@@ -198,7 +199,7 @@ async function enclosingWorkspace(dir: string): Promise<string | null> {
 }
 
 async function rustToolchain(name: string, dir: string, env: NodeJS.ProcessEnv): Promise<RustToolchain> {
-  const rustcText = await attempt('rustc', ['-vV'], { cwd: dir, env });
+  const rustcText = await attempt(buildTarget().rustc, ['-vV'], { cwd: dir, env });
   if (!rustcText.ok) {
     const said = rustcText.stderr.trim().split('\n')[0];
     throw new LabError(
@@ -224,7 +225,9 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   const name = `${step} ${spec.name}`;
   const progress = startProgress(name);
   const project = await projectDir(spec, baseDir);
-  const env = { ...process.env, ...spec.env };
+  // A cross target (lab/build/target.ts) builds with its own cargo and rustc, for its triple.
+  const target = buildTarget();
+  const env = { ...process.env, ...target.cargoEnv, ...spec.env };
   const toolchain = await rustToolchain(name, project.dir, env);
   const sourceTree = await hashTree(project.dir);
   // The rust adapter builds the lab's shim crate, which depends on the project: its generated content keys the build.
@@ -262,6 +265,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     env: spec.env,
     threads: spec.threads,
     adapter: spec.adapter,
+    ...(target.cargoTarget ? { cargoTarget: target.cargoTarget } : {}),
     rustflags: env.RUSTFLAGS ?? '',
     encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? '',
   });
@@ -286,7 +290,7 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
   // One target folder (and shim folder) per decoder name, kept between builds so cargo reuses what did not change;
   // the lock keeps two processes building the same name from mixing them up (cargo would only serialise its builds,
   // not the copy of the artifact after).
-  const targetDir = join(cacheRoot(), 'cargo-target', spec.name);
+  const targetDir = join(cacheRoot(), 'cargo-target', `${spec.name}${target.folderSuffix}`);
   return withBuildLock(`${targetDir}.lock`, name, async () => {
     // Built by another process while this one waited for the lock.
     const built = await fromCache();
@@ -306,14 +310,15 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
     const builtTree = spec.codegen ? await hashTree(project.dir) : sourceTree;
     const plan =
       shimOptions && (spec.codegen || !plannedShim) ? await planRustShim(project.dir, shimOptions) : plannedShim;
-    const shim = plan ? await writeRustShim(plan, rustShimDir(spec.name)) : undefined;
+    const shim = plan ? await writeRustShim(plan, rustShimDir(`${spec.name}${target.folderSuffix}`)) : undefined;
     const buildDir = shim?.dir ?? project.dir;
     progress.update(`cargo build --release (${toolchain.rustc})`);
     const args = ['build', '--release', '--message-format=json-render-diagnostics'];
+    if (target.cargoTarget) args.push('--target', target.cargoTarget);
     // The shim names the package and its features in its own Cargo.toml.
     if (spec.package && !shim) args.push('--package', spec.package);
     if (spec.features.length && !shim) args.push('--features', spec.features.join(','));
-    const cargo = await attempt('cargo', args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
+    const cargo = await attempt(target.cargo, args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
     if (!cargo.ok) {
       progress.done('failed');
       // stdout is cargo's JSON messages; the rendered diagnostics are on stderr.

@@ -14,6 +14,7 @@ import {
   type LibdeflateSource,
 } from './libdeflate-source.js';
 import { cCompiler } from './toolchain.js';
+import { buildTarget } from './target.js';
 
 const libdeflateBuildSchema = z.object({
   version: z.string(),
@@ -172,7 +173,16 @@ export async function buildLibdeflate(
   source: LibdeflateSource,
   options: LibdeflateBuildOptions = {},
 ): Promise<LibdeflateBuild> {
-  if (source.kind === 'system') return systemLibdeflate();
+  if (source.kind === 'system') {
+    const target = buildTarget();
+    if (target.cargoTarget)
+      throw new LabError(
+        step,
+        `the system libdeflate is this machine's, not built for ${target.name} (PERF_LAB_TARGET).`,
+        'build libdeflate from source for it (kind debian, git, tarball or path).',
+      );
+    return systemLibdeflate();
+  }
   const progress = startProgress(`${step} (${describeSource(source)})`);
   progress.update('fetching source');
   const tree = (await obtainLibdeflateSource(source))!;

@@ -2,6 +2,7 @@ import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot, projectRoot } from '../core/paths.js';
 import type { CargoDecoderSpec } from './decoder.js';
+import { buildTarget } from './target.js';
 
 /** Debian installs crate sources here (librust-*-dev); cargo can build from it offline. */
 const DEBIAN_CARGO_REGISTRY = '/usr/share/cargo/registry';
@@ -16,7 +17,8 @@ async function debianRegistryHas(crates: readonly string[]): Promise<boolean> {
  * copy is pointed at it and builds offline; elsewhere cargo fetches them from crates.io as usual.
  */
 async function materializeCrate(source: string, name: string, crates: readonly string[]): Promise<string> {
-  const dir = join(cacheRoot(), 'shims', name);
+  // Per build target: another target's cargo (Debian's 1.63 for aarch64) cannot read a newer cargo's lock file.
+  const dir = join(cacheRoot(), 'shims', `${name}${buildTarget().folderSuffix}`);
   await mkdir(dir, { recursive: true });
   await cp(source, dir, { recursive: true });
   if (await debianRegistryHas(crates)) {

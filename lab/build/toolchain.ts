@@ -1,5 +1,6 @@
 import { LabError } from '../core/errors.js';
 import { probe } from '../core/process.js';
+import { buildTarget } from './target.js';
 
 export interface RustToolchain {
   rustc: string;
@@ -34,7 +35,8 @@ export function parseRustcVersion(text: string): RustToolchain {
   };
 }
 
-export async function cCompiler(command = process.env.CC ?? 'cc'): Promise<CCompiler> {
+/** The C compiler: the one named, else the build target's (lab/build/target.ts), else $CC, else cc. */
+export async function cCompiler(command = buildTarget().cc ?? process.env.CC ?? 'cc'): Promise<CCompiler> {
   const text = await probe(command, ['--version']);
   if (!text) {
     throw new LabError(

@@ -1,5 +1,6 @@
 import { armParts, midrText, type ArmParts, type Midr } from '../cpu/midr.js';
 import { listModels, loadCpuModel, type CpuModel } from './model.js';
+import { buildTarget } from '../build/target.js';
 
 /** The model the analysis uses when no model names the machine's CPU and no fallback applies. */
 const DEFAULT_MODEL = 'apple-m1';
@@ -45,9 +46,15 @@ export function chooseModel(
   };
 }
 
-/** The model named by --cpu, or the one chosen for the machine; `chosenBecause` says which and why. */
+/**
+ * The model named by --cpu, else the build target's (PERF_LAB_TARGET, lab/build/target.ts), else the one chosen for
+ * the machine; `chosenBecause` says which and why.
+ */
 export async function resolveCpuModel(explicit: string | undefined, machine: () => MachineCpu): Promise<CpuModel> {
   if (explicit) return { ...(await loadCpuModel(explicit)), chosenBecause: 'chosen by --cpu' };
+  // Built for a cross target and run under its exec wrapper: no machine of it was seen, its runner class decides.
+  const target = buildTarget().model;
+  if (target) return { ...(await loadCpuModel(target.name)), chosenBecause: target.why };
   const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
   const choice = chooseModel(machine(), models);
   return { ...models.find((model) => model.name === choice.name)!, chosenBecause: choice.why };

@@ -76,6 +76,8 @@ export interface LoopReport {
   analysis: Summary & { listing: Array<{ address: number; text: string; class: string; slackCycles: number | null }> };
   /** Idioms found on any role's usual path (with the roles). */
   idioms: Array<IdiomFinding & { roles: string[] }>;
+  /** The model's figures the headline critical chain is priced with: one per class, each with its source. */
+  figures: Array<{ class: string; mnemonics: string[]; latenciesCycles: number[]; source: string; inherited: boolean }>;
 }
 
 export interface AnalyzeOptions {
@@ -232,7 +234,28 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
       })),
     },
     idioms,
+    figures: chainFigures(analysis),
   };
+}
+
+/** The model's timing of each class on the critical chain: the latencies the chain takes from it, and their source. */
+function chainFigures(analysis: LoopAnalysis): LoopReport['figures'] {
+  const figures = new Map<string, LoopReport['figures'][number]>();
+  for (const link of analysis.criticalChain) {
+    const node = analysis.nodes[link.index]!;
+    const key = `${node.semantics.class}\0${node.timing.source}`;
+    const entry = figures.get(key) ?? {
+      class: node.semantics.class,
+      mnemonics: [],
+      latenciesCycles: [],
+      source: node.timing.source,
+      inherited: node.timing.inherited ?? false,
+    };
+    if (!entry.mnemonics.includes(node.instruction.mnemonic)) entry.mnemonics.push(node.instruction.mnemonic);
+    if (!entry.latenciesCycles.includes(link.latencyCycles)) entry.latenciesCycles.push(link.latencyCycles);
+    figures.set(key, entry);
+  }
+  return [...figures.values()];
 }
 
 const hex = (address: number) => `0x${address.toString(16)}`;
@@ -283,6 +306,12 @@ export function textReport(report: LoopReport): string {
     `headline role: ${report.headlineRole}; its usual path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
     `critical path: ${atLeast(a)}${cycles(a.criticalPathCycles)} cycles/iteration${unknownNote(a)}`,
     `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
+    `  ${report.model.name} figures on the chain (lab/uarch/models/${report.model.name}.json):`,
+    ...report.figures.map(
+      (figure) =>
+        `    ${figure.class} (${figure.mnemonics.join(', ')}): latency ${figure.latenciesCycles.map(cycles).join(', ')}` +
+        `${figure.inherited ? ' (inherited)' : ''} — source: ${figure.source}`,
+    ),
     `resource bound: ${cycles(a.resourceBoundCycles)} cycles/iteration (${a.resourceBottleneck})`,
     `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
     `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
