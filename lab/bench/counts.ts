@@ -13,6 +13,7 @@ import { cacheRoot, projectRoot } from '../core/paths.js';
 import { attempt, probe, run } from '../core/process.js';
 import { makeTempDir } from '../core/temp.js';
 import { buildIntoCache, readCachedBuild } from '../build/cache.js';
+import { buildTarget } from '../build/target.js';
 import { cCompiler } from '../build/toolchain.js';
 import type { InstructionCounts } from '../results/counts.js';
 import type { HarnessContender } from './harness.js';
@@ -41,6 +42,10 @@ export function countSupport(platform: NodeJS.Platform, valgrindVersion: string 
 /** countSupport for this machine (and the config's setting). */
 export async function detectCountSupport(enabled: boolean): Promise<CountSupport> {
   if (!enabled) return { available: false, reason: 'off (bench.instructionCounts is false)' };
+  // A cross build (the qemu test seam) makes aarch64 libraries, which this machine's valgrind cannot load.
+  const target = buildTarget().name;
+  if (target !== 'host')
+    return { available: false, reason: `not counted for the cross target ${target} (valgrind runs host code only)` };
   const version = process.platform === 'linux' ? await probe('valgrind', ['--version']) : undefined;
   return countSupport(process.platform, version);
 }
