@@ -71,6 +71,13 @@ describe('listing parsers', () => {
       { address: 12, mnemonic: 'dup', operands: 'v0, x8', target: null },
     ]);
   });
+  it('keeps 64-bit immediates exact (no rounding through a double)', () => {
+    const [fn] = parseListing(
+      ['0000000000000000 <f>:', '       0:\tb24003e0 \tmov\tx0, #0xffffffffffffffff'].join('\n'),
+      'gnu-objdump',
+    );
+    assert.equal(fn!.instructions[0]!.operands, 'x0, #18446744073709551615');
+  });
 });
 
 describe('instruction semantics', () => {

@@ -57,7 +57,8 @@ function normaliseOperands(mnemonic: string, operands: string): string {
     .replace(/\s*<[^>]*>/g, '')
     .trim();
   // Hex immediates to decimal so both objdumps agree: #0x12b -> #299 (addresses in branches are handled apart).
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign: string, hex: string) => `#${sign}${parseInt(hex, 16)}`);
+  // BigInt keeps 64-bit immediates exact (#0xffffffffffffffff -> #18446744073709551615, not a rounded double).
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign: string, hex: string) => `#${sign}${BigInt(`0x${hex}`)}`);
   text = text.toLowerCase();
   // Conditions as the last operand of csel/ccmp/cset…: cc -> lo.
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))

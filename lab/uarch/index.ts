@@ -252,6 +252,20 @@ export function unknownNote(analysis: {
   return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')})`;
 }
 
+/** A loop that lacks the decode-loop shape: pinned, the maintainer chose it (no advice to pin); chosen, say to pin. */
+function choiceWarning(choice: LoopReport['loopChoice']): string {
+  if (choice.decodeLoop) return '';
+  const shape = ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads)';
+  return choice.how === 'pinned' ? `${shape}; analysed as pinned` : `${shape}: pin the decode loop with --loop`;
+}
+
+/** "3 exit branch(es) not analysed (0xa4, …)", or "no exit branches" (never "0 … ()"). */
+function exitsNote(exits: readonly number[]): string {
+  if (exits.length === 0) return 'no exit branches';
+  const listed = `${exits.slice(0, 6).map(hex).join(', ')}${exits.length > 6 ? ', …' : ''}`;
+  return `${exits.length} exit branch${exits.length === 1 ? '' : 'es'} not analysed (${listed})`;
+}
+
 /** Plain-text report; has a `critical path: N cycles/iteration` line for the headline role's usual path. */
 export function textReport(report: LoopReport): string {
   const a = report.analysis;
@@ -268,11 +282,11 @@ export function textReport(report: LoopReport): string {
     `function ${report.function} in ${report.source}`,
     `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}${report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''}`,
     `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
-    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choice.decodeLoop ? '' : ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads): pin the decode loop with --loop'}`,
+    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choiceWarning(choice)}`,
     ...choice.runnersUp.map(
       (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
     ),
-    `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${report.exits.length} exit branch(es) not analysed (${report.exits.slice(0, 6).map(hex).join(', ')}${report.exits.length > 6 ? ', …' : ''})`,
+    `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
     `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
     ...(report.copyLoop
