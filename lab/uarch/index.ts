@@ -286,7 +286,7 @@ export function textReport(report: LoopReport): string {
     ...choice.runnersUp.map(
       (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
     ),
-    `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
+    `paths through one iteration: ${report.hotLoop.pathsComplete ? `${report.hotLoop.paths}` : `the ${report.hotLoop.paths} shortest of more (search capped: a role reached only by longer paths may be missing; each role's figures cover the paths found)`} in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
     `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
     ...(report.copyLoop

@@ -1,7 +1,8 @@
-import { buildControlFlow, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
+import { buildControlFlow, nestedLoops, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { AsmFunction } from '../asm/parse.js';
+import { physicalRegister, splitOperands } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
-import { dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
+import { decoded, dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -104,8 +105,14 @@ function loopEvidence(instructions: readonly Node['instruction'][], model: CpuMo
         (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1)),
     );
   const carriedIn = (index: number) => into[index]!.some((edge) => edge.distance === 1 && edge.via !== 'memory');
+  // In place (lsr x3, x3, x1) counts too: read in address order, GCC's layouts put a refill of the same register
+  // between the shift and the back edge, which hides that the value is carried.
+  const inPlace = (node: Node) => {
+    const [destination, source] = splitOperands(node.instruction.operands).map(physicalRegister);
+    return destination !== undefined && destination === source;
+  };
   const bitBufferShifts = nodes.filter(
-    (node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)),
+    (node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index) || inPlace(node)),
   );
   const tableLoads = nodes.filter((node) => isTableLoad(graph, node));
   const refillLoads = nodes.filter((node) => isRefillLoad(graph, node));
@@ -140,10 +147,28 @@ function describe(evidence: LoopEvidence): string {
   return parts.join('; ');
 }
 
+/** Loops nested in `loop` with no store outside the stack: table walks, not copy loops. */
+function tableWalks(flow: ControlFlow, loop: Loop): Loop[] {
+  const stores = (candidate: Loop) =>
+    candidate.blocks.some((id) =>
+      flow.blocks[id]!.instructions.some((instruction) => {
+        const { semantics } = decoded(instruction);
+        return semantics.memory === 'store' && semantics.address?.base !== 'sp';
+      }),
+    );
+  return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
+}
+
 /** Every loop of a function, the likeliest decode loop first. */
 function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
   const candidates = flow.loops.map((loop): LoopCandidate => {
-    const own = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id]!.instructions);
+    // A nested loop that stores nothing is a table walk (zlib's subtable `goto dolen`, which GCC lays out as a loop
+    // whose header is the first lookup): its lookups and shifts are the outer loop's, so they count as its evidence.
+    const walks = tableWalks(flow, loop);
+    const blocks = [...new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
+      (a, b) => a - b,
+    );
+    const own = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const evidence = loopEvidence(own, model);
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
     const score =
@@ -158,7 +183,11 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
       evidence,
       decodeLoop,
       score,
-      reason: describe(evidence),
+      reason:
+        describe(evidence) +
+        (walks.length
+          ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} as its table walk`
+          : ''),
       sourceLine: header.sourceLine ?? null,
     };
   });

@@ -72,7 +72,12 @@ export interface LoopPaths {
 
 const PATH_LIMIT = 1024;
 
-/** Paths from the header back to it (each block once, staying in the loop), at most `limit`. */
+/**
+ * Paths from the header back to it (each block once, staying in the loop), at most `limit`, the shortest (fewest
+ * instructions) first: a best-first search, so when a loop has more paths than `limit` (GCC's zlib has millions)
+ * the ones cut are the longest, never the plain literal or match path that a depth-first walk may reach last.
+ * `complete` is false when paths were left out; then also at most `limit` × 64 partial paths are expanded.
+ */
 export function enumeratePaths(
   flow: ControlFlow,
   loop: Loop,
@@ -81,26 +86,66 @@ export function enumeratePaths(
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const paths: number[][] = [];
-  let complete = true;
-  const onPath = new Set<number>();
-  const stack: number[] = [];
-  const walk = (block: number) => {
-    if (paths.length >= limit) {
-      complete = false;
-      return;
-    }
-    stack.push(block);
-    onPath.add(block);
-    if (latches.has(block)) paths.push([...stack]);
+  const size = (block: number) => flow.blocks[block]!.instructions.length;
+  const queue = new MinQueue<number[]>();
+  queue.push(size(loop.header), [loop.header]);
+  let expansions = 0;
+  while (queue.length) {
+    if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
+    const { cost, value: path } = queue.pop();
+    const block = path.at(-1)!;
+    if (latches.has(block)) paths.push(path);
     for (const successor of flow.blocks[block]!.successors) {
-      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
-      walk(successor);
+      if (successor === loop.header || !inLoop.has(successor) || path.includes(successor)) continue;
+      queue.push(cost + size(successor), [...path, successor]);
     }
-    stack.pop();
-    onPath.delete(block);
-  };
-  walk(loop.header);
-  return { paths, complete };
+  }
+  return { paths, complete: true };
+}
+
+/** A binary min-heap keyed by cost; equal costs come out in insertion order (deterministic path order). */
+class MinQueue<T> {
+  private readonly heap: { cost: number; order: number; value: T }[] = [];
+  private pushed = 0;
+  get length(): number {
+    return this.heap.length;
+  }
+  push(cost: number, value: T): void {
+    const heap = this.heap;
+    heap.push({ cost, order: this.pushed++, value });
+    let at = heap.length - 1;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.less(at, parent)) break;
+      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+      at = parent;
+    }
+  }
+  pop(): { cost: number; value: T } {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let least = at;
+        if (left < heap.length && this.less(left, least)) least = left;
+        if (right < heap.length && this.less(right, least)) least = right;
+        if (least === at) break;
+        [heap[at], heap[least]] = [heap[least]!, heap[at]!];
+        at = least;
+      }
+    }
+    return { cost: top.cost, value: top.value };
+  }
+  private less(a: number, b: number): boolean {
+    const x = this.heap[a]!;
+    const y = this.heap[b]!;
+    return x.cost < y.cost || (x.cost === y.cost && x.order < y.order);
+  }
 }
 
 /** Bytes a load or store moves, from its register operands. */
