@@ -60,6 +60,7 @@ function ancestors(graph: DependencyGraph, index: number, depth: number, through
 
 const isMask = (node: Node) =>
   /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
+const isSubtraction = (node: Node) => /^(sub|subs|neg|negs)$/.test(node.instruction.mnemonic);
 const isAlu = (node: Node) =>
   node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
 const SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
@@ -77,7 +78,9 @@ export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   )
     return false;
   if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
-  return ancestors(graph, node.index, 3, isAlu).some(isMask);
+  // Masked bits added to a table's base, not subtracted from a pointer: zlib's match copy reads `out - dist`, where
+  // dist is masked bits too (`bic` of the bit buffer), and its bytes are a copy, not table entries.
+  return ancestors(graph, node.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(isMask);
 }
 
 /** A load whose value is shifted left (through moves) and merged into another value: a bit-buffer refill. */

@@ -293,8 +293,12 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
     candidate.blocks.some((id) =>
       flow.blocks[id]!.instructions.some((instruction) => decoded(instruction).semantics.memory === 'store'),
     );
+  // A copy loop moves bytes: it stores values it loaded (not table entries), whatever their width.
   const copyLoopBytes = new Map(
-    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
+    nested
+      .filter(storing)
+      .filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0)
+      .map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
   );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
@@ -390,9 +394,37 @@ function copyLoopOf(
   );
   return {
     headerAddress: loop.headerAddress,
-    bytesPerIteration: copyLoopBytes.get(loop.header)!,
+    bytesPerIteration: copiedBytes(graph),
     bounds: boundsOfGraph(graph, model),
   };
+}
+
+/** Bytes stored as loaded from memory other than a decode table (any width): what one pass of a copy moves. */
+function copiedBytes(graph: DependencyGraph): number {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
+  return nodes
+    .filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp')
+    .filter((node) => {
+      const origins = storedRegisters(node.instruction).flatMap((register) =>
+        valueOrigins(nodes, producers, node, register),
+      );
+      return (
+        origins.length > 0 &&
+        origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(graph, origin))
+      );
+    })
+    .reduce((sum, node) => sum + memoryBytes(node.instruction), 0);
+}
+
+function copiedBytesPerPass(flow: ControlFlow, loop: Loop, model: CpuModel): number {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  return copiedBytes(
+    dependencyGraph(
+      body.flatMap((id) => flow.blocks[id]!.instructions),
+      model,
+    ),
+  );
 }
 
 /** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */
