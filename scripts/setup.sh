@@ -12,12 +12,13 @@ if command -v apt-get >/dev/null 2>&1; then
   # Build tools, gzip, libdeflate (system library + its gzip program), Debian's crate
   # sources for the offline demo decoder (miniz_oxide + crc32fast), and the ARM64
   # toolchain the analyzer is tested with (clang cross-compiles, llvm-objdump,
-  # llvm-mca, GNU objdump for AArch64; GCC for AArch64, whose builds of zlib/libdeflate the analyzer is tested on).
+  # llvm-mca, GNU objdump for AArch64; GCC for AArch64 and its C library headers: the analyzer is tested on GCC
+  # builds of zlib, gzip and libdeflate).
   $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
     build-essential cmake pkg-config gzip git ca-certificates debian-archive-keyring \
     libdeflate-dev libdeflate-tools \
     librust-miniz-oxide-dev librust-crc32fast-dev \
-    clang llvm binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu >/dev/null
+    clang llvm binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
   if ! command -v cargo >/dev/null 2>&1; then
     $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi

@@ -252,19 +252,20 @@ export async function selectFunctions(
       .slice(0, 8)
       .map((fn) => fn.name)
       .join(', ');
-    if (strippedFunctions.has(functions)) {
-      throw new LabError(
-        'analyze',
-        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
-        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`,
-      );
-    }
     // Only section names or the assembler's local labels: the symbol table is gone.
     if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
       throw new LabError(
         'analyze',
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0]!.name} to read that whole section as one function and pin the decode loop with --loop <address>.`,
+      );
+    }
+    // Some exported names are left: say that the rest went with the symbol table.
+    if (strippedFunctions.has(functions)) {
+      throw new LabError(
+        'analyze',
+        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`,
       );
     }
     throw new LabError(

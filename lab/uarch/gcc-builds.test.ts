@@ -46,6 +46,7 @@ before(async () => {
   }
   // A stripped shared library whose inflate_fast is hidden (HAVE_HIDDEN: ZLIB_INTERNAL), as distributions ship it.
   const library = join(work, 'libz-stripped.so');
+  await writeFile(join(work, 'exported.c'), 'int exported_entry(int x) { return x + 1; }\n');
   await execa('aarch64-linux-gnu-gcc', [
     ...freestanding.filter((flag) => flag !== '-c'),
     '-fPIC',
@@ -54,6 +55,7 @@ before(async () => {
     '-DZ_SOLO',
     '-DHAVE_HIDDEN',
     join(zlib, 'inffast.c'),
+    join(work, 'exported.c'),
     '-o',
     library,
   ]);
@@ -62,6 +64,23 @@ before(async () => {
     () => 'analysed',
     (error: Error) => error.message,
   );
+  // GNU gzip 1.12's inflate.c needs the C library's headers (libc6-dev-arm64-cross) and a config.h, here the few
+  // attribute macros gnulib's configure would define.
+  const headers = await execa('aarch64-linux-gnu-gcc', ['-E', '-x', 'c', '-'], {
+    input: '#include <stdio.h>\n',
+    reject: false,
+  });
+  if (headers.exitCode === 0) {
+    const gzip = await debianUpstreamSource('gzip', 'bookworm');
+    await writeFile(
+      join(work, 'config.h'),
+      ['PURE', 'CONST', 'MALLOC'].map((name) => `#define _GL_ATTRIBUTE_${name}\n`).join('') +
+        '#define _GL_ATTRIBUTE_DEALLOC(f, i)\n#define _GL_ATTRIBUTE_FORMAT_PRINTF_STANDARD(a, b)\n',
+    );
+    const gzipObject = join(work, 'gzip.o');
+    await execa('aarch64-linux-gnu-gcc', ['-O2', '-g', '-c', `-I${work}`, join(gzip, 'inflate.c'), '-o', gzipObject]);
+    reports.gzip = await analyzeLoop({ path: gzipObject, functionName: 'inflate_codes' }, model);
+  }
   reports['zlib-pinned'] = await analyzeLoop(
     { path: join(work, 'zlib-g.o'), functionName: 'inflate_fast', loop: 'inffast.c:104' },
     model,
@@ -130,6 +149,20 @@ describe(
       const report = reports['zlib-g']!;
       assert.equal(report.hotLoop.pathsComplete, false, 'millions of paths through GCC’s inflate_fast');
       assert.match(textReport(report), /the \d+ shortest of more \(search capped: a role reached only by longer/);
+    });
+
+    it('gzip: inflate_codes has its plain literal path (8 cycles) and its match role (copy loop)', (t) => {
+      if (!reports.gzip) return t.skip('no AArch64 C library headers (Debian: apt-get install libc6-dev-arm64-cross)');
+      const report = reports.gzip;
+      assert.equal(report.loopChoice.how, 'evidence');
+      assert.equal(report.loopChoice.sourceLine, 'inflate.c:530', 'for (;;) of inflate_codes');
+      const roles = new Map(report.roles.map((role) => [role.roleName, role]));
+      // The literal path: `and w0, w0, w25` (b & mask, 1) → `ubfiz x0, x0, #4, #16` (1) → `add x22, x1, x0` (&tl[…],
+      // 1) → `ldrb w0, [x22, #1]` (t->b, 4) → `lsr x25, x25, x0` (b >>= t->b, 1) = 8; with the window position
+      // `d &= WSIZE-1` no longer read as a table index, the byte copy loop makes the match role.
+      assert.equal(roles.get('literal')?.predictedCycles.min, 8);
+      assert.ok(roles.has('long match (copy loop)'), [...roles.keys()].join(', '));
+      assert.equal(report.copyLoop?.bytesPerIteration, 1);
     });
 
     it("libdeflate: the exported function's tail call is followed, and the fastloop's match path is 13 cycles", () => {

@@ -80,7 +80,28 @@ export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
   // Masked bits added to a table's base, not subtracted from a pointer: zlib's match copy reads `out - dist`, where
   // dist is masked bits too (`bic` of the bit buffer), and its bytes are a copy, not table entries.
-  return ancestors(graph, node.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(isMask);
+  // And the masked bits come from the bit buffer (a value a variable right shift produced, maybe through a move):
+  // gzip's window index `d &= WSIZE-1` is masked too, but its bytes are a match copy.
+  return ancestors(graph, node.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+    (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate),
+  );
+}
+
+/**
+ * A mask of the bit buffer: its input was made by a variable right shift (bitbuf >>= n, or a shifted copy), or by
+ * a move, add or orr of such a value (the refill `bitbuf += in << bits`), by dataflow edges rather than register
+ * names (GCC reuses registers).
+ */
+function ofBitBuffer(graph: DependencyGraph, mask: Node): boolean {
+  const made = (index: number, depth: number): boolean =>
+    graph.into[index]!.some((edge) => {
+      if (edge.via === 'memory' || edge.via === 'flags') return false;
+      const producer = graph.nodes[edge.from]!;
+      if (variableShift(producer, 'r')) return true;
+      const passes = producer.semantics.class === 'move' || /^(add|orr)$/.test(producer.instruction.mnemonic);
+      return depth > 0 && passes && made(producer.index, depth - 1);
+    });
+  return made(mask.index, 2);
 }
 
 /** A load whose value is shifted left (through moves) and merged into another value: a bit-buffer refill. */

@@ -103,6 +103,50 @@ export function enumeratePaths(
   return { paths, complete: true };
 }
 
+/**
+ * When the search is capped, the shortest path through each block that copies (stores a byte or word it loaded
+ * in the same block, not from a decode table) is searched for directly — header → block, then block → a latch
+ * avoiding the first part — so a match role is not lost because thousands of literal variants came first.
+ */
+function copyPaths(flow: ControlFlow, loop: Loop, found: readonly number[][], model: CpuModel): number[][] {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const size = (block: number) => flow.blocks[block]!.instructions.length;
+  const known = new Set(found.map((path) => path.join()));
+  const copying = loop.blocks.filter(
+    (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id]!.instructions, model)) > 0,
+  );
+  // Fewest instructions from `from` to any block in `goal`, not through `avoid` or back through the header.
+  const shortest = (from: number, goal: (block: number) => boolean, avoid: ReadonlySet<number>): number[] | null => {
+    const queue = new MinQueue<number[]>();
+    const settled = new Set<number>();
+    queue.push(size(from), [from]);
+    while (queue.length) {
+      const { cost, value: path } = queue.pop();
+      const block = path.at(-1)!;
+      if (settled.has(block)) continue;
+      settled.add(block);
+      if (goal(block)) return path;
+      for (const next of flow.blocks[block]!.successors)
+        if (inLoop.has(next) && next !== loop.header && !avoid.has(next) && !settled.has(next))
+          queue.push(cost + size(next), [...path, next]);
+    }
+    return null;
+  };
+  const added: number[][] = [];
+  for (const block of copying) {
+    const head = shortest(loop.header, (candidate) => candidate === block, new Set());
+    if (!head) continue;
+    const tail = shortest(block, (candidate) => latches.has(candidate), new Set(head.slice(0, -1)));
+    if (!tail) continue;
+    const path = [...head, ...tail.slice(1)];
+    if (known.has(path.join())) continue;
+    known.add(path.join());
+    added.push(path);
+  }
+  return added;
+}
+
 /** A binary min-heap keyed by cost; equal costs come out in insertion order (deterministic path order). */
 class MinQueue<T> {
   private readonly heap: { cost: number; order: number; value: T }[] = [];
@@ -303,7 +347,9 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
   const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
-  const { paths, complete } = enumeratePaths(flow, loop, limit);
+  const enumerated = enumeratePaths(flow, loop, limit);
+  const { complete } = enumerated;
+  const paths = complete ? enumerated.paths : [...enumerated.paths, ...copyPaths(flow, loop, enumerated.paths, model)];
   const analysed: IterationPath[] = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const graph = dependencyGraph(instructions, model);
