@@ -21,8 +21,9 @@ if command -v apt-get >/dev/null 2>&1; then
   if ! command -v cargo >/dev/null 2>&1; then
     $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends cargo rustc >/dev/null
   fi
-  # The Linux ARM64 path run on x86 under qemu-user (lab/bench/qemu-arm64.test.ts, lab/build/target.ts): GCC for
-  # aarch64 and its libc, qemu-aarch64, and Debian's cargo + rustc with the aarch64 Rust std (libstd-rust-dev:arm64;
+  # The Linux ARM64 path run on x86 under qemu-user (lab/bench/qemu-arm64.test.ts, lab/build/target.ts) and the
+  # analyzer's tests on GCC builds of zlib, gzip and libdeflate (lab/uarch/gcc-builds.test.ts): GCC for aarch64 and
+  # its libc, qemu-aarch64, and Debian's cargo + rustc with the aarch64 Rust std (libstd-rust-dev:arm64;
   # rustup has no aarch64 std offline). Debian x86_64 only: Ubuntu's x86 archive has no arm64 packages, and an ARM64
   # runner needs nothing cross.
   if [ "$(uname -m)" = "x86_64" ] && grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then

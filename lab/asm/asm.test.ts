@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { disassemble, loadFunctions, selectFunction } from './index.js';
 import { LabError } from '../core/errors.js';
+import { boundsOfGraph, dependencyGraph } from '../uarch/analyze.js';
+import { loadCpuModel } from '../uarch/model.js';
 import { enumeratePaths } from '../uarch/paths.js';
 import { buildControlFlow, nestedLoops, ownBlocks } from './cfg.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
@@ -70,6 +72,13 @@ describe('listing parsers', () => {
       { address: 8, mnemonic: 'cmp', operands: 'x4, #299', target: null },
       { address: 12, mnemonic: 'dup', operands: 'v0, x8', target: null },
     ]);
+  });
+  it('keeps 64-bit immediates exact (no rounding through a double)', () => {
+    const [fn] = parseListing(
+      ['0000000000000000 <f>:', '       0:\tb24003e0 \tmov\tx0, #0xffffffffffffffff'].join('\n'),
+      'gnu-objdump',
+    );
+    assert.equal(fn!.instructions[0]!.operands, 'x0, #18446744073709551615');
   });
 });
 
@@ -306,4 +315,53 @@ describe('disassembly with every CPU feature', () => {
       }
     },
   );
+});
+
+describe('calls', () => {
+  const listing = [
+    'f.o:\tfile format elf64-littleaarch64',
+    '',
+    '0000000000000000 <f>:',
+    '       0:      \tldrb\tw1, [x0], #1',
+    '       4:      \tbl\t0x4 <f+0x4>',
+    '\t\t0000000000000004:  R_AARCH64_CALL26\tmemcpy',
+    '       8:      \tcbnz\tw1, 0x0 <f>',
+    '       c:      \tcbz\tw0, 0x14 <f+0x14>',
+    '      10:      \tb\t0x10 <f+0x10>',
+    '\t\t0000000000000010:  R_AARCH64_JUMP26\tfinish',
+    '      14:      \tbl\t0x14 <f+0x14>',
+    '\t\t0000000000000014:  R_AARCH64_CALL26\t__stack_chk_fail',
+    '',
+    '0000000000000018 <g>:',
+    '      18:      \tret',
+  ].join('\n');
+  const [f] = parseListing(listing, 'llvm-objdump');
+  it('names callees from relocations, which are not instructions', () => {
+    assert.equal(f!.instructions.length, 6);
+    assert.deepEqual(
+      f!.instructions.filter((i) => i.callee).map((i) => [i.address, i.mnemonic, i.callee]),
+      [
+        [4, 'bl', 'memcpy'],
+        [16, 'b', 'finish'],
+        [20, 'bl', '__stack_chk_fail'],
+      ],
+    );
+  });
+  it('a call returns to the next instruction, a noreturn call and a tail call end the path', () => {
+    const flow = buildControlFlow(f!);
+    const blockAt = (address: number) => flow.blocks.find((b) => b.instructions[0]!.address === address)!;
+    assert.equal(flow.loops.length, 1);
+    assert.equal(flow.loops[0]!.headerAddress, 0);
+    assert.deepEqual(blockAt(0x10).successors, [], 'b finish leaves the function');
+    assert.deepEqual(blockAt(0x14).successors, [], 'bl __stack_chk_fail does not fall into g');
+  });
+  it('prices a call as unknown and names it', async () => {
+    const instructions = f!.instructions.slice(0, 3);
+    const bounds = boundsOfGraph(
+      dependencyGraph(instructions, await loadCpuModel('apple-m1')),
+      await loadCpuModel('apple-m1'),
+    );
+    assert.equal(bounds.exact, false);
+    assert.deepEqual(bounds.unknownMnemonics, ['bl memcpy']);
+  });
 });

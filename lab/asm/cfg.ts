@@ -29,6 +29,23 @@ export interface ControlFlow {
 }
 
 const CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+
+/**
+ * Functions that never return (C, the stack protector, assertions, Rust panics): a call to one ends the path, so
+ * GCC's `bl __stack_chk_fail` at a function's end does not fall into the next function. Matched on the callee's
+ * symbol (Mach-O's leading underscore dropped).
+ */
+const NORETURN =
+  /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+
+/** A call that does not return, or a trap (brk, udf). */
+function endsExecution(instruction: Instruction): boolean {
+  if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
+  return instruction.mnemonic === 'bl' && instruction.callee !== undefined && NORETURN.test(instruction.callee);
+}
+
+/** A `b` to another function's symbol (a relocated or named tail call): it leaves the function. */
+const tailCall = (instruction: Instruction) => instruction.mnemonic === 'b' && instruction.callee !== undefined;
 const ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
 
 export function buildControlFlow(fn: AsmFunction): ControlFlow {
@@ -36,8 +53,10 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
   const addresses = new Set(instructions.map((instruction) => instruction.address));
   const leaders = new Set<number>([instructions[0]!.address]);
   instructions.forEach((instruction, index) => {
-    if (instruction.target !== null && addresses.has(instruction.target)) leaders.add(instruction.target);
-    if (ENDS_BLOCK.test(instruction.mnemonic) && instructions[index + 1]) leaders.add(instructions[index + 1]!.address);
+    if (instruction.target !== null && !instruction.callee && addresses.has(instruction.target))
+      leaders.add(instruction.target);
+    if ((ENDS_BLOCK.test(instruction.mnemonic) || endsExecution(instruction)) && instructions[index + 1])
+      leaders.add(instructions[index + 1]!.address);
   });
   const blocks: BasicBlock[] = [];
   for (const instruction of instructions) {
@@ -50,16 +69,17 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
     const last = block.instructions.at(-1)!;
     const next = blocks[block.id + 1];
     const successors: number[] = [];
-    if (last.target !== null && blockAt.has(last.target) && (last.mnemonic === 'b' || CONDITIONAL.test(last.mnemonic)))
-      successors.push(blockAt.get(last.target)!);
-    const fallsThrough = !/^(b|br|ret)$/.test(last.mnemonic);
+    const local = last.target !== null && blockAt.has(last.target) && !tailCall(last);
+    if (local && (last.mnemonic === 'b' || CONDITIONAL.test(last.mnemonic)))
+      successors.push(blockAt.get(last.target!)!);
+    const fallsThrough = !/^(b|br|ret)$/.test(last.mnemonic) && !endsExecution(last);
     if (fallsThrough && next) successors.push(next.id);
     block.successors = [...new Set(successors)];
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor]!.predecessors.push(block.id);
 
   const dominators = computeDominators(blocks);
-  const loops = naturalLoops(blocks, dominators);
+  const loops = nestLoops(blocks, sccLoops(blocks));
   return { blocks, dominators, loops };
 }
 
@@ -89,28 +109,74 @@ function computeDominators(blocks: readonly BasicBlock[]): Set<number>[] {
   return dominators;
 }
 
-function naturalLoops(blocks: readonly BasicBlock[], dominators: readonly Set<number>[]): Loop[] {
-  const byHeader = new Map<number, { blocks: Set<number>; latches: number[] }>();
-  for (const block of blocks) {
-    for (const successor of block.successors) {
-      if (!dominators[block.id]!.has(successor)) continue; // not a back edge
-      const loop = byHeader.get(successor) ?? { blocks: new Set([successor]), latches: [] };
-      loop.latches.push(block.id);
-      const stack = [block.id];
-      while (stack.length) {
-        const node = stack.pop()!;
-        if (loop.blocks.has(node)) continue;
-        loop.blocks.add(node);
-        stack.push(...blocks[node]!.predecessors);
-      }
-      byHeader.set(successor, loop);
+/**
+ * Loops as the CPU sees them: every strongly connected component of the control-flow graph with a cycle (Tarjan),
+ * irreducible and multi-entry ones included, not only natural loops (a header dominating its back edges: GCC's
+ * zlib enters its 3-byte copy loop both at the top and at its test). The header is the lowest entry (a block with
+ * a predecessor outside the component); loops nested in it are the components left once it is removed. On
+ * reducible code this is the natural loops, merged by header.
+ */
+function sccLoops(blocks: readonly BasicBlock[]): Array<{ header: number; blocks: number[]; latches: number[] }> {
+  const found: Array<{ header: number; blocks: number[]; latches: number[] }> = [];
+  const search = (members: ReadonlySet<number>) => {
+    for (const component of stronglyConnected(blocks, members)) {
+      const inside = new Set(component);
+      const cyclic = component.length > 1 || blocks[component[0]!]!.successors.includes(component[0]!);
+      if (!cyclic) continue;
+      const entries = component.filter(
+        (id) => id === 0 || blocks[id]!.predecessors.some((predecessor) => !inside.has(predecessor)),
+      );
+      const header = Math.min(...(entries.length ? entries : component));
+      const latches = component.filter((id) => blocks[id]!.successors.includes(header));
+      found.push({ header, blocks: [...component].sort((a, b) => a - b), latches });
+      inside.delete(header);
+      search(inside);
     }
-  }
-  const loops = [...byHeader].map(([header, loop]) => ({
-    header,
-    blocks: [...loop.blocks].sort((a, b) => a - b),
-    latches: loop.latches,
-  }));
+  };
+  search(new Set(blocks.map((block) => block.id)));
+  return found;
+}
+
+/** Tarjan's strongly connected components of the subgraph on `members`. */
+function stronglyConnected(blocks: readonly BasicBlock[], members: ReadonlySet<number>): number[][] {
+  const index = new Map<number, number>();
+  const low = new Map<number, number>();
+  const stack: number[] = [];
+  const onStack = new Set<number>();
+  const components: number[][] = [];
+  let counter = 0;
+  const visit = (node: number) => {
+    index.set(node, counter);
+    low.set(node, counter++);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of blocks[node]!.successors) {
+      if (!members.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node)!, index.get(next)!));
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: number[] = [];
+      let member: number;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      components.push(component);
+    }
+  };
+  for (const node of [...members].sort((a, b) => a - b)) if (!index.has(node)) visit(node);
+  return components;
+}
+
+function nestLoops(
+  blocks: readonly BasicBlock[],
+  raw: ReadonlyArray<{ header: number; blocks: number[]; latches: number[] }>,
+): Loop[] {
+  const loops = raw;
   return loops.map((loop) => {
     const containing = loops.filter(
       (other) =>

@@ -16,17 +16,23 @@ export { buildControlFlow, ownInstructionCount, type ControlFlow, type Loop } fr
  * `<unknown>`. Every feature (`--mattr=+all`, LLVM 16+), else the Apple M1's (`--mcpu=apple-m1`).
  */
 const DISASSEMBLERS: ReadonlyArray<{ command: string[]; name: string }> = [
-  { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'], name: 'llvm-objdump' },
-  { command: ['llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'], name: 'llvm-objdump' },
   {
-    command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'],
+    command: ['llvm-objdump', '-d', '-r', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'],
+    name: 'llvm-objdump',
+  },
+  {
+    command: ['llvm-objdump', '-d', '-r', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'],
+    name: 'llvm-objdump',
+  },
+  {
+    command: ['xcrun', 'llvm-objdump', '-d', '-r', '--line-numbers', '--no-show-raw-insn', '--mattr=+all'],
     name: 'xcrun llvm-objdump',
   },
   {
-    command: ['xcrun', 'llvm-objdump', '-d', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'],
+    command: ['xcrun', 'llvm-objdump', '-d', '-r', '--line-numbers', '--no-show-raw-insn', '--mcpu=apple-m1'],
     name: 'xcrun llvm-objdump',
   },
-  { command: ['aarch64-linux-gnu-objdump', '-d', '-l'], name: 'aarch64-linux-gnu-objdump' },
+  { command: ['aarch64-linux-gnu-objdump', '-d', '-r', '-l'], name: 'aarch64-linux-gnu-objdump' },
   { command: ['otool', '-tvV'], name: 'otool' },
 ];
 
@@ -145,6 +151,52 @@ async function nameFromSymbolTable(binary: string, functions: AsmFunction[]): Pr
   );
 }
 
+/**
+ * Hand-written assembly's local labels (`decode_loop:`, not `.L…`) are symbols, and the disassembler starts a new
+ * "function" at each: a label inside a function symbol's extent (its `F` entry's address and size in the symbol
+ * table) continues that function instead.
+ */
+async function joinLocalLabels(binary: string, functions: AsmFunction[]): Promise<AsmFunction[]> {
+  if (functions.length < 2) return functions;
+  const table = await attempt('llvm-objdump', ['-t', binary]);
+  if (!table.ok) return functions;
+  const extents: Array<{ start: number; end: number }> = [];
+  for (const line of table.stdout.split('\n')) {
+    const match = /^([0-9a-f]+)\s.*\sF\s+\S+\s+([0-9a-f]+)\s+\S+$/.exec(line.trim());
+    if (match && parseInt(match[2]!, 16) > 0) {
+      const start = parseInt(match[1]!, 16);
+      extents.push({ start, end: start + parseInt(match[2]!, 16) });
+    }
+  }
+  const joined: AsmFunction[] = [];
+  const labels = new Set<string>();
+  for (const fn of functions) {
+    const start = fn.instructions[0]!.address;
+    const previous = joined.at(-1);
+    const owner = extents.find((extent) => extent.start < start && start < extent.end);
+    const previousStart = previous?.instructions[0]!.address;
+    if (previous && owner && previousStart! >= owner.start && previousStart! < start) {
+      joined[joined.length - 1] = { ...previous, instructions: [...previous.instructions, ...fn.instructions] };
+      labels.add(fn.name);
+    } else joined.push(fn);
+  }
+  // A branch to a joined label (`b next`) is a local branch, not a tail call to another function.
+  for (const fn of joined)
+    for (const instruction of fn.instructions)
+      if (instruction.callee !== undefined && labels.has(instruction.callee)) delete instruction.callee;
+  return joined;
+}
+
+/** Function lists read from a binary whose symbol table is gone (only dynamic, exported names remain). */
+const strippedFunctions = new WeakSet<readonly AsmFunction[]>();
+
+/** An ELF whose static symbol table was stripped: `llvm-objdump -t` lists no symbol. */
+async function isStripped(binary: string): Promise<boolean> {
+  const table = await attempt('llvm-objdump', ['-t', binary]);
+  if (!table.ok || !/file format elf/i.test(table.stdout)) return false;
+  return !/^[0-9a-f]{8,16}\s/m.test(table.stdout.split('SYMBOL TABLE:')[1] ?? '');
+}
+
 /** The largest binary or listing `analyze` reads whole. */
 const MAX_BINARY_BYTES = 1024 * 1024 * 1024;
 
@@ -170,7 +222,8 @@ export async function loadFunctions(path: string): Promise<{ functions: AsmFunct
     ? { listing: bytes.toString('utf8'), tool: 'listing file' }
     : await disassemble(path);
   const parsed = parseListing(listing);
-  const functions = looksLikeText ? parsed : await nameFromSymbolTable(path, parsed);
+  const functions = looksLikeText ? parsed : await joinLocalLabels(path, await nameFromSymbolTable(path, parsed));
+  if (!looksLikeText && (await isStripped(path))) strippedFunctions.add(functions);
   if (functions.length === 0)
     throw new LabError(
       'analyze',
@@ -205,6 +258,14 @@ export async function selectFunctions(
         'analyze',
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0]!.name} to read that whole section as one function and pin the decode loop with --loop <address>.`,
+      );
+    }
+    // Some exported names are left: say that the rest went with the symbol table.
+    if (strippedFunctions.has(functions)) {
+      throw new LabError(
+        'analyze',
+        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`,
       );
     }
     throw new LabError(

@@ -17,6 +17,8 @@ export interface Instruction {
   text: string;
   /** `file:line` of the source it was compiled from, when the listing carries line numbers (debug info). */
   sourceLine?: string;
+  /** The symbol a call or tail call goes to, from its relocation (objects) or `<name>` (linked code). */
+  callee?: string;
 }
 
 export interface AsmFunction {
@@ -57,7 +59,8 @@ function normaliseOperands(mnemonic: string, operands: string): string {
     .replace(/\s*<[^>]*>/g, '')
     .trim();
   // Hex immediates to decimal so both objdumps agree: #0x12b -> #299 (addresses in branches are handled apart).
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign: string, hex: string) => `#${sign}${parseInt(hex, 16)}`);
+  // BigInt keeps 64-bit immediates exact (#0xffffffffffffffff -> #18446744073709551615, not a rounded double).
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign: string, hex: string) => `#${sign}${BigInt(`0x${hex}`)}`);
   text = text.toLowerCase();
   // Conditions as the last operand of csel/ccmp/cset…: cc -> lo.
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
@@ -81,6 +84,8 @@ function branchTarget(mnemonic: string, operands: string): number | null {
 }
 
 const LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
+const RELOCATION_LINE = /^\s*([0-9a-f]+):?\s+(?:R_AARCH64_(?:CALL26|JUMP26)|ARM64_RELOC_BRANCH26)\s+(\S+)/i;
+const OTHER_RELOCATION_LINE = /^\s*[0-9a-f]+:?\s+(?:R_AARCH64_|ARM64_RELOC_)\w+/i;
 const OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 const FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
 const UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
@@ -101,6 +106,7 @@ export function detectFormat(listing: string): ListingFormat {
 /** Splits a listing into functions (a function is a label followed by its instructions). */
 export function parseListing(listing: string, format: ListingFormat = detectFormat(listing)): AsmFunction[] {
   const functions: AsmFunction[] = [];
+  const namedCallees = new Map<Instruction, string>();
   let current: AsmFunction | undefined;
   let sourceLine: string | undefined;
   for (const raw of listing.split('\n')) {
@@ -144,11 +150,34 @@ export function parseListing(listing: string, format: ListingFormat = detectForm
       });
       continue;
     }
+    // `-r` relocations (`3c: R_AARCH64_CALL26 memcpy`): name the callee of the call or branch they patch.
+    const relocation = RELOCATION_LINE.exec(line);
+    if (relocation) {
+      const last = current?.instructions.at(-1);
+      if (last && last.address === parseInt(relocation[1]!, 16) && /^(bl|b)$/.test(last.mnemonic))
+        last.callee = relocation[2]!.replace(/\+0x[0-9a-f]+$/i, '');
+      continue;
+    }
+    if (OTHER_RELOCATION_LINE.test(line)) continue; // a data or address relocation: nothing to name
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
       if (/^\.(word|long)$/.test(instruction[2]!)) continue; // data in the text section, not executed
       const made = makeInstruction(instruction[1]!, instruction[2]!, instruction[3]!, line.trim());
-      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
+      // Linked code names the callee: `bl 4005c0 <memcpy@plt>`, GNU objdump on an object `bl 0 <memcpy>`.
+      // (Kept only when the target is outside the function: Mach-O listings name local targets <ltmp0+0x5cc>.)
+      const named = /<([^>+]+)(?:\+0x[0-9a-f]+)?>/i.exec(instruction[3]!)?.[1]?.replace(/@plt$/, '');
+      const pushed = sourceLine ? { ...made, sourceLine } : made;
+      if (named && named !== current.name && /^(bl|b)$/.test(made.mnemonic)) namedCallees.set(pushed, named);
+      current.instructions.push(pushed);
+    }
+  }
+  for (const fn of functions) {
+    const first = fn.instructions[0]?.address ?? 0;
+    const last = fn.instructions.at(-1)?.address ?? 0;
+    for (const instruction of fn.instructions) {
+      const named = namedCallees.get(instruction);
+      const outside = instruction.target === null || instruction.target < first || instruction.target > last;
+      if (named && outside && instruction.callee === undefined) instruction.callee = named;
     }
   }
   return functions.filter((fn) => fn.instructions.length > 0);

@@ -193,7 +193,8 @@ export function semanticsOf(instruction: Instruction): Semantics {
   if (mnemonic === 'nop' || mnemonic === 'prfm' || mnemonic === 'hint' || mnemonic.startsWith('prfum'))
     return { ...none, class: 'nop', reads: registersIn(parts.slice(1).join(',')) };
   if (mnemonic === 'bl' || mnemonic === 'blr')
-    return { ...none, class: 'call', reads: registersIn(instruction.operands), writes: ['r30'] };
+    // AAPCS64: the callee returns in x0 (what else it clobbers is not modelled; the call makes a path inexact).
+    return { ...none, class: 'call', reads: registersIn(instruction.operands), writes: ['r30', 'r0'] };
   if (
     mnemonic === 'b' ||
     mnemonic.startsWith('b.') ||

@@ -124,7 +124,7 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     return [label, cell(base), cell(head), deltaCell, ...(shown ? [cell(shown)] : [])];
   };
   const loopLine = (name: string, report: LoopReport) =>
-    `- **${name}**: ${escapeCell(report.function)}, loop at ${hex(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+'} paths in ${report.roles.length} roles`;
+    `- **${name}**: ${escapeCell(report.function)}, loop at ${hex(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ${report.hotLoop.pathsComplete ? '' : 'the shortest '}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : ' of more'} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     '',
@@ -151,6 +151,12 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
       (report) =>
         `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
     ),
+    ...columns
+      .filter((report) => !report.hotLoop.pathsComplete)
+      .map(
+        (report) =>
+          `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}: only the ${report.hotLoop.paths} shortest paths of its loop were analysed (search capped); a role reached only by longer paths may be missing, and its rows cover the paths found, not all.`,
+      ),
     ...(referenceProblem ? [`\n⚠️ libdeflate not shown: ${escapeCell(referenceProblem)}.`] : []),
     '',
     ...tableLines(

@@ -90,6 +90,19 @@ describe('critical path on hand-checked loops (apple-m1)', () => {
       'batched literal stores': true,
       'unrolled match copy': false,
     });
+    // A spilled counter reloaded from the stack and subtracted is not `bitsleft -= entry` (no table entry).
+    const [spill] = parseListing(
+      [
+        '0000000000000000 <spill>:',
+        '       0:      \tldr\tw1, [sp, #12]',
+        '       4:      \tsub\tw4, w4, w1',
+        '       8:      \tlsr\tx3, x3, x4',
+        '       c:      \tcbnz\tx3, 0x0 <spill>',
+      ].join('\n'),
+      'llvm-objdump',
+    );
+    const reload = analyzeFunction(spill!, m1);
+    assert.equal(findIdioms(reload.analysis, reload.flow).find((i) => i.idiom === 'bitsleft -= entry')!.found, false);
     const flagLoop = analyzeFunction(
       functions.find((fn) => fn.name === 'flag_chain')!,
       m1,

@@ -43,8 +43,10 @@ const wideLoad = (node: Node) =>
   node.semantics.class === 'load' &&
   /^(ldr|ldur)$/.test(node.instruction.mnemonic) &&
   /^x/.test(node.instruction.operands);
+// Not a reload from the stack: a spilled local read back (GCC under register pressure) is no table entry.
 const tableLoad = (node: Node) =>
   node.semantics.class === 'load' &&
+  node.semantics.address?.base !== 'sp' &&
   /^(ldr|ldur)$/.test(node.instruction.mnemonic) &&
   /^w/.test(node.instruction.operands);
 

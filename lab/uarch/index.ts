@@ -38,6 +38,8 @@ export interface RoleReport {
 
 export interface LoopReport {
   function: string;
+  /** The function asked for when it only tail-calls `function` (which is then the one analysed). */
+  tailCallFrom?: string;
   source: string;
   model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[]; chosenBecause?: string };
   loops: Array<{
@@ -128,7 +130,28 @@ export function analyzeHotLoop(
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await resolveCpuModel(options.cpu, machineInfo));
   const { functions, source } = await loadFunctions(options.path);
-  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loop);
+  const selected = await selectFunction(functions, options.functionName, source);
+  const callee = options.loop === undefined ? tailCallee(functions, selected) : undefined;
+  if (!callee) return reportHotLoop(selected, source, cpu, options.loop);
+  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+}
+
+/**
+ * The function a loopless wrapper tail-calls (GCC builds libdeflate_deflate_decompress_ex as one `b` to
+ * deflate_decompress_default): its only direct branch to the start of another listed function.
+ */
+function tailCallee(functions: readonly AsmFunction[], fn: AsmFunction): AsmFunction | undefined {
+  if (fn.instructions.length > 16 || buildControlFlow(fn).loops.length > 0) return undefined;
+  const starts = new Map(functions.map((other) => [other.instructions[0]!.address, other]));
+  const targets = new Set(
+    fn.instructions.flatMap((instruction) =>
+      instruction.mnemonic === 'b' && instruction.target !== null && starts.has(instruction.target)
+        ? [instruction.target]
+        : [],
+    ),
+  );
+  const [target] = targets;
+  return targets.size === 1 && starts.get(target!) !== fn ? starts.get(target!) : undefined;
 }
 
 /** Every function matching the name or /regex/ that has a loop, each with its decode loop analysed. */
@@ -272,7 +295,24 @@ export function unknownNote(analysis: {
 }): string {
   if (analysis.exact) return '';
   const count = analysis.unknownInstructions;
-  return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')})`;
+  const calls = analysis.unknownMnemonics.some((name) => /^blr? /.test(name))
+    ? "; a call's callee is not modelled"
+    : '';
+  return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')}${calls})`;
+}
+
+/** A loop that lacks the decode-loop shape: pinned, the maintainer chose it (no advice to pin); chosen, say to pin. */
+function choiceWarning(choice: LoopReport['loopChoice']): string {
+  if (choice.decodeLoop) return '';
+  const shape = ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads)';
+  return choice.how === 'pinned' ? `${shape}; analysed as pinned` : `${shape}: pin the decode loop with --loop`;
+}
+
+/** "3 exit branch(es) not analysed (0xa4, …)", or "no exit branches" (never "0 … ()"). */
+function exitsNote(exits: readonly number[]): string {
+  if (exits.length === 0) return 'no exit branches';
+  const listed = `${exits.slice(0, 6).map(hex).join(', ')}${exits.length > 6 ? ', …' : ''}`;
+  return `${exits.length} exit branch${exits.length === 1 ? '' : 'es'} not analysed (${listed})`;
 }
 
 /** Plain-text report; has a `critical path: N cycles/iteration` line for the headline role's usual path. */
@@ -288,14 +328,14 @@ export function textReport(report: LoopReport): string {
     return `  ${role.roleName.padEnd(36)} ${String(role.variants).padStart(5)}  ${`${atLeast(r)}${cycles(r.predictedCycles)}${range}`.padEnd(24)} ${`${atLeast(r)}${cycles(r.criticalPathCycles)}`.padStart(8)} ${String(r.instructions).padStart(6)} ${r.ilp.toFixed(2).padStart(6)}  ${r.bound}`;
   });
   const lines = [
-    `function ${report.function} in ${report.source}`,
+    `function ${report.function} in ${report.source}${report.tailCallFrom ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)` : ''}`,
     `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}${report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''}`,
     `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
-    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choice.decodeLoop ? '' : ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads): pin the decode loop with --loop'}`,
+    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choiceWarning(choice)}`,
     ...choice.runnersUp.map(
       (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
     ),
-    `paths through one iteration: ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : '+ (enumeration capped)'} in ${report.roles.length} roles; ${report.exits.length} exit branch(es) not analysed (${report.exits.slice(0, 6).map(hex).join(', ')}${report.exits.length > 6 ? ', …' : ''})`,
+    `paths through one iteration: ${report.hotLoop.pathsComplete ? `${report.hotLoop.paths}` : `the ${report.hotLoop.paths} shortest of more (search capped: a role reached only by longer paths may be missing; each role's figures cover the paths found)`} in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
     `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
     ...(report.copyLoop

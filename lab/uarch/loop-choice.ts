@@ -1,7 +1,8 @@
-import { buildControlFlow, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
+import { buildControlFlow, nestedLoops, ownBlocks, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { AsmFunction } from '../asm/parse.js';
+import { physicalRegister, splitOperands } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
-import { dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
+import { decoded, dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -59,6 +60,7 @@ function ancestors(graph: DependencyGraph, index: number, depth: number, through
 
 const isMask = (node: Node) =>
   /^(and|ubfx|bic|ubfiz)$/.test(node.instruction.mnemonic) || /\buxt[bh]\b/.test(node.instruction.operands);
+const isSubtraction = (node: Node) => /^(sub|subs|neg|negs)$/.test(node.instruction.mnemonic);
 const isAlu = (node: Node) =>
   node.semantics.class === 'alu' || node.semantics.class === 'alu-shifted' || node.semantics.class === 'move';
 const SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
@@ -76,7 +78,30 @@ export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   )
     return false;
   if (node.semantics.writeback !== undefined) return false; // a streaming pointer (post/pre-index), not a lookup
-  return ancestors(graph, node.index, 3, isAlu).some(isMask);
+  // Masked bits added to a table's base, not subtracted from a pointer: zlib's match copy reads `out - dist`, where
+  // dist is masked bits too (`bic` of the bit buffer), and its bytes are a copy, not table entries.
+  // And the masked bits come from the bit buffer (a value a variable right shift produced, maybe through a move):
+  // gzip's window index `d &= WSIZE-1` is masked too, but its bytes are a match copy.
+  return ancestors(graph, node.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+    (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate),
+  );
+}
+
+/**
+ * A mask of the bit buffer: its input was made by a variable right shift (bitbuf >>= n, or a shifted copy), or by
+ * a move, add or orr of such a value (the refill `bitbuf += in << bits`), by dataflow edges rather than register
+ * names (GCC reuses registers).
+ */
+function ofBitBuffer(graph: DependencyGraph, mask: Node): boolean {
+  const made = (index: number, depth: number): boolean =>
+    graph.into[index]!.some((edge) => {
+      if (edge.via === 'memory' || edge.via === 'flags') return false;
+      const producer = graph.nodes[edge.from]!;
+      if (variableShift(producer, 'r')) return true;
+      const passes = producer.semantics.class === 'move' || /^(add|orr)$/.test(producer.instruction.mnemonic);
+      return depth > 0 && passes && made(producer.index, depth - 1);
+    });
+  return made(mask.index, 2);
 }
 
 /** A load whose value is shifted left (through moves) and merged into another value: a bit-buffer refill. */
@@ -104,8 +129,14 @@ function loopEvidence(instructions: readonly Node['instruction'][], model: CpuMo
         (hops > 0 && nodes[edge.to]!.semantics.class === 'move' && carriedOut(edge.to, hops - 1)),
     );
   const carriedIn = (index: number) => into[index]!.some((edge) => edge.distance === 1 && edge.via !== 'memory');
+  // In place (lsr x3, x3, x1) counts too: read in address order, GCC's layouts put a refill of the same register
+  // between the shift and the back edge, which hides that the value is carried.
+  const inPlace = (node: Node) => {
+    const [destination, source] = splitOperands(node.instruction.operands).map(physicalRegister);
+    return destination !== undefined && destination === source;
+  };
   const bitBufferShifts = nodes.filter(
-    (node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index)),
+    (node) => variableShift(node, 'r') && (carriedIn(node.index) || carriedOut(node.index) || inPlace(node)),
   );
   const tableLoads = nodes.filter((node) => isTableLoad(graph, node));
   const refillLoads = nodes.filter((node) => isRefillLoad(graph, node));
@@ -140,10 +171,28 @@ function describe(evidence: LoopEvidence): string {
   return parts.join('; ');
 }
 
+/** Loops nested in `loop` with no store outside the stack: table walks, not copy loops. */
+function tableWalks(flow: ControlFlow, loop: Loop): Loop[] {
+  const stores = (candidate: Loop) =>
+    candidate.blocks.some((id) =>
+      flow.blocks[id]!.instructions.some((instruction) => {
+        const { semantics } = decoded(instruction);
+        return semantics.memory === 'store' && semantics.address?.base !== 'sp';
+      }),
+    );
+  return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
+}
+
 /** Every loop of a function, the likeliest decode loop first. */
 function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
   const candidates = flow.loops.map((loop): LoopCandidate => {
-    const own = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id]!.instructions);
+    // A nested loop that stores nothing is a table walk (zlib's subtable `goto dolen`, which GCC lays out as a loop
+    // whose header is the first lookup): its lookups and shifts are the outer loop's, so they count as its evidence.
+    const walks = tableWalks(flow, loop);
+    const blocks = [...new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
+      (a, b) => a - b,
+    );
+    const own = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const evidence = loopEvidence(own, model);
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
     const score =
@@ -158,7 +207,11 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
       evidence,
       decodeLoop,
       score,
-      reason: describe(evidence),
+      reason:
+        describe(evidence) +
+        (walks.length
+          ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} as its table walk`
+          : ''),
       sourceLine: header.sourceLine ?? null,
     };
   });

@@ -72,7 +72,12 @@ export interface LoopPaths {
 
 const PATH_LIMIT = 1024;
 
-/** Paths from the header back to it (each block once, staying in the loop), at most `limit`. */
+/**
+ * Paths from the header back to it (each block once, staying in the loop), at most `limit`, the shortest (fewest
+ * instructions) first: a best-first search, so when a loop has more paths than `limit` (GCC's zlib has millions)
+ * the ones cut are the longest, never the plain literal or match path that a depth-first walk may reach last.
+ * `complete` is false when paths were left out; then also at most `limit` × 64 partial paths are expanded.
+ */
 export function enumeratePaths(
   flow: ControlFlow,
   loop: Loop,
@@ -81,26 +86,110 @@ export function enumeratePaths(
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const paths: number[][] = [];
-  let complete = true;
-  const onPath = new Set<number>();
-  const stack: number[] = [];
-  const walk = (block: number) => {
-    if (paths.length >= limit) {
-      complete = false;
-      return;
-    }
-    stack.push(block);
-    onPath.add(block);
-    if (latches.has(block)) paths.push([...stack]);
+  const size = (block: number) => flow.blocks[block]!.instructions.length;
+  const queue = new MinQueue<number[]>();
+  queue.push(size(loop.header), [loop.header]);
+  let expansions = 0;
+  while (queue.length) {
+    if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
+    const { cost, value: path } = queue.pop();
+    const block = path.at(-1)!;
+    if (latches.has(block)) paths.push(path);
     for (const successor of flow.blocks[block]!.successors) {
-      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
-      walk(successor);
+      if (successor === loop.header || !inLoop.has(successor) || path.includes(successor)) continue;
+      queue.push(cost + size(successor), [...path, successor]);
     }
-    stack.pop();
-    onPath.delete(block);
+  }
+  return { paths, complete: true };
+}
+
+/**
+ * When the search is capped, the shortest path through each block that copies (stores a byte or word it loaded
+ * in the same block, not from a decode table) is searched for directly — header → block, then block → a latch
+ * avoiding the first part — so a match role is not lost because thousands of literal variants came first.
+ */
+function copyPaths(flow: ControlFlow, loop: Loop, found: readonly number[][], model: CpuModel): number[][] {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const size = (block: number) => flow.blocks[block]!.instructions.length;
+  const known = new Set(found.map((path) => path.join()));
+  const copying = loop.blocks.filter(
+    (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id]!.instructions, model)) > 0,
+  );
+  // Fewest instructions from `from` to any block in `goal`, not through `avoid` or back through the header.
+  const shortest = (from: number, goal: (block: number) => boolean, avoid: ReadonlySet<number>): number[] | null => {
+    const queue = new MinQueue<number[]>();
+    const settled = new Set<number>();
+    queue.push(size(from), [from]);
+    while (queue.length) {
+      const { cost, value: path } = queue.pop();
+      const block = path.at(-1)!;
+      if (settled.has(block)) continue;
+      settled.add(block);
+      if (goal(block)) return path;
+      for (const next of flow.blocks[block]!.successors)
+        if (inLoop.has(next) && next !== loop.header && !avoid.has(next) && !settled.has(next))
+          queue.push(cost + size(next), [...path, next]);
+    }
+    return null;
   };
-  walk(loop.header);
-  return { paths, complete };
+  const added: number[][] = [];
+  for (const block of copying) {
+    const head = shortest(loop.header, (candidate) => candidate === block, new Set());
+    if (!head) continue;
+    const tail = shortest(block, (candidate) => latches.has(candidate), new Set(head.slice(0, -1)));
+    if (!tail) continue;
+    const path = [...head, ...tail.slice(1)];
+    if (known.has(path.join())) continue;
+    known.add(path.join());
+    added.push(path);
+  }
+  return added;
+}
+
+/** A binary min-heap keyed by cost; equal costs come out in insertion order (deterministic path order). */
+class MinQueue<T> {
+  private readonly heap: { cost: number; order: number; value: T }[] = [];
+  private pushed = 0;
+  get length(): number {
+    return this.heap.length;
+  }
+  push(cost: number, value: T): void {
+    const heap = this.heap;
+    heap.push({ cost, order: this.pushed++, value });
+    let at = heap.length - 1;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.less(at, parent)) break;
+      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
+      at = parent;
+    }
+  }
+  pop(): { cost: number; value: T } {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let least = at;
+        if (left < heap.length && this.less(left, least)) least = left;
+        if (right < heap.length && this.less(right, least)) least = right;
+        if (least === at) break;
+        [heap[at], heap[least]] = [heap[least]!, heap[at]!];
+        at = least;
+      }
+    }
+    return { cost: top.cost, value: top.value };
+  }
+  private less(a: number, b: number): boolean {
+    const x = this.heap[a]!;
+    const y = this.heap[b]!;
+    return x.cost < y.cost || (x.cost === y.cost && x.order < y.order);
+  }
 }
 
 /** Bytes a load or store moves, from its register operands. */
@@ -248,13 +337,19 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
     candidate.blocks.some((id) =>
       flow.blocks[id]!.instructions.some((instruction) => decoded(instruction).semantics.memory === 'store'),
     );
+  // A copy loop moves bytes: it stores values it loaded (not table entries), whatever their width.
   const copyLoopBytes = new Map(
-    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
+    nested
+      .filter(storing)
+      .filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0)
+      .map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
   );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
   const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
-  const { paths, complete } = enumeratePaths(flow, loop, limit);
+  const enumerated = enumeratePaths(flow, loop, limit);
+  const { complete } = enumerated;
+  const paths = complete ? enumerated.paths : [...enumerated.paths, ...copyPaths(flow, loop, enumerated.paths, model)];
   const analysed: IterationPath[] = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const graph = dependencyGraph(instructions, model);
@@ -345,9 +440,37 @@ function copyLoopOf(
   );
   return {
     headerAddress: loop.headerAddress,
-    bytesPerIteration: copyLoopBytes.get(loop.header)!,
+    bytesPerIteration: copiedBytes(graph),
     bounds: boundsOfGraph(graph, model),
   };
+}
+
+/** Bytes stored as loaded from memory other than a decode table (any width): what one pass of a copy moves. */
+function copiedBytes(graph: DependencyGraph): number {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
+  return nodes
+    .filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp')
+    .filter((node) => {
+      const origins = storedRegisters(node.instruction).flatMap((register) =>
+        valueOrigins(nodes, producers, node, register),
+      );
+      return (
+        origins.length > 0 &&
+        origins.every((origin) => origin.semantics.memory === 'load' && !isTableLoad(graph, origin))
+      );
+    })
+    .reduce((sum, node) => sum + memoryBytes(node.instruction), 0);
+}
+
+function copiedBytesPerPass(flow: ControlFlow, loop: Loop, model: CpuModel): number {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  return copiedBytes(
+    dependencyGraph(
+      body.flatMap((id) => flow.blocks[id]!.instructions),
+      model,
+    ),
+  );
 }
 
 /** Bytes one pass through a loop's first path copies by straight word copies (0 for byte loops and broadcasts). */
