@@ -90,52 +90,60 @@ describe('the built action bundles, as the runner runs them', () => {
 
   for (const index of [0, 1]) {
     const name = () => runtimes[index]?.[0] ?? 'Node 24';
-    it(`under ${index === 0 ? 'this Node' : 'Node 24'}: comment posts the sticky comment, bench and analyze reach their own logic`, async (t) => {
-      const entry = runtimes[index];
-      if (!entry) return t.skip('this Node is 24 already: the first run covered it');
-      const [label, runtime] = entry;
-      if ('unavailable' in runtime) return t.skip(`no Node 24 here: ${runtime.unavailable}`);
-      t.diagnostic(`${name()}: ${runtime.version}`);
-      const artifact = join(work, `artifact-${index}`);
-      await mkdir(artifact);
-      await cp(join(root, 'lab', 'github', 'fixtures', 'results-three-way.json'), join(artifact, 'results.json'));
-      await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 42, headSha: HEAD }));
-      const before = github.comments.length;
-      const comment = await runBundle(runtime, 'comment', {
-        artifact,
-        repository: 'owner/decoder',
-        'run-id': '1001',
-        token: 'ghs_bundle_token',
-      });
-      assert.equal(comment.exitCode, 0, `${label}: ${comment.stdout}`);
-      assert.equal(comment.outputs.get('pr'), '42');
-      assert.ok(github.comments.length === Math.max(before, 1), 'one sticky comment, created or updated');
-      assert.match(await readFile(join(comment.step, 'summary'), 'utf8'), /SILESIA/);
-      const leaks = comment.stdout.split('\n').filter((line) => line.includes('ghs_bundle_token'));
-      assert.deepEqual(leaks, ['::add-mask::ghs_bundle_token'], 'the token is only ever handed to the runner to mask');
-
-      // bench: its own input check answers (the bundle loaded, parsed its inputs and refused these).
-      const bench = await runBundle(runtime, 'bench', { base: 'abc' });
-      assert.equal(bench.exitCode, 1);
-      assert.match(bench.stdout, /::error::perf-lab: action bench: inputs base and head: only base was given/);
-
-      // analyze: a whole run; on a host that is not ARM64 the section says it did not analyse, and why.
-      const analyze = await runBundle(runtime, 'analyze', {
-        base: 'missing-base.so',
-        head: 'missing-head.so',
-        reference: 'missing-libdeflate.so',
-        function: 'decode',
-      });
-      if (process.arch === 'arm64') {
-        assert.equal(analyze.exitCode, 1);
-        assert.match(analyze.stdout, /::error::perf-lab: .*missing-base\.so/);
-      } else {
-        assert.equal(analyze.exitCode, 0, analyze.stdout);
-        assert.match(
-          await readFile(analyze.outputs.get('markdown') ?? '', 'utf8'),
-          /^### Hot decode loop\n\nNot analysed: this host is x64/,
+    it(
+      `under ${index === 0 ? 'this Node' : 'Node 24'}: comment posts the sticky comment, bench and analyze ` +
+        'reach their own logic',
+      async (t) => {
+        const entry = runtimes[index];
+        if (!entry) return t.skip('this Node is 24 already: the first run covered it');
+        const [label, runtime] = entry;
+        if ('unavailable' in runtime) return t.skip(`no Node 24 here: ${runtime.unavailable}`);
+        t.diagnostic(`${name()}: ${runtime.version}`);
+        const artifact = join(work, `artifact-${index}`);
+        await mkdir(artifact);
+        await cp(join(root, 'lab', 'github', 'fixtures', 'results-three-way.json'), join(artifact, 'results.json'));
+        await writeFile(join(artifact, 'pr.json'), JSON.stringify({ prNumber: 42, headSha: HEAD }));
+        const before = github.comments.length;
+        const comment = await runBundle(runtime, 'comment', {
+          artifact,
+          repository: 'owner/decoder',
+          'run-id': '1001',
+          token: 'ghs_bundle_token',
+        });
+        assert.equal(comment.exitCode, 0, `${label}: ${comment.stdout}`);
+        assert.equal(comment.outputs.get('pr'), '42');
+        assert.ok(github.comments.length === Math.max(before, 1), 'one sticky comment, created or updated');
+        assert.match(await readFile(join(comment.step, 'summary'), 'utf8'), /SILESIA/);
+        const leaks = comment.stdout.split('\n').filter((line) => line.includes('ghs_bundle_token'));
+        assert.deepEqual(
+          leaks,
+          ['::add-mask::ghs_bundle_token'],
+          'the token is only ever handed to the runner to mask',
         );
-      }
-    });
+
+        // bench: its own input check answers (the bundle loaded, parsed its inputs and refused these).
+        const bench = await runBundle(runtime, 'bench', { base: 'abc' });
+        assert.equal(bench.exitCode, 1);
+        assert.match(bench.stdout, /::error::perf-lab: action bench: inputs base and head: only base was given/);
+
+        // analyze: a whole run; on a host that is not ARM64 the section says it did not analyse, and why.
+        const analyze = await runBundle(runtime, 'analyze', {
+          base: 'missing-base.so',
+          head: 'missing-head.so',
+          reference: 'missing-libdeflate.so',
+          function: 'decode',
+        });
+        if (process.arch === 'arm64') {
+          assert.equal(analyze.exitCode, 1);
+          assert.match(analyze.stdout, /::error::perf-lab: .*missing-base\.so/);
+        } else {
+          assert.equal(analyze.exitCode, 0, analyze.stdout);
+          assert.match(
+            await readFile(analyze.outputs.get('markdown') ?? '', 'utf8'),
+            /^### Hot decode loop\n\nNot analysed: this host is x64/,
+          );
+        }
+      },
+    );
   }
 });

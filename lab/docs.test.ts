@@ -121,7 +121,10 @@ const program = buildProgram() as unknown as CommandLike;
 const commands = leafCommands(program);
 const globalOptions = sorted(program.options.flatMap((option) => (option.long ? [option.long] : [])));
 
-/** The long options a docs/cli.md section lists, one bullet each: "- `--name <value>`: …" or "- `-q, --quiet`: …". */
+/**
+ * The long options a docs/cli.md section lists, one bullet each: "- `--name <value>`: …" or
+ * "- `-q, --quiet`: …".
+ */
 function listedOptions(section: string): string[] {
   return sorted([...section.matchAll(/^- `(?:-[A-Za-z], )?(--[a-z][a-z-]*)[^`]*`/gm)].map((match) => match[1]!));
 }

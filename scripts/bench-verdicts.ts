@@ -54,20 +54,23 @@ panic = "abort"
 `;
 
 // The slowdown is compiled in (PERF_LAB_SPIN_PER_MILLE), so base and head are two distinct builds.
-const LIB_RS = `use std::os::raw::{c_int, c_void};
+const LIB_RS =
+  `use std::os::raw::{c_int, c_void};
 use std::time::Instant;
 
 #[link(name = "deflate")]
 extern "C" {
     fn libdeflate_alloc_decompressor() -> *mut c_void;
-    fn libdeflate_gzip_decompress(d: *mut c_void, input: *const u8, in_len: usize, out: *mut u8, out_cap: usize, out_len: *mut usize) -> c_int;
+    fn libdeflate_gzip_decompress(d: *mut c_void, input: *const u8, in_len: usize, ` +
+  `out: *mut u8, out_cap: usize, out_len: *mut usize) -> c_int;
 }
 
 const SPIN_PER_MILLE: &str = match option_env!("PERF_LAB_SPIN_PER_MILLE") { Some(value) => value, None => "0" };
 static mut DECOMPRESSOR: *mut c_void = std::ptr::null_mut();
 
 #[no_mangle]
-pub unsafe extern "C" fn perf_lab_gzip_decompress(input: *const u8, in_len: usize, out: *mut u8, out_cap: usize, out_len: *mut usize) -> c_int {
+pub unsafe extern "C" fn perf_lab_gzip_decompress(input: *const u8, in_len: usize, ` +
+  `out: *mut u8, out_cap: usize, out_len: *mut usize) -> c_int {
     if DECOMPRESSOR.is_null() {
         DECOMPRESSOR = libdeflate_alloc_decompressor();
     }
@@ -165,7 +168,8 @@ async function main(): Promise<void> {
         tallies.set(key, tally);
         process.stderr.write(
           `run ${run + 1}/${runs} ${key} ${dataset.label}: ${verdict.kind} ${(verdict.effect * 100).toFixed(2)}% ` +
-            `(${((verdict.interval.low - 1) * 100).toFixed(2)} … ${((verdict.interval.high - 1) * 100).toFixed(2)}), ` +
+            `(${((verdict.interval.low - 1) * 100).toFixed(2)} … ` +
+            `${((verdict.interval.high - 1) * 100).toFixed(2)}), ` +
             `${dataset.batches} batches, ${dataset.stoppedBecause}, ${seconds.toFixed(0)} s\n`,
         );
       }
@@ -192,7 +196,8 @@ async function main(): Promise<void> {
   const sorted = [...wallSeconds].sort((a, b) => a - b);
   lines.push(
     '',
-    `wall time per bench run (${values.only}): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} s, max ${sorted.at(-1)!.toFixed(0)} s`,
+    `wall time per bench run (${values.only}): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} s, ` +
+      `max ${sorted.at(-1)!.toFixed(0)} s`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -25,7 +25,9 @@ for (const name of readdirSync(join(root, 'actions')).sort()) {
     logLevel: 'warning',
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: {
-      js: "import { createRequire as __perfLabCreateRequire } from 'node:module'; const require = __perfLabCreateRequire(import.meta.url);",
+      js:
+        "import { createRequire as __perfLabCreateRequire } from 'node:module'; const require = " +
+        '__perfLabCreateRequire(import.meta.url);',
     },
   });
 }

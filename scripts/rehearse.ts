@@ -51,7 +51,8 @@ for (const run of rehearsal.runs) {
     for (const step of job.steps) {
       const notes = step.annotations.map((annotation) => `${annotation.level}: ${annotation.message.split('\n')[0]}`);
       process.stdout.write(
-        `    ${step.outcome.padEnd(7)} ${step.seconds.toFixed(1).padStart(6)} s  ${step.name}${notes.length ? `  [${notes.join(' | ')}]` : ''}\n`,
+        `    ${step.outcome.padEnd(7)} ${step.seconds.toFixed(1).padStart(6)} s  ` +
+          `${step.name}${notes.length ? `  [${notes.join(' | ')}]` : ''}\n`,
       );
     }
   }

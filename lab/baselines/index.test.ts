@@ -189,7 +189,8 @@ describe('compare with baselines', () => {
     assert.equal(otherCpu!.verdict, null, 'another CPU is another key');
     // A head the integrity gate caught skipping the CRC32: no drift verdict, and never stored.
     const careless = sampleResults({ ratioScale: 1.5 });
-    const why = 'does not verify the CRC32 (a flipped trailer bit) — accepted a corrupted member: ratio not comparable';
+    const why =
+      'does not verify the CRC32 (a flipped trailer bit) — ' + 'accepted a corrupted member: ratio not comparable';
     careless.integrity = {
       memberBytes: 1,
       source: 'test',

@@ -38,7 +38,8 @@ export interface PublishOutcome {
 export async function publishBaselines(options: PublishOptions): Promise<PublishOutcome> {
   const newBranch = options.pushDirectly
     ? undefined
-    : `perf-lab/baselines-${options.results.createdAt.replace(/[^0-9]/g, '').slice(0, 14)}-${options.resultsSha256.slice(0, 8)}`;
+    : `perf-lab/baselines-${options.results.createdAt.replace(/[^0-9]/g, '').slice(0, 14)}-` +
+      options.resultsSha256.slice(0, 8);
   const published = await publishChanges({
     repoDir: options.repoDir,
     paths: ['baselines'],

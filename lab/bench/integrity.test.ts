@@ -51,60 +51,65 @@ describe('integrity gate: corrupted members', () => {
         { case: 'crc32', outcome: 'accepted', detail: '' },
         { case: 'deflate-bit', outcome: 'accepted', detail: '' },
       ]),
-      'does not verify the CRC32 (a flipped trailer bit), the data (a flipped bit in the deflate stream that still decodes, to other bytes) — accepted a corrupted member: ratio not comparable',
+      'does not verify the CRC32 (a flipped trailer bit), the data (a flipped bit in the deflate stream that ' +
+        'still decodes, to other bytes) — accepted a corrupted member: ratio not comparable',
     );
   });
 });
 
 describe('integrity gate on real decoders (in-process and whole-process)', () => {
-  it('passes libdeflate, miniz_oxide and gzip; catches a decoder that skips the CRC32, one that skips ISIZE and a CLI that ignores errors', async () => {
-    const libdeflate = await buildLibdeflate({ kind: 'debian', suite: 'trixie' });
-    const shim = async (features: Array<'skip-crc32' | 'skip-isize'>, name: string) =>
-      (await buildCargoDecoder(await materializeMinizOxideShim({ features, name }))).artifactPath;
-    const library = (name: string, path: string, kind: 'cabi' | 'libdeflate' = 'cabi') => ({
-      name,
-      contender: (): HarnessContender => ({ name, kind, library: path }),
-    });
-    const cli = (name: string, argv: (input: string) => string[]) => ({
-      name,
-      contender: (input: string): HarnessContender => ({ name, kind: 'cli', argv: argv(input) }),
-    });
-    const gate = await runIntegrityGate(
-      [
-        library('libdeflate', libdeflate.sharedLibraryPath, 'libdeflate'),
-        library('miniz_oxide', await shim([], 'miniz_oxide')),
-        library('skips-crc32', await shim(['skip-crc32'], 'skips-crc32')),
-        library('skips-isize', await shim(['skip-isize'], 'skips-isize')),
-        cli('gzip', (input) => ['gzip', '-d', '-c', input]),
-        cli('careless-cli', (input) => ['sh', '-c', 'gzip -d -c "$1" 2>/dev/null; exit 0', 'sh', input]),
-        // A library without the C ABI: its worker never starts, so the gate knows nothing about it.
-        library('not-loadable', libdeflate.sharedLibraryPath),
-      ],
-      raw,
-      'a test member',
-      { timeoutMs: 20_000, memoryLimitMb: 0 },
-    );
-    const outcomes = Object.fromEntries(
-      gate.contenders.map((entry) => [entry.name, Object.fromEntries(entry.cases.map((c) => [c.case, c.outcome]))]),
-    );
-    const all = (outcome: string) => ({ crc32: outcome, isize: outcome, truncated: outcome, 'deflate-bit': outcome });
-    assert.deepEqual(outcomes, {
-      libdeflate: all('rejected'),
-      miniz_oxide: all('rejected'),
-      'skips-crc32': { crc32: 'accepted', isize: 'rejected', truncated: 'rejected', 'deflate-bit': 'accepted' },
-      'skips-isize': { crc32: 'rejected', isize: 'accepted', truncated: 'rejected', 'deflate-bit': 'rejected' },
-      gzip: all('rejected'),
-      'careless-cli': all('accepted'),
-      'not-loadable': all('not run'),
-    });
-    const reasons = Object.fromEntries(gate.contenders.map((entry) => [entry.name, entry.notComparable]));
-    assert.equal(reasons.libdeflate, null);
-    assert.equal(reasons.miniz_oxide, null);
-    assert.match(reasons['skips-crc32']!, /^does not verify the CRC32 .* ratio not comparable$/);
-    assert.match(reasons['skips-isize']!, /^does not verify the length \(a wrong ISIZE trailer\)/);
-    assert.match(
-      reasons['not-loadable']!,
-      /^was not checked by the integrity gate \(it could not start: .*does not export perf_lab_gzip_decompress\)$/,
-    );
-  });
+  it(
+    'passes libdeflate, miniz_oxide and gzip; catches a decoder that skips the CRC32, one that skips ISIZE ' +
+      'and a CLI that ignores errors',
+    async () => {
+      const libdeflate = await buildLibdeflate({ kind: 'debian', suite: 'trixie' });
+      const shim = async (features: Array<'skip-crc32' | 'skip-isize'>, name: string) =>
+        (await buildCargoDecoder(await materializeMinizOxideShim({ features, name }))).artifactPath;
+      const library = (name: string, path: string, kind: 'cabi' | 'libdeflate' = 'cabi') => ({
+        name,
+        contender: (): HarnessContender => ({ name, kind, library: path }),
+      });
+      const cli = (name: string, argv: (input: string) => string[]) => ({
+        name,
+        contender: (input: string): HarnessContender => ({ name, kind: 'cli', argv: argv(input) }),
+      });
+      const gate = await runIntegrityGate(
+        [
+          library('libdeflate', libdeflate.sharedLibraryPath, 'libdeflate'),
+          library('miniz_oxide', await shim([], 'miniz_oxide')),
+          library('skips-crc32', await shim(['skip-crc32'], 'skips-crc32')),
+          library('skips-isize', await shim(['skip-isize'], 'skips-isize')),
+          cli('gzip', (input) => ['gzip', '-d', '-c', input]),
+          cli('careless-cli', (input) => ['sh', '-c', 'gzip -d -c "$1" 2>/dev/null; exit 0', 'sh', input]),
+          // A library without the C ABI: its worker never starts, so the gate knows nothing about it.
+          library('not-loadable', libdeflate.sharedLibraryPath),
+        ],
+        raw,
+        'a test member',
+        { timeoutMs: 20_000, memoryLimitMb: 0 },
+      );
+      const outcomes = Object.fromEntries(
+        gate.contenders.map((entry) => [entry.name, Object.fromEntries(entry.cases.map((c) => [c.case, c.outcome]))]),
+      );
+      const all = (outcome: string) => ({ crc32: outcome, isize: outcome, truncated: outcome, 'deflate-bit': outcome });
+      assert.deepEqual(outcomes, {
+        libdeflate: all('rejected'),
+        miniz_oxide: all('rejected'),
+        'skips-crc32': { crc32: 'accepted', isize: 'rejected', truncated: 'rejected', 'deflate-bit': 'accepted' },
+        'skips-isize': { crc32: 'rejected', isize: 'accepted', truncated: 'rejected', 'deflate-bit': 'rejected' },
+        gzip: all('rejected'),
+        'careless-cli': all('accepted'),
+        'not-loadable': all('not run'),
+      });
+      const reasons = Object.fromEntries(gate.contenders.map((entry) => [entry.name, entry.notComparable]));
+      assert.equal(reasons.libdeflate, null);
+      assert.equal(reasons.miniz_oxide, null);
+      assert.match(reasons['skips-crc32']!, /^does not verify the CRC32 .* ratio not comparable$/);
+      assert.match(reasons['skips-isize']!, /^does not verify the length \(a wrong ISIZE trailer\)/);
+      assert.match(
+        reasons['not-loadable']!,
+        /^was not checked by the integrity gate \(it could not start: .*does not export perf_lab_gzip_decompress\)$/,
+      );
+    },
+  );
 });

@@ -90,13 +90,19 @@ export function integrityOutcome(failure: string | undefined, started = true): I
   return 'rejected';
 }
 
-/** "does not verify the CRC32 (a flipped trailer bit) …: ratio not comparable", or null when every case was refused. */
+/**
+ * "does not verify the CRC32 (a flipped trailer bit) …: ratio not comparable", or null when every case was
+ * refused.
+ */
 export function notComparableReason(cases: IntegrityResult['contenders'][number]['cases']): string | null {
   const notRun = cases.find((entry) => entry.outcome === 'not run');
   if (notRun) return `was not checked by the integrity gate (it could not start: ${notRun.detail})`;
   const accepted = cases.filter((entry) => entry.outcome === 'accepted');
   if (accepted.length === 0) return null;
-  return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(', ')} — accepted a corrupted member: ratio not comparable`;
+  return (
+    `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(', ')} — accepted a corrupted ` +
+    'member: ratio not comparable'
+  );
 }
 
 /**

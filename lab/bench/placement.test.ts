@@ -39,7 +39,8 @@ describe('placement of contenders on CPUs', () => {
     assert.deepEqual(cpusOf(placement), { head: [0, 1], libdeflate: [0] });
     assert.equal(
       placement.contenders[0]!.note,
-      'asked for 4 CPUs, this machine allows 2; its CPUs 0-1 are also where libdeflate decodes (in turn, not at once: ' +
+      'asked for 4 CPUs, this machine allows 2; its CPUs 0-1 are also where libdeflate decodes (in turn, not ' +
+        'at once: ' +
         'only caches and clocks are shared)',
     );
     assert.equal(placement.contenders[1]!.note, null);

@@ -90,7 +90,8 @@ export function placeContenders(
     ];
     if (contender.threads > 1 && sharedWith.length)
       notes.push(
-        `its CPUs ${formatCpuList(cpus)} are also where ${sharedWith.join(', ')} decode${sharedWith.length > 1 ? '' : 's'} ` +
+        `its CPUs ${formatCpuList(cpus)} are also where ${sharedWith.join(', ')} ` +
+          `decode${sharedWith.length > 1 ? '' : 's'} ` +
           '(in turn, not at once: only caches and clocks are shared)',
       );
     return { name: contender.name, threads: contender.threads, cpus, note: notes.length ? notes.join('; ') : null };

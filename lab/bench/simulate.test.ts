@@ -56,15 +56,18 @@ for (const [name, checks] of [
       ['uncalibrated', false],
     ] as const) {
       const policyFor = withFloor ? { ...policy, calibration: floor } : policy;
-      it(`${how}: says "no change" for ≥90% of ${checks} A/A checks, a change for ≤1%, with ≥95% coverage`, async () => {
-        const aa = await simulateChecks(traces, checks, { ...options({}), policy: policyFor, seed: 2 });
-        assert.equal(aa.checks, checks);
-        assert.ok(aa.noChangeRate >= 0.9, `no-change rate ${aa.noChangeRate}`);
-        assert.ok(aa.changeRate <= 0.01, `A/A false-positive rate ${aa.changeRate}`);
-        assert.ok(aa.verdictCoverage >= 0.95, `coverage ${aa.verdictCoverage}`);
-        // The power each check reports: a slowdown it would have caught 95% of the time, above the minimum effect.
-        assert.ok(aa.meanMargin > policy.minimumEffect && aa.meanMargin < 0.03, `mean detectable ${aa.meanMargin}`);
-      });
+      it(
+        `${how}: says "no change" for ≥90% of ${checks} ` + 'A/A checks, a change for ≤1%, with ≥95% coverage',
+        async () => {
+          const aa = await simulateChecks(traces, checks, { ...options({}), policy: policyFor, seed: 2 });
+          assert.equal(aa.checks, checks);
+          assert.ok(aa.noChangeRate >= 0.9, `no-change rate ${aa.noChangeRate}`);
+          assert.ok(aa.changeRate <= 0.01, `A/A false-positive rate ${aa.changeRate}`);
+          assert.ok(aa.verdictCoverage >= 0.95, `coverage ${aa.verdictCoverage}`);
+          // The power each check reports: a slowdown it would have caught 95% of the time, above the minimum effect.
+          assert.ok(aa.meanMargin > policy.minimumEffect && aa.meanMargin < 0.03, `mean detectable ${aa.meanMargin}`);
+        },
+      );
 
       it(`${how}: calls a 2% slowdown a regression in ≥95% of checks and "no change" in ≤1%`, async () => {
         const slow = await simulateChecks(traces, 300, {

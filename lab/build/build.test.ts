@@ -12,7 +12,9 @@ import { parseRustcVersion } from './toolchain.js';
 describe('toolchain records', () => {
   it('reads rustc -vV, including its LLVM version', () => {
     const text =
-      'rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860\ncommit-date: 2026-04-14\nhost: aarch64-apple-darwin\nrelease: 1.95.0\nLLVM version: 22.1.2\n';
+      'rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: ' +
+      '59807616e1fa2540724bfbac14d7976d7e4a3860\ncommit-date: 2026-04-14\nhost: ' +
+      'aarch64-apple-darwin\nrelease: 1.95.0\nLLVM version: 22.1.2\n';
     assert.deepEqual(parseRustcVersion(text), {
       rustc: 'rustc 1.95.0 (59807616e 2026-04-14)',
       release: '1.95.0',

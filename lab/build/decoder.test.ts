@@ -63,53 +63,59 @@ after(async () => {
 });
 
 describe('cargo decoder builds are keyed by content, never by folder', () => {
-  it('builds the same content in two folders once: the second is a cache hit, with neither codegen nor cargo', async () => {
-    const first = await copyOfShim('first');
-    const cold = await buildCargoDecoder(spec(first));
-    assert.equal(cold.cached, false);
-    assert.equal((await cargoBuilds()).length, 1);
-    assert.deepEqual(await lines(codegenLog), [first], 'codegen ran once, in the project');
-    // The record keeps the tree codegen left (what cargo built), beside the tree the key covers.
-    assert.notEqual(cold.builtTree, cold.sourceTree);
-    assert.equal(cold.builtTree, await hashTree(first, ['.git', 'target', 'build', 'node_modules', 'Cargo.lock']));
-    const record = (await readJsonFile(join(cold.artifactPath, '..', 'build.json'), 'test', '')) as {
-      builtTree: string;
-    };
-    assert.equal(record.builtTree, cold.builtTree);
+  it(
+    'builds the same content in two folders once: the ' + 'second is a cache hit, with neither codegen nor cargo',
+    async () => {
+      const first = await copyOfShim('first');
+      const cold = await buildCargoDecoder(spec(first));
+      assert.equal(cold.cached, false);
+      assert.equal((await cargoBuilds()).length, 1);
+      assert.deepEqual(await lines(codegenLog), [first], 'codegen ran once, in the project');
+      // The record keeps the tree codegen left (what cargo built), beside the tree the key covers.
+      assert.notEqual(cold.builtTree, cold.sourceTree);
+      assert.equal(cold.builtTree, await hashTree(first, ['.git', 'target', 'build', 'node_modules', 'Cargo.lock']));
+      const record = (await readJsonFile(join(cold.artifactPath, '..', 'build.json'), 'test', '')) as {
+        builtTree: string;
+      };
+      assert.equal(record.builtTree, cold.builtTree);
 
-    const second = await copyOfShim('second-folder-with-another-name');
-    const warm = await buildCargoDecoder(spec(second));
-    assert.equal(warm.cached, true);
-    assert.equal(warm.cacheKey, cold.cacheKey);
-    assert.equal(warm.artifactPath, cold.artifactPath);
-    assert.equal(warm.builtTree, cold.builtTree, 'the build that was measured, not a new codegen');
-    assert.equal(warm.description, `cargo project ${second}`, 'described as this folder');
-    assert.equal((await cargoBuilds()).length, 1, 'cargo build did not run again');
-    assert.equal((await lines(codegenLog)).length, 1, 'codegen did not run on the hit');
-    assert.equal(await fileExists(join(second, 'generated.txt')), false);
-    // One cargo target folder, by decoder name (not by a folder's path), and its lock released.
-    assert.deepEqual(await readdir(join(work, 'cache', 'cargo-target')), ['same-content']);
-  });
+      const second = await copyOfShim('second-folder-with-another-name');
+      const warm = await buildCargoDecoder(spec(second));
+      assert.equal(warm.cached, true);
+      assert.equal(warm.cacheKey, cold.cacheKey);
+      assert.equal(warm.artifactPath, cold.artifactPath);
+      assert.equal(warm.builtTree, cold.builtTree, 'the build that was measured, not a new codegen');
+      assert.equal(warm.description, `cargo project ${second}`, 'described as this folder');
+      assert.equal((await cargoBuilds()).length, 1, 'cargo build did not run again');
+      assert.equal((await lines(codegenLog)).length, 1, 'codegen did not run on the hit');
+      assert.equal(await fileExists(join(second, 'generated.txt')), false);
+      // One cargo target folder, by decoder name (not by a folder's path), and its lock released.
+      assert.deepEqual(await readdir(join(work, 'cache', 'cargo-target')), ['same-content']);
+    },
+  );
 
-  it('misses on a change to the source tree, to the codegen command or to the features (codegen once each)', async () => {
-    const hit = await buildCargoDecoder(spec(await copyOfShim('again')));
-    assert.equal(hit.cached, true);
-    const builds = (await cargoBuilds()).length;
-    const codegens = (await lines(codegenLog)).length;
+  it(
+    'misses on a change to the source tree, to the ' + 'codegen command or to the features (codegen once each)',
+    async () => {
+      const hit = await buildCargoDecoder(spec(await copyOfShim('again')));
+      assert.equal(hit.cached, true);
+      const builds = (await cargoBuilds()).length;
+      const codegens = (await lines(codegenLog)).length;
 
-    const edited = await copyOfShim('edited');
-    await appendFile(join(edited, 'src', 'lib.rs'), '\n// an edit\n');
-    const source = await buildCargoDecoder(spec(edited));
-    const command = await buildCargoDecoder(
-      spec(await copyOfShim('other-codegen'), { codegen: `${codegen()} && echo other > other.txt` }),
-    );
-    const features = await buildCargoDecoder(spec(await copyOfShim('features'), { features: ['skip-isize'] }));
-    for (const build of [source, command, features]) assert.equal(build.cached, false);
-    assert.equal(new Set([hit, source, command, features].map((build) => build.cacheKey)).size, 4);
-    assert.equal((await cargoBuilds()).length, builds + 3);
-    assert.equal((await lines(codegenLog)).length, codegens + 3);
-    assert.match((await cargoBuilds()).at(-1)!, /--features skip-isize/);
-  });
+      const edited = await copyOfShim('edited');
+      await appendFile(join(edited, 'src', 'lib.rs'), '\n// an edit\n');
+      const source = await buildCargoDecoder(spec(edited));
+      const command = await buildCargoDecoder(
+        spec(await copyOfShim('other-codegen'), { codegen: `${codegen()} && echo other > other.txt` }),
+      );
+      const features = await buildCargoDecoder(spec(await copyOfShim('features'), { features: ['skip-isize'] }));
+      for (const build of [source, command, features]) assert.equal(build.cached, false);
+      assert.equal(new Set([hit, source, command, features].map((build) => build.cacheKey)).size, 4);
+      assert.equal((await cargoBuilds()).length, builds + 3);
+      assert.equal((await lines(codegenLog)).length, codegens + 3);
+      assert.match((await cargoBuilds()).at(-1)!, /--features skip-isize/);
+    },
+  );
 
   it("builds a rust adapter's shim over the same project in two folders, under two names, once", async () => {
     const pristineShape = ((await materializeGzippyShape()).cargo as { path: string }).path;

@@ -210,7 +210,9 @@ async function fromDebian(suite: string, version: string | undefined): Promise<S
   const tree = await fromTarball(join(download, orig), undefined);
   return {
     dir: tree.dir,
-    description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, '').replace(/\)$/, '')})`,
+    description:
+      `Debian ${suite} source package ${orig} ` +
+      `(${tree.description.replace(/^tarball .* \(/, '').replace(/\)$/, '')})`,
   };
 }
 
@@ -235,7 +237,8 @@ async function fromGit(url: string, ref: string): Promise<SourceTree> {
       throw new LabError(
         step,
         `cannot get ${url} at ${ref}: ${(error as Error).message.trim().split('\n').slice(-3).join(' ')}`,
-        'check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path.',
+        'check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, ' +
+          'a tarball or a local path.',
       );
     } finally {
       await rm(temp, { recursive: true, force: true });

@@ -23,13 +23,20 @@ describe('rust adapter: the shim the lab writes', () => {
     assert.match(vec, /pub unsafe extern "C" fn perf_lab_rust_free_output\(/);
     assert.match(
       vec,
-      /catch_unwind\(AssertUnwindSafe\(\|\| PerfLabOutput::into_output\(gzippy::decompress_with_threads\(input, threads\)\)\)\)/,
+      new RegExp(
+        String.raw`catch_unwind\(AssertUnwindSafe\(\|\| ` +
+          String.raw`PerfLabOutput::into_output\(gzippy::decompress_with_threads\(input, ` +
+          String.raw`threads\)\)\)\)`,
+      ),
     );
     assert.match(vec, /^const THREADS: usize = 4;$/m);
     const slice = shimSource({ kind: 'rust', call: 'gzippy::decompress_into(input, output)', output: 'slice' }, 1);
     assert.match(
       slice,
-      /pub unsafe extern "C" fn perf_lab_rust_decompress_slice\(input: \*const u8, in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32/,
+      new RegExp(
+        String.raw`pub unsafe extern "C" fn perf_lab_rust_decompress_slice\(input: \*const u8, ` +
+          String.raw`in_len: usize, out: \*mut u8, out_cap: usize, out_len: \*mut usize\) -> i32`,
+      ),
     );
     assert.match(slice, /Ok\(Some\(written\)\) if written <= out_cap/);
   });
@@ -117,7 +124,10 @@ describe('rust adapter: the shim the lab writes', () => {
       assert.match(error.message, /no_such_function/);
       assert.match(
         error.hint,
-        /check the adapter's call \(`gzippy::no_such_function\(input\)`\) against the crate's API; the shim is .*src\/lib\.rs/,
+        new RegExp(
+          "check the adapter's call \\(`gzippy::no_such_function\\(input\\)`\\) against the " +
+            "crate's API; the shim is .*src\\/lib\\.rs",
+        ),
       );
       return true;
     });
@@ -128,7 +138,8 @@ describe('rust adapter: the shim the lab writes', () => {
     await cp(join(import.meta.dirname, '..', '..', 'examples', 'gzippy-shape'), project, { recursive: true });
     await writeFile(
       join(project, 'Cargo.toml'),
-      '[package]\nname = "binary-only"\nversion = "0.0.0"\nedition = "2021"\n\n[[bin]]\nname = "x"\npath = "src/main.rs"\n',
+      '[package]\nname = "binary-only"\nversion = "0.0.0"\nedition = "2021"\n\n[[bin]]\nname = "x"\npath = ' +
+        '"src/main.rs"\n',
     );
     await writeFile(join(project, 'src', 'main.rs'), 'fn main() {}\n');
     await rm(join(project, 'src', 'lib.rs'));

@@ -63,7 +63,8 @@ function refuseNonUtf8Arguments(argv: readonly string[]): void {
   if (bad === undefined) return;
   throw new LabError(
     'arguments',
-    `${JSON.stringify(bad)} holds bytes that are not UTF-8 (shown as \uFFFD): Node.js cannot name such a path exactly, so perf-lab would read or write a different one.`,
+    `${JSON.stringify(bad)} holds bytes that are not UTF-8 (shown as \uFFFD): Node.js cannot name such a path ` +
+      'exactly, so perf-lab would read or write a different one.',
     'rename the file or folder to UTF-8, or reach it through a UTF-8 symlink.',
   );
 }

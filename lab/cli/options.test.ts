@@ -73,7 +73,8 @@ describe('option parsers', () => {
 describe('the commands that measure', () => {
   it('all take the one set of dataset options, with the same help', async () => {
     const shared = [
-      '--scale <scale> dataset size: quick (16 MiB prefixes) or full (~211 MB) (choices: "quick", "full", default: "quick")',
+      '--scale <scale> dataset size: quick (16 MiB prefixes) or full (~211 MB) (choices: "quick", "full", ' +
+        'default: "quick")',
       '--datasets-dir <dir> datasets folder (default: .perf-lab/datasets/<scale>)',
       '--only <names> comma-separated subset of silesia,software,logs',
       '--offline never download',

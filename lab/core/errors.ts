@@ -27,7 +27,9 @@ export function formatError(error: unknown): { text: string; exitCode: number } 
   if (system) return { text: system, exitCode: 1 };
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
-    text: `perf-lab: internal error: ${message}\n  what to do: this is a bug in perf-lab; please report it with the command you ran.`,
+    text:
+      `perf-lab: internal error: ${message}\n  what to do: this is a bug in perf-lab; please report it ` +
+      'with the command you ran.',
     exitCode: 70,
   };
 }
@@ -63,10 +65,15 @@ function systemErrorText(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (!code || !(code in SYSTEM_HINTS)) return undefined;
   const { path, syscall } = error as NodeJS.ErrnoException;
-  return `perf-lab: ${syscall ?? 'file system'}${path ? ` ${path}` : ''}: ${code} (${(error as Error).message.split(',')[0]})\n  what to do: ${SYSTEM_HINTS[code]}.`;
+  return (
+    `perf-lab: ${syscall ?? 'file system'}${path ? ` ${path}` : ''}: ${code} ` +
+    `(${(error as Error).message.split(',')[0]})\n  what to do: ${SYSTEM_HINTS[code]}.`
+  );
 }
 
-/** What went wrong, most specific first: a fetch's "fetch failed" says less than its cause ("getaddrinfo ENOTFOUND"). */
+/**
+ * What went wrong, most specific first: a fetch's "fetch failed" says less than its cause ("getaddrinfo ENOTFOUND").
+ */
 export function causeText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause: unknown = error.cause;

@@ -219,7 +219,8 @@ export function parseStrictJson(text: string): unknown {
       const parents = path.slice(0, keys.length - 1);
       if (current.has(property))
         throw new SyntaxError(
-          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join('.')}` : ''})`,
+          `the key "${property}" appears twice in one object (second at character ` +
+            `${offset + 1}${parents.length ? `, inside ${parents.join('.')}` : ''})`,
         );
       current.add(property);
       path.splice(keys.length - 1, Infinity, property);

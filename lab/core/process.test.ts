@@ -41,12 +41,15 @@ describe('attempt', () => {
     assert.equal(await readFile(path, 'utf8'), 'to-file\n');
   });
 
-  it('gives a reproduce line a shell runs the same way, from a folder with a quote and spaces in its name', async () => {
-    const outcome = await attempt('sh', ['-c', 'printf \'%s\' "$(pwd)" > here.txt; exit 3', 'a b'], { cwd: dir });
-    const again = await attempt('bash', ['-c', outcome.reproduce]);
-    assert.equal(again.exitCode, 3, outcome.reproduce);
-    assert.equal(await readFile(join(dir, 'here.txt'), 'utf8'), dir);
-  });
+  it(
+    'gives a reproduce line a shell runs the same way, ' + 'from a folder with a quote and spaces in its name',
+    async () => {
+      const outcome = await attempt('sh', ['-c', 'printf \'%s\' "$(pwd)" > here.txt; exit 3', 'a b'], { cwd: dir });
+      const again = await attempt('bash', ['-c', outcome.reproduce]);
+      assert.equal(again.exitCode, 3, outcome.reproduce);
+      assert.equal(await readFile(join(dir, 'here.txt'), 'utf8'), dir);
+    },
+  );
 });
 
 describe('run and probe', () => {

@@ -13,7 +13,8 @@ const SOFTWARE_SNIPPETS: readonly string[] = [
   '    #[inline(always)]\n    pub fn get(&self) -> usize { self.count }\n',
   '// TODO: Optimize this loop\nfor i in 0..data.len() { sum += data[i]; }\n',
   'fn main() {\n    let args: Vec<String> = std::env::args().collect();\n    println!("{:?}", args);\n}\n',
-  'impl Iterator for MyIter {\n    type Item = u32;\n    fn next(&mut self) -> Option<Self::Item> { self.inner.next() }\n}\n',
+  'impl Iterator for MyIter {\n    type Item = u32;\n    fn next(&mut self) -> Option<Self::Item> { ' +
+    'self.inner.next() }\n}\n',
   '#[derive(Debug, Clone, PartialEq)]\npub struct Config {\n    pub name: String,\n    pub value: i64,\n}\n',
 ];
 

@@ -119,7 +119,8 @@ export async function verifyDatasetFiles(dir: string, entry: DatasetEntry): Prom
       // (the size was checked before hashing too, so a wrong size never costs a full read)
       throw new LabError(
         `datasets: verify ${entry.label}`,
-        `the ${role} ${path} does not match the manifest: expected ${file.bytes} bytes sha256 ${file.sha256}, found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
+        `the ${role} ${path} does not match the manifest: expected ${file.bytes} bytes sha256 ${file.sha256}, ` +
+          `found ${actual.bytes} bytes sha256 ${actual.sha256}.`,
         'the file was altered or is corrupt; delete it and run `perf-lab datasets prepare` again.',
       );
     }

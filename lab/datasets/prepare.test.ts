@@ -81,29 +81,32 @@ describe('datasets prepare (quick scale, offline)', () => {
 });
 
 describe('the compressor is checked', () => {
-  it('refuses a compressor whose output is not gzip, or decompresses to other bytes, and writes no manifest', async () => {
-    const fakes = join(work, 'fake-compressors');
-    await mkdir(fakes, { recursive: true });
-    const script = (name: string, body: string) => {
-      const path = join(fakes, name);
-      return writeFile(path, `#!/bin/sh\nif [ "$1" = --version ]; then echo "${name} 1.0"; exit 0; fi\n${body}\n`)
-        .then(() => chmod(path, 0o755))
-        .then(() => path);
-    };
-    const silent = await script('silent-gzip', 'exit 0');
-    const other = await script('other-gzip', 'printf other | gzip -c');
-    for (const [gzip, message] of [
-      [silent, /is not a valid gzip stream/],
-      [other, /decompresses to 5 bytes that differ from the \d+ raw bytes/],
-    ] as const) {
-      const target = join(work, `compressor-${gzip.split('/').pop()}`);
-      await assert.rejects(
-        prepareDatasets({ dir: target, scale: 'quick', only: ['logs'], offline: true, gzip }),
-        message,
-      );
-      assert.equal(await readManifest(target), undefined, 'no manifest names the bad file');
-    }
-  });
+  it(
+    'refuses a compressor whose output is not gzip, or ' + 'decompresses to other bytes, and writes no manifest',
+    async () => {
+      const fakes = join(work, 'fake-compressors');
+      await mkdir(fakes, { recursive: true });
+      const script = (name: string, body: string) => {
+        const path = join(fakes, name);
+        return writeFile(path, `#!/bin/sh\nif [ "$1" = --version ]; then echo "${name} 1.0"; exit 0; fi\n${body}\n`)
+          .then(() => chmod(path, 0o755))
+          .then(() => path);
+      };
+      const silent = await script('silent-gzip', 'exit 0');
+      const other = await script('other-gzip', 'printf other | gzip -c');
+      for (const [gzip, message] of [
+        [silent, /is not a valid gzip stream/],
+        [other, /decompresses to 5 bytes that differ from the \d+ raw bytes/],
+      ] as const) {
+        const target = join(work, `compressor-${gzip.split('/').pop()}`);
+        await assert.rejects(
+          prepareDatasets({ dir: target, scale: 'quick', only: ['logs'], offline: true, gzip }),
+          message,
+        );
+        assert.equal(await readManifest(target), undefined, 'no manifest names the bad file');
+      }
+    },
+  );
 });
 
 describe('dataset verification', () => {

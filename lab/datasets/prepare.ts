@@ -95,7 +95,10 @@ async function compressorVersion(gzip: string): Promise<string> {
   );
 }
 
-/** GNU gzip gets -n (no name or time stamp in the header, so output is reproducible); libdeflate's gzip has no such flag. */
+/**
+ * GNU gzip gets -n (no name or time stamp in the header, so output is reproducible); libdeflate's gzip has no such
+ * flag.
+ */
 function compressArgs(compressor: string, level: number, rawPath: string): string[] {
   return compressor.startsWith('libdeflate-gzip') ? [`-${level}`, '-c', rawPath] : [`-${level}`, '-n', '-c', rawPath];
 }
@@ -113,7 +116,8 @@ async function compress(
     if (!result.ok && /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/i.test(result.stderr)) {
       throw new LabError(
         'datasets: compress',
-        `cannot write ${compressedPath}: the disk is full (ENOSPC) — \`${result.reproduce}\` ${result.failure}: ${result.stderr.trim()}`,
+        `cannot write ${compressedPath}: the disk is full (ENOSPC) — \`${result.reproduce}\` ` +
+          `${result.failure}: ${result.stderr.trim()}`,
         'free disk space (or prepare into another --dir) and run again; the datasets already finished are kept.',
       );
     }
@@ -196,7 +200,9 @@ async function silesiaSource(options: PrepareOptions, scale: Scale): Promise<Raw
     const zipPath = zip;
     const zipDigest = await digestFile(zipPath);
     return {
-      source: `silesia.zip sha256 ${zipDigest.sha256}, deterministic tar${scale === 'quick' ? `, first ${limit} bytes` : ''}`,
+      source:
+        `silesia.zip sha256 ${zipDigest.sha256}, deterministic ` +
+        `tar${scale === 'quick' ? `, first ${limit} bytes` : ''}`,
       standIn: false,
       produce: async (rawPath) => {
         const fullTar = `${rawPath}.full-tar`;
@@ -212,8 +218,10 @@ async function silesiaSource(options: PrepareOptions, scale: Scale): Promise<Raw
   }
   const corporaDir = options.corporaDir ?? sharedCorporaDir();
   warn(
-    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options.offline ? 'offline' : 'download failed'}); ` +
-      `using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`,
+    'SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ' +
+      `${options.offline ? 'offline' : 'download failed'}); ` +
+      `using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it ` +
+      '"SILESIA (stand-in)".',
   );
   return {
     source: 'stand-in: deterministic tar of calgary.tar.gz + cantrbry.tar.gz',

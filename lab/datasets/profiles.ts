@@ -27,7 +27,9 @@ const storedProfileSchema = z.object({
 
 export type DatasetProfile = DeflateProfile & { compressedSha256: string };
 
-/** Where a compressed file's symbol profile is cached: by the sha256 of its bytes, so an altered file is never reused. */
+/**
+ * Where a compressed file's symbol profile is cached: by the sha256 of its bytes, so an altered file is never reused.
+ */
 export const profileCachePath = (sha256: string) => join(cacheRoot(), 'profiles', `${sha256}.json`);
 
 /** A cached profile when it is valid and agrees with itself (the counts add up to the output), else undefined. */
@@ -117,7 +119,8 @@ export async function profilesOfMeasured(
     const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
     if (!entry) {
       missing.push(
-        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}… in ${datasetsDir}${manifest ? '' : ' (no manifest)'}`,
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}… in ` +
+          `${datasetsDir}${manifest ? '' : ' (no manifest)'}`,
       );
       continue;
     }

@@ -80,7 +80,8 @@ export async function standInTar(corporaDir: string, tarPath: string): Promise<v
         throw new LabError(
           'datasets: silesia stand-in',
           `${path} is missing, and no Silesia zip was given or could be downloaded.`,
-          'pass the real corpus with --silesia-zip PATH, or restore ../shared/corpora (or set PERF_LAB_SHARED_CORPORA).',
+          'pass the real corpus with --silesia-zip PATH, or restore ../shared/corpora (or set ' +
+            'PERF_LAB_SHARED_CORPORA).',
         );
       });
       if (digest.sha256 !== sha256) {

@@ -6,7 +6,9 @@ import { info } from '../core/log.js';
 import { cacheRoot } from '../core/paths.js';
 import { samplingDefaults, type BenchConfig } from '../bench/config.js';
 
-/** Where libdeflate may come from, best first: the pinned tag, then Debian's source packages, then the system library. */
+/**
+ * Where libdeflate may come from, best first: the pinned tag, then Debian's source packages, then the system library.
+ */
 const DEMO_LIBDEFLATE_SOURCES: readonly LibdeflateSource[] = [
   { kind: 'git', url: LIBDEFLATE_GIT_URL, ref: LIBDEFLATE_PINNED_TAG },
   { kind: 'debian', suite: 'trixie' },

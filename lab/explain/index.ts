@@ -33,7 +33,10 @@ export async function hotLoopSection(
   measurement?: Measurement,
 ): Promise<string> {
   if (process.arch !== 'arm64') {
-    return `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).\n`;
+    return (
+      `### Hot decode loop\n\nNot analysed: this host is ${process.arch}; the critical-path analysis ` +
+      'reads ARM64 builds (run it on an ARM64 runner: macos-15, macos-26 or ubuntu-24.04-arm).\n'
+    );
   }
   // Measured and analysed on the same runner: the model is the one chosen for this machine, unless named.
   const model = await resolveCpuModel(cpu, machineInfo);

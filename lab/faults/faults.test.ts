@@ -160,7 +160,10 @@ const datasetCases: Case[] = [
       assert.equal(run.exitCode, 1);
       assert.match(
         String(run.stderr),
-        /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found 1000 bytes/,
+        new RegExp(
+          String.raw`perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not ` +
+            String.raw`match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found 1000 bytes`,
+        ),
       );
       assert.match(String(run.stderr), /what to do: .*prepare/);
       assert.deepEqual(await snapshot(dir), before);
@@ -213,7 +216,10 @@ const datasetCases: Case[] = [
       assert.equal(run.exitCode, 1);
       assert.match(
         String(run.stderr),
-        /perf-lab: datasets: silesia: --silesia-zip .*silesia\.zip does not exist\.\n {2}what to do: download it from .* or omit --silesia-zip to use the stand-in\./,
+        new RegExp(
+          String.raw`perf-lab: datasets: silesia: --silesia-zip .*silesia\.zip does not exist\.\n ` +
+            String.raw`{2}what to do: download it from .* or omit --silesia-zip to use the stand-in\.`,
+        ),
       );
     },
   ],
@@ -351,7 +357,10 @@ const datasetCases: Case[] = [
       assert.equal(run.exitCode, 1, String(run.stderr));
       assert.match(
         String(run.stderr),
-        /perf-lab: datasets: compress: cannot write .*logs\.raw\.gz: the disk is full \(ENOSPC\) — .*gzip.*No space left on device/,
+        new RegExp(
+          String.raw`perf-lab: datasets: compress: cannot write .*logs\.raw\.gz: the disk is full ` +
+            String.raw`\(ENOSPC\) — .*gzip.*No space left on device`,
+        ),
       );
       assert.match(String(run.stderr), /what to do: free disk space/);
       assert.doesNotMatch(String(run.stderr), /SIGPIPE|internal error/);
@@ -365,20 +374,26 @@ const datasetCases: Case[] = [
       if (!(await mountsTmpfs())) return t.skip('cannot mount a tmpfs here (needs user namespaces)');
       const dir = join(work, 'full-manifest');
       await mkdir(dir, { recursive: true });
-      const script = `
+      const script =
+        `
         import { writeManifest } from ${JSON.stringify(join(projectRoot(), 'lab', 'datasets', 'manifest.ts'))};
         import { formatError } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'errors.ts'))};
         try { await writeManifest(process.argv[1], { schemaVersion: 1, datasets: [] }); }
-        catch (error) { process.stderr.write(formatError(error).text); process.exitCode = formatError(error).exitCode; }`;
+        catch (error) { process.stderr.write(formatError(error).text); ` +
+        'process.exitCode = formatError(error).exitCode; }';
       const run = await onTinyDisk(
         dir,
         '64k',
-        `head -c 1000000 /dev/zero > "$0/filler" 2>/dev/null; node --import tsx -e '${script}' "$0"; e=$?; ls -A "$0"; exit $e`,
+        `head -c 1000000 /dev/zero > "$0/filler" 2>/dev/null; node --import tsx -e '${script}' "$0"; e=$?; ls ` +
+          '-A "$0"; exit $e',
       );
       assert.equal(run.exitCode, 1, String(run.stderr));
       assert.match(
         String(run.stderr),
-        /^perf-lab: datasets: manifest: cannot write .*full-manifest\/manifest\.json: the disk is full \(ENOSPC\)\.\n {2}what to do: free disk space/,
+        new RegExp(
+          String.raw`^perf-lab: datasets: manifest: cannot write .*full-manifest\/manifest\.json: ` +
+            String.raw`the disk is full \(ENOSPC\)\.\n {2}what to do: free disk space`,
+        ),
       );
       assert.equal(String(run.stdout).trim(), 'filler', 'no manifest and no temp file left');
     },
@@ -491,7 +506,10 @@ const buildCases: Case[] = [
       assert.equal(run.exitCode, 1);
       assert.match(
         String(run.stderr),
-        /perf-lab: build: toolchain: `\/nonexistent\/cc --version` failed: no C compiler found\.\n {2}what to do: install a C compiler/,
+        new RegExp(
+          'perf-lab: build: toolchain: `\\/nonexistent\\/cc --version` failed: no C compiler ' +
+            'found\\.\\n {2}what to do: install a C compiler',
+        ),
       );
     },
   ],
@@ -526,7 +544,10 @@ const buildCases: Case[] = [
       assert.equal(run.exitCode, 1);
       assert.match(
         String(run.stderr),
-        /build decoder gen: codegen step: .* exited with code 3\.\n--- last lines of its output ---\ngenerator: missing template/,
+        new RegExp(
+          String.raw`build decoder gen: codegen step: .* exited with code 3\.\n--- last lines of its ` +
+            String.raw`output ---\ngenerator: missing template`,
+        ),
       );
     },
   ],
@@ -734,7 +755,10 @@ const storedCases: Case[] = [];
         assert.equal(run.exitCode, 1);
         assert.match(
           String(run.stderr),
-          /perf-lab: baseline update: these results failed verification.*\n {2}what to do: fix the decoder and measure again/,
+          new RegExp(
+            String.raw`perf-lab: baseline update: these results failed verification.*\n {2}what to ` +
+              String.raw`do: fix the decoder and measure again`,
+          ),
         );
         assert.deepEqual(await snapshot(store), before);
       },
@@ -781,7 +805,10 @@ const storedCases: Case[] = [];
         assert.equal(run.exitCode, 1);
         assert.match(
           String(run.stderr),
-          /history-duplicate\.jsonl:1 is not a JSON record \(truncated or corrupt\) \(the key "estimate" appears twice in one object .*inside ratio\)/,
+          new RegExp(
+            String.raw`history-duplicate\.jsonl:1 is not a JSON record \(truncated or corrupt\) ` +
+              String.raw`\(the key "estimate" appears twice in one object .*inside ratio\)`,
+          ),
         );
       },
     ],
@@ -924,7 +951,11 @@ const githubCases: Case[] = [
         assert.ok(!`${run.stdout}${run.stderr}`.includes(token));
         assert.match(
           String(run.stderr),
-          /perf-lab: comment: verify: reading workflow run 12345 of owner\/decoder: GitHub answered 404 \(Not Found\)\.\n {2}what to do: check the repository name, the PR number and the run id/,
+          new RegExp(
+            String.raw`perf-lab: comment: verify: reading workflow run 12345 of owner\/decoder: ` +
+              String.raw`GitHub answered 404 \(Not Found\)\.\n {2}what to do: check the repository ` +
+              String.raw`name, the PR number and the run id`,
+          ),
         );
       }),
   ],
@@ -975,8 +1006,10 @@ async function stopDuringHang(signal: 'SIGTERM' | 'SIGINT', exitCode: number, to
     import { runHarness } from ${JSON.stringify(join(projectRoot(), 'lab', 'bench', 'harness.ts'))};
     import { exitCleanlyOnSignals } from ${JSON.stringify(join(projectRoot(), 'lab', 'core', 'temp.ts'))};
     exitCleanlyOnSignals();
-    await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))}, expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
-      contenders: [{ name: 'hang', kind: 'cabi', library: ${JSON.stringify(badLibraries.hang)} }], rounds: 2, warmupRounds: 0, timeoutMs: 600000, maxSeconds: 0 });
+    await runHarness({ compressedPath: ${JSON.stringify(join(datasets, 'logs.raw.gz'))}, ` +
+        `expectedPath: ${JSON.stringify(join(datasets, 'logs.raw'))},
+      contenders: [{ name: 'hang', kind: 'cabi', library: ${JSON.stringify(badLibraries.hang)} }], ` +
+        `rounds: 2, warmupRounds: 0, timeoutMs: 600000, maxSeconds: 0 });
   `,
     ],
     { reject: false, cwd: projectRoot(), env: { PERF_LAB_CACHE: cache }, detached: toGroup },
@@ -1162,7 +1195,10 @@ const inputCases: Case[] = [
         assert.equal(run.exitCode, 1, `${command[0]}: ${String(run.stderr)}`);
         assert.match(
           String(run.stderr),
-          /perf-lab: results: .*zero-batches\.json is not a valid results file: datasets\.0\.batches: is 0, but the dataset has a ratio/,
+          new RegExp(
+            String.raw`perf-lab: results: .*zero-batches\.json is not a valid results file: ` +
+              String.raw`datasets\.0\.batches: is 0, but the dataset has a ratio`,
+          ),
         );
         assert.doesNotMatch(String(run.stderr), /internal error|ZodError/);
       }
@@ -1180,7 +1216,10 @@ const inputCases: Case[] = [
       assert.equal(run.exitCode, 1, String(run.stderr));
       assert.match(
         String(run.stderr),
-        /perf-lab: results: .*huge-results\.json is 629145600 bytes, more than the 67108864 bytes perf-lab reads from such a file\./,
+        new RegExp(
+          String.raw`perf-lab: results: .*huge-results\.json is 629145600 bytes, more than the ` +
+            String.raw`67108864 bytes perf-lab reads from such a file\.`,
+        ),
       );
       assert.doesNotMatch(String(run.stderr), /Invalid string length|internal error/);
     },
@@ -1210,7 +1249,10 @@ const inputCases: Case[] = [
       assert.equal(prepare.exitCode, 1);
       assert.match(
         String(prepare.stderr),
-        /perf-lab: datasets: prepare: --dir .*not-a-folder is a file, not a folder\.\n {2}what to do: pass a folder with --dir/,
+        new RegExp(
+          String.raw`perf-lab: datasets: prepare: --dir .*not-a-folder is a file, not a folder\.\n ` +
+            String.raw`{2}what to do: pass a folder with --dir`,
+        ),
       );
       const verify = await cli(['datasets', 'verify', '--dir', file]);
       assert.equal(verify.exitCode, 1);
@@ -1225,7 +1267,9 @@ const inputCases: Case[] = [
       await rm(parent, { recursive: true, force: true });
       await cp(datasets, parent, { recursive: true });
       // The shell passes the raw byte 0xff; Node would see U+FFFD and name another folder.
-      const script = `exec node --import tsx "$0" datasets prepare --offline --only logs --dir "$(printf '${parent}/data\\377')"`;
+      const script =
+        'exec node --import tsx "$0" datasets prepare --offline --only logs --dir "$(printf ' +
+        `'${parent}/data\\377')"`;
       const run = await execa('sh', ['-c', script, join(projectRoot(), 'lab', 'cli', 'run.ts')], {
         reject: false,
         cwd: projectRoot(),
@@ -1320,7 +1364,11 @@ const inputCases: Case[] = [
       assert.equal(run.exitCode, 1, String(run.stderr));
       assert.match(
         String(run.stderr),
-        /perf-lab: bench: libdeflate, the reference, failed too — the dataset \(or libdeflate's build\) is bad, not the decoders: LOGS: libdeflate-[\d.]+: wrong bytes: first difference at offset 1000/,
+        new RegExp(
+          String.raw`perf-lab: bench: libdeflate, the reference, failed too — the dataset \(or ` +
+            String.raw`libdeflate's build\) is bad, not the decoders: LOGS: libdeflate-[\d.]+: wrong ` +
+            String.raw`bytes: first difference at offset 1000`,
+        ),
       );
       assert.match(String(run.stderr), /The results above are kept/);
       assert.equal((await readJsonAs<BenchResults>(json)).ok, false);
@@ -1348,7 +1396,10 @@ const adapterCases: Case[] = [
       assert.match(String(run.stderr), /decompress_everything/);
       assert.match(
         String(run.stderr),
-        /what to do: check the adapter's call \(`gzippy::decompress_everything\(input\)`\) against the crate's API; the shim is .*src\/lib\.rs/,
+        new RegExp(
+          "what to do: check the adapter's call \\(`gzippy::decompress_everything\\(input\\)`\\) " +
+            "against the crate's API; the shim is .*src\\/lib\\.rs",
+        ),
       );
     },
   ],
@@ -1406,7 +1457,8 @@ const adapterCases: Case[] = [
 async function objectFor(
   name: string,
   target: string,
-  source = 'unsigned f(const unsigned char *p, int n) { unsigned s = 0; for (int i = 0; i < n; i++) s = s * 31 + p[i]; return s; }\n',
+  source = 'unsigned f(const unsigned char *p, int n) { unsigned s = 0; for (int i = 0; i < n; i++) s = s * 31 ' +
+    '+ p[i]; return s; }\n',
 ): Promise<string> {
   const c = join(work, `${name}.c`);
   await writeFile(c, source);
@@ -1498,7 +1550,10 @@ const busyRun = (name: keyof typeof BUSY | 'cli', threads = 1, argv?: string[]) 
   });
 
 const outsideCase = (name: string, run: () => ReturnType<typeof busyRun>, flagged: boolean): Case => [
-  `${name}: ${flagged ? 'marked not comparable (CPU outside its decode calls over the allowance)' : 'within the allowance, not marked'}`,
+  `${name}: ` +
+    (flagged
+      ? 'marked not comparable (CPU outside its decode calls over the allowance)'
+      : 'within the allowance, not marked'),
   async (t) => {
     const outcome = await run();
     const busy = [...outcome.samplesNs.keys()][0]!;
@@ -1587,7 +1642,8 @@ const fairnessCases: Case[] = [
 ];
 
 fairnessCases.push([
-  'bench end to end: a CLI head that leaves a spinner is not comparable in the verdict, the report, the comment and the baseline',
+  'bench end to end: a CLI head that leaves a spinner is not comparable in the verdict, the report, the ' +
+    'comment and the baseline',
   async () => {
     const cliDecoder = (name: string, command: string[]) => ({
       name,
@@ -1625,7 +1681,10 @@ fairnessCases.push([
     );
     assert.match(
       String(report.stdout),
-      /\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms \(allowance \d+ ms: 2 ms × \d+ rounds\) \|/,
+      new RegExp(
+        String.raw`\| LOGS \| spinner \| 1 \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ⚠️ [\d.]+ ms ` +
+          String.raw`\(allowance \d+ ms: 2 ms × \d+ rounds\) \|`,
+      ),
     );
     assert.match(renderComment(results), /spinner used CPU outside its decode calls/);
     const store = join(work, 'spinner-baselines');

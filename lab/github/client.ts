@@ -60,7 +60,8 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
         ];
         const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : 60;
         warn(
-          `GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying after ${seconds} s (Retry-After)`,
+          `GitHub answered 429 (too many requests) on ${requestOptions.method} ${requestOptions.url}; retrying ` +
+            `after ${seconds} s (Retry-After)`,
         );
         await new Promise((resolve) => setTimeout(resolve, seconds * base));
       }

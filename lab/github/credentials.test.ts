@@ -24,7 +24,8 @@ describe('tokens', () => {
     const [setting] = gitAuthConfig();
     assert.equal(
       setting,
-      `http.https://github.com/.extraheader=AUTHORIZATION: basic ${Buffer.from('x-access-token:ghp_push').toString('base64')}`,
+      'http.https://github.com/.extraheader=AUTHORIZATION: basic ' +
+        `${Buffer.from('x-access-token:ghp_push').toString('base64')}`,
     );
   });
 

@@ -61,7 +61,8 @@ export async function publishChanges(options: PublishChangesOptions): Promise<Pu
         );
       }
       warn(
-        `${options.step}: ${branch} moved upstream; applying the change again on top (attempt ${attempt + 1} of ${attempts})`,
+        `${options.step}: ${branch} moved upstream; applying the change again on top (attempt ${attempt + 1} ` +
+          `of ${attempts})`,
       );
       await remoteGit.fetch(remote, branch);
       await git.reset(['--hard', `${remote}/${branch}`]);

@@ -46,7 +46,8 @@ const exampleFiles = (await readdir(examplesDir)).filter((name) => name.endsWith
  * findings, and only these, are expected. Anything else it reports fails the test.
  */
 const ACTIONLINT_PREDATES = [
-  /^label "(macos-15|macos-26|ubuntu-24\.04-arm)(-xlarge)?" is unknown/, // current hosted labels (lab/github/runners.json)
+  // current hosted labels (lab/github/runners.json)
+  /^label "(macos-15|macos-26|ubuntu-24\.04-arm)(-xlarge)?" is unknown/,
   /^undefined variable "vars"/, // configuration variables (2023), read only by the trusted nightly/baseline workflows
   /^property "workflow_(sha|repository)" is not defined in object type \{container/, // job.workflow_* (2026)
 ];
@@ -64,26 +65,29 @@ describe('workflows', () => {
     ]);
   });
 
-  it('perf-nightly and perf-baseline are reusable, pinned to the calling commit, with no credentials on disk', async () => {
-    for (const name of ['perf-nightly.yml', 'perf-baseline.yml']) {
-      const { text, workflow } = await load(name);
-      assert.deepEqual(Object.keys(workflow.on), ['workflow_call'], `${name} is called, not triggered`);
-      assert.ok(!/\bvars\./.test(text), `${name}: every setting is an input`);
-      for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@')))
-        assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step.with)}`);
-      const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
-      assert.ok(perfLab.length === 1 && perfLab[0]!.with?.ref === '${{ job.workflow_sha }}', name);
-      // The token fetches the data repository (never kept: persist-credentials false) and reaches perf-lab only
-      // in the step that publishes, as PERF_LAB_PUSH_TOKEN.
-      const withToken = steps(workflow).filter((s) => JSON.stringify(s).includes('secrets.PERF_LAB_TOKEN'));
-      assert.equal(withToken.length, 2, `${name}: two steps see the token`);
-      assert.equal(withToken[0]!.with?.['persist-credentials'], false);
-      assert.match(withToken[1]!.run ?? '', /perf-lab\.js (nightly|baseline publish)/);
-    }
-    const { text } = await load('perf-nightly.yml');
-    assert.match(text, /toolchain: \$\{\{ fromJSON\(inputs\.toolchains\) \}\}/);
-    assert.match(text, /nightly --config [\s\S]* --publish perf-lab-data --github-repo/);
-  });
+  it(
+    'perf-nightly and perf-baseline are reusable, pinned ' + 'to the calling commit, with no credentials on disk',
+    async () => {
+      for (const name of ['perf-nightly.yml', 'perf-baseline.yml']) {
+        const { text, workflow } = await load(name);
+        assert.deepEqual(Object.keys(workflow.on), ['workflow_call'], `${name} is called, not triggered`);
+        assert.ok(!/\bvars\./.test(text), `${name}: every setting is an input`);
+        for (const step of steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@')))
+          assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step.with)}`);
+        const perfLab = steps(workflow).filter((s) => s.with?.repository === '${{ job.workflow_repository }}');
+        assert.ok(perfLab.length === 1 && perfLab[0]!.with?.ref === '${{ job.workflow_sha }}', name);
+        // The token fetches the data repository (never kept: persist-credentials false) and reaches perf-lab only
+        // in the step that publishes, as PERF_LAB_PUSH_TOKEN.
+        const withToken = steps(workflow).filter((s) => JSON.stringify(s).includes('secrets.PERF_LAB_TOKEN'));
+        assert.equal(withToken.length, 2, `${name}: two steps see the token`);
+        assert.equal(withToken[0]!.with?.['persist-credentials'], false);
+        assert.match(withToken[1]!.run ?? '', /perf-lab\.js (nightly|baseline publish)/);
+      }
+      const { text } = await load('perf-nightly.yml');
+      assert.match(text, /toolchain: \$\{\{ fromJSON\(inputs\.toolchains\) \}\}/);
+      assert.match(text, /nightly --config [\s\S]* --publish perf-lab-data --github-repo/);
+    },
+  );
 
   const lintTargets: Array<[string, string]> = [
     ...workflowFiles.map((file): [string, string] => [workflowsDir, file]),
@@ -102,30 +106,34 @@ describe('workflows', () => {
   }
 
   for (const name of workflowFiles) {
-    it(`${name}: valid by the workflow schema, pinned actions, explicit minimal permissions, no pull_request_target, no expression in a script, bash with pipefail`, async () => {
-      const { text, workflow } = await load(name);
-      assert.deepEqual(validateWorkflow(text).errors, []);
-      for (const step of steps(workflow)) {
-        if (step.uses)
-          assert.match(
-            step.uses,
-            /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/,
-            `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`,
+    it(
+      `${name}: valid by the workflow schema, pinned actions, explicit minimal permissions, no ` +
+        'pull_request_target, no expression in a script, bash with pipefail',
+      async () => {
+        const { text, workflow } = await load(name);
+        assert.deepEqual(validateWorkflow(text).errors, []);
+        for (const step of steps(workflow)) {
+          if (step.uses)
+            assert.match(
+              step.uses,
+              /^(\.\/.+|[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40})$/,
+              `${name}: ${step.uses} must be a local action or pinned to a full commit SHA`,
+            );
+          if (step.run === undefined) continue;
+          // Untrusted values (branch names, titles, inputs) reach scripts through env only: never spliced in.
+          assert.ok(!step.run.includes('${{'), `${name}: an expression inside run: ${step.run.slice(0, 80)}`);
+          // GitHub's default shell is bash -e without pipefail: a failing command piped into tee would pass.
+          assert.equal(
+            step.shell,
+            'bash',
+            `${name}: a run: step without shell: bash (pipefail): ${step.run.slice(0, 60)}`,
           );
-        if (step.run === undefined) continue;
-        // Untrusted values (branch names, titles, inputs) reach scripts through env only: never spliced in.
-        assert.ok(!step.run.includes('${{'), `${name}: an expression inside run: ${step.run.slice(0, 80)}`);
-        // GitHub's default shell is bash -e without pipefail: a failing command piped into tee would pass.
-        assert.equal(
-          step.shell,
-          'bash',
-          `${name}: a run: step without shell: bash (pipefail): ${step.run.slice(0, 60)}`,
-        );
-      }
-      assert.equal(typeof workflow.permissions, 'object', `${name} declares its token permissions`);
-      assert.ok(!/write-all/.test(text), `${name}: no write-all`);
-      assert.ok(!('pull_request_target' in workflow.on), `${name}: never pull_request_target`);
-    });
+        }
+        assert.equal(typeof workflow.permissions, 'object', `${name} declares its token permissions`);
+        assert.ok(!/write-all/.test(text), `${name}: no write-all`);
+        assert.ok(!('pull_request_target' in workflow.on), `${name}: never pull_request_target`);
+      },
+    );
   }
 
   it('pr-measure runs PR code with a read-only token, no kept credentials, no variables and no secrets', async () => {
@@ -157,41 +165,50 @@ describe('workflows', () => {
     assert.ok(workflow.jobs.warm!.steps.some((s) => /calibrate --repo decoder/.test(s.run ?? '')));
   });
 
-  it('pr-comment never checks out or runs PR code, skips cancelled runs, and comments through the validating action', async () => {
-    const { text, workflow } = await load('pr-comment.yml');
-    assert.ok('workflow_call' in workflow.on);
-    assert.ok(!/head_sha|head_branch|pull_request\.head/.test(text), 'no checkout of the PR head');
-    const checkouts = steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'));
-    assert.ok(
-      checkouts.every((s) => s.with?.repository === '${{ job.workflow_repository }}'),
-      'only perf-lab itself is checked out',
-    );
-    assert.ok(steps(workflow).some((s) => s.uses === './perf-lab/actions/comment'));
-    assert.match(String((workflow.jobs.comment as { if?: string }).if), /conclusion != 'cancelled'/);
-  });
+  it(
+    'pr-comment never checks out or runs PR code, skips cancelled runs, and comments through the validating ' +
+      'action',
+    async () => {
+      const { text, workflow } = await load('pr-comment.yml');
+      assert.ok('workflow_call' in workflow.on);
+      assert.ok(!/head_sha|head_branch|pull_request\.head/.test(text), 'no checkout of the PR head');
+      const checkouts = steps(workflow).filter((s) => s.uses?.startsWith('actions/checkout@'));
+      assert.ok(
+        checkouts.every((s) => s.with?.repository === '${{ job.workflow_repository }}'),
+        'only perf-lab itself is checked out',
+      );
+      assert.ok(steps(workflow).some((s) => s.uses === './perf-lab/actions/comment'));
+      assert.match(String((workflow.jobs.comment as { if?: string }).if), /conclusion != 'cancelled'/);
+    },
+  );
 
   for (const name of exampleFiles) {
-    it(`examples/github/${name}: a short caller, pinned by commit SHA, passing only inputs the reusable workflow declares`, async () => {
-      const text = await readFile(join(examplesDir, name), 'utf8');
-      assert.ok(text.trimEnd().split('\n').length <= 25, `${name} has more than 25 lines`);
-      assert.ok(!/\bvars\./.test(text), `${name}: no variables`);
-      // The PR pair needs no secret; the trusted nightly and baseline pass exactly one, by name (never inherit).
-      const secrets = [...text.matchAll(/\bsecrets\.(\w+)/g)].map((match) => match[1]);
-      assert.deepEqual(secrets, /perf-(pr|comment)/.test(name) ? [] : ['PERF_LAB_TOKEN'], name);
-      assert.ok(!/secrets: inherit/.test(text), name);
-      const caller = parse(text) as Caller;
-      for (const job of Object.values(caller.jobs)) {
-        const runner = job.with?.runner;
-        if (runner !== undefined) assert.ok(typeof runner === 'string' && currentLabels.has(runner), `${name}: runner`);
-        const match = /^OWNER\/perf-lab\/\.github\/workflows\/([\w-]+\.yml)@[0-9a-f]{40}$/.exec(job.uses);
-        assert.ok(match, `${name}: ${job.uses} must call a perf-lab reusable workflow pinned by commit SHA`);
-        const inputs = reusableInputs((await load(match[1]!)).workflow);
-        for (const key of Object.keys(job.with ?? {}))
-          assert.ok(key in inputs, `${name} passes ${key}, which ${match[1]} does not declare`);
-        for (const [key, input] of Object.entries(inputs))
-          if (input.required) assert.ok(key in (job.with ?? {}), `${name} omits required ${key}`);
-      }
-    });
+    it(
+      `examples/github/${name}: a short caller, pinned by commit SHA, passing only inputs the reusable ` +
+        'workflow declares',
+      async () => {
+        const text = await readFile(join(examplesDir, name), 'utf8');
+        assert.ok(text.trimEnd().split('\n').length <= 25, `${name} has more than 25 lines`);
+        assert.ok(!/\bvars\./.test(text), `${name}: no variables`);
+        // The PR pair needs no secret; the trusted nightly and baseline pass exactly one, by name (never inherit).
+        const secrets = [...text.matchAll(/\bsecrets\.(\w+)/g)].map((match) => match[1]);
+        assert.deepEqual(secrets, /perf-(pr|comment)/.test(name) ? [] : ['PERF_LAB_TOKEN'], name);
+        assert.ok(!/secrets: inherit/.test(text), name);
+        const caller = parse(text) as Caller;
+        for (const job of Object.values(caller.jobs)) {
+          const runner = job.with?.runner;
+          if (runner !== undefined)
+            assert.ok(typeof runner === 'string' && currentLabels.has(runner), `${name}: runner`);
+          const match = /^OWNER\/perf-lab\/\.github\/workflows\/([\w-]+\.yml)@[0-9a-f]{40}$/.exec(job.uses);
+          assert.ok(match, `${name}: ${job.uses} must call a perf-lab reusable workflow pinned by commit SHA`);
+          const inputs = reusableInputs((await load(match[1]!)).workflow);
+          for (const key of Object.keys(job.with ?? {}))
+            assert.ok(key in inputs, `${name} passes ${key}, which ${match[1]} does not declare`);
+          for (const [key, input] of Object.entries(inputs))
+            if (input.required) assert.ok(key in (job.with ?? {}), `${name} omits required ${key}`);
+        }
+      },
+    );
   }
 
   it('names no retired runner label anywhere, and every runner label it names exists today', async () => {
@@ -222,21 +239,25 @@ describe('workflows', () => {
     }
   });
 
-  it("every action input a workflow passes is declared in that action's action.yml, and every required one is passed", async () => {
-    for (const name of workflowFiles) {
-      for (const step of steps((await load(name)).workflow)) {
-        const local = /^\.\/perf-lab\/actions\/([\w-]+)$/.exec(step.uses ?? '');
-        if (!local) continue;
-        const action = parse(await readFile(join(root, 'actions', local[1]!, 'action.yml'), 'utf8')) as {
-          inputs: Inputs;
-        };
-        for (const key of Object.keys(step.with ?? {}))
-          assert.ok(key in action.inputs, `${name}: ${local[1]} has no input ${key}`);
-        for (const [key, input] of Object.entries(action.inputs))
-          if (input.required) assert.ok(key in (step.with ?? {}), `${name}: ${local[1]} needs ${key}`);
+  it(
+    "every action input a workflow passes is declared in that action's action.yml, and every required one is " +
+      'passed',
+    async () => {
+      for (const name of workflowFiles) {
+        for (const step of steps((await load(name)).workflow)) {
+          const local = /^\.\/perf-lab\/actions\/([\w-]+)$/.exec(step.uses ?? '');
+          if (!local) continue;
+          const action = parse(await readFile(join(root, 'actions', local[1]!, 'action.yml'), 'utf8')) as {
+            inputs: Inputs;
+          };
+          for (const key of Object.keys(step.with ?? {}))
+            assert.ok(key in action.inputs, `${name}: ${local[1]} has no input ${key}`);
+          for (const [key, input] of Object.entries(action.inputs))
+            if (input.required) assert.ok(key in (step.with ?? {}), `${name}: ${local[1]} needs ${key}`);
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('custom actions', () => {
@@ -250,7 +271,8 @@ describe('custom actions', () => {
       const action = parse(text) as { runs: { using: string; main: string }; inputs: Record<string, unknown> };
       assert.equal(action.runs.using, 'node24');
       assert.equal(action.runs.main, 'dist/index.js');
-      // The validator's bundled schema predates the node24 runtime: check the rest of the file with node20 in its place.
+      // The validator's bundled schema predates the node24 runtime: check the rest of the file with node20 in its
+      // place.
       assert.deepEqual(validateAction(text.replace('using: node24', 'using: node20')).errors, []);
       const source = await readFile(join(root, 'actions', name, 'src', 'main.ts'), 'utf8');
       // Inputs are read by name through getInput, requiredInput / parsedInput, or pairedInputs (actions/shared.ts).

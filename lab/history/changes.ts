@@ -87,7 +87,10 @@ export function historyEvents(records: readonly HistoryRecord[]): HistoryEvent[]
         kind: 'ratio moved',
         series: name,
         date: at.date,
-        text: `${name}: ratio ${change.before.toFixed(3)} → ${change.after.toFixed(3)} (${change.relativeChange >= 0 ? '+' : ''}${(change.relativeChange * 100).toFixed(1)}%) from ${at.date} (${at.rustc}, LLVM ${at.llvm})`,
+        text:
+          `${name}: ratio ${change.before.toFixed(3)} → ${change.after.toFixed(3)} ` +
+          `(${change.relativeChange >= 0 ? '+' : ''}${(change.relativeChange * 100).toFixed(1)}%) from ` +
+          `${at.date} (${at.rustc}, LLVM ${at.llvm})`,
       });
     }
     const major = (p: HistoryRecord) => Number(/^(\d+)/.exec(p.llvm)?.[1] ?? 0);
@@ -97,14 +100,19 @@ export function historyEvents(records: readonly HistoryRecord[]): HistoryEvent[]
           kind: 'new LLVM major',
           series: name,
           date: points[i]!.date,
-          text: `${name}: LLVM ${points[i]!.llvm} first seen on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)})`,
+          text:
+            `${name}: LLVM ${points[i]!.llvm} first seen on ${points[i]!.date} (ratio ` +
+            `${points[i]!.ratio.estimate.toFixed(3)})`,
         });
       if (points[i]!.ratio.estimate >= 1 && points[i - 1]!.ratio.estimate < 1)
         events.push({
           kind: 'gap closed',
           series: name,
           date: points[i]!.date,
-          text: `${name}: the decoder reached libdeflate's speed on ${points[i]!.date} (ratio ${points[i]!.ratio.estimate.toFixed(3)}, CI ${points[i]!.ratio.low.toFixed(3)}–${points[i]!.ratio.high.toFixed(3)})`,
+          text:
+            `${name}: the decoder reached libdeflate's speed on ${points[i]!.date} (ratio ` +
+            `${points[i]!.ratio.estimate.toFixed(3)}, CI ` +
+            `${points[i]!.ratio.low.toFixed(3)}–${points[i]!.ratio.high.toFixed(3)})`,
         });
     }
   }

@@ -74,42 +74,49 @@ describe(
   'perf-lab nightly',
   { skip: rustup ? false : 'rustup is not installed (toolchains are chosen through RUSTUP_TOOLCHAIN)' },
   () => {
-    it('measures each installed toolchain, reports one that is not, appends the history once per night, and publishes it', async () => {
-      const { remote, clone } = await remoteWithClone(work);
+    it(
+      'measures each installed toolchain, reports one that is not, appends the history once per night, and ' +
+        'publishes it',
+      async () => {
+        const { remote, clone } = await remoteWithClone(work);
 
-      const historyPath = join(clone, 'baselines', 'history', 'nightly.jsonl');
-      const options = nightlyOptions({
-        toolchains: ['stable', 'perf-lab-no-such-toolchain'],
-        historyPath,
-        date: '2026-11-25',
-        publishRepoDir: clone,
-      });
-      const first = await runNightly(options);
-      assert.equal(first.runs.length, 2);
-      assert.equal(first.runs[0]!.results?.ok, true);
-      // The lab's own words and the toolchain's name; rustup's phrasing differs with RUSTUP_AUTO_INSTALL.
-      assert.match(
-        first.runs[1]!.failure ?? '',
-        /`rustc -vV` failed for toolchain perf-lab-no-such-toolchain: .*'perf-lab-no-such-toolchain/,
-      );
-      assert.equal(first.appended.length, 1);
-      const [stored] = await readHistory(historyPath);
-      assert.equal(stored!.toolchain, 'stable');
-      assert.match(stored!.rustc, /^rustc \d+\.\d+\.\d+/);
-      assert.match(stored!.llvm, /^\d+\.\d+/);
-      assert.match(
-        first.markdown,
-        /\| perf-lab-no-such-toolchain \| — \| — \| .* \| — \| ❌ \\`rustc -vV\\` failed for toolchain perf-lab-no-such-toolchain/,
-      );
+        const historyPath = join(clone, 'baselines', 'history', 'nightly.jsonl');
+        const options = nightlyOptions({
+          toolchains: ['stable', 'perf-lab-no-such-toolchain'],
+          historyPath,
+          date: '2026-11-25',
+          publishRepoDir: clone,
+        });
+        const first = await runNightly(options);
+        assert.equal(first.runs.length, 2);
+        assert.equal(first.runs[0]!.results?.ok, true);
+        // The lab's own words and the toolchain's name; rustup's phrasing differs with RUSTUP_AUTO_INSTALL.
+        assert.match(
+          first.runs[1]!.failure ?? '',
+          /`rustc -vV` failed for toolchain perf-lab-no-such-toolchain: .*'perf-lab-no-such-toolchain/,
+        );
+        assert.equal(first.appended.length, 1);
+        const [stored] = await readHistory(historyPath);
+        assert.equal(stored!.toolchain, 'stable');
+        assert.match(stored!.rustc, /^rustc \d+\.\d+\.\d+/);
+        assert.match(stored!.llvm, /^\d+\.\d+/);
+        assert.match(
+          first.markdown,
+          new RegExp(
+            '\\| perf-lab-no-such-toolchain \\| — \\| — \\| .* \\| — \\| ❌ \\\\`rustc ' +
+              '-vV\\\\` failed for toolchain perf-lab-no-such-toolchain',
+          ),
+        );
 
-      const again = await runNightly(options);
-      assert.equal(again.appended.length, 0, 'the same night is not recorded twice');
-      const check = join(work, 'check');
-      await simpleGit().clone(remote, check);
-      assert.equal((await readHistory(join(check, 'baselines', 'history', 'nightly.jsonl'))).length, 1);
-      const svg = await readFile(join(check, 'baselines', 'history', 'logs.svg'), 'utf8');
-      assert.ok(svg.startsWith('<svg') && svg.includes('LOGS: decoder speed / libdeflate speed, nightly'));
-    });
+        const again = await runNightly(options);
+        assert.equal(again.appended.length, 0, 'the same night is not recorded twice');
+        const check = join(work, 'check');
+        await simpleGit().clone(remote, check);
+        assert.equal((await readHistory(join(check, 'baselines', 'history', 'nightly.jsonl'))).length, 1);
+        const svg = await readFile(join(check, 'baselines', 'history', 'logs.svg'), 'utf8');
+        assert.ok(svg.startsWith('<svg') && svg.includes('LOGS: decoder speed / libdeflate speed, nightly'));
+      },
+    );
   },
 );
 

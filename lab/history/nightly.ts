@@ -189,7 +189,9 @@ export async function runNightly(options: NightlyOptions): Promise<NightlyOutcom
         client,
         { owner: owner!, repo: repo! },
         'perf-lab nightly: toolchain tracking',
-        `Nightly ratios of the decoder vs libdeflate per toolchain; charts in \`${relative(dirname(dirname(options.historyPath)), dirname(options.historyPath))}/\`. The latest night:\n\n${markdown}`,
+        'Nightly ratios of the decoder vs libdeflate per toolchain; charts in ' +
+          `\`${relative(dirname(dirname(options.historyPath)), dirname(options.historyPath))}/\`. The latest ` +
+          `night:\n\n${markdown}`,
         markdown,
       )
     ).url;
@@ -217,8 +219,10 @@ async function writeCharts(historyPath: string): Promise<string[]> {
 
 function nightlyMarkdown(date: string, runs: readonly NightlyRun[], newEvents: readonly HistoryEvent[]): string {
   const rows = runs.flatMap(({ toolchain, cc, results, failure, criticalPathCycles }) => {
-    if (!results)
-      return [[escapeCell(toolchain), '—', '—', escapeCell(cc), '—', `❌ ${escapeCell(failure ?? 'failed')}`, '—']];
+    if (!results) {
+      const failed = `❌ ${escapeCell(failure ?? 'failed')}`;
+      return [[escapeCell(toolchain), '—', '—', escapeCell(cc), '—', failed, '—']];
+    }
     return results.datasets.map((dataset) => {
       const interval = dataset.headVsLibdeflate?.interval;
       return [

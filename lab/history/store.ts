@@ -75,7 +75,8 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
       const duplicate = /appears twice/.test((error as Error).message) ? ` (${(error as Error).message})` : '';
       throw new LabError(
         'history',
-        `${path}:${index + 1} is not a JSON record (truncated or corrupt)${duplicate}: ${JSON.stringify(line.slice(0, 80))}.`,
+        `${path}:${index + 1} is not a JSON record (truncated or corrupt)${duplicate}: ` +
+          `${JSON.stringify(line.slice(0, 80))}.`,
         'restore the file from git history, or delete that line.',
       );
     }
@@ -83,14 +84,17 @@ export async function readHistory(path: string): Promise<HistoryRecord[]> {
     if (!parsed.success)
       throw new LabError(
         'history',
-        `${path}:${index + 1} is not a valid record: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ')}.`,
+        `${path}:${index + 1} is not a valid record: ` +
+          parsed.error.issues.map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`).join('; ') +
+          '.',
         'restore the file from git history, or delete that line.',
       );
     const key = recordKey(parsed.data);
     if (seen.has(key))
       throw new LabError(
         'history',
-        `${path}:${index + 1} duplicates line ${seen.get(key)} (${parsed.data.date}, ${parsed.data.toolchain}, ${parsed.data.dataset}).`,
+        `${path}:${index + 1} duplicates line ${seen.get(key)} (${parsed.data.date}, ${parsed.data.toolchain}, ` +
+          `${parsed.data.dataset}).`,
         'delete one of the two lines.',
       );
     seen.set(key, index + 1);

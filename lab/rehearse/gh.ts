@@ -146,7 +146,8 @@ export async function gh(
         env.GITHUB_ACTIONS === 'true'
           ? 'gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable. Example:\n' +
               '  env:\n    GH_TOKEN: ${{ github.token }}'
-          : 'To get started with GitHub CLI, please run:  gh auth login\nAlternatively, populate the GH_TOKEN environment variable with a GitHub API authentication token.',
+          : 'To get started with GitHub CLI, please run:  gh auth login\nAlternatively, populate the GH_TOKEN ' +
+              'environment variable with a GitHub API authentication token.',
       );
     const repository = env.GH_REPO ?? '';
     if (!/^[^/\s]+\/[^/\s]+$/.test(repository))

@@ -130,25 +130,28 @@ describe('the rehearsal engine (workflow parsing and evaluation)', () => {
       });
   });
 
-  it('fails a download whose digest is not the one GitHub lists (download-artifact v8), warns when asked to', async () => {
-    const github = new FakeGitHub();
-    await github.start();
-    try {
-      github.addArtifact(9, 'perf-lab-results', Buffer.from('not the zip that was listed')).digest =
-        `sha256:${'0'.repeat(64)}`;
-      const download = STAND_INS.get('actions/download-artifact')!;
-      const inputs = { name: 'perf-lab-results', path: 'artifact', 'github-token': 't', 'run-id': '9' };
-      await assert.rejects(download.run(standInContext(inputs, { github })), /Digest validation failed/);
-      const warnings: string[] = [];
-      const context = standInContext({ ...inputs, 'digest-mismatch': 'warn' }, { github });
-      context.annotate = (_level, message) => warnings.push(message);
-      // Past the digest, the bytes are no zip: the stand-in fails reading it, after the warning.
-      await assert.rejects(download.run(context));
-      assert.deepEqual(warnings, ['Digest validation failed for artifact(s): perf-lab-results']);
-    } finally {
-      await github.stop();
-    }
-  });
+  it(
+    'fails a download whose digest is not the one GitHub ' + 'lists (download-artifact v8), warns when asked to',
+    async () => {
+      const github = new FakeGitHub();
+      await github.start();
+      try {
+        github.addArtifact(9, 'perf-lab-results', Buffer.from('not the zip that was listed')).digest =
+          `sha256:${'0'.repeat(64)}`;
+        const download = STAND_INS.get('actions/download-artifact')!;
+        const inputs = { name: 'perf-lab-results', path: 'artifact', 'github-token': 't', 'run-id': '9' };
+        await assert.rejects(download.run(standInContext(inputs, { github })), /Digest validation failed/);
+        const warnings: string[] = [];
+        const context = standInContext({ ...inputs, 'digest-mismatch': 'warn' }, { github });
+        context.annotate = (_level, message) => warnings.push(message);
+        // Past the digest, the bytes are no zip: the stand-in fails reading it, after the warning.
+        await assert.rejects(download.run(context));
+        assert.deepEqual(warnings, ['Digest validation failed for artifact(s): perf-lab-results']);
+      } finally {
+        await github.stop();
+      }
+    },
+  );
 
   it("counts a cargo build and a cc compile as builds, cargo metadata, cc --version and cargo's own links not", () => {
     const job = {
@@ -278,19 +281,22 @@ describe('npm run rehearse: a fork PR through the real workflows, from a git arc
     assert.match(rehearsal.perfLab.sha, /^[0-9a-f]{40}$/);
   });
 
-  it('runs both PR runs to success (measure runs, warm is skipped) and uploads results.json, report.md, pr.json', () => {
-    const prRuns = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
-    assert.equal(prRuns.length, 2);
-    for (const run of prRuns) {
-      const measure = jobOf(run, 'perf / measure');
-      assert.equal(measure?.conclusion, 'success', `${run.label}:\n${failedSteps(measure)}`);
-      assert.equal(jobOf(run, 'perf / warm')?.conclusion, 'skipped');
-      assert.equal(run.result.conclusion, 'success');
-      const files = rehearsal.artifacts.find((artifact) => artifact.runId === run.result.runId)?.files ?? [];
-      for (const file of ['results.json', 'report.md', 'pr.json'])
-        assert.ok(files.includes(file), `${run.label}: the artifact has ${files.join(', ') || 'nothing'}`);
-    }
-  });
+  it(
+    'runs both PR runs to success (measure runs, warm is ' + 'skipped) and uploads results.json, report.md, pr.json',
+    () => {
+      const prRuns = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
+      assert.equal(prRuns.length, 2);
+      for (const run of prRuns) {
+        const measure = jobOf(run, 'perf / measure');
+        assert.equal(measure?.conclusion, 'success', `${run.label}:\n${failedSteps(measure)}`);
+        assert.equal(jobOf(run, 'perf / warm')?.conclusion, 'skipped');
+        assert.equal(run.result.conclusion, 'success');
+        const files = rehearsal.artifacts.find((artifact) => artifact.runId === run.result.runId)?.files ?? [];
+        for (const file of ['results.json', 'report.md', 'pr.json'])
+          assert.ok(files.includes(file), `${run.label}: the artifact has ${files.join(', ') || 'nothing'}`);
+      }
+    },
+  );
 
   it('builds in the cold PR run and nothing in the second, warm from the saved cache', () => {
     const [cold, warm] = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
@@ -306,7 +312,8 @@ describe('npm run rehearse: a fork PR through the real workflows, from a git arc
     assert.equal(
       warmBuilds.length,
       0,
-      `the second PR run built (${describeBuilds(warmBuilds)}); its cache restore said: ${restore?.log.join(' / ')}; caches saved: ${JSON.stringify(rehearsal.caches)}`,
+      `the second PR run built (${describeBuilds(warmBuilds)}); its cache restore said: ` +
+        `${restore?.log.join(' / ')}; caches saved: ${JSON.stringify(rehearsal.caches)}`,
     );
   });
 
@@ -357,34 +364,37 @@ describe('npm run rehearse -- --push-first: two warm-ups on main, then a PR run 
   const warmJob = (index: number) => jobOf(pushes()[index], 'perf / warm');
   const prefix = () => savedKey(warmJob(1)).replace(/\d+$/, '');
 
-  it('runs the warm job on both pushes (measure skipped): LOGS only, calibrated, saved under the run id, pruned', async () => {
-    assert.deepEqual(
-      pushes().map((run) => run.result.runId),
-      [5001, 5002],
-    );
-    for (const [index, run] of pushes().entries()) {
-      const warm = warmJob(index);
-      assert.equal(warm?.conclusion, 'success', `${run.label}:\n${failedSteps(warm)}`);
-      assert.equal(jobOf(run, 'perf / measure')?.conclusion, 'skipped');
+  it(
+    'runs the warm job on both pushes (measure skipped): ' + 'LOGS only, calibrated, saved under the run id, pruned',
+    async () => {
       assert.deepEqual(
-        warm.steps.map((step) => step.outcome),
-        warm.steps.map(() => 'success'),
-        'every step of the warm job ran, the prune included',
+        pushes().map((run) => run.result.runId),
+        [5001, 5002],
       );
-      assert.match(savedKey(warm), new RegExp(`^perf-lab-macos-15-[A-Za-z]+-[A-Z0-9]+-quick-${run.result.runId}$`));
-      // datasets: logs reaches the warm job's calibrate step: nothing else prepared, nothing from the network.
-      const cache = join(warm.workspace, 'perf-lab-cache');
-      assert.deepEqual((await readdir(join(cache, 'datasets', 'quick'))).sort(), [
-        'logs.raw',
-        'logs.raw.gz',
-        'manifest.json',
-      ]);
-      assert.equal((await readdir(join(cache, 'calibration'))).filter((file) => file.endsWith('.json')).length, 1);
-    }
-    // Push 2 (the base commit) starts from push 1's cache: only its own decoder build is new.
-    assert.equal(restoredKey(warmJob(1)), savedKey(warmJob(0)));
-    assert.equal(describeBuilds(buildsOf(warmJob(1))), '1× cargo build');
-  });
+      for (const [index, run] of pushes().entries()) {
+        const warm = warmJob(index);
+        assert.equal(warm?.conclusion, 'success', `${run.label}:\n${failedSteps(warm)}`);
+        assert.equal(jobOf(run, 'perf / measure')?.conclusion, 'skipped');
+        assert.deepEqual(
+          warm.steps.map((step) => step.outcome),
+          warm.steps.map(() => 'success'),
+          'every step of the warm job ran, the prune included',
+        );
+        assert.match(savedKey(warm), new RegExp(`^perf-lab-macos-15-[A-Za-z]+-[A-Z0-9]+-quick-${run.result.runId}$`));
+        // datasets: logs reaches the warm job's calibrate step: nothing else prepared, nothing from the network.
+        const cache = join(warm.workspace, 'perf-lab-cache');
+        assert.deepEqual((await readdir(join(cache, 'datasets', 'quick'))).sort(), [
+          'logs.raw',
+          'logs.raw.gz',
+          'manifest.json',
+        ]);
+        assert.equal((await readdir(join(cache, 'calibration'))).filter((file) => file.endsWith('.json')).length, 1);
+      }
+      // Push 2 (the base commit) starts from push 1's cache: only its own decoder build is new.
+      assert.equal(restoredKey(warmJob(1)), savedKey(warmJob(0)));
+      assert.equal(describeBuilds(buildsOf(warmJob(1))), '1× cargo build');
+    },
+  );
 
   it("leaves one entry of the runner class's prefix on main, the newest: push 2's prune deleted push 1's", () => {
     assert.deepEqual(
@@ -410,39 +420,42 @@ describe('npm run rehearse -- --push-first: two warm-ups on main, then a PR run 
     );
   });
 
-  it("restores main's newest cache on the PR, builds only head (base is the warm job's build), and succeeds", async () => {
-    const pr = rehearsal.runs.find((run) => run.result.event === 'pull_request');
-    const measure = jobOf(pr, 'perf / measure');
-    assert.equal(measure?.conclusion, 'success', failedSteps(measure));
-    assert.equal(pr!.result.conclusion, 'success');
-    assert.equal(restoredKey(measure), savedKey(warmJob(1)));
-    const builds = buildsOf(measure);
-    assert.equal(builds.filter((call) => call.startsWith('cargo build')).length, 1, describeBuilds(builds));
-    assert.deepEqual(
-      builds.filter((call) => !call.startsWith('cargo build')),
-      [],
-      'no libdeflate, harness or other build',
-    );
-    // cc outside a cargo build: only the compiler probe, no compile or link.
-    const cc = measure.steps.flatMap((step) => step.tools).filter((call) => call.tool === 'cc' && !call.via);
-    assert.deepEqual(
-      cc.map((call) => call.args),
-      cc.map(() => '--version'),
-    );
-    const bench = measure.steps.find((step) => step.uses === './perf-lab/actions/bench')!;
-    assert.ok(bench.log.some((line) => line.startsWith('build decoder gzippy-head: gzippy-head built')));
-    const base = bench.log.map((line) => /^pr-check: base gzippy-base: build ([0-9a-f]+) \(cached\)/.exec(line)?.[1]);
-    const baseBuild = base.find(Boolean);
-    assert.ok(baseBuild, bench.log.join('\n'));
-    assert.ok(
-      (await readdir(join(warmJob(1)!.workspace, 'perf-lab-cache', 'builds'))).includes(`decoder-${baseBuild}`),
-      "base's build is the one push 2's warm job made",
-    );
-    const report = await readFile(join(measure.workspace, 'perf-lab-artifact', 'report.md'), 'utf8');
-    // The margin names the calibration it read (or was compared with, when the run's own scatter is noisier).
-    assert.match(report, /A\/A calibration of \d{4}-\d{2}-\d{2}/, "the verdict reads the warm job's calibration");
-    assert.equal(measure.steps.find((step) => step.uses?.startsWith('actions/cache/save'))?.outcome, 'skipped');
-  });
+  it(
+    "restores main's newest cache on the PR, builds only " + "head (base is the warm job's build), and succeeds",
+    async () => {
+      const pr = rehearsal.runs.find((run) => run.result.event === 'pull_request');
+      const measure = jobOf(pr, 'perf / measure');
+      assert.equal(measure?.conclusion, 'success', failedSteps(measure));
+      assert.equal(pr!.result.conclusion, 'success');
+      assert.equal(restoredKey(measure), savedKey(warmJob(1)));
+      const builds = buildsOf(measure);
+      assert.equal(builds.filter((call) => call.startsWith('cargo build')).length, 1, describeBuilds(builds));
+      assert.deepEqual(
+        builds.filter((call) => !call.startsWith('cargo build')),
+        [],
+        'no libdeflate, harness or other build',
+      );
+      // cc outside a cargo build: only the compiler probe, no compile or link.
+      const cc = measure.steps.flatMap((step) => step.tools).filter((call) => call.tool === 'cc' && !call.via);
+      assert.deepEqual(
+        cc.map((call) => call.args),
+        cc.map(() => '--version'),
+      );
+      const bench = measure.steps.find((step) => step.uses === './perf-lab/actions/bench')!;
+      assert.ok(bench.log.some((line) => line.startsWith('build decoder gzippy-head: gzippy-head built')));
+      const base = bench.log.map((line) => /^pr-check: base gzippy-base: build ([0-9a-f]+) \(cached\)/.exec(line)?.[1]);
+      const baseBuild = base.find(Boolean);
+      assert.ok(baseBuild, bench.log.join('\n'));
+      assert.ok(
+        (await readdir(join(warmJob(1)!.workspace, 'perf-lab-cache', 'builds'))).includes(`decoder-${baseBuild}`),
+        "base's build is the one push 2's warm job made",
+      );
+      const report = await readFile(join(measure.workspace, 'perf-lab-artifact', 'report.md'), 'utf8');
+      // The margin names the calibration it read (or was compared with, when the run's own scatter is noisier).
+      assert.match(report, /A\/A calibration of \d{4}-\d{2}-\d{2}/, "the verdict reads the warm job's calibration");
+      assert.equal(measure.steps.find((step) => step.uses?.startsWith('actions/cache/save'))?.outcome, 'skipped');
+    },
+  );
 
   it('every check of npm run rehearse -- --push-first passes', () => {
     const failing = checkRehearsal(rehearsal).filter((check) => !check.ok);

@@ -384,7 +384,9 @@ class JobRun {
     if (unexpected.length)
       step.annotations.push({
         level: 'warning',
-        message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${[...declared.values()].map((input) => input.id).join("', '")}']`,
+        message:
+          `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ` +
+          `['${[...declared.values()].map((input) => input.id).join("', '")}']`,
       });
     const inputs: Record<string, string> = {};
     for (const input of declared.values())
@@ -425,7 +427,9 @@ class JobRun {
     if (unexpected.length)
       step.annotations.push({
         level: 'warning',
-        message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${Object.keys(standIn.inputs).join("', '")}']`,
+        message:
+          `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ` +
+          `['${Object.keys(standIn.inputs).join("', '")}']`,
       });
     const inputs = { ...standIn.inputs, ...withValues };
     for (const name of standIn.required ?? [])

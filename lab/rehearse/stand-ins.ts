@@ -175,7 +175,8 @@ const checkout: StandIn = {
     if (repository.toLowerCase() === perfLab.repository.toLowerCase()) {
       if ((ref || commit) && commit !== perfLab.sha)
         throw new StepFailure(
-          `checkout stand-in: ${repository} is rehearsed at ${perfLab.sha} only (job.workflow_sha); asked for '${ref || commit}'`,
+          `checkout stand-in: ${repository} is rehearsed at ${perfLab.sha} only (job.workflow_sha); asked for ` +
+            `'${ref || commit}'`,
         );
       await tar.extract({ file: perfLab.archive, cwd: dir });
       context.log(`${repository}@${perfLab.sha}: extracted from its git archive into ${dir}`);
@@ -284,7 +285,8 @@ const setupNode: StandIn = {
     'mirror-token': '',
   },
   models:
-    "nothing is installed: the host's node runs every later step; a different major than node-version asks for is said in the log",
+    "nothing is installed: the host's node runs every later step; a different major than node-version asks for " +
+    'is said in the log',
   notModelled: [
     'installing the asked-for Node.js (the steps run on the host node)',
     'registry-url/.npmrc, the npm cache',
@@ -408,7 +410,8 @@ const cacheSave: StandIn = {
     if (members.length === 0) {
       context.annotate(
         'warning',
-        'Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.',
+        'Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache ' +
+          'is being saved.',
       );
       return {};
     }
@@ -525,7 +528,8 @@ const uploadArtifact: StandIn = {
     const hidden = isTrue(input('include-hidden-files'));
     const files = (await Promise.all(paths.map((path) => artifactFiles(path, root, hidden)))).flat();
     if (files.length === 0) {
-      const message = `No files were found with the provided path: ${input('path').trim()}. No artifacts will be uploaded.`;
+      const message =
+        `No files were found with the provided path: ${input('path').trim()}. No artifacts will ` + 'be uploaded.';
       if (input('if-no-files-found') === 'error') throw new StepFailure(message);
       if (input('if-no-files-found') === 'warn') context.annotate('warning', message);
       else context.log(message);
@@ -536,13 +540,15 @@ const uploadArtifact: StandIn = {
     );
     if (existing && !isTrue(input('overwrite')))
       throw new StepFailure(
-        'Failed to CreateArtifact: Received non-retryable error: Failed request: (409) Conflict: an artifact with this name already exists on the workflow run',
+        'Failed to CreateArtifact: Received non-retryable error: Failed request: (409) Conflict: an artifact ' +
+          'with this name already exists on the workflow run',
       );
     if (existing) world.github.removeArtifact(existing.id);
     const zip = await zipOf(files);
     const artifact = world.github.addArtifact(github.runId, input('name'), zip);
     context.log(
-      `Artifact ${input('name')} has been successfully uploaded! Final size is ${zip.length} bytes. Artifact ID is ${artifact.id}`,
+      `Artifact ${input('name')} has been successfully uploaded! Final size is ${zip.length} bytes. Artifact ` +
+        `ID is ${artifact.id}`,
     );
     return {
       'artifact-id': String(artifact.id),
@@ -657,7 +663,9 @@ const downloadArtifact: StandIn = {
     }
     if (input('name') && artifacts.length === 0)
       throw new StepFailure(
-        `Unable to download artifact(s): Artifact not found for name: ${input('name')}\n        Please ensure that your artifact is not expired and the artifact was uploaded using a compatible version of toolkit/upload-artifact.`,
+        `Unable to download artifact(s): Artifact not found for name: ${input('name')}\n        Please ensure ` +
+          'that your artifact is not expired and the artifact was uploaded using a compatible version of ' +
+          'toolkit/upload-artifact.',
       );
     for (const artifact of artifacts) {
       const actual = `sha256:${createHash('sha256').update(artifact.bytes).digest('hex')}`;
@@ -706,7 +714,8 @@ const RECORDED_TOOLS = ['cargo', 'cc', 'cmake'] as const;
 /** Tools that stand in for part of the setup step; see STAND_IN_TOOLS for what each does. */
 export const STAND_IN_TOOLS = {
   'apt-get':
-    'leading -o options are accepted; update is skipped; install checks with dpkg-query that every package asked for is installed on this host and ' +
+    'leading -o options are accepted; update is skipped; install checks with dpkg-query that every package ' +
+    'asked for is installed on this host and ' +
     'fails (exit 100) naming the missing ones — nothing is installed (Linux hosts only)',
   sudo: 'runs the command as it is (the rehearsal does not change users)',
   gh:
@@ -719,8 +728,8 @@ export const STAND_IN_TOOLS = {
     '(actions: write), terminal output; nothing reaches github.com',
   npm:
     "ci in a perf-lab checkout whose package-lock.json is the host checkout's: node_modules linked to the host's, " +
-    'then the prepare script (tsc) run for real — once a rehearsal, later jobs get that dist/; anything else goes to ' +
-    'the real npm',
+    'then the prepare script (tsc) run for real — once a rehearsal, later jobs get that dist/; ' +
+    'anything else goes to the real npm',
   'cargo, cc, cmake':
     'each call recorded (to count builds; a cc call made by a cargo build, as its linker or from a build script, is ' +
     'part of that build), then the real tool runs',
@@ -766,9 +775,11 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
         '  install)',
         '    shift; missing=(); count=0',
         '    for a in "$@"; do case "$a" in -*) ;; *) count=$((count + 1))',
-        `      dpkg-query -W -f='\${Status}' "$a" 2>/dev/null | grep -q 'install ok installed' || missing+=("$a");; esac; done`,
+        `      dpkg-query -W -f='\${Status}' "$a" 2>/dev/null | grep -q 'install ok installed' || ` +
+          'missing+=("$a");; esac; done',
         '    if [ ${#missing[@]} -gt 0 ]; then',
-        '      echo "rehearsal: apt-get install stand-in: not installed on this host: ${missing[*]} (a runner would install them; install them here, as scripts/setup.sh does)" >&2',
+        '      echo "rehearsal: apt-get install stand-in: not installed on this host: ${missing[*]} (a runner ' +
+          'would install them; install them here, as scripts/setup.sh does)" >&2',
         '      exit 100',
         '    fi',
         '    echo "rehearsal: apt-get install stand-in: all $count packages are installed";;',
@@ -788,13 +799,17 @@ export async function writeToolShims(dir: string, options: { hostRoot: string; m
     await write(
       'npm',
       [
-        `if [ "$1" = ci ] && grep -q '"name": "perf-lab"' package.json 2>/dev/null && cmp -s package-lock.json ${quote(lock)}; then`,
-        `  echo "rehearsal: npm ci stand-in: node_modules linked from ${options.hostRoot} (the same package-lock.json)"`,
+        `if [ "$1" = ci ] && grep -q '"name": "perf-lab"' package.json 2>/dev/null && cmp -s package-lock.json ` +
+          `${quote(lock)}; then`,
+        `  echo "rehearsal: npm ci stand-in: node_modules linked from ${options.hostRoot} (the same ` +
+          'package-lock.json)"',
         `  rm -rf node_modules && ln -s ${quote(join(options.hostRoot, 'node_modules'))} node_modules`,
         `  if [ -d ${quote(join(options.memoDir, 'dist'))} ]; then`,
-        `    cp -R ${quote(join(options.memoDir, 'dist'))} dist && echo "rehearsal: npm ci stand-in: dist/ from this rehearsal's first prepare"`,
+        `    cp -R ${quote(join(options.memoDir, 'dist'))} dist && echo "rehearsal: npm ci stand-in: dist/ ` +
+          `from this rehearsal's first prepare"`,
         '  else',
-        `    ${quote(npm)} run prepare && mkdir -p ${quote(options.memoDir)} && cp -R dist ${quote(join(options.memoDir, 'dist'))}`,
+        `    ${quote(npm)} run prepare && mkdir -p ${quote(options.memoDir)} && cp -R dist ` +
+          `${quote(join(options.memoDir, 'dist'))}`,
         '  fi',
         '  exit $?',
         'fi',

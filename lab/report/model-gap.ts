@@ -35,7 +35,10 @@ export function measuredOnModelledCore(
 ): string | undefined {
   const brand = model.cpuBrands.find((name) => machine.cpuModel.includes(name));
   if (machine.arch === 'arm64' && brand) return undefined;
-  return `measured on ${machine.cpuModel} (${machine.arch}), not on the modelled ${model.core}${model.cpuBrands.length ? ` (${model.cpuBrands.join(', ')})` : ''}`;
+  return (
+    `measured on ${machine.cpuModel} (${machine.arch}), not on the modelled ` +
+    `${model.core}${model.cpuBrands.length ? ` (${model.cpuBrands.join(', ')})` : ''}`
+  );
 }
 
 /** The finding for one dataset: how much of the measured gap the loop model accounts for. */
@@ -51,18 +54,33 @@ export function gapFinding(
   if (lowerBound) return 'inconclusive: a prediction is only a lower bound (see notes)';
   const level = `${Math.round(measured.confidence * 100)}%`;
   if (measured.low <= 1 && measured.high >= 1) {
-    return `no measured gap (the ${level} interval includes 1.00×); the model predicts ${Math.abs(1 - predictedRatio) < 0.005 ? 'none either' : `head ${predictedRatio > 1 ? 'faster' : 'slower'} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`}`;
+    return (
+      `no measured gap (the ${level} interval includes 1.00×); the model predicts ` +
+      (Math.abs(1 - predictedRatio) < 0.005
+        ? 'none either'
+        : `head ${predictedRatio > 1 ? 'faster' : 'slower'} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`)
+    );
   }
   const measuredGap = measured.estimate - 1;
   const predictedGap = predictedRatio - 1;
   const direction = measuredGap < 0 ? 'slower' : 'faster';
   if (Math.sign(predictedGap) !== Math.sign(measuredGap) || Math.abs(predictedGap) < 0.005) {
-    return `the model does not explain it: head is measured ${direction}, the loop model predicts ${Math.abs(predictedGap) < 0.005 ? 'no difference' : `head ${predictedGap < 0 ? 'slower' : 'faster'}`}; the cause is outside the modelled loop (or the model is wrong there)`;
+    return (
+      `the model does not explain it: head is measured ${direction}, the loop model predicts ` +
+      `${Math.abs(predictedGap) < 0.005 ? 'no difference' : `head ${predictedGap < 0 ? 'slower' : 'faster'}`}; ` +
+      'the cause is outside the modelled loop (or the model is wrong there)'
+    );
   }
   const share = predictedGap / measuredGap;
   if (share > 1.05)
-    return `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something outside the loop narrows it, or the model overstates the loop's cost`;
-  return `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ${share > 0.95 ? 'the loop accounts for it' : 'the rest is outside the hot loop or not modelled'}`;
+    return (
+      `the model predicts a larger gap than measured (${(share * 100).toFixed(0)}% of it): something ` +
+      `outside the loop narrows it, or the model overstates the loop's cost`
+    );
+  return (
+    `the model explains ${(share * 100).toFixed(0)}% of the gap (head ${direction}); ` +
+    `${share > 0.95 ? 'the loop accounts for it' : 'the rest is outside the hot loop or not modelled'}`
+  );
 }
 
 function modelGapRows(
@@ -171,10 +189,12 @@ export function modelGapSection(
     '<details><summary>where the modelled cycles go, and what the model leaves out</summary>',
     '',
     ...rows.flatMap((row) => [
-      `- **${escapeCell(row.label)}**: head: ${share(row.head) || '—'}; libdeflate: ${share(row.libdeflate) || '—'}`,
+      `- **${escapeCell(row.label)}**: head: ${share(row.head) || '—'}; ` +
+        `libdeflate: ${share(row.libdeflate) || '—'}`,
     ]),
     ...[...notes].map((note) => `- ${escapeCell(note)}`),
-    "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the slow loop near buffer ends, cache misses and branch mispredictions.",
+    "- The loop model sums each iteration's usual-path cycles; it leaves out table builds, stored blocks, the " +
+      'slow loop near buffer ends, cache misses and branch mispredictions.',
     '',
     '</details>',
     '',

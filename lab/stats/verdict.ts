@@ -219,7 +219,8 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
       threshold: tolerance,
       thresholdSource: 'none',
       reason:
-        'only one batch finished and no calibration exists: between-process variance is unknown (raise the time budget)',
+        'only one batch finished and no calibration exists: between-process variance is unknown (raise the ' +
+        'time budget)',
       batches: 1,
       standardError: null,
       tolerance,
@@ -245,7 +246,8 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
     basis = `${calibration!.source} pooled with the ${spread.basis}`;
   }
   const dfText = Number.isFinite(df) ? `${df} df` : 'normal';
-  const method = `20% trimmed mean of per-batch median cycle log-ratios, t interval (${dfText}) with the SE of the ${basis}`;
+  const method =
+    `20% trimmed mean of per-batch median cycle log-ratios, t interval (${dfText}) with the SE of ` + `the ${basis}`;
   const interval = intervalFrom(spread, standardError, df, policy.confidence, method);
   const share = (confidence: number) => (policy.interim ? 1 - (1 - confidence) / policy.interim.looks : confidence);
   const changeQuantile = twoSidedQuantile(share(policy.confidence), df);
@@ -280,7 +282,10 @@ export function decideChange(clusters: readonly (readonly number[])[], policy: V
     return {
       ...base,
       kind: 'no change',
-      reason: `${pct(EQUIVALENCE_CONFIDENCE)} interval inside the ±${pct(tolerance, 1)} tolerance (two one-sided tests)`,
+      reason:
+        `${pct(EQUIVALENCE_CONFIDENCE)} interval inside the ±` +
+        `${pct(tolerance, 1)} tolerance ` +
+        '(two one-sided tests)',
       moreBatches: 0,
     };
   }

@@ -94,7 +94,8 @@ describe(
         const roles = new Map(report.roles.map((role) => [role.roleName, role]));
         for (const name of ['match', 'literal + match', '2 literals + match', 'long match (copy loop)', 'literal'])
           assert.ok(roles.has(name), `${name} in ${[...roles.keys()].join(', ')}`);
-        // The usual match path (a word copy, no subtable) is the 13-cycle chain checked by hand against the Firestorm table.
+        // The usual match path (a word copy, no subtable) is the 13-cycle chain checked by hand against the Firestorm
+        // table.
         assert.equal(roles.get('match')!.analysis.criticalPathCycles, 13);
         assert.equal(report.headlineRole, 'match');
         assert.ok(

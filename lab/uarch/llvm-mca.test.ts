@@ -76,15 +76,19 @@ describe(
       });
     }
 
-    it('refill_step: the analyzer gives the dependency bound (11), llvm-mca one cycle more from simulated issue contention', async () => {
-      const mca = await mcaCyclesPerIteration('refill_step');
-      const ours = analyzeFunction(
-        functions.find((fn) => fn.name === 'refill_step')!,
-        cyclone,
-      ).analysis.predictedCycles;
-      assert.equal(ours, 11);
-      assert.ok(mca >= ours && mca <= ours + 1.05, `llvm-mca ${mca}`);
-    });
+    it(
+      'refill_step: the analyzer gives the dependency bound (11), llvm-mca one cycle more from simulated ' +
+        'issue contention',
+      async () => {
+        const mca = await mcaCyclesPerIteration('refill_step');
+        const ours = analyzeFunction(
+          functions.find((fn) => fn.name === 'refill_step')!,
+          cyclone,
+        ).analysis.predictedCycles;
+        assert.equal(ours, 11);
+        assert.ok(mca >= ours && mca <= ours + 1.05, `llvm-mca ${mca}`);
+      },
+    );
 
     it("the Firestorm model predicts every loop at most as slow as llvm-mca's apple-m1 (Cyclone) model", async () => {
       for (const fn of functions) {
@@ -94,61 +98,64 @@ describe(
       }
     });
 
-    it("every latency and reciprocal throughput of the model is llvm-mca's own (-instruction-info), form by form", async () => {
-      const instructions = [
-        'mul x0, x1, x2',
-        'madd x3, x1, x2, x3',
-        'udiv x6, x7, x8',
-        'bfxil x4, x5, #0, #8',
-        'lsl x6, x6, x7',
-        'lsr x8, x8, x9',
-        'lsl x10, x11, #3',
-        'ubfx x12, x13, #4, #8',
-        'add x14, x15, x16',
-        'orr x14, x15, x16',
-        'add x17, x18, #1',
-        'and x14, x14, #255',
-        'sub x19, x20, x21, lsl #2',
-        'csel x11, x12, x13, eq',
-        'mov x9, x10',
-        'ldr x4, [x5]',
-        'ldr w1, [x2, x3, lsl #2]',
-      ];
-      const file = join(work, 'info.s');
-      await writeFile(file, `${instructions.join('\n')}\n`);
-      const result = await execa('llvm-mca', [
-        '-mtriple=aarch64',
-        '-mcpu=apple-m1',
-        '-iterations=1',
-        '-instruction-info',
-        file,
-      ]);
-      const rows = String(result.stdout)
-        .split('\n')
-        .filter((line) => /^\s*\d+\s+\d+\s+\d+\.\d+/.test(line));
-      assert.equal(rows.length, instructions.length, 'one -instruction-info row per instruction');
-      const listing = [
-        '0000000000000000 <one>:',
-        ...instructions.map((text, i) => `${(i * 4).toString(16).padStart(8)}:      \t${text.replace(' ', '\t')}`),
-      ].join('\n');
-      const { nodes } = dependencyGraph(parseListing(listing)[0]!.instructions, cyclone);
-      const mismatches: string[] = [];
-      nodes.forEach((node, i) => {
-        const [, , latency, reciprocal] = /^\s*(\d+)\s+(\d+)\s+(\d+\.\d+)/.exec(rows[i]!)!;
-        const timing = node.timing;
-        const ourLatency =
-          node.semantics.indexedAddress && timing.indexedLatency !== undefined
-            ? timing.indexedLatency
-            : node.semantics.registerForm && timing.registerLatency !== undefined
-              ? timing.registerLatency
-              : timing.latency;
-        const ourReciprocal = timing.uops / timing.units.length;
-        if (ourLatency !== Number(latency) || Math.abs(ourReciprocal - Number(reciprocal)) > 1e-9)
-          mismatches.push(
-            `${instructions[i]}: llvm-mca ${latency}/${reciprocal}, model ${ourLatency}/${ourReciprocal}`,
-          );
-      });
-      assert.deepEqual(mismatches, []);
-    });
+    it(
+      "every latency and reciprocal throughput of the model is llvm-mca's own (-instruction-info), form by " + 'form',
+      async () => {
+        const instructions = [
+          'mul x0, x1, x2',
+          'madd x3, x1, x2, x3',
+          'udiv x6, x7, x8',
+          'bfxil x4, x5, #0, #8',
+          'lsl x6, x6, x7',
+          'lsr x8, x8, x9',
+          'lsl x10, x11, #3',
+          'ubfx x12, x13, #4, #8',
+          'add x14, x15, x16',
+          'orr x14, x15, x16',
+          'add x17, x18, #1',
+          'and x14, x14, #255',
+          'sub x19, x20, x21, lsl #2',
+          'csel x11, x12, x13, eq',
+          'mov x9, x10',
+          'ldr x4, [x5]',
+          'ldr w1, [x2, x3, lsl #2]',
+        ];
+        const file = join(work, 'info.s');
+        await writeFile(file, `${instructions.join('\n')}\n`);
+        const result = await execa('llvm-mca', [
+          '-mtriple=aarch64',
+          '-mcpu=apple-m1',
+          '-iterations=1',
+          '-instruction-info',
+          file,
+        ]);
+        const rows = String(result.stdout)
+          .split('\n')
+          .filter((line) => /^\s*\d+\s+\d+\s+\d+\.\d+/.test(line));
+        assert.equal(rows.length, instructions.length, 'one -instruction-info row per instruction');
+        const listing = [
+          '0000000000000000 <one>:',
+          ...instructions.map((text, i) => `${(i * 4).toString(16).padStart(8)}:      \t${text.replace(' ', '\t')}`),
+        ].join('\n');
+        const { nodes } = dependencyGraph(parseListing(listing)[0]!.instructions, cyclone);
+        const mismatches: string[] = [];
+        nodes.forEach((node, i) => {
+          const [, , latency, reciprocal] = /^\s*(\d+)\s+(\d+)\s+(\d+\.\d+)/.exec(rows[i]!)!;
+          const timing = node.timing;
+          const ourLatency =
+            node.semantics.indexedAddress && timing.indexedLatency !== undefined
+              ? timing.indexedLatency
+              : node.semantics.registerForm && timing.registerLatency !== undefined
+                ? timing.registerLatency
+                : timing.latency;
+          const ourReciprocal = timing.uops / timing.units.length;
+          if (ourLatency !== Number(latency) || Math.abs(ourReciprocal - Number(reciprocal)) > 1e-9)
+            mismatches.push(
+              `${instructions[i]}: llvm-mca ${latency}/${reciprocal}, model ${ourLatency}/${ourReciprocal}`,
+            );
+        });
+        assert.deepEqual(mismatches, []);
+      },
+    );
   },
 );

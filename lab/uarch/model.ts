@@ -95,7 +95,9 @@ export const cpuModelSchema = z
     classes: z.partialRecord(z.enum(CLASSES), classTimingSchema).optional(),
     /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
     mnemonicOverrides: z.record(z.string(), classTimingSchema).optional(),
-    /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
+    /**
+     * CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable.
+     */
     cpuBrands: z
       .object({ value: z.array(z.string().min(1)), source: sourced })
       .strict()

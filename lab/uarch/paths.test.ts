@@ -169,17 +169,20 @@ describe('multiply-add through the addend', () => {
     '      14:      \tret',
   ].join('\n');
 
-  it("costs 1 cycle per MADD on Firestorm (the addend is read late), the full latency on llvm-mca's model", async () => {
-    const [fn] = parseListing(listing);
-    assert.equal(analyzeHotLoop(fn!, model).analysis.criticalPathCycles, 3);
-    assert.equal(analyzeHotLoop(fn!, await loadCpuModel('llvm-mca-apple-m1')).analysis.criticalPathCycles, 15);
-    // Through a multiplicand there is no shortcut: the full 3 cycles.
-    const [viaMultiplicand] = parseListing(
-      listing
-        .replaceAll('x1, x2, x0', 'x0, x2, x1')
-        .replaceAll('x3, x4, x0', 'x0, x4, x3')
-        .replaceAll('x5, x6, x0', 'x0, x6, x5'),
-    );
-    assert.equal(analyzeHotLoop(viaMultiplicand!, model).analysis.criticalPathCycles, 9);
-  });
+  it(
+    'costs 1 cycle per MADD on Firestorm (the addend ' + "is read late), the full latency on llvm-mca's model",
+    async () => {
+      const [fn] = parseListing(listing);
+      assert.equal(analyzeHotLoop(fn!, model).analysis.criticalPathCycles, 3);
+      assert.equal(analyzeHotLoop(fn!, await loadCpuModel('llvm-mca-apple-m1')).analysis.criticalPathCycles, 15);
+      // Through a multiplicand there is no shortcut: the full 3 cycles.
+      const [viaMultiplicand] = parseListing(
+        listing
+          .replaceAll('x1, x2, x0', 'x0, x2, x1')
+          .replaceAll('x3, x4, x0', 'x0, x4, x3')
+          .replaceAll('x5, x6, x0', 'x0, x6, x5'),
+      );
+      assert.equal(analyzeHotLoop(viaMultiplicand!, model).analysis.criticalPathCycles, 9);
+    },
+  );
 });

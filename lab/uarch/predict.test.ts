@@ -48,22 +48,26 @@ describe('predicted cycles from the data and the loop paths', () => {
     assert.deepEqual(roleCycles(p), { '3 literals': [1, 18], '2 literals': [1, 20] });
   });
 
-  it('a match longer than the straight copy takes the long path and a copy-loop pass per 40 bytes beyond the first 80', () => {
-    // 200 bytes: long path covers 40 (straight) + 40 (one loop pass); 120 more = 3 passes of 2.5 cycles.
-    const p = known(
-      predictWorkload(
-        profile([
-          [0, 200, 1],
-          [0, 40, 1],
-        ]),
-        libdeflateShape,
-      ),
-    );
-    assert.deepEqual(roleCycles(p), { 'long match (copy loop)': [1, 13], match: [1, 13] });
-    assert.equal(p.copyLoopPasses, 3);
-    assert.equal(p.copyLoopCycles, 7.5);
-    assert.equal(p.cyclesPerByte, (13 + 13 + 7.5) / 240);
-  });
+  it(
+    'a match longer than the straight copy takes the long path and a copy-loop pass per 40 bytes beyond the ' +
+      'first 80',
+    () => {
+      // 200 bytes: long path covers 40 (straight) + 40 (one loop pass); 120 more = 3 passes of 2.5 cycles.
+      const p = known(
+        predictWorkload(
+          profile([
+            [0, 200, 1],
+            [0, 40, 1],
+          ]),
+          libdeflateShape,
+        ),
+      );
+      assert.deepEqual(roleCycles(p), { 'long match (copy loop)': [1, 13], match: [1, 13] });
+      assert.equal(p.copyLoopPasses, 3);
+      assert.equal(p.copyLoopCycles, 7.5);
+      assert.equal(p.cyclesPerByte, (13 + 13 + 7.5) / 240);
+    },
+  );
 
   it('a decoder whose every match goes through its copy loop (zlib shape) prices each match on that path', () => {
     const zlibShape = loop(
@@ -80,27 +84,31 @@ describe('predicted cycles from the data and the loop paths', () => {
     assert.equal(p.copyLoopCycles, 12);
   });
 
-  it('says what it cannot price: no literal path or no match path gives no prediction; an inexact role a lower bound', () => {
-    assert.match(
-      (predictWorkload(profile([[1, 5, 1]]), loop([[0, 'short', 13]])) as { unpredictable: string }).unpredictable,
-      /no path of the loop stores a literal/,
-    );
-    assert.match(
-      (predictWorkload(profile([[1, 5, 1]]), loop([[1, 'none', 8]])) as { unpredictable: string }).unpredictable,
-      /no path of the loop copies a match/,
-    );
-    const inexact = known(
-      predictWorkload(
-        profile([[1, 5, 1]]),
-        loop([
-          [0, 'short', 13, false],
-          [1, 'none', 8],
-        ]),
-      ),
-    );
-    assert.equal(inexact.exact, false);
-    assert.match(inexact.lowerBoundBecause.join(), /instructions the model does not know/);
-  });
+  it(
+    'says what it cannot price: no literal path or no match path gives no prediction; an inexact role a lower ' +
+      'bound',
+    () => {
+      assert.match(
+        (predictWorkload(profile([[1, 5, 1]]), loop([[0, 'short', 13]])) as { unpredictable: string }).unpredictable,
+        /no path of the loop stores a literal/,
+      );
+      assert.match(
+        (predictWorkload(profile([[1, 5, 1]]), loop([[1, 'none', 8]])) as { unpredictable: string }).unpredictable,
+        /no path of the loop copies a match/,
+      );
+      const inexact = known(
+        predictWorkload(
+          profile([[1, 5, 1]]),
+          loop([
+            [0, 'short', 13, false],
+            [1, 'none', 8],
+          ]),
+        ),
+      );
+      assert.equal(inexact.exact, false);
+      assert.match(inexact.lowerBoundBecause.join(), /instructions the model does not know/);
+    },
+  );
 
   it('lists its simplifications with their share of the data', () => {
     const p = known(

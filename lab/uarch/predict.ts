@@ -23,7 +23,9 @@ export interface WorkloadPrediction {
   pricedBytes: number;
   /** Output bytes from stored blocks: copied outside any decode loop, not priced. */
   storedBytes: number;
-  /** False when a figure rests on an inexact role (unknown instructions) or on iterations with no path to price them. */
+  /**
+   * False when a figure rests on an inexact role (unknown instructions) or on iterations with no path to price them.
+   */
   exact: boolean;
   /** Why the figure is only a lower bound, when it is. */
   lowerBoundBecause: string[];
@@ -59,11 +61,14 @@ export function predictWorkload(
   const long = role(0, 'long');
   if (mostLiterals === 0)
     return {
-      unpredictable: `no path of the loop stores a literal on its own (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})`,
+      unpredictable:
+        'no path of the loop stores a literal on its own (roles: ' +
+        `${report.roles.map((entry) => entry.roleName).join(', ')})`,
     };
   if (!short && !long)
     return {
-      unpredictable: `no path of the loop copies a match (roles: ${report.roles.map((entry) => entry.roleName).join(', ')})`,
+      unpredictable:
+        'no path of the loop copies a match (roles: ' + `${report.roles.map((entry) => entry.roleName).join(', ')})`,
     };
   const shortRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === 'short');
   const longRole = report.roles.find((entry) => entry.role.literals === 0 && entry.role.match === 'long');
@@ -154,23 +159,27 @@ export function predictWorkload(
   const pricedBytes = profile.literals + profile.matchBytes;
   if (shortFallback)
     assumptions.push(
-      `${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`,
+      `${percent(shortFallback, profile.matches)} of matches are longer than the short path copies ` +
+        `(${shortBytes} bytes) and no long-match path was found: priced as short matches`,
     );
   if (combinedFallback)
     assumptions.push(
-      `${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`,
+      `${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a ` +
+        'match: priced as literal iterations and a match',
     );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
   if (otherCopies)
     assumptions.push(
-      `${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`,
+      `${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): ` +
+        'priced as the usual match',
     );
   if (profile.storedBytes)
     assumptions.push(
       `${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`,
     );
   assumptions.push(
-    `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`,
+    `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the ` +
+      'loop, not priced',
   );
   const lowerBoundBecause = [...lowerBound].map(([why, n]) => `${why} (${n} times)`);
   if (!exact) lowerBoundBecause.push('a role used rests on instructions the model does not know');

@@ -19,7 +19,8 @@ export function registerBaseline(program: CommandUnknownOpts): void {
   baseline
     .command('update')
     .description(
-      'append the ratios of a verified results file to their baselines (refuses failed, stand-in or mismatched results)',
+      'append the ratios of a verified results file to their baselines (refuses failed, stand-in or mismatched ' +
+        'results)',
     )
     .requiredOption('--results <file>', 'results JSON written by bench')
     .option('--baselines <dir>', 'baseline folder', defaultBaselinesDir())
@@ -59,7 +60,8 @@ export function registerBaseline(program: CommandUnknownOpts): void {
       });
       const pullRequest = outcome.pullRequestUrl ? `; pull request ${outcome.pullRequestUrl}` : '';
       process.stdout.write(
-        `pushed ${outcome.commit.slice(0, 12)} to ${outcome.branch} after ${outcome.attempts} attempt(s)${pullRequest}\n`,
+        `pushed ${outcome.commit.slice(0, 12)} to ${outcome.branch} after ${outcome.attempts} ` +
+          `attempt(s)${pullRequest}\n`,
       );
     });
 }

@@ -33,7 +33,8 @@ export function registerCalibrate(program: CommandUnknownOpts): void {
     )
     .option(
       '--store-dir <dir>',
-      "write the calibration to this folder (default: the cache, which is what PR runs restore; a perf-lab checkout's baselines/calibration is read by runs of that checkout)",
+      'write the calibration to this folder (default: the cache, which is what PR runs restore; a perf-lab ' +
+        "checkout's baselines/calibration is read by runs of that checkout)",
     )
     .option(
       '--publish <repo-dir>',
@@ -51,7 +52,8 @@ export function registerCalibrate(program: CommandUnknownOpts): void {
       if (options.publish) {
         const outcome = await publishCalibration(calibrated, resolve(options.publish));
         process.stdout.write(
-          `calibration ${outcome.commit ? `pushed as ${outcome.commit.slice(0, 12)} to ${outcome.branch}` : 'unchanged'}\n`,
+          'calibration ' +
+            `${outcome.commit ? `pushed as ${outcome.commit.slice(0, 12)} to ${outcome.branch}` : 'unchanged'}\n`,
         );
       } else {
         await storeCalibration(calibrated, calibrationPath(options.storeDir ? resolve(options.storeDir) : undefined));
