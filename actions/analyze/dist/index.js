@@ -1229,31 +1229,31 @@ var require_util = __commonJS({
     function isBuffer(buffer) {
       return buffer instanceof Uint8Array || Buffer.isBuffer(buffer);
     }
-    function validateHandler(handler, method, upgrade) {
-      if (!handler || typeof handler !== "object") {
+    function validateHandler(handler2, method, upgrade) {
+      if (!handler2 || typeof handler2 !== "object") {
         throw new InvalidArgumentError("handler must be an object");
       }
-      if (typeof handler.onConnect !== "function") {
+      if (typeof handler2.onConnect !== "function") {
         throw new InvalidArgumentError("invalid onConnect method");
       }
-      if (typeof handler.onError !== "function") {
+      if (typeof handler2.onError !== "function") {
         throw new InvalidArgumentError("invalid onError method");
       }
-      if (typeof handler.onBodySent !== "function" && handler.onBodySent !== void 0) {
+      if (typeof handler2.onBodySent !== "function" && handler2.onBodySent !== void 0) {
         throw new InvalidArgumentError("invalid onBodySent method");
       }
       if (upgrade || method === "CONNECT") {
-        if (typeof handler.onUpgrade !== "function") {
+        if (typeof handler2.onUpgrade !== "function") {
           throw new InvalidArgumentError("invalid onUpgrade method");
         }
       } else {
-        if (typeof handler.onHeaders !== "function") {
+        if (typeof handler2.onHeaders !== "function") {
           throw new InvalidArgumentError("invalid onHeaders method");
         }
-        if (typeof handler.onData !== "function") {
+        if (typeof handler2.onData !== "function") {
           throw new InvalidArgumentError("invalid onData method");
         }
-        if (typeof handler.onComplete !== "function") {
+        if (typeof handler2.onComplete !== "function") {
           throw new InvalidArgumentError("invalid onComplete method");
         }
       }
@@ -1280,14 +1280,14 @@ var require_util = __commonJS({
       };
     }
     function ReadableStreamFrom(iterable) {
-      let iterator;
+      let iterator2;
       return new ReadableStream(
         {
           async start() {
-            iterator = iterable[Symbol.asyncIterator]();
+            iterator2 = iterable[Symbol.asyncIterator]();
           },
           async pull(controller) {
-            const { done, value } = await iterator.next();
+            const { done, value } = await iterator2.next();
             if (done) {
               queueMicrotask(() => {
                 controller.close();
@@ -1302,7 +1302,7 @@ var require_util = __commonJS({
             return controller.desiredSize > 0;
           },
           async cancel(reason) {
-            await iterator.return();
+            await iterator2.return();
           },
           type: "bytes"
         }
@@ -1387,10 +1387,10 @@ var require_util = __commonJS({
       }
       obj[kListeners] = null;
     }
-    function errorRequest(client, request, err) {
+    function errorRequest(client, request2, err) {
       try {
-        request.onError(err);
-        assert2(request.aborted);
+        request2.onError(err);
+        assert2(request2.aborted);
       } catch (err2) {
         client.emit("error", err2);
       }
@@ -1696,7 +1696,7 @@ var require_request = __commonJS({
         throwOnError,
         expectContinue,
         servername
-      }, handler) {
+      }, handler2) {
         if (typeof path6 !== "string") {
           throw new InvalidArgumentError("path must be a string");
         } else if (path6[0] !== "/" && !(path6.startsWith("http://") || path6.startsWith("https://")) && method !== "CONNECT") {
@@ -1801,9 +1801,9 @@ var require_request = __commonJS({
         } else if (headers != null) {
           throw new InvalidArgumentError("headers must be an object or an array");
         }
-        validateHandler(handler, method, upgrade);
+        validateHandler(handler2, method, upgrade);
         this.servername = servername || getServerName(this.host);
-        this[kHandler] = handler;
+        this[kHandler] = handler2;
         if (channels.create.hasSubscribers) {
           channels.create.publish({ request: this });
         }
@@ -1964,7 +1964,7 @@ var require_request = __commonJS({
         return this;
       }
     };
-    function processHeader(request, key, val) {
+    function processHeader(request2, key, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
         throw new InvalidArgumentError(`invalid ${key} header`);
       } else if (val === void 0) {
@@ -2011,24 +2011,24 @@ var require_request = __commonJS({
         }
       }
       if (headerName === "host") {
-        if (request.host !== null) {
+        if (request2.host !== null) {
           throw new InvalidArgumentError("duplicate host header");
         }
         if (typeof val !== "string") {
           throw new InvalidArgumentError("invalid host header");
         }
-        request.host = val;
+        request2.host = val;
       } else if (headerName === "content-length") {
-        if (request.contentLength !== null) {
+        if (request2.contentLength !== null) {
           throw new InvalidArgumentError("duplicate content-length header");
         }
-        request.contentLength = parseInt(val, 10);
-        if (!Number.isFinite(request.contentLength)) {
+        request2.contentLength = parseInt(val, 10);
+        if (!Number.isFinite(request2.contentLength)) {
           throw new InvalidArgumentError("invalid content-length header");
         }
-      } else if (request.contentType === null && headerName === "content-type") {
-        request.contentType = val;
-        request.headers.push(key, val);
+      } else if (request2.contentType === null && headerName === "content-type") {
+        request2.contentType = val;
+        request2.headers.push(key, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -2037,12 +2037,12 @@ var require_request = __commonJS({
           throw new InvalidArgumentError("invalid connection header");
         }
         if (value === "close") {
-          request.reset = true;
+          request2.reset = true;
         }
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request.headers.push(key, val);
+        request2.headers.push(key, val);
       }
     }
     module.exports = Request;
@@ -2241,20 +2241,20 @@ var require_dispatcher_base = __commonJS({
           queueMicrotask(onDestroyed);
         });
       }
-      [kInterceptedDispatch](opts, handler) {
+      [kInterceptedDispatch](opts, handler2) {
         if (!this[kInterceptors] || this[kInterceptors].length === 0) {
           this[kInterceptedDispatch] = this[kDispatch];
-          return this[kDispatch](opts, handler);
+          return this[kDispatch](opts, handler2);
         }
         let dispatch = this[kDispatch].bind(this);
         for (let i2 = this[kInterceptors].length - 1; i2 >= 0; i2--) {
           dispatch = this[kInterceptors][i2](dispatch);
         }
         this[kInterceptedDispatch] = dispatch;
-        return dispatch(opts, handler);
+        return dispatch(opts, handler2);
       }
-      dispatch(opts, handler) {
-        if (!handler || typeof handler !== "object") {
+      dispatch(opts, handler2) {
+        if (!handler2 || typeof handler2 !== "object") {
           throw new InvalidArgumentError("handler must be an object");
         }
         try {
@@ -2267,12 +2267,12 @@ var require_dispatcher_base = __commonJS({
           if (this[kClosed]) {
             throw new ClientClosedError();
           }
-          return this[kInterceptedDispatch](opts, handler);
+          return this[kInterceptedDispatch](opts, handler2);
         } catch (err) {
-          if (typeof handler.onError !== "function") {
+          if (typeof handler2.onError !== "function") {
             throw new InvalidArgumentError("invalid onError method");
           }
-          handler.onError(err);
+          handler2.onError(err);
           return false;
         }
       }
@@ -2521,7 +2521,7 @@ var require_connect = __commonJS({
     var util = require_util();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
     var timers = require_timers();
-    function noop3() {
+    function noop5() {
     }
     var tls;
     var SessionCache;
@@ -2646,7 +2646,7 @@ var require_connect = __commonJS({
     }
     var setupConnectTimeout = process.platform === "win32" ? (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop3;
+        return noop5;
       }
       let s1 = null;
       let s2 = null;
@@ -2662,7 +2662,7 @@ var require_connect = __commonJS({
       };
     } : (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop3;
+        return noop5;
       }
       let s1 = null;
       const fastTimer = timers.setFastTimeout(() => {
@@ -3671,18 +3671,18 @@ var require_webidl = __commonJS({
     webidl.errors.exception = function(message) {
       return new TypeError(`${message.header}: ${message.message}`);
     };
-    webidl.errors.conversionFailed = function(context) {
-      const plural2 = context.types.length === 1 ? "" : " one of";
-      const message = `${context.argument} could not be converted to${plural2}: ${context.types.join(", ")}.`;
+    webidl.errors.conversionFailed = function(context3) {
+      const plural2 = context3.types.length === 1 ? "" : " one of";
+      const message = `${context3.argument} could not be converted to${plural2}: ${context3.types.join(", ")}.`;
       return webidl.errors.exception({
-        header: context.prefix,
+        header: context3.prefix,
         message
       });
     };
-    webidl.errors.invalidArgument = function(context) {
+    webidl.errors.invalidArgument = function(context3) {
       return webidl.errors.exception({
-        header: context.prefix,
-        message: `"${context.value}" is an invalid ${context.type}.`
+        header: context3.prefix,
+        message: `"${context3.value}" is an invalid ${context3.type}.`
       });
     };
     webidl.brandCheck = function(V, I, opts) {
@@ -4132,11 +4132,11 @@ var require_util2 = __commonJS({
     function normalizeBinaryStringToUtf8(value) {
       return Buffer.from(value, "binary").toString("utf8");
     }
-    function requestCurrentURL(request) {
-      return request.urlList[request.urlList.length - 1];
+    function requestCurrentURL(request2) {
+      return request2.urlList[request2.urlList.length - 1];
     }
-    function requestBadPort(request) {
-      const url2 = requestCurrentURL(request);
+    function requestBadPort(request2) {
+      const url2 = requestCurrentURL(request2);
       if (urlIsHttpHttpsScheme(url2) && badPortsSet.has(url2.port)) {
         return "blocked";
       }
@@ -4160,7 +4160,7 @@ var require_util2 = __commonJS({
     function isValidHeaderValue(potentialValue) {
       return (potentialValue[0] === "	" || potentialValue[0] === " " || potentialValue[potentialValue.length - 1] === "	" || potentialValue[potentialValue.length - 1] === " " || potentialValue.includes("\n") || potentialValue.includes("\r") || potentialValue.includes("\0")) === false;
     }
-    function setRequestReferrerPolicyOnRedirect(request, actualResponse) {
+    function setRequestReferrerPolicyOnRedirect(request2, actualResponse) {
       const { headersList } = actualResponse;
       const policyHeader = (headersList.get("referrer-policy", true) ?? "").split(",");
       let policy = "";
@@ -4174,7 +4174,7 @@ var require_util2 = __commonJS({
         }
       }
       if (policy !== "") {
-        request.referrerPolicy = policy;
+        request2.referrerPolicy = policy;
       }
     }
     function crossOriginResourcePolicyCheck() {
@@ -4191,33 +4191,33 @@ var require_util2 = __commonJS({
       header = httpRequest.mode;
       httpRequest.headersList.set("sec-fetch-mode", header, true);
     }
-    function appendRequestOriginHeader(request) {
-      let serializedOrigin = request.origin;
+    function appendRequestOriginHeader(request2) {
+      let serializedOrigin = request2.origin;
       if (serializedOrigin === "client" || serializedOrigin === void 0) {
         return;
       }
-      if (request.responseTainting === "cors" || request.mode === "websocket") {
-        request.headersList.append("origin", serializedOrigin, true);
-      } else if (request.method !== "GET" && request.method !== "HEAD") {
-        switch (request.referrerPolicy) {
+      if (request2.responseTainting === "cors" || request2.mode === "websocket") {
+        request2.headersList.append("origin", serializedOrigin, true);
+      } else if (request2.method !== "GET" && request2.method !== "HEAD") {
+        switch (request2.referrerPolicy) {
           case "no-referrer":
             serializedOrigin = null;
             break;
           case "no-referrer-when-downgrade":
           case "strict-origin":
           case "strict-origin-when-cross-origin":
-            if (request.origin && urlHasHttpsScheme(request.origin) && !urlHasHttpsScheme(requestCurrentURL(request))) {
+            if (request2.origin && urlHasHttpsScheme(request2.origin) && !urlHasHttpsScheme(requestCurrentURL(request2))) {
               serializedOrigin = null;
             }
             break;
           case "same-origin":
-            if (!sameOrigin(request, requestCurrentURL(request))) {
+            if (!sameOrigin(request2, requestCurrentURL(request2))) {
               serializedOrigin = null;
             }
             break;
           default:
         }
-        request.headersList.append("origin", serializedOrigin, true);
+        request2.headersList.append("origin", serializedOrigin, true);
       }
     }
     function coarsenTime(timestamp, crossOriginIsolatedCapability) {
@@ -4271,26 +4271,26 @@ var require_util2 = __commonJS({
         referrerPolicy: policyContainer.referrerPolicy
       };
     }
-    function determineRequestsReferrer(request) {
-      const policy = request.referrerPolicy;
+    function determineRequestsReferrer(request2) {
+      const policy = request2.referrerPolicy;
       assert2(policy);
       let referrerSource = null;
-      if (request.referrer === "client") {
+      if (request2.referrer === "client") {
         const globalOrigin = getGlobalOrigin();
         if (!globalOrigin || globalOrigin.origin === "null") {
           return "no-referrer";
         }
         referrerSource = new URL(globalOrigin);
-      } else if (request.referrer instanceof URL) {
-        referrerSource = request.referrer;
+      } else if (request2.referrer instanceof URL) {
+        referrerSource = request2.referrer;
       }
       let referrerURL = stripURLForReferrer(referrerSource);
       const referrerOrigin = stripURLForReferrer(referrerSource, true);
       if (referrerURL.toString().length > 4096) {
         referrerURL = referrerOrigin;
       }
-      const areSameOrigin = sameOrigin(request, referrerURL);
-      const isNonPotentiallyTrustWorthy = isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(request.url);
+      const areSameOrigin = sameOrigin(request2, referrerURL);
+      const isNonPotentiallyTrustWorthy = isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(request2.url);
       switch (policy) {
         case "origin":
           return referrerOrigin != null ? referrerOrigin : stripURLForReferrer(referrerSource, true);
@@ -4301,7 +4301,7 @@ var require_util2 = __commonJS({
         case "origin-when-cross-origin":
           return areSameOrigin ? referrerURL : referrerOrigin;
         case "strict-origin-when-cross-origin": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           if (sameOrigin(referrerURL, currentURL)) {
             return referrerURL;
           }
@@ -4462,7 +4462,7 @@ var require_util2 = __commonJS({
       }
       return true;
     }
-    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request) {
+    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request2) {
     }
     function sameOrigin(A, B) {
       if (A.origin === B.origin && A.origin === "null") {
@@ -5453,7 +5453,7 @@ var require_body = __commonJS({
       random = (max) => Math.floor(Math.random(max));
     }
     var textEncoder3 = new TextEncoder();
-    function noop3() {
+    function noop5() {
     }
     var hasFinalizationRegistry = globalThis.FinalizationRegistry && process.version.indexOf("v18") !== 0;
     var streamRegistry;
@@ -5461,7 +5461,7 @@ var require_body = __commonJS({
       streamRegistry = new FinalizationRegistry((weakRef) => {
         const stream = weakRef.deref();
         if (stream && !stream.locked && !isDisturbed(stream) && !isErrored(stream)) {
-          stream.cancel("Response object has been garbage collected").catch(noop3);
+          stream.cancel("Response object has been garbage collected").catch(noop5);
         }
       });
     }
@@ -5570,13 +5570,13 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         length = Buffer.byteLength(source);
       }
       if (action != null) {
-        let iterator;
+        let iterator2;
         stream = new ReadableStream({
           async start() {
-            iterator = action(object2)[Symbol.asyncIterator]();
+            iterator2 = action(object2)[Symbol.asyncIterator]();
           },
           async pull(controller) {
-            const { value, done } = await iterator.next();
+            const { value, done } = await iterator2.next();
             if (done) {
               queueMicrotask(() => {
                 controller.close();
@@ -5593,7 +5593,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             return controller.desiredSize > 0;
           },
           async cancel(reason) {
-            await iterator.return();
+            await iterator2.return();
           },
           type: "bytes"
         });
@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants7 = require_constants2();
+    var constants8 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants7.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants7.ERROR.OK) {
+          if (ret !== constants8.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants7.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants8.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants7.ERROR.PAUSED) {
+            } else if (ret === constants8.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants7.ERROR.OK) {
+        if (ret === constants8.ERROR.OK) {
           return null;
         }
-        if (ret === constants7.ERROR.PAUSED || ret === constants7.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants8.ERROR.PAUSED || ret === constants8.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants7.ERROR[ret], data);
+        return new HTTPParserError(message, constants8.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6031,11 +6031,11 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        if (!request) {
+        const request2 = client[kQueue][client[kRunningIdx]];
+        if (!request2) {
           return -1;
         }
-        request.onResponseStarted();
+        request2.onResponseStarted();
       }
       onHeaderField(buf) {
         const len = this.headers.length;
@@ -6080,9 +6080,9 @@ var require_client_h1 = __commonJS({
         assert2(!socket.destroyed);
         assert2(!this.paused);
         assert2((headers.length & 1) === 0);
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
-        assert2(request.upgrade || request.method === "CONNECT");
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
+        assert2(request2.upgrade || request2.method === "CONNECT");
         this.statusCode = null;
         this.statusText = "";
         this.shouldKeepAlive = null;
@@ -6099,9 +6099,9 @@ var require_client_h1 = __commonJS({
         client[kQueue][client[kRunningIdx]++] = null;
         client.emit("disconnect", client[kUrl], [client], new InformationalError("upgrade"));
         try {
-          request.onUpgrade(statusCode, headers, socket, statusText);
+          request2.onUpgrade(statusCode, headers, socket, statusText);
         } catch (error63) {
-          util.errorRequest(client, request, error63);
+          util.errorRequest(client, request2, error63);
           util.destroy(socket, error63);
         }
         client[kResume]();
@@ -6115,8 +6115,8 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        if (!request) {
+        const request2 = client[kQueue][client[kRunningIdx]];
+        if (!request2) {
           return -1;
         }
         assert2(!this.upgrade);
@@ -6125,23 +6125,23 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        if (upgrade && !request.upgrade) {
+        if (upgrade && !request2.upgrade) {
           util.destroy(socket, new SocketError("bad upgrade", util.getSocketInfo(socket)));
           return -1;
         }
         assert2(this.timeoutType === TIMEOUT_HEADERS);
         this.statusCode = statusCode;
         this.shouldKeepAlive = shouldKeepAlive || // Override llhttp value which does not allow keepAlive for HEAD.
-        request.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
+        request2.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
         if (this.statusCode >= 200) {
-          const bodyTimeout = request.bodyTimeout != null ? request.bodyTimeout : client[kBodyTimeout];
+          const bodyTimeout = request2.bodyTimeout != null ? request2.bodyTimeout : client[kBodyTimeout];
           this.setTimeout(bodyTimeout, TIMEOUT_BODY);
         } else if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
           }
         }
-        if (request.method === "CONNECT") {
+        if (request2.method === "CONNECT") {
           assert2(client[kRunning] === 1);
           this.upgrade = true;
           return 2;
@@ -6172,11 +6172,11 @@ var require_client_h1 = __commonJS({
         } else {
           socket[kReset] = true;
         }
-        const pause = request.onHeaders(statusCode, headers, this.resume, statusText) === false;
-        if (request.aborted) {
+        const pause = request2.onHeaders(statusCode, headers, this.resume, statusText) === false;
+        if (request2.aborted) {
           return -1;
         }
-        if (request.method === "HEAD") {
+        if (request2.method === "HEAD") {
           return 1;
         }
         if (statusCode < 200) {
@@ -6186,15 +6186,15 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants7.ERROR.PAUSED : 0;
+        return pause ? constants8.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
         if (socket.destroyed) {
           return -1;
         }
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
         assert2(this.timeoutType === TIMEOUT_BODY);
         if (this.timeout) {
           if (this.timeout.refresh) {
@@ -6207,8 +6207,8 @@ var require_client_h1 = __commonJS({
           return -1;
         }
         this.bytesRead += buf.length;
-        if (request.onData(buf) === false) {
-          return constants7.ERROR.PAUSED;
+        if (request2.onData(buf) === false) {
+          return constants8.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6221,8 +6221,8 @@ var require_client_h1 = __commonJS({
         }
         assert2(statusCode >= 100);
         assert2((this.headers.length & 1) === 0);
-        const request = client[kQueue][client[kRunningIdx]];
-        assert2(request);
+        const request2 = client[kQueue][client[kRunningIdx]];
+        assert2(request2);
         this.statusCode = null;
         this.statusText = "";
         this.bytesRead = 0;
@@ -6234,23 +6234,23 @@ var require_client_h1 = __commonJS({
         if (statusCode < 200) {
           return;
         }
-        if (request.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
+        if (request2.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
           util.destroy(socket, new ResponseContentLengthMismatchError());
           return -1;
         }
-        request.onComplete(headers);
+        request2.onComplete(headers);
         client[kQueue][client[kRunningIdx]++] = null;
         socket[kSocketUsed] = true;
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants7.ERROR.PAUSED;
+          return constants8.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -6336,13 +6336,13 @@ var require_client_h1 = __commonJS({
           assert2(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
-            const request = requests[i2];
-            util.errorRequest(client2, request, err);
+            const request2 = requests[i2];
+            util.errorRequest(client2, request2, err);
           }
         } else if (client2[kRunning] > 0 && err.code !== "UND_ERR_INFO") {
-          const request = client2[kQueue][client2[kRunningIdx]];
+          const request2 = client2[kQueue][client2[kRunningIdx]];
           client2[kQueue][client2[kRunningIdx]++] = null;
-          util.errorRequest(client2, request, err);
+          util.errorRequest(client2, request2, err);
         }
         client2[kPendingIdx] = client2[kRunningIdx];
         assert2(client2[kRunning] === 0);
@@ -6372,18 +6372,18 @@ var require_client_h1 = __commonJS({
         get destroyed() {
           return socket.destroyed;
         },
-        busy(request) {
+        busy(request2) {
           if (socket[kWriting] || socket[kReset] || socket[kBlocking] || socket[kIdleSocketValidation] === 1) {
             return true;
           }
-          if (request) {
-            if (client[kRunning] > 0 && !request.idempotent) {
+          if (request2) {
+            if (client[kRunning] > 0 && !request2.idempotent) {
               return true;
             }
-            if (client[kRunning] > 0 && (request.upgrade || request.method === "CONNECT")) {
+            if (client[kRunning] > 0 && (request2.upgrade || request2.method === "CONNECT")) {
               return true;
             }
-            if (client[kRunning] > 0 && util.bodyLength(request.body) !== 0 && (util.isStream(request.body) || util.isAsyncIterable(request.body) || util.isFormDataLike(request.body))) {
+            if (client[kRunning] > 0 && util.bodyLength(request2.body) !== 0 && (util.isStream(request2.body) || util.isAsyncIterable(request2.body) || util.isFormDataLike(request2.body))) {
               return true;
             }
           }
@@ -6449,8 +6449,8 @@ var require_client_h1 = __commonJS({
           }
         } else if (client[kRunning] > 0 && socket[kParser].statusCode < 200) {
           if (socket[kParser].timeoutType !== TIMEOUT_HEADERS) {
-            const request = client[kQueue][client[kRunningIdx]];
-            const headersTimeout = request.headersTimeout != null ? request.headersTimeout : client[kHeadersTimeout];
+            const request2 = client[kQueue][client[kRunningIdx]];
+            const headersTimeout = request2.headersTimeout != null ? request2.headersTimeout : client[kHeadersTimeout];
             socket[kParser].setTimeout(headersTimeout, TIMEOUT_HEADERS);
           }
         }
@@ -6459,26 +6459,26 @@ var require_client_h1 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function writeH1(client, request) {
-      const { method, path: path6, host: host2, upgrade, blocking, reset: reset2 } = request;
-      let { body, headers, contentLength } = request;
+    function writeH1(client, request2) {
+      const { method, path: path6, host: host2, upgrade, blocking, reset: reset2 } = request2;
+      let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
         if (!extractBody) {
           extractBody = require_body().extractBody;
         }
         const [bodyStream, contentType] = extractBody(body);
-        if (request.contentType == null) {
+        if (request2.contentType == null) {
           headers.push("content-type", contentType);
         }
         body = bodyStream.stream;
         contentLength = bodyStream.length;
-      } else if (util.isBlobLike(body) && request.contentType == null) {
+      } else if (util.isBlobLike(body) && request2.contentType == null) {
         const contentType = body.type;
         if (contentType) {
           const contentTypeValue = `${contentType}`;
           if (!util.isValidHeaderValue(contentTypeValue)) {
-            util.errorRequest(client, request, new InvalidArgumentError("invalid content-type header"));
+            util.errorRequest(client, request2, new InvalidArgumentError("invalid content-type header"));
             return false;
           }
           headers.push("content-type", contentTypeValue);
@@ -6490,14 +6490,14 @@ var require_client_h1 = __commonJS({
       const bodyLength = util.bodyLength(body);
       contentLength = bodyLength ?? contentLength;
       if (contentLength === null) {
-        contentLength = request.contentLength;
+        contentLength = request2.contentLength;
       }
       if (contentLength === 0 && !expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength !== null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request2.contentLength !== null && request2.contentLength !== contentLength) {
         if (client[kStrictContentLength]) {
-          util.errorRequest(client, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client, request2, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -6505,25 +6505,25 @@ var require_client_h1 = __commonJS({
       const socket = client[kSocket];
       clearIdleSocketValidation(socket);
       const abort = (error63) => {
-        if (request.aborted) {
+        if (request2.aborted) {
           return;
         }
-        if (request.completed) {
-          if (request.upgrade || request.method === "CONNECT") {
+        if (request2.completed) {
+          if (request2.upgrade || request2.method === "CONNECT") {
             util.destroy(socket, new InformationalError("aborted"));
           }
           return;
         }
-        util.errorRequest(client, request, error63 || new RequestAbortedError());
+        util.errorRequest(client, request2, error63 || new RequestAbortedError());
         util.destroy(body);
         util.destroy(socket, new InformationalError("aborted"));
       };
       try {
-        request.onConnect(abort);
+        request2.onConnect(abort);
       } catch (err) {
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
       }
-      if (request.aborted) {
+      if (request2.aborted) {
         return false;
       }
       if (method === "HEAD") {
@@ -6574,31 +6574,31 @@ upgrade: ${upgrade}\r
         }
       }
       if (channels.sendHeaders.hasSubscribers) {
-        channels.sendHeaders.publish({ request, headers: header, socket });
+        channels.sendHeaders.publish({ request: request2, headers: header, socket });
       }
       if (!body || bodyLength === 0) {
-        writeBuffer(abort, null, client, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, null, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isBuffer(body)) {
-        writeBuffer(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isBlobLike(body)) {
         if (typeof body.stream === "function") {
-          writeIterable(abort, body.stream(), client, request, socket, contentLength, header, expectsPayload);
+          writeIterable(abort, body.stream(), client, request2, socket, contentLength, header, expectsPayload);
         } else {
-          writeBlob(abort, body, client, request, socket, contentLength, header, expectsPayload);
+          writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload);
         }
       } else if (util.isStream(body)) {
-        writeStream(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else if (util.isIterable(body)) {
-        writeIterable(abort, body, client, request, socket, contentLength, header, expectsPayload);
+        writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else {
         assert2(false);
       }
       return true;
     }
-    function writeStream(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    function writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       let finished7 = false;
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       const onData = function(chunk) {
         if (finished7) {
           return;
@@ -6664,7 +6664,7 @@ upgrade: ${upgrade}\r
         setImmediate(onClose);
       }
     }
-    function writeBuffer(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    function writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       try {
         if (!body) {
           if (contentLength === 0) {
@@ -6684,18 +6684,18 @@ upgrade: ${upgrade}\r
 `, "latin1");
           socket.write(body);
           socket.uncork();
-          request.onBodySent(body);
-          if (!expectsPayload && request.reset !== false) {
+          request2.onBodySent(body);
+          if (!expectsPayload && request2.reset !== false) {
             socket[kReset] = true;
           }
         }
-        request.onRequestSent();
+        request2.onRequestSent();
         client[kResume]();
       } catch (err) {
         abort(err);
       }
     }
-    async function writeBlob(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -6708,9 +6708,9 @@ upgrade: ${upgrade}\r
 `, "latin1");
         socket.write(buffer);
         socket.uncork();
-        request.onBodySent(buffer);
-        request.onRequestSent();
-        if (!expectsPayload && request.reset !== false) {
+        request2.onBodySent(buffer);
+        request2.onRequestSent();
+        if (!expectsPayload && request2.reset !== false) {
           socket[kReset] = true;
         }
         client[kResume]();
@@ -6718,7 +6718,7 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeIterable(abort, body, client, request, socket, contentLength, header, expectsPayload) {
+    async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -6737,7 +6737,7 @@ upgrade: ${upgrade}\r
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       try {
         for await (const chunk of body) {
           if (socket[kError]) {
@@ -6755,9 +6755,9 @@ upgrade: ${upgrade}\r
       }
     }
     var AsyncWriter = class {
-      constructor({ abort, socket, request, contentLength, client, expectsPayload, header }) {
+      constructor({ abort, socket, request: request2, contentLength, client, expectsPayload, header }) {
         this.socket = socket;
-        this.request = request;
+        this.request = request2;
         this.contentLength = contentLength;
         this.client = client;
         this.bytesWritten = 0;
@@ -6767,7 +6767,7 @@ upgrade: ${upgrade}\r
         socket[kWriting] = true;
       }
       write(chunk) {
-        const { socket, request, contentLength, client, bytesWritten, expectsPayload, header } = this;
+        const { socket, request: request2, contentLength, client, bytesWritten, expectsPayload, header } = this;
         if (socket[kError]) {
           throw socket[kError];
         }
@@ -6786,7 +6786,7 @@ upgrade: ${upgrade}\r
         }
         socket.cork();
         if (bytesWritten === 0) {
-          if (!expectsPayload && request.reset !== false) {
+          if (!expectsPayload && request2.reset !== false) {
             socket[kReset] = true;
           }
           if (contentLength === null) {
@@ -6806,7 +6806,7 @@ ${len.toString(16)}\r
         this.bytesWritten += len;
         const ret = socket.write(chunk);
         socket.uncork();
-        request.onBodySent(chunk);
+        request2.onBodySent(chunk);
         if (!ret) {
           if (socket[kParser].timeout && socket[kParser].timeoutType === TIMEOUT_HEADERS) {
             if (socket[kParser].timeout.refresh) {
@@ -6817,8 +6817,8 @@ ${len.toString(16)}\r
         return ret;
       }
       end() {
-        const { socket, contentLength, client, bytesWritten, expectsPayload, header, request } = this;
-        request.onRequestSent();
+        const { socket, contentLength, client, bytesWritten, expectsPayload, header, request: request2 } = this;
+        request2.onRequestSent();
         socket[kWriting] = false;
         if (socket[kError]) {
           throw socket[kError];
@@ -6963,8 +6963,8 @@ var require_client_h2 = __commonJS({
           assert2(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
-            const request = requests[i2];
-            util.errorRequest(client2, request, err);
+            const request2 = requests[i2];
+            util.errorRequest(client2, request2, err);
           }
         }
       });
@@ -7056,9 +7056,9 @@ var require_client_h2 = __commonJS({
       }
       util.destroy(this[kSocket], err);
       if (client[kRunningIdx] < client[kQueue].length) {
-        const request = client[kQueue][client[kRunningIdx]];
+        const request2 = client[kQueue][client[kRunningIdx]];
         client[kQueue][client[kRunningIdx]++] = null;
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
         client[kPendingIdx] = client[kRunningIdx];
       }
       assert2(client[kRunning] === 0);
@@ -7068,12 +7068,12 @@ var require_client_h2 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function writeH2(client, request) {
+    function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path6, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request;
-      let { body } = request;
+      const { method, path: path6, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      let { body } = request2;
       if (upgrade) {
-        util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
+        util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
         return false;
       }
       const headers = {};
@@ -7097,17 +7097,17 @@ var require_client_h2 = __commonJS({
       headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname3}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
-        if (request.aborted) {
+        if (request2.aborted) {
           return;
         }
-        if (request.completed) {
+        if (request2.completed) {
           if (method === "CONNECT" && stream != null) {
             util.destroy(stream, error63 || new RequestAbortedError());
           }
           return;
         }
         error63 = error63 || new RequestAbortedError();
-        util.errorRequest(client, request, error63);
+        util.errorRequest(client, request2, error63);
         if (stream != null) {
           util.destroy(stream, error63);
         }
@@ -7116,11 +7116,11 @@ var require_client_h2 = __commonJS({
         client[kResume]();
       };
       try {
-        request.onConnect(abort);
+        request2.onConnect(abort);
       } catch (err) {
-        util.errorRequest(client, request, err);
+        util.errorRequest(client, request2, err);
       }
-      if (request.aborted) {
+      if (request2.aborted) {
         return false;
       }
       if (method === "CONNECT") {
@@ -7130,22 +7130,22 @@ var require_client_h2 = __commonJS({
         const onResponse = (headers2) => {
           upgradeResponseFinished = true;
           stream.off(errorMonitor, onUpgradeError);
-          request.onUpgradeResponse(Number(headers2[HTTP2_HEADER_STATUS]), headers2, parseH2ResponseHeaders);
+          request2.onUpgradeResponse(Number(headers2[HTTP2_HEADER_STATUS]), headers2, parseH2ResponseHeaders);
         };
         const onUpgradeError = (error63) => {
           upgradeResponseFinished = true;
           stream.off("response", onResponse);
-          request.onUpgradeError(error63);
+          request2.onUpgradeError(error63);
         };
         const onReady = () => {
           try {
-            request.onUpgrade(null, null, stream);
+            request2.onUpgrade(null, null, stream);
           } catch (error63) {
             stream.off("response", onResponse);
             abort(error63);
             return;
           }
-          if (request.aborted) {
+          if (request2.aborted) {
             return;
           }
           stream.off("error", abort);
@@ -7157,10 +7157,10 @@ var require_client_h2 = __commonJS({
         ++session[kOpenStreams];
         onReady();
         stream.once("close", () => {
-          if (!upgradeResponseFinished && request.completed) {
+          if (!upgradeResponseFinished && request2.completed) {
             stream.off("response", onResponse);
             stream.off(errorMonitor, onUpgradeError);
-            request.onUpgradeError(new InformationalError(`HTTP/2: "stream error" received - code ${stream.rstCode}`));
+            request2.onUpgradeError(new InformationalError(`HTTP/2: "stream error" received - code ${stream.rstCode}`));
           }
           session[kOpenStreams] -= 1;
           if (session[kOpenStreams] === 0) session.unref();
@@ -7182,14 +7182,14 @@ var require_client_h2 = __commonJS({
         contentLength = bodyStream.length;
       }
       if (contentLength == null) {
-        contentLength = request.contentLength;
+        contentLength = request2.contentLength;
       }
       if (contentLength === 0 || !expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength != null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request2.contentLength != null && request2.contentLength !== contentLength) {
         if (client[kStrictContentLength]) {
-          util.errorRequest(client, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client, request2, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -7214,25 +7214,25 @@ var require_client_h2 = __commonJS({
       ++session[kOpenStreams];
       stream.once("response", (headers2) => {
         const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
-        request.onResponseStarted();
-        if (request.aborted) {
+        request2.onResponseStarted();
+        if (request2.aborted) {
           const err = new RequestAbortedError();
-          util.errorRequest(client, request, err);
+          util.errorRequest(client, request2, err);
           util.destroy(stream, err);
           return;
         }
-        if (request.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
+        if (request2.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
           stream.pause();
         }
         stream.on("data", (chunk) => {
-          if (request.onData(chunk) === false) {
+          if (request2.onData(chunk) === false) {
             stream.pause();
           }
         });
       });
       stream.once("end", () => {
         if (stream.state?.state == null || stream.state.state < 6) {
-          request.onComplete([]);
+          request2.onComplete([]);
         }
         if (session[kOpenStreams] === 0) {
           session.unref();
@@ -7262,7 +7262,7 @@ var require_client_h2 = __commonJS({
             stream,
             null,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7273,7 +7273,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7285,7 +7285,7 @@ var require_client_h2 = __commonJS({
               stream,
               body.stream(),
               client,
-              request,
+              request2,
               client[kSocket],
               contentLength,
               expectsPayload
@@ -7296,7 +7296,7 @@ var require_client_h2 = __commonJS({
               stream,
               body,
               client,
-              request,
+              request2,
               client[kSocket],
               contentLength,
               expectsPayload
@@ -7310,7 +7310,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             contentLength
           );
         } else if (util.isIterable(body)) {
@@ -7319,7 +7319,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client,
-            request,
+            request2,
             client[kSocket],
             contentLength,
             expectsPayload
@@ -7329,7 +7329,7 @@ var require_client_h2 = __commonJS({
         }
       }
     }
-    function writeBuffer(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    function writeBuffer(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       try {
         if (body != null && util.isBuffer(body)) {
           assert2(contentLength === body.byteLength, "buffer body must have content length");
@@ -7337,18 +7337,18 @@ var require_client_h2 = __commonJS({
           h2stream.write(body);
           h2stream.uncork();
           h2stream.end();
-          request.onBodySent(body);
+          request2.onBodySent(body);
         }
         if (!expectsPayload) {
           socket[kReset] = true;
         }
-        request.onRequestSent();
+        request2.onRequestSent();
         client[kResume]();
       } catch (error63) {
         abort(error63);
       }
     }
-    function writeStream(abort, socket, expectsPayload, h2stream, body, client, request, contentLength) {
+    function writeStream(abort, socket, expectsPayload, h2stream, body, client, request2, contentLength) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       const pipe2 = pipeline(
         body,
@@ -7359,7 +7359,7 @@ var require_client_h2 = __commonJS({
             abort(err);
           } else {
             util.removeAllListeners(pipe2);
-            request.onRequestSent();
+            request2.onRequestSent();
             if (!expectsPayload) {
               socket[kReset] = true;
             }
@@ -7369,10 +7369,10 @@ var require_client_h2 = __commonJS({
       );
       util.addListener(pipe2, "data", onPipeData);
       function onPipeData(chunk) {
-        request.onBodySent(chunk);
+        request2.onBodySent(chunk);
       }
     }
-    async function writeBlob(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    async function writeBlob(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       assert2(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -7383,8 +7383,8 @@ var require_client_h2 = __commonJS({
         h2stream.write(buffer);
         h2stream.uncork();
         h2stream.end();
-        request.onBodySent(buffer);
-        request.onRequestSent();
+        request2.onBodySent(buffer);
+        request2.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -7393,7 +7393,7 @@ var require_client_h2 = __commonJS({
         abort(err);
       }
     }
-    async function writeIterable(abort, h2stream, body, client, request, socket, contentLength, expectsPayload) {
+    async function writeIterable(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -7418,13 +7418,13 @@ var require_client_h2 = __commonJS({
             throw socket[kError];
           }
           const res = h2stream.write(chunk);
-          request.onBodySent(chunk);
+          request2.onBodySent(chunk);
           if (!res) {
             await waitForDrain();
           }
         }
         h2stream.end();
-        request.onRequestSent();
+        request2.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -7462,17 +7462,17 @@ var require_redirect_handler = __commonJS({
       }
     };
     var RedirectHandler = class {
-      constructor(dispatch, maxRedirections, opts, handler) {
+      constructor(dispatch, maxRedirections, opts, handler2) {
         if (maxRedirections != null && (!Number.isInteger(maxRedirections) || maxRedirections < 0)) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
-        util.validateHandler(handler, opts.method, opts.upgrade);
+        util.validateHandler(handler2, opts.method, opts.upgrade);
         this.dispatch = dispatch;
         this.location = null;
         this.abort = null;
         this.opts = { ...opts, maxRedirections: 0 };
         this.maxRedirections = maxRedirections;
-        this.handler = handler;
+        this.handler = handler2;
         this.history = [];
         this.redirectionLimitReached = false;
         if (util.isStream(this.opts.body)) {
@@ -7605,12 +7605,12 @@ var require_redirect_interceptor = __commonJS({
     var RedirectHandler = require_redirect_handler();
     function createRedirectInterceptor({ maxRedirections: defaultMaxRedirections }) {
       return (dispatch) => {
-        return function Intercept(opts, handler) {
+        return function Intercept(opts, handler2) {
           const { maxRedirections = defaultMaxRedirections } = opts;
           if (!maxRedirections) {
-            return dispatch(opts, handler);
+            return dispatch(opts, handler2);
           }
-          const redirectHandler = new RedirectHandler(dispatch, maxRedirections, opts, handler);
+          const redirectHandler = new RedirectHandler(dispatch, maxRedirections, opts, handler2);
           opts = { ...opts, maxRedirections: 0 };
           return dispatch(opts, redirectHandler);
         };
@@ -7683,7 +7683,7 @@ var require_client = __commonJS({
     var connectH2 = require_client_h2();
     var deprecatedInterceptorWarned = false;
     var kClosedResolve = /* @__PURE__ */ Symbol("kClosedResolve");
-    var noop3 = () => {
+    var noop5 = () => {
     };
     function getPipelining(client) {
       return client[kPipelining] ?? client[kHTTPContext]?.defaultPipelining ?? 1;
@@ -7870,12 +7870,12 @@ var require_client = __commonJS({
         connect(this);
         this.once("connect", cb);
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const origin = opts.origin || this[kUrl].origin;
-        const request = new Request(origin, opts, handler);
-        this[kQueue].push(request);
+        const request2 = new Request(origin, opts, handler2);
+        this[kQueue].push(request2);
         if (this[kResuming]) {
-        } else if (util.bodyLength(request.body) == null && util.isIterable(request.body)) {
+        } else if (util.bodyLength(request2.body) == null && util.isIterable(request2.body)) {
           this[kResuming] = 1;
           queueMicrotask(() => resume(this));
         } else {
@@ -7899,8 +7899,8 @@ var require_client = __commonJS({
         return new Promise((resolve3) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
-            const request = requests[i2];
-            util.errorRequest(this, request, err);
+            const request2 = requests[i2];
+            util.errorRequest(this, request2, err);
           }
           const callback = () => {
             if (this[kClosedResolve]) {
@@ -7925,8 +7925,8 @@ var require_client = __commonJS({
         assert2(client[kPendingIdx] === client[kRunningIdx]);
         const requests = client[kQueue].splice(client[kRunningIdx]);
         for (let i2 = 0; i2 < requests.length; i2++) {
-          const request = requests[i2];
-          util.errorRequest(client, request, err);
+          const request2 = requests[i2];
+          util.errorRequest(client, request2, err);
         }
         assert2(client[kSize] === 0);
       }
@@ -7975,14 +7975,14 @@ var require_client = __commonJS({
           });
         });
         if (client.destroyed) {
-          util.destroy(socket.on("error", noop3), new ClientDestroyedError());
+          util.destroy(socket.on("error", noop5), new ClientDestroyedError());
           return;
         }
         assert2(socket);
         try {
           client[kHTTPContext] = socket.alpnProtocol === "h2" ? await connectH2(client, socket) : await connectH1(client, socket);
         } catch (err) {
-          socket.destroy().on("error", noop3);
+          socket.destroy().on("error", noop5);
           throw err;
         }
         client[kConnecting] = false;
@@ -8029,8 +8029,8 @@ var require_client = __commonJS({
         if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
           assert2(client[kRunning] === 0);
           while (client[kPending] > 0 && client[kQueue][client[kPendingIdx]].servername === client[kServerName]) {
-            const request = client[kQueue][client[kPendingIdx]++];
-            util.errorRequest(client, request, err);
+            const request2 = client[kQueue][client[kPendingIdx]++];
+            util.errorRequest(client, request2, err);
           }
         } else {
           onError(client, err);
@@ -8087,12 +8087,12 @@ var require_client = __commonJS({
         if (client[kRunning] >= (getPipelining(client) || 1)) {
           return;
         }
-        const request = client[kQueue][client[kPendingIdx]];
-        if (client[kUrl].protocol === "https:" && client[kServerName] !== request.servername) {
+        const request2 = client[kQueue][client[kPendingIdx]];
+        if (client[kUrl].protocol === "https:" && client[kServerName] !== request2.servername) {
           if (client[kRunning] > 0) {
             return;
           }
-          client[kServerName] = request.servername;
+          client[kServerName] = request2.servername;
           client[kHTTPContext]?.destroy(new InformationalError("servername changed"), () => {
             client[kHTTPContext] = null;
             resume(client);
@@ -8108,10 +8108,10 @@ var require_client = __commonJS({
         if (client[kHTTPContext].destroyed) {
           return;
         }
-        if (client[kHTTPContext].busy(request)) {
+        if (client[kHTTPContext].busy(request2)) {
           return;
         }
-        if (!request.aborted && client[kHTTPContext].write(request)) {
+        if (!request2.aborted && client[kHTTPContext].write(request2)) {
           client[kPendingIdx]++;
         } else {
           client[kQueue].splice(client[kPendingIdx], 1);
@@ -8321,13 +8321,13 @@ var require_pool_base = __commonJS({
         }
         await Promise.all(this[kClients].map((c3) => c3.destroy(err)));
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const dispatcher = this[kGetDispatcher]();
         if (!dispatcher) {
           this[kNeedDrain] = true;
-          this[kQueue].push({ opts, handler });
+          this[kQueue].push({ opts, handler: handler2 });
           this[kQueued]++;
-        } else if (!dispatcher.dispatch(opts, handler)) {
+        } else if (!dispatcher.dispatch(opts, handler2)) {
           dispatcher[kNeedDrain] = true;
           this[kNeedDrain] = !this[kGetDispatcher]();
         }
@@ -8666,7 +8666,7 @@ var require_agent = __commonJS({
         }
         return ret;
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         let key;
         if (opts.origin && (typeof opts.origin === "string" || opts.origin instanceof URL)) {
           key = String(opts.origin);
@@ -8678,7 +8678,7 @@ var require_agent = __commonJS({
           dispatcher = this[kFactory](opts.origin, this[kOptions]).on("drain", this[kOnDrain]).on("connect", this[kOnConnect]).on("disconnect", this[kOnDisconnect]).on("connectionError", this[kOnConnectionError]);
           this[kClients].set(key, dispatcher);
         }
-        return dispatcher.dispatch(opts, handler);
+        return dispatcher.dispatch(opts, handler2);
       }
       async [kClose]() {
         const closePromises = [];
@@ -8726,7 +8726,7 @@ var require_proxy_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return new Pool(origin, opts);
     }
-    var noop3 = () => {
+    var noop5 = () => {
     };
     function defaultAgentFactory(origin, opts) {
       if (opts.connections === 1) {
@@ -8748,12 +8748,12 @@ var require_proxy_agent = __commonJS({
           this.#client = new Client(proxyUrl, { connect });
         }
       }
-      [kDispatch](opts, handler) {
-        const onHeaders = handler.onHeaders;
-        handler.onHeaders = function(statusCode, data, resume) {
+      [kDispatch](opts, handler2) {
+        const onHeaders = handler2.onHeaders;
+        handler2.onHeaders = function(statusCode, data, resume) {
           if (statusCode === 407) {
-            if (typeof handler.onError === "function") {
-              handler.onError(new InvalidArgumentError("Proxy Authentication Required (407)"));
+            if (typeof handler2.onError === "function") {
+              handler2.onError(new InvalidArgumentError("Proxy Authentication Required (407)"));
             }
             return;
           }
@@ -8770,7 +8770,7 @@ var require_proxy_agent = __commonJS({
           headers.host = host2;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
-        return this.#client[kDispatch](opts, handler);
+        return this.#client[kDispatch](opts, handler2);
       }
       async [kClose]() {
         return this.#client.close();
@@ -8843,7 +8843,7 @@ var require_proxy_agent = __commonJS({
                 servername: this[kProxyTls]?.servername || proxyHostname
               });
               if (statusCode !== 200) {
-                socket.on("error", noop3).destroy();
+                socket.on("error", noop5).destroy();
                 callback(new RequestAbortedError(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`));
               }
               if (opts2.protocol !== "https:") {
@@ -8867,7 +8867,7 @@ var require_proxy_agent = __commonJS({
           }
         });
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
@@ -8879,7 +8879,7 @@ var require_proxy_agent = __commonJS({
             ...opts,
             headers
           },
-          handler
+          handler2
         );
       }
       /**
@@ -8966,10 +8966,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
         this.#parseNoProxy();
       }
-      [kDispatch](opts, handler) {
+      [kDispatch](opts, handler2) {
         const url2 = new URL(opts.origin);
         const agent = this.#getProxyAgentForUrl(url2);
-        return agent.dispatch(opts, handler);
+        return agent.dispatch(opts, handler2);
       }
       async [kClose]() {
         await this[kNoProxyAgent].close();
@@ -9423,13 +9423,13 @@ var require_retry_agent = __commonJS({
         this.#agent = agent;
         this.#options = options;
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         const retry = new RetryHandler({
           ...opts,
           retryOptions: this.#options
         }, {
           dispatch: this.#agent.dispatch.bind(this.#agent),
-          handler
+          handler: handler2
         });
         return this.#agent.dispatch(opts, retry);
       }
@@ -9459,7 +9459,7 @@ var require_readable = __commonJS({
     var kAbort = /* @__PURE__ */ Symbol("kAbort");
     var kContentType = /* @__PURE__ */ Symbol("kContentType");
     var kContentLength = /* @__PURE__ */ Symbol("kContentLength");
-    var noop3 = () => {
+    var noop5 = () => {
     };
     var BodyReadable = class extends Readable4 {
       constructor({
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             } else {
               resolve3(null);
             }
-          }).on("error", noop3).on("data", function(chunk) {
+          }).on("error", noop5).on("data", function(chunk) {
             limit -= chunk.length;
             if (limit <= 0) {
               this.destroy();
@@ -9877,17 +9877,17 @@ var require_api_request = __commonJS({
           }
         }
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { callback, opaque, abort, context, responseHeaders, highWaterMark } = this;
+        const { callback, opaque, abort, context: context3, responseHeaders, highWaterMark } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -9924,7 +9924,7 @@ var require_api_request = __commonJS({
               trailers: this.trailers,
               opaque,
               body: res,
-              context
+              context: context3
             });
           }
         }
@@ -9961,10 +9961,10 @@ var require_api_request = __commonJS({
         }
       }
     };
-    function request(opts, callback) {
+    function request2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve3, reject) => {
-          request.call(this, opts, (err, data) => {
+          request2.call(this, opts, (err, data) => {
             return err ? reject(err) : resolve3(data);
           });
         });
@@ -9979,7 +9979,7 @@ var require_api_request = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module.exports = request;
+    module.exports = request2;
     module.exports.RequestHandler = RequestHandler;
   }
 });
@@ -10093,17 +10093,17 @@ var require_api_stream = __commonJS({
         }
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume, statusMessage) {
-        const { factory, opaque, context, callback, responseHeaders } = this;
+        const { factory, opaque, context: context3, callback, responseHeaders } = this;
         const headers = responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
         if (statusCode < 200) {
           if (this.onInfo) {
@@ -10131,7 +10131,7 @@ var require_api_stream = __commonJS({
             statusCode,
             headers,
             opaque,
-            context
+            context: context3
           });
           if (!res || typeof res.write !== "function" || typeof res.end !== "function" || typeof res.on !== "function") {
             throw new InvalidReturnValueError("expected Writable");
@@ -10260,11 +10260,11 @@ var require_api_pipeline = __commonJS({
       }
     };
     var PipelineHandler = class extends AsyncResource {
-      constructor(opts, handler) {
+      constructor(opts, handler2) {
         if (!opts || typeof opts !== "object") {
           throw new InvalidArgumentError("invalid opts");
         }
-        if (typeof handler !== "function") {
+        if (typeof handler2 !== "function") {
           throw new InvalidArgumentError("invalid handler");
         }
         const { signal, method, opaque, onInfo, responseHeaders } = opts;
@@ -10280,7 +10280,7 @@ var require_api_pipeline = __commonJS({
         super("UNDICI_PIPELINE");
         this.opaque = opaque || null;
         this.responseHeaders = responseHeaders || null;
-        this.handler = handler;
+        this.handler = handler2;
         this.abort = null;
         this.context = null;
         this.onInfo = onInfo || null;
@@ -10323,7 +10323,7 @@ var require_api_pipeline = __commonJS({
         this.res = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         const { ret, res } = this;
         if (this.reason) {
           abort(this.reason);
@@ -10332,10 +10332,10 @@ var require_api_pipeline = __commonJS({
         assert2(!res, "pipeline cannot be retried");
         assert2(!ret.destroyed);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders(statusCode, rawHeaders, resume) {
-        const { opaque, handler, context } = this;
+        const { opaque, handler: handler2, context: context3 } = this;
         if (statusCode < 200) {
           if (this.onInfo) {
             const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10348,12 +10348,12 @@ var require_api_pipeline = __commonJS({
         try {
           this.handler = null;
           const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
-          body = this.runInAsyncScope(handler, null, {
+          body = this.runInAsyncScope(handler2, null, {
             statusCode,
             headers,
             opaque,
             body: this.res,
-            context
+            context: context3
           });
         } catch (err) {
           this.res.on("error", util.nop);
@@ -10395,9 +10395,9 @@ var require_api_pipeline = __commonJS({
         util.destroy(ret, err);
       }
     };
-    function pipeline(opts, handler) {
+    function pipeline(opts, handler2) {
       try {
-        const pipelineHandler = new PipelineHandler(opts, handler);
+        const pipelineHandler = new PipelineHandler(opts, handler2);
         this.dispatch({ ...opts, body: pipelineHandler.req }, pipelineHandler);
         return pipelineHandler.ret;
       } catch (err) {
@@ -10437,7 +10437,7 @@ var require_api_upgrade = __commonJS({
         this.context = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
@@ -10451,7 +10451,7 @@ var require_api_upgrade = __commonJS({
       }
       onUpgrade(statusCode, rawHeaders, socket) {
         assert2(statusCode === 101);
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context3 } = this;
         removeSignal(this);
         this.callback = null;
         const headers = this.responseHeaders === "raw" ? util.parseRawHeaders(rawHeaders) : util.parseHeaders(rawHeaders);
@@ -10459,7 +10459,7 @@ var require_api_upgrade = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context3
         });
       }
       onError(err) {
@@ -10528,20 +10528,20 @@ var require_api_connect = __commonJS({
         this.abort = null;
         addSignal(this, signal);
       }
-      onConnect(abort, context) {
+      onConnect(abort, context3) {
         if (this.reason) {
           abort(this.reason);
           return;
         }
         assert2(this.callback);
         this.abort = abort;
-        this.context = context;
+        this.context = context3;
       }
       onHeaders() {
         throw new SocketError("bad connect", null);
       }
       onUpgrade(statusCode, rawHeaders, socket) {
-        const { callback, opaque, context } = this;
+        const { callback, opaque, context: context3 } = this;
         removeSignal(this);
         this.callback = null;
         let headers = rawHeaders;
@@ -10553,7 +10553,7 @@ var require_api_connect = __commonJS({
           headers,
           socket,
           opaque,
-          context
+          context: context3
         });
       }
       onError(err) {
@@ -10755,7 +10755,7 @@ var require_mock_utils = __commonJS({
       const headersMatch = matchHeaders(mockDispatch2, headers);
       return pathMatch && methodMatch && bodyMatch && headersMatch;
     }
-    function getResponseData(data) {
+    function getResponseData2(data) {
       if (Buffer.isBuffer(data)) {
         return data;
       } else if (data instanceof Uint8Array) {
@@ -10845,7 +10845,7 @@ var require_mock_utils = __commonJS({
       }
       return Buffer.concat(buffers).toString("utf8");
     }
-    function mockDispatch(opts, handler) {
+    function mockDispatch(opts, handler2) {
       const key = buildKey(opts);
       const mockDispatch2 = getMockDispatch(this[kDispatches], key);
       mockDispatch2.timesInvoked++;
@@ -10858,7 +10858,7 @@ var require_mock_utils = __commonJS({
       mockDispatch2.pending = timesInvoked < times2;
       if (error63 !== null) {
         deleteMockDispatch(this[kDispatches], key);
-        handler.onError(error63);
+        handler2.onError(error63);
         return true;
       }
       if (typeof delay === "number" && delay > 0) {
@@ -10875,13 +10875,13 @@ var require_mock_utils = __commonJS({
           body.then((newData) => handleReply(mockDispatches, newData));
           return;
         }
-        const responseData = getResponseData(body);
+        const responseData = getResponseData2(body);
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
-        handler.onConnect?.((err) => handler.onError(err), null);
-        handler.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
-        handler.onData?.(Buffer.from(responseData));
-        handler.onComplete?.(responseTrailers);
+        handler2.onConnect?.((err) => handler2.onError(err), null);
+        handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
+        handler2.onData?.(Buffer.from(responseData));
+        handler2.onComplete?.(responseTrailers);
         deleteMockDispatch(mockDispatches, key);
       }
       function resume() {
@@ -10892,10 +10892,10 @@ var require_mock_utils = __commonJS({
       const agent = this[kMockAgent];
       const origin = this[kOrigin];
       const originalDispatch = this[kOriginalDispatch];
-      return function dispatch(opts, handler) {
+      return function dispatch(opts, handler2) {
         if (agent.isMockActive) {
           try {
-            mockDispatch.call(this, opts, handler);
+            mockDispatch.call(this, opts, handler2);
           } catch (error63) {
             if (error63 instanceof MockNotMatchedError) {
               const netConnect = agent[kGetNetConnect]();
@@ -10903,7 +10903,7 @@ var require_mock_utils = __commonJS({
                 throw new MockNotMatchedError(`${error63.message}: subsequent request to origin ${origin} was not allowed (net.connect disabled)`);
               }
               if (checkNetConnect(netConnect, origin)) {
-                originalDispatch.call(this, opts, handler);
+                originalDispatch.call(this, opts, handler2);
               } else {
                 throw new MockNotMatchedError(`${error63.message}: subsequent request to origin ${origin} was not allowed (net.connect is not enabled for this origin)`);
               }
@@ -10912,7 +10912,7 @@ var require_mock_utils = __commonJS({
             }
           }
         } else {
-          originalDispatch.call(this, opts, handler);
+          originalDispatch.call(this, opts, handler2);
         }
       };
     }
@@ -10932,7 +10932,7 @@ var require_mock_utils = __commonJS({
       }
     }
     module.exports = {
-      getResponseData,
+      getResponseData: getResponseData2,
       getMockDispatch,
       addMockDispatch,
       deleteMockDispatch,
@@ -10955,7 +10955,7 @@ var require_mock_utils = __commonJS({
 var require_mock_interceptor = __commonJS({
   "node_modules/undici/lib/mock/mock-interceptor.js"(exports, module) {
     "use strict";
-    var { getResponseData, buildKey, addMockDispatch } = require_mock_utils();
+    var { getResponseData: getResponseData2, buildKey, addMockDispatch } = require_mock_utils();
     var {
       kDispatches,
       kDispatchKey,
@@ -11027,7 +11027,7 @@ var require_mock_interceptor = __commonJS({
         this[kContentLength] = false;
       }
       createMockScopeDispatchData({ statusCode, data, responseOptions }) {
-        const responseData = getResponseData(data);
+        const responseData = getResponseData2(data);
         const contentLength = this[kContentLength] ? { "content-length": responseData.length } : {};
         const headers = { ...this[kDefaultHeaders], ...contentLength, ...responseOptions.headers };
         const trailers = { ...this[kDefaultTrailers], ...responseOptions.trailers };
@@ -11336,9 +11336,9 @@ var require_mock_agent = __commonJS({
         }
         return dispatcher;
       }
-      dispatch(opts, handler) {
+      dispatch(opts, handler2) {
         this.get(opts.origin);
-        return this[kAgent].dispatch(opts, handler);
+        return this[kAgent].dispatch(opts, handler2);
       }
       async close() {
         await this[kAgent].close();
@@ -11458,11 +11458,11 @@ var require_decorator_handler = __commonJS({
     "use strict";
     module.exports = class DecoratorHandler {
       #handler;
-      constructor(handler) {
-        if (typeof handler !== "object" || handler === null) {
+      constructor(handler2) {
+        if (typeof handler2 !== "object" || handler2 === null) {
           throw new TypeError("handler must be an object");
         }
-        this.#handler = handler;
+        this.#handler = handler2;
       }
       onConnect(...args) {
         return this.#handler.onConnect?.(...args);
@@ -11500,16 +11500,16 @@ var require_redirect = __commonJS({
     module.exports = (opts) => {
       const globalMaxRedirections = opts?.maxRedirections;
       return (dispatch) => {
-        return function redirectInterceptor(opts2, handler) {
+        return function redirectInterceptor(opts2, handler2) {
           const { maxRedirections = globalMaxRedirections, ...baseOpts } = opts2;
           if (!maxRedirections) {
-            return dispatch(opts2, handler);
+            return dispatch(opts2, handler2);
           }
           const redirectHandler = new RedirectHandler(
             dispatch,
             maxRedirections,
             opts2,
-            handler
+            handler2
           );
           return dispatch(baseOpts, redirectHandler);
         };
@@ -11525,13 +11525,13 @@ var require_retry = __commonJS({
     var RetryHandler = require_retry_handler();
     module.exports = (globalOpts) => {
       return (dispatch) => {
-        return function retryInterceptor(opts, handler) {
+        return function retryInterceptor(opts, handler2) {
           return dispatch(
             opts,
             new RetryHandler(
               { ...opts, retryOptions: { ...globalOpts, ...opts.retryOptions } },
               {
-                handler,
+                handler: handler2,
                 dispatch
               }
             )
@@ -11557,13 +11557,13 @@ var require_dump = __commonJS({
       #size = 0;
       #reason = null;
       #handler = null;
-      constructor({ maxSize }, handler) {
-        super(handler);
+      constructor({ maxSize }, handler2) {
+        super(handler2);
         if (maxSize != null && (!Number.isFinite(maxSize) || maxSize < 1)) {
           throw new InvalidArgumentError("maxSize must be a number greater than 0");
         }
         this.#maxSize = maxSize ?? this.#maxSize;
-        this.#handler = handler;
+        this.#handler = handler2;
       }
       onConnect(abort) {
         this.#abort = abort;
@@ -11626,11 +11626,11 @@ var require_dump = __commonJS({
       maxSize: 1024 * 1024
     }) {
       return (dispatch) => {
-        return function Intercept(opts, handler) {
+        return function Intercept(opts, handler2) {
           const { dumpMaxSize = defaultMaxSize } = opts;
           const dumpHandler = new DumpHandler(
             { maxSize: dumpMaxSize },
-            handler
+            handler2
           );
           return dispatch(opts, dumpHandler);
         };
@@ -11821,10 +11821,10 @@ var require_dns = __commonJS({
       #dispatch = null;
       #handler = null;
       #origin = null;
-      constructor(state, { origin, handler, dispatch }, opts) {
-        super(handler);
+      constructor(state, { origin, handler: handler2, dispatch }, opts) {
+        super(handler2);
         this.#origin = origin;
-        this.#handler = handler;
+        this.#handler = handler2;
         this.#opts = { ...opts };
         this.#state = state;
         this.#dispatch = dispatch;
@@ -11897,14 +11897,14 @@ var require_dns = __commonJS({
       };
       const instance = new DNSInstance(opts);
       return (dispatch) => {
-        return function dnsInterceptor(origDispatchOpts, handler) {
+        return function dnsInterceptor(origDispatchOpts, handler2) {
           const origin = origDispatchOpts.origin.constructor === URL ? origDispatchOpts.origin : new URL(origDispatchOpts.origin);
           if (isIP(origin.hostname) !== 0) {
-            return dispatch(origDispatchOpts, handler);
+            return dispatch(origDispatchOpts, handler2);
           }
           instance.runLookup(origin, origDispatchOpts, (err, newOrigin) => {
             if (err) {
-              return handler.onError(err);
+              return handler2.onError(err);
             }
             let dispatchOpts = null;
             dispatchOpts = {
@@ -11919,7 +11919,7 @@ var require_dns = __commonJS({
             };
             dispatch(
               dispatchOpts,
-              instance.getHandler({ origin, dispatch, handler }, origDispatchOpts)
+              instance.getHandler({ origin, dispatch, handler: handler2 }, origDispatchOpts)
             );
           });
           return true;
@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists2 = this[kHeadersMap].get(lowercaseName);
         if (exists2) {
-          const delimiter = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists2.name,
-            value: `${exists2.value}${delimiter}${value}`
+            value: `${exists2.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -12128,12 +12128,12 @@ var require_headers = __commonJS({
           if (size === 0) {
             return array2;
           }
-          const iterator = this[kHeadersMap][Symbol.iterator]();
-          const firstValue = iterator.next().value;
+          const iterator2 = this[kHeadersMap][Symbol.iterator]();
+          const firstValue = iterator2.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
           assert2(firstValue[1].value !== null);
           for (let i2 = 1, j = 0, right2 = 0, left = 0, pivot = 0, x, value; i2 < size; ++i2) {
-            value = iterator.next().value;
+            value = iterator2.next().value;
             x = array2[i2] = [value[0], value[1].value];
             assert2(x[1] !== null);
             left = 0;
@@ -12154,7 +12154,7 @@ var require_headers = __commonJS({
               array2[left] = x;
             }
           }
-          if (!iterator.next().done) {
+          if (!iterator2.next().done) {
             throw new TypeError("Unreachable");
           }
           return array2;
@@ -12341,15 +12341,15 @@ var require_headers = __commonJS({
     });
     webidl.converters.HeadersInit = function(V, prefix, argument) {
       if (webidl.util.Type(V) === "Object") {
-        const iterator = Reflect.get(V, Symbol.iterator);
-        if (!util.types.isProxy(V) && iterator === Headers2.prototype.entries) {
+        const iterator2 = Reflect.get(V, Symbol.iterator);
+        if (!util.types.isProxy(V) && iterator2 === Headers2.prototype.entries) {
           try {
             return getHeadersList(V).entriesList;
           } catch {
           }
         }
-        if (typeof iterator === "function") {
-          return webidl.converters["sequence<sequence<ByteString>>"](V, prefix, argument, iterator.bind(V));
+        if (typeof iterator2 === "function") {
+          return webidl.converters["sequence<sequence<ByteString>>"](V, prefix, argument, iterator2.bind(V));
         }
         return webidl.converters["record<ByteString, ByteString>"](V, prefix, argument);
       }
@@ -12886,15 +12886,15 @@ var require_request2 = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         input2 = webidl.converters.RequestInfo(input2, prefix, "input");
         init = webidl.converters.RequestInit(init, prefix, "init");
-        let request = null;
+        let request2 = null;
         let fallbackMode = null;
-        const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
+        const baseUrl2 = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
         if (typeof input2 === "string") {
           this[kDispatcher] = init.dispatcher;
           let parsedURL;
           try {
-            parsedURL = new URL(input2, baseUrl);
+            parsedURL = new URL(input2, baseUrl2);
           } catch (err) {
             throw new TypeError("Failed to parse URL from " + input2, { cause: err });
           }
@@ -12903,18 +12903,18 @@ var require_request2 = __commonJS({
               "Request cannot be constructed from a URL that includes credentials: " + input2
             );
           }
-          request = makeRequest({ urlList: [parsedURL] });
+          request2 = makeRequest({ urlList: [parsedURL] });
           fallbackMode = "cors";
         } else {
           this[kDispatcher] = init.dispatcher || input2[kDispatcher];
           assert2(input2 instanceof _Request);
-          request = input2[kState];
+          request2 = input2[kState];
           signal = input2[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
         let window = "client";
-        if (request.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request.window, origin)) {
-          window = request.window;
+        if (request2.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request2.window, origin)) {
+          window = request2.window;
         }
         if (init.window != null) {
           throw new TypeError(`'window' option '${window}' must be null`);
@@ -12922,82 +12922,82 @@ var require_request2 = __commonJS({
         if ("window" in init) {
           window = "no-window";
         }
-        request = makeRequest({
+        request2 = makeRequest({
           // URL request’s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
           // method request’s method.
-          method: request.method,
+          method: request2.method,
           // header list A copy of request’s header list.
           // undici implementation note: headersList is cloned in makeRequest
-          headersList: request.headersList,
+          headersList: request2.headersList,
           // unsafe-request flag Set.
-          unsafeRequest: request.unsafeRequest,
+          unsafeRequest: request2.unsafeRequest,
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window,
           // priority request’s priority.
-          priority: request.priority,
+          priority: request2.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
-          origin: request.origin,
+          origin: request2.origin,
           // referrer request’s referrer.
-          referrer: request.referrer,
+          referrer: request2.referrer,
           // referrer policy request’s referrer policy.
-          referrerPolicy: request.referrerPolicy,
+          referrerPolicy: request2.referrerPolicy,
           // mode request’s mode.
-          mode: request.mode,
+          mode: request2.mode,
           // credentials mode request’s credentials mode.
-          credentials: request.credentials,
+          credentials: request2.credentials,
           // cache mode request’s cache mode.
-          cache: request.cache,
+          cache: request2.cache,
           // redirect mode request’s redirect mode.
-          redirect: request.redirect,
+          redirect: request2.redirect,
           // integrity metadata request’s integrity metadata.
-          integrity: request.integrity,
+          integrity: request2.integrity,
           // keepalive request’s keepalive.
-          keepalive: request.keepalive,
+          keepalive: request2.keepalive,
           // reload-navigation flag request’s reload-navigation flag.
-          reloadNavigation: request.reloadNavigation,
+          reloadNavigation: request2.reloadNavigation,
           // history-navigation flag request’s history-navigation flag.
-          historyNavigation: request.historyNavigation,
+          historyNavigation: request2.historyNavigation,
           // URL list A clone of request’s URL list.
-          urlList: [...request.urlList]
+          urlList: [...request2.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
         if (initHasKey) {
-          if (request.mode === "navigate") {
-            request.mode = "same-origin";
+          if (request2.mode === "navigate") {
+            request2.mode = "same-origin";
           }
-          request.reloadNavigation = false;
-          request.historyNavigation = false;
-          request.origin = "client";
-          request.referrer = "client";
-          request.referrerPolicy = "";
-          request.url = request.urlList[request.urlList.length - 1];
-          request.urlList = [request.url];
+          request2.reloadNavigation = false;
+          request2.historyNavigation = false;
+          request2.origin = "client";
+          request2.referrer = "client";
+          request2.referrerPolicy = "";
+          request2.url = request2.urlList[request2.urlList.length - 1];
+          request2.urlList = [request2.url];
         }
         if (init.referrer !== void 0) {
           const referrer = init.referrer;
           if (referrer === "") {
-            request.referrer = "no-referrer";
+            request2.referrer = "no-referrer";
           } else {
             let parsedReferrer;
             try {
-              parsedReferrer = new URL(referrer, baseUrl);
+              parsedReferrer = new URL(referrer, baseUrl2);
             } catch (err) {
               throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err });
             }
             if (parsedReferrer.protocol === "about:" && parsedReferrer.hostname === "client" || origin && !sameOrigin(parsedReferrer, environmentSettingsObject.settingsObject.baseUrl)) {
-              request.referrer = "client";
+              request2.referrer = "client";
             } else {
-              request.referrer = parsedReferrer;
+              request2.referrer = parsedReferrer;
             }
           }
         }
         if (init.referrerPolicy !== void 0) {
-          request.referrerPolicy = init.referrerPolicy;
+          request2.referrerPolicy = init.referrerPolicy;
         }
         let mode;
         if (init.mode !== void 0) {
@@ -13012,33 +13012,33 @@ var require_request2 = __commonJS({
           });
         }
         if (mode != null) {
-          request.mode = mode;
+          request2.mode = mode;
         }
         if (init.credentials !== void 0) {
-          request.credentials = init.credentials;
+          request2.credentials = init.credentials;
         }
         if (init.cache !== void 0) {
-          request.cache = init.cache;
+          request2.cache = init.cache;
         }
-        if (request.cache === "only-if-cached" && request.mode !== "same-origin") {
+        if (request2.cache === "only-if-cached" && request2.mode !== "same-origin") {
           throw new TypeError(
             "'only-if-cached' can be set only with 'same-origin' mode"
           );
         }
         if (init.redirect !== void 0) {
-          request.redirect = init.redirect;
+          request2.redirect = init.redirect;
         }
         if (init.integrity != null) {
-          request.integrity = String(init.integrity);
+          request2.integrity = String(init.integrity);
         }
         if (init.keepalive !== void 0) {
-          request.keepalive = Boolean(init.keepalive);
+          request2.keepalive = Boolean(init.keepalive);
         }
         if (init.method !== void 0) {
           let method = init.method;
           const mayBeNormalized = normalizedMethodRecords[method];
           if (mayBeNormalized !== void 0) {
-            request.method = mayBeNormalized;
+            request2.method = mayBeNormalized;
           } else {
             if (!isValidHTTPToken(method)) {
               throw new TypeError(`'${method}' is not a valid HTTP method.`);
@@ -13048,9 +13048,9 @@ var require_request2 = __commonJS({
               throw new TypeError(`'${method}' HTTP method is unsupported.`);
             }
             method = normalizedMethodRecordsBase[upperCase] ?? method;
-            request.method = method;
+            request2.method = method;
           }
-          if (!patchMethodWarning && request.method === "patch") {
+          if (!patchMethodWarning && request2.method === "patch") {
             process.emitWarning("Using `patch` is highly likely to result in a `405 Method Not Allowed`. `PATCH` is much more likely to succeed.", {
               code: "UNDICI-FETCH-patch"
             });
@@ -13060,7 +13060,7 @@ var require_request2 = __commonJS({
         if (init.signal !== void 0) {
           signal = init.signal;
         }
-        this[kState] = request;
+        this[kState] = request2;
         const ac = new AbortController();
         this[kSignal] = ac.signal;
         if (signal != null) {
@@ -13088,12 +13088,12 @@ var require_request2 = __commonJS({
           }
         }
         this[kHeaders] = new Headers2(kConstruct);
-        setHeadersList(this[kHeaders], request.headersList);
+        setHeadersList(this[kHeaders], request2.headersList);
         setHeadersGuard(this[kHeaders], "request");
         if (mode === "no-cors") {
-          if (!corsSafeListedMethodsSet.has(request.method)) {
+          if (!corsSafeListedMethodsSet.has(request2.method)) {
             throw new TypeError(
-              `'${request.method} is unsupported in no-cors mode.`
+              `'${request2.method} is unsupported in no-cors mode.`
             );
           }
           setHeadersGuard(this[kHeaders], "request-no-cors");
@@ -13112,14 +13112,14 @@ var require_request2 = __commonJS({
           }
         }
         const inputBody = input2 instanceof _Request ? input2[kState].body : null;
-        if ((init.body != null || inputBody != null) && (request.method === "GET" || request.method === "HEAD")) {
+        if ((init.body != null || inputBody != null) && (request2.method === "GET" || request2.method === "HEAD")) {
           throw new TypeError("Request with GET/HEAD method cannot have body.");
         }
         let initBody = null;
         if (init.body != null) {
           const [extractedBody, contentType] = extractBody(
             init.body,
-            request.keepalive
+            request2.keepalive
           );
           initBody = extractedBody;
           if (contentType && !getHeadersList(this[kHeaders]).contains("content-type", true)) {
@@ -13131,12 +13131,12 @@ var require_request2 = __commonJS({
           if (initBody != null && init.duplex == null) {
             throw new TypeError("RequestInit: duplex option is required when sending a body.");
           }
-          if (request.mode !== "same-origin" && request.mode !== "cors") {
+          if (request2.mode !== "same-origin" && request2.mode !== "cors") {
             throw new TypeError(
               'If request is made from ReadableStream, mode should be "same-origin" or "cors"'
             );
           }
-          request.useCORSPreflightFlag = true;
+          request2.useCORSPreflightFlag = true;
         }
         let finalBody = inputOrInitBody;
         if (initBody == null && inputBody != null) {
@@ -13365,21 +13365,21 @@ var require_request2 = __commonJS({
         headersList: init.headersList ? new HeadersList(init.headersList) : new HeadersList()
       };
     }
-    function cloneRequest(request) {
-      const newRequest = makeRequest({ ...request, body: null });
-      if (request.body != null) {
-        newRequest.body = cloneBody(newRequest, request.body);
+    function cloneRequest(request2) {
+      const newRequest = makeRequest({ ...request2, body: null });
+      if (request2.body != null) {
+        newRequest.body = cloneBody(newRequest, request2.body);
       }
       return newRequest;
     }
     function fromInnerRequest(innerRequest, signal, guard) {
-      const request = new Request(kConstruct);
-      request[kState] = innerRequest;
-      request[kSignal] = signal;
-      request[kHeaders] = new Headers2(kConstruct);
-      setHeadersList(request[kHeaders], innerRequest.headersList);
-      setHeadersGuard(request[kHeaders], guard);
-      return request;
+      const request2 = new Request(kConstruct);
+      request2[kState] = innerRequest;
+      request2[kSignal] = signal;
+      request2[kHeaders] = new Headers2(kConstruct);
+      setHeadersList(request2[kHeaders], innerRequest.headersList);
+      setHeadersGuard(request2[kHeaders], guard);
+      return request2;
     }
     Object.defineProperties(Request.prototype, {
       method: kEnumerableProperty,
@@ -13611,7 +13611,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch(input2, init = void 0) {
+    function fetch2(input2, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -13621,14 +13621,14 @@ var require_fetch = __commonJS({
         p.reject(e);
         return p.promise;
       }
-      const request = requestObject[kState];
+      const request2 = requestObject[kState];
       if (requestObject.signal.aborted) {
-        abortFetch(p, request, null, requestObject.signal.reason);
+        abortFetch(p, request2, null, requestObject.signal.reason);
         return p.promise;
       }
-      const globalObject = request.client.globalObject;
+      const globalObject = request2.client.globalObject;
       if (globalObject?.constructor?.name === "ServiceWorkerGlobalScope") {
-        request.serviceWorkers = "none";
+        request2.serviceWorkers = "none";
       }
       let responseObject = null;
       let locallyAborted = false;
@@ -13640,7 +13640,7 @@ var require_fetch = __commonJS({
           assert2(controller != null);
           controller.abort(requestObject.signal.reason);
           const realResponse = responseObject?.deref();
-          abortFetch(p, request, realResponse, requestObject.signal.reason);
+          abortFetch(p, request2, realResponse, requestObject.signal.reason);
         }
       );
       const processResponse = (response) => {
@@ -13648,7 +13648,7 @@ var require_fetch = __commonJS({
           return;
         }
         if (response.aborted) {
-          abortFetch(p, request, responseObject, controller.serializedAbortReason);
+          abortFetch(p, request2, responseObject, controller.serializedAbortReason);
           return;
         }
         if (response.type === "error") {
@@ -13660,7 +13660,7 @@ var require_fetch = __commonJS({
         p = null;
       };
       controller = fetching({
-        request,
+        request: request2,
         processResponseEndOfBody: handleFetchDone,
         processResponse,
         dispatcher: requestObject[kDispatcher]
@@ -13701,12 +13701,12 @@ var require_fetch = __commonJS({
       );
     }
     var markResourceTiming = performance.markResourceTiming;
-    function abortFetch(p, request, responseObject, error63) {
+    function abortFetch(p, request2, responseObject, error63) {
       if (p) {
         p.reject(error63);
       }
-      if (request.body != null && isReadable(request.body?.stream)) {
-        request.body.stream.cancel(error63).catch((err) => {
+      if (request2.body != null && isReadable(request2.body?.stream)) {
+        request2.body.stream.cancel(error63).catch((err) => {
           if (err.code === "ERR_INVALID_STATE") {
             return;
           }
@@ -13727,7 +13727,7 @@ var require_fetch = __commonJS({
       }
     }
     function fetching({
-      request,
+      request: request2,
       processRequestBodyChunkLength,
       processRequestEndOfBody,
       processResponse,
@@ -13740,9 +13740,9 @@ var require_fetch = __commonJS({
       assert2(dispatcher);
       let taskDestination = null;
       let crossOriginIsolatedCapability = false;
-      if (request.client != null) {
-        taskDestination = request.client.globalObject;
-        crossOriginIsolatedCapability = request.client.crossOriginIsolatedCapability;
+      if (request2.client != null) {
+        taskDestination = request2.client.globalObject;
+        crossOriginIsolatedCapability = request2.client.crossOriginIsolatedCapability;
       }
       const currentTime = coarsenedSharedCurrentTime(crossOriginIsolatedCapability);
       const timingInfo = createOpaqueTimingInfo({
@@ -13750,7 +13750,7 @@ var require_fetch = __commonJS({
       });
       const fetchParams = {
         controller: new Fetch(dispatcher),
-        request,
+        request: request2,
         timingInfo,
         processRequestBodyChunkLength,
         processRequestEndOfBody,
@@ -13760,32 +13760,32 @@ var require_fetch = __commonJS({
         taskDestination,
         crossOriginIsolatedCapability
       };
-      assert2(!request.body || request.body.stream);
-      if (request.window === "client") {
-        request.window = request.client?.globalObject?.constructor?.name === "Window" ? request.client : "no-window";
+      assert2(!request2.body || request2.body.stream);
+      if (request2.window === "client") {
+        request2.window = request2.client?.globalObject?.constructor?.name === "Window" ? request2.client : "no-window";
       }
-      if (request.origin === "client") {
-        request.origin = request.client.origin;
+      if (request2.origin === "client") {
+        request2.origin = request2.client.origin;
       }
-      if (request.policyContainer === "client") {
-        if (request.client != null) {
-          request.policyContainer = clonePolicyContainer(
-            request.client.policyContainer
+      if (request2.policyContainer === "client") {
+        if (request2.client != null) {
+          request2.policyContainer = clonePolicyContainer(
+            request2.client.policyContainer
           );
         } else {
-          request.policyContainer = makePolicyContainer();
+          request2.policyContainer = makePolicyContainer();
         }
       }
-      if (!request.headersList.contains("accept", true)) {
+      if (!request2.headersList.contains("accept", true)) {
         const value = "*/*";
-        request.headersList.append("accept", value, true);
+        request2.headersList.append("accept", value, true);
       }
-      if (!request.headersList.contains("accept-language", true)) {
-        request.headersList.append("accept-language", "*", true);
+      if (!request2.headersList.contains("accept-language", true)) {
+        request2.headersList.append("accept-language", "*", true);
       }
-      if (request.priority === null) {
+      if (request2.priority === null) {
       }
-      if (subresourceSet.has(request.destination)) {
+      if (subresourceSet.has(request2.destination)) {
       }
       mainFetch(fetchParams).catch((err) => {
         fetchParams.controller.terminate(err);
@@ -13793,50 +13793,50 @@ var require_fetch = __commonJS({
       return fetchParams.controller;
     }
     async function mainFetch(fetchParams, recursive2 = false) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
-      if (request.localURLsOnly && !urlIsLocal(requestCurrentURL(request))) {
+      if (request2.localURLsOnly && !urlIsLocal(requestCurrentURL(request2))) {
         response = makeNetworkError("local URLs only");
       }
-      tryUpgradeRequestToAPotentiallyTrustworthyURL(request);
-      if (requestBadPort(request) === "blocked") {
+      tryUpgradeRequestToAPotentiallyTrustworthyURL(request2);
+      if (requestBadPort(request2) === "blocked") {
         response = makeNetworkError("bad port");
       }
-      if (request.referrerPolicy === "") {
-        request.referrerPolicy = request.policyContainer.referrerPolicy;
+      if (request2.referrerPolicy === "") {
+        request2.referrerPolicy = request2.policyContainer.referrerPolicy;
       }
-      if (request.referrer !== "no-referrer") {
-        request.referrer = determineRequestsReferrer(request);
+      if (request2.referrer !== "no-referrer") {
+        request2.referrer = determineRequestsReferrer(request2);
       }
       if (response === null) {
         response = await (async () => {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           if (
             // - request’s current URL’s origin is same origin with request’s origin,
             //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request.url) && request.responseTainting === "basic" || // request’s current URL’s scheme is "data"
+            sameOrigin(currentURL, request2.url) && request2.responseTainting === "basic" || // request’s current URL’s scheme is "data"
             currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
-            (request.mode === "navigate" || request.mode === "websocket")
+            (request2.mode === "navigate" || request2.mode === "websocket")
           ) {
-            request.responseTainting = "basic";
+            request2.responseTainting = "basic";
             return await schemeFetch(fetchParams);
           }
-          if (request.mode === "same-origin") {
+          if (request2.mode === "same-origin") {
             return makeNetworkError('request mode cannot be "same-origin"');
           }
-          if (request.mode === "no-cors") {
-            if (request.redirect !== "follow") {
+          if (request2.mode === "no-cors") {
+            if (request2.redirect !== "follow") {
               return makeNetworkError(
                 'redirect mode cannot be "follow" for "no-cors" request'
               );
             }
-            request.responseTainting = "opaque";
+            request2.responseTainting = "opaque";
             return await schemeFetch(fetchParams);
           }
-          if (!urlIsHttpHttpsScheme(requestCurrentURL(request))) {
+          if (!urlIsHttpHttpsScheme(requestCurrentURL(request2))) {
             return makeNetworkError("URL scheme must be a HTTP(S) scheme");
           }
-          request.responseTainting = "cors";
+          request2.responseTainting = "cors";
           return await httpFetch(fetchParams);
         })();
       }
@@ -13844,13 +13844,13 @@ var require_fetch = __commonJS({
         return response;
       }
       if (response.status !== 0 && !response.internalResponse) {
-        if (request.responseTainting === "cors") {
+        if (request2.responseTainting === "cors") {
         }
-        if (request.responseTainting === "basic") {
+        if (request2.responseTainting === "basic") {
           response = filterResponse(response, "basic");
-        } else if (request.responseTainting === "cors") {
+        } else if (request2.responseTainting === "cors") {
           response = filterResponse(response, "cors");
-        } else if (request.responseTainting === "opaque") {
+        } else if (request2.responseTainting === "opaque") {
           response = filterResponse(response, "opaque");
         } else {
           assert2(false);
@@ -13858,26 +13858,26 @@ var require_fetch = __commonJS({
       }
       let internalResponse = response.status === 0 ? response : response.internalResponse;
       if (internalResponse.urlList.length === 0) {
-        internalResponse.urlList.push(...request.urlList);
+        internalResponse.urlList.push(...request2.urlList);
       }
-      if (!request.timingAllowFailed) {
+      if (!request2.timingAllowFailed) {
         response.timingAllowPassed = true;
       }
-      if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request.headers.contains("range", true)) {
+      if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request2.headers.contains("range", true)) {
         response = internalResponse = makeNetworkError();
       }
-      if (response.status !== 0 && (request.method === "HEAD" || request.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
+      if (response.status !== 0 && (request2.method === "HEAD" || request2.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
         internalResponse.body = null;
         fetchParams.controller.dump = true;
       }
-      if (request.integrity) {
+      if (request2.integrity) {
         const processBodyError = (reason) => fetchFinale(fetchParams, makeNetworkError(reason));
-        if (request.responseTainting === "opaque" || response.body == null) {
+        if (request2.responseTainting === "opaque" || response.body == null) {
           processBodyError(response.error);
           return;
         }
         const processBody = (bytes) => {
-          if (!bytesMatch(bytes, request.integrity)) {
+          if (!bytesMatch(bytes, request2.integrity)) {
             processBodyError("integrity mismatch");
             return;
           }
@@ -13893,8 +13893,8 @@ var require_fetch = __commonJS({
       if (isCancelled(fetchParams) && fetchParams.request.redirectCount === 0) {
         return Promise.resolve(makeAppropriateNetworkError(fetchParams));
       }
-      const { request } = fetchParams;
-      const { protocol: scheme } = requestCurrentURL(request);
+      const { request: request2 } = fetchParams;
+      const { protocol: scheme } = requestCurrentURL(request2);
       switch (scheme) {
         case "about:": {
           return Promise.resolve(makeNetworkError("about scheme is not supported"));
@@ -13903,19 +13903,19 @@ var require_fetch = __commonJS({
           if (!resolveObjectURL) {
             resolveObjectURL = __require("node:buffer").resolveObjectURL;
           }
-          const blobURLEntry = requestCurrentURL(request);
+          const blobURLEntry = requestCurrentURL(request2);
           if (blobURLEntry.search.length !== 0) {
             return Promise.resolve(makeNetworkError("NetworkError when attempting to fetch resource."));
           }
           const blob = resolveObjectURL(blobURLEntry.toString());
-          if (request.method !== "GET" || !isBlobLike(blob)) {
+          if (request2.method !== "GET" || !isBlobLike(blob)) {
             return Promise.resolve(makeNetworkError("invalid method"));
           }
           const response = makeResponse();
           const fullLength = blob.size;
           const serializedFullLength = isomorphicEncode(`${fullLength}`);
           const type = blob.type;
-          if (!request.headersList.contains("range", true)) {
+          if (!request2.headersList.contains("range", true)) {
             const bodyWithType = extractBody(blob);
             response.statusText = "OK";
             response.body = bodyWithType[0];
@@ -13923,7 +13923,7 @@ var require_fetch = __commonJS({
             response.headersList.set("content-type", type, true);
           } else {
             response.rangeRequested = true;
-            const rangeHeader = request.headersList.get("range", true);
+            const rangeHeader = request2.headersList.get("range", true);
             const rangeValue = simpleRangeHeaderValue(rangeHeader, true);
             if (rangeValue === "failure") {
               return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -13954,7 +13954,7 @@ var require_fetch = __commonJS({
           return Promise.resolve(response);
         }
         case "data:": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request2);
           const dataURLStruct = dataURLProcessor(currentURL);
           if (dataURLStruct === "failure") {
             return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -14043,41 +14043,41 @@ var require_fetch = __commonJS({
       }
     }
     async function httpFetch(fetchParams) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
       let actualResponse = null;
       const timingInfo = fetchParams.timingInfo;
-      if (request.serviceWorkers === "all") {
+      if (request2.serviceWorkers === "all") {
       }
       if (response === null) {
-        if (request.redirect === "follow") {
-          request.serviceWorkers = "none";
+        if (request2.redirect === "follow") {
+          request2.serviceWorkers = "none";
         }
         actualResponse = response = await httpNetworkOrCacheFetch(fetchParams);
-        if (request.responseTainting === "cors" && corsCheck(request, response) === "failure") {
+        if (request2.responseTainting === "cors" && corsCheck(request2, response) === "failure") {
           return makeNetworkError("cors failure");
         }
-        if (TAOCheck(request, response) === "failure") {
-          request.timingAllowFailed = true;
+        if (TAOCheck(request2, response) === "failure") {
+          request2.timingAllowFailed = true;
         }
       }
-      if ((request.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
-        request.origin,
-        request.client,
-        request.destination,
+      if ((request2.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
+        request2.origin,
+        request2.client,
+        request2.destination,
         actualResponse
       ) === "blocked") {
         return makeNetworkError("blocked");
       }
       if (redirectStatusSet.has(actualResponse.status)) {
-        if (request.redirect !== "manual") {
+        if (request2.redirect !== "manual") {
           fetchParams.controller.connection.destroy(void 0, false);
         }
-        if (request.redirect === "error") {
+        if (request2.redirect === "error") {
           response = makeNetworkError("unexpected redirect");
-        } else if (request.redirect === "manual") {
+        } else if (request2.redirect === "manual") {
           response = actualResponse;
-        } else if (request.redirect === "follow") {
+        } else if (request2.redirect === "follow") {
           response = await httpRedirectFetch(fetchParams, response);
         } else {
           assert2(false);
@@ -14087,13 +14087,13 @@ var require_fetch = __commonJS({
       return response;
     }
     function httpRedirectFetch(fetchParams, response) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       const actualResponse = response.internalResponse ? response.internalResponse : response;
       let locationURL;
       try {
         locationURL = responseLocationURL(
           actualResponse,
-          requestCurrentURL(request).hash
+          requestCurrentURL(request2).hash
         );
         if (locationURL == null) {
           return response;
@@ -14104,63 +14104,63 @@ var require_fetch = __commonJS({
       if (!urlIsHttpHttpsScheme(locationURL)) {
         return Promise.resolve(makeNetworkError("URL scheme must be a HTTP(S) scheme"));
       }
-      if (request.redirectCount === 20) {
+      if (request2.redirectCount === 20) {
         return Promise.resolve(makeNetworkError("redirect count exceeded"));
       }
-      request.redirectCount += 1;
-      if (request.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request, locationURL)) {
+      request2.redirectCount += 1;
+      if (request2.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request2, locationURL)) {
         return Promise.resolve(makeNetworkError('cross origin not allowed for request mode "cors"'));
       }
-      if (request.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
+      if (request2.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
         return Promise.resolve(makeNetworkError(
           'URL cannot contain credentials for request mode "cors"'
         ));
       }
-      if (actualResponse.status !== 303 && request.body != null && request.body.source == null) {
+      if (actualResponse.status !== 303 && request2.body != null && request2.body.source == null) {
         return Promise.resolve(makeNetworkError());
       }
-      if ([301, 302].includes(actualResponse.status) && request.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request.method)) {
-        request.method = "GET";
-        request.body = null;
+      if ([301, 302].includes(actualResponse.status) && request2.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request2.method)) {
+        request2.method = "GET";
+        request2.body = null;
         for (const headerName of requestBodyHeader) {
-          request.headersList.delete(headerName);
+          request2.headersList.delete(headerName);
         }
       }
-      if (!sameOrigin(requestCurrentURL(request), locationURL)) {
-        request.headersList.delete("authorization", true);
-        request.headersList.delete("proxy-authorization", true);
-        request.headersList.delete("cookie", true);
-        request.headersList.delete("host", true);
+      if (!sameOrigin(requestCurrentURL(request2), locationURL)) {
+        request2.headersList.delete("authorization", true);
+        request2.headersList.delete("proxy-authorization", true);
+        request2.headersList.delete("cookie", true);
+        request2.headersList.delete("host", true);
       }
-      if (request.body != null) {
-        assert2(request.body.source != null);
-        request.body = safelyExtractBody(request.body.source)[0];
+      if (request2.body != null) {
+        assert2(request2.body.source != null);
+        request2.body = safelyExtractBody(request2.body.source)[0];
       }
       const timingInfo = fetchParams.timingInfo;
       timingInfo.redirectEndTime = timingInfo.postRedirectStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
       if (timingInfo.redirectStartTime === 0) {
         timingInfo.redirectStartTime = timingInfo.startTime;
       }
-      request.urlList.push(locationURL);
-      setRequestReferrerPolicyOnRedirect(request, actualResponse);
+      request2.urlList.push(locationURL);
+      setRequestReferrerPolicyOnRedirect(request2, actualResponse);
       return mainFetch(fetchParams, true);
     }
     async function httpNetworkOrCacheFetch(fetchParams, isAuthenticationFetch = false, isNewConnectionFetch = false) {
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let httpFetchParams = null;
       let httpRequest = null;
       let response = null;
       const httpCache = null;
       const revalidatingFlag = false;
-      if (request.window === "no-window" && request.redirect === "error") {
+      if (request2.window === "no-window" && request2.redirect === "error") {
         httpFetchParams = fetchParams;
-        httpRequest = request;
+        httpRequest = request2;
       } else {
-        httpRequest = cloneRequest(request);
+        httpRequest = cloneRequest(request2);
         httpFetchParams = { ...fetchParams };
         httpFetchParams.request = httpRequest;
       }
-      const includeCredentials = request.credentials === "include" || request.credentials === "same-origin" && request.responseTainting === "basic";
+      const includeCredentials = request2.credentials === "include" || request2.credentials === "same-origin" && request2.responseTainting === "basic";
       const contentLength = httpRequest.body ? httpRequest.body.length : null;
       let contentLengthHeaderValue = null;
       if (httpRequest.body == null && ["POST", "PUT"].includes(httpRequest.method)) {
@@ -14237,7 +14237,7 @@ var require_fetch = __commonJS({
       }
       response.requestIncludesCredentials = includeCredentials;
       if (response.status === 407) {
-        if (request.window === "no-window") {
+        if (request2.window === "no-window") {
           return makeNetworkError();
         }
         if (isCancelled(fetchParams)) {
@@ -14249,7 +14249,7 @@ var require_fetch = __commonJS({
         // response’s status is 421
         response.status === 421 && // isNewConnectionFetch is false
         !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
-        (request.body == null || request.body.source != null)
+        (request2.body == null || request2.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
           return makeAppropriateNetworkError(fetchParams);
@@ -14279,21 +14279,21 @@ var require_fetch = __commonJS({
           }
         }
       };
-      const request = fetchParams.request;
+      const request2 = fetchParams.request;
       let response = null;
       const timingInfo = fetchParams.timingInfo;
       const httpCache = null;
       if (httpCache == null) {
-        request.cache = "no-store";
+        request2.cache = "no-store";
       }
       const newConnection = forceNewConnection ? "yes" : "no";
-      if (request.mode === "websocket") {
+      if (request2.mode === "websocket") {
       } else {
       }
       let requestBody = null;
-      if (request.body == null && fetchParams.processRequestEndOfBody) {
+      if (request2.body == null && fetchParams.processRequestEndOfBody) {
         queueMicrotask(() => fetchParams.processRequestEndOfBody());
-      } else if (request.body != null) {
+      } else if (request2.body != null) {
         const processBodyChunk = async function* (bytes) {
           if (isCancelled(fetchParams)) {
             return;
@@ -14321,7 +14321,7 @@ var require_fetch = __commonJS({
         };
         requestBody = (async function* () {
           try {
-            for await (const bytes of request.body.stream) {
+            for await (const bytes of request2.body.stream) {
               yield* processBodyChunk(bytes);
             }
             processEndOfBody();
@@ -14335,8 +14335,8 @@ var require_fetch = __commonJS({
         if (socket) {
           response = makeResponse({ status, statusText, headersList, socket });
         } else {
-          const iterator = body[Symbol.asyncIterator]();
-          fetchParams.controller.next = () => iterator.next();
+          const iterator2 = body[Symbol.asyncIterator]();
+          fetchParams.controller.next = () => iterator2.next();
           response = makeResponse({ status, statusText, headersList });
         }
       } catch (err) {
@@ -14432,17 +14432,17 @@ var require_fetch = __commonJS({
       }
       return response;
       function dispatch({ body }) {
-        const url2 = requestCurrentURL(request);
+        const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
         return new Promise((resolve3, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
-            method: request.method,
-            body: agent.isMockActive ? request.body && (request.body.source || request.body.stream) : body,
-            headers: request.headersList.entries,
+            method: request2.method,
+            body: agent.isMockActive ? request2.body && (request2.body.source || request2.body.stream) : body,
+            headers: request2.headersList.entries,
             maxRedirections: 0,
-            upgrade: request.mode === "websocket" ? "websocket" : void 0
+            upgrade: request2.mode === "websocket" ? "websocket" : void 0
           },
           {
             body: null,
@@ -14472,8 +14472,8 @@ var require_fetch = __commonJS({
               }
               location = headersList.get("location", true);
               const decoders = [];
-              const willFollow = location && request.redirect === "follow" && redirectStatusSet.has(status);
-              if (request.method !== "HEAD" && request.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
+              const willFollow = location && request2.redirect === "follow" && redirectStatusSet.has(status);
+              if (request2.method !== "HEAD" && request2.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
                 const codings = contentEncoding ? contentEncoding.toLowerCase().split(",") : [];
                 const maxContentEncodings = 5;
@@ -14566,7 +14566,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch,
+      fetch: fetch2,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -15454,31 +15454,31 @@ var require_cache = __commonJS({
         webidl.util.markAsUncloneable(this);
         this.#relevantRequestResponseList = arguments[1];
       }
-      async match(request, options = {}) {
+      async match(request2, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.match";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        const p = this.#internalMatchAll(request, options, 1);
+        const p = this.#internalMatchAll(request2, options, 1);
         if (p.length === 0) {
           return;
         }
         return p[0];
       }
-      async matchAll(request = void 0, options = {}) {
+      async matchAll(request2 = void 0, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.matchAll";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request, prefix, "request");
+        if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        return this.#internalMatchAll(request, options);
+        return this.#internalMatchAll(request2, options);
       }
-      async add(request) {
+      async add(request2) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.add";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
-        const requests = [request];
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
+        const requests = [request2];
         const responseArrayPromise = this.addAll(requests);
         return await responseArrayPromise;
       }
@@ -15488,19 +15488,19 @@ var require_cache = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         const responsePromises = [];
         const requestList = [];
-        for (let request of requests) {
-          if (request === void 0) {
+        for (let request2 of requests) {
+          if (request2 === void 0) {
             throw webidl.errors.conversionFailed({
               prefix,
               argument: "Argument 1",
               types: ["undefined is not allowed"]
             });
           }
-          request = webidl.converters.RequestInfo(request);
-          if (typeof request === "string") {
+          request2 = webidl.converters.RequestInfo(request2);
+          if (typeof request2 === "string") {
             continue;
           }
-          const r = request[kState];
+          const r = request2[kState];
           if (!urlIsHttpHttpsScheme(r.url) || r.method !== "GET") {
             throw webidl.errors.exception({
               header: prefix,
@@ -15509,8 +15509,8 @@ var require_cache = __commonJS({
           }
         }
         const fetchControllers = [];
-        for (const request of requests) {
-          const r = new Request(request)[kState];
+        for (const request2 of requests) {
+          const r = new Request(request2)[kState];
           if (!urlIsHttpHttpsScheme(r.url)) {
             throw webidl.errors.exception({
               header: prefix,
@@ -15587,17 +15587,17 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async put(request, response) {
+      async put(request2, response) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.put";
         webidl.argumentLengthCheck(arguments, 2, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         response = webidl.converters.Response(response, prefix, "response");
         let innerRequest = null;
-        if (request instanceof Request) {
-          innerRequest = request[kState];
+        if (request2 instanceof Request) {
+          innerRequest = request2[kState];
         } else {
-          innerRequest = new Request(request)[kState];
+          innerRequest = new Request(request2)[kState];
         }
         if (!urlIsHttpHttpsScheme(innerRequest.url) || innerRequest.method !== "GET") {
           throw webidl.errors.exception({
@@ -15668,21 +15668,21 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async delete(request, options = {}) {
+      async delete(request2, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request, prefix, "request");
+        request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r = null;
-        if (request instanceof Request) {
-          r = request[kState];
+        if (request2 instanceof Request) {
+          r = request2[kState];
           if (r.method !== "GET" && !options.ignoreMethod) {
             return false;
           }
         } else {
-          assert2(typeof request === "string");
-          r = new Request(request)[kState];
+          assert2(typeof request2 === "string");
+          r = new Request(request2)[kState];
         }
         const operations = [];
         const operation = {
@@ -15714,25 +15714,25 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions} options
        * @returns {Promise<readonly Request[]>}
        */
-      async keys(request = void 0, options = {}) {
+      async keys(request2 = void 0, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.keys";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request, prefix, "request");
+        if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r = null;
-        if (request !== void 0) {
-          if (request instanceof Request) {
-            r = request[kState];
+        if (request2 !== void 0) {
+          if (request2 instanceof Request) {
+            r = request2[kState];
             if (r.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r = new Request(request)[kState];
+          } else if (typeof request2 === "string") {
+            r = new Request(request2)[kState];
           }
         }
         const promise2 = createDeferredPromise();
         const requests = [];
-        if (request === void 0) {
+        if (request2 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             requests.push(requestResponse[0]);
           }
@@ -15744,9 +15744,9 @@ var require_cache = __commonJS({
         }
         queueMicrotask(() => {
           const requestList = [];
-          for (const request2 of requests) {
+          for (const request3 of requests) {
             const requestObject = fromInnerRequest(
-              request2,
+              request3,
               new AbortController().signal,
               "immutable"
             );
@@ -15864,9 +15864,9 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions | undefined} options
        * @returns {boolean}
        */
-      #requestMatchesCachedItem(requestQuery, request, response = null, options) {
+      #requestMatchesCachedItem(requestQuery, request2, response = null, options) {
         const queryURL = new URL(requestQuery.url);
-        const cachedURL = new URL(request.url);
+        const cachedURL = new URL(request2.url);
         if (options?.ignoreSearch) {
           cachedURL.search = "";
           queryURL.search = "";
@@ -15882,7 +15882,7 @@ var require_cache = __commonJS({
           if (fieldValue === "*") {
             return false;
           }
-          const requestValue = request.headersList.get(fieldValue);
+          const requestValue = request2.headersList.get(fieldValue);
           const queryValue = requestQuery.headersList.get(fieldValue);
           if (requestValue !== queryValue) {
             return false;
@@ -15890,20 +15890,20 @@ var require_cache = __commonJS({
         }
         return true;
       }
-      #internalMatchAll(request, options, maxResponses = Infinity) {
+      #internalMatchAll(request2, options, maxResponses = Infinity) {
         let r = null;
-        if (request !== void 0) {
-          if (request instanceof Request) {
-            r = request[kState];
+        if (request2 !== void 0) {
+          if (request2 instanceof Request) {
+            r = request2[kState];
             if (r.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r = new Request(request)[kState];
+          } else if (typeof request2 === "string") {
+            r = new Request(request2)[kState];
           }
         }
         const responses = [];
-        if (request === void 0) {
+        if (request2 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             responses.push(requestResponse[1]);
           }
@@ -15992,21 +15992,21 @@ var require_cachestorage = __commonJS({
         }
         webidl.util.markAsUncloneable(this);
       }
-      async match(request, options = {}) {
+      async match(request2, options = {}) {
         webidl.brandCheck(this, _CacheStorage);
         webidl.argumentLengthCheck(arguments, 1, "CacheStorage.match");
-        request = webidl.converters.RequestInfo(request);
+        request2 = webidl.converters.RequestInfo(request2);
         options = webidl.converters.MultiCacheQueryOptions(options);
         if (options.cacheName != null) {
           if (this.#caches.has(options.cacheName)) {
             const cacheList = this.#caches.get(options.cacheName);
             const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request, options);
+            return await cache.match(request2, options);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
             const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request, options);
+            const response = await cache.match(request2, options);
             if (response !== void 0) {
               return response;
             }
@@ -17186,7 +17186,7 @@ var require_connection = __commonJS({
     function establishWebSocketConnection(url2, protocols, client, ws, onEstablish, options) {
       const requestURL = url2;
       requestURL.protocol = url2.protocol === "ws:" ? "http:" : "https:";
-      const request = makeRequest({
+      const request2 = makeRequest({
         urlList: [requestURL],
         client,
         serviceWorkers: "none",
@@ -17198,18 +17198,18 @@ var require_connection = __commonJS({
       });
       if (options.headers) {
         const headersList = getHeadersList(new Headers2(options.headers));
-        request.headersList = headersList;
+        request2.headersList = headersList;
       }
       const keyValue = crypto2.randomBytes(16).toString("base64");
-      request.headersList.append("sec-websocket-key", keyValue);
-      request.headersList.append("sec-websocket-version", "13");
+      request2.headersList.append("sec-websocket-key", keyValue);
+      request2.headersList.append("sec-websocket-version", "13");
       for (const protocol of protocols) {
-        request.headersList.append("sec-websocket-protocol", protocol);
+        request2.headersList.append("sec-websocket-protocol", protocol);
       }
       const permessageDeflate = "permessage-deflate; client_max_window_bits";
-      request.headersList.append("sec-websocket-extensions", permessageDeflate);
+      request2.headersList.append("sec-websocket-extensions", permessageDeflate);
       const controller = fetching({
-        request,
+        request: request2,
         useParallelQueue: true,
         dispatcher: options.dispatcher,
         processResponse(response) {
@@ -17246,7 +17246,7 @@ var require_connection = __commonJS({
           }
           const secProtocol = response.headersList.get("Sec-WebSocket-Protocol");
           if (secProtocol !== null) {
-            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request.headersList);
+            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request2.headersList);
             if (requestProtocols === null || !requestProtocols.includes(secProtocol)) {
               failWebsocketConnection(ws, "Protocol was not set in the opening handshake.");
               return;
@@ -19063,9 +19063,9 @@ var require_undici = __commonJS({
       headerNameToString: util.headerNameToString
     };
     function makeDispatcher(fn) {
-      return (url2, opts, handler) => {
+      return (url2, opts, handler2) => {
         if (typeof opts === "function") {
-          handler = opts;
+          handler2 = opts;
           opts = null;
         }
         if (!url2 || typeof url2 !== "string" && typeof url2 !== "object" && !(url2 instanceof URL)) {
@@ -19098,13 +19098,13 @@ var require_undici = __commonJS({
           origin: url2.origin,
           path: url2.search ? `${url2.pathname}${url2.search}` : url2.pathname,
           method: opts.method || (opts.body ? "PUT" : "GET")
-        }, handler);
+        }, handler2);
       };
     }
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -19318,7 +19318,7 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step = (i2) => new Promise((resolve3, reject) => {
+      const step2 = (i2) => new Promise((resolve3, reject) => {
         if (i2 === pathEnv.length)
           return opt.all && found.length ? resolve3(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
@@ -19329,7 +19329,7 @@ var require_which = __commonJS({
       });
       const subStep = (p, i2, ii) => new Promise((resolve3, reject) => {
         if (ii === pathExt.length)
-          return resolve3(step(i2 + 1));
+          return resolve3(step2(i2 + 1));
         const ext = pathExt[ii];
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
@@ -19341,7 +19341,7 @@ var require_which = __commonJS({
           return resolve3(subStep(p, i2, ii + 1));
         });
       });
-      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
+      return cb ? step2(0).then((res) => cb(null, res), cb) : step2(0);
     };
     var whichSync = (cmd, opt) => {
       opt = opt || {};
@@ -19550,7 +19550,7 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse5(command, args, options) {
+    function parse7(command, args, options) {
       if (args && !Array.isArray(args)) {
         options = args;
         args = null;
@@ -19569,7 +19569,7 @@ var require_parse2 = __commonJS({
       };
       return options.shell ? parsed : parseNonShell(parsed);
     }
-    module.exports = parse5;
+    module.exports = parse7;
   }
 });
 
@@ -19628,16 +19628,16 @@ var require_cross_spawn = __commonJS({
   "node_modules/cross-spawn/index.js"(exports, module) {
     "use strict";
     var cp = __require("child_process");
-    var parse5 = require_parse2();
+    var parse7 = require_parse2();
     var enoent = require_enoent();
     function spawn2(command, args, options) {
-      const parsed = parse5(command, args, options);
+      const parsed = parse7(command, args, options);
       const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
     function spawnSync2(command, args, options) {
-      const parsed = parse5(command, args, options);
+      const parsed = parse7(command, args, options);
       const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -19645,7 +19645,7 @@ var require_cross_spawn = __commonJS({
     module.exports = spawn2;
     module.exports.spawn = spawn2;
     module.exports.sync = spawnSync2;
-    module.exports._parse = parse5;
+    module.exports._parse = parse7;
     module.exports._enoent = enoent;
   }
 });
@@ -19912,70 +19912,70 @@ var require_jstat = __commonJS({
             func = false;
           var arr = [];
           var hival = calcRdx(min, max);
-          var step = (max * hival - min * hival) / ((length - 1) * hival);
+          var step2 = (max * hival - min * hival) / ((length - 1) * hival);
           var current = min;
           var cnt;
-          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step * hival * cnt) / hival) {
+          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step2 * hival * cnt) / hival) {
             arr.push(func ? func(current, cnt) : current);
           }
           return arr;
         };
-        jStat2.arange = function arange(start, end, step) {
+        jStat2.arange = function arange(start, end, step2) {
           var rl = [];
           var i2;
-          step = step || 1;
+          step2 = step2 || 1;
           if (end === undefined2) {
             end = start;
             start = 0;
           }
-          if (start === end || step === 0) {
+          if (start === end || step2 === 0) {
             return [];
           }
-          if (start < end && step < 0) {
+          if (start < end && step2 < 0) {
             return [];
           }
-          if (start > end && step > 0) {
+          if (start > end && step2 > 0) {
             return [];
           }
-          if (step > 0) {
-            for (i2 = start; i2 < end; i2 += step) {
+          if (step2 > 0) {
+            for (i2 = start; i2 < end; i2 += step2) {
               rl.push(i2);
             }
           } else {
-            for (i2 = start; i2 > end; i2 += step) {
+            for (i2 = start; i2 > end; i2 += step2) {
               rl.push(i2);
             }
           }
           return rl;
         };
         jStat2.slice = /* @__PURE__ */ (function() {
-          function _slice(list, start, end, step) {
+          function _slice(list, start, end, step2) {
             var i2;
             var rl = [];
             var length = list.length;
-            if (start === undefined2 && end === undefined2 && step === undefined2) {
+            if (start === undefined2 && end === undefined2 && step2 === undefined2) {
               return jStat2.copy(list);
             }
             start = start || 0;
             end = end || list.length;
             start = start >= 0 ? start : length + start;
             end = end >= 0 ? end : length + end;
-            step = step || 1;
-            if (start === end || step === 0) {
+            step2 = step2 || 1;
+            if (start === end || step2 === 0) {
               return [];
             }
-            if (start < end && step < 0) {
+            if (start < end && step2 < 0) {
               return [];
             }
-            if (start > end && step > 0) {
+            if (start > end && step2 > 0) {
               return [];
             }
-            if (step > 0) {
-              for (i2 = start; i2 < end; i2 += step) {
+            if (step2 > 0) {
+              for (i2 = start; i2 < end; i2 += step2) {
                 rl.push(list[i2]);
               }
             } else {
-              for (i2 = start; i2 > end; i2 += step) {
+              for (i2 = start; i2 > end; i2 += step2) {
                 rl.push(list[i2]);
               }
             }
@@ -23501,6 +23501,778 @@ var require_jstat = __commonJS({
   }
 });
 
+// node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js
+var require_proxy = __commonJS({
+  "node_modules/@actions/github/node_modules/@actions/http-client/lib/proxy.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.getProxyUrl = getProxyUrl2;
+    exports.checkBypass = checkBypass;
+    function getProxyUrl2(reqUrl) {
+      const usingSsl = reqUrl.protocol === "https:";
+      if (checkBypass(reqUrl)) {
+        return void 0;
+      }
+      const proxyVar = (() => {
+        if (usingSsl) {
+          return process.env["https_proxy"] || process.env["HTTPS_PROXY"];
+        } else {
+          return process.env["http_proxy"] || process.env["HTTP_PROXY"];
+        }
+      })();
+      if (proxyVar) {
+        try {
+          return new DecodedURL(proxyVar);
+        } catch (_a3) {
+          if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
+            return new DecodedURL(`http://${proxyVar}`);
+        }
+      } else {
+        return void 0;
+      }
+    }
+    function checkBypass(reqUrl) {
+      if (!reqUrl.hostname) {
+        return false;
+      }
+      const reqHost = reqUrl.hostname;
+      if (isLoopbackAddress(reqHost)) {
+        return true;
+      }
+      const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
+      if (!noProxy) {
+        return false;
+      }
+      let reqPort;
+      if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+      } else if (reqUrl.protocol === "http:") {
+        reqPort = 80;
+      } else if (reqUrl.protocol === "https:") {
+        reqPort = 443;
+      }
+      const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+      if (typeof reqPort === "number") {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+      }
+      for (const upperNoProxyItem of noProxy.split(",").map((x) => x.trim().toUpperCase()).filter((x) => x)) {
+        if (upperNoProxyItem === "*" || upperReqHosts.some((x) => x === upperNoProxyItem || x.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x.endsWith(`${upperNoProxyItem}`))) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function isLoopbackAddress(host2) {
+      const hostLower = host2.toLowerCase();
+      return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
+    }
+    var DecodedURL = class extends URL {
+      constructor(url2, base) {
+        super(url2, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+      }
+      get username() {
+        return this._decodedUsername;
+      }
+      get password() {
+        return this._decodedPassword;
+      }
+    };
+  }
+});
+
+// node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o2, k2, desc);
+    }) : (function(o2, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o2[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o2, v) {
+      Object.defineProperty(o2, "default", { enumerable: true, value: v });
+    }) : function(o2, v) {
+      o2["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o2) {
+        ownKeys = Object.getOwnPropertyNames || function(o3) {
+          var ar = [];
+          for (var k in o3) if (Object.prototype.hasOwnProperty.call(o3, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys(o2);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k = ownKeys(mod), i2 = 0; i2 < k.length; i2++) if (k[i2] !== "default") __createBinding(result, mod, k[i2]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    var __awaiter4 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
+      function adopt(value) {
+        return value instanceof P ? value : new P(function(resolve3) {
+          resolve3(value);
+        });
+      }
+      return new (P || (P = Promise))(function(resolve3, reject) {
+        function fulfilled(value) {
+          try {
+            step2(generator.next(value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function rejected(value) {
+          try {
+            step2(generator["throw"](value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function step2(result) {
+          result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+        }
+        step2((generator = generator.apply(thisArg, _arguments || [])).next());
+      });
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
+    exports.getProxyUrl = getProxyUrl2;
+    exports.isHttps = isHttps;
+    var http = __importStar(__require("http"));
+    var https = __importStar(__require("https"));
+    var pm = __importStar(require_proxy());
+    var tunnel2 = __importStar(require_tunnel2());
+    var undici_1 = require_undici();
+    var HttpCodes2;
+    (function(HttpCodes3) {
+      HttpCodes3[HttpCodes3["OK"] = 200] = "OK";
+      HttpCodes3[HttpCodes3["MultipleChoices"] = 300] = "MultipleChoices";
+      HttpCodes3[HttpCodes3["MovedPermanently"] = 301] = "MovedPermanently";
+      HttpCodes3[HttpCodes3["ResourceMoved"] = 302] = "ResourceMoved";
+      HttpCodes3[HttpCodes3["SeeOther"] = 303] = "SeeOther";
+      HttpCodes3[HttpCodes3["NotModified"] = 304] = "NotModified";
+      HttpCodes3[HttpCodes3["UseProxy"] = 305] = "UseProxy";
+      HttpCodes3[HttpCodes3["SwitchProxy"] = 306] = "SwitchProxy";
+      HttpCodes3[HttpCodes3["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+      HttpCodes3[HttpCodes3["PermanentRedirect"] = 308] = "PermanentRedirect";
+      HttpCodes3[HttpCodes3["BadRequest"] = 400] = "BadRequest";
+      HttpCodes3[HttpCodes3["Unauthorized"] = 401] = "Unauthorized";
+      HttpCodes3[HttpCodes3["PaymentRequired"] = 402] = "PaymentRequired";
+      HttpCodes3[HttpCodes3["Forbidden"] = 403] = "Forbidden";
+      HttpCodes3[HttpCodes3["NotFound"] = 404] = "NotFound";
+      HttpCodes3[HttpCodes3["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+      HttpCodes3[HttpCodes3["NotAcceptable"] = 406] = "NotAcceptable";
+      HttpCodes3[HttpCodes3["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+      HttpCodes3[HttpCodes3["RequestTimeout"] = 408] = "RequestTimeout";
+      HttpCodes3[HttpCodes3["Conflict"] = 409] = "Conflict";
+      HttpCodes3[HttpCodes3["Gone"] = 410] = "Gone";
+      HttpCodes3[HttpCodes3["TooManyRequests"] = 429] = "TooManyRequests";
+      HttpCodes3[HttpCodes3["InternalServerError"] = 500] = "InternalServerError";
+      HttpCodes3[HttpCodes3["NotImplemented"] = 501] = "NotImplemented";
+      HttpCodes3[HttpCodes3["BadGateway"] = 502] = "BadGateway";
+      HttpCodes3[HttpCodes3["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+      HttpCodes3[HttpCodes3["GatewayTimeout"] = 504] = "GatewayTimeout";
+    })(HttpCodes2 || (exports.HttpCodes = HttpCodes2 = {}));
+    var Headers2;
+    (function(Headers3) {
+      Headers3["Accept"] = "accept";
+      Headers3["ContentType"] = "content-type";
+    })(Headers2 || (exports.Headers = Headers2 = {}));
+    var MediaTypes2;
+    (function(MediaTypes3) {
+      MediaTypes3["ApplicationJson"] = "application/json";
+    })(MediaTypes2 || (exports.MediaTypes = MediaTypes2 = {}));
+    function getProxyUrl2(serverUrl) {
+      const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+      return proxyUrl ? proxyUrl.href : "";
+    }
+    var HttpRedirectCodes2 = [
+      HttpCodes2.MovedPermanently,
+      HttpCodes2.ResourceMoved,
+      HttpCodes2.SeeOther,
+      HttpCodes2.TemporaryRedirect,
+      HttpCodes2.PermanentRedirect
+    ];
+    var HttpResponseRetryCodes2 = [
+      HttpCodes2.BadGateway,
+      HttpCodes2.ServiceUnavailable,
+      HttpCodes2.GatewayTimeout
+    ];
+    var RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
+    var ExponentialBackoffCeiling = 10;
+    var ExponentialBackoffTimeSlice = 5;
+    var HttpClientError = class _HttpClientError extends Error {
+      constructor(message, statusCode) {
+        super(message);
+        this.name = "HttpClientError";
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, _HttpClientError.prototype);
+      }
+    };
+    exports.HttpClientError = HttpClientError;
+    var HttpClientResponse = class {
+      constructor(message) {
+        this.message = message;
+      }
+      readBody() {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve3) => __awaiter4(this, void 0, void 0, function* () {
+            let output2 = Buffer.alloc(0);
+            this.message.on("data", (chunk) => {
+              output2 = Buffer.concat([output2, chunk]);
+            });
+            this.message.on("end", () => {
+              resolve3(output2.toString());
+            });
+          }));
+        });
+      }
+      readBodyBuffer() {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve3) => __awaiter4(this, void 0, void 0, function* () {
+            const chunks = [];
+            this.message.on("data", (chunk) => {
+              chunks.push(chunk);
+            });
+            this.message.on("end", () => {
+              resolve3(Buffer.concat(chunks));
+            });
+          }));
+        });
+      }
+    };
+    exports.HttpClientResponse = HttpClientResponse;
+    function isHttps(requestUrl) {
+      const parsedUrl = new URL(requestUrl);
+      return parsedUrl.protocol === "https:";
+    }
+    var HttpClient3 = class {
+      constructor(userAgent2, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent2);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+          if (requestOptions.ignoreSslError != null) {
+            this._ignoreSslError = requestOptions.ignoreSslError;
+          }
+          this._socketTimeout = requestOptions.socketTimeout;
+          if (requestOptions.allowRedirects != null) {
+            this._allowRedirects = requestOptions.allowRedirects;
+          }
+          if (requestOptions.allowRedirectDowngrade != null) {
+            this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+          }
+          if (requestOptions.maxRedirects != null) {
+            this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+          }
+          if (requestOptions.keepAlive != null) {
+            this._keepAlive = requestOptions.keepAlive;
+          }
+          if (requestOptions.allowRetries != null) {
+            this._allowRetries = requestOptions.allowRetries;
+          }
+          if (requestOptions.maxRetries != null) {
+            this._maxRetries = requestOptions.maxRetries;
+          }
+        }
+      }
+      options(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      get(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("GET", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      del(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("DELETE", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      post(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("POST", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      patch(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("PATCH", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      put(requestUrl, data, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("PUT", requestUrl, data, additionalHeaders || {});
+        });
+      }
+      head(requestUrl, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request("HEAD", requestUrl, null, additionalHeaders || {});
+        });
+      }
+      sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+      }
+      /**
+       * Gets a typed object from an endpoint
+       * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+       */
+      getJson(requestUrl_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          const res = yield this.get(requestUrl, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      postJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.post(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      putJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.put(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      patchJson(requestUrl_1, obj_1) {
+        return __awaiter4(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+          const data = JSON.stringify(obj, null, 2);
+          additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
+          additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
+          const res = yield this.patch(requestUrl, data, additionalHeaders);
+          return this._processResponse(res, this.requestOptions);
+        });
+      }
+      /**
+       * Makes a raw http request.
+       * All other methods such as get, post, patch, and request ultimately call this.
+       * Prefer get, del, post and patch
+       */
+      request(verb, requestUrl, data, headers) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          if (this._disposed) {
+            throw new Error("Client has already been disposed.");
+          }
+          const parsedUrl = new URL(requestUrl);
+          let info = this._prepareRequest(verb, parsedUrl, headers);
+          const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
+          let numTries = 0;
+          let response;
+          do {
+            response = yield this.requestRaw(info, data);
+            if (response && response.message && response.message.statusCode === HttpCodes2.Unauthorized) {
+              let authenticationHandler;
+              for (const handler2 of this.handlers) {
+                if (handler2.canHandleAuthentication(response)) {
+                  authenticationHandler = handler2;
+                  break;
+                }
+              }
+              if (authenticationHandler) {
+                return authenticationHandler.handleAuthentication(this, info, data);
+              } else {
+                return response;
+              }
+            }
+            let redirectsRemaining = this._maxRedirects;
+            while (response.message.statusCode && HttpRedirectCodes2.includes(response.message.statusCode) && this._allowRedirects && redirectsRemaining > 0) {
+              const redirectUrl = response.message.headers["location"];
+              if (!redirectUrl) {
+                break;
+              }
+              const parsedRedirectUrl = new URL(redirectUrl);
+              if (parsedUrl.protocol === "https:" && parsedUrl.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
+                throw new Error("Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.");
+              }
+              yield response.readBody();
+              if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                for (const header in headers) {
+                  if (header.toLowerCase() === "authorization") {
+                    delete headers[header];
+                  }
+                }
+              }
+              info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+              response = yield this.requestRaw(info, data);
+              redirectsRemaining--;
+            }
+            if (!response.message.statusCode || !HttpResponseRetryCodes2.includes(response.message.statusCode)) {
+              return response;
+            }
+            numTries += 1;
+            if (numTries < maxTries) {
+              yield response.readBody();
+              yield this._performExponentialBackoff(numTries);
+            }
+          } while (numTries < maxTries);
+          return response;
+        });
+      }
+      /**
+       * Needs to be called if keepAlive is set to true in request options.
+       */
+      dispose() {
+        if (this._agent) {
+          this._agent.destroy();
+        }
+        this._disposed = true;
+      }
+      /**
+       * Raw request.
+       * @param info
+       * @param data
+       */
+      requestRaw(info, data) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve3, reject) => {
+            function callbackForResult(err, res) {
+              if (err) {
+                reject(err);
+              } else if (!res) {
+                reject(new Error("Unknown error"));
+              } else {
+                resolve3(res);
+              }
+            }
+            this.requestRawWithCallback(info, data, callbackForResult);
+          });
+        });
+      }
+      /**
+       * Raw request with callback.
+       * @param info
+       * @param data
+       * @param onResult
+       */
+      requestRawWithCallback(info, data, onResult) {
+        if (typeof data === "string") {
+          if (!info.options.headers) {
+            info.options.headers = {};
+          }
+          info.options.headers["Content-Length"] = Buffer.byteLength(data, "utf8");
+        }
+        let callbackCalled = false;
+        function handleResult2(err, res) {
+          if (!callbackCalled) {
+            callbackCalled = true;
+            onResult(err, res);
+          }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+          const res = new HttpClientResponse(msg);
+          handleResult2(void 0, res);
+        });
+        let socket;
+        req.on("socket", (sock) => {
+          socket = sock;
+        });
+        req.setTimeout(this._socketTimeout || 3 * 6e4, () => {
+          if (socket) {
+            socket.end();
+          }
+          handleResult2(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on("error", function(err) {
+          handleResult2(err);
+        });
+        if (data && typeof data === "string") {
+          req.write(data, "utf8");
+        }
+        if (data && typeof data !== "string") {
+          data.on("close", function() {
+            req.end();
+          });
+          data.pipe(req);
+        } else {
+          req.end();
+        }
+      }
+      /**
+       * Gets an http agent. This function is useful when you need an http agent that handles
+       * routing through a proxy server - depending upon the url and proxy environment variables.
+       * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+       */
+      getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+      }
+      getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+          return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+      }
+      _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === "https:";
+        info.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port ? parseInt(info.parsedUrl.port) : defaultPort;
+        info.options.path = (info.parsedUrl.pathname || "") + (info.parsedUrl.search || "");
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+          info.options.headers["user-agent"] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        if (this.handlers) {
+          for (const handler2 of this.handlers) {
+            handler2.prepareRequest(info.options);
+          }
+        }
+        return info;
+      }
+      _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+          return Object.assign({}, lowercaseKeys2(this.requestOptions.headers), lowercaseKeys2(headers || {}));
+        }
+        return lowercaseKeys2(headers || {});
+      }
+      /**
+       * Gets an existing header value or returns a default.
+       * Handles converting number header values to strings since HTTP headers must be strings.
+       * Note: This returns string | string[] since some headers can have multiple values.
+       * For headers that must always be a single string (like Content-Type), use the
+       * specialized _getExistingOrDefaultContentTypeHeader method instead.
+       */
+      _getExistingOrDefaultHeader(additionalHeaders, header, _default3) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header];
+          if (headerValue) {
+            clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
+          }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== void 0) {
+          return typeof additionalValue === "number" ? additionalValue.toString() : additionalValue;
+        }
+        if (clientHeader !== void 0) {
+          return clientHeader;
+        }
+        return _default3;
+      }
+      /**
+       * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+       * Always returns a single string (not an array) since Content-Type should be a single value.
+       * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+       * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+       * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+       */
+      _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default3) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[Headers2.ContentType];
+          if (headerValue) {
+            if (typeof headerValue === "number") {
+              clientHeader = String(headerValue);
+            } else if (Array.isArray(headerValue)) {
+              clientHeader = headerValue.join(", ");
+            } else {
+              clientHeader = headerValue;
+            }
+          }
+        }
+        const additionalValue = additionalHeaders[Headers2.ContentType];
+        if (additionalValue !== void 0) {
+          if (typeof additionalValue === "number") {
+            return String(additionalValue);
+          } else if (Array.isArray(additionalValue)) {
+            return additionalValue.join(", ");
+          } else {
+            return additionalValue;
+          }
+        }
+        if (clientHeader !== void 0) {
+          return clientHeader;
+        }
+        return _default3;
+      }
+      _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+          agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+          agent = this._agent;
+        }
+        if (agent) {
+          return agent;
+        }
+        const usingSsl = parsedUrl.protocol === "https:";
+        let maxSockets = 100;
+        if (this.requestOptions) {
+          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        if (proxyUrl && proxyUrl.hostname) {
+          const agentOptions = {
+            maxSockets,
+            keepAlive: this._keepAlive,
+            proxy: Object.assign(Object.assign({}, (proxyUrl.username || proxyUrl.password) && {
+              proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+            }), { host: proxyUrl.hostname, port: proxyUrl.port })
+          };
+          let tunnelAgent;
+          const overHttps = proxyUrl.protocol === "https:";
+          if (usingSsl) {
+            tunnelAgent = overHttps ? tunnel2.httpsOverHttps : tunnel2.httpsOverHttp;
+          } else {
+            tunnelAgent = overHttps ? tunnel2.httpOverHttps : tunnel2.httpOverHttp;
+          }
+          agent = tunnelAgent(agentOptions);
+          this._proxyAgent = agent;
+        }
+        if (!agent) {
+          const options = { keepAlive: this._keepAlive, maxSockets };
+          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+          this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+          agent.options = Object.assign(agent.options || {}, {
+            rejectUnauthorized: false
+          });
+        }
+        return agent;
+      }
+      _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+          proxyAgent = this._proxyAgentDispatcher;
+        }
+        if (proxyAgent) {
+          return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === "https:";
+        proxyAgent = new undici_1.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, (proxyUrl.username || proxyUrl.password) && {
+          token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString("base64")}`
+        }));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+          proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+            rejectUnauthorized: false
+          });
+        }
+        return proxyAgent;
+      }
+      _getUserAgentWithOrchestrationId(userAgent2) {
+        const baseUserAgent = userAgent2 || "actions/http-client";
+        const orchId = process.env["ACTIONS_ORCHESTRATION_ID"];
+        if (orchId) {
+          const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, "_");
+          return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+      }
+      _performExponentialBackoff(retryNumber) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+          const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+          return new Promise((resolve3) => setTimeout(() => resolve3(), ms));
+        });
+      }
+      _processResponse(res, options) {
+        return __awaiter4(this, void 0, void 0, function* () {
+          return new Promise((resolve3, reject) => __awaiter4(this, void 0, void 0, function* () {
+            const statusCode = res.message.statusCode || 0;
+            const response = {
+              statusCode,
+              result: null,
+              headers: {}
+            };
+            if (statusCode === HttpCodes2.NotFound) {
+              resolve3(response);
+            }
+            function dateTimeDeserializer(key, value) {
+              if (typeof value === "string") {
+                const a2 = new Date(value);
+                if (!isNaN(a2.valueOf())) {
+                  return a2;
+                }
+              }
+              return value;
+            }
+            let obj;
+            let contents;
+            try {
+              contents = yield res.readBody();
+              if (contents && contents.length > 0) {
+                if (options && options.deserializeDates) {
+                  obj = JSON.parse(contents, dateTimeDeserializer);
+                } else {
+                  obj = JSON.parse(contents);
+                }
+                response.result = obj;
+              }
+              response.headers = res.message.headers;
+            } catch (err) {
+            }
+            if (statusCode > 299) {
+              let msg;
+              if (obj && obj.message) {
+                msg = obj.message;
+              } else if (contents && contents.length > 0) {
+                msg = contents;
+              } else {
+                msg = `Failed request: (${statusCode})`;
+              }
+              const err = new HttpClientError(msg, statusCode);
+              err.result = response.result;
+              reject(err);
+            } else {
+              resolve3(response);
+            }
+          }));
+        });
+      }
+    };
+    exports.HttpClient = HttpClient3;
+    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c3, k) => (c3[k.toLowerCase()] = obj[k], c3), {});
+  }
+});
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -23592,15 +24364,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+  if (key.includes(delimiter2)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
   }
-  if (convertedValue.includes(delimiter)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+  if (convertedValue.includes(delimiter2)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
   }
-  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
+  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -23673,22 +24445,22 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
   return new (P || (P = Promise))(function(resolve3, reject) {
     function fulfilled(value) {
       try {
-        step(generator.next(value));
+        step2(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step(generator["throw"](value));
+        step2(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step(result) {
+    function step2(result) {
       result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
+    step2((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var { access, appendFile, writeFile } = promises;
@@ -23972,22 +24744,22 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
   return new (P || (P = Promise))(function(resolve3, reject) {
     function fulfilled(value) {
       try {
-        step(generator.next(value));
+        step2(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step(generator["throw"](value));
+        step2(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step(result) {
+    function step2(result) {
       result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
+    step2((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var ExitCode;
@@ -24053,10 +24825,10 @@ var LabError = class extends Error {
   step;
   hint;
   exitCode;
-  constructor(step, message, hint, exitCode = 1) {
+  constructor(step2, message, hint, exitCode = 1) {
     super(message);
     this.name = "LabError";
-    this.step = step;
+    this.step = step2;
     this.hint = hint;
     this.exitCode = exitCode;
   }
@@ -24088,15 +24860,15 @@ var SYSTEM_HINTS = {
   ENOTDIR: "a part of the path is a file, not a folder: fix the path",
   EISDIR: "the path is a folder where a file was expected: fix the path"
 };
-function systemFailure(error63, step, path6) {
+function systemFailure(error63, step2, path6) {
   const code = error63?.code;
   if (!code || !(code in SYSTEM_HINTS) || error63 instanceof LabError) return void 0;
-  if (!step) {
+  if (!step2) {
     if (!error63.path) error63.path = path6;
     return void 0;
   }
   const what = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : error63.message.split(",")[0];
-  return new LabError(step, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
+  return new LabError(step2, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
 }
 function systemErrorText(error63) {
   const code = error63?.code;
@@ -24180,10 +24952,10 @@ var runnerCore = {
     await summary.addRaw(markdown).write();
   }
 };
-function parsedInput(actionCore, action, name, parse5) {
+function parsedInput(actionCore, action, name, parse7) {
   const value = actionCore.getInput(name);
   try {
-    return parse5(value);
+    return parse7(value);
   } catch (error63) {
     throw new LabError(
       `action ${action}: input ${name}`,
@@ -24219,991 +24991,9 @@ async function runAction(actionCore, body) {
 }
 
 // actions/analyze/src/main.ts
-import { join as join8, resolve as resolve2 } from "node:path";
+import { resolve as resolve2 } from "node:path";
 
-// lab/core/files.ts
-import { createHash, randomBytes } from "node:crypto";
-import { constants as constants3, createReadStream } from "node:fs";
-import { mkdir as mkdir3, open as open2, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname as dirname2, join } from "node:path";
-
-// node_modules/jsonc-parser/lib/esm/impl/scanner.js
-function createScanner(text, ignoreTrivia = false) {
-  const len = text.length;
-  let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
-  function scanHexDigits(count3, exact) {
-    let digits = 0;
-    let value2 = 0;
-    while (digits < count3 || !exact) {
-      let ch = text.charCodeAt(pos);
-      if (ch >= 48 && ch <= 57) {
-        value2 = value2 * 16 + ch - 48;
-      } else if (ch >= 65 && ch <= 70) {
-        value2 = value2 * 16 + ch - 65 + 10;
-      } else if (ch >= 97 && ch <= 102) {
-        value2 = value2 * 16 + ch - 97 + 10;
-      } else {
-        break;
-      }
-      pos++;
-      digits++;
-    }
-    if (digits < count3) {
-      value2 = -1;
-    }
-    return value2;
-  }
-  function setPosition(newPosition) {
-    pos = newPosition;
-    value = "";
-    tokenOffset = 0;
-    token = 16;
-    scanError = 0;
-  }
-  function scanNumber() {
-    let start = pos;
-    if (text.charCodeAt(pos) === 48) {
-      pos++;
-    } else {
-      pos++;
-      while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-      }
-    }
-    if (pos < text.length && text.charCodeAt(pos) === 46) {
-      pos++;
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-          pos++;
-        }
-      } else {
-        scanError = 3;
-        return text.substring(start, pos);
-      }
-    }
-    let end = pos;
-    if (pos < text.length && (text.charCodeAt(pos) === 69 || text.charCodeAt(pos) === 101)) {
-      pos++;
-      if (pos < text.length && text.charCodeAt(pos) === 43 || text.charCodeAt(pos) === 45) {
-        pos++;
-      }
-      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
-        pos++;
-        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
-          pos++;
-        }
-        end = pos;
-      } else {
-        scanError = 3;
-      }
-    }
-    return text.substring(start, end);
-  }
-  function scanString() {
-    let result = "", start = pos;
-    while (true) {
-      if (pos >= len) {
-        result += text.substring(start, pos);
-        scanError = 2;
-        break;
-      }
-      const ch = text.charCodeAt(pos);
-      if (ch === 34) {
-        result += text.substring(start, pos);
-        pos++;
-        break;
-      }
-      if (ch === 92) {
-        result += text.substring(start, pos);
-        pos++;
-        if (pos >= len) {
-          scanError = 2;
-          break;
-        }
-        const ch2 = text.charCodeAt(pos++);
-        switch (ch2) {
-          case 34:
-            result += '"';
-            break;
-          case 92:
-            result += "\\";
-            break;
-          case 47:
-            result += "/";
-            break;
-          case 98:
-            result += "\b";
-            break;
-          case 102:
-            result += "\f";
-            break;
-          case 110:
-            result += "\n";
-            break;
-          case 114:
-            result += "\r";
-            break;
-          case 116:
-            result += "	";
-            break;
-          case 117:
-            const ch3 = scanHexDigits(4, true);
-            if (ch3 >= 0) {
-              result += String.fromCharCode(ch3);
-            } else {
-              scanError = 4;
-            }
-            break;
-          default:
-            scanError = 5;
-        }
-        start = pos;
-        continue;
-      }
-      if (ch >= 0 && ch <= 31) {
-        if (isLineBreak(ch)) {
-          result += text.substring(start, pos);
-          scanError = 2;
-          break;
-        } else {
-          scanError = 6;
-        }
-      }
-      pos++;
-    }
-    return result;
-  }
-  function scanNext() {
-    value = "";
-    scanError = 0;
-    tokenOffset = pos;
-    lineStartOffset = lineNumber;
-    prevTokenLineStartOffset = tokenLineStartOffset;
-    if (pos >= len) {
-      tokenOffset = len;
-      return token = 17;
-    }
-    let code = text.charCodeAt(pos);
-    if (isWhiteSpace(code)) {
-      do {
-        pos++;
-        value += String.fromCharCode(code);
-        code = text.charCodeAt(pos);
-      } while (isWhiteSpace(code));
-      return token = 15;
-    }
-    if (isLineBreak(code)) {
-      pos++;
-      value += String.fromCharCode(code);
-      if (code === 13 && text.charCodeAt(pos) === 10) {
-        pos++;
-        value += "\n";
-      }
-      lineNumber++;
-      tokenLineStartOffset = pos;
-      return token = 14;
-    }
-    switch (code) {
-      // tokens: []{}:,
-      case 123:
-        pos++;
-        return token = 1;
-      case 125:
-        pos++;
-        return token = 2;
-      case 91:
-        pos++;
-        return token = 3;
-      case 93:
-        pos++;
-        return token = 4;
-      case 58:
-        pos++;
-        return token = 6;
-      case 44:
-        pos++;
-        return token = 5;
-      // strings
-      case 34:
-        pos++;
-        value = scanString();
-        return token = 10;
-      // comments
-      case 47:
-        const start = pos - 1;
-        if (text.charCodeAt(pos + 1) === 47) {
-          pos += 2;
-          while (pos < len) {
-            if (isLineBreak(text.charCodeAt(pos))) {
-              break;
-            }
-            pos++;
-          }
-          value = text.substring(start, pos);
-          return token = 12;
-        }
-        if (text.charCodeAt(pos + 1) === 42) {
-          pos += 2;
-          const safeLength = len - 1;
-          let commentClosed = false;
-          while (pos < safeLength) {
-            const ch = text.charCodeAt(pos);
-            if (ch === 42 && text.charCodeAt(pos + 1) === 47) {
-              pos += 2;
-              commentClosed = true;
-              break;
-            }
-            pos++;
-            if (isLineBreak(ch)) {
-              if (ch === 13 && text.charCodeAt(pos) === 10) {
-                pos++;
-              }
-              lineNumber++;
-              tokenLineStartOffset = pos;
-            }
-          }
-          if (!commentClosed) {
-            pos++;
-            scanError = 1;
-          }
-          value = text.substring(start, pos);
-          return token = 13;
-        }
-        value += String.fromCharCode(code);
-        pos++;
-        return token = 16;
-      // numbers
-      case 45:
-        value += String.fromCharCode(code);
-        pos++;
-        if (pos === len || !isDigit(text.charCodeAt(pos))) {
-          return token = 16;
-        }
-      // found a minus, followed by a number so
-      // we fall through to proceed with scanning
-      // numbers
-      case 48:
-      case 49:
-      case 50:
-      case 51:
-      case 52:
-      case 53:
-      case 54:
-      case 55:
-      case 56:
-      case 57:
-        value += scanNumber();
-        return token = 11;
-      // literals and unknown symbols
-      default:
-        while (pos < len && isUnknownContentCharacter(code)) {
-          pos++;
-          code = text.charCodeAt(pos);
-        }
-        if (tokenOffset !== pos) {
-          value = text.substring(tokenOffset, pos);
-          switch (value) {
-            case "true":
-              return token = 8;
-            case "false":
-              return token = 9;
-            case "null":
-              return token = 7;
-          }
-          return token = 16;
-        }
-        value += String.fromCharCode(code);
-        pos++;
-        return token = 16;
-    }
-  }
-  function isUnknownContentCharacter(code) {
-    if (isWhiteSpace(code) || isLineBreak(code)) {
-      return false;
-    }
-    switch (code) {
-      case 125:
-      case 93:
-      case 123:
-      case 91:
-      case 34:
-      case 58:
-      case 44:
-      case 47:
-        return false;
-    }
-    return true;
-  }
-  function scanNextNonTrivia() {
-    let result;
-    do {
-      result = scanNext();
-    } while (result >= 12 && result <= 15);
-    return result;
-  }
-  return {
-    setPosition,
-    getPosition: () => pos,
-    scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
-    getToken: () => token,
-    getTokenValue: () => value,
-    getTokenOffset: () => tokenOffset,
-    getTokenLength: () => pos - tokenOffset,
-    getTokenStartLine: () => lineStartOffset,
-    getTokenStartCharacter: () => tokenOffset - prevTokenLineStartOffset,
-    getTokenError: () => scanError
-  };
-}
-function isWhiteSpace(ch) {
-  return ch === 32 || ch === 9;
-}
-function isLineBreak(ch) {
-  return ch === 10 || ch === 13;
-}
-function isDigit(ch) {
-  return ch >= 48 && ch <= 57;
-}
-var CharacterCodes;
-(function(CharacterCodes2) {
-  CharacterCodes2[CharacterCodes2["lineFeed"] = 10] = "lineFeed";
-  CharacterCodes2[CharacterCodes2["carriageReturn"] = 13] = "carriageReturn";
-  CharacterCodes2[CharacterCodes2["space"] = 32] = "space";
-  CharacterCodes2[CharacterCodes2["_0"] = 48] = "_0";
-  CharacterCodes2[CharacterCodes2["_1"] = 49] = "_1";
-  CharacterCodes2[CharacterCodes2["_2"] = 50] = "_2";
-  CharacterCodes2[CharacterCodes2["_3"] = 51] = "_3";
-  CharacterCodes2[CharacterCodes2["_4"] = 52] = "_4";
-  CharacterCodes2[CharacterCodes2["_5"] = 53] = "_5";
-  CharacterCodes2[CharacterCodes2["_6"] = 54] = "_6";
-  CharacterCodes2[CharacterCodes2["_7"] = 55] = "_7";
-  CharacterCodes2[CharacterCodes2["_8"] = 56] = "_8";
-  CharacterCodes2[CharacterCodes2["_9"] = 57] = "_9";
-  CharacterCodes2[CharacterCodes2["a"] = 97] = "a";
-  CharacterCodes2[CharacterCodes2["b"] = 98] = "b";
-  CharacterCodes2[CharacterCodes2["c"] = 99] = "c";
-  CharacterCodes2[CharacterCodes2["d"] = 100] = "d";
-  CharacterCodes2[CharacterCodes2["e"] = 101] = "e";
-  CharacterCodes2[CharacterCodes2["f"] = 102] = "f";
-  CharacterCodes2[CharacterCodes2["g"] = 103] = "g";
-  CharacterCodes2[CharacterCodes2["h"] = 104] = "h";
-  CharacterCodes2[CharacterCodes2["i"] = 105] = "i";
-  CharacterCodes2[CharacterCodes2["j"] = 106] = "j";
-  CharacterCodes2[CharacterCodes2["k"] = 107] = "k";
-  CharacterCodes2[CharacterCodes2["l"] = 108] = "l";
-  CharacterCodes2[CharacterCodes2["m"] = 109] = "m";
-  CharacterCodes2[CharacterCodes2["n"] = 110] = "n";
-  CharacterCodes2[CharacterCodes2["o"] = 111] = "o";
-  CharacterCodes2[CharacterCodes2["p"] = 112] = "p";
-  CharacterCodes2[CharacterCodes2["q"] = 113] = "q";
-  CharacterCodes2[CharacterCodes2["r"] = 114] = "r";
-  CharacterCodes2[CharacterCodes2["s"] = 115] = "s";
-  CharacterCodes2[CharacterCodes2["t"] = 116] = "t";
-  CharacterCodes2[CharacterCodes2["u"] = 117] = "u";
-  CharacterCodes2[CharacterCodes2["v"] = 118] = "v";
-  CharacterCodes2[CharacterCodes2["w"] = 119] = "w";
-  CharacterCodes2[CharacterCodes2["x"] = 120] = "x";
-  CharacterCodes2[CharacterCodes2["y"] = 121] = "y";
-  CharacterCodes2[CharacterCodes2["z"] = 122] = "z";
-  CharacterCodes2[CharacterCodes2["A"] = 65] = "A";
-  CharacterCodes2[CharacterCodes2["B"] = 66] = "B";
-  CharacterCodes2[CharacterCodes2["C"] = 67] = "C";
-  CharacterCodes2[CharacterCodes2["D"] = 68] = "D";
-  CharacterCodes2[CharacterCodes2["E"] = 69] = "E";
-  CharacterCodes2[CharacterCodes2["F"] = 70] = "F";
-  CharacterCodes2[CharacterCodes2["G"] = 71] = "G";
-  CharacterCodes2[CharacterCodes2["H"] = 72] = "H";
-  CharacterCodes2[CharacterCodes2["I"] = 73] = "I";
-  CharacterCodes2[CharacterCodes2["J"] = 74] = "J";
-  CharacterCodes2[CharacterCodes2["K"] = 75] = "K";
-  CharacterCodes2[CharacterCodes2["L"] = 76] = "L";
-  CharacterCodes2[CharacterCodes2["M"] = 77] = "M";
-  CharacterCodes2[CharacterCodes2["N"] = 78] = "N";
-  CharacterCodes2[CharacterCodes2["O"] = 79] = "O";
-  CharacterCodes2[CharacterCodes2["P"] = 80] = "P";
-  CharacterCodes2[CharacterCodes2["Q"] = 81] = "Q";
-  CharacterCodes2[CharacterCodes2["R"] = 82] = "R";
-  CharacterCodes2[CharacterCodes2["S"] = 83] = "S";
-  CharacterCodes2[CharacterCodes2["T"] = 84] = "T";
-  CharacterCodes2[CharacterCodes2["U"] = 85] = "U";
-  CharacterCodes2[CharacterCodes2["V"] = 86] = "V";
-  CharacterCodes2[CharacterCodes2["W"] = 87] = "W";
-  CharacterCodes2[CharacterCodes2["X"] = 88] = "X";
-  CharacterCodes2[CharacterCodes2["Y"] = 89] = "Y";
-  CharacterCodes2[CharacterCodes2["Z"] = 90] = "Z";
-  CharacterCodes2[CharacterCodes2["asterisk"] = 42] = "asterisk";
-  CharacterCodes2[CharacterCodes2["backslash"] = 92] = "backslash";
-  CharacterCodes2[CharacterCodes2["closeBrace"] = 125] = "closeBrace";
-  CharacterCodes2[CharacterCodes2["closeBracket"] = 93] = "closeBracket";
-  CharacterCodes2[CharacterCodes2["colon"] = 58] = "colon";
-  CharacterCodes2[CharacterCodes2["comma"] = 44] = "comma";
-  CharacterCodes2[CharacterCodes2["dot"] = 46] = "dot";
-  CharacterCodes2[CharacterCodes2["doubleQuote"] = 34] = "doubleQuote";
-  CharacterCodes2[CharacterCodes2["minus"] = 45] = "minus";
-  CharacterCodes2[CharacterCodes2["openBrace"] = 123] = "openBrace";
-  CharacterCodes2[CharacterCodes2["openBracket"] = 91] = "openBracket";
-  CharacterCodes2[CharacterCodes2["plus"] = 43] = "plus";
-  CharacterCodes2[CharacterCodes2["slash"] = 47] = "slash";
-  CharacterCodes2[CharacterCodes2["formFeed"] = 12] = "formFeed";
-  CharacterCodes2[CharacterCodes2["tab"] = 9] = "tab";
-})(CharacterCodes || (CharacterCodes = {}));
-
-// node_modules/jsonc-parser/lib/esm/impl/string-intern.js
-var cachedSpaces = new Array(20).fill(0).map((_, index) => {
-  return " ".repeat(index);
-});
-var maxCachedValues = 200;
-var cachedBreakLinesWithSpaces = {
-  " ": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + " ".repeat(index);
-    }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + " ".repeat(index);
-    }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + " ".repeat(index);
-    })
-  },
-  "	": {
-    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\n" + "	".repeat(index);
-    }),
-    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r" + "	".repeat(index);
-    }),
-    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
-      return "\r\n" + "	".repeat(index);
-    })
-  }
-};
-
-// node_modules/jsonc-parser/lib/esm/impl/parser.js
-var ParseOptions;
-(function(ParseOptions2) {
-  ParseOptions2.DEFAULT = {
-    allowTrailingComma: false
-  };
-})(ParseOptions || (ParseOptions = {}));
-function visit(text, visitor, options = ParseOptions.DEFAULT) {
-  const _scanner = createScanner(text, false);
-  const _jsonPath = [];
-  let suppressedCallbacks = 0;
-  function toNoArgVisit(visitFunction) {
-    return visitFunction ? () => suppressedCallbacks === 0 && visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
-  }
-  function toOneArgVisit(visitFunction) {
-    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
-  }
-  function toOneArgVisitWithPath(visitFunction) {
-    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice()) : () => true;
-  }
-  function toBeginVisit(visitFunction) {
-    return visitFunction ? () => {
-      if (suppressedCallbacks > 0) {
-        suppressedCallbacks++;
-      } else {
-        let cbReturn = visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice());
-        if (cbReturn === false) {
-          suppressedCallbacks = 1;
-        }
-      }
-    } : () => true;
-  }
-  function toEndVisit(visitFunction) {
-    return visitFunction ? () => {
-      if (suppressedCallbacks > 0) {
-        suppressedCallbacks--;
-      }
-      if (suppressedCallbacks === 0) {
-        visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter());
-      }
-    } : () => true;
-  }
-  const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
-  const disallowComments = options && options.disallowComments;
-  const allowTrailingComma = options && options.allowTrailingComma;
-  function scanNext() {
-    while (true) {
-      const token = _scanner.scan();
-      switch (_scanner.getTokenError()) {
-        case 4:
-          handleError(
-            14
-            /* ParseErrorCode.InvalidUnicode */
-          );
-          break;
-        case 5:
-          handleError(
-            15
-            /* ParseErrorCode.InvalidEscapeCharacter */
-          );
-          break;
-        case 3:
-          handleError(
-            13
-            /* ParseErrorCode.UnexpectedEndOfNumber */
-          );
-          break;
-        case 1:
-          if (!disallowComments) {
-            handleError(
-              11
-              /* ParseErrorCode.UnexpectedEndOfComment */
-            );
-          }
-          break;
-        case 2:
-          handleError(
-            12
-            /* ParseErrorCode.UnexpectedEndOfString */
-          );
-          break;
-        case 6:
-          handleError(
-            16
-            /* ParseErrorCode.InvalidCharacter */
-          );
-          break;
-      }
-      switch (token) {
-        case 12:
-        case 13:
-          if (disallowComments) {
-            handleError(
-              10
-              /* ParseErrorCode.InvalidCommentToken */
-            );
-          } else {
-            onComment();
-          }
-          break;
-        case 16:
-          handleError(
-            1
-            /* ParseErrorCode.InvalidSymbol */
-          );
-          break;
-        case 15:
-        case 14:
-          break;
-        default:
-          return token;
-      }
-    }
-  }
-  function handleError(error63, skipUntilAfter = [], skipUntil = []) {
-    onError(error63);
-    if (skipUntilAfter.length + skipUntil.length > 0) {
-      let token = _scanner.getToken();
-      while (token !== 17) {
-        if (skipUntilAfter.indexOf(token) !== -1) {
-          scanNext();
-          break;
-        } else if (skipUntil.indexOf(token) !== -1) {
-          break;
-        }
-        token = scanNext();
-      }
-    }
-  }
-  function parseString2(isValue) {
-    const value = _scanner.getTokenValue();
-    if (isValue) {
-      onLiteralValue(value);
-    } else {
-      onObjectProperty(value);
-      _jsonPath.push(value);
-    }
-    scanNext();
-    return true;
-  }
-  function parseLiteral() {
-    switch (_scanner.getToken()) {
-      case 11:
-        const tokenValue = _scanner.getTokenValue();
-        let value = Number(tokenValue);
-        if (isNaN(value)) {
-          handleError(
-            2
-            /* ParseErrorCode.InvalidNumberFormat */
-          );
-          value = 0;
-        }
-        onLiteralValue(value);
-        break;
-      case 7:
-        onLiteralValue(null);
-        break;
-      case 8:
-        onLiteralValue(true);
-        break;
-      case 9:
-        onLiteralValue(false);
-        break;
-      default:
-        return false;
-    }
-    scanNext();
-    return true;
-  }
-  function parseProperty() {
-    if (_scanner.getToken() !== 10) {
-      handleError(3, [], [
-        2,
-        5
-        /* SyntaxKind.CommaToken */
-      ]);
-      return false;
-    }
-    parseString2(false);
-    if (_scanner.getToken() === 6) {
-      onSeparator(":");
-      scanNext();
-      if (!parseValue()) {
-        handleError(4, [], [
-          2,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-    } else {
-      handleError(5, [], [
-        2,
-        5
-        /* SyntaxKind.CommaToken */
-      ]);
-    }
-    _jsonPath.pop();
-    return true;
-  }
-  function parseObject() {
-    onObjectBegin();
-    scanNext();
-    let needsComma = false;
-    while (_scanner.getToken() !== 2 && _scanner.getToken() !== 17) {
-      if (_scanner.getToken() === 5) {
-        if (!needsComma) {
-          handleError(4, [], []);
-        }
-        onSeparator(",");
-        scanNext();
-        if (_scanner.getToken() === 2 && allowTrailingComma) {
-          break;
-        }
-      } else if (needsComma) {
-        handleError(6, [], []);
-      }
-      if (!parseProperty()) {
-        handleError(4, [], [
-          2,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-      needsComma = true;
-    }
-    onObjectEnd();
-    if (_scanner.getToken() !== 2) {
-      handleError(7, [
-        2
-        /* SyntaxKind.CloseBraceToken */
-      ], []);
-    } else {
-      scanNext();
-    }
-    return true;
-  }
-  function parseArray2() {
-    onArrayBegin();
-    scanNext();
-    let isFirstElement = true;
-    let needsComma = false;
-    while (_scanner.getToken() !== 4 && _scanner.getToken() !== 17) {
-      if (_scanner.getToken() === 5) {
-        if (!needsComma) {
-          handleError(4, [], []);
-        }
-        onSeparator(",");
-        scanNext();
-        if (_scanner.getToken() === 4 && allowTrailingComma) {
-          break;
-        }
-      } else if (needsComma) {
-        handleError(6, [], []);
-      }
-      if (isFirstElement) {
-        _jsonPath.push(0);
-        isFirstElement = false;
-      } else {
-        _jsonPath[_jsonPath.length - 1]++;
-      }
-      if (!parseValue()) {
-        handleError(4, [], [
-          4,
-          5
-          /* SyntaxKind.CommaToken */
-        ]);
-      }
-      needsComma = true;
-    }
-    onArrayEnd();
-    if (!isFirstElement) {
-      _jsonPath.pop();
-    }
-    if (_scanner.getToken() !== 4) {
-      handleError(8, [
-        4
-        /* SyntaxKind.CloseBracketToken */
-      ], []);
-    } else {
-      scanNext();
-    }
-    return true;
-  }
-  function parseValue() {
-    switch (_scanner.getToken()) {
-      case 3:
-        return parseArray2();
-      case 1:
-        return parseObject();
-      case 10:
-        return parseString2(true);
-      default:
-        return parseLiteral();
-    }
-  }
-  scanNext();
-  if (_scanner.getToken() === 17) {
-    if (options.allowEmptyContent) {
-      return true;
-    }
-    handleError(4, [], []);
-    return false;
-  }
-  if (!parseValue()) {
-    handleError(4, [], []);
-    return false;
-  }
-  if (_scanner.getToken() !== 17) {
-    handleError(9, [], []);
-  }
-  return true;
-}
-
-// node_modules/jsonc-parser/lib/esm/main.js
-var ScanError;
-(function(ScanError2) {
-  ScanError2[ScanError2["None"] = 0] = "None";
-  ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
-  ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
-  ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
-  ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
-  ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
-  ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
-})(ScanError || (ScanError = {}));
-var SyntaxKind;
-(function(SyntaxKind2) {
-  SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
-  SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
-  SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
-  SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
-  SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
-  SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
-  SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
-  SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
-  SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
-  SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
-  SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
-  SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
-  SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
-  SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
-  SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
-  SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
-  SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
-})(SyntaxKind || (SyntaxKind = {}));
-var visit2 = visit;
-var ParseErrorCode;
-(function(ParseErrorCode2) {
-  ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
-  ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
-  ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
-  ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
-  ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
-  ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
-  ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
-  ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
-  ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
-  ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
-  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
-  ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
-  ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
-  ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
-})(ParseErrorCode || (ParseErrorCode = {}));
-
-// lab/core/files.ts
-function tempPathFor(finalPath) {
-  return join(dirname2(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-}
-async function writeAtomically(finalPath, produce, step) {
-  await mkdir3(dirname2(finalPath), { recursive: true });
-  const tempPath = tempPathFor(finalPath);
-  rememberTempPath(tempPath);
-  try {
-    const result = await produce(tempPath);
-    const handle = await open2(tempPath, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename2(tempPath, finalPath);
-    return result;
-  } catch (error63) {
-    await rm2(tempPath, { force: true, recursive: true });
-    throw systemFailure(error63, step, finalPath) ?? error63;
-  } finally {
-    forgetTempPath(tempPath);
-  }
-}
-async function writeFileAtomically(finalPath, contents, step) {
-  await writeAtomically(
-    finalPath,
-    async (tempPath) => {
-      const handle = await open2(tempPath, "w");
-      try {
-        await handle.writeFile(contents);
-      } finally {
-        await handle.close();
-      }
-    },
-    step
-  );
-}
-function fileKind(info) {
-  if (info.isFile()) return "a regular file";
-  if (info.isSymbolicLink()) return "a symbolic link";
-  if (info.isDirectory()) return "a folder";
-  if (info.isFIFO()) return "a named pipe (FIFO)";
-  if (info.isCharacterDevice()) return "a character device";
-  if (info.isBlockDevice()) return "a block device";
-  if (info.isSocket()) return "a socket";
-  return "a special file";
-}
-var NotRegularFileError = class extends LabError {
-};
-async function openRegularFile(path6, step, hint) {
-  const handle = await open2(path6, constants3.O_RDONLY | constants3.O_NONBLOCK);
-  let info;
-  try {
-    info = await handle.stat();
-  } catch (error63) {
-    await handle.close();
-    throw error63;
-  }
-  if (!info.isFile()) {
-    await handle.close();
-    throw new NotRegularFileError(step, `${path6} is ${fileKind(info)}, not a regular file.`, hint);
-  }
-  return handle;
-}
-var MAX_JSON_BYTES = 64 * 1024 * 1024;
-async function readWholeFile(path6, options) {
-  let handle;
-  try {
-    handle = await openRegularFile(path6, options.step, options.hint);
-  } catch (error63) {
-    if (error63 instanceof LabError) throw error63;
-    throw new LabError(
-      options.step,
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      options.hint
-    );
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > options.maxBytes)
-      throw new LabError(
-        options.step,
-        `${path6} is ${size} bytes, more than the ${options.maxBytes} bytes perf-lab reads from such a file.`,
-        options.hint
-      );
-    const buffer = Buffer.alloc(Math.min(size, options.maxBytes) + 1);
-    let filled = 0;
-    for (; ; ) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      if (filled === buffer.length) break;
-    }
-    if (filled > options.maxBytes)
-      throw new LabError(options.step, `${path6} grew past ${options.maxBytes} bytes while it was read.`, options.hint);
-    return buffer.subarray(0, filled);
-  } finally {
-    await handle.close();
-  }
-}
-function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
-}
-async function fileExists(path6) {
-  try {
-    await stat2(path6);
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function readJsonFile(path6, step, hint, maxBytes = MAX_JSON_BYTES) {
-  const text = (await readWholeFile(path6, { step, hint, maxBytes })).toString("utf8");
-  try {
-    return parseStrictJson(text);
-  } catch (error63) {
-    throw new LabError(step, `${path6} is not valid JSON (${error63.message}).`, hint);
-  }
-}
-function parseStrictJson(text) {
-  const keys = [];
-  const path6 = [];
-  visit2(text, {
-    onObjectBegin: () => {
-      keys.push(/* @__PURE__ */ new Set());
-    },
-    onObjectProperty: (property, offset) => {
-      const current = keys.at(-1);
-      const parents = path6.slice(0, keys.length - 1);
-      if (current.has(property))
-        throw new SyntaxError(
-          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
-        );
-      current.add(property);
-      path6.splice(keys.length - 1, Infinity, property);
-    },
-    onObjectEnd: () => {
-      keys.pop();
-      path6.splice(keys.length, Infinity);
-    }
-  });
-  return JSON.parse(text);
-}
-async function refuseNonFolder(path6, step, option) {
-  let isFolder = true;
-  try {
-    isFolder = (await stat2(path6)).isDirectory();
-  } catch {
-    return;
-  }
-  if (!isFolder)
-    throw new LabError(
-      step,
-      `${option} ${path6} is a file, not a folder.`,
-      `pass a folder with ${option} (or remove the file).`
-    );
-}
-
-// lab/datasets/profiles.ts
+// lab/artifact/index.ts
 import { join as join4 } from "node:path";
 
 // node_modules/zod/v4/classic/external.js
@@ -25404,7 +25194,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse3,
+  parse: () => parse2,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -25756,7 +25546,7 @@ __export(core_exports3, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse2,
+  parse: () => parse,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -25920,8 +25710,8 @@ function cleanRegex(source) {
   const end = source.endsWith("$") ? source.length - 1 : source.length;
   return source.slice(start, end);
 }
-function floatSafeRemainder(val, step) {
-  const ratio = val / step;
+function floatSafeRemainder(val, step2) {
+  const ratio = val / step2;
   const roundedRatio = Math.round(ratio);
   const tolerance = 4 * Number.EPSILON * Math.max(Math.abs(ratio), 1);
   if (Math.abs(ratio - roundedRatio) < tolerance)
@@ -26976,7 +26766,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse2 = /* @__PURE__ */ _parse($ZodRealError);
+var parse = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -27064,18 +26854,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse7 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse5(schema, value, ctx, finalizeParams(fn, _params));
+    return parse7(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse5 = _parse(_Err);
+  const parse7 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse5(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse7(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -27216,8 +27006,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter) => {
-  const escapedDelim = escapeRegex(delimiter ?? ":");
+var mac = (delimiter2) => {
+  const escapedDelim = escapeRegex(delimiter2 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -28570,7 +28360,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c3) => c3[0]));
-  const parse5 = inst._zod.parse;
+  const parse7 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n2 = size(payload.value);
     if (n2 > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -28584,7 +28374,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse5(payload, ctx);
+    return parse7(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -30129,10 +29919,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse2(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse2(inst._def.output, result);
+        return parse(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -30300,7 +30090,7 @@ function isRecursive(inst, stack, resolve3) {
     }
     return answer;
   };
-  const merge2 = (answer) => {
+  const merge3 = (answer) => {
     if (answer > result)
       result = answer;
   };
@@ -30309,7 +30099,7 @@ function isRecursive(inst, stack, resolve3) {
   switch (kind) {
     case "object": {
       const raw = rawShape(def);
-      merge2(raw ? shape(raw, true) : ASSUMED);
+      merge3(raw ? shape(raw, true) : ASSUMED);
       check2(def.catchall);
       break;
     }
@@ -30359,7 +30149,7 @@ function isRecursive(inst, stack, resolve3) {
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
       const inner = def._cachedInner ?? (resolve3 ? inst._zod.innerType : void 0);
-      merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
+      merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
     // a leaf by choice: `parts` are regex fragments, not data positions
@@ -30422,7 +30212,7 @@ function bucketFor(state, inst) {
   return bucket;
 }
 var handoff;
-var open3 = [];
+var open2 = [];
 var memo = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
@@ -30431,7 +30221,7 @@ var memo = {
     handoff = void 0;
     const entry = { value: empty, issues: null };
     bucket.set(payload.value, entry);
-    open3.push(entry);
+    open2.push(entry);
     return empty;
   },
   guard(inst) {
@@ -30502,10 +30292,10 @@ var memo = {
           return payload;
         }
         handoff = bucket;
-        const depth = open3.length;
+        const depth = open2.length;
         const result = base(payload, ctx);
         handoff = void 0;
-        const entry = open3.length > depth ? open3.pop() : void 0;
+        const entry = open2.length > depth ? open2.pop() : void 0;
         if (result instanceof Promise) {
           return result.then((r) => {
             if (entry)
@@ -38228,13 +38018,13 @@ function installCompiledUserMethods(target, source, parser) {
     };
   }
   if (typeof sourceAny.parse === "function") {
-    const originalParse = sourceAny.parse;
+    const originalParse2 = sourceAny.parse;
     targetAny.parse = (data, params) => {
       const out = parser(data);
       if (out !== INVALID) {
         return out;
       }
-      return originalParse(data, params);
+      return originalParse2(data, params);
     };
   }
 }
@@ -42439,7 +42229,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // node_modules/zod/v4/classic/parse.js
-var parse3 = /* @__PURE__ */ _parse(ZodRealError);
+var parse2 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -42576,7 +42366,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse3(this, data, params, { callee: _parse2 });
+    return parse2(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -44703,7 +44493,7 @@ function fromJSONSchema(schema, params) {
 
 // node_modules/zod/v4/core/visit.js
 var RESOLVING = /* @__PURE__ */ Symbol("z.visit/resolving");
-function visit3(schema, fnOrHandlers) {
+function visit(schema, fnOrHandlers) {
   const fn = typeof fnOrHandlers === "function" ? fnOrHandlers : (node2, rewritten) => {
     const h2 = fnOrHandlers[node2._zod.def.type];
     return h2 ? h2(node2, rewritten) : node2;
@@ -44858,7 +44648,7 @@ function visit3(schema, fnOrHandlers) {
 
 // node_modules/zod/v4/classic/deep-partial.js
 function deepPartial(schema) {
-  return visit3(schema, {
+  return visit(schema, {
     object: (s) => s.partial(),
     // Every partialed option now admits `undefined`, which the constructor rejects as a duplicate.
     union: (s) => {
@@ -44882,7 +44672,7 @@ function inSide(def) {
   return def.in._zod.traits.has("$ZodTransform") ? outSide(def) : def.in;
 }
 function input(schema) {
-  return visit3(schema, {
+  return visit(schema, {
     pipe: (s) => inSide(s._zod.def),
     // A default value belongs to the output side, so a rewritten inner type leaves it stranded. `.default()` widens the declared input type with `undefined`, and `optional` is what carries that across.
     default: (s, rewritten) => rewritten ? optional(s._zod.def.innerType) : s,
@@ -44891,7 +44681,7 @@ function input(schema) {
   });
 }
 function output(schema) {
-  return visit3(schema, {
+  return visit(schema, {
     pipe: (s) => outSide(s._zod.def),
     // A prefault value is fed through the schema, which makes it input-side, so a rewritten inner type leaves it stranded.
     prefault: (s, rewritten) => rewritten ? s._zod.def.innerType : s
@@ -44923,6 +44713,992 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// lab/core/files.ts
+import { createHash, randomBytes } from "node:crypto";
+import { constants as constants3, createReadStream } from "node:fs";
+import { mkdir as mkdir3, open as open3, rename as rename2, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname as dirname2, join } from "node:path";
+
+// node_modules/jsonc-parser/lib/esm/impl/scanner.js
+function createScanner(text, ignoreTrivia = false) {
+  const len = text.length;
+  let pos = 0, value = "", tokenOffset = 0, token = 16, lineNumber = 0, lineStartOffset = 0, tokenLineStartOffset = 0, prevTokenLineStartOffset = 0, scanError = 0;
+  function scanHexDigits(count3, exact) {
+    let digits = 0;
+    let value2 = 0;
+    while (digits < count3 || !exact) {
+      let ch = text.charCodeAt(pos);
+      if (ch >= 48 && ch <= 57) {
+        value2 = value2 * 16 + ch - 48;
+      } else if (ch >= 65 && ch <= 70) {
+        value2 = value2 * 16 + ch - 65 + 10;
+      } else if (ch >= 97 && ch <= 102) {
+        value2 = value2 * 16 + ch - 97 + 10;
+      } else {
+        break;
+      }
+      pos++;
+      digits++;
+    }
+    if (digits < count3) {
+      value2 = -1;
+    }
+    return value2;
+  }
+  function setPosition(newPosition) {
+    pos = newPosition;
+    value = "";
+    tokenOffset = 0;
+    token = 16;
+    scanError = 0;
+  }
+  function scanNumber() {
+    let start = pos;
+    if (text.charCodeAt(pos) === 48) {
+      pos++;
+    } else {
+      pos++;
+      while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+      }
+    }
+    if (pos < text.length && text.charCodeAt(pos) === 46) {
+      pos++;
+      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+          pos++;
+        }
+      } else {
+        scanError = 3;
+        return text.substring(start, pos);
+      }
+    }
+    let end = pos;
+    if (pos < text.length && (text.charCodeAt(pos) === 69 || text.charCodeAt(pos) === 101)) {
+      pos++;
+      if (pos < text.length && text.charCodeAt(pos) === 43 || text.charCodeAt(pos) === 45) {
+        pos++;
+      }
+      if (pos < text.length && isDigit(text.charCodeAt(pos))) {
+        pos++;
+        while (pos < text.length && isDigit(text.charCodeAt(pos))) {
+          pos++;
+        }
+        end = pos;
+      } else {
+        scanError = 3;
+      }
+    }
+    return text.substring(start, end);
+  }
+  function scanString() {
+    let result = "", start = pos;
+    while (true) {
+      if (pos >= len) {
+        result += text.substring(start, pos);
+        scanError = 2;
+        break;
+      }
+      const ch = text.charCodeAt(pos);
+      if (ch === 34) {
+        result += text.substring(start, pos);
+        pos++;
+        break;
+      }
+      if (ch === 92) {
+        result += text.substring(start, pos);
+        pos++;
+        if (pos >= len) {
+          scanError = 2;
+          break;
+        }
+        const ch2 = text.charCodeAt(pos++);
+        switch (ch2) {
+          case 34:
+            result += '"';
+            break;
+          case 92:
+            result += "\\";
+            break;
+          case 47:
+            result += "/";
+            break;
+          case 98:
+            result += "\b";
+            break;
+          case 102:
+            result += "\f";
+            break;
+          case 110:
+            result += "\n";
+            break;
+          case 114:
+            result += "\r";
+            break;
+          case 116:
+            result += "	";
+            break;
+          case 117:
+            const ch3 = scanHexDigits(4, true);
+            if (ch3 >= 0) {
+              result += String.fromCharCode(ch3);
+            } else {
+              scanError = 4;
+            }
+            break;
+          default:
+            scanError = 5;
+        }
+        start = pos;
+        continue;
+      }
+      if (ch >= 0 && ch <= 31) {
+        if (isLineBreak(ch)) {
+          result += text.substring(start, pos);
+          scanError = 2;
+          break;
+        } else {
+          scanError = 6;
+        }
+      }
+      pos++;
+    }
+    return result;
+  }
+  function scanNext() {
+    value = "";
+    scanError = 0;
+    tokenOffset = pos;
+    lineStartOffset = lineNumber;
+    prevTokenLineStartOffset = tokenLineStartOffset;
+    if (pos >= len) {
+      tokenOffset = len;
+      return token = 17;
+    }
+    let code = text.charCodeAt(pos);
+    if (isWhiteSpace(code)) {
+      do {
+        pos++;
+        value += String.fromCharCode(code);
+        code = text.charCodeAt(pos);
+      } while (isWhiteSpace(code));
+      return token = 15;
+    }
+    if (isLineBreak(code)) {
+      pos++;
+      value += String.fromCharCode(code);
+      if (code === 13 && text.charCodeAt(pos) === 10) {
+        pos++;
+        value += "\n";
+      }
+      lineNumber++;
+      tokenLineStartOffset = pos;
+      return token = 14;
+    }
+    switch (code) {
+      // tokens: []{}:,
+      case 123:
+        pos++;
+        return token = 1;
+      case 125:
+        pos++;
+        return token = 2;
+      case 91:
+        pos++;
+        return token = 3;
+      case 93:
+        pos++;
+        return token = 4;
+      case 58:
+        pos++;
+        return token = 6;
+      case 44:
+        pos++;
+        return token = 5;
+      // strings
+      case 34:
+        pos++;
+        value = scanString();
+        return token = 10;
+      // comments
+      case 47:
+        const start = pos - 1;
+        if (text.charCodeAt(pos + 1) === 47) {
+          pos += 2;
+          while (pos < len) {
+            if (isLineBreak(text.charCodeAt(pos))) {
+              break;
+            }
+            pos++;
+          }
+          value = text.substring(start, pos);
+          return token = 12;
+        }
+        if (text.charCodeAt(pos + 1) === 42) {
+          pos += 2;
+          const safeLength = len - 1;
+          let commentClosed = false;
+          while (pos < safeLength) {
+            const ch = text.charCodeAt(pos);
+            if (ch === 42 && text.charCodeAt(pos + 1) === 47) {
+              pos += 2;
+              commentClosed = true;
+              break;
+            }
+            pos++;
+            if (isLineBreak(ch)) {
+              if (ch === 13 && text.charCodeAt(pos) === 10) {
+                pos++;
+              }
+              lineNumber++;
+              tokenLineStartOffset = pos;
+            }
+          }
+          if (!commentClosed) {
+            pos++;
+            scanError = 1;
+          }
+          value = text.substring(start, pos);
+          return token = 13;
+        }
+        value += String.fromCharCode(code);
+        pos++;
+        return token = 16;
+      // numbers
+      case 45:
+        value += String.fromCharCode(code);
+        pos++;
+        if (pos === len || !isDigit(text.charCodeAt(pos))) {
+          return token = 16;
+        }
+      // found a minus, followed by a number so
+      // we fall through to proceed with scanning
+      // numbers
+      case 48:
+      case 49:
+      case 50:
+      case 51:
+      case 52:
+      case 53:
+      case 54:
+      case 55:
+      case 56:
+      case 57:
+        value += scanNumber();
+        return token = 11;
+      // literals and unknown symbols
+      default:
+        while (pos < len && isUnknownContentCharacter(code)) {
+          pos++;
+          code = text.charCodeAt(pos);
+        }
+        if (tokenOffset !== pos) {
+          value = text.substring(tokenOffset, pos);
+          switch (value) {
+            case "true":
+              return token = 8;
+            case "false":
+              return token = 9;
+            case "null":
+              return token = 7;
+          }
+          return token = 16;
+        }
+        value += String.fromCharCode(code);
+        pos++;
+        return token = 16;
+    }
+  }
+  function isUnknownContentCharacter(code) {
+    if (isWhiteSpace(code) || isLineBreak(code)) {
+      return false;
+    }
+    switch (code) {
+      case 125:
+      case 93:
+      case 123:
+      case 91:
+      case 34:
+      case 58:
+      case 44:
+      case 47:
+        return false;
+    }
+    return true;
+  }
+  function scanNextNonTrivia() {
+    let result;
+    do {
+      result = scanNext();
+    } while (result >= 12 && result <= 15);
+    return result;
+  }
+  return {
+    setPosition,
+    getPosition: () => pos,
+    scan: ignoreTrivia ? scanNextNonTrivia : scanNext,
+    getToken: () => token,
+    getTokenValue: () => value,
+    getTokenOffset: () => tokenOffset,
+    getTokenLength: () => pos - tokenOffset,
+    getTokenStartLine: () => lineStartOffset,
+    getTokenStartCharacter: () => tokenOffset - prevTokenLineStartOffset,
+    getTokenError: () => scanError
+  };
+}
+function isWhiteSpace(ch) {
+  return ch === 32 || ch === 9;
+}
+function isLineBreak(ch) {
+  return ch === 10 || ch === 13;
+}
+function isDigit(ch) {
+  return ch >= 48 && ch <= 57;
+}
+var CharacterCodes;
+(function(CharacterCodes2) {
+  CharacterCodes2[CharacterCodes2["lineFeed"] = 10] = "lineFeed";
+  CharacterCodes2[CharacterCodes2["carriageReturn"] = 13] = "carriageReturn";
+  CharacterCodes2[CharacterCodes2["space"] = 32] = "space";
+  CharacterCodes2[CharacterCodes2["_0"] = 48] = "_0";
+  CharacterCodes2[CharacterCodes2["_1"] = 49] = "_1";
+  CharacterCodes2[CharacterCodes2["_2"] = 50] = "_2";
+  CharacterCodes2[CharacterCodes2["_3"] = 51] = "_3";
+  CharacterCodes2[CharacterCodes2["_4"] = 52] = "_4";
+  CharacterCodes2[CharacterCodes2["_5"] = 53] = "_5";
+  CharacterCodes2[CharacterCodes2["_6"] = 54] = "_6";
+  CharacterCodes2[CharacterCodes2["_7"] = 55] = "_7";
+  CharacterCodes2[CharacterCodes2["_8"] = 56] = "_8";
+  CharacterCodes2[CharacterCodes2["_9"] = 57] = "_9";
+  CharacterCodes2[CharacterCodes2["a"] = 97] = "a";
+  CharacterCodes2[CharacterCodes2["b"] = 98] = "b";
+  CharacterCodes2[CharacterCodes2["c"] = 99] = "c";
+  CharacterCodes2[CharacterCodes2["d"] = 100] = "d";
+  CharacterCodes2[CharacterCodes2["e"] = 101] = "e";
+  CharacterCodes2[CharacterCodes2["f"] = 102] = "f";
+  CharacterCodes2[CharacterCodes2["g"] = 103] = "g";
+  CharacterCodes2[CharacterCodes2["h"] = 104] = "h";
+  CharacterCodes2[CharacterCodes2["i"] = 105] = "i";
+  CharacterCodes2[CharacterCodes2["j"] = 106] = "j";
+  CharacterCodes2[CharacterCodes2["k"] = 107] = "k";
+  CharacterCodes2[CharacterCodes2["l"] = 108] = "l";
+  CharacterCodes2[CharacterCodes2["m"] = 109] = "m";
+  CharacterCodes2[CharacterCodes2["n"] = 110] = "n";
+  CharacterCodes2[CharacterCodes2["o"] = 111] = "o";
+  CharacterCodes2[CharacterCodes2["p"] = 112] = "p";
+  CharacterCodes2[CharacterCodes2["q"] = 113] = "q";
+  CharacterCodes2[CharacterCodes2["r"] = 114] = "r";
+  CharacterCodes2[CharacterCodes2["s"] = 115] = "s";
+  CharacterCodes2[CharacterCodes2["t"] = 116] = "t";
+  CharacterCodes2[CharacterCodes2["u"] = 117] = "u";
+  CharacterCodes2[CharacterCodes2["v"] = 118] = "v";
+  CharacterCodes2[CharacterCodes2["w"] = 119] = "w";
+  CharacterCodes2[CharacterCodes2["x"] = 120] = "x";
+  CharacterCodes2[CharacterCodes2["y"] = 121] = "y";
+  CharacterCodes2[CharacterCodes2["z"] = 122] = "z";
+  CharacterCodes2[CharacterCodes2["A"] = 65] = "A";
+  CharacterCodes2[CharacterCodes2["B"] = 66] = "B";
+  CharacterCodes2[CharacterCodes2["C"] = 67] = "C";
+  CharacterCodes2[CharacterCodes2["D"] = 68] = "D";
+  CharacterCodes2[CharacterCodes2["E"] = 69] = "E";
+  CharacterCodes2[CharacterCodes2["F"] = 70] = "F";
+  CharacterCodes2[CharacterCodes2["G"] = 71] = "G";
+  CharacterCodes2[CharacterCodes2["H"] = 72] = "H";
+  CharacterCodes2[CharacterCodes2["I"] = 73] = "I";
+  CharacterCodes2[CharacterCodes2["J"] = 74] = "J";
+  CharacterCodes2[CharacterCodes2["K"] = 75] = "K";
+  CharacterCodes2[CharacterCodes2["L"] = 76] = "L";
+  CharacterCodes2[CharacterCodes2["M"] = 77] = "M";
+  CharacterCodes2[CharacterCodes2["N"] = 78] = "N";
+  CharacterCodes2[CharacterCodes2["O"] = 79] = "O";
+  CharacterCodes2[CharacterCodes2["P"] = 80] = "P";
+  CharacterCodes2[CharacterCodes2["Q"] = 81] = "Q";
+  CharacterCodes2[CharacterCodes2["R"] = 82] = "R";
+  CharacterCodes2[CharacterCodes2["S"] = 83] = "S";
+  CharacterCodes2[CharacterCodes2["T"] = 84] = "T";
+  CharacterCodes2[CharacterCodes2["U"] = 85] = "U";
+  CharacterCodes2[CharacterCodes2["V"] = 86] = "V";
+  CharacterCodes2[CharacterCodes2["W"] = 87] = "W";
+  CharacterCodes2[CharacterCodes2["X"] = 88] = "X";
+  CharacterCodes2[CharacterCodes2["Y"] = 89] = "Y";
+  CharacterCodes2[CharacterCodes2["Z"] = 90] = "Z";
+  CharacterCodes2[CharacterCodes2["asterisk"] = 42] = "asterisk";
+  CharacterCodes2[CharacterCodes2["backslash"] = 92] = "backslash";
+  CharacterCodes2[CharacterCodes2["closeBrace"] = 125] = "closeBrace";
+  CharacterCodes2[CharacterCodes2["closeBracket"] = 93] = "closeBracket";
+  CharacterCodes2[CharacterCodes2["colon"] = 58] = "colon";
+  CharacterCodes2[CharacterCodes2["comma"] = 44] = "comma";
+  CharacterCodes2[CharacterCodes2["dot"] = 46] = "dot";
+  CharacterCodes2[CharacterCodes2["doubleQuote"] = 34] = "doubleQuote";
+  CharacterCodes2[CharacterCodes2["minus"] = 45] = "minus";
+  CharacterCodes2[CharacterCodes2["openBrace"] = 123] = "openBrace";
+  CharacterCodes2[CharacterCodes2["openBracket"] = 91] = "openBracket";
+  CharacterCodes2[CharacterCodes2["plus"] = 43] = "plus";
+  CharacterCodes2[CharacterCodes2["slash"] = 47] = "slash";
+  CharacterCodes2[CharacterCodes2["formFeed"] = 12] = "formFeed";
+  CharacterCodes2[CharacterCodes2["tab"] = 9] = "tab";
+})(CharacterCodes || (CharacterCodes = {}));
+
+// node_modules/jsonc-parser/lib/esm/impl/string-intern.js
+var cachedSpaces = new Array(20).fill(0).map((_, index) => {
+  return " ".repeat(index);
+});
+var maxCachedValues = 200;
+var cachedBreakLinesWithSpaces = {
+  " ": {
+    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\n" + " ".repeat(index);
+    }),
+    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r" + " ".repeat(index);
+    }),
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r\n" + " ".repeat(index);
+    })
+  },
+  "	": {
+    "\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\n" + "	".repeat(index);
+    }),
+    "\r": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r" + "	".repeat(index);
+    }),
+    "\r\n": new Array(maxCachedValues).fill(0).map((_, index) => {
+      return "\r\n" + "	".repeat(index);
+    })
+  }
+};
+
+// node_modules/jsonc-parser/lib/esm/impl/parser.js
+var ParseOptions;
+(function(ParseOptions2) {
+  ParseOptions2.DEFAULT = {
+    allowTrailingComma: false
+  };
+})(ParseOptions || (ParseOptions = {}));
+function visit2(text, visitor, options = ParseOptions.DEFAULT) {
+  const _scanner = createScanner(text, false);
+  const _jsonPath = [];
+  let suppressedCallbacks = 0;
+  function toNoArgVisit(visitFunction) {
+    return visitFunction ? () => suppressedCallbacks === 0 && visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+  }
+  function toOneArgVisit(visitFunction) {
+    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter()) : () => true;
+  }
+  function toOneArgVisitWithPath(visitFunction) {
+    return visitFunction ? (arg) => suppressedCallbacks === 0 && visitFunction(arg, _scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice()) : () => true;
+  }
+  function toBeginVisit(visitFunction) {
+    return visitFunction ? () => {
+      if (suppressedCallbacks > 0) {
+        suppressedCallbacks++;
+      } else {
+        let cbReturn = visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter(), () => _jsonPath.slice());
+        if (cbReturn === false) {
+          suppressedCallbacks = 1;
+        }
+      }
+    } : () => true;
+  }
+  function toEndVisit(visitFunction) {
+    return visitFunction ? () => {
+      if (suppressedCallbacks > 0) {
+        suppressedCallbacks--;
+      }
+      if (suppressedCallbacks === 0) {
+        visitFunction(_scanner.getTokenOffset(), _scanner.getTokenLength(), _scanner.getTokenStartLine(), _scanner.getTokenStartCharacter());
+      }
+    } : () => true;
+  }
+  const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
+  const disallowComments = options && options.disallowComments;
+  const allowTrailingComma = options && options.allowTrailingComma;
+  function scanNext() {
+    while (true) {
+      const token = _scanner.scan();
+      switch (_scanner.getTokenError()) {
+        case 4:
+          handleError(
+            14
+            /* ParseErrorCode.InvalidUnicode */
+          );
+          break;
+        case 5:
+          handleError(
+            15
+            /* ParseErrorCode.InvalidEscapeCharacter */
+          );
+          break;
+        case 3:
+          handleError(
+            13
+            /* ParseErrorCode.UnexpectedEndOfNumber */
+          );
+          break;
+        case 1:
+          if (!disallowComments) {
+            handleError(
+              11
+              /* ParseErrorCode.UnexpectedEndOfComment */
+            );
+          }
+          break;
+        case 2:
+          handleError(
+            12
+            /* ParseErrorCode.UnexpectedEndOfString */
+          );
+          break;
+        case 6:
+          handleError(
+            16
+            /* ParseErrorCode.InvalidCharacter */
+          );
+          break;
+      }
+      switch (token) {
+        case 12:
+        case 13:
+          if (disallowComments) {
+            handleError(
+              10
+              /* ParseErrorCode.InvalidCommentToken */
+            );
+          } else {
+            onComment();
+          }
+          break;
+        case 16:
+          handleError(
+            1
+            /* ParseErrorCode.InvalidSymbol */
+          );
+          break;
+        case 15:
+        case 14:
+          break;
+        default:
+          return token;
+      }
+    }
+  }
+  function handleError(error63, skipUntilAfter = [], skipUntil = []) {
+    onError(error63);
+    if (skipUntilAfter.length + skipUntil.length > 0) {
+      let token = _scanner.getToken();
+      while (token !== 17) {
+        if (skipUntilAfter.indexOf(token) !== -1) {
+          scanNext();
+          break;
+        } else if (skipUntil.indexOf(token) !== -1) {
+          break;
+        }
+        token = scanNext();
+      }
+    }
+  }
+  function parseString2(isValue) {
+    const value = _scanner.getTokenValue();
+    if (isValue) {
+      onLiteralValue(value);
+    } else {
+      onObjectProperty(value);
+      _jsonPath.push(value);
+    }
+    scanNext();
+    return true;
+  }
+  function parseLiteral() {
+    switch (_scanner.getToken()) {
+      case 11:
+        const tokenValue = _scanner.getTokenValue();
+        let value = Number(tokenValue);
+        if (isNaN(value)) {
+          handleError(
+            2
+            /* ParseErrorCode.InvalidNumberFormat */
+          );
+          value = 0;
+        }
+        onLiteralValue(value);
+        break;
+      case 7:
+        onLiteralValue(null);
+        break;
+      case 8:
+        onLiteralValue(true);
+        break;
+      case 9:
+        onLiteralValue(false);
+        break;
+      default:
+        return false;
+    }
+    scanNext();
+    return true;
+  }
+  function parseProperty() {
+    if (_scanner.getToken() !== 10) {
+      handleError(3, [], [
+        2,
+        5
+        /* SyntaxKind.CommaToken */
+      ]);
+      return false;
+    }
+    parseString2(false);
+    if (_scanner.getToken() === 6) {
+      onSeparator(":");
+      scanNext();
+      if (!parseValue()) {
+        handleError(4, [], [
+          2,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+    } else {
+      handleError(5, [], [
+        2,
+        5
+        /* SyntaxKind.CommaToken */
+      ]);
+    }
+    _jsonPath.pop();
+    return true;
+  }
+  function parseObject() {
+    onObjectBegin();
+    scanNext();
+    let needsComma = false;
+    while (_scanner.getToken() !== 2 && _scanner.getToken() !== 17) {
+      if (_scanner.getToken() === 5) {
+        if (!needsComma) {
+          handleError(4, [], []);
+        }
+        onSeparator(",");
+        scanNext();
+        if (_scanner.getToken() === 2 && allowTrailingComma) {
+          break;
+        }
+      } else if (needsComma) {
+        handleError(6, [], []);
+      }
+      if (!parseProperty()) {
+        handleError(4, [], [
+          2,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+      needsComma = true;
+    }
+    onObjectEnd();
+    if (_scanner.getToken() !== 2) {
+      handleError(7, [
+        2
+        /* SyntaxKind.CloseBraceToken */
+      ], []);
+    } else {
+      scanNext();
+    }
+    return true;
+  }
+  function parseArray2() {
+    onArrayBegin();
+    scanNext();
+    let isFirstElement = true;
+    let needsComma = false;
+    while (_scanner.getToken() !== 4 && _scanner.getToken() !== 17) {
+      if (_scanner.getToken() === 5) {
+        if (!needsComma) {
+          handleError(4, [], []);
+        }
+        onSeparator(",");
+        scanNext();
+        if (_scanner.getToken() === 4 && allowTrailingComma) {
+          break;
+        }
+      } else if (needsComma) {
+        handleError(6, [], []);
+      }
+      if (isFirstElement) {
+        _jsonPath.push(0);
+        isFirstElement = false;
+      } else {
+        _jsonPath[_jsonPath.length - 1]++;
+      }
+      if (!parseValue()) {
+        handleError(4, [], [
+          4,
+          5
+          /* SyntaxKind.CommaToken */
+        ]);
+      }
+      needsComma = true;
+    }
+    onArrayEnd();
+    if (!isFirstElement) {
+      _jsonPath.pop();
+    }
+    if (_scanner.getToken() !== 4) {
+      handleError(8, [
+        4
+        /* SyntaxKind.CloseBracketToken */
+      ], []);
+    } else {
+      scanNext();
+    }
+    return true;
+  }
+  function parseValue() {
+    switch (_scanner.getToken()) {
+      case 3:
+        return parseArray2();
+      case 1:
+        return parseObject();
+      case 10:
+        return parseString2(true);
+      default:
+        return parseLiteral();
+    }
+  }
+  scanNext();
+  if (_scanner.getToken() === 17) {
+    if (options.allowEmptyContent) {
+      return true;
+    }
+    handleError(4, [], []);
+    return false;
+  }
+  if (!parseValue()) {
+    handleError(4, [], []);
+    return false;
+  }
+  if (_scanner.getToken() !== 17) {
+    handleError(9, [], []);
+  }
+  return true;
+}
+
+// node_modules/jsonc-parser/lib/esm/main.js
+var ScanError;
+(function(ScanError2) {
+  ScanError2[ScanError2["None"] = 0] = "None";
+  ScanError2[ScanError2["UnexpectedEndOfComment"] = 1] = "UnexpectedEndOfComment";
+  ScanError2[ScanError2["UnexpectedEndOfString"] = 2] = "UnexpectedEndOfString";
+  ScanError2[ScanError2["UnexpectedEndOfNumber"] = 3] = "UnexpectedEndOfNumber";
+  ScanError2[ScanError2["InvalidUnicode"] = 4] = "InvalidUnicode";
+  ScanError2[ScanError2["InvalidEscapeCharacter"] = 5] = "InvalidEscapeCharacter";
+  ScanError2[ScanError2["InvalidCharacter"] = 6] = "InvalidCharacter";
+})(ScanError || (ScanError = {}));
+var SyntaxKind;
+(function(SyntaxKind2) {
+  SyntaxKind2[SyntaxKind2["OpenBraceToken"] = 1] = "OpenBraceToken";
+  SyntaxKind2[SyntaxKind2["CloseBraceToken"] = 2] = "CloseBraceToken";
+  SyntaxKind2[SyntaxKind2["OpenBracketToken"] = 3] = "OpenBracketToken";
+  SyntaxKind2[SyntaxKind2["CloseBracketToken"] = 4] = "CloseBracketToken";
+  SyntaxKind2[SyntaxKind2["CommaToken"] = 5] = "CommaToken";
+  SyntaxKind2[SyntaxKind2["ColonToken"] = 6] = "ColonToken";
+  SyntaxKind2[SyntaxKind2["NullKeyword"] = 7] = "NullKeyword";
+  SyntaxKind2[SyntaxKind2["TrueKeyword"] = 8] = "TrueKeyword";
+  SyntaxKind2[SyntaxKind2["FalseKeyword"] = 9] = "FalseKeyword";
+  SyntaxKind2[SyntaxKind2["StringLiteral"] = 10] = "StringLiteral";
+  SyntaxKind2[SyntaxKind2["NumericLiteral"] = 11] = "NumericLiteral";
+  SyntaxKind2[SyntaxKind2["LineCommentTrivia"] = 12] = "LineCommentTrivia";
+  SyntaxKind2[SyntaxKind2["BlockCommentTrivia"] = 13] = "BlockCommentTrivia";
+  SyntaxKind2[SyntaxKind2["LineBreakTrivia"] = 14] = "LineBreakTrivia";
+  SyntaxKind2[SyntaxKind2["Trivia"] = 15] = "Trivia";
+  SyntaxKind2[SyntaxKind2["Unknown"] = 16] = "Unknown";
+  SyntaxKind2[SyntaxKind2["EOF"] = 17] = "EOF";
+})(SyntaxKind || (SyntaxKind = {}));
+var visit3 = visit2;
+var ParseErrorCode;
+(function(ParseErrorCode2) {
+  ParseErrorCode2[ParseErrorCode2["InvalidSymbol"] = 1] = "InvalidSymbol";
+  ParseErrorCode2[ParseErrorCode2["InvalidNumberFormat"] = 2] = "InvalidNumberFormat";
+  ParseErrorCode2[ParseErrorCode2["PropertyNameExpected"] = 3] = "PropertyNameExpected";
+  ParseErrorCode2[ParseErrorCode2["ValueExpected"] = 4] = "ValueExpected";
+  ParseErrorCode2[ParseErrorCode2["ColonExpected"] = 5] = "ColonExpected";
+  ParseErrorCode2[ParseErrorCode2["CommaExpected"] = 6] = "CommaExpected";
+  ParseErrorCode2[ParseErrorCode2["CloseBraceExpected"] = 7] = "CloseBraceExpected";
+  ParseErrorCode2[ParseErrorCode2["CloseBracketExpected"] = 8] = "CloseBracketExpected";
+  ParseErrorCode2[ParseErrorCode2["EndOfFileExpected"] = 9] = "EndOfFileExpected";
+  ParseErrorCode2[ParseErrorCode2["InvalidCommentToken"] = 10] = "InvalidCommentToken";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfComment"] = 11] = "UnexpectedEndOfComment";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfString"] = 12] = "UnexpectedEndOfString";
+  ParseErrorCode2[ParseErrorCode2["UnexpectedEndOfNumber"] = 13] = "UnexpectedEndOfNumber";
+  ParseErrorCode2[ParseErrorCode2["InvalidUnicode"] = 14] = "InvalidUnicode";
+  ParseErrorCode2[ParseErrorCode2["InvalidEscapeCharacter"] = 15] = "InvalidEscapeCharacter";
+  ParseErrorCode2[ParseErrorCode2["InvalidCharacter"] = 16] = "InvalidCharacter";
+})(ParseErrorCode || (ParseErrorCode = {}));
+
+// lab/core/files.ts
+function tempPathFor(finalPath) {
+  return join(dirname2(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+async function writeAtomically(finalPath, produce, step2) {
+  await mkdir3(dirname2(finalPath), { recursive: true });
+  const tempPath = tempPathFor(finalPath);
+  rememberTempPath(tempPath);
+  try {
+    const result = await produce(tempPath);
+    const handle = await open3(tempPath, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename2(tempPath, finalPath);
+    return result;
+  } catch (error63) {
+    await rm2(tempPath, { force: true, recursive: true });
+    throw systemFailure(error63, step2, finalPath) ?? error63;
+  } finally {
+    forgetTempPath(tempPath);
+  }
+}
+async function writeFileAtomically(finalPath, contents, step2) {
+  await writeAtomically(
+    finalPath,
+    async (tempPath) => {
+      const handle = await open3(tempPath, "w");
+      try {
+        await handle.writeFile(contents);
+      } finally {
+        await handle.close();
+      }
+    },
+    step2
+  );
+}
+function fileKind(info) {
+  if (info.isFile()) return "a regular file";
+  if (info.isSymbolicLink()) return "a symbolic link";
+  if (info.isDirectory()) return "a folder";
+  if (info.isFIFO()) return "a named pipe (FIFO)";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  return "a special file";
+}
+var NotRegularFileError = class extends LabError {
+};
+async function openRegularFile(path6, step2, hint) {
+  const handle = await open3(path6, constants3.O_RDONLY | constants3.O_NONBLOCK);
+  let info;
+  try {
+    info = await handle.stat();
+  } catch (error63) {
+    await handle.close();
+    throw error63;
+  }
+  if (!info.isFile()) {
+    await handle.close();
+    throw new NotRegularFileError(step2, `${path6} is ${fileKind(info)}, not a regular file.`, hint);
+  }
+  return handle;
+}
+var MAX_JSON_BYTES = 64 * 1024 * 1024;
+async function readWholeFile(path6, options) {
+  let handle;
+  try {
+    handle = await openRegularFile(path6, options.step, options.hint);
+  } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
+    throw new LabError(
+      options.step,
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      options.hint
+    );
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > options.maxBytes)
+      throw new LabError(
+        options.step,
+        `${path6} is ${size} bytes, more than the ${options.maxBytes} bytes perf-lab reads from such a file.`,
+        options.hint
+      );
+    const buffer = Buffer.alloc(Math.min(size, options.maxBytes) + 1);
+    let filled = 0;
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === buffer.length) break;
+    }
+    if (filled > options.maxBytes)
+      throw new LabError(options.step, `${path6} grew past ${options.maxBytes} bytes while it was read.`, options.hint);
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+function sha256Hex(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+async function fileExists(path6) {
+  try {
+    await stat2(path6);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function readJsonFile(path6, step2, hint, maxBytes = MAX_JSON_BYTES) {
+  const text = (await readWholeFile(path6, { step: step2, hint, maxBytes })).toString("utf8");
+  try {
+    return parseStrictJson(text);
+  } catch (error63) {
+    throw new LabError(step2, `${path6} is not valid JSON (${error63.message}).`, hint);
+  }
+}
+function parseStrictJson(text) {
+  const keys = [];
+  const path6 = [];
+  visit3(text, {
+    onObjectBegin: () => {
+      keys.push(/* @__PURE__ */ new Set());
+    },
+    onObjectProperty: (property, offset) => {
+      const current = keys.at(-1);
+      const parents = path6.slice(0, keys.length - 1);
+      if (current.has(property))
+        throw new SyntaxError(
+          `the key "${property}" appears twice in one object (second at character ${offset + 1}${parents.length ? `, inside ${parents.join(".")}` : ""})`
+        );
+      current.add(property);
+      path6.splice(keys.length - 1, Infinity, property);
+    },
+    onObjectEnd: () => {
+      keys.pop();
+      path6.splice(keys.length, Infinity);
+    }
+  });
+  return JSON.parse(text);
+}
+async function refuseNonFolder(path6, step2, option) {
+  let isFolder = true;
+  try {
+    isFolder = (await stat2(path6)).isDirectory();
+  } catch {
+    return;
+  }
+  if (!isFolder)
+    throw new LabError(
+      step2,
+      `${option} ${path6} is a file, not a folder.`,
+      `pass a folder with ${option} (or remove the file).`
+    );
+}
+
+// lab/cpu/midr.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+import { join as join3 } from "node:path";
+
 // lab/core/paths.ts
 import { existsSync as existsSync3, readFileSync } from "node:fs";
 import { dirname as dirname3, join as join2, resolve } from "node:path";
@@ -44951,609 +45727,96 @@ function cacheRoot() {
   return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
 }
 
-// lab/datasets/manifest.ts
-import { isAbsolute, join as join3, normalize, relative } from "node:path";
-
-// lab/core/schema.ts
-function describeIssues(error63) {
-  return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
+// lab/cpu/midr.ts
+var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
+var armPartsSchema = external_exports.object({
+  about: external_exports.string(),
+  implementers: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      name: external_exports.string().min(1),
+      fallbackModel: external_exports.string().nullable(),
+      fallbackWhy: external_exports.string().optional(),
+      source: external_exports.string().min(3)
+    }).strict()
+  ),
+  parts: external_exports.array(
+    external_exports.object({
+      implementer: hex3,
+      part: hex3,
+      name: external_exports.string().min(1),
+      model: external_exports.string().nullable(),
+      source: external_exports.string().min(3)
+    }).strict()
+  )
+}).strict();
+var table;
+function armParts() {
+  return table ??= armPartsSchema.parse(
+    JSON.parse(readFileSync2(join3(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
+  );
 }
-
-// lab/datasets/manifest.ts
-var DATASET_NAMES = ["silesia", "software", "logs"];
-var SCALES = ["quick", "full"];
-var relativePath = external_exports.string().min(1).refine(
-  (path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."),
-  "must be a path inside the manifest folder"
-);
-var fileEntry = external_exports.object({
-  path: relativePath,
-  bytes: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
-});
-var datasetEntrySchema = external_exports.object({
-  name: external_exports.enum(DATASET_NAMES),
-  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
-  label: external_exports.string().min(1),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(SCALES),
-  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
-  source: external_exports.string().min(1),
-  raw: fileEntry,
-  compressed: fileEntry.extend({
-    compressor: external_exports.string().min(1),
-    level: external_exports.number().int().min(1).max(9)
-  })
-});
-var manifestSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  datasets: external_exports.array(datasetEntrySchema)
-});
-var MANIFEST_FILE = "manifest.json";
-async function readManifest(dir) {
-  await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join3(dir, MANIFEST_FILE);
-  if (!await fileExists(path6)) return void 0;
-  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
-  const parsed = manifestSchema.safeParse(json2);
-  if (!parsed.success) {
-    throw new LabError(
-      "datasets: manifest",
-      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
-      "delete it and run `perf-lab datasets prepare` again."
-    );
-  }
-  return parsed.data;
-}
-
-// lab/datasets/symbols.ts
-var DeflateFormatError = class extends Error {
+var normalHex = (value) => {
+  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
+  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
 };
-var LENGTH_BASE = [
-  3,
-  4,
-  5,
-  6,
-  7,
-  8,
-  9,
-  10,
-  11,
-  13,
-  15,
-  17,
-  19,
-  23,
-  27,
-  31,
-  35,
-  43,
-  51,
-  59,
-  67,
-  83,
-  99,
-  115,
-  131,
-  163,
-  195,
-  227,
-  258
-];
-var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-var DISTANCE_BASE = [
-  1,
-  2,
-  3,
-  4,
-  5,
-  7,
-  9,
-  13,
-  17,
-  25,
-  33,
-  49,
-  65,
-  97,
-  129,
-  193,
-  257,
-  385,
-  513,
-  769,
-  1025,
-  1537,
-  2049,
-  3073,
-  4097,
-  6145,
-  8193,
-  12289,
-  16385,
-  24577
-];
-var DISTANCE_EXTRA = [
-  0,
-  0,
-  0,
-  0,
-  1,
-  1,
-  2,
-  2,
-  3,
-  3,
-  4,
-  4,
-  5,
-  5,
-  6,
-  6,
-  7,
-  7,
-  8,
-  8,
-  9,
-  9,
-  10,
-  10,
-  11,
-  11,
-  12,
-  12,
-  13,
-  13
-];
-var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-var MAX_BITS = 15;
-var BitReader = class {
-  constructor(bytes) {
-    this.bytes = bytes;
-  }
-  bytes;
-  position = 0;
-  buffer = 0;
-  count = 0;
-  bitsRead = 0;
-  refill(need) {
-    while (this.count < need) {
-      if (this.position >= this.bytes.length)
-        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-  }
-  bits(n2) {
-    if (n2 === 0) return 0;
-    this.refill(n2);
-    const value = this.buffer & (1 << n2) - 1;
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-    return value;
-  }
-  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
-  peek15() {
-    while (this.count < MAX_BITS && this.position < this.bytes.length) {
-      this.buffer |= this.bytes[this.position++] << this.count;
-      this.count += 8;
-    }
-    return this.buffer & 32767;
-  }
-  skip(n2) {
-    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-    this.buffer >>>= n2;
-    this.count -= n2;
-    this.bitsRead += n2;
-  }
-  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
-  alignToByte() {
-    const drop = this.count & 7;
-    this.skip(drop);
-    this.position -= this.count >>> 3;
-    this.buffer = 0;
-    this.count = 0;
-    return this.position;
-  }
+var partHex = (value) => {
+  const normal = normalHex(value);
+  return normal && `0x${normal.slice(2).padStart(3, "0")}`;
 };
-function huffmanTable(lengths, what) {
-  const counts = new Array(MAX_BITS + 1).fill(0);
-  for (let i2 = 0; i2 < lengths.length; i2++) counts[lengths[i2]]++;
-  counts[0] = 0;
-  let left = 1;
-  for (let bits = 1; bits <= MAX_BITS; bits++) {
-    left = left * 2 - counts[bits];
-    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
-  }
-  const next = new Array(MAX_BITS + 2).fill(0);
-  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
-  const table2 = new Int32Array(1 << MAX_BITS);
-  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
-    const length = lengths[symbol2];
-    if (length === 0) continue;
-    const code = next[length]++;
-    let reversed = 0;
-    for (let i2 = 0; i2 < length; i2++) reversed |= (code >>> i2 & 1) << length - 1 - i2;
-    for (let index = reversed; index < table2.length; index += 1 << length) table2[index] = symbol2 << 4 | length;
-  }
-  return table2;
-}
-function decodeSymbol(reader, table2, what) {
-  const entry = table2[reader.peek15()];
-  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
-  reader.skip(entry & 15);
-  return entry >>> 4;
-}
-var fixedTables;
-function fixedCodes() {
-  if (!fixedTables) {
-    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-    fixedTables = {
-      literalLength: huffmanTable(lengths, "fixed literal/length"),
-      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
-    };
-  }
-  return fixedTables;
-}
-function dynamicCodes(reader) {
-  const literalLengthCount = reader.bits(5) + 257;
-  const distanceCount = reader.bits(5) + 1;
-  const codeLengthCount = reader.bits(4) + 4;
-  const codeLengthLengths = new Array(19).fill(0);
-  for (let i2 = 0; i2 < codeLengthCount; i2++) codeLengthLengths[CODE_LENGTH_ORDER[i2]] = reader.bits(3);
-  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
-  const lengths = [];
-  while (lengths.length < literalLengthCount + distanceCount) {
-    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
-    if (symbol2 < 16) lengths.push(symbol2);
-    else if (symbol2 === 16) {
-      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
-      const previous = lengths.at(-1);
-      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
-    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
-  }
-  if (lengths.length > literalLengthCount + distanceCount)
-    throw new DeflateFormatError("code lengths run past the header counts");
-  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
-  return {
-    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
-    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
-  };
-}
-function gzipHeader(bytes, at) {
-  if (bytes.length - at < 18 || bytes[at] !== 31 || bytes[at + 1] !== 139)
-    throw new DeflateFormatError(`no gzip header at byte ${at}`);
-  if (bytes[at + 2] !== 8)
-    throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
-  const flags = bytes[at + 3];
-  let position = at + 10;
-  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
-  for (const flag of [8, 16]) {
-    if (!(flags & flag)) continue;
-    while (position < bytes.length && bytes[position] !== 0) position++;
-    position++;
-  }
-  if (flags & 2) position += 2;
-  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
-  return position;
-}
-function profileGzip(gzip, output2) {
-  const profile = {
-    members: 0,
-    blocks: { stored: 0, fixed: 0, dynamic: 0 },
-    outputBytes: 0,
-    storedBytes: 0,
-    literals: 0,
-    matches: 0,
-    matchBytes: 0,
-    matchesByDistance: { one: 0, underWord: 0, word: 0 },
-    bits: 0,
-    runs: []
-  };
-  const runs = /* @__PURE__ */ new Map();
-  const countRun = (literals, matchLength) => {
-    const key = literals * 512 + matchLength;
-    runs.set(key, (runs.get(key) ?? 0) + 1);
-  };
-  let out = 0;
-  let at = 0;
-  while (at < gzip.length) {
-    const memberStart = out;
-    const reader = new BitReader(gzip);
-    reader.position = gzipHeader(gzip, at);
-    let last = false;
-    while (!last) {
-      last = reader.bits(1) === 1;
-      const type = reader.bits(2);
-      if (type === 0) {
-        const start = reader.alignToByte();
-        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        const length = gzip[start] | gzip[start + 1] << 8;
-        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
-        if ((length ^ 65535) !== check2)
-          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
-        if (start + 4 + length > gzip.length)
-          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
-        out += length;
-        profile.storedBytes += length;
-        profile.blocks.stored++;
-        reader.position = start + 4 + length;
-        reader.bitsRead += 32 + 8 * length;
-        continue;
-      }
-      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
-      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
-      if (type === 1) profile.blocks.fixed++;
-      else profile.blocks.dynamic++;
-      let run2 = 0;
-      for (; ; ) {
-        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
-        if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
-          out++;
-          run2++;
-          continue;
-        }
-        if (symbol2 === 256) break;
-        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
-        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
-        const distanceSymbol = decodeSymbol(reader, distance, "distance");
-        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
-        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
-        if (offset > out - memberStart)
-          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i2 = 0; i2 < length; i2++, out++) output2[out] = output2[out - offset];
-        else out += length;
-        profile.literals += run2;
-        profile.matches++;
-        profile.matchBytes += length;
-        if (offset === 1) profile.matchesByDistance.one++;
-        else if (offset < 8) profile.matchesByDistance.underWord++;
-        else profile.matchesByDistance.word++;
-        countRun(run2, length);
-        run2 = 0;
-      }
-      profile.literals += run2;
-      countRun(run2, 0);
+function parseCpuinfo(text) {
+  const cores = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const fields = /* @__PURE__ */ new Map();
+    for (const line of block.split("\n")) {
+      const match = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
+      if (match) fields.set(match[1].trim().toLowerCase(), match[2].trim());
     }
-    profile.bits += reader.bitsRead;
-    const trailer = reader.alignToByte();
-    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
-    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
-    if (expected !== (out - memberStart) % 2 ** 32)
-      throw new DeflateFormatError(
-        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
-      );
-    profile.members++;
-    at = trailer + 8;
-    while (at < gzip.length && gzip[at] === 0) at++;
-  }
-  profile.outputBytes = out;
-  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b) => a2[0] - b[0] || a2[1] - b[1]);
-  return profile;
-}
-
-// lab/datasets/profiles.ts
-var count = external_exports.number().int().nonnegative();
-var PROFILE_SCHEMA_VERSION = 1;
-var storedProfileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
-  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
-  members: count,
-  blocks: external_exports.object({ stored: count, fixed: count, dynamic: count }),
-  outputBytes: count,
-  storedBytes: count,
-  literals: count,
-  matches: count,
-  matchBytes: count,
-  matchesByDistance: external_exports.object({ one: count, underWord: count, word: count }),
-  bits: count,
-  runs: external_exports.array(external_exports.tuple([count, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
-});
-var profileCachePath = (sha2562) => join4(cacheRoot(), "profiles", `${sha2562}.json`);
-async function cachedProfile(sha2562) {
-  const path6 = profileCachePath(sha2562);
-  if (!await fileExists(path6)) return void 0;
-  try {
-    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
-    if (!parsed.success || parsed.data.compressedSha256 !== sha2562) return void 0;
-    const { schemaVersion, ...profile } = parsed.data;
-    void schemaVersion;
-    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
-    return profile;
-  } catch {
-    return void 0;
-  }
-}
-var MAX_PROFILED_BYTES = 1024 * 1024 * 1024;
-async function datasetProfile(path6, expectedSha256) {
-  let bytes;
-  try {
-    bytes = await readWholeFile(path6, {
-      step: "profile",
-      hint: "prepare the datasets again (`perf-lab datasets prepare`).",
-      maxBytes: MAX_PROFILED_BYTES
+    const implementer = fields.get("cpu implementer");
+    const part = fields.get("cpu part");
+    if (implementer === void 0 || part === void 0) continue;
+    const normalImplementer = normalHex(implementer);
+    const normalPart = partHex(part);
+    if (!normalImplementer || !normalPart) continue;
+    const variant = fields.get("cpu variant");
+    const revision = fields.get("cpu revision");
+    cores.push({
+      implementer: normalImplementer,
+      part: normalPart,
+      variant: variant === void 0 ? null : normalHex(variant) ?? null,
+      revision: revision === void 0 ? null : revision
     });
-  } catch (error63) {
-    if (error63 instanceof LabError) throw error63;
-    throw new LabError(
-      "profile",
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      "prepare the datasets again (`perf-lab datasets prepare`)."
-    );
   }
-  const sha2562 = sha256Hex(bytes);
-  if (expectedSha256 !== void 0 && sha2562 !== expectedSha256) {
-    throw new LabError(
-      "profile",
-      `${path6} has sha256 ${sha2562}, not the ${expectedSha256} the measurement used.`,
-      "profile the file that was measured: prepare the datasets again with the same scale."
-    );
-  }
-  const cached2 = await cachedProfile(sha2562);
-  if (cached2) return cached2;
-  let profile;
-  try {
-    profile = profileGzip(bytes);
-  } catch (error63) {
-    if (error63 instanceof DeflateFormatError)
-      throw new LabError(
-        "profile",
-        `${path6} is not a valid gzip file: ${error63.message}.`,
-        "prepare the datasets again (`perf-lab datasets prepare`)."
-      );
-    throw error63;
-  }
-  const stored = { compressedSha256: sha2562, ...profile };
-  await writeFileAtomically(
-    profileCachePath(sha2562),
-    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
-`
-  ).catch(() => void 0);
-  return stored;
+  return cores;
 }
-async function profilesOfMeasured(measured, datasetsDir) {
-  const manifest = await readManifest(datasetsDir);
-  const profiles = /* @__PURE__ */ new Map();
-  const missing = [];
-  for (const dataset of measured) {
-    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
-    if (!entry) {
-      missing.push(
-        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
-      );
-      continue;
-    }
-    profiles.set(
-      dataset.compressedSha256,
-      await datasetProfile(join4(datasetsDir, entry.compressed.path), dataset.compressedSha256)
-    );
-  }
-  return { profiles, missing };
+function identifyCore(midr, parts) {
+  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
+  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
+  const fallback = implementer?.fallbackModel && !part?.model ? {
+    model: implementer.fallbackModel,
+    why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
+  } : null;
+  if (part) return { name: part.name, model: part.model, fallback, known: true };
+  const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
+  return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
+}
+function identifyFromCpuinfo(text, parts = armParts()) {
+  const cores = parseCpuinfo(text);
+  if (cores.length === 0) return void 0;
+  const identities = cores.map((core) => identifyCore(core, parts));
+  const names = [...new Set(identities.map((identity3) => identity3.name))];
+  return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i2) => i2.known) };
+}
+function midrText(midr) {
+  const extra = [
+    midr.variant === null ? void 0 : `variant ${midr.variant}`,
+    midr.revision === null ? void 0 : `revision ${midr.revision}`
+  ].filter(Boolean);
+  return `${midr.implementer}:${midr.part}${extra.length ? ` (${extra.join(", ")})` : ""}`;
 }
 
-// lab/asm/index.ts
-import { readFile, rm as rm3 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename as basename2, join as join5 } from "node:path";
-
-// lab/asm/parse.ts
-var CONDITION_ALIASES = {
-  cc: "lo",
-  cs: "hs",
-  ul: "lo",
-  last: "lo",
-  any: "ne",
-  none: "eq",
-  nlast: "hs"
-};
-var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
-function isDirectBranch(mnemonic) {
-  return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
-}
-function normaliseMnemonic(mnemonic) {
-  const lower = mnemonic.toLowerCase().replace(/^(?!b\.)([a-z][a-z0-9]*)\.(\d+[bhsd]|[bhsdq])$/, "$1");
-  const conditional = /^b\.(\w+)$/.exec(lower);
-  if (conditional) return `b.${CONDITION_ALIASES[conditional[1]] ?? conditional[1]}`;
-  return lower;
-}
-function normaliseOperands(mnemonic, operands) {
-  let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${parseInt(hex6, 16)}`);
-  text = text.toLowerCase();
-  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
-    text = text.replace(
-      /,\s*(\w+)$/,
-      (m, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m
-    );
-  return text.replace(/\s*,\s*/g, ", ");
-}
-function branchTarget(mnemonic, operands) {
-  if (!isDirectBranch(mnemonic)) return null;
-  const last = operands.replace(/\s*(\/\/|;).*$/, "").replace(/<[^>]*>/g, "").split(",").pop().trim();
-  const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last);
-  return match ? parseInt(match[1], 16) : null;
-}
-var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
-var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
-var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
-var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
-var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
-var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
-function detectFormat(listing) {
-  if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
-  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
-    return "gnu-objdump";
-  return "llvm-objdump";
-}
-function parseListing(listing, format3 = detectFormat(listing)) {
-  const functions = [];
-  let current;
-  let sourceLine;
-  for (const raw of listing.split("\n")) {
-    const line = raw.replace(/\s+$/, "");
-    if (!line) continue;
-    const source = format3 === "otool" ? null : SOURCE_LINE.exec(line);
-    if (source && /\.\w+$/.test(source[1])) {
-      sourceLine = `${source[1].split("/").pop()}:${source[2]}`;
-      continue;
-    }
-    if (format3 === "otool") {
-      if (/^\(__TEXT,__text\) section/.test(line)) continue;
-      const instruction2 = OTOOL_LINE.exec(line);
-      if (instruction2) {
-        if (!current) functions.push(current = { name: "(unnamed)", instructions: [] });
-        current.instructions.push(makeInstruction(instruction2[1], instruction2[2], instruction2[3], line));
-        continue;
-      }
-      const header2 = OTOOL_FUNCTION_HEADER.exec(line);
-      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
-        functions.push(current = { name: header2[1], instructions: [] });
-      continue;
-    }
-    const header = FUNCTION_HEADER.exec(line);
-    if (header) {
-      functions.push(current = { name: header[2], instructions: [] });
-      sourceLine = void 0;
-      continue;
-    }
-    const undecoded = UNDECODED_LINE.exec(line);
-    if (undecoded && current) {
-      current.instructions.push({
-        address: parseInt(undecoded[1], 16),
-        mnemonic: "unknown",
-        operands: "",
-        target: null,
-        text: line.trim(),
-        ...sourceLine ? { sourceLine } : {}
-      });
-      continue;
-    }
-    const instruction = LLVM_OR_GNU_LINE.exec(line);
-    if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
-      if (/^\.(word|long)$/.test(instruction[2])) continue;
-      const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
-      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
-    }
-  }
-  return functions.filter((fn) => fn.instructions.length > 0);
-}
-function makeInstruction(address, mnemonic, operands, text) {
-  const normalisedMnemonic = normaliseMnemonic(mnemonic);
-  const target = branchTarget(normalisedMnemonic, operands);
-  let normalised = normaliseOperands(normalisedMnemonic, operands);
-  if (target !== null)
-    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
-  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
-}
-function findFunctions(functions, pattern) {
-  const regex = /^\/(.+)\/$/.exec(pattern);
-  const matches = (name) => regex ? new RegExp(regex[1]).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
-  const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
-  return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
-}
+// node_modules/smol-toml/dist/stringify.js
+var HAS_WELLFORMED = !!"".isWellFormed;
 
 // lab/core/process.ts
 import { open as open4 } from "node:fs/promises";
@@ -46970,7 +47233,7 @@ var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
   return forceKillAfterDelay;
 };
 var DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
-var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context, controller }, signalOrError, errorArgument) => {
+var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onInternalError, context: context3, controller }, signalOrError, errorArgument) => {
   const { signal, error: error63 } = parseKillArguments(signalOrError, errorArgument, killSignal);
   emitKillError(error63, onInternalError);
   const killResult = kill(signal);
@@ -46980,7 +47243,7 @@ var subprocessKill = ({ kill, options: { forceKillAfterDelay, killSignal }, onIn
     forceKillAfterDelay,
     killSignal,
     killResult,
-    context,
+    context: context3,
     controller
   });
   return killResult;
@@ -47000,24 +47263,24 @@ var emitKillError = (error63, onInternalError) => {
     onInternalError.reject(error63);
   }
 };
-var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context, controller }) => {
+var setKillTimeout = async ({ kill, signal, forceKillAfterDelay, killSignal, killResult, context: context3, controller }) => {
   if (signal === killSignal && killResult) {
     killOnTimeout({
       kill,
       forceKillAfterDelay,
-      context,
+      context: context3,
       controllerSignal: controller.signal
     });
   }
 };
-var killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSignal }) => {
+var killOnTimeout = async ({ kill, forceKillAfterDelay, context: context3, controllerSignal }) => {
   if (forceKillAfterDelay === false) {
     return;
   }
   try {
     await setTimeout2(forceKillAfterDelay, void 0, { signal: controllerSignal });
     if (kill("SIGKILL")) {
-      context.isForcefullyTerminated ??= true;
+      context3.isForcefullyTerminated ??= true;
     }
   } catch {
   }
@@ -47037,10 +47300,10 @@ var validateCancelSignal = ({ cancelSignal }) => {
     throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
   }
 };
-var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
-var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
+var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context: context3, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context3, controller)];
+var terminateOnCancel = async (subprocess, cancelSignal, context3, { signal }) => {
   await onAbortedSignal(cancelSignal, signal);
-  context.terminationReason ??= "cancel";
+  context3.terminationReason ??= "cancel";
   subprocess.kill();
   throw cancelSignal.reason;
 };
@@ -47353,13 +47616,13 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const hasListeners = hasMessageListeners(anyProcess, ipcEmitter);
   return {
-    id: count2++,
+    id: count++,
     type: REQUEST_TYPE,
     message,
     hasListeners
   };
 };
-var count2 = 0n;
+var count = 0n;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
   if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
     return;
@@ -47596,26 +47859,26 @@ var throwOnGracefulCancel = ({
   cancelSignal,
   gracefulCancel,
   forceKillAfterDelay,
-  context,
+  context: context3,
   controller
 }) => gracefulCancel ? [sendOnAbort({
   subprocess,
   cancelSignal,
   forceKillAfterDelay,
-  context,
+  context: context3,
   controller
 })] : [];
-var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
+var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context: context3, controller: { signal } }) => {
   await onAbortedSignal(cancelSignal, signal);
   const reason = getReason(cancelSignal);
   await sendAbort(subprocess, reason);
   killOnTimeout({
     kill: subprocess.kill,
     forceKillAfterDelay,
-    context,
+    context: context3,
     controllerSignal: signal
   });
-  context.terminationReason ??= "gracefulCancel";
+  context3.terminationReason ??= "gracefulCancel";
   throw cancelSignal.reason;
 };
 var getReason = ({ reason }) => {
@@ -47639,10 +47902,10 @@ var validateTimeout = ({ timeout }) => {
     throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
   }
 };
-var throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
-var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
+var throwOnTimeout = (subprocess, timeout, context3, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context3, controller)];
+var killAfterTimeout = async (subprocess, timeout, context3, { signal }) => {
   await setTimeout3(timeout, void 0, { signal });
-  context.terminationReason ??= "timeout";
+  context3.terminationReason ??= "timeout";
   subprocess.kill();
   throw new DiscardedError();
 };
@@ -48795,7 +49058,7 @@ var handleResult = (result, verboseInfo, { reject }) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 
 // node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
@@ -49125,7 +49388,7 @@ var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((st
 var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
 
 // node_modules/execa/lib/stdio/native.js
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 import tty2 from "node:tty";
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
@@ -49159,7 +49422,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (tty2.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", value: bufferToUint8Array(readFileSync2(targetFdNumber)), optionName };
+  return { type: "uint8Array", value: bufferToUint8Array(readFileSync3(targetFdNumber)), optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -49492,8 +49755,8 @@ var addProperties = {
 var addPropertiesSync = {
   input: {
     ...addProperties,
-    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync3(value))] }),
-    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array(readFileSync3(file2))] }),
+    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync4(value))] }),
+    filePath: ({ value: { file: file2 } }) => ({ contents: [bufferToUint8Array(readFileSync4(file2))] }),
     fileNumber: forbiddenIfSync,
     iterable: ({ value }) => ({ contents: [...value] }),
     string: ({ value }) => ({ contents: [value] }),
@@ -49996,9 +50259,9 @@ var getAllSync = ([, stdout, stderr], options) => {
 
 // node_modules/execa/lib/resolve/exit-async.js
 import { once as once4 } from "node:events";
-var waitForExit = async (subprocess, context) => {
+var waitForExit = async (subprocess, context3) => {
   const [exitCode, signal] = await waitForExitOrError(subprocess);
-  context.isForcefullyTerminated ??= false;
+  context3.isForcefullyTerminated ??= false;
   return [exitCode, signal];
 };
 var waitForExitOrError = async (subprocess) => {
@@ -50852,16 +51115,16 @@ var Emitter = class {
 };
 var SignalExitBase = class {
 };
-var signalExitWrap = (handler) => {
+var signalExitWrap = (handler2) => {
   return {
     onExit(cb, opts) {
-      return handler.onExit(cb, opts);
+      return handler2.onExit(cb, opts);
     },
     load() {
-      return handler.load();
+      return handler2.load();
     },
     unload() {
-      return handler.unload();
+      return handler2.unload();
     }
   };
 };
@@ -51656,14 +51919,14 @@ var waitForSubprocessResult = async ({
     ipc,
     ipcInput
   },
-  context,
+  context: context3,
   verboseInfo,
   fileDescriptors,
   originalStreams,
   onInternalError,
   controller
 }) => {
-  const exitPromise = waitForExit(subprocess, context);
+  const exitPromise = waitForExit(subprocess, context3);
   const streamInfo = {
     originalStreams,
     fileDescriptors,
@@ -51716,12 +51979,12 @@ var waitForSubprocessResult = async ({
       ]),
       onInternalError,
       throwOnSubprocessError(subprocess, controller),
-      ...throwOnTimeout(subprocess, timeout, context, controller),
+      ...throwOnTimeout(subprocess, timeout, context3, controller),
       ...throwOnCancel({
         subprocess,
         cancelSignal,
         gracefulCancel,
-        context,
+        context: context3,
         controller
       }),
       ...throwOnGracefulCancel({
@@ -51729,12 +51992,12 @@ var waitForSubprocessResult = async ({
         cancelSignal,
         gracefulCancel,
         forceKillAfterDelay,
-        context,
+        context: context3,
         controller
       })
     ]);
   } catch (error63) {
-    context.terminationReason ??= "other";
+    context3.terminationReason ??= "other";
     return Promise.all([
       { error: error63 },
       exitPromise,
@@ -52149,13 +52412,13 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options, startTime,
   const originalStreams = [...subprocess.stdio];
   pipeOutputAsync(subprocess, fileDescriptors, controller);
   cleanupOnExit(subprocess, options, controller);
-  const context = {};
+  const context3 = {};
   const onInternalError = createDeferred();
   subprocess.kill = subprocessKill.bind(void 0, {
     kill: subprocess.kill.bind(subprocess),
     options,
     onInternalError,
-    context,
+    context: context3,
     controller
   });
   subprocess.all = makeAllStream(subprocess, options);
@@ -52170,13 +52433,13 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options, startTime,
     originalStreams,
     command,
     escapedCommand,
-    context,
+    context: context3,
     onInternalError,
     controller
   });
   return { subprocess, promise: promise2 };
 };
-var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context, onInternalError, controller }) => {
+var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
   const [
     errorInfo,
     [exitCode, signal],
@@ -52186,7 +52449,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   ] = await waitForSubprocessResult({
     subprocess,
     options,
-    context,
+    context: context3,
     verboseInfo,
     fileDescriptors,
     originalStreams,
@@ -52204,7 +52467,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
     stdio,
     all,
     ipcOutput,
-    context,
+    context: context3,
     options,
     command,
     escapedCommand,
@@ -52212,15 +52475,15 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   });
   return handleResult(result, verboseInfo, options);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
-  timedOut: context.terminationReason === "timeout",
-  isCanceled: context.terminationReason === "cancel" || context.terminationReason === "gracefulCancel",
-  isGracefullyCanceled: context.terminationReason === "gracefulCancel",
+  timedOut: context3.terminationReason === "timeout",
+  isCanceled: context3.terminationReason === "cancel" || context3.terminationReason === "gracefulCancel",
+  isGracefullyCanceled: context3.terminationReason === "gracefulCancel",
   isMaxBuffer: errorInfo.error instanceof MaxBufferError,
-  isForcefullyTerminated: context.isForcefullyTerminated,
+  isForcefullyTerminated: context3.isForcefullyTerminated,
   exitCode,
   signal,
   stdio,
@@ -52400,1758 +52663,6 @@ async function attemptWith(file2, args, options, stdoutFd) {
   };
 }
 
-// lab/asm/cfg.ts
-var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-function buildControlFlow(fn) {
-  const instructions = fn.instructions;
-  const addresses = new Set(instructions.map((instruction) => instruction.address));
-  const leaders = /* @__PURE__ */ new Set([instructions[0].address]);
-  instructions.forEach((instruction, index) => {
-    if (instruction.target !== null && addresses.has(instruction.target)) leaders.add(instruction.target);
-    if (ENDS_BLOCK.test(instruction.mnemonic) && instructions[index + 1]) leaders.add(instructions[index + 1].address);
-  });
-  const blocks = [];
-  for (const instruction of instructions) {
-    if (leaders.has(instruction.address))
-      blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
-    blocks.at(-1).instructions.push(instruction);
-  }
-  const blockAt = new Map(blocks.map((block) => [block.instructions[0].address, block.id]));
-  for (const block of blocks) {
-    const last = block.instructions.at(-1);
-    const next = blocks[block.id + 1];
-    const successors = [];
-    if (last.target !== null && blockAt.has(last.target) && (last.mnemonic === "b" || CONDITIONAL.test(last.mnemonic)))
-      successors.push(blockAt.get(last.target));
-    const fallsThrough = !/^(b|br|ret)$/.test(last.mnemonic);
-    if (fallsThrough && next) successors.push(next.id);
-    block.successors = [...new Set(successors)];
-  }
-  for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
-  const dominators = computeDominators(blocks);
-  const loops = naturalLoops(blocks, dominators);
-  return { blocks, dominators, loops };
-}
-function computeDominators(blocks) {
-  const all = new Set(blocks.map((block) => block.id));
-  const dominators = blocks.map((block) => block.id === 0 ? /* @__PURE__ */ new Set([0]) : new Set(all));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const block of blocks) {
-      if (block.id === 0) continue;
-      const predecessors = block.predecessors;
-      let next;
-      if (predecessors.length === 0) next = /* @__PURE__ */ new Set([block.id]);
-      else {
-        next = new Set(dominators[predecessors[0]]);
-        for (const p of predecessors.slice(1)) for (const d of next) if (!dominators[p].has(d)) next.delete(d);
-        next.add(block.id);
-      }
-      if (next.size !== dominators[block.id].size || [...next].some((d) => !dominators[block.id].has(d))) {
-        dominators[block.id] = next;
-        changed = true;
-      }
-    }
-  }
-  return dominators;
-}
-function naturalLoops(blocks, dominators) {
-  const byHeader = /* @__PURE__ */ new Map();
-  for (const block of blocks) {
-    for (const successor of block.successors) {
-      if (!dominators[block.id].has(successor)) continue;
-      const loop = byHeader.get(successor) ?? { blocks: /* @__PURE__ */ new Set([successor]), latches: [] };
-      loop.latches.push(block.id);
-      const stack = [block.id];
-      while (stack.length) {
-        const node2 = stack.pop();
-        if (loop.blocks.has(node2)) continue;
-        loop.blocks.add(node2);
-        stack.push(...blocks[node2].predecessors);
-      }
-      byHeader.set(successor, loop);
-    }
-  }
-  const loops = [...byHeader].map(([header, loop]) => ({
-    header,
-    blocks: [...loop.blocks].sort((a2, b) => a2 - b),
-    latches: loop.latches
-  }));
-  return loops.map((loop) => {
-    const containing = loops.filter(
-      (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b) => other.blocks.includes(b))
-    );
-    const contained = loops.filter(
-      (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b))
-    );
-    return {
-      ...loop,
-      depth: containing.length + 1,
-      innermost: contained.length === 0,
-      instructionCount: loop.blocks.reduce((sum, id) => sum + blocks[id].instructions.length, 0),
-      headerAddress: blocks[loop.header].instructions[0].address
-    };
-  });
-}
-function nestedLoops(flow, loop) {
-  return flow.loops.filter(
-    (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b))
-  );
-}
-function ownBlocks(flow, loop) {
-  const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
-  return loop.blocks.filter((id) => !nested.has(id));
-}
-function ownInstructionCount(flow, loop) {
-  return ownBlocks(flow, loop).reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0);
-}
-
-// lab/asm/index.ts
-var DISASSEMBLERS = [
-  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
-  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
-  {
-    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
-    name: "xcrun llvm-objdump"
-  },
-  {
-    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
-    name: "xcrun llvm-objdump"
-  },
-  { command: ["aarch64-linux-gnu-objdump", "-d", "-l"], name: "aarch64-linux-gnu-objdump" },
-  { command: ["otool", "-tvV"], name: "otool" }
-];
-function isUniversalMachO(bytes) {
-  return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
-}
-async function arm64Slice(binary, dir) {
-  const slice = join5(dir, `${basename2(binary)}.arm64`);
-  const tried = [];
-  for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
-    const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
-    if (result.ok) return slice;
-    if (result.missing) continue;
-    tried.push(`${lipo}: ${result.stderr.trim().split("\n")[0]}`);
-    const archs = await attempt(lipo, ["-archs", binary]);
-    throw new LabError(
-      "analyze",
-      `${binary} is a universal binary without an arm64 slice${archs.ok ? ` (it holds ${archs.stdout.trim()})` : ""}.`,
-      "build it for arm64 (aarch64-apple-darwin)."
-    );
-  }
-  throw new LabError(
-    "analyze",
-    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`,
-    "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64)."
-  );
-}
-function listedFormat(listing) {
-  return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
-}
-async function disassemble(binary) {
-  const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
-  if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join5(tmpdir(), "perf-lab-slice-"));
-    try {
-      const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
-      return { listing, tool: `${tool}, arm64 slice of a universal binary` };
-    } finally {
-      await rm3(dir, { recursive: true, force: true });
-    }
-  }
-  const failures = [];
-  let emptyListing;
-  for (const { command, name } of DISASSEMBLERS) {
-    const result = await attempt(command[0], [...command.slice(1), binary], { maxBufferBytes: 1 << 30 });
-    if (/is not a recognized feature/.test(result.stderr)) continue;
-    const stdout = result.stdout;
-    const format3 = listedFormat(stdout);
-    if (result.ok && format3 && !/aarch64|arm64/i.test(format3)) {
-      throw new LabError(
-        "analyze",
-        `${binary} is not AArch64 code (${name}: file format ${format3}).`,
-        "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build."
-      );
-    }
-    if (result.ok && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
-    if (result.ok && format3) emptyListing ??= name;
-    failures.push(`${name}: ${result.ok ? "no instructions" : result.missing ? "not installed" : result.failure}`);
-  }
-  if (emptyListing) {
-    throw new LabError(
-      "analyze",
-      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
-      "pass the object or library that holds the decoder's compiled code."
-    );
-  }
-  throw new LabError(
-    "analyze: disassemble",
-    `no disassembler could read ${binary} (${failures.join("; ")}).`,
-    "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV."
-  );
-}
-async function demangle(names) {
-  const result = await attempt("llvm-cxxfilt", [], { input: names.join("\n") });
-  if (!result.ok) return /* @__PURE__ */ new Map();
-  const out = result.stdout.split("\n");
-  return new Map(names.map((name, i2) => [name, out[i2] ?? name]));
-}
-async function nameFromSymbolTable(binary, functions) {
-  if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
-  const table2 = await attempt("llvm-objdump", ["-t", binary]);
-  if (!table2.ok) return functions;
-  const names = /* @__PURE__ */ new Map();
-  for (const line of table2.stdout.split("\n")) {
-    const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
-    if (match) names.set(parseInt(match[1], 16), match[2]);
-  }
-  return functions.map(
-    (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
-  );
-}
-var MAX_BINARY_BYTES = 1024 * 1024 * 1024;
-async function loadFunctions(path6) {
-  let bytes;
-  try {
-    bytes = await readWholeFile(path6, {
-      step: "analyze",
-      hint: "pass an existing binary or disassembly listing.",
-      maxBytes: MAX_BINARY_BYTES
-    });
-  } catch (error63) {
-    if (error63 instanceof LabError) throw error63;
-    throw new LabError(
-      "analyze",
-      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      "pass an existing binary or disassembly listing."
-    );
-  }
-  const looksLikeText = !bytes.subarray(0, 4096).includes(0);
-  const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
-  const parsed = parseListing(listing);
-  const functions = looksLikeText ? parsed : await nameFromSymbolTable(path6, parsed);
-  if (functions.length === 0)
-    throw new LabError(
-      "analyze",
-      `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`,
-      "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV."
-    );
-  return { functions, source: `${path6} (${tool})` };
-}
-async function selectFunctions(functions, name, where) {
-  let matches = findFunctions(functions, name);
-  if (matches.length === 0) {
-    const demangled = await demangle(functions.map((fn) => fn.name));
-    matches = findFunctions(
-      functions.map((fn) => ({ ...fn, name: demangled.get(fn.name) ?? fn.name })),
-      name
-    );
-  }
-  if (matches.length === 0) {
-    const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
-    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
-      throw new LabError(
-        "analyze",
-        `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
-        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
-      );
-    }
-    throw new LabError(
-      "analyze",
-      `no function matching "${name}" in ${where}.`,
-      `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`
-    );
-  }
-  return [...matches].sort((a2, b) => b.instructions.length - a2.instructions.length);
-}
-async function selectFunction(functions, name, where) {
-  return (await selectFunctions(functions, name, where))[0];
-}
-
-// lab/asm/semantics.ts
-var ALU = /* @__PURE__ */ new Set([
-  "add",
-  "sub",
-  "and",
-  "orr",
-  "eor",
-  "bic",
-  "orn",
-  "eon",
-  "lsl",
-  "lsr",
-  "asr",
-  "ror",
-  "lslv",
-  "lsrv",
-  "asrv",
-  "rorv",
-  "neg",
-  "negs",
-  "mvn",
-  "movz",
-  "movk",
-  "movn",
-  "ubfx",
-  "sbfx",
-  "ubfiz",
-  "sbfiz",
-  "ubfm",
-  "sbfm",
-  "sxtw",
-  "sxth",
-  "sxtb",
-  "uxtw",
-  "uxth",
-  "uxtb",
-  "clz",
-  "cls",
-  "rbit",
-  "rev",
-  "rev16",
-  "rev32",
-  "adr",
-  "adrp",
-  "abs"
-]);
-var FLAG_SETTERS = /* @__PURE__ */ new Set(["adds", "subs", "ands", "bics", "cmp", "cmn", "tst", "negs"]);
-var FLAG_READERS = /* @__PURE__ */ new Set([
-  "csel",
-  "csinc",
-  "csinv",
-  "csneg",
-  "cset",
-  "csetm",
-  "cinc",
-  "cinv",
-  "cneg",
-  "adc",
-  "sbc",
-  "adcs",
-  "sbcs",
-  "fcsel"
-]);
-var FLAG_READ_WRITE = /* @__PURE__ */ new Set(["ccmp", "ccmn"]);
-var NO_DESTINATION = /* @__PURE__ */ new Set(["cmp", "cmn", "tst", "ccmp", "ccmn"]);
-var READS_DESTINATION = /* @__PURE__ */ new Set(["movk", "bfi", "bfxil", "bfm"]);
-var BITFIELD_INSERT = /* @__PURE__ */ new Set(["bfi", "bfxil", "bfm", "extr"]);
-var MUL = /* @__PURE__ */ new Set(["mul", "mneg", "umull", "smull", "umulh", "smulh", "umnegl", "smnegl"]);
-var MADD = /* @__PURE__ */ new Set(["madd", "msub", "umaddl", "smaddl", "umsubl", "smsubl"]);
-var DIV = /* @__PURE__ */ new Set(["udiv", "sdiv"]);
-var LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
-var STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
-var SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
-function physicalRegister(token) {
-  const name = token.trim().toLowerCase().replace(/\..*$/, "");
-  if (name === "xzr" || name === "wzr") return void 0;
-  if (name === "sp" || name === "wsp") return "sp";
-  if (name === "lr") return "r30";
-  if (name === "fp") return "r29";
-  const integer2 = /^[xw](\d+)$/.exec(name);
-  if (integer2) return `r${integer2[1]}`;
-  const vector = /^[vqdshb](\d+)$/.exec(name);
-  if (vector) return `v${vector[1]}`;
-  return void 0;
-}
-function splitOperands(operands) {
-  const parts = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of operands) {
-    if (ch === "[" || ch === "{") depth++;
-    if (ch === "]" || ch === "}") depth--;
-    if (ch === "," && depth === 0) {
-      parts.push(current.trim());
-      current = "";
-    } else current += ch;
-  }
-  if (current.trim()) parts.push(current.trim());
-  return parts;
-}
-function registersIn(text) {
-  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
-    (token) => physicalRegister(token) ?? []
-  );
-}
-function hasShiftOrExtend(parts) {
-  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
-}
-var unique = (values) => [...new Set(values)];
-function shiftOf(parts) {
-  if (!hasShiftOrExtend(parts)) return void 0;
-  const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
-  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
-  return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
-}
-function semanticsOf(instruction) {
-  const mnemonic = instruction.mnemonic;
-  const parts = splitOperands(instruction.operands);
-  const none = {
-    class: "unknown",
-    reads: [],
-    writes: [],
-    addressReads: [],
-    readsFlags: false,
-    writesFlags: false,
-    memory: "none",
-    registerForm: false,
-    indexedAddress: false
-  };
-  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
-    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
-  if (mnemonic === "bl" || mnemonic === "blr")
-    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
-  if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
-    const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
-    return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
-  }
-  const memoryOperand = parts.find((part) => part.startsWith("["));
-  if (LOADS.test(mnemonic) || STORES.test(mnemonic)) {
-    const isLoad = LOADS.test(mnemonic);
-    const memoryIndex = parts.findIndex((part) => part.startsWith("["));
-    const valueParts = parts.slice(0, memoryIndex < 0 ? parts.length : memoryIndex);
-    const inside = /^\[([^\]]*)\](!?)$/.exec(memoryOperand ?? "") ?? [];
-    const addressParts = splitOperands(inside[1] ?? "");
-    const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
-    const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
-    const preIndex = inside[2] === "!";
-    const addressReads = unique(
-      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
-    );
-    const values = unique(valueParts.flatMap((part) => registersIn(part)));
-    const writeback = preIndex || postIndex ? base : void 0;
-    return {
-      ...none,
-      class: isLoad ? "load" : "store",
-      reads: unique(isLoad ? addressReads : [...values, ...addressReads]),
-      writes: unique([...isLoad ? values : [], ...writeback ? [writeback] : []]),
-      addressReads,
-      memory: isLoad ? "load" : "store",
-      address: { base, offset: preIndex || postIndex ? "(writeback)" : addressParts.slice(1).join(", ") || "0" },
-      writeback,
-      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0),
-      ...values.some((register) => register.startsWith("v")) ? { vectorData: true } : {}
-    };
-  }
-  const destination = physicalRegister(parts[0] ?? "");
-  const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
-  const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
-  const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
-  const flags = {
-    readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
-    writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
-  };
-  const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
-  const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
-  const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
-  if (isMove) {
-    const source = physicalRegister(parts[parts.length - 1] ?? "");
-    const vectorMove = destination?.startsWith("v");
-    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
-      return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
-    return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
-  }
-  if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    const shift = shiftOf(parts);
-    const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
-    return { ...none, ...shifted, reads, writes, registerForm, ...flags };
-  }
-  if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: "bitfield-insert", reads, writes };
-  if (MUL.has(mnemonic)) return { ...none, class: "mul", reads, writes };
-  if (MADD.has(mnemonic)) return { ...none, class: "madd", reads, writes };
-  if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
-  if (ALU.has(mnemonic)) {
-    if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
-    const shift = shiftOf(parts);
-    const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
-    return { ...none, ...shifted, reads, writes, registerForm };
-  }
-  if (SIMD.test(mnemonic)) return { ...none, class: "simd", reads, writes };
-  return { ...none, class: "unknown", reads, writes };
-}
-
-// lab/uarch/analyze.ts
-function timingOf(model, instruction, semantics) {
-  const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
-  const form = timing.forms?.find(
-    (entry) => entry.mnemonics.includes(instruction.mnemonic) && (entry.maxLslAmount === void 0 || semantics.shift?.kind === "lsl" && semantics.shift.amount <= entry.maxLslAmount)
-  );
-  if (form) {
-    const { latency, uops, units, source } = form;
-    return { latency, uops, units, source, ...timing.inherited ? { inherited: true } : {} };
-  }
-  if (semantics.registerForm && timing.registerUnits)
-    return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
-  if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
-  return timing;
-}
-var registerIds = /* @__PURE__ */ new Map();
-var registerId = (register) => {
-  let id = registerIds.get(register);
-  if (id === void 0) registerIds.set(register, id = registerIds.size);
-  return id;
-};
-var decodedCache = /* @__PURE__ */ new WeakMap();
-function decoded(instruction) {
-  let entry = decodedCache.get(instruction);
-  if (!entry) {
-    const semantics = semanticsOf(instruction);
-    const reads = semantics.readsFlags ? [...semantics.reads, "nzcv"] : semantics.reads;
-    const writes = semantics.writesFlags ? [...semantics.writes, "nzcv"] : semantics.writes;
-    entry = { semantics, reads, writes, readIds: reads.map(registerId), writeIds: writes.map(registerId) };
-    decodedCache.set(instruction, entry);
-  }
-  return entry;
-}
-var timingCache = /* @__PURE__ */ new WeakMap();
-function cachedTiming(model, instruction, semantics) {
-  let byInstruction = timingCache.get(model);
-  if (!byInstruction) timingCache.set(model, byInstruction = /* @__PURE__ */ new WeakMap());
-  let timing = byInstruction.get(instruction);
-  if (!timing) byInstruction.set(instruction, timing = timingOf(model, instruction, semantics));
-  return timing;
-}
-var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
-var viaNames = /* @__PURE__ */ new Map();
-function viaName(register) {
-  let name = viaNames.get(register);
-  if (name === void 0) viaNames.set(register, name = register === "nzcv" ? "flags" : register.replace(/^r/, "x"));
-  return name;
-}
-function dependencyGraph(instructions, model) {
-  const registers = instructions.map(decoded);
-  const nodes = instructions.map((instruction, index) => {
-    const semantics = registers[index].semantics;
-    return { index, instruction, semantics, timing: cachedTiming(model, instruction, semantics), fusedWithNext: false };
-  });
-  if (model.compareBranchFusion) {
-    nodes.forEach((node2, i2) => {
-      const next = nodes[i2 + 1];
-      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b."))
-        node2.fusedWithNext = true;
-    });
-  }
-  const edges = [];
-  const producerLatency = (producer) => producer.semantics.registerForm && producer.timing.registerLatency !== void 0 ? producer.timing.registerLatency : producer.timing.latency;
-  const lateAddend = (consumer, register) => {
-    const addendLatency = consumer.timing.addendLatency;
-    if (consumer.semantics.class !== "madd" || addendLatency === void 0) return void 0;
-    const operands = splitOperands(consumer.instruction.operands).map((operand) => physicalRegister(operand));
-    if (operands[3] !== register || operands[1] === register || operands[2] === register) return void 0;
-    return consumer.timing.latency - addendLatency;
-  };
-  const resultLatency = (producer, register, consumer) => {
-    if (producer.semantics.writeback === register) return model.classes.alu.latency;
-    const late = lateAddend(consumer, register);
-    if (late !== void 0) return Math.max(0, producerLatency(producer) - late);
-    const timing = producer.timing;
-    if (producer.semantics.class === "load") {
-      if (producer.semantics.vectorData && timing.vectorLatency !== void 0) return timing.vectorLatency;
-      if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
-      if (consumer.semantics.addressReads.includes(register) && timing.addressLatency !== void 0)
-        return timing.addressLatency;
-    }
-    return producerLatency(producer);
-  };
-  const finalWriter = new Int32Array(registerIds.size).fill(-1);
-  registers.forEach((entry, i2) => entry.writeIds.forEach((id) => finalWriter[id] = i2));
-  const currentWriter = new Int32Array(registerIds.size).fill(-1);
-  for (let j = 0; j < nodes.length; j++) {
-    const consumer = nodes[j];
-    const { reads, readIds, writeIds } = registers[j];
-    for (let r = 0; r < reads.length; r++) {
-      const before = currentWriter[readIds[r]];
-      const producer = before >= 0 ? before : finalWriter[readIds[r]];
-      if (producer < 0) continue;
-      const register = reads[r];
-      const from = nodes[producer];
-      const latencyCycles = register === "nzcv" ? producerLatency(from) : resultLatency(from, register, consumer);
-      edges.push({ from: producer, to: j, latencyCycles, distance: before >= 0 ? 0 : 1, via: viaName(register) });
-    }
-    for (const id of writeIds) currentWriter[id] = j;
-  }
-  let memoryPairsAssumedIndependent = 0;
-  const redefines = (register, from, to) => {
-    for (let i2 = (from + 1) % nodes.length; i2 !== to; i2 = (i2 + 1) % nodes.length)
-      if (nodes[i2].semantics.writes.includes(register)) return true;
-    return false;
-  };
-  const loads = nodes.filter((node2) => node2.semantics.memory === "load");
-  const stores = nodes.filter((node2) => node2.semantics.memory === "store");
-  for (const load2 of loads) {
-    for (const store of stores) {
-      const a2 = store.semantics.address;
-      const b = load2.semantics.address;
-      const sameAddress = a2 && b && a2.base === b.base && a2.offset === b.offset && a2.offset !== "(writeback)";
-      if (sameAddress && !redefines(a2.base, store.index, load2.index)) {
-        edges.push({
-          from: store.index,
-          to: load2.index,
-          latencyCycles: model.storeToLoadLatency,
-          distance: store.index < load2.index ? 0 : 1,
-          via: "memory"
-        });
-      } else memoryPairsAssumedIndependent++;
-    }
-  }
-  const into = nodes.map(() => []);
-  const outOf = nodes.map(() => []);
-  for (const edge of edges) {
-    into[edge.to].push(edge);
-    outOf[edge.from].push(edge);
-  }
-  return { nodes, edges, into, outOf, memoryPairsAssumedIndependent };
-}
-function maximumCycleRatioValue(n2, edges) {
-  const carried = edges.filter((edge) => edge.distance === 1).sort((a2, b) => a2.to - b.to);
-  if (carried.length === 0 || n2 === 0) return 0;
-  const firstOut = new Int32Array(n2 + 1);
-  for (const edge of edges) if (edge.distance === 0) firstOut[edge.from + 1]++;
-  for (let u2 = 0; u2 < n2; u2++) firstOut[u2 + 1] += firstOut[u2];
-  const fill = firstOut.slice(0, n2);
-  const target = new Int32Array(firstOut[n2]);
-  const latency = new Float64Array(firstOut[n2]);
-  for (const edge of edges) {
-    if (edge.distance !== 0) continue;
-    const at = fill[edge.from]++;
-    target[at] = edge.to;
-    latency[at] = edge.latencyCycles;
-  }
-  const slot = new Int32Array(n2).fill(-1);
-  const sources = [];
-  for (const edge of carried) if (slot[edge.from] === -1) slot[edge.from] = sources.push(edge.from) - 1;
-  const k = sources.length;
-  const NONE2 = Number.NEGATIVE_INFINITY;
-  const weight = new Float64Array(k * k).fill(NONE2);
-  const longest = new Float64Array(n2);
-  for (let i2 = 0; i2 < carried.length; ) {
-    const start = carried[i2].to;
-    longest.fill(NONE2);
-    longest[start] = 0;
-    for (let u2 = start; u2 < n2; u2++) {
-      const here = longest[u2];
-      if (here === NONE2) continue;
-      for (let e = firstOut[u2]; e < firstOut[u2 + 1]; e++)
-        if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
-    }
-    for (; i2 < carried.length && carried[i2].to === start; i2++) {
-      const edge = carried[i2];
-      const row = slot[edge.from] * k;
-      for (let v = 0; v < k; v++) {
-        const through = longest[sources[v]] + edge.latencyCycles;
-        if (through > weight[row + v]) weight[row + v] = through;
-      }
-    }
-  }
-  const walks = new Float64Array((k + 1) * k).fill(NONE2);
-  walks.fill(0, 0, k);
-  for (let m = 1; m <= k; m++) {
-    for (let u2 = 0; u2 < k; u2++) {
-      const previous = walks[(m - 1) * k + u2];
-      if (previous === NONE2) continue;
-      for (let v = 0; v < k; v++)
-        if (previous + weight[u2 * k + v] > walks[m * k + v]) walks[m * k + v] = previous + weight[u2 * k + v];
-    }
-  }
-  let best = 0;
-  for (let v = 0; v < k; v++) {
-    const last = walks[k * k + v];
-    if (last === NONE2) continue;
-    let worst = Number.POSITIVE_INFINITY;
-    for (let m = 0; m < k; m++)
-      if (walks[m * k + v] !== NONE2) worst = Math.min(worst, (last - walks[m * k + v]) / (k - m));
-    if (worst > best && Number.isFinite(worst)) best = worst;
-  }
-  return best;
-}
-function maximumCycleRatio(n2, edges) {
-  const positiveCycle = (ratio2) => {
-    const best = new Float64Array(n2).fill(0);
-    const parent = new Array(n2).fill(null);
-    let updated = -1;
-    for (let round = 0; round < n2; round++) {
-      updated = -1;
-      for (const edge of edges) {
-        const weight = edge.latencyCycles - ratio2 * edge.distance;
-        if (best[edge.from] + weight > best[edge.to] + 1e-12) {
-          best[edge.to] = best[edge.from] + weight;
-          parent[edge.to] = edge;
-          updated = edge.to;
-        }
-      }
-      if (updated < 0) return null;
-    }
-    let node2 = updated;
-    for (let k = 0; k < n2; k++) node2 = parent[node2].from;
-    const cycle2 = [];
-    let current = node2;
-    do {
-      const edge = parent[current];
-      cycle2.unshift(edge);
-      current = edge.from;
-    } while (current !== node2 && cycle2.length <= n2);
-    return cycle2;
-  };
-  const ratio = maximumCycleRatioValue(n2, edges);
-  if (ratio <= 0) return { ratio: 0, cycle: [] };
-  const cycle = positiveCycle(ratio - 1e-6) ?? [];
-  return { ratio, cycle };
-}
-function slackPerInstruction(n2, edges, cycleTime) {
-  if (cycleTime <= 0) return new Array(n2).fill(null);
-  const start = new Float64Array(n2).fill(0);
-  for (let round = 0; round < n2; round++) {
-    let changed = false;
-    for (const edge of edges) {
-      const candidate = start[edge.from] + edge.latencyCycles - cycleTime * edge.distance;
-      if (candidate > start[edge.to] + 1e-9) {
-        start[edge.to] = candidate;
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const spare = (edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to] - start[edge.from]);
-  const outgoing = Array.from({ length: n2 }, () => []);
-  for (const edge of edges) outgoing[edge.from].push(edge);
-  const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
-  return Array.from({ length: n2 }, (_, source) => {
-    const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
-    const done = new Uint8Array(n2);
-    distance[source] = 0;
-    let best = Number.POSITIVE_INFINITY;
-    for (; ; ) {
-      let u2 = -1;
-      for (let v = 0; v < n2; v++) if (!done[v] && distance[v] < best && (u2 < 0 || distance[v] < distance[u2])) u2 = v;
-      if (u2 < 0) break;
-      done[u2] = 1;
-      for (const edge of spareOut[u2]) {
-        const through = distance[u2] + edge.spare;
-        if (edge.to === source) best = Math.min(best, through);
-        else if (through < distance[edge.to]) distance[edge.to] = through;
-      }
-    }
-    return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
-  });
-}
-var unitKeys = /* @__PURE__ */ new WeakMap();
-function unitKey(units) {
-  let key = unitKeys.get(units);
-  if (key === void 0) unitKeys.set(units, key = [...units].sort().join("/"));
-  return key;
-}
-function resourceBound(nodes) {
-  const uopsBySet = /* @__PURE__ */ new Map();
-  for (const node2 of nodes) {
-    if (!node2.timing.units.length) continue;
-    const key = unitKey(node2.timing.units);
-    let entry = uopsBySet.get(key);
-    if (!entry)
-      uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
-    entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
-  }
-  let best = { cycles: 0, bottleneck: "none" };
-  for (const [key, candidate] of uopsBySet) {
-    let uops = 0;
-    for (const other of uopsBySet.values())
-      if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
-    const cycles2 = uops / candidate.unitSet.size;
-    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
-  }
-  return best;
-}
-function boundsOf(nodes, criticalPath, model) {
-  const criticalPathCycles = Math.round(criticalPath * 1e3) / 1e3;
-  const resources = resourceBound(nodes);
-  const decodeSlots = nodes.filter((node2) => !node2.fusedWithNext).length;
-  const frontEndBoundCycles = decodeSlots / model.decodeWidth;
-  const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
-  const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
-  const unknown2 = nodes.filter((node2) => node2.semantics.class === "unknown");
-  return {
-    instructions: nodes.length,
-    criticalPathCycles,
-    resourceBoundCycles: resources.cycles,
-    resourceBottleneck: resources.bottleneck,
-    frontEndBoundCycles,
-    predictedCycles,
-    bound,
-    ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
-    unknownMnemonics: [...new Set(unknown2.map((node2) => node2.instruction.mnemonic))],
-    unknownInstructions: unknown2.length,
-    exact: unknown2.length === 0
-  };
-}
-function boundsOfGraph(graph, model) {
-  return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
-}
-function analyzePath(instructions, model) {
-  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
-  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
-  const criticalChain = cycle.map((edge) => ({
-    index: edge.from,
-    address: nodes[edge.from].instruction.address,
-    text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`,
-    latencyCycles: edge.latencyCycles,
-    via: edge.via
-  }));
-  return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
-}
-function withSlack(analysis) {
-  const ratio = maximumCycleRatioValue(analysis.nodes.length, analysis.edges);
-  return { ...analysis, slackCycles: slackPerInstruction(analysis.nodes.length, analysis.edges, ratio) };
-}
-
-// lab/uarch/idioms.ts
-function producersOf(analysis, index, via) {
-  return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
-}
-function sourcesOf(analysis, index, seen = /* @__PURE__ */ new Set()) {
-  return producersOf(analysis, index).flatMap((node2) => {
-    if (node2.semantics.class !== "move" || seen.has(node2.index)) return [node2];
-    seen.add(node2.index);
-    return sourcesOf(analysis, node2.index, seen);
-  });
-}
-function loopCarried(analysis, index) {
-  return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
-}
-function consumersOf(analysis, index) {
-  return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]);
-}
-var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
-var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
-var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
-var tableLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
-function findIdioms(analysis, flow) {
-  const nodes = analysis.nodes;
-  const findings = [];
-  const refill = nodes.flatMap((or) => {
-    if (or.instruction.mnemonic !== "orr" || !(accumulates(or) || loopCarried(analysis, or.index))) return [];
-    for (const shift of sourcesOf(analysis, or.index).filter(registerShift)) {
-      const load2 = sourcesOf(analysis, shift.index).find(wideLoad);
-      if (load2) return [[load2, shift, or]];
-    }
-    return [];
-  })[0];
-  findings.push({
-    idiom: "branchless refill",
-    found: Boolean(refill),
-    at: refill?.map((node2) => node2.instruction.address) ?? [],
-    what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf"
-  });
-  const subtract = nodes.find((node2) => {
-    if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
-    const sources = producersOf(analysis, node2.index);
-    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some(
-      (edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])
-    ) || sources.some((source) => loopCarried(analysis, source.index)));
-  });
-  findings.push({
-    idiom: "bitsleft -= entry",
-    found: Boolean(subtract),
-    at: subtract ? [subtract.instruction.address] : [],
-    what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)"
-  });
-  const saved = nodes.find(
-    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some(
-      (source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)
-    ) && consumersOf(analysis, node2.index).some(
-      (consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic)
-    )
-  );
-  findings.push({
-    idiom: "saved_bitbuf",
-    found: Boolean(saved),
-    at: saved ? [saved.instruction.address] : [],
-    what: "a copy of bitbuf kept across the shift, for the extra-bits extract"
-  });
-  const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
-  findings.push({
-    idiom: "BFXIL insert",
-    found: bfxil.length > 0,
-    at: bfxil.map((node2) => node2.instruction.address),
-    what: "bitfield insert (one unit on Firestorm)"
-  });
-  const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
-  findings.push({
-    idiom: "CCMP chain",
-    found: ccmp.length > 0,
-    at: ccmp.map((node2) => node2.instruction.address),
-    what: "conditional compares folding several exit tests into one branch"
-  });
-  const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
-  findings.push({
-    idiom: "batched literal stores",
-    found: literalStores.length >= 2,
-    at: literalStores.map((node2) => node2.instruction.address),
-    what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)`
-  });
-  const copyLoop = flow.loops.find((loop) => {
-    const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
-      const semantics = decoded(instruction).semantics;
-      return semantics.memory === "store" && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
-    });
-    return loop.innermost && wideStores.length >= 2;
-  });
-  findings.push({
-    idiom: "unrolled match copy",
-    found: Boolean(copyLoop),
-    at: copyLoop ? [copyLoop.headerAddress] : [],
-    what: "an inner loop with two or more 8/16-byte stores per iteration"
-  });
-  return findings;
-}
-
-// lab/uarch/loop-choice.ts
-var hex3 = (address) => `0x${address.toString(16)}`;
-function ancestors(graph, index, depth, through) {
-  const found = [];
-  const seen = /* @__PURE__ */ new Set([index]);
-  let frontier = [index];
-  for (let hop = 0; hop < depth && frontier.length; hop++) {
-    const next = [];
-    for (const at of frontier) {
-      for (const edge of graph.into[at]) {
-        if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
-        seen.add(edge.from);
-        found.push(graph.nodes[edge.from]);
-        if (through(graph.nodes[edge.from])) next.push(edge.from);
-      }
-    }
-    frontier = next;
-  }
-  return found;
-}
-var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
-var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class === "alu-shifted" || node2.semantics.class === "move";
-var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
-var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
-function isTableLoad(graph, node2) {
-  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
-    return false;
-  if (node2.semantics.writeback !== void 0) return false;
-  return ancestors(graph, node2.index, 3, isAlu).some(isMask);
-}
-function isRefillLoad(graph, node2) {
-  if (node2.semantics.memory !== "load") return false;
-  const { nodes, outOf } = graph;
-  const consumers = outOf[node2.index].filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]);
-  const shifts = consumers.flatMap(
-    (consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]
-  ).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
-  return shifts.some(
-    (shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic))
-  );
-}
-function loopEvidence(instructions, model) {
-  const graph = dependencyGraph(instructions, model);
-  const { nodes, into, outOf } = graph;
-  const carriedOut = (index, hops = 2) => outOf[index].some(
-    (edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)
-  );
-  const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
-  const bitBufferShifts = nodes.filter(
-    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index))
-  );
-  const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
-  const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
-  const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
-  const at = (list) => list.map((node2) => node2.instruction.address);
-  return {
-    bitBufferShifts: at(bitBufferShifts),
-    tableLoads: at(tableLoads),
-    refillLoads: at(refillLoads),
-    stores: at(stores)
-  };
-}
-function describe3(evidence) {
-  const parts = [];
-  const first = (list) => list.slice(0, 3).map(hex3).join(", ") + (list.length > 3 ? ", \u2026" : "");
-  parts.push(
-    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
-  );
-  parts.push(
-    evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})` : "no table load indexed by masked bits"
-  );
-  if (evidence.refillLoads.length)
-    parts.push(
-      `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`
-    );
-  parts.push(`${evidence.stores.length} store(s)`);
-  return parts.join("; ");
-}
-function rankLoops(flow, model) {
-  const candidates = flow.loops.map((loop) => {
-    const own2 = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id].instructions);
-    const evidence = loopEvidence(own2, model);
-    const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
-    const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
-    const header = flow.blocks[loop.header].instructions[0];
-    return {
-      loop,
-      ownInstructions: own2.length,
-      evidence,
-      decodeLoop,
-      score: score2,
-      reason: describe3(evidence),
-      sourceLine: header.sourceLine ?? null
-    };
-  });
-  return candidates.sort(
-    (a2, b) => b.score - a2.score || b.evidence.tableLoads.length - a2.evidence.tableLoads.length || b.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b.loop.headerAddress
-  );
-}
-function pinnedLoop(fn, flow, hint) {
-  const start = fn.instructions[0].address;
-  const listed = flow.loops.map((loop) => `${hex3(loop.headerAddress)} (+${hex3(loop.headerAddress - start)})`).join(", ") || "none";
-  const address = /^0x([0-9a-f]+)$/i.exec(hint);
-  const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
-  if (address || offset) {
-    const target = address ? parseInt(address[1], 16) : start + parseInt(offset[1], 16);
-    const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
-    if (!loop)
-      throw new LabError(
-        "analyze",
-        `no loop with its header at ${hex3(target)} in ${fn.name} (pinned as "${hint}").`,
-        `loops in ${fn.name}: ${listed}.`
-      );
-    return loop;
-  }
-  const line = /^(.+):(\d+)$/.exec(hint);
-  if (!line)
-    throw new LabError(
-      "analyze",
-      `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`,
-      "fix the pin."
-    );
-  if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
-    throw new LabError(
-      "analyze",
-      `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`,
-      `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`
-    );
-  }
-  const wanted = `${line[1].split("/").pop()}:${line[2]}`;
-  const holding = flow.loops.filter(
-    (loop) => ownBlocks(flow, loop).some(
-      (id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)
-    )
-  );
-  const innermost = holding.sort((a2, b) => a2.blocks.length - b.blocks.length)[0];
-  if (!innermost)
-    throw new LabError(
-      "analyze",
-      `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`,
-      `loops in ${fn.name}: ${listed}.`
-    );
-  return innermost;
-}
-function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
-  const ranked = rankLoops(flow, model);
-  if (ranked.length === 0)
-    throw new LabError(
-      "analyze",
-      `${fn.name} has no loop.`,
-      "name the function that holds the decode loop (--function), or pass --all to see every function with a loop."
-    );
-  const loop = pin === void 0 ? ranked[0].loop : pinnedLoop(fn, flow, pin);
-  const candidate = ranked.find((entry) => entry.loop === loop);
-  return {
-    loop,
-    candidate,
-    how: pin === void 0 ? "evidence" : "pinned",
-    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
-  };
-}
-
-// lab/bench/machine.ts
-import { cpus as cpus2, release } from "node:os";
-
-// lab/cpu/host.ts
-import { execFileSync } from "node:child_process";
-import { readFileSync as readFileSync5 } from "node:fs";
-import { cpus } from "node:os";
-
-// lab/cpu/midr.ts
-import { readFileSync as readFileSync4 } from "node:fs";
-import { join as join6 } from "node:path";
-var hex4 = external_exports.string().regex(/^0x[0-9a-f]+$/);
-var armPartsSchema = external_exports.object({
-  about: external_exports.string(),
-  implementers: external_exports.array(
-    external_exports.object({
-      implementer: hex4,
-      name: external_exports.string().min(1),
-      fallbackModel: external_exports.string().nullable(),
-      fallbackWhy: external_exports.string().optional(),
-      source: external_exports.string().min(3)
-    }).strict()
-  ),
-  parts: external_exports.array(
-    external_exports.object({
-      implementer: hex4,
-      part: hex4,
-      name: external_exports.string().min(1),
-      model: external_exports.string().nullable(),
-      source: external_exports.string().min(3)
-    }).strict()
-  )
-}).strict();
-var table;
-function armParts() {
-  return table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync4(join6(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
-  );
-}
-var normalHex = (value) => {
-  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
-  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
-};
-var partHex = (value) => {
-  const normal = normalHex(value);
-  return normal && `0x${normal.slice(2).padStart(3, "0")}`;
-};
-function parseCpuinfo(text) {
-  const cores = [];
-  for (const block of text.split(/\n\s*\n/)) {
-    const fields = /* @__PURE__ */ new Map();
-    for (const line of block.split("\n")) {
-      const match = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
-      if (match) fields.set(match[1].trim().toLowerCase(), match[2].trim());
-    }
-    const implementer = fields.get("cpu implementer");
-    const part = fields.get("cpu part");
-    if (implementer === void 0 || part === void 0) continue;
-    const normalImplementer = normalHex(implementer);
-    const normalPart = partHex(part);
-    if (!normalImplementer || !normalPart) continue;
-    const variant = fields.get("cpu variant");
-    const revision = fields.get("cpu revision");
-    cores.push({
-      implementer: normalImplementer,
-      part: normalPart,
-      variant: variant === void 0 ? null : normalHex(variant) ?? null,
-      revision: revision === void 0 ? null : revision
-    });
-  }
-  return cores;
-}
-function identifyCore(midr, parts) {
-  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
-  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
-  const fallback = implementer?.fallbackModel && !part?.model ? {
-    model: implementer.fallbackModel,
-    why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
-  } : null;
-  if (part) return { name: part.name, model: part.model, fallback, known: true };
-  const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
-  return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
-}
-function identifyFromCpuinfo(text, parts = armParts()) {
-  const cores = parseCpuinfo(text);
-  if (cores.length === 0) return void 0;
-  const identities = cores.map((core) => identifyCore(core, parts));
-  const names = [...new Set(identities.map((identity3) => identity3.name))];
-  return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i2) => i2.known) };
-}
-function midrText(midr) {
-  const extra = [
-    midr.variant === null ? void 0 : `variant ${midr.variant}`,
-    midr.revision === null ? void 0 : `revision ${midr.revision}`
-  ].filter(Boolean);
-  return `${midr.implementer}:${midr.part}${extra.length ? ` (${extra.join(", ")})` : ""}`;
-}
-
-// lab/cpu/host.ts
-function identifyCpu(seen) {
-  const fromMidr = seen.cpuinfo === void 0 ? void 0 : identifyFromCpuinfo(seen.cpuinfo);
-  if (fromMidr) return { ...fromMidr, from: "MIDR in /proc/cpuinfo" };
-  const brand = seen.brand?.trim() || "unknown";
-  return {
-    name: brand,
-    midr: null,
-    model: null,
-    fallback: null,
-    known: brand !== "unknown",
-    from: "CPU brand string (os.cpus)"
-  };
-}
-var host;
-function hostCpu() {
-  if (host) return host;
-  let cpuinfo;
-  if (process.platform === "linux") {
-    try {
-      cpuinfo = readFileSync5("/proc/cpuinfo", "utf8");
-    } catch {
-      cpuinfo = void 0;
-    }
-  }
-  return host = identifyCpu({ cpuinfo, brand: cpus()[0]?.model });
-}
-var pageSize;
-function pageSizeBytes() {
-  if (pageSize !== void 0) return pageSize;
-  try {
-    const value = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8", timeout: 5e3 }).trim());
-    pageSize = Number.isInteger(value) && value > 0 ? value : null;
-  } catch {
-    pageSize = null;
-  }
-  return pageSize;
-}
-
-// lab/bench/machine.ts
-function machineInfo() {
-  const cpu = hostCpu();
-  const pageSize2 = pageSizeBytes();
-  return {
-    os: process.platform,
-    osRelease: release(),
-    arch: process.arch,
-    cpuModel: cpu.name,
-    logicalCpus: cpus2().length,
-    ...cpu.midr ? { midr: cpu.midr } : {},
-    ...pageSize2 ? { pageSizeBytes: pageSize2 } : {}
-  };
-}
-
-// lab/uarch/model.ts
-import { readdir as readdir2 } from "node:fs/promises";
-import { join as join7 } from "node:path";
-var sourced = external_exports.string().min(3);
-var formTimingSchema = external_exports.object({
-  /** The mnemonics this form is (e.g. and, orr, eor). */
-  mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
-  /** Only when the shifted operand's shift is an LSL by at most this many bits (an extend never matches). */
-  maxLslAmount: external_exports.number().int().nonnegative().optional(),
-  latency: external_exports.number().nonnegative(),
-  uops: external_exports.number().int().nonnegative(),
-  units: external_exports.array(external_exports.string()),
-  source: sourced
-}).strict();
-var classTimingSchema = external_exports.object({
-  /** Cycles from issue to result available to a dependent ALU op. */
-  latency: external_exports.number().nonnegative(),
-  /** For loads: cycles until the value can be used as another load's address. */
-  addressLatency: external_exports.number().nonnegative().optional(),
-  /** Latency of the register-register form, where a model distinguishes it from the immediate form. */
-  registerLatency: external_exports.number().nonnegative().optional(),
-  /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
-  indexedLatency: external_exports.number().nonnegative().optional(),
-  /** For loads into a SIMD/FP register (ldr q0, ld1), where a model gives them another latency than integer loads. */
-  vectorLatency: external_exports.number().nonnegative().optional(),
-  /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
-  addendLatency: external_exports.number().nonnegative().optional(),
-  /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
-  registerUops: external_exports.number().int().nonnegative().optional(),
-  registerUnits: external_exports.array(external_exports.string()).optional(),
-  /** Uops of the register-indexed load form ([x0, x1, lsl #3]), where a model splits it. */
-  indexedUops: external_exports.number().int().nonnegative().optional(),
-  uops: external_exports.number().int().nonnegative(),
-  /** The execution units it may issue to (empty: handled at rename, no unit). */
-  units: external_exports.array(external_exports.string()),
-  /** Forms of the class that issue differently; the first that matches an instruction wins. */
-  forms: external_exports.array(formTimingSchema).optional(),
-  source: sourced,
-  inherited: external_exports.boolean().optional()
-}).strict();
-var CLASSES = [
-  "alu",
-  "alu-shifted",
-  "flags",
-  "bitfield-insert",
-  "mul",
-  "madd",
-  "div",
-  "load",
-  "store",
-  "branch",
-  "move",
-  "simd",
-  "nop",
-  "call",
-  "unknown"
-];
-var cpuModelSchema = external_exports.object({
-  name: external_exports.string().regex(/^[a-z0-9-]+$/),
-  core: external_exports.string(),
-  /** A model that only overrides some numbers of another. */
-  inherits: external_exports.string().nullable(),
-  /** Micro-ops the front end takes per cycle (decode/dispatch width). */
-  decodeWidth: external_exports.object({ value: external_exports.number().int().positive(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
-  compareBranchFusion: external_exports.object({ value: external_exports.boolean(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
-  /** Cycles from a store to a load of the same address (store-to-load forwarding). */
-  storeToLoadLatency: external_exports.object({ value: external_exports.number().nonnegative(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
-  classes: external_exports.partialRecord(external_exports.enum(CLASSES), classTimingSchema).optional(),
-  /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
-  mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
-  /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
-  cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
-  /**
-   * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
-   * only by --cpu.
-   */
-  crossCheck: external_exports.boolean().optional(),
-  notes: external_exports.array(external_exports.string()).optional()
-}).strict();
-function modelsDir() {
-  return join7(projectRoot(), "lab", "uarch", "models");
-}
-async function listModels() {
-  return (await readdir2(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
-}
-async function readRaw(name) {
-  const path6 = join7(modelsDir(), `${name}.json`);
-  const models = await listModels();
-  if (!models.includes(name))
-    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
-  const json2 = await readJsonFile(path6, "uarch", "fix the model file (JSON, one object); every number needs a source.");
-  const parsed = cpuModelSchema.safeParse(json2);
-  if (!parsed.success)
-    throw new LabError(
-      "uarch",
-      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
-      "fix the model file; every number needs a source."
-    );
-  return parsed.data;
-}
-async function loadCpuModel(name, seen = []) {
-  if (seen.includes(name))
-    throw new LabError(
-      "uarch",
-      `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`,
-      "fix the inherits fields."
-    );
-  const raw = await readRaw(name);
-  const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : void 0;
-  const classes = {
-    ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {},
-    ...raw.classes ?? {}
-  };
-  for (const key of CLASSES) {
-    if (!classes[key])
-      throw new LabError(
-        "uarch",
-        `CPU model ${name} has no timing for instruction class "${key}".`,
-        "add it (or inherit from a model that has it)."
-      );
-  }
-  const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
-  const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
-  const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
-  if (decodeWidth === void 0 || compareBranchFusion === void 0 || storeToLoadLatency === void 0) {
-    throw new LabError(
-      "uarch",
-      `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`,
-      "add them (or inherit)."
-    );
-  }
-  return {
-    name: raw.name,
-    core: raw.core,
-    decodeWidth,
-    compareBranchFusion,
-    storeToLoadLatency,
-    classes,
-    mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
-    inheritedFrom: raw.inherits,
-    cpuBrands: raw.cpuBrands?.value ?? [],
-    crossCheck: raw.crossCheck ?? false,
-    notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
-  };
-}
-
-// lab/uarch/choose-model.ts
-var DEFAULT_MODEL = "apple-m1";
-function chooseModel(machine, models, parts = armParts()) {
-  const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
-  const matches = models.filter((model) => !model.crossCheck).flatMap(
-    (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
-  ).sort((a2, b) => b.brand.length - a2.brand.length);
-  if (matches[0])
-    return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
-  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
-  if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
-    return {
-      name: implementer.fallbackModel,
-      why: `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not sourced for this core`
-    };
-  }
-  return {
-    name: DEFAULT_MODEL,
-    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
-  };
-}
-async function resolveCpuModel(explicit, machine) {
-  if (explicit) return { ...await loadCpuModel(explicit), chosenBecause: "chosen by --cpu" };
-  const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
-  const choice = chooseModel(machine(), models);
-  return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
-}
-
-// lab/uarch/paths.ts
-var PATH_LIMIT = 1024;
-function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
-  const inLoop = new Set(loop.blocks);
-  const latches = new Set(loop.latches);
-  const paths = [];
-  let complete = true;
-  const onPath = /* @__PURE__ */ new Set();
-  const stack = [];
-  const walk = (block) => {
-    if (paths.length >= limit) {
-      complete = false;
-      return;
-    }
-    stack.push(block);
-    onPath.add(block);
-    if (latches.has(block)) paths.push([...stack]);
-    for (const successor of flow.blocks[block].successors) {
-      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
-      walk(successor);
-    }
-    stack.pop();
-    onPath.delete(block);
-  };
-  walk(loop.header);
-  return { paths, complete };
-}
-function memoryBytes(instruction) {
-  return operandsOf(instruction).bytes;
-}
-function storedRegisters(instruction) {
-  return operandsOf(instruction).values;
-}
-var operandCache = /* @__PURE__ */ new WeakMap();
-function operandsOf(instruction) {
-  const cached2 = operandCache.get(instruction);
-  if (cached2) return cached2;
-  const parts = splitOperands(instruction.operands);
-  const memory = parts.findIndex((part) => part.startsWith("["));
-  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
-  const width = (operand) => {
-    const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
-    if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
-    if (/^(strb|sturb|stlrb|ldrb|ldurb|ldrsb|ldursb)$/.test(instruction.mnemonic)) return 1;
-    if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
-    return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0]] ?? 8;
-  };
-  const entry = {
-    // Bytes moved: the value operands before the address (none when there is no address operand).
-    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
-    values: valueOperands.flatMap(
-      (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
-    )
-  };
-  operandCache.set(instruction, entry);
-  return entry;
-}
-function valueOrigins(nodes, producers, node2, register, depth = 3) {
-  const from = producers(node2.index, register);
-  if (from === void 0) return [];
-  const producer = nodes[from];
-  const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
-  if (depth > 0 && passThrough && producer.semantics.memory === "none") {
-    const origins = producer.semantics.reads.flatMap(
-      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
-    );
-    return origins.length ? origins : [producer];
-  }
-  return [producer];
-}
-function roleName(role) {
-  const literals = role.literals === 0 ? "" : role.literals === 1 ? "literal" : `${role.literals} literals`;
-  const match = role.match === "none" ? "" : role.match === "short" ? "match" : "long match (copy loop)";
-  if (!literals && !match) return "no output (table walk, refill or bookkeeping)";
-  return [literals, match].filter(Boolean).join(" + ");
-}
-function roleOrder(role) {
-  const match = { short: 0, long: 1, none: 2 }[role.match];
-  return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
-}
-function classify(copyLoopHeaders, blocks, graph) {
-  const { nodes } = graph;
-  const producers = producerMap(graph);
-  let literals = 0;
-  let copyBytes = 0;
-  let copies = false;
-  const wordCopyBytes = straightWordCopyBytes(nodes, producers);
-  for (const node2 of nodes) {
-    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
-    const origins = storedRegisters(node2.instruction).flatMap(
-      (register) => valueOrigins(nodes, producers, node2, register)
-    );
-    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
-    if (copied) {
-      copies = true;
-      copyBytes += memoryBytes(node2.instruction);
-    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
-  }
-  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
-  const refill = nodes.some((node2) => isRefillLoad(graph, node2));
-  return {
-    literals,
-    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
-    refill,
-    copyBytes,
-    wordCopyBytes
-  };
-}
-function producerMap(graph) {
-  return (index, register) => {
-    let from;
-    for (const edge of graph.into[index])
-      if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register) from = edge.from;
-    return from;
-  };
-}
-var physicalNames = /* @__PURE__ */ new Map();
-var physicalName = (via) => {
-  let name = physicalNames.get(via);
-  if (name === void 0) physicalNames.set(via, name = via.replace(/^x/, "r"));
-  return name;
-};
-function straightWordCopyBytes(nodes, producers) {
-  let bytes = 0;
-  const counted = /* @__PURE__ */ new Set();
-  for (const node2 of nodes) {
-    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
-    const width = memoryBytes(node2.instruction);
-    if (width < 8) continue;
-    const sources = storedRegisters(node2.instruction).map((register) => producers(node2.index, register));
-    const loads = sources.map((index) => index === void 0 ? void 0 : nodes[index]);
-    if (!loads.every((load2) => load2?.semantics.memory === "load" && memoryBytes(load2.instruction) === width)) continue;
-    if (loads.some((load2) => counted.has(load2.index))) continue;
-    loads.forEach((load2) => counted.add(load2.index));
-    bytes += width;
-  }
-  return bytes;
-}
-function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
-  const nested = nestedLoops(flow, loop);
-  const storing = (candidate) => candidate.blocks.some(
-    (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
-  );
-  const copyLoopBytes = new Map(
-    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
-  );
-  const copyLoopHeaders = new Set(copyLoopBytes.keys());
-  const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
-  const { paths, complete } = enumeratePaths(flow, loop, limit);
-  const analysed = paths.map((blocks) => {
-    const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
-    const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph);
-    return {
-      blocks,
-      addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
-      role,
-      roleName: roleName(role),
-      bounds: boundsOfGraph(graph, model)
-    };
-  });
-  const byRole = /* @__PURE__ */ new Map();
-  for (const path6 of analysed) {
-    const members2 = byRole.get(path6.roleName);
-    if (members2) members2.push(path6);
-    else byRole.set(path6.roleName, [path6]);
-  }
-  const groups = [...byRole.values()].map((members2) => {
-    const keyed = members2.map((path6) => ({ path: path6, width: copyWidth(path6), layout: path6.addresses.join() }));
-    const usual = keyed.reduce((best, candidate) => {
-      const a2 = candidate;
-      const b = best;
-      const order = (
-        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
-        (a2.path.role.match === "long" ? b.width - a2.width : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
-      );
-      return order < 0 ? candidate : best;
-    });
-    const representative = usual.path;
-    const cycles2 = members2.map((member) => member.bounds.predictedCycles);
-    const sizes = members2.map((member) => member.bounds.instructions);
-    return {
-      roleName: representative.roleName,
-      role: representative.role,
-      variants: members2.length,
-      representative,
-      analysis: analyzePath(
-        representative.blocks.flatMap((id) => flow.blocks[id].instructions),
-        model
-      ),
-      predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
-      instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
-    };
-  });
-  groups.sort((a2, b) => roleOrder(a2.role) - roleOrder(b.role));
-  const inLoop = new Set(loop.blocks);
-  const exits = loop.blocks.flatMap(
-    (id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []
-  );
-  return {
-    groups,
-    paths: paths.length,
-    complete,
-    exits,
-    copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model)
-  };
-}
-function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
-  const long = groups.find((group2) => group2.role.match === "long");
-  if (!long) return null;
-  const loop = nested.filter(
-    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
-  ).sort((a2, b) => copyLoopBytes.get(b.header) - copyLoopBytes.get(a2.header))[0];
-  const body = loop && enumeratePaths(flow, loop, 1).paths[0];
-  if (!loop || !body) return null;
-  const graph = dependencyGraph(
-    body.flatMap((id) => flow.blocks[id].instructions),
-    model
-  );
-  return {
-    headerAddress: loop.headerAddress,
-    bytesPerIteration: copyLoopBytes.get(loop.header),
-    bounds: boundsOfGraph(graph, model)
-  };
-}
-function bytesPerPass(flow, loop, model) {
-  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
-  const graph = dependencyGraph(
-    body.flatMap((id) => flow.blocks[id].instructions),
-    model
-  );
-  return straightWordCopyBytes(graph.nodes, producerMap(graph));
-}
-function headlineGroup(paths) {
-  return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
-}
-
-// lab/uarch/index.ts
-function analyzeHotLoop(fn, cpu, pin) {
-  const flow = buildControlFlow(fn);
-  const choice = chooseLoop(fn, cpu, pin, flow);
-  const paths = analyzePaths(flow, choice.loop, cpu);
-  const headline = headlineGroup(paths);
-  if (!headline)
-    throw new LabError(
-      "analyze",
-      `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`,
-      "pin another loop with --loop."
-    );
-  return {
-    flow,
-    loop: choice.loop,
-    choice,
-    paths,
-    headline,
-    path: headline.representative.blocks,
-    analysis: withSlack(headline.analysis)
-  };
-}
-async function analyzeLoop(options, model) {
-  const cpu = model ?? await resolveCpuModel(options.cpu, machineInfo);
-  const { functions, source } = await loadFunctions(options.path);
-  return reportHotLoop(await selectFunction(functions, options.functionName, source), source, cpu, options.loop);
-}
-var summaryOf = (analysis) => {
-  const { nodes, edges, ...summary2 } = analysis;
-  void nodes;
-  void edges;
-  return summary2;
-};
-function reportHotLoop(fn, source, cpu, pin) {
-  const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
-  const { slackCycles, ...pathAnalysis } = analysis;
-  void slackCycles;
-  const roles = paths.groups.map((group2) => ({
-    role: group2.role,
-    roleName: group2.roleName,
-    variants: group2.variants,
-    predictedCycles: group2.predictedCycles,
-    instructions: group2.instructions,
-    pathAddresses: group2.representative.addresses,
-    analysis: summaryOf(group2.analysis),
-    idioms: findIdioms(group2.analysis, flow)
-  }));
-  const idioms = roles[0]?.idioms.map((idiom, i2) => {
-    const found = roles.filter((role) => role.idioms[i2].found);
-    return {
-      ...idiom,
-      found: found.length > 0,
-      at: [...new Set(found.flatMap((role) => role.idioms[i2].at))].sort((a2, b) => a2 - b),
-      roles: found.map((role) => role.roleName)
-    };
-  }) ?? [];
-  const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
-  return {
-    function: fn.name,
-    source,
-    model: {
-      name: cpu.name,
-      core: cpu.core,
-      inheritedFrom: cpu.inheritedFrom,
-      cpuBrands: cpu.cpuBrands,
-      ...cpu.chosenBecause ? { chosenBecause: cpu.chosenBecause } : {}
-    },
-    loops: flow.loops.map((l) => ({
-      headerAddress: l.headerAddress,
-      depth: l.depth,
-      instructions: l.instructionCount,
-      ownInstructions: ownInstructionCount(flow, l),
-      innermost: l.innermost
-    })).sort((a2, b) => a2.headerAddress - b.headerAddress),
-    hotLoop: {
-      headerAddress: loop.headerAddress,
-      depth: loop.depth,
-      instructions: loop.instructionCount,
-      ownInstructions: ownInstructionCount(flow, loop),
-      paths: paths.paths,
-      pathsComplete: paths.complete,
-      pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
-    },
-    loopChoice: {
-      how: choice.how,
-      decodeLoop: choice.candidate.decodeLoop,
-      reason: choice.candidate.reason,
-      sourceLine: choice.candidate.sourceLine,
-      runnersUp: choice.runnersUp.map((entry) => ({
-        headerAddress: entry.loop.headerAddress,
-        decodeLoop: entry.decodeLoop,
-        ownInstructions: entry.ownInstructions,
-        reason: entry.reason
-      }))
-    },
-    roles,
-    exits: paths.exits,
-    copyLoop: paths.copyLoop,
-    headlineRole: headline.roleName,
-    pathAddresses: headline.representative.addresses,
-    analysis: {
-      ...summaryOf(pathAnalysis),
-      listing: analysis.nodes.map((node2, i2) => ({
-        address: node2.instruction.address,
-        text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(),
-        class: node2.semantics.class,
-        slackCycles: analysis.slackCycles[i2]
-      }))
-    },
-    idioms
-  };
-}
-var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
-function unknownNote(analysis) {
-  if (analysis.exact) return "";
-  const count3 = analysis.unknownInstructions;
-  return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
-}
-
-// node_modules/smol-toml/dist/stringify.js
-var HAS_WELLFORMED = !!"".isWellFormed;
-
 // lab/build/rust-shim.ts
 var rustAdapterSchema = external_exports.object({
   kind: external_exports.literal("rust"),
@@ -54161,7 +52672,9 @@ var rustAdapterSchema = external_exports.object({
    * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
    */
   call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
-  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  /**
+   * "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer.
+   */
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
 var rustShimRecordSchema = external_exports.object({
@@ -54171,6 +52684,257 @@ var rustShimRecordSchema = external_exports.object({
   cargoToml: external_exports.string(),
   libRs: external_exports.string()
 });
+
+// lab/core/schema.ts
+function describeIssues(error63) {
+  return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
+}
+
+// lab/results/counts.ts
+var countsSchema = external_exports.object({
+  /** How the counts were made ("valgrind-3.19.0 callgrind, …"); null when none were. */
+  tool: external_exports.string().nullable(),
+  /** Why nothing was counted ("not available on macOS (no valgrind on macOS arm64)"); null when counted. */
+  unavailable: external_exports.string().nullable(),
+  datasets: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      label: external_exports.string(),
+      rawBytes: external_exports.number().int().nonnegative(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["head", "base", "libdeflate"]),
+          /** Instructions retired in the one counted decode call (null: not counted). */
+          instructions: external_exports.number().int().nonnegative().nullable(),
+          /** instructions / rawBytes. */
+          instructionsPerByte: external_exports.number().finite().nonnegative().nullable(),
+          /** Why it was not counted (it failed in the timing bench, a CLI decoder, …); null when counted. */
+          notCounted: external_exports.string().nullable()
+        })
+      )
+    })
+  )
+});
+
+// lab/results/index.ts
+var positive = external_exports.number().finite().positive();
+var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
+var intervalSchema = external_exports.object({
+  estimate: positive,
+  low: positive,
+  high: positive,
+  confidence: external_exports.number().gt(0).lt(1),
+  samples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
+  method: external_exports.string()
+});
+var comparisonSchema = external_exports.object({
+  interval: intervalSchema,
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
+});
+var verdictSchema = external_exports.object({
+  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
+  effect: external_exports.number().finite(),
+  interval: intervalSchema,
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
+  threshold: external_exports.number().nonnegative(),
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
+});
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
+var decoderSchema = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: rustShimRecordSchema.optional()
+});
+var datasetBase = {
+  name: external_exports.string(),
+  label: external_exports.string(),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(["quick", "full"]),
+  rawBytes: external_exports.number().int().nonnegative(),
+  rawSha256: sha256,
+  compressedBytes: external_exports.number().int().nonnegative(),
+  compressedSha256: sha256,
+  compressor: external_exports.string(),
+  level: external_exports.number().int()
+};
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+var datasetResultObject = external_exports.object({
+  ...datasetBase,
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: external_exports.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: external_exports.number().int().nonnegative(),
+  targetMet: external_exports.boolean(),
+  stoppedBecause: external_exports.string(),
+  elapsedSeconds: external_exports.number().nonnegative(),
+  /** True when every sample of every contender decoded to the expected bytes. */
+  verified: external_exports.boolean(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      role: external_exports.enum(["head", "base", "libdeflate"]),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: external_exports.array(external_exports.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
+    })
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context3.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
+});
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+var RESULTS_SCHEMA_VERSION = 3;
+var REGIMES = ["in-process", "process", "in-process-allocating"];
+var resultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
+  machine: machineSchema,
+  /**
+   * in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output
+   * (libdeflate too); process: whole CLI processes.
+   */
+  regime: external_exports.enum(REGIMES),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema,
+  base: decoderSchema.nullable(),
+  settings: external_exports.object({
+    roundsPerBatch: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    minBatches: external_exports.number().int(),
+    maxBatches: external_exports.number().int(),
+    targetHalfWidth: external_exports.number(),
+    budgetSeconds: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
+    minimumEffect: external_exports.number().optional(),
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
+  }),
+  datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
+  /** Instructions of one decode per contender and dataset, or why there are none (absent before counts). */
+  counts: countsSchema.optional(),
+  ok: external_exports.boolean()
+});
+function parseResults(json2, source) {
+  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
+  if (version2 !== RESULTS_SCHEMA_VERSION) {
+    throw new LabError(
+      "results",
+      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads version ${RESULTS_SCHEMA_VERSION}.`,
+      "write it again with this version of perf-lab, or upgrade perf-lab."
+    );
+  }
+  const parsed = resultsSchema.safeParse(json2);
+  if (!parsed.success)
+    throw new LabError(
+      "results",
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      "pass a results file written by `perf-lab bench --json`."
+    );
+  return parsed.data;
+}
+async function readResults(path6) {
+  return parseResults(
+    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
+    path6
+  );
+}
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
 var MULTIPLIER = 214013;
@@ -54586,326 +53350,6 @@ PerceptronModel.prototype.train = function train2(features, label) {
 // lab/stats/verdict.ts
 var import_jstat = __toESM(require_jstat(), 1);
 
-// lab/stats/index.ts
-function pairedSpeedRatios(decoderNs, referenceNs) {
-  const ratios = /* @__PURE__ */ new Map();
-  for (const [round, decoder] of [...decoderNs].sort((a2, b) => a2[0] - b[0])) {
-    const reference = referenceNs.get(round);
-    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
-  }
-  return ratios;
-}
-function cycleRatios(roundRatios, contenders) {
-  const cycles2 = /* @__PURE__ */ new Map();
-  const first = Math.min(...roundRatios.keys());
-  for (const [round, ratio] of roundRatios) {
-    const cycle = Math.floor((round - first) / contenders);
-    cycles2.set(cycle, [...cycles2.get(cycle) ?? [], ratio]);
-  }
-  return [...cycles2].sort((a2, b) => a2[0] - b[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
-}
-
-// lab/results/index.ts
-var positive = external_exports.number().finite().positive();
-var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
-var intervalSchema = external_exports.object({
-  estimate: positive,
-  low: positive,
-  high: positive,
-  confidence: external_exports.number().gt(0).lt(1),
-  samples: external_exports.number().int().positive(),
-  /** Bootstrap resamples; 0 for a t interval. */
-  resamples: external_exports.number().int().nonnegative(),
-  method: external_exports.string()
-});
-var comparisonSchema = external_exports.object({
-  interval: intervalSchema,
-  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
-});
-var verdictSchema = external_exports.object({
-  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
-  effect: external_exports.number().finite(),
-  interval: intervalSchema,
-  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
-  threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string(),
-  reason: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional(),
-  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
-  tolerance: external_exports.number().positive().optional(),
-  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
-  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
-  detectableEffect: external_exports.number().positive().nullable().optional(),
-  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
-  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
-});
-var machineSchema = external_exports.object({
-  os: external_exports.string(),
-  osRelease: external_exports.string(),
-  arch: external_exports.string(),
-  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
-  cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int(),
-  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
-  midr: external_exports.object({
-    implementer: external_exports.string(),
-    part: external_exports.string(),
-    variant: external_exports.string().nullable(),
-    revision: external_exports.string().nullable()
-  }).optional(),
-  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
-  pageSizeBytes: external_exports.number().int().positive().optional()
-});
-var libdeflateSchema = external_exports.object({
-  name: external_exports.string(),
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.string(),
-  compiler: external_exports.string(),
-  cflags: external_exports.string()
-});
-var decoderSchema = external_exports.object({
-  name: external_exports.string(),
-  adapter: external_exports.string(),
-  description: external_exports.string(),
-  rustc: external_exports.string().nullable(),
-  llvm: external_exports.string().nullable(),
-  compiler: external_exports.string().nullable(),
-  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
-  threads: external_exports.number().int().positive().optional(),
-  /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: rustShimRecordSchema.optional()
-});
-var datasetBase = {
-  name: external_exports.string(),
-  label: external_exports.string(),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(["quick", "full"]),
-  rawBytes: external_exports.number().int().nonnegative(),
-  rawSha256: sha256,
-  compressedBytes: external_exports.number().int().nonnegative(),
-  compressedSha256: sha256,
-  compressor: external_exports.string(),
-  level: external_exports.number().int()
-};
-var contenderUsageSchema = external_exports.object({
-  /** Threads the config gave it (libdeflate: 1). */
-  threads: external_exports.number().int().positive(),
-  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
-  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
-  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
-  placementNote: external_exports.string().nullable(),
-  /** Sum over its measured decodes. */
-  wallTimeMs: external_exports.number().nonnegative(),
-  /** CPU time of all its threads and child processes during those decodes. */
-  cpuTimeMs: external_exports.number().nonnegative(),
-  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
-  parallelEfficiency: external_exports.number().nonnegative().nullable(),
-  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
-  outsideTurnCpuMs: external_exports.number().nonnegative(),
-  /** The allowance for that before its results are not comparable. */
-  outsideTurnAllowanceMs: external_exports.number().nonnegative()
-});
-var datasetResultObject = external_exports.object({
-  ...datasetBase,
-  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
-  placement: external_exports.string(),
-  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
-  concurrentBench: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative(),
-  /** Measured rounds over all batches. */
-  rounds: external_exports.number().int().nonnegative(),
-  targetMet: external_exports.boolean(),
-  stoppedBecause: external_exports.string(),
-  elapsedSeconds: external_exports.number().nonnegative(),
-  /** True when every sample of every contender decoded to the expected bytes. */
-  verified: external_exports.boolean(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      role: external_exports.enum(["head", "base", "libdeflate"]),
-      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
-      samplesNs: external_exports.array(external_exports.array(positive)),
-      megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable(),
-      usage: contenderUsageSchema.optional()
-    })
-  ),
-  headVsLibdeflate: comparisonSchema.nullable(),
-  baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
-  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
-  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
-});
-var datasetResultSchema = datasetResultObject.superRefine((dataset, context) => {
-  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
-  for (const field of ["batches", "rounds"])
-    if (dataset[field] < 1)
-      context.addIssue({
-        code: "custom",
-        path: [field],
-        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
-      });
-});
-var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
-var integrityResultSchema = external_exports.object({
-  memberBytes: external_exports.number().int().nonnegative(),
-  source: external_exports.string(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
-      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
-      notComparable: external_exports.string().nullable()
-    })
-  )
-});
-var RESULTS_SCHEMA_VERSION = 2;
-var resultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
-  machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
-  libdeflate: libdeflateSchema,
-  head: decoderSchema,
-  base: decoderSchema.nullable(),
-  settings: external_exports.object({
-    roundsPerBatch: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    minBatches: external_exports.number().int(),
-    maxBatches: external_exports.number().int(),
-    targetHalfWidth: external_exports.number(),
-    budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number().gt(0).lt(1),
-    minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
-    tolerance: external_exports.number().optional(),
-    toleranceSource: external_exports.string().optional(),
-    compareAcrossThreads: external_exports.boolean().optional()
-  }),
-  datasets: external_exports.array(datasetResultSchema),
-  /** How each contender met corrupted members before timing (absent in results written before the gate). */
-  integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
-  ok: external_exports.boolean()
-});
-function migrateResultsV1(v1) {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    createdAt: v1.createdAt,
-    machine: v1.machine,
-    mode: v1.mode,
-    libdeflate: v1.libdeflate,
-    head: v1.decoder,
-    base: null,
-    settings: {
-      roundsPerBatch: v1.settings.rounds,
-      warmupRounds: v1.settings.warmupRounds,
-      timeoutMs: v1.settings.timeoutMs,
-      minBatches: 1,
-      maxBatches: 1,
-      targetHalfWidth: 0,
-      budgetSeconds: v1.settings.maxSecondsPerDataset,
-      verdictConfidence: 0.99
-    },
-    datasets: v1.datasets.map((dataset) => {
-      const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
-      const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
-      const byRound = (samples) => new Map(samples.map((ns, i2) => [v1.settings.warmupRounds + i2, ns]));
-      const cycles2 = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
-      const { ratio, contenders, placement, ...rest } = dataset;
-      return {
-        ...rest,
-        placement: placement ?? "unknown (results version 1)",
-        batches: 1,
-        targetMet: false,
-        stoppedBecause: "migrated from results version 1",
-        elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({
-          ...contender,
-          role: contender.role === "decoder" ? "head" : "libdeflate",
-          samplesNs: [contender.samplesNs]
-        })),
-        headVsLibdeflate: ratio && cycles2[0].length > 0 ? { interval: ratio, cycleRatios: cycles2 } : null,
-        baseVsLibdeflate: null,
-        headVsBase: null
-      };
-    }),
-    ok: v1.ok
-  };
-}
-function parseResults(json2, source) {
-  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
-  if (version2 === 1) {
-    const parsed2 = resultsV1Schema.safeParse(json2);
-    if (!parsed2.success)
-      throw new LabError(
-        "results",
-        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
-        "pass a results file written by `perf-lab bench --json`."
-      );
-    return migrateResultsV1(parsed2.data);
-  }
-  if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError(
-      "results",
-      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
-      "write it again with this version of perf-lab, or upgrade perf-lab."
-    );
-  }
-  const parsed = resultsSchema.safeParse(json2);
-  if (!parsed.success)
-    throw new LabError(
-      "results",
-      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      "pass a results file written by `perf-lab bench --json`."
-    );
-  return parsed.data;
-}
-async function readResults(path6) {
-  return parseResults(
-    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
-    path6
-  );
-}
-
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
 var center = (header) => ({ header, align: "center" });
@@ -54926,6 +53370,6791 @@ function tableLines(columns, rows) {
 // lab/report/index.ts
 function escapeCell(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+
+// node_modules/@actions/github/lib/context.js
+import { readFileSync as readFileSync5, existsSync as existsSync4 } from "fs";
+import { EOL as EOL5 } from "os";
+var Context = class {
+  /**
+   * Hydrate the context from the environment
+   */
+  constructor() {
+    var _a3, _b, _c;
+    this.payload = {};
+    if (process.env.GITHUB_EVENT_PATH) {
+      if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse(readFileSync5(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      } else {
+        const path6 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path6} does not exist${EOL5}`);
+      }
+    }
+    this.eventName = process.env.GITHUB_EVENT_NAME;
+    this.sha = process.env.GITHUB_SHA;
+    this.ref = process.env.GITHUB_REF;
+    this.workflow = process.env.GITHUB_WORKFLOW;
+    this.action = process.env.GITHUB_ACTION;
+    this.actor = process.env.GITHUB_ACTOR;
+    this.job = process.env.GITHUB_JOB;
+    this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
+    this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
+    this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
+    this.apiUrl = (_a3 = process.env.GITHUB_API_URL) !== null && _a3 !== void 0 ? _a3 : `https://api.github.com`;
+    this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
+    this.graphqlUrl = (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
+  }
+  get issue() {
+    const payload = this.payload;
+    return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
+  }
+  get repo() {
+    if (process.env.GITHUB_REPOSITORY) {
+      const [owner, repo] = process.env.GITHUB_REPOSITORY.split("/");
+      return { owner, repo };
+    }
+    if (this.payload.repository) {
+      return {
+        owner: this.payload.repository.owner.login,
+        repo: this.payload.repository.name
+      };
+    }
+    throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
+  }
+};
+
+// node_modules/@actions/github/lib/internal/utils.js
+var httpClient = __toESM(require_lib(), 1);
+var import_undici2 = __toESM(require_undici(), 1);
+var __awaiter3 = function(thisArg, _arguments, P, generator) {
+  function adopt(value) {
+    return value instanceof P ? value : new P(function(resolve3) {
+      resolve3(value);
+    });
+  }
+  return new (P || (P = Promise))(function(resolve3, reject) {
+    function fulfilled(value) {
+      try {
+        step2(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step2(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step2(result) {
+      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step2((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+function getProxyAgent(destinationUrl) {
+  const hc = new httpClient.HttpClient();
+  return hc.getAgent(destinationUrl);
+}
+function getProxyAgentDispatcher(destinationUrl) {
+  const hc = new httpClient.HttpClient();
+  return hc.getAgentDispatcher(destinationUrl);
+}
+function getProxyFetch(destinationUrl) {
+  const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
+  const proxyFetch = (url2, opts) => __awaiter3(this, void 0, void 0, function* () {
+    return (0, import_undici2.fetch)(url2, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+  });
+  return proxyFetch;
+}
+function getApiBaseUrl() {
+  return process.env["GITHUB_API_URL"] || "https://api.github.com";
+}
+
+// node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+  if (typeof process === "object" && process.version !== void 0) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${process.arch})`;
+  }
+  return "<environment undetectable>";
+}
+
+// node_modules/before-after-hook/lib/register.js
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+  if (!options) {
+    options = {};
+  }
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name2) => {
+      return register.bind(null, state, name2, callback, options);
+    }, method)();
+  }
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+    return state.registry[name].reduce((method2, registered) => {
+      return registered.hook.bind(null, method2, options);
+    }, method)();
+  });
+}
+
+// node_modules/before-after-hook/lib/add.js
+function addHook(state, kind, name, hook2) {
+  const orig = hook2;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+  if (kind === "before") {
+    hook2 = (method, options) => {
+      return Promise.resolve().then(orig.bind(null, options)).then(method.bind(null, options));
+    };
+  }
+  if (kind === "after") {
+    hook2 = (method, options) => {
+      let result;
+      return Promise.resolve().then(method.bind(null, options)).then((result_) => {
+        result = result_;
+        return orig(result, options);
+      }).then(() => {
+        return result;
+      });
+    };
+  }
+  if (kind === "error") {
+    hook2 = (method, options) => {
+      return Promise.resolve().then(method.bind(null, options)).catch((error63) => {
+        return orig(error63, options);
+      });
+    };
+  }
+  state.registry[name].push({
+    hook: hook2,
+    orig
+  });
+}
+
+// node_modules/before-after-hook/lib/remove.js
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+  const index = state.registry[name].map((registered) => {
+    return registered.orig;
+  }).indexOf(method);
+  if (index === -1) {
+    return;
+  }
+  state.registry[name].splice(index, 1);
+}
+
+// node_modules/before-after-hook/index.js
+var bind = Function.bind;
+var bindable = bind.bind(bind);
+function bindApi(hook2, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook2.api = { remove: removeHookRef };
+  hook2.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook2[kind] = hook2.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+function Singular() {
+  const singularHookName = /* @__PURE__ */ Symbol("Singular");
+  const singularHookState = {
+    registry: {}
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+function Collection() {
+  const state = {
+    registry: {}
+  };
+  const hook2 = register.bind(null, state);
+  bindApi(hook2, state);
+  return hook2;
+}
+var before_after_hook_default = { Singular, Collection };
+
+// node_modules/@octokit/endpoint/dist-bundle/index.js
+var VERSION = "0.0.0-development";
+var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+function lowercaseKeys(object2) {
+  if (!object2) {
+    return {};
+  }
+  return Object.keys(object2).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object2[key];
+    return newObj;
+  }, {});
+}
+function isPlainObject3(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+function mergeDeep(defaults2, options) {
+  const result = Object.assign({}, defaults2);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject3(options[key])) {
+      if (!(key in defaults2)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep(defaults2[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+function merge2(defaults2, route, options) {
+  if (typeof route === "string") {
+    let [method, url2] = route.split(" ");
+    options = Object.assign(url2 ? { method, url: url2 } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = lowercaseKeys(options.headers);
+  removeUndefinedProperties(options);
+  removeUndefinedProperties(options.headers);
+  const mergedOptions = mergeDeep(defaults2 || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults2 && defaults2.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+function addQueryParameters(url2, parameters) {
+  const separator = /\?/.test(url2) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url2;
+  }
+  return url2 + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url2) {
+  const matches = url2.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a2, b) => a2.concat(b), []);
+}
+function omit2(object2, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object2)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object2[key];
+    }
+  }
+  return result;
+}
+function encodeReserved(str) {
+  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str) {
+  return encodeURIComponent(str).replace(/[!'()*]/g, function(c3) {
+    return "%" + c3.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context3, operator, key, modifier) {
+  var value = context3[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              result.push(encodeValue(operator, value[k], k));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              tmp.push(encodeUnreserved(k));
+              tmp.push(encodeValue(operator, value[k].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context3) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_, expression, literal2) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(getValues(context3, operator, tmp[1], tmp[2] || tmp[3]));
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal2);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+function parse5(options) {
+  let method = options.method.toUpperCase();
+  let url2 = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit2(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url2);
+  url2 = parseUrl(url2).expand(parameters);
+  if (!/^http/.test(url2)) {
+    url2 = options.baseUrl + url2;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit2(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format3) => format3.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url2.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format3 = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format3}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url2 = addQueryParameters(url2, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url: url2, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+function endpointWithDefaults(defaults2, route, options) {
+  return parse5(merge2(defaults2, route, options));
+}
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS2 = merge2(oldDefaults, newDefaults);
+  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
+  return Object.assign(endpoint2, {
+    DEFAULTS: DEFAULTS2,
+    defaults: withDefaults.bind(null, DEFAULTS2),
+    merge: merge2.bind(null, DEFAULTS2),
+    parse: parse5
+  });
+}
+var endpoint = withDefaults(null, DEFAULTS);
+
+// node_modules/content-type/dist/index.js
+var SP = 32;
+var HTAB = 9;
+var SEMI = 59;
+var EQ = 61;
+var DQUOTE = 34;
+var BSLASH = 92;
+var COMMA = 44;
+var LOWER_CASE = 1;
+var OWS = 2;
+var SEMI_FLAG = 4;
+var COMMA_FLAG = 8;
+var TOKEN_FLAG = 16;
+var NON_ASCII = 65280;
+var CASE_FLAGS = LOWER_CASE | NON_ASCII;
+var CHAR_MAP = new Uint8Array(256);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 128; code <= 255; code++) {
+  CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+  CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 48; code <= 57; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 65; code <= 90; code++) {
+  CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 97; code <= 122; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+var NullObject = /* @__PURE__ */ (() => {
+  const C = function() {
+  };
+  C.prototype = /* @__PURE__ */ Object.create(null);
+  return C;
+})();
+function parse6(header, options) {
+  const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+  const len = header.length;
+  let valueStart = options?.start ?? 0;
+  while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+    valueStart++;
+  }
+  let index = valueStart;
+  let typeFlags = 0;
+  let whitespace = -1;
+  let stop = options?.parameters === false ? COMMA_FLAG : 0;
+  while (index < len) {
+    const code = header.charCodeAt(index);
+    const flags = CHAR_MAP[code];
+    if ((flags & stopFlags) !== 0) {
+      stop |= flags & COMMA_FLAG;
+      break;
+    }
+    if ((flags & OWS) !== 0) {
+      if (whitespace === -1)
+        whitespace = index;
+    } else {
+      whitespace = -1;
+    }
+    typeFlags |= code & NON_ASCII | flags;
+    index++;
+  }
+  const valueEnd = whitespace === -1 ? index : whitespace;
+  const value = header.slice(valueStart, valueEnd);
+  const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+  if (index === len || stop !== 0) {
+    return { type, index, parameters: new NullObject() };
+  }
+  return parseParameters(header, type, index, len, stopFlags);
+}
+function parseParameters(header, type, index, len, stopFlags) {
+  const parameters = new NullObject();
+  parameter: while (index < len) {
+    index++;
+    while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+      index++;
+    }
+    const keyStart = index;
+    let keyFlags = 0;
+    let keyWhitespace = -1;
+    while (index < len) {
+      const code = header.charCodeAt(index);
+      const flags = CHAR_MAP[code];
+      if ((flags & stopFlags) !== 0) {
+        if ((flags & COMMA_FLAG) !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if (code === EQ) {
+        const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+        const value = header.slice(keyStart, keyEnd);
+        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        index++;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+          index++;
+        }
+        if (index < len && header.charCodeAt(index) === DQUOTE) {
+          const quotedStart = ++index;
+          let escaped = false;
+          while (index < len) {
+            const code2 = header.charCodeAt(index);
+            if (code2 === DQUOTE) {
+              if (parameters[key] === void 0) {
+                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              }
+              index++;
+              let stop2 = 0;
+              while (index < len) {
+                const code3 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code3];
+                if ((flags2 & stopFlags) !== 0) {
+                  stop2 = flags2 & COMMA_FLAG;
+                  break;
+                }
+                index++;
+              }
+              if (stop2 !== 0)
+                break parameter;
+              continue parameter;
+            }
+            if (code2 === BSLASH && index + 1 < len) {
+              escaped = true;
+              index += 2;
+              continue;
+            }
+            index++;
+          }
+          continue parameter;
+        }
+        const valueStart = index;
+        let stop = 0;
+        let valueWhitespace = -1;
+        while (index < len) {
+          const code2 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code2];
+          if ((flags2 & stopFlags) !== 0) {
+            stop = flags2 & COMMA_FLAG;
+            break;
+          }
+          if ((flags2 & OWS) !== 0) {
+            if (valueWhitespace === -1)
+              valueWhitespace = index;
+          } else {
+            valueWhitespace = -1;
+          }
+          index++;
+        }
+        if (parameters[key] === void 0) {
+          const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+          parameters[key] = header.slice(valueStart, valueEnd);
+        }
+        if (stop !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if ((flags & OWS) !== 0) {
+        if (keyWhitespace === -1)
+          keyWhitespace = index;
+      } else {
+        keyWhitespace = -1;
+      }
+      keyFlags |= code & NON_ASCII | flags;
+      index++;
+    }
+  }
+  return { type, index, parameters };
+}
+function unescapeQuotedPairs(str, start, end) {
+  let result = "";
+  for (let index = start; index < end; index++) {
+    if (str.charCodeAt(index) === BSLASH) {
+      result += str.slice(start, index);
+      start = ++index;
+    }
+  }
+  return result + str.slice(start, end);
+}
+
+// node_modules/json-with-bigint/json-with-bigint.js
+var intRegex = /^-?\d+$/;
+var noiseValue = /^-?\d+n+$/;
+var originalStringify = JSON.stringify;
+var originalParse = JSON.parse;
+var customFormat = /^-?\d+n$/;
+var bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+var noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+var isUnstringifiable = (val) => val === void 0 || typeof val === "function" || typeof val === "symbol";
+var isRawJSON = (val) => val !== null && typeof val === "object" && val.constructor && val.constructor.name === "RawJSON";
+var stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
+  const prepareVal = (parent, key, val) => {
+    const isObject3 = val !== null && typeof val === "object";
+    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+    if (isNoise) return val + "n";
+    const isBigInt = typeof val === "bigint";
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+      return val.toString() + "n";
+    }
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+    const isPostReplacerObject = val !== null && typeof val === "object";
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper = val instanceof Number || val instanceof String || val instanceof Boolean;
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+    return val;
+  };
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+  if (isUnstringifiable(rootProcessed)) {
+    return void 0;
+  }
+  const isRootPrimitive = rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+  const chunks = [];
+  let level = 0;
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true
+    }
+  ];
+  const visited = new WeakSet([rootProcessed]);
+  while (stack.length > 0) {
+    const node2 = stack[stack.length - 1];
+    if (node2.index === 0) {
+      chunks.push(node2.isArray ? "[" : "{");
+      level++;
+    }
+    let isDone = false;
+    if (node2.isArray) {
+      if (node2.index < node2.val.length) {
+        if (!node2.first) chunks.push(",");
+        if (space) chunks.push("\n" + space.repeat(level));
+        const childRaw = node2.val[node2.index];
+        const childVal = prepareVal(node2.val, String(node2.index), childRaw);
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node2.first = false;
+          node2.index++;
+        } else {
+          const isComplexObject = childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+            visited.add(childVal);
+            stack.push({
+              parent: node2.val,
+              key: String(node2.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true
+            });
+            node2.first = false;
+            node2.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node2.first = false;
+            node2.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node2.index < node2.keys.length) {
+        const k = node2.keys[node2.index++];
+        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+        if (isFilteredOutByArray) continue;
+        const childRaw = node2.val[k];
+        const childVal = prepareVal(node2.val, k, childRaw);
+        if (isUnstringifiable(childVal)) continue;
+        if (!node2.first) chunks.push(",");
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+        } else {
+          chunks.push(originalStringify(k) + ":");
+        }
+        const isComplexObject = childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+          visited.add(childVal);
+          stack.push({
+            parent: node2.val,
+            key: k,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true
+          });
+          node2.first = false;
+          break;
+        } else {
+          chunks.push(originalStringify(childVal));
+          node2.first = false;
+        }
+      }
+      const isNodeFullyProcessed = node2.index >= node2.keys.length && stack[stack.length - 1] === node2;
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+    if (isDone) {
+      level--;
+      if (!node2.first && space) chunks.push("\n" + space.repeat(level));
+      chunks.push(node2.isArray ? "]" : "}");
+      visited.delete(node2.val);
+      stack.pop();
+    }
+  }
+  return chunks.join("");
+};
+var JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+          const hasFunctionReplacer = typeof replacer === "function";
+          if (hasFunctionReplacer) return replacer(key, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (isKeyInArrayReplacer) return val;
+          return val;
+        },
+        space
+      );
+    }
+    if (!value) return originalStringify(value, replacer, space);
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+        if (isNoise) return val.toString() + "n";
+        if (typeof val === "bigint") return val.toString() + "n";
+        const hasFunctionReplacer = typeof replacer === "function";
+        if (hasFunctionReplacer) return replacer(key, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (isKeyInArrayReplacer) return val;
+        return val;
+      },
+      space
+    );
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3"
+    );
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3");
+    return denoisedJSON;
+  } catch (error63) {
+    if (error63 instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+      if (convertedJSON === void 0) return void 0;
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return convertedJSON;
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+    throw error63;
+  }
+};
+var featureCache = /* @__PURE__ */ new Map();
+var isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+  try {
+    const result = JSON.parse(
+      "1",
+      (_, __, context3) => !!context3?.source && context3.source === "1"
+    );
+    featureCache.set(parseFingerprint, result);
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+    return false;
+  }
+};
+var convertMarkedBigIntsReviver = (key, value, context3, userReviver) => {
+  const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+  const hasUserReviver = typeof userReviver === "function";
+  if (!hasUserReviver) return value;
+  return userReviver(key, value, context3);
+};
+var JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context3) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context3 && intRegex.test(context3.source);
+    const isBigInt = isBigNumber && isInt;
+    if (isBigInt) return BigInt(context3.source);
+    const hasCustomReviver = typeof reviver === "function";
+    if (!hasCustomReviver) return value;
+    return reviver(key, value, context3);
+  });
+};
+var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+var MAX_DIGITS = MAX_INT.length;
+var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+var noiseValueWithQuotes = /^"-?\d+n+"$/;
+var applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+  while (stack.length > 0) {
+    const node2 = stack[stack.length - 1];
+    if (!node2.visited) {
+      node2.visited = true;
+      const value = node2.parent[node2.key];
+      const isComplexObject = value !== null && typeof value === "object";
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+        for (let i2 = keys.length - 1; i2 >= 0; i2--) {
+          stack.push({ parent: value, key: keys[i2], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node2;
+      let value = parent[key];
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+      const hasUserReviver = typeof userReviver === "function";
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+      const isDeleted = value === void 0;
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+      stack.pop();
+    }
+  }
+  return rootHolder[""];
+};
+var serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"';
+      const hasFractionalOrExponential = fractional || exponential;
+      const isLessThanMaxSafeInt = digits && (digits.length < MAX_DIGITS || digits.length === MAX_DIGITS && digits <= MAX_INT);
+      const isStandardValue = isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+      if (isStandardValue) return match;
+      return '"' + match + 'n"';
+    }
+  );
+};
+var JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
+    const serializedData = serializeBigInts(text);
+    return originalParse(
+      serializedData,
+      (key, value, context3) => convertMarkedBigIntsReviver(key, value, context3, reviver)
+    );
+  } catch (error63) {
+    if (error63 instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+      return applyReviverIteratively(parsed, reviver);
+    }
+    throw error63;
+  }
+};
+
+// node_modules/@octokit/request-error/dist-src/index.js
+var RequestError = class extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+};
+
+// node_modules/@octokit/request/dist-bundle/index.js
+var VERSION2 = "10.0.16";
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${VERSION2} ${getUserAgent()}`
+  }
+};
+function isPlainObject4(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+var noop3 = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch2 = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch2) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = isPlainObject4(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch2(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error63) {
+    let message = "Unknown Error";
+    if (error63 instanceof Error) {
+      if (error63.name === "AbortError") {
+        error63.status = 500;
+        throw error63;
+      }
+      message = error63.message;
+      if (error63.name === "TypeError" && "cause" in error63) {
+        if (error63.cause instanceof Error) {
+          message = error63.cause.message;
+        } else if (typeof error63.cause === "string") {
+          message = error63.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error63;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url2 = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url: url2,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop3);
+  }
+  const mimetype = parse6(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop3);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+function withDefaults2(oldEndpoint, newDefaults) {
+  const endpoint2 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint2.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint2.parse(endpointOptions));
+    }
+    const request2 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint2.parse(endpoint2.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request2, {
+      endpoint: endpoint2,
+      defaults: withDefaults2.bind(null, endpoint2)
+    });
+    return endpointOptions.request.hook(request2, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint2,
+    defaults: withDefaults2.bind(null, endpoint2)
+  });
+}
+var request = withDefaults2(endpoint, defaults_default);
+
+// node_modules/@octokit/graphql/dist-bundle/index.js
+var VERSION3 = "0.0.0-development";
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request2, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request2;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request2, query, options) {
+  if (options) {
+    if (typeof query === "string" && "query" in options) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl2 = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl2)) {
+    requestOptions.url = baseUrl2.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request2(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+function withDefaults3(request2, newDefaults) {
+  const newRequest = request2.defaults(newDefaults);
+  const newApi = (query, options) => {
+    return graphql(newRequest, query, options);
+  };
+  return Object.assign(newApi, {
+    defaults: withDefaults3.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+var graphql2 = withDefaults3(request, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${VERSION3} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return withDefaults3(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+// node_modules/@octokit/auth-token/dist-bundle/index.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+async function hook(token, request2, route, parameters) {
+  const endpoint2 = request2.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint2.headers.authorization = withAuthorizationPrefix(token);
+  return request2(endpoint2);
+}
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+// node_modules/@octokit/core/dist-src/version.js
+var VERSION4 = "7.0.8";
+
+// node_modules/@octokit/core/dist-src/index.js
+var noop4 = () => {
+};
+var consoleWarn = console.warn.bind(console);
+var consoleError = console.error.bind(console);
+function createLogger(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = noop4;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = noop4;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+var userAgentTrail = `octokit-core.js/${VERSION4} ${getUserAgent()}`;
+var Octokit = class {
+  static VERSION = VERSION4;
+  static defaults(defaults2) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options = args[0] || {};
+        if (typeof defaults2 === "function") {
+          super(defaults2(options));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults2,
+            options,
+            options.userAgent && defaults2.userAgent ? {
+              userAgent: `${options.userAgent} ${defaults2.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options = {}) {
+    const hook2 = new before_after_hook_default.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook2.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options.baseUrl) {
+      requestDefaults.baseUrl = options.baseUrl;
+    }
+    if (options.previews) {
+      requestDefaults.mediaType.previews = options.previews;
+    }
+    if (options.timeZone) {
+      requestDefaults.headers["time-zone"] = options.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger(options.log);
+    this.hook = hook2;
+    if (!options.authStrategy) {
+      if (!options.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth2 = createTokenAuth(options.auth);
+        hook2.wrap("request", auth2.hook);
+        this.auth = auth2;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options;
+      const auth2 = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options.auth
+        )
+      );
+      hook2.wrap("request", auth2.hook);
+      this.auth = auth2;
+    }
+    const classConstructor = this.constructor;
+    for (let i2 = 0; i2 < classConstructor.plugins.length; ++i2) {
+      Object.assign(this, classConstructor.plugins[i2](this, options));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+};
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+var VERSION5 = "17.0.0";
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+var Endpoints = {
+  actions: {
+    addCustomLabelsToSelfHostedRunnerForOrg: [
+      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    addCustomLabelsToSelfHostedRunnerForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    addRepoAccessToSelfHostedRunnerGroupInOrg: [
+      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    approveWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
+    ],
+    cancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+    ],
+    createEnvironmentVariable: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
+    createOrUpdateEnvironmentSecret: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
+    createRegistrationTokenForOrg: [
+      "POST /orgs/{org}/actions/runners/registration-token"
+    ],
+    createRegistrationTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
+    ],
+    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
+    createRemoveTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
+    ],
+    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
+    createWorkflowDispatch: [
+      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+    ],
+    deleteActionsCacheById: [
+      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
+    ],
+    deleteActionsCacheByKey: [
+      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
+    ],
+    deleteArtifact: [
+      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
+    ],
+    deleteCustomImageFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    deleteCustomImageVersionFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    deleteEnvironmentSecret: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    deleteEnvironmentVariable: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    deleteHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
+    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    deleteRepoVariable: [
+      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
+    ],
+    deleteSelfHostedRunnerFromOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}"
+    ],
+    deleteSelfHostedRunnerFromRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    deleteWorkflowRunLogs: [
+      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    disableSelectedRepositoryGithubActionsOrganization: [
+      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    disableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
+    ],
+    downloadArtifact: [
+      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
+    ],
+    downloadJobLogsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+    ],
+    downloadWorkflowRunAttemptLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
+    ],
+    downloadWorkflowRunLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    enableSelectedRepositoryGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    enableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
+    ],
+    forceCancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+    ],
+    generateRunnerJitconfigForOrg: [
+      "POST /orgs/{org}/actions/runners/generate-jitconfig"
+    ],
+    generateRunnerJitconfigForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
+    ],
+    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
+    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
+    getActionsCacheUsageByRepoForOrg: [
+      "GET /orgs/{org}/actions/cache/usage-by-repository"
+    ],
+    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
+    getAllowedActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    getAllowedActionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
+    getCustomImageForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    getCustomImageVersionForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    getCustomOidcSubClaimForRepo: [
+      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    getEnvironmentPublicKey: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
+    ],
+    getEnvironmentSecret: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    getEnvironmentVariable: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/workflow"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    getGithubActionsPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions"
+    ],
+    getGithubActionsPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions"
+    ],
+    getHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    getHostedRunnersGithubOwnedImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
+    ],
+    getHostedRunnersLimitsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/limits"
+    ],
+    getHostedRunnersMachineSpecsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
+    ],
+    getHostedRunnersPartnerImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/partner"
+    ],
+    getHostedRunnersPlatformsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/platforms"
+    ],
+    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
+    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
+    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
+    getPendingDeploymentsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    getRepoPermissions: [
+      "GET /repos/{owner}/{repo}/actions/permissions",
+      {},
+      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
+    ],
+    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
+    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
+    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
+    getReviewsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    ],
+    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
+    getSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
+    getWorkflowAccessToRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    getWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
+    ],
+    getWorkflowRunUsage: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
+    ],
+    getWorkflowUsage: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
+    ],
+    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
+    listCustomImageVersionsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
+    ],
+    listCustomImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom"
+    ],
+    listEnvironmentSecrets: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    ],
+    listEnvironmentVariables: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    listGithubHostedRunnersInGroupForOrg: [
+      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
+    ],
+    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
+    listJobsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+    ],
+    listJobsForWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+    ],
+    listLabelsForSelfHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    listLabelsForSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
+    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
+    listRepoOrganizationSecrets: [
+      "GET /repos/{owner}/{repo}/actions/organization-secrets"
+    ],
+    listRepoOrganizationVariables: [
+      "GET /repos/{owner}/{repo}/actions/organization-variables"
+    ],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
+    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
+    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
+    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
+    listRunnerApplicationsForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/downloads"
+    ],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    listSelectedReposForOrgVariable: [
+      "GET /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    listSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/repositories"
+    ],
+    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
+    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
+    listWorkflowRunArtifacts: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
+    ],
+    listWorkflowRuns: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+    ],
+    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
+    reRunJobForWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+    ],
+    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
+    reRunWorkflowFailedJobs: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgVariable: [
+      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    reviewCustomGatesForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    ],
+    reviewPendingDeploymentsForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    setAllowedActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    setAllowedActionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    setCustomLabelsForSelfHostedRunnerForOrg: [
+      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomLabelsForSelfHostedRunnerForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomOidcSubClaimForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/workflow"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    setGithubActionsPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions"
+    ],
+    setGithubActionsPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    setSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories"
+    ],
+    setWorkflowAccessToRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    updateEnvironmentVariable: [
+      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    updateHostedRunnerForOrg: [
+      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
+    updateRepoVariable: [
+      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
+    ]
+  },
+  activity: {
+    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
+    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
+    deleteThreadSubscription: [
+      "DELETE /notifications/threads/{thread_id}/subscription"
+    ],
+    getFeeds: ["GET /feeds"],
+    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
+    getThread: ["GET /notifications/threads/{thread_id}"],
+    getThreadSubscriptionForAuthenticatedUser: [
+      "GET /notifications/threads/{thread_id}/subscription"
+    ],
+    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
+    listNotificationsForAuthenticatedUser: ["GET /notifications"],
+    listOrgEventsForAuthenticatedUser: [
+      "GET /users/{username}/events/orgs/{org}"
+    ],
+    listPublicEvents: ["GET /events"],
+    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
+    listPublicEventsForUser: ["GET /users/{username}/events/public"],
+    listPublicOrgEvents: ["GET /orgs/{org}/events"],
+    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
+    listReceivedPublicEventsForUser: [
+      "GET /users/{username}/received_events/public"
+    ],
+    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
+    listRepoNotificationsForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/notifications"
+    ],
+    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
+    listReposStarredByUser: ["GET /users/{username}/starred"],
+    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
+    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
+    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
+    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
+    markNotificationsAsRead: ["PUT /notifications"],
+    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
+    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
+    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
+    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
+    setThreadSubscription: [
+      "PUT /notifications/threads/{thread_id}/subscription"
+    ],
+    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
+    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
+  },
+  apps: {
+    addRepoToInstallation: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
+    ],
+    addRepoToInstallationForAuthenticatedUser: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    checkToken: ["POST /applications/{client_id}/token"],
+    createFromManifest: ["POST /app-manifests/{code}/conversions"],
+    createInstallationAccessToken: [
+      "POST /app/installations/{installation_id}/access_tokens"
+    ],
+    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
+    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
+    deleteToken: ["DELETE /applications/{client_id}/token"],
+    getAuthenticated: ["GET /app"],
+    getBySlug: ["GET /apps/{app_slug}"],
+    getInstallation: ["GET /app/installations/{installation_id}"],
+    getOrgInstallation: ["GET /orgs/{org}/installation"],
+    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
+    getSubscriptionPlanForAccount: [
+      "GET /marketplace_listing/accounts/{account_id}"
+    ],
+    getSubscriptionPlanForAccountStubbed: [
+      "GET /marketplace_listing/stubbed/accounts/{account_id}"
+    ],
+    getUserInstallation: ["GET /users/{username}/installation"],
+    getWebhookConfigForApp: ["GET /app/hook/config"],
+    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
+    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
+    listAccountsForPlanStubbed: [
+      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
+    ],
+    listInstallationReposForAuthenticatedUser: [
+      "GET /user/installations/{installation_id}/repositories"
+    ],
+    listInstallationRequestsForAuthenticatedApp: [
+      "GET /app/installation-requests"
+    ],
+    listInstallations: ["GET /app/installations"],
+    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
+    listPlans: ["GET /marketplace_listing/plans"],
+    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
+    listReposAccessibleToInstallation: ["GET /installation/repositories"],
+    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
+    listSubscriptionsForAuthenticatedUserStubbed: [
+      "GET /user/marketplace_purchases/stubbed"
+    ],
+    listWebhookDeliveries: ["GET /app/hook/deliveries"],
+    redeliverWebhookDelivery: [
+      "POST /app/hook/deliveries/{delivery_id}/attempts"
+    ],
+    removeRepoFromInstallation: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
+    ],
+    removeRepoFromInstallationForAuthenticatedUser: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    resetToken: ["PATCH /applications/{client_id}/token"],
+    revokeInstallationAccessToken: ["DELETE /installation/token"],
+    scopeToken: ["POST /applications/{client_id}/token/scoped"],
+    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
+    unsuspendInstallation: [
+      "DELETE /app/installations/{installation_id}/suspended"
+    ],
+    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
+  },
+  billing: {
+    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
+    getGithubActionsBillingUser: [
+      "GET /users/{username}/settings/billing/actions"
+    ],
+    getGithubBillingPremiumRequestUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingPremiumRequestUsageReportUser: [
+      "GET /users/{username}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/usage"
+    ],
+    getGithubBillingUsageReportUser: [
+      "GET /users/{username}/settings/billing/usage"
+    ],
+    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
+    getGithubPackagesBillingUser: [
+      "GET /users/{username}/settings/billing/packages"
+    ],
+    getSharedStorageBillingOrg: [
+      "GET /orgs/{org}/settings/billing/shared-storage"
+    ],
+    getSharedStorageBillingUser: [
+      "GET /users/{username}/settings/billing/shared-storage"
+    ]
+  },
+  campaigns: {
+    createCampaign: ["POST /orgs/{org}/campaigns"],
+    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
+    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
+    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
+    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
+  },
+  checks: {
+    create: ["POST /repos/{owner}/{repo}/check-runs"],
+    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
+    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
+    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
+    listAnnotations: [
+      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+    ],
+    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
+    listForSuite: [
+      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
+    ],
+    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    rerequestRun: [
+      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
+    ],
+    rerequestSuite: [
+      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
+    ],
+    setSuitesPreferences: [
+      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+  },
+  codeScanning: {
+    commitAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
+    ],
+    createAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    createVariantAnalysis: [
+      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
+    ],
+    deleteAnalysis: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
+    ],
+    deleteCodeqlDatabase: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
+      {},
+      { renamedParameters: { alert_id: "alert_number" } }
+    ],
+    getAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
+    ],
+    getAutofix: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    getCodeqlDatabase: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
+    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
+    getVariantAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
+    ],
+    getVariantAnalysisRepoTask: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
+    ],
+    listAlertInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
+    listAlertsInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+      {},
+      { renamed: ["codeScanning", "listAlertInstances"] }
+    ],
+    listCodeqlDatabases: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
+    ],
+    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
+    ],
+    updateDefaultSetup: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
+    ],
+    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
+  },
+  codeSecurity: {
+    attachConfiguration: [
+      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
+    ],
+    attachEnterpriseConfiguration: [
+      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
+    ],
+    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
+    createConfigurationForEnterprise: [
+      "POST /enterprises/{enterprise}/code-security/configurations"
+    ],
+    deleteConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    deleteConfigurationForEnterprise: [
+      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    detachConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/detach"
+    ],
+    getConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    getConfigurationForRepository: [
+      "GET /repos/{owner}/{repo}/code-security-configuration"
+    ],
+    getConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations"
+    ],
+    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
+    getDefaultConfigurations: [
+      "GET /orgs/{org}/code-security/configurations/defaults"
+    ],
+    getDefaultConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
+    ],
+    getRepositoriesForConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getRepositoriesForEnterpriseConfiguration: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getSingleConfigurationForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    setConfigurationAsDefault: [
+      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    setConfigurationAsDefaultForEnterprise: [
+      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    updateConfiguration: [
+      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    updateEnterpriseConfiguration: [
+      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ]
+  },
+  codesOfConduct: {
+    getAllCodesOfConduct: ["GET /codes_of_conduct"],
+    getConductCode: ["GET /codes_of_conduct/{key}"]
+  },
+  codespaces: {
+    addRepositoryForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    checkPermissionsForDevcontainer: [
+      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
+    ],
+    codespaceMachinesForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/machines"
+    ],
+    createForAuthenticatedUser: ["POST /user/codespaces"],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}"
+    ],
+    createWithPrForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
+    ],
+    createWithRepoForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/codespaces"
+    ],
+    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
+    deleteFromOrganization: [
+      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    deleteSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}"
+    ],
+    exportForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/exports"
+    ],
+    getCodespacesForUserInOrg: [
+      "GET /orgs/{org}/members/{username}/codespaces"
+    ],
+    getExportDetailsForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
+    ],
+    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
+    getPublicKeyForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/public-key"
+    ],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    getSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}"
+    ],
+    listDevcontainersInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
+    ],
+    listForAuthenticatedUser: ["GET /user/codespaces"],
+    listInOrganization: [
+      "GET /orgs/{org}/codespaces",
+      {},
+      { renamedParameters: { org_id: "org" } }
+    ],
+    listInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
+    listRepositoriesForSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    preFlightWithRepoForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/new"
+    ],
+    publishForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/publish"
+    ],
+    removeRepositoryForSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repoMachinesForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/machines"
+    ],
+    setRepositoriesForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
+    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
+    stopInOrganization: [
+      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
+    ],
+    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
+  },
+  copilot: {
+    addCopilotSeatsForTeams: [
+      "POST /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    addCopilotSeatsForUsers: [
+      "POST /orgs/{org}/copilot/billing/selected_users"
+    ],
+    cancelCopilotSeatAssignmentForTeams: [
+      "DELETE /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    cancelCopilotSeatAssignmentForUsers: [
+      "DELETE /orgs/{org}/copilot/billing/selected_users"
+    ],
+    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
+    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
+    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
+    getCopilotSeatDetailsForUser: [
+      "GET /orgs/{org}/members/{username}/copilot"
+    ],
+    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
+  },
+  credentials: { revoke: ["POST /credentials/revoke"] },
+  dependabot: {
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
+    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    listAlertsForEnterprise: [
+      "GET /enterprises/{enterprise}/dependabot/alerts"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
+    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repositoryAccessForOrg: [
+      "GET /organizations/{org}/dependabot/repository-access"
+    ],
+    setRepositoryAccessDefaultLevel: [
+      "PUT /organizations/{org}/dependabot/repository-access/default-level"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
+    ],
+    updateRepositoryAccessForOrg: [
+      "PATCH /organizations/{org}/dependabot/repository-access"
+    ]
+  },
+  dependencyGraph: {
+    createRepositorySnapshot: [
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
+    ],
+    diffRange: [
+      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+    ],
+    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
+  },
+  emojis: { get: ["GET /emojis"] },
+  enterpriseTeamMemberships: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
+    ],
+    get: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
+    remove: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ]
+  },
+  enterpriseTeamOrganizations: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
+    ],
+    delete: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignment: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignments: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
+    ]
+  },
+  enterpriseTeams: {
+    create: ["POST /enterprises/{enterprise}/teams"],
+    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
+    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
+    list: ["GET /enterprises/{enterprise}/teams"],
+    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
+  },
+  gists: {
+    checkIsStarred: ["GET /gists/{gist_id}/star"],
+    create: ["POST /gists"],
+    createComment: ["POST /gists/{gist_id}/comments"],
+    delete: ["DELETE /gists/{gist_id}"],
+    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
+    fork: ["POST /gists/{gist_id}/forks"],
+    get: ["GET /gists/{gist_id}"],
+    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
+    getRevision: ["GET /gists/{gist_id}/{sha}"],
+    list: ["GET /gists"],
+    listComments: ["GET /gists/{gist_id}/comments"],
+    listCommits: ["GET /gists/{gist_id}/commits"],
+    listForUser: ["GET /users/{username}/gists"],
+    listForks: ["GET /gists/{gist_id}/forks"],
+    listPublic: ["GET /gists/public"],
+    listStarred: ["GET /gists/starred"],
+    star: ["PUT /gists/{gist_id}/star"],
+    unstar: ["DELETE /gists/{gist_id}/star"],
+    update: ["PATCH /gists/{gist_id}"],
+    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
+  },
+  git: {
+    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
+    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
+    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
+    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
+    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
+    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
+    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
+    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
+    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
+    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
+    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
+    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
+    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
+  },
+  gitignore: {
+    getAllTemplates: ["GET /gitignore/templates"],
+    getTemplate: ["GET /gitignore/templates/{name}"]
+  },
+  hostedCompute: {
+    createNetworkConfigurationForOrg: [
+      "POST /orgs/{org}/settings/network-configurations"
+    ],
+    deleteNetworkConfigurationFromOrg: [
+      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkConfigurationForOrg: [
+      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkSettingsForOrg: [
+      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
+    ],
+    listNetworkConfigurationsForOrg: [
+      "GET /orgs/{org}/settings/network-configurations"
+    ],
+    updateNetworkConfigurationForOrg: [
+      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ]
+  },
+  interactions: {
+    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
+    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
+    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
+    getRestrictionsForYourPublicRepos: [
+      "GET /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
+    ],
+    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
+    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
+    removeRestrictionsForRepo: [
+      "DELETE /repos/{owner}/{repo}/interaction-limits"
+    ],
+    removeRestrictionsForYourPublicRepos: [
+      "DELETE /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
+    ],
+    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
+    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
+    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
+    setRestrictionsForYourPublicRepos: [
+      "PUT /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
+    ]
+  },
+  issues: {
+    addAssignees: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    addBlockedByDependency: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    addSubIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
+    checkUserCanBeAssignedToIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
+    ],
+    create: ["POST /repos/{owner}/{repo}/issues"],
+    createComment: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+    ],
+    createLabel: ["POST /repos/{owner}/{repo}/labels"],
+    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
+    deleteComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
+    ],
+    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
+    deleteMilestone: [
+      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ],
+    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
+    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
+    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
+    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
+    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
+    list: ["GET /issues"],
+    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
+    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
+    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
+    listDependenciesBlockedBy: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    listDependenciesBlocking: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
+    ],
+    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
+    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
+    listEventsForTimeline: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+    ],
+    listForAuthenticatedUser: ["GET /user/issues"],
+    listForOrg: ["GET /orgs/{org}/issues"],
+    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
+    listLabelsForMilestone: [
+      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
+    ],
+    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
+    listLabelsOnIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
+    listSubIssues: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    removeAllLabels: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    removeAssignees: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    removeDependencyBlockedBy: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
+    ],
+    removeLabel: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+    ],
+    removeSubIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
+    ],
+    reprioritizeSubIssue: [
+      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
+    ],
+    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
+    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
+    updateMilestone: [
+      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ]
+  },
+  licenses: {
+    get: ["GET /licenses/{license}"],
+    getAllCommonlyUsed: ["GET /licenses"],
+    getForRepo: ["GET /repos/{owner}/{repo}/license"]
+  },
+  markdown: {
+    render: ["POST /markdown"],
+    renderRaw: [
+      "POST /markdown/raw",
+      { headers: { "content-type": "text/plain; charset=utf-8" } }
+    ]
+  },
+  meta: {
+    get: ["GET /meta"],
+    getAllVersions: ["GET /versions"],
+    getOctocat: ["GET /octocat"],
+    getZen: ["GET /zen"],
+    root: ["GET /"]
+  },
+  migrations: {
+    deleteArchiveForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/archive"
+    ],
+    deleteArchiveForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    downloadArchiveForOrg: [
+      "GET /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    getArchiveForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/archive"
+    ],
+    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
+    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
+    listForAuthenticatedUser: ["GET /user/migrations"],
+    listForOrg: ["GET /orgs/{org}/migrations"],
+    listReposForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/repositories"
+    ],
+    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
+    listReposForUser: [
+      "GET /user/migrations/{migration_id}/repositories",
+      {},
+      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
+    ],
+    startForAuthenticatedUser: ["POST /user/migrations"],
+    startForOrg: ["POST /orgs/{org}/migrations"],
+    unlockRepoForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
+    ],
+    unlockRepoForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
+    ]
+  },
+  oidc: {
+    getOidcCustomSubTemplateForOrg: [
+      "GET /orgs/{org}/actions/oidc/customization/sub"
+    ],
+    updateOidcCustomSubTemplateForOrg: [
+      "PUT /orgs/{org}/actions/oidc/customization/sub"
+    ]
+  },
+  orgs: {
+    addSecurityManagerTeam: [
+      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
+      }
+    ],
+    assignTeamToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    assignUserToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
+    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
+    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
+    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
+    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
+    convertMemberToOutsideCollaborator: [
+      "PUT /orgs/{org}/outside_collaborators/{username}"
+    ],
+    createArtifactStorageRecord: [
+      "POST /orgs/{org}/artifacts/metadata/storage-record"
+    ],
+    createInvitation: ["POST /orgs/{org}/invitations"],
+    createIssueType: ["POST /orgs/{org}/issue-types"],
+    createWebhook: ["POST /orgs/{org}/hooks"],
+    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
+      "PATCH /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForOrgsGetOrganizationValues: [
+      "GET /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
+      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
+      "PATCH /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationValues: [
+      "PATCH /orgs/{org}/properties/values"
+    ],
+    customPropertiesForReposDeleteOrganizationDefinition: [
+      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinition: [
+      "GET /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinitions: [
+      "GET /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposGetOrganizationValues: [
+      "GET /orgs/{org}/properties/values"
+    ],
+    delete: ["DELETE /orgs/{org}"],
+    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
+    deleteAttestationsById: [
+      "DELETE /orgs/{org}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
+    ],
+    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
+    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
+    disableSelectedRepositoryImmutableReleasesOrganization: [
+      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    enableSelectedRepositoryImmutableReleasesOrganization: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    get: ["GET /orgs/{org}"],
+    getImmutableReleasesSettings: [
+      "GET /orgs/{org}/settings/immutable-releases"
+    ],
+    getImmutableReleasesSettingsRepositories: [
+      "GET /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
+    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
+    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
+    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
+    getOrgRulesetVersion: [
+      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
+    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
+    getWebhookDelivery: [
+      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    list: ["GET /organizations"],
+    listAppInstallations: ["GET /orgs/{org}/installations"],
+    listArtifactStorageRecords: [
+      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
+    ],
+    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
+    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedUsers: ["GET /orgs/{org}/blocks"],
+    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
+    listForAuthenticatedUser: ["GET /user/orgs"],
+    listForUser: ["GET /users/{username}/orgs"],
+    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
+    listIssueTypes: ["GET /orgs/{org}/issue-types"],
+    listMembers: ["GET /orgs/{org}/members"],
+    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
+    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
+    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
+    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
+    listOrganizationFineGrainedPermissions: [
+      "GET /orgs/{org}/organization-fine-grained-permissions"
+    ],
+    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
+    listPatGrantRepositories: [
+      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
+    ],
+    listPatGrantRequestRepositories: [
+      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
+    ],
+    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
+    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
+    listPendingInvitations: ["GET /orgs/{org}/invitations"],
+    listPublicMembers: ["GET /orgs/{org}/public_members"],
+    listSecurityManagerTeams: [
+      "GET /orgs/{org}/security-managers",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
+      }
+    ],
+    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
+    listWebhooks: ["GET /orgs/{org}/hooks"],
+    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeMember: ["DELETE /orgs/{org}/members/{username}"],
+    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
+    removeOutsideCollaborator: [
+      "DELETE /orgs/{org}/outside_collaborators/{username}"
+    ],
+    removePublicMembershipForAuthenticatedUser: [
+      "DELETE /orgs/{org}/public_members/{username}"
+    ],
+    removeSecurityManagerTeam: [
+      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
+      }
+    ],
+    reviewPatGrantRequest: [
+      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
+    ],
+    reviewPatGrantRequestsInBulk: [
+      "POST /orgs/{org}/personal-access-token-requests"
+    ],
+    revokeAllOrgRolesTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
+    ],
+    revokeAllOrgRolesUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}"
+    ],
+    revokeOrgRoleTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    revokeOrgRoleUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    setImmutableReleasesSettings: [
+      "PUT /orgs/{org}/settings/immutable-releases"
+    ],
+    setImmutableReleasesSettingsRepositories: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
+    setPublicMembershipForAuthenticatedUser: [
+      "PUT /orgs/{org}/public_members/{username}"
+    ],
+    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
+    update: ["PATCH /orgs/{org}"],
+    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
+    updateMembershipForAuthenticatedUser: [
+      "PATCH /user/memberships/orgs/{org}"
+    ],
+    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
+    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
+    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
+    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
+  },
+  packages: {
+    deletePackageForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageVersionForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getAllPackageVersionsForAPackageOwnedByAnOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+      {},
+      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
+    ],
+    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions",
+      {},
+      {
+        renamed: [
+          "packages",
+          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
+        ]
+      }
+    ],
+    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
+    ],
+    getPackageForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}"
+    ],
+    getPackageForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    getPackageForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    getPackageVersionForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
+      "GET /user/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForOrganization: [
+      "GET /orgs/{org}/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForUser: [
+      "GET /users/{username}/docker/conflicts"
+    ],
+    listPackagesForAuthenticatedUser: ["GET /user/packages"],
+    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
+    listPackagesForUser: ["GET /users/{username}/packages"],
+    restorePackageForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageVersionForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ]
+  },
+  privateRegistries: {
+    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
+    deleteOrgPrivateRegistry: [
+      "DELETE /orgs/{org}/private-registries/{secret_name}"
+    ],
+    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
+    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
+    updateOrgPrivateRegistry: [
+      "PATCH /orgs/{org}/private-registries/{secret_name}"
+    ]
+  },
+  projects: {
+    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
+    addItemForUser: [
+      "POST /users/{username}/projectsV2/{project_number}/items"
+    ],
+    deleteItemForOrg: [
+      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    deleteItemForUser: [
+      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    getFieldForOrg: [
+      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getFieldForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
+    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
+    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
+    getUserItem: [
+      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
+    listFieldsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields"
+    ],
+    listForOrg: ["GET /orgs/{org}/projectsV2"],
+    listForUser: ["GET /users/{username}/projectsV2"],
+    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
+    listItemsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/items"
+    ],
+    updateItemForOrg: [
+      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    updateItemForUser: [
+      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ]
+  },
+  pulls: {
+    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    create: ["POST /repos/{owner}/{repo}/pulls"],
+    createReplyForReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
+    ],
+    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    createReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    deletePendingReview: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    deleteReviewComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ],
+    dismissReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
+    ],
+    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
+    getReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
+    list: ["GET /repos/{owner}/{repo}/pulls"],
+    listCommentsForReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
+    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
+    listRequestedReviewers: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    listReviewComments: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
+    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    removeRequestedReviewers: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    requestReviewers: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    submitReview: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
+    updateBranch: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
+    ],
+    updateReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    updateReviewComment: [
+      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ]
+  },
+  rateLimit: { get: ["GET /rate_limit"] },
+  reactions: {
+    createForCommitComment: [
+      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    createForIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
+    ],
+    createForIssueComment: [
+      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    createForPullRequestReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    createForRelease: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    createForTeamDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    createForTeamDiscussionInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ],
+    deleteForCommitComment: [
+      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
+    ],
+    deleteForIssueComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForPullRequestComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForRelease: [
+      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussion: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussionComment: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
+    ],
+    listForCommitComment: [
+      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
+    listForIssueComment: [
+      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    listForPullRequestReviewComment: [
+      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    listForRelease: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    listForTeamDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    listForTeamDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ]
+  },
+  repos: {
+    acceptInvitation: [
+      "PATCH /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
+    ],
+    acceptInvitationForAuthenticatedUser: [
+      "PATCH /user/repository_invitations/{invitation_id}"
+    ],
+    addAppAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
+    addStatusCheckContexts: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    addTeamAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    addUserAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    cancelPagesDeployment: [
+      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
+    ],
+    checkAutomatedSecurityFixes: [
+      "GET /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
+    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
+    checkPrivateVulnerabilityReporting: [
+      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    checkVulnerabilityAlerts: [
+      "GET /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
+    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
+    compareCommitsWithBasehead: [
+      "GET /repos/{owner}/{repo}/compare/{basehead}"
+    ],
+    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
+    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
+    createCommitComment: [
+      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    createCommitSignatureProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
+    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
+    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
+    createDeploymentBranchPolicy: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    createDeploymentProtectionRule: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    createDeploymentStatus: [
+      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
+    createForAuthenticatedUser: ["POST /user/repos"],
+    createFork: ["POST /repos/{owner}/{repo}/forks"],
+    createInOrg: ["POST /orgs/{org}/repos"],
+    createOrUpdateEnvironment: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
+    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
+    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
+    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
+    createRelease: ["POST /repos/{owner}/{repo}/releases"],
+    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
+    createUsingTemplate: [
+      "POST /repos/{template_owner}/{template_repo}/generate"
+    ],
+    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
+    customPropertiesForReposCreateOrUpdateRepositoryValues: [
+      "PATCH /repos/{owner}/{repo}/properties/values"
+    ],
+    customPropertiesForReposGetRepositoryValues: [
+      "GET /repos/{owner}/{repo}/properties/values"
+    ],
+    declineInvitation: [
+      "DELETE /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
+    ],
+    declineInvitationForAuthenticatedUser: [
+      "DELETE /user/repository_invitations/{invitation_id}"
+    ],
+    delete: ["DELETE /repos/{owner}/{repo}"],
+    deleteAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    deleteAdminBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    deleteAnEnvironment: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    deleteBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
+    deleteCommitSignatureProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
+    deleteDeployment: [
+      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
+    ],
+    deleteDeploymentBranchPolicy: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
+    deleteInvitation: [
+      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
+    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
+    deletePullRequestReviewProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
+    deleteReleaseAsset: [
+      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
+    disableAutomatedSecurityFixes: [
+      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    disableDeploymentProtectionRule: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    disableImmutableReleases: [
+      "DELETE /repos/{owner}/{repo}/immutable-releases"
+    ],
+    disablePrivateVulnerabilityReporting: [
+      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    disableVulnerabilityAlerts: [
+      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    downloadArchive: [
+      "GET /repos/{owner}/{repo}/zipball/{ref}",
+      {},
+      { renamed: ["repos", "downloadZipballArchive"] }
+    ],
+    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
+    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
+    enableAutomatedSecurityFixes: [
+      "PUT /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
+    enablePrivateVulnerabilityReporting: [
+      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    enableVulnerabilityAlerts: [
+      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    generateReleaseNotes: [
+      "POST /repos/{owner}/{repo}/releases/generate-notes"
+    ],
+    get: ["GET /repos/{owner}/{repo}"],
+    getAccessRestrictions: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    getAdminBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    getAllDeploymentProtectionRules: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
+    getAllStatusCheckContexts: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
+    ],
+    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
+    getAppsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
+    ],
+    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
+    getBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
+    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
+    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
+    getCollaboratorPermissionLevel: [
+      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+    ],
+    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
+    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
+    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
+    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
+    getCommitSignatureProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
+    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
+    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
+    getCustomDeploymentProtectionRule: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
+    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
+    getDeploymentBranchPolicy: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    getDeploymentStatus: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
+    ],
+    getEnvironment: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
+    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
+    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
+    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
+    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
+    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
+    getPages: ["GET /repos/{owner}/{repo}/pages"],
+    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
+    getPagesDeployment: [
+      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
+    ],
+    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
+    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
+    getPullRequestReviewProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
+    getReadme: ["GET /repos/{owner}/{repo}/readme"],
+    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
+    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
+    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
+    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
+    getRepoRuleSuite: [
+      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
+    ],
+    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
+    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    getRepoRulesetHistory: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
+    ],
+    getRepoRulesetVersion: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
+    getStatusChecksProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    getTeamsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
+    ],
+    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
+    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
+    getUsersWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
+    ],
+    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
+    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
+    getWebhookConfigForRepo: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    getWebhookDelivery: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    listActivities: ["GET /repos/{owner}/{repo}/activity"],
+    listAttestations: [
+      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
+    ],
+    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
+    listBranches: ["GET /repos/{owner}/{repo}/branches"],
+    listBranchesForHeadCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
+    ],
+    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
+    listCommentsForCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
+    listCommitStatusesForRef: [
+      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/commits"],
+    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
+    listCustomDeploymentRuleIntegrations: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
+    ],
+    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
+    listDeploymentBranchPolicies: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    listDeploymentStatuses: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
+    listForAuthenticatedUser: ["GET /user/repos"],
+    listForOrg: ["GET /orgs/{org}/repos"],
+    listForUser: ["GET /users/{username}/repos"],
+    listForks: ["GET /repos/{owner}/{repo}/forks"],
+    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
+    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
+    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
+    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
+    listPublic: ["GET /repositories"],
+    listPullRequestsAssociatedWithCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    ],
+    listReleaseAssets: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
+    ],
+    listReleases: ["GET /repos/{owner}/{repo}/releases"],
+    listTags: ["GET /repos/{owner}/{repo}/tags"],
+    listTeams: ["GET /repos/{owner}/{repo}/teams"],
+    listWebhookDeliveries: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
+    ],
+    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
+    merge: ["POST /repos/{owner}/{repo}/merges"],
+    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
+    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeAppAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    removeCollaborator: [
+      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
+    ],
+    removeStatusCheckContexts: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    removeStatusCheckProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    removeTeamAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    removeUserAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
+    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
+    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
+    setAdminBranchProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    setAppAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    setStatusCheckContexts: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    setTeamAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    setUserAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
+    transfer: ["POST /repos/{owner}/{repo}/transfer"],
+    update: ["PATCH /repos/{owner}/{repo}"],
+    updateBranchProtection: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
+    updateDeploymentBranchPolicy: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
+    updateInvitation: [
+      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
+    updatePullRequestReviewProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
+    updateReleaseAsset: [
+      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    updateStatusCheckPotection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+      {},
+      { renamed: ["repos", "updateStatusCheckProtection"] }
+    ],
+    updateStatusCheckProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
+    updateWebhookConfigForRepo: [
+      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    uploadReleaseAsset: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
+      { baseUrl: "https://uploads.github.com" }
+    ]
+  },
+  search: {
+    code: ["GET /search/code"],
+    commits: ["GET /search/commits"],
+    issuesAndPullRequests: ["GET /search/issues"],
+    labels: ["GET /search/labels"],
+    repos: ["GET /search/repositories"],
+    topics: ["GET /search/topics"],
+    users: ["GET /search/users"]
+  },
+  secretScanning: {
+    createPushProtectionBypass: [
+      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
+    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
+    listLocationsForAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
+    ],
+    listOrgPatternConfigs: [
+      "GET /orgs/{org}/secret-scanning/pattern-configurations"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    updateOrgPatternConfigs: [
+      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
+    ]
+  },
+  securityAdvisories: {
+    createFork: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
+    ],
+    createPrivateVulnerabilityReport: [
+      "POST /repos/{owner}/{repo}/security-advisories/reports"
+    ],
+    createRepositoryAdvisory: [
+      "POST /repos/{owner}/{repo}/security-advisories"
+    ],
+    createRepositoryAdvisoryCveRequest: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
+    ],
+    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
+    getRepositoryAdvisory: [
+      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ],
+    listGlobalAdvisories: ["GET /advisories"],
+    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
+    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
+    updateRepositoryAdvisory: [
+      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ]
+  },
+  teams: {
+    addOrUpdateMembershipForUserInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    addOrUpdateRepoPermissionsInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    checkPermissionsForRepoInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    create: ["POST /orgs/{org}/teams"],
+    createDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
+    deleteDiscussionCommentInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    deleteDiscussionInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
+    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
+    getDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    getDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    getMembershipForUserInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    list: ["GET /orgs/{org}/teams"],
+    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
+    listDiscussionCommentsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
+    listForAuthenticatedUser: ["GET /user/teams"],
+    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
+    listPendingInvitationsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/invitations"
+    ],
+    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
+    removeMembershipForUserInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    removeRepoInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    updateDiscussionCommentInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    updateDiscussionInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
+  },
+  users: {
+    addEmailForAuthenticated: [
+      "POST /user/emails",
+      {},
+      { renamed: ["users", "addEmailForAuthenticatedUser"] }
+    ],
+    addEmailForAuthenticatedUser: ["POST /user/emails"],
+    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
+    block: ["PUT /user/blocks/{username}"],
+    checkBlocked: ["GET /user/blocks/{username}"],
+    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
+    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
+    createGpgKeyForAuthenticated: [
+      "POST /user/gpg_keys",
+      {},
+      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
+    ],
+    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
+    createPublicSshKeyForAuthenticated: [
+      "POST /user/keys",
+      {},
+      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
+    ],
+    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
+    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
+    deleteAttestationsBulk: [
+      "POST /users/{username}/attestations/delete-request"
+    ],
+    deleteAttestationsById: [
+      "DELETE /users/{username}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /users/{username}/attestations/digest/{subject_digest}"
+    ],
+    deleteEmailForAuthenticated: [
+      "DELETE /user/emails",
+      {},
+      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
+    ],
+    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
+    deleteGpgKeyForAuthenticated: [
+      "DELETE /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
+    ],
+    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
+    deletePublicSshKeyForAuthenticated: [
+      "DELETE /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
+    ],
+    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
+    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
+    deleteSshSigningKeyForAuthenticatedUser: [
+      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    follow: ["PUT /user/following/{username}"],
+    getAuthenticated: ["GET /user"],
+    getById: ["GET /user/{account_id}"],
+    getByUsername: ["GET /users/{username}"],
+    getContextForUser: ["GET /users/{username}/hovercard"],
+    getGpgKeyForAuthenticated: [
+      "GET /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
+    ],
+    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
+    getPublicSshKeyForAuthenticated: [
+      "GET /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
+    ],
+    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
+    getSshSigningKeyForAuthenticatedUser: [
+      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    list: ["GET /users"],
+    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedByAuthenticated: [
+      "GET /user/blocks",
+      {},
+      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
+    ],
+    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
+    listEmailsForAuthenticated: [
+      "GET /user/emails",
+      {},
+      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
+    ],
+    listEmailsForAuthenticatedUser: ["GET /user/emails"],
+    listFollowedByAuthenticated: [
+      "GET /user/following",
+      {},
+      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
+    ],
+    listFollowedByAuthenticatedUser: ["GET /user/following"],
+    listFollowersForAuthenticatedUser: ["GET /user/followers"],
+    listFollowersForUser: ["GET /users/{username}/followers"],
+    listFollowingForUser: ["GET /users/{username}/following"],
+    listGpgKeysForAuthenticated: [
+      "GET /user/gpg_keys",
+      {},
+      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
+    ],
+    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
+    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
+    listPublicEmailsForAuthenticated: [
+      "GET /user/public_emails",
+      {},
+      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
+    ],
+    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
+    listPublicKeysForUser: ["GET /users/{username}/keys"],
+    listPublicSshKeysForAuthenticated: [
+      "GET /user/keys",
+      {},
+      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
+    ],
+    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
+    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
+    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
+    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
+    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
+    setPrimaryEmailVisibilityForAuthenticated: [
+      "PATCH /user/email/visibility",
+      {},
+      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
+    ],
+    setPrimaryEmailVisibilityForAuthenticatedUser: [
+      "PATCH /user/email/visibility"
+    ],
+    unblock: ["DELETE /user/blocks/{username}"],
+    unfollow: ["DELETE /user/following/{username}"],
+    updateAuthenticated: ["PATCH /user"]
+  }
+};
+var endpoints_default = Endpoints;
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+var endpointMethodsMap = /* @__PURE__ */ new Map();
+for (const [scope, endpoints] of Object.entries(endpoints_default)) {
+  for (const [methodName, endpoint2] of Object.entries(endpoints)) {
+    const [route, defaults2, decorations] = endpoint2;
+    const [method, url2] = route.split(/ /);
+    const endpointDefaults = Object.assign(
+      {
+        method,
+        url: url2
+      },
+      defaults2
+    );
+    if (!endpointMethodsMap.has(scope)) {
+      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
+    }
+    endpointMethodsMap.get(scope).set(methodName, {
+      scope,
+      methodName,
+      endpointDefaults,
+      decorations
+    });
+  }
+}
+var handler = {
+  has({ scope }, methodName) {
+    return endpointMethodsMap.get(scope).has(methodName);
+  },
+  getOwnPropertyDescriptor(target, methodName) {
+    return {
+      value: this.get(target, methodName),
+      // ensures method is in the cache
+      configurable: true,
+      writable: true,
+      enumerable: true
+    };
+  },
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
+    return true;
+  },
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
+    return true;
+  },
+  ownKeys({ scope }) {
+    return [...endpointMethodsMap.get(scope).keys()];
+  },
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
+  },
+  get({ octokit, scope, cache }, methodName) {
+    if (cache[methodName]) {
+      return cache[methodName];
+    }
+    const method = endpointMethodsMap.get(scope).get(methodName);
+    if (!method) {
+      return void 0;
+    }
+    const { endpointDefaults, decorations } = method;
+    if (decorations) {
+      cache[methodName] = decorate(
+        octokit,
+        scope,
+        methodName,
+        endpointDefaults,
+        decorations
+      );
+    } else {
+      cache[methodName] = octokit.request.defaults(endpointDefaults);
+    }
+    return cache[methodName];
+  }
+};
+function endpointsToMethods(octokit) {
+  const newMethods = {};
+  for (const scope of endpointMethodsMap.keys()) {
+    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
+  }
+  return newMethods;
+}
+function decorate(octokit, scope, methodName, defaults2, decorations) {
+  const requestWithDefaults = octokit.request.defaults(defaults2);
+  function withDecorations(...args) {
+    let options = requestWithDefaults.endpoint.merge(...args);
+    if (decorations.mapToData) {
+      options = Object.assign({}, options, {
+        data: options[decorations.mapToData],
+        [decorations.mapToData]: void 0
+      });
+      return requestWithDefaults(options);
+    }
+    if (decorations.renamed) {
+      const [newScope, newMethodName] = decorations.renamed;
+      octokit.log.warn(
+        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
+      );
+    }
+    if (decorations.deprecated) {
+      octokit.log.warn(decorations.deprecated);
+    }
+    if (decorations.renamedParameters) {
+      const options2 = requestWithDefaults.endpoint.merge(...args);
+      for (const [name, alias] of Object.entries(
+        decorations.renamedParameters
+      )) {
+        if (name in options2) {
+          octokit.log.warn(
+            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
+          );
+          if (!(alias in options2)) {
+            options2[alias] = options2[name];
+          }
+          delete options2[name];
+        }
+      }
+      return requestWithDefaults(options2);
+    }
+    return requestWithDefaults(...args);
+  }
+  return Object.assign(withDecorations, requestWithDefaults);
+}
+
+// node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+function restEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    rest: api
+  };
+}
+restEndpointMethods.VERSION = VERSION5;
+function legacyRestEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    ...api,
+    rest: api
+  };
+}
+legacyRestEndpointMethods.VERSION = VERSION5;
+
+// node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+var VERSION6 = "0.0.0-development";
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+function iterator(octokit, route, parameters) {
+  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options.method;
+  const headers = options.headers;
+  let url2 = options.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url2) return { done: true };
+        try {
+          const response = await requestMethod({ method, url: url2, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url2 = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url2 && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url2 = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error63) {
+          if (error63.status !== 409) throw error63;
+          url2 = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = VERSION6;
+
+// node_modules/@actions/github/lib/utils.js
+var context = new Context();
+var baseUrl = getApiBaseUrl();
+var defaults = {
+  baseUrl,
+  request: {
+    agent: getProxyAgent(baseUrl),
+    fetch: getProxyFetch(baseUrl)
+  }
+};
+var GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(defaults);
+
+// node_modules/@actions/github/lib/github.js
+var context2 = new Context();
+
+// lab/artifact/index.ts
+var ARTIFACT_FILES = {
+  results: "results.json",
+  report: "report.md",
+  pr: "pr.json",
+  analysis: "analysis.md"
+};
+var prInfoSchema = external_exports.object({
+  prNumber: external_exports.number().int().positive(),
+  headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
+  baseSha: external_exports.string().regex(/^[0-9a-f]{40}$/).optional(),
+  /** What the PR changed in the bench config, `path: base → head` (lab/prcheck/config-changes.ts). */
+  configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
+}).strict();
+async function writeArtifactAnalysis(dir, markdown) {
+  await writeFileAtomically(join4(dir, ARTIFACT_FILES.analysis), markdown);
+}
+var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
+var holds = `a perf-pr artifact holds ${ARTIFACT_FILES.results}, ${ARTIFACT_FILES.pr} and optionally ${ARTIFACT_FILES.analysis} and ${ARTIFACT_FILES.report}.`;
+
+// lab/datasets/profiles.ts
+import { join as join6 } from "node:path";
+
+// lab/datasets/manifest.ts
+import { isAbsolute, join as join5, normalize, relative } from "node:path";
+var DATASET_NAMES = ["silesia", "software", "logs"];
+var SCALES = ["quick", "full"];
+var relativePath = external_exports.string().min(1).refine(
+  (path6) => !isAbsolute(path6) && !normalize(path6).startsWith(".."),
+  "must be a path inside the manifest folder"
+);
+var fileEntry = external_exports.object({
+  path: relativePath,
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits")
+});
+var datasetEntrySchema = external_exports.object({
+  name: external_exports.enum(DATASET_NAMES),
+  /** What reports show: "SILESIA", or "SILESIA (stand-in)" when built from other corpora. */
+  label: external_exports.string().min(1),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(SCALES),
+  /** Where the raw bytes came from (generator definition, zip hash, stand-in corpora). */
+  source: external_exports.string().min(1),
+  raw: fileEntry,
+  compressed: fileEntry.extend({
+    compressor: external_exports.string().min(1),
+    level: external_exports.number().int().min(1).max(9)
+  })
+});
+var manifestSchema = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  datasets: external_exports.array(datasetEntrySchema)
+});
+var MANIFEST_FILE = "manifest.json";
+async function readManifest(dir) {
+  await refuseNonFolder(dir, "datasets", "the datasets folder");
+  const path6 = join5(dir, MANIFEST_FILE);
+  if (!await fileExists(path6)) return void 0;
+  const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
+  const parsed = manifestSchema.safeParse(json2);
+  if (!parsed.success) {
+    throw new LabError(
+      "datasets: manifest",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "delete it and run `perf-lab datasets prepare` again."
+    );
+  }
+  return parsed.data;
+}
+
+// lab/datasets/symbols.ts
+var DeflateFormatError = class extends Error {
+};
+var LENGTH_BASE = [
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  13,
+  15,
+  17,
+  19,
+  23,
+  27,
+  31,
+  35,
+  43,
+  51,
+  59,
+  67,
+  83,
+  99,
+  115,
+  131,
+  163,
+  195,
+  227,
+  258
+];
+var LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
+var DISTANCE_BASE = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  7,
+  9,
+  13,
+  17,
+  25,
+  33,
+  49,
+  65,
+  97,
+  129,
+  193,
+  257,
+  385,
+  513,
+  769,
+  1025,
+  1537,
+  2049,
+  3073,
+  4097,
+  6145,
+  8193,
+  12289,
+  16385,
+  24577
+];
+var DISTANCE_EXTRA = [
+  0,
+  0,
+  0,
+  0,
+  1,
+  1,
+  2,
+  2,
+  3,
+  3,
+  4,
+  4,
+  5,
+  5,
+  6,
+  6,
+  7,
+  7,
+  8,
+  8,
+  9,
+  9,
+  10,
+  10,
+  11,
+  11,
+  12,
+  12,
+  13,
+  13
+];
+var CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+var MAX_BITS = 15;
+var BitReader = class {
+  constructor(bytes) {
+    this.bytes = bytes;
+  }
+  bytes;
+  position = 0;
+  buffer = 0;
+  count = 0;
+  bitsRead = 0;
+  refill(need) {
+    while (this.count < need) {
+      if (this.position >= this.bytes.length)
+        throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+  }
+  bits(n2) {
+    if (n2 === 0) return 0;
+    this.refill(n2);
+    const value = this.buffer & (1 << n2) - 1;
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+    return value;
+  }
+  /** Up to 15 bits without consuming them (zero-padded at the end of the data). */
+  peek15() {
+    while (this.count < MAX_BITS && this.position < this.bytes.length) {
+      this.buffer |= this.bytes[this.position++] << this.count;
+      this.count += 8;
+    }
+    return this.buffer & 32767;
+  }
+  skip(n2) {
+    if (n2 > this.count) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+    this.buffer >>>= n2;
+    this.count -= n2;
+    this.bitsRead += n2;
+  }
+  /** Drops the bits left in the current byte (stored blocks and member ends are byte-aligned). */
+  alignToByte() {
+    const drop = this.count & 7;
+    this.skip(drop);
+    this.position -= this.count >>> 3;
+    this.buffer = 0;
+    this.count = 0;
+    return this.position;
+  }
+};
+function huffmanTable(lengths, what) {
+  const counts = new Array(MAX_BITS + 1).fill(0);
+  for (let i2 = 0; i2 < lengths.length; i2++) counts[lengths[i2]]++;
+  counts[0] = 0;
+  let left = 1;
+  for (let bits = 1; bits <= MAX_BITS; bits++) {
+    left = left * 2 - counts[bits];
+    if (left < 0) throw new DeflateFormatError(`the ${what} code is over-subscribed`);
+  }
+  const next = new Array(MAX_BITS + 2).fill(0);
+  for (let bits = 1; bits <= MAX_BITS; bits++) next[bits + 1] = next[bits] + counts[bits] << 1;
+  const table2 = new Int32Array(1 << MAX_BITS);
+  for (let symbol2 = 0; symbol2 < lengths.length; symbol2++) {
+    const length = lengths[symbol2];
+    if (length === 0) continue;
+    const code = next[length]++;
+    let reversed = 0;
+    for (let i2 = 0; i2 < length; i2++) reversed |= (code >>> i2 & 1) << length - 1 - i2;
+    for (let index = reversed; index < table2.length; index += 1 << length) table2[index] = symbol2 << 4 | length;
+  }
+  return table2;
+}
+function decodeSymbol(reader, table2, what) {
+  const entry = table2[reader.peek15()];
+  if (entry === 0) throw new DeflateFormatError(`an invalid ${what} code`);
+  reader.skip(entry & 15);
+  return entry >>> 4;
+}
+var fixedTables;
+function fixedCodes() {
+  if (!fixedTables) {
+    const lengths = new Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
+    fixedTables = {
+      literalLength: huffmanTable(lengths, "fixed literal/length"),
+      distance: huffmanTable(new Array(30).fill(5), "fixed distance")
+    };
+  }
+  return fixedTables;
+}
+function dynamicCodes(reader) {
+  const literalLengthCount = reader.bits(5) + 257;
+  const distanceCount = reader.bits(5) + 1;
+  const codeLengthCount = reader.bits(4) + 4;
+  const codeLengthLengths = new Array(19).fill(0);
+  for (let i2 = 0; i2 < codeLengthCount; i2++) codeLengthLengths[CODE_LENGTH_ORDER[i2]] = reader.bits(3);
+  const codeLengthTable = huffmanTable(codeLengthLengths, "code-length");
+  const lengths = [];
+  while (lengths.length < literalLengthCount + distanceCount) {
+    const symbol2 = decodeSymbol(reader, codeLengthTable, "code-length");
+    if (symbol2 < 16) lengths.push(symbol2);
+    else if (symbol2 === 16) {
+      if (lengths.length === 0) throw new DeflateFormatError("a repeat code with no length before it");
+      const previous = lengths.at(-1);
+      for (let n2 = 3 + reader.bits(2); n2 > 0; n2--) lengths.push(previous);
+    } else for (let n2 = symbol2 === 17 ? 3 + reader.bits(3) : 11 + reader.bits(7); n2 > 0; n2--) lengths.push(0);
+  }
+  if (lengths.length > literalLengthCount + distanceCount)
+    throw new DeflateFormatError("code lengths run past the header counts");
+  if (lengths[256] === 0) throw new DeflateFormatError("a block without an end-of-block code");
+  return {
+    literalLength: huffmanTable(lengths.slice(0, literalLengthCount), "literal/length"),
+    distance: huffmanTable(lengths.slice(literalLengthCount), "distance")
+  };
+}
+function gzipHeader(bytes, at) {
+  if (bytes.length - at < 18 || bytes[at] !== 31 || bytes[at + 1] !== 139)
+    throw new DeflateFormatError(`no gzip header at byte ${at}`);
+  if (bytes[at + 2] !== 8)
+    throw new DeflateFormatError(`gzip member at byte ${at} is not deflate (method ${bytes[at + 2]})`);
+  const flags = bytes[at + 3];
+  let position = at + 10;
+  if (flags & 4) position += 2 + (bytes[position] | bytes[position + 1] << 8);
+  for (const flag of [8, 16]) {
+    if (!(flags & flag)) continue;
+    while (position < bytes.length && bytes[position] !== 0) position++;
+    position++;
+  }
+  if (flags & 2) position += 2;
+  if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
+  return position;
+}
+function profileGzip(gzip, output2) {
+  const profile = {
+    members: 0,
+    blocks: { stored: 0, fixed: 0, dynamic: 0 },
+    outputBytes: 0,
+    storedBytes: 0,
+    literals: 0,
+    matches: 0,
+    matchBytes: 0,
+    matchesByDistance: { one: 0, underWord: 0, word: 0 },
+    bits: 0,
+    runs: []
+  };
+  const runs = /* @__PURE__ */ new Map();
+  const countRun = (literals, matchLength) => {
+    const key = literals * 512 + matchLength;
+    runs.set(key, (runs.get(key) ?? 0) + 1);
+  };
+  let out = 0;
+  let at = 0;
+  while (at < gzip.length) {
+    const memberStart = out;
+    const reader = new BitReader(gzip);
+    reader.position = gzipHeader(gzip, at);
+    let last = false;
+    while (!last) {
+      last = reader.bits(1) === 1;
+      const type = reader.bits(2);
+      if (type === 0) {
+        const start = reader.alignToByte();
+        if (start + 4 > gzip.length) throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        const length = gzip[start] | gzip[start + 1] << 8;
+        const check2 = gzip[start + 2] | gzip[start + 3] << 8;
+        if ((length ^ 65535) !== check2)
+          throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
+        if (start + 4 + length > gzip.length)
+          throw new DeflateFormatError("the deflate stream ends early (truncated file)");
+        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        out += length;
+        profile.storedBytes += length;
+        profile.blocks.stored++;
+        reader.position = start + 4 + length;
+        reader.bitsRead += 32 + 8 * length;
+        continue;
+      }
+      if (type === 3) throw new DeflateFormatError("a block of the reserved type 3");
+      const { literalLength, distance } = type === 1 ? fixedCodes() : dynamicCodes(reader);
+      if (type === 1) profile.blocks.fixed++;
+      else profile.blocks.dynamic++;
+      let run2 = 0;
+      for (; ; ) {
+        const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
+        if (symbol2 < 256) {
+          if (output2) output2[out] = symbol2;
+          out++;
+          run2++;
+          continue;
+        }
+        if (symbol2 === 256) break;
+        if (symbol2 > 285) throw new DeflateFormatError(`the invalid length symbol ${symbol2}`);
+        const length = LENGTH_BASE[symbol2 - 257] + reader.bits(LENGTH_EXTRA[symbol2 - 257]);
+        const distanceSymbol = decodeSymbol(reader, distance, "distance");
+        if (distanceSymbol > 29) throw new DeflateFormatError(`the invalid distance symbol ${distanceSymbol}`);
+        const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
+        if (offset > out - memberStart)
+          throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
+        if (output2) for (let i2 = 0; i2 < length; i2++, out++) output2[out] = output2[out - offset];
+        else out += length;
+        profile.literals += run2;
+        profile.matches++;
+        profile.matchBytes += length;
+        if (offset === 1) profile.matchesByDistance.one++;
+        else if (offset < 8) profile.matchesByDistance.underWord++;
+        else profile.matchesByDistance.word++;
+        countRun(run2, length);
+        run2 = 0;
+      }
+      profile.literals += run2;
+      countRun(run2, 0);
+    }
+    profile.bits += reader.bitsRead;
+    const trailer = reader.alignToByte();
+    if (trailer + 8 > gzip.length) throw new DeflateFormatError("the gzip trailer is missing (truncated file)");
+    const expected = (gzip[trailer + 4] | gzip[trailer + 5] << 8 | gzip[trailer + 6] << 16 | gzip[trailer + 7] << 24) >>> 0;
+    if (expected !== (out - memberStart) % 2 ** 32)
+      throw new DeflateFormatError(
+        `member ${profile.members + 1} decodes to ${out - memberStart} bytes but its trailer says ${expected}`
+      );
+    profile.members++;
+    at = trailer + 8;
+    while (at < gzip.length && gzip[at] === 0) at++;
+  }
+  profile.outputBytes = out;
+  profile.runs = [...runs].map(([key, count3]) => [Math.floor(key / 512), key % 512, count3]).sort((a2, b) => a2[0] - b[0] || a2[1] - b[1]);
+  return profile;
+}
+
+// lab/datasets/profiles.ts
+var count2 = external_exports.number().int().nonnegative();
+var PROFILE_SCHEMA_VERSION = 1;
+var storedProfileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(PROFILE_SCHEMA_VERSION),
+  compressedSha256: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  members: count2,
+  blocks: external_exports.object({ stored: count2, fixed: count2, dynamic: count2 }),
+  outputBytes: count2,
+  storedBytes: count2,
+  literals: count2,
+  matches: count2,
+  matchBytes: count2,
+  matchesByDistance: external_exports.object({ one: count2, underWord: count2, word: count2 }),
+  bits: count2,
+  runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
+});
+var profileCachePath = (sha2562) => join6(cacheRoot(), "profiles", `${sha2562}.json`);
+async function cachedProfile(sha2562) {
+  const path6 = profileCachePath(sha2562);
+  if (!await fileExists(path6)) return void 0;
+  try {
+    const parsed = storedProfileSchema.safeParse(await readJsonFile(path6, "profile", "it is recomputed"));
+    if (!parsed.success || parsed.data.compressedSha256 !== sha2562) return void 0;
+    const { schemaVersion, ...profile } = parsed.data;
+    void schemaVersion;
+    if (profile.literals + profile.matchBytes + profile.storedBytes !== profile.outputBytes) return void 0;
+    return profile;
+  } catch {
+    return void 0;
+  }
+}
+var MAX_PROFILED_BYTES = 1024 * 1024 * 1024;
+async function datasetProfile(path6, expectedSha256) {
+  let bytes;
+  try {
+    bytes = await readWholeFile(path6, {
+      step: "profile",
+      hint: "prepare the datasets again (`perf-lab datasets prepare`).",
+      maxBytes: MAX_PROFILED_BYTES
+    });
+  } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
+    throw new LabError(
+      "profile",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "prepare the datasets again (`perf-lab datasets prepare`)."
+    );
+  }
+  const sha2562 = sha256Hex(bytes);
+  if (expectedSha256 !== void 0 && sha2562 !== expectedSha256) {
+    throw new LabError(
+      "profile",
+      `${path6} has sha256 ${sha2562}, not the ${expectedSha256} the measurement used.`,
+      "profile the file that was measured: prepare the datasets again with the same scale."
+    );
+  }
+  const cached2 = await cachedProfile(sha2562);
+  if (cached2) return cached2;
+  let profile;
+  try {
+    profile = profileGzip(bytes);
+  } catch (error63) {
+    if (error63 instanceof DeflateFormatError)
+      throw new LabError(
+        "profile",
+        `${path6} is not a valid gzip file: ${error63.message}.`,
+        "prepare the datasets again (`perf-lab datasets prepare`)."
+      );
+    throw error63;
+  }
+  const stored = { compressedSha256: sha2562, ...profile };
+  await writeFileAtomically(
+    profileCachePath(sha2562),
+    `${JSON.stringify({ schemaVersion: PROFILE_SCHEMA_VERSION, ...stored })}
+`
+  ).catch(() => void 0);
+  return stored;
+}
+async function profilesOfMeasured(measured, datasetsDir) {
+  const manifest = await readManifest(datasetsDir);
+  const profiles = /* @__PURE__ */ new Map();
+  const missing = [];
+  for (const dataset of measured) {
+    const entry = manifest?.datasets.find((candidate) => candidate.compressed.sha256 === dataset.compressedSha256);
+    if (!entry) {
+      missing.push(
+        `${dataset.label}: no file with sha256 ${dataset.compressedSha256.slice(0, 12)}\u2026 in ${datasetsDir}${manifest ? "" : " (no manifest)"}`
+      );
+      continue;
+    }
+    profiles.set(
+      dataset.compressedSha256,
+      await datasetProfile(join6(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+    );
+  }
+  return { profiles, missing };
+}
+
+// lab/asm/index.ts
+import { readFile, rm as rm3 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename as basename2, join as join7 } from "node:path";
+
+// lab/asm/parse.ts
+var CONDITION_ALIASES = {
+  cc: "lo",
+  cs: "hs",
+  ul: "lo",
+  last: "lo",
+  any: "ne",
+  none: "eq",
+  nlast: "hs"
+};
+var DIRECT_BRANCHES = /* @__PURE__ */ new Set(["b", "bl", "cbz", "cbnz", "tbz", "tbnz"]);
+function isDirectBranch(mnemonic) {
+  return DIRECT_BRANCHES.has(mnemonic) || mnemonic.startsWith("b.");
+}
+function normaliseMnemonic(mnemonic) {
+  const lower = mnemonic.toLowerCase().replace(/^(?!b\.)([a-z][a-z0-9]*)\.(\d+[bhsd]|[bhsdq])$/, "$1");
+  const conditional = /^b\.(\w+)$/.exec(lower);
+  if (conditional) return `b.${CONDITION_ALIASES[conditional[1]] ?? conditional[1]}`;
+  return lower;
+}
+function normaliseOperands(mnemonic, operands) {
+  let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${BigInt(`0x${hex6}`)}`);
+  text = text.toLowerCase();
+  if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
+    text = text.replace(
+      /,\s*(\w+)$/,
+      (m, cond) => CONDITION_ALIASES[cond] ? `, ${CONDITION_ALIASES[cond]}` : m
+    );
+  return text.replace(/\s*,\s*/g, ", ");
+}
+function branchTarget(mnemonic, operands) {
+  if (!isDirectBranch(mnemonic)) return null;
+  const last = operands.replace(/\s*(\/\/|;).*$/, "").replace(/<[^>]*>/g, "").split(",").pop().trim();
+  const match = /^(?:0x)?([0-9a-f]+)$/i.exec(last);
+  return match ? parseInt(match[1], 16) : null;
+}
+var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
+var RELOCATION_LINE = /^\s*([0-9a-f]+):?\s+(?:R_AARCH64_(?:CALL26|JUMP26)|ARM64_RELOC_BRANCH26)\s+(\S+)/i;
+var OTHER_RELOCATION_LINE = /^\s*[0-9a-f]+:?\s+(?:R_AARCH64_|ARM64_RELOC_)\w+/i;
+var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
+var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
+var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
+var OTOOL_FUNCTION_HEADER = /^(\S.*):\s*$/;
+var SOURCE_LINE = /^(?:; )?(\/?[^\s;:][^:]*):(\d+)(?: \(discriminator \d+\))?$/;
+function detectFormat(listing) {
+  if (/^\(__TEXT,__text\) section/m.test(listing) || /^[^\s:]+:\n\(__TEXT,__text\)/m.test(listing)) return "otool";
+  if (/file format (elf64-littleaarch64|mach-o arm64|elf64-aarch64)/i.test(listing) && /^\s*[0-9a-f]+:\t[0-9a-f]{8} \t/m.test(listing))
+    return "gnu-objdump";
+  return "llvm-objdump";
+}
+function parseListing(listing, format3 = detectFormat(listing)) {
+  const functions = [];
+  const namedCallees = /* @__PURE__ */ new Map();
+  let current;
+  let sourceLine;
+  for (const raw of listing.split("\n")) {
+    const line = raw.replace(/\s+$/, "");
+    if (!line) continue;
+    const source = format3 === "otool" ? null : SOURCE_LINE.exec(line);
+    if (source && /\.\w+$/.test(source[1])) {
+      sourceLine = `${source[1].split("/").pop()}:${source[2]}`;
+      continue;
+    }
+    if (format3 === "otool") {
+      if (/^\(__TEXT,__text\) section/.test(line)) continue;
+      const instruction2 = OTOOL_LINE.exec(line);
+      if (instruction2) {
+        if (!current) functions.push(current = { name: "(unnamed)", instructions: [] });
+        current.instructions.push(makeInstruction(instruction2[1], instruction2[2], instruction2[3], line));
+        continue;
+      }
+      const header2 = OTOOL_FUNCTION_HEADER.exec(line);
+      if (header2 && !/^\S+\.(o|dylib)$|^\//.test(header2[1]))
+        functions.push(current = { name: header2[1], instructions: [] });
+      continue;
+    }
+    const header = FUNCTION_HEADER.exec(line);
+    if (header) {
+      functions.push(current = { name: header[2], instructions: [] });
+      sourceLine = void 0;
+      continue;
+    }
+    const undecoded = UNDECODED_LINE.exec(line);
+    if (undecoded && current) {
+      current.instructions.push({
+        address: parseInt(undecoded[1], 16),
+        mnemonic: "unknown",
+        operands: "",
+        target: null,
+        text: line.trim(),
+        ...sourceLine ? { sourceLine } : {}
+      });
+      continue;
+    }
+    const relocation = RELOCATION_LINE.exec(line);
+    if (relocation) {
+      const last = current?.instructions.at(-1);
+      if (last && last.address === parseInt(relocation[1], 16) && /^(bl|b)$/.test(last.mnemonic))
+        last.callee = relocation[2].replace(/\+0x[0-9a-f]+$/i, "");
+      continue;
+    }
+    if (OTHER_RELOCATION_LINE.test(line)) continue;
+    const instruction = LLVM_OR_GNU_LINE.exec(line);
+    if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
+      if (/^\.(word|long)$/.test(instruction[2])) continue;
+      const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
+      const named = /<([^>+]+)(?:\+0x[0-9a-f]+)?>/i.exec(instruction[3])?.[1]?.replace(/@plt$/, "");
+      const pushed = sourceLine ? { ...made, sourceLine } : made;
+      if (named && named !== current.name && /^(bl|b)$/.test(made.mnemonic)) namedCallees.set(pushed, named);
+      current.instructions.push(pushed);
+    }
+  }
+  for (const fn of functions) {
+    const first = fn.instructions[0]?.address ?? 0;
+    const last = fn.instructions.at(-1)?.address ?? 0;
+    for (const instruction of fn.instructions) {
+      const named = namedCallees.get(instruction);
+      const outside = instruction.target === null || instruction.target < first || instruction.target > last;
+      if (named && outside && instruction.callee === void 0) instruction.callee = named;
+    }
+  }
+  return functions.filter((fn) => fn.instructions.length > 0);
+}
+function makeInstruction(address, mnemonic, operands, text) {
+  const normalisedMnemonic = normaliseMnemonic(mnemonic);
+  const target = branchTarget(normalisedMnemonic, operands);
+  let normalised = normaliseOperands(normalisedMnemonic, operands);
+  if (target !== null)
+    normalised = normalised.replace(/(^|,\s*)[^,]*$/, (_m, lead) => `${lead}0x${target.toString(16)}`);
+  return { address: parseInt(address, 16), mnemonic: normalisedMnemonic, operands: normalised, target, text };
+}
+function findFunctions(functions, pattern) {
+  const regex = /^\/(.+)\/$/.exec(pattern);
+  const matches = (name) => regex ? new RegExp(regex[1]).test(name) : name === pattern || name === `_${pattern}` || name.includes(pattern);
+  const exact = functions.filter((fn) => fn.name === pattern || fn.name === `_${pattern}`);
+  return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
+}
+
+// lab/asm/cfg.ts
+var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+var NORETURN = /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+function endsExecution(instruction) {
+  if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
+  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
+}
+var tailCall = (instruction) => instruction.mnemonic === "b" && instruction.callee !== void 0;
+var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+function buildControlFlow(fn) {
+  const instructions = fn.instructions;
+  const addresses = new Set(instructions.map((instruction) => instruction.address));
+  const leaders = /* @__PURE__ */ new Set([instructions[0].address]);
+  instructions.forEach((instruction, index) => {
+    if (instruction.target !== null && !instruction.callee && addresses.has(instruction.target))
+      leaders.add(instruction.target);
+    if ((ENDS_BLOCK.test(instruction.mnemonic) || endsExecution(instruction)) && instructions[index + 1])
+      leaders.add(instructions[index + 1].address);
+  });
+  const blocks = [];
+  for (const instruction of instructions) {
+    if (leaders.has(instruction.address))
+      blocks.push({ id: blocks.length, instructions: [], successors: [], predecessors: [] });
+    blocks.at(-1).instructions.push(instruction);
+  }
+  const blockAt = new Map(blocks.map((block) => [block.instructions[0].address, block.id]));
+  for (const block of blocks) {
+    const last = block.instructions.at(-1);
+    const next = blocks[block.id + 1];
+    const successors = [];
+    const local = last.target !== null && blockAt.has(last.target) && !tailCall(last);
+    if (local && (last.mnemonic === "b" || CONDITIONAL.test(last.mnemonic)))
+      successors.push(blockAt.get(last.target));
+    const fallsThrough = !/^(b|br|ret)$/.test(last.mnemonic) && !endsExecution(last);
+    if (fallsThrough && next) successors.push(next.id);
+    block.successors = [...new Set(successors)];
+  }
+  for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
+  const dominators = computeDominators(blocks);
+  const loops = nestLoops(blocks, sccLoops(blocks));
+  return { blocks, dominators, loops };
+}
+function computeDominators(blocks) {
+  const all = new Set(blocks.map((block) => block.id));
+  const dominators = blocks.map((block) => block.id === 0 ? /* @__PURE__ */ new Set([0]) : new Set(all));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const block of blocks) {
+      if (block.id === 0) continue;
+      const predecessors = block.predecessors;
+      let next;
+      if (predecessors.length === 0) next = /* @__PURE__ */ new Set([block.id]);
+      else {
+        next = new Set(dominators[predecessors[0]]);
+        for (const p of predecessors.slice(1)) for (const d of next) if (!dominators[p].has(d)) next.delete(d);
+        next.add(block.id);
+      }
+      if (next.size !== dominators[block.id].size || [...next].some((d) => !dominators[block.id].has(d))) {
+        dominators[block.id] = next;
+        changed = true;
+      }
+    }
+  }
+  return dominators;
+}
+function sccLoops(blocks) {
+  const found = [];
+  const search = (members2) => {
+    for (const component of stronglyConnected(blocks, members2)) {
+      const inside = new Set(component);
+      const cyclic = component.length > 1 || blocks[component[0]].successors.includes(component[0]);
+      if (!cyclic) continue;
+      const entries = component.filter(
+        (id) => id === 0 || blocks[id].predecessors.some((predecessor) => !inside.has(predecessor))
+      );
+      const header = Math.min(...entries.length ? entries : component);
+      const latches = component.filter((id) => blocks[id].successors.includes(header));
+      found.push({ header, blocks: [...component].sort((a2, b) => a2 - b), latches });
+      inside.delete(header);
+      search(inside);
+    }
+  };
+  search(new Set(blocks.map((block) => block.id)));
+  return found;
+}
+function stronglyConnected(blocks, members2) {
+  const index = /* @__PURE__ */ new Map();
+  const low = /* @__PURE__ */ new Map();
+  const stack = [];
+  const onStack = /* @__PURE__ */ new Set();
+  const components = [];
+  let counter = 0;
+  const visit4 = (node2) => {
+    index.set(node2, counter);
+    low.set(node2, counter++);
+    stack.push(node2);
+    onStack.add(node2);
+    for (const next of blocks[node2].successors) {
+      if (!members2.has(next)) continue;
+      if (!index.has(next)) {
+        visit4(next);
+        low.set(node2, Math.min(low.get(node2), low.get(next)));
+      } else if (onStack.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
+    }
+    if (low.get(node2) === index.get(node2)) {
+      const component = [];
+      let member;
+      do {
+        member = stack.pop();
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node2);
+      components.push(component);
+    }
+  };
+  for (const node2 of [...members2].sort((a2, b) => a2 - b)) if (!index.has(node2)) visit4(node2);
+  return components;
+}
+function nestLoops(blocks, raw) {
+  const loops = raw;
+  return loops.map((loop) => {
+    const containing = loops.filter(
+      (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b) => other.blocks.includes(b))
+    );
+    const contained = loops.filter(
+      (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b))
+    );
+    return {
+      ...loop,
+      depth: containing.length + 1,
+      innermost: contained.length === 0,
+      instructionCount: loop.blocks.reduce((sum, id) => sum + blocks[id].instructions.length, 0),
+      headerAddress: blocks[loop.header].instructions[0].address
+    };
+  });
+}
+function nestedLoops(flow, loop) {
+  return flow.loops.filter(
+    (other) => other !== loop && other.blocks.length < loop.blocks.length && other.blocks.every((b) => loop.blocks.includes(b))
+  );
+}
+function ownBlocks(flow, loop) {
+  const nested = new Set(nestedLoops(flow, loop).flatMap((other) => other.blocks));
+  return loop.blocks.filter((id) => !nested.has(id));
+}
+function ownInstructionCount(flow, loop) {
+  return ownBlocks(flow, loop).reduce((sum, id) => sum + flow.blocks[id].instructions.length, 0);
+}
+
+// lab/asm/index.ts
+var DISASSEMBLERS = [
+  {
+    command: ["llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    name: "llvm-objdump"
+  },
+  {
+    command: ["llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    name: "llvm-objdump"
+  },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    name: "xcrun llvm-objdump"
+  },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    name: "xcrun llvm-objdump"
+  },
+  { command: ["aarch64-linux-gnu-objdump", "-d", "-r", "-l"], name: "aarch64-linux-gnu-objdump" },
+  { command: ["otool", "-tvV"], name: "otool" }
+];
+function isUniversalMachO(bytes) {
+  return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
+}
+async function arm64Slice(binary, dir) {
+  const slice = join7(dir, `${basename2(binary)}.arm64`);
+  const tried = [];
+  for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
+    const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
+    if (result.ok) return slice;
+    if (result.missing) continue;
+    tried.push(`${lipo}: ${result.stderr.trim().split("\n")[0]}`);
+    const archs = await attempt(lipo, ["-archs", binary]);
+    throw new LabError(
+      "analyze",
+      `${binary} is a universal binary without an arm64 slice${archs.ok ? ` (it holds ${archs.stdout.trim()})` : ""}.`,
+      "build it for arm64 (aarch64-apple-darwin)."
+    );
+  }
+  throw new LabError(
+    "analyze",
+    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join("; ")})` : ""}.`,
+    "install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64)."
+  );
+}
+function listedFormat(listing) {
+  return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
+}
+async function disassemble(binary) {
+  const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  if (isUniversalMachO(head)) {
+    const dir = await makeTempDir(join7(tmpdir(), "perf-lab-slice-"));
+    try {
+      const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
+      return { listing, tool: `${tool}, arm64 slice of a universal binary` };
+    } finally {
+      await rm3(dir, { recursive: true, force: true });
+    }
+  }
+  const failures = [];
+  let emptyListing;
+  for (const { command, name } of DISASSEMBLERS) {
+    const result = await attempt(command[0], [...command.slice(1), binary], { maxBufferBytes: 1 << 30 });
+    if (/is not a recognized feature/.test(result.stderr)) continue;
+    const stdout = result.stdout;
+    const format3 = listedFormat(stdout);
+    if (result.ok && format3 && !/aarch64|arm64/i.test(format3)) {
+      throw new LabError(
+        "analyze",
+        `${binary} is not AArch64 code (${name}: file format ${format3}).`,
+        "build the decoder for aarch64 (Linux) or arm64 (macOS), or pass a listing of such a build."
+      );
+    }
+    if (result.ok && /\n\s*[0-9a-f]+:?\s/.test(stdout)) return { listing: stdout, tool: name };
+    if (result.ok && format3) emptyListing ??= name;
+    failures.push(`${name}: ${result.ok ? "no instructions" : result.missing ? "not installed" : result.failure}`);
+  }
+  if (emptyListing) {
+    throw new LabError(
+      "analyze",
+      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
+      "pass the object or library that holds the decoder's compiled code."
+    );
+  }
+  throw new LabError(
+    "analyze: disassemble",
+    `no disassembler could read ${binary} (${failures.join("; ")}).`,
+    "install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV."
+  );
+}
+async function demangle(names) {
+  const result = await attempt("llvm-cxxfilt", [], { input: names.join("\n") });
+  if (!result.ok) return /* @__PURE__ */ new Map();
+  const out = result.stdout.split("\n");
+  return new Map(names.map((name, i2) => [name, out[i2] ?? name]));
+}
+async function nameFromSymbolTable(binary, functions) {
+  if (!functions.some((fn) => /^(ltmp\d+|l_)/.test(fn.name))) return functions;
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok) return functions;
+  const names = /* @__PURE__ */ new Map();
+  for (const line of table2.stdout.split("\n")) {
+    const match = /^([0-9a-f]+)\s+g\s+F\s+\S+(?:\s+[0-9a-f]+)?\s+(\S+)$/.exec(line.trim()) ?? /^([0-9a-f]+)\s+g\s+F\s+.*\s(\S+)$/.exec(line.trim());
+    if (match) names.set(parseInt(match[1], 16), match[2]);
+  }
+  return functions.map(
+    (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
+  );
+}
+async function joinLocalLabels(binary, functions) {
+  if (functions.length < 2) return functions;
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok) return functions;
+  const extents = [];
+  for (const line of table2.stdout.split("\n")) {
+    const match = /^([0-9a-f]+)\s.*\sF\s+\S+\s+([0-9a-f]+)\s+\S+$/.exec(line.trim());
+    if (match && parseInt(match[2], 16) > 0) {
+      const start = parseInt(match[1], 16);
+      extents.push({ start, end: start + parseInt(match[2], 16) });
+    }
+  }
+  const joined = [];
+  const labels = /* @__PURE__ */ new Set();
+  for (const fn of functions) {
+    const start = fn.instructions[0].address;
+    const previous = joined.at(-1);
+    const owner = extents.find((extent) => extent.start < start && start < extent.end);
+    const previousStart = previous?.instructions[0].address;
+    if (previous && owner && previousStart >= owner.start && previousStart < start) {
+      joined[joined.length - 1] = { ...previous, instructions: [...previous.instructions, ...fn.instructions] };
+      labels.add(fn.name);
+    } else joined.push(fn);
+  }
+  for (const fn of joined)
+    for (const instruction of fn.instructions)
+      if (instruction.callee !== void 0 && labels.has(instruction.callee)) delete instruction.callee;
+  return joined;
+}
+var strippedFunctions = /* @__PURE__ */ new WeakSet();
+async function isStripped(binary) {
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok || !/file format elf/i.test(table2.stdout)) return false;
+  return !/^[0-9a-f]{8,16}\s/m.test(table2.stdout.split("SYMBOL TABLE:")[1] ?? "");
+}
+var MAX_BINARY_BYTES = 1024 * 1024 * 1024;
+async function loadFunctions(path6) {
+  let bytes;
+  try {
+    bytes = await readWholeFile(path6, {
+      step: "analyze",
+      hint: "pass an existing binary or disassembly listing.",
+      maxBytes: MAX_BINARY_BYTES
+    });
+  } catch (error63) {
+    if (error63 instanceof LabError) throw error63;
+    throw new LabError(
+      "analyze",
+      `cannot read ${path6}: ${error63.code ?? error63.message}.`,
+      "pass an existing binary or disassembly listing."
+    );
+  }
+  const looksLikeText = !bytes.subarray(0, 4096).includes(0);
+  const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
+  const parsed = parseListing(listing);
+  const functions = looksLikeText ? parsed : await joinLocalLabels(path6, await nameFromSymbolTable(path6, parsed));
+  if (!looksLikeText && await isStripped(path6)) strippedFunctions.add(functions);
+  if (functions.length === 0)
+    throw new LabError(
+      "analyze",
+      `${path6} holds no ARM64 instructions that perf-lab can read (${tool}).`,
+      "pass an AArch64 binary, or a listing from llvm-objdump -d, objdump -d or otool -tvV."
+    );
+  return { functions, source: `${path6} (${tool})` };
+}
+async function selectFunctions(functions, name, where) {
+  let matches = findFunctions(functions, name);
+  if (matches.length === 0) {
+    const demangled = await demangle(functions.map((fn) => fn.name));
+    matches = findFunctions(
+      functions.map((fn) => ({ ...fn, name: demangled.get(fn.name) ?? fn.name })),
+      name
+    );
+  }
+  if (matches.length === 0) {
+    const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
+    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+      throw new LabError(
+        "analyze",
+        `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
+        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
+      );
+    }
+    if (strippedFunctions.has(functions)) {
+      throw new LabError(
+        "analyze",
+        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`
+      );
+    }
+    throw new LabError(
+      "analyze",
+      `no function matching "${name}" in ${where}.`,
+      `check the name (functions there include: ${sample}${functions.length > 8 ? ", \u2026" : ""}); a /regex/ also works.`
+    );
+  }
+  return [...matches].sort((a2, b) => b.instructions.length - a2.instructions.length);
+}
+async function selectFunction(functions, name, where) {
+  return (await selectFunctions(functions, name, where))[0];
+}
+
+// lab/asm/semantics.ts
+var ALU = /* @__PURE__ */ new Set([
+  "add",
+  "sub",
+  "and",
+  "orr",
+  "eor",
+  "bic",
+  "orn",
+  "eon",
+  "lsl",
+  "lsr",
+  "asr",
+  "ror",
+  "lslv",
+  "lsrv",
+  "asrv",
+  "rorv",
+  "neg",
+  "negs",
+  "mvn",
+  "movz",
+  "movk",
+  "movn",
+  "ubfx",
+  "sbfx",
+  "ubfiz",
+  "sbfiz",
+  "ubfm",
+  "sbfm",
+  "sxtw",
+  "sxth",
+  "sxtb",
+  "uxtw",
+  "uxth",
+  "uxtb",
+  "clz",
+  "cls",
+  "rbit",
+  "rev",
+  "rev16",
+  "rev32",
+  "adr",
+  "adrp",
+  "abs"
+]);
+var FLAG_SETTERS = /* @__PURE__ */ new Set(["adds", "subs", "ands", "bics", "cmp", "cmn", "tst", "negs"]);
+var FLAG_READERS = /* @__PURE__ */ new Set([
+  "csel",
+  "csinc",
+  "csinv",
+  "csneg",
+  "cset",
+  "csetm",
+  "cinc",
+  "cinv",
+  "cneg",
+  "adc",
+  "sbc",
+  "adcs",
+  "sbcs",
+  "fcsel"
+]);
+var FLAG_READ_WRITE = /* @__PURE__ */ new Set(["ccmp", "ccmn"]);
+var NO_DESTINATION = /* @__PURE__ */ new Set(["cmp", "cmn", "tst", "ccmp", "ccmn"]);
+var READS_DESTINATION = /* @__PURE__ */ new Set(["movk", "bfi", "bfxil", "bfm"]);
+var BITFIELD_INSERT = /* @__PURE__ */ new Set(["bfi", "bfxil", "bfm", "extr"]);
+var MUL = /* @__PURE__ */ new Set(["mul", "mneg", "umull", "smull", "umulh", "smulh", "umnegl", "smnegl"]);
+var MADD = /* @__PURE__ */ new Set(["madd", "msub", "umaddl", "smaddl", "umsubl", "smsubl"]);
+var DIV = /* @__PURE__ */ new Set(["udiv", "sdiv"]);
+var LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+var STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
+var SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+function physicalRegister(token) {
+  const name = token.trim().toLowerCase().replace(/\..*$/, "");
+  if (name === "xzr" || name === "wzr") return void 0;
+  if (name === "sp" || name === "wsp") return "sp";
+  if (name === "lr") return "r30";
+  if (name === "fp") return "r29";
+  const integer2 = /^[xw](\d+)$/.exec(name);
+  if (integer2) return `r${integer2[1]}`;
+  const vector = /^[vqdshb](\d+)$/.exec(name);
+  if (vector) return `v${vector[1]}`;
+  return void 0;
+}
+function splitOperands(operands) {
+  const parts = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of operands) {
+    if (ch === "[" || ch === "{") depth++;
+    if (ch === "]" || ch === "}") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(current.trim());
+      current = "";
+    } else current += ch;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+function registersIn(text) {
+  return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
+    (token) => physicalRegister(token) ?? []
+  );
+}
+function hasShiftOrExtend(parts) {
+  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
+}
+var unique = (values) => [...new Set(values)];
+function shiftOf(parts) {
+  if (!hasShiftOrExtend(parts)) return void 0;
+  const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
+  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
+}
+function semanticsOf(instruction) {
+  const mnemonic = instruction.mnemonic;
+  const parts = splitOperands(instruction.operands);
+  const none = {
+    class: "unknown",
+    reads: [],
+    writes: [],
+    addressReads: [],
+    readsFlags: false,
+    writesFlags: false,
+    memory: "none",
+    registerForm: false,
+    indexedAddress: false
+  };
+  if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
+    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+  if (mnemonic === "bl" || mnemonic === "blr")
+    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30", "r0"] };
+  if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
+    const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
+    return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
+  }
+  const memoryOperand = parts.find((part) => part.startsWith("["));
+  if (LOADS.test(mnemonic) || STORES.test(mnemonic)) {
+    const isLoad = LOADS.test(mnemonic);
+    const memoryIndex = parts.findIndex((part) => part.startsWith("["));
+    const valueParts = parts.slice(0, memoryIndex < 0 ? parts.length : memoryIndex);
+    const inside = /^\[([^\]]*)\](!?)$/.exec(memoryOperand ?? "") ?? [];
+    const addressParts = splitOperands(inside[1] ?? "");
+    const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
+    const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
+    const preIndex = inside[2] === "!";
+    const addressReads = unique(
+      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
+    );
+    const values = unique(valueParts.flatMap((part) => registersIn(part)));
+    const writeback = preIndex || postIndex ? base : void 0;
+    return {
+      ...none,
+      class: isLoad ? "load" : "store",
+      reads: unique(isLoad ? addressReads : [...values, ...addressReads]),
+      writes: unique([...isLoad ? values : [], ...writeback ? [writeback] : []]),
+      addressReads,
+      memory: isLoad ? "load" : "store",
+      address: { base, offset: preIndex || postIndex ? "(writeback)" : addressParts.slice(1).join(", ") || "0" },
+      writeback,
+      indexedAddress: addressParts.slice(1).some((part) => physicalRegister(part) !== void 0),
+      ...values.some((register2) => register2.startsWith("v")) ? { vectorData: true } : {}
+    };
+  }
+  const destination = physicalRegister(parts[0] ?? "");
+  const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
+  const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
+  const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
+  const flags = {
+    readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
+    writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
+  };
+  const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
+  const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
+  const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
+  if (isMove) {
+    const source = physicalRegister(parts[parts.length - 1] ?? "");
+    const vectorMove = destination?.startsWith("v");
+    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
+      return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
+    return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
+  }
+  if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
+    return { ...none, ...shifted, reads, writes, registerForm, ...flags };
+  }
+  if (BITFIELD_INSERT.has(mnemonic)) return { ...none, class: "bitfield-insert", reads, writes };
+  if (MUL.has(mnemonic)) return { ...none, class: "mul", reads, writes };
+  if (MADD.has(mnemonic)) return { ...none, class: "madd", reads, writes };
+  if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
+  if (ALU.has(mnemonic)) {
+    if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
+    const shift = shiftOf(parts);
+    const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
+    return { ...none, ...shifted, reads, writes, registerForm };
+  }
+  if (SIMD.test(mnemonic)) return { ...none, class: "simd", reads, writes };
+  return { ...none, class: "unknown", reads, writes };
+}
+
+// lab/uarch/analyze.ts
+function timingOf(model, instruction, semantics) {
+  const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
+  const form = timing.forms?.find(
+    (entry) => entry.mnemonics.includes(instruction.mnemonic) && (entry.maxLslAmount === void 0 || semantics.shift?.kind === "lsl" && semantics.shift.amount <= entry.maxLslAmount)
+  );
+  if (form) {
+    const { latency, uops, units, source } = form;
+    return { latency, uops, units, source, ...timing.inherited ? { inherited: true } : {} };
+  }
+  if (semantics.registerForm && timing.registerUnits)
+    return { ...timing, uops: timing.registerUops ?? timing.uops, units: timing.registerUnits };
+  if (semantics.indexedAddress && timing.indexedUops !== void 0) return { ...timing, uops: timing.indexedUops };
+  return timing;
+}
+var registerIds = /* @__PURE__ */ new Map();
+var registerId = (register2) => {
+  let id = registerIds.get(register2);
+  if (id === void 0) registerIds.set(register2, id = registerIds.size);
+  return id;
+};
+var decodedCache = /* @__PURE__ */ new WeakMap();
+function decoded(instruction) {
+  let entry = decodedCache.get(instruction);
+  if (!entry) {
+    const semantics = semanticsOf(instruction);
+    const reads = semantics.readsFlags ? [...semantics.reads, "nzcv"] : semantics.reads;
+    const writes = semantics.writesFlags ? [...semantics.writes, "nzcv"] : semantics.writes;
+    entry = { semantics, reads, writes, readIds: reads.map(registerId), writeIds: writes.map(registerId) };
+    decodedCache.set(instruction, entry);
+  }
+  return entry;
+}
+var timingCache = /* @__PURE__ */ new WeakMap();
+function cachedTiming(model, instruction, semantics) {
+  let byInstruction = timingCache.get(model);
+  if (!byInstruction) timingCache.set(model, byInstruction = /* @__PURE__ */ new WeakMap());
+  let timing = byInstruction.get(instruction);
+  if (!timing) byInstruction.set(instruction, timing = timingOf(model, instruction, semantics));
+  return timing;
+}
+var FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
+var viaNames = /* @__PURE__ */ new Map();
+function viaName(register2) {
+  let name = viaNames.get(register2);
+  if (name === void 0) viaNames.set(register2, name = register2 === "nzcv" ? "flags" : register2.replace(/^r/, "x"));
+  return name;
+}
+function dependencyGraph(instructions, model) {
+  const registers = instructions.map(decoded);
+  const nodes = instructions.map((instruction, index) => {
+    const semantics = registers[index].semantics;
+    return { index, instruction, semantics, timing: cachedTiming(model, instruction, semantics), fusedWithNext: false };
+  });
+  if (model.compareBranchFusion) {
+    nodes.forEach((node2, i2) => {
+      const next = nodes[i2 + 1];
+      if (next && FUSIBLE.test(node2.instruction.mnemonic) && next.instruction.mnemonic.startsWith("b."))
+        node2.fusedWithNext = true;
+    });
+  }
+  const edges = [];
+  const producerLatency = (producer) => producer.semantics.registerForm && producer.timing.registerLatency !== void 0 ? producer.timing.registerLatency : producer.timing.latency;
+  const lateAddend = (consumer, register2) => {
+    const addendLatency = consumer.timing.addendLatency;
+    if (consumer.semantics.class !== "madd" || addendLatency === void 0) return void 0;
+    const operands = splitOperands(consumer.instruction.operands).map((operand) => physicalRegister(operand));
+    if (operands[3] !== register2 || operands[1] === register2 || operands[2] === register2) return void 0;
+    return consumer.timing.latency - addendLatency;
+  };
+  const resultLatency = (producer, register2, consumer) => {
+    if (producer.semantics.writeback === register2) return model.classes.alu.latency;
+    const late = lateAddend(consumer, register2);
+    if (late !== void 0) return Math.max(0, producerLatency(producer) - late);
+    const timing = producer.timing;
+    if (producer.semantics.class === "load") {
+      if (producer.semantics.vectorData && timing.vectorLatency !== void 0) return timing.vectorLatency;
+      if (producer.semantics.indexedAddress && timing.indexedLatency !== void 0) return timing.indexedLatency;
+      if (consumer.semantics.addressReads.includes(register2) && timing.addressLatency !== void 0)
+        return timing.addressLatency;
+    }
+    return producerLatency(producer);
+  };
+  const finalWriter = new Int32Array(registerIds.size).fill(-1);
+  registers.forEach((entry, i2) => entry.writeIds.forEach((id) => finalWriter[id] = i2));
+  const currentWriter = new Int32Array(registerIds.size).fill(-1);
+  for (let j = 0; j < nodes.length; j++) {
+    const consumer = nodes[j];
+    const { reads, readIds, writeIds } = registers[j];
+    for (let r = 0; r < reads.length; r++) {
+      const before = currentWriter[readIds[r]];
+      const producer = before >= 0 ? before : finalWriter[readIds[r]];
+      if (producer < 0) continue;
+      const register2 = reads[r];
+      const from = nodes[producer];
+      const latencyCycles = register2 === "nzcv" ? producerLatency(from) : resultLatency(from, register2, consumer);
+      edges.push({ from: producer, to: j, latencyCycles, distance: before >= 0 ? 0 : 1, via: viaName(register2) });
+    }
+    for (const id of writeIds) currentWriter[id] = j;
+  }
+  let memoryPairsAssumedIndependent = 0;
+  const redefines = (register2, from, to) => {
+    for (let i2 = (from + 1) % nodes.length; i2 !== to; i2 = (i2 + 1) % nodes.length)
+      if (nodes[i2].semantics.writes.includes(register2)) return true;
+    return false;
+  };
+  const loads = nodes.filter((node2) => node2.semantics.memory === "load");
+  const stores = nodes.filter((node2) => node2.semantics.memory === "store");
+  for (const load2 of loads) {
+    for (const store of stores) {
+      const a2 = store.semantics.address;
+      const b = load2.semantics.address;
+      const sameAddress = a2 && b && a2.base === b.base && a2.offset === b.offset && a2.offset !== "(writeback)";
+      if (sameAddress && !redefines(a2.base, store.index, load2.index)) {
+        edges.push({
+          from: store.index,
+          to: load2.index,
+          latencyCycles: model.storeToLoadLatency,
+          distance: store.index < load2.index ? 0 : 1,
+          via: "memory"
+        });
+      } else memoryPairsAssumedIndependent++;
+    }
+  }
+  const into = nodes.map(() => []);
+  const outOf = nodes.map(() => []);
+  for (const edge of edges) {
+    into[edge.to].push(edge);
+    outOf[edge.from].push(edge);
+  }
+  return { nodes, edges, into, outOf, memoryPairsAssumedIndependent };
+}
+function maximumCycleRatioValue(n2, edges) {
+  const carried = edges.filter((edge) => edge.distance === 1).sort((a2, b) => a2.to - b.to);
+  if (carried.length === 0 || n2 === 0) return 0;
+  const firstOut = new Int32Array(n2 + 1);
+  for (const edge of edges) if (edge.distance === 0) firstOut[edge.from + 1]++;
+  for (let u2 = 0; u2 < n2; u2++) firstOut[u2 + 1] += firstOut[u2];
+  const fill = firstOut.slice(0, n2);
+  const target = new Int32Array(firstOut[n2]);
+  const latency = new Float64Array(firstOut[n2]);
+  for (const edge of edges) {
+    if (edge.distance !== 0) continue;
+    const at = fill[edge.from]++;
+    target[at] = edge.to;
+    latency[at] = edge.latencyCycles;
+  }
+  const slot = new Int32Array(n2).fill(-1);
+  const sources = [];
+  for (const edge of carried) if (slot[edge.from] === -1) slot[edge.from] = sources.push(edge.from) - 1;
+  const k = sources.length;
+  const NONE2 = Number.NEGATIVE_INFINITY;
+  const weight = new Float64Array(k * k).fill(NONE2);
+  const longest = new Float64Array(n2);
+  for (let i2 = 0; i2 < carried.length; ) {
+    const start = carried[i2].to;
+    longest.fill(NONE2);
+    longest[start] = 0;
+    for (let u2 = start; u2 < n2; u2++) {
+      const here = longest[u2];
+      if (here === NONE2) continue;
+      for (let e = firstOut[u2]; e < firstOut[u2 + 1]; e++)
+        if (here + latency[e] > longest[target[e]]) longest[target[e]] = here + latency[e];
+    }
+    for (; i2 < carried.length && carried[i2].to === start; i2++) {
+      const edge = carried[i2];
+      const row = slot[edge.from] * k;
+      for (let v = 0; v < k; v++) {
+        const through = longest[sources[v]] + edge.latencyCycles;
+        if (through > weight[row + v]) weight[row + v] = through;
+      }
+    }
+  }
+  const walks = new Float64Array((k + 1) * k).fill(NONE2);
+  walks.fill(0, 0, k);
+  for (let m = 1; m <= k; m++) {
+    for (let u2 = 0; u2 < k; u2++) {
+      const previous = walks[(m - 1) * k + u2];
+      if (previous === NONE2) continue;
+      for (let v = 0; v < k; v++)
+        if (previous + weight[u2 * k + v] > walks[m * k + v]) walks[m * k + v] = previous + weight[u2 * k + v];
+    }
+  }
+  let best = 0;
+  for (let v = 0; v < k; v++) {
+    const last = walks[k * k + v];
+    if (last === NONE2) continue;
+    let worst = Number.POSITIVE_INFINITY;
+    for (let m = 0; m < k; m++)
+      if (walks[m * k + v] !== NONE2) worst = Math.min(worst, (last - walks[m * k + v]) / (k - m));
+    if (worst > best && Number.isFinite(worst)) best = worst;
+  }
+  return best;
+}
+function maximumCycleRatio(n2, edges) {
+  const positiveCycle = (ratio2) => {
+    const best = new Float64Array(n2).fill(0);
+    const parent = new Array(n2).fill(null);
+    let updated = -1;
+    for (let round = 0; round < n2; round++) {
+      updated = -1;
+      for (const edge of edges) {
+        const weight = edge.latencyCycles - ratio2 * edge.distance;
+        if (best[edge.from] + weight > best[edge.to] + 1e-12) {
+          best[edge.to] = best[edge.from] + weight;
+          parent[edge.to] = edge;
+          updated = edge.to;
+        }
+      }
+      if (updated < 0) return null;
+    }
+    let node2 = updated;
+    for (let k = 0; k < n2; k++) node2 = parent[node2].from;
+    const cycle2 = [];
+    let current = node2;
+    do {
+      const edge = parent[current];
+      cycle2.unshift(edge);
+      current = edge.from;
+    } while (current !== node2 && cycle2.length <= n2);
+    return cycle2;
+  };
+  const ratio = maximumCycleRatioValue(n2, edges);
+  if (ratio <= 0) return { ratio: 0, cycle: [] };
+  const cycle = positiveCycle(ratio - 1e-6) ?? [];
+  return { ratio, cycle };
+}
+function slackPerInstruction(n2, edges, cycleTime) {
+  if (cycleTime <= 0) return new Array(n2).fill(null);
+  const start = new Float64Array(n2).fill(0);
+  for (let round = 0; round < n2; round++) {
+    let changed = false;
+    for (const edge of edges) {
+      const candidate = start[edge.from] + edge.latencyCycles - cycleTime * edge.distance;
+      if (candidate > start[edge.to] + 1e-9) {
+        start[edge.to] = candidate;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const spare = (edge) => Math.max(0, cycleTime * edge.distance - edge.latencyCycles + start[edge.to] - start[edge.from]);
+  const outgoing = Array.from({ length: n2 }, () => []);
+  for (const edge of edges) outgoing[edge.from].push(edge);
+  const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
+  return Array.from({ length: n2 }, (_, source) => {
+    const distance = new Float64Array(n2).fill(Number.POSITIVE_INFINITY);
+    const done = new Uint8Array(n2);
+    distance[source] = 0;
+    let best = Number.POSITIVE_INFINITY;
+    for (; ; ) {
+      let u2 = -1;
+      for (let v = 0; v < n2; v++) if (!done[v] && distance[v] < best && (u2 < 0 || distance[v] < distance[u2])) u2 = v;
+      if (u2 < 0) break;
+      done[u2] = 1;
+      for (const edge of spareOut[u2]) {
+        const through = distance[u2] + edge.spare;
+        if (edge.to === source) best = Math.min(best, through);
+        else if (through < distance[edge.to]) distance[edge.to] = through;
+      }
+    }
+    return Number.isFinite(best) ? Math.round(best * 1e3) / 1e3 : null;
+  });
+}
+var unitKeys = /* @__PURE__ */ new WeakMap();
+function unitKey(units) {
+  let key = unitKeys.get(units);
+  if (key === void 0) unitKeys.set(units, key = [...units].sort().join("/"));
+  return key;
+}
+function resourceBound(nodes) {
+  const uopsBySet = /* @__PURE__ */ new Map();
+  for (const node2 of nodes) {
+    if (!node2.timing.units.length) continue;
+    const key = unitKey(node2.timing.units);
+    let entry = uopsBySet.get(key);
+    if (!entry)
+      uopsBySet.set(key, entry = { units: node2.timing.units, unitSet: new Set(node2.timing.units), uops: 0 });
+    entry.uops += node2.fusedWithNext ? 0 : node2.timing.uops;
+  }
+  let best = { cycles: 0, bottleneck: "none" };
+  for (const [key, candidate] of uopsBySet) {
+    let uops = 0;
+    for (const other of uopsBySet.values())
+      if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
+    const cycles2 = uops / candidate.unitSet.size;
+    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
+  }
+  return best;
+}
+function boundsOf(nodes, criticalPath, model) {
+  const criticalPathCycles = Math.round(criticalPath * 1e3) / 1e3;
+  const resources = resourceBound(nodes);
+  const decodeSlots = nodes.filter((node2) => !node2.fusedWithNext).length;
+  const frontEndBoundCycles = decodeSlots / model.decodeWidth;
+  const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
+  const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
+  const unknown2 = nodes.filter((node2) => node2.semantics.class === "unknown" || node2.semantics.class === "call");
+  const named = (node2) => node2.semantics.class === "call" ? `${node2.instruction.mnemonic} ${node2.instruction.callee ?? node2.instruction.operands}` : node2.instruction.mnemonic;
+  return {
+    instructions: nodes.length,
+    criticalPathCycles,
+    resourceBoundCycles: resources.cycles,
+    resourceBottleneck: resources.bottleneck,
+    frontEndBoundCycles,
+    predictedCycles,
+    bound,
+    ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
+    unknownMnemonics: [...new Set(unknown2.map(named))],
+    unknownInstructions: unknown2.length,
+    exact: unknown2.length === 0
+  };
+}
+function boundsOfGraph(graph, model) {
+  return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
+}
+function analyzePath(instructions, model) {
+  const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
+  const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);
+  const criticalChain = cycle.map((edge) => ({
+    index: edge.from,
+    address: nodes[edge.from].instruction.address,
+    text: `${nodes[edge.from].instruction.mnemonic} ${nodes[edge.from].instruction.operands}`,
+    latencyCycles: edge.latencyCycles,
+    via: edge.via
+  }));
+  return { ...boundsOf(nodes, ratio, model), criticalChain, nodes, edges, memoryPairsAssumedIndependent };
+}
+function withSlack(analysis) {
+  const ratio = maximumCycleRatioValue(analysis.nodes.length, analysis.edges);
+  return { ...analysis, slackCycles: slackPerInstruction(analysis.nodes.length, analysis.edges, ratio) };
+}
+
+// lab/uarch/idioms.ts
+function producersOf(analysis, index, via) {
+  return analysis.edges.filter((edge) => edge.to === index && (!via || edge.via === via)).map((edge) => analysis.nodes[edge.from]);
+}
+function sourcesOf(analysis, index, seen = /* @__PURE__ */ new Set()) {
+  return producersOf(analysis, index).flatMap((node2) => {
+    if (node2.semantics.class !== "move" || seen.has(node2.index)) return [node2];
+    seen.add(node2.index);
+    return sourcesOf(analysis, node2.index, seen);
+  });
+}
+function loopCarried(analysis, index) {
+  return analysis.edges.some((edge) => edge.from === index && edge.distance === 1);
+}
+function consumersOf(analysis, index) {
+  return analysis.edges.filter((edge) => edge.from === index).map((edge) => analysis.nodes[edge.to]);
+}
+var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
+var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
+var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
+var tableLoad = (node2) => node2.semantics.class === "load" && node2.semantics.address?.base !== "sp" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
+function findIdioms(analysis, flow) {
+  const nodes = analysis.nodes;
+  const findings = [];
+  const refill = nodes.flatMap((or) => {
+    if (or.instruction.mnemonic !== "orr" || !(accumulates(or) || loopCarried(analysis, or.index))) return [];
+    for (const shift of sourcesOf(analysis, or.index).filter(registerShift)) {
+      const load2 = sourcesOf(analysis, shift.index).find(wideLoad);
+      if (load2) return [[load2, shift, or]];
+    }
+    return [];
+  })[0];
+  findings.push({
+    idiom: "branchless refill",
+    found: Boolean(refill),
+    at: refill?.map((node2) => node2.instruction.address) ?? [],
+    what: "ldr 8 bytes \u2192 lsl by bitsleft \u2192 orr into bitbuf"
+  });
+  const subtract = nodes.find((node2) => {
+    if (node2.instruction.mnemonic !== "sub" || !node2.semantics.registerForm) return false;
+    const sources = producersOf(analysis, node2.index);
+    return sourcesOf(analysis, node2.index).some(tableLoad) && (accumulates(node2) || analysis.edges.some(
+      (edge) => edge.to === node2.index && edge.distance === 1 && !tableLoad(analysis.nodes[edge.from])
+    ) || sources.some((source) => loopCarried(analysis, source.index)));
+  });
+  findings.push({
+    idiom: "bitsleft -= entry",
+    found: Boolean(subtract),
+    at: subtract ? [subtract.instruction.address] : [],
+    what: "sub of a loaded 32-bit table entry from the bit counter (no masking of the length byte)"
+  });
+  const saved = nodes.find(
+    (node2) => node2.semantics.class === "move" && sourcesOf(analysis, node2.index).some(
+      (source) => registerShift(source) && /^lsr/.test(source.instruction.mnemonic)
+    ) && consumersOf(analysis, node2.index).some(
+      (consumer) => /^(bic|ubfx|lsr|lsrv|and)$/.test(consumer.instruction.mnemonic)
+    )
+  );
+  findings.push({
+    idiom: "saved_bitbuf",
+    found: Boolean(saved),
+    at: saved ? [saved.instruction.address] : [],
+    what: "a copy of bitbuf kept across the shift, for the extra-bits extract"
+  });
+  const bfxil = nodes.filter((node2) => node2.instruction.mnemonic === "bfxil");
+  findings.push({
+    idiom: "BFXIL insert",
+    found: bfxil.length > 0,
+    at: bfxil.map((node2) => node2.instruction.address),
+    what: "bitfield insert (one unit on Firestorm)"
+  });
+  const ccmp = nodes.filter((node2) => /^(ccmp|ccmn)$/.test(node2.instruction.mnemonic));
+  findings.push({
+    idiom: "CCMP chain",
+    found: ccmp.length > 0,
+    at: ccmp.map((node2) => node2.instruction.address),
+    what: "conditional compares folding several exit tests into one branch"
+  });
+  const literalStores = nodes.filter((node2) => /^(strb|sturb)$/.test(node2.instruction.mnemonic));
+  findings.push({
+    idiom: "batched literal stores",
+    found: literalStores.length >= 2,
+    at: literalStores.map((node2) => node2.instruction.address),
+    what: `${literalStores.length} byte store(s) in one iteration (2+ = literals batched)`
+  });
+  const copyLoop = flow.loops.find((loop) => {
+    const wideStores = loop.blocks.flatMap((id) => flow.blocks[id].instructions).filter((instruction) => {
+      const semantics = decoded(instruction).semantics;
+      return semantics.memory === "store" && (/^(stp|stnp|st1)$/.test(instruction.mnemonic) || /^[xq]/.test(instruction.operands));
+    });
+    return loop.innermost && wideStores.length >= 2;
+  });
+  findings.push({
+    idiom: "unrolled match copy",
+    found: Boolean(copyLoop),
+    at: copyLoop ? [copyLoop.headerAddress] : [],
+    what: "an inner loop with two or more 8/16-byte stores per iteration"
+  });
+  return findings;
+}
+
+// lab/uarch/loop-choice.ts
+var hex4 = (address) => `0x${address.toString(16)}`;
+function ancestors(graph, index, depth, through) {
+  const found = [];
+  const seen = /* @__PURE__ */ new Set([index]);
+  let frontier = [index];
+  for (let hop = 0; hop < depth && frontier.length; hop++) {
+    const next = [];
+    for (const at of frontier) {
+      for (const edge of graph.into[at]) {
+        if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
+        seen.add(edge.from);
+        found.push(graph.nodes[edge.from]);
+        if (through(graph.nodes[edge.from])) next.push(edge.from);
+      }
+    }
+    frontier = next;
+  }
+  return found;
+}
+var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
+var isSubtraction = (node2) => /^(sub|subs|neg|negs)$/.test(node2.instruction.mnemonic);
+var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class === "alu-shifted" || node2.semantics.class === "move";
+var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
+var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
+function isTableLoad(graph, node2) {
+  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
+    return false;
+  if (node2.semantics.writeback !== void 0) return false;
+  return ancestors(graph, node2.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+    (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate)
+  );
+}
+function ofBitBuffer(graph, mask) {
+  const made = (index, depth) => graph.into[index].some((edge) => {
+    if (edge.via === "memory" || edge.via === "flags") return false;
+    const producer = graph.nodes[edge.from];
+    if (variableShift(producer, "r")) return true;
+    const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
+    return depth > 0 && passes && made(producer.index, depth - 1);
+  });
+  return made(mask.index, 2);
+}
+function isRefillLoad(graph, node2) {
+  if (node2.semantics.memory !== "load") return false;
+  const { nodes, outOf } = graph;
+  const consumers = outOf[node2.index].filter((edge) => edge.distance === 0).map((edge) => nodes[edge.to]);
+  const shifts = consumers.flatMap(
+    (consumer) => consumer.semantics.class === "move" ? outOf[consumer.index].map((edge) => nodes[edge.to]) : [consumer]
+  ).filter((consumer) => variableShift(consumer, "l") || consumer.instruction.mnemonic === "lsl");
+  return shifts.some(
+    (shift) => outOf[shift.index].some((edge) => /^(orr|add)$/.test(nodes[edge.to].instruction.mnemonic))
+  );
+}
+function loopEvidence(instructions, model) {
+  const graph = dependencyGraph(instructions, model);
+  const { nodes, into, outOf } = graph;
+  const carriedOut = (index, hops = 2) => outOf[index].some(
+    (edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)
+  );
+  const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
+  const inPlace = (node2) => {
+    const [destination, source] = splitOperands(node2.instruction.operands).map(physicalRegister);
+    return destination !== void 0 && destination === source;
+  };
+  const bitBufferShifts = nodes.filter(
+    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index) || inPlace(node2))
+  );
+  const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
+  const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
+  const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
+  const at = (list) => list.map((node2) => node2.instruction.address);
+  return {
+    bitBufferShifts: at(bitBufferShifts),
+    tableLoads: at(tableLoads),
+    refillLoads: at(refillLoads),
+    stores: at(stores)
+  };
+}
+function describe3(evidence) {
+  const parts = [];
+  const first = (list) => list.slice(0, 3).map(hex4).join(", ") + (list.length > 3 ? ", \u2026" : "");
+  parts.push(
+    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
+  );
+  parts.push(
+    evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})` : "no table load indexed by masked bits"
+  );
+  if (evidence.refillLoads.length)
+    parts.push(
+      `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`
+    );
+  parts.push(`${evidence.stores.length} store(s)`);
+  return parts.join("; ");
+}
+function tableWalks(flow, loop) {
+  const stores = (candidate) => candidate.blocks.some(
+    (id) => flow.blocks[id].instructions.some((instruction) => {
+      const { semantics } = decoded(instruction);
+      return semantics.memory === "store" && semantics.address?.base !== "sp";
+    })
+  );
+  return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
+}
+function rankLoops(flow, model) {
+  const candidates = flow.loops.map((loop) => {
+    const walks = tableWalks(flow, loop);
+    const blocks = [.../* @__PURE__ */ new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
+      (a2, b) => a2 - b
+    );
+    const own2 = blocks.flatMap((id) => flow.blocks[id].instructions);
+    const evidence = loopEvidence(own2, model);
+    const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
+    const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
+    const header = flow.blocks[loop.header].instructions[0];
+    return {
+      loop,
+      ownInstructions: own2.length,
+      evidence,
+      decodeLoop,
+      score: score2,
+      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex4(walk.headerAddress)).join(", ")} as its table walk` : ""),
+      sourceLine: header.sourceLine ?? null
+    };
+  });
+  return candidates.sort(
+    (a2, b) => b.score - a2.score || b.evidence.tableLoads.length - a2.evidence.tableLoads.length || b.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b.loop.headerAddress
+  );
+}
+function pinnedLoop(fn, flow, hint) {
+  const start = fn.instructions[0].address;
+  const listed = flow.loops.map((loop) => `${hex4(loop.headerAddress)} (+${hex4(loop.headerAddress - start)})`).join(", ") || "none";
+  const address = /^0x([0-9a-f]+)$/i.exec(hint);
+  const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
+  if (address || offset) {
+    const target = address ? parseInt(address[1], 16) : start + parseInt(offset[1], 16);
+    const loop = flow.loops.find((candidate) => candidate.headerAddress === target);
+    if (!loop)
+      throw new LabError(
+        "analyze",
+        `no loop with its header at ${hex4(target)} in ${fn.name} (pinned as "${hint}").`,
+        `loops in ${fn.name}: ${listed}.`
+      );
+    return loop;
+  }
+  const line = /^(.+):(\d+)$/.exec(hint);
+  if (!line)
+    throw new LabError(
+      "analyze",
+      `loop pin "${hint}" is not an address (0x5cc), an offset (+0x5cc) or a source line (file.c:123).`,
+      "fix the pin."
+    );
+  if (!fn.instructions.some((instruction) => instruction.sourceLine)) {
+    throw new LabError(
+      "analyze",
+      `${fn.name} carries no source lines, so the loop pin "${hint}" cannot be found.`,
+      `build with debug info (-g, or debug = "line-tables-only" in the cargo profile), or pin by address: ${listed}.`
+    );
+  }
+  const wanted = `${line[1].split("/").pop()}:${line[2]}`;
+  const holding = flow.loops.filter(
+    (loop) => ownBlocks(flow, loop).some(
+      (id) => flow.blocks[id].instructions.some((instruction) => instruction.sourceLine === wanted)
+    )
+  );
+  const innermost = holding.sort((a2, b) => a2.blocks.length - b.blocks.length)[0];
+  if (!innermost)
+    throw new LabError(
+      "analyze",
+      `no loop of ${fn.name} holds code from ${wanted} (pinned as "${hint}").`,
+      `loops in ${fn.name}: ${listed}.`
+    );
+  return innermost;
+}
+function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
+  const ranked = rankLoops(flow, model);
+  if (ranked.length === 0)
+    throw new LabError(
+      "analyze",
+      `${fn.name} has no loop.`,
+      "name the function that holds the decode loop (--function), or pass --all to see every function with a loop."
+    );
+  const loop = pin === void 0 ? ranked[0].loop : pinnedLoop(fn, flow, pin);
+  const candidate = ranked.find((entry) => entry.loop === loop);
+  return {
+    loop,
+    candidate,
+    how: pin === void 0 ? "evidence" : "pinned",
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
+  };
+}
+
+// lab/bench/machine.ts
+import { cpus as cpus2, release } from "node:os";
+
+// lab/cpu/host.ts
+import { execFileSync } from "node:child_process";
+import { readFileSync as readFileSync6 } from "node:fs";
+import { cpus } from "node:os";
+function identifyCpu(seen) {
+  const fromMidr = seen.cpuinfo === void 0 ? void 0 : identifyFromCpuinfo(seen.cpuinfo);
+  if (fromMidr) return { ...fromMidr, from: "MIDR in /proc/cpuinfo" };
+  const brand = seen.brand?.trim() || "unknown";
+  return {
+    name: brand,
+    midr: null,
+    model: null,
+    fallback: null,
+    known: brand !== "unknown",
+    from: "CPU brand string (os.cpus)"
+  };
+}
+var host;
+function hostCpu() {
+  if (host) return host;
+  let cpuinfo;
+  if (process.platform === "linux") {
+    try {
+      cpuinfo = readFileSync6("/proc/cpuinfo", "utf8");
+    } catch {
+      cpuinfo = void 0;
+    }
+  }
+  return host = identifyCpu({ cpuinfo, brand: cpus()[0]?.model });
+}
+var pageSize;
+function pageSizeBytes() {
+  if (pageSize !== void 0) return pageSize;
+  try {
+    const value = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8", timeout: 5e3 }).trim());
+    pageSize = Number.isInteger(value) && value > 0 ? value : null;
+  } catch {
+    pageSize = null;
+  }
+  return pageSize;
+}
+
+// lab/bench/machine.ts
+function machineInfo() {
+  const cpu = hostCpu();
+  const pageSize2 = pageSizeBytes();
+  return {
+    os: process.platform,
+    osRelease: release(),
+    arch: process.arch,
+    cpuModel: cpu.name,
+    logicalCpus: cpus2().length,
+    ...cpu.midr ? { midr: cpu.midr } : {},
+    ...pageSize2 ? { pageSizeBytes: pageSize2 } : {}
+  };
+}
+
+// lab/uarch/model.ts
+import { readdir as readdir2 } from "node:fs/promises";
+import { join as join8 } from "node:path";
+var sourced = external_exports.string().min(3);
+var formTimingSchema = external_exports.object({
+  /** The mnemonics this form is (e.g. and, orr, eor). */
+  mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
+  /** Only when the shifted operand's shift is an LSL by at most this many bits (an extend never matches). */
+  maxLslAmount: external_exports.number().int().nonnegative().optional(),
+  latency: external_exports.number().nonnegative(),
+  uops: external_exports.number().int().nonnegative(),
+  units: external_exports.array(external_exports.string()),
+  source: sourced
+}).strict();
+var classTimingSchema = external_exports.object({
+  /** Cycles from issue to result available to a dependent ALU op. */
+  latency: external_exports.number().nonnegative(),
+  /** For loads: cycles until the value can be used as another load's address. */
+  addressLatency: external_exports.number().nonnegative().optional(),
+  /** Latency of the register-register form, where a model distinguishes it from the immediate form. */
+  registerLatency: external_exports.number().nonnegative().optional(),
+  /** For loads with an index register ([x0, x1, lsl #3]), where a model distinguishes them. */
+  indexedLatency: external_exports.number().nonnegative().optional(),
+  /** For loads into a SIMD/FP register (ldr q0, ld1), where a model gives them another latency than integer loads. */
+  vectorLatency: external_exports.number().nonnegative().optional(),
+  /** For multiply-adds: cycles from the addend (accumulator) input to the result, where it is read late. */
+  addendLatency: external_exports.number().nonnegative().optional(),
+  /** Uops and units of the register-register form, where a model issues it differently from the immediate form. */
+  registerUops: external_exports.number().int().nonnegative().optional(),
+  registerUnits: external_exports.array(external_exports.string()).optional(),
+  /** Uops of the register-indexed load form ([x0, x1, lsl #3]), where a model splits it. */
+  indexedUops: external_exports.number().int().nonnegative().optional(),
+  uops: external_exports.number().int().nonnegative(),
+  /** The execution units it may issue to (empty: handled at rename, no unit). */
+  units: external_exports.array(external_exports.string()),
+  /** Forms of the class that issue differently; the first that matches an instruction wins. */
+  forms: external_exports.array(formTimingSchema).optional(),
+  source: sourced,
+  inherited: external_exports.boolean().optional()
+}).strict();
+var CLASSES = [
+  "alu",
+  "alu-shifted",
+  "flags",
+  "bitfield-insert",
+  "mul",
+  "madd",
+  "div",
+  "load",
+  "store",
+  "branch",
+  "move",
+  "simd",
+  "nop",
+  "call",
+  "unknown"
+];
+var cpuModelSchema = external_exports.object({
+  name: external_exports.string().regex(/^[a-z0-9-]+$/),
+  core: external_exports.string(),
+  /** A model that only overrides some numbers of another. */
+  inherits: external_exports.string().nullable(),
+  /** Micro-ops the front end takes per cycle (decode/dispatch width). */
+  decodeWidth: external_exports.object({ value: external_exports.number().int().positive(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  compareBranchFusion: external_exports.object({ value: external_exports.boolean(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  /** Cycles from a store to a load of the same address (store-to-load forwarding). */
+  storeToLoadLatency: external_exports.object({ value: external_exports.number().nonnegative(), source: sourced, inherited: external_exports.boolean().optional() }).strict().optional(),
+  classes: external_exports.partialRecord(external_exports.enum(CLASSES), classTimingSchema).optional(),
+  /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
+  mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
+  /**
+   * CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable.
+   */
+  cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
+  /**
+   * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
+   * only by --cpu.
+   */
+  crossCheck: external_exports.boolean().optional(),
+  notes: external_exports.array(external_exports.string()).optional()
+}).strict();
+function modelsDir() {
+  return join8(projectRoot(), "lab", "uarch", "models");
+}
+async function listModels() {
+  return (await readdir2(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
+}
+async function readRaw(name) {
+  const path6 = join8(modelsDir(), `${name}.json`);
+  const models = await listModels();
+  if (!models.includes(name))
+    throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
+  const json2 = await readJsonFile(path6, "uarch", "fix the model file (JSON, one object); every number needs a source.");
+  const parsed = cpuModelSchema.safeParse(json2);
+  if (!parsed.success)
+    throw new LabError(
+      "uarch",
+      `${path6} is invalid: ${describeIssues(parsed.error)}.`,
+      "fix the model file; every number needs a source."
+    );
+  return parsed.data;
+}
+async function loadCpuModel(name, seen = []) {
+  if (seen.includes(name))
+    throw new LabError(
+      "uarch",
+      `CPU models inherit in a cycle: ${[...seen, name].join(" \u2192 ")}.`,
+      "fix the inherits fields."
+    );
+  const raw = await readRaw(name);
+  const parent = raw.inherits ? await loadCpuModel(raw.inherits, [...seen, name]) : void 0;
+  const classes = {
+    ...parent ? Object.fromEntries(Object.entries(parent.classes).map(([key, timing]) => [key, { ...timing, inherited: true }])) : {},
+    ...raw.classes ?? {}
+  };
+  for (const key of CLASSES) {
+    if (!classes[key])
+      throw new LabError(
+        "uarch",
+        `CPU model ${name} has no timing for instruction class "${key}".`,
+        "add it (or inherit from a model that has it)."
+      );
+  }
+  const decodeWidth = raw.decodeWidth?.value ?? parent?.decodeWidth;
+  const compareBranchFusion = raw.compareBranchFusion?.value ?? parent?.compareBranchFusion;
+  const storeToLoadLatency = raw.storeToLoadLatency?.value ?? parent?.storeToLoadLatency;
+  if (decodeWidth === void 0 || compareBranchFusion === void 0 || storeToLoadLatency === void 0) {
+    throw new LabError(
+      "uarch",
+      `CPU model ${name} lacks decodeWidth, compareBranchFusion or storeToLoadLatency.`,
+      "add them (or inherit)."
+    );
+  }
+  return {
+    name: raw.name,
+    core: raw.core,
+    decodeWidth,
+    compareBranchFusion,
+    storeToLoadLatency,
+    classes,
+    mnemonicOverrides: { ...parent?.mnemonicOverrides ?? {}, ...raw.mnemonicOverrides ?? {} },
+    inheritedFrom: raw.inherits,
+    cpuBrands: raw.cpuBrands?.value ?? [],
+    crossCheck: raw.crossCheck ?? false,
+    notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
+  };
+}
+
+// lab/build/target.ts
+import { accessSync, constants as constants7, existsSync as existsSync5 } from "node:fs";
+import { delimiter, join as join9 } from "node:path";
+var CROSS_TARGETS = {
+  "aarch64-linux-gnu": {
+    cc: "aarch64-linux-gnu-gcc",
+    cargoTarget: "aarch64-unknown-linux-gnu",
+    needs: [
+      { path: "aarch64-linux-gnu-gcc", package: "gcc-aarch64-linux-gnu" },
+      { path: "/usr/aarch64-linux-gnu/lib/libc.so", package: "libc6-dev-arm64-cross" },
+      { path: "/usr/bin/cargo", package: "cargo" },
+      { path: "/usr/bin/rustc", package: "rustc" },
+      { path: "/usr/lib/rustlib/aarch64-unknown-linux-gnu/lib", package: "libstd-rust-dev:arm64" }
+    ],
+    // Where qemu-user finds the loader and libc of what is dynamically linked (the decoders' libraries).
+    sysroot: "/usr/aarch64-linux-gnu",
+    // Static: under Debian 12's qemu-user 7.2 a dynamically linked aarch64 program's forked child spins before its
+    // first system call (the harness forks a worker per contender); a static one forks, and dlopens the decoders
+    // from the sysroot (the same glibc, 2.36, as the one it was linked with).
+    harnessLinkFlags: ["-static"],
+    model: {
+      name: "neoverse-n2",
+      why: "chosen for the build target aarch64-linux-gnu: the ubuntu-24.04-arm runner class (Neoverse N2); no ARM64 machine was seen (its programs ran under an exec wrapper), so there is no MIDR to choose by"
+    }
+  }
+};
+var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
+var step = "build: target";
+function onPath(program) {
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join9(dir, program));
+  return candidates.some((candidate) => {
+    try {
+      accessSync(candidate, constants7.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+var HOST = {
+  name: "host",
+  cc: void 0,
+  harnessLinkFlags: [],
+  cargoTarget: void 0,
+  cargo: "cargo",
+  rustc: "rustc",
+  cargoEnv: {},
+  runEnv: {},
+  execWrapper: [],
+  model: void 0,
+  folderSuffix: ""
+};
+function buildTarget(env = process.env) {
+  const name = env.PERF_LAB_TARGET?.trim() || void 0;
+  const wrapper = env.PERF_LAB_EXEC_WRAPPER?.trim() || void 0;
+  if (!name) {
+    if (wrapper)
+      throw new LabError(
+        step,
+        `PERF_LAB_EXEC_WRAPPER=${wrapper} is set without PERF_LAB_TARGET: the host's programs need no wrapper.`,
+        `set PERF_LAB_TARGET (${Object.keys(CROSS_TARGETS).join(", ")}) too, or unset PERF_LAB_EXEC_WRAPPER.`
+      );
+    return HOST;
+  }
+  const cross = CROSS_TARGETS[name];
+  if (!cross)
+    throw new LabError(
+      step,
+      `unknown PERF_LAB_TARGET ${JSON.stringify(name)}.`,
+      `use one of: ${Object.keys(CROSS_TARGETS).join(", ")} (or unset it to build for this machine).`
+    );
+  const missing = cross.needs.filter((need) => !(need.path.includes("/") ? existsSync5(need.path) : onPath(need.path)));
+  if (missing.length)
+    throw new LabError(
+      step,
+      `building for ${name} needs ${missing.map((need) => need.path).join(", ")}, not found here.`,
+      `install ${[...new Set(missing.map((need) => need.package))].join(" ")} (Debian: dpkg --add-architecture arm64, then apt-get install; scripts/setup.sh does it).`
+    );
+  const wrapperArgv = wrapper ? wrapper.split(/\s+/) : [];
+  if (wrapperArgv[0] && !onPath(wrapperArgv[0]))
+    throw new LabError(
+      step,
+      `the exec wrapper ${JSON.stringify(wrapperArgv[0])} (PERF_LAB_EXEC_WRAPPER) is not on PATH.`,
+      `install ${WRAPPER_PACKAGES[wrapperArgv[0]] ?? "it"} (scripts/setup.sh does on Debian x86_64).`
+    );
+  const cargoTargetEnv = cross.cargoTarget.toUpperCase().replace(/-/g, "_");
+  return {
+    name,
+    cc: cross.cc,
+    harnessLinkFlags: cross.harnessLinkFlags,
+    cargoTarget: cross.cargoTarget,
+    cargo: "/usr/bin/cargo",
+    rustc: "/usr/bin/rustc",
+    cargoEnv: { RUSTC: "/usr/bin/rustc", [`CARGO_TARGET_${cargoTargetEnv}_LINKER`]: cross.cc },
+    runEnv: wrapperArgv.length ? { QEMU_LD_PREFIX: cross.sysroot } : {},
+    execWrapper: wrapperArgv,
+    model: cross.model,
+    folderSuffix: `-${name}`
+  };
+}
+
+// lab/uarch/choose-model.ts
+var DEFAULT_MODEL = "apple-m1";
+function chooseModel(machine, models, parts = armParts()) {
+  const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
+  const matches = models.filter((model) => !model.crossCheck).flatMap(
+    (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
+  ).sort((a2, b) => b.brand.length - a2.brand.length);
+  if (matches[0])
+    return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
+  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
+  if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
+    return {
+      name: implementer.fallbackModel,
+      why: `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not sourced for this core`
+    };
+  }
+  return {
+    name: DEFAULT_MODEL,
+    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
+  };
+}
+async function resolveCpuModel(explicit, machine) {
+  if (explicit) return { ...await loadCpuModel(explicit), chosenBecause: "chosen by --cpu" };
+  const target = buildTarget().model;
+  if (target) return { ...await loadCpuModel(target.name), chosenBecause: target.why };
+  const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
+  const choice = chooseModel(machine(), models);
+  return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
+}
+
+// lab/uarch/paths.ts
+var PATH_LIMIT = 1024;
+function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const paths = [];
+  const size = (block) => flow.blocks[block].instructions.length;
+  const queue = new MinQueue();
+  queue.push(size(loop.header), [loop.header]);
+  let expansions = 0;
+  while (queue.length) {
+    if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
+    const { cost, value: path6 } = queue.pop();
+    const block = path6.at(-1);
+    if (latches.has(block)) paths.push(path6);
+    for (const successor of flow.blocks[block].successors) {
+      if (successor === loop.header || !inLoop.has(successor) || path6.includes(successor)) continue;
+      queue.push(cost + size(successor), [...path6, successor]);
+    }
+  }
+  return { paths, complete: true };
+}
+function copyPaths(flow, loop, found, model) {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const size = (block) => flow.blocks[block].instructions.length;
+  const known = new Set(found.map((path6) => path6.join()));
+  const copying = loop.blocks.filter(
+    (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
+  );
+  const shortest = (from, goal, avoid) => {
+    const queue = new MinQueue();
+    const settled = /* @__PURE__ */ new Set();
+    queue.push(size(from), [from]);
+    while (queue.length) {
+      const { cost, value: path6 } = queue.pop();
+      const block = path6.at(-1);
+      if (settled.has(block)) continue;
+      settled.add(block);
+      if (goal(block)) return path6;
+      for (const next of flow.blocks[block].successors)
+        if (inLoop.has(next) && next !== loop.header && !avoid.has(next) && !settled.has(next))
+          queue.push(cost + size(next), [...path6, next]);
+    }
+    return null;
+  };
+  const added = [];
+  for (const block of copying) {
+    const head = shortest(loop.header, (candidate) => candidate === block, /* @__PURE__ */ new Set());
+    if (!head) continue;
+    const tail = shortest(block, (candidate) => latches.has(candidate), new Set(head.slice(0, -1)));
+    if (!tail) continue;
+    const path6 = [...head, ...tail.slice(1)];
+    if (known.has(path6.join())) continue;
+    known.add(path6.join());
+    added.push(path6);
+  }
+  return added;
+}
+var MinQueue = class {
+  heap = [];
+  pushed = 0;
+  get length() {
+    return this.heap.length;
+  }
+  push(cost, value) {
+    const heap = this.heap;
+    heap.push({ cost, order: this.pushed++, value });
+    let at = heap.length - 1;
+    while (at > 0) {
+      const parent = at - 1 >> 1;
+      if (!this.less(at, parent)) break;
+      [heap[at], heap[parent]] = [heap[parent], heap[at]];
+      at = parent;
+    }
+  }
+  pop() {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length) {
+      heap[0] = last;
+      let at = 0;
+      for (; ; ) {
+        const left = 2 * at + 1;
+        const right2 = left + 1;
+        let least = at;
+        if (left < heap.length && this.less(left, least)) least = left;
+        if (right2 < heap.length && this.less(right2, least)) least = right2;
+        if (least === at) break;
+        [heap[at], heap[least]] = [heap[least], heap[at]];
+        at = least;
+      }
+    }
+    return { cost: top.cost, value: top.value };
+  }
+  less(a2, b) {
+    const x = this.heap[a2];
+    const y = this.heap[b];
+    return x.cost < y.cost || x.cost === y.cost && x.order < y.order;
+  }
+};
+function memoryBytes(instruction) {
+  return operandsOf(instruction).bytes;
+}
+function storedRegisters(instruction) {
+  return operandsOf(instruction).values;
+}
+var operandCache = /* @__PURE__ */ new WeakMap();
+function operandsOf(instruction) {
+  const cached2 = operandCache.get(instruction);
+  if (cached2) return cached2;
+  const parts = splitOperands(instruction.operands);
+  const memory = parts.findIndex((part) => part.startsWith("["));
+  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
+  const width = (operand) => {
+    const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
+    if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
+    if (/^(strb|sturb|stlrb|ldrb|ldurb|ldrsb|ldursb)$/.test(instruction.mnemonic)) return 1;
+    if (/^(strh|sturh|stlrh|ldrh|ldurh|ldrsh|ldursh)$/.test(instruction.mnemonic)) return 2;
+    return { x: 8, w: 4, q: 16, d: 8, s: 4, h: 2, b: 1 }[operand.trim()[0]] ?? 8;
+  };
+  const entry = {
+    // Bytes moved: the value operands before the address (none when there is no address operand).
+    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
+    values: valueOperands.flatMap(
+      (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
+    )
+  };
+  operandCache.set(instruction, entry);
+  return entry;
+}
+function valueOrigins(nodes, producers, node2, register2, depth = 3) {
+  const from = producers(node2.index, register2);
+  if (from === void 0) return [];
+  const producer = nodes[from];
+  const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
+  if (depth > 0 && passThrough && producer.semantics.memory === "none") {
+    const origins = producer.semantics.reads.flatMap(
+      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
+    );
+    return origins.length ? origins : [producer];
+  }
+  return [producer];
+}
+function roleName(role) {
+  const literals = role.literals === 0 ? "" : role.literals === 1 ? "literal" : `${role.literals} literals`;
+  const match = role.match === "none" ? "" : role.match === "short" ? "match" : "long match (copy loop)";
+  if (!literals && !match) return "no output (table walk, refill or bookkeeping)";
+  return [literals, match].filter(Boolean).join(" + ");
+}
+function roleOrder(role) {
+  const match = { short: 0, long: 1, none: 2 }[role.match];
+  return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
+}
+function classify(copyLoopHeaders, blocks, graph) {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
+  let literals = 0;
+  let copyBytes = 0;
+  let copies = false;
+  const wordCopyBytes = straightWordCopyBytes(nodes, producers);
+  for (const node2 of nodes) {
+    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
+    const origins = storedRegisters(node2.instruction).flatMap(
+      (register2) => valueOrigins(nodes, producers, node2, register2)
+    );
+    const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
+    if (copied) {
+      copies = true;
+      copyBytes += memoryBytes(node2.instruction);
+    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
+  }
+  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const refill = nodes.some((node2) => isRefillLoad(graph, node2));
+  return {
+    literals,
+    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
+    refill,
+    copyBytes,
+    wordCopyBytes
+  };
+}
+function producerMap(graph) {
+  return (index, register2) => {
+    let from;
+    for (const edge of graph.into[index])
+      if (edge.via !== "memory" && edge.via !== "flags" && physicalName(edge.via) === register2) from = edge.from;
+    return from;
+  };
+}
+var physicalNames = /* @__PURE__ */ new Map();
+var physicalName = (via) => {
+  let name = physicalNames.get(via);
+  if (name === void 0) physicalNames.set(via, name = via.replace(/^x/, "r"));
+  return name;
+};
+function straightWordCopyBytes(nodes, producers) {
+  let bytes = 0;
+  const counted = /* @__PURE__ */ new Set();
+  for (const node2 of nodes) {
+    if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
+    const width = memoryBytes(node2.instruction);
+    if (width < 8) continue;
+    const sources = storedRegisters(node2.instruction).map((register2) => producers(node2.index, register2));
+    const loads = sources.map((index) => index === void 0 ? void 0 : nodes[index]);
+    if (!loads.every((load2) => load2?.semantics.memory === "load" && memoryBytes(load2.instruction) === width)) continue;
+    if (loads.some((load2) => counted.has(load2.index))) continue;
+    loads.forEach((load2) => counted.add(load2.index));
+    bytes += width;
+  }
+  return bytes;
+}
+function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
+  const nested = nestedLoops(flow, loop);
+  const storing = (candidate) => candidate.blocks.some(
+    (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
+  );
+  const copyLoopBytes = new Map(
+    nested.filter(storing).filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
+  );
+  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
+  const enumerated = enumeratePaths(flow, loop, limit);
+  const { complete } = enumerated;
+  const paths = complete ? enumerated.paths : [...enumerated.paths, ...copyPaths(flow, loop, enumerated.paths, model)];
+  const analysed = paths.map((blocks) => {
+    const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
+    const graph = dependencyGraph(instructions, model);
+    const role = classify(copyLoopHeaders, blocks, graph);
+    return {
+      blocks,
+      addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
+      role,
+      roleName: roleName(role),
+      bounds: boundsOfGraph(graph, model)
+    };
+  });
+  const byRole = /* @__PURE__ */ new Map();
+  for (const path6 of analysed) {
+    const members2 = byRole.get(path6.roleName);
+    if (members2) members2.push(path6);
+    else byRole.set(path6.roleName, [path6]);
+  }
+  const groups = [...byRole.values()].map((members2) => {
+    const keyed = members2.map((path6) => ({ path: path6, width: copyWidth(path6), layout: path6.addresses.join() }));
+    const usual = keyed.reduce((best, candidate) => {
+      const a2 = candidate;
+      const b = best;
+      const order = (
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        (a2.path.role.match === "long" ? b.width - a2.width : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
+      );
+      return order < 0 ? candidate : best;
+    });
+    const representative = usual.path;
+    const cycles2 = members2.map((member) => member.bounds.predictedCycles);
+    const sizes = members2.map((member) => member.bounds.instructions);
+    return {
+      roleName: representative.roleName,
+      role: representative.role,
+      variants: members2.length,
+      representative,
+      analysis: analyzePath(
+        representative.blocks.flatMap((id) => flow.blocks[id].instructions),
+        model
+      ),
+      predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
+      instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
+    };
+  });
+  groups.sort((a2, b) => roleOrder(a2.role) - roleOrder(b.role));
+  const inLoop = new Set(loop.blocks);
+  const exits = loop.blocks.flatMap(
+    (id) => flow.blocks[id].successors.some((successor) => !inLoop.has(successor)) ? [flow.blocks[id].instructions.at(-1).address] : []
+  );
+  return {
+    groups,
+    paths: paths.length,
+    complete,
+    exits,
+    copyLoop: copyLoopOf(flow, nested, copyLoopBytes, groups, model)
+  };
+}
+function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
+  const long = groups.find((group2) => group2.role.match === "long");
+  if (!long) return null;
+  const loop = nested.filter(
+    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
+  ).sort((a2, b) => copyLoopBytes.get(b.header) - copyLoopBytes.get(a2.header))[0];
+  const body = loop && enumeratePaths(flow, loop, 1).paths[0];
+  if (!loop || !body) return null;
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
+  return {
+    headerAddress: loop.headerAddress,
+    bytesPerIteration: copiedBytes(graph),
+    bounds: boundsOfGraph(graph, model)
+  };
+}
+function copiedBytes(graph) {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
+  return nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp").filter((node2) => {
+    const origins = storedRegisters(node2.instruction).flatMap(
+      (register2) => valueOrigins(nodes, producers, node2, register2)
+    );
+    return origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
+  }).reduce((sum, node2) => sum + memoryBytes(node2.instruction), 0);
+}
+function copiedBytesPerPass(flow, loop, model) {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  return copiedBytes(
+    dependencyGraph(
+      body.flatMap((id) => flow.blocks[id].instructions),
+      model
+    )
+  );
+}
+function bytesPerPass(flow, loop, model) {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  const graph = dependencyGraph(
+    body.flatMap((id) => flow.blocks[id].instructions),
+    model
+  );
+  return straightWordCopyBytes(graph.nodes, producerMap(graph));
+}
+function headlineGroup(paths) {
+  return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
+}
+
+// lab/uarch/index.ts
+function analyzeHotLoop(fn, cpu, pin) {
+  const flow = buildControlFlow(fn);
+  const choice = chooseLoop(fn, cpu, pin, flow);
+  const paths = analyzePaths(flow, choice.loop, cpu);
+  const headline = headlineGroup(paths);
+  if (!headline)
+    throw new LabError(
+      "analyze",
+      `no path from the header of the loop at 0x${choice.loop.headerAddress.toString(16)} in ${fn.name} back to it.`,
+      "pin another loop with --loop."
+    );
+  return {
+    flow,
+    loop: choice.loop,
+    choice,
+    paths,
+    headline,
+    path: headline.representative.blocks,
+    analysis: withSlack(headline.analysis)
+  };
+}
+async function analyzeLoop(options, model) {
+  const cpu = model ?? await resolveCpuModel(options.cpu, machineInfo);
+  const { functions, source } = await loadFunctions(options.path);
+  const selected = await selectFunction(functions, options.functionName, source);
+  const callee = options.loop === void 0 ? tailCallee(functions, selected) : void 0;
+  if (!callee) return reportHotLoop(selected, source, cpu, options.loop);
+  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+}
+function tailCallee(functions, fn) {
+  if (fn.instructions.length > 16 || buildControlFlow(fn).loops.length > 0) return void 0;
+  const starts = new Map(functions.map((other) => [other.instructions[0].address, other]));
+  const targets = new Set(
+    fn.instructions.flatMap(
+      (instruction) => instruction.mnemonic === "b" && instruction.target !== null && starts.has(instruction.target) ? [instruction.target] : []
+    )
+  );
+  const [target] = targets;
+  return targets.size === 1 && starts.get(target) !== fn ? starts.get(target) : void 0;
+}
+var summaryOf = (analysis) => {
+  const { nodes, edges, ...summary2 } = analysis;
+  void nodes;
+  void edges;
+  return summary2;
+};
+function reportHotLoop(fn, source, cpu, pin) {
+  const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const { slackCycles, ...pathAnalysis } = analysis;
+  void slackCycles;
+  const roles = paths.groups.map((group2) => ({
+    role: group2.role,
+    roleName: group2.roleName,
+    variants: group2.variants,
+    predictedCycles: group2.predictedCycles,
+    instructions: group2.instructions,
+    pathAddresses: group2.representative.addresses,
+    analysis: summaryOf(group2.analysis),
+    idioms: findIdioms(group2.analysis, flow)
+  }));
+  const idioms = roles[0]?.idioms.map((idiom, i2) => {
+    const found = roles.filter((role) => role.idioms[i2].found);
+    return {
+      ...idiom,
+      found: found.length > 0,
+      at: [...new Set(found.flatMap((role) => role.idioms[i2].at))].sort((a2, b) => a2 - b),
+      roles: found.map((role) => role.roleName)
+    };
+  }) ?? [];
+  const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
+  return {
+    function: fn.name,
+    source,
+    model: {
+      name: cpu.name,
+      core: cpu.core,
+      inheritedFrom: cpu.inheritedFrom,
+      cpuBrands: cpu.cpuBrands,
+      ...cpu.chosenBecause ? { chosenBecause: cpu.chosenBecause } : {}
+    },
+    loops: flow.loops.map((l) => ({
+      headerAddress: l.headerAddress,
+      depth: l.depth,
+      instructions: l.instructionCount,
+      ownInstructions: ownInstructionCount(flow, l),
+      innermost: l.innermost
+    })).sort((a2, b) => a2.headerAddress - b.headerAddress),
+    hotLoop: {
+      headerAddress: loop.headerAddress,
+      depth: loop.depth,
+      instructions: loop.instructionCount,
+      ownInstructions: ownInstructionCount(flow, loop),
+      paths: paths.paths,
+      pathsComplete: paths.complete,
+      pathInstructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
+    },
+    loopChoice: {
+      how: choice.how,
+      decodeLoop: choice.candidate.decodeLoop,
+      reason: choice.candidate.reason,
+      sourceLine: choice.candidate.sourceLine,
+      runnersUp: choice.runnersUp.map((entry) => ({
+        headerAddress: entry.loop.headerAddress,
+        decodeLoop: entry.decodeLoop,
+        ownInstructions: entry.ownInstructions,
+        reason: entry.reason
+      }))
+    },
+    roles,
+    exits: paths.exits,
+    copyLoop: paths.copyLoop,
+    headlineRole: headline.roleName,
+    pathAddresses: headline.representative.addresses,
+    analysis: {
+      ...summaryOf(pathAnalysis),
+      listing: analysis.nodes.map((node2, i2) => ({
+        address: node2.instruction.address,
+        text: `${node2.instruction.mnemonic} ${node2.instruction.operands}`.trim(),
+        class: node2.semantics.class,
+        slackCycles: analysis.slackCycles[i2]
+      }))
+    },
+    idioms,
+    figures: chainFigures(analysis)
+  };
+}
+function chainFigures(analysis) {
+  const figures2 = /* @__PURE__ */ new Map();
+  for (const link of analysis.criticalChain) {
+    const node2 = analysis.nodes[link.index];
+    const key = `${node2.semantics.class}\0${node2.timing.source}`;
+    const entry = figures2.get(key) ?? {
+      class: node2.semantics.class,
+      mnemonics: [],
+      latenciesCycles: [],
+      source: node2.timing.source,
+      inherited: node2.timing.inherited ?? false
+    };
+    if (!entry.mnemonics.includes(node2.instruction.mnemonic)) entry.mnemonics.push(node2.instruction.mnemonic);
+    if (!entry.latenciesCycles.includes(link.latencyCycles)) entry.latenciesCycles.push(link.latencyCycles);
+    figures2.set(key, entry);
+  }
+  return [...figures2.values()];
+}
+var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
+function unknownNote(analysis) {
+  if (analysis.exact) return "";
+  const count3 = analysis.unknownInstructions;
+  const calls = analysis.unknownMnemonics.some((name) => /^blr? /.test(name)) ? "; a call's callee is not modelled" : "";
+  return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")}${calls})`;
 }
 
 // lab/report/critical-path.ts
@@ -55017,7 +60246,7 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -55043,6 +60272,10 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     ...inexact.map(
       (report) => `
 \u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
+    ),
+    ...columns.filter((report) => !report.hotLoop.pathsComplete).map(
+      (report) => `
+\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}: only the ${report.hotLoop.paths} shortest paths of its loop were analysed (search capped); a role reached only by longer paths may be missing, and its rows cover the paths found, not all.`
     ),
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
@@ -55219,7 +60452,7 @@ function gapFinding(predictedRatio, measured, notComparable, lowerBound) {
   if (lowerBound) return "inconclusive: a prediction is only a lower bound (see notes)";
   const level = `${Math.round(measured.confidence * 100)}%`;
   if (measured.low <= 1 && measured.high >= 1) {
-    return `no measured gap (the ${level} interval includes 1.00\xD7); the model predicts ${Math.abs(1 - predictedRatio) < 5e-3 ? "none either" : `head ${predictedRatio > 1 ? "faster" : "slower"} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`}`;
+    return `no measured gap (the ${level} interval includes 1.00\xD7); the model predicts ` + (Math.abs(1 - predictedRatio) < 5e-3 ? "none either" : `head ${predictedRatio > 1 ? "faster" : "slower"} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`);
   }
   const measuredGap = measured.estimate - 1;
   const predictedGap = predictedRatio - 1;
@@ -55398,7 +60631,7 @@ async function run(actionCore) {
       () => hotLoopSection(inputs.builds, inputs.functionName, inputs.cpu, inputs.pins, measurement)
     );
     await writeFileAtomically(inputs.output, markdown);
-    if (inputs.artifactDir) await writeFileAtomically(join8(inputs.artifactDir, "analysis.md"), markdown);
+    if (inputs.artifactDir) await writeArtifactAnalysis(inputs.artifactDir, markdown);
     actionCore.setOutput("markdown", inputs.output);
     await actionCore.writeSummary(markdown);
   });

@@ -5789,7 +5789,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants8 = require_constants2();
+    var constants9 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5864,7 +5864,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants9.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5959,11 +5959,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants8.ERROR.OK) {
+          if (ret !== constants9.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants8.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants9.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants8.ERROR.PAUSED) {
+            } else if (ret === constants9.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5986,10 +5986,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants8.ERROR.OK) {
+        if (ret === constants9.ERROR.OK) {
           return null;
         }
-        if (ret === constants8.ERROR.PAUSED || ret === constants8.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants9.ERROR.PAUSED || ret === constants9.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6006,7 +6006,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants8.ERROR[ret], data);
+        return new HTTPParserError(message, constants9.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6186,7 +6186,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants8.ERROR.PAUSED : 0;
+        return pause ? constants9.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6208,7 +6208,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6244,13 +6244,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists3 = this[kHeadersMap].get(lowercaseName);
         if (exists3) {
-          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter3 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists3.name,
-            value: `${exists3.value}${delimiter2}${value}`
+            value: `${exists3.value}${delimiter3}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -19362,8 +19362,8 @@ var require_common = __commonJS({
         }
         return debug3;
       }
-      function extend2(namespace, delimiter2) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
+      function extend2(namespace, delimiter3) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter3 === "undefined" ? ":" : delimiter3) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -20179,7 +20179,7 @@ var require_which = __commonJS({
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
       const found = [];
-      const step6 = (i3) => new Promise((resolve8, reject) => {
+      const step8 = (i3) => new Promise((resolve8, reject) => {
         if (i3 === pathEnv.length)
           return opt.all && found.length ? resolve8(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i3];
@@ -20190,7 +20190,7 @@ var require_which = __commonJS({
       });
       const subStep = (p3, i3, ii2) => new Promise((resolve8, reject) => {
         if (ii2 === pathExt.length)
-          return resolve8(step6(i3 + 1));
+          return resolve8(step8(i3 + 1));
         const ext = pathExt[ii2];
         isexe(p3 + ext, { pathExt: pathExtExe }, (er2, is2) => {
           if (!er2 && is2) {
@@ -20202,7 +20202,7 @@ var require_which = __commonJS({
           return resolve8(subStep(p3, i3, ii2 + 1));
         });
       });
-      return cb ? step6(0).then((res) => cb(null, res), cb) : step6(0);
+      return cb ? step8(0).then((res) => cb(null, res), cb) : step8(0);
     };
     var whichSync = (cmd, opt) => {
       opt = opt || {};
@@ -20514,7 +20514,7 @@ var require_cross_spawn = __commonJS({
 // node_modules/graceful-fs/polyfills.js
 var require_polyfills = __commonJS({
   "node_modules/graceful-fs/polyfills.js"(exports, module) {
-    var constants8 = __require("constants");
+    var constants9 = __require("constants");
     var origCwd = process.cwd;
     var cwd = null;
     var platform3 = process.env.GRACEFUL_FS_PLATFORM || process.platform;
@@ -20538,7 +20538,7 @@ var require_polyfills = __commonJS({
     var chdir;
     module.exports = patch;
     function patch(fs4) {
-      if (constants8.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
+      if (constants9.hasOwnProperty("O_SYMLINK") && process.version.match(/^v0\.6\.[0-2]|^v0\.5\./)) {
         patchLchmod(fs4);
       }
       if (!fs4.lutimes) {
@@ -20640,7 +20640,7 @@ var require_polyfills = __commonJS({
         fs5.lchmod = function(path6, mode, callback) {
           fs5.open(
             path6,
-            constants8.O_WRONLY | constants8.O_SYMLINK,
+            constants9.O_WRONLY | constants9.O_SYMLINK,
             mode,
             function(err, fd) {
               if (err) {
@@ -20656,7 +20656,7 @@ var require_polyfills = __commonJS({
           );
         };
         fs5.lchmodSync = function(path6, mode) {
-          var fd = fs5.openSync(path6, constants8.O_WRONLY | constants8.O_SYMLINK, mode);
+          var fd = fs5.openSync(path6, constants9.O_WRONLY | constants9.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -20676,9 +20676,9 @@ var require_polyfills = __commonJS({
         };
       }
       function patchLutimes(fs5) {
-        if (constants8.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
+        if (constants9.hasOwnProperty("O_SYMLINK") && fs5.futimes) {
           fs5.lutimes = function(path6, at2, mt2, cb) {
-            fs5.open(path6, constants8.O_SYMLINK, function(er2, fd) {
+            fs5.open(path6, constants9.O_SYMLINK, function(er2, fd) {
               if (er2) {
                 if (cb) cb(er2);
                 return;
@@ -20691,7 +20691,7 @@ var require_polyfills = __commonJS({
             });
           };
           fs5.lutimesSync = function(path6, at2, mt2) {
-            var fd = fs5.openSync(path6, constants8.O_SYMLINK);
+            var fd = fs5.openSync(path6, constants9.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -21003,8 +21003,8 @@ var require_graceful_fs = __commonJS({
       fs5.createReadStream = createReadStream4;
       fs5.createWriteStream = createWriteStream4;
       var fs$readFile = fs5.readFile;
-      fs5.readFile = readFile8;
-      function readFile8(path6, options2, cb) {
+      fs5.readFile = readFile9;
+      function readFile9(path6, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         return go$readFile(path6, options2, cb);
@@ -23693,70 +23693,70 @@ var require_jstat = __commonJS({
             func = false;
           var arr = [];
           var hival = calcRdx(min, max);
-          var step6 = (max * hival - min * hival) / ((length - 1) * hival);
+          var step8 = (max * hival - min * hival) / ((length - 1) * hival);
           var current = min;
           var cnt;
-          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step6 * hival * cnt) / hival) {
+          for (cnt = 0; current <= max && cnt < length; cnt++, current = (min * hival + step8 * hival * cnt) / hival) {
             arr.push(func ? func(current, cnt) : current);
           }
           return arr;
         };
-        jStat2.arange = function arange(start, end, step6) {
+        jStat2.arange = function arange(start, end, step8) {
           var rl = [];
           var i3;
-          step6 = step6 || 1;
+          step8 = step8 || 1;
           if (end === undefined2) {
             end = start;
             start = 0;
           }
-          if (start === end || step6 === 0) {
+          if (start === end || step8 === 0) {
             return [];
           }
-          if (start < end && step6 < 0) {
+          if (start < end && step8 < 0) {
             return [];
           }
-          if (start > end && step6 > 0) {
+          if (start > end && step8 > 0) {
             return [];
           }
-          if (step6 > 0) {
-            for (i3 = start; i3 < end; i3 += step6) {
+          if (step8 > 0) {
+            for (i3 = start; i3 < end; i3 += step8) {
               rl.push(i3);
             }
           } else {
-            for (i3 = start; i3 > end; i3 += step6) {
+            for (i3 = start; i3 > end; i3 += step8) {
               rl.push(i3);
             }
           }
           return rl;
         };
         jStat2.slice = /* @__PURE__ */ (function() {
-          function _slice(list, start, end, step6) {
+          function _slice(list, start, end, step8) {
             var i3;
             var rl = [];
             var length = list.length;
-            if (start === undefined2 && end === undefined2 && step6 === undefined2) {
+            if (start === undefined2 && end === undefined2 && step8 === undefined2) {
               return jStat2.copy(list);
             }
             start = start || 0;
             end = end || list.length;
             start = start >= 0 ? start : length + start;
             end = end >= 0 ? end : length + end;
-            step6 = step6 || 1;
-            if (start === end || step6 === 0) {
+            step8 = step8 || 1;
+            if (start === end || step8 === 0) {
               return [];
             }
-            if (start < end && step6 < 0) {
+            if (start < end && step8 < 0) {
               return [];
             }
-            if (start > end && step6 > 0) {
+            if (start > end && step8 > 0) {
               return [];
             }
-            if (step6 > 0) {
-              for (i3 = start; i3 < end; i3 += step6) {
+            if (step8 > 0) {
+              for (i3 = start; i3 < end; i3 += step8) {
                 rl.push(list[i3]);
               }
             } else {
-              for (i3 = start; i3 > end; i3 += step6) {
+              for (i3 = start; i3 > end; i3 += step8) {
                 rl.push(list[i3]);
               }
             }
@@ -27413,22 +27413,22 @@ var require_lib = __commonJS({
       return new (P3 || (P3 = Promise))(function(resolve8, reject) {
         function fulfilled(value) {
           try {
-            step6(generator.next(value));
+            step8(generator.next(value));
           } catch (e) {
             reject(e);
           }
         }
         function rejected(value) {
           try {
-            step6(generator["throw"](value));
+            step8(generator["throw"](value));
           } catch (e) {
             reject(e);
           }
         }
-        function step6(result) {
+        function step8(result) {
           result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
-        step6((generator = generator.apply(thisArg, _arguments || [])).next());
+        step8((generator = generator.apply(thisArg, _arguments || [])).next());
       });
     };
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -28145,15 +28145,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter3 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter2)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
+  if (key.includes(delimiter3)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
-  if (convertedValue.includes(delimiter2)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
+  if (convertedValue.includes(delimiter3)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
+  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -28226,22 +28226,22 @@ var __awaiter = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step6(generator.next(value));
+        step8(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step6(generator["throw"](value));
+        step8(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step6(result) {
+    function step8(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step6((generator = generator.apply(thisArg, _arguments || [])).next());
+    step8((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var { access, appendFile, writeFile } = promises;
@@ -28525,22 +28525,22 @@ var __awaiter2 = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step6(generator.next(value));
+        step8(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step6(generator["throw"](value));
+        step8(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step6(result) {
+    function step8(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step6((generator = generator.apply(thisArg, _arguments || [])).next());
+    step8((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 var ExitCode;
@@ -28606,10 +28606,10 @@ var LabError = class extends Error {
   step;
   hint;
   exitCode;
-  constructor(step6, message, hint, exitCode = 1) {
+  constructor(step8, message, hint, exitCode = 1) {
     super(message);
     this.name = "LabError";
-    this.step = step6;
+    this.step = step8;
     this.hint = hint;
     this.exitCode = exitCode;
   }
@@ -28641,15 +28641,15 @@ var SYSTEM_HINTS = {
   ENOTDIR: "a part of the path is a file, not a folder: fix the path",
   EISDIR: "the path is a folder where a file was expected: fix the path"
 };
-function systemFailure(error63, step6, path6) {
+function systemFailure(error63, step8, path6) {
   const code = error63?.code;
   if (!code || !(code in SYSTEM_HINTS) || error63 instanceof LabError) return void 0;
-  if (!step6) {
+  if (!step8) {
     if (!error63.path) error63.path = path6;
     return void 0;
   }
   const what = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : error63.message.split(",")[0];
-  return new LabError(step6, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
+  return new LabError(step8, `cannot write ${path6}: ${what} (${code}).`, `${SYSTEM_HINTS[code]}.`);
 }
 function systemErrorText(error63) {
   const code = error63?.code;
@@ -29502,8 +29502,8 @@ function cleanRegex(source) {
   const end = source.endsWith("$") ? source.length - 1 : source.length;
   return source.slice(start, end);
 }
-function floatSafeRemainder(val, step6) {
-  const ratio = val / step6;
+function floatSafeRemainder(val, step8) {
+  const ratio = val / step8;
   const roundedRatio = Math.round(ratio);
   const tolerance = 4 * Number.EPSILON * Math.max(Math.abs(ratio), 1);
   if (Math.abs(ratio - roundedRatio) < tolerance)
@@ -30798,8 +30798,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter2) => {
-  const escapedDelim = escapeRegex(delimiter2 ?? ":");
+var mac = (delimiter3) => {
+  const escapedDelim = escapeRegex(delimiter3 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -49331,7 +49331,7 @@ var ParseErrorCode;
 function tempPathFor(finalPath) {
   return join(dirname2(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
-async function writeAtomically(finalPath, produce, step6) {
+async function writeAtomically(finalPath, produce, step8) {
   await mkdir3(dirname2(finalPath), { recursive: true });
   const tempPath = tempPathFor(finalPath);
   rememberTempPath(tempPath);
@@ -49347,12 +49347,12 @@ async function writeAtomically(finalPath, produce, step6) {
     return result;
   } catch (error63) {
     await rm2(tempPath, { force: true, recursive: true });
-    throw systemFailure(error63, step6, finalPath) ?? error63;
+    throw systemFailure(error63, step8, finalPath) ?? error63;
   } finally {
     forgetTempPath(tempPath);
   }
 }
-async function writeFileAtomically(finalPath, contents, step6) {
+async function writeFileAtomically(finalPath, contents, step8) {
   await writeAtomically(
     finalPath,
     async (tempPath) => {
@@ -49363,7 +49363,7 @@ async function writeFileAtomically(finalPath, contents, step6) {
         await handle.close();
       }
     },
-    step6
+    step8
   );
 }
 function fileKind(info2) {
@@ -49378,7 +49378,7 @@ function fileKind(info2) {
 }
 var NotRegularFileError = class extends LabError {
 };
-async function openRegularFile(path6, step6, hint) {
+async function openRegularFile(path6, step8, hint) {
   const handle = await open3(path6, constants3.O_RDONLY | constants3.O_NONBLOCK);
   let info2;
   try {
@@ -49389,7 +49389,7 @@ async function openRegularFile(path6, step6, hint) {
   }
   if (!info2.isFile()) {
     await handle.close();
-    throw new NotRegularFileError(step6, `${path6} is ${fileKind(info2)}, not a regular file.`, hint);
+    throw new NotRegularFileError(step8, `${path6} is ${fileKind(info2)}, not a regular file.`, hint);
   }
   return handle;
 }
@@ -49460,12 +49460,12 @@ async function fileExists(path6) {
     return false;
   }
 }
-async function readJsonFile(path6, step6, hint, maxBytes = MAX_JSON_BYTES) {
-  const text = (await readWholeFile(path6, { step: step6, hint, maxBytes })).toString("utf8");
+async function readJsonFile(path6, step8, hint, maxBytes = MAX_JSON_BYTES) {
+  const text = (await readWholeFile(path6, { step: step8, hint, maxBytes })).toString("utf8");
   try {
     return parseStrictJson(text);
   } catch (error63) {
-    throw new LabError(step6, `${path6} is not valid JSON (${error63.message}).`, hint);
+    throw new LabError(step8, `${path6} is not valid JSON (${error63.message}).`, hint);
   }
 }
 function parseStrictJson(text) {
@@ -49492,7 +49492,7 @@ function parseStrictJson(text) {
   });
   return JSON.parse(text);
 }
-async function refuseNonFolder(path6, step6, option) {
+async function refuseNonFolder(path6, step8, option) {
   let isFolder = true;
   try {
     isFolder = (await stat2(path6)).isDirectory();
@@ -49501,7 +49501,7 @@ async function refuseNonFolder(path6, step6, option) {
   }
   if (!isFolder)
     throw new LabError(
-      step6,
+      step8,
       `${option} ${path6} is a file, not a folder.`,
       `pass a folder with ${option} (or remove the file).`
     );
@@ -49515,7 +49515,7 @@ function describeIssues(error63) {
 // lab/build/decoder.ts
 import { createHash as createHash3 } from "node:crypto";
 import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir6, readFile as readFile3 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname6, isAbsolute, join as join5, resolve as resolve2 } from "node:path";
+import { basename as basename2, dirname as dirname6, isAbsolute, join as join6, resolve as resolve2 } from "node:path";
 
 // node_modules/simple-git/dist/esm/index.js
 var import_file_exists = __toESM(require_dist(), 1);
@@ -51096,14 +51096,14 @@ function createLogger(label, verbose, initialStep, infoDebugger = createLog()) {
   const spawned = [];
   const debugDebugger = typeof verbose === "string" ? infoDebugger.extend(verbose) : verbose;
   const key = childLoggerName(filterType(verbose, filterString), debugDebugger, infoDebugger);
-  return step6(initialStep);
+  return step8(initialStep);
   function sibling(name, initial) {
     return append(
       spawned,
       createLogger(label, key.replace(/^[^:]+/, name), initial, infoDebugger)
     );
   }
-  function step6(phase) {
+  function step8(phase) {
     const stepPrefix = phase && `[${phase}]` || "";
     const debug22 = debugDebugger && prefixedLogger(debugDebugger, stepPrefix) || NOOP;
     const info2 = prefixedLogger(infoDebugger, `${labelPrefix} ${stepPrefix}`, debug22);
@@ -51111,7 +51111,7 @@ function createLogger(label, verbose, initialStep, infoDebugger = createLog()) {
       label,
       sibling,
       info: info2,
-      step: step6
+      step: step8
     });
   }
 }
@@ -54489,7 +54489,7 @@ function warn(message) {
   process.stderr.write(`warning: ${message}
 `);
 }
-function startProgress(step6, plainIntervalMs = 5e3) {
+function startProgress(step8, plainIntervalMs = 5e3) {
   const startedAt = Date.now();
   let lastPlainAt = 0;
   const elapsed = () => `${((Date.now() - startedAt) / 1e3).toFixed(1)}s`;
@@ -54497,16 +54497,16 @@ function startProgress(step6, plainIntervalMs = 5e3) {
     update(detail) {
       if (quiet) return;
       if (interactive) {
-        process.stderr.write(`\r\x1B[2K${step6}: ${detail} (${elapsed()})`);
+        process.stderr.write(`\r\x1B[2K${step8}: ${detail} (${elapsed()})`);
       } else if (Date.now() - lastPlainAt >= plainIntervalMs) {
         lastPlainAt = Date.now();
-        process.stderr.write(`${step6}: ${detail} (${elapsed()})
+        process.stderr.write(`${step8}: ${detail} (${elapsed()})
 `);
       }
     },
     done(detail = "done") {
       if (quiet) return;
-      process.stderr.write(`${interactive ? "\r\x1B[2K" : ""}${step6}: ${detail} (${elapsed()})
+      process.stderr.write(`${interactive ? "\r\x1B[2K" : ""}${step8}: ${detail} (${elapsed()})
 `);
     }
   };
@@ -61414,18 +61414,122 @@ async function probe(file2, args, cwd) {
   return `${outcome.stdout}${outcome.stdout && outcome.stderr ? "\n" : ""}${outcome.stderr}`.trim();
 }
 
+// lab/build/target.ts
+import { accessSync, constants as constants7, existsSync as existsSync4 } from "node:fs";
+import { delimiter, join as join3 } from "node:path";
+var CROSS_TARGETS = {
+  "aarch64-linux-gnu": {
+    cc: "aarch64-linux-gnu-gcc",
+    cargoTarget: "aarch64-unknown-linux-gnu",
+    needs: [
+      { path: "aarch64-linux-gnu-gcc", package: "gcc-aarch64-linux-gnu" },
+      { path: "/usr/aarch64-linux-gnu/lib/libc.so", package: "libc6-dev-arm64-cross" },
+      { path: "/usr/bin/cargo", package: "cargo" },
+      { path: "/usr/bin/rustc", package: "rustc" },
+      { path: "/usr/lib/rustlib/aarch64-unknown-linux-gnu/lib", package: "libstd-rust-dev:arm64" }
+    ],
+    // Where qemu-user finds the loader and libc of what is dynamically linked (the decoders' libraries).
+    sysroot: "/usr/aarch64-linux-gnu",
+    // Static: under Debian 12's qemu-user 7.2 a dynamically linked aarch64 program's forked child spins before its
+    // first system call (the harness forks a worker per contender); a static one forks, and dlopens the decoders
+    // from the sysroot (the same glibc, 2.36, as the one it was linked with).
+    harnessLinkFlags: ["-static"],
+    model: {
+      name: "neoverse-n2",
+      why: "chosen for the build target aarch64-linux-gnu: the ubuntu-24.04-arm runner class (Neoverse N2); no ARM64 machine was seen (its programs ran under an exec wrapper), so there is no MIDR to choose by"
+    }
+  }
+};
+var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
+var step = "build: target";
+function onPath(program) {
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join3(dir, program));
+  return candidates.some((candidate) => {
+    try {
+      accessSync(candidate, constants7.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+var HOST = {
+  name: "host",
+  cc: void 0,
+  harnessLinkFlags: [],
+  cargoTarget: void 0,
+  cargo: "cargo",
+  rustc: "rustc",
+  cargoEnv: {},
+  runEnv: {},
+  execWrapper: [],
+  model: void 0,
+  folderSuffix: ""
+};
+function buildTarget(env = process.env) {
+  const name = env.PERF_LAB_TARGET?.trim() || void 0;
+  const wrapper = env.PERF_LAB_EXEC_WRAPPER?.trim() || void 0;
+  if (!name) {
+    if (wrapper)
+      throw new LabError(
+        step,
+        `PERF_LAB_EXEC_WRAPPER=${wrapper} is set without PERF_LAB_TARGET: the host's programs need no wrapper.`,
+        `set PERF_LAB_TARGET (${Object.keys(CROSS_TARGETS).join(", ")}) too, or unset PERF_LAB_EXEC_WRAPPER.`
+      );
+    return HOST;
+  }
+  const cross = CROSS_TARGETS[name];
+  if (!cross)
+    throw new LabError(
+      step,
+      `unknown PERF_LAB_TARGET ${JSON.stringify(name)}.`,
+      `use one of: ${Object.keys(CROSS_TARGETS).join(", ")} (or unset it to build for this machine).`
+    );
+  const missing = cross.needs.filter((need) => !(need.path.includes("/") ? existsSync4(need.path) : onPath(need.path)));
+  if (missing.length)
+    throw new LabError(
+      step,
+      `building for ${name} needs ${missing.map((need) => need.path).join(", ")}, not found here.`,
+      `install ${[...new Set(missing.map((need) => need.package))].join(" ")} (Debian: dpkg --add-architecture arm64, then apt-get install; scripts/setup.sh does it).`
+    );
+  const wrapperArgv = wrapper ? wrapper.split(/\s+/) : [];
+  if (wrapperArgv[0] && !onPath(wrapperArgv[0]))
+    throw new LabError(
+      step,
+      `the exec wrapper ${JSON.stringify(wrapperArgv[0])} (PERF_LAB_EXEC_WRAPPER) is not on PATH.`,
+      `install ${WRAPPER_PACKAGES[wrapperArgv[0]] ?? "it"} (scripts/setup.sh does on Debian x86_64).`
+    );
+  const cargoTargetEnv = cross.cargoTarget.toUpperCase().replace(/-/g, "_");
+  return {
+    name,
+    cc: cross.cc,
+    harnessLinkFlags: cross.harnessLinkFlags,
+    cargoTarget: cross.cargoTarget,
+    cargo: "/usr/bin/cargo",
+    rustc: "/usr/bin/rustc",
+    cargoEnv: { RUSTC: "/usr/bin/rustc", [`CARGO_TARGET_${cargoTargetEnv}_LINKER`]: cross.cc },
+    runEnv: wrapperArgv.length ? { QEMU_LD_PREFIX: cross.sysroot } : {},
+    execWrapper: wrapperArgv,
+    model: cross.model,
+    folderSuffix: `-${name}`
+  };
+}
+function targetCommand(target, argv) {
+  return [...target.execWrapper, ...argv];
+}
+
 // lab/build/cache.ts
 var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash2 } from "node:crypto";
 import { mkdir as mkdir4, readdir as readdir2, readFile, rename as rename3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname4, join as join3, relative, sep } from "node:path";
+import { dirname as dirname4, join as join4, relative, sep } from "node:path";
 async function hashTree(root2, skip = [".git", "target", "build", "node_modules"]) {
   const hash2 = createHash2("sha256");
   const entries = await readdir2(root2, { recursive: true, withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join3(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join4(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
   for (const path6 of files) {
     hash2.update(`${path6}\0`);
-    hash2.update(await readFile(join3(root2, path6)));
+    hash2.update(await readFile(join4(root2, path6)));
     hash2.update("\0");
   }
   return hash2.digest("hex");
@@ -61434,7 +61538,7 @@ function cacheKey(parts) {
   return createHash2("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
 }
 async function readCachedBuild(dir, schema, artifacts) {
-  const recordPath = join3(dir, "build.json");
+  const recordPath = join4(dir, "build.json");
   if (!await fileExists(recordPath)) return void 0;
   try {
     const record2 = schema.parse(await readJsonFile(recordPath, "build cache", "it is rebuilt."));
@@ -61450,7 +61554,7 @@ async function buildIntoCache(finalDir, build) {
   const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const record2 = await build(temp);
-    await writeFile2(join3(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile2(join4(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     return record2;
@@ -61463,11 +61567,11 @@ async function publishBuild(tempDir, finalDir) {
   try {
     await rename3(tempDir, finalDir);
   } catch (error63) {
-    if (await fileExists(join3(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
+    if (await fileExists(join4(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
     else throw error63;
   }
 }
-async function withBuildLock(lockPath, step6, work) {
+async function withBuildLock(lockPath, step8, work) {
   await mkdir4(dirname4(lockPath), { recursive: true });
   const options2 = { realpath: false, lockfilePath: lockPath, stale: 3e4, update: 1e4 };
   let release2;
@@ -61475,7 +61579,7 @@ async function withBuildLock(lockPath, step6, work) {
     release2 = await import_proper_lockfile.default.lock(lockPath, { ...options2, retries: 0 });
   } catch (error63) {
     if (error63.code !== "ELOCKED") throw error63;
-    info(`${step6}: another perf-lab process is building into the same folders; waiting for it`);
+    info(`${step8}: another perf-lab process is building into the same folders; waiting for it`);
     try {
       release2 = await import_proper_lockfile.default.lock(lockPath, {
         ...options2,
@@ -61483,7 +61587,7 @@ async function withBuildLock(lockPath, step6, work) {
       });
     } catch (waited) {
       throw new LabError(
-        step6,
+        step8,
         `${lockPath} stayed locked by another build for an hour: ${waited.message}.`,
         `if no other perf-lab runs, remove ${lockPath} and run again.`
       );
@@ -61498,7 +61602,7 @@ async function withBuildLock(lockPath, step6, work) {
 
 // lab/build/rust-shim.ts
 import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile2, realpath, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname5, join as join4, relative as relative2, sep as sep2 } from "node:path";
+import { dirname as dirname5, join as join5, relative as relative2, sep as sep2 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string4, ptr) {
@@ -62450,7 +62554,9 @@ var rustAdapterSchema = external_exports.object({
    * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
    */
   call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
-  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  /**
+   * "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer.
+   */
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
 var rustShimRecordSchema = external_exports.object({
@@ -62461,7 +62567,7 @@ var rustShimRecordSchema = external_exports.object({
   libRs: external_exports.string()
 });
 var RUST_SHIM_TARGET = "perf_lab_rust_shim";
-var step = (name) => `build decoder ${name}: rust adapter`;
+var step2 = (name) => `build decoder ${name}: rust adapter`;
 function shimSource(adapter, threads) {
   const header = [
     "// Generated by perf-lab (lab/build/rust-shim.ts): the C ABI its harness calls, over one call of the decoder's API.",
@@ -62546,19 +62652,19 @@ async function planRustShim(projectDir2, options2) {
   });
   if (!metadataRun.ok) {
     throw new LabError(
-      step(options2.name),
+      step2(options2.name),
       `cargo metadata failed in ${projectDir2}: ${metadataRun.stderr.trim().split("\n").slice(-3).join(" ")}`,
       "check that the decoder project builds with cargo."
     );
   }
   const metadata = JSON.parse(metadataRun.stdout);
   const realProject = await realpath(projectDir2);
-  const rootManifest = join4(realProject, "Cargo.toml");
+  const rootManifest = join5(realProject, "Cargo.toml");
   const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
   const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
     throw new LabError(
-      step(options2.name),
+      step2(options2.name),
       `cannot tell which package of ${projectDir2} is the decoder (${metadata.packages.map((entry) => entry.name).join(", ") || "none"}).`,
       "set decoder.package to the crate that has the API."
     );
@@ -62568,13 +62674,13 @@ async function planRustShim(projectDir2, options2) {
   );
   if (!library || !library.kind.some((kind) => kind === "lib" || kind === "rlib")) {
     throw new LabError(
-      step(options2.name),
+      step2(options2.name),
       `the package ${pkg.name} has no Rust library target to call.`,
       'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.'
     );
   }
   const libraryName = library.name.replace(/-/g, "_");
-  const workspaceToml = parse4(await readFile2(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
+  const workspaceToml = parse4(await readFile2(join5(metadata.workspace_root, "Cargo.toml"), "utf8"));
   const manifestWith = (path6) => ({
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
@@ -62600,7 +62706,7 @@ async function planRustShim(projectDir2, options2) {
   const copied = [];
   const key = [normalised, libRs];
   for (const file2 of WORKSPACE_FILES) {
-    const from = join4(metadata.workspace_root, file2);
+    const from = join5(metadata.workspace_root, file2);
     if (!await fileExists(from)) continue;
     copied.push({ from, to: file2 });
     key.push(`${file2}\0${sha256Hex(await readFile2(from))}`);
@@ -62608,16 +62714,16 @@ async function planRustShim(projectDir2, options2) {
   return { cargoToml, libRs, package: pkg.name, libraryName, copied, key: key.join("\0") };
 }
 function rustShimDir(name) {
-  return join4(cacheRoot(), "rust-shims", name);
+  return join5(cacheRoot(), "rust-shims", name);
 }
 async function writeRustShim(plan, dir) {
   await rm4(dir, { recursive: true, force: true });
-  await mkdir5(join4(dir, "src"), { recursive: true });
-  await writeFile3(join4(dir, "Cargo.toml"), plan.cargoToml);
-  await writeFile3(join4(dir, "src", "lib.rs"), plan.libRs);
+  await mkdir5(join5(dir, "src"), { recursive: true });
+  await writeFile3(join5(dir, "Cargo.toml"), plan.cargoToml);
+  await writeFile3(join5(dir, "src", "lib.rs"), plan.libRs);
   for (const { from, to: to2 } of plan.copied) {
-    await mkdir5(dirname5(join4(dir, to2)), { recursive: true });
-    await copyFile2(from, join4(dir, to2));
+    await mkdir5(dirname5(join5(dir, to2)), { recursive: true });
+    await copyFile2(from, join5(dir, to2));
   }
   return { dir, cargoToml: plan.cargoToml, libRs: plan.libRs, package: plan.package, libraryName: plan.libraryName };
 }
@@ -62641,7 +62747,7 @@ function parseRustcVersion(text) {
     host: field("host")
   };
 }
-async function cCompiler(command = process.env.CC ?? "cc") {
+async function cCompiler(command = buildTarget().cc ?? process.env.CC ?? "cc") {
   const text = await probe(command, ["--version"]);
   if (!text) {
     throw new LabError(
@@ -62704,13 +62810,13 @@ var decoderBuildSchema = external_exports.object({
   /** The rust adapter's generated shim: the exact call, how the output is handed over, and the crate the lab wrote. */
   rust: rustShimRecordSchema.optional()
 });
-var step2 = "build decoder";
+var step3 = "build decoder";
 async function projectDir(spec, baseDir) {
   if ("path" in spec.cargo) {
     const dir2 = resolve2(baseDir, spec.cargo.path);
-    if (!await fileExists(join5(dir2, "Cargo.toml"))) {
+    if (!await fileExists(join6(dir2, "Cargo.toml"))) {
       throw new LabError(
-        `${step2} ${spec.name}`,
+        `${step3} ${spec.name}`,
         `${dir2} has no Cargo.toml.`,
         "set decoder.cargo.path to the root of the cargo project."
       );
@@ -62718,10 +62824,10 @@ async function projectDir(spec, baseDir) {
     return { dir: dir2, description: `cargo project ${dir2}` };
   }
   const { git: url2, ref } = spec.cargo;
-  const dir = join5(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
+  const dir = join6(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
   try {
-    if (!await fileExists(join5(dir, ".git"))) {
-      await mkdir6(join5(cacheRoot(), "sources"), { recursive: true });
+    if (!await fileExists(join6(dir, ".git"))) {
+      await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
       await simpleGit().clone(url2, dir);
     } else {
       await simpleGit(dir).fetch(["--tags", "--force", "origin"]);
@@ -62733,7 +62839,7 @@ async function projectDir(spec, baseDir) {
     return { dir, description: `git ${url2} @ ${ref} (commit ${commit.slice(0, 12)})` };
   } catch (error63) {
     throw new LabError(
-      `${step2} ${spec.name}`,
+      `${step3} ${spec.name}`,
       `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-2).join(" ")}`,
       "check the git URL, the ref and the network."
     );
@@ -62746,7 +62852,7 @@ function cargoFailureHint(stderr, shim) {
     return `cargo could not reach a crate registry (no network, or a registry it may not use). Offline, vendor the dependencies or point cargo at a local source: a [source] replacement in the project's .cargo/config.toml or in $CARGO_HOME/config.toml (Debian: directory = "/usr/share/cargo/registry").`;
   const errorPlaces = [...stderr.matchAll(/^\s*--> (.+?):\d+:\d+$/gm)].map((match) => match[1]);
   if (shim && errorPlaces.length > 0 && errorPlaces.every((place) => !isAbsolute(place) || place.startsWith(shim.dir)))
-    return `check the adapter's call (\`${shim.call}\`) against the crate's API; the shim is ${join5(shim.dir, "src", "lib.rs")}.`;
+    return `check the adapter's call (\`${shim.call}\`) against the crate's API; the shim is ${join6(shim.dir, "src", "lib.rs")}.`;
   return "fix the decoder's build (cargo's errors are above).";
 }
 function pickArtifact(messages, adapter) {
@@ -62764,13 +62870,13 @@ function pickArtifact(messages, adapter) {
   return void 0;
 }
 async function enclosingWorkspace(dir) {
-  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile3(join5(folder, "Cargo.toml"), "utf8").catch(() => ""));
+  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile3(join6(folder, "Cargo.toml"), "utf8").catch(() => ""));
   if (await isWorkspace(dir)) return null;
   for (let parent = dirname6(dir); parent !== dirname6(parent); parent = dirname6(parent)) {
     if (!await isWorkspace(parent)) continue;
     const hash2 = createHash3("sha256");
     for (const file2 of ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", ".cargo/config"]) {
-      const text = await readFile3(join5(parent, file2)).catch(() => void 0);
+      const text = await readFile3(join6(parent, file2)).catch(() => void 0);
       if (text) hash2.update(`${file2}\0`).update(text).update("\0");
     }
     return hash2.digest("hex");
@@ -62778,7 +62884,7 @@ async function enclosingWorkspace(dir) {
   return null;
 }
 async function rustToolchain(name, dir, env) {
-  const rustcText = await attempt("rustc", ["-vV"], { cwd: dir, env });
+  const rustcText = await attempt(buildTarget().rustc, ["-vV"], { cwd: dir, env });
   if (!rustcText.ok) {
     const said = rustcText.stderr.trim().split("\n")[0];
     throw new LabError(
@@ -62790,10 +62896,11 @@ async function rustToolchain(name, dir, env) {
   return parseRustcVersion(rustcText.stdout);
 }
 async function buildCargoDecoder(spec, baseDir = process.cwd()) {
-  const name = `${step2} ${spec.name}`;
+  const name = `${step3} ${spec.name}`;
   const progress = startProgress(name);
   const project = await projectDir(spec, baseDir);
-  const env = { ...process.env, ...spec.env };
+  const target = buildTarget();
+  const env = { ...process.env, ...target.cargoEnv, ...spec.env };
   const toolchain = await rustToolchain(name, project.dir, env);
   const sourceTree = await hashTree(project.dir);
   const shimOptions = spec.adapter.kind === "rust" ? {
@@ -62819,24 +62926,25 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
     env: spec.env,
     threads: spec.threads,
     adapter: spec.adapter,
+    ...target.cargoTarget ? { cargoTarget: target.cargoTarget } : {},
     rustflags: env.RUSTFLAGS ?? "",
     encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? ""
   });
-  const finalDir = join5(cacheRoot(), "builds", `decoder-${key}`);
-  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
+  const finalDir = join6(cacheRoot(), "builds", `decoder-${key}`);
+  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join6(finalDir, record2.artifact)]);
   const hit = (record2) => {
     progress.done(`${spec.name} (cached)`);
     return {
       ...record2,
       name: spec.name,
       description: project.description,
-      artifactPath: join5(finalDir, record2.artifact),
+      artifactPath: join6(finalDir, record2.artifact),
       cached: true
     };
   };
   const cached2 = await fromCache();
   if (cached2) return hit(cached2);
-  const targetDir = join5(cacheRoot(), "cargo-target", spec.name);
+  const targetDir = join6(cacheRoot(), "cargo-target", `${spec.name}${target.folderSuffix}`);
   return withBuildLock(`${targetDir}.lock`, name, async () => {
     const built = await fromCache();
     if (built) return hit(built);
@@ -62854,13 +62962,14 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
     }
     const builtTree = spec.codegen ? await hashTree(project.dir) : sourceTree;
     const plan = shimOptions && (spec.codegen || !plannedShim) ? await planRustShim(project.dir, shimOptions) : plannedShim;
-    const shim = plan ? await writeRustShim(plan, rustShimDir(spec.name)) : void 0;
+    const shim = plan ? await writeRustShim(plan, rustShimDir(`${spec.name}${target.folderSuffix}`)) : void 0;
     const buildDir = shim?.dir ?? project.dir;
     progress.update(`cargo build --release (${toolchain.rustc})`);
     const args = ["build", "--release", "--message-format=json-render-diagnostics"];
+    if (target.cargoTarget) args.push("--target", target.cargoTarget);
     if (spec.package && !shim) args.push("--package", spec.package);
     if (spec.features.length && !shim) args.push("--features", spec.features.join(","));
-    const cargo = await attempt("cargo", args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
+    const cargo = await attempt(target.cargo, args, { cwd: buildDir, env: { ...env, CARGO_TARGET_DIR: targetDir } });
     if (!cargo.ok) {
       progress.done("failed");
       throw new LabError(
@@ -62887,8 +62996,8 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
     }
     const artifactName = basename2(artifact);
     const record2 = await buildIntoCache(finalDir, async (temp) => {
-      await copyFile3(artifact, join5(temp, artifactName));
-      await chmod2(join5(temp, artifactName), 493);
+      await copyFile3(artifact, join6(temp, artifactName));
+      await chmod2(join6(temp, artifactName), 493);
       return {
         name: spec.name,
         adapter: spec.adapter.kind,
@@ -62911,13 +63020,13 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
       };
     });
     progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-    return { ...record2, artifactPath: join5(finalDir, artifactName), cached: false };
+    return { ...record2, artifactPath: join6(finalDir, artifactName), cached: false };
   });
 }
 
 // lab/build/libdeflate-source.ts
 import { cp, mkdir as mkdir7, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join6, resolve as resolve3 } from "node:path";
+import { join as join7, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
 import Qr from "events";
@@ -65907,7 +66016,7 @@ var libdeflateSourceSchema = external_exports.discriminatedUnion("kind", [
   external_exports.object({ kind: external_exports.literal("path"), path: external_exports.string().min(1) }),
   external_exports.object({ kind: external_exports.literal("system") })
 ]);
-var step3 = "build libdeflate: source";
+var step4 = "build libdeflate: source";
 function describeSource(source) {
   switch (source.kind) {
     case "git":
@@ -65927,7 +66036,7 @@ async function libdeflateHeaderVersion(header) {
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
   if (!version2)
     throw new LabError(
-      step3,
+      step4,
       `${header} has no LIBDEFLATE_VERSION_STRING: this is not a libdeflate source tree.`,
       "point the libdeflate source at a libdeflate checkout or release."
     );
@@ -65939,7 +66048,7 @@ async function extractTarball(archive, into) {
     await So({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error63) {
     throw new LabError(
-      step3,
+      step4,
       `cannot extract ${archive}: ${error63.message}`,
       "check that the tarball is a complete .tar.gz of libdeflate."
     );
@@ -65949,19 +66058,19 @@ async function extractTarball(archive, into) {
 async function fromTarball(location, expectedSha256) {
   let archive = location;
   if (/^https?:\/\//.test(location)) {
-    archive = join6(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
+    archive = join7(cacheRoot(), "downloads", `libdeflate-${sha256Hex(location).slice(0, 16)}.tar.gz`);
     if (!await fileExists(archive)) {
       await writeAtomically(archive, async (tempPath) => {
         const response = await fetch(location, { signal: AbortSignal.timeout(12e4) }).catch((error63) => {
           throw new LabError(
-            step3,
+            step4,
             `cannot download ${location}: ${causeText(error63)}`,
             "check the URL and the network, or use a local tarball, a Debian source package or the system libdeflate."
           );
         });
         if (!response.ok)
           throw new LabError(
-            step3,
+            step4,
             `cannot download ${location}: HTTP ${response.status}`,
             "check the URL (a release tarball of libdeflate)."
           );
@@ -65974,14 +66083,14 @@ async function fromTarball(location, expectedSha256) {
   const digest = await digestFile(archive);
   if (expectedSha256 && digest.sha256 !== expectedSha256) {
     throw new LabError(
-      step3,
+      step4,
       `${archive} has sha256 ${digest.sha256}, expected ${expectedSha256}.`,
       "the tarball is corrupt or not the pinned release; download it again or fix the sha256 in the config."
     );
   }
-  const dir = join6(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
-  if (!await fileExists(join6(dir, "libdeflate.h"))) {
-    await mkdir7(join6(cacheRoot(), "sources"), { recursive: true });
+  const dir = join7(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
+  if (!await fileExists(join7(dir, "libdeflate.h"))) {
+    await mkdir7(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
     await rm5(dir, { recursive: true, force: true });
@@ -66000,7 +66109,7 @@ async function debianMirror() {
     if (oneLine) return oneLine;
   }
   throw new LabError(
-    step3,
+    step4,
     "no Debian archive is configured in /etc/apt (is this Debian?).",
     "use another libdeflate source: git, a tarball, a local path or the system library."
   );
@@ -66009,28 +66118,28 @@ async function fromDebian(suite, version2) {
   const apt = await probe("apt-get", ["--version"]);
   if (!apt)
     throw new LabError(
-      step3,
+      step4,
       "apt-get is not available, so a Debian source package cannot be fetched here.",
       "use source kind git, tarball, path or system on this machine."
     );
-  const work = join6(cacheRoot(), "apt", suite);
-  const lists = join6(work, "lists");
-  const download = join6(work, "download");
+  const work = join7(cacheRoot(), "apt", suite);
+  const lists = join7(work, "lists");
+  const download = join7(work, "download");
   await rm5(download, { recursive: true, force: true });
-  await mkdir7(join6(lists, "partial"), { recursive: true });
-  await mkdir7(join6(work, "parts"), { recursive: true });
+  await mkdir7(join7(lists, "partial"), { recursive: true });
+  await mkdir7(join7(work, "parts"), { recursive: true });
   await mkdir7(download, { recursive: true });
   const mirror = await debianMirror();
   await writeFile4(
-    join6(work, "sources.list"),
+    join7(work, "sources.list"),
     `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
 `
   );
   const options2 = [
     "-o",
-    `Dir::Etc::SourceList=${join6(work, "sources.list")}`,
+    `Dir::Etc::SourceList=${join7(work, "sources.list")}`,
     "-o",
-    `Dir::Etc::SourceParts=${join6(work, "parts")}`,
+    `Dir::Etc::SourceParts=${join7(work, "parts")}`,
     "-o",
     `Dir::State::Lists=${lists}`,
     "-o",
@@ -66039,7 +66148,7 @@ async function fromDebian(suite, version2) {
   const update = await attempt("apt-get", [...options2, "update"], { timeoutMs: 3e5 });
   if (!update.ok) {
     throw new LabError(
-      step3,
+      step4,
       `apt-get update for suite ${suite} failed:
 ${tail(update.all, 10)}`,
       "check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable."
@@ -66052,7 +66161,7 @@ ${tail(update.all, 10)}`,
   const orig = (await readdir3(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
   if (!orig) {
     throw new LabError(
-      step3,
+      step4,
       `Debian suite ${suite} has no libdeflate source tarball to download:
 ${tail(fetched.all, 10)}`,
       "try another suite (bookworm has 1.14, trixie 1.23) or another source kind."
@@ -66061,22 +66170,22 @@ ${tail(fetched.all, 10)}`,
   const found = /^libdeflate_([^_]+)\.orig/.exec(orig)[1];
   if (version2 && found !== version2) {
     throw new LabError(
-      step3,
+      step4,
       `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`,
       `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`
     );
   }
-  const tree = await fromTarball(join6(download, orig), void 0);
+  const tree = await fromTarball(join7(download, orig), void 0);
   return {
     dir: tree.dir,
     description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})`
   };
 }
 async function fromGit(url2, ref) {
-  const dir = join6(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
-  if (!await fileExists(join6(dir, "libdeflate.h"))) {
+  const dir = join7(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
+  if (!await fileExists(join7(dir, "libdeflate.h"))) {
     await rm5(dir, { recursive: true, force: true });
-    await mkdir7(join6(cacheRoot(), "sources"), { recursive: true });
+    await mkdir7(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
@@ -66090,7 +66199,7 @@ async function fromGit(url2, ref) {
       await cp(temp, dir, { recursive: true });
     } catch (error63) {
       throw new LabError(
-        step3,
+        step4,
         `cannot get ${url2} at ${ref}: ${error63.message.trim().split("\n").slice(-3).join(" ")}`,
         "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path."
       );
@@ -66111,9 +66220,9 @@ async function obtainLibdeflateSource(source) {
       return fromDebian(source.suite, source.version);
     case "path": {
       const dir = resolve3(source.path);
-      if (!await fileExists(join6(dir, "libdeflate.h"))) {
+      if (!await fileExists(join7(dir, "libdeflate.h"))) {
         throw new LabError(
-          step3,
+          step4,
           `${dir} has no libdeflate.h: not a libdeflate source tree.`,
           "point `path` at the root of a libdeflate checkout."
         );
@@ -66145,7 +66254,8 @@ var samplingDefaults = {
   minimumEffect: 5e-3,
   tolerance: 0.015,
   memoryLimitMb: 4096,
-  compareAcrossThreads: false
+  compareAcrossThreads: false,
+  instructionCounts: true
 };
 var benchConfigSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -66178,7 +66288,12 @@ var benchConfigSchema = external_exports.object({
     // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
     memoryLimitMb: external_exports.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
     /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
-    compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads)
+    compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads),
+    /**
+     * Count the instructions of one decode of each contender per dataset (valgrind's callgrind, Linux): a
+     * deterministic signal beside the timings. Where it cannot run, the results say why.
+     */
+    instructionCounts: external_exports.boolean().default(samplingDefaults.instructionCounts)
   }).strict().default(samplingDefaults)
 }).strict().refine((config2) => !config2.base || config2.base.name !== config2.decoder.name, {
   message: "base.name must differ from decoder.name",
@@ -66241,11 +66356,11 @@ function percentOf(fraction) {
 
 // lab/bench/run.ts
 import { open as open6 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { join as join19 } from "node:path";
 
 // lab/build/libdeflate.ts
 import { cp as cp2, readFile as readFile5, readdir as readdir4 } from "node:fs/promises";
-import { dirname as dirname8, join as join7 } from "node:path";
+import { dirname as dirname8, join as join8 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
   source: external_exports.string(),
@@ -66257,10 +66372,10 @@ var libdeflateBuildSchema = external_exports.object({
   gzipProgram: external_exports.string().nullable(),
   cacheKey: external_exports.string()
 });
-var step4 = "build libdeflate";
+var step5 = "build libdeflate";
 var isMac = process.platform === "darwin";
 function resolveRecord(dir, record2) {
-  const absolute = (path6) => path6.startsWith("/") ? path6 : join7(dir, path6);
+  const absolute = (path6) => path6.startsWith("/") ? path6 : join8(dir, path6);
   return {
     ...record2,
     sharedLibraryPath: absolute(record2.sharedLibrary),
@@ -66268,10 +66383,10 @@ function resolveRecord(dir, record2) {
   };
 }
 async function findSharedLibrary(root2, folder) {
-  const names = await readdir4(join7(root2, folder)).catch(() => []);
+  const names = await readdir4(join8(root2, folder)).catch(() => []);
   const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
   const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
-  return found ? join7(folder, found) : void 0;
+  return found ? join8(folder, found) : void 0;
 }
 async function buildWithCmake(dir, cc, extraCflags) {
   const args = [
@@ -66284,18 +66399,18 @@ async function buildWithCmake(dir, cc, extraCflags) {
     `-DCMAKE_C_COMPILER=${cc}`
   ];
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
-  await run("cmake", args, { cwd: dir, step: `${step4}: cmake configure`, hint: "install cmake and a C compiler." });
-  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step4}: cmake build` });
-  const cache = await readFile5(join7(dir, "out", "CMakeCache.txt"), "utf8");
+  await run("cmake", args, { cwd: dir, step: `${step5}: cmake configure`, hint: "install cmake and a C compiler." });
+  await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step5}: cmake build` });
+  const cache = await readFile5(join8(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
   if (!sharedLibrary)
     throw new LabError(
-      step4,
-      `cmake built no shared libdeflate library in ${join7(dir, "out")}.`,
+      step5,
+      `cmake built no shared libdeflate library in ${join8(dir, "out")}.`,
       "check the build log with the command above; the source may be too old for CMake (use make)."
     );
-  const gzipProgram = await fileExists(join7(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join7(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
+  const gzipProgram = await fileExists(join8(dir, "out", "programs", "libdeflate-gzip")) ? "out/programs/libdeflate-gzip" : await fileExists(join8(dir, "out", "libdeflate-gzip")) ? "out/libdeflate-gzip" : null;
   return {
     buildSystem: "cmake",
     cflags: `${flag("CMAKE_C_FLAGS")} ${flag("CMAKE_C_FLAGS_RELEASE")}`.trim(),
@@ -66306,17 +66421,17 @@ async function buildWithCmake(dir, cc, extraCflags) {
 async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
-  await run("make", args, { cwd: dir, step: `${step4}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile5(join7(dir, "src", ".build-config"), "utf8").catch(() => "");
+  await run("make", args, { cwd: dir, step: `${step5}: make`, hint: "install make and a C compiler." });
+  const config2 = await readFile5(join8(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
   if (!sharedLibrary)
     throw new LabError(
-      step4,
-      `make built no shared libdeflate library in ${join7(dir, "src")}.`,
+      step5,
+      `make built no shared libdeflate library in ${join8(dir, "src")}.`,
       "check the build log with the command above."
     );
-  const gzipProgram = await fileExists(join7(dir, "src", "gzip")) ? "src/gzip" : null;
+  const gzipProgram = await fileExists(join8(dir, "src", "gzip")) ? "src/gzip" : null;
   return { buildSystem: "make", cflags, sharedLibrary, gzipProgram };
 }
 async function systemLibdeflate() {
@@ -66324,7 +66439,7 @@ async function systemLibdeflate() {
   const includedir = await probe("pkg-config", ["--variable=includedir", "libdeflate"]);
   if (!libdir || !includedir) {
     throw new LabError(
-      step4,
+      step5,
       "no system libdeflate found (pkg-config knows no libdeflate).",
       "install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source."
     );
@@ -66335,17 +66450,17 @@ async function systemLibdeflate() {
   for (const dir of candidates) {
     const found = await findSharedLibrary(dir, ".");
     if (found) {
-      sharedLibrary = join7(dir, found);
+      sharedLibrary = join8(dir, found);
       break;
     }
   }
   if (!sharedLibrary)
     throw new LabError(
-      step4,
+      step5,
       `no shared libdeflate library in ${candidates.join(" or ")}.`,
       "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate)."
     );
-  const version2 = await libdeflateHeaderVersion(join7(includedir, "libdeflate.h"));
+  const version2 = await libdeflateHeaderVersion(join8(includedir, "libdeflate.h"));
   const gzipPath = await probe("sh", ["-c", "command -v libdeflate-gzip"]);
   const record2 = {
     version: version2,
@@ -66360,13 +66475,22 @@ async function systemLibdeflate() {
   return resolveRecord("/", record2);
 }
 async function buildLibdeflate(source, options2 = {}) {
-  if (source.kind === "system") return systemLibdeflate();
-  const progress = startProgress(`${step4} (${describeSource(source)})`);
+  if (source.kind === "system") {
+    const target = buildTarget();
+    if (target.cargoTarget)
+      throw new LabError(
+        step5,
+        `the system libdeflate is this machine's, not built for ${target.name} (PERF_LAB_TARGET).`,
+        "build libdeflate from source for it (kind debian, git, tarball or path)."
+      );
+    return systemLibdeflate();
+  }
+  const progress = startProgress(`${step5} (${describeSource(source)})`);
   progress.update("fetching source");
   const tree = await obtainLibdeflateSource(source);
-  const version2 = await libdeflateHeaderVersion(join7(tree.dir, "libdeflate.h"));
+  const version2 = await libdeflateHeaderVersion(join8(tree.dir, "libdeflate.h"));
   const compiler = await cCompiler(options2.cc);
-  const buildSystem = await fileExists(join7(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
+  const buildSystem = await fileExists(join8(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
   const key = cacheKey({
     tree: await hashTree(tree.dir),
     compiler: compiler.version,
@@ -66376,9 +66500,9 @@ async function buildLibdeflate(source, options2 = {}) {
     platform: process.platform,
     arch: process.arch
   });
-  const finalDir = join7(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
+  const finalDir = join8(cacheRoot(), "builds", `libdeflate-${version2}-${key}`);
   const cached2 = await readCachedBuild(finalDir, libdeflateBuildSchema, (record2) => [
-    join7(finalDir, record2.sharedLibrary)
+    join8(finalDir, record2.sharedLibrary)
   ]);
   if (cached2) {
     progress.done(`libdeflate ${version2} (cached)`);
@@ -66386,7 +66510,7 @@ async function buildLibdeflate(source, options2 = {}) {
   }
   try {
     const record2 = await buildIntoCache(finalDir, async (temp) => {
-      await cp2(tree.dir, join7(temp, "src"), {
+      await cp2(tree.dir, join8(temp, "src"), {
         recursive: true,
         filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6)
       });
@@ -66408,7 +66532,7 @@ import { createHash as createHash4 } from "node:crypto";
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { copyFile as copyFile4, mkdir as mkdir9, open as open5, readdir as readdir6, rm as rm7 } from "node:fs/promises";
-import { join as join11, resolve as resolve5 } from "node:path";
+import { join as join12, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
 
 // lab/datasets/generators.ts
@@ -66489,7 +66613,7 @@ function logChunks(targetBytes2) {
 
 // lab/datasets/manifest.ts
 import { lstat as lstat2, realpath as realpath2, stat as stat3 } from "node:fs/promises";
-import { isAbsolute as isAbsolute2, join as join8, normalize as normalize2, relative as relative3 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join9, normalize as normalize2, relative as relative3 } from "node:path";
 var DATASET_NAMES = ["silesia", "software", "logs"];
 var SCALES = ["quick", "full"];
 var relativePath = external_exports.string().min(1).refine(
@@ -66522,7 +66646,7 @@ var manifestSchema = external_exports.object({
 var MANIFEST_FILE = "manifest.json";
 async function readManifest(dir) {
   await refuseNonFolder(dir, "datasets", "the datasets folder");
-  const path6 = join8(dir, MANIFEST_FILE);
+  const path6 = join9(dir, MANIFEST_FILE);
   if (!await fileExists(path6)) return void 0;
   const json2 = await readJsonFile(path6, "datasets: manifest", "delete it and run `perf-lab datasets prepare` again.");
   const parsed = manifestSchema.safeParse(json2);
@@ -66537,7 +66661,7 @@ async function readManifest(dir) {
 }
 async function writeManifest(dir, manifest) {
   await writeFileAtomically(
-    join8(dir, MANIFEST_FILE),
+    join9(dir, MANIFEST_FILE),
     `${JSON.stringify(manifestSchema.parse(manifest), null, 2)}
 `,
     "datasets: manifest"
@@ -66548,7 +66672,7 @@ async function verifyDatasetFiles(dir, entry) {
     ["compressed file", entry.compressed],
     ["expected output", entry.raw]
   ]) {
-    const path6 = join8(dir, file2.path);
+    const path6 = join9(dir, file2.path);
     await requireRegularDataFile(dir, path6, `the ${role}`, entry.label);
     let actual;
     try {
@@ -66570,7 +66694,7 @@ async function verifyDatasetFiles(dir, entry) {
   }
 }
 async function requireRegularDataFile(dir, path6, role, label) {
-  const step6 = `datasets: verify ${label}`;
+  const step8 = `datasets: verify ${label}`;
   const hint = `remove ${path6} and run \`perf-lab datasets prepare\` again (a dataset file must be a regular file).`;
   let info2;
   try {
@@ -66588,36 +66712,36 @@ async function requireRegularDataFile(dir, path6, role, label) {
     const inside = relative3(await realpath2(dir), target);
     if (inside.startsWith("..") || isAbsolute2(inside))
       throw new NotRegularFileError(
-        step6,
+        step8,
         `${role} ${path6} is a symbolic link to ${target}, outside the datasets folder.`,
         hint
       );
     info2 = await stat3(path6);
   }
   if (!info2.isFile())
-    throw new NotRegularFileError(step6, `${role} ${path6} is ${fileKind(info2)}, not a regular file.`, hint);
+    throw new NotRegularFileError(step8, `${role} ${path6} is ${fileKind(info2)}, not a regular file.`, hint);
 }
 
 // lab/datasets/silesia.ts
 import { rm as rm6 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 
 // lab/datasets/archive.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { chmod as chmod3, mkdir as mkdir8, readdir as readdir5, utimes } from "node:fs/promises";
-import { dirname as dirname9, join as join9, relative as relative4, sep as sep3 } from "node:path";
+import { dirname as dirname9, join as join10, relative as relative4, sep as sep3 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var import_yauzl = __toESM(require_yauzl(), 1);
 var FIXED_MTIME = /* @__PURE__ */ new Date("2000-01-01T00:00:00Z");
 async function listFilesSorted(root2) {
   const entries = await readdir5(root2, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative4(root2, join9(entry.parentPath, entry.name)).split(sep3).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative4(root2, join10(entry.parentPath, entry.name)).split(sep3).join("/")).sort((a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0);
 }
 async function deterministicTar(root2, outputPath) {
   const names = await listFilesSorted(root2);
   for (const name of names) {
-    await chmod3(join9(root2, name), 420);
-    await utimes(join9(root2, name), FIXED_MTIME, FIXED_MTIME);
+    await chmod3(join10(root2, name), 420);
+    await utimes(join10(root2, name), FIXED_MTIME, FIXED_MTIME);
   }
   await Qn(
     { cwd: root2, file: outputPath, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, noPax: true },
@@ -66673,7 +66797,7 @@ async function extractZipFlat(zipPath, destination, accept) {
             reject(error63 ?? new Error(`cannot read ${entry.fileName}`));
             return;
           }
-          const target = join9(destination, name);
+          const target = join10(destination, name);
           mkdir8(dirname9(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
             found.push({ name, bytes: entry.uncompressedSize });
             zip.readEntry();
@@ -66725,7 +66849,7 @@ function corpusProblems(found, expected) {
   return problems;
 }
 async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
-  const staging = await makeTempDir(join10(tarPath + ".staging-"));
+  const staging = await makeTempDir(join11(tarPath + ".staging-"));
   try {
     const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
     const problems = corpusProblems(found, expected);
@@ -66742,10 +66866,10 @@ async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
   }
 }
 async function standInTar(corporaDir, tarPath) {
-  const staging = await makeTempDir(join10(tarPath + ".staging-"));
+  const staging = await makeTempDir(join11(tarPath + ".staging-"));
   try {
     for (const [file2, sha2563] of Object.entries(STAND_IN_CORPORA)) {
-      const path6 = join10(corporaDir, file2);
+      const path6 = join11(corporaDir, file2);
       const digest = await digestFile(path6).catch(() => {
         throw new LabError(
           "datasets: silesia stand-in",
@@ -66760,7 +66884,7 @@ async function standInTar(corporaDir, tarPath) {
           "restore the original file from the shared corpora."
         );
       }
-      await extractTarGz(path6, join10(staging, file2.replace(/\.tar\.gz$/, "")));
+      await extractTarGz(path6, join11(staging, file2.replace(/\.tar\.gz$/, "")));
     }
     await deterministicTar(staging, tarPath);
   } finally {
@@ -66774,7 +66898,7 @@ function targetBytes(scale) {
   return scale === "quick" ? QUICK_DATASET_BYTES : FULL_DATASET_BYTES;
 }
 function defaultDatasetsDir(scale) {
-  return join11(cacheRoot(), "datasets", scale);
+  return join12(cacheRoot(), "datasets", scale);
 }
 function simulatedDiskLimit() {
   const value = Number(process.env.PERF_LAB_SIMULATE_ENOSPC_AFTER_BYTES);
@@ -66885,7 +67009,7 @@ async function downloadSilesia(target) {
   }
 }
 async function silesiaSource(options2, scale) {
-  const cachedZip = join11(cacheRoot(), "downloads", "silesia.zip");
+  const cachedZip = join12(cacheRoot(), "downloads", "silesia.zip");
   let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
   if (zip && !await fileExists(zip)) {
     throw new LabError(
@@ -66971,7 +67095,7 @@ async function removeStaleTempFiles(dir, bestEffort = false) {
     }
     if (!alive2) {
       try {
-        await rm7(join11(dir, name), { recursive: true, force: true });
+        await rm7(join12(dir, name), { recursive: true, force: true });
       } catch (error63) {
         if (!bestEffort) throw error63;
         warn(`datasets: cannot remove ${name}, left by an interrupted run: ${error63.message}`);
@@ -66989,12 +67113,12 @@ async function unlistedDataFiles(dir, listed) {
 }
 async function removeUnlistedDataFiles(dir, listed) {
   for (const file2 of await unlistedDataFiles(dir, listed)) {
-    await rm7(join11(dir, file2), { force: true });
+    await rm7(join12(dir, file2), { force: true });
     info(`datasets: removed ${file2}, left by an interrupted run (not in the manifest)`);
   }
 }
 async function lockFolder(dir) {
-  const options2 = { realpath: false, lockfilePath: join11(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
+  const options2 = { realpath: false, lockfilePath: join12(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
   try {
     return await import_proper_lockfile2.default.lock(dir, { ...options2, retries: 0 });
   } catch (error63) {
@@ -67016,7 +67140,7 @@ async function lockFolder(dir) {
     throw new LabError(
       "datasets: prepare",
       `${dir} stayed locked by another prepare for an hour: ${error63.message}.`,
-      `if no other perf-lab runs, remove ${join11(dir, ".prepare.lock")} and run again.`
+      `if no other perf-lab runs, remove ${join12(dir, ".prepare.lock")} and run again.`
     );
   }
 }
@@ -67071,11 +67195,11 @@ async function prepareDatasets(options2) {
       const compressedFile = `${name}.raw.gz`;
       const progress = startProgress(`datasets: ${name}`);
       progress.update("generating raw bytes");
-      await writeAtomically(join11(dir, rawFile), rawSource.produce, "datasets: generate");
+      await writeAtomically(join12(dir, rawFile), rawSource.produce, "datasets: generate");
       progress.update(`compressing with ${compressor} -${level}`);
-      await compress(gzip, compressor, level, join11(dir, rawFile), join11(dir, compressedFile));
-      const raw = await digestFile(join11(dir, rawFile));
-      const compressed = await digestFile(join11(dir, compressedFile));
+      await compress(gzip, compressor, level, join12(dir, rawFile), join12(dir, compressedFile));
+      const raw = await digestFile(join12(dir, rawFile));
+      const compressed = await digestFile(join12(dir, compressedFile));
       const entry = {
         name,
         label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
@@ -67932,18 +68056,18 @@ function megabytesPerSecond(bytes, timesNs) {
 }
 
 // lab/bench/calibrate.ts
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 
 // lab/bench/harness.ts
-import { constants as constants7 } from "node:fs";
+import { constants as constants8 } from "node:fs";
 import { access as access2, readFile as readFile6, rm as rm9, stat as stat4, statfs, writeFile as writeFile6 } from "node:fs/promises";
-import { delimiter, join as join13 } from "node:path";
+import { delimiter as delimiter2, join as join14 } from "node:path";
 
 // lab/bench/cpu-claims.ts
 import { readFileSync as readFileSync4 } from "node:fs";
 import { mkdir as mkdir10, readdir as readdir7, rm as rm8, writeFile as writeFile5 } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // lab/bench/placement.ts
 function parseCpuList(text) {
@@ -68008,7 +68132,7 @@ function placeContenders(allowedCpus2, busyCpus2, contenders) {
 }
 
 // lab/bench/cpu-claims.ts
-var claimsDir = () => join12(tmpdir(), "perf-lab-cpu-claims");
+var claimsDir = () => join13(tmpdir(), "perf-lab-cpu-claims");
 function allowedCpus() {
   if (process.platform !== "linux") return null;
   try {
@@ -68034,12 +68158,12 @@ async function busyCpus() {
     const [cpu, pid] = [Number(match[1]), Number(match[2])];
     if (pid === process.pid) continue;
     if (alive(pid)) busy.set(cpu, pid);
-    else await rm8(join12(claimsDir(), name), { force: true });
+    else await rm8(join13(claimsDir(), name), { force: true });
   }
   return busy;
 }
 async function claimCpus(cpus3) {
-  const paths = cpus3.map((cpu) => join12(claimsDir(), `cpu-${cpu}-${process.pid}`));
+  const paths = cpus3.map((cpu) => join13(claimsDir(), `cpu-${cpu}-${process.pid}`));
   try {
     await mkdir10(claimsDir(), { recursive: true, mode: 1023 });
     for (const path6 of paths) {
@@ -68053,6 +68177,47 @@ async function claimCpus(cpus3) {
       await rm8(path6, { force: true });
       forgetTempPath(path6);
     }
+  };
+}
+
+// lab/results/counts.ts
+var countsSchema = external_exports.object({
+  /** How the counts were made ("valgrind-3.19.0 callgrind, …"); null when none were. */
+  tool: external_exports.string().nullable(),
+  /** Why nothing was counted ("not available on macOS (no valgrind on macOS arm64)"); null when counted. */
+  unavailable: external_exports.string().nullable(),
+  datasets: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      label: external_exports.string(),
+      rawBytes: external_exports.number().int().nonnegative(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["head", "base", "libdeflate"]),
+          /** Instructions retired in the one counted decode call (null: not counted). */
+          instructions: external_exports.number().int().nonnegative().nullable(),
+          /** instructions / rawBytes. */
+          instructionsPerByte: external_exports.number().finite().nonnegative().nullable(),
+          /** Why it was not counted (it failed in the timing bench, a CLI decoder, …); null when counted. */
+          notCounted: external_exports.string().nullable()
+        })
+      )
+    })
+  )
+});
+function instructionComparison(dataset) {
+  const of = (role) => dataset.contenders.find((contender) => contender.role === role);
+  const head = of("head");
+  const base = of("base");
+  const libdeflate = of("libdeflate");
+  const counted = (side) => typeof side?.instructions === "number";
+  return {
+    headInstructionsPerByte: head?.instructionsPerByte ?? null,
+    headVsBaseChange: counted(head) && counted(base) && base.instructions > 0 ? head.instructions / base.instructions - 1 : null,
+    headVsBaseInstructionsPerByte: counted(head) && counted(base) && dataset.rawBytes > 0 ? (head.instructions - base.instructions) / dataset.rawBytes : null,
+    headVsLibdeflate: counted(head) && counted(libdeflate) && libdeflate.instructions > 0 ? head.instructions / libdeflate.instructions : null,
+    headNotCounted: head ? head.notCounted : "no head contender"
   };
 }
 
@@ -68266,13 +68431,17 @@ function notComparableContenders(results) {
     found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
   return found;
 }
-var RESULTS_SCHEMA_VERSION = 2;
+var RESULTS_SCHEMA_VERSION = 3;
+var REGIMES = ["in-process", "process", "in-process-allocating"];
 var resultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
   machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
+  /**
+   * in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output
+   * (libdeflate too); process: whole CLI processes.
+   */
+  regime: external_exports.enum(REGIMES),
   libdeflate: libdeflateSchema,
   head: decoderSchema2,
   base: decoderSchema2.nullable(),
@@ -68294,39 +68463,8 @@ var resultsSchema = external_exports.object({
   datasets: external_exports.array(datasetResultSchema),
   /** How each contender met corrupted members before timing (absent in results written before the gate). */
   integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema2,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
+  /** Instructions of one decode per contender and dataset, or why there are none (absent before counts). */
+  counts: countsSchema.optional(),
   ok: external_exports.boolean()
 });
 async function writeResults(path6, results) {
@@ -68394,10 +68532,10 @@ var lineSchema = external_exports.discriminatedUnion("type", [
   }),
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
-var step5 = "bench: native harness";
+var step6 = "bench: native harness";
 var harnessBinaries = /* @__PURE__ */ new Map();
 function buildHarness() {
-  const root2 = cacheRoot();
+  const root2 = `${cacheRoot()}\0${buildTarget().name}`;
   let binary = harnessBinaries.get(root2);
   if (!binary) {
     binary = compileHarness().catch((error63) => {
@@ -68409,23 +68547,27 @@ function buildHarness() {
   return binary;
 }
 async function compileHarness() {
-  const sourcePath = join13(projectRoot(), "lab", "bench", "native", "harness.c");
+  const sourcePath = join14(projectRoot(), "lab", "bench", "native", "harness.c");
   const source = await readFile6(sourcePath);
   const compiler = await cCompiler();
+  const linkFlags = buildTarget().harnessLinkFlags;
   const key = sha256Hex(
     `${sha256Hex(source)}
 ${compiler.command}
 ${compiler.version}
-${process.platform}-${process.arch}`
+${process.platform}-${process.arch}` + (linkFlags.length ? `
+${linkFlags.join(" ")}` : "")
   ).slice(0, 24);
-  const dir = join13(cacheRoot(), "builds", `harness-${key}`);
-  const binary = join13(dir, "perf-lab-harness");
+  const dir = join14(cacheRoot(), "builds", `harness-${key}`);
+  const binary = join14(dir, "perf-lab-harness");
   if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
   await buildIntoCache(dir, async (temp) => {
-    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join13(temp, "perf-lab-harness"), sourcePath];
+    const warnings = ["-Wall", "-Wextra", "-Wshadow", "-Werror"];
+    const args = ["-O2", "-std=c11", ...warnings, "-o", join14(temp, "perf-lab-harness"), sourcePath];
     if (process.platform === "linux") args.push("-ldl");
+    args.push(...buildTarget().harnessLinkFlags);
     await run(compiler.command, args, {
-      step: `${step5}: compile`,
+      step: `${step6}: compile`,
       hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)."
     });
     return { compiler: compiler.version, key };
@@ -68438,7 +68580,7 @@ function harnessSpec(request2) {
     const text = String(value);
     if (/[\r\n]/.test(text))
       throw new LabError(
-        step5,
+        step6,
         `${key} contains a line break: ${JSON.stringify(text)}`,
         "rename the file or argument without line breaks."
       );
@@ -68482,12 +68624,12 @@ function parseHarnessOutput(stdout, contenderNames) {
       parsed = lineSchema.parse(JSON.parse(text));
     } catch {
       throw new LabError(
-        step5,
+        step6,
         `unreadable harness output on line ${index + 1}: ${JSON.stringify(text.slice(0, 200))}`,
         "this is a perf-lab bug or a damaged harness build; delete .perf-lab/builds/harness-* and retry."
       );
     }
-    if (parsed.type === "fatal") throw new LabError(step5, parsed.message, "check the benchmark inputs named above.");
+    if (parsed.type === "fatal") throw new LabError(step6, parsed.message, "check the benchmark inputs named above.");
     if (parsed.type === "done") rounds = parsed.rounds;
     if (parsed.type === "placement") {
       if (parsed.contender !== void 0 && parsed.cpus) {
@@ -68501,7 +68643,7 @@ function parseHarnessOutput(stdout, contenderNames) {
     if (parsed.type === "ready") continue;
     if (parsed.type !== "done" && !samplesNs.has(parsed.contender)) {
       throw new LabError(
-        step5,
+        step6,
         `harness output names an unknown contender ${JSON.stringify(parsed.contender)}`,
         "this is a perf-lab bug; please report it."
       );
@@ -68520,7 +68662,7 @@ function parseHarnessOutput(stdout, contenderNames) {
   }
   if (rounds === void 0)
     throw new LabError(
-      step5,
+      step6,
       "the harness ended without its closing line (it crashed or was killed).",
       "rerun; if it repeats, report it with the output above."
     );
@@ -68528,10 +68670,10 @@ function parseHarnessOutput(stdout, contenderNames) {
   return { samplesNs, failures, failedToStart, rounds, placement, cpuNs, outsideCpuNs, roundsRun, placements: null };
 }
 async function findProgram(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join13(dir, program));
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter2).filter(Boolean).map((dir) => join14(dir, program));
   for (const candidate of candidates) {
     try {
-      await access2(candidate, constants7.X_OK);
+      await access2(candidate, constants8.X_OK);
       if ((await stat4(candidate)).isFile()) return candidate;
     } catch {
     }
@@ -68542,7 +68684,7 @@ var TMPFS_MAGIC = 16914836;
 async function cliOutputPath() {
   try {
     if ((await statfs("/dev/shm")).type === TMPFS_MAGIC) {
-      await access2("/dev/shm", constants7.W_OK);
+      await access2("/dev/shm", constants8.W_OK);
       return { dir: "/dev/shm", via: "an unlinked file in /dev/shm (tmpfs), read back after the command exits" };
     }
   } catch {
@@ -68553,7 +68695,7 @@ async function runHarness(request2) {
   const names = request2.contenders.map((contender) => contender.name);
   if (new Set(names).size !== names.length)
     throw new LabError(
-      step5,
+      step6,
       `contender names must be unique, got ${names.join(", ")}`,
       "give each contender its own name."
     );
@@ -68562,7 +68704,7 @@ async function runHarness(request2) {
     const program = contender.argv[0] ?? "";
     if (!await findProgram(program)) {
       throw new LabError(
-        step5,
+        step6,
         `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`,
         "check the adapter's binary and command in the config (the {bin} placeholder names the built binary)."
       );
@@ -68572,15 +68714,18 @@ async function runHarness(request2) {
   const placed = await placementFor(request2);
   const placements2 = placed?.contenders ?? null;
   const release2 = await claimCpus([...new Set(placements2?.flatMap((entry) => entry.cpus) ?? [])]);
-  const specDir = await makeTempDir(join13(cacheRoot(), "harness-spec-"));
-  const specPath = join13(specDir, "spec.txt");
+  const specDir = await makeTempDir(join14(cacheRoot(), "harness-spec-"));
+  const specPath = join14(specDir, "spec.txt");
   try {
     await writeFile6(specPath, harnessSpec({ ...request2, placements: placements2 }));
     const budgetMs = Math.min(
       2 ** 31 - 1,
       (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4
     );
-    const result = await attempt(binary, [specPath], {
+    const target = buildTarget();
+    const [program, ...args] = targetCommand(target, [binary, specPath]);
+    const result = await attempt(program, args, {
+      env: target.runEnv,
       timeoutMs: budgetMs,
       forceKillAfterMs: 5e3,
       maxBufferBytes: 256 * 1024 * 1024
@@ -68588,7 +68733,7 @@ async function runHarness(request2) {
     if (result.exitCode !== 0 && result.exitCode !== 3) {
       const fatal = parseFatal(result.stdout);
       throw new LabError(
-        step5,
+        step6,
         fatal ?? `the harness ${result.failure || "failed"}.
 ${result.stderr.slice(-2e3)}`,
         "check the inputs named above; rerun with fewer rounds if it timed out."
@@ -68641,7 +68786,7 @@ import { cpus } from "node:os";
 
 // lab/cpu/midr.ts
 import { readFileSync as readFileSync5 } from "node:fs";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
 var armPartsSchema = external_exports.object({
   about: external_exports.string(),
@@ -68667,7 +68812,7 @@ var armPartsSchema = external_exports.object({
 var table;
 function armParts() {
   return table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync5(join14(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
+    JSON.parse(readFileSync5(join15(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
   );
 }
 var normalHex = (value) => {
@@ -68966,8 +69111,9 @@ var calibratedDatasetSchema = external_exports.object({
     minimumDetectableEffect: external_exports.number().positive().nullable()
   })
 });
+var CALIBRATION_SCHEMA_VERSION = 2;
 var calibrationSchema = external_exports.object({
-  schemaVersion: external_exports.literal(2),
+  schemaVersion: external_exports.literal(CALIBRATION_SCHEMA_VERSION),
   calibratedAt: external_exports.string(),
   /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
   machine: external_exports.object({
@@ -68985,10 +69131,10 @@ function runnerClass() {
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 function calibrationDirs() {
-  return [join15(projectRoot(), "baselines", "calibration"), join15(cacheRoot(), "calibration")];
+  return [join16(projectRoot(), "baselines", "calibration"), join16(cacheRoot(), "calibration")];
 }
-function calibrationPath(dir = join15(cacheRoot(), "calibration")) {
-  return join15(dir, `${runnerClass().slug}.json`);
+function calibrationPath(dir = join16(cacheRoot(), "calibration")) {
+  return join16(dir, `${runnerClass().slug}.json`);
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
@@ -69011,7 +69157,7 @@ async function readCalibration(path6 = calibrationPath()) {
   const parsed = calibrationSchema.safeParse(json2);
   if (!parsed.success) {
     const version2 = json2?.schemaVersion;
-    const why = version2 === 1 ? "was written before equivalence margins (schema 1)" : `is invalid: ${describeIssues(parsed.error)}`;
+    const why = version2 === CALIBRATION_SCHEMA_VERSION ? `is invalid: ${describeIssues(parsed.error)}` : `has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads version ${CALIBRATION_SCHEMA_VERSION}`;
     warn(`calibration ${path6} ${why}; verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`);
     return void 0;
   }
@@ -69068,9 +69214,198 @@ function contenderUsage(batches, name, threads) {
   };
 }
 
+// lab/bench/counts.ts
+import { readFile as readFile7, rm as rm10 } from "node:fs/promises";
+import { join as join17 } from "node:path";
+var step7 = "bench: instruction counts";
+var COUNTED_FUNCTION = "perf_lab_count_decode";
+function countSupport(platform3, valgrindVersion) {
+  if (platform3 === "darwin") return { available: false, reason: "not available on macOS (no valgrind on macOS arm64)" };
+  if (platform3 !== "linux") return { available: false, reason: `not available on ${platform3} (valgrind needs Linux)` };
+  const version2 = /^valgrind-(\d+\.\d+(?:\.\d+)?)\s*$/.exec(valgrindVersion ?? "")?.[1];
+  if (!valgrindVersion) return { available: false, reason: "valgrind not installed: apt-get install valgrind" };
+  if (!version2)
+    return { available: false, reason: `valgrind --version said ${JSON.stringify(valgrindVersion.slice(0, 80))}` };
+  return { available: true, tool: `valgrind-${version2} callgrind, counting only the decode call` };
+}
+async function detectCountSupport(enabled) {
+  if (!enabled) return { available: false, reason: "off (bench.instructionCounts is false)" };
+  const target = buildTarget().name;
+  if (target !== "host")
+    return { available: false, reason: `not counted for the cross target ${target} (valgrind runs host code only)` };
+  const version2 = process.platform === "linux" ? await probe("valgrind", ["--version"]) : void 0;
+  return countSupport(process.platform, version2);
+}
+var drivers = /* @__PURE__ */ new Map();
+function buildCountDriver() {
+  const root2 = cacheRoot();
+  let driver = drivers.get(root2);
+  if (!driver) {
+    driver = compileDriver().catch((error63) => {
+      drivers.delete(root2);
+      throw error63;
+    });
+    drivers.set(root2, driver);
+  }
+  return driver;
+}
+async function compileDriver() {
+  const sourcePath = join17(projectRoot(), "lab", "bench", "native", "count.c");
+  const source = await readFile7(sourcePath);
+  const compiler = await cCompiler();
+  const key = sha256Hex(
+    `${sha256Hex(source)}
+${compiler.command}
+${compiler.version}
+${process.platform}-${process.arch}`
+  ).slice(0, 24);
+  const dir = join17(cacheRoot(), "builds", `count-${key}`);
+  const binary = join17(dir, "perf-lab-count");
+  if (await readCachedBuild(dir, driverBuildSchema, () => [binary])) return binary;
+  await buildIntoCache(dir, async (temp) => {
+    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join17(temp, "perf-lab-count"), sourcePath];
+    if (process.platform === "linux") args.push("-ldl");
+    await run(compiler.command, args, {
+      step: `${step7}: compile`,
+      hint: "install a C compiler (Debian: build-essential)."
+    });
+    return { compiler: compiler.version, key };
+  });
+  return binary;
+}
+var driverBuildSchema = external_exports.object({ compiler: external_exports.string(), key: external_exports.string() });
+var driverLineSchema = external_exports.union([
+  external_exports.object({ outputBytes: external_exports.number().int().nonnegative() }).strict(),
+  external_exports.object({ error: external_exports.string() }).strict()
+]);
+function parseCallgrindTotal(text, who) {
+  const events = text.match(/^events: (.*)$/gm) ?? [];
+  const totals = [...text.matchAll(/^(?:totals|summary): (\d+)$/gm)].map((match) => match[1]);
+  const unique2 = [...new Set(totals)];
+  if (events.length !== 1 || events[0] !== "events: Ir" || unique2.length !== 1)
+    throw new LabError(
+      step7,
+      `${who}: callgrind's output has no single instruction total (${events.length} events lines, ${totals.length} totals lines).`,
+      "check the valgrind installation (valgrind --tool=callgrind --version); rerun with bench.instructionCounts false to skip the counts."
+    );
+  const total = Number(unique2[0]);
+  if (!Number.isSafeInteger(total))
+    throw new LabError(step7, `${who}: callgrind's total ${unique2[0]} is out of range.`, "report it.");
+  return total;
+}
+async function countOneDecode(driver, request2) {
+  const { contender, who } = request2;
+  if (contender.kind === "cli")
+    return { notCounted: "a whole-process (CLI) decoder: counts cover in-process decode calls only" };
+  const dir = await makeTempDir(join17(cacheRoot(), "count-"));
+  try {
+    const outFile = join17(dir, "callgrind.out");
+    const result = await attempt(
+      "valgrind",
+      [
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        `--toggle-collect=${COUNTED_FUNCTION}`,
+        `--callgrind-out-file=${outFile}`,
+        "-q",
+        driver,
+        contender.kind,
+        contender.library,
+        request2.compressedPath,
+        request2.expectedPath
+      ],
+      { timeoutMs: request2.timeoutMs, forceKillAfterMs: 5e3 }
+    );
+    const lines = result.stdout.split("\n").filter((line) => line.trim());
+    let reply;
+    try {
+      reply = lines.length === 1 ? driverLineSchema.parse(JSON.parse(lines[0])) : void 0;
+    } catch {
+      reply = void 0;
+    }
+    if (reply && "error" in reply) return { notCounted: `failed under valgrind: ${reply.error}` };
+    if (!result.ok || !reply) {
+      const stderr = result.stderr.trim().slice(-300);
+      return { notCounted: `valgrind ${result.failure || "gave no result"}${stderr ? `: ${stderr}` : ""}` };
+    }
+    const instructions = parseCallgrindTotal(await readFile7(outFile, "utf8").catch(() => ""), who);
+    return { instructions, outputBytes: reply.outputBytes };
+  } finally {
+    await rm10(dir, { recursive: true, force: true });
+  }
+}
+async function countInstructions(support, sides, datasets, options2) {
+  const mark = (reason) => (dataset) => ({
+    name: dataset.name,
+    label: dataset.label,
+    rawBytes: dataset.rawBytes,
+    contenders: sides.map((side) => ({
+      name: side.name,
+      role: side.role,
+      instructions: null,
+      instructionsPerByte: null,
+      notCounted: reason
+    }))
+  });
+  if (!support.available)
+    return { tool: null, unavailable: support.reason, datasets: datasets.map(mark(support.reason)) };
+  const driver = await buildCountDriver();
+  const counted = [];
+  for (const dataset of datasets) {
+    const contenders = [];
+    for (const side of sides) {
+      const notCounted = (why) => contenders.push({
+        name: side.name,
+        role: side.role,
+        instructions: null,
+        instructionsPerByte: null,
+        notCounted: why
+      });
+      const failure2 = dataset.failures.get(side.name);
+      if (failure2) {
+        notCounted(`not counted: it failed in the timing bench (${failure2})`);
+        continue;
+      }
+      if (side.threads > 1) {
+        notCounted(`not counted: it runs ${side.threads} threads, and the count covers the calling thread only`);
+        continue;
+      }
+      const who = `${side.name} on ${dataset.label}`;
+      const outcome = await countOneDecode(driver, {
+        contender: side.contender(dataset.compressedPath),
+        compressedPath: dataset.compressedPath,
+        expectedPath: dataset.expectedPath,
+        who,
+        timeoutMs: options2.timeoutMs
+      });
+      if ("notCounted" in outcome) {
+        notCounted(outcome.notCounted);
+        continue;
+      }
+      if (outcome.outputBytes !== dataset.rawBytes)
+        throw new LabError(
+          step7,
+          `${who}: the count driver decoded ${outcome.outputBytes} bytes, the dataset has ${dataset.rawBytes}.`,
+          "this is a perf-lab bug; please report it."
+        );
+      const instructionsPerByte = dataset.rawBytes > 0 ? outcome.instructions / dataset.rawBytes : 0;
+      options2.onCount?.(`${who}: ${outcome.instructions} instructions, ${instructionsPerByte.toFixed(3)}/byte`);
+      contenders.push({
+        name: side.name,
+        role: side.role,
+        instructions: outcome.instructions,
+        instructionsPerByte,
+        notCounted: null
+      });
+    }
+    counted.push({ name: dataset.name, label: dataset.label, rawBytes: dataset.rawBytes, contenders });
+  }
+  return { tool: support.tool, unavailable: null, datasets: counted };
+}
+
 // lab/bench/integrity.ts
-import { rm as rm10, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { rm as rm11, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 import { gzipSync } from "node:zlib";
 
 // lab/datasets/symbols.ts
@@ -69463,15 +69798,15 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await makeTempDir(join16(cacheRoot(), "integrity-"));
+  const dir = await makeTempDir(join18(cacheRoot(), "integrity-"));
   try {
-    const expected = join16(dir, "expected");
+    const expected = join18(dir, "expected");
     await writeFile7(expected, raw);
     const results = new Map(
       contenders.map((entry) => [entry.name, []])
     );
     for (const member of corruptMembers(raw)) {
-      const input2 = join16(dir, `${member.case}.gz`);
+      const input2 = join18(dir, `${member.case}.gz`);
       await writeFile7(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
@@ -69502,15 +69837,16 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       }))
     };
   } finally {
-    await rm10(dir, { recursive: true, force: true });
+    await rm11(dir, { recursive: true, force: true });
   }
 }
 
 // lab/bench/run.ts
 function fillCommand(template, bin, input2, threads) {
-  return template.map(
+  const argv = template.map(
     (arg) => arg.replaceAll("{bin}", bin).replaceAll("{input}", input2).replaceAll("{threads}", String(threads))
   );
+  return template[0] === "{bin}" ? targetCommand(buildTarget(), argv) : argv;
 }
 async function buildSide(role, decoder) {
   if ("libdeflate" in decoder) {
@@ -69630,7 +69966,7 @@ function referenceSide(reference, regime) {
   return {
     role: "libdeflate",
     name,
-    contender: (input2) => ({ name, kind: "cli", argv: [gzipProgram, "-d", "-c", input2] }),
+    contender: (input2) => ({ name, kind: "cli", argv: targetCommand(buildTarget(), [gzipProgram, "-d", "-c", input2]) }),
     summary: summary2,
     regime,
     build
@@ -69660,7 +69996,7 @@ async function buildSides(config2) {
       "rename decoder or base."
     );
   }
-  return { sides, reference, mode: head.regime };
+  return { sides, reference, regime: head.regime };
 }
 async function ensureDatasets(options2) {
   const wanted = options2.only?.length ? options2.only : DATASET_NAMES;
@@ -69687,17 +70023,17 @@ function comparison(batches, numerator, denominator, contenders) {
 async function runBenchmark(options2) {
   return (await runBenchmarkWithBuilds(options2)).results;
 }
-function requireFullRotation(rounds, contenders, step6) {
+function requireFullRotation(rounds, contenders, step8) {
   if (rounds < contenders)
     throw new LabError(
-      `${step6}: config`,
+      `${step8}: config`,
       `bench.rounds is ${rounds}, fewer than the ${contenders} contenders a batch rotates through, so no batch would hold one complete rotation to take a ratio from.`,
       `set bench.rounds to at least ${contenders} (the default is ${samplingDefaults.rounds}).`
     );
 }
 async function runBenchmarkWithBuilds(options2) {
   requireFullRotation(options2.config.bench.rounds, options2.config.base ? 3 : 2, "bench");
-  const { sides, reference, mode } = await buildSides(options2.config);
+  const { sides, reference, regime } = await buildSides(options2.config);
   const datasets = await ensureDatasets(options2);
   const settings = options2.config.bench;
   const machine = machineInfo();
@@ -69707,7 +70043,7 @@ async function runBenchmarkWithBuilds(options2) {
   const libdeflate = sides.find((side) => side.role === "libdeflate");
   await verifyDatasetFiles(options2.datasetsDir, datasets[0]);
   const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
-  const output2 = mode === "process" ? await cliOutputPath() : void 0;
+  const output2 = regime === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
   const policy = {
     confidence: settings.verdictConfidence,
@@ -69732,12 +70068,12 @@ async function runBenchmarkWithBuilds(options2) {
   const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join17(options2.datasetsDir, entry.compressed.path);
+    const input2 = join19(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const outputPath = output2 ? {
       via: output2.via,
       ceilingMegabytesPerSecond: await outputPathCeiling(
-        join17(options2.datasetsDir, entry.raw.path),
+        join19(options2.datasetsDir, entry.raw.path),
         entry.raw.bytes,
         output2.dir,
         settings
@@ -69764,9 +70100,9 @@ async function runBenchmarkWithBuilds(options2) {
       rule,
       runBatch: async (index, remainingSeconds) => {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
-        const batch = await runHarness({
+        const batch = await (options2.runBatch ?? runHarness)({
           compressedPath: input2,
-          expectedPath: join17(options2.datasetsDir, entry.raw.path),
+          expectedPath: join19(options2.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
@@ -69855,11 +70191,12 @@ async function runBenchmarkWithBuilds(options2) {
     }
   );
   for (const dataset of datasetResults) info(datasetLine(dataset));
+  const counts = await instructionCounts(options2, sides, datasetResults, datasets);
   const results = {
-    schemaVersion: 2,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     machine,
-    mode,
+    regime,
     libdeflate: {
       name: libdeflate.name,
       version: reference.version,
@@ -69886,9 +70223,36 @@ async function runBenchmarkWithBuilds(options2) {
     },
     datasets: datasetResults,
     integrity,
+    counts,
     ok: datasetResults.every((dataset) => dataset.verified)
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
+}
+async function instructionCounts(options2, sides, datasets, entries) {
+  const support = await detectCountSupport(options2.config.bench.instructionCounts);
+  const progress = startProgress("instruction counts");
+  const counts = await countInstructions(
+    support,
+    sides.map((side) => ({ ...side, threads: side.summary.threads ?? 1 })),
+    datasets.map((dataset) => {
+      const entry = entries.find((candidate) => candidate.name === dataset.name);
+      return {
+        name: dataset.name,
+        label: dataset.label,
+        rawBytes: dataset.rawBytes,
+        compressedPath: join19(options2.datasetsDir, entry.compressed.path),
+        expectedPath: join19(options2.datasetsDir, entry.raw.path),
+        failures: new Map(dataset.contenders.map((contender) => [contender.name, contender.failure]))
+      };
+    }),
+    {
+      // Callgrind runs a decode some 50 times slower than the hardware.
+      timeoutMs: Math.min(2 ** 31 - 1, Math.round(options2.config.bench.timeoutSeconds * 1e3) * 50),
+      onCount: (line) => progress.update(line)
+    }
+  );
+  progress.done(counts.unavailable ?? `counted with ${counts.tool}`);
+  return counts;
 }
 function datasetLine(dataset) {
   if (!dataset.verified) return `${dataset.label}: FAILED (${dataset.stoppedBecause})`;
@@ -69916,7 +70280,7 @@ async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
-  const raw = await readPrefix(join17(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  const raw = await readPrefix(join19(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
   const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
     timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
@@ -69978,8 +70342,8 @@ function parseTolerance(value) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir11, rm as rm12 } from "node:fs/promises";
-import { join as join22, resolve as resolve6 } from "node:path";
+import { mkdir as mkdir11, rm as rm13 } from "node:fs/promises";
+import { join as join24, resolve as resolve6 } from "node:path";
 
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
@@ -69999,6 +70363,78 @@ function tableLines(columns, rows) {
 }
 function markdownTable(columns, rows) {
   return tableLines(columns, rows).join("\n");
+}
+
+// lab/report/counts.ts
+var COUNTS_ARE_NOT_TIME = "Instruction counts are not time: they are exact and do not move with the runner, but a change can cut instructions and still lose speed (cache misses, branch mispredictions, dependency chains), or add some and win.";
+function cellText(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+var signedPercent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(2)}%`;
+var perByte = (value) => value.toFixed(3);
+var signedPerByte = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value).toFixed(4)}/byte`;
+function countsColumn(results) {
+  if (!results.counts) return null;
+  return right(`instructions/byte (head${results.base ? "; \u0394 vs base" : ""}; \xD7 libdeflate)`);
+}
+function countsCell(counts, datasetName) {
+  if (counts.unavailable) return cellText(counts.unavailable);
+  const dataset = counts.datasets.find((entry) => entry.name === datasetName);
+  if (!dataset) return "not counted";
+  const view = instructionComparison(dataset);
+  if (view.headInstructionsPerByte === null) return cellText(view.headNotCounted ?? "not counted");
+  const parts = [
+    ...view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : [],
+    ...view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}\xD7 libdeflate`] : []
+  ];
+  return `${perByte(view.headInstructionsPerByte)}${parts.length ? ` (${parts.join("; ")})` : ""}`;
+}
+function countsCells(results, datasetName) {
+  return results.counts ? [countsCell(results.counts, datasetName)] : [];
+}
+function countsSection(results) {
+  const counts = results.counts;
+  if (!counts) return null;
+  if (counts.unavailable) return `Instruction counts: ${cellText(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
+  const rows = counts.datasets.flatMap((dataset) => {
+    const view = instructionComparison(dataset);
+    const libdeflate = dataset.contenders.find((contender) => contender.role === "libdeflate");
+    return dataset.contenders.map((contender) => {
+      if (contender.instructions === null || contender.instructionsPerByte === null)
+        return [
+          cellText(dataset.label),
+          cellText(contender.name),
+          contender.role,
+          "\u2014",
+          cellText(contender.notCounted ?? "not counted"),
+          "\u2014"
+        ];
+      const versusLibdeflate = contender.role !== "libdeflate" && libdeflate?.instructions ? `${(contender.instructions / libdeflate.instructions).toFixed(3)}\xD7` : "\u2014";
+      const versusBase = contender.role === "head" && view.headVsBaseChange !== null && view.headVsBaseInstructionsPerByte !== null ? `; ${signedPercent(view.headVsBaseChange)} vs base (${signedPerByte(view.headVsBaseInstructionsPerByte)})` : "";
+      return [
+        cellText(dataset.label),
+        cellText(contender.name),
+        contender.role,
+        String(contender.instructions),
+        `${perByte(contender.instructionsPerByte)}${versusBase}`,
+        versusLibdeflate
+      ];
+    });
+  });
+  const table2 = markdownTable(
+    [
+      "dataset",
+      "contender",
+      "role",
+      right("instructions (one decode)"),
+      right("instructions/byte"),
+      right("\xD7 libdeflate")
+    ],
+    rows
+  );
+  return `${table2}
+
+Instruction counts by ${cellText(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
 }
 
 // lab/report/index.ts
@@ -70093,6 +70529,7 @@ function ratioTable(results) {
     between(results, dataset, role, "libdeflate"),
     dataset
   );
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
       [
@@ -70101,7 +70538,8 @@ function ratioTable(results) {
         right(`${head} MB/s`),
         right(`${libdeflate} MB/s`),
         right("ratio (95% interval)"),
-        "verified"
+        "verified",
+        ...counts
       ],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
@@ -70109,7 +70547,8 @@ function ratioTable(results) {
         speedCell(dataset, "head"),
         speedCell(dataset, "libdeflate"),
         versusLibdeflate(dataset, "head"),
-        verifiedCell(dataset, halfWidth)
+        verifiedCell(dataset, halfWidth),
+        ...countsCells(results, dataset.name)
       ])
     );
   }
@@ -70126,7 +70565,8 @@ function ratioTable(results) {
       right("base / libdeflate"),
       right(`\u0394 head vs base (${confidence}% interval)`),
       "verdict",
-      "verified"
+      "verified",
+      ...counts
     ],
     results.datasets.map((dataset) => [
       escapeCell(dataset.label),
@@ -70138,7 +70578,8 @@ function ratioTable(results) {
       versusLibdeflate(dataset, "base"),
       dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
       dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : tooFewBatches(dataset) ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}` : "\u2014",
-      verifiedCell(dataset, halfWidth)
+      verifiedCell(dataset, halfWidth),
+      ...countsCells(results, dataset.name)
     ])
   );
 }
@@ -70249,7 +70690,7 @@ function methodDetails(results) {
     "",
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -70287,7 +70728,7 @@ function regimeLine(results) {
     "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)",
     "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed",
     process: "every side is a whole process (start-up and writing its output are timed)"
-  }[results.mode];
+  }[results.regime];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
 }
 function reportTitle(results) {
@@ -70297,9 +70738,21 @@ function reportTitle(results) {
 function markdownReport(results) {
   const notes = integrityNotes(results);
   const usage = usageTable(results);
-  return `${[`## ${reportTitle(results)}`, "", summaryLine(results), "", ratioTable(results), "", regimeLine(results), ...notes.length ? ["", ...notes] : [], ...usage ? ["", usage] : [], "", methodDetails(results)].join("\n")}
+  const counts = countsSection(results);
+  const parts = [
+    `## ${reportTitle(results)}`,
+    "",
+    summaryLine(results),
+    "",
+    ratioTable(results),
+    "",
+    regimeLine(results)
+  ];
+  parts.push(...notes.length ? ["", ...notes] : [], ...counts ? ["", counts] : [], ...usage ? ["", usage] : []);
+  return `${[...parts, "", methodDetails(results)].join("\n")}
 `;
 }
+var optionalColumn = (column) => column ? [column] : [];
 function usageTable(results) {
   const rows = results.datasets.flatMap(
     (dataset) => dataset.contenders.flatMap((contender) => {
@@ -70344,16 +70797,18 @@ function compactTable(results) {
     const comparison2 = dataset.headVsLibdeflate;
     return comparison2 && (view.notComparable.length || view.label) ? ratioCell(comparison2, view) : comparison2 ? `${comparison2.interval.estimate.toFixed(3)}\xD7` : tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   };
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
-      ["dataset", right("head MB/s"), right("libdeflate MB/s"), right("head / libdeflate (95% interval)")],
+      ["dataset", right("head MB/s"), right("libdeflate MB/s"), ...counts, right("head / libdeflate (95% interval)")],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
         ...dataset.verified ? [
           speedCell(dataset, "head"),
           speedCell(dataset, "libdeflate"),
+          ...countsCells(results, dataset.name),
           ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"), dataset)
-        ] : [failureCell(dataset), "", ""]
+        ] : [failureCell(dataset), "", ...countsCells(results, dataset.name), ""]
       ])
     );
   }
@@ -70364,14 +70819,23 @@ function compactTable(results) {
       right("head MB/s"),
       right(`\u0394 vs base (${confidence}% interval)`),
       "verdict",
+      ...counts,
       right("head / libdeflate")
     ],
     results.datasets.map(
-      (dataset) => !dataset.verified || !dataset.headVsBase ? [escapeCell(dataset.label), "\u2014", "\u2014", dataset.verified ? "\u2014" : failureCell(dataset), "\u2014"] : [
+      (dataset) => !dataset.verified || !dataset.headVsBase ? [
+        escapeCell(dataset.label),
+        "\u2014",
+        "\u2014",
+        dataset.verified ? "\u2014" : failureCell(dataset),
+        ...countsCells(results, dataset.name),
+        "\u2014"
+      ] : [
         escapeCell(dataset.label),
         speedCell(dataset, "head"),
         changeCell(dataset.headVsBase.verdict),
         verdictText(dataset.headVsBase.verdict),
+        ...countsCells(results, dataset.name),
         ratio(dataset)
       ]
     )
@@ -70385,7 +70849,7 @@ function withoutAbsolutePaths(text) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync7, existsSync as existsSync4 } from "fs";
+import { readFileSync as readFileSync7, existsSync as existsSync5 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -70395,7 +70859,7 @@ var Context = class {
     var _a4, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
+      if (existsSync5(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path6 = process.env.GITHUB_EVENT_PATH;
@@ -70447,22 +70911,22 @@ var __awaiter3 = function(thisArg, _arguments, P3, generator) {
   return new (P3 || (P3 = Promise))(function(resolve8, reject) {
     function fulfilled(value) {
       try {
-        step6(generator.next(value));
+        step8(generator.next(value));
       } catch (e) {
         reject(e);
       }
     }
     function rejected(value) {
       try {
-        step6(generator["throw"](value));
+        step8(generator["throw"](value));
       } catch (e) {
         reject(e);
       }
     }
-    function step6(result) {
+    function step8(result) {
       result.done ? resolve8(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
-    step6((generator = generator.apply(thisArg, _arguments || [])).next());
+    step8((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
 function getProxyAgent(destinationUrl) {
@@ -74521,14 +74985,20 @@ function renderComment(results, options2 = {}) {
     options2.baseSha ? `base ${sha(options2.baseSha)}` : "",
     options2.headSha ? `head ${sha(options2.headSha)}` : ""
   ].filter(Boolean).join(" \u2192 ");
-  const details = withoutAbsolutePaths(`${ratioTable(results)}
+  const counts = countsSection(results);
+  const details = withoutAbsolutePaths(
+    `${ratioTable(results)}
 
-${methodDetails(results)}`);
+${counts ? `${counts}
+
+` : ""}${methodDetails(results)}`
+  );
   const parts = [
     COMMENT_MARKER,
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    ...results.counts ? [COUNTS_ARE_NOT_TIME] : [],
     regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
@@ -74643,8 +75113,14 @@ function truncateComment(body, fullReportUrl) {
   }
 }
 
-// lab/github/trust.ts
-import { join as join18 } from "node:path";
+// lab/artifact/index.ts
+import { join as join20 } from "node:path";
+var ARTIFACT_FILES = {
+  results: "results.json",
+  report: "report.md",
+  pr: "pr.json",
+  analysis: "analysis.md"
+};
 var prInfoSchema = external_exports.object({
   prNumber: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
@@ -74652,11 +75128,19 @@ var prInfoSchema = external_exports.object({
   /** What the PR changed in the bench config, `path: base → head` (lab/prcheck/config-changes.ts). */
   configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
 }).strict();
-async function writePrInfo(dir, info2) {
-  await writeFileAtomically(join18(dir, "pr.json"), `${JSON.stringify(prInfoSchema.parse(info2))}
+async function writeArtifactAnalysis(dir, markdown) {
+  await writeFileAtomically(join20(dir, ARTIFACT_FILES.analysis), markdown);
+}
+async function writeArtifact(dir, contents) {
+  await writeResults(join20(dir, ARTIFACT_FILES.results), contents.results);
+  await writeFileAtomically(join20(dir, ARTIFACT_FILES.report), markdownReport(contents.results));
+  if (contents.analysisMarkdown) await writeArtifactAnalysis(dir, contents.analysisMarkdown);
+  if (contents.pr)
+    await writeFileAtomically(join20(dir, ARTIFACT_FILES.pr), `${JSON.stringify(prInfoSchema.parse(contents.pr))}
 `);
 }
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
+var holds = `a perf-pr artifact holds ${ARTIFACT_FILES.results}, ${ARTIFACT_FILES.pr} and optionally ${ARTIFACT_FILES.analysis} and ${ARTIFACT_FILES.report}.`;
 
 // lab/prcheck/config-changes.ts
 var MAX_CHANGES = 20;
@@ -74686,7 +75170,7 @@ function configChanges(base, head) {
 }
 
 // lab/datasets/profiles.ts
-import { join as join19 } from "node:path";
+import { join as join21 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -74703,7 +75187,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join19(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join21(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -74779,16 +75263,16 @@ async function profilesOfMeasured(measured, datasetsDir) {
     }
     profiles.set(
       dataset.compressedSha256,
-      await datasetProfile(join19(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+      await datasetProfile(join21(datasetsDir, entry.compressed.path), dataset.compressedSha256)
     );
   }
   return { profiles, missing };
 }
 
 // lab/asm/index.ts
-import { readFile as readFile7, rm as rm11 } from "node:fs/promises";
+import { readFile as readFile8, rm as rm12 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { basename as basename3, join as join20 } from "node:path";
+import { basename as basename3, join as join22 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -74812,7 +75296,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${parseInt(hex6, 16)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${BigInt(`0x${hex6}`)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
     text = text.replace(
@@ -74828,6 +75312,8 @@ function branchTarget(mnemonic, operands) {
   return match ? parseInt(match[1], 16) : null;
 }
 var LLVM_OR_GNU_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*([a-z][\w.]*)\s*(.*)$/i;
+var RELOCATION_LINE = /^\s*([0-9a-f]+):?\s+(?:R_AARCH64_(?:CALL26|JUMP26)|ARM64_RELOC_BRANCH26)\s+(\S+)/i;
+var OTHER_RELOCATION_LINE = /^\s*[0-9a-f]+:?\s+(?:R_AARCH64_|ARM64_RELOC_)\w+/i;
 var OTOOL_LINE = /^([0-9a-f]{8,16})\s+([a-z][\w.]*)\s*(.*)$/i;
 var FUNCTION_HEADER = /^([0-9a-f]+)\s+<(.+)>:\s*$/i;
 var UNDECODED_LINE = /^\s*([0-9a-f]+):\s+(?:(?:[0-9a-f]{2} ){4}|[0-9a-f]{8}\s+)?\s*(?:<unknown>|\.inst\s)/i;
@@ -74841,6 +75327,7 @@ function detectFormat(listing) {
 }
 function parseListing(listing, format3 = detectFormat(listing)) {
   const functions = [];
+  const namedCallees = /* @__PURE__ */ new Map();
   let current;
   let sourceLine;
   for (const raw of listing.split("\n")) {
@@ -74882,11 +75369,31 @@ function parseListing(listing, format3 = detectFormat(listing)) {
       });
       continue;
     }
+    const relocation = RELOCATION_LINE.exec(line);
+    if (relocation) {
+      const last2 = current?.instructions.at(-1);
+      if (last2 && last2.address === parseInt(relocation[1], 16) && /^(bl|b)$/.test(last2.mnemonic))
+        last2.callee = relocation[2].replace(/\+0x[0-9a-f]+$/i, "");
+      continue;
+    }
+    if (OTHER_RELOCATION_LINE.test(line)) continue;
     const instruction = LLVM_OR_GNU_LINE.exec(line);
     if (instruction && current && !/^\s*[0-9a-f]+:\s*$/i.test(line)) {
       if (/^\.(word|long)$/.test(instruction[2])) continue;
       const made = makeInstruction(instruction[1], instruction[2], instruction[3], line.trim());
-      current.instructions.push(sourceLine ? { ...made, sourceLine } : made);
+      const named = /<([^>+]+)(?:\+0x[0-9a-f]+)?>/i.exec(instruction[3])?.[1]?.replace(/@plt$/, "");
+      const pushed = sourceLine ? { ...made, sourceLine } : made;
+      if (named && named !== current.name && /^(bl|b)$/.test(made.mnemonic)) namedCallees.set(pushed, named);
+      current.instructions.push(pushed);
+    }
+  }
+  for (const fn of functions) {
+    const first2 = fn.instructions[0]?.address ?? 0;
+    const last2 = fn.instructions.at(-1)?.address ?? 0;
+    for (const instruction of fn.instructions) {
+      const named = namedCallees.get(instruction);
+      const outside = instruction.target === null || instruction.target < first2 || instruction.target > last2;
+      if (named && outside && instruction.callee === void 0) instruction.callee = named;
     }
   }
   return functions.filter((fn) => fn.instructions.length > 0);
@@ -74908,14 +75415,22 @@ function findFunctions(functions, pattern) {
 
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
+var NORETURN = /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+function endsExecution(instruction) {
+  if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
+  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
+}
+var tailCall = (instruction) => instruction.mnemonic === "b" && instruction.callee !== void 0;
 var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
 function buildControlFlow(fn) {
   const instructions = fn.instructions;
   const addresses = new Set(instructions.map((instruction) => instruction.address));
   const leaders = /* @__PURE__ */ new Set([instructions[0].address]);
   instructions.forEach((instruction, index) => {
-    if (instruction.target !== null && addresses.has(instruction.target)) leaders.add(instruction.target);
-    if (ENDS_BLOCK.test(instruction.mnemonic) && instructions[index + 1]) leaders.add(instructions[index + 1].address);
+    if (instruction.target !== null && !instruction.callee && addresses.has(instruction.target))
+      leaders.add(instruction.target);
+    if ((ENDS_BLOCK.test(instruction.mnemonic) || endsExecution(instruction)) && instructions[index + 1])
+      leaders.add(instructions[index + 1].address);
   });
   const blocks = [];
   for (const instruction of instructions) {
@@ -74928,15 +75443,16 @@ function buildControlFlow(fn) {
     const last2 = block.instructions.at(-1);
     const next = blocks[block.id + 1];
     const successors = [];
-    if (last2.target !== null && blockAt.has(last2.target) && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic)))
+    const local = last2.target !== null && blockAt.has(last2.target) && !tailCall(last2);
+    if (local && (last2.mnemonic === "b" || CONDITIONAL.test(last2.mnemonic)))
       successors.push(blockAt.get(last2.target));
-    const fallsThrough = !/^(b|br|ret)$/.test(last2.mnemonic);
+    const fallsThrough = !/^(b|br|ret)$/.test(last2.mnemonic) && !endsExecution(last2);
     if (fallsThrough && next) successors.push(next.id);
     block.successors = [...new Set(successors)];
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
   const dominators = computeDominators(blocks);
-  const loops = naturalLoops(blocks, dominators);
+  const loops = nestLoops(blocks, sccLoops(blocks));
   return { blocks, dominators, loops };
 }
 function computeDominators(blocks) {
@@ -74963,28 +75479,61 @@ function computeDominators(blocks) {
   }
   return dominators;
 }
-function naturalLoops(blocks, dominators) {
-  const byHeader = /* @__PURE__ */ new Map();
-  for (const block of blocks) {
-    for (const successor of block.successors) {
-      if (!dominators[block.id].has(successor)) continue;
-      const loop = byHeader.get(successor) ?? { blocks: /* @__PURE__ */ new Set([successor]), latches: [] };
-      loop.latches.push(block.id);
-      const stack = [block.id];
-      while (stack.length) {
-        const node2 = stack.pop();
-        if (loop.blocks.has(node2)) continue;
-        loop.blocks.add(node2);
-        stack.push(...blocks[node2].predecessors);
-      }
-      byHeader.set(successor, loop);
+function sccLoops(blocks) {
+  const found = [];
+  const search = (members2) => {
+    for (const component of stronglyConnected(blocks, members2)) {
+      const inside = new Set(component);
+      const cyclic = component.length > 1 || blocks[component[0]].successors.includes(component[0]);
+      if (!cyclic) continue;
+      const entries = component.filter(
+        (id) => id === 0 || blocks[id].predecessors.some((predecessor) => !inside.has(predecessor))
+      );
+      const header = Math.min(...entries.length ? entries : component);
+      const latches = component.filter((id) => blocks[id].successors.includes(header));
+      found.push({ header, blocks: [...component].sort((a2, b3) => a2 - b3), latches });
+      inside.delete(header);
+      search(inside);
     }
-  }
-  const loops = [...byHeader].map(([header, loop]) => ({
-    header,
-    blocks: [...loop.blocks].sort((a2, b3) => a2 - b3),
-    latches: loop.latches
-  }));
+  };
+  search(new Set(blocks.map((block) => block.id)));
+  return found;
+}
+function stronglyConnected(blocks, members2) {
+  const index = /* @__PURE__ */ new Map();
+  const low = /* @__PURE__ */ new Map();
+  const stack = [];
+  const onStack = /* @__PURE__ */ new Set();
+  const components = [];
+  let counter = 0;
+  const visit4 = (node2) => {
+    index.set(node2, counter);
+    low.set(node2, counter++);
+    stack.push(node2);
+    onStack.add(node2);
+    for (const next of blocks[node2].successors) {
+      if (!members2.has(next)) continue;
+      if (!index.has(next)) {
+        visit4(next);
+        low.set(node2, Math.min(low.get(node2), low.get(next)));
+      } else if (onStack.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
+    }
+    if (low.get(node2) === index.get(node2)) {
+      const component = [];
+      let member;
+      do {
+        member = stack.pop();
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node2);
+      components.push(component);
+    }
+  };
+  for (const node2 of [...members2].sort((a2, b3) => a2 - b3)) if (!index.has(node2)) visit4(node2);
+  return components;
+}
+function nestLoops(blocks, raw) {
+  const loops = raw;
   return loops.map((loop) => {
     const containing = loops.filter(
       (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b3) => other.blocks.includes(b3))
@@ -75016,24 +75565,30 @@ function ownInstructionCount(flow, loop) {
 
 // lab/asm/index.ts
 var DISASSEMBLERS = [
-  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"], name: "llvm-objdump" },
-  { command: ["llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"], name: "llvm-objdump" },
   {
-    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    command: ["llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
+    name: "llvm-objdump"
+  },
+  {
+    command: ["llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    name: "llvm-objdump"
+  },
+  {
+    command: ["xcrun", "llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mattr=+all"],
     name: "xcrun llvm-objdump"
   },
   {
-    command: ["xcrun", "llvm-objdump", "-d", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
+    command: ["xcrun", "llvm-objdump", "-d", "-r", "--line-numbers", "--no-show-raw-insn", "--mcpu=apple-m1"],
     name: "xcrun llvm-objdump"
   },
-  { command: ["aarch64-linux-gnu-objdump", "-d", "-l"], name: "aarch64-linux-gnu-objdump" },
+  { command: ["aarch64-linux-gnu-objdump", "-d", "-r", "-l"], name: "aarch64-linux-gnu-objdump" },
   { command: ["otool", "-tvV"], name: "otool" }
 ];
 function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join20(dir, `${basename3(binary)}.arm64`);
+  const slice = join22(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -75057,14 +75612,14 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile7(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile8(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join20(tmpdir2(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join22(tmpdir2(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
     } finally {
-      await rm11(dir, { recursive: true, force: true });
+      await rm12(dir, { recursive: true, force: true });
     }
   }
   const failures = [];
@@ -75117,6 +75672,41 @@ async function nameFromSymbolTable(binary, functions) {
     (fn) => /^(ltmp\d+|l_)/.test(fn.name) && names.has(fn.instructions[0].address) ? { ...fn, name: names.get(fn.instructions[0].address) } : fn
   );
 }
+async function joinLocalLabels(binary, functions) {
+  if (functions.length < 2) return functions;
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok) return functions;
+  const extents = [];
+  for (const line of table2.stdout.split("\n")) {
+    const match = /^([0-9a-f]+)\s.*\sF\s+\S+\s+([0-9a-f]+)\s+\S+$/.exec(line.trim());
+    if (match && parseInt(match[2], 16) > 0) {
+      const start = parseInt(match[1], 16);
+      extents.push({ start, end: start + parseInt(match[2], 16) });
+    }
+  }
+  const joined = [];
+  const labels = /* @__PURE__ */ new Set();
+  for (const fn of functions) {
+    const start = fn.instructions[0].address;
+    const previous = joined.at(-1);
+    const owner = extents.find((extent) => extent.start < start && start < extent.end);
+    const previousStart = previous?.instructions[0].address;
+    if (previous && owner && previousStart >= owner.start && previousStart < start) {
+      joined[joined.length - 1] = { ...previous, instructions: [...previous.instructions, ...fn.instructions] };
+      labels.add(fn.name);
+    } else joined.push(fn);
+  }
+  for (const fn of joined)
+    for (const instruction of fn.instructions)
+      if (instruction.callee !== void 0 && labels.has(instruction.callee)) delete instruction.callee;
+  return joined;
+}
+var strippedFunctions = /* @__PURE__ */ new WeakSet();
+async function isStripped(binary) {
+  const table2 = await attempt("llvm-objdump", ["-t", binary]);
+  if (!table2.ok || !/file format elf/i.test(table2.stdout)) return false;
+  return !/^[0-9a-f]{8,16}\s/m.test(table2.stdout.split("SYMBOL TABLE:")[1] ?? "");
+}
 var MAX_BINARY_BYTES = 1024 * 1024 * 1024;
 async function loadFunctions(path6) {
   let bytes;
@@ -75137,7 +75727,8 @@ async function loadFunctions(path6) {
   const looksLikeText = !bytes.subarray(0, 4096).includes(0);
   const { listing, tool } = looksLikeText ? { listing: bytes.toString("utf8"), tool: "listing file" } : await disassemble(path6);
   const parsed = parseListing(listing);
-  const functions = looksLikeText ? parsed : await nameFromSymbolTable(path6, parsed);
+  const functions = looksLikeText ? parsed : await joinLocalLabels(path6, await nameFromSymbolTable(path6, parsed));
+  if (!looksLikeText && await isStripped(path6)) strippedFunctions.add(functions);
   if (functions.length === 0)
     throw new LabError(
       "analyze",
@@ -75162,6 +75753,13 @@ async function selectFunctions(functions, name, where) {
         "analyze",
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
+      );
+    }
+    if (strippedFunctions.has(functions)) {
+      throw new LabError(
+        "analyze",
+        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`
       );
     }
     throw new LabError(
@@ -75308,7 +75906,7 @@ function semanticsOf(instruction) {
   if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
     return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
   if (mnemonic === "bl" || mnemonic === "blr")
-    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30"] };
+    return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30", "r0"] };
   if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
     const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
     return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
@@ -75675,7 +76273,8 @@ function boundsOf(nodes, criticalPath, model) {
   const frontEndBoundCycles = decodeSlots / model.decodeWidth;
   const predictedCycles = Math.max(criticalPathCycles, resources.cycles, frontEndBoundCycles);
   const bound = predictedCycles === criticalPathCycles ? "critical path" : predictedCycles === resources.cycles ? "resources" : "front end";
-  const unknown2 = nodes.filter((node2) => node2.semantics.class === "unknown");
+  const unknown2 = nodes.filter((node2) => node2.semantics.class === "unknown" || node2.semantics.class === "call");
+  const named = (node2) => node2.semantics.class === "call" ? `${node2.instruction.mnemonic} ${node2.instruction.callee ?? node2.instruction.operands}` : node2.instruction.mnemonic;
   return {
     instructions: nodes.length,
     criticalPathCycles,
@@ -75685,7 +76284,7 @@ function boundsOf(nodes, criticalPath, model) {
     predictedCycles,
     bound,
     ilp: criticalPathCycles > 0 ? nodes.length / criticalPathCycles : Number.POSITIVE_INFINITY,
-    unknownMnemonics: [...new Set(unknown2.map((node2) => node2.instruction.mnemonic))],
+    unknownMnemonics: [...new Set(unknown2.map(named))],
     unknownInstructions: unknown2.length,
     exact: unknown2.length === 0
   };
@@ -75730,7 +76329,7 @@ function consumersOf(analysis, index) {
 var accumulates = (node2) => node2.semantics.writes.length === 1 && node2.semantics.reads.includes(node2.semantics.writes[0]);
 var registerShift = (node2) => /^(lsl|lslv|lsr|lsrv)$/.test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2;
 var wideLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^x/.test(node2.instruction.operands);
-var tableLoad = (node2) => node2.semantics.class === "load" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
+var tableLoad = (node2) => node2.semantics.class === "load" && node2.semantics.address?.base !== "sp" && /^(ldr|ldur)$/.test(node2.instruction.mnemonic) && /^w/.test(node2.instruction.operands);
 function findIdioms(analysis, flow) {
   const nodes = analysis.nodes;
   const findings = [];
@@ -75832,6 +76431,7 @@ function ancestors(graph, index, depth, through) {
   return found;
 }
 var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
+var isSubtraction = (node2) => /^(sub|subs|neg|negs)$/.test(node2.instruction.mnemonic);
 var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class === "alu-shifted" || node2.semantics.class === "move";
 var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
@@ -75839,7 +76439,19 @@ function isTableLoad(graph, node2) {
   if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
     return false;
   if (node2.semantics.writeback !== void 0) return false;
-  return ancestors(graph, node2.index, 3, isAlu).some(isMask);
+  return ancestors(graph, node2.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+    (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate)
+  );
+}
+function ofBitBuffer(graph, mask) {
+  const made = (index, depth) => graph.into[index].some((edge) => {
+    if (edge.via === "memory" || edge.via === "flags") return false;
+    const producer = graph.nodes[edge.from];
+    if (variableShift(producer, "r")) return true;
+    const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
+    return depth > 0 && passes && made(producer.index, depth - 1);
+  });
+  return made(mask.index, 2);
 }
 function isRefillLoad(graph, node2) {
   if (node2.semantics.memory !== "load") return false;
@@ -75859,8 +76471,12 @@ function loopEvidence(instructions, model) {
     (edge) => edge.distance === 1 || hops > 0 && nodes[edge.to].semantics.class === "move" && carriedOut(edge.to, hops - 1)
   );
   const carriedIn = (index) => into[index].some((edge) => edge.distance === 1 && edge.via !== "memory");
+  const inPlace = (node2) => {
+    const [destination, source] = splitOperands(node2.instruction.operands).map(physicalRegister);
+    return destination !== void 0 && destination === source;
+  };
   const bitBufferShifts = nodes.filter(
-    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index))
+    (node2) => variableShift(node2, "r") && (carriedIn(node2.index) || carriedOut(node2.index) || inPlace(node2))
   );
   const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
   const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
@@ -75889,9 +76505,22 @@ function describe3(evidence) {
   parts.push(`${evidence.stores.length} store(s)`);
   return parts.join("; ");
 }
+function tableWalks(flow, loop) {
+  const stores = (candidate) => candidate.blocks.some(
+    (id) => flow.blocks[id].instructions.some((instruction) => {
+      const { semantics } = decoded(instruction);
+      return semantics.memory === "store" && semantics.address?.base !== "sp";
+    })
+  );
+  return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
+}
 function rankLoops(flow, model) {
   const candidates = flow.loops.map((loop) => {
-    const own2 = ownBlocks(flow, loop).flatMap((id) => flow.blocks[id].instructions);
+    const walks = tableWalks(flow, loop);
+    const blocks = [.../* @__PURE__ */ new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
+      (a2, b3) => a2 - b3
+    );
+    const own2 = blocks.flatMap((id) => flow.blocks[id].instructions);
     const evidence = loopEvidence(own2, model);
     const decodeLoop = evidence.bitBufferShifts.length > 0 && evidence.tableLoads.length > 0;
     const score2 = (evidence.bitBufferShifts.length ? 4 : 0) + (evidence.tableLoads.length ? 4 : 0) + (evidence.refillLoads.length ? 2 : 0) + (evidence.stores.length ? 1 : 0);
@@ -75902,7 +76531,7 @@ function rankLoops(flow, model) {
       evidence,
       decodeLoop,
       score: score2,
-      reason: describe3(evidence),
+      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex4(walk.headerAddress)).join(", ")} as its table walk` : ""),
       sourceLine: header.sourceLine ?? null
     };
   });
@@ -75975,7 +76604,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 
 // lab/uarch/model.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { join as join23 } from "node:path";
 var sourced = external_exports.string().min(3);
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
@@ -76043,7 +76672,9 @@ var cpuModelSchema = external_exports.object({
   classes: external_exports.partialRecord(external_exports.enum(CLASSES), classTimingSchema).optional(),
   /** Per-mnemonic exceptions to the class timing (e.g. a model where ORR costs more than ADD). */
   mnemonicOverrides: external_exports.record(external_exports.string(), classTimingSchema).optional(),
-  /** CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable. */
+  /**
+   * CPU brand strings (os.cpus() model) of machines with this core: a measurement made elsewhere is not comparable.
+   */
   cpuBrands: external_exports.object({ value: external_exports.array(external_exports.string().min(1)), source: sourced }).strict().optional(),
   /**
    * A model of a tool's assumptions (llvm-mca's), not of a core: never chosen for a host by its brand or MIDR,
@@ -76053,13 +76684,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(external_exports.string()).optional()
 }).strict();
 function modelsDir() {
-  return join21(projectRoot(), "lab", "uarch", "models");
+  return join23(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir8(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join21(modelsDir(), `${name}.json`);
+  const path6 = join23(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -76142,6 +76773,8 @@ function chooseModel(machine, models, parts = armParts()) {
 }
 async function resolveCpuModel(explicit, machine) {
   if (explicit) return { ...await loadCpuModel(explicit), chosenBecause: "chosen by --cpu" };
+  const target = buildTarget().model;
+  if (target) return { ...await loadCpuModel(target.name), chosenBecause: target.why };
   const models = await Promise.all((await listModels()).map((name) => loadCpuModel(name)));
   const choice = chooseModel(machine(), models);
   return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
@@ -76153,27 +76786,102 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const paths = [];
-  let complete = true;
-  const onPath = /* @__PURE__ */ new Set();
-  const stack = [];
-  const walk = (block) => {
-    if (paths.length >= limit) {
-      complete = false;
-      return;
-    }
-    stack.push(block);
-    onPath.add(block);
-    if (latches.has(block)) paths.push([...stack]);
+  const size = (block) => flow.blocks[block].instructions.length;
+  const queue = new MinQueue();
+  queue.push(size(loop.header), [loop.header]);
+  let expansions = 0;
+  while (queue.length) {
+    if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
+    const { cost, value: path6 } = queue.pop();
+    const block = path6.at(-1);
+    if (latches.has(block)) paths.push(path6);
     for (const successor of flow.blocks[block].successors) {
-      if (successor === loop.header || !inLoop.has(successor) || onPath.has(successor)) continue;
-      walk(successor);
+      if (successor === loop.header || !inLoop.has(successor) || path6.includes(successor)) continue;
+      queue.push(cost + size(successor), [...path6, successor]);
     }
-    stack.pop();
-    onPath.delete(block);
-  };
-  walk(loop.header);
-  return { paths, complete };
+  }
+  return { paths, complete: true };
 }
+function copyPaths(flow, loop, found, model) {
+  const inLoop = new Set(loop.blocks);
+  const latches = new Set(loop.latches);
+  const size = (block) => flow.blocks[block].instructions.length;
+  const known = new Set(found.map((path6) => path6.join()));
+  const copying = loop.blocks.filter(
+    (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
+  );
+  const shortest = (from, goal, avoid) => {
+    const queue = new MinQueue();
+    const settled = /* @__PURE__ */ new Set();
+    queue.push(size(from), [from]);
+    while (queue.length) {
+      const { cost, value: path6 } = queue.pop();
+      const block = path6.at(-1);
+      if (settled.has(block)) continue;
+      settled.add(block);
+      if (goal(block)) return path6;
+      for (const next of flow.blocks[block].successors)
+        if (inLoop.has(next) && next !== loop.header && !avoid.has(next) && !settled.has(next))
+          queue.push(cost + size(next), [...path6, next]);
+    }
+    return null;
+  };
+  const added = [];
+  for (const block of copying) {
+    const head = shortest(loop.header, (candidate) => candidate === block, /* @__PURE__ */ new Set());
+    if (!head) continue;
+    const tail2 = shortest(block, (candidate) => latches.has(candidate), new Set(head.slice(0, -1)));
+    if (!tail2) continue;
+    const path6 = [...head, ...tail2.slice(1)];
+    if (known.has(path6.join())) continue;
+    known.add(path6.join());
+    added.push(path6);
+  }
+  return added;
+}
+var MinQueue = class {
+  heap = [];
+  pushed = 0;
+  get length() {
+    return this.heap.length;
+  }
+  push(cost, value) {
+    const heap = this.heap;
+    heap.push({ cost, order: this.pushed++, value });
+    let at2 = heap.length - 1;
+    while (at2 > 0) {
+      const parent = at2 - 1 >> 1;
+      if (!this.less(at2, parent)) break;
+      [heap[at2], heap[parent]] = [heap[parent], heap[at2]];
+      at2 = parent;
+    }
+  }
+  pop() {
+    const heap = this.heap;
+    const top = heap[0];
+    const last2 = heap.pop();
+    if (heap.length) {
+      heap[0] = last2;
+      let at2 = 0;
+      for (; ; ) {
+        const left = 2 * at2 + 1;
+        const right2 = left + 1;
+        let least = at2;
+        if (left < heap.length && this.less(left, least)) least = left;
+        if (right2 < heap.length && this.less(right2, least)) least = right2;
+        if (least === at2) break;
+        [heap[at2], heap[least]] = [heap[least], heap[at2]];
+        at2 = least;
+      }
+    }
+    return { cost: top.cost, value: top.value };
+  }
+  less(a2, b3) {
+    const x2 = this.heap[a2];
+    const y2 = this.heap[b3];
+    return x2.cost < y2.cost || x2.cost === y2.cost && x2.order < y2.order;
+  }
+};
 function memoryBytes(instruction) {
   return operandsOf(instruction).bytes;
 }
@@ -76291,11 +76999,13 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
     (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
   );
   const copyLoopBytes = new Map(
-    nested.filter(storing).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
+    nested.filter(storing).filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
   );
   const copyLoopHeaders = new Set(copyLoopBytes.keys());
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
-  const { paths, complete } = enumeratePaths(flow, loop, limit);
+  const enumerated = enumeratePaths(flow, loop, limit);
+  const { complete } = enumerated;
+  const paths = complete ? enumerated.paths : [...enumerated.paths, ...copyPaths(flow, loop, enumerated.paths, model)];
   const analysed = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
@@ -76368,9 +77078,28 @@ function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   );
   return {
     headerAddress: loop.headerAddress,
-    bytesPerIteration: copyLoopBytes.get(loop.header),
+    bytesPerIteration: copiedBytes(graph),
     bounds: boundsOfGraph(graph, model)
   };
+}
+function copiedBytes(graph) {
+  const { nodes } = graph;
+  const producers = producerMap(graph);
+  return nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp").filter((node2) => {
+    const origins = storedRegisters(node2.instruction).flatMap(
+      (register2) => valueOrigins(nodes, producers, node2, register2)
+    );
+    return origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
+  }).reduce((sum2, node2) => sum2 + memoryBytes(node2.instruction), 0);
+}
+function copiedBytesPerPass(flow, loop, model) {
+  const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
+  return copiedBytes(
+    dependencyGraph(
+      body.flatMap((id) => flow.blocks[id].instructions),
+      model
+    )
+  );
 }
 function bytesPerPass(flow, loop, model) {
   const body = enumeratePaths(flow, loop, 1).paths[0] ?? [];
@@ -76409,7 +77138,21 @@ function analyzeHotLoop(fn, cpu, pin) {
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await resolveCpuModel(options2.cpu, machineInfo);
   const { functions, source } = await loadFunctions(options2.path);
-  return reportHotLoop(await selectFunction(functions, options2.functionName, source), source, cpu, options2.loop);
+  const selected = await selectFunction(functions, options2.functionName, source);
+  const callee = options2.loop === void 0 ? tailCallee(functions, selected) : void 0;
+  if (!callee) return reportHotLoop(selected, source, cpu, options2.loop);
+  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+}
+function tailCallee(functions, fn) {
+  if (fn.instructions.length > 16 || buildControlFlow(fn).loops.length > 0) return void 0;
+  const starts = new Map(functions.map((other) => [other.instructions[0].address, other]));
+  const targets = new Set(
+    fn.instructions.flatMap(
+      (instruction) => instruction.mnemonic === "b" && instruction.target !== null && starts.has(instruction.target) ? [instruction.target] : []
+    )
+  );
+  const [target] = targets;
+  return targets.size === 1 && starts.get(target) !== fn ? starts.get(target) : void 0;
 }
 var summaryOf = (analysis) => {
   const { nodes, edges, ...summary2 } = analysis;
@@ -76493,14 +77236,34 @@ function reportHotLoop(fn, source, cpu, pin) {
         slackCycles: analysis.slackCycles[i3]
       }))
     },
-    idioms
+    idioms,
+    figures: chainFigures(analysis)
   };
+}
+function chainFigures(analysis) {
+  const figures2 = /* @__PURE__ */ new Map();
+  for (const link of analysis.criticalChain) {
+    const node2 = analysis.nodes[link.index];
+    const key = `${node2.semantics.class}\0${node2.timing.source}`;
+    const entry = figures2.get(key) ?? {
+      class: node2.semantics.class,
+      mnemonics: [],
+      latenciesCycles: [],
+      source: node2.timing.source,
+      inherited: node2.timing.inherited ?? false
+    };
+    if (!entry.mnemonics.includes(node2.instruction.mnemonic)) entry.mnemonics.push(node2.instruction.mnemonic);
+    if (!entry.latenciesCycles.includes(link.latencyCycles)) entry.latenciesCycles.push(link.latencyCycles);
+    figures2.set(key, entry);
+  }
+  return [...figures2.values()];
 }
 var atLeast = (analysis) => analysis.exact ? "" : "\u2265 ";
 function unknownNote(analysis) {
   if (analysis.exact) return "";
   const count3 = analysis.unknownInstructions;
-  return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")})`;
+  const calls = analysis.unknownMnemonics.some((name) => /^blr? /.test(name)) ? "; a call's callee is not modelled" : "";
+  return ` (${count3} unknown instruction${count3 === 1 ? "" : "s"}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(", ")}${calls})`;
 }
 
 // lab/report/critical-path.ts
@@ -76592,7 +77355,7 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown2 ? [cell(shown2)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : "+"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -76618,6 +77381,10 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     ...inexact.map(
       (report) => `
 \u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (\u2265).`
+    ),
+    ...columns.filter((report) => !report.hotLoop.pathsComplete).map(
+      (report) => `
+\u26A0\uFE0F ${report === head ? "head" : report === base ? "base" : "libdeflate"}: only the ${report.hotLoop.paths} shortest paths of its loop were analysed (search capped); a role reached only by longer paths may be missing, and its rows cover the paths found, not all.`
     ),
     ...referenceProblem ? [`
 \u26A0\uFE0F libdeflate not shown: ${escapeCell(referenceProblem)}.`] : [],
@@ -76794,7 +77561,7 @@ function gapFinding(predictedRatio, measured, notComparable, lowerBound) {
   if (lowerBound) return "inconclusive: a prediction is only a lower bound (see notes)";
   const level = `${Math.round(measured.confidence * 100)}%`;
   if (measured.low <= 1 && measured.high >= 1) {
-    return `no measured gap (the ${level} interval includes 1.00\xD7); the model predicts ${Math.abs(1 - predictedRatio) < 5e-3 ? "none either" : `head ${predictedRatio > 1 ? "faster" : "slower"} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`}`;
+    return `no measured gap (the ${level} interval includes 1.00\xD7); the model predicts ` + (Math.abs(1 - predictedRatio) < 5e-3 ? "none either" : `head ${predictedRatio > 1 ? "faster" : "slower"} by ${Math.abs(100 * (predictedRatio - 1)).toFixed(0)}%`);
   }
   const measuredGap = measured.estimate - 1;
   const predictedGap = predictedRatio - 1;
@@ -76985,15 +77752,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir11(join22(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join22(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join22(work, "base");
-  const headDir = join22(work, "head");
+  await mkdir11(join24(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join24(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join24(work, "base");
+  const headDir = join24(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join22(headDir, options2.config);
+    const configPath = join24(headDir, options2.config);
     try {
       const hint = "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.";
       const bytes = await readWholeFile(configPath, { step: "pr-check: config", hint, maxBytes: MAX_JSON_BYTES });
@@ -77006,7 +77773,7 @@ async function prCheck(options2) {
       );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    const baseJson = await readWholeFile(join22(baseDir, options2.config), {
+    const baseJson = await readWholeFile(join24(baseDir, options2.config), {
       step: "pr-check: config",
       hint: "base config",
       maxBytes: MAX_JSON_BYTES
@@ -77087,23 +77854,22 @@ async function prCheck(options2) {
     ) : void 0;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
     if (options2.artifactDir) {
-      const dir = resolve6(options2.artifactDir);
-      await writeResults(join22(dir, "results.json"), results);
-      await writeFileAtomically(join22(dir, "report.md"), markdownReport(results));
-      if (analysisMarkdown) await writeFileAtomically(join22(dir, "analysis.md"), analysisMarkdown);
-      if (options2.prNumber)
-        await writePrInfo(dir, {
+      await writeArtifact(resolve6(options2.artifactDir), {
+        results,
+        analysisMarkdown,
+        pr: options2.prNumber ? {
           prNumber: options2.prNumber,
           headSha,
           baseSha,
           ...changedConfig.length > 0 ? { configChanges: changedConfig } : {}
-        });
+        } : void 0
+      });
     }
     return { results, body, baseSha, headSha, analysisMarkdown, builds, records };
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm12(work, { recursive: true, force: true });
+    await rm13(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }

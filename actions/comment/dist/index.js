@@ -53843,7 +53843,9 @@ var rustAdapterSchema = external_exports.object({
    * `Option<Vec<u8>>`) or, for "slice", the bytes written (`usize`, `Result<usize, E>`, `Option<usize>`).
    */
   call: external_exports.string().min(1).max(2e3).refine((call) => !/[\n\r;{}]/.test(call), 'must be one expression (no line breaks, ";" or braces)'),
-  /** "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer. */
+  /**
+   * "vec": the decoder allocates its output (timed with the allocation); "slice": it writes into the lab's buffer.
+   */
   output: external_exports.enum(["vec", "slice"]).default("vec")
 }).strict();
 var rustShimRecordSchema = external_exports.object({
@@ -53857,6 +53859,306 @@ var rustShimRecordSchema = external_exports.object({
 // lab/core/schema.ts
 function describeIssues(error63) {
   return error63.issues.map((issue3) => `${issue3.path.length ? issue3.path.join(".") : "(top level)"}: ${issue3.message}`).join("; ");
+}
+
+// lab/results/counts.ts
+var countsSchema = external_exports.object({
+  /** How the counts were made ("valgrind-3.19.0 callgrind, …"); null when none were. */
+  tool: external_exports.string().nullable(),
+  /** Why nothing was counted ("not available on macOS (no valgrind on macOS arm64)"); null when counted. */
+  unavailable: external_exports.string().nullable(),
+  datasets: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      label: external_exports.string(),
+      rawBytes: external_exports.number().int().nonnegative(),
+      contenders: external_exports.array(
+        external_exports.object({
+          name: external_exports.string(),
+          role: external_exports.enum(["head", "base", "libdeflate"]),
+          /** Instructions retired in the one counted decode call (null: not counted). */
+          instructions: external_exports.number().int().nonnegative().nullable(),
+          /** instructions / rawBytes. */
+          instructionsPerByte: external_exports.number().finite().nonnegative().nullable(),
+          /** Why it was not counted (it failed in the timing bench, a CLI decoder, …); null when counted. */
+          notCounted: external_exports.string().nullable()
+        })
+      )
+    })
+  )
+});
+function instructionComparison(dataset) {
+  const of = (role) => dataset.contenders.find((contender) => contender.role === role);
+  const head = of("head");
+  const base = of("base");
+  const libdeflate = of("libdeflate");
+  const counted = (side) => typeof side?.instructions === "number";
+  return {
+    headInstructionsPerByte: head?.instructionsPerByte ?? null,
+    headVsBaseChange: counted(head) && counted(base) && base.instructions > 0 ? head.instructions / base.instructions - 1 : null,
+    headVsBaseInstructionsPerByte: counted(head) && counted(base) && dataset.rawBytes > 0 ? (head.instructions - base.instructions) / dataset.rawBytes : null,
+    headVsLibdeflate: counted(head) && counted(libdeflate) && libdeflate.instructions > 0 ? head.instructions / libdeflate.instructions : null,
+    headNotCounted: head ? head.notCounted : "no head contender"
+  };
+}
+
+// lab/results/index.ts
+var positive = external_exports.number().finite().positive();
+var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
+var intervalSchema = external_exports.object({
+  estimate: positive,
+  low: positive,
+  high: positive,
+  confidence: external_exports.number().gt(0).lt(1),
+  samples: external_exports.number().int().positive(),
+  /** Bootstrap resamples; 0 for a t interval. */
+  resamples: external_exports.number().int().nonnegative(),
+  method: external_exports.string()
+});
+var comparisonSchema = external_exports.object({
+  interval: intervalSchema,
+  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
+  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
+});
+var verdictSchema = external_exports.object({
+  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
+  effect: external_exports.number().finite(),
+  interval: intervalSchema,
+  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
+  threshold: external_exports.number().nonnegative(),
+  thresholdSource: external_exports.string(),
+  reason: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative().optional(),
+  standardError: external_exports.number().nonnegative().nullable().optional(),
+  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
+  tolerance: external_exports.number().positive().optional(),
+  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
+  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
+  detectableEffect: external_exports.number().positive().nullable().optional(),
+  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
+  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
+});
+var machineSchema = external_exports.object({
+  os: external_exports.string(),
+  osRelease: external_exports.string(),
+  arch: external_exports.string(),
+  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
+  cpuModel: external_exports.string(),
+  logicalCpus: external_exports.number().int(),
+  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
+  midr: external_exports.object({
+    implementer: external_exports.string(),
+    part: external_exports.string(),
+    variant: external_exports.string().nullable(),
+    revision: external_exports.string().nullable()
+  }).optional(),
+  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
+  pageSizeBytes: external_exports.number().int().positive().optional()
+});
+var libdeflateSchema = external_exports.object({
+  name: external_exports.string(),
+  version: external_exports.string(),
+  source: external_exports.string(),
+  buildSystem: external_exports.string(),
+  compiler: external_exports.string(),
+  cflags: external_exports.string()
+});
+var decoderSchema = external_exports.object({
+  name: external_exports.string(),
+  adapter: external_exports.string(),
+  description: external_exports.string(),
+  rustc: external_exports.string().nullable(),
+  llvm: external_exports.string().nullable(),
+  compiler: external_exports.string().nullable(),
+  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
+  threads: external_exports.number().int().positive().optional(),
+  /** The rust adapter's exact call and the shim crate the lab generated for it. */
+  rust: rustShimRecordSchema.optional()
+});
+var datasetBase = {
+  name: external_exports.string(),
+  label: external_exports.string(),
+  standIn: external_exports.boolean(),
+  scale: external_exports.enum(["quick", "full"]),
+  rawBytes: external_exports.number().int().nonnegative(),
+  rawSha256: sha256,
+  compressedBytes: external_exports.number().int().nonnegative(),
+  compressedSha256: sha256,
+  compressor: external_exports.string(),
+  level: external_exports.number().int()
+};
+var contenderUsageSchema = external_exports.object({
+  /** Threads the config gave it (libdeflate: 1). */
+  threads: external_exports.number().int().positive(),
+  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
+  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
+  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
+  placementNote: external_exports.string().nullable(),
+  /** Sum over its measured decodes. */
+  wallTimeMs: external_exports.number().nonnegative(),
+  /** CPU time of all its threads and child processes during those decodes. */
+  cpuTimeMs: external_exports.number().nonnegative(),
+  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
+  parallelEfficiency: external_exports.number().nonnegative().nullable(),
+  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
+  outsideTurnCpuMs: external_exports.number().nonnegative(),
+  /** The allowance for that before its results are not comparable. */
+  outsideTurnAllowanceMs: external_exports.number().nonnegative()
+});
+function outsideTurnFinding(usage) {
+  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
+  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
+}
+var datasetResultObject = external_exports.object({
+  ...datasetBase,
+  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
+  placement: external_exports.string(),
+  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
+  concurrentBench: external_exports.string().optional(),
+  batches: external_exports.number().int().nonnegative(),
+  /** Measured rounds over all batches. */
+  rounds: external_exports.number().int().nonnegative(),
+  targetMet: external_exports.boolean(),
+  stoppedBecause: external_exports.string(),
+  elapsedSeconds: external_exports.number().nonnegative(),
+  /** True when every sample of every contender decoded to the expected bytes. */
+  verified: external_exports.boolean(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      role: external_exports.enum(["head", "base", "libdeflate"]),
+      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
+      samplesNs: external_exports.array(external_exports.array(positive)),
+      megabytesPerSecond: positive.nullable(),
+      failure: external_exports.string().nullable(),
+      usage: contenderUsageSchema.optional()
+    })
+  ),
+  headVsLibdeflate: comparisonSchema.nullable(),
+  baseVsLibdeflate: comparisonSchema.nullable(),
+  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
+  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
+  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
+});
+var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
+  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
+  for (const field of ["batches", "rounds"])
+    if (dataset[field] < 1)
+      context3.addIssue({
+        code: "custom",
+        path: [field],
+        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
+      });
+});
+var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
+var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
+var integrityResultSchema = external_exports.object({
+  memberBytes: external_exports.number().int().nonnegative(),
+  source: external_exports.string(),
+  contenders: external_exports.array(
+    external_exports.object({
+      name: external_exports.string(),
+      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
+      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
+      notComparable: external_exports.string().nullable()
+    })
+  )
+});
+function comparability(results, sides) {
+  const outside = outsideTurnContenders(results);
+  const notComparable = sides.flatMap((side) => {
+    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
+    const gate = integrityFinding(results, side.name);
+    if (!gate) return [];
+    return [
+      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
+    ];
+  });
+  const threads = sides.map((side) => side.threads ?? 1);
+  const crossThread = new Set(threads).size > 1;
+  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
+  return {
+    notComparable,
+    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
+  };
+}
+function integrityFinding(results, name) {
+  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
+  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
+  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
+}
+function outsideTurnContenders(results) {
+  const found = /* @__PURE__ */ new Map();
+  for (const dataset of results.datasets ?? [])
+    for (const contender of dataset.contenders) {
+      const finding = outsideTurnFinding(contender.usage);
+      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+    }
+  return found;
+}
+function notComparableContenders(results) {
+  const found = new Map(
+    results.integrity?.contenders.flatMap(
+      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
+    ) ?? []
+  );
+  for (const [name, why] of outsideTurnContenders(results))
+    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
+  return found;
+}
+var RESULTS_SCHEMA_VERSION = 3;
+var REGIMES = ["in-process", "process", "in-process-allocating"];
+var resultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
+  machine: machineSchema,
+  /**
+   * in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output
+   * (libdeflate too); process: whole CLI processes.
+   */
+  regime: external_exports.enum(REGIMES),
+  libdeflate: libdeflateSchema,
+  head: decoderSchema,
+  base: decoderSchema.nullable(),
+  settings: external_exports.object({
+    roundsPerBatch: external_exports.number().int(),
+    warmupRounds: external_exports.number().int(),
+    timeoutMs: external_exports.number().int(),
+    minBatches: external_exports.number().int(),
+    maxBatches: external_exports.number().int(),
+    targetHalfWidth: external_exports.number(),
+    budgetSeconds: external_exports.number(),
+    verdictConfidence: external_exports.number().gt(0).lt(1),
+    minimumEffect: external_exports.number().optional(),
+    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
+    tolerance: external_exports.number().optional(),
+    toleranceSource: external_exports.string().optional(),
+    compareAcrossThreads: external_exports.boolean().optional()
+  }),
+  datasets: external_exports.array(datasetResultSchema),
+  /** How each contender met corrupted members before timing (absent in results written before the gate). */
+  integrity: integrityResultSchema.optional(),
+  /** Instructions of one decode per contender and dataset, or why there are none (absent before counts). */
+  counts: countsSchema.optional(),
+  ok: external_exports.boolean()
+});
+function parseResults(json2, source) {
+  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
+  if (version2 !== RESULTS_SCHEMA_VERSION) {
+    throw new LabError(
+      "results",
+      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads version ${RESULTS_SCHEMA_VERSION}.`,
+      "write it again with this version of perf-lab, or upgrade perf-lab."
+    );
+  }
+  const parsed = resultsSchema.safeParse(json2);
+  if (!parsed.success)
+    throw new LabError(
+      "results",
+      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
+      "pass a results file written by `perf-lab bench --json`."
+    );
+  return parsed.data;
 }
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -54276,366 +54578,6 @@ function relativeHalfWidth(interval) {
   return (interval.high - interval.low) / 2 / interval.estimate;
 }
 
-// lab/stats/index.ts
-function pairedSpeedRatios(decoderNs, referenceNs) {
-  const ratios = /* @__PURE__ */ new Map();
-  for (const [round, decoder] of [...decoderNs].sort((a, b2) => a[0] - b2[0])) {
-    const reference = referenceNs.get(round);
-    if (reference !== void 0 && decoder > 0 && reference > 0) ratios.set(round, reference / decoder);
-  }
-  return ratios;
-}
-function cycleRatios(roundRatios, contenders) {
-  const cycles = /* @__PURE__ */ new Map();
-  const first = Math.min(...roundRatios.keys());
-  for (const [round, ratio] of roundRatios) {
-    const cycle = Math.floor((round - first) / contenders);
-    cycles.set(cycle, [...cycles.get(cycle) ?? [], ratio]);
-  }
-  return [...cycles].sort((a, b2) => a[0] - b2[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum, ratio) => sum + Math.log(ratio), 0) / ratios.length));
-}
-
-// lab/results/index.ts
-var positive = external_exports.number().finite().positive();
-var sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/);
-var intervalSchema = external_exports.object({
-  estimate: positive,
-  low: positive,
-  high: positive,
-  confidence: external_exports.number().gt(0).lt(1),
-  samples: external_exports.number().int().positive(),
-  /** Bootstrap resamples; 0 for a t interval. */
-  resamples: external_exports.number().int().nonnegative(),
-  method: external_exports.string()
-});
-var comparisonSchema = external_exports.object({
-  interval: intervalSchema,
-  // A ratio comes from cycles: at least one batch with at least one (an empty list is a damaged file, not a ratio).
-  cycleRatios: external_exports.array(external_exports.array(positive)).refine((batches) => batches.some((batch) => batch.length > 0), "must hold at least one cycle ratio")
-});
-var verdictSchema = external_exports.object({
-  kind: external_exports.enum(["regression", "improvement", "no change", "inconclusive"]),
-  effect: external_exports.number().finite(),
-  interval: intervalSchema,
-  /** The ± margin a "no change" holds for: the stated tolerance (older results: the run's own margin). */
-  threshold: external_exports.number().nonnegative(),
-  thresholdSource: external_exports.string(),
-  reason: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative().optional(),
-  standardError: external_exports.number().nonnegative().nullable().optional(),
-  /** The tolerance asked and the narrowest ± margin the 90% interval fits in (absent before tolerances). */
-  tolerance: external_exports.number().positive().optional(),
-  resolvedMargin: external_exports.number().nonnegative().nullable().optional(),
-  /** The smallest slowdown this run would have called a regression with 95% probability (null: unknown). */
-  detectableEffect: external_exports.number().positive().nullable().optional(),
-  /** Inconclusive: about how many more batches would likely decide it (null: none would; 0: decided). */
-  moreBatches: external_exports.number().int().nonnegative().nullable().optional()
-});
-var machineSchema = external_exports.object({
-  os: external_exports.string(),
-  osRelease: external_exports.string(),
-  arch: external_exports.string(),
-  /** The CPU's brand string, or on ARM64 Linux its name from MIDR (lab/cpu/arm-parts.json). */
-  cpuModel: external_exports.string(),
-  logicalCpus: external_exports.number().int(),
-  /** ARM64 Linux: the MIDR fields /proc/cpuinfo gave (absent elsewhere and in older results). */
-  midr: external_exports.object({
-    implementer: external_exports.string(),
-    part: external_exports.string(),
-    variant: external_exports.string().nullable(),
-    revision: external_exports.string().nullable()
-  }).optional(),
-  /** The memory page size (getconf PAGESIZE): 16384 on macOS arm64, 4096 on Ubuntu's arm64 and x86 kernels. */
-  pageSizeBytes: external_exports.number().int().positive().optional()
-});
-var libdeflateSchema = external_exports.object({
-  name: external_exports.string(),
-  version: external_exports.string(),
-  source: external_exports.string(),
-  buildSystem: external_exports.string(),
-  compiler: external_exports.string(),
-  cflags: external_exports.string()
-});
-var decoderSchema = external_exports.object({
-  name: external_exports.string(),
-  adapter: external_exports.string(),
-  description: external_exports.string(),
-  rustc: external_exports.string().nullable(),
-  llvm: external_exports.string().nullable(),
-  compiler: external_exports.string().nullable(),
-  /** Threads it was allowed (absent in results written before threads were a setting: 1). */
-  threads: external_exports.number().int().positive().optional(),
-  /** The rust adapter's exact call and the shim crate the lab generated for it. */
-  rust: rustShimRecordSchema.optional()
-});
-var datasetBase = {
-  name: external_exports.string(),
-  label: external_exports.string(),
-  standIn: external_exports.boolean(),
-  scale: external_exports.enum(["quick", "full"]),
-  rawBytes: external_exports.number().int().nonnegative(),
-  rawSha256: sha256,
-  compressedBytes: external_exports.number().int().nonnegative(),
-  compressedSha256: sha256,
-  compressor: external_exports.string(),
-  level: external_exports.number().int()
-};
-var contenderUsageSchema = external_exports.object({
-  /** Threads the config gave it (libdeflate: 1). */
-  threads: external_exports.number().int().positive(),
-  /** CPUs it was pinned to (null: not pinned, the scheduler's choice — macOS, or pinning unavailable). */
-  cpus: external_exports.array(external_exports.number().int().nonnegative()).nullable(),
-  /** Why its placement is not what it asked for ("asked for 4 CPUs, this machine allows 2"), else null. */
-  placementNote: external_exports.string().nullable(),
-  /** Sum over its measured decodes. */
-  wallTimeMs: external_exports.number().nonnegative(),
-  /** CPU time of all its threads and child processes during those decodes. */
-  cpuTimeMs: external_exports.number().nonnegative(),
-  /** cpuTimeMs / (wallTimeMs × threads): 1 when every thread it was given was busy the whole decode. */
-  parallelEfficiency: external_exports.number().nonnegative().nullable(),
-  /** CPU time its threads and processes used outside its decode calls (while others decoded, say). */
-  outsideTurnCpuMs: external_exports.number().nonnegative(),
-  /** The allowance for that before its results are not comparable. */
-  outsideTurnAllowanceMs: external_exports.number().nonnegative()
-});
-function outsideTurnFinding(usage) {
-  if (!usage || usage.outsideTurnCpuMs <= usage.outsideTurnAllowanceMs) return void 0;
-  return `used ${Math.round(usage.outsideTurnCpuMs)} ms of CPU outside its decode calls (allowance ${usage.outsideTurnAllowanceMs} ms): it can slow the others, so its results are not comparable`;
-}
-var datasetResultObject = external_exports.object({
-  ...datasetBase,
-  /** Where the contenders ran (core pinning on Linux, QoS class on macOS). */
-  placement: external_exports.string(),
-  /** Another perf-lab bench found running on the same CPUs during this dataset (its speeds are disturbed). */
-  concurrentBench: external_exports.string().optional(),
-  batches: external_exports.number().int().nonnegative(),
-  /** Measured rounds over all batches. */
-  rounds: external_exports.number().int().nonnegative(),
-  targetMet: external_exports.boolean(),
-  stoppedBecause: external_exports.string(),
-  elapsedSeconds: external_exports.number().nonnegative(),
-  /** True when every sample of every contender decoded to the expected bytes. */
-  verified: external_exports.boolean(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      role: external_exports.enum(["head", "base", "libdeflate"]),
-      /** Measured decode times in ns, per batch, in round order (warm-up excluded). */
-      samplesNs: external_exports.array(external_exports.array(positive)),
-      megabytesPerSecond: positive.nullable(),
-      failure: external_exports.string().nullable(),
-      usage: contenderUsageSchema.optional()
-    })
-  ),
-  headVsLibdeflate: comparisonSchema.nullable(),
-  baseVsLibdeflate: comparisonSchema.nullable(),
-  headVsBase: comparisonSchema.extend({ verdict: verdictSchema }).nullable(),
-  /** Whole-process runs: how the output reached the harness, and `cat` of the expected bytes through it (MB/s). */
-  outputPath: external_exports.object({ via: external_exports.string(), ceilingMegabytesPerSecond: positive.nullable() }).optional()
-});
-var datasetResultSchema = datasetResultObject.superRefine((dataset, context3) => {
-  if (!(dataset.headVsLibdeflate || dataset.baseVsLibdeflate || dataset.headVsBase)) return;
-  for (const field of ["batches", "rounds"])
-    if (dataset[field] < 1)
-      context3.addIssue({
-        code: "custom",
-        path: [field],
-        message: `is ${dataset[field]}, but the dataset has a ratio, which needs at least one measured batch`
-      });
-});
-var INTEGRITY_CASES = ["crc32", "isize", "truncated", "deflate-bit"];
-var integrityOutcomeSchema = external_exports.enum(["rejected", "accepted", "crashed", "hung", "not run"]);
-var integrityResultSchema = external_exports.object({
-  memberBytes: external_exports.number().int().nonnegative(),
-  source: external_exports.string(),
-  contenders: external_exports.array(
-    external_exports.object({
-      name: external_exports.string(),
-      cases: external_exports.array(external_exports.object({ case: external_exports.enum(INTEGRITY_CASES), outcome: integrityOutcomeSchema, detail: external_exports.string() })),
-      /** Null when it rejected every corrupted member; else why its speed is not comparable. */
-      notComparable: external_exports.string().nullable()
-    })
-  )
-});
-function comparability(results, sides) {
-  const outside = outsideTurnContenders(results);
-  const notComparable = sides.flatMap((side) => {
-    if (outside.has(side.name)) return [`${side.name} ${outside.get(side.name)}`];
-    const gate = integrityFinding(results, side.name);
-    if (!gate) return [];
-    return [
-      `${side.name} ${gate === "not checked" ? "was not checked by the integrity gate" : "accepted a corrupted member"}`
-    ];
-  });
-  const threads = sides.map((side) => side.threads ?? 1);
-  const crossThread = new Set(threads).size > 1;
-  if (crossThread && !results.settings.compareAcrossThreads) notComparable.push(`${threads.join(" vs ")} threads`);
-  return {
-    notComparable,
-    label: crossThread && results.settings.compareAcrossThreads ? `cross-thread: ${threads.join(" vs ")} threads` : null
-  };
-}
-function integrityFinding(results, name) {
-  const cases = results.integrity?.contenders.find((entry) => entry.name === name)?.cases ?? [];
-  if (cases.some((entry) => entry.outcome === "not run")) return "not checked";
-  return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
-}
-function outsideTurnContenders(results) {
-  const found = /* @__PURE__ */ new Map();
-  for (const dataset of results.datasets ?? [])
-    for (const contender of dataset.contenders) {
-      const finding = outsideTurnFinding(contender.usage);
-      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
-    }
-  return found;
-}
-function notComparableContenders(results) {
-  const found = new Map(
-    results.integrity?.contenders.flatMap(
-      (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
-    ) ?? []
-  );
-  for (const [name, why] of outsideTurnContenders(results))
-    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
-  return found;
-}
-var RESULTS_SCHEMA_VERSION = 2;
-var resultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  createdAt: external_exports.string().datetime({ message: "must be an ISO 8601 date and time (as the lab writes it)" }),
-  machine: machineSchema,
-  /** in-process: decodes into the lab's pre-mapped buffer; in-process-allocating: each decode allocates its output (libdeflate too); process: whole CLI processes. */
-  mode: external_exports.enum(["in-process", "process", "in-process-allocating"]),
-  libdeflate: libdeflateSchema,
-  head: decoderSchema,
-  base: decoderSchema.nullable(),
-  settings: external_exports.object({
-    roundsPerBatch: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    minBatches: external_exports.number().int(),
-    maxBatches: external_exports.number().int(),
-    targetHalfWidth: external_exports.number(),
-    budgetSeconds: external_exports.number(),
-    verdictConfidence: external_exports.number().gt(0).lt(1),
-    minimumEffect: external_exports.number().optional(),
-    /** The head-vs-base tolerance and where it came from (absent in results written before tolerances). */
-    tolerance: external_exports.number().optional(),
-    toleranceSource: external_exports.string().optional(),
-    compareAcrossThreads: external_exports.boolean().optional()
-  }),
-  datasets: external_exports.array(datasetResultSchema),
-  /** How each contender met corrupted members before timing (absent in results written before the gate). */
-  integrity: integrityResultSchema.optional(),
-  ok: external_exports.boolean()
-});
-var resultsV1Schema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  createdAt: external_exports.string(),
-  machine: machineSchema,
-  mode: external_exports.enum(["in-process", "process"]),
-  libdeflate: libdeflateSchema,
-  decoder: decoderSchema,
-  settings: external_exports.object({
-    rounds: external_exports.number().int(),
-    warmupRounds: external_exports.number().int(),
-    timeoutMs: external_exports.number().int(),
-    maxSecondsPerDataset: external_exports.number()
-  }),
-  datasets: external_exports.array(
-    external_exports.object({
-      ...datasetBase,
-      rounds: external_exports.number().int().nonnegative(),
-      placement: external_exports.string().optional(),
-      verified: external_exports.boolean(),
-      contenders: external_exports.array(
-        external_exports.object({
-          name: external_exports.string(),
-          role: external_exports.enum(["decoder", "libdeflate"]),
-          samplesNs: external_exports.array(positive),
-          megabytesPerSecond: positive.nullable(),
-          failure: external_exports.string().nullable()
-        })
-      ),
-      ratio: intervalSchema.nullable()
-    })
-  ),
-  ok: external_exports.boolean()
-});
-function migrateResultsV1(v1) {
-  return {
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    createdAt: v1.createdAt,
-    machine: v1.machine,
-    mode: v1.mode,
-    libdeflate: v1.libdeflate,
-    head: v1.decoder,
-    base: null,
-    settings: {
-      roundsPerBatch: v1.settings.rounds,
-      warmupRounds: v1.settings.warmupRounds,
-      timeoutMs: v1.settings.timeoutMs,
-      minBatches: 1,
-      maxBatches: 1,
-      targetHalfWidth: 0,
-      budgetSeconds: v1.settings.maxSecondsPerDataset,
-      verdictConfidence: 0.99
-    },
-    datasets: v1.datasets.map((dataset) => {
-      const decoder = dataset.contenders.find((contender) => contender.role === "decoder");
-      const reference = dataset.contenders.find((contender) => contender.role === "libdeflate");
-      const byRound = (samples) => new Map(samples.map((ns2, i) => [v1.settings.warmupRounds + i, ns2]));
-      const cycles = decoder && reference && dataset.ratio ? [cycleRatios(pairedSpeedRatios(byRound(decoder.samplesNs), byRound(reference.samplesNs)), 2)] : [];
-      const { ratio, contenders, placement, ...rest } = dataset;
-      return {
-        ...rest,
-        placement: placement ?? "unknown (results version 1)",
-        batches: 1,
-        targetMet: false,
-        stoppedBecause: "migrated from results version 1",
-        elapsedSeconds: 0,
-        contenders: contenders.map((contender) => ({
-          ...contender,
-          role: contender.role === "decoder" ? "head" : "libdeflate",
-          samplesNs: [contender.samplesNs]
-        })),
-        headVsLibdeflate: ratio && cycles[0].length > 0 ? { interval: ratio, cycleRatios: cycles } : null,
-        baseVsLibdeflate: null,
-        headVsBase: null
-      };
-    }),
-    ok: v1.ok
-  };
-}
-function parseResults(json2, source) {
-  const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
-  if (version2 === 1) {
-    const parsed2 = resultsV1Schema.safeParse(json2);
-    if (!parsed2.success)
-      throw new LabError(
-        "results",
-        `${source} is not a valid version-1 results file: ${describeIssues(parsed2.error)}`,
-        "pass a results file written by `perf-lab bench --json`."
-      );
-    return migrateResultsV1(parsed2.data);
-  }
-  if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new LabError(
-      "results",
-      `${source} has schemaVersion ${JSON.stringify(version2)}; this perf-lab reads versions 1 and ${RESULTS_SCHEMA_VERSION}.`,
-      "write it again with this version of perf-lab, or upgrade perf-lab."
-    );
-  }
-  const parsed = resultsSchema.safeParse(json2);
-  if (!parsed.success)
-    throw new LabError(
-      "results",
-      `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      "pass a results file written by `perf-lab bench --json`."
-    );
-  return parsed.data;
-}
-
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
 var RULES = { left: "---", right: "---:", center: ":-:" };
@@ -54653,6 +54595,78 @@ function tableLines(columns, rows) {
 }
 function markdownTable(columns, rows) {
   return tableLines(columns, rows).join("\n");
+}
+
+// lab/report/counts.ts
+var COUNTS_ARE_NOT_TIME = "Instruction counts are not time: they are exact and do not move with the runner, but a change can cut instructions and still lose speed (cache misses, branch mispredictions, dependency chains), or add some and win.";
+function cellText(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+var signedPercent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(2)}%`;
+var perByte = (value) => value.toFixed(3);
+var signedPerByte = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value).toFixed(4)}/byte`;
+function countsColumn(results) {
+  if (!results.counts) return null;
+  return right(`instructions/byte (head${results.base ? "; \u0394 vs base" : ""}; \xD7 libdeflate)`);
+}
+function countsCell(counts, datasetName) {
+  if (counts.unavailable) return cellText(counts.unavailable);
+  const dataset = counts.datasets.find((entry) => entry.name === datasetName);
+  if (!dataset) return "not counted";
+  const view = instructionComparison(dataset);
+  if (view.headInstructionsPerByte === null) return cellText(view.headNotCounted ?? "not counted");
+  const parts = [
+    ...view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : [],
+    ...view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}\xD7 libdeflate`] : []
+  ];
+  return `${perByte(view.headInstructionsPerByte)}${parts.length ? ` (${parts.join("; ")})` : ""}`;
+}
+function countsCells(results, datasetName) {
+  return results.counts ? [countsCell(results.counts, datasetName)] : [];
+}
+function countsSection(results) {
+  const counts = results.counts;
+  if (!counts) return null;
+  if (counts.unavailable) return `Instruction counts: ${cellText(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
+  const rows = counts.datasets.flatMap((dataset) => {
+    const view = instructionComparison(dataset);
+    const libdeflate = dataset.contenders.find((contender) => contender.role === "libdeflate");
+    return dataset.contenders.map((contender) => {
+      if (contender.instructions === null || contender.instructionsPerByte === null)
+        return [
+          cellText(dataset.label),
+          cellText(contender.name),
+          contender.role,
+          "\u2014",
+          cellText(contender.notCounted ?? "not counted"),
+          "\u2014"
+        ];
+      const versusLibdeflate = contender.role !== "libdeflate" && libdeflate?.instructions ? `${(contender.instructions / libdeflate.instructions).toFixed(3)}\xD7` : "\u2014";
+      const versusBase = contender.role === "head" && view.headVsBaseChange !== null && view.headVsBaseInstructionsPerByte !== null ? `; ${signedPercent(view.headVsBaseChange)} vs base (${signedPerByte(view.headVsBaseInstructionsPerByte)})` : "";
+      return [
+        cellText(dataset.label),
+        cellText(contender.name),
+        contender.role,
+        String(contender.instructions),
+        `${perByte(contender.instructionsPerByte)}${versusBase}`,
+        versusLibdeflate
+      ];
+    });
+  });
+  const table = markdownTable(
+    [
+      "dataset",
+      "contender",
+      "role",
+      right("instructions (one decode)"),
+      right("instructions/byte"),
+      right("\xD7 libdeflate")
+    ],
+    rows
+  );
+  return `${table}
+
+Instruction counts by ${cellText(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
 }
 
 // lab/report/index.ts
@@ -54747,6 +54761,7 @@ function ratioTable(results) {
     between(results, dataset, role, "libdeflate"),
     dataset
   );
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
       [
@@ -54755,7 +54770,8 @@ function ratioTable(results) {
         right(`${head} MB/s`),
         right(`${libdeflate} MB/s`),
         right("ratio (95% interval)"),
-        "verified"
+        "verified",
+        ...counts
       ],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
@@ -54763,7 +54779,8 @@ function ratioTable(results) {
         speedCell(dataset, "head"),
         speedCell(dataset, "libdeflate"),
         versusLibdeflate(dataset, "head"),
-        verifiedCell(dataset, halfWidth)
+        verifiedCell(dataset, halfWidth),
+        ...countsCells(results, dataset.name)
       ])
     );
   }
@@ -54780,7 +54797,8 @@ function ratioTable(results) {
       right("base / libdeflate"),
       right(`\u0394 head vs base (${confidence}% interval)`),
       "verdict",
-      "verified"
+      "verified",
+      ...counts
     ],
     results.datasets.map((dataset) => [
       escapeCell(dataset.label),
@@ -54792,7 +54810,8 @@ function ratioTable(results) {
       versusLibdeflate(dataset, "base"),
       dataset.headVsBase ? changeCell(dataset.headVsBase.verdict) : "\u2014",
       dataset.headVsBase ? verdictText(dataset.headVsBase.verdict) : tooFewBatches(dataset) ? `${VERDICT_MARKS.inconclusive}: ${NOT_ENOUGH_BATCHES}` : "\u2014",
-      verifiedCell(dataset, halfWidth)
+      verifiedCell(dataset, halfWidth),
+      ...countsCells(results, dataset.name)
     ])
   );
 }
@@ -54903,7 +54922,7 @@ function methodDetails(results) {
     "",
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.mode]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
     ),
@@ -54941,29 +54960,32 @@ function regimeLine(results) {
     "in-process": "every side decodes into the lab's pre-mapped buffer (decode call only)",
     "in-process-allocating": "every side allocates its output on each decode (libdeflate too), and that allocation is timed",
     process: "every side is a whole process (start-up and writing its output are timed)"
-  }[results.mode];
+  }[results.regime];
   return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? " (cross-thread ratios allowed, labelled)" : ""}.`;
 }
 function reportTitle(results) {
   const { head, base, libdeflate } = results;
   return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ""} vs ${escapeCell(libdeflate.name)}`;
 }
+var optionalColumn = (column) => column ? [column] : [];
 function compactTable(results) {
   const ratio = (dataset) => {
     const view = between(results, dataset, "head", "libdeflate");
     const comparison = dataset.headVsLibdeflate;
     return comparison && (view.notComparable.length || view.label) ? ratioCell(comparison, view) : comparison ? `${comparison.interval.estimate.toFixed(3)}\xD7` : tooFewBatches(dataset) ? NOT_ENOUGH_BATCHES : "\u2014";
   };
+  const counts = optionalColumn(countsColumn(results));
   if (!results.base) {
     return markdownTable(
-      ["dataset", right("head MB/s"), right("libdeflate MB/s"), right("head / libdeflate (95% interval)")],
+      ["dataset", right("head MB/s"), right("libdeflate MB/s"), ...counts, right("head / libdeflate (95% interval)")],
       results.datasets.map((dataset) => [
         escapeCell(dataset.label),
         ...dataset.verified ? [
           speedCell(dataset, "head"),
           speedCell(dataset, "libdeflate"),
+          ...countsCells(results, dataset.name),
           ratioCell(dataset.headVsLibdeflate, between(results, dataset, "head", "libdeflate"), dataset)
-        ] : [failureCell(dataset), "", ""]
+        ] : [failureCell(dataset), "", ...countsCells(results, dataset.name), ""]
       ])
     );
   }
@@ -54974,14 +54996,23 @@ function compactTable(results) {
       right("head MB/s"),
       right(`\u0394 vs base (${confidence}% interval)`),
       "verdict",
+      ...counts,
       right("head / libdeflate")
     ],
     results.datasets.map(
-      (dataset) => !dataset.verified || !dataset.headVsBase ? [escapeCell(dataset.label), "\u2014", "\u2014", dataset.verified ? "\u2014" : failureCell(dataset), "\u2014"] : [
+      (dataset) => !dataset.verified || !dataset.headVsBase ? [
+        escapeCell(dataset.label),
+        "\u2014",
+        "\u2014",
+        dataset.verified ? "\u2014" : failureCell(dataset),
+        ...countsCells(results, dataset.name),
+        "\u2014"
+      ] : [
         escapeCell(dataset.label),
         speedCell(dataset, "head"),
         changeCell(dataset.headVsBase.verdict),
         verdictText(dataset.headVsBase.verdict),
+        ...countsCells(results, dataset.name),
         ratio(dataset)
       ]
     )
@@ -55003,14 +55034,20 @@ function renderComment(results, options2 = {}) {
     options2.baseSha ? `base ${sha(options2.baseSha)}` : "",
     options2.headSha ? `head ${sha(options2.headSha)}` : ""
   ].filter(Boolean).join(" \u2192 ");
-  const details = withoutAbsolutePaths(`${ratioTable(results)}
+  const counts = countsSection(results);
+  const details = withoutAbsolutePaths(
+    `${ratioTable(results)}
 
-${methodDetails(results)}`);
+${counts ? `${counts}
+
+` : ""}${methodDetails(results)}`
+  );
   const parts = [
     COMMENT_MARKER,
     `### ${reportTitle(results)}`,
     summaryLine(results),
     compactTable(results),
+    ...results.counts ? [COUNTS_ARE_NOT_TIME] : [],
     regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
@@ -55172,10 +55209,16 @@ async function upsertStickyComment(client, target, body) {
   }
 }
 
-// lab/github/trust.ts
+// lab/artifact/index.ts
 import { constants as constants3 } from "node:fs";
 import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
 import { join } from "node:path";
+var ARTIFACT_FILES = {
+  results: "results.json",
+  report: "report.md",
+  pr: "pr.json",
+  analysis: "analysis.md"
+};
 var prInfoSchema = external_exports.object({
   prNumber: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/),
@@ -55185,6 +55228,7 @@ var prInfoSchema = external_exports.object({
 }).strict();
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
 var step = "comment: artifact";
+var holds = `a perf-pr artifact holds ${ARTIFACT_FILES.results}, ${ARTIFACT_FILES.pr} and optionally ${ARTIFACT_FILES.analysis} and ${ARTIFACT_FILES.report}.`;
 function fileKind(info2) {
   if (info2.isSymbolicLink()) return "a symbolic link";
   if (info2.isDirectory()) return "a folder";
@@ -55201,7 +55245,7 @@ async function readRegularFile(path) {
   }
 }
 async function readArtifact(dir) {
-  const allowed = /* @__PURE__ */ new Set(["results.json", "pr.json", "analysis.md", "report.md"]);
+  const allowed = new Set(Object.values(ARTIFACT_FILES));
   const names = await readdir2(dir).catch(() => {
     throw new LabError(step, `cannot read the artifact folder ${dir}.`, "download the perf-pr artifact there first.");
   });
@@ -55209,16 +55253,11 @@ async function readArtifact(dir) {
     throw new LabError(
       step,
       `the artifact has ${names.length} files (at most ${ARTIFACT_LIMITS.files} expected).`,
-      "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md."
+      holds
     );
   let total = 0;
   for (const name of names) {
-    if (!allowed.has(name))
-      throw new LabError(
-        step,
-        `unexpected file ${JSON.stringify(name)} in the artifact.`,
-        "a perf-pr artifact holds results.json, pr.json and optionally analysis.md and report.md."
-      );
+    if (!allowed.has(name)) throw new LabError(step, `unexpected file ${JSON.stringify(name)} in the artifact.`, holds);
     const info2 = await lstat2(join(dir, name));
     if (!info2.isFile())
       throw new LabError(step, `${name} in the artifact is not a regular file (${fileKind(info2)}).`, "refusing it.");
@@ -55241,12 +55280,12 @@ async function readArtifact(dir) {
       );
     }
   };
-  const results = parseResults(await readJson("results.json"), "results.json in the artifact");
-  const pr2 = prInfoSchema.safeParse(await readJson("pr.json"));
-  if (!pr2.success) throw new LabError(step, "pr.json in the artifact is invalid.", "refusing it.");
+  const results = parseResults(await readJson(ARTIFACT_FILES.results), `${ARTIFACT_FILES.results} in the artifact`);
+  const pr2 = prInfoSchema.safeParse(await readJson(ARTIFACT_FILES.pr));
+  if (!pr2.success) throw new LabError(step, `${ARTIFACT_FILES.pr} in the artifact is invalid.`, "refusing it.");
   let analysisMarkdown;
-  if (names.includes("analysis.md")) {
-    analysisMarkdown = await readRegularFile(join(dir, "analysis.md"));
+  if (names.includes(ARTIFACT_FILES.analysis)) {
+    analysisMarkdown = await readRegularFile(join(dir, ARTIFACT_FILES.analysis));
     if (analysisMarkdown.length > ARTIFACT_LIMITS.analysisChars) {
       const last = analysisMarkdown.charCodeAt(ARTIFACT_LIMITS.analysisChars - 1);
       const end = ARTIFACT_LIMITS.analysisChars - (last >= 55296 && last <= 56319 ? 1 : 0);
@@ -55257,6 +55296,8 @@ async function readArtifact(dir) {
   }
   return { results, analysisMarkdown, pr: pr2.data };
 }
+
+// lab/github/trust.ts
 async function verifyPullRequest(client, owner, repo, runId, claimed) {
   const run2 = await client.rest.actions.getWorkflowRun({ owner, repo, run_id: runId }).catch((error63) => {
     throw apiError("comment: verify", `reading workflow run ${runId} of ${owner}/${repo}`, error63);
