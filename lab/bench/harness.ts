@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { access, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { access, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { sha256Hex } from '../core/files.js';
-import { cacheRoot, projectRoot } from '../core/paths.js';
+import { cacheRoot, programOnPath, projectRoot } from '../core/paths.js';
 import { attempt, run } from '../core/process.js';
 import { buildIntoCache, readCachedBuild } from '../build/cache.js';
 import { cCompiler } from '../build/toolchain.js';
@@ -248,25 +248,6 @@ export function parseHarnessOutput(stdout: string, contenderNames: readonly stri
   return { samplesNs, failures, failedToStart, rounds, placement, cpuNs, outsideCpuNs, roundsRun, placements: null };
 }
 
-/** The program a CLI contender runs, found as the shell would find it (a path, or a name on PATH), or undefined. */
-async function findProgram(program: string): Promise<string | undefined> {
-  const candidates = program.includes('/')
-    ? [program]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, program));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 const TMPFS_MAGIC = 0x01021994;
 
 /**
@@ -298,7 +279,7 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
   for (const contender of request.contenders) {
     if (contender.kind !== 'cli') continue;
     const program = contender.argv[0] ?? '';
-    if (!(await findProgram(program))) {
+    if (programOnPath(program) === undefined) {
       throw new LabError(
         step,
         `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes('/') ? '' : ' (searched PATH)'}.`,

@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import * as tar from 'tar';
@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { causeText, LabError } from '../core/errors.js';
 import { digestFile, fileExists, sha256Hex, writeAtomically } from '../core/files.js';
 import { cacheRoot } from '../core/paths.js';
-import { attempt, probe, tail } from '../core/process.js';
+import { debianMirror, downloadDebianOrig } from './debian-source.js';
+import { probe } from '../core/process.js';
 import { makeTempDir } from '../core/temp.js';
 
 export const LIBDEFLATE_GIT_URL = 'https://github.com/ebiggers/libdeflate';
@@ -130,23 +131,6 @@ async function fromTarball(location: string, expectedSha256: string | undefined)
   return { dir, description: `tarball ${location} (sha256 ${digest.sha256.slice(0, 12)})` };
 }
 
-/** The Debian archive this machine's apt already uses (so no mirror host is hard-coded). */
-async function debianMirror(): Promise<string> {
-  const candidates = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
-  for (const file of candidates) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
-    if (deb822 && !/security/.test(deb822)) return deb822;
-    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
-    if (oneLine) return oneLine;
-  }
-  throw new LabError(
-    step,
-    'no Debian archive is configured in /etc/apt (is this Debian?).',
-    'use another libdeflate source: git, a tarball, a local path or the system library.',
-  );
-}
-
 async function fromDebian(suite: string, version: string | undefined): Promise<SourceTree> {
   const apt = await probe('apt-get', ['--version']);
   if (!apt)
@@ -155,51 +139,30 @@ async function fromDebian(suite: string, version: string | undefined): Promise<S
       'apt-get is not available, so a Debian source package cannot be fetched here.',
       'use source kind git, tarball, path or system on this machine.',
     );
-  const work = join(cacheRoot(), 'apt', suite);
-  const lists = join(work, 'lists');
-  const download = join(work, 'download');
-  await rm(download, { recursive: true, force: true });
-  await mkdir(join(lists, 'partial'), { recursive: true });
-  await mkdir(join(work, 'parts'), { recursive: true });
-  await mkdir(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile(
-    join(work, 'sources.list'),
-    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main\n`,
-  );
-  const options = [
-    '-o',
-    `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
-    '-o',
-    `Dir::Etc::SourceParts=${join(work, 'parts')}`,
-    '-o',
-    `Dir::State::Lists=${lists}`,
-    '-o',
-    'APT::Sandbox::User=root',
-  ];
-  const update = await attempt('apt-get', [...options, 'update'], { timeoutMs: 300_000 });
-  if (!update.ok) {
+  if (!mirror)
     throw new LabError(
       step,
-      `apt-get update for suite ${suite} failed:\n${tail(update.all, 10)}`,
+      'no Debian archive is configured in /etc/apt (is this Debian?).',
+      'use another libdeflate source: git, a tarball, a local path or the system library.',
+    );
+  const download = await downloadDebianOrig('libdeflate', suite, mirror, join(cacheRoot(), 'apt', suite));
+  if (download.kind === 'update-failed') {
+    throw new LabError(
+      step,
+      `apt-get update for suite ${suite} failed:\n${download.log}`,
       'check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable.',
     );
   }
-  // apt exits non-zero when the .dsc is gone from the mirror even though the
-  // upstream (orig) tarball arrived, so success is judged by the tarball alone.
-  const fetched = await attempt('apt-get', [...options, 'source', '--download-only', 'libdeflate'], {
-    cwd: download,
-    timeoutMs: 300_000,
-  });
-  const orig = (await readdir(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
-  if (!orig) {
+  if (download.kind === 'no-upstream-tarball' || !/^libdeflate_[^_]+\.orig\.tar\.gz$/.test(download.origName)) {
+    const log = download.kind === 'downloaded' ? `it has ${download.origName}` : download.log;
     throw new LabError(
       step,
-      `Debian suite ${suite} has no libdeflate source tarball to download:\n${tail(fetched.all, 10)}`,
+      `Debian suite ${suite} has no libdeflate source tarball to download:\n${log}`,
       'try another suite (bookworm has 1.14, trixie 1.23) or another source kind.',
     );
   }
-  const found = /^libdeflate_([^_]+)\.orig/.exec(orig)![1]!;
+  const found = /^libdeflate_([^_]+)\.orig/.exec(download.origName)![1]!;
   if (version && found !== version) {
     throw new LabError(
       step,
@@ -207,11 +170,11 @@ async function fromDebian(suite: string, version: string | undefined): Promise<S
       `use suite that carries ${version}, or source kind git/tarball pinned to v${version}.`,
     );
   }
-  const tree = await fromTarball(join(download, orig), undefined);
+  const tree = await fromTarball(download.origPath, undefined);
   return {
     dir: tree.dir,
     description:
-      `Debian ${suite} source package ${orig} ` +
+      `Debian ${suite} source package ${download.origName} ` +
       `(${tree.description.replace(/^tarball .* \(/, '').replace(/\)$/, '')})`,
   };
 }

@@ -1,6 +1,6 @@
-import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { LabError } from '../core/errors.js';
+import { programOnPath } from '../core/paths.js';
 
 /**
  * What the lab builds for and how it runs what it built: the host (the default), or a cross target.
@@ -74,23 +74,6 @@ const WRAPPER_PACKAGES: Readonly<Record<string, string>> = { 'qemu-aarch64': 'qe
 
 const step = 'build: target';
 
-function onPath(program: string): boolean {
-  const candidates = program.includes('/')
-    ? [program]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, program));
-  return candidates.some((candidate) => {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 const HOST: BuildTarget = {
   name: 'host',
   cc: undefined,
@@ -128,7 +111,9 @@ export function buildTarget(env: NodeJS.ProcessEnv = process.env): BuildTarget {
       `unknown PERF_LAB_TARGET ${JSON.stringify(name)}.`,
       `use one of: ${Object.keys(CROSS_TARGETS).join(', ')} (or unset it to build for this machine).`,
     );
-  const missing = cross.needs.filter((need) => !(need.path.includes('/') ? existsSync(need.path) : onPath(need.path)));
+  const missing = cross.needs.filter(
+    (need) => !(need.path.includes('/') ? existsSync(need.path) : programOnPath(need.path) !== undefined),
+  );
   if (missing.length)
     throw new LabError(
       step,
@@ -137,7 +122,7 @@ export function buildTarget(env: NodeJS.ProcessEnv = process.env): BuildTarget {
         'arm64, then apt-get install; scripts/setup.sh does it).',
     );
   const wrapperArgv = wrapper ? wrapper.split(/\s+/) : [];
-  if (wrapperArgv[0] && !onPath(wrapperArgv[0]))
+  if (wrapperArgv[0] && programOnPath(wrapperArgv[0]) === undefined)
     throw new LabError(
       step,
       `the exec wrapper ${JSON.stringify(wrapperArgv[0])} (PERF_LAB_EXEC_WRAPPER) is not on PATH.`,

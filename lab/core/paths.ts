@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
@@ -41,4 +41,22 @@ export function sharedCorporaDir(): string {
   return process.env.PERF_LAB_SHARED_CORPORA
     ? resolve(process.env.PERF_LAB_SHARED_CORPORA)
     : resolve(projectRoot(), '..', 'shared', 'corpora');
+}
+
+/** The executable file `program` names, found as the shell would find it (a path, or a name on PATH), or undefined. */
+export function programOnPath(program: string): string | undefined {
+  const candidates = program.includes('/')
+    ? [program]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, program));
+  return candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
 }

@@ -5,23 +5,13 @@
  */
 import type { BenchResults } from '../results/index.js';
 import { instructionComparison, type InstructionCounts } from '../results/counts.js';
+import { escapeCell } from './cell.js';
 import { markdownTable, right, type Column } from './table.js';
 
 /** What a reader must know before reading a count as a speed. */
 export const COUNTS_ARE_NOT_TIME =
   'Instruction counts are not time: they are exact and do not move with the runner, but a change can cut ' +
   'instructions and still lose speed (cache misses, branch mispredictions, dependency chains), or add some and win.';
-
-// Local so this file needs nothing of report/index.ts (which imports it).
-function cellText(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`)
-    .replace(/@/g, '@\u200b')
-    .replace(/[\r\n]+/g, ' ');
-}
 
 const signedPercent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)}%`;
 const perByte = (value: number) => value.toFixed(3);
@@ -35,11 +25,11 @@ export function countsColumn(results: Pick<BenchResults, 'counts' | 'base'>): Co
 
 /** A dataset's cell: "3.412 (−1.23% vs base; 1.101× libdeflate)", or why head has no count. */
 function countsCell(counts: InstructionCounts, datasetName: string): string {
-  if (counts.unavailable) return cellText(counts.unavailable);
+  if (counts.unavailable) return escapeCell(counts.unavailable);
   const dataset = counts.datasets.find((entry) => entry.name === datasetName);
   if (!dataset) return 'not counted';
   const view = instructionComparison(dataset);
-  if (view.headInstructionsPerByte === null) return cellText(view.headNotCounted ?? 'not counted');
+  if (view.headInstructionsPerByte === null) return escapeCell(view.headNotCounted ?? 'not counted');
   const parts = [
     ...(view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : []),
     ...(view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}× libdeflate`] : []),
@@ -56,18 +46,18 @@ export function countsCells(results: Pick<BenchResults, 'counts'>, datasetName: 
 export function countsSection(results: Pick<BenchResults, 'counts'>): string | null {
   const counts = results.counts;
   if (!counts) return null;
-  if (counts.unavailable) return `Instruction counts: ${cellText(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
+  if (counts.unavailable) return `Instruction counts: ${escapeCell(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
   const rows = counts.datasets.flatMap((dataset) => {
     const view = instructionComparison(dataset);
     const libdeflate = dataset.contenders.find((contender) => contender.role === 'libdeflate');
     return dataset.contenders.map((contender) => {
       if (contender.instructions === null || contender.instructionsPerByte === null)
         return [
-          cellText(dataset.label),
-          cellText(contender.name),
+          escapeCell(dataset.label),
+          escapeCell(contender.name),
           contender.role,
           '—',
-          cellText(contender.notCounted ?? 'not counted'),
+          escapeCell(contender.notCounted ?? 'not counted'),
           '—',
         ];
       const versusLibdeflate =
@@ -79,8 +69,8 @@ export function countsSection(results: Pick<BenchResults, 'counts'>): string | n
           ? `; ${signedPercent(view.headVsBaseChange)} vs base (${signedPerByte(view.headVsBaseInstructionsPerByte)})`
           : '';
       return [
-        cellText(dataset.label),
-        cellText(contender.name),
+        escapeCell(dataset.label),
+        escapeCell(contender.name),
         contender.role,
         String(contender.instructions),
         `${perByte(contender.instructionsPerByte)}${versusBase}`,
@@ -99,5 +89,5 @@ export function countsSection(results: Pick<BenchResults, 'counts'>): string | n
     ],
     rows,
   );
-  return `${table}\n\nInstruction counts by ${cellText(counts.tool ?? 'an unknown tool')}. ${COUNTS_ARE_NOT_TIME}`;
+  return `${table}\n\nInstruction counts by ${escapeCell(counts.tool ?? 'an unknown tool')}. ${COUNTS_ARE_NOT_TIME}`;
 }

@@ -10,7 +10,10 @@ import {
   type DatasetResult,
 } from '../results/index.js';
 import { relativeHalfWidth, type Verdict } from '../stats/index.js';
+import { escapeCell } from './cell.js';
 import { countsCells, countsColumn, countsSection } from './counts.js';
+
+export { escapeCell };
 import { markdownTable, right, type Column } from './table.js';
 
 /** A stored-baseline comparison as the drift table shows it (baselines' Drift has this shape). */
@@ -20,17 +23,6 @@ export interface DriftRow {
   current: number | null;
   verdict: Verdict | null;
   note: string;
-}
-
-/** Escapes text from tool output or configs for a markdown table cell (no HTML, pipes or line breaks). */
-export function escapeCell(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`)
-    .replace(/@/g, '@\u200b')
-    .replace(/[\r\n]+/g, ' ');
 }
 
 export function formatBytes(bytes: number): string {
