@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { resolveCitations, textSchema } from '../core/citations.js';
 import { projectRoot } from '../core/paths.js';
 
 /*
@@ -11,15 +12,15 @@ import { projectRoot } from '../core/paths.js';
 const hex = z.string().regex(/^0x[0-9a-f]+$/);
 const armPartsSchema = z
   .object({
-    about: z.string(),
+    about: textSchema,
     implementers: z.array(
       z
         .object({
           implementer: hex,
           name: z.string().min(1),
           fallbackModel: z.string().nullable(),
-          fallbackWhy: z.string().optional(),
-          source: z.string().min(3),
+          fallbackWhy: textSchema.optional(),
+          source: textSchema.pipe(z.string().min(3)),
         })
         .strict(),
     ),
@@ -30,7 +31,7 @@ const armPartsSchema = z
           part: hex,
           name: z.string().min(1),
           model: z.string().nullable(),
-          source: z.string().min(3),
+          source: textSchema.pipe(z.string().min(3)),
         })
         .strict(),
     ),
@@ -41,9 +42,8 @@ export type ArmParts = z.infer<typeof armPartsSchema>;
 let table: ArmParts | undefined;
 /** The MIDR table (lab/cpu/arm-parts.json), read once. */
 export function armParts(): ArmParts {
-  return (table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync(join(projectRoot(), 'lab', 'cpu', 'arm-parts.json'), 'utf8')),
-  ));
+  const path = join(projectRoot(), 'lab', 'cpu', 'arm-parts.json');
+  return (table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync(path, 'utf8')), path, 'cpu')));
 }
 
 /** One core's MIDR fields as /proc/cpuinfo prints them (lower-case hex; variant and revision when present). */

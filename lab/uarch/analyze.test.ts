@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { resolveCitations } from '../core/citations.js';
 import { parseListing, type AsmFunction } from '../asm/parse.js';
 import { cpuModelSchema, listModels, loadCpuModel, type CpuModel } from './model.js';
 import { criticalPathDiff } from '../report/critical-path.js';
@@ -170,12 +171,10 @@ describe('CPU models are data', () => {
     ]);
     for (const name of await listModels()) {
       const path = join(import.meta.dirname, 'models', `${name}.json`);
-      type Timing = { source: string; forms?: Array<{ source: string }> };
-      const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & {
-        classes?: Record<string, Timing>;
-        mnemonicOverrides?: Record<string, Timing>;
-      };
-      assert.ok(cpuModelSchema.safeParse(raw).success, name);
+      // The file as the loader reads it: its "sources" citations resolved, its lines of text joined.
+      const parsed = cpuModelSchema.safeParse(resolveCitations(JSON.parse(readFileSync(path, 'utf8')), path, 'uarch'));
+      assert.ok(parsed.success, name);
+      const raw = parsed.data as Record<string, unknown> & typeof parsed.data;
       const timings = [...Object.values(raw.classes ?? {}), ...Object.values(raw.mnemonicOverrides ?? {})];
       for (const timing of timings) {
         assert.ok(timing.source.length > 10, name);
@@ -186,10 +185,9 @@ describe('CPU models are data', () => {
         if (raw[key] !== undefined) assert.ok((raw[key] as { source: string }).source.length > 10, `${name} ${key}`);
     }
     // Unsourced numbers say so in their source.
-    const n2 = JSON.parse(readFileSync(join(import.meta.dirname, 'models', 'neoverse-n2.json'), 'utf8')) as {
-      storeToLoadLatency: { source: string };
-      compareBranchFusion: { source: string };
-    };
+    const n2Path = join(import.meta.dirname, 'models', 'neoverse-n2.json');
+    const n2 = cpuModelSchema.parse(resolveCitations(JSON.parse(readFileSync(n2Path, 'utf8')), n2Path, 'uarch'));
+    assert.ok(n2.storeToLoadLatency && n2.compareBranchFusion);
     assert.match(n2.storeToLoadLatency.source, /^assumption, not sourced/);
     assert.match(n2.compareBranchFusion.source, /^not sourced/);
   });

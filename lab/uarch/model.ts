@@ -5,10 +5,11 @@ import type { InstructionClass } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
 import { readJsonFile } from '../core/files.js';
 import { projectRoot } from '../core/paths.js';
+import { resolveCitations, textSchema } from '../core/citations.js';
 import { describeIssues } from '../core/schema.js';
 
-/** Every number in a model carries where it came from. */
-const sourced = z.string().min(3);
+/** Every number in a model carries where it came from (text, or a citation of the file's "sources": core/citations). */
+const sourced = textSchema.pipe(z.string().min(3));
 
 /** A form of a class that issues differently (N2: logical ops with any shift, add/sub with LSL ≤ 4 are 1-cycle). */
 const formTimingSchema = z
@@ -75,7 +76,7 @@ const CLASSES = [
 export const cpuModelSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/),
-    core: z.string(),
+    core: textSchema,
     /** A model that only overrides some numbers of another. */
     inherits: z.string().nullable(),
     /** Micro-ops the front end takes per cycle (decode/dispatch width). */
@@ -107,7 +108,7 @@ export const cpuModelSchema = z
      * only by --cpu.
      */
     crossCheck: z.boolean().optional(),
-    notes: z.array(z.string()).optional(),
+    notes: z.array(textSchema).optional(),
   })
   .strict();
 
@@ -149,7 +150,7 @@ async function readRaw(name: string): Promise<z.infer<typeof cpuModelSchema>> {
     throw new LabError('uarch', `no CPU model "${name}" (${path}).`, `choose one of: ${models.join(', ')}.`);
   // A model that exists but does not parse is a damaged file, not a missing model: said as such.
   const json = await readJsonFile(path, 'uarch', 'fix the model file (JSON, one object); every number needs a source.');
-  const parsed = cpuModelSchema.safeParse(json);
+  const parsed = cpuModelSchema.safeParse(resolveCitations(json, path, 'uarch'));
   if (!parsed.success)
     throw new LabError(
       'uarch',
