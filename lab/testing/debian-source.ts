@@ -30,7 +30,8 @@ export async function debianUpstreamSource(name: string, suite: string): Promise
   await mkdir(download, { recursive: true });
   await writeFile(
     join(root, 'sources.list'),
-    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror.replace(/-security$/, '')} ${suite} main\n`,
+    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror.replace(/-security$/, '')} ` +
+      `${suite} main\n`,
   );
   const options = [
     '-o',
