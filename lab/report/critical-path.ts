@@ -92,11 +92,9 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
   const chosen = head.model.chosenBecause ? `\n\nCPU model ${escapeCell(head.model.chosenBecause)}.` : '';
   const title =
     `### Hot decode loop on ${escapeCell(head.model.name)} ` +
-    (`(` +
-      `${escapeCell(head.model.core)}` +
-      `${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''}` +
-      `)` +
-      `${chosen}`);
+    `(${escapeCell(head.model.core)}` +
+    (head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : '') +
+    `)${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -135,15 +133,11 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
   };
   const loopLine = (name: string, report: LoopReport) =>
     `- **${name}**: ${escapeCell(report.function)}, loop at ` +
-    (`${hex(report.hotLoop.headerAddress)}` +
-      `${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}` +
-      `, `) +
-    `${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ` +
-    (`${report.hotLoop.pathsComplete ? '' : 'the shortest '}` +
-      `${report.hotLoop.paths}` +
-      `${report.hotLoop.pathsComplete ? '' : ' of more'}` +
-      ` `) +
-    `paths in ${report.roles.length} roles`;
+    `${hex(report.hotLoop.headerAddress)}` +
+    (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : '') +
+    `, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ` +
+    `${report.hotLoop.pathsComplete ? '' : 'the shortest '}${report.hotLoop.paths}` +
+    `${report.hotLoop.pathsComplete ? '' : ' of more'} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     '',
@@ -169,12 +163,8 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     ),
     ...inexact.map(
       (report) =>
-        `\n⚠️ ` +
-        (`${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}` +
-          `:` +
-          `${escapeCell(unknownNote(report.analysis))}` +
-          `; `) +
-        `its cycle figures are lower bounds (≥).`,
+        `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:` +
+        `${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
     ),
     ...columns
       .filter((report) => !report.hotLoop.pathsComplete)

@@ -347,12 +347,11 @@ function summaryOfSpeeds(results: BenchResults): string {
   if (!results.base) {
     if (failed.length)
       return (
-        `**Summary: verification failed** on ` +
-        (`${failedText}` +
-          (vsLibdeflate
-            ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed`
-            : '') +
-          `.`)
+        `**Summary: verification failed** on ${failedText}` +
+        (vsLibdeflate
+          ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed`
+          : '') +
+        '.'
       );
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
@@ -439,11 +438,10 @@ export function methodDetails(results: BenchResults): string {
         `${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
         (dataset.outputPath
           ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ` +
-            ((dataset.outputPath.ceilingMegabytesPerSecond === null
+            (dataset.outputPath.ceilingMegabytesPerSecond === null
               ? 'unmeasured'
               : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`) +
-              `; `) +
-            `a speed within 20% of it is marked`
+            '; a speed within 20% of it is marked'
           : ''),
     ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,

@@ -344,17 +344,14 @@ export function textReport(report: LoopReport): string {
     );
   });
   const lines = [
-    `function ${report.function} in ` +
-      (`${report.source}` +
-        (report.tailCallFrom
-          ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)`
-          : '')),
+    `function ${report.function} in ${report.source}` +
+      (report.tailCallFrom
+        ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)`
+        : ''),
     `model: ${report.model.name} ` +
-      (`(` +
-        `${report.model.core}` +
-        `)` +
-        `${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}` +
-        `${report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''}`),
+      `(${report.model.core})` +
+      (report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : '') +
+      (report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''),
     `loops: ${report.loops.length}; decode loop at ` +
       `${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ` +
       `${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} ` +
@@ -364,13 +361,12 @@ export function textReport(report: LoopReport): string {
     ...choice.runnersUp.map(
       (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
     ),
-    `paths through one iteration: ` +
-      ((report.hotLoop.pathsComplete
+    'paths through one iteration: ' +
+      (report.hotLoop.pathsComplete
         ? `${report.hotLoop.paths}`
         : `the ${report.hotLoop.paths} shortest of more (search capped: a role reached only by longer paths may be ` +
           "missing; each role's figures cover the paths found)") +
-        ` `) +
-      `in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
+      ` in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
     `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ` +
       `${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
