@@ -38,7 +38,8 @@ if command -v apt-get >/dev/null 2>&1; then
   # image's cc (GCC, not clang). What the runner class is keyed by, for the job log: the MIDR, cc and page size.
   if [ "$(uname -m)" = "aarch64" ]; then
     midr=$(grep -m2 -E '^CPU (implementer|part)' /proc/cpuinfo | sed 's/.*: //' | paste -sd/ - || true)
-    echo "setup: Linux ARM64, MIDR ${midr:-unknown}; cc: $(cc --version | head -n 1); page size $(getconf PAGESIZE) bytes" >&2
+    echo "setup: Linux ARM64, MIDR ${midr:-unknown}; cc: $(cc --version | head -n 1);" \
+      "page size $(getconf PAGESIZE) bytes" >&2
   fi
 elif command -v brew >/dev/null 2>&1; then
   # Only what is missing (a hosted runner has most of it; brew install of a present formula still
@@ -63,10 +64,14 @@ elif command -v brew >/dev/null 2>&1; then
   export PATH="$llvm_bin:$PATH"
   if [ -n "${GITHUB_PATH:-}" ]; then echo "$llvm_bin" >> "$GITHUB_PATH"; fi
 else
-  echo "setup: neither apt-get nor brew found; install a C compiler, cmake, gzip, pkg-config, libdeflate and Rust (cargo) by hand." >&2
+  echo "setup: neither apt-get nor brew found; install a C compiler, cmake, gzip, pkg-config, libdeflate" \
+    "and Rust (cargo) by hand." >&2
 fi
 
 for tool in node npm cc cargo rustc gzip cmake; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "setup: '$tool' is still missing after installation; install it and rerun." >&2; exit 1; }
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "setup: '$tool' is still missing after installation; install it and rerun." >&2
+    exit 1
+  }
 done
 npm ci --no-audit --no-fund

@@ -210,8 +210,10 @@ describe('disassembly with every CPU feature', () => {
         await writeFile(
           source,
           '#include <stdint.h>\n' +
-            'uint32_t crcloop(const uint64_t *p, long n, uint32_t c) { for (long i = 0; i < n; i++) c = __builtin_arm_crc32cd(c, p[i]); return c; }\n' +
-            'long addloop(long *p, long n) { long s = 0; for (long i = 0; i < n; i++) s += __atomic_fetch_add(p, i, __ATOMIC_RELAXED); return s; }\n',
+            ('uint32_t crcloop(const uint64_t *p, long n, uint32_t c) { for (long i = 0; i < n; i++) c = ' +
+              '__builtin_arm_crc32cd(c, p[i]); return c; }\n') +
+            ('long addloop(long *p, long n) { long s = 0; for (long i = 0; i < n; i++) s += ' +
+              '__atomic_fetch_add(p, i, __ATOMIC_RELAXED); return s; }\n'),
         );
         const object = join(dir, 'f.o');
         const compiled = spawnSync('clang', [
@@ -236,7 +238,8 @@ describe('disassembly with every CPU feature', () => {
   );
 
   it(
-    'says clearly when the code is not AArch64, when an object is empty, and reads the arm64 slice of a universal binary',
+    'says clearly when the code is not AArch64, when an object is empty, and reads the arm64 slice of a ' +
+      'universal binary',
     { skip: clang ? false : 'clang is not installed' },
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'perf-lab-formats-'));

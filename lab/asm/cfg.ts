@@ -35,8 +35,12 @@ const CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
  * GCC's `bl __stack_chk_fail` at a function's end does not fall into the next function. Matched on the callee's
  * symbol (Mach-O's leading underscore dropped).
  */
-const NORETURN =
-  /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+const NORETURN = new RegExp(
+  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` +
+    String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` +
+    String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` +
+    String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`,
+);
 
 /** A call that does not return, or a trap (brk, udf). */
 function endsExecution(instruction: Instruction): boolean {

@@ -65,7 +65,8 @@ async function arm64Slice(binary: string, dir: string): Promise<string> {
   }
   throw new LabError(
     'analyze',
-    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 slice${tried.length ? ` (${tried.join('; ')})` : ''}.`,
+    `${binary} is a universal (fat) Mach-O and no lipo could extract its arm64 ` +
+      `slice${tried.length ? ` (${tried.join('; ')})` : ''}.`,
     'install llvm (it ships llvm-lipo), or pass the arm64 slice (lipo -thin arm64).',
   );
 }
@@ -111,14 +112,16 @@ export async function disassemble(binary: string): Promise<{ listing: string; to
   if (emptyListing) {
     throw new LabError(
       'analyze',
-      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty object, or one whose code was stripped).`,
+      `${binary} holds no code: ${emptyListing} read it as AArch64 and found no instructions (an empty ` +
+        `object, or one whose code was stripped).`,
       "pass the object or library that holds the decoder's compiled code.",
     );
   }
   throw new LabError(
     'analyze: disassemble',
     `no disassembler could read ${binary} (${failures.join('; ')}).`,
-    'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by llvm-objdump -d, objdump -d or otool -tvV.',
+    'install llvm (Debian: apt-get install llvm) or binutils-aarch64-linux-gnu, or pass a listing made by ' +
+      'llvm-objdump -d, objdump -d or otool -tvV.',
   );
 }
 
@@ -257,15 +260,20 @@ export async function selectFunctions(
       throw new LabError(
         'analyze',
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
-        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0]!.name} to read that whole section as one function and pin the decode loop with --loop <address>.`,
+        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ` +
+          `${functions[0]!.name} to read that whole section as one function and pin the decode loop with ` +
+          `--loop <address>.`,
       );
     }
     // Some exported names are left: say that the rest went with the symbol table.
     if (strippedFunctions.has(functions)) {
       throw new LabError(
         'analyze',
-        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
-        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`,
+        `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and ` +
+          `"${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not ` +
+          `exported); an exported name there spans its own code and any internal code after it.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with ` +
+          `an exported name whose code holds the loop and pin the loop with --loop <address>.`,
       );
     }
     throw new LabError(
@@ -277,7 +285,10 @@ export async function selectFunctions(
   return [...matches].sort((a, b) => b.instructions.length - a.instructions.length);
 }
 
-/** One function by name: of several matches the largest, the one with the hot loop (e.g. the inlined decompressor, not a wrapper). */
+/**
+ * One function by name: of several matches the largest, the one with the hot loop (e.g. the inlined decompressor, not a
+ * wrapper).
+ */
 export async function selectFunction(
   functions: readonly AsmFunction[],
   name: string,

@@ -115,11 +115,16 @@ const BITFIELD_INSERT = new Set(['bfi', 'bfxil', 'bfm', 'extr']);
 const MUL = new Set(['mul', 'mneg', 'umull', 'smull', 'umulh', 'smulh', 'umnegl', 'smnegl']);
 const MADD = new Set(['madd', 'msub', 'umaddl', 'smaddl', 'umsubl', 'smsubl']);
 const DIV = new Set(['udiv', 'sdiv']);
-const LOADS =
-  /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+const LOADS = new RegExp(
+  String.raw`^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldps` +
+    String.raw`w|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$`,
+);
 const STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
-const SIMD =
-  /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+const SIMD = new RegExp(
+  String.raw`^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt` +
+    String.raw`|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|` +
+    String.raw`shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$`,
+);
 
 /** Folds a register operand to its physical register; undefined for zero registers and non-registers. */
 export function physicalRegister(token: string): string | undefined {

@@ -191,7 +191,12 @@ export async function updateBaselines(
   if (careless.size > 0) {
     throw new LabError(
       'baseline update',
-      `${results.integrity?.contenders.some((entry) => careless.has(entry.name) && entry.notComparable) ? 'the integrity gate found' : 'not comparable:'} ${[...careless].map(([name, why]) => `${name}: ${why}`).join('; ')}.`,
+      (results.integrity?.contenders.some((entry) => careless.has(entry.name) && entry.notComparable)
+        ? 'the integrity gate found'
+        : 'not comparable:') +
+        ' ' +
+        [...careless].map(([name, why]) => `${name}: ${why}`).join('; ') +
+        '.',
       'a baseline from a decoder that skips checks or works outside its turn would make every later comparison ' +
         'wrong; fix the decoder and measure again.',
     );
@@ -252,7 +257,8 @@ export async function updateBaselines(
       const entries = [...(existing?.entries ?? []), entry].slice(-MAX_ENTRIES);
       await writeFileAtomically(
         path,
-        `${JSON.stringify(baselineFileSchema.parse({ schemaVersion: BASELINE_SCHEMA_VERSION, key, entries }), null, 2)}\n`,
+        JSON.stringify(baselineFileSchema.parse({ schemaVersion: BASELINE_SCHEMA_VERSION, key, entries }), null, 2) +
+          '\n',
       );
       outcomes.push({ dataset: dataset.label, path, entries: entries.length });
     } finally {
@@ -324,7 +330,9 @@ export async function compareWithBaselines(
         baseline: null,
         current: comparison.interval.estimate,
         verdict: null,
-        note: `no baseline for this key (${key.cpuModel}, ${key.os}/${key.arch}, libdeflate ${key.libdeflateVersion}, ${key.toolchain}, dataset ${key.compressedSha256.slice(0, 12)})`,
+        note:
+          `no baseline for this key (${key.cpuModel}, ${key.os}/${key.arch}, libdeflate ` +
+          `${key.libdeflateVersion}, ${key.toolchain}, dataset ${key.compressedSha256.slice(0, 12)})`,
       });
       continue;
     }

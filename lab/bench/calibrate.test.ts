@@ -39,17 +39,21 @@ after(async () => {
 });
 
 describe('stored calibrations', () => {
-  it('are found for this runner class in the first folder that has one (committed beside the baselines, then the cache)', async () => {
-    const committed = join(work, 'committed');
-    const cache = join(work, 'cache');
-    assert.equal(await findCalibration([committed, cache]), undefined, 'a fresh runner has none');
-    await saveCalibration('LOGS', { ...entry, batchLogScale: 0.02 }, calibrationPath(cache));
-    assert.equal((await findCalibration([committed, cache]))!.datasets.LOGS!.batchLogScale, 0.02);
-    await saveCalibration('LOGS', entry, calibrationPath(committed));
-    const found = (await findCalibration([committed, cache]))!;
-    assert.equal(found.datasets.LOGS!.batchLogScale, 0.01);
-    assert.equal(found.machine.cpuModel, runnerClass().cpuModel);
-  });
+  it(
+    'are found for this runner class in the first folder that has one (committed beside the baselines, then ' +
+      'the cache)',
+    async () => {
+      const committed = join(work, 'committed');
+      const cache = join(work, 'cache');
+      assert.equal(await findCalibration([committed, cache]), undefined, 'a fresh runner has none');
+      await saveCalibration('LOGS', { ...entry, batchLogScale: 0.02 }, calibrationPath(cache));
+      assert.equal((await findCalibration([committed, cache]))!.datasets.LOGS!.batchLogScale, 0.02);
+      await saveCalibration('LOGS', entry, calibrationPath(committed));
+      const found = (await findCalibration([committed, cache]))!;
+      assert.equal(found.datasets.LOGS!.batchLogScale, 0.01);
+      assert.equal(found.machine.cpuModel, runnerClass().cpuModel);
+    },
+  );
 
   it('hold only for the same dataset bytes and batch shape, and say why not', async () => {
     const dir = join(work, 'shape');

@@ -21,7 +21,9 @@ const calibratedDatasetSchema = z.object({
   /** The batch shape the noise holds for: one batch's scatter depends on its rounds. */
   rounds: z.number().int().positive(),
   warmupRounds: z.number().int().nonnegative(),
-  /** Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor. */
+  /**
+   * Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor.
+   */
   batchLogScale: z.number().positive(),
   /** Degrees of freedom of that scale's estimate. */
   df: z.number().int().positive(),
@@ -53,7 +55,9 @@ const CALIBRATION_SCHEMA_VERSION = 2;
 export const calibrationSchema = z.object({
   schemaVersion: z.literal(CALIBRATION_SCHEMA_VERSION),
   calibratedAt: z.string(),
-  /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
+  /**
+   * The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any.
+   */
   machine: z.object({
     os: z.string(),
     arch: z.string(),
@@ -90,7 +94,10 @@ export function calibrationPath(dir = join(cacheRoot(), 'calibration')): string 
   return join(dir, `${runnerClass().slug}.json`);
 }
 
-/** This runner class's calibration from the first folder that has one (a fresh hosted runner has only the committed one). */
+/**
+ * This runner class's calibration from the first folder that has one (a fresh hosted runner has only the committed
+ * one).
+ */
 export async function findCalibration(dirs = calibrationDirs()): Promise<Calibration | undefined> {
   for (const dir of dirs) {
     const found = await readCalibration(calibrationPath(dir));
@@ -111,7 +118,8 @@ async function readCalibration(path = calibrationPath()): Promise<Calibration | 
     json = await readJsonFile(path, 'calibration', 'run `perf-lab calibrate` again.');
   } catch (error) {
     warn(
-      `calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. Run \`perf-lab calibrate\` again.`,
+      `calibration ${path} is unreadable (${(error as Error).message}); verdicts use this run's own scatter. ` +
+        `Run \`perf-lab calibrate\` again.`,
     );
     return undefined;
   }
@@ -141,7 +149,9 @@ export function calibrationFor(
     return { missing: `the calibration of ${dataset.label} was made on other data` };
   if (entry.rounds !== batch.rounds || entry.warmupRounds !== batch.warmupRounds) {
     return {
-      missing: `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ${batch.rounds}`,
+      missing:
+        `the calibration of ${dataset.label} was made with ${entry.rounds} rounds a batch, this run uses ` +
+        `${batch.rounds}`,
     };
   }
   const subjects = Object.keys(entry.subjects).join(', ');
@@ -149,7 +159,9 @@ export function calibrationFor(
   return {
     batchLogScale: entry.batchLogScale,
     df: entry.df,
-    source: `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} on ${runner}, ${entry.rounds} rounds a batch (${subjects})`,
+    source:
+      `A/A calibration of ${calibration.calibratedAt.slice(0, 10)} on ${runner}, ${entry.rounds} rounds a ` +
+      `batch (${subjects})`,
   };
 }
 

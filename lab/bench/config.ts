@@ -72,7 +72,10 @@ export const benchConfigSchema = z
           .nonnegative()
           .max(16 * 1024 * 1024)
           .default(samplingDefaults.memoryLimitMb),
-        /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
+        /**
+         * Print ratios between contenders with different thread counts (labelled cross-thread); else they are not
+         * comparable.
+         */
         compareAcrossThreads: z.boolean().default(samplingDefaults.compareAcrossThreads),
         /**
          * Count the instructions of one decode of each contender per dataset (valgrind's callgrind, Linux): a

@@ -97,45 +97,48 @@ describe('native harness', () => {
     });
   }
 
-  it("receives a CLI decoder's output through a RAM-backed file where there is one, and leaves no file behind", async (t) => {
-    const output = await cliOutputPath();
-    if (!output.dir) {
-      t.skip(`no RAM-backed folder here (output via ${output.via}, tested above)`);
-      return;
-    }
-    const before = new Set(await readdir(output.dir));
-    const cli = (name: string): HarnessContender => ({
-      name,
-      kind: 'cli',
-      argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath],
-    });
-    const outcome = await runHarness({
-      compressedPath,
-      expectedPath,
-      contenders: [cli('through-file'), reference()],
-      rounds: 3,
-      warmupRounds: 0,
-      timeoutMs: 20_000,
-      maxSeconds: 0,
-      cliOutputDir: output.dir,
-    });
-    assert.equal(outcome.failures.size, 0, JSON.stringify([...outcome.failures]));
-    assert.equal(outcome.samplesNs.get('through-file')!.size, 3);
-    const left = (await readdir(output.dir)).filter((name) => !before.has(name) && name.startsWith('perf-lab-out-'));
-    assert.deepEqual(left, []);
-    // A wrong output through the file is still caught.
-    const wrong = await runHarness({
-      compressedPath,
-      expectedPath,
-      contenders: [{ name: 'cat', kind: 'cli', argv: ['cat', compressedPath] }],
-      rounds: 1,
-      warmupRounds: 0,
-      timeoutMs: 20_000,
-      maxSeconds: 0,
-      cliOutputDir: output.dir,
-    });
-    assert.match(wrong.failures.get('cat')!, /^wrong length: produced \d+ bytes/);
-  });
+  it(
+    "receives a CLI decoder's output through a RAM-backed file where there " + 'is one, and leaves no file behind',
+    async (t) => {
+      const output = await cliOutputPath();
+      if (!output.dir) {
+        t.skip(`no RAM-backed folder here (output via ${output.via}, tested above)`);
+        return;
+      }
+      const before = new Set(await readdir(output.dir));
+      const cli = (name: string): HarnessContender => ({
+        name,
+        kind: 'cli',
+        argv: [libdeflate.gzipProgramPath!, '-d', '-c', compressedPath],
+      });
+      const outcome = await runHarness({
+        compressedPath,
+        expectedPath,
+        contenders: [cli('through-file'), reference()],
+        rounds: 3,
+        warmupRounds: 0,
+        timeoutMs: 20_000,
+        maxSeconds: 0,
+        cliOutputDir: output.dir,
+      });
+      assert.equal(outcome.failures.size, 0, JSON.stringify([...outcome.failures]));
+      assert.equal(outcome.samplesNs.get('through-file')!.size, 3);
+      const left = (await readdir(output.dir)).filter((name) => !before.has(name) && name.startsWith('perf-lab-out-'));
+      assert.deepEqual(left, []);
+      // A wrong output through the file is still caught.
+      const wrong = await runHarness({
+        compressedPath,
+        expectedPath,
+        contenders: [{ name: 'cat', kind: 'cli', argv: ['cat', compressedPath] }],
+        rounds: 1,
+        warmupRounds: 0,
+        timeoutMs: 20_000,
+        maxSeconds: 0,
+        cliOutputDir: output.dir,
+      });
+      assert.match(wrong.failures.get('cat')!, /^wrong length: produced \d+ bytes/);
+    },
+  );
 
   it('kills a hanging decoder after the timeout and reports it', async () => {
     const outcome = await run([{ name: 'hang', kind: 'cabi', library: badLibraries.hang! }, reference()], {

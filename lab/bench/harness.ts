@@ -282,7 +282,8 @@ export async function runHarness(request: HarnessRun): Promise<HarnessOutcome> {
     if (programOnPath(program) === undefined) {
       throw new LabError(
         step,
-        `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes('/') ? '' : ' (searched PATH)'}.`,
+        `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not ` +
+          `executable${program.includes('/') ? '' : ' (searched PATH)'}.`,
         "check the adapter's binary and command in the config (the {bin} placeholder names the built binary).",
       );
     }

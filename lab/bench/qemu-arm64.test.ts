@@ -179,7 +179,11 @@ describe('the Linux ARM64 path under qemu-user', { skip: SUPPORTED ? false : 'ne
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /^model: neoverse-n2 \(Arm Neoverse N2.*\) — chosen for the build target aarch64-linux-gnu: the ubuntu-24\.04-arm runner class/m,
+      new RegExp(
+        String.raw`^model: neoverse-n2 \(Arm Neoverse N2.*\) — chosen for the build target aarch64-` +
+          String.raw`linux-gnu: the ubuntu-24\.04-arm runner class`,
+        'm',
+      ),
     );
     const report = await readJsonAs<LoopReport>(json);
     assert.equal(report.model.name, 'neoverse-n2');

@@ -127,9 +127,11 @@ async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ di
  */
 export function cargoFailureHint(stderr: string, shim?: { dir: string; call: string }): string {
   if (
-    /Could not resolve host|failed to (get|download|fetch|update)|spurious network error|failed to query replaced source/i.test(
-      stderr,
-    )
+    new RegExp(
+      String.raw`Could not resolve host|failed to (get|download|fetch|update)|spurious network er` +
+        String.raw`ror|failed to query replaced source`,
+      'i',
+    ).test(stderr)
   )
     return (
       'cargo could not reach a crate registry (no network, or a registry it may not use). Offline, vendor the ' +
@@ -204,7 +206,8 @@ async function rustToolchain(name: string, dir: string, env: NodeJS.ProcessEnv):
     const said = rustcText.stderr.trim().split('\n')[0];
     throw new LabError(
       name,
-      `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ${said || 'no Rust toolchain'}.`,
+      `\`rustc -vV\` failed${env.RUSTUP_TOOLCHAIN ? ` for toolchain ${env.RUSTUP_TOOLCHAIN}` : ''}: ` +
+        `${said || 'no Rust toolchain'}.`,
       env.RUSTUP_TOOLCHAIN
         ? `install it (rustup toolchain install ${env.RUSTUP_TOOLCHAIN}) or drop it from --toolchains.`
         : 'install Rust (rustup, or Debian: apt-get install rustc cargo).',
@@ -325,7 +328,11 @@ export async function buildCargoDecoder(spec: CargoDecoderSpec, baseDir = proces
       throw new LabError(
         name,
         failureText(shim ? 'cargo build of the generated shim' : 'cargo build', cargo, cargo.stderr),
-        `${cargoFailureHint(cargo.stderr, shim && spec.adapter.kind === 'rust' ? { dir: shim.dir, call: spec.adapter.call } : undefined)} ` +
+        cargoFailureHint(
+          cargo.stderr,
+          shim && spec.adapter.kind === 'rust' ? { dir: shim.dir, call: spec.adapter.call } : undefined,
+        ) +
+          ' ' +
           `Reproduce with: ${cargo.reproduce}`,
       );
     }

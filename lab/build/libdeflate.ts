@@ -129,7 +129,8 @@ async function systemLibdeflate(): Promise<LibdeflateBuild> {
     throw new LabError(
       step,
       'no system libdeflate found (pkg-config knows no libdeflate).',
-      'install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install libdeflate pkg-config) or choose another source.',
+      'install it (Debian: apt-get install libdeflate-dev libdeflate-tools pkg-config; macOS: brew install ' +
+        'libdeflate pkg-config) or choose another source.',
     );
   }
   // Debian's libdeflate.pc names /usr/lib although the library sits in the multiarch folder beside the .pc file.
@@ -204,7 +205,8 @@ export async function buildLibdeflate(
   ]);
   if (cached) {
     progress.done(`libdeflate ${version} (cached)`);
-    // The same tree may arrive by another route (a path, a tarball): the build is the same, the description is this one's.
+    // The same tree may arrive by another route (a path, a tarball): the build is the same, the description is this
+    // one's.
     return resolveRecord(finalDir, { ...cached, source: tree.description });
   }
   try {
@@ -244,6 +246,7 @@ export async function buildFirstAvailableLibdeflate(
   throw new LabError(
     step,
     `no libdeflate source could be built here:\n  - ${skipped.join('\n  - ')}`,
-    'install libdeflate (Debian: apt-get install libdeflate-dev libdeflate-tools) or give a source that is reachable (git, tarball, path).',
+    'install libdeflate (Debian: apt-get install libdeflate-dev libdeflate-tools) or give a source that is ' +
+      'reachable (git, tarball, path).',
   );
 }

@@ -25,7 +25,8 @@ async function materializeCrate(source: string, name: string, crates: readonly s
     await mkdir(join(dir, '.cargo'), { recursive: true });
     await writeFile(
       join(dir, '.cargo', 'config.toml'),
-      `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = "${DEBIAN_CARGO_REGISTRY}"\n\n[net]\noffline = true\n`,
+      `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = ` +
+        `"${DEBIAN_CARGO_REGISTRY}"\n\n[net]\noffline = true\n`,
     );
   }
   return dir;

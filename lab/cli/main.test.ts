@@ -102,7 +102,10 @@ describe('perf-lab bench, end to end with real builds', () => {
     );
     assert.match(
       report,
-      /\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\./,
+      new RegExp(
+        String.raw`\*\*Summary:\*\* miniz\\_oxide runs at SILESIA \(stand-in\) 0\.\d\d×, SOFTWARE \d` +
+          String.raw`\.\d\d×, LOGS \d\.\d\d× libdeflate's speed\.`,
+      ),
     );
     assert.match(report, /\| SILESIA \(stand-in\) \| 5\.8 MiB \|/);
     assert.match(report, /not comparable with SILESIA results/);
@@ -113,57 +116,68 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.equal(rendered.stdout, report.trimEnd());
   });
 
-  it('checks the loop model against those results: per dataset, predicted beside measured, marked not comparable off Apple silicon', async () => {
-    const object = join(work, 'zlib-shape.o');
-    await execa('clang', [
-      '--target=aarch64-linux-gnu',
-      '-O2',
-      '-c',
-      '-ffreestanding',
-      join(projectRoot(), 'lab', 'uarch', 'fixtures', 'zlib-shape.c'),
-      '-o',
-      object,
-    ]);
-    const same = [
-      '--base',
-      object,
-      '--head',
-      object,
-      '--function',
-      'zlib_shape',
-      '--reference',
-      object,
-      '--reference-function',
-      'zlib_shape',
-    ];
-    const run = await perfLab('analyze', ...same, '--results', join(work, 'shim-results.json'), '--datasets', datasets);
-    assert.equal(run.code, 0, run.stderr);
-    const rows = run.stdout.split('\n').filter((line) => /^\| (SILESIA \(stand-in\)|SOFTWARE|LOGS) \|/.test(line));
-    assert.equal(rows.length, 3, run.stdout);
-    const onM1 = process.arch === 'arm64' && cpus()[0]?.model.includes('Apple M1');
-    for (const row of rows) {
-      // The same loop on both sides predicts no difference; off an M1 the measurement is not the modelled core's.
-      assert.match(row, /\| (\d+\.\d{3}) \| \1 \| 1\.00× \| \d+\.\d\d× \[\d+\.\d\d, \d+\.\d\d\] \| /);
-      if (!onM1)
-        assert.match(
-          row,
-          new RegExp(`not comparable: measured on .* \\(${process.arch}\\), not on the modelled Apple M1`),
-        );
-    }
-    const alone = await perfLab(
-      'analyze',
-      '--base',
-      object,
-      '--head',
-      object,
-      '--function',
-      'zlib_shape',
-      '--results',
-      join(work, 'shim-results.json'),
-    );
-    assert.equal(alone.code, 1);
-    assert.match(alone.stderr, /perf-lab: analyze: --results needs --reference/);
-  });
+  it(
+    'checks the loop model against those results: per dataset, predicted beside measured, marked not ' +
+      'comparable off Apple silicon',
+    async () => {
+      const object = join(work, 'zlib-shape.o');
+      await execa('clang', [
+        '--target=aarch64-linux-gnu',
+        '-O2',
+        '-c',
+        '-ffreestanding',
+        join(projectRoot(), 'lab', 'uarch', 'fixtures', 'zlib-shape.c'),
+        '-o',
+        object,
+      ]);
+      const same = [
+        '--base',
+        object,
+        '--head',
+        object,
+        '--function',
+        'zlib_shape',
+        '--reference',
+        object,
+        '--reference-function',
+        'zlib_shape',
+      ];
+      const run = await perfLab(
+        'analyze',
+        ...same,
+        '--results',
+        join(work, 'shim-results.json'),
+        '--datasets',
+        datasets,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const rows = run.stdout.split('\n').filter((line) => /^\| (SILESIA \(stand-in\)|SOFTWARE|LOGS) \|/.test(line));
+      assert.equal(rows.length, 3, run.stdout);
+      const onM1 = process.arch === 'arm64' && cpus()[0]?.model.includes('Apple M1');
+      for (const row of rows) {
+        // The same loop on both sides predicts no difference; off an M1 the measurement is not the modelled core's.
+        assert.match(row, /\| (\d+\.\d{3}) \| \1 \| 1\.00× \| \d+\.\d\d× \[\d+\.\d\d, \d+\.\d\d\] \| /);
+        if (!onM1)
+          assert.match(
+            row,
+            new RegExp(`not comparable: measured on .* \\(${process.arch}\\), not on the modelled Apple M1`),
+          );
+      }
+      const alone = await perfLab(
+        'analyze',
+        '--base',
+        object,
+        '--head',
+        object,
+        '--function',
+        'zlib_shape',
+        '--results',
+        join(work, 'shim-results.json'),
+      );
+      assert.equal(alone.code, 1);
+      assert.match(alone.stderr, /perf-lab: analyze: --results needs --reference/);
+    },
+  );
 
   it('catches a decoder that flips one byte: no speed reported, exit code 3', async () => {
     const config = await writeConfig('flip', {
@@ -275,87 +289,108 @@ describe('perf-lab bench, end to end with real builds', () => {
     // No stored calibration holds for 6-round batches (a machine may hold one for the default 24): the reason is given.
     assert.match(
       verdict.thresholdSource,
-      /between-batch scatter of 2 batches.*; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/,
+      new RegExp(
+        String.raw`between-batch scatter of 2 batches.*; (no calibration on this machine|the calibr` +
+          String.raw`ation of LOGS was made with \d+ rounds a batch, this run uses 6)$`,
+      ),
     );
     assert.equal(verdict.interval.confidence, 0.99);
     assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
     assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
     assert.match(
       run.stdout,
-      /\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| libdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs base \(99% interval\) \| verdict \| verified \|/,
+      new RegExp(
+        String.raw`\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| li` +
+          String.raw`bdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs ba` +
+          String.raw`se \(99% interval\) \| verdict \| verified \|`,
+      ),
     );
     assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
   });
 
-  it('gates on integrity: a head that skips the CRC32 is timed, but its ratios and the verdict say not comparable', async () => {
-    const config = await writeConfig('careless', {
-      schemaVersion: 1,
-      libdeflate: reference,
-      base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      decoder: {
-        name: 'shim-careless',
-        cargo: { path: shimPath },
-        features: ['skip-crc32'],
-        adapter: { kind: 'cabi' },
-      },
-      bench: { ...quickBench, rounds: 6 },
-    });
-    const json = join(work, 'careless.json');
-    const run = await benchOnDatasets(config, 'logs', json);
-    assert.equal(run.code, 0, run.stderr);
-    const results = await readResults(json);
-    const gate = Object.fromEntries(results.integrity!.contenders.map((entry) => [entry.name, entry.notComparable]));
-    assert.match(gate['shim-careless']!, /^does not verify the CRC32 \(a flipped trailer bit\), the data/);
-    assert.equal(gate['shim-base'], null);
-    assert.equal(gate[results.libdeflate.name], null);
-    const verdict = results.datasets[0]!.headVsBase!.verdict;
-    assert.equal(verdict.kind, 'inconclusive');
-    assert.match(verdict.reason!, /^not comparable: head \(shim-careless\) does not verify the CRC32/);
-    assert.match(run.stdout, /⚠️ Not comparable: shim-careless accepted a corrupted member/);
-    assert.match(
-      run.stdout,
-      /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /,
-    );
-  });
+  it(
+    'gates on integrity: a head that skips the CRC32 is timed, but its ratios and the verdict say not ' + 'comparable',
+    async () => {
+      const config = await writeConfig('careless', {
+        schemaVersion: 1,
+        libdeflate: reference,
+        base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
+        decoder: {
+          name: 'shim-careless',
+          cargo: { path: shimPath },
+          features: ['skip-crc32'],
+          adapter: { kind: 'cabi' },
+        },
+        bench: { ...quickBench, rounds: 6 },
+      });
+      const json = join(work, 'careless.json');
+      const run = await benchOnDatasets(config, 'logs', json);
+      assert.equal(run.code, 0, run.stderr);
+      const results = await readResults(json);
+      const gate = Object.fromEntries(results.integrity!.contenders.map((entry) => [entry.name, entry.notComparable]));
+      assert.match(gate['shim-careless']!, /^does not verify the CRC32 \(a flipped trailer bit\), the data/);
+      assert.equal(gate['shim-base'], null);
+      assert.equal(gate[results.libdeflate.name], null);
+      const verdict = results.datasets[0]!.headVsBase!.verdict;
+      assert.equal(verdict.kind, 'inconclusive');
+      assert.match(verdict.reason!, /^not comparable: head \(shim-careless\) does not verify the CRC32/);
+      assert.match(run.stdout, /⚠️ Not comparable: shim-careless accepted a corrupted member/);
+      assert.match(
+        run.stdout,
+        /\| ⚠️ not comparable: shim-careless accepted a corrupted member \(measured \d\.\d{3}\) \| \*\*\d\.\d{3}\*\* /,
+      );
+    },
+  );
 
-  it("runs the gzippy preset's rust adapter (on a crate of gzippy's API shape) three-way, allocating, libdeflate timed alike", async () => {
-    // examples/gzippy.json as a maintainer uses it, with only the crate's source swapped for the local stand-in.
-    const preset = await readJsonAs<{ decoder: { adapter: unknown; threads: number } }>(
-      join(projectRoot(), 'examples', 'gzippy.json'),
-    );
-    assert.deepEqual(preset.decoder.adapter, { kind: 'rust', call: 'gzippy::decompress_with_threads(input, threads)' });
-    assert.equal(preset.decoder.threads, 1);
-    const shape = await materializeGzippyShape();
-    const rust = { ...preset.decoder, cargo: shape.cargo };
-    const config = await writeConfig('rust-three-way', {
-      schemaVersion: 1,
-      libdeflate: reference,
-      base: { ...rust, name: 'shape-base' },
-      decoder: { ...rust, name: 'shape-head' },
-      bench: { ...quickBench, rounds: 6 },
-    });
-    const json = join(work, 'rust-three-way.json');
-    const run = await benchOnDatasets(config, 'logs', json);
-    assert.equal(run.code, 0, run.stderr);
-    const results = await readResults(json);
-    assert.equal(results.regime, 'in-process-allocating');
-    assert.equal(results.datasets[0]!.verified, true);
-    assert.deepEqual(
-      results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length),
-      [12, 12, 12],
-    );
-    assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
-    assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
-    assert.match(results.head.rust!.libRs, /perf_lab_rust_decompress_owned/);
-    assert.ok(
-      results.integrity!.contenders.every((entry) => entry.notComparable === null),
-      JSON.stringify(results.integrity),
-    );
-    assert.match(
-      run.stdout,
-      /^Regime: every side allocates its output on each decode \(libdeflate too\), and that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$/m,
-    );
-  });
+  it(
+    "runs the gzippy preset's rust adapter (on a crate of gzippy's API shape) three-way, allocating, " +
+      'libdeflate timed alike',
+    async () => {
+      // examples/gzippy.json as a maintainer uses it, with only the crate's source swapped for the local stand-in.
+      const preset = await readJsonAs<{ decoder: { adapter: unknown; threads: number } }>(
+        join(projectRoot(), 'examples', 'gzippy.json'),
+      );
+      assert.deepEqual(preset.decoder.adapter, {
+        kind: 'rust',
+        call: 'gzippy::decompress_with_threads(input, threads)',
+      });
+      assert.equal(preset.decoder.threads, 1);
+      const shape = await materializeGzippyShape();
+      const rust = { ...preset.decoder, cargo: shape.cargo };
+      const config = await writeConfig('rust-three-way', {
+        schemaVersion: 1,
+        libdeflate: reference,
+        base: { ...rust, name: 'shape-base' },
+        decoder: { ...rust, name: 'shape-head' },
+        bench: { ...quickBench, rounds: 6 },
+      });
+      const json = join(work, 'rust-three-way.json');
+      const run = await benchOnDatasets(config, 'logs', json);
+      assert.equal(run.code, 0, run.stderr);
+      const results = await readResults(json);
+      assert.equal(results.regime, 'in-process-allocating');
+      assert.equal(results.datasets[0]!.verified, true);
+      assert.deepEqual(
+        results.datasets[0]!.contenders.map((contender) => contender.samplesNs.flat().length),
+        [12, 12, 12],
+      );
+      assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
+      assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
+      assert.match(results.head.rust!.libRs, /perf_lab_rust_decompress_owned/);
+      assert.ok(
+        results.integrity!.contenders.every((entry) => entry.notComparable === null),
+        JSON.stringify(results.integrity),
+      );
+      assert.match(
+        run.stdout,
+        new RegExp(
+          String.raw`^Regime: every side allocates its output on each decode \(libdeflate too\), and ` +
+            String.raw`that allocation is timed; threads: shape-head 1, shape-base 1, libdeflate 1\.$`,
+          'm',
+        ),
+      );
+    },
+  );
 
   it('passes threads to a CLI decoder and refuses a ratio across thread counts unless asked', async () => {
     // The command decodes only when {threads} arrived as 4.
@@ -498,7 +533,11 @@ describe('perf-lab calibrate', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /^LOGS: batch noise scale libdeflate \d+\.\d\d%, head \d+\.\d\d%; over 400 simulated A\/A checks: no change \d+\.\d%/m,
+      new RegExp(
+        String.raw`^LOGS: batch noise scale libdeflate \d+\.\d\d%, head \d+\.\d\d%; over 400 simula` +
+          String.raw`ted A\/A checks: no change \d+\.\d%`,
+        'm',
+      ),
     );
     const files = await readdir(store);
     assert.equal(files.length, 1);
@@ -566,7 +605,11 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
-      /perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not match the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256 [0-9a-f]{64}/,
+      new RegExp(
+        String.raw`perf-lab: datasets: verify LOGS: the compressed file .*logs\.raw\.gz does not ma` +
+          String.raw`tch the manifest: expected \d+ bytes sha256 [0-9a-f]{64}, found \d+ bytes sha256` +
+          String.raw` [0-9a-f]{64}`,
+      ),
     );
   });
 

@@ -148,7 +148,9 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
       process.platform === 'linux'
         ? 'child subreaper + PR_SET_PDEATHSIG'
         : `${process.platform}: no child subreaper; a setsid() descendant of a decoder can outlive the run`,
-    fix: 'on macOS runners the job ends with the runner; locally, check for stray processes after a run of untrusted code',
+    fix:
+      'on macOS runners the job ends with the runner; locally, check for stray processes after a run of ' +
+      'untrusted code',
   });
   checks.push({
     name: 'Calgary + Canterbury corpora',
@@ -175,7 +177,8 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
 export function doctorReport(checks: readonly Check[]): string {
   const lines = checks.map(
     (check) =>
-      `${check.ok ? '✓' : check.needed === 'required' ? '✗' : '–'} ${check.name.padEnd(30)} ${check.ok ? check.detail : `${check.detail} — ${check.purpose}; to fix: ${check.fix}`}`,
+      `${check.ok ? '✓' : check.needed === 'required' ? '✗' : '–'} ${check.name.padEnd(30)} ` +
+      `${check.ok ? check.detail : `${check.detail} — ${check.purpose}; to fix: ${check.fix}`}`,
   );
   const missing = checks.filter((check) => !check.ok && check.needed === 'required');
   lines.push(

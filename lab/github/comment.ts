@@ -75,7 +75,10 @@ function configChangeNote(changes: readonly string[]): string {
   );
 }
 
-/** The HTML tags the lab itself emits; in untrusted text they pass only in the shapes the lab writes (see neutraliseMarkdown). */
+/**
+ * The HTML tags the lab itself emits; in untrusted text they pass only in the shapes the lab writes (see
+ * neutraliseMarkdown).
+ */
 const LAB_TAGS = /<(\/?)(details|summary|b|sub)>/g;
 /** A code fence's opening line (CommonMark: up to 3 spaces, 3+ backticks with no backtick after, or 3+ tildes). */
 const FENCE_OPENER = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})/;
@@ -167,7 +170,10 @@ function openBlocks(markdown: string): OpenBlock[] {
   return open;
 }
 
-/** What closes `open` after `text`, innermost first: a fence on its own line, a <details> as its own block, the rest inline. */
+/**
+ * What closes `open` after `text`, innermost first: a fence on its own line, a <details> as its own block, the rest
+ * inline.
+ */
 function closingFor(text: string, open: readonly OpenBlock[]): string {
   let closing = '';
   for (const block of [...open].reverse()) {
@@ -180,7 +186,10 @@ function closingFor(text: string, open: readonly OpenBlock[]): string {
 /** A line this far back or nearer is cut whole (so are table rows, however long). */
 const LINE_SLACK = 2_000;
 
-/** Where to cut at or before `at`: a line's start when near (or in a table row), never inside a tag, a character reference or a surrogate pair. */
+/**
+ * Where to cut at or before `at`: a line's start when near (or in a table row), never inside a tag, a character
+ * reference or a surrogate pair.
+ */
 function cutPosition(body: string, at: number): number {
   const lineStart = body.lastIndexOf('\n', at - 1) + 1;
   if (at - lineStart <= LINE_SLACK || body[lineStart] === '|') return lineStart;
@@ -202,7 +211,12 @@ function cutPosition(body: string, at: number): number {
  */
 export function truncateComment(body: string, fullReportUrl?: string): string {
   if (body.length <= MAX_COMMENT_CHARS) return body;
-  const notice = `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
+  const notice =
+    `\n\n… cut to fit GitHub's ${MAX_COMMENT_CHARS}-character ` +
+    'limit.' +
+    (fullReportUrl
+      ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).`
+      : " The full report is in the workflow run's artifacts.");
   const room = MAX_COMMENT_CHARS - notice.length;
   for (let at = room; ;) {
     const kept = body.slice(0, cutPosition(body, at));

@@ -24,7 +24,10 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 const realRun = async (): Promise<BenchResults> =>
   parseResults(JSON.parse(await readFile(join(fixtures, 'results-three-way.json'), 'utf8')), 'fixture');
 
-/** The real run reshaped into every case a reviewer must see: improvement, regression, failed verification, stand-in, hostile names. */
+/**
+ * The real run reshaped into every case a reviewer must see: improvement, regression, failed verification, stand-in,
+ * hostile names.
+ */
 async function mixedResults(): Promise<BenchResults> {
   const results = structuredClone(await realRun());
   results.head.name = 'gzippy<img src=x onerror=alert(1)>';
@@ -161,17 +164,21 @@ describe('sticky PR comment against a local GitHub server', () => {
     assert.equal(github.comments.find((comment) => comment.id === 6)!.body, `quoting ${COMMENT_MARKER}`);
   });
 
-  it("does not comment for an artifact whose PR number is forged or whose PR moved on (that PR's head is another commit): a notice, not a failure", async () => {
-    const api = await startServer();
-    const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
-    const result = await commentFrom(artifact, api);
-    assert.equal(result.outcome.action, 'skipped');
-    assert.match(
-      result.outcome.action === 'skipped' ? result.outcome.reason : '',
-      /PR #7's head is b{40}, not a{40}.*forged or stale/,
-    );
-    assert.equal(github.comments.length, 0);
-  });
+  it(
+    "does not comment for an artifact whose PR number is forged or whose PR moved on (that PR's head is " +
+      'another commit): a notice, not a failure',
+    async () => {
+      const api = await startServer();
+      const artifact = await writeArtifact('forged', await realRun(), { prNumber: 7, headSha: HEAD });
+      const result = await commentFrom(artifact, api);
+      assert.equal(result.outcome.action, 'skipped');
+      assert.match(
+        result.outcome.action === 'skipped' ? result.outcome.reason : '',
+        /PR #7's head is b{40}, not a{40}.*forged or stale/,
+      );
+      assert.equal(github.comments.length, 0);
+    },
+  );
 
   it('rejects an artifact that claims another commit than the run measured, and unexpected files', async () => {
     const api = await startServer();
@@ -211,7 +218,10 @@ describe('sticky PR comment against a local GitHub server', () => {
     assert.ok(body.length <= MAX_COMMENT_CHARS);
     assert.match(
       body,
-      /cut to fit GitHub's 65536-character limit\. The full report is in \[the run's artifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$/,
+      new RegExp(
+        String.raw`cut to fit GitHub's 65536-character limit\. The full report is in \[the run's ar` +
+          String.raw`tifacts\]\(https:\/\/github\.com\/owner\/decoder\/actions\/runs\/1001\)\.$`,
+      ),
     );
     const posted = await commentFrom(artifact, api, { fullReportUrl: 'https://example.invalid/run' });
     assert.equal(posted.outcome.action, 'created');
@@ -333,68 +343,72 @@ describe('sticky PR comment against a local GitHub server', () => {
     );
   });
 
-  it('on a 403 (a permission the caller did not grant) writes the job summary, then fails naming the permission; the token never reaches the output', async () => {
-    const api = await startServer();
-    github.failNext('POST', /\/issues\/42\/comments$/, 403, {
-      body: { message: 'Resource not accessible by integration' },
-    });
-    const artifact = await writeArtifact('fork', await realRun(), { prNumber: 42, headSha: HEAD });
-    const summary = join(work, 'summary.md');
-    const run = await execa(
-      'node',
-      [
-        '--import',
-        'tsx',
-        join(projectRoot(), 'lab', 'cli', 'run.ts'),
-        'comment',
-        '--artifact',
-        artifact,
-        '--repo',
-        'owner/decoder',
-        '--run-id',
-        '1001',
-        '--api-url',
-        api,
-      ],
-      {
-        reject: false,
-        cwd: projectRoot(),
-        env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
-      },
-    );
-    assert.equal(run.exitCode, 1, String(run.stderr));
-    assert.match(
-      String(run.stderr),
-      /perf-lab: comment: GitHub answered 403 \(Resource not accessible by integration\)/,
-    );
-    assert.match(
-      String(run.stderr),
-      /what to do: give the calling workflow \(perf-comment\.yml\) `permissions: pull-requests: write`/,
-    );
-    assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
-    assert.equal(github.comments.length, 0);
-    const failing = await execa(
-      'node',
-      [
-        '--import',
-        'tsx',
-        join(projectRoot(), 'lab', 'cli', 'run.ts'),
-        'comment',
-        '--artifact',
-        artifact,
-        '--repo',
-        'owner/decoder',
-        '--run-id',
-        '999',
-        '--api-url',
-        api,
-      ],
-      { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } },
-    );
-    assert.notEqual(failing.exitCode, 0);
-    for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr])
-      assert.ok(!String(output).includes(token), 'the token is never printed');
-  });
+  it(
+    'on a 403 (a permission the caller did not grant) writes the job summary, then fails naming the ' +
+      'permission; the token never reaches the output',
+    async () => {
+      const api = await startServer();
+      github.failNext('POST', /\/issues\/42\/comments$/, 403, {
+        body: { message: 'Resource not accessible by integration' },
+      });
+      const artifact = await writeArtifact('fork', await realRun(), { prNumber: 42, headSha: HEAD });
+      const summary = join(work, 'summary.md');
+      const run = await execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          join(projectRoot(), 'lab', 'cli', 'run.ts'),
+          'comment',
+          '--artifact',
+          artifact,
+          '--repo',
+          'owner/decoder',
+          '--run-id',
+          '1001',
+          '--api-url',
+          api,
+        ],
+        {
+          reject: false,
+          cwd: projectRoot(),
+          env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
+        },
+      );
+      assert.equal(run.exitCode, 1, String(run.stderr));
+      assert.match(
+        String(run.stderr),
+        /perf-lab: comment: GitHub answered 403 \(Resource not accessible by integration\)/,
+      );
+      assert.match(
+        String(run.stderr),
+        /what to do: give the calling workflow \(perf-comment\.yml\) `permissions: pull-requests: write`/,
+      );
+      assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
+      assert.equal(github.comments.length, 0);
+      const failing = await execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          join(projectRoot(), 'lab', 'cli', 'run.ts'),
+          'comment',
+          '--artifact',
+          artifact,
+          '--repo',
+          'owner/decoder',
+          '--run-id',
+          '999',
+          '--api-url',
+          api,
+        ],
+        { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } },
+      );
+      assert.notEqual(failing.exitCode, 0);
+      for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr])
+        assert.ok(!String(output).includes(token), 'the token is never printed');
+    },
+  );
 });
 
 describe('the comment a reviewer reads', () => {
@@ -411,16 +425,20 @@ describe('the comment a reviewer reads', () => {
     assert.doesNotMatch(renderComment(await realRun()), /changes the bench config/);
   });
 
-  it('matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, hostile names)', async () => {
-    const body = renderComment(await mixedResults(), {
-      analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat',
-      headSha: HEAD,
-      baseSha: 'b'.repeat(40),
-    });
-    const golden = join(fixtures, 'comment-mixed.golden.md');
-    if (process.env.PERF_LAB_UPDATE_GOLDEN) await writeFile(golden, body);
-    assert.equal(body, await readFile(golden, 'utf8'));
-  });
+  it(
+    'matches the golden rendering of a mixed run (improvement, regression, failed verification, stand-in, ' +
+      'hostile names)',
+    async () => {
+      const body = renderComment(await mixedResults(), {
+        analysisMarkdown: '### Hot decode loop\n\n<script>x</script> thanks @octocat',
+        headSha: HEAD,
+        baseSha: 'b'.repeat(40),
+      });
+      const golden = join(fixtures, 'comment-mixed.golden.md');
+      if (process.env.PERF_LAB_UPDATE_GOLDEN) await writeFile(golden, body);
+      assert.equal(body, await readFile(golden, 'utf8'));
+    },
+  );
 
   it('escapes untrusted text: no raw HTML, no live mentions, no table breaks', async () => {
     const body = renderComment(await mixedResults(), { analysisMarkdown: '<script>x</script> thanks @octocat' });
@@ -429,7 +447,15 @@ describe('the comment a reviewer reads', () => {
     assert.ok(!/@octocat/.test(body), 'every mention is broken by a zero-width space');
     assert.match(
       body,
-      /❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;script&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\`\\`\\`/,
+      new RegExp(
+        String.raw`❌ candidate-head-1\.23: wrong bytes: first difference at offset 8388630 &lt;scri` +
+          String.raw`pt&gt;alert\(1\)&lt;\/script&gt; @\u200boctocat \\\| \\` +
+          '`' +
+          String.raw`\\` +
+          '`' +
+          String.raw`\\` +
+          '`',
+      ),
     );
   });
 });
@@ -511,7 +537,9 @@ function openAt(body: string, index = body.length): { fence: string | null; tags
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const count = (text: string, part: string) => text.split(part).length - 1;
 
-/** A body cut by truncateComment: within the limit, every block closed before the notice, the notice last and visible. */
+/**
+ * A body cut by truncateComment: within the limit, every block closed before the notice, the notice last and visible.
+ */
 function assertCutWell(body: string, what: string): void {
   assert.ok(body.length <= MAX_COMMENT_CHARS, `${what}: ${body.length} characters`);
   const notice = body.lastIndexOf("\n\n… cut to fit GitHub's");
@@ -533,37 +561,41 @@ function assertCutWell(body: string, what: string): void {
 }
 
 describe("cutting a comment to GitHub's limit", () => {
-  it('closes a <details> and the fence inside it (```, ~~~, longer than 3), innermost first, and keeps the notice outside', () => {
-    for (const fence of ['```', '~~~', '`````', '~~~~~~']) {
-      const other = fence[0] === '`' ? '~~~' : '```';
-      const lines = Array.from({ length: 3000 }, (_, i) =>
-        i % 100 === 50
-          ? `${fence.slice(0, -1).padEnd(3, fence[0])}${fence.length > 3 ? '' : ' not a closer'}`
-          : i % 100 === 70
-            ? other
-            : `line ${i}: ${other} ${fence} <b> &lt;details> not markup inside the fence`,
-      );
-      const body = [
-        COMMENT_MARKER,
-        '### perf-lab: a long report',
-        '<details><summary>Method, machine, toolchains and the full table</summary>',
-        '',
-        `${fence} text`,
-        ...lines,
-        fence,
-        '',
-        '</details>',
-        '',
-        '<sub>perf-lab · updated now</sub>',
-      ].join('\n');
-      assert.ok(body.length > 2 * MAX_COMMENT_CHARS);
-      const cut = truncateComment(body);
-      assertCutWell(cut, fence);
-      assert.ok(cut.length > MAX_COMMENT_CHARS - 2_500, `${fence}: cut to ${cut.length}, far below the limit`);
-      // Cut in the middle of the fence: it is closed by its own marker, then the <details>.
-      assert.match(cut, new RegExp(`\\n${fence}\\n*</details>\\n\\n… cut to fit`), fence);
-    }
-  });
+  it(
+    'closes a <details> and the fence inside it (```, ~~~, longer than 3), innermost first, and keeps the ' +
+      'notice outside',
+    () => {
+      for (const fence of ['```', '~~~', '`````', '~~~~~~']) {
+        const other = fence[0] === '`' ? '~~~' : '```';
+        const lines = Array.from({ length: 3000 }, (_, i) =>
+          i % 100 === 50
+            ? `${fence.slice(0, -1).padEnd(3, fence[0])}${fence.length > 3 ? '' : ' not a closer'}`
+            : i % 100 === 70
+              ? other
+              : `line ${i}: ${other} ${fence} <b> &lt;details> not markup inside the fence`,
+        );
+        const body = [
+          COMMENT_MARKER,
+          '### perf-lab: a long report',
+          '<details><summary>Method, machine, toolchains and the full table</summary>',
+          '',
+          `${fence} text`,
+          ...lines,
+          fence,
+          '',
+          '</details>',
+          '',
+          '<sub>perf-lab · updated now</sub>',
+        ].join('\n');
+        assert.ok(body.length > 2 * MAX_COMMENT_CHARS);
+        const cut = truncateComment(body);
+        assertCutWell(cut, fence);
+        assert.ok(cut.length > MAX_COMMENT_CHARS - 2_500, `${fence}: cut to ${cut.length}, far below the limit`);
+        // Cut in the middle of the fence: it is closed by its own marker, then the <details>.
+        assert.match(cut, new RegExp(`\\n${fence}\\n*</details>\\n\\n… cut to fit`), fence);
+      }
+    },
+  );
 
   it('never cuts inside a tag, a character reference or a surrogate pair, wherever the limit falls', () => {
     for (let shift = 0; shift < 200; shift++) {
@@ -599,31 +631,42 @@ describe('the analysis section (untrusted markdown) in the comment', () => {
     'an unclosed <details>': '<details><summary>loops</summary>\n\nhidden below',
     'stray closing tags': '</details></summary></b>\n</details>\n\nafter',
     'other HTML':
-      '<img src=x onerror=alert(1)> <details open> <DETAILS> <b>bold</b> <sub>x</sub> <!-- perf-lab:sticky-comment --> <script>x</script>',
+      '<img src=x onerror=alert(1)> <details open> <DETAILS> <b>bold</b> <sub>x</sub> <!-- ' +
+      'perf-lab:sticky-comment --> <script>x</script>',
     'CR line ends': 'text\r```\rcode\r@octocat\r',
     'a lone surrogate (an analysis cut in two)': 'cut \ud83d',
   };
-  /** The lab-written lines that may carry HTML: a <details><summary>…</summary> line (<b> pairs inside) and </details>. */
+  /**
+   * The lab-written lines that may carry HTML: a <details><summary>…</summary> line (<b> pairs inside) and </details>.
+   */
   const LAB_HTML_LINES = /^(?:<details><summary>(?:[^<]|<b>[^<]*<\/b>)*<\/summary>|<\/details>)$/gm;
 
-  it('pings nobody, keeps no HTML but the lab’s own shapes, and ends every fence and <details> it opened before the footer', async () => {
-    const results = await realRun();
-    for (const [what, analysisMarkdown] of Object.entries(HOSTILE_ANALYSES)) {
-      const body = renderComment(results, { analysisMarkdown });
-      const start = body.indexOf('</details>') + '</details>'.length;
-      const footer = body.lastIndexOf('\n\n<sub>perf-lab · updated ');
-      assert.ok(start > 0 && footer > start, what);
-      assert.deepEqual(openAt(body, footer), { fence: null, tags: [], errors: [] }, `${what}: open before the footer`);
-      assert.deepEqual(openAt(body), { fence: null, tags: [], errors: [] }, `${what}: open at the end`);
-      assert.ok(
-        !/(?:@|&#0*64(?:;|(?![0-9;]))|&#x0*40(?:;|(?![0-9a-f;]))|&commat;)(?!\u200b)/i.test(body),
-        `${what}: a live @`,
-      );
-      assert.ok(!body.slice(start, footer).replace(LAB_HTML_LINES, '').includes('<'), `${what}: raw HTML`);
-      assert.ok(!LONE_SURROGATE.test(body), `${what}: a lone surrogate`);
-      assert.equal(neutraliseMarkdown(neutraliseMarkdown(analysisMarkdown)), neutraliseMarkdown(analysisMarkdown));
-    }
-  });
+  it(
+    'pings nobody, keeps no HTML but the lab’s own shapes, and ends every fence and <details> it opened before ' +
+      'the footer',
+    async () => {
+      const results = await realRun();
+      for (const [what, analysisMarkdown] of Object.entries(HOSTILE_ANALYSES)) {
+        const body = renderComment(results, { analysisMarkdown });
+        const start = body.indexOf('</details>') + '</details>'.length;
+        const footer = body.lastIndexOf('\n\n<sub>perf-lab · updated ');
+        assert.ok(start > 0 && footer > start, what);
+        assert.deepEqual(
+          openAt(body, footer),
+          { fence: null, tags: [], errors: [] },
+          `${what}: open before the footer`,
+        );
+        assert.deepEqual(openAt(body), { fence: null, tags: [], errors: [] }, `${what}: open at the end`);
+        assert.ok(
+          !/(?:@|&#0*64(?:;|(?![0-9;]))|&#x0*40(?:;|(?![0-9a-f;]))|&commat;)(?!\u200b)/i.test(body),
+          `${what}: a live @`,
+        );
+        assert.ok(!body.slice(start, footer).replace(LAB_HTML_LINES, '').includes('<'), `${what}: raw HTML`);
+        assert.ok(!LONE_SURROGATE.test(body), `${what}: a lone surrogate`);
+        assert.equal(neutraliseMarkdown(neutraliseMarkdown(analysisMarkdown)), neutraliseMarkdown(analysisMarkdown));
+      }
+    },
+  );
 
   it('leaves what the analyze action writes as it is', () => {
     const section = [

@@ -40,7 +40,10 @@ export async function verifyPullRequest(
   if (pull.data.head.sha !== runSha) {
     // A push since the run (or a forged PR number): nothing is written; a newer run posts its own results.
     return {
-      stale: `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or stale. Not commenting; the run for the newer head posts its own results.`,
+      stale:
+        `PR #${claimed.prNumber}'s head is ${pull.data.head.sha}, not ${runSha} (the commit workflow run ` +
+        `${runId} measured): the PR moved on since this run, or the PR number in the artifact is forged or ` +
+        `stale. Not commenting; the run for the newer head posts its own results.`,
     };
   }
   return { prNumber: claimed.prNumber };

@@ -50,82 +50,90 @@ after(async () => {
 });
 
 describe('perf-lab pr-check (local parity with the PR workflow)', () => {
-  it('builds base and head from their commits, runs three-way, and writes the comment and the artifact perf-comment reads', async () => {
-    const datasets = join(work, 'datasets');
-    const artifact = join(work, 'artifact');
-    const run = await execa(
-      'node',
-      [
-        '--import',
-        'tsx',
-        join(projectRoot(), 'lab', 'cli', 'run.ts'),
-        'pr-check',
-        '--repo',
-        repo,
-        '--base',
-        'HEAD~1',
-        '--head',
-        'HEAD',
-        '--offline',
-        '--only',
-        'logs',
-        '--datasets-dir',
-        datasets,
-        '--function',
-        'perf_lab_gzip_decompress',
-        '--artifact-dir',
-        artifact,
-        '--pr',
-        '12',
-      ],
-      { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
-    );
-    assert.equal(run.exitCode, 0, String(run.stderr));
-    const body = String(run.stdout);
-    assert.ok(body.startsWith(COMMENT_MARKER));
-    assert.match(body, /## perf-lab: shim-head \(head\) vs shim-base \(base\) vs libdeflate-/);
-    assert.match(body, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
-    // The comment shows the verdict the artifact's results hold, for the dataset that ran.
-    const stored = (await readArtifact(artifact)).results.datasets[0]!.headVsBase!.verdict;
-    assert.match(body, new RegExp(`\\*\\*Summary: [a-z ]+\\*\\* — head vs base: LOGS ${stored.kind}`));
-    // A fresh runner has no calibration for this batch shape: the verdict is calibrated in the job and says so.
-    assert.match(stored.thresholdSource, /in-job A\/A \(head\/libdeflate and base\/libdeflate scatter\)/);
-    assert.match(
-      stored.thresholdSource,
-      /; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/,
-    );
-    assert.match(body, /in-job A\/A/);
-    assert.match(body, /^base `[0-9a-f]{12}` → head `[0-9a-f]{12}`$/m);
-    if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
+  it(
+    'builds base and head from their commits, runs three-way, and writes the comment and the artifact ' +
+      'perf-comment reads',
+    async () => {
+      const datasets = join(work, 'datasets');
+      const artifact = join(work, 'artifact');
+      const run = await execa(
+        'node',
+        [
+          '--import',
+          'tsx',
+          join(projectRoot(), 'lab', 'cli', 'run.ts'),
+          'pr-check',
+          '--repo',
+          repo,
+          '--base',
+          'HEAD~1',
+          '--head',
+          'HEAD',
+          '--offline',
+          '--only',
+          'logs',
+          '--datasets-dir',
+          datasets,
+          '--function',
+          'perf_lab_gzip_decompress',
+          '--artifact-dir',
+          artifact,
+          '--pr',
+          '12',
+        ],
+        { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
+      );
+      assert.equal(run.exitCode, 0, String(run.stderr));
+      const body = String(run.stdout);
+      assert.ok(body.startsWith(COMMENT_MARKER));
+      assert.match(body, /## perf-lab: shim-head \(head\) vs shim-base \(base\) vs libdeflate-/);
+      assert.match(body, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+      // The comment shows the verdict the artifact's results hold, for the dataset that ran.
+      const stored = (await readArtifact(artifact)).results.datasets[0]!.headVsBase!.verdict;
+      assert.match(body, new RegExp(`\\*\\*Summary: [a-z ]+\\*\\* — head vs base: LOGS ${stored.kind}`));
+      // A fresh runner has no calibration for this batch shape: the verdict is calibrated in the job and says so.
+      assert.match(stored.thresholdSource, /in-job A\/A \(head\/libdeflate and base\/libdeflate scatter\)/);
+      assert.match(
+        stored.thresholdSource,
+        /; (no calibration on this machine|the calibration of LOGS was made with \d+ rounds a batch, this run uses 6)$/,
+      );
+      assert.match(body, /in-job A\/A/);
+      assert.match(body, /^base `[0-9a-f]{12}` → head `[0-9a-f]{12}`$/m);
+      if (process.arch !== 'arm64') assert.match(body, /Not analysed: this host is x64/);
 
-    const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();
-    const baseSha = (await simpleGit(repo).revparse(['HEAD~1'])).trim();
-    const read = await readArtifact(artifact);
-    const configChanges = ['bench.tolerance: (absent) → 0.4', 'decoder.features: (absent) → []'];
-    assert.deepEqual(read.pr, { prNumber: 12, headSha, baseSha, configChanges });
-    assert.match(
-      body,
-      /\*\*This PR changes the bench config\*\*; base and head were both measured with head's, and judged by base's bench\.tolerance, .*:\n- bench\.tolerance: \(absent\) → 0\.4\n- decoder\.features: \(absent\) → \\\[\\\]\n/,
-    );
-    // The PR loosened its own bar to ±40%: the verdict still uses base's (the default ±1.5%).
-    assert.equal(read.results.settings.tolerance, 0.015);
-    assert.equal(read.results.settings.toleranceSource, "base's .github/perf-lab.json");
-    assert.match(body, /lies inside the ±1\.50% tolerance \(from base's \.github\/perf-lab\.json\)/);
-    assert.equal(read.results.datasets[0]!.headVsBase!.verdict.tolerance, 0.015);
-    assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
-    assert.equal(read.results.base?.name, 'shim-base');
-    assert.equal(read.results.datasets[0]!.contenders.length, 3);
-    // Instruction counts: every contender counted where valgrind runs (else why not), beside the verdict.
-    const counts = read.results.counts!;
-    if (counts.tool) {
-      for (const contender of counts.datasets[0]!.contenders) assert.ok(contender.instructions! > 0, contender.name);
-      assert.match(body, /^\| LOGS \|.*\| \d+\.\d{3} \([+−]\d+\.\d{2}% vs base; \d+\.\d{3}× libdeflate\) \|/m);
-    } else assert.match(counts.unavailable!, /valgrind not installed|not available on/);
-    assert.match(body, /\| instructions\/byte \(head; Δ vs base; × libdeflate\) \|/);
-    assert.match(body, /Instruction counts are not time/);
-    const worktrees = await simpleGit(repo).raw(['worktree', 'list']);
-    assert.equal(worktrees.trim().split('\n').length, 1, 'the temporary worktrees are removed');
-  });
+      const headSha = (await simpleGit(repo).revparse(['HEAD'])).trim();
+      const baseSha = (await simpleGit(repo).revparse(['HEAD~1'])).trim();
+      const read = await readArtifact(artifact);
+      const configChanges = ['bench.tolerance: (absent) → 0.4', 'decoder.features: (absent) → []'];
+      assert.deepEqual(read.pr, { prNumber: 12, headSha, baseSha, configChanges });
+      assert.match(
+        body,
+        new RegExp(
+          String.raw`\*\*This PR changes the bench config\*\*; base and head were both measured with ` +
+            String.raw`head's, and judged by base's bench\.tolerance, .*:\n- bench\.tolerance: \(absent` +
+            String.raw`\) → 0\.4\n- decoder\.features: \(absent\) → \\\[\\\]\n`,
+        ),
+      );
+      // The PR loosened its own bar to ±40%: the verdict still uses base's (the default ±1.5%).
+      assert.equal(read.results.settings.tolerance, 0.015);
+      assert.equal(read.results.settings.toleranceSource, "base's .github/perf-lab.json");
+      assert.match(body, /lies inside the ±1\.50% tolerance \(from base's \.github\/perf-lab\.json\)/);
+      assert.equal(read.results.datasets[0]!.headVsBase!.verdict.tolerance, 0.015);
+      assert.ok(body.includes(`base \`${baseSha.slice(0, 12)}\` → head \`${headSha.slice(0, 12)}\``));
+      assert.equal(read.results.base?.name, 'shim-base');
+      assert.equal(read.results.datasets[0]!.contenders.length, 3);
+      // Instruction counts: every contender counted where valgrind runs (else why not), beside the verdict.
+      const counts = read.results.counts!;
+      if (counts.tool) {
+        for (const contender of counts.datasets[0]!.contenders) assert.ok(contender.instructions! > 0, contender.name);
+        assert.match(body, /^\| LOGS \|.*\| \d+\.\d{3} \([+−]\d+\.\d{2}% vs base; \d+\.\d{3}× libdeflate\) \|/m);
+      } else assert.match(counts.unavailable!, /valgrind not installed|not available on/);
+      assert.match(body, /\| instructions\/byte \(head; Δ vs base; × libdeflate\) \|/);
+      assert.match(body, /Instruction counts are not time/);
+      const worktrees = await simpleGit(repo).raw(['worktree', 'list']);
+      assert.equal(worktrees.trim().split('\n').length, 1, 'the temporary worktrees are removed');
+    },
+  );
 
   it('says clearly when a ref does not exist or the config is missing', async () => {
     const cli = (...args: string[]) =>

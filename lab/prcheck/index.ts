@@ -208,7 +208,8 @@ export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> 
     ] as const)
       info(
         `pr-check: ${role} ${build.name}: build ${build.cacheKey}${build.cached ? ' (cached)' : ''}, ` +
-          `tree ${build.builtTree.slice(0, 12)}${build.builtTree === build.sourceTree ? '' : ` after codegen (source ${build.sourceTree.slice(0, 12)})`}`,
+          `tree ${build.builtTree.slice(0, 12)}` +
+          (build.builtTree === build.sourceTree ? '' : ` after codegen (source ${build.sourceTree.slice(0, 12)})`),
       );
     const builds = {
       head: records.head.artifactPath,

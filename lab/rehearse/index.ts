@@ -106,7 +106,9 @@ async function git(args: readonly string[], cwd: string, env: Record<string, str
   return result.stdout.trim();
 }
 
-/** perf-lab as GitHub serves it: a `git archive` of the commit (of HEAD, or of the working tree through a temp index). */
+/**
+ * perf-lab as GitHub serves it: a `git archive` of the commit (of HEAD, or of the working tree through a temp index).
+ */
 async function archivePerfLab(
   perfLabDir: string,
   source: 'head' | 'working-tree',
@@ -141,7 +143,9 @@ async function archivePerfLab(
   return { sha, archive };
 }
 
-/** The example caller as a decoder repository adopts it: the pin (OWNER and SHA) filled in, quick scale, one dataset. */
+/**
+ * The example caller as a decoder repository adopts it: the pin (OWNER and SHA) filled in, quick scale, one dataset.
+ */
 function adoptCaller(text: string, file: string, sha: string, inputs: Record<string, string>): string {
   const document = parseDocument(text);
   const jobs = document.get('jobs') as { items?: Array<{ key: { value?: unknown } }> } | undefined;
@@ -160,7 +164,10 @@ function adoptCaller(text: string, file: string, sha: string, inputs: Record<str
   return document.toString();
 }
 
-/** The bench settings of the decoder's config: the cold scenario's, and the warm one's (the warm job calibrates 30 batches). */
+/**
+ * The bench settings of the decoder's config: the cold scenario's, and the warm one's (the warm job calibrates 30
+ * batches).
+ */
 const BENCH = { rounds: 6, warmupRounds: 1, minBatches: 2, maxBatches: 2, budgetSeconds: 60 };
 const WARM_BENCH = { ...BENCH, rounds: 3, warmupRounds: 0 };
 
@@ -213,7 +220,8 @@ async function makeDecoderRepositories(
     await mkdir(join(work, '.cargo'), { recursive: true });
     await writeFile(
       join(work, '.cargo', 'config.toml'),
-      `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = "${REGISTRY}"\n\n[net]\noffline = true\n`,
+      `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = ` +
+        `"${REGISTRY}"\n\n[net]\noffline = true\n`,
     );
   }
   await git(['init', '-q', '--initial-branch=main'], work);
@@ -334,7 +342,8 @@ export async function rehearse(options: RehearsalOptions = {}): Promise<Rehearsa
       earlier: pushFirst,
     });
     say(
-      `decoder ${DECODER}: base ${decoder.base}, fork ${FORK} head ${decoder.head}, PR #${PR_NUMBER} merge ${decoder.merge}`,
+      `decoder ${DECODER}: base ${decoder.base}, fork ${FORK} head ${decoder.head}, PR #${PR_NUMBER} merge ` +
+        `${decoder.merge}`,
     );
     await github.start();
     github.pulls.set(PR_NUMBER, { headSha: decoder.head, headRepo: FORK });
@@ -588,7 +597,10 @@ export function buildsOf(job: JobResult | undefined): string[] {
   return (job?.steps ?? []).flatMap((step) => step.tools.filter(isBuild).map((call) => `${call.tool} ${call.args}`));
 }
 
-/** What the sticky comment must say: who was measured, the ratio table, the dataset's row with its head/libdeflate ratio. */
+/**
+ * What the sticky comment must say: who was measured, the ratio table, the dataset's row with its head/libdeflate
+ * ratio.
+ */
 export const COMMENT_CONTENT: readonly RegExp[] = [
   /^#+ perf-lab: gzippy-head \(head\) vs gzippy-base \(base\) vs libdeflate-[\d.]+$/m,
   /^\| dataset \|.*\| head \/ libdeflate \|$/m,
@@ -646,7 +658,8 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
       )
       .join(' | ');
   const jobsOf = (run: RehearsedRun) =>
-    `${run.result.jobs.map((job) => `${job.id} ${job.conclusion}`).join(', ')}${failedSteps(run) ? ` — ${failedSteps(run)}` : ''}`;
+    `${run.result.jobs.map((job) => `${job.id} ${job.conclusion}`).join(', ')}` +
+    `${failedSteps(run) ? ` — ${failedSteps(run)}` : ''}`;
   const store = () => rehearsal.caches.map((entry) => `${entry.key} (${entry.scope})`).join(', ') || 'none';
   const pushes = rehearsal.runs.filter((run) => run.result.event === 'push');
   const prRuns = rehearsal.runs.filter((run) => run.result.event === 'pull_request');
@@ -683,7 +696,8 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
         deletes.length === 1 &&
         new URLSearchParams(deletes[0]!.search).get('key') === warmKeys[0] &&
         deletes[0]!.token === 'base',
-      `store: ${store()}; deletes: ${deletes.map((request) => `${request.search} (${request.token} token)`).join(', ') || 'none'}`,
+      `store: ${store()}; deletes: ` +
+        `${deletes.map((request) => `${request.search} (${request.token} token)`).join(', ') || 'none'}`,
     );
   }
   for (const [index, run] of prRuns.entries()) {
@@ -720,7 +734,8 @@ export function checkRehearsal(rehearsal: Rehearsal): Check[] {
       builds.length === 1 &&
         builds[0]!.startsWith('cargo build') &&
         Boolean(bench?.log.some((line) => /build decoder gzippy-base: gzippy-base \(cached\)/.test(line))),
-      `${describeBuilds(builds)}; ${bench?.log.find((line) => line.startsWith('build decoder gzippy-base')) ?? 'no base build line'}`,
+      `${describeBuilds(builds)}; ` +
+        `${bench?.log.find((line) => line.startsWith('build decoder gzippy-base')) ?? 'no base build line'}`,
     );
   } else {
     const cold = buildsOf(jobOf(prRuns[0], 'perf / measure'));

@@ -33,7 +33,10 @@ function chain(report: LoopReport, changedAgainst?: LoopReport): string {
 export function notADecodeLoop(report: LoopReport): string | undefined {
   // A pinned loop is the maintainer's word for its role.
   if (report.loopChoice.decodeLoop || report.loopChoice.how === 'pinned') return undefined;
-  return `the loop analysed in ${report.function} (${hex(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+  return (
+    `the loop analysed in ${report.function} (${hex(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) ` +
+    `does not have a decode loop's shape (${report.loopChoice.reason})`
+  );
 }
 
 /** Per role: usual-path cycles and instructions for each column, matched by role, never by layout. */
@@ -87,7 +90,11 @@ function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): 
  */
 export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?: LoopReport): string {
   const chosen = head.model.chosenBecause ? `\n\nCPU model ${escapeCell(head.model.chosenBecause)}.` : '';
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ''})${chosen}`;
+  const title =
+    `### Hot decode loop on ${escapeCell(head.model.name)} ` +
+    `(${escapeCell(head.model.core)}` +
+    (head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : '') +
+    `)${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -97,7 +104,8 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
         .map((why, i) => (why ? `${i === 0 ? 'base' : 'head'}: ${escapeCell(why)}` : ''))
         .filter(Boolean)
         .join('; ')}.`,
-      "Pin the decode loop with the analyze action's `loop` input (or `perf-lab analyze --loop`): a header address, `+offset` or `file.rs:line`.",
+      "Pin the decode loop with the analyze action's `loop` input (or `perf-lab analyze --loop`): a header " +
+        'address, `+offset` or `file.rs:line`.',
     ].join('\n')}\n`;
   }
   const referenceProblem = reference ? notADecodeLoop(reference) : undefined;
@@ -124,13 +132,19 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     return [label, cell(base), cell(head), deltaCell, ...(shown ? [cell(shown)] : [])];
   };
   const loopLine = (name: string, report: LoopReport) =>
-    `- **${name}**: ${escapeCell(report.function)}, loop at ${hex(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ''}, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ${report.hotLoop.pathsComplete ? '' : 'the shortest '}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? '' : ' of more'} paths in ${report.roles.length} roles`;
+    `- **${name}**: ${escapeCell(report.function)}, loop at ` +
+    `${hex(report.hotLoop.headerAddress)}` +
+    (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : '') +
+    `, ${report.loopChoice.how === 'pinned' ? 'pinned' : 'chosen by evidence'}; ` +
+    `${report.hotLoop.pathsComplete ? '' : 'the shortest '}${report.hotLoop.paths}` +
+    `${report.hotLoop.pathsComplete ? '' : ' of more'} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     '',
     ...roleTable(base, head, shown),
     '',
-    `Headline: the **${escapeCell(head.headlineRole)}** path${sameHeadline ? '' : ' (⚠️ not every build has this role; its row compares different roles)'}.`,
+    `Headline: the **${escapeCell(head.headlineRole)}** ` +
+      `path${sameHeadline ? '' : ' (⚠️ not every build has this role; its row compares different roles)'}.`,
     '',
     ...tableLines(
       ['', right('base'), right('head'), right('Δ head − base'), ...(shown ? [right('libdeflate')] : [])],
@@ -149,13 +163,16 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     ),
     ...inexact.map(
       (report) =>
-        `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
+        `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}:` +
+        `${escapeCell(unknownNote(report.analysis))}; its cycle figures are lower bounds (≥).`,
     ),
     ...columns
       .filter((report) => !report.hotLoop.pathsComplete)
       .map(
         (report) =>
-          `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}: only the ${report.hotLoop.paths} shortest paths of its loop were analysed (search capped); a role reached only by longer paths may be missing, and its rows cover the paths found, not all.`,
+          `\n⚠️ ${report === head ? 'head' : report === base ? 'base' : 'libdeflate'}: only the ` +
+          `${report.hotLoop.paths} shortest paths of its loop were analysed (search capped); a role reached ` +
+          `only by longer paths may be missing, and its rows cover the paths found, not all.`,
       ),
     ...(referenceProblem ? [`\n⚠️ libdeflate not shown: ${escapeCell(referenceProblem)}.`] : []),
     '',

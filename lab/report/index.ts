@@ -39,7 +39,10 @@ export function formatBytes(bytes: number): string {
 const mbps = (value: number | null | undefined) => (value === null || value === undefined ? '—' : value.toFixed(1));
 const percent = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}%`;
 
-/** A ratio with its interval; when it does not mean what it says (see comparability), why first and the number only as measured. */
+/**
+ * A ratio with its interval; when it does not mean what it says (see comparability), why first and the number only as
+ * measured.
+ */
 function ratioCell(
   comparison: Comparison | null,
   view: { notComparable: string[]; label: string | null } = { notComparable: [], label: null },
@@ -49,7 +52,10 @@ function ratioCell(
   const { estimate, low, high } = comparison.interval;
   if (view.notComparable.length)
     return `⚠️ not comparable: ${view.notComparable.map(escapeCell).join('; ')} (measured ${estimate.toFixed(3)})`;
-  return `**${estimate.toFixed(3)}** (${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`;
+  return (
+    `**${estimate.toFixed(3)}** ` +
+    `(${low.toFixed(3)}–${high.toFixed(3)})${view.label ? ` (${escapeCell(view.label)})` : ''}`
+  );
 }
 
 /**
@@ -86,7 +92,8 @@ const between = (
   const bound = dataset ? roles.filter((role) => outputBound(dataset, role)) : [];
   if (bound.length)
     view.notComparable.push(
-      `${bound.join(' and ')} bound by the output path (ceiling ${dataset!.outputPath!.ceilingMegabytesPerSecond!.toFixed(0)} MB/s)`,
+      `${bound.join(' and ')} bound by the output path (ceiling ` +
+        `${dataset!.outputPath!.ceilingMegabytesPerSecond!.toFixed(0)} MB/s)`,
     );
   return view;
 };
@@ -331,7 +338,13 @@ function summaryOfSpeeds(results: BenchResults): string {
     .join(', ');
   if (!results.base) {
     if (failed.length)
-      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ''}.`;
+      return (
+        `**Summary: verification failed** on ${failedText}` +
+        (vsLibdeflate
+          ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed`
+          : '') +
+        '.'
+      );
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
   const verdicts = results.datasets.flatMap((dataset): { label: string; verdict: VerdictKindView }[] =>
@@ -370,7 +383,10 @@ function linuxArmDifferences(results: BenchResults): string[] {
   if (machine.os !== 'linux' || machine.arch !== 'arm64') return [];
   const pages = machine.pageSizeBytes ? `${machine.pageSizeBytes / 1024} KiB pages` : 'page size not recorded';
   return [
-    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 KiB)`,
+    `- Linux ARM64, not macOS: the hot-loop analysis uses the CPU model chosen for ` +
+      `${escapeCell(machine.cpuModel)} (named in its section), not an Apple core's; libdeflate is built by ` +
+      `${escapeCell(libdeflate.compiler)} (macOS runners: Apple clang); ${pages} (macOS on Apple silicon: 16 ` +
+      `KiB)`,
   ];
 }
 
@@ -393,24 +409,41 @@ export function methodDetails(results: BenchResults): string {
     ),
   ];
   const parts = [
-    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the median decode time.`,
+    `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median ` +
+      `cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% ` +
+      `trimmed mean over batches with a Yuen t 95% interval. MB/s = 10⁶ bytes of output per second at the ` +
+      `median decode time.`,
     '',
-    `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
+    `- machine: ` +
+      `${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ''}, ` +
+      `${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ` +
+      `${machine.logicalCpus} logical ` +
+      `CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ''}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds ` +
+      `(fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ` +
+      `${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(', '))}; every output ` +
+      `verified byte for byte`,
     ...results.datasets.map(
       (dataset) =>
-        `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
+        `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ` +
+        `${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` +
         (dataset.outputPath
-          ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? 'unmeasured' : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked`
+          ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ` +
+            (dataset.outputPath.ceilingMegabytesPerSecond === null
+              ? 'unmeasured'
+              : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`) +
+            '; a speed within 20% of it is marked'
           : ''),
     ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...(base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : []),
-    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
+    `- libdeflate ${escapeCell(libdeflate.version)}: ${escapeCell(libdeflate.source)}; ` +
+      `${escapeCell(libdeflate.compiler)}; flags ${escapeCell(libdeflate.cflags)}`,
     ...(thresholds.length
       ? [
-          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes 1 and the ` +
+          `- verdicts: a change when the ${Math.round(settings.verdictConfidence * 100)}% interval excludes ` +
+            `1 and the ` +
             `change is at least ${((settings.minimumEffect ?? 0.005) * 100).toFixed(1)}%; ` +
             verdictRule(settings.tolerance, settings.toleranceSource) +
             `${thresholds.join('; ')}`,
@@ -423,11 +456,19 @@ export function methodDetails(results: BenchResults): string {
             .join('; ')}`,
         ]
       : ['- integrity gate: not run (results written before it)']),
-    `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join('; ')}`,
+    `- datasets: ` +
+      results.datasets
+        .map(
+          (dataset) =>
+            `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, ` +
+            `sha256 ${dataset.compressedSha256.slice(0, 12)})`,
+        )
+        .join('; '),
   ];
   if (standIns.length > 0) {
     parts.push(
-      `- ⚠️ ${standIns.map((dataset) => escapeCell(dataset.label)).join(', ')}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`,
+      `- ⚠️ ${standIns.map((dataset) => escapeCell(dataset.label)).join(', ')}: built from the Calgary and ` +
+        `Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`,
     );
   }
   if (!results.ok)
@@ -440,9 +481,12 @@ export function methodDetails(results: BenchResults): string {
 
 const REGIME_DETAIL: Record<BenchResults['regime'], string> = {
   'in-process':
-    "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
+    "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and " +
+    'input in cache at the start of each decode',
   'in-process-allocating':
-    "in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new output's page faults are timed, freeing is not; input in cache at the start of each decode",
+    'in-process, each decode allocating its output: the decoder returns a fresh Vec (its Rust API through a ' +
+    'generated shim) and libdeflate decodes into a fresh malloc of the output size; allocation and the new ' +
+    "output's page faults are timed, freeing is not; input in cache at the start of each decode",
   process: 'whole process (CLI), every side through its command-line program',
 };
 
@@ -457,12 +501,18 @@ export function regimeLine(results: BenchResults): string {
       'every side allocates its output on each decode (libdeflate too), and that allocation is timed',
     process: 'every side is a whole process (start-up and writing its output are timed)',
   }[results.regime];
-  return `Regime: ${regime}; threads: ${threads}, libdeflate 1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`;
+  return (
+    `Regime: ${regime}; threads: ${threads}, libdeflate ` +
+    `1${results.settings.compareAcrossThreads ? ' (cross-thread ratios allowed, labelled)' : ''}.`
+  );
 }
 
 export function reportTitle(results: BenchResults): string {
   const { head, base, libdeflate } = results;
-  return `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ${escapeCell(libdeflate.name)}`;
+  return (
+    `perf-lab: ${escapeCell(head.name)}${base ? ` (head) vs ${escapeCell(base.name)} (base)` : ''} vs ` +
+    `${escapeCell(libdeflate.name)}`
+  );
 }
 
 /** The full markdown report of one benchmark run. */
@@ -503,7 +553,8 @@ function usageTable(results: BenchResults): string | null {
           escapeCell(dataset.label),
           escapeCell(contender.name),
           String(usage.threads),
-          `${usage.cpus ? usage.cpus.join(',') : "the scheduler's"}${usage.placementNote ? ` ⚠️ ${escapeCell(usage.placementNote)}` : ''}`,
+          `${usage.cpus ? usage.cpus.join(',') : "the scheduler's"}` +
+            `${usage.placementNote ? ` ⚠️ ${escapeCell(usage.placementNote)}` : ''}`,
           usage.wallTimeMs.toFixed(1),
           usage.cpuTimeMs.toFixed(1),
           usage.parallelEfficiency === null ? '—' : usage.parallelEfficiency.toFixed(2),

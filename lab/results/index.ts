@@ -215,7 +215,8 @@ export function comparability(
     const gate = integrityFinding(results, side.name);
     if (!gate) return [];
     return [
-      `${side.name} ${gate === 'not checked' ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`,
+      `${side.name} ` +
+        `${gate === 'not checked' ? 'was not checked by the integrity gate' : 'accepted a corrupted member'}`,
     ];
   });
   const threads = sides.map((side) => side.threads ?? 1);
@@ -374,7 +375,8 @@ export function verdictFailures(results: BenchResults, failOn: FailOn): string[]
     .filter((dataset) => dataset.headVsBase && failsOn(dataset.headVsBase.verdict.kind, failOn))
     .map(
       (dataset) =>
-        `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`,
+        `${dataset.label}: ${dataset.headVsBase!.verdict.kind} ` +
+        `${(dataset.headVsBase!.verdict.effect * 100).toFixed(1)}%`,
     );
 }
 
@@ -399,7 +401,8 @@ export function runOutcome(results: BenchResults, failOn: FailOn): RunOutcome {
         exitCode: 1,
         failure:
           `libdeflate, the reference, failed too — the dataset (or libdeflate's build) is bad, not the decoders: ` +
-          `${bad.join('; ')}\n  what to do: check the dataset with \`perf-lab datasets verify\` and prepare it again; ` +
+          (`${bad.join('; ')}\n  what to do: check the dataset with \`perf-lab datasets verify\` and prepare ` +
+            `it again; `) +
           'if libdeflate still fails, rebuild it (delete .perf-lab/builds/libdeflate-*). The results above are kept.',
       };
     const failed = results.datasets.flatMap((dataset) =>
@@ -409,7 +412,9 @@ export function runOutcome(results: BenchResults, failOn: FailOn): RunOutcome {
     );
     return {
       exitCode: EXIT_CONTENDER_FAILED,
-      failure: `verification failed (exit 3): ${failed.join('; ')}. The report has the details; no speed is given for it.`,
+      failure:
+        `verification failed (exit 3): ${failed.join('; ')}. The report has the details; no speed is given for ` +
+        `it.`,
     };
   }
   const failing = verdictFailures(results, failOn);

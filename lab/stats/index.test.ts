@@ -149,7 +149,12 @@ describe('decideChange (head vs base, against a stated tolerance)', () => {
     assert.ok(verdict.resolvedMargin! > 0.015, `resolved ${verdict.resolvedMargin}`);
     assert.match(
       verdict.reason ?? '',
-      /the 90% interval reaches \d+\.\d% from no change, past the ±1\.5% tolerance, and the change is not clear at 99% \(8 batches\); about \d+ more batch(es)? would likely decide it \(as a regression; raise bench\.maxBatches or bench\.budgetSeconds\)/,
+      new RegExp(
+        String.raw`the 90% interval reaches \d+\.\d% from no change, past the ±1\.5% tolerance, and` +
+          String.raw` the change is not clear at 99% \(8 batches\); about \d+ more batch(es)? would l` +
+          String.raw`ikely decide it \(as a regression; raise bench\.maxBatches or bench\.budgetSecon` +
+          String.raw`ds\)`,
+      ),
     );
     assert.ok(verdict.moreBatches! > 0);
   });

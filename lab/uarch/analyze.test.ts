@@ -159,38 +159,42 @@ describe('resource bound', () => {
 });
 
 describe('CPU models are data', () => {
-  it('ships M1, M2 and M3 P-cores, Neoverse N2, V1 and V2, and the llvm-mca model, every number with a source', async () => {
-    assert.deepEqual(await listModels(), [
-      'apple-m1',
-      'apple-m2',
-      'apple-m3',
-      'llvm-mca-apple-m1',
-      'neoverse-n2',
-      'neoverse-v1',
-      'neoverse-v2',
-    ]);
-    for (const name of await listModels()) {
-      const path = join(import.meta.dirname, 'models', `${name}.json`);
-      // The file as the loader reads it: its "sources" citations resolved, its lines of text joined.
-      const parsed = cpuModelSchema.safeParse(resolveCitations(JSON.parse(readFileSync(path, 'utf8')), path, 'uarch'));
-      assert.ok(parsed.success, name);
-      const raw = parsed.data as Record<string, unknown> & typeof parsed.data;
-      const timings = [...Object.values(raw.classes ?? {}), ...Object.values(raw.mnemonicOverrides ?? {})];
-      for (const timing of timings) {
-        assert.ok(timing.source.length > 10, name);
-        for (const form of timing.forms ?? []) assert.ok(form.source.length > 10, name);
+  it(
+    'ships M1, M2 and M3 P-cores, Neoverse N2, V1 and V2, and the llvm-mca model, ' + 'every number with a source',
+    async () => {
+      assert.deepEqual(await listModels(), [
+        'apple-m1',
+        'apple-m2',
+        'apple-m3',
+        'llvm-mca-apple-m1',
+        'neoverse-n2',
+        'neoverse-v1',
+        'neoverse-v2',
+      ]);
+      for (const name of await listModels()) {
+        const path = join(import.meta.dirname, 'models', `${name}.json`);
+        // The file as the loader reads it: its "sources" citations resolved, its lines of text joined.
+        const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
+        const parsed = cpuModelSchema.safeParse(resolveCitations(json, path, 'uarch'));
+        assert.ok(parsed.success, name);
+        const raw = parsed.data as Record<string, unknown> & typeof parsed.data;
+        const timings = [...Object.values(raw.classes ?? {}), ...Object.values(raw.mnemonicOverrides ?? {})];
+        for (const timing of timings) {
+          assert.ok(timing.source.length > 10, name);
+          for (const form of timing.forms ?? []) assert.ok(form.source.length > 10, name);
+        }
+        // Every top-level number is a { value, source } pair.
+        for (const key of ['decodeWidth', 'compareBranchFusion', 'storeToLoadLatency', 'cpuBrands'])
+          if (raw[key] !== undefined) assert.ok((raw[key] as { source: string }).source.length > 10, `${name} ${key}`);
       }
-      // Every top-level number is a { value, source } pair.
-      for (const key of ['decodeWidth', 'compareBranchFusion', 'storeToLoadLatency', 'cpuBrands'])
-        if (raw[key] !== undefined) assert.ok((raw[key] as { source: string }).source.length > 10, `${name} ${key}`);
-    }
-    // Unsourced numbers say so in their source.
-    const n2Path = join(import.meta.dirname, 'models', 'neoverse-n2.json');
-    const n2 = cpuModelSchema.parse(resolveCitations(JSON.parse(readFileSync(n2Path, 'utf8')), n2Path, 'uarch'));
-    assert.ok(n2.storeToLoadLatency && n2.compareBranchFusion);
-    assert.match(n2.storeToLoadLatency.source, /^assumption, not sourced/);
-    assert.match(n2.compareBranchFusion.source, /^not sourced/);
-  });
+      // Unsourced numbers say so in their source.
+      const n2Path = join(import.meta.dirname, 'models', 'neoverse-n2.json');
+      const n2 = cpuModelSchema.parse(resolveCitations(JSON.parse(readFileSync(n2Path, 'utf8')), n2Path, 'uarch'));
+      assert.ok(n2.storeToLoadLatency && n2.compareBranchFusion);
+      assert.match(n2.storeToLoadLatency.source, /^assumption, not sourced/);
+      assert.match(n2.compareBranchFusion.source, /^not sourced/);
+    },
+  );
 
   it('marks M2/M3 numbers as inherited from M1', async () => {
     const m3 = await loadCpuModel('apple-m3');
@@ -231,54 +235,61 @@ describe('instructions the disassembler or the model does not know', () => {
   const decoded = undecoded.replace('<unknown>', 'crc32cx\tw2, w2, x8');
   const gnu = undecoded.replace('      10:      \t<unknown>', '  10:\t9ac85c42 \t.inst\t0x9ac85c42 ; undefined');
 
-  it('keeps an undecoded instruction in the loop as "unknown" and marks every cycle figure as a lower bound', async () => {
-    for (const listing of [undecoded, gnu]) {
-      const [fn] = parseListing(listing);
-      assert.equal(fn!.instructions.length, 8, 'no line dropped');
-      assert.equal(fn!.instructions[4]!.mnemonic, 'unknown');
-      const { loop, analysis } = analyzeHotLoop(fn!, m1);
-      assert.equal(loop.headerAddress, 0x8);
-      assert.equal(analysis.instructions, 4);
-      assert.equal(analysis.exact, false);
-      assert.equal(analysis.unknownInstructions, 1);
-      assert.deepEqual(analysis.unknownMnemonics, ['unknown']);
-    }
-  });
+  it(
+    'keeps an undecoded instruction in the loop as "unknown" and marks every cycle figure ' + 'as a lower bound',
+    async () => {
+      for (const listing of [undecoded, gnu]) {
+        const [fn] = parseListing(listing);
+        assert.equal(fn!.instructions.length, 8, 'no line dropped');
+        assert.equal(fn!.instructions[4]!.mnemonic, 'unknown');
+        const { loop, analysis } = analyzeHotLoop(fn!, m1);
+        assert.equal(loop.headerAddress, 0x8);
+        assert.equal(analysis.instructions, 4);
+        assert.equal(analysis.exact, false);
+        assert.equal(analysis.unknownInstructions, 1);
+        assert.deepEqual(analysis.unknownMnemonics, ['unknown']);
+      }
+    },
+  );
 
-  it('says "≥ N cycles (K unknown)" for an instruction the model has no entry for, in the text report and the PR section', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'perf-lab-unknown-'));
-    try {
-      writeFileSync(join(dir, 'crc.txt'), decoded);
-      const chosen = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
-      assert.equal(chosen.loopChoice.decodeLoop, false);
-      assert.match(
-        criticalPathDiff(chosen, chosen),
-        /Not compared: base: the loop analysed in crcloop \(0x8, evidence\) does not have a decode loop's shape/,
-      );
-      // Pinned, the maintainer vouches for the loop's role: the diff is printed.
-      const report = await analyzeLoop(
-        { path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1', loop: '+0x8' },
-        m1,
-      );
-      assert.equal(report.loopChoice.how, 'pinned');
-      assert.equal(report.analysis.exact, false);
-      assert.deepEqual(report.analysis.unknownMnemonics, ['crc32cx']);
-      const text = textReport(report);
-      assert.match(
-        text,
-        /^critical path: ≥ 1 cycles\/iteration \(1 unknown instruction, each counted as 1 cycle: crc32cx\)$/m,
-      );
-      assert.match(text, /^predicted: ≥ 1 cycles\/iteration/m);
-      const section = criticalPathDiff(report, report);
-      assert.match(section, /\| critical path \(cycles\/iteration\) \| ≥ 1 \| ≥ 1 \| 0 \(not exact\) \|/);
-      assert.match(
-        section,
-        /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'says "≥ N cycles (K unknown)" for an instruction the model has no entry for, ' +
+      'in the text report and the PR section',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'perf-lab-unknown-'));
+      try {
+        writeFileSync(join(dir, 'crc.txt'), decoded);
+        const chosen = await analyzeLoop({ path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1' }, m1);
+        assert.equal(chosen.loopChoice.decodeLoop, false);
+        assert.match(
+          criticalPathDiff(chosen, chosen),
+          /Not compared: base: the loop analysed in crcloop \(0x8, evidence\) does not have a decode loop's shape/,
+        );
+        // Pinned, the maintainer vouches for the loop's role: the diff is printed.
+        const report = await analyzeLoop(
+          { path: join(dir, 'crc.txt'), functionName: 'crcloop', cpu: 'apple-m1', loop: '+0x8' },
+          m1,
+        );
+        assert.equal(report.loopChoice.how, 'pinned');
+        assert.equal(report.analysis.exact, false);
+        assert.deepEqual(report.analysis.unknownMnemonics, ['crc32cx']);
+        const text = textReport(report);
+        assert.match(
+          text,
+          /^critical path: ≥ 1 cycles\/iteration \(1 unknown instruction, each counted as 1 cycle: crc32cx\)$/m,
+        );
+        assert.match(text, /^predicted: ≥ 1 cycles\/iteration/m);
+        const section = criticalPathDiff(report, report);
+        assert.match(section, /\| critical path \(cycles\/iteration\) \| ≥ 1 \| ≥ 1 \| 0 \(not exact\) \|/);
+        assert.match(
+          section,
+          /⚠️ head: \(1 unknown instruction, each counted as 1 cycle: crc32cx\); its cycle figures are lower bounds/,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('maximum cycle ratio (Karp on the carried-edge sources)', () => {

@@ -64,7 +64,10 @@ export interface LoopAnalysis extends PathAnalysis {
   slackCycles: (number | null)[];
 }
 
-/** The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model gives one. */
+/**
+ * The timing of one instruction: its mnemonic's or class's, with the register or indexed form's issue where the model
+ * gives one.
+ */
 function timingOf(model: CpuModel, instruction: Instruction, semantics: Semantics): ClassTiming {
   const timing = model.mnemonicOverrides[instruction.mnemonic] ?? model.classes[semantics.class];
   const form = timing.forms?.find(
@@ -124,7 +127,9 @@ function cachedTiming(model: CpuModel, instruction: Instruction, semantics: Sema
 
 const FUSIBLE = /^(cmp|cmn|tst|adds|subs|ands)$/;
 
-/** One iteration's dependencies, with each node's incoming and outgoing edges indexed (queried per node on every path). */
+/**
+ * One iteration's dependencies, with each node's incoming and outgoing edges indexed (queried per node on every path).
+ */
 export interface DependencyGraph {
   nodes: Node[];
   edges: Edge[];
@@ -200,10 +205,12 @@ export function dependencyGraph(instructions: readonly Instruction[], model: Cpu
     }
     for (const id of writeIds) currentWriter[id] = j;
   }
-  // Memory: a load after a store to the same base register and offset (base not redefined between) waits for forwarding.
+  // Memory: a load after a store to the same base register and offset (base not redefined between) waits for
+  // forwarding.
   let memoryPairsAssumedIndependent = 0;
   const redefines = (register: string, from: number, to: number) => {
-    // Writes of `register` strictly between store `from` and load `to` (wrapping into the next iteration when to <= from).
+    // Writes of `register` strictly between store `from` and load `to` (wrapping into the next iteration when to <=
+    // from).
     for (let i = (from + 1) % nodes.length; i !== to; i = (i + 1) % nodes.length)
       if (nodes[i]!.semantics.writes.includes(register)) return true;
     return false;
@@ -374,7 +381,8 @@ function slackPerInstruction(n: number, edges: readonly Edge[], cycleTime: numbe
   for (const edge of edges) outgoing[edge.from]!.push(edge);
   const spareOut = outgoing.map((list) => list.map((edge) => ({ to: edge.to, spare: spare(edge) })));
   return Array.from({ length: n }, (_, source) => {
-    // Dijkstra (dense: n is small) from `source`; the cycle closes on an edge back into it. Stops once nothing shorter can close.
+    // Dijkstra (dense: n is small) from `source`; the cycle closes on an edge back into it. Stops once nothing shorter
+    // can close.
     const distance = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
     const done = new Uint8Array(n);
     distance[source] = 0;
@@ -464,7 +472,9 @@ export function boundsOfGraph(
   return boundsOf(graph.nodes, maximumCycleRatioValue(graph.nodes.length, graph.edges), model);
 }
 
-/** An iteration's bounds, critical chain and graph: what every role's usual path gets (slack is asked for separately). */
+/**
+ * An iteration's bounds, critical chain and graph: what every role's usual path gets (slack is asked for separately).
+ */
 export function analyzePath(instructions: readonly Instruction[], model: CpuModel): PathAnalysis {
   const { nodes, edges, memoryPairsAssumedIndependent } = dependencyGraph(instructions, model);
   const { ratio, cycle } = maximumCycleRatio(nodes.length, edges);

@@ -37,12 +37,17 @@ export function chooseModel(
   if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
     return {
       name: implementer.fallbackModel,
-      why: `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not sourced for this core`,
+      why:
+        `no model for ${machine.cpuModel}${midr}: ${implementer.fallbackModel} is used because ` +
+        `${implementer.fallbackWhy ?? `it is the fallback for ${implementer.name} cores`}; its numbers are not ` +
+        `sourced for this core`,
     };
   }
   return {
     name: DEFAULT_MODEL,
-    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`,
+    why:
+      `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ` +
+      `${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`,
   };
 }
 

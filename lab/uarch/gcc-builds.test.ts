@@ -105,21 +105,28 @@ describe(
   'GCC -O2 builds for AArch64 (zlib 1.2.13 inflate_fast, libdeflate)',
   { skip: gcc ? false : 'aarch64-linux-gnu-gcc is not installed (Debian: apt-get install gcc-aarch64-linux-gnu)' },
   () => {
-    it('zlib: chooses the outer decode loop (inffast.c:104, `if (bits < 15)`) by evidence, not the subtable walk', () => {
-      // GCC lays the `goto dolen` subtable walk out as a loop whose header is the first lookup (inffast.c:110): it
-      // stores nothing, so its shifts and lookups are counted as the outer loop's, which also refills and stores.
-      for (const report of [reports['zlib-g']!, reports.zlib!]) {
-        assert.equal(report.loopChoice.how, 'evidence');
-        assert.equal(report.loopChoice.decodeLoop, true);
-        assert.equal(report.hotLoop.depth, 1);
-        assert.doesNotMatch(textReport(report), /pin the decode loop/);
-      }
-      assert.equal(reports['zlib-g']!.loopChoice.sourceLine, 'inffast.c:104');
-      assert.equal(reports.zlib!.loopChoice.sourceLine, null, 'no debug info');
-      assert.equal(reports.zlib!.hotLoop.headerAddress, reports['zlib-g']!.hotLoop.headerAddress, '-g changes no code');
-      assert.equal(reports['zlib-pinned']!.hotLoop.headerAddress, reports['zlib-g']!.hotLoop.headerAddress);
-      assert.doesNotMatch(textReport(reports['zlib-pinned']!), /pin the decode loop/);
-    });
+    it(
+      'zlib: chooses the outer decode loop (inffast.c:104, `if (bits < 15)`) ' + 'by evidence, not the subtable walk',
+      () => {
+        // GCC lays the `goto dolen` subtable walk out as a loop whose header is the first lookup (inffast.c:110): it
+        // stores nothing, so its shifts and lookups are counted as the outer loop's, which also refills and stores.
+        for (const report of [reports['zlib-g']!, reports.zlib!]) {
+          assert.equal(report.loopChoice.how, 'evidence');
+          assert.equal(report.loopChoice.decodeLoop, true);
+          assert.equal(report.hotLoop.depth, 1);
+          assert.doesNotMatch(textReport(report), /pin the decode loop/);
+        }
+        assert.equal(reports['zlib-g']!.loopChoice.sourceLine, 'inffast.c:104');
+        assert.equal(reports.zlib!.loopChoice.sourceLine, null, 'no debug info');
+        assert.equal(
+          reports.zlib!.hotLoop.headerAddress,
+          reports['zlib-g']!.hotLoop.headerAddress,
+          '-g changes no code',
+        );
+        assert.equal(reports['zlib-pinned']!.hotLoop.headerAddress, reports['zlib-g']!.hotLoop.headerAddress);
+        assert.doesNotMatch(textReport(reports['zlib-pinned']!), /pin the decode loop/);
+      },
+    );
 
     it('zlib: the literal path is 8 cycles on apple-m1 and the match roles are there', () => {
       // By hand, the literal path without a refill (bits >= 15): `and x1, x3, x13` (hold & lmask, 1) → `lsl x1, x1,
@@ -206,20 +213,24 @@ describe(
   'llvm-mca 14 on the real paths (README: what the cross-check shows)',
   { skip: gcc && mca ? false : 'needs aarch64-linux-gnu-gcc and llvm-mca' },
   () => {
-    it('agrees on the zlib literal path; on the long match paths llvm-mca is slower by its simulated issue contention', async () => {
-      const zlib = await againstMca(join(work, 'zlib.o'), 'inflate_fast');
-      const literal = zlib.get('literal')!;
-      assert.ok(Math.abs(literal.mca - literal.ours) <= 1, `literal: model ${literal.ours}, llvm-mca ${literal.mca}`);
-      // The match path (66 instructions): the model's critical path 21 and resource bound 18.5 (37 uops on Cyclone's
-      // two IS units); llvm-mca simulates chain instructions waiting behind the others for those units
-      // (-bottleneck-analysis: "RESOURCE interference: CyUnitIS") and gives ~32. max(chain, resources) does not model
-      // that interference, so the two differ by more than a cycle and the README says so.
-      const match = zlib.get('match')!;
-      assert.equal(match.ours, 21);
-      assert.ok(match.mca > match.ours + 1, `match: model ${match.ours}, llvm-mca ${match.mca}`);
-      const libdeflate = await againstMca(join(work, 'libdeflate.o'), 'deflate_decompress_default');
-      const usual = libdeflate.get('match')!;
-      assert.ok(usual.mca > usual.ours, `libdeflate match: model ${usual.ours}, llvm-mca ${usual.mca}`);
-    });
+    it(
+      'agrees on the zlib literal path; on the long match paths llvm-mca is slower by its simulated issue ' +
+        'contention',
+      async () => {
+        const zlib = await againstMca(join(work, 'zlib.o'), 'inflate_fast');
+        const literal = zlib.get('literal')!;
+        assert.ok(Math.abs(literal.mca - literal.ours) <= 1, `literal: model ${literal.ours}, llvm-mca ${literal.mca}`);
+        // The match path (66 instructions): the model's critical path 21 and resource bound 18.5 (37 uops on Cyclone's
+        // two IS units); llvm-mca simulates chain instructions waiting behind the others for those units
+        // (-bottleneck-analysis: "RESOURCE interference: CyUnitIS") and gives ~32. max(chain, resources) does not model
+        // that interference, so the two differ by more than a cycle and the README says so.
+        const match = zlib.get('match')!;
+        assert.equal(match.ours, 21);
+        assert.ok(match.mca > match.ours + 1, `match: model ${match.ours}, llvm-mca ${match.mca}`);
+        const libdeflate = await againstMca(join(work, 'libdeflate.o'), 'deflate_decompress_default');
+        const usual = libdeflate.get('match')!;
+        assert.ok(usual.mca > usual.ours, `libdeflate match: model ${usual.ours}, llvm-mca ${usual.mca}`);
+      },
+    );
   },
 );

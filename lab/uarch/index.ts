@@ -87,11 +87,16 @@ export interface AnalyzeOptions {
   functionName: string;
   /** The model's name when no model is passed (undefined: chosen for this host, see resolveCpuModel). */
   cpu?: string;
-  /** Pin the loop: a header address (0x5cc), an offset from the function start (+0x5cc) or a source line (file.c:123). */
+  /**
+   * Pin the loop: a header address (0x5cc), an offset from the function start (+0x5cc) or a source line (file.c:123).
+   */
   loop?: string;
 }
 
-/** The decode loop of a parsed function (or the pinned one), every path of its iteration by role, and the headline role analysed. */
+/**
+ * The decode loop of a parsed function (or the pinned one), every path of its iteration by role, and the headline role
+ * analysed.
+ */
 export function analyzeHotLoop(
   fn: AsmFunction,
   cpu: CpuModel,
@@ -126,7 +131,10 @@ export function analyzeHotLoop(
   };
 }
 
-/** Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a CPU model. */
+/**
+ * Disassembles (or reads) `path`, finds the function and its decode loop, and analyses every path of one iteration on a
+ * CPU model.
+ */
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await resolveCpuModel(options.cpu, machineInfo));
   const { functions, source } = await loadFunctions(options.path);
@@ -298,7 +306,10 @@ export function unknownNote(analysis: {
   const calls = analysis.unknownMnemonics.some((name) => /^blr? /.test(name))
     ? "; a call's callee is not modelled"
     : '';
-  return ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ${analysis.unknownMnemonics.join(', ')}${calls})`;
+  return (
+    ` (${count} unknown instruction${count === 1 ? '' : 's'}, each counted as 1 cycle: ` +
+    `${analysis.unknownMnemonics.join(', ')}${calls})`
+  );
 }
 
 /** A loop that lacks the decode-loop shape: pinned, the maintainer chose it (no advice to pin); chosen, say to pin. */
@@ -325,42 +336,80 @@ export function textReport(report: LoopReport): string {
       role.predictedCycles.min === role.predictedCycles.max
         ? ''
         : ` (variants ${cycles(role.predictedCycles.min)}–${cycles(role.predictedCycles.max)})`;
-    return `  ${role.roleName.padEnd(36)} ${String(role.variants).padStart(5)}  ${`${atLeast(r)}${cycles(r.predictedCycles)}${range}`.padEnd(24)} ${`${atLeast(r)}${cycles(r.criticalPathCycles)}`.padStart(8)} ${String(r.instructions).padStart(6)} ${r.ilp.toFixed(2).padStart(6)}  ${r.bound}`;
+    return (
+      `  ${role.roleName.padEnd(36)} ${String(role.variants).padStart(5)}  ` +
+      `${`${atLeast(r)}${cycles(r.predictedCycles)}${range}`.padEnd(24)} ` +
+      `${`${atLeast(r)}${cycles(r.criticalPathCycles)}`.padStart(8)} ${String(r.instructions).padStart(6)} ` +
+      `${r.ilp.toFixed(2).padStart(6)}  ${r.bound}`
+    );
   });
   const lines = [
-    `function ${report.function} in ${report.source}${report.tailCallFrom ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)` : ''}`,
-    `model: ${report.model.name} (${report.model.core})${report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : ''}${report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''}`,
-    `loops: ${report.loops.length}; decode loop at ${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} outside nested loops`,
-    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ${choice.reason}${choiceWarning(choice)}`,
+    `function ${report.function} in ${report.source}` +
+      (report.tailCallFrom
+        ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)`
+        : ''),
+    `model: ${report.model.name} ` +
+      `(${report.model.core})` +
+      (report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : '') +
+      (report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''),
+    `loops: ${report.loops.length}; decode loop at ` +
+      `${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ` +
+      `${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} ` +
+      `outside nested loops`,
+    `  ${choice.how === 'pinned' ? 'pinned by --loop' : 'chosen by evidence'}: ` +
+      `${choice.reason}${choiceWarning(choice)}`,
     ...choice.runnersUp.map(
       (entry) => `  runner-up ${hex(entry.headerAddress)} (${entry.ownInstructions} own instructions): ${entry.reason}`,
     ),
-    `paths through one iteration: ${report.hotLoop.pathsComplete ? `${report.hotLoop.paths}` : `the ${report.hotLoop.paths} shortest of more (search capped: a role reached only by longer paths may be missing; each role's figures cover the paths found)`} in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
-    `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
+    'paths through one iteration: ' +
+      (report.hotLoop.pathsComplete
+        ? `${report.hotLoop.paths}`
+        : `the ${report.hotLoop.paths} shortest of more (search capped: a role reached only by longer paths may be ` +
+          "missing; each role's figures cover the paths found)") +
+      ` in ${report.roles.length} roles; ${exitsNote(report.exits)}`,
+    `  ${'role'.padEnd(36)} ${'paths'.padStart(5)}  ${'predicted cycles'.padEnd(24)} ` +
+      `${'critical'.padStart(8)} ${'instr'.padStart(6)} ${'ILP'.padStart(6)}  bound`,
     ...roleRows,
     ...(report.copyLoop
       ? [
-          `  copy loop at ${hex(report.copyLoop.headerAddress)}: ${report.copyLoop.bytesPerIteration} bytes/iteration, ${cycles(report.copyLoop.bounds.predictedCycles)} cycles/iteration (${report.copyLoop.bounds.bound} bound)`,
+          `  copy loop at ${hex(report.copyLoop.headerAddress)}: ${report.copyLoop.bytesPerIteration} ` +
+            `bytes/iteration, ${cycles(report.copyLoop.bounds.predictedCycles)} cycles/iteration ` +
+            `(${report.copyLoop.bounds.bound} bound)`,
         ]
       : []),
-    `headline role: ${report.headlineRole}; its usual path, ${a.instructions} instructions (blocks ${report.pathAddresses.map(hex).join(' ')})`,
+    `headline role: ${report.headlineRole}; its usual path, ${a.instructions} instructions (blocks ` +
+      `${report.pathAddresses.map(hex).join(' ')})`,
     `critical path: ${atLeast(a)}${cycles(a.criticalPathCycles)} cycles/iteration${unknownNote(a)}`,
-    `  chain: ${a.criticalChain.map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`).join(' → ') || '(no loop-carried dependency)'}`,
+    `  chain: ` +
+      (a.criticalChain
+        .map((link) => `${hex(link.address)} ${link.text} [${link.latencyCycles} via ${link.via}]`)
+        .join(' → ') || '(no loop-carried dependency)'),
     `  ${report.model.name} figures on the chain (lab/uarch/models/${report.model.name}.json):`,
     ...report.figures.map(
       (figure) =>
-        `    ${figure.class} (${figure.mnemonics.join(', ')}): latency ${figure.latenciesCycles.map(cycles).join(', ')}` +
+        `    ${figure.class} (${figure.mnemonics.join(', ')}): latency ` +
+        `${figure.latenciesCycles.map(cycles).join(', ')}` +
         `${figure.inherited ? ' (inherited)' : ''} — source: ${figure.source}`,
     ),
     `resource bound: ${cycles(a.resourceBoundCycles)} cycles/iteration (${a.resourceBottleneck})`,
     `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
-    `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
-    `idioms (any role): ${report.idioms.map((idiom) => `${idiom.found ? '✓' : '✗'} ${idiom.idiom}${idiom.found ? ` (${idiom.roles.slice(0, 2).join(', ')}${idiom.roles.length > 2 ? ', …' : ''})` : ''}`).join('; ')}`,
-    `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
+    `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ` +
+      `${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
+    `idioms (any role): ` +
+      report.idioms
+        .map(
+          (idiom) =>
+            `${idiom.found ? '✓' : '✗'} ${idiom.idiom}` +
+            (idiom.found ? ` (${idiom.roles.slice(0, 2).join(', ')}${idiom.roles.length > 2 ? ', …' : ''})` : ''),
+        )
+        .join('; '),
+    `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load ` +
+      `pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
     'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',
     ...a.listing.map(
       (row) =>
-        `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`,
+        `  ${hex(row.address).padStart(8)}  ${row.text.padEnd(40)} ${row.class.padEnd(16)} ` +
+        `${row.slackCycles === null ? '-' : cycles(row.slackCycles)}`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -210,7 +210,8 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
       reason:
         describe(evidence) +
         (walks.length
-          ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} as its table walk`
+          ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} ` +
+            `as its table walk`
           : ''),
       sourceLine: header.sourceLine ?? null,
     };

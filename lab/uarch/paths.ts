@@ -29,7 +29,9 @@ export interface PathRole {
   refill: boolean;
   /** Bytes the copy stores of the match write per pass (outside nested loops). */
   copyBytes: number;
-  /** Of those, bytes moved by straight word copies (an 8/16-byte load stored as it is): the general-offset match copy. */
+  /**
+   * Of those, bytes moved by straight word copies (an 8/16-byte load stored as it is): the general-offset match copy.
+   */
   wordCopyBytes: number;
 }
 
@@ -228,7 +230,10 @@ function operandsOf(instruction: Instruction): { bytes: number; values: readonly
   return entry;
 }
 
-/** The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something computed. */
+/**
+ * The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something
+ * computed.
+ */
 function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
   const from = producers(node.index, register);
   if (from === undefined) return [];
@@ -276,7 +281,9 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph:
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node.instruction);
-    } else if (memoryBytes(node.instruction) === 1 && origins.length > 0) literals++; // a byte computed in this iteration
+    } else if (memoryBytes(node.instruction) === 1 && origins.length > 0) {
+      literals++; // a byte computed in this iteration
+    }
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node) => isRefillLoad(graph, node));
@@ -374,7 +381,8 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
       const a = candidate;
       const b = best;
       const order =
-        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
+        // shapes).
         (a.path.role.match === 'long' ? b.width - a.width : 0) ||
         b.path.role.wordCopyBytes - a.path.role.wordCopyBytes ||
         a.path.bounds.predictedCycles - b.path.bounds.predictedCycles ||

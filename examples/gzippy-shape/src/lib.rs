@@ -25,7 +25,13 @@ fn header_len(input: &[u8]) -> Result<usize, GzippyError> {
     }
     for flag in [0x08u8, 0x10] {
         if flags & flag != 0 {
-            pos += input.get(pos..).ok_or(GzippyError::Truncated)?.iter().position(|&b| b == 0).ok_or(GzippyError::Truncated)? + 1;
+            pos += input
+                .get(pos..)
+                .ok_or(GzippyError::Truncated)?
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(GzippyError::Truncated)?
+                + 1;
         }
     }
     if flags & 0x02 != 0 {
@@ -41,7 +47,8 @@ fn header_len(input: &[u8]) -> Result<usize, GzippyError> {
 pub fn decompress_into(data: &[u8], out: &mut [u8]) -> Result<usize, GzippyError> {
     let start = header_len(data)?;
     let mut state = Box::<DecompressorOxide>::default();
-    let (status, consumed, produced) = decompress(&mut state, &data[start..], out, 0, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+    let (status, consumed, produced) =
+        decompress(&mut state, &data[start..], out, 0, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
     match status {
         TINFLStatus::Done => {}
         TINFLStatus::HasMoreOutput => return Err(GzippyError::OutputTooSmall),

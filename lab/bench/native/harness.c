@@ -9,7 +9,8 @@
  *   cli-output-dir PATH (optional: a CLI decoder's stdout goes to an unlinked file there, e.g. /dev/shm, not a pipe)
  *   contender NAME libdeflate LIBRARY_PATH
  *   contender NAME cabi LIBRARY_PATH
- *   contender NAME rust-slice LIBRARY_PATH  (the cabi call under the rust adapter's name: perf_lab_rust_decompress_slice)
+ *   contender NAME rust-slice LIBRARY_PATH  (the cabi call under the rust adapter's name:
+ *                                           perf_lab_rust_decompress_slice)
  *   contender NAME owned LIBRARY_PATH       (the decoder allocates its output: perf_lab_rust_decompress_owned)
  *   contender NAME libdeflate-alloc LIBRARY_PATH  (libdeflate in that regime: a fresh malloc per decode)
  *   contender NAME cli          (followed by "arg VALUE" lines and "end")
@@ -176,7 +177,8 @@ static void read_spec(const char *path) {
         else value = line + strlen(line);
         if (open_cli) {
             if (strcmp(line, "arg") == 0) {
-                if (open_cli->argc >= MAX_ARGS) fatal("contender %s has more than %d arguments", open_cli->name, MAX_ARGS);
+                if (open_cli->argc >= MAX_ARGS)
+                    fatal("contender %s has more than %d arguments", open_cli->name, MAX_ARGS);
                 open_cli->argv[open_cli->argc++] = strdup(value);
             } else if (strcmp(line, "end") == 0) {
                 if (open_cli->argc == 0) fatal("contender %s has an empty command", open_cli->name);
@@ -232,7 +234,8 @@ static void read_spec(const char *path) {
                 open_cli = c;
             } else {
                 /* The rust adapter's shim exports its own names, so a decoder with a C ABI of its own cannot clash. */
-                c->symbol = strcmp(kind, "rust-slice") == 0 ? "perf_lab_rust_decompress_slice" : "perf_lab_gzip_decompress";
+                c->symbol = strcmp(kind, "rust-slice") == 0 ? "perf_lab_rust_decompress_slice"
+                                                            : "perf_lab_gzip_decompress";
                 c->kind = strcmp(kind, "libdeflate") == 0 ? KIND_LIBDEFLATE
                     : strcmp(kind, "cabi") == 0 || strcmp(kind, "rust-slice") == 0 ? KIND_CABI
                     : strcmp(kind, "owned") == 0 ? KIND_OWNED
@@ -254,7 +257,8 @@ static void read_spec(const char *path) {
 /* ---- worker ---------------------------------------------------------------- */
 
 typedef int (*cabi_decompress_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *);
-/* The allocating regime: the decoder returns its own buffer (a Rust Vec's pointer, length, capacity) and frees it later. */
+/* The allocating regime: the decoder returns its own buffer (a Rust Vec's pointer, length, capacity) and frees it
+   later. */
 typedef int (*owned_decompress_fn)(const uint8_t *, size_t, uint8_t **, size_t *, size_t *);
 typedef void (*owned_free_fn)(uint8_t *, size_t, size_t);
 typedef void *(*libdeflate_alloc_fn)(void);
@@ -311,7 +315,10 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
         int n = snprintf(path, sizeof path, "%s/perf-lab-out-%ld-%lu", cli_output_dir, (long)getpid(), serial++);
         if (n < 0 || (size_t)n >= sizeof path) return "the output file's path in cli-output-dir is too long";
         file_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-        if (file_fd < 0) { snprintf(reason, sizeof reason, "cannot create an output file in cli-output-dir: %s", strerror(errno)); return reason; }
+        if (file_fd < 0) {
+            snprintf(reason, sizeof reason, "cannot create an output file in cli-output-dir: %s", strerror(errno));
+            return reason;
+        }
         unlink(path); /* gone with the last descriptor, whatever happens */
     } else if (pipe(pipe_fds) != 0) {
         return "cannot create a pipe";
@@ -394,7 +401,8 @@ static const char *run_cli(struct contender *c, uint8_t *out, size_t out_cap, si
         else said[0] = '\0';
     }
     if (WIFSIGNALED(status)) {
-        snprintf(reason, sizeof reason, "command killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)), said);
+        snprintf(reason, sizeof reason, "command killed by signal %d (%s)%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)), said);
         return reason;
     }
     if (WEXITSTATUS(status) == 127) return "command could not be executed (exit 127)";
@@ -903,7 +911,8 @@ static void start_worker(struct contender *c) {
         close(from_worker[0]);
         /* Not the other workers' pipes: what this decoder starts must not keep them open. */
         for (int i = 0; i < contender_count; i++) {
-            if (&contenders[i] != c && contenders[i].pid > 0) close(contenders[i].command_fd), close(contenders[i].result_fd);
+            if (&contenders[i] != c && contenders[i].pid > 0)
+                close(contenders[i].command_fd), close(contenders[i].result_fd);
         }
 #if defined(__linux__)
         /* Its own CPUs (inherited by every thread and process it starts); what it leaves stays in its tree. */
@@ -912,7 +921,8 @@ static void start_worker(struct contender *c) {
             CPU_ZERO(&set);
             for (int i = 0; i < c->cpu_count; i++) CPU_SET(c->cpus[i], &set);
             if (sched_setaffinity(0, sizeof set, &set) != 0) {
-                reply(from_worker[1], "error cannot run on CPU %d (and the rest of its set): %s", c->cpus[0], strerror(errno));
+                reply(from_worker[1], "error cannot run on CPU %d (and the rest of its set): %s", c->cpus[0],
+                      strerror(errno));
                 _exit(1);
             }
         }
@@ -943,7 +953,8 @@ static void start_worker(struct contender *c) {
 static void place_processes(void) {
 #if defined(__APPLE__)
     pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
-    printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":\"QOS_CLASS_USER_INTERACTIVE (macOS cannot pin to a core)\"}\n");
+    printf("{\"type\":\"placement\",\"pinnedCpu\":null,"
+           "\"detail\":\"QOS_CLASS_USER_INTERACTIVE (macOS cannot pin to a core)\"}\n");
 #else
     if (!pin_cpu) {
         printf("{\"type\":\"placement\",\"pinnedCpu\":null,\"detail\":\"not pinned (pin-cpu no)\"}\n");
@@ -1037,7 +1048,8 @@ int main(int argc, char **argv) {
                 sscanf(line + 3, "%llu %llu %llu", &ns, &cpu, &outside);
                 printf("{\"type\":\"sample\",\"contender\":");
                 json_string(stdout, c->name);
-                printf(",\"round\":%ld,\"warmup\":%s,\"ns\":%llu,\"cpuNs\":%llu}\n", round, round < warmup ? "true" : "false", ns, cpu);
+                printf(",\"round\":%ld,\"warmup\":%s,\"ns\":%llu,\"cpuNs\":%llu}\n", round,
+                       round < warmup ? "true" : "false", ns, cpu);
                 report_outside(c, round, outside);
             } else if (strncmp(line, "bad ", 4) == 0) {
                 char *reason = strchr(line + 4, ' ');

@@ -27,7 +27,13 @@ fn main() -> ExitCode {
     let mut output = vec![0u8; size];
     let mut produced = 0usize;
     let rc = unsafe {
-        perf_lab_miniz_oxide_shim::perf_lab_gzip_decompress(input.as_ptr(), input.len(), output.as_mut_ptr(), output.len(), &mut produced)
+        perf_lab_miniz_oxide_shim::perf_lab_gzip_decompress(
+            input.as_ptr(),
+            input.len(),
+            output.as_mut_ptr(),
+            output.len(),
+            &mut produced,
+        )
     };
     if rc != 0 {
         eprintln!("perf-lab-gunzip: {}: decode error {}", path, rc);
