@@ -45699,9 +45699,43 @@ async function refuseNonFolder(path6, step2, option) {
 import { readFileSync as readFileSync2 } from "node:fs";
 import { join as join3 } from "node:path";
 
+// lab/core/citations.ts
+var textSchema = external_exports.union([external_exports.string(), external_exports.array(external_exports.string()).min(1)]).transform((text) => typeof text === "string" ? text : text.join(" "));
+var citationSchema = external_exports.object({ ref: external_exports.string().min(1), detail: textSchema.optional() }).strict();
+var sourcesSchema = external_exports.record(external_exports.string().regex(/^[a-z0-9-]+$/), textSchema);
+function resolveCitations(json2, file2, step2) {
+  if (!json2 || typeof json2 !== "object" || Array.isArray(json2) || !("sources" in json2)) return json2;
+  const { sources: rawSources, ...rest } = json2;
+  const parsed = sourcesSchema.safeParse(rawSources);
+  if (!parsed.success)
+    throw new LabError(step2, `${file2}: "sources" must map short ids to citations.`, "fix the sources map.");
+  const sources = parsed.data;
+  const resolve3 = (value, key) => {
+    if (Array.isArray(value)) return value.map((item, index) => resolve3(item, `${key}[${index}]`));
+    if (!value || typeof value !== "object") return value;
+    if ("ref" in value) {
+      const citation = citationSchema.safeParse(value);
+      if (!citation.success)
+        throw new LabError(step2, `${file2}: ${key} is not a citation { ref, detail }.`, "fix the citation.");
+      const text = sources[citation.data.ref];
+      if (text === void 0)
+        throw new LabError(
+          step2,
+          `${file2}: ${key} cites "${citation.data.ref}", which is not in its "sources".`,
+          `add it to "sources" or cite one of: ${Object.keys(sources).join(", ")}.`
+        );
+      return citation.data.detail === void 0 ? text : `${text}: ${citation.data.detail}`;
+    }
+    return Object.fromEntries(
+      Object.entries(value).map(([name, item]) => [name, resolve3(item, key ? `${key}.${name}` : name)])
+    );
+  };
+  return resolve3(rest, "");
+}
+
 // lab/core/paths.ts
-import { existsSync as existsSync3, readFileSync } from "node:fs";
-import { dirname as dirname3, join as join2, resolve } from "node:path";
+import { accessSync, constants as constants4, existsSync as existsSync3, readFileSync, statSync } from "node:fs";
+import { delimiter, dirname as dirname3, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
 function projectRoot() {
@@ -45726,18 +45760,29 @@ function projectRoot() {
 function cacheRoot() {
   return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
 }
+function programOnPath(program) {
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
+  return candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants4.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
 
 // lab/cpu/midr.ts
 var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
 var armPartsSchema = external_exports.object({
-  about: external_exports.string(),
+  about: textSchema,
   implementers: external_exports.array(
     external_exports.object({
       implementer: hex3,
       name: external_exports.string().min(1),
       fallbackModel: external_exports.string().nullable(),
-      fallbackWhy: external_exports.string().optional(),
-      source: external_exports.string().min(3)
+      fallbackWhy: textSchema.optional(),
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   ),
   parts: external_exports.array(
@@ -45746,15 +45791,14 @@ var armPartsSchema = external_exports.object({
       part: hex3,
       name: external_exports.string().min(1),
       model: external_exports.string().nullable(),
-      source: external_exports.string().min(3)
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   )
 }).strict();
 var table;
 function armParts() {
-  return table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync2(join3(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
-  );
+  const path6 = join3(projectRoot(), "lab", "cpu", "arm-parts.json");
+  return table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync2(path6, "utf8")), path6, "cpu"));
 }
 var normalHex = (value) => {
   const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
@@ -46806,10 +46850,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants6 } from "node:os";
+import { constants as constants7 } from "node:os";
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants5 } from "node:os";
+import { constants as constants6 } from "node:os";
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -46827,7 +46871,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants4 } from "node:os";
+import { constants as constants5 } from "node:os";
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -47118,7 +47162,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = constants4;
+  } = constants5;
   const supported = constantSignal !== void 0;
   const number4 = supported ? constantSignal : defaultNumber;
   return { name, number: number4, description, supported, action, forced, standard };
@@ -47167,7 +47211,7 @@ var getSignalByNumber = (number4, signals2) => {
   };
 };
 var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants5.signals[name] === number4);
+  const signal = signals2.find(({ name }) => constants6.signals[name] === number4);
   if (signal !== void 0) {
     return signal;
   }
@@ -47201,13 +47245,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(constants7.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in constants6.signals) {
+  if (signalName in constants7.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in constants6.signals) {
+  if (signalName.toUpperCase() in constants7.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -47215,8 +47259,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(constants7.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants7.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -48030,7 +48074,7 @@ var ENCODING_ALIASES = {
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
 // node_modules/execa/lib/arguments/cwd.js
-import { statSync } from "node:fs";
+import { statSync as statSync2 } from "node:fs";
 import path4 from "node:path";
 import process5 from "node:process";
 var normalizeCwd = (cwd = getDefaultCwd()) => {
@@ -48052,7 +48096,7 @@ var fixCwdError = (originalMessage, cwd) => {
   }
   let cwdStat;
   try {
-    cwdStat = statSync(cwd);
+    cwdStat = statSync2(cwd);
   } catch (error63) {
     return `The "cwd" option is invalid: ${cwd}.
 ${error63.message}
@@ -53350,6 +53394,11 @@ PerceptronModel.prototype.train = function train2(features, label) {
 // lab/stats/verdict.ts
 var import_jstat = __toESM(require_jstat(), 1);
 
+// lab/report/cell.ts
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
 var center = (header) => ({ header, align: "center" });
@@ -53365,11 +53414,6 @@ function tableLines(columns, rows) {
   const headers = columns.map((column) => typeof column === "string" ? column : column.header);
   const rule = columns.map((column) => RULES[typeof column === "string" ? "left" : column.align]);
   return [tableRow(headers), `|${rule.join("|")}|`, ...rows.map(tableRow)];
-}
-
-// lab/report/index.ts
-function escapeCell(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
 }
 
 // node_modules/@actions/github/lib/context.js
@@ -58145,7 +58189,9 @@ function findFunctions(functions, pattern) {
 
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-var NORETURN = /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+var NORETURN = new RegExp(
+  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` + String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` + String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` + String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`
+);
 function endsExecution(instruction) {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
   return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
@@ -58574,9 +58620,13 @@ var BITFIELD_INSERT = /* @__PURE__ */ new Set(["bfi", "bfxil", "bfm", "extr"]);
 var MUL = /* @__PURE__ */ new Set(["mul", "mneg", "umull", "smull", "umulh", "smulh", "umnegl", "smnegl"]);
 var MADD = /* @__PURE__ */ new Set(["madd", "msub", "umaddl", "smaddl", "umsubl", "smsubl"]);
 var DIV = /* @__PURE__ */ new Set(["udiv", "sdiv"]);
-var LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+var LOADS = new RegExp(
+  String.raw`^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldps` + String.raw`w|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$`
+);
 var STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
-var SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+var SIMD = new RegExp(
+  String.raw`^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt` + String.raw`|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|` + String.raw`shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$`
+);
 function physicalRegister(token) {
   const name = token.trim().toLowerCase().replace(/\..*$/, "");
   if (name === "xzr" || name === "wzr") return void 0;
@@ -59395,7 +59445,7 @@ function machineInfo() {
 // lab/uarch/model.ts
 import { readdir as readdir2 } from "node:fs/promises";
 import { join as join8 } from "node:path";
-var sourced = external_exports.string().min(3);
+var sourced = textSchema.pipe(external_exports.string().min(3));
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
   mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
@@ -59451,7 +59501,7 @@ var CLASSES = [
 ];
 var cpuModelSchema = external_exports.object({
   name: external_exports.string().regex(/^[a-z0-9-]+$/),
-  core: external_exports.string(),
+  core: textSchema,
   /** A model that only overrides some numbers of another. */
   inherits: external_exports.string().nullable(),
   /** Micro-ops the front end takes per cycle (decode/dispatch width). */
@@ -59471,7 +59521,7 @@ var cpuModelSchema = external_exports.object({
    * only by --cpu.
    */
   crossCheck: external_exports.boolean().optional(),
-  notes: external_exports.array(external_exports.string()).optional()
+  notes: external_exports.array(textSchema).optional()
 }).strict();
 function modelsDir() {
   return join8(projectRoot(), "lab", "uarch", "models");
@@ -59485,7 +59535,7 @@ async function readRaw(name) {
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
   const json2 = await readJsonFile(path6, "uarch", "fix the model file (JSON, one object); every number needs a source.");
-  const parsed = cpuModelSchema.safeParse(json2);
+  const parsed = cpuModelSchema.safeParse(resolveCitations(json2, path6, "uarch"));
   if (!parsed.success)
     throw new LabError(
       "uarch",
@@ -59541,8 +59591,7 @@ async function loadCpuModel(name, seen = []) {
 }
 
 // lab/build/target.ts
-import { accessSync, constants as constants7, existsSync as existsSync5 } from "node:fs";
-import { delimiter, join as join9 } from "node:path";
+import { existsSync as existsSync5 } from "node:fs";
 var CROSS_TARGETS = {
   "aarch64-linux-gnu": {
     cc: "aarch64-linux-gnu-gcc",
@@ -59568,17 +59617,6 @@ var CROSS_TARGETS = {
 };
 var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
 var step = "build: target";
-function onPath(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join9(dir, program));
-  return candidates.some((candidate) => {
-    try {
-      accessSync(candidate, constants7.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 var HOST = {
   name: "host",
   cc: void 0,
@@ -59611,7 +59649,9 @@ function buildTarget(env = process.env) {
       `unknown PERF_LAB_TARGET ${JSON.stringify(name)}.`,
       `use one of: ${Object.keys(CROSS_TARGETS).join(", ")} (or unset it to build for this machine).`
     );
-  const missing = cross.needs.filter((need) => !(need.path.includes("/") ? existsSync5(need.path) : onPath(need.path)));
+  const missing = cross.needs.filter(
+    (need) => !(need.path.includes("/") ? existsSync5(need.path) : programOnPath(need.path) !== void 0)
+  );
   if (missing.length)
     throw new LabError(
       step,
@@ -59619,7 +59659,7 @@ function buildTarget(env = process.env) {
       `install ${[...new Set(missing.map((need) => need.package))].join(" ")} (Debian: dpkg --add-architecture arm64, then apt-get install; scripts/setup.sh does it).`
     );
   const wrapperArgv = wrapper ? wrapper.split(/\s+/) : [];
-  if (wrapperArgv[0] && !onPath(wrapperArgv[0]))
+  if (wrapperArgv[0] && programOnPath(wrapperArgv[0]) === void 0)
     throw new LabError(
       step,
       `the exec wrapper ${JSON.stringify(wrapperArgv[0])} (PERF_LAB_EXEC_WRAPPER) is not on PATH.`,
@@ -59842,7 +59882,9 @@ function classify(copyLoopHeaders, blocks, graph) {
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node2.instruction);
-    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
+    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) {
+      literals++;
+    }
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
@@ -59921,7 +59963,8 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       const a2 = candidate;
       const b = best;
       const order = (
-        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
+        // shapes).
         (a2.path.role.match === "long" ? b.width - a2.width : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
       );
       return order < 0 ? candidate : best;
@@ -60223,7 +60266,7 @@ function criticalPathDiff(base, head, reference) {
   const chosen = head.model.chosenBecause ? `
 
 CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})${chosen}`;
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}` + (head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : "") + `)${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -60246,7 +60289,7 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",

@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists3 = this[kHeadersMap].get(lowercaseName);
         if (exists3) {
-          const delimiter3 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists3.name,
-            value: `${exists3.value}${delimiter3}${value}`
+            value: `${exists3.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -19362,8 +19362,8 @@ var require_common = __commonJS({
         }
         return debug3;
       }
-      function extend2(namespace, delimiter3) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter3 === "undefined" ? ":" : delimiter3) + namespace);
+      function extend2(namespace, delimiter2) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -19930,12 +19930,12 @@ var require_src2 = __commonJS({
     function check2(path6, isFile, isDirectory2) {
       log(`checking %s`, path6);
       try {
-        const stat5 = fs_1.statSync(path6);
-        if (stat5.isFile() && isFile) {
+        const stat4 = fs_1.statSync(path6);
+        if (stat4.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat5.isDirectory() && isDirectory2) {
+        if (stat4.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -20037,15 +20037,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat5, path6, options2) {
-      if (!stat5.isSymbolicLink() && !stat5.isFile()) {
+    function checkStat(stat4, path6, options2) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
       return checkPathExt(path6, options2);
     }
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat5) {
-        cb(er2, er2 ? false : checkStat(stat5, path6, options2));
+      fs4.stat(path6, function(er2, stat4) {
+        cb(er2, er2 ? false : checkStat(stat4, path6, options2));
       });
     }
     function sync(path6, options2) {
@@ -20061,20 +20061,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs4 = __require("fs");
     function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat5) {
-        cb(er2, er2 ? false : checkStat(stat5, options2));
+      fs4.stat(path6, function(er2, stat4) {
+        cb(er2, er2 ? false : checkStat(stat4, options2));
       });
     }
     function sync(path6, options2) {
       return checkStat(fs4.statSync(path6), options2);
     }
-    function checkStat(stat5, options2) {
-      return stat5.isFile() && checkMode(stat5, options2);
+    function checkStat(stat4, options2) {
+      return stat4.isFile() && checkMode(stat4, options2);
     }
-    function checkMode(stat5, options2) {
-      var mod = stat5.mode;
-      var uid = stat5.uid;
-      var gid = stat5.gid;
+    function checkMode(stat4, options2) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
       var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
       var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
       var u3 = parseInt("100", 8);
@@ -21003,8 +21003,8 @@ var require_graceful_fs = __commonJS({
       fs5.createReadStream = createReadStream4;
       fs5.createWriteStream = createWriteStream4;
       var fs$readFile = fs5.readFile;
-      fs5.readFile = readFile9;
-      function readFile9(path6, options2, cb) {
+      fs5.readFile = readFile10;
+      function readFile10(path6, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         return go$readFile(path6, options2, cb);
@@ -21020,8 +21020,8 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs5.writeFile;
-      fs5.writeFile = writeFile8;
-      function writeFile8(path6, data, options2, cb) {
+      fs5.writeFile = writeFile9;
+      function writeFile9(path6, data, options2, cb) {
         if (typeof options2 === "function")
           cb = options2, options2 = null;
         return go$writeFile(path6, data, options2, cb);
@@ -21716,11 +21716,11 @@ var require_mtime_precision = __commonJS({
     function probe2(file2, fs4, callback) {
       const cachedPrecision = fs4[cacheSymbol];
       if (cachedPrecision) {
-        return fs4.stat(file2, (err, stat5) => {
+        return fs4.stat(file2, (err, stat4) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat5.mtime, cachedPrecision);
+          callback(null, stat4.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -21728,13 +21728,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs4.stat(file2, (err2, stat5) => {
+        fs4.stat(file2, (err2, stat4) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs4, cacheSymbol, { value: precision });
-          callback(null, stat5.mtime, precision);
+          callback(null, stat4.mtime, precision);
         });
       });
     }
@@ -21788,14 +21788,14 @@ var require_lockfile = __commonJS({
         if (options2.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
         }
-        options2.fs.stat(lockfilePath, (err2, stat5) => {
+        options2.fs.stat(lockfilePath, (err2, stat4) => {
           if (err2) {
             if (err2.code === "ENOENT") {
               return acquireLock(file2, { ...options2, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat5, options2)) {
+          if (!isLockStale(stat4, options2)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
           }
           removeLock(file2, options2, (err3) => {
@@ -21807,8 +21807,8 @@ var require_lockfile = __commonJS({
         });
       });
     }
-    function isLockStale(stat5, options2) {
-      return stat5.mtime.getTime() < Date.now() - options2.stale;
+    function isLockStale(stat4, options2) {
+      return stat4.mtime.getTime() < Date.now() - options2.stale;
     }
     function removeLock(file2, options2, callback) {
       options2.fs.rmdir(getLockFile(file2, options2), (err) => {
@@ -21826,7 +21826,7 @@ var require_lockfile = __commonJS({
       lock2.updateDelay = lock2.updateDelay || options2.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options2.fs.stat(lock2.lockfilePath, (err, stat5) => {
+        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
           const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
@@ -21835,7 +21835,7 @@ var require_lockfile = __commonJS({
             lock2.updateDelay = 1e3;
             return updateLock(file2, options2);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file2,
@@ -21960,11 +21960,11 @@ var require_lockfile = __commonJS({
         if (err) {
           return callback(err);
         }
-        options2.fs.stat(getLockFile(file3, options2), (err2, stat5) => {
+        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat5, options2));
+          return callback(null, !isLockStale(stat4, options2));
         });
       });
     }
@@ -28145,15 +28145,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter3 = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter3)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
+  if (key.includes(delimiter2)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
   }
-  if (convertedValue.includes(delimiter3)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
+  if (convertedValue.includes(delimiter2)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
   }
-  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
+  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -30798,8 +30798,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter3) => {
-  const escapedDelim = escapeRegex(delimiter3 ?? ":");
+var mac = (delimiter2) => {
+  const escapedDelim = escapeRegex(delimiter2 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -49515,7 +49515,7 @@ function describeIssues(error63) {
 // lab/build/decoder.ts
 import { createHash as createHash3 } from "node:crypto";
 import { chmod as chmod2, copyFile as copyFile3, mkdir as mkdir6, readFile as readFile3 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname6, isAbsolute, join as join6, resolve as resolve2 } from "node:path";
+import { basename as basename2, dirname as dirname6, isAbsolute, join as join5, resolve as resolve2 } from "node:path";
 
 // node_modules/simple-git/dist/esm/index.js
 var import_file_exists = __toESM(require_dist(), 1);
@@ -54513,8 +54513,8 @@ function startProgress(step8, plainIntervalMs = 5e3) {
 }
 
 // lab/core/paths.ts
-import { existsSync as existsSync3, readFileSync } from "node:fs";
-import { dirname as dirname3, join as join2, resolve } from "node:path";
+import { accessSync, constants as constants4, existsSync as existsSync3, readFileSync, statSync } from "node:fs";
+import { delimiter, dirname as dirname3, join as join2, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 var root;
 function projectRoot() {
@@ -54541,6 +54541,17 @@ function cacheRoot() {
 }
 function sharedCorporaDir() {
   return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), "..", "shared", "corpora");
+}
+function programOnPath(program) {
+  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
+  return candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants4.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 // lab/core/process.ts
@@ -55531,10 +55542,10 @@ var ExecaSyncError = class extends Error {
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
 // node_modules/execa/lib/terminate/signal.js
-import { constants as constants6 } from "node:os";
+import { constants as constants7 } from "node:os";
 
 // node_modules/human-signals/build/src/main.js
-import { constants as constants5 } from "node:os";
+import { constants as constants6 } from "node:os";
 
 // node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
@@ -55552,7 +55563,7 @@ var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
 // node_modules/human-signals/build/src/signals.js
-import { constants as constants4 } from "node:os";
+import { constants as constants5 } from "node:os";
 
 // node_modules/human-signals/build/src/core.js
 var SIGNALS = [
@@ -55843,7 +55854,7 @@ var normalizeSignal = ({
 }) => {
   const {
     signals: { [name]: constantSignal }
-  } = constants4;
+  } = constants5;
   const supported = constantSignal !== void 0;
   const number4 = supported ? constantSignal : defaultNumber;
   return { name, number: number4, description, supported, action, forced, standard };
@@ -55892,7 +55903,7 @@ var getSignalByNumber = (number4, signals2) => {
   };
 };
 var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants5.signals[name] === number4);
+  const signal = signals2.find(({ name }) => constants6.signals[name] === number4);
   if (signal !== void 0) {
     return signal;
   }
@@ -55926,13 +55937,13 @@ var normalizeSignalInteger = (signalInteger, optionName) => {
   throw new TypeError(`Invalid ${optionName} ${signalInteger}: this signal integer does not exist.
 ${getAvailableSignals()}`);
 };
-var getSignalsIntegerToName = () => new Map(Object.entries(constants6.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
+var getSignalsIntegerToName = () => new Map(Object.entries(constants7.signals).reverse().map(([signalName, signalInteger]) => [signalInteger, signalName]));
 var signalsIntegerToName = getSignalsIntegerToName();
 var normalizeSignalName = (signalName, optionName) => {
-  if (signalName in constants6.signals) {
+  if (signalName in constants7.signals) {
     return signalName;
   }
-  if (signalName.toUpperCase() in constants6.signals) {
+  if (signalName.toUpperCase() in constants7.signals) {
     throw new TypeError(`Invalid ${optionName} '${signalName}': please rename it to '${signalName.toUpperCase()}'.`);
   }
   throw new TypeError(`Invalid ${optionName} '${signalName}': this signal name does not exist.
@@ -55940,8 +55951,8 @@ ${getAvailableSignals()}`);
 };
 var getAvailableSignals = () => `Available signal names: ${getAvailableSignalNames()}.
 Available signal numbers: ${getAvailableSignalIntegers()}.`;
-var getAvailableSignalNames = () => Object.keys(constants6.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
-var getAvailableSignalIntegers = () => [...new Set(Object.values(constants6.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
+var getAvailableSignalNames = () => Object.keys(constants7.signals).sort().map((signalName) => `'${signalName}'`).join(", ");
+var getAvailableSignalIntegers = () => [...new Set(Object.values(constants7.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
 // node_modules/execa/lib/terminate/kill.js
@@ -56755,7 +56766,7 @@ var ENCODING_ALIASES = {
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
 // node_modules/execa/lib/arguments/cwd.js
-import { statSync } from "node:fs";
+import { statSync as statSync2 } from "node:fs";
 import path4 from "node:path";
 import process5 from "node:process";
 var normalizeCwd = (cwd = getDefaultCwd()) => {
@@ -56777,7 +56788,7 @@ var fixCwdError = (originalMessage, cwd) => {
   }
   let cwdStat;
   try {
-    cwdStat = statSync(cwd);
+    cwdStat = statSync2(cwd);
   } catch (error63) {
     return `The "cwd" option is invalid: ${cwd}.
 ${error63.message}
@@ -61415,8 +61426,7 @@ async function probe(file2, args, cwd) {
 }
 
 // lab/build/target.ts
-import { accessSync, constants as constants7, existsSync as existsSync4 } from "node:fs";
-import { delimiter, join as join3 } from "node:path";
+import { existsSync as existsSync4 } from "node:fs";
 var CROSS_TARGETS = {
   "aarch64-linux-gnu": {
     cc: "aarch64-linux-gnu-gcc",
@@ -61442,17 +61452,6 @@ var CROSS_TARGETS = {
 };
 var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
 var step = "build: target";
-function onPath(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join3(dir, program));
-  return candidates.some((candidate) => {
-    try {
-      accessSync(candidate, constants7.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 var HOST = {
   name: "host",
   cc: void 0,
@@ -61485,7 +61484,9 @@ function buildTarget(env = process.env) {
       `unknown PERF_LAB_TARGET ${JSON.stringify(name)}.`,
       `use one of: ${Object.keys(CROSS_TARGETS).join(", ")} (or unset it to build for this machine).`
     );
-  const missing = cross.needs.filter((need) => !(need.path.includes("/") ? existsSync4(need.path) : onPath(need.path)));
+  const missing = cross.needs.filter(
+    (need) => !(need.path.includes("/") ? existsSync4(need.path) : programOnPath(need.path) !== void 0)
+  );
   if (missing.length)
     throw new LabError(
       step,
@@ -61493,7 +61494,7 @@ function buildTarget(env = process.env) {
       `install ${[...new Set(missing.map((need) => need.package))].join(" ")} (Debian: dpkg --add-architecture arm64, then apt-get install; scripts/setup.sh does it).`
     );
   const wrapperArgv = wrapper ? wrapper.split(/\s+/) : [];
-  if (wrapperArgv[0] && !onPath(wrapperArgv[0]))
+  if (wrapperArgv[0] && programOnPath(wrapperArgv[0]) === void 0)
     throw new LabError(
       step,
       `the exec wrapper ${JSON.stringify(wrapperArgv[0])} (PERF_LAB_EXEC_WRAPPER) is not on PATH.`,
@@ -61522,14 +61523,14 @@ function targetCommand(target, argv) {
 var import_proper_lockfile = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash2 } from "node:crypto";
 import { mkdir as mkdir4, readdir as readdir2, readFile, rename as rename3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname4, join as join4, relative, sep } from "node:path";
+import { dirname as dirname4, join as join3, relative, sep } from "node:path";
 async function hashTree(root2, skip = [".git", "target", "build", "node_modules"]) {
   const hash2 = createHash2("sha256");
   const entries = await readdir2(root2, { recursive: true, withFileTypes: true });
-  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join4(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => relative(root2, join3(entry.parentPath, entry.name)).split(sep).join("/")).filter((path6) => !path6.split("/").some((part) => skip.includes(part))).sort();
   for (const path6 of files) {
     hash2.update(`${path6}\0`);
-    hash2.update(await readFile(join4(root2, path6)));
+    hash2.update(await readFile(join3(root2, path6)));
     hash2.update("\0");
   }
   return hash2.digest("hex");
@@ -61538,7 +61539,7 @@ function cacheKey(parts) {
   return createHash2("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
 }
 async function readCachedBuild(dir, schema, artifacts) {
-  const recordPath = join4(dir, "build.json");
+  const recordPath = join3(dir, "build.json");
   if (!await fileExists(recordPath)) return void 0;
   try {
     const record2 = schema.parse(await readJsonFile(recordPath, "build cache", "it is rebuilt."));
@@ -61554,7 +61555,7 @@ async function buildIntoCache(finalDir, build) {
   const temp = await makeTempDir(`${finalDir}.tmp-`);
   try {
     const record2 = await build(temp);
-    await writeFile2(join4(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
+    await writeFile2(join3(temp, "build.json"), `${JSON.stringify(record2, null, 2)}
 `);
     await publishBuild(temp, finalDir);
     return record2;
@@ -61567,7 +61568,7 @@ async function publishBuild(tempDir, finalDir) {
   try {
     await rename3(tempDir, finalDir);
   } catch (error63) {
-    if (await fileExists(join4(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
+    if (await fileExists(join3(finalDir, "build.json"))) await rm3(tempDir, { recursive: true, force: true });
     else throw error63;
   }
 }
@@ -61602,7 +61603,7 @@ async function withBuildLock(lockPath, step8, work) {
 
 // lab/build/rust-shim.ts
 import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile2, realpath, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname5, join as join5, relative as relative2, sep as sep2 } from "node:path";
+import { dirname as dirname5, join as join4, relative as relative2, sep as sep2 } from "node:path";
 
 // node_modules/smol-toml/dist/error.js
 function getLineColFromPtr(string4, ptr) {
@@ -62659,7 +62660,7 @@ async function planRustShim(projectDir2, options2) {
   }
   const metadata = JSON.parse(metadataRun.stdout);
   const realProject = await realpath(projectDir2);
-  const rootManifest = join5(realProject, "Cargo.toml");
+  const rootManifest = join4(realProject, "Cargo.toml");
   const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
   const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
@@ -62680,7 +62681,7 @@ async function planRustShim(projectDir2, options2) {
     );
   }
   const libraryName = library.name.replace(/-/g, "_");
-  const workspaceToml = parse4(await readFile2(join5(metadata.workspace_root, "Cargo.toml"), "utf8"));
+  const workspaceToml = parse4(await readFile2(join4(metadata.workspace_root, "Cargo.toml"), "utf8"));
   const manifestWith = (path6) => ({
     package: { name: "perf-lab-rust-shim", version: "0.0.0", edition: "2021", publish: false },
     lib: { "crate-type": ["cdylib"], path: "src/lib.rs" },
@@ -62706,7 +62707,7 @@ async function planRustShim(projectDir2, options2) {
   const copied = [];
   const key = [normalised, libRs];
   for (const file2 of WORKSPACE_FILES) {
-    const from = join5(metadata.workspace_root, file2);
+    const from = join4(metadata.workspace_root, file2);
     if (!await fileExists(from)) continue;
     copied.push({ from, to: file2 });
     key.push(`${file2}\0${sha256Hex(await readFile2(from))}`);
@@ -62714,16 +62715,16 @@ async function planRustShim(projectDir2, options2) {
   return { cargoToml, libRs, package: pkg.name, libraryName, copied, key: key.join("\0") };
 }
 function rustShimDir(name) {
-  return join5(cacheRoot(), "rust-shims", name);
+  return join4(cacheRoot(), "rust-shims", name);
 }
 async function writeRustShim(plan, dir) {
   await rm4(dir, { recursive: true, force: true });
-  await mkdir5(join5(dir, "src"), { recursive: true });
-  await writeFile3(join5(dir, "Cargo.toml"), plan.cargoToml);
-  await writeFile3(join5(dir, "src", "lib.rs"), plan.libRs);
+  await mkdir5(join4(dir, "src"), { recursive: true });
+  await writeFile3(join4(dir, "Cargo.toml"), plan.cargoToml);
+  await writeFile3(join4(dir, "src", "lib.rs"), plan.libRs);
   for (const { from, to: to2 } of plan.copied) {
-    await mkdir5(dirname5(join5(dir, to2)), { recursive: true });
-    await copyFile2(from, join5(dir, to2));
+    await mkdir5(dirname5(join4(dir, to2)), { recursive: true });
+    await copyFile2(from, join4(dir, to2));
   }
   return { dir, cargoToml: plan.cargoToml, libRs: plan.libRs, package: plan.package, libraryName: plan.libraryName };
 }
@@ -62814,7 +62815,7 @@ var step3 = "build decoder";
 async function projectDir(spec, baseDir) {
   if ("path" in spec.cargo) {
     const dir2 = resolve2(baseDir, spec.cargo.path);
-    if (!await fileExists(join6(dir2, "Cargo.toml"))) {
+    if (!await fileExists(join5(dir2, "Cargo.toml"))) {
       throw new LabError(
         `${step3} ${spec.name}`,
         `${dir2} has no Cargo.toml.`,
@@ -62824,10 +62825,10 @@ async function projectDir(spec, baseDir) {
     return { dir: dir2, description: `cargo project ${dir2}` };
   }
   const { git: url2, ref } = spec.cargo;
-  const dir = join6(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
+  const dir = join5(cacheRoot(), "sources", `cargo-${sha256Hex(url2).slice(0, 24)}`);
   try {
-    if (!await fileExists(join6(dir, ".git"))) {
-      await mkdir6(join6(cacheRoot(), "sources"), { recursive: true });
+    if (!await fileExists(join5(dir, ".git"))) {
+      await mkdir6(join5(cacheRoot(), "sources"), { recursive: true });
       await simpleGit().clone(url2, dir);
     } else {
       await simpleGit(dir).fetch(["--tags", "--force", "origin"]);
@@ -62846,13 +62847,14 @@ async function projectDir(spec, baseDir) {
   }
 }
 function cargoFailureHint(stderr, shim) {
-  if (/Could not resolve host|failed to (get|download|fetch|update)|spurious network error|failed to query replaced source/i.test(
-    stderr
-  ))
+  if (new RegExp(
+    String.raw`Could not resolve host|failed to (get|download|fetch|update)|spurious network er` + String.raw`ror|failed to query replaced source`,
+    "i"
+  ).test(stderr))
     return `cargo could not reach a crate registry (no network, or a registry it may not use). Offline, vendor the dependencies or point cargo at a local source: a [source] replacement in the project's .cargo/config.toml or in $CARGO_HOME/config.toml (Debian: directory = "/usr/share/cargo/registry").`;
   const errorPlaces = [...stderr.matchAll(/^\s*--> (.+?):\d+:\d+$/gm)].map((match) => match[1]);
   if (shim && errorPlaces.length > 0 && errorPlaces.every((place) => !isAbsolute(place) || place.startsWith(shim.dir)))
-    return `check the adapter's call (\`${shim.call}\`) against the crate's API; the shim is ${join6(shim.dir, "src", "lib.rs")}.`;
+    return `check the adapter's call (\`${shim.call}\`) against the crate's API; the shim is ${join5(shim.dir, "src", "lib.rs")}.`;
   return "fix the decoder's build (cargo's errors are above).";
 }
 function pickArtifact(messages, adapter) {
@@ -62870,13 +62872,13 @@ function pickArtifact(messages, adapter) {
   return void 0;
 }
 async function enclosingWorkspace(dir) {
-  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile3(join6(folder, "Cargo.toml"), "utf8").catch(() => ""));
+  const isWorkspace = async (folder) => /^\s*\[workspace[\].]/m.test(await readFile3(join5(folder, "Cargo.toml"), "utf8").catch(() => ""));
   if (await isWorkspace(dir)) return null;
   for (let parent = dirname6(dir); parent !== dirname6(parent); parent = dirname6(parent)) {
     if (!await isWorkspace(parent)) continue;
     const hash2 = createHash3("sha256");
     for (const file2 of ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", ".cargo/config"]) {
-      const text = await readFile3(join6(parent, file2)).catch(() => void 0);
+      const text = await readFile3(join5(parent, file2)).catch(() => void 0);
       if (text) hash2.update(`${file2}\0`).update(text).update("\0");
     }
     return hash2.digest("hex");
@@ -62930,21 +62932,21 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
     rustflags: env.RUSTFLAGS ?? "",
     encodedRustflags: env.CARGO_ENCODED_RUSTFLAGS ?? ""
   });
-  const finalDir = join6(cacheRoot(), "builds", `decoder-${key}`);
-  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join6(finalDir, record2.artifact)]);
+  const finalDir = join5(cacheRoot(), "builds", `decoder-${key}`);
+  const fromCache = () => readCachedBuild(finalDir, decoderBuildSchema, (record2) => [join5(finalDir, record2.artifact)]);
   const hit = (record2) => {
     progress.done(`${spec.name} (cached)`);
     return {
       ...record2,
       name: spec.name,
       description: project.description,
-      artifactPath: join6(finalDir, record2.artifact),
+      artifactPath: join5(finalDir, record2.artifact),
       cached: true
     };
   };
   const cached2 = await fromCache();
   if (cached2) return hit(cached2);
-  const targetDir = join6(cacheRoot(), "cargo-target", `${spec.name}${target.folderSuffix}`);
+  const targetDir = join5(cacheRoot(), "cargo-target", `${spec.name}${target.folderSuffix}`);
   return withBuildLock(`${targetDir}.lock`, name, async () => {
     const built = await fromCache();
     if (built) return hit(built);
@@ -62975,7 +62977,10 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
       throw new LabError(
         name,
         failureText(shim ? "cargo build of the generated shim" : "cargo build", cargo, cargo.stderr),
-        `${cargoFailureHint(cargo.stderr, shim && spec.adapter.kind === "rust" ? { dir: shim.dir, call: spec.adapter.call } : void 0)} Reproduce with: ${cargo.reproduce}`
+        cargoFailureHint(
+          cargo.stderr,
+          shim && spec.adapter.kind === "rust" ? { dir: shim.dir, call: spec.adapter.call } : void 0
+        ) + ` Reproduce with: ${cargo.reproduce}`
       );
     }
     const messages = cargo.stdout.split("\n").flatMap((line) => {
@@ -62996,8 +63001,8 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
     }
     const artifactName = basename2(artifact);
     const record2 = await buildIntoCache(finalDir, async (temp) => {
-      await copyFile3(artifact, join6(temp, artifactName));
-      await chmod2(join6(temp, artifactName), 493);
+      await copyFile3(artifact, join5(temp, artifactName));
+      await chmod2(join5(temp, artifactName), 493);
       return {
         name: spec.name,
         adapter: spec.adapter.kind,
@@ -63020,12 +63025,12 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
       };
     });
     progress.done(`${spec.name} built (${toolchain.rustc}, LLVM ${toolchain.llvm})`);
-    return { ...record2, artifactPath: join6(finalDir, artifactName), cached: false };
+    return { ...record2, artifactPath: join5(finalDir, artifactName), cached: false };
   });
 }
 
 // lab/build/libdeflate-source.ts
-import { cp, mkdir as mkdir7, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { cp, mkdir as mkdir8, readFile as readFile5, rm as rm6, writeFile as writeFile5 } from "node:fs/promises";
 import { join as join7, resolve as resolve3 } from "node:path";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -65997,6 +66002,47 @@ var To = (s3) => {
   s3.mtimeCache || (s3.mtimeCache = /* @__PURE__ */ new Map()), s3.filter = t2 ? (e, i3) => t2(e, i3) && !((s3.mtimeCache?.get(e) ?? i3.mtime ?? 0) > (i3.mtime ?? 0)) : (e, i3) => !((s3.mtimeCache?.get(e) ?? i3.mtime ?? 0) > (i3.mtime ?? 0));
 };
 
+// lab/build/debian-source.ts
+import { mkdir as mkdir7, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+async function debianMirror() {
+  const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
+  for (const file2 of candidates) {
+    const text = await readFile4(file2, "utf8").catch(() => "");
+    const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
+    if (deb822 && !/security/.test(deb822)) return deb822;
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
+    if (oneLine) return oneLine;
+  }
+  return void 0;
+}
+async function downloadDebianOrig(name, suite, mirror, work) {
+  const lists = join6(work, "lists");
+  const download = join6(work, "download");
+  await rm5(download, { recursive: true, force: true });
+  await mkdir7(join6(lists, "partial"), { recursive: true });
+  await mkdir7(join6(work, "parts"), { recursive: true });
+  await mkdir7(download, { recursive: true });
+  const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+  await writeFile4(join6(work, "sources.list"), `deb-src [signed-by=${keyring}] ${mirror} ${suite} main
+`);
+  const options2 = [
+    ...["-o", `Dir::Etc::SourceList=${join6(work, "sources.list")}`],
+    ...["-o", `Dir::Etc::SourceParts=${join6(work, "parts")}`],
+    ...["-o", `Dir::State::Lists=${lists}`],
+    ...["-o", "APT::Sandbox::User=root"]
+  ];
+  const update = await attempt("apt-get", [...options2, "update"], { timeoutMs: 3e5 });
+  if (!update.ok) return { kind: "update-failed", log: tail(update.all, 10) };
+  const fetched = await attempt("apt-get", [...options2, "source", "--download-only", name], {
+    cwd: download,
+    timeoutMs: 3e5
+  });
+  const origName = (await readdir3(download)).find((file2) => /\.orig\.tar\.(gz|bz2|xz)$/.test(file2));
+  if (!origName) return { kind: "no-upstream-tarball", log: tail(fetched.all, 10) };
+  return { kind: "downloaded", origPath: join6(download, origName), origName };
+}
+
 // lab/build/libdeflate-source.ts
 var LIBDEFLATE_GIT_URL = "https://github.com/ebiggers/libdeflate";
 var LIBDEFLATE_PINNED_TAG = "v1.24";
@@ -66032,7 +66078,7 @@ function describeSource(source) {
   }
 }
 async function libdeflateHeaderVersion(header) {
-  const text = await readFile4(header, "utf8").catch(() => "");
+  const text = await readFile5(header, "utf8").catch(() => "");
   const version2 = /#define\s+LIBDEFLATE_VERSION_STRING\s+"([^"]+)"/.exec(text)?.[1];
   if (!version2)
     throw new LabError(
@@ -66043,7 +66089,7 @@ async function libdeflateHeaderVersion(header) {
   return version2;
 }
 async function extractTarball(archive, into) {
-  await mkdir7(into, { recursive: true });
+  await mkdir8(into, { recursive: true });
   try {
     await So({ file: archive, cwd: into, strip: 1, strict: true });
   } catch (error63) {
@@ -66074,7 +66120,7 @@ async function fromTarball(location, expectedSha256) {
             `cannot download ${location}: HTTP ${response.status}`,
             "check the URL (a release tarball of libdeflate)."
           );
-        await writeFile4(tempPath, Buffer.from(await response.arrayBuffer()));
+        await writeFile5(tempPath, Buffer.from(await response.arrayBuffer()));
       });
     }
   } else {
@@ -66090,29 +66136,14 @@ async function fromTarball(location, expectedSha256) {
   }
   const dir = join7(cacheRoot(), "sources", `tarball-${digest.sha256.slice(0, 24)}`);
   if (!await fileExists(join7(dir, "libdeflate.h"))) {
-    await mkdir7(join7(cacheRoot(), "sources"), { recursive: true });
+    await mkdir8(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     await extractTarball(archive, temp);
-    await rm5(dir, { recursive: true, force: true });
+    await rm6(dir, { recursive: true, force: true });
     await cp(temp, dir, { recursive: true });
-    await rm5(temp, { recursive: true, force: true });
+    await rm6(temp, { recursive: true, force: true });
   }
   return { dir, description: `tarball ${location} (sha256 ${digest.sha256.slice(0, 12)})` };
-}
-async function debianMirror() {
-  const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
-  for (const file2 of candidates) {
-    const text = await readFile4(file2, "utf8").catch(() => "");
-    const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
-    if (deb822 && !/security/.test(deb822)) return deb822;
-    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];
-    if (oneLine) return oneLine;
-  }
-  throw new LabError(
-    step4,
-    "no Debian archive is configured in /etc/apt (is this Debian?).",
-    "use another libdeflate source: git, a tarball, a local path or the system library."
-  );
 }
 async function fromDebian(suite, version2) {
   const apt = await probe("apt-get", ["--version"]);
@@ -66122,52 +66153,32 @@ async function fromDebian(suite, version2) {
       "apt-get is not available, so a Debian source package cannot be fetched here.",
       "use source kind git, tarball, path or system on this machine."
     );
-  const work = join7(cacheRoot(), "apt", suite);
-  const lists = join7(work, "lists");
-  const download = join7(work, "download");
-  await rm5(download, { recursive: true, force: true });
-  await mkdir7(join7(lists, "partial"), { recursive: true });
-  await mkdir7(join7(work, "parts"), { recursive: true });
-  await mkdir7(download, { recursive: true });
   const mirror = await debianMirror();
-  await writeFile4(
-    join7(work, "sources.list"),
-    `deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main
-`
-  );
-  const options2 = [
-    "-o",
-    `Dir::Etc::SourceList=${join7(work, "sources.list")}`,
-    "-o",
-    `Dir::Etc::SourceParts=${join7(work, "parts")}`,
-    "-o",
-    `Dir::State::Lists=${lists}`,
-    "-o",
-    "APT::Sandbox::User=root"
-  ];
-  const update = await attempt("apt-get", [...options2, "update"], { timeoutMs: 3e5 });
-  if (!update.ok) {
+  if (!mirror)
+    throw new LabError(
+      step4,
+      "no Debian archive is configured in /etc/apt (is this Debian?).",
+      "use another libdeflate source: git, a tarball, a local path or the system library."
+    );
+  const download = await downloadDebianOrig("libdeflate", suite, mirror, join7(cacheRoot(), "apt", suite));
+  if (download.kind === "update-failed") {
     throw new LabError(
       step4,
       `apt-get update for suite ${suite} failed:
-${tail(update.all, 10)}`,
+${download.log}`,
       "check the suite name (e.g. bookworm, trixie) and that Debian archives are reachable."
     );
   }
-  const fetched = await attempt("apt-get", [...options2, "source", "--download-only", "libdeflate"], {
-    cwd: download,
-    timeoutMs: 3e5
-  });
-  const orig = (await readdir3(download)).find((name) => /^libdeflate_[^_]+\.orig\.tar\.gz$/.test(name));
-  if (!orig) {
+  if (download.kind === "no-upstream-tarball" || !/^libdeflate_[^_]+\.orig\.tar\.gz$/.test(download.origName)) {
+    const log = download.kind === "downloaded" ? `it has ${download.origName}` : download.log;
     throw new LabError(
       step4,
       `Debian suite ${suite} has no libdeflate source tarball to download:
-${tail(fetched.all, 10)}`,
+${log}`,
       "try another suite (bookworm has 1.14, trixie 1.23) or another source kind."
     );
   }
-  const found = /^libdeflate_([^_]+)\.orig/.exec(orig)[1];
+  const found = /^libdeflate_([^_]+)\.orig/.exec(download.origName)[1];
   if (version2 && found !== version2) {
     throw new LabError(
       step4,
@@ -66175,24 +66186,24 @@ ${tail(fetched.all, 10)}`,
       `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`
     );
   }
-  const tree = await fromTarball(join7(download, orig), void 0);
+  const tree = await fromTarball(download.origPath, void 0);
   return {
     dir: tree.dir,
-    description: `Debian ${suite} source package ${orig} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})`
+    description: `Debian ${suite} source package ${download.origName} (${tree.description.replace(/^tarball .* \(/, "").replace(/\)$/, "")})`
   };
 }
 async function fromGit(url2, ref) {
   const dir = join7(cacheRoot(), "sources", `git-${sha256Hex(`${url2}@${ref}`).slice(0, 24)}`);
   if (!await fileExists(join7(dir, "libdeflate.h"))) {
-    await rm5(dir, { recursive: true, force: true });
-    await mkdir7(join7(cacheRoot(), "sources"), { recursive: true });
+    await rm6(dir, { recursive: true, force: true });
+    await mkdir8(join7(cacheRoot(), "sources"), { recursive: true });
     const temp = await makeTempDir(`${dir}.tmp-`);
     try {
       const git = simpleGit();
       try {
         await git.clone(url2, temp, ["--depth", "1", "--branch", ref]);
       } catch {
-        await rm5(temp, { recursive: true, force: true });
+        await rm6(temp, { recursive: true, force: true });
         await git.clone(url2, temp);
         await simpleGit(temp).checkout(ref);
       }
@@ -66204,7 +66215,7 @@ async function fromGit(url2, ref) {
         "check the URL, the ref (tag, branch or commit) and the network; offline, use a Debian source package, a tarball or a local path."
       );
     } finally {
-      await rm5(temp, { recursive: true, force: true });
+      await rm6(temp, { recursive: true, force: true });
     }
   }
   const commit = (await simpleGit(dir).revparse(["HEAD"])).trim();
@@ -66287,7 +66298,10 @@ var benchConfigSchema = external_exports.object({
     /** Address space each decoder may add beyond its inputs and outputs, in MiB (Linux; 0 = no limit). */
     // At most 16 TiB: the harness computes the limit in bytes, and a larger figure would wrap around.
     memoryLimitMb: external_exports.number().int().nonnegative().max(16 * 1024 * 1024).default(samplingDefaults.memoryLimitMb),
-    /** Print ratios between contenders with different thread counts (labelled cross-thread); else they are not comparable. */
+    /**
+     * Print ratios between contenders with different thread counts (labelled cross-thread); else they are not
+     * comparable.
+     */
     compareAcrossThreads: external_exports.boolean().default(samplingDefaults.compareAcrossThreads),
     /**
      * Count the instructions of one decode of each contender per dataset (valgrind's callgrind, Linux): a
@@ -66359,7 +66373,7 @@ import { open as open6 } from "node:fs/promises";
 import { join as join19 } from "node:path";
 
 // lab/build/libdeflate.ts
-import { cp as cp2, readFile as readFile5, readdir as readdir4 } from "node:fs/promises";
+import { cp as cp2, readFile as readFile6, readdir as readdir4 } from "node:fs/promises";
 import { dirname as dirname8, join as join8 } from "node:path";
 var libdeflateBuildSchema = external_exports.object({
   version: external_exports.string(),
@@ -66401,7 +66415,7 @@ async function buildWithCmake(dir, cc, extraCflags) {
   if (extraCflags) args.push(`-DCMAKE_C_FLAGS=${extraCflags}`);
   await run("cmake", args, { cwd: dir, step: `${step5}: cmake configure`, hint: "install cmake and a C compiler." });
   await run("cmake", ["--build", "out", "--parallel", "2"], { cwd: dir, step: `${step5}: cmake build` });
-  const cache = await readFile5(join8(dir, "out", "CMakeCache.txt"), "utf8");
+  const cache = await readFile6(join8(dir, "out", "CMakeCache.txt"), "utf8");
   const flag = (name) => new RegExp(`^${name}:\\w+=(.*)$`, "m").exec(cache)?.[1]?.trim() ?? "";
   const sharedLibrary = await findSharedLibrary(dir, "out");
   if (!sharedLibrary)
@@ -66422,7 +66436,7 @@ async function buildWithMake(dir, cc, extraCflags) {
   const args = ["-C", "src", "-j2", `CC=${cc}`, "all"];
   if (extraCflags) args.push(`CFLAGS=${extraCflags}`);
   await run("make", args, { cwd: dir, step: `${step5}: make`, hint: "install make and a C compiler." });
-  const config2 = await readFile5(join8(dir, "src", ".build-config"), "utf8").catch(() => "");
+  const config2 = await readFile6(join8(dir, "src", ".build-config"), "utf8").catch(() => "");
   const cflags = /^CFLAGS=(.*)$/m.exec(config2)?.[1]?.trim() ?? "(Makefile defaults)";
   const sharedLibrary = await findSharedLibrary(dir, "src");
   if (!sharedLibrary)
@@ -66531,7 +66545,7 @@ var import_proper_lockfile2 = __toESM(require_proper_lockfile(), 1);
 import { createHash as createHash4 } from "node:crypto";
 import { createReadStream as createReadStream3, createWriteStream as createWriteStream3 } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { copyFile as copyFile4, mkdir as mkdir9, open as open5, readdir as readdir6, rm as rm7 } from "node:fs/promises";
+import { copyFile as copyFile4, mkdir as mkdir10, open as open5, readdir as readdir6, rm as rm8 } from "node:fs/promises";
 import { join as join12, resolve as resolve5 } from "node:path";
 import { pipeline as pipeline2 } from "node:stream/promises";
 
@@ -66723,12 +66737,12 @@ async function requireRegularDataFile(dir, path6, role, label) {
 }
 
 // lab/datasets/silesia.ts
-import { rm as rm6 } from "node:fs/promises";
+import { rm as rm7 } from "node:fs/promises";
 import { join as join11 } from "node:path";
 
 // lab/datasets/archive.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { chmod as chmod3, mkdir as mkdir8, readdir as readdir5, utimes } from "node:fs/promises";
+import { chmod as chmod3, mkdir as mkdir9, readdir as readdir5, utimes } from "node:fs/promises";
 import { dirname as dirname9, join as join10, relative as relative4, sep as sep3 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var import_yauzl = __toESM(require_yauzl(), 1);
@@ -66750,7 +66764,7 @@ async function deterministicTar(root2, outputPath) {
   return names;
 }
 async function extractTarGz(archivePath, destination) {
-  await mkdir8(destination, { recursive: true });
+  await mkdir9(destination, { recursive: true });
   try {
     await So({ file: archivePath, cwd: destination, strict: true, preservePaths: false });
   } catch (error63) {
@@ -66780,7 +66794,7 @@ async function extractZipFlat(zipPath, destination, accept) {
       "download silesia.zip again from the Silesia corpus home page and pass it with --silesia-zip."
     );
   }
-  await mkdir8(destination, { recursive: true });
+  await mkdir9(destination, { recursive: true });
   const found = [];
   try {
     await new Promise((resolvePromise, reject) => {
@@ -66798,7 +66812,7 @@ async function extractZipFlat(zipPath, destination, accept) {
             return;
           }
           const target = join10(destination, name);
-          mkdir8(dirname9(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
+          mkdir9(dirname9(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
             found.push({ name, bytes: entry.uncompressedSize });
             zip.readEntry();
           }).catch(reject);
@@ -66862,7 +66876,7 @@ async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
     }
     await deterministicTar(staging, tarPath);
   } finally {
-    await rm6(staging, { recursive: true, force: true });
+    await rm7(staging, { recursive: true, force: true });
   }
 }
 async function standInTar(corporaDir, tarPath) {
@@ -66888,7 +66902,7 @@ async function standInTar(corporaDir, tarPath) {
     }
     await deterministicTar(staging, tarPath);
   } finally {
-    await rm6(staging, { recursive: true, force: true });
+    await rm7(staging, { recursive: true, force: true });
   }
 }
 
@@ -67034,7 +67048,7 @@ async function silesiaSource(options2, scale) {
           if (scale === "quick") await copyPrefix(fullTar, rawPath, limit);
           else await copyFile4(fullTar, rawPath);
         } finally {
-          await rm7(fullTar, { force: true });
+          await rm8(fullTar, { force: true });
         }
       }
     };
@@ -67095,7 +67109,7 @@ async function removeStaleTempFiles(dir, bestEffort = false) {
     }
     if (!alive2) {
       try {
-        await rm7(join12(dir, name), { recursive: true, force: true });
+        await rm8(join12(dir, name), { recursive: true, force: true });
       } catch (error63) {
         if (!bestEffort) throw error63;
         warn(`datasets: cannot remove ${name}, left by an interrupted run: ${error63.message}`);
@@ -67113,7 +67127,7 @@ async function unlistedDataFiles(dir, listed) {
 }
 async function removeUnlistedDataFiles(dir, listed) {
   for (const file2 of await unlistedDataFiles(dir, listed)) {
-    await rm7(join12(dir, file2), { force: true });
+    await rm8(join12(dir, file2), { force: true });
     info(`datasets: removed ${file2}, left by an interrupted run (not in the manifest)`);
   }
 }
@@ -67174,7 +67188,7 @@ async function prepareDatasets(options2) {
     await removeStaleTempFiles(dir, true);
     return current;
   }
-  await mkdir9(dir, { recursive: true });
+  await mkdir10(dir, { recursive: true });
   const release2 = await lockFolder(dir);
   try {
     await removeStaleTempFiles(dir);
@@ -68060,12 +68074,12 @@ import { join as join16 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants8 } from "node:fs";
-import { access as access2, readFile as readFile6, rm as rm9, stat as stat4, statfs, writeFile as writeFile6 } from "node:fs/promises";
-import { delimiter as delimiter2, join as join14 } from "node:path";
+import { access as access2, readFile as readFile7, rm as rm10, statfs, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 
 // lab/bench/cpu-claims.ts
 import { readFileSync as readFileSync4 } from "node:fs";
-import { mkdir as mkdir10, readdir as readdir7, rm as rm8, writeFile as writeFile5 } from "node:fs/promises";
+import { mkdir as mkdir11, readdir as readdir7, rm as rm9, writeFile as writeFile6 } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join as join13 } from "node:path";
 
@@ -68158,23 +68172,23 @@ async function busyCpus() {
     const [cpu, pid] = [Number(match[1]), Number(match[2])];
     if (pid === process.pid) continue;
     if (alive(pid)) busy.set(cpu, pid);
-    else await rm8(join13(claimsDir(), name), { force: true });
+    else await rm9(join13(claimsDir(), name), { force: true });
   }
   return busy;
 }
 async function claimCpus(cpus3) {
   const paths = cpus3.map((cpu) => join13(claimsDir(), `cpu-${cpu}-${process.pid}`));
   try {
-    await mkdir10(claimsDir(), { recursive: true, mode: 1023 });
+    await mkdir11(claimsDir(), { recursive: true, mode: 1023 });
     for (const path6 of paths) {
       rememberMarkerPath(path6);
-      await writeFile5(path6, "");
+      await writeFile6(path6, "");
     }
   } catch {
   }
   return async () => {
     for (const path6 of paths) {
-      await rm8(path6, { force: true });
+      await rm9(path6, { force: true });
       forgetTempPath(path6);
     }
   };
@@ -68548,7 +68562,7 @@ function buildHarness() {
 }
 async function compileHarness() {
   const sourcePath = join14(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile6(sourcePath);
+  const source = await readFile7(sourcePath);
   const compiler = await cCompiler();
   const linkFlags = buildTarget().harnessLinkFlags;
   const key = sha256Hex(
@@ -68669,17 +68683,6 @@ function parseHarnessOutput(stdout, contenderNames) {
   const roundsRun = roundsSeen.size === 0 ? 0 : Math.max(...roundsSeen) + 1;
   return { samplesNs, failures, failedToStart, rounds, placement, cpuNs, outsideCpuNs, roundsRun, placements: null };
 }
-async function findProgram(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter2).filter(Boolean).map((dir) => join14(dir, program));
-  for (const candidate of candidates) {
-    try {
-      await access2(candidate, constants8.X_OK);
-      if ((await stat4(candidate)).isFile()) return candidate;
-    } catch {
-    }
-  }
-  return void 0;
-}
 var TMPFS_MAGIC = 16914836;
 async function cliOutputPath() {
   try {
@@ -68702,7 +68705,7 @@ async function runHarness(request2) {
   for (const contender of request2.contenders) {
     if (contender.kind !== "cli") continue;
     const program = contender.argv[0] ?? "";
-    if (!await findProgram(program)) {
+    if (programOnPath(program) === void 0) {
       throw new LabError(
         step6,
         `${contender.name}: the program ${JSON.stringify(program)} does not exist or is not executable${program.includes("/") ? "" : " (searched PATH)"}.`,
@@ -68717,7 +68720,7 @@ async function runHarness(request2) {
   const specDir = await makeTempDir(join14(cacheRoot(), "harness-spec-"));
   const specPath = join14(specDir, "spec.txt");
   try {
-    await writeFile6(specPath, harnessSpec({ ...request2, placements: placements2 }));
+    await writeFile7(specPath, harnessSpec({ ...request2, placements: placements2 }));
     const budgetMs = Math.min(
       2 ** 31 - 1,
       (request2.rounds + request2.warmupRounds + 2) * request2.timeoutMs * request2.contenders.length + 6e4
@@ -68745,7 +68748,7 @@ ${result.stderr.slice(-2e3)}`,
       concurrentBench: placed?.concurrentBench ?? null
     };
   } finally {
-    await rm9(specDir, { recursive: true, force: true });
+    await rm10(specDir, { recursive: true, force: true });
     await release2();
   }
 }
@@ -68787,16 +68790,52 @@ import { cpus } from "node:os";
 // lab/cpu/midr.ts
 import { readFileSync as readFileSync5 } from "node:fs";
 import { join as join15 } from "node:path";
+
+// lab/core/citations.ts
+var textSchema = external_exports.union([external_exports.string(), external_exports.array(external_exports.string()).min(1)]).transform((text) => typeof text === "string" ? text : text.join(" "));
+var citationSchema = external_exports.object({ ref: external_exports.string().min(1), detail: textSchema.optional() }).strict();
+var sourcesSchema = external_exports.record(external_exports.string().regex(/^[a-z0-9-]+$/), textSchema);
+function resolveCitations(json2, file2, step8) {
+  if (!json2 || typeof json2 !== "object" || Array.isArray(json2) || !("sources" in json2)) return json2;
+  const { sources: rawSources, ...rest } = json2;
+  const parsed = sourcesSchema.safeParse(rawSources);
+  if (!parsed.success)
+    throw new LabError(step8, `${file2}: "sources" must map short ids to citations.`, "fix the sources map.");
+  const sources = parsed.data;
+  const resolve8 = (value, key) => {
+    if (Array.isArray(value)) return value.map((item, index) => resolve8(item, `${key}[${index}]`));
+    if (!value || typeof value !== "object") return value;
+    if ("ref" in value) {
+      const citation = citationSchema.safeParse(value);
+      if (!citation.success)
+        throw new LabError(step8, `${file2}: ${key} is not a citation { ref, detail }.`, "fix the citation.");
+      const text = sources[citation.data.ref];
+      if (text === void 0)
+        throw new LabError(
+          step8,
+          `${file2}: ${key} cites "${citation.data.ref}", which is not in its "sources".`,
+          `add it to "sources" or cite one of: ${Object.keys(sources).join(", ")}.`
+        );
+      return citation.data.detail === void 0 ? text : `${text}: ${citation.data.detail}`;
+    }
+    return Object.fromEntries(
+      Object.entries(value).map(([name, item]) => [name, resolve8(item, key ? `${key}.${name}` : name)])
+    );
+  };
+  return resolve8(rest, "");
+}
+
+// lab/cpu/midr.ts
 var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
 var armPartsSchema = external_exports.object({
-  about: external_exports.string(),
+  about: textSchema,
   implementers: external_exports.array(
     external_exports.object({
       implementer: hex3,
       name: external_exports.string().min(1),
       fallbackModel: external_exports.string().nullable(),
-      fallbackWhy: external_exports.string().optional(),
-      source: external_exports.string().min(3)
+      fallbackWhy: textSchema.optional(),
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   ),
   parts: external_exports.array(
@@ -68805,15 +68844,14 @@ var armPartsSchema = external_exports.object({
       part: hex3,
       name: external_exports.string().min(1),
       model: external_exports.string().nullable(),
-      source: external_exports.string().min(3)
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   )
 }).strict();
 var table;
 function armParts() {
-  return table ??= armPartsSchema.parse(
-    JSON.parse(readFileSync5(join15(projectRoot(), "lab", "cpu", "arm-parts.json"), "utf8"))
-  );
+  const path6 = join15(projectRoot(), "lab", "cpu", "arm-parts.json");
+  return table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync5(path6, "utf8")), path6, "cpu"));
 }
 var normalHex = (value) => {
   const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
@@ -69085,7 +69123,9 @@ var calibratedDatasetSchema = external_exports.object({
   /** The batch shape the noise holds for: one batch's scatter depends on its rounds. */
   rounds: external_exports.number().int().positive(),
   warmupRounds: external_exports.number().int().nonnegative(),
-  /** Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor. */
+  /**
+   * Noise scale of one batch's log-ratio estimate in A/A (batchLogScale): the noisiest subject's, the verdict's floor.
+   */
   batchLogScale: external_exports.number().positive(),
   /** Degrees of freedom of that scale's estimate. */
   df: external_exports.number().int().positive(),
@@ -69115,7 +69155,9 @@ var CALIBRATION_SCHEMA_VERSION = 2;
 var calibrationSchema = external_exports.object({
   schemaVersion: external_exports.literal(CALIBRATION_SCHEMA_VERSION),
   calibratedAt: external_exports.string(),
-  /** The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any. */
+  /**
+   * The runner class: a calibration is looked up by it (see runnerClass). `image` is the hosted runner image, if any.
+   */
   machine: external_exports.object({
     os: external_exports.string(),
     arch: external_exports.string(),
@@ -69215,7 +69257,7 @@ function contenderUsage(batches, name, threads) {
 }
 
 // lab/bench/counts.ts
-import { readFile as readFile7, rm as rm10 } from "node:fs/promises";
+import { readFile as readFile8, rm as rm11 } from "node:fs/promises";
 import { join as join17 } from "node:path";
 var step7 = "bench: instruction counts";
 var COUNTED_FUNCTION = "perf_lab_count_decode";
@@ -69251,7 +69293,7 @@ function buildCountDriver() {
 }
 async function compileDriver() {
   const sourcePath = join17(projectRoot(), "lab", "bench", "native", "count.c");
-  const source = await readFile7(sourcePath);
+  const source = await readFile8(sourcePath);
   const compiler = await cCompiler();
   const key = sha256Hex(
     `${sha256Hex(source)}
@@ -69328,10 +69370,10 @@ async function countOneDecode(driver, request2) {
       const stderr = result.stderr.trim().slice(-300);
       return { notCounted: `valgrind ${result.failure || "gave no result"}${stderr ? `: ${stderr}` : ""}` };
     }
-    const instructions = parseCallgrindTotal(await readFile7(outFile, "utf8").catch(() => ""), who);
+    const instructions = parseCallgrindTotal(await readFile8(outFile, "utf8").catch(() => ""), who);
     return { instructions, outputBytes: reply.outputBytes };
   } finally {
-    await rm10(dir, { recursive: true, force: true });
+    await rm11(dir, { recursive: true, force: true });
   }
 }
 async function countInstructions(support, sides, datasets, options2) {
@@ -69404,7 +69446,7 @@ async function countInstructions(support, sides, datasets, options2) {
 }
 
 // lab/bench/integrity.ts
-import { rm as rm11, writeFile as writeFile7 } from "node:fs/promises";
+import { rm as rm12, writeFile as writeFile8 } from "node:fs/promises";
 import { join as join18 } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -69801,13 +69843,13 @@ async function runIntegrityGate(contenders, raw, source, options2) {
   const dir = await makeTempDir(join18(cacheRoot(), "integrity-"));
   try {
     const expected = join18(dir, "expected");
-    await writeFile7(expected, raw);
+    await writeFile8(expected, raw);
     const results = new Map(
       contenders.map((entry) => [entry.name, []])
     );
     for (const member of corruptMembers(raw)) {
       const input2 = join18(dir, `${member.case}.gz`);
-      await writeFile7(input2, member.gzip);
+      await writeFile8(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
         expectedPath: expected,
@@ -69837,7 +69879,7 @@ async function runIntegrityGate(contenders, raw, source, options2) {
       }))
     };
   } finally {
-    await rm11(dir, { recursive: true, force: true });
+    await rm12(dir, { recursive: true, force: true });
   }
 }
 
@@ -70342,8 +70384,13 @@ function parseTolerance(value) {
 }
 
 // lab/prcheck/index.ts
-import { mkdir as mkdir11, rm as rm13 } from "node:fs/promises";
+import { mkdir as mkdir12, rm as rm14 } from "node:fs/promises";
 import { join as join24, resolve as resolve6 } from "node:path";
+
+// lab/report/cell.ts
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
 
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
@@ -70367,9 +70414,6 @@ function markdownTable(columns, rows) {
 
 // lab/report/counts.ts
 var COUNTS_ARE_NOT_TIME = "Instruction counts are not time: they are exact and do not move with the runner, but a change can cut instructions and still lose speed (cache misses, branch mispredictions, dependency chains), or add some and win.";
-function cellText(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
-}
 var signedPercent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(2)}%`;
 var perByte = (value) => value.toFixed(3);
 var signedPerByte = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value).toFixed(4)}/byte`;
@@ -70378,11 +70422,11 @@ function countsColumn(results) {
   return right(`instructions/byte (head${results.base ? "; \u0394 vs base" : ""}; \xD7 libdeflate)`);
 }
 function countsCell(counts, datasetName) {
-  if (counts.unavailable) return cellText(counts.unavailable);
+  if (counts.unavailable) return escapeCell(counts.unavailable);
   const dataset = counts.datasets.find((entry) => entry.name === datasetName);
   if (!dataset) return "not counted";
   const view = instructionComparison(dataset);
-  if (view.headInstructionsPerByte === null) return cellText(view.headNotCounted ?? "not counted");
+  if (view.headInstructionsPerByte === null) return escapeCell(view.headNotCounted ?? "not counted");
   const parts = [
     ...view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : [],
     ...view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}\xD7 libdeflate`] : []
@@ -70395,25 +70439,25 @@ function countsCells(results, datasetName) {
 function countsSection(results) {
   const counts = results.counts;
   if (!counts) return null;
-  if (counts.unavailable) return `Instruction counts: ${cellText(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
+  if (counts.unavailable) return `Instruction counts: ${escapeCell(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
   const rows = counts.datasets.flatMap((dataset) => {
     const view = instructionComparison(dataset);
     const libdeflate = dataset.contenders.find((contender) => contender.role === "libdeflate");
     return dataset.contenders.map((contender) => {
       if (contender.instructions === null || contender.instructionsPerByte === null)
         return [
-          cellText(dataset.label),
-          cellText(contender.name),
+          escapeCell(dataset.label),
+          escapeCell(contender.name),
           contender.role,
           "\u2014",
-          cellText(contender.notCounted ?? "not counted"),
+          escapeCell(contender.notCounted ?? "not counted"),
           "\u2014"
         ];
       const versusLibdeflate = contender.role !== "libdeflate" && libdeflate?.instructions ? `${(contender.instructions / libdeflate.instructions).toFixed(3)}\xD7` : "\u2014";
       const versusBase = contender.role === "head" && view.headVsBaseChange !== null && view.headVsBaseInstructionsPerByte !== null ? `; ${signedPercent(view.headVsBaseChange)} vs base (${signedPerByte(view.headVsBaseInstructionsPerByte)})` : "";
       return [
-        cellText(dataset.label),
-        cellText(contender.name),
+        escapeCell(dataset.label),
+        escapeCell(contender.name),
         contender.role,
         String(contender.instructions),
         `${perByte(contender.instructionsPerByte)}${versusBase}`,
@@ -70434,13 +70478,10 @@ function countsSection(results) {
   );
   return `${table2}
 
-Instruction counts by ${cellText(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
+Instruction counts by ${escapeCell(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
 }
 
 // lab/report/index.ts
-function escapeCell(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
-}
 function formatBytes(bytes) {
   const units = ["B", "KiB", "MiB", "GiB"];
   let value = bytes;
@@ -70646,7 +70687,7 @@ function summaryOfSpeeds(results) {
   }).join(", ");
   if (!results.base) {
     if (failed.length)
-      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
+      return `**Summary: verification failed** on ${failedText}` + (vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : "") + ".";
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
   const verdicts = results.datasets.flatMap(
@@ -70692,7 +70733,7 @@ function methodDetails(results) {
     ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
-      (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
+      (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ` + (dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`) + "; a speed within 20% of it is marked" : "")
     ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
@@ -70703,7 +70744,9 @@ function methodDetails(results) {
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c5) => `${c5.case} ${c5.outcome}`).join(", ")}`).join("; ")}`
     ] : ["- integrity gate: not run (results written before it)"],
-    `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
+    `- datasets: ` + results.datasets.map(
+      (dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`
+    ).join("; ")
   ];
   if (standIns.length > 0) {
     parts.push(
@@ -75103,7 +75146,7 @@ function truncateComment(body, fullReportUrl) {
   if (body.length <= MAX_COMMENT_CHARS) return body;
   const notice2 = `
 
-\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
+\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.` + (fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts.");
   const room = MAX_COMMENT_CHARS - notice2.length;
   for (let at2 = room; ; ) {
     const kept = body.slice(0, cutPosition(body, at2));
@@ -75270,7 +75313,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 }
 
 // lab/asm/index.ts
-import { readFile as readFile8, rm as rm12 } from "node:fs/promises";
+import { readFile as readFile9, rm as rm13 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
 import { basename as basename3, join as join22 } from "node:path";
 
@@ -75415,7 +75458,9 @@ function findFunctions(functions, pattern) {
 
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-var NORETURN = /^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rtn|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_rethrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_panic|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$/;
+var NORETURN = new RegExp(
+  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` + String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` + String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` + String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`
+);
 function endsExecution(instruction) {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
   return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
@@ -75612,14 +75657,14 @@ function listedFormat(listing) {
   return /file format\s+(\S.*)$/m.exec(listing)?.[1]?.trim();
 }
 async function disassemble(binary) {
-  const head = await readFile8(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
+  const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
     const dir = await makeTempDir(join22(tmpdir2(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
     } finally {
-      await rm12(dir, { recursive: true, force: true });
+      await rm13(dir, { recursive: true, force: true });
     }
   }
   const failures = [];
@@ -75844,9 +75889,13 @@ var BITFIELD_INSERT = /* @__PURE__ */ new Set(["bfi", "bfxil", "bfm", "extr"]);
 var MUL = /* @__PURE__ */ new Set(["mul", "mneg", "umull", "smull", "umulh", "smulh", "umnegl", "smnegl"]);
 var MADD = /* @__PURE__ */ new Set(["madd", "msub", "umaddl", "smaddl", "umsubl", "smsubl"]);
 var DIV = /* @__PURE__ */ new Set(["udiv", "sdiv"]);
-var LOADS = /^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldpsw|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$/;
+var LOADS = new RegExp(
+  String.raw`^(ldr|ldrb|ldrh|ldrsb|ldrsh|ldrsw|ldur|ldurb|ldurh|ldursb|ldursh|ldursw|ldp|ldps` + String.raw`w|ldnp|ldar|ldarb|ldarh|ldxr|ldaxr|ld1|ld1r|ld2|ld3|ld4)$`
+);
 var STORES = /^(str|strb|strh|stur|sturb|sturh|stp|stnp|stlr|stlrb|stlrh|st1|st2|st3|st4)$/;
-var SIMD = /^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$/;
+var SIMD = new RegExp(
+  String.raw`^(dup|ins|umov|smov|movi|mvni|fmov|zip1|zip2|uzp1|uzp2|trn1|trn2|ext|tbl|tbx|cnt` + String.raw`|addv|uaddlv|cmeq|cmhi|cmhs|cmgt|cmge|ushr|sshr|shl|ushl|sshl|xtn|uxtl|sxtl|uzp|` + String.raw`shrn|rshrn|addp|umaxv|uminv|pmull|pmull2|eor3|bsl|bit|bif|not)$`
+);
 function physicalRegister(token) {
   const name = token.trim().toLowerCase().replace(/\..*$/, "");
   if (name === "xzr" || name === "wzr") return void 0;
@@ -76605,7 +76654,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 // lab/uarch/model.ts
 import { readdir as readdir8 } from "node:fs/promises";
 import { join as join23 } from "node:path";
-var sourced = external_exports.string().min(3);
+var sourced = textSchema.pipe(external_exports.string().min(3));
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
   mnemonics: external_exports.array(external_exports.string().min(1)).min(1),
@@ -76661,7 +76710,7 @@ var CLASSES = [
 ];
 var cpuModelSchema = external_exports.object({
   name: external_exports.string().regex(/^[a-z0-9-]+$/),
-  core: external_exports.string(),
+  core: textSchema,
   /** A model that only overrides some numbers of another. */
   inherits: external_exports.string().nullable(),
   /** Micro-ops the front end takes per cycle (decode/dispatch width). */
@@ -76681,7 +76730,7 @@ var cpuModelSchema = external_exports.object({
    * only by --cpu.
    */
   crossCheck: external_exports.boolean().optional(),
-  notes: external_exports.array(external_exports.string()).optional()
+  notes: external_exports.array(textSchema).optional()
 }).strict();
 function modelsDir() {
   return join23(projectRoot(), "lab", "uarch", "models");
@@ -76695,7 +76744,7 @@ async function readRaw(name) {
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
   const json2 = await readJsonFile(path6, "uarch", "fix the model file (JSON, one object); every number needs a source.");
-  const parsed = cpuModelSchema.safeParse(json2);
+  const parsed = cpuModelSchema.safeParse(resolveCitations(json2, path6, "uarch"));
   if (!parsed.success)
     throw new LabError(
       "uarch",
@@ -76951,7 +77000,9 @@ function classify(copyLoopHeaders, blocks, graph) {
     if (copied) {
       copies = true;
       copyBytes += memoryBytes(node2.instruction);
-    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) literals++;
+    } else if (memoryBytes(node2.instruction) === 1 && origins.length > 0) {
+      literals++;
+    }
   }
   const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
@@ -77030,7 +77081,8 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       const a2 = candidate;
       const b3 = best;
       const order = (
-        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare shapes).
+        // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
+        // shapes).
         (a2.path.role.match === "long" ? b3.width - a2.width : 0) || b3.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b3.path.bounds.predictedCycles || a2.path.bounds.instructions - b3.path.bounds.instructions || (a2.layout < b3.layout ? -1 : a2.layout > b3.layout ? 1 : 0)
       );
       return order < 0 ? candidate : best;
@@ -77332,7 +77384,7 @@ function criticalPathDiff(base, head, reference) {
   const chosen = head.model.chosenBecause ? `
 
 CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
-  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}${head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : ""})${chosen}`;
+  const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}` + (head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : "") + `)${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
     return `${[
@@ -77355,7 +77407,7 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown2 ? [cell(shown2)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}${report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : ""}, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -77752,7 +77804,7 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir11(join24(cacheRoot(), "worktrees"), { recursive: true });
+  await mkdir12(join24(cacheRoot(), "worktrees"), { recursive: true });
   const work = await makeTempDir(join24(cacheRoot(), "worktrees", "pr-check-"));
   const baseDir = join24(work, "base");
   const headDir = join24(work, "head");
@@ -77838,7 +77890,7 @@ async function prCheck(options2) {
       ["base", records.base]
     ])
       info(
-        `pr-check: ${role} ${build.name}: build ${build.cacheKey}${build.cached ? " (cached)" : ""}, tree ${build.builtTree.slice(0, 12)}${build.builtTree === build.sourceTree ? "" : ` after codegen (source ${build.sourceTree.slice(0, 12)})`}`
+        `pr-check: ${role} ${build.name}: build ${build.cacheKey}${build.cached ? " (cached)" : ""}, tree ${build.builtTree.slice(0, 12)}` + (build.builtTree === build.sourceTree ? "" : ` after codegen (source ${build.sourceTree.slice(0, 12)})`)
       );
     const builds = {
       head: records.head.artifactPath,
@@ -77869,7 +77921,7 @@ async function prCheck(options2) {
   } finally {
     await git.raw(["worktree", "remove", "--force", baseDir]).catch(() => void 0);
     await git.raw(["worktree", "remove", "--force", headDir]).catch(() => void 0);
-    await rm13(work, { recursive: true, force: true });
+    await rm14(work, { recursive: true, force: true });
     await git.raw(["worktree", "prune"]).catch(() => void 0);
   }
 }

@@ -52957,17 +52957,22 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// lab/core/citations.ts
+var textSchema = external_exports.union([external_exports.string(), external_exports.array(external_exports.string()).min(1)]).transform((text) => typeof text === "string" ? text : text.join(" "));
+var citationSchema = external_exports.object({ ref: external_exports.string().min(1), detail: textSchema.optional() }).strict();
+var sourcesSchema = external_exports.record(external_exports.string().regex(/^[a-z0-9-]+$/), textSchema);
+
 // lab/cpu/midr.ts
 var hex3 = external_exports.string().regex(/^0x[0-9a-f]+$/);
 var armPartsSchema = external_exports.object({
-  about: external_exports.string(),
+  about: textSchema,
   implementers: external_exports.array(
     external_exports.object({
       implementer: hex3,
       name: external_exports.string().min(1),
       fallbackModel: external_exports.string().nullable(),
-      fallbackWhy: external_exports.string().optional(),
-      source: external_exports.string().min(3)
+      fallbackWhy: textSchema.optional(),
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   ),
   parts: external_exports.array(
@@ -52976,7 +52981,7 @@ var armPartsSchema = external_exports.object({
       part: hex3,
       name: external_exports.string().min(1),
       model: external_exports.string().nullable(),
-      source: external_exports.string().min(3)
+      source: textSchema.pipe(external_exports.string().min(3))
     }).strict()
   )
 }).strict();
@@ -54578,6 +54583,11 @@ function relativeHalfWidth(interval) {
   return (interval.high - interval.low) / 2 / interval.estimate;
 }
 
+// lab/report/cell.ts
+function escapeCell(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
+}
+
 // lab/report/table.ts
 var right = (header) => ({ header, align: "right" });
 var RULES = { left: "---", right: "---:", center: ":-:" };
@@ -54599,9 +54609,6 @@ function markdownTable(columns, rows) {
 
 // lab/report/counts.ts
 var COUNTS_ARE_NOT_TIME = "Instruction counts are not time: they are exact and do not move with the runner, but a change can cut instructions and still lose speed (cache misses, branch mispredictions, dependency chains), or add some and win.";
-function cellText(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
-}
 var signedPercent = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value * 100).toFixed(2)}%`;
 var perByte = (value) => value.toFixed(3);
 var signedPerByte = (value) => `${value >= 0 ? "+" : "\u2212"}${Math.abs(value).toFixed(4)}/byte`;
@@ -54610,11 +54617,11 @@ function countsColumn(results) {
   return right(`instructions/byte (head${results.base ? "; \u0394 vs base" : ""}; \xD7 libdeflate)`);
 }
 function countsCell(counts, datasetName) {
-  if (counts.unavailable) return cellText(counts.unavailable);
+  if (counts.unavailable) return escapeCell(counts.unavailable);
   const dataset = counts.datasets.find((entry) => entry.name === datasetName);
   if (!dataset) return "not counted";
   const view = instructionComparison(dataset);
-  if (view.headInstructionsPerByte === null) return cellText(view.headNotCounted ?? "not counted");
+  if (view.headInstructionsPerByte === null) return escapeCell(view.headNotCounted ?? "not counted");
   const parts = [
     ...view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : [],
     ...view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}\xD7 libdeflate`] : []
@@ -54627,25 +54634,25 @@ function countsCells(results, datasetName) {
 function countsSection(results) {
   const counts = results.counts;
   if (!counts) return null;
-  if (counts.unavailable) return `Instruction counts: ${cellText(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
+  if (counts.unavailable) return `Instruction counts: ${escapeCell(counts.unavailable)}. ${COUNTS_ARE_NOT_TIME}`;
   const rows = counts.datasets.flatMap((dataset) => {
     const view = instructionComparison(dataset);
     const libdeflate = dataset.contenders.find((contender) => contender.role === "libdeflate");
     return dataset.contenders.map((contender) => {
       if (contender.instructions === null || contender.instructionsPerByte === null)
         return [
-          cellText(dataset.label),
-          cellText(contender.name),
+          escapeCell(dataset.label),
+          escapeCell(contender.name),
           contender.role,
           "\u2014",
-          cellText(contender.notCounted ?? "not counted"),
+          escapeCell(contender.notCounted ?? "not counted"),
           "\u2014"
         ];
       const versusLibdeflate = contender.role !== "libdeflate" && libdeflate?.instructions ? `${(contender.instructions / libdeflate.instructions).toFixed(3)}\xD7` : "\u2014";
       const versusBase = contender.role === "head" && view.headVsBaseChange !== null && view.headVsBaseInstructionsPerByte !== null ? `; ${signedPercent(view.headVsBaseChange)} vs base (${signedPerByte(view.headVsBaseInstructionsPerByte)})` : "";
       return [
-        cellText(dataset.label),
-        cellText(contender.name),
+        escapeCell(dataset.label),
+        escapeCell(contender.name),
         contender.role,
         String(contender.instructions),
         `${perByte(contender.instructionsPerByte)}${versusBase}`,
@@ -54666,13 +54673,10 @@ function countsSection(results) {
   );
   return `${table}
 
-Instruction counts by ${cellText(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
+Instruction counts by ${escapeCell(counts.tool ?? "an unknown tool")}. ${COUNTS_ARE_NOT_TIME}`;
 }
 
 // lab/report/index.ts
-function escapeCell(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/[\\`*_[\]|]/g, (ch) => `\\${ch}`).replace(/@/g, "@\u200B").replace(/[\r\n]+/g, " ");
-}
 function formatBytes(bytes) {
   const units = ["B", "KiB", "MiB", "GiB"];
   let value = bytes;
@@ -54878,7 +54882,7 @@ function summaryOfSpeeds(results) {
   }).join(", ");
   if (!results.base) {
     if (failed.length)
-      return `**Summary: verification failed** on ${failedText}${vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : ""}.`;
+      return `**Summary: verification failed** on ${failedText}` + (vsLibdeflate ? `; elsewhere ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed` : "") + ".";
     return `**Summary:** ${escapeCell(results.head.name)} runs at ${vsLibdeflate} libdeflate's speed.`;
   }
   const verdicts = results.datasets.flatMap(
@@ -54924,7 +54928,7 @@ function methodDetails(results) {
     ...linuxArmDifferences(results),
     `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
     ...results.datasets.map(
-      (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ${dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`}; a speed within 20% of it is marked` : "")
+      (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ` + (dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`) + "; a speed within 20% of it is marked" : "")
     ),
     `- head: ${escapeCell(head.description)} (${escapeCell(toolchain(head))})`,
     ...base ? [`- base: ${escapeCell(base.description)} (${escapeCell(toolchain(base))})`] : [],
@@ -54935,7 +54939,9 @@ function methodDetails(results) {
     ...results.integrity ? [
       `- integrity gate (before timing, on ${escapeCell(results.integrity.source)}): ${results.integrity.contenders.map((entry) => `${escapeCell(entry.name)} ${entry.cases.map((c) => `${c.case} ${c.outcome}`).join(", ")}`).join("; ")}`
     ] : ["- integrity gate: not run (results written before it)"],
-    `- datasets: ${results.datasets.map((dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`).join("; ")}`
+    `- datasets: ` + results.datasets.map(
+      (dataset) => `${escapeCell(dataset.label)} (${dataset.scale}, ${escapeCell(dataset.compressor)} -${dataset.level}, sha256 ${dataset.compressedSha256.slice(0, 12)})`
+    ).join("; ")
   ];
   if (standIns.length > 0) {
     parts.push(
@@ -55152,7 +55158,7 @@ function truncateComment(body, fullReportUrl) {
   if (body.length <= MAX_COMMENT_CHARS) return body;
   const notice2 = `
 
-\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.${fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts."}`;
+\u2026 cut to fit GitHub's ${MAX_COMMENT_CHARS}-character limit.` + (fullReportUrl ? ` The full report is in [the run's artifacts](${encodeURI(fullReportUrl)}).` : " The full report is in the workflow run's artifacts.");
   const room = MAX_COMMENT_CHARS - notice2.length;
   for (let at2 = room; ; ) {
     const kept = body.slice(0, cutPosition(body, at2));
