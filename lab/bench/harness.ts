@@ -1,19 +1,17 @@
 import { constants } from 'node:fs';
-import { access, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { access, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
-import { cacheRoot, programOnPath, projectRoot } from '../core/paths.js';
-import { attempt, run } from '../core/process.js';
-import { buildIntoCache, readCachedBuild } from '../build/cache.js';
-import { cCompiler } from '../build/toolchain.js';
+import { cacheRoot, programOnPath } from '../core/paths.js';
+import { attempt } from '../core/process.js';
 import { buildTarget, targetCommand } from '../build/target.js';
 import { makeTempDir } from '../core/temp.js';
 import { warn } from '../core/log.js';
 import { allowedCpus, busyCpus, claimCpus } from './cpu-claims.js';
 import { formatCpuList, placeContenders, type ContenderPlacement } from './placement.js';
 import { OUTSIDE_TURN_ALLOWANCE_MS_PER_ROUND } from '../results/index.js';
+import { buildNativeTool } from './native-build.js';
 
 /** One contender as the native harness runs it. */
 export type HarnessContender =
@@ -98,54 +96,15 @@ export interface HarnessOutcome {
 
 const step = 'bench: native harness';
 
-const harnessBinaries = new Map<string, Promise<string>>();
-
-/**
- * Compiles lab/bench/native/harness.c once per source + compiler, into the cache (looked up once per process, cache
- * and build target).
- */
+/** lab/bench/native/harness.c, built for the build target (its link flags: a cross target's -static). */
 function buildHarness(): Promise<string> {
-  const root = `${cacheRoot()}\0${buildTarget().name}`;
-  let binary = harnessBinaries.get(root);
-  if (!binary) {
-    binary = compileHarness().catch((error: unknown) => {
-      harnessBinaries.delete(root);
-      throw error;
-    });
-    harnessBinaries.set(root, binary);
-  }
-  return binary;
-}
-
-async function compileHarness(): Promise<string> {
-  const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'harness.c');
-  const source = await readFile(sourcePath);
-  const compiler = await cCompiler();
-  // A cross target's compiler and link flags (lab/build/target.ts) make another build.
-  const linkFlags = buildTarget().harnessLinkFlags;
-  const key = sha256Hex(
-    `${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}` +
-      (linkFlags.length ? `\n${linkFlags.join(' ')}` : ''),
-  ).slice(0, 24);
-  const dir = join(cacheRoot(), 'builds', `harness-${key}`);
-  const binary = join(dir, 'perf-lab-harness');
-  if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
-  await buildIntoCache(dir, async (temp) => {
-    // Warnings are errors: a shadowed name or an unchecked conversion in the harness fails its build, here and in CI.
-    const warnings = ['-Wall', '-Wextra', '-Wshadow', '-Werror'];
-    const args = ['-O2', '-std=c11', ...warnings, '-o', join(temp, 'perf-lab-harness'), sourcePath];
-    if (process.platform === 'linux') args.push('-ldl');
-    args.push(...buildTarget().harnessLinkFlags);
-    await run(compiler.command, args, {
-      step: `${step}: compile`,
-      hint: 'install a C compiler (Debian: build-essential; macOS: xcode-select --install).',
-    });
-    return { compiler: compiler.version, key };
+  return buildNativeTool({
+    source: 'harness.c',
+    binary: 'perf-lab-harness',
+    linkFlags: buildTarget().harnessLinkFlags,
+    step,
   });
-  return binary;
 }
-
-const harnessBuildSchema = z.object({ compiler: z.string(), key: z.string() });
 
 export function harnessSpec(request: HarnessRun & { placements?: ContenderPlacement[] | null }): string {
   const line = (key: string, value: string | number) => {
