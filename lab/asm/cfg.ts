@@ -178,9 +178,8 @@ function stronglyConnected(blocks: readonly BasicBlock[], members: ReadonlySet<n
 
 function nestLoops(
   blocks: readonly BasicBlock[],
-  raw: ReadonlyArray<{ header: number; blocks: number[]; latches: number[] }>,
+  loops: ReadonlyArray<{ header: number; blocks: number[]; latches: number[] }>,
 ): Loop[] {
-  const loops = raw;
   return loops.map((loop) => {
     const containing = loops.filter(
       (other) =>

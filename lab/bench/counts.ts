@@ -8,15 +8,13 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
-import { sha256Hex } from '../core/files.js';
-import { cacheRoot, projectRoot } from '../core/paths.js';
-import { attempt, probe, run } from '../core/process.js';
+import { cacheRoot } from '../core/paths.js';
+import { attempt, probe } from '../core/process.js';
 import { makeTempDir } from '../core/temp.js';
-import { buildIntoCache, readCachedBuild } from '../build/cache.js';
 import { buildTarget } from '../build/target.js';
-import { cCompiler } from '../build/toolchain.js';
 import type { InstructionCounts } from '../results/counts.js';
 import type { HarnessContender } from './harness.js';
+import { buildNativeTool } from './native-build.js';
 
 const step = 'bench: instruction counts';
 
@@ -50,48 +48,11 @@ export async function detectCountSupport(enabled: boolean): Promise<CountSupport
   return countSupport(process.platform, version);
 }
 
-const drivers = new Map<string, Promise<string>>();
-
-/**
- * Compiles native/count.c once per source + compiler into the build cache, as the harness is (the warm cache of a
- * PR run holds it: no compile there). Looked up once per process and cache.
- */
+/** Builds native/count.c into the build cache as the harness is (the warm cache of a PR run holds it). */
 export function buildCountDriver(): Promise<string> {
-  const root = cacheRoot();
-  let driver = drivers.get(root);
-  if (!driver) {
-    driver = compileDriver().catch((error: unknown) => {
-      drivers.delete(root);
-      throw error;
-    });
-    drivers.set(root, driver);
-  }
-  return driver;
+  return buildNativeTool({ source: 'count.c', binary: 'perf-lab-count', linkFlags: [], step });
 }
 
-async function compileDriver(): Promise<string> {
-  const sourcePath = join(projectRoot(), 'lab', 'bench', 'native', 'count.c');
-  const source = await readFile(sourcePath);
-  const compiler = await cCompiler();
-  const key = sha256Hex(
-    `${sha256Hex(source)}\n${compiler.command}\n${compiler.version}\n${process.platform}-${process.arch}`,
-  ).slice(0, 24);
-  const dir = join(cacheRoot(), 'builds', `count-${key}`);
-  const binary = join(dir, 'perf-lab-count');
-  if (await readCachedBuild(dir, driverBuildSchema, () => [binary])) return binary;
-  await buildIntoCache(dir, async (temp) => {
-    const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', join(temp, 'perf-lab-count'), sourcePath];
-    if (process.platform === 'linux') args.push('-ldl');
-    await run(compiler.command, args, {
-      step: `${step}: compile`,
-      hint: 'install a C compiler (Debian: build-essential).',
-    });
-    return { compiler: compiler.version, key };
-  });
-  return binary;
-}
-
-const driverBuildSchema = z.object({ compiler: z.string(), key: z.string() });
 const driverLineSchema = z.union([
   z.object({ outputBytes: z.number().int().nonnegative() }).strict(),
   z.object({ error: z.string() }).strict(),
@@ -199,17 +160,18 @@ export async function countInstructions(
   datasets: readonly CountDataset[],
   options: { timeoutMs: number; onCount?: (line: string) => void },
 ): Promise<InstructionCounts> {
+  const uncounted = (side: CountSide, why: string) => ({
+    name: side.name,
+    role: side.role,
+    instructions: null,
+    instructionsPerByte: null,
+    notCounted: why,
+  });
   const mark = (reason: string) => (dataset: CountDataset) => ({
     name: dataset.name,
     label: dataset.label,
     rawBytes: dataset.rawBytes,
-    contenders: sides.map((side) => ({
-      name: side.name,
-      role: side.role,
-      instructions: null,
-      instructionsPerByte: null,
-      notCounted: reason,
-    })),
+    contenders: sides.map((side) => uncounted(side, reason)),
   });
   if (!support.available)
     return { tool: null, unavailable: support.reason, datasets: datasets.map(mark(support.reason)) };
@@ -218,14 +180,7 @@ export async function countInstructions(
   for (const dataset of datasets) {
     const contenders: InstructionCounts['datasets'][number]['contenders'] = [];
     for (const side of sides) {
-      const notCounted = (why: string) =>
-        contenders.push({
-          name: side.name,
-          role: side.role,
-          instructions: null,
-          instructionsPerByte: null,
-          notCounted: why,
-        });
+      const notCounted = (why: string) => contenders.push(uncounted(side, why));
       const failure = dataset.failures.get(side.name);
       if (failure) {
         notCounted(`not counted: it failed in the timing bench (${failure})`);
