@@ -1,3 +1,4 @@
+import TinyQueue from 'tinyqueue';
 import { nestedLoops, type ControlFlow, type Loop } from '../asm/cfg.js';
 import type { Instruction } from '../asm/parse.js';
 import { physicalRegister, splitOperands } from '../asm/semantics.js';
@@ -89,12 +90,12 @@ export function enumeratePaths(
   const latches = new Set(loop.latches);
   const paths: number[][] = [];
   const size = (block: number) => flow.blocks[block]!.instructions.length;
-  const queue = new MinQueue<number[]>();
+  const queue = pathQueue();
   queue.push(size(loop.header), [loop.header]);
   let expansions = 0;
   while (queue.length) {
     if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
-    const { cost, value: path } = queue.pop();
+    const { cost, path } = queue.pop();
     const block = path.at(-1)!;
     if (latches.has(block)) paths.push(path);
     for (const successor of flow.blocks[block]!.successors) {
@@ -120,11 +121,11 @@ function copyPaths(flow: ControlFlow, loop: Loop, found: readonly number[][], mo
   );
   // Fewest instructions from `from` to any block in `goal`, not through `avoid` or back through the header.
   const shortest = (from: number, goal: (block: number) => boolean, avoid: ReadonlySet<number>): number[] | null => {
-    const queue = new MinQueue<number[]>();
+    const queue = pathQueue();
     const settled = new Set<number>();
     queue.push(size(from), [from]);
     while (queue.length) {
-      const { cost, value: path } = queue.pop();
+      const { cost, path } = queue.pop();
       const block = path.at(-1)!;
       if (settled.has(block)) continue;
       settled.add(block);
@@ -149,49 +150,20 @@ function copyPaths(flow: ControlFlow, loop: Loop, found: readonly number[][], mo
   return added;
 }
 
-/** A binary min-heap keyed by cost; equal costs come out in insertion order (deterministic path order). */
-class MinQueue<T> {
-  private readonly heap: { cost: number; order: number; value: T }[] = [];
-  private pushed = 0;
-  get length(): number {
-    return this.heap.length;
-  }
-  push(cost: number, value: T): void {
-    const heap = this.heap;
-    heap.push({ cost, order: this.pushed++, value });
-    let at = heap.length - 1;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (!this.less(at, parent)) break;
-      [heap[at], heap[parent]] = [heap[parent]!, heap[at]!];
-      at = parent;
-    }
-  }
-  pop(): { cost: number; value: T } {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      let at = 0;
-      for (;;) {
-        const left = 2 * at + 1;
-        const right = left + 1;
-        let least = at;
-        if (left < heap.length && this.less(left, least)) least = left;
-        if (right < heap.length && this.less(right, least)) least = right;
-        if (least === at) break;
-        [heap[at], heap[least]] = [heap[least]!, heap[at]!];
-        at = least;
-      }
-    }
-    return { cost: top.cost, value: top.value };
-  }
-  private less(a: number, b: number): boolean {
-    const x = this.heap[a]!;
-    const y = this.heap[b]!;
-    return x.cost < y.cost || (x.cost === y.cost && x.order < y.order);
-  }
+/** Paths by cost, cheapest first; equal costs come out in insertion order (a deterministic path order). */
+function pathQueue() {
+  const heap = new TinyQueue<{ cost: number; order: number; path: number[] }>(
+    [],
+    (a, b) => a.cost - b.cost || a.order - b.order,
+  );
+  let pushed = 0;
+  return {
+    get length() {
+      return heap.length;
+    },
+    push: (cost: number, path: number[]) => heap.push({ cost, order: pushed++, path }),
+    pop: () => heap.pop()!,
+  };
 }
 
 /** Bytes a load or store moves, from its register operands. */
