@@ -58308,8 +58308,7 @@ function stronglyConnected(blocks, members2) {
   for (const node2 of [...members2].sort((a2, b) => a2 - b)) if (!index.has(node2)) visit4(node2);
   return components;
 }
-function nestLoops(blocks, raw) {
-  const loops = raw;
+function nestLoops(blocks, loops) {
   return loops.map((loop) => {
     const containing = loops.filter(
       (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b) => other.blocks.includes(b))
@@ -59711,6 +59710,63 @@ async function resolveCpuModel(explicit, machine) {
   return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
 }
 
+// node_modules/tinyqueue/index.js
+var TinyQueue = class {
+  constructor(data = [], compare = (a2, b) => a2 < b ? -1 : a2 > b ? 1 : 0) {
+    this.data = data;
+    this.length = this.data.length;
+    this.compare = compare;
+    if (this.length > 0) {
+      for (let i2 = (this.length >> 1) - 1; i2 >= 0; i2--) this._down(i2);
+    }
+  }
+  push(item) {
+    this.data.push(item);
+    this._up(this.length++);
+  }
+  pop() {
+    if (this.length === 0) return void 0;
+    const top = this.data[0];
+    const bottom = this.data.pop();
+    if (--this.length > 0) {
+      this.data[0] = bottom;
+      this._down(0);
+    }
+    return top;
+  }
+  peek() {
+    return this.data[0];
+  }
+  _up(pos) {
+    const { data, compare } = this;
+    const item = data[pos];
+    while (pos > 0) {
+      const parent = pos - 1 >> 1;
+      const current = data[parent];
+      if (compare(item, current) >= 0) break;
+      data[pos] = current;
+      pos = parent;
+    }
+    data[pos] = item;
+  }
+  _down(pos) {
+    const { data, compare } = this;
+    const halfLength = this.length >> 1;
+    const item = data[pos];
+    while (pos < halfLength) {
+      let bestChild = (pos << 1) + 1;
+      const right2 = bestChild + 1;
+      if (right2 < this.length && compare(data[right2], data[bestChild]) < 0) {
+        bestChild = right2;
+      }
+      if (compare(data[bestChild], item) >= 0) break;
+      data[pos] = data[bestChild];
+      pos = bestChild;
+    }
+    data[pos] = item;
+  }
+};
+
 // lab/uarch/paths.ts
 var PATH_LIMIT = 1024;
 function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
@@ -59718,12 +59774,12 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   const latches = new Set(loop.latches);
   const paths = [];
   const size = (block) => flow.blocks[block].instructions.length;
-  const queue = new MinQueue();
+  const queue = pathQueue();
   queue.push(size(loop.header), [loop.header]);
   let expansions = 0;
   while (queue.length) {
     if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
-    const { cost, value: path6 } = queue.pop();
+    const { cost, path: path6 } = queue.pop();
     const block = path6.at(-1);
     if (latches.has(block)) paths.push(path6);
     for (const successor of flow.blocks[block].successors) {
@@ -59742,11 +59798,11 @@ function copyPaths(flow, loop, found, model) {
     (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
   );
   const shortest = (from, goal, avoid) => {
-    const queue = new MinQueue();
+    const queue = pathQueue();
     const settled = /* @__PURE__ */ new Set();
     queue.push(size(from), [from]);
     while (queue.length) {
-      const { cost, value: path6 } = queue.pop();
+      const { cost, path: path6 } = queue.pop();
       const block = path6.at(-1);
       if (settled.has(block)) continue;
       settled.add(block);
@@ -59770,49 +59826,20 @@ function copyPaths(flow, loop, found, model) {
   }
   return added;
 }
-var MinQueue = class {
-  heap = [];
-  pushed = 0;
-  get length() {
-    return this.heap.length;
-  }
-  push(cost, value) {
-    const heap = this.heap;
-    heap.push({ cost, order: this.pushed++, value });
-    let at = heap.length - 1;
-    while (at > 0) {
-      const parent = at - 1 >> 1;
-      if (!this.less(at, parent)) break;
-      [heap[at], heap[parent]] = [heap[parent], heap[at]];
-      at = parent;
-    }
-  }
-  pop() {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length) {
-      heap[0] = last;
-      let at = 0;
-      for (; ; ) {
-        const left = 2 * at + 1;
-        const right2 = left + 1;
-        let least = at;
-        if (left < heap.length && this.less(left, least)) least = left;
-        if (right2 < heap.length && this.less(right2, least)) least = right2;
-        if (least === at) break;
-        [heap[at], heap[least]] = [heap[least], heap[at]];
-        at = least;
-      }
-    }
-    return { cost: top.cost, value: top.value };
-  }
-  less(a2, b) {
-    const x = this.heap[a2];
-    const y = this.heap[b];
-    return x.cost < y.cost || x.cost === y.cost && x.order < y.order;
-  }
-};
+function pathQueue() {
+  const heap = new TinyQueue(
+    [],
+    (a2, b) => a2.cost - b.cost || a2.order - b.order
+  );
+  let pushed = 0;
+  return {
+    get length() {
+      return heap.length;
+    },
+    push: (cost, path6) => heap.push({ cost, order: pushed++, path: path6 }),
+    pop: () => heap.pop()
+  };
+}
 function memoryBytes(instruction) {
   return operandsOf(instruction).bytes;
 }

@@ -27194,40 +27194,40 @@ var require_jstat = __commonJS({
         },
         regresst: function regresst(jMatX, jMatY, sides) {
           var beta = jStat.regress(jMatX, jMatY);
-          var compile2 = {};
-          compile2.anova = {};
+          var compile3 = {};
+          compile3.anova = {};
           var jMatYBar = jStat.jMatYBar(jMatX, beta);
-          compile2.yBar = jMatYBar;
+          compile3.yBar = jMatYBar;
           var yAverage = jMatY.mean();
-          compile2.anova.residuals = jStat.residuals(jMatY, jMatYBar);
-          compile2.anova.ssr = jStat.ssr(jMatYBar, yAverage);
-          compile2.anova.msr = compile2.anova.ssr / (jMatX[0].length - 1);
-          compile2.anova.sse = jStat.sse(jMatY, jMatYBar);
-          compile2.anova.mse = compile2.anova.sse / (jMatY.length - (jMatX[0].length - 1) - 1);
-          compile2.anova.sst = jStat.sst(jMatY, yAverage);
-          compile2.anova.mst = compile2.anova.sst / (jMatY.length - 1);
-          compile2.anova.r2 = 1 - compile2.anova.sse / compile2.anova.sst;
-          if (compile2.anova.r2 < 0) compile2.anova.r2 = 0;
-          compile2.anova.fratio = compile2.anova.msr / compile2.anova.mse;
-          compile2.anova.pvalue = jStat.anovaftest(
-            compile2.anova.fratio,
+          compile3.anova.residuals = jStat.residuals(jMatY, jMatYBar);
+          compile3.anova.ssr = jStat.ssr(jMatYBar, yAverage);
+          compile3.anova.msr = compile3.anova.ssr / (jMatX[0].length - 1);
+          compile3.anova.sse = jStat.sse(jMatY, jMatYBar);
+          compile3.anova.mse = compile3.anova.sse / (jMatY.length - (jMatX[0].length - 1) - 1);
+          compile3.anova.sst = jStat.sst(jMatY, yAverage);
+          compile3.anova.mst = compile3.anova.sst / (jMatY.length - 1);
+          compile3.anova.r2 = 1 - compile3.anova.sse / compile3.anova.sst;
+          if (compile3.anova.r2 < 0) compile3.anova.r2 = 0;
+          compile3.anova.fratio = compile3.anova.msr / compile3.anova.mse;
+          compile3.anova.pvalue = jStat.anovaftest(
+            compile3.anova.fratio,
             jMatX[0].length - 1,
             jMatY.length - (jMatX[0].length - 1) - 1
           );
-          compile2.anova.rmse = Math.sqrt(compile2.anova.mse);
-          compile2.anova.r2adj = 1 - compile2.anova.mse / compile2.anova.mst;
-          if (compile2.anova.r2adj < 0) compile2.anova.r2adj = 0;
-          compile2.stats = new Array(jMatX[0].length);
+          compile3.anova.rmse = Math.sqrt(compile3.anova.mse);
+          compile3.anova.r2adj = 1 - compile3.anova.mse / compile3.anova.mst;
+          if (compile3.anova.r2adj < 0) compile3.anova.r2adj = 0;
+          compile3.stats = new Array(jMatX[0].length);
           var covar = jStat.xtranspxinv(jMatX);
           var sds, ts2, ps2;
           for (var i3 = 0; i3 < beta.length; i3++) {
-            sds = Math.sqrt(compile2.anova.mse * Math.abs(covar[i3][i3]));
+            sds = Math.sqrt(compile3.anova.mse * Math.abs(covar[i3][i3]));
             ts2 = Math.abs(beta[i3] / sds);
             ps2 = jStat.ttest(ts2, jMatY.length - jMatX[0].length - 1, sides);
-            compile2.stats[i3] = [beta[i3], sds, ts2, ps2];
+            compile3.stats[i3] = [beta[i3], sds, ts2, ps2];
           }
-          compile2.regress = beta;
-          return compile2;
+          compile3.regress = beta;
+          return compile3;
         },
         xtranspx: function xtranspx(jMatX) {
           return jStat.matrixmult(jMatX.transpose(), jMatX);
@@ -62948,8 +62948,8 @@ async function buildCargoDecoder(spec, baseDir = process.cwd()) {
   if (cached2) return hit(cached2);
   const targetDir = join5(cacheRoot(), "cargo-target", `${spec.name}${target.folderSuffix}`);
   return withBuildLock(`${targetDir}.lock`, name, async () => {
-    const built = await fromCache();
-    if (built) return hit(built);
+    const built2 = await fromCache();
+    if (built2) return hit(built2);
     if (spec.codegen) {
       progress.update("running the code-generation step");
       const result = await attempt("sh", ["-c", spec.codegen], { cwd: project.dir, env });
@@ -66370,7 +66370,7 @@ function percentOf(fraction) {
 
 // lab/bench/run.ts
 import { open as open6 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 
 // lab/build/libdeflate.ts
 import { cp as cp2, readFile as readFile6, readdir as readdir4 } from "node:fs/promises";
@@ -66529,8 +66529,8 @@ async function buildLibdeflate(source, options2 = {}) {
         filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6)
       });
       progress.update(`compiling with ${buildSystem}`);
-      const built = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
-      return { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built };
+      const built2 = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
+      return { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built2 };
     });
     progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
     return resolveRecord(finalDir, record2);
@@ -68070,12 +68070,12 @@ function megabytesPerSecond(bytes, timesNs) {
 }
 
 // lab/bench/calibrate.ts
-import { join as join16 } from "node:path";
+import { join as join17 } from "node:path";
 
 // lab/bench/harness.ts
 import { constants as constants8 } from "node:fs";
-import { access as access2, readFile as readFile7, rm as rm10, statfs, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { access as access2, rm as rm10, statfs, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join15 } from "node:path";
 
 // lab/bench/cpu-claims.ts
 import { readFileSync as readFileSync4 } from "node:fs";
@@ -68518,6 +68518,51 @@ function runOutcome(results, failOn) {
   return { exitCode: 0 };
 }
 
+// lab/bench/native-build.ts
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+var buildSchema = external_exports.object({ compiler: external_exports.string(), key: external_exports.string() });
+var built = /* @__PURE__ */ new Map();
+function buildNativeTool(tool) {
+  const memo2 = [cacheRoot(), buildTarget().name, tool.source, ...tool.linkFlags].join("\0");
+  let binary = built.get(memo2);
+  if (!binary) {
+    binary = compile2(tool).catch((error63) => {
+      built.delete(memo2);
+      throw error63;
+    });
+    built.set(memo2, binary);
+  }
+  return binary;
+}
+async function compile2(tool) {
+  const sourcePath = join14(projectRoot(), "lab", "bench", "native", tool.source);
+  const source = await readFile7(sourcePath);
+  const compiler = await cCompiler();
+  const key = sha256Hex(
+    `${sha256Hex(source)}
+${compiler.command}
+${compiler.version}
+${process.platform}-${process.arch}` + (tool.linkFlags.length ? `
+${tool.linkFlags.join(" ")}` : "")
+  ).slice(0, 24);
+  const dir = join14(cacheRoot(), "builds", `${tool.binary.replace(/^perf-lab-/, "")}-${key}`);
+  const binary = join14(dir, tool.binary);
+  if (await readCachedBuild(dir, buildSchema, () => [binary])) return binary;
+  await buildIntoCache(dir, async (temp) => {
+    const warnings = ["-Wall", "-Wextra", "-Wshadow", "-Werror"];
+    const args = ["-O2", "-std=c11", ...warnings, "-o", join14(temp, tool.binary), sourcePath];
+    if (process.platform === "linux") args.push("-ldl");
+    args.push(...tool.linkFlags);
+    await run(compiler.command, args, {
+      step: `${tool.step}: compile`,
+      hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)."
+    });
+    return { compiler: compiler.version, key };
+  });
+  return binary;
+}
+
 // lab/bench/harness.ts
 var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("ready"), contender: external_exports.string() }),
@@ -68547,48 +68592,14 @@ var lineSchema = external_exports.discriminatedUnion("type", [
   external_exports.object({ type: external_exports.literal("fatal"), message: external_exports.string() })
 ]);
 var step6 = "bench: native harness";
-var harnessBinaries = /* @__PURE__ */ new Map();
 function buildHarness() {
-  const root2 = `${cacheRoot()}\0${buildTarget().name}`;
-  let binary = harnessBinaries.get(root2);
-  if (!binary) {
-    binary = compileHarness().catch((error63) => {
-      harnessBinaries.delete(root2);
-      throw error63;
-    });
-    harnessBinaries.set(root2, binary);
-  }
-  return binary;
-}
-async function compileHarness() {
-  const sourcePath = join14(projectRoot(), "lab", "bench", "native", "harness.c");
-  const source = await readFile7(sourcePath);
-  const compiler = await cCompiler();
-  const linkFlags = buildTarget().harnessLinkFlags;
-  const key = sha256Hex(
-    `${sha256Hex(source)}
-${compiler.command}
-${compiler.version}
-${process.platform}-${process.arch}` + (linkFlags.length ? `
-${linkFlags.join(" ")}` : "")
-  ).slice(0, 24);
-  const dir = join14(cacheRoot(), "builds", `harness-${key}`);
-  const binary = join14(dir, "perf-lab-harness");
-  if (await readCachedBuild(dir, harnessBuildSchema, () => [binary])) return binary;
-  await buildIntoCache(dir, async (temp) => {
-    const warnings = ["-Wall", "-Wextra", "-Wshadow", "-Werror"];
-    const args = ["-O2", "-std=c11", ...warnings, "-o", join14(temp, "perf-lab-harness"), sourcePath];
-    if (process.platform === "linux") args.push("-ldl");
-    args.push(...buildTarget().harnessLinkFlags);
-    await run(compiler.command, args, {
-      step: `${step6}: compile`,
-      hint: "install a C compiler (Debian: build-essential; macOS: xcode-select --install)."
-    });
-    return { compiler: compiler.version, key };
+  return buildNativeTool({
+    source: "harness.c",
+    binary: "perf-lab-harness",
+    linkFlags: buildTarget().harnessLinkFlags,
+    step: step6
   });
-  return binary;
 }
-var harnessBuildSchema = external_exports.object({ compiler: external_exports.string(), key: external_exports.string() });
 function harnessSpec(request2) {
   const line = (key, value) => {
     const text = String(value);
@@ -68717,8 +68728,8 @@ async function runHarness(request2) {
   const placed = await placementFor(request2);
   const placements2 = placed?.contenders ?? null;
   const release2 = await claimCpus([...new Set(placements2?.flatMap((entry) => entry.cpus) ?? [])]);
-  const specDir = await makeTempDir(join14(cacheRoot(), "harness-spec-"));
-  const specPath = join14(specDir, "spec.txt");
+  const specDir = await makeTempDir(join15(cacheRoot(), "harness-spec-"));
+  const specPath = join15(specDir, "spec.txt");
   try {
     await writeFile7(specPath, harnessSpec({ ...request2, placements: placements2 }));
     const budgetMs = Math.min(
@@ -68789,7 +68800,7 @@ import { cpus } from "node:os";
 
 // lab/cpu/midr.ts
 import { readFileSync as readFileSync5 } from "node:fs";
-import { join as join15 } from "node:path";
+import { join as join16 } from "node:path";
 
 // lab/core/citations.ts
 var textSchema = external_exports.union([external_exports.string(), external_exports.array(external_exports.string()).min(1)]).transform((text) => typeof text === "string" ? text : text.join(" "));
@@ -68850,7 +68861,7 @@ var armPartsSchema = external_exports.object({
 }).strict();
 var table;
 function armParts() {
-  const path6 = join15(projectRoot(), "lab", "cpu", "arm-parts.json");
+  const path6 = join16(projectRoot(), "lab", "cpu", "arm-parts.json");
   return table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync5(path6, "utf8")), path6, "cpu"));
 }
 var normalHex = (value) => {
@@ -69173,10 +69184,10 @@ function runnerClass() {
   return { os: machine.os, arch: machine.arch, cpuModel: machine.cpuModel, image, slug };
 }
 function calibrationDirs() {
-  return [join16(projectRoot(), "baselines", "calibration"), join16(cacheRoot(), "calibration")];
+  return [join17(projectRoot(), "baselines", "calibration"), join17(cacheRoot(), "calibration")];
 }
-function calibrationPath(dir = join16(cacheRoot(), "calibration")) {
-  return join16(dir, `${runnerClass().slug}.json`);
+function calibrationPath(dir = join17(cacheRoot(), "calibration")) {
+  return join17(dir, `${runnerClass().slug}.json`);
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
@@ -69258,7 +69269,7 @@ function contenderUsage(batches, name, threads) {
 
 // lab/bench/counts.ts
 import { readFile as readFile8, rm as rm11 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { join as join18 } from "node:path";
 var step7 = "bench: instruction counts";
 var COUNTED_FUNCTION = "perf_lab_count_decode";
 function countSupport(platform3, valgrindVersion) {
@@ -69278,44 +69289,9 @@ async function detectCountSupport(enabled) {
   const version2 = process.platform === "linux" ? await probe("valgrind", ["--version"]) : void 0;
   return countSupport(process.platform, version2);
 }
-var drivers = /* @__PURE__ */ new Map();
 function buildCountDriver() {
-  const root2 = cacheRoot();
-  let driver = drivers.get(root2);
-  if (!driver) {
-    driver = compileDriver().catch((error63) => {
-      drivers.delete(root2);
-      throw error63;
-    });
-    drivers.set(root2, driver);
-  }
-  return driver;
+  return buildNativeTool({ source: "count.c", binary: "perf-lab-count", linkFlags: [], step: step7 });
 }
-async function compileDriver() {
-  const sourcePath = join17(projectRoot(), "lab", "bench", "native", "count.c");
-  const source = await readFile8(sourcePath);
-  const compiler = await cCompiler();
-  const key = sha256Hex(
-    `${sha256Hex(source)}
-${compiler.command}
-${compiler.version}
-${process.platform}-${process.arch}`
-  ).slice(0, 24);
-  const dir = join17(cacheRoot(), "builds", `count-${key}`);
-  const binary = join17(dir, "perf-lab-count");
-  if (await readCachedBuild(dir, driverBuildSchema, () => [binary])) return binary;
-  await buildIntoCache(dir, async (temp) => {
-    const args = ["-O2", "-std=c11", "-Wall", "-Wextra", "-o", join17(temp, "perf-lab-count"), sourcePath];
-    if (process.platform === "linux") args.push("-ldl");
-    await run(compiler.command, args, {
-      step: `${step7}: compile`,
-      hint: "install a C compiler (Debian: build-essential)."
-    });
-    return { compiler: compiler.version, key };
-  });
-  return binary;
-}
-var driverBuildSchema = external_exports.object({ compiler: external_exports.string(), key: external_exports.string() });
 var driverLineSchema = external_exports.union([
   external_exports.object({ outputBytes: external_exports.number().int().nonnegative() }).strict(),
   external_exports.object({ error: external_exports.string() }).strict()
@@ -69339,9 +69315,9 @@ async function countOneDecode(driver, request2) {
   const { contender, who } = request2;
   if (contender.kind === "cli")
     return { notCounted: "a whole-process (CLI) decoder: counts cover in-process decode calls only" };
-  const dir = await makeTempDir(join17(cacheRoot(), "count-"));
+  const dir = await makeTempDir(join18(cacheRoot(), "count-"));
   try {
-    const outFile = join17(dir, "callgrind.out");
+    const outFile = join18(dir, "callgrind.out");
     const result = await attempt(
       "valgrind",
       [
@@ -69377,17 +69353,18 @@ async function countOneDecode(driver, request2) {
   }
 }
 async function countInstructions(support, sides, datasets, options2) {
+  const uncounted = (side, why) => ({
+    name: side.name,
+    role: side.role,
+    instructions: null,
+    instructionsPerByte: null,
+    notCounted: why
+  });
   const mark = (reason) => (dataset) => ({
     name: dataset.name,
     label: dataset.label,
     rawBytes: dataset.rawBytes,
-    contenders: sides.map((side) => ({
-      name: side.name,
-      role: side.role,
-      instructions: null,
-      instructionsPerByte: null,
-      notCounted: reason
-    }))
+    contenders: sides.map((side) => uncounted(side, reason))
   });
   if (!support.available)
     return { tool: null, unavailable: support.reason, datasets: datasets.map(mark(support.reason)) };
@@ -69396,13 +69373,7 @@ async function countInstructions(support, sides, datasets, options2) {
   for (const dataset of datasets) {
     const contenders = [];
     for (const side of sides) {
-      const notCounted = (why) => contenders.push({
-        name: side.name,
-        role: side.role,
-        instructions: null,
-        instructionsPerByte: null,
-        notCounted: why
-      });
+      const notCounted = (why) => contenders.push(uncounted(side, why));
       const failure2 = dataset.failures.get(side.name);
       if (failure2) {
         notCounted(`not counted: it failed in the timing bench (${failure2})`);
@@ -69447,7 +69418,7 @@ async function countInstructions(support, sides, datasets, options2) {
 
 // lab/bench/integrity.ts
 import { rm as rm12, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 import { gzipSync } from "node:zlib";
 
 // lab/datasets/symbols.ts
@@ -69840,15 +69811,15 @@ function notComparableReason(cases) {
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
 async function runIntegrityGate(contenders, raw, source, options2) {
-  const dir = await makeTempDir(join18(cacheRoot(), "integrity-"));
+  const dir = await makeTempDir(join19(cacheRoot(), "integrity-"));
   try {
-    const expected = join18(dir, "expected");
+    const expected = join19(dir, "expected");
     await writeFile8(expected, raw);
     const results = new Map(
       contenders.map((entry) => [entry.name, []])
     );
     for (const member of corruptMembers(raw)) {
-      const input2 = join18(dir, `${member.case}.gz`);
+      const input2 = join19(dir, `${member.case}.gz`);
       await writeFile8(input2, member.gzip);
       const outcome = await runHarness({
         compressedPath: input2,
@@ -69925,7 +69896,7 @@ async function buildSide(role, decoder) {
     ...build.rust ? { rust: build.rust } : {}
   };
   const library = build.artifactPath;
-  const built = { kind: "cargo", build };
+  const built2 = { kind: "cargo", build };
   if (build.adapter === "cabi")
     return {
       role,
@@ -69933,7 +69904,7 @@ async function buildSide(role, decoder) {
       contender: () => ({ name: build.name, kind: "cabi", library }),
       summary: summary2,
       regime: "in-process",
-      build: built
+      build: built2
     };
   if (build.rust?.output === "slice")
     return {
@@ -69942,7 +69913,7 @@ async function buildSide(role, decoder) {
       contender: () => ({ name: build.name, kind: "rust-slice", library }),
       summary: summary2,
       regime: "in-process",
-      build: built
+      build: built2
     };
   if (build.rust)
     return {
@@ -69951,7 +69922,7 @@ async function buildSide(role, decoder) {
       contender: () => ({ name: build.name, kind: "owned", library }),
       summary: summary2,
       regime: "in-process-allocating",
-      build: built
+      build: built2
     };
   const command = build.command;
   return {
@@ -69964,7 +69935,7 @@ async function buildSide(role, decoder) {
     }),
     summary: summary2,
     regime: "process",
-    build: built
+    build: built2
   };
 }
 function referenceSide(reference, regime) {
@@ -70110,12 +70081,12 @@ async function runBenchmarkWithBuilds(options2) {
   const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
     await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join19(options2.datasetsDir, entry.compressed.path);
+    const input2 = join20(options2.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
     const outputPath = output2 ? {
       via: output2.via,
       ceilingMegabytesPerSecond: await outputPathCeiling(
-        join19(options2.datasetsDir, entry.raw.path),
+        join20(options2.datasetsDir, entry.raw.path),
         entry.raw.bytes,
         output2.dir,
         settings
@@ -70144,7 +70115,7 @@ async function runBenchmarkWithBuilds(options2) {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
         const batch = await (options2.runBatch ?? runHarness)({
           compressedPath: input2,
-          expectedPath: join19(options2.datasetsDir, entry.raw.path),
+          expectedPath: join20(options2.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
@@ -70282,8 +70253,8 @@ async function instructionCounts(options2, sides, datasets, entries) {
         name: dataset.name,
         label: dataset.label,
         rawBytes: dataset.rawBytes,
-        compressedPath: join19(options2.datasetsDir, entry.compressed.path),
-        expectedPath: join19(options2.datasetsDir, entry.raw.path),
+        compressedPath: join20(options2.datasetsDir, entry.compressed.path),
+        expectedPath: join20(options2.datasetsDir, entry.raw.path),
         failures: new Map(dataset.contenders.map((contender) => [contender.name, contender.failure]))
       };
     }),
@@ -70322,7 +70293,7 @@ async function outputPathCeiling(rawPath, rawBytes, dir, settings) {
 }
 async function integrityGate(sides, dataset, datasetsDir, settings) {
   const progress = startProgress("integrity gate");
-  const raw = await readPrefix(join19(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
+  const raw = await readPrefix(join20(datasetsDir, dataset.raw.path), GATE_MEMBER_BYTES);
   progress.update(`${sides.length} contenders on a corrupted CRC32, ISIZE, truncation and deflate bit`);
   const gate = await runIntegrityGate(sides, raw, `the first ${raw.length} bytes of ${dataset.label}`, {
     timeoutMs: Math.min(3e4, Math.round(settings.timeoutSeconds * 1e3)),
@@ -70385,7 +70356,7 @@ function parseTolerance(value) {
 
 // lab/prcheck/index.ts
 import { mkdir as mkdir12, rm as rm14 } from "node:fs/promises";
-import { join as join24, resolve as resolve6 } from "node:path";
+import { join as join25, resolve as resolve6 } from "node:path";
 
 // lab/report/cell.ts
 function escapeCell(text) {
@@ -75157,7 +75128,7 @@ function truncateComment(body, fullReportUrl) {
 }
 
 // lab/artifact/index.ts
-import { join as join20 } from "node:path";
+import { join as join21 } from "node:path";
 var ARTIFACT_FILES = {
   results: "results.json",
   report: "report.md",
@@ -75172,14 +75143,14 @@ var prInfoSchema = external_exports.object({
   configChanges: external_exports.array(external_exports.string().max(400)).min(1).max(21).optional()
 }).strict();
 async function writeArtifactAnalysis(dir, markdown) {
-  await writeFileAtomically(join20(dir, ARTIFACT_FILES.analysis), markdown);
+  await writeFileAtomically(join21(dir, ARTIFACT_FILES.analysis), markdown);
 }
 async function writeArtifact(dir, contents) {
-  await writeResults(join20(dir, ARTIFACT_FILES.results), contents.results);
-  await writeFileAtomically(join20(dir, ARTIFACT_FILES.report), markdownReport(contents.results));
+  await writeResults(join21(dir, ARTIFACT_FILES.results), contents.results);
+  await writeFileAtomically(join21(dir, ARTIFACT_FILES.report), markdownReport(contents.results));
   if (contents.analysisMarkdown) await writeArtifactAnalysis(dir, contents.analysisMarkdown);
   if (contents.pr)
-    await writeFileAtomically(join20(dir, ARTIFACT_FILES.pr), `${JSON.stringify(prInfoSchema.parse(contents.pr))}
+    await writeFileAtomically(join21(dir, ARTIFACT_FILES.pr), `${JSON.stringify(prInfoSchema.parse(contents.pr))}
 `);
 }
 var ARTIFACT_LIMITS = { files: 8, totalBytes: 20 * 1024 * 1024, analysisChars: 6e4 };
@@ -75213,7 +75184,7 @@ function configChanges(base, head) {
 }
 
 // lab/datasets/profiles.ts
-import { join as join21 } from "node:path";
+import { join as join22 } from "node:path";
 var count2 = external_exports.number().int().nonnegative();
 var PROFILE_SCHEMA_VERSION = 1;
 var storedProfileSchema = external_exports.object({
@@ -75230,7 +75201,7 @@ var storedProfileSchema = external_exports.object({
   bits: count2,
   runs: external_exports.array(external_exports.tuple([count2, external_exports.number().int().min(0).max(258), external_exports.number().int().positive()]))
 });
-var profileCachePath = (sha2563) => join21(cacheRoot(), "profiles", `${sha2563}.json`);
+var profileCachePath = (sha2563) => join22(cacheRoot(), "profiles", `${sha2563}.json`);
 async function cachedProfile(sha2563) {
   const path6 = profileCachePath(sha2563);
   if (!await fileExists(path6)) return void 0;
@@ -75306,7 +75277,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
     }
     profiles.set(
       dataset.compressedSha256,
-      await datasetProfile(join21(datasetsDir, entry.compressed.path), dataset.compressedSha256)
+      await datasetProfile(join22(datasetsDir, entry.compressed.path), dataset.compressedSha256)
     );
   }
   return { profiles, missing };
@@ -75315,7 +75286,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 // lab/asm/index.ts
 import { readFile as readFile9, rm as rm13 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { basename as basename3, join as join22 } from "node:path";
+import { basename as basename3, join as join23 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -75577,8 +75548,7 @@ function stronglyConnected(blocks, members2) {
   for (const node2 of [...members2].sort((a2, b3) => a2 - b3)) if (!index.has(node2)) visit4(node2);
   return components;
 }
-function nestLoops(blocks, raw) {
-  const loops = raw;
+function nestLoops(blocks, loops) {
   return loops.map((loop) => {
     const containing = loops.filter(
       (other) => other !== loop && other.blocks.length > loop.blocks.length && loop.blocks.every((b3) => other.blocks.includes(b3))
@@ -75633,7 +75603,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join22(dir, `${basename3(binary)}.arm64`);
+  const slice = join23(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -75659,7 +75629,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join22(tmpdir2(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join23(tmpdir2(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -76653,7 +76623,7 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
 
 // lab/uarch/model.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { join as join23 } from "node:path";
+import { join as join24 } from "node:path";
 var sourced = textSchema.pipe(external_exports.string().min(3));
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
@@ -76733,13 +76703,13 @@ var cpuModelSchema = external_exports.object({
   notes: external_exports.array(textSchema).optional()
 }).strict();
 function modelsDir() {
-  return join23(projectRoot(), "lab", "uarch", "models");
+  return join24(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir8(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join23(modelsDir(), `${name}.json`);
+  const path6 = join24(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -76829,6 +76799,63 @@ async function resolveCpuModel(explicit, machine) {
   return { ...models.find((model) => model.name === choice.name), chosenBecause: choice.why };
 }
 
+// node_modules/tinyqueue/index.js
+var TinyQueue = class {
+  constructor(data = [], compare2 = (a2, b3) => a2 < b3 ? -1 : a2 > b3 ? 1 : 0) {
+    this.data = data;
+    this.length = this.data.length;
+    this.compare = compare2;
+    if (this.length > 0) {
+      for (let i3 = (this.length >> 1) - 1; i3 >= 0; i3--) this._down(i3);
+    }
+  }
+  push(item) {
+    this.data.push(item);
+    this._up(this.length++);
+  }
+  pop() {
+    if (this.length === 0) return void 0;
+    const top = this.data[0];
+    const bottom = this.data.pop();
+    if (--this.length > 0) {
+      this.data[0] = bottom;
+      this._down(0);
+    }
+    return top;
+  }
+  peek() {
+    return this.data[0];
+  }
+  _up(pos) {
+    const { data, compare: compare2 } = this;
+    const item = data[pos];
+    while (pos > 0) {
+      const parent = pos - 1 >> 1;
+      const current = data[parent];
+      if (compare2(item, current) >= 0) break;
+      data[pos] = current;
+      pos = parent;
+    }
+    data[pos] = item;
+  }
+  _down(pos) {
+    const { data, compare: compare2 } = this;
+    const halfLength = this.length >> 1;
+    const item = data[pos];
+    while (pos < halfLength) {
+      let bestChild = (pos << 1) + 1;
+      const right2 = bestChild + 1;
+      if (right2 < this.length && compare2(data[right2], data[bestChild]) < 0) {
+        bestChild = right2;
+      }
+      if (compare2(data[bestChild], item) >= 0) break;
+      data[pos] = data[bestChild];
+      pos = bestChild;
+    }
+    data[pos] = item;
+  }
+};
+
 // lab/uarch/paths.ts
 var PATH_LIMIT = 1024;
 function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
@@ -76836,12 +76863,12 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   const latches = new Set(loop.latches);
   const paths = [];
   const size = (block) => flow.blocks[block].instructions.length;
-  const queue = new MinQueue();
+  const queue = pathQueue();
   queue.push(size(loop.header), [loop.header]);
   let expansions = 0;
   while (queue.length) {
     if (paths.length >= limit || expansions++ >= limit * 64) return { paths, complete: false };
-    const { cost, value: path6 } = queue.pop();
+    const { cost, path: path6 } = queue.pop();
     const block = path6.at(-1);
     if (latches.has(block)) paths.push(path6);
     for (const successor of flow.blocks[block].successors) {
@@ -76860,11 +76887,11 @@ function copyPaths(flow, loop, found, model) {
     (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
   );
   const shortest = (from, goal, avoid) => {
-    const queue = new MinQueue();
+    const queue = pathQueue();
     const settled = /* @__PURE__ */ new Set();
     queue.push(size(from), [from]);
     while (queue.length) {
-      const { cost, value: path6 } = queue.pop();
+      const { cost, path: path6 } = queue.pop();
       const block = path6.at(-1);
       if (settled.has(block)) continue;
       settled.add(block);
@@ -76888,49 +76915,20 @@ function copyPaths(flow, loop, found, model) {
   }
   return added;
 }
-var MinQueue = class {
-  heap = [];
-  pushed = 0;
-  get length() {
-    return this.heap.length;
-  }
-  push(cost, value) {
-    const heap = this.heap;
-    heap.push({ cost, order: this.pushed++, value });
-    let at2 = heap.length - 1;
-    while (at2 > 0) {
-      const parent = at2 - 1 >> 1;
-      if (!this.less(at2, parent)) break;
-      [heap[at2], heap[parent]] = [heap[parent], heap[at2]];
-      at2 = parent;
-    }
-  }
-  pop() {
-    const heap = this.heap;
-    const top = heap[0];
-    const last2 = heap.pop();
-    if (heap.length) {
-      heap[0] = last2;
-      let at2 = 0;
-      for (; ; ) {
-        const left = 2 * at2 + 1;
-        const right2 = left + 1;
-        let least = at2;
-        if (left < heap.length && this.less(left, least)) least = left;
-        if (right2 < heap.length && this.less(right2, least)) least = right2;
-        if (least === at2) break;
-        [heap[at2], heap[least]] = [heap[least], heap[at2]];
-        at2 = least;
-      }
-    }
-    return { cost: top.cost, value: top.value };
-  }
-  less(a2, b3) {
-    const x2 = this.heap[a2];
-    const y2 = this.heap[b3];
-    return x2.cost < y2.cost || x2.cost === y2.cost && x2.order < y2.order;
-  }
-};
+function pathQueue() {
+  const heap = new TinyQueue(
+    [],
+    (a2, b3) => a2.cost - b3.cost || a2.order - b3.order
+  );
+  let pushed = 0;
+  return {
+    get length() {
+      return heap.length;
+    },
+    push: (cost, path6) => heap.push({ cost, order: pushed++, path: path6 }),
+    pop: () => heap.pop()
+  };
+}
 function memoryBytes(instruction) {
   return operandsOf(instruction).bytes;
 }
@@ -77804,15 +77802,15 @@ async function prCheck(options2) {
   };
   const baseSha = await resolveRef2(options2.baseRef);
   const headSha = await resolveRef2(options2.headRef);
-  await mkdir12(join24(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join24(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join24(work, "base");
-  const headDir = join24(work, "head");
+  await mkdir12(join25(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join25(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join25(work, "base");
+  const headDir = join25(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join24(headDir, options2.config);
+    const configPath = join25(headDir, options2.config);
     try {
       const hint = "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.";
       const bytes = await readWholeFile(configPath, { step: "pr-check: config", hint, maxBytes: MAX_JSON_BYTES });
@@ -77825,7 +77823,7 @@ async function prCheck(options2) {
       );
     }
     const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    const baseJson = await readWholeFile(join24(baseDir, options2.config), {
+    const baseJson = await readWholeFile(join25(baseDir, options2.config), {
       step: "pr-check: config",
       hint: "base config",
       maxBytes: MAX_JSON_BYTES
