@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveCitations, textSchema } from './citations.js';
 import { LabError } from './errors.js';
-import { projectRoot } from './paths.js';
 
 describe('citations in data files', () => {
   it('text is a string or lines joined with a space', () => {
@@ -48,24 +45,5 @@ describe('citations in data files', () => {
   it('a citation with other fields is refused', () => {
     const json = { sources: { a: 'A' }, source: { ref: 'a', page: 3 } };
     assert.throws(() => resolveCitations(json, 'f.json', 'cpu'), /f\.json: source is not a citation/);
-  });
-
-  it('every line of the sourced data files is at most 120 characters', async () => {
-    const models = join('lab', 'uarch', 'models');
-    const files = [
-      ...(await readdir(join(projectRoot(), models)))
-        .filter((name) => name.endsWith('.json'))
-        .map((name) => join(models, name)),
-      join('lab', 'cpu', 'arm-parts.json'),
-      join('lab', 'github', 'runners.json'),
-    ];
-    for (const file of files) {
-      const lines = (await readFile(join(projectRoot(), file), 'utf8')).split('\n');
-      assert.deepEqual(
-        lines.filter((line) => [...line].length > 120),
-        [],
-        file,
-      );
-    }
   });
 });
