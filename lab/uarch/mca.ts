@@ -61,7 +61,16 @@ export type McaRole = {
   skipped: string[];
   /** llvm-mca's own warnings (a call: "Assume a latency of 100cy"). */
   warnings: string[];
-} & ({ mca: McaFigures; agree: boolean; why: string } | { notRun: string });
+} & (
+  | {
+      mca: McaFigures;
+      /** What bounds llvm-mca, in words (bottleneckText). */
+      boundBy: string;
+      agree: boolean;
+      why: string;
+    }
+  | { notRun: string }
+);
 
 export type McaCrossCheck =
   | {
@@ -96,7 +105,9 @@ function findLlvmMca(): Promise<{ command: string; version: string } | { notRun:
       if (run.exitCode !== 0) return { notRun: `${command} --version failed (exit ${run.exitCode})` };
       const version = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run.stdout))?.[1];
       if (!version)
-        return { notRun: `${command} --version is unparseable (no "LLVM version N.N"): ${firstLine(run.stdout)}` };
+        return {
+          notRun: `${command} --version is unparseable (no "LLVM version N.N"): ${firstLine(String(run.stdout))}`,
+        };
       return { command, version };
     }
     return { notRun: INSTALL };
@@ -105,11 +116,8 @@ function findLlvmMca(): Promise<{ command: string; version: string } | { notRun:
   return lookup;
 }
 
-const firstLine = (text: unknown) => {
-  const line =
-    String(text ?? '')
-      .split('\n')
-      .find((candidate) => candidate.trim()) ?? '(no output)';
+const firstLine = (text: string) => {
+  const line = text.split('\n').find((candidate) => candidate.trim()) ?? '(no output)';
   return JSON.stringify(line.trim().slice(0, 80));
 };
 
@@ -324,7 +332,7 @@ async function runPath(
     if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [] };
     if (run.exitCode !== 0)
       return {
-        figures: `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${firstLine(stderr || run.stdout)}`,
+        figures: `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${firstLine(stderr || String(run.stdout))}`,
         skipped,
         warnings: [],
       };
@@ -339,7 +347,7 @@ async function runPath(
     const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : undefined;
     if (typeof warm !== 'object')
       return {
-        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ${warm ?? firstLine(short.stderr)}`,
+        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ${warm ?? firstLine(String(short.stderr))}`,
         skipped,
         warnings,
       };
@@ -375,7 +383,12 @@ export async function mcaCrossCheck(model: CpuModel, paths: readonly McaPath[]):
     roles.push(
       typeof figures === 'string'
         ? { ...base, notRun: figures }
-        : { ...base, mca: figures, ...whyTheyDiffer(path.ours, figures, model, fit.schedulingModel) },
+        : {
+            ...base,
+            mca: figures,
+            boundBy: bottleneckText(figures),
+            ...whyTheyDiffer(path.ours, figures, model, fit.schedulingModel),
+          },
     );
   }
   // One failure for every path (the tool is broken, its output unreadable) is the cross-check's, said once.
@@ -413,7 +426,7 @@ export function mcaTextLines(check: McaCrossCheck | undefined): string[] {
     }
     lines.push(
       `  ${role.roleName}: llvm-mca: ${cycles(role.mca.cyclesPerIteration)} cycles/iteration, bound by ` +
-        `${bottleneckText(role.mca)}; ${ours} — ${role.why}`,
+        `${role.boundBy}; ${ours} — ${role.why}`,
     );
     lines.push(`    ${coverage(role)}`);
   }
