@@ -158,10 +158,16 @@ export function parseMcaOutput(
   const cycles = number(field('Total Cycles'));
   const rthroughput = number(field('Block RThroughput'));
   if (ran === undefined || total === undefined || cycles === undefined || rthroughput === undefined)
-    return `llvm-mca's output is unparseable (no Iterations, Instructions, Total Cycles and Block RThroughput lines): ${firstLine(stdout)}`;
+    return (
+      "llvm-mca's output is unparseable (no Iterations, Instructions, Total Cycles and Block RThroughput lines): " +
+      firstLine(stdout)
+    );
   if (ran !== iterations) return `llvm-mca ran ${ran} iterations, not the ${iterations} asked for`;
   if (total !== iterations * instructions)
-    return `llvm-mca ran ${total / iterations} instructions an iteration, not the ${instructions} given (it dropped some)`;
+    return (
+      `llvm-mca ran ${total / iterations} instructions an iteration, not the ${instructions} given ` +
+      '(it dropped some)'
+    );
   if (!Number.isInteger(cycles) || cycles <= 0) return `llvm-mca's Total Cycles (${cycles}) is not a positive count`;
   return {
     cyclesPerIteration: Math.round((cycles / iterations) * 100) / 100,
@@ -240,7 +246,9 @@ export function bottleneckText(figures: McaFigures): string {
   const causes = [
     {
       percent: b.resourcePressurePercent,
-      text: `resource pressure (${percent(b.resourcePressurePercent)} of cycles${units.length ? `: ${units.join(', ')}` : ''})`,
+      text:
+        `resource pressure (${percent(b.resourcePressurePercent)} of cycles` +
+        `${units.length ? `: ${units.join(', ')}` : ''})`,
     },
     {
       percent: b.registerDependenciesPercent,
@@ -256,7 +264,7 @@ export function bottleneckText(figures: McaFigures): string {
   return causes.length ? causes.map((cause) => cause.text).join(' and ') : 'nothing its -bottleneck-analysis reports';
 }
 
-/** Why llvm-mca's figure and this model's differ (or that they agree), from llvm-mca's output and the model's bounds. */
+/** Why llvm-mca's figure and this model's differ (or that they agree), from llvm-mca's output and the model. */
 export function whyTheyDiffer(
   ours: ModelFigures,
   mca: McaFigures,
@@ -332,7 +340,8 @@ async function runPath(
     if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [] };
     if (run.exitCode !== 0)
       return {
-        figures: `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${firstLine(stderr || String(run.stdout))}`,
+        figures:
+          `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ` + firstLine(stderr || String(run.stdout)),
         skipped,
         warnings: [],
       };
@@ -347,7 +356,8 @@ async function runPath(
     const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : undefined;
     if (typeof warm !== 'object')
       return {
-        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ${warm ?? firstLine(String(short.stderr))}`,
+        figures:
+          `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine(String(short.stderr))),
         skipped,
         warnings,
       };
@@ -412,7 +422,8 @@ export function mcaTextLines(check: McaCrossCheck | undefined): string[] {
   if (!check.ran) return [`llvm-mca cross-check: not run (${check.notRun})`];
   const lines = [
     `llvm-mca cross-check: llvm-mca ${check.version} -mcpu=${check.mcpu} (${check.schedulingModel}), each role's ` +
-      `usual path as straight-line code (branches kept, aimed at its start), steady state of ${check.iterations} iterations:`,
+      'usual path as straight-line code (branches kept, aimed at its start), steady state of ' +
+      `${check.iterations} iterations:`,
   ];
   for (const role of check.roles) {
     const bound =
