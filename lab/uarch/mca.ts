@@ -14,7 +14,7 @@ import type { CpuModel } from './model.js';
  * Iterations llvm-mca simulates. Cycles per iteration are the steady state: the total cycles of a second, shorter run
  * (WARM_UP iterations) taken off, so the pipeline's fill and drain are not spread over the iterations.
  */
-export const MCA_ITERATIONS = 500;
+const MCA_ITERATIONS = 500;
 const WARM_UP = 100;
 
 /** Two figures within this many cycles agree. */
@@ -239,7 +239,7 @@ const percent = (value: number) => `${value.toFixed(1)}%`;
  * What bounds llvm-mca, from its -bottleneck-analysis: "register dependencies (68.6% of cycles) and resource pressure
  * (56.1%: CyUnitIS 40.5%, CyUnitI 12.5%)"; a cause under 10% of cycles (a unit under 5%) is left out.
  */
-export function bottleneckText(figures: McaFigures): string {
+function bottleneckText(figures: McaFigures): string {
   const b = figures.bottleneck;
   if (!b) return 'nothing its -bottleneck-analysis reports';
   const units = b.resources.filter((r) => r.percent >= 5).map((r) => `${r.resource} ${percent(r.percent)}`);
@@ -265,7 +265,7 @@ export function bottleneckText(figures: McaFigures): string {
 }
 
 /** Why llvm-mca's figure and this model's differ (or that they agree), from llvm-mca's output and the model. */
-export function whyTheyDiffer(
+function whyTheyDiffer(
   ours: ModelFigures,
   mca: McaFigures,
   model: Pick<CpuModel, 'name' | 'crossCheck'>,
