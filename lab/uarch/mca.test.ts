@@ -209,6 +209,15 @@ describe(
       const lines = mcaTextLines(check).join('\n');
       assert.match(lines, /llvm-mca covers 3 of the 4 instructions \(left out: .*<unknown>\)/);
       assert.match(lines, /llvm-mca warns: found a call in the input assembly sequence\. .*latency of 100cy/);
+      // A line llvm-mca's assembler refuses is dropped, named, and the rest run again.
+      const refused = { address: 0x20, mnemonic: 'frob', operands: 'x1, x2', target: null, text: 'frob x1, x2' };
+      const again = await mcaCrossCheck(loadedM1, [
+        { roleName: 'loop', instructions: [...fn!.instructions, refused], ours },
+      ]);
+      assert.match(
+        mcaTextLines(again).join('\n'),
+        /llvm-mca covers 3 of the 5 instructions \(left out: .*<unknown>.*, frob x1, x2 \(refused by its assembler\)\)/,
+      );
     });
   },
 );

@@ -336,6 +336,7 @@ async function runPath(
       skipped.push(...lines.filter((_, i) => refused.has(i)).map((line) => `${line} (refused by its assembler)`));
       lines = lines.filter((_, i) => !refused.has(i));
       if (lines.length > 0) continue;
+      return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [] };
     }
     if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [] };
     if (run.exitCode !== 0)
