@@ -41,7 +41,7 @@ export async function hotLoopSection(
   // Measured and analysed on the same runner: the model is the one chosen for this machine, unless named.
   const model = await resolveCpuModel(cpu, machineInfo);
   const analyse = (path: string, name: string, loop?: string) =>
-    analyzeLoop({ path, functionName: name, cpu, loop }, model);
+    analyzeLoop({ path, functionName: name, cpu, loop, mca: true }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
   const reference = await analyse(builds.reference, 'libdeflate_deflate_decompress_ex', pins.referenceLoop);
@@ -103,6 +103,8 @@ export interface ExplainOptions {
   /** Diff mode: a results file and the datasets folder it measured, to check the model against. */
   resultsPath?: string;
   datasetsDir: string;
+  /** Cross-check each role's usual path with llvm-mca (default true; --no-mca: false). */
+  mca?: boolean;
 }
 
 /** The explanation as text (for a terminal or a PR) and as data (for `--json`). */
@@ -113,6 +115,8 @@ export interface Explanation {
 
 export async function explain(options: ExplainOptions): Promise<Explanation> {
   const { cpu, loop } = options;
+  // llvm-mca's cross-check of every usual path, unless turned off (--no-mca).
+  const mca = options.mca ?? true;
   // The arguments are checked before anything is read; the model is then the one of the machine that measured.
   const measuredModel = async () => {
     const measured = options.resultsPath ? await readResults(resolve(options.resultsPath)) : undefined;
@@ -132,11 +136,11 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
         'pass the libdeflate build with --reference.',
       );
     const { measured, model } = await measuredModel();
-    const base = await analyzeLoop({ path: options.base, functionName: options.functionName, cpu, loop }, model);
-    const head = await analyzeLoop({ path: options.head, functionName: options.functionName, cpu, loop }, model);
+    const base = await analyzeLoop({ path: options.base, functionName: options.functionName, cpu, loop, mca }, model);
+    const head = await analyzeLoop({ path: options.head, functionName: options.functionName, cpu, loop, mca }, model);
     const reference = options.reference
       ? await analyzeLoop(
-          { path: options.reference, functionName: options.referenceFunction, cpu, loop: options.referenceLoop },
+          { path: options.reference, functionName: options.referenceFunction, cpu, loop: options.referenceLoop, mca },
           model,
         )
       : undefined;
@@ -161,11 +165,11 @@ export async function explain(options: ExplainOptions): Promise<Explanation> {
   const { model } = await measuredModel();
   if (options.all) {
     const reports = await analyzeMatchingLoops(
-      { path: options.binary, functionName: options.functionName, cpu },
+      { path: options.binary, functionName: options.functionName, cpu, mca },
       model,
     );
     return { text: reports.map(textReport).join('\n'), json: reports };
   }
-  const report = await analyzeLoop({ path: options.binary, functionName: options.functionName, cpu, loop }, model);
+  const report = await analyzeLoop({ path: options.binary, functionName: options.functionName, cpu, loop, mca }, model);
   return { text: textReport(report), json: report };
 }

@@ -1,5 +1,6 @@
 import type { LoopReport } from '../uarch/index.js';
 import { atLeast, unknownNote } from '../uarch/index.js';
+import { coverage } from '../uarch/mca.js';
 import { escapeCell } from './index.js';
 import { center, right, tableLines } from './table.js';
 
@@ -192,6 +193,59 @@ export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?:
     ...(shown ? [`- **libdeflate** chain: ${chain(shown)}`] : []),
     '',
     '</details>',
+    ...mcaSection([['base', base], ['head', head], ...(shown ? [['libdeflate', shown] as [string, LoopReport]] : [])]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * llvm-mca's cycles beside the model's for each build's roles (reports analysed with `mca`), the headline role's
+ * reason, or the one line saying why llvm-mca was not run; nothing for reports analysed without it.
+ */
+function mcaSection(columns: Array<[string, LoopReport]>): string[] {
+  const checked = columns.flatMap(([name, report]) => (report.mca ? [{ name, report, check: report.mca }] : []));
+  if (checked.length === 0) return [];
+  const notRun = checked.flatMap(({ name, check }) => (check.ran ? [] : [{ name, why: check.notRun }]));
+  const reasons = [...new Set(notRun.map(({ why }) => why))];
+  if (notRun.length === checked.length && reasons.length === 1)
+    return ['', `llvm-mca cross-check: not run (${escapeCell(reasons[0]!)}).`];
+  const ran = checked.flatMap(({ name, report, check }) => (check.ran ? [{ name, report, check }] : []));
+  const notRunLines = notRun.map(({ name, why }) => `- **${name}**: llvm-mca cross-check not run (${escapeCell(why)})`);
+  if (ran.length === 0) return ['', ...notRunLines];
+  const first = ran[0]!.check;
+  const names = [...new Set(ran.flatMap(({ check }) => check.roles.map((role) => role.roleName)))];
+  const cell = (check: typeof first, name: string) => {
+    const role = check.roles.find((entry) => entry.roleName === name);
+    if (!role) return '—';
+    const ours = `${role.ours.exact ? '' : '≥ '}${cycles(role.ours.predictedCycles)}`;
+    return 'notRun' in role
+      ? `${ours} · not run`
+      : `${ours} · ${cycles(role.mca.cyclesPerIteration)}${role.agree ? ' ✓' : ''}`;
+  };
+  const headline = ran.flatMap(({ name, report, check }) => {
+    const role = check.roles.find((entry) => entry.roleName === report.headlineRole);
+    if (!role) return [];
+    if ('notRun' in role)
+      return [`- **${name}** ${escapeCell(role.roleName)}: llvm-mca not run (${escapeCell(role.notRun)})`];
+    return [
+      `- **${name}** ${escapeCell(role.roleName)}: llvm-mca ${cycles(role.mca.cyclesPerIteration)}, bound by ` +
+        `${escapeCell(role.boundBy)}; this model ${cycles(role.ours.predictedCycles)} — ` +
+        `${escapeCell(role.why)}; ${escapeCell(coverage(role))}`,
+    ];
+  });
+  return [
+    '',
+    `<details><summary>llvm-mca cross-check: llvm-mca ${escapeCell(first.version)} -mcpu=${escapeCell(first.mcpu)} ` +
+      `(${escapeCell(first.schedulingModel)}) on each role's usual path (✓: within 1 cycle)</summary>`,
+    '',
+    ...tableLines(
+      ['path role (cycles/iteration: this model · llvm-mca)', ...ran.map(({ name }) => right(name))],
+      names.map((name) => [escapeCell(name), ...ran.map(({ check }) => cell(check, name))]),
+    ),
+    '',
+    ...headline,
+    ...notRunLines,
+    '',
+    '</details>',
+  ];
 }

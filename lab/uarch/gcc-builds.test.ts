@@ -21,6 +21,8 @@ let work: string;
 let model: CpuModel;
 const reports: Record<string, LoopReport> = {};
 let stripped: string;
+/** A multi-line regular expression from parts (each line of the source within 120 characters). */
+const lines = (...parts: string[]) => new RegExp(parts.join(''), 'm');
 
 before(async () => {
   if (!gcc) return;
@@ -230,6 +232,66 @@ describe(
         const libdeflate = await againstMca(join(work, 'libdeflate.o'), 'deflate_decompress_default');
         const usual = libdeflate.get('match')!;
         assert.ok(usual.mca > usual.ours, `libdeflate match: model ${usual.ours}, llvm-mca ${usual.mca}`);
+      },
+    );
+
+    it(
+      "the report prints llvm-mca's figure beside the model's for every role, the reason read from llvm-mca's " +
+        'bottleneck analysis, and agreement where they agree',
+      async () => {
+        const cyclone = await loadCpuModel('llvm-mca-apple-m1');
+        const zlib = await analyzeLoop(
+          { path: join(work, 'zlib.o'), functionName: 'inflate_fast', mca: true },
+          cyclone,
+        );
+        const own = await againstMca(join(work, 'zlib.o'), 'inflate_fast');
+        const text = textReport(zlib);
+        assert.match(
+          text,
+          /^llvm-mca cross-check: llvm-mca 14\.\d+\.\d+ -mcpu=apple-m1 \(LLVM's Cyclone \(Apple A7\) model\)/m,
+        );
+        // The match path: llvm-mca ~32 (its bottleneck analysis: resource pressure on CyUnitIS, register dependencies),
+        // the model 21 (its critical path); llvm-mca's own resource bound is 24.5 where the model counts 18.5.
+        const match = lines(
+          String.raw`^ {2}match: llvm-mca: ([\d.]+) cycles/iteration, bound by (.*); `,
+          String.raw`this model: 21, its critical path — they differ by [\d.]+: (.*)$`,
+        ).exec(text);
+        assert.ok(match, text);
+        assert.ok(Math.abs(Number(match[1]) - own.get('match')!.mca) < 0.1, `${match[1]} vs ${own.get('match')!.mca}`);
+        assert.match(match[2]!, /resource pressure \([\d.]+% of cycles: CyUnitIS [\d.]+%/);
+        assert.match(match[2]!, /register dependencies \([\d.]+% of cycles\)/);
+        assert.match(
+          match[3]!,
+          /llvm-mca's resource bound is [\d.]+ \(busiest unit CyUnitIS, [\d.]+ cycles\/iteration\)/,
+        );
+        assert.match(match[3]!, /its critical sequence waits for CyUnitIS \(\d+×\)/);
+        assert.match(text, /^ {2}match: .*\n {4}llvm-mca covers the same 66 instructions$/m);
+        assert.match(
+          text,
+          lines(
+            String.raw`^ {2}literal: llvm-mca: 10(\.\d+)? cycles/iteration, bound by register dependencies `,
+            String.raw`\([\d.]+% of cycles\); this model: 10, its critical path — they agree within 1 cycle$`,
+          ),
+        );
+        // The JSON carries the same figures.
+        assert.ok(zlib.mca?.ran);
+        assert.equal(zlib.mca.mcpu, 'apple-m1');
+        assert.match(zlib.mca.version, /^14\./);
+        const json = zlib.mca.roles.find((role) => role.roleName === 'match')!;
+        assert.ok('mca' in json && json.mca.cyclesPerIteration === Number(match[1]) && /CyUnitIS/.test(json.boundBy));
+
+        const libdeflate = await analyzeLoop(
+          { path: join(work, 'libdeflate.o'), functionName: 'libdeflate_deflate_decompress_ex', mca: true },
+          cyclone,
+        );
+        const usual = (await againstMca(join(work, 'libdeflate.o'), 'deflate_decompress_default')).get('match')!;
+        const line = lines(
+          String.raw`^ {2}match: llvm-mca: ([\d.]+) cycles/iteration, bound by (resource pressure .*CyUnitIS.*); `,
+          String.raw`this model: 20, its resource bound — they differ by [\d.]+: `,
+          String.raw`llvm-mca's resource bound is [\d.]+ \(busiest unit CyUnitIS`,
+        ).exec(textReport(libdeflate));
+        assert.ok(line, textReport(libdeflate));
+        assert.ok(Math.abs(Number(line[1]) - usual.mca) < 0.1, `${line[1]} vs ${usual.mca}`);
       },
     );
   },

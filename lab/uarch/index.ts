@@ -16,10 +16,12 @@ import { machineInfo } from '../bench/machine.js';
 import { resolveCpuModel } from './choose-model.js';
 import { type CpuModel } from './model.js';
 import { analyzePaths, headlineGroup, type LoopPaths, type PathGroup, type PathRole } from './paths.js';
+import { mcaCrossCheck, mcaTextLines, type McaCrossCheck, type McaPath } from './mca.js';
 
 export { loadCpuModel, type CpuModel } from './model.js';
 export { resolveCpuModel } from './choose-model.js';
 export { type LoopAnalysis } from './analyze.js';
+export { type McaCrossCheck } from './mca.js';
 
 type Summary = Omit<PathAnalysis, 'nodes' | 'edges'>;
 
@@ -80,6 +82,8 @@ export interface LoopReport {
   idioms: Array<IdiomFinding & { roles: string[] }>;
   /** The model's figures the headline critical chain is priced with: one per class, each with its source. */
   figures: Array<{ class: string; mnemonics: string[]; latenciesCycles: number[]; source: string; inherited: boolean }>;
+  /** llvm-mca's cycles for each role's usual path beside the model's, or why not (only when asked: options.mca). */
+  mca?: McaCrossCheck;
 }
 
 export interface AnalyzeOptions {
@@ -91,6 +95,8 @@ export interface AnalyzeOptions {
    * Pin the loop: a header address (0x5cc), an offset from the function start (+0x5cc) or a source line (file.c:123).
    */
   loop?: string;
+  /** Cross-check each role's usual path with llvm-mca (lab/uarch/mca.ts), when the model names an -mcpu. */
+  mca?: boolean;
 }
 
 /**
@@ -140,8 +146,15 @@ export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Pr
   const { functions, source } = await loadFunctions(options.path);
   const selected = await selectFunction(functions, options.functionName, source);
   const callee = options.loop === undefined ? tailCallee(functions, selected) : undefined;
-  if (!callee) return reportHotLoop(selected, source, cpu, options.loop);
-  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+  const { report, usualPaths } = callee
+    ? reportHotLoop(callee, source, cpu)
+    : reportHotLoop(selected, source, cpu, options.loop);
+  return withMca(callee ? { ...report, tailCallFrom: selected.name } : report, usualPaths, cpu, options.mca);
+}
+
+/** The report with llvm-mca's cross-check of its usual paths, when asked. */
+async function withMca(report: LoopReport, paths: McaPath[], cpu: CpuModel, asked?: boolean): Promise<LoopReport> {
+  return asked ? { ...report, mca: await mcaCrossCheck(cpu, paths) } : report;
 }
 
 /**
@@ -174,7 +187,12 @@ export async function analyzeMatchingLoops(options: AnalyzeOptions, model?: CpuM
       `none of the ${matching.length} function(s) matching "${options.functionName}" has a loop.`,
       'name a function with a decode loop.',
     );
-  return withLoops.map((fn) => reportHotLoop(fn, source, cpu));
+  const reports: LoopReport[] = [];
+  for (const fn of withLoops) {
+    const { report, usualPaths } = reportHotLoop(fn, source, cpu);
+    reports.push(await withMca(report, usualPaths, cpu, options.mca));
+  }
+  return reports;
 }
 
 /** The figures without the graph (and, for the headline, without the slack the listing carries). */
@@ -185,8 +203,26 @@ const summaryOf = (analysis: PathAnalysis): Summary => {
   return summary;
 };
 
-function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: string): LoopReport {
+/** The report of a function's decode loop, and each role's usual path as instructions (for llvm-mca). */
+function reportHotLoop(
+  fn: AsmFunction,
+  source: string,
+  cpu: CpuModel,
+  pin?: string,
+): { report: LoopReport; usualPaths: McaPath[] } {
   const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const usualPaths = paths.groups.map((group) => ({
+    roleName: group.roleName,
+    instructions: group.representative.blocks.flatMap((id) => flow.blocks[id]!.instructions),
+    ours: {
+      predictedCycles: group.analysis.predictedCycles,
+      criticalPathCycles: group.analysis.criticalPathCycles,
+      resourceBoundCycles: group.analysis.resourceBoundCycles,
+      resourceBottleneck: group.analysis.resourceBottleneck,
+      bound: group.analysis.bound,
+      exact: group.analysis.exact,
+    },
+  }));
   const { slackCycles, ...pathAnalysis } = analysis;
   void slackCycles;
   const roles = paths.groups.map((group): RoleReport => ({
@@ -210,7 +246,7 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
       };
     }) ?? [];
   const sizes = paths.groups.flatMap((group) => [group.instructions.min, group.instructions.max]);
-  return {
+  const report: LoopReport = {
     function: fn.name,
     source,
     model: {
@@ -267,6 +303,7 @@ function reportHotLoop(fn: AsmFunction, source: string, cpu: CpuModel, pin?: str
     idioms,
     figures: chainFigures(analysis),
   };
+  return { report, usualPaths };
 }
 
 /** The model's timing of each class on the critical chain: the latencies the chain takes from it, and their source. */
@@ -395,6 +432,7 @@ export function textReport(report: LoopReport): string {
     `front-end bound: ${cycles(a.frontEndBoundCycles)} cycles/iteration`,
     `predicted: ${atLeast(a)}${cycles(a.predictedCycles)} cycles/iteration (${a.bound} bound); ILP ` +
       `${a.exact ? '' : '≤ '}${a.ilp.toFixed(2)}`,
+    ...mcaTextLines(report.mca),
     `idioms (any role): ` +
       report.idioms
         .map(

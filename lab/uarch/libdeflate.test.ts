@@ -17,9 +17,12 @@ import { profileGzip } from '../datasets/symbols.js';
  * compiled here by clang for aarch64 Linux (ELF) and arm64 macOS (Mach-O).
  */
 const clang = (await execa('clang', ['--version'], { reject: false })).exitCode === 0;
+const mca = (await execa('llvm-mca', ['--version'], { reject: false })).exitCode === 0;
 let work: string;
 let model: CpuModel;
 const reports: Record<string, LoopReport> = {};
+/** A multi-line regular expression from parts (each line of the source within 120 characters). */
+const lines = (...parts: string[]) => new RegExp(parts.join(''), 'm');
 
 before(async () => {
   if (!clang) return;
@@ -46,9 +49,14 @@ before(async () => {
     );
   }
   reports.n2 = await analyzeLoop(
-    { path: join(work, 'linux.o'), functionName: 'libdeflate_deflate_decompress_ex', cpu: 'neoverse-n2' },
+    { path: join(work, 'linux.o'), functionName: 'libdeflate_deflate_decompress_ex', cpu: 'neoverse-n2', mca: true },
     await loadCpuModel('neoverse-n2'),
   );
+  if (mca)
+    reports.mca = await analyzeLoop(
+      { path: join(work, 'linux.o'), functionName: 'libdeflate_deflate_decompress_ex', mca: true },
+      model,
+    );
 });
 after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -164,6 +172,36 @@ describe(
       assert.ok(match.analysis.criticalPathCycles >= 13, `${match.analysis.criticalPathCycles}`);
       assert.equal(match.analysis.frontEndBoundCycles, match.analysis.instructions / 5, 'no compare+branch fusion');
       assert.match(textReport(n2), /^model: neoverse-n2 \(Arm Neoverse N2/m);
+    });
+
+    it("prints llvm-mca's figure for each role beside the Firestorm model's, and why they differ", (t) => {
+      if (!reports.mca) return t.skip('llvm-mca is not installed (Debian: apt-get install llvm)');
+      const text = textReport(reports.mca);
+      // llvm-mca -mcpu=apple-m1 runs LLVM's Cyclone model: the reason says so first, then llvm-mca's own bottleneck.
+      const match = lines(
+        String.raw`^ {2}match: llvm-mca: ([\d.]+) cycles/iteration, bound by (.*); this model: 13, its critical path `,
+        String.raw`— they differ by [\d.]+: llvm-mca prices with LLVM's Cyclone \(Apple A7\) model, not apple-m1's `,
+        String.raw`numbers; (.*)$`,
+      ).exec(text);
+      assert.ok(match, text);
+      assert.ok(Number(match[1]) > 14, `llvm-mca ${match[1]}`);
+      assert.match(match[2]!, /CyUnitIS [\d.]+%/);
+      assert.match(match[3]!, /llvm-mca's resource bound is [\d.]+ \(busiest unit CyUnit/);
+      assert.match(text, /^ {2}match: .*\n {4}llvm-mca covers the same 59 instructions$/m);
+      const roles = text
+        .split('\n')
+        .filter((line) => /^ {2}\S.*: llvm-mca: [\d.]+ cycles\/iteration, bound by /.test(line));
+      assert.equal(roles.length, reports.mca.roles.length, 'a line for every role');
+    });
+
+    it('says why llvm-mca is not run for neoverse-n2 (LLVM 14 has no scheduling model of its own for it)', () => {
+      assert.match(
+        textReport(reports.n2!),
+        lines(
+          String.raw`^llvm-mca cross-check: not run \(no llvm-mca -mcpu fits neoverse-n2 — `,
+          String.raw`LLVM 14 has no scheduling model for Neoverse N2: .*Cortex-A57's`,
+        ),
+      );
     });
 
     it('renders a compact diff for a PR comment', () => {

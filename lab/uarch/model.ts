@@ -108,6 +108,21 @@ export const cpuModelSchema = z
      * only by --cpu.
      */
     crossCheck: z.boolean().optional(),
+    /**
+     * What llvm-mca runs for this core: its -mcpu (null: LLVM has no scheduling model fit to cross-check with) and
+     * the scheduling model LLVM prices that -mcpu with (or why there is none): see lab/uarch/mca.ts.
+     */
+    llvmMca: z
+      .object({
+        mcpu: z
+          .string()
+          .regex(/^[a-z0-9-]+$/)
+          .nullable(),
+        schedulingModel: textSchema.pipe(z.string().min(3)),
+        source: sourced,
+      })
+      .strict()
+      .optional(),
     notes: z.array(textSchema).optional(),
   })
   .strict();
@@ -126,6 +141,8 @@ export interface CpuModel {
   cpuBrands: string[];
   /** A tool's model (llvm-mca's), never a host's default. */
   crossCheck: boolean;
+  /** llvm-mca's -mcpu for this core and LLVM's scheduling model for it; mcpu null: none to cross-check with. */
+  llvmMca: { mcpu: string | null; schedulingModel: string; source: string; inherited: boolean } | null;
   notes: string[];
   /** How this model came to price the code: by --cpu, or chosen for the machine (see lab/uarch/choose-model.ts). */
   chosenBecause?: string;
@@ -205,6 +222,11 @@ export async function loadCpuModel(name: string, seen: string[] = []): Promise<C
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
     crossCheck: raw.crossCheck ?? false,
+    llvmMca: raw.llvmMca
+      ? { ...raw.llvmMca, inherited: false }
+      : parent?.llvmMca
+        ? { ...parent.llvmMca, inherited: true }
+        : null,
     notes: [...(raw.notes ?? []), ...(parent ? [`numbers not given here are inherited from ${parent.name}`] : [])],
   };
 }
