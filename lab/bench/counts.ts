@@ -41,9 +41,12 @@ export function countSupport(platform: NodeJS.Platform, valgrindVersion: string 
 export async function detectCountSupport(enabled: boolean): Promise<CountSupport> {
   if (!enabled) return { available: false, reason: 'off (bench.instructionCounts is false)' };
   // A cross build (the qemu test seam) makes aarch64 libraries, which this machine's valgrind cannot load.
-  const target = buildTarget().name;
-  if (target !== 'host')
-    return { available: false, reason: `not counted for the cross target ${target} (valgrind runs host code only)` };
+  const target = buildTarget();
+  if (target.cross)
+    return {
+      available: false,
+      reason: `not counted for the cross target ${target.name} (valgrind runs host code only)`,
+    };
   const version = process.platform === 'linux' ? await probe('valgrind', ['--version']) : undefined;
   return countSupport(process.platform, version);
 }

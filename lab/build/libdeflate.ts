@@ -176,7 +176,7 @@ export async function buildLibdeflate(
 ): Promise<LibdeflateBuild> {
   if (source.kind === 'system') {
     const target = buildTarget();
-    if (target.cargoTarget)
+    if (target.cross)
       throw new LabError(
         step,
         `the system libdeflate is this machine's, not built for ${target.name} (PERF_LAB_TARGET).`,

@@ -8,6 +8,7 @@ describe('the build target seam (PERF_LAB_TARGET, PERF_LAB_EXEC_WRAPPER)', () =>
     const target = buildTarget({});
     assert.equal(target.name, 'host');
     assert.equal(target.cargoTarget, undefined);
+    assert.equal(target.cross, false);
     assert.deepEqual(targetCommand(target, ['harness', 'spec.txt']), ['harness', 'spec.txt']);
   });
 
@@ -43,5 +44,18 @@ describe('the build target seam (PERF_LAB_TARGET, PERF_LAB_EXEC_WRAPPER)', () =>
     } finally {
       process.env.PATH = saved;
     }
+  });
+
+  it('checks a cross target once per setting: the same answer, its tools not looked up again', (t) => {
+    const env = { PERF_LAB_TARGET: 'aarch64-linux-gnu' };
+    let first;
+    try {
+      first = buildTarget(env);
+    } catch (error) {
+      return t.skip(`no cross tools here: ${(error as Error).message}`);
+    }
+    assert.equal(first.cross, true);
+    assert.equal(buildTarget(env), first);
+    assert.notEqual(buildTarget({}), first);
   });
 });

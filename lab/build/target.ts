@@ -14,6 +14,8 @@ import { programOnPath } from '../core/paths.js';
 export interface BuildTarget {
   /** "host", or the cross target's name (a GNU triple). */
   name: string;
+  /** Whether its code is another machine's (a cross target): not this host's valgrind, system libraries or MIDR. */
+  cross: boolean;
   /** The C compiler; undefined on the host (then $CC or cc). */
   cc: string | undefined;
   /** Extra link flags for the lab's native harness. */
@@ -76,6 +78,7 @@ const step = 'build: target';
 
 const HOST: BuildTarget = {
   name: 'host',
+  cross: false,
   cc: undefined,
   harnessLinkFlags: [],
   cargoTarget: undefined,
@@ -95,6 +98,18 @@ const HOST: BuildTarget = {
 export function buildTarget(env: NodeJS.ProcessEnv = process.env): BuildTarget {
   const name = env.PERF_LAB_TARGET?.trim() || undefined;
   const wrapper = env.PERF_LAB_EXEC_WRAPPER?.trim() || undefined;
+  // Read at each use, but a cross target's tool checks touch the file system: once per setting (and PATH).
+  const key = [name ?? '', wrapper ?? '', process.env.PATH ?? ''].join('\0');
+  const known = checkedTargets.get(key);
+  if (known) return known;
+  const target = resolveTarget(name, wrapper);
+  checkedTargets.set(key, target);
+  return target;
+}
+
+const checkedTargets = new Map<string, BuildTarget>();
+
+function resolveTarget(name: string | undefined, wrapper: string | undefined): BuildTarget {
   if (!name) {
     if (wrapper)
       throw new LabError(
@@ -131,6 +146,7 @@ export function buildTarget(env: NodeJS.ProcessEnv = process.env): BuildTarget {
   const cargoTargetEnv = cross.cargoTarget.toUpperCase().replace(/-/g, '_');
   return {
     name,
+    cross: true,
     cc: cross.cc,
     harnessLinkFlags: cross.harnessLinkFlags,
     cargoTarget: cross.cargoTarget,
