@@ -21,13 +21,18 @@ const NOT_INSTALLED =
 let work: string;
 const savedPath = process.env.PATH;
 
-/** Runs `body` with PATH holding only `dir` (so no llvm-mca but a fake one there; the fakes need only /bin/sh). */
-async function withPath<T>(dir: string, body: () => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with PATH holding only `dir` and llvm-mca's fixed-path candidates (/usr/lib/llvm-N, Homebrew kegs) rooted
+ * in `root` (default: an empty folder), so no llvm-mca is found but the fakes there (they need only /bin/sh).
+ */
+async function withPath<T>(dir: string, body: () => Promise<T>, root = join(work, 'empty-root')): Promise<T> {
   process.env.PATH = dir;
+  process.env.PERF_LAB_LLVM_MCA_SEARCH_ROOT = root;
   try {
     return await body();
   } finally {
     process.env.PATH = savedPath;
+    delete process.env.PERF_LAB_LLVM_MCA_SEARCH_ROOT;
   }
 }
 
