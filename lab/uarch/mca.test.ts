@@ -197,6 +197,48 @@ describe(
       assert.match(textReport(report), /^ {4}llvm-mca covers the same 6 instructions$/m);
     });
 
+    it("a chain through a spill slot: llvm-mca's -noalias=true default is named, with its -noalias=false figure", async () => {
+      // The loop keeps x8 in a stack slot: ldr → lsr → str → (memory) → ldr is this model's critical chain.
+      const spill = join(work, 'spill.txt');
+      await writeFile(
+        spill,
+        [
+          '/tmp/arm/spill.o:\tfile format elf64-littleaarch64',
+          '',
+          'Disassembly of section .text:',
+          '',
+          '0000000000000000 <spill>:',
+          '       0: e8 07 40 f9  \tldr\tx8, [sp, #8]',
+          '       4: 08 25 c2 9a  \tlsr\tx8, x8, x2',
+          '       8: e8 07 00 f9  \tstr\tx8, [sp, #8]',
+          '       c: 63 04 00 91  \tadd\tx3, x3, #1',
+          '      10: 21 04 00 f1  \tsubs\tx1, x1, #1',
+          '      14: 61 ff ff 54  \tb.ne\t0x0 <spill>',
+          '      18: c0 03 5f d6  \tret',
+          '',
+        ].join('\n'),
+      );
+      const report = await analyzeLoop({ path: spill, functionName: 'spill', mca: true }, loadedM1);
+      assert.match(textReport(report), /chain: 0x0 ldr x8, \[sp, #8\] .* → 0x8 str x8, \[sp, #8\] \[\d+ via memory\]/);
+      assert.ok(report.mca?.ran);
+      const [role] = report.mca.roles;
+      assert.ok(role && 'mca' in role, JSON.stringify(role));
+      assert.equal(role.agree, false);
+      assert.ok(role.memory && role.memory.noAliasFalseCycles !== null, JSON.stringify(role.memory));
+      assert.ok(role.memory.noAliasFalseCycles > role.mca.cyclesPerIteration, JSON.stringify(role));
+      assert.match(
+        role.why,
+        new RegExp(
+          String.raw`this model's critical chain runs through memory, a store and its reload ` +
+            String.raw`\(str x8, \[sp, #8\] at 0x8 → ldr x8, \[sp, #8\] at 0x0, \d+ cycles store to load here\): ` +
+            String.raw`llvm-mca does not model a load's dependence on an earlier store \(its default -noalias=true ` +
+            String.raw`lets every load pass older stores\), so that chain is not in its figure; with -noalias=false ` +
+            String.raw`\(every load waits for every older store, whatever the address\) it gives ` +
+            `${role.memory.noAliasFalseCycles}$`,
+        ),
+      );
+    });
+
     it('an undecodable word and a call: what llvm-mca covers and its warning are said', async () => {
       const [fn] = parseListing(
         [
