@@ -66,7 +66,7 @@ describe('finding llvm-mca where the runners have it', () => {
     assert.deepEqual(await findLlvmMca(env(root, join(root, 'bin'))), { notRun: LLVM_MCA_INSTALL });
   });
 
-  it('ubuntu-24.04-arm: llvm-16, -17, -18 packages, none as plain llvm-mca: the newest, llvm-mca-18, runs', async () => {
+  it('ubuntu-24.04-arm: llvm-16, -17, -18 packages, no plain llvm-mca: the newest, llvm-mca-18, runs', async () => {
     const root = join(work, 'ubuntu');
     for (const [n, v] of [
       ['16', '16.0.6'],

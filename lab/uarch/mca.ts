@@ -257,7 +257,7 @@ export interface MemoryChain {
 }
 
 /** The store → load link of a critical chain (a link `via memory` is the store, the next link its load). */
-export function memoryLink(chain: readonly ChainLink[] | undefined): Omit<MemoryChain, 'noAliasFalseCycles'> | null {
+function memoryLink(chain: readonly ChainLink[] | undefined): Omit<MemoryChain, 'noAliasFalseCycles'> | null {
   if (!chain) return null;
   const at = chain.findIndex((link) => link.via === 'memory');
   if (at < 0) return null;
@@ -267,7 +267,7 @@ export function memoryLink(chain: readonly ChainLink[] | undefined): Omit<Memory
   return { store: where(store), load: where(load), storeToLoadCycles: store.latencyCycles };
 }
 
-/** Why a chain through memory is not in llvm-mca's figure (its -noalias=true default), and what -noalias=false gives. */
+/** Why a chain through memory is not in llvm-mca's figure (its -noalias=true), and what -noalias=false gives. */
 function memoryReason(memory: MemoryChain): string {
   return (
     `this model's critical chain runs through memory, a store and its reload (${memory.store} → ${memory.load}, ` +
@@ -418,7 +418,9 @@ const rangeText = (range: string) => `LLVM ${range.startsWith('>=') ? `≥ ${ran
 function otherVersions(entries: readonly LlvmMcaEntry[], except?: LlvmMcaEntry): string {
   const fits = entries.filter((entry) => entry !== except && entry.mcpu !== null);
   return fits.length
-    ? `; ${fits.map((entry) => `${rangeText(entry.llvm)} runs -mcpu=${entry.mcpu} (${entry.schedulingModel})`).join(', ')}`
+    ? `; ${fits
+        .map((entry) => `${rangeText(entry.llvm)} runs -mcpu=${entry.mcpu} (${entry.schedulingModel})`)
+        .join(', ')}`
     : '';
 }
 
