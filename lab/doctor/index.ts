@@ -8,7 +8,9 @@ import { machineInfo } from '../bench/machine.js';
 import { hostCpu, pageSizeBytes } from '../cpu/host.js';
 import { listModels, loadCpuModel } from '../uarch/model.js';
 import { chooseModel } from '../uarch/choose-model.js';
+import { findLlvmMca } from '../uarch/llvm-mca-tool.js';
 import { cpuCheck } from './cpu.js';
+import { llvmMcaCheck } from './llvm-mca.js';
 
 export interface Check {
   name: string;
@@ -101,7 +103,7 @@ export async function runDoctor(options: { network?: boolean } = {}): Promise<Ch
     fix: install('libdeflate-dev libdeflate-tools', 'libdeflate'),
   });
   await tool('llvm-objdump', 'optional', 'disassembles binaries for perf-lab analyze', install('llvm', 'llvm'));
-  await tool('llvm-mca', 'optional', 'the llvm-mca cross-check tests', install('llvm', 'llvm'));
+  checks.push(llvmMcaCheck(await findLlvmMca(), install('llvm', 'llvm')));
   await tool('clang', 'optional', 'cross-compiles ARM64 test code', install('clang', 'llvm'));
   if (!isMac)
     await tool(

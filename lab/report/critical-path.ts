@@ -236,7 +236,8 @@ function mcaSection(columns: Array<[string, LoopReport]>): string[] {
   return [
     '',
     `<details><summary>llvm-mca cross-check: llvm-mca ${escapeCell(first.version)} -mcpu=${escapeCell(first.mcpu)} ` +
-      `(${escapeCell(first.schedulingModel)}) on each role's usual path (✓: within 1 cycle)</summary>`,
+      `(${escapeCell(first.schedulingModel)}) on each role's usual path (✓: within 1 cycle), run from ` +
+      `${escapeCell(first.tool)} (${escapeCell(first.foundBy)})</summary>`,
     '',
     ...tableLines(
       ['path role (cycles/iteration: this model · llvm-mca)', ...ran.map(({ name }) => right(name))],

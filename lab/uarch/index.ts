@@ -214,6 +214,7 @@ function reportHotLoop(
   const usualPaths = paths.groups.map((group) => ({
     roleName: group.roleName,
     instructions: group.representative.blocks.flatMap((id) => flow.blocks[id]!.instructions),
+    chain: group.analysis.criticalChain,
     ours: {
       predictedCycles: group.analysis.predictedCycles,
       criticalPathCycles: group.analysis.criticalPathCycles,

@@ -7,6 +7,8 @@ import { execa } from 'execa';
 import { parseListing } from '../asm/parse.js';
 import { explain } from '../explain/index.js';
 import { analyzeLoop, loadCpuModel, textReport, type CpuModel } from './index.js';
+import { criticalPathDiff } from '../report/critical-path.js';
+import { findLlvmMca } from './llvm-mca-tool.js';
 import { mcaCrossCheck, mcaInput, mcaTextLines, parseMcaOutput, type McaPath } from './mca.js';
 
 /*
@@ -16,18 +18,28 @@ import { mcaCrossCheck, mcaInput, mcaTextLines, parseMcaOutput, type McaPath } f
  */
 const listing = join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt');
 const mcaAvailable = (await execa('llvm-mca', ['--version'], { reject: false })).exitCode === 0;
+/** The llvm-mca the cross-check runs here, and its version (the table names both). */
+const mcaFound = await findLlvmMca();
+const [mcaPath, mcaVersion, mcaFoundBy] =
+  'notRun' in mcaFound ? ['', '', ''] : [mcaFound.command, mcaFound.version, mcaFound.foundBy];
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const NOT_INSTALLED =
   'llvm-mca cross-check: not run (llvm-mca not installed: apt-get install llvm / brew install llvm)';
 let work: string;
 const savedPath = process.env.PATH;
 
-/** Runs `body` with PATH holding only `dir` (so no llvm-mca but a fake one there; the fakes need only /bin/sh). */
-async function withPath<T>(dir: string, body: () => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with PATH holding only `dir` and llvm-mca's fixed-path candidates (/usr/lib/llvm-N, Homebrew kegs) rooted
+ * in `root` (default: an empty folder), so no llvm-mca is found but the fakes there (they need only /bin/sh).
+ */
+async function withPath<T>(dir: string, body: () => Promise<T>, root = join(work, 'empty-root')): Promise<T> {
   process.env.PATH = dir;
+  process.env.PERF_LAB_LLVM_MCA_SEARCH_ROOT = root;
   try {
     return await body();
   } finally {
     process.env.PATH = savedPath;
+    delete process.env.PERF_LAB_LLVM_MCA_SEARCH_ROOT;
   }
 }
 
@@ -62,6 +74,30 @@ const [chain4] = parseListing(
   ].join('\n'),
 );
 const path: McaPath = { roleName: 'loop', instructions: chain4!.instructions, ours };
+
+/** A loop that keeps x8 in a stack slot (ldr → lsr → str → memory → ldr: its critical chain), as a listing file. */
+async function writeSpill(): Promise<string> {
+  const spill = join(work, 'spill.txt');
+  await writeFile(
+    spill,
+    [
+      '/tmp/arm/spill.o:\tfile format elf64-littleaarch64',
+      '',
+      'Disassembly of section .text:',
+      '',
+      '0000000000000000 <spill>:',
+      '       0: e8 07 40 f9  \tldr\tx8, [sp, #8]',
+      '       4: 08 25 c2 9a  \tlsr\tx8, x8, x2',
+      '       8: e8 07 00 f9  \tstr\tx8, [sp, #8]',
+      '       c: 63 04 00 91  \tadd\tx3, x3, #1',
+      '      10: 21 04 00 f1  \tsubs\tx1, x1, #1',
+      '      14: 61 ff ff 54  \tb.ne\t0x0 <spill>',
+      '      18: c0 03 5f d6  \tret',
+      '',
+    ].join('\n'),
+  );
+  return spill;
+}
 
 let loadedM1: CpuModel;
 before(async () => {
@@ -190,6 +226,62 @@ describe(
         ),
       );
       assert.match(textReport(report), /^ {4}llvm-mca covers the same 6 instructions$/m);
+    });
+
+    it("a chain through a spill slot: llvm-mca's -noalias=true is named, with its -noalias=false figure", async () => {
+      // The loop keeps x8 in a stack slot: ldr → lsr → str → (memory) → ldr is this model's critical chain.
+      const spill = await writeSpill();
+      const report = await analyzeLoop({ path: spill, functionName: 'spill', mca: true }, loadedM1);
+      assert.match(textReport(report), /chain: 0x0 ldr x8, \[sp, #8\] .* → 0x8 str x8, \[sp, #8\] \[\d+ via memory\]/);
+      assert.ok(report.mca?.ran);
+      const [role] = report.mca.roles;
+      assert.ok(role && 'mca' in role, JSON.stringify(role));
+      assert.equal(role.agree, false);
+      assert.ok(role.memory && role.memory.noAliasFalseCycles !== null, JSON.stringify(role.memory));
+      assert.ok(role.memory.noAliasFalseCycles > role.mca.cyclesPerIteration, JSON.stringify(role));
+      assert.match(
+        role.why,
+        new RegExp(
+          String.raw`this model's critical chain runs through memory, a store and its reload ` +
+            String.raw`\(str x8, \[sp, #8\] at 0x8 → ldr x8, \[sp, #8\] at 0x0, \d+ cycles store to load here\): ` +
+            String.raw`llvm-mca does not model a load's dependence on an earlier store \(its default -noalias=true ` +
+            String.raw`lets every load pass older stores\), so that chain is not in its figure; with -noalias=false ` +
+            String.raw`\(every load waits for every older store, whatever the address\) it gives ` +
+            `${role.memory.noAliasFalseCycles}$`,
+        ),
+      );
+    });
+
+    it("the PR comment's cross-check table: this model's and llvm-mca's cycles per role and build", async () => {
+      const base = await analyzeLoop({ path: listing, functionName: 'chain4', loop: '0x0', mca: true }, loadedM1);
+      const spill = await analyzeLoop(
+        { path: await writeSpill(), functionName: 'spill', loop: '0x0', mca: true },
+        loadedM1,
+      );
+      const markdown = criticalPathDiff(base, base, spill);
+      const section = markdown.slice(markdown.indexOf('<details><summary>llvm-mca cross-check'));
+      const role = 'no output (table walk, refill or bookkeeping)';
+      assert.deepEqual(section.split('\n').slice(0, 5), [
+        String.raw`<details><summary>llvm-mca cross-check: llvm-mca ${mcaVersion} -mcpu=apple-m1 (LLVM's Cyclone ` +
+          "(Apple A7) model) on each role's usual path (✓: within 1 cycle), run from " +
+          `${mcaPath} (${mcaFoundBy})</summary>`,
+        '',
+        '| path role (cycles/iteration: this model · llvm-mca) | base | head | libdeflate |',
+        '|---|---:|---:|---:|',
+        `| ${role} | 6 · 6 ✓ | 6 · 6 ✓ | 9 · 1 |`,
+      ]);
+      assert.match(
+        section,
+        new RegExp(`^- \\*\\*base\\*\\* ${escapeRegex(role)}: llvm-mca 6, .* they agree within 1 cycle`, 'm'),
+      );
+      assert.match(
+        section,
+        new RegExp(
+          String.raw`^- \*\*libdeflate\*\* .*: llvm-mca 1, .* this model 9 — they differ by 8: ` +
+            String.raw`this model's critical chain runs through memory, .*-noalias=false .* it gives 9;`,
+          'm',
+        ),
+      );
     });
 
     it('an undecodable word and a call: what llvm-mca covers and its warning are said', async () => {

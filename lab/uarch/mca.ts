@@ -1,6 +1,8 @@
 import { execa } from 'execa';
 import type { Instruction } from '../asm/index.js';
-import type { CpuModel } from './model.js';
+import type { ChainLink } from './analyze.js';
+import { describeLlvmMca, findLlvmMca } from './llvm-mca-tool.js';
+import { llvmRangeHolds, type CpuModel, type LlvmMcaEntry } from './model.js';
 
 /*
  * The run-time cross-check with llvm-mca: each role's usual path, as straight-line code (branches kept, aimed at the
@@ -19,8 +21,6 @@ const WARM_UP = 100;
 
 /** Two figures within this many cycles agree. */
 const AGREEMENT_CYCLES = 1;
-
-const INSTALL = 'llvm-mca not installed: apt-get install llvm / brew install llvm';
 
 /** This model's figures for a role's usual path, as the cross-check sets them beside llvm-mca's. */
 export interface ModelFigures {
@@ -68,6 +68,8 @@ export type McaRole = {
       boundBy: string;
       agree: boolean;
       why: string;
+      /** This model's chain through a store and its reload, which llvm-mca does not model (-noalias=true). */
+      memory?: MemoryChain;
     }
   | { notRun: string }
 );
@@ -75,8 +77,12 @@ export type McaRole = {
 export type McaCrossCheck =
   | {
       ran: true;
+      /** The llvm-mca run (its path), its version and which candidate found it (lab/uarch/llvm-mca-tool.ts). */
       tool: string;
       version: string;
+      foundBy: string;
+      /** The tool in words: "llvm-mca 14.0.6 at /usr/bin/llvm-mca (on PATH)". */
+      toolText: string;
       mcpu: string;
       schedulingModel: string;
       iterations: number;
@@ -88,32 +94,9 @@ export type McaCrossCheck =
 export interface McaPath {
   roleName: string;
   instructions: readonly Instruction[];
+  /** This model's critical chain on the path (a link `via memory` is a store its next link, a load, reads). */
+  chain?: readonly ChainLink[];
   ours: ModelFigures;
-}
-
-const found = new Map<string, Promise<{ command: string; version: string } | { notRun: string }>>();
-
-/** llvm-mca on PATH (llvm-mca, else llvm-mca-14) and its version; looked up once per PATH. */
-function findLlvmMca(): Promise<{ command: string; version: string } | { notRun: string }> {
-  const key = process.env.PATH ?? '';
-  const cached = found.get(key);
-  if (cached) return cached;
-  const lookup = (async () => {
-    for (const command of ['llvm-mca', 'llvm-mca-14']) {
-      const run = await execa(command, ['--version'], { reject: false, timeout: 20_000 });
-      if ((run as { code?: string }).code === 'ENOENT') continue;
-      if (run.exitCode !== 0) return { notRun: `${command} --version failed (exit ${run.exitCode})` };
-      const version = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run.stdout))?.[1];
-      if (!version)
-        return {
-          notRun: `${command} --version is unparseable (no "LLVM version N.N"): ${firstLine(String(run.stdout))}`,
-        };
-      return { command, version };
-    }
-    return { notRun: INSTALL };
-  })();
-  found.set(key, lookup);
-  return lookup;
 }
 
 const firstLine = (text: string) => {
@@ -264,12 +247,47 @@ function bottleneckText(figures: McaFigures): string {
   return causes.length ? causes.map((cause) => cause.text).join(' and ') : 'nothing its -bottleneck-analysis reports';
 }
 
+/** A store and its reload on this model's critical chain, and llvm-mca's cycles when loads wait for stores. */
+export interface MemoryChain {
+  store: string;
+  load: string;
+  storeToLoadCycles: number;
+  /** llvm-mca's steady state with -noalias=false (null: that run failed). */
+  noAliasFalseCycles: number | null;
+}
+
+/** The store → load link of a critical chain (a link `via memory` is the store, the next link its load). */
+function memoryLink(chain: readonly ChainLink[] | undefined): Omit<MemoryChain, 'noAliasFalseCycles'> | null {
+  if (!chain) return null;
+  const at = chain.findIndex((link) => link.via === 'memory');
+  if (at < 0) return null;
+  const store = chain[at]!;
+  const load = chain[(at + 1) % chain.length]!;
+  const where = (link: ChainLink) => `${link.text} at 0x${link.address.toString(16)}`;
+  return { store: where(store), load: where(load), storeToLoadCycles: store.latencyCycles };
+}
+
+/** Why a chain through memory is not in llvm-mca's figure (its -noalias=true), and what -noalias=false gives. */
+function memoryReason(memory: MemoryChain): string {
+  return (
+    `this model's critical chain runs through memory, a store and its reload (${memory.store} → ${memory.load}, ` +
+    `${cycles(memory.storeToLoadCycles)} cycles store to load here): llvm-mca does not model a load's dependence on ` +
+    'an earlier store (its default -noalias=true lets every load pass older stores), so that chain is not in its ' +
+    'figure' +
+    (memory.noAliasFalseCycles === null
+      ? ''
+      : `; with -noalias=false (every load waits for every older store, whatever the address) it gives ` +
+        `${cycles(memory.noAliasFalseCycles)}`)
+  );
+}
+
 /** Why llvm-mca's figure and this model's differ (or that they agree), from llvm-mca's output and the model. */
 function whyTheyDiffer(
   ours: ModelFigures,
   mca: McaFigures,
   model: Pick<CpuModel, 'name' | 'crossCheck'>,
   schedulingModel: string,
+  memory?: MemoryChain,
 ): { agree: boolean; why: string } {
   const difference = Math.round((mca.cyclesPerIteration - ours.predictedCycles) * 100) / 100;
   if (Math.abs(difference) <= AGREEMENT_CYCLES)
@@ -296,7 +314,8 @@ function whyTheyDiffer(
         'does not simulate',
     );
   }
-  if (mca.cyclesPerIteration < ours.predictedCycles - AGREEMENT_CYCLES)
+  if (memory) reasons.push(memoryReason(memory));
+  else if (mca.cyclesPerIteration < ours.predictedCycles - AGREEMENT_CYCLES)
     reasons.push(
       `this model's ${ours.bound} bound (${cycles(ours.predictedCycles)}) is above llvm-mca's simulation: ` +
         'its latencies or units are higher than those llvm-mca reads',
@@ -316,7 +335,7 @@ async function runPath(
   command: string,
   mcpu: string,
   path: McaPath,
-): Promise<{ figures: McaFigures | string; skipped: string[]; warnings: string[] }> {
+): Promise<{ figures: McaFigures | string; skipped: string[]; warnings: string[]; lines: string[] }> {
   const input = mcaInput(path.instructions);
   let lines = input.lines;
   const skipped = [...input.skipped];
@@ -329,26 +348,27 @@ async function runPath(
     });
     const stderr = String(run.stderr ?? '');
     if (/is not a recognized processor/.test(stderr))
-      return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [] };
+      return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [], lines };
     // <stdin>:N: the label is line 1, instruction i line i + 2.
     const refused = new Set([...stderr.matchAll(/^<stdin>:(\d+):\d+: error:/gm)].map((match) => Number(match[1]) - 2));
     if (refused.size > 0 && attempt < 3) {
       skipped.push(...lines.filter((_, i) => refused.has(i)).map((line) => `${line} (refused by its assembler)`));
       lines = lines.filter((_, i) => !refused.has(i));
       if (lines.length > 0) continue;
-      return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [] };
+      return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [], lines };
     }
-    if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [] };
+    if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [], lines };
     if (run.exitCode !== 0)
       return {
         figures:
           `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ` + firstLine(stderr || String(run.stdout)),
         skipped,
         warnings: [],
+        lines,
       };
     const warnings = [...stderr.matchAll(/^(?:warning|note): (.*)$/gm)].map((match) => match[1]!.trim());
     const figures = parseMcaOutput(String(run.stdout), MCA_ITERATIONS, lines.length);
-    if (typeof figures === 'string') return { figures, skipped, warnings };
+    if (typeof figures === 'string') return { figures, skipped, warnings, lines };
     const short = await execa(
       command,
       [...options(mcpu, WARM_UP), '-instruction-info=false', '-resource-pressure=false', '-'],
@@ -361,6 +381,7 @@ async function runPath(
           `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine(String(short.stderr))),
         skipped,
         warnings,
+        lines,
       };
     const steady = (figures.totalCycles - warm.totalCycles) / (MCA_ITERATIONS - WARM_UP);
     if (!(steady > 0))
@@ -368,22 +389,71 @@ async function runPath(
         figures: `llvm-mca's cycles do not grow with its iterations (${warm.totalCycles} → ${figures.totalCycles})`,
         skipped,
         warnings,
+        lines,
       };
-    return { figures: { ...figures, cyclesPerIteration: Math.round(steady * 100) / 100 }, skipped, warnings };
+    return { figures: { ...figures, cyclesPerIteration: Math.round(steady * 100) / 100 }, skipped, warnings, lines };
   }
 }
 
-/** The cross-check of every usual path on the CPU model, or why it was not run. */
+/** llvm-mca's steady-state cycles per iteration of `lines` with `extra` options (null: a run failed). */
+async function steadyCycles(command: string, mcpu: string, lines: string[], extra: string[]): Promise<number | null> {
+  const total = async (iterations: number) => {
+    const run = await execa(
+      command,
+      [...options(mcpu, iterations), ...extra, '-instruction-info=false', '-resource-pressure=false', '-'],
+      { input: `0:\n${lines.join('\n')}\n`, reject: false, timeout: 60_000 },
+    );
+    const figures = run.exitCode === 0 ? parseMcaOutput(String(run.stdout), iterations, lines.length, false) : '';
+    return typeof figures === 'object' ? figures.totalCycles : null;
+  };
+  const [long, short] = [await total(MCA_ITERATIONS), await total(WARM_UP)];
+  if (long === null || short === null || !(long > short)) return null;
+  return Math.round(((long - short) / (MCA_ITERATIONS - WARM_UP)) * 100) / 100;
+}
+
+/** The LLVM range of each entry in words: "LLVM 14", "LLVM 15–16", "LLVM ≥ 19". */
+const rangeText = (range: string) => `LLVM ${range.startsWith('>=') ? `≥ ${range.slice(2)}` : range.replace('-', '–')}`;
+
+/** What the other LLVM versions offer for a model, for a not-run line: "with LLVM ≥ 15: -mcpu=neoverse-n2 (…)". */
+function otherVersions(entries: readonly LlvmMcaEntry[], except?: LlvmMcaEntry): string {
+  const fits = entries.filter((entry) => entry !== except && entry.mcpu !== null);
+  return fits.length
+    ? `; ${fits
+        .map((entry) => `${rangeText(entry.llvm)} runs -mcpu=${entry.mcpu} (${entry.schedulingModel})`)
+        .join(', ')}`
+    : '';
+}
+
+/**
+ * The cross-check of every usual path on the CPU model, or why it was not run: the llvm-mca found
+ * (lab/uarch/llvm-mca-tool.ts) runs the -mcpu of the model's llvmMca entry for its major version.
+ */
 export async function mcaCrossCheck(model: CpuModel, paths: readonly McaPath[]): Promise<McaCrossCheck> {
-  const fit = model.llvmMca;
-  if (!fit) return { ran: false, mcpu: null, notRun: `the ${model.name} model names no llvm-mca -mcpu` };
-  if (fit.mcpu === null)
-    return { ran: false, mcpu: null, notRun: `no llvm-mca -mcpu fits ${model.name} — ${fit.schedulingModel}` };
+  const entries = model.llvmMca?.entries;
+  if (!entries) return { ran: false, mcpu: null, notRun: `the ${model.name} model names no llvm-mca -mcpu` };
+  const mcpus = [...new Set(entries.flatMap((entry) => (entry.mcpu === null ? [] : [entry.mcpu])))];
   const tool = await findLlvmMca();
-  if ('notRun' in tool) return { ran: false, mcpu: fit.mcpu, notRun: tool.notRun };
+  if ('notRun' in tool) return { ran: false, mcpu: mcpus.length === 1 ? mcpus[0]! : null, notRun: tool.notRun };
+  const fit = entries.find((entry) => llvmRangeHolds(entry.llvm, tool.major));
+  if (!fit)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun:
+        `the ${model.name} model has no llvm-mca entry for LLVM ${tool.major} (${describeLlvmMca(tool)}): ` +
+        `it was checked on ${entries.map((entry) => rangeText(entry.llvm)).join(', ')}` +
+        otherVersions(entries),
+    };
+  if (fit.mcpu === null)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun: `no llvm-mca -mcpu fits ${model.name} — ${fit.schedulingModel}${otherVersions(entries, fit)}`,
+    };
+  const mcpu = fit.mcpu;
   const roles: McaRole[] = [];
   for (const path of paths) {
-    const { figures, skipped, warnings } = await runPath(tool.command, fit.mcpu, path);
+    const { figures, skipped, warnings, lines } = await runPath(tool.command, mcpu, path);
     const base = {
       roleName: path.roleName,
       ours: path.ours,
@@ -391,26 +461,32 @@ export async function mcaCrossCheck(model: CpuModel, paths: readonly McaPath[]):
       skipped,
       warnings,
     };
-    roles.push(
-      typeof figures === 'string'
-        ? { ...base, notRun: figures }
-        : {
-            ...base,
-            mca: figures,
-            boundBy: bottleneckText(figures),
-            ...whyTheyDiffer(path.ours, figures, model, fit.schedulingModel),
-          },
-    );
+    if (typeof figures === 'string') {
+      roles.push({ ...base, notRun: figures });
+      continue;
+    }
+    const link = memoryLink(path.chain);
+    const memory = link
+      ? { ...link, noAliasFalseCycles: await steadyCycles(tool.command, mcpu, lines, ['-noalias=false']) }
+      : undefined;
+    roles.push({
+      ...base,
+      mca: figures,
+      boundBy: bottleneckText(figures),
+      ...(memory ? { memory } : {}),
+      ...whyTheyDiffer(path.ours, figures, model, fit.schedulingModel, memory),
+    });
   }
   // One failure for every path (the tool is broken, its output unreadable) is the cross-check's, said once.
   const reasons = new Set(roles.map((role) => ('notRun' in role ? role.notRun : '')));
-  if (roles.length > 0 && reasons.size === 1 && !reasons.has(''))
-    return { ran: false, mcpu: fit.mcpu, notRun: [...reasons][0]! };
+  if (roles.length > 0 && reasons.size === 1 && !reasons.has('')) return { ran: false, mcpu, notRun: [...reasons][0]! };
   return {
     ran: true,
     tool: tool.command,
     version: tool.version,
-    mcpu: fit.mcpu,
+    foundBy: tool.foundBy,
+    toolText: describeLlvmMca(tool),
+    mcpu,
     schedulingModel: fit.schedulingModel,
     iterations: MCA_ITERATIONS,
     roles,
@@ -422,7 +498,8 @@ export function mcaTextLines(check: McaCrossCheck | undefined): string[] {
   if (!check) return [];
   if (!check.ran) return [`llvm-mca cross-check: not run (${check.notRun})`];
   const lines = [
-    `llvm-mca cross-check: llvm-mca ${check.version} -mcpu=${check.mcpu} (${check.schedulingModel}), each role's ` +
+    `llvm-mca cross-check: llvm-mca ${check.version} -mcpu=${check.mcpu} (${check.schedulingModel}), run from ` +
+      `${check.tool} (${check.foundBy}), each role's ` +
       'usual path as straight-line code (branches kept, aimed at its start), steady state of ' +
       `${check.iterations} iterations:`,
   ];

@@ -109,23 +109,41 @@ export const cpuModelSchema = z
      */
     crossCheck: z.boolean().optional(),
     /**
-     * What llvm-mca runs for this core: its -mcpu (null: LLVM has no scheduling model fit to cross-check with) and
-     * the scheduling model LLVM prices that -mcpu with (or why there is none): see lab/uarch/mca.ts.
+     * What llvm-mca runs for this core, per LLVM version range ("14", "15-16", ">=19"): its -mcpu (null: that LLVM
+     * has no scheduling model fit to cross-check with) and the scheduling model it prices that -mcpu with (or why
+     * there is none); the cross-check takes the entry of the running llvm-mca's major version: see lab/uarch/mca.ts.
      */
     llvmMca: z
-      .object({
-        mcpu: z
-          .string()
-          .regex(/^[a-z0-9-]+$/)
-          .nullable(),
-        schedulingModel: textSchema.pipe(z.string().min(3)),
-        source: sourced,
-      })
-      .strict()
+      .array(
+        z
+          .object({
+            llvm: z.string().regex(/^(\d+|\d+-\d+|>=\d+)$/),
+            mcpu: z
+              .string()
+              .regex(/^[a-z0-9-]+$/)
+              .nullable(),
+            schedulingModel: textSchema.pipe(z.string().min(3)),
+            source: sourced,
+          })
+          .strict(),
+      )
+      .min(1)
       .optional(),
     notes: z.array(textSchema).optional(),
   })
   .strict();
+
+export type LlvmMcaEntry = NonNullable<z.infer<typeof cpuModelSchema>['llvmMca']>[number];
+
+/** Whether an llvmMca entry's LLVM range ("14", "15-16", ">=19") holds a major version. */
+export function llvmRangeHolds(range: string, major: number): boolean {
+  const [low, high] = range.startsWith('>=')
+    ? [Number(range.slice(2)), Infinity]
+    : range.includes('-')
+      ? range.split('-').map(Number)
+      : [Number(range), Number(range)];
+  return major >= low! && major <= high!;
+}
 
 export interface CpuModel {
   name: string;
@@ -141,8 +159,8 @@ export interface CpuModel {
   cpuBrands: string[];
   /** A tool's model (llvm-mca's), never a host's default. */
   crossCheck: boolean;
-  /** llvm-mca's -mcpu for this core and LLVM's scheduling model for it; mcpu null: none to cross-check with. */
-  llvmMca: { mcpu: string | null; schedulingModel: string; source: string; inherited: boolean } | null;
+  /** Per LLVM version range, llvm-mca's -mcpu for this core and LLVM's scheduling model for it (mcpu null: none). */
+  llvmMca: { entries: LlvmMcaEntry[]; inherited: boolean } | null;
   notes: string[];
   /** How this model came to price the code: by --cpu, or chosen for the machine (see lab/uarch/choose-model.ts). */
   chosenBecause?: string;
@@ -223,7 +241,7 @@ export async function loadCpuModel(name: string, seen: string[] = []): Promise<C
     cpuBrands: raw.cpuBrands?.value ?? [],
     crossCheck: raw.crossCheck ?? false,
     llvmMca: raw.llvmMca
-      ? { ...raw.llvmMca, inherited: false }
+      ? { entries: raw.llvmMca, inherited: false }
       : parent?.llvmMca
         ? { ...parent.llvmMca, inherited: true }
         : null,

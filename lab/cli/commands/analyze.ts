@@ -43,7 +43,7 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
     )
     .addOption(jsonOption('write the analysis as JSON'))
     .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
-    .option('--no-mca', "skip the llvm-mca cross-check of each role's usual path (run when llvm-mca is on PATH)")
+    .option('--no-mca', "skip the llvm-mca cross-check of each role's usual path (run when llvm-mca is found)")
     .action(async (options) => {
       const explanation = await explain({
         ...options,
