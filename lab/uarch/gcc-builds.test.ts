@@ -147,6 +147,20 @@ describe(
       }
     });
 
+    it('zlib: no path is "no output": a path through the 3-byte copy loop entered at its test is a long match', () => {
+      // inffast.c:239 `while (len > 2)` is laid out with its test at 0x2f4, entered from the window copy (0x388,
+      // `op >= len`: the whole match from the window) past the loop's top (0x2d0). The path …0x388 0x2f4 0x2fc 0x400
+      // stores nothing itself: the loop wrote the match 3 bytes a pass and left with len 0 (`if (len)` at 0x2fc not
+      // taken). Read as its own output it was "no output", a match of length 0, which deflate cannot code (3–258).
+      for (const report of [reports['zlib-g']!, reports.zlib!]) {
+        const names = report.roles.map((role) => role.roleName);
+        assert.deepEqual(names, ['match', 'long match (copy loop)', 'literal'], names.join(', '));
+        assert.ok(report.roles.every((role) => role.role.match !== 'none' || role.role.literals > 0));
+        // The usual long match still stores its first bytes itself: the do-while copy from the output (0x3c8).
+        assert.equal(report.copyLoop?.headerAddress, 0x3c8);
+      }
+    });
+
     it('zlib: a stripped library says it is stripped and what to do', () => {
       assert.match(stripped, /is stripped: its symbol table is gone/);
       assert.match(stripped, /"inflate_fast" is not one of them/);
