@@ -81,6 +81,10 @@ before(async () => {
     await execa('aarch64-linux-gnu-gcc', ['-O2', '-g', '-c', `-I${work}`, join(gzip, 'inflate.c'), '-o', gzipObject]);
     reports.gzip = await analyzeLoop({ path: gzipObject, functionName: 'inflate_codes' }, model);
   }
+  // zlib's table builder: a loop over codes that shifts and stores, but decodes nothing.
+  const inftrees = join(work, 'inftrees.o');
+  await execa('aarch64-linux-gnu-gcc', [...freestanding, '-g', '-DZ_SOLO', join(zlib, 'inftrees.c'), '-o', inftrees]);
+  reports.inftrees = await analyzeLoop({ path: inftrees, functionName: 'inflate_table' }, model);
   reports['zlib-pinned'] = await analyzeLoop(
     { path: join(work, 'zlib-g.o'), functionName: 'inflate_fast', loop: 'inffast.c:104' },
     model,
@@ -159,6 +163,37 @@ describe(
         // The usual long match still stores its first bytes itself: the do-while copy from the output (0x3c8).
         assert.equal(report.copyLoop?.headerAddress, 0x3c8);
       }
+    });
+
+    it("zlib's table builder inflate_table is not read as a decode loop, and its paths are not literals or matches", () => {
+      // By hand, inftrees.c:216's `for (;;)` (header 0x270, `ldrh w9, [x5, w30, uxtw #1]`: work[sym]) has one variable
+      // right shift, 0x2b0 `lsr w15, w8, w18` (huff >> drop), of a carried value (huff, w8). But huff is never loaded
+      // (it is counted up by `huff &= incr - 1; huff += incr`): no load is shifted into it, so no refill; and no load's
+      // address is masked bits of it — work[sym], lens[work[sym]] and count[len] are indexed by a counter or a loaded
+      // value, extra[]/base[] by `work[sym] - match` (a subtraction), and `huff & mask` (0x338) is only compared with
+      // low. No other loop of the function has a table load either, so none has a decode loop's shape.
+      const report = reports.inftrees!;
+      assert.equal(report.loopChoice.how, 'evidence');
+      assert.equal(report.hotLoop.headerAddress, 0x270);
+      assert.equal(report.loopChoice.sourceLine, 'inftrees.c:217');
+      assert.equal(report.loopChoice.decodeLoop, false);
+      assert.equal(report.loopChoice.decodeLoops, 0);
+      assert.match(
+        report.loopChoice.reason,
+        /^shifts a loop-carried value \(no refill\) by a variable amount \(0x2b0\); no table load/,
+      );
+      assert.doesNotMatch(report.loopChoice.reason, /refill: /);
+      const text = textReport(report);
+      assert.match(
+        text,
+        /and no loop of this function has it: not a decode loop; its paths are named by what they store/,
+      );
+      assert.match(text, /^loops: 10; loop at 0x270 /m);
+      // The entry stores `next[(huff >> drop) + fill] = here` (0x2c8–0x2d0: here.op loaded from extra[], here.bits
+      // computed) and the root-table pointer entry (0x3e8–0x3f0, all computed) are stores of an entry, not output.
+      assert.ok(report.roles.length > 0);
+      for (const role of report.roles) assert.doesNotMatch(role.roleName, /literal|match/, role.roleName);
+      assert.ok(report.roles.some((role) => role.roleName === '3 computed bytes'));
     });
 
     it('zlib: a stripped library says it is stripped and what to do', () => {

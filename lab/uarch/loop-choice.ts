@@ -153,9 +153,11 @@ function loopEvidence(instructions: readonly Node['instruction'][], model: CpuMo
 function describe(evidence: LoopEvidence): string {
   const parts: string[] = [];
   const first = (list: number[]) => list.slice(0, 3).map(hex).join(', ') + (list.length > 3 ? ', …' : '');
+  // A shifted value that indexes no table and takes in no input is not a bit buffer (inflate_table's `huff >> drop`).
+  const buffer = evidence.tableLoads.length || evidence.refillLoads.length ? 'bit buffer' : 'value (no refill)';
   parts.push(
     evidence.bitBufferShifts.length
-      ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})`
+      ? `shifts a loop-carried ${buffer} by a variable amount (${first(evidence.bitBufferShifts)})`
       : 'no variable shift of a loop-carried value',
   );
   parts.push(
@@ -211,7 +213,7 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
         describe(evidence) +
         (walks.length
           ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} ` +
-            `as its table walk`
+            `as its ${decodeLoop ? 'table walk' : 'own'}`
           : ''),
       sourceLine: header.sourceLine ?? null,
     };
@@ -285,6 +287,8 @@ export interface LoopChoice {
   /** How it was chosen: by the evidence ranking, or pinned by the maintainer. */
   how: 'evidence' | 'pinned';
   runnersUp: LoopCandidate[];
+  /** Loops of the function with a decode loop's shape (0: none is, e.g. zlib's table builder inflate_table). */
+  decodeLoops: number;
 }
 
 export function chooseLoop(
@@ -307,5 +311,6 @@ export function chooseLoop(
     candidate,
     how: pin === undefined ? 'evidence' : 'pinned',
     runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3),
+    decodeLoops: ranked.filter((entry) => entry.decodeLoop).length,
   };
 }

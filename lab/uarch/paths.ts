@@ -221,7 +221,17 @@ function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node,
   return [producer];
 }
 
-export function roleName(role: PathRole): string {
+/**
+ * A role's name. In a loop with a decode loop's shape (or pinned, the maintainer's word for it), computed bytes are
+ * literals and stored loads a match; elsewhere (a table builder, a checksum) the path is named by what it stores only.
+ */
+export function roleName(role: PathRole, decodeLoop = true): string {
+  if (!decodeLoop) {
+    const computed = role.literals === 0 ? '' : `${role.literals} computed byte${role.literals === 1 ? '' : 's'}`;
+    const loaded =
+      role.match === 'none' ? '' : role.match === 'short' ? 'loaded values' : 'loaded values (nested loop)';
+    return [computed, loaded].filter(Boolean).join(' + ') || 'no store';
+  }
   const literals = role.literals === 0 ? '' : role.literals === 1 ? 'literal' : `${role.literals} literals`;
   const match = role.match === 'none' ? '' : role.match === 'short' ? 'match' : 'long match (copy loop)';
   if (!literals && !match) return 'no output (table walk, refill or bookkeeping)';
@@ -327,8 +337,17 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: ProducerOf): n
   return bytes;
 }
 
-/** Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. */
-export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
+/**
+ * Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. Roles are
+ * named as literals and matches only when `decodeLoop` (see roleName).
+ */
+export function analyzePaths(
+  flow: ControlFlow,
+  loop: Loop,
+  model: CpuModel,
+  limit = PATH_LIMIT,
+  decodeLoop = true,
+): LoopPaths {
   const nested = nestedLoops(flow, loop);
   const storing = (candidate: Loop) =>
     candidate.blocks.some((id) =>
@@ -362,7 +381,7 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
       blocks,
       addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address),
       role,
-      roleName: roleName(role),
+      roleName: roleName(role, decodeLoop),
       bounds: boundsOfGraph(graph, model),
     };
   });
