@@ -43,7 +43,7 @@ const NORETURN = new RegExp(
 );
 
 /** A call that does not return, or a trap (brk, udf). */
-function endsExecution(instruction: Instruction): boolean {
+export function endsExecution(instruction: Instruction): boolean {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
   return instruction.mnemonic === 'bl' && instruction.callee !== undefined && NORETURN.test(instruction.callee);
 }
