@@ -11,6 +11,7 @@ import { boundsOfGraph, dependencyGraph } from '../uarch/analyze.js';
 import { loadCpuModel } from '../uarch/model.js';
 import { enumeratePaths } from '../uarch/paths.js';
 import { buildControlFlow, nestedLoops, ownBlocks } from './cfg.js';
+import { noreturnPattern } from './noreturn.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
 
@@ -349,6 +350,12 @@ describe('calls', () => {
         [20, 'bl', '__stack_chk_fail'],
       ],
     );
+  });
+  it('the noreturn names are data (lab/asm/noreturn.json), each with its source', () => {
+    const pattern = noreturnPattern();
+    for (const name of ['abort', '_abort', '__stack_chk_fail', '_ZN4core9panicking9panic_fmt17h0123456789abcdefE'])
+      assert.match(name, pattern);
+    for (const name of ['abortx', 'memcpy', '__ubsan_handle_add_overflow']) assert.doesNotMatch(name, pattern);
   });
   it('a call returns to the next instruction, a noreturn call and a tail call end the path', () => {
     const flow = buildControlFlow(f!);

@@ -1,3 +1,4 @@
+import { noreturnPattern } from './noreturn.js';
 import type { AsmFunction, Instruction } from './parse.js';
 
 /** Basic blocks, the control-flow graph, dominators and natural loops of one function. */
@@ -30,22 +31,12 @@ export interface ControlFlow {
 
 const CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
 
-/**
- * Functions that never return (C, the stack protector, assertions, Rust panics): a call to one ends the path, so
- * GCC's `bl __stack_chk_fail` at a function's end does not fall into the next function. Matched on the callee's
- * symbol (Mach-O's leading underscore dropped).
- */
-const NORETURN = new RegExp(
-  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` +
-    String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` +
-    String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` +
-    String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`,
-);
-
-/** A call that does not return, or a trap (brk, udf). */
+/** A call that does not return (lab/asm/noreturn.json: C, the stack protector, assertions, Rust panics), or a trap. */
 export function endsExecution(instruction: Instruction): boolean {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
-  return instruction.mnemonic === 'bl' && instruction.callee !== undefined && NORETURN.test(instruction.callee);
+  return (
+    instruction.mnemonic === 'bl' && instruction.callee !== undefined && noreturnPattern().test(instruction.callee)
+  );
 }
 
 /** A `b` to another function's symbol (a relocated or named tail call): it leaves the function. */
