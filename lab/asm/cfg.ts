@@ -1,7 +1,7 @@
 import { noreturnPattern } from './noreturn.js';
 import type { AsmFunction, Instruction } from './parse.js';
 
-/** Basic blocks, the control-flow graph, dominators and natural loops of one function. */
+/** Basic blocks, the control-flow graph and the loops (strongly connected components) of one function. */
 export interface BasicBlock {
   id: number;
   instructions: Instruction[];
@@ -25,7 +25,6 @@ export interface Loop {
 
 export interface ControlFlow {
   blocks: BasicBlock[];
-  dominators: Set<number>[];
   loops: Loop[];
 }
 
@@ -73,35 +72,8 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor]!.predecessors.push(block.id);
 
-  const dominators = computeDominators(blocks);
   const loops = nestLoops(blocks, sccLoops(blocks));
-  return { blocks, dominators, loops };
-}
-
-/** Iterative dominators (Cooper, Harvey, Kennedy's data-flow form) over blocks reachable from entry. */
-function computeDominators(blocks: readonly BasicBlock[]): Set<number>[] {
-  const all = new Set(blocks.map((block) => block.id));
-  const dominators = blocks.map((block) => (block.id === 0 ? new Set([0]) : new Set(all)));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const block of blocks) {
-      if (block.id === 0) continue;
-      const predecessors = block.predecessors;
-      let next: Set<number>;
-      if (predecessors.length === 0) next = new Set([block.id]);
-      else {
-        next = new Set(dominators[predecessors[0]!]);
-        for (const p of predecessors.slice(1)) for (const d of next) if (!dominators[p]!.has(d)) next.delete(d);
-        next.add(block.id);
-      }
-      if (next.size !== dominators[block.id]!.size || [...next].some((d) => !dominators[block.id]!.has(d))) {
-        dominators[block.id] = next;
-        changed = true;
-      }
-    }
-  }
-  return dominators;
+  return { blocks, loops };
 }
 
 /**
