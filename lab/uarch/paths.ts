@@ -12,7 +12,7 @@ import {
   type Node,
   type PathAnalysis,
 } from './analyze.js';
-import { isRefillLoad, isTableLoad } from './loop-choice.js';
+import { isRefillLoad, isTableLoad, spillSource } from './loop-choice.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -206,15 +206,17 @@ function operandsOf(instruction: Instruction): { bytes: number; values: readonly
  * The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something
  * computed.
  */
-function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
+function valueOrigins(graph: DependencyGraph, producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
+  const { nodes } = graph;
   const from = producers(node.index, register);
   if (from === undefined) return [];
-  const producer = nodes[from]!;
+  // A reload of a spilled value is that value (the slot passes it through).
+  const producer = spillSource(graph, nodes[from]!) ?? nodes[from]!;
   const passThrough =
     producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === 'none') {
     const origins = producer.semantics.reads.flatMap((read) =>
-      valueOrigins(nodes, producers, producer, read, depth - 1),
+      valueOrigins(graph, producers, producer, read, depth - 1),
     );
     return origins.length ? origins : [producer];
   }
@@ -263,7 +265,7 @@ function classify(copyLoops: CopyLoops, blocks: number[], graph: DependencyGraph
   for (const node of nodes) {
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
     const origins = storedRegisters(node.instruction).flatMap((register) =>
-      valueOrigins(nodes, producers, node, register),
+      valueOrigins(graph, producers, node, register),
     );
     // Copied: stored as loaded from memory other than a decode table (a table entry's byte is a literal).
     const copied =
@@ -478,7 +480,7 @@ function copiedBytes(graph: DependencyGraph): number {
     .filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp')
     .filter((node) => {
       const origins = storedRegisters(node.instruction).flatMap((register) =>
-        valueOrigins(nodes, producers, node, register),
+        valueOrigins(graph, producers, node, register),
       );
       return (
         origins.length > 0 &&
