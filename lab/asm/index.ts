@@ -342,13 +342,14 @@ export async function selectFunctions(
       .map((fn) => fn.name)
       .join(', ');
     // Only section names or the assembler's local labels: the symbol table is gone.
-    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+    if (functions.every((fn) => notASymbol(fn.name))) {
       throw new LabError(
         'analyze',
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ` +
           `${functions[0]!.name} to read that whole section as one function and pin the decode loop with ` +
-          `--loop <address>.`,
+          `--loop <address> (it may span several functions), or pass one function's address range as --function ` +
+          `0xSTART-0xEND (checked to be one function).`,
       );
     }
     // Some exported names are left: say that the rest went with the symbol table.
