@@ -11,6 +11,7 @@ import { boundsOfGraph, dependencyGraph } from '../uarch/analyze.js';
 import { loadCpuModel } from '../uarch/model.js';
 import { enumeratePaths } from '../uarch/paths.js';
 import { buildControlFlow, nestedLoops, ownBlocks } from './cfg.js';
+import { noreturnPattern } from './noreturn.js';
 import { detectFormat, parseListing, type Instruction } from './parse.js';
 import { semanticsOf } from './semantics.js';
 
@@ -160,13 +161,12 @@ describe('control flow and loops', () => {
   const [fn] = parseListing(listing, 'llvm-objdump');
   const flow = buildControlFlow(fn!);
 
-  it('finds blocks, dominators, back edges and nesting', () => {
+  it('finds blocks, back edges and nesting', () => {
     assert.equal(flow.blocks.length, 6);
     assert.deepEqual(
       flow.blocks.map((block) => block.successors),
       [[1], [2], [2, 3], [5, 4], [1, 5], []],
     );
-    assert.deepEqual([...flow.dominators[4]!].sort(), [0, 1, 2, 3, 4]);
     const loops = flow.loops.map((loop) => ({
       header: loop.headerAddress,
       blocks: loop.blocks,
@@ -350,6 +350,12 @@ describe('calls', () => {
       ],
     );
   });
+  it('the noreturn names are data (lab/asm/noreturn.json), each with its source', () => {
+    const pattern = noreturnPattern();
+    for (const name of ['abort', '_abort', '__stack_chk_fail', '_ZN4core9panicking9panic_fmt17h0123456789abcdefE'])
+      assert.match(name, pattern);
+    for (const name of ['abortx', 'memcpy', '__ubsan_handle_add_overflow']) assert.doesNotMatch(name, pattern);
+  });
   it('a call returns to the next instruction, a noreturn call and a tail call end the path', () => {
     const flow = buildControlFlow(f!);
     const blockAt = (address: number) => flow.blocks.find((b) => b.instructions[0]!.address === address)!;
@@ -366,5 +372,51 @@ describe('calls', () => {
     );
     assert.equal(bounds.exact, false);
     assert.deepEqual(bounds.unknownMnemonics, ['bl memcpy']);
+  });
+});
+
+describe('--function 0xSTART-0xEND: an address range checked to be one function', () => {
+  // A stripped library's .text: a function at 0x0 (a loop, then ret), an unnamed one at 0x10 that the first never
+  // branches to, one at 0x18 called from 0x24 at its second instruction, and one at 0x20.
+  const listing = [
+    'lib.so:\tfile format elf64-littleaarch64',
+    '',
+    '0000000000000000 <.text>:',
+    '       0:      \tldrb\tw1, [x0], #1',
+    '       4:      \tcbnz\tw1, 0x0 <.text>',
+    '       8:      \tret',
+    '       c:      \tnop',
+    '      10:      \tadd\tw0, w0, #1',
+    '      14:      \tret',
+    '      18:      \tsub\tw0, w0, #1',
+    '      1c:      \tret',
+    '      20:      \tstp\tx29, x30, [sp, #-16]!',
+    '      24:      \tbl\t0x1c <.text+0x1c>',
+    '      28:      \tldp\tx29, x30, [sp], #16',
+    '      2c:      \tret',
+  ].join('\n');
+  const functions = parseListing(listing, 'llvm-objdump');
+  const refused = async (range: string, why: RegExp) =>
+    assert.rejects(selectFunction(functions, range, 'lib.so'), (error: LabError) => {
+      assert.match(error.message, new RegExp(`--function ${range} is not one function in lib.so: ${why.source}`));
+      return true;
+    });
+  it('reads one function, its branches local', async () => {
+    const fn = await selectFunction(functions, '0x0-0xc', 'lib.so');
+    assert.equal(fn.name, '0x0-0xc');
+    assert.deepEqual(
+      fn.instructions.map((i) => i.address),
+      [0, 4, 8],
+    );
+    assert.equal(buildControlFlow(fn).loops.length, 1);
+    assert.equal((await selectFunction(functions, '0x0-0x10', 'lib.so')).instructions.length, 4, 'trailing nop');
+  });
+  it('refuses a range that crosses a function boundary, saying what crosses it', async () => {
+    await refused('0x0-0x18', /0x10 follows 0x8 `ret` and no branch in the range reaches it/);
+    await refused('0x4-0xc', /0x0 `ldrb w1, \[x0\], #1` before it falls through into 0x4/);
+    await refused('0x0-0x4', /its last instruction, 0x0 `ldrb w1, \[x0\], #1`, falls through past the end/);
+    await refused('0x18-0x20', /0x24 `bl 0x1c`, outside it, goes to 0x1c inside it/);
+    await refused('0x18-0x30', /0x24 `bl` calls 0x1c inside it/);
+    await refused('0x2-0x8', /no instruction starts at 0x2/);
   });
 });

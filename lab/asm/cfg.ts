@@ -1,6 +1,7 @@
+import { noreturnPattern } from './noreturn.js';
 import type { AsmFunction, Instruction } from './parse.js';
 
-/** Basic blocks, the control-flow graph, dominators and natural loops of one function. */
+/** Basic blocks, the control-flow graph and the loops (strongly connected components) of one function. */
 export interface BasicBlock {
   id: number;
   instructions: Instruction[];
@@ -24,28 +25,17 @@ export interface Loop {
 
 export interface ControlFlow {
   blocks: BasicBlock[];
-  dominators: Set<number>[];
   loops: Loop[];
 }
 
 const CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
 
-/**
- * Functions that never return (C, the stack protector, assertions, Rust panics): a call to one ends the path, so
- * GCC's `bl __stack_chk_fail` at a function's end does not fall into the next function. Matched on the callee's
- * symbol (Mach-O's leading underscore dropped).
- */
-const NORETURN = new RegExp(
-  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` +
-    String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` +
-    String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` +
-    String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`,
-);
-
-/** A call that does not return, or a trap (brk, udf). */
-function endsExecution(instruction: Instruction): boolean {
+/** A call that does not return (lab/asm/noreturn.json: C, the stack protector, assertions, Rust panics), or a trap. */
+export function endsExecution(instruction: Instruction): boolean {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
-  return instruction.mnemonic === 'bl' && instruction.callee !== undefined && NORETURN.test(instruction.callee);
+  return (
+    instruction.mnemonic === 'bl' && instruction.callee !== undefined && noreturnPattern().test(instruction.callee)
+  );
 }
 
 /** A `b` to another function's symbol (a relocated or named tail call): it leaves the function. */
@@ -82,35 +72,8 @@ export function buildControlFlow(fn: AsmFunction): ControlFlow {
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor]!.predecessors.push(block.id);
 
-  const dominators = computeDominators(blocks);
   const loops = nestLoops(blocks, sccLoops(blocks));
-  return { blocks, dominators, loops };
-}
-
-/** Iterative dominators (Cooper, Harvey, Kennedy's data-flow form) over blocks reachable from entry. */
-function computeDominators(blocks: readonly BasicBlock[]): Set<number>[] {
-  const all = new Set(blocks.map((block) => block.id));
-  const dominators = blocks.map((block) => (block.id === 0 ? new Set([0]) : new Set(all)));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const block of blocks) {
-      if (block.id === 0) continue;
-      const predecessors = block.predecessors;
-      let next: Set<number>;
-      if (predecessors.length === 0) next = new Set([block.id]);
-      else {
-        next = new Set(dominators[predecessors[0]!]);
-        for (const p of predecessors.slice(1)) for (const d of next) if (!dominators[p]!.has(d)) next.delete(d);
-        next.add(block.id);
-      }
-      if (next.size !== dominators[block.id]!.size || [...next].some((d) => !dominators[block.id]!.has(d))) {
-        dominators[block.id] = next;
-        changed = true;
-      }
-    }
-  }
-  return dominators;
+  return { blocks, loops };
 }
 
 /**

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { readWholeFile } from '../core/files.js';
-import { findFunctions, parseListing, type AsmFunction } from './parse.js';
+import { findFunctions, parseListing, type AsmFunction, type Instruction } from './parse.js';
 import { makeTempDir } from '../core/temp.js';
+import { endsExecution } from './cfg.js';
 import { attempt } from '../core/process.js';
 
 export { type AsmFunction, type Instruction } from './parse.js';
@@ -236,12 +237,97 @@ export async function loadFunctions(path: string): Promise<{ functions: AsmFunct
   return { functions, source: `${path} (${tool})` };
 }
 
+const RANGE = /^0x([0-9a-f]+)-0x([0-9a-f]+)$/i;
+const hex = (address: number) => `0x${address.toString(16)}`;
+/** Section names and the assembler's mapping symbols: what a stripped listing splits code at, not functions. */
+const notASymbol = (name: string) => /^(\.|ltmp\d|\$[xd])/.test(name);
+const padding = (instruction: Instruction) =>
+  /^(nop|udf)$/.test(instruction.mnemonic) || instruction.mnemonic === '.zero';
+/** Control does not go on to the next instruction: ret, b, br, a noreturn call, a trap. */
+const endsFlow = (instruction: Instruction) => /^(b|br|ret)$/.test(instruction.mnemonic) || endsExecution(instruction);
+
+/**
+ * `--function 0xSTART-0xEND` (END exclusive, as a symbol's address + size): the code in that address range as one
+ * function, checked to be one — for a stripped library, whose internal functions have no names. Refused, naming what
+ * crosses the boundary, when the range does not start where flow cannot fall in (a symbol, or after a ret/b), does
+ * not end after a ret/b, holds another symbol's start, is entered in the middle by a branch or call from outside or
+ * called in the middle from inside, or holds code after a ret/b that no branch in the range reaches (another
+ * function's start).
+ */
+function functionInRange(functions: readonly AsmFunction[], spec: string, where: string): AsmFunction {
+  const [, startText, endText] = RANGE.exec(spec)!;
+  const start = parseInt(startText!, 16);
+  const end = parseInt(endText!, 16);
+  const refuse = (why: string): never => {
+    throw new LabError(
+      'analyze',
+      `--function ${spec} is not one function in ${where}: ${why}.`,
+      'pass the range of one function (its start address to the address after its last instruction, e.g. from an ' +
+        'unstripped build of the same source or its separate debug file).',
+    );
+  };
+  const all = functions.flatMap((fn) => fn.instructions).sort((a, b) => a.address - b.address);
+  if (all.some((instruction, i) => i > 0 && all[i - 1]!.address === instruction.address))
+    refuse('the listing holds several sections at the same addresses (an object file): pass a linked library');
+  const first = all.findIndex((instruction) => instruction.address >= start);
+  if (end <= start || first < 0 || all[first]!.address !== start) refuse(`no instruction starts at ${hex(start)}`);
+  const inside = all.filter((instruction) => instruction.address >= start && instruction.address < end);
+  const inRange = (address: number | null) => address !== null && address >= start && address < end;
+  const symbols = functions.filter((fn) => !notASymbol(fn.name));
+  const before = all
+    .slice(0, first)
+    .reverse()
+    .find((instruction) => !padding(instruction));
+  const startsSymbol = symbols.some((fn) => fn.instructions[0]!.address === start);
+  if (!startsSymbol && before && !endsFlow(before))
+    refuse(
+      `${hex(before.address)} \`${before.mnemonic} ${before.operands}\` before it falls through into ${hex(start)}`,
+    );
+  const last = [...inside].reverse().find((instruction) => !padding(instruction))!;
+  if (!endsFlow(last))
+    refuse(
+      `its last instruction, ${hex(last.address)} \`${last.mnemonic} ${last.operands}\`, falls through past the end`,
+    );
+  const symbol = symbols.find((fn) => fn.instructions[0]!.address > start && inRange(fn.instructions[0]!.address));
+  if (symbol) refuse(`${symbol.name} starts at ${hex(symbol.instructions[0]!.address)}, inside it`);
+  const into = all.find(
+    (instruction) => !inRange(instruction.address) && instruction.target !== start && inRange(instruction.target),
+  );
+  if (into)
+    refuse(
+      `${hex(into.address)} \`${into.mnemonic} ${into.operands}\`, outside it, goes to ${hex(into.target!)} inside it`,
+    );
+  const call = inside.find(
+    (instruction) => instruction.mnemonic === 'bl' && instruction.target !== start && inRange(instruction.target),
+  );
+  if (call) refuse(`${hex(call.address)} \`bl\` calls ${hex(call.target!)} inside it (a function starts there)`);
+  const targets = new Set(inside.flatMap((instruction) => (instruction.target === null ? [] : [instruction.target])));
+  for (let i = 0; i < inside.length; i++) {
+    if (!endsFlow(inside[i]!)) continue;
+    const next = inside.slice(i + 1).find((instruction) => !padding(instruction));
+    if (next && !targets.has(next.address))
+      refuse(
+        `${hex(next.address)} follows ${hex(inside[i]!.address)} \`${inside[i]!.mnemonic}\` and no branch in the ` +
+          'range reaches it (another function starts there)',
+      );
+  }
+  // Branches inside the range are local; only those leaving it keep (or get) a callee.
+  const instructions = inside.map((instruction) => {
+    if (!inRange(instruction.target)) return instruction;
+    const local = { ...instruction };
+    delete local.callee;
+    return local;
+  });
+  return { ...functions[0]!, name: spec, instructions };
+}
+
 /** Every function matching a mangled or demangled name (Rust or C), or a /regex/, largest first. */
 export async function selectFunctions(
   functions: readonly AsmFunction[],
   name: string,
   where: string,
 ): Promise<AsmFunction[]> {
+  if (RANGE.test(name)) return [functionInRange(functions, name, where)];
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -256,13 +342,14 @@ export async function selectFunctions(
       .map((fn) => fn.name)
       .join(', ');
     // Only section names or the assembler's local labels: the symbol table is gone.
-    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+    if (functions.every((fn) => notASymbol(fn.name))) {
       throw new LabError(
         'analyze',
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
         `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ` +
           `${functions[0]!.name} to read that whole section as one function and pin the decode loop with ` +
-          `--loop <address>.`,
+          `--loop <address> (it may span several functions), or pass one function's address range as --function ` +
+          `0xSTART-0xEND (checked to be one function).`,
       );
     }
     // Some exported names are left: say that the rest went with the symbol table.
@@ -272,8 +359,8 @@ export async function selectFunctions(
         `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and ` +
           `"${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not ` +
           `exported); an exported name there spans its own code and any internal code after it.`,
-        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with ` +
-          `an exported name whose code holds the loop and pin the loop with --loop <address>.`,
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass the function's ` +
+          `address range as --function 0xSTART-0xEND (checked to be one function).`,
       );
     }
     throw new LabError(

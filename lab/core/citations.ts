@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { LabError } from './errors.js';
 
 /*
- * The lab's sourced data files (lab/uarch/models/*.json, lab/cpu/arm-parts.json, lab/github/runners.json) keep
+ * The lab's sourced data files (lab/uarch/models/*.json, lab/cpu/arm-parts.json, lab/github/runners.json,
+ * lab/asm/noreturn.json) keep
  * every line within 120 characters with one format:
  * - any text (a source, a note, an about) is a string or an array of lines, joined with a space;
  * - a file may list its long citations once, in a top-level "sources" map of short ids to text, and a source

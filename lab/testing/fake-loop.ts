@@ -17,7 +17,7 @@ export function fakeLoop(
       inheritedFrom: null,
       cpuBrands: ['Apple M1'],
     },
-    loopChoice: { how: 'evidence', decodeLoop: true, reason: 'fake', sourceLine: null, runnersUp: [] },
+    loopChoice: { how: 'evidence', decodeLoop: true, decodeLoops: 1, reason: 'fake', sourceLine: null, runnersUp: [] },
     roles: roles.map(([literals, match, cycles, exact = true]) => {
       const role: PathRole = {
         literals,

@@ -23,6 +23,8 @@ const reports: Record<string, LoopReport> = {};
 let stripped: string;
 /** A multi-line regular expression from parts (each line of the source within 120 characters). */
 const lines = (...parts: string[]) => new RegExp(parts.join(''), 'm');
+let inflateFast: { start: number; end: number };
+let twoFunctions: string;
 
 before(async () => {
   if (!gcc) return;
@@ -61,8 +63,22 @@ before(async () => {
     '-o',
     library,
   ]);
+  // inflate_fast's extent from the unstripped library's symbol table (`l F .text <size> inflate_fast`).
+  const symbols = (await execa('llvm-objdump', ['-t', library])).stdout;
+  const extent = /^([0-9a-f]+)\s.*\sF\s+\.text\s+([0-9a-f]+)\s+inflate_fast$/m.exec(symbols)!;
+  inflateFast = { start: parseInt(extent[1]!, 16), end: parseInt(extent[1]!, 16) + parseInt(extent[2]!, 16) };
   await execa('aarch64-linux-gnu-strip', [library]);
   stripped = await analyzeLoop({ path: library, functionName: 'inflate_fast' }, model).then(
+    () => 'analysed',
+    (error: Error) => error.message,
+  );
+  const range = (start: number, end: number) => `0x${start.toString(16)}-0x${end.toString(16)}`;
+  reports.range = await analyzeLoop({ path: library, functionName: range(inflateFast.start, inflateFast.end) }, model);
+  // exported_entry (8 bytes) follows an alignment nop after inflate_fast: a range over both is two functions.
+  twoFunctions = await analyzeLoop(
+    { path: library, functionName: range(inflateFast.start, inflateFast.end + 12) },
+    model,
+  ).then(
     () => 'analysed',
     (error: Error) => error.message,
   );
@@ -83,6 +99,10 @@ before(async () => {
     await execa('aarch64-linux-gnu-gcc', ['-O2', '-g', '-c', `-I${work}`, join(gzip, 'inflate.c'), '-o', gzipObject]);
     reports.gzip = await analyzeLoop({ path: gzipObject, functionName: 'inflate_codes' }, model);
   }
+  // zlib's table builder: a loop over codes that shifts and stores, but decodes nothing.
+  const inftrees = join(work, 'inftrees.o');
+  await execa('aarch64-linux-gnu-gcc', [...freestanding, '-g', '-DZ_SOLO', join(zlib, 'inftrees.c'), '-o', inftrees]);
+  reports.inftrees = await analyzeLoop({ path: inftrees, functionName: 'inflate_table' }, model);
   reports['zlib-pinned'] = await analyzeLoop(
     { path: join(work, 'zlib-g.o'), functionName: 'inflate_fast', loop: 'inffast.c:104' },
     model,
@@ -149,9 +169,73 @@ describe(
       }
     });
 
+    it('zlib: no path is "no output": a path through the 3-byte copy loop entered at its test is a long match', () => {
+      // inffast.c:239 `while (len > 2)` is laid out with its test at 0x2f4, entered from the window copy (0x388,
+      // `op >= len`: the whole match from the window) past the loop's top (0x2d0). The path …0x388 0x2f4 0x2fc 0x400
+      // stores nothing itself: the loop wrote the match 3 bytes a pass and left with len 0 (`if (len)` at 0x2fc not
+      // taken). Read as its own output it was "no output", a match of length 0, which deflate cannot code (3–258).
+      for (const report of [reports['zlib-g']!, reports.zlib!]) {
+        const names = report.roles.map((role) => role.roleName);
+        assert.deepEqual(names, ['match', 'long match (copy loop)', 'literal'], names.join(', '));
+        assert.ok(report.roles.every((role) => role.role.match !== 'none' || role.role.literals > 0));
+        // The usual long match still stores its first bytes itself: the do-while copy from the output (0x3c8).
+        assert.equal(report.copyLoop?.headerAddress, 0x3c8);
+      }
+    });
+
+    it("zlib's table builder inflate_table is not read as a decode loop; its paths are no literals or matches", () => {
+      // By hand, inftrees.c:216's `for (;;)` (header 0x270, `ldrh w9, [x5, w30, uxtw #1]`: work[sym]) has one variable
+      // right shift, 0x2b0 `lsr w15, w8, w18` (huff >> drop), of a carried value (huff, w8). But huff is never loaded
+      // (it is counted up by `huff &= incr - 1; huff += incr`): no load is shifted into it, so no refill; and no load's
+      // address is masked bits of it — work[sym], lens[work[sym]] and count[len] are indexed by a counter or a loaded
+      // value, extra[]/base[] by `work[sym] - match` (a subtraction), and `huff & mask` (0x338) is only compared with
+      // low. No other loop of the function has a table load either, so none has a decode loop's shape.
+      const report = reports.inftrees!;
+      assert.equal(report.loopChoice.how, 'evidence');
+      assert.equal(report.hotLoop.headerAddress, 0x270);
+      assert.equal(report.loopChoice.sourceLine, 'inftrees.c:217');
+      assert.equal(report.loopChoice.decodeLoop, false);
+      assert.equal(report.loopChoice.decodeLoops, 0);
+      assert.match(
+        report.loopChoice.reason,
+        /^shifts a loop-carried value \(no refill\) by a variable amount \(0x2b0\); no table load/,
+      );
+      assert.doesNotMatch(report.loopChoice.reason, /refill: /);
+      const text = textReport(report);
+      assert.match(
+        text,
+        /and no loop of this function has it: not a decode loop; its paths are named by what they store/,
+      );
+      assert.match(text, /^loops: 10; loop at 0x270 /m);
+      // The entry stores `next[(huff >> drop) + fill] = here` (0x2c8–0x2d0: here.op loaded from extra[], here.bits
+      // computed) and the root-table pointer entry (0x3e8–0x3f0, all computed) are stores of an entry, not output.
+      assert.ok(report.roles.length > 0);
+      for (const role of report.roles) assert.doesNotMatch(role.roleName, /literal|match/, role.roleName);
+      assert.ok(report.roles.some((role) => role.roleName === '3 computed bytes'));
+    });
+
     it('zlib: a stripped library says it is stripped and what to do', () => {
       assert.match(stripped, /is stripped: its symbol table is gone/);
       assert.match(stripped, /"inflate_fast" is not one of them/);
+    });
+
+    it("zlib: stripped, --function 0xSTART-0xEND reads inflate_fast's range with the same answer", () => {
+      // The range is inflate_fast's symbol extent in the unstripped build; the same code, so the same literal path (8
+      // cycles, derived above) and the same roles as the object's.
+      const report = reports.range!;
+      assert.equal(report.function, `0x${inflateFast.start.toString(16)}-0x${inflateFast.end.toString(16)}`);
+      assert.deepEqual(
+        report.roles.map((role) => role.roleName),
+        reports.zlib!.roles.map((role) => role.roleName),
+      );
+      assert.equal(report.roles.find((role) => role.roleName === 'literal')?.analysis.criticalPathCycles, 8);
+      assert.equal(report.analysis.criticalPathCycles, reports.zlib!.analysis.criticalPathCycles);
+      assert.match(
+        twoFunctions,
+        new RegExp(
+          `is not one function .*: exported_entry starts at 0x${(inflateFast.end + 4).toString(16)}, inside it`,
+        ),
+      );
     });
 
     it('zlib: more paths than the search takes is said, never shown as complete', () => {

@@ -64,6 +64,8 @@ export interface LoopReport {
   loopChoice: {
     how: LoopChoice['how'];
     decodeLoop: boolean;
+    /** Loops of the function with a decode loop's shape. */
+    decodeLoops: number;
     reason: string;
     sourceLine: string | null;
     runnersUp: Array<{ headerAddress: number; decodeLoop: boolean; ownInstructions: number; reason: string }>;
@@ -118,7 +120,8 @@ export function analyzeHotLoop(
 } {
   const flow = buildControlFlow(fn);
   const choice = chooseLoop(fn, cpu, pin, flow);
-  const paths = analyzePaths(flow, choice.loop, cpu);
+  // A loop chosen without a decode loop's shape (a table builder) gets its paths named by what they store.
+  const paths = analyzePaths(flow, choice.loop, cpu, undefined, choice.candidate.decodeLoop || choice.how === 'pinned');
   const headline = headlineGroup(paths);
   if (!headline)
     throw new LabError(
@@ -278,6 +281,7 @@ function reportHotLoop(
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
+      decodeLoops: choice.decodeLoops,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
       runnersUp: choice.runnersUp.map((entry) => ({
@@ -354,7 +358,11 @@ export function unknownNote(analysis: {
 function choiceWarning(choice: LoopReport['loopChoice']): string {
   if (choice.decodeLoop) return '';
   const shape = ' — NOT the shape of a decode loop (no bit-buffer shift feeding masked table loads)';
-  return choice.how === 'pinned' ? `${shape}; analysed as pinned` : `${shape}: pin the decode loop with --loop`;
+  if (choice.how === 'pinned') return `${shape}; analysed as pinned`;
+  const named = '; its paths are named by what they store, not as literals or matches';
+  return choice.decodeLoops === 0
+    ? `${shape}, and no loop of this function has it: not a decode loop${named}`
+    : `${shape}: pin the decode loop with --loop${named}`;
 }
 
 /** "3 exit branch(es) not analysed (0xa4, …)", or "no exit branches" (never "0 … ()"). */
@@ -390,7 +398,7 @@ export function textReport(report: LoopReport): string {
       `(${report.model.core})` +
       (report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : '') +
       (report.model.chosenBecause ? ` — ${report.model.chosenBecause}` : ''),
-    `loops: ${report.loops.length}; decode loop at ` +
+    `loops: ${report.loops.length}; ${choice.decodeLoop || choice.how === 'pinned' ? 'decode loop' : 'loop'} at ` +
       `${hex(report.hotLoop.headerAddress)}${choice.sourceLine ? ` (${choice.sourceLine})` : ''}, depth ` +
       `${report.hotLoop.depth}, ${report.hotLoop.instructions} instructions, ${report.hotLoop.ownInstructions} ` +
       `outside nested loops`,

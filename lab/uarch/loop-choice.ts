@@ -38,6 +38,32 @@ export interface LoopCandidate {
 
 const hex = (address: number) => `0x${address.toString(16)}`;
 
+const STACK_BASES = new Set(['sp', 'r29']);
+const onStack = (node: Node) => node.semantics.address !== undefined && STACK_BASES.has(node.semantics.address.base);
+
+/**
+ * A reload of a spilled value: for a load from a stack slot (sp- or x29-relative), the node that produced the value
+ * last stored to that slot before it (the dependency graph's store-to-load edge: same base and offset, base not
+ * redefined between; within the iteration when such a store comes first, else the iteration's last one), so the
+ * dataflow of table indexes and literal bytes goes through the slot as the value does.
+ */
+export function spillSource(graph: DependencyGraph, node: Node): Node | undefined {
+  if (node.semantics.memory !== 'load' || !onStack(node) || node.semantics.writeback !== undefined) return undefined;
+  const stores = graph.into[node.index]!.filter((edge) => edge.via === 'memory' && onStack(graph.nodes[edge.from]!));
+  const latest = (distance: 0 | 1) =>
+    stores.filter((edge) => edge.distance === distance).sort((a, b) => b.from - a.from)[0];
+  const store = latest(0) ?? latest(1);
+  if (!store) return undefined;
+  const storeNode = graph.nodes[store.from]!;
+  // The stored value: the first operand's register (str w13, [sp, #12] stores r13).
+  const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? '');
+  if (value === undefined || value === storeNode.semantics.address!.base) return undefined;
+  let producer: number | undefined;
+  for (const edge of graph.into[store.from]!)
+    if (edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === value) producer = edge.from;
+  return producer === undefined ? undefined : graph.nodes[producer];
+}
+
 /** Producers of `index` up to `depth` hops back (any distance), through the given node filter. */
 function ancestors(graph: DependencyGraph, index: number, depth: number, through: (node: Node) => boolean): Node[] {
   const found: Node[] = [];
@@ -49,8 +75,14 @@ function ancestors(graph: DependencyGraph, index: number, depth: number, through
       for (const edge of graph.into[at]!) {
         if (seen.has(edge.from) || edge.via === 'memory' || edge.via === 'flags') continue;
         seen.add(edge.from);
-        found.push(graph.nodes[edge.from]!);
-        if (through(graph.nodes[edge.from]!)) next.push(edge.from);
+        // A reload stands for the value spilled to its slot: step over it to that value's producer.
+        const from = spillSource(graph, graph.nodes[edge.from]!) ?? graph.nodes[edge.from]!;
+        if (from.index !== edge.from) {
+          if (seen.has(from.index)) continue;
+          seen.add(from.index);
+        }
+        found.push(from);
+        if (through(from)) next.push(from.index);
       }
     }
     frontier = next;
@@ -96,7 +128,7 @@ function ofBitBuffer(graph: DependencyGraph, mask: Node): boolean {
   const made = (index: number, depth: number): boolean =>
     graph.into[index]!.some((edge) => {
       if (edge.via === 'memory' || edge.via === 'flags') return false;
-      const producer = graph.nodes[edge.from]!;
+      const producer = spillSource(graph, graph.nodes[edge.from]!) ?? graph.nodes[edge.from]!;
       if (variableShift(producer, 'r')) return true;
       const passes = producer.semantics.class === 'move' || /^(add|orr)$/.test(producer.instruction.mnemonic);
       return depth > 0 && passes && made(producer.index, depth - 1);
@@ -153,9 +185,11 @@ function loopEvidence(instructions: readonly Node['instruction'][], model: CpuMo
 function describe(evidence: LoopEvidence): string {
   const parts: string[] = [];
   const first = (list: number[]) => list.slice(0, 3).map(hex).join(', ') + (list.length > 3 ? ', …' : '');
+  // A shifted value that indexes no table and takes in no input is not a bit buffer (inflate_table's `huff >> drop`).
+  const buffer = evidence.tableLoads.length || evidence.refillLoads.length ? 'bit buffer' : 'value (no refill)';
   parts.push(
     evidence.bitBufferShifts.length
-      ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})`
+      ? `shifts a loop-carried ${buffer} by a variable amount (${first(evidence.bitBufferShifts)})`
       : 'no variable shift of a loop-carried value',
   );
   parts.push(
@@ -211,7 +245,7 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
         describe(evidence) +
         (walks.length
           ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex(walk.headerAddress)).join(', ')} ` +
-            `as its table walk`
+            `as its ${decodeLoop ? 'table walk' : 'own'}`
           : ''),
       sourceLine: header.sourceLine ?? null,
     };
@@ -285,6 +319,8 @@ export interface LoopChoice {
   /** How it was chosen: by the evidence ranking, or pinned by the maintainer. */
   how: 'evidence' | 'pinned';
   runnersUp: LoopCandidate[];
+  /** Loops of the function with a decode loop's shape (0: none is, e.g. zlib's table builder inflate_table). */
+  decodeLoops: number;
 }
 
 export function chooseLoop(
@@ -307,5 +343,6 @@ export function chooseLoop(
     candidate,
     how: pin === undefined ? 'evidence' : 'pinned',
     runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3),
+    decodeLoops: ranked.filter((entry) => entry.decodeLoop).length,
   };
 }

@@ -186,3 +186,63 @@ describe('multiply-add through the addend', () => {
     },
   );
 });
+
+describe('values spilled to the stack and reloaded', () => {
+  // A decode loop whose table index is spilled to [sp, #8] and whose literal is spilled to [x29, #-4], each
+  // reloaded before use (as register pressure makes a compiler do): the index is still masked bits of the bit
+  // buffer (x3 >>= len at 0x14), so 0xc is a table load; the stored byte is still computed from the entry (a
+  // literal), not a copy of loaded bytes (the reload is a load, but only of the slot).
+  const listing = [
+    '0000000000000000 <spilled>:',
+    '       0:      \tand\tx8, x3, x9',
+    '       4:      \tstr\tx8, [sp, #8]',
+    '       8:      \tldr\tx10, [sp, #8]',
+    '       c:      \tldr\tw11, [x2, x10, lsl #2]',
+    '      10:      \tand\tw12, w11, #0xff',
+    '      14:      \tlsr\tx3, x3, x12',
+    '      18:      \tlsr\tw13, w11, #8',
+    '      1c:      \tstur\tw13, [x29, #-4]',
+    '      20:      \tldur\tw14, [x29, #-4]',
+    '      24:      \tstrb\tw14, [x0], #1',
+    '      28:      \tcmp\tx0, x1',
+    '      2c:      \tb.ne\t0x0 <spilled>',
+    '      30:      \tret',
+  ].join('\n');
+
+  it('follows the value through the slot: the table load and the literal are found', () => {
+    const [fn] = parseListing(listing);
+    const { choice, paths } = analyzeHotLoop(fn!, model);
+    assert.deepEqual(choice.candidate.evidence.tableLoads, [0xc]);
+    assert.deepEqual(choice.candidate.evidence.bitBufferShifts, [0x14]);
+    assert.equal(choice.candidate.decodeLoop, true);
+    assert.deepEqual(
+      paths.groups.map((group) => group.roleName),
+      ['literal'],
+    );
+    // Without the slot in between (the same loop, registers straight through) the reading is the same.
+    const [direct] = parseListing(
+      listing
+        .replace('str\tx8, [sp, #8]', 'nop')
+        .replace('ldr\tx10, [sp, #8]', 'mov\tx10, x8')
+        .replace('stur\tw13, [x29, #-4]', 'nop')
+        .replace('ldur\tw14, [x29, #-4]', 'mov\tw14, w13'),
+    );
+    const plain = analyzeHotLoop(direct!, model);
+    assert.deepEqual(plain.choice.candidate.evidence.tableLoads, [0xc]);
+    assert.deepEqual(
+      plain.paths.groups.map((group) => group.roleName),
+      ['literal'],
+    );
+  });
+
+  it('does not follow a slot stored again in between', () => {
+    // A second store to [sp, #8] (of the loop-invariant x9) before the reload: the index is no longer the masked bits.
+    const [overwritten] = parseListing(
+      listing.replace(
+        '      8:      \tldr\tx10, [sp, #8]',
+        '      6:      \tstr\tx9, [sp, #8]\n      8:      \tldr\tx10, [sp, #8]',
+      ),
+    );
+    assert.deepEqual(analyzeHotLoop(overwritten!, model).choice.candidate.evidence.tableLoads, []);
+  });
+});

@@ -12,7 +12,7 @@ import {
   type Node,
   type PathAnalysis,
 } from './analyze.js';
-import { isRefillLoad, isTableLoad } from './loop-choice.js';
+import { isRefillLoad, isTableLoad, spillSource } from './loop-choice.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -206,22 +206,34 @@ function operandsOf(instruction: Instruction): { bytes: number; values: readonly
  * The node producing a store's value, looking through moves and broadcasts (dup, mul by 0x0101…): a load, or something
  * computed.
  */
-function valueOrigins(nodes: readonly Node[], producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
+function valueOrigins(graph: DependencyGraph, producers: ProducerOf, node: Node, register: string, depth = 3): Node[] {
+  const { nodes } = graph;
   const from = producers(node.index, register);
   if (from === undefined) return [];
-  const producer = nodes[from]!;
+  // A reload of a spilled value is that value (the slot passes it through).
+  const producer = spillSource(graph, nodes[from]!) ?? nodes[from]!;
   const passThrough =
     producer.semantics.class === 'move' || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === 'none') {
     const origins = producer.semantics.reads.flatMap((read) =>
-      valueOrigins(nodes, producers, producer, read, depth - 1),
+      valueOrigins(graph, producers, producer, read, depth - 1),
     );
     return origins.length ? origins : [producer];
   }
   return [producer];
 }
 
-export function roleName(role: PathRole): string {
+/**
+ * A role's name. In a loop with a decode loop's shape (or pinned, the maintainer's word for it), computed bytes are
+ * literals and stored loads a match; elsewhere (a table builder, a checksum) the path is named by what it stores only.
+ */
+export function roleName(role: PathRole, decodeLoop = true): string {
+  if (!decodeLoop) {
+    const computed = role.literals === 0 ? '' : `${role.literals} computed byte${role.literals === 1 ? '' : 's'}`;
+    const loaded =
+      role.match === 'none' ? '' : role.match === 'short' ? 'loaded values' : 'loaded values (nested loop)';
+    return [computed, loaded].filter(Boolean).join(' + ') || 'no store';
+  }
   const literals = role.literals === 0 ? '' : role.literals === 1 ? 'literal' : `${role.literals} literals`;
   const match = role.match === 'none' ? '' : role.match === 'short' ? 'match' : 'long match (copy loop)';
   if (!literals && !match) return 'no output (table walk, refill or bookkeeping)';
@@ -234,7 +246,16 @@ function roleOrder(role: PathRole): number {
   return match * 100 + role.literals + (role.literals === 0 && role.match === 'none' ? 1000 : 0);
 }
 
-function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph: DependencyGraph): PathRole {
+/**
+ * The nested copy loops a path goes through: `headers` holds each copy loop's header, `blocks` every block of one
+ * (header included), mapped to its header.
+ */
+interface CopyLoops {
+  headers: ReadonlySet<number>;
+  blocks: ReadonlyMap<number, number>;
+}
+
+function classify(copyLoops: CopyLoops, blocks: number[], graph: DependencyGraph): PathRole {
   const { nodes } = graph;
   const producers = producerMap(graph);
   let literals = 0;
@@ -244,7 +265,7 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph:
   for (const node of nodes) {
     if (node.semantics.memory !== 'store' || node.semantics.address?.base === 'sp') continue;
     const origins = storedRegisters(node.instruction).flatMap((register) =>
-      valueOrigins(nodes, producers, node, register),
+      valueOrigins(graph, producers, node, register),
     );
     // Copied: stored as loaded from memory other than a decode table (a table entry's byte is a literal).
     const copied =
@@ -257,11 +278,20 @@ function classify(copyLoopHeaders: ReadonlySet<number>, blocks: number[], graph:
       literals++; // a byte computed in this iteration
     }
   }
-  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const throughCopyLoop = blocks.some((block) => copyLoops.headers.has(block));
+  // A path that stores nothing of its own but goes through a block of a nested copy loop (GCC's zlib enters its
+  // 3-byte loop `while (len > 2)` at its test, 0x2f4, and leaves it when len is 0): every byte it writes is the copy
+  // loop's, so it is a long match, not "no output" (the loop run zero times would be a match of length 0, which a
+  // deflate stream cannot code: lengths are 3 to 258).
+  const onlyCopyLoop =
+    !copies &&
+    literals === 0 &&
+    !nodes.some((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp') &&
+    blocks.some((block) => copyLoops.blocks.has(block));
   const refill = nodes.some((node) => isRefillLoad(graph, node));
   return {
     literals,
-    match: throughCopyLoop && copies ? 'long' : copies ? 'short' : 'none',
+    match: (throughCopyLoop && copies) || onlyCopyLoop ? 'long' : copies ? 'short' : 'none',
     refill,
     copyBytes,
     wordCopyBytes,
@@ -309,8 +339,17 @@ function straightWordCopyBytes(nodes: readonly Node[], producers: ProducerOf): n
   return bytes;
 }
 
-/** Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. */
-export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, limit = PATH_LIMIT): LoopPaths {
+/**
+ * Enumerates, classifies and bounds every path of `loop`; the usual path of each role gets the full analysis. Roles are
+ * named as literals and matches only when `decodeLoop` (see roleName).
+ */
+export function analyzePaths(
+  flow: ControlFlow,
+  loop: Loop,
+  model: CpuModel,
+  limit = PATH_LIMIT,
+  decodeLoop = true,
+): LoopPaths {
   const nested = nestedLoops(flow, loop);
   const storing = (candidate: Loop) =>
     candidate.blocks.some((id) =>
@@ -323,7 +362,14 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
       .filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0)
       .map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)]),
   );
-  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  const copyLoops: CopyLoops = {
+    headers: new Set(copyLoopBytes.keys()),
+    blocks: new Map(
+      nested
+        .filter((candidate) => copyLoopBytes.has(candidate.header))
+        .flatMap((candidate) => candidate.blocks.map((block) => [block, candidate.header] as const)),
+    ),
+  };
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
   const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const enumerated = enumeratePaths(flow, loop, limit);
@@ -332,12 +378,12 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
   const analysed: IterationPath[] = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id]!.instructions);
     const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph);
+    const role = classify(copyLoops, blocks, graph);
     return {
       blocks,
       addresses: blocks.map((id) => flow.blocks[id]!.instructions[0]!.address),
       role,
-      roleName: roleName(role),
+      roleName: roleName(role, decodeLoop),
       bounds: boundsOfGraph(graph, model),
     };
   });
@@ -356,6 +402,8 @@ export function analyzePaths(flow: ControlFlow, loop: Loop, model: CpuModel, lim
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
         // shapes).
         (a.path.role.match === 'long' ? b.width - a.width : 0) ||
+        // A path that stores its copy's first bytes itself before one that only goes through the copy loop's test.
+        (a.path.role.match === 'long' ? Number(b.path.role.copyBytes > 0) - Number(a.path.role.copyBytes > 0) : 0) ||
         b.path.role.wordCopyBytes - a.path.role.wordCopyBytes ||
         a.path.bounds.predictedCycles - b.path.bounds.predictedCycles ||
         a.path.bounds.instructions - b.path.bounds.instructions ||
@@ -404,14 +452,13 @@ function copyLoopOf(
 ): CopyLoop | null {
   const long = groups.find((group) => group.role.match === 'long');
   if (!long) return null;
-  const loop = nested
-    .filter(
-      (candidate) =>
-        long.representative.blocks.includes(candidate.header) &&
-        candidate.innermost &&
-        copyLoopBytes.has(candidate.header),
-    )
-    .sort((a, b) => copyLoopBytes.get(b.header)! - copyLoopBytes.get(a.header)!)[0];
+  // The copy loops it enters at their header, else (a loop entered at its test) any it goes through.
+  const copying = nested.filter((candidate) => candidate.innermost && copyLoopBytes.has(candidate.header));
+  const onPath = long.representative.blocks;
+  const entered = copying.filter((candidate) => onPath.includes(candidate.header));
+  const loop = (
+    entered.length ? entered : copying.filter((candidate) => candidate.blocks.some((b) => onPath.includes(b)))
+  ).sort((a, b) => copyLoopBytes.get(b.header)! - copyLoopBytes.get(a.header)!)[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
   const graph = dependencyGraph(
@@ -433,7 +480,7 @@ function copiedBytes(graph: DependencyGraph): number {
     .filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp')
     .filter((node) => {
       const origins = storedRegisters(node.instruction).flatMap((register) =>
-        valueOrigins(nodes, producers, node, register),
+        valueOrigins(graph, producers, node, register),
       );
       return (
         origins.length > 0 &&

@@ -15,7 +15,10 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
       '--binary <file>',
       'ARM64 binary, object or library, or a listing (llvm-objdump -d, objdump -d, otool -tvV)',
     )
-    .option('--function <name>', 'function name (mangled or demangled, or /regex/)')
+    .option(
+      '--function <name>',
+      'function name (mangled or demangled, or /regex/), or an address range 0xSTART-0xEND checked to be one function',
+    )
     .addOption(
       cpuOption(
         'CPU model (lab/uarch/models: apple-m1, apple-m2, apple-m3, neoverse-n2, neoverse-v1, neoverse-v2, ' +
