@@ -3,10 +3,8 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
 import { writeResults } from '../results/index.js';
 import { sampleResults } from '../testing/sample-results.js';
-import { projectRoot } from '../core/paths.js';
 import {
   baselineKey,
   compareWithBaselines,
@@ -17,6 +15,7 @@ import {
   type Drift,
 } from './index.js';
 import { readJsonAs } from '../testing/json.js';
+import { runPerfLab } from '../testing/cli.js';
 
 let dir: string;
 before(async () => {
@@ -217,11 +216,7 @@ describe('compare with baselines', () => {
     const currentPath = join(dir, 'current-results.json');
     await writeResults(baselinePath, sampleResults());
     await writeResults(currentPath, sampleResults({ ratioScale: 0.9, createdAt: '2026-11-26T10:00:00.000Z' }));
-    const cli = (...args: string[]) =>
-      execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
-        reject: false,
-        cwd: projectRoot(),
-      });
+    const cli = (...args: string[]) => runPerfLab(args);
     const update = await cli('baseline', 'update', '--results', baselinePath, '--baselines', store);
     assert.equal(update.exitCode, 0, String(update.stderr));
     assert.match(String(update.stdout), /^SILESIA: .*silesia-apple-m1-virtual-[0-9a-f]{16}\.json \(1 entries\)$/m);

@@ -22,6 +22,7 @@ import { projectRoot } from '../core/paths.js';
 import { readResults, type BenchResults } from '../results/index.js';
 import { readJsonAs } from '../testing/json.js';
 import type { LoopReport } from '../uarch/index.js';
+import { runPerfLab } from '../testing/cli.js';
 
 /** The seam, as the CLI processes get it and as this process uses it for its own builds and harness runs. */
 const TARGET_ENV = { PERF_LAB_TARGET: 'aarch64-linux-gnu', PERF_LAB_EXEC_WRAPPER: 'qemu-aarch64' };
@@ -39,12 +40,7 @@ const badLibraries: Record<string, string> = {};
 const BAD = { crash: 1, hang: 2, silent: 3, short: 5 } as const;
 
 const perfLab = async (...args: string[]) => {
-  const result = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
-    cwd: projectRoot(),
-    reject: false,
-    env: { CI: 'true', ...TARGET_ENV },
-    timeout: 600_000,
-  });
+  const result = await runPerfLab(args, { env: TARGET_ENV, timeout: 600_000 });
   return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 };
 

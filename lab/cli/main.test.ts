@@ -4,19 +4,18 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
+import { contenderOrder } from '../bench/sampling.js';
+import { readNoiseTraces } from '../bench/traces.js';
 import { readResults } from '../results/index.js';
 import { decideHeadVsBase } from '../stats/index.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
+import { runPerfLab } from '../testing/cli.js';
 import { readJsonAs } from '../testing/json.js';
 
 /** The CLI as a user runs it: a separate process, its stdout, stderr and exit code. */
 async function perfLab(...args: string[]) {
-  const result = await execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
-    cwd: projectRoot(),
-    reject: false,
-    env: { CI: 'true' },
-  });
+  const result = await runPerfLab(args);
   return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -239,75 +238,6 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.ok(ratio > 0.3 && ratio < 3);
   });
 
-  it('runs base, head and libdeflate three-way and decides head vs base', async () => {
-    const config = await writeConfig('three-way', {
-      schemaVersion: 1,
-      libdeflate: reference,
-      base: { name: 'shim-base', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      decoder: { name: 'shim-head', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: { ...quickBench, rounds: 6 },
-    });
-    const json = join(work, 'three-way.json');
-    const run = await benchOnDatasets(config, 'logs', json);
-    assert.equal(run.code, 0, run.stderr);
-    const results = await readResults(json);
-    const logs = results.datasets[0]!;
-    assert.deepEqual(
-      logs.contenders.map((contender) => contender.role),
-      ['head', 'base', 'libdeflate'],
-    );
-    assert.deepEqual(
-      logs.contenders.map((contender) => contender.samplesNs.flat().length),
-      [12, 12, 12],
-    );
-    // 6 rounds a batch, 3 contenders: 2 rotation cycles per batch, one ratio each.
-    assert.deepEqual(
-      logs.headVsBase!.cycleRatios.map((batch) => batch.length),
-      [2, 2],
-    );
-    const verdict = logs.headVsBase!.verdict;
-    // The stored verdict is exactly what the one verdict engine gives on the stored batches (two batches: t with
-    // 1 df), with the in-job A/A of the same run as the noise floor (no calibration holds here).
-    const expected = decideHeadVsBase({
-      cycles: {
-        headVsBase: logs.headVsBase!.cycleRatios,
-        headVsLibdeflate: logs.headVsLibdeflate!.cycleRatios,
-        baseVsLibdeflate: logs.baseVsLibdeflate!.cycleRatios,
-      },
-      calibration: { missing: verdict.thresholdSource.split('; ').at(-1)! },
-      policy: {
-        confidence: 0.99,
-        minimumEffect: results.settings.minimumEffect!,
-        tolerance: results.settings.tolerance!,
-      },
-    });
-    assert.deepEqual(verdict, expected);
-    assert.equal(verdict.kind, expected.kind);
-    assert.equal(verdict.threshold, expected.threshold);
-    assert.equal(verdict.batches, 2);
-    assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
-    // No stored calibration holds for 6-round batches (a machine may hold one for the default 24): the reason is given.
-    assert.match(
-      verdict.thresholdSource,
-      new RegExp(
-        String.raw`between-batch scatter of 2 batches.*; (no calibration on this machine|the calibr` +
-          String.raw`ation of LOGS was made with \d+ rounds a batch, this run uses 6)$`,
-      ),
-    );
-    assert.equal(verdict.interval.confidence, 0.99);
-    assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
-    assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
-    assert.match(
-      run.stdout,
-      new RegExp(
-        String.raw`\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| li` +
-          String.raw`bdeflate-1\.23 MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs ba` +
-          String.raw`se \(99% interval\) \| verdict \| verified \|`,
-      ),
-    );
-    assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
-  });
-
   it(
     'gates on integrity: a head that skips the CRC32 is timed, but its ratios and the verdict say not ' + 'comparable',
     async () => {
@@ -483,25 +413,151 @@ describe('perf-lab bench, end to end with real builds', () => {
   });
 });
 
-describe('perf-lab bench never loses a finished run', () => {
+/**
+ * `perf-lab bench` with recorded batches (PERF_LAB_REPLAY_BATCHES, docs/cli.md): what comes after the timing — the
+ * verdict, the report, the results file, the exit code — through the CLI as shipped, on libdeflate sides only (no
+ * cargo build, no decode timed), in a cache of their own (no calibration there to change a verdict's noise floor).
+ */
+const recordedLogs = join(projectRoot(), 'lab', 'bench', 'fixtures', 'noise-logs-quick-x86_64.json');
+const system = { source: { kind: 'system' } };
+// The recorded batch shape (24 rounds after 3 warm-up rounds); counting instructions is not what these test.
+const replayBench = { ...quickBench, rounds: 24, warmupRounds: 3, instructionCounts: false };
+
+async function replayOnLogs(config: string, json: string, traces = recordedLogs, only = 'logs') {
+  const run = await runPerfLab(
+    ['bench', '--config', config, '--datasets-dir', datasets, '--only', only, '--json', json],
+    { env: { PERF_LAB_REPLAY_BATCHES: traces, PERF_LAB_CACHE: join(work, 'replay-cache') } },
+  );
+  return { ...run, stdout: String(run.stdout), stderr: String(run.stderr) };
+}
+
+describe('perf-lab bench on recorded batches (no cargo build, no decode timed)', () => {
+  it('runs base, head and libdeflate three-way and decides head vs base', async () => {
+    const config = await writeConfig('three-way', {
+      schemaVersion: 1,
+      libdeflate: system,
+      base: { name: 'shim-base', libdeflate: system },
+      decoder: { name: 'shim-head', libdeflate: system },
+      bench: replayBench,
+    });
+    const json = join(work, 'three-way.json');
+    const run = await replayOnLogs(config, json);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /warning: bench: PERF_LAB_REPLAY_BATCHES is set: batch times are replayed from /);
+    const results = await readResults(json);
+    const logs = results.datasets[0]!;
+    assert.equal(logs.placement, `replayed from ${recordedLogs} (no decode timed)`);
+    assert.deepEqual(
+      logs.contenders.map((contender) => contender.role),
+      ['head', 'base', 'libdeflate'],
+    );
+    assert.deepEqual(
+      logs.contenders.map((contender) => contender.samplesNs.flat().length),
+      [48, 48, 48],
+    );
+    // Batch 1 as recorded: head's times are those of the worker slot it sat in, round by round.
+    const recorded = await readNoiseTraces(recordedLogs);
+    const slot = contenderOrder(0, 3).indexOf(0);
+    assert.deepEqual(
+      logs.contenders[0]!.samplesNs[0],
+      recorded.batches[0]!.samples[slot]!.map(([, ns]) => ns),
+    );
+    // 24 rounds a batch, 3 contenders: 8 rotation cycles per batch, one ratio each.
+    assert.deepEqual(
+      logs.headVsBase!.cycleRatios.map((batch) => batch.length),
+      [8, 8],
+    );
+    const verdict = logs.headVsBase!.verdict;
+    // The stored verdict is exactly what the one verdict engine gives on the stored batches (two batches: t with
+    // 1 df), with the in-job A/A of the same run as the noise floor (no calibration holds here).
+    const expected = decideHeadVsBase({
+      cycles: {
+        headVsBase: logs.headVsBase!.cycleRatios,
+        headVsLibdeflate: logs.headVsLibdeflate!.cycleRatios,
+        baseVsLibdeflate: logs.baseVsLibdeflate!.cycleRatios,
+      },
+      calibration: { missing: verdict.thresholdSource.split('; ').at(-1)! },
+      policy: {
+        confidence: 0.99,
+        minimumEffect: results.settings.minimumEffect!,
+        tolerance: results.settings.tolerance!,
+      },
+    });
+    assert.deepEqual(verdict, expected);
+    assert.equal(verdict.kind, expected.kind);
+    assert.equal(verdict.threshold, expected.threshold);
+    assert.equal(verdict.batches, 2);
+    assert.ok(verdict.reason && verdict.reason.length > 10, verdict.reason);
+    assert.match(verdict.thresholdSource, /between-batch scatter of 2 batches.*; no calibration on this machine$/);
+    assert.equal(verdict.interval.confidence, 0.99);
+    assert.ok(verdict.interval.low <= verdict.interval.estimate && verdict.interval.estimate <= verdict.interval.high);
+    assert.ok(logs.baseVsLibdeflate && logs.headVsLibdeflate);
+    const libdeflate = results.libdeflate.name.replaceAll('.', '\\.');
+    assert.match(
+      run.stdout,
+      new RegExp(
+        String.raw`\| dataset \| size \| shim-head \(head\) MB\/s \| shim-base \(base\) MB\/s \| ` +
+          String.raw`${libdeflate} MB\/s \| head \/ libdeflate \| base \/ libdeflate \| Δ head vs ba` +
+          String.raw`se \(99% interval\) \| verdict \| verified \|`,
+      ),
+    );
+    assert.match(run.stdout, new RegExp(`\\*\\*Summary: ${expected.kind}\\*\\* — head vs base: LOGS ${expected.kind}`));
+  });
+
   it('prints the report and keeps the results in a named fallback when --json cannot be written', async () => {
     const config = await writeConfig('unwritable', {
       schemaVersion: 1,
-      libdeflate: reference,
-      decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: quickBench,
+      libdeflate: system,
+      decoder: { name: 'head-libdeflate', libdeflate: system },
+      bench: replayBench,
     });
     // A folder that is a file: the results cannot be written there.
     await writeFile(join(work, 'not-a-folder'), 'x');
-    const run = await benchOnDatasets(config, 'logs', join(work, 'not-a-folder', 'results.json'));
-    assert.equal(run.code, 1, run.stderr);
+    const run = await replayOnLogs(config, join(work, 'not-a-folder', 'results.json'));
+    assert.equal(run.exitCode, 1, run.stderr);
     assert.match(run.stdout, /\| LOGS \| 16\.0 MiB \| [\d.]+ \| [\d.]+ \|/);
     const fallback = /the results were kept in (\S+\.json) \(the report is above\)/.exec(run.stderr);
     assert.ok(fallback, run.stderr);
     assert.match(run.stderr, /^perf-lab: bench: output: cannot write the results or report/m);
     const kept = await readResults(fallback[1]!);
     assert.equal(kept.datasets[0]!.label, 'LOGS');
+    assert.equal(kept.datasets[0]!.placement, `replayed from ${recordedLogs} (no decode timed)`);
     await rm(fallback[1]!);
+  });
+
+  it('refuses recorded batches that do not fit the run, before timing anything', async () => {
+    const json = join(work, 'replay-refused-results.json');
+    const config = (bench: object) =>
+      writeConfig('replay-refused', {
+        schemaVersion: 1,
+        libdeflate: system,
+        decoder: { name: 'head-libdeflate', libdeflate: system },
+        bench,
+      });
+    const otherRounds = await replayOnLogs(await config(quickBench), json);
+    assert.equal(otherRounds.exitCode, 1);
+    assert.match(
+      otherRounds.stderr,
+      new RegExp(
+        String.raw`perf-lab: bench: replay: .*noise-logs-quick-x86_64\.json holds batches of 24 rounds after 3 ` +
+          String.raw`warm-up rounds; the config asks for 4 after 1\.`,
+      ),
+    );
+    const damaged = join(work, 'damaged-traces.json');
+    await writeFile(damaged, JSON.stringify({ ...(await readJsonAs<object>(recordedLogs)), roundsPerBatch: -1 }));
+    const invalid = await replayOnLogs(await config(replayBench), json, damaged);
+    assert.equal(invalid.exitCode, 1);
+    assert.match(invalid.stderr, /perf-lab: noise traces: .*damaged-traces\.json is invalid: roundsPerBatch/);
+    const otherDataset = await replayOnLogs(await config(replayBench), json, recordedLogs, 'software');
+    assert.equal(otherDataset.exitCode, 1);
+    assert.match(
+      otherDataset.stderr,
+      new RegExp(
+        String.raw`perf-lab: bench: replay: .* was recorded on LOGS \(sha256 c0af8bf48dec\); this batch ` +
+          String.raw`decodes .*software\.raw\.gz`,
+      ),
+    );
+    await assert.rejects(readFile(json), /ENOENT/, 'no results from a refused replay');
   });
 });
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from '@commander-js/extra-typings';
-import { execa } from 'execa';
-import { projectRoot } from '../core/paths.js';
 import { defaultDatasetsDir } from '../datasets/index.js';
 import { datasetSelection, failOnOption, subjectList, withDatasetOptions } from './options.js';
 import { commaList } from './parse.js';
+import { runPerfLab } from '../testing/cli.js';
 
 /** A throwaway command with the dataset options, parsed from `args` without exiting the process. */
 function parseDatasetOptions(args: string[]) {
@@ -80,13 +79,7 @@ describe('the commands that measure', () => {
       '--offline never download',
     ];
     for (const command of ['bench', 'demo', 'calibrate', 'pr-check', 'nightly']) {
-      const run = await execa('node', [
-        '--import',
-        'tsx',
-        join(projectRoot(), 'lab', 'cli', 'run.ts'),
-        command,
-        '--help',
-      ]);
+      const run = await runPerfLab([command, '--help'], { reject: true });
       // Help wraps at a width that depends on the command's longest flag: compared with whitespace collapsed.
       const help = run.stdout.replace(/\s+/g, ' ');
       for (const option of shared) assert.ok(help.includes(option), `${command} --help: ${option}`);

@@ -21,6 +21,7 @@ import { simulateChecks } from '../bench/simulate.js';
 import { readNoiseTraces, type NoiseTraces } from '../bench/traces.js';
 import { samplingDefaults } from '../bench/config.js';
 import { sampleResults } from '../testing/sample-results.js';
+import { runPerfLab } from '../testing/cli.js';
 import { buildLibdeflate, type LibdeflateBuild } from '../build/libdeflate.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
@@ -54,22 +55,10 @@ const BAD = {
 } as const;
 
 /** perf-lab's CLI; killed after 10 minutes, so a case that would hang fails (as "timed out") instead. */
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
-    reject: false,
-    cwd: projectRoot(),
-    env: { CI: 'true', ...env },
-    timeout: 600_000,
-  });
+const cli = (args: string[], env: Record<string, string> = {}) => runPerfLab(args, { env, timeout: 600_000 });
 
 /** The CLI with a short leash: these cases must end at once (a hang is the defect they guard against). */
-const quickCli = (args: string[], env: Record<string, string> = {}) =>
-  execa('node', ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), ...args], {
-    reject: false,
-    cwd: projectRoot(),
-    env: { CI: 'true', ...env },
-    timeout: 60_000,
-  });
+const quickCli = (args: string[], env: Record<string, string> = {}) => runPerfLab(args, { env, timeout: 60_000 });
 
 /** Whether this machine lets the suite mount a small tmpfs in a private mount namespace (a real full disk). */
 let canMountTmpfs: boolean | undefined;
@@ -304,17 +293,9 @@ const datasetCases: Case[] = [
     'Ctrl-C during raw generation: the partial raw file is removed on the way out',
     async () => {
       const dir = join(work, 'ctrl-c-generate');
-      const child = execa(
-        'node',
-        ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'datasets', 'prepare', '--offline'].concat([
-          '--dir',
-          dir,
-          '--only',
-          'software',
-          '--scale',
-          'full',
-        ]),
-        { reject: false, cwd: projectRoot(), env: { CI: 'true' }, timeout: 600_000 },
+      const child = runPerfLab(
+        ['datasets', 'prepare', '--offline', '--dir', dir, '--only', 'software', '--scale', 'full'],
+        { timeout: 600_000 },
       );
       const partial = async () =>
         (await readdir(dir).catch(() => [] as string[])).filter((name) => /^\.software\.raw\.tmp-/.test(name));

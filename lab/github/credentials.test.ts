@@ -3,9 +3,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
-import { projectRoot } from '../core/paths.js';
 import { gitAuthConfig, takeTokensFromEnvironment, tokenFor } from './credentials.js';
+import { runPerfLab } from '../testing/cli.js';
 
 let work: string;
 before(async () => {
@@ -35,22 +34,9 @@ describe('tokens', () => {
     await writeFile(gzip, `#!/bin/sh\necho "[$GITHUB_TOKEN][$PERF_LAB_PUSH_TOKEN]" >> "${seen}"\nexec gzip "$@"\n`);
     await chmod(gzip, 0o755);
     // `--gzip` names the compressor; the spy records what it saw, then compresses for real.
-    const spied = await execa(
-      'node',
-      [
-        '--import',
-        'tsx',
-        join(projectRoot(), 'lab', 'cli', 'run.ts'),
-        'datasets',
-        'prepare',
-        '--only',
-        'logs',
-        '--dir',
-        join(work, 'datasets'),
-        '--gzip',
-        gzip,
-      ],
-      { cwd: projectRoot(), reject: false, env: { GITHUB_TOKEN: 'ghs_api', PERF_LAB_PUSH_TOKEN: 'ghp_push' } },
+    const spied = await runPerfLab(
+      ['datasets', 'prepare', '--only', 'logs', '--dir', join(work, 'datasets'), '--gzip', gzip],
+      { env: { GITHUB_TOKEN: 'ghs_api', PERF_LAB_PUSH_TOKEN: 'ghp_push' } },
     );
     assert.equal(spied.exitCode, 0, String(spied.stderr));
     const lines = (await readFile(seen, 'utf8')).trim().split('\n');

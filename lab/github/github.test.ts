@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parseResults, type BenchResults } from '../results/index.js';
-import { projectRoot } from '../core/paths.js';
 import { createGitHubClient } from './client.js';
 import {
   COMMENT_MARKER,
@@ -18,6 +17,7 @@ import {
 import { readArtifact } from '../artifact/index.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, type CommentOptions } from './index.js';
+import { runPerfLab } from '../testing/cli.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 /** A real three-way run from this machine (libdeflate 1.14 as base, 1.23 as head and reference). */
@@ -353,27 +353,9 @@ describe('sticky PR comment against a local GitHub server', () => {
       });
       const artifact = await writeArtifact('fork', await realRun(), { prNumber: 42, headSha: HEAD });
       const summary = join(work, 'summary.md');
-      const run = await execa(
-        'node',
-        [
-          '--import',
-          'tsx',
-          join(projectRoot(), 'lab', 'cli', 'run.ts'),
-          'comment',
-          '--artifact',
-          artifact,
-          '--repo',
-          'owner/decoder',
-          '--run-id',
-          '1001',
-          '--api-url',
-          api,
-        ],
-        {
-          reject: false,
-          cwd: projectRoot(),
-          env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' },
-        },
+      const run = await runPerfLab(
+        ['comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '1001', '--api-url', api],
+        { env: { GITHUB_TOKEN: token, GITHUB_STEP_SUMMARY: summary, PERF_LAB_RETRY_BASE_MS: '1' } },
       );
       assert.equal(run.exitCode, 1, String(run.stderr));
       assert.match(
@@ -386,23 +368,9 @@ describe('sticky PR comment against a local GitHub server', () => {
       );
       assert.match(await readFile(summary, 'utf8'), /\*\*Summary: improvement\*\*/);
       assert.equal(github.comments.length, 0);
-      const failing = await execa(
-        'node',
-        [
-          '--import',
-          'tsx',
-          join(projectRoot(), 'lab', 'cli', 'run.ts'),
-          'comment',
-          '--artifact',
-          artifact,
-          '--repo',
-          'owner/decoder',
-          '--run-id',
-          '999',
-          '--api-url',
-          api,
-        ],
-        { reject: false, cwd: projectRoot(), env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } },
+      const failing = await runPerfLab(
+        ['comment', '--artifact', artifact, '--repo', 'owner/decoder', '--run-id', '999', '--api-url', api],
+        { env: { GITHUB_TOKEN: token, PERF_LAB_RETRY_BASE_MS: '1' } },
       );
       assert.notEqual(failing.exitCode, 0);
       for (const output of [run.stdout, run.stderr, failing.stdout, failing.stderr])

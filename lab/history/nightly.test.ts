@@ -15,6 +15,7 @@ import { TRACKING_MARKER, upsertTrackingIssue } from '../github/issue.js';
 import { trendChartSvg } from './chart.js';
 import { compilerName, runNightly, type NightlyOptions } from './nightly.js';
 import { readHistory, type HistoryRecord } from './store.js';
+import { runPerfLab } from '../testing/cli.js';
 
 const rustup = (await execa('rustup', ['--version'], { reject: false })).exitCode === 0;
 let work: string;
@@ -33,22 +34,15 @@ before(async () => {
     'test',
     work,
   );
-  const prepared = await execa(
-    'node',
-    [
-      '--import',
-      'tsx',
-      'lab/cli/run.ts',
-      'datasets',
-      'prepare',
-      '--offline',
-      '--dir',
-      join(work, 'datasets'),
-      '--only',
-      'logs',
-    ],
-    { reject: false },
-  );
+  const prepared = await runPerfLab([
+    'datasets',
+    'prepare',
+    '--offline',
+    '--dir',
+    join(work, 'datasets'),
+    '--only',
+    'logs',
+  ]);
   assert.equal(prepared.exitCode, 0, String(prepared.stderr));
 });
 /** A quick offline night on the LOGS dataset with the stable toolchain, changed where a test says. */

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { simpleGit } from 'simple-git';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
-import { projectRoot } from '../core/paths.js';
 import { COMMENT_MARKER } from '../github/comment.js';
 import { readArtifact } from '../artifact/index.js';
+import { runPerfLab } from '../testing/cli.js';
 
 let work: string;
 let repo: string;
@@ -56,33 +56,26 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
     async () => {
       const datasets = join(work, 'datasets');
       const artifact = join(work, 'artifact');
-      const run = await execa(
-        'node',
-        [
-          '--import',
-          'tsx',
-          join(projectRoot(), 'lab', 'cli', 'run.ts'),
-          'pr-check',
-          '--repo',
-          repo,
-          '--base',
-          'HEAD~1',
-          '--head',
-          'HEAD',
-          '--offline',
-          '--only',
-          'logs',
-          '--datasets-dir',
-          datasets,
-          '--function',
-          'perf_lab_gzip_decompress',
-          '--artifact-dir',
-          artifact,
-          '--pr',
-          '12',
-        ],
-        { reject: false, cwd: projectRoot(), env: { CI: 'true' } },
-      );
+      const run = await runPerfLab([
+        'pr-check',
+        '--repo',
+        repo,
+        '--base',
+        'HEAD~1',
+        '--head',
+        'HEAD',
+        '--offline',
+        '--only',
+        'logs',
+        '--datasets-dir',
+        datasets,
+        '--function',
+        'perf_lab_gzip_decompress',
+        '--artifact-dir',
+        artifact,
+        '--pr',
+        '12',
+      ]);
       assert.equal(run.exitCode, 0, String(run.stderr));
       const body = String(run.stdout);
       assert.ok(body.startsWith(COMMENT_MARKER));
@@ -136,12 +129,7 @@ describe('perf-lab pr-check (local parity with the PR workflow)', () => {
   );
 
   it('says clearly when a ref does not exist or the config is missing', async () => {
-    const cli = (...args: string[]) =>
-      execa(
-        'node',
-        ['--import', 'tsx', join(projectRoot(), 'lab', 'cli', 'run.ts'), 'pr-check', '--repo', repo, ...args],
-        { reject: false, cwd: projectRoot() },
-      );
+    const cli = (...args: string[]) => runPerfLab(['pr-check', '--repo', repo, ...args]);
     const badRef = await cli('--base', 'no-such-branch', '--head', 'HEAD');
     assert.equal(badRef.exitCode, 1);
     assert.match(String(badRef.stderr), /perf-lab: pr-check: no-such-branch is not a commit in /);
@@ -189,12 +177,8 @@ describe('perf-lab pr-check twice on the same commits', () => {
     await chmod(join(work, 'twice-bin', 'cargo'), 0o755);
     const logged = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean);
     const prCheck = () =>
-      execa(
-        'node',
+      runPerfLab(
         [
-          '--import',
-          'tsx',
-          join(projectRoot(), 'lab', 'cli', 'run.ts'),
           'pr-check',
           '--repo',
           shape,
@@ -211,10 +195,7 @@ describe('perf-lab pr-check twice on the same commits', () => {
           join(work, 'datasets'),
         ],
         {
-          reject: false,
-          cwd: projectRoot(),
           env: {
-            CI: 'true',
             PATH: `${join(work, 'twice-bin')}:${process.env.PATH}`,
             PERF_LAB_CACHE: join(work, 'twice-cache'),
             PERF_LAB_TEST_CODEGEN_LOG: codegenLog,

@@ -1,6 +1,8 @@
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { loadBenchConfig, withTolerance } from '../../bench/config.js';
+import { REPLAY_VARIABLE, replayRunner } from '../../bench/replay.js';
 import { runBenchmark } from '../../bench/run.js';
+import { warn } from '../../core/log.js';
 import {
   datasetSelection,
   jsonOption,
@@ -26,11 +28,16 @@ export function registerBench(program: CommandUnknownOpts): void {
     .addOption(markdownOption())
     .addOption(toleranceOption())
     .action(async (options) => {
+      const config = withTolerance(await loadBenchConfig(options.config), options.tolerance, '--tolerance');
+      // The test seam (docs/cli.md): recorded batches instead of timed ones, said loudly so it is never mistaken.
+      const replay = process.env[REPLAY_VARIABLE];
+      if (replay) warn(`bench: ${REPLAY_VARIABLE} is set: batch times are replayed from ${replay}, not measured`);
       const results = await runBenchmark({
-        config: withTolerance(await loadBenchConfig(options.config), options.tolerance, '--tolerance'),
+        config,
         toleranceSource: options.tolerance === undefined ? options.config : '--tolerance',
         ...datasetSelection(options),
         silesiaZip: options.silesiaZip,
+        ...(replay ? { runBatch: await replayRunner(replay, config.bench) } : {}),
       });
       await writeOutputs(results, options.json, options.markdown);
       exitAsJudged('bench', results);
