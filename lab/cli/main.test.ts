@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { contenderOrder } from '../bench/sampling.js';
 import { readNoiseTraces } from '../bench/traces.js';
 import { readResults } from '../results/index.js';
+import { methodDetails } from '../report/index.js';
 import { decideHeadVsBase } from '../stats/index.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from '../build/shim.js';
 import { projectRoot } from '../core/paths.js';
@@ -447,6 +448,10 @@ describe('perf-lab bench on recorded batches (no cargo build, no decode timed)',
     const results = await readResults(json);
     const logs = results.datasets[0]!;
     assert.equal(logs.placement, `replayed from ${recordedLogs} (no decode timed)`);
+    // The method never claims timed outputs it did not verify.
+    const report = methodDetails(results);
+    assert.match(report, /no decode timed \(replayed batches, a test seam\): outputs verified by the integrity gate/);
+    assert.doesNotMatch(report, /every output verified/);
     assert.deepEqual(
       logs.contenders.map((contender) => contender.role),
       ['head', 'base', 'libdeflate'],
