@@ -54,42 +54,42 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttp = httpsOverHttp2;
     exports.httpOverHttps = httpOverHttps2;
     exports.httpsOverHttps = httpsOverHttps2;
-    function httpOverHttp2(options) {
-      var agent = new TunnelingAgent(options);
+    function httpOverHttp2(options2) {
+      var agent = new TunnelingAgent(options2);
       agent.request = http.request;
       return agent;
     }
-    function httpsOverHttp2(options) {
-      var agent = new TunnelingAgent(options);
+    function httpsOverHttp2(options2) {
+      var agent = new TunnelingAgent(options2);
       agent.request = http.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
-    function httpOverHttps2(options) {
-      var agent = new TunnelingAgent(options);
+    function httpOverHttps2(options2) {
+      var agent = new TunnelingAgent(options2);
       agent.request = https.request;
       return agent;
     }
-    function httpsOverHttps2(options) {
-      var agent = new TunnelingAgent(options);
+    function httpsOverHttps2(options2) {
+      var agent = new TunnelingAgent(options2);
       agent.request = https.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
-    function TunnelingAgent(options) {
+    function TunnelingAgent(options2) {
       var self = this;
-      self.options = options || {};
+      self.options = options2 || {};
       self.proxyOptions = self.options.proxy || {};
       self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
       self.on("free", function onFree(socket, host2, port, localAddress) {
-        var options2 = toOptions(host2, port, localAddress);
+        var options3 = toOptions(host2, port, localAddress);
         for (var i2 = 0, len = self.requests.length; i2 < len; ++i2) {
           var pending = self.requests[i2];
-          if (pending.host === options2.host && pending.port === options2.port) {
+          if (pending.host === options3.host && pending.port === options3.port) {
             self.requests.splice(i2, 1);
             pending.request.onSocket(socket);
             return;
@@ -102,18 +102,18 @@ var require_tunnel = __commonJS({
     util.inherits(TunnelingAgent, events.EventEmitter);
     TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self = this;
-      var options = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
+      var options2 = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
       if (self.sockets.length >= this.maxSockets) {
-        self.requests.push(options);
+        self.requests.push(options2);
         return;
       }
-      self.createSocket(options, function(socket) {
+      self.createSocket(options2, function(socket) {
         socket.on("free", onFree);
         socket.on("close", onCloseOrRemove);
         socket.on("agentRemove", onCloseOrRemove);
         req.onSocket(socket);
         function onFree() {
-          self.emit("free", socket, options);
+          self.emit("free", socket, options2);
         }
         function onCloseOrRemove(err) {
           self.removeSocket(socket);
@@ -123,20 +123,20 @@ var require_tunnel = __commonJS({
         }
       });
     };
-    TunnelingAgent.prototype.createSocket = function createSocket(options, cb) {
+    TunnelingAgent.prototype.createSocket = function createSocket(options2, cb) {
       var self = this;
       var placeholder = {};
       self.sockets.push(placeholder);
       var connectOptions = mergeOptions2({}, self.proxyOptions, {
         method: "CONNECT",
-        path: options.host + ":" + options.port,
+        path: options2.host + ":" + options2.port,
         agent: false,
         headers: {
-          host: options.host + ":" + options.port
+          host: options2.host + ":" + options2.port
         }
       });
-      if (options.localAddress) {
-        connectOptions.localAddress = options.localAddress;
+      if (options2.localAddress) {
+        connectOptions.localAddress = options2.localAddress;
       }
       if (connectOptions.proxyAuth) {
         connectOptions.headers = connectOptions.headers || {};
@@ -169,7 +169,7 @@ var require_tunnel = __commonJS({
           socket.destroy();
           var error63 = new Error("tunneling socket could not be established, statusCode=" + res.statusCode);
           error63.code = "ECONNRESET";
-          options.request.emit("error", error63);
+          options2.request.emit("error", error63);
           self.removeSocket(placeholder);
           return;
         }
@@ -178,7 +178,7 @@ var require_tunnel = __commonJS({
           socket.destroy();
           var error63 = new Error("got illegal response body from proxy");
           error63.code = "ECONNRESET";
-          options.request.emit("error", error63);
+          options2.request.emit("error", error63);
           self.removeSocket(placeholder);
           return;
         }
@@ -195,7 +195,7 @@ var require_tunnel = __commonJS({
         );
         var error63 = new Error("tunneling socket could not be established, cause=" + cause.message);
         error63.code = "ECONNRESET";
-        options.request.emit("error", error63);
+        options2.request.emit("error", error63);
         self.removeSocket(placeholder);
       }
     };
@@ -212,13 +212,13 @@ var require_tunnel = __commonJS({
         });
       }
     };
-    function createSecureSocket(options, cb) {
+    function createSecureSocket(options2, cb) {
       var self = this;
-      TunnelingAgent.prototype.createSocket.call(self, options, function(socket) {
-        var hostHeader = options.request.getHeader("host");
+      TunnelingAgent.prototype.createSocket.call(self, options2, function(socket) {
+        var hostHeader = options2.request.getHeader("host");
         var tlsOptions = mergeOptions2({}, self.options, {
           socket,
-          servername: hostHeader ? hostHeader.replace(/:.*$/, "") : options.host
+          servername: hostHeader ? hostHeader.replace(/:.*$/, "") : options2.host
         });
         var secureSocket = tls.connect(0, tlsOptions);
         self.sockets[self.sockets.indexOf(socket)] = secureSocket;
@@ -651,8 +651,8 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message, options) {
-        super(message, { cause, ...options ?? {} });
+      constructor(cause, message, options2) {
+        super(message, { cause, ...options2 ?? {} });
         this.name = "SecureProxyConnectionError";
         this.message = message || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
@@ -2577,7 +2577,7 @@ var require_connect = __commonJS({
       if (maxCachedSessions != null && (!Number.isInteger(maxCachedSessions) || maxCachedSessions < 0)) {
         throw new InvalidArgumentError("maxCachedSessions must be a positive integer or zero");
       }
-      const options = { path: socketPath, ...opts };
+      const options2 = { path: socketPath, ...opts };
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
@@ -2587,7 +2587,7 @@ var require_connect = __commonJS({
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options.servername || util.getServerName(host2) || null;
+          servername = servername || options2.servername || util.getServerName(host2) || null;
           const sessionKey = servername || hostname3;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -2595,7 +2595,7 @@ var require_connect = __commonJS({
           socket = tls.connect({
             highWaterMark: 16384,
             // TLS in node can't have bigger HWM anyway...
-            ...options,
+            ...options2,
             servername,
             session,
             localAddress,
@@ -2615,14 +2615,14 @@ var require_connect = __commonJS({
           socket = net.connect({
             highWaterMark: 64 * 1024,
             // Same as nodejs fs streams.
-            ...options,
+            ...options2,
             localAddress,
             port,
             host: hostname3
           });
         }
-        if (options.keepAlive == null || options.keepAlive) {
-          const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
+        if (options2.keepAlive == null || options2.keepAlive) {
+          const keepAliveInitialDelay = options2.keepAliveInitialDelay === void 0 ? 6e4 : options2.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
         const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname3, port });
@@ -3397,20 +3397,20 @@ var require_data_url = __commonJS({
     }
     function percentDecode(input2) {
       const length = input2.length;
-      const output2 = new Uint8Array(length);
+      const output3 = new Uint8Array(length);
       let j = 0;
       for (let i2 = 0; i2 < length; ++i2) {
         const byte = input2[i2];
         if (byte !== 37) {
-          output2[j++] = byte;
+          output3[j++] = byte;
         } else if (byte === 37 && !(isHexCharByte(input2[i2 + 1]) && isHexCharByte(input2[i2 + 2]))) {
-          output2[j++] = 37;
+          output3[j++] = 37;
         } else {
-          output2[j++] = hexByteToNumber(input2[i2 + 1]) << 4 | hexByteToNumber(input2[i2 + 2]);
+          output3[j++] = hexByteToNumber(input2[i2 + 1]) << 4 | hexByteToNumber(input2[i2 + 2]);
           i2 += 2;
         }
       }
-      return length === j ? output2 : output2.subarray(0, j);
+      return length === j ? output3 : output3.subarray(0, j);
     }
     function parseMIMEType(input2) {
       input2 = removeHTTPWhitespace(input2, true, true);
@@ -3895,8 +3895,8 @@ var require_webidl = __commonJS({
             message: `Expected ${dictionary} to be one of: Null, Undefined, Object.`
           });
         }
-        for (const options of converters) {
-          const { key, defaultValue, required: required2, converter } = options;
+        for (const options2 of converters) {
+          const { key, defaultValue, required: required2, converter } = options2;
           if (required2 === true) {
             if (!Object.hasOwn(dictionary, key)) {
               throw webidl.errors.exception({
@@ -3906,16 +3906,16 @@ var require_webidl = __commonJS({
             }
           }
           let value = dictionary[key];
-          const hasDefault = Object.hasOwn(options, "defaultValue");
+          const hasDefault = Object.hasOwn(options2, "defaultValue");
           if (hasDefault && value !== null) {
             value ??= defaultValue();
           }
           if (required2 || hasDefault || value !== void 0) {
             value = converter(value, prefix, `${argument}.${key}`);
-            if (options.allowedValues && !options.allowedValues.includes(value)) {
+            if (options2.allowedValues && !options2.allowedValues.includes(value)) {
               throw webidl.errors.exception({
                 header: prefix,
-                message: `${value} is not an accepted type. Expected one of ${options.allowedValues.join(", ")}.`
+                message: `${value} is not an accepted type. Expected one of ${options2.allowedValues.join(", ")}.`
               });
             }
             dict[key] = value;
@@ -4874,8 +4874,8 @@ var require_util2 = __commonJS({
       if (buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
         buffer = buffer.subarray(3);
       }
-      const output2 = textDecoder2.decode(buffer);
-      return output2;
+      const output3 = textDecoder2.decode(buffer);
+      return output3;
     }
     var EnvironmentSettingsObjectBase = class {
       get baseUrl() {
@@ -4968,10 +4968,10 @@ var require_file = __commonJS({
     var { kState } = require_symbols2();
     var { webidl } = require_webidl();
     var FileLike = class _FileLike {
-      constructor(blobLike, fileName, options = {}) {
+      constructor(blobLike, fileName, options2 = {}) {
         const n2 = fileName;
-        const t = options.type;
-        const d = options.lastModified ?? Date.now();
+        const t = options2.type;
+        const d = options2.lastModified ?? Date.now();
         this[kState] = {
           blobLike,
           name: n2,
@@ -5118,7 +5118,7 @@ var require_formdata = __commonJS({
           this[kState].push(entry);
         }
       }
-      [nodeUtil.inspect.custom](depth, options) {
+      [nodeUtil.inspect.custom](depth, options2) {
         const state = this[kState].reduce((a2, b) => {
           if (a2[b.name]) {
             if (Array.isArray(a2[b.name])) {
@@ -5131,10 +5131,10 @@ var require_formdata = __commonJS({
           }
           return a2;
         }, { __proto__: null });
-        options.depth ??= depth;
-        options.colors ??= true;
-        const output2 = nodeUtil.formatWithOptions(options, state);
-        return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
+        options2.depth ??= depth;
+        options2.colors ??= true;
+        const output3 = nodeUtil.formatWithOptions(options2, state);
+        return `FormData ${output3.slice(output3.indexOf("]") + 2)}`;
       }
     };
     iteratorMixin("FormData", FormData, kState, "name", "value");
@@ -5157,11 +5157,11 @@ var require_formdata = __commonJS({
           value = value instanceof Blob ? new File2([value], "blob", { type: value.type }) : new FileLike(value, "blob", { type: value.type });
         }
         if (filename !== void 0) {
-          const options = {
+          const options2 = {
             type: value.type,
             lastModified: value.lastModified
           };
-          value = value instanceof NativeFile ? new File2([value], filename, options) : new FileLike(value, filename, options);
+          value = value instanceof NativeFile ? new File2([value], filename, options2) : new FileLike(value, filename, options2);
         }
       }
       return { name, value };
@@ -5504,7 +5504,7 @@ var require_body = __commonJS({
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix = `--${boundary}\r
 Content-Disposition: form-data`;
-        const escape = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const escape2 = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn = new Uint8Array([13, 10]);
@@ -5512,14 +5512,14 @@ Content-Disposition: form-data`;
         let hasUnknownSizeValue = false;
         for (const [name, value] of object2) {
           if (typeof value === "string") {
-            const chunk2 = textEncoder3.encode(prefix + `; name="${escape(normalizeLinefeeds(name))}"\r
+            const chunk2 = textEncoder3.encode(prefix + `; name="${escape2(normalizeLinefeeds(name))}"\r
 \r
 ${normalizeLinefeeds(value)}\r
 `);
             blobParts.push(chunk2);
             length += chunk2.byteLength;
           } else {
-            const chunk2 = textEncoder3.encode(`${prefix}; name="${escape(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape(value.name)}"` : "") + `\r
+            const chunk2 = textEncoder3.encode(`${prefix}; name="${escape2(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape2(value.name)}"` : "") + `\r
 Content-Type: ${value.type || "application/octet-stream"}\r
 \r
 `);
@@ -8402,7 +8402,7 @@ var require_pool = __commonJS({
         autoSelectFamily,
         autoSelectFamilyAttemptTimeout,
         allowH2,
-        ...options
+        ...options2
       } = {}) {
         if (connections != null && (!Number.isFinite(connections) || connections < 0)) {
           throw new InvalidArgumentError("invalid connections");
@@ -8424,12 +8424,12 @@ var require_pool = __commonJS({
             ...connect
           });
         }
-        super(options);
-        this[kInterceptors] = options.interceptors?.Pool && Array.isArray(options.interceptors.Pool) ? options.interceptors.Pool : [];
+        super(options2);
+        this[kInterceptors] = options2.interceptors?.Pool && Array.isArray(options2.interceptors.Pool) ? options2.interceptors.Pool : [];
         this[kConnections] = connections || null;
         this[kUrl] = util.parseOrigin(origin);
-        this[kOptions] = { ...util.deepClone(options), connect, allowH2 };
-        this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
+        this[kOptions] = { ...util.deepClone(options2), connect, allowH2 };
+        this[kOptions].interceptors = options2.interceptors ? { ...options2.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error63) => {
           for (const target of targets) {
@@ -8623,7 +8623,7 @@ var require_agent = __commonJS({
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
     var Agent = class extends DispatcherBase {
-      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
+      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options2 } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
@@ -8633,16 +8633,16 @@ var require_agent = __commonJS({
         if (!Number.isInteger(maxRedirections) || maxRedirections < 0) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
-        super(options);
+        super(options2);
         if (connect && typeof connect !== "function") {
           connect = { ...connect };
         }
         if (tls && typeof tls !== "function") {
           tls = { ...tls };
         }
-        this[kInterceptors] = options.interceptors?.Agent && Array.isArray(options.interceptors.Agent) ? options.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
-        this[kOptions] = { ...util.deepClone(options), connect, tls };
-        this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
+        this[kInterceptors] = options2.interceptors?.Agent && Array.isArray(options2.interceptors.Agent) ? options2.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
+        this[kOptions] = { ...util.deepClone(options2), connect, tls };
+        this[kOptions].interceptors = options2.interceptors ? { ...options2.interceptors } : void 0;
         this[kMaxRedirections] = maxRedirections;
         this[kFactory] = factory;
         this[kClients] = /* @__PURE__ */ new Map();
@@ -8810,7 +8810,7 @@ var require_proxy_agent = __commonJS({
         const connect = buildConnector({ ...opts.proxyTls });
         this[kConnectEndpoint] = buildConnector({ ...opts.requestTls });
         const agentFactory = opts.factory || defaultAgentFactory;
-        const factory = (origin2, options) => {
+        const factory = (origin2, options2) => {
           const { protocol: protocol2 } = new URL2(origin2);
           if (!this[kTunnelProxy] && protocol2 === "http:" && this[kProxy].protocol === "http:") {
             return new Http1ProxyWrapper(this[kProxy].uri, {
@@ -8819,7 +8819,7 @@ var require_proxy_agent = __commonJS({
               factory: agentFactory
             });
           }
-          return agentFactory(origin2, options);
+          return agentFactory(origin2, options2);
         };
         this[kClient] = clientFactory(url2, { connect });
         this[kAgent] = new Agent({
@@ -9418,10 +9418,10 @@ var require_retry_agent = __commonJS({
     var RetryAgent = class extends Dispatcher {
       #agent = null;
       #options = null;
-      constructor(agent, options = {}) {
-        super(options);
+      constructor(agent, options2 = {}) {
+        super(options2);
         this.#agent = agent;
-        this.#options = options;
+        this.#options = options2;
       }
       dispatch(opts, handler2) {
         const retry = new RetryHandler({
@@ -10920,7 +10920,7 @@ var require_mock_utils = __commonJS({
       const url2 = new URL(origin);
       if (netConnect === true) {
         return true;
-      } else if (Array.isArray(netConnect) && netConnect.some((matcher) => matchValue(matcher, url2.host))) {
+      } else if (Array.isArray(netConnect) && netConnect.some((matcher2) => matchValue(matcher2, url2.host))) {
         return true;
       }
       return false;
@@ -11350,14 +11350,14 @@ var require_mock_agent = __commonJS({
       activate() {
         this[kIsMockActive] = true;
       }
-      enableNetConnect(matcher) {
-        if (typeof matcher === "string" || typeof matcher === "function" || matcher instanceof RegExp) {
+      enableNetConnect(matcher2) {
+        if (typeof matcher2 === "string" || typeof matcher2 === "function" || matcher2 instanceof RegExp) {
           if (Array.isArray(this[kNetConnect])) {
-            this[kNetConnect].push(matcher);
+            this[kNetConnect].push(matcher2);
           } else {
-            this[kNetConnect] = [matcher];
+            this[kNetConnect] = [matcher2];
           }
-        } else if (typeof matcher === "undefined") {
+        } else if (typeof matcher2 === "undefined") {
           this[kNetConnect] = true;
         } else {
           throw new InvalidArgumentError("Unsupported matcher. Must be one of String|Function|RegExp.");
@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists2 = this[kHeadersMap].get(lowercaseName);
         if (exists2) {
-          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter3 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists2.name,
-            value: `${exists2.value}${delimiter2}${value}`
+            value: `${exists2.value}${delimiter3}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -12301,9 +12301,9 @@ var require_headers = __commonJS({
         }
         return this.#headersList[kHeadersSortedMap] = headers;
       }
-      [util.inspect.custom](depth, options) {
-        options.depth ??= depth;
-        return `Headers ${util.formatWithOptions(options, this.#headersList.entries)}`;
+      [util.inspect.custom](depth, options2) {
+        options2.depth ??= depth;
+        return `Headers ${util.formatWithOptions(options2, this.#headersList.entries)}`;
       }
       static getHeadersGuard(o2) {
         return o2.#guard;
@@ -12528,11 +12528,11 @@ var require_response = __commonJS({
         }
         return fromInnerResponse(clonedResponse, getHeadersGuard(this[kHeaders]));
       }
-      [nodeUtil.inspect.custom](depth, options) {
-        if (options.depth === null) {
-          options.depth = 2;
+      [nodeUtil.inspect.custom](depth, options2) {
+        if (options2.depth === null) {
+          options2.depth = 2;
         }
-        options.colors ??= true;
+        options2.colors ??= true;
         const properties = {
           status: this.status,
           statusText: this.statusText,
@@ -12544,7 +12544,7 @@ var require_response = __commonJS({
           type: this.type,
           url: this.url
         };
-        return `Response ${nodeUtil.formatWithOptions(options, properties)}`;
+        return `Response ${nodeUtil.formatWithOptions(options2, properties)}`;
       }
     };
     mixinBody(Response);
@@ -13297,11 +13297,11 @@ var require_request2 = __commonJS({
         }
         return fromInnerRequest(clonedRequest, ac.signal, getHeadersGuard(this[kHeaders]));
       }
-      [nodeUtil.inspect.custom](depth, options) {
-        if (options.depth === null) {
-          options.depth = 2;
+      [nodeUtil.inspect.custom](depth, options2) {
+        if (options2.depth === null) {
+          options2.depth = 2;
         }
-        options.colors ??= true;
+        options2.colors ??= true;
         const properties = {
           method: this.method,
           url: this.url,
@@ -13319,7 +13319,7 @@ var require_request2 = __commonJS({
           isHistoryNavigation: this.isHistoryNavigation,
           signal: this.signal
         };
-        return `Request ${nodeUtil.formatWithOptions(options, properties)}`;
+        return `Request ${nodeUtil.formatWithOptions(options2, properties)}`;
       }
     };
     mixinBody(Request);
@@ -15454,24 +15454,24 @@ var require_cache = __commonJS({
         webidl.util.markAsUncloneable(this);
         this.#relevantRequestResponseList = arguments[1];
       }
-      async match(request2, options = {}) {
+      async match(request2, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.match";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        const p = this.#internalMatchAll(request2, options, 1);
+        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
+        const p = this.#internalMatchAll(request2, options2, 1);
         if (p.length === 0) {
           return;
         }
         return p[0];
       }
-      async matchAll(request2 = void 0, options = {}) {
+      async matchAll(request2 = void 0, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.matchAll";
         if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        return this.#internalMatchAll(request2, options);
+        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
+        return this.#internalMatchAll(request2, options2);
       }
       async add(request2) {
         webidl.brandCheck(this, _Cache);
@@ -15668,16 +15668,16 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async delete(request2, options = {}) {
+      async delete(request2, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options = webidl.converters.CacheQueryOptions(options, prefix, "options");
+        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
         let r = null;
         if (request2 instanceof Request) {
           r = request2[kState];
-          if (r.method !== "GET" && !options.ignoreMethod) {
+          if (r.method !== "GET" && !options2.ignoreMethod) {
             return false;
           }
         } else {
@@ -15688,7 +15688,7 @@ var require_cache = __commonJS({
         const operation = {
           type: "delete",
           request: r,
-          options
+          options: options2
         };
         operations.push(operation);
         const cacheJobPromise = createDeferredPromise();
@@ -15714,16 +15714,16 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions} options
        * @returns {Promise<readonly Request[]>}
        */
-      async keys(request2 = void 0, options = {}) {
+      async keys(request2 = void 0, options2 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.keys";
         if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options = webidl.converters.CacheQueryOptions(options, prefix, "options");
+        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
         let r = null;
         if (request2 !== void 0) {
           if (request2 instanceof Request) {
             r = request2[kState];
-            if (r.method !== "GET" && !options.ignoreMethod) {
+            if (r.method !== "GET" && !options2.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
@@ -15737,7 +15737,7 @@ var require_cache = __commonJS({
             requests.push(requestResponse[0]);
           }
         } else {
-          const requestResponses = this.#queryCache(r, options);
+          const requestResponses = this.#queryCache(r, options2);
           for (const requestResponse of requestResponses) {
             requests.push(requestResponse[0]);
           }
@@ -15845,12 +15845,12 @@ var require_cache = __commonJS({
        * @param {requestResponseList} targetStorage
        * @returns {requestResponseList}
        */
-      #queryCache(requestQuery, options, targetStorage) {
+      #queryCache(requestQuery, options2, targetStorage) {
         const resultList = [];
         const storage = targetStorage ?? this.#relevantRequestResponseList;
         for (const requestResponse of storage) {
           const [cachedRequest, cachedResponse] = requestResponse;
-          if (this.#requestMatchesCachedItem(requestQuery, cachedRequest, cachedResponse, options)) {
+          if (this.#requestMatchesCachedItem(requestQuery, cachedRequest, cachedResponse, options2)) {
             resultList.push(requestResponse);
           }
         }
@@ -15864,17 +15864,17 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions | undefined} options
        * @returns {boolean}
        */
-      #requestMatchesCachedItem(requestQuery, request2, response = null, options) {
+      #requestMatchesCachedItem(requestQuery, request2, response = null, options2) {
         const queryURL = new URL(requestQuery.url);
         const cachedURL = new URL(request2.url);
-        if (options?.ignoreSearch) {
+        if (options2?.ignoreSearch) {
           cachedURL.search = "";
           queryURL.search = "";
         }
         if (!urlEquals(queryURL, cachedURL, true)) {
           return false;
         }
-        if (response == null || options?.ignoreVary || !response.headersList.contains("vary")) {
+        if (response == null || options2?.ignoreVary || !response.headersList.contains("vary")) {
           return true;
         }
         const fieldValues = getFieldValues(response.headersList.get("vary"));
@@ -15890,12 +15890,12 @@ var require_cache = __commonJS({
         }
         return true;
       }
-      #internalMatchAll(request2, options, maxResponses = Infinity) {
+      #internalMatchAll(request2, options2, maxResponses = Infinity) {
         let r = null;
         if (request2 !== void 0) {
           if (request2 instanceof Request) {
             r = request2[kState];
-            if (r.method !== "GET" && !options.ignoreMethod) {
+            if (r.method !== "GET" && !options2.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
@@ -15908,7 +15908,7 @@ var require_cache = __commonJS({
             responses.push(requestResponse[1]);
           }
         } else {
-          const requestResponses = this.#queryCache(r, options);
+          const requestResponses = this.#queryCache(r, options2);
           for (const requestResponse of requestResponses) {
             responses.push(requestResponse[1]);
           }
@@ -15992,21 +15992,21 @@ var require_cachestorage = __commonJS({
         }
         webidl.util.markAsUncloneable(this);
       }
-      async match(request2, options = {}) {
+      async match(request2, options2 = {}) {
         webidl.brandCheck(this, _CacheStorage);
         webidl.argumentLengthCheck(arguments, 1, "CacheStorage.match");
         request2 = webidl.converters.RequestInfo(request2);
-        options = webidl.converters.MultiCacheQueryOptions(options);
-        if (options.cacheName != null) {
-          if (this.#caches.has(options.cacheName)) {
-            const cacheList = this.#caches.get(options.cacheName);
+        options2 = webidl.converters.MultiCacheQueryOptions(options2);
+        if (options2.cacheName != null) {
+          if (this.#caches.has(options2.cacheName)) {
+            const cacheList = this.#caches.get(options2.cacheName);
             const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request2, options);
+            return await cache.match(request2, options2);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
             const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request2, options);
+            const response = await cache.match(request2, options2);
             if (response !== void 0) {
               return response;
             }
@@ -17183,7 +17183,7 @@ var require_connection = __commonJS({
       crypto2 = __require("node:crypto");
     } catch {
     }
-    function establishWebSocketConnection(url2, protocols, client, ws, onEstablish, options) {
+    function establishWebSocketConnection(url2, protocols, client, ws, onEstablish, options2) {
       const requestURL = url2;
       requestURL.protocol = url2.protocol === "ws:" ? "http:" : "https:";
       const request2 = makeRequest({
@@ -17196,8 +17196,8 @@ var require_connection = __commonJS({
         cache: "no-store",
         redirect: "error"
       });
-      if (options.headers) {
-        const headersList = getHeadersList(new Headers2(options.headers));
+      if (options2.headers) {
+        const headersList = getHeadersList(new Headers2(options2.headers));
         request2.headersList = headersList;
       }
       const keyValue = crypto2.randomBytes(16).toString("base64");
@@ -17211,7 +17211,7 @@ var require_connection = __commonJS({
       const controller = fetching({
         request: request2,
         useParallelQueue: true,
-        dispatcher: options.dispatcher,
+        dispatcher: options2.dispatcher,
         processResponse(response) {
           if (response.type === "error" || response.status !== 101) {
             failWebsocketConnection(ws, "Received network error or non-101 status code.");
@@ -17361,10 +17361,10 @@ var require_permessage_deflate = __commonJS({
       /**
        * @param {Map<string, string>} extensions
        */
-      constructor(extensions, options) {
+      constructor(extensions, options2) {
         this.#options.serverNoContextTakeover = extensions.has("server_no_context_takeover");
         this.#options.serverMaxWindowBits = extensions.get("server_max_window_bits");
-        this.#maxPayloadSize = options.maxPayloadSize;
+        this.#maxPayloadSize = options2.maxPayloadSize;
       }
       /**
        * Decompress a compressed payload.
@@ -17471,14 +17471,14 @@ var require_receiver = __commonJS({
        * @param {Map<string, string>|null} extensions
        * @param {{ maxFragments?: number, maxPayloadSize?: number }} [options]
        */
-      constructor(ws, extensions, options = {}) {
+      constructor(ws, extensions, options2 = {}) {
         super();
         this.ws = ws;
         this.#extensions = extensions == null ? /* @__PURE__ */ new Map() : extensions;
-        this.#maxFragments = options.maxFragments ?? 0;
-        this.#maxPayloadSize = options.maxPayloadSize ?? 0;
+        this.#maxFragments = options2.maxFragments ?? 0;
+        this.#maxPayloadSize = options2.maxPayloadSize ?? 0;
         if (this.#extensions.has("permessage-deflate")) {
-          this.#extensions.set("permessage-deflate", new PerMessageDeflate(extensions, options));
+          this.#extensions.set("permessage-deflate", new PerMessageDeflate(extensions, options2));
         }
       }
       /**
@@ -17716,10 +17716,10 @@ var require_receiver = __commonJS({
           this.#fragmentsBytes = 0;
           return fragments.shift();
         }
-        const output2 = Buffer.concat(fragments, this.#fragmentsBytes);
+        const output3 = Buffer.concat(fragments, this.#fragmentsBytes);
         this.#fragments = [];
         this.#fragmentsBytes = 0;
-        return output2;
+        return output3;
       }
       parseCloseBody(data) {
         assert2(data.length !== 1);
@@ -17941,9 +17941,9 @@ var require_websocket = __commonJS({
         webidl.util.markAsUncloneable(this);
         const prefix = "WebSocket constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        const options = webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"](protocols, prefix, "options");
+        const options2 = webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"](protocols, prefix, "options");
         url2 = webidl.converters.USVString(url2, prefix, "url");
-        protocols = options.protocols;
+        protocols = options2.protocols;
         const baseURL = environmentSettingsObject.settingsObject.baseUrl;
         let urlRecord;
         try {
@@ -17982,7 +17982,7 @@ var require_websocket = __commonJS({
           client,
           this,
           (response, extensions) => this.#onConnectionEstablished(response, extensions),
-          options
+          options2
         );
         this[kReadyState] = _WebSocket.CONNECTING;
         this[kSentClose] = sentCloseFrameState.NOT_SENT;
@@ -18406,16 +18406,16 @@ var require_eventsource_stream = __commonJS({
        * @param {eventSourceSettings} options.eventSourceSettings
        * @param {Function} [options.push]
        */
-      constructor(options = {}) {
-        options.readableObjectMode = true;
-        super(options);
-        this.state = options.eventSourceSettings || {};
-        this.maxEventSize = options.maxEventSize ?? defaultMaxEventSize;
+      constructor(options2 = {}) {
+        options2.readableObjectMode = true;
+        super(options2);
+        this.state = options2.eventSourceSettings || {};
+        this.maxEventSize = options2.maxEventSize ?? defaultMaxEventSize;
         const parserItemLimit = this.maxEventSize > 0 ? Math.min(maxParserItems, Math.max(minParserItems, Math.floor(this.maxEventSize / bytesPerParserItem))) : 0;
         this.maxDataLines = parserItemLimit;
         this.maxBufferedChunks = parserItemLimit;
-        if (options.push) {
-          this.push = options.push;
+        if (options2.push) {
+          this.push = options2.push;
         }
       }
       /**
@@ -19104,9 +19104,9 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch2(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options2 = void 0) {
       try {
-        return await fetchImpl(init, options);
+        return await fetchImpl(init, options2);
       } catch (err) {
         if (err && typeof err === "object") {
           Error.captureStackTrace(err);
@@ -19159,8 +19159,8 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs3 = __require("fs");
-    function checkPathExt(path6, options) {
-      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
+    function checkPathExt(path6, options2) {
+      var pathext = options2.pathExt !== void 0 ? options2.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
       }
@@ -19176,19 +19176,19 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat3, path6, options) {
-      if (!stat3.isSymbolicLink() && !stat3.isFile()) {
+    function checkStat(stat4, path6, options2) {
+      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
         return false;
       }
-      return checkPathExt(path6, options);
+      return checkPathExt(path6, options2);
     }
-    function isexe(path6, options, cb) {
-      fs3.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, path6, options));
+    function isexe(path6, options2, cb) {
+      fs3.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, path6, options2));
       });
     }
-    function sync(path6, options) {
-      return checkStat(fs3.statSync(path6), path6, options);
+    function sync(path6, options2) {
+      return checkStat(fs3.statSync(path6), path6, options2);
     }
   }
 });
@@ -19199,23 +19199,23 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs3 = __require("fs");
-    function isexe(path6, options, cb) {
-      fs3.stat(path6, function(er, stat3) {
-        cb(er, er ? false : checkStat(stat3, options));
+    function isexe(path6, options2, cb) {
+      fs3.stat(path6, function(er, stat4) {
+        cb(er, er ? false : checkStat(stat4, options2));
       });
     }
-    function sync(path6, options) {
-      return checkStat(fs3.statSync(path6), options);
+    function sync(path6, options2) {
+      return checkStat(fs3.statSync(path6), options2);
     }
-    function checkStat(stat3, options) {
-      return stat3.isFile() && checkMode(stat3, options);
+    function checkStat(stat4, options2) {
+      return stat4.isFile() && checkMode(stat4, options2);
     }
-    function checkMode(stat3, options) {
-      var mod = stat3.mode;
-      var uid = stat3.uid;
-      var gid = stat3.gid;
-      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
-      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
+    function checkMode(stat4, options2) {
+      var mod = stat4.mode;
+      var uid = stat4.uid;
+      var gid = stat4.gid;
+      var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
+      var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
       var g2 = parseInt("010", 8);
       var o2 = parseInt("001", 8);
@@ -19238,17 +19238,17 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path6, options, cb) {
-      if (typeof options === "function") {
-        cb = options;
-        options = {};
+    function isexe(path6, options2, cb) {
+      if (typeof options2 === "function") {
+        cb = options2;
+        options2 = {};
       }
       if (!cb) {
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve3, reject) {
-          isexe(path6, options || {}, function(er, is) {
+          isexe(path6, options2 || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -19257,9 +19257,9 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path6, options || {}, function(er, is) {
+      core(path6, options2 || {}, function(er, is) {
         if (er) {
-          if (er.code === "EACCES" || options && options.ignoreErrors) {
+          if (er.code === "EACCES" || options2 && options2.ignoreErrors) {
             er = null;
             is = false;
           }
@@ -19267,11 +19267,11 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path6, options) {
+    function sync(path6, options2) {
       try {
-        return core.sync(path6, options || {});
+        return core.sync(path6, options2 || {});
       } catch (er) {
-        if (options && options.ignoreErrors || er.code === "EACCES") {
+        if (options2 && options2.ignoreErrors || er.code === "EACCES") {
           return false;
         } else {
           throw er;
@@ -19317,10 +19317,10 @@ var require_which = __commonJS({
       if (!opt)
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
+      const found2 = [];
       const step2 = (i2) => new Promise((resolve3, reject) => {
         if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve3(found) : reject(getNotFoundError(cmd));
+          return opt.all && found2.length ? resolve3(found2) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
@@ -19334,7 +19334,7 @@ var require_which = __commonJS({
         isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
           if (!er && is) {
             if (opt.all)
-              found.push(p + ext);
+              found2.push(p + ext);
             else
               return resolve3(p + ext);
           }
@@ -19346,7 +19346,7 @@ var require_which = __commonJS({
     var whichSync = (cmd, opt) => {
       opt = opt || {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
+      const found2 = [];
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
@@ -19358,7 +19358,7 @@ var require_which = __commonJS({
             const is = isexe.sync(cur, { pathExt: pathExtExe });
             if (is) {
               if (opt.all)
-                found.push(cur);
+                found2.push(cur);
               else
                 return cur;
             }
@@ -19366,8 +19366,8 @@ var require_which = __commonJS({
           }
         }
       }
-      if (opt.all && found.length)
-        return found;
+      if (opt.all && found2.length)
+        return found2;
       if (opt.nothrow)
         return null;
       throw getNotFoundError(cmd);
@@ -19381,9 +19381,9 @@ var require_which = __commonJS({
 var require_path_key = __commonJS({
   "node_modules/path-key/index.js"(exports, module) {
     "use strict";
-    var pathKey2 = (options = {}) => {
-      const environment = options.env || process.env;
-      const platform3 = options.platform || process.platform;
+    var pathKey2 = (options2 = {}) => {
+      const environment = options2.env || process.env;
+      const platform3 = options2.platform || process.platform;
       if (platform3 !== "win32") {
         return "PATH";
       }
@@ -19517,7 +19517,7 @@ var require_parse2 = __commonJS({
     "use strict";
     var path6 = __require("path");
     var resolveCommand = require_resolveCommand();
-    var escape = require_escape();
+    var escape2 = require_escape();
     var readShebang = require_readShebang();
     var isWin = process.platform === "win32";
     var isExecutableRegExp = /\.(?:com|exe)$/i;
@@ -19541,8 +19541,8 @@ var require_parse2 = __commonJS({
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
         parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape.argument(arg, needsDoubleEscapeMetaChars));
+        parsed.command = escape2.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
         parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
         parsed.command = process.env.comspec || "cmd.exe";
@@ -19550,24 +19550,24 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse7(command, args, options) {
+    function parse7(command, args, options2) {
       if (args && !Array.isArray(args)) {
-        options = args;
+        options2 = args;
         args = null;
       }
       args = args ? args.slice(0) : [];
-      options = Object.assign({}, options);
+      options2 = Object.assign({}, options2);
       const parsed = {
         command,
         args,
-        options,
+        options: options2,
         file: void 0,
         original: {
           command,
           args
         }
       };
-      return options.shell ? parsed : parseNonShell(parsed);
+      return options2.shell ? parsed : parseNonShell(parsed);
     }
     module.exports = parse7;
   }
@@ -19630,14 +19630,14 @@ var require_cross_spawn = __commonJS({
     var cp = __require("child_process");
     var parse7 = require_parse2();
     var enoent = require_enoent();
-    function spawn2(command, args, options) {
-      const parsed = parse7(command, args, options);
+    function spawn2(command, args, options2) {
+      const parsed = parse7(command, args, options2);
       const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
-    function spawnSync2(command, args, options) {
-      const parsed = parse7(command, args, options);
+    function spawnSync2(command, args, options2) {
+      const parsed = parse7(command, args, options2);
       const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -20252,28 +20252,28 @@ var require_jstat = __commonJS({
           var distinctNumbers = [];
           var numberCounts = {};
           for (i2 = 0; i2 < arr.length; i2++) {
-            var number4 = arr[i2];
-            if (numberCounts[number4]) {
-              numberCounts[number4]++;
+            var number5 = arr[i2];
+            if (numberCounts[number5]) {
+              numberCounts[number5]++;
             } else {
-              numberCounts[number4] = 1;
-              distinctNumbers.push(number4);
+              numberCounts[number5] = 1;
+              distinctNumbers.push(number5);
             }
           }
           var sortedDistinctNumbers = distinctNumbers.sort(ascNum);
           var numberRanks = {};
           var currentRank = 1;
           for (i2 = 0; i2 < sortedDistinctNumbers.length; i2++) {
-            var number4 = sortedDistinctNumbers[i2];
-            var count3 = numberCounts[number4];
+            var number5 = sortedDistinctNumbers[i2];
+            var count3 = numberCounts[number5];
             var first = currentRank;
             var last = currentRank + count3 - 1;
             var rank = (first + last) / 2;
-            numberRanks[number4] = rank;
+            numberRanks[number5] = rank;
             currentRank += count3;
           }
-          return arr.map(function(number5) {
-            return numberRanks[number5];
+          return arr.map(function(number6) {
+            return numberRanks[number6];
           });
         };
         jStat2.mode = function mode(arr) {
@@ -22348,7 +22348,7 @@ var require_jstat = __commonJS({
           triaUpSolve: function triaUpSolve(A, b) {
             var size = A[0].length;
             var x = jStat2.zeros(1, size)[0];
-            var parts;
+            var parts2;
             var matrix_mode = false;
             if (b[0].length != void 0) {
               b = b.map(function(i2) {
@@ -22357,10 +22357,10 @@ var require_jstat = __commonJS({
               matrix_mode = true;
             }
             jStat2.arange(size - 1, -1, -1).forEach(function(i2) {
-              parts = jStat2.arange(i2 + 1, size).map(function(j) {
+              parts2 = jStat2.arange(i2 + 1, size).map(function(j) {
                 return x[j] * A[i2][j];
               });
-              x[i2] = (b[i2] - jStat2.sum(parts)) / A[i2][i2];
+              x[i2] = (b[i2] - jStat2.sum(parts2)) / A[i2][i2];
             });
             if (matrix_mode)
               return x.map(function(i2) {
@@ -22371,7 +22371,7 @@ var require_jstat = __commonJS({
           triaLowSolve: function triaLowSolve(A, b) {
             var size = A[0].length;
             var x = jStat2.zeros(1, size)[0];
-            var parts;
+            var parts2;
             var matrix_mode = false;
             if (b[0].length != void 0) {
               b = b.map(function(i2) {
@@ -22380,10 +22380,10 @@ var require_jstat = __commonJS({
               matrix_mode = true;
             }
             jStat2.arange(size).forEach(function(i2) {
-              parts = jStat2.arange(i2).map(function(j) {
+              parts2 = jStat2.arange(i2).map(function(j) {
                 return A[i2][j] * x[j];
               });
-              x[i2] = (b[i2] - jStat2.sum(parts)) / A[i2][i2];
+              x[i2] = (b[i2] - jStat2.sum(parts2)) / A[i2][i2];
             });
             if (matrix_mode)
               return x.map(function(i2) {
@@ -22399,22 +22399,22 @@ var require_jstat = __commonJS({
             var size = A.length;
             var L = jStat2.identity(size);
             var R = jStat2.zeros(A.length, A[0].length);
-            var parts;
+            var parts2;
             jStat2.arange(size).forEach(function(t) {
               R[0][t] = A[0][t];
             });
             jStat2.arange(1, size).forEach(function(l) {
               jStat2.arange(l).forEach(function(i2) {
-                parts = jStat2.arange(i2).map(function(jj) {
+                parts2 = jStat2.arange(i2).map(function(jj) {
                   return L[l][jj] * R[jj][i2];
                 });
-                L[l][i2] = (A[l][i2] - jStat2.sum(parts)) / R[i2][i2];
+                L[l][i2] = (A[l][i2] - jStat2.sum(parts2)) / R[i2][i2];
               });
               jStat2.arange(l, size).forEach(function(j) {
-                parts = jStat2.arange(l).map(function(jj) {
+                parts2 = jStat2.arange(l).map(function(jj) {
                   return L[l][jj] * R[jj][j];
                 });
-                R[l][j] = A[parts.length][j] - jStat2.sum(parts);
+                R[l][j] = A[parts2.length][j] - jStat2.sum(parts2);
               });
             });
             return [L, R];
@@ -22425,17 +22425,17 @@ var require_jstat = __commonJS({
           cholesky: function cholesky(A) {
             var size = A.length;
             var T = jStat2.zeros(A.length, A[0].length);
-            var parts;
+            var parts2;
             jStat2.arange(size).forEach(function(i2) {
-              parts = jStat2.arange(i2).map(function(t) {
+              parts2 = jStat2.arange(i2).map(function(t) {
                 return Math2.pow(T[i2][t], 2);
               });
-              T[i2][i2] = Math2.sqrt(A[i2][i2] - jStat2.sum(parts));
+              T[i2][i2] = Math2.sqrt(A[i2][i2] - jStat2.sum(parts2));
               jStat2.arange(i2 + 1, size).forEach(function(j) {
-                parts = jStat2.arange(i2).map(function(t) {
+                parts2 = jStat2.arange(i2).map(function(t) {
                   return T[i2][t] * T[j][t];
                 });
-                T[j][i2] = (A[i2][j] - jStat2.sum(parts)) / T[i2][i2];
+                T[j][i2] = (A[i2][j] - jStat2.sum(parts2)) / T[i2][i2];
               });
             });
             return T;
@@ -23733,12 +23733,12 @@ var require_lib = __commonJS({
       readBody() {
         return __awaiter4(this, void 0, void 0, function* () {
           return new Promise((resolve3) => __awaiter4(this, void 0, void 0, function* () {
-            let output2 = Buffer.alloc(0);
+            let output3 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
-              output2 = Buffer.concat([output2, chunk]);
+              output3 = Buffer.concat([output3, chunk]);
             });
             this.message.on("end", () => {
-              resolve3(output2.toString());
+              resolve3(output3.toString());
             });
           }));
         });
@@ -24166,8 +24166,8 @@ var require_lib = __commonJS({
           this._proxyAgent = agent;
         }
         if (!agent) {
-          const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+          const options2 = { keepAlive: this._keepAlive, maxSockets };
+          agent = usingSsl ? new https.Agent(options2) : new http.Agent(options2);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -24213,7 +24213,7 @@ var require_lib = __commonJS({
           return new Promise((resolve3) => setTimeout(() => resolve3(), ms));
         });
       }
-      _processResponse(res, options) {
+      _processResponse(res, options2) {
         return __awaiter4(this, void 0, void 0, function* () {
           return new Promise((resolve3, reject) => __awaiter4(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
@@ -24239,7 +24239,7 @@ var require_lib = __commonJS({
             try {
               contents = yield res.readBody();
               if (contents && contents.length > 0) {
-                if (options && options.deserializeDates) {
+                if (options2 && options2.deserializeDates) {
                   obj = JSON.parse(contents, dateTimeDeserializer);
                 } else {
                   obj = JSON.parse(contents);
@@ -24364,15 +24364,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter3 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter2)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
+  if (key.includes(delimiter3)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
-  if (convertedValue.includes(delimiter2)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
+  if (convertedValue.includes(delimiter3)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
+  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -24516,9 +24516,9 @@ var Summary = class {
    *
    * @returns {Promise<Summary>} summary instance
    */
-  write(options) {
+  write(options2) {
     return __awaiter(this, void 0, void 0, function* () {
-      const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+      const overwrite = !!(options2 === null || options2 === void 0 ? void 0 : options2.overwrite);
       const filePath = yield this.filePath();
       const writeFunc = overwrite ? writeFile : appendFile;
       yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
@@ -24651,8 +24651,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addImage(src, alt, options) {
-    const { width, height } = options || {};
+  addImage(src, alt, options2) {
+    const { width, height } = options2 || {};
     const attrs = Object.assign(Object.assign({}, width && { width }), height && { height });
     const element = this.wrap("img", null, Object.assign({ src, alt }, attrs));
     return this.addRaw(element).addEOL();
@@ -24770,12 +24770,12 @@ var ExitCode;
 function setSecret(secret) {
   issueCommand("add-mask", {}, secret);
 }
-function getInput(name, options) {
+function getInput(name, options2) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
-  if (options && options.required && !val) {
+  if (options2 && options2.required && !val) {
     throw new Error(`Input required and not supplied: ${name}`);
   }
-  if (options && options.trimWhitespace === false) {
+  if (options2 && options2.trimWhitespace === false) {
     return val;
   }
   return val.trim();
@@ -26294,14 +26294,14 @@ function uint8ArrayToBase64(bytes) {
 }
 function base64urlToUint8Array(base64url3) {
   const base643 = base64url3.replace(/-/g, "+").replace(/_/g, "/");
-  const padding = "=".repeat((4 - base643.length % 4) % 4);
-  return base64ToUint8Array(base643 + padding);
+  const padding2 = "=".repeat((4 - base643.length % 4) % 4);
+  return base64ToUint8Array(base643 + padding2);
 }
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex6) {
-  const cleanHex = hex6.replace(/^0x/, "");
+function hexToUint8Array(hex7) {
+  const cleanHex = hex7.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -27006,8 +27006,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter2) => {
-  const escapedDelim = escapeRegex(delimiter2 ?? ":");
+var mac = (delimiter3) => {
+  const escapedDelim = escapeRegex(delimiter3 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -27056,8 +27056,8 @@ var _undefined = /^undefined$/i;
 var lowercase = /^[^A-Z]*$/;
 var uppercase = /^[^a-z]*$/;
 var hex = /^[0-9a-fA-F]*$/;
-function fixedBase64(bodyLength, padding) {
-  return new RegExp(`^[A-Za-z0-9+/]{${bodyLength}}${padding}$`);
+function fixedBase64(bodyLength, padding2) {
+  return new RegExp(`^[A-Za-z0-9+/]{${bodyLength}}${padding2}$`);
 }
 function fixedBase64url(length) {
   return new RegExp(`^[A-Za-z0-9_-]{${length}}$`);
@@ -27976,10 +27976,10 @@ var $ZodCIDRv4 = /* @__PURE__ */ $constructor("$ZodCIDRv4", (inst, def) => {
   $ZodStringFormat.init(inst, def);
 });
 function isValidCIDRv6(value) {
-  const parts = value.split("/");
-  if (parts.length !== 2)
+  const parts2 = value.split("/");
+  if (parts2.length !== 2)
     return false;
-  const [address, prefix] = parts;
+  const [address, prefix] = parts2;
   if (!prefix)
     return false;
   const prefixNum = Number(prefix);
@@ -29525,9 +29525,9 @@ var $ZodTransform = /* @__PURE__ */ $constructor("$ZodTransform", (inst, def) =>
     }
     const _out = def.transform(payload.value, payload);
     if (ctx.async) {
-      const output2 = _out instanceof Promise ? _out : Promise.resolve(_out);
-      return output2.then((output3) => {
-        payload.value = output3;
+      const output3 = _out instanceof Promise ? _out : Promise.resolve(_out);
+      return output3.then((output4) => {
+        payload.value = output4;
         return payload;
       });
     }
@@ -29977,12 +29977,12 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       output: inst._def.output
     });
   };
-  inst.output = (output2) => {
+  inst.output = (output3) => {
     const F = inst.constructor;
     return new F({
       type: "function",
       input: inst._def.input,
-      output: output2
+      output: output3
     });
   };
   return inst;
@@ -34349,8 +34349,8 @@ function ko_default() {
 var capitalizeFirstCharacter = (text) => {
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
-function getUnitTypeFromNumber(number4) {
-  const abs = Math.abs(number4);
+function getUnitTypeFromNumber(number5) {
+  const abs = Math.abs(number5);
   const last = abs % 10;
   const last2 = abs % 100;
   if (last2 >= 11 && last2 <= 19 || last === 0)
@@ -37961,14 +37961,14 @@ function compileValidator(schema, parser) {
     return parser;
   }
 }
-function compile(schema, options) {
+function compile(schema, options2) {
   try {
     const parser = compileFn(schema);
     const clone2 = withParser(schema, parser);
     clone2._zod.bag.validator = compileValidator(schema, parser);
     return clone2;
   } catch (err) {
-    if (options?.strict)
+    if (options2?.strict)
       throw err;
     return schema;
   }
@@ -38028,7 +38028,7 @@ function installCompiledUserMethods(target, source, parser) {
     };
   }
 }
-function compileFn(schema, options) {
+function compileFn(schema, options2) {
   let recursive2 = true;
   try {
     recursive2 = isRecursiveSchema(schema);
@@ -38044,12 +38044,12 @@ function compileFn(schema, options) {
     definite: true
   };
   const doc = new Doc(["input"]);
-  const outputAccessor = generateCheck(doc, ctx, schema, "input", !options?.assertOnly);
+  const outputAccessor = generateCheck(doc, ctx, schema, "input", !options2?.assertOnly);
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
   const code = doc.content.join("\n");
-  const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
+  const fullCode = options2?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
 ${code}` : code : "";
   const F = Function;
   const factoryCode = `return (input) => {
@@ -38062,7 +38062,7 @@ ${code}
   } catch (err) {
     throw new ZodCompileUnsupportedError(`this schema (generated code failed to evaluate: ${err.message})`);
   }
-  if (options?.debug) {
+  if (options2?.debug) {
     fn.code = fullCode;
   }
   fn.definite = ctx.definite;
@@ -39169,31 +39169,31 @@ function getTupleOptStart2(items, key) {
 }
 function generateUnionCheck(doc, ctx, schema, accessor) {
   const def = schema._zod.def;
-  const options = def.options;
+  const options2 = def.options;
   if (def.discriminator) {
     return generateDiscriminatedUnionCheck(doc, ctx, def, accessor);
   }
   if (def.inclusive === false) {
     throw new ZodCompileUnsupportedError("exclusive unions (z.xor)");
   }
-  if (options.length === 0) {
+  if (options2.length === 0) {
     doc.write("return INVALID;");
     return accessor;
   }
-  if (options.length === 1) {
-    return generateCheck(doc, ctx, options[0], accessor);
+  if (options2.length === 1) {
+    return generateCheck(doc, ctx, options2[0], accessor);
   }
-  const allLiterals = options.every((opt) => opt._zod.def.type === "literal" && !opt._zod.def.checks?.length);
+  const allLiterals = options2.every((opt) => opt._zod.def.type === "literal" && !opt._zod.def.checks?.length);
   if (allLiterals) {
-    const values = new Set(options.flatMap((opt) => opt._zod.def.values));
+    const values = new Set(options2.flatMap((opt) => opt._zod.def.values));
     const valuesConst = addConstant(ctx, values);
     doc.write(`if (!${valuesConst}.has(${accessor})) return INVALID;`);
     return accessor;
   }
   const outputVar = newVar(ctx);
   doc.write(`let ${outputVar};`);
-  for (let i2 = 0; i2 < options.length; i2++) {
-    const opt = options[i2];
+  for (let i2 = 0; i2 < options2.length; i2++) {
+    const opt = options2[i2];
     if (i2 === 0) {
       doc.write(`${outputVar} = (() => {`);
     } else {
@@ -40264,26 +40264,26 @@ function _array(Class2, element, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _union(Class2, options, params) {
+function _union(Class2, options2, params) {
   return new Class2({
     type: "union",
-    options,
+    options: options2,
     ...normalizeParams(params)
   });
 }
-function _xor(Class2, options, params) {
+function _xor(Class2, options2, params) {
   return new Class2({
     type: "union",
-    options,
+    options: options2,
     inclusive: false,
     ...normalizeParams(params)
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _discriminatedUnion(Class2, discriminator, options, params) {
+function _discriminatedUnion(Class2, discriminator, options2, params) {
   return new Class2({
     type: "union",
-    options,
+    options: options2,
     discriminator,
     ...normalizeParams(params)
   });
@@ -40436,10 +40436,10 @@ function _readonly(Class2, innerType) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _templateLiteral(Class2, parts, params) {
+function _templateLiteral(Class2, parts2, params) {
   return new Class2({
     type: "template_literal",
-    parts,
+    parts: parts2,
     ...normalizeParams(params)
   });
 }
@@ -40805,11 +40805,11 @@ Set the \`cycles\` parameter to \`"ref"\` to resolve cyclical schemas with defs.
     ctx.sharedDefsExtractedFor = ctx.external;
 }
 function compactTypeUnion(schema) {
-  const options = schema.anyOf;
-  if (!Array.isArray(options) || options.length === 0 || schema.type !== void 0)
+  const options2 = schema.anyOf;
+  if (!Array.isArray(options2) || options2.length === 0 || schema.type !== void 0)
     return;
   const types = [];
-  for (const option of options) {
+  for (const option of options2) {
     if (!option || typeof option !== "object")
       return;
     compactTypeUnion(option);
@@ -40852,15 +40852,15 @@ function foldObjects(members2) {
     for (const key in object2.properties) {
       if (Object.prototype.hasOwnProperty.call(properties, key))
         continue;
-      const parts = [];
+      const parts2 = [];
       for (const other of objects) {
         const part = other.properties?.[key] ?? undeclaredConstraint(other);
         if (part === null || part === void 0)
           continue;
-        if (!parts.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
-          parts.push(part);
+        if (!parts2.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
+          parts2.push(part);
       }
-      const merged = parts.length === 1 ? parts[0] : foldObjects(parts) ?? { allOf: parts };
+      const merged = parts2.length === 1 ? parts2[0] : foldObjects(parts2) ?? { allOf: parts2 };
       assignProp(properties, key, merged);
     }
     for (const key of object2.required ?? [])
@@ -41513,14 +41513,14 @@ var objectProcessor = (schema, ctx, _json, params) => {
 var unionProcessor = (schema, ctx, json2, params) => {
   const def = schema._zod.def;
   const isExclusive = def.inclusive === false;
-  const options = def.options.map((x, i2) => processSchema(x, ctx, {
+  const options2 = def.options.map((x, i2) => processSchema(x, ctx, {
     ...params,
     path: [...params.path, isExclusive ? "oneOf" : "anyOf", i2]
   }));
   if (isExclusive) {
-    json2.oneOf = options;
+    json2.oneOf = options2;
   } else {
-    json2.anyOf = options;
+    json2.anyOf = options2;
   }
 };
 var intersectionProcessor = (schema, ctx, json2, params) => {
@@ -43134,10 +43134,10 @@ var ZodUnion = /* @__PURE__ */ $constructor("ZodUnion", (inst, def) => {
   inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params);
   inst.options = def.options;
 });
-function union(options, params) {
+function union(options2, params) {
   return new ZodUnion({
     type: "union",
-    options,
+    options: options2,
     ...util_exports.normalizeParams(params)
   });
 }
@@ -43147,10 +43147,10 @@ var ZodXor = /* @__PURE__ */ $constructor("ZodXor", (inst, def) => {
   inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params);
   inst.options = def.options;
 });
-function xor(options, params) {
+function xor(options2, params) {
   return new ZodXor({
     type: "union",
-    options,
+    options: options2,
     inclusive: false,
     ...util_exports.normalizeParams(params)
   });
@@ -43159,10 +43159,10 @@ var ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("ZodDiscriminatedUnion"
   ZodUnion.init(inst, def);
   $ZodDiscriminatedUnion.init(inst, def);
 });
-function discriminatedUnion(discriminator, options, params) {
+function discriminatedUnion(discriminator, options2, params) {
   return new ZodDiscriminatedUnion({
     type: "union",
-    options,
+    options: options2,
     discriminator,
     ...util_exports.normalizeParams(params)
   });
@@ -43399,14 +43399,14 @@ var ZodTransform = /* @__PURE__ */ $constructor("ZodTransform", (inst, def) => {
         payload.issues.push(util_exports.issue(_issue));
       }
     };
-    const output2 = def.transform(payload.value, payload);
-    if (output2 instanceof Promise) {
-      return output2.then((output3) => {
-        payload.value = output3;
+    const output3 = def.transform(payload.value, payload);
+    if (output3 instanceof Promise) {
+      return output3.then((output4) => {
+        payload.value = output4;
         return payload;
       });
     }
-    payload.value = output2;
+    payload.value = output3;
     return payload;
   };
 });
@@ -43592,10 +43592,10 @@ var ZodTemplateLiteral = /* @__PURE__ */ $constructor("ZodTemplateLiteral", (ins
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => templateLiteralProcessor(inst, ctx, json2, params);
 });
-function templateLiteral(parts, params) {
+function templateLiteral(parts2, params) {
   return new ZodTemplateLiteral({
     type: "template_literal",
-    parts,
+    parts: parts2,
     ...util_exports.normalizeParams(params)
   });
 }
@@ -43935,24 +43935,24 @@ function canonicalKey(value, seen) {
   seen.add(value);
   try {
     if (Array.isArray(value)) {
-      const parts2 = [];
+      const parts3 = [];
       for (const item of value) {
         const key = canonicalKey(item, seen);
         if (key === null)
           return null;
-        parts2.push(key);
+        parts3.push(key);
       }
-      return `a${parts2.length}:[${parts2.join(",")}]`;
+      return `a${parts3.length}:[${parts3.join(",")}]`;
     }
     const keys = Object.keys(value).sort();
-    const parts = [];
+    const parts2 = [];
     for (const k of keys) {
       const key = canonicalKey(value[k], seen);
       if (key === null)
         return null;
-      parts.push(`${k.length}:${k}=${key}`);
+      parts2.push(`${k.length}:${k}=${key}`);
     }
-    return `o${parts.length}:{${parts.join(",")}}`;
+    return `o${parts2.length}:{${parts2.join(",")}}`;
   } finally {
     seen.delete(value);
   }
@@ -44394,13 +44394,13 @@ function convertSchema(schema, ctx) {
   let baseSchema = convertBaseSchema(schema, ctx);
   const hasExplicitType = schema.type || schema.enum !== void 0 || schema.const !== void 0;
   if (schema.anyOf && Array.isArray(schema.anyOf)) {
-    const options = schema.anyOf.map((s) => convertSchema(s, ctx));
-    const anyOfUnion = z.union(options);
+    const options2 = schema.anyOf.map((s) => convertSchema(s, ctx));
+    const anyOfUnion = z.union(options2);
     baseSchema = hasExplicitType ? z.intersection(baseSchema, anyOfUnion) : anyOfUnion;
   }
   if (schema.oneOf && Array.isArray(schema.oneOf)) {
-    const options = schema.oneOf.map((s) => convertSchema(s, ctx));
-    const oneOfUnion = z.xor(options);
+    const options2 = schema.oneOf.map((s) => convertSchema(s, ctx));
+    const oneOfUnion = z.xor(options2);
     baseSchema = hasExplicitType ? z.intersection(baseSchema, oneOfUnion) : oneOfUnion;
   }
   if (schema.allOf && Array.isArray(schema.allOf)) {
@@ -45177,7 +45177,7 @@ var ParseOptions;
     allowTrailingComma: false
   };
 })(ParseOptions || (ParseOptions = {}));
-function visit2(text, visitor, options = ParseOptions.DEFAULT) {
+function visit2(text, visitor, options2 = ParseOptions.DEFAULT) {
   const _scanner = createScanner(text, false);
   const _jsonPath = [];
   let suppressedCallbacks = 0;
@@ -45213,8 +45213,8 @@ function visit2(text, visitor, options = ParseOptions.DEFAULT) {
     } : () => true;
   }
   const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError = toOneArgVisit(visitor.onError);
-  const disallowComments = options && options.disallowComments;
-  const allowTrailingComma = options && options.allowTrailingComma;
+  const disallowComments = options2 && options2.disallowComments;
+  const allowTrailingComma = options2 && options2.allowTrailingComma;
   function scanNext() {
     while (true) {
       const token = _scanner.scan();
@@ -45467,7 +45467,7 @@ function visit2(text, visitor, options = ParseOptions.DEFAULT) {
   }
   scanNext();
   if (_scanner.getToken() === 17) {
-    if (options.allowEmptyContent) {
+    if (options2.allowEmptyContent) {
       return true;
     }
     handleError(4, [], []);
@@ -45602,27 +45602,27 @@ async function openRegularFile(path6, step2, hint) {
   return handle;
 }
 var MAX_JSON_BYTES = 64 * 1024 * 1024;
-async function readWholeFile(path6, options) {
+async function readWholeFile(path6, options2) {
   let handle;
   try {
-    handle = await openRegularFile(path6, options.step, options.hint);
+    handle = await openRegularFile(path6, options2.step, options2.hint);
   } catch (error63) {
     if (error63 instanceof LabError) throw error63;
     throw new LabError(
-      options.step,
+      options2.step,
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      options.hint
+      options2.hint
     );
   }
   try {
     const { size } = await handle.stat();
-    if (size > options.maxBytes)
+    if (size > options2.maxBytes)
       throw new LabError(
-        options.step,
-        `${path6} is ${size} bytes, more than the ${options.maxBytes} bytes perf-lab reads from such a file.`,
-        options.hint
+        options2.step,
+        `${path6} is ${size} bytes, more than the ${options2.maxBytes} bytes perf-lab reads from such a file.`,
+        options2.hint
       );
-    const buffer = Buffer.alloc(Math.min(size, options.maxBytes) + 1);
+    const buffer = Buffer.alloc(Math.min(size, options2.maxBytes) + 1);
     let filled = 0;
     for (; ; ) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
@@ -45630,8 +45630,8 @@ async function readWholeFile(path6, options) {
       filled += bytesRead;
       if (filled === buffer.length) break;
     }
-    if (filled > options.maxBytes)
-      throw new LabError(options.step, `${path6} grew past ${options.maxBytes} bytes while it was read.`, options.hint);
+    if (filled > options2.maxBytes)
+      throw new LabError(options2.step, `${path6} grew past ${options2.maxBytes} bytes while it was read.`, options2.hint);
     return buffer.subarray(0, filled);
   } finally {
     await handle.close();
@@ -45761,8 +45761,8 @@ function cacheRoot() {
   return process.env.PERF_LAB_CACHE ? resolve(process.env.PERF_LAB_CACHE) : join2(projectRoot(), ".perf-lab");
 }
 function programOnPath(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
-  return candidates.find((candidate) => {
+  const candidates2 = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
+  return candidates2.find((candidate) => {
     try {
       accessSync(candidate, constants4.X_OK);
       return statSync(candidate).isFile();
@@ -45801,8 +45801,8 @@ function armParts() {
   return table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync2(path6, "utf8")), path6, "cpu"));
 }
 var normalHex = (value) => {
-  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
-  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
+  const number5 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
+  return Number.isFinite(number5) ? `0x${number5.toString(16)}` : void 0;
 };
 var partHex = (value) => {
   const normal = normalHex(value);
@@ -45833,9 +45833,9 @@ function parseCpuinfo(text) {
   }
   return cores;
 }
-function identifyCore(midr, parts) {
-  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
-  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
+function identifyCore(midr, parts2) {
+  const implementer = parts2.implementers.find((entry) => entry.implementer === midr.implementer);
+  const part = parts2.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
   const fallback = implementer?.fallbackModel && !part?.model ? {
     model: implementer.fallbackModel,
     why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
@@ -45844,10 +45844,10 @@ function identifyCore(midr, parts) {
   const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
   return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
 }
-function identifyFromCpuinfo(text, parts = armParts()) {
+function identifyFromCpuinfo(text, parts2 = armParts()) {
   const cores = parseCpuinfo(text);
   if (cores.length === 0) return void 0;
-  const identities = cores.map((core) => identifyCore(core, parts));
+  const identities = cores.map((core) => identifyCore(core, parts2));
   const names = [...new Set(identities.map((identity3) => identity3.name))];
   return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i2) => i2.known) };
 }
@@ -45890,7 +45890,7 @@ var normalizeFileUrl = (file2) => file2 instanceof URL ? fileURLToPath2(file2) :
 // node_modules/execa/lib/methods/parameters.js
 var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
   const filePath = safeNormalizeFileUrl(rawFile, "First argument");
-  const [commandArguments, options] = isPlainObject2(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
+  const [commandArguments, options2] = isPlainObject2(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
   if (!Array.isArray(commandArguments)) {
     throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
   }
@@ -45902,10 +45902,10 @@ var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
   if (nullByteArgument !== void 0) {
     throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nullByteArgument}`);
   }
-  if (!isPlainObject2(options)) {
-    throw new TypeError(`Last argument must be an options object: ${options}`);
+  if (!isPlainObject2(options2)) {
+    throw new TypeError(`Last argument must be an options object: ${options2}`);
   }
-  return [filePath, normalizedArguments, options];
+  return [filePath, normalizedArguments, options2];
 };
 
 // node_modules/execa/lib/methods/template.js
@@ -46072,16 +46072,16 @@ var STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
 var getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
 
 // node_modules/execa/lib/arguments/specific.js
-var normalizeFdSpecificOptions = (options) => {
-  const optionsCopy = { ...options };
+var normalizeFdSpecificOptions = (options2) => {
+  const optionsCopy = { ...options2 };
   for (const optionName of FD_SPECIFIC_OPTIONS) {
-    optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
+    optionsCopy[optionName] = normalizeFdSpecificOption(options2, optionName);
   }
   return optionsCopy;
 };
-var normalizeFdSpecificOption = (options, optionName) => {
-  const optionBaseArray = Array.from({ length: getStdioLength(options) + 1 });
-  const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName);
+var normalizeFdSpecificOption = (options2, optionName) => {
+  const optionBaseArray = Array.from({ length: getStdioLength(options2) + 1 });
+  const optionArray = normalizeFdSpecificValue(options2[optionName], optionBaseArray, optionName);
   return addDefaultValue(optionArray, optionName);
 };
 var getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
@@ -46594,7 +46594,7 @@ var defaultVerboseFunction = ({
   return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
 };
 var serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
-var padField = (field, padding) => String(field).padStart(padding, "0");
+var padField = (field, padding2) => String(field).padStart(padding2, "0");
 var getFinalIcon = ({ failed, reject }) => {
   if (!failed) {
     return figures_default.tick;
@@ -46646,7 +46646,7 @@ var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
 var getVerboseObject = ({
   type,
   result,
-  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
+  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options2 } }
 }) => ({
   type,
   escapedCommand,
@@ -46654,7 +46654,7 @@ var getVerboseObject = ({
   timestamp: /* @__PURE__ */ new Date(),
   piped,
   result,
-  options
+  options: options2
 });
 var getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
 var getPrintedLine = (verboseObject) => {
@@ -46738,11 +46738,11 @@ import process4 from "node:process";
 import path2 from "node:path";
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
-function pathKey(options = {}) {
+function pathKey(options2 = {}) {
   const {
     env = process.env,
     platform: platform3 = process.platform
-  } = options;
+  } = options2;
   if (platform3 !== "win32") {
     return "PATH";
   }
@@ -46806,11 +46806,11 @@ var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
     result.push(pathPart);
   }
 };
-var npmRunPathEnv = ({ env = process4.env, ...options } = {}) => {
+var npmRunPathEnv = ({ env = process4.env, ...options2 } = {}) => {
   env = { ...env };
   const pathName = pathKey({ env });
-  options.path = env[pathName];
-  env[pathName] = npmRunPath(options);
+  options2.path = env[pathName];
+  env[pathName] = npmRunPath(options2);
   return env;
 };
 
@@ -46820,8 +46820,8 @@ import { setTimeout as setTimeout2 } from "node:timers/promises";
 // node_modules/execa/lib/return/final-error.js
 var getFinalError = (originalError, message, isSync) => {
   const ErrorClass = isSync ? ExecaSyncError : ExecaError;
-  const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
-  return new ErrorClass(message, options);
+  const options2 = originalError instanceof DiscardedError ? {} : { cause: originalError };
+  return new ErrorClass(message, options2);
 };
 var DiscardedError = class extends Error {
 };
@@ -47164,8 +47164,8 @@ var normalizeSignal = ({
     signals: { [name]: constantSignal }
   } = constants5;
   const supported = constantSignal !== void 0;
-  const number4 = supported ? constantSignal : defaultNumber;
-  return { name, number: number4, description, supported, action, forced, standard };
+  const number5 = supported ? constantSignal : defaultNumber;
+  return { name, number: number5, description, supported, action, forced, standard };
 };
 
 // node_modules/human-signals/build/src/main.js
@@ -47175,33 +47175,33 @@ var getSignalsByName = () => {
 };
 var getSignalByName = ({
   name,
-  number: number4,
+  number: number5,
   description,
   supported,
   action,
   forced,
   standard
-}) => [name, { name, number: number4, description, supported, action, forced, standard }];
+}) => [name, { name, number: number5, description, supported, action, forced, standard }];
 var signalsByName = getSignalsByName();
 var getSignalsByNumber = () => {
   const signals2 = getSignals();
   const length = SIGRTMAX + 1;
   const signalsA = Array.from(
     { length },
-    (value, number4) => getSignalByNumber(number4, signals2)
+    (value, number5) => getSignalByNumber(number5, signals2)
   );
   return Object.assign({}, ...signalsA);
 };
-var getSignalByNumber = (number4, signals2) => {
-  const signal = findSignalByNumber(number4, signals2);
+var getSignalByNumber = (number5, signals2) => {
+  const signal = findSignalByNumber(number5, signals2);
   if (signal === void 0) {
     return {};
   }
   const { name, description, supported, action, forced, standard } = signal;
   return {
-    [number4]: {
+    [number5]: {
       name,
-      number: number4,
+      number: number5,
       description,
       supported,
       action,
@@ -47210,12 +47210,12 @@ var getSignalByNumber = (number4, signals2) => {
     }
   };
 };
-var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants6.signals[name] === number4);
+var findSignalByNumber = (number5, signals2) => {
+  const signal = signals2.find(({ name }) => constants6.signals[name] === number5);
   if (signal !== void 0) {
     return signal;
   }
-  return signals2.find((signalA) => signalA.number === number4);
+  return signals2.find((signalA) => signalA.number === number5);
 };
 var signalsByNumber = getSignalsByNumber();
 
@@ -47442,21 +47442,21 @@ var createDeferred = () => {
 // node_modules/execa/lib/arguments/fd-options.js
 var getToStream = (destination, to = "stdin") => {
   const isWritable = true;
-  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
+  const { options: options2, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
   const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
   const destinationStream = destination.stdio[fdNumber];
   if (destinationStream === null) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options2, isWritable));
   }
   return destinationStream;
 };
 var getFromStream = (source, from = "stdout") => {
   const isWritable = false;
-  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  const { options: options2, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
   const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
   const sourceStream = fdNumber === "all" ? source.all : source.stdio[fdNumber];
   if (sourceStream === null || sourceStream === void 0) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options2, isWritable));
   }
   return sourceStream;
 };
@@ -47489,11 +47489,11 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
     throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
   }
 };
-var getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
-  if (fdNumber === "all" && !options.all) {
+var getInvalidStdioOptionMessage = (fdNumber, fdName, options2, isWritable) => {
+  if (fdNumber === "all" && !options2.all) {
     return `The "all" option must be true to use "from: 'all'".`;
   }
-  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
+  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options2);
   return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
 Please set this option with "pipe" instead.`;
 };
@@ -47957,11 +47957,11 @@ var killAfterTimeout = async (subprocess, timeout, context3, { signal }) => {
 // node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
 import path3 from "node:path";
-var mapNode = ({ options }) => {
-  if (options.node === false) {
+var mapNode = ({ options: options2 }) => {
+  if (options2.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
   }
-  return { options: { ...options, node: true } };
+  return { options: { ...options2, node: true } };
 };
 var handleNodeOption = (file2, commandArguments, {
   node: shouldHandleNode = false,
@@ -47969,7 +47969,7 @@ var handleNodeOption = (file2, commandArguments, {
   nodeOptions = execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
   cwd,
   execPath: formerNodePath,
-  ...options
+  ...options2
 }) => {
   if (formerNodePath !== void 0) {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
@@ -47977,7 +47977,7 @@ var handleNodeOption = (file2, commandArguments, {
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
   const resolvedNodePath = path3.resolve(cwd, normalizedNodePath);
   const newOptions = {
-    ...options,
+    ...options2,
     nodePath: resolvedNodePath,
     node: shouldHandleNode,
     cwd
@@ -48115,21 +48115,21 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
   const { command: file2, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
   const fdOptions = normalizeFdSpecificOptions(initialOptions);
-  const options = addDefaultOptions(fdOptions);
-  validateTimeout(options);
-  validateEncoding(options);
-  validateIpcInputOption(options);
-  validateCancelSignal(options);
-  validateGracefulCancel(options);
-  options.shell = normalizeFileUrl(options.shell);
-  options.env = getEnv(options);
-  options.killSignal = normalizeKillSignal(options.killSignal);
-  options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
-  options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
+  const options2 = addDefaultOptions(fdOptions);
+  validateTimeout(options2);
+  validateEncoding(options2);
+  validateIpcInputOption(options2);
+  validateCancelSignal(options2);
+  validateGracefulCancel(options2);
+  options2.shell = normalizeFileUrl(options2.shell);
+  options2.env = getEnv(options2);
+  options2.killSignal = normalizeKillSignal(options2.killSignal);
+  options2.forceKillAfterDelay = normalizeForceKillAfterDelay(options2.forceKillAfterDelay);
+  options2.lines = options2.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options2.encoding) && options2.buffer[fdNumber]);
   if (process6.platform === "win32" && path5.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
-  return { file: file2, commandArguments, options };
+  return { file: file2, commandArguments, options: options2 };
 };
 var addDefaultOptions = ({
   extendEnv = true,
@@ -48147,9 +48147,9 @@ var addDefaultOptions = ({
   ipcInput,
   ipc = ipcInput !== void 0 || gracefulCancel,
   serialization = "advanced",
-  ...options
+  ...options2
 }) => ({
-  ...options,
+  ...options2,
   extendEnv,
   preferLocal,
   cwd,
@@ -48181,7 +48181,7 @@ var getEnv = ({ env: envOption, extendEnv, preferLocal, node: node2, localDirect
 };
 
 // node_modules/execa/lib/arguments/shell.js
-var concatenateShell = (file2, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file2, ...commandArguments].join(" "), [], options] : [file2, commandArguments, options];
+var concatenateShell = (file2, commandArguments, options2) => options2.shell && commandArguments.length > 0 ? [[file2, ...commandArguments].join(" "), [], options2] : [file2, commandArguments, options2];
 
 // node_modules/execa/lib/return/message.js
 import { inspect as inspect2 } from "node:util";
@@ -48217,8 +48217,8 @@ function isWritableStream(stream, { checkOpen = true } = {}) {
 function isReadableStream(stream, { checkOpen = true } = {}) {
   return isStream(stream, { checkOpen }) && (stream.readable || !checkOpen) && typeof stream.read === "function" && typeof stream.readable === "boolean" && typeof stream.readableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
 }
-function isDuplexStream(stream, options) {
-  return isWritableStream(stream, options) && isReadableStream(stream, options);
+function isDuplexStream(stream, options2) {
+  return isWritableStream(stream, options2) && isReadableStream(stream, options2);
 }
 
 // node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
@@ -48462,8 +48462,8 @@ var throwObjectStream = (chunk) => {
 var getLengthProperty = (convertedChunk) => convertedChunk.length;
 
 // node_modules/get-stream/source/array.js
-async function getStreamAsArray(stream, options) {
-  return getStreamContents(stream, arrayMethods, options);
+async function getStreamAsArray(stream, options2) {
+  return getStreamContents(stream, arrayMethods, options2);
 }
 var initArray = () => ({ contents: [] });
 var increment = () => 1;
@@ -48489,8 +48489,8 @@ var arrayMethods = {
 };
 
 // node_modules/get-stream/source/array-buffer.js
-async function getStreamAsArrayBuffer(stream, options) {
-  return getStreamContents(stream, arrayBufferMethods, options);
+async function getStreamAsArrayBuffer(stream, options2) {
+  return getStreamContents(stream, arrayBufferMethods, options2);
 }
 var initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
 var useTextEncoder = (chunk) => textEncoder2.encode(chunk);
@@ -48542,8 +48542,8 @@ var arrayBufferMethods = {
 };
 
 // node_modules/get-stream/source/string.js
-async function getStreamAsString(stream, options) {
-  return getStreamContents(stream, stringMethods, options);
+async function getStreamAsString(stream, options2) {
+  return getStreamContents(stream, stringMethods, options2);
 }
 var initString = () => ({ contents: "", textDecoder: new TextDecoder() });
 var useTextDecoder = (chunk, { textDecoder: textDecoder2 }) => textDecoder2.decode(chunk, { stream: true });
@@ -48622,7 +48622,7 @@ var getMaxBufferInfo = (error63, maxBuffer) => {
   }
   return { streamName: getStreamName(fdNumber), threshold, unit };
 };
-var isMaxBufferSync = (resultError, output2, maxBuffer) => resultError?.code === "ENOBUFS" && output2 !== null && output2.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
+var isMaxBufferSync = (resultError, output3, maxBuffer) => resultError?.code === "ENOBUFS" && output3 !== null && output3.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
 var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
   if (!isMaxBuffer) {
     return result;
@@ -48784,7 +48784,7 @@ var makeEarlyError = ({
   command,
   escapedCommand,
   fileDescriptors,
-  options,
+  options: options2,
   startTime,
   isSync
 }) => makeError({
@@ -48799,7 +48799,7 @@ var makeEarlyError = ({
   isForcefullyTerminated: false,
   stdio: Array.from({ length: fileDescriptors.length }),
   ipcOutput: [],
-  options,
+  options: options2,
   isSync
 });
 var makeError = ({
@@ -48967,24 +48967,24 @@ var isZero = (value) => value === 0 || value === 0n;
 var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
-function prettyMilliseconds(milliseconds, options) {
+function prettyMilliseconds(milliseconds, options2) {
   const isBigInt = typeof milliseconds === "bigint";
   if (!isBigInt && !Number.isFinite(milliseconds)) {
     throw new TypeError("Expected a finite number or bigint");
   }
-  options = { ...options };
+  options2 = { ...options2 };
   const sign = milliseconds < 0 ? "-" : "";
   milliseconds = milliseconds < 0 ? -milliseconds : milliseconds;
-  if (options.colonNotation) {
-    options.compact = false;
-    options.formatSubMilliseconds = false;
-    options.separateMilliseconds = false;
-    options.verbose = false;
+  if (options2.colonNotation) {
+    options2.compact = false;
+    options2.formatSubMilliseconds = false;
+    options2.separateMilliseconds = false;
+    options2.verbose = false;
   }
-  if (options.compact) {
-    options.unitCount = 1;
-    options.secondsDecimalDigits = 0;
-    options.millisecondsDecimalDigits = 0;
+  if (options2.compact) {
+    options2.unitCount = 1;
+    options2.secondsDecimalDigits = 0;
+    options2.millisecondsDecimalDigits = 0;
   }
   let result = [];
   const floorDecimals = (value, decimalDigits) => {
@@ -48993,25 +48993,25 @@ function prettyMilliseconds(milliseconds, options) {
     return flooredValue.toFixed(decimalDigits);
   };
   const add = (value, long, short, valueString) => {
-    if ((result.length === 0 || !options.colonNotation) && isZero(value) && !(options.colonNotation && short === "m")) {
+    if ((result.length === 0 || !options2.colonNotation) && isZero(value) && !(options2.colonNotation && short === "m")) {
       return;
     }
     valueString ??= String(value);
-    if (options.colonNotation) {
+    if (options2.colonNotation) {
       const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
       const minLength = result.length > 0 ? 2 : 1;
       valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
     } else {
-      valueString += options.verbose ? " " + pluralize(long, value) : short;
+      valueString += options2.verbose ? " " + pluralize(long, value) : short;
     }
     result.push(valueString);
   };
   const parsed = parseMilliseconds(milliseconds);
   const days = BigInt(parsed.days);
-  if (options.hideYearAndDays) {
+  if (options2.hideYearAndDays) {
     add(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
   } else {
-    if (options.hideYear) {
+    if (options2.hideYear) {
       add(days, "day", "d");
     } else {
       add(days / 365n, "year", "y");
@@ -49020,20 +49020,20 @@ function prettyMilliseconds(milliseconds, options) {
     add(Number(parsed.hours), "hour", "h");
   }
   add(Number(parsed.minutes), "minute", "m");
-  if (!options.hideSeconds) {
-    if (options.separateMilliseconds || options.formatSubMilliseconds || !options.colonNotation && milliseconds < 1e3 && !options.subSecondsAsDecimals) {
+  if (!options2.hideSeconds) {
+    if (options2.separateMilliseconds || options2.formatSubMilliseconds || !options2.colonNotation && milliseconds < 1e3 && !options2.subSecondsAsDecimals) {
       const seconds = Number(parsed.seconds);
       const milliseconds2 = Number(parsed.milliseconds);
       const microseconds = Number(parsed.microseconds);
       const nanoseconds = Number(parsed.nanoseconds);
       add(seconds, "second", "s");
-      if (options.formatSubMilliseconds) {
+      if (options2.formatSubMilliseconds) {
         add(milliseconds2, "millisecond", "ms");
         add(microseconds, "microsecond", "\xB5s");
         add(nanoseconds, "nanosecond", "ns");
       } else {
         const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
-        const millisecondsDecimalDigits = typeof options.millisecondsDecimalDigits === "number" ? options.millisecondsDecimalDigits : 0;
+        const millisecondsDecimalDigits = typeof options2.millisecondsDecimalDigits === "number" ? options2.millisecondsDecimalDigits : 0;
         const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
         const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
         const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
@@ -49046,18 +49046,18 @@ function prettyMilliseconds(milliseconds, options) {
       }
     } else {
       const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
-      const secondsDecimalDigits = typeof options.secondsDecimalDigits === "number" ? options.secondsDecimalDigits : 1;
+      const secondsDecimalDigits = typeof options2.secondsDecimalDigits === "number" ? options2.secondsDecimalDigits : 1;
       const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
-      const secondsString = options.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
+      const secondsString = options2.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
       add(Number.parseFloat(secondsString), "second", "s", secondsString);
     }
   }
   if (result.length === 0) {
-    return sign + "0" + (options.verbose ? " milliseconds" : "ms");
+    return sign + "0" + (options2.verbose ? " milliseconds" : "ms");
   }
-  const separator = options.colonNotation ? ":" : " ";
-  if (typeof options.unitCount === "number") {
-    result = result.slice(0, Math.max(options.unitCount, 1));
+  const separator = options2.colonNotation ? ":" : " ";
+  if (typeof options2.unitCount === "number") {
+    result = result.slice(0, Math.max(options2.unitCount, 1));
   }
   return sign + result.join(separator);
 }
@@ -49251,9 +49251,9 @@ var getFdObjectMode = (stdioItems, direction) => {
 };
 
 // node_modules/execa/lib/transform/normalize.js
-var normalizeTransforms = (stdioItems, optionName, direction, options) => [
+var normalizeTransforms = (stdioItems, optionName, direction, options2) => [
   ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
-  ...getTransforms(stdioItems, optionName, direction, options)
+  ...getTransforms(stdioItems, optionName, direction, options2)
 ];
 var getTransforms = (stdioItems, optionName, direction, { encoding }) => {
   const transforms = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
@@ -49398,15 +49398,15 @@ var DEFAULT_DIRECTION = "output";
 var normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
 
 // node_modules/execa/lib/stdio/stdio-option.js
-var normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
-  const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
+var normalizeStdioOption = ({ stdio, ipc, buffer, ...options2 }, verboseInfo, isSync) => {
+  const stdioArray = getStdioArray(stdio, options2).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
   return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
 };
-var getStdioArray = (stdio, options) => {
+var getStdioArray = (stdio, options2) => {
   if (stdio === void 0) {
-    return STANDARD_STREAMS_ALIASES.map((alias) => options[alias]);
+    return STANDARD_STREAMS_ALIASES.map((alias) => options2[alias]);
   }
-  if (hasAlias(options)) {
+  if (hasAlias(options2)) {
     throw new Error(`It's not possible to provide \`stdio\` in combination with one of ${STANDARD_STREAMS_ALIASES.map((alias) => `\`${alias}\``).join(", ")}`);
   }
   if (typeof stdio === "string") {
@@ -49418,7 +49418,7 @@ var getStdioArray = (stdio, options) => {
   const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
   return Array.from({ length }, (_, fdNumber) => stdio[fdNumber]);
 };
-var hasAlias = (options) => STANDARD_STREAMS_ALIASES.some((alias) => options[alias] !== void 0);
+var hasAlias = (options2) => STANDARD_STREAMS_ALIASES.some((alias) => options2[alias] !== void 0);
 var addDefaultValue2 = (stdioOption, fdNumber) => {
   if (Array.isArray(stdioOption)) {
     return stdioOption.map((item) => addDefaultValue2(item, fdNumber));
@@ -49612,29 +49612,29 @@ var throwOnDuplicateStream = (stdioItem, optionName, type) => {
 };
 
 // node_modules/execa/lib/stdio/handle.js
-var handleStdio = (addProperties3, options, verboseInfo, isSync) => {
-  const stdio = normalizeStdioOption(options, verboseInfo, isSync);
+var handleStdio = (addProperties3, options2, verboseInfo, isSync) => {
+  const stdio = normalizeStdioOption(options2, verboseInfo, isSync);
   const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
     stdioOption,
     fdNumber,
-    options,
+    options: options2,
     isSync
   }));
   const fileDescriptors = getFinalFileDescriptors({
     initialFileDescriptors,
     addProperties: addProperties3,
-    options,
+    options: options2,
     isSync
   });
-  options.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
+  options2.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
   return fileDescriptors;
 };
-var getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
+var getFileDescriptor = ({ stdioOption, fdNumber, options: options2, isSync }) => {
   const optionName = getStreamName(fdNumber);
   const { stdioItems: initialStdioItems, isStdioArray } = initializeStdioItems({
     stdioOption,
     fdNumber,
-    options,
+    options: options2,
     optionName
   });
   const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
@@ -49645,16 +49645,16 @@ var getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
     direction,
     isSync
   }));
-  const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options);
+  const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options2);
   const objectMode = getFdObjectMode(normalizedStdioItems, direction);
   validateFileObjectMode(normalizedStdioItems, objectMode);
   return { direction, objectMode, stdioItems: normalizedStdioItems };
 };
-var initializeStdioItems = ({ stdioOption, fdNumber, options, optionName }) => {
+var initializeStdioItems = ({ stdioOption, fdNumber, options: options2, optionName }) => {
   const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
   const initialStdioItems = [
     ...values.map((value) => initializeStdioItem(value, optionName)),
-    ...handleInputOptions(options, fdNumber)
+    ...handleInputOptions(options2, fdNumber)
   ];
   const stdioItems = filterDuplicates(initialStdioItems);
   const isStdioArray = stdioItems.length > 1;
@@ -49704,7 +49704,7 @@ var validateFileObjectMode = (stdioItems, objectMode) => {
     throw new TypeError(`The \`${fileStdioItem.optionName}\` option cannot use both files and transforms in objectMode.`);
   }
 };
-var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options, isSync }) => {
+var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options: options2, isSync }) => {
   const fileDescriptors = [];
   try {
     for (const fileDescriptor of initialFileDescriptors) {
@@ -49712,7 +49712,7 @@ var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addPrope
         fileDescriptor,
         fileDescriptors,
         addProperties: addProperties3,
-        options,
+        options: options2,
         isSync
       }));
     }
@@ -49726,20 +49726,20 @@ var getFinalFileDescriptor = ({
   fileDescriptor: { direction, objectMode, stdioItems },
   fileDescriptors,
   addProperties: addProperties3,
-  options,
+  options: options2,
   isSync
 }) => {
   const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
     stdioItem,
     addProperties: addProperties3,
     direction,
-    options,
+    options: options2,
     fileDescriptors,
     isSync
   }));
   return { direction, objectMode, stdioItems: finalStdioItems };
 };
-var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options, fileDescriptors, isSync }) => {
+var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options: options2, fileDescriptors, isSync }) => {
   const duplicateStream = getDuplicateStream({
     stdioItem,
     direction,
@@ -49751,7 +49751,7 @@ var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction
   }
   return {
     ...stdioItem,
-    ...addProperties3[direction][stdioItem.type](stdioItem, options)
+    ...addProperties3[direction][stdioItem.type](stdioItem, options2)
   };
 };
 var cleanupCustomStreams = (fileDescriptors) => {
@@ -49772,7 +49772,7 @@ var forwardStdio = (stdioItems) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var handleStdioSync = (options, verboseInfo) => handleStdio(addPropertiesSync, options, verboseInfo, true);
+var handleStdioSync = (options2, verboseInfo) => handleStdio(addPropertiesSync, options2, verboseInfo, true);
 var forbiddenIfSync = ({ type, optionName }) => {
   throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
 };
@@ -50113,13 +50113,13 @@ var addInternalGenerators = ({ transform: transform2, final, binary, writableObj
 };
 
 // node_modules/execa/lib/io/input-sync.js
-var addInputOptionsSync = (fileDescriptors, options) => {
+var addInputOptionsSync = (fileDescriptors, options2) => {
   for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
-    addInputOptionSync(fileDescriptors, fdNumber, options);
+    addInputOptionSync(fileDescriptors, fdNumber, options2);
   }
 };
 var getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescriptors).filter(([, { direction }]) => direction === "input").map(([fdNumber]) => Number(fdNumber)));
-var addInputOptionSync = (fileDescriptors, fdNumber, options) => {
+var addInputOptionSync = (fileDescriptors, fdNumber, options2) => {
   const { stdioItems } = fileDescriptors[fdNumber];
   const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
   if (allStdioItems.length === 0) {
@@ -50131,7 +50131,7 @@ var addInputOptionSync = (fileDescriptors, fdNumber, options) => {
   }
   const allContents = allStdioItems.map(({ contents }) => contents);
   const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
-  options.input = joinToUint8Array(transformedContents);
+  options2.input = joinToUint8Array(transformedContents);
 };
 var applySingleInputGeneratorsSync = (contents, stdioItems) => {
   const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
@@ -50176,13 +50176,13 @@ var logLine = (line, fdNumber, verboseInfo) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, options, isMaxBuffer, verboseInfo }) => {
-  if (output2 === null) {
+var transformOutputSync = ({ fileDescriptors, syncResult: { output: output3 }, options: options2, isMaxBuffer, verboseInfo }) => {
+  if (output3 === null) {
     return { output: Array.from({ length: 3 }) };
   }
   const state = {};
   const outputFiles = /* @__PURE__ */ new Set([]);
-  const transformedOutput = output2.map((result, fdNumber) => transformOutputResultSync({
+  const transformedOutput = output3.map((result, fdNumber) => transformOutputResultSync({
     result,
     fileDescriptors,
     fdNumber,
@@ -50190,7 +50190,7 @@ var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, o
     outputFiles,
     isMaxBuffer,
     verboseInfo
-  }, options));
+  }, options2));
   return { output: transformedOutput, ...state };
 };
 var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
@@ -50279,8 +50279,8 @@ var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
 };
 
 // node_modules/execa/lib/resolve/all-sync.js
-var getAllSync = ([, stdout, stderr], options) => {
-  if (!options.all) {
+var getAllSync = ([, stdout, stderr], options2) => {
+  if (!options2.all) {
     return;
   }
   if (stdout === void 0) {
@@ -50290,10 +50290,10 @@ var getAllSync = ([, stdout, stderr], options) => {
     return stdout;
   }
   if (Array.isArray(stdout)) {
-    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options, "all")];
+    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options2, "all")];
   }
   if (Array.isArray(stderr)) {
-    return [stripNewline(stdout, options, "all"), ...stderr];
+    return [stripNewline(stdout, options2, "all"), ...stderr];
   }
   if (isUint8Array(stdout) && isUint8Array(stderr)) {
     return concatUint8Arrays([stdout, stderr]);
@@ -50336,10 +50336,10 @@ var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal 
 var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
 
 // node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync = ({ error: error63, status: exitCode, signal, output: output2 }, { maxBuffer }) => {
+var getExitResultSync = ({ error: error63, status: exitCode, signal, output: output3 }, { maxBuffer }) => {
   const resultError = getResultError(error63, exitCode, signal);
   const timedOut = resultError?.code === "ETIMEDOUT";
-  const isMaxBuffer = isMaxBufferSync(resultError, output2, maxBuffer);
+  const isMaxBuffer = isMaxBufferSync(resultError, output3, maxBuffer);
   return {
     resultError,
     exitCode,
@@ -50357,25 +50357,25 @@ var getResultError = (error63, exitCode, signal) => {
 
 // node_modules/execa/lib/methods/main-sync.js
 var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
-  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
+  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options2, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
   const result = spawnSubprocessSync({
     file: file2,
     commandArguments,
-    options,
+    options: options2,
     command,
     escapedCommand,
     verboseInfo,
     fileDescriptors,
     startTime
   });
-  return handleResult(result, verboseInfo, options);
+  return handleResult(result, verboseInfo, options2);
 };
 var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
   const { command, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
   const syncOptions = normalizeSyncOptions(rawOptions);
-  const { file: file2, commandArguments, options } = normalizeOptions(rawFile, rawArguments, syncOptions);
-  validateSyncOptions(options);
-  const fileDescriptors = handleStdioSync(options, verboseInfo);
+  const { file: file2, commandArguments, options: options2 } = normalizeOptions(rawFile, rawArguments, syncOptions);
+  validateSyncOptions(options2);
+  const fileDescriptors = handleStdioSync(options2, verboseInfo);
   return {
     file: file2,
     commandArguments,
@@ -50383,11 +50383,11 @@ var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
     escapedCommand,
     startTime,
     verboseInfo,
-    options,
+    options: options2,
     fileDescriptors
   };
 };
-var normalizeSyncOptions = (options) => options.node && !options.ipc ? { ...options, ipc: false } : options;
+var normalizeSyncOptions = (options2) => options2.node && !options2.ipc ? { ...options2, ipc: false } : options2;
 var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
   if (ipcInput) {
     throwInvalidSyncOption("ipcInput");
@@ -50405,11 +50405,11 @@ var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
 var throwInvalidSyncOption = (value) => {
   throw new TypeError(`The "${value}" option cannot be used with synchronous methods.`);
 };
-var spawnSubprocessSync = ({ file: file2, commandArguments, options, command, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
+var spawnSubprocessSync = ({ file: file2, commandArguments, options: options2, command, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
   const syncResult = runSubprocessSync({
     file: file2,
     commandArguments,
-    options,
+    options: options2,
     command,
     escapedCommand,
     fileDescriptors,
@@ -50418,16 +50418,16 @@ var spawnSubprocessSync = ({ file: file2, commandArguments, options, command, es
   if (syncResult.failed) {
     return syncResult;
   }
-  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
-  const { output: output2, error: error63 = resultError } = transformOutputSync({
+  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options2);
+  const { output: output3, error: error63 = resultError } = transformOutputSync({
     fileDescriptors,
     syncResult,
-    options,
+    options: options2,
     isMaxBuffer,
     verboseInfo
   });
-  const stdio = output2.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
-  const all = stripNewline(getAllSync(output2, options), options, "all");
+  const stdio = output3.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options2, fdNumber));
+  const all = stripNewline(getAllSync(output3, options2), options2, "all");
   return getSyncResult({
     error: error63,
     exitCode,
@@ -50436,16 +50436,16 @@ var spawnSubprocessSync = ({ file: file2, commandArguments, options, command, es
     isMaxBuffer,
     stdio,
     all,
-    options,
+    options: options2,
     command,
     escapedCommand,
     startTime
   });
 };
-var runSubprocessSync = ({ file: file2, commandArguments, options, command, escapedCommand, fileDescriptors, startTime }) => {
+var runSubprocessSync = ({ file: file2, commandArguments, options: options2, command, escapedCommand, fileDescriptors, startTime }) => {
   try {
-    addInputOptionsSync(fileDescriptors, options);
-    const normalizedOptions = normalizeSpawnSyncOptions(options);
+    addInputOptionsSync(fileDescriptors, options2);
+    const normalizedOptions = normalizeSpawnSyncOptions(options2);
     return spawnSync(...concatenateShell(file2, commandArguments, normalizedOptions));
   } catch (error63) {
     return makeEarlyError({
@@ -50453,20 +50453,20 @@ var runSubprocessSync = ({ file: file2, commandArguments, options, command, esca
       command,
       escapedCommand,
       fileDescriptors,
-      options,
+      options: options2,
       startTime,
       isSync: true
     });
   }
 };
-var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options }) => ({ ...options, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
-var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options, command, escapedCommand, startTime }) => error63 === void 0 ? makeSuccessResult({
+var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options2 }) => ({ ...options2, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
+var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options: options2, command, escapedCommand, startTime }) => error63 === void 0 ? makeSuccessResult({
   command,
   escapedCommand,
   stdio,
   all,
   ipcOutput: [],
-  options,
+  options: options2,
   startTime
 }) : makeError({
   error: error63,
@@ -50482,7 +50482,7 @@ var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, 
   stdio,
   all,
   ipcOutput: [],
-  options,
+  options: options2,
   startTime,
   isSync: true
 });
@@ -50675,7 +50675,7 @@ import {
   Writable,
   Duplex
 } from "node:stream";
-var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
+var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescriptors, options: options2, startTime, verboseInfo }) => {
   cleanupCustomStreams(fileDescriptors);
   const subprocess = new ChildProcess2();
   createDummyStreams(subprocess, fileDescriptors);
@@ -50685,11 +50685,11 @@ var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescripto
     command,
     escapedCommand,
     fileDescriptors,
-    options,
+    options: options2,
     startTime,
     isSync: false
   });
-  const promise2 = handleDummyPromise(earlyError, verboseInfo, options);
+  const promise2 = handleDummyPromise(earlyError, verboseInfo, options2);
   return { subprocess, promise: promise2 };
 };
 var createDummyStreams = (subprocess, fileDescriptors) => {
@@ -50719,13 +50719,13 @@ var writable = () => new Writable({ write() {
 var duplex = () => new Duplex({ read() {
 }, write() {
 } });
-var handleDummyPromise = async (error63, verboseInfo, options) => handleResult(error63, verboseInfo, options);
+var handleDummyPromise = async (error63, verboseInfo, options2) => handleResult(error63, verboseInfo, options2);
 
 // node_modules/execa/lib/stdio/handle-async.js
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 import { Buffer as Buffer4 } from "node:buffer";
 import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
-var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
+var handleStdioAsync = (options2, verboseInfo) => handleStdio(addPropertiesAsync, options2, verboseInfo, false);
 var forbiddenIfAsync = ({ type, optionName }) => {
   throw new TypeError(`The \`${optionName}\` option cannot be ${TYPE_TO_MESSAGE[type]}.`);
 };
@@ -51403,7 +51403,7 @@ var getDestination = (boundOptions, createNested, firstArgument, ...pipeArgument
   }
   throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
 };
-var mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
+var mapDestinationArguments = ({ options: options2 }) => ({ options: { ...options2, stdin: "pipe", piped: true } });
 var getSourceStream = (source, from) => {
   try {
     const sourceStream = getFromStream(source, from);
@@ -51705,7 +51705,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     stripFinalNewline: stripFinalNewlineValue,
     allMixed
   });
-  const [output2] = await Promise.all([
+  const [output3] = await Promise.all([
     getStreamContents2({
       stream,
       iterable,
@@ -51716,7 +51716,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     }),
     logPromise
   ]);
-  return output2;
+  return output3;
 };
 var logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
   if (!shouldLogOutput({
@@ -51847,7 +51847,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     await onStreamEnd;
     return;
   }
-  const [output2] = await Promise.all([
+  const [output3] = await Promise.all([
     getStreamOutput({
       stream,
       onStreamEnd,
@@ -51863,7 +51863,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     }),
     onStreamEnd
   ]);
-  return output2;
+  return output3;
 };
 
 // node_modules/execa/lib/resolve/all-async.js
@@ -52393,11 +52393,11 @@ var descriptors = ["then", "catch", "finally"].map((property) => [
 
 // node_modules/execa/lib/methods/main-async.js
 var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
-  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
+  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options2, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
   const { subprocess, promise: promise2 } = spawnSubprocessAsync({
     file: file2,
     commandArguments,
-    options,
+    options: options2,
     startTime,
     verboseInfo,
     command,
@@ -52411,14 +52411,14 @@ var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
     createNested
   });
   mergePromise(subprocess, promise2);
-  SUBPROCESS_OPTIONS.set(subprocess, { options, fileDescriptors });
+  SUBPROCESS_OPTIONS.set(subprocess, { options: options2, fileDescriptors });
   return subprocess;
 };
 var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
   const { command, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
   const { file: file2, commandArguments, options: normalizedOptions } = normalizeOptions(rawFile, rawArguments, rawOptions);
-  const options = handleAsyncOptions(normalizedOptions);
-  const fileDescriptors = handleStdioAsync(options, verboseInfo);
+  const options2 = handleAsyncOptions(normalizedOptions);
+  const fileDescriptors = handleStdioAsync(options2, verboseInfo);
   return {
     file: file2,
     commandArguments,
@@ -52426,27 +52426,27 @@ var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
     escapedCommand,
     startTime,
     verboseInfo,
-    options,
+    options: options2,
     fileDescriptors
   };
 };
-var handleAsyncOptions = ({ timeout, signal, ...options }) => {
+var handleAsyncOptions = ({ timeout, signal, ...options2 }) => {
   if (signal !== void 0) {
     throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
   }
-  return { ...options, timeoutDuration: timeout };
+  return { ...options2, timeoutDuration: timeout };
 };
-var spawnSubprocessAsync = ({ file: file2, commandArguments, options, startTime, verboseInfo, command, escapedCommand, fileDescriptors }) => {
+var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, startTime, verboseInfo, command, escapedCommand, fileDescriptors }) => {
   let subprocess;
   try {
-    subprocess = spawn(...concatenateShell(file2, commandArguments, options));
+    subprocess = spawn(...concatenateShell(file2, commandArguments, options2));
   } catch (error63) {
     return handleEarlyError({
       error: error63,
       command,
       escapedCommand,
       fileDescriptors,
-      options,
+      options: options2,
       startTime,
       verboseInfo
     });
@@ -52455,22 +52455,22 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options, startTime,
   setMaxListeners(Number.POSITIVE_INFINITY, controller.signal);
   const originalStreams = [...subprocess.stdio];
   pipeOutputAsync(subprocess, fileDescriptors, controller);
-  cleanupOnExit(subprocess, options, controller);
+  cleanupOnExit(subprocess, options2, controller);
   const context3 = {};
   const onInternalError = createDeferred();
   subprocess.kill = subprocessKill.bind(void 0, {
     kill: subprocess.kill.bind(subprocess),
-    options,
+    options: options2,
     onInternalError,
     context: context3,
     controller
   });
-  subprocess.all = makeAllStream(subprocess, options);
-  addConvertedStreams(subprocess, options);
-  addIpcMethods(subprocess, options);
+  subprocess.all = makeAllStream(subprocess, options2);
+  addConvertedStreams(subprocess, options2);
+  addIpcMethods(subprocess, options2);
   const promise2 = handlePromise({
     subprocess,
-    options,
+    options: options2,
     startTime,
     verboseInfo,
     fileDescriptors,
@@ -52483,7 +52483,7 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options, startTime,
   });
   return { subprocess, promise: promise2 };
 };
-var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
+var handlePromise = async ({ subprocess, options: options2, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
   const [
     errorInfo,
     [exitCode, signal],
@@ -52492,7 +52492,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
     ipcOutput
   ] = await waitForSubprocessResult({
     subprocess,
-    options,
+    options: options2,
     context: context3,
     verboseInfo,
     fileDescriptors,
@@ -52502,8 +52502,8 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   });
   controller.abort();
   onInternalError.resolve();
-  const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
-  const all = stripNewline(allResult, options, "all");
+  const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options2, fdNumber));
+  const all = stripNewline(allResult, options2, "all");
   const result = getAsyncResult({
     errorInfo,
     exitCode,
@@ -52512,14 +52512,14 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
     all,
     ipcOutput,
     context: context3,
-    options,
+    options: options2,
     command,
     escapedCommand,
     startTime
   });
-  return handleResult(result, verboseInfo, options);
+  return handleResult(result, verboseInfo, options2);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options: options2, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
@@ -52533,7 +52533,7 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   stdio,
   all,
   ipcOutput,
-  options,
+  options: options2,
   startTime,
   isSync: false
 }) : makeSuccessResult({
@@ -52542,14 +52542,14 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   stdio,
   all,
   ipcOutput,
-  options,
+  options: options2,
   startTime
 });
 
 // node_modules/execa/lib/methods/bind.js
-var mergeOptions = (boundOptions, options) => {
+var mergeOptions = (boundOptions, options2) => {
   const newOptions = Object.fromEntries(
-    Object.entries(options).map(([optionName, optionValue]) => [
+    Object.entries(options2).map(([optionName, optionValue]) => [
       optionName,
       mergeOption(optionName, boundOptions[optionName], optionValue)
     ])
@@ -52583,14 +52583,14 @@ var callBoundExeca = ({ mapArguments, deepOptions = {}, boundOptions = {}, setBo
   if (isPlainObject2(firstArgument)) {
     return createNested(mapArguments, mergeOptions(boundOptions, firstArgument), setBoundExeca);
   }
-  const { file: file2, commandArguments, options, isSync } = parseArguments({
+  const { file: file2, commandArguments, options: options2, isSync } = parseArguments({
     mapArguments,
     firstArgument,
     nextArguments,
     deepOptions,
     boundOptions
   });
-  return isSync ? execaCoreSync(file2, commandArguments, options) : execaCoreAsync(file2, commandArguments, options, createNested);
+  return isSync ? execaCoreSync(file2, commandArguments, options2) : execaCoreAsync(file2, commandArguments, options2, createNested);
 };
 var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions, boundOptions }) => {
   const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
@@ -52599,13 +52599,13 @@ var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions,
   const {
     file: file2 = initialFile,
     commandArguments = initialArguments,
-    options = mergedOptions,
+    options: options2 = mergedOptions,
     isSync = false
   } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
   return {
     file: file2,
     commandArguments,
-    options,
+    options: options2,
     isSync
   };
 };
@@ -52646,9 +52646,9 @@ var setScriptSync = (boundExeca, createNested, boundOptions) => {
   boundExeca.sync = createNested(mapScriptSync, boundOptions);
   boundExeca.s = boundExeca.sync;
 };
-var mapScriptAsync = ({ options }) => getScriptOptions(options);
-var mapScriptSync = ({ options }) => ({ ...getScriptOptions(options), isSync: true });
-var getScriptOptions = (options) => ({ options: { ...getScriptStdinOption(options), ...options } });
+var mapScriptAsync = ({ options: options2 }) => getScriptOptions(options2);
+var mapScriptSync = ({ options: options2 }) => ({ ...getScriptOptions(options2), isSync: true });
+var getScriptOptions = (options2) => ({ options: { ...getScriptStdinOption(options2), ...options2 } });
 var getScriptStdinOption = ({ input: input2, inputFile, stdio }) => input2 === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
 var deepScriptOptions = { preferLocal: true };
 
@@ -52670,30 +52670,30 @@ var {
 function quoteFolder(path6) {
   return /^[A-Za-z0-9_\-+=./:,@%]+$/.test(path6) ? path6 : `'${path6.replace(/'/g, `'\\''`)}'`;
 }
-async function attempt(file2, args, options = {}) {
-  const output2 = options.stdoutFile ? await open4(options.stdoutFile, "w") : void 0;
+async function attempt(file2, args, options2 = {}) {
+  const output3 = options2.stdoutFile ? await open4(options2.stdoutFile, "w") : void 0;
   try {
-    return await attemptWith(file2, args, options, output2?.fd);
+    return await attemptWith(file2, args, options2, output3?.fd);
   } finally {
-    await output2?.close();
+    await output3?.close();
   }
 }
-async function attemptWith(file2, args, options, stdoutFd) {
+async function attemptWith(file2, args, options2, stdoutFd) {
   const execaOptions = {
-    cwd: options.cwd,
-    env: options.env,
-    timeout: options.timeoutMs,
-    forceKillAfterDelay: options.forceKillAfterMs,
-    maxBuffer: options.maxBufferBytes,
+    cwd: options2.cwd,
+    env: options2.env,
+    timeout: options2.timeoutMs,
+    forceKillAfterDelay: options2.forceKillAfterMs,
+    maxBuffer: options2.maxBufferBytes,
     // With stdout in a file, interleaving it into `all` would hold it all in memory too.
-    all: !options.stdoutFile,
+    all: !options2.stdoutFile,
     reject: false,
-    ...options.input === void 0 ? { stdin: "ignore" } : { input: options.input },
+    ...options2.input === void 0 ? { stdin: "ignore" } : { input: options2.input },
     // An open descriptor (execa's types list only 3–9; spawn takes any): the program writes the file itself.
     ...stdoutFd === void 0 ? {} : { stdout: stdoutFd }
   };
   const result = await execa(file2, args, execaOptions);
-  const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
+  const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options2.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
   return {
     ok: !result.failed,
     missing: result.code === "ENOENT",
@@ -52703,7 +52703,7 @@ async function attemptWith(file2, args, options, stdoutFd) {
     stderr: String(result.stderr ?? ""),
     all: String(result.all ?? ""),
     failure: failure2,
-    reproduce: options.cwd ? `(cd ${quoteFolder(options.cwd)} && ${result.escapedCommand})` : result.escapedCommand
+    reproduce: options2.cwd ? `(cd ${quoteFolder(options2.cwd)} && ${result.escapedCommand})` : result.escapedCommand
   };
 }
 
@@ -53528,24 +53528,24 @@ function getUserAgent() {
 }
 
 // node_modules/before-after-hook/lib/register.js
-function register(state, name, method, options) {
+function register(state, name, method, options2) {
   if (typeof method !== "function") {
     throw new Error("method for before hook must be a function");
   }
-  if (!options) {
-    options = {};
+  if (!options2) {
+    options2 = {};
   }
   if (Array.isArray(name)) {
     return name.reverse().reduce((callback, name2) => {
-      return register.bind(null, state, name2, callback, options);
+      return register.bind(null, state, name2, callback, options2);
     }, method)();
   }
   return Promise.resolve().then(() => {
     if (!state.registry[name]) {
-      return method(options);
+      return method(options2);
     }
     return state.registry[name].reduce((method2, registered) => {
-      return registered.hook.bind(null, method2, options);
+      return registered.hook.bind(null, method2, options2);
     }, method)();
   });
 }
@@ -53557,25 +53557,25 @@ function addHook(state, kind, name, hook2) {
     state.registry[name] = [];
   }
   if (kind === "before") {
-    hook2 = (method, options) => {
-      return Promise.resolve().then(orig.bind(null, options)).then(method.bind(null, options));
+    hook2 = (method, options2) => {
+      return Promise.resolve().then(orig.bind(null, options2)).then(method.bind(null, options2));
     };
   }
   if (kind === "after") {
-    hook2 = (method, options) => {
+    hook2 = (method, options2) => {
       let result;
-      return Promise.resolve().then(method.bind(null, options)).then((result_) => {
+      return Promise.resolve().then(method.bind(null, options2)).then((result_) => {
         result = result_;
-        return orig(result, options);
+        return orig(result, options2);
       }).then(() => {
         return result;
       });
     };
   }
   if (kind === "error") {
-    hook2 = (method, options) => {
-      return Promise.resolve().then(method.bind(null, options)).catch((error63) => {
-        return orig(error63, options);
+    hook2 = (method, options2) => {
+      return Promise.resolve().then(method.bind(null, options2)).catch((error63) => {
+        return orig(error63, options2);
       });
     };
   }
@@ -53664,14 +53664,14 @@ function isPlainObject3(value) {
   const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
   return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
 }
-function mergeDeep(defaults2, options) {
+function mergeDeep(defaults2, options2) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject3(options[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults2[key], options[key]);
+  Object.keys(options2).forEach((key) => {
+    if (isPlainObject3(options2[key])) {
+      if (!(key in defaults2)) Object.assign(result, { [key]: options2[key] });
+      else result[key] = mergeDeep(defaults2[key], options2[key]);
     } else {
-      Object.assign(result, { [key]: options[key] });
+      Object.assign(result, { [key]: options2[key] });
     }
   });
   return result;
@@ -53684,18 +53684,18 @@ function removeUndefinedProperties(obj) {
   }
   return obj;
 }
-function merge2(defaults2, route, options) {
+function merge2(defaults2, route, options2) {
   if (typeof route === "string") {
     let [method, url2] = route.split(" ");
-    options = Object.assign(url2 ? { method, url: url2 } : { url: method }, options);
+    options2 = Object.assign(url2 ? { method, url: url2 } : { url: method }, options2);
   } else {
-    options = Object.assign({}, route);
+    options2 = Object.assign({}, route);
   }
-  options.headers = lowercaseKeys(options.headers);
-  removeUndefinedProperties(options);
-  removeUndefinedProperties(options.headers);
-  const mergedOptions = mergeDeep(defaults2 || {}, options);
-  if (options.url === "/graphql") {
+  options2.headers = lowercaseKeys(options2.headers);
+  removeUndefinedProperties(options2);
+  removeUndefinedProperties(options2.headers);
+  const mergedOptions = mergeDeep(defaults2 || {}, options2);
+  if (options2.url === "/graphql") {
     if (defaults2 && defaults2.mediaType.previews?.length) {
       mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
         (preview) => !mergedOptions.mediaType.previews.includes(preview)
@@ -53868,12 +53868,12 @@ function expand(template, context3) {
     return template.replace(/\/$/, "");
   }
 }
-function parse5(options) {
-  let method = options.method.toUpperCase();
-  let url2 = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
-  let headers = Object.assign({}, options.headers);
+function parse5(options2) {
+  let method = options2.method.toUpperCase();
+  let url2 = (options2.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options2.headers);
   let body;
-  let parameters = omit2(options, [
+  let parameters = omit2(options2, [
     "method",
     "baseUrl",
     "url",
@@ -53884,25 +53884,25 @@ function parse5(options) {
   const urlVariableNames = extractUrlVariableNames(url2);
   url2 = parseUrl(url2).expand(parameters);
   if (!/^http/.test(url2)) {
-    url2 = options.baseUrl + url2;
+    url2 = options2.baseUrl + url2;
   }
-  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const omittedParameters = Object.keys(options2).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
   const remainingParameters = omit2(parameters, omittedParameters);
   const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
   if (!isBinaryRequest) {
-    if (options.mediaType.format) {
+    if (options2.mediaType.format) {
       headers.accept = headers.accept.split(/,/).map(
         (format3) => format3.replace(
           /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
-          `application/vnd$1$2.${options.mediaType.format}`
+          `application/vnd$1$2.${options2.mediaType.format}`
         )
       ).join(",");
     }
     if (url2.endsWith("/graphql")) {
-      if (options.mediaType.previews?.length) {
+      if (options2.mediaType.previews?.length) {
         const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
-        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
-          const format3 = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+        headers.accept = previewsFromAcceptHeader.concat(options2.mediaType.previews).map((preview) => {
+          const format3 = options2.mediaType.format ? `.${options2.mediaType.format}` : "+json";
           return `application/vnd.github.${preview}-preview${format3}`;
         }).join(",");
       }
@@ -53928,11 +53928,11 @@ function parse5(options) {
   return Object.assign(
     { method, url: url2, headers },
     typeof body !== "undefined" ? { body } : null,
-    options.request ? { request: options.request } : null
+    options2.request ? { request: options2.request } : null
   );
 }
-function endpointWithDefaults(defaults2, route, options) {
-  return parse5(merge2(defaults2, route, options));
+function endpointWithDefaults(defaults2, route, options2) {
+  return parse5(merge2(defaults2, route, options2));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -53987,17 +53987,17 @@ var NullObject = /* @__PURE__ */ (() => {
   C.prototype = /* @__PURE__ */ Object.create(null);
   return C;
 })();
-function parse6(header, options) {
-  const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+function parse6(header, options2) {
+  const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
   const len = header.length;
-  let valueStart = options?.start ?? 0;
+  let valueStart = options2?.start ?? 0;
   while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
     valueStart++;
   }
   let index = valueStart;
   let typeFlags = 0;
   let whitespace = -1;
-  let stop = options?.parameters === false ? COMMA_FLAG : 0;
+  let stop = options2?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
     const code = header.charCodeAt(index);
     const flags = CHAR_MAP[code];
@@ -54480,20 +54480,20 @@ var RequestError = class extends Error {
    * Response object if a response was received
    */
   response;
-  constructor(message, statusCode, options) {
-    super(message, { cause: options.cause });
+  constructor(message, statusCode, options2) {
+    super(message, { cause: options2.cause });
     this.name = "HttpError";
     this.status = Number.parseInt(statusCode);
     if (Number.isNaN(this.status)) {
       this.status = 0;
     }
-    if ("response" in options) {
-      this.response = options.response;
+    if ("response" in options2) {
+      this.response = options2.response;
     }
-    const requestCopy = Object.assign({}, options.request);
-    if (options.request.headers.authorization) {
-      requestCopy.headers = Object.assign({}, options.request.headers, {
-        authorization: options.request.headers.authorization.replace(
+    const requestCopy = Object.assign({}, options2.request);
+    if (options2.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options2.request.headers, {
+        authorization: options2.request.headers.authorization.replace(
           /(?<! ) .*$/,
           " [REDACTED]"
         )
@@ -54723,14 +54723,14 @@ var NON_VARIABLE_OPTIONS = [
 ];
 var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
 var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
-function graphql(request2, query, options) {
-  if (options) {
-    if (typeof query === "string" && "query" in options) {
+function graphql(request2, query, options2) {
+  if (options2) {
+    if (typeof query === "string" && "query" in options2) {
       return Promise.reject(
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options) {
+    for (const key in options2) {
       if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
       return Promise.reject(
         new Error(
@@ -54739,7 +54739,7 @@ function graphql(request2, query, options) {
       );
     }
   }
-  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options2) : query;
   const requestOptions = Object.keys(
     parsedOptions
   ).reduce((result, key) => {
@@ -54774,8 +54774,8 @@ function graphql(request2, query, options) {
 }
 function withDefaults3(request2, newDefaults) {
   const newRequest = request2.defaults(newDefaults);
-  const newApi = (query, options) => {
-    return graphql(newRequest, query, options);
+  const newApi = (query, options2) => {
+    return graphql(newRequest, query, options2);
   };
   return Object.assign(newApi, {
     defaults: withDefaults3.bind(null, newRequest),
@@ -54870,18 +54870,18 @@ var Octokit = class {
   static defaults(defaults2) {
     const OctokitWithDefaults = class extends this {
       constructor(...args) {
-        const options = args[0] || {};
+        const options2 = args[0] || {};
         if (typeof defaults2 === "function") {
-          super(defaults2(options));
+          super(defaults2(options2));
           return;
         }
         super(
           Object.assign(
             {},
             defaults2,
-            options,
-            options.userAgent && defaults2.userAgent ? {
-              userAgent: `${options.userAgent} ${defaults2.userAgent}`
+            options2,
+            options2.userAgent && defaults2.userAgent ? {
+              userAgent: `${options2.userAgent} ${defaults2.userAgent}`
             } : null
           )
         );
@@ -54905,12 +54905,12 @@ var Octokit = class {
     };
     return NewOctokit;
   }
-  constructor(options = {}) {
+  constructor(options2 = {}) {
     const hook2 = new before_after_hook_default.Collection();
     const requestDefaults = {
       baseUrl: request.endpoint.DEFAULTS.baseUrl,
       headers: {},
-      request: Object.assign({}, options.request, {
+      request: Object.assign({}, options2.request, {
         // @ts-ignore internal usage only, no need to type
         hook: hook2.bind(null, "request")
       }),
@@ -54919,32 +54919,32 @@ var Octokit = class {
         format: ""
       }
     };
-    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
-    if (options.baseUrl) {
-      requestDefaults.baseUrl = options.baseUrl;
+    requestDefaults.headers["user-agent"] = options2.userAgent ? `${options2.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options2.baseUrl) {
+      requestDefaults.baseUrl = options2.baseUrl;
     }
-    if (options.previews) {
-      requestDefaults.mediaType.previews = options.previews;
+    if (options2.previews) {
+      requestDefaults.mediaType.previews = options2.previews;
     }
-    if (options.timeZone) {
-      requestDefaults.headers["time-zone"] = options.timeZone;
+    if (options2.timeZone) {
+      requestDefaults.headers["time-zone"] = options2.timeZone;
     }
     this.request = request.defaults(requestDefaults);
     this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
-    this.log = createLogger(options.log);
+    this.log = createLogger(options2.log);
     this.hook = hook2;
-    if (!options.authStrategy) {
-      if (!options.auth) {
+    if (!options2.authStrategy) {
+      if (!options2.auth) {
         this.auth = async () => ({
           type: "unauthenticated"
         });
       } else {
-        const auth2 = createTokenAuth(options.auth);
+        const auth2 = createTokenAuth(options2.auth);
         hook2.wrap("request", auth2.hook);
         this.auth = auth2;
       }
     } else {
-      const { authStrategy, ...otherOptions } = options;
+      const { authStrategy, ...otherOptions } = options2;
       const auth2 = authStrategy(
         Object.assign(
           {
@@ -54958,7 +54958,7 @@ var Octokit = class {
             octokit: this,
             octokitOptions: otherOptions
           },
-          options.auth
+          options2.auth
         )
       );
       hook2.wrap("request", auth2.hook);
@@ -54966,7 +54966,7 @@ var Octokit = class {
     }
     const classConstructor = this.constructor;
     for (let i2 = 0; i2 < classConstructor.plugins.length; ++i2) {
-      Object.assign(this, classConstructor.plugins[i2](this, options));
+      Object.assign(this, classConstructor.plugins[i2](this, options2));
     }
   }
   // assigned during constructor
@@ -57357,13 +57357,13 @@ function endpointsToMethods(octokit) {
 function decorate(octokit, scope, methodName, defaults2, decorations) {
   const requestWithDefaults = octokit.request.defaults(defaults2);
   function withDecorations(...args) {
-    let options = requestWithDefaults.endpoint.merge(...args);
+    let options2 = requestWithDefaults.endpoint.merge(...args);
     if (decorations.mapToData) {
-      options = Object.assign({}, options, {
-        data: options[decorations.mapToData],
+      options2 = Object.assign({}, options2, {
+        data: options2[decorations.mapToData],
         [decorations.mapToData]: void 0
       });
-      return requestWithDefaults(options);
+      return requestWithDefaults(options2);
     }
     if (decorations.renamed) {
       const [newScope, newMethodName] = decorations.renamed;
@@ -57375,21 +57375,21 @@ function decorate(octokit, scope, methodName, defaults2, decorations) {
       octokit.log.warn(decorations.deprecated);
     }
     if (decorations.renamedParameters) {
-      const options2 = requestWithDefaults.endpoint.merge(...args);
+      const options22 = requestWithDefaults.endpoint.merge(...args);
       for (const [name, alias] of Object.entries(
         decorations.renamedParameters
       )) {
-        if (name in options2) {
+        if (name in options22) {
           octokit.log.warn(
             `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
           );
-          if (!(alias in options2)) {
-            options2[alias] = options2[name];
+          if (!(alias in options22)) {
+            options22[alias] = options22[name];
           }
-          delete options2[name];
+          delete options22[name];
         }
       }
-      return requestWithDefaults(options2);
+      return requestWithDefaults(options22);
     }
     return requestWithDefaults(...args);
   }
@@ -57446,11 +57446,11 @@ function normalizePaginatedListResponse(response) {
   return response;
 }
 function iterator(octokit, route, parameters) {
-  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const options2 = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
   const requestMethod = typeof route === "function" ? route : octokit.request;
-  const method = options.method;
-  const headers = options.headers;
-  let url2 = options.url;
+  const method = options2.method;
+  const headers = options2.headers;
+  let url2 = options2.url;
   return {
     [Symbol.asyncIterator]: () => ({
       async next() {
@@ -57847,7 +57847,7 @@ function gzipHeader(bytes, at) {
   if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
   return position;
 }
-function profileGzip(gzip, output2) {
+function profileGzip(gzip, output3) {
   const profile = {
     members: 0,
     blocks: { stored: 0, fixed: 0, dynamic: 0 },
@@ -57884,7 +57884,7 @@ function profileGzip(gzip, output2) {
           throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
         if (start + 4 + length > gzip.length)
           throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        if (output3) output3.set(gzip.subarray(start + 4, start + 4 + length), out);
         out += length;
         profile.storedBytes += length;
         profile.blocks.stored++;
@@ -57900,7 +57900,7 @@ function profileGzip(gzip, output2) {
       for (; ; ) {
         const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
         if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
+          if (output3) output3[out] = symbol2;
           out++;
           run2++;
           continue;
@@ -57913,7 +57913,7 @@ function profileGzip(gzip, output2) {
         const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
         if (offset > out - memberStart)
           throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i2 = 0; i2 < length; i2++, out++) output2[out] = output2[out - offset];
+        if (output3) for (let i2 = 0; i2 < length; i2++, out++) output3[out] = output3[out - offset];
         else out += length;
         profile.literals += run2;
         profile.matches++;
@@ -58046,7 +58046,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 // lab/asm/index.ts
 import { readFile, rm as rm3 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename as basename2, join as join7 } from "node:path";
+import { basename as basename2, join as join8 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -58070,7 +58070,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${BigInt(`0x${hex6}`)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex7) => `#${sign}${BigInt(`0x${hex7}`)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
     text = text.replace(
@@ -58187,14 +58187,34 @@ function findFunctions(functions, pattern) {
   return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
 }
 
+// lab/asm/noreturn.ts
+import { readFileSync as readFileSync6 } from "node:fs";
+import { join as join7 } from "node:path";
+var noreturnSchema = external_exports.object({
+  about: textSchema,
+  functions: external_exports.array(
+    external_exports.union([
+      external_exports.object({ name: external_exports.string().regex(/^[\w$.]+$/), source: textSchema }).strict(),
+      external_exports.object({ pattern: external_exports.string().min(1), source: textSchema }).strict()
+    ])
+  ).min(1)
+}).strict();
+var matcher;
+function noreturnPattern() {
+  if (matcher) return matcher;
+  const path6 = join7(projectRoot(), "lab", "asm", "noreturn.json");
+  const table2 = noreturnSchema.parse(resolveCitations(JSON.parse(readFileSync6(path6, "utf8")), path6, "analyze"));
+  const alternatives = table2.functions.map(
+    (entry) => "name" in entry ? entry.name.replace(/[$.]/g, (character) => `\\${character}`) : entry.pattern
+  );
+  return matcher = new RegExp(`^_?(${alternatives.join("|")})$`);
+}
+
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-var NORETURN = new RegExp(
-  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` + String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` + String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` + String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`
-);
 function endsExecution(instruction) {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
-  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
+  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && noreturnPattern().test(instruction.callee);
 }
 var tailCall = (instruction) => instruction.mnemonic === "b" && instruction.callee !== void 0;
 var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
@@ -58227,36 +58247,11 @@ function buildControlFlow(fn) {
     block.successors = [...new Set(successors)];
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
-  const dominators = computeDominators(blocks);
   const loops = nestLoops(blocks, sccLoops(blocks));
-  return { blocks, dominators, loops };
-}
-function computeDominators(blocks) {
-  const all = new Set(blocks.map((block) => block.id));
-  const dominators = blocks.map((block) => block.id === 0 ? /* @__PURE__ */ new Set([0]) : new Set(all));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const block of blocks) {
-      if (block.id === 0) continue;
-      const predecessors = block.predecessors;
-      let next;
-      if (predecessors.length === 0) next = /* @__PURE__ */ new Set([block.id]);
-      else {
-        next = new Set(dominators[predecessors[0]]);
-        for (const p of predecessors.slice(1)) for (const d of next) if (!dominators[p].has(d)) next.delete(d);
-        next.add(block.id);
-      }
-      if (next.size !== dominators[block.id].size || [...next].some((d) => !dominators[block.id].has(d))) {
-        dominators[block.id] = next;
-        changed = true;
-      }
-    }
-  }
-  return dominators;
+  return { blocks, loops };
 }
 function sccLoops(blocks) {
-  const found = [];
+  const found2 = [];
   const search = (members2) => {
     for (const component of stronglyConnected(blocks, members2)) {
       const inside = new Set(component);
@@ -58267,39 +58262,39 @@ function sccLoops(blocks) {
       );
       const header = Math.min(...entries.length ? entries : component);
       const latches = component.filter((id) => blocks[id].successors.includes(header));
-      found.push({ header, blocks: [...component].sort((a2, b) => a2 - b), latches });
+      found2.push({ header, blocks: [...component].sort((a2, b) => a2 - b), latches });
       inside.delete(header);
       search(inside);
     }
   };
   search(new Set(blocks.map((block) => block.id)));
-  return found;
+  return found2;
 }
 function stronglyConnected(blocks, members2) {
   const index = /* @__PURE__ */ new Map();
   const low = /* @__PURE__ */ new Map();
   const stack = [];
-  const onStack = /* @__PURE__ */ new Set();
+  const onStack2 = /* @__PURE__ */ new Set();
   const components = [];
   let counter = 0;
   const visit4 = (node2) => {
     index.set(node2, counter);
     low.set(node2, counter++);
     stack.push(node2);
-    onStack.add(node2);
+    onStack2.add(node2);
     for (const next of blocks[node2].successors) {
       if (!members2.has(next)) continue;
       if (!index.has(next)) {
         visit4(next);
         low.set(node2, Math.min(low.get(node2), low.get(next)));
-      } else if (onStack.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
+      } else if (onStack2.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
     }
     if (low.get(node2) === index.get(node2)) {
       const component = [];
       let member;
       do {
         member = stack.pop();
-        onStack.delete(member);
+        onStack2.delete(member);
         component.push(member);
       } while (member !== node2);
       components.push(component);
@@ -58363,7 +58358,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join7(dir, `${basename2(binary)}.arm64`);
+  const slice = join8(dir, `${basename2(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -58389,7 +58384,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join7(tmpdir(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join8(tmpdir(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -58512,7 +58507,73 @@ async function loadFunctions(path6) {
     );
   return { functions, source: `${path6} (${tool})` };
 }
+var RANGE = /^0x([0-9a-f]+)-0x([0-9a-f]+)$/i;
+var hex4 = (address) => `0x${address.toString(16)}`;
+var notASymbol = (name) => /^(\.|ltmp\d|\$[xd])/.test(name);
+var padding = (instruction) => /^(nop|udf)$/.test(instruction.mnemonic) || instruction.mnemonic === ".zero";
+var endsFlow = (instruction) => /^(b|br|ret)$/.test(instruction.mnemonic) || endsExecution(instruction);
+function functionInRange(functions, spec, where) {
+  const [, startText, endText] = RANGE.exec(spec);
+  const start = parseInt(startText, 16);
+  const end = parseInt(endText, 16);
+  const refuse = (why) => {
+    throw new LabError(
+      "analyze",
+      `--function ${spec} is not one function in ${where}: ${why}.`,
+      "pass the range of one function (its start address to the address after its last instruction, e.g. from an unstripped build of the same source or its separate debug file)."
+    );
+  };
+  const all = functions.flatMap((fn) => fn.instructions).sort((a2, b) => a2.address - b.address);
+  if (all.some((instruction, i2) => i2 > 0 && all[i2 - 1].address === instruction.address))
+    refuse("the listing holds several sections at the same addresses (an object file): pass a linked library");
+  const first = all.findIndex((instruction) => instruction.address >= start);
+  if (end <= start || first < 0 || all[first].address !== start) refuse(`no instruction starts at ${hex4(start)}`);
+  const inside = all.filter((instruction) => instruction.address >= start && instruction.address < end);
+  const inRange = (address) => address !== null && address >= start && address < end;
+  const symbols = functions.filter((fn) => !notASymbol(fn.name));
+  const before = all.slice(0, first).reverse().find((instruction) => !padding(instruction));
+  const startsSymbol = symbols.some((fn) => fn.instructions[0].address === start);
+  if (!startsSymbol && before && !endsFlow(before))
+    refuse(
+      `${hex4(before.address)} \`${before.mnemonic} ${before.operands}\` before it falls through into ${hex4(start)}`
+    );
+  const last = [...inside].reverse().find((instruction) => !padding(instruction));
+  if (!endsFlow(last))
+    refuse(
+      `its last instruction, ${hex4(last.address)} \`${last.mnemonic} ${last.operands}\`, falls through past the end`
+    );
+  const symbol2 = symbols.find((fn) => fn.instructions[0].address > start && inRange(fn.instructions[0].address));
+  if (symbol2) refuse(`${symbol2.name} starts at ${hex4(symbol2.instructions[0].address)}, inside it`);
+  const into = all.find(
+    (instruction) => !inRange(instruction.address) && instruction.target !== start && inRange(instruction.target)
+  );
+  if (into)
+    refuse(
+      `${hex4(into.address)} \`${into.mnemonic} ${into.operands}\`, outside it, goes to ${hex4(into.target)} inside it`
+    );
+  const call = inside.find(
+    (instruction) => instruction.mnemonic === "bl" && instruction.target !== start && inRange(instruction.target)
+  );
+  if (call) refuse(`${hex4(call.address)} \`bl\` calls ${hex4(call.target)} inside it (a function starts there)`);
+  const targets = new Set(inside.flatMap((instruction) => instruction.target === null ? [] : [instruction.target]));
+  for (let i2 = 0; i2 < inside.length; i2++) {
+    if (!endsFlow(inside[i2])) continue;
+    const next = inside.slice(i2 + 1).find((instruction) => !padding(instruction));
+    if (next && !targets.has(next.address))
+      refuse(
+        `${hex4(next.address)} follows ${hex4(inside[i2].address)} \`${inside[i2].mnemonic}\` and no branch in the range reaches it (another function starts there)`
+      );
+  }
+  const instructions = inside.map((instruction) => {
+    if (!inRange(instruction.target)) return instruction;
+    const local = { ...instruction };
+    delete local.callee;
+    return local;
+  });
+  return { ...functions[0], name: spec, instructions };
+}
 async function selectFunctions(functions, name, where) {
+  if (RANGE.test(name)) return [functionInRange(functions, name, where)];
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -58523,18 +58584,18 @@ async function selectFunctions(functions, name, where) {
   }
   if (matches.length === 0) {
     const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
-    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+    if (functions.every((fn) => notASymbol(fn.name))) {
       throw new LabError(
         "analyze",
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
-        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
+        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address> (it may span several functions), or pass one function's address range as --function 0xSTART-0xEND (checked to be one function).`
       );
     }
     if (strippedFunctions.has(functions)) {
       throw new LabError(
         "analyze",
         `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
-        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass the function's address range as --function 0xSTART-0xEND (checked to be one function).`
       );
     }
     throw new LabError(
@@ -58639,38 +58700,38 @@ function physicalRegister(token) {
   return void 0;
 }
 function splitOperands(operands) {
-  const parts = [];
+  const parts2 = [];
   let depth = 0;
   let current = "";
   for (const ch of operands) {
     if (ch === "[" || ch === "{") depth++;
     if (ch === "]" || ch === "}") depth--;
     if (ch === "," && depth === 0) {
-      parts.push(current.trim());
+      parts2.push(current.trim());
       current = "";
     } else current += ch;
   }
-  if (current.trim()) parts.push(current.trim());
-  return parts;
+  if (current.trim()) parts2.push(current.trim());
+  return parts2;
 }
 function registersIn(text) {
   return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
     (token) => physicalRegister(token) ?? []
   );
 }
-function hasShiftOrExtend(parts) {
-  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
+function hasShiftOrExtend(parts2) {
+  return parts2.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts2.filter((part) => physicalRegister(part)).length >= 3;
 }
 var unique = (values) => [...new Set(values)];
-function shiftOf(parts) {
-  if (!hasShiftOrExtend(parts)) return void 0;
+function shiftOf(parts2) {
+  if (!hasShiftOrExtend(parts2)) return void 0;
   const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
-  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  const match = parts2.map((part) => pattern.exec(part)).find(Boolean);
   return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
 }
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
-  const parts = splitOperands(instruction.operands);
+  const parts2 = splitOperands(instruction.operands);
   const none = {
     class: "unknown",
     reads: [],
@@ -58683,25 +58744,25 @@ function semanticsOf(instruction) {
     indexedAddress: false
   };
   if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
-    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+    return { ...none, class: "nop", reads: registersIn(parts2.slice(1).join(",")) };
   if (mnemonic === "bl" || mnemonic === "blr")
     return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30", "r0"] };
   if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
-    const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
+    const reads2 = mnemonic === "ret" ? [physicalRegister(parts2[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts2[0] ?? "");
     return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
   }
-  const memoryOperand = parts.find((part) => part.startsWith("["));
+  const memoryOperand = parts2.find((part) => part.startsWith("["));
   if (LOADS.test(mnemonic) || STORES.test(mnemonic)) {
     const isLoad = LOADS.test(mnemonic);
-    const memoryIndex = parts.findIndex((part) => part.startsWith("["));
-    const valueParts = parts.slice(0, memoryIndex < 0 ? parts.length : memoryIndex);
+    const memoryIndex = parts2.findIndex((part) => part.startsWith("["));
+    const valueParts = parts2.slice(0, memoryIndex < 0 ? parts2.length : memoryIndex);
     const inside = /^\[([^\]]*)\](!?)$/.exec(memoryOperand ?? "") ?? [];
     const addressParts = splitOperands(inside[1] ?? "");
     const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
-    const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
+    const postIndex = memoryIndex >= 0 && parts2.length > memoryIndex + 1;
     const preIndex = inside[2] === "!";
     const addressReads = unique(
-      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
+      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts2.slice(memoryIndex + 1).join(",")) : [])
     );
     const values = unique(valueParts.flatMap((part) => registersIn(part)));
     const writeback = preIndex || postIndex ? base : void 0;
@@ -58718,26 +58779,26 @@ function semanticsOf(instruction) {
       ...values.some((register2) => register2.startsWith("v")) ? { vectorData: true } : {}
     };
   }
-  const destination = physicalRegister(parts[0] ?? "");
-  const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
+  const destination = physicalRegister(parts2[0] ?? "");
+  const sources = parts2.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
   const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
   const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
   const flags = {
     readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
     writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
   };
-  const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
+  const secondSource = parts2[NO_DESTINATION.has(mnemonic) ? 1 : 2];
   const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
-  const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
+  const isMove = mnemonic === "mov" && parts2.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts2[1] ?? "") && parts2.length === 3 && physicalRegister(parts2[2] ?? "");
   if (isMove) {
-    const source = physicalRegister(parts[parts.length - 1] ?? "");
+    const source = physicalRegister(parts2[parts2.length - 1] ?? "");
     const vectorMove = destination?.startsWith("v");
-    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
+    if (source || /^#0$/.test(parts2[1] ?? "") || /^[xw]zr$/.test(parts2[1] ?? ""))
       return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    const shift = shiftOf(parts);
+    const shift = shiftOf(parts2);
     const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
     return { ...none, ...shifted, reads, writes, registerForm, ...flags };
   }
@@ -58747,7 +58808,7 @@ function semanticsOf(instruction) {
   if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
   if (ALU.has(mnemonic)) {
     if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
-    const shift = shiftOf(parts);
+    const shift = shiftOf(parts2);
     const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
     return { ...none, ...shifted, reads, writes, registerForm };
   }
@@ -59040,8 +59101,8 @@ function resourceBound(nodes) {
     let uops = 0;
     for (const other of uopsBySet.values())
       if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
-    const cycles2 = uops / candidate.unitSet.size;
-    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
+    const cycles3 = uops / candidate.unitSet.size;
+    if (cycles3 > best.cycles) best = { cycles: cycles3, bottleneck: `${uops} uops on ${key}` };
   }
   return best;
 }
@@ -59190,9 +59251,25 @@ function findIdioms(analysis, flow) {
 }
 
 // lab/uarch/loop-choice.ts
-var hex4 = (address) => `0x${address.toString(16)}`;
+var hex5 = (address) => `0x${address.toString(16)}`;
+var STACK_BASES = /* @__PURE__ */ new Set(["sp", "r29"]);
+var onStack = (node2) => node2.semantics.address !== void 0 && STACK_BASES.has(node2.semantics.address.base);
+function spillSource(graph, node2) {
+  if (node2.semantics.memory !== "load" || !onStack(node2) || node2.semantics.writeback !== void 0) return void 0;
+  const stores = graph.into[node2.index].filter((edge) => edge.via === "memory" && onStack(graph.nodes[edge.from]));
+  const latest = (distance) => stores.filter((edge) => edge.distance === distance).sort((a2, b) => b.from - a2.from)[0];
+  const store = latest(0) ?? latest(1);
+  if (!store) return void 0;
+  const storeNode = graph.nodes[store.from];
+  const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? "");
+  if (value === void 0 || value === storeNode.semantics.address.base) return void 0;
+  let producer;
+  for (const edge of graph.into[store.from])
+    if (edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === value) producer = edge.from;
+  return producer === void 0 ? void 0 : graph.nodes[producer];
+}
 function ancestors(graph, index, depth, through) {
-  const found = [];
+  const found2 = [];
   const seen = /* @__PURE__ */ new Set([index]);
   let frontier = [index];
   for (let hop = 0; hop < depth && frontier.length; hop++) {
@@ -59201,13 +59278,18 @@ function ancestors(graph, index, depth, through) {
       for (const edge of graph.into[at]) {
         if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
         seen.add(edge.from);
-        found.push(graph.nodes[edge.from]);
-        if (through(graph.nodes[edge.from])) next.push(edge.from);
+        const from = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
+        if (from.index !== edge.from) {
+          if (seen.has(from.index)) continue;
+          seen.add(from.index);
+        }
+        found2.push(from);
+        if (through(from)) next.push(from.index);
       }
     }
     frontier = next;
   }
-  return found;
+  return found2;
 }
 var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
 var isSubtraction = (node2) => /^(sub|subs|neg|negs)$/.test(node2.instruction.mnemonic);
@@ -59225,7 +59307,7 @@ function isTableLoad(graph, node2) {
 function ofBitBuffer(graph, mask) {
   const made = (index, depth) => graph.into[index].some((edge) => {
     if (edge.via === "memory" || edge.via === "flags") return false;
-    const producer = graph.nodes[edge.from];
+    const producer = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
     if (variableShift(producer, "r")) return true;
     const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
     return depth > 0 && passes && made(producer.index, depth - 1);
@@ -59269,20 +59351,21 @@ function loopEvidence(instructions, model) {
   };
 }
 function describe3(evidence) {
-  const parts = [];
-  const first = (list) => list.slice(0, 3).map(hex4).join(", ") + (list.length > 3 ? ", \u2026" : "");
-  parts.push(
-    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
+  const parts2 = [];
+  const first = (list) => list.slice(0, 3).map(hex5).join(", ") + (list.length > 3 ? ", \u2026" : "");
+  const buffer = evidence.tableLoads.length || evidence.refillLoads.length ? "bit buffer" : "value (no refill)";
+  parts2.push(
+    evidence.bitBufferShifts.length ? `shifts a loop-carried ${buffer} by a variable amount (${first(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
   );
-  parts.push(
+  parts2.push(
     evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first(evidence.tableLoads)})` : "no table load indexed by masked bits"
   );
   if (evidence.refillLoads.length)
-    parts.push(
+    parts2.push(
       `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`
     );
-  parts.push(`${evidence.stores.length} store(s)`);
-  return parts.join("; ");
+  parts2.push(`${evidence.stores.length} store(s)`);
+  return parts2.join("; ");
 }
 function tableWalks(flow, loop) {
   const stores = (candidate) => candidate.blocks.some(
@@ -59294,7 +59377,7 @@ function tableWalks(flow, loop) {
   return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
 }
 function rankLoops(flow, model) {
-  const candidates = flow.loops.map((loop) => {
+  const candidates2 = flow.loops.map((loop) => {
     const walks = tableWalks(flow, loop);
     const blocks = [.../* @__PURE__ */ new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
       (a2, b) => a2 - b
@@ -59310,17 +59393,17 @@ function rankLoops(flow, model) {
       evidence,
       decodeLoop,
       score: score2,
-      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex4(walk.headerAddress)).join(", ")} as its table walk` : ""),
+      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex5(walk.headerAddress)).join(", ")} as its ${decodeLoop ? "table walk" : "own"}` : ""),
       sourceLine: header.sourceLine ?? null
     };
   });
-  return candidates.sort(
+  return candidates2.sort(
     (a2, b) => b.score - a2.score || b.evidence.tableLoads.length - a2.evidence.tableLoads.length || b.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b.loop.headerAddress
   );
 }
 function pinnedLoop(fn, flow, hint) {
   const start = fn.instructions[0].address;
-  const listed = flow.loops.map((loop) => `${hex4(loop.headerAddress)} (+${hex4(loop.headerAddress - start)})`).join(", ") || "none";
+  const listed = flow.loops.map((loop) => `${hex5(loop.headerAddress)} (+${hex5(loop.headerAddress - start)})`).join(", ") || "none";
   const address = /^0x([0-9a-f]+)$/i.exec(hint);
   const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
   if (address || offset) {
@@ -59329,7 +59412,7 @@ function pinnedLoop(fn, flow, hint) {
     if (!loop)
       throw new LabError(
         "analyze",
-        `no loop with its header at ${hex4(target)} in ${fn.name} (pinned as "${hint}").`,
+        `no loop with its header at ${hex5(target)} in ${fn.name} (pinned as "${hint}").`,
         `loops in ${fn.name}: ${listed}.`
       );
     return loop;
@@ -59377,7 +59460,8 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
     loop,
     candidate,
     how: pin === void 0 ? "evidence" : "pinned",
-    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3),
+    decodeLoops: ranked.filter((entry) => entry.decodeLoop).length
   };
 }
 
@@ -59386,7 +59470,7 @@ import { cpus as cpus2, release } from "node:os";
 
 // lab/cpu/host.ts
 import { execFileSync } from "node:child_process";
-import { readFileSync as readFileSync6 } from "node:fs";
+import { readFileSync as readFileSync7 } from "node:fs";
 import { cpus } from "node:os";
 function identifyCpu(seen) {
   const fromMidr = seen.cpuinfo === void 0 ? void 0 : identifyFromCpuinfo(seen.cpuinfo);
@@ -59407,7 +59491,7 @@ function hostCpu() {
   let cpuinfo;
   if (process.platform === "linux") {
     try {
-      cpuinfo = readFileSync6("/proc/cpuinfo", "utf8");
+      cpuinfo = readFileSync7("/proc/cpuinfo", "utf8");
     } catch {
       cpuinfo = void 0;
     }
@@ -59443,7 +59527,7 @@ function machineInfo() {
 
 // lab/uarch/model.ts
 import { readdir as readdir2 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 var sourced = textSchema.pipe(external_exports.string().min(3));
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
@@ -59520,16 +59604,33 @@ var cpuModelSchema = external_exports.object({
    * only by --cpu.
    */
   crossCheck: external_exports.boolean().optional(),
+  /**
+   * What llvm-mca runs for this core, per LLVM version range ("14", "15-16", ">=19"): its -mcpu (null: that LLVM
+   * has no scheduling model fit to cross-check with) and the scheduling model it prices that -mcpu with (or why
+   * there is none); the cross-check takes the entry of the running llvm-mca's major version: see lab/uarch/mca.ts.
+   */
+  llvmMca: external_exports.array(
+    external_exports.object({
+      llvm: external_exports.string().regex(/^(\d+|\d+-\d+|>=\d+)$/),
+      mcpu: external_exports.string().regex(/^[a-z0-9-]+$/).nullable(),
+      schedulingModel: textSchema.pipe(external_exports.string().min(3)),
+      source: sourced
+    }).strict()
+  ).min(1).optional(),
   notes: external_exports.array(textSchema).optional()
 }).strict();
+function llvmRangeHolds(range, major) {
+  const [low, high] = range.startsWith(">=") ? [Number(range.slice(2)), Infinity] : range.includes("-") ? range.split("-").map(Number) : [Number(range), Number(range)];
+  return major >= low && major <= high;
+}
 function modelsDir() {
-  return join8(projectRoot(), "lab", "uarch", "models");
+  return join9(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir2(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join8(modelsDir(), `${name}.json`);
+  const path6 = join9(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -59585,6 +59686,7 @@ async function loadCpuModel(name, seen = []) {
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
     crossCheck: raw.crossCheck ?? false,
+    llvmMca: raw.llvmMca ? { entries: raw.llvmMca, inherited: false } : parent?.llvmMca ? { ...parent.llvmMca, inherited: true } : null,
     notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
   };
 }
@@ -59618,6 +59720,7 @@ var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
 var step = "build: target";
 var HOST = {
   name: "host",
+  cross: false,
   cc: void 0,
   harnessLinkFlags: [],
   cargoTarget: void 0,
@@ -59632,6 +59735,15 @@ var HOST = {
 function buildTarget(env = process.env) {
   const name = env.PERF_LAB_TARGET?.trim() || void 0;
   const wrapper = env.PERF_LAB_EXEC_WRAPPER?.trim() || void 0;
+  const key = [name ?? "", wrapper ?? "", process.env.PATH ?? ""].join("\0");
+  const known = checkedTargets.get(key);
+  if (known) return known;
+  const target = resolveTarget(name, wrapper);
+  checkedTargets.set(key, target);
+  return target;
+}
+var checkedTargets = /* @__PURE__ */ new Map();
+function resolveTarget(name, wrapper) {
   if (!name) {
     if (wrapper)
       throw new LabError(
@@ -59667,6 +59779,7 @@ function buildTarget(env = process.env) {
   const cargoTargetEnv = cross.cargoTarget.toUpperCase().replace(/-/g, "_");
   return {
     name,
+    cross: true,
     cc: cross.cc,
     harnessLinkFlags: cross.harnessLinkFlags,
     cargoTarget: cross.cargoTarget,
@@ -59682,14 +59795,14 @@ function buildTarget(env = process.env) {
 
 // lab/uarch/choose-model.ts
 var DEFAULT_MODEL = "apple-m1";
-function chooseModel(machine, models, parts = armParts()) {
+function chooseModel(machine, models, parts2 = armParts()) {
   const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
   const matches = models.filter((model) => !model.crossCheck).flatMap(
     (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
   ).sort((a2, b) => b.brand.length - a2.brand.length);
   if (matches[0])
     return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
-  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
+  const implementer = machine.midr && parts2.implementers.find((entry) => entry.implementer === machine.midr.implementer);
   if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
     return {
       name: implementer.fallbackModel,
@@ -59789,11 +59902,11 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   }
   return { paths, complete: true };
 }
-function copyPaths(flow, loop, found, model) {
+function copyPaths(flow, loop, found2, model) {
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const size = (block) => flow.blocks[block].instructions.length;
-  const known = new Set(found.map((path6) => path6.join()));
+  const known = new Set(found2.map((path6) => path6.join()));
   const copying = loop.blocks.filter(
     (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
   );
@@ -59850,9 +59963,9 @@ var operandCache = /* @__PURE__ */ new WeakMap();
 function operandsOf(instruction) {
   const cached2 = operandCache.get(instruction);
   if (cached2) return cached2;
-  const parts = splitOperands(instruction.operands);
-  const memory = parts.findIndex((part) => part.startsWith("["));
-  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
+  const parts2 = splitOperands(instruction.operands);
+  const memory = parts2.findIndex((part) => part.startsWith("["));
+  const valueOperands = parts2.slice(0, memory < 0 ? parts2.length : memory);
   const width = (operand) => {
     const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
     if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
@@ -59862,7 +59975,7 @@ function operandsOf(instruction) {
   };
   const entry = {
     // Bytes moved: the value operands before the address (none when there is no address operand).
-    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
+    bytes: parts2.slice(0, Math.max(0, memory)).reduce((sum, operand) => sum + width(operand), 0),
     values: valueOperands.flatMap(
       (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
     )
@@ -59870,20 +59983,26 @@ function operandsOf(instruction) {
   operandCache.set(instruction, entry);
   return entry;
 }
-function valueOrigins(nodes, producers, node2, register2, depth = 3) {
+function valueOrigins(graph, producers, node2, register2, depth = 3) {
+  const { nodes } = graph;
   const from = producers(node2.index, register2);
   if (from === void 0) return [];
-  const producer = nodes[from];
+  const producer = spillSource(graph, nodes[from]) ?? nodes[from];
   const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === "none") {
     const origins = producer.semantics.reads.flatMap(
-      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
+      (read) => valueOrigins(graph, producers, producer, read, depth - 1)
     );
     return origins.length ? origins : [producer];
   }
   return [producer];
 }
-function roleName(role) {
+function roleName(role, decodeLoop = true) {
+  if (!decodeLoop) {
+    const computed = role.literals === 0 ? "" : `${role.literals} computed byte${role.literals === 1 ? "" : "s"}`;
+    const loaded = role.match === "none" ? "" : role.match === "short" ? "loaded values" : "loaded values (nested loop)";
+    return [computed, loaded].filter(Boolean).join(" + ") || "no store";
+  }
   const literals = role.literals === 0 ? "" : role.literals === 1 ? "literal" : `${role.literals} literals`;
   const match = role.match === "none" ? "" : role.match === "short" ? "match" : "long match (copy loop)";
   if (!literals && !match) return "no output (table walk, refill or bookkeeping)";
@@ -59893,7 +60012,7 @@ function roleOrder(role) {
   const match = { short: 0, long: 1, none: 2 }[role.match];
   return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
 }
-function classify(copyLoopHeaders, blocks, graph) {
+function classify(copyLoops, blocks, graph) {
   const { nodes } = graph;
   const producers = producerMap(graph);
   let literals = 0;
@@ -59903,7 +60022,7 @@ function classify(copyLoopHeaders, blocks, graph) {
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
     const origins = storedRegisters(node2.instruction).flatMap(
-      (register2) => valueOrigins(nodes, producers, node2, register2)
+      (register2) => valueOrigins(graph, producers, node2, register2)
     );
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
     if (copied) {
@@ -59913,11 +60032,12 @@ function classify(copyLoopHeaders, blocks, graph) {
       literals++;
     }
   }
-  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const throughCopyLoop = blocks.some((block) => copyLoops.headers.has(block));
+  const onlyCopyLoop = !copies && literals === 0 && !nodes.some((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp") && blocks.some((block) => copyLoops.blocks.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
   return {
     literals,
-    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
+    match: throughCopyLoop && copies || onlyCopyLoop ? "long" : copies ? "short" : "none",
     refill,
     copyBytes,
     wordCopyBytes
@@ -59953,7 +60073,7 @@ function straightWordCopyBytes(nodes, producers) {
   }
   return bytes;
 }
-function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
+function analyzePaths(flow, loop, model, limit = PATH_LIMIT, decodeLoop = true) {
   const nested = nestedLoops(flow, loop);
   const storing = (candidate) => candidate.blocks.some(
     (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
@@ -59961,7 +60081,12 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const copyLoopBytes = new Map(
     nested.filter(storing).filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
   );
-  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  const copyLoops = {
+    headers: new Set(copyLoopBytes.keys()),
+    blocks: new Map(
+      nested.filter((candidate) => copyLoopBytes.has(candidate.header)).flatMap((candidate) => candidate.blocks.map((block) => [block, candidate.header]))
+    )
+  };
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const enumerated = enumeratePaths(flow, loop, limit);
   const { complete } = enumerated;
@@ -59969,12 +60094,12 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const analysed = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph);
+    const role = classify(copyLoops, blocks, graph);
     return {
       blocks,
       addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
       role,
-      roleName: roleName(role),
+      roleName: roleName(role, decodeLoop),
       bounds: boundsOfGraph(graph, model)
     };
   });
@@ -59992,12 +60117,13 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       const order = (
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
         // shapes).
-        (a2.path.role.match === "long" ? b.width - a2.width : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
+        (a2.path.role.match === "long" ? b.width - a2.width : 0) || // A path that stores its copy's first bytes itself before one that only goes through the copy loop's test.
+        (a2.path.role.match === "long" ? Number(b.path.role.copyBytes > 0) - Number(a2.path.role.copyBytes > 0) : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
       );
       return order < 0 ? candidate : best;
     });
     const representative = usual.path;
-    const cycles2 = members2.map((member) => member.bounds.predictedCycles);
+    const cycles3 = members2.map((member) => member.bounds.predictedCycles);
     const sizes = members2.map((member) => member.bounds.instructions);
     return {
       roleName: representative.roleName,
@@ -60008,7 +60134,7 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
         representative.blocks.flatMap((id) => flow.blocks[id].instructions),
         model
       ),
-      predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
+      predictedCycles: { min: Math.min(...cycles3), max: Math.max(...cycles3) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
     };
   });
@@ -60028,9 +60154,10 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
 function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   const long = groups.find((group2) => group2.role.match === "long");
   if (!long) return null;
-  const loop = nested.filter(
-    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
-  ).sort((a2, b) => copyLoopBytes.get(b.header) - copyLoopBytes.get(a2.header))[0];
+  const copying = nested.filter((candidate) => candidate.innermost && copyLoopBytes.has(candidate.header));
+  const onPath = long.representative.blocks;
+  const entered = copying.filter((candidate) => onPath.includes(candidate.header));
+  const loop = (entered.length ? entered : copying.filter((candidate) => candidate.blocks.some((b) => onPath.includes(b)))).sort((a2, b) => copyLoopBytes.get(b.header) - copyLoopBytes.get(a2.header))[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
   const graph = dependencyGraph(
@@ -60048,7 +60175,7 @@ function copiedBytes(graph) {
   const producers = producerMap(graph);
   return nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp").filter((node2) => {
     const origins = storedRegisters(node2.instruction).flatMap(
-      (register2) => valueOrigins(nodes, producers, node2, register2)
+      (register2) => valueOrigins(graph, producers, node2, register2)
     );
     return origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
   }).reduce((sum, node2) => sum + memoryBytes(node2.instruction), 0);
@@ -60074,11 +60201,442 @@ function headlineGroup(paths) {
   return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
 }
 
+// lab/uarch/llvm-mca-tool.ts
+import { readdir as readdir3, realpath, stat as stat3 } from "node:fs/promises";
+import { basename as basename3, delimiter as delimiter2, join as join10 } from "node:path";
+var LLVM_MCA_CANDIDATES = [
+  { kind: "path", names: /^llvm-mca(-\d+)?$/, label: "on PATH" },
+  { kind: "pattern", pattern: "/usr/lib/llvm-*/bin/llvm-mca", label: "Debian/Ubuntu llvm-N package" },
+  { kind: "pattern", pattern: "{brew}/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (brew --prefix)" },
+  { kind: "pattern", pattern: "/opt/homebrew/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (/opt/homebrew)" },
+  { kind: "pattern", pattern: "/usr/local/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (/usr/local)" },
+  { kind: "xcrun", label: "xcrun --find llvm-mca" }
+];
+var LLVM_MCA_ENV = "PERF_LAB_LLVM_MCA";
+var SEARCH_ROOT_ENV = "PERF_LAB_LLVM_MCA_SEARCH_ROOT";
+var LLVM_MCA_INSTALL = "llvm-mca not installed: apt-get install llvm / brew install llvm";
+var isExecutable = async (path6) => {
+  try {
+    const info = await stat3(path6);
+    return info.isFile() && (info.mode & 73) !== 0;
+  } catch {
+    return false;
+  }
+};
+async function expand2(pattern) {
+  let paths = [pattern.startsWith("/") ? "/" : ""];
+  for (const segment of pattern.split("/").filter(Boolean)) {
+    if (!segment.includes("*")) {
+      paths = paths.map((path6) => join10(path6, segment));
+      continue;
+    }
+    const regex = new RegExp(`^${segment.split("*").map(escape).join(".*")}$`);
+    const next = [];
+    for (const path6 of paths) {
+      const entries = await readdir3(path6).catch(() => []);
+      next.push(...entries.filter((entry) => regex.test(entry)).map((entry) => join10(path6, entry)));
+    }
+    paths = next.sort();
+  }
+  return paths;
+}
+var escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+async function output2(command, args, env) {
+  const run2 = await execa(command, args, { reject: false, timeout: 2e4, env, extendEnv: false });
+  return run2.exitCode === 0 ? String(run2.stdout).trim() : void 0;
+}
+async function candidates(env) {
+  const root2 = env[SEARCH_ROOT_ENV] ?? "";
+  const found2 = [];
+  const seen = /* @__PURE__ */ new Set();
+  const add = async (command, foundBy) => {
+    if (!await isExecutable(command)) return;
+    const real = await realpath(command).catch(() => command);
+    if (seen.has(real)) return;
+    seen.add(real);
+    found2.push({ command, foundBy });
+  };
+  const brewPrefix = await output2("brew", ["--prefix"], env).catch(() => void 0) || void 0;
+  for (const candidate of LLVM_MCA_CANDIDATES) {
+    if (candidate.kind === "path") {
+      for (const dir of (env.PATH ?? "").split(delimiter2).filter(Boolean)) {
+        const entries = await readdir3(dir).catch(() => []);
+        const rank = (name) => Number(/-(\d+)$/.exec(name)?.[1] ?? Infinity);
+        const names = entries.filter((entry) => candidate.names.test(entry)).sort((a2, b) => rank(b) - rank(a2));
+        for (const name of names) await add(join10(dir, name), candidate.label);
+      }
+    } else if (candidate.kind === "pattern") {
+      const brew = candidate.pattern.startsWith("{brew}");
+      if (brew && !brewPrefix) continue;
+      const pattern = brew ? candidate.pattern.replace("{brew}", brewPrefix) : root2 + candidate.pattern;
+      for (const path6 of await expand2(pattern)) await add(path6, candidate.label);
+    } else {
+      const path6 = await output2("xcrun", ["--find", "llvm-mca"], env).catch(() => void 0);
+      if (path6) await add(path6, candidate.label);
+    }
+  }
+  return found2;
+}
+var firstLine = (text) => {
+  const line = text.split("\n").find((candidate) => candidate.trim()) ?? "(no output)";
+  return JSON.stringify(line.trim().slice(0, 80));
+};
+async function versionOf(command, env) {
+  const run2 = await execa(command, ["--version"], { reject: false, timeout: 2e4, env, extendEnv: false });
+  const name = `${basename3(command)} --version`;
+  if (run2.code === "ENOENT") return { notRun: `${command} not found` };
+  if (run2.exitCode !== 0) return { notRun: `${name} failed (exit ${run2.exitCode}) at ${command}` };
+  const version2 = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run2.stdout))?.[1];
+  if (!version2)
+    return {
+      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(String(run2.stdout))}`
+    };
+  return { version: version2 };
+}
+var parts = (version2) => version2.split(".").map(Number);
+var newer = (a2, b) => {
+  const [x, y] = [parts(a2), parts(b)];
+  for (let i2 = 0; i2 < 3; i2++) if ((x[i2] ?? 0) !== (y[i2] ?? 0)) return (x[i2] ?? 0) > (y[i2] ?? 0);
+  return false;
+};
+var found = /* @__PURE__ */ new Map();
+function findLlvmMca(env = process.env) {
+  const key = [env.PATH, env[LLVM_MCA_ENV], env[SEARCH_ROOT_ENV]].join("\0");
+  const cached2 = found.get(key);
+  if (cached2) return cached2;
+  const lookup = (async () => {
+    const override = env[LLVM_MCA_ENV];
+    if (override) {
+      const version2 = await versionOf(override, env);
+      if ("notRun" in version2) return { notRun: `${LLVM_MCA_ENV}=${override}: ${version2.notRun}` };
+      return { command: override, ...version2, major: parts(version2.version)[0], foundBy: LLVM_MCA_ENV, others: [] };
+    }
+    const runs = [];
+    let failure2;
+    for (const candidate of await candidates(env)) {
+      const version2 = await versionOf(candidate.command, env);
+      if ("notRun" in version2) failure2 ??= version2.notRun;
+      else runs.push({ ...candidate, version: version2.version });
+    }
+    if (runs.length === 0) return { notRun: failure2 ?? LLVM_MCA_INSTALL };
+    const best = runs.reduce((a2, b) => newer(b.version, a2.version) ? b : a2);
+    return {
+      command: best.command,
+      version: best.version,
+      major: parts(best.version)[0],
+      foundBy: best.foundBy,
+      others: runs.filter((run2) => run2 !== best).map(({ command, version: version2 }) => ({ command, version: version2 }))
+    };
+  })();
+  found.set(key, lookup);
+  return lookup;
+}
+function describeLlvmMca(tool) {
+  const others = tool.others.map((other) => `${other.version} at ${other.command}`);
+  return `llvm-mca ${tool.version} at ${tool.command} (${tool.foundBy}${others.length ? `; also found: ${others.join(", ")}` : ""})`;
+}
+
+// lab/uarch/mca.ts
+var MCA_ITERATIONS = 500;
+var WARM_UP = 100;
+var AGREEMENT_CYCLES = 1;
+var firstLine2 = (text) => {
+  const line = text.split("\n").find((candidate) => candidate.trim()) ?? "(no output)";
+  return JSON.stringify(line.trim().slice(0, 80));
+};
+function mcaInput(instructions) {
+  const lines = [];
+  const skipped = [];
+  for (const instruction of instructions) {
+    if (!/^[a-z][a-z0-9.]*$/.test(instruction.mnemonic) || instruction.mnemonic === "unknown") {
+      skipped.push(instruction.text.trim() || instruction.mnemonic);
+      continue;
+    }
+    const operands = instruction.operands.replace(/(^|[\s,])#?0x[0-9a-f]+(\s*<[^>]*>)?$/, "$10b");
+    lines.push(`${instruction.mnemonic} ${operands}`.trim());
+  }
+  return { lines, skipped };
+}
+var number4 = (text) => text !== void 0 && /^\d+(\.\d+)?$/.test(text) ? Number(text) : void 0;
+function parseMcaOutput(stdout, iterations, instructions, views = true) {
+  const field = (name) => new RegExp(`^${name}:\\s+(\\S+)\\s*$`, "m").exec(stdout)?.[1];
+  const ran = number4(field("Iterations"));
+  const total = number4(field("Instructions"));
+  const cycles3 = number4(field("Total Cycles"));
+  const rthroughput = number4(field("Block RThroughput"));
+  if (ran === void 0 || total === void 0 || cycles3 === void 0 || rthroughput === void 0)
+    return "llvm-mca's output is unparseable (no Iterations, Instructions, Total Cycles and Block RThroughput lines): " + firstLine2(stdout);
+  if (ran !== iterations) return `llvm-mca ran ${ran} iterations, not the ${iterations} asked for`;
+  if (total !== iterations * instructions)
+    return `llvm-mca ran ${total / iterations} instructions an iteration, not the ${instructions} given (it dropped some)`;
+  if (!Number.isInteger(cycles3) || cycles3 <= 0) return `llvm-mca's Total Cycles (${cycles3}) is not a positive count`;
+  return {
+    cyclesPerIteration: Math.round(cycles3 / iterations * 100) / 100,
+    totalCycles: cycles3,
+    blockRThroughput: rthroughput,
+    busiestUnit: views ? busiestUnit(stdout) : null,
+    bottleneck: views ? bottleneck(stdout) : null,
+    interference: views ? interference(stdout) : []
+  };
+}
+function bottleneck(stdout) {
+  const start = stdout.indexOf("Throughput Bottlenecks:");
+  if (start < 0) return null;
+  const section = stdout.slice(start).split("\n\n")[0];
+  const percent3 = (label) => number4(new RegExp(`${label}[^\\[\\n]*\\[\\s*([\\d.]+)%\\s*\\]`).exec(section)?.[1]);
+  const pressure = percent3("Resource Pressure");
+  const register2 = percent3("- Register Dependencies");
+  const memory = percent3("- Memory Dependencies");
+  if (pressure === void 0 || register2 === void 0 || memory === void 0) return null;
+  const dependencies = section.indexOf("Data Dependencies");
+  const resources = [
+    ...section.slice(0, dependencies < 0 ? void 0 : dependencies).matchAll(/^\s+- (\S+)\s+\[\s*([\d.]+)%\s*\]/gm)
+  ].map((match) => ({ resource: match[1], percent: Number(match[2]) })).sort((a2, b) => b.percent - a2.percent);
+  return {
+    resourcePressurePercent: pressure,
+    resources,
+    registerDependenciesPercent: register2,
+    memoryDependenciesPercent: memory
+  };
+}
+function busiestUnit(stdout) {
+  const names = new Map(
+    [...stdout.matchAll(/^\[(\d+(?:\.\d+)?)\]\s+- (\S+)\s*$/gm)].map((match) => [match[1], match[2]])
+  );
+  const table2 = /^Resource pressure per iteration:\n(.*)\n(.*)$/m.exec(stdout);
+  if (!table2) return null;
+  const indices = [...table2[1].matchAll(/\[(\d+(?:\.\d+)?)\]/g)].map((match) => match[1]);
+  const values = table2[2].trim().split(/\s+/);
+  if (indices.length === 0 || values.length !== indices.length) return null;
+  let best = null;
+  indices.forEach((index, i2) => {
+    const value = values[i2] === "-" ? 0 : number4(values[i2]);
+    const resource = names.get(index);
+    if (value !== void 0 && resource && (!best || value > best.cyclesPerIteration))
+      best = { resource, cyclesPerIteration: value };
+  });
+  return best;
+}
+function interference(stdout) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const match of stdout.matchAll(/## RESOURCE interference:\s+(\S+)/g))
+    counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+  return [...counts].map(([resource, count3]) => ({ resource, count: count3 })).sort((a2, b) => b.count - a2.count);
+}
+var cycles = (value) => String(Math.round(value * 100) / 100);
+var percent = (value) => `${value.toFixed(1)}%`;
+function bottleneckText(figures2) {
+  const b = figures2.bottleneck;
+  if (!b) return "nothing its -bottleneck-analysis reports";
+  const units = b.resources.filter((r) => r.percent >= 5).map((r) => `${r.resource} ${percent(r.percent)}`);
+  const causes = [
+    {
+      percent: b.resourcePressurePercent,
+      text: `resource pressure (${percent(b.resourcePressurePercent)} of cycles${units.length ? `: ${units.join(", ")}` : ""})`
+    },
+    {
+      percent: b.registerDependenciesPercent,
+      text: `register dependencies (${percent(b.registerDependenciesPercent)} of cycles)`
+    },
+    {
+      percent: b.memoryDependenciesPercent,
+      text: `memory dependencies (${percent(b.memoryDependenciesPercent)} of cycles)`
+    }
+  ].filter((cause) => cause.percent >= 10).sort((x, y) => y.percent - x.percent);
+  return causes.length ? causes.map((cause) => cause.text).join(" and ") : "nothing its -bottleneck-analysis reports";
+}
+function memoryLink(chain2) {
+  if (!chain2) return null;
+  const at = chain2.findIndex((link) => link.via === "memory");
+  if (at < 0) return null;
+  const store = chain2[at];
+  const load2 = chain2[(at + 1) % chain2.length];
+  const where = (link) => `${link.text} at 0x${link.address.toString(16)}`;
+  return { store: where(store), load: where(load2), storeToLoadCycles: store.latencyCycles };
+}
+function memoryReason(memory) {
+  return `this model's critical chain runs through memory, a store and its reload (${memory.store} \u2192 ${memory.load}, ${cycles(memory.storeToLoadCycles)} cycles store to load here): llvm-mca does not model a load's dependence on an earlier store (its default -noalias=true lets every load pass older stores), so that chain is not in its figure` + (memory.noAliasFalseCycles === null ? "" : `; with -noalias=false (every load waits for every older store, whatever the address) it gives ${cycles(memory.noAliasFalseCycles)}`);
+}
+function whyTheyDiffer(ours, mca, model, schedulingModel, memory) {
+  const difference = Math.round((mca.cyclesPerIteration - ours.predictedCycles) * 100) / 100;
+  if (Math.abs(difference) <= AGREEMENT_CYCLES)
+    return { agree: true, why: `they agree within ${AGREEMENT_CYCLES} cycle` };
+  const reasons = [];
+  if (!model.crossCheck) reasons.push(`llvm-mca prices with ${schedulingModel}, not ${model.name}'s numbers`);
+  const busiest = mca.busiestUnit ? ` (busiest unit ${mca.busiestUnit.resource}, ${cycles(mca.busiestUnit.cyclesPerIteration)} cycles/iteration)` : "";
+  if (Math.abs(mca.blockRThroughput - ours.resourceBoundCycles) > AGREEMENT_CYCLES)
+    reasons.push(
+      `llvm-mca's resource bound is ${cycles(mca.blockRThroughput)}${busiest}, this model's ${cycles(ours.resourceBoundCycles)} (${ours.resourceBottleneck})`
+    );
+  const bounds = Math.max(mca.blockRThroughput, ours.criticalPathCycles, ours.resourceBoundCycles);
+  if (mca.cyclesPerIteration > bounds + AGREEMENT_CYCLES) {
+    const waits = mca.interference.length ? `its critical sequence waits for ${mca.interference.map((i2) => `${i2.resource} (${i2.count}\xD7)`).join(", ")} (RESOURCE interference): ` : "";
+    reasons.push(
+      `llvm-mca's simulation is ${cycles(mca.cyclesPerIteration - bounds)} cycles above both bounds: ${waits}chain instructions queue behind others for units, which this model's max(critical path, resource bound) does not simulate`
+    );
+  }
+  if (memory) reasons.push(memoryReason(memory));
+  else if (mca.cyclesPerIteration < ours.predictedCycles - AGREEMENT_CYCLES)
+    reasons.push(
+      `this model's ${ours.bound} bound (${cycles(ours.predictedCycles)}) is above llvm-mca's simulation: its latencies or units are higher than those llvm-mca reads`
+    );
+  if (reasons.length === 0) reasons.push("the two bounds agree; llvm-mca simulates the issue order the model does not");
+  return { agree: false, why: `they differ by ${cycles(Math.abs(difference))}: ${reasons.join("; ")}` };
+}
+var options = (mcpu, iterations) => [
+  "-mtriple=aarch64",
+  `-mcpu=${mcpu}`,
+  `-iterations=${iterations}`
+];
+async function runPath(command, mcpu, path6) {
+  const input2 = mcaInput(path6.instructions);
+  let lines = input2.lines;
+  const skipped = [...input2.skipped];
+  for (let attempt2 = 0; ; attempt2++) {
+    const run2 = await execa(command, [...options(mcpu, MCA_ITERATIONS), "-bottleneck-analysis", "-"], {
+      input: `0:
+${lines.join("\n")}
+`,
+      reject: false,
+      timeout: 6e4,
+      maxBuffer: 64 * 1024 * 1024
+    });
+    const stderr = String(run2.stderr ?? "");
+    if (/is not a recognized processor/.test(stderr))
+      return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [], lines };
+    const refused = new Set([...stderr.matchAll(/^<stdin>:(\d+):\d+: error:/gm)].map((match) => Number(match[1]) - 2));
+    if (refused.size > 0 && attempt2 < 3) {
+      skipped.push(...lines.filter((_, i2) => refused.has(i2)).map((line) => `${line} (refused by its assembler)`));
+      lines = lines.filter((_, i2) => !refused.has(i2));
+      if (lines.length > 0) continue;
+      return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [], lines };
+    }
+    if (run2.timedOut) return { figures: "llvm-mca timed out (60 s)", skipped, warnings: [], lines };
+    if (run2.exitCode !== 0)
+      return {
+        figures: `llvm-mca failed (exit ${run2.exitCode ?? run2.signal ?? "?"}): ` + firstLine2(stderr || String(run2.stdout)),
+        skipped,
+        warnings: [],
+        lines
+      };
+    const warnings = [...stderr.matchAll(/^(?:warning|note): (.*)$/gm)].map((match) => match[1].trim());
+    const figures2 = parseMcaOutput(String(run2.stdout), MCA_ITERATIONS, lines.length);
+    if (typeof figures2 === "string") return { figures: figures2, skipped, warnings, lines };
+    const short = await execa(
+      command,
+      [...options(mcpu, WARM_UP), "-instruction-info=false", "-resource-pressure=false", "-"],
+      { input: `0:
+${lines.join("\n")}
+`, reject: false, timeout: 6e4 }
+    );
+    const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : void 0;
+    if (typeof warm !== "object")
+      return {
+        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine2(String(short.stderr))),
+        skipped,
+        warnings,
+        lines
+      };
+    const steady = (figures2.totalCycles - warm.totalCycles) / (MCA_ITERATIONS - WARM_UP);
+    if (!(steady > 0))
+      return {
+        figures: `llvm-mca's cycles do not grow with its iterations (${warm.totalCycles} \u2192 ${figures2.totalCycles})`,
+        skipped,
+        warnings,
+        lines
+      };
+    return { figures: { ...figures2, cyclesPerIteration: Math.round(steady * 100) / 100 }, skipped, warnings, lines };
+  }
+}
+async function steadyCycles(command, mcpu, lines, extra) {
+  const total = async (iterations) => {
+    const run2 = await execa(
+      command,
+      [...options(mcpu, iterations), ...extra, "-instruction-info=false", "-resource-pressure=false", "-"],
+      { input: `0:
+${lines.join("\n")}
+`, reject: false, timeout: 6e4 }
+    );
+    const figures2 = run2.exitCode === 0 ? parseMcaOutput(String(run2.stdout), iterations, lines.length, false) : "";
+    return typeof figures2 === "object" ? figures2.totalCycles : null;
+  };
+  const [long, short] = [await total(MCA_ITERATIONS), await total(WARM_UP)];
+  if (long === null || short === null || !(long > short)) return null;
+  return Math.round((long - short) / (MCA_ITERATIONS - WARM_UP) * 100) / 100;
+}
+var rangeText = (range) => `LLVM ${range.startsWith(">=") ? `\u2265 ${range.slice(2)}` : range.replace("-", "\u2013")}`;
+function otherVersions(entries, except) {
+  const fits = entries.filter((entry) => entry !== except && entry.mcpu !== null);
+  return fits.length ? `; ${fits.map((entry) => `${rangeText(entry.llvm)} runs -mcpu=${entry.mcpu} (${entry.schedulingModel})`).join(", ")}` : "";
+}
+async function mcaCrossCheck(model, paths) {
+  const entries = model.llvmMca?.entries;
+  if (!entries) return { ran: false, mcpu: null, notRun: `the ${model.name} model names no llvm-mca -mcpu` };
+  const mcpus = [...new Set(entries.flatMap((entry) => entry.mcpu === null ? [] : [entry.mcpu]))];
+  const tool = await findLlvmMca();
+  if ("notRun" in tool) return { ran: false, mcpu: mcpus.length === 1 ? mcpus[0] : null, notRun: tool.notRun };
+  const fit = entries.find((entry) => llvmRangeHolds(entry.llvm, tool.major));
+  if (!fit)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun: `the ${model.name} model has no llvm-mca entry for LLVM ${tool.major} (${describeLlvmMca(tool)}): it was checked on ${entries.map((entry) => rangeText(entry.llvm)).join(", ")}` + otherVersions(entries)
+    };
+  if (fit.mcpu === null)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun: `no llvm-mca -mcpu fits ${model.name} \u2014 ${fit.schedulingModel}${otherVersions(entries, fit)}`
+    };
+  const mcpu = fit.mcpu;
+  const roles = [];
+  for (const path6 of paths) {
+    const { figures: figures2, skipped, warnings, lines } = await runPath(tool.command, mcpu, path6);
+    const base = {
+      roleName: path6.roleName,
+      ours: path6.ours,
+      instructions: path6.instructions.length,
+      skipped,
+      warnings
+    };
+    if (typeof figures2 === "string") {
+      roles.push({ ...base, notRun: figures2 });
+      continue;
+    }
+    const link = memoryLink(path6.chain);
+    const memory = link ? { ...link, noAliasFalseCycles: await steadyCycles(tool.command, mcpu, lines, ["-noalias=false"]) } : void 0;
+    roles.push({
+      ...base,
+      mca: figures2,
+      boundBy: bottleneckText(figures2),
+      ...memory ? { memory } : {},
+      ...whyTheyDiffer(path6.ours, figures2, model, fit.schedulingModel, memory)
+    });
+  }
+  const reasons = new Set(roles.map((role) => "notRun" in role ? role.notRun : ""));
+  if (roles.length > 0 && reasons.size === 1 && !reasons.has("")) return { ran: false, mcpu, notRun: [...reasons][0] };
+  return {
+    ran: true,
+    tool: tool.command,
+    version: tool.version,
+    foundBy: tool.foundBy,
+    toolText: describeLlvmMca(tool),
+    mcpu,
+    schedulingModel: fit.schedulingModel,
+    iterations: MCA_ITERATIONS,
+    roles
+  };
+}
+function coverage(role) {
+  const covered = role.skipped.length === 0 ? `llvm-mca covers the same ${role.instructions} instructions` : `llvm-mca covers ${role.instructions - role.skipped.length} of the ${role.instructions} instructions (left out: ${role.skipped.slice(0, 4).join(", ")}${role.skipped.length > 4 ? ", \u2026" : ""})`;
+  return covered + (role.warnings.length ? `; llvm-mca warns: ${role.warnings.join(" ")}` : "");
+}
+
 // lab/uarch/index.ts
 function analyzeHotLoop(fn, cpu, pin) {
   const flow = buildControlFlow(fn);
   const choice = chooseLoop(fn, cpu, pin, flow);
-  const paths = analyzePaths(flow, choice.loop, cpu);
+  const paths = analyzePaths(flow, choice.loop, cpu, void 0, choice.candidate.decodeLoop || choice.how === "pinned");
   const headline = headlineGroup(paths);
   if (!headline)
     throw new LabError(
@@ -60096,13 +60654,16 @@ function analyzeHotLoop(fn, cpu, pin) {
     analysis: withSlack(headline.analysis)
   };
 }
-async function analyzeLoop(options, model) {
-  const cpu = model ?? await resolveCpuModel(options.cpu, machineInfo);
-  const { functions, source } = await loadFunctions(options.path);
-  const selected = await selectFunction(functions, options.functionName, source);
-  const callee = options.loop === void 0 ? tailCallee(functions, selected) : void 0;
-  if (!callee) return reportHotLoop(selected, source, cpu, options.loop);
-  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+async function analyzeLoop(options2, model) {
+  const cpu = model ?? await resolveCpuModel(options2.cpu, machineInfo);
+  const { functions, source } = await loadFunctions(options2.path);
+  const selected = await selectFunction(functions, options2.functionName, source);
+  const callee = options2.loop === void 0 ? tailCallee(functions, selected) : void 0;
+  const { report, usualPaths } = callee ? reportHotLoop(callee, source, cpu) : reportHotLoop(selected, source, cpu, options2.loop);
+  return withMca(callee ? { ...report, tailCallFrom: selected.name } : report, usualPaths, cpu, options2.mca);
+}
+async function withMca(report, paths, cpu, asked) {
+  return asked ? { ...report, mca: await mcaCrossCheck(cpu, paths) } : report;
 }
 function tailCallee(functions, fn) {
   if (fn.instructions.length > 16 || buildControlFlow(fn).loops.length > 0) return void 0;
@@ -60123,6 +60684,19 @@ var summaryOf = (analysis) => {
 };
 function reportHotLoop(fn, source, cpu, pin) {
   const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const usualPaths = paths.groups.map((group2) => ({
+    roleName: group2.roleName,
+    instructions: group2.representative.blocks.flatMap((id) => flow.blocks[id].instructions),
+    chain: group2.analysis.criticalChain,
+    ours: {
+      predictedCycles: group2.analysis.predictedCycles,
+      criticalPathCycles: group2.analysis.criticalPathCycles,
+      resourceBoundCycles: group2.analysis.resourceBoundCycles,
+      resourceBottleneck: group2.analysis.resourceBottleneck,
+      bound: group2.analysis.bound,
+      exact: group2.analysis.exact
+    }
+  }));
   const { slackCycles, ...pathAnalysis } = analysis;
   void slackCycles;
   const roles = paths.groups.map((group2) => ({
@@ -60136,16 +60710,16 @@ function reportHotLoop(fn, source, cpu, pin) {
     idioms: findIdioms(group2.analysis, flow)
   }));
   const idioms = roles[0]?.idioms.map((idiom, i2) => {
-    const found = roles.filter((role) => role.idioms[i2].found);
+    const found2 = roles.filter((role) => role.idioms[i2].found);
     return {
       ...idiom,
-      found: found.length > 0,
-      at: [...new Set(found.flatMap((role) => role.idioms[i2].at))].sort((a2, b) => a2 - b),
-      roles: found.map((role) => role.roleName)
+      found: found2.length > 0,
+      at: [...new Set(found2.flatMap((role) => role.idioms[i2].at))].sort((a2, b) => a2 - b),
+      roles: found2.map((role) => role.roleName)
     };
   }) ?? [];
   const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
-  return {
+  const report = {
     function: fn.name,
     source,
     model: {
@@ -60174,6 +60748,7 @@ function reportHotLoop(fn, source, cpu, pin) {
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
+      decodeLoops: choice.decodeLoops,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
       runnersUp: choice.runnersUp.map((entry) => ({
@@ -60200,6 +60775,7 @@ function reportHotLoop(fn, source, cpu, pin) {
     idioms,
     figures: chainFigures(analysis)
   };
+  return { report, usualPaths };
 }
 function chainFigures(analysis) {
   const figures2 = /* @__PURE__ */ new Map();
@@ -60228,9 +60804,9 @@ function unknownNote(analysis) {
 }
 
 // lab/report/critical-path.ts
-var hex5 = (address) => `0x${address.toString(16)}`;
-var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
-var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
+var hex6 = (address) => `0x${address.toString(16)}`;
+var cycles2 = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
+var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles2(Math.abs(value))}`;
 function instructionShape(text) {
   return text.replace(/\b[xwvqdshb]\d+\b/g, "R").replace(/\s+/g, " ").trim();
 }
@@ -60249,7 +60825,7 @@ function chain(report, changedAgainst) {
 }
 function notADecodeLoop(report) {
   if (report.loopChoice.decodeLoop || report.loopChoice.how === "pinned") return void 0;
-  return `the loop analysed in ${report.function} (${hex5(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+  return `the loop analysed in ${report.function} (${hex6(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
 }
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
@@ -60263,7 +60839,7 @@ function roleTable(base, head, reference) {
   const cell = (report, name) => {
     const role = report.roles.find((entry) => entry.roleName === name);
     if (!role) return "\u2014";
-    return `${atLeast(role.analysis)}${cycles(role.analysis.predictedCycles)} \xB7 ${role.analysis.instructions} ins`;
+    return `${atLeast(role.analysis)}${cycles2(role.analysis.predictedCycles)} \xB7 ${role.analysis.instructions} ins`;
   };
   const delta = (name) => {
     const before = base.roles.find((entry) => entry.roleName === name);
@@ -60310,13 +60886,13 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
   const inexact = columns.filter((report) => !report.analysis.exact);
   const bounded = (report, text) => `${atLeast(report.analysis)}${text}`;
   const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
-  const row = (label, value, format3 = cycles, lowerBound = true) => {
+  const row = (label, value, format3 = cycles2, lowerBound = true) => {
     const cell = (report) => lowerBound ? bounded(report, format3(value(report))) : format3(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown ? [cell(shown)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex6(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -60365,21 +60941,64 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     `- **base** chain: ${chain(base)}`,
     ...shown ? [`- **libdeflate** chain: ${chain(shown)}`] : [],
     "",
-    "</details>"
+    "</details>",
+    ...mcaSection([["base", base], ["head", head], ...shown ? [["libdeflate", shown]] : []])
   ];
   return `${lines.join("\n")}
 `;
 }
+function mcaSection(columns) {
+  const checked = columns.flatMap(([name, report]) => report.mca ? [{ name, report, check: report.mca }] : []);
+  if (checked.length === 0) return [];
+  const notRun = checked.flatMap(({ name, check: check2 }) => check2.ran ? [] : [{ name, why: check2.notRun }]);
+  const reasons = [...new Set(notRun.map(({ why }) => why))];
+  if (notRun.length === checked.length && reasons.length === 1)
+    return ["", `llvm-mca cross-check: not run (${escapeCell(reasons[0])}).`];
+  const ran = checked.flatMap(({ name, report, check: check2 }) => check2.ran ? [{ name, report, check: check2 }] : []);
+  const notRunLines = notRun.map(({ name, why }) => `- **${name}**: llvm-mca cross-check not run (${escapeCell(why)})`);
+  if (ran.length === 0) return ["", ...notRunLines];
+  const first = ran[0].check;
+  const names = [...new Set(ran.flatMap(({ check: check2 }) => check2.roles.map((role) => role.roleName)))];
+  const cell = (check2, name) => {
+    const role = check2.roles.find((entry) => entry.roleName === name);
+    if (!role) return "\u2014";
+    const ours = `${role.ours.exact ? "" : "\u2265 "}${cycles2(role.ours.predictedCycles)}`;
+    return "notRun" in role ? `${ours} \xB7 not run` : `${ours} \xB7 ${cycles2(role.mca.cyclesPerIteration)}${role.agree ? " \u2713" : ""}`;
+  };
+  const headline = ran.flatMap(({ name, report, check: check2 }) => {
+    const role = check2.roles.find((entry) => entry.roleName === report.headlineRole);
+    if (!role) return [];
+    if ("notRun" in role)
+      return [`- **${name}** ${escapeCell(role.roleName)}: llvm-mca not run (${escapeCell(role.notRun)})`];
+    return [
+      `- **${name}** ${escapeCell(role.roleName)}: llvm-mca ${cycles2(role.mca.cyclesPerIteration)}, bound by ${escapeCell(role.boundBy)}; this model ${cycles2(role.ours.predictedCycles)} \u2014 ${escapeCell(role.why)}; ${escapeCell(coverage(role))}`
+    ];
+  });
+  return [
+    "",
+    `<details><summary>llvm-mca cross-check: llvm-mca ${escapeCell(first.version)} -mcpu=${escapeCell(first.mcpu)} (${escapeCell(first.schedulingModel)}) on each role's usual path (\u2713: within 1 cycle), run from ${escapeCell(first.tool)} (${escapeCell(first.foundBy)})</summary>`,
+    "",
+    ...tableLines(
+      ["path role (cycles/iteration: this model \xB7 llvm-mca)", ...ran.map(({ name }) => right(name))],
+      names.map((name) => [escapeCell(name), ...ran.map(({ check: check2 }) => cell(check2, name))])
+    ),
+    "",
+    ...headline,
+    ...notRunLines,
+    "",
+    "</details>"
+  ];
+}
 
 // lab/uarch/predict.ts
-var percent = (part, whole) => {
+var percent2 = (part, whole) => {
   const value = whole > 0 ? 100 * part / whole : 0;
   return part > 0 && value < 0.05 ? "<0.1%" : `${value.toFixed(1)}%`;
 };
 function predictWorkload(profile, report) {
   const role = (literals, match) => {
-    const found = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
-    return found && { cycles: found.analysis.predictedCycles, roleName: found.roleName, exact: found.analysis.exact };
+    const found2 = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
+    return found2 && { cycles: found2.analysis.predictedCycles, roleName: found2.roleName, exact: found2.analysis.exact };
   };
   const literalOnly = report.roles.filter((entry) => entry.role.match === "none" && entry.role.literals > 0).map((entry) => entry.role.literals);
   const mostLiterals = Math.max(0, ...literalOnly);
@@ -60403,7 +61022,7 @@ function predictWorkload(profile, report) {
   const assumptions = [];
   let exact = true;
   let iterations = 0;
-  let cycles2 = 0;
+  let cycles3 = 0;
   let copyLoopPasses = 0;
   let copyLoopCycles = 0;
   const run2 = (priced, count3) => {
@@ -60412,13 +61031,13 @@ function predictWorkload(profile, report) {
     entry.cycles += priced.cycles * count3;
     byRole.set(priced.roleName, entry);
     iterations += count3;
-    cycles2 += priced.cycles * count3;
+    cycles3 += priced.cycles * count3;
     if (!priced.exact) exact = false;
   };
   const largestLiteralRole = (atMost) => {
     for (let n2 = Math.min(atMost, mostLiterals); n2 > 0; n2--) {
-      const found = role(n2, "none");
-      if (found) return { n: n2, priced: found };
+      const found2 = role(n2, "none");
+      if (found2) return { n: n2, priced: found2 };
     }
     return void 0;
   };
@@ -60468,25 +61087,25 @@ function predictWorkload(profile, report) {
     copyLoopPasses += passes;
     if (!copyLoop.bounds.exact) exact = false;
     copyLoopCycles += passes * copyLoop.bounds.predictedCycles;
-    cycles2 += passes * copyLoop.bounds.predictedCycles;
+    cycles3 += passes * copyLoop.bounds.predictedCycles;
   }
   const pricedBytes = profile.literals + profile.matchBytes;
   if (shortFallback)
     assumptions.push(
-      `${percent(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
+      `${percent2(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
     );
   if (combinedFallback)
     assumptions.push(
-      `${percent(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
+      `${percent2(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
     );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
   if (otherCopies)
     assumptions.push(
-      `${percent(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
+      `${percent2(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
     );
   if (profile.storedBytes)
     assumptions.push(
-      `${percent(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
+      `${percent2(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
     );
   assumptions.push(
     `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`
@@ -60494,7 +61113,7 @@ function predictWorkload(profile, report) {
   const lowerBoundBecause = [...lowerBound].map(([why, n2]) => `${why} (${n2} times)`);
   if (!exact) lowerBoundBecause.push("a role used rests on instructions the model does not know");
   return {
-    cyclesPerByte: pricedBytes > 0 ? cycles2 / pricedBytes : 0,
+    cyclesPerByte: pricedBytes > 0 ? cycles3 / pricedBytes : 0,
     iterations,
     byRole: [...byRole].map(([roleName2, entry]) => ({ roleName: roleName2, ...entry })).sort((a2, b) => b.cycles - a2.cycles),
     copyLoopPasses,
@@ -60583,9 +61202,9 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     const known = predicted(prediction);
     if (!known) return "";
     const total = known.byRole.reduce((sum, role) => sum + role.cycles, 0) + known.copyLoopCycles;
-    const parts = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${(100 * role.cycles / total).toFixed(0)}%`);
-    if (known.copyLoopCycles) parts.push(`copy-loop passes ${(100 * known.copyLoopCycles / total).toFixed(0)}%`);
-    return parts.join(", ");
+    const parts2 = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${(100 * role.cycles / total).toFixed(0)}%`);
+    if (known.copyLoopCycles) parts2.push(`copy-loop passes ${(100 * known.copyLoopCycles / total).toFixed(0)}%`);
+    return parts2.join(", ");
   };
   return [
     title,
@@ -60634,7 +61253,7 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
 `;
   }
   const model = await resolveCpuModel(cpu, machineInfo);
-  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
+  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop, mca: true }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
   const reference = await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop);

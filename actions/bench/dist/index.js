@@ -54,42 +54,42 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttp = httpsOverHttp2;
     exports.httpOverHttps = httpOverHttps2;
     exports.httpsOverHttps = httpsOverHttps2;
-    function httpOverHttp2(options2) {
-      var agent = new TunnelingAgent(options2);
+    function httpOverHttp2(options3) {
+      var agent = new TunnelingAgent(options3);
       agent.request = http.request;
       return agent;
     }
-    function httpsOverHttp2(options2) {
-      var agent = new TunnelingAgent(options2);
+    function httpsOverHttp2(options3) {
+      var agent = new TunnelingAgent(options3);
       agent.request = http.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
-    function httpOverHttps2(options2) {
-      var agent = new TunnelingAgent(options2);
+    function httpOverHttps2(options3) {
+      var agent = new TunnelingAgent(options3);
       agent.request = https.request;
       return agent;
     }
-    function httpsOverHttps2(options2) {
-      var agent = new TunnelingAgent(options2);
+    function httpsOverHttps2(options3) {
+      var agent = new TunnelingAgent(options3);
       agent.request = https.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
-    function TunnelingAgent(options2) {
+    function TunnelingAgent(options3) {
       var self = this;
-      self.options = options2 || {};
+      self.options = options3 || {};
       self.proxyOptions = self.options.proxy || {};
       self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
       self.requests = [];
       self.sockets = [];
       self.on("free", function onFree(socket, host2, port, localAddress) {
-        var options3 = toOptions(host2, port, localAddress);
+        var options4 = toOptions(host2, port, localAddress);
         for (var i3 = 0, len = self.requests.length; i3 < len; ++i3) {
           var pending = self.requests[i3];
-          if (pending.host === options3.host && pending.port === options3.port) {
+          if (pending.host === options4.host && pending.port === options4.port) {
             self.requests.splice(i3, 1);
             pending.request.onSocket(socket);
             return;
@@ -102,18 +102,18 @@ var require_tunnel = __commonJS({
     util.inherits(TunnelingAgent, events.EventEmitter);
     TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self = this;
-      var options2 = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
+      var options3 = mergeOptions2({ request: req }, self.options, toOptions(host2, port, localAddress));
       if (self.sockets.length >= this.maxSockets) {
-        self.requests.push(options2);
+        self.requests.push(options3);
         return;
       }
-      self.createSocket(options2, function(socket) {
+      self.createSocket(options3, function(socket) {
         socket.on("free", onFree);
         socket.on("close", onCloseOrRemove);
         socket.on("agentRemove", onCloseOrRemove);
         req.onSocket(socket);
         function onFree() {
-          self.emit("free", socket, options2);
+          self.emit("free", socket, options3);
         }
         function onCloseOrRemove(err) {
           self.removeSocket(socket);
@@ -123,20 +123,20 @@ var require_tunnel = __commonJS({
         }
       });
     };
-    TunnelingAgent.prototype.createSocket = function createSocket(options2, cb) {
+    TunnelingAgent.prototype.createSocket = function createSocket(options3, cb) {
       var self = this;
       var placeholder = {};
       self.sockets.push(placeholder);
       var connectOptions = mergeOptions2({}, self.proxyOptions, {
         method: "CONNECT",
-        path: options2.host + ":" + options2.port,
+        path: options3.host + ":" + options3.port,
         agent: false,
         headers: {
-          host: options2.host + ":" + options2.port
+          host: options3.host + ":" + options3.port
         }
       });
-      if (options2.localAddress) {
-        connectOptions.localAddress = options2.localAddress;
+      if (options3.localAddress) {
+        connectOptions.localAddress = options3.localAddress;
       }
       if (connectOptions.proxyAuth) {
         connectOptions.headers = connectOptions.headers || {};
@@ -169,7 +169,7 @@ var require_tunnel = __commonJS({
           socket.destroy();
           var error63 = new Error("tunneling socket could not be established, statusCode=" + res.statusCode);
           error63.code = "ECONNRESET";
-          options2.request.emit("error", error63);
+          options3.request.emit("error", error63);
           self.removeSocket(placeholder);
           return;
         }
@@ -178,7 +178,7 @@ var require_tunnel = __commonJS({
           socket.destroy();
           var error63 = new Error("got illegal response body from proxy");
           error63.code = "ECONNRESET";
-          options2.request.emit("error", error63);
+          options3.request.emit("error", error63);
           self.removeSocket(placeholder);
           return;
         }
@@ -195,7 +195,7 @@ var require_tunnel = __commonJS({
         );
         var error63 = new Error("tunneling socket could not be established, cause=" + cause.message);
         error63.code = "ECONNRESET";
-        options2.request.emit("error", error63);
+        options3.request.emit("error", error63);
         self.removeSocket(placeholder);
       }
     };
@@ -212,13 +212,13 @@ var require_tunnel = __commonJS({
         });
       }
     };
-    function createSecureSocket(options2, cb) {
+    function createSecureSocket(options3, cb) {
       var self = this;
-      TunnelingAgent.prototype.createSocket.call(self, options2, function(socket) {
-        var hostHeader = options2.request.getHeader("host");
+      TunnelingAgent.prototype.createSocket.call(self, options3, function(socket) {
+        var hostHeader = options3.request.getHeader("host");
         var tlsOptions = mergeOptions2({}, self.options, {
           socket,
-          servername: hostHeader ? hostHeader.replace(/:.*$/, "") : options2.host
+          servername: hostHeader ? hostHeader.replace(/:.*$/, "") : options3.host
         });
         var secureSocket = tls.connect(0, tlsOptions);
         self.sockets[self.sockets.indexOf(socket)] = secureSocket;
@@ -651,8 +651,8 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message, options2) {
-        super(message, { cause, ...options2 ?? {} });
+      constructor(cause, message, options3) {
+        super(message, { cause, ...options3 ?? {} });
         this.name = "SecureProxyConnectionError";
         this.message = message || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
@@ -2577,7 +2577,7 @@ var require_connect = __commonJS({
       if (maxCachedSessions != null && (!Number.isInteger(maxCachedSessions) || maxCachedSessions < 0)) {
         throw new InvalidArgumentError("maxCachedSessions must be a positive integer or zero");
       }
-      const options2 = { path: socketPath, ...opts };
+      const options3 = { path: socketPath, ...opts };
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
@@ -2587,7 +2587,7 @@ var require_connect = __commonJS({
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options2.servername || util.getServerName(host2) || null;
+          servername = servername || options3.servername || util.getServerName(host2) || null;
           const sessionKey = servername || hostname3;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -2595,7 +2595,7 @@ var require_connect = __commonJS({
           socket = tls.connect({
             highWaterMark: 16384,
             // TLS in node can't have bigger HWM anyway...
-            ...options2,
+            ...options3,
             servername,
             session,
             localAddress,
@@ -2615,14 +2615,14 @@ var require_connect = __commonJS({
           socket = net.connect({
             highWaterMark: 64 * 1024,
             // Same as nodejs fs streams.
-            ...options2,
+            ...options3,
             localAddress,
             port,
             host: hostname3
           });
         }
-        if (options2.keepAlive == null || options2.keepAlive) {
-          const keepAliveInitialDelay = options2.keepAliveInitialDelay === void 0 ? 6e4 : options2.keepAliveInitialDelay;
+        if (options3.keepAlive == null || options3.keepAlive) {
+          const keepAliveInitialDelay = options3.keepAliveInitialDelay === void 0 ? 6e4 : options3.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
         const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname3, port });
@@ -3397,20 +3397,20 @@ var require_data_url = __commonJS({
     }
     function percentDecode(input2) {
       const length = input2.length;
-      const output2 = new Uint8Array(length);
+      const output3 = new Uint8Array(length);
       let j3 = 0;
       for (let i3 = 0; i3 < length; ++i3) {
         const byte = input2[i3];
         if (byte !== 37) {
-          output2[j3++] = byte;
+          output3[j3++] = byte;
         } else if (byte === 37 && !(isHexCharByte(input2[i3 + 1]) && isHexCharByte(input2[i3 + 2]))) {
-          output2[j3++] = 37;
+          output3[j3++] = 37;
         } else {
-          output2[j3++] = hexByteToNumber(input2[i3 + 1]) << 4 | hexByteToNumber(input2[i3 + 2]);
+          output3[j3++] = hexByteToNumber(input2[i3 + 1]) << 4 | hexByteToNumber(input2[i3 + 2]);
           i3 += 2;
         }
       }
-      return length === j3 ? output2 : output2.subarray(0, j3);
+      return length === j3 ? output3 : output3.subarray(0, j3);
     }
     function parseMIMEType(input2) {
       input2 = removeHTTPWhitespace(input2, true, true);
@@ -3895,8 +3895,8 @@ var require_webidl = __commonJS({
             message: `Expected ${dictionary} to be one of: Null, Undefined, Object.`
           });
         }
-        for (const options2 of converters) {
-          const { key, defaultValue, required: required2, converter } = options2;
+        for (const options3 of converters) {
+          const { key, defaultValue, required: required2, converter } = options3;
           if (required2 === true) {
             if (!Object.hasOwn(dictionary, key)) {
               throw webidl.errors.exception({
@@ -3906,16 +3906,16 @@ var require_webidl = __commonJS({
             }
           }
           let value = dictionary[key];
-          const hasDefault = Object.hasOwn(options2, "defaultValue");
+          const hasDefault = Object.hasOwn(options3, "defaultValue");
           if (hasDefault && value !== null) {
             value ??= defaultValue();
           }
           if (required2 || hasDefault || value !== void 0) {
             value = converter(value, prefix, `${argument}.${key}`);
-            if (options2.allowedValues && !options2.allowedValues.includes(value)) {
+            if (options3.allowedValues && !options3.allowedValues.includes(value)) {
               throw webidl.errors.exception({
                 header: prefix,
-                message: `${value} is not an accepted type. Expected one of ${options2.allowedValues.join(", ")}.`
+                message: `${value} is not an accepted type. Expected one of ${options3.allowedValues.join(", ")}.`
               });
             }
             dict[key] = value;
@@ -4874,8 +4874,8 @@ var require_util2 = __commonJS({
       if (buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
         buffer = buffer.subarray(3);
       }
-      const output2 = textDecoder2.decode(buffer);
-      return output2;
+      const output3 = textDecoder2.decode(buffer);
+      return output3;
     }
     var EnvironmentSettingsObjectBase = class {
       get baseUrl() {
@@ -4968,10 +4968,10 @@ var require_file = __commonJS({
     var { kState } = require_symbols2();
     var { webidl } = require_webidl();
     var FileLike = class _FileLike {
-      constructor(blobLike, fileName, options2 = {}) {
+      constructor(blobLike, fileName, options3 = {}) {
         const n2 = fileName;
-        const t2 = options2.type;
-        const d = options2.lastModified ?? Date.now();
+        const t2 = options3.type;
+        const d = options3.lastModified ?? Date.now();
         this[kState] = {
           blobLike,
           name: n2,
@@ -5118,7 +5118,7 @@ var require_formdata = __commonJS({
           this[kState].push(entry);
         }
       }
-      [nodeUtil.inspect.custom](depth, options2) {
+      [nodeUtil.inspect.custom](depth, options3) {
         const state = this[kState].reduce((a2, b3) => {
           if (a2[b3.name]) {
             if (Array.isArray(a2[b3.name])) {
@@ -5131,10 +5131,10 @@ var require_formdata = __commonJS({
           }
           return a2;
         }, { __proto__: null });
-        options2.depth ??= depth;
-        options2.colors ??= true;
-        const output2 = nodeUtil.formatWithOptions(options2, state);
-        return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
+        options3.depth ??= depth;
+        options3.colors ??= true;
+        const output3 = nodeUtil.formatWithOptions(options3, state);
+        return `FormData ${output3.slice(output3.indexOf("]") + 2)}`;
       }
     };
     iteratorMixin("FormData", FormData, kState, "name", "value");
@@ -5157,11 +5157,11 @@ var require_formdata = __commonJS({
           value = value instanceof Blob ? new File2([value], "blob", { type: value.type }) : new FileLike(value, "blob", { type: value.type });
         }
         if (filename !== void 0) {
-          const options2 = {
+          const options3 = {
             type: value.type,
             lastModified: value.lastModified
           };
-          value = value instanceof NativeFile ? new File2([value], filename, options2) : new FileLike(value, filename, options2);
+          value = value instanceof NativeFile ? new File2([value], filename, options3) : new FileLike(value, filename, options3);
         }
       }
       return { name, value };
@@ -5504,7 +5504,7 @@ var require_body = __commonJS({
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix = `--${boundary}\r
 Content-Disposition: form-data`;
-        const escape = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const escape2 = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn2 = new Uint8Array([13, 10]);
@@ -5512,14 +5512,14 @@ Content-Disposition: form-data`;
         let hasUnknownSizeValue = false;
         for (const [name, value] of object2) {
           if (typeof value === "string") {
-            const chunk2 = textEncoder3.encode(prefix + `; name="${escape(normalizeLinefeeds(name))}"\r
+            const chunk2 = textEncoder3.encode(prefix + `; name="${escape2(normalizeLinefeeds(name))}"\r
 \r
 ${normalizeLinefeeds(value)}\r
 `);
             blobParts.push(chunk2);
             length += chunk2.byteLength;
           } else {
-            const chunk2 = textEncoder3.encode(`${prefix}; name="${escape(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape(value.name)}"` : "") + `\r
+            const chunk2 = textEncoder3.encode(`${prefix}; name="${escape2(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${escape2(value.name)}"` : "") + `\r
 Content-Type: ${value.type || "application/octet-stream"}\r
 \r
 `);
@@ -8402,7 +8402,7 @@ var require_pool = __commonJS({
         autoSelectFamily,
         autoSelectFamilyAttemptTimeout,
         allowH2,
-        ...options2
+        ...options3
       } = {}) {
         if (connections != null && (!Number.isFinite(connections) || connections < 0)) {
           throw new InvalidArgumentError("invalid connections");
@@ -8424,12 +8424,12 @@ var require_pool = __commonJS({
             ...connect
           });
         }
-        super(options2);
-        this[kInterceptors] = options2.interceptors?.Pool && Array.isArray(options2.interceptors.Pool) ? options2.interceptors.Pool : [];
+        super(options3);
+        this[kInterceptors] = options3.interceptors?.Pool && Array.isArray(options3.interceptors.Pool) ? options3.interceptors.Pool : [];
         this[kConnections] = connections || null;
         this[kUrl] = util.parseOrigin(origin);
-        this[kOptions] = { ...util.deepClone(options2), connect, allowH2 };
-        this[kOptions].interceptors = options2.interceptors ? { ...options2.interceptors } : void 0;
+        this[kOptions] = { ...util.deepClone(options3), connect, allowH2 };
+        this[kOptions].interceptors = options3.interceptors ? { ...options3.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error63) => {
           for (const target of targets) {
@@ -8623,7 +8623,7 @@ var require_agent = __commonJS({
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
     var Agent = class extends DispatcherBase {
-      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options2 } = {}) {
+      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options3 } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
@@ -8633,16 +8633,16 @@ var require_agent = __commonJS({
         if (!Number.isInteger(maxRedirections) || maxRedirections < 0) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
-        super(options2);
+        super(options3);
         if (connect && typeof connect !== "function") {
           connect = { ...connect };
         }
         if (tls && typeof tls !== "function") {
           tls = { ...tls };
         }
-        this[kInterceptors] = options2.interceptors?.Agent && Array.isArray(options2.interceptors.Agent) ? options2.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
-        this[kOptions] = { ...util.deepClone(options2), connect, tls };
-        this[kOptions].interceptors = options2.interceptors ? { ...options2.interceptors } : void 0;
+        this[kInterceptors] = options3.interceptors?.Agent && Array.isArray(options3.interceptors.Agent) ? options3.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
+        this[kOptions] = { ...util.deepClone(options3), connect, tls };
+        this[kOptions].interceptors = options3.interceptors ? { ...options3.interceptors } : void 0;
         this[kMaxRedirections] = maxRedirections;
         this[kFactory] = factory;
         this[kClients] = /* @__PURE__ */ new Map();
@@ -8810,7 +8810,7 @@ var require_proxy_agent = __commonJS({
         const connect = buildConnector({ ...opts.proxyTls });
         this[kConnectEndpoint] = buildConnector({ ...opts.requestTls });
         const agentFactory = opts.factory || defaultAgentFactory;
-        const factory = (origin2, options2) => {
+        const factory = (origin2, options3) => {
           const { protocol: protocol2 } = new URL2(origin2);
           if (!this[kTunnelProxy] && protocol2 === "http:" && this[kProxy].protocol === "http:") {
             return new Http1ProxyWrapper(this[kProxy].uri, {
@@ -8819,7 +8819,7 @@ var require_proxy_agent = __commonJS({
               factory: agentFactory
             });
           }
-          return agentFactory(origin2, options2);
+          return agentFactory(origin2, options3);
         };
         this[kClient] = clientFactory(url2, { connect });
         this[kAgent] = new Agent({
@@ -9418,10 +9418,10 @@ var require_retry_agent = __commonJS({
     var RetryAgent = class extends Dispatcher {
       #agent = null;
       #options = null;
-      constructor(agent, options2 = {}) {
-        super(options2);
+      constructor(agent, options3 = {}) {
+        super(options3);
         this.#agent = agent;
-        this.#options = options2;
+        this.#options = options3;
       }
       dispatch(opts, handler2) {
         const retry = new RetryHandler({
@@ -10920,7 +10920,7 @@ var require_mock_utils = __commonJS({
       const url2 = new URL(origin);
       if (netConnect === true) {
         return true;
-      } else if (Array.isArray(netConnect) && netConnect.some((matcher) => matchValue(matcher, url2.host))) {
+      } else if (Array.isArray(netConnect) && netConnect.some((matcher2) => matchValue(matcher2, url2.host))) {
         return true;
       }
       return false;
@@ -11350,14 +11350,14 @@ var require_mock_agent = __commonJS({
       activate() {
         this[kIsMockActive] = true;
       }
-      enableNetConnect(matcher) {
-        if (typeof matcher === "string" || typeof matcher === "function" || matcher instanceof RegExp) {
+      enableNetConnect(matcher2) {
+        if (typeof matcher2 === "string" || typeof matcher2 === "function" || matcher2 instanceof RegExp) {
           if (Array.isArray(this[kNetConnect])) {
-            this[kNetConnect].push(matcher);
+            this[kNetConnect].push(matcher2);
           } else {
-            this[kNetConnect] = [matcher];
+            this[kNetConnect] = [matcher2];
           }
-        } else if (typeof matcher === "undefined") {
+        } else if (typeof matcher2 === "undefined") {
           this[kNetConnect] = true;
         } else {
           throw new InvalidArgumentError("Unsupported matcher. Must be one of String|Function|RegExp.");
@@ -12040,10 +12040,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists3 = this[kHeadersMap].get(lowercaseName);
         if (exists3) {
-          const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter3 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists3.name,
-            value: `${exists3.value}${delimiter2}${value}`
+            value: `${exists3.value}${delimiter3}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -12301,9 +12301,9 @@ var require_headers = __commonJS({
         }
         return this.#headersList[kHeadersSortedMap] = headers;
       }
-      [util.inspect.custom](depth, options2) {
-        options2.depth ??= depth;
-        return `Headers ${util.formatWithOptions(options2, this.#headersList.entries)}`;
+      [util.inspect.custom](depth, options3) {
+        options3.depth ??= depth;
+        return `Headers ${util.formatWithOptions(options3, this.#headersList.entries)}`;
       }
       static getHeadersGuard(o3) {
         return o3.#guard;
@@ -12528,11 +12528,11 @@ var require_response = __commonJS({
         }
         return fromInnerResponse(clonedResponse, getHeadersGuard(this[kHeaders]));
       }
-      [nodeUtil.inspect.custom](depth, options2) {
-        if (options2.depth === null) {
-          options2.depth = 2;
+      [nodeUtil.inspect.custom](depth, options3) {
+        if (options3.depth === null) {
+          options3.depth = 2;
         }
-        options2.colors ??= true;
+        options3.colors ??= true;
         const properties = {
           status: this.status,
           statusText: this.statusText,
@@ -12544,7 +12544,7 @@ var require_response = __commonJS({
           type: this.type,
           url: this.url
         };
-        return `Response ${nodeUtil.formatWithOptions(options2, properties)}`;
+        return `Response ${nodeUtil.formatWithOptions(options3, properties)}`;
       }
     };
     mixinBody(Response);
@@ -13297,11 +13297,11 @@ var require_request2 = __commonJS({
         }
         return fromInnerRequest(clonedRequest, ac.signal, getHeadersGuard(this[kHeaders]));
       }
-      [nodeUtil.inspect.custom](depth, options2) {
-        if (options2.depth === null) {
-          options2.depth = 2;
+      [nodeUtil.inspect.custom](depth, options3) {
+        if (options3.depth === null) {
+          options3.depth = 2;
         }
-        options2.colors ??= true;
+        options3.colors ??= true;
         const properties = {
           method: this.method,
           url: this.url,
@@ -13319,7 +13319,7 @@ var require_request2 = __commonJS({
           isHistoryNavigation: this.isHistoryNavigation,
           signal: this.signal
         };
-        return `Request ${nodeUtil.formatWithOptions(options2, properties)}`;
+        return `Request ${nodeUtil.formatWithOptions(options3, properties)}`;
       }
     };
     mixinBody(Request);
@@ -15454,24 +15454,24 @@ var require_cache = __commonJS({
         webidl.util.markAsUncloneable(this);
         this.#relevantRequestResponseList = arguments[1];
       }
-      async match(request2, options2 = {}) {
+      async match(request2, options3 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.match";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
-        const p3 = this.#internalMatchAll(request2, options2, 1);
+        options3 = webidl.converters.CacheQueryOptions(options3, prefix, "options");
+        const p3 = this.#internalMatchAll(request2, options3, 1);
         if (p3.length === 0) {
           return;
         }
         return p3[0];
       }
-      async matchAll(request2 = void 0, options2 = {}) {
+      async matchAll(request2 = void 0, options3 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.matchAll";
         if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
-        return this.#internalMatchAll(request2, options2);
+        options3 = webidl.converters.CacheQueryOptions(options3, prefix, "options");
+        return this.#internalMatchAll(request2, options3);
       }
       async add(request2) {
         webidl.brandCheck(this, _Cache);
@@ -15668,16 +15668,16 @@ var require_cache = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async delete(request2, options2 = {}) {
+      async delete(request2, options3 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
+        options3 = webidl.converters.CacheQueryOptions(options3, prefix, "options");
         let r2 = null;
         if (request2 instanceof Request) {
           r2 = request2[kState];
-          if (r2.method !== "GET" && !options2.ignoreMethod) {
+          if (r2.method !== "GET" && !options3.ignoreMethod) {
             return false;
           }
         } else {
@@ -15688,7 +15688,7 @@ var require_cache = __commonJS({
         const operation = {
           type: "delete",
           request: r2,
-          options: options2
+          options: options3
         };
         operations.push(operation);
         const cacheJobPromise = createDeferredPromise();
@@ -15714,16 +15714,16 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions} options
        * @returns {Promise<readonly Request[]>}
        */
-      async keys(request2 = void 0, options2 = {}) {
+      async keys(request2 = void 0, options3 = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.keys";
         if (request2 !== void 0) request2 = webidl.converters.RequestInfo(request2, prefix, "request");
-        options2 = webidl.converters.CacheQueryOptions(options2, prefix, "options");
+        options3 = webidl.converters.CacheQueryOptions(options3, prefix, "options");
         let r2 = null;
         if (request2 !== void 0) {
           if (request2 instanceof Request) {
             r2 = request2[kState];
-            if (r2.method !== "GET" && !options2.ignoreMethod) {
+            if (r2.method !== "GET" && !options3.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
@@ -15737,7 +15737,7 @@ var require_cache = __commonJS({
             requests.push(requestResponse[0]);
           }
         } else {
-          const requestResponses = this.#queryCache(r2, options2);
+          const requestResponses = this.#queryCache(r2, options3);
           for (const requestResponse of requestResponses) {
             requests.push(requestResponse[0]);
           }
@@ -15845,12 +15845,12 @@ var require_cache = __commonJS({
        * @param {requestResponseList} targetStorage
        * @returns {requestResponseList}
        */
-      #queryCache(requestQuery, options2, targetStorage) {
+      #queryCache(requestQuery, options3, targetStorage) {
         const resultList = [];
         const storage = targetStorage ?? this.#relevantRequestResponseList;
         for (const requestResponse of storage) {
           const [cachedRequest, cachedResponse] = requestResponse;
-          if (this.#requestMatchesCachedItem(requestQuery, cachedRequest, cachedResponse, options2)) {
+          if (this.#requestMatchesCachedItem(requestQuery, cachedRequest, cachedResponse, options3)) {
             resultList.push(requestResponse);
           }
         }
@@ -15864,17 +15864,17 @@ var require_cache = __commonJS({
        * @param {import('../../types/cache').CacheQueryOptions | undefined} options
        * @returns {boolean}
        */
-      #requestMatchesCachedItem(requestQuery, request2, response = null, options2) {
+      #requestMatchesCachedItem(requestQuery, request2, response = null, options3) {
         const queryURL = new URL(requestQuery.url);
         const cachedURL = new URL(request2.url);
-        if (options2?.ignoreSearch) {
+        if (options3?.ignoreSearch) {
           cachedURL.search = "";
           queryURL.search = "";
         }
         if (!urlEquals(queryURL, cachedURL, true)) {
           return false;
         }
-        if (response == null || options2?.ignoreVary || !response.headersList.contains("vary")) {
+        if (response == null || options3?.ignoreVary || !response.headersList.contains("vary")) {
           return true;
         }
         const fieldValues = getFieldValues(response.headersList.get("vary"));
@@ -15890,12 +15890,12 @@ var require_cache = __commonJS({
         }
         return true;
       }
-      #internalMatchAll(request2, options2, maxResponses = Infinity) {
+      #internalMatchAll(request2, options3, maxResponses = Infinity) {
         let r2 = null;
         if (request2 !== void 0) {
           if (request2 instanceof Request) {
             r2 = request2[kState];
-            if (r2.method !== "GET" && !options2.ignoreMethod) {
+            if (r2.method !== "GET" && !options3.ignoreMethod) {
               return [];
             }
           } else if (typeof request2 === "string") {
@@ -15908,7 +15908,7 @@ var require_cache = __commonJS({
             responses.push(requestResponse[1]);
           }
         } else {
-          const requestResponses = this.#queryCache(r2, options2);
+          const requestResponses = this.#queryCache(r2, options3);
           for (const requestResponse of requestResponses) {
             responses.push(requestResponse[1]);
           }
@@ -15992,21 +15992,21 @@ var require_cachestorage = __commonJS({
         }
         webidl.util.markAsUncloneable(this);
       }
-      async match(request2, options2 = {}) {
+      async match(request2, options3 = {}) {
         webidl.brandCheck(this, _CacheStorage);
         webidl.argumentLengthCheck(arguments, 1, "CacheStorage.match");
         request2 = webidl.converters.RequestInfo(request2);
-        options2 = webidl.converters.MultiCacheQueryOptions(options2);
-        if (options2.cacheName != null) {
-          if (this.#caches.has(options2.cacheName)) {
-            const cacheList = this.#caches.get(options2.cacheName);
+        options3 = webidl.converters.MultiCacheQueryOptions(options3);
+        if (options3.cacheName != null) {
+          if (this.#caches.has(options3.cacheName)) {
+            const cacheList = this.#caches.get(options3.cacheName);
             const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request2, options2);
+            return await cache.match(request2, options3);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
             const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request2, options2);
+            const response = await cache.match(request2, options3);
             if (response !== void 0) {
               return response;
             }
@@ -17183,7 +17183,7 @@ var require_connection = __commonJS({
       crypto2 = __require("node:crypto");
     } catch {
     }
-    function establishWebSocketConnection(url2, protocols, client, ws2, onEstablish, options2) {
+    function establishWebSocketConnection(url2, protocols, client, ws2, onEstablish, options3) {
       const requestURL = url2;
       requestURL.protocol = url2.protocol === "ws:" ? "http:" : "https:";
       const request2 = makeRequest({
@@ -17196,8 +17196,8 @@ var require_connection = __commonJS({
         cache: "no-store",
         redirect: "error"
       });
-      if (options2.headers) {
-        const headersList = getHeadersList(new Headers2(options2.headers));
+      if (options3.headers) {
+        const headersList = getHeadersList(new Headers2(options3.headers));
         request2.headersList = headersList;
       }
       const keyValue = crypto2.randomBytes(16).toString("base64");
@@ -17211,7 +17211,7 @@ var require_connection = __commonJS({
       const controller = fetching({
         request: request2,
         useParallelQueue: true,
-        dispatcher: options2.dispatcher,
+        dispatcher: options3.dispatcher,
         processResponse(response) {
           if (response.type === "error" || response.status !== 101) {
             failWebsocketConnection(ws2, "Received network error or non-101 status code.");
@@ -17361,10 +17361,10 @@ var require_permessage_deflate = __commonJS({
       /**
        * @param {Map<string, string>} extensions
        */
-      constructor(extensions, options2) {
+      constructor(extensions, options3) {
         this.#options.serverNoContextTakeover = extensions.has("server_no_context_takeover");
         this.#options.serverMaxWindowBits = extensions.get("server_max_window_bits");
-        this.#maxPayloadSize = options2.maxPayloadSize;
+        this.#maxPayloadSize = options3.maxPayloadSize;
       }
       /**
        * Decompress a compressed payload.
@@ -17471,14 +17471,14 @@ var require_receiver = __commonJS({
        * @param {Map<string, string>|null} extensions
        * @param {{ maxFragments?: number, maxPayloadSize?: number }} [options]
        */
-      constructor(ws2, extensions, options2 = {}) {
+      constructor(ws2, extensions, options3 = {}) {
         super();
         this.ws = ws2;
         this.#extensions = extensions == null ? /* @__PURE__ */ new Map() : extensions;
-        this.#maxFragments = options2.maxFragments ?? 0;
-        this.#maxPayloadSize = options2.maxPayloadSize ?? 0;
+        this.#maxFragments = options3.maxFragments ?? 0;
+        this.#maxPayloadSize = options3.maxPayloadSize ?? 0;
         if (this.#extensions.has("permessage-deflate")) {
-          this.#extensions.set("permessage-deflate", new PerMessageDeflate(extensions, options2));
+          this.#extensions.set("permessage-deflate", new PerMessageDeflate(extensions, options3));
         }
       }
       /**
@@ -17716,10 +17716,10 @@ var require_receiver = __commonJS({
           this.#fragmentsBytes = 0;
           return fragments.shift();
         }
-        const output2 = Buffer.concat(fragments, this.#fragmentsBytes);
+        const output3 = Buffer.concat(fragments, this.#fragmentsBytes);
         this.#fragments = [];
         this.#fragmentsBytes = 0;
-        return output2;
+        return output3;
       }
       parseCloseBody(data) {
         assert2(data.length !== 1);
@@ -17941,9 +17941,9 @@ var require_websocket = __commonJS({
         webidl.util.markAsUncloneable(this);
         const prefix = "WebSocket constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        const options2 = webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"](protocols, prefix, "options");
+        const options3 = webidl.converters["DOMString or sequence<DOMString> or WebSocketInit"](protocols, prefix, "options");
         url2 = webidl.converters.USVString(url2, prefix, "url");
-        protocols = options2.protocols;
+        protocols = options3.protocols;
         const baseURL = environmentSettingsObject.settingsObject.baseUrl;
         let urlRecord;
         try {
@@ -17982,7 +17982,7 @@ var require_websocket = __commonJS({
           client,
           this,
           (response, extensions) => this.#onConnectionEstablished(response, extensions),
-          options2
+          options3
         );
         this[kReadyState] = _WebSocket.CONNECTING;
         this[kSentClose] = sentCloseFrameState.NOT_SENT;
@@ -18406,16 +18406,16 @@ var require_eventsource_stream = __commonJS({
        * @param {eventSourceSettings} options.eventSourceSettings
        * @param {Function} [options.push]
        */
-      constructor(options2 = {}) {
-        options2.readableObjectMode = true;
-        super(options2);
-        this.state = options2.eventSourceSettings || {};
-        this.maxEventSize = options2.maxEventSize ?? defaultMaxEventSize;
+      constructor(options3 = {}) {
+        options3.readableObjectMode = true;
+        super(options3);
+        this.state = options3.eventSourceSettings || {};
+        this.maxEventSize = options3.maxEventSize ?? defaultMaxEventSize;
         const parserItemLimit = this.maxEventSize > 0 ? Math.min(maxParserItems, Math.max(minParserItems, Math.floor(this.maxEventSize / bytesPerParserItem))) : 0;
         this.maxDataLines = parserItemLimit;
         this.maxBufferedChunks = parserItemLimit;
-        if (options2.push) {
-          this.push = options2.push;
+        if (options3.push) {
+          this.push = options3.push;
         }
       }
       /**
@@ -19104,9 +19104,9 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch3(init, options2 = void 0) {
+    module.exports.fetch = async function fetch3(init, options3 = void 0) {
       try {
-        return await fetchImpl(init, options2);
+        return await fetchImpl(init, options3);
       } catch (err) {
         if (err && typeof err === "object") {
           Error.captureStackTrace(err);
@@ -19162,13 +19162,13 @@ var require_ms = __commonJS({
     var d = h3 * 24;
     var w2 = d * 7;
     var y2 = d * 365.25;
-    module.exports = function(val, options2) {
-      options2 = options2 || {};
+    module.exports = function(val, options3) {
+      options3 = options3 || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
         return parse7(val);
       } else if (type === "number" && isFinite(val)) {
-        return options2.long ? fmtLong(val) : fmtShort(val);
+        return options3.long ? fmtLong(val) : fmtShort(val);
       }
       throw new Error(
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
@@ -19362,8 +19362,8 @@ var require_common = __commonJS({
         }
         return debug3;
       }
-      function extend2(namespace, delimiter2) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
+      function extend2(namespace, delimiter3) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter3 === "undefined" ? ":" : delimiter3) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -19930,12 +19930,12 @@ var require_src2 = __commonJS({
     function check2(path6, isFile, isDirectory2) {
       log(`checking %s`, path6);
       try {
-        const stat4 = fs_1.statSync(path6);
-        if (stat4.isFile() && isFile) {
+        const stat5 = fs_1.statSync(path6);
+        if (stat5.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat4.isDirectory() && isDirectory2) {
+        if (stat5.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -20020,8 +20020,8 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs4 = __require("fs");
-    function checkPathExt(path6, options2) {
-      var pathext = options2.pathExt !== void 0 ? options2.pathExt : process.env.PATHEXT;
+    function checkPathExt(path6, options3) {
+      var pathext = options3.pathExt !== void 0 ? options3.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
       }
@@ -20037,19 +20037,19 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat4, path6, options2) {
-      if (!stat4.isSymbolicLink() && !stat4.isFile()) {
+    function checkStat(stat5, path6, options3) {
+      if (!stat5.isSymbolicLink() && !stat5.isFile()) {
         return false;
       }
-      return checkPathExt(path6, options2);
+      return checkPathExt(path6, options3);
     }
-    function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat4) {
-        cb(er2, er2 ? false : checkStat(stat4, path6, options2));
+    function isexe(path6, options3, cb) {
+      fs4.stat(path6, function(er2, stat5) {
+        cb(er2, er2 ? false : checkStat(stat5, path6, options3));
       });
     }
-    function sync(path6, options2) {
-      return checkStat(fs4.statSync(path6), path6, options2);
+    function sync(path6, options3) {
+      return checkStat(fs4.statSync(path6), path6, options3);
     }
   }
 });
@@ -20060,23 +20060,23 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs4 = __require("fs");
-    function isexe(path6, options2, cb) {
-      fs4.stat(path6, function(er2, stat4) {
-        cb(er2, er2 ? false : checkStat(stat4, options2));
+    function isexe(path6, options3, cb) {
+      fs4.stat(path6, function(er2, stat5) {
+        cb(er2, er2 ? false : checkStat(stat5, options3));
       });
     }
-    function sync(path6, options2) {
-      return checkStat(fs4.statSync(path6), options2);
+    function sync(path6, options3) {
+      return checkStat(fs4.statSync(path6), options3);
     }
-    function checkStat(stat4, options2) {
-      return stat4.isFile() && checkMode(stat4, options2);
+    function checkStat(stat5, options3) {
+      return stat5.isFile() && checkMode(stat5, options3);
     }
-    function checkMode(stat4, options2) {
-      var mod = stat4.mode;
-      var uid = stat4.uid;
-      var gid = stat4.gid;
-      var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
-      var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
+    function checkMode(stat5, options3) {
+      var mod = stat5.mode;
+      var uid = stat5.uid;
+      var gid = stat5.gid;
+      var myUid = options3.uid !== void 0 ? options3.uid : process.getuid && process.getuid();
+      var myGid = options3.gid !== void 0 ? options3.gid : process.getgid && process.getgid();
       var u3 = parseInt("100", 8);
       var g3 = parseInt("010", 8);
       var o3 = parseInt("001", 8);
@@ -20099,17 +20099,17 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path6, options2, cb) {
-      if (typeof options2 === "function") {
-        cb = options2;
-        options2 = {};
+    function isexe(path6, options3, cb) {
+      if (typeof options3 === "function") {
+        cb = options3;
+        options3 = {};
       }
       if (!cb) {
         if (typeof Promise !== "function") {
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve8, reject) {
-          isexe(path6, options2 || {}, function(er2, is2) {
+          isexe(path6, options3 || {}, function(er2, is2) {
             if (er2) {
               reject(er2);
             } else {
@@ -20118,9 +20118,9 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path6, options2 || {}, function(er2, is2) {
+      core(path6, options3 || {}, function(er2, is2) {
         if (er2) {
-          if (er2.code === "EACCES" || options2 && options2.ignoreErrors) {
+          if (er2.code === "EACCES" || options3 && options3.ignoreErrors) {
             er2 = null;
             is2 = false;
           }
@@ -20128,11 +20128,11 @@ var require_isexe = __commonJS({
         cb(er2, is2);
       });
     }
-    function sync(path6, options2) {
+    function sync(path6, options3) {
       try {
-        return core.sync(path6, options2 || {});
+        return core.sync(path6, options3 || {});
       } catch (er2) {
-        if (options2 && options2.ignoreErrors || er2.code === "EACCES") {
+        if (options3 && options3.ignoreErrors || er2.code === "EACCES") {
           return false;
         } else {
           throw er2;
@@ -20178,10 +20178,10 @@ var require_which = __commonJS({
       if (!opt)
         opt = {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
+      const found2 = [];
       const step8 = (i3) => new Promise((resolve8, reject) => {
         if (i3 === pathEnv.length)
-          return opt.all && found.length ? resolve8(found) : reject(getNotFoundError(cmd));
+          return opt.all && found2.length ? resolve8(found2) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i3];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
         const pCmd = path6.join(pathPart, cmd);
@@ -20195,7 +20195,7 @@ var require_which = __commonJS({
         isexe(p3 + ext, { pathExt: pathExtExe }, (er2, is2) => {
           if (!er2 && is2) {
             if (opt.all)
-              found.push(p3 + ext);
+              found2.push(p3 + ext);
             else
               return resolve8(p3 + ext);
           }
@@ -20207,7 +20207,7 @@ var require_which = __commonJS({
     var whichSync = (cmd, opt) => {
       opt = opt || {};
       const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
+      const found2 = [];
       for (let i3 = 0; i3 < pathEnv.length; i3++) {
         const ppRaw = pathEnv[i3];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
@@ -20219,7 +20219,7 @@ var require_which = __commonJS({
             const is2 = isexe.sync(cur, { pathExt: pathExtExe });
             if (is2) {
               if (opt.all)
-                found.push(cur);
+                found2.push(cur);
               else
                 return cur;
             }
@@ -20227,8 +20227,8 @@ var require_which = __commonJS({
           }
         }
       }
-      if (opt.all && found.length)
-        return found;
+      if (opt.all && found2.length)
+        return found2;
       if (opt.nothrow)
         return null;
       throw getNotFoundError(cmd);
@@ -20242,9 +20242,9 @@ var require_which = __commonJS({
 var require_path_key = __commonJS({
   "node_modules/path-key/index.js"(exports, module) {
     "use strict";
-    var pathKey2 = (options2 = {}) => {
-      const environment = options2.env || process.env;
-      const platform3 = options2.platform || process.platform;
+    var pathKey2 = (options3 = {}) => {
+      const environment = options3.env || process.env;
+      const platform3 = options3.platform || process.platform;
       if (platform3 !== "win32") {
         return "PATH";
       }
@@ -20378,7 +20378,7 @@ var require_parse2 = __commonJS({
     "use strict";
     var path6 = __require("path");
     var resolveCommand = require_resolveCommand();
-    var escape = require_escape();
+    var escape2 = require_escape();
     var readShebang = require_readShebang();
     var isWin = process.platform === "win32";
     var isExecutableRegExp = /\.(?:com|exe)$/i;
@@ -20402,8 +20402,8 @@ var require_parse2 = __commonJS({
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
         parsed.command = path6.normalize(parsed.command);
-        parsed.command = escape.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape.argument(arg, needsDoubleEscapeMetaChars));
+        parsed.command = escape2.command(parsed.command);
+        parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
         parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
         parsed.command = process.env.comspec || "cmd.exe";
@@ -20411,24 +20411,24 @@ var require_parse2 = __commonJS({
       }
       return parsed;
     }
-    function parse7(command, args, options2) {
+    function parse7(command, args, options3) {
       if (args && !Array.isArray(args)) {
-        options2 = args;
+        options3 = args;
         args = null;
       }
       args = args ? args.slice(0) : [];
-      options2 = Object.assign({}, options2);
+      options3 = Object.assign({}, options3);
       const parsed = {
         command,
         args,
-        options: options2,
+        options: options3,
         file: void 0,
         original: {
           command,
           args
         }
       };
-      return options2.shell ? parsed : parseNonShell(parsed);
+      return options3.shell ? parsed : parseNonShell(parsed);
     }
     module.exports = parse7;
   }
@@ -20491,14 +20491,14 @@ var require_cross_spawn = __commonJS({
     var cp3 = __require("child_process");
     var parse7 = require_parse2();
     var enoent = require_enoent();
-    function spawn3(command, args, options2) {
-      const parsed = parse7(command, args, options2);
+    function spawn3(command, args, options3) {
+      const parsed = parse7(command, args, options3);
       const spawned = cp3.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
-    function spawnSync2(command, args, options2) {
-      const parsed = parse7(command, args, options2);
+    function spawnSync2(command, args, options3) {
+      const parsed = parse7(command, args, options3);
       const result = cp3.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
@@ -20757,10 +20757,10 @@ var require_polyfills = __commonJS({
       }
       function statFix(orig) {
         if (!orig) return orig;
-        return function(target, options2, cb) {
-          if (typeof options2 === "function") {
-            cb = options2;
-            options2 = null;
+        return function(target, options3, cb) {
+          if (typeof options3 === "function") {
+            cb = options3;
+            options3 = null;
           }
           function callback(er2, stats) {
             if (stats) {
@@ -20769,13 +20769,13 @@ var require_polyfills = __commonJS({
             }
             if (cb) cb.apply(this, arguments);
           }
-          return options2 ? orig.call(fs4, target, options2, callback) : orig.call(fs4, target, callback);
+          return options3 ? orig.call(fs4, target, options3, callback) : orig.call(fs4, target, callback);
         };
       }
       function statFixSync(orig) {
         if (!orig) return orig;
-        return function(target, options2) {
-          var stats = options2 ? orig.call(fs4, target, options2) : orig.call(fs4, target);
+        return function(target, options3) {
+          var stats = options3 ? orig.call(fs4, target, options3) : orig.call(fs4, target);
           if (stats) {
             if (stats.uid < 0) stats.uid += 4294967296;
             if (stats.gid < 0) stats.gid += 4294967296;
@@ -20809,8 +20809,8 @@ var require_legacy_streams = __commonJS({
         ReadStream,
         WriteStream
       };
-      function ReadStream(path6, options2) {
-        if (!(this instanceof ReadStream)) return new ReadStream(path6, options2);
+      function ReadStream(path6, options3) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path6, options3);
         Stream.call(this);
         var self = this;
         this.path = path6;
@@ -20820,11 +20820,11 @@ var require_legacy_streams = __commonJS({
         this.flags = "r";
         this.mode = 438;
         this.bufferSize = 64 * 1024;
-        options2 = options2 || {};
-        var keys = Object.keys(options2);
+        options3 = options3 || {};
+        var keys = Object.keys(options3);
         for (var index = 0, length = keys.length; index < length; index++) {
           var key = keys[index];
-          this[key] = options2[key];
+          this[key] = options3[key];
         }
         if (this.encoding) this.setEncoding(this.encoding);
         if (this.start !== void 0) {
@@ -20858,8 +20858,8 @@ var require_legacy_streams = __commonJS({
           self._read();
         });
       }
-      function WriteStream(path6, options2) {
-        if (!(this instanceof WriteStream)) return new WriteStream(path6, options2);
+      function WriteStream(path6, options3) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path6, options3);
         Stream.call(this);
         this.path = path6;
         this.fd = null;
@@ -20868,11 +20868,11 @@ var require_legacy_streams = __commonJS({
         this.encoding = "binary";
         this.mode = 438;
         this.bytesWritten = 0;
-        options2 = options2 || {};
-        var keys = Object.keys(options2);
+        options3 = options3 || {};
+        var keys = Object.keys(options3);
         for (var index = 0, length = keys.length; index < length; index++) {
           var key = keys[index];
-          this[key] = options2[key];
+          this[key] = options3[key];
         }
         if (this.start !== void 0) {
           if ("number" !== typeof this.start) {
@@ -21004,14 +21004,14 @@ var require_graceful_fs = __commonJS({
       fs5.createWriteStream = createWriteStream4;
       var fs$readFile = fs5.readFile;
       fs5.readFile = readFile10;
-      function readFile10(path6, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$readFile(path6, options2, cb);
-        function go$readFile(path7, options3, cb2, startTime) {
-          return fs$readFile(path7, options3, function(err) {
+      function readFile10(path6, options3, cb) {
+        if (typeof options3 === "function")
+          cb = options3, options3 = null;
+        return go$readFile(path6, options3, cb);
+        function go$readFile(path7, options4, cb2, startTime) {
+          return fs$readFile(path7, options4, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$readFile, [path7, options3, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$readFile, [path7, options4, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -21021,14 +21021,14 @@ var require_graceful_fs = __commonJS({
       }
       var fs$writeFile = fs5.writeFile;
       fs5.writeFile = writeFile9;
-      function writeFile9(path6, data, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$writeFile(path6, data, options2, cb);
-        function go$writeFile(path7, data2, options3, cb2, startTime) {
-          return fs$writeFile(path7, data2, options3, function(err) {
+      function writeFile9(path6, data, options3, cb) {
+        if (typeof options3 === "function")
+          cb = options3, options3 = null;
+        return go$writeFile(path6, data, options3, cb);
+        function go$writeFile(path7, data2, options4, cb2, startTime) {
+          return fs$writeFile(path7, data2, options4, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$writeFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$writeFile, [path7, data2, options4, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -21039,14 +21039,14 @@ var require_graceful_fs = __commonJS({
       var fs$appendFile = fs5.appendFile;
       if (fs$appendFile)
         fs5.appendFile = appendFile2;
-      function appendFile2(path6, data, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        return go$appendFile(path6, data, options2, cb);
-        function go$appendFile(path7, data2, options3, cb2, startTime) {
-          return fs$appendFile(path7, data2, options3, function(err) {
+      function appendFile2(path6, data, options3, cb) {
+        if (typeof options3 === "function")
+          cb = options3, options3 = null;
+        return go$appendFile(path6, data, options3, cb);
+        function go$appendFile(path7, data2, options4, cb2, startTime) {
+          return fs$appendFile(path7, data2, options4, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$appendFile, [path7, data2, options3, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$appendFile, [path7, data2, options4, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -21075,33 +21075,33 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs5.readdir;
-      fs5.readdir = readdir9;
+      fs5.readdir = readdir10;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir9(path6, options2, cb) {
-        if (typeof options2 === "function")
-          cb = options2, options2 = null;
-        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options3, cb2, startTime) {
+      function readdir10(path6, options3, cb) {
+        if (typeof options3 === "function")
+          cb = options3, options3 = null;
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path7, options4, cb2, startTime) {
           return fs$readdir(path7, fs$readdirCallback(
             path7,
-            options3,
+            options4,
             cb2,
             startTime
           ));
-        } : function go$readdir2(path7, options3, cb2, startTime) {
-          return fs$readdir(path7, options3, fs$readdirCallback(
+        } : function go$readdir2(path7, options4, cb2, startTime) {
+          return fs$readdir(path7, options4, fs$readdirCallback(
             path7,
-            options3,
+            options4,
             cb2,
             startTime
           ));
         };
-        return go$readdir(path6, options2, cb);
-        function fs$readdirCallback(path7, options3, cb2, startTime) {
+        return go$readdir(path6, options3, cb);
+        function fs$readdirCallback(path7, options4, cb2, startTime) {
           return function(err, files) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
               enqueue([
                 go$readdir,
-                [path7, options3, cb2],
+                [path7, options4, cb2],
                 err,
                 startTime || Date.now(),
                 Date.now()
@@ -21172,7 +21172,7 @@ var require_graceful_fs = __commonJS({
         enumerable: true,
         configurable: true
       });
-      function ReadStream(path6, options2) {
+      function ReadStream(path6, options3) {
         if (this instanceof ReadStream)
           return fs$ReadStream.apply(this, arguments), this;
         else
@@ -21192,7 +21192,7 @@ var require_graceful_fs = __commonJS({
           }
         });
       }
-      function WriteStream(path6, options2) {
+      function WriteStream(path6, options3) {
         if (this instanceof WriteStream)
           return fs$WriteStream.apply(this, arguments), this;
         else
@@ -21210,11 +21210,11 @@ var require_graceful_fs = __commonJS({
           }
         });
       }
-      function createReadStream4(path6, options2) {
-        return new fs5.ReadStream(path6, options2);
+      function createReadStream4(path6, options3) {
+        return new fs5.ReadStream(path6, options3);
       }
-      function createWriteStream4(path6, options2) {
-        return new fs5.WriteStream(path6, options2);
+      function createWriteStream4(path6, options3) {
+        return new fs5.WriteStream(path6, options3);
       }
       var fs$open = fs5.open;
       fs5.open = open7;
@@ -21291,14 +21291,14 @@ var require_graceful_fs = __commonJS({
 // node_modules/retry/lib/retry_operation.js
 var require_retry_operation = __commonJS({
   "node_modules/retry/lib/retry_operation.js"(exports, module) {
-    function RetryOperation(timeouts, options2) {
-      if (typeof options2 === "boolean") {
-        options2 = { forever: options2 };
+    function RetryOperation(timeouts, options3) {
+      if (typeof options3 === "boolean") {
+        options3 = { forever: options3 };
       }
       this._originalTimeouts = JSON.parse(JSON.stringify(timeouts));
       this._timeouts = timeouts;
-      this._options = options2 || {};
-      this._maxRetryTime = options2 && options2.maxRetryTime || Infinity;
+      this._options = options3 || {};
+      this._maxRetryTime = options3 && options3.maxRetryTime || Infinity;
       this._fn = null;
       this._errors = [];
       this._attempts = 1;
@@ -21423,17 +21423,17 @@ var require_retry_operation = __commonJS({
 var require_retry2 = __commonJS({
   "node_modules/retry/lib/retry.js"(exports) {
     var RetryOperation = require_retry_operation();
-    exports.operation = function(options2) {
-      var timeouts = exports.timeouts(options2);
+    exports.operation = function(options3) {
+      var timeouts = exports.timeouts(options3);
       return new RetryOperation(timeouts, {
-        forever: options2 && options2.forever,
-        unref: options2 && options2.unref,
-        maxRetryTime: options2 && options2.maxRetryTime
+        forever: options3 && options3.forever,
+        unref: options3 && options3.unref,
+        maxRetryTime: options3 && options3.maxRetryTime
       });
     };
-    exports.timeouts = function(options2) {
-      if (options2 instanceof Array) {
-        return [].concat(options2);
+    exports.timeouts = function(options3) {
+      if (options3 instanceof Array) {
+        return [].concat(options3);
       }
       var opts = {
         retries: 10,
@@ -21442,8 +21442,8 @@ var require_retry2 = __commonJS({
         maxTimeout: Infinity,
         randomize: false
       };
-      for (var key in options2) {
-        opts[key] = options2[key];
+      for (var key in options3) {
+        opts[key] = options3[key];
       }
       if (opts.minTimeout > opts.maxTimeout) {
         throw new Error("minTimeout is greater than maxTimeout");
@@ -21452,7 +21452,7 @@ var require_retry2 = __commonJS({
       for (var i3 = 0; i3 < opts.retries; i3++) {
         timeouts.push(this.createTimeout(i3, opts));
       }
-      if (options2 && options2.forever && !timeouts.length) {
+      if (options3 && options3.forever && !timeouts.length) {
         timeouts.push(this.createTimeout(i3, opts));
       }
       timeouts.sort(function(a2, b3) {
@@ -21466,10 +21466,10 @@ var require_retry2 = __commonJS({
       timeout = Math.min(timeout, opts.maxTimeout);
       return timeout;
     };
-    exports.wrap = function(obj, options2, methods) {
-      if (options2 instanceof Array) {
-        methods = options2;
-        options2 = null;
+    exports.wrap = function(obj, options3, methods) {
+      if (options3 instanceof Array) {
+        methods = options3;
+        options3 = null;
       }
       if (!methods) {
         methods = [];
@@ -21483,7 +21483,7 @@ var require_retry2 = __commonJS({
         var method = methods[i3];
         var original = obj[method];
         obj[method] = function retryWrapper(original2) {
-          var op = exports.operation(options2);
+          var op = exports.operation(options3);
           var args = Array.prototype.slice.call(arguments, 1);
           var callback = args.pop();
           args.push(function(err) {
@@ -21499,7 +21499,7 @@ var require_retry2 = __commonJS({
             original2.apply(obj, args);
           });
         }.bind(obj, original);
-        obj[method].options = options2;
+        obj[method].options = options3;
       }
     };
   }
@@ -21716,11 +21716,11 @@ var require_mtime_precision = __commonJS({
     function probe2(file2, fs4, callback) {
       const cachedPrecision = fs4[cacheSymbol];
       if (cachedPrecision) {
-        return fs4.stat(file2, (err, stat4) => {
+        return fs4.stat(file2, (err, stat5) => {
           if (err) {
             return callback(err);
           }
-          callback(null, stat4.mtime, cachedPrecision);
+          callback(null, stat5.mtime, cachedPrecision);
         });
       }
       const mtime = new Date(Math.ceil(Date.now() / 1e3) * 1e3 + 5);
@@ -21728,13 +21728,13 @@ var require_mtime_precision = __commonJS({
         if (err) {
           return callback(err);
         }
-        fs4.stat(file2, (err2, stat4) => {
+        fs4.stat(file2, (err2, stat5) => {
           if (err2) {
             return callback(err2);
           }
-          const precision = stat4.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
+          const precision = stat5.mtime.getTime() % 1e3 === 0 ? "s" : "ms";
           Object.defineProperty(fs4, cacheSymbol, { value: precision });
-          callback(null, stat4.mtime, precision);
+          callback(null, stat5.mtime, precision);
         });
       });
     }
@@ -21760,22 +21760,22 @@ var require_lockfile = __commonJS({
     var onExit2 = require_signal_exit();
     var mtimePrecision = require_mtime_precision();
     var locks = {};
-    function getLockFile(file2, options2) {
-      return options2.lockfilePath || `${file2}.lock`;
+    function getLockFile(file2, options3) {
+      return options3.lockfilePath || `${file2}.lock`;
     }
-    function resolveCanonicalPath(file2, options2, callback) {
-      if (!options2.realpath) {
+    function resolveCanonicalPath(file2, options3, callback) {
+      if (!options3.realpath) {
         return callback(null, path6.resolve(file2));
       }
-      options2.fs.realpath(file2, callback);
+      options3.fs.realpath(file2, callback);
     }
-    function acquireLock(file2, options2, callback) {
-      const lockfilePath = getLockFile(file2, options2);
-      options2.fs.mkdir(lockfilePath, (err) => {
+    function acquireLock(file2, options3, callback) {
+      const lockfilePath = getLockFile(file2, options3);
+      options3.fs.mkdir(lockfilePath, (err) => {
         if (!err) {
-          return mtimePrecision.probe(lockfilePath, options2.fs, (err2, mtime, mtimePrecision2) => {
+          return mtimePrecision.probe(lockfilePath, options3.fs, (err2, mtime, mtimePrecision2) => {
             if (err2) {
-              options2.fs.rmdir(lockfilePath, () => {
+              options3.fs.rmdir(lockfilePath, () => {
               });
               return callback(err2);
             }
@@ -21785,57 +21785,57 @@ var require_lockfile = __commonJS({
         if (err.code !== "EEXIST") {
           return callback(err);
         }
-        if (options2.stale <= 0) {
+        if (options3.stale <= 0) {
           return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
         }
-        options2.fs.stat(lockfilePath, (err2, stat4) => {
+        options3.fs.stat(lockfilePath, (err2, stat5) => {
           if (err2) {
             if (err2.code === "ENOENT") {
-              return acquireLock(file2, { ...options2, stale: 0 }, callback);
+              return acquireLock(file2, { ...options3, stale: 0 }, callback);
             }
             return callback(err2);
           }
-          if (!isLockStale(stat4, options2)) {
+          if (!isLockStale(stat5, options3)) {
             return callback(Object.assign(new Error("Lock file is already being held"), { code: "ELOCKED", file: file2 }));
           }
-          removeLock(file2, options2, (err3) => {
+          removeLock(file2, options3, (err3) => {
             if (err3) {
               return callback(err3);
             }
-            acquireLock(file2, { ...options2, stale: 0 }, callback);
+            acquireLock(file2, { ...options3, stale: 0 }, callback);
           });
         });
       });
     }
-    function isLockStale(stat4, options2) {
-      return stat4.mtime.getTime() < Date.now() - options2.stale;
+    function isLockStale(stat5, options3) {
+      return stat5.mtime.getTime() < Date.now() - options3.stale;
     }
-    function removeLock(file2, options2, callback) {
-      options2.fs.rmdir(getLockFile(file2, options2), (err) => {
+    function removeLock(file2, options3, callback) {
+      options3.fs.rmdir(getLockFile(file2, options3), (err) => {
         if (err && err.code !== "ENOENT") {
           return callback(err);
         }
         callback();
       });
     }
-    function updateLock(file2, options2) {
+    function updateLock(file2, options3) {
       const lock2 = locks[file2];
       if (lock2.updateTimeout) {
         return;
       }
-      lock2.updateDelay = lock2.updateDelay || options2.update;
+      lock2.updateDelay = lock2.updateDelay || options3.update;
       lock2.updateTimeout = setTimeout(() => {
         lock2.updateTimeout = null;
-        options2.fs.stat(lock2.lockfilePath, (err, stat4) => {
-          const isOverThreshold = lock2.lastUpdate + options2.stale < Date.now();
+        options3.fs.stat(lock2.lockfilePath, (err, stat5) => {
+          const isOverThreshold = lock2.lastUpdate + options3.stale < Date.now();
           if (err) {
             if (err.code === "ENOENT" || isOverThreshold) {
               return setLockAsCompromised(file2, lock2, Object.assign(err, { code: "ECOMPROMISED" }));
             }
             lock2.updateDelay = 1e3;
-            return updateLock(file2, options2);
+            return updateLock(file2, options3);
           }
-          const isMtimeOurs = lock2.mtime.getTime() === stat4.mtime.getTime();
+          const isMtimeOurs = lock2.mtime.getTime() === stat5.mtime.getTime();
           if (!isMtimeOurs) {
             return setLockAsCompromised(
               file2,
@@ -21847,8 +21847,8 @@ var require_lockfile = __commonJS({
             );
           }
           const mtime = mtimePrecision.getMtime(lock2.mtimePrecision);
-          options2.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
-            const isOverThreshold2 = lock2.lastUpdate + options2.stale < Date.now();
+          options3.fs.utimes(lock2.lockfilePath, mtime, mtime, (err2) => {
+            const isOverThreshold2 = lock2.lastUpdate + options3.stale < Date.now();
             if (lock2.released) {
               return;
             }
@@ -21857,12 +21857,12 @@ var require_lockfile = __commonJS({
                 return setLockAsCompromised(file2, lock2, Object.assign(err2, { code: "ECOMPROMISED" }));
               }
               lock2.updateDelay = 1e3;
-              return updateLock(file2, options2);
+              return updateLock(file2, options3);
             }
             lock2.mtime = mtime;
             lock2.lastUpdate = Date.now();
             lock2.updateDelay = null;
-            updateLock(file2, options2);
+            updateLock(file2, options3);
           });
         });
       }, lock2.updateDelay);
@@ -21880,8 +21880,8 @@ var require_lockfile = __commonJS({
       }
       lock2.options.onCompromised(err);
     }
-    function lock(file2, options2, callback) {
-      options2 = {
+    function lock(file2, options3, callback) {
+      options3 = {
         stale: 1e4,
         update: null,
         realpath: true,
@@ -21890,20 +21890,20 @@ var require_lockfile = __commonJS({
         onCompromised: (err) => {
           throw err;
         },
-        ...options2
+        ...options3
       };
-      options2.retries = options2.retries || 0;
-      options2.retries = typeof options2.retries === "number" ? { retries: options2.retries } : options2.retries;
-      options2.stale = Math.max(options2.stale || 0, 2e3);
-      options2.update = options2.update == null ? options2.stale / 2 : options2.update || 0;
-      options2.update = Math.max(Math.min(options2.update, options2.stale / 2), 1e3);
-      resolveCanonicalPath(file2, options2, (err, file3) => {
+      options3.retries = options3.retries || 0;
+      options3.retries = typeof options3.retries === "number" ? { retries: options3.retries } : options3.retries;
+      options3.stale = Math.max(options3.stale || 0, 2e3);
+      options3.update = options3.update == null ? options3.stale / 2 : options3.update || 0;
+      options3.update = Math.max(Math.min(options3.update, options3.stale / 2), 1e3);
+      resolveCanonicalPath(file2, options3, (err, file3) => {
         if (err) {
           return callback(err);
         }
-        const operation = retry.operation(options2.retries);
+        const operation = retry.operation(options3.retries);
         operation.attempt(() => {
-          acquireLock(file3, options2, (err2, mtime, mtimePrecision2) => {
+          acquireLock(file3, options3, (err2, mtime, mtimePrecision2) => {
             if (operation.retry(err2)) {
               return;
             }
@@ -21911,30 +21911,30 @@ var require_lockfile = __commonJS({
               return callback(operation.mainError());
             }
             const lock2 = locks[file3] = {
-              lockfilePath: getLockFile(file3, options2),
+              lockfilePath: getLockFile(file3, options3),
               mtime,
               mtimePrecision: mtimePrecision2,
-              options: options2,
+              options: options3,
               lastUpdate: Date.now()
             };
-            updateLock(file3, options2);
+            updateLock(file3, options3);
             callback(null, (releasedCallback) => {
               if (lock2.released) {
                 return releasedCallback && releasedCallback(Object.assign(new Error("Lock is already released"), { code: "ERELEASED" }));
               }
-              unlock(file3, { ...options2, realpath: false }, releasedCallback);
+              unlock(file3, { ...options3, realpath: false }, releasedCallback);
             });
           });
         });
       });
     }
-    function unlock(file2, options2, callback) {
-      options2 = {
+    function unlock(file2, options3, callback) {
+      options3 = {
         fs: fs4,
         realpath: true,
-        ...options2
+        ...options3
       };
-      resolveCanonicalPath(file2, options2, (err, file3) => {
+      resolveCanonicalPath(file2, options3, (err, file3) => {
         if (err) {
           return callback(err);
         }
@@ -21945,26 +21945,26 @@ var require_lockfile = __commonJS({
         lock2.updateTimeout && clearTimeout(lock2.updateTimeout);
         lock2.released = true;
         delete locks[file3];
-        removeLock(file3, options2, callback);
+        removeLock(file3, options3, callback);
       });
     }
-    function check2(file2, options2, callback) {
-      options2 = {
+    function check2(file2, options3, callback) {
+      options3 = {
         stale: 1e4,
         realpath: true,
         fs: fs4,
-        ...options2
+        ...options3
       };
-      options2.stale = Math.max(options2.stale || 0, 2e3);
-      resolveCanonicalPath(file2, options2, (err, file3) => {
+      options3.stale = Math.max(options3.stale || 0, 2e3);
+      resolveCanonicalPath(file2, options3, (err, file3) => {
         if (err) {
           return callback(err);
         }
-        options2.fs.stat(getLockFile(file3, options2), (err2, stat4) => {
+        options3.fs.stat(getLockFile(file3, options3), (err2, stat5) => {
           if (err2) {
             return err2.code === "ENOENT" ? callback(null, false) : callback(err2);
           }
-          return callback(null, !isLockStale(stat4, options2));
+          return callback(null, !isLockStale(stat5, options3));
         });
       });
     }
@@ -21973,9 +21973,9 @@ var require_lockfile = __commonJS({
     }
     onExit2(() => {
       for (const file2 in locks) {
-        const options2 = locks[file2].options;
+        const options3 = locks[file2].options;
         try {
-          options2.fs.rmdirSync(getLockFile(file2, options2));
+          options3.fs.rmdirSync(getLockFile(file2, options3));
         } catch (e) {
         }
       }
@@ -22036,13 +22036,13 @@ var require_adapter = __commonJS({
         return result;
       };
     }
-    function toSyncOptions(options2) {
-      options2 = { ...options2 };
-      options2.fs = createSyncFs(options2.fs || fs4);
-      if (typeof options2.retries === "number" && options2.retries > 0 || options2.retries && typeof options2.retries.retries === "number" && options2.retries.retries > 0) {
+    function toSyncOptions(options3) {
+      options3 = { ...options3 };
+      options3.fs = createSyncFs(options3.fs || fs4);
+      if (typeof options3.retries === "number" && options3.retries > 0 || options3.retries && typeof options3.retries.retries === "number" && options3.retries.retries > 0) {
         throw Object.assign(new Error("Cannot use retries with the sync api"), { code: "ESYNC" });
       }
-      return options2;
+      return options3;
     }
     module.exports = {
       toPromise,
@@ -22058,25 +22058,25 @@ var require_proper_lockfile = __commonJS({
     "use strict";
     var lockfile3 = require_lockfile();
     var { toPromise, toSync, toSyncOptions } = require_adapter();
-    async function lock(file2, options2) {
-      const release2 = await toPromise(lockfile3.lock)(file2, options2);
+    async function lock(file2, options3) {
+      const release2 = await toPromise(lockfile3.lock)(file2, options3);
       return toPromise(release2);
     }
-    function lockSync(file2, options2) {
-      const release2 = toSync(lockfile3.lock)(file2, toSyncOptions(options2));
+    function lockSync(file2, options3) {
+      const release2 = toSync(lockfile3.lock)(file2, toSyncOptions(options3));
       return toSync(release2);
     }
-    function unlock(file2, options2) {
-      return toPromise(lockfile3.unlock)(file2, options2);
+    function unlock(file2, options3) {
+      return toPromise(lockfile3.unlock)(file2, options3);
     }
-    function unlockSync(file2, options2) {
-      return toSync(lockfile3.unlock)(file2, toSyncOptions(options2));
+    function unlockSync(file2, options3) {
+      return toSync(lockfile3.unlock)(file2, toSyncOptions(options3));
     }
-    function check2(file2, options2) {
-      return toPromise(lockfile3.check)(file2, options2);
+    function check2(file2, options3) {
+      return toPromise(lockfile3.check)(file2, options3);
     }
-    function checkSync(file2, options2) {
-      return toSync(lockfile3.check)(file2, toSyncOptions(options2));
+    function checkSync(file2, options3) {
+      return toSync(lockfile3.check)(file2, toSyncOptions(options3));
     }
     module.exports = lock;
     module.exports.lock = lock;
@@ -22172,8 +22172,8 @@ var require_fd_slicer = __commonJS({
         });
       });
     };
-    FdSlicer.prototype.createReadStream = function(options2) {
-      return new ReadStream(this, options2);
+    FdSlicer.prototype.createReadStream = function(options3) {
+      return new ReadStream(this, options3);
     };
     FdSlicer.prototype.ref = function() {
       this.refCount += 1;
@@ -22193,13 +22193,13 @@ var require_fd_slicer = __commonJS({
       }
     };
     util.inherits(ReadStream, Readable4);
-    function ReadStream(context3, options2) {
-      options2 = options2 || {};
-      Readable4.call(this, options2);
+    function ReadStream(context3, options3) {
+      options3 = options3 || {};
+      Readable4.call(this, options3);
       this.context = context3;
       this.context.ref();
-      this.start = options2.start || 0;
-      this.endOffset = options2.end;
+      this.start = options3.start || 0;
+      this.endOffset = options3.end;
       this.pos = this.start;
     }
     ReadStream.prototype._read = function(n2) {
@@ -22265,11 +22265,11 @@ var require_fd_slicer = __commonJS({
         callback(null, length);
       });
     };
-    BufferSlicer.prototype.createReadStream = function(options2) {
-      options2 = options2 || {};
-      var readStream = new PassThrough2(options2);
-      readStream.start = options2.start || 0;
-      readStream.endOffset = options2.end;
+    BufferSlicer.prototype.createReadStream = function(options3) {
+      options3 = options3 || {};
+      var readStream = new PassThrough2(options3);
+      readStream.start = options3.start || 0;
+      readStream.endOffset = options3.end;
       readStream.pos = readStream.endOffset || this.buffer.length;
       var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
       var maxChunkSize = 65536;
@@ -22600,102 +22600,102 @@ var require_yauzl = __commonJS({
     exports.Entry = Entry;
     exports.LocalFileHeader = LocalFileHeader;
     exports.RandomAccessReader = RandomAccessReader;
-    function openPromise(path6, options2) {
+    function openPromise(path6, options3) {
       return new Promise((resolve8, reject) => {
-        open7(path6, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        open7(path6, { ...options3, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
       });
     }
-    function fromFdPromise(fd, options2) {
+    function fromFdPromise(fd, options3) {
       return new Promise((resolve8, reject) => {
-        fromFd(fd, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        fromFd(fd, { ...options3, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
       });
     }
-    function fromBufferPromise(buffer, options2) {
+    function fromBufferPromise(buffer, options3) {
       return new Promise((resolve8, reject) => {
-        fromBuffer(buffer, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        fromBuffer(buffer, { ...options3, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
       });
     }
-    function fromRandomAccessReaderPromise(reader, totalSize, options2) {
+    function fromRandomAccessReaderPromise(reader, totalSize, options3) {
       return new Promise((resolve8, reject) => {
-        fromRandomAccessReader(reader, totalSize, { ...options2, lazyEntries: true }, function(err, zipfile) {
+        fromRandomAccessReader(reader, totalSize, { ...options3, lazyEntries: true }, function(err, zipfile) {
           if (err) return reject(err);
           resolve8(zipfile);
         });
       });
     }
-    function open7(path6, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
+    function open7(path6, options3, callback) {
+      if (typeof options3 === "function") {
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = true;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (options3 == null) options3 = {};
+      if (options3.autoClose == null) options3.autoClose = true;
+      if (options3.lazyEntries == null) options3.lazyEntries = false;
+      if (options3.decodeStrings == null) options3.decodeStrings = true;
+      if (options3.validateEntrySizes == null) options3.validateEntrySizes = true;
+      if (options3.strictFileNames == null) options3.strictFileNames = false;
       if (callback == null) callback = defaultCallback;
       fs4.open(path6, "r", function(err, fd) {
         if (err) return callback(err);
-        fromFd(fd, options2, function(err2, zipfile) {
+        fromFd(fd, options3, function(err2, zipfile) {
           if (err2) fs4.close(fd, defaultCallback);
           callback(err2, zipfile);
         });
       });
     }
-    function fromFd(fd, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
+    function fromFd(fd, options3, callback) {
+      if (typeof options3 === "function") {
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = false;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (options3 == null) options3 = {};
+      if (options3.autoClose == null) options3.autoClose = false;
+      if (options3.lazyEntries == null) options3.lazyEntries = false;
+      if (options3.decodeStrings == null) options3.decodeStrings = true;
+      if (options3.validateEntrySizes == null) options3.validateEntrySizes = true;
+      if (options3.strictFileNames == null) options3.strictFileNames = false;
       if (callback == null) callback = defaultCallback;
       fs4.fstat(fd, function(err, stats) {
         if (err) return callback(err);
         var reader = new fd_slicer.FdSlicer(fd);
-        fromRandomAccessReader(reader, stats.size, options2, callback);
+        fromRandomAccessReader(reader, stats.size, options3, callback);
       });
     }
-    function fromBuffer(buffer, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
+    function fromBuffer(buffer, options3, callback) {
+      if (typeof options3 === "function") {
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) options2 = {};
-      options2.autoClose = false;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (options3 == null) options3 = {};
+      options3.autoClose = false;
+      if (options3.lazyEntries == null) options3.lazyEntries = false;
+      if (options3.decodeStrings == null) options3.decodeStrings = true;
+      if (options3.validateEntrySizes == null) options3.validateEntrySizes = true;
+      if (options3.strictFileNames == null) options3.strictFileNames = false;
       var reader = new fd_slicer.BufferSlicer(buffer);
-      fromRandomAccessReader(reader, buffer.length, options2, callback);
+      fromRandomAccessReader(reader, buffer.length, options3, callback);
     }
-    function fromRandomAccessReader(reader, totalSize, options2, callback) {
-      if (typeof options2 === "function") {
-        callback = options2;
-        options2 = null;
+    function fromRandomAccessReader(reader, totalSize, options3, callback) {
+      if (typeof options3 === "function") {
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) options2 = {};
-      if (options2.autoClose == null) options2.autoClose = true;
-      if (options2.lazyEntries == null) options2.lazyEntries = false;
-      if (options2.decodeStrings == null) options2.decodeStrings = true;
-      var decodeStrings = !!options2.decodeStrings;
-      if (options2.validateEntrySizes == null) options2.validateEntrySizes = true;
-      if (options2.strictFileNames == null) options2.strictFileNames = false;
+      if (options3 == null) options3 = {};
+      if (options3.autoClose == null) options3.autoClose = true;
+      if (options3.lazyEntries == null) options3.lazyEntries = false;
+      if (options3.decodeStrings == null) options3.decodeStrings = true;
+      var decodeStrings = !!options3.decodeStrings;
+      if (options3.validateEntrySizes == null) options3.validateEntrySizes = true;
+      if (options3.strictFileNames == null) options3.strictFileNames = false;
       if (callback == null) callback = defaultCallback;
       if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
       if (totalSize > Number.MAX_SAFE_INTEGER) {
@@ -22737,13 +22737,13 @@ var require_yauzl = __commonJS({
               }
               entryCount = readUInt64LE(zip64EocdrBuffer, 32);
               centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
-              return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
+              return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options3.autoClose, options3.lazyEntries, decodeStrings, options3.validateEntrySizes, options3.strictFileNames));
             });
           }
           if (diskNumber !== 0) {
             return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
           }
-          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options2.autoClose, options2.lazyEntries, decodeStrings, options2.validateEntrySizes, options2.strictFileNames));
+          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options3.autoClose, options3.lazyEntries, decodeStrings, options3.validateEntrySizes, options3.strictFileNames));
         }
         callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
       });
@@ -22950,72 +22950,72 @@ var require_yauzl = __commonJS({
         }
       };
     };
-    ZipFile.prototype.openReadStream = function(entry, options2, callback) {
+    ZipFile.prototype.openReadStream = function(entry, options3, callback) {
       var self = this;
       var relativeStart = 0;
       var relativeEnd = entry.compressedSize;
       if (callback == null) {
-        callback = options2;
-        options2 = null;
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) {
-        options2 = {};
+      if (options3 == null) {
+        options3 = {};
       } else {
-        if (options2.decodeFileData === false) {
-          if (options2.decrypt != null) {
+        if (options3.decodeFileData === false) {
+          if (options3.decrypt != null) {
             throw new Error("cannot use options.decrypt when options.decodeFileData === false");
           }
-          if (options2.decompress != null) {
+          if (options3.decompress != null) {
             throw new Error("cannot use options.decompress when options.decodeFileData === false");
           }
         } else {
-          if (options2.decrypt != null) {
+          if (options3.decrypt != null) {
             if (!entry.isEncrypted()) {
               throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
             }
-            if (options2.decrypt !== false) throw new Error("invalid options.decrypt value: " + options2.decrypt);
+            if (options3.decrypt !== false) throw new Error("invalid options.decrypt value: " + options3.decrypt);
             if (entry.isCompressed()) {
-              if (options2.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
+              if (options3.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
             }
           }
-          if (options2.decompress != null) {
+          if (options3.decompress != null) {
             if (!entry.isCompressed()) {
               throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
             }
-            if (!(options2.decompress === false || options2.decompress === true)) {
-              throw new Error("invalid options.decompress value: " + options2.decompress);
+            if (!(options3.decompress === false || options3.decompress === true)) {
+              throw new Error("invalid options.decompress value: " + options3.decompress);
             }
-            decompress = options2.decompress;
+            decompress = options3.decompress;
           }
         }
-        if (options2.start != null) {
-          relativeStart = options2.start;
+        if (options3.start != null) {
+          relativeStart = options3.start;
           if (relativeStart < 0) throw new Error("options.start < 0");
           if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
         }
-        if (options2.end != null) {
-          relativeEnd = options2.end;
+        if (options3.end != null) {
+          relativeEnd = options3.end;
           if (relativeEnd < 0) throw new Error("options.end < 0");
           if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
           if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
         }
       }
-      var rawMode = options2.decodeFileData === false || // Explicitly requested raw.
+      var rawMode = options3.decodeFileData === false || // Explicitly requested raw.
       (entry.compressionMethod === 0 || // Naturally without compression.
-      entry.compressionMethod === 8 && options2.decompress === false) && (!entry.isEncrypted() || // Naturally without encryption.
-      options2.decrypt === false);
-      if (options2.start != null || options2.end != null) {
+      entry.compressionMethod === 8 && options3.decompress === false) && (!entry.isEncrypted() || // Naturally without encryption.
+      options3.decrypt === false);
+      if (options3.start != null || options3.end != null) {
         if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
       }
       if (!self.isOpen) return callback(new Error("closed"));
       if (entry.isEncrypted() && !rawMode) {
-        if (options2.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
+        if (options3.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
       }
       var decompress;
       if (rawMode) {
         decompress = false;
       } else if (entry.compressionMethod === 8) {
-        decompress = options2.decodeFileData !== true;
+        decompress = options3.decodeFileData !== true;
       } else {
         return callback(new Error("unsupported compression method: " + entry.compressionMethod));
       }
@@ -23069,13 +23069,13 @@ var require_yauzl = __commonJS({
       }
       callback(null, endpointStream);
     };
-    ZipFile.prototype.readLocalFileHeader = function(entry, options2, callback) {
+    ZipFile.prototype.readLocalFileHeader = function(entry, options3, callback) {
       var self = this;
       if (callback == null) {
-        callback = options2;
-        options2 = null;
+        callback = options3;
+        options3 = null;
       }
-      if (options2 == null) options2 = {};
+      if (options3 == null) options3 = {};
       self.reader.ref();
       var buffer = newBuffer(30);
       readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
@@ -23091,7 +23091,7 @@ var require_yauzl = __commonJS({
           if (fileDataStart + entry.compressedSize > self.fileSize) {
             return callback(new Error("file data overflows file bounds: " + fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
           }
-          if (options2.minimal) {
+          if (options3.minimal) {
             return callback(null, { fileDataStart });
           }
           var localFileHeader = new LocalFileHeader();
@@ -23123,9 +23123,9 @@ var require_yauzl = __commonJS({
         }
       });
     };
-    ZipFile.prototype.openReadStreamPromise = function(entry, options2) {
+    ZipFile.prototype.openReadStreamPromise = function(entry, options3) {
       return new Promise((resolve8, reject) => {
-        this.openReadStream(entry, options2, function(err, readStream) {
+        this.openReadStream(entry, options3, function(err, readStream) {
           if (err) return reject(err);
           resolve8(readStream);
         });
@@ -23139,9 +23139,9 @@ var require_yauzl = __commonJS({
         });
       });
     };
-    ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options2) {
+    ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options3) {
       return new Promise((resolve8, reject) => {
-        this.readLocalFileHeader(entry, options2, function(err, localFileHeader) {
+        this.readLocalFileHeader(entry, options3, function(err, localFileHeader) {
           if (err) return reject(err);
           resolve8(localFileHeader);
         });
@@ -23149,9 +23149,9 @@ var require_yauzl = __commonJS({
     };
     function Entry() {
     }
-    Entry.prototype.getLastModDate = function(options2) {
-      if (options2 == null) options2 = {};
-      if (!options2.forceDosFormat) {
+    Entry.prototype.getLastModDate = function(options3) {
+      if (options3 == null) options3 = {};
+      if (!options3.forceDosFormat) {
         for (var i3 = 0; i3 < this.extraFields.length; i3++) {
           var extraField = this.extraFields[i3];
           if (extraField.id === 21589) {
@@ -23173,7 +23173,7 @@ var require_yauzl = __commonJS({
           }
         }
       }
-      return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options2.timezone);
+      return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options3.timezone);
     };
     Entry.prototype.canDecodeFileData = function() {
       return !this.isEncrypted() && (this.compressionMethod === 0 || this.compressionMethod === 8);
@@ -23314,10 +23314,10 @@ var require_yauzl = __commonJS({
         self.emit("close");
       }
     };
-    RandomAccessReader.prototype.createReadStream = function(options2) {
-      if (options2 == null) options2 = {};
-      var start = options2.start;
-      var end = options2.end;
+    RandomAccessReader.prototype.createReadStream = function(options3) {
+      if (options3 == null) options3 = {};
+      var start = options3.start;
+      var end = options3.end;
       if (start === end) {
         var emptyStream = new PassThrough2();
         setImmediate(function() {
@@ -24033,28 +24033,28 @@ var require_jstat = __commonJS({
           var distinctNumbers = [];
           var numberCounts = {};
           for (i3 = 0; i3 < arr.length; i3++) {
-            var number4 = arr[i3];
-            if (numberCounts[number4]) {
-              numberCounts[number4]++;
+            var number5 = arr[i3];
+            if (numberCounts[number5]) {
+              numberCounts[number5]++;
             } else {
-              numberCounts[number4] = 1;
-              distinctNumbers.push(number4);
+              numberCounts[number5] = 1;
+              distinctNumbers.push(number5);
             }
           }
           var sortedDistinctNumbers = distinctNumbers.sort(ascNum);
           var numberRanks = {};
           var currentRank = 1;
           for (i3 = 0; i3 < sortedDistinctNumbers.length; i3++) {
-            var number4 = sortedDistinctNumbers[i3];
-            var count3 = numberCounts[number4];
+            var number5 = sortedDistinctNumbers[i3];
+            var count3 = numberCounts[number5];
             var first2 = currentRank;
             var last2 = currentRank + count3 - 1;
             var rank = (first2 + last2) / 2;
-            numberRanks[number4] = rank;
+            numberRanks[number5] = rank;
             currentRank += count3;
           }
-          return arr.map(function(number5) {
-            return numberRanks[number5];
+          return arr.map(function(number6) {
+            return numberRanks[number6];
           });
         };
         jStat2.mode = function mode(arr) {
@@ -26129,7 +26129,7 @@ var require_jstat = __commonJS({
           triaUpSolve: function triaUpSolve(A3, b3) {
             var size = A3[0].length;
             var x2 = jStat2.zeros(1, size)[0];
-            var parts;
+            var parts2;
             var matrix_mode = false;
             if (b3[0].length != void 0) {
               b3 = b3.map(function(i3) {
@@ -26138,10 +26138,10 @@ var require_jstat = __commonJS({
               matrix_mode = true;
             }
             jStat2.arange(size - 1, -1, -1).forEach(function(i3) {
-              parts = jStat2.arange(i3 + 1, size).map(function(j3) {
+              parts2 = jStat2.arange(i3 + 1, size).map(function(j3) {
                 return x2[j3] * A3[i3][j3];
               });
-              x2[i3] = (b3[i3] - jStat2.sum(parts)) / A3[i3][i3];
+              x2[i3] = (b3[i3] - jStat2.sum(parts2)) / A3[i3][i3];
             });
             if (matrix_mode)
               return x2.map(function(i3) {
@@ -26152,7 +26152,7 @@ var require_jstat = __commonJS({
           triaLowSolve: function triaLowSolve(A3, b3) {
             var size = A3[0].length;
             var x2 = jStat2.zeros(1, size)[0];
-            var parts;
+            var parts2;
             var matrix_mode = false;
             if (b3[0].length != void 0) {
               b3 = b3.map(function(i3) {
@@ -26161,10 +26161,10 @@ var require_jstat = __commonJS({
               matrix_mode = true;
             }
             jStat2.arange(size).forEach(function(i3) {
-              parts = jStat2.arange(i3).map(function(j3) {
+              parts2 = jStat2.arange(i3).map(function(j3) {
                 return A3[i3][j3] * x2[j3];
               });
-              x2[i3] = (b3[i3] - jStat2.sum(parts)) / A3[i3][i3];
+              x2[i3] = (b3[i3] - jStat2.sum(parts2)) / A3[i3][i3];
             });
             if (matrix_mode)
               return x2.map(function(i3) {
@@ -26180,22 +26180,22 @@ var require_jstat = __commonJS({
             var size = A3.length;
             var L3 = jStat2.identity(size);
             var R3 = jStat2.zeros(A3.length, A3[0].length);
-            var parts;
+            var parts2;
             jStat2.arange(size).forEach(function(t2) {
               R3[0][t2] = A3[0][t2];
             });
             jStat2.arange(1, size).forEach(function(l) {
               jStat2.arange(l).forEach(function(i3) {
-                parts = jStat2.arange(i3).map(function(jj) {
+                parts2 = jStat2.arange(i3).map(function(jj) {
                   return L3[l][jj] * R3[jj][i3];
                 });
-                L3[l][i3] = (A3[l][i3] - jStat2.sum(parts)) / R3[i3][i3];
+                L3[l][i3] = (A3[l][i3] - jStat2.sum(parts2)) / R3[i3][i3];
               });
               jStat2.arange(l, size).forEach(function(j3) {
-                parts = jStat2.arange(l).map(function(jj) {
+                parts2 = jStat2.arange(l).map(function(jj) {
                   return L3[l][jj] * R3[jj][j3];
                 });
-                R3[l][j3] = A3[parts.length][j3] - jStat2.sum(parts);
+                R3[l][j3] = A3[parts2.length][j3] - jStat2.sum(parts2);
               });
             });
             return [L3, R3];
@@ -26206,17 +26206,17 @@ var require_jstat = __commonJS({
           cholesky: function cholesky(A3) {
             var size = A3.length;
             var T2 = jStat2.zeros(A3.length, A3[0].length);
-            var parts;
+            var parts2;
             jStat2.arange(size).forEach(function(i3) {
-              parts = jStat2.arange(i3).map(function(t2) {
+              parts2 = jStat2.arange(i3).map(function(t2) {
                 return Math2.pow(T2[i3][t2], 2);
               });
-              T2[i3][i3] = Math2.sqrt(A3[i3][i3] - jStat2.sum(parts));
+              T2[i3][i3] = Math2.sqrt(A3[i3][i3] - jStat2.sum(parts2));
               jStat2.arange(i3 + 1, size).forEach(function(j3) {
-                parts = jStat2.arange(i3).map(function(t2) {
+                parts2 = jStat2.arange(i3).map(function(t2) {
                   return T2[i3][t2] * T2[j3][t2];
                 });
-                T2[j3][i3] = (A3[i3][j3] - jStat2.sum(parts)) / T2[i3][i3];
+                T2[j3][i3] = (A3[i3][j3] - jStat2.sum(parts2)) / T2[i3][i3];
               });
             });
             return T2;
@@ -27514,12 +27514,12 @@ var require_lib = __commonJS({
       readBody() {
         return __awaiter4(this, void 0, void 0, function* () {
           return new Promise((resolve8) => __awaiter4(this, void 0, void 0, function* () {
-            let output2 = Buffer.alloc(0);
+            let output3 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
-              output2 = Buffer.concat([output2, chunk]);
+              output3 = Buffer.concat([output3, chunk]);
             });
             this.message.on("end", () => {
-              resolve8(output2.toString());
+              resolve8(output3.toString());
             });
           }));
         });
@@ -27947,8 +27947,8 @@ var require_lib = __commonJS({
           this._proxyAgent = agent;
         }
         if (!agent) {
-          const options2 = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options2) : new http.Agent(options2);
+          const options3 = { keepAlive: this._keepAlive, maxSockets };
+          agent = usingSsl ? new https.Agent(options3) : new http.Agent(options3);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -27994,7 +27994,7 @@ var require_lib = __commonJS({
           return new Promise((resolve8) => setTimeout(() => resolve8(), ms2));
         });
       }
-      _processResponse(res, options2) {
+      _processResponse(res, options3) {
         return __awaiter4(this, void 0, void 0, function* () {
           return new Promise((resolve8, reject) => __awaiter4(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
@@ -28020,7 +28020,7 @@ var require_lib = __commonJS({
             try {
               contents = yield res.readBody();
               if (contents && contents.length > 0) {
-                if (options2 && options2.deserializeDates) {
+                if (options3 && options3.deserializeDates) {
                   obj = JSON.parse(contents, dateTimeDeserializer);
                 } else {
                   obj = JSON.parse(contents);
@@ -28145,15 +28145,15 @@ function issueFileCommand(command, message) {
   });
 }
 function prepareKeyValueMessage(key, value) {
-  const delimiter2 = `ghadelimiter_${crypto.randomUUID()}`;
+  const delimiter3 = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter2)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter2}"`);
+  if (key.includes(delimiter3)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter3}"`);
   }
-  if (convertedValue.includes(delimiter2)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter2}"`);
+  if (convertedValue.includes(delimiter3)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter3}"`);
   }
-  return `${key}<<${delimiter2}${os2.EOL}${convertedValue}${os2.EOL}${delimiter2}`;
+  return `${key}<<${delimiter3}${os2.EOL}${convertedValue}${os2.EOL}${delimiter3}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -28297,9 +28297,9 @@ var Summary = class {
    *
    * @returns {Promise<Summary>} summary instance
    */
-  write(options2) {
+  write(options3) {
     return __awaiter(this, void 0, void 0, function* () {
-      const overwrite = !!(options2 === null || options2 === void 0 ? void 0 : options2.overwrite);
+      const overwrite = !!(options3 === null || options3 === void 0 ? void 0 : options3.overwrite);
       const filePath = yield this.filePath();
       const writeFunc = overwrite ? writeFile : appendFile;
       yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
@@ -28432,8 +28432,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addImage(src, alt, options2) {
-    const { width, height } = options2 || {};
+  addImage(src, alt, options3) {
+    const { width, height } = options3 || {};
     const attrs = Object.assign(Object.assign({}, width && { width }), height && { height });
     const element = this.wrap("img", null, Object.assign({ src, alt }, attrs));
     return this.addRaw(element).addEOL();
@@ -28551,12 +28551,12 @@ var ExitCode;
 function setSecret(secret) {
   issueCommand("add-mask", {}, secret);
 }
-function getInput(name, options2) {
+function getInput(name, options3) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
-  if (options2 && options2.required && !val) {
+  if (options3 && options3.required && !val) {
     throw new Error(`Input required and not supplied: ${name}`);
   }
-  if (options2 && options2.trimWhitespace === false) {
+  if (options3 && options3.trimWhitespace === false) {
     return val;
   }
   return val.trim();
@@ -30086,14 +30086,14 @@ function uint8ArrayToBase64(bytes) {
 }
 function base64urlToUint8Array(base64url3) {
   const base643 = base64url3.replace(/-/g, "+").replace(/_/g, "/");
-  const padding = "=".repeat((4 - base643.length % 4) % 4);
-  return base64ToUint8Array(base643 + padding);
+  const padding2 = "=".repeat((4 - base643.length % 4) % 4);
+  return base64ToUint8Array(base643 + padding2);
 }
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex6) {
-  const cleanHex = hex6.replace(/^0x/, "");
+function hexToUint8Array(hex7) {
+  const cleanHex = hex7.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -30798,8 +30798,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter2) => {
-  const escapedDelim = escapeRegex(delimiter2 ?? ":");
+var mac = (delimiter3) => {
+  const escapedDelim = escapeRegex(delimiter3 ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -30848,8 +30848,8 @@ var _undefined = /^undefined$/i;
 var lowercase = /^[^A-Z]*$/;
 var uppercase = /^[^a-z]*$/;
 var hex = /^[0-9a-fA-F]*$/;
-function fixedBase64(bodyLength, padding) {
-  return new RegExp(`^[A-Za-z0-9+/]{${bodyLength}}${padding}$`);
+function fixedBase64(bodyLength, padding2) {
+  return new RegExp(`^[A-Za-z0-9+/]{${bodyLength}}${padding2}$`);
 }
 function fixedBase64url(length) {
   return new RegExp(`^[A-Za-z0-9_-]{${length}}$`);
@@ -31768,10 +31768,10 @@ var $ZodCIDRv4 = /* @__PURE__ */ $constructor("$ZodCIDRv4", (inst, def) => {
   $ZodStringFormat.init(inst, def);
 });
 function isValidCIDRv6(value) {
-  const parts = value.split("/");
-  if (parts.length !== 2)
+  const parts2 = value.split("/");
+  if (parts2.length !== 2)
     return false;
-  const [address, prefix] = parts;
+  const [address, prefix] = parts2;
   if (!prefix)
     return false;
   const prefixNum = Number(prefix);
@@ -33317,9 +33317,9 @@ var $ZodTransform = /* @__PURE__ */ $constructor("$ZodTransform", (inst, def) =>
     }
     const _out = def.transform(payload.value, payload);
     if (ctx.async) {
-      const output2 = _out instanceof Promise ? _out : Promise.resolve(_out);
-      return output2.then((output3) => {
-        payload.value = output3;
+      const output3 = _out instanceof Promise ? _out : Promise.resolve(_out);
+      return output3.then((output4) => {
+        payload.value = output4;
         return payload;
       });
     }
@@ -33769,12 +33769,12 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       output: inst._def.output
     });
   };
-  inst.output = (output2) => {
+  inst.output = (output3) => {
     const F3 = inst.constructor;
     return new F3({
       type: "function",
       input: inst._def.input,
-      output: output2
+      output: output3
     });
   };
   return inst;
@@ -38141,8 +38141,8 @@ function ko_default() {
 var capitalizeFirstCharacter = (text) => {
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
-function getUnitTypeFromNumber(number4) {
-  const abs = Math.abs(number4);
+function getUnitTypeFromNumber(number5) {
+  const abs = Math.abs(number5);
   const last2 = abs % 10;
   const last22 = abs % 100;
   if (last22 >= 11 && last22 <= 19 || last2 === 0)
@@ -41753,14 +41753,14 @@ function compileValidator(schema, parser4) {
     return parser4;
   }
 }
-function compile(schema, options2) {
+function compile(schema, options3) {
   try {
     const parser4 = compileFn(schema);
     const clone2 = withParser(schema, parser4);
     clone2._zod.bag.validator = compileValidator(schema, parser4);
     return clone2;
   } catch (err) {
-    if (options2?.strict)
+    if (options3?.strict)
       throw err;
     return schema;
   }
@@ -41820,7 +41820,7 @@ function installCompiledUserMethods(target, source, parser4) {
     };
   }
 }
-function compileFn(schema, options2) {
+function compileFn(schema, options3) {
   let recursive2 = true;
   try {
     recursive2 = isRecursiveSchema(schema);
@@ -41836,12 +41836,12 @@ function compileFn(schema, options2) {
     definite: true
   };
   const doc = new Doc(["input"]);
-  const outputAccessor = generateCheck(doc, ctx, schema, "input", !options2?.assertOnly);
+  const outputAccessor = generateCheck(doc, ctx, schema, "input", !options3?.assertOnly);
   doc.write(outputAccessor === null ? `return true;` : `return ${outputAccessor};`);
   const constantNames = ["INVALID", ...ctx.constants.keys()];
   const constantValues = [INVALID, ...ctx.constants.values()];
   const code = doc.content.join("\n");
-  const fullCode = options2?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
+  const fullCode = options3?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
 ${code}` : code : "";
   const F3 = Function;
   const factoryCode = `return (input) => {
@@ -41854,7 +41854,7 @@ ${code}
   } catch (err) {
     throw new ZodCompileUnsupportedError(`this schema (generated code failed to evaluate: ${err.message})`);
   }
-  if (options2?.debug) {
+  if (options3?.debug) {
     fn.code = fullCode;
   }
   fn.definite = ctx.definite;
@@ -42961,31 +42961,31 @@ function getTupleOptStart2(items, key) {
 }
 function generateUnionCheck(doc, ctx, schema, accessor) {
   const def = schema._zod.def;
-  const options2 = def.options;
+  const options3 = def.options;
   if (def.discriminator) {
     return generateDiscriminatedUnionCheck(doc, ctx, def, accessor);
   }
   if (def.inclusive === false) {
     throw new ZodCompileUnsupportedError("exclusive unions (z.xor)");
   }
-  if (options2.length === 0) {
+  if (options3.length === 0) {
     doc.write("return INVALID;");
     return accessor;
   }
-  if (options2.length === 1) {
-    return generateCheck(doc, ctx, options2[0], accessor);
+  if (options3.length === 1) {
+    return generateCheck(doc, ctx, options3[0], accessor);
   }
-  const allLiterals = options2.every((opt) => opt._zod.def.type === "literal" && !opt._zod.def.checks?.length);
+  const allLiterals = options3.every((opt) => opt._zod.def.type === "literal" && !opt._zod.def.checks?.length);
   if (allLiterals) {
-    const values = new Set(options2.flatMap((opt) => opt._zod.def.values));
+    const values = new Set(options3.flatMap((opt) => opt._zod.def.values));
     const valuesConst = addConstant(ctx, values);
     doc.write(`if (!${valuesConst}.has(${accessor})) return INVALID;`);
     return accessor;
   }
   const outputVar = newVar(ctx);
   doc.write(`let ${outputVar};`);
-  for (let i3 = 0; i3 < options2.length; i3++) {
-    const opt = options2[i3];
+  for (let i3 = 0; i3 < options3.length; i3++) {
+    const opt = options3[i3];
     if (i3 === 0) {
       doc.write(`${outputVar} = (() => {`);
     } else {
@@ -44056,26 +44056,26 @@ function _array(Class2, element, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _union(Class2, options2, params) {
+function _union(Class2, options3, params) {
   return new Class2({
     type: "union",
-    options: options2,
+    options: options3,
     ...normalizeParams(params)
   });
 }
-function _xor(Class2, options2, params) {
+function _xor(Class2, options3, params) {
   return new Class2({
     type: "union",
-    options: options2,
+    options: options3,
     inclusive: false,
     ...normalizeParams(params)
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _discriminatedUnion(Class2, discriminator, options2, params) {
+function _discriminatedUnion(Class2, discriminator, options3, params) {
   return new Class2({
     type: "union",
-    options: options2,
+    options: options3,
     discriminator,
     ...normalizeParams(params)
   });
@@ -44228,10 +44228,10 @@ function _readonly(Class2, innerType) {
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _templateLiteral(Class2, parts, params) {
+function _templateLiteral(Class2, parts2, params) {
   return new Class2({
     type: "template_literal",
-    parts,
+    parts: parts2,
     ...normalizeParams(params)
   });
 }
@@ -44597,11 +44597,11 @@ Set the \`cycles\` parameter to \`"ref"\` to resolve cyclical schemas with defs.
     ctx.sharedDefsExtractedFor = ctx.external;
 }
 function compactTypeUnion(schema) {
-  const options2 = schema.anyOf;
-  if (!Array.isArray(options2) || options2.length === 0 || schema.type !== void 0)
+  const options3 = schema.anyOf;
+  if (!Array.isArray(options3) || options3.length === 0 || schema.type !== void 0)
     return;
   const types = [];
-  for (const option of options2) {
+  for (const option of options3) {
     if (!option || typeof option !== "object")
       return;
     compactTypeUnion(option);
@@ -44644,15 +44644,15 @@ function foldObjects(members2) {
     for (const key in object2.properties) {
       if (Object.prototype.hasOwnProperty.call(properties, key))
         continue;
-      const parts = [];
+      const parts2 = [];
       for (const other of objects) {
         const part = other.properties?.[key] ?? undeclaredConstraint(other);
         if (part === null || part === void 0)
           continue;
-        if (!parts.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
-          parts.push(part);
+        if (!parts2.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
+          parts2.push(part);
       }
-      const merged = parts.length === 1 ? parts[0] : foldObjects(parts) ?? { allOf: parts };
+      const merged = parts2.length === 1 ? parts2[0] : foldObjects(parts2) ?? { allOf: parts2 };
       assignProp(properties, key, merged);
     }
     for (const key of object2.required ?? [])
@@ -45305,14 +45305,14 @@ var objectProcessor = (schema, ctx, _json, params) => {
 var unionProcessor = (schema, ctx, json2, params) => {
   const def = schema._zod.def;
   const isExclusive = def.inclusive === false;
-  const options2 = def.options.map((x2, i3) => processSchema(x2, ctx, {
+  const options3 = def.options.map((x2, i3) => processSchema(x2, ctx, {
     ...params,
     path: [...params.path, isExclusive ? "oneOf" : "anyOf", i3]
   }));
   if (isExclusive) {
-    json2.oneOf = options2;
+    json2.oneOf = options3;
   } else {
-    json2.anyOf = options2;
+    json2.anyOf = options3;
   }
 };
 var intersectionProcessor = (schema, ctx, json2, params) => {
@@ -46926,10 +46926,10 @@ var ZodUnion = /* @__PURE__ */ $constructor("ZodUnion", (inst, def) => {
   inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params);
   inst.options = def.options;
 });
-function union(options2, params) {
+function union(options3, params) {
   return new ZodUnion({
     type: "union",
-    options: options2,
+    options: options3,
     ...util_exports.normalizeParams(params)
   });
 }
@@ -46939,10 +46939,10 @@ var ZodXor = /* @__PURE__ */ $constructor("ZodXor", (inst, def) => {
   inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params);
   inst.options = def.options;
 });
-function xor(options2, params) {
+function xor(options3, params) {
   return new ZodXor({
     type: "union",
-    options: options2,
+    options: options3,
     inclusive: false,
     ...util_exports.normalizeParams(params)
   });
@@ -46951,10 +46951,10 @@ var ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("ZodDiscriminatedUnion"
   ZodUnion.init(inst, def);
   $ZodDiscriminatedUnion.init(inst, def);
 });
-function discriminatedUnion(discriminator, options2, params) {
+function discriminatedUnion(discriminator, options3, params) {
   return new ZodDiscriminatedUnion({
     type: "union",
-    options: options2,
+    options: options3,
     discriminator,
     ...util_exports.normalizeParams(params)
   });
@@ -47191,14 +47191,14 @@ var ZodTransform = /* @__PURE__ */ $constructor("ZodTransform", (inst, def) => {
         payload.issues.push(util_exports.issue(_issue));
       }
     };
-    const output2 = def.transform(payload.value, payload);
-    if (output2 instanceof Promise) {
-      return output2.then((output3) => {
-        payload.value = output3;
+    const output3 = def.transform(payload.value, payload);
+    if (output3 instanceof Promise) {
+      return output3.then((output4) => {
+        payload.value = output4;
         return payload;
       });
     }
-    payload.value = output2;
+    payload.value = output3;
     return payload;
   };
 });
@@ -47384,10 +47384,10 @@ var ZodTemplateLiteral = /* @__PURE__ */ $constructor("ZodTemplateLiteral", (ins
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => templateLiteralProcessor(inst, ctx, json2, params);
 });
-function templateLiteral(parts, params) {
+function templateLiteral(parts2, params) {
   return new ZodTemplateLiteral({
     type: "template_literal",
-    parts,
+    parts: parts2,
     ...util_exports.normalizeParams(params)
   });
 }
@@ -47727,24 +47727,24 @@ function canonicalKey(value, seen) {
   seen.add(value);
   try {
     if (Array.isArray(value)) {
-      const parts2 = [];
+      const parts3 = [];
       for (const item of value) {
         const key = canonicalKey(item, seen);
         if (key === null)
           return null;
-        parts2.push(key);
+        parts3.push(key);
       }
-      return `a${parts2.length}:[${parts2.join(",")}]`;
+      return `a${parts3.length}:[${parts3.join(",")}]`;
     }
     const keys = Object.keys(value).sort();
-    const parts = [];
+    const parts2 = [];
     for (const k3 of keys) {
       const key = canonicalKey(value[k3], seen);
       if (key === null)
         return null;
-      parts.push(`${k3.length}:${k3}=${key}`);
+      parts2.push(`${k3.length}:${k3}=${key}`);
     }
-    return `o${parts.length}:{${parts.join(",")}}`;
+    return `o${parts2.length}:{${parts2.join(",")}}`;
   } finally {
     seen.delete(value);
   }
@@ -48186,13 +48186,13 @@ function convertSchema(schema, ctx) {
   let baseSchema = convertBaseSchema(schema, ctx);
   const hasExplicitType = schema.type || schema.enum !== void 0 || schema.const !== void 0;
   if (schema.anyOf && Array.isArray(schema.anyOf)) {
-    const options2 = schema.anyOf.map((s3) => convertSchema(s3, ctx));
-    const anyOfUnion = z.union(options2);
+    const options3 = schema.anyOf.map((s3) => convertSchema(s3, ctx));
+    const anyOfUnion = z.union(options3);
     baseSchema = hasExplicitType ? z.intersection(baseSchema, anyOfUnion) : anyOfUnion;
   }
   if (schema.oneOf && Array.isArray(schema.oneOf)) {
-    const options2 = schema.oneOf.map((s3) => convertSchema(s3, ctx));
-    const oneOfUnion = z.xor(options2);
+    const options3 = schema.oneOf.map((s3) => convertSchema(s3, ctx));
+    const oneOfUnion = z.xor(options3);
     baseSchema = hasExplicitType ? z.intersection(baseSchema, oneOfUnion) : oneOfUnion;
   }
   if (schema.allOf && Array.isArray(schema.allOf)) {
@@ -48969,7 +48969,7 @@ var ParseOptions;
     allowTrailingComma: false
   };
 })(ParseOptions || (ParseOptions = {}));
-function visit2(text, visitor, options2 = ParseOptions.DEFAULT) {
+function visit2(text, visitor, options3 = ParseOptions.DEFAULT) {
   const _scanner = createScanner(text, false);
   const _jsonPath = [];
   let suppressedCallbacks = 0;
@@ -49005,8 +49005,8 @@ function visit2(text, visitor, options2 = ParseOptions.DEFAULT) {
     } : () => true;
   }
   const onObjectBegin = toBeginVisit(visitor.onObjectBegin), onObjectProperty = toOneArgVisitWithPath(visitor.onObjectProperty), onObjectEnd = toEndVisit(visitor.onObjectEnd), onArrayBegin = toBeginVisit(visitor.onArrayBegin), onArrayEnd = toEndVisit(visitor.onArrayEnd), onLiteralValue = toOneArgVisitWithPath(visitor.onLiteralValue), onSeparator = toOneArgVisit(visitor.onSeparator), onComment = toNoArgVisit(visitor.onComment), onError2 = toOneArgVisit(visitor.onError);
-  const disallowComments = options2 && options2.disallowComments;
-  const allowTrailingComma = options2 && options2.allowTrailingComma;
+  const disallowComments = options3 && options3.disallowComments;
+  const allowTrailingComma = options3 && options3.allowTrailingComma;
   function scanNext() {
     while (true) {
       const token = _scanner.scan();
@@ -49259,7 +49259,7 @@ function visit2(text, visitor, options2 = ParseOptions.DEFAULT) {
   }
   scanNext();
   if (_scanner.getToken() === 17) {
-    if (options2.allowEmptyContent) {
+    if (options3.allowEmptyContent) {
       return true;
     }
     handleError(4, [], []);
@@ -49394,27 +49394,27 @@ async function openRegularFile(path6, step8, hint) {
   return handle;
 }
 var MAX_JSON_BYTES = 64 * 1024 * 1024;
-async function readWholeFile(path6, options2) {
+async function readWholeFile(path6, options3) {
   let handle;
   try {
-    handle = await openRegularFile(path6, options2.step, options2.hint);
+    handle = await openRegularFile(path6, options3.step, options3.hint);
   } catch (error63) {
     if (error63 instanceof LabError) throw error63;
     throw new LabError(
-      options2.step,
+      options3.step,
       `cannot read ${path6}: ${error63.code ?? error63.message}.`,
-      options2.hint
+      options3.hint
     );
   }
   try {
     const { size } = await handle.stat();
-    if (size > options2.maxBytes)
+    if (size > options3.maxBytes)
       throw new LabError(
-        options2.step,
-        `${path6} is ${size} bytes, more than the ${options2.maxBytes} bytes perf-lab reads from such a file.`,
-        options2.hint
+        options3.step,
+        `${path6} is ${size} bytes, more than the ${options3.maxBytes} bytes perf-lab reads from such a file.`,
+        options3.hint
       );
-    const buffer = Buffer.alloc(Math.min(size, options2.maxBytes) + 1);
+    const buffer = Buffer.alloc(Math.min(size, options3.maxBytes) + 1);
     let filled = 0;
     for (; ; ) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
@@ -49422,8 +49422,8 @@ async function readWholeFile(path6, options2) {
       filled += bytesRead;
       if (filled === buffer.length) break;
     }
-    if (filled > options2.maxBytes)
-      throw new LabError(options2.step, `${path6} grew past ${options2.maxBytes} bytes while it was read.`, options2.hint);
+    if (filled > options3.maxBytes)
+      throw new LabError(options3.step, `${path6} grew past ${options3.maxBytes} bytes while it was read.`, options3.hint);
     return buffer.subarray(0, filled);
   } finally {
     await handle.close();
@@ -50095,12 +50095,12 @@ function isArrayLike(input2) {
   return filterHasLength(input2);
 }
 function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
-  return input2.split(separator).reduce((output2, line) => {
+  return input2.split(separator).reduce((output3, line) => {
     const lineContent = trimmed2 ? line.trim() : line;
     if (lineContent) {
-      output2.push(lineContent);
+      output3.push(lineContent);
     }
-    return output2;
+    return output3;
   }, []);
 }
 function forEachLineWithContent(input2, callback) {
@@ -50157,11 +50157,11 @@ function asNumber(source, onNaN = 0) {
   return Number.isNaN(num) ? onNaN : num;
 }
 function prefixedArray(input2, prefix) {
-  const output2 = [];
+  const output3 = [];
   for (let i3 = 0, max = input2.length; i3 < max; i3++) {
-    output2.push(prefix, input2[i3]);
+    output3.push(prefix, input2[i3]);
   }
-  return output2;
+  return output3;
 }
 function bufferToString(input2) {
   return (Array.isArray(input2) ? Buffer.concat(input2) : input2).toString("utf-8");
@@ -50323,11 +50323,11 @@ var init_line_parser = __esm({
     };
   }
 });
-function createInstanceConfig(...options2) {
+function createInstanceConfig(...options3) {
   const baseDir = process.cwd();
   const config2 = Object.assign(
     { baseDir, ...defaultOptions },
-    ...options2.filter((o3) => typeof o3 === "object" && o3)
+    ...options3.filter((o3) => typeof o3 === "object" && o3)
   );
   config2.baseDir = config2.baseDir || baseDir;
   config2.trimmed = config2.trimmed === true;
@@ -50345,12 +50345,12 @@ var init_simple_git_options = __esm({
     };
   }
 });
-function appendTaskOptions(options2, commands = []) {
-  if (!filterPlainObject(options2)) {
+function appendTaskOptions(options3, commands = []) {
+  if (!filterPlainObject(options3)) {
     return commands;
   }
-  return Object.keys(options2).reduce((commands2, key) => {
-    const value = options2[key];
+  return Object.keys(options3).reduce((commands2, key) => {
+    const value = options3[key];
     if (r(value)) {
       commands2.push(value);
     } else if (filterPrimitives(value, ["boolean"])) {
@@ -50650,18 +50650,18 @@ __export2(clean_exports, {
   isCleanOptionsArray: () => isCleanOptionsArray
 });
 function cleanWithOptionsTask(mode, customArgs) {
-  const { cleanMode, options: options2, valid } = getCleanOptions(mode);
+  const { cleanMode, options: options3, valid } = getCleanOptions(mode);
   if (!cleanMode) {
     return configurationErrorTask(CONFIG_ERROR_MODE_REQUIRED);
   }
   if (!valid.options) {
     return configurationErrorTask(CONFIG_ERROR_UNKNOWN_OPTION + JSON.stringify(mode));
   }
-  options2.push(...customArgs);
-  if (options2.some(isInteractiveMode)) {
+  options3.push(...customArgs);
+  if (options3.some(isInteractiveMode)) {
     return configurationErrorTask(CONFIG_ERROR_INTERACTIVE_MODE);
   }
-  return cleanTask(cleanMode, options2);
+  return cleanTask(cleanMode, options3);
 }
 function cleanTask(mode, customArgs) {
   const commands = ["clean", `-${mode}`, ...customArgs];
@@ -50678,19 +50678,19 @@ function isCleanOptionsArray(input2) {
 }
 function getCleanOptions(input2) {
   let cleanMode;
-  let options2 = [];
+  let options3 = [];
   let valid = { cleanMode: false, options: true };
   input2.replace(/[^a-z]i/g, "").split("").forEach((char) => {
     if (isCleanMode(char)) {
       cleanMode = char;
       valid.cleanMode = true;
     } else {
-      valid.options = valid.options && isKnownOption(options2[options2.length] = `-${char}`);
+      valid.options = valid.options && isKnownOption(options3[options3.length] = `-${char}`);
     }
   });
   return {
     cleanMode,
-    options: options2,
+    options: options3,
     valid
   };
 }
@@ -50961,9 +50961,9 @@ function grep_default() {
   return {
     grep(searchTerm) {
       const then = trailingFunctionArgument(arguments);
-      const options2 = getTrailingOptions(arguments);
+      const options3 = getTrailingOptions(arguments);
       for (const option of disallowedOptions) {
-        if (options2.includes(option)) {
+        if (options3.includes(option)) {
           return this._runTask(
             configurationErrorTask(`git.grep: use of "${option}" is not supported.`),
             then
@@ -50973,7 +50973,7 @@ function grep_default() {
       if (typeof searchTerm === "string") {
         searchTerm = grepQueryBuilder().param(searchTerm);
       }
-      const commands = ["grep", "--null", "-n", "--full-name", ...options2, ...searchTerm];
+      const commands = ["grep", "--null", "-n", "--full-name", ...options3, ...searchTerm];
       return this._runTask(
         {
           commands,
@@ -51211,10 +51211,10 @@ function onErrorReceived(target, logger) {
     target.push(Buffer.from(String(err.stack), "ascii"));
   };
 }
-function onDataReceived(target, name, logger, output2) {
+function onDataReceived(target, name, logger, output3) {
   return (buffer) => {
     logger(`%s received %L bytes`, name, buffer);
-    output2(`%B`, buffer);
+    output3(`%B`, buffer);
     target.push(buffer);
   };
 }
@@ -51605,14 +51605,14 @@ var init_parse_commit = __esm({
         result.root = !!root2;
       }),
       new LineParser(/\s*Author:\s(.+)/i, (result, [author]) => {
-        const parts = author.split("<");
-        const email3 = parts.pop();
+        const parts2 = author.split("<");
+        const email3 = parts2.pop();
         if (!email3 || !email3.includes("@")) {
           return;
         }
         result.author = {
           email: email3.substr(0, email3.length - 1),
-          name: parts.join("<").trim()
+          name: parts2.join("<").trim()
         };
       }),
       new LineParser(
@@ -52091,16 +52091,16 @@ function log_default() {
   return {
     log(...rest) {
       const next = trailingFunctionArgument(arguments);
-      const options2 = parseLogOptions(
+      const options3 = parseLogOptions(
         trailingOptionsArgument(arguments),
         asStringArray(filterType(arguments[0], filterArray, []))
       );
-      const task = rejectDeprecatedSignatures(...rest) || validateLogFormatConfig(options2.commands) || createLogTask(options2);
+      const task = rejectDeprecatedSignatures(...rest) || validateLogFormatConfig(options3.commands) || createLogTask(options3);
       return this._runTask(task, next);
     }
   };
-  function createLogTask(options2) {
-    return logTask(options2.splitter, options2.fields, options2.commands);
+  function createLogTask(options3) {
+    return logTask(options3.splitter, options3.fields, options3.commands);
   }
   function rejectDeprecatedSignatures(from, to2) {
     return filterString(from) && filterString(to2) && configurationErrorTask(
@@ -53584,11 +53584,11 @@ __export2(stash_list_exports, {
   stashListTask: () => stashListTask
 });
 function stashListTask(opt = {}, customArgs) {
-  const options2 = parseLogOptions(opt);
-  const commands = ["stash", "list", ...options2.commands, ...customArgs];
+  const options3 = parseLogOptions(opt);
+  const commands = ["stash", "list", ...options3.commands, ...customArgs];
   const parser4 = createListLogSummaryParser(
-    options2.splitter,
-    options2.fields,
+    options3.splitter,
+    options3.fields,
     logFormatFromCommand(commands)
   );
   return validateLogFormatConfig(commands) || {
@@ -53779,14 +53779,14 @@ var require_git = __commonJS2({
     } = (init_sub_module(), __toCommonJS(sub_module_exports));
     var { addAnnotatedTagTask: addAnnotatedTagTask2, addTagTask: addTagTask2, tagListTask: tagListTask2 } = (init_tag(), __toCommonJS(tag_exports));
     var { straightThroughBufferTask: straightThroughBufferTask2, straightThroughStringTask: straightThroughStringTask2 } = (init_task(), __toCommonJS(task_exports));
-    function Git2(options2, plugins) {
+    function Git2(options3, plugins) {
       this._plugins = plugins;
       this._executor = new GitExecutor2(
-        options2.baseDir,
-        new Scheduler2(options2.maxConcurrentProcesses),
+        options3.baseDir,
+        new Scheduler2(options3.maxConcurrentProcesses),
         plugins
       );
-      this._trimmed = options2.trimmed;
+      this._trimmed = options3.trimmed;
     }
     (Git2.prototype = Object.create(SimpleGitApi2.prototype)).constructor = Git2;
     Git2.prototype.customBinary = function(command) {
@@ -53801,11 +53801,11 @@ var require_git = __commonJS2({
       }
       return this;
     };
-    Git2.prototype.stashList = function(options2) {
+    Git2.prototype.stashList = function(options3) {
       return this._runTask(
         stashListTask2(
           trailingOptionsArgument2(arguments) || {},
-          filterArray2(options2) && options2 || []
+          filterArray2(options3) && options3 || []
         ),
         trailingFunctionArgument2(arguments)
       );
@@ -53821,7 +53821,7 @@ var require_git = __commonJS2({
         });
       });
     };
-    Git2.prototype.pull = function(remote, branch, options2, then) {
+    Git2.prototype.pull = function(remote, branch, options3, then) {
       return this._runTask(
         pullTask2(
           filterType2(remote, filterString2),
@@ -53850,7 +53850,7 @@ var require_git = __commonJS2({
         )
       );
     };
-    Git2.prototype.tags = function(options2, then) {
+    Git2.prototype.tags = function(options3, then) {
       return this._runTask(
         tagListTask2(getTrailingOptions2(arguments)),
         trailingFunctionArgument2(arguments)
@@ -53900,7 +53900,7 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.branch = function(options2, then) {
+    Git2.prototype.branch = function(options3, then) {
       return this._runTask(
         branchTask2(getTrailingOptions2(arguments)),
         trailingFunctionArgument2(arguments)
@@ -53943,7 +53943,7 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.subModule = function(options2, then) {
+    Git2.prototype.subModule = function(options3, then) {
       return this._runTask(
         subModuleTask2(getTrailingOptions2(arguments)),
         trailingFunctionArgument2(arguments)
@@ -53967,13 +53967,13 @@ var require_git = __commonJS2({
     Git2.prototype.getRemotes = function(verbose, then) {
       return this._runTask(getRemotesTask2(verbose === true), trailingFunctionArgument2(arguments));
     };
-    Git2.prototype.remote = function(options2, then) {
+    Git2.prototype.remote = function(options3, then) {
       return this._runTask(
         remoteTask2(getTrailingOptions2(arguments)),
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.tag = function(options2, then) {
+    Git2.prototype.tag = function(options3, then) {
       const command = getTrailingOptions2(arguments);
       if (command[0] !== "tag") {
         command.unshift("tag");
@@ -54005,7 +54005,7 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.catFile = function(options2, then) {
+    Git2.prototype.catFile = function(options3, then) {
       return this._catFile("utf-8", arguments);
     };
     Git2.prototype.binaryCatFile = function() {
@@ -54014,21 +54014,21 @@ var require_git = __commonJS2({
     Git2.prototype._catFile = function(format3, args) {
       var handler2 = trailingFunctionArgument2(args);
       var command = ["cat-file"];
-      var options2 = args[0];
-      if (typeof options2 === "string") {
+      var options3 = args[0];
+      if (typeof options3 === "string") {
         return this._runTask(
           configurationErrorTask2("Git.catFile: options must be supplied as an array of strings"),
           handler2
         );
       }
-      if (Array.isArray(options2)) {
-        command.push.apply(command, options2);
+      if (Array.isArray(options3)) {
+        command.push.apply(command, options3);
       }
       const task = format3 === "buffer" ? straightThroughBufferTask2(command) : straightThroughStringTask2(command);
       return this._runTask(task, handler2);
     };
-    Git2.prototype.diff = function(options2, then) {
-      const task = filterString2(options2) ? configurationErrorTask2(
+    Git2.prototype.diff = function(options3, then) {
+      const task = filterString2(options3) ? configurationErrorTask2(
         "git.diff: supplying options as a single string is no longer supported, switch to an array of strings"
       ) : straightThroughStringTask2(["diff", ...getTrailingOptions2(arguments)]);
       return this._runTask(task, trailingFunctionArgument2(arguments));
@@ -54052,7 +54052,7 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.clean = function(mode, options2, then) {
+    Git2.prototype.clean = function(mode, options3, then) {
       const usingCleanOptionsArray = isCleanOptionsArray2(mode);
       const cleanMode = usingCleanOptionsArray && mode.join("") || filterType2(mode, filterString2) || "";
       const customArgs = getTrailingOptions2([].slice.call(arguments, usingCleanOptionsArray ? 1 : 0));
@@ -54146,12 +54146,12 @@ function abortPlugin(signal) {
   };
   return [onSpawnBefore, onSpawnAfter];
 }
-function blockUnsafeOperationsPlugin(options2 = {}) {
+function blockUnsafeOperationsPlugin(options3 = {}) {
   return {
     type: "spawn.args",
     action(args, { env }) {
       for (const vulnerability of ne(args, env)) {
-        if (options2[vulnerability.category] !== true) {
+        if (options3[vulnerability.category] !== true) {
           throw new GitPluginError(void 0, "unsafe", vulnerability.message);
         }
       }
@@ -54326,14 +54326,14 @@ var PluginStore = class {
     };
   }
   exec(type, data, context3) {
-    let output2 = data;
+    let output3 = data;
     const contextual = Object.freeze(Object.create(context3));
     for (const plugin of this.plugins) {
       if (plugin.type === type) {
-        output2 = plugin.action(output2, contextual);
+        output3 = plugin.action(output3, contextual);
       }
     }
-    return output2;
+    return output3;
   }
 };
 init_utils();
@@ -54377,11 +54377,11 @@ function progressEventStage(input2) {
 }
 init_utils();
 function spawnOptionsPlugin(spawnOptions) {
-  const options2 = pick2(spawnOptions, ["uid", "gid"]);
+  const options3 = pick2(spawnOptions, ["uid", "gid"]);
   return {
     type: "spawn.options",
     action(data) {
-      return { ...options2, ...data };
+      return { ...options3, ...data };
     }
   };
 }
@@ -54448,11 +54448,11 @@ function suffixPathsPlugin() {
 }
 init_utils();
 var Git = require_git();
-function gitInstanceFactory(baseDir, options2) {
+function gitInstanceFactory(baseDir, options3) {
   const plugins = new PluginStore();
   const config2 = createInstanceConfig(
     baseDir && (typeof baseDir === "string" ? { baseDir } : baseDir) || {},
-    options2
+    options3
   );
   if (!folderExists(config2.baseDir)) {
     throw new GitConstructError(
@@ -54543,8 +54543,8 @@ function sharedCorporaDir() {
   return process.env.PERF_LAB_SHARED_CORPORA ? resolve(process.env.PERF_LAB_SHARED_CORPORA) : resolve(projectRoot(), "..", "shared", "corpora");
 }
 function programOnPath(program) {
-  const candidates = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
-  return candidates.find((candidate) => {
+  const candidates2 = program.includes("/") ? [program] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join2(dir, program));
+  return candidates2.find((candidate) => {
     try {
       accessSync(candidate, constants4.X_OK);
       return statSync(candidate).isFile();
@@ -54582,7 +54582,7 @@ var normalizeFileUrl = (file2) => file2 instanceof URL ? fileURLToPath2(file2) :
 // node_modules/execa/lib/methods/parameters.js
 var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
   const filePath = safeNormalizeFileUrl(rawFile, "First argument");
-  const [commandArguments, options2] = isPlainObject2(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
+  const [commandArguments, options3] = isPlainObject2(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
   if (!Array.isArray(commandArguments)) {
     throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
   }
@@ -54594,10 +54594,10 @@ var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
   if (nullByteArgument !== void 0) {
     throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nullByteArgument}`);
   }
-  if (!isPlainObject2(options2)) {
-    throw new TypeError(`Last argument must be an options object: ${options2}`);
+  if (!isPlainObject2(options3)) {
+    throw new TypeError(`Last argument must be an options object: ${options3}`);
   }
-  return [filePath, normalizedArguments, options2];
+  return [filePath, normalizedArguments, options3];
 };
 
 // node_modules/execa/lib/methods/template.js
@@ -54764,16 +54764,16 @@ var STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
 var getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
 
 // node_modules/execa/lib/arguments/specific.js
-var normalizeFdSpecificOptions = (options2) => {
-  const optionsCopy = { ...options2 };
+var normalizeFdSpecificOptions = (options3) => {
+  const optionsCopy = { ...options3 };
   for (const optionName of FD_SPECIFIC_OPTIONS) {
-    optionsCopy[optionName] = normalizeFdSpecificOption(options2, optionName);
+    optionsCopy[optionName] = normalizeFdSpecificOption(options3, optionName);
   }
   return optionsCopy;
 };
-var normalizeFdSpecificOption = (options2, optionName) => {
-  const optionBaseArray = Array.from({ length: getStdioLength(options2) + 1 });
-  const optionArray = normalizeFdSpecificValue(options2[optionName], optionBaseArray, optionName);
+var normalizeFdSpecificOption = (options3, optionName) => {
+  const optionBaseArray = Array.from({ length: getStdioLength(options3) + 1 });
+  const optionArray = normalizeFdSpecificValue(options3[optionName], optionBaseArray, optionName);
   return addDefaultValue(optionArray, optionName);
 };
 var getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
@@ -55286,7 +55286,7 @@ var defaultVerboseFunction = ({
   return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
 };
 var serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
-var padField = (field, padding) => String(field).padStart(padding, "0");
+var padField = (field, padding2) => String(field).padStart(padding2, "0");
 var getFinalIcon = ({ failed, reject }) => {
   if (!failed) {
     return figures_default.tick;
@@ -55338,7 +55338,7 @@ var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
 var getVerboseObject = ({
   type,
   result,
-  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options2 } }
+  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options3 } }
 }) => ({
   type,
   escapedCommand,
@@ -55346,7 +55346,7 @@ var getVerboseObject = ({
   timestamp: /* @__PURE__ */ new Date(),
   piped,
   result,
-  options: options2
+  options: options3
 });
 var getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
 var getPrintedLine = (verboseObject) => {
@@ -55430,11 +55430,11 @@ import process4 from "node:process";
 import path2 from "node:path";
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
-function pathKey(options2 = {}) {
+function pathKey(options3 = {}) {
   const {
     env = process.env,
     platform: platform3 = process.platform
-  } = options2;
+  } = options3;
   if (platform3 !== "win32") {
     return "PATH";
   }
@@ -55498,11 +55498,11 @@ var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
     result.push(pathPart);
   }
 };
-var npmRunPathEnv = ({ env = process4.env, ...options2 } = {}) => {
+var npmRunPathEnv = ({ env = process4.env, ...options3 } = {}) => {
   env = { ...env };
   const pathName = pathKey({ env });
-  options2.path = env[pathName];
-  env[pathName] = npmRunPath(options2);
+  options3.path = env[pathName];
+  env[pathName] = npmRunPath(options3);
   return env;
 };
 
@@ -55512,8 +55512,8 @@ import { setTimeout as setTimeout2 } from "node:timers/promises";
 // node_modules/execa/lib/return/final-error.js
 var getFinalError = (originalError, message, isSync) => {
   const ErrorClass = isSync ? ExecaSyncError : ExecaError;
-  const options2 = originalError instanceof DiscardedError ? {} : { cause: originalError };
-  return new ErrorClass(message, options2);
+  const options3 = originalError instanceof DiscardedError ? {} : { cause: originalError };
+  return new ErrorClass(message, options3);
 };
 var DiscardedError = class extends Error {
 };
@@ -55856,8 +55856,8 @@ var normalizeSignal = ({
     signals: { [name]: constantSignal }
   } = constants5;
   const supported = constantSignal !== void 0;
-  const number4 = supported ? constantSignal : defaultNumber;
-  return { name, number: number4, description, supported, action, forced, standard };
+  const number5 = supported ? constantSignal : defaultNumber;
+  return { name, number: number5, description, supported, action, forced, standard };
 };
 
 // node_modules/human-signals/build/src/main.js
@@ -55867,33 +55867,33 @@ var getSignalsByName = () => {
 };
 var getSignalByName = ({
   name,
-  number: number4,
+  number: number5,
   description,
   supported,
   action,
   forced,
   standard
-}) => [name, { name, number: number4, description, supported, action, forced, standard }];
+}) => [name, { name, number: number5, description, supported, action, forced, standard }];
 var signalsByName = getSignalsByName();
 var getSignalsByNumber = () => {
   const signals2 = getSignals();
   const length = SIGRTMAX + 1;
   const signalsA = Array.from(
     { length },
-    (value, number4) => getSignalByNumber(number4, signals2)
+    (value, number5) => getSignalByNumber(number5, signals2)
   );
   return Object.assign({}, ...signalsA);
 };
-var getSignalByNumber = (number4, signals2) => {
-  const signal = findSignalByNumber(number4, signals2);
+var getSignalByNumber = (number5, signals2) => {
+  const signal = findSignalByNumber(number5, signals2);
   if (signal === void 0) {
     return {};
   }
   const { name, description, supported, action, forced, standard } = signal;
   return {
-    [number4]: {
+    [number5]: {
       name,
-      number: number4,
+      number: number5,
       description,
       supported,
       action,
@@ -55902,12 +55902,12 @@ var getSignalByNumber = (number4, signals2) => {
     }
   };
 };
-var findSignalByNumber = (number4, signals2) => {
-  const signal = signals2.find(({ name }) => constants6.signals[name] === number4);
+var findSignalByNumber = (number5, signals2) => {
+  const signal = signals2.find(({ name }) => constants6.signals[name] === number5);
   if (signal !== void 0) {
     return signal;
   }
-  return signals2.find((signalA) => signalA.number === number4);
+  return signals2.find((signalA) => signalA.number === number5);
 };
 var signalsByNumber = getSignalsByNumber();
 
@@ -56134,21 +56134,21 @@ var createDeferred2 = () => {
 // node_modules/execa/lib/arguments/fd-options.js
 var getToStream = (destination, to2 = "stdin") => {
   const isWritable = true;
-  const { options: options2, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
+  const { options: options3, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
   const fdNumber = getFdNumber(fileDescriptors, to2, isWritable);
   const destinationStream = destination.stdio[fdNumber];
   if (destinationStream === null) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to2, options2, isWritable));
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to2, options3, isWritable));
   }
   return destinationStream;
 };
 var getFromStream = (source, from = "stdout") => {
   const isWritable = false;
-  const { options: options2, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  const { options: options3, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
   const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
   const sourceStream = fdNumber === "all" ? source.all : source.stdio[fdNumber];
   if (sourceStream === null || sourceStream === void 0) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options2, isWritable));
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options3, isWritable));
   }
   return sourceStream;
 };
@@ -56181,11 +56181,11 @@ Please set the "stdio" option to ensure that file descriptor exists.`);
     throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
   }
 };
-var getInvalidStdioOptionMessage = (fdNumber, fdName, options2, isWritable) => {
-  if (fdNumber === "all" && !options2.all) {
+var getInvalidStdioOptionMessage = (fdNumber, fdName, options3, isWritable) => {
+  if (fdNumber === "all" && !options3.all) {
     return `The "all" option must be true to use "from: 'all'".`;
   }
-  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options2);
+  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options3);
   return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
 Please set this option with "pipe" instead.`;
 };
@@ -56649,11 +56649,11 @@ var killAfterTimeout = async (subprocess, timeout, context3, { signal }) => {
 // node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
 import path3 from "node:path";
-var mapNode = ({ options: options2 }) => {
-  if (options2.node === false) {
+var mapNode = ({ options: options3 }) => {
+  if (options3.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
   }
-  return { options: { ...options2, node: true } };
+  return { options: { ...options3, node: true } };
 };
 var handleNodeOption = (file2, commandArguments, {
   node: shouldHandleNode = false,
@@ -56661,7 +56661,7 @@ var handleNodeOption = (file2, commandArguments, {
   nodeOptions = execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
   cwd,
   execPath: formerNodePath,
-  ...options2
+  ...options3
 }) => {
   if (formerNodePath !== void 0) {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
@@ -56669,7 +56669,7 @@ var handleNodeOption = (file2, commandArguments, {
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
   const resolvedNodePath = path3.resolve(cwd, normalizedNodePath);
   const newOptions = {
-    ...options2,
+    ...options3,
     nodePath: resolvedNodePath,
     node: shouldHandleNode,
     cwd
@@ -56807,21 +56807,21 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
   const { command: file2, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
   const fdOptions = normalizeFdSpecificOptions(initialOptions);
-  const options2 = addDefaultOptions(fdOptions);
-  validateTimeout(options2);
-  validateEncoding(options2);
-  validateIpcInputOption(options2);
-  validateCancelSignal(options2);
-  validateGracefulCancel(options2);
-  options2.shell = normalizeFileUrl(options2.shell);
-  options2.env = getEnv(options2);
-  options2.killSignal = normalizeKillSignal(options2.killSignal);
-  options2.forceKillAfterDelay = normalizeForceKillAfterDelay(options2.forceKillAfterDelay);
-  options2.lines = options2.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options2.encoding) && options2.buffer[fdNumber]);
+  const options3 = addDefaultOptions(fdOptions);
+  validateTimeout(options3);
+  validateEncoding(options3);
+  validateIpcInputOption(options3);
+  validateCancelSignal(options3);
+  validateGracefulCancel(options3);
+  options3.shell = normalizeFileUrl(options3.shell);
+  options3.env = getEnv(options3);
+  options3.killSignal = normalizeKillSignal(options3.killSignal);
+  options3.forceKillAfterDelay = normalizeForceKillAfterDelay(options3.forceKillAfterDelay);
+  options3.lines = options3.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options3.encoding) && options3.buffer[fdNumber]);
   if (process6.platform === "win32" && path5.basename(file2, ".exe") === "cmd") {
     commandArguments.unshift("/q");
   }
-  return { file: file2, commandArguments, options: options2 };
+  return { file: file2, commandArguments, options: options3 };
 };
 var addDefaultOptions = ({
   extendEnv = true,
@@ -56839,9 +56839,9 @@ var addDefaultOptions = ({
   ipcInput,
   ipc = ipcInput !== void 0 || gracefulCancel,
   serialization = "advanced",
-  ...options2
+  ...options3
 }) => ({
-  ...options2,
+  ...options3,
   extendEnv,
   preferLocal,
   cwd,
@@ -56873,7 +56873,7 @@ var getEnv = ({ env: envOption, extendEnv, preferLocal, node: node2, localDirect
 };
 
 // node_modules/execa/lib/arguments/shell.js
-var concatenateShell = (file2, commandArguments, options2) => options2.shell && commandArguments.length > 0 ? [[file2, ...commandArguments].join(" "), [], options2] : [file2, commandArguments, options2];
+var concatenateShell = (file2, commandArguments, options3) => options3.shell && commandArguments.length > 0 ? [[file2, ...commandArguments].join(" "), [], options3] : [file2, commandArguments, options3];
 
 // node_modules/execa/lib/return/message.js
 import { inspect as inspect2 } from "node:util";
@@ -56909,8 +56909,8 @@ function isWritableStream(stream, { checkOpen = true } = {}) {
 function isReadableStream(stream, { checkOpen = true } = {}) {
   return isStream(stream, { checkOpen }) && (stream.readable || !checkOpen) && typeof stream.read === "function" && typeof stream.readable === "boolean" && typeof stream.readableObjectMode === "boolean" && typeof stream.destroy === "function" && typeof stream.destroyed === "boolean";
 }
-function isDuplexStream(stream, options2) {
-  return isWritableStream(stream, options2) && isReadableStream(stream, options2);
+function isDuplexStream(stream, options3) {
+  return isWritableStream(stream, options3) && isReadableStream(stream, options3);
 }
 
 // node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
@@ -57154,8 +57154,8 @@ var throwObjectStream = (chunk) => {
 var getLengthProperty = (convertedChunk) => convertedChunk.length;
 
 // node_modules/get-stream/source/array.js
-async function getStreamAsArray(stream, options2) {
-  return getStreamContents(stream, arrayMethods, options2);
+async function getStreamAsArray(stream, options3) {
+  return getStreamContents(stream, arrayMethods, options3);
 }
 var initArray = () => ({ contents: [] });
 var increment = () => 1;
@@ -57181,8 +57181,8 @@ var arrayMethods = {
 };
 
 // node_modules/get-stream/source/array-buffer.js
-async function getStreamAsArrayBuffer(stream, options2) {
-  return getStreamContents(stream, arrayBufferMethods, options2);
+async function getStreamAsArrayBuffer(stream, options3) {
+  return getStreamContents(stream, arrayBufferMethods, options3);
 }
 var initArrayBuffer = () => ({ contents: new ArrayBuffer(0) });
 var useTextEncoder = (chunk) => textEncoder2.encode(chunk);
@@ -57234,8 +57234,8 @@ var arrayBufferMethods = {
 };
 
 // node_modules/get-stream/source/string.js
-async function getStreamAsString(stream, options2) {
-  return getStreamContents(stream, stringMethods, options2);
+async function getStreamAsString(stream, options3) {
+  return getStreamContents(stream, stringMethods, options3);
 }
 var initString = () => ({ contents: "", textDecoder: new TextDecoder() });
 var useTextDecoder = (chunk, { textDecoder: textDecoder2 }) => textDecoder2.decode(chunk, { stream: true });
@@ -57314,7 +57314,7 @@ var getMaxBufferInfo = (error63, maxBuffer) => {
   }
   return { streamName: getStreamName(fdNumber), threshold, unit };
 };
-var isMaxBufferSync = (resultError, output2, maxBuffer) => resultError?.code === "ENOBUFS" && output2 !== null && output2.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
+var isMaxBufferSync = (resultError, output3, maxBuffer) => resultError?.code === "ENOBUFS" && output3 !== null && output3.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
 var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
   if (!isMaxBuffer) {
     return result;
@@ -57476,7 +57476,7 @@ var makeEarlyError = ({
   command,
   escapedCommand,
   fileDescriptors,
-  options: options2,
+  options: options3,
   startTime,
   isSync
 }) => makeError({
@@ -57491,7 +57491,7 @@ var makeEarlyError = ({
   isForcefullyTerminated: false,
   stdio: Array.from({ length: fileDescriptors.length }),
   ipcOutput: [],
-  options: options2,
+  options: options3,
   isSync
 });
 var makeError = ({
@@ -57659,24 +57659,24 @@ var isZero = (value) => value === 0 || value === 0n;
 var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
-function prettyMilliseconds(milliseconds, options2) {
+function prettyMilliseconds(milliseconds, options3) {
   const isBigInt = typeof milliseconds === "bigint";
   if (!isBigInt && !Number.isFinite(milliseconds)) {
     throw new TypeError("Expected a finite number or bigint");
   }
-  options2 = { ...options2 };
+  options3 = { ...options3 };
   const sign = milliseconds < 0 ? "-" : "";
   milliseconds = milliseconds < 0 ? -milliseconds : milliseconds;
-  if (options2.colonNotation) {
-    options2.compact = false;
-    options2.formatSubMilliseconds = false;
-    options2.separateMilliseconds = false;
-    options2.verbose = false;
+  if (options3.colonNotation) {
+    options3.compact = false;
+    options3.formatSubMilliseconds = false;
+    options3.separateMilliseconds = false;
+    options3.verbose = false;
   }
-  if (options2.compact) {
-    options2.unitCount = 1;
-    options2.secondsDecimalDigits = 0;
-    options2.millisecondsDecimalDigits = 0;
+  if (options3.compact) {
+    options3.unitCount = 1;
+    options3.secondsDecimalDigits = 0;
+    options3.millisecondsDecimalDigits = 0;
   }
   let result = [];
   const floorDecimals = (value, decimalDigits) => {
@@ -57685,25 +57685,25 @@ function prettyMilliseconds(milliseconds, options2) {
     return flooredValue.toFixed(decimalDigits);
   };
   const add = (value, long, short, valueString) => {
-    if ((result.length === 0 || !options2.colonNotation) && isZero(value) && !(options2.colonNotation && short === "m")) {
+    if ((result.length === 0 || !options3.colonNotation) && isZero(value) && !(options3.colonNotation && short === "m")) {
       return;
     }
     valueString ??= String(value);
-    if (options2.colonNotation) {
+    if (options3.colonNotation) {
       const wholeDigits = valueString.includes(".") ? valueString.split(".")[0].length : valueString.length;
       const minLength = result.length > 0 ? 2 : 1;
       valueString = "0".repeat(Math.max(0, minLength - wholeDigits)) + valueString;
     } else {
-      valueString += options2.verbose ? " " + pluralize(long, value) : short;
+      valueString += options3.verbose ? " " + pluralize(long, value) : short;
     }
     result.push(valueString);
   };
   const parsed = parseMilliseconds(milliseconds);
   const days = BigInt(parsed.days);
-  if (options2.hideYearAndDays) {
+  if (options3.hideYearAndDays) {
     add(BigInt(days) * 24n + BigInt(parsed.hours), "hour", "h");
   } else {
-    if (options2.hideYear) {
+    if (options3.hideYear) {
       add(days, "day", "d");
     } else {
       add(days / 365n, "year", "y");
@@ -57712,20 +57712,20 @@ function prettyMilliseconds(milliseconds, options2) {
     add(Number(parsed.hours), "hour", "h");
   }
   add(Number(parsed.minutes), "minute", "m");
-  if (!options2.hideSeconds) {
-    if (options2.separateMilliseconds || options2.formatSubMilliseconds || !options2.colonNotation && milliseconds < 1e3 && !options2.subSecondsAsDecimals) {
+  if (!options3.hideSeconds) {
+    if (options3.separateMilliseconds || options3.formatSubMilliseconds || !options3.colonNotation && milliseconds < 1e3 && !options3.subSecondsAsDecimals) {
       const seconds = Number(parsed.seconds);
       const milliseconds2 = Number(parsed.milliseconds);
       const microseconds = Number(parsed.microseconds);
       const nanoseconds = Number(parsed.nanoseconds);
       add(seconds, "second", "s");
-      if (options2.formatSubMilliseconds) {
+      if (options3.formatSubMilliseconds) {
         add(milliseconds2, "millisecond", "ms");
         add(microseconds, "microsecond", "\xB5s");
         add(nanoseconds, "nanosecond", "ns");
       } else {
         const millisecondsAndBelow = milliseconds2 + microseconds / 1e3 + nanoseconds / 1e6;
-        const millisecondsDecimalDigits = typeof options2.millisecondsDecimalDigits === "number" ? options2.millisecondsDecimalDigits : 0;
+        const millisecondsDecimalDigits = typeof options3.millisecondsDecimalDigits === "number" ? options3.millisecondsDecimalDigits : 0;
         const roundedMilliseconds = millisecondsAndBelow >= 1 ? Math.round(millisecondsAndBelow) : Math.ceil(millisecondsAndBelow);
         const maximumMilliseconds = 1e3 - 10 ** -millisecondsDecimalDigits;
         const millisecondsString = millisecondsDecimalDigits ? Math.min(millisecondsAndBelow, maximumMilliseconds).toFixed(millisecondsDecimalDigits) : Math.min(roundedMilliseconds, maximumMilliseconds);
@@ -57738,18 +57738,18 @@ function prettyMilliseconds(milliseconds, options2) {
       }
     } else {
       const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
-      const secondsDecimalDigits = typeof options2.secondsDecimalDigits === "number" ? options2.secondsDecimalDigits : 1;
+      const secondsDecimalDigits = typeof options3.secondsDecimalDigits === "number" ? options3.secondsDecimalDigits : 1;
       const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
-      const secondsString = options2.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
+      const secondsString = options3.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
       add(Number.parseFloat(secondsString), "second", "s", secondsString);
     }
   }
   if (result.length === 0) {
-    return sign + "0" + (options2.verbose ? " milliseconds" : "ms");
+    return sign + "0" + (options3.verbose ? " milliseconds" : "ms");
   }
-  const separator = options2.colonNotation ? ":" : " ";
-  if (typeof options2.unitCount === "number") {
-    result = result.slice(0, Math.max(options2.unitCount, 1));
+  const separator = options3.colonNotation ? ":" : " ";
+  if (typeof options3.unitCount === "number") {
+    result = result.slice(0, Math.max(options3.unitCount, 1));
   }
   return sign + result.join(separator);
 }
@@ -57943,9 +57943,9 @@ var getFdObjectMode = (stdioItems, direction) => {
 };
 
 // node_modules/execa/lib/transform/normalize.js
-var normalizeTransforms = (stdioItems, optionName, direction, options2) => [
+var normalizeTransforms = (stdioItems, optionName, direction, options3) => [
   ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
-  ...getTransforms(stdioItems, optionName, direction, options2)
+  ...getTransforms(stdioItems, optionName, direction, options3)
 ];
 var getTransforms = (stdioItems, optionName, direction, { encoding }) => {
   const transforms = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
@@ -58090,15 +58090,15 @@ var DEFAULT_DIRECTION = "output";
 var normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
 
 // node_modules/execa/lib/stdio/stdio-option.js
-var normalizeStdioOption = ({ stdio, ipc, buffer, ...options2 }, verboseInfo, isSync) => {
-  const stdioArray = getStdioArray(stdio, options2).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
+var normalizeStdioOption = ({ stdio, ipc, buffer, ...options3 }, verboseInfo, isSync) => {
+  const stdioArray = getStdioArray(stdio, options3).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
   return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
 };
-var getStdioArray = (stdio, options2) => {
+var getStdioArray = (stdio, options3) => {
   if (stdio === void 0) {
-    return STANDARD_STREAMS_ALIASES.map((alias) => options2[alias]);
+    return STANDARD_STREAMS_ALIASES.map((alias) => options3[alias]);
   }
-  if (hasAlias(options2)) {
+  if (hasAlias(options3)) {
     throw new Error(`It's not possible to provide \`stdio\` in combination with one of ${STANDARD_STREAMS_ALIASES.map((alias) => `\`${alias}\``).join(", ")}`);
   }
   if (typeof stdio === "string") {
@@ -58110,7 +58110,7 @@ var getStdioArray = (stdio, options2) => {
   const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
   return Array.from({ length }, (_3, fdNumber) => stdio[fdNumber]);
 };
-var hasAlias = (options2) => STANDARD_STREAMS_ALIASES.some((alias) => options2[alias] !== void 0);
+var hasAlias = (options3) => STANDARD_STREAMS_ALIASES.some((alias) => options3[alias] !== void 0);
 var addDefaultValue2 = (stdioOption, fdNumber) => {
   if (Array.isArray(stdioOption)) {
     return stdioOption.map((item) => addDefaultValue2(item, fdNumber));
@@ -58304,29 +58304,29 @@ var throwOnDuplicateStream = (stdioItem, optionName, type) => {
 };
 
 // node_modules/execa/lib/stdio/handle.js
-var handleStdio = (addProperties3, options2, verboseInfo, isSync) => {
-  const stdio = normalizeStdioOption(options2, verboseInfo, isSync);
+var handleStdio = (addProperties3, options3, verboseInfo, isSync) => {
+  const stdio = normalizeStdioOption(options3, verboseInfo, isSync);
   const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
     stdioOption,
     fdNumber,
-    options: options2,
+    options: options3,
     isSync
   }));
   const fileDescriptors = getFinalFileDescriptors({
     initialFileDescriptors,
     addProperties: addProperties3,
-    options: options2,
+    options: options3,
     isSync
   });
-  options2.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
+  options3.stdio = fileDescriptors.map(({ stdioItems }) => forwardStdio(stdioItems));
   return fileDescriptors;
 };
-var getFileDescriptor = ({ stdioOption, fdNumber, options: options2, isSync }) => {
+var getFileDescriptor = ({ stdioOption, fdNumber, options: options3, isSync }) => {
   const optionName = getStreamName(fdNumber);
   const { stdioItems: initialStdioItems, isStdioArray } = initializeStdioItems({
     stdioOption,
     fdNumber,
-    options: options2,
+    options: options3,
     optionName
   });
   const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
@@ -58337,16 +58337,16 @@ var getFileDescriptor = ({ stdioOption, fdNumber, options: options2, isSync }) =
     direction,
     isSync
   }));
-  const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options2);
+  const normalizedStdioItems = normalizeTransforms(stdioItems, optionName, direction, options3);
   const objectMode = getFdObjectMode(normalizedStdioItems, direction);
   validateFileObjectMode(normalizedStdioItems, objectMode);
   return { direction, objectMode, stdioItems: normalizedStdioItems };
 };
-var initializeStdioItems = ({ stdioOption, fdNumber, options: options2, optionName }) => {
+var initializeStdioItems = ({ stdioOption, fdNumber, options: options3, optionName }) => {
   const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
   const initialStdioItems = [
     ...values.map((value) => initializeStdioItem(value, optionName)),
-    ...handleInputOptions(options2, fdNumber)
+    ...handleInputOptions(options3, fdNumber)
   ];
   const stdioItems = filterDuplicates(initialStdioItems);
   const isStdioArray = stdioItems.length > 1;
@@ -58396,7 +58396,7 @@ var validateFileObjectMode = (stdioItems, objectMode) => {
     throw new TypeError(`The \`${fileStdioItem.optionName}\` option cannot use both files and transforms in objectMode.`);
   }
 };
-var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options: options2, isSync }) => {
+var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addProperties3, options: options3, isSync }) => {
   const fileDescriptors = [];
   try {
     for (const fileDescriptor of initialFileDescriptors) {
@@ -58404,7 +58404,7 @@ var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addPrope
         fileDescriptor,
         fileDescriptors,
         addProperties: addProperties3,
-        options: options2,
+        options: options3,
         isSync
       }));
     }
@@ -58418,20 +58418,20 @@ var getFinalFileDescriptor = ({
   fileDescriptor: { direction, objectMode, stdioItems },
   fileDescriptors,
   addProperties: addProperties3,
-  options: options2,
+  options: options3,
   isSync
 }) => {
   const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
     stdioItem,
     addProperties: addProperties3,
     direction,
-    options: options2,
+    options: options3,
     fileDescriptors,
     isSync
   }));
   return { direction, objectMode, stdioItems: finalStdioItems };
 };
-var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options: options2, fileDescriptors, isSync }) => {
+var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options: options3, fileDescriptors, isSync }) => {
   const duplicateStream = getDuplicateStream({
     stdioItem,
     direction,
@@ -58443,7 +58443,7 @@ var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction
   }
   return {
     ...stdioItem,
-    ...addProperties3[direction][stdioItem.type](stdioItem, options2)
+    ...addProperties3[direction][stdioItem.type](stdioItem, options3)
   };
 };
 var cleanupCustomStreams = (fileDescriptors) => {
@@ -58464,7 +58464,7 @@ var forwardStdio = (stdioItems) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-var handleStdioSync = (options2, verboseInfo) => handleStdio(addPropertiesSync, options2, verboseInfo, true);
+var handleStdioSync = (options3, verboseInfo) => handleStdio(addPropertiesSync, options3, verboseInfo, true);
 var forbiddenIfSync = ({ type, optionName }) => {
   throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
 };
@@ -58805,13 +58805,13 @@ var addInternalGenerators = ({ transform: transform2, final, binary, writableObj
 };
 
 // node_modules/execa/lib/io/input-sync.js
-var addInputOptionsSync = (fileDescriptors, options2) => {
+var addInputOptionsSync = (fileDescriptors, options3) => {
   for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
-    addInputOptionSync(fileDescriptors, fdNumber, options2);
+    addInputOptionSync(fileDescriptors, fdNumber, options3);
   }
 };
 var getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescriptors).filter(([, { direction }]) => direction === "input").map(([fdNumber]) => Number(fdNumber)));
-var addInputOptionSync = (fileDescriptors, fdNumber, options2) => {
+var addInputOptionSync = (fileDescriptors, fdNumber, options3) => {
   const { stdioItems } = fileDescriptors[fdNumber];
   const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
   if (allStdioItems.length === 0) {
@@ -58823,7 +58823,7 @@ var addInputOptionSync = (fileDescriptors, fdNumber, options2) => {
   }
   const allContents = allStdioItems.map(({ contents }) => contents);
   const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
-  options2.input = joinToUint8Array(transformedContents);
+  options3.input = joinToUint8Array(transformedContents);
 };
 var applySingleInputGeneratorsSync = (contents, stdioItems) => {
   const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
@@ -58868,13 +58868,13 @@ var logLine = (line, fdNumber, verboseInfo) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, options: options2, isMaxBuffer, verboseInfo }) => {
-  if (output2 === null) {
+var transformOutputSync = ({ fileDescriptors, syncResult: { output: output3 }, options: options3, isMaxBuffer, verboseInfo }) => {
+  if (output3 === null) {
     return { output: Array.from({ length: 3 }) };
   }
   const state = {};
   const outputFiles = /* @__PURE__ */ new Set([]);
-  const transformedOutput = output2.map((result, fdNumber) => transformOutputResultSync({
+  const transformedOutput = output3.map((result, fdNumber) => transformOutputResultSync({
     result,
     fileDescriptors,
     fdNumber,
@@ -58882,7 +58882,7 @@ var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, o
     outputFiles,
     isMaxBuffer,
     verboseInfo
-  }, options2));
+  }, options3));
   return { output: transformedOutput, ...state };
 };
 var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
@@ -58971,8 +58971,8 @@ var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
 };
 
 // node_modules/execa/lib/resolve/all-sync.js
-var getAllSync = ([, stdout, stderr], options2) => {
-  if (!options2.all) {
+var getAllSync = ([, stdout, stderr], options3) => {
+  if (!options3.all) {
     return;
   }
   if (stdout === void 0) {
@@ -58982,10 +58982,10 @@ var getAllSync = ([, stdout, stderr], options2) => {
     return stdout;
   }
   if (Array.isArray(stdout)) {
-    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options2, "all")];
+    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options3, "all")];
   }
   if (Array.isArray(stderr)) {
-    return [stripNewline(stdout, options2, "all"), ...stderr];
+    return [stripNewline(stdout, options3, "all"), ...stderr];
   }
   if (isUint8Array(stdout) && isUint8Array(stderr)) {
     return concatUint8Arrays([stdout, stderr]);
@@ -59028,10 +59028,10 @@ var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal 
 var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
 
 // node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync = ({ error: error63, status: exitCode, signal, output: output2 }, { maxBuffer }) => {
+var getExitResultSync = ({ error: error63, status: exitCode, signal, output: output3 }, { maxBuffer }) => {
   const resultError = getResultError(error63, exitCode, signal);
   const timedOut = resultError?.code === "ETIMEDOUT";
-  const isMaxBuffer = isMaxBufferSync(resultError, output2, maxBuffer);
+  const isMaxBuffer = isMaxBufferSync(resultError, output3, maxBuffer);
   return {
     resultError,
     exitCode,
@@ -59049,25 +59049,25 @@ var getResultError = (error63, exitCode, signal) => {
 
 // node_modules/execa/lib/methods/main-sync.js
 var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
-  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options2, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
+  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options3, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
   const result = spawnSubprocessSync({
     file: file2,
     commandArguments,
-    options: options2,
+    options: options3,
     command,
     escapedCommand,
     verboseInfo,
     fileDescriptors,
     startTime
   });
-  return handleResult(result, verboseInfo, options2);
+  return handleResult(result, verboseInfo, options3);
 };
 var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
   const { command, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
   const syncOptions = normalizeSyncOptions(rawOptions);
-  const { file: file2, commandArguments, options: options2 } = normalizeOptions(rawFile, rawArguments, syncOptions);
-  validateSyncOptions(options2);
-  const fileDescriptors = handleStdioSync(options2, verboseInfo);
+  const { file: file2, commandArguments, options: options3 } = normalizeOptions(rawFile, rawArguments, syncOptions);
+  validateSyncOptions(options3);
+  const fileDescriptors = handleStdioSync(options3, verboseInfo);
   return {
     file: file2,
     commandArguments,
@@ -59075,11 +59075,11 @@ var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
     escapedCommand,
     startTime,
     verboseInfo,
-    options: options2,
+    options: options3,
     fileDescriptors
   };
 };
-var normalizeSyncOptions = (options2) => options2.node && !options2.ipc ? { ...options2, ipc: false } : options2;
+var normalizeSyncOptions = (options3) => options3.node && !options3.ipc ? { ...options3, ipc: false } : options3;
 var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
   if (ipcInput) {
     throwInvalidSyncOption("ipcInput");
@@ -59097,11 +59097,11 @@ var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
 var throwInvalidSyncOption = (value) => {
   throw new TypeError(`The "${value}" option cannot be used with synchronous methods.`);
 };
-var spawnSubprocessSync = ({ file: file2, commandArguments, options: options2, command, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
+var spawnSubprocessSync = ({ file: file2, commandArguments, options: options3, command, escapedCommand, verboseInfo, fileDescriptors, startTime }) => {
   const syncResult = runSubprocessSync({
     file: file2,
     commandArguments,
-    options: options2,
+    options: options3,
     command,
     escapedCommand,
     fileDescriptors,
@@ -59110,16 +59110,16 @@ var spawnSubprocessSync = ({ file: file2, commandArguments, options: options2, c
   if (syncResult.failed) {
     return syncResult;
   }
-  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options2);
-  const { output: output2, error: error63 = resultError } = transformOutputSync({
+  const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options3);
+  const { output: output3, error: error63 = resultError } = transformOutputSync({
     fileDescriptors,
     syncResult,
-    options: options2,
+    options: options3,
     isMaxBuffer,
     verboseInfo
   });
-  const stdio = output2.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options2, fdNumber));
-  const all = stripNewline(getAllSync(output2, options2), options2, "all");
+  const stdio = output3.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options3, fdNumber));
+  const all = stripNewline(getAllSync(output3, options3), options3, "all");
   return getSyncResult({
     error: error63,
     exitCode,
@@ -59128,16 +59128,16 @@ var spawnSubprocessSync = ({ file: file2, commandArguments, options: options2, c
     isMaxBuffer,
     stdio,
     all,
-    options: options2,
+    options: options3,
     command,
     escapedCommand,
     startTime
   });
 };
-var runSubprocessSync = ({ file: file2, commandArguments, options: options2, command, escapedCommand, fileDescriptors, startTime }) => {
+var runSubprocessSync = ({ file: file2, commandArguments, options: options3, command, escapedCommand, fileDescriptors, startTime }) => {
   try {
-    addInputOptionsSync(fileDescriptors, options2);
-    const normalizedOptions = normalizeSpawnSyncOptions(options2);
+    addInputOptionsSync(fileDescriptors, options3);
+    const normalizedOptions = normalizeSpawnSyncOptions(options3);
     return spawnSync(...concatenateShell(file2, commandArguments, normalizedOptions));
   } catch (error63) {
     return makeEarlyError({
@@ -59145,20 +59145,20 @@ var runSubprocessSync = ({ file: file2, commandArguments, options: options2, com
       command,
       escapedCommand,
       fileDescriptors,
-      options: options2,
+      options: options3,
       startTime,
       isSync: true
     });
   }
 };
-var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options2 }) => ({ ...options2, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
-var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options: options2, command, escapedCommand, startTime }) => error63 === void 0 ? makeSuccessResult({
+var normalizeSpawnSyncOptions = ({ encoding, maxBuffer, ...options3 }) => ({ ...options3, encoding: "buffer", maxBuffer: getMaxBufferSync(maxBuffer) });
+var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, stdio, all, options: options3, command, escapedCommand, startTime }) => error63 === void 0 ? makeSuccessResult({
   command,
   escapedCommand,
   stdio,
   all,
   ipcOutput: [],
-  options: options2,
+  options: options3,
   startTime
 }) : makeError({
   error: error63,
@@ -59174,7 +59174,7 @@ var getSyncResult = ({ error: error63, exitCode, signal, timedOut, isMaxBuffer, 
   stdio,
   all,
   ipcOutput: [],
-  options: options2,
+  options: options3,
   startTime,
   isSync: true
 });
@@ -59367,7 +59367,7 @@ import {
   Writable,
   Duplex
 } from "node:stream";
-var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescriptors, options: options2, startTime, verboseInfo }) => {
+var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescriptors, options: options3, startTime, verboseInfo }) => {
   cleanupCustomStreams(fileDescriptors);
   const subprocess = new ChildProcess2();
   createDummyStreams(subprocess, fileDescriptors);
@@ -59377,11 +59377,11 @@ var handleEarlyError = ({ error: error63, command, escapedCommand, fileDescripto
     command,
     escapedCommand,
     fileDescriptors,
-    options: options2,
+    options: options3,
     startTime,
     isSync: false
   });
-  const promise2 = handleDummyPromise(earlyError, verboseInfo, options2);
+  const promise2 = handleDummyPromise(earlyError, verboseInfo, options3);
   return { subprocess, promise: promise2 };
 };
 var createDummyStreams = (subprocess, fileDescriptors) => {
@@ -59411,13 +59411,13 @@ var writable = () => new Writable({ write() {
 var duplex = () => new Duplex({ read() {
 }, write() {
 } });
-var handleDummyPromise = async (error63, verboseInfo, options2) => handleResult(error63, verboseInfo, options2);
+var handleDummyPromise = async (error63, verboseInfo, options3) => handleResult(error63, verboseInfo, options3);
 
 // node_modules/execa/lib/stdio/handle-async.js
 import { createReadStream as createReadStream2, createWriteStream } from "node:fs";
 import { Buffer as Buffer4 } from "node:buffer";
 import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
-var handleStdioAsync = (options2, verboseInfo) => handleStdio(addPropertiesAsync, options2, verboseInfo, false);
+var handleStdioAsync = (options3, verboseInfo) => handleStdio(addPropertiesAsync, options3, verboseInfo, false);
 var forbiddenIfAsync = ({ type, optionName }) => {
   throw new TypeError(`The \`${optionName}\` option cannot be ${TYPE_TO_MESSAGE[type]}.`);
 };
@@ -60095,7 +60095,7 @@ var getDestination = (boundOptions, createNested, firstArgument, ...pipeArgument
   }
   throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
 };
-var mapDestinationArguments = ({ options: options2 }) => ({ options: { ...options2, stdin: "pipe", piped: true } });
+var mapDestinationArguments = ({ options: options3 }) => ({ options: { ...options3, stdin: "pipe", piped: true } });
 var getSourceStream = (source, from) => {
   try {
     const sourceStream = getFromStream(source, from);
@@ -60397,7 +60397,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     stripFinalNewline: stripFinalNewlineValue,
     allMixed
   });
-  const [output2] = await Promise.all([
+  const [output3] = await Promise.all([
     getStreamContents2({
       stream,
       iterable,
@@ -60408,7 +60408,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     }),
     logPromise
   ]);
-  return output2;
+  return output3;
 };
 var logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
   if (!shouldLogOutput({
@@ -60539,7 +60539,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     await onStreamEnd;
     return;
   }
-  const [output2] = await Promise.all([
+  const [output3] = await Promise.all([
     getStreamOutput({
       stream,
       onStreamEnd,
@@ -60555,7 +60555,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     }),
     onStreamEnd
   ]);
-  return output2;
+  return output3;
 };
 
 // node_modules/execa/lib/resolve/all-async.js
@@ -61085,11 +61085,11 @@ var descriptors = ["then", "catch", "finally"].map((property) => [
 
 // node_modules/execa/lib/methods/main-async.js
 var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
-  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options2, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
+  const { file: file2, commandArguments, command, escapedCommand, startTime, verboseInfo, options: options3, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
   const { subprocess, promise: promise2 } = spawnSubprocessAsync({
     file: file2,
     commandArguments,
-    options: options2,
+    options: options3,
     startTime,
     verboseInfo,
     command,
@@ -61103,14 +61103,14 @@ var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
     createNested
   });
   mergePromise(subprocess, promise2);
-  SUBPROCESS_OPTIONS.set(subprocess, { options: options2, fileDescriptors });
+  SUBPROCESS_OPTIONS.set(subprocess, { options: options3, fileDescriptors });
   return subprocess;
 };
 var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
   const { command, escapedCommand, startTime, verboseInfo } = handleCommand(rawFile, rawArguments, rawOptions);
   const { file: file2, commandArguments, options: normalizedOptions } = normalizeOptions(rawFile, rawArguments, rawOptions);
-  const options2 = handleAsyncOptions(normalizedOptions);
-  const fileDescriptors = handleStdioAsync(options2, verboseInfo);
+  const options3 = handleAsyncOptions(normalizedOptions);
+  const fileDescriptors = handleStdioAsync(options3, verboseInfo);
   return {
     file: file2,
     commandArguments,
@@ -61118,27 +61118,27 @@ var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
     escapedCommand,
     startTime,
     verboseInfo,
-    options: options2,
+    options: options3,
     fileDescriptors
   };
 };
-var handleAsyncOptions = ({ timeout, signal, ...options2 }) => {
+var handleAsyncOptions = ({ timeout, signal, ...options3 }) => {
   if (signal !== void 0) {
     throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
   }
-  return { ...options2, timeoutDuration: timeout };
+  return { ...options3, timeoutDuration: timeout };
 };
-var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, startTime, verboseInfo, command, escapedCommand, fileDescriptors }) => {
+var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options3, startTime, verboseInfo, command, escapedCommand, fileDescriptors }) => {
   let subprocess;
   try {
-    subprocess = spawn2(...concatenateShell(file2, commandArguments, options2));
+    subprocess = spawn2(...concatenateShell(file2, commandArguments, options3));
   } catch (error63) {
     return handleEarlyError({
       error: error63,
       command,
       escapedCommand,
       fileDescriptors,
-      options: options2,
+      options: options3,
       startTime,
       verboseInfo
     });
@@ -61147,22 +61147,22 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, 
   setMaxListeners(Number.POSITIVE_INFINITY, controller.signal);
   const originalStreams = [...subprocess.stdio];
   pipeOutputAsync(subprocess, fileDescriptors, controller);
-  cleanupOnExit(subprocess, options2, controller);
+  cleanupOnExit(subprocess, options3, controller);
   const context3 = {};
   const onInternalError = createDeferred2();
   subprocess.kill = subprocessKill.bind(void 0, {
     kill: subprocess.kill.bind(subprocess),
-    options: options2,
+    options: options3,
     onInternalError,
     context: context3,
     controller
   });
-  subprocess.all = makeAllStream(subprocess, options2);
-  addConvertedStreams(subprocess, options2);
-  addIpcMethods(subprocess, options2);
+  subprocess.all = makeAllStream(subprocess, options3);
+  addConvertedStreams(subprocess, options3);
+  addIpcMethods(subprocess, options3);
   const promise2 = handlePromise({
     subprocess,
-    options: options2,
+    options: options3,
     startTime,
     verboseInfo,
     fileDescriptors,
@@ -61175,7 +61175,7 @@ var spawnSubprocessAsync = ({ file: file2, commandArguments, options: options2, 
   });
   return { subprocess, promise: promise2 };
 };
-var handlePromise = async ({ subprocess, options: options2, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
+var handlePromise = async ({ subprocess, options: options3, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context: context3, onInternalError, controller }) => {
   const [
     errorInfo,
     [exitCode, signal],
@@ -61184,7 +61184,7 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
     ipcOutput
   ] = await waitForSubprocessResult({
     subprocess,
-    options: options2,
+    options: options3,
     context: context3,
     verboseInfo,
     fileDescriptors,
@@ -61194,8 +61194,8 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
   });
   controller.abort();
   onInternalError.resolve();
-  const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options2, fdNumber));
-  const all = stripNewline(allResult, options2, "all");
+  const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options3, fdNumber));
+  const all = stripNewline(allResult, options3, "all");
   const result = getAsyncResult({
     errorInfo,
     exitCode,
@@ -61204,14 +61204,14 @@ var handlePromise = async ({ subprocess, options: options2, startTime, verboseIn
     all,
     ipcOutput,
     context: context3,
-    options: options2,
+    options: options3,
     command,
     escapedCommand,
     startTime
   });
-  return handleResult(result, verboseInfo, options2);
+  return handleResult(result, verboseInfo, options3);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options: options2, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context: context3, options: options3, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
@@ -61225,7 +61225,7 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   stdio,
   all,
   ipcOutput,
-  options: options2,
+  options: options3,
   startTime,
   isSync: false
 }) : makeSuccessResult({
@@ -61234,14 +61234,14 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   stdio,
   all,
   ipcOutput,
-  options: options2,
+  options: options3,
   startTime
 });
 
 // node_modules/execa/lib/methods/bind.js
-var mergeOptions = (boundOptions, options2) => {
+var mergeOptions = (boundOptions, options3) => {
   const newOptions = Object.fromEntries(
-    Object.entries(options2).map(([optionName, optionValue]) => [
+    Object.entries(options3).map(([optionName, optionValue]) => [
       optionName,
       mergeOption(optionName, boundOptions[optionName], optionValue)
     ])
@@ -61275,14 +61275,14 @@ var callBoundExeca = ({ mapArguments, deepOptions = {}, boundOptions = {}, setBo
   if (isPlainObject2(firstArgument)) {
     return createNested(mapArguments, mergeOptions(boundOptions, firstArgument), setBoundExeca);
   }
-  const { file: file2, commandArguments, options: options2, isSync } = parseArguments({
+  const { file: file2, commandArguments, options: options3, isSync } = parseArguments({
     mapArguments,
     firstArgument,
     nextArguments,
     deepOptions,
     boundOptions
   });
-  return isSync ? execaCoreSync(file2, commandArguments, options2) : execaCoreAsync(file2, commandArguments, options2, createNested);
+  return isSync ? execaCoreSync(file2, commandArguments, options3) : execaCoreAsync(file2, commandArguments, options3, createNested);
 };
 var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions, boundOptions }) => {
   const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
@@ -61291,13 +61291,13 @@ var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions,
   const {
     file: file2 = initialFile,
     commandArguments = initialArguments,
-    options: options2 = mergedOptions,
+    options: options3 = mergedOptions,
     isSync = false
   } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
   return {
     file: file2,
     commandArguments,
-    options: options2,
+    options: options3,
     isSync
   };
 };
@@ -61338,9 +61338,9 @@ var setScriptSync = (boundExeca, createNested, boundOptions) => {
   boundExeca.sync = createNested(mapScriptSync, boundOptions);
   boundExeca.s = boundExeca.sync;
 };
-var mapScriptAsync = ({ options: options2 }) => getScriptOptions(options2);
-var mapScriptSync = ({ options: options2 }) => ({ ...getScriptOptions(options2), isSync: true });
-var getScriptOptions = (options2) => ({ options: { ...getScriptStdinOption(options2), ...options2 } });
+var mapScriptAsync = ({ options: options3 }) => getScriptOptions(options3);
+var mapScriptSync = ({ options: options3 }) => ({ ...getScriptOptions(options3), isSync: true });
+var getScriptOptions = (options3) => ({ options: { ...getScriptStdinOption(options3), ...options3 } });
 var getScriptStdinOption = ({ input: input2, inputFile, stdio }) => input2 === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
 var deepScriptOptions = { preferLocal: true };
 
@@ -61366,30 +61366,30 @@ function tail(text, lines = 25) {
   const all = text.trimEnd().split("\n");
   return all.slice(-lines).join("\n");
 }
-async function attempt(file2, args, options2 = {}) {
-  const output2 = options2.stdoutFile ? await open4(options2.stdoutFile, "w") : void 0;
+async function attempt(file2, args, options3 = {}) {
+  const output3 = options3.stdoutFile ? await open4(options3.stdoutFile, "w") : void 0;
   try {
-    return await attemptWith(file2, args, options2, output2?.fd);
+    return await attemptWith(file2, args, options3, output3?.fd);
   } finally {
-    await output2?.close();
+    await output3?.close();
   }
 }
-async function attemptWith(file2, args, options2, stdoutFd) {
+async function attemptWith(file2, args, options3, stdoutFd) {
   const execaOptions = {
-    cwd: options2.cwd,
-    env: options2.env,
-    timeout: options2.timeoutMs,
-    forceKillAfterDelay: options2.forceKillAfterMs,
-    maxBuffer: options2.maxBufferBytes,
+    cwd: options3.cwd,
+    env: options3.env,
+    timeout: options3.timeoutMs,
+    forceKillAfterDelay: options3.forceKillAfterMs,
+    maxBuffer: options3.maxBufferBytes,
     // With stdout in a file, interleaving it into `all` would hold it all in memory too.
-    all: !options2.stdoutFile,
+    all: !options3.stdoutFile,
     reject: false,
-    ...options2.input === void 0 ? { stdin: "ignore" } : { input: options2.input },
+    ...options3.input === void 0 ? { stdin: "ignore" } : { input: options3.input },
     // An open descriptor (execa's types list only 3–9; spawn takes any): the program writes the file itself.
     ...stdoutFd === void 0 ? {} : { stdout: stdoutFd }
   };
   const result = await execa(file2, args, execaOptions);
-  const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options2.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
+  const failure2 = !result.failed ? "" : result.timedOut ? `timed out after ${options3.timeoutMs} ms` : result.isTerminated ? `was killed by ${result.signal}` : result.exitCode === void 0 ? `could not start (${result.originalMessage ?? result.shortMessage})` : `exited with code ${result.exitCode}`;
   return {
     ok: !result.failed,
     missing: result.code === "ENOENT",
@@ -61399,23 +61399,23 @@ async function attemptWith(file2, args, options2, stdoutFd) {
     stderr: String(result.stderr ?? ""),
     all: String(result.all ?? ""),
     failure: failure2,
-    reproduce: options2.cwd ? `(cd ${quoteFolder(options2.cwd)} && ${result.escapedCommand})` : result.escapedCommand
+    reproduce: options3.cwd ? `(cd ${quoteFolder(options3.cwd)} && ${result.escapedCommand})` : result.escapedCommand
   };
 }
-function failureText(what, outcome, output2 = outcome.all) {
-  const log = output2.trim().length > 0 ? `
+function failureText(what, outcome, output3 = outcome.all) {
+  const log = output3.trim().length > 0 ? `
 --- last lines of its output ---
-${tail(output2)}
+${tail(output3)}
 ---` : "";
   return `${what} ${outcome.failure}.${log}`;
 }
-async function run(file2, args, options2) {
-  const outcome = await attempt(file2, args, options2);
+async function run(file2, args, options3) {
+  const outcome = await attempt(file2, args, options3);
   if (!outcome.ok)
     throw new LabError(
-      options2.step,
+      options3.step,
       failureText(`\`${file2}\``, outcome),
-      `${options2.hint ? `${options2.hint} ` : ""}Reproduce with: ${outcome.reproduce}`
+      `${options3.hint ? `${options3.hint} ` : ""}Reproduce with: ${outcome.reproduce}`
     );
   return outcome;
 }
@@ -61454,6 +61454,7 @@ var WRAPPER_PACKAGES = { "qemu-aarch64": "qemu-user" };
 var step = "build: target";
 var HOST = {
   name: "host",
+  cross: false,
   cc: void 0,
   harnessLinkFlags: [],
   cargoTarget: void 0,
@@ -61468,6 +61469,15 @@ var HOST = {
 function buildTarget(env = process.env) {
   const name = env.PERF_LAB_TARGET?.trim() || void 0;
   const wrapper = env.PERF_LAB_EXEC_WRAPPER?.trim() || void 0;
+  const key = [name ?? "", wrapper ?? "", process.env.PATH ?? ""].join("\0");
+  const known = checkedTargets.get(key);
+  if (known) return known;
+  const target = resolveTarget(name, wrapper);
+  checkedTargets.set(key, target);
+  return target;
+}
+var checkedTargets = /* @__PURE__ */ new Map();
+function resolveTarget(name, wrapper) {
   if (!name) {
     if (wrapper)
       throw new LabError(
@@ -61503,6 +61513,7 @@ function buildTarget(env = process.env) {
   const cargoTargetEnv = cross.cargoTarget.toUpperCase().replace(/-/g, "_");
   return {
     name,
+    cross: true,
     cc: cross.cc,
     harnessLinkFlags: cross.harnessLinkFlags,
     cargoTarget: cross.cargoTarget,
@@ -61535,8 +61546,8 @@ async function hashTree(root2, skip = [".git", "target", "build", "node_modules"
   }
   return hash2.digest("hex");
 }
-function cacheKey(parts) {
-  return createHash2("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
+function cacheKey(parts2) {
+  return createHash2("sha256").update(JSON.stringify(parts2)).digest("hex").slice(0, 24);
 }
 async function readCachedBuild(dir, schema, artifacts) {
   const recordPath = join3(dir, "build.json");
@@ -61574,16 +61585,16 @@ async function publishBuild(tempDir, finalDir) {
 }
 async function withBuildLock(lockPath, step8, work) {
   await mkdir4(dirname4(lockPath), { recursive: true });
-  const options2 = { realpath: false, lockfilePath: lockPath, stale: 3e4, update: 1e4 };
+  const options3 = { realpath: false, lockfilePath: lockPath, stale: 3e4, update: 1e4 };
   let release2;
   try {
-    release2 = await import_proper_lockfile.default.lock(lockPath, { ...options2, retries: 0 });
+    release2 = await import_proper_lockfile.default.lock(lockPath, { ...options3, retries: 0 });
   } catch (error63) {
     if (error63.code !== "ELOCKED") throw error63;
     info(`${step8}: another perf-lab process is building into the same folders; waiting for it`);
     try {
       release2 = await import_proper_lockfile.default.lock(lockPath, {
-        ...options2,
+        ...options3,
         retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
       });
     } catch (waited) {
@@ -61633,12 +61644,12 @@ var TomlError = class _TomlError extends Error {
   line;
   column;
   codeblock;
-  constructor(message, options2) {
-    const [line, column] = getLineColFromPtr(options2.toml, options2.ptr);
-    const codeblock = makeCodeBlock(options2.toml, line, column);
+  constructor(message, options3) {
+    const [line, column] = getLineColFromPtr(options3.toml, options3.ptr);
+    const codeblock = makeCodeBlock(options3.toml, line, column);
     super(`Invalid TOML document: ${message}
 
-${codeblock}`, options2);
+${codeblock}`, options3);
     this.line = line;
     this.column = column;
     this.codeblock = codeblock;
@@ -61695,14 +61706,14 @@ function parseString(ctx) {
         let value = 0;
         let len = c5 === 120 ? 2 : c5 === 117 ? 4 : 8;
         for (let j3 = 0; j3 < len; j3++, ctx.p++) {
-          let hex6 = ctx.s.charCodeAt(ctx.p);
+          let hex7 = ctx.s.charCodeAt(ctx.p);
           let digit = (
             /* 0-9 */
-            hex6 >= 48 && hex6 <= 57 ? hex6 - 48 : (
+            hex7 >= 48 && hex7 <= 57 ? hex7 - 48 : (
               /* A-F */
-              hex6 >= 65 && hex6 <= 70 ? hex6 - 65 + 10 : (
+              hex7 >= 65 && hex7 <= 70 ? hex7 - 65 + 10 : (
                 /* a-f */
-                hex6 >= 97 && hex6 <= 102 ? hex6 - 97 + 10 : -1
+                hex7 >= 97 && hex7 <= 102 ? hex7 - 97 + 10 : -1
               )
             )
           );
@@ -62284,14 +62295,14 @@ function validateTablePeek(ctx, peek, ptr) {
   if (peek === null || ctx.uk === 2)
     TomlError.x(peek === null ? "trying to redefine an already defined table or value" : "document contains an unsafe property", ctx, ptr);
 }
-function parse4(toml, options2 = {}) {
+function parse4(toml, options3 = {}) {
   let ctx = {
     s: toml,
     p: 0,
-    d: options2.maxDepth ?? 1e3,
-    bi: options2.integersAsBigInt ?? false,
-    ld: options2.useLegacyDate ?? true,
-    uk: options2.unsafeKeyBehaviour === "throw" ? 2 : options2.unsafeKeyBehaviour === "drop" ? 1 : 0
+    d: options3.maxDepth ?? 1e3,
+    bi: options3.integersAsBigInt ?? false,
+    ld: options3.useLegacyDate ?? true,
+    uk: options3.unsafeKeyBehaviour === "throw" ? 2 : options3.unsafeKeyBehaviour === "drop" ? 1 : 0
   };
   let res = /* @__PURE__ */ Object.create(null);
   let meta3 = /* @__PURE__ */ Object.create(null);
@@ -62646,14 +62657,14 @@ function withSymbols(profile) {
   return profiles;
 }
 var WORKSPACE_FILES = ["rust-toolchain.toml", "rust-toolchain", "Cargo.lock", ".cargo/config.toml", ".cargo/config"];
-async function planRustShim(projectDir2, options2) {
+async function planRustShim(projectDir2, options3) {
   const metadataRun = await attempt("cargo", ["metadata", "--no-deps", "--format-version", "1"], {
     cwd: projectDir2,
-    env: options2.env
+    env: options3.env
   });
   if (!metadataRun.ok) {
     throw new LabError(
-      step2(options2.name),
+      step2(options3.name),
       `cargo metadata failed in ${projectDir2}: ${metadataRun.stderr.trim().split("\n").slice(-3).join(" ")}`,
       "check that the decoder project builds with cargo."
     );
@@ -62661,11 +62672,11 @@ async function planRustShim(projectDir2, options2) {
   const metadata = JSON.parse(metadataRun.stdout);
   const realProject = await realpath(projectDir2);
   const rootManifest = join4(realProject, "Cargo.toml");
-  const candidates = options2.package ? metadata.packages.filter((entry) => entry.name === options2.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
-  const pkg = candidates[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
+  const candidates2 = options3.package ? metadata.packages.filter((entry) => entry.name === options3.package) : metadata.packages.filter((entry) => entry.manifest_path === rootManifest);
+  const pkg = candidates2[0] ?? (metadata.packages.length === 1 ? metadata.packages[0] : void 0);
   if (!pkg) {
     throw new LabError(
-      step2(options2.name),
+      step2(options3.name),
       `cannot tell which package of ${projectDir2} is the decoder (${metadata.packages.map((entry) => entry.name).join(", ") || "none"}).`,
       "set decoder.package to the crate that has the API."
     );
@@ -62675,7 +62686,7 @@ async function planRustShim(projectDir2, options2) {
   );
   if (!library || !library.kind.some((kind) => kind === "lib" || kind === "rlib")) {
     throw new LabError(
-      step2(options2.name),
+      step2(options3.name),
       `the package ${pkg.name} has no Rust library target to call.`,
       'point the rust adapter at a crate with a [lib] target (crate-type "lib" or "rlib"), or use the cli adapter.'
     );
@@ -62688,7 +62699,7 @@ async function planRustShim(projectDir2, options2) {
     dependencies: {
       [pkg.name]: {
         path: path6,
-        ...options2.features.length ? { features: [...options2.features] } : {}
+        ...options3.features.length ? { features: [...options3.features] } : {}
       }
     },
     // Its own workspace, whatever folder the cache is in.
@@ -62703,7 +62714,7 @@ async function planRustShim(projectDir2, options2) {
   const inProject = relative2(realProject, packageDir).split(sep2).join("/");
   const normalised = `${header}${stringify(manifestWith(inProject ? `{project}/${inProject}` : "{project}"))}
 `;
-  const libRs = shimSource(options2.adapter, options2.threads);
+  const libRs = shimSource(options3.adapter, options3.threads);
   const copied = [];
   const key = [normalised, libRs];
   for (const file2 of WORKSPACE_FILES) {
@@ -66006,8 +66017,8 @@ var To = (s3) => {
 import { mkdir as mkdir7, readFile as readFile4, readdir as readdir3, rm as rm5, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join6 } from "node:path";
 async function debianMirror() {
-  const candidates = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
-  for (const file2 of candidates) {
+  const candidates2 = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"];
+  for (const file2 of candidates2) {
     const text = await readFile4(file2, "utf8").catch(() => "");
     const deb822 = /^URIs:\s*(\S+)/m.exec(text)?.[1];
     if (deb822 && !/security/.test(deb822)) return deb822;
@@ -66026,15 +66037,15 @@ async function downloadDebianOrig(name, suite, mirror, work) {
   const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
   await writeFile4(join6(work, "sources.list"), `deb-src [signed-by=${keyring}] ${mirror} ${suite} main
 `);
-  const options2 = [
+  const options3 = [
     ...["-o", `Dir::Etc::SourceList=${join6(work, "sources.list")}`],
     ...["-o", `Dir::Etc::SourceParts=${join6(work, "parts")}`],
     ...["-o", `Dir::State::Lists=${lists}`],
     ...["-o", "APT::Sandbox::User=root"]
   ];
-  const update = await attempt("apt-get", [...options2, "update"], { timeoutMs: 3e5 });
+  const update = await attempt("apt-get", [...options3, "update"], { timeoutMs: 3e5 });
   if (!update.ok) return { kind: "update-failed", log: tail(update.all, 10) };
-  const fetched = await attempt("apt-get", [...options2, "source", "--download-only", name], {
+  const fetched = await attempt("apt-get", [...options3, "source", "--download-only", name], {
     cwd: download,
     timeoutMs: 3e5
   });
@@ -66178,11 +66189,11 @@ ${log}`,
       "try another suite (bookworm has 1.14, trixie 1.23) or another source kind."
     );
   }
-  const found = /^libdeflate_([^_]+)\.orig/.exec(download.origName)[1];
-  if (version2 && found !== version2) {
+  const found2 = /^libdeflate_([^_]+)\.orig/.exec(download.origName)[1];
+  if (version2 && found2 !== version2) {
     throw new LabError(
       step4,
-      `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found}.`,
+      `libdeflate ${version2} can't be had from Debian suite ${suite}: it has ${found2}.`,
       `use suite that carries ${version2}, or source kind git/tarball pinned to v${version2}.`
     );
   }
@@ -66399,8 +66410,8 @@ function resolveRecord(dir, record2) {
 async function findSharedLibrary(root2, folder) {
   const names = await readdir4(join8(root2, folder)).catch(() => []);
   const pattern = isMac ? /^libdeflate(\.\d+)?\.dylib$/ : /^libdeflate\.so(\.\d+)?$/;
-  const found = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
-  return found ? join8(folder, found) : void 0;
+  const found2 = names.filter((name) => pattern.test(name)).sort((a2, b3) => b3.length - a2.length)[0];
+  return found2 ? join8(folder, found2) : void 0;
 }
 async function buildWithCmake(dir, cc, extraCflags) {
   const args = [
@@ -66459,19 +66470,19 @@ async function systemLibdeflate() {
     );
   }
   const pcPath = await probe("pkg-config", ["--path", "libdeflate"]);
-  const candidates = [libdir, ...pcPath ? [dirname8(dirname8(pcPath))] : []];
+  const candidates2 = [libdir, ...pcPath ? [dirname8(dirname8(pcPath))] : []];
   let sharedLibrary;
-  for (const dir of candidates) {
-    const found = await findSharedLibrary(dir, ".");
-    if (found) {
-      sharedLibrary = join8(dir, found);
+  for (const dir of candidates2) {
+    const found2 = await findSharedLibrary(dir, ".");
+    if (found2) {
+      sharedLibrary = join8(dir, found2);
       break;
     }
   }
   if (!sharedLibrary)
     throw new LabError(
       step5,
-      `no shared libdeflate library in ${candidates.join(" or ")}.`,
+      `no shared libdeflate library in ${candidates2.join(" or ")}.`,
       "install the development package (Debian: libdeflate-dev; macOS: brew install libdeflate)."
     );
   const version2 = await libdeflateHeaderVersion(join8(includedir, "libdeflate.h"));
@@ -66488,10 +66499,10 @@ async function systemLibdeflate() {
   };
   return resolveRecord("/", record2);
 }
-async function buildLibdeflate(source, options2 = {}) {
+async function buildLibdeflate(source, options3 = {}) {
   if (source.kind === "system") {
     const target = buildTarget();
-    if (target.cargoTarget)
+    if (target.cross)
       throw new LabError(
         step5,
         `the system libdeflate is this machine's, not built for ${target.name} (PERF_LAB_TARGET).`,
@@ -66503,13 +66514,13 @@ async function buildLibdeflate(source, options2 = {}) {
   progress.update("fetching source");
   const tree = await obtainLibdeflateSource(source);
   const version2 = await libdeflateHeaderVersion(join8(tree.dir, "libdeflate.h"));
-  const compiler = await cCompiler(options2.cc);
+  const compiler = await cCompiler(options3.cc);
   const buildSystem = await fileExists(join8(tree.dir, "CMakeLists.txt")) ? "cmake" : "make";
   const key = cacheKey({
     tree: await hashTree(tree.dir),
     compiler: compiler.version,
     cc: compiler.command,
-    cflags: options2.cflags ?? "",
+    cflags: options3.cflags ?? "",
     buildSystem,
     platform: process.platform,
     arch: process.arch
@@ -66529,7 +66540,7 @@ async function buildLibdeflate(source, options2 = {}) {
         filter: (path6) => !/[\\/](\.git|build|out)$/.test(path6)
       });
       progress.update(`compiling with ${buildSystem}`);
-      const built2 = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options2.cflags ?? "") : await buildWithMake(temp, compiler.command, options2.cflags ?? "");
+      const built2 = buildSystem === "cmake" ? await buildWithCmake(temp, compiler.command, options3.cflags ?? "") : await buildWithMake(temp, compiler.command, options3.cflags ?? "");
       return { version: version2, source: tree.description, compiler: compiler.version, cacheKey: key, ...built2 };
     });
     progress.done(`libdeflate ${version2} built (${buildSystem}, ${compiler.version})`);
@@ -66795,7 +66806,7 @@ async function extractZipFlat(zipPath, destination, accept) {
     );
   }
   await mkdir9(destination, { recursive: true });
-  const found = [];
+  const found2 = [];
   try {
     await new Promise((resolvePromise, reject) => {
       zip.on("error", reject);
@@ -66813,7 +66824,7 @@ async function extractZipFlat(zipPath, destination, accept) {
           }
           const target = join10(destination, name);
           mkdir9(dirname9(target), { recursive: true }).then(() => pipeline(stream, createWriteStream2(target))).then(() => {
-            found.push({ name, bytes: entry.uncompressedSize });
+            found2.push({ name, bytes: entry.uncompressedSize });
             zip.readEntry();
           }).catch(reject);
         });
@@ -66829,7 +66840,7 @@ async function extractZipFlat(zipPath, destination, accept) {
   } finally {
     zip.close();
   }
-  return found;
+  return found2;
 }
 
 // lab/datasets/silesia.ts
@@ -66852,9 +66863,9 @@ var STAND_IN_CORPORA = {
   "calgary.tar.gz": "e109eebdc19c5cee533c58bd6a49a4be3a77cc52f84ba234a089148a4f2093b7",
   "cantrbry.tar.gz": "f140e8a5b73d3f53198555a63bfb827889394a42f20825df33c810c3d5e3f8fb"
 };
-function corpusProblems(found, expected) {
+function corpusProblems(found2, expected) {
   const problems = [];
-  const byName = new Map(found.map((entry) => [entry.name, entry.bytes]));
+  const byName = new Map(found2.map((entry) => [entry.name, entry.bytes]));
   for (const [name, bytes] of Object.entries(expected)) {
     const actual = byName.get(name);
     if (actual === void 0) problems.push(`${name} is missing`);
@@ -66865,8 +66876,8 @@ function corpusProblems(found, expected) {
 async function silesiaTarFromZip(zipPath, tarPath, expected = SILESIA_FILES) {
   const staging = await makeTempDir(join11(tarPath + ".staging-"));
   try {
-    const found = await extractZipFlat(zipPath, staging, (name) => name in expected);
-    const problems = corpusProblems(found, expected);
+    const found2 = await extractZipFlat(zipPath, staging, (name) => name in expected);
+    const problems = corpusProblems(found2, expected);
     if (problems.length > 0) {
       throw new LabError(
         "datasets: silesia",
@@ -67022,9 +67033,9 @@ async function downloadSilesia(target) {
     return false;
   }
 }
-async function silesiaSource(options2, scale) {
+async function silesiaSource(options3, scale) {
   const cachedZip = join12(cacheRoot(), "downloads", "silesia.zip");
-  let zip = options2.silesiaZip ? resolve5(options2.silesiaZip) : void 0;
+  let zip = options3.silesiaZip ? resolve5(options3.silesiaZip) : void 0;
   if (zip && !await fileExists(zip)) {
     throw new LabError(
       "datasets: silesia",
@@ -67033,7 +67044,7 @@ async function silesiaSource(options2, scale) {
     );
   }
   if (!zip && await fileExists(cachedZip)) zip = cachedZip;
-  if (!zip && !options2.offline && await downloadSilesia(cachedZip)) zip = cachedZip;
+  if (!zip && !options3.offline && await downloadSilesia(cachedZip)) zip = cachedZip;
   const limit = targetBytes(scale);
   if (zip) {
     const zipPath = zip;
@@ -67053,9 +67064,9 @@ async function silesiaSource(options2, scale) {
       }
     };
   }
-  const corporaDir = options2.corporaDir ?? sharedCorporaDir();
+  const corporaDir = options3.corporaDir ?? sharedCorporaDir();
   warn(
-    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options2.offline ? "offline" : "download failed"}); using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`
+    `SILESIA: no Silesia corpus at hand (no --silesia-zip, none cached, ${options3.offline ? "offline" : "download failed"}); using a stand-in built from the Calgary and Canterbury corpora in ${corporaDir}. Reports label it "SILESIA (stand-in)".`
   );
   return {
     source: "stand-in: deterministic tar of calgary.tar.gz + cantrbry.tar.gz",
@@ -67063,8 +67074,8 @@ async function silesiaSource(options2, scale) {
     produce: (rawPath) => standInTar(corporaDir, rawPath)
   };
 }
-async function rawSourceFor(name, options2) {
-  const limit = targetBytes(options2.scale);
+async function rawSourceFor(name, options3) {
+  const limit = targetBytes(options3.scale);
   if (name === "software") {
     return {
       source: `SOFTWARE generator v1, records until ${limit} bytes`,
@@ -67079,7 +67090,7 @@ async function rawSourceFor(name, options2) {
       produce: (raw) => writeChunks(raw, logChunks(limit))
     };
   }
-  return silesiaSource(options2, options2.scale);
+  return silesiaSource(options3, options3.scale);
 }
 async function isReusable(dir, entry, wanted) {
   if (!entry) return false;
@@ -67132,9 +67143,9 @@ async function removeUnlistedDataFiles(dir, listed) {
   }
 }
 async function lockFolder(dir) {
-  const options2 = { realpath: false, lockfilePath: join12(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
+  const options3 = { realpath: false, lockfilePath: join12(dir, ".prepare.lock"), stale: 3e4, update: 1e4 };
   try {
-    return await import_proper_lockfile2.default.lock(dir, { ...options2, retries: 0 });
+    return await import_proper_lockfile2.default.lock(dir, { ...options3, retries: 0 });
   } catch (error63) {
     if (error63.code !== "ELOCKED") {
       throw new LabError(
@@ -67147,7 +67158,7 @@ async function lockFolder(dir) {
   info(`datasets: another \`datasets prepare\` is writing ${dir}; waiting for it`);
   try {
     return await import_proper_lockfile2.default.lock(dir, {
-      ...options2,
+      ...options3,
       retries: { retries: 3600, factor: 1, minTimeout: 1e3, maxTimeout: 1e3 }
     });
   } catch (error63) {
@@ -67162,19 +67173,19 @@ var manifestOf = (entries) => ({
   schemaVersion: 1,
   datasets: DATASET_NAMES.flatMap((n2) => entries.get(n2) ?? [])
 });
-async function prepareDatasets(options2) {
-  const dir = resolve5(options2.dir);
+async function prepareDatasets(options3) {
+  const dir = resolve5(options3.dir);
   await refuseNonFolder(dir, "datasets: prepare", "--dir");
-  const gzip = options2.gzip ?? "gzip";
+  const gzip = options3.gzip ?? "gzip";
   const compressor = await compressorVersion(gzip);
-  const names = options2.only?.length ? options2.only : DATASET_NAMES;
+  const names = options3.only?.length ? options3.only : DATASET_NAMES;
   const wanted = /* @__PURE__ */ new Map();
-  for (const name of names) wanted.set(name, await rawSourceFor(name, options2));
+  for (const name of names) wanted.set(name, await rawSourceFor(name, options3));
   const want = (name) => ({
     source: wanted.get(name).source,
     compressor,
     level: DATASET_LEVELS[name],
-    scale: options2.scale
+    scale: options3.scale
   });
   const upToDate = async (manifest) => {
     if (!manifest) return false;
@@ -67218,7 +67229,7 @@ async function prepareDatasets(options2) {
         name,
         label: rawSource.standIn ? `${name.toUpperCase()} (stand-in)` : name.toUpperCase(),
         standIn: rawSource.standIn,
-        scale: options2.scale,
+        scale: options3.scale,
         source: rawSource.source,
         raw: { path: rawFile, ...raw },
         compressed: { path: compressedFile, ...compressed, compressor, level }
@@ -67880,13 +67891,13 @@ function logSpread(clusters) {
       basis: `between-batch scatter of ${n2} batches`
     };
   }
-  const cycles2 = clusters.find((cluster) => cluster.length > 0).map(Math.log);
-  const withinSe = cycles2.length >= 2 ? sampleStandardDeviation(cycles2) / Math.sqrt(cycles2.length) : Number.POSITIVE_INFINITY;
+  const cycles3 = clusters.find((cluster) => cluster.length > 0).map(Math.log);
+  const withinSe = cycles3.length >= 2 ? sampleStandardDeviation(cycles3) / Math.sqrt(cycles3.length) : Number.POSITIVE_INFINITY;
   return {
     logMean: estimates[0],
     batches: 1,
     standardError: withinSe,
-    df: Math.max(1, cycles2.length - 1),
+    df: Math.max(1, cycles3.length - 1),
     basis: "one batch: scatter of its cycles only (between-process variance unknown)"
   };
 }
@@ -68057,13 +68068,13 @@ function pairedSpeedRatios(decoderNs, referenceNs) {
   return ratios;
 }
 function cycleRatios(roundRatios, contenders) {
-  const cycles2 = /* @__PURE__ */ new Map();
+  const cycles3 = /* @__PURE__ */ new Map();
   const first2 = Math.min(...roundRatios.keys());
   for (const [round, ratio] of roundRatios) {
     const cycle = Math.floor((round - first2) / contenders);
-    cycles2.set(cycle, [...cycles2.get(cycle) ?? [], ratio]);
+    cycles3.set(cycle, [...cycles3.get(cycle) ?? [], ratio]);
   }
-  return [...cycles2].sort((a2, b3) => a2[0] - b3[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum2, ratio) => sum2 + Math.log(ratio), 0) / ratios.length));
+  return [...cycles3].sort((a2, b3) => a2[0] - b3[0]).filter(([, ratios]) => ratios.length === contenders).map(([, ratios]) => Math.exp(ratios.reduce((sum2, ratio) => sum2 + Math.log(ratio), 0) / ratios.length));
 }
 function megabytesPerSecond(bytes, timesNs) {
   return bytes / (median([...timesNs]) / 1e9) / 1e6;
@@ -68427,23 +68438,23 @@ function integrityFinding(results, name) {
   return cases.some((entry) => entry.outcome === "accepted") ? "accepted" : void 0;
 }
 function outsideTurnContenders(results) {
-  const found = /* @__PURE__ */ new Map();
+  const found2 = /* @__PURE__ */ new Map();
   for (const dataset of results.datasets ?? [])
     for (const contender of dataset.contenders) {
       const finding = outsideTurnFinding(contender.usage);
-      if (finding && !found.has(contender.name)) found.set(contender.name, `${finding} (${dataset.label})`);
+      if (finding && !found2.has(contender.name)) found2.set(contender.name, `${finding} (${dataset.label})`);
     }
-  return found;
+  return found2;
 }
 function notComparableContenders(results) {
-  const found = new Map(
+  const found2 = new Map(
     results.integrity?.contenders.flatMap(
       (entry) => entry.notComparable ? [[entry.name, entry.notComparable]] : []
     ) ?? []
   );
   for (const [name, why] of outsideTurnContenders(results))
-    found.set(name, found.has(name) ? `${found.get(name)}; ${why}` : why);
-  return found;
+    found2.set(name, found2.has(name) ? `${found2.get(name)}; ${why}` : why);
+  return found2;
 }
 var RESULTS_SCHEMA_VERSION = 3;
 var REGIMES = ["in-process", "process", "in-process-allocating"];
@@ -68865,8 +68876,8 @@ function armParts() {
   return table ??= armPartsSchema.parse(resolveCitations(JSON.parse(readFileSync5(path6, "utf8")), path6, "cpu"));
 }
 var normalHex = (value) => {
-  const number4 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
-  return Number.isFinite(number4) ? `0x${number4.toString(16)}` : void 0;
+  const number5 = Number.parseInt(value.trim(), value.trim().toLowerCase().startsWith("0x") ? 16 : 10);
+  return Number.isFinite(number5) ? `0x${number5.toString(16)}` : void 0;
 };
 var partHex = (value) => {
   const normal = normalHex(value);
@@ -68897,9 +68908,9 @@ function parseCpuinfo(text) {
   }
   return cores;
 }
-function identifyCore(midr, parts) {
-  const implementer = parts.implementers.find((entry) => entry.implementer === midr.implementer);
-  const part = parts.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
+function identifyCore(midr, parts2) {
+  const implementer = parts2.implementers.find((entry) => entry.implementer === midr.implementer);
+  const part = parts2.parts.find((entry) => entry.implementer === midr.implementer && entry.part === midr.part);
   const fallback = implementer?.fallbackModel && !part?.model ? {
     model: implementer.fallbackModel,
     why: `${implementer.fallbackWhy ?? `the fallback for implementer ${implementer.name}`}`
@@ -68908,10 +68919,10 @@ function identifyCore(midr, parts) {
   const maker = implementer ? `${midr.implementer} ${implementer.name}` : midr.implementer;
   return { name: `ARM64 CPU (implementer ${maker}, part ${midr.part})`, model: null, fallback, known: false };
 }
-function identifyFromCpuinfo(text, parts = armParts()) {
+function identifyFromCpuinfo(text, parts2 = armParts()) {
   const cores = parseCpuinfo(text);
   if (cores.length === 0) return void 0;
-  const identities = cores.map((core) => identifyCore(core, parts));
+  const identities = cores.map((core) => identifyCore(core, parts2));
   const names = [...new Set(identities.map((identity3) => identity3.name))];
   return { ...identities[0], name: names.join(" + "), midr: cores[0], known: identities.every((i3) => i3.known) };
 }
@@ -68983,9 +68994,9 @@ function widthStopRule(primary, targetHalfWidth) {
     contenders: primary.contenders,
     answered: "target met",
     check(batches) {
-      const cycles2 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
-      const withSamples = cycles2.filter((cluster) => cluster.length > 0).length;
-      const halfWidth = withSamples > 0 ? relativeHalfWidth(batchInterval(cycles2, 0.95)) : null;
+      const cycles3 = comparisonCycles(batches, primary.numerator, primary.denominator, primary.contenders);
+      const withSamples = cycles3.filter((cluster) => cluster.length > 0).length;
+      const halfWidth = withSamples > 0 ? relativeHalfWidth(batchInterval(cycles3, 0.95)) : null;
       return { answered: withSamples >= 2 && halfWidth !== null && halfWidth <= targetHalfWidth, halfWidth };
     }
   };
@@ -69002,12 +69013,12 @@ function verdictStopRule(names, contenders, decide) {
     contenders,
     answered: "verdict decided",
     check(batches) {
-      const cycles2 = headVsBaseCycles(batches, names, contenders);
-      if (cycles2.headVsBase.filter((cluster) => cluster.length > 0).length < 2)
+      const cycles3 = headVsBaseCycles(batches, names, contenders);
+      if (cycles3.headVsBase.filter((cluster) => cluster.length > 0).length < 2)
         return { answered: false, halfWidth: null };
-      const halfWidth = relativeHalfWidth(batchInterval(cycles2.headVsBase, 0.95));
-      const interim = decide(cycles2, "interim").kind;
-      return { answered: interim !== "inconclusive" && decide(cycles2, "final").kind === interim, halfWidth };
+      const halfWidth = relativeHalfWidth(batchInterval(cycles3.headVsBase, 0.95));
+      const interim = decide(cycles3, "interim").kind;
+      return { answered: interim !== "inconclusive" && decide(cycles3, "final").kind === interim, halfWidth };
     }
   };
 }
@@ -69035,14 +69046,14 @@ function plannedLooks(plan, contenders) {
 }
 function headVsBaseDecision(names, contenders, calibration, policy, plan) {
   const looks = plannedLooks(plan, contenders);
-  const decide = (cycles2, notComparable = [], interim = false) => decideHeadVsBase({
-    cycles: cycles2,
+  const decide = (cycles3, notComparable = [], interim = false) => decideHeadVsBase({
+    cycles: cycles3,
     calibration,
     policy: interim ? { ...policy, interim: { looks } } : policy,
     notComparable
   });
   return {
-    rule: verdictStopRule(names, contenders, (cycles2, look) => decide(cycles2, [], look === "interim")),
+    rule: verdictStopRule(names, contenders, (cycles3, look) => decide(cycles3, [], look === "interim")),
     verdict: (batches, notComparable = []) => decide(headVsBaseCycles(batches, names, contenders), notComparable)
   };
 }
@@ -69191,8 +69202,8 @@ function calibrationPath(dir = join17(cacheRoot(), "calibration")) {
 }
 async function findCalibration(dirs = calibrationDirs()) {
   for (const dir of dirs) {
-    const found = await readCalibration(calibrationPath(dir));
-    if (found) return found;
+    const found2 = await readCalibration(calibrationPath(dir));
+    if (found2) return found2;
   }
   return void 0;
 }
@@ -69283,9 +69294,12 @@ function countSupport(platform3, valgrindVersion) {
 }
 async function detectCountSupport(enabled) {
   if (!enabled) return { available: false, reason: "off (bench.instructionCounts is false)" };
-  const target = buildTarget().name;
-  if (target !== "host")
-    return { available: false, reason: `not counted for the cross target ${target} (valgrind runs host code only)` };
+  const target = buildTarget();
+  if (target.cross)
+    return {
+      available: false,
+      reason: `not counted for the cross target ${target.name} (valgrind runs host code only)`
+    };
   const version2 = process.platform === "linux" ? await probe("valgrind", ["--version"]) : void 0;
   return countSupport(process.platform, version2);
 }
@@ -69352,7 +69366,7 @@ async function countOneDecode(driver, request2) {
     await rm11(dir, { recursive: true, force: true });
   }
 }
-async function countInstructions(support, sides, datasets, options2) {
+async function countInstructions(support, sides, datasets, options3) {
   const uncounted = (side, why) => ({
     name: side.name,
     role: side.role,
@@ -69389,7 +69403,7 @@ async function countInstructions(support, sides, datasets, options2) {
         compressedPath: dataset.compressedPath,
         expectedPath: dataset.expectedPath,
         who,
-        timeoutMs: options2.timeoutMs
+        timeoutMs: options3.timeoutMs
       });
       if ("notCounted" in outcome) {
         notCounted(outcome.notCounted);
@@ -69402,7 +69416,7 @@ async function countInstructions(support, sides, datasets, options2) {
           "this is a perf-lab bug; please report it."
         );
       const instructionsPerByte = dataset.rawBytes > 0 ? outcome.instructions / dataset.rawBytes : 0;
-      options2.onCount?.(`${who}: ${outcome.instructions} instructions, ${instructionsPerByte.toFixed(3)}/byte`);
+      options3.onCount?.(`${who}: ${outcome.instructions} instructions, ${instructionsPerByte.toFixed(3)}/byte`);
       contenders.push({
         name: side.name,
         role: side.role,
@@ -69653,7 +69667,7 @@ function gzipHeader(bytes, at2) {
   if (position > bytes.length) throw new DeflateFormatError("the gzip header runs past the end of the file");
   return position;
 }
-function profileGzip(gzip, output2) {
+function profileGzip(gzip, output3) {
   const profile = {
     members: 0,
     blocks: { stored: 0, fixed: 0, dynamic: 0 },
@@ -69690,7 +69704,7 @@ function profileGzip(gzip, output2) {
           throw new DeflateFormatError(`a stored block's length check fails at byte ${start}`);
         if (start + 4 + length > gzip.length)
           throw new DeflateFormatError("the deflate stream ends early (truncated file)");
-        if (output2) output2.set(gzip.subarray(start + 4, start + 4 + length), out);
+        if (output3) output3.set(gzip.subarray(start + 4, start + 4 + length), out);
         out += length;
         profile.storedBytes += length;
         profile.blocks.stored++;
@@ -69706,7 +69720,7 @@ function profileGzip(gzip, output2) {
       for (; ; ) {
         const symbol2 = decodeSymbol(reader, literalLength, "literal/length");
         if (symbol2 < 256) {
-          if (output2) output2[out] = symbol2;
+          if (output3) output3[out] = symbol2;
           out++;
           run3++;
           continue;
@@ -69719,7 +69733,7 @@ function profileGzip(gzip, output2) {
         const offset = DISTANCE_BASE[distanceSymbol] + reader.bits(DISTANCE_EXTRA[distanceSymbol]);
         if (offset > out - memberStart)
           throw new DeflateFormatError(`a match reaches ${offset} bytes back, before the start of the output`);
-        if (output2) for (let i3 = 0; i3 < length; i3++, out++) output2[out] = output2[out - offset];
+        if (output3) for (let i3 = 0; i3 < length; i3++, out++) output3[out] = output3[out - offset];
         else out += length;
         profile.literals += run3;
         profile.matches++;
@@ -69810,7 +69824,7 @@ function notComparableReason(cases) {
   if (accepted.length === 0) return null;
   return `does not verify ${accepted.map((entry) => CASE_CHECK[entry.case]).join(", ")} \u2014 accepted a corrupted member: ratio not comparable`;
 }
-async function runIntegrityGate(contenders, raw, source, options2) {
+async function runIntegrityGate(contenders, raw, source, options3) {
   const dir = await makeTempDir(join19(cacheRoot(), "integrity-"));
   try {
     const expected = join19(dir, "expected");
@@ -69827,9 +69841,9 @@ async function runIntegrityGate(contenders, raw, source, options2) {
         contenders: contenders.map((entry) => entry.contender(input2)),
         rounds: 1,
         warmupRounds: 0,
-        timeoutMs: options2.timeoutMs,
+        timeoutMs: options3.timeoutMs,
         maxSeconds: 0,
-        memoryLimitMb: options2.memoryLimitMb
+        memoryLimitMb: options3.memoryLimitMb
       });
       for (const entry of contenders) {
         const failure2 = outcome.failures.get(entry.name);
@@ -70011,30 +70025,30 @@ async function buildSides(config2) {
   }
   return { sides, reference, regime: head.regime };
 }
-async function ensureDatasets(options2) {
-  const wanted = options2.only?.length ? options2.only : DATASET_NAMES;
-  const manifest = await readManifest(options2.datasetsDir);
+async function ensureDatasets(options3) {
+  const wanted = options3.only?.length ? options3.only : DATASET_NAMES;
+  const manifest = await readManifest(options3.datasetsDir);
   const present = new Set(
-    manifest?.datasets.filter((entry) => entry.scale === options2.scale).map((entry) => entry.name) ?? []
+    manifest?.datasets.filter((entry) => entry.scale === options3.scale).map((entry) => entry.name) ?? []
   );
   const missing = wanted.filter((name) => !present.has(name));
   const prepared = missing.length > 0 ? await prepareDatasets({
-    dir: options2.datasetsDir,
-    scale: options2.scale,
+    dir: options3.datasetsDir,
+    scale: options3.scale,
     only: missing,
-    silesiaZip: options2.silesiaZip,
-    offline: options2.offline
+    silesiaZip: options3.silesiaZip,
+    offline: options3.offline
   }) : manifest;
   return wanted.map((name) => prepared.datasets.find((entry) => entry.name === name));
 }
 function comparison(batches, numerator, denominator, contenders) {
   if (!numerator || !denominator) return null;
-  const cycles2 = comparisonCycles(batches, numerator.name, denominator.name, contenders);
-  if (cycles2.filter((cluster) => cluster.length > 0).length < 2) return null;
-  return { interval: batchInterval(cycles2, 0.95), cycleRatios: cycles2 };
+  const cycles3 = comparisonCycles(batches, numerator.name, denominator.name, contenders);
+  if (cycles3.filter((cluster) => cluster.length > 0).length < 2) return null;
+  return { interval: batchInterval(cycles3, 0.95), cycleRatios: cycles3 };
 }
-async function runBenchmark(options2) {
-  return (await runBenchmarkWithBuilds(options2)).results;
+async function runBenchmark(options3) {
+  return (await runBenchmarkWithBuilds(options3)).results;
 }
 function requireFullRotation(rounds, contenders, step8) {
   if (rounds < contenders)
@@ -70044,19 +70058,19 @@ function requireFullRotation(rounds, contenders, step8) {
       `set bench.rounds to at least ${contenders} (the default is ${samplingDefaults.rounds}).`
     );
 }
-async function runBenchmarkWithBuilds(options2) {
-  requireFullRotation(options2.config.bench.rounds, options2.config.base ? 3 : 2, "bench");
-  const { sides, reference, regime } = await buildSides(options2.config);
-  const datasets = await ensureDatasets(options2);
-  const settings = options2.config.bench;
+async function runBenchmarkWithBuilds(options3) {
+  requireFullRotation(options3.config.bench.rounds, options3.config.base ? 3 : 2, "bench");
+  const { sides, reference, regime } = await buildSides(options3.config);
+  const datasets = await ensureDatasets(options3);
+  const settings = options3.config.bench;
   const machine = machineInfo();
   const calibration = await findCalibration();
   const head = sides.find((side) => side.role === "head");
   const base = sides.find((side) => side.role === "base");
   const libdeflate = sides.find((side) => side.role === "libdeflate");
-  await verifyDatasetFiles(options2.datasetsDir, datasets[0]);
-  const integrity = await integrityGate(sides, datasets[0], options2.datasetsDir, settings);
-  const output2 = regime === "process" ? await cliOutputPath() : void 0;
+  await verifyDatasetFiles(options3.datasetsDir, datasets[0]);
+  const integrity = await integrityGate(sides, datasets[0], options3.datasetsDir, settings);
+  const output3 = regime === "process" ? await cliOutputPath() : void 0;
   const notComparable = notComparableContenders({ integrity });
   const policy = {
     confidence: settings.verdictConfidence,
@@ -70080,15 +70094,15 @@ async function runBenchmarkWithBuilds(options2) {
   const harnessRuns = /* @__PURE__ */ new Map();
   const threads = Object.fromEntries(sides.map((side) => [side.name, side.summary.threads ?? 1]));
   for (const entry of datasets) {
-    await verifyDatasetFiles(options2.datasetsDir, entry);
-    const input2 = join20(options2.datasetsDir, entry.compressed.path);
+    await verifyDatasetFiles(options3.datasetsDir, entry);
+    const input2 = join20(options3.datasetsDir, entry.compressed.path);
     const contenders = sides.map((side) => side.contender(input2));
-    const outputPath = output2 ? {
-      via: output2.via,
+    const outputPath = output3 ? {
+      via: output3.via,
       ceilingMegabytesPerSecond: await outputPathCeiling(
-        join20(options2.datasetsDir, entry.raw.path),
+        join20(options3.datasetsDir, entry.raw.path),
         entry.raw.bytes,
-        output2.dir,
+        output3.dir,
         settings
       )
     } : void 0;
@@ -70113,16 +70127,16 @@ async function runBenchmarkWithBuilds(options2) {
       rule,
       runBatch: async (index, remainingSeconds) => {
         progress.update(`batch ${index + 1}: ${settings.rounds} interleaved rounds of ${names}`);
-        const batch = await (options2.runBatch ?? runHarness)({
+        const batch = await (options3.runBatch ?? runHarness)({
           compressedPath: input2,
-          expectedPath: join20(options2.datasetsDir, entry.raw.path),
+          expectedPath: join20(options3.datasetsDir, entry.raw.path),
           contenders: orderFor(index),
           rounds: settings.rounds,
           warmupRounds: settings.warmupRounds,
           timeoutMs: Math.round(settings.timeoutSeconds * 1e3),
           maxSeconds: Math.max(1, remainingSeconds),
           memoryLimitMb: settings.memoryLimitMb,
-          cliOutputDir: output2?.dir,
+          cliOutputDir: output3?.dir,
           threads
         });
         placements2.add(batch.placement);
@@ -70204,7 +70218,7 @@ async function runBenchmarkWithBuilds(options2) {
     }
   );
   for (const dataset of datasetResults) info(datasetLine(dataset));
-  const counts = await instructionCounts(options2, sides, datasetResults, datasets);
+  const counts = await instructionCounts(options3, sides, datasetResults, datasets);
   const results = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     createdAt: (/* @__PURE__ */ new Date()).toISOString(),
@@ -70231,7 +70245,7 @@ async function runBenchmarkWithBuilds(options2) {
       verdictConfidence: settings.verdictConfidence,
       minimumEffect: settings.minimumEffect,
       tolerance: settings.tolerance,
-      toleranceSource: options2.toleranceSource ?? "the config",
+      toleranceSource: options3.toleranceSource ?? "the config",
       compareAcrossThreads: settings.compareAcrossThreads
     },
     datasets: datasetResults,
@@ -70241,8 +70255,8 @@ async function runBenchmarkWithBuilds(options2) {
   };
   return { results, builds: { head: head.build, base: base?.build, reference } };
 }
-async function instructionCounts(options2, sides, datasets, entries) {
-  const support = await detectCountSupport(options2.config.bench.instructionCounts);
+async function instructionCounts(options3, sides, datasets, entries) {
+  const support = await detectCountSupport(options3.config.bench.instructionCounts);
   const progress = startProgress("instruction counts");
   const counts = await countInstructions(
     support,
@@ -70253,14 +70267,14 @@ async function instructionCounts(options2, sides, datasets, entries) {
         name: dataset.name,
         label: dataset.label,
         rawBytes: dataset.rawBytes,
-        compressedPath: join20(options2.datasetsDir, entry.compressed.path),
-        expectedPath: join20(options2.datasetsDir, entry.raw.path),
+        compressedPath: join20(options3.datasetsDir, entry.compressed.path),
+        expectedPath: join20(options3.datasetsDir, entry.raw.path),
         failures: new Map(dataset.contenders.map((contender) => [contender.name, contender.failure]))
       };
     }),
     {
       // Callgrind runs a decode some 50 times slower than the hardware.
-      timeoutMs: Math.min(2 ** 31 - 1, Math.round(options2.config.bench.timeoutSeconds * 1e3) * 50),
+      timeoutMs: Math.min(2 ** 31 - 1, Math.round(options3.config.bench.timeoutSeconds * 1e3) * 50),
       onCount: (line) => progress.update(line)
     }
   );
@@ -70340,23 +70354,23 @@ function parseDatasetList(value) {
   return names;
 }
 function parsePositiveInt(value) {
-  const number4 = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number4) || number4 < 1)
+  const number5 = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number5) || number5 < 1)
     throw new Error(`must be a whole number \u2265 1, not "${value}"`);
-  return number4;
+  return number5;
 }
 function parseTolerance(value) {
   const trimmed2 = value.trim();
-  const percent3 = trimmed2.endsWith("%");
-  const number4 = Number(percent3 ? trimmed2.slice(0, -1) : trimmed2) / (percent3 ? 100 : 1);
-  if (!/^\d*\.?\d+%?$/.test(trimmed2) || !(number4 > 0) || number4 > 0.5)
+  const percent4 = trimmed2.endsWith("%");
+  const number5 = Number(percent4 ? trimmed2.slice(0, -1) : trimmed2) / (percent4 ? 100 : 1);
+  if (!/^\d*\.?\d+%?$/.test(trimmed2) || !(number5 > 0) || number5 > 0.5)
     throw new Error(`must be a relative change above 0 and at most 50% ("1.5%" or 0.015), not "${value}"`);
-  return number4;
+  return number5;
 }
 
 // lab/prcheck/index.ts
 import { mkdir as mkdir12, rm as rm14 } from "node:fs/promises";
-import { join as join25, resolve as resolve6 } from "node:path";
+import { join as join27, resolve as resolve6 } from "node:path";
 
 // lab/report/cell.ts
 function escapeCell(text) {
@@ -70398,11 +70412,11 @@ function countsCell(counts, datasetName) {
   if (!dataset) return "not counted";
   const view = instructionComparison(dataset);
   if (view.headInstructionsPerByte === null) return escapeCell(view.headNotCounted ?? "not counted");
-  const parts = [
+  const parts2 = [
     ...view.headVsBaseChange !== null ? [`${signedPercent(view.headVsBaseChange)} vs base`] : [],
     ...view.headVsLibdeflate !== null ? [`${view.headVsLibdeflate.toFixed(3)}\xD7 libdeflate`] : []
   ];
-  return `${perByte(view.headInstructionsPerByte)}${parts.length ? ` (${parts.join("; ")})` : ""}`;
+  return `${perByte(view.headInstructionsPerByte)}${parts2.length ? ` (${parts2.join("; ")})` : ""}`;
 }
 function countsCells(results, datasetName) {
   return results.counts ? [countsCell(results.counts, datasetName)] : [];
@@ -70697,12 +70711,12 @@ function methodDetails(results) {
       )
     )
   ];
-  const parts = [
+  const parts2 = [
     `Ratios are speed / speed (above 1: faster): rounds paired, combined per rotation cycle, the median cycle per batch (fresh worker processes, contenders rotated through the worker slots), then the 20% trimmed mean over batches with a Yuen t 95% interval. MB/s = 10\u2076 bytes of output per second at the median decode time.`,
     "",
     `- machine: ${escapeCell(machine.cpuModel)}${machine.midr ? ` (MIDR ${escapeCell(midrText(machine.midr))})` : ""}, ${escapeCell(machine.os)} ${escapeCell(machine.osRelease)} ${escapeCell(machine.arch)}, ${machine.logicalCpus} logical CPUs${machine.pageSizeBytes ? `, ${machine.pageSizeBytes / 1024} KiB pages` : ""}`,
     ...linuxArmDifferences(results),
-    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; every output verified byte for byte`,
+    `- timing: ${REGIME_DETAIL[results.regime]}; batches of ${settings.roundsPerBatch} interleaved rounds (fresh worker processes each, ${settings.warmupRounds} warm-up) until ${stopRuleText(results)} or ${settings.budgetSeconds} s per dataset; ${escapeCell(placements(results).join(", "))}; ` + (results.datasets.some((dataset) => dataset.placement.startsWith("replayed from")) ? "no decode timed (replayed batches, a test seam): outputs verified by the integrity gate only" : "every output verified byte for byte"),
     ...results.datasets.map(
       (dataset) => `  - ${escapeCell(dataset.label)}: ${dataset.batches} batches, ${dataset.rounds} rounds, ${dataset.elapsedSeconds.toFixed(1)} s, stopped: ${escapeCell(dataset.stoppedBecause)}` + (dataset.outputPath ? `; output through ${escapeCell(dataset.outputPath.via)}, whose ceiling (\`cat\` of the output) is ` + (dataset.outputPath.ceilingMegabytesPerSecond === null ? "unmeasured" : `${dataset.outputPath.ceilingMegabytesPerSecond.toFixed(0)} MB/s`) + "; a speed within 20% of it is marked" : "")
     ),
@@ -70720,16 +70734,16 @@ function methodDetails(results) {
     ).join("; ")
   ];
   if (standIns.length > 0) {
-    parts.push(
+    parts2.push(
       `- \u26A0\uFE0F ${standIns.map((dataset) => escapeCell(dataset.label)).join(", ")}: built from the Calgary and Canterbury corpora because the Silesia corpus was not available; not comparable with SILESIA results.`
     );
   }
   if (!results.ok)
-    parts.push(
+    parts2.push(
       "",
       "**Verification failed**: no speed is reported for a contender that produced wrong output, crashed or hung."
     );
-  return parts.join("\n");
+  return parts2.join("\n");
 }
 var REGIME_DETAIL = {
   "in-process": "in-process (C ABI), decode call only, into the lab's pre-mapped output buffer, output out of cache and input in cache at the start of each decode",
@@ -70753,7 +70767,7 @@ function markdownReport(results) {
   const notes = integrityNotes(results);
   const usage = usageTable(results);
   const counts = countsSection(results);
-  const parts = [
+  const parts2 = [
     `## ${reportTitle(results)}`,
     "",
     summaryLine(results),
@@ -70762,8 +70776,8 @@ function markdownReport(results) {
     "",
     regimeLine(results)
   ];
-  parts.push(...notes.length ? ["", ...notes] : [], ...counts ? ["", counts] : [], ...usage ? ["", usage] : []);
-  return `${[...parts, "", methodDetails(results)].join("\n")}
+  parts2.push(...notes.length ? ["", ...notes] : [], ...counts ? ["", counts] : [], ...usage ? ["", usage] : []);
+  return `${[...parts2, "", methodDetails(results)].join("\n")}
 `;
 }
 var optionalColumn = (column) => column ? [column] : [];
@@ -70974,24 +70988,24 @@ function getUserAgent() {
 }
 
 // node_modules/before-after-hook/lib/register.js
-function register(state, name, method, options2) {
+function register(state, name, method, options3) {
   if (typeof method !== "function") {
     throw new Error("method for before hook must be a function");
   }
-  if (!options2) {
-    options2 = {};
+  if (!options3) {
+    options3 = {};
   }
   if (Array.isArray(name)) {
     return name.reverse().reduce((callback, name2) => {
-      return register.bind(null, state, name2, callback, options2);
+      return register.bind(null, state, name2, callback, options3);
     }, method)();
   }
   return Promise.resolve().then(() => {
     if (!state.registry[name]) {
-      return method(options2);
+      return method(options3);
     }
     return state.registry[name].reduce((method2, registered) => {
-      return registered.hook.bind(null, method2, options2);
+      return registered.hook.bind(null, method2, options3);
     }, method)();
   });
 }
@@ -71003,25 +71017,25 @@ function addHook(state, kind, name, hook2) {
     state.registry[name] = [];
   }
   if (kind === "before") {
-    hook2 = (method, options2) => {
-      return Promise.resolve().then(orig.bind(null, options2)).then(method.bind(null, options2));
+    hook2 = (method, options3) => {
+      return Promise.resolve().then(orig.bind(null, options3)).then(method.bind(null, options3));
     };
   }
   if (kind === "after") {
-    hook2 = (method, options2) => {
+    hook2 = (method, options3) => {
       let result;
-      return Promise.resolve().then(method.bind(null, options2)).then((result_) => {
+      return Promise.resolve().then(method.bind(null, options3)).then((result_) => {
         result = result_;
-        return orig(result, options2);
+        return orig(result, options3);
       }).then(() => {
         return result;
       });
     };
   }
   if (kind === "error") {
-    hook2 = (method, options2) => {
-      return Promise.resolve().then(method.bind(null, options2)).catch((error63) => {
-        return orig(error63, options2);
+    hook2 = (method, options3) => {
+      return Promise.resolve().then(method.bind(null, options3)).catch((error63) => {
+        return orig(error63, options3);
       });
     };
   }
@@ -71110,14 +71124,14 @@ function isPlainObject3(value) {
   const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
   return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
 }
-function mergeDeep(defaults2, options2) {
+function mergeDeep(defaults2, options3) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options2).forEach((key) => {
-    if (isPlainObject3(options2[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options2[key] });
-      else result[key] = mergeDeep(defaults2[key], options2[key]);
+  Object.keys(options3).forEach((key) => {
+    if (isPlainObject3(options3[key])) {
+      if (!(key in defaults2)) Object.assign(result, { [key]: options3[key] });
+      else result[key] = mergeDeep(defaults2[key], options3[key]);
     } else {
-      Object.assign(result, { [key]: options2[key] });
+      Object.assign(result, { [key]: options3[key] });
     }
   });
   return result;
@@ -71130,18 +71144,18 @@ function removeUndefinedProperties(obj) {
   }
   return obj;
 }
-function merge2(defaults2, route, options2) {
+function merge2(defaults2, route, options3) {
   if (typeof route === "string") {
     let [method, url2] = route.split(" ");
-    options2 = Object.assign(url2 ? { method, url: url2 } : { url: method }, options2);
+    options3 = Object.assign(url2 ? { method, url: url2 } : { url: method }, options3);
   } else {
-    options2 = Object.assign({}, route);
+    options3 = Object.assign({}, route);
   }
-  options2.headers = lowercaseKeys(options2.headers);
-  removeUndefinedProperties(options2);
-  removeUndefinedProperties(options2.headers);
-  const mergedOptions = mergeDeep(defaults2 || {}, options2);
-  if (options2.url === "/graphql") {
+  options3.headers = lowercaseKeys(options3.headers);
+  removeUndefinedProperties(options3);
+  removeUndefinedProperties(options3.headers);
+  const mergedOptions = mergeDeep(defaults2 || {}, options3);
+  if (options3.url === "/graphql") {
     if (defaults2 && defaults2.mediaType.previews?.length) {
       mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
         (preview) => !mergedOptions.mediaType.previews.includes(preview)
@@ -71314,12 +71328,12 @@ function expand(template, context3) {
     return template.replace(/\/$/, "");
   }
 }
-function parse5(options2) {
-  let method = options2.method.toUpperCase();
-  let url2 = (options2.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
-  let headers = Object.assign({}, options2.headers);
+function parse5(options3) {
+  let method = options3.method.toUpperCase();
+  let url2 = (options3.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options3.headers);
   let body;
-  let parameters = omit2(options2, [
+  let parameters = omit2(options3, [
     "method",
     "baseUrl",
     "url",
@@ -71330,25 +71344,25 @@ function parse5(options2) {
   const urlVariableNames = extractUrlVariableNames(url2);
   url2 = parseUrl(url2).expand(parameters);
   if (!/^http/.test(url2)) {
-    url2 = options2.baseUrl + url2;
+    url2 = options3.baseUrl + url2;
   }
-  const omittedParameters = Object.keys(options2).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const omittedParameters = Object.keys(options3).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
   const remainingParameters = omit2(parameters, omittedParameters);
   const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
   if (!isBinaryRequest) {
-    if (options2.mediaType.format) {
+    if (options3.mediaType.format) {
       headers.accept = headers.accept.split(/,/).map(
         (format3) => format3.replace(
           /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
-          `application/vnd$1$2.${options2.mediaType.format}`
+          `application/vnd$1$2.${options3.mediaType.format}`
         )
       ).join(",");
     }
     if (url2.endsWith("/graphql")) {
-      if (options2.mediaType.previews?.length) {
+      if (options3.mediaType.previews?.length) {
         const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
-        headers.accept = previewsFromAcceptHeader.concat(options2.mediaType.previews).map((preview) => {
-          const format3 = options2.mediaType.format ? `.${options2.mediaType.format}` : "+json";
+        headers.accept = previewsFromAcceptHeader.concat(options3.mediaType.previews).map((preview) => {
+          const format3 = options3.mediaType.format ? `.${options3.mediaType.format}` : "+json";
           return `application/vnd.github.${preview}-preview${format3}`;
         }).join(",");
       }
@@ -71374,11 +71388,11 @@ function parse5(options2) {
   return Object.assign(
     { method, url: url2, headers },
     typeof body !== "undefined" ? { body } : null,
-    options2.request ? { request: options2.request } : null
+    options3.request ? { request: options3.request } : null
   );
 }
-function endpointWithDefaults(defaults2, route, options2) {
-  return parse5(merge2(defaults2, route, options2));
+function endpointWithDefaults(defaults2, route, options3) {
+  return parse5(merge2(defaults2, route, options3));
 }
 function withDefaults(oldDefaults, newDefaults) {
   const DEFAULTS2 = merge2(oldDefaults, newDefaults);
@@ -71433,17 +71447,17 @@ var NullObject = /* @__PURE__ */ (() => {
   C3.prototype = /* @__PURE__ */ Object.create(null);
   return C3;
 })();
-function parse6(header, options2) {
-  const stopFlags = SEMI_FLAG | (options2?.comma === true ? COMMA_FLAG : 0);
+function parse6(header, options3) {
+  const stopFlags = SEMI_FLAG | (options3?.comma === true ? COMMA_FLAG : 0);
   const len = header.length;
-  let valueStart = options2?.start ?? 0;
+  let valueStart = options3?.start ?? 0;
   while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
     valueStart++;
   }
   let index = valueStart;
   let typeFlags = 0;
   let whitespace = -1;
-  let stop = options2?.parameters === false ? COMMA_FLAG : 0;
+  let stop = options3?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
     const code = header.charCodeAt(index);
     const flags = CHAR_MAP[code];
@@ -71926,20 +71940,20 @@ var RequestError = class extends Error {
    * Response object if a response was received
    */
   response;
-  constructor(message, statusCode, options2) {
-    super(message, { cause: options2.cause });
+  constructor(message, statusCode, options3) {
+    super(message, { cause: options3.cause });
     this.name = "HttpError";
     this.status = Number.parseInt(statusCode);
     if (Number.isNaN(this.status)) {
       this.status = 0;
     }
-    if ("response" in options2) {
-      this.response = options2.response;
+    if ("response" in options3) {
+      this.response = options3.response;
     }
-    const requestCopy = Object.assign({}, options2.request);
-    if (options2.request.headers.authorization) {
-      requestCopy.headers = Object.assign({}, options2.request.headers, {
-        authorization: options2.request.headers.authorization.replace(
+    const requestCopy = Object.assign({}, options3.request);
+    if (options3.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options3.request.headers, {
+        authorization: options3.request.headers.authorization.replace(
           /(?<! ) .*$/,
           " [REDACTED]"
         )
@@ -72169,14 +72183,14 @@ var NON_VARIABLE_OPTIONS = [
 ];
 var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
 var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
-function graphql(request2, query, options2) {
-  if (options2) {
-    if (typeof query === "string" && "query" in options2) {
+function graphql(request2, query, options3) {
+  if (options3) {
+    if (typeof query === "string" && "query" in options3) {
       return Promise.reject(
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options2) {
+    for (const key in options3) {
       if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
       return Promise.reject(
         new Error(
@@ -72185,7 +72199,7 @@ function graphql(request2, query, options2) {
       );
     }
   }
-  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options2) : query;
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options3) : query;
   const requestOptions = Object.keys(
     parsedOptions
   ).reduce((result, key) => {
@@ -72220,8 +72234,8 @@ function graphql(request2, query, options2) {
 }
 function withDefaults3(request2, newDefaults) {
   const newRequest = request2.defaults(newDefaults);
-  const newApi = (query, options2) => {
-    return graphql(newRequest, query, options2);
+  const newApi = (query, options3) => {
+    return graphql(newRequest, query, options3);
   };
   return Object.assign(newApi, {
     defaults: withDefaults3.bind(null, newRequest),
@@ -72316,18 +72330,18 @@ var Octokit = class {
   static defaults(defaults2) {
     const OctokitWithDefaults = class extends this {
       constructor(...args) {
-        const options2 = args[0] || {};
+        const options3 = args[0] || {};
         if (typeof defaults2 === "function") {
-          super(defaults2(options2));
+          super(defaults2(options3));
           return;
         }
         super(
           Object.assign(
             {},
             defaults2,
-            options2,
-            options2.userAgent && defaults2.userAgent ? {
-              userAgent: `${options2.userAgent} ${defaults2.userAgent}`
+            options3,
+            options3.userAgent && defaults2.userAgent ? {
+              userAgent: `${options3.userAgent} ${defaults2.userAgent}`
             } : null
           )
         );
@@ -72351,12 +72365,12 @@ var Octokit = class {
     };
     return NewOctokit;
   }
-  constructor(options2 = {}) {
+  constructor(options3 = {}) {
     const hook2 = new before_after_hook_default.Collection();
     const requestDefaults = {
       baseUrl: request.endpoint.DEFAULTS.baseUrl,
       headers: {},
-      request: Object.assign({}, options2.request, {
+      request: Object.assign({}, options3.request, {
         // @ts-ignore internal usage only, no need to type
         hook: hook2.bind(null, "request")
       }),
@@ -72365,32 +72379,32 @@ var Octokit = class {
         format: ""
       }
     };
-    requestDefaults.headers["user-agent"] = options2.userAgent ? `${options2.userAgent} ${userAgentTrail}` : userAgentTrail;
-    if (options2.baseUrl) {
-      requestDefaults.baseUrl = options2.baseUrl;
+    requestDefaults.headers["user-agent"] = options3.userAgent ? `${options3.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options3.baseUrl) {
+      requestDefaults.baseUrl = options3.baseUrl;
     }
-    if (options2.previews) {
-      requestDefaults.mediaType.previews = options2.previews;
+    if (options3.previews) {
+      requestDefaults.mediaType.previews = options3.previews;
     }
-    if (options2.timeZone) {
-      requestDefaults.headers["time-zone"] = options2.timeZone;
+    if (options3.timeZone) {
+      requestDefaults.headers["time-zone"] = options3.timeZone;
     }
     this.request = request.defaults(requestDefaults);
     this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
-    this.log = createLogger2(options2.log);
+    this.log = createLogger2(options3.log);
     this.hook = hook2;
-    if (!options2.authStrategy) {
-      if (!options2.auth) {
+    if (!options3.authStrategy) {
+      if (!options3.auth) {
         this.auth = async () => ({
           type: "unauthenticated"
         });
       } else {
-        const auth2 = createTokenAuth(options2.auth);
+        const auth2 = createTokenAuth(options3.auth);
         hook2.wrap("request", auth2.hook);
         this.auth = auth2;
       }
     } else {
-      const { authStrategy, ...otherOptions } = options2;
+      const { authStrategy, ...otherOptions } = options3;
       const auth2 = authStrategy(
         Object.assign(
           {
@@ -72404,7 +72418,7 @@ var Octokit = class {
             octokit: this,
             octokitOptions: otherOptions
           },
-          options2.auth
+          options3.auth
         )
       );
       hook2.wrap("request", auth2.hook);
@@ -72412,7 +72426,7 @@ var Octokit = class {
     }
     const classConstructor = this.constructor;
     for (let i3 = 0; i3 < classConstructor.plugins.length; ++i3) {
-      Object.assign(this, classConstructor.plugins[i3](this, options2));
+      Object.assign(this, classConstructor.plugins[i3](this, options3));
     }
   }
   // assigned during constructor
@@ -74803,13 +74817,13 @@ function endpointsToMethods(octokit) {
 function decorate(octokit, scope, methodName, defaults2, decorations) {
   const requestWithDefaults = octokit.request.defaults(defaults2);
   function withDecorations(...args) {
-    let options2 = requestWithDefaults.endpoint.merge(...args);
+    let options3 = requestWithDefaults.endpoint.merge(...args);
     if (decorations.mapToData) {
-      options2 = Object.assign({}, options2, {
-        data: options2[decorations.mapToData],
+      options3 = Object.assign({}, options3, {
+        data: options3[decorations.mapToData],
         [decorations.mapToData]: void 0
       });
-      return requestWithDefaults(options2);
+      return requestWithDefaults(options3);
     }
     if (decorations.renamed) {
       const [newScope, newMethodName] = decorations.renamed;
@@ -74892,11 +74906,11 @@ function normalizePaginatedListResponse(response) {
   return response;
 }
 function iterator(octokit, route, parameters) {
-  const options2 = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const options3 = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
   const requestMethod = typeof route === "function" ? route : octokit.request;
-  const method = options2.method;
-  const headers = options2.headers;
-  let url2 = options2.url;
+  const method = options3.method;
+  const headers = options3.headers;
+  let url2 = options3.url;
   return {
     [Symbol.asyncIterator]: () => ({
       async next() {
@@ -74993,11 +75007,11 @@ var context2 = new Context();
 // lab/github/comment.ts
 var COMMENT_MARKER = "<!-- perf-lab:sticky-comment -->";
 var MAX_COMMENT_CHARS = 65536;
-function renderComment(results, options2 = {}) {
+function renderComment(results, options3 = {}) {
   const sha = (value) => value ? `\`${escapeCell(value.slice(0, 12))}\`` : void 0;
   const commits = [
-    options2.baseSha ? `base ${sha(options2.baseSha)}` : "",
-    options2.headSha ? `head ${sha(options2.headSha)}` : ""
+    options3.baseSha ? `base ${sha(options3.baseSha)}` : "",
+    options3.headSha ? `head ${sha(options3.headSha)}` : ""
   ].filter(Boolean).join(" \u2192 ");
   const counts = countsSection(results);
   const details = withoutAbsolutePaths(
@@ -75007,7 +75021,7 @@ ${counts ? `${counts}
 
 ` : ""}${methodDetails(results)}`
   );
-  const parts = [
+  const parts2 = [
     COMMENT_MARKER,
     `### ${reportTitle(results)}`,
     summaryLine(results),
@@ -75016,16 +75030,16 @@ ${counts ? `${counts}
     regimeLine(results),
     ...integrityNotes(results),
     ...commits ? [commits] : [],
-    ...options2.configChanges?.length ? [configChangeNote(options2.configChanges)] : [],
+    ...options3.configChanges?.length ? [configChangeNote(options3.configChanges)] : [],
     `<details><summary>Method, machine, toolchains and the full table</summary>
 
 ${details}
 
 </details>`
   ];
-  if (options2.analysisMarkdown) parts.push(neutraliseMarkdown(options2.analysisMarkdown));
-  parts.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
-  return truncateComment(parts.join("\n\n"), options2.fullReportUrl);
+  if (options3.analysisMarkdown) parts2.push(neutraliseMarkdown(options3.analysisMarkdown));
+  parts2.push(`<sub>perf-lab \xB7 updated ${escapeCell(results.createdAt)}</sub>`);
+  return truncateComment(parts2.join("\n\n"), options3.fullReportUrl);
 }
 function configChangeNote(changes) {
   return "**This PR changes the bench config**; base and head were both measured with head's, and judged by base's bench.tolerance, bench.minimumEffect and bench.verdictConfidence (a PR cannot move the bar it is judged by):\n" + changes.map((change) => `- ${escapeCell(change)}`).join("\n");
@@ -75286,7 +75300,7 @@ async function profilesOfMeasured(measured, datasetsDir) {
 // lab/asm/index.ts
 import { readFile as readFile9, rm as rm13 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { basename as basename3, join as join23 } from "node:path";
+import { basename as basename3, join as join24 } from "node:path";
 
 // lab/asm/parse.ts
 var CONDITION_ALIASES = {
@@ -75310,7 +75324,7 @@ function normaliseMnemonic(mnemonic) {
 }
 function normaliseOperands(mnemonic, operands) {
   let text = operands.replace(/\s*(\/\/|;).*$/, "").replace(/\s*<[^>]*>/g, "").trim();
-  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex6) => `#${sign}${BigInt(`0x${hex6}`)}`);
+  text = text.replace(/#(-?)0x([0-9a-f]+)/gi, (_m, sign, hex7) => `#${sign}${BigInt(`0x${hex7}`)}`);
   text = text.toLowerCase();
   if (/^(cs|cc|c[a-z]*|fcsel)/.test(mnemonic))
     text = text.replace(
@@ -75427,14 +75441,34 @@ function findFunctions(functions, pattern) {
   return exact.length > 0 ? exact : functions.filter((fn) => matches(fn.name));
 }
 
+// lab/asm/noreturn.ts
+import { readFileSync as readFileSync8 } from "node:fs";
+import { join as join23 } from "node:path";
+var noreturnSchema = external_exports.object({
+  about: textSchema,
+  functions: external_exports.array(
+    external_exports.union([
+      external_exports.object({ name: external_exports.string().regex(/^[\w$.]+$/), source: textSchema }).strict(),
+      external_exports.object({ pattern: external_exports.string().min(1), source: textSchema }).strict()
+    ])
+  ).min(1)
+}).strict();
+var matcher;
+function noreturnPattern() {
+  if (matcher) return matcher;
+  const path6 = join23(projectRoot(), "lab", "asm", "noreturn.json");
+  const table2 = noreturnSchema.parse(resolveCitations(JSON.parse(readFileSync8(path6, "utf8")), path6, "analyze"));
+  const alternatives = table2.functions.map(
+    (entry) => "name" in entry ? entry.name.replace(/[$.]/g, (character) => `\\${character}`) : entry.pattern
+  );
+  return matcher = new RegExp(`^_?(${alternatives.join("|")})$`);
+}
+
 // lab/asm/cfg.ts
 var CONDITIONAL = /^(b\.\w+|cbz|cbnz|tbz|tbnz)$/;
-var NORETURN = new RegExp(
-  String.raw`^_?(abort|exit|_exit|_Exit|quick_exit|__stack_chk_fail|__assert_fail|__assert_rt` + String.raw`n|__assert|__builtin_trap|longjmp|siglongjmp|__longjmp_chk|__cxa_throw|__cxa_ret` + String.raw`hrow|_Unwind_Resume|__ubsan_handle_\w+_abort|rust_begin_unwind|__rust_start_pani` + String.raw`c|_ZN4core9panicking\w*|_ZN3std7process5abort\w*)$`
-);
 function endsExecution(instruction) {
   if (/^(brk|udf|hlt)$/.test(instruction.mnemonic)) return true;
-  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && NORETURN.test(instruction.callee);
+  return instruction.mnemonic === "bl" && instruction.callee !== void 0 && noreturnPattern().test(instruction.callee);
 }
 var tailCall = (instruction) => instruction.mnemonic === "b" && instruction.callee !== void 0;
 var ENDS_BLOCK = /^(b|br|ret|b\.\w+|cbz|cbnz|tbz|tbnz)$/;
@@ -75467,36 +75501,11 @@ function buildControlFlow(fn) {
     block.successors = [...new Set(successors)];
   }
   for (const block of blocks) for (const successor of block.successors) blocks[successor].predecessors.push(block.id);
-  const dominators = computeDominators(blocks);
   const loops = nestLoops(blocks, sccLoops(blocks));
-  return { blocks, dominators, loops };
-}
-function computeDominators(blocks) {
-  const all = new Set(blocks.map((block) => block.id));
-  const dominators = blocks.map((block) => block.id === 0 ? /* @__PURE__ */ new Set([0]) : new Set(all));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const block of blocks) {
-      if (block.id === 0) continue;
-      const predecessors = block.predecessors;
-      let next;
-      if (predecessors.length === 0) next = /* @__PURE__ */ new Set([block.id]);
-      else {
-        next = new Set(dominators[predecessors[0]]);
-        for (const p3 of predecessors.slice(1)) for (const d of next) if (!dominators[p3].has(d)) next.delete(d);
-        next.add(block.id);
-      }
-      if (next.size !== dominators[block.id].size || [...next].some((d) => !dominators[block.id].has(d))) {
-        dominators[block.id] = next;
-        changed = true;
-      }
-    }
-  }
-  return dominators;
+  return { blocks, loops };
 }
 function sccLoops(blocks) {
-  const found = [];
+  const found2 = [];
   const search = (members2) => {
     for (const component of stronglyConnected(blocks, members2)) {
       const inside = new Set(component);
@@ -75507,39 +75516,39 @@ function sccLoops(blocks) {
       );
       const header = Math.min(...entries.length ? entries : component);
       const latches = component.filter((id) => blocks[id].successors.includes(header));
-      found.push({ header, blocks: [...component].sort((a2, b3) => a2 - b3), latches });
+      found2.push({ header, blocks: [...component].sort((a2, b3) => a2 - b3), latches });
       inside.delete(header);
       search(inside);
     }
   };
   search(new Set(blocks.map((block) => block.id)));
-  return found;
+  return found2;
 }
 function stronglyConnected(blocks, members2) {
   const index = /* @__PURE__ */ new Map();
   const low = /* @__PURE__ */ new Map();
   const stack = [];
-  const onStack = /* @__PURE__ */ new Set();
+  const onStack2 = /* @__PURE__ */ new Set();
   const components = [];
   let counter = 0;
   const visit4 = (node2) => {
     index.set(node2, counter);
     low.set(node2, counter++);
     stack.push(node2);
-    onStack.add(node2);
+    onStack2.add(node2);
     for (const next of blocks[node2].successors) {
       if (!members2.has(next)) continue;
       if (!index.has(next)) {
         visit4(next);
         low.set(node2, Math.min(low.get(node2), low.get(next)));
-      } else if (onStack.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
+      } else if (onStack2.has(next)) low.set(node2, Math.min(low.get(node2), index.get(next)));
     }
     if (low.get(node2) === index.get(node2)) {
       const component = [];
       let member;
       do {
         member = stack.pop();
-        onStack.delete(member);
+        onStack2.delete(member);
         component.push(member);
       } while (member !== node2);
       components.push(component);
@@ -75603,7 +75612,7 @@ function isUniversalMachO(bytes) {
   return bytes.length >= 4 && bytes[0] === 202 && bytes[1] === 254 && bytes[2] === 186 && (bytes[3] === 190 || bytes[3] === 191);
 }
 async function arm64Slice(binary, dir) {
-  const slice = join23(dir, `${basename3(binary)}.arm64`);
+  const slice = join24(dir, `${basename3(binary)}.arm64`);
   const tried = [];
   for (const lipo of ["lipo", "llvm-lipo", "llvm-lipo-14", "llvm-lipo-15", "llvm-lipo-16", "llvm-lipo-19"]) {
     const result = await attempt(lipo, ["-thin", "arm64", binary, "-output", slice]);
@@ -75629,7 +75638,7 @@ function listedFormat(listing) {
 async function disassemble(binary) {
   const head = await readFile9(binary).then((bytes) => bytes.subarray(0, 8)).catch(() => new Uint8Array());
   if (isUniversalMachO(head)) {
-    const dir = await makeTempDir(join23(tmpdir2(), "perf-lab-slice-"));
+    const dir = await makeTempDir(join24(tmpdir2(), "perf-lab-slice-"));
     try {
       const { listing, tool } = await disassemble(await arm64Slice(binary, dir));
       return { listing, tool: `${tool}, arm64 slice of a universal binary` };
@@ -75752,7 +75761,73 @@ async function loadFunctions(path6) {
     );
   return { functions, source: `${path6} (${tool})` };
 }
+var RANGE = /^0x([0-9a-f]+)-0x([0-9a-f]+)$/i;
+var hex4 = (address) => `0x${address.toString(16)}`;
+var notASymbol = (name) => /^(\.|ltmp\d|\$[xd])/.test(name);
+var padding = (instruction) => /^(nop|udf)$/.test(instruction.mnemonic) || instruction.mnemonic === ".zero";
+var endsFlow = (instruction) => /^(b|br|ret)$/.test(instruction.mnemonic) || endsExecution(instruction);
+function functionInRange(functions, spec, where) {
+  const [, startText, endText] = RANGE.exec(spec);
+  const start = parseInt(startText, 16);
+  const end = parseInt(endText, 16);
+  const refuse = (why) => {
+    throw new LabError(
+      "analyze",
+      `--function ${spec} is not one function in ${where}: ${why}.`,
+      "pass the range of one function (its start address to the address after its last instruction, e.g. from an unstripped build of the same source or its separate debug file)."
+    );
+  };
+  const all = functions.flatMap((fn) => fn.instructions).sort((a2, b3) => a2.address - b3.address);
+  if (all.some((instruction, i3) => i3 > 0 && all[i3 - 1].address === instruction.address))
+    refuse("the listing holds several sections at the same addresses (an object file): pass a linked library");
+  const first2 = all.findIndex((instruction) => instruction.address >= start);
+  if (end <= start || first2 < 0 || all[first2].address !== start) refuse(`no instruction starts at ${hex4(start)}`);
+  const inside = all.filter((instruction) => instruction.address >= start && instruction.address < end);
+  const inRange = (address) => address !== null && address >= start && address < end;
+  const symbols = functions.filter((fn) => !notASymbol(fn.name));
+  const before = all.slice(0, first2).reverse().find((instruction) => !padding(instruction));
+  const startsSymbol = symbols.some((fn) => fn.instructions[0].address === start);
+  if (!startsSymbol && before && !endsFlow(before))
+    refuse(
+      `${hex4(before.address)} \`${before.mnemonic} ${before.operands}\` before it falls through into ${hex4(start)}`
+    );
+  const last2 = [...inside].reverse().find((instruction) => !padding(instruction));
+  if (!endsFlow(last2))
+    refuse(
+      `its last instruction, ${hex4(last2.address)} \`${last2.mnemonic} ${last2.operands}\`, falls through past the end`
+    );
+  const symbol2 = symbols.find((fn) => fn.instructions[0].address > start && inRange(fn.instructions[0].address));
+  if (symbol2) refuse(`${symbol2.name} starts at ${hex4(symbol2.instructions[0].address)}, inside it`);
+  const into = all.find(
+    (instruction) => !inRange(instruction.address) && instruction.target !== start && inRange(instruction.target)
+  );
+  if (into)
+    refuse(
+      `${hex4(into.address)} \`${into.mnemonic} ${into.operands}\`, outside it, goes to ${hex4(into.target)} inside it`
+    );
+  const call = inside.find(
+    (instruction) => instruction.mnemonic === "bl" && instruction.target !== start && inRange(instruction.target)
+  );
+  if (call) refuse(`${hex4(call.address)} \`bl\` calls ${hex4(call.target)} inside it (a function starts there)`);
+  const targets = new Set(inside.flatMap((instruction) => instruction.target === null ? [] : [instruction.target]));
+  for (let i3 = 0; i3 < inside.length; i3++) {
+    if (!endsFlow(inside[i3])) continue;
+    const next = inside.slice(i3 + 1).find((instruction) => !padding(instruction));
+    if (next && !targets.has(next.address))
+      refuse(
+        `${hex4(next.address)} follows ${hex4(inside[i3].address)} \`${inside[i3].mnemonic}\` and no branch in the range reaches it (another function starts there)`
+      );
+  }
+  const instructions = inside.map((instruction) => {
+    if (!inRange(instruction.target)) return instruction;
+    const local = { ...instruction };
+    delete local.callee;
+    return local;
+  });
+  return { ...functions[0], name: spec, instructions };
+}
 async function selectFunctions(functions, name, where) {
+  if (RANGE.test(name)) return [functionInRange(functions, name, where)];
   let matches = findFunctions(functions, name);
   if (matches.length === 0) {
     const demangled = await demangle(functions.map((fn) => fn.name));
@@ -75763,18 +75838,18 @@ async function selectFunctions(functions, name, where) {
   }
   if (matches.length === 0) {
     const sample = functions.slice(0, 8).map((fn) => fn.name).join(", ");
-    if (functions.every((fn) => /^(\.|ltmp\d|\$[xd])/.test(fn.name))) {
+    if (functions.every((fn) => notASymbol(fn.name))) {
       throw new LabError(
         "analyze",
         `${where} has no function symbols (a stripped build): its code reads only as ${sample}.`,
-        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address>.`
+        `analyse a build with symbols (cargo: strip = false in the profile), or pass --function ${functions[0].name} to read that whole section as one function and pin the decode loop with --loop <address> (it may span several functions), or pass one function's address range as --function 0xSTART-0xEND (checked to be one function).`
       );
     }
     if (strippedFunctions.has(functions)) {
       throw new LabError(
         "analyze",
         `${where} is stripped: its symbol table is gone and only exported (dynamic) names remain, and "${name}" is not one of them (internal functions, like zlib's hidden inflate_fast, are not exported); an exported name there spans its own code and any internal code after it.`,
-        `analyse a build with symbols (unstripped, or with its separate debug file), or pass --function with an exported name whose code holds the loop and pin the loop with --loop <address>.`
+        `analyse a build with symbols (unstripped, or with its separate debug file), or pass the function's address range as --function 0xSTART-0xEND (checked to be one function).`
       );
     }
     throw new LabError(
@@ -75879,38 +75954,38 @@ function physicalRegister(token) {
   return void 0;
 }
 function splitOperands(operands) {
-  const parts = [];
+  const parts2 = [];
   let depth = 0;
   let current = "";
   for (const ch of operands) {
     if (ch === "[" || ch === "{") depth++;
     if (ch === "]" || ch === "}") depth--;
     if (ch === "," && depth === 0) {
-      parts.push(current.trim());
+      parts2.push(current.trim());
       current = "";
     } else current += ch;
   }
-  if (current.trim()) parts.push(current.trim());
-  return parts;
+  if (current.trim()) parts2.push(current.trim());
+  return parts2;
 }
 function registersIn(text) {
   return (text.match(/\b([xwvqdshb]\d+|sp|wsp|lr|fp)(\.\w+)?\b/g) ?? []).flatMap(
     (token) => physicalRegister(token) ?? []
   );
 }
-function hasShiftOrExtend(parts) {
-  return parts.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts.filter((part) => physicalRegister(part)).length >= 3;
+function hasShiftOrExtend(parts2) {
+  return parts2.some((part) => /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b/.test(part)) && parts2.filter((part) => physicalRegister(part)).length >= 3;
 }
 var unique = (values) => [...new Set(values)];
-function shiftOf(parts) {
-  if (!hasShiftOrExtend(parts)) return void 0;
+function shiftOf(parts2) {
+  if (!hasShiftOrExtend(parts2)) return void 0;
   const pattern = /^(lsl|lsr|asr|ror|uxt[bhwx]|sxt[bhwx])\b\s*(?:#(\d+|0x[0-9a-f]+))?/i;
-  const match = parts.map((part) => pattern.exec(part)).find(Boolean);
+  const match = parts2.map((part) => pattern.exec(part)).find(Boolean);
   return match ? { kind: match[1].toLowerCase(), amount: match[2] ? Number(match[2]) : 0 } : void 0;
 }
 function semanticsOf(instruction) {
   const mnemonic = instruction.mnemonic;
-  const parts = splitOperands(instruction.operands);
+  const parts2 = splitOperands(instruction.operands);
   const none = {
     class: "unknown",
     reads: [],
@@ -75923,25 +75998,25 @@ function semanticsOf(instruction) {
     indexedAddress: false
   };
   if (mnemonic === "nop" || mnemonic === "prfm" || mnemonic === "hint" || mnemonic.startsWith("prfum"))
-    return { ...none, class: "nop", reads: registersIn(parts.slice(1).join(",")) };
+    return { ...none, class: "nop", reads: registersIn(parts2.slice(1).join(",")) };
   if (mnemonic === "bl" || mnemonic === "blr")
     return { ...none, class: "call", reads: registersIn(instruction.operands), writes: ["r30", "r0"] };
   if (mnemonic === "b" || mnemonic.startsWith("b.") || mnemonic === "br" || mnemonic === "ret" || /^(cbz|cbnz|tbz|tbnz)$/.test(mnemonic)) {
-    const reads2 = mnemonic === "ret" ? [physicalRegister(parts[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts[0] ?? "");
+    const reads2 = mnemonic === "ret" ? [physicalRegister(parts2[0] ?? "x30") ?? "r30"] : mnemonic === "b" || mnemonic.startsWith("b.") ? [] : registersIn(parts2[0] ?? "");
     return { ...none, class: "branch", reads: reads2, readsFlags: mnemonic.startsWith("b.") };
   }
-  const memoryOperand = parts.find((part) => part.startsWith("["));
+  const memoryOperand = parts2.find((part) => part.startsWith("["));
   if (LOADS.test(mnemonic) || STORES.test(mnemonic)) {
     const isLoad = LOADS.test(mnemonic);
-    const memoryIndex = parts.findIndex((part) => part.startsWith("["));
-    const valueParts = parts.slice(0, memoryIndex < 0 ? parts.length : memoryIndex);
+    const memoryIndex = parts2.findIndex((part) => part.startsWith("["));
+    const valueParts = parts2.slice(0, memoryIndex < 0 ? parts2.length : memoryIndex);
     const inside = /^\[([^\]]*)\](!?)$/.exec(memoryOperand ?? "") ?? [];
     const addressParts = splitOperands(inside[1] ?? "");
     const base = physicalRegister(addressParts[0] ?? "") ?? addressParts[0] ?? "?";
-    const postIndex = memoryIndex >= 0 && parts.length > memoryIndex + 1;
+    const postIndex = memoryIndex >= 0 && parts2.length > memoryIndex + 1;
     const preIndex = inside[2] === "!";
     const addressReads = unique(
-      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts.slice(memoryIndex + 1).join(",")) : [])
+      registersIn(inside[1] ?? "").concat(postIndex ? registersIn(parts2.slice(memoryIndex + 1).join(",")) : [])
     );
     const values = unique(valueParts.flatMap((part) => registersIn(part)));
     const writeback = preIndex || postIndex ? base : void 0;
@@ -75958,26 +76033,26 @@ function semanticsOf(instruction) {
       ...values.some((register2) => register2.startsWith("v")) ? { vectorData: true } : {}
     };
   }
-  const destination = physicalRegister(parts[0] ?? "");
-  const sources = parts.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
+  const destination = physicalRegister(parts2[0] ?? "");
+  const sources = parts2.slice(NO_DESTINATION.has(mnemonic) ? 0 : 1).flatMap((part) => registersIn(part));
   const reads = unique([...sources, ...READS_DESTINATION.has(mnemonic) && destination ? [destination] : []]);
   const writes = NO_DESTINATION.has(mnemonic) || !destination ? [] : [destination];
   const flags = {
     readsFlags: FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic),
     writesFlags: FLAG_SETTERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)
   };
-  const secondSource = parts[NO_DESTINATION.has(mnemonic) ? 1 : 2];
+  const secondSource = parts2[NO_DESTINATION.has(mnemonic) ? 1 : 2];
   const registerForm = secondSource !== void 0 && physicalRegister(secondSource) !== void 0;
-  const isMove = mnemonic === "mov" && parts.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts[1] ?? "") && parts.length === 3 && physicalRegister(parts[2] ?? "");
+  const isMove = mnemonic === "mov" && parts2.length === 2 || mnemonic === "orr" && /^[xw]zr$/.test(parts2[1] ?? "") && parts2.length === 3 && physicalRegister(parts2[2] ?? "");
   if (isMove) {
-    const source = physicalRegister(parts[parts.length - 1] ?? "");
+    const source = physicalRegister(parts2[parts2.length - 1] ?? "");
     const vectorMove = destination?.startsWith("v");
-    if (source || /^#0$/.test(parts[1] ?? "") || /^[xw]zr$/.test(parts[1] ?? ""))
+    if (source || /^#0$/.test(parts2[1] ?? "") || /^[xw]zr$/.test(parts2[1] ?? ""))
       return { ...none, class: vectorMove ? "simd" : "move", reads: source ? [source] : [], writes };
     return { ...none, class: vectorMove ? "simd" : "alu", reads: [], writes };
   }
   if (FLAG_SETTERS.has(mnemonic) || FLAG_READERS.has(mnemonic) || FLAG_READ_WRITE.has(mnemonic)) {
-    const shift = shiftOf(parts);
+    const shift = shiftOf(parts2);
     const shifted = shift ? { class: "alu-shifted", shift } : { class: "flags" };
     return { ...none, ...shifted, reads, writes, registerForm, ...flags };
   }
@@ -75987,7 +76062,7 @@ function semanticsOf(instruction) {
   if (DIV.has(mnemonic)) return { ...none, class: "div", reads, writes };
   if (ALU.has(mnemonic)) {
     if (destination?.startsWith("v")) return { ...none, class: "simd", reads, writes };
-    const shift = shiftOf(parts);
+    const shift = shiftOf(parts2);
     const shifted = shift ? { class: "alu-shifted", shift } : { class: "alu" };
     return { ...none, ...shifted, reads, writes, registerForm };
   }
@@ -76280,8 +76355,8 @@ function resourceBound(nodes) {
     let uops = 0;
     for (const other of uopsBySet.values())
       if (other.units.every((unit) => candidate.unitSet.has(unit))) uops += other.uops;
-    const cycles2 = uops / candidate.unitSet.size;
-    if (cycles2 > best.cycles) best = { cycles: cycles2, bottleneck: `${uops} uops on ${key}` };
+    const cycles3 = uops / candidate.unitSet.size;
+    if (cycles3 > best.cycles) best = { cycles: cycles3, bottleneck: `${uops} uops on ${key}` };
   }
   return best;
 }
@@ -76430,9 +76505,25 @@ function findIdioms(analysis, flow) {
 }
 
 // lab/uarch/loop-choice.ts
-var hex4 = (address) => `0x${address.toString(16)}`;
+var hex5 = (address) => `0x${address.toString(16)}`;
+var STACK_BASES = /* @__PURE__ */ new Set(["sp", "r29"]);
+var onStack = (node2) => node2.semantics.address !== void 0 && STACK_BASES.has(node2.semantics.address.base);
+function spillSource(graph, node2) {
+  if (node2.semantics.memory !== "load" || !onStack(node2) || node2.semantics.writeback !== void 0) return void 0;
+  const stores = graph.into[node2.index].filter((edge) => edge.via === "memory" && onStack(graph.nodes[edge.from]));
+  const latest = (distance) => stores.filter((edge) => edge.distance === distance).sort((a2, b3) => b3.from - a2.from)[0];
+  const store = latest(0) ?? latest(1);
+  if (!store) return void 0;
+  const storeNode = graph.nodes[store.from];
+  const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? "");
+  if (value === void 0 || value === storeNode.semantics.address.base) return void 0;
+  let producer;
+  for (const edge of graph.into[store.from])
+    if (edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === value) producer = edge.from;
+  return producer === void 0 ? void 0 : graph.nodes[producer];
+}
 function ancestors(graph, index, depth, through) {
-  const found = [];
+  const found2 = [];
   const seen = /* @__PURE__ */ new Set([index]);
   let frontier = [index];
   for (let hop = 0; hop < depth && frontier.length; hop++) {
@@ -76441,13 +76532,18 @@ function ancestors(graph, index, depth, through) {
       for (const edge of graph.into[at2]) {
         if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
         seen.add(edge.from);
-        found.push(graph.nodes[edge.from]);
-        if (through(graph.nodes[edge.from])) next.push(edge.from);
+        const from = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
+        if (from.index !== edge.from) {
+          if (seen.has(from.index)) continue;
+          seen.add(from.index);
+        }
+        found2.push(from);
+        if (through(from)) next.push(from.index);
       }
     }
     frontier = next;
   }
-  return found;
+  return found2;
 }
 var isMask = (node2) => /^(and|ubfx|bic|ubfiz)$/.test(node2.instruction.mnemonic) || /\buxt[bh]\b/.test(node2.instruction.operands);
 var isSubtraction = (node2) => /^(sub|subs|neg|negs)$/.test(node2.instruction.mnemonic);
@@ -76465,7 +76561,7 @@ function isTableLoad(graph, node2) {
 function ofBitBuffer(graph, mask) {
   const made = (index, depth) => graph.into[index].some((edge) => {
     if (edge.via === "memory" || edge.via === "flags") return false;
-    const producer = graph.nodes[edge.from];
+    const producer = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
     if (variableShift(producer, "r")) return true;
     const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
     return depth > 0 && passes && made(producer.index, depth - 1);
@@ -76509,20 +76605,21 @@ function loopEvidence(instructions, model) {
   };
 }
 function describe3(evidence) {
-  const parts = [];
-  const first2 = (list) => list.slice(0, 3).map(hex4).join(", ") + (list.length > 3 ? ", \u2026" : "");
-  parts.push(
-    evidence.bitBufferShifts.length ? `shifts a loop-carried bit buffer by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
+  const parts2 = [];
+  const first2 = (list) => list.slice(0, 3).map(hex5).join(", ") + (list.length > 3 ? ", \u2026" : "");
+  const buffer = evidence.tableLoads.length || evidence.refillLoads.length ? "bit buffer" : "value (no refill)";
+  parts2.push(
+    evidence.bitBufferShifts.length ? `shifts a loop-carried ${buffer} by a variable amount (${first2(evidence.bitBufferShifts)})` : "no variable shift of a loop-carried value"
   );
-  parts.push(
+  parts2.push(
     evidence.tableLoads.length ? `${evidence.tableLoads.length} table load(s) indexed by masked bits (${first2(evidence.tableLoads)})` : "no table load indexed by masked bits"
   );
   if (evidence.refillLoads.length)
-    parts.push(
+    parts2.push(
       `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first2(evidence.refillLoads)})`
     );
-  parts.push(`${evidence.stores.length} store(s)`);
-  return parts.join("; ");
+  parts2.push(`${evidence.stores.length} store(s)`);
+  return parts2.join("; ");
 }
 function tableWalks(flow, loop) {
   const stores = (candidate) => candidate.blocks.some(
@@ -76534,7 +76631,7 @@ function tableWalks(flow, loop) {
   return nestedLoops(flow, loop).filter((candidate) => !stores(candidate));
 }
 function rankLoops(flow, model) {
-  const candidates = flow.loops.map((loop) => {
+  const candidates2 = flow.loops.map((loop) => {
     const walks = tableWalks(flow, loop);
     const blocks = [.../* @__PURE__ */ new Set([...ownBlocks(flow, loop), ...walks.flatMap((walk) => walk.blocks)])].sort(
       (a2, b3) => a2 - b3
@@ -76550,17 +76647,17 @@ function rankLoops(flow, model) {
       evidence,
       decodeLoop,
       score: score2,
-      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex4(walk.headerAddress)).join(", ")} as its table walk` : ""),
+      reason: describe3(evidence) + (walks.length ? `; counts the storeless nested loop(s) ${walks.map((walk) => hex5(walk.headerAddress)).join(", ")} as its ${decodeLoop ? "table walk" : "own"}` : ""),
       sourceLine: header.sourceLine ?? null
     };
   });
-  return candidates.sort(
+  return candidates2.sort(
     (a2, b3) => b3.score - a2.score || b3.evidence.tableLoads.length - a2.evidence.tableLoads.length || b3.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b3.loop.headerAddress
   );
 }
 function pinnedLoop(fn, flow, hint) {
   const start = fn.instructions[0].address;
-  const listed = flow.loops.map((loop) => `${hex4(loop.headerAddress)} (+${hex4(loop.headerAddress - start)})`).join(", ") || "none";
+  const listed = flow.loops.map((loop) => `${hex5(loop.headerAddress)} (+${hex5(loop.headerAddress - start)})`).join(", ") || "none";
   const address = /^0x([0-9a-f]+)$/i.exec(hint);
   const offset = /^\+(?:0x)?([0-9a-f]+)$/i.exec(hint);
   if (address || offset) {
@@ -76569,7 +76666,7 @@ function pinnedLoop(fn, flow, hint) {
     if (!loop)
       throw new LabError(
         "analyze",
-        `no loop with its header at ${hex4(target)} in ${fn.name} (pinned as "${hint}").`,
+        `no loop with its header at ${hex5(target)} in ${fn.name} (pinned as "${hint}").`,
         `loops in ${fn.name}: ${listed}.`
       );
     return loop;
@@ -76617,13 +76714,14 @@ function chooseLoop(fn, model, pin, flow = buildControlFlow(fn)) {
     loop,
     candidate,
     how: pin === void 0 ? "evidence" : "pinned",
-    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3)
+    runnersUp: ranked.filter((entry) => entry !== candidate).slice(0, 3),
+    decodeLoops: ranked.filter((entry) => entry.decodeLoop).length
   };
 }
 
 // lab/uarch/model.ts
 import { readdir as readdir8 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { join as join25 } from "node:path";
 var sourced = textSchema.pipe(external_exports.string().min(3));
 var formTimingSchema = external_exports.object({
   /** The mnemonics this form is (e.g. and, orr, eor). */
@@ -76700,16 +76798,33 @@ var cpuModelSchema = external_exports.object({
    * only by --cpu.
    */
   crossCheck: external_exports.boolean().optional(),
+  /**
+   * What llvm-mca runs for this core, per LLVM version range ("14", "15-16", ">=19"): its -mcpu (null: that LLVM
+   * has no scheduling model fit to cross-check with) and the scheduling model it prices that -mcpu with (or why
+   * there is none); the cross-check takes the entry of the running llvm-mca's major version: see lab/uarch/mca.ts.
+   */
+  llvmMca: external_exports.array(
+    external_exports.object({
+      llvm: external_exports.string().regex(/^(\d+|\d+-\d+|>=\d+)$/),
+      mcpu: external_exports.string().regex(/^[a-z0-9-]+$/).nullable(),
+      schedulingModel: textSchema.pipe(external_exports.string().min(3)),
+      source: sourced
+    }).strict()
+  ).min(1).optional(),
   notes: external_exports.array(textSchema).optional()
 }).strict();
+function llvmRangeHolds(range, major) {
+  const [low, high] = range.startsWith(">=") ? [Number(range.slice(2)), Infinity] : range.includes("-") ? range.split("-").map(Number) : [Number(range), Number(range)];
+  return major >= low && major <= high;
+}
 function modelsDir() {
-  return join24(projectRoot(), "lab", "uarch", "models");
+  return join25(projectRoot(), "lab", "uarch", "models");
 }
 async function listModels() {
   return (await readdir8(modelsDir())).filter((name) => name.endsWith(".json")).map((name) => name.replace(/\.json$/, "")).sort();
 }
 async function readRaw(name) {
-  const path6 = join24(modelsDir(), `${name}.json`);
+  const path6 = join25(modelsDir(), `${name}.json`);
   const models = await listModels();
   if (!models.includes(name))
     throw new LabError("uarch", `no CPU model "${name}" (${path6}).`, `choose one of: ${models.join(", ")}.`);
@@ -76765,20 +76880,21 @@ async function loadCpuModel(name, seen = []) {
     inheritedFrom: raw.inherits,
     cpuBrands: raw.cpuBrands?.value ?? [],
     crossCheck: raw.crossCheck ?? false,
+    llvmMca: raw.llvmMca ? { entries: raw.llvmMca, inherited: false } : parent?.llvmMca ? { ...parent.llvmMca, inherited: true } : null,
     notes: [...raw.notes ?? [], ...parent ? [`numbers not given here are inherited from ${parent.name}`] : []]
   };
 }
 
 // lab/uarch/choose-model.ts
 var DEFAULT_MODEL = "apple-m1";
-function chooseModel(machine, models, parts = armParts()) {
+function chooseModel(machine, models, parts2 = armParts()) {
   const midr = machine.midr ? ` (MIDR ${midrText(machine.midr)})` : "";
   const matches = models.filter((model) => !model.crossCheck).flatMap(
     (model) => model.cpuBrands.filter((brand) => machine.cpuModel.includes(brand)).map((brand) => ({ model, brand }))
   ).sort((a2, b3) => b3.brand.length - a2.brand.length);
   if (matches[0])
     return { name: matches[0].model.name, why: `chosen for this machine's CPU, ${machine.cpuModel}${midr}` };
-  const implementer = machine.midr && parts.implementers.find((entry) => entry.implementer === machine.midr.implementer);
+  const implementer = machine.midr && parts2.implementers.find((entry) => entry.implementer === machine.midr.implementer);
   if (implementer?.fallbackModel && models.some((model) => model.name === implementer.fallbackModel)) {
     return {
       name: implementer.fallbackModel,
@@ -76878,11 +76994,11 @@ function enumeratePaths(flow, loop, limit = PATH_LIMIT) {
   }
   return { paths, complete: true };
 }
-function copyPaths(flow, loop, found, model) {
+function copyPaths(flow, loop, found2, model) {
   const inLoop = new Set(loop.blocks);
   const latches = new Set(loop.latches);
   const size = (block) => flow.blocks[block].instructions.length;
-  const known = new Set(found.map((path6) => path6.join()));
+  const known = new Set(found2.map((path6) => path6.join()));
   const copying = loop.blocks.filter(
     (id) => id !== loop.header && copiedBytes(dependencyGraph(flow.blocks[id].instructions, model)) > 0
   );
@@ -76939,9 +77055,9 @@ var operandCache = /* @__PURE__ */ new WeakMap();
 function operandsOf(instruction) {
   const cached2 = operandCache.get(instruction);
   if (cached2) return cached2;
-  const parts = splitOperands(instruction.operands);
-  const memory = parts.findIndex((part) => part.startsWith("["));
-  const valueOperands = parts.slice(0, memory < 0 ? parts.length : memory);
+  const parts2 = splitOperands(instruction.operands);
+  const memory = parts2.findIndex((part) => part.startsWith("["));
+  const valueOperands = parts2.slice(0, memory < 0 ? parts2.length : memory);
   const width = (operand) => {
     const vector = /\{?v\d+\.(\d+)([bhsd])/.exec(operand);
     if (vector) return Number(vector[1]) * { b: 1, h: 2, s: 4, d: 8 }[vector[2]];
@@ -76951,7 +77067,7 @@ function operandsOf(instruction) {
   };
   const entry = {
     // Bytes moved: the value operands before the address (none when there is no address operand).
-    bytes: parts.slice(0, Math.max(0, memory)).reduce((sum2, operand) => sum2 + width(operand), 0),
+    bytes: parts2.slice(0, Math.max(0, memory)).reduce((sum2, operand) => sum2 + width(operand), 0),
     values: valueOperands.flatMap(
       (part) => (part.match(/[xwvqdshb]\d+/g) ?? []).flatMap((token) => physicalRegister(token) ?? [])
     )
@@ -76959,20 +77075,26 @@ function operandsOf(instruction) {
   operandCache.set(instruction, entry);
   return entry;
 }
-function valueOrigins(nodes, producers, node2, register2, depth = 3) {
+function valueOrigins(graph, producers, node2, register2, depth = 3) {
+  const { nodes } = graph;
   const from = producers(node2.index, register2);
   if (from === void 0) return [];
-  const producer = nodes[from];
+  const producer = spillSource(graph, nodes[from]) ?? nodes[from];
   const passThrough = producer.semantics.class === "move" || /^(dup|mul|orr|bfi|ins|mov)$/.test(producer.instruction.mnemonic);
   if (depth > 0 && passThrough && producer.semantics.memory === "none") {
     const origins = producer.semantics.reads.flatMap(
-      (read) => valueOrigins(nodes, producers, producer, read, depth - 1)
+      (read) => valueOrigins(graph, producers, producer, read, depth - 1)
     );
     return origins.length ? origins : [producer];
   }
   return [producer];
 }
-function roleName(role) {
+function roleName(role, decodeLoop = true) {
+  if (!decodeLoop) {
+    const computed = role.literals === 0 ? "" : `${role.literals} computed byte${role.literals === 1 ? "" : "s"}`;
+    const loaded = role.match === "none" ? "" : role.match === "short" ? "loaded values" : "loaded values (nested loop)";
+    return [computed, loaded].filter(Boolean).join(" + ") || "no store";
+  }
   const literals = role.literals === 0 ? "" : role.literals === 1 ? "literal" : `${role.literals} literals`;
   const match = role.match === "none" ? "" : role.match === "short" ? "match" : "long match (copy loop)";
   if (!literals && !match) return "no output (table walk, refill or bookkeeping)";
@@ -76982,7 +77104,7 @@ function roleOrder(role) {
   const match = { short: 0, long: 1, none: 2 }[role.match];
   return match * 100 + role.literals + (role.literals === 0 && role.match === "none" ? 1e3 : 0);
 }
-function classify(copyLoopHeaders, blocks, graph) {
+function classify(copyLoops, blocks, graph) {
   const { nodes } = graph;
   const producers = producerMap(graph);
   let literals = 0;
@@ -76992,7 +77114,7 @@ function classify(copyLoopHeaders, blocks, graph) {
   for (const node2 of nodes) {
     if (node2.semantics.memory !== "store" || node2.semantics.address?.base === "sp") continue;
     const origins = storedRegisters(node2.instruction).flatMap(
-      (register2) => valueOrigins(nodes, producers, node2, register2)
+      (register2) => valueOrigins(graph, producers, node2, register2)
     );
     const copied = origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
     if (copied) {
@@ -77002,11 +77124,12 @@ function classify(copyLoopHeaders, blocks, graph) {
       literals++;
     }
   }
-  const throughCopyLoop = blocks.some((block) => copyLoopHeaders.has(block));
+  const throughCopyLoop = blocks.some((block) => copyLoops.headers.has(block));
+  const onlyCopyLoop = !copies && literals === 0 && !nodes.some((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp") && blocks.some((block) => copyLoops.blocks.has(block));
   const refill = nodes.some((node2) => isRefillLoad(graph, node2));
   return {
     literals,
-    match: throughCopyLoop && copies ? "long" : copies ? "short" : "none",
+    match: throughCopyLoop && copies || onlyCopyLoop ? "long" : copies ? "short" : "none",
     refill,
     copyBytes,
     wordCopyBytes
@@ -77042,7 +77165,7 @@ function straightWordCopyBytes(nodes, producers) {
   }
   return bytes;
 }
-function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
+function analyzePaths(flow, loop, model, limit = PATH_LIMIT, decodeLoop = true) {
   const nested = nestedLoops(flow, loop);
   const storing = (candidate) => candidate.blocks.some(
     (id) => flow.blocks[id].instructions.some((instruction) => decoded(instruction).semantics.memory === "store")
@@ -77050,7 +77173,12 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const copyLoopBytes = new Map(
     nested.filter(storing).filter((candidate) => copiedBytesPerPass(flow, candidate, model) > 0).map((candidate) => [candidate.header, bytesPerPass(flow, candidate, model)])
   );
-  const copyLoopHeaders = new Set(copyLoopBytes.keys());
+  const copyLoops = {
+    headers: new Set(copyLoopBytes.keys()),
+    blocks: new Map(
+      nested.filter((candidate) => copyLoopBytes.has(candidate.header)).flatMap((candidate) => candidate.blocks.map((block) => [block, candidate.header]))
+    )
+  };
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const enumerated = enumeratePaths(flow, loop, limit);
   const { complete } = enumerated;
@@ -77058,12 +77186,12 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
   const analysed = paths.map((blocks) => {
     const instructions = blocks.flatMap((id) => flow.blocks[id].instructions);
     const graph = dependencyGraph(instructions, model);
-    const role = classify(copyLoopHeaders, blocks, graph);
+    const role = classify(copyLoops, blocks, graph);
     return {
       blocks,
       addresses: blocks.map((id) => flow.blocks[id].instructions[0].address),
       role,
-      roleName: roleName(role),
+      roleName: roleName(role, decodeLoop),
       bounds: boundsOfGraph(graph, model)
     };
   });
@@ -77081,12 +77209,13 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
       const order = (
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
         // shapes).
-        (a2.path.role.match === "long" ? b3.width - a2.width : 0) || b3.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b3.path.bounds.predictedCycles || a2.path.bounds.instructions - b3.path.bounds.instructions || (a2.layout < b3.layout ? -1 : a2.layout > b3.layout ? 1 : 0)
+        (a2.path.role.match === "long" ? b3.width - a2.width : 0) || // A path that stores its copy's first bytes itself before one that only goes through the copy loop's test.
+        (a2.path.role.match === "long" ? Number(b3.path.role.copyBytes > 0) - Number(a2.path.role.copyBytes > 0) : 0) || b3.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b3.path.bounds.predictedCycles || a2.path.bounds.instructions - b3.path.bounds.instructions || (a2.layout < b3.layout ? -1 : a2.layout > b3.layout ? 1 : 0)
       );
       return order < 0 ? candidate : best;
     });
     const representative = usual.path;
-    const cycles2 = members2.map((member) => member.bounds.predictedCycles);
+    const cycles3 = members2.map((member) => member.bounds.predictedCycles);
     const sizes = members2.map((member) => member.bounds.instructions);
     return {
       roleName: representative.roleName,
@@ -77097,7 +77226,7 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
         representative.blocks.flatMap((id) => flow.blocks[id].instructions),
         model
       ),
-      predictedCycles: { min: Math.min(...cycles2), max: Math.max(...cycles2) },
+      predictedCycles: { min: Math.min(...cycles3), max: Math.max(...cycles3) },
       instructions: { min: Math.min(...sizes), max: Math.max(...sizes) }
     };
   });
@@ -77117,9 +77246,10 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT) {
 function copyLoopOf(flow, nested, copyLoopBytes, groups, model) {
   const long = groups.find((group2) => group2.role.match === "long");
   if (!long) return null;
-  const loop = nested.filter(
-    (candidate) => long.representative.blocks.includes(candidate.header) && candidate.innermost && copyLoopBytes.has(candidate.header)
-  ).sort((a2, b3) => copyLoopBytes.get(b3.header) - copyLoopBytes.get(a2.header))[0];
+  const copying = nested.filter((candidate) => candidate.innermost && copyLoopBytes.has(candidate.header));
+  const onPath = long.representative.blocks;
+  const entered = copying.filter((candidate) => onPath.includes(candidate.header));
+  const loop = (entered.length ? entered : copying.filter((candidate) => candidate.blocks.some((b3) => onPath.includes(b3)))).sort((a2, b3) => copyLoopBytes.get(b3.header) - copyLoopBytes.get(a2.header))[0];
   const body = loop && enumeratePaths(flow, loop, 1).paths[0];
   if (!loop || !body) return null;
   const graph = dependencyGraph(
@@ -77137,7 +77267,7 @@ function copiedBytes(graph) {
   const producers = producerMap(graph);
   return nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp").filter((node2) => {
     const origins = storedRegisters(node2.instruction).flatMap(
-      (register2) => valueOrigins(nodes, producers, node2, register2)
+      (register2) => valueOrigins(graph, producers, node2, register2)
     );
     return origins.length > 0 && origins.every((origin) => origin.semantics.memory === "load" && !isTableLoad(graph, origin));
   }).reduce((sum2, node2) => sum2 + memoryBytes(node2.instruction), 0);
@@ -77163,11 +77293,442 @@ function headlineGroup(paths) {
   return paths.groups.find((group2) => group2.role.match === "short" && group2.role.literals === 0) ?? paths.groups[0];
 }
 
+// lab/uarch/llvm-mca-tool.ts
+import { readdir as readdir9, realpath as realpath3, stat as stat4 } from "node:fs/promises";
+import { basename as basename4, delimiter as delimiter2, join as join26 } from "node:path";
+var LLVM_MCA_CANDIDATES = [
+  { kind: "path", names: /^llvm-mca(-\d+)?$/, label: "on PATH" },
+  { kind: "pattern", pattern: "/usr/lib/llvm-*/bin/llvm-mca", label: "Debian/Ubuntu llvm-N package" },
+  { kind: "pattern", pattern: "{brew}/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (brew --prefix)" },
+  { kind: "pattern", pattern: "/opt/homebrew/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (/opt/homebrew)" },
+  { kind: "pattern", pattern: "/usr/local/opt/llvm*/bin/llvm-mca", label: "Homebrew keg (/usr/local)" },
+  { kind: "xcrun", label: "xcrun --find llvm-mca" }
+];
+var LLVM_MCA_ENV = "PERF_LAB_LLVM_MCA";
+var SEARCH_ROOT_ENV = "PERF_LAB_LLVM_MCA_SEARCH_ROOT";
+var LLVM_MCA_INSTALL = "llvm-mca not installed: apt-get install llvm / brew install llvm";
+var isExecutable = async (path6) => {
+  try {
+    const info2 = await stat4(path6);
+    return info2.isFile() && (info2.mode & 73) !== 0;
+  } catch {
+    return false;
+  }
+};
+async function expand2(pattern) {
+  let paths = [pattern.startsWith("/") ? "/" : ""];
+  for (const segment of pattern.split("/").filter(Boolean)) {
+    if (!segment.includes("*")) {
+      paths = paths.map((path6) => join26(path6, segment));
+      continue;
+    }
+    const regex = new RegExp(`^${segment.split("*").map(escape).join(".*")}$`);
+    const next = [];
+    for (const path6 of paths) {
+      const entries = await readdir9(path6).catch(() => []);
+      next.push(...entries.filter((entry) => regex.test(entry)).map((entry) => join26(path6, entry)));
+    }
+    paths = next.sort();
+  }
+  return paths;
+}
+var escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+async function output2(command, args, env) {
+  const run3 = await execa(command, args, { reject: false, timeout: 2e4, env, extendEnv: false });
+  return run3.exitCode === 0 ? String(run3.stdout).trim() : void 0;
+}
+async function candidates(env) {
+  const root2 = env[SEARCH_ROOT_ENV] ?? "";
+  const found2 = [];
+  const seen = /* @__PURE__ */ new Set();
+  const add = async (command, foundBy) => {
+    if (!await isExecutable(command)) return;
+    const real = await realpath3(command).catch(() => command);
+    if (seen.has(real)) return;
+    seen.add(real);
+    found2.push({ command, foundBy });
+  };
+  const brewPrefix = await output2("brew", ["--prefix"], env).catch(() => void 0) || void 0;
+  for (const candidate of LLVM_MCA_CANDIDATES) {
+    if (candidate.kind === "path") {
+      for (const dir of (env.PATH ?? "").split(delimiter2).filter(Boolean)) {
+        const entries = await readdir9(dir).catch(() => []);
+        const rank = (name) => Number(/-(\d+)$/.exec(name)?.[1] ?? Infinity);
+        const names = entries.filter((entry) => candidate.names.test(entry)).sort((a2, b3) => rank(b3) - rank(a2));
+        for (const name of names) await add(join26(dir, name), candidate.label);
+      }
+    } else if (candidate.kind === "pattern") {
+      const brew = candidate.pattern.startsWith("{brew}");
+      if (brew && !brewPrefix) continue;
+      const pattern = brew ? candidate.pattern.replace("{brew}", brewPrefix) : root2 + candidate.pattern;
+      for (const path6 of await expand2(pattern)) await add(path6, candidate.label);
+    } else {
+      const path6 = await output2("xcrun", ["--find", "llvm-mca"], env).catch(() => void 0);
+      if (path6) await add(path6, candidate.label);
+    }
+  }
+  return found2;
+}
+var firstLine = (text) => {
+  const line = text.split("\n").find((candidate) => candidate.trim()) ?? "(no output)";
+  return JSON.stringify(line.trim().slice(0, 80));
+};
+async function versionOf(command, env) {
+  const run3 = await execa(command, ["--version"], { reject: false, timeout: 2e4, env, extendEnv: false });
+  const name = `${basename4(command)} --version`;
+  if (run3.code === "ENOENT") return { notRun: `${command} not found` };
+  if (run3.exitCode !== 0) return { notRun: `${name} failed (exit ${run3.exitCode}) at ${command}` };
+  const version2 = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run3.stdout))?.[1];
+  if (!version2)
+    return {
+      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(String(run3.stdout))}`
+    };
+  return { version: version2 };
+}
+var parts = (version2) => version2.split(".").map(Number);
+var newer = (a2, b3) => {
+  const [x2, y2] = [parts(a2), parts(b3)];
+  for (let i3 = 0; i3 < 3; i3++) if ((x2[i3] ?? 0) !== (y2[i3] ?? 0)) return (x2[i3] ?? 0) > (y2[i3] ?? 0);
+  return false;
+};
+var found = /* @__PURE__ */ new Map();
+function findLlvmMca(env = process.env) {
+  const key = [env.PATH, env[LLVM_MCA_ENV], env[SEARCH_ROOT_ENV]].join("\0");
+  const cached2 = found.get(key);
+  if (cached2) return cached2;
+  const lookup = (async () => {
+    const override = env[LLVM_MCA_ENV];
+    if (override) {
+      const version2 = await versionOf(override, env);
+      if ("notRun" in version2) return { notRun: `${LLVM_MCA_ENV}=${override}: ${version2.notRun}` };
+      return { command: override, ...version2, major: parts(version2.version)[0], foundBy: LLVM_MCA_ENV, others: [] };
+    }
+    const runs = [];
+    let failure2;
+    for (const candidate of await candidates(env)) {
+      const version2 = await versionOf(candidate.command, env);
+      if ("notRun" in version2) failure2 ??= version2.notRun;
+      else runs.push({ ...candidate, version: version2.version });
+    }
+    if (runs.length === 0) return { notRun: failure2 ?? LLVM_MCA_INSTALL };
+    const best = runs.reduce((a2, b3) => newer(b3.version, a2.version) ? b3 : a2);
+    return {
+      command: best.command,
+      version: best.version,
+      major: parts(best.version)[0],
+      foundBy: best.foundBy,
+      others: runs.filter((run3) => run3 !== best).map(({ command, version: version2 }) => ({ command, version: version2 }))
+    };
+  })();
+  found.set(key, lookup);
+  return lookup;
+}
+function describeLlvmMca(tool) {
+  const others = tool.others.map((other) => `${other.version} at ${other.command}`);
+  return `llvm-mca ${tool.version} at ${tool.command} (${tool.foundBy}${others.length ? `; also found: ${others.join(", ")}` : ""})`;
+}
+
+// lab/uarch/mca.ts
+var MCA_ITERATIONS = 500;
+var WARM_UP = 100;
+var AGREEMENT_CYCLES = 1;
+var firstLine2 = (text) => {
+  const line = text.split("\n").find((candidate) => candidate.trim()) ?? "(no output)";
+  return JSON.stringify(line.trim().slice(0, 80));
+};
+function mcaInput(instructions) {
+  const lines = [];
+  const skipped = [];
+  for (const instruction of instructions) {
+    if (!/^[a-z][a-z0-9.]*$/.test(instruction.mnemonic) || instruction.mnemonic === "unknown") {
+      skipped.push(instruction.text.trim() || instruction.mnemonic);
+      continue;
+    }
+    const operands = instruction.operands.replace(/(^|[\s,])#?0x[0-9a-f]+(\s*<[^>]*>)?$/, "$10b");
+    lines.push(`${instruction.mnemonic} ${operands}`.trim());
+  }
+  return { lines, skipped };
+}
+var number4 = (text) => text !== void 0 && /^\d+(\.\d+)?$/.test(text) ? Number(text) : void 0;
+function parseMcaOutput(stdout, iterations, instructions, views = true) {
+  const field = (name) => new RegExp(`^${name}:\\s+(\\S+)\\s*$`, "m").exec(stdout)?.[1];
+  const ran = number4(field("Iterations"));
+  const total = number4(field("Instructions"));
+  const cycles3 = number4(field("Total Cycles"));
+  const rthroughput = number4(field("Block RThroughput"));
+  if (ran === void 0 || total === void 0 || cycles3 === void 0 || rthroughput === void 0)
+    return "llvm-mca's output is unparseable (no Iterations, Instructions, Total Cycles and Block RThroughput lines): " + firstLine2(stdout);
+  if (ran !== iterations) return `llvm-mca ran ${ran} iterations, not the ${iterations} asked for`;
+  if (total !== iterations * instructions)
+    return `llvm-mca ran ${total / iterations} instructions an iteration, not the ${instructions} given (it dropped some)`;
+  if (!Number.isInteger(cycles3) || cycles3 <= 0) return `llvm-mca's Total Cycles (${cycles3}) is not a positive count`;
+  return {
+    cyclesPerIteration: Math.round(cycles3 / iterations * 100) / 100,
+    totalCycles: cycles3,
+    blockRThroughput: rthroughput,
+    busiestUnit: views ? busiestUnit(stdout) : null,
+    bottleneck: views ? bottleneck(stdout) : null,
+    interference: views ? interference(stdout) : []
+  };
+}
+function bottleneck(stdout) {
+  const start = stdout.indexOf("Throughput Bottlenecks:");
+  if (start < 0) return null;
+  const section = stdout.slice(start).split("\n\n")[0];
+  const percent4 = (label) => number4(new RegExp(`${label}[^\\[\\n]*\\[\\s*([\\d.]+)%\\s*\\]`).exec(section)?.[1]);
+  const pressure = percent4("Resource Pressure");
+  const register2 = percent4("- Register Dependencies");
+  const memory = percent4("- Memory Dependencies");
+  if (pressure === void 0 || register2 === void 0 || memory === void 0) return null;
+  const dependencies = section.indexOf("Data Dependencies");
+  const resources = [
+    ...section.slice(0, dependencies < 0 ? void 0 : dependencies).matchAll(/^\s+- (\S+)\s+\[\s*([\d.]+)%\s*\]/gm)
+  ].map((match) => ({ resource: match[1], percent: Number(match[2]) })).sort((a2, b3) => b3.percent - a2.percent);
+  return {
+    resourcePressurePercent: pressure,
+    resources,
+    registerDependenciesPercent: register2,
+    memoryDependenciesPercent: memory
+  };
+}
+function busiestUnit(stdout) {
+  const names = new Map(
+    [...stdout.matchAll(/^\[(\d+(?:\.\d+)?)\]\s+- (\S+)\s*$/gm)].map((match) => [match[1], match[2]])
+  );
+  const table2 = /^Resource pressure per iteration:\n(.*)\n(.*)$/m.exec(stdout);
+  if (!table2) return null;
+  const indices = [...table2[1].matchAll(/\[(\d+(?:\.\d+)?)\]/g)].map((match) => match[1]);
+  const values = table2[2].trim().split(/\s+/);
+  if (indices.length === 0 || values.length !== indices.length) return null;
+  let best = null;
+  indices.forEach((index, i3) => {
+    const value = values[i3] === "-" ? 0 : number4(values[i3]);
+    const resource = names.get(index);
+    if (value !== void 0 && resource && (!best || value > best.cyclesPerIteration))
+      best = { resource, cyclesPerIteration: value };
+  });
+  return best;
+}
+function interference(stdout) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const match of stdout.matchAll(/## RESOURCE interference:\s+(\S+)/g))
+    counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+  return [...counts].map(([resource, count3]) => ({ resource, count: count3 })).sort((a2, b3) => b3.count - a2.count);
+}
+var cycles = (value) => String(Math.round(value * 100) / 100);
+var percent2 = (value) => `${value.toFixed(1)}%`;
+function bottleneckText(figures2) {
+  const b3 = figures2.bottleneck;
+  if (!b3) return "nothing its -bottleneck-analysis reports";
+  const units = b3.resources.filter((r2) => r2.percent >= 5).map((r2) => `${r2.resource} ${percent2(r2.percent)}`);
+  const causes = [
+    {
+      percent: b3.resourcePressurePercent,
+      text: `resource pressure (${percent2(b3.resourcePressurePercent)} of cycles${units.length ? `: ${units.join(", ")}` : ""})`
+    },
+    {
+      percent: b3.registerDependenciesPercent,
+      text: `register dependencies (${percent2(b3.registerDependenciesPercent)} of cycles)`
+    },
+    {
+      percent: b3.memoryDependenciesPercent,
+      text: `memory dependencies (${percent2(b3.memoryDependenciesPercent)} of cycles)`
+    }
+  ].filter((cause) => cause.percent >= 10).sort((x2, y2) => y2.percent - x2.percent);
+  return causes.length ? causes.map((cause) => cause.text).join(" and ") : "nothing its -bottleneck-analysis reports";
+}
+function memoryLink(chain2) {
+  if (!chain2) return null;
+  const at2 = chain2.findIndex((link) => link.via === "memory");
+  if (at2 < 0) return null;
+  const store = chain2[at2];
+  const load2 = chain2[(at2 + 1) % chain2.length];
+  const where = (link) => `${link.text} at 0x${link.address.toString(16)}`;
+  return { store: where(store), load: where(load2), storeToLoadCycles: store.latencyCycles };
+}
+function memoryReason(memory) {
+  return `this model's critical chain runs through memory, a store and its reload (${memory.store} \u2192 ${memory.load}, ${cycles(memory.storeToLoadCycles)} cycles store to load here): llvm-mca does not model a load's dependence on an earlier store (its default -noalias=true lets every load pass older stores), so that chain is not in its figure` + (memory.noAliasFalseCycles === null ? "" : `; with -noalias=false (every load waits for every older store, whatever the address) it gives ${cycles(memory.noAliasFalseCycles)}`);
+}
+function whyTheyDiffer(ours, mca, model, schedulingModel, memory) {
+  const difference = Math.round((mca.cyclesPerIteration - ours.predictedCycles) * 100) / 100;
+  if (Math.abs(difference) <= AGREEMENT_CYCLES)
+    return { agree: true, why: `they agree within ${AGREEMENT_CYCLES} cycle` };
+  const reasons = [];
+  if (!model.crossCheck) reasons.push(`llvm-mca prices with ${schedulingModel}, not ${model.name}'s numbers`);
+  const busiest = mca.busiestUnit ? ` (busiest unit ${mca.busiestUnit.resource}, ${cycles(mca.busiestUnit.cyclesPerIteration)} cycles/iteration)` : "";
+  if (Math.abs(mca.blockRThroughput - ours.resourceBoundCycles) > AGREEMENT_CYCLES)
+    reasons.push(
+      `llvm-mca's resource bound is ${cycles(mca.blockRThroughput)}${busiest}, this model's ${cycles(ours.resourceBoundCycles)} (${ours.resourceBottleneck})`
+    );
+  const bounds = Math.max(mca.blockRThroughput, ours.criticalPathCycles, ours.resourceBoundCycles);
+  if (mca.cyclesPerIteration > bounds + AGREEMENT_CYCLES) {
+    const waits = mca.interference.length ? `its critical sequence waits for ${mca.interference.map((i3) => `${i3.resource} (${i3.count}\xD7)`).join(", ")} (RESOURCE interference): ` : "";
+    reasons.push(
+      `llvm-mca's simulation is ${cycles(mca.cyclesPerIteration - bounds)} cycles above both bounds: ${waits}chain instructions queue behind others for units, which this model's max(critical path, resource bound) does not simulate`
+    );
+  }
+  if (memory) reasons.push(memoryReason(memory));
+  else if (mca.cyclesPerIteration < ours.predictedCycles - AGREEMENT_CYCLES)
+    reasons.push(
+      `this model's ${ours.bound} bound (${cycles(ours.predictedCycles)}) is above llvm-mca's simulation: its latencies or units are higher than those llvm-mca reads`
+    );
+  if (reasons.length === 0) reasons.push("the two bounds agree; llvm-mca simulates the issue order the model does not");
+  return { agree: false, why: `they differ by ${cycles(Math.abs(difference))}: ${reasons.join("; ")}` };
+}
+var options2 = (mcpu, iterations) => [
+  "-mtriple=aarch64",
+  `-mcpu=${mcpu}`,
+  `-iterations=${iterations}`
+];
+async function runPath(command, mcpu, path6) {
+  const input2 = mcaInput(path6.instructions);
+  let lines = input2.lines;
+  const skipped = [...input2.skipped];
+  for (let attempt2 = 0; ; attempt2++) {
+    const run3 = await execa(command, [...options2(mcpu, MCA_ITERATIONS), "-bottleneck-analysis", "-"], {
+      input: `0:
+${lines.join("\n")}
+`,
+      reject: false,
+      timeout: 6e4,
+      maxBuffer: 64 * 1024 * 1024
+    });
+    const stderr = String(run3.stderr ?? "");
+    if (/is not a recognized processor/.test(stderr))
+      return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [], lines };
+    const refused = new Set([...stderr.matchAll(/^<stdin>:(\d+):\d+: error:/gm)].map((match) => Number(match[1]) - 2));
+    if (refused.size > 0 && attempt2 < 3) {
+      skipped.push(...lines.filter((_3, i3) => refused.has(i3)).map((line) => `${line} (refused by its assembler)`));
+      lines = lines.filter((_3, i3) => !refused.has(i3));
+      if (lines.length > 0) continue;
+      return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [], lines };
+    }
+    if (run3.timedOut) return { figures: "llvm-mca timed out (60 s)", skipped, warnings: [], lines };
+    if (run3.exitCode !== 0)
+      return {
+        figures: `llvm-mca failed (exit ${run3.exitCode ?? run3.signal ?? "?"}): ` + firstLine2(stderr || String(run3.stdout)),
+        skipped,
+        warnings: [],
+        lines
+      };
+    const warnings = [...stderr.matchAll(/^(?:warning|note): (.*)$/gm)].map((match) => match[1].trim());
+    const figures2 = parseMcaOutput(String(run3.stdout), MCA_ITERATIONS, lines.length);
+    if (typeof figures2 === "string") return { figures: figures2, skipped, warnings, lines };
+    const short = await execa(
+      command,
+      [...options2(mcpu, WARM_UP), "-instruction-info=false", "-resource-pressure=false", "-"],
+      { input: `0:
+${lines.join("\n")}
+`, reject: false, timeout: 6e4 }
+    );
+    const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : void 0;
+    if (typeof warm !== "object")
+      return {
+        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine2(String(short.stderr))),
+        skipped,
+        warnings,
+        lines
+      };
+    const steady = (figures2.totalCycles - warm.totalCycles) / (MCA_ITERATIONS - WARM_UP);
+    if (!(steady > 0))
+      return {
+        figures: `llvm-mca's cycles do not grow with its iterations (${warm.totalCycles} \u2192 ${figures2.totalCycles})`,
+        skipped,
+        warnings,
+        lines
+      };
+    return { figures: { ...figures2, cyclesPerIteration: Math.round(steady * 100) / 100 }, skipped, warnings, lines };
+  }
+}
+async function steadyCycles(command, mcpu, lines, extra) {
+  const total = async (iterations) => {
+    const run3 = await execa(
+      command,
+      [...options2(mcpu, iterations), ...extra, "-instruction-info=false", "-resource-pressure=false", "-"],
+      { input: `0:
+${lines.join("\n")}
+`, reject: false, timeout: 6e4 }
+    );
+    const figures2 = run3.exitCode === 0 ? parseMcaOutput(String(run3.stdout), iterations, lines.length, false) : "";
+    return typeof figures2 === "object" ? figures2.totalCycles : null;
+  };
+  const [long, short] = [await total(MCA_ITERATIONS), await total(WARM_UP)];
+  if (long === null || short === null || !(long > short)) return null;
+  return Math.round((long - short) / (MCA_ITERATIONS - WARM_UP) * 100) / 100;
+}
+var rangeText = (range) => `LLVM ${range.startsWith(">=") ? `\u2265 ${range.slice(2)}` : range.replace("-", "\u2013")}`;
+function otherVersions(entries, except) {
+  const fits = entries.filter((entry) => entry !== except && entry.mcpu !== null);
+  return fits.length ? `; ${fits.map((entry) => `${rangeText(entry.llvm)} runs -mcpu=${entry.mcpu} (${entry.schedulingModel})`).join(", ")}` : "";
+}
+async function mcaCrossCheck(model, paths) {
+  const entries = model.llvmMca?.entries;
+  if (!entries) return { ran: false, mcpu: null, notRun: `the ${model.name} model names no llvm-mca -mcpu` };
+  const mcpus = [...new Set(entries.flatMap((entry) => entry.mcpu === null ? [] : [entry.mcpu]))];
+  const tool = await findLlvmMca();
+  if ("notRun" in tool) return { ran: false, mcpu: mcpus.length === 1 ? mcpus[0] : null, notRun: tool.notRun };
+  const fit = entries.find((entry) => llvmRangeHolds(entry.llvm, tool.major));
+  if (!fit)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun: `the ${model.name} model has no llvm-mca entry for LLVM ${tool.major} (${describeLlvmMca(tool)}): it was checked on ${entries.map((entry) => rangeText(entry.llvm)).join(", ")}` + otherVersions(entries)
+    };
+  if (fit.mcpu === null)
+    return {
+      ran: false,
+      mcpu: null,
+      notRun: `no llvm-mca -mcpu fits ${model.name} \u2014 ${fit.schedulingModel}${otherVersions(entries, fit)}`
+    };
+  const mcpu = fit.mcpu;
+  const roles = [];
+  for (const path6 of paths) {
+    const { figures: figures2, skipped, warnings, lines } = await runPath(tool.command, mcpu, path6);
+    const base = {
+      roleName: path6.roleName,
+      ours: path6.ours,
+      instructions: path6.instructions.length,
+      skipped,
+      warnings
+    };
+    if (typeof figures2 === "string") {
+      roles.push({ ...base, notRun: figures2 });
+      continue;
+    }
+    const link = memoryLink(path6.chain);
+    const memory = link ? { ...link, noAliasFalseCycles: await steadyCycles(tool.command, mcpu, lines, ["-noalias=false"]) } : void 0;
+    roles.push({
+      ...base,
+      mca: figures2,
+      boundBy: bottleneckText(figures2),
+      ...memory ? { memory } : {},
+      ...whyTheyDiffer(path6.ours, figures2, model, fit.schedulingModel, memory)
+    });
+  }
+  const reasons = new Set(roles.map((role) => "notRun" in role ? role.notRun : ""));
+  if (roles.length > 0 && reasons.size === 1 && !reasons.has("")) return { ran: false, mcpu, notRun: [...reasons][0] };
+  return {
+    ran: true,
+    tool: tool.command,
+    version: tool.version,
+    foundBy: tool.foundBy,
+    toolText: describeLlvmMca(tool),
+    mcpu,
+    schedulingModel: fit.schedulingModel,
+    iterations: MCA_ITERATIONS,
+    roles
+  };
+}
+function coverage(role) {
+  const covered = role.skipped.length === 0 ? `llvm-mca covers the same ${role.instructions} instructions` : `llvm-mca covers ${role.instructions - role.skipped.length} of the ${role.instructions} instructions (left out: ${role.skipped.slice(0, 4).join(", ")}${role.skipped.length > 4 ? ", \u2026" : ""})`;
+  return covered + (role.warnings.length ? `; llvm-mca warns: ${role.warnings.join(" ")}` : "");
+}
+
 // lab/uarch/index.ts
 function analyzeHotLoop(fn, cpu, pin) {
   const flow = buildControlFlow(fn);
   const choice = chooseLoop(fn, cpu, pin, flow);
-  const paths = analyzePaths(flow, choice.loop, cpu);
+  const paths = analyzePaths(flow, choice.loop, cpu, void 0, choice.candidate.decodeLoop || choice.how === "pinned");
   const headline = headlineGroup(paths);
   if (!headline)
     throw new LabError(
@@ -77185,13 +77746,16 @@ function analyzeHotLoop(fn, cpu, pin) {
     analysis: withSlack(headline.analysis)
   };
 }
-async function analyzeLoop(options2, model) {
-  const cpu = model ?? await resolveCpuModel(options2.cpu, machineInfo);
-  const { functions, source } = await loadFunctions(options2.path);
-  const selected = await selectFunction(functions, options2.functionName, source);
-  const callee = options2.loop === void 0 ? tailCallee(functions, selected) : void 0;
-  if (!callee) return reportHotLoop(selected, source, cpu, options2.loop);
-  return { ...reportHotLoop(callee, source, cpu), tailCallFrom: selected.name };
+async function analyzeLoop(options3, model) {
+  const cpu = model ?? await resolveCpuModel(options3.cpu, machineInfo);
+  const { functions, source } = await loadFunctions(options3.path);
+  const selected = await selectFunction(functions, options3.functionName, source);
+  const callee = options3.loop === void 0 ? tailCallee(functions, selected) : void 0;
+  const { report, usualPaths } = callee ? reportHotLoop(callee, source, cpu) : reportHotLoop(selected, source, cpu, options3.loop);
+  return withMca(callee ? { ...report, tailCallFrom: selected.name } : report, usualPaths, cpu, options3.mca);
+}
+async function withMca(report, paths, cpu, asked) {
+  return asked ? { ...report, mca: await mcaCrossCheck(cpu, paths) } : report;
 }
 function tailCallee(functions, fn) {
   if (fn.instructions.length > 16 || buildControlFlow(fn).loops.length > 0) return void 0;
@@ -77212,6 +77776,19 @@ var summaryOf = (analysis) => {
 };
 function reportHotLoop(fn, source, cpu, pin) {
   const { flow, loop, choice, paths, headline, analysis } = analyzeHotLoop(fn, cpu, pin);
+  const usualPaths = paths.groups.map((group2) => ({
+    roleName: group2.roleName,
+    instructions: group2.representative.blocks.flatMap((id) => flow.blocks[id].instructions),
+    chain: group2.analysis.criticalChain,
+    ours: {
+      predictedCycles: group2.analysis.predictedCycles,
+      criticalPathCycles: group2.analysis.criticalPathCycles,
+      resourceBoundCycles: group2.analysis.resourceBoundCycles,
+      resourceBottleneck: group2.analysis.resourceBottleneck,
+      bound: group2.analysis.bound,
+      exact: group2.analysis.exact
+    }
+  }));
   const { slackCycles, ...pathAnalysis } = analysis;
   void slackCycles;
   const roles = paths.groups.map((group2) => ({
@@ -77225,16 +77802,16 @@ function reportHotLoop(fn, source, cpu, pin) {
     idioms: findIdioms(group2.analysis, flow)
   }));
   const idioms = roles[0]?.idioms.map((idiom, i3) => {
-    const found = roles.filter((role) => role.idioms[i3].found);
+    const found2 = roles.filter((role) => role.idioms[i3].found);
     return {
       ...idiom,
-      found: found.length > 0,
-      at: [...new Set(found.flatMap((role) => role.idioms[i3].at))].sort((a2, b3) => a2 - b3),
-      roles: found.map((role) => role.roleName)
+      found: found2.length > 0,
+      at: [...new Set(found2.flatMap((role) => role.idioms[i3].at))].sort((a2, b3) => a2 - b3),
+      roles: found2.map((role) => role.roleName)
     };
   }) ?? [];
   const sizes = paths.groups.flatMap((group2) => [group2.instructions.min, group2.instructions.max]);
-  return {
+  const report = {
     function: fn.name,
     source,
     model: {
@@ -77263,6 +77840,7 @@ function reportHotLoop(fn, source, cpu, pin) {
     loopChoice: {
       how: choice.how,
       decodeLoop: choice.candidate.decodeLoop,
+      decodeLoops: choice.decodeLoops,
       reason: choice.candidate.reason,
       sourceLine: choice.candidate.sourceLine,
       runnersUp: choice.runnersUp.map((entry) => ({
@@ -77289,6 +77867,7 @@ function reportHotLoop(fn, source, cpu, pin) {
     idioms,
     figures: chainFigures(analysis)
   };
+  return { report, usualPaths };
 }
 function chainFigures(analysis) {
   const figures2 = /* @__PURE__ */ new Map();
@@ -77317,9 +77896,9 @@ function unknownNote(analysis) {
 }
 
 // lab/report/critical-path.ts
-var hex5 = (address) => `0x${address.toString(16)}`;
-var cycles = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
-var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles(Math.abs(value))}`;
+var hex6 = (address) => `0x${address.toString(16)}`;
+var cycles2 = (value) => Number.isInteger(value) ? String(value) : value.toFixed(2);
+var signed = (value) => value === 0 ? "0" : `${value > 0 ? "+" : "\u2212"}${cycles2(Math.abs(value))}`;
 function instructionShape(text) {
   return text.replace(/\b[xwvqdshb]\d+\b/g, "R").replace(/\s+/g, " ").trim();
 }
@@ -77338,7 +77917,7 @@ function chain(report, changedAgainst) {
 }
 function notADecodeLoop(report) {
   if (report.loopChoice.decodeLoop || report.loopChoice.how === "pinned") return void 0;
-  return `the loop analysed in ${report.function} (${hex5(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
+  return `the loop analysed in ${report.function} (${hex6(report.hotLoop.headerAddress)}, ${report.loopChoice.how}) does not have a decode loop's shape (${report.loopChoice.reason})`;
 }
 function roleTable(base, head, reference) {
   const columns = [base, head, ...reference ? [reference] : []];
@@ -77352,7 +77931,7 @@ function roleTable(base, head, reference) {
   const cell = (report, name) => {
     const role = report.roles.find((entry) => entry.roleName === name);
     if (!role) return "\u2014";
-    return `${atLeast(role.analysis)}${cycles(role.analysis.predictedCycles)} \xB7 ${role.analysis.instructions} ins`;
+    return `${atLeast(role.analysis)}${cycles2(role.analysis.predictedCycles)} \xB7 ${role.analysis.instructions} ins`;
   };
   const delta = (name) => {
     const before = base.roles.find((entry) => entry.roleName === name);
@@ -77399,13 +77978,13 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
   const inexact = columns.filter((report) => !report.analysis.exact);
   const bounded = (report, text) => `${atLeast(report.analysis)}${text}`;
   const sameHeadline = columns.every((report) => report.headlineRole === head.headlineRole);
-  const row = (label, value, format3 = cycles, lowerBound = true) => {
+  const row = (label, value, format3 = cycles2, lowerBound = true) => {
     const cell = (report) => lowerBound ? bounded(report, format3(value(report))) : format3(value(report));
     const delta = signed(Math.round((value(head) - value(base)) * 100) / 100);
     const deltaCell = base.headlineRole !== head.headlineRole ? "other role" : lowerBound && (!head.analysis.exact || !base.analysis.exact) ? `${delta} (not exact)` : delta;
     return [label, cell(base), cell(head), deltaCell, ...shown2 ? [cell(shown2)] : []];
   };
-  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex5(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
+  const loopLine = (name, report) => `- **${name}**: ${escapeCell(report.function)}, loop at ${hex6(report.hotLoop.headerAddress)}` + (report.loopChoice.sourceLine ? ` (${escapeCell(report.loopChoice.sourceLine)})` : "") + `, ${report.loopChoice.how === "pinned" ? "pinned" : "chosen by evidence"}; ${report.hotLoop.pathsComplete ? "" : "the shortest "}${report.hotLoop.paths}${report.hotLoop.pathsComplete ? "" : " of more"} paths in ${report.roles.length} roles`;
   const lines = [
     title,
     "",
@@ -77454,21 +78033,64 @@ CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
     `- **base** chain: ${chain(base)}`,
     ...shown2 ? [`- **libdeflate** chain: ${chain(shown2)}`] : [],
     "",
-    "</details>"
+    "</details>",
+    ...mcaSection([["base", base], ["head", head], ...shown2 ? [["libdeflate", shown2]] : []])
   ];
   return `${lines.join("\n")}
 `;
 }
+function mcaSection(columns) {
+  const checked = columns.flatMap(([name, report]) => report.mca ? [{ name, report, check: report.mca }] : []);
+  if (checked.length === 0) return [];
+  const notRun = checked.flatMap(({ name, check: check2 }) => check2.ran ? [] : [{ name, why: check2.notRun }]);
+  const reasons = [...new Set(notRun.map(({ why }) => why))];
+  if (notRun.length === checked.length && reasons.length === 1)
+    return ["", `llvm-mca cross-check: not run (${escapeCell(reasons[0])}).`];
+  const ran = checked.flatMap(({ name, report, check: check2 }) => check2.ran ? [{ name, report, check: check2 }] : []);
+  const notRunLines = notRun.map(({ name, why }) => `- **${name}**: llvm-mca cross-check not run (${escapeCell(why)})`);
+  if (ran.length === 0) return ["", ...notRunLines];
+  const first2 = ran[0].check;
+  const names = [...new Set(ran.flatMap(({ check: check2 }) => check2.roles.map((role) => role.roleName)))];
+  const cell = (check2, name) => {
+    const role = check2.roles.find((entry) => entry.roleName === name);
+    if (!role) return "\u2014";
+    const ours = `${role.ours.exact ? "" : "\u2265 "}${cycles2(role.ours.predictedCycles)}`;
+    return "notRun" in role ? `${ours} \xB7 not run` : `${ours} \xB7 ${cycles2(role.mca.cyclesPerIteration)}${role.agree ? " \u2713" : ""}`;
+  };
+  const headline = ran.flatMap(({ name, report, check: check2 }) => {
+    const role = check2.roles.find((entry) => entry.roleName === report.headlineRole);
+    if (!role) return [];
+    if ("notRun" in role)
+      return [`- **${name}** ${escapeCell(role.roleName)}: llvm-mca not run (${escapeCell(role.notRun)})`];
+    return [
+      `- **${name}** ${escapeCell(role.roleName)}: llvm-mca ${cycles2(role.mca.cyclesPerIteration)}, bound by ${escapeCell(role.boundBy)}; this model ${cycles2(role.ours.predictedCycles)} \u2014 ${escapeCell(role.why)}; ${escapeCell(coverage(role))}`
+    ];
+  });
+  return [
+    "",
+    `<details><summary>llvm-mca cross-check: llvm-mca ${escapeCell(first2.version)} -mcpu=${escapeCell(first2.mcpu)} (${escapeCell(first2.schedulingModel)}) on each role's usual path (\u2713: within 1 cycle), run from ${escapeCell(first2.tool)} (${escapeCell(first2.foundBy)})</summary>`,
+    "",
+    ...tableLines(
+      ["path role (cycles/iteration: this model \xB7 llvm-mca)", ...ran.map(({ name }) => right(name))],
+      names.map((name) => [escapeCell(name), ...ran.map(({ check: check2 }) => cell(check2, name))])
+    ),
+    "",
+    ...headline,
+    ...notRunLines,
+    "",
+    "</details>"
+  ];
+}
 
 // lab/uarch/predict.ts
-var percent2 = (part, whole) => {
+var percent3 = (part, whole) => {
   const value = whole > 0 ? 100 * part / whole : 0;
   return part > 0 && value < 0.05 ? "<0.1%" : `${value.toFixed(1)}%`;
 };
 function predictWorkload(profile, report) {
   const role = (literals, match) => {
-    const found = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
-    return found && { cycles: found.analysis.predictedCycles, roleName: found.roleName, exact: found.analysis.exact };
+    const found2 = report.roles.find((entry) => entry.role.literals === literals && entry.role.match === match);
+    return found2 && { cycles: found2.analysis.predictedCycles, roleName: found2.roleName, exact: found2.analysis.exact };
   };
   const literalOnly = report.roles.filter((entry) => entry.role.match === "none" && entry.role.literals > 0).map((entry) => entry.role.literals);
   const mostLiterals = Math.max(0, ...literalOnly);
@@ -77492,7 +78114,7 @@ function predictWorkload(profile, report) {
   const assumptions = [];
   let exact = true;
   let iterations = 0;
-  let cycles2 = 0;
+  let cycles3 = 0;
   let copyLoopPasses = 0;
   let copyLoopCycles = 0;
   const run3 = (priced, count3) => {
@@ -77501,13 +78123,13 @@ function predictWorkload(profile, report) {
     entry.cycles += priced.cycles * count3;
     byRole.set(priced.roleName, entry);
     iterations += count3;
-    cycles2 += priced.cycles * count3;
+    cycles3 += priced.cycles * count3;
     if (!priced.exact) exact = false;
   };
   const largestLiteralRole = (atMost) => {
     for (let n2 = Math.min(atMost, mostLiterals); n2 > 0; n2--) {
-      const found = role(n2, "none");
-      if (found) return { n: n2, priced: found };
+      const found2 = role(n2, "none");
+      if (found2) return { n: n2, priced: found2 };
     }
     return void 0;
   };
@@ -77557,25 +78179,25 @@ function predictWorkload(profile, report) {
     copyLoopPasses += passes;
     if (!copyLoop.bounds.exact) exact = false;
     copyLoopCycles += passes * copyLoop.bounds.predictedCycles;
-    cycles2 += passes * copyLoop.bounds.predictedCycles;
+    cycles3 += passes * copyLoop.bounds.predictedCycles;
   }
   const pricedBytes = profile.literals + profile.matchBytes;
   if (shortFallback)
     assumptions.push(
-      `${percent2(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
+      `${percent3(shortFallback, profile.matches)} of matches are longer than the short path copies (${shortBytes} bytes) and no long-match path was found: priced as short matches`
     );
   if (combinedFallback)
     assumptions.push(
-      `${percent2(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
+      `${percent3(combinedFallback, profile.matches)} of matches follow a literal count no path carries with a match: priced as literal iterations and a match`
     );
   const otherCopies = profile.matchesByDistance.one + profile.matchesByDistance.underWord;
   if (otherCopies)
     assumptions.push(
-      `${percent2(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
+      `${percent3(otherCopies, profile.matches)} of matches have an offset under 8 bytes (other copy code): priced as the usual match`
     );
   if (profile.storedBytes)
     assumptions.push(
-      `${percent2(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
+      `${percent3(profile.storedBytes, profile.outputBytes)} of the output comes from stored blocks: not priced`
     );
   assumptions.push(
     `${profile.blocks.dynamic + profile.blocks.fixed} Huffman block(s): their table builds are outside the loop, not priced`
@@ -77583,7 +78205,7 @@ function predictWorkload(profile, report) {
   const lowerBoundBecause = [...lowerBound].map(([why, n2]) => `${why} (${n2} times)`);
   if (!exact) lowerBoundBecause.push("a role used rests on instructions the model does not know");
   return {
-    cyclesPerByte: pricedBytes > 0 ? cycles2 / pricedBytes : 0,
+    cyclesPerByte: pricedBytes > 0 ? cycles3 / pricedBytes : 0,
     iterations,
     byRole: [...byRole].map(([roleName2, entry]) => ({ roleName: roleName2, ...entry })).sort((a2, b3) => b3.cycles - a2.cycles),
     copyLoopPasses,
@@ -77672,9 +78294,9 @@ function modelGapSection(head, libdeflate, datasets, machine, missing = []) {
     const known = predicted(prediction);
     if (!known) return "";
     const total = known.byRole.reduce((sum2, role) => sum2 + role.cycles, 0) + known.copyLoopCycles;
-    const parts = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${(100 * role.cycles / total).toFixed(0)}%`);
-    if (known.copyLoopCycles) parts.push(`copy-loop passes ${(100 * known.copyLoopCycles / total).toFixed(0)}%`);
-    return parts.join(", ");
+    const parts2 = known.byRole.slice(0, 3).map((role) => `${escapeCell(role.roleName)} ${(100 * role.cycles / total).toFixed(0)}%`);
+    if (known.copyLoopCycles) parts2.push(`copy-loop passes ${(100 * known.copyLoopCycles / total).toFixed(0)}%`);
+    return parts2.join(", ");
   };
   return [
     title,
@@ -77723,7 +78345,7 @@ Not analysed: this host is ${process.arch}; the critical-path analysis reads ARM
 `;
   }
   const model = await resolveCpuModel(cpu, machineInfo);
-  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop }, model);
+  const analyse = (path6, name, loop) => analyzeLoop({ path: path6, functionName: name, cpu, loop, mca: true }, model);
   const base = await analyse(builds.base, functionName, pins.loop);
   const head = await analyse(builds.head, functionName, pins.loop);
   const reference = await analyse(builds.reference, "libdeflate_deflate_decompress_ex", pins.referenceLoop);
@@ -77759,26 +78381,26 @@ ${modelGapSection(head, reference, datasets, results.machine, missing)}`;
 
 // lab/prcheck/index.ts
 var JUDGEMENT_FIELDS = ["tolerance", "minimumEffect", "verdictConfidence"];
-function judgedAsBase(head, baseJson, options2, baseDir) {
+function judgedAsBase(head, baseJson, options3, baseDir) {
   let bench = head.bench;
-  let toleranceSource = `head's ${options2.config} (base has no valid one)`;
+  let toleranceSource = `head's ${options3.config} (base has no valid one)`;
   if (baseJson !== void 0) {
     try {
-      const base = parseBenchConfig(baseJson, `${options2.config} (base)`, baseDir).bench;
+      const base = parseBenchConfig(baseJson, `${options3.config} (base)`, baseDir).bench;
       bench = { ...bench, ...Object.fromEntries(JUDGEMENT_FIELDS.map((field) => [field, base[field]])) };
-      toleranceSource = `base's ${options2.config}`;
+      toleranceSource = `base's ${options3.config}`;
       const changed = JUDGEMENT_FIELDS.filter((field) => head.bench[field] !== base[field]);
       if (changed.length > 0)
         info(
-          `pr-check: head changes bench.${changed.join(", bench.")}; the verdict uses base's` + (options2.tolerance ? ` (and ${options2.tolerance.source} for the tolerance)` : "") + " until it merges"
+          `pr-check: head changes bench.${changed.join(", bench.")}; the verdict uses base's` + (options3.tolerance ? ` (and ${options3.tolerance.source} for the tolerance)` : "") + " until it merges"
         );
     } catch {
     }
   }
-  if (!options2.tolerance) return { config: { ...head, bench }, toleranceSource };
+  if (!options3.tolerance) return { config: { ...head, bench }, toleranceSource };
   return {
-    config: withTolerance({ ...head, bench }, options2.tolerance.value, options2.tolerance.source),
-    toleranceSource: options2.tolerance.source
+    config: withTolerance({ ...head, bench }, options3.tolerance.value, options3.tolerance.source),
+    toleranceSource: options3.tolerance.source
   };
 }
 function cargoBuild(side, role) {
@@ -77786,8 +78408,8 @@ function cargoBuild(side, role) {
     throw new LabError("pr-check", `the ${role} side was not built with cargo.`, "report this as a perf-lab bug.");
   return side.build;
 }
-async function prCheck(options2) {
-  const repo = resolve6(options2.repo);
+async function prCheck(options3) {
+  const repo = resolve6(options3.repo);
   const git = simpleGit(repo);
   const resolveRef2 = async (ref) => {
     try {
@@ -77800,17 +78422,17 @@ async function prCheck(options2) {
       );
     }
   };
-  const baseSha = await resolveRef2(options2.baseRef);
-  const headSha = await resolveRef2(options2.headRef);
-  await mkdir12(join25(cacheRoot(), "worktrees"), { recursive: true });
-  const work = await makeTempDir(join25(cacheRoot(), "worktrees", "pr-check-"));
-  const baseDir = join25(work, "base");
-  const headDir = join25(work, "head");
+  const baseSha = await resolveRef2(options3.baseRef);
+  const headSha = await resolveRef2(options3.headRef);
+  await mkdir12(join27(cacheRoot(), "worktrees"), { recursive: true });
+  const work = await makeTempDir(join27(cacheRoot(), "worktrees", "pr-check-"));
+  const baseDir = join27(work, "base");
+  const headDir = join27(work, "head");
   try {
     await git.raw(["worktree", "add", "--detach", baseDir, baseSha]);
     await git.raw(["worktree", "add", "--detach", headDir, headSha]);
     let json2;
-    const configPath = join25(headDir, options2.config);
+    const configPath = join27(headDir, options3.config);
     try {
       const hint = "commit a perf-lab bench config (JSON) to the repository and pass its path with --config.";
       const bytes = await readWholeFile(configPath, { step: "pr-check: config", hint, maxBytes: MAX_JSON_BYTES });
@@ -77818,12 +78440,12 @@ async function prCheck(options2) {
     } catch (error63) {
       throw new LabError(
         "pr-check: config",
-        `cannot read ${options2.config} at ${headSha.slice(0, 12)}: ${error63.message}`,
+        `cannot read ${options3.config} at ${headSha.slice(0, 12)}: ${error63.message}`,
         "commit a perf-lab bench config (JSON) to the repository and pass its path with --config."
       );
     }
-    const template = parseBenchConfig(json2, `${options2.config} (head)`, headDir);
-    const baseJson = await readWholeFile(join25(baseDir, options2.config), {
+    const template = parseBenchConfig(json2, `${options3.config} (head)`, headDir);
+    const baseJson = await readWholeFile(join27(baseDir, options3.config), {
       step: "pr-check: config",
       hint: "base config",
       maxBytes: MAX_JSON_BYTES
@@ -77840,7 +78462,7 @@ async function prCheck(options2) {
     );
     const changedConfig = configChanges(baseJson, json2);
     if (changedConfig.length > 0)
-      info(`pr-check: ${options2.config} differs between base and head (both measured with head's):
+      info(`pr-check: ${options3.config} differs between base and head (both measured with head's):
   ${changedConfig.join("\n  ")}`);
     if ("libdeflate" in template.decoder)
       throw new LabError(
@@ -77862,7 +78484,7 @@ async function prCheck(options2) {
         "decoder.cargo.path must lie inside the repository.",
         'use a path relative to the repository root, such as ".".'
       );
-    const judged = judgedAsBase(template, baseJson, options2, baseDir);
+    const judged = judgedAsBase(template, baseJson, options3, baseDir);
     const config2 = {
       ...judged.config,
       decoder: { ...decoder, name: `${decoder.name}-head`, cargo: { path: headDir + relative5 } },
@@ -77871,10 +78493,10 @@ async function prCheck(options2) {
     info(`pr-check: base ${baseSha.slice(0, 12)}, head ${headSha.slice(0, 12)}`);
     const run3 = await runBenchmarkWithBuilds({
       config: config2,
-      scale: options2.scale,
-      datasetsDir: options2.datasetsDir,
-      only: options2.only,
-      offline: options2.offline,
+      scale: options3.scale,
+      datasetsDir: options3.datasetsDir,
+      only: options3.only,
+      offline: options3.offline,
       toleranceSource: judged.toleranceSource
     });
     const { results } = run3;
@@ -77895,20 +78517,20 @@ async function prCheck(options2) {
       base: records.base.artifactPath,
       reference: records.reference.sharedLibraryPath
     };
-    const analysisMarkdown = options2.functionName && options2.analyze !== false ? await hotLoopSection(
+    const analysisMarkdown = options3.functionName && options3.analyze !== false ? await hotLoopSection(
       builds,
-      options2.functionName,
-      options2.cpu,
+      options3.functionName,
+      options3.cpu,
       {},
-      { results, datasetsDir: options2.datasetsDir }
+      { results, datasetsDir: options3.datasetsDir }
     ) : void 0;
     const body = renderComment(results, { analysisMarkdown, headSha, baseSha, configChanges: changedConfig });
-    if (options2.artifactDir) {
-      await writeArtifact(resolve6(options2.artifactDir), {
+    if (options3.artifactDir) {
+      await writeArtifact(resolve6(options3.artifactDir), {
         results,
         analysisMarkdown,
-        pr: options2.prNumber ? {
-          prNumber: options2.prNumber,
+        pr: options3.prNumber ? {
+          prNumber: options3.prNumber,
           headSha,
           baseSha,
           ...changedConfig.length > 0 ? { configChanges: changedConfig } : {}
