@@ -73,7 +73,8 @@ describe('cargo decoder builds are keyed by content, never by folder', () => {
       assert.deepEqual(await lines(codegenLog), [first], 'codegen ran once, in the project');
       // The record keeps the tree codegen left (what cargo built), beside the tree the key covers.
       assert.notEqual(cold.builtTree, cold.sourceTree);
-      assert.equal(cold.builtTree, await hashTree(first, ['.git', 'target', 'build', 'node_modules', 'Cargo.lock']));
+      // Its Cargo.lock too: the copy had it before the build (materializeCrate), and cargo left it as it was.
+      assert.equal(cold.builtTree, await hashTree(first));
       const record = (await readJsonFile(join(cold.artifactPath, '..', 'build.json'), 'test', '')) as {
         builtTree: string;
       };
@@ -137,6 +138,17 @@ describe('cargo decoder builds are keyed by content, never by folder', () => {
     assert.equal((await cargoBuilds()).length, builds + 1);
     assert.match(cold.rust!.cargoToml, /path = ".*shape-a"/, 'the record shows the Cargo.toml that built it');
     assert.deepEqual(await readdir(join(work, 'cache', 'rust-shims')), ['shape'], 'one shim folder, by name');
+  });
+});
+
+describe("the lab's own crates, copied into the cache", () => {
+  it('have their lock file before any build, so the first build does not change the tree its key covers', async () => {
+    // Without it cargo writes Cargo.lock at the first build: the next build of the same crate misses and builds again.
+    const before = await hashTree(pristine);
+    assert.equal(await fileExists(join(pristine, 'Cargo.lock')), true, 'Cargo.lock written when copied');
+    assert.equal(await hashTree(((await materializeMinizOxideShim()).cargo as { path: string }).path), before);
+    const shape = ((await materializeGzippyShape()).cargo as { path: string }).path;
+    assert.equal(await fileExists(join(shape, 'Cargo.lock')), true);
   });
 });
 

@@ -1,6 +1,8 @@
 import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileExists } from '../core/files.js';
 import { cacheRoot, projectRoot } from '../core/paths.js';
+import { attempt } from '../core/process.js';
 import type { CargoDecoderSpec } from './decoder.js';
 import { buildTarget } from './target.js';
 
@@ -28,6 +30,13 @@ async function materializeCrate(source: string, name: string, crates: readonly s
       `[source.crates-io]\nreplace-with = "debian-registry"\n\n[source.debian-registry]\ndirectory = ` +
         `"${DEBIAN_CARGO_REGISTRY}"\n\n[net]\noffline = true\n`,
     );
+  }
+  // The lock file now, not at the first build: cargo would write it into the folder then, the folder's tree (what the
+  // build's cache key covers) would change under it, and a fresh cache built the same decoder twice. Where this fails
+  // (no registry reachable yet) the build resolves the crates itself, as before.
+  if (!(await fileExists(join(dir, 'Cargo.lock')))) {
+    const target = buildTarget();
+    await attempt(target.cargo, ['generate-lockfile'], { cwd: dir, env: { ...process.env, ...target.cargoEnv } });
   }
   return dir;
 }
