@@ -252,6 +252,33 @@ describe('instructions the disassembler or the model does not know', () => {
     },
   );
 
+  it('says when --function matched several functions: the largest is analysed, the others named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-lab-matches-'));
+    try {
+      const listing = readFileSync(
+        join(import.meta.dirname, '..', 'asm', 'fixtures', 'llvm-objdump-loops.txt'),
+        'utf8',
+      );
+      writeFileSync(join(dir, 'loops.txt'), listing);
+      // "chain4" names chain4 exactly; "_chain" is in flag_chain, load_add_chain and two_chains.
+      const one = await analyzeLoop({ path: join(dir, 'loops.txt'), functionName: 'chain4', cpu: 'apple-m1' }, m1);
+      assert.equal(one.otherMatches, undefined);
+      assert.doesNotMatch(textReport(one), /functions matching the name/);
+      const several = await analyzeLoop({ path: join(dir, 'loops.txt'), functionName: '_chain', cpu: 'apple-m1' }, m1);
+      assert.deepEqual([several.function, ...several.otherMatches!].sort(), [
+        'flag_chain',
+        'load_add_chain',
+        'two_chains',
+      ]);
+      assert.match(
+        textReport(several),
+        /^ {2}the largest of 3 functions matching the name; not analysed: \w+, \w+ \(name one exactly/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it(
     'says "≥ N cycles (K unknown)" for an instruction the model has no entry for, ' +
       'in the text report and the PR section',

@@ -2,7 +2,6 @@ import {
   buildControlFlow,
   loadFunctions,
   ownInstructionCount,
-  selectFunction,
   selectFunctions,
   type AsmFunction,
   type ControlFlow,
@@ -42,6 +41,8 @@ export interface LoopReport {
   function: string;
   /** The function asked for when it only tail-calls `function` (which is then the one analysed). */
   tailCallFrom?: string;
+  /** The other functions --function matched (smaller than the one analysed), when it matched several. */
+  otherMatches?: string[];
   source: string;
   model: { name: string; core: string; inheritedFrom: string | null; cpuBrands: string[]; chosenBecause?: string };
   loops: Array<{
@@ -147,12 +148,18 @@ export function analyzeHotLoop(
 export async function analyzeLoop(options: AnalyzeOptions, model?: CpuModel): Promise<LoopReport> {
   const cpu = model ?? (await resolveCpuModel(options.cpu, machineInfo));
   const { functions, source } = await loadFunctions(options.path);
-  const selected = await selectFunction(functions, options.functionName, source);
-  const callee = options.loop === undefined ? tailCallee(functions, selected) : undefined;
+  const [selected, ...others] = await selectFunctions(functions, options.functionName, source);
+  const callee = options.loop === undefined ? tailCallee(functions, selected!) : undefined;
   const { report, usualPaths } = callee
     ? reportHotLoop(callee, source, cpu)
-    : reportHotLoop(selected, source, cpu, options.loop);
-  return withMca(callee ? { ...report, tailCallFrom: selected.name } : report, usualPaths, cpu, options.mca);
+    : reportHotLoop(selected!, source, cpu, options.loop);
+  // Several matches (a Rust function's monomorphised or std-vendored copies): the largest is analysed, and said.
+  const chosen = {
+    ...report,
+    ...(callee ? { tailCallFrom: selected!.name } : {}),
+    ...(others.length ? { otherMatches: others.map((fn) => fn.name) } : {}),
+  };
+  return withMca(chosen, usualPaths, cpu, options.mca);
 }
 
 /** The report with llvm-mca's cross-check of its usual paths, when asked. */
@@ -394,6 +401,13 @@ export function textReport(report: LoopReport): string {
       (report.tailCallFrom
         ? ` (reached by ${report.tailCallFrom}'s tail call: ${report.tailCallFrom} has no loop)`
         : ''),
+    ...(report.otherMatches
+      ? [
+          `  the largest of ${report.otherMatches.length + 1} functions matching the name; not analysed: ` +
+            `${report.otherMatches.slice(0, 3).join(', ')}${report.otherMatches.length > 3 ? ', …' : ''} ` +
+            '(name one exactly, e.g. its mangled name, or pass --all)',
+        ]
+      : []),
     `model: ${report.model.name} ` +
       `(${report.model.core})` +
       (report.model.inheritedFrom ? `, numbers inherited from ${report.model.inheritedFrom}` : '') +
