@@ -90,7 +90,9 @@ function roleTable(base: LoopReport, head: LoopReport, reference?: LoopReport): 
  * have a decode loop's shape, it says so instead of printing a diff.
  */
 export function criticalPathDiff(base: LoopReport, head: LoopReport, reference?: LoopReport): string {
-  const chosen = head.model.chosenBecause ? `\n\nCPU model ${escapeCell(head.model.chosenBecause)}.` : '';
+  const chosen = head.model.chosenBecause
+    ? `\n\nCPU model ${escapeCell(head.model.name)}: ${escapeCell(head.model.chosenBecause)}.`
+    : '';
   const title =
     `### Hot decode loop on ${escapeCell(head.model.name)} ` +
     `(${escapeCell(head.model.core)}` +

@@ -274,6 +274,9 @@ describe('instructions the disassembler or the model does not know', () => {
         textReport(several),
         /^ {2}the largest of 3 functions matching the name; not analysed: \w+, \w+ \(name one exactly/m,
       );
+      // The PR section names the model it says was chosen.
+      const pinned = { ...several, model: { ...several.model, chosenBecause: 'chosen by --cpu' } };
+      assert.match(criticalPathDiff(pinned, pinned), /^CPU model apple-m1: chosen by --cpu\.$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
