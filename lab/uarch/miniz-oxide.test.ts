@@ -37,5 +37,6 @@ describe('miniz_oxide on aarch64: the bit buffer lives in a stack slot', () => {
     assert.equal(literals.analysis.criticalPathCycles, 27);
     const text = textReport(report);
     assert.match(text, /str x10, \[sp, #168\] \[5 via memory\] → 0x6d64 ldr x10, \[sp, #168\]/);
+    assert.match(text, /finding: the bit buffer is kept in memory \(\[sp, #168\]\): each iteration pays store-to-load/);
   });
 });
