@@ -380,6 +380,23 @@ function exitsNote(exits: readonly number[]): string {
 }
 
 /** Plain-text report; has a `critical path: N cycles/iteration` line for the headline role's usual path. */
+/**
+ * A finding when the headline chain shifts a value by a register and passes it through a stack slot (miniz_oxide's
+ * bit buffer at [sp, #168] on aarch64): every iteration then pays store-to-load forwarding.
+ */
+function bitBufferInMemory(chain: LoopReport['analysis']['criticalChain']): string[] {
+  const at = chain.findIndex((link) => link.via === 'memory' && /\[(sp|x29)\b/.test(link.text));
+  if (at < 0 || !chain.some((link) => /^lsrv? [wx]\d+, [wx]\d+, [wx]\d+$/.test(link.text))) return [];
+  const store = chain[at]!;
+  const load = chain[(at + 1) % chain.length]!;
+  const slot = /\[[^\]]+\]/.exec(store.text)![0];
+  return [
+    `finding: the bit buffer is kept in memory (${slot}): each iteration pays store-to-load forwarding ` +
+      `(${store.text} at ${hex(store.address)} → ${load.text} at ${hex(load.address)}, ${store.latencyCycles} ` +
+      'cycles in the model); keeping it in a register takes them off the chain',
+  ];
+}
+
 export function textReport(report: LoopReport): string {
   const a = report.analysis;
   const choice = report.loopChoice;
@@ -464,6 +481,7 @@ export function textReport(report: LoopReport): string {
             (idiom.found ? ` (${idiom.roles.slice(0, 2).join(', ')}${idiom.roles.length > 2 ? ', …' : ''})` : ''),
         )
         .join('; '),
+    ...bitBufferInMemory(a.criticalChain),
     `unknown instructions: ${a.unknownMnemonics.length ? a.unknownMnemonics.join(', ') : 'none'}; store/load ` +
       `pairs assumed independent: ${a.memoryPairsAssumedIndependent}`,
     'slack (latency each instruction could gain before the loop slows; - = on no loop-carried cycle):',

@@ -48,21 +48,54 @@ const onStack = (node: Node) => node.semantics.address !== undefined && STACK_BA
  * dataflow of table indexes and literal bytes goes through the slot as the value does.
  */
 export function spillSource(graph: DependencyGraph, node: Node): Node | undefined {
-  if (node.semantics.memory !== 'load' || !onStack(node) || node.semantics.writeback !== undefined) return undefined;
-  const stores = graph.into[node.index]!.filter((edge) => edge.via === 'memory' && onStack(graph.nodes[edge.from]!));
+  const stores = slotStores(graph, node);
   const latest = (distance: 0 | 1) =>
     stores.filter((edge) => edge.distance === distance).sort((a, b) => b.from - a.from)[0];
   const store = latest(0) ?? latest(1);
-  if (!store) return undefined;
-  const storeNode = graph.nodes[store.from]!;
-  // The stored value: the first operand's register (str w13, [sp, #12] stores r13).
+  return store && storedValue(graph, store.from);
+}
+
+/** The store-to-load edges into a reload from a stack slot (none for another load). */
+function slotStores(graph: DependencyGraph, node: Node) {
+  if (node.semantics.memory !== 'load' || !onStack(node) || node.semantics.writeback !== undefined) return [];
+  return graph.into[node.index]!.filter((edge) => edge.via === 'memory' && onStack(graph.nodes[edge.from]!));
+}
+
+/** The producer of the value a store stores (its first operand's register: str w13, [sp, #12] stores r13). */
+function storedValue(graph: DependencyGraph, store: number): Node | undefined {
+  const storeNode = graph.nodes[store]!;
   const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? '');
   if (value === undefined || value === storeNode.semantics.address!.base) return undefined;
   let producer: number | undefined;
-  for (const edge of graph.into[store.from]!)
+  for (const edge of graph.into[store]!)
     if (edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === value) producer = edge.from;
   return producer === undefined ? undefined : graph.nodes[producer];
 }
+
+/**
+ * Every value a reload from a stack slot may read, in a loop's pseudo-iteration (its blocks in address order, where
+ * program order is not execution order): the union of the values of the stores to the slot that may reach it (the
+ * latest one before it in the iteration and every one after it, carried over the back edge) (miniz_oxide keeps its bit buffer at [sp, #168] on aarch64, refilled by
+ * three stores and shifted by a fourth). Empty when the node is no reload: then it stands for itself.
+ */
+function slotSources(graph: DependencyGraph, node: Node): Node[] {
+  const stores = slotStores(graph, node);
+  // The latest store before it in the iteration, with no branch between, is the only one that reaches it (a slot
+  // stored again in straight-line code holds the new value); otherwise any of them may.
+  const before = stores.filter((edge) => edge.distance === 0).sort((a, b) => b.from - a.from)[0];
+  const straight =
+    before !== undefined &&
+    !graph.nodes.slice(before.from + 1, node.index).some((between) => between.semantics.class === 'branch');
+  const reaching = straight ? [before] : stores.filter((edge) => edge.distance === 1 || edge === before);
+  const values = reaching.flatMap((edge) => storedValue(graph, edge.from) ?? []);
+  return [...new Set(values)].filter((value) => value.index !== node.index);
+}
+
+/** A node, or the values it reloads from a stack slot. */
+const throughSlot = (graph: DependencyGraph, node: Node): Node[] => {
+  const sources = slotSources(graph, node);
+  return sources.length ? sources : [node];
+};
 
 /** Producers of `index` up to `depth` hops back (any distance), through the given node filter. */
 function ancestors(graph: DependencyGraph, index: number, depth: number, through: (node: Node) => boolean): Node[] {
@@ -75,14 +108,15 @@ function ancestors(graph: DependencyGraph, index: number, depth: number, through
       for (const edge of graph.into[at]!) {
         if (seen.has(edge.from) || edge.via === 'memory' || edge.via === 'flags') continue;
         seen.add(edge.from);
-        // A reload stands for the value spilled to its slot: step over it to that value's producer.
-        const from = spillSource(graph, graph.nodes[edge.from]!) ?? graph.nodes[edge.from]!;
-        if (from.index !== edge.from) {
-          if (seen.has(from.index)) continue;
-          seen.add(from.index);
+        // A reload stands for the values spilled to its slot: step over it to those values' producers.
+        for (const from of throughSlot(graph, graph.nodes[edge.from]!)) {
+          if (from.index !== edge.from) {
+            if (seen.has(from.index)) continue;
+            seen.add(from.index);
+          }
+          found.push(from);
+          if (through(from)) next.push(from.index);
         }
-        found.push(from);
-        if (through(from)) next.push(from.index);
       }
     }
     frontier = next;
@@ -105,7 +139,7 @@ const variableShift = (node: Node, direction: 'l' | 'r') =>
 export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   if (
     node.semantics.memory !== 'load' ||
-    !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node.instruction.mnemonic) ||
+    !/^(ldr|ldrh|ldrb|ldrsh|ldrsb|ldur|ldurh|ldurb|ldursh|ldursb)$/.test(node.instruction.mnemonic) ||
     !/^[wh]\d/.test(node.instruction.operands)
   )
     return false;
@@ -128,10 +162,11 @@ function ofBitBuffer(graph: DependencyGraph, mask: Node): boolean {
   const made = (index: number, depth: number): boolean =>
     graph.into[index]!.some((edge) => {
       if (edge.via === 'memory' || edge.via === 'flags') return false;
-      const producer = spillSource(graph, graph.nodes[edge.from]!) ?? graph.nodes[edge.from]!;
-      if (variableShift(producer, 'r')) return true;
-      const passes = producer.semantics.class === 'move' || /^(add|orr)$/.test(producer.instruction.mnemonic);
-      return depth > 0 && passes && made(producer.index, depth - 1);
+      return throughSlot(graph, graph.nodes[edge.from]!).some((producer) => {
+        if (variableShift(producer, 'r')) return true;
+        const passes = producer.semantics.class === 'move' || /^(add|orr)$/.test(producer.instruction.mnemonic);
+        return depth > 0 && passes && made(producer.index, depth - 1);
+      });
     });
   return made(mask.index, 2);
 }
