@@ -21,6 +21,8 @@ export interface LoopEvidence {
   refillLoads: number[];
   /** Stores not to the stack. */
   stores: number[];
+  /** Of those, the ones not into the tables' own object (made from another base): output, not decoder state. */
+  outputStores: number[];
 }
 
 export interface LoopCandidate {
@@ -75,8 +77,9 @@ function storedValue(graph: DependencyGraph, store: number): Node | undefined {
 /**
  * Every value a reload from a stack slot may read, in a loop's pseudo-iteration (its blocks in address order, where
  * program order is not execution order): the union of the values of the stores to the slot that may reach it (the
- * latest one before it in the iteration and every one after it, carried over the back edge) (miniz_oxide keeps its bit buffer at [sp, #168] on aarch64, refilled by
- * three stores and shifted by a fourth). Empty when the node is no reload: then it stands for itself.
+ * latest one before it in the iteration and every one after it, carried over the back edge). miniz_oxide keeps its
+ * bit buffer at [sp, #168] on aarch64, refilled by three stores and shifted by a fourth. Empty when the node is no
+ * reload: then it stands for itself.
  */
 function slotSources(graph: DependencyGraph, node: Node): Node[] {
   const stores = slotStores(graph, node);
@@ -148,7 +151,7 @@ export function isTableLoad(graph: DependencyGraph, node: Node): boolean {
   // dist is masked bits too (`bic` of the bit buffer), and its bytes are a copy, not table entries.
   // And the masked bits come from the bit buffer (a value a variable right shift produced, maybe through a move):
   // gzip's window index `d &= WSIZE-1` is masked too, but its bytes are a match copy.
-  return ancestors(graph, node.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+  return ancestors(graph, node.index, 4, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
     (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate),
   );
 }
@@ -208,13 +211,44 @@ function loopEvidence(instructions: readonly Node['instruction'][], model: CpuMo
   const tableLoads = nodes.filter((node) => isTableLoad(graph, node));
   const refillLoads = nodes.filter((node) => isRefillLoad(graph, node));
   const stores = nodes.filter((node) => node.semantics.memory === 'store' && node.semantics.address?.base !== 'sp');
+  // A store into the object the tables live in (its address made from the same loop-invariant base) writes the
+  // decoder's own state, not output: miniz_oxide's code-length loop stores each length beside its tables.
+  const tableBases = new Set(tableLoads.flatMap((node) => addressRoots(graph, node)));
+  const outputStores = stores.filter((node) => !addressRoots(graph, node).some((root) => tableBases.has(root)));
   const at = (list: Node[]) => list.map((node) => node.instruction.address);
   return {
     bitBufferShifts: at(bitBufferShifts),
     tableLoads: at(tableLoads),
     refillLoads: at(refillLoads),
     stores: at(stores),
+    outputStores: at(outputStores),
   };
+}
+
+/**
+ * The loop-invariant registers a memory access's address is made from (through adds and moves within the iteration):
+ * `add x10, x23, x27` then `strb w9, [x10, x8]` has roots r23, r27, r8 when none of them is written in the loop.
+ */
+function addressRoots(graph: DependencyGraph, node: Node): string[] {
+  const base = node.semantics.address?.base;
+  if (base === undefined || base === 'sp') return [];
+  const roots = new Set<string>();
+  const visit = (index: number, register: string, depth: number) => {
+    const producers = graph.into[index]!.filter(
+      (edge) => edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === register,
+    );
+    if (producers.length === 0) {
+      roots.add(register);
+      return;
+    }
+    for (const edge of producers) {
+      const producer = graph.nodes[edge.from]!;
+      if (depth === 0 || producer.semantics.memory !== 'none' || !isAlu(producer)) continue;
+      for (const read of producer.semantics.reads) visit(producer.index, read, depth - 1);
+    }
+  };
+  for (const register of node.semantics.addressReads ?? [base]) visit(node.index, register, 3);
+  return [...roots];
 }
 
 function describe(evidence: LoopEvidence): string {
@@ -236,7 +270,10 @@ function describe(evidence: LoopEvidence): string {
     parts.push(
       `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`,
     );
-  parts.push(`${evidence.stores.length} store(s)`);
+  const state = evidence.stores.length - evidence.outputStores.length;
+  parts.push(
+    `${evidence.stores.length} store(s)` + (state ? ` (${state} into the tables' own object: state, not output)` : ''),
+  );
   return parts.join('; ');
 }
 
@@ -285,11 +322,13 @@ function rankLoops(flow: ControlFlow, model: CpuModel): LoopCandidate[] {
       sourceLine: header.sourceLine ?? null,
     };
   });
-  // More evidence first; among equals, more table lookups (more symbols decoded per iteration), then the bigger body.
+  // More evidence first; among equals, more table lookups (more symbols decoded per iteration), then more stores to
+  // output (not into the tables' own object), then the bigger body.
   return candidates.sort(
     (a, b) =>
       b.score - a.score ||
       b.evidence.tableLoads.length - a.evidence.tableLoads.length ||
+      b.evidence.outputStores.length - a.evidence.outputStores.length ||
       b.ownInstructions - a.ownInstructions ||
       a.loop.headerAddress - b.loop.headerAddress,
   );

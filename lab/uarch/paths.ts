@@ -49,7 +49,10 @@ export interface PathGroup {
   role: PathRole;
   /** How many distinct paths share the role (layout variants, subtable lookups, copy shapes). */
   variants: number;
-  /** The role's usual way through: for matches the widest copy, then the fewest predicted cycles and instructions. */
+  /**
+   * The role's usual way through: for matches the widest copy; then one through no table walk (long codes are rare),
+   * then the fewest predicted cycles and instructions.
+   */
   representative: IterationPath;
   analysis: PathAnalysis;
   predictedCycles: { min: number; max: number };
@@ -370,6 +373,12 @@ export function analyzePaths(
         .flatMap((candidate) => candidate.blocks.map((block) => [block, candidate.header] as const)),
     ),
   };
+  // A nested loop that stores nothing walks a table (a subtable or a code tree, for codes longer than the main
+  // table's bits): the rare way to a symbol, so a role's usual path avoids it when the role has a path that does.
+  const walkBlocks = new Set(
+    nested.filter((candidate) => !storing(candidate)).flatMap((candidate) => candidate.blocks),
+  );
+  const walks = (path: IterationPath) => Number(path.blocks.some((block) => walkBlocks.has(block)));
   // A long match's usual copy loop is the widest (word copies; byte loops serve short offsets).
   const copyWidth = (path: IterationPath) => Math.max(0, ...path.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const enumerated = enumeratePaths(flow, loop, limit);
@@ -405,6 +414,7 @@ export function analyzePaths(
         // A path that stores its copy's first bytes itself before one that only goes through the copy loop's test.
         (a.path.role.match === 'long' ? Number(b.path.role.copyBytes > 0) - Number(a.path.role.copyBytes > 0) : 0) ||
         b.path.role.wordCopyBytes - a.path.role.wordCopyBytes ||
+        walks(a.path) - walks(b.path) ||
         a.path.bounds.predictedCycles - b.path.bounds.predictedCycles ||
         a.path.bounds.instructions - b.path.bounds.instructions ||
         (a.layout < b.layout ? -1 : a.layout > b.layout ? 1 : 0);
