@@ -58606,9 +58606,6 @@ async function selectFunctions(functions, name, where) {
   }
   return [...matches].sort((a2, b) => b.instructions.length - a2.instructions.length);
 }
-async function selectFunction(functions, name, where) {
-  return (await selectFunctions(functions, name, where))[0];
-}
 
 // lab/asm/semantics.ts
 var ALU = /* @__PURE__ */ new Set([
@@ -59255,19 +59252,36 @@ var hex5 = (address) => `0x${address.toString(16)}`;
 var STACK_BASES = /* @__PURE__ */ new Set(["sp", "r29"]);
 var onStack = (node2) => node2.semantics.address !== void 0 && STACK_BASES.has(node2.semantics.address.base);
 function spillSource(graph, node2) {
-  if (node2.semantics.memory !== "load" || !onStack(node2) || node2.semantics.writeback !== void 0) return void 0;
-  const stores = graph.into[node2.index].filter((edge) => edge.via === "memory" && onStack(graph.nodes[edge.from]));
+  const stores = slotStores(graph, node2);
   const latest = (distance) => stores.filter((edge) => edge.distance === distance).sort((a2, b) => b.from - a2.from)[0];
   const store = latest(0) ?? latest(1);
-  if (!store) return void 0;
-  const storeNode = graph.nodes[store.from];
+  return store && storedValue(graph, store.from);
+}
+function slotStores(graph, node2) {
+  if (node2.semantics.memory !== "load" || !onStack(node2) || node2.semantics.writeback !== void 0) return [];
+  return graph.into[node2.index].filter((edge) => edge.via === "memory" && onStack(graph.nodes[edge.from]));
+}
+function storedValue(graph, store) {
+  const storeNode = graph.nodes[store];
   const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? "");
   if (value === void 0 || value === storeNode.semantics.address.base) return void 0;
   let producer;
-  for (const edge of graph.into[store.from])
+  for (const edge of graph.into[store])
     if (edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === value) producer = edge.from;
   return producer === void 0 ? void 0 : graph.nodes[producer];
 }
+function slotSources(graph, node2) {
+  const stores = slotStores(graph, node2);
+  const before = stores.filter((edge) => edge.distance === 0).sort((a2, b) => b.from - a2.from)[0];
+  const straight = before !== void 0 && !graph.nodes.slice(before.from + 1, node2.index).some((between) => between.semantics.class === "branch");
+  const reaching = straight ? [before] : stores.filter((edge) => edge.distance === 1 || edge === before);
+  const values = reaching.flatMap((edge) => storedValue(graph, edge.from) ?? []);
+  return [...new Set(values)].filter((value) => value.index !== node2.index);
+}
+var throughSlot = (graph, node2) => {
+  const sources = slotSources(graph, node2);
+  return sources.length ? sources : [node2];
+};
 function ancestors(graph, index, depth, through) {
   const found2 = [];
   const seen = /* @__PURE__ */ new Set([index]);
@@ -59278,13 +59292,14 @@ function ancestors(graph, index, depth, through) {
       for (const edge of graph.into[at]) {
         if (seen.has(edge.from) || edge.via === "memory" || edge.via === "flags") continue;
         seen.add(edge.from);
-        const from = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
-        if (from.index !== edge.from) {
-          if (seen.has(from.index)) continue;
-          seen.add(from.index);
+        for (const from of throughSlot(graph, graph.nodes[edge.from])) {
+          if (from.index !== edge.from) {
+            if (seen.has(from.index)) continue;
+            seen.add(from.index);
+          }
+          found2.push(from);
+          if (through(from)) next.push(from.index);
         }
-        found2.push(from);
-        if (through(from)) next.push(from.index);
       }
     }
     frontier = next;
@@ -59297,20 +59312,21 @@ var isAlu = (node2) => node2.semantics.class === "alu" || node2.semantics.class 
 var SHIFT_MNEMONICS = { l: /^(lsl|lslv)$/, r: /^(lsr|lsrv)$/ };
 var variableShift = (node2, direction) => SHIFT_MNEMONICS[direction].test(node2.instruction.mnemonic) && node2.semantics.reads.length === 2 && node2.semantics.registerForm;
 function isTableLoad(graph, node2) {
-  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldur|ldurh|ldurb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
+  if (node2.semantics.memory !== "load" || !/^(ldr|ldrh|ldrb|ldrsh|ldrsb|ldur|ldurh|ldurb|ldursh|ldursb)$/.test(node2.instruction.mnemonic) || !/^[wh]\d/.test(node2.instruction.operands))
     return false;
   if (node2.semantics.writeback !== void 0) return false;
-  return ancestors(graph, node2.index, 3, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
+  return ancestors(graph, node2.index, 4, (candidate) => isAlu(candidate) && !isSubtraction(candidate)).some(
     (candidate) => isMask(candidate) && ofBitBuffer(graph, candidate)
   );
 }
 function ofBitBuffer(graph, mask) {
   const made = (index, depth) => graph.into[index].some((edge) => {
     if (edge.via === "memory" || edge.via === "flags") return false;
-    const producer = spillSource(graph, graph.nodes[edge.from]) ?? graph.nodes[edge.from];
-    if (variableShift(producer, "r")) return true;
-    const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
-    return depth > 0 && passes && made(producer.index, depth - 1);
+    return throughSlot(graph, graph.nodes[edge.from]).some((producer) => {
+      if (variableShift(producer, "r")) return true;
+      const passes = producer.semantics.class === "move" || /^(add|orr)$/.test(producer.instruction.mnemonic);
+      return depth > 0 && passes && made(producer.index, depth - 1);
+    });
   });
   return made(mask.index, 2);
 }
@@ -59342,13 +59358,37 @@ function loopEvidence(instructions, model) {
   const tableLoads = nodes.filter((node2) => isTableLoad(graph, node2));
   const refillLoads = nodes.filter((node2) => isRefillLoad(graph, node2));
   const stores = nodes.filter((node2) => node2.semantics.memory === "store" && node2.semantics.address?.base !== "sp");
+  const tableBases = new Set(tableLoads.flatMap((node2) => addressRoots(graph, node2)));
+  const outputStores = stores.filter((node2) => !addressRoots(graph, node2).some((root2) => tableBases.has(root2)));
   const at = (list) => list.map((node2) => node2.instruction.address);
   return {
     bitBufferShifts: at(bitBufferShifts),
     tableLoads: at(tableLoads),
     refillLoads: at(refillLoads),
-    stores: at(stores)
+    stores: at(stores),
+    outputStores: at(outputStores)
   };
+}
+function addressRoots(graph, node2) {
+  const base = node2.semantics.address?.base;
+  if (base === void 0 || base === "sp") return [];
+  const roots = /* @__PURE__ */ new Set();
+  const visit4 = (index, register2, depth) => {
+    const producers = graph.into[index].filter(
+      (edge) => edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === register2
+    );
+    if (producers.length === 0) {
+      roots.add(register2);
+      return;
+    }
+    for (const edge of producers) {
+      const producer = graph.nodes[edge.from];
+      if (depth === 0 || producer.semantics.memory !== "none" || !isAlu(producer)) continue;
+      for (const read of producer.semantics.reads) visit4(producer.index, read, depth - 1);
+    }
+  };
+  for (const register2 of node2.semantics.addressReads ?? [base]) visit4(node2.index, register2, 3);
+  return [...roots];
 }
 function describe3(evidence) {
   const parts2 = [];
@@ -59364,7 +59404,10 @@ function describe3(evidence) {
     parts2.push(
       `refill: ${evidence.refillLoads.length} load(s) shifted into a bit buffer (${first(evidence.refillLoads)})`
     );
-  parts2.push(`${evidence.stores.length} store(s)`);
+  const state = evidence.stores.length - evidence.outputStores.length;
+  parts2.push(
+    `${evidence.stores.length} store(s)` + (state ? ` (${state} into the tables' own object: state, not output)` : "")
+  );
   return parts2.join("; ");
 }
 function tableWalks(flow, loop) {
@@ -59398,7 +59441,7 @@ function rankLoops(flow, model) {
     };
   });
   return candidates2.sort(
-    (a2, b) => b.score - a2.score || b.evidence.tableLoads.length - a2.evidence.tableLoads.length || b.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b.loop.headerAddress
+    (a2, b) => b.score - a2.score || b.evidence.tableLoads.length - a2.evidence.tableLoads.length || b.evidence.outputStores.length - a2.evidence.outputStores.length || b.ownInstructions - a2.ownInstructions || a2.loop.headerAddress - b.loop.headerAddress
   );
 }
 function pinnedLoop(fn, flow, hint) {
@@ -60087,6 +60130,10 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT, decodeLoop = true) 
       nested.filter((candidate) => copyLoopBytes.has(candidate.header)).flatMap((candidate) => candidate.blocks.map((block) => [block, candidate.header]))
     )
   };
+  const walkBlocks = new Set(
+    nested.filter((candidate) => !storing(candidate)).flatMap((candidate) => candidate.blocks)
+  );
+  const walks = (path6) => Number(path6.blocks.some((block) => walkBlocks.has(block)));
   const copyWidth = (path6) => Math.max(0, ...path6.blocks.map((block) => copyLoopBytes.get(block) ?? 0));
   const enumerated = enumeratePaths(flow, loop, limit);
   const { complete } = enumerated;
@@ -60118,7 +60165,7 @@ function analyzePaths(flow, loop, model, limit = PATH_LIMIT, decodeLoop = true) 
         // The usual match copies the most bytes per pass (word copies; offset-1 broadcasts and byte loops are the rare
         // shapes).
         (a2.path.role.match === "long" ? b.width - a2.width : 0) || // A path that stores its copy's first bytes itself before one that only goes through the copy loop's test.
-        (a2.path.role.match === "long" ? Number(b.path.role.copyBytes > 0) - Number(a2.path.role.copyBytes > 0) : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
+        (a2.path.role.match === "long" ? Number(b.path.role.copyBytes > 0) - Number(a2.path.role.copyBytes > 0) : 0) || b.path.role.wordCopyBytes - a2.path.role.wordCopyBytes || walks(a2.path) - walks(b.path) || a2.path.bounds.predictedCycles - b.path.bounds.predictedCycles || a2.path.bounds.instructions - b.path.bounds.instructions || (a2.layout < b.layout ? -1 : a2.layout > b.layout ? 1 : 0)
       );
       return order < 0 ? candidate : best;
     });
@@ -60657,10 +60704,15 @@ function analyzeHotLoop(fn, cpu, pin) {
 async function analyzeLoop(options2, model) {
   const cpu = model ?? await resolveCpuModel(options2.cpu, machineInfo);
   const { functions, source } = await loadFunctions(options2.path);
-  const selected = await selectFunction(functions, options2.functionName, source);
+  const [selected, ...others] = await selectFunctions(functions, options2.functionName, source);
   const callee = options2.loop === void 0 ? tailCallee(functions, selected) : void 0;
   const { report, usualPaths } = callee ? reportHotLoop(callee, source, cpu) : reportHotLoop(selected, source, cpu, options2.loop);
-  return withMca(callee ? { ...report, tailCallFrom: selected.name } : report, usualPaths, cpu, options2.mca);
+  const chosen = {
+    ...report,
+    ...callee ? { tailCallFrom: selected.name } : {},
+    ...others.length ? { otherMatches: others.map((fn) => fn.name) } : {}
+  };
+  return withMca(chosen, usualPaths, cpu, options2.mca);
 }
 async function withMca(report, paths, cpu, asked) {
   return asked ? { ...report, mca: await mcaCrossCheck(cpu, paths) } : report;
@@ -60868,7 +60920,7 @@ function roleTable(base, head, reference) {
 function criticalPathDiff(base, head, reference) {
   const chosen = head.model.chosenBecause ? `
 
-CPU model ${escapeCell(head.model.chosenBecause)}.` : "";
+CPU model ${escapeCell(head.model.name)}: ${escapeCell(head.model.chosenBecause)}.` : "";
   const title = `### Hot decode loop on ${escapeCell(head.model.name)} (${escapeCell(head.model.core)}` + (head.model.inheritedFrom ? `; numbers inherited from ${escapeCell(head.model.inheritedFrom)}` : "") + `)${chosen}`;
   const unmatched = [base, head].map(notADecodeLoop);
   if (unmatched.some(Boolean)) {
