@@ -571,7 +571,7 @@ function usageTable(results: BenchResults): string | null {
       'dataset',
       'contender',
       right('threads'),
-      'CPUs',
+      'CPU ids',
       right('wall ms (measured decodes)'),
       right('CPU ms (all threads)'),
       right('parallel efficiency: CPU / (wall × threads asked)'),
