@@ -231,3 +231,21 @@ describe('perf-lab pr-check twice on the same commits', () => {
     assert.equal(warmHead, coldHead, 'the same build');
   });
 });
+
+describe('perf-lab pr-check refuses a --repo it cannot read', () => {
+  it('names a folder that is no git repository, or no folder, and what to pass', async () => {
+    const plain = join(work, 'not-a-repository');
+    await mkdir(plain, { recursive: true });
+    for (const [folder, said] of [
+      [plain, 'is not a git repository'],
+      [join(work, 'missing'), 'is not a folder'],
+    ] as const) {
+      const run = await runPerfLab(['pr-check', '--repo', folder, '--base', 'main', '--head', 'HEAD', '--offline'], {
+        reject: false,
+      });
+      assert.equal(run.exitCode, 1, run.stderr);
+      assert.match(run.stderr, new RegExp(`pr-check: ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${said}\\.`));
+      assert.match(run.stderr, /pass --repo the decoder repository/);
+    }
+  });
+});

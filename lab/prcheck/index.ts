@@ -97,6 +97,20 @@ function cargoBuild(side: SideBuild | undefined, role: string): DecoderBuild {
   return side.build;
 }
 
+/** simple-git at `repo`, refused with a clear message when it is no folder or no git repository. */
+async function repositoryAt(repo: string) {
+  const hint = 'pass --repo the decoder repository (a git clone holding both refs).';
+  let git;
+  try {
+    git = simpleGit(repo);
+  } catch {
+    throw new LabError('pr-check', `${repo} is not a folder.`, hint);
+  }
+  if (!(await git.checkIsRepo().catch(() => false)))
+    throw new LabError('pr-check', `${repo} is not a git repository.`, hint);
+  return git;
+}
+
 /**
  * The PR check, runnable anywhere: check out base and head of the decoder as
  * git worktrees, build both (and libdeflate), run the three-way benchmark,
@@ -105,7 +119,7 @@ function cargoBuild(side: SideBuild | undefined, role: string): DecoderBuild {
  */
 export async function prCheck(options: PrCheckOptions): Promise<PrCheckOutcome> {
   const repo = resolve(options.repo);
-  const git = simpleGit(repo);
+  const git = await repositoryAt(repo);
   const resolveRef = async (ref: string) => {
     try {
       return (await git.revparse([`${ref}^{commit}`])).trim();
