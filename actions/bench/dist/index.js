@@ -70808,7 +70808,7 @@ function usageTable(results) {
       "dataset",
       "contender",
       right("threads"),
-      "CPUs",
+      "CPU ids",
       right("wall ms (measured decodes)"),
       right("CPU ms (all threads)"),
       right("parallel efficiency: CPU / (wall \xD7 threads asked)"),
@@ -78460,9 +78460,21 @@ function cargoBuild(side, role) {
     throw new LabError("pr-check", `the ${role} side was not built with cargo.`, "report this as a perf-lab bug.");
   return side.build;
 }
+async function repositoryAt(repo) {
+  const hint = "pass --repo the decoder repository (a git clone holding both refs).";
+  let git;
+  try {
+    git = simpleGit(repo);
+  } catch {
+    throw new LabError("pr-check", `${repo} is not a folder.`, hint);
+  }
+  if (!await git.checkIsRepo().catch(() => false))
+    throw new LabError("pr-check", `${repo} is not a git repository.`, hint);
+  return git;
+}
 async function prCheck(options3) {
   const repo = resolve6(options3.repo);
-  const git = simpleGit(repo);
+  const git = await repositoryAt(repo);
   const resolveRef2 = async (ref) => {
     try {
       return (await git.revparse([`${ref}^{commit}`])).trim();
