@@ -2,7 +2,7 @@ import { buildControlFlow, nestedLoops, ownBlocks, type ControlFlow, type Loop }
 import type { AsmFunction } from '../asm/parse.js';
 import { physicalRegister, splitOperands } from '../asm/semantics.js';
 import { LabError } from '../core/errors.js';
-import { decoded, dependencyGraph, type DependencyGraph, type Node } from './analyze.js';
+import { decoded, dependencyGraph, type DependencyGraph, type Edge, type Node } from './analyze.js';
 import type { CpuModel } from './model.js';
 
 /**
@@ -51,11 +51,19 @@ const onStack = (node: Node) => node.semantics.address !== undefined && STACK_BA
  */
 export function spillSource(graph: DependencyGraph, node: Node): Node | undefined {
   const stores = slotStores(graph, node);
-  const latest = (distance: 0 | 1) =>
-    stores.filter((edge) => edge.distance === distance).sort((a, b) => b.from - a.from)[0];
-  const store = latest(0) ?? latest(1);
+  const store = latestStore(stores, 0) ?? latestStore(stores, 1);
   return store && storedValue(graph, store.from);
 }
+
+/** Of the store-to-load edges at one distance, the one from the latest store in address order. */
+const latestStore = (stores: readonly Edge[], distance: 0 | 1) =>
+  stores.filter((edge) => edge.distance === distance).sort((a, b) => b.from - a.from)[0];
+
+/** The register edges that bring `register`'s value into node `index` (its producers, this or the last iteration). */
+const registerEdges = (graph: DependencyGraph, index: number, register: string) =>
+  graph.into[index]!.filter(
+    (edge) => edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === register,
+  );
 
 /** The store-to-load edges into a reload from a stack slot (none for another load). */
 function slotStores(graph: DependencyGraph, node: Node) {
@@ -68,10 +76,8 @@ function storedValue(graph: DependencyGraph, store: number): Node | undefined {
   const storeNode = graph.nodes[store]!;
   const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? '');
   if (value === undefined || value === storeNode.semantics.address!.base) return undefined;
-  let producer: number | undefined;
-  for (const edge of graph.into[store]!)
-    if (edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === value) producer = edge.from;
-  return producer === undefined ? undefined : graph.nodes[producer];
+  const producer = registerEdges(graph, store, value).at(-1);
+  return producer === undefined ? undefined : graph.nodes[producer.from];
 }
 
 /**
@@ -85,7 +91,7 @@ function slotSources(graph: DependencyGraph, node: Node): Node[] {
   const stores = slotStores(graph, node);
   // The latest store before it in the iteration, with no branch between, is the only one that reaches it (a slot
   // stored again in straight-line code holds the new value); otherwise any of them may.
-  const before = stores.filter((edge) => edge.distance === 0).sort((a, b) => b.from - a.from)[0];
+  const before = latestStore(stores, 0);
   const straight =
     before !== undefined &&
     !graph.nodes.slice(before.from + 1, node.index).some((between) => between.semantics.class === 'branch');
@@ -234,9 +240,7 @@ function addressRoots(graph: DependencyGraph, node: Node): string[] {
   if (base === undefined || base === 'sp') return [];
   const roots = new Set<string>();
   const visit = (index: number, register: string, depth: number) => {
-    const producers = graph.into[index]!.filter(
-      (edge) => edge.via !== 'memory' && edge.via !== 'flags' && physicalRegister(edge.via) === register,
-    );
+    const producers = registerEdges(graph, index, register);
     if (producers.length === 0) {
       roots.add(register);
       return;
@@ -247,7 +251,7 @@ function addressRoots(graph: DependencyGraph, node: Node): string[] {
       for (const read of producer.semantics.reads) visit(producer.index, read, depth - 1);
     }
   };
-  for (const register of node.semantics.addressReads ?? [base]) visit(node.index, register, 3);
+  for (const register of node.semantics.addressReads) visit(node.index, register, 3);
   return [...roots];
 }
 
