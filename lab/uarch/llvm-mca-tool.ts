@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, join } from 'node:path';
-import { execa } from 'execa';
+import { attempt } from '../core/process.js';
 
 /*
  * Where llvm-mca is on the machines the lab runs on, and which one the cross-check runs: the newest found (by its
@@ -76,8 +76,8 @@ async function expand(pattern: string): Promise<string[]> {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function output(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const run = await execa(command, args, { reject: false, timeout: 20_000, env, extendEnv: false });
-  return run.exitCode === 0 ? String(run.stdout).trim() : undefined;
+  const run = await attempt(command, args, { timeoutMs: 20_000, env });
+  return run.ok ? run.stdout.trim() : undefined;
 }
 
 /** The executables each candidate finds, in candidate order (a path found twice, through links, once). */
@@ -123,14 +123,14 @@ const firstLine = (text: string) => {
 
 /** An llvm-mca's version from its --version, or why it has none. */
 async function versionOf(command: string, env: NodeJS.ProcessEnv): Promise<{ version: string } | { notRun: string }> {
-  const run = await execa(command, ['--version'], { reject: false, timeout: 20_000, env, extendEnv: false });
+  const run = await attempt(command, ['--version'], { timeoutMs: 20_000, env });
   const name = `${basename(command)} --version`;
-  if ((run as { code?: string }).code === 'ENOENT') return { notRun: `${command} not found` };
-  if (run.exitCode !== 0) return { notRun: `${name} failed (exit ${run.exitCode}) at ${command}` };
-  const version = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run.stdout))?.[1];
+  if (run.missing) return { notRun: `${command} not found` };
+  if (!run.ok) return { notRun: `${name} failed (exit ${run.exitCode}) at ${command}` };
+  const version = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(run.stdout)?.[1];
   if (!version)
     return {
-      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(String(run.stdout))}`,
+      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(run.stdout)}`,
     };
   return { version };
 }

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { attempt } from '../core/process.js';
 import type { Instruction } from '../asm/index.js';
 import type { ChainLink } from './analyze.js';
 import { describeLlvmMca, findLlvmMca } from './llvm-mca-tool.js';
@@ -340,13 +340,8 @@ async function runPath(
   let lines = input.lines;
   const skipped = [...input.skipped];
   for (let attempt = 0; ; attempt++) {
-    const run = await execa(command, [...options(mcpu, MCA_ITERATIONS), '-bottleneck-analysis', '-'], {
-      input: `0:\n${lines.join('\n')}\n`,
-      reject: false,
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const stderr = String(run.stderr ?? '');
+    const run = await runMca(command, [...options(mcpu, MCA_ITERATIONS), '-bottleneck-analysis'], lines);
+    const stderr = run.stderr;
     if (/is not a recognized processor/.test(stderr))
       return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [], lines };
     // <stdin>:N: the label is line 1, instruction i line i + 2.
@@ -358,35 +353,30 @@ async function runPath(
       return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [], lines };
     }
     if (run.timedOut) return { figures: 'llvm-mca timed out (60 s)', skipped, warnings: [], lines };
-    if (run.exitCode !== 0)
+    if (!run.ok)
       return {
         figures:
-          `llvm-mca failed (exit ${run.exitCode ?? run.signal ?? '?'}): ` + firstLine(stderr || String(run.stdout)),
+          `llvm-mca failed (${run.exitCode === undefined ? run.failure : `exit ${run.exitCode}`}): ` +
+          firstLine(stderr || run.stdout),
         skipped,
         warnings: [],
         lines,
       };
     const warnings = [...stderr.matchAll(/^(?:warning|note): (.*)$/gm)].map((match) => match[1]!.trim());
-    const figures = parseMcaOutput(String(run.stdout), MCA_ITERATIONS, lines.length);
+    const figures = parseMcaOutput(run.stdout, MCA_ITERATIONS, lines.length);
     if (typeof figures === 'string') return { figures, skipped, warnings, lines };
-    const short = await execa(
-      command,
-      [...options(mcpu, WARM_UP), '-instruction-info=false', '-resource-pressure=false', '-'],
-      { input: `0:\n${lines.join('\n')}\n`, reject: false, timeout: 60_000 },
-    );
-    const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : undefined;
-    if (typeof warm !== 'object')
+    const warm = await totalCycles(command, mcpu, lines, [], WARM_UP);
+    if (typeof warm === 'string')
       return {
-        figures:
-          `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine(String(short.stderr))),
+        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + warm,
         skipped,
         warnings,
         lines,
       };
-    const steady = (figures.totalCycles - warm.totalCycles) / (MCA_ITERATIONS - WARM_UP);
+    const steady = (figures.totalCycles - warm) / (MCA_ITERATIONS - WARM_UP);
     if (!(steady > 0))
       return {
-        figures: `llvm-mca's cycles do not grow with its iterations (${warm.totalCycles} → ${figures.totalCycles})`,
+        figures: `llvm-mca's cycles do not grow with its iterations (${warm} → ${figures.totalCycles})`,
         skipped,
         warnings,
         lines,
@@ -395,19 +385,38 @@ async function runPath(
   }
 }
 
+/** llvm-mca run on `lines` (the path, under a label its branches aim at) from stdin. */
+function runMca(command: string, args: string[], lines: readonly string[]) {
+  return attempt(command, [...args, '-'], {
+    input: `0:\n${lines.join('\n')}\n`,
+    timeoutMs: 60_000,
+    maxBufferBytes: 64 * 1024 * 1024,
+  });
+}
+
+/** llvm-mca's total cycles for `iterations` of `lines` with `extra` options, or why there are none. */
+async function totalCycles(
+  command: string,
+  mcpu: string,
+  lines: readonly string[],
+  extra: string[],
+  iterations: number,
+): Promise<number | string> {
+  const run = await runMca(
+    command,
+    [...options(mcpu, iterations), ...extra, '-instruction-info=false', '-resource-pressure=false'],
+    lines,
+  );
+  if (!run.ok) return firstLine(run.stderr);
+  const figures = parseMcaOutput(run.stdout, iterations, lines.length, false);
+  return typeof figures === 'string' ? figures : figures.totalCycles;
+}
+
 /** llvm-mca's steady-state cycles per iteration of `lines` with `extra` options (null: a run failed). */
 async function steadyCycles(command: string, mcpu: string, lines: string[], extra: string[]): Promise<number | null> {
-  const total = async (iterations: number) => {
-    const run = await execa(
-      command,
-      [...options(mcpu, iterations), ...extra, '-instruction-info=false', '-resource-pressure=false', '-'],
-      { input: `0:\n${lines.join('\n')}\n`, reject: false, timeout: 60_000 },
-    );
-    const figures = run.exitCode === 0 ? parseMcaOutput(String(run.stdout), iterations, lines.length, false) : '';
-    return typeof figures === 'object' ? figures.totalCycles : null;
-  };
-  const [long, short] = [await total(MCA_ITERATIONS), await total(WARM_UP)];
-  if (long === null || short === null || !(long > short)) return null;
+  const long = await totalCycles(command, mcpu, lines, extra, MCA_ITERATIONS);
+  const short = await totalCycles(command, mcpu, lines, extra, WARM_UP);
+  if (typeof long !== 'number' || typeof short !== 'number' || !(long > short)) return null;
   return Math.round(((long - short) / (MCA_ITERATIONS - WARM_UP)) * 100) / 100;
 }
 
