@@ -76507,10 +76507,13 @@ var STACK_BASES = /* @__PURE__ */ new Set(["sp", "r29"]);
 var onStack = (node2) => node2.semantics.address !== void 0 && STACK_BASES.has(node2.semantics.address.base);
 function spillSource(graph, node2) {
   const stores = slotStores(graph, node2);
-  const latest = (distance) => stores.filter((edge) => edge.distance === distance).sort((a2, b3) => b3.from - a2.from)[0];
-  const store = latest(0) ?? latest(1);
+  const store = latestStore(stores, 0) ?? latestStore(stores, 1);
   return store && storedValue(graph, store.from);
 }
+var latestStore = (stores, distance) => stores.filter((edge) => edge.distance === distance).sort((a2, b3) => b3.from - a2.from)[0];
+var registerEdges = (graph, index, register2) => graph.into[index].filter(
+  (edge) => edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === register2
+);
 function slotStores(graph, node2) {
   if (node2.semantics.memory !== "load" || !onStack(node2) || node2.semantics.writeback !== void 0) return [];
   return graph.into[node2.index].filter((edge) => edge.via === "memory" && onStack(graph.nodes[edge.from]));
@@ -76519,14 +76522,12 @@ function storedValue(graph, store) {
   const storeNode = graph.nodes[store];
   const value = physicalRegister(splitOperands(storeNode.instruction.operands)[0] ?? "");
   if (value === void 0 || value === storeNode.semantics.address.base) return void 0;
-  let producer;
-  for (const edge of graph.into[store])
-    if (edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === value) producer = edge.from;
-  return producer === void 0 ? void 0 : graph.nodes[producer];
+  const producer = registerEdges(graph, store, value).at(-1);
+  return producer === void 0 ? void 0 : graph.nodes[producer.from];
 }
 function slotSources(graph, node2) {
   const stores = slotStores(graph, node2);
-  const before = stores.filter((edge) => edge.distance === 0).sort((a2, b3) => b3.from - a2.from)[0];
+  const before = latestStore(stores, 0);
   const straight = before !== void 0 && !graph.nodes.slice(before.from + 1, node2.index).some((between2) => between2.semantics.class === "branch");
   const reaching = straight ? [before] : stores.filter((edge) => edge.distance === 1 || edge === before);
   const values = reaching.flatMap((edge) => storedValue(graph, edge.from) ?? []);
@@ -76628,9 +76629,7 @@ function addressRoots(graph, node2) {
   if (base === void 0 || base === "sp") return [];
   const roots = /* @__PURE__ */ new Set();
   const visit4 = (index, register2, depth) => {
-    const producers = graph.into[index].filter(
-      (edge) => edge.via !== "memory" && edge.via !== "flags" && physicalRegister(edge.via) === register2
-    );
+    const producers = registerEdges(graph, index, register2);
     if (producers.length === 0) {
       roots.add(register2);
       return;
@@ -76641,7 +76640,7 @@ function addressRoots(graph, node2) {
       for (const read of producer.semantics.reads) visit4(producer.index, read, depth - 1);
     }
   };
-  for (const register2 of node2.semantics.addressReads ?? [base]) visit4(node2.index, register2, 3);
+  for (const register2 of node2.semantics.addressReads) visit4(node2.index, register2, 3);
   return [...roots];
 }
 function describe3(evidence) {
@@ -77381,8 +77380,8 @@ async function expand2(pattern) {
 }
 var escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 async function output2(command, args, env) {
-  const run3 = await execa(command, args, { reject: false, timeout: 2e4, env, extendEnv: false });
-  return run3.exitCode === 0 ? String(run3.stdout).trim() : void 0;
+  const run3 = await attempt(command, args, { timeoutMs: 2e4, env });
+  return run3.ok ? run3.stdout.trim() : void 0;
 }
 async function candidates(env) {
   const root2 = env[SEARCH_ROOT_ENV] ?? "";
@@ -77421,14 +77420,14 @@ var firstLine = (text) => {
   return JSON.stringify(line.trim().slice(0, 80));
 };
 async function versionOf(command, env) {
-  const run3 = await execa(command, ["--version"], { reject: false, timeout: 2e4, env, extendEnv: false });
+  const run3 = await attempt(command, ["--version"], { timeoutMs: 2e4, env });
   const name = `${basename4(command)} --version`;
-  if (run3.code === "ENOENT") return { notRun: `${command} not found` };
-  if (run3.exitCode !== 0) return { notRun: `${name} failed (exit ${run3.exitCode}) at ${command}` };
-  const version2 = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(String(run3.stdout))?.[1];
+  if (run3.missing) return { notRun: `${command} not found` };
+  if (!run3.ok) return { notRun: `${name} failed (exit ${run3.exitCode}) at ${command}` };
+  const version2 = /LLVM version (\d+\.\d+(?:\.\d+)?)/.exec(run3.stdout)?.[1];
   if (!version2)
     return {
-      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(String(run3.stdout))}`
+      notRun: `${name} is unparseable (no "LLVM version N.N") at ${command}: ${firstLine(run3.stdout)}`
     };
   return { version: version2 };
 }
@@ -77632,15 +77631,8 @@ async function runPath(command, mcpu, path6) {
   let lines = input2.lines;
   const skipped = [...input2.skipped];
   for (let attempt2 = 0; ; attempt2++) {
-    const run3 = await execa(command, [...options2(mcpu, MCA_ITERATIONS), "-bottleneck-analysis", "-"], {
-      input: `0:
-${lines.join("\n")}
-`,
-      reject: false,
-      timeout: 6e4,
-      maxBuffer: 64 * 1024 * 1024
-    });
-    const stderr = String(run3.stderr ?? "");
+    const run3 = await runMca(command, [...options2(mcpu, MCA_ITERATIONS), "-bottleneck-analysis"], lines);
+    const stderr = run3.stderr;
     if (/is not a recognized processor/.test(stderr))
       return { figures: `llvm-mca does not know -mcpu=${mcpu}`, skipped, warnings: [], lines };
     const refused = new Set([...stderr.matchAll(/^<stdin>:(\d+):\d+: error:/gm)].map((match) => Number(match[1]) - 2));
@@ -77651,35 +77643,28 @@ ${lines.join("\n")}
       return { figures: "llvm-mca's assembler refused every instruction of the path", skipped, warnings: [], lines };
     }
     if (run3.timedOut) return { figures: "llvm-mca timed out (60 s)", skipped, warnings: [], lines };
-    if (run3.exitCode !== 0)
+    if (!run3.ok)
       return {
-        figures: `llvm-mca failed (exit ${run3.exitCode ?? run3.signal ?? "?"}): ` + firstLine2(stderr || String(run3.stdout)),
+        figures: `llvm-mca failed (${run3.exitCode === void 0 ? run3.failure : `exit ${run3.exitCode}`}): ` + firstLine2(stderr || run3.stdout),
         skipped,
         warnings: [],
         lines
       };
     const warnings = [...stderr.matchAll(/^(?:warning|note): (.*)$/gm)].map((match) => match[1].trim());
-    const figures2 = parseMcaOutput(String(run3.stdout), MCA_ITERATIONS, lines.length);
+    const figures2 = parseMcaOutput(run3.stdout, MCA_ITERATIONS, lines.length);
     if (typeof figures2 === "string") return { figures: figures2, skipped, warnings, lines };
-    const short = await execa(
-      command,
-      [...options2(mcpu, WARM_UP), "-instruction-info=false", "-resource-pressure=false", "-"],
-      { input: `0:
-${lines.join("\n")}
-`, reject: false, timeout: 6e4 }
-    );
-    const warm = short.exitCode === 0 ? parseMcaOutput(String(short.stdout), WARM_UP, lines.length, false) : void 0;
-    if (typeof warm !== "object")
+    const warm = await totalCycles(command, mcpu, lines, [], WARM_UP);
+    if (typeof warm === "string")
       return {
-        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + (warm ?? firstLine2(String(short.stderr))),
+        figures: `llvm-mca's ${WARM_UP}-iteration run failed or is unparseable: ` + warm,
         skipped,
         warnings,
         lines
       };
-    const steady = (figures2.totalCycles - warm.totalCycles) / (MCA_ITERATIONS - WARM_UP);
+    const steady = (figures2.totalCycles - warm) / (MCA_ITERATIONS - WARM_UP);
     if (!(steady > 0))
       return {
-        figures: `llvm-mca's cycles do not grow with its iterations (${warm.totalCycles} \u2192 ${figures2.totalCycles})`,
+        figures: `llvm-mca's cycles do not grow with its iterations (${warm} \u2192 ${figures2.totalCycles})`,
         skipped,
         warnings,
         lines
@@ -77687,20 +77672,29 @@ ${lines.join("\n")}
     return { figures: { ...figures2, cyclesPerIteration: Math.round(steady * 100) / 100 }, skipped, warnings, lines };
   }
 }
-async function steadyCycles(command, mcpu, lines, extra) {
-  const total = async (iterations) => {
-    const run3 = await execa(
-      command,
-      [...options2(mcpu, iterations), ...extra, "-instruction-info=false", "-resource-pressure=false", "-"],
-      { input: `0:
+function runMca(command, args, lines) {
+  return attempt(command, [...args, "-"], {
+    input: `0:
 ${lines.join("\n")}
-`, reject: false, timeout: 6e4 }
-    );
-    const figures2 = run3.exitCode === 0 ? parseMcaOutput(String(run3.stdout), iterations, lines.length, false) : "";
-    return typeof figures2 === "object" ? figures2.totalCycles : null;
-  };
-  const [long, short] = [await total(MCA_ITERATIONS), await total(WARM_UP)];
-  if (long === null || short === null || !(long > short)) return null;
+`,
+    timeoutMs: 6e4,
+    maxBufferBytes: 64 * 1024 * 1024
+  });
+}
+async function totalCycles(command, mcpu, lines, extra, iterations) {
+  const run3 = await runMca(
+    command,
+    [...options2(mcpu, iterations), ...extra, "-instruction-info=false", "-resource-pressure=false"],
+    lines
+  );
+  if (!run3.ok) return firstLine2(run3.stderr);
+  const figures2 = parseMcaOutput(run3.stdout, iterations, lines.length, false);
+  return typeof figures2 === "string" ? figures2 : figures2.totalCycles;
+}
+async function steadyCycles(command, mcpu, lines, extra) {
+  const long = await totalCycles(command, mcpu, lines, extra, MCA_ITERATIONS);
+  const short = await totalCycles(command, mcpu, lines, extra, WARM_UP);
+  if (typeof long !== "number" || typeof short !== "number" || !(long > short)) return null;
   return Math.round((long - short) / (MCA_ITERATIONS - WARM_UP) * 100) / 100;
 }
 var rangeText = (range) => `LLVM ${range.startsWith(">=") ? `\u2265 ${range.slice(2)}` : range.replace("-", "\u2013")}`;
