@@ -1,6 +1,7 @@
 import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck';
 import { LabError } from '../core/errors.js';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
@@ -9,7 +10,7 @@ export interface ClientOptions {
   token: string;
   /** The REST API root; a loopback test server in tests, api.github.com (the default) in Actions. */
   baseUrl?: string;
-  /** Scales every retry wait (1000 = seconds as GitHub says; tests use 1). */
+  /** Scales every wait, retries and the gaps between writes (1000 = seconds as GitHub says; tests use 1). */
   retryBaseMs?: number;
   onWarning?: (message: string) => void;
 }
@@ -32,6 +33,15 @@ function retryUpTo(retries: number, what: string, warn: (message: string) => voi
 export function createGitHubClient(options: ClientOptions): GitHubClient {
   const warn = options.onWarning ?? (() => {});
   const base = options.retryBaseMs ?? 1000;
+  // The throttling plugin spaces writes as GitHub asks (1 s apart, 3 s for those that notify, e.g. a comment); a
+  // scaled base scales those gaps too, so a test posting comments does not wait 3 s a comment.
+  const gaps =
+    base === 1000
+      ? {}
+      : {
+          write: new Bottleneck.Group({ id: 'perf-lab-write', maxConcurrent: 1, minTime: base }),
+          notifications: new Bottleneck.Group({ id: 'perf-lab-notifications', maxConcurrent: 1, minTime: 3 * base }),
+        };
   const client = getOctokit(
     options.token,
     {
@@ -43,6 +53,7 @@ export function createGitHubClient(options: ClientOptions): GitHubClient {
         fallbackSecondaryRateRetryAfter: 1,
         onRateLimit: retryUpTo(2, 'GitHub rate limit', warn),
         onSecondaryRateLimit: retryUpTo(1, 'GitHub secondary rate limit', warn),
+        ...gaps,
       },
     },
     retry,
