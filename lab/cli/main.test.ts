@@ -24,7 +24,16 @@ let work: string;
 let datasets: string;
 let shimPath: string;
 const reference = { source: { kind: 'debian', suite: 'trixie' } };
-const quickBench = { rounds: 4, warmupRounds: 1, timeoutSeconds: 60, minBatches: 2, maxBatches: 2, budgetSeconds: 60 };
+// Instruction counting (callgrind, a few seconds a contender) is left on only where it is what a test checks.
+const quickBench = {
+  rounds: 4,
+  warmupRounds: 1,
+  timeoutSeconds: 60,
+  minBatches: 2,
+  maxBatches: 2,
+  budgetSeconds: 60,
+  instructionCounts: false,
+};
 
 /** `perf-lab bench` of a config on the prepared datasets (one of them, or all), the results JSON where asked. */
 async function benchOnDatasets(config: string, only: string | null, json: string, ...more: string[]) {
@@ -64,7 +73,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       schemaVersion: 1,
       libdeflate: reference,
       decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: quickBench,
+      bench: { ...quickBench, instructionCounts: true },
     });
     const json = join(work, 'shim-results.json');
     const markdown = join(work, 'shim-results.md');
@@ -77,6 +86,12 @@ describe('perf-lab bench, end to end with real builds', () => {
     assert.match(results.head.rustc ?? '', /^rustc \d+\.\d+/);
     assert.match(results.head.llvm ?? '', /^\d+\.\d+/);
     assert.equal(results.base, null);
+    // Counting is on by default: every contender of every dataset counted where valgrind runs (else why not).
+    const counts = results.counts!;
+    if (counts.tool)
+      for (const dataset of counts.datasets)
+        for (const contender of dataset.contenders) assert.ok(contender.instructions! > 0, contender.name);
+    else assert.match(counts.unavailable!, /valgrind not installed|not available on/);
     assert.deepEqual(
       results.datasets.map((dataset) => dataset.label),
       ['SILESIA (stand-in)', 'SOFTWARE', 'LOGS'],
@@ -421,8 +436,8 @@ describe('perf-lab bench, end to end with real builds', () => {
  */
 const recordedLogs = join(projectRoot(), 'lab', 'bench', 'fixtures', 'noise-logs-quick-x86_64.json');
 const system = { source: { kind: 'system' } };
-// The recorded batch shape (24 rounds after 3 warm-up rounds); counting instructions is not what these test.
-const replayBench = { ...quickBench, rounds: 24, warmupRounds: 3, instructionCounts: false };
+// The recorded batch shape (24 rounds after 3 warm-up rounds).
+const replayBench = { ...quickBench, rounds: 24, warmupRounds: 3 };
 
 async function replayOnLogs(config: string, json: string, traces = recordedLogs, only = 'logs') {
   const run = await runPerfLab(
@@ -660,7 +675,7 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
       schemaVersion: 1,
       libdeflate: reference,
       decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: quickBench,
+      bench: { ...quickBench, instructionCounts: true },
     });
     const run = await perfLab('bench', '--config', config, '--datasets-dir', tampered, '--only', 'logs');
     assert.equal(run.code, 1);
