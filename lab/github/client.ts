@@ -24,6 +24,22 @@ function retryUpTo(retries: number, what: string, warn: (message: string) => voi
   };
 }
 
+/** The test seam `PERF_LAB_RETRY_BASE_MS` (docs/github.md): the lab's tests shorten every wait with it. */
+export const RETRY_BASE_VARIABLE = 'PERF_LAB_RETRY_BASE_MS';
+
+function retryBaseFromEnvironment(): number | undefined {
+  const text = process.env[RETRY_BASE_VARIABLE];
+  if (text === undefined || text === '') return undefined;
+  const base = Number(text);
+  if (!Number.isFinite(base) || base <= 0 || base > 1000)
+    throw new LabError(
+      'GitHub client',
+      `${RETRY_BASE_VARIABLE} is ${JSON.stringify(text)}, not a number of milliseconds above 0 and at most 1000.`,
+      `unset ${RETRY_BASE_VARIABLE} (it is a test seam: 1000, GitHub's seconds, is the default).`,
+    );
+  return base;
+}
+
 /**
  * Octokit with retries for server errors and the throttling plugin for rate
  * limits: a 5xx is retried (3 times), a primary rate limit waits for its reset
@@ -32,7 +48,7 @@ function retryUpTo(retries: number, what: string, warn: (message: string) => voi
  */
 export function createGitHubClient(options: ClientOptions): GitHubClient {
   const warn = options.onWarning ?? (() => {});
-  const base = options.retryBaseMs ?? 1000;
+  const base = options.retryBaseMs ?? retryBaseFromEnvironment() ?? 1000;
   // The throttling plugin spaces writes as GitHub asks (1 s apart, 3 s for those that notify, e.g. a comment); a
   // scaled base scales those gaps too, so a test posting comments does not wait 3 s a comment.
   const gaps =

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parseResults, type BenchResults } from '../results/index.js';
-import { createGitHubClient } from './client.js';
+import { RETRY_BASE_VARIABLE, createGitHubClient } from './client.js';
 import {
   COMMENT_MARKER,
   MAX_COMMENT_CHARS,
@@ -18,6 +18,7 @@ import { readArtifact } from '../artifact/index.js';
 import { FakeGitHub } from '../testing/fake-github.js';
 import { commentOnPullRequest, type CommentOptions } from './index.js';
 import { runPerfLab } from '../testing/cli.js';
+import type { LabError } from '../core/errors.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 /** A real three-way run from this machine (libdeflate 1.14 as base, 1.23 as head and reference). */
@@ -294,6 +295,29 @@ describe('sticky PR comment against a local GitHub server', () => {
       warnings.some((message) => /retrying after 2 s/.test(message)),
       warnings.join('\n'),
     );
+  });
+
+  it('takes its wait scale from PERF_LAB_RETRY_BASE_MS, and refuses one that is not 0 < ms ≤ 1000', () => {
+    const saved = process.env[RETRY_BASE_VARIABLE];
+    const notMilliseconds = 'not a number of milliseconds above 0 and at most 1000';
+    try {
+      for (const bad of ['fast', '0', '-1', '5000']) {
+        process.env[RETRY_BASE_VARIABLE] = bad;
+        assert.throws(
+          () => createGitHubClient({ token, baseUrl: 'http://127.0.0.1:9' }),
+          (error: LabError) => {
+            assert.equal(error.step, 'GitHub client');
+            assert.equal(error.message, `${RETRY_BASE_VARIABLE} is "${bad}", ${notMilliseconds}.`);
+            return true;
+          },
+        );
+      }
+      process.env[RETRY_BASE_VARIABLE] = '1';
+      assert.ok(createGitHubClient({ token, baseUrl: 'http://127.0.0.1:9' }).rest);
+    } finally {
+      if (saved === undefined) delete process.env[RETRY_BASE_VARIABLE];
+      else process.env[RETRY_BASE_VARIABLE] = saved;
+    }
   });
 
   it('names a secondary rate limit that outlasts the retry as such (not as a fork token)', async () => {

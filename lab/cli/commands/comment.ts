@@ -35,7 +35,6 @@ export function registerComment(program: CommandUnknownOpts): void {
         author: options.author,
         fullReportUrl: options.fullReportUrl,
         summaryPath: process.env.GITHUB_STEP_SUMMARY,
-        retryBaseMs: process.env.PERF_LAB_RETRY_BASE_MS ? Number(process.env.PERF_LAB_RETRY_BASE_MS) : undefined,
       });
       process.stdout.write(
         outcome.action === 'skipped'
