@@ -117,7 +117,7 @@ function leafCommands(command: CommandLike, prefix: string[] = []): Map<string, 
   return out;
 }
 
-const program = buildProgram() as unknown as CommandLike;
+const program = (await buildProgram()) as unknown as CommandLike;
 const commands = leafCommands(program);
 const globalOptions = sorted(program.options.flatMap((option) => (option.long ? [option.long] : [])));
 

@@ -4,43 +4,42 @@ import { Command } from '@commander-js/extra-typings';
 import { formatError, LabError } from '../core/errors.js';
 import { setQuiet } from '../core/log.js';
 import { projectRoot } from '../core/paths.js';
-import { registerAnalyze } from './commands/analyze.js';
-import { registerBaseline } from './commands/baseline.js';
-import { registerBench } from './commands/bench.js';
-import { registerCalibrate } from './commands/calibrate.js';
-import { registerComment } from './commands/comment.js';
-import { registerCompare } from './commands/compare.js';
-import { registerDatasets } from './commands/datasets.js';
-import { registerDemo } from './commands/demo.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerHistory } from './commands/history.js';
-import { registerNightly } from './commands/nightly.js';
-import { registerPrCheck } from './commands/pr-check.js';
-import { registerReport } from './commands/report.js';
 
 /** The version in perf-lab's package.json. */
 function labVersion(): string {
   return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** The commands, in the order `--help` lists them; each file under commands/ registers one (with its subcommands). */
-const COMMANDS = [
-  registerDatasets,
-  registerBench,
-  registerDemo,
-  registerCalibrate,
-  registerBaseline,
-  registerCompare,
-  registerAnalyze,
-  registerComment,
-  registerPrCheck,
-  registerDoctor,
-  registerNightly,
-  registerHistory,
-  registerReport,
+type Register = (program: Command) => void;
+
+/**
+ * The commands, in the order `--help` lists them; each file under commands/ registers one (with its subcommands).
+ * Loaded on demand: a run loads only its own command's modules (startup is most of a quick command's time).
+ */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ['datasets', async () => (await import('./commands/datasets.js')).registerDatasets],
+  ['bench', async () => (await import('./commands/bench.js')).registerBench],
+  ['demo', async () => (await import('./commands/demo.js')).registerDemo],
+  ['calibrate', async () => (await import('./commands/calibrate.js')).registerCalibrate],
+  ['baseline', async () => (await import('./commands/baseline.js')).registerBaseline],
+  ['compare', async () => (await import('./commands/compare.js')).registerCompare],
+  ['analyze', async () => (await import('./commands/analyze.js')).registerAnalyze],
+  ['comment', async () => (await import('./commands/comment.js')).registerComment],
+  ['pr-check', async () => (await import('./commands/pr-check.js')).registerPrCheck],
+  ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
+  ['nightly', async () => (await import('./commands/nightly.js')).registerNightly],
+  ['history', async () => (await import('./commands/history.js')).registerHistory],
+  ['report', async () => (await import('./commands/report.js')).registerReport],
 ];
 
-export function buildProgram() {
+/** The command an argument list runs (its first word that is not a global option), when it is one of ours. */
+function commandOf(argv: readonly string[]): string | undefined {
+  const word = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  return COMMANDS.some(([name]) => name === word) ? word : undefined;
+}
+
+/** The CLI with every command (`only`: with that one alone, as a run of it needs no other). */
+export async function buildProgram(only?: string) {
   const program = new Command('perf-lab')
     .description(
       'Benchmarks a Rust deflate decoder against libdeflate: datasets, builds, verified paired timing, ratio reports.',
@@ -50,7 +49,7 @@ export function buildProgram() {
     .hook('preAction', (command) => setQuiet(Boolean(command.optsWithGlobals().quiet)))
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(`perf-lab: ${text}`) });
-  for (const register of COMMANDS) register(program);
+  for (const [name, load] of COMMANDS) if (only === undefined || name === only) (await load())(program);
   return program;
 }
 
@@ -72,7 +71,7 @@ function refuseNonUtf8Arguments(argv: readonly string[]): void {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     refuseNonUtf8Arguments(argv);
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(commandOf(argv))).parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     const { text, exitCode } = formatError(error);
