@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { fileExists, readJsonFile } from '../core/files.js';
 import { hashTree } from './cache.js';
+import type { LabError } from '../core/errors.js';
 import { buildCargoDecoder, cargoFailureHint, type CargoDecoderSpec } from './decoder.js';
 import { materializeGzippyShape, materializeMinizOxideShim } from './shim.js';
 
@@ -153,6 +154,23 @@ describe("the lab's own crates, copied into the cache", () => {
 });
 
 describe('what a failed cargo build tells the user to do', () => {
+  it("a repository's .github/perf-lab.json given to bench: use pr-check (its '.' is the repository)", async () => {
+    const dotGithub = join(work, 'repo', '.github');
+    await mkdir(dotGithub, { recursive: true });
+    const spec = { name: 'gzippy', cargo: { path: '.' }, adapter: { kind: 'cabi' } } as CargoDecoderSpec;
+    await assert.rejects(buildCargoDecoder(spec, dotGithub), (error: LabError) => {
+      assert.equal(error.message, `${dotGithub} has no Cargo.toml.`);
+      assert.match(
+        error.hint,
+        /names the repository \("\."\) for pr-check .* `perf-lab pr-check --repo <the repository>`/,
+      );
+      return true;
+    });
+    await assert.rejects(buildCargoDecoder(spec, join(work, 'repo')), (error: LabError) => {
+      assert.equal(error.hint, 'set decoder.cargo.path to the root of the cargo project.');
+      return true;
+    });
+  });
   const shim = { dir: '/cache/rust-shims/gzippy-head', call: 'gzippy::decompress(input)' };
   it('a registry it could not reach: go offline with a source replacement, not "check the call"', () => {
     const hint = cargoFailureHint(

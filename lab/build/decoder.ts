@@ -93,7 +93,11 @@ async function projectDir(spec: CargoDecoderSpec, baseDir: string): Promise<{ di
       throw new LabError(
         `${step} ${spec.name}`,
         `${dir} has no Cargo.toml.`,
-        'set decoder.cargo.path to the root of the cargo project.',
+        basename(baseDir) === '.github'
+          ? 'a repository\'s .github/perf-lab.json names the repository (".") for pr-check and the workflows: run ' +
+              '`perf-lab pr-check --repo <the repository>` with it, or give `bench` a config of its own whose ' +
+              'decoder.cargo.path is the cargo project.'
+          : 'set decoder.cargo.path to the root of the cargo project.',
       );
     }
     return { dir, description: `cargo project ${dir}` };

@@ -794,6 +794,17 @@ const storedCases: Case[] = [];
       },
     ],
     [
+      'a history file that does not exist: refused by the query (not "0 records"), naming the path',
+      async () => {
+        const path = join(work, 'no-such-history.jsonl');
+        const run = await cli(['history', '--history', path]);
+        assert.equal(run.exitCode, 1);
+        assert.equal(String(run.stdout), '');
+        assert.match(String(run.stderr), new RegExp(`^perf-lab: history: there is no history file at ${path}\\.`));
+        assert.match(String(run.stderr), /what to do: pass --history <the nightly\.jsonl perf-lab nightly writes>/);
+      },
+    ],
+    [
       'results with a key given twice are refused',
       async () => {
         const path = join(work, 'results-duplicate.json');

@@ -348,16 +348,15 @@ export function parseResults(json: unknown, source: string): BenchResults {
     throw new LabError(
       'results',
       `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      'pass a results file written by `perf-lab bench --json`.',
+      RESULTS_HINT,
     );
   return parsed.data;
 }
 
+const RESULTS_HINT = 'pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.';
+
 export async function readResults(path: string): Promise<BenchResults> {
-  return parseResults(
-    await readJsonFile(path, 'results', 'pass a results file written by `perf-lab bench --json`.'),
-    path,
-  );
+  return parseResults(await readJsonFile(path, 'results', RESULTS_HINT), path);
 }
 
 /** What may fail a run: --fail-on and the bench action's fail-on take these. */

@@ -51,7 +51,7 @@ describe('the CPU model chosen for a machine', () => {
     assert.equal(
       x86.why,
       "no model names this machine's CPU (Intel(R) Xeon(R) Platinum 8272CL, linux x64): apple-m1, the default, " +
-        'is used; pass --cpu to choose another',
+        "is used; analyze's and pr-check's --cpu choose another",
     );
     assert.equal(chooseModel({ os: 'darwin', arch: 'arm64', cpuModel: 'Apple M4' }, models).name, 'apple-m1');
   });

@@ -47,7 +47,7 @@ export function chooseModel(
     name: DEFAULT_MODEL,
     why:
       `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ` +
-      `${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`,
+      `${DEFAULT_MODEL}, the default, is used; analyze's and pr-check's --cpu choose another`,
   };
 }
 
