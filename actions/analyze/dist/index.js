@@ -55842,15 +55842,13 @@ function parseResults(json2, source) {
     throw new LabError(
       "results",
       `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      "pass a results file written by `perf-lab bench --json`."
+      RESULTS_HINT
     );
   return parsed.data;
 }
+var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 async function readResults(path6) {
-  return parseResults(
-    await readJsonFile(path6, "results", "pass a results file written by `perf-lab bench --json`."),
-    path6
-  );
+  return parseResults(await readJsonFile(path6, "results", RESULTS_HINT), path6);
 }
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
@@ -62729,7 +62727,7 @@ function chooseModel(machine, models, parts2 = armParts()) {
   }
   return {
     name: DEFAULT_MODEL,
-    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
+    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; analyze's and pr-check's --cpu choose another`
   };
 }
 async function resolveCpuModel(explicit, machine) {

@@ -65703,7 +65703,7 @@ async function projectDir(spec, baseDir) {
       throw new LabError(
         `${step3} ${spec.name}`,
         `${dir2} has no Cargo.toml.`,
-        "set decoder.cargo.path to the root of the cargo project."
+        basename2(baseDir) === ".github" ? 'a repository\'s .github/perf-lab.json names the repository (".") for pr-check and the workflows: run `perf-lab pr-check --repo <the repository>` with it, or give `bench` a config of its own whose decoder.cargo.path is the cargo project.' : "set decoder.cargo.path to the root of the cargo project."
       );
     }
     return { dir: dir2, description: `cargo project ${dir2}` };
@@ -79821,7 +79821,7 @@ function chooseModel(machine, models, parts2 = armParts()) {
   }
   return {
     name: DEFAULT_MODEL,
-    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; pass --cpu to choose another`
+    why: `no model names this machine's CPU (${machine.cpuModel}, ${machine.os} ${machine.arch}${midr}): ${DEFAULT_MODEL}, the default, is used; analyze's and pr-check's --cpu choose another`
   };
 }
 async function resolveCpuModel(explicit, machine) {

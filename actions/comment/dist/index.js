@@ -57053,10 +57053,11 @@ function parseResults(json2, source) {
     throw new LabError(
       "results",
       `${source} is not a valid results file: ${describeIssues(parsed.error)}`,
-      "pass a results file written by `perf-lab bench --json`."
+      RESULTS_HINT
     );
   return parsed.data;
 }
+var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
 var MULTIPLIER = 214013;
