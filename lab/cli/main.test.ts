@@ -321,7 +321,8 @@ describe('perf-lab bench, end to end with real builds', () => {
         [12, 12, 12],
       );
       assert.equal(results.head.rust!.call, 'gzippy::decompress_with_threads(input, threads)');
-      assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]/);
+      // The preset's features (gzippy's shipped decode path) reach the build.
+      assert.match(results.head.rust!.cargoToml, /\[dependencies\.gzippy\]\n.*\nfeatures = \[ "pure-rust-inflate" \]/);
       assert.match(results.head.rust!.libRs, /perf_lab_rust_decompress_owned/);
       assert.ok(
         results.integrity!.contenders.every((entry) => entry.notComparable === null),
