@@ -32,14 +32,25 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['report', async () => (await import('./commands/report.js')).registerReport],
 ];
 
-/** The command an argument list runs (its first word that is not a global option), when it is one of ours. */
-function commandOf(argv: readonly string[]): string | undefined {
-  const word = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  return COMMANDS.some(([name]) => name === word) ? word : undefined;
+/**
+ * The commands an argument list needs: its own (its first word that is not a global option) when it is one of ours,
+ * none for a bare --version, else all (help, and an unknown command's "did you mean").
+ */
+function commandsFor(argv: readonly string[]): readonly string[] {
+  const args = argv.slice(2);
+  const word = args.find((arg) => !arg.startsWith('-'));
+  if (word !== undefined && COMMANDS.some(([name]) => name === word)) return [word];
+  if (
+    word === undefined &&
+    args.some((arg) => arg === '-V' || arg === '--version') &&
+    !args.some((arg) => arg === '-h' || arg === '--help')
+  )
+    return [];
+  return COMMANDS.map(([name]) => name);
 }
 
-/** The CLI with every command (`only`: with that one alone, as a run of it needs no other). */
-export async function buildProgram(only?: string) {
+/** The CLI with the commands named (default: every one; a run needs only its own). */
+export async function buildProgram(names: readonly string[] = COMMANDS.map(([name]) => name)) {
   const program = new Command('perf-lab')
     .description(
       'Benchmarks a Rust deflate decoder against libdeflate: datasets, builds, verified paired timing, ratio reports.',
@@ -49,7 +60,7 @@ export async function buildProgram(only?: string) {
     .hook('preAction', (command) => setQuiet(Boolean(command.optsWithGlobals().quiet)))
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(`perf-lab: ${text}`) });
-  for (const [name, load] of COMMANDS) if (only === undefined || name === only) (await load())(program);
+  for (const [name, load] of COMMANDS) if (names.includes(name)) (await load())(program);
   return program;
 }
 
@@ -71,7 +82,7 @@ function refuseNonUtf8Arguments(argv: readonly string[]): void {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     refuseNonUtf8Arguments(argv);
-    await (await buildProgram(commandOf(argv))).parseAsync([...argv]);
+    await (await buildProgram(commandsFor(argv))).parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     const { text, exitCode } = formatError(error);

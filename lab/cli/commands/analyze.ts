@@ -41,8 +41,7 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
     )
     .option(
       '--datasets <dir>',
-      'diff mode with --results: the datasets folder it measured',
-      defaultDatasetsDir('quick'),
+      'diff mode with --results: the datasets folder it measured (default: .perf-lab/datasets/quick)',
     )
     .addOption(jsonOption('write the analysis as JSON'))
     .option('--all', 'analyse every function matching --function (name or /regex/) that has a loop')
@@ -52,7 +51,7 @@ export function registerAnalyze(program: CommandUnknownOpts): void {
         ...options,
         functionName: options.function,
         resultsPath: options.results,
-        datasetsDir: options.datasets,
+        datasetsDir: options.datasets ?? defaultDatasetsDir('quick'),
       });
       await writeJsonOutput(options.json, explanation.json);
       process.stdout.write(explanation.text);

@@ -23,11 +23,15 @@ export function registerBaseline(program: CommandUnknownOpts): void {
         'results)',
     )
     .requiredOption('--results <file>', 'results JSON written by bench')
-    .option('--baselines <dir>', 'baseline folder', defaultBaselinesDir())
+    .option('--baselines <dir>', 'baseline folder (default: baselines in the perf-lab checkout)')
     .action(async (options) => {
       const path = resolve(options.results);
       const results = await readResults(path);
-      const outcomes = await updateBaselines(results, (await digestFile(path)).sha256, resolve(options.baselines));
+      const outcomes = await updateBaselines(
+        results,
+        (await digestFile(path)).sha256,
+        resolve(options.baselines ?? defaultBaselinesDir()),
+      );
       for (const outcome of outcomes)
         process.stdout.write(`${outcome.dataset}: ${outcome.path} (${outcome.entries} entries)\n`);
     });

@@ -11,11 +11,11 @@ export function registerCompare(program: CommandUnknownOpts): void {
     .command('compare')
     .description('compare the decoder/libdeflate ratios of a results file with the stored baselines of the same key')
     .requiredOption('--results <file>', 'results JSON written by bench')
-    .option('--baselines <dir>', 'baseline folder', defaultBaselinesDir())
+    .option('--baselines <dir>', 'baseline folder (default: baselines in the perf-lab checkout)')
     .addOption(failOnOption('exit with code 4 when a dataset shows this', 'regression'))
     .action(async (options) => {
       const results = await readResults(resolve(options.results));
-      const drifts = await compareWithBaselines(results, resolve(options.baselines));
+      const drifts = await compareWithBaselines(results, resolve(options.baselines ?? defaultBaselinesDir()));
       process.stdout.write(driftTable(drifts));
       if (driftFailures(drifts, options.failOn).length > 0) process.exitCode = EXIT_VERDICT_FAILED;
     });
