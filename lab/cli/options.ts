@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { SCALES, defaultDatasetsDir, type DatasetName, type Scale } from '../datasets/index.js';
 import { FAIL_ON } from '../results/index.js';
+import { projectRoot } from '../core/paths.js';
 import { parseDatasetList, parsePositiveInt, parseSubjectList, parseTolerance } from './parse.js';
 
 /*
@@ -56,6 +57,13 @@ export const toleranceOption = () =>
   ).argParser(asArgument(parseTolerance));
 
 /** Where a command writes its results JSON (and, below, its markdown report), beside what it prints. */
+/** `--baselines` of compare and baseline update; its default is resolved at run time (no machine path in help). */
+export const baselinesOption = () =>
+  new Option('--baselines <dir>', 'baseline folder (default: baselines in the perf-lab checkout)');
+
+/** The folder `--baselines` names, else the perf-lab checkout's baselines/. */
+export const baselinesDir = (given: string | undefined): string => resolve(given ?? join(projectRoot(), 'baselines'));
+
 export const jsonOption = (description = 'write the results JSON here') => new Option('--json <file>', description);
 
 export const markdownOption = (description = 'write the markdown report here') =>

@@ -1,16 +1,11 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { updateBaselines } from '../../baselines/index.js';
 import { publishBaselines } from '../../baselines/publish.js';
 import { digestFile } from '../../core/files.js';
-import { projectRoot } from '../../core/paths.js';
 import { readResults } from '../../results/index.js';
-import { apiUrlOption } from '../options.js';
+import { apiUrlOption, baselinesDir, baselinesOption } from '../options.js';
 import { tokenFor } from '../../github/credentials.js';
-
-export function defaultBaselinesDir(): string {
-  return join(projectRoot(), 'baselines');
-}
 
 export function registerBaseline(program: CommandUnknownOpts): void {
   const baseline = program
@@ -23,15 +18,11 @@ export function registerBaseline(program: CommandUnknownOpts): void {
         'results)',
     )
     .requiredOption('--results <file>', 'results JSON written by bench')
-    .option('--baselines <dir>', 'baseline folder (default: baselines in the perf-lab checkout)')
+    .addOption(baselinesOption())
     .action(async (options) => {
       const path = resolve(options.results);
       const results = await readResults(path);
-      const outcomes = await updateBaselines(
-        results,
-        (await digestFile(path)).sha256,
-        resolve(options.baselines ?? defaultBaselinesDir()),
-      );
+      const outcomes = await updateBaselines(results, (await digestFile(path)).sha256, baselinesDir(options.baselines));
       for (const outcome of outcomes)
         process.stdout.write(`${outcome.dataset}: ${outcome.path} (${outcome.entries} entries)\n`);
     });
