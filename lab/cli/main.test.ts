@@ -24,16 +24,17 @@ let work: string;
 let datasets: string;
 let shimPath: string;
 const reference = { source: { kind: 'debian', suite: 'trixie' } };
-// Instruction counting (callgrind, a few seconds a contender) is left on only where it is what a test checks.
-const quickBench = {
+// The quick shape with the default instruction counting (callgrind, a few seconds a contender); the other tests,
+// which do not check counts, turn it off.
+const quickBenchCounted = {
   rounds: 4,
   warmupRounds: 1,
   timeoutSeconds: 60,
   minBatches: 2,
   maxBatches: 2,
   budgetSeconds: 60,
-  instructionCounts: false,
 };
+const quickBench = { ...quickBenchCounted, instructionCounts: false };
 
 /** `perf-lab bench` of a config on the prepared datasets (one of them, or all), the results JSON where asked. */
 async function benchOnDatasets(config: string, only: string | null, json: string, ...more: string[]) {
@@ -73,7 +74,7 @@ describe('perf-lab bench, end to end with real builds', () => {
       schemaVersion: 1,
       libdeflate: reference,
       decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: { ...quickBench, instructionCounts: true },
+      bench: quickBenchCounted,
     });
     const json = join(work, 'shim-results.json');
     const markdown = join(work, 'shim-results.md');
@@ -676,7 +677,7 @@ describe('perf-lab bench refuses bad input with a clear message', () => {
       schemaVersion: 1,
       libdeflate: reference,
       decoder: { name: 'miniz_oxide', cargo: { path: shimPath }, adapter: { kind: 'cabi' } },
-      bench: { ...quickBench, instructionCounts: true },
+      bench: quickBench,
     });
     const run = await perfLab('bench', '--config', config, '--datasets-dir', tampered, '--only', 'logs');
     assert.equal(run.code, 1);

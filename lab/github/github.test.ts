@@ -297,7 +297,7 @@ describe('sticky PR comment against a local GitHub server', () => {
     );
   });
 
-  it('takes its wait scale from PERF_LAB_RETRY_BASE_MS, and refuses one that is not 0 < ms ≤ 1000', () => {
+  it('refuses a PERF_LAB_RETRY_BASE_MS that is not 0 < ms ≤ 1000, and makes a client with 1', () => {
     const saved = process.env[RETRY_BASE_VARIABLE];
     const notMilliseconds = 'not a number of milliseconds above 0 and at most 1000';
     try {

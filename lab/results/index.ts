@@ -332,6 +332,8 @@ export async function writeResults(path: string, results: BenchResults): Promise
   await writeFileAtomically(path, `${JSON.stringify(resultsSchema.parse(results), null, 2)}\n`);
 }
 
+const RESULTS_HINT = 'pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.';
+
 /** Validates untrusted results JSON of the current version. */
 export function parseResults(json: unknown, source: string): BenchResults {
   const version =
@@ -352,8 +354,6 @@ export function parseResults(json: unknown, source: string): BenchResults {
     );
   return parsed.data;
 }
-
-const RESULTS_HINT = 'pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.';
 
 export async function readResults(path: string): Promise<BenchResults> {
   return parseResults(await readJsonFile(path, 'results', RESULTS_HINT), path);
