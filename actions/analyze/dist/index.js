@@ -55828,6 +55828,7 @@ var resultsSchema = external_exports.object({
   counts: countsSchema.optional(),
   ok: external_exports.boolean()
 });
+var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 function parseResults(json2, source) {
   const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
   if (version2 !== RESULTS_SCHEMA_VERSION) {
@@ -55846,7 +55847,6 @@ function parseResults(json2, source) {
     );
   return parsed.data;
 }
-var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 async function readResults(path6) {
   return parseResults(await readJsonFile(path6, "results", RESULTS_HINT), path6);
 }

@@ -57039,6 +57039,7 @@ var resultsSchema = external_exports.object({
   counts: countsSchema.optional(),
   ok: external_exports.boolean()
 });
+var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 function parseResults(json2, source) {
   const version2 = typeof json2 === "object" && json2 !== null ? json2.schemaVersion : void 0;
   if (version2 !== RESULTS_SCHEMA_VERSION) {
@@ -57057,7 +57058,6 @@ function parseResults(json2, source) {
     );
   return parsed.data;
 }
-var RESULTS_HINT = "pass a results file that `perf-lab bench --json`, `demo` or `pr-check` wrote.";
 
 // node_modules/pure-rand/lib/esm/generator/LinearCongruential.js
 var MULTIPLIER = 214013;
